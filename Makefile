@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rust_ipc: see README.md.  `make` builds rust_ipc.ko against KDIR (default:
+# the project's own release kernel, built on first use by scripts/).
+# `make check` runs every test in QEMU; `make demo` shows the module working.
+
+KDIR ?=
+export PATH := /usr/lib/llvm-19/bin:$(HOME)/.cargo/bin:$(PATH)
+KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1
+
+.PHONY: all module setup kernels clippy fmt fmtcheck selftests check demo shell clean
+
+all: module
+
+ifeq ($(KDIR),)
+module:
+	@scripts/module-build release >/dev/null && cp "$$(scripts/module-build release)" rust_ipc.ko
+	@echo "rust_ipc.ko built against the release kernel"
+clippy:
+	@scripts/module-build release --clippy >/dev/null
+else
+module:
+	$(KMAKE) modules
+clippy:
+	$(KMAKE) CLIPPY=1 modules 2>&1 | tee .clippy.log; ! grep -q '^warning' .clippy.log
+endif
+
+setup:
+	@scripts/setup >/dev/null
+
+kernels: setup
+	@scripts/kernel-build release >/dev/null
+	@scripts/kernel-build debug >/dev/null
+
+fmt:
+	@scripts/rustfmt-all
+
+fmtcheck:
+	@scripts/rustfmt-all --check
+
+selftests: setup
+	@$(MAKE) -s -C selftests
+
+check: setup
+	@scripts/check
+
+demo: setup
+	@scripts/demo
+
+shell: setup
+	@scripts/vm-run --shell
+
+clean:
+	rm -f rust_ipc.ko .clippy.log
+	rm -rf selftests/out libripc/out
+	@[ -z "$(KDIR)" ] || $(KMAKE) clean

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * rust_ipc: POSIX and System V message queues behind /dev/rust_ipc.
+ *
+ * This header is the single source of truth of the ABI: the module's Rust
+ * view of it is generated from it by bindgen at build time.
+ *
+ * Conventions:
+ *  - every argument struct starts with `__u32 size`, which the caller sets
+ *    to sizeof(struct) as it knows it (the copy_struct_from_user rule: a
+ *    shorter struct is zero-extended, a longer one must have only zero bytes
+ *    past what the module knows, else E2BIG);
+ *  - fields are fixed-width, pointers are __u64, padding is explicit, so
+ *    32-bit and 64-bit callers share one layout;
+ *  - the module dispatches on the ioctl type and number; the size bits of
+ *    the command are not used (the `size` field is);
+ *  - errors are the native ones: ioctl() returns -1 with errno set exactly
+ *    as the corresponding mq_*()/msg*() call would.
+ */
+#ifndef _UAPI_LINUX_RUST_IPC_H
+#define _UAPI_LINUX_RUST_IPC_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define RIPC_DEVICE "/dev/rust_ipc"
+#define RIPC_ABI_VERSION 1
+
+/* Limits, as /proc/sys/fs/mqueue/ and /proc/sys/kernel/msg* show them. */
+struct ripc_limits {
+	__u32 mq_msg_default;     /* fs.mqueue.msg_default */
+	__u32 mq_msgsize_default; /* fs.mqueue.msgsize_default */
+	__u32 mq_msg_max;         /* fs.mqueue.msg_max */
+	__u32 mq_msgsize_max;     /* fs.mqueue.msgsize_max */
+	__u32 mq_queues_max;      /* fs.mqueue.queues_max */
+	__u32 msgmax;             /* kernel.msgmax */
+	__u32 msgmnb;             /* kernel.msgmnb */
+	__u32 msgmni;             /* kernel.msgmni */
+};
+
+/* RIPC_IOC_VERSION: read the ABI version and the current limits. */
+struct ripc_version {
+	__u32 size;
+	__u32 abi_version;              /* out */
+	struct ripc_limits limits;      /* out */
+};
+
+/* RIPC_IOC_SET_LIMITS: change limits (CAP_SYS_RESOURCE, else EPERM). */
+struct ripc_set_limits {
+	__u32 size;
+	__u32 __pad;
+	struct ripc_limits limits;      /* in: 0 leaves a field unchanged */
+};
+
+/* ---- POSIX queues ---------------------------------------------------- */
+
+/* struct mq_attr: the layout of the 64-bit kernel's and glibc's. */
+struct ripc_mq_attr {
+	__s64 mq_flags;
+	__s64 mq_maxmsg;
+	__s64 mq_msgsize;
+	__s64 mq_curmsgs;
+	__s64 __reserved[4];
+};
+
+/* An absolute CLOCK_REALTIME deadline (struct timespec, 64-bit). */
+struct ripc_timespec {
+	__s64 tv_sec;
+	__s64 tv_nsec;
+};
+
+/*
+ * RIPC_MQ_OPEN: bind this file (an unbound open of /dev/rust_ipc) to the
+ * named queue, like mq_open() returning a descriptor.  oflag takes
+ * O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL and O_NONBLOCK (O_NONBLOCK is
+ * applied to the file, as fcntl(F_SETFL) would).  attr is 0 or a pointer to
+ * a struct ripc_mq_attr used only when the queue is created.
+ * A file can be bound once (EBUSY after that).
+ */
+struct ripc_mq_open {
+	__u32 size;
+	__u32 oflag;
+	__u32 mode;
+	__u32 __pad;
+	__u64 name;                     /* const char *, "/name" */
+	__u64 attr;                     /* const struct ripc_mq_attr * or 0 */
+};
+
+/* RIPC_MQ_UNLINK: mq_unlink(name); works on any file of the device. */
+struct ripc_mq_unlink {
+	__u32 size;
+	__u32 __pad;
+	__u64 name;                     /* const char * */
+};
+
+/*
+ * RIPC_MQ_SEND / RIPC_MQ_RECEIVE: mq_timedsend() / mq_timedreceive().
+ * timeout is 0 (wait forever) or a pointer to a struct ripc_timespec.
+ * Receive returns the message length; it writes the priority to msg_prio.
+ */
+struct ripc_mq_xfer {
+	__u32 size;
+	__u32 msg_prio;                 /* in (send) or out (receive) */
+	__u64 msg_ptr;                  /* buffer */
+	__u64 msg_len;                  /* length (send) or buffer size (receive) */
+	__u64 timeout;                  /* const struct ripc_timespec * or 0 */
+};
+
+/*
+ * RIPC_MQ_GETSETATTR: mq_getattr() (set_attr == 0) or mq_setattr().
+ * old_attr receives the attributes from before the change.
+ */
+struct ripc_mq_getsetattr {
+	__u32 size;
+	__u32 __pad;
+	__u64 new_attr;                 /* const struct ripc_mq_attr * or 0 */
+	__u64 old_attr;                 /* struct ripc_mq_attr * or 0 */
+};
+
+#define RIPC_SIGEV_SIGNAL 0             /* = SIGEV_SIGNAL */
+#define RIPC_SIGEV_NONE 1               /* = SIGEV_NONE */
+#define RIPC_SIGEV_THREAD 2             /* = SIGEV_THREAD: rejected (EINVAL); libraries emulate it */
+#define RIPC_NOTIFY_REMOVE 0xffffffffu  /* mq_notify(mqd, NULL) */
+
+/*
+ * RIPC_MQ_NOTIFY: mq_notify().  notify is RIPC_SIGEV_SIGNAL/NONE or
+ * RIPC_NOTIFY_REMOVE.  The signal carries si_code SI_MESGQ, si_value =
+ * value, si_pid/si_uid of the sender; it is sent to the registering thread's
+ * thread-group leader.
+ */
+struct ripc_mq_notify {
+	__u32 size;
+	__u32 notify;
+	__u32 signo;
+	__u32 __pad;
+	__u64 value;                    /* sigval (sival_ptr / sival_int) */
+};
+
+/* ---- System V queues ------------------------------------------------- */
+
+/* RIPC_MSGGET: msgget(key, msgflg); returns the id. */
+struct ripc_msgget {
+	__u32 size;
+	__s32 key;
+	__s32 msgflg;
+	__u32 __pad;
+};
+
+/*
+ * RIPC_MSGSND: msgsnd(msqid, msgp, msgsz, msgflg).
+ * msgp points to { __s64 mtype; char mtext[]; } (the 64-bit struct msgbuf).
+ * timeout (a rust_ipc extension) is 0 or a pointer to an absolute
+ * CLOCK_REALTIME struct ripc_timespec: a blocked call gives ETIMEDOUT then.
+ */
+struct ripc_msgsnd {
+	__u32 size;
+	__s32 msqid;
+	__s32 msgflg;
+	__u32 __pad;
+	__u64 msgp;
+	__s64 msgsz;
+	__u64 timeout;
+};
+
+/*
+ * RIPC_MSGRCV: msgrcv(msqid, msgp, msgsz, msgtyp, msgflg); returns the
+ * length.  timeout as for RIPC_MSGSND.
+ */
+struct ripc_msgrcv {
+	__u32 size;
+	__s32 msqid;
+	__s32 msgflg;
+	__u32 __pad;
+	__u64 msgp;
+	__s64 msgsz;
+	__s64 msgtyp;
+	__u64 timeout;
+};
+
+/*
+ * struct ipc64_perm and struct msqid64_ds with fixed-width fields: the
+ * layout of x86_64's kernel and glibc (struct msqid_ds), so a native buffer
+ * can be passed as it is.
+ */
+struct ripc_ipc_perm {
+	__s32 key;
+	__u32 uid;
+	__u32 gid;
+	__u32 cuid;
+	__u32 cgid;
+	__u16 mode;
+	__u16 __pad1;
+	__u16 seq;
+	__u16 __pad2;
+	__u32 __pad3;
+	__u64 __unused1;
+	__u64 __unused2;
+};
+
+struct ripc_msqid_ds {
+	struct ripc_ipc_perm msg_perm;
+	__s64 msg_stime;
+	__s64 msg_rtime;
+	__s64 msg_ctime;
+	__u64 msg_cbytes;
+	__u64 msg_qnum;
+	__u64 msg_qbytes;
+	__s32 msg_lspid;
+	__s32 msg_lrpid;
+	__u64 __unused4;
+	__u64 __unused5;
+};
+
+/* struct msginfo (IPC_INFO / MSG_INFO), the layout of glibc's. */
+struct ripc_msginfo {
+	__s32 msgpool;
+	__s32 msgmap;
+	__s32 msgmax;
+	__s32 msgmnb;
+	__s32 msgmni;
+	__s32 msgssz;
+	__s32 msgtql;
+	__u16 msgseg;
+	__u16 __pad;
+};
+
+/*
+ * RIPC_MSGCTL: msgctl(msqid, cmd, buf) for IPC_STAT, IPC_SET, IPC_RMID,
+ * IPC_INFO, MSG_INFO, MSG_STAT, MSG_STAT_ANY.  buf points to a
+ * struct ripc_msqid_ds, or a struct ripc_msginfo for IPC_INFO/MSG_INFO.
+ */
+struct ripc_msgctl {
+	__u32 size;
+	__s32 msqid;
+	__s32 cmd;
+	__u32 __pad;
+	__u64 buf;
+};
+
+/* ---- Listing ----------------------------------------------------------- */
+
+/*
+ * RIPC_IOC_LIST: write a text table of the queues, like /proc/sysvipc/msg,
+ * into buf (NUL-terminated, truncated to buf_len).  Returns the full length
+ * of the table without the NUL, so a caller can retry with a larger buffer.
+ */
+#define RIPC_LIST_POSIX 1
+#define RIPC_LIST_SYSV 2
+struct ripc_list {
+	__u32 size;
+	__u32 which;                    /* RIPC_LIST_POSIX | RIPC_LIST_SYSV */
+	__u64 buf;
+	__u64 buf_len;
+};
+
+#define RIPC_IOC_MAGIC 0xb9
+
+/* Command numbers (the module dispatches on these). */
+#define RIPC_NR_VERSION 0x00
+#define RIPC_NR_SET_LIMITS 0x01
+#define RIPC_NR_LIST 0x02
+#define RIPC_NR_MQ_OPEN 0x10
+#define RIPC_NR_MQ_UNLINK 0x11
+#define RIPC_NR_MQ_SEND 0x12
+#define RIPC_NR_MQ_RECEIVE 0x13
+#define RIPC_NR_MQ_GETSETATTR 0x14
+#define RIPC_NR_MQ_NOTIFY 0x15
+#define RIPC_NR_MSGGET 0x20
+#define RIPC_NR_MSGSND 0x21
+#define RIPC_NR_MSGRCV 0x22
+#define RIPC_NR_MSGCTL 0x23
+
+#define RIPC_IOC_VERSION	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_VERSION, struct ripc_version)
+#define RIPC_IOC_SET_LIMITS	_IOW(RIPC_IOC_MAGIC, RIPC_NR_SET_LIMITS, struct ripc_set_limits)
+#define RIPC_IOC_LIST		_IOW(RIPC_IOC_MAGIC, RIPC_NR_LIST, struct ripc_list)
+#define RIPC_MQ_OPEN		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MQ_OPEN, struct ripc_mq_open)
+#define RIPC_MQ_UNLINK		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MQ_UNLINK, struct ripc_mq_unlink)
+#define RIPC_MQ_SEND		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MQ_SEND, struct ripc_mq_xfer)
+#define RIPC_MQ_RECEIVE		_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MQ_RECEIVE, struct ripc_mq_xfer)
+#define RIPC_MQ_GETSETATTR	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MQ_GETSETATTR, struct ripc_mq_getsetattr)
+#define RIPC_MQ_NOTIFY		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MQ_NOTIFY, struct ripc_mq_notify)
+#define RIPC_MSGGET		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MSGGET, struct ripc_msgget)
+#define RIPC_MSGSND		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MSGSND, struct ripc_msgsnd)
+#define RIPC_MSGRCV		_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MSGRCV, struct ripc_msgrcv)
+#define RIPC_MSGCTL		_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MSGCTL, struct ripc_msgctl)
+
+#endif /* _UAPI_LINUX_RUST_IPC_H */

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `/dev/rust_ipc` registration.
+//!
+//! 7.3's [`MiscDeviceRegistration`] offers neither a device mode nor the
+//! `poll` and `flush` file operations that a queue descriptor needs.  This is
+//! the one small wrapper that adds them: it takes the file operations the
+//! kernel crate builds for [`RipcFile`] (open, release, read, ioctl), copies
+//! them into a table of its own with `poll` and `flush` added, and registers
+//! the misc device with mode 0666.
+//!
+//! [`MiscDeviceRegistration`]: kernel::miscdevice::MiscDeviceRegistration
+
+use crate::ipc::device::RipcFile;
+use kernel::{
+    bindings,
+    error::to_result,
+    fs::File,
+    miscdevice::{MiscDevice, MiscDeviceOptions},
+    prelude::*,
+    sync::poll::PollTable,
+    types::{ForeignOwnable, Opaque},
+};
+
+type Ptr = <RipcFile as MiscDevice>::Ptr;
+
+/// A registered `/dev/rust_ipc`.
+///
+/// # Invariants
+///
+/// `misc` is registered with `misc_register()` and points at `fops`; both
+/// stay pinned until `Drop` deregisters the device.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Registration {
+    #[pin]
+    fops: Opaque<bindings::file_operations>,
+    #[pin]
+    misc: Opaque<bindings::miscdevice>,
+}
+
+// SAFETY: `misc_deregister` may be called from any thread, and the
+// registration has no `&self` methods that touch the C structs.
+unsafe impl Send for Registration {}
+// SAFETY: as above.
+unsafe impl Sync for Registration {}
+
+impl Registration {
+    pub(crate) fn register(name: &'static CStr) -> impl PinInit<Self, Error> {
+        let raw = MiscDeviceOptions { name }.into_raw::<RipcFile>();
+        try_pin_init!(&this in Self {
+            fops <- Opaque::ffi_init(move |slot: *mut bindings::file_operations| {
+                // SAFETY: `raw.fops` points at the kernel crate's static
+                // vtable for `RipcFile`; `slot` is valid for writes.
+                unsafe {
+                    slot.write(bindings::file_operations {
+                        poll: Some(poll),
+                        flush: Some(flush),
+                        ..*raw.fops
+                    })
+                };
+            }),
+            misc <- Opaque::try_ffi_init(move |slot: *mut bindings::miscdevice| {
+                let mut misc = raw;
+                // SAFETY: `this` is pinned; `fops` was initialised above and
+                // lives as long as the registration.
+                misc.fops = Opaque::cast_into(unsafe {
+                    core::ptr::addr_of!((*this.as_ptr()).fops)
+                });
+                misc.mode = 0o666;
+                // SAFETY: `slot` is valid for writes.
+                unsafe { slot.write(misc) };
+                // SAFETY: `slot` holds a complete miscdevice whose name and
+                // fops outlive it; `Drop` deregisters it before it is freed.
+                to_result(unsafe { bindings::misc_register(slot) })
+            }),
+        })
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Registration {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: by the type invariant the device is registered.
+        unsafe { bindings::misc_deregister(self.misc.get()) };
+    }
+}
+
+/// # Safety
+///
+/// `file` is an open file of this device, whose `private_data` the kernel
+/// crate's `open` set to a `Ptr` that `release` has not yet taken back.
+unsafe fn private<'a>(file: *mut bindings::file) -> <Ptr as ForeignOwnable>::Borrowed<'a> {
+    // SAFETY: by the function's safety requirement.
+    unsafe { <Ptr as ForeignOwnable>::borrow((*file).private_data) }
+}
+
+/// `poll` file operation.
+///
+/// # Safety
+///
+/// Called by the VFS with a valid open file of this device and a valid (or
+/// null) poll table.
+unsafe extern "C" fn poll(
+    file: *mut bindings::file,
+    wait: *mut bindings::poll_table_struct,
+) -> bindings::__poll_t {
+    // SAFETY: the VFS calls `poll` between `open` and `release`.
+    let dev = unsafe { private(file) };
+    // SAFETY: `file` is valid for the call and no fdget_pos region is open.
+    let f = unsafe { File::from_raw_file(file) };
+    // SAFETY: `wait` is null or a valid poll table for the call.
+    let table = unsafe { PollTable::from_raw(wait) };
+    dev.poll(f, &table)
+}
+
+/// `flush` file operation: runs at every `close()` of a descriptor.
+///
+/// # Safety
+///
+/// Called by the VFS with a valid open file of this device.
+unsafe extern "C" fn flush(file: *mut bindings::file, _id: bindings::fl_owner_t) -> c_int {
+    // SAFETY: the VFS calls `flush` between `open` and `release`.
+    let dev = unsafe { private(file) };
+    dev.flush();
+    0
+}

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The uapi, `include/uapi/linux/rust_ipc.h`, as bindgen generated it at
+//! build time, and the one way argument structs are copied in and out.
+
+#![allow(
+    non_camel_case_types,
+    non_upper_case_globals,
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    clippy::all,
+    clippy::undocumented_unsafe_blocks,
+    clippy::ptr_as_ptr,
+    clippy::cast_lossless,
+    clippy::ref_as_ptr
+)]
+
+use kernel::{
+    prelude::*,
+    transmute::{AsBytes, FromBytes},
+    uaccess::{UserPtr, UserSlice},
+};
+
+include!(env!("RUST_IPC_UAPI_RS"));
+
+macro_rules! plain_data {
+    ($($t:ty),* $(,)?) => {$(
+        // SAFETY: the uapi structs hold only integers (and arrays and structs
+        // of integers) with explicit padding fields, so every bit pattern is
+        // valid and there are no uninitialised padding bytes.
+        unsafe impl FromBytes for $t {}
+        // SAFETY: as above.
+        unsafe impl AsBytes for $t {}
+    )*};
+}
+
+plain_data!(
+    ripc_limits,
+    ripc_version,
+    ripc_set_limits,
+    ripc_mq_attr,
+    ripc_timespec,
+    ripc_mq_open,
+    ripc_mq_unlink,
+    ripc_mq_xfer,
+    ripc_mq_getsetattr,
+    ripc_mq_notify,
+    ripc_msgget,
+    ripc_msgsnd,
+    ripc_msgrcv,
+    ripc_ipc_perm,
+    ripc_msqid_ds,
+    ripc_msginfo,
+    ripc_msgctl,
+    ripc_list,
+);
+
+/// An ioctl argument struct that starts with `__u32 size`.
+pub(crate) trait SizedArg: FromBytes + AsBytes + Default {}
+impl<T: FromBytes + AsBytes + Default> SizedArg for T {}
+
+/// Reads an argument struct with the `copy_struct_from_user` rule: the
+/// caller's `size` says how much it knows; a shorter struct is zero-extended,
+/// a longer one must be zero past what the module knows (else `E2BIG`).
+pub(crate) fn read_arg<T: SizedArg>(arg: usize) -> Result<T> {
+    let ksize = size_of::<T>();
+    let mut reader = UserSlice::new(UserPtr::from_addr(arg), size_of::<u32>()).reader();
+    let usize_ = reader.read::<u32>()? as usize;
+    if usize_ < size_of::<u32>() {
+        return Err(EINVAL);
+    }
+    if usize_ > kernel::page::PAGE_SIZE {
+        return Err(E2BIG);
+    }
+    let mut val = T::default();
+    let n = usize_.min(ksize);
+    let mut reader = UserSlice::new(UserPtr::from_addr(arg), usize_).reader();
+    reader.read_slice(&mut val.as_bytes_mut()[..n])?;
+    // Anything the caller knows beyond our struct must be zero.
+    let mut rest = usize_ - n;
+    let mut chunk = [0u8; 64];
+    while rest > 0 {
+        let k = rest.min(chunk.len());
+        reader.read_slice(&mut chunk[..k])?;
+        if chunk[..k].iter().any(|&b| b != 0) {
+            return Err(E2BIG);
+        }
+        rest -= k;
+    }
+    Ok(val)
+}
+
+/// Writes `val` back to the caller's struct, at most the `size` it knows.
+pub(crate) fn write_arg<T: SizedArg>(arg: usize, val: &T, usize_: u32) -> Result {
+    let n = (usize_ as usize).min(size_of::<T>());
+    UserSlice::new(UserPtr::from_addr(arg), n)
+        .writer()
+        .write_slice(&val.as_bytes()[..n])
+}
+
+/// Reads a plain struct (no size header) from a user pointer.
+pub(crate) fn read_user<T: FromBytes>(ptr: u64) -> Result<T> {
+    UserSlice::new(UserPtr::from_addr(ptr as usize), size_of::<T>())
+        .reader()
+        .read::<T>()
+}
+
+/// Writes a plain struct (no size header) to a user pointer.
+pub(crate) fn write_user<T: AsBytes>(ptr: u64, val: &T) -> Result {
+    UserSlice::new(UserPtr::from_addr(ptr as usize), size_of::<T>())
+        .writer()
+        .write(val)
+}

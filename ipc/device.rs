@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The state of one open `/dev/rust_ipc` file and the ioctl dispatch.
+//!
+//! A fresh file is unbound: it serves the device-wide calls (version,
+//! limits, listing, `mq_unlink`, the System V calls).  `RIPC_MQ_OPEN` binds
+//! it once to a POSIX queue; from then on it is that queue's descriptor,
+//! shared by `dup()` and `fork()` like a native mqueue descriptor.
+
+use crate::ipc::{
+    defs::*,
+    limits,
+    mqueue::{self, MqHandle},
+    sysv,
+};
+use core::fmt::Write;
+use kernel::{
+    fs::{File, Kiocb},
+    ioctl::{_IOC_NR, _IOC_TYPE},
+    iov::IovIterDest,
+    miscdevice::{MiscDevice, MiscDeviceRegistration},
+    prelude::*,
+    sync::{poll::PollTable, SetOnce},
+    uaccess::{UserPtr, UserSlice},
+};
+
+/// The private data of an open file.
+pub(crate) struct RipcFile {
+    mq: SetOnce<MqHandle>,
+}
+
+#[vtable]
+impl MiscDevice for RipcFile {
+    type Ptr = KBox<Self>;
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
+        Ok(KBox::new(RipcFile { mq: SetOnce::new() }, GFP_KERNEL)?)
+    }
+
+    fn read_iter(mut kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
+        let me = kiocb.file();
+        let h = me.mq.as_ref().ok_or(EBADF)?;
+        let mut text = TextBuf::new();
+        h.status(&mut text).map_err(|_| ENOMEM)?;
+        iov.simple_read_from_buffer(kiocb.ki_pos_mut(), text.as_bytes())
+    }
+
+    fn ioctl(me: &RipcFile, file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        if _IOC_TYPE(cmd) != RIPC_IOC_MAGIC {
+            return Err(ENOTTY);
+        }
+        let mq = me.mq.as_ref();
+        match _IOC_NR(cmd) {
+            RIPC_NR_VERSION => {
+                let v: ripc_version = read_arg(arg)?;
+                let out = ripc_version {
+                    size: v.size,
+                    abi_version: RIPC_ABI_VERSION,
+                    limits: limits::get(),
+                };
+                write_arg(arg, &out, v.size)?;
+                Ok(0)
+            }
+            RIPC_NR_SET_LIMITS => {
+                let a: ripc_set_limits = read_arg(arg)?;
+                if !crate::ipc::cred::capable(crate::ipc::cred::CAP_SYS_RESOURCE) {
+                    return Err(EPERM);
+                }
+                limits::set(&a.limits)?;
+                Ok(0)
+            }
+            RIPC_NR_LIST => list(&read_arg(arg)?),
+            RIPC_NR_MQ_OPEN => {
+                let a: ripc_mq_open = read_arg(arg)?;
+                if mq.is_some() {
+                    return Err(EBUSY);
+                }
+                let h = mqueue::open(&a)?;
+                if a.oflag & mqueue::O_NONBLOCK != 0 {
+                    mqueue::set_nonblock(file, true);
+                }
+                if !me.mq.populate(h) {
+                    return Err(EBUSY);
+                }
+                Ok(0)
+            }
+            RIPC_NR_MQ_UNLINK => mqueue::unlink(&read_arg(arg)?).map(|()| 0),
+            RIPC_NR_MQ_SEND => mqueue::send(mq, file, &read_arg(arg)?).map(|()| 0),
+            RIPC_NR_MQ_RECEIVE => {
+                let mut x: ripc_mq_xfer = read_arg(arg)?;
+                let n = mqueue::receive(mq, file, &mut x)?;
+                write_arg(arg, &x, x.size)?;
+                Ok(n as isize)
+            }
+            RIPC_NR_MQ_GETSETATTR => {
+                mqueue::getsetattr(mq, file, &read_arg(arg)?).map(|()| 0)
+            }
+            RIPC_NR_MQ_NOTIFY => mqueue::notify(mq, &read_arg(arg)?).map(|()| 0),
+            RIPC_NR_MSGGET => sysv::msgget(&read_arg(arg)?).map(|id| id as isize),
+            RIPC_NR_MSGSND => sysv::msgsnd(&read_arg(arg)?).map(|()| 0),
+            RIPC_NR_MSGRCV => sysv::msgrcv(&read_arg(arg)?).map(|n| n as isize),
+            RIPC_NR_MSGCTL => sysv::msgctl(&read_arg(arg)?).map(|n| n as isize),
+            _ => Err(ENOTTY),
+        }
+    }
+}
+
+impl RipcFile {
+    /// `poll` (added by [`crate::ipc::chardev`]).
+    pub(crate) fn poll(&self, file: &File, table: &PollTable<'_>) -> u32 {
+        match self.mq.as_ref() {
+            Some(h) => h.poll(file, table),
+            None => 0,
+        }
+    }
+
+    /// `flush`, at every `close()` (added by [`crate::ipc::chardev`]).
+    pub(crate) fn flush(&self) {
+        if let Some(h) = self.mq.as_ref() {
+            h.flush();
+        }
+    }
+}
+
+/// `RIPC_IOC_LIST`: the table, truncated to the buffer and NUL-terminated;
+/// returns its full length.
+fn list(a: &ripc_list) -> Result<isize> {
+    let mut text = TextBuf::new();
+    if a.which & RIPC_LIST_POSIX != 0 {
+        mqueue::list(&mut text).map_err(|_| ENOMEM)?;
+    }
+    if a.which & RIPC_LIST_SYSV != 0 {
+        sysv::list(&mut text).map_err(|_| ENOMEM)?;
+    }
+    let full = text.as_bytes().len();
+    if a.buf_len > 0 {
+        let n = full.min(a.buf_len as usize - 1);
+        let mut w = UserSlice::new(UserPtr::from_addr(a.buf as usize), n + 1).writer();
+        w.write_slice(&text.as_bytes()[..n])?;
+        w.write_slice(&[0])?;
+    }
+    Ok(full as isize)
+}
+
+/// A growable text buffer for `core::fmt` output.
+pub(crate) struct TextBuf(KVec<u8>);
+
+impl TextBuf {
+    pub(crate) fn new() -> Self {
+        TextBuf(KVec::new())
+    }
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Write for TextBuf {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0
+            .extend_from_slice(s.as_bytes(), GFP_KERNEL)
+            .map_err(|_| core::fmt::Error)
+    }
+}

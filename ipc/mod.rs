@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The module's code, one file per concept.
+
+pub(crate) mod chardev;
+pub(crate) mod cred;
+pub(crate) mod defs;
+pub(crate) mod device;
+pub(crate) mod fifo;
+pub(crate) mod limits;
+pub(crate) mod mqueue;
+pub(crate) mod msg;
+pub(crate) mod notify;
+pub(crate) mod sysv;
+pub(crate) mod wait;
+
+/// Sets up the global registries (module load).
+pub(crate) fn init_globals() {
+    mqueue::init_globals();
+    sysv::init_globals();
+}
+
+/// Frees every queue (module unload).
+pub(crate) fn cleanup() {
+    mqueue::cleanup();
+    sysv::cleanup();
+}

@@ -1,0 +1,605 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! POSIX message queues (the model is `ipc/mqueue.c`).
+//!
+//! Queues live in a name registry; `RIPC_MQ_OPEN` looks one up (or creates
+//! it) once and binds the file to it, so send and receive touch only their
+//! own queue.  Messages are kept in a tree of per-priority FIFOs: the next
+//! to receive is the oldest of the highest priority.
+
+use crate::ipc::{
+    cred::{self, Ids},
+    defs::*,
+    limits::{self, HARD_MSGMAX, HARD_MSGSIZEMAX},
+    msg::Msg,
+    notify::{self, Notify, Request},
+    fifo::Fifo,
+    wait::{self, Deadline, OnSignal, WaitList},
+};
+use core::fmt::Write;
+use kernel::{
+    bindings,
+    fs::File,
+    new_condvar, new_mutex, new_poll_condvar,
+    prelude::*,
+    rbtree::{RBTree, RBTreeNodeReservation},
+    sync::{poll::PollCondVar, Arc, CondVar, Mutex},
+};
+
+/// `MQ_PRIO_MAX`.
+const MQ_PRIO_MAX: u32 = 32768;
+/// `NAME_MAX` and `PATH_MAX`.
+const NAME_MAX: usize = 255;
+const PATH_MAX: usize = 4096;
+/// Sizes the native charges against `RLIMIT_MSGQUEUE` per message slot and
+/// per priority node (`struct msg_msg`, `struct posix_msg_tree_node`).
+const MSG_MSG_SIZE: u64 = 48;
+const TREE_NODE_SIZE: u64 = 48;
+
+const O_ACCMODE: u32 = bindings::O_ACCMODE;
+const O_WRONLY: u32 = bindings::O_WRONLY;
+const O_RDWR: u32 = bindings::O_RDWR;
+const O_CREAT: u32 = bindings::O_CREAT;
+const O_EXCL: u32 = bindings::O_EXCL;
+pub(crate) const O_NONBLOCK: u32 = bindings::O_NONBLOCK;
+
+/// Queue count and per-user bytes charged against `RLIMIT_MSGQUEUE`.
+struct Acct {
+    queues: u32,
+    users: KVec<(u32, u64)>,
+}
+
+kernel::sync::global_lock! {
+    // SAFETY: `init` is called in the module initialiser, before any use.
+    unsafe(uninit) static NAMES: Mutex<KVec<(KVec<u8>, Arc<MqQueue>)>> = KVec::new();
+}
+kernel::sync::global_lock! {
+    // SAFETY: `init` is called in the module initialiser, before any use.
+    unsafe(uninit) static ACCT: Mutex<Acct> = Acct { queues: 0, users: KVec::new() };
+}
+
+pub(crate) fn init_globals() {
+    // SAFETY: called once, from the module initialiser.
+    unsafe {
+        NAMES.init();
+        ACCT.init();
+    }
+}
+
+/// Drops every name (module unload: no descriptor is open any more).
+pub(crate) fn cleanup() {
+    let names = core::mem::take(&mut *NAMES.lock());
+    drop(names);
+}
+
+/// What one queue costs its creator (released when the queue is freed).
+struct Charge {
+    uid: u32,
+    bytes: u64,
+}
+
+impl Charge {
+    /// Counts a new queue and charges `bytes` to the caller's user: the
+    /// native `ENOSPC` (queues_max) and `EMFILE` (`RLIMIT_MSGQUEUE`) rules.
+    fn new(ids: &Ids, bytes: u64, count_checked: bool) -> Result<Charge> {
+        let mut a = ACCT.lock();
+        let i = match a.users.iter().position(|u| u.0 == ids.uid) {
+            Some(i) => i,
+            None => {
+                a.users.push((ids.uid, 0), GFP_KERNEL)?;
+                a.users.len() - 1
+            }
+        };
+        let used = a.users.get(i).map_or(0, |u| u.1);
+        // SAFETY: the current task's signal struct is valid while it runs.
+        let limit = unsafe {
+            (*(*kernel::task::Task::current_raw()).signal).rlim[bindings::RLIMIT_MSGQUEUE as usize]
+                .rlim_cur as u64
+        };
+        match used.checked_add(bytes) {
+            Some(total) if total <= limit => {}
+            _ => return Err(EMFILE),
+        }
+        let _ = count_checked;
+        a.queues += 1;
+        if let Some(u) = a.users.get_mut(i) {
+            u.1 += bytes;
+        }
+        Ok(Charge {
+            uid: ids.uid,
+            bytes,
+        })
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        let mut a = ACCT.lock();
+        a.queues -= 1;
+        if let Some(i) = a.users.iter().position(|u| u.0 == self.uid) {
+            let left = a.users.get(i).map_or(0, |u| u.1.saturating_sub(self.bytes));
+            if left == 0 {
+                let _ = a.users.remove(i);
+            } else if let Some(u) = a.users.get_mut(i) {
+                u.1 = left;
+            }
+        }
+    }
+}
+
+struct MqState {
+    prios: RBTree<u32, Fifo>,
+    curmsgs: usize,
+    qsize: u64,
+    seq: u64,
+    receivers: WaitList<Option<Msg>>,
+    senders: WaitList<Option<Msg>>,
+    notify: Option<Notify>,
+}
+
+impl MqState {
+    /// Queues `m` in its priority's FIFO.
+    fn insert(&mut self, mut m: Msg, node: &mut Option<RBTreeNodeReservation<u32, Fifo>>) -> Result {
+        m.seq = self.seq;
+        self.seq += 1;
+        self.put(m, node, false)
+    }
+
+    fn put(
+        &mut self,
+        m: Msg,
+        node: &mut Option<RBTreeNodeReservation<u32, Fifo>>,
+        back: bool,
+    ) -> Result {
+        let prio = m.mtype as u32;
+        let len = m.len() as u64;
+        let fifo = match self.prios.entry(prio) {
+            kernel::rbtree::Entry::Occupied(o) => o.into_mut(),
+            kernel::rbtree::Entry::Vacant(v) => {
+                let r = match node.take() {
+                    Some(r) => r,
+                    None => RBTreeNodeReservation::new(GFP_KERNEL)?,
+                };
+                v.insert(Fifo::new(), r)
+            }
+        };
+        if back {
+            fifo.reinsert(m)?;
+        } else {
+            fifo.push(m)?;
+        }
+        self.curmsgs += 1;
+        self.qsize += len;
+        Ok(())
+    }
+
+    /// Removes the oldest message of the highest priority.
+    fn take(&mut self) -> Option<Msg> {
+        let mut c = self.prios.cursor_back_mut()?;
+        let m = c.current_mut().1.pop();
+        if c.current().1.is_empty() {
+            drop(c.remove_current());
+        }
+        let m = m?;
+        self.curmsgs -= 1;
+        self.qsize -= m.len() as u64;
+        Some(m)
+    }
+}
+
+/// A POSIX queue.
+#[pin_data]
+pub(crate) struct MqQueue {
+    maxmsg: usize,
+    msgsize: usize,
+    uid: u32,
+    gid: u32,
+    mode: u32,
+    _charge: Charge,
+    #[pin]
+    state: Mutex<MqState>,
+    #[pin]
+    sleep: CondVar,
+    #[pin]
+    poll: PollCondVar,
+}
+
+/// A file bound to a queue: the queue and the access of its open.
+pub(crate) struct MqHandle {
+    q: Arc<MqQueue>,
+    read: bool,
+    write: bool,
+}
+
+/// Reads a queue name the way `mq_open` sees it: glibc wants one leading
+/// slash (`EINVAL`); the rest is the file name (`ENOENT` if empty, `EACCES`
+/// for `.`, `..` or another slash, `ENAMETOOLONG` past `NAME_MAX`).
+fn read_name(ptr: u64) -> Result<KVec<u8>> {
+    let mut buf = KVec::from_elem(0u8, PATH_MAX + 1, GFP_KERNEL)?;
+    let reader = kernel::uaccess::UserSlice::new(
+        kernel::uaccess::UserPtr::from_addr(ptr as usize),
+        PATH_MAX + 1,
+    )
+    .reader();
+    let name = match reader.strcpy_into_buf(&mut buf) {
+        Ok(s) => s.to_bytes(),
+        Err(e) if e == EINVAL => return Err(ENAMETOOLONG),
+        Err(e) => return Err(e),
+    };
+    let Some(rest) = name.strip_prefix(b"/") else {
+        return Err(EINVAL);
+    };
+    if rest.is_empty() {
+        return Err(ENOENT);
+    }
+    if rest == b"." || rest == b".." || rest.contains(&b'/') {
+        return Err(EACCES);
+    }
+    if rest.len() > NAME_MAX {
+        return Err(ENAMETOOLONG);
+    }
+    let mut v = KVec::with_capacity(rest.len(), GFP_KERNEL)?;
+    v.extend_from_slice(rest, GFP_KERNEL)?;
+    Ok(v)
+}
+
+/// `RIPC_MQ_OPEN`: the handle the file is bound to.
+pub(crate) fn open(a: &ripc_mq_open) -> Result<MqHandle> {
+    let name = read_name(a.name)?;
+    let attr: Option<ripc_mq_attr> = match a.attr {
+        0 => None,
+        p => Some(read_user(p)?),
+    };
+    let ids = Ids::current();
+    let acc = a.oflag & O_ACCMODE;
+    let read = acc == 0 || acc == O_RDWR;
+    let write = acc == O_WRONLY || acc == O_RDWR;
+    let mut names = NAMES.lock();
+    if let Some((_, q)) = names.iter().find(|(n, _)| n[..] == name[..]) {
+        if a.oflag & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL {
+            return Err(EEXIST);
+        }
+        if acc == O_ACCMODE {
+            return Err(EINVAL);
+        }
+        let want = (if read { 4 } else { 0 }) | (if write { 2 } else { 0 });
+        let have = cred::granted(q.mode, ids.fsuid, &[q.uid], &[q.gid]);
+        let dac = cred::capable(cred::CAP_DAC_OVERRIDE)
+            || (want == 4 && cred::capable(bindings::CAP_DAC_READ_SEARCH));
+        if want & !have != 0 && !dac {
+            return Err(EACCES);
+        }
+        return Ok(MqHandle {
+            q: q.clone(),
+            read,
+            write,
+        });
+    }
+    if a.oflag & O_CREAT == 0 {
+        return Err(ENOENT);
+    }
+    let q = MqQueue::new(&ids, a.mode & 0o7777 & !cred::current_umask(), attr)?;
+    names.push((name, q.clone()), GFP_KERNEL)?;
+    Ok(MqHandle { q, read, write })
+}
+
+impl MqQueue {
+    /// `mqueue_create_attr` + `mqueue_get_inode`, with their checks in order.
+    fn new(ids: &Ids, mode: u32, attr: Option<ripc_mq_attr>) -> Result<Arc<MqQueue>> {
+        let l = limits::get();
+        let resource = cred::capable(cred::CAP_SYS_RESOURCE);
+        if ACCT.lock().queues >= l.mq_queues_max && !resource {
+            return Err(ENOSPC);
+        }
+        let (maxmsg, msgsize) = match attr {
+            Some(a) => (a.mq_maxmsg, a.mq_msgsize),
+            None => (
+                l.mq_msg_max.min(l.mq_msg_default) as i64,
+                l.mq_msgsize_max.min(l.mq_msgsize_default) as i64,
+            ),
+        };
+        if maxmsg <= 0 || msgsize <= 0 {
+            return Err(EINVAL);
+        }
+        let (cap_n, cap_s) = if resource {
+            (HARD_MSGMAX, HARD_MSGSIZEMAX)
+        } else {
+            (l.mq_msg_max, l.mq_msgsize_max)
+        };
+        if maxmsg > cap_n as i64 || msgsize > cap_s as i64 {
+            return Err(EINVAL);
+        }
+        let (n, s) = (maxmsg as u64, msgsize as u64);
+        let tree = n * MSG_MSG_SIZE + n.min(MQ_PRIO_MAX as u64) * TREE_NODE_SIZE;
+        let bytes = (n * s).checked_add(tree).ok_or(EOVERFLOW)?;
+        let charge = Charge::new(ids, bytes, true)?;
+        Arc::pin_init(
+            try_pin_init!(MqQueue {
+                maxmsg: n as usize,
+                msgsize: s as usize,
+                uid: ids.fsuid,
+                gid: ids.fsgid,
+                mode,
+                _charge: charge,
+                state <- new_mutex!(MqState {
+                    prios: RBTree::new(),
+                    curmsgs: 0,
+                    qsize: 0,
+                    seq: 0,
+                    receivers: WaitList::new(),
+                    senders: WaitList::new(),
+                    notify: None,
+                }),
+                sleep <- new_condvar!(),
+                poll <- new_poll_condvar!(),
+            }),
+            GFP_KERNEL,
+        )
+    }
+}
+
+/// `RIPC_MQ_UNLINK`: the name goes at once; the queue lives on while open.
+pub(crate) fn unlink(a: &ripc_mq_unlink) -> Result {
+    let name = read_name(a.name)?;
+    let ids = Ids::current();
+    let mut names = NAMES.lock();
+    let i = names
+        .iter()
+        .position(|(n, _)| n[..] == name[..])
+        .ok_or(ENOENT)?;
+    let owner = names.get(i).map_or(0, |(_, q)| q.uid);
+    // The mqueue root is a sticky, root-owned directory: only the queue's
+    // owner, root (the directory's owner) or CAP_FOWNER may remove a name.
+    // Native returns EPERM and glibc turns it into EACCES.
+    if ids.fsuid != owner && ids.fsuid != 0 && !cred::capable(bindings::CAP_FOWNER) {
+        return Err(EACCES);
+    }
+    let gone = names.remove(i).map_err(|_| ENOENT)?;
+    drop(names);
+    drop(gone);
+    Ok(())
+}
+
+/// The access a call needs.
+fn handle(h: Option<&MqHandle>, need_write: bool) -> Result<&MqHandle> {
+    match h {
+        Some(h) if (need_write && h.write) || (!need_write && h.read) => Ok(h),
+        _ => Err(EBADF),
+    }
+}
+
+fn nonblock(file: &File) -> bool {
+    file.flags() & O_NONBLOCK != 0
+}
+
+/// `RIPC_MQ_SEND`, in `do_mq_timedsend`'s order of checks.
+pub(crate) fn send(h: Option<&MqHandle>, file: &File, x: &ripc_mq_xfer) -> Result {
+    let deadline = Deadline::from_user(x.timeout)?;
+    if x.msg_prio >= MQ_PRIO_MAX {
+        return Err(EINVAL);
+    }
+    let q = &handle(h, true)?.q;
+    if x.msg_len > q.msgsize as u64 {
+        return Err(EMSGSIZE);
+    }
+    let m = Msg::load(x.msg_ptr, x.msg_len as usize, x.msg_prio as i64)?;
+    // Allocated outside the lock, in case this priority needs a tree node.
+    let mut node = Some(RBTreeNodeReservation::new(GFP_KERNEL)?);
+    let mut g = q.state.lock();
+    if g.curmsgs >= q.maxmsg {
+        if nonblock(file) {
+            return Err(EAGAIN);
+        }
+        let id = g.senders.add(Some(m))?;
+        wait::sleep(&q.sleep, &mut g, |s| &mut s.senders, id, deadline, OnSignal::RestartSys)?;
+    } else if let Some(m) = hand_over(&mut g.receivers, m) {
+        g.insert(m, &mut node)?;
+        if g.curmsgs == 1 {
+            if let Some(n) = g.notify.take() {
+                n.fire();
+            }
+        }
+    }
+    drop(g);
+    q.poll.notify_all();
+    Ok(())
+}
+
+/// `pipelined_send`: gives `m` to the first blocked receiver, if any (no
+/// notification then); else returns it.
+fn hand_over(receivers: &mut WaitList<Option<Msg>>, m: Msg) -> Option<Msg> {
+    match receivers.waiting().next() {
+        Some(r) => {
+            r.w = Some(m);
+            r.wake();
+            None
+        }
+        None => Some(m),
+    }
+}
+
+/// `RIPC_MQ_RECEIVE`: returns the length; the priority goes to `x`.
+pub(crate) fn receive(h: Option<&MqHandle>, file: &File, x: &mut ripc_mq_xfer) -> Result<usize> {
+    let deadline = Deadline::from_user(x.timeout)?;
+    let q = &handle(h, false)?.q;
+    if x.msg_len < q.msgsize as u64 {
+        return Err(EMSGSIZE);
+    }
+    let mut node = Some(RBTreeNodeReservation::new(GFP_KERNEL)?);
+    let mut g = q.state.lock();
+    let m = match g.take() {
+        Some(m) => {
+            // pipelined_receive: a blocked sender's message takes the slot.
+            let sm = match g.senders.waiting().next() {
+                Some(s) => {
+                    s.wake();
+                    s.w.take()
+                }
+                None => None,
+            };
+            if let Some(sm) = sm {
+                g.insert(sm, &mut node)?;
+            }
+            m
+        }
+        None if nonblock(file) => return Err(EAGAIN),
+        None => {
+            let id = g.receivers.add(None)?;
+            wait::sleep(&q.sleep, &mut g, |s| &mut s.receivers, id, deadline, OnSignal::RestartSys)?
+                .ok_or(EINVAL)?
+        }
+    };
+    drop(g);
+    let len = m.len();
+    if let Err(e) = m.store(x.msg_ptr, len) {
+        // Unlike native, the message is not lost: it goes back in place.
+        let mut g = q.state.lock();
+        if let Some(m) = hand_over(&mut g.receivers, m) {
+            let _ = g.put(m, &mut node, true);
+        }
+        return Err(e);
+    }
+    x.msg_prio = m.mtype as u32;
+    drop(m);
+    q.poll.notify_all();
+    Ok(len)
+}
+
+/// `RIPC_MQ_GETSETATTR`.
+pub(crate) fn getsetattr(h: Option<&MqHandle>, file: &File, a: &ripc_mq_getsetattr) -> Result {
+    let new: Option<ripc_mq_attr> = match a.new_attr {
+        0 => None,
+        p => Some(read_user(p)?),
+    };
+    if let Some(n) = &new {
+        if n.mq_flags & !(O_NONBLOCK as i64) != 0 {
+            return Err(EINVAL);
+        }
+    }
+    let q = &h.ok_or(EBADF)?.q;
+    let old = ripc_mq_attr {
+        mq_flags: (file.flags() & O_NONBLOCK) as i64,
+        mq_maxmsg: q.maxmsg as i64,
+        mq_msgsize: q.msgsize as i64,
+        mq_curmsgs: q.state.lock().curmsgs as i64,
+        ..Default::default()
+    };
+    if let Some(n) = &new {
+        set_nonblock(file, n.mq_flags != 0);
+    }
+    if a.old_attr != 0 {
+        write_user(a.old_attr, &old)?;
+    }
+    Ok(())
+}
+
+/// Sets or clears `O_NONBLOCK` on the open file, as `fcntl(F_SETFL)` does.
+pub(crate) fn set_nonblock(file: &File, on: bool) {
+    let f = file.as_ptr();
+    // SAFETY: `f` is a valid file for the call; `f_flags` is changed under
+    // `f_lock`, as `do_mq_getsetattr` does.
+    unsafe {
+        bindings::spin_lock(&raw mut (*f).f_lock);
+        if on {
+            (*f).f_flags |= O_NONBLOCK;
+        } else {
+            (*f).f_flags &= !O_NONBLOCK;
+        }
+        bindings::spin_unlock(&raw mut (*f).f_lock);
+    }
+}
+
+/// `RIPC_MQ_NOTIFY`.
+pub(crate) fn notify(h: Option<&MqHandle>, a: &ripc_mq_notify) -> Result {
+    let req = notify::parse(a.notify, a.signo, a.value)?;
+    let q = &h.ok_or(EBADF)?.q;
+    let me = notify::current_tgid();
+    let mut g = q.state.lock();
+    match req {
+        Request::Remove => {
+            if g.notify.as_ref().is_some_and(|n| n.owner() == me) {
+                g.notify = None;
+            }
+        }
+        Request::Register {
+            signo,
+            value,
+            signal,
+        } => {
+            if g.notify.is_some() {
+                return Err(EBUSY);
+            }
+            g.notify = Some(Notify::new(signo, value, signal));
+        }
+    }
+    Ok(())
+}
+
+impl MqHandle {
+    /// `close()` of a descriptor by the owner drops its registration
+    /// (`mqueue_flush_file`).
+    pub(crate) fn flush(&self) {
+        let me = notify::current_tgid();
+        let mut g = self.q.state.lock();
+        if g.notify.as_ref().is_some_and(|n| n.owner() == me) {
+            g.notify = None;
+        }
+    }
+
+    /// `EPOLLIN` if a message is queued, `EPOLLOUT` if there is room.
+    pub(crate) fn poll(&self, file: &File, table: &kernel::sync::poll::PollTable<'_>) -> u32 {
+        table.register_wait(file, &self.q.poll);
+        let g = self.q.state.lock();
+        let mut mask = 0;
+        if g.curmsgs > 0 {
+            mask |= bindings::POLLIN | bindings::POLLRDNORM;
+        }
+        if g.curmsgs < self.q.maxmsg {
+            mask |= bindings::POLLOUT | bindings::POLLWRNORM;
+        }
+        mask
+    }
+
+    /// The native status line that `read()` returns.
+    pub(crate) fn status(&self, out: &mut impl Write) -> core::fmt::Result {
+        let g = self.q.state.lock();
+        let (signo, pid) = g.notify.as_ref().map_or((0, 0), |n| (n.signo(), n.owner()));
+        let kind = match &g.notify {
+            Some(n) if n.signo() == 0 => RIPC_SIGEV_NONE,
+            _ => 0,
+        };
+        writeln!(
+            out,
+            "QSIZE:{:<10} NOTIFY:{:<5} SIGNO:{:<5} NOTIFY_PID:{:<6}",
+            g.qsize, kind, signo, pid
+        )
+    }
+}
+
+/// One line per named queue for `RIPC_IOC_LIST`.
+pub(crate) fn list(out: &mut impl Write) -> core::fmt::Result {
+    writeln!(
+        out,
+        "{:<24} {:>6} {:>6} {:>8} {:>8} {:>10} {:>6} {:>6} {:>5} {:>8}",
+        "name", "uid", "gid", "mode", "maxmsg", "msgsize", "msgs", "bytes", "signo", "notifypid"
+    )?;
+    for (n, q) in NAMES.lock().iter() {
+        let g = q.state.lock();
+        let (signo, pid) = g.notify.as_ref().map_or((0, 0), |n| (n.signo(), n.owner()));
+        writeln!(
+            out,
+            "/{:<23} {:>6} {:>6} {:>8o} {:>8} {:>10} {:>6} {:>6} {:>5} {:>8}",
+            core::str::from_utf8(n).unwrap_or("(binary)"),
+            cred::uid_to_user(q.uid),
+            cred::gid_to_user(q.gid),
+            q.mode,
+            q.maxmsg,
+            q.msgsize,
+            g.curmsgs,
+            g.qsize,
+            signo,
+            pid
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Message storage, as `ipc/msgutil.c`: a message is a head of at most one
+//! page of data plus a chain of page-sized segments, filled from and drained
+//! to user memory segment by segment.  Both queue families store their
+//! messages this way.  Allocation and copy-in happen before the caller takes
+//! any queue lock; a fault or a failed allocation frees what was allocated.
+
+use kernel::{
+    alloc::flags::GFP_KERNEL_ACCOUNT,
+    page::PAGE_SIZE,
+    prelude::*,
+    uaccess::{UserPtr, UserSlice},
+};
+
+/// Data bytes in the head and in each segment.
+const DATALEN: usize = PAGE_SIZE;
+
+/// One message.
+pub(crate) struct Msg {
+    /// The System V type, or the POSIX priority.
+    pub(crate) mtype: i64,
+    /// Position in the queue's arrival order (set when queued).
+    pub(crate) seq: u64,
+    len: usize,
+    head: KVec<u8>,
+    chain: KVec<KVec<u8>>,
+}
+
+/// Reads `len` bytes at `src` into a new page-bounded buffer.
+fn load_seg(src: usize, len: usize) -> Result<KVec<u8>> {
+    let mut seg = KVec::with_capacity(len, GFP_KERNEL_ACCOUNT)?;
+    UserSlice::new(UserPtr::from_addr(src), len).read_all(&mut seg, GFP_KERNEL_ACCOUNT)?;
+    Ok(seg)
+}
+
+impl Msg {
+    /// Copies a message of `len` bytes in from user memory (`load_msg`).
+    /// The caller has bounded `len` by the queue's limit.
+    pub(crate) fn load(src: u64, len: usize, mtype: i64) -> Result<Msg> {
+        let src = src as usize;
+        let first = len.min(DATALEN);
+        let head = load_seg(src, first)?;
+        let mut chain = KVec::new();
+        let mut off = first;
+        if off < len {
+            chain.reserve((len - off).div_ceil(DATALEN), GFP_KERNEL_ACCOUNT)?;
+        }
+        while off < len {
+            let n = (len - off).min(DATALEN);
+            chain.push(load_seg(src.wrapping_add(off), n)?, GFP_KERNEL_ACCOUNT)?;
+            off += n;
+        }
+        Ok(Msg {
+            mtype,
+            seq: 0,
+            len,
+            head,
+            chain,
+        })
+    }
+
+    /// The message's length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Copies the first `len` bytes out to user memory (`store_msg`).
+    pub(crate) fn store(&self, dst: u64, len: usize) -> Result {
+        let mut w = UserSlice::new(UserPtr::from_addr(dst as usize), len.min(self.len)).writer();
+        for seg in Iterator::chain(core::iter::once(&self.head), self.chain.iter()) {
+            let n = seg.len().min(w.len());
+            if n == 0 {
+                break;
+            }
+            w.write_slice(&seg[..n])?;
+        }
+        Ok(())
+    }
+
+    /// A copy of this message (`copy_msg`, for `MSG_COPY`).
+    pub(crate) fn duplicate(&self) -> Result<Msg> {
+        let dup = |s: &KVec<u8>| -> Result<KVec<u8>> {
+            let mut v = KVec::with_capacity(s.len(), GFP_KERNEL_ACCOUNT)?;
+            v.extend_from_slice(s, GFP_KERNEL_ACCOUNT)?;
+            Ok(v)
+        };
+        let mut chain = KVec::with_capacity(self.chain.len(), GFP_KERNEL_ACCOUNT)?;
+        for seg in self.chain.iter() {
+            chain.push(dup(seg)?, GFP_KERNEL_ACCOUNT)?;
+        }
+        Ok(Msg {
+            mtype: self.mtype,
+            seq: self.seq,
+            len: self.len,
+            head: dup(&self.head)?,
+            chain,
+        })
+    }
+}

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `mq_notify` registrations and their signal (`__do_notify`).
+//!
+//! The native call signals the owner process with `kill_pid_info`, which is
+//! not exported to modules.  rust_ipc sends the same siginfo (`SI_MESGQ`,
+//! `si_value`, the sender's tgid and uid) with `send_sig_info` to the owner's
+//! thread-group leader: a thread that waits with `sigwaitinfo` must be the
+//! leader or have the signal unblocked only there (documented in README).
+
+use crate::ipc::defs::{RIPC_NOTIFY_REMOVE, RIPC_SIGEV_NONE, RIPC_SIGEV_SIGNAL};
+use crate::ipc::cred::{uid_to_user, Ids};
+use kernel::{bindings, prelude::*, sync::aref::ARef, task::Task};
+
+const SI_MESGQ: c_int = -3;
+
+/// One registration: the owner process and what to send it.
+pub(crate) struct Notify {
+    /// The owner's thread-group leader.
+    leader: ARef<Task>,
+    tgid: i32,
+    exec_id: u64,
+    signo: u32,
+    value: u64,
+    signal: bool,
+}
+
+/// What a `RIPC_MQ_NOTIFY` asks for.
+pub(crate) enum Request {
+    Remove,
+    Register { signo: u32, value: u64, signal: bool },
+}
+
+/// Validates the request before the descriptor is looked at (native order:
+/// `EINVAL` comes before `EBADF`).
+pub(crate) fn parse(notify: u32, signo: u32, value: u64) -> Result<Request> {
+    match notify {
+        RIPC_NOTIFY_REMOVE => Ok(Request::Remove),
+        RIPC_SIGEV_NONE => Ok(Request::Register {
+            signo: 0,
+            value,
+            signal: false,
+        }),
+        RIPC_SIGEV_SIGNAL if signo <= bindings::_NSIG => Ok(Request::Register {
+            signo,
+            value,
+            signal: true,
+        }),
+        _ => Err(EINVAL),
+    }
+}
+
+/// The current process's tgid.
+pub(crate) fn current_tgid() -> i32 {
+    kernel::current!().tgid()
+}
+
+impl Notify {
+    pub(crate) fn new(signo: u32, value: u64, signal: bool) -> Notify {
+        let cur = kernel::current!();
+        let leader = cur.group_leader();
+        Notify {
+            leader: ARef::from(leader),
+            tgid: cur.tgid(),
+            // SAFETY: reading a plain field of a live task.
+            exec_id: unsafe { (*leader.as_ptr()).self_exec_id },
+            signo,
+            value,
+            signal,
+        }
+    }
+
+    /// The owner's tgid.
+    pub(crate) fn owner(&self) -> i32 {
+        self.tgid
+    }
+
+    /// The signal number (0 for `SIGEV_NONE`).
+    pub(crate) fn signo(&self) -> u32 {
+        if self.signal {
+            self.signo
+        } else {
+            0
+        }
+    }
+
+    /// Sends the notification (the registration is consumed: one-shot).
+    pub(crate) fn fire(self) {
+        if !self.signal || self.signo == 0 {
+            return;
+        }
+        let cur = kernel::current!();
+        let task = self.leader.as_ptr();
+        // SAFETY: reading a plain field of a task we hold a reference on.
+        if unsafe { (*task).self_exec_id } != self.exec_id {
+            return;
+        }
+        // SAFETY: `kernel_siginfo` is plain data; all zeroes is valid.
+        let mut info: bindings::kernel_siginfo = unsafe { core::mem::zeroed() };
+        let si = &mut info.__bindgen_anon_1;
+        si.si_signo = self.signo as c_int;
+        si.si_code = SI_MESGQ;
+        // `_rt` is the member of the union that `SI_MESGQ` uses.
+        si._sifields._rt._pid = cur.tgid();
+        si._sifields._rt._uid = uid_to_user(Ids::current().uid);
+        si._sifields._rt._sigval.sival_ptr = self.value as *mut c_void;
+        // SAFETY: `info` is a valid siginfo, `task` a task we hold a
+        // reference on, and `signo` a valid signal (checked in `parse`).
+        unsafe { bindings::send_sig_info(self.signo as c_int, &mut info, task) };
+    }
+}

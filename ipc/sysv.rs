@@ -1,0 +1,599 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! System V message queues (the model is `ipc/msg.c`): keys, ids with a
+//! sequence number, typed FIFO queues, and `msgctl`.
+
+use crate::ipc::{
+    cred::{self, Ids},
+    defs::*,
+    fifo::Fifo,
+    limits::{self, IPCMNI},
+    msg::Msg,
+    wait::{self, Deadline, OnSignal, WaitList},
+};
+use core::fmt::Write;
+use kernel::{
+    bindings, new_condvar, new_mutex,
+    prelude::*,
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc, CondVar, Mutex,
+    },
+};
+
+const IPC_CREAT: i32 = 0o1000;
+const IPC_EXCL: i32 = 0o2000;
+const IPC_NOWAIT: i32 = 0o4000;
+const MSG_NOERROR: i32 = 0o10000;
+const MSG_EXCEPT: i32 = 0o20000;
+const MSG_COPY: i32 = 0o40000;
+const IPC_RMID: i32 = 0;
+const IPC_SET: i32 = 1;
+const IPC_STAT: i32 = 2;
+const IPC_INFO: i32 = 3;
+const MSG_STAT: i32 = 11;
+const MSG_INFO: i32 = 12;
+const MSG_STAT_ANY: i32 = 13;
+/// `ipcmni_seq_max()` without `ipcmni_extend`.
+const SEQ_MAX: u32 = (i32::MAX as u32) / IPCMNI;
+/// `MSGMNB`, `MSGMNI`, `MSGSSZ`, `MSGSEG` as `msgctl_info` reports them.
+const MSGMNB: i32 = 16384;
+const MSGPOOL: i32 = 32000 * MSGMNB / 1024;
+
+/// Messages and bytes in all queues (`MSG_INFO`'s msgmap and msgtql).
+static TOTAL_MSGS: Atomic<i64> = Atomic::new(0);
+static TOTAL_BYTES: Atomic<i64> = Atomic::new(0);
+
+struct Table {
+    slots: KVec<Option<Arc<SysvQueue>>>,
+    in_use: u32,
+    seq: u32,
+}
+
+kernel::sync::global_lock! {
+    // SAFETY: `init` is called in the module initialiser, before any use.
+    unsafe(uninit) static IDS: Mutex<Table> = Table { slots: KVec::new(), in_use: 0, seq: 0 };
+}
+
+pub(crate) fn init_globals() {
+    // SAFETY: called once, from the module initialiser.
+    unsafe { IDS.init() };
+}
+
+/// Removes every queue (module unload).
+pub(crate) fn cleanup() {
+    let slots = core::mem::take(&mut IDS.lock().slots);
+    for q in slots.into_iter().flatten() {
+        q.state.lock().free_all();
+    }
+}
+
+/// How `msgrcv` picks a message (`convert_mode`).
+#[derive(Clone, Copy, PartialEq)]
+enum Search {
+    Any,
+    Equal(i64),
+    NotEqual(i64),
+    LessEqual(i64),
+    Number(i64),
+}
+
+impl Search {
+    fn new(msgtyp: i64, flg: i32) -> Search {
+        if flg & MSG_COPY != 0 {
+            Search::Number(msgtyp)
+        } else if msgtyp == 0 {
+            Search::Any
+        } else if msgtyp < 0 {
+            Search::LessEqual(msgtyp.checked_neg().unwrap_or(i64::MAX))
+        } else if flg & MSG_EXCEPT != 0 {
+            Search::NotEqual(msgtyp)
+        } else {
+            Search::Equal(msgtyp)
+        }
+    }
+
+    /// `testmsg`.
+    fn matches(self, t: i64) -> bool {
+        match self {
+            Search::Any | Search::Number(_) => true,
+            Search::Equal(x) => t == x,
+            Search::NotEqual(x) => t != x,
+            Search::LessEqual(x) => t <= x,
+        }
+    }
+}
+
+/// A blocked receiver: its search, its buffer size (`r_maxsize`), and what
+/// a sender or `msgctl` hands it.
+struct RecvWait {
+    search: Search,
+    maxsize: usize,
+    got: Option<Result<Msg>>,
+}
+
+struct Perm {
+    uid: u32,
+    gid: u32,
+    cuid: u32,
+    cgid: u32,
+    mode: u32,
+}
+
+struct SysvState {
+    perm: Perm,
+    stime: i64,
+    rtime: i64,
+    ctime: i64,
+    cbytes: u64,
+    qbytes: u64,
+    lspid: i32,
+    lrpid: i32,
+    seq: u64,
+    deleted: bool,
+    msgs: Fifo,
+    receivers: WaitList<RecvWait>,
+    /// Blocked senders and their message sizes; served means "look again".
+    senders: WaitList<usize>,
+}
+
+fn now() -> i64 {
+    // SAFETY: reading the clock has no preconditions.
+    unsafe { bindings::ktime_get_real_seconds() }
+}
+
+impl SysvState {
+    /// `ipcperms`: whether the caller has the rwx bits asked in `flag`.
+    fn allowed(&self, flag: i32) -> bool {
+        let req = ((flag >> 6) | (flag >> 3) | flag) as u32 & 7;
+        let p = &self.perm;
+        let granted = cred::granted(p.mode, Ids::current().euid, &[p.cuid, p.uid], &[p.cgid, p.gid]);
+        req & !granted == 0 || cred::capable(cred::CAP_IPC_OWNER)
+    }
+
+    /// `msg_fits_inqueue`.
+    fn fits(&self, size: usize) -> bool {
+        self.cbytes + size as u64 <= self.qbytes && self.msgs.len() as u64 + 1 <= self.qbytes
+    }
+
+    /// `find_msg`: the handle of the message `search` selects.
+    fn find(&self, search: Search) -> Option<usize> {
+        match search {
+            Search::Number(n) => self.msgs.iter().nth(n.try_into().ok()?).map(|(i, _)| i),
+            Search::LessEqual(_) => {
+                let mut best: Option<(usize, i64)> = None;
+                for (i, m) in self.msgs.iter() {
+                    if search.matches(m.mtype) && best.is_none_or(|(_, t)| m.mtype < t) {
+                        best = Some((i, m.mtype));
+                        if m.mtype == 1 {
+                            break;
+                        }
+                    }
+                }
+                best.map(|(i, _)| i)
+            }
+            _ => self
+                .msgs
+                .iter()
+                .find(|(_, m)| search.matches(m.mtype))
+                .map(|(i, _)| i),
+        }
+    }
+
+    fn account(&mut self, m: &Msg, sign: i64) {
+        let len = m.len() as i64;
+        self.cbytes = (self.cbytes as i64 + sign * len) as u64;
+        TOTAL_MSGS.add(sign, Relaxed);
+        TOTAL_BYTES.add(sign * len, Relaxed);
+    }
+
+    /// `ss_wakeup`: wake the senders whose message now fits, in order.
+    fn wake_senders(&mut self, all: bool) {
+        let mut room = self.qbytes.saturating_sub(self.cbytes);
+        let mut slots = self.qbytes.saturating_sub(self.msgs.len() as u64);
+        for s in self.senders.waiting() {
+            if !all {
+                if s.w as u64 > room || slots == 0 {
+                    break;
+                }
+                room -= s.w as u64;
+                slots -= 1;
+            }
+            s.wake();
+        }
+    }
+
+    /// `freeque`: every waiter gets `EIDRM`, every message is freed.
+    fn free_all(&mut self) {
+        self.deleted = true;
+        self.receivers.wake_all(|r| r.got = Some(Err(EIDRM)));
+        self.senders.wake_all(|_| {});
+        while let Some(m) = self.msgs.pop() {
+            self.account(&m, -1);
+        }
+    }
+}
+
+/// A System V queue.
+#[pin_data]
+pub(crate) struct SysvQueue {
+    key: i32,
+    id: i32,
+    #[pin]
+    state: Mutex<SysvState>,
+    #[pin]
+    sleep: CondVar,
+}
+
+/// Looks an id up (`ipc_obtain_object_check`): `EINVAL` for a bad, stale
+/// or removed id.
+fn lookup(id: i32) -> Result<Arc<SysvQueue>> {
+    if id < 0 {
+        return Err(EINVAL);
+    }
+    let t = IDS.lock();
+    match t.slots.get((id as u32 % IPCMNI) as usize) {
+        Some(Some(q)) if q.id == id => Ok(q.clone()),
+        _ => Err(EINVAL),
+    }
+}
+
+/// `RIPC_MSGGET`.
+pub(crate) fn msgget(a: &ripc_msgget) -> Result<i32> {
+    let mut t = IDS.lock();
+    if a.key != 0 {
+        if let Some(q) = t.slots.iter().flatten().find(|q| q.key == a.key) {
+            if a.msgflg & (IPC_CREAT | IPC_EXCL) == IPC_CREAT | IPC_EXCL {
+                return Err(EEXIST);
+            }
+            if !q.state.lock().allowed(a.msgflg) {
+                return Err(EACCES);
+            }
+            return Ok(q.id);
+        }
+        if a.msgflg & IPC_CREAT == 0 {
+            return Err(ENOENT);
+        }
+    }
+    // newque + ipc_addid: the lowest free index, the next sequence number.
+    let l = limits::get();
+    if t.in_use >= l.msgmni.min(IPCMNI) {
+        return Err(ENOSPC);
+    }
+    let idx = t.slots.iter().position(|s| s.is_none()).unwrap_or(t.slots.len());
+    let id = (idx as u32 + t.seq * IPCMNI) as i32;
+    let ids = Ids::current();
+    let q = Arc::pin_init(
+        try_pin_init!(SysvQueue {
+            key: a.key,
+            id,
+            state <- new_mutex!(SysvState {
+                perm: Perm {
+                    uid: ids.euid,
+                    gid: ids.egid,
+                    cuid: ids.euid,
+                    cgid: ids.egid,
+                    mode: (a.msgflg & 0o777) as u32,
+                },
+                stime: 0,
+                rtime: 0,
+                ctime: now(),
+                cbytes: 0,
+                qbytes: l.msgmnb as u64,
+                lspid: 0,
+                lrpid: 0,
+                seq: 0,
+                deleted: false,
+                msgs: Fifo::new(),
+                receivers: WaitList::new(),
+                senders: WaitList::new(),
+            }),
+            sleep <- new_condvar!(),
+        }),
+        GFP_KERNEL,
+    )?;
+    if idx == t.slots.len() {
+        t.slots.push(Some(q), GFP_KERNEL)?;
+    } else if let Some(s) = t.slots.get_mut(idx) {
+        *s = Some(q);
+    }
+    t.in_use += 1;
+    t.seq = if t.seq >= SEQ_MAX { 0 } else { t.seq + 1 };
+    Ok(id)
+}
+
+/// `RIPC_MSGSND`, in `do_msgsnd`'s order of checks.
+pub(crate) fn msgsnd(a: &ripc_msgsnd) -> Result {
+    let mtype: i64 = read_user(a.msgp)?;
+    let msgmax = limits::get().msgmax as i64;
+    if a.msgsz > msgmax || a.msgsz < 0 || a.msqid < 0 {
+        return Err(EINVAL);
+    }
+    if mtype < 1 {
+        return Err(EINVAL);
+    }
+    let deadline = Deadline::from_user(a.timeout)?;
+    let size = a.msgsz as usize;
+    let mut m = Msg::load(a.msgp.wrapping_add(8), size, mtype)?;
+    let q = lookup(a.msqid)?;
+    let mut g = q.state.lock();
+    loop {
+        if g.deleted {
+            return Err(EIDRM);
+        }
+        if !g.allowed(0o222) {
+            return Err(EACCES);
+        }
+        if g.fits(size) {
+            break;
+        }
+        if a.msgflg & IPC_NOWAIT != 0 {
+            return Err(EAGAIN);
+        }
+        let id = g.senders.add(size)?;
+        wait::sleep(&q.sleep, &mut g, |s| &mut s.senders, id, deadline, OnSignal::RestartNoHand)?;
+    }
+    g.lspid = crate::ipc::notify::current_tgid();
+    g.stime = now();
+    // pipelined_send: the first receiver whose search matches.
+    for r in g.receivers.waiting() {
+        if r.w.search.matches(mtype) {
+            if r.w.maxsize < size {
+                r.w.got = Some(Err(E2BIG));
+                r.wake();
+                continue;
+            }
+            r.w.got = Some(Ok(m));
+            r.wake();
+            // The receiver sets lrpid/rtime when it runs.
+            return Ok(());
+        }
+    }
+    m.seq = g.seq;
+    g.seq += 1;
+    g.account(&m, 1);
+    g.msgs.push(m).inspect_err(|_| {
+        TOTAL_MSGS.add(-1, Relaxed);
+        TOTAL_BYTES.add(-(size as i64), Relaxed);
+    })?;
+    Ok(())
+}
+
+/// `RIPC_MSGRCV`, in `do_msgrcv`'s order of checks; returns the length.
+pub(crate) fn msgrcv(a: &ripc_msgrcv) -> Result<usize> {
+    if a.msqid < 0 || a.msgsz < 0 {
+        return Err(EINVAL);
+    }
+    let copy = a.msgflg & MSG_COPY != 0;
+    if copy && (a.msgflg & IPC_NOWAIT == 0 || a.msgflg & MSG_EXCEPT != 0) {
+        return Err(EINVAL);
+    }
+    let deadline = Deadline::from_user(a.timeout)?;
+    let bufsz = a.msgsz as usize;
+    let noerror = a.msgflg & MSG_NOERROR != 0;
+    let search = Search::new(a.msgtyp, a.msgflg);
+    let q = lookup(a.msqid)?;
+    let mut g = q.state.lock();
+    let m = loop {
+        if g.deleted {
+            return Err(EIDRM);
+        }
+        if !g.allowed(0o444) {
+            return Err(EACCES);
+        }
+        if let Some(i) = g.find(search) {
+            let len = g.msgs.iter().find(|(j, _)| *j == i).map_or(0, |(_, m)| m.len());
+            if bufsz < len && !noerror {
+                return Err(E2BIG);
+            }
+            if copy {
+                // copy_msg's quirk: larger than min(msgsz, msgmax) is EINVAL.
+                if len > bufsz.min(limits::get().msgmax as usize) {
+                    return Err(EINVAL);
+                }
+                let src = g.msgs.iter().find(|(j, _)| *j == i).map(|(_, m)| m.duplicate());
+                break src.ok_or(ENOMSG)??;
+            }
+            let m = g.msgs.take(i).ok_or(ENOMSG)?;
+            g.account(&m, -1);
+            g.wake_senders(false);
+            break m;
+        }
+        if a.msgflg & IPC_NOWAIT != 0 {
+            return Err(ENOMSG);
+        }
+        let want = RecvWait {
+            search,
+            maxsize: if noerror { i32::MAX as usize } else { bufsz },
+            got: None,
+        };
+        let id = g.receivers.add(want)?;
+        let r = wait::sleep(&q.sleep, &mut g, |s| &mut s.receivers, id, deadline, OnSignal::RestartNoHand)?;
+        match r.got {
+            Some(Ok(m)) => break m,
+            Some(Err(e)) if e != EAGAIN => return Err(e),
+            _ => continue,
+        }
+    };
+    if !copy {
+        g.lrpid = crate::ipc::notify::current_tgid();
+        g.rtime = now();
+    }
+    drop(g);
+    let n = m.len().min(bufsz);
+    let stored = kernel::uaccess::UserSlice::new(
+        kernel::uaccess::UserPtr::from_addr(a.msgp as usize),
+        8,
+    )
+    .writer()
+    .write(&m.mtype)
+    .and_then(|()| m.store(a.msgp.wrapping_add(8), n));
+    if let Err(e) = stored {
+        if !copy {
+            // Unlike native, the message is not lost: it goes back in place.
+            let mut g = q.state.lock();
+            if !g.deleted {
+                g.account(&m, 1);
+                if g.msgs.reinsert(m).is_err() {
+                    TOTAL_MSGS.add(-1, Relaxed);
+                }
+            }
+        }
+        return Err(e);
+    }
+    Ok(n)
+}
+
+/// `RIPC_MSGCTL`.
+pub(crate) fn msgctl(a: &ripc_msgctl) -> Result<i32> {
+    if a.msqid < 0 || a.cmd < 0 {
+        return Err(EINVAL);
+    }
+    match a.cmd {
+        IPC_INFO | MSG_INFO => info(a),
+        IPC_STAT | MSG_STAT | MSG_STAT_ANY => stat(a),
+        IPC_SET | IPC_RMID => down(a),
+        _ => Err(EINVAL),
+    }
+}
+
+fn info(a: &ripc_msgctl) -> Result<i32> {
+    let l = limits::get();
+    let t = IDS.lock();
+    let max_idx = t.slots.iter().rposition(|s| s.is_some()).unwrap_or(0) as i32;
+    let (pool, map, tql) = if a.cmd == MSG_INFO {
+        (
+            t.in_use as i32,
+            TOTAL_MSGS.load(Relaxed) as i32,
+            TOTAL_BYTES.load(Relaxed) as i32,
+        )
+    } else {
+        (MSGPOOL, MSGMNB, MSGMNB)
+    };
+    drop(t);
+    let info = ripc_msginfo {
+        msgpool: pool,
+        msgmap: map,
+        msgmax: l.msgmax as i32,
+        msgmnb: l.msgmnb as i32,
+        msgmni: l.msgmni as i32,
+        msgssz: 16,
+        msgtql: tql,
+        msgseg: 0xffff,
+        __pad: 0,
+    };
+    write_user(a.buf, &info)?;
+    Ok(max_idx)
+}
+
+fn stat(a: &ripc_msgctl) -> Result<i32> {
+    let q = if a.cmd == IPC_STAT {
+        lookup(a.msqid)?
+    } else {
+        let t = IDS.lock();
+        match t.slots.get(a.msqid as usize) {
+            Some(Some(q)) => q.clone(),
+            _ => return Err(EINVAL),
+        }
+    };
+    let g = q.state.lock();
+    if a.cmd != MSG_STAT_ANY && !g.allowed(0o444) {
+        return Err(EACCES);
+    }
+    let p = &g.perm;
+    let ds = ripc_msqid_ds {
+        msg_perm: ripc_ipc_perm {
+            key: q.key,
+            uid: cred::uid_to_user(p.uid),
+            gid: cred::gid_to_user(p.gid),
+            cuid: cred::uid_to_user(p.cuid),
+            cgid: cred::gid_to_user(p.cgid),
+            mode: p.mode as u16,
+            seq: (q.id as u32 / IPCMNI) as u16,
+            ..Default::default()
+        },
+        msg_stime: g.stime,
+        msg_rtime: g.rtime,
+        msg_ctime: g.ctime,
+        msg_cbytes: g.cbytes,
+        msg_qnum: g.msgs.len() as u64,
+        msg_qbytes: g.qbytes,
+        msg_lspid: g.lspid,
+        msg_lrpid: g.lrpid,
+        ..Default::default()
+    };
+    drop(g);
+    write_user(a.buf, &ds)?;
+    Ok(if a.cmd == IPC_STAT { 0 } else { q.id })
+}
+
+/// `msgctl_down`: `IPC_SET` and `IPC_RMID`.
+fn down(a: &ripc_msgctl) -> Result<i32> {
+    let new: Option<ripc_msqid_ds> = if a.cmd == IPC_SET {
+        Some(read_user(a.buf)?)
+    } else {
+        None
+    };
+    let q = lookup(a.msqid)?;
+    let mut g = q.state.lock();
+    let euid = Ids::current().euid;
+    if euid != g.perm.cuid && euid != g.perm.uid && !cred::capable(cred::CAP_SYS_ADMIN) {
+        return Err(EPERM);
+    }
+    let Some(n) = new else {
+        g.free_all();
+        drop(g);
+        let mut t = IDS.lock();
+        if let Some(s) = t.slots.get_mut((q.id as u32 % IPCMNI) as usize) {
+            *s = None;
+            t.in_use -= 1;
+        }
+        return Ok(0);
+    };
+    if n.msg_qbytes > limits::get().msgmnb as u64 && !cred::capable(cred::CAP_SYS_RESOURCE) {
+        return Err(EPERM);
+    }
+    let uid = cred::user_to_uid(n.msg_perm.uid)?;
+    let gid = cred::user_to_gid(n.msg_perm.gid)?;
+    g.perm.uid = uid;
+    g.perm.gid = gid;
+    g.perm.mode = (g.perm.mode & !0o777) | (n.msg_perm.mode as u32 & 0o777);
+    g.qbytes = n.msg_qbytes;
+    g.ctime = now();
+    // expunge_all(-EAGAIN): receivers look again (permissions changed).
+    g.receivers.wake_all(|r| r.got = Some(Err(EAGAIN)));
+    g.wake_senders(false);
+    Ok(0)
+}
+
+/// One line per queue for `RIPC_IOC_LIST`, like `/proc/sysvipc/msg`.
+pub(crate) fn list(out: &mut impl Write) -> core::fmt::Result {
+    writeln!(
+        out,
+        "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime"
+    )?;
+    let t = IDS.lock();
+    for q in t.slots.iter().flatten() {
+        let g = q.state.lock();
+        let p = &g.perm;
+        writeln!(
+            out,
+            "{:>10} {:>10}  {:>4o}  {:>10} {:>10} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>10} {:>10} {:>10}",
+            q.key,
+            q.id,
+            p.mode,
+            g.cbytes,
+            g.msgs.len(),
+            g.lspid,
+            g.lrpid,
+            cred::uid_to_user(p.uid),
+            cred::gid_to_user(p.gid),
+            cred::uid_to_user(p.cuid),
+            cred::gid_to_user(p.cgid),
+            g.stime,
+            g.rtime,
+            g.ctime
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Blocking, shared by both queue families (native `wq_sleep` and the
+//! `msg_receiver`/`msg_sender` lists).
+//!
+//! A blocked task puts an entry on its queue's list of waiters, under the
+//! queue lock, and sleeps.  A waker picks exactly the entry that can proceed
+//! (the first receiver whose type matches, the first sender), gives it what
+//! it needs (a message, an error) and wakes that one task: no thundering
+//! herd, and a hand-off never goes through the queue.  The sleep itself uses
+//! the queue's [`CondVar`] for its `prepare_to_wait` under the lock, so a
+//! wake-up between unlock and `schedule()` is never lost.
+
+use kernel::{
+    bindings,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        lock::{mutex::MutexBackend, Guard},
+        CondVar, CondVarTimeoutResult,
+    },
+    task::Task,
+};
+
+use crate::ipc::defs::{read_user, ripc_timespec};
+
+/// A blocked task and its request `W`.
+pub(crate) struct Waiter<W> {
+    id: u64,
+    task: ARef<Task>,
+    done: bool,
+    /// What the task waits for and, once `done`, what it was given.
+    pub(crate) w: W,
+}
+
+impl<W> Waiter<W> {
+    /// Marks the entry served and wakes its task.  Call under the queue lock.
+    pub(crate) fn wake(&mut self) {
+        self.done = true;
+        self.task.wake_up();
+    }
+}
+
+/// The waiters of one kind (senders or receivers) of one queue, FIFO.
+pub(crate) struct WaitList<W> {
+    list: KVec<Waiter<W>>,
+    next_id: u64,
+}
+
+impl<W> WaitList<W> {
+    pub(crate) const fn new() -> Self {
+        Self {
+            list: KVec::new(),
+            next_id: 0,
+        }
+    }
+
+    /// Adds the current task; returns the id its sleep uses.
+    pub(crate) fn add(&mut self, w: W) -> Result<u64> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.list.push(
+            Waiter {
+                id,
+                task: ARef::from(&**kernel::current!()),
+                done: false,
+                w,
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(id)
+    }
+
+    /// The waiting (not yet served) entries, oldest first.
+    pub(crate) fn waiting(&mut self) -> impl Iterator<Item = &mut Waiter<W>> {
+        self.list.iter_mut().filter(|e| !e.done)
+    }
+
+    /// Serves every waiter with `f` and wakes it (queue removal).
+    pub(crate) fn wake_all(&mut self, f: impl Fn(&mut W)) {
+        for e in self.waiting() {
+            f(&mut e.w);
+            e.wake();
+        }
+    }
+
+    fn position(&self, id: u64) -> Option<usize> {
+        self.list.iter().position(|e| e.id == id)
+    }
+
+    fn take(&mut self, id: u64) -> Option<Waiter<W>> {
+        let i = self.position(id)?;
+        self.list.remove(i).ok()
+    }
+}
+
+/// An absolute `CLOCK_REALTIME` deadline, or none (wait forever).
+#[derive(Clone, Copy)]
+pub(crate) struct Deadline(Option<i64>);
+
+impl Deadline {
+    pub(crate) const NONE: Deadline = Deadline(None);
+
+    /// Reads and validates a `struct ripc_timespec *` (0: no deadline): a
+    /// bad pointer is `EFAULT`, a `tv_nsec` outside `0..1e9` or a negative
+    /// `tv_sec` is `EINVAL`, as `prepare_timeout` does.  A huge `tv_sec`
+    /// saturates.
+    pub(crate) fn from_user(ptr: u64) -> Result<Deadline> {
+        if ptr == 0 {
+            return Ok(Deadline::NONE);
+        }
+        let ts: ripc_timespec = read_user(ptr)?;
+        if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+            return Err(EINVAL);
+        }
+        Ok(Deadline(Some(
+            ts.tv_sec
+                .saturating_mul(1_000_000_000)
+                .saturating_add(ts.tv_nsec),
+        )))
+    }
+
+    /// Jiffies to sleep, `None` if the deadline has passed.
+    fn remaining(self) -> Option<c_ulong> {
+        let Some(at) = self.0 else {
+            return Some(c_ulong::MAX);
+        };
+        // SAFETY: reading the clock has no preconditions.
+        let now = unsafe { bindings::ktime_get_real() };
+        if now >= at {
+            return None;
+        }
+        // SAFETY: a plain conversion.  +1 rounds up; the caller re-checks
+        // the clock after waking, so the call never returns early.
+        Some(unsafe { bindings::nsecs_to_jiffies((at - now) as u64) }.saturating_add(1))
+    }
+}
+
+/// How a blocked call ends when it is interrupted by a signal.
+#[derive(Clone, Copy)]
+pub(crate) enum OnSignal {
+    /// POSIX calls: `-ERESTARTSYS` (restarted under `SA_RESTART`).
+    RestartSys,
+    /// System V calls: `-ERESTARTNOHAND` (`EINTR` whenever a handler ran).
+    RestartNoHand,
+}
+
+/// Sleeps until entry `id` of `list(state)` is served, and returns it
+/// removed from the list.  On a signal or the deadline the entry is removed
+/// and the error returned, unless a waker served it first.
+pub(crate) fn sleep<S: Unpin, W>(
+    cv: &CondVar,
+    g: &mut Guard<'_, S, MutexBackend>,
+    list: impl Fn(&mut S) -> &mut WaitList<W>,
+    id: u64,
+    deadline: Deadline,
+    on_signal: OnSignal,
+) -> Result<W> {
+    loop {
+        let served = list(g).list.iter().any(|e| e.id == id && e.done);
+        let err = if served {
+            None
+        } else {
+            match deadline.remaining() {
+                None => Some(ETIMEDOUT),
+                Some(j) => match cv.wait_interruptible_timeout(g, j) {
+                    CondVarTimeoutResult::Signal { .. } => Some(match on_signal {
+                        OnSignal::RestartSys => ERESTARTSYS,
+                        OnSignal::RestartNoHand => ERESTARTNOHAND,
+                    }),
+                    _ => continue,
+                },
+            }
+        };
+        let e = list(g).take(id).ok_or(EINVAL)?;
+        return match err {
+            Some(err) if !e.done => Err(err),
+            _ => Ok(e.w),
+        };
+    }
+}

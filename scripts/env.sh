@@ -1,0 +1,13 @@
+# Sourced by the scripts: common paths. Not executable on its own.
+RUST_IPC_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RUST_IPC_CACHE=${RUST_IPC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust_ipc}
+KSRC=${KSRC:-$RUST_IPC_CACHE/src/linux-source-7.3}
+export PATH=/usr/lib/llvm-19/bin:$HOME/.cargo/bin:$PATH
+# Build directory of a kernel flavour, keyed by the hash of its config fragments.
+kernel_dir() {
+	local flavour=$1 frags=("$RUST_IPC_TOP/scripts/config/release.config")
+	[ "$flavour" = release ] || frags+=("$RUST_IPC_TOP/scripts/config/$flavour.config")
+	local hash
+	hash=$(cat "${frags[@]}" | sha256sum | cut -c1-12)
+	echo "$RUST_IPC_CACHE/build/7.3-$flavour-$hash"
+}
