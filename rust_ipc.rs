@@ -48,6 +48,7 @@ impl kernel::InPlaceModule for RustIpcModule {
         });
         ipc::init_globals();
         try_pin_init!(Self {
+            _: { ipc::cred::check_layout()? },
             _dev <- ipc::chardev::Registration::register(c"rust_ipc"),
         })
     }

@@ -147,3 +147,32 @@ pub(crate) fn current_umask() -> u32 {
         }
     }
 }
+
+/// Checks, at load, that the Rust bindings' `struct task_struct` agrees with
+/// the kernel's on the fields this module reads directly (`cred`, `tgid`,
+/// and those around them).  bindgen drops the alignment of an empty aligned
+/// struct (with `CONFIG_SCHEDSTATS=n`, `struct sched_statistics`), and then
+/// every later field is misplaced; the module refuses to load rather than
+/// read the wrong memory.
+pub(crate) fn check_layout() -> Result {
+    let task = Task::current_raw();
+    // SAFETY: `get_task_cred` takes a reference on the current task's
+    // credentials, released just below.
+    let real = unsafe { bindings::get_task_cred(task) };
+    // SAFETY: reading two pointers/ints of the running task; `real` is a
+    // counted reference.
+    let (direct, tgid, tgid_fn) = unsafe {
+        let d = (*task).real_cred;
+        let t = (*task).tgid;
+        bindings::put_cred(real);
+        (d, t, bindings::task_tgid_nr_ns(task, core::ptr::null_mut()))
+    };
+    if direct != real || tgid != tgid_fn {
+        pr_err!(
+            "rust_ipc: the Rust bindings of struct task_struct do not match the kernel's \
+             (bindgen dropped an alignment); build the kernel with CONFIG_SCHEDSTATS=y\n"
+        );
+        return Err(ENOEXEC);
+    }
+    Ok(())
+}

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ripcctl: look at and drive rust_ipc queues from the shell (ipcs, ipcrm and
+ * ls /dev/mqueue together).
+ *
+ *   ripcctl version                      ABI version and limits
+ *   ripcctl list                         every queue of both kinds
+ *   ripcctl mq-create NAME [MAXMSG MSGSIZE]
+ *   ripcctl mq-send NAME PRIO TEXT
+ *   ripcctl mq-recv NAME [COUNT]         receive COUNT messages (default 1)
+ *   ripcctl mq-notify-recv NAME COUNT    register SIGUSR1 notification, wait
+ *                                        for it, print the siginfo, receive
+ *   ripcctl mq-unlink NAME
+ *   ripcctl msg-send KEY TYPE TEXT       (creates the queue if needed)
+ *   ripcctl msg-recv KEY TYPE [FLAGS]    TYPE as msgrcv's msgtyp; FLAGS: e (MSG_EXCEPT)
+ *   ripcctl msg-rm KEY
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/msg.h>
+#include <unistd.h>
+#include "ripc.h"
+
+static int fail(const char *what)
+{
+	fprintf(stderr, "ripcctl: %s: %s\n", what, strerror(errno));
+	return 1;
+}
+
+static int mq_recv(int fd, long n)
+{
+	struct mq_attr a;
+	if (ripc_mq_getattr(fd, &a))
+		return fail("getattr");
+	char *buf = malloc(a.mq_msgsize + 1);
+	for (long i = 0; i < n; i++) {
+		unsigned prio;
+		ssize_t len = ripc_mq_receive(fd, buf, a.mq_msgsize, &prio);
+		if (len < 0)
+			return fail("mq_receive");
+		printf("[pid %d] received prio %u: %.*s\n", getpid(), prio, (int)len, buf);
+	}
+	free(buf);
+	return 0;
+}
+
+static int msgq(const char *key, int create)
+{
+	return ripc_msgget((key_t)strtol(key, NULL, 0), create ? IPC_CREAT | 0666 : 0);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "help";
+	int fd, id;
+
+	if (!strcmp(cmd, "version")) {
+		struct ripc_version v = { .size = sizeof(v) };
+		if (ripc_version(&v))
+			return fail("version");
+		struct ripc_limits *l = &v.limits;
+		printf("rust_ipc ABI %u\n", v.abi_version);
+		printf("mqueue: msg_default %u msgsize_default %u msg_max %u msgsize_max %u queues_max %u\n",
+		       l->mq_msg_default, l->mq_msgsize_default, l->mq_msg_max, l->mq_msgsize_max,
+		       l->mq_queues_max);
+		printf("sysv: msgmax %u msgmnb %u msgmni %u\n", l->msgmax, l->msgmnb, l->msgmni);
+		return 0;
+	}
+	if (!strcmp(cmd, "list")) {
+		static char buf[1 << 20];
+		if (ripc_list(RIPC_LIST_POSIX, buf, sizeof(buf)) < 0)
+			return fail("list");
+		printf("POSIX queues:\n%s", buf);
+		if (ripc_list(RIPC_LIST_SYSV, buf, sizeof(buf)) < 0)
+			return fail("list");
+		printf("System V queues:\n%s", buf);
+		return 0;
+	}
+	if (!strcmp(cmd, "mq-create") && argc >= 3) {
+		struct mq_attr a = { .mq_maxmsg = argc > 4 ? atol(argv[3]) : 10,
+				     .mq_msgsize = argc > 4 ? atol(argv[4]) : 128 };
+		fd = ripc_mq_open(argv[2], O_RDWR | O_CREAT, 0644, &a);
+		return fd < 0 ? fail("mq_open") : 0;
+	}
+	if (!strcmp(cmd, "mq-send") && argc == 5) {
+		fd = ripc_mq_open(argv[2], O_WRONLY);
+		if (fd < 0 || ripc_mq_send(fd, argv[4], strlen(argv[4]), atoi(argv[3])))
+			return fail("mq_send");
+		printf("[pid %d] sent prio %s: %s\n", getpid(), argv[3], argv[4]);
+		return 0;
+	}
+	if (!strcmp(cmd, "mq-recv") && argc >= 3) {
+		fd = ripc_mq_open(argv[2], O_RDONLY);
+		return fd < 0 ? fail("mq_open") : mq_recv(fd, argc > 3 ? atol(argv[3]) : 1);
+	}
+	if (!strcmp(cmd, "mq-notify-recv") && argc == 4) {
+		sigset_t set;
+		siginfo_t si;
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		fd = ripc_mq_open(argv[2], O_RDONLY);
+		struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1,
+				       .sigev_value.sival_int = 42 };
+		if (fd < 0 || ripc_mq_notify(fd, &ev))
+			return fail("mq_notify");
+		printf("[pid %d] waiting for the notification of %s\n", getpid(), argv[2]);
+		fflush(stdout);
+		if (sigwaitinfo(&set, &si) < 0)
+			return fail("sigwaitinfo");
+		printf("[pid %d] notified: signo %d code %s value %d from pid %d uid %d\n", getpid(),
+		       si.si_signo, si.si_code == SI_MESGQ ? "SI_MESGQ" : "?", si.si_value.sival_int,
+		       si.si_pid, si.si_uid);
+		return mq_recv(fd, atol(argv[3]));
+	}
+	if (!strcmp(cmd, "mq-unlink") && argc == 3)
+		return ripc_mq_unlink(argv[2]) ? fail("mq_unlink") : 0;
+	if (!strcmp(cmd, "msg-send") && argc == 5) {
+		struct { long mtype; char mtext[8192]; } m;
+		size_t n = strlen(argv[4]);
+		if (n > sizeof(m.mtext))
+			n = sizeof(m.mtext);
+		m.mtype = atol(argv[3]);
+		memcpy(m.mtext, argv[4], n);
+		if ((id = msgq(argv[2], 1)) < 0 || ripc_msgsnd(id, &m, n, 0))
+			return fail("msgsnd");
+		printf("[pid %d] sent type %ld: %s\n", getpid(), m.mtype, argv[4]);
+		return 0;
+	}
+	if (!strcmp(cmd, "msg-recv") && argc >= 4) {
+		struct { long mtype; char mtext[8192]; } m;
+		int flg = argc > 4 && strchr(argv[4], 'e') ? MSG_EXCEPT : 0;
+		ssize_t n;
+		if ((id = msgq(argv[2], 1)) < 0 ||
+		    (n = ripc_msgrcv(id, &m, sizeof(m.mtext), atol(argv[3]), flg)) < 0)
+			return fail("msgrcv");
+		printf("[pid %d] received type %ld: %.*s\n", getpid(), m.mtype, (int)n, m.mtext);
+		return 0;
+	}
+	if (!strcmp(cmd, "msg-rm") && argc == 3) {
+		if ((id = msgq(argv[2], 0)) < 0 || ripc_msgctl(id, IPC_RMID, NULL))
+			return fail("msgctl(IPC_RMID)");
+		return 0;
+	}
+	fprintf(stderr, "usage: see the comment at the top of tools/ripcctl.c\n");
+	return 2;
+}
