@@ -563,11 +563,10 @@ impl MqHandle {
     /// The native status line that `read()` returns.
     pub(crate) fn status(&self, out: &mut impl Write) -> core::fmt::Result {
         let g = self.q.state.lock();
-        let (signo, pid) = g.notify.as_ref().map_or((0, 0), |n| (n.signo(), n.owner()));
-        let kind = match &g.notify {
-            Some(n) if n.signo() == 0 => RIPC_SIGEV_NONE,
-            _ => 0,
-        };
+        let (kind, signo, pid) = g
+            .notify
+            .as_ref()
+            .map_or((0, 0, 0), |n| (n.kind(), n.signo(), n.owner()));
         writeln!(
             out,
             "QSIZE:{:<10} NOTIFY:{:<5} SIGNO:{:<5} NOTIFY_PID:{:<6}",

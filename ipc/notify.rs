@@ -75,6 +75,15 @@ impl Notify {
         self.tgid
     }
 
+    /// The `sigev_notify` value (`SIGEV_SIGNAL` 0 or `SIGEV_NONE` 1).
+    pub(crate) fn kind(&self) -> u32 {
+        if self.signal {
+            RIPC_SIGEV_SIGNAL
+        } else {
+            RIPC_SIGEV_NONE
+        }
+    }
+
     /// The signal number (0 for `SIGEV_NONE`).
     pub(crate) fn signo(&self) -> u32 {
         if self.signal {

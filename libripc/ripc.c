@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libripc: thin libc-like wrappers over the /dev/rust_ipc ioctls.
+ * See ripc.h for the interface and <linux/rust_ipc.h> for the ABI.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "ripc.h"
+
+/* The native structures are passed straight through: check their layouts. */
+#define SAME_FIELD(a, fa, b, fb) \
+	_Static_assert(offsetof(a, fa) == offsetof(b, fb) && \
+		       sizeof(((a *)0)->fa) == sizeof(((b *)0)->fb), #a "." #fa)
+_Static_assert(sizeof(struct mq_attr) == sizeof(struct ripc_mq_attr), "mq_attr");
+SAME_FIELD(struct mq_attr, mq_flags, struct ripc_mq_attr, mq_flags);
+SAME_FIELD(struct mq_attr, mq_maxmsg, struct ripc_mq_attr, mq_maxmsg);
+SAME_FIELD(struct mq_attr, mq_msgsize, struct ripc_mq_attr, mq_msgsize);
+SAME_FIELD(struct mq_attr, mq_curmsgs, struct ripc_mq_attr, mq_curmsgs);
+_Static_assert(sizeof(struct timespec) == sizeof(struct ripc_timespec), "timespec");
+SAME_FIELD(struct timespec, tv_sec, struct ripc_timespec, tv_sec);
+SAME_FIELD(struct timespec, tv_nsec, struct ripc_timespec, tv_nsec);
+_Static_assert(sizeof(struct msqid_ds) == sizeof(struct ripc_msqid_ds), "msqid_ds");
+SAME_FIELD(struct msqid_ds, msg_perm.__key, struct ripc_msqid_ds, msg_perm.key);
+SAME_FIELD(struct msqid_ds, msg_perm.uid, struct ripc_msqid_ds, msg_perm.uid);
+SAME_FIELD(struct msqid_ds, msg_perm.gid, struct ripc_msqid_ds, msg_perm.gid);
+SAME_FIELD(struct msqid_ds, msg_perm.cuid, struct ripc_msqid_ds, msg_perm.cuid);
+SAME_FIELD(struct msqid_ds, msg_perm.cgid, struct ripc_msqid_ds, msg_perm.cgid);
+/* glibc's mode is a 32-bit mode_t over the kernel's 16-bit mode + __pad1. */
+_Static_assert(offsetof(struct msqid_ds, msg_perm.mode) ==
+	       offsetof(struct ripc_msqid_ds, msg_perm.mode), "msg_perm.mode");
+SAME_FIELD(struct msqid_ds, msg_perm.__seq, struct ripc_msqid_ds, msg_perm.seq);
+SAME_FIELD(struct msqid_ds, msg_stime, struct ripc_msqid_ds, msg_stime);
+SAME_FIELD(struct msqid_ds, msg_rtime, struct ripc_msqid_ds, msg_rtime);
+SAME_FIELD(struct msqid_ds, msg_ctime, struct ripc_msqid_ds, msg_ctime);
+SAME_FIELD(struct msqid_ds, __msg_cbytes, struct ripc_msqid_ds, msg_cbytes);
+SAME_FIELD(struct msqid_ds, msg_qnum, struct ripc_msqid_ds, msg_qnum);
+SAME_FIELD(struct msqid_ds, msg_qbytes, struct ripc_msqid_ds, msg_qbytes);
+SAME_FIELD(struct msqid_ds, msg_lspid, struct ripc_msqid_ds, msg_lspid);
+SAME_FIELD(struct msqid_ds, msg_lrpid, struct ripc_msqid_ds, msg_lrpid);
+_Static_assert(sizeof(struct msginfo) == sizeof(struct ripc_msginfo), "msginfo");
+SAME_FIELD(struct msginfo, msgpool, struct ripc_msginfo, msgpool);
+SAME_FIELD(struct msginfo, msgtql, struct ripc_msginfo, msgtql);
+SAME_FIELD(struct msginfo, msgseg, struct ripc_msginfo, msgseg);
+_Static_assert(SIGEV_SIGNAL == RIPC_SIGEV_SIGNAL && SIGEV_NONE == RIPC_SIGEV_NONE &&
+	       SIGEV_THREAD == RIPC_SIGEV_THREAD, "sigev_notify values");
+
+#define PTR(p) ((__u64)(uintptr_t)(p))
+
+static int devfd = -1;
+
+int ripc_device_fd(void)
+{
+	int fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE), expected = -1;
+
+	if (fd >= 0)
+		return fd;
+	fd = open(RIPC_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	/* Another thread may have won the race: keep its descriptor. */
+	if (!__atomic_compare_exchange_n(&devfd, &expected, fd, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		close(fd);
+		fd = expected;
+	}
+	return fd;
+}
+
+/* An ioctl on the process-wide device descriptor. */
+static long dev_ioctl(unsigned long cmd, void *arg)
+{
+	int fd = ripc_device_fd();
+
+	return fd < 0 ? -1 : ioctl(fd, cmd, arg);
+}
+
+/*
+ * An ioctl on a queue descriptor.  When the descriptor is not a file of the
+ * device (bad fd: EBADF, another file: ENOTTY) the module never sees the
+ * call, so the argument errors native reports before EBADF ("einval", the
+ * caller's verdict on the arguments) are applied here; otherwise EBADF, as
+ * native says for "not a queue".
+ */
+static long mq_ioctl(int mqd, unsigned long cmd, void *arg, int einval)
+{
+	long ret = ioctl(mqd, cmd, arg);
+
+	if (ret < 0 && (errno == ENOTTY || errno == EBADF))
+		errno = einval ? EINVAL : EBADF;
+	return ret;
+}
+
+static int bad_timeout(const struct timespec *ts)
+{
+	return ts && (ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000 || ts->tv_sec < 0);
+}
+
+/* ---- POSIX message queues ------------------------------------------- */
+
+int ripc_mq_open(const char *name, int oflag, ...)
+{
+	struct ripc_mq_open arg = {
+		.size = sizeof(arg),
+		.oflag = (__u32)oflag,
+		.name = PTR(name),
+	};
+	int fd, err;
+
+	if (oflag & O_CREAT) {
+		va_list ap;
+
+		va_start(ap, oflag);
+		arg.mode = va_arg(ap, mode_t);
+		arg.attr = PTR(va_arg(ap, struct mq_attr *));
+		va_end(ap);
+	}
+	fd = open(RIPC_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, RIPC_MQ_OPEN, &arg) < 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+int ripc_mq_close(int mqd)
+{
+	return close(mqd);
+}
+
+int ripc_mq_unlink(const char *name)
+{
+	struct ripc_mq_unlink arg = { .size = sizeof(arg), .name = PTR(name) };
+
+	return dev_ioctl(RIPC_MQ_UNLINK, &arg);
+}
+
+int ripc_mq_timedsend(int mqd, const char *msg_ptr, size_t msg_len,
+		      unsigned int msg_prio, const struct timespec *abs_timeout)
+{
+	struct ripc_mq_xfer arg = {
+		.size = sizeof(arg),
+		.msg_prio = msg_prio,
+		.msg_ptr = PTR(msg_ptr),
+		.msg_len = msg_len,
+		.timeout = PTR(abs_timeout),
+	};
+
+	return mq_ioctl(mqd, RIPC_MQ_SEND, &arg,
+			bad_timeout(abs_timeout) || msg_prio >= 32768) < 0 ? -1 : 0;
+}
+
+int ripc_mq_send(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio)
+{
+	return ripc_mq_timedsend(mqd, msg_ptr, msg_len, msg_prio, NULL);
+}
+
+ssize_t ripc_mq_timedreceive(int mqd, char *msg_ptr, size_t msg_len,
+			     unsigned int *msg_prio, const struct timespec *abs_timeout)
+{
+	struct ripc_mq_xfer arg = {
+		.size = sizeof(arg),
+		.msg_ptr = PTR(msg_ptr),
+		.msg_len = msg_len,
+		.timeout = PTR(abs_timeout),
+	};
+	long ret = mq_ioctl(mqd, RIPC_MQ_RECEIVE, &arg, bad_timeout(abs_timeout));
+
+	if (ret >= 0 && msg_prio)
+		*msg_prio = arg.msg_prio;
+	return ret;
+}
+
+ssize_t ripc_mq_receive(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio)
+{
+	return ripc_mq_timedreceive(mqd, msg_ptr, msg_len, msg_prio, NULL);
+}
+
+int ripc_mq_setattr(int mqd, const struct mq_attr *newattr, struct mq_attr *oldattr)
+{
+	struct ripc_mq_getsetattr arg = {
+		.size = sizeof(arg),
+		.new_attr = PTR(newattr),
+		.old_attr = PTR(oldattr),
+	};
+
+	return mq_ioctl(mqd, RIPC_MQ_GETSETATTR, &arg,
+			newattr && (newattr->mq_flags & ~O_NONBLOCK)) < 0 ? -1 : 0;
+}
+
+int ripc_mq_getattr(int mqd, struct mq_attr *attr)
+{
+	return ripc_mq_setattr(mqd, NULL, attr);
+}
+
+int ripc_mq_notify(int mqd, const struct sigevent *sevp)
+{
+	struct ripc_mq_notify arg = { .size = sizeof(arg), .notify = RIPC_NOTIFY_REMOVE };
+	int einval = 0;
+
+	if (sevp) {
+		einval = (sevp->sigev_notify != SIGEV_NONE &&
+			  sevp->sigev_notify != SIGEV_SIGNAL &&
+			  sevp->sigev_notify != SIGEV_THREAD) ||
+			 (sevp->sigev_notify == SIGEV_SIGNAL &&
+			  (unsigned int)sevp->sigev_signo > 64);	/* valid_signal() */
+		/* SIGEV_* equal RIPC_SIGEV_*; anything else goes on to be rejected. */
+		arg.notify = (__u32)sevp->sigev_notify;
+		arg.signo = (__u32)sevp->sigev_signo;
+		arg.value = PTR(sevp->sigev_value.sival_ptr);
+	}
+	return mq_ioctl(mqd, RIPC_MQ_NOTIFY, &arg, einval) < 0 ? -1 : 0;
+}
+
+/* ---- System V message queues ---------------------------------------- */
+
+int ripc_msgget(key_t key, int msgflg)
+{
+	struct ripc_msgget arg = { .size = sizeof(arg), .key = key, .msgflg = msgflg };
+
+	return dev_ioctl(RIPC_MSGGET, &arg);
+}
+
+int ripc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
+{
+	struct ripc_msgsnd arg = {
+		.size = sizeof(arg),
+		.msqid = msqid,
+		.msgflg = msgflg,
+		.msgp = PTR(msgp),
+		.msgsz = (__s64)msgsz,
+	};
+
+	return dev_ioctl(RIPC_MSGSND, &arg) < 0 ? -1 : 0;
+}
+
+ssize_t ripc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)
+{
+	struct ripc_msgrcv arg = {
+		.size = sizeof(arg),
+		.msqid = msqid,
+		.msgflg = msgflg,
+		.msgp = PTR(msgp),
+		.msgsz = (__s64)msgsz,
+		.msgtyp = msgtyp,
+	};
+
+	return dev_ioctl(RIPC_MSGRCV, &arg);
+}
+
+int ripc_msgctl(int msqid, int cmd, struct msqid_ds *buf)
+{
+	struct ripc_msgctl arg = {
+		.size = sizeof(arg),
+		.msqid = msqid,
+		.cmd = cmd,
+		.buf = PTR(buf),
+	};
+
+	return dev_ioctl(RIPC_MSGCTL, &arg);
+}
+
+/* ---- Device ----------------------------------------------------------- */
+
+int ripc_version(struct ripc_version *v)
+{
+	v->size = sizeof(*v);
+	return dev_ioctl(RIPC_IOC_VERSION, v) < 0 ? -1 : 0;
+}
+
+int ripc_set_limits(const struct ripc_limits *limits)
+{
+	struct ripc_set_limits arg = { .size = sizeof(arg), .limits = *limits };
+
+	return dev_ioctl(RIPC_IOC_SET_LIMITS, &arg) < 0 ? -1 : 0;
+}
+
+ssize_t ripc_list(unsigned int which, char *buf, size_t len)
+{
+	struct ripc_list arg = {
+		.size = sizeof(arg),
+		.which = which,
+		.buf = PTR(buf),
+		.buf_len = len,
+	};
+
+	return dev_ioctl(RIPC_IOC_LIST, &arg);
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libripc: the libc-like C interface to /dev/rust_ipc.
+ *
+ * Every function mirrors its libc namesake (mq_open -> ripc_mq_open,
+ * msgsnd -> ripc_msgsnd, ...): same arguments, same glibc types, same
+ * return values.  On failure they return -1 and set errno to exactly what
+ * the native call would; they never print.
+ *
+ * POSIX queues: ripc_mq_open() opens a new file of /dev/rust_ipc
+ * (O_RDWR | O_CLOEXEC) and binds it to the named queue; that file
+ * descriptor is the queue descriptor (an mqd_t is an int on Linux), so
+ * close(), dup(), fork(), fcntl(F_SETFL, O_NONBLOCK), poll() and read()
+ * work on it as they do on a native mqd_t.  On a descriptor that is not a
+ * rust_ipc queue file the calls fail with EBADF, after the argument checks
+ * native makes first (EINVAL for a bad timeout, priority, mq_flags or
+ * sigevent), which the library applies itself since the module never sees
+ * such a call.
+ *
+ * System V queues, ripc_mq_unlink() and the device calls use one
+ * process-wide descriptor of /dev/rust_ipc, opened on first use
+ * (O_CLOEXEC, thread-safe).  If the device cannot be opened they fail with
+ * the errno of open() (ENOENT when the module is not loaded).
+ *
+ * Structures are passed to the module as they are: struct mq_attr,
+ * struct timespec, struct msqid_ds, struct msginfo and the native
+ * struct msgbuf ({ long mtype; char mtext[]; }) have the layouts of
+ * <linux/rust_ipc.h> on x86_64 (checked at compile time in ripc.c).
+ *
+ * Build with -I include/uapi (for <linux/rust_ipc.h>); link libripc.a or
+ * libripc.so.
+ */
+#ifndef RIPC_H
+#define RIPC_H
+
+#include <mqueue.h>
+#include <signal.h>
+#include <sys/msg.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <linux/rust_ipc.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- POSIX message queues ------------------------------------------- */
+
+/*
+ * mq_open(): int ripc_mq_open(name, oflag [, mode_t mode, struct mq_attr *attr]).
+ * mode and attr are read only when oflag has O_CREAT.  Returns the new
+ * descriptor (O_CLOEXEC) or -1.
+ */
+int ripc_mq_open(const char *name, int oflag, ...);
+/* mq_close(): close(mqd). */
+int ripc_mq_close(int mqd);
+/* mq_unlink(). */
+int ripc_mq_unlink(const char *name);
+
+/* mq_send() / mq_timedsend(); abs_timeout is an absolute CLOCK_REALTIME time. */
+int ripc_mq_send(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio);
+int ripc_mq_timedsend(int mqd, const char *msg_ptr, size_t msg_len,
+		      unsigned int msg_prio, const struct timespec *abs_timeout);
+
+/* mq_receive() / mq_timedreceive(): the message length, or -1. */
+ssize_t ripc_mq_receive(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio);
+ssize_t ripc_mq_timedreceive(int mqd, char *msg_ptr, size_t msg_len,
+			     unsigned int *msg_prio, const struct timespec *abs_timeout);
+
+/* mq_getattr() / mq_setattr() (only O_NONBLOCK of mq_flags can change). */
+int ripc_mq_getattr(int mqd, struct mq_attr *attr);
+int ripc_mq_setattr(int mqd, const struct mq_attr *newattr, struct mq_attr *oldattr);
+
+/*
+ * mq_notify(): NULL removes the registration; SIGEV_SIGNAL and SIGEV_NONE
+ * are supported.  SIGEV_THREAD is not emulated yet: it is passed to the
+ * module, which rejects it with EINVAL.
+ */
+int ripc_mq_notify(int mqd, const struct sigevent *sevp);
+
+/* ---- System V message queues ---------------------------------------- */
+
+int ripc_msgget(key_t key, int msgflg);
+/* msgp points to a struct msgbuf: { long mtype; char mtext[msgsz]; }. */
+int ripc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg);
+ssize_t ripc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg);
+/* buf is a struct msqid_ds, or a struct msginfo for IPC_INFO/MSG_INFO. */
+int ripc_msgctl(int msqid, int cmd, struct msqid_ds *buf);
+
+/* ---- Device ----------------------------------------------------------- */
+
+/* RIPC_IOC_VERSION: fills *v (sets v->size itself). */
+int ripc_version(struct ripc_version *v);
+/* RIPC_IOC_SET_LIMITS: 0 fields stay unchanged; EPERM without CAP_SYS_RESOURCE. */
+int ripc_set_limits(const struct ripc_limits *limits);
+/*
+ * RIPC_IOC_LIST: writes the table of RIPC_LIST_POSIX or RIPC_LIST_SYSV
+ * queues into buf (NUL-terminated, truncated to len); returns the full
+ * length without the NUL.
+ */
+ssize_t ripc_list(unsigned int which, char *buf, size_t len);
+
+/* The process-wide descriptor of /dev/rust_ipc (opened on first use), or -1. */
+int ripc_device_fd(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RIPC_H */

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The /dev/rust_ipc device itself: node, open, the ioctl dispatch and the
+ * argument-struct rules of <linux/rust_ipc.h>.  rust_ipc only: every test
+ * SKIPs when the device does not exist.
+ */
+#include "ripc_test.h"
+
+#include <sys/ioctl.h>
+
+FIXTURE(dev) {
+	int fd;
+	char name[64];
+	struct ripc_limits saved;	/* limits to restore, if saved.msgmnb */
+};
+
+FIXTURE_SETUP(dev)
+{
+	if (!have_device())
+		SKIP(return, RIPC_DEVICE " does not exist");
+	self->fd = SYS(open(RIPC_DEVICE, O_RDWR | O_CLOEXEC));
+	snprintf(self->name, sizeof(self->name), "/ripc_dev_test_%d", getpid());
+}
+
+FIXTURE_TEARDOWN(dev)
+{
+	if (self->saved.msgmnb)
+		ripc_set_limits(&self->saved);
+	ripc_mq_unlink(self->name);
+}
+
+TEST_F(dev, node_is_a_char_device_of_mode_0666)
+{
+	struct stat st;
+
+	SYS(stat(RIPC_DEVICE, &st));
+	ASSERT_TRUE(S_ISCHR(st.st_mode));
+	ASSERT_EQ(0666u, st.st_mode & 07777);
+}
+
+TEST_F(dev, open_and_close)
+{
+	int ro = SYS(open(RIPC_DEVICE, O_RDONLY));
+	int rw = SYS(open(RIPC_DEVICE, O_RDWR));
+
+	SYS(close(ro));
+	SYS(close(rw));
+	SYS(close(self->fd));
+	ASSERT_ERRNO(EBADF, close(self->fd));
+}
+
+TEST_F(dev, version_reports_abi_and_default_limits)
+{
+	struct ripc_version v;
+
+	memset(&v, 0xa5, sizeof(v));
+	v.size = sizeof(v);
+	SYS(ioctl(self->fd, RIPC_IOC_VERSION, &v));
+	ASSERT_EQ((__u32)RIPC_ABI_VERSION, v.abi_version);
+	ASSERT_EQ(10u, v.limits.mq_msg_default);
+	ASSERT_EQ(8192u, v.limits.mq_msgsize_default);
+	ASSERT_EQ(10u, v.limits.mq_msg_max);
+	ASSERT_EQ(8192u, v.limits.mq_msgsize_max);
+	ASSERT_EQ(256u, v.limits.mq_queues_max);
+	ASSERT_EQ(8192u, v.limits.msgmax);
+	ASSERT_EQ(16384u, v.limits.msgmnb);
+	ASSERT_EQ(32000u, v.limits.msgmni);
+	/* The library call gives the same. */
+	memset(&v, 0, sizeof(v));
+	SYS(ripc_version(&v));
+	ASSERT_EQ((__u32)RIPC_ABI_VERSION, v.abi_version);
+	ASSERT_EQ(16384u, v.limits.msgmnb);
+}
+
+TEST_F(dev, unknown_command_is_enotty)
+{
+	struct ripc_version v = { .size = sizeof(v) };
+
+	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IO(RIPC_IOC_MAGIC, 0x7f)));
+	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IOWR(RIPC_IOC_MAGIC, 0x03, struct ripc_version), &v));
+	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IOWR(RIPC_IOC_MAGIC, 0x16, struct ripc_version), &v));
+	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IOWR(RIPC_IOC_MAGIC, 0xff, struct ripc_version), &v));
+	/* Another magic, even with a known number. */
+	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IOWR('x', RIPC_NR_VERSION, struct ripc_version), &v));
+	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IOWR(RIPC_IOC_MAGIC + 1, RIPC_NR_VERSION,
+						   struct ripc_version), &v));
+	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, 0x1234));
+}
+
+TEST_F(dev, command_size_bits_are_not_used)
+{
+	struct ripc_version v = { .size = sizeof(v) };
+
+	SYS(ioctl(self->fd, _IOC(_IOC_READ | _IOC_WRITE, RIPC_IOC_MAGIC, RIPC_NR_VERSION, 0), &v));
+	ASSERT_EQ((__u32)RIPC_ABI_VERSION, v.abi_version);
+}
+
+TEST_F(dev, version_bad_pointer_is_efault)
+{
+	void *none = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct ripc_version *ro = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, none);
+	ASSERT_NE(MAP_FAILED, ro);
+	ro->size = sizeof(*ro);
+	SYS(mprotect(ro, PAGE, PROT_READ));	/* readable, not writable */
+	ASSERT_ERRNO(EFAULT, ioctl(self->fd, RIPC_IOC_VERSION, NULL));
+	ASSERT_ERRNO(EFAULT, ioctl(self->fd, RIPC_IOC_VERSION, (void *)1));
+	ASSERT_ERRNO(EFAULT, ioctl(self->fd, RIPC_IOC_VERSION, none));
+	ASSERT_ERRNO(EFAULT, ioctl(self->fd, RIPC_IOC_VERSION, ro));
+}
+
+TEST_F(dev, larger_struct_needs_zero_trailing_bytes)
+{
+	struct {
+		struct ripc_version v;
+		__u8 extra[16];
+	} big;
+
+	memset(&big, 0, sizeof(big));
+	big.v.size = sizeof(big);
+	SYS(ioctl(self->fd, RIPC_IOC_VERSION, &big));
+	ASSERT_EQ((__u32)RIPC_ABI_VERSION, big.v.abi_version);
+	ASSERT_EQ(8192u, big.v.limits.msgmax);
+
+	memset(&big, 0, sizeof(big));
+	big.v.size = sizeof(big);
+	big.extra[5] = 1;
+	ASSERT_ERRNO(E2BIG, ioctl(self->fd, RIPC_IOC_VERSION, &big));
+}
+
+TEST_F(dev, concurrent_opens_from_many_processes)
+{
+	pid_t pids[8];
+	int go[2];
+	char c;
+
+	SYS(pipe(go));
+	for (int i = 0; i < 8; i++) {
+		pids[i] = fork_child();
+		if (pids[i] == 0) {
+			int fds[8];
+
+			close(go[1]);
+			CHILD_CHECK(read(go[0], &c, 1) == 0);	/* all start together */
+			for (int j = 0; j < 8; j++)
+				CHILD_CHECK((fds[j] = open(RIPC_DEVICE, O_RDWR)) >= 0);
+			for (int j = 0; j < 8; j++) {
+				struct ripc_version v = { .size = sizeof(v) };
+
+				CHILD_CHECK(ioctl(fds[j], RIPC_IOC_VERSION, &v) == 0);
+				CHILD_CHECK(v.abi_version == RIPC_ABI_VERSION);
+				CHILD_CHECK(close(fds[j]) == 0);
+			}
+			_exit(0);
+		}
+		ASSERT_LT(0, pids[i]);
+	}
+	close(go[1]);
+	for (int i = 0; i < 8; i++) {
+		ASSERT_EQ(0, wait_child(pids[i])) TH_LOG("child %d", i);
+	}
+}
+
+TEST_F(dev, queue_calls_on_an_unbound_file_are_ebadf)
+{
+	struct ripc_mq_xfer x = { .size = sizeof(x), .msg_ptr = (__u64)(uintptr_t)"x", .msg_len = 1 };
+	struct ripc_mq_attr a;
+	struct ripc_mq_getsetattr g = { .size = sizeof(g), .old_attr = (__u64)(uintptr_t)&a };
+	struct ripc_mq_notify n = { .size = sizeof(n), .notify = RIPC_SIGEV_NONE };
+	char buf[16];
+
+	ASSERT_ERRNO(EBADF, ioctl(self->fd, RIPC_MQ_SEND, &x));
+	x.msg_ptr = (__u64)(uintptr_t)buf;
+	x.msg_len = sizeof(buf);
+	ASSERT_ERRNO(EBADF, ioctl(self->fd, RIPC_MQ_RECEIVE, &x));
+	ASSERT_ERRNO(EBADF, ioctl(self->fd, RIPC_MQ_GETSETATTR, &g));
+	ASSERT_ERRNO(EBADF, ioctl(self->fd, RIPC_MQ_NOTIFY, &n));
+}
+
+TEST_F(dev, a_file_binds_to_one_queue_only)
+{
+	struct ripc_mq_open o = {
+		.size = sizeof(o),
+		.oflag = O_RDWR | O_CREAT,
+		.mode = 0600,
+		.name = (__u64)(uintptr_t)self->name,
+	};
+	struct ripc_mq_attr a;
+
+	SYS(ioctl(self->fd, RIPC_MQ_OPEN, &o));
+	ASSERT_ERRNO(EBUSY, ioctl(self->fd, RIPC_MQ_OPEN, &o));
+	SYS(ripc_mq_getattr(self->fd, (struct mq_attr *)&a));
+	ASSERT_EQ(10, a.mq_maxmsg);
+}
+
+TEST_F(dev, set_limits_needs_cap_sys_resource)
+{
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	pid = fork_child();
+	if (pid == 0) {
+		struct ripc_limits l = { .msgmnb = 20000 };
+
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(ripc_set_limits(&l) == -1 && errno == EPERM);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+TEST_F(dev, set_limits_changes_only_nonzero_fields)
+{
+	struct ripc_limits l = { .msgmnb = 20000, .mq_msg_max = 12 };
+	struct ripc_version v;
+	struct msqid_ds s;
+	int id;
+
+	REQUIRE_CAP(CAP_SYS_RESOURCE);
+	SYS(ripc_version(&v));
+	self->saved = v.limits;
+	SYS(ripc_set_limits(&l));
+	SYS(ripc_version(&v));
+	ASSERT_EQ(20000u, v.limits.msgmnb);
+	ASSERT_EQ(12u, v.limits.mq_msg_max);
+	ASSERT_EQ(self->saved.msgmax, v.limits.msgmax);
+	ASSERT_EQ(self->saved.mq_msgsize_max, v.limits.mq_msgsize_max);
+	/* A new SysV queue takes qbytes from msgmnb. */
+	id = SYS(ripc_msgget(IPC_PRIVATE, 0600));
+	SYS(ripc_msgctl(id, IPC_STAT, &s));
+	SYS(ripc_msgctl(id, IPC_RMID, NULL));
+	ASSERT_EQ(20000ul, s.msg_qbytes);
+}
+
+TEST_F(dev, list_returns_full_length_and_truncates)
+{
+	static const unsigned int which[] = { RIPC_LIST_POSIX, RIPC_LIST_SYSV };
+	static char buf[65536];
+	int id = SYS(ripc_msgget(IPC_PRIVATE, 0600));
+
+	SYS(ripc_mq_close(SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT, 0600, NULL))));
+	for (size_t i = 0; i < ARRAY_SIZE(which); i++) {
+		ssize_t full = SYS(ripc_list(which[i], buf, sizeof(buf)));
+		char small[8];
+
+		ASSERT_LT(0, full);	/* at least a line for our queue */
+		ASSERT_LT(full, (ssize_t)sizeof(buf));
+		ASSERT_EQ((size_t)full, strlen(buf));
+		memset(small, 'x', sizeof(small));
+		ASSERT_EQ(full, ripc_list(which[i], small, sizeof(small)));
+		ASSERT_EQ(0, small[sizeof(small) - 1]);
+		ASSERT_EQ(0, strncmp(small, buf, sizeof(small) - 1));
+	}
+	SYS(ripc_msgctl(id, IPC_RMID, NULL));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,947 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * POSIX message queues: every test runs on the native queues (glibc mq_*)
+ * and on rust_ipc (libripc), and expects the same results: return values,
+ * errno, bytes.  The rules are those of /work/shared/native-semantics.md
+ * (Linux 7.3 ipc/mqueue.c + glibc).
+ */
+#include "ripc_test.h"
+
+#include <limits.h>
+#include <poll.h>
+#include <sys/resource.h>
+
+struct mq_backend {
+	const char *name;
+	int (*probe)(void);	/* 0 if usable, else -1 with errno */
+	mqd_t (*open)(const char *name, int oflag, ...);
+	int (*close)(mqd_t mqd);
+	int (*unlink)(const char *name);
+	int (*send)(mqd_t mqd, const char *p, size_t len, unsigned int prio);
+	int (*timedsend)(mqd_t mqd, const char *p, size_t len, unsigned int prio,
+			 const struct timespec *abs);
+	ssize_t (*receive)(mqd_t mqd, char *p, size_t len, unsigned int *prio);
+	ssize_t (*timedreceive)(mqd_t mqd, char *p, size_t len, unsigned int *prio,
+				const struct timespec *abs);
+	int (*getattr)(mqd_t mqd, struct mq_attr *attr);
+	int (*setattr)(mqd_t mqd, const struct mq_attr *newattr, struct mq_attr *oldattr);
+	int (*notify)(mqd_t mqd, const struct sigevent *sev);
+};
+
+static int native_probe(void)
+{
+	struct mq_attr a;
+
+	/* EBADF if the kernel has POSIX queues, ENOSYS if not. */
+	return mq_getattr(-1, &a) < 0 && errno == ENOSYS ? -1 : 0;
+}
+
+static int ripc_probe(void)
+{
+	return have_device() ? 0 : -1;
+}
+
+static const struct mq_backend native_be = {
+	"native", native_probe, mq_open, mq_close, mq_unlink, mq_send, mq_timedsend,
+	mq_receive, mq_timedreceive, mq_getattr, mq_setattr, mq_notify,
+};
+
+static const struct mq_backend ripc_be = {
+	"rust_ipc", ripc_probe, ripc_mq_open, ripc_mq_close, ripc_mq_unlink,
+	ripc_mq_send, ripc_mq_timedsend, ripc_mq_receive, ripc_mq_timedreceive,
+	ripc_mq_getattr, ripc_mq_setattr, ripc_mq_notify,
+};
+
+FIXTURE(mq) {
+	const struct mq_backend *be;
+	char name[64];		/* the test's queue */
+	char name2[NAME_MAX + 8];	/* a second name, if needed */
+};
+
+FIXTURE_VARIANT(mq) {
+	const struct mq_backend *be;
+};
+
+FIXTURE_VARIANT_ADD(mq, native) { .be = &native_be };
+FIXTURE_VARIANT_ADD(mq, ripc) { .be = &ripc_be };
+
+FIXTURE_SETUP(mq)
+{
+	self->be = variant->be;
+	if (self->be->probe())
+		SKIP(return, "%s message queues unavailable: %s", self->be->name,
+		     strerrorname_np(errno));
+	snprintf(self->name, sizeof(self->name), "/ripc_test_%d", getpid());
+	snprintf(self->name2, sizeof(self->name2), "/ripc_test_%d_b", getpid());
+}
+
+FIXTURE_TEARDOWN(mq)
+{
+	self->be->unlink(self->name);
+	self->be->unlink(self->name2);
+}
+
+/* In test bodies: the backend under test. */
+#define be (self->be)
+
+/* Creates (O_CREAT|O_EXCL) self->name with maxmsg x msgsize (0: defaults). */
+#define MKQ(oflag, maxmsg, msgsize) ({ \
+	struct mq_attr __a = { .mq_maxmsg = (maxmsg), .mq_msgsize = (msgsize) }; \
+	(mqd_t)SYS(be->open(self->name, O_CREAT | O_EXCL | (oflag), 0600, \
+			    (maxmsg) ? &__a : NULL)); \
+})
+
+#define ASSERT_ATTR(q, flags, maxmsg, msgsize, curmsgs) do { \
+	struct mq_attr __a; \
+	SYS(be->getattr(q, &__a)); \
+	ASSERT_EQ(flags, __a.mq_flags); \
+	ASSERT_EQ(maxmsg, __a.mq_maxmsg); \
+	ASSERT_EQ(msgsize, __a.mq_msgsize); \
+	ASSERT_EQ(curmsgs, __a.mq_curmsgs); \
+} while (0)
+
+/* Receives one message and checks its length, priority and bytes (a string). */
+#define ASSERT_RECV(q, bufsz, str, prio) do { \
+	char __b[bufsz]; \
+	unsigned int __p = ~0u; \
+	ssize_t __n = be->receive(q, __b, sizeof(__b), &__p); \
+	int __e = errno; \
+	ASSERT_EQ((ssize_t)strlen(str), __n) TH_LOG("errno %s", strerrorname_np(__e)); \
+	ASSERT_EQ(0, memcmp(__b, str, strlen(str))); \
+	ASSERT_EQ((unsigned int)(prio), __p); \
+} while (0)
+
+static int notify_sig(const struct mq_backend *b, mqd_t q, int signo, void *value)
+{
+	struct sigevent sev = {
+		.sigev_notify = SIGEV_SIGNAL,
+		.sigev_signo = signo,
+		.sigev_value.sival_ptr = value,
+	};
+
+	return b->notify(q, &sev);
+}
+
+/* ---- names and open --------------------------------------------------- */
+
+TEST_F(mq, name_without_leading_slash_is_einval)
+{
+	ASSERT_ERRNO(EINVAL, be->open("ripc_noslash", O_RDWR | O_CREAT, 0600, NULL));
+	ASSERT_ERRNO(EINVAL, be->unlink("ripc_noslash"));
+}
+
+TEST_F(mq, name_slash_alone_is_enoent)
+{
+	ASSERT_ERRNO(ENOENT, be->open("/", O_RDWR | O_CREAT, 0600, NULL));
+	ASSERT_ERRNO(ENOENT, be->open("/", O_RDWR));
+}
+
+TEST_F(mq, name_with_slash_dot_or_dotdot_is_eacces)
+{
+	static const char *const bad[] = { "/a/b", "//", "/.", "/..", "/ripc/" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		ASSERT_ERRNO(EACCES, be->open(bad[i], O_RDWR | O_CREAT, 0600, NULL));
+}
+
+TEST_F(mq, name_component_of_256_is_enametoolong)
+{
+	char name[NAME_MAX + 3] = "/";
+
+	memset(name + 1, 'n', NAME_MAX + 1);
+	name[NAME_MAX + 2] = 0;
+	ASSERT_ERRNO(ENAMETOOLONG, be->open(name, O_RDWR | O_CREAT, 0600, NULL));
+	/* 255 is fine. */
+	memset(self->name2 + 1, 'n', NAME_MAX);
+	self->name2[NAME_MAX + 1] = 0;
+	SYS(be->close(SYS(be->open(self->name2, O_RDWR | O_CREAT | O_EXCL, 0600, NULL))));
+	SYS(be->unlink(self->name2));
+}
+
+TEST_F(mq, open_missing_without_creat_is_enoent)
+{
+	ASSERT_ERRNO(ENOENT, be->open(self->name, O_RDWR));
+	ASSERT_ERRNO(ENOENT, be->open(self->name, O_RDONLY | O_EXCL));
+}
+
+TEST_F(mq, creat_excl_on_existing_is_eexist)
+{
+	mqd_t q = MKQ(O_RDWR, 0, 0), q2;
+
+	ASSERT_ERRNO(EEXIST, be->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL));
+	/* Without O_EXCL it opens the same queue. */
+	q2 = SYS(be->open(self->name, O_RDWR | O_CREAT, 0600, NULL));
+	SYS(be->send(q, "x", 1, 0));
+	ASSERT_ATTR(q2, 0, 10, 8192, 1);
+}
+
+TEST_F(mq, accmode_3_on_existing_is_einval)
+{
+	MKQ(O_RDWR, 0, 0);
+	ASSERT_ERRNO(EINVAL, be->open(self->name, O_ACCMODE));
+	ASSERT_ERRNO(EINVAL, be->open(self->name, O_ACCMODE | O_CREAT, 0600, NULL));
+}
+
+TEST_F(mq, attr_maxmsg_or_msgsize_not_positive_is_einval)
+{
+	static const long bad[][2] = { { 0, 16 }, { -1, 16 }, { 4, 0 }, { 4, -1 }, { LONG_MIN, 1 } };
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct mq_attr a = { .mq_maxmsg = bad[i][0], .mq_msgsize = bad[i][1] };
+
+		ASSERT_ERRNO(EINVAL, be->open(self->name, O_RDWR | O_CREAT, 0600, &a));
+	}
+	ASSERT_ERRNO(ENOENT, be->open(self->name, O_RDWR));
+}
+
+TEST_F(mq, attr_ignored_when_queue_exists)
+{
+	struct mq_attr a = { .mq_maxmsg = -1, .mq_msgsize = -1 };
+	mqd_t q;
+
+	MKQ(O_RDWR, 3, 16);
+	q = SYS(be->open(self->name, O_RDWR | O_CREAT, 0600, &a));
+	ASSERT_ATTR(q, 0, 3, 16, 0);
+}
+
+TEST_F(mq, attr_above_limits_unprivileged_is_einval)
+{
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	pid = fork_child();
+	if (pid == 0) {
+		struct mq_attr big_n = { .mq_maxmsg = 11, .mq_msgsize = 16 };
+		struct mq_attr big_s = { .mq_maxmsg = 1, .mq_msgsize = 8193 };
+		struct mq_attr max = { .mq_maxmsg = 10, .mq_msgsize = 8192 };
+
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(be->open(self->name, O_RDWR | O_CREAT, 0600, &big_n) == -1 &&
+			    errno == EINVAL);
+		CHILD_CHECK(be->open(self->name, O_RDWR | O_CREAT, 0600, &big_s) == -1 &&
+			    errno == EINVAL);
+		CHILD_CHECK(be->open(self->name, O_RDWR | O_CREAT, 0600, &max) >= 0);
+		CHILD_CHECK(be->unlink(self->name) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+TEST_F(mq, attr_above_limits_allowed_with_cap_sys_resource)
+{
+	struct mq_attr a = { .mq_maxmsg = 65537, .mq_msgsize = 1 };
+	mqd_t q;
+
+	REQUIRE_CAP(CAP_SYS_RESOURCE);
+	/* The hard caps stay: HARD_MSGMAX 65536, HARD_MSGSIZEMAX 16 MiB. */
+	ASSERT_ERRNO(EINVAL, be->open(self->name, O_RDWR | O_CREAT, 0600, &a));
+	a.mq_maxmsg = 1;
+	a.mq_msgsize = (16 << 20) + 1;
+	ASSERT_ERRNO(EINVAL, be->open(self->name, O_RDWR | O_CREAT, 0600, &a));
+	q = MKQ(O_RDWR, 11, 8193);
+	ASSERT_ATTR(q, 0, 11, 8193, 0);
+}
+
+TEST_F(mq, null_attr_gives_defaults)
+{
+	mqd_t q = MKQ(O_RDWR, 0, 0);
+
+	ASSERT_ATTR(q, 0, 10, 8192, 0);
+}
+
+TEST_F(mq, rlimit_msgqueue_exceeded_is_emfile)
+{
+	struct rlimit rl = { 1000, 1000 };
+
+	SYS(setrlimit(RLIMIT_MSGQUEUE, &rl));
+	ASSERT_ERRNO(EMFILE, be->open(self->name, O_RDWR | O_CREAT, 0600, NULL));
+	MKQ(O_RDWR, 1, 1);	/* ~100 bytes fit */
+}
+
+TEST_F(mq, open_checks_mode_and_umask)
+{
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	umask(022);
+	SYS(be->open(self->name, O_RDWR | O_CREAT, 0666, NULL));	/* 0644 */
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(be->open(self->name, O_RDONLY) >= 0);
+		CHILD_CHECK(be->open(self->name, O_WRONLY) == -1 && errno == EACCES);
+		CHILD_CHECK(be->open(self->name, O_RDWR) == -1 && errno == EACCES);
+		/* Neither owner of the queue nor of the (sticky) directory. */
+		CHILD_CHECK(be->unlink(self->name) == -1 && errno == EACCES);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+TEST_F(mq, descriptor_is_close_on_exec)
+{
+	mqd_t q = MKQ(O_RDWR, 0, 0);
+
+	ASSERT_EQ(FD_CLOEXEC, SYS(fcntl(q, F_GETFD)));
+}
+
+/* ---- send and receive --------------------------------------------------- */
+
+TEST_F(mq, receive_highest_priority_first_fifo_within)
+{
+	static const struct { const char *s; unsigned int prio; } msgs[] = {
+		{ "a1", 1 }, { "b5", 5 }, { "c1", 1 }, { "d5", 5 }, { "e0", 0 }, { "f32767", 32767 },
+	};
+	mqd_t q = MKQ(O_RDWR, 10, 64);
+
+	for (size_t i = 0; i < ARRAY_SIZE(msgs); i++)
+		SYS(be->send(q, msgs[i].s, strlen(msgs[i].s), msgs[i].prio));
+	ASSERT_ATTR(q, 0, 10, 64, 6);
+	ASSERT_RECV(q, 64, "f32767", 32767);
+	ASSERT_RECV(q, 64, "b5", 5);
+	ASSERT_RECV(q, 64, "d5", 5);
+	ASSERT_RECV(q, 64, "a1", 1);
+	ASSERT_RECV(q, 64, "c1", 1);
+	ASSERT_RECV(q, 64, "e0", 0);
+	ASSERT_ATTR(q, 0, 10, 64, 0);
+}
+
+TEST_F(mq, receive_with_null_prio)
+{
+	mqd_t q = MKQ(O_RDWR, 10, 64);
+	char buf[64];
+
+	SYS(be->send(q, "abc", 3, 9));
+	ASSERT_EQ(3, be->receive(q, buf, sizeof(buf), NULL));
+}
+
+TEST_F(mq, prio_32768_is_einval)
+{
+	mqd_t q = MKQ(O_RDWR, 10, 64);
+	mqd_t ro = SYS(be->open(self->name, O_RDONLY));
+
+	ASSERT_ERRNO(EINVAL, be->send(q, "x", 1, 32768));
+	ASSERT_ERRNO(EINVAL, be->send(q, "x", 1, UINT_MAX));
+	/* The priority is checked before the descriptor. */
+	ASSERT_ERRNO(EINVAL, be->send(ro, "x", 1, 32768));
+	ASSERT_ERRNO(EINVAL, be->send(-1, "x", 1, 32768));
+	ASSERT_ATTR(q, 0, 10, 64, 0);
+}
+
+TEST_F(mq, send_on_rdonly_and_receive_on_wronly_are_ebadf)
+{
+	char buf[64];
+	mqd_t q = MKQ(O_RDONLY, 10, 64);
+	mqd_t wo = SYS(be->open(self->name, O_WRONLY));
+
+	ASSERT_ERRNO(EBADF, be->send(q, "x", 1, 0));
+	SYS(be->send(wo, "x", 1, 0));
+	ASSERT_ERRNO(EBADF, be->receive(wo, buf, sizeof(buf), NULL));
+	ASSERT_EQ(1, be->receive(q, buf, sizeof(buf), NULL));
+}
+
+TEST_F(mq, calls_on_a_non_queue_descriptor_are_ebadf)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_NONE };
+	struct mq_attr a;
+	char buf[64];
+	int p[2];
+
+	SYS(pipe(p));
+	ASSERT_ERRNO(EBADF, be->send(p[1], "x", 1, 0));
+	ASSERT_ERRNO(EBADF, be->receive(p[0], buf, sizeof(buf), NULL));
+	ASSERT_ERRNO(EBADF, be->getattr(p[0], &a));
+	ASSERT_ERRNO(EBADF, be->notify(p[0], &sev));
+	ASSERT_ERRNO(EBADF, be->send(-1, "x", 1, 0));
+}
+
+TEST_F(mq, send_longer_than_msgsize_is_emsgsize)
+{
+	char buf[65] = { 0 };
+	mqd_t q = MKQ(O_RDWR, 10, 64);
+
+	ASSERT_ERRNO(EMSGSIZE, be->send(q, buf, 65, 0));
+	SYS(be->send(q, buf, 64, 0));
+	ASSERT_ATTR(q, 0, 10, 64, 1);
+}
+
+TEST_F(mq, receive_buffer_smaller_than_msgsize_is_emsgsize)
+{
+	char buf[64];
+	mqd_t q = MKQ(O_RDWR, 10, 64);
+
+	SYS(be->send(q, "x", 1, 0));
+	ASSERT_ERRNO(EMSGSIZE, be->receive(q, buf, 63, NULL));
+	ASSERT_ATTR(q, 0, 10, 64, 1);
+	ASSERT_EQ(1, be->receive(q, buf, 64, NULL));
+}
+
+TEST_F(mq, full_queue_nonblock_send_is_eagain)
+{
+	mqd_t q = MKQ(O_RDWR | O_NONBLOCK, 2, 8);
+
+	SYS(be->send(q, "1", 1, 0));
+	SYS(be->send(q, "2", 1, 0));
+	ASSERT_ERRNO(EAGAIN, be->send(q, "3", 1, 0));
+	ASSERT_ATTR(q, O_NONBLOCK, 2, 8, 2);
+}
+
+TEST_F(mq, empty_queue_nonblock_receive_is_eagain)
+{
+	char buf[8];
+	mqd_t q = MKQ(O_RDWR | O_NONBLOCK, 2, 8);
+
+	ASSERT_ERRNO(EAGAIN, be->receive(q, buf, sizeof(buf), NULL));
+}
+
+TEST_F(mq, invalid_timespec_is_einval_even_if_ready)
+{
+	static const struct timespec bad[] = {
+		{ 0, 1000000000 }, { 0, -1 }, { -1, 0 }, { LONG_MAX, 1000000000 },
+	};
+	mqd_t q = MKQ(O_RDWR, 2, 8);
+	mqd_t ro = SYS(be->open(self->name, O_RDONLY));
+	char buf[8];
+
+	SYS(be->send(q, "m", 1, 0));
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		/* Neither call would block; the timespec is checked first. */
+		ASSERT_ERRNO(EINVAL, be->timedsend(q, "x", 1, 0, &bad[i]));
+		ASSERT_ERRNO(EINVAL, be->timedreceive(q, buf, sizeof(buf), NULL, &bad[i]));
+		/* ... before the priority and before the access mode. */
+		ASSERT_ERRNO(EINVAL, be->timedsend(ro, "x", 1, 32768, &bad[i]));
+		ASSERT_ERRNO(EINVAL, be->timedreceive(-1, buf, sizeof(buf), NULL, &bad[i]));
+	}
+	ASSERT_ATTR(q, 0, 2, 8, 1);
+}
+
+TEST_F(mq, bad_timespec_or_buffer_pointer_is_efault)
+{
+	mqd_t q = MKQ(O_RDWR, 2, 8);
+	char buf[8];
+
+	ASSERT_ERRNO(EFAULT, be->timedsend(q, "x", 1, 0, (struct timespec *)1));
+	ASSERT_ERRNO(EFAULT, be->timedreceive(q, buf, sizeof(buf), NULL, (struct timespec *)1));
+	ASSERT_ERRNO(EFAULT, be->send(q, NULL, 1, 0));
+	ASSERT_ATTR(q, 0, 2, 8, 0);
+	/* (A receive into a bad buffer is EFAULT too; native loses the message.) */
+	SYS(be->send(q, "x", 1, 0));
+	ASSERT_ERRNO(EFAULT, be->receive(q, NULL, 8, NULL));
+}
+
+TEST_F(mq, past_deadline_is_etimedout_only_if_it_would_block)
+{
+	struct timespec past = { 1, 0 };
+	mqd_t q = MKQ(O_RDWR, 1, 8);
+	char buf[8];
+
+	ASSERT_ERRNO(ETIMEDOUT, be->timedreceive(q, buf, sizeof(buf), NULL, &past));
+	SYS(be->timedsend(q, "1", 1, 0, &past));
+	ASSERT_ERRNO(ETIMEDOUT, be->timedsend(q, "2", 1, 0, &past));
+	ASSERT_EQ(1, be->timedreceive(q, buf, sizeof(buf), NULL, &past));
+	ASSERT_EQ('1', buf[0]);
+}
+
+TEST_F(mq, timed_receive_returns_no_earlier_than_deadline)
+{
+	struct timespec dl = deadline_ms(100), now;
+	mqd_t q = MKQ(O_RDWR, 1, 8);
+	char buf[8];
+
+	ASSERT_ERRNO(ETIMEDOUT, be->timedreceive(q, buf, sizeof(buf), NULL, &dl));
+	clock_gettime(CLOCK_REALTIME, &now);
+	ASSERT_GE(ts_ns(now), ts_ns(dl));
+	ASSERT_LT(ts_ns(now), ts_ns(dl) + 5000000000LL);
+}
+
+TEST_F(mq, timed_send_returns_no_earlier_than_deadline)
+{
+	struct timespec dl, now;
+	mqd_t q = MKQ(O_RDWR, 1, 8);
+
+	SYS(be->send(q, "1", 1, 0));
+	dl = deadline_ms(100);
+	ASSERT_ERRNO(ETIMEDOUT, be->timedsend(q, "2", 1, 0, &dl));
+	clock_gettime(CLOCK_REALTIME, &now);
+	ASSERT_GE(ts_ns(now), ts_ns(dl));
+}
+
+TEST_F(mq, huge_deadline_does_not_wrap)
+{
+	struct timespec far = { LONG_MAX, 999999999 };
+	mqd_t q = MKQ(O_RDWR, 1, 8);
+	char buf[8];
+	pid_t pid;
+
+	SYS(set_handler(SIGUSR1, 0));
+	pid = signal_when_blocked(SIGUSR1);
+	/* It waits (until the signal) instead of timing out at once. */
+	ASSERT_ERRNO(EINTR, be->timedreceive(q, buf, sizeof(buf), NULL, &far));
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+/* Sends messages of the given sizes, then receives and checks them. */
+static void sizes_round_trip(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(mq) *self, long msgsize,
+			     const size_t *sizes, size_t n)
+{
+	static char buf[4 * PAGE];
+	unsigned int prio;
+	mqd_t q = MKQ(O_RDWR, (long)n, msgsize);
+
+	for (size_t i = 0; i < n; i++) {
+		fill(buf, sizes[i], i + 1);
+		SYS(be->send(q, buf, sizes[i], 3));
+	}
+	ASSERT_ATTR(q, 0, (long)n, msgsize, (long)n);
+	for (size_t i = 0; i < n; i++) {
+		memset(buf, 0, sizeof(buf));
+		ASSERT_EQ((ssize_t)sizes[i], be->receive(q, buf, msgsize, &prio));
+		ASSERT_TRUE(check(buf, sizes[i], i + 1)) TH_LOG("size %zu", sizes[i]);
+		ASSERT_EQ(3u, prio);
+	}
+}
+
+TEST_F(mq, message_sizes_byte_for_byte)
+{
+	const size_t sizes[] = { 0, 1, PAGE, 8192 };
+
+	sizes_round_trip(_metadata, self, 8192, sizes, ARRAY_SIZE(sizes));
+}
+
+TEST_F(mq, three_page_messages_byte_for_byte)
+{
+	const size_t sizes[] = { 3 * PAGE, 3 * PAGE + 100, 2 * PAGE + 1 };
+
+	/* msgsize above msgsize_max (8192) needs CAP_SYS_RESOURCE. */
+	REQUIRE_CAP(CAP_SYS_RESOURCE);
+	sizes_round_trip(_metadata, self, 3 * PAGE + 100, sizes, ARRAY_SIZE(sizes));
+}
+
+/* ---- attributes ------------------------------------------------------- */
+
+TEST_F(mq, getattr_counts_messages)
+{
+	char buf[16];
+	mqd_t q = MKQ(O_RDWR, 4, 16);
+
+	for (int i = 0; i < 3; i++)
+		SYS(be->send(q, "m", 1, 0));
+	ASSERT_ATTR(q, 0, 4, 16, 3);
+	ASSERT_EQ(1, be->receive(q, buf, sizeof(buf), NULL));
+	ASSERT_ATTR(q, 0, 4, 16, 2);
+}
+
+TEST_F(mq, setattr_changes_only_nonblock_and_returns_old)
+{
+	struct mq_attr set = { .mq_flags = O_NONBLOCK, .mq_maxmsg = 99, .mq_msgsize = 99,
+			       .mq_curmsgs = 99 };
+	struct mq_attr old;
+	mqd_t q = MKQ(O_RDWR, 4, 16), q2 = SYS(be->open(self->name, O_RDWR)), d;
+	char buf[16];
+
+	SYS(be->send(q, "m", 1, 0));
+	d = SYS(dup(q));
+	memset(&old, 0xff, sizeof(old));
+	SYS(be->setattr(q, &set, &old));
+	ASSERT_EQ(0, old.mq_flags);
+	ASSERT_EQ(4, old.mq_maxmsg);
+	ASSERT_EQ(16, old.mq_msgsize);
+	ASSERT_EQ(1, old.mq_curmsgs);
+	ASSERT_ATTR(q, O_NONBLOCK, 4, 16, 1);
+	/* A property of the open file description: shared by dup, not by open. */
+	ASSERT_ATTR(d, O_NONBLOCK, 4, 16, 1);
+	ASSERT_ATTR(q2, 0, 4, 16, 1);
+	ASSERT_EQ(1, be->receive(q, buf, sizeof(buf), NULL));
+	ASSERT_ERRNO(EAGAIN, be->receive(q, buf, sizeof(buf), NULL));
+	set.mq_flags = 0;
+	SYS(be->setattr(q, &set, NULL));
+	ASSERT_ATTR(q, 0, 4, 16, 0);
+}
+
+TEST_F(mq, setattr_other_flags_is_einval)
+{
+	struct mq_attr set = { .mq_flags = O_NONBLOCK | O_APPEND };
+	mqd_t q = MKQ(O_RDWR, 4, 16);
+
+	ASSERT_ERRNO(EINVAL, be->setattr(q, &set, NULL));
+	set.mq_flags = O_RDWR;
+	ASSERT_ERRNO(EINVAL, be->setattr(q, &set, NULL));
+	/* Checked before the descriptor. */
+	ASSERT_ERRNO(EINVAL, be->setattr(-1, &set, NULL));
+	ASSERT_ATTR(q, 0, 4, 16, 0);
+}
+
+TEST_F(mq, fcntl_nonblock_is_seen_by_getattr)
+{
+	mqd_t q = MKQ(O_RDWR, 4, 16);
+	char buf[16];
+
+	SYS(fcntl(q, F_SETFL, O_NONBLOCK));
+	ASSERT_ATTR(q, O_NONBLOCK, 4, 16, 0);
+	ASSERT_ERRNO(EAGAIN, be->receive(q, buf, sizeof(buf), NULL));
+	SYS(fcntl(q, F_SETFL, 0));
+	ASSERT_ATTR(q, 0, 4, 16, 0);
+}
+
+/* ---- unlink ----------------------------------------------------------- */
+
+TEST_F(mq, unlink_removes_name_but_open_queue_lives)
+{
+	mqd_t q = MKQ(O_RDWR, 4, 16), q2;
+
+	SYS(be->send(q, "old", 3, 0));
+	SYS(be->unlink(self->name));
+	ASSERT_ERRNO(ENOENT, be->open(self->name, O_RDWR));
+	ASSERT_ERRNO(ENOENT, be->unlink(self->name));
+	SYS(be->send(q, "ol2", 3, 1));
+	ASSERT_ATTR(q, 0, 4, 16, 2);
+	/* A new queue of the same name is another, empty queue. */
+	q2 = MKQ(O_RDWR, 2, 8);
+	ASSERT_ATTR(q2, 0, 2, 8, 0);
+	ASSERT_RECV(q, 16, "ol2", 1);
+	ASSERT_RECV(q, 16, "old", 0);
+}
+
+TEST_F(mq, unlink_missing_is_enoent)
+{
+	ASSERT_ERRNO(ENOENT, be->unlink(self->name));
+}
+
+/* ---- blocking ----------------------------------------------------------- */
+
+TEST_F(mq, blocked_receiver_is_woken_by_send)
+{
+	mqd_t q = MKQ(O_RDWR, 4, 16);
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		char buf[16];
+		unsigned int prio;
+
+		CHILD_CHECK(be->receive(q, buf, sizeof(buf), &prio) == 5);
+		CHILD_CHECK(!memcmp(buf, "hello", 5) && prio == 7);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(be->send(q, "hello", 5, 7));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_ATTR(q, 0, 4, 16, 0);
+}
+
+TEST_F(mq, blocked_sender_is_woken_by_receive)
+{
+	mqd_t q = MKQ(O_RDWR, 1, 16);
+	pid_t pid;
+
+	SYS(be->send(q, "one", 3, 0));
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(be->send(q, "two", 3, 0) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	ASSERT_RECV(q, 16, "one", 0);
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_RECV(q, 16, "two", 0);
+}
+
+TEST_F(mq, blocked_calls_interrupted_without_sa_restart_are_eintr)
+{
+	mqd_t q = MKQ(O_RDWR, 1, 16);
+	char buf[16];
+	pid_t pid;
+
+	SYS(set_handler(SIGUSR1, 0));
+	pid = signal_when_blocked(SIGUSR1);
+	ASSERT_ERRNO(EINTR, be->receive(q, buf, sizeof(buf), NULL));
+	ASSERT_EQ(0, wait_child(pid));
+	SYS(be->send(q, "1", 1, 0));
+	pid = signal_when_blocked(SIGUSR1);
+	ASSERT_ERRNO(EINTR, be->send(q, "2", 1, 0));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(2, *sig_hits);
+	ASSERT_ATTR(q, 0, 1, 16, 1);
+}
+
+TEST_F(mq, blocked_receive_restarts_under_sa_restart)
+{
+	mqd_t q = MKQ(O_RDWR, 1, 16);
+	pid_t pid;
+
+	SYS(set_handler(SIGUSR1, SA_RESTART));
+	pid = fork_child();
+	if (pid == 0) {
+		wait_blocked(getppid());
+		kill(getppid(), SIGUSR1);
+		for (int i = 0; i < 3000 && !*sig_hits; i++)
+			usleep(1000);
+		wait_blocked(getppid());	/* blocked again, after the handler */
+		CHILD_CHECK(be->send(q, "late", 4, 2) == 0);
+		_exit(0);
+	}
+	ASSERT_RECV(q, 16, "late", 2);
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(1, *sig_hits);
+}
+
+/* ---- notification ------------------------------------------------------ */
+
+TEST_F(mq, notify_signal_carries_sender_siginfo)
+{
+	void *value = (void *)0x123456789abcdef0UL;
+	mqd_t q = MKQ(O_RDWR, 4, 16);
+	siginfo_t si;
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	SYS(block_signal(SIGUSR1));
+	SYS(notify_sig(be, q, SIGUSR1, value));
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(be->send(q, "n", 1, 0) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(SIGUSR1, take_signal(SIGUSR1, &si, 2000));
+	ASSERT_EQ(SIGUSR1, si.si_signo);
+	ASSERT_EQ(SI_MESGQ, si.si_code);
+	ASSERT_EQ(value, si.si_value.sival_ptr);
+	ASSERT_EQ(pid, si.si_pid);
+	ASSERT_EQ((uid_t)NOBODY, si.si_uid);
+}
+
+TEST_F(mq, notify_second_registration_is_ebusy)
+{
+	struct sigevent none = { .sigev_notify = SIGEV_NONE };
+	mqd_t q = MKQ(O_RDWR, 4, 16), q2 = SYS(be->open(self->name, O_RDONLY));
+
+	SYS(be->notify(q, &none));
+	ASSERT_ERRNO(EBUSY, be->notify(q, &none));
+	ASSERT_ERRNO(EBUSY, notify_sig(be, q2, SIGUSR1, NULL));
+}
+
+TEST_F(mq, notify_is_one_shot)
+{
+	mqd_t q = MKQ(O_RDWR, 4, 16);
+	char buf[16];
+	siginfo_t si;
+
+	SYS(block_signal(SIGUSR1));
+	SYS(notify_sig(be, q, SIGUSR1, NULL));
+	SYS(be->send(q, "1", 1, 0));
+	ASSERT_EQ(SIGUSR1, take_signal(SIGUSR1, &si, 2000));
+	ASSERT_EQ(getpid(), si.si_pid);
+	SYS(be->receive(q, buf, sizeof(buf), NULL));
+	SYS(be->send(q, "2", 1, 0));
+	ASSERT_ERRNO(EAGAIN, take_signal(SIGUSR1, &si, 0));
+	/* Re-registration is allowed once it fired. */
+	SYS(notify_sig(be, q, SIGUSR1, NULL));
+}
+
+TEST_F(mq, sigev_none_registration_is_one_shot_too)
+{
+	struct sigevent none = { .sigev_notify = SIGEV_NONE };
+	mqd_t q = MKQ(O_RDWR, 4, 16);
+
+	SYS(be->notify(q, &none));
+	SYS(be->send(q, "1", 1, 0));
+	SYS(be->notify(q, &none));
+}
+
+TEST_F(mq, notify_signo_0_is_accepted_and_sends_nothing)
+{
+	mqd_t q = MKQ(O_RDWR, 4, 16);
+
+	SYS(notify_sig(be, q, 0, NULL));
+	SYS(be->send(q, "1", 1, 0));
+	SYS(notify_sig(be, q, 0, NULL));	/* it fired: one-shot */
+}
+
+TEST_F(mq, notify_only_on_empty_to_nonempty)
+{
+	mqd_t q = MKQ(O_RDWR, 4, 16);
+	char buf[16];
+	siginfo_t si;
+
+	SYS(block_signal(SIGUSR1));
+	SYS(be->send(q, "1", 1, 0));
+	SYS(notify_sig(be, q, SIGUSR1, NULL));
+	SYS(be->send(q, "2", 1, 0));
+	ASSERT_ERRNO(EAGAIN, take_signal(SIGUSR1, &si, 0));
+	ASSERT_ERRNO(EBUSY, notify_sig(be, q, SIGUSR1, NULL));	/* still registered */
+	SYS(be->receive(q, buf, sizeof(buf), NULL));
+	SYS(be->receive(q, buf, sizeof(buf), NULL));
+	SYS(be->send(q, "3", 1, 0));
+	ASSERT_EQ(SIGUSR1, take_signal(SIGUSR1, &si, 2000));
+}
+
+TEST_F(mq, notify_not_sent_when_receiver_waits)
+{
+	mqd_t q = MKQ(O_RDWR, 4, 16);
+	siginfo_t si;
+	pid_t pid;
+
+	SYS(block_signal(SIGUSR1));
+	SYS(notify_sig(be, q, SIGUSR1, NULL));
+	pid = fork_child();
+	if (pid == 0) {
+		char buf[16];
+
+		CHILD_CHECK(be->receive(q, buf, sizeof(buf), NULL) == 1);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(be->send(q, "x", 1, 0));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_ERRNO(EAGAIN, take_signal(SIGUSR1, &si, 0));
+	ASSERT_ERRNO(EBUSY, notify_sig(be, q, SIGUSR1, NULL));	/* not consumed */
+}
+
+TEST_F(mq, notify_invalid_sigevent_is_einval)
+{
+	struct sigevent sev = { .sigev_notify = 12345 };
+	mqd_t q = MKQ(O_RDWR, 4, 16);
+
+	ASSERT_ERRNO(EINVAL, be->notify(q, &sev));
+	sev.sigev_notify = -1;
+	ASSERT_ERRNO(EINVAL, be->notify(q, &sev));
+	ASSERT_ERRNO(EINVAL, notify_sig(be, q, 65, NULL));
+	ASSERT_ERRNO(EINVAL, notify_sig(be, q, -1, NULL));
+	/* Checked before the descriptor. */
+	sev.sigev_notify = 12345;
+	ASSERT_ERRNO(EINVAL, be->notify(-1, &sev));
+	/* Nothing was registered. */
+	SYS(notify_sig(be, q, SIGUSR1, NULL));
+}
+
+TEST_F(mq, notify_null_removes_registration)
+{
+	mqd_t q = MKQ(O_RDWR, 4, 16);
+	siginfo_t si;
+
+	SYS(block_signal(SIGUSR1));
+	SYS(notify_sig(be, q, SIGUSR1, NULL));
+	SYS(be->notify(q, NULL));
+	SYS(be->notify(q, NULL));	/* nothing registered: still 0 */
+	SYS(be->send(q, "x", 1, 0));
+	ASSERT_ERRNO(EAGAIN, take_signal(SIGUSR1, &si, 0));
+	SYS(notify_sig(be, q, SIGUSR1, NULL));
+}
+
+TEST_F(mq, notify_registration_belongs_to_the_process)
+{
+	mqd_t q = MKQ(O_RDWR, 4, 16);
+	siginfo_t si;
+	pid_t pid;
+
+	SYS(block_signal(SIGUSR1));
+	SYS(notify_sig(be, q, SIGUSR1, NULL));
+	pid = fork_child();
+	if (pid == 0) {
+		/* Not the owner: NULL is a silent no-op, close does not remove. */
+		CHILD_CHECK(be->notify(q, NULL) == 0);
+		CHILD_CHECK(notify_sig(be, q, SIGUSR2, NULL) == -1 && errno == EBUSY);
+		CHILD_CHECK(close(q) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	SYS(be->send(q, "x", 1, 0));
+	ASSERT_EQ(SIGUSR1, take_signal(SIGUSR1, &si, 2000));
+}
+
+TEST_F(mq, notify_removed_when_owner_closes_any_descriptor)
+{
+	mqd_t q = MKQ(O_RDWR, 4, 16), q2 = SYS(be->open(self->name, O_RDONLY));
+
+	SYS(notify_sig(be, q, SIGUSR1, NULL));
+	SYS(be->close(q2));	/* another open of the queue */
+	SYS(notify_sig(be, q, SIGUSR1, NULL));
+	SYS(close(SYS(dup(q))));	/* a dup: same file, still a close */
+	SYS(notify_sig(be, q, SIGUSR1, NULL));
+}
+
+/* ---- the descriptor ---------------------------------------------------- */
+
+TEST_F(mq, poll_reports_readable_and_writable)
+{
+	mqd_t q = MKQ(O_RDWR, 2, 16);
+	struct pollfd p = { .fd = q, .events = POLLIN | POLLOUT };
+	char buf[16];
+
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	ASSERT_EQ(POLLOUT, p.revents);
+	SYS(be->send(q, "1", 1, 0));
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	ASSERT_EQ(POLLIN | POLLOUT, p.revents);
+	SYS(be->send(q, "2", 1, 0));
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	ASSERT_EQ(POLLIN, p.revents);
+	SYS(be->receive(q, buf, sizeof(buf), NULL));
+	SYS(be->receive(q, buf, sizeof(buf), NULL));
+	p.events = POLLIN;
+	ASSERT_EQ(0, poll(&p, 1, 0));
+}
+
+TEST_F(mq, poll_is_woken_by_send)
+{
+	mqd_t q = MKQ(O_RDWR, 2, 16);
+	struct pollfd p = { .fd = q, .events = POLLIN };
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		wait_blocked(getppid());
+		CHILD_CHECK(be->send(q, "x", 1, 0) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(1, poll(&p, 1, 5000));
+	ASSERT_EQ(POLLIN, p.revents);
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+/* Reads the status line from a fresh descriptor and compares it. */
+#define ASSERT_STATUS(qsize, notify, signo, pid) do { \
+	char __want[128], __got[128] = { 0 }; \
+	mqd_t __q = SYS(be->open(self->name, O_RDONLY)); \
+	snprintf(__want, sizeof(__want), \
+		 "QSIZE:%-10lu NOTIFY:%-5d SIGNO:%-5d NOTIFY_PID:%-6d\n", \
+		 (unsigned long)(qsize), notify, signo, pid); \
+	ASSERT_EQ((ssize_t)strlen(__want), read(__q, __got, sizeof(__got) - 1)); \
+	ASSERT_STREQ(__want, __got); \
+	ASSERT_EQ(0, read(__q, __got, sizeof(__got))); \
+	SYS(be->close(__q)); \
+} while (0)
+
+TEST_F(mq, read_gives_the_status_line)
+{
+	struct sigevent none = { .sigev_notify = SIGEV_NONE };
+	mqd_t q = MKQ(O_RDWR, 4, 64);
+
+	ASSERT_STATUS(0, 0, 0, 0);
+	SYS(be->send(q, "hello", 5, 0));
+	SYS(be->send(q, "abc", 3, 9));
+	SYS(be->send(q, "", 0, 1));
+	ASSERT_STATUS(8, 0, 0, 0);
+	SYS(notify_sig(be, q, SIGUSR2, NULL));
+	ASSERT_STATUS(8, SIGEV_SIGNAL, SIGUSR2, getpid());
+	SYS(be->notify(q, NULL));
+	SYS(be->notify(q, &none));
+	ASSERT_STATUS(8, SIGEV_NONE, 0, getpid());
+}
+
+TEST_F(mq, closed_descriptor_is_ebadf)
+{
+	struct mq_attr a;
+	char buf[16];
+	mqd_t q = MKQ(O_RDWR, 4, 16);
+
+	SYS(be->close(q));
+	ASSERT_ERRNO(EBADF, be->send(q, "x", 1, 0));
+	ASSERT_ERRNO(EBADF, be->receive(q, buf, sizeof(buf), NULL));
+	ASSERT_ERRNO(EBADF, be->getattr(q, &a));
+	ASSERT_ERRNO(EBADF, be->notify(q, NULL));
+	ASSERT_ERRNO(EBADF, be->close(q));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,827 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * System V message queues: every test runs on the native queues (glibc
+ * msg*) and on rust_ipc (libripc), and expects the same results: return
+ * values, errno, bytes.  The rules are those of
+ * /work/shared/native-semantics.md (Linux 7.3 ipc/msg.c).  The two backends
+ * have separate queue sets; each test uses its own keys anyway.
+ */
+#include "ripc_test.h"
+
+#include <limits.h>
+
+struct msg_backend {
+	const char *name;
+	int (*probe)(void);	/* 0 if usable, else -1 with errno */
+	int (*get)(key_t key, int msgflg);
+	int (*snd)(int msqid, const void *msgp, size_t msgsz, int msgflg);
+	ssize_t (*rcv)(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg);
+	int (*ctl)(int msqid, int cmd, struct msqid_ds *buf);
+	/* Sets kernel.msgmax to val (if val > 0); returns the old value or -1. */
+	int (*msgmax)(int val);
+};
+
+static int native_probe(void)
+{
+	/* EINVAL if the kernel has SysV IPC, ENOSYS if not. */
+	return msgctl(-1, IPC_STAT, NULL) < 0 && errno == ENOSYS ? -1 : 0;
+}
+
+static int native_msgmax(int val)
+{
+	int old = -1;
+	FILE *f = fopen("/proc/sys/kernel/msgmax", "r+");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &old) != 1 || (val > 0 && (rewind(f), fprintf(f, "%d\n", val) < 0)))
+		old = -1;
+	if (fclose(f))
+		old = -1;
+	return old;
+}
+
+static int ripc_probe(void)
+{
+	return have_device() ? 0 : -1;
+}
+
+static int ripc_msgmax(int val)
+{
+	struct ripc_version v;
+	struct ripc_limits l = { .msgmax = (__u32)val };
+
+	if (ripc_version(&v) || (val > 0 && ripc_set_limits(&l)))
+		return -1;
+	return (int)v.limits.msgmax;
+}
+
+static const struct msg_backend native_be = {
+	"native", native_probe, msgget, msgsnd, msgrcv, msgctl, native_msgmax,
+};
+
+static const struct msg_backend ripc_be = {
+	"rust_ipc", ripc_probe, ripc_msgget, ripc_msgsnd, ripc_msgrcv, ripc_msgctl,
+	ripc_msgmax,
+};
+
+#define NKEYS 8
+
+FIXTURE(msg) {
+	const struct msg_backend *be;
+	key_t key[NKEYS];	/* the test's keys */
+	int ids[16];		/* queues to remove in teardown */
+	int nids;
+	int saved_msgmax;	/* to restore, if > 0 */
+};
+
+FIXTURE_VARIANT(msg) {
+	const struct msg_backend *be;
+};
+
+FIXTURE_VARIANT_ADD(msg, native) { .be = &native_be };
+FIXTURE_VARIANT_ADD(msg, ripc) { .be = &ripc_be };
+
+FIXTURE_SETUP(msg)
+{
+	self->be = variant->be;
+	if (self->be->probe())
+		SKIP(return, "%s message queues unavailable: %s", self->be->name,
+		     strerrorname_np(errno));
+	for (int i = 0; i < NKEYS; i++)
+		self->key[i] = 0x40000000 | (getpid() << 4) | i;
+}
+
+FIXTURE_TEARDOWN(msg)
+{
+	int id;
+
+	if (self->saved_msgmax > 0)
+		self->be->msgmax(self->saved_msgmax);
+	for (int i = 0; i < self->nids; i++)
+		self->be->ctl(self->ids[i], IPC_RMID, NULL);
+	for (int i = 0; i < NKEYS; i++)
+		if ((id = self->be->get(self->key[i], 0)) >= 0)
+			self->be->ctl(id, IPC_RMID, NULL);
+}
+
+/* In test bodies: the backend under test. */
+#define be (self->be)
+
+/* Creates a queue (msgget(key, IPC_CREAT|IPC_EXCL|mode)), removed at teardown. */
+#define MKQ(key, mode) ({ \
+	int __id = SYS(be->get(key, IPC_CREAT | IPC_EXCL | (mode))); \
+	if (self->nids < (int)ARRAY_SIZE(self->ids)) \
+		self->ids[self->nids++] = __id; \
+	__id; \
+})
+
+struct mbuf {
+	long mtype;
+	char mtext[64];
+};
+
+/* msgsnd of a string (without its NUL). */
+static int snd(const struct msg_backend *b, int id, long type, const char *text, int flg)
+{
+	struct mbuf m = { .mtype = type };
+	size_t n = strlen(text);
+
+	memcpy(m.mtext, text, n);
+	return b->snd(id, &m, n, flg);
+}
+
+/* msgrcv into a struct mbuf; checks length, type and bytes. */
+#define ASSERT_RCV(id, bufsz, typ, flg, want_type, want_text) do { \
+	struct mbuf __m = { 0 }; \
+	ssize_t __n = be->rcv(id, &__m, bufsz, typ, flg); \
+	int __e = errno; \
+	ASSERT_EQ((ssize_t)strlen(want_text), __n) TH_LOG("errno %s", strerrorname_np(__e)); \
+	ASSERT_EQ((long)(want_type), __m.mtype); \
+	ASSERT_EQ(0, memcmp(__m.mtext, want_text, strlen(want_text))); \
+} while (0)
+
+#define STAT(id) ({ \
+	struct msqid_ds __d; \
+	memset(&__d, 0xa5, sizeof(__d)); \
+	SYS(be->ctl(id, IPC_STAT, &__d)); \
+	__d; \
+})
+
+#define ASSERT_QUEUE(id, qnum, cbytes) do { \
+	struct msqid_ds __s = STAT(id); \
+	ASSERT_EQ((msgqnum_t)(qnum), __s.msg_qnum); \
+	ASSERT_EQ((unsigned long)(cbytes), __s.__msg_cbytes); \
+} while (0)
+
+/* Lowers (as root) the byte limit of a queue. */
+#define SET_QBYTES(id, n) do { \
+	struct msqid_ds __s = STAT(id); \
+	__s.msg_qbytes = (n); \
+	SYS(be->ctl(id, IPC_SET, &__s)); \
+} while (0)
+
+/* Queues types 3, 1, 2, 1, 3 with texts a, b, c, d, e. */
+#define FILL_TYPES(id) do { \
+	static const long __t[] = { 3, 1, 2, 1, 3 }; \
+	static const char *const __s[] = { "a", "b", "c", "d", "e" }; \
+	for (int __i = 0; __i < 5; __i++) \
+		SYS(snd(be, id, __t[__i], __s[__i], 0)); \
+} while (0)
+
+/* ---- msgget ----------------------------------------------------------- */
+
+TEST_F(msg, msgget_missing_without_creat_is_enoent)
+{
+	ASSERT_ERRNO(ENOENT, be->get(self->key[0], 0));
+	ASSERT_ERRNO(ENOENT, be->get(self->key[0], IPC_EXCL | 0600));
+}
+
+TEST_F(msg, msgget_creat_excl_on_existing_is_eexist)
+{
+	int id = MKQ(self->key[0], 0600);
+
+	ASSERT_ERRNO(EEXIST, be->get(self->key[0], IPC_CREAT | IPC_EXCL | 0600));
+	ASSERT_EQ(id, be->get(self->key[0], IPC_CREAT | 0600));
+	ASSERT_EQ(id, be->get(self->key[0], 0));
+}
+
+TEST_F(msg, msgget_ipc_private_always_creates)
+{
+	int a = MKQ(IPC_PRIVATE, 0600), b = MKQ(IPC_PRIVATE, 0600);
+
+	ASSERT_NE(a, b);
+	ASSERT_EQ(IPC_PRIVATE, STAT(a).msg_perm.__key);
+	SYS(snd(be, a, 1, "x", 0));
+	ASSERT_QUEUE(a, 1, 1);
+	ASSERT_QUEUE(b, 0, 0);
+}
+
+TEST_F(msg, access_not_granted_by_mode_is_eacces)
+{
+	int id = MKQ(self->key[0], 0640), open_id = MKQ(self->key[1], 0666);
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	SYS(snd(be, id, 1, "x", 0));
+	pid = fork_child();
+	if (pid == 0) {
+		struct mbuf m = { .mtype = 1 };
+		struct msqid_ds ds;
+
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(be->get(self->key[0], 0) == id);	/* no bits asked */
+		CHILD_CHECK(be->get(self->key[0], 0400) == -1 && errno == EACCES);
+		CHILD_CHECK(be->get(self->key[0], 0004) == -1 && errno == EACCES);
+		CHILD_CHECK(be->get(self->key[0], IPC_CREAT | 0600) == -1 && errno == EACCES);
+		CHILD_CHECK(be->snd(id, &m, 1, IPC_NOWAIT) == -1 && errno == EACCES);
+		CHILD_CHECK(be->rcv(id, &m, 64, 0, IPC_NOWAIT) == -1 && errno == EACCES);
+		CHILD_CHECK(be->ctl(id, IPC_STAT, &ds) == -1 && errno == EACCES);
+		CHILD_CHECK(be->get(self->key[1], 0666) == open_id);
+		CHILD_CHECK(be->snd(open_id, &m, 1, IPC_NOWAIT) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_QUEUE(id, 1, 1);
+	ASSERT_QUEUE(open_id, 1, 1);
+}
+
+/* ---- msgsnd ----------------------------------------------------------- */
+
+TEST_F(msg, msgsnd_mtype_below_1_is_einval)
+{
+	int id = MKQ(self->key[0], 0600);
+
+	ASSERT_ERRNO(EINVAL, snd(be, id, 0, "x", IPC_NOWAIT));
+	ASSERT_ERRNO(EINVAL, snd(be, id, -1, "x", IPC_NOWAIT));
+	ASSERT_ERRNO(EINVAL, snd(be, id, LONG_MIN, "x", IPC_NOWAIT));
+	ASSERT_QUEUE(id, 0, 0);
+}
+
+TEST_F(msg, msgsnd_size_above_msgmax_is_einval)
+{
+	static struct { long mtype; char mtext[8193]; } m = { .mtype = 1 };
+	int id = MKQ(self->key[0], 0600);
+
+	ASSERT_ERRNO(EINVAL, be->snd(id, &m, 8193, IPC_NOWAIT));
+	ASSERT_ERRNO(EINVAL, be->snd(id, &m, (size_t)-1, IPC_NOWAIT));
+	ASSERT_ERRNO(EINVAL, be->snd(id, &m, (size_t)LONG_MAX + 1, IPC_NOWAIT));
+	ASSERT_QUEUE(id, 0, 0);
+	SYS(be->snd(id, &m, 8192, IPC_NOWAIT));
+}
+
+TEST_F(msg, msgsnd_bad_pointer_is_efault)
+{
+	int id = MKQ(self->key[0], 0600);
+	char *page = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	long *mtype = (long *)(page + PAGE - sizeof(long));
+
+	ASSERT_NE(MAP_FAILED, page);
+	SYS(munmap(page + PAGE, PAGE));
+	*mtype = 1;
+	ASSERT_ERRNO(EFAULT, be->snd(id, NULL, 1, IPC_NOWAIT));
+	/* Reading mtype comes first, before the id and size checks. */
+	ASSERT_ERRNO(EFAULT, be->snd(-1, NULL, 1, IPC_NOWAIT));
+	ASSERT_ERRNO(EFAULT, be->snd(id, NULL, 8193, IPC_NOWAIT));
+	/* mtype readable, mtext not. */
+	ASSERT_ERRNO(EFAULT, be->snd(id, mtype, 1, IPC_NOWAIT));
+	ASSERT_QUEUE(id, 0, 0);
+	SYS(be->snd(id, mtype, 0, IPC_NOWAIT));
+}
+
+TEST_F(msg, bad_or_negative_id_is_einval)
+{
+	struct mbuf m = { .mtype = 1 };
+	struct msqid_ds ds;
+
+	ASSERT_ERRNO(EINVAL, be->snd(-1, &m, 1, IPC_NOWAIT));
+	ASSERT_ERRNO(EINVAL, be->rcv(-1, &m, 1, 0, IPC_NOWAIT));
+	ASSERT_ERRNO(EINVAL, be->ctl(-1, IPC_STAT, &ds));
+	ASSERT_ERRNO(EINVAL, be->ctl(-1, IPC_INFO, (struct msqid_ds *)&ds));
+	ASSERT_ERRNO(EINVAL, be->snd(0x7ffffff0, &m, 1, IPC_NOWAIT));
+	ASSERT_ERRNO(EINVAL, be->rcv(0x7ffffff0, &m, 1, 0, IPC_NOWAIT));
+	ASSERT_ERRNO(EINVAL, be->ctl(0x7ffffff0, IPC_STAT, &ds));
+}
+
+TEST_F(msg, removed_id_is_einval)
+{
+	struct mbuf m = { .mtype = 1 };
+	struct msqid_ds ds;
+	int id = SYS(be->get(self->key[0], IPC_CREAT | 0600));
+
+	SYS(be->ctl(id, IPC_RMID, NULL));
+	ASSERT_ERRNO(EINVAL, be->snd(id, &m, 1, IPC_NOWAIT));
+	ASSERT_ERRNO(EINVAL, be->rcv(id, &m, 1, 0, IPC_NOWAIT));
+	ASSERT_ERRNO(EINVAL, be->ctl(id, IPC_STAT, &ds));
+	ASSERT_ERRNO(EINVAL, be->ctl(id, IPC_RMID, NULL));
+	ASSERT_ERRNO(ENOENT, be->get(self->key[0], 0));
+}
+
+TEST_F(msg, stale_id_after_recreate_with_same_key_is_einval)
+{
+	struct msqid_ds ds;
+	int old = SYS(be->get(self->key[0], IPC_CREAT | 0600)), id;
+
+	SYS(be->ctl(old, IPC_RMID, NULL));
+	id = MKQ(self->key[0], 0600);
+	ASSERT_NE(old, id);
+	ASSERT_ERRNO(EINVAL, snd(be, old, 1, "x", IPC_NOWAIT));
+	ASSERT_ERRNO(EINVAL, be->ctl(old, IPC_STAT, &ds));
+	SYS(snd(be, id, 1, "x", IPC_NOWAIT));
+	ASSERT_QUEUE(id, 1, 1);
+}
+
+TEST_F(msg, full_queue_with_ipc_nowait_is_eagain)
+{
+	static struct { long mtype; char mtext[8192]; } m = { .mtype = 1 };
+	int id = MKQ(self->key[0], 0600), id2 = MKQ(self->key[1], 0600);
+
+	SYS(be->snd(id, &m, 8192, IPC_NOWAIT));
+	SYS(be->snd(id, &m, 8192, IPC_NOWAIT));
+	ASSERT_ERRNO(EAGAIN, be->snd(id, &m, 1, IPC_NOWAIT));
+	ASSERT_QUEUE(id, 2, 16384);
+	/* The count of messages is limited by qbytes too. */
+	SET_QBYTES(id2, 4);
+	for (int i = 0; i < 4; i++)
+		SYS(be->snd(id2, &m, 0, IPC_NOWAIT));
+	ASSERT_ERRNO(EAGAIN, be->snd(id2, &m, 0, IPC_NOWAIT));
+	ASSERT_QUEUE(id2, 4, 0);
+}
+
+/* ---- msgrcv ----------------------------------------------------------- */
+
+TEST_F(msg, msgrcv_type_0_takes_the_first)
+{
+	int id = MKQ(self->key[0], 0600);
+
+	FILL_TYPES(id);
+	ASSERT_RCV(id, 64, 0, IPC_NOWAIT, 3, "a");
+	ASSERT_RCV(id, 64, 0, IPC_NOWAIT, 1, "b");
+	ASSERT_RCV(id, 64, 0, IPC_NOWAIT, 2, "c");
+	ASSERT_RCV(id, 64, 0, IPC_NOWAIT, 1, "d");
+	ASSERT_RCV(id, 64, 0, IPC_NOWAIT, 3, "e");
+	ASSERT_QUEUE(id, 0, 0);
+}
+
+TEST_F(msg, msgrcv_positive_type_takes_the_first_of_that_type)
+{
+	struct mbuf m;
+	int id = MKQ(self->key[0], 0600);
+
+	FILL_TYPES(id);
+	ASSERT_RCV(id, 64, 1, IPC_NOWAIT, 1, "b");
+	ASSERT_RCV(id, 64, 1, IPC_NOWAIT, 1, "d");
+	ASSERT_ERRNO(ENOMSG, be->rcv(id, &m, 64, 1, IPC_NOWAIT));
+	ASSERT_RCV(id, 64, 3, IPC_NOWAIT, 3, "a");
+	ASSERT_QUEUE(id, 2, 2);
+}
+
+TEST_F(msg, msgrcv_negative_type_takes_the_lowest_type_first)
+{
+	struct mbuf m;
+	int id = MKQ(self->key[0], 0600);
+
+	FILL_TYPES(id);
+	ASSERT_RCV(id, 64, -2, IPC_NOWAIT, 1, "b");
+	ASSERT_RCV(id, 64, -2, IPC_NOWAIT | MSG_EXCEPT, 1, "d");	/* EXCEPT ignored */
+	ASSERT_RCV(id, 64, -2, IPC_NOWAIT, 2, "c");
+	ASSERT_ERRNO(ENOMSG, be->rcv(id, &m, 64, -2, IPC_NOWAIT));
+	ASSERT_RCV(id, 64, -3, IPC_NOWAIT, 3, "a");
+	ASSERT_QUEUE(id, 1, 1);
+}
+
+TEST_F(msg, msgrcv_long_min_type_is_long_max)
+{
+	int id = MKQ(self->key[0], 0600);
+
+	SYS(snd(be, id, LONG_MAX, "max", 0));
+	FILL_TYPES(id);
+	ASSERT_RCV(id, 64, LONG_MIN, IPC_NOWAIT, 1, "b");
+	ASSERT_RCV(id, 64, LONG_MIN, IPC_NOWAIT, 1, "d");
+	ASSERT_RCV(id, 64, LONG_MIN, IPC_NOWAIT, 2, "c");
+	ASSERT_RCV(id, 64, LONG_MIN, IPC_NOWAIT, 3, "a");
+	ASSERT_RCV(id, 64, LONG_MIN, IPC_NOWAIT, 3, "e");
+	ASSERT_RCV(id, 64, LONG_MIN, IPC_NOWAIT, LONG_MAX, "max");
+}
+
+TEST_F(msg, msgrcv_msg_except_takes_the_first_of_another_type)
+{
+	struct mbuf m;
+	int id = MKQ(self->key[0], 0600);
+
+	FILL_TYPES(id);
+	ASSERT_RCV(id, 64, 3, IPC_NOWAIT | MSG_EXCEPT, 1, "b");
+	ASSERT_RCV(id, 64, 1, IPC_NOWAIT | MSG_EXCEPT, 3, "a");
+	ASSERT_RCV(id, 64, 1, IPC_NOWAIT | MSG_EXCEPT, 2, "c");
+	ASSERT_RCV(id, 64, 1, IPC_NOWAIT | MSG_EXCEPT, 3, "e");
+	ASSERT_ERRNO(ENOMSG, be->rcv(id, &m, 64, 1, IPC_NOWAIT | MSG_EXCEPT));
+	ASSERT_QUEUE(id, 1, 1);
+}
+
+TEST_F(msg, msgrcv_too_small_is_e2big_and_leaves_the_message)
+{
+	int id = MKQ(self->key[0], 0600);
+	struct mbuf m;
+
+	SYS(snd(be, id, 5, "0123456789", 0));
+	ASSERT_ERRNO(E2BIG, be->rcv(id, &m, 9, 0, IPC_NOWAIT));
+	ASSERT_QUEUE(id, 1, 10);
+	ASSERT_RCV(id, 10, 0, IPC_NOWAIT, 5, "0123456789");
+}
+
+TEST_F(msg, msgrcv_msg_noerror_truncates_and_removes)
+{
+	int id = MKQ(self->key[0], 0600);
+
+	SYS(snd(be, id, 5, "0123456789", 0));
+	ASSERT_RCV(id, 4, 0, IPC_NOWAIT | MSG_NOERROR, 5, "0123");
+	ASSERT_QUEUE(id, 0, 0);
+}
+
+TEST_F(msg, msgrcv_nowait_without_match_is_enomsg)
+{
+	struct mbuf m;
+	int id = MKQ(self->key[0], 0600);
+
+	ASSERT_ERRNO(ENOMSG, be->rcv(id, &m, 64, 0, IPC_NOWAIT));
+	SYS(snd(be, id, 2, "x", 0));
+	ASSERT_ERRNO(ENOMSG, be->rcv(id, &m, 64, 1, IPC_NOWAIT));
+	ASSERT_ERRNO(ENOMSG, be->rcv(id, &m, 64, 2, IPC_NOWAIT | MSG_EXCEPT));
+	ASSERT_ERRNO(ENOMSG, be->rcv(id, &m, 64, -1, IPC_NOWAIT));
+}
+
+TEST_F(msg, msgrcv_bad_size_or_buffer)
+{
+	struct mbuf m;
+	int id = MKQ(self->key[0], 0600);
+
+	SYS(snd(be, id, 1, "x", 0));
+	ASSERT_ERRNO(EINVAL, be->rcv(id, &m, (size_t)-1, 0, IPC_NOWAIT));
+	ASSERT_QUEUE(id, 1, 1);
+	/* (EFAULT; native has removed the message by then.) */
+	ASSERT_ERRNO(EFAULT, be->rcv(id, NULL, 64, 0, IPC_NOWAIT));
+}
+
+TEST_F(msg, msg_copy_reads_by_index_without_removing)
+{
+	struct mbuf m;
+	int id = MKQ(self->key[0], 0600);
+
+	FILL_TYPES(id);
+	ASSERT_ERRNO(EINVAL, be->rcv(id, &m, 64, 0, MSG_COPY));
+	ASSERT_ERRNO(EINVAL, be->rcv(id, &m, 64, 0, MSG_COPY | IPC_NOWAIT | MSG_EXCEPT));
+	if (be->rcv(id, &m, 64, 0, MSG_COPY | IPC_NOWAIT) < 0 && errno == ENOSYS)
+		SKIP(return, "MSG_COPY: ENOSYS (no CONFIG_CHECKPOINT_RESTORE)");
+	ASSERT_RCV(id, 64, 0, MSG_COPY | IPC_NOWAIT, 3, "a");
+	ASSERT_RCV(id, 64, 1, MSG_COPY | IPC_NOWAIT, 1, "b");
+	ASSERT_RCV(id, 64, 4, MSG_COPY | IPC_NOWAIT, 3, "e");
+	ASSERT_ERRNO(ENOMSG, be->rcv(id, &m, 64, 5, MSG_COPY | IPC_NOWAIT));
+	SYS(snd(be, id, 7, "long message", 0));
+	ASSERT_ERRNO(E2BIG, be->rcv(id, &m, 4, 5, MSG_COPY | IPC_NOWAIT));
+	ASSERT_QUEUE(id, 6, 17);
+	ASSERT_RCV(id, 64, 0, IPC_NOWAIT, 3, "a");
+}
+
+/* ---- blocking ----------------------------------------------------------- */
+
+TEST_F(msg, blocked_receiver_is_woken_by_a_matching_send)
+{
+	int id = MKQ(self->key[0], 0600);
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		struct mbuf m;
+
+		CHILD_CHECK(be->rcv(id, &m, 64, 2, 0) == 3);
+		CHILD_CHECK(m.mtype == 2 && !memcmp(m.mtext, "two", 3));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(snd(be, id, 1, "one", 0));
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(snd(be, id, 2, "two", 0));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_RCV(id, 64, 0, IPC_NOWAIT, 1, "one");
+	ASSERT_QUEUE(id, 0, 0);
+}
+
+TEST_F(msg, blocked_receiver_gets_e2big_for_a_larger_message)
+{
+	int id = MKQ(self->key[0], 0600);
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		struct mbuf m;
+
+		CHILD_CHECK(be->rcv(id, &m, 4, 0, 0) == -1 && errno == E2BIG);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(snd(be, id, 1, "0123456789", 0));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_QUEUE(id, 1, 10);
+}
+
+TEST_F(msg, blocked_sender_is_woken_by_receive)
+{
+	int id = MKQ(self->key[0], 0600);
+	pid_t pid;
+
+	SET_QBYTES(id, 8);
+	SYS(snd(be, id, 1, "12345678", 0));
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(snd(be, id, 2, "abcd", 0) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	ASSERT_QUEUE(id, 1, 8);
+	ASSERT_RCV(id, 64, 0, IPC_NOWAIT, 1, "12345678");
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_RCV(id, 64, 0, IPC_NOWAIT, 2, "abcd");
+}
+
+TEST_F(msg, ipc_rmid_wakes_blocked_receiver_and_sender_with_eidrm)
+{
+	int id = SYS(be->get(self->key[0], IPC_CREAT | 0600));
+	pid_t rcv, snder;
+
+	SET_QBYTES(id, 1);
+	SYS(snd(be, id, 1, "x", 0));
+	rcv = fork_child();
+	if (rcv == 0) {
+		struct mbuf m;
+
+		CHILD_CHECK(be->rcv(id, &m, 64, 2, 0) == -1 && errno == EIDRM);
+		_exit(0);
+	}
+	snder = fork_child();
+	if (snder == 0) {
+		CHILD_CHECK(snd(be, id, 1, "y", 0) == -1 && errno == EIDRM);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(rcv));
+	ASSERT_EQ(0, wait_blocked(snder));
+	SYS(be->ctl(id, IPC_RMID, NULL));
+	ASSERT_EQ(0, wait_child(rcv));
+	ASSERT_EQ(0, wait_child(snder));
+}
+
+TEST_F(msg, blocked_calls_are_eintr_even_with_sa_restart)
+{
+	int id = MKQ(self->key[0], 0600);
+	struct mbuf m;
+	pid_t pid;
+
+	SYS(set_handler(SIGUSR1, SA_RESTART));
+	pid = signal_when_blocked(SIGUSR1);
+	ASSERT_ERRNO(EINTR, be->rcv(id, &m, 64, 0, 0));
+	ASSERT_EQ(0, wait_child(pid));
+	SET_QBYTES(id, 1);
+	SYS(snd(be, id, 1, "x", 0));
+	pid = signal_when_blocked(SIGUSR1);
+	ASSERT_ERRNO(EINTR, snd(be, id, 1, "y", 0));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(2, *sig_hits);
+	ASSERT_QUEUE(id, 1, 1);
+}
+
+/* ---- msgctl ----------------------------------------------------------- */
+
+TEST_F(msg, ipc_stat_of_a_new_queue)
+{
+	time_t before = time(NULL);
+	int id = MKQ(self->key[0], 0640);
+	struct msqid_ds s = STAT(id);
+
+	ASSERT_EQ(self->key[0], s.msg_perm.__key);
+	ASSERT_EQ(geteuid(), s.msg_perm.uid);
+	ASSERT_EQ(getegid(), s.msg_perm.gid);
+	ASSERT_EQ(geteuid(), s.msg_perm.cuid);
+	ASSERT_EQ(getegid(), s.msg_perm.cgid);
+	ASSERT_EQ(0640u, s.msg_perm.mode);
+	ASSERT_EQ(0, s.msg_stime);
+	ASSERT_EQ(0, s.msg_rtime);
+	ASSERT_LE(before, s.msg_ctime);
+	ASSERT_GE(time(NULL), s.msg_ctime);
+	ASSERT_EQ(0ul, s.__msg_cbytes);
+	ASSERT_EQ(0ul, s.msg_qnum);
+	ASSERT_EQ(16384ul, s.msg_qbytes);
+	ASSERT_EQ(0, s.msg_lspid);
+	ASSERT_EQ(0, s.msg_lrpid);
+}
+
+TEST_F(msg, ipc_stat_after_send_and_receive)
+{
+	int id = MKQ(self->key[0], 0600);
+	struct msqid_ds s;
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		CHILD_CHECK(snd(be, id, 1, "1234567", 0) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	s = STAT(id);
+	ASSERT_EQ(1ul, s.msg_qnum);
+	ASSERT_EQ(7ul, s.__msg_cbytes);
+	ASSERT_EQ(pid, s.msg_lspid);
+	ASSERT_EQ(0, s.msg_lrpid);
+	ASSERT_NE(0, s.msg_stime);
+	ASSERT_EQ(0, s.msg_rtime);
+	ASSERT_RCV(id, 64, 0, 0, 1, "1234567");
+	s = STAT(id);
+	ASSERT_EQ(0ul, s.msg_qnum);
+	ASSERT_EQ(0ul, s.__msg_cbytes);
+	ASSERT_EQ(pid, s.msg_lspid);
+	ASSERT_EQ(getpid(), s.msg_lrpid);
+	ASSERT_NE(0, s.msg_rtime);
+	ASSERT_LE(s.msg_stime, s.msg_rtime);
+}
+
+TEST_F(msg, ipc_set_changes_uid_gid_mode_qbytes)
+{
+	int id = MKQ(self->key[0], 0600);
+	struct msqid_ds s = STAT(id);
+
+	REQUIRE_ROOT();
+	s.msg_perm.uid = NOBODY;
+	s.msg_perm.gid = NOBODY;
+	s.msg_perm.mode = 01644;	/* only 0777 is kept */
+	s.msg_qbytes = 100;
+	s.msg_qnum = 99;		/* ignored */
+	SYS(be->ctl(id, IPC_SET, &s));
+	s = STAT(id);
+	ASSERT_EQ((uid_t)NOBODY, s.msg_perm.uid);
+	ASSERT_EQ((gid_t)NOBODY, s.msg_perm.gid);
+	ASSERT_EQ(0u, s.msg_perm.cuid);
+	ASSERT_EQ(0644u, s.msg_perm.mode);
+	ASSERT_EQ(100ul, s.msg_qbytes);
+	ASSERT_EQ(0ul, s.msg_qnum);
+	ASSERT_NE(0, s.msg_ctime);
+}
+
+TEST_F(msg, raising_qbytes_above_msgmnb_unprivileged_is_eperm)
+{
+	int id = MKQ(self->key[0], 0600);
+	struct msqid_ds s = STAT(id);
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	s.msg_perm.uid = NOBODY;	/* nobody owns it now */
+	SYS(be->ctl(id, IPC_SET, &s));
+	pid = fork_child();
+	if (pid == 0) {
+		struct msqid_ds d;
+
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(be->ctl(id, IPC_STAT, &d) == 0);
+		d.msg_qbytes = 1000;
+		CHILD_CHECK(be->ctl(id, IPC_SET, &d) == 0);
+		d.msg_qbytes = 16384;	/* up to msgmnb is fine */
+		CHILD_CHECK(be->ctl(id, IPC_SET, &d) == 0);
+		d.msg_qbytes = 16385;
+		CHILD_CHECK(be->ctl(id, IPC_SET, &d) == -1 && errno == EPERM);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(16384ul, STAT(id).msg_qbytes);
+	/* Root (CAP_SYS_RESOURCE) may go above msgmnb. */
+	if (have_cap(CAP_SYS_RESOURCE)) {
+		SET_QBYTES(id, 16385);
+		ASSERT_EQ(16385ul, STAT(id).msg_qbytes);
+	}
+}
+
+TEST_F(msg, ipc_set_and_rmid_by_non_owner_are_eperm)
+{
+	int id = MKQ(self->key[0], 0666);
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	pid = fork_child();
+	if (pid == 0) {
+		struct msqid_ds d;
+
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(be->ctl(id, IPC_STAT, &d) == 0);
+		CHILD_CHECK(be->ctl(id, IPC_SET, &d) == -1 && errno == EPERM);
+		CHILD_CHECK(be->ctl(id, IPC_RMID, NULL) == -1 && errno == EPERM);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_QUEUE(id, 0, 0);
+}
+
+TEST_F(msg, bad_buffer_is_efault)
+{
+	int id = MKQ(self->key[0], 0600), gone;
+
+	ASSERT_ERRNO(EFAULT, be->ctl(id, IPC_STAT, NULL));
+	ASSERT_ERRNO(EFAULT, be->ctl(id, IPC_INFO, NULL));
+	ASSERT_ERRNO(EFAULT, be->ctl(id, MSG_INFO, NULL));
+	/* IPC_SET reads the buffer before looking at the id. */
+	gone = SYS(be->get(self->key[1], IPC_CREAT | 0600));
+	SYS(be->ctl(gone, IPC_RMID, NULL));
+	ASSERT_ERRNO(EFAULT, be->ctl(gone, IPC_SET, NULL));
+}
+
+TEST_F(msg, ipc_info_reports_the_limits)
+{
+	struct msginfo mi;
+
+	memset(&mi, 0xa5, sizeof(mi));
+	ASSERT_LE(0, be->ctl(0, IPC_INFO, (struct msqid_ds *)&mi));
+	ASSERT_EQ(8192, mi.msgmax);
+	ASSERT_EQ(16384, mi.msgmnb);
+	ASSERT_EQ(32000, mi.msgmni);
+	ASSERT_EQ(16, mi.msgssz);
+	ASSERT_EQ(0xffff, mi.msgseg);
+	ASSERT_EQ(512000, mi.msgpool);	/* MSGPOOL = MSGMNI * MSGMNB / 1024 */
+	ASSERT_EQ(16384, mi.msgmap);	/* MSGMAP = MSGMNB */
+	ASSERT_EQ(16384, mi.msgtql);	/* MSGTQL = MSGMNB */
+}
+
+TEST_F(msg, msg_info_counts_queues_messages_and_bytes)
+{
+	struct msginfo a, b;
+	int id, max;
+
+	SYS(be->ctl(0, MSG_INFO, (struct msqid_ds *)&a));
+	id = MKQ(self->key[0], 0600);
+	SYS(snd(be, id, 1, "0123456789", 0));
+	SYS(snd(be, id, 2, "01234", 0));
+	max = SYS(be->ctl(0, MSG_INFO, (struct msqid_ds *)&b));
+	ASSERT_EQ(a.msgpool + 1, b.msgpool);	/* queues */
+	ASSERT_EQ(a.msgmap + 2, b.msgmap);	/* messages */
+	ASSERT_EQ(a.msgtql + 15, b.msgtql);	/* bytes */
+	ASSERT_EQ(8192, b.msgmax);
+	ASSERT_EQ(16384, b.msgmnb);
+	ASSERT_EQ(32000, b.msgmni);
+	ASSERT_EQ(16, b.msgssz);
+	ASSERT_EQ(0xffff, b.msgseg);
+	ASSERT_LE(id % 32768, max);	/* the highest index in use */
+}
+
+TEST_F(msg, msg_stat_takes_an_index_and_returns_the_id)
+{
+	int id = MKQ(self->key[0], 0600), idx = -1;
+	int max = SYS(be->ctl(0, MSG_INFO, (struct msqid_ds *)&(struct msginfo){ 0 }));
+	struct msqid_ds s;
+	pid_t pid;
+
+	for (int i = 0; i <= max && idx < 0; i++)
+		if (be->ctl(i, MSG_STAT, &s) == id)
+			idx = i;
+	ASSERT_LE(0, idx) TH_LOG("id %d not found by MSG_STAT up to %d", id, max);
+	ASSERT_EQ(self->key[0], s.msg_perm.__key);
+	ASSERT_EQ(id, be->ctl(idx, MSG_STAT_ANY, &s));
+	ASSERT_ERRNO(EINVAL, be->ctl(max + 1, MSG_STAT, &s));
+	if (geteuid() != 0)
+		return;
+	pid = fork_child();
+	if (pid == 0) {
+		/* MSG_STAT checks read permission, MSG_STAT_ANY does not. */
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(be->ctl(idx, MSG_STAT, &s) == -1 && errno == EACCES);
+		CHILD_CHECK(be->ctl(idx, MSG_STAT_ANY, &s) == id);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+TEST_F(msg, unknown_cmd_is_einval)
+{
+	struct msqid_ds s;
+	int id = MKQ(self->key[0], 0600);
+
+	ASSERT_ERRNO(EINVAL, be->ctl(id, 12345, &s));
+	ASSERT_ERRNO(EINVAL, be->ctl(id, 4, &s));
+	ASSERT_ERRNO(EINVAL, be->ctl(id, -1, &s));
+	ASSERT_QUEUE(id, 0, 0);
+}
+
+/* ---- contents --------------------------------------------------------- */
+
+static struct { long mtype; char mtext[3 * PAGE + 1]; } big;
+
+/* Sends messages of the given sizes, then receives and checks them. */
+static void sizes_round_trip(struct __test_metadata *_metadata, FIXTURE_DATA(msg) *self,
+			     const size_t *sizes, size_t n)
+{
+	int id = MKQ(self->key[0], 0600);
+
+	for (size_t i = 0; i < n; i++) {
+		big.mtype = i + 1;
+		fill(big.mtext, sizes[i], i + 1);
+		SYS(be->snd(id, &big, sizes[i], 0));
+		memset(&big, 0, sizeof(big));
+		ASSERT_EQ((ssize_t)sizes[i], be->rcv(id, &big, sizeof(big.mtext), 0, IPC_NOWAIT));
+		ASSERT_EQ((long)i + 1, big.mtype);
+		ASSERT_TRUE(check(big.mtext, sizes[i], i + 1)) TH_LOG("size %zu", sizes[i]);
+	}
+	ASSERT_QUEUE(id, 0, 0);
+}
+
+TEST_F(msg, message_sizes_byte_for_byte)
+{
+	const size_t sizes[] = { 0, 1, PAGE, 8192 };
+
+	sizes_round_trip(_metadata, self, sizes, ARRAY_SIZE(sizes));
+}
+
+TEST_F(msg, three_page_messages_with_a_raised_msgmax)
+{
+	const size_t sizes[] = { 3 * PAGE, 2 * PAGE + 1 };
+	int old = be->msgmax(0);
+
+	ASSERT_LT(0, old);
+	if (be->msgmax(3 * PAGE) < 0)
+		SKIP(return, "cannot raise msgmax: %s", strerrorname_np(errno));
+	self->saved_msgmax = old;
+	sizes_round_trip(_metadata, self, sizes, ARRAY_SIZE(sizes));
+	ASSERT_ERRNO(EINVAL, be->snd(self->ids[0], &big, 3 * PAGE + 1, IPC_NOWAIT));
+}
+
+TEST_HARNESS_MAIN

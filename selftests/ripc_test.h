@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the rust_ipc selftests (kselftest_harness.h based).
+ *
+ * - SYS(call) asserts that a call did not return -1 and gives its value;
+ *   ASSERT_ERRNO(err, call) asserts that it returned -1 with errno err.
+ * - Children are forked with fork_child() (they die by SIGALRM after
+ *   CHILD_TIMEOUT seconds), check with CHILD_CHECK() (which _exit(1)s with a
+ *   log line: a child never uses ASSERT_*) and end with _exit(0);
+ *   wait_child() returns the exit code (128 + signal if killed).
+ * - wait_blocked(pid) waits until a process sleeps ('S' in /proc/PID/stat),
+ *   so a test knows a peer is blocked in a call before it acts.
+ * - drop_privs() makes a (forked) process uid/gid 65534 without groups.
+ * - fill()/check() write and verify a byte pattern depending on a seed.
+ */
+#ifndef RIPC_TEST_H
+#define RIPC_TEST_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "ripc.h"
+
+#define CHILD_TIMEOUT 5
+#define NOBODY 65534
+#define PAGE 4096
+
+#define SYS(call) ({ \
+	long __r = (long)(call); \
+	int __e = errno; \
+	ASSERT_NE(-1, __r) TH_LOG("%s: %s", #call, strerrorname_np(__e)); \
+	__r; \
+})
+
+#define ASSERT_ERRNO(err, call) do { \
+	long __r = (long)(call); \
+	int __e = errno; \
+	ASSERT_EQ(-1, __r) TH_LOG("%s succeeded, expected %s", #call, strerrorname_np(err)); \
+	ASSERT_EQ(err, __e) TH_LOG("%s: %s, expected %s", #call, \
+				   strerrorname_np(__e), strerrorname_np(err)); \
+} while (0)
+
+#define REQUIRE_ROOT() do { \
+	if (geteuid() != 0) \
+		SKIP(return, "needs root"); \
+} while (0)
+
+#define REQUIRE_CAP(cap) do { \
+	if (!have_cap(cap)) \
+		SKIP(return, "needs " #cap); \
+} while (0)
+
+#define CHILD_CHECK(cond) do { \
+	if (!(cond)) \
+		__child_fail(__FILE__, __LINE__, #cond); \
+} while (0)
+
+static inline void __attribute__((noreturn))
+__child_fail(const char *file, int line, const char *what)
+{
+	int e = errno;
+
+	fprintf(stderr, "# %s:%d: child %d: check failed: %s (errno %s)\n",
+		file, line, getpid(), what, strerrorname_np(e) ?: "0");
+	_exit(1);
+}
+
+static inline pid_t fork_child(void)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		signal(SIGALRM, SIG_DFL);
+		alarm(CHILD_TIMEOUT);
+	}
+	return pid;
+}
+
+static inline int wait_child(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* 0 once pid sleeps interruptibly; -1 after ~3 s (or without /proc). */
+static inline int wait_blocked(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int i, fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	for (i = 0; i < 3000; i++) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			usleep(100000);	/* no /proc: hope 100 ms is enough */
+			return -1;
+		}
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = 0;
+			p = strrchr(buf, ')');
+			if (p && p[1] == ' ' && p[2] == 'S')
+				return 0;
+		}
+		usleep(1000);
+	}
+	return -1;
+}
+
+/* Whether the effective set has cap (a CAP_* number). */
+static inline int have_cap(int cap)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return 0;
+	return !!(d[cap / 32].effective & (1u << (cap % 32)));
+}
+
+static inline int drop_privs(void)
+{
+	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+	    setresuid(NOBODY, NOBODY, NOBODY))
+		return -1;
+	return 0;
+}
+
+static inline unsigned char pattern(size_t i, unsigned int seed)
+{
+	return (unsigned char)(seed * 31 + i * 7 + (i >> 8) + (i >> 16));
+}
+
+static inline void fill(void *buf, size_t len, unsigned int seed)
+{
+	for (size_t i = 0; i < len; i++)
+		((unsigned char *)buf)[i] = pattern(i, seed);
+}
+
+/* 1 if buf holds the pattern of seed, else 0. */
+static inline int check(const void *buf, size_t len, unsigned int seed)
+{
+	for (size_t i = 0; i < len; i++)
+		if (((const unsigned char *)buf)[i] != pattern(i, seed))
+			return 0;
+	return 1;
+}
+
+/* Signal handler that counts in memory shared with forked children. */
+static volatile int *sig_hits;
+
+static inline void count_signal(int sig)
+{
+	(void)sig;
+	__atomic_add_fetch(sig_hits, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Installs count_signal for sig with sa_flags (0 or SA_RESTART). */
+static inline int set_handler(int sig, int flags)
+{
+	struct sigaction sa = { .sa_handler = count_signal, .sa_flags = flags };
+
+	if (!sig_hits) {
+		sig_hits = mmap(NULL, sizeof(*sig_hits), PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (sig_hits == MAP_FAILED)
+			return -1;
+	}
+	*sig_hits = 0;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(sig, &sa, NULL);
+}
+
+/* Forks a child that sends sig to this process once it is blocked. */
+static inline pid_t signal_when_blocked(int sig)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		wait_blocked(getppid());
+		kill(getppid(), sig);
+		_exit(0);
+	}
+	return pid;
+}
+
+static inline int block_signal(int sig)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	return sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+/* sigtimedwait for one blocked signal: its number, or -1 (EAGAIN on timeout). */
+static inline int take_signal(int sig, siginfo_t *si, long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	return sigtimedwait(&set, si, &ts);
+}
+
+/* CLOCK_REALTIME now + ms (negative: in the past). */
+static inline struct timespec deadline_ms(long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	} else if (ts.tv_nsec < 0) {
+		ts.tv_sec--;
+		ts.tv_nsec += 1000000000;
+	}
+	return ts;
+}
+
+static inline long long ts_ns(struct timespec ts)
+{
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static inline int have_device(void)
+{
+	return access(RIPC_DEVICE, F_OK) == 0;
+}
+
+#endif /* RIPC_TEST_H */
