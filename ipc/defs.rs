@@ -46,6 +46,7 @@ plain_data!(
     ripc_mq_xfer,
     ripc_mq_getsetattr,
     ripc_mq_notify,
+    ripc_sigevent,
     ripc_msgget,
     ripc_msgsnd,
     ripc_msgrcv,

@@ -511,7 +511,7 @@ pub(crate) fn set_nonblock(file: &File, on: bool) {
 
 /// `RIPC_MQ_NOTIFY`.
 pub(crate) fn notify(h: Option<&MqHandle>, a: &ripc_mq_notify) -> Result {
-    let req = notify::parse(a.notify, a.signo, a.value)?;
+    let req = notify::parse(a.sevp)?;
     let q = &h.ok_or(EBADF)?.q;
     let me = notify::current_tgid();
     let mut g = q.state.lock();

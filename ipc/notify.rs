@@ -8,7 +8,7 @@
 //! thread-group leader: a thread that waits with `sigwaitinfo` must be the
 //! leader or have the signal unblocked only there (documented in README).
 
-use crate::ipc::defs::{RIPC_NOTIFY_REMOVE, RIPC_SIGEV_NONE, RIPC_SIGEV_SIGNAL};
+use crate::ipc::defs::{read_user, ripc_sigevent, RIPC_SIGEV_NONE, RIPC_SIGEV_SIGNAL};
 use crate::ipc::cred::{uid_to_user, Ids};
 use kernel::{bindings, prelude::*, sync::aref::ARef, task::Task};
 
@@ -31,19 +31,25 @@ pub(crate) enum Request {
     Register { signo: u32, value: u64, signal: bool },
 }
 
-/// Validates the request before the descriptor is looked at (native order:
-/// `EINVAL` comes before `EBADF`).
-pub(crate) fn parse(notify: u32, signo: u32, value: u64) -> Result<Request> {
-    match notify {
-        RIPC_NOTIFY_REMOVE => Ok(Request::Remove),
+/// Reads and validates the request (`sevp` 0: remove) before the
+/// descriptor is looked at, in `do_mq_notify`'s order: `EFAULT`, then
+/// `EINVAL` for an unknown `sigev_notify` or a signal outside `1..=_NSIG`.
+/// `SIGEV_THREAD` needs glibc's netlink helper and is `EINVAL` here.
+pub(crate) fn parse(sevp: u64) -> Result<Request> {
+    if sevp == 0 {
+        return Ok(Request::Remove);
+    }
+    let ev: ripc_sigevent = read_user(sevp)?;
+    let signo = ev.sigev_signo as u32;
+    match ev.sigev_notify as u32 {
         RIPC_SIGEV_NONE => Ok(Request::Register {
             signo: 0,
-            value,
+            value: ev.sigev_value,
             signal: false,
         }),
-        RIPC_SIGEV_SIGNAL if signo <= bindings::_NSIG => Ok(Request::Register {
+        RIPC_SIGEV_SIGNAL if (1..=bindings::_NSIG).contains(&signo) => Ok(Request::Register {
             signo,
-            value,
+            value: ev.sigev_value,
             signal: true,
         }),
         _ => Err(EINVAL),
@@ -95,7 +101,7 @@ impl Notify {
 
     /// Sends the notification (the registration is consumed: one-shot).
     pub(crate) fn fire(self) {
-        if !self.signal || self.signo == 0 {
+        if !self.signal {
             return;
         }
         let cur = kernel::current!();

@@ -28,6 +28,10 @@ SAME_FIELD(struct mq_attr, mq_curmsgs, struct ripc_mq_attr, mq_curmsgs);
 _Static_assert(sizeof(struct timespec) == sizeof(struct ripc_timespec), "timespec");
 SAME_FIELD(struct timespec, tv_sec, struct ripc_timespec, tv_sec);
 SAME_FIELD(struct timespec, tv_nsec, struct ripc_timespec, tv_nsec);
+_Static_assert(sizeof(struct sigevent) == sizeof(struct ripc_sigevent), "sigevent");
+SAME_FIELD(struct sigevent, sigev_value, struct ripc_sigevent, sigev_value);
+SAME_FIELD(struct sigevent, sigev_signo, struct ripc_sigevent, sigev_signo);
+SAME_FIELD(struct sigevent, sigev_notify, struct ripc_sigevent, sigev_notify);
 _Static_assert(sizeof(struct msqid_ds) == sizeof(struct ripc_msqid_ds), "msqid_ds");
 SAME_FIELD(struct msqid_ds, msg_perm.__key, struct ripc_msqid_ds, msg_perm.key);
 SAME_FIELD(struct msqid_ds, msg_perm.uid, struct ripc_msqid_ds, msg_perm.uid);
@@ -90,18 +94,49 @@ static long dev_ioctl(unsigned long cmd, void *arg)
  * caller's verdict on the arguments) are applied here; otherwise EBADF, as
  * native says for "not a queue".
  */
-static long mq_ioctl(int mqd, unsigned long cmd, void *arg, int einval)
+static long mq_ioctl(int mqd, unsigned long cmd, void *arg, int (*einval)(const void *arg))
 {
 	long ret = ioctl(mqd, cmd, arg);
 
 	if (ret < 0 && (errno == ENOTTY || errno == EBADF))
-		errno = einval ? EINVAL : EBADF;
+		errno = einval && einval(arg) ? EINVAL : EBADF;
 	return ret;
 }
 
-static int bad_timeout(const struct timespec *ts)
+/* The argument checks native makes before EBADF, for mq_ioctl(). */
+static int bad_timeout(const void *arg)
 {
+	const struct ripc_mq_xfer *x = arg;
+	const struct timespec *ts = (const struct timespec *)(uintptr_t)x->timeout;
+
 	return ts && (ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000 || ts->tv_sec < 0);
+}
+
+static int bad_send(const void *arg)
+{
+	return bad_timeout(arg) || ((const struct ripc_mq_xfer *)arg)->msg_prio >= 32768;
+}
+
+static int bad_attr(const void *arg)
+{
+	const struct mq_attr *a =
+		(const struct mq_attr *)(uintptr_t)((const struct ripc_mq_getsetattr *)arg)->new_attr;
+
+	return a && (a->mq_flags & ~O_NONBLOCK);
+}
+
+static int bad_sigevent(const void *arg)
+{
+	const struct sigevent *e =
+		(const struct sigevent *)(uintptr_t)((const struct ripc_mq_notify *)arg)->sevp;
+
+	if (!e)
+		return 0;
+	if (e->sigev_notify != SIGEV_NONE && e->sigev_notify != SIGEV_SIGNAL &&
+	    e->sigev_notify != SIGEV_THREAD)
+		return 1;
+	/* valid_signal(), and 7.3 refuses signal 0 */
+	return e->sigev_notify == SIGEV_SIGNAL && (e->sigev_signo <= 0 || e->sigev_signo > 64);
 }
 
 /* ---- POSIX message queues ------------------------------------------- */
@@ -158,8 +193,7 @@ int ripc_mq_timedsend(int mqd, const char *msg_ptr, size_t msg_len,
 		.timeout = PTR(abs_timeout),
 	};
 
-	return mq_ioctl(mqd, RIPC_MQ_SEND, &arg,
-			bad_timeout(abs_timeout) || msg_prio >= 32768) < 0 ? -1 : 0;
+	return mq_ioctl(mqd, RIPC_MQ_SEND, &arg, bad_send) < 0 ? -1 : 0;
 }
 
 int ripc_mq_send(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio)
@@ -176,7 +210,7 @@ ssize_t ripc_mq_timedreceive(int mqd, char *msg_ptr, size_t msg_len,
 		.msg_len = msg_len,
 		.timeout = PTR(abs_timeout),
 	};
-	long ret = mq_ioctl(mqd, RIPC_MQ_RECEIVE, &arg, bad_timeout(abs_timeout));
+	long ret = mq_ioctl(mqd, RIPC_MQ_RECEIVE, &arg, bad_timeout);
 
 	if (ret >= 0 && msg_prio)
 		*msg_prio = arg.msg_prio;
@@ -196,8 +230,7 @@ int ripc_mq_setattr(int mqd, const struct mq_attr *newattr, struct mq_attr *olda
 		.old_attr = PTR(oldattr),
 	};
 
-	return mq_ioctl(mqd, RIPC_MQ_GETSETATTR, &arg,
-			newattr && (newattr->mq_flags & ~O_NONBLOCK)) < 0 ? -1 : 0;
+	return mq_ioctl(mqd, RIPC_MQ_GETSETATTR, &arg, bad_attr) < 0 ? -1 : 0;
 }
 
 int ripc_mq_getattr(int mqd, struct mq_attr *attr)
@@ -207,21 +240,9 @@ int ripc_mq_getattr(int mqd, struct mq_attr *attr)
 
 int ripc_mq_notify(int mqd, const struct sigevent *sevp)
 {
-	struct ripc_mq_notify arg = { .size = sizeof(arg), .notify = RIPC_NOTIFY_REMOVE };
-	int einval = 0;
+	struct ripc_mq_notify arg = { .size = sizeof(arg), .sevp = PTR(sevp) };
 
-	if (sevp) {
-		einval = (sevp->sigev_notify != SIGEV_NONE &&
-			  sevp->sigev_notify != SIGEV_SIGNAL &&
-			  sevp->sigev_notify != SIGEV_THREAD) ||
-			 (sevp->sigev_notify == SIGEV_SIGNAL &&
-			  (unsigned int)sevp->sigev_signo > 64);	/* valid_signal() */
-		/* SIGEV_* equal RIPC_SIGEV_*; anything else goes on to be rejected. */
-		arg.notify = (__u32)sevp->sigev_notify;
-		arg.signo = (__u32)sevp->sigev_signo;
-		arg.value = PTR(sevp->sigev_value.sival_ptr);
-	}
-	return mq_ioctl(mqd, RIPC_MQ_NOTIFY, &arg, einval) < 0 ? -1 : 0;
+	return mq_ioctl(mqd, RIPC_MQ_NOTIFY, &arg, bad_sigevent) < 0 ? -1 : 0;
 }
 
 /* ---- System V message queues ---------------------------------------- */

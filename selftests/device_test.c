@@ -168,7 +168,8 @@ TEST_F(dev, queue_calls_on_an_unbound_file_are_ebadf)
 	struct ripc_mq_xfer x = { .size = sizeof(x), .msg_ptr = (__u64)(uintptr_t)"x", .msg_len = 1 };
 	struct ripc_mq_attr a;
 	struct ripc_mq_getsetattr g = { .size = sizeof(g), .old_attr = (__u64)(uintptr_t)&a };
-	struct ripc_mq_notify n = { .size = sizeof(n), .notify = RIPC_SIGEV_NONE };
+	struct ripc_sigevent ev = { .sigev_notify = RIPC_SIGEV_NONE };
+	struct ripc_mq_notify n = { .size = sizeof(n), .sevp = (__u64)(uintptr_t)&ev };
 	char buf[16];
 
 	ASSERT_ERRNO(EBADF, ioctl(self->fd, RIPC_MQ_SEND, &x));

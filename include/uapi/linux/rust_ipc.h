@@ -120,20 +120,26 @@ struct ripc_mq_getsetattr {
 #define RIPC_SIGEV_SIGNAL 0             /* = SIGEV_SIGNAL */
 #define RIPC_SIGEV_NONE 1               /* = SIGEV_NONE */
 #define RIPC_SIGEV_THREAD 2             /* = SIGEV_THREAD: rejected (EINVAL); libraries emulate it */
-#define RIPC_NOTIFY_REMOVE 0xffffffffu  /* mq_notify(mqd, NULL) */
+
+/* struct sigevent: the layout of the 64-bit kernel's and glibc's. */
+struct ripc_sigevent {
+	__u64 sigev_value;              /* sigval (sival_ptr / sival_int) */
+	__s32 sigev_signo;
+	__s32 sigev_notify;
+	__u32 __pad[12];
+};
 
 /*
- * RIPC_MQ_NOTIFY: mq_notify().  notify is RIPC_SIGEV_SIGNAL/NONE or
- * RIPC_NOTIFY_REMOVE.  The signal carries si_code SI_MESGQ, si_value =
- * value, si_pid/si_uid of the sender; it is sent to the registering thread's
- * thread-group leader.
+ * RIPC_MQ_NOTIFY: mq_notify(mqd, sevp).  sevp is 0 (remove the caller's
+ * registration) or a pointer to a struct ripc_sigevent (a native struct
+ * sigevent) with SIGEV_SIGNAL or SIGEV_NONE.  The signal carries si_code
+ * SI_MESGQ, si_value, si_pid/si_uid of the sender; it is sent to the
+ * registering process's thread-group leader.
  */
 struct ripc_mq_notify {
 	__u32 size;
-	__u32 notify;
-	__u32 signo;
 	__u32 __pad;
-	__u64 value;                    /* sigval (sival_ptr / sival_int) */
+	__u64 sevp;
 };
 
 /* ---- System V queues ------------------------------------------------- */
