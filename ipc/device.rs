@@ -92,9 +92,7 @@ impl MiscDevice for RipcFile {
                 write_arg(arg, &x, x.size)?;
                 Ok(n as isize)
             }
-            RIPC_NR_MQ_GETSETATTR => {
-                mqueue::getsetattr(mq, file, &read_arg(arg)?).map(|()| 0)
-            }
+            RIPC_NR_MQ_GETSETATTR => mqueue::getsetattr(mq, file, &read_arg(arg)?).map(|()| 0),
             RIPC_NR_MQ_NOTIFY => mqueue::notify(mq, &read_arg(arg)?).map(|()| 0),
             RIPC_NR_MSGGET => sysv::msgget(&read_arg(arg)?).map(|id| id as isize),
             RIPC_NR_MSGSND => sysv::msgsnd(&read_arg(arg)?).map(|()| 0),

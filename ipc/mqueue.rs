@@ -10,10 +10,10 @@
 use crate::ipc::{
     cred::{self, Ids},
     defs::*,
+    fifo::Fifo,
     limits::{self, HARD_MSGMAX, HARD_MSGSIZEMAX},
     msg::Msg,
     notify::{self, Notify, Request},
-    fifo::Fifo,
     wait::{self, Deadline, OnSignal, WaitList},
 };
 use core::fmt::Write;
@@ -139,7 +139,11 @@ struct MqState {
 
 impl MqState {
     /// Queues `m` in its priority's FIFO.
-    fn insert(&mut self, mut m: Msg, node: &mut Option<RBTreeNodeReservation<u32, Fifo>>) -> Result {
+    fn insert(
+        &mut self,
+        mut m: Msg,
+        node: &mut Option<RBTreeNodeReservation<u32, Fifo>>,
+    ) -> Result {
         m.seq = self.seq;
         self.seq += 1;
         self.put(m, node, false)
@@ -294,8 +298,8 @@ impl MqQueue {
         let (maxmsg, msgsize) = match attr {
             Some(a) => (a.mq_maxmsg, a.mq_msgsize),
             None => (
-                l.mq_msg_max.min(l.mq_msg_default) as i64,
-                l.mq_msgsize_max.min(l.mq_msgsize_default) as i64,
+                i64::from(l.mq_msg_max.min(l.mq_msg_default)),
+                i64::from(l.mq_msgsize_max.min(l.mq_msgsize_default)),
             ),
         };
         if maxmsg <= 0 || msgsize <= 0 {
@@ -306,11 +310,11 @@ impl MqQueue {
         } else {
             (l.mq_msg_max, l.mq_msgsize_max)
         };
-        if maxmsg > cap_n as i64 || msgsize > cap_s as i64 {
+        if maxmsg > i64::from(cap_n) || msgsize > i64::from(cap_s) {
             return Err(EINVAL);
         }
         let (n, s) = (maxmsg as u64, msgsize as u64);
-        let tree = n * MSG_MSG_SIZE + n.min(MQ_PRIO_MAX as u64) * TREE_NODE_SIZE;
+        let tree = n * MSG_MSG_SIZE + n.min(u64::from(MQ_PRIO_MAX)) * TREE_NODE_SIZE;
         let bytes = (n * s).checked_add(tree).ok_or(EOVERFLOW)?;
         let charge = Charge::new(ids, bytes, true)?;
         Arc::pin_init(
@@ -382,7 +386,7 @@ pub(crate) fn send(h: Option<&MqHandle>, file: &File, x: &ripc_mq_xfer) -> Resul
     if x.msg_len > q.msgsize as u64 {
         return Err(EMSGSIZE);
     }
-    let m = Msg::load(x.msg_ptr, x.msg_len as usize, x.msg_prio as i64)?;
+    let m = Msg::load(x.msg_ptr, x.msg_len as usize, i64::from(x.msg_prio))?;
     // Allocated outside the lock, in case this priority needs a tree node.
     let mut node = Some(RBTreeNodeReservation::new(GFP_KERNEL)?);
     let mut g = q.state.lock();
@@ -391,7 +395,14 @@ pub(crate) fn send(h: Option<&MqHandle>, file: &File, x: &ripc_mq_xfer) -> Resul
             return Err(EAGAIN);
         }
         let id = g.senders.add(Some(m))?;
-        wait::sleep(&q.sleep, &mut g, |s| &mut s.senders, id, deadline, OnSignal::RestartSys)?;
+        wait::sleep(
+            &q.sleep,
+            &mut g,
+            |s| &mut s.senders,
+            id,
+            deadline,
+            OnSignal::RestartSys,
+        )?;
     } else if let Some(m) = hand_over(&mut g.receivers, m) {
         g.insert(m, &mut node)?;
         if g.curmsgs == 1 {
@@ -445,8 +456,15 @@ pub(crate) fn receive(h: Option<&MqHandle>, file: &File, x: &mut ripc_mq_xfer) -
         None if nonblock(file) => return Err(EAGAIN),
         None => {
             let id = g.receivers.add(None)?;
-            wait::sleep(&q.sleep, &mut g, |s| &mut s.receivers, id, deadline, OnSignal::RestartSys)?
-                .ok_or(EINVAL)?
+            wait::sleep(
+                &q.sleep,
+                &mut g,
+                |s| &mut s.receivers,
+                id,
+                deadline,
+                OnSignal::RestartSys,
+            )?
+            .ok_or(EINVAL)?
         }
     };
     drop(g);
@@ -472,13 +490,13 @@ pub(crate) fn getsetattr(h: Option<&MqHandle>, file: &File, a: &ripc_mq_getsetat
         p => Some(read_user(p)?),
     };
     if let Some(n) = &new {
-        if n.mq_flags & !(O_NONBLOCK as i64) != 0 {
+        if n.mq_flags & !i64::from(O_NONBLOCK) != 0 {
             return Err(EINVAL);
         }
     }
     let q = &h.ok_or(EBADF)?.q;
     let old = ripc_mq_attr {
-        mq_flags: (file.flags() & O_NONBLOCK) as i64,
+        mq_flags: i64::from(file.flags() & O_NONBLOCK),
         mq_maxmsg: q.maxmsg as i64,
         mq_msgsize: q.msgsize as i64,
         mq_curmsgs: q.state.lock().curmsgs as i64,

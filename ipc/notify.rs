@@ -8,8 +8,8 @@
 //! thread-group leader: a thread that waits with `sigwaitinfo` must be the
 //! leader or have the signal unblocked only there (documented in README).
 
-use crate::ipc::defs::{read_user, ripc_sigevent, RIPC_SIGEV_NONE, RIPC_SIGEV_SIGNAL};
 use crate::ipc::cred::{uid_to_user, Ids};
+use crate::ipc::defs::{read_user, ripc_sigevent, RIPC_SIGEV_NONE, RIPC_SIGEV_SIGNAL};
 use kernel::{bindings, prelude::*, sync::aref::ARef, task::Task};
 
 const SI_MESGQ: c_int = -3;
@@ -28,7 +28,11 @@ pub(crate) struct Notify {
 /// What a `RIPC_MQ_NOTIFY` asks for.
 pub(crate) enum Request {
     Remove,
-    Register { signo: u32, value: u64, signal: bool },
+    Register {
+        signo: u32,
+        value: u64,
+        signal: bool,
+    },
 }
 
 /// Reads and validates the request (`sevp` 0: remove) before the

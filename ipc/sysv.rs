@@ -147,13 +147,18 @@ impl SysvState {
     fn allowed(&self, flag: i32) -> bool {
         let req = ((flag >> 6) | (flag >> 3) | flag) as u32 & 7;
         let p = &self.perm;
-        let granted = cred::granted(p.mode, Ids::current().euid, &[p.cuid, p.uid], &[p.cgid, p.gid]);
+        let granted = cred::granted(
+            p.mode,
+            Ids::current().euid,
+            &[p.cuid, p.uid],
+            &[p.cgid, p.gid],
+        );
         req & !granted == 0 || cred::capable(cred::CAP_IPC_OWNER)
     }
 
     /// `msg_fits_inqueue`.
     fn fits(&self, size: usize) -> bool {
-        self.cbytes + size as u64 <= self.qbytes && self.msgs.len() as u64 + 1 <= self.qbytes
+        self.cbytes + size as u64 <= self.qbytes && (self.msgs.len() as u64) < self.qbytes
     }
 
     /// `find_msg`: the handle of the message `search` selects.
@@ -260,7 +265,11 @@ pub(crate) fn msgget(a: &ripc_msgget) -> Result<i32> {
     if t.in_use >= l.msgmni.min(IPCMNI) {
         return Err(ENOSPC);
     }
-    let idx = t.slots.iter().position(|s| s.is_none()).unwrap_or(t.slots.len());
+    let idx = t
+        .slots
+        .iter()
+        .position(|s| s.is_none())
+        .unwrap_or(t.slots.len());
     let id = (idx as u32 + t.seq * IPCMNI) as i32;
     let ids = Ids::current();
     let q = Arc::pin_init(
@@ -279,7 +288,7 @@ pub(crate) fn msgget(a: &ripc_msgget) -> Result<i32> {
                 rtime: 0,
                 ctime: now(),
                 cbytes: 0,
-                qbytes: l.msgmnb as u64,
+                qbytes: u64::from(l.msgmnb),
                 lspid: 0,
                 lrpid: 0,
                 seq: 0,
@@ -305,7 +314,7 @@ pub(crate) fn msgget(a: &ripc_msgget) -> Result<i32> {
 /// `RIPC_MSGSND`, in `do_msgsnd`'s order of checks.
 pub(crate) fn msgsnd(a: &ripc_msgsnd) -> Result {
     let mtype: i64 = read_user(a.msgp)?;
-    let msgmax = limits::get().msgmax as i64;
+    let msgmax = i64::from(limits::get().msgmax);
     if a.msgsz > msgmax || a.msgsz < 0 || a.msqid < 0 {
         return Err(EINVAL);
     }
@@ -331,7 +340,14 @@ pub(crate) fn msgsnd(a: &ripc_msgsnd) -> Result {
             return Err(EAGAIN);
         }
         let id = g.senders.add(size)?;
-        wait::sleep(&q.sleep, &mut g, |s| &mut s.senders, id, deadline, OnSignal::RestartNoHand)?;
+        wait::sleep(
+            &q.sleep,
+            &mut g,
+            |s| &mut s.senders,
+            id,
+            deadline,
+            OnSignal::RestartNoHand,
+        )?;
     }
     g.lspid = crate::ipc::notify::current_tgid();
     g.stime = now();
@@ -382,7 +398,11 @@ pub(crate) fn msgrcv(a: &ripc_msgrcv) -> Result<usize> {
             return Err(EACCES);
         }
         if let Some(i) = g.find(search) {
-            let len = g.msgs.iter().find(|(j, _)| *j == i).map_or(0, |(_, m)| m.len());
+            let len = g
+                .msgs
+                .iter()
+                .find(|(j, _)| *j == i)
+                .map_or(0, |(_, m)| m.len());
             if bufsz < len && !noerror {
                 return Err(E2BIG);
             }
@@ -391,7 +411,11 @@ pub(crate) fn msgrcv(a: &ripc_msgrcv) -> Result<usize> {
                 if len > bufsz.min(limits::get().msgmax as usize) {
                     return Err(EINVAL);
                 }
-                let src = g.msgs.iter().find(|(j, _)| *j == i).map(|(_, m)| m.duplicate());
+                let src = g
+                    .msgs
+                    .iter()
+                    .find(|(j, _)| *j == i)
+                    .map(|(_, m)| m.duplicate());
                 break src.ok_or(ENOMSG)??;
             }
             let m = g.msgs.take(i).ok_or(ENOMSG)?;
@@ -408,7 +432,14 @@ pub(crate) fn msgrcv(a: &ripc_msgrcv) -> Result<usize> {
             got: None,
         };
         let id = g.receivers.add(want)?;
-        let r = wait::sleep(&q.sleep, &mut g, |s| &mut s.receivers, id, deadline, OnSignal::RestartNoHand)?;
+        let r = wait::sleep(
+            &q.sleep,
+            &mut g,
+            |s| &mut s.receivers,
+            id,
+            deadline,
+            OnSignal::RestartNoHand,
+        )?;
         match r.got {
             Some(Ok(m)) => break m,
             Some(Err(e)) if e != EAGAIN => return Err(e),
@@ -421,13 +452,11 @@ pub(crate) fn msgrcv(a: &ripc_msgrcv) -> Result<usize> {
     }
     drop(g);
     let n = m.len().min(bufsz);
-    let stored = kernel::uaccess::UserSlice::new(
-        kernel::uaccess::UserPtr::from_addr(a.msgp as usize),
-        8,
-    )
-    .writer()
-    .write(&m.mtype)
-    .and_then(|()| m.store(a.msgp.wrapping_add(8), n));
+    let stored =
+        kernel::uaccess::UserSlice::new(kernel::uaccess::UserPtr::from_addr(a.msgp as usize), 8)
+            .writer()
+            .write(&m.mtype)
+            .and_then(|()| m.store(a.msgp.wrapping_add(8), n));
     if let Err(e) = stored {
         if !copy {
             // Unlike native, the message is not lost: it goes back in place.
@@ -550,14 +579,14 @@ fn down(a: &ripc_msgctl) -> Result<i32> {
         }
         return Ok(0);
     };
-    if n.msg_qbytes > limits::get().msgmnb as u64 && !cred::capable(cred::CAP_SYS_RESOURCE) {
+    if n.msg_qbytes > u64::from(limits::get().msgmnb) && !cred::capable(cred::CAP_SYS_RESOURCE) {
         return Err(EPERM);
     }
     let uid = cred::user_to_uid(n.msg_perm.uid)?;
     let gid = cred::user_to_gid(n.msg_perm.gid)?;
     g.perm.uid = uid;
     g.perm.gid = gid;
-    g.perm.mode = (g.perm.mode & !0o777) | (n.msg_perm.mode as u32 & 0o777);
+    g.perm.mode = (g.perm.mode & !0o777) | (u32::from(n.msg_perm.mode) & 0o777);
     g.qbytes = n.msg_qbytes;
     g.ctime = now();
     // expunge_all(-EAGAIN): receivers look again (permissions changed).
