@@ -54,6 +54,7 @@ plain_data!(
     ripc_msqid_ds,
     ripc_msginfo,
     ripc_msgctl,
+    ripc_msgbind,
     ripc_list,
 );
 

@@ -11,7 +11,7 @@ use crate::ipc::{
     defs::*,
     limits,
     mqueue::{self, MqHandle},
-    sysv,
+    sysv::{self, SysvQueue},
 };
 use core::fmt::Write;
 use kernel::{
@@ -20,13 +20,39 @@ use kernel::{
     iov::IovIterDest,
     miscdevice::{MiscDevice, MiscDeviceRegistration},
     prelude::*,
-    sync::{poll::PollTable, SetOnce},
+    sync::{poll::PollTable, Arc, SetOnce},
     uaccess::{UserPtr, UserSlice},
 };
 
+/// What a file is bound to.
+enum Binding {
+    /// A POSIX queue: the file is its descriptor.
+    Mq(MqHandle),
+    /// A System V queue, for `poll` (`RIPC_MSG_BIND`).
+    Sysv(Arc<SysvQueue>),
+}
+
 /// The private data of an open file.
 pub(crate) struct RipcFile {
-    mq: SetOnce<MqHandle>,
+    bound: SetOnce<Binding>,
+}
+
+impl RipcFile {
+    fn mq(&self) -> Option<&MqHandle> {
+        match self.bound.as_ref() {
+            Some(Binding::Mq(h)) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// Binds the file once (`EBUSY` after that).
+    fn bind(&self, b: Binding) -> Result {
+        if self.bound.populate(b) {
+            Ok(())
+        } else {
+            Err(EBUSY)
+        }
+    }
 }
 
 #[vtable]
@@ -34,12 +60,17 @@ impl MiscDevice for RipcFile {
     type Ptr = KBox<Self>;
 
     fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
-        Ok(KBox::new(RipcFile { mq: SetOnce::new() }, GFP_KERNEL)?)
+        Ok(KBox::new(
+            RipcFile {
+                bound: SetOnce::new(),
+            },
+            GFP_KERNEL,
+        )?)
     }
 
     fn read_iter(mut kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
         let me = kiocb.file();
-        let h = me.mq.as_ref().ok_or(EBADF)?;
+        let h = me.mq().ok_or(EBADF)?;
         let mut text = TextBuf::new();
         h.status(&mut text).map_err(|_| ENOMEM)?;
         iov.simple_read_from_buffer(kiocb.ki_pos_mut(), text.as_bytes())
@@ -49,7 +80,7 @@ impl MiscDevice for RipcFile {
         if _IOC_TYPE(cmd) != RIPC_IOC_MAGIC {
             return Err(ENOTTY);
         }
-        let mq = me.mq.as_ref();
+        let mq = me.mq();
         match _IOC_NR(cmd) {
             RIPC_NR_VERSION => {
                 let v: ripc_version = read_arg(arg)?;
@@ -72,15 +103,12 @@ impl MiscDevice for RipcFile {
             RIPC_NR_LIST => list(&read_arg(arg)?),
             RIPC_NR_MQ_OPEN => {
                 let a: ripc_mq_open = read_arg(arg)?;
-                if mq.is_some() {
+                if me.bound.as_ref().is_some() {
                     return Err(EBUSY);
                 }
-                let h = mqueue::open(&a)?;
+                me.bind(Binding::Mq(mqueue::open(&a)?))?;
                 if a.oflag & mqueue::O_NONBLOCK != 0 {
                     mqueue::set_nonblock(file, true);
-                }
-                if !me.mq.populate(h) {
-                    return Err(EBUSY);
                 }
                 Ok(0)
             }
@@ -98,6 +126,13 @@ impl MiscDevice for RipcFile {
             RIPC_NR_MSGSND => sysv::msgsnd(&read_arg(arg)?).map(|()| 0),
             RIPC_NR_MSGRCV => sysv::msgrcv(&read_arg(arg)?).map(|n| n as isize),
             RIPC_NR_MSGCTL => sysv::msgctl(&read_arg(arg)?).map(|n| n as isize),
+            RIPC_NR_MSG_BIND => {
+                let a: ripc_msgbind = read_arg(arg)?;
+                if me.bound.as_ref().is_some() {
+                    return Err(EBUSY);
+                }
+                me.bind(Binding::Sysv(sysv::bind(&a)?)).map(|()| 0)
+            }
             _ => Err(ENOTTY),
         }
     }
@@ -106,15 +141,16 @@ impl MiscDevice for RipcFile {
 impl RipcFile {
     /// `poll` (added by [`crate::ipc::chardev`]).
     pub(crate) fn poll(&self, file: &File, table: &PollTable<'_>) -> u32 {
-        match self.mq.as_ref() {
-            Some(h) => h.poll(file, table),
+        match self.bound.as_ref() {
+            Some(Binding::Mq(h)) => h.poll(file, table),
+            Some(Binding::Sysv(q)) => q.poll(file, table),
             None => 0,
         }
     }
 
     /// `flush`, at every `close()` (added by [`crate::ipc::chardev`]).
     pub(crate) fn flush(&self) {
-        if let Some(h) = self.mq.as_ref() {
+        if let Some(h) = self.mq() {
             h.flush();
         }
     }

@@ -13,10 +13,13 @@ use crate::ipc::{
 };
 use core::fmt::Write;
 use kernel::{
-    bindings, new_condvar, new_mutex,
+    bindings,
+    fs::File,
+    new_condvar, new_mutex, new_poll_condvar,
     prelude::*,
     sync::{
         atomic::{Atomic, Relaxed},
+        poll::{PollCondVar, PollTable},
         Arc, CondVar, Mutex,
     },
 };
@@ -65,6 +68,7 @@ pub(crate) fn cleanup() {
     let slots = core::mem::take(&mut IDS.lock().slots);
     for q in slots.into_iter().flatten() {
         q.state.lock().free_all();
+        q.poll.notify_all();
     }
 }
 
@@ -185,8 +189,8 @@ impl SysvState {
         }
     }
 
-    fn account(&mut self, m: &Msg, sign: i64) {
-        let len = m.len() as i64;
+    fn account(&mut self, len: usize, sign: i64) {
+        let len = len as i64;
         self.cbytes = (self.cbytes as i64 + sign * len) as u64;
         TOTAL_MSGS.add(sign, Relaxed);
         TOTAL_BYTES.add(sign * len, Relaxed);
@@ -214,7 +218,7 @@ impl SysvState {
         self.receivers.wake_all(|r| r.got = Some(Err(EIDRM)));
         self.senders.wake_all(|_| {});
         while let Some(m) = self.msgs.pop() {
-            self.account(&m, -1);
+            self.account(m.len(), -1);
         }
     }
 }
@@ -228,6 +232,36 @@ pub(crate) struct SysvQueue {
     state: Mutex<SysvState>,
     #[pin]
     sleep: CondVar,
+    #[pin]
+    poll: PollCondVar,
+}
+
+impl SysvQueue {
+    /// `poll` on a file bound with `RIPC_MSG_BIND`.
+    pub(crate) fn poll(&self, file: &File, table: &PollTable<'_>) -> u32 {
+        table.register_wait(file, &self.poll);
+        let g = self.state.lock();
+        if g.deleted {
+            return bindings::POLLHUP | bindings::POLLERR;
+        }
+        let mut mask = 0;
+        if !g.msgs.is_empty() {
+            mask |= bindings::POLLIN | bindings::POLLRDNORM;
+        }
+        if g.fits(0) {
+            mask |= bindings::POLLOUT | bindings::POLLWRNORM;
+        }
+        mask
+    }
+}
+
+/// `RIPC_MSG_BIND`: the queue a file is bound to for `poll`.
+pub(crate) fn bind(a: &ripc_msgbind) -> Result<Arc<SysvQueue>> {
+    let q = lookup(a.msqid)?;
+    if !q.state.lock().allowed(0o444) {
+        return Err(EACCES);
+    }
+    Ok(q)
 }
 
 /// Looks an id up (`ipc_obtain_object_check`): `EINVAL` for a bad, stale
@@ -298,6 +332,7 @@ pub(crate) fn msgget(a: &ripc_msgget) -> Result<i32> {
                 senders: WaitList::new(),
             }),
             sleep <- new_condvar!(),
+            poll <- new_poll_condvar!(),
         }),
         GFP_KERNEL,
     )?;
@@ -323,7 +358,7 @@ pub(crate) fn msgsnd(a: &ripc_msgsnd) -> Result {
     }
     let deadline = Deadline::from_user(a.timeout)?;
     let size = a.msgsz as usize;
-    let mut m = Msg::load(a.msgp.wrapping_add(8), size, mtype)?;
+    let m = Msg::load(a.msgp.wrapping_add(8), size, mtype)?;
     let q = lookup(a.msqid)?;
     let mut g = q.state.lock();
     loop {
@@ -351,28 +386,35 @@ pub(crate) fn msgsnd(a: &ripc_msgsnd) -> Result {
     }
     g.lspid = crate::ipc::notify::current_tgid();
     g.stime = now();
-    // pipelined_send: the first receiver whose search matches.
-    for r in g.receivers.waiting() {
-        if r.w.search.matches(mtype) {
-            if r.w.maxsize < size {
+    // The receiver that gets it sets lrpid/rtime when it runs.
+    if let Some(mut m) = hand_over(&mut g.receivers, m) {
+        m.seq = g.seq;
+        g.seq += 1;
+        g.msgs.push(m)?;
+        g.account(size, 1);
+    }
+    drop(g);
+    q.poll.notify_all();
+    Ok(())
+}
+
+/// `pipelined_send`: gives `m` to the first blocked receiver whose search
+/// matches it (those whose buffer is too small get `E2BIG` on the way);
+/// returns it if there is none.
+fn hand_over(receivers: &mut WaitList<RecvWait>, m: Msg) -> Option<Msg> {
+    for r in receivers.waiting() {
+        if r.w.search.matches(m.mtype) {
+            if r.w.maxsize < m.len() {
                 r.w.got = Some(Err(E2BIG));
                 r.wake();
                 continue;
             }
             r.w.got = Some(Ok(m));
             r.wake();
-            // The receiver sets lrpid/rtime when it runs.
-            return Ok(());
+            return None;
         }
     }
-    m.seq = g.seq;
-    g.seq += 1;
-    g.account(&m, 1);
-    g.msgs.push(m).inspect_err(|_| {
-        TOTAL_MSGS.add(-1, Relaxed);
-        TOTAL_BYTES.add(-(size as i64), Relaxed);
-    })?;
-    Ok(())
+    Some(m)
 }
 
 /// `RIPC_MSGRCV`, in `do_msgrcv`'s order of checks; returns the length.
@@ -419,7 +461,7 @@ pub(crate) fn msgrcv(a: &ripc_msgrcv) -> Result<usize> {
                 break src.ok_or(ENOMSG)??;
             }
             let m = g.msgs.take(i).ok_or(ENOMSG)?;
-            g.account(&m, -1);
+            g.account(m.len(), -1);
             g.wake_senders(false);
             break m;
         }
@@ -462,14 +504,15 @@ pub(crate) fn msgrcv(a: &ripc_msgrcv) -> Result<usize> {
             // Unlike native, the message is not lost: it goes back in place.
             let mut g = q.state.lock();
             if !g.deleted {
-                g.account(&m, 1);
-                if g.msgs.reinsert(m).is_err() {
-                    TOTAL_MSGS.add(-1, Relaxed);
+                let len = m.len();
+                if g.msgs.reinsert(m).is_ok() {
+                    g.account(len, 1);
                 }
             }
         }
         return Err(e);
     }
+    q.poll.notify_all();
     Ok(n)
 }
 
@@ -572,6 +615,7 @@ fn down(a: &ripc_msgctl) -> Result<i32> {
     let Some(n) = new else {
         g.free_all();
         drop(g);
+        q.poll.notify_all();
         let mut t = IDS.lock();
         if let Some(s) = t.slots.get_mut((q.id as u32 % IPCMNI) as usize) {
             *s = None;
@@ -592,6 +636,8 @@ fn down(a: &ripc_msgctl) -> Result<i32> {
     // expunge_all(-EAGAIN): receivers look again (permissions changed).
     g.receivers.wake_all(|r| r.got = Some(Err(EAGAIN)));
     g.wake_senders(false);
+    drop(g);
+    q.poll.notify_all();
     Ok(0)
 }
 

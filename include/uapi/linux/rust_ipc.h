@@ -243,6 +243,18 @@ struct ripc_msgctl {
 	__u64 buf;
 };
 
+/*
+ * RIPC_MSG_BIND (a rust_ipc extension): bind this file (an unbound open of
+ * /dev/rust_ipc) to System V queue msqid, so that poll()/epoll on it report
+ * POLLIN while a message is queued, POLLOUT while a message of 0 bytes
+ * would fit, and POLLHUP|POLLERR once the queue is removed.  Needs read
+ * permission on the queue (EACCES); a bad id is EINVAL; a bound file EBUSY.
+ */
+struct ripc_msgbind {
+	__u32 size;
+	__s32 msqid;
+};
+
 /* ---- Listing ----------------------------------------------------------- */
 
 /*
@@ -275,6 +287,7 @@ struct ripc_list {
 #define RIPC_NR_MSGSND 0x21
 #define RIPC_NR_MSGRCV 0x22
 #define RIPC_NR_MSGCTL 0x23
+#define RIPC_NR_MSG_BIND 0x24
 
 #define RIPC_IOC_VERSION	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_VERSION, struct ripc_version)
 #define RIPC_IOC_SET_LIMITS	_IOW(RIPC_IOC_MAGIC, RIPC_NR_SET_LIMITS, struct ripc_set_limits)
@@ -289,5 +302,6 @@ struct ripc_list {
 #define RIPC_MSGSND		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MSGSND, struct ripc_msgsnd)
 #define RIPC_MSGRCV		_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MSGRCV, struct ripc_msgrcv)
 #define RIPC_MSGCTL		_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MSGCTL, struct ripc_msgctl)
+#define RIPC_MSG_BIND		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MSG_BIND, struct ripc_msgbind)
 
 #endif /* _UAPI_LINUX_RUST_IPC_H */
