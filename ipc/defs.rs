@@ -55,6 +55,10 @@ plain_data!(
     ripc_msginfo,
     ripc_msgctl,
     ripc_msgbind,
+    ripc_mq_item,
+    ripc_mq_batch,
+    ripc_msg_item,
+    ripc_msg_batch,
     ripc_list,
 );
 

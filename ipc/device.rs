@@ -126,6 +126,52 @@ impl MiscDevice for RipcFile {
             RIPC_NR_MSGSND => sysv::msgsnd(&read_arg(arg)?).map(|()| 0),
             RIPC_NR_MSGRCV => sysv::msgrcv(&read_arg(arg)?).map(|n| n as isize),
             RIPC_NR_MSGCTL => sysv::msgctl(&read_arg(arg)?).map(|n| n as isize),
+            RIPC_NR_MQ_SEND_BATCH => {
+                let b: ripc_mq_batch = read_arg(arg)?;
+                batch(b.count, b.items, false, |it: &mut ripc_mq_item| {
+                    let x = mq_xfer(it, b.timeout);
+                    mqueue::send(mq, file, &x)
+                })
+            }
+            RIPC_NR_MQ_RECEIVE_BATCH => {
+                let b: ripc_mq_batch = read_arg(arg)?;
+                batch(b.count, b.items, true, |it: &mut ripc_mq_item| {
+                    let mut x = mq_xfer(it, b.timeout);
+                    it.msg_len = mqueue::receive(mq, file, &mut x)? as u64;
+                    it.msg_prio = x.msg_prio;
+                    Ok(())
+                })
+            }
+            RIPC_NR_MSGSND_BATCH => {
+                let b: ripc_msg_batch = read_arg(arg)?;
+                batch(b.count, b.items, false, |it: &mut ripc_msg_item| {
+                    sysv::msgsnd(&ripc_msgsnd {
+                        size: size_of::<ripc_msgsnd>() as u32,
+                        msqid: b.msqid,
+                        msgflg: b.msgflg,
+                        msgp: it.msgp,
+                        msgsz: it.msgsz,
+                        timeout: b.timeout,
+                        ..Default::default()
+                    })
+                })
+            }
+            RIPC_NR_MSGRCV_BATCH => {
+                let b: ripc_msg_batch = read_arg(arg)?;
+                batch(b.count, b.items, true, |it: &mut ripc_msg_item| {
+                    it.msgsz = sysv::msgrcv(&ripc_msgrcv {
+                        size: size_of::<ripc_msgrcv>() as u32,
+                        msqid: b.msqid,
+                        msgflg: b.msgflg,
+                        msgp: it.msgp,
+                        msgsz: it.msgsz,
+                        msgtyp: it.msgtyp,
+                        timeout: b.timeout,
+                        ..Default::default()
+                    })? as i64;
+                    Ok(())
+                })
+            }
             RIPC_NR_MSG_BIND => {
                 let a: ripc_msgbind = read_arg(arg)?;
                 if me.bound.as_ref().is_some() {
@@ -154,6 +200,46 @@ impl RipcFile {
             h.flush();
         }
     }
+}
+
+/// The single call a batch item stands for.
+fn mq_xfer(it: &ripc_mq_item, timeout: u64) -> ripc_mq_xfer {
+    ripc_mq_xfer {
+        size: size_of::<ripc_mq_xfer>() as u32,
+        msg_prio: it.msg_prio,
+        msg_ptr: it.msg_ptr,
+        msg_len: it.msg_len,
+        timeout,
+    }
+}
+
+/// Runs `one` on each of the `count` items at `items`, in order, as that
+/// many single calls; each item is read before and written back after its
+/// call (receives only).  The first failure ends the batch: its error if it is the first
+/// item, else the number of items done.
+fn batch<T: SizedArg>(
+    count: u32,
+    items: u64,
+    write_back: bool,
+    mut one: impl FnMut(&mut T) -> Result,
+) -> Result<isize> {
+    if count > RIPC_BATCH_MAX {
+        return Err(EINVAL);
+    }
+    for i in 0..count {
+        let at = items.wrapping_add(u64::from(i) * size_of::<T>() as u64);
+        let done = read_user::<T>(at).and_then(|mut it| {
+            one(&mut it)?;
+            if write_back {
+                write_user(at, &it)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = done {
+            return if i == 0 { Err(e) } else { Ok(i as isize) };
+        }
+    }
+    Ok(count as isize)
 }
 
 /// `RIPC_IOC_LIST`: the table, truncated to the buffer and NUL-terminated;

@@ -9,7 +9,8 @@ use crate::ipc::msg::Msg;
 use kernel::prelude::*;
 
 pub(crate) struct Fifo {
-    slots: KVec<Option<Msg>>,
+    /// kvmalloc'd: a queue of 65536 messages needs a few MiB of slots.
+    slots: KVVec<Option<Msg>>,
     head: usize,
     live: usize,
 }
@@ -17,7 +18,7 @@ pub(crate) struct Fifo {
 impl Fifo {
     pub(crate) const fn new() -> Self {
         Self {
-            slots: KVec::new(),
+            slots: KVVec::new(),
             head: 0,
             live: 0,
         }

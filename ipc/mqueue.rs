@@ -135,38 +135,45 @@ struct MqState {
     receivers: WaitList<Option<Msg>>,
     senders: WaitList<Option<Msg>>,
     notify: Option<Notify>,
+    spare: Option<RBTreeNodeReservation<u32, Fifo>>,
 }
 
 impl MqState {
     /// Queues `m` in its priority's FIFO.
-    fn insert(
-        &mut self,
-        mut m: Msg,
-        node: &mut Option<RBTreeNodeReservation<u32, Fifo>>,
-    ) -> Result {
+    fn insert(&mut self, mut m: Msg) -> Result {
         m.seq = self.seq;
         self.seq += 1;
-        self.put(m, node, false)
+        self.put(m, false)
     }
 
-    fn put(
-        &mut self,
-        m: Msg,
-        node: &mut Option<RBTreeNodeReservation<u32, Fifo>>,
-        back: bool,
-    ) -> Result {
-        let prio = m.mtype as u32;
-        let len = m.len() as u64;
-        let fifo = match self.prios.entry(prio) {
+    /// The FIFO of `prio`, made if needed.  The tree keeps a lone empty
+    /// FIFO (the common single-priority case allocates nothing per message)
+    /// and a spare node, as the native `node_cache`.
+    fn fifo(&mut self, prio: u32) -> Result<&mut Fifo> {
+        if let (Some(f), Some(b)) = (self.prios.cursor_front(), self.prios.cursor_back()) {
+            let ((&kf, vf), (&kb, _)) = (f.current(), b.current());
+            if kf == kb && kf != prio && vf.is_empty() {
+                if let Some(n) = self.prios.remove_node(&kf) {
+                    self.spare = Some(n.into_reservation());
+                }
+            }
+        }
+        Ok(match self.prios.entry(prio) {
             kernel::rbtree::Entry::Occupied(o) => o.into_mut(),
             kernel::rbtree::Entry::Vacant(v) => {
-                let r = match node.take() {
+                let r = match self.spare.take() {
                     Some(r) => r,
                     None => RBTreeNodeReservation::new(GFP_KERNEL)?,
                 };
                 v.insert(Fifo::new(), r)
             }
-        };
+        })
+    }
+
+    /// Queues `m` at the tail of its FIFO, or `back` in its old place.
+    fn put(&mut self, m: Msg, back: bool) -> Result {
+        let len = m.len() as u64;
+        let fifo = self.fifo(m.mtype as u32)?;
         if back {
             fifo.reinsert(m)?;
         } else {
@@ -179,12 +186,15 @@ impl MqState {
 
     /// Removes the oldest message of the highest priority.
     fn take(&mut self) -> Option<Msg> {
-        let mut c = self.prios.cursor_back_mut()?;
-        let m = c.current_mut().1.pop();
-        if c.current().1.is_empty() {
-            drop(c.remove_current());
+        if self.curmsgs == 0 {
+            return None;
         }
-        let m = m?;
+        let mut c = self.prios.cursor_back_mut()?;
+        let m = c.current_mut().1.pop()?;
+        if c.current().1.is_empty() && c.peek_prev().is_some() {
+            let (_, node) = c.remove_current();
+            self.spare = Some(node.into_reservation());
+        }
         self.curmsgs -= 1;
         self.qsize -= m.len() as u64;
         Some(m)
@@ -333,6 +343,7 @@ impl MqQueue {
                     receivers: WaitList::new(),
                     senders: WaitList::new(),
                     notify: None,
+                    spare: None,
                 }),
                 sleep <- new_condvar!(),
                 poll <- new_poll_condvar!(),
@@ -387,8 +398,6 @@ pub(crate) fn send(h: Option<&MqHandle>, file: &File, x: &ripc_mq_xfer) -> Resul
         return Err(EMSGSIZE);
     }
     let m = Msg::load(x.msg_ptr, x.msg_len as usize, i64::from(x.msg_prio))?;
-    // Allocated outside the lock, in case this priority needs a tree node.
-    let mut node = Some(RBTreeNodeReservation::new(GFP_KERNEL)?);
     let mut g = q.state.lock();
     if g.curmsgs >= q.maxmsg {
         if nonblock(file) {
@@ -404,7 +413,7 @@ pub(crate) fn send(h: Option<&MqHandle>, file: &File, x: &ripc_mq_xfer) -> Resul
             OnSignal::RestartSys,
         )?;
     } else if let Some(m) = hand_over(&mut g.receivers, m) {
-        g.insert(m, &mut node)?;
+        g.insert(m)?;
         if g.curmsgs == 1 {
             if let Some(n) = g.notify.take() {
                 n.fire();
@@ -436,7 +445,6 @@ pub(crate) fn receive(h: Option<&MqHandle>, file: &File, x: &mut ripc_mq_xfer) -
     if x.msg_len < q.msgsize as u64 {
         return Err(EMSGSIZE);
     }
-    let mut node = Some(RBTreeNodeReservation::new(GFP_KERNEL)?);
     let mut g = q.state.lock();
     let m = match g.take() {
         Some(m) => {
@@ -449,7 +457,7 @@ pub(crate) fn receive(h: Option<&MqHandle>, file: &File, x: &mut ripc_mq_xfer) -
                 None => None,
             };
             if let Some(sm) = sm {
-                g.insert(sm, &mut node)?;
+                g.insert(sm)?;
             }
             m
         }
@@ -473,7 +481,7 @@ pub(crate) fn receive(h: Option<&MqHandle>, file: &File, x: &mut ripc_mq_xfer) -
         // Unlike native, the message is not lost: it goes back in place.
         let mut g = q.state.lock();
         if let Some(m) = hand_over(&mut g.receivers, m) {
-            let _ = g.put(m, &mut node, true);
+            let _ = g.put(m, true);
         }
         return Err(e);
     }

@@ -255,6 +255,49 @@ struct ripc_msgbind {
 	__s32 msqid;
 };
 
+/* ---- Batches (a rust_ipc extension) ------------------------------------ */
+
+/*
+ * Up to RIPC_BATCH_MAX sends or receives in one call, with the semantics of
+ * that many single calls in order (each may block, the deadline applies to
+ * each): the first failure ends the batch; if it is the first item the call
+ * fails with its errno, else the call returns the number of items done.
+ * On a receive, each item's length is set to the received length (and
+ * msg_prio / the mtype in the buffer as a single receive sets them).
+ */
+#define RIPC_BATCH_MAX 1024
+
+struct ripc_mq_item {
+	__u64 msg_ptr;
+	__u64 msg_len;                  /* send: length; receive: buffer size in, length out */
+	__u32 msg_prio;                 /* send: in; receive: out */
+	__u32 __pad;
+};
+
+/* RIPC_MQ_SEND_BATCH / RIPC_MQ_RECEIVE_BATCH on a bound POSIX descriptor. */
+struct ripc_mq_batch {
+	__u32 size;
+	__u32 count;
+	__u64 items;                    /* struct ripc_mq_item[count] */
+	__u64 timeout;                  /* const struct ripc_timespec * or 0 */
+};
+
+struct ripc_msg_item {
+	__u64 msgp;                     /* { __s64 mtype; char mtext[]; } */
+	__s64 msgsz;                    /* send: length; receive: buffer size in, length out */
+	__s64 msgtyp;                   /* receive: msgrcv's msgtyp */
+};
+
+/* RIPC_MSGSND_BATCH / RIPC_MSGRCV_BATCH: msgflg applies to every item. */
+struct ripc_msg_batch {
+	__u32 size;
+	__s32 msqid;
+	__s32 msgflg;
+	__u32 count;
+	__u64 items;                    /* struct ripc_msg_item[count] */
+	__u64 timeout;                  /* const struct ripc_timespec * or 0 */
+};
+
 /* ---- Listing ----------------------------------------------------------- */
 
 /*
@@ -288,6 +331,10 @@ struct ripc_list {
 #define RIPC_NR_MSGRCV 0x22
 #define RIPC_NR_MSGCTL 0x23
 #define RIPC_NR_MSG_BIND 0x24
+#define RIPC_NR_MQ_SEND_BATCH 0x30
+#define RIPC_NR_MQ_RECEIVE_BATCH 0x31
+#define RIPC_NR_MSGSND_BATCH 0x32
+#define RIPC_NR_MSGRCV_BATCH 0x33
 
 #define RIPC_IOC_VERSION	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_VERSION, struct ripc_version)
 #define RIPC_IOC_SET_LIMITS	_IOW(RIPC_IOC_MAGIC, RIPC_NR_SET_LIMITS, struct ripc_set_limits)
@@ -303,5 +350,9 @@ struct ripc_list {
 #define RIPC_MSGRCV		_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MSGRCV, struct ripc_msgrcv)
 #define RIPC_MSGCTL		_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MSGCTL, struct ripc_msgctl)
 #define RIPC_MSG_BIND		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MSG_BIND, struct ripc_msgbind)
+#define RIPC_MQ_SEND_BATCH	_IOW(RIPC_IOC_MAGIC, RIPC_NR_MQ_SEND_BATCH, struct ripc_mq_batch)
+#define RIPC_MQ_RECEIVE_BATCH	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MQ_RECEIVE_BATCH, struct ripc_mq_batch)
+#define RIPC_MSGSND_BATCH	_IOW(RIPC_IOC_MAGIC, RIPC_NR_MSGSND_BATCH, struct ripc_msg_batch)
+#define RIPC_MSGRCV_BATCH	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MSGRCV_BATCH, struct ripc_msg_batch)
 
 #endif /* _UAPI_LINUX_RUST_IPC_H */
