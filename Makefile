@@ -8,7 +8,7 @@ KDIR ?=
 export PATH := /usr/lib/llvm-19/bin:$(HOME)/.cargo/bin:$(PATH)
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1
 
-.PHONY: all module setup kernels clippy fmt fmtcheck selftests check demo shell clean
+.PHONY: all module setup kernels clippy fmt fmtcheck selftests check demo bench shell clean
 
 all: module
 
@@ -47,10 +47,13 @@ check: setup
 demo: setup
 	@scripts/demo
 
+bench: setup
+	@scripts/bench
+
 shell: setup
 	@scripts/vm-run --shell
 
 clean:
 	rm -f rust_ipc.ko .clippy.log
-	rm -rf selftests/out libripc/out
+	rm -rf selftests/out libripc/out tools/out bench/out
 	@[ -z "$(KDIR)" ] || $(KMAKE) clean
