@@ -69,7 +69,10 @@ pub(crate) fn init_globals() {
 /// Drops every name (module unload: no descriptor is open any more).
 pub(crate) fn cleanup() {
     let names = core::mem::take(&mut *NAMES.lock());
+    // The queues go first: their charges return to `ACCT`.
     drop(names);
+    let users = core::mem::take(&mut ACCT.lock().users);
+    drop(users);
 }
 
 /// What one queue costs its creator (released when the queue is freed).

@@ -7,9 +7,17 @@
  */
 #include "ripc_test.h"
 
+#include <dirent.h>
 #include <limits.h>
 #include <poll.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/vfs.h>
+
+/* The limits a test may change (the files of /proc/sys/fs/mqueue/). */
+enum mq_limit { LIM_QUEUES_MAX, LIM_MSGSIZE_MAX, NLIMITS };
 
 struct mq_backend {
 	const char *name;
@@ -26,6 +34,18 @@ struct mq_backend {
 	int (*getattr)(mqd_t mqd, struct mq_attr *attr);
 	int (*setattr)(mqd_t mqd, const struct mq_attr *newattr, struct mq_attr *oldattr);
 	int (*notify)(mqd_t mqd, const struct sigevent *sev);
+	/* Sets limit which to val (if val > 0); returns the old value or -1. */
+	long (*set_limit)(enum mq_limit which, long val);
+	/* The number of queues that exist (with a name), or -1. */
+	long (*nqueues)(void);
+};
+
+static const struct {
+	const char *sysctl;	/* in /proc/sys/fs/mqueue/ */
+	size_t offset;		/* in struct ripc_limits */
+} limit_def[NLIMITS] = {
+	[LIM_QUEUES_MAX] = { "queues_max", offsetof(struct ripc_limits, mq_queues_max) },
+	[LIM_MSGSIZE_MAX] = { "msgsize_max", offsetof(struct ripc_limits, mq_msgsize_max) },
 };
 
 static int native_probe(void)
@@ -36,26 +56,109 @@ static int native_probe(void)
 	return mq_getattr(-1, &a) < 0 && errno == ENOSYS ? -1 : 0;
 }
 
+static long native_set_limit(enum mq_limit which, long val)
+{
+	char path[64];
+	long old = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/sys/fs/mqueue/%s", limit_def[which].sysctl);
+	f = fopen(path, "r+");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &old) != 1 || (val > 0 && (rewind(f), fprintf(f, "%ld\n", val) < 0)))
+		old = -1;
+	if (fclose(f))
+		old = -1;
+	return old;
+}
+
+#ifndef MQUEUE_MAGIC
+#define MQUEUE_MAGIC 0x19800202
+#endif
+
+static long count_entries(const char *dir)
+{
+	struct dirent *d;
+	long n = 0;
+	DIR *dp = opendir(dir);
+
+	if (!dp)
+		return -1;
+	while ((d = readdir(dp)))
+		if (strcmp(d->d_name, ".") && strcmp(d->d_name, ".."))
+			n++;
+	closedir(dp);
+	return n;
+}
+
+/* The entries of this ipc namespace's mqueue fs (mounted for a moment if need be). */
+static long native_nqueues(void)
+{
+	char dir[] = "/tmp/ripc_mqueue_XXXXXX";
+	struct statfs st;
+	long n;
+
+	if (!statfs("/dev/mqueue", &st) && st.f_type == MQUEUE_MAGIC)
+		return count_entries("/dev/mqueue");
+	if (!mkdtemp(dir))
+		return -1;
+	n = mount("mqueue", dir, "mqueue", 0, NULL) ? -1 : count_entries(dir);
+	umount2(dir, MNT_DETACH);
+	rmdir(dir);
+	return n;
+}
+
 static int ripc_probe(void)
 {
 	return have_device() ? 0 : -1;
 }
 
+static long ripc_set_limit(enum mq_limit which, long val)
+{
+	struct ripc_version v;
+	struct ripc_limits l = { 0 };
+
+	if (ripc_version(&v))
+		return -1;
+	if (val > 0) {
+		*(__u32 *)((char *)&l + limit_def[which].offset) = (__u32)val;
+		if (ripc_set_limits(&l))
+			return -1;
+	}
+	return *(__u32 *)((char *)&v.limits + limit_def[which].offset);
+}
+
+/* The lines of the RIPC_LIST_POSIX table, without its header. */
+static long ripc_nqueues(void)
+{
+	static char buf[1 << 20];
+	long n = -1;
+
+	if (ripc_list(RIPC_LIST_POSIX, buf, sizeof(buf)) < 0)
+		return -1;
+	for (char *p = buf; (p = strchr(p, '\n')); p++)
+		n++;
+	return n;
+}
+
 static const struct mq_backend native_be = {
 	"native", native_probe, mq_open, mq_close, mq_unlink, mq_send, mq_timedsend,
 	mq_receive, mq_timedreceive, mq_getattr, mq_setattr, mq_notify,
+	native_set_limit, native_nqueues,
 };
 
 static const struct mq_backend ripc_be = {
 	"rust_ipc", ripc_probe, ripc_mq_open, ripc_mq_close, ripc_mq_unlink,
 	ripc_mq_send, ripc_mq_timedsend, ripc_mq_receive, ripc_mq_timedreceive,
-	ripc_mq_getattr, ripc_mq_setattr, ripc_mq_notify,
+	ripc_mq_getattr, ripc_mq_setattr, ripc_mq_notify, ripc_set_limit, ripc_nqueues,
 };
 
 FIXTURE(mq) {
 	const struct mq_backend *be;
 	char name[64];		/* the test's queue */
 	char name2[NAME_MAX + 8];	/* a second name, if needed */
+	long saved[NLIMITS];	/* limits to restore, if > 0 */
 };
 
 FIXTURE_VARIANT(mq) {
@@ -77,6 +180,9 @@ FIXTURE_SETUP(mq)
 
 FIXTURE_TEARDOWN(mq)
 {
+	for (int i = 0; i < NLIMITS; i++)
+		if (self->saved[i] > 0)
+			self->be->set_limit(i, self->saved[i]);
 	self->be->unlink(self->name);
 	self->be->unlink(self->name2);
 }
@@ -109,6 +215,20 @@ FIXTURE_TEARDOWN(mq)
 	ASSERT_EQ((ssize_t)strlen(str), __n) TH_LOG("errno %s", strerrorname_np(__e)); \
 	ASSERT_EQ(0, memcmp(__b, str, strlen(str))); \
 	ASSERT_EQ((unsigned int)(prio), __p); \
+} while (0)
+
+/* Sets a limit (as root) for the rest of the test; teardown restores it. */
+#define SET_LIMIT(which, val) do { \
+	long __old = be->set_limit(which, 0); \
+	int __e = errno; \
+	ASSERT_LT(0, __old) TH_LOG("reading %s: %s", limit_def[which].sysctl, \
+				   strerrorname_np(__e)); \
+	if (!self->saved[which]) \
+		self->saved[which] = __old; \
+	if (be->set_limit(which, val) < 0) \
+		SKIP(return, "cannot set %s: %s", limit_def[which].sysctl, \
+		     strerrorname_np(errno)); \
+	ASSERT_EQ((long)(val), be->set_limit(which, 0)); \
 } while (0)
 
 static int notify_sig(const struct mq_backend *b, mqd_t q, int signo, void *value)
@@ -256,6 +376,91 @@ TEST_F(mq, rlimit_msgqueue_exceeded_is_emfile)
 	SYS(setrlimit(RLIMIT_MSGQUEUE, &rl));
 	ASSERT_ERRNO(EMFILE, be->open(self->name, O_RDWR | O_CREAT, 0600, NULL));
 	MKQ(O_RDWR, 1, 1);	/* ~100 bytes fit */
+}
+
+TEST_F(mq, queues_max_reached_unprivileged_is_enospc)
+{
+	long n;
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	n = be->nqueues();
+	if (n < 0)
+		SKIP(return, "cannot count the %s queues: %s", be->name, strerrorname_np(errno));
+	/* (rust_ipc counts its own queues, not the native ones.) */
+	SET_LIMIT(LIM_QUEUES_MAX, n + 1);
+	pid = fork_child();
+	if (pid == 0) {
+		struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
+		mqd_t q, q2;
+
+		/* Without CAP_SYS_RESOURCE (root's would bypass the limit). */
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK((q = be->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &a)) >= 0);
+		CHILD_CHECK(be->open(self->name2, O_RDWR | O_CREAT, 0600, &a) == -1 &&
+			    errno == ENOSPC);
+		CHILD_CHECK(be->open(self->name2, O_RDWR | O_CREAT, 0600, NULL) == -1 &&
+			    errno == ENOSPC);
+		/* Opening an existing queue creates nothing. */
+		CHILD_CHECK((q2 = be->open(self->name, O_RDWR | O_CREAT, 0600, &a)) >= 0);
+		CHILD_CHECK(be->open(self->name2, O_RDWR) == -1 && errno == ENOENT);
+		/* A freed queue (unlinked, every descriptor closed) makes room again. */
+		CHILD_CHECK(be->unlink(self->name) == 0);
+		CHILD_CHECK(be->close(q) == 0 && be->close(q2) == 0);
+		CHILD_CHECK(be->open(self->name2, O_RDWR | O_CREAT | O_EXCL, 0600, &a) >= 0);
+		CHILD_CHECK(be->unlink(self->name2) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	/* CAP_SYS_RESOURCE goes past queues_max. */
+	if (have_cap(CAP_SYS_RESOURCE)) {
+		MKQ(O_RDWR, 2, 16);
+		SYS(be->open(self->name2, O_RDWR | O_CREAT | O_EXCL, 0600, NULL));
+	}
+}
+
+/*
+ * RLIMIT_MSGQUEUE charges the creator's (real) user
+ * maxmsg * msgsize + maxmsg * sizeof(struct msg_msg) +
+ * min(maxmsg, MQ_PRIO_MAX) * sizeof(struct posix_msg_tree_node): 2 x 100
+ * gives 200 + 96 + 96 = 392 bytes.  Run as nobody, who has no queues.
+ */
+TEST_F(mq, rlimit_msgqueue_charge_is_exact)
+{
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	pid = fork_child();
+	if (pid == 0) {
+		struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 100 };
+		struct rlimit rl = { 391, 392 };
+		mqd_t q;
+
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(setrlimit(RLIMIT_MSGQUEUE, &rl) == 0);
+		CHILD_CHECK(be->open(self->name, O_RDWR | O_CREAT, 0600, &a) == -1 &&
+			    errno == EMFILE);
+		CHILD_CHECK(be->open(self->name, O_RDWR) == -1 && errno == ENOENT);
+		rl.rlim_cur = 392;
+		CHILD_CHECK(setrlimit(RLIMIT_MSGQUEUE, &rl) == 0);
+		CHILD_CHECK((q = be->open(self->name, O_RDWR | O_CREAT, 0600, &a)) >= 0);
+		CHILD_CHECK(be->open(self->name2, O_RDWR | O_CREAT, 0600, &a) == -1 &&
+			    errno == EMFILE);
+		/* The smallest queue does not fit either. */
+		a.mq_maxmsg = 1;
+		a.mq_msgsize = 1;
+		CHILD_CHECK(be->open(self->name2, O_RDWR | O_CREAT, 0600, &a) == -1 &&
+			    errno == EMFILE);
+		/* The charge goes with the queue (unlinked and closed). */
+		CHILD_CHECK(be->unlink(self->name) == 0);
+		CHILD_CHECK(be->close(q) == 0);
+		a.mq_maxmsg = 2;
+		a.mq_msgsize = 100;
+		CHILD_CHECK(be->open(self->name2, O_RDWR | O_CREAT, 0600, &a) >= 0);
+		CHILD_CHECK(be->unlink(self->name2) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
 }
 
 TEST_F(mq, open_checks_mode_and_umask)
@@ -516,6 +721,38 @@ TEST_F(mq, three_page_messages_byte_for_byte)
 	/* msgsize above msgsize_max (8192) needs CAP_SYS_RESOURCE. */
 	REQUIRE_CAP(CAP_SYS_RESOURCE);
 	sizes_round_trip(_metadata, self, 3 * PAGE + 100, sizes, ARRAY_SIZE(sizes));
+}
+
+TEST_F(mq, raised_msgsize_max_allows_larger_messages_unprivileged)
+{
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	SET_LIMIT(LIM_MSGSIZE_MAX, 3 * PAGE + 1);
+	pid = fork_child();
+	if (pid == 0) {
+		static char buf[3 * PAGE + 2];
+		struct mq_attr a = { .mq_maxmsg = 1, .mq_msgsize = 3 * PAGE + 2 };
+		unsigned int prio = 0;
+		mqd_t q;
+
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(be->open(self->name, O_RDWR | O_CREAT, 0600, &a) == -1 &&
+			    errno == EINVAL);
+		a.mq_msgsize = 3 * PAGE + 1;
+		CHILD_CHECK((q = be->open(self->name, O_RDWR | O_CREAT, 0600, &a)) >= 0);
+		fill(buf, 3 * PAGE + 1, 42);
+		CHILD_CHECK(be->send(q, buf, 3 * PAGE + 2, 1) == -1 && errno == EMSGSIZE);
+		CHILD_CHECK(be->send(q, buf, 3 * PAGE + 1, 4) == 0);
+		memset(buf, 0, sizeof(buf));
+		CHILD_CHECK(be->receive(q, buf, 3 * PAGE, &prio) == -1 && errno == EMSGSIZE);
+		CHILD_CHECK(be->receive(q, buf, sizeof(buf), &prio) == 3 * PAGE + 1);
+		CHILD_CHECK(check(buf, 3 * PAGE + 1, 42) && prio == 4);
+		CHILD_CHECK(buf[3 * PAGE + 1] == 0);
+		CHILD_CHECK(be->unlink(self->name) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
 }
 
 /* ---- attributes ------------------------------------------------------- */

@@ -19,6 +19,8 @@ struct msg_backend {
 	int (*ctl)(int msqid, int cmd, struct msqid_ds *buf);
 	/* Sets kernel.msgmax to val (if val > 0); returns the old value or -1. */
 	int (*msgmax)(int val);
+	/* The same for kernel.msgmni. */
+	int (*msgmni)(int val);
 };
 
 static int native_probe(void)
@@ -27,10 +29,10 @@ static int native_probe(void)
 	return msgctl(-1, IPC_STAT, NULL) < 0 && errno == ENOSYS ? -1 : 0;
 }
 
-static int native_msgmax(int val)
+static int native_sysctl(const char *path, int val)
 {
 	int old = -1;
-	FILE *f = fopen("/proc/sys/kernel/msgmax", "r+");
+	FILE *f = fopen(path, "r+");
 
 	if (!f)
 		return -1;
@@ -39,6 +41,16 @@ static int native_msgmax(int val)
 	if (fclose(f))
 		old = -1;
 	return old;
+}
+
+static int native_msgmax(int val)
+{
+	return native_sysctl("/proc/sys/kernel/msgmax", val);
+}
+
+static int native_msgmni(int val)
+{
+	return native_sysctl("/proc/sys/kernel/msgmni", val);
 }
 
 static int ripc_probe(void)
@@ -56,13 +68,23 @@ static int ripc_msgmax(int val)
 	return (int)v.limits.msgmax;
 }
 
+static int ripc_msgmni(int val)
+{
+	struct ripc_version v;
+	struct ripc_limits l = { .msgmni = (__u32)val };
+
+	if (ripc_version(&v) || (val > 0 && ripc_set_limits(&l)))
+		return -1;
+	return (int)v.limits.msgmni;
+}
+
 static const struct msg_backend native_be = {
-	"native", native_probe, msgget, msgsnd, msgrcv, msgctl, native_msgmax,
+	"native", native_probe, msgget, msgsnd, msgrcv, msgctl, native_msgmax, native_msgmni,
 };
 
 static const struct msg_backend ripc_be = {
 	"rust_ipc", ripc_probe, ripc_msgget, ripc_msgsnd, ripc_msgrcv, ripc_msgctl,
-	ripc_msgmax,
+	ripc_msgmax, ripc_msgmni,
 };
 
 #define NKEYS 8
@@ -73,6 +95,7 @@ FIXTURE(msg) {
 	int ids[16];		/* queues to remove in teardown */
 	int nids;
 	int saved_msgmax;	/* to restore, if > 0 */
+	int saved_msgmni;	/* to restore, if > 0 */
 };
 
 FIXTURE_VARIANT(msg) {
@@ -98,6 +121,8 @@ FIXTURE_TEARDOWN(msg)
 
 	if (self->saved_msgmax > 0)
 		self->be->msgmax(self->saved_msgmax);
+	if (self->saved_msgmni > 0)
+		self->be->msgmni(self->saved_msgmni);
 	for (int i = 0; i < self->nids; i++)
 		self->be->ctl(self->ids[i], IPC_RMID, NULL);
 	for (int i = 0; i < NKEYS; i++)
@@ -224,6 +249,33 @@ TEST_F(msg, access_not_granted_by_mode_is_eacces)
 	ASSERT_EQ(0, wait_child(pid));
 	ASSERT_QUEUE(id, 1, 1);
 	ASSERT_QUEUE(open_id, 1, 1);
+}
+
+TEST_F(msg, msgget_beyond_msgmni_is_enospc)
+{
+	struct msginfo mi;
+	int old, id;
+
+	REQUIRE_ROOT();
+	SYS(be->ctl(0, MSG_INFO, (struct msqid_ds *)&mi));
+	old = be->msgmni(0);
+	ASSERT_LT(0, old);
+	self->saved_msgmni = old;
+	if (be->msgmni(mi.msgpool + 1) < 0)
+		SKIP(return, "cannot set msgmni: %s", strerrorname_np(errno));
+	ASSERT_EQ(mi.msgpool + 1, be->msgmni(0));
+	/* Room for one more queue (msgpool: the queues in use). */
+	id = MKQ(self->key[0], 0600);
+	ASSERT_ERRNO(ENOSPC, be->get(IPC_PRIVATE, 0600));
+	ASSERT_ERRNO(ENOSPC, be->get(self->key[1], IPC_CREAT | 0600));
+	/* Looking up an existing key creates nothing. */
+	ASSERT_EQ(id, be->get(self->key[0], IPC_CREAT | 0600));
+	ASSERT_ERRNO(ENOENT, be->get(self->key[1], 0600));
+	/* A removed queue frees its slot. */
+	SYS(be->ctl(id, IPC_RMID, NULL));
+	self->nids = 0;
+	id = MKQ(IPC_PRIVATE, 0600);
+	ASSERT_ERRNO(ENOSPC, be->get(IPC_PRIVATE, 0600));
 }
 
 /* ---- msgsnd ----------------------------------------------------------- */

@@ -1,0 +1,640 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rust_ipc's extensions and documented differences from the native queues
+ * (README, "Intended differences"): System V timeouts, EFAULT that keeps
+ * the message, RIPC_MSG_BIND poll/epoll on a System V queue, the listing,
+ * SIGEV_THREAD and the notification's target thread.  rust_ipc only: every
+ * test SKIPs when the device does not exist.
+ */
+#include "ripc_test.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+
+#define NKEYS 4
+
+FIXTURE(ext) {
+	int dev;		/* libripc's process-wide device descriptor */
+	char name[64];		/* a POSIX queue name */
+	key_t key[NKEYS];	/* System V keys */
+	int ids[8];		/* System V queues to remove in teardown */
+	int nids;
+};
+
+FIXTURE_SETUP(ext)
+{
+	if (!have_device())
+		SKIP(return, RIPC_DEVICE " does not exist");
+	self->dev = SYS(ripc_device_fd());
+	snprintf(self->name, sizeof(self->name), "/ripc_ext_test_%d", getpid());
+	for (int i = 0; i < NKEYS; i++)
+		self->key[i] = 0x50000000 | (getpid() << 4) | i;
+}
+
+FIXTURE_TEARDOWN(ext)
+{
+	int id;
+
+	for (int i = 0; i < self->nids; i++)
+		ripc_msgctl(self->ids[i], IPC_RMID, NULL);
+	for (int i = 0; i < NKEYS; i++)
+		if ((id = ripc_msgget(self->key[i], 0)) >= 0)
+			ripc_msgctl(id, IPC_RMID, NULL);
+	ripc_mq_unlink(self->name);
+}
+
+#define PTR(p) ((__u64)(uintptr_t)(p))
+
+/* Creates a System V queue (removed at teardown). */
+#define MKQ(key, mode) ({ \
+	int __id = SYS(ripc_msgget(key, IPC_CREAT | IPC_EXCL | (mode))); \
+	if (self->nids < (int)ARRAY_SIZE(self->ids)) \
+		self->ids[self->nids++] = __id; \
+	__id; \
+})
+
+struct mbuf {
+	long mtype;
+	char mtext[64];
+};
+
+/* RIPC_MSGSND of a string (without its NUL) with a timeout pointer. */
+static int tsnd(int dev, int id, long type, const char *text, int flg, const void *timeout)
+{
+	struct mbuf m = { .mtype = type };
+	size_t n = strlen(text);
+	struct ripc_msgsnd a = {
+		.size = sizeof(a), .msqid = id, .msgflg = flg,
+		.msgp = PTR(&m), .msgsz = (__s64)n, .timeout = PTR(timeout),
+	};
+
+	memcpy(m.mtext, text, n);
+	return ioctl(dev, RIPC_MSGSND, &a);
+}
+
+/* RIPC_MSGRCV into m with a timeout pointer. */
+static int trcv(int dev, int id, void *m, long sz, long typ, int flg, const void *timeout)
+{
+	struct ripc_msgrcv a = {
+		.size = sizeof(a), .msqid = id, .msgflg = flg, .msgp = PTR(m),
+		.msgsz = sz, .msgtyp = typ, .timeout = PTR(timeout),
+	};
+
+	return ioctl(dev, RIPC_MSGRCV, &a);
+}
+
+static int snd(int id, long type, const char *text)
+{
+	struct mbuf m = { .mtype = type };
+	size_t n = strlen(text);
+
+	memcpy(m.mtext, text, n);
+	return ripc_msgsnd(id, &m, n, IPC_NOWAIT);
+}
+
+static struct ripc_timespec rts(struct timespec ts)
+{
+	return (struct ripc_timespec){ ts.tv_sec, ts.tv_nsec };
+}
+
+/* msgrcv (IPC_NOWAIT) into a struct mbuf; checks length, type and bytes. */
+#define ASSERT_RCV(id, typ, want_type, want_text) do { \
+	struct mbuf __m = { 0 }; \
+	ssize_t __n = ripc_msgrcv(id, &__m, sizeof(__m.mtext), typ, IPC_NOWAIT); \
+	int __e = errno; \
+	ASSERT_EQ((ssize_t)strlen(want_text), __n) TH_LOG("errno %s", strerrorname_np(__e)); \
+	ASSERT_EQ((long)(want_type), __m.mtype); \
+	ASSERT_EQ(0, memcmp(__m.mtext, want_text, strlen(want_text))); \
+} while (0)
+
+#define STAT(id) ({ \
+	struct msqid_ds __d; \
+	memset(&__d, 0xa5, sizeof(__d)); \
+	SYS(ripc_msgctl(id, IPC_STAT, &__d)); \
+	__d; \
+})
+
+#define ASSERT_QUEUE(id, qnum, cbytes) do { \
+	struct msqid_ds __s = STAT(id); \
+	ASSERT_EQ((msgqnum_t)(qnum), __s.msg_qnum); \
+	ASSERT_EQ((unsigned long)(cbytes), __s.__msg_cbytes); \
+} while (0)
+
+#define SET_QBYTES(id, n) do { \
+	struct msqid_ds __s = STAT(id); \
+	__s.msg_qbytes = (n); \
+	SYS(ripc_msgctl(id, IPC_SET, &__s)); \
+} while (0)
+
+/* ---- System V timeouts -------------------------------------------------- */
+
+TEST_F(ext, sysv_timed_receive_times_out_no_earlier_than_the_deadline)
+{
+	int id = MKQ(self->key[0], 0600);
+	struct ripc_timespec dl = rts(deadline_ms(50));
+	struct timespec now;
+	struct mbuf m;
+
+	ASSERT_ERRNO(ETIMEDOUT, trcv(self->dev, id, &m, 64, 0, 0, &dl));
+	clock_gettime(CLOCK_REALTIME, &now);
+	ASSERT_GE(ts_ns(now), dl.tv_sec * 1000000000LL + dl.tv_nsec);
+	ASSERT_LT(ts_ns(now), dl.tv_sec * 1000000000LL + dl.tv_nsec + 5000000000LL);
+	/* A past deadline without a matching message: at once. */
+	SYS(snd(id, 1, "x"));
+	dl = rts(deadline_ms(-1000));
+	ASSERT_ERRNO(ETIMEDOUT, trcv(self->dev, id, &m, 64, 2, 0, &dl));
+	ASSERT_QUEUE(id, 1, 1);
+}
+
+TEST_F(ext, sysv_timed_send_times_out_no_earlier_than_the_deadline)
+{
+	int id = MKQ(self->key[0], 0600);
+	struct ripc_timespec dl;
+	struct timespec now;
+
+	SET_QBYTES(id, 4);
+	SYS(snd(id, 1, "abcd"));
+	dl = rts(deadline_ms(50));
+	ASSERT_ERRNO(ETIMEDOUT, tsnd(self->dev, id, 2, "efgh", 0, &dl));
+	clock_gettime(CLOCK_REALTIME, &now);
+	ASSERT_GE(ts_ns(now), dl.tv_sec * 1000000000LL + dl.tv_nsec);
+	ASSERT_LT(ts_ns(now), dl.tv_sec * 1000000000LL + dl.tv_nsec + 5000000000LL);
+	ASSERT_QUEUE(id, 1, 4);
+	ASSERT_RCV(id, 0, 1, "abcd");
+}
+
+TEST_F(ext, sysv_timed_calls_succeed_before_the_deadline)
+{
+	int id = MKQ(self->key[0], 0600);
+	struct ripc_timespec dl = rts(deadline_ms(-1000)), far;
+	struct mbuf m = { 0 };
+	pid_t pid;
+
+	/* A past deadline is fine when the call need not block. */
+	SYS(tsnd(self->dev, id, 3, "now", 0, &dl));
+	ASSERT_EQ(3, trcv(self->dev, id, &m, 64, 0, 0, &dl));
+	ASSERT_EQ(3, m.mtype);
+	ASSERT_EQ(0, memcmp(m.mtext, "now", 3));
+	ASSERT_ERRNO(ETIMEDOUT, trcv(self->dev, id, &m, 64, 0, 0, &dl));
+	/* IPC_NOWAIT still wins over a deadline. */
+	ASSERT_ERRNO(ENOMSG, trcv(self->dev, id, &m, 64, 0, IPC_NOWAIT, &dl));
+	/* A blocked timed receive gets a message sent before the deadline. */
+	far = rts(deadline_ms(CHILD_TIMEOUT * 1000));
+	pid = fork_child();
+	if (pid == 0) {
+		wait_blocked(getppid());
+		CHILD_CHECK(snd(id, 7, "late") == 0);
+		_exit(0);
+	}
+	memset(&m, 0, sizeof(m));
+	ASSERT_EQ(4, trcv(self->dev, id, &m, 64, 7, 0, &far));
+	ASSERT_EQ(7, m.mtype);
+	ASSERT_EQ(0, memcmp(m.mtext, "late", 4));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_QUEUE(id, 0, 0);
+}
+
+TEST_F(ext, sysv_invalid_timespec_is_einval_and_bad_pointer_efault)
+{
+	static const struct ripc_timespec bad[] = {
+		{ 0, 1000000000 }, { 0, -1 }, { -1, 0 }, { INT64_MIN, 0 },
+	};
+	int id = MKQ(self->key[0], 0600);
+	struct mbuf m;
+
+	/* A message is ready and there is room: the timespec is checked anyway. */
+	SYS(snd(id, 1, "x"));
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		ASSERT_ERRNO(EINVAL, tsnd(self->dev, id, 1, "y", 0, &bad[i]));
+		ASSERT_ERRNO(EINVAL, trcv(self->dev, id, &m, 64, 0, 0, &bad[i]));
+	}
+	ASSERT_ERRNO(EFAULT, tsnd(self->dev, id, 1, "y", 0, (void *)1));
+	ASSERT_ERRNO(EFAULT, trcv(self->dev, id, &m, 64, 0, 0, (void *)1));
+	ASSERT_QUEUE(id, 1, 1);
+}
+
+/* ---- EFAULT keeps the message ------------------------------------------- */
+
+TEST_F(ext, posix_receive_into_a_bad_buffer_keeps_the_message)
+{
+	struct mq_attr a = { .mq_maxmsg = 4, .mq_msgsize = 16 };
+	mqd_t q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+	char *none = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned int prio = 0;
+	char buf[16];
+
+	ASSERT_NE(MAP_FAILED, none);
+	SYS(ripc_mq_send(q, "abc", 3, 5));
+	ASSERT_ERRNO(EFAULT, ripc_mq_receive(q, NULL, 16, &prio));
+	ASSERT_ERRNO(EFAULT, ripc_mq_receive(q, none, 16, &prio));
+	SYS(ripc_mq_getattr(q, &a));
+	ASSERT_EQ(1, a.mq_curmsgs);
+	ASSERT_EQ(3, ripc_mq_receive(q, buf, sizeof(buf), &prio));
+	ASSERT_EQ(0, memcmp(buf, "abc", 3));
+	ASSERT_EQ(5u, prio);
+	/* It goes back at its place: first of its priority. */
+	SYS(ripc_mq_send(q, "m1", 2, 5));
+	SYS(ripc_mq_send(q, "m2", 2, 5));
+	SYS(ripc_mq_send(q, "lo", 2, 1));
+	ASSERT_ERRNO(EFAULT, ripc_mq_receive(q, none, 16, &prio));
+	SYS(ripc_mq_getattr(q, &a));
+	ASSERT_EQ(3, a.mq_curmsgs);
+	ASSERT_EQ(2, ripc_mq_receive(q, buf, sizeof(buf), &prio));
+	ASSERT_EQ(0, memcmp(buf, "m1", 2));
+	ASSERT_EQ(5u, prio);
+	ASSERT_EQ(2, ripc_mq_receive(q, buf, sizeof(buf), &prio));
+	ASSERT_EQ(0, memcmp(buf, "m2", 2));
+	ASSERT_EQ(2, ripc_mq_receive(q, buf, sizeof(buf), &prio));
+	ASSERT_EQ(0, memcmp(buf, "lo", 2));
+	ASSERT_EQ(1u, prio);
+}
+
+TEST_F(ext, posix_partly_copied_message_is_kept_whole)
+{
+	static char msg[5000], buf[8192];
+	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 8192 };
+	mqd_t q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+	char *pages = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned int prio = 0;
+
+	ASSERT_NE(MAP_FAILED, pages);
+	SYS(munmap(pages + PAGE, PAGE));
+	fill(msg, sizeof(msg), 9);
+	SYS(ripc_mq_send(q, msg, sizeof(msg), 2));
+	/* 100 bytes can be written, then the copy faults. */
+	ASSERT_ERRNO(EFAULT, ripc_mq_receive(q, pages + PAGE - 100, 8192, &prio));
+	SYS(ripc_mq_getattr(q, &a));
+	ASSERT_EQ(1, a.mq_curmsgs);
+	ASSERT_EQ((ssize_t)sizeof(msg), ripc_mq_receive(q, buf, sizeof(buf), &prio));
+	ASSERT_TRUE(check(buf, sizeof(msg), 9));
+	ASSERT_EQ(2u, prio);
+}
+
+TEST_F(ext, sysv_receive_into_a_bad_buffer_keeps_the_message)
+{
+	int id = MKQ(self->key[0], 0600);
+	char *pages = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, pages);
+	SYS(munmap(pages + PAGE, PAGE));
+	SYS(snd(id, 1, "a"));
+	SYS(snd(id, 2, "b"));
+	SYS(snd(id, 3, "c"));
+	ASSERT_ERRNO(EFAULT, ripc_msgrcv(id, (void *)1, 64, 2, IPC_NOWAIT));
+	ASSERT_QUEUE(id, 3, 3);
+	/* mtype writable, mtext not. */
+	ASSERT_ERRNO(EFAULT, ripc_msgrcv(id, pages + PAGE - sizeof(long), 64, 2, IPC_NOWAIT));
+	ASSERT_ERRNO(EFAULT, ripc_msgrcv(id, NULL, 64, 0, IPC_NOWAIT));
+	ASSERT_QUEUE(id, 3, 3);
+	ASSERT_RCV(id, 0, 1, "a");
+	ASSERT_RCV(id, 0, 2, "b");
+	ASSERT_RCV(id, 0, 3, "c");
+	ASSERT_QUEUE(id, 0, 0);
+}
+
+/* ---- RIPC_MSG_BIND: poll on a System V queue ----------------------------- */
+
+/* A new file of the device bound to msqid (or -1 with errno). */
+static int bind_new(int msqid)
+{
+	struct ripc_msgbind b = { .size = sizeof(b), .msqid = msqid };
+	int fd = open(RIPC_DEVICE, O_RDWR | O_CLOEXEC), e;
+
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, RIPC_MSG_BIND, &b)) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static int msg_bind(int fd, int msqid)
+{
+	struct ripc_msgbind b = { .size = sizeof(b), .msqid = msqid };
+
+	return ioctl(fd, RIPC_MSG_BIND, &b);
+}
+
+/* poll(fd, POLLIN|POLLOUT, 0): the revents. */
+static int revents(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT };
+
+	return poll(&p, 1, 0) < 0 ? -1 : p.revents;
+}
+
+TEST_F(ext, msg_bind_poll_reports_readable_and_writable)
+{
+	int id = MKQ(self->key[0], 0600), fd = SYS(bind_new(id));
+	struct mbuf m = { .mtype = 1 };
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	ASSERT_EQ(POLLOUT, revents(fd));
+	SYS(snd(id, 1, "x"));
+	ASSERT_EQ(POLLIN | POLLOUT, revents(fd));
+	/* Full: one message, qbytes 1 (a message of 0 bytes no longer fits). */
+	SET_QBYTES(id, 1);
+	ASSERT_EQ(POLLIN, revents(fd));
+	ASSERT_ERRNO(EAGAIN, ripc_msgsnd(id, &m, 0, IPC_NOWAIT));
+	ASSERT_RCV(id, 0, 1, "x");
+	ASSERT_EQ(POLLOUT, revents(fd));
+	/* Only the events asked for. */
+	ASSERT_EQ(0, poll(&p, 1, 0));
+}
+
+TEST_F(ext, msg_bind_blocked_poll_is_woken_by_send)
+{
+	int id = MKQ(self->key[0], 0600), fd = SYS(bind_new(id));
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		CHILD_CHECK(poll(&p, 1, 2000) == 1 && p.revents == POLLIN);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(snd(id, 4, "wake"));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_QUEUE(id, 1, 4);
+}
+
+TEST_F(ext, msg_bind_epoll_is_woken_by_send)
+{
+	int id = MKQ(self->key[0], 0600), fd = SYS(bind_new(id));
+	int lt = SYS(epoll_create1(EPOLL_CLOEXEC)), et = SYS(epoll_create1(EPOLL_CLOEXEC));
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 7 };
+	struct epoll_event out[2];
+	pid_t pid;
+
+	SYS(epoll_ctl(lt, EPOLL_CTL_ADD, fd, &ev));
+	ev.events = EPOLLIN | EPOLLET;
+	ev.data.u64 = 8;
+	SYS(epoll_ctl(et, EPOLL_CTL_ADD, fd, &ev));
+	ASSERT_EQ(0, epoll_wait(lt, out, 2, 0));
+	ASSERT_EQ(0, epoll_wait(et, out, 2, 0));
+	pid = fork_child();
+	if (pid == 0) {
+		wait_blocked(getppid());
+		CHILD_CHECK(snd(id, 1, "e") == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(1, epoll_wait(et, out, 2, 2000));
+	ASSERT_EQ((__u32)EPOLLIN, out[0].events);
+	ASSERT_EQ(8u, out[0].data.u64);
+	ASSERT_EQ(0, wait_child(pid));
+	/* Edge-triggered: once per change; level-triggered: while queued. */
+	ASSERT_EQ(0, epoll_wait(et, out, 2, 0));
+	ASSERT_EQ(1, epoll_wait(lt, out, 2, 0));
+	ASSERT_EQ((__u32)EPOLLIN, out[0].events);
+	ASSERT_EQ(7u, out[0].data.u64);
+	ASSERT_EQ(1, epoll_wait(lt, out, 2, 0));
+	SYS(snd(id, 1, "f"));
+	ASSERT_EQ(1, epoll_wait(et, out, 2, 0));
+	ASSERT_EQ(0, epoll_wait(et, out, 2, 0));
+	ASSERT_RCV(id, 0, 1, "e");
+	ASSERT_RCV(id, 0, 1, "f");
+	ASSERT_EQ(0, epoll_wait(lt, out, 2, 0));
+}
+
+TEST_F(ext, msg_bind_poll_after_ipc_rmid_is_pollhup_pollerr)
+{
+	int id = SYS(ripc_msgget(self->key[0], IPC_CREAT | 0600));
+	int fd = SYS(bind_new(id)), fd2 = SYS(bind_new(id)), r;
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		struct pollfd p = { .fd = fd2, .events = POLLIN };
+
+		/* A blocked poll is woken by the removal. */
+		CHILD_CHECK(poll(&p, 1, 2000) == 1);
+		CHILD_CHECK((p.revents & (POLLHUP | POLLERR)) == (POLLHUP | POLLERR));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(ripc_msgctl(id, IPC_RMID, NULL));
+	ASSERT_EQ(0, wait_child(pid));
+	r = revents(fd);
+	ASSERT_EQ(POLLHUP | POLLERR, r & (POLLHUP | POLLERR));
+	ASSERT_ERRNO(EINVAL, msg_bind(SYS(open(RIPC_DEVICE, O_RDWR | O_CLOEXEC)), id));
+}
+
+TEST_F(ext, msg_bind_errors)
+{
+	int id = MKQ(self->key[0], 0600), gone, fd, mq;
+	struct ripc_mq_open o = {
+		.size = sizeof(o), .oflag = O_RDWR | O_CREAT, .mode = 0600,
+		.name = PTR(self->name),
+	};
+	struct mq_attr a;
+	pid_t pid;
+
+	gone = SYS(ripc_msgget(self->key[1], IPC_CREAT | 0600));
+	SYS(ripc_msgctl(gone, IPC_RMID, NULL));
+	fd = SYS(open(RIPC_DEVICE, O_RDWR | O_CLOEXEC));
+	ASSERT_ERRNO(EINVAL, msg_bind(fd, -1));
+	ASSERT_ERRNO(EINVAL, msg_bind(fd, gone));
+	ASSERT_ERRNO(EINVAL, msg_bind(fd, 0x7ffffff0));
+	ASSERT_ERRNO(EFAULT, ioctl(fd, RIPC_MSG_BIND, NULL));
+	/* The failed calls left the file unbound. */
+	SYS(msg_bind(fd, id));
+	ASSERT_ERRNO(EBUSY, msg_bind(fd, id));
+	ASSERT_ERRNO(EBUSY, ioctl(fd, RIPC_MQ_OPEN, &o));
+	/* A file bound to a POSIX queue. */
+	mq = SYS(open(RIPC_DEVICE, O_RDWR | O_CLOEXEC));
+	SYS(ioctl(mq, RIPC_MQ_OPEN, &o));
+	ASSERT_ERRNO(EBUSY, msg_bind(mq, id));
+	/* The POSIX calls are EBADF on a System V bound file. */
+	ASSERT_ERRNO(EBADF, ripc_mq_getattr(fd, &a));
+	if (geteuid() != 0)
+		return;
+	pid = fork_child();
+	if (pid == 0) {
+		/* Mode 0600, owned by root: no read permission for nobody. */
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(bind_new(id) == -1 && errno == EACCES);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+TEST_F(ext, msg_bind_needs_read_not_write_permission)
+{
+	int r = MKQ(self->key[0], 0604), w = MKQ(self->key[1], 0602);
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	pid = fork_child();
+	if (pid == 0) {
+		int fd;
+
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK((fd = bind_new(r)) >= 0);
+		CHILD_CHECK(revents(fd) == POLLOUT);
+		CHILD_CHECK(bind_new(w) == -1 && errno == EACCES);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+/* ---- listing ------------------------------------------------------------ */
+
+/* Whether a line of text starts (after blanks) with word followed by a blank. */
+static int has_line(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		const char *p = l + strspn(l, " ");
+
+		if (!strncmp(p, word, n) && (p[n] == ' ' || p[n] == '\t'))
+			return 1;
+	}
+	return 0;
+}
+
+TEST_F(ext, list_shows_posix_names_and_sysv_keys)
+{
+	static char buf[1 << 20];
+	char key[16], idkey[40];
+	ssize_t np, ns, nb;
+	int id = MKQ(self->key[0], 0600);
+
+	SYS(ripc_mq_close(SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT, 0600, NULL))));
+	snprintf(key, sizeof(key), "%d", self->key[0]);
+	snprintf(idkey, sizeof(idkey), "%d", id);
+
+	np = SYS(ripc_list(RIPC_LIST_POSIX, buf, sizeof(buf)));
+	ASSERT_EQ((size_t)np, strlen(buf));
+	ASSERT_TRUE(has_line(buf, self->name)) TH_LOG("no line for %s in:\n%s", self->name, buf);
+	ASSERT_FALSE(has_line(buf, key));
+
+	ns = SYS(ripc_list(RIPC_LIST_SYSV, buf, sizeof(buf)));
+	ASSERT_EQ((size_t)ns, strlen(buf));
+	ASSERT_TRUE(has_line(buf, key)) TH_LOG("no line for key %s in:\n%s", key, buf);
+	ASSERT_NE(NULL, strstr(buf, idkey));
+	ASSERT_FALSE(has_line(buf, self->name));
+
+	nb = SYS(ripc_list(RIPC_LIST_POSIX | RIPC_LIST_SYSV, buf, sizeof(buf)));
+	ASSERT_EQ(np + ns, nb);
+	ASSERT_TRUE(has_line(buf, self->name));
+	ASSERT_TRUE(has_line(buf, key));
+
+	/* Gone once unlinked / removed. */
+	SYS(ripc_mq_unlink(self->name));
+	SYS(ripc_msgctl(id, IPC_RMID, NULL));
+	self->nids = 0;
+	SYS(ripc_list(RIPC_LIST_POSIX | RIPC_LIST_SYSV, buf, sizeof(buf)));
+	ASSERT_FALSE(has_line(buf, self->name));
+	ASSERT_FALSE(has_line(buf, key));
+}
+
+TEST_F(ext, list_truncates_with_a_nul_and_returns_the_full_length)
+{
+	static char full[1 << 20];
+	char *small = malloc(1 << 20);
+	ssize_t n;
+
+	ASSERT_NE(NULL, small);
+	SYS(ripc_mq_close(SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT, 0600, NULL))));
+	n = SYS(ripc_list(RIPC_LIST_POSIX, full, sizeof(full)));
+	ASSERT_LT(1, n);
+	/* 1 byte: only the NUL. */
+	memset(small, 'x', 16);
+	ASSERT_EQ(n, ripc_list(RIPC_LIST_POSIX, small, 1));
+	ASSERT_EQ(0, small[0]);
+	ASSERT_EQ('x', small[1]);
+	/* One byte short: all but the last character. */
+	memset(small, 'x', n + 2);
+	ASSERT_EQ(n, ripc_list(RIPC_LIST_POSIX, small, n));
+	ASSERT_EQ(0, small[n - 1]);
+	ASSERT_EQ(0, strncmp(small, full, n - 1));
+	ASSERT_EQ('x', small[n]);
+	/* Exactly enough. */
+	memset(small, 'x', n + 2);
+	ASSERT_EQ(n, ripc_list(RIPC_LIST_POSIX, small, n + 1));
+	ASSERT_STREQ(full, small);
+	ASSERT_EQ('x', small[n + 1]);
+	free(small);
+}
+
+/* ---- mq_notify ------------------------------------------------------------ */
+
+TEST_F(ext, notify_sigev_thread_is_einval)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_THREAD };
+	struct sigevent none = { .sigev_notify = SIGEV_NONE };
+	struct ripc_sigevent rsev = { .sigev_notify = RIPC_SIGEV_THREAD };
+	struct ripc_mq_notify n = { .size = sizeof(n), .sevp = PTR(&rsev) };
+	mqd_t q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT, 0600, NULL));
+
+	ASSERT_ERRNO(EINVAL, ripc_mq_notify(q, &sev));
+	ASSERT_ERRNO(EINVAL, ioctl(q, RIPC_MQ_NOTIFY, &n));
+	/* Nothing was registered. */
+	SYS(ripc_mq_notify(q, &none));
+}
+
+struct reg_thread {
+	mqd_t q;
+	int ret, err;
+	int ready[2];		/* the thread writes once it has registered */
+	int done[2];		/* the leader writes when it is done */
+	sigset_t pending;	/* this thread's view after the leader got the signal */
+};
+
+static void *register_and_wait(void *arg)
+{
+	struct reg_thread *t = arg;
+	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1 };
+	char c;
+
+	t->ret = ripc_mq_notify(t->q, &sev);
+	t->err = errno;
+	/* Stay alive (SIGUSR1 blocked, inherited) until the leader is done. */
+	if (write(t->ready[1], "r", 1) != 1 || read(t->done[0], &c, 1) != 1)
+		t->ret = -2;
+	sigpending(&t->pending);
+	return NULL;
+}
+
+TEST_F(ext, notify_goes_to_the_thread_group_leader)
+{
+	struct reg_thread t = { .q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT, 0600, NULL)) };
+	pthread_t th;
+	siginfo_t si;
+	pid_t pid;
+	char c;
+
+	SYS(block_signal(SIGUSR1));	/* the thread inherits the mask */
+	SYS(pipe2(t.ready, O_CLOEXEC));
+	SYS(pipe2(t.done, O_CLOEXEC));
+	ASSERT_EQ(0, pthread_create(&th, NULL, register_and_wait, &t));
+	ASSERT_EQ(1, read(t.ready[0], &c, 1));
+	ASSERT_EQ(0, t.ret) TH_LOG("thread's mq_notify: %s", strerrorname_np(t.err));
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(ripc_mq_send(t.q, "n", 1, 0) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	/* The leader, which did not register, takes it. */
+	ASSERT_EQ(SIGUSR1, take_signal(SIGUSR1, &si, 2000));
+	ASSERT_EQ(SI_MESGQ, si.si_code);
+	ASSERT_EQ(pid, si.si_pid);
+	SYS(write(t.done[1], "d", 1));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	ASSERT_EQ(0, t.ret);
+	/* Delivered once: nothing left pending for the other thread. */
+	ASSERT_FALSE(sigismember(&t.pending, SIGUSR1));
+}
+
+TEST_HARNESS_MAIN
