@@ -14,7 +14,7 @@ use crate::ipc::{
     limits::{self, HARD_MSGMAX, HARD_MSGSIZEMAX},
     msg::Msg,
     notify::{self, Notify, Request},
-    wait::{self, Deadline, OnSignal, WaitList},
+    wait::{self, Deadline, OnSignal, WaitList, WakeQ},
 };
 use core::fmt::Write;
 use kernel::{
@@ -401,6 +401,7 @@ pub(crate) fn send(h: Option<&MqHandle>, file: &File, x: &ripc_mq_xfer) -> Resul
         return Err(EMSGSIZE);
     }
     let m = Msg::load(x.msg_ptr, x.msg_len as usize, i64::from(x.msg_prio))?;
+    let mut wq = WakeQ::new();
     let mut g = q.state.lock();
     if g.curmsgs >= q.maxmsg {
         if nonblock(file) {
@@ -415,7 +416,7 @@ pub(crate) fn send(h: Option<&MqHandle>, file: &File, x: &ripc_mq_xfer) -> Resul
             deadline,
             OnSignal::RestartSys,
         )?;
-    } else if let Some(m) = hand_over(&mut g.receivers, m) {
+    } else if let Some(m) = hand_over(&mut g.receivers, m, &mut wq) {
         g.insert(m)?;
         if g.curmsgs == 1 {
             if let Some(n) = g.notify.take() {
@@ -424,17 +425,18 @@ pub(crate) fn send(h: Option<&MqHandle>, file: &File, x: &ripc_mq_xfer) -> Resul
         }
     }
     drop(g);
+    drop(wq);
     q.poll.notify_all();
     Ok(())
 }
 
 /// `pipelined_send`: gives `m` to the first blocked receiver, if any (no
 /// notification then); else returns it.
-fn hand_over(receivers: &mut WaitList<Option<Msg>>, m: Msg) -> Option<Msg> {
+fn hand_over(receivers: &mut WaitList<Option<Msg>>, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
     match receivers.waiting().next() {
         Some(r) => {
             r.w = Some(m);
-            r.wake();
+            r.wake(wq);
             None
         }
         None => Some(m),
@@ -448,13 +450,14 @@ pub(crate) fn receive(h: Option<&MqHandle>, file: &File, x: &mut ripc_mq_xfer) -
     if x.msg_len < q.msgsize as u64 {
         return Err(EMSGSIZE);
     }
+    let mut wq = WakeQ::new();
     let mut g = q.state.lock();
     let m = match g.take() {
         Some(m) => {
             // pipelined_receive: a blocked sender's message takes the slot.
             let sm = match g.senders.waiting().next() {
                 Some(s) => {
-                    s.wake();
+                    s.wake(&mut wq);
                     s.w.take()
                 }
                 None => None,
@@ -479,11 +482,13 @@ pub(crate) fn receive(h: Option<&MqHandle>, file: &File, x: &mut ripc_mq_xfer) -
         }
     };
     drop(g);
+    drop(wq);
     let len = m.len();
     if let Err(e) = m.store(x.msg_ptr, len) {
         // Unlike native, the message is not lost: it goes back in place.
+        let mut wq = WakeQ::new();
         let mut g = q.state.lock();
-        if let Some(m) = hand_over(&mut g.receivers, m) {
+        if let Some(m) = hand_over(&mut g.receivers, m, &mut wq) {
             let _ = g.put(m, true);
         }
         return Err(e);

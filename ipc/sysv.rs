@@ -9,7 +9,7 @@ use crate::ipc::{
     fifo::Fifo,
     limits::{self, IPCMNI},
     msg::Msg,
-    wait::{self, Deadline, OnSignal, WaitList},
+    wait::{self, Deadline, OnSignal, WaitList, WakeQ},
 };
 use core::fmt::Write;
 use kernel::{
@@ -67,7 +67,7 @@ pub(crate) fn init_globals() {
 pub(crate) fn cleanup() {
     let slots = core::mem::take(&mut IDS.lock().slots);
     for q in slots.into_iter().flatten() {
-        q.state.lock().free_all();
+        q.state.lock().free_all(&mut WakeQ::new());
         q.poll.notify_all();
     }
 }
@@ -197,7 +197,7 @@ impl SysvState {
     }
 
     /// `ss_wakeup`: wake the senders whose message now fits, in order.
-    fn wake_senders(&mut self, all: bool) {
+    fn wake_senders(&mut self, wq: &mut WakeQ, all: bool) {
         let mut room = self.qbytes.saturating_sub(self.cbytes);
         let mut slots = self.qbytes.saturating_sub(self.msgs.len() as u64);
         for s in self.senders.waiting() {
@@ -208,15 +208,15 @@ impl SysvState {
                 room -= s.w as u64;
                 slots -= 1;
             }
-            s.wake();
+            s.wake(wq);
         }
     }
 
     /// `freeque`: every waiter gets `EIDRM`, every message is freed.
-    fn free_all(&mut self) {
+    fn free_all(&mut self, wq: &mut WakeQ) {
         self.deleted = true;
-        self.receivers.wake_all(|r| r.got = Some(Err(EIDRM)));
-        self.senders.wake_all(|_| {});
+        self.receivers.wake_all(wq, |r| r.got = Some(Err(EIDRM)));
+        self.senders.wake_all(wq, |_| {});
         while let Some(m) = self.msgs.pop() {
             self.account(m.len(), -1);
         }
@@ -360,6 +360,7 @@ pub(crate) fn msgsnd(a: &ripc_msgsnd) -> Result {
     let size = a.msgsz as usize;
     let m = Msg::load(a.msgp.wrapping_add(8), size, mtype)?;
     let q = lookup(a.msqid)?;
+    let mut wq = WakeQ::new();
     let mut g = q.state.lock();
     loop {
         if g.deleted {
@@ -387,13 +388,14 @@ pub(crate) fn msgsnd(a: &ripc_msgsnd) -> Result {
     g.lspid = crate::ipc::notify::current_tgid();
     g.stime = now();
     // The receiver that gets it sets lrpid/rtime when it runs.
-    if let Some(mut m) = hand_over(&mut g.receivers, m) {
+    if let Some(mut m) = hand_over(&mut g.receivers, m, &mut wq) {
         m.seq = g.seq;
         g.seq += 1;
         g.msgs.push(m)?;
         g.account(size, 1);
     }
     drop(g);
+    drop(wq);
     q.poll.notify_all();
     Ok(())
 }
@@ -401,16 +403,16 @@ pub(crate) fn msgsnd(a: &ripc_msgsnd) -> Result {
 /// `pipelined_send`: gives `m` to the first blocked receiver whose search
 /// matches it (those whose buffer is too small get `E2BIG` on the way);
 /// returns it if there is none.
-fn hand_over(receivers: &mut WaitList<RecvWait>, m: Msg) -> Option<Msg> {
+fn hand_over(receivers: &mut WaitList<RecvWait>, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
     for r in receivers.waiting() {
         if r.w.search.matches(m.mtype) {
             if r.w.maxsize < m.len() {
                 r.w.got = Some(Err(E2BIG));
-                r.wake();
+                r.wake(wq);
                 continue;
             }
             r.w.got = Some(Ok(m));
-            r.wake();
+            r.wake(wq);
             return None;
         }
     }
@@ -431,6 +433,7 @@ pub(crate) fn msgrcv(a: &ripc_msgrcv) -> Result<usize> {
     let noerror = a.msgflg & MSG_NOERROR != 0;
     let search = Search::new(a.msgtyp, a.msgflg);
     let q = lookup(a.msqid)?;
+    let mut wq = WakeQ::new();
     let mut g = q.state.lock();
     let m = loop {
         if g.deleted {
@@ -462,7 +465,7 @@ pub(crate) fn msgrcv(a: &ripc_msgrcv) -> Result<usize> {
             }
             let m = g.msgs.take(i).ok_or(ENOMSG)?;
             g.account(m.len(), -1);
-            g.wake_senders(false);
+            g.wake_senders(&mut wq, false);
             break m;
         }
         if a.msgflg & IPC_NOWAIT != 0 {
@@ -493,6 +496,7 @@ pub(crate) fn msgrcv(a: &ripc_msgrcv) -> Result<usize> {
         g.rtime = now();
     }
     drop(g);
+    drop(wq);
     let n = m.len().min(bufsz);
     let stored =
         kernel::uaccess::UserSlice::new(kernel::uaccess::UserPtr::from_addr(a.msgp as usize), 8)
@@ -607,13 +611,14 @@ fn down(a: &ripc_msgctl) -> Result<i32> {
         None
     };
     let q = lookup(a.msqid)?;
+    let mut wq = WakeQ::new();
     let mut g = q.state.lock();
     let euid = Ids::current().euid;
     if euid != g.perm.cuid && euid != g.perm.uid && !cred::capable(cred::CAP_SYS_ADMIN) {
         return Err(EPERM);
     }
     let Some(n) = new else {
-        g.free_all();
+        g.free_all(&mut wq);
         drop(g);
         q.poll.notify_all();
         let mut t = IDS.lock();
@@ -634,8 +639,8 @@ fn down(a: &ripc_msgctl) -> Result<i32> {
     g.qbytes = n.msg_qbytes;
     g.ctime = now();
     // expunge_all(-EAGAIN): receivers look again (permissions changed).
-    g.receivers.wake_all(|r| r.got = Some(Err(EAGAIN)));
-    g.wake_senders(false);
+    g.receivers.wake_all(&mut wq, |r| r.got = Some(Err(EAGAIN)));
+    g.wake_senders(&mut wq, false);
     drop(g);
     q.poll.notify_all();
     Ok(0)

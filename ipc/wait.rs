@@ -34,10 +34,51 @@ pub(crate) struct Waiter<W> {
 }
 
 impl<W> Waiter<W> {
-    /// Marks the entry served and wakes its task.  Call under the queue lock.
-    pub(crate) fn wake(&mut self) {
+    /// Marks the entry served (under the queue lock) and queues its task on
+    /// `wq`, which wakes it once the lock is dropped.
+    pub(crate) fn wake(&mut self, wq: &mut WakeQ) {
         self.done = true;
-        self.task.wake_up();
+        wq.add(self.task.clone());
+    }
+}
+
+/// Tasks to wake after the queue lock is dropped (the native `wake_q`): a
+/// task woken under the lock could preempt its waker only to block on that
+/// lock.  Declare it before the lock guard: dropping it wakes every task, so
+/// an early return wakes them too, after the guard is gone.
+pub(crate) struct WakeQ {
+    first: Option<ARef<Task>>,
+    more: KVec<ARef<Task>>,
+}
+
+impl WakeQ {
+    pub(crate) const fn new() -> Self {
+        Self {
+            first: None,
+            more: KVec::new(),
+        }
+    }
+
+    fn add(&mut self, t: ARef<Task>) {
+        if self.first.is_none() {
+            self.first = Some(t);
+        } else if self.more.reserve(1, GFP_ATOMIC).is_err() {
+            // No memory for the list: wake this one now, under the lock.
+            t.wake_up();
+        } else if let Err(e) = self.more.push_within_capacity(t) {
+            e.0.wake_up();
+        }
+    }
+}
+
+impl Drop for WakeQ {
+    fn drop(&mut self) {
+        if let Some(t) = self.first.take() {
+            t.wake_up();
+        }
+        for t in self.more.iter() {
+            t.wake_up();
+        }
     }
 }
 
@@ -77,10 +118,10 @@ impl<W> WaitList<W> {
     }
 
     /// Serves every waiter with `f` and wakes it (queue removal).
-    pub(crate) fn wake_all(&mut self, f: impl Fn(&mut W)) {
+    pub(crate) fn wake_all(&mut self, wq: &mut WakeQ, f: impl Fn(&mut W)) {
         for e in self.waiting() {
             f(&mut e.w);
-            e.wake();
+            e.wake(wq);
         }
     }
 
