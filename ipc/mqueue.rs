@@ -84,7 +84,7 @@ struct Charge {
 impl Charge {
     /// Counts a new queue and charges `bytes` to the caller's user: the
     /// native `ENOSPC` (queues_max) and `EMFILE` (`RLIMIT_MSGQUEUE`) rules.
-    fn new(ids: &Ids, bytes: u64, count_checked: bool) -> Result<Charge> {
+    fn new(ids: &Ids, bytes: u64) -> Result<Charge> {
         let mut a = ACCT.lock();
         let i = match a.users.iter().position(|u| u.0 == ids.uid) {
             Some(i) => i,
@@ -103,7 +103,6 @@ impl Charge {
             Some(total) if total <= limit => {}
             _ => return Err(EMFILE),
         }
-        let _ = count_checked;
         a.queues += 1;
         if let Some(u) = a.users.get_mut(i) {
             u.1 += bytes;
@@ -329,7 +328,7 @@ impl MqQueue {
         let (n, s) = (maxmsg as u64, msgsize as u64);
         let tree = n * MSG_MSG_SIZE + n.min(u64::from(MQ_PRIO_MAX)) * TREE_NODE_SIZE;
         let bytes = (n * s).checked_add(tree).ok_or(EOVERFLOW)?;
-        let charge = Charge::new(ids, bytes, true)?;
+        let charge = Charge::new(ids, bytes)?;
         Arc::pin_init(
             try_pin_init!(MqQueue {
                 maxmsg: n as usize,
