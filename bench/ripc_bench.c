@@ -1,0 +1,1862 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ripc_bench: rust_ipc's queues against the native ones (and pipes and unix
+ * datagram sockets), all in one run.
+ *
+ *   ripc_bench [--quick] [--runs R] [--json FILE|-] [--only C1,C2,...]
+ *              [--tests T1,T2,...] [--target SECONDS] [--verbose]
+ *
+ * Contenders: ripc-mq, native-mq, ripc-sysv, native-sysv, pipe, unix-dgram,
+ * ripc-mq-batch, ripc-sysv-batch (RIPC_*_BATCH with 32 items a call; stream
+ * test only).  Tests: pingpong, stream, contention (N senders and N
+ * receivers on one queue: "contention-shared"; N sender/receiver pairs on N
+ * queues: "contention-pairs"), memory (kernel memory per queued message).
+ *
+ * Every channel holds 64 messages: POSIX queues have mq_maxmsg 64, System V
+ * queues msg_qbytes = 64 * size, pipes F_SETPIPE_SZ >= 64 * size, the
+ * socketpair SO_SNDBUF for 64 datagrams and net.unix.max_dgram_qlen = 64.
+ * The message count of a measurement is calibrated once per cell (test, N,
+ * size) on a native contender so that it takes about --target seconds; the
+ * same count is then used for every contender.  Each figure is measured R
+ * times: the outer loop is the repetition, the inner one goes over the
+ * contenders (in an order rotated each repetition).
+ *
+ * Must run as root (sysctls, RLIMIT_MSGQUEUE, CAP_SYS_RESOURCE for the
+ * queue sizes); every sysctl and rust_ipc limit it changes is restored at
+ * exit, and every queue it creates is removed, also on failure.
+ * Exit status: 0 on success, 1 on a failure, 2 on a usage error or when a
+ * selected contender cannot run (e.g. /dev/rust_ipc missing).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <mqueue.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ripc.h"
+
+#define MAXPROC 16
+#define MAXR 64
+#define BATCH_K 32
+#define DEPTH 64
+#define WARM 32
+#define MAXFIG 1024
+#define MAXCELL 128
+#define MAXRES 64
+#define MEM_MSGS 10000
+#define MEM_MSGS_BIG 1000 /* for 65536-byte messages */
+#define BIG_SIZE 65536
+/* kernel.msgmnb: the largest msg_qbytes asked for, so IPC_SET needs no CAP_SYS_RESOURCE. */
+#define MSGMNB (MEM_MSGS_BIG * BIG_SIZE)
+
+/* ---- contenders --------------------------------------------------------- */
+
+enum fam { F_MQ, F_SYSV, F_PIPE, F_DGRAM };
+
+struct contender {
+	const char *name;
+	int fam;
+	int ripc;
+	int batch;
+	int native; /* index of the contender its ratio is taken against */
+	int selected;
+	const char *skip; /* why it is skipped, or NULL */
+};
+
+enum { C_RMQ, C_NMQ, C_RSYSV, C_NSYSV, C_PIPE, C_DGRAM, C_RMQB, C_RSYSVB, NCONT };
+
+static struct contender C[NCONT] = {
+	[C_RMQ] = { "ripc-mq", F_MQ, 1, 0, C_NMQ, 0, NULL },
+	[C_NMQ] = { "native-mq", F_MQ, 0, 0, C_NMQ, 0, NULL },
+	[C_RSYSV] = { "ripc-sysv", F_SYSV, 1, 0, C_NSYSV, 0, NULL },
+	[C_NSYSV] = { "native-sysv", F_SYSV, 0, 0, C_NSYSV, 0, NULL },
+	[C_PIPE] = { "pipe", F_PIPE, 0, 0, C_NMQ, 0, NULL },
+	[C_DGRAM] = { "unix-dgram", F_DGRAM, 0, 0, C_NMQ, 0, NULL },
+	[C_RMQB] = { "ripc-mq-batch", F_MQ, 1, 1, C_NMQ, 0, NULL },
+	[C_RSYSVB] = { "ripc-sysv-batch", F_SYSV, 1, 1, C_NSYSV, 0, NULL },
+};
+
+/* Calibration preference: natives first. */
+static const int ref_order[NCONT] = { C_NMQ, C_NSYSV, C_PIPE, C_DGRAM,
+				      C_RMQ, C_RSYSV, C_RMQB, C_RSYSVB };
+
+/* ---- tests and units ---------------------------------------------------- */
+
+enum test { T_PINGPONG, T_STREAM, T_SHARED, T_PAIRS, T_MEMORY, NTEST };
+static const char *const test_name[NTEST] = {
+	"pingpong", "stream", "contention-shared", "contention-pairs", "memory"
+};
+static const char *const test_desc[NTEST] = {
+	"one message each way per round trip, two queues",
+	"one sender, one receiver, M messages",
+	"N senders and N receivers on ONE queue (pipe/socketpair: one shared)",
+	"N independent sender/receiver pairs on N queues",
+	"kernel memory per queued message (10000 messages; 1000 for 65536 bytes)",
+};
+
+enum unit { U_RTS, U_RTT_MED, U_RTT_P99, U_MSGS, U_MBS, U_BPM, U_SLAB, NUNIT };
+static const char *const unit_name[NUNIT] = {
+	"rt/s", "rtt-median-us", "rtt-p99-us", "msg/s", "MB/s", "B/msg", "slab-B/msg"
+};
+static const char *const unit_desc[NUNIT] = {
+	"round trips/s", "median round-trip time, us", "p99 round-trip time, us",
+	"messages/s", "MB/s (1e6 bytes)", "bytes of kernel memory per queued message (MemFree delta)",
+	"bytes of slab per queued message (Slab delta)"
+};
+static const int unit_lower_better[NUNIT] = { 0, 1, 1, 0, 0, 1, 1 };
+
+static int test_has_contender(int t, int ci)
+{
+	if (C[ci].batch)
+		return t == T_STREAM;
+	if (t == T_MEMORY)
+		return C[ci].fam == F_MQ || C[ci].fam == F_SYSV;
+	return 1;
+}
+
+/* ---- options and global state ------------------------------------------ */
+
+static int opt_runs = 5, opt_quick, opt_verbose, opt_tests = (1 << NTEST) - 1;
+static double opt_target = 0.2;
+static const char *opt_json;
+static int watchdog_s = 60;
+
+static size_t sizes[8];
+static int nsizes;
+static int ns_list[4];
+static int nns;
+
+static int is_child;
+static char child_role[64] = "child";
+static char ctx[160] = "setup"; /* what the parent is doing, for errors */
+static pid_t kids[MAXPROC];
+static int nkids;
+
+struct shm {
+	long remaining;
+	uint64_t t_end[MAXPROC];
+	long count[MAXPROC];
+	double v[4];
+};
+static struct shm *shm;
+
+static char notes[16][240];
+static int nnotes;
+
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (nnotes >= 16)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(notes[nnotes++], sizeof(notes[0]), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "ripc_bench: note: %s\n", notes[nnotes - 1]);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- cleanup: queues, limits, children ----------------------------------- */
+
+enum { R_NONE, R_NMQ, R_RMQ, R_NSYSV, R_RSYSV };
+struct res {
+	int kind;
+	int id;
+	char name[48];
+};
+static struct res resv[MAXRES];
+
+struct saved_sysctl {
+	const char *path;
+	char old[64];
+	int changed;
+};
+static struct saved_sysctl sysctls[] = {
+	{ "/proc/sys/fs/mqueue/msgsize_max", "", 0 },
+	{ "/proc/sys/fs/mqueue/msg_max", "", 0 },
+	{ "/proc/sys/kernel/msgmax", "", 0 },
+	{ "/proc/sys/kernel/msgmnb", "", 0 },
+	{ "/proc/sys/net/unix/max_dgram_qlen", "", 0 },
+	{ "/proc/sys/fs/pipe-max-size", "", 0 },
+};
+#define NSYSCTL (sizeof(sysctls) / sizeof(sysctls[0]))
+
+static struct ripc_limits ripc_old_limits;
+static int ripc_limits_changed;
+static volatile sig_atomic_t cleaned;
+
+static int res_add(int kind, int id, const char *name)
+{
+	for (int i = 0; i < MAXRES; i++) {
+		if (resv[i].kind == R_NONE) {
+			resv[i].kind = kind;
+			resv[i].id = id;
+			snprintf(resv[i].name, sizeof(resv[i].name), "%s", name ? name : "");
+			return i;
+		}
+	}
+	return -1;
+}
+
+static int res_remove(int slot)
+{
+	struct res *r = &resv[slot];
+	int rc = 0;
+
+	switch (r->kind) {
+	case R_NMQ:
+		rc = mq_unlink(r->name);
+		break;
+	case R_RMQ:
+		rc = ripc_mq_unlink(r->name);
+		break;
+	case R_NSYSV:
+		rc = msgctl(r->id, IPC_RMID, NULL);
+		break;
+	case R_RSYSV:
+		rc = ripc_msgctl(r->id, IPC_RMID, NULL);
+		break;
+	}
+	r->kind = R_NONE;
+	return rc;
+}
+
+static void write_str_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (write(fd, s, strlen(s)) < 0) {
+		/* reported by the caller if it matters */
+	}
+	close(fd);
+}
+
+/* Only plain system calls: also called from the signal handler. */
+static void cleanup_all(void)
+{
+	if (is_child || cleaned)
+		return;
+	cleaned = 1;
+	for (int i = 0; i < MAXRES; i++)
+		if (resv[i].kind != R_NONE)
+			res_remove(i);
+	if (ripc_limits_changed) {
+		ripc_limits_changed = 0;
+		if (ripc_set_limits(&ripc_old_limits) < 0) {
+			static const char m[] = "ripc_bench: warning: could not restore the rust_ipc limits\n";
+			if (write(2, m, sizeof(m) - 1) < 0) {
+			}
+		}
+	}
+	for (size_t i = 0; i < NSYSCTL; i++) {
+		if (sysctls[i].changed) {
+			sysctls[i].changed = 0;
+			write_str_file(sysctls[i].path, sysctls[i].old);
+		}
+	}
+}
+
+static void kill_kids(void)
+{
+	for (int i = 0; i < nkids; i++)
+		if (kids[i] > 0)
+			kill(kids[i], SIGKILL);
+	for (int i = 0; i < nkids; i++) {
+		if (kids[i] > 0) {
+			while (waitpid(kids[i], NULL, 0) < 0 && errno == EINTR)
+				;
+			kids[i] = 0;
+		}
+	}
+	nkids = 0;
+}
+
+static void on_signal(int sig)
+{
+	static const char alrm[] = "ripc_bench: error: parent watchdog expired (hang?); cleaning up\n";
+	static const char intr[] = "ripc_bench: interrupted; cleaning up\n";
+
+	if (is_child)
+		_exit(1);
+	if (write(2, sig == SIGALRM ? alrm : intr, sig == SIGALRM ? sizeof(alrm) - 1 : sizeof(intr) - 1) < 0 ||
+	    write(2, "ripc_bench: (while: ", 20) < 0 || write(2, ctx, strlen(ctx)) < 0 ||
+	    write(2, ")\n", 2) < 0) {
+	}
+	for (int i = 0; i < nkids; i++)
+		if (kids[i] > 0)
+			kill(kids[i], SIGKILL);
+	cleanup_all();
+	_exit(sig == SIGALRM ? 1 : 128 + sig);
+}
+
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void die(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (is_child) {
+		dprintf(2, "ripc_bench: %s: %s: %s\n", ctx, child_role, msg);
+		_exit(1);
+	}
+	fflush(stdout);
+	fprintf(stderr, "ripc_bench: error: %s: %s\n", ctx, msg);
+	kill_kids();
+	cleanup_all();
+	exit(1);
+}
+
+#define DIE_ERRNO(what) die("%s: %s", (what), strerror(errno))
+
+/* ---- limits --------------------------------------------------------------- */
+
+static void raise_sysctl(size_t i, long want, int exact)
+{
+	struct saved_sysctl *s = &sysctls[i];
+	char buf[64];
+	int fd = open(s->path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	long old;
+
+	if (fd < 0) {
+		note("%s: %s (left alone)", s->path, strerror(errno));
+		return;
+	}
+	n = read(fd, s->old, sizeof(s->old) - 1);
+	close(fd);
+	if (n <= 0) {
+		note("%s: cannot read it (left alone)", s->path);
+		return;
+	}
+	s->old[n] = 0;
+	old = strtol(s->old, NULL, 10);
+	if (old == want || (!exact && old > want))
+		return;
+	snprintf(buf, sizeof(buf), "%ld\n", want);
+	fd = open(s->path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, buf, strlen(buf)) < 0) {
+		note("%s: cannot set it to %ld: %s", s->path, want, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	s->changed = 1;
+}
+
+static rlim_t mq_rlimit = RLIM_INFINITY;
+
+static void raise_native_limits(void)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+
+	raise_sysctl(0, BIG_SIZE, 0);          /* fs.mqueue.msgsize_max */
+	raise_sysctl(1, MEM_MSGS, 0);          /* fs.mqueue.msg_max */
+	raise_sysctl(2, BIG_SIZE, 0);          /* kernel.msgmax */
+	raise_sysctl(3, MSGMNB, 0);            /* kernel.msgmnb */
+	raise_sysctl(4, DEPTH, 1);             /* net.unix.max_dgram_qlen */
+	raise_sysctl(5, DEPTH * BIG_SIZE, 0);  /* fs.pipe-max-size, for F_SETPIPE_SZ */
+	if (setrlimit(RLIMIT_MSGQUEUE, &rl) < 0) {
+		int e = errno;
+
+		if (getrlimit(RLIMIT_MSGQUEUE, &rl) == 0) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_MSGQUEUE, &rl);
+		}
+		mq_rlimit = rl.rlim_cur;
+		note("setrlimit(RLIMIT_MSGQUEUE, unlimited): %s; POSIX queues are limited to %llu bytes "
+		     "in all (the memory test queues fewer messages to fit)",
+		     strerror(e), (unsigned long long)rl.rlim_cur);
+	}
+}
+
+static int any_selected(int ripc)
+{
+	for (int i = 0; i < NCONT; i++)
+		if (C[i].selected && !C[i].skip && C[i].ripc == ripc)
+			return 1;
+	return 0;
+}
+
+static unsigned ripc_abi;
+
+static void setup_ripc(void)
+{
+	struct ripc_version v;
+	struct ripc_limits l = { 0 };
+
+	if (ripc_version(&v) < 0) {
+		fprintf(stderr,
+			"ripc_bench: error: a rust_ipc contender is selected but %s is not usable: %s\n"
+			"ripc_bench: (is the rust_ipc module loaded?)  To bench without it, run with\n"
+			"ripc_bench:   --only native-mq,native-sysv,pipe,unix-dgram\n",
+			RIPC_DEVICE, strerror(errno));
+		cleanup_all();
+		exit(2);
+	}
+	ripc_abi = v.abi_version;
+	if (v.abi_version != RIPC_ABI_VERSION) {
+		fprintf(stderr, "ripc_bench: error: %s has ABI version %u, this build expects %u\n",
+			RIPC_DEVICE, v.abi_version, RIPC_ABI_VERSION);
+		cleanup_all();
+		exit(2);
+	}
+	ripc_old_limits = v.limits;
+	if (v.limits.mq_msg_max < MEM_MSGS)
+		l.mq_msg_max = MEM_MSGS;
+	if (v.limits.mq_msgsize_max < BIG_SIZE)
+		l.mq_msgsize_max = BIG_SIZE;
+	if (v.limits.msgmax < BIG_SIZE)
+		l.msgmax = BIG_SIZE;
+	if (v.limits.msgmnb < MSGMNB)
+		l.msgmnb = MSGMNB;
+	if (l.mq_msg_max || l.mq_msgsize_max || l.msgmax || l.msgmnb) {
+		if (ripc_set_limits(&l) < 0)
+			DIE_ERRNO("ripc_set_limits");
+		ripc_limits_changed = 1;
+	}
+}
+
+/* ---- channels --------------------------------------------------------------- */
+
+/*
+ * A one-way channel: messages written with sfd (or msqid) are read with rfd
+ * (or msqid).  For a POSIX queue sfd == rfd (O_RDWR).
+ */
+struct chan {
+	int ci;
+	size_t size;
+	int sfd, rfd;
+	int id;
+	int own;  /* closes sfd/rfd and removes the queue */
+	int slot; /* registry slot, or -1 */
+	int nowait;
+};
+
+static void chan_open(struct chan *ch, int ci, size_t size, long depth, int nowait)
+{
+	static int seq;
+	const struct contender *c = &C[ci];
+	char name[48];
+
+	memset(ch, 0, sizeof(*ch));
+	ch->ci = ci;
+	ch->size = size;
+	ch->sfd = ch->rfd = ch->id = -1;
+	ch->own = 1;
+	ch->slot = -1;
+	ch->nowait = nowait;
+	switch (c->fam) {
+	case F_MQ: {
+		struct mq_attr a = { .mq_maxmsg = depth, .mq_msgsize = (long)size };
+		int fl = O_RDWR | O_CREAT | O_EXCL | (nowait ? O_NONBLOCK : 0);
+		int fd;
+
+		snprintf(name, sizeof(name), "/ripc_bench.%d.%d", (int)getpid(), seq++);
+		fd = c->ripc ? ripc_mq_open(name, fl, 0600, &a) : (int)mq_open(name, fl, 0600, &a);
+		if (fd < 0)
+			die("%s(%s, maxmsg %ld, msgsize %zu): %s%s", c->ripc ? "ripc_mq_open" : "mq_open",
+			    name, depth, size, strerror(errno),
+			    errno == EMFILE ? " (RLIMIT_MSGQUEUE too small? run as root with CAP_SYS_RESOURCE)" : "");
+		ch->slot = res_add(c->ripc ? R_RMQ : R_NMQ, 0, name);
+		if (ch->slot < 0)
+			die("too many queues");
+		ch->sfd = ch->rfd = fd;
+		break;
+	}
+	case F_SYSV: {
+		struct msqid_ds ds;
+		int id = c->ripc ? ripc_msgget(IPC_PRIVATE, IPC_CREAT | 0600)
+				 : msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+
+		if (id < 0)
+			DIE_ERRNO(c->ripc ? "ripc_msgget" : "msgget");
+		ch->slot = res_add(c->ripc ? R_RSYSV : R_NSYSV, id, NULL);
+		if (ch->slot < 0)
+			die("too many queues");
+		ch->id = id;
+		if ((c->ripc ? ripc_msgctl(id, IPC_STAT, &ds) : msgctl(id, IPC_STAT, &ds)) < 0)
+			DIE_ERRNO("msgctl(IPC_STAT)");
+		ds.msg_qbytes = (msglen_t)(depth * (long)size);
+		if ((c->ripc ? ripc_msgctl(id, IPC_SET, &ds) : msgctl(id, IPC_SET, &ds)) < 0)
+			die("msgctl(IPC_SET, msg_qbytes %ld): %s", depth * (long)size, strerror(errno));
+		break;
+	}
+	case F_PIPE: {
+		int p[2];
+		long want = depth * (long)size;
+		static int warned;
+
+		if (pipe(p) < 0)
+			DIE_ERRNO("pipe");
+		if (want < 4096)
+			want = 4096;
+		if (fcntl(p[1], F_SETPIPE_SZ, (int)want) < 0 && !warned) {
+			warned = 1;
+			note("pipe: F_SETPIPE_SZ %ld: %s (default pipe size kept)", want, strerror(errno));
+		}
+		ch->rfd = p[0];
+		ch->sfd = p[1];
+		break;
+	}
+	case F_DGRAM: {
+		int sv[2];
+		int buf = (int)(depth * ((long)size + 1024));
+		static int warned;
+
+		if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+			DIE_ERRNO("socketpair");
+		for (int i = 0; i < 2; i++) {
+			if (setsockopt(sv[i], SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) < 0 &&
+			    setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf)) < 0 && !warned) {
+				warned = 1;
+				note("unix-dgram: SO_SNDBUF %d: %s", buf, strerror(errno));
+			}
+		}
+		ch->sfd = sv[0];
+		ch->rfd = sv[1];
+		break;
+	}
+	}
+}
+
+static void chan_close(struct chan *ch)
+{
+	if (!ch->own)
+		return;
+	if (ch->sfd >= 0)
+		close(ch->sfd);
+	if (ch->rfd >= 0 && ch->rfd != ch->sfd)
+		close(ch->rfd);
+	ch->sfd = ch->rfd = -1;
+	if (ch->slot >= 0) {
+		int kind = resv[ch->slot].kind;
+
+		if (res_remove(ch->slot) < 0)
+			DIE_ERRNO(kind == R_NMQ || kind == R_RMQ ? "mq_unlink" : "msgctl(IPC_RMID)");
+		ch->slot = -1;
+	}
+}
+
+/* Two channels for a ping-pong: one each way (one socketpair for unix-dgram). */
+static void chan_pair_open(struct chan ch[2], int ci, size_t size)
+{
+	chan_open(&ch[0], ci, size, DEPTH, 0);
+	if (C[ci].fam == F_DGRAM) {
+		ch[1] = ch[0];
+		ch[1].sfd = ch[0].rfd;
+		ch[1].rfd = ch[0].sfd;
+		ch[1].own = 0;
+		ch[1].slot = -1;
+	} else {
+		chan_open(&ch[1], ci, size, DEPTH, 0);
+	}
+}
+
+/* { long mtype; char mtext[]; }: the System V layout, used by every family. */
+struct mbuf {
+	long mtype;
+	char mtext[];
+};
+
+static struct mbuf *mbuf_new(size_t size)
+{
+	struct mbuf *b;
+
+	if (posix_memalign((void **)&b, 64, sizeof(*b) + size))
+		die("out of memory");
+	memset(b, 0x5a, sizeof(*b) + size);
+	b->mtype = 1;
+	return b;
+}
+
+static void stamp(struct mbuf *b, uint64_t seq)
+{
+	memcpy(b->mtext, &seq, sizeof(seq));
+}
+
+static uint64_t stamp_of(const struct mbuf *b)
+{
+	uint64_t seq;
+
+	memcpy(&seq, b->mtext, sizeof(seq));
+	return seq;
+}
+
+static void send_one(const struct chan *ch, struct mbuf *b)
+{
+	const struct contender *c = &C[ch->ci];
+	size_t size = ch->size;
+	ssize_t r;
+
+	switch (c->fam) {
+	case F_MQ:
+		do
+			r = c->ripc ? ripc_mq_send(ch->sfd, b->mtext, size, 0)
+				    : mq_send(ch->sfd, b->mtext, size, 0);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			DIE_ERRNO(c->ripc ? "ripc_mq_send" : "mq_send");
+		break;
+	case F_SYSV: {
+		int fl = ch->nowait ? IPC_NOWAIT : 0;
+
+		do
+			r = c->ripc ? ripc_msgsnd(ch->id, b, size, fl) : msgsnd(ch->id, b, size, fl);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			DIE_ERRNO(c->ripc ? "ripc_msgsnd" : "msgsnd");
+		break;
+	}
+	case F_PIPE:
+		for (size_t done = 0; done < size; done += (size_t)r) {
+			r = write(ch->sfd, b->mtext + done, size - done);
+			if (r < 0 && errno == EINTR)
+				r = 0;
+			else if (r <= 0)
+				DIE_ERRNO("write(pipe)");
+		}
+		break;
+	case F_DGRAM:
+		do
+			r = send(ch->sfd, b->mtext, size, 0);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			DIE_ERRNO("send(unix-dgram)");
+		if ((size_t)r != size)
+			die("send(unix-dgram): sent %zd of %zu bytes", r, size);
+		break;
+	}
+}
+
+static void recv_one(const struct chan *ch, struct mbuf *b)
+{
+	const struct contender *c = &C[ch->ci];
+	size_t size = ch->size;
+	unsigned prio;
+	ssize_t r;
+
+	switch (c->fam) {
+	case F_MQ:
+		do
+			r = c->ripc ? ripc_mq_receive(ch->rfd, b->mtext, size, &prio)
+				    : mq_receive(ch->rfd, b->mtext, size, &prio);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			DIE_ERRNO(c->ripc ? "ripc_mq_receive" : "mq_receive");
+		break;
+	case F_SYSV: {
+		int fl = ch->nowait ? IPC_NOWAIT : 0;
+
+		do
+			r = c->ripc ? ripc_msgrcv(ch->id, b, size, 0, fl) : msgrcv(ch->id, b, size, 0, fl);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			DIE_ERRNO(c->ripc ? "ripc_msgrcv" : "msgrcv");
+		break;
+	}
+	case F_PIPE: {
+		size_t done = 0;
+
+		while (done < size) {
+			r = read(ch->rfd, b->mtext + done, size - done);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0)
+				DIE_ERRNO("read(pipe)");
+			if (r == 0)
+				die("read(pipe): unexpected end of file");
+			done += (size_t)r;
+		}
+		r = (ssize_t)done;
+		break;
+	}
+	case F_DGRAM:
+		do
+			r = recv(ch->rfd, b->mtext, size, 0);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			DIE_ERRNO("recv(unix-dgram)");
+		break;
+	default:
+		r = -1;
+	}
+	if ((size_t)r != size)
+		die("%s: received %zd bytes, expected %zu", c->name, r, size);
+}
+
+/* A batch of count <= BATCH_K; returns the number of items done (>= 1). */
+static long xfer_batch(const struct chan *ch, struct mbuf **bufs, int count, int receive)
+{
+	const struct contender *c = &C[ch->ci];
+	long r;
+
+	if (c->fam == F_MQ) {
+		struct ripc_mq_item it[BATCH_K];
+		struct ripc_mq_batch b = { .size = sizeof(b), .count = (__u32)count,
+					   .items = (uintptr_t)it };
+
+		for (int i = 0; i < count; i++)
+			it[i] = (struct ripc_mq_item){ .msg_ptr = (uintptr_t)bufs[i]->mtext,
+						       .msg_len = ch->size };
+		do
+			r = ioctl(receive ? ch->rfd : ch->sfd,
+				  receive ? RIPC_MQ_RECEIVE_BATCH : RIPC_MQ_SEND_BATCH, &b);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			DIE_ERRNO(receive ? "RIPC_MQ_RECEIVE_BATCH" : "RIPC_MQ_SEND_BATCH");
+		if (r == 0 || r > count)
+			die("RIPC_MQ_%s_BATCH of %d returned %ld", receive ? "RECEIVE" : "SEND", count, r);
+		if (receive)
+			for (long i = 0; i < r; i++)
+				if (it[i].msg_len != ch->size)
+					die("RIPC_MQ_RECEIVE_BATCH: item %ld has %llu bytes, expected %zu",
+					    i, (unsigned long long)it[i].msg_len, ch->size);
+	} else {
+		struct ripc_msg_item it[BATCH_K];
+		struct ripc_msg_batch b = { .size = sizeof(b), .msqid = ch->id,
+					    .msgflg = ch->nowait ? IPC_NOWAIT : 0,
+					    .count = (__u32)count, .items = (uintptr_t)it };
+
+		for (int i = 0; i < count; i++)
+			it[i] = (struct ripc_msg_item){ .msgp = (uintptr_t)bufs[i],
+							.msgsz = (__s64)ch->size };
+		do
+			r = ioctl(ripc_device_fd(), receive ? RIPC_MSGRCV_BATCH : RIPC_MSGSND_BATCH, &b);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			DIE_ERRNO(receive ? "RIPC_MSGRCV_BATCH" : "RIPC_MSGSND_BATCH");
+		if (r == 0 || r > count)
+			die("RIPC_MSG%s_BATCH of %d returned %ld", receive ? "RCV" : "SND", count, r);
+		if (receive)
+			for (long i = 0; i < r; i++)
+				if (it[i].msgsz != (__s64)ch->size)
+					die("RIPC_MSGRCV_BATCH: item %ld has %lld bytes, expected %zu",
+					    i, (long long)it[i].msgsz, ch->size);
+	}
+	return r;
+}
+
+/* ---- process groups ------------------------------------------------------ */
+
+static int ready_pipe[2] = { -1, -1 }, go_pipe[2] = { -1, -1 };
+
+/* Children call it once set up: the parent starts the clock when all are. */
+static void barrier_wait(void)
+{
+	char c = 0;
+	ssize_t r;
+
+	if (write(ready_pipe[1], &c, 1) != 1)
+		DIE_ERRNO("barrier: write");
+	do
+		r = read(go_pipe[0], &c, 1);
+	while (r < 0 && errno == EINTR);
+	if (r != 0)
+		die("barrier: unexpected read result %zd", r);
+}
+
+typedef void (*role_fn)(int idx, void *arg);
+
+static void __attribute__((noreturn)) child_main(int idx, role_fn fn, void *arg)
+{
+	is_child = 1;
+	nkids = 0;
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGALRM, SIG_DFL);
+	snprintf(child_role, sizeof(child_role), "child %d", idx);
+	alarm((unsigned)watchdog_s);
+	close(ready_pipe[0]);
+	close(go_pipe[1]);
+	fn(idx, arg);
+	_exit(0);
+}
+
+static void describe_status(char *buf, size_t len, int idx, int st)
+{
+	if (WIFEXITED(st))
+		snprintf(buf, len, "child %d exited with status %d", idx, WEXITSTATUS(st));
+	else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM)
+		snprintf(buf, len, "child %d made no progress within the %d s watchdog (hang?)",
+			 idx, watchdog_s);
+	else if (WIFSIGNALED(st))
+		snprintf(buf, len, "child %d was killed by signal %d (%s)", idx, WTERMSIG(st),
+			 strsignal(WTERMSIG(st)));
+	else
+		snprintf(buf, len, "child %d: status %#x", idx, st);
+}
+
+/* Forks nproc children running fn; returns the time the start barrier opened. */
+static uint64_t run_group(int nproc, role_fn fn, void *arg)
+{
+	char failure[256] = "";
+	char buf[MAXPROC];
+	int got = 0, left;
+	uint64_t t0;
+
+	if (pipe(ready_pipe) < 0 || pipe(go_pipe) < 0)
+		DIE_ERRNO("pipe");
+	fflush(stdout);
+	fflush(stderr);
+	nkids = 0;
+	for (int i = 0; i < nproc; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			DIE_ERRNO("fork");
+		if (pid == 0)
+			child_main(i, fn, arg);
+		kids[nkids++] = pid;
+	}
+	close(ready_pipe[1]);
+	close(go_pipe[0]);
+	alarm((unsigned)watchdog_s + 15);
+	while (got < nproc) {
+		ssize_t r = read(ready_pipe[0], buf, (size_t)(nproc - got));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break; /* a child died before the barrier */
+		got += (int)r;
+	}
+	t0 = now_ns();
+	close(go_pipe[1]);
+	close(ready_pipe[0]);
+	for (left = nkids; left > 0;) {
+		int st, idx = -1;
+		pid_t pid = waitpid(-1, &st, 0);
+
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			DIE_ERRNO("waitpid");
+		}
+		for (int i = 0; i < nkids; i++)
+			if (kids[i] == pid)
+				idx = i;
+		if (idx < 0)
+			continue;
+		kids[idx] = 0;
+		left--;
+		if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0) && !failure[0]) {
+			describe_status(failure, sizeof(failure), idx, st);
+			for (int i = 0; i < nkids; i++)
+				if (kids[i] > 0)
+					kill(kids[i], SIGKILL);
+		}
+	}
+	alarm(0);
+	nkids = 0;
+	if (failure[0])
+		die("%s", failure);
+	if (got < nproc)
+		die("a child exited before the start barrier");
+	return t0;
+}
+
+/* ---- the tests ------------------------------------------------------------- */
+
+struct job {
+	struct chan *ch;
+	int nch;
+	int n;
+	long m;
+	size_t size;
+	int batch;
+	int shared;
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void pingpong_role(int idx, void *arg)
+{
+	struct job *j = arg;
+	struct mbuf *b = mbuf_new(j->size);
+	long m = j->m;
+
+	if (idx == 1) {
+		snprintf(child_role, sizeof(child_role), "ponger");
+		barrier_wait();
+		for (long i = 0; i < WARM + m; i++) {
+			recv_one(&j->ch[0], b);
+			send_one(&j->ch[1], b);
+		}
+		return;
+	}
+	snprintf(child_role, sizeof(child_role), "pinger");
+	struct mbuf *r = mbuf_new(j->size);
+	uint64_t *t = calloc((size_t)m + 1, sizeof(*t));
+
+	if (!t)
+		die("out of memory");
+	barrier_wait();
+	for (long i = 0; i < WARM; i++) {
+		stamp(b, (uint64_t)i);
+		send_one(&j->ch[0], b);
+		recv_one(&j->ch[1], r);
+	}
+	t[0] = now_ns();
+	for (long i = 0; i < m; i++) {
+		stamp(b, (uint64_t)i);
+		send_one(&j->ch[0], b);
+		recv_one(&j->ch[1], r);
+		t[i + 1] = now_ns();
+		if (stamp_of(r) != (uint64_t)i)
+			die("round trip %ld: got message %llu back", i, (unsigned long long)stamp_of(r));
+	}
+	double total = (double)(t[m] - t[0]) / 1e9;
+
+	for (long i = 0; i < m; i++)
+		t[i] = t[i + 1] - t[i];
+	qsort(t, (size_t)m, sizeof(*t), cmp_u64);
+	long p99 = (long)((double)m * 0.99 + 0.999999) - 1;
+
+	if (p99 < 0)
+		p99 = 0;
+	shm->v[0] = total > 0 ? (double)m / total : 0;
+	shm->v[1] = (m % 2 ? (double)t[m / 2] : ((double)t[m / 2 - 1] + (double)t[m / 2]) / 2) / 1e3;
+	shm->v[2] = (double)t[p99] / 1e3;
+	shm->v[3] = total;
+}
+
+static void stream_role(int idx, void *arg)
+{
+	struct job *j = arg;
+	struct mbuf *bufs[BATCH_K];
+	int nb = j->batch ? BATCH_K : 1;
+	long m = j->m;
+
+	for (int i = 0; i < nb; i++)
+		bufs[i] = mbuf_new(j->size);
+	snprintf(child_role, sizeof(child_role), idx ? "receiver" : "sender");
+	barrier_wait();
+	for (long done = 0; done < m;) {
+		long k = m - done < nb ? m - done : nb;
+
+		if (idx == 0) {
+			for (long i = 0; i < k; i++)
+				stamp(bufs[i], (uint64_t)(done + i));
+			if (j->batch) {
+				done += xfer_batch(&j->ch[0], bufs, (int)k, 0);
+			} else {
+				send_one(&j->ch[0], bufs[0]);
+				done++;
+			}
+		} else {
+			long got = 1;
+
+			if (j->batch)
+				got = xfer_batch(&j->ch[0], bufs, (int)k, 1);
+			else
+				recv_one(&j->ch[0], bufs[0]);
+			for (long i = 0; i < got; i++)
+				if (stamp_of(bufs[i]) != (uint64_t)(done + i))
+					die("message %ld arrived as number %llu (order or content broken)",
+					    done + i, (unsigned long long)stamp_of(bufs[i]));
+			done += got;
+		}
+	}
+	if (idx == 1) {
+		shm->t_end[idx] = now_ns();
+		shm->count[idx] = m;
+	}
+}
+
+static void contention_role(int idx, void *arg)
+{
+	struct job *j = arg;
+	struct mbuf *b = mbuf_new(j->size);
+	int sender = idx < j->n;
+	const struct chan *ch = &j->ch[(sender ? idx : idx - j->n) % j->nch];
+	long count = 0;
+
+	snprintf(child_role, sizeof(child_role), "%s %d", sender ? "sender" : "receiver",
+		 sender ? idx : idx - j->n);
+	barrier_wait();
+	if (sender) {
+		for (long i = 0; i < j->m; i++)
+			send_one(ch, b);
+		return;
+	}
+	if (j->shared) {
+		/* Claim a message first: exactly n * m receives happen in all. */
+		while (__atomic_fetch_sub(&shm->remaining, 1, __ATOMIC_SEQ_CST) > 0) {
+			recv_one(ch, b);
+			count++;
+		}
+	} else {
+		for (; count < j->m; count++)
+			recv_one(ch, b);
+	}
+	shm->t_end[idx] = now_ns();
+	shm->count[idx] = count;
+}
+
+/*
+ * One measurement; out[] gets the figures of the test's units.  Returns the
+ * measured time in seconds (what the calibration scales).
+ */
+static double measure(int test, int n, size_t size, int ci, long m, double out[3])
+{
+	struct chan ch[MAXPROC];
+	struct job j = { .ch = ch, .n = n, .m = m, .size = size, .batch = C[ci].batch };
+	double el = 0;
+
+	memset(shm, 0, sizeof(*shm));
+	switch (test) {
+	case T_PINGPONG:
+		j.nch = 2;
+		chan_pair_open(ch, ci, size);
+		run_group(2, pingpong_role, &j);
+		out[0] = shm->v[0];
+		out[1] = shm->v[1];
+		out[2] = shm->v[2];
+		el = shm->v[3];
+		break;
+	case T_STREAM: {
+		uint64_t t0;
+
+		j.nch = 1;
+		chan_open(&ch[0], ci, size, DEPTH, 0);
+		t0 = run_group(2, stream_role, &j);
+		el = (double)(shm->t_end[1] - t0) / 1e9;
+		out[0] = (double)m / el;
+		out[1] = (double)m * (double)size / el / 1e6;
+		break;
+	}
+	case T_SHARED:
+	case T_PAIRS: {
+		uint64_t t0, tend = 0;
+		long total = 0;
+
+		j.shared = test == T_SHARED;
+		j.nch = j.shared ? 1 : n;
+		for (int i = 0; i < j.nch; i++)
+			chan_open(&ch[i], ci, size, DEPTH, 0);
+		shm->remaining = (long)n * m;
+		t0 = run_group(2 * n, contention_role, &j);
+		for (int i = n; i < 2 * n; i++) {
+			total += shm->count[i];
+			if (shm->t_end[i] > tend)
+				tend = shm->t_end[i];
+		}
+		if (total != (long)n * m)
+			die("receivers got %ld messages, expected %ld", total, (long)n * m);
+		el = (double)(tend - t0) / 1e9;
+		out[0] = (double)total / el;
+		break;
+	}
+	}
+	for (int i = 0; i < j.nch; i++)
+		chan_close(&ch[i]);
+	if (el <= 0)
+		die("measured a non-positive time");
+	return el;
+}
+
+struct meminfo {
+	long memfree, avail, slab; /* kB */
+};
+
+static void read_meminfo(struct meminfo *mi)
+{
+	char line[256];
+	FILE *f;
+
+	/* Fold the per-CPU vmstat deltas into the global counters first. */
+	write_str_file("/proc/sys/vm/stat_refresh", "1\n");
+	f = fopen("/proc/meminfo", "re");
+	if (!f)
+		DIE_ERRNO("/proc/meminfo");
+	mi->memfree = mi->avail = mi->slab = -1;
+	while (fgets(line, sizeof(line), f)) {
+		long v;
+
+		if (sscanf(line, "MemFree: %ld", &v) == 1)
+			mi->memfree = v;
+		else if (sscanf(line, "MemAvailable: %ld", &v) == 1)
+			mi->avail = v;
+		else if (sscanf(line, "Slab: %ld", &v) == 1)
+			mi->slab = v;
+	}
+	fclose(f);
+	if (mi->memfree < 0 || mi->slab < 0)
+		die("/proc/meminfo: no MemFree or Slab line");
+}
+
+static long mem_msgs(size_t size, int ci)
+{
+	long count = size >= BIG_SIZE ? MEM_MSGS_BIG : MEM_MSGS;
+
+	/* Without CAP_SYS_RESOURCE a POSIX queue must fit RLIMIT_MSGQUEUE. */
+	if (C[ci].fam == F_MQ && mq_rlimit != RLIM_INFINITY) {
+		long fit = (long)(mq_rlimit * 3 / 4 / (size + 64));
+
+		if (fit < count)
+			count = fit;
+	}
+	return count;
+}
+
+/* Kernel memory per queued message: out[0] by MemFree, out[1] by Slab. */
+static void measure_memory(size_t size, int ci, double out[2])
+{
+	long count = mem_msgs(size, ci);
+	struct mbuf *b = mbuf_new(size);
+	struct meminfo before, after;
+	struct chan ch;
+
+	alarm((unsigned)watchdog_s);
+	chan_open(&ch, ci, size, count, 1);
+	read_meminfo(&before);
+	for (long i = 0; i < count; i++)
+		send_one(&ch, b);
+	read_meminfo(&after);
+	chan_close(&ch);
+	alarm(0);
+	free(b);
+	out[0] = (double)(before.memfree - after.memfree) * 1024.0 / (double)count;
+	out[1] = (double)(after.slab - before.slab) * 1024.0 / (double)count;
+}
+
+/* ---- figures --------------------------------------------------------------- */
+
+struct fig {
+	int test, n, ci, unit;
+	size_t size;
+	long m;
+	int nruns;
+	double runs[MAXR];
+	double min, med, max, ratio; /* ratio: NaN when unknown */
+};
+static struct fig figs[MAXFIG];
+static int nfigs;
+
+static struct fig *fig_get(int test, int n, size_t size, int ci, int unit, int create)
+{
+	for (int i = 0; i < nfigs; i++) {
+		struct fig *f = &figs[i];
+
+		if (f->test == test && f->n == n && f->size == size && f->ci == ci && f->unit == unit)
+			return f;
+	}
+	if (!create)
+		return NULL;
+	if (nfigs >= MAXFIG)
+		die("too many figures");
+	figs[nfigs] = (struct fig){ .test = test, .n = n, .size = size, .ci = ci, .unit = unit };
+	return &figs[nfigs++];
+}
+
+static void fig_add(int test, int n, size_t size, int ci, int unit, long m, double v)
+{
+	struct fig *f = fig_get(test, n, size, ci, unit, 1);
+
+	if (f->nruns < MAXR)
+		f->runs[f->nruns++] = v;
+	f->m = m;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void fig_stats(void)
+{
+	for (int i = 0; i < nfigs; i++) {
+		struct fig *f = &figs[i];
+		double s[MAXR];
+		int k = f->nruns;
+
+		memcpy(s, f->runs, sizeof(double) * (size_t)k);
+		qsort(s, (size_t)k, sizeof(double), cmp_double);
+		f->min = s[0];
+		f->max = s[k - 1];
+		f->med = k % 2 ? s[k / 2] : (s[k / 2 - 1] + s[k / 2]) / 2;
+	}
+	for (int i = 0; i < nfigs; i++) {
+		struct fig *f = &figs[i];
+		struct fig *r = fig_get(f->test, f->n, f->size, C[f->ci].native, f->unit, 0);
+
+		f->ratio = __builtin_nan("");
+		if (!r || r->nruns == 0)
+			continue;
+		if (unit_lower_better[f->unit]) {
+			if (f->med > 0)
+				f->ratio = r->med / f->med;
+		} else if (r->med > 0) {
+			f->ratio = f->med / r->med;
+		}
+	}
+}
+
+/* ---- output ------------------------------------------------------------------ */
+
+static void json_num(FILE *o, double v)
+{
+	if (v != v || v > 1e300 || v < -1e300)
+		fputs("null", o);
+	else
+		fprintf(o, "%.6g", v);
+}
+
+static void json_str(FILE *o, const char *s)
+{
+	fputc('"', o);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(o, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(o, "\\u%04x", *s);
+		else
+			fputc(*s, o);
+	}
+	fputc('"', o);
+}
+
+static void cpu_model(char *buf, size_t len)
+{
+	char line[256];
+	FILE *f = fopen("/proc/cpuinfo", "re");
+
+	snprintf(buf, len, "unknown");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, ':');
+
+		if (!strncmp(line, "model name", 10) && p) {
+			p += 1 + strspn(p + 1, " \t");
+			p[strcspn(p, "\n")] = 0;
+			snprintf(buf, len, "%s", p);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+static void write_json(FILE *o, double elapsed)
+{
+	struct utsname u;
+	char date[64], cpu[128];
+	time_t now = time(NULL);
+	int first = 1;
+
+	uname(&u);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	cpu_model(cpu, sizeof(cpu));
+	fputs("{\"meta\":{\"tool\":\"ripc_bench\",\"kernel\":", o);
+	json_str(o, u.release);
+	fputs(",\"machine\":", o);
+	json_str(o, u.machine);
+	fputs(",\"date\":", o);
+	json_str(o, date);
+	fputs(",\"cpu\":", o);
+	json_str(o, cpu);
+	fprintf(o, ",\"cpus_online\":%ld,\"ripc_abi\":", sysconf(_SC_NPROCESSORS_ONLN));
+	json_num(o, ripc_abi ? (double)ripc_abi : __builtin_nan(""));
+	fprintf(o, ",\"runs\":%d,\"quick\":%s,\"target_s\":", opt_runs, opt_quick ? "true" : "false");
+	json_num(o, opt_target);
+	fputs(",\"elapsed_s\":", o);
+	json_num(o, elapsed);
+	fprintf(o, ",\"depth\":%d,\"batch_k\":%d,\"memory_messages\":%d,\"memory_messages_65536\":%d",
+		DEPTH, BATCH_K, MEM_MSGS, MEM_MSGS_BIG);
+	fputs(",\"sizes\":[", o);
+	for (int i = 0; i < nsizes; i++)
+		fprintf(o, "%s%zu", i ? "," : "", sizes[i]);
+	fputs("],\"contenders\":[", o);
+	for (int i = 0, k = 0; i < NCONT; i++)
+		if (C[i].selected && !C[i].skip) {
+			fputs(k++ ? "," : "", o);
+			json_str(o, C[i].name);
+		}
+	fputs("],\"skipped\":{", o);
+	for (int i = 0, k = 0; i < NCONT; i++)
+		if (C[i].selected && C[i].skip) {
+			fputs(k++ ? "," : "", o);
+			json_str(o, C[i].name);
+			fputc(':', o);
+			json_str(o, C[i].skip);
+		}
+	fputs("},\"ratio\":", o);
+	json_str(o, "ratio_to_native = median / median of the native of the family (ripc-mq, ripc-mq-batch, "
+		    "pipe, unix-dgram: native-mq; ripc-sysv, ripc-sysv-batch: native-sysv) for higher-is-better "
+		    "units; native / contender for lower-is-better units (latency, memory): > 1 always means the "
+		    "contender beats the native");
+	fputs(",\"notes\":[", o);
+	for (int i = 0; i < nnotes; i++) {
+		fputs(i ? "," : "", o);
+		json_str(o, notes[i]);
+	}
+	fputs("]},\n\"records\":[\n", o);
+	for (int i = 0; i < nfigs; i++) {
+		struct fig *f = &figs[i];
+
+		if (!first)
+			fputs(",\n", o);
+		first = 0;
+		fputs("{\"test\":", o);
+		json_str(o, test_name[f->test]);
+		fprintf(o, ",\"n\":%d,\"size\":%zu,\"contender\":", f->n, f->size);
+		json_str(o, C[f->ci].name);
+		fputs(",\"unit\":", o);
+		json_str(o, unit_name[f->unit]);
+		fprintf(o, ",\"better\":\"%s\",\"messages\":%ld,\"runs\":[",
+			unit_lower_better[f->unit] ? "lower" : "higher", f->m);
+		for (int k = 0; k < f->nruns; k++) {
+			fputs(k ? "," : "", o);
+			json_num(o, f->runs[k]);
+		}
+		fputs("],\"min\":", o);
+		json_num(o, f->min);
+		fputs(",\"median\":", o);
+		json_num(o, f->med);
+		fputs(",\"max\":", o);
+		json_num(o, f->max);
+		fputs(",\"ratio_to_native\":", o);
+		json_num(o, f->ratio);
+		fputc('}', o);
+	}
+	fputs("\n]}\n", o);
+}
+
+static void fmt_val(char *buf, size_t len, double v)
+{
+	if (v != v)
+		snprintf(buf, len, "-");
+	else if (v >= 1e7)
+		snprintf(buf, len, "%.2fM", v / 1e6);
+	else if (v >= 1e5)
+		snprintf(buf, len, "%.1fk", v / 1e3);
+	else if (v >= 1e3)
+		snprintf(buf, len, "%.0f", v);
+	else if (v >= 10)
+		snprintf(buf, len, "%.1f", v);
+	else
+		snprintf(buf, len, "%.2f", v);
+}
+
+static void print_table(FILE *o)
+{
+	static const int units_of[NTEST][4] = {
+		[T_PINGPONG] = { U_RTS, U_RTT_MED, U_RTT_P99, -1 },
+		[T_STREAM] = { U_MSGS, U_MBS, -1 },
+		[T_SHARED] = { U_MSGS, -1 },
+		[T_PAIRS] = { U_MSGS, -1 },
+		[T_MEMORY] = { U_BPM, U_SLAB, -1 },
+	};
+	static const int ratio_cols[] = { C_RMQ, C_RSYSV, C_RMQB, C_RSYSVB };
+	static const char *const ratio_hdr[] = { "mq-ratio", "sysv-ratio", "mqB-ratio", "sysvB-ratio" };
+
+	fprintf(o, "ripc_bench results: medians of %d runs (min..max in the JSON).\n", opt_runs);
+	fprintf(o, "mq-ratio = ripc-mq vs native-mq, sysv-ratio = ripc-sysv vs native-sysv, "
+		   "mqB/sysvB = the batched ripc paths vs the same natives.\n");
+	for (int t = 0; t < NTEST; t++) {
+		for (int u = 0; units_of[t][u] >= 0; u++) {
+			int unit = units_of[t][u], cols[NCONT], ncols = 0, rc[4], nrc = 0, any = 0;
+
+			for (int i = 0; i < nfigs; i++)
+				if (figs[i].test == t && figs[i].unit == unit)
+					any = 1;
+			if (!any)
+				continue;
+			for (int ci = 0; ci < NCONT; ci++)
+				if (C[ci].selected && !C[ci].skip && test_has_contender(t, ci))
+					cols[ncols++] = ci;
+			for (int k = 0; k < 4; k++) {
+				int ci = ratio_cols[k];
+
+				if (C[ci].selected && !C[ci].skip && test_has_contender(t, ci) &&
+				    C[C[ci].native].selected && !C[C[ci].native].skip)
+					rc[nrc++] = k;
+			}
+			fprintf(o, "\n== %s: %s -- %s\n", test_name[t], unit_desc[unit], test_desc[t]);
+			if (unit_lower_better[unit])
+				fprintf(o, "   (lower is better; ratio = native / ripc, so > 1 means rust_ipc is better)\n");
+			else
+				fprintf(o, "   (higher is better; ratio = ripc / native, so > 1 means rust_ipc is better)\n");
+			fprintf(o, "%3s %6s", "n", "size");
+			for (int c = 0; c < ncols; c++) {
+				int w = (int)strlen(C[cols[c]].name);
+
+				fprintf(o, " %*s", w < 9 ? 9 : w, C[cols[c]].name);
+			}
+			fprintf(o, " |");
+			for (int k = 0; k < nrc; k++)
+				fprintf(o, " %11s", ratio_hdr[rc[k]]);
+			fputc('\n', o);
+			for (int ns = 0; ns < 3; ns++) {
+				for (int s = 0; s < nsizes; s++) {
+					int n = (t == T_SHARED || t == T_PAIRS) ? ns_list[ns] : 1;
+					char v[32];
+
+					if ((t == T_SHARED || t == T_PAIRS) ? ns >= nns : ns > 0)
+						continue;
+					any = 0;
+					for (int c = 0; c < ncols; c++)
+						if (fig_get(t, n, sizes[s], cols[c], unit, 0))
+							any = 1;
+					if (!any)
+						continue;
+					fprintf(o, "%3d %6zu", n, sizes[s]);
+					for (int c = 0; c < ncols; c++) {
+						struct fig *f = fig_get(t, n, sizes[s], cols[c], unit, 0);
+						int w = (int)strlen(C[cols[c]].name);
+
+						fmt_val(v, sizeof(v), f ? f->med : __builtin_nan(""));
+						fprintf(o, " %*s", w < 9 ? 9 : w, v);
+					}
+					fprintf(o, " |");
+					for (int k = 0; k < nrc; k++) {
+						struct fig *f = fig_get(t, n, sizes[s], ratio_cols[rc[k]], unit, 0);
+
+						if (f && f->ratio == f->ratio)
+							fprintf(o, " %11.2f", f->ratio);
+						else
+							fprintf(o, " %11s", "-");
+					}
+					if (t == T_MEMORY) {
+						long lo = -1, hi = -1;
+
+						for (int c = 0; c < ncols; c++) {
+							struct fig *f = fig_get(t, n, sizes[s], cols[c], unit, 0);
+
+							if (!f)
+								continue;
+							if (lo < 0 || f->m < lo)
+								lo = f->m;
+							if (f->m > hi)
+								hi = f->m;
+						}
+						if (lo != hi)
+							fprintf(o, "   (%ld..%ld messages)", lo, hi);
+						else if (lo != MEM_MSGS)
+							fprintf(o, "   (%ld messages)", lo);
+					}
+					fputc('\n', o);
+				}
+			}
+		}
+	}
+}
+
+/* ---- driver ------------------------------------------------------------------ */
+
+struct cell {
+	int test, n;
+	size_t size;
+	long m;
+};
+static struct cell cells[MAXCELL];
+static int ncells;
+
+static int ref_contender(int test)
+{
+	for (int i = 0; i < NCONT; i++) {
+		int ci = ref_order[i];
+
+		if (C[ci].selected && !C[ci].skip && !C[ci].batch && test_has_contender(test, ci))
+			return ci;
+	}
+	for (int ci = 0; ci < NCONT; ci++)
+		if (C[ci].selected && !C[ci].skip && test_has_contender(test, ci))
+			return ci;
+	return -1;
+}
+
+static long calibrate(const struct cell *c, int ref)
+{
+	long mmin = opt_quick ? 50 : 200, mmax = 1000000;
+	long m = opt_quick ? 32 : 64;
+	double out[3], el;
+
+	for (;;) {
+		snprintf(ctx, sizeof(ctx), "calibrating %s n=%d size=%zu on %s (M=%ld)",
+			 test_name[c->test], c->n, c->size, C[ref].name, m);
+		el = measure(c->test, c->n, c->size, ref, m, out);
+		if (el >= opt_target / 4 || m >= mmax)
+			break;
+		m *= el < opt_target / 64 ? 8 : 2;
+	}
+	m = (long)((double)m * opt_target / el);
+	if (m < mmin)
+		m = mmin;
+	if (m > mmax)
+		m = mmax;
+	if (opt_verbose)
+		fprintf(stderr, "ripc_bench: %s n=%d size=%zu: M=%ld\n", test_name[c->test], c->n,
+			c->size, m);
+	return m;
+}
+
+static void add_cells(void)
+{
+	for (int t = 0; t < NTEST; t++) {
+		if (!(opt_tests & (1 << t)) || ref_contender(t) < 0)
+			continue;
+		for (int k = 0; k < (t == T_SHARED || t == T_PAIRS ? nns : 1); k++)
+			for (int s = 0; s < nsizes; s++)
+				cells[ncells++] = (struct cell){ t, (t == T_SHARED || t == T_PAIRS) ? ns_list[k] : 1,
+								 sizes[s], 0 };
+	}
+}
+
+static void run_cell(struct cell *c, int rep)
+{
+	int list[NCONT], nl = 0;
+
+	for (int ci = 0; ci < NCONT; ci++)
+		if (C[ci].selected && !C[ci].skip && test_has_contender(c->test, ci))
+			list[nl++] = ci;
+	if (c->test != T_MEMORY && c->m == 0)
+		c->m = calibrate(c, ref_contender(c->test));
+	for (int k = 0; k < nl; k++) {
+		int ci = list[(k + rep) % nl];
+		double out[3];
+
+		snprintf(ctx, sizeof(ctx), "%s n=%d size=%zu %s (run %d)", test_name[c->test], c->n,
+			 c->size, C[ci].name, rep + 1);
+		switch (c->test) {
+		case T_PINGPONG:
+			measure(c->test, c->n, c->size, ci, c->m, out);
+			fig_add(c->test, c->n, c->size, ci, U_RTS, c->m, out[0]);
+			fig_add(c->test, c->n, c->size, ci, U_RTT_MED, c->m, out[1]);
+			fig_add(c->test, c->n, c->size, ci, U_RTT_P99, c->m, out[2]);
+			break;
+		case T_STREAM:
+			measure(c->test, c->n, c->size, ci, c->m, out);
+			fig_add(c->test, c->n, c->size, ci, U_MSGS, c->m, out[0]);
+			fig_add(c->test, c->n, c->size, ci, U_MBS, c->m, out[1]);
+			break;
+		case T_SHARED:
+		case T_PAIRS:
+			measure(c->test, c->n, c->size, ci, c->m, out);
+			fig_add(c->test, c->n, c->size, ci, U_MSGS, c->m, out[0]);
+			break;
+		case T_MEMORY:
+			measure_memory(c->size, ci, out);
+			fig_add(c->test, c->n, c->size, ci, U_BPM, mem_msgs(c->size, ci), out[0]);
+			fig_add(c->test, c->n, c->size, ci, U_SLAB, mem_msgs(c->size, ci), out[1]);
+			break;
+		}
+		if (opt_verbose)
+			fprintf(stderr, "ripc_bench: %s: %.4g\n", ctx, out[0]);
+	}
+}
+
+/* Does the module take batches?  (ENOTTY/EINVAL: no.) */
+static const char *probe_batch(int ci)
+{
+	static char why[128];
+	struct mbuf *b = mbuf_new(16);
+	struct chan ch;
+	const char *res = NULL;
+
+	snprintf(ctx, sizeof(ctx), "probing %s", C[ci].name);
+	chan_open(&ch, ci, 16, 1, 1);
+	for (int receive = 0; receive < 2 && !res; receive++) {
+		long r;
+
+		if (C[ci].fam == F_MQ) {
+			struct ripc_mq_item it = { .msg_ptr = (uintptr_t)b->mtext, .msg_len = 16 };
+			struct ripc_mq_batch mb = { .size = sizeof(mb), .count = 1, .items = (uintptr_t)&it };
+
+			r = ioctl(ch.sfd, receive ? RIPC_MQ_RECEIVE_BATCH : RIPC_MQ_SEND_BATCH, &mb);
+		} else {
+			struct ripc_msg_item it = { .msgp = (uintptr_t)b, .msgsz = 16 };
+			struct ripc_msg_batch sb = { .size = sizeof(sb), .msqid = ch.id, .msgflg = IPC_NOWAIT,
+						     .count = 1, .items = (uintptr_t)&it };
+
+			r = ioctl(ripc_device_fd(), receive ? RIPC_MSGRCV_BATCH : RIPC_MSGSND_BATCH, &sb);
+		}
+		if (r < 0 && (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP)) {
+			snprintf(why, sizeof(why), "the module does not take batch %ss (%s)",
+				 receive ? "receive" : "send", strerror(errno));
+			res = why;
+		} else if (r != 1) {
+			die("batch %s of 1 item returned %ld (%s)", receive ? "receive" : "send", r,
+			    r < 0 ? strerror(errno) : "expected 1");
+		}
+	}
+	chan_close(&ch);
+	free(b);
+	return res;
+}
+
+static void usage(FILE *o)
+{
+	fprintf(o,
+		"usage: ripc_bench [--quick] [--runs R] [--json FILE|-] [--only C1,C2,...]\n"
+		"                  [--tests T1,...] [--target SECONDS] [--verbose]\n"
+		"  --quick       R=2, sizes 64 and 4096, N=1,2, short measurements (smoke test)\n"
+		"  --runs R      repetitions of every figure (default 5, at most %d)\n"
+		"  --json FILE   write the results as JSON; '-' (or /dev/stdout): to stdout\n"
+		"                between ===JSON-BEGIN=== and ===JSON-END=== lines (and the\n"
+		"                table between ===TABLE-BEGIN=== and ===TABLE-END===)\n"
+		"  --only LIST   contenders: ripc-mq,native-mq,ripc-sysv,native-sysv,pipe,\n"
+		"                unix-dgram,ripc-mq-batch,ripc-sysv-batch (default: all)\n"
+		"  --tests LIST  pingpong,stream,contention,memory (default: all)\n"
+		"  --target S    seconds one measurement should take (default 0.2; quick 0.03)\n"
+		"  --verbose     print every measurement on stderr\n",
+		MAXR);
+}
+
+static int parse_list(char *arg, const char *what, int (*lookup)(const char *))
+{
+	int mask = 0;
+
+	for (char *tok = strtok(arg, ","); tok; tok = strtok(NULL, ",")) {
+		int i = lookup(tok);
+
+		if (i < 0) {
+			fprintf(stderr, "ripc_bench: unknown %s '%s'\n", what, tok);
+			usage(stderr);
+			exit(2);
+		}
+		mask |= i;
+	}
+	return mask;
+}
+
+static int lookup_contender(const char *s)
+{
+	for (int i = 0; i < NCONT; i++)
+		if (!strcmp(s, C[i].name))
+			return 1 << i;
+	return -1;
+}
+
+static int lookup_test(const char *s)
+{
+	if (!strcmp(s, "pingpong"))
+		return 1 << T_PINGPONG;
+	if (!strcmp(s, "stream"))
+		return 1 << T_STREAM;
+	if (!strcmp(s, "contention"))
+		return 1 << T_SHARED | 1 << T_PAIRS;
+	if (!strcmp(s, "contention-shared"))
+		return 1 << T_SHARED;
+	if (!strcmp(s, "contention-pairs"))
+		return 1 << T_PAIRS;
+	if (!strcmp(s, "memory"))
+		return 1 << T_MEMORY;
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "quick", no_argument, NULL, 'q' }, { "runs", required_argument, NULL, 'r' },
+		{ "json", required_argument, NULL, 'j' }, { "only", required_argument, NULL, 'o' },
+		{ "tests", required_argument, NULL, 't' }, { "target", required_argument, NULL, 'T' },
+		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int only = 0, runs = -1, opt, markers;
+	double target = -1;
+	uint64_t start = now_ns(), t;
+	FILE *jf = NULL;
+
+	while ((opt = getopt_long(argc, argv, "qr:j:o:t:T:vh", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'q':
+			opt_quick = 1;
+			break;
+		case 'r':
+			runs = atoi(optarg);
+			if (runs < 1 || runs > MAXR) {
+				fprintf(stderr, "ripc_bench: --runs must be 1..%d\n", MAXR);
+				return 2;
+			}
+			break;
+		case 'j':
+			opt_json = optarg;
+			break;
+		case 'o':
+			only = parse_list(optarg, "contender", lookup_contender);
+			break;
+		case 't':
+			opt_tests = parse_list(optarg, "test", lookup_test);
+			break;
+		case 'T':
+			target = atof(optarg);
+			if (!(target > 0 && target <= 60)) {
+				fprintf(stderr, "ripc_bench: --target must be in (0, 60]\n");
+				return 2;
+			}
+			break;
+		case 'v':
+			opt_verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (opt_quick) {
+		opt_runs = 2;
+		opt_target = 0.03;
+		watchdog_s = 30;
+		sizes[nsizes++] = 64;
+		sizes[nsizes++] = 4096;
+		ns_list[nns++] = 1;
+		ns_list[nns++] = 2;
+	} else {
+		static const size_t all[] = { 16, 64, 512, 4096, BIG_SIZE };
+
+		for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+			sizes[nsizes++] = all[i];
+		ns_list[nns++] = 1;
+		ns_list[nns++] = 2;
+		ns_list[nns++] = 4;
+	}
+	if (runs > 0)
+		opt_runs = runs;
+	if (target > 0)
+		opt_target = target;
+	if (watchdog_s < opt_target * 100)
+		watchdog_s = (int)(opt_target * 100);
+	for (int i = 0; i < NCONT; i++)
+		C[i].selected = only ? !!(only & (1 << i)) : 1;
+	markers = opt_json && (!strcmp(opt_json, "-") || !strcmp(opt_json, "/dev/stdout"));
+
+	if (geteuid() != 0)
+		fprintf(stderr, "ripc_bench: warning: not root: the limits cannot be raised, "
+				"large queues will fail\n");
+	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shm == MAP_FAILED)
+		DIE_ERRNO("mmap");
+	if (opt_json && !markers) {
+		jf = fopen(opt_json, "w");
+		if (!jf) {
+			fprintf(stderr, "ripc_bench: %s: %s\n", opt_json, strerror(errno));
+			return 2;
+		}
+	}
+	atexit(cleanup_all);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	signal(SIGALRM, on_signal);
+	signal(SIGPIPE, SIG_IGN); /* a dead pipe peer shows as EPIPE, reported by the child */
+
+	raise_native_limits();
+	if (any_selected(1)) {
+		setup_ripc();
+		for (int ci = 0; ci < NCONT; ci++) {
+			if (C[ci].selected && C[ci].batch) {
+				C[ci].skip = probe_batch(ci);
+				if (C[ci].skip && only) {
+					fprintf(stderr, "ripc_bench: error: %s: %s\n", C[ci].name, C[ci].skip);
+					cleanup_all();
+					return 2;
+				}
+				if (C[ci].skip)
+					note("%s skipped: %s", C[ci].name, C[ci].skip);
+			}
+		}
+	}
+	for (size_t i = 0; i < NSYSCTL; i++)
+		if (sysctls[i].changed && opt_verbose)
+			fprintf(stderr, "ripc_bench: %s raised (was %.*s)\n", sysctls[i].path, (int)strcspn(sysctls[i].old, "\n"), sysctls[i].old);
+
+	add_cells();
+	if (ncells == 0) {
+		fprintf(stderr, "ripc_bench: nothing to run with these --only/--tests\n");
+		cleanup_all();
+		return 2;
+	}
+	fprintf(stderr, "ripc_bench: %d runs of %d cells, ~%.2f s per measurement%s\n", opt_runs,
+		ncells, opt_target, opt_quick ? " (quick)" : "");
+	for (int rep = 0; rep < opt_runs; rep++) {
+		for (int test = 0; test < NTEST; test++) {
+			int did = 0;
+
+			t = now_ns();
+			for (int i = 0; i < ncells; i++) {
+				if (cells[i].test == test) {
+					run_cell(&cells[i], rep);
+					did = 1;
+				}
+			}
+			if (did)
+				fprintf(stderr, "ripc_bench: run %d/%d: %-17s %6.1f s (total %6.1f s)\n",
+					rep + 1, opt_runs, test_name[test], (double)(now_ns() - t) / 1e9,
+					(double)(now_ns() - start) / 1e9);
+		}
+	}
+	snprintf(ctx, sizeof(ctx), "output");
+	fig_stats();
+	double elapsed = (double)(now_ns() - start) / 1e9;
+
+	cleanup_all();
+	fflush(stderr);
+	if (markers) {
+		puts("===TABLE-BEGIN===");
+		print_table(stdout);
+		puts("===TABLE-END===");
+		puts("===JSON-BEGIN===");
+		write_json(stdout, elapsed);
+		puts("===JSON-END===");
+	} else {
+		print_table(stdout);
+		if (jf) {
+			write_json(jf, elapsed);
+			if (fclose(jf) != 0) {
+				fprintf(stderr, "ripc_bench: %s: %s\n", opt_json, strerror(errno));
+				return 1;
+			}
+		}
+	}
+	printf("ripc_bench: done in %.1f s\n", elapsed);
+	if (fflush(stdout) != 0)
+		return 1;
+	return 0;
+}
