@@ -14,16 +14,16 @@ use crate::ipc::{
     limits::{self, HARD_MSGMAX, HARD_MSGSIZEMAX},
     msg::Msg,
     notify::{self, Notify, Request},
-    wait::{self, Deadline, OnSignal, WaitList, WakeQ},
+    wait::{self, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
 use core::fmt::Write;
 use kernel::{
     bindings,
     fs::File,
-    new_condvar, new_mutex, new_poll_condvar,
+    new_condvar, new_mutex,
     prelude::*,
     rbtree::{RBTree, RBTreeNodeReservation},
-    sync::{poll::PollCondVar, Arc, CondVar, Mutex},
+    sync::{Arc, CondVar, Mutex},
 };
 
 /// `MQ_PRIO_MAX`.
@@ -217,7 +217,7 @@ pub(crate) struct MqQueue {
     #[pin]
     sleep: CondVar,
     #[pin]
-    poll: PollCondVar,
+    poll: PollQueue,
 }
 
 /// A file bound to a queue: the queue and the access of its open.
@@ -348,7 +348,7 @@ impl MqQueue {
                     spare: None,
                 }),
                 sleep <- new_condvar!(),
-                poll <- new_poll_condvar!(),
+                poll <- PollQueue::new(),
             }),
             GFP_KERNEL,
         )
@@ -425,7 +425,7 @@ pub(crate) fn send(h: Option<&MqHandle>, file: &File, x: &ripc_mq_xfer) -> Resul
     }
     drop(g);
     drop(wq);
-    q.poll.notify_all();
+    q.poll.notify();
     Ok(())
 }
 
@@ -494,7 +494,7 @@ pub(crate) fn receive(h: Option<&MqHandle>, file: &File, x: &mut ripc_mq_xfer) -
     }
     x.msg_prio = m.mtype as u32;
     drop(m);
-    q.poll.notify_all();
+    q.poll.notify();
     Ok(len)
 }
 
@@ -581,7 +581,7 @@ impl MqHandle {
 
     /// `EPOLLIN` if a message is queued, `EPOLLOUT` if there is room.
     pub(crate) fn poll(&self, file: &File, table: &kernel::sync::poll::PollTable<'_>) -> u32 {
-        table.register_wait(file, &self.q.poll);
+        self.q.poll.register(file, table);
         let g = self.q.state.lock();
         let mut mask = 0;
         if g.curmsgs > 0 {

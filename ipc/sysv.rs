@@ -9,17 +9,17 @@ use crate::ipc::{
     fifo::Fifo,
     limits::{self, IPCMNI},
     msg::Msg,
-    wait::{self, Deadline, OnSignal, WaitList, WakeQ},
+    wait::{self, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
 use core::fmt::Write;
 use kernel::{
     bindings,
     fs::File,
-    new_condvar, new_mutex, new_poll_condvar,
+    new_condvar, new_mutex,
     prelude::*,
     sync::{
         atomic::{Atomic, Relaxed},
-        poll::{PollCondVar, PollTable},
+        poll::PollTable,
         Arc, CondVar, Mutex,
     },
 };
@@ -68,7 +68,7 @@ pub(crate) fn cleanup() {
     let slots = core::mem::take(&mut IDS.lock().slots);
     for q in slots.into_iter().flatten() {
         q.state.lock().free_all(&mut WakeQ::new());
-        q.poll.notify_all();
+        q.poll.notify();
     }
 }
 
@@ -233,13 +233,13 @@ pub(crate) struct SysvQueue {
     #[pin]
     sleep: CondVar,
     #[pin]
-    poll: PollCondVar,
+    poll: PollQueue,
 }
 
 impl SysvQueue {
     /// `poll` on a file bound with `RIPC_MSG_BIND`.
     pub(crate) fn poll(&self, file: &File, table: &PollTable<'_>) -> u32 {
-        table.register_wait(file, &self.poll);
+        self.poll.register(file, table);
         let g = self.state.lock();
         if g.deleted {
             return bindings::POLLHUP | bindings::POLLERR;
@@ -332,7 +332,7 @@ pub(crate) fn msgget(a: &ripc_msgget) -> Result<i32> {
                 senders: WaitList::new(),
             }),
             sleep <- new_condvar!(),
-            poll <- new_poll_condvar!(),
+            poll <- PollQueue::new(),
         }),
         GFP_KERNEL,
     )?;
@@ -396,7 +396,7 @@ pub(crate) fn msgsnd(a: &ripc_msgsnd) -> Result {
     }
     drop(g);
     drop(wq);
-    q.poll.notify_all();
+    q.poll.notify();
     Ok(())
 }
 
@@ -516,7 +516,7 @@ pub(crate) fn msgrcv(a: &ripc_msgrcv) -> Result<usize> {
         }
         return Err(e);
     }
-    q.poll.notify_all();
+    q.poll.notify();
     Ok(n)
 }
 
@@ -620,7 +620,7 @@ fn down(a: &ripc_msgctl) -> Result<i32> {
     let Some(n) = new else {
         g.free_all(&mut wq);
         drop(g);
-        q.poll.notify_all();
+        q.poll.notify();
         let mut t = IDS.lock();
         if let Some(s) = t.slots.get_mut((q.id as u32 % IPCMNI) as usize) {
             *s = None;
@@ -642,7 +642,7 @@ fn down(a: &ripc_msgctl) -> Result<i32> {
     g.receivers.wake_all(&mut wq, |r| r.got = Some(Err(EAGAIN)));
     g.wake_senders(&mut wq, false);
     drop(g);
-    q.poll.notify_all();
+    q.poll.notify();
     Ok(0)
 }
 

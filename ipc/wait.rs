@@ -13,10 +13,14 @@
 
 use kernel::{
     bindings,
+    fs::File,
+    new_poll_condvar,
     prelude::*,
     sync::{
         aref::ARef,
+        atomic::{Atomic, Relaxed},
         lock::{mutex::MutexBackend, Guard},
+        poll::{PollCondVar, PollTable},
         CondVar, CondVarTimeoutResult,
     },
     task::Task,
@@ -218,5 +222,38 @@ pub(crate) fn sleep<S: Unpin, W>(
             Some(err) if !e.done => Err(err),
             _ => Ok(e.w),
         };
+    }
+}
+
+/// The poll wait queue of a queue.  Until someone polls the queue, a send
+/// or receive skips the wake-up call (and its lock): `polled` is set before
+/// the poller takes the queue lock to look at the state, and read after the
+/// waker has dropped it, so a poller that looked before a change is seen.
+#[pin_data]
+pub(crate) struct PollQueue {
+    #[pin]
+    cv: PollCondVar,
+    polled: Atomic<bool>,
+}
+
+impl PollQueue {
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            cv <- new_poll_condvar!(),
+            polled: Atomic::new(false),
+        })
+    }
+
+    /// Registers a `poll` call; call before taking the queue lock.
+    pub(crate) fn register(&self, file: &File, table: &PollTable<'_>) {
+        self.polled.store(true, Relaxed);
+        table.register_wait(file, &self.cv);
+    }
+
+    /// Wakes the pollers; call after dropping the queue lock.
+    pub(crate) fn notify(&self) {
+        if self.polled.load(Relaxed) {
+            self.cv.notify_all();
+        }
     }
 }
