@@ -724,7 +724,8 @@ static long xfer_batch(const struct chan *ch, struct mbuf **bufs, int count, int
 	if (c->fam == F_MQ) {
 		struct ripc_mq_item it[BATCH_K];
 		struct ripc_mq_batch b = { .size = sizeof(b), .count = (__u32)count,
-					   .items = (uintptr_t)it };
+					   .items = (uintptr_t)it,
+					   .flags = receive ? RIPC_BATCH_WAITFORONE : 0 };
 
 		for (int i = 0; i < count; i++)
 			it[i] = (struct ripc_mq_item){ .msg_ptr = (uintptr_t)bufs[i]->mtext,
@@ -746,7 +747,8 @@ static long xfer_batch(const struct chan *ch, struct mbuf **bufs, int count, int
 		struct ripc_msg_item it[BATCH_K];
 		struct ripc_msg_batch b = { .size = sizeof(b), .msqid = ch->id,
 					    .msgflg = ch->nowait ? IPC_NOWAIT : 0,
-					    .count = (__u32)count, .items = (uintptr_t)it };
+					    .count = (__u32)count, .items = (uintptr_t)it,
+					    .flags = receive ? RIPC_BATCH_WAITFORONE : 0 };
 
 		for (int i = 0; i < count; i++)
 			it[i] = (struct ripc_msg_item){ .msgp = (uintptr_t)bufs[i],

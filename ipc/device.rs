@@ -127,20 +127,10 @@ impl MiscDevice for RipcFile {
             RIPC_NR_MSGRCV => sysv::msgrcv(&read_arg(arg)?).map(|n| n as isize),
             RIPC_NR_MSGCTL => sysv::msgctl(&read_arg(arg)?).map(|n| n as isize),
             RIPC_NR_MQ_SEND_BATCH => {
-                let b: ripc_mq_batch = read_arg(arg)?;
-                batch(b.count, b.items, false, |it: &mut ripc_mq_item| {
-                    let x = mq_xfer(it, b.timeout);
-                    mqueue::send(mq, file, &x)
-                })
+                mqueue::send_batch(mq, file, &read_arg(arg)?).map(|n| n as isize)
             }
             RIPC_NR_MQ_RECEIVE_BATCH => {
-                let b: ripc_mq_batch = read_arg(arg)?;
-                batch(b.count, b.items, true, |it: &mut ripc_mq_item| {
-                    let mut x = mq_xfer(it, b.timeout);
-                    it.msg_len = mqueue::receive(mq, file, &mut x)? as u64;
-                    it.msg_prio = x.msg_prio;
-                    Ok(())
-                })
+                mqueue::receive_batch(mq, file, &read_arg(arg)?).map(|n| n as isize)
             }
             RIPC_NR_MSGSND_BATCH => {
                 let b: ripc_msg_batch = read_arg(arg)?;
@@ -199,17 +189,6 @@ impl RipcFile {
         if let Some(h) = self.mq() {
             h.flush();
         }
-    }
-}
-
-/// The single call a batch item stands for.
-fn mq_xfer(it: &ripc_mq_item, timeout: u64) -> ripc_mq_xfer {
-    ripc_mq_xfer {
-        size: size_of::<ripc_mq_xfer>() as u32,
-        msg_prio: it.msg_prio,
-        msg_ptr: it.msg_ptr,
-        msg_len: it.msg_len,
-        timeout,
     }
 }
 

@@ -389,6 +389,165 @@ fn nonblock(file: &File) -> bool {
     file.flags() & O_NONBLOCK != 0
 }
 
+/// How a run of sends or receives may block: not at all (`O_NONBLOCK`),
+/// only for its first message (`RIPC_BATCH_WAITFORONE`), or for each.
+#[derive(Clone, Copy)]
+struct Blocking {
+    nonblock: bool,
+    first_only: bool,
+    deadline: Deadline,
+}
+
+impl Blocking {
+    fn may_block(&self, done: usize) -> bool {
+        !(self.nonblock || (self.first_only && done > 0))
+    }
+}
+
+/// Sends `msgs` in order, under one lock (a single send is a run of one):
+/// each goes to a blocked receiver (`pipelined_send`, no notification) or
+/// into the queue; a full queue blocks or ends the run.  Returns how many
+/// were sent and the error that ended the run early.
+fn send_run(q: &MqQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usize, Option<Error>) {
+    let (mut done, mut err) = (0, None);
+    let mut wq = WakeQ::new();
+    let mut g = q.state.lock();
+    for m in msgs {
+        if g.curmsgs >= q.maxmsg {
+            if !b.may_block(done) {
+                err = Some(EAGAIN);
+                break;
+            }
+            let id = match g.senders.add(Some(m)) {
+                Ok(id) => id,
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+            };
+            let slept = wait::sleep(
+                &q.sleep,
+                &mut g,
+                |s| &mut s.senders,
+                id,
+                b.deadline,
+                OnSignal::RestartSys,
+            );
+            if let Err(e) = slept {
+                err = Some(e);
+                break;
+            }
+        } else if let Some(m) = hand_over(&mut g.receivers, m, &mut wq) {
+            if let Err(e) = g.insert(m) {
+                err = Some(e);
+                break;
+            }
+            if g.curmsgs == 1 {
+                if let Some(n) = g.notify.take() {
+                    n.fire();
+                }
+            }
+        }
+        done += 1;
+    }
+    drop(g);
+    drop(wq);
+    if done > 0 {
+        q.poll.notify();
+    }
+    (done, err)
+}
+
+/// Receives up to `max` messages under one lock, passing each to `out`: the
+/// oldest of the highest priority, or, on an empty queue, one a sender hands
+/// over while this task sleeps.  A receive that frees a slot moves a blocked
+/// sender's message in (`pipelined_receive`).  Returns how many were taken
+/// and the error that ended the run early.
+fn receive_run(
+    q: &MqQueue,
+    max: usize,
+    b: Blocking,
+    mut out: impl FnMut(Msg),
+) -> (usize, Option<Error>) {
+    let (mut got, mut err) = (0, None);
+    let mut wq = WakeQ::new();
+    let mut g = q.state.lock();
+    while got < max {
+        let m = match g.take() {
+            Some(m) => {
+                let sm = match g.senders.waiting().next() {
+                    Some(s) => {
+                        s.wake(&mut wq);
+                        s.w.take()
+                    }
+                    None => None,
+                };
+                // Cannot fail: the slot `m` leaves has its FIFO room.
+                if let Some(sm) = sm {
+                    let _ = g.insert(sm);
+                }
+                m
+            }
+            None if !b.may_block(got) => {
+                err = Some(EAGAIN);
+                break;
+            }
+            None => {
+                let slept = g.receivers.add(None).and_then(|id| {
+                    wait::sleep(
+                        &q.sleep,
+                        &mut g,
+                        |s| &mut s.receivers,
+                        id,
+                        b.deadline,
+                        OnSignal::RestartSys,
+                    )
+                });
+                match slept {
+                    Ok(Some(m)) => m,
+                    Ok(None) => {
+                        err = Some(EINVAL);
+                        break;
+                    }
+                    Err(e) => {
+                        err = Some(e);
+                        break;
+                    }
+                }
+            }
+        };
+        out(m);
+        got += 1;
+    }
+    drop(g);
+    drop(wq);
+    if got > 0 {
+        q.poll.notify();
+    }
+    (got, err)
+}
+
+/// Puts messages a receiver could not deliver back in their places (or to
+/// a receiver that blocked meanwhile): unlike native, a receive into a
+/// faulting buffer loses nothing.
+fn put_back(q: &MqQueue, msgs: impl Iterator<Item = Msg>) {
+    let mut wq = WakeQ::new();
+    let mut g = q.state.lock();
+    for m in msgs {
+        if let Some(m) = hand_over(&mut g.receivers, m, &mut wq) {
+            let _ = g.put(m, true);
+        }
+    }
+}
+
+/// The result of a run: its count, or its error if it did nothing.
+fn outcome(done: usize, err: Option<Error>) -> Result<usize> {
+    match (done, err) {
+        (0, Some(e)) => Err(e),
+        (n, _) => Ok(n),
+    }
+}
+
 /// `RIPC_MQ_SEND`, in `do_mq_timedsend`'s order of checks.
 pub(crate) fn send(h: Option<&MqHandle>, file: &File, x: &ripc_mq_xfer) -> Result {
     let deadline = Deadline::from_user(x.timeout)?;
@@ -396,37 +555,22 @@ pub(crate) fn send(h: Option<&MqHandle>, file: &File, x: &ripc_mq_xfer) -> Resul
         return Err(EINVAL);
     }
     let q = &handle(h, true)?.q;
-    if x.msg_len > q.msgsize as u64 {
+    let m = load(q, x.msg_ptr, x.msg_len, x.msg_prio)?;
+    let b = Blocking {
+        nonblock: nonblock(file),
+        first_only: false,
+        deadline,
+    };
+    let (done, err) = send_run(q, core::iter::once(m), b);
+    outcome(done, err).map(|_| ())
+}
+
+/// A message to send: `EMSGSIZE`, then `EFAULT` as native checks them.
+fn load(q: &MqQueue, ptr: u64, len: u64, prio: u32) -> Result<Msg> {
+    if len > q.msgsize as u64 {
         return Err(EMSGSIZE);
     }
-    let m = Msg::load(x.msg_ptr, x.msg_len as usize, i64::from(x.msg_prio))?;
-    let mut wq = WakeQ::new();
-    let mut g = q.state.lock();
-    if g.curmsgs >= q.maxmsg {
-        if nonblock(file) {
-            return Err(EAGAIN);
-        }
-        let id = g.senders.add(Some(m))?;
-        wait::sleep(
-            &q.sleep,
-            &mut g,
-            |s| &mut s.senders,
-            id,
-            deadline,
-            OnSignal::RestartSys,
-        )?;
-    } else if let Some(m) = hand_over(&mut g.receivers, m, &mut wq) {
-        g.insert(m)?;
-        if g.curmsgs == 1 {
-            if let Some(n) = g.notify.take() {
-                n.fire();
-            }
-        }
-    }
-    drop(g);
-    drop(wq);
-    q.poll.notify();
-    Ok(())
+    Msg::load(ptr, len as usize, i64::from(prio))
 }
 
 /// `pipelined_send`: gives `m` to the first blocked receiver, if any (no
@@ -449,53 +593,116 @@ pub(crate) fn receive(h: Option<&MqHandle>, file: &File, x: &mut ripc_mq_xfer) -
     if x.msg_len < q.msgsize as u64 {
         return Err(EMSGSIZE);
     }
-    let mut wq = WakeQ::new();
-    let mut g = q.state.lock();
-    let m = match g.take() {
-        Some(m) => {
-            // pipelined_receive: a blocked sender's message takes the slot.
-            let sm = match g.senders.waiting().next() {
-                Some(s) => {
-                    s.wake(&mut wq);
-                    s.w.take()
-                }
-                None => None,
-            };
-            if let Some(sm) = sm {
-                g.insert(sm)?;
-            }
-            m
-        }
-        None if nonblock(file) => return Err(EAGAIN),
-        None => {
-            let id = g.receivers.add(None)?;
-            wait::sleep(
-                &q.sleep,
-                &mut g,
-                |s| &mut s.receivers,
-                id,
-                deadline,
-                OnSignal::RestartSys,
-            )?
-            .ok_or(EINVAL)?
-        }
+    let b = Blocking {
+        nonblock: nonblock(file),
+        first_only: false,
+        deadline,
     };
-    drop(g);
-    drop(wq);
+    let mut slot = None;
+    let (_, err) = receive_run(q, 1, b, |m| slot = Some(m));
+    let m = slot.ok_or(err.unwrap_or(EINVAL))?;
     let len = m.len();
     if let Err(e) = m.store(x.msg_ptr, len) {
-        // Unlike native, the message is not lost: it goes back in place.
-        let mut wq = WakeQ::new();
-        let mut g = q.state.lock();
-        if let Some(m) = hand_over(&mut g.receivers, m, &mut wq) {
-            let _ = g.put(m, true);
-        }
+        put_back(q, core::iter::once(m));
         return Err(e);
     }
     x.msg_prio = m.mtype as u32;
-    drop(m);
-    q.poll.notify();
     Ok(len)
+}
+
+/// Reads item `i` of a batch.
+fn item(items: u64, i: usize) -> Result<ripc_mq_item> {
+    read_user(items.wrapping_add((i * size_of::<ripc_mq_item>()) as u64))
+}
+
+fn batch_blocking(file: &File, b: &ripc_mq_batch) -> Result<(usize, Blocking)> {
+    if b.count > RIPC_BATCH_MAX {
+        return Err(EINVAL);
+    }
+    let blocking = Blocking {
+        nonblock: nonblock(file),
+        first_only: b.flags & RIPC_BATCH_WAITFORONE != 0,
+        deadline: Deadline::from_user(b.timeout)?,
+    };
+    Ok((b.count as usize, blocking))
+}
+
+/// `RIPC_MQ_SEND_BATCH`: the messages are loaded first, then sent under
+/// one lock; returns how many were sent.
+pub(crate) fn send_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch) -> Result<usize> {
+    let (count, blocking) = batch_blocking(file, b)?;
+    let q = &handle(h, true)?.q;
+    let mut msgs = KVec::with_capacity(count, GFP_KERNEL)?;
+    let mut err = None;
+    for i in 0..count {
+        let m = item(b.items, i).and_then(|it| {
+            if it.msg_prio >= MQ_PRIO_MAX {
+                return Err(EINVAL);
+            }
+            load(q, it.msg_ptr, it.msg_len, it.msg_prio)
+        });
+        match m.map(|m| msgs.push_within_capacity(m)) {
+            Ok(_) => {}
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+    }
+    if msgs.is_empty() {
+        return outcome(0, err);
+    }
+    let (done, run_err) = send_run(q, msgs.drain_all(), blocking);
+    outcome(done, run_err.or(err))
+}
+
+/// `RIPC_MQ_RECEIVE_BATCH`: takes the messages under one lock, then copies
+/// each out and writes its item back; returns how many were received.
+pub(crate) fn receive_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch) -> Result<usize> {
+    let (count, blocking) = batch_blocking(file, b)?;
+    let q = &handle(h, false)?.q;
+    let mut items = KVec::with_capacity(count, GFP_KERNEL)?;
+    let mut err = None;
+    for i in 0..count {
+        match item(b.items, i) {
+            Ok(it) if it.msg_len >= q.msgsize as u64 => {
+                let _ = items.push_within_capacity(it);
+            }
+            Ok(_) => {
+                err = Some(EMSGSIZE);
+                break;
+            }
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+    }
+    if items.is_empty() {
+        return outcome(0, err);
+    }
+    let mut got = KVec::with_capacity(items.len(), GFP_KERNEL)?;
+    let (n, run_err) = receive_run(q, items.len(), blocking, |m| {
+        let _ = got.push_within_capacity(m);
+    });
+    if n == 0 {
+        return outcome(0, run_err);
+    }
+    let mut msgs = got.drain_all();
+    for (i, it) in items.iter_mut().enumerate().take(n) {
+        let Some(m) = msgs.next() else { break };
+        it.msg_len = m.len() as u64;
+        it.msg_prio = m.mtype as u32;
+        let at = b.items.wrapping_add((i * size_of::<ripc_mq_item>()) as u64);
+        if let Err(e) = m
+            .store(it.msg_ptr, m.len())
+            .and_then(|()| write_user(at, &*it))
+        {
+            put_back(q, Iterator::chain(core::iter::once(m), msgs));
+            return outcome(i, Some(e));
+        }
+    }
+    Ok(n)
 }
 
 /// `RIPC_MQ_GETSETATTR`.

@@ -264,8 +264,12 @@ struct ripc_msgbind {
  * fails with its errno, else the call returns the number of items done.
  * On a receive, each item's length is set to the received length (and
  * msg_prio / the mtype in the buffer as a single receive sets them).
+ * With RIPC_BATCH_WAITFORONE (as recvmmsg's MSG_WAITFORONE), only the first
+ * item may block: an item after it that would block ends the batch.
+ * The module takes the queue lock once for as many items as it can.
  */
 #define RIPC_BATCH_MAX 1024
+#define RIPC_BATCH_WAITFORONE 1
 
 struct ripc_mq_item {
 	__u64 msg_ptr;
@@ -280,6 +284,8 @@ struct ripc_mq_batch {
 	__u32 count;
 	__u64 items;                    /* struct ripc_mq_item[count] */
 	__u64 timeout;                  /* const struct ripc_timespec * or 0 */
+	__u32 flags;                    /* RIPC_BATCH_WAITFORONE */
+	__u32 __pad;
 };
 
 struct ripc_msg_item {
@@ -296,6 +302,8 @@ struct ripc_msg_batch {
 	__u32 count;
 	__u64 items;                    /* struct ripc_msg_item[count] */
 	__u64 timeout;                  /* const struct ripc_timespec * or 0 */
+	__u32 flags;                    /* RIPC_BATCH_WAITFORONE */
+	__u32 __pad;
 };
 
 /* ---- Listing ----------------------------------------------------------- */
