@@ -117,7 +117,8 @@ impl MiscDevice for RipcFile {
             RIPC_NR_MQ_RECEIVE => {
                 let mut x: ripc_mq_xfer = read_arg(arg)?;
                 let n = mqueue::receive(mq, file, &mut x)?;
-                write_arg(arg, &x, x.size)?;
+                // Only `msg_prio` changes (the second field).
+                write_user(arg as u64 + 4, &x.msg_prio)?;
                 Ok(n as isize)
             }
             RIPC_NR_MQ_GETSETATTR => mqueue::getsetattr(mq, file, &read_arg(arg)?).map(|()| 0),
@@ -132,36 +133,8 @@ impl MiscDevice for RipcFile {
             RIPC_NR_MQ_RECEIVE_BATCH => {
                 mqueue::receive_batch(mq, file, &read_arg(arg)?).map(|n| n as isize)
             }
-            RIPC_NR_MSGSND_BATCH => {
-                let b: ripc_msg_batch = read_arg(arg)?;
-                batch(b.count, b.items, false, |it: &mut ripc_msg_item| {
-                    sysv::msgsnd(&ripc_msgsnd {
-                        size: size_of::<ripc_msgsnd>() as u32,
-                        msqid: b.msqid,
-                        msgflg: b.msgflg,
-                        msgp: it.msgp,
-                        msgsz: it.msgsz,
-                        timeout: b.timeout,
-                        ..Default::default()
-                    })
-                })
-            }
-            RIPC_NR_MSGRCV_BATCH => {
-                let b: ripc_msg_batch = read_arg(arg)?;
-                batch(b.count, b.items, true, |it: &mut ripc_msg_item| {
-                    it.msgsz = sysv::msgrcv(&ripc_msgrcv {
-                        size: size_of::<ripc_msgrcv>() as u32,
-                        msqid: b.msqid,
-                        msgflg: b.msgflg,
-                        msgp: it.msgp,
-                        msgsz: it.msgsz,
-                        msgtyp: it.msgtyp,
-                        timeout: b.timeout,
-                        ..Default::default()
-                    })? as i64;
-                    Ok(())
-                })
-            }
+            RIPC_NR_MSGSND_BATCH => sysv::msgsnd_batch(&read_arg(arg)?).map(|n| n as isize),
+            RIPC_NR_MSGRCV_BATCH => sysv::msgrcv_batch(&read_arg(arg)?).map(|n| n as isize),
             RIPC_NR_MSG_BIND => {
                 let a: ripc_msgbind = read_arg(arg)?;
                 if me.bound.as_ref().is_some() {
@@ -190,35 +163,6 @@ impl RipcFile {
             h.flush();
         }
     }
-}
-
-/// Runs `one` on each of the `count` items at `items`, in order, as that
-/// many single calls; each item is read before and written back after its
-/// call (receives only).  The first failure ends the batch: its error if it is the first
-/// item, else the number of items done.
-fn batch<T: SizedArg>(
-    count: u32,
-    items: u64,
-    write_back: bool,
-    mut one: impl FnMut(&mut T) -> Result,
-) -> Result<isize> {
-    if count > RIPC_BATCH_MAX {
-        return Err(EINVAL);
-    }
-    for i in 0..count {
-        let at = items.wrapping_add(u64::from(i) * size_of::<T>() as u64);
-        let done = read_user::<T>(at).and_then(|mut it| {
-            one(&mut it)?;
-            if write_back {
-                write_user(at, &it)?;
-            }
-            Ok(())
-        });
-        if let Err(e) = done {
-            return if i == 0 { Err(e) } else { Ok(i as isize) };
-        }
-    }
-    Ok(count as isize)
 }
 
 /// `RIPC_IOC_LIST`: the table, truncated to the buffer and NUL-terminated;

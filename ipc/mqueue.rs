@@ -14,7 +14,7 @@ use crate::ipc::{
     limits::{self, HARD_MSGMAX, HARD_MSGSIZEMAX},
     msg::Msg,
     notify::{self, Notify, Request},
-    wait::{self, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
+    wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
 use core::fmt::Write;
 use kernel::{
@@ -389,21 +389,6 @@ fn nonblock(file: &File) -> bool {
     file.flags() & O_NONBLOCK != 0
 }
 
-/// How a run of sends or receives may block: not at all (`O_NONBLOCK`),
-/// only for its first message (`RIPC_BATCH_WAITFORONE`), or for each.
-#[derive(Clone, Copy)]
-struct Blocking {
-    nonblock: bool,
-    first_only: bool,
-    deadline: Deadline,
-}
-
-impl Blocking {
-    fn may_block(&self, done: usize) -> bool {
-        !(self.nonblock || (self.first_only && done > 0))
-    }
-}
-
 /// Sends `msgs` in order, under one lock (a single send is a run of one):
 /// each goes to a blocked receiver (`pipelined_send`, no notification) or
 /// into the queue; a full queue blocks or ends the run.  Returns how many
@@ -537,14 +522,6 @@ fn put_back(q: &MqQueue, msgs: impl Iterator<Item = Msg>) {
         if let Some(m) = hand_over(&mut g.receivers, m, &mut wq) {
             let _ = g.put(m, true);
         }
-    }
-}
-
-/// The result of a run: its count, or its error if it did nothing.
-fn outcome(done: usize, err: Option<Error>) -> Result<usize> {
-    match (done, err) {
-        (0, Some(e)) => Err(e),
-        (n, _) => Ok(n),
     }
 }
 

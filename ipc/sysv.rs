@@ -9,7 +9,7 @@ use crate::ipc::{
     fifo::Fifo,
     limits::{self, IPCMNI},
     msg::Msg,
-    wait::{self, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
+    wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
 use core::fmt::Write;
 use kernel::{
@@ -346,58 +346,91 @@ pub(crate) fn msgget(a: &ripc_msgget) -> Result<i32> {
     Ok(id)
 }
 
-/// `RIPC_MSGSND`, in `do_msgsnd`'s order of checks.
-pub(crate) fn msgsnd(a: &ripc_msgsnd) -> Result {
-    let mtype: i64 = read_user(a.msgp)?;
-    let msgmax = i64::from(limits::get().msgmax);
-    if a.msgsz > msgmax || a.msgsz < 0 || a.msqid < 0 {
+/// Reads and checks one message to send, in `do_msgsnd`'s order: the
+/// mtype (`EFAULT` first), the size, the mtype's value, then the text.
+fn load(msgp: u64, msgsz: i64, msqid: i32) -> Result<Msg> {
+    let mtype: i64 = read_user(msgp)?;
+    if msgsz > i64::from(limits::get().msgmax) || msgsz < 0 || msqid < 0 {
         return Err(EINVAL);
     }
     if mtype < 1 {
         return Err(EINVAL);
     }
-    let deadline = Deadline::from_user(a.timeout)?;
-    let size = a.msgsz as usize;
-    let m = Msg::load(a.msgp.wrapping_add(8), size, mtype)?;
-    let q = lookup(a.msqid)?;
+    Msg::load(msgp.wrapping_add(8), msgsz as usize, mtype)
+}
+
+/// Sends `msgs` in order, under one lock (a single `msgsnd` is a run of
+/// one): each goes to a blocked receiver whose search matches it
+/// (`pipelined_send`) or to the tail of the queue; one that does not fit
+/// blocks or ends the run.  Returns how many were sent and the error that
+/// ended the run early.
+fn snd_run(q: &SysvQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usize, Option<Error>) {
+    let (mut done, mut err) = (0, None);
     let mut wq = WakeQ::new();
     let mut g = q.state.lock();
-    loop {
-        if g.deleted {
-            return Err(EIDRM);
+    'msgs: for m in msgs {
+        let size = m.len();
+        loop {
+            let e = if g.deleted {
+                EIDRM
+            } else if !g.allowed(0o222) {
+                EACCES
+            } else if g.fits(size) {
+                break;
+            } else if !b.may_block(done) {
+                EAGAIN
+            } else {
+                let slept = g.senders.add(size).and_then(|id| {
+                    wait::sleep(
+                        &q.sleep,
+                        &mut g,
+                        |s| &mut s.senders,
+                        id,
+                        b.deadline,
+                        OnSignal::RestartNoHand,
+                    )
+                });
+                match slept {
+                    Ok(_) => continue,
+                    Err(e) => e,
+                }
+            };
+            err = Some(e);
+            break 'msgs;
         }
-        if !g.allowed(0o222) {
-            return Err(EACCES);
+        g.lspid = crate::ipc::notify::current_tgid();
+        g.stime = now();
+        // The receiver that gets it sets lrpid/rtime when it runs.
+        if let Some(mut m) = hand_over(&mut g.receivers, m, &mut wq) {
+            m.seq = g.seq;
+            g.seq += 1;
+            if let Err(e) = g.msgs.push(m) {
+                err = Some(e);
+                break;
+            }
+            g.account(size, 1);
         }
-        if g.fits(size) {
-            break;
-        }
-        if a.msgflg & IPC_NOWAIT != 0 {
-            return Err(EAGAIN);
-        }
-        let id = g.senders.add(size)?;
-        wait::sleep(
-            &q.sleep,
-            &mut g,
-            |s| &mut s.senders,
-            id,
-            deadline,
-            OnSignal::RestartNoHand,
-        )?;
-    }
-    g.lspid = crate::ipc::notify::current_tgid();
-    g.stime = now();
-    // The receiver that gets it sets lrpid/rtime when it runs.
-    if let Some(mut m) = hand_over(&mut g.receivers, m, &mut wq) {
-        m.seq = g.seq;
-        g.seq += 1;
-        g.msgs.push(m)?;
-        g.account(size, 1);
+        done += 1;
     }
     drop(g);
     drop(wq);
-    q.poll.notify();
-    Ok(())
+    if done > 0 {
+        q.poll.notify();
+    }
+    (done, err)
+}
+
+/// `RIPC_MSGSND`, in `do_msgsnd`'s order of checks.
+pub(crate) fn msgsnd(a: &ripc_msgsnd) -> Result {
+    let m = load(a.msgp, a.msgsz, a.msqid)?;
+    let b = Blocking {
+        nonblock: a.msgflg & IPC_NOWAIT != 0,
+        first_only: false,
+        deadline: Deadline::from_user(a.timeout)?,
+    };
+    let q = lookup(a.msqid)?;
+    let (done, err) = snd_run(&q, core::iter::once(m), b);
+    outcome(done, err).map(|_| ())
 }
 
 /// `pipelined_send`: gives `m` to the first blocked receiver whose search
@@ -419,104 +452,272 @@ fn hand_over(receivers: &mut WaitList<RecvWait>, m: Msg, wq: &mut WakeQ) -> Opti
     Some(m)
 }
 
-/// `RIPC_MSGRCV`, in `do_msgrcv`'s order of checks; returns the length.
-pub(crate) fn msgrcv(a: &ripc_msgrcv) -> Result<usize> {
-    if a.msqid < 0 || a.msgsz < 0 {
-        return Err(EINVAL);
+/// One receive: its search and its buffer.
+#[derive(Clone, Copy)]
+struct Want {
+    search: Search,
+    bufsz: usize,
+    noerror: bool,
+    copy: bool,
+}
+
+impl Want {
+    /// `msgrcv`'s argument checks.
+    fn new(msgsz: i64, msgtyp: i64, flg: i32) -> Result<Want> {
+        if msgsz < 0 {
+            return Err(EINVAL);
+        }
+        let copy = flg & MSG_COPY != 0;
+        if copy && (flg & IPC_NOWAIT == 0 || flg & MSG_EXCEPT != 0) {
+            return Err(EINVAL);
+        }
+        Ok(Want {
+            search: Search::new(msgtyp, flg),
+            bufsz: msgsz as usize,
+            noerror: flg & MSG_NOERROR != 0,
+            copy,
+        })
     }
-    let copy = a.msgflg & MSG_COPY != 0;
-    if copy && (a.msgflg & IPC_NOWAIT == 0 || a.msgflg & MSG_EXCEPT != 0) {
-        return Err(EINVAL);
-    }
-    let deadline = Deadline::from_user(a.timeout)?;
-    let bufsz = a.msgsz as usize;
-    let noerror = a.msgflg & MSG_NOERROR != 0;
-    let search = Search::new(a.msgtyp, a.msgflg);
-    let q = lookup(a.msqid)?;
+}
+
+/// Receives one message per `wants` under one lock, in `do_msgrcv`'s order
+/// of checks, passing each to `out`.  Returns how many were received and
+/// the error that ended the run early.
+fn rcv_run(
+    q: &SysvQueue,
+    wants: impl Iterator<Item = Want>,
+    b: Blocking,
+    mut out: impl FnMut(Msg),
+) -> (usize, Option<Error>) {
+    let (mut got, mut err) = (0, None);
     let mut wq = WakeQ::new();
     let mut g = q.state.lock();
-    let m = loop {
-        if g.deleted {
-            return Err(EIDRM);
-        }
-        if !g.allowed(0o444) {
-            return Err(EACCES);
-        }
-        if let Some(i) = g.find(search) {
-            let len = g
-                .msgs
-                .iter()
-                .find(|(j, _)| *j == i)
-                .map_or(0, |(_, m)| m.len());
-            if bufsz < len && !noerror {
-                return Err(E2BIG);
-            }
-            if copy {
-                // copy_msg's quirk: larger than min(msgsz, msgmax) is EINVAL.
-                if len > bufsz.min(limits::get().msgmax as usize) {
-                    return Err(EINVAL);
+    'wants: for w in wants {
+        let m = loop {
+            match g.receive(w, &mut wq) {
+                Ok(Some(m)) => break m,
+                Ok(None) if b.may_block(got) => {}
+                Ok(None) => {
+                    err = Some(ENOMSG);
+                    break 'wants;
                 }
-                let src = g
-                    .msgs
-                    .iter()
-                    .find(|(j, _)| *j == i)
-                    .map(|(_, m)| m.duplicate());
-                break src.ok_or(ENOMSG)??;
+                Err(e) => {
+                    err = Some(e);
+                    break 'wants;
+                }
             }
-            let m = g.msgs.take(i).ok_or(ENOMSG)?;
-            g.account(m.len(), -1);
-            g.wake_senders(&mut wq, false);
-            break m;
-        }
-        if a.msgflg & IPC_NOWAIT != 0 {
-            return Err(ENOMSG);
-        }
-        let want = RecvWait {
-            search,
-            maxsize: if noerror { i32::MAX as usize } else { bufsz },
-            got: None,
+            let want = RecvWait {
+                search: w.search,
+                maxsize: if w.noerror {
+                    i32::MAX as usize
+                } else {
+                    w.bufsz
+                },
+                got: None,
+            };
+            let slept = g.receivers.add(want).and_then(|id| {
+                wait::sleep(
+                    &q.sleep,
+                    &mut g,
+                    |s| &mut s.receivers,
+                    id,
+                    b.deadline,
+                    OnSignal::RestartNoHand,
+                )
+            });
+            match slept.map(|r| r.got) {
+                Ok(Some(Ok(m))) => break m,
+                Ok(Some(Err(e))) if e != EAGAIN => {
+                    err = Some(e);
+                    break 'wants;
+                }
+                Ok(_) => continue,
+                Err(e) => {
+                    err = Some(e);
+                    break 'wants;
+                }
+            }
         };
-        let id = g.receivers.add(want)?;
-        let r = wait::sleep(
-            &q.sleep,
-            &mut g,
-            |s| &mut s.receivers,
-            id,
-            deadline,
-            OnSignal::RestartNoHand,
-        )?;
-        match r.got {
-            Some(Ok(m)) => break m,
-            Some(Err(e)) if e != EAGAIN => return Err(e),
-            _ => continue,
+        if !w.copy {
+            g.lrpid = crate::ipc::notify::current_tgid();
+            g.rtime = now();
         }
-    };
-    if !copy {
-        g.lrpid = crate::ipc::notify::current_tgid();
-        g.rtime = now();
+        out(m);
+        got += 1;
     }
     drop(g);
     drop(wq);
-    let n = m.len().min(bufsz);
-    let stored =
-        kernel::uaccess::UserSlice::new(kernel::uaccess::UserPtr::from_addr(a.msgp as usize), 8)
-            .writer()
-            .write(&m.mtype)
-            .and_then(|()| m.store(a.msgp.wrapping_add(8), n));
-    if let Err(e) = stored {
-        if !copy {
-            // Unlike native, the message is not lost: it goes back in place.
-            let mut g = q.state.lock();
-            if !g.deleted {
-                let len = m.len();
-                if g.msgs.reinsert(m).is_ok() {
-                    g.account(len, 1);
-                }
+    if got > 0 {
+        q.poll.notify();
+    }
+    (got, err)
+}
+
+impl SysvState {
+    /// One look at the queue for `w`: the message it gets, `None` if it
+    /// must wait, or its error.
+    fn receive(&mut self, w: Want, wq: &mut WakeQ) -> Result<Option<Msg>> {
+        if self.deleted {
+            return Err(EIDRM);
+        }
+        if !self.allowed(0o444) {
+            return Err(EACCES);
+        }
+        let Some(i) = self.find(w.search) else {
+            return Ok(None);
+        };
+        let Some((_, found)) = self.msgs.iter().find(|(j, _)| *j == i) else {
+            return Ok(None);
+        };
+        let len = found.len();
+        if w.bufsz < len && !w.noerror {
+            return Err(E2BIG);
+        }
+        if w.copy {
+            // copy_msg's quirk: larger than min(msgsz, msgmax) is EINVAL.
+            if len > w.bufsz.min(limits::get().msgmax as usize) {
+                return Err(EINVAL);
+            }
+            return found.duplicate().map(Some);
+        }
+        let m = self.msgs.take(i).ok_or(ENOMSG)?;
+        self.account(m.len(), -1);
+        self.wake_senders(wq, false);
+        Ok(Some(m))
+    }
+}
+
+/// Copies a received message out (mtype, then at most `bufsz` bytes of
+/// text); returns the length.  On a fault the message goes back in its
+/// place: unlike native, nothing is lost.
+fn deliver(q: &SysvQueue, m: Msg, msgp: u64, w: Want) -> Result<usize> {
+    let n = m.len().min(w.bufsz);
+    match write_user(msgp, &m.mtype).and_then(|()| m.store(msgp.wrapping_add(8), n)) {
+        Ok(()) => Ok(n),
+        Err(e) => {
+            if !w.copy {
+                put_back(q, m);
+            }
+            Err(e)
+        }
+    }
+}
+
+fn put_back(q: &SysvQueue, m: Msg) {
+    let mut g = q.state.lock();
+    if !g.deleted {
+        let len = m.len();
+        if g.msgs.reinsert(m).is_ok() {
+            g.account(len, 1);
+        }
+    }
+}
+
+/// `RIPC_MSGRCV`, in `do_msgrcv`'s order of checks; returns the length.
+pub(crate) fn msgrcv(a: &ripc_msgrcv) -> Result<usize> {
+    if a.msqid < 0 {
+        return Err(EINVAL);
+    }
+    let w = Want::new(a.msgsz, a.msgtyp, a.msgflg)?;
+    let b = Blocking {
+        nonblock: a.msgflg & IPC_NOWAIT != 0,
+        first_only: false,
+        deadline: Deadline::from_user(a.timeout)?,
+    };
+    let q = lookup(a.msqid)?;
+    let mut slot = None;
+    let (_, err) = rcv_run(&q, core::iter::once(w), b, |m| slot = Some(m));
+    let m = slot.ok_or(err.unwrap_or(EINVAL))?;
+    deliver(&q, m, a.msgp, w)
+}
+
+/// Item `i` of a batch.
+fn item(items: u64, i: usize) -> Result<ripc_msg_item> {
+    read_user(items.wrapping_add((i * size_of::<ripc_msg_item>()) as u64))
+}
+
+fn batch_blocking(b: &ripc_msg_batch) -> Result<(usize, Blocking)> {
+    if b.count > RIPC_BATCH_MAX || b.msqid < 0 {
+        return Err(EINVAL);
+    }
+    let blocking = Blocking {
+        nonblock: b.msgflg & IPC_NOWAIT != 0,
+        first_only: b.flags & RIPC_BATCH_WAITFORONE != 0,
+        deadline: Deadline::from_user(b.timeout)?,
+    };
+    Ok((b.count as usize, blocking))
+}
+
+/// `RIPC_MSGSND_BATCH`: the messages are loaded first, then sent under one
+/// lock; returns how many were sent.
+pub(crate) fn msgsnd_batch(b: &ripc_msg_batch) -> Result<usize> {
+    let (count, blocking) = batch_blocking(b)?;
+    let mut msgs = KVec::with_capacity(count, GFP_KERNEL)?;
+    let mut err = None;
+    for i in 0..count {
+        match item(b.items, i).and_then(|it| load(it.msgp, it.msgsz, b.msqid)) {
+            Ok(m) => {
+                let _ = msgs.push_within_capacity(m);
+            }
+            Err(e) => {
+                err = Some(e);
+                break;
             }
         }
-        return Err(e);
     }
-    q.poll.notify();
+    if msgs.is_empty() {
+        return outcome(0, err);
+    }
+    let q = lookup(b.msqid)?;
+    let (done, run_err) = snd_run(&q, msgs.drain_all(), blocking);
+    outcome(done, run_err.or(err))
+}
+
+/// `RIPC_MSGRCV_BATCH`: receives under one lock, then copies each message
+/// out and writes its length to its item; returns how many were received.
+pub(crate) fn msgrcv_batch(b: &ripc_msg_batch) -> Result<usize> {
+    let (count, blocking) = batch_blocking(b)?;
+    let mut items = KVec::with_capacity(count, GFP_KERNEL)?;
+    let mut err = None;
+    for i in 0..count {
+        match item(b.items, i).and_then(|it| Ok((it, Want::new(it.msgsz, it.msgtyp, b.msgflg)?))) {
+            Ok(x) => {
+                let _ = items.push_within_capacity(x);
+            }
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+    }
+    if items.is_empty() {
+        return outcome(0, err);
+    }
+    let q = lookup(b.msqid)?;
+    let mut got = KVec::with_capacity(items.len(), GFP_KERNEL)?;
+    let (n, run_err) = rcv_run(&q, items.iter().map(|x| x.1), blocking, |m| {
+        let _ = got.push_within_capacity(m);
+    });
+    if n == 0 {
+        return outcome(0, run_err);
+    }
+    let mut msgs = got.drain_all();
+    for (i, (it, w)) in items.iter_mut().enumerate().take(n) {
+        let Some(m) = msgs.next() else { break };
+        let at = b
+            .items
+            .wrapping_add((i * size_of::<ripc_msg_item>()) as u64);
+        let done = deliver(&q, m, it.msgp, *w).and_then(|len| {
+            it.msgsz = len as i64;
+            write_user(at, &*it)
+        });
+        if let Err(e) = done {
+            for m in msgs {
+                put_back(&q, m);
+            }
+            return outcome(i, Some(e));
+        }
+    }
     Ok(n)
 }
 

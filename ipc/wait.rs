@@ -181,6 +181,29 @@ impl Deadline {
     }
 }
 
+/// How a run of sends or receives may block: not at all (`O_NONBLOCK`),
+/// only for its first message (`RIPC_BATCH_WAITFORONE`), or for each.
+#[derive(Clone, Copy)]
+pub(crate) struct Blocking {
+    pub(crate) nonblock: bool,
+    pub(crate) first_only: bool,
+    pub(crate) deadline: Deadline,
+}
+
+impl Blocking {
+    pub(crate) fn may_block(&self, done: usize) -> bool {
+        !(self.nonblock || (self.first_only && done > 0))
+    }
+}
+
+/// The result of a run: its count, or its error if it did nothing.
+pub(crate) fn outcome(done: usize, err: Option<Error>) -> Result<usize> {
+    match (done, err) {
+        (0, Some(e)) => Err(e),
+        (n, _) => Ok(n),
+    }
+}
+
 /// How a blocked call ends when it is interrupted by a signal.
 #[derive(Clone, Copy)]
 pub(crate) enum OnSignal {

@@ -637,4 +637,139 @@ TEST_F(ext, notify_goes_to_the_thread_group_leader)
 	ASSERT_FALSE(sigismember(&t.pending, SIGUSR1));
 }
 
+/* ---- Batches ------------------------------------------------------------ */
+
+static long mq_batch(int fd, unsigned long cmd, struct ripc_mq_item *it, unsigned n, unsigned flags)
+{
+	struct ripc_mq_batch b = { .size = sizeof(b), .count = n, .items = PTR(it), .flags = flags };
+
+	return ioctl(fd, cmd, &b);
+}
+
+static long msg_batch(int dev, unsigned long cmd, int id, int flg, struct ripc_msg_item *it,
+		      unsigned n, unsigned flags)
+{
+	struct ripc_msg_batch b = { .size = sizeof(b), .msqid = id, .msgflg = flg, .count = n,
+				    .items = PTR(it), .flags = flags };
+
+	return ioctl(dev, cmd, &b);
+}
+
+TEST_F(ext, mq_batches_keep_priority_order_and_report_lengths)
+{
+	struct mq_attr a = { .mq_maxmsg = 4, .mq_msgsize = 16 };
+	int q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT | O_NONBLOCK, 0600, &a));
+	char out[4][16];
+	struct ripc_mq_item s[3] = {
+		{ PTR("low"), 3, 1, 0 }, { PTR("high"), 4, 9, 0 }, { PTR(""), 0, 1, 0 },
+	}, r[4];
+
+	ASSERT_EQ(3, mq_batch(q, RIPC_MQ_SEND_BATCH, s, 3, 0));
+	for (int i = 0; i < 4; i++)
+		r[i] = (struct ripc_mq_item){ PTR(out[i]), sizeof(out[i]), 77, 0 };
+	/* Three queued, four asked, non-blocking: the fourth ends the batch. */
+	ASSERT_EQ(3, mq_batch(q, RIPC_MQ_RECEIVE_BATCH, r, 4, 0));
+	ASSERT_EQ(4u, r[0].msg_len);
+	ASSERT_EQ(9u, r[0].msg_prio);
+	ASSERT_EQ(0, memcmp(out[0], "high", 4));
+	ASSERT_EQ(3u, r[1].msg_len);
+	ASSERT_EQ(1u, r[1].msg_prio);
+	ASSERT_EQ(0, memcmp(out[1], "low", 3));
+	ASSERT_EQ(0u, r[2].msg_len);
+	ASSERT_EQ(16u, r[3].msg_len);	/* untouched */
+	ASSERT_ERRNO(EAGAIN, mq_batch(q, RIPC_MQ_RECEIVE_BATCH, r, 4, 0));
+	ASSERT_EQ(0, mq_batch(q, RIPC_MQ_RECEIVE_BATCH, r, 0, 0));
+	ASSERT_ERRNO(EINVAL, mq_batch(q, RIPC_MQ_RECEIVE_BATCH, r, RIPC_BATCH_MAX + 1, 0));
+}
+
+TEST_F(ext, mq_batch_errors_end_the_batch_at_the_failing_item)
+{
+	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 8 }, at;
+	int q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT | O_NONBLOCK, 0600, &a));
+	char buf[2][8];
+	struct ripc_mq_item s[3] = { { PTR("a"), 1, 0, 0 }, { PTR("b"), 1, 0, 0 }, { PTR("c"), 1, 0, 0 } };
+	struct ripc_mq_item big[2] = { { PTR("x"), 9, 0, 0 }, { PTR("y"), 1, 0, 0 } };
+	struct ripc_mq_item prio[1] = { { PTR("x"), 1, 32768, 0 } };
+	struct ripc_mq_item r[2] = { { PTR(buf[0]), 8, 0, 0 }, { PTR(buf[1]), 7, 0, 0 } };
+
+	ASSERT_ERRNO(EMSGSIZE, mq_batch(q, RIPC_MQ_SEND_BATCH, big, 2, 0));
+	ASSERT_ERRNO(EINVAL, mq_batch(q, RIPC_MQ_SEND_BATCH, prio, 1, 0));
+	/* A full queue ends a non-blocking batch: two of three. */
+	ASSERT_EQ(2, mq_batch(q, RIPC_MQ_SEND_BATCH, s, 3, 0));
+	ASSERT_ERRNO(EAGAIN, mq_batch(q, RIPC_MQ_SEND_BATCH, s + 2, 1, 0));
+	/* The second buffer is smaller than mq_msgsize: one of two. */
+	ASSERT_EQ(1, mq_batch(q, RIPC_MQ_RECEIVE_BATCH, r, 2, 0));
+	SYS(ripc_mq_getattr(q, &at));
+	ASSERT_EQ(1, at.mq_curmsgs);
+	/* A bad buffer keeps the message. */
+	r[0].msg_ptr = 8;
+	ASSERT_ERRNO(EFAULT, mq_batch(q, RIPC_MQ_RECEIVE_BATCH, r, 1, 0));
+	SYS(ripc_mq_getattr(q, &at));
+	ASSERT_EQ(1, at.mq_curmsgs);
+}
+
+TEST_F(ext, mq_batch_waitforone_returns_what_is_there_after_blocking)
+{
+	struct mq_attr a = { .mq_maxmsg = 4, .mq_msgsize = 8 };
+	int q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT, 0600, &a));
+	char buf[3][8];
+	struct ripc_mq_item r[3];
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		usleep(50000);
+		CHILD_CHECK(ripc_mq_send(q, "1", 1, 0) == 0);
+		_exit(0);
+	}
+	for (int i = 0; i < 3; i++)
+		r[i] = (struct ripc_mq_item){ PTR(buf[i]), 8, 0, 0 };
+	ASSERT_EQ(1, mq_batch(q, RIPC_MQ_RECEIVE_BATCH, r, 3, RIPC_BATCH_WAITFORONE));
+	ASSERT_EQ('1', buf[0][0]);
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+TEST_F(ext, sysv_batches_follow_each_items_type)
+{
+	int id = MKQ(self->key[0], 0600);
+	struct mbuf m[3] = { { 1, "one" }, { 2, "two" }, { 3, "three" } }, o[3];
+	struct ripc_msg_item s[3] = {
+		{ PTR(&m[0]), 3, 0 }, { PTR(&m[1]), 3, 0 }, { PTR(&m[2]), 5, 0 },
+	};
+	struct ripc_msg_item r[3] = {
+		{ PTR(&o[0]), 64, 2 }, { PTR(&o[1]), 64, 0 }, { PTR(&o[2]), 64, -5 },
+	};
+
+	ASSERT_EQ(3, msg_batch(self->dev, RIPC_MSGSND_BATCH, id, 0, s, 3, 0));
+	ASSERT_QUEUE(id, 3, 11);
+	ASSERT_EQ(3, msg_batch(self->dev, RIPC_MSGRCV_BATCH, id, IPC_NOWAIT, r, 3, 0));
+	ASSERT_EQ(2, o[0].mtype);
+	ASSERT_EQ(3, r[0].msgsz);
+	ASSERT_EQ(1, o[1].mtype);
+	ASSERT_EQ(0, memcmp(o[1].mtext, "one", 3));
+	ASSERT_EQ(3, o[2].mtype);
+	ASSERT_EQ(5, r[2].msgsz);
+	ASSERT_QUEUE(id, 0, 0);
+	ASSERT_ERRNO(ENOMSG, msg_batch(self->dev, RIPC_MSGRCV_BATCH, id, IPC_NOWAIT, r, 3, 0));
+}
+
+TEST_F(ext, sysv_batch_errors_end_the_batch_at_the_failing_item)
+{
+	int id = MKQ(self->key[0], 0600);
+	struct mbuf m[2] = { { 1, "a" }, { 0, "b" } }, o[2];
+	struct ripc_msg_item s[2] = { { PTR(&m[0]), 1, 0 }, { PTR(&m[1]), 1, 0 } };
+	struct ripc_msg_item r[2] = { { PTR(&o[0]), 64, 0 }, { 8, 64, 0 } };
+
+	/* mtype 0 in the second item: one sent. */
+	ASSERT_EQ(1, msg_batch(self->dev, RIPC_MSGSND_BATCH, id, 0, s, 2, 0));
+	ASSERT_ERRNO(EINVAL, msg_batch(self->dev, RIPC_MSGSND_BATCH, id, 0, s + 1, 1, 0));
+	m[1].mtype = 2;
+	ASSERT_EQ(1, msg_batch(self->dev, RIPC_MSGSND_BATCH, id, 0, s + 1, 1, 0));
+	/* A bad buffer in the second item: one received, the other stays. */
+	ASSERT_EQ(1, msg_batch(self->dev, RIPC_MSGRCV_BATCH, id, IPC_NOWAIT, r, 2, 0));
+	ASSERT_EQ(1, o[0].mtype);
+	ASSERT_QUEUE(id, 1, 1);
+	ASSERT_RCV(id, 0, 2, "b");
+	ASSERT_ERRNO(EINVAL, msg_batch(self->dev, RIPC_MSGRCV_BATCH, -1, 0, r, 1, 0));
+}
+
 TEST_HARNESS_MAIN
