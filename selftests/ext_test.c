@@ -677,6 +677,8 @@ TEST_F(ext, mq_batches_keep_priority_order_and_report_lengths)
 	ASSERT_EQ(0, memcmp(out[1], "low", 3));
 	ASSERT_EQ(0u, r[2].msg_len);
 	ASSERT_EQ(16u, r[3].msg_len);	/* untouched */
+	for (int i = 0; i < 4; i++)
+		r[i].msg_len = sizeof(out[i]);	/* received lengths were written back */
 	ASSERT_ERRNO(EAGAIN, mq_batch(q, RIPC_MQ_RECEIVE_BATCH, r, 4, 0));
 	ASSERT_EQ(0, mq_batch(q, RIPC_MQ_RECEIVE_BATCH, r, 0, 0));
 	ASSERT_ERRNO(EINVAL, mq_batch(q, RIPC_MQ_RECEIVE_BATCH, r, RIPC_BATCH_MAX + 1, 0));
@@ -703,6 +705,7 @@ TEST_F(ext, mq_batch_errors_end_the_batch_at_the_failing_item)
 	ASSERT_EQ(1, at.mq_curmsgs);
 	/* A bad buffer keeps the message. */
 	r[0].msg_ptr = 8;
+	r[0].msg_len = 8;
 	ASSERT_ERRNO(EFAULT, mq_batch(q, RIPC_MQ_RECEIVE_BATCH, r, 1, 0));
 	SYS(ripc_mq_getattr(q, &at));
 	ASSERT_EQ(1, at.mq_curmsgs);
