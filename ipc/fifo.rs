@@ -2,24 +2,40 @@
 
 //! A FIFO of messages from which a receiver may also take one in the middle
 //! (a System V typed receive), and into which a message that could not be
-//! delivered is put back at its old place.  Taking leaves a hole that the
-//! next growth compacts, so both ends are O(1) amortised.
+//! delivered is put back at its old place.
+//!
+//! The slots live in chunks of `CHUNK` (about 2 KiB each, one spare kept),
+//! so a queue costs its messages plus at most a chunk or two: no large
+//! contiguous allocation and no doubling slack.  Taking from the middle
+//! leaves a hole; holes at the front are skipped at once, and when holes
+//! outnumber messages the FIFO is compacted, so both ends are O(1)
+//! amortised.
 
 use crate::ipc::msg::Msg;
 use kernel::prelude::*;
 
+/// Slots per chunk: 42 × 48 bytes fit a 2 KiB kmalloc.
+const CHUNK: usize = 42;
+
+type Chunk = [Option<Msg>; CHUNK];
+
 pub(crate) struct Fifo {
-    /// kvmalloc'd: a queue of 65536 messages needs a few MiB of slots.
-    slots: KVVec<Option<Msg>>,
+    chunks: KVec<KBox<Chunk>>,
+    spare: Option<KBox<Chunk>>,
+    /// Slot index (from the start of `chunks[0]`) of the first message.
     head: usize,
+    /// One past the last used slot.
+    tail: usize,
     live: usize,
 }
 
 impl Fifo {
     pub(crate) const fn new() -> Self {
         Self {
-            slots: KVVec::new(),
+            chunks: KVec::new(),
+            spare: None,
             head: 0,
+            tail: 0,
             live: 0,
         }
     }
@@ -33,41 +49,96 @@ impl Fifo {
         self.live == 0
     }
 
+    fn slot(&self, i: usize) -> Option<&Option<Msg>> {
+        self.chunks.get(i / CHUNK)?.get(i % CHUNK)
+    }
+
+    fn slot_mut(&mut self, i: usize) -> Option<&mut Option<Msg>> {
+        self.chunks.get_mut(i / CHUNK)?.get_mut(i % CHUNK)
+    }
+
+    /// Makes room for one more slot at the tail.
+    fn grow(&mut self) -> Result {
+        let full = |f: &Self| f.tail >= f.chunks.len() * CHUNK;
+        if full(self) && self.live * 2 + CHUNK < self.tail - self.head {
+            self.compact();
+        }
+        if !full(self) {
+            return Ok(());
+        }
+        let c = match self.spare.take() {
+            Some(c) => c,
+            None => KBox::new([const { None }; CHUNK], GFP_KERNEL_ACCOUNT)?,
+        };
+        self.chunks.push(c, GFP_KERNEL_ACCOUNT)?;
+        Ok(())
+    }
+
+    /// Moves every message to the front, in order, dropping the holes.
     fn compact(&mut self) {
-        self.slots.retain(|s| s.is_some());
+        let mut w = 0;
+        for r in self.head..self.tail {
+            let m = self.slot_mut(r).and_then(|s| s.take());
+            if let Some(m) = m {
+                if let Some(s) = self.slot_mut(w) {
+                    *s = Some(m);
+                }
+                w += 1;
+            }
+        }
         self.head = 0;
+        self.tail = w;
+        self.trim();
+    }
+
+    /// Frees the chunks past the tail (keeping one spare).
+    fn trim(&mut self) {
+        while self.chunks.len() * CHUNK >= self.tail + CHUNK {
+            let c = self.chunks.pop();
+            if self.spare.is_none() {
+                self.spare = c;
+            }
+        }
     }
 
     /// Appends `m` at the tail.
     pub(crate) fn push(&mut self, m: Msg) -> Result {
-        if self.slots.len() == self.slots.capacity() && self.live < self.slots.len() {
-            self.compact();
-        }
-        self.slots.push(Some(m), GFP_KERNEL_ACCOUNT)?;
+        self.grow()?;
+        let i = self.tail;
+        let s = self.slot_mut(i).ok_or(ENOMEM)?;
+        *s = Some(m);
+        self.tail += 1;
         self.live += 1;
         Ok(())
     }
 
     /// The messages in order, with the handle `take` needs.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, &Msg)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .skip(self.head)
-            .filter_map(|(i, s)| s.as_ref().map(|m| (i, m)))
+        (self.head..self.tail).filter_map(|i| self.slot(i)?.as_ref().map(|m| (i, m)))
     }
 
     /// Removes the message at handle `i` (from [`Fifo::iter`]).
     pub(crate) fn take(&mut self, i: usize) -> Option<Msg> {
-        let m = self.slots.get_mut(i)?.take()?;
+        let m = self.slot_mut(i)?.take()?;
         self.live -= 1;
         if self.live == 0 {
-            self.slots.clear();
             self.head = 0;
-        } else {
-            while matches!(self.slots.get(self.head), Some(None)) {
-                self.head += 1;
+            self.tail = 0;
+            self.trim();
+            return Some(m);
+        }
+        while matches!(self.slot(self.head), Some(None)) {
+            self.head += 1;
+        }
+        while self.head >= CHUNK {
+            // The first chunk is empty: recycle it.
+            if let Ok(c) = self.chunks.remove(0) {
+                if self.spare.is_none() {
+                    self.spare = Some(c);
+                }
             }
+            self.head -= CHUNK;
+            self.tail -= CHUNK;
         }
         Some(m)
     }
@@ -81,16 +152,28 @@ impl Fifo {
     /// Puts `m` back where its `seq` places it (a receive that faulted).
     pub(crate) fn reinsert(&mut self, m: Msg) -> Result {
         self.compact();
-        self.slots.reserve(1, GFP_KERNEL_ACCOUNT)?;
-        let at = self
-            .slots
-            .iter()
-            .position(|s| s.as_ref().is_some_and(|x| x.seq > m.seq))
-            .unwrap_or(self.slots.len());
-        self.slots
-            .insert_within_capacity(at, Some(m))
-            .map_err(|_| ENOMEM)?;
-        self.live += 1;
+        let seq = m.seq;
+        self.push(m)?;
+        // Bubble it back past the messages that came after it.
+        let mut i = self.tail - 1;
+        while i > self.head {
+            let later = self
+                .slot(i - 1)
+                .and_then(|s| s.as_ref())
+                .is_some_and(|p| p.seq > seq);
+            if !later {
+                break;
+            }
+            let prev = self.slot_mut(i - 1).and_then(|s| s.take());
+            if let Some(s) = self.slot_mut(i) {
+                let cur = s.take();
+                *s = prev;
+                if let Some(p) = self.slot_mut(i - 1) {
+                    *p = cur;
+                }
+            }
+            i -= 1;
+        }
         Ok(())
     }
 }

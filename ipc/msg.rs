@@ -22,9 +22,9 @@ pub(crate) struct Msg {
     pub(crate) mtype: i64,
     /// Position in the queue's arrival order (set when queued).
     pub(crate) seq: u64,
-    len: usize,
     head: KVec<u8>,
-    chain: KVec<KVec<u8>>,
+    /// The segments after the head, for messages longer than a page.
+    chain: Option<KBox<KVec<KVec<u8>>>>,
 }
 
 /// Reads `len` bytes at `src` into a new page-bounded buffer.
@@ -41,34 +41,41 @@ impl Msg {
         let src = src as usize;
         let first = len.min(DATALEN);
         let head = load_seg(src, first)?;
-        let mut chain = KVec::new();
+        let mut chain = None;
         let mut off = first;
         if off < len {
-            chain.reserve((len - off).div_ceil(DATALEN), GFP_KERNEL_ACCOUNT)?;
-        }
-        while off < len {
-            let n = (len - off).min(DATALEN);
-            chain.push(load_seg(src.wrapping_add(off), n)?, GFP_KERNEL_ACCOUNT)?;
-            off += n;
+            let mut segs = KVec::with_capacity((len - off).div_ceil(DATALEN), GFP_KERNEL_ACCOUNT)?;
+            while off < len {
+                let n = (len - off).min(DATALEN);
+                segs.push(load_seg(src.wrapping_add(off), n)?, GFP_KERNEL_ACCOUNT)?;
+                off += n;
+            }
+            chain = Some(KBox::new(segs, GFP_KERNEL_ACCOUNT)?);
         }
         Ok(Msg {
             mtype,
             seq: 0,
-            len,
             head,
             chain,
         })
     }
 
+    fn segs(&self) -> impl Iterator<Item = &KVec<u8>> {
+        Iterator::chain(
+            core::iter::once(&self.head),
+            self.chain.iter().flat_map(|c| c.iter()),
+        )
+    }
+
     /// The message's length in bytes.
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.segs().map(|s| s.len()).sum()
     }
 
     /// Copies the first `len` bytes out to user memory (`store_msg`).
     pub(crate) fn store(&self, dst: u64, len: usize) -> Result {
-        let mut w = UserSlice::new(UserPtr::from_addr(dst as usize), len.min(self.len)).writer();
-        for seg in Iterator::chain(core::iter::once(&self.head), self.chain.iter()) {
+        let mut w = UserSlice::new(UserPtr::from_addr(dst as usize), len.min(self.len())).writer();
+        for seg in self.segs() {
             let n = seg.len().min(w.len());
             if n == 0 {
                 break;
@@ -85,14 +92,19 @@ impl Msg {
             v.extend_from_slice(s, GFP_KERNEL_ACCOUNT)?;
             Ok(v)
         };
-        let mut chain = KVec::with_capacity(self.chain.len(), GFP_KERNEL_ACCOUNT)?;
-        for seg in self.chain.iter() {
-            chain.push(dup(seg)?, GFP_KERNEL_ACCOUNT)?;
-        }
+        let chain = match &self.chain {
+            None => None,
+            Some(c) => {
+                let mut segs = KVec::with_capacity(c.len(), GFP_KERNEL_ACCOUNT)?;
+                for seg in c.iter() {
+                    segs.push(dup(seg)?, GFP_KERNEL_ACCOUNT)?;
+                }
+                Some(KBox::new(segs, GFP_KERNEL_ACCOUNT)?)
+            }
+        };
         Ok(Msg {
             mtype: self.mtype,
             seq: self.seq,
-            len: self.len,
             head: dup(&self.head)?,
             chain,
         })

@@ -856,6 +856,42 @@ static void sizes_round_trip(struct __test_metadata *_metadata, FIXTURE_DATA(msg
 	ASSERT_QUEUE(id, 0, 0);
 }
 
+/* Many messages, typed receives leaving holes, then the rest in order. */
+TEST_F(msg, hundreds_of_interleaved_types_keep_their_order)
+{
+	int id = MKQ(self->key[0], 0600);
+	struct { long mtype; int v; } m;
+	int n = 300;
+
+	for (int i = 0; i < n; i++) {
+		m.mtype = i % 3 + 1;
+		m.v = i;
+		SYS(be->snd(id, &m, sizeof(m.v), IPC_NOWAIT));
+	}
+	for (int i = 1; i < n; i += 3) {	/* every type 2, in order */
+		ASSERT_EQ((ssize_t)sizeof(m.v), be->rcv(id, &m, sizeof(m.v), 2, IPC_NOWAIT));
+		ASSERT_EQ(i, m.v);
+	}
+	for (int i = 0; i < n; i += 3) {	/* the first not of type 3: types 1 */
+		ASSERT_EQ((ssize_t)sizeof(m.v), be->rcv(id, &m, sizeof(m.v), 3, IPC_NOWAIT | MSG_EXCEPT));
+		ASSERT_EQ(i, m.v);
+		if (i % 30 == 0) {	/* and more senders meanwhile, of type 1 */
+			m.mtype = 1;
+			m.v = 1000 + i;
+			SYS(be->snd(id, &m, sizeof(m.v), IPC_NOWAIT));
+		}
+	}
+	for (int i = 1000; i < 1000 + n; i += 30) {	/* what came late, after... */
+		ASSERT_EQ((ssize_t)sizeof(m.v), be->rcv(id, &m, sizeof(m.v), -1, IPC_NOWAIT));
+		ASSERT_EQ(i, m.v);
+	}
+	for (int i = 2; i < n; i += 3) {	/* ...the type 3s, in order */
+		ASSERT_EQ((ssize_t)sizeof(m.v), be->rcv(id, &m, sizeof(m.v), 0, IPC_NOWAIT));
+		ASSERT_EQ(i, m.v);
+	}
+	ASSERT_ERRNO(ENOMSG, be->rcv(id, &m, sizeof(m.v), 0, IPC_NOWAIT));
+}
+
 TEST_F(msg, message_sizes_byte_for_byte)
 {
 	const size_t sizes[] = { 0, 1, PAGE, 8192 };
