@@ -16,6 +16,10 @@ use kernel::{
 /// Data bytes in the head and in each segment.
 const DATALEN: usize = PAGE_SIZE;
 
+/// Up to this size a System V message travels with its 8-byte type in one
+/// user copy each way: a copy costs more than the bytes it moves.
+const SMALL: usize = 248;
+
 /// One message.
 pub(crate) struct Msg {
     /// The System V type, or the POSIX priority.
@@ -65,6 +69,48 @@ impl Msg {
             core::iter::once(&self.head),
             self.chain.iter().flat_map(|c| c.iter()),
         )
+    }
+
+    /// Loads a small `struct msgbuf` (the type, then `len` bytes of text)
+    /// in one copy; `None` if it is not small or the copy faults (the caller
+    /// then reads the parts one by one, for the exact error).
+    pub(crate) fn load_typed(src: u64, len: usize) -> Option<Msg> {
+        let mut buf = [0u8; 8 + SMALL];
+        let bytes = buf.get_mut(..8 + len)?;
+        UserSlice::new(UserPtr::from_addr(src as usize), 8 + len)
+            .reader()
+            .read_slice(bytes)
+            .ok()?;
+        let (ty, text) = bytes.split_at(8);
+        let mut head = KVec::with_capacity(len, GFP_KERNEL_ACCOUNT).ok()?;
+        head.extend_from_slice(text, GFP_KERNEL_ACCOUNT).ok()?;
+        Some(Msg {
+            mtype: i64::from_ne_bytes(ty.try_into().ok()?),
+            seq: 0,
+            head,
+            chain: None,
+        })
+    }
+
+    /// Copies out the type and the first `len` bytes of text as a
+    /// `struct msgbuf`: in one copy when small.
+    pub(crate) fn store_typed(&self, dst: u64, len: usize) -> Result {
+        let n = len.min(self.len());
+        let mut buf = [0u8; 8 + SMALL];
+        if let (Some(out), None, Some(text)) =
+            (buf.get_mut(..8 + n), &self.chain, self.head.get(..n))
+        {
+            let (ty, rest) = out.split_at_mut(8);
+            ty.copy_from_slice(&self.mtype.to_ne_bytes());
+            rest.copy_from_slice(text);
+            return UserSlice::new(UserPtr::from_addr(dst as usize), 8 + n)
+                .writer()
+                .write_slice(out);
+        }
+        UserSlice::new(UserPtr::from_addr(dst as usize), 8)
+            .writer()
+            .write(&self.mtype)?;
+        self.store(dst.wrapping_add(8), n)
     }
 
     /// The message's length in bytes.

@@ -349,8 +349,14 @@ pub(crate) fn msgget(a: &ripc_msgget) -> Result<i32> {
 /// Reads and checks one message to send, in `do_msgsnd`'s order: the
 /// mtype (`EFAULT` first), the size, the mtype's value, then the text.
 fn load(msgp: u64, msgsz: i64, msqid: i32) -> Result<Msg> {
+    let valid = msgsz <= i64::from(limits::get().msgmax) && msgsz >= 0 && msqid >= 0;
+    if valid {
+        if let Some(m) = Msg::load_typed(msgp, msgsz as usize) {
+            return if m.mtype < 1 { Err(EINVAL) } else { Ok(m) };
+        }
+    }
     let mtype: i64 = read_user(msgp)?;
-    if msgsz > i64::from(limits::get().msgmax) || msgsz < 0 || msqid < 0 {
+    if !valid {
         return Err(EINVAL);
     }
     if mtype < 1 {
@@ -592,7 +598,7 @@ impl SysvState {
 /// place: unlike native, nothing is lost.
 fn deliver(q: &SysvQueue, m: Msg, msgp: u64, w: Want) -> Result<usize> {
     let n = m.len().min(w.bufsz);
-    match write_user(msgp, &m.mtype).and_then(|()| m.store(msgp.wrapping_add(8), n)) {
+    match m.store_typed(msgp, n) {
         Ok(()) => Ok(n),
         Err(e) => {
             if !w.copy {
