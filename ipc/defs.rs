@@ -133,3 +133,13 @@ pub(crate) fn write_user<T: AsBytes>(ptr: u64, val: &T) -> Result {
         .writer()
         .write(val)
 }
+
+/// The address of item `i` of a user array of `T` at `items`.
+pub(crate) fn item_addr<T>(items: u64, i: usize) -> u64 {
+    items.wrapping_add((i * size_of::<T>()) as u64)
+}
+
+/// Reads item `i` of a user array of `T` at `items`.
+pub(crate) fn read_item<T: FromBytes>(items: u64, i: usize) -> Result<T> {
+    read_user(item_addr::<T>(items, i))
+}

@@ -587,32 +587,15 @@ pub(crate) fn receive(h: Option<&MqHandle>, file: &File, x: &mut ripc_mq_xfer) -
     Ok(len)
 }
 
-/// Reads item `i` of a batch.
-fn item(items: u64, i: usize) -> Result<ripc_mq_item> {
-    read_user(items.wrapping_add((i * size_of::<ripc_mq_item>()) as u64))
-}
-
-fn batch_blocking(file: &File, b: &ripc_mq_batch) -> Result<(usize, Blocking)> {
-    if b.count > RIPC_BATCH_MAX {
-        return Err(EINVAL);
-    }
-    let blocking = Blocking {
-        nonblock: nonblock(file),
-        first_only: b.flags & RIPC_BATCH_WAITFORONE != 0,
-        deadline: Deadline::from_user(b.timeout)?,
-    };
-    Ok((b.count as usize, blocking))
-}
-
 /// `RIPC_MQ_SEND_BATCH`: the messages are loaded first, then sent under
 /// one lock; returns how many were sent.
 pub(crate) fn send_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch) -> Result<usize> {
-    let (count, blocking) = batch_blocking(file, b)?;
+    let (count, blocking) = Blocking::batch(b.count, b.flags, nonblock(file), b.timeout)?;
     let q = &handle(h, true)?.q;
     let mut msgs = KVec::with_capacity(count, GFP_KERNEL)?;
     let mut err = None;
     for i in 0..count {
-        let m = item(b.items, i).and_then(|it| {
+        let m = read_item::<ripc_mq_item>(b.items, i).and_then(|it| {
             if it.msg_prio >= MQ_PRIO_MAX {
                 return Err(EINVAL);
             }
@@ -636,12 +619,12 @@ pub(crate) fn send_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch) -
 /// `RIPC_MQ_RECEIVE_BATCH`: takes the messages under one lock, then copies
 /// each out and writes its item back; returns how many were received.
 pub(crate) fn receive_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch) -> Result<usize> {
-    let (count, blocking) = batch_blocking(file, b)?;
+    let (count, blocking) = Blocking::batch(b.count, b.flags, nonblock(file), b.timeout)?;
     let q = &handle(h, false)?.q;
     let mut items = KVec::with_capacity(count, GFP_KERNEL)?;
     let mut err = None;
     for i in 0..count {
-        match item(b.items, i) {
+        match read_item::<ripc_mq_item>(b.items, i) {
             Ok(it) if it.msg_len >= q.msgsize as u64 => {
                 let _ = items.push_within_capacity(it);
             }
@@ -670,7 +653,7 @@ pub(crate) fn receive_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch
         let Some(m) = msgs.next() else { break };
         it.msg_len = m.len() as u64;
         it.msg_prio = m.mtype as u32;
-        let at = b.items.wrapping_add((i * size_of::<ripc_mq_item>()) as u64);
+        let at = item_addr::<ripc_mq_item>(b.items, i);
         if let Err(e) = m
             .store(it.msg_ptr, m.len())
             .and_then(|()| write_user(at, &*it))

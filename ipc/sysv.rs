@@ -637,31 +637,19 @@ pub(crate) fn msgrcv(a: &ripc_msgrcv) -> Result<usize> {
     deliver(&q, m, a.msgp, w)
 }
 
-/// Item `i` of a batch.
-fn item(items: u64, i: usize) -> Result<ripc_msg_item> {
-    read_user(items.wrapping_add((i * size_of::<ripc_msg_item>()) as u64))
-}
-
-fn batch_blocking(b: &ripc_msg_batch) -> Result<(usize, Blocking)> {
-    if b.count > RIPC_BATCH_MAX || b.msqid < 0 {
-        return Err(EINVAL);
-    }
-    let blocking = Blocking {
-        nonblock: b.msgflg & IPC_NOWAIT != 0,
-        first_only: b.flags & RIPC_BATCH_WAITFORONE != 0,
-        deadline: Deadline::from_user(b.timeout)?,
-    };
-    Ok((b.count as usize, blocking))
-}
-
 /// `RIPC_MSGSND_BATCH`: the messages are loaded first, then sent under one
 /// lock; returns how many were sent.
 pub(crate) fn msgsnd_batch(b: &ripc_msg_batch) -> Result<usize> {
-    let (count, blocking) = batch_blocking(b)?;
+    if b.msqid < 0 {
+        return Err(EINVAL);
+    }
+    let (count, blocking) =
+        Blocking::batch(b.count, b.flags, b.msgflg & IPC_NOWAIT != 0, b.timeout)?;
     let mut msgs = KVec::with_capacity(count, GFP_KERNEL)?;
     let mut err = None;
     for i in 0..count {
-        match item(b.items, i).and_then(|it| load(it.msgp, it.msgsz, b.msqid)) {
+        match read_item::<ripc_msg_item>(b.items, i).and_then(|it| load(it.msgp, it.msgsz, b.msqid))
+        {
             Ok(m) => {
                 let _ = msgs.push_within_capacity(m);
             }
@@ -682,11 +670,17 @@ pub(crate) fn msgsnd_batch(b: &ripc_msg_batch) -> Result<usize> {
 /// `RIPC_MSGRCV_BATCH`: receives under one lock, then copies each message
 /// out and writes its length to its item; returns how many were received.
 pub(crate) fn msgrcv_batch(b: &ripc_msg_batch) -> Result<usize> {
-    let (count, blocking) = batch_blocking(b)?;
+    if b.msqid < 0 {
+        return Err(EINVAL);
+    }
+    let (count, blocking) =
+        Blocking::batch(b.count, b.flags, b.msgflg & IPC_NOWAIT != 0, b.timeout)?;
     let mut items = KVec::with_capacity(count, GFP_KERNEL)?;
     let mut err = None;
     for i in 0..count {
-        match item(b.items, i).and_then(|it| Ok((it, Want::new(it.msgsz, it.msgtyp, b.msgflg)?))) {
+        match read_item::<ripc_msg_item>(b.items, i)
+            .and_then(|it| Ok((it, Want::new(it.msgsz, it.msgtyp, b.msgflg)?)))
+        {
             Ok(x) => {
                 let _ = items.push_within_capacity(x);
             }

@@ -191,6 +191,25 @@ pub(crate) struct Blocking {
 }
 
 impl Blocking {
+    /// The blocking of a batch of `count` items (`EINVAL` beyond
+    /// `RIPC_BATCH_MAX`), and its count.
+    pub(crate) fn batch(
+        count: u32,
+        flags: u32,
+        nonblock: bool,
+        timeout: u64,
+    ) -> Result<(usize, Self)> {
+        if count > crate::ipc::defs::RIPC_BATCH_MAX {
+            return Err(EINVAL);
+        }
+        let b = Blocking {
+            nonblock,
+            first_only: flags & crate::ipc::defs::RIPC_BATCH_WAITFORONE != 0,
+            deadline: Deadline::from_user(timeout)?,
+        };
+        Ok((count as usize, b))
+    }
+
     pub(crate) fn may_block(&self, done: usize) -> bool {
         !(self.nonblock || (self.first_only && done > 0))
     }
