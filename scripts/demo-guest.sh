@@ -8,7 +8,7 @@ ripcctl version
 echo
 echo "=== POSIX: two processes, prioritised messages, a notification signal"
 ripcctl mq-create /demo 10 128
-ripcctl mq-notify-recv /demo 3 &
+ripcctl mq-notify-recv /demo 3 1000 &   # notified, then drains after 1 s
 sleep 1
 ripcctl mq-send /demo 1 "low priority, sent first"
 ripcctl mq-send /demo 9 "high priority, sent second"

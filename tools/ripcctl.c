@@ -8,8 +8,10 @@
  *   ripcctl mq-create NAME [MAXMSG MSGSIZE]
  *   ripcctl mq-send NAME PRIO TEXT
  *   ripcctl mq-recv NAME [COUNT]         receive COUNT messages (default 1)
- *   ripcctl mq-notify-recv NAME COUNT    register SIGUSR1 notification, wait
- *                                        for it, print the siginfo, receive
+ *   ripcctl mq-notify-recv NAME COUNT [MS]
+ *                                        register SIGUSR1 notification, wait
+ *                                        for it, print the siginfo, wait MS
+ *                                        milliseconds, receive COUNT
  *   ripcctl mq-unlink NAME
  *   ripcctl msg-send KEY TYPE TEXT       (creates the queue if needed)
  *   ripcctl msg-recv KEY TYPE [FLAGS]    TYPE as msgrcv's msgtyp; FLAGS: e (MSG_EXCEPT)
@@ -99,7 +101,7 @@ int main(int argc, char **argv)
 		fd = ripc_mq_open(argv[2], O_RDONLY);
 		return fd < 0 ? fail("mq_open") : mq_recv(fd, argc > 3 ? atol(argv[3]) : 1);
 	}
-	if (!strcmp(cmd, "mq-notify-recv") && argc == 4) {
+	if (!strcmp(cmd, "mq-notify-recv") && (argc == 4 || argc == 5)) {
 		sigset_t set;
 		siginfo_t si;
 		sigemptyset(&set);
@@ -117,6 +119,8 @@ int main(int argc, char **argv)
 		printf("[pid %d] notified: signo %d code %s value %d from pid %d uid %d\n", getpid(),
 		       si.si_signo, si.si_code == SI_MESGQ ? "SI_MESGQ" : "?", si.si_value.sival_int,
 		       si.si_pid, si.si_uid);
+		if (argc == 5)
+			usleep(atoi(argv[4]) * 1000);
 		return mq_recv(fd, atol(argv[3]));
 	}
 	if (!strcmp(cmd, "mq-unlink") && argc == 3)
