@@ -57,8 +57,9 @@ impl Fifo {
         self.chunks.get_mut(i / CHUNK)?.get_mut(i % CHUNK)
     }
 
-    /// Makes room for one more slot at the tail.
-    fn grow(&mut self) -> Result {
+    /// Makes room for one more slot at the tail: the next `push` cannot
+    /// fail.
+    pub(crate) fn grow(&mut self) -> Result {
         let full = |f: &Self| f.tail >= f.chunks.len() * CHUNK;
         if full(self) && self.live * 2 + CHUNK < self.tail - self.head {
             self.compact();

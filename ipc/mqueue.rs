@@ -191,12 +191,21 @@ impl MqState {
         if self.curmsgs == 0 {
             return None;
         }
-        let mut c = self.prios.cursor_back_mut()?;
-        let m = c.current_mut().1.pop()?;
-        if c.current().1.is_empty() && c.peek_prev().is_some() {
-            let (_, node) = c.remove_current();
-            self.spare = Some(node.into_reservation());
-        }
+        let m = loop {
+            let mut c = self.prios.cursor_back_mut()?;
+            let m = c.current_mut().1.pop();
+            let more = c.peek_prev().is_some();
+            if c.current().1.is_empty() && more {
+                let (_, node) = c.remove_current();
+                self.spare = Some(node.into_reservation());
+            }
+            // An empty FIFO left by a failed allocation is skipped.
+            match m {
+                Some(m) => break m,
+                None if more => continue,
+                None => return None,
+            }
+        };
         self.curmsgs -= 1;
         self.qsize -= m.len() as u64;
         Some(m)
@@ -460,16 +469,23 @@ fn receive_run(
     while got < max {
         let m = match g.take() {
             Some(m) => {
-                let sm = match g.senders.waiting().next() {
-                    Some(s) => {
-                        s.wake(&mut wq);
-                        s.w.take()
+                // The first blocked sender's message, if its FIFO has room
+                // (else it stays blocked: nothing is lost on ENOMEM).
+                let prio = g
+                    .senders
+                    .waiting()
+                    .next()
+                    .and_then(|s| s.w.as_ref().map(|m| m.mtype));
+                if let Some(prio) = prio {
+                    if g.fifo(prio as u32).and_then(|f| f.grow()).is_ok() {
+                        let sm = g.senders.waiting().next().and_then(|s| {
+                            s.wake(&mut wq);
+                            s.w.take()
+                        });
+                        if let Some(sm) = sm {
+                            let _ = g.insert(sm);
+                        }
                     }
-                    None => None,
-                };
-                // Cannot fail: the slot `m` leaves has its FIFO room.
-                if let Some(sm) = sm {
-                    let _ = g.insert(sm);
                 }
                 m
             }
