@@ -444,12 +444,7 @@ fn send_run(q: &MqQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usize
         }
         done += 1;
     }
-    drop(g);
-    drop(wq);
-    if done > 0 {
-        q.poll.notify();
-    }
-    (done, err)
+    wait::end_run(g, wq, &q.poll, done, err)
 }
 
 /// Receives up to `max` messages under one lock, passing each to `out`: the
@@ -520,12 +515,7 @@ fn receive_run(
         out(m);
         got += 1;
     }
-    drop(g);
-    drop(wq);
-    if got > 0 {
-        q.poll.notify();
-    }
-    (got, err)
+    wait::end_run(g, wq, &q.poll, got, err)
 }
 
 /// Puts messages a receiver could not deliver back in their places (or to

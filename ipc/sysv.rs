@@ -418,12 +418,7 @@ fn snd_run(q: &SysvQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usiz
         }
         done += 1;
     }
-    drop(g);
-    drop(wq);
-    if done > 0 {
-        q.poll.notify();
-    }
-    (done, err)
+    wait::end_run(g, wq, &q.poll, done, err)
 }
 
 /// `RIPC_MSGSND`, in `do_msgsnd`'s order of checks.
@@ -551,12 +546,7 @@ fn rcv_run(
         out(m);
         got += 1;
     }
-    drop(g);
-    drop(wq);
-    if got > 0 {
-        q.poll.notify();
-    }
-    (got, err)
+    wait::end_run(g, wq, &q.poll, got, err)
 }
 
 impl SysvState {

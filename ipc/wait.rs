@@ -278,6 +278,23 @@ pub(crate) struct PollQueue {
     polled: Atomic<bool>,
 }
 
+/// Ends a run of sends or receives: drops the queue lock `g`, then wakes
+/// the tasks the run served and, if it moved anything, the pollers.
+pub(crate) fn end_run<G>(
+    g: G,
+    wq: WakeQ,
+    poll: &PollQueue,
+    n: usize,
+    err: Option<Error>,
+) -> (usize, Option<Error>) {
+    drop(g);
+    drop(wq);
+    if n > 0 {
+        poll.notify();
+    }
+    (n, err)
+}
+
 impl PollQueue {
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
