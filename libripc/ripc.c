@@ -79,6 +79,16 @@ int ripc_device_fd(void)
 	return fd;
 }
 
+int ripc_device_forget(unsigned int lo, unsigned int hi)
+{
+	int fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE);
+
+	if (fd < 0 || (unsigned int)fd < lo || (unsigned int)fd > hi)
+		return 0;
+	return __atomic_compare_exchange_n(&devfd, &fd, -1, 0, __ATOMIC_ACQ_REL,
+					   __ATOMIC_ACQUIRE);
+}
+
 /* An ioctl on the process-wide device descriptor. */
 static long dev_ioctl(unsigned long cmd, void *arg)
 {

@@ -74,8 +74,9 @@ int ripc_mq_setattr(int mqd, const struct mq_attr *newattr, struct mq_attr *olda
 
 /*
  * mq_notify(): NULL removes the registration; SIGEV_SIGNAL and SIGEV_NONE
- * are supported.  SIGEV_THREAD is not emulated yet: it is passed to the
- * module, which rejects it with EINVAL.
+ * are supported.  SIGEV_THREAD is not emulated here: it is passed to the
+ * module, which rejects it with EINVAL (libripc_preload.so's mq_notify
+ * emulates it on top of SIGEV_NONE: see preload.c).
  */
 int ripc_mq_notify(int mqd, const struct sigevent *sevp);
 
@@ -103,6 +104,13 @@ ssize_t ripc_list(unsigned int which, char *buf, size_t len);
 
 /* The process-wide descriptor of /dev/rust_ipc (opened on first use), or -1. */
 int ripc_device_fd(void);
+/*
+ * For a caller about to close descriptors lo..hi (close, close_range, dup2
+ * onto it): if the process-wide descriptor is among them, forget it, so that
+ * the next call opens the device again instead of using a stale number.
+ * Returns 1 if it was forgotten.
+ */
+int ripc_device_forget(unsigned int lo, unsigned int hi);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,1056 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libripc_preload.so: runs the message queues of an unmodified, dynamically
+ * linked program on /dev/rust_ipc instead of the kernel's:
+ *
+ *	LD_PRELOAD=/path/to/libripc_preload.so program [args]
+ *
+ * Symbols.  It defines mq_open (and glibc's fortify __mq_open_2), mq_close,
+ * mq_unlink, mq_send, mq_timedsend, mq_receive, mq_timedreceive, mq_notify,
+ * mq_getattr, mq_setattr, msgget, msgsnd, msgrcv and msgctl.  The
+ * definitions are unversioned, so they take both the mq_*@GLIBC_2.34
+ * (libc) and the older mq_*@GLIBC_2.3.4 (librt) references.  On x86_64
+ * time_t is 64-bit: glibc 2.36 has no __*_time64 variants there (nm -D of a
+ * program built here references plain mq_timedsend@GLIBC_2.34 and
+ * msgctl@GLIBC_2.2.5), so there are none to define.  libripc does the
+ * work: errors are the native ones, in the native order (a bad timeout,
+ * priority, mq_flags or sigevent is EINVAL before EBADF on a descriptor
+ * that is not a rust_ipc queue; mq_unlink's EPERM is EACCES, as glibc
+ * makes it).  mq_send/mq_receive (timed or not), msgsnd and msgrcv stay
+ * cancellation points: the ioctl runs with asynchronous cancellation
+ * enabled (a cancellation that comes just as it returns acts then, and a
+ * message it received is lost, as with glibc before 2.34).
+ *
+ * Descriptors.  A queue descriptor is a real descriptor of /dev/rust_ipc,
+ * opened O_CLOEXEC (mqd_t is an int), so close, dup, fork, poll, select,
+ * epoll, read (the status line) and fcntl(F_SETFL, O_NONBLOCK) work on it as
+ * on a native one.  mq_close is close(), as glibc's: it closes any
+ * descriptor.  System V calls, mq_unlink and the limits below use one
+ * process-wide descriptor of the device, opened on first use; if the
+ * program closes it (close, close_range, closefrom, dup2/dup3 onto it, all
+ * wrapped here for that), the next call opens the device again.  Without
+ * the module loaded, mq_open, msgget and the others fail with ENOENT.
+ *
+ * Notification.  SIGEV_SIGNAL and SIGEV_NONE go to the module, which keeps
+ * the native rules (EBUSY for any second registration, the owner is the
+ * process, one-shot, removed when the owner closes any descriptor of the
+ * queue, a forked child is not the owner).  The module sends the signal to
+ * the owner's thread-group leader (README).  The module has no SIGEV_THREAD
+ * (glibc's uses a netlink socket), so it is emulated here:
+ *  - mq_notify(SIGEV_THREAD) registers SIGEV_NONE with the module in its
+ *    place, so EBUSY, ownership, one-shot, the "empty to non-empty with no
+ *    receiver waiting" condition and the removal on close are the module's;
+ *  - one helper thread per process (started with the first such
+ *    registration, every signal blocked) polls the registered descriptors
+ *    for POLLIN and reads their status line (pread, offset 0: NOTIFY and
+ *    NOTIFY_PID).  When the module no longer holds the placeholder, it fired:
+ *    the helper starts a detached thread with a copy of
+ *    sigev_notify_attributes (stack and guard size, scope, scheduling,
+ *    affinity) which unblocks every signal and calls
+ *    sigev_notify_function(sigev_value) once, as glibc's does;
+ *  - mq_notify(NULL) and closing descriptors (close, close_range,
+ *    closefrom, dup2/dup3 onto them) look at the registrations before and
+ *    after the call: those the call removed are dropped without a call.
+ * Limits of the emulation:
+ *  - latency: a fire is seen at once when the message stays queued until the
+ *    helper runs; if a receiver takes it first, the helper sees it at its
+ *    next periodic look, within 100 ms (20 ms while a registered queue is
+ *    non-empty, which POLLIN cannot wait on);
+ *  - the status line of such a queue says NOTIFY:1 (SIGEV_NONE), native 2;
+ *  - the module's ABI has no queue identity: a registration on another queue
+ *    that fires and is emptied within the microseconds of a concurrent
+ *    mq_notify(NULL) or close of a queue descriptor can be taken as removed
+ *    (no call); a descriptor closed or replaced behind the library's back
+ *    (raw close syscall, exec without O_CLOEXEC) is taken as removed, but
+ *    one whose number is reused by another file before the helper looks is
+ *    taken as fired (one spurious call);
+ *  - the helper is one more thread in the process, and a SIGEV_THREAD
+ *    registration costs 10 to 50 wake-ups per second while it is armed;
+ *  - a stack address in the attributes is not copied (each call gets its
+ *    own stack), nor a signal mask (the thread unblocks everything anyway).
+ *
+ * Limits files.  fopen/fopen64 and open/open64/openat/openat64 (and the
+ * fortify __open*_2) of exactly these paths are served from the module's
+ * limits (RIPC_IOC_VERSION / RIPC_IOC_SET_LIMITS) instead of the native
+ * sysctls, so programs that tune or read them see and change rust_ipc's:
+ *	/proc/sys/fs/mqueue/{msg_default,msgsize_default,msg_max,msgsize_max,queues_max}
+ *	/proc/sys/kernel/{msgmax,msgmnb,msgmni}
+ * An fopen stream reads the value at offset 0 (as /proc does) and a write at
+ * offset 0 sets it (EINVAL outside the native ranges, and for 0, which the
+ * module's ABI reserves; EPERM without CAP_SYS_RESOURCE); opening still
+ * needs the native file's permission.  open() of these paths gives a
+ * read-only snapshot (a memfd); open() for writing fails with EROFS: use
+ * fopen (as sysctl(8) and stdio programs do).  /proc/sys/kernel/msg_next_id
+ * fails with ENOENT, as on a kernel without it: the module has no
+ * msg_next_id yet (README).  Other paths, and other spellings of these
+ * (relative, "..", symlinks, /proc/self/...), are untouched.
+ *
+ * Not caught (they reach the native queues, or see them):
+ *  - syscall(SYS_mq_open, ...), SYS_mq_unlink, SYS_mq_timedsend,
+ *    SYS_mq_timedreceive, SYS_mq_notify, SYS_mq_getsetattr, SYS_msgget,
+ *    SYS_msgsnd, SYS_msgrcv, SYS_msgctl, and inline "syscall" instructions
+ *    (Go, some runtimes and static helpers do that);
+ *  - statically linked programs, 32-bit programs, and set-user-ID or
+ *    set-group-ID programs (the loader ignores LD_PRELOAD for them);
+ *  - the mqueue file system: ls/rm/stat in /dev/mqueue, mounting it;
+ *    /proc/sysvipc/msg (ipcs reads it) and open()/fopen() of the limits by
+ *    any other path than the exact ones above;
+ *  - children that exec with an environment without LD_PRELOAD.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <ctype.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <mqueue.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+#include <unistd.h>
+
+#include "ripc.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* The next definition of a symbol (libc's), looked up once. */
+#define REAL(name) ({ \
+	static void *__p; \
+	void *__q = __atomic_load_n(&__p, __ATOMIC_ACQUIRE); \
+	if (!__q) { \
+		__q = real_sym(#name); \
+		__atomic_store_n(&__p, __q, __ATOMIC_RELEASE); \
+	} \
+	(__typeof__(&name))__q; \
+})
+
+static void *real_sym(const char *name)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+
+	if (!p) {
+		static const char msg[] = "libripc_preload: a libc symbol is missing\n";
+
+		if (write(2, msg, sizeof(msg) - 1) < 0)
+			_exit(127);
+		abort();
+	}
+	return p;
+}
+
+/* A blocking call stays a cancellation point, as glibc's SYSCALL_CANCEL. */
+#define CANCELLABLE(call) ({ \
+	int __old, __tmp, __e; \
+	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &__old); \
+	__typeof__(call) __r = (call); \
+	__e = errno; \
+	pthread_setcanceltype(__old, &__tmp); \
+	errno = __e; \
+	__r; \
+})
+
+/* ---- SIGEV_THREAD emulation (see the top of the file) -------------------- */
+
+#define LOOK_BUSY_MS 20		/* while a registered queue is non-empty */
+#define LOOK_IDLE_MS 100
+
+struct treg {
+	struct treg *next;
+	int fd;
+	int owner;			/* NOTIFY_PID of the placeholder */
+	int nonempty;			/* the queue had messages when last looked at */
+	void (*fn)(union sigval);
+	union sigval value;
+	pthread_attr_t attr;		/* detached, with the caller's attributes */
+};
+
+static pthread_mutex_t tlock = PTHREAD_MUTEX_INITIALIZER;
+static struct treg *armed;		/* placeholders the module should hold */
+static struct treg *fired;		/* for the helper to start */
+static int narmed;			/* length of armed, read without the lock */
+static int wake[2] = { -1, -1 };	/* wakes the helper */
+static int helper_up;
+
+/*
+ * The registration of the queue of fd, from its status line: NOTIFY (the
+ * sigev_notify, 0 if none) and NOTIFY_PID.  0, or -1 if fd is no descriptor
+ * any more, or -2 if it is not a queue's.
+ */
+static int status(int fd, int *notify, int *pid)
+{
+	char buf[160];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n < 0)
+		return errno == EBADF ? -1 : -2;
+	buf[n] = 0;
+	if (sscanf(buf, "QSIZE:%*u NOTIFY:%d SIGNO:%*d NOTIFY_PID:%d", notify, pid) != 2)
+		return -2;
+	if (!*pid)
+		*notify = 0;
+	return 0;
+}
+
+/* 1 if the module still holds r's placeholder, 0 if not, -1 if r's
+ * descriptor is closed. */
+static int still_armed(const struct treg *r)
+{
+	int notify, pid, st = status(r->fd, &notify, &pid);
+
+	if (st)
+		return st == -1 ? -1 : 0;
+	return notify == SIGEV_NONE && pid == r->owner;
+}
+
+static int queue_nonempty(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+static void kick(void)
+{
+	ssize_t n = wake[1] >= 0 ? write(wake[1], "", 1) : 0;
+
+	(void)n;	/* EAGAIN: the pipe is full, the helper awake enough */
+}
+
+static void drop(struct treg *r)
+{
+	pthread_attr_destroy(&r->attr);
+	free(r);
+}
+
+static void unlink_armed(struct treg **pp)
+{
+	*pp = (*pp)->next;
+	__atomic_sub_fetch(&narmed, 1, __ATOMIC_RELEASE);
+}
+
+/* Moves the registrations the module no longer holds to fired. */
+static void sweep_locked(void)
+{
+	struct treg **pp = &armed, *r;
+	int st;
+
+	while ((r = *pp)) {
+		st = still_armed(r);
+		if (st > 0) {
+			r->nonempty = queue_nonempty(r->fd);
+			pp = &r->next;
+			continue;
+		}
+		unlink_armed(pp);
+		if (st < 0) {
+			drop(r);	/* closed behind our back: removed */
+		} else {
+			r->next = fired;
+			fired = r;
+		}
+	}
+}
+
+/*
+ * After a call that may have removed registrations of this process
+ * (mq_notify(NULL), a close): the placeholders the module no longer holds
+ * were removed by it, unless their queue went from empty to non-empty in the
+ * meantime: then they fired (an order native allows too).
+ */
+static void settle_locked(void)
+{
+	struct treg **pp = &armed, *r;
+
+	while ((r = *pp)) {
+		if (still_armed(r) > 0) {
+			pp = &r->next;
+			continue;
+		}
+		unlink_armed(pp);
+		if (!r->nonempty && queue_nonempty(r->fd)) {
+			r->next = fired;
+			fired = r;
+		} else {
+			drop(r);
+		}
+	}
+}
+
+/*
+ * The lock is taken with cancellation disabled (the calls made under it are
+ * cancellation points) and signals blocked (a handler may close() too).
+ */
+struct guard {
+	int cs;
+	sigset_t mask;
+};
+
+static void lock(struct guard *g)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &g->cs);
+	pthread_sigmask(SIG_SETMASK, &all, &g->mask);
+	pthread_mutex_lock(&tlock);
+}
+
+static void unlock(struct guard *g)
+{
+	pthread_mutex_unlock(&tlock);
+	pthread_sigmask(SIG_SETMASK, &g->mask, NULL);
+	pthread_setcancelstate(g->cs, NULL);
+}
+
+/* Around a call that may remove registrations: 1 (locked) if any exist. */
+static int settle_begin(struct guard *g)
+{
+	if (!__atomic_load_n(&narmed, __ATOMIC_ACQUIRE))
+		return 0;
+	lock(g);
+	sweep_locked();
+	return 1;
+}
+
+static void settle_end(struct guard *g)
+{
+	int e = errno;
+
+	settle_locked();
+	kick();
+	unlock(g);
+	errno = e;
+}
+
+struct call {
+	void (*fn)(union sigval);
+	union sigval value;
+};
+
+static void *call_main(void *arg)
+{
+	struct call c = *(struct call *)arg;
+	sigset_t all;
+
+	free(arg);
+	sigfillset(&all);
+	pthread_sigmask(SIG_UNBLOCK, &all, NULL);
+	c.fn(c.value);
+	return NULL;
+}
+
+static void start_calls(struct treg *r)
+{
+	struct treg *next;
+	struct call *c;
+	pthread_t t;
+
+	for (; r; r = next) {
+		next = r->next;
+		c = malloc(sizeof(*c));
+		if (c) {
+			c->fn = r->fn;
+			c->value = r->value;
+			if (pthread_create(&t, &r->attr, call_main, c))
+				free(c);	/* lost, as glibc loses it */
+		}
+		drop(r);
+	}
+}
+
+static void *helper(void *arg)
+{
+	struct pollfd *pfd = NULL, *np;
+	size_t cap = 0, n;
+	struct treg *r, *go;
+	int timeout;
+	char buf[64];
+
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&tlock);
+		n = 1;
+		for (r = armed; r; r = r->next)
+			n++;
+		if (n > cap && (np = realloc(pfd, n * sizeof(*pfd)))) {
+			pfd = np;
+			cap = n;
+		}
+		timeout = armed ? LOOK_IDLE_MS : -1;
+		if (pfd) {
+			pfd[0] = (struct pollfd){ .fd = wake[0], .events = POLLIN };
+			for (n = 1, r = armed; r && n < cap; r = r->next, n++) {
+				pfd[n] = (struct pollfd){ .fd = r->fd, .events = r->nonempty ? 0 : POLLIN };
+				if (r->nonempty)
+					timeout = LOOK_BUSY_MS;
+			}
+		}
+		pthread_mutex_unlock(&tlock);
+		if (pfd)
+			poll(pfd, n, timeout);
+		else
+			poll(NULL, 0, LOOK_IDLE_MS);
+		while (read(wake[0], buf, sizeof(buf)) > 0)
+			;
+		pthread_mutex_lock(&tlock);
+		sweep_locked();
+		go = fired;
+		fired = NULL;
+		pthread_mutex_unlock(&tlock);
+		start_calls(go);
+	}
+	return NULL;
+}
+
+static int start_helper_locked(void)
+{
+	sigset_t all, old;
+	pthread_attr_t a;
+	pthread_t t;
+	int err;
+
+	if (helper_up)
+		return 0;
+	if (wake[0] < 0 && pipe2(wake, O_CLOEXEC | O_NONBLOCK))
+		return -1;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&t, &a, helper, NULL);
+	pthread_attr_destroy(&a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	helper_up = 1;
+	return 0;
+}
+
+/* A detached copy of the caller's thread attributes (NULL: defaults). */
+static int copy_attr(pthread_attr_t *dst, const pthread_attr_t *src)
+{
+	struct sched_param sp;
+	cpu_set_t cpus;
+	size_t sz;
+	int v, err = pthread_attr_init(dst);
+
+	if (err)
+		return err;
+	pthread_attr_setdetachstate(dst, PTHREAD_CREATE_DETACHED);
+	if (!src)
+		return 0;
+	if (!pthread_attr_getstacksize(src, &sz))
+		pthread_attr_setstacksize(dst, sz);
+	if (!pthread_attr_getguardsize(src, &sz))
+		pthread_attr_setguardsize(dst, sz);
+	if (!pthread_attr_getscope(src, &v))
+		pthread_attr_setscope(dst, v);
+	if (!pthread_attr_getschedpolicy(src, &v))
+		pthread_attr_setschedpolicy(dst, v);
+	if (!pthread_attr_getschedparam(src, &sp))
+		pthread_attr_setschedparam(dst, &sp);
+	if (!pthread_attr_getinheritsched(src, &v))
+		pthread_attr_setinheritsched(dst, v);
+	if (!pthread_attr_getaffinity_np(src, sizeof(cpus), &cpus) &&
+	    CPU_COUNT(&cpus) < CPU_SETSIZE)
+		pthread_attr_setaffinity_np(dst, sizeof(cpus), &cpus);
+	return 0;
+}
+
+static int notify_thread(mqd_t mqd, const struct sigevent *sev)
+{
+	static const struct sigevent none = { .sigev_notify = SIGEV_NONE };
+	struct treg *r = calloc(1, sizeof(*r));
+	struct guard g;
+	int err, ret = -1;
+
+	if (!r)
+		return -1;
+	err = copy_attr(&r->attr, sev->sigev_notify_attributes);
+	if (err) {
+		free(r);
+		errno = err;
+		return -1;
+	}
+	r->fd = mqd;
+	r->fn = sev->sigev_notify_function;
+	r->value = sev->sigev_value;
+	lock(&g);
+	/* A placeholder that fired unseen must not be mistaken for the new one. */
+	sweep_locked();
+	if (!start_helper_locked() && !ripc_mq_notify(mqd, &none)) {
+		int notify = 0;
+
+		/*
+		 * Who the module says owns it (its NOTIFY_PID, which need not be
+		 * getpid() in a PID namespace).  Gone already: it fired.
+		 */
+		status(mqd, &notify, &r->owner);
+		r->nonempty = queue_nonempty(mqd);
+		if (notify == SIGEV_NONE) {
+			r->next = armed;
+			armed = r;
+			__atomic_add_fetch(&narmed, 1, __ATOMIC_RELEASE);
+		} else {
+			r->next = fired;
+			fired = r;
+		}
+		ret = 0;
+	}
+	err = errno;
+	kick();
+	unlock(&g);
+	if (ret)
+		drop(r);
+	errno = err;
+	return ret;
+}
+
+/* Descriptors lo..hi are about to be closed: returns 1 with the lock held. */
+static int closing_begin(unsigned int lo, unsigned int hi, struct guard *g)
+{
+	struct treg **pp, *r;
+
+	ripc_device_forget(lo, hi);
+	if (!settle_begin(g))
+		return 0;
+	for (pp = &armed; (r = *pp);) {
+		if ((unsigned int)r->fd >= lo && (unsigned int)r->fd <= hi) {
+			unlink_armed(pp);	/* the close removes it (module flush) */
+			drop(r);
+		} else {
+			pp = &r->next;
+		}
+	}
+	return 1;
+}
+
+static void prepare_fork(void)
+{
+	pthread_mutex_lock(&tlock);
+}
+
+static void parent_fork(void)
+{
+	pthread_mutex_unlock(&tlock);
+}
+
+/* The child owns no registration and has no helper. */
+static void child_fork(void)
+{
+	struct treg *r;
+
+	while ((r = armed)) {
+		armed = r->next;
+		drop(r);
+	}
+	while ((r = fired)) {
+		fired = r->next;
+		drop(r);
+	}
+	narmed = 0;
+	helper_up = 0;
+	if (wake[0] >= 0) {
+		REAL(close)(wake[0]);
+		REAL(close)(wake[1]);
+		wake[0] = wake[1] = -1;
+	}
+	pthread_mutex_init(&tlock, NULL);
+}
+
+__attribute__((constructor)) static void preload_init(void)
+{
+	pthread_atfork(prepare_fork, parent_fork, child_fork);
+}
+
+/* ---- POSIX message queues ------------------------------------------- */
+
+EXPORT mqd_t mq_open(const char *name, int oflag, ...)
+{
+	mode_t mode = 0;
+	struct mq_attr *attr = NULL;
+
+	if (oflag & O_CREAT) {
+		va_list ap;
+
+		va_start(ap, oflag);
+		mode = va_arg(ap, mode_t);
+		attr = va_arg(ap, struct mq_attr *);
+		va_end(ap);
+	}
+	return ripc_mq_open(name, oflag, mode, attr);
+}
+
+/* glibc's _FORTIFY_SOURCE mq_open with two arguments. */
+EXPORT mqd_t __mq_open_2(const char *name, int oflag)
+{
+	if (oflag & O_CREAT) {
+		static const char msg[] =
+			"*** invalid mq_open call: O_CREAT without mode and attr ***: terminated\n";
+
+		if (write(2, msg, sizeof(msg) - 1) < 0)
+			_exit(127);
+		abort();
+	}
+	return ripc_mq_open(name, oflag);
+}
+
+EXPORT int mq_close(mqd_t mqd)
+{
+	return close(mqd);
+}
+
+EXPORT int mq_unlink(const char *name)
+{
+	return ripc_mq_unlink(name);
+}
+
+EXPORT int mq_timedsend(mqd_t mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio,
+			const struct timespec *abs_timeout)
+{
+	return CANCELLABLE(ripc_mq_timedsend(mqd, msg_ptr, msg_len, msg_prio, abs_timeout));
+}
+
+EXPORT int mq_send(mqd_t mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio)
+{
+	return CANCELLABLE(ripc_mq_timedsend(mqd, msg_ptr, msg_len, msg_prio, NULL));
+}
+
+EXPORT ssize_t mq_timedreceive(mqd_t mqd, char *msg_ptr, size_t msg_len,
+			       unsigned int *msg_prio, const struct timespec *abs_timeout)
+{
+	return CANCELLABLE(ripc_mq_timedreceive(mqd, msg_ptr, msg_len, msg_prio, abs_timeout));
+}
+
+EXPORT ssize_t mq_receive(mqd_t mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio)
+{
+	return CANCELLABLE(ripc_mq_timedreceive(mqd, msg_ptr, msg_len, msg_prio, NULL));
+}
+
+EXPORT int mq_getattr(mqd_t mqd, struct mq_attr *attr)
+{
+	return ripc_mq_getattr(mqd, attr);
+}
+
+EXPORT int mq_setattr(mqd_t mqd, const struct mq_attr *newattr, struct mq_attr *oldattr)
+{
+	return ripc_mq_setattr(mqd, newattr, oldattr);
+}
+
+EXPORT int mq_notify(mqd_t mqd, const struct sigevent *sev)
+{
+	struct guard g;
+	int ret;
+
+	if (sev && sev->sigev_notify == SIGEV_THREAD)
+		return notify_thread(mqd, sev);
+	if (!settle_begin(&g))
+		return ripc_mq_notify(mqd, sev);
+	ret = ripc_mq_notify(mqd, sev);
+	settle_end(&g);
+	return ret;
+}
+
+/* ---- System V message queues ---------------------------------------- */
+
+EXPORT int msgget(key_t key, int msgflg)
+{
+	return ripc_msgget(key, msgflg);
+}
+
+/* The device is opened (once) before asynchronous cancellation is enabled. */
+EXPORT int msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
+{
+	if (ripc_device_fd() < 0)
+		return -1;
+	return CANCELLABLE(ripc_msgsnd(msqid, msgp, msgsz, msgflg));
+}
+
+EXPORT ssize_t msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)
+{
+	if (ripc_device_fd() < 0)
+		return -1;
+	return CANCELLABLE(ripc_msgrcv(msqid, msgp, msgsz, msgtyp, msgflg));
+}
+
+EXPORT int msgctl(int msqid, int cmd, struct msqid_ds *buf)
+{
+	return ripc_msgctl(msqid, cmd, buf);
+}
+
+/* ---- Closing descriptors -------------------------------------------- */
+
+EXPORT int close(int fd)
+{
+	struct guard g;
+	int locked = fd >= 0 && closing_begin(fd, fd, &g);
+	int ret = REAL(close)(fd);
+
+	if (locked)
+		settle_end(&g);
+	return ret;
+}
+
+EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+	struct guard g;
+	int locked = !(flags & CLOSE_RANGE_CLOEXEC) && first <= last &&
+		     closing_begin(first, last, &g);
+	int ret = REAL(close_range)(first, last, flags);
+
+	if (locked)
+		settle_end(&g);
+	return ret;
+}
+
+EXPORT void closefrom(int lowfd)
+{
+	struct guard g;
+	int locked = closing_begin(lowfd < 0 ? 0 : lowfd, UINT_MAX, &g);
+
+	REAL(closefrom)(lowfd);
+	if (locked)
+		settle_end(&g);
+}
+
+EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	struct guard g;
+	int locked = oldfd != newfd && newfd >= 0 && fcntl(oldfd, F_GETFD) >= 0 &&
+		     closing_begin(newfd, newfd, &g);
+	int ret = REAL(dup3)(oldfd, newfd, flags);
+
+	if (locked)
+		settle_end(&g);
+	return ret;
+}
+
+EXPORT int dup2(int oldfd, int newfd)
+{
+	struct guard g;
+	int locked = oldfd != newfd && newfd >= 0 && fcntl(oldfd, F_GETFD) >= 0 &&
+		     closing_begin(newfd, newfd, &g);
+	int ret = REAL(dup2)(oldfd, newfd);
+
+	if (locked)
+		settle_end(&g);
+	return ret;
+}
+
+/* ---- The limits files --------------------------------------------------- */
+
+static const struct sysctl {
+	const char *path;
+	size_t off;		/* in struct ripc_limits */
+} sysctls[] = {
+	{ "/proc/sys/fs/mqueue/msg_default", offsetof(struct ripc_limits, mq_msg_default) },
+	{ "/proc/sys/fs/mqueue/msgsize_default", offsetof(struct ripc_limits, mq_msgsize_default) },
+	{ "/proc/sys/fs/mqueue/msg_max", offsetof(struct ripc_limits, mq_msg_max) },
+	{ "/proc/sys/fs/mqueue/msgsize_max", offsetof(struct ripc_limits, mq_msgsize_max) },
+	{ "/proc/sys/fs/mqueue/queues_max", offsetof(struct ripc_limits, mq_queues_max) },
+	{ "/proc/sys/kernel/msgmax", offsetof(struct ripc_limits, msgmax) },
+	{ "/proc/sys/kernel/msgmnb", offsetof(struct ripc_limits, msgmnb) },
+	{ "/proc/sys/kernel/msgmni", offsetof(struct ripc_limits, msgmni) },
+};
+#define MSG_NEXT_ID "/proc/sys/kernel/msg_next_id"
+
+static const struct sysctl *find_sysctl(const char *path)
+{
+	if (!path || strncmp(path, "/proc/sys/", 10))
+		return NULL;
+	for (size_t i = 0; i < sizeof(sysctls) / sizeof(sysctls[0]); i++)
+		if (!strcmp(path, sysctls[i].path))
+			return &sysctls[i];
+	return NULL;
+}
+
+/* The value as /proc shows it ("%u\n"): its length, or -1. */
+static int limit_text(const struct sysctl *s, char *buf, size_t len)
+{
+	struct ripc_version v;
+	__u32 val;
+
+	if (ripc_version(&v))
+		return -1;
+	memcpy(&val, (char *)&v.limits + s->off, sizeof(val));
+	return snprintf(buf, len, "%u\n", val);
+}
+
+/* A write at offset 0, parsed as proc_dointvec does for one value. */
+static int limit_write(const struct sysctl *s, const char *buf, size_t size)
+{
+	struct ripc_limits l = { 0 };
+	char text[32], *p = text, *end;
+	unsigned long v;
+	__u32 val;
+
+	if (size >= sizeof(text))
+		goto inval;
+	memcpy(text, buf, size);
+	text[size] = 0;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (!*p)
+		return 0;	/* nothing written */
+	if (!isdigit((unsigned char)*p))
+		goto inval;
+	errno = 0;
+	v = strtoul(p, &end, 10);
+	while (isspace((unsigned char)*end))
+		end++;
+	if (errno || *end || v == 0 || v > INT_MAX)
+		goto inval;
+	val = (__u32)v;
+	memcpy((char *)&l + s->off, &val, sizeof(val));
+	return ripc_set_limits(&l);
+inval:
+	errno = EINVAL;
+	return -1;
+}
+
+struct sysctl_file {
+	const struct sysctl *s;
+	off64_t pos;
+};
+
+static ssize_t sf_read(void *cookie, char *buf, size_t size)
+{
+	struct sysctl_file *f = cookie;
+	char text[16];
+	int n;
+
+	if (f->pos)
+		return 0;	/* /proc reads the value only at offset 0 */
+	n = limit_text(f->s, text, sizeof(text));
+	if (n < 0)
+		return -1;
+	if ((size_t)n > size)
+		n = (int)size;
+	memcpy(buf, text, n);
+	f->pos += n;
+	return n;
+}
+
+static ssize_t sf_write(void *cookie, const char *buf, size_t size)
+{
+	struct sysctl_file *f = cookie;
+
+	/* Past offset 0 a write is ignored (sysctl_writes_strict). */
+	if (!f->pos && limit_write(f->s, buf, size))
+		return -1;
+	f->pos += size;
+	return size;
+}
+
+static int sf_seek(void *cookie, off64_t *off, int whence)
+{
+	struct sysctl_file *f = cookie;
+	off64_t pos = whence == SEEK_CUR ? f->pos + *off : *off;
+
+	if (pos < 0 || (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END)) {
+		errno = EINVAL;
+		return -1;
+	}
+	*off = f->pos = pos;
+	return 0;
+}
+
+static int sf_close(void *cookie)
+{
+	free(cookie);
+	return 0;
+}
+
+static FILE *sysctl_fopen(const struct sysctl *s, const char *path, const char *mode,
+			  FILE *(*real)(const char *, const char *))
+{
+	static const cookie_io_functions_t io = {
+		.read = sf_read, .write = sf_write, .seek = sf_seek, .close = sf_close,
+	};
+	struct sysctl_file *f;
+	char text[16];
+	FILE *probe, *fp;
+
+	/* Opening needs the native file's permission (when it exists). */
+	probe = real(path, mode);
+	if (probe)
+		fclose(probe);
+	else if (errno != ENOENT)
+		return NULL;
+	if (limit_text(s, text, sizeof(text)) < 0)
+		return NULL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->s = s;
+	fp = fopencookie(f, mode, io);
+	if (!fp)
+		free(f);
+	return fp;
+}
+
+static FILE *any_fopen(const char *path, const char *mode,
+		       FILE *(*real)(const char *, const char *))
+{
+	const struct sysctl *s = find_sysctl(path);
+
+	if (s)
+		return sysctl_fopen(s, path, mode, real);
+	if (path && !strcmp(path, MSG_NEXT_ID)) {
+		errno = ENOENT;
+		return NULL;
+	}
+	return real(path, mode);
+}
+
+EXPORT FILE *fopen(const char *path, const char *mode)
+{
+	return any_fopen(path, mode, REAL(fopen));
+}
+
+EXPORT FILE *fopen64(const char *path, const char *mode)
+{
+	return any_fopen(path, mode, REAL(fopen64));
+}
+
+/*
+ * open() of a limits file: a read-only snapshot (EROFS for writing), or
+ * ENOENT for msg_next_id.  Returns 0 if path is not one of them.
+ */
+static int sysctl_open(const char *path, int flags, int *fd)
+{
+	const struct sysctl *s = find_sysctl(path);
+	char text[16];
+	int n, probe;
+
+	if (!s) {
+		if (!path || strcmp(path, MSG_NEXT_ID))
+			return 0;
+		errno = ENOENT;
+		*fd = -1;
+		return 1;
+	}
+	*fd = -1;
+	if ((flags & O_ACCMODE) != O_RDONLY) {
+		errno = EROFS;
+		return 1;
+	}
+	probe = REAL(open)(path, O_RDONLY | O_CLOEXEC);
+	if (probe >= 0)
+		REAL(close)(probe);
+	else if (errno != ENOENT)
+		return 1;
+	n = limit_text(s, text, sizeof(text));
+	if (n < 0)
+		return 1;
+	*fd = memfd_create("rust_ipc-limit", flags & O_CLOEXEC ? MFD_CLOEXEC : 0);
+	if (*fd < 0)
+		return 1;
+	if (write(*fd, text, n) != n || lseek(*fd, 0, SEEK_SET)) {
+		n = errno;
+		REAL(close)(*fd);
+		*fd = -1;
+		errno = n;
+	}
+	return 1;
+}
+
+static mode_t open_mode(int flags, va_list ap)
+{
+	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0;
+}
+
+EXPORT int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+	int fd;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	return sysctl_open(path, flags, &fd) ? fd : REAL(open)(path, flags, mode);
+}
+
+EXPORT int open64(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+	int fd;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	return sysctl_open(path, flags, &fd) ? fd : REAL(open64)(path, flags, mode);
+}
+
+EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+	int fd;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	return sysctl_open(path, flags, &fd) ? fd : REAL(openat)(dirfd, path, flags, mode);
+}
+
+EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+	int fd;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	return sysctl_open(path, flags, &fd) ? fd : REAL(openat64)(dirfd, path, flags, mode);
+}
+
+/* glibc's _FORTIFY_SOURCE entry points (open without a mode). */
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+
+EXPORT int __open_2(const char *path, int flags)
+{
+	int fd;
+
+	return sysctl_open(path, flags, &fd) ? fd : REAL(__open_2)(path, flags);
+}
+
+EXPORT int __open64_2(const char *path, int flags)
+{
+	int fd;
+
+	return sysctl_open(path, flags, &fd) ? fd : REAL(__open64_2)(path, flags);
+}
+
+EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+	int fd;
+
+	return sysctl_open(path, flags, &fd) ? fd : REAL(__openat_2)(dirfd, path, flags);
+}
+
+EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+{
+	int fd;
+
+	return sysctl_open(path, flags, &fd) ? fd : REAL(__openat64_2)(dirfd, path, flags);
+}

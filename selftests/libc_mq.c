@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What libc's mq_* and msg* functions do beyond mq_test.c and msg_test.c:
+ * mq_notify(SIGEV_THREAD) and blocked calls being cancellation points.  Run
+ * as it is, it checks glibc's native implementation (for SIGEV_THREAD a
+ * netlink helper thread); run with LD_PRELOAD=libripc_preload.so, the
+ * library's on /dev/rust_ipc (see libripc/preload.c), against the same
+ * expectations.  preload_test.sh runs it both ways.  Built dynamically only
+ * ($(OUT)/preload/libc_mq, linked with libgcc_s, which glibc's
+ * pthread_cancel needs), hence not named *_test.c.
+ */
+#include "ripc_test.h"
+
+#include <mqueue.h>
+#include <pthread.h>
+#include <semaphore.h>
+
+/* Long enough for the emulation's periodic look (100 ms) and then some. */
+#define QUIET_MS 400
+#define CALL_MS 3000
+
+static sem_t calls;			/* posted by each notification */
+static void *got_value;
+static pthread_t got_thread;
+static size_t got_stack;
+static int got_sigusr1_blocked;
+
+static void notified(union sigval v)
+{
+	pthread_attr_t a;
+	sigset_t cur;
+
+	got_value = v.sival_ptr;
+	got_thread = pthread_self();
+	got_stack = 0;
+	if (!pthread_getattr_np(pthread_self(), &a)) {
+		pthread_attr_getstacksize(&a, &got_stack);
+		pthread_attr_destroy(&a);
+	}
+	pthread_sigmask(SIG_BLOCK, NULL, &cur);
+	got_sigusr1_blocked = sigismember(&cur, SIGUSR1);
+	sem_post(&calls);
+}
+
+/* 1 if a notification function ran (or runs within ms). */
+static int called_within(long ms)
+{
+	struct timespec dl = deadline_ms(ms);
+	int r;
+
+	while ((r = sem_timedwait(&calls, &dl)) && errno == EINTR)
+		;
+	return r == 0;
+}
+
+static int notify_thread(mqd_t q, void *value, pthread_attr_t *attr)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_THREAD };
+
+	sev.sigev_notify_function = notified;
+	sev.sigev_value.sival_ptr = value;
+	sev.sigev_notify_attributes = attr;
+	return mq_notify(q, &sev);
+}
+
+static int notify_none(mqd_t q)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_NONE };
+
+	return mq_notify(q, &sev);
+}
+
+FIXTURE(thr) {
+	char name[64];
+	mqd_t q;
+};
+
+FIXTURE_SETUP(thr)
+{
+	struct mq_attr a = { .mq_maxmsg = 4, .mq_msgsize = 16 };
+
+	snprintf(self->name, sizeof(self->name), "/ripc_sevt_%d", getpid());
+	ASSERT_EQ(0, sem_init(&calls, 0, 0));
+	self->q = mq_open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	if (self->q < 0 && (errno == ENOSYS || errno == ENOENT))
+		SKIP(return, "no message queues: %s", strerrorname_np(errno));
+	ASSERT_LE(0, self->q) TH_LOG("mq_open: %s", strerrorname_np(errno));
+}
+
+FIXTURE_TEARDOWN(thr)
+{
+	mq_unlink(self->name);
+}
+
+#define q (self->q)
+
+TEST_F(thr, called_once_with_the_value_in_a_new_thread)
+{
+	SYS(block_signal(SIGUSR1));
+	SYS(notify_thread(q, (void *)0x5eed, NULL));
+	ASSERT_FALSE(called_within(QUIET_MS));
+	SYS(mq_send(q, "x", 1, 0));
+	ASSERT_TRUE(called_within(CALL_MS));
+	ASSERT_EQ((void *)0x5eed, got_value);
+	ASSERT_FALSE(pthread_equal(got_thread, pthread_self()));
+	/* glibc's notification thread unblocks every signal. */
+	ASSERT_EQ(0, got_sigusr1_blocked);
+	/* One-shot: more messages, no more calls. */
+	SYS(mq_send(q, "y", 1, 0));
+	ASSERT_FALSE(called_within(QUIET_MS));
+}
+
+TEST_F(thr, reregistration_after_the_call_works)
+{
+	char buf[16];
+
+	SYS(notify_thread(q, NULL, NULL));
+	SYS(mq_send(q, "1", 1, 0));
+	ASSERT_TRUE(called_within(CALL_MS));
+	SYS(mq_receive(q, buf, sizeof(buf), NULL));
+	SYS(notify_thread(q, (void *)2, NULL));
+	SYS(mq_send(q, "2", 1, 0));
+	ASSERT_TRUE(called_within(CALL_MS));
+	ASSERT_EQ((void *)2, got_value);
+}
+
+TEST_F(thr, any_second_registration_is_ebusy)
+{
+	mqd_t q2 = SYS(mq_open(self->name, O_RDONLY));
+	pid_t pid;
+
+	SYS(notify_thread(q, NULL, NULL));
+	ASSERT_ERRNO(EBUSY, notify_thread(q, NULL, NULL));
+	ASSERT_ERRNO(EBUSY, notify_none(q));
+	ASSERT_ERRNO(EBUSY, notify_thread(q2, NULL, NULL));
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(notify_none(q) == -1 && errno == EBUSY);
+		CHILD_CHECK(notify_thread(q, NULL, NULL) == -1 && errno == EBUSY);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+TEST_F(thr, null_removes_it_through_any_descriptor)
+{
+	mqd_t q2 = SYS(mq_open(self->name, O_RDWR));
+
+	SYS(notify_thread(q, NULL, NULL));
+	SYS(mq_notify(q, NULL));
+	SYS(mq_send(q, "x", 1, 0));
+	ASSERT_FALSE(called_within(QUIET_MS));
+	SYS(mq_receive(q, (char[16]){ 0 }, 16, NULL));
+	/* Another descriptor of the queue, same owner process. */
+	SYS(notify_thread(q, NULL, NULL));
+	SYS(mq_notify(q2, NULL));
+	SYS(mq_send(q, "x", 1, 0));
+	ASSERT_FALSE(called_within(QUIET_MS));
+	SYS(notify_none(q));	/* nothing left registered */
+}
+
+TEST_F(thr, closing_any_descriptor_of_the_queue_removes_it)
+{
+	mqd_t q2 = SYS(mq_open(self->name, O_RDWR));
+	char buf[16];
+
+	/* The registered descriptor itself. */
+	SYS(notify_thread(q2, NULL, NULL));
+	SYS(mq_close(q2));
+	SYS(mq_send(q, "x", 1, 0));
+	ASSERT_FALSE(called_within(QUIET_MS));
+	SYS(mq_receive(q, buf, sizeof(buf), NULL));
+	/* Another one (here a dup of it). */
+	SYS(notify_thread(q, NULL, NULL));
+	SYS(close(SYS(dup(q))));
+	SYS(mq_send(q, "x", 1, 0));
+	ASSERT_FALSE(called_within(QUIET_MS));
+	SYS(notify_none(q));
+}
+
+TEST_F(thr, not_called_until_the_queue_empties_and_refills)
+{
+	char buf[16];
+
+	SYS(mq_send(q, "1", 1, 0));
+	SYS(notify_thread(q, NULL, NULL));
+	SYS(mq_send(q, "2", 1, 0));
+	ASSERT_FALSE(called_within(QUIET_MS));
+	ASSERT_ERRNO(EBUSY, notify_none(q));	/* still registered */
+	SYS(mq_receive(q, buf, sizeof(buf), NULL));
+	SYS(mq_receive(q, buf, sizeof(buf), NULL));
+	SYS(mq_send(q, "3", 1, 0));
+	ASSERT_TRUE(called_within(CALL_MS));
+}
+
+TEST_F(thr, not_called_when_a_receiver_waits)
+{
+	pid_t pid;
+
+	SYS(notify_thread(q, NULL, NULL));
+	pid = fork_child();
+	if (pid == 0) {
+		char buf[16];
+
+		CHILD_CHECK(mq_receive(q, buf, sizeof(buf), NULL) == 1);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(mq_send(q, "x", 1, 0));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_FALSE(called_within(QUIET_MS));
+	ASSERT_ERRNO(EBUSY, notify_none(q));	/* not consumed */
+}
+
+TEST_F(thr, a_forked_child_is_not_the_owner)
+{
+	pid_t pid;
+
+	SYS(notify_thread(q, NULL, NULL));
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(mq_notify(q, NULL) == 0);	/* a silent no-op */
+		CHILD_CHECK(close(q) == 0);		/* does not remove it either */
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	SYS(mq_send(q, "x", 1, 0));
+	ASSERT_TRUE(called_within(CALL_MS));
+}
+
+TEST_F(thr, thread_attributes_are_copied_and_used)
+{
+	size_t want = (1 << 20) + (64 << 10);
+	pthread_attr_t a;
+
+	ASSERT_EQ(0, pthread_attr_init(&a));
+	ASSERT_EQ(0, pthread_attr_setstacksize(&a, want));
+	SYS(notify_thread(q, NULL, &a));
+	/* The caller may destroy them at once (glibc copies them). */
+	pthread_attr_destroy(&a);
+	memset(&a, 0xa5, sizeof(a));
+	SYS(mq_send(q, "x", 1, 0));
+	ASSERT_TRUE(called_within(CALL_MS));
+	ASSERT_LE(want, got_stack);
+	ASSERT_GT(want + (1 << 20), got_stack);
+}
+
+TEST_F(thr, bad_descriptor_is_ebadf)
+{
+	int p[2];
+
+	SYS(pipe(p));
+	ASSERT_ERRNO(EBADF, notify_thread(-1, NULL, NULL));
+	ASSERT_ERRNO(EBADF, notify_thread(p[0], NULL, NULL));
+	SYS(mq_close(q));
+	ASSERT_ERRNO(EBADF, notify_thread(q, NULL, NULL));
+}
+
+#undef q
+
+/* ---- cancellation ------------------------------------------------------ */
+
+static pid_t blocked_tid;
+
+static void *receive_mq(void *arg)
+{
+	char buf[16];
+
+	blocked_tid = gettid();
+	mq_receive(*(mqd_t *)arg, buf, sizeof(buf), NULL);
+	return NULL;
+}
+
+static void *receive_msg(void *arg)
+{
+	struct { long mtype; char mtext[16]; } m;
+
+	blocked_tid = gettid();
+	msgrcv(*(int *)arg, &m, sizeof(m.mtext), 0, 0);
+	return NULL;
+}
+
+/* Starts fn(arg), waits until it sleeps, cancels it: 0 if it was cancelled. */
+static int cancel_blocked(void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+	void *res = NULL;
+
+	blocked_tid = 0;
+	if (pthread_create(&t, NULL, fn, arg))
+		return -1;
+	for (int i = 0; i < 3000 && !__atomic_load_n(&blocked_tid, __ATOMIC_SEQ_CST); i++)
+		usleep(1000);
+	if (wait_blocked(blocked_tid) || pthread_cancel(t) || pthread_join(t, &res))
+		return -1;
+	return res == PTHREAD_CANCELED ? 0 : -1;
+}
+
+TEST(blocked_mq_receive_is_a_cancellation_point)
+{
+	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
+	char name[64], buf[16];
+	mqd_t q;
+
+	snprintf(name, sizeof(name), "/ripc_cancel_%d", getpid());
+	q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
+	mq_unlink(name);
+	ASSERT_EQ(0, cancel_blocked(receive_mq, &q));
+	/* The queue is intact. */
+	SYS(mq_send(q, "x", 1, 0));
+	ASSERT_EQ(1, mq_receive(q, buf, sizeof(buf), NULL));
+}
+
+TEST(blocked_msgrcv_is_a_cancellation_point)
+{
+	struct { long mtype; char mtext[16]; } m = { 1, "x" };
+	int id = SYS(msgget(IPC_PRIVATE, 0600));
+
+	ASSERT_EQ(0, cancel_blocked(receive_msg, &id));
+	SYS(msgsnd(id, &m, 1, 0));
+	ASSERT_EQ(1, msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+	SYS(msgctl(id, IPC_RMID, NULL));
+}
+
+TEST_HARNESS_MAIN
