@@ -772,7 +772,7 @@ impl MqHandle {
         let (kind, signo, pid) = g
             .notify
             .as_ref()
-            .map_or((0, 0, 0), |n| (n.kind(), n.signo(), n.owner()));
+            .map_or((0, 0, 0), |n| (n.kind(), n.signo(), n.owner_vnr()));
         writeln!(
             out,
             "QSIZE:{:<10} NOTIFY:{:<5} SIGNO:{:<5} NOTIFY_PID:{:<6}",
@@ -790,7 +790,10 @@ pub(crate) fn list(out: &mut impl Write) -> core::fmt::Result {
     )?;
     for (n, q) in NAMES.lock().iter() {
         let g = q.state.lock();
-        let (signo, pid) = g.notify.as_ref().map_or((0, 0), |n| (n.signo(), n.owner()));
+        let (signo, pid) = g
+            .notify
+            .as_ref()
+            .map_or((0, 0), |n| (n.signo(), n.owner_vnr()));
         writeln!(
             out,
             "/{:<23} {:>6} {:>6} {:>8o} {:>8} {:>10} {:>6} {:>6} {:>5} {:>8}",

@@ -80,7 +80,14 @@ impl Notify {
         }
     }
 
-    /// The owner's tgid.
+    /// The owner's pid as the caller's pid namespace sees it (`pid_vnr`).
+    pub(crate) fn owner_vnr(&self) -> i32 {
+        // SAFETY: `leader` is a task we hold a reference on; a null
+        // namespace means the current task's.
+        unsafe { bindings::task_tgid_nr_ns(self.leader.as_ptr(), core::ptr::null_mut()) }
+    }
+
+    /// The owner's tgid (global: for identity, not for display).
     pub(crate) fn owner(&self) -> i32 {
         self.tgid
     }
@@ -120,7 +127,11 @@ impl Notify {
         si.si_signo = self.signo as c_int;
         si.si_code = SI_MESGQ;
         // `_rt` is the member of the union that `SI_MESGQ` uses.
-        si._sifields._rt._pid = cur.tgid();
+        // The sender's tgid as the owner's pid namespace sees it.
+        // SAFETY: `task` is a task we hold a reference on, and `cur` the
+        // running task.
+        si._sifields._rt._pid =
+            unsafe { bindings::task_tgid_nr_ns(cur.as_ptr(), bindings::task_active_pid_ns(task)) };
         si._sifields._rt._uid = uid_to_user(Ids::current().uid);
         si._sifields._rt._sigval.sival_ptr = self.value as *mut c_void;
         // SAFETY: `info` is a valid siginfo, `task` a task we hold a
