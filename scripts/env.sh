@@ -1,7 +1,7 @@
 # Sourced by the scripts: common paths. Not executable on its own.
 RUST_IPC_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RUST_IPC_CACHE=${RUST_IPC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust_ipc}
-KSRC=${KSRC:-$RUST_IPC_CACHE/src/linux-source-7.3}
+export KSRC=${KSRC:-$RUST_IPC_CACHE/src/linux-source-7.3}
 export PATH=/usr/lib/llvm-19/bin:$HOME/.cargo/bin:$PATH
 # Build directory of a kernel flavour, keyed by the hash of its config fragments.
 kernel_dir() {
