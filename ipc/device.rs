@@ -118,7 +118,7 @@ impl MiscDevice for RipcFile {
                 let mut x: ripc_mq_xfer = read_arg(arg)?;
                 let n = mqueue::receive(mq, file, &mut x)?;
                 // Only `msg_prio` changes (the second field).
-                write_user(arg as u64 + 4, &x.msg_prio)?;
+                write_user((arg as u64).wrapping_add(4), &x.msg_prio)?;
                 Ok(n as isize)
             }
             RIPC_NR_MQ_GETSETATTR => mqueue::getsetattr(mq, file, &read_arg(arg)?).map(|()| 0),
