@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A seeded ioctl fuzzer for /dev/rust_ipc (TAP).  Several processes issue
+ * random commands (valid numbers, neighbours, other magics) with random
+ * argument structs: random size fields, and pointers that are NULL,
+ * unaligned, unmapped, read-only, kernel addresses or at the end of a page;
+ * queues are created, bound, unlinked and removed concurrently.  Blocking is
+ * avoided with O_NONBLOCK/IPC_NOWAIT and past deadlines; a watchdog kills a
+ * stuck child.  The test passes if every child ran its calls without dying
+ * and the device still works afterwards; the kernel log scan of vm-run
+ * catches any oops, KASAN or lockdep report.
+ *   FUZZ_SEED=n FUZZ_CALLS=n ioctl_fuzz_test
+ */
+#include "ripc_test.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+
+#define PROCS 4
+
+static uint64_t rng;
+
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static char *page_ro, *page_end;
+
+/* A pointer the kernel must survive. */
+static uint64_t fuzz_ptr(void *good)
+{
+	switch (rnd() % 8) {
+	case 0: return 0;
+	case 1: return (uintptr_t)good + 1;
+	case 2: return 0xffff888000000000ull + (rnd() & 0xffff);
+	case 3: return (uintptr_t)page_ro;
+	case 4: return (uintptr_t)page_end - (rnd() % 16);
+	case 5: return 8;
+	default: return (uintptr_t)good;
+	}
+}
+
+static const unsigned nrs[] = {
+	RIPC_NR_VERSION, RIPC_NR_SET_LIMITS, RIPC_NR_LIST, RIPC_NR_MQ_OPEN, RIPC_NR_MQ_UNLINK,
+	RIPC_NR_MQ_SEND, RIPC_NR_MQ_RECEIVE, RIPC_NR_MQ_GETSETATTR, RIPC_NR_MQ_NOTIFY,
+	RIPC_NR_MSGGET, RIPC_NR_MSGSND, RIPC_NR_MSGRCV, RIPC_NR_MSGCTL, RIPC_NR_MSG_BIND,
+	RIPC_NR_MQ_SEND_BATCH, RIPC_NR_MQ_RECEIVE_BATCH, RIPC_NR_MSGSND_BATCH,
+	RIPC_NR_MSGRCV_BATCH,
+};
+
+static void fuzz_child(unsigned seed, long calls)
+{
+	static const char *names[] = { "/fz0", "/fz1", "/fz2", "fz", "/", "//x" };
+	union { __u64 q[64]; __u32 w[128]; } a;
+	__u64 *arg = a.q, buf[1024];
+	struct ripc_timespec past = { 1, 0 };
+	int fds[8];
+
+	rng = seed * 0x9e3779b97f4a7c15ull + 1;
+	for (int i = 0; i < 8; i++)
+		fds[i] = open(RIPC_DEVICE, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	for (long c = 0; c < calls; c++) {
+		int i = rnd() % 8, fd = fds[i];
+		unsigned nr = nrs[rnd() % ARRAY_SIZE(nrs)] + (rnd() % 16 == 0 ? rnd() % 3 : 0);
+		unsigned magic = rnd() % 32 ? RIPC_IOC_MAGIC : rnd() & 0xff;
+		unsigned long cmd = _IOC(rnd() % 4, magic, nr, rnd() % 64);
+
+		if (fd < 0 || rnd() % 64 == 0) {	/* reopen: close races binds */
+			if (fd >= 0)
+				close(fd);
+			fds[i] = fd = open(RIPC_DEVICE, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+			continue;
+		}
+		for (unsigned k = 0; k < 64; k++)
+			arg[k] = rnd() % 4 ? rnd() % 4096 : rnd();
+		/* A plausible size field most of the time. */
+		a.w[0] = rnd() % 4 ? 40 + (rnd() % 5) * 8 : (__u32)rnd();
+		/* Fields that are pointers in most structs: point them somewhere. */
+		for (unsigned k = 1; k < 6; k++)
+			if (rnd() % 2)
+				arg[k] = fuzz_ptr(buf);
+		if (nr == RIPC_NR_MQ_OPEN || nr == RIPC_NR_MQ_UNLINK) {
+			arg[1] = rnd() % 8 ? (uintptr_t)names[rnd() % ARRAY_SIZE(names)] : fuzz_ptr(buf);
+			a.w[1] = O_RDWR | O_NONBLOCK | (rnd() % 2 ? O_CREAT : 0);
+			arg[2] = rnd() % 4 ? 0 : fuzz_ptr(buf);
+			if (nr == RIPC_NR_MQ_OPEN) {	/* struct ripc_mq_open: name at 16 */
+				arg[2] = arg[1];
+				arg[3] = rnd() % 4 ? 0 : fuzz_ptr(buf);
+			}
+		}
+		if (nr == RIPC_NR_MSGSND || nr == RIPC_NR_MSGRCV || nr == RIPC_NR_MSGSND_BATCH ||
+		    nr == RIPC_NR_MSGRCV_BATCH)
+			a.w[2] |= IPC_NOWAIT;
+		if (rnd() % 2)
+			arg[4] = (uintptr_t)&past;	/* a timeout field, often */
+		if (nr == RIPC_NR_SET_LIMITS)
+			continue;	/* would change the limits under the other tests */
+		ioctl(fd, cmd, rnd() % 16 ? (void *)arg : (void *)(uintptr_t)fuzz_ptr(arg));
+		if (rnd() % 128 == 0) {	/* remove what exists */
+			struct ripc_msgctl m = { .size = sizeof(m), .msqid = (int)(rnd() % 4), .cmd = IPC_RMID };
+			ioctl(fd, RIPC_MSGCTL, &m);
+		}
+	}
+	_exit(0);
+}
+
+TEST(fuzz)
+{
+	const char *s = getenv("FUZZ_SEED"), *n = getenv("FUZZ_CALLS");
+	unsigned seed = s ? (unsigned)atoi(s) : (unsigned)time(NULL);
+	long calls = n ? atol(n) : 5000;
+	pid_t pids[PROCS];
+	char msg[8];
+	unsigned prio;
+	int q;
+
+	if (!have_device())
+		SKIP(return, RIPC_DEVICE " does not exist");
+	TH_LOG("seed %u, %d processes x %ld calls (FUZZ_SEED=%u to repeat)", seed, PROCS, calls, seed);
+	page_ro = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, page_ro);
+	page_end = page_ro + 8192;
+	ASSERT_EQ(0, munmap(page_ro + 4096, 4096));	/* page_end - k crosses into a hole */
+	page_end = page_ro + 4096 + 4096;
+	for (int i = 0; i < PROCS; i++) {
+		pids[i] = fork();
+		ASSERT_LE(0, pids[i]);
+		if (pids[i] == 0) {
+			alarm(120);
+			fuzz_child(seed + i, calls);
+		}
+	}
+	for (int i = 0; i < PROCS; i++) {
+		ASSERT_EQ(0, wait_child(pids[i])) TH_LOG("child %d (seed %u) died", i, seed + i);
+	}
+	/* The device still works. */
+	ripc_mq_unlink("/fz_check");
+	q = SYS(ripc_mq_open("/fz_check", O_RDWR | O_CREAT, 0600, NULL));
+	SYS(ripc_mq_send(q, "ok", 2, 3));
+	ASSERT_EQ(2, ripc_mq_receive(q, msg, 8192, &prio));
+	ASSERT_EQ(3u, prio);
+	SYS(ripc_mq_unlink("/fz_check"));
+	ripc_mq_unlink("/fz0");
+	ripc_mq_unlink("/fz1");
+	ripc_mq_unlink("/fz2");
+	for (int id = 0; id < 8; id++)
+		ripc_msgctl(id, IPC_RMID, NULL);
+}
+
+TEST_HARNESS_MAIN
