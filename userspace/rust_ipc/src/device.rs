@@ -1,0 +1,108 @@
+//! Device-wide calls: the ABI version, the limits and the listing.
+
+use crate::{
+    sys::{self, ioctl, ptr},
+    uapi,
+};
+use std::{io, os::fd::BorrowedFd, path::Path};
+
+/// The limits of the module, as `/proc/sys/fs/mqueue/` and
+/// `/proc/sys/kernel/msg*` show them natively (`struct ripc_limits`).
+pub type Limits = uapi::ripc_limits;
+
+/// What [`version`] returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Version {
+    /// The module's ABI version (`RIPC_ABI_VERSION` of the header it was
+    /// built with).
+    pub abi: u32,
+    /// Its current limits.
+    pub limits: Limits,
+}
+
+/// The ABI version of the header this crate was built from.
+pub const ABI_VERSION: u32 = uapi::RIPC_ABI_VERSION as u32;
+
+/// Whether `/dev/rust_ipc` exists (the module is loaded).
+pub fn available() -> bool {
+    Path::new(sys::DEVICE.to_str().expect("ASCII path")).exists()
+}
+
+/// `RIPC_IOC_VERSION`: the module's ABI version and current limits.
+///
+/// # Examples
+///
+/// ```no_run
+/// # fn main() -> std::io::Result<()> {
+/// let v = rust_ipc::device::version()?;
+/// assert_eq!(v.abi, rust_ipc::device::ABI_VERSION);
+/// println!("POSIX queues hold at most {} messages", v.limits.mq_msg_max);
+/// # Ok(())
+/// # }
+/// ```
+pub fn version() -> io::Result<Version> {
+    version_on(sys::device()?)
+}
+
+pub(crate) fn version_on(fd: BorrowedFd<'_>) -> io::Result<Version> {
+    let mut v = uapi::ripc_version {
+        size: sys::size_of::<uapi::ripc_version>(),
+        ..Default::default()
+    };
+    // SAFETY: `v` is a `ripc_version`, which has no pointers.
+    unsafe { ioctl(fd, uapi::RIPC_CMD_IOC_VERSION, &mut v) }?;
+    Ok(Version {
+        abi: v.abi_version,
+        limits: v.limits,
+    })
+}
+
+/// `RIPC_IOC_SET_LIMITS`: changes the limits whose fields are not 0
+/// (`EPERM` without `CAP_SYS_RESOURCE`).
+pub fn set_limits(limits: &Limits) -> io::Result<()> {
+    let mut a = uapi::ripc_set_limits {
+        size: sys::size_of::<uapi::ripc_set_limits>(),
+        __pad: 0,
+        limits: *limits,
+    };
+    // SAFETY: `a` is a `ripc_set_limits`, which has no pointers.
+    unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_IOC_SET_LIMITS, &mut a) }?;
+    Ok(())
+}
+
+/// Which queues [`list`] shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listing {
+    /// The POSIX queues.
+    Posix,
+    /// The System V queues (like `/proc/sysvipc/msg`).
+    Sysv,
+    /// Both.
+    All,
+}
+
+/// `RIPC_IOC_LIST`: the module's text table of its queues.
+pub fn list(which: Listing) -> io::Result<String> {
+    let which = match which {
+        Listing::Posix => uapi::RIPC_LIST_POSIX,
+        Listing::Sysv => uapi::RIPC_LIST_SYSV,
+        Listing::All => uapi::RIPC_LIST_POSIX | uapi::RIPC_LIST_SYSV,
+    } as u32;
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let mut a = uapi::ripc_list {
+            size: sys::size_of::<uapi::ripc_list>(),
+            which,
+            buf: ptr(buf.as_mut_ptr()),
+            buf_len: buf.len() as u64,
+        };
+        // SAFETY: `a` is a `ripc_list` whose buffer is `buf`, `buf_len`
+        // bytes long.
+        let full = unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_IOC_LIST, &mut a) }? as usize;
+        if full < buf.len() {
+            buf.truncate(full);
+            return Ok(String::from_utf8_lossy(&buf).into_owned());
+        }
+        buf.resize(full + 1, 0);
+    }
+}

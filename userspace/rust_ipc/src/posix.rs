@@ -1,0 +1,585 @@
+//! POSIX message queues: `mq_open()` and friends over `/dev/rust_ipc`.
+
+use crate::{
+    sys::{self, bad_timespec, c_name, ioctl, ptr, timespec},
+    uapi::{self, ripc_mq_attr, ripc_timespec},
+};
+use rustix::{fs::OFlags, io::Errno};
+use std::{
+    ffi::OsStr,
+    fmt, io,
+    os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd},
+    time::SystemTime,
+};
+
+/// `MQ_PRIO_MAX`: priorities are `0..MQ_PRIO_MAX`.
+pub const MQ_PRIO_MAX: u32 = 32768;
+
+/// A POSIX message queue descriptor: an open file of `/dev/rust_ipc` bound
+/// to a named queue, the counterpart of an `mqd_t`.
+///
+/// It is opened with [`OpenOptions`] (or [`PosixQueue::open`] for an
+/// existing queue) and closed when dropped.  As with a native `mqd_t`, the
+/// queue itself lives on until it is [unlinked](PosixQueue::unlink) and its
+/// last descriptor closed.
+///
+/// The descriptor is a real file descriptor ([`AsFd`], [`AsRawFd`]): `poll`
+/// and `epoll` (and so mio, tokio's `AsyncFd`, ...) report `POLLIN` while a
+/// message is queued and `POLLOUT` while one more fits.  Its methods take
+/// `&self`: a `PosixQueue` can be shared by threads, which may send and
+/// receive at the same time.
+///
+/// Errors are the native ones: `e.raw_os_error()` is what `mq_*()` would
+/// set `errno` to (`EAGAIN`, `ETIMEDOUT`, `EMSGSIZE`, `EBADF`, ...).  A
+/// blocked call interrupted by a signal fails with `EINTR`
+/// ([`io::ErrorKind::Interrupted`]); it is not restarted.
+///
+/// # Examples
+///
+/// ```no_run
+/// use rust_ipc::{OpenOptions, PosixQueue};
+///
+/// # fn main() -> std::io::Result<()> {
+/// let q = OpenOptions::new()
+///     .read(true)
+///     .write(true)
+///     .create(true)
+///     .mode(0o600)
+///     .max_msgs(8)
+///     .msg_size(128)
+///     .open("/jobs")?;
+/// q.send(b"low", 1)?;
+/// q.send(b"urgent", 9)?;
+///
+/// let mut buf = vec![0; q.attributes()?.msg_size as usize];
+/// let (len, prio) = q.receive(&mut buf)?;
+/// assert_eq!((&buf[..len], prio), (&b"urgent"[..], 9));
+///
+/// drop(q);
+/// PosixQueue::unlink("/jobs")?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Waiting with a deadline:
+///
+/// ```no_run
+/// use rust_ipc::PosixQueue;
+/// use std::time::{Duration, SystemTime};
+///
+/// # fn main() -> std::io::Result<()> {
+/// let q = PosixQueue::open("/jobs")?;
+/// let mut buf = [0u8; 8192];
+/// match q.receive_timeout(&mut buf, SystemTime::now() + Duration::from_secs(1)) {
+///     Ok((len, prio)) => println!("{len} bytes at priority {prio}"),
+///     // ETIMEDOUT
+///     Err(e) if e.kind() == std::io::ErrorKind::TimedOut => println!("nothing for a second"),
+///     Err(e) => return Err(e),
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub struct PosixQueue {
+    fd: OwnedFd,
+}
+
+/// Options and flags for opening or creating a [`PosixQueue`], the
+/// arguments of `mq_open()` as a builder (like [`std::fs::OpenOptions`]).
+///
+/// The access mode is `O_RDWR` with [`read`](Self::read) and
+/// [`write`](Self::write), `O_WRONLY` with `write` alone, and `O_RDONLY`
+/// otherwise (as `mq_open`'s `oflag` 0).
+///
+/// [`max_msgs`](Self::max_msgs) and [`msg_size`](Self::msg_size) are the
+/// `struct mq_attr` of a queue that is created; they are ignored when the
+/// queue exists.  If only one of them is set, the other is what the module
+/// would use with no attributes (`min(default, max)` of the current
+/// limits, as native `mq_open`).
+///
+/// # Examples
+///
+/// ```no_run
+/// use rust_ipc::OpenOptions;
+///
+/// # fn main() -> std::io::Result<()> {
+/// // A new queue, which must not exist yet, for a writer that never blocks.
+/// let tx = OpenOptions::new()
+///     .write(true)
+///     .create(true)
+///     .exclusive(true)
+///     .nonblocking(true)
+///     .mode(0o640)
+///     .max_msgs(4)
+///     .msg_size(64)
+///     .open("/events")?;
+/// // A reader of the same queue.
+/// let rx = OpenOptions::new().read(true).open("/events")?;
+/// # drop((tx, rx));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    read: bool,
+    write: bool,
+    create: bool,
+    exclusive: bool,
+    nonblocking: bool,
+    mode: u32,
+    max_msgs: Option<i64>,
+    msg_size: Option<i64>,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OpenOptions {
+    /// No access, no creation, blocking, mode `0o600`.
+    pub fn new() -> Self {
+        OpenOptions {
+            read: false,
+            write: false,
+            create: false,
+            exclusive: false,
+            nonblocking: false,
+            mode: 0o600,
+            max_msgs: None,
+            msg_size: None,
+        }
+    }
+
+    /// Open for receiving.
+    pub fn read(&mut self, on: bool) -> &mut Self {
+        self.read = on;
+        self
+    }
+
+    /// Open for sending.
+    pub fn write(&mut self, on: bool) -> &mut Self {
+        self.write = on;
+        self
+    }
+
+    /// Create the queue if it does not exist (`O_CREAT`).
+    pub fn create(&mut self, on: bool) -> &mut Self {
+        self.create = on;
+        self
+    }
+
+    /// With [`create`](Self::create): fail with `EEXIST` if the queue
+    /// exists (`O_EXCL`).
+    pub fn exclusive(&mut self, on: bool) -> &mut Self {
+        self.exclusive = on;
+        self
+    }
+
+    /// Open the descriptor non-blocking (`O_NONBLOCK`): a send to a full
+    /// queue or a receive from an empty one fails with `EAGAIN`.
+    pub fn nonblocking(&mut self, on: bool) -> &mut Self {
+        self.nonblocking = on;
+        self
+    }
+
+    /// The permission bits of a queue that is created (less the umask);
+    /// `0o600` unless set.
+    pub fn mode(&mut self, mode: u32) -> &mut Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The capacity in messages (`mq_maxmsg`) of a queue that is created.
+    pub fn max_msgs(&mut self, n: i64) -> &mut Self {
+        self.max_msgs = Some(n);
+        self
+    }
+
+    /// The largest message in bytes (`mq_msgsize`) of a queue that is
+    /// created.
+    pub fn msg_size(&mut self, n: i64) -> &mut Self {
+        self.msg_size = Some(n);
+        self
+    }
+
+    /// `mq_open(name, ...)`: opens a new file of the device and binds it to
+    /// the queue `name` (`"/name"`).
+    ///
+    /// Errors are `mq_open`'s: `ENOENT` (no such queue and no `create`, or
+    /// the module is not loaded and the device is missing), `EEXIST`,
+    /// `EACCES`, `EINVAL` (a bad name or attributes), `ENAMETOOLONG`,
+    /// `EMFILE`, `ENOSPC`, ...
+    pub fn open(&self, name: impl AsRef<OsStr>) -> io::Result<PosixQueue> {
+        let name = c_name(name.as_ref())?;
+        let mut oflag = match (self.read, self.write) {
+            (true, true) => OFlags::RDWR,
+            (false, true) => OFlags::WRONLY,
+            _ => OFlags::RDONLY,
+        };
+        if self.create {
+            oflag |= OFlags::CREATE;
+        }
+        if self.exclusive {
+            oflag |= OFlags::EXCL;
+        }
+        if self.nonblocking {
+            oflag |= OFlags::NONBLOCK;
+        }
+        let fd = sys::open_device()?;
+        let attr = if self.create && (self.max_msgs.is_some() || self.msg_size.is_some()) {
+            let (maxmsg, msgsize) = match (self.max_msgs, self.msg_size) {
+                (Some(m), Some(s)) => (m, s),
+                (m, s) => {
+                    let l = crate::device::version_on(fd.as_fd())?.limits;
+                    (
+                        m.unwrap_or_else(|| i64::from(l.mq_msg_default.min(l.mq_msg_max))),
+                        s.unwrap_or_else(|| i64::from(l.mq_msgsize_default.min(l.mq_msgsize_max))),
+                    )
+                }
+            };
+            Some(ripc_mq_attr {
+                mq_maxmsg: maxmsg,
+                mq_msgsize: msgsize,
+                ..Default::default()
+            })
+        } else {
+            None
+        };
+        let mut arg = uapi::ripc_mq_open {
+            size: sys::size_of::<uapi::ripc_mq_open>(),
+            oflag: oflag.bits(),
+            mode: self.mode,
+            __pad: 0,
+            name: ptr(name.as_ptr()),
+            attr: attr.as_ref().map_or(0, |a| ptr(a)),
+        };
+        // SAFETY: `arg` is a `ripc_mq_open` whose name is a NUL-terminated
+        // string and whose attr is 0 or a `ripc_mq_attr`, both alive.
+        unsafe { ioctl(fd.as_fd(), uapi::RIPC_CMD_MQ_OPEN, &mut arg) }?;
+        Ok(PosixQueue { fd })
+    }
+}
+
+/// The attributes of a queue and of its descriptor (`struct mq_attr`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attributes {
+    /// The descriptor is non-blocking (`O_NONBLOCK` in `mq_flags`).
+    pub nonblocking: bool,
+    /// Capacity in messages (`mq_maxmsg`).
+    pub max_msgs: i64,
+    /// Largest message in bytes (`mq_msgsize`).
+    pub msg_size: i64,
+    /// Messages now queued (`mq_curmsgs`).
+    pub cur_msgs: i64,
+}
+
+impl From<ripc_mq_attr> for Attributes {
+    fn from(a: ripc_mq_attr) -> Self {
+        Attributes {
+            nonblocking: a.mq_flags & i64::from(OFlags::NONBLOCK.bits()) != 0,
+            max_msgs: a.mq_maxmsg,
+            msg_size: a.mq_msgsize,
+            cur_msgs: a.mq_curmsgs,
+        }
+    }
+}
+
+/// What [`PosixQueue::notify`] registers (a `struct sigevent`).
+///
+/// The registration fires once, when a message arrives on an empty queue
+/// while no receiver is blocked on it, and is then removed.  One process at
+/// a time can be registered on a queue (`EBUSY` for the others).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notification {
+    /// `SIGEV_SIGNAL`: send `signo` to the registering process, with
+    /// `si_code == SI_MESGQ`, `si_value` = `value` (`sival_ptr`; `sival_int`
+    /// is its low 32 bits), and the sender's `si_pid`/`si_uid`.
+    Signal {
+        /// The signal number (1..=64).
+        signo: i32,
+        /// The `sigval` the signal carries.
+        value: u64,
+    },
+    /// `SIGEV_NONE`: register, but deliver nothing (the queue is kept
+    /// from other processes' registrations until the first message).
+    None,
+}
+
+impl PosixQueue {
+    /// Opens an existing queue for sending and receiving (`O_RDWR`).
+    ///
+    /// Use [`OpenOptions`] for anything else.
+    pub fn open(name: impl AsRef<OsStr>) -> io::Result<PosixQueue> {
+        OpenOptions::new().read(true).write(true).open(name)
+    }
+
+    /// `mq_unlink(name)`: removes the name; the queue itself goes when its
+    /// last descriptor is closed.  `ENOENT` if there is no such queue.
+    pub fn unlink(name: impl AsRef<OsStr>) -> io::Result<()> {
+        let name = c_name(name.as_ref())?;
+        let mut arg = uapi::ripc_mq_unlink {
+            size: sys::size_of::<uapi::ripc_mq_unlink>(),
+            __pad: 0,
+            name: ptr(name.as_ptr()),
+        };
+        // SAFETY: `arg` is a `ripc_mq_unlink` pointing at a live C string.
+        unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_MQ_UNLINK, &mut arg) }?;
+        Ok(())
+    }
+
+    /// `mq_send()`: queues `msg` at priority `prio` (`0..MQ_PRIO_MAX`,
+    /// higher first), blocking while the queue is full unless the
+    /// descriptor is non-blocking (`EAGAIN`).
+    ///
+    /// `EMSGSIZE` if `msg` is longer than the queue's `msg_size`, `EBADF`
+    /// if the descriptor is not open for writing, `EINVAL` for a bad
+    /// priority.
+    pub fn send(&self, msg: &[u8], prio: u32) -> io::Result<()> {
+        self.xfer(uapi::RIPC_CMD_MQ_SEND, msg.as_ptr(), msg.len(), prio, None)
+            .map(drop)
+    }
+
+    /// `mq_timedsend()`: as [`send`](Self::send), but a send that would
+    /// block past `deadline` (an absolute wall-clock time) fails with
+    /// `ETIMEDOUT`.  A deadline before the epoch is `EINVAL`.
+    pub fn send_timeout(&self, msg: &[u8], prio: u32, deadline: SystemTime) -> io::Result<()> {
+        let ts = timespec(deadline);
+        self.xfer(
+            uapi::RIPC_CMD_MQ_SEND,
+            msg.as_ptr(),
+            msg.len(),
+            prio,
+            Some(&ts),
+        )
+        .map(drop)
+    }
+
+    /// `mq_receive()`: takes the oldest message of the highest priority
+    /// into `buf`, returning its length and priority; blocks while the
+    /// queue is empty unless the descriptor is non-blocking (`EAGAIN`).
+    ///
+    /// `buf` must be at least the queue's `msg_size` long (`EMSGSIZE`
+    /// otherwise, whatever the message's length, as native).
+    pub fn receive(&self, buf: &mut [u8]) -> io::Result<(usize, u32)> {
+        self.xfer(
+            uapi::RIPC_CMD_MQ_RECEIVE,
+            buf.as_mut_ptr(),
+            buf.len(),
+            0,
+            None,
+        )
+    }
+
+    /// `mq_timedreceive()`: as [`receive`](Self::receive), but a receive
+    /// that would block past `deadline` fails with `ETIMEDOUT`.
+    pub fn receive_timeout(
+        &self,
+        buf: &mut [u8],
+        deadline: SystemTime,
+    ) -> io::Result<(usize, u32)> {
+        let ts = timespec(deadline);
+        self.xfer(
+            uapi::RIPC_CMD_MQ_RECEIVE,
+            buf.as_mut_ptr(),
+            buf.len(),
+            0,
+            Some(&ts),
+        )
+    }
+
+    fn xfer(
+        &self,
+        cmd: u32,
+        msg: *const u8,
+        len: usize,
+        prio: u32,
+        timeout: Option<&ripc_timespec>,
+    ) -> io::Result<(usize, u32)> {
+        let mut x = uapi::ripc_mq_xfer {
+            size: sys::size_of::<uapi::ripc_mq_xfer>(),
+            msg_prio: prio,
+            msg_ptr: ptr(msg),
+            msg_len: len as u64,
+            timeout: timeout.map_or(0, |t| ptr(t)),
+        };
+        let send = cmd == uapi::RIPC_CMD_MQ_SEND;
+        let bad = timeout.is_some_and(bad_timespec) || (send && prio >= MQ_PRIO_MAX);
+        // SAFETY: `x` is a `ripc_mq_xfer` whose buffer is `len` bytes of a
+        // slice the caller lends (read for a send, written for a receive,
+        // which only `receive` passes) and whose timeout is 0 or a live
+        // `ripc_timespec`.
+        let n = self.call(cmd, &mut x, bad)?;
+        Ok((n as usize, x.msg_prio))
+    }
+
+    /// `mq_getattr()`.
+    pub fn attributes(&self) -> io::Result<Attributes> {
+        self.getsetattr(None)
+    }
+
+    /// `mq_setattr()` with `O_NONBLOCK` set or cleared in `mq_flags` (the
+    /// only attribute that can change; it is the descriptor's file flag,
+    /// as `fcntl(F_SETFL)` sets it).  Returns the attributes from before.
+    pub fn set_nonblocking(&self, on: bool) -> io::Result<Attributes> {
+        let new = ripc_mq_attr {
+            mq_flags: if on {
+                i64::from(OFlags::NONBLOCK.bits())
+            } else {
+                0
+            },
+            ..Default::default()
+        };
+        self.getsetattr(Some(&new))
+    }
+
+    fn getsetattr(&self, new: Option<&ripc_mq_attr>) -> io::Result<Attributes> {
+        let mut old = ripc_mq_attr::default();
+        let mut arg = uapi::ripc_mq_getsetattr {
+            size: sys::size_of::<uapi::ripc_mq_getsetattr>(),
+            __pad: 0,
+            new_attr: new.map_or(0, |a| ptr(a)),
+            old_attr: ptr(std::ptr::addr_of_mut!(old)),
+        };
+        let bad = new.is_some_and(|a| a.mq_flags & !i64::from(OFlags::NONBLOCK.bits()) != 0);
+        // SAFETY: `arg` is a `ripc_mq_getsetattr` whose new_attr is 0 or a
+        // live `ripc_mq_attr` and whose old_attr is `old`, which is written.
+        self.call(uapi::RIPC_CMD_MQ_GETSETATTR, &mut arg, bad)?;
+        Ok(Attributes::from(old))
+    }
+
+    /// `mq_notify()`: registers this process for a notification when a
+    /// message arrives on the empty queue; `EBUSY` if a process (this one
+    /// included) is registered already.  See [`Notification`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use rust_ipc::{Notification, PosixQueue};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let q = PosixQueue::open("/jobs")?;
+    /// // Block SIGUSR1 in every thread first, then wait for it with
+    /// // sigwaitinfo()/sigtimedwait(): si_value.sival_ptr is 42.
+    /// q.notify(Notification::Signal { signo: 10, value: 42 })?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn notify(&self, how: Notification) -> io::Result<()> {
+        let ev = match how {
+            Notification::Signal { signo, value } => uapi::ripc_sigevent {
+                sigev_value: value,
+                sigev_signo: signo,
+                sigev_notify: uapi::RIPC_SIGEV_SIGNAL,
+                ..Default::default()
+            },
+            Notification::None => uapi::ripc_sigevent {
+                sigev_notify: uapi::RIPC_SIGEV_NONE,
+                ..Default::default()
+            },
+        };
+        // valid_signal(), and signal 0 is refused.
+        let bad = matches!(how, Notification::Signal { signo, .. } if !(1..=64).contains(&signo));
+        self.notify_raw(Some(&ev), bad)
+    }
+
+    /// `mq_notify(mqd, NULL)`: removes this process's registration (if it
+    /// has none, nothing happens and the call succeeds).
+    pub fn remove_notification(&self) -> io::Result<()> {
+        self.notify_raw(None, false)
+    }
+
+    fn notify_raw(&self, ev: Option<&uapi::ripc_sigevent>, bad: bool) -> io::Result<()> {
+        let mut arg = uapi::ripc_mq_notify {
+            size: sys::size_of::<uapi::ripc_mq_notify>(),
+            __pad: 0,
+            sevp: ev.map_or(0, |e| ptr(e)),
+        };
+        // SAFETY: `arg` is a `ripc_mq_notify` whose sevp is 0 or a live
+        // `ripc_sigevent`.
+        self.call(uapi::RIPC_CMD_MQ_NOTIFY, &mut arg, bad).map(drop)
+    }
+
+    /// Another descriptor of the same queue (`dup()`, close-on-exec): it
+    /// shares the open file, so the non-blocking flag too.
+    pub fn try_clone(&self) -> io::Result<PosixQueue> {
+        Ok(PosixQueue {
+            fd: self.fd.try_clone()?,
+        })
+    }
+
+    /// An ioctl on the queue descriptor.  When the descriptor is not a file
+    /// of the device (`ENOTTY`, or `EBADF`), the module never saw the call,
+    /// so the argument errors native reports before `EBADF` (`bad`) are
+    /// applied here, as libripc does; otherwise `EBADF`.
+    ///
+    /// The caller guarantees, as for [`sys::ioctl`], that `arg` fits `cmd`.
+    fn call<T>(&self, cmd: u32, arg: &mut T, bad: bool) -> io::Result<i32> {
+        // SAFETY: by the callers, which pass the argument struct of `cmd`.
+        match unsafe { ioctl(self.fd.as_fd(), cmd, arg) } {
+            Err(e)
+                if e.raw_os_error() == Some(Errno::NOTTY.raw_os_error())
+                    || e.raw_os_error() == Some(Errno::BADF.raw_os_error()) =>
+            {
+                Err(sys::errno(if bad { Errno::INVAL } else { Errno::BADF }))
+            }
+            r => r,
+        }
+    }
+}
+
+impl fmt::Debug for PosixQueue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PosixQueue")
+            .field("fd", &self.fd.as_raw_fd())
+            .finish()
+    }
+}
+
+impl AsFd for PosixQueue {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for PosixQueue {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl IntoRawFd for PosixQueue {
+    fn into_raw_fd(self) -> RawFd {
+        self.fd.into_raw_fd()
+    }
+}
+
+impl FromRawFd for PosixQueue {
+    /// Takes ownership of a queue descriptor (one from
+    /// [`IntoRawFd::into_raw_fd`], or inherited across `exec`).
+    ///
+    /// # Safety
+    ///
+    /// `fd` must be an open descriptor that nothing else owns.  If it is not
+    /// a bound file of `/dev/rust_ipc`, the calls fail with `EBADF`.
+    unsafe fn from_raw_fd(fd: RawFd) -> Self {
+        PosixQueue {
+            // SAFETY: by this function's contract.
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        }
+    }
+}
+
+impl From<PosixQueue> for OwnedFd {
+    fn from(q: PosixQueue) -> OwnedFd {
+        q.fd
+    }
+}
+
+impl From<OwnedFd> for PosixQueue {
+    /// Wraps a queue descriptor; if it is not a bound file of
+    /// `/dev/rust_ipc`, the calls fail with `EBADF`.
+    fn from(fd: OwnedFd) -> PosixQueue {
+        PosixQueue { fd }
+    }
+}

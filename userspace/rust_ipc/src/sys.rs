@@ -1,0 +1,177 @@
+//! The ioctl plumbing shared by the POSIX and System V halves.
+
+use crate::uapi::ripc_timespec;
+use rustix::{
+    fs::{Mode, OFlags},
+    ioctl::{Ioctl, IoctlOutput, Opcode},
+};
+use std::{
+    ffi::{c_void, CStr, CString, OsStr},
+    io,
+    os::{
+        fd::{AsFd, BorrowedFd, OwnedFd},
+        unix::ffi::OsStrExt,
+    },
+    sync::OnceLock,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+/// The device path, from the header's `RIPC_DEVICE`.
+pub(crate) const DEVICE: &CStr = match CStr::from_bytes_with_nul(crate::uapi::RIPC_DEVICE) {
+    Ok(s) => s,
+    Err(_) => panic!("RIPC_DEVICE is not a C string"),
+};
+
+/// One ioctl with a pointer to an argument struct; its output is the
+/// ioctl's non-negative return value.
+struct Call<T> {
+    cmd: Opcode,
+    arg: *mut T,
+}
+
+// SAFETY: `ioctl()` below makes callers promise that `arg` is the argument
+// struct `cmd` takes, with every pointer in it valid for what the command
+// does; the module reads and writes nothing else.  The output is the plain
+// return value, so `output_from_ptr` touches no memory.
+unsafe impl<T> Ioctl for Call<T> {
+    type Output = IoctlOutput;
+    const IS_MUTATING: bool = true;
+
+    fn opcode(&self) -> Opcode {
+        self.cmd
+    }
+
+    fn as_ptr(&mut self) -> *mut c_void {
+        self.arg.cast()
+    }
+
+    unsafe fn output_from_ptr(out: IoctlOutput, _: *mut c_void) -> rustix::io::Result<IoctlOutput> {
+        Ok(out)
+    }
+}
+
+/// `ioctl(fd, cmd, arg)`, returning its (non-negative) result or the errno.
+///
+/// # Safety
+///
+/// `arg` must be the argument struct of `cmd` (as `<linux/rust_ipc.h>`
+/// declares it), and every pointer in it must be 0 or valid for the reads
+/// and writes that command makes, for the length it says.
+pub(crate) unsafe fn ioctl<T>(fd: BorrowedFd<'_>, cmd: u32, arg: &mut T) -> io::Result<i32> {
+    let call = Call {
+        cmd: cmd as Opcode,
+        arg,
+    };
+    // SAFETY: by this function's contract.
+    unsafe { rustix::ioctl::ioctl(fd, call) }.map_err(io::Error::from)
+}
+
+/// A new open file of the device (`O_RDWR | O_CLOEXEC`).
+pub(crate) fn open_device() -> io::Result<OwnedFd> {
+    Ok(rustix::fs::open(
+        DEVICE,
+        OFlags::RDWR | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?)
+}
+
+static DEVICE_FD: OnceLock<OwnedFd> = OnceLock::new();
+
+/// The process-wide descriptor of the device, for the System V calls,
+/// `mq_unlink` and the device-wide calls: opened on first use
+/// (`O_CLOEXEC`), and kept.  A failure to open it is not remembered, so a
+/// call made after the module is loaded succeeds.
+pub(crate) fn device() -> io::Result<BorrowedFd<'static>> {
+    if let Some(fd) = DEVICE_FD.get() {
+        return Ok(fd.as_fd());
+    }
+    let fd = open_device()?;
+    // If another thread won the race, its descriptor is kept and ours closed.
+    let _ = DEVICE_FD.set(fd);
+    Ok(DEVICE_FD.get().expect("set above").as_fd())
+}
+
+/// `size` for an argument struct.
+pub(crate) const fn size_of<T>() -> u32 {
+    std::mem::size_of::<T>() as u32
+}
+
+/// A pointer as the ABI's `__u64`.
+pub(crate) fn ptr<T: ?Sized>(p: *const T) -> u64 {
+    p.cast::<u8>() as usize as u64
+}
+
+/// A queue name as a C string; an interior NUL byte is `EINVAL`.
+pub(crate) fn c_name(name: &OsStr) -> io::Result<CString> {
+    CString::new(name.as_bytes())
+        .map_err(|_| io::Error::from_raw_os_error(rustix::io::Errno::INVAL.raw_os_error()))
+}
+
+/// An absolute `CLOCK_REALTIME` deadline as the ABI's timespec.  A time
+/// before the epoch gives a negative `tv_sec` (which the module rejects
+/// with `EINVAL`, as native does); seconds saturate at the `i64` range.
+pub(crate) fn timespec(t: SystemTime) -> ripc_timespec {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => ripc_timespec {
+            tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(d.subsec_nanos()),
+        },
+        Err(e) => {
+            let d = e.duration();
+            let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            if d.subsec_nanos() == 0 {
+                ripc_timespec {
+                    tv_sec: -secs,
+                    tv_nsec: 0,
+                }
+            } else {
+                ripc_timespec {
+                    tv_sec: (-secs).saturating_sub(1),
+                    tv_nsec: 1_000_000_000 - i64::from(d.subsec_nanos()),
+                }
+            }
+        }
+    }
+}
+
+/// A timespec native rejects with `EINVAL` (`timespec64_valid` plus the
+/// negative seconds that `mq_timedsend` refuses).
+pub(crate) fn bad_timespec(ts: &ripc_timespec) -> bool {
+    ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1_000_000_000
+}
+
+/// The raw errno as an `io::Error`.
+pub(crate) fn errno(e: rustix::io::Errno) -> io::Error {
+    io::Error::from_raw_os_error(e.raw_os_error())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn timespec_after_epoch() {
+        let ts = timespec(UNIX_EPOCH + Duration::new(5, 7));
+        assert_eq!((ts.tv_sec, ts.tv_nsec), (5, 7));
+    }
+
+    #[test]
+    fn timespec_before_epoch() {
+        let ts = timespec(UNIX_EPOCH - Duration::new(1, 250_000_000));
+        assert_eq!((ts.tv_sec, ts.tv_nsec), (-2, 750_000_000));
+        assert!(bad_timespec(&ts));
+        let ts = timespec(UNIX_EPOCH - Duration::from_secs(3));
+        assert_eq!((ts.tv_sec, ts.tv_nsec), (-3, 0));
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(c_name(OsStr::new("/q")).unwrap().as_bytes(), b"/q");
+        let e = c_name(OsStr::new("/a\0b")).unwrap_err();
+        assert_eq!(
+            e.raw_os_error(),
+            Some(rustix::io::Errno::INVAL.raw_os_error())
+        );
+    }
+}

@@ -1,0 +1,513 @@
+//! System V message queues: `msgget()` and friends over `/dev/rust_ipc`.
+
+use crate::{
+    sys::{self, ioctl, ptr, timespec},
+    uapi::{self, ripc_msqid_ds, ripc_timespec},
+};
+use std::{
+    fmt, io,
+    ops::{BitOr, BitOrAssign},
+    os::fd::OwnedFd,
+    time::SystemTime,
+};
+
+/// `IPC_PRIVATE`: the key of a queue that only its id finds.
+pub const IPC_PRIVATE: i32 = 0;
+/// `IPC_CREAT`, for [`SysvQueue::get`].
+pub const IPC_CREAT: i32 = uapi::IPC_CREAT;
+/// `IPC_EXCL`, for [`SysvQueue::get`].
+pub const IPC_EXCL: i32 = uapi::IPC_EXCL;
+
+/// A System V message queue, by its id (`msqid`).
+///
+/// The queue is a kernel object named by a key: it exists until it is
+/// [removed](SysvQueue::remove), whatever happens to this value, which is
+/// only the id (it is `Copy`).  Every call goes through one process-wide
+/// descriptor of `/dev/rust_ipc`, opened on first use with `O_CLOEXEC`.
+///
+/// Errors are the native ones: `e.raw_os_error()` is what `msgget()`,
+/// `msgsnd()`, `msgrcv()` or `msgctl()` would set `errno` to (`ENOMSG`,
+/// `EAGAIN`, `E2BIG`, `EIDRM`, `EINVAL` for an id that no longer names a
+/// queue, ...).  If the device cannot be opened, the error is `open()`'s
+/// (`ENOENT` when the module is not loaded).
+///
+/// # Examples
+///
+/// ```no_run
+/// use rust_ipc::{RecvFlags, Search, SysvQueue};
+///
+/// # fn main() -> std::io::Result<()> {
+/// let q = SysvQueue::private(0o600)?;
+/// q.send(1, b"first", false)?;
+/// q.send(2, b"second", false)?;
+/// q.send(1, b"third", false)?;
+///
+/// let mut buf = [0u8; 64];
+/// // The first message of type 2.
+/// let (len, mtype) = q.receive(&mut buf, Search::Type(2), RecvFlags::NOWAIT)?;
+/// assert_eq!((&buf[..len], mtype), (&b"second"[..], 2));
+/// // A look at what is now at index 1, without taking it (MSG_COPY).
+/// let (len, _) = q.copy(1, &mut buf, RecvFlags::empty())?;
+/// assert_eq!(&buf[..len], b"third");
+///
+/// assert_eq!(q.stat()?.qnum, 2);
+/// q.remove()?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SysvQueue {
+    id: i32,
+}
+
+/// How [`SysvQueue::receive`] picks a message (`msgrcv`'s `msgtyp` and
+/// `MSG_EXCEPT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Search {
+    /// The first message (`msgtyp == 0`).
+    Any,
+    /// The first message of type `t` (`msgtyp == t`, `t > 0`).
+    Type(i64),
+    /// The first message whose type is not `t` (`msgtyp == t` with
+    /// `MSG_EXCEPT`, `t > 0`).
+    Except(i64),
+    /// The first message of the lowest type that is at most `t`
+    /// (`msgtyp == -t`, `t > 0`).  `UpTo` with `t <= 0` matches no message
+    /// type and is refused with `EINVAL` (without asking the module).
+    UpTo(i64),
+}
+
+/// Flags of [`SysvQueue::receive`] and [`SysvQueue::copy`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RecvFlags(i32);
+
+impl RecvFlags {
+    /// `IPC_NOWAIT`: fail with `ENOMSG` instead of waiting for a message.
+    pub const NOWAIT: RecvFlags = RecvFlags(uapi::IPC_NOWAIT);
+    /// `MSG_NOERROR`: truncate a message longer than the buffer instead of
+    /// failing with `E2BIG`.
+    pub const NOERROR: RecvFlags = RecvFlags(uapi::MSG_NOERROR);
+
+    /// No flags.
+    pub const fn empty() -> RecvFlags {
+        RecvFlags(0)
+    }
+
+    /// Whether all of `other`'s flags are set.
+    pub const fn contains(self, other: RecvFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The `msgflg` bits.
+    pub const fn bits(self) -> i32 {
+        self.0
+    }
+}
+
+impl BitOr for RecvFlags {
+    type Output = RecvFlags;
+    fn bitor(self, rhs: RecvFlags) -> RecvFlags {
+        RecvFlags(self.0 | rhs.0)
+    }
+}
+
+impl BitOrAssign for RecvFlags {
+    fn bitor_assign(&mut self, rhs: RecvFlags) {
+        self.0 |= rhs.0;
+    }
+}
+
+/// A queue's `struct msqid_ds` (`IPC_STAT`).
+///
+/// Times are seconds since the epoch (0: never).  To change the owner, the
+/// mode or the capacity, change them in a `Stat` and pass it to
+/// [`SysvQueue::set`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stat {
+    /// The key the queue was created with (`IPC_PRIVATE`: 0).
+    pub key: i32,
+    /// Owner's user id (settable).
+    pub uid: u32,
+    /// Owner's group id (settable).
+    pub gid: u32,
+    /// Creator's user id.
+    pub cuid: u32,
+    /// Creator's group id.
+    pub cgid: u32,
+    /// Permission bits (the low 9 are settable).
+    pub mode: u16,
+    /// Slot usage sequence number.
+    pub seq: u16,
+    /// Time of the last `msgsnd`.
+    pub stime: i64,
+    /// Time of the last `msgrcv`.
+    pub rtime: i64,
+    /// Time of the last change (creation or `IPC_SET`).
+    pub ctime: i64,
+    /// Bytes now queued (`msg_cbytes`).
+    pub cbytes: u64,
+    /// Messages now queued (`msg_qnum`).
+    pub qnum: u64,
+    /// Capacity in bytes (`msg_qbytes`, settable: raising it past
+    /// `msgmnb` needs `CAP_SYS_RESOURCE`).
+    pub qbytes: u64,
+    /// Process id of the last `msgsnd`.
+    pub lspid: i32,
+    /// Process id of the last `msgrcv`.
+    pub lrpid: i32,
+}
+
+impl From<&ripc_msqid_ds> for Stat {
+    fn from(d: &ripc_msqid_ds) -> Stat {
+        Stat {
+            key: d.msg_perm.key,
+            uid: d.msg_perm.uid,
+            gid: d.msg_perm.gid,
+            cuid: d.msg_perm.cuid,
+            cgid: d.msg_perm.cgid,
+            mode: d.msg_perm.mode,
+            seq: d.msg_perm.seq,
+            stime: d.msg_stime,
+            rtime: d.msg_rtime,
+            ctime: d.msg_ctime,
+            cbytes: d.msg_cbytes,
+            qnum: d.msg_qnum,
+            qbytes: d.msg_qbytes,
+            lspid: d.msg_lspid,
+            lrpid: d.msg_lrpid,
+        }
+    }
+}
+
+/// System-wide figures (`struct msginfo`): [`SysvQueue::info`] gives the
+/// limits (`IPC_INFO`), [`SysvQueue::usage`] the usage (`MSG_INFO`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MsgInfo {
+    /// `IPC_INFO`: the pool size in KiB; `MSG_INFO`: queues in use.
+    pub msgpool: i32,
+    /// `IPC_INFO`: `msgmnb`; `MSG_INFO`: messages queued in all queues.
+    pub msgmap: i32,
+    /// The largest message (`kernel.msgmax`).
+    pub msgmax: i32,
+    /// The default queue capacity in bytes (`kernel.msgmnb`).
+    pub msgmnb: i32,
+    /// The largest number of queues (`kernel.msgmni`).
+    pub msgmni: i32,
+    /// Segment size (16, unused).
+    pub msgssz: i32,
+    /// `IPC_INFO`: `msgmnb`; `MSG_INFO`: bytes queued in all queues.
+    pub msgtql: i32,
+    /// Segments (unused).
+    pub msgseg: u16,
+    /// The highest index in use in the queue table (for
+    /// [`SysvQueue::stat_index`]).
+    pub max_index: i32,
+}
+
+impl SysvQueue {
+    /// `msgget(key, flags)`: the queue with `key`, created if `flags` has
+    /// [`IPC_CREAT`] (with the low 9 bits of `flags` as its mode); with
+    /// [`IPC_EXCL`] too, `EEXIST` if it exists.  `ENOENT` if there is no
+    /// such queue and no `IPC_CREAT`; `EACCES` if the mode bits in `flags`
+    /// ask for more than the queue allows.
+    pub fn get(key: i32, flags: i32) -> io::Result<SysvQueue> {
+        let mut a = uapi::ripc_msgget {
+            size: sys::size_of::<uapi::ripc_msgget>(),
+            key,
+            msgflg: flags,
+            __pad: 0,
+        };
+        // SAFETY: `a` is a `ripc_msgget`, which has no pointers.
+        let id = unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_MSGGET, &mut a) }?;
+        Ok(SysvQueue { id })
+    }
+
+    /// A new queue with `key` and permission bits `mode`
+    /// (`msgget(key, IPC_CREAT | IPC_EXCL | mode)`): `EEXIST` if the key
+    /// is taken.
+    pub fn create(key: i32, mode: u32) -> io::Result<SysvQueue> {
+        Self::get(key, IPC_CREAT | IPC_EXCL | (mode & 0o777) as i32)
+    }
+
+    /// A new queue no key finds (`msgget(IPC_PRIVATE, IPC_CREAT | mode)`).
+    pub fn private(mode: u32) -> io::Result<SysvQueue> {
+        Self::get(IPC_PRIVATE, IPC_CREAT | (mode & 0o777) as i32)
+    }
+
+    /// The queue with id `id` (as another process's `msgget` returned it);
+    /// nothing is checked until the first call.
+    pub const fn from_id(id: i32) -> SysvQueue {
+        SysvQueue { id }
+    }
+
+    /// The queue's id (`msqid`).
+    pub const fn id(self) -> i32 {
+        self.id
+    }
+
+    /// `msgsnd()`: queues `data` with type `mtype` (> 0, else `EINVAL`).
+    /// While the queue is full, it waits, or with `nowait` fails with
+    /// `EAGAIN`.  `EINVAL` if `data` is longer than `msgmax`; `EIDRM` if
+    /// the queue is removed while waiting.
+    pub fn send(self, mtype: i64, data: &[u8], nowait: bool) -> io::Result<()> {
+        let flg = if nowait { uapi::IPC_NOWAIT } else { 0 };
+        self.send_raw(mtype, data, flg, None)
+    }
+
+    /// As [`send`](Self::send) (waiting), but a send still waiting at
+    /// `deadline` (absolute wall-clock time) fails with `ETIMEDOUT` (a
+    /// rust_ipc extension).
+    pub fn send_timeout(self, mtype: i64, data: &[u8], deadline: SystemTime) -> io::Result<()> {
+        self.send_raw(mtype, data, 0, Some(&timespec(deadline)))
+    }
+
+    fn send_raw(
+        self,
+        mtype: i64,
+        data: &[u8],
+        msgflg: i32,
+        timeout: Option<&ripc_timespec>,
+    ) -> io::Result<()> {
+        // The native struct msgbuf: { long mtype; char mtext[]; }.
+        let mut msg = Vec::with_capacity(8 + data.len());
+        msg.extend_from_slice(&mtype.to_ne_bytes());
+        msg.extend_from_slice(data);
+        let mut a = uapi::ripc_msgsnd {
+            size: sys::size_of::<uapi::ripc_msgsnd>(),
+            msqid: self.id,
+            msgflg,
+            __pad: 0,
+            msgp: ptr(msg.as_ptr()),
+            msgsz: data.len() as i64,
+            timeout: timeout.map_or(0, |t| ptr(t)),
+        };
+        // SAFETY: `a` is a `ripc_msgsnd` whose msgp is a msgbuf of
+        // 8 + msgsz bytes and whose timeout is 0 or a live timespec.
+        unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_MSGSND, &mut a) }?;
+        Ok(())
+    }
+
+    /// `msgrcv()`: takes the first message that `search` picks into `buf`,
+    /// returning its length and type.
+    ///
+    /// With no matching message it waits, or with [`RecvFlags::NOWAIT`]
+    /// fails with `ENOMSG`.  A message longer than `buf` fails with `E2BIG`
+    /// (and stays queued) unless [`RecvFlags::NOERROR`] truncates it.
+    /// `EIDRM` if the queue is removed while waiting.
+    pub fn receive(
+        self,
+        buf: &mut [u8],
+        search: Search,
+        flags: RecvFlags,
+    ) -> io::Result<(usize, i64)> {
+        let (msgtyp, flg) = search_args(search)?;
+        self.receive_raw(buf, msgtyp, flg | flags.0, None)
+    }
+
+    /// As [`receive`](Self::receive), but a receive still waiting at
+    /// `deadline` (absolute wall-clock time) fails with `ETIMEDOUT` (a
+    /// rust_ipc extension).
+    pub fn receive_timeout(
+        self,
+        buf: &mut [u8],
+        search: Search,
+        flags: RecvFlags,
+        deadline: SystemTime,
+    ) -> io::Result<(usize, i64)> {
+        let (msgtyp, flg) = search_args(search)?;
+        self.receive_raw(buf, msgtyp, flg | flags.0, Some(&timespec(deadline)))
+    }
+
+    /// `msgrcv(..., index, MSG_COPY | IPC_NOWAIT | flags)`: a copy of the
+    /// message at position `index` (0 is the oldest), which stays queued.
+    /// `ENOMSG` if there are not that many messages.  It never waits
+    /// (`MSG_COPY` requires `IPC_NOWAIT`, which is always added).
+    ///
+    /// A message longer than `buf` fails with `E2BIG`, and with
+    /// [`RecvFlags::NOERROR`] with `EINVAL`: as natively, `MSG_COPY` does
+    /// not truncate (the kernel's `copy_msg()` refuses a message larger
+    /// than the copy buffer), so `buf` should be `msgmax` long to see any
+    /// message.
+    pub fn copy(self, index: i64, buf: &mut [u8], flags: RecvFlags) -> io::Result<(usize, i64)> {
+        self.receive_raw(
+            buf,
+            index,
+            uapi::MSG_COPY | uapi::IPC_NOWAIT | flags.0,
+            None,
+        )
+    }
+
+    fn receive_raw(
+        self,
+        buf: &mut [u8],
+        msgtyp: i64,
+        msgflg: i32,
+        timeout: Option<&ripc_timespec>,
+    ) -> io::Result<(usize, i64)> {
+        // Room for the msgbuf's mtype before the text; the module writes
+        // 8 + the returned length bytes, and only those are read back.
+        let mut msg: Vec<u8> = Vec::with_capacity(8 + buf.len());
+        let mut a = uapi::ripc_msgrcv {
+            size: sys::size_of::<uapi::ripc_msgrcv>(),
+            msqid: self.id,
+            msgflg,
+            __pad: 0,
+            msgp: ptr(msg.as_mut_ptr()),
+            msgsz: buf.len() as i64,
+            msgtyp,
+            timeout: timeout.map_or(0, |t| ptr(t)),
+        };
+        // SAFETY: `a` is a `ripc_msgrcv` whose msgp has room for
+        // 8 + msgsz bytes and whose timeout is 0 or a live timespec.
+        let n = unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_MSGRCV, &mut a) }? as usize;
+        assert!(
+            n <= buf.len(),
+            "msgrcv returned {n} for a {}-byte buffer",
+            buf.len()
+        );
+        // SAFETY: the module wrote the mtype and `n` bytes of text.
+        unsafe { msg.set_len(8 + n) };
+        let mtype = i64::from_ne_bytes(msg[..8].try_into().expect("8 bytes"));
+        buf[..n].copy_from_slice(&msg[8..]);
+        Ok((n, mtype))
+    }
+
+    /// `msgctl(IPC_STAT)`: the queue's state and counters.
+    pub fn stat(self) -> io::Result<Stat> {
+        let mut ds = ripc_msqid_ds::default();
+        self.ctl(uapi::IPC_STAT, std::ptr::addr_of_mut!(ds).cast())?;
+        Ok(Stat::from(&ds))
+    }
+
+    /// `msgctl(MSG_STAT)` (or `MSG_STAT_ANY`, which skips the read
+    /// permission check): the queue at `index` of the queue table (`0..=`
+    /// [`MsgInfo::max_index`]) and its state.  `EINVAL` for an unused slot.
+    pub fn stat_index(index: i32, any: bool) -> io::Result<(SysvQueue, Stat)> {
+        let mut ds = ripc_msqid_ds::default();
+        let cmd = if any {
+            uapi::MSG_STAT_ANY
+        } else {
+            uapi::MSG_STAT
+        };
+        let id = SysvQueue { id: index }.ctl(cmd, std::ptr::addr_of_mut!(ds).cast())?;
+        Ok((SysvQueue { id }, Stat::from(&ds)))
+    }
+
+    /// `msgctl(IPC_SET)`: sets the owner (`uid`, `gid`), the low 9 bits of
+    /// `mode` and the capacity (`qbytes`) from `stat`; the other fields are
+    /// ignored.  `EPERM` unless the caller owns or created the queue (or
+    /// has `CAP_SYS_ADMIN`).
+    pub fn set(self, stat: &Stat) -> io::Result<()> {
+        let mut ds = ripc_msqid_ds::default();
+        ds.msg_perm.uid = stat.uid;
+        ds.msg_perm.gid = stat.gid;
+        ds.msg_perm.mode = stat.mode;
+        ds.msg_qbytes = stat.qbytes;
+        self.ctl(uapi::IPC_SET, std::ptr::addr_of_mut!(ds).cast())?;
+        Ok(())
+    }
+
+    /// `msgctl(IPC_RMID)`: removes the queue at once; waiting senders and
+    /// receivers fail with `EIDRM`, and later calls with this id with
+    /// `EINVAL`.
+    pub fn remove(self) -> io::Result<()> {
+        self.ctl(uapi::IPC_RMID, std::ptr::null_mut())?;
+        Ok(())
+    }
+
+    /// `msgctl(0, IPC_INFO)`: the limits.
+    pub fn info() -> io::Result<MsgInfo> {
+        Self::msginfo(uapi::IPC_INFO)
+    }
+
+    /// `msgctl(0, MSG_INFO)`: the usage (queues, messages and bytes in
+    /// all queues; see [`MsgInfo`]).
+    pub fn usage() -> io::Result<MsgInfo> {
+        Self::msginfo(uapi::MSG_INFO)
+    }
+
+    fn msginfo(cmd: i32) -> io::Result<MsgInfo> {
+        let mut i = uapi::ripc_msginfo::default();
+        let max_index = SysvQueue { id: 0 }.ctl(cmd, std::ptr::addr_of_mut!(i).cast())?;
+        Ok(MsgInfo {
+            msgpool: i.msgpool,
+            msgmap: i.msgmap,
+            msgmax: i.msgmax,
+            msgmnb: i.msgmnb,
+            msgmni: i.msgmni,
+            msgssz: i.msgssz,
+            msgtql: i.msgtql,
+            msgseg: i.msgseg,
+            max_index,
+        })
+    }
+
+    /// `msgctl(msqid, cmd, buf)`; `buf` is null or the struct `cmd` takes.
+    fn ctl(self, cmd: i32, buf: *mut u8) -> io::Result<i32> {
+        let mut a = uapi::ripc_msgctl {
+            size: sys::size_of::<uapi::ripc_msgctl>(),
+            msqid: self.id,
+            cmd,
+            __pad: 0,
+            buf: ptr(buf),
+        };
+        // SAFETY: `a` is a `ripc_msgctl`; the callers pass a
+        // `ripc_msqid_ds` for the STAT and SET commands, a `ripc_msginfo`
+        // for the INFO ones, and null for IPC_RMID.
+        unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_MSGCTL, &mut a) }
+    }
+
+    /// `RIPC_MSG_BIND` (a rust_ipc extension): a new descriptor for
+    /// `poll`/`epoll` on this queue, which reports `POLLIN` while a message
+    /// is queued, `POLLOUT` while an empty message would fit, and
+    /// `POLLHUP | POLLERR` once the queue is removed.  `EACCES` without
+    /// read permission, `EINVAL` for a bad id.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use rust_ipc::SysvQueue;
+    /// use std::os::fd::AsFd;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let q = SysvQueue::private(0o600)?;
+    /// let watch = q.watch()?;
+    /// // Register watch.as_fd() with epoll, mio, tokio's AsyncFd, ...
+    /// # let _ = watch.as_fd();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn watch(self) -> io::Result<OwnedFd> {
+        let fd = sys::open_device()?;
+        let mut a = uapi::ripc_msgbind {
+            size: sys::size_of::<uapi::ripc_msgbind>(),
+            msqid: self.id,
+        };
+        // SAFETY: `a` is a `ripc_msgbind`, which has no pointers.
+        unsafe {
+            ioctl(
+                std::os::fd::AsFd::as_fd(&fd),
+                uapi::RIPC_CMD_MSG_BIND,
+                &mut a,
+            )
+        }?;
+        Ok(fd)
+    }
+}
+
+/// `msgrcv`'s `msgtyp` and extra flags for a search.
+fn search_args(s: Search) -> io::Result<(i64, i32)> {
+    Ok(match s {
+        Search::Any => (0, 0),
+        Search::Type(t) => (t, 0),
+        Search::Except(t) => (t, uapi::MSG_EXCEPT),
+        Search::UpTo(t) if t > 0 => (-t, 0),
+        Search::UpTo(_) => return Err(sys::errno(rustix::io::Errno::INVAL)),
+    })
+}
+
+impl fmt::Debug for SysvQueue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SysvQueue").field("id", &self.id).finish()
+    }
+}

@@ -1,0 +1,469 @@
+//! POSIX queues against the real module (skipped without /dev/rust_ipc).
+
+mod common;
+
+use common::{errno, fork_child, unique_name};
+use rust_ipc::{Notification, OpenOptions, PosixQueue};
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use std::{
+    io::ErrorKind,
+    os::fd::{AsFd, OwnedFd},
+    thread,
+    time::{Duration, Instant, SystemTime},
+};
+
+/// A new queue (read-write, created exclusively) and its name; the name
+/// is unlinked when the guard drops.
+struct Fresh {
+    q: PosixQueue,
+    name: String,
+}
+
+impl Drop for Fresh {
+    fn drop(&mut self) {
+        let _ = PosixQueue::unlink(&self.name);
+    }
+}
+
+fn fresh(tag: &str, max_msgs: i64, msg_size: i64) -> Fresh {
+    let name = unique_name(tag);
+    let q = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .exclusive(true)
+        .mode(0o600)
+        .max_msgs(max_msgs)
+        .msg_size(msg_size)
+        .open(&name)
+        .expect("create queue");
+    Fresh { q, name }
+}
+
+fn ready(fd: impl AsFd, events: PollFlags) -> PollFlags {
+    let mut fds = [PollFd::new(&fd, events)];
+    let zero = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    poll(&mut fds, Some(&zero)).expect("poll");
+    fds[0].revents()
+}
+
+#[test]
+fn send_receive_by_priority() {
+    require_device!();
+    let f = fresh("prio", 10, 64);
+    let q = &f.q;
+    for (msg, prio) in [
+        (&b"low"[..], 1),
+        (b"high", 9),
+        (b"mid", 5),
+        (b"high-2", 9),
+        (b"zero", 0),
+    ] {
+        q.send(msg, prio).unwrap();
+    }
+    assert_eq!(q.attributes().unwrap().cur_msgs, 5);
+    let mut buf = [0u8; 64];
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        let (n, prio) = q.receive(&mut buf).unwrap();
+        got.push((String::from_utf8(buf[..n].to_vec()).unwrap(), prio));
+    }
+    let want = [
+        ("high", 9),
+        ("high-2", 9),
+        ("mid", 5),
+        ("low", 1),
+        ("zero", 0),
+    ];
+    let want: Vec<_> = want.iter().map(|&(m, p)| (m.to_string(), p)).collect();
+    assert_eq!(got, want);
+    assert_eq!(q.attributes().unwrap().cur_msgs, 0);
+
+    // Empty messages and the largest ones pass too.
+    q.send(b"", 3).unwrap();
+    q.send(&[0xa5; 64], 3).unwrap();
+    assert_eq!(q.receive(&mut buf).unwrap(), (0, 3));
+    assert_eq!(q.receive(&mut buf).unwrap(), (64, 3));
+    assert_eq!(buf, [0xa5; 64]);
+}
+
+#[test]
+fn argument_errors() {
+    require_device!();
+    let f = fresh("args", 2, 16);
+    // Longer than msg_size.
+    assert_eq!(errno(f.q.send(&[0; 17], 0)), libc::EMSGSIZE);
+    // A receive buffer shorter than msg_size, even for a short message.
+    f.q.send(b"x", 0).unwrap();
+    assert_eq!(errno(f.q.receive(&mut [0; 15])), libc::EMSGSIZE);
+    // Priorities are below MQ_PRIO_MAX.
+    assert_eq!(errno(f.q.send(b"x", rust_ipc::MQ_PRIO_MAX)), libc::EINVAL);
+    f.q.send(b"y", rust_ipc::MQ_PRIO_MAX - 1).unwrap();
+    // A read-only descriptor cannot send, a write-only one cannot receive.
+    let ro = OpenOptions::new().read(true).open(&f.name).unwrap();
+    assert_eq!(errno(ro.send(b"x", 0)), libc::EBADF);
+    let wo = OpenOptions::new().write(true).open(&f.name).unwrap();
+    assert_eq!(errno(wo.receive(&mut [0; 16])), libc::EBADF);
+    // Bad names and attributes.
+    assert_eq!(errno(PosixQueue::open("no-slash")), libc::EINVAL);
+    assert_eq!(errno(PosixQueue::open("/a\0b")), libc::EINVAL);
+    let bad = OpenOptions::new()
+        .read(true)
+        .create(true)
+        .max_msgs(0)
+        .msg_size(8)
+        .open(unique_name("zero"));
+    assert_eq!(errno(bad), libc::EINVAL);
+}
+
+#[test]
+fn nonblocking_eagain() {
+    require_device!();
+    let f = fresh("nb", 2, 8);
+    let q = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .nonblocking(true)
+        .open(&f.name)
+        .unwrap();
+    assert!(q.attributes().unwrap().nonblocking);
+    let mut buf = [0u8; 8];
+    let e = q.receive(&mut buf).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::EAGAIN));
+    assert_eq!(e.kind(), ErrorKind::WouldBlock);
+    q.send(b"1", 0).unwrap();
+    q.send(b"2", 0).unwrap();
+    assert_eq!(errno(q.send(b"3", 0)), libc::EAGAIN);
+
+    // set_nonblocking is mq_setattr: it returns the old attributes, and
+    // the flag belongs to the open file (a clone shares it).
+    let old = f.q.set_nonblocking(true).unwrap();
+    assert!(!old.nonblocking);
+    assert_eq!((old.max_msgs, old.msg_size, old.cur_msgs), (2, 8, 2));
+    let dup = f.q.try_clone().unwrap();
+    assert!(dup.attributes().unwrap().nonblocking);
+    assert_eq!(errno(dup.send(b"3", 0)), libc::EAGAIN);
+    assert!(f.q.set_nonblocking(false).unwrap().nonblocking);
+    assert!(!dup.attributes().unwrap().nonblocking);
+    // The other descriptor's flag did not change.
+    assert!(q.attributes().unwrap().nonblocking);
+}
+
+#[test]
+fn timeouts() {
+    require_device!();
+    let f = fresh("timeout", 1, 8);
+    let mut buf = [0u8; 8];
+    let start = Instant::now();
+    let e =
+        f.q.receive_timeout(&mut buf, SystemTime::now() + Duration::from_millis(100))
+            .unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::ETIMEDOUT));
+    assert_eq!(e.kind(), ErrorKind::TimedOut);
+    assert!(
+        start.elapsed() >= Duration::from_millis(90),
+        "{:?}",
+        start.elapsed()
+    );
+
+    f.q.send(b"full", 0).unwrap();
+    let start = Instant::now();
+    let deadline = SystemTime::now() + Duration::from_millis(100);
+    assert_eq!(
+        errno(f.q.send_timeout(b"more", 0, deadline)),
+        libc::ETIMEDOUT
+    );
+    assert!(
+        start.elapsed() >= Duration::from_millis(90),
+        "{:?}",
+        start.elapsed()
+    );
+    // A deadline already past: ETIMEDOUT at once.
+    let past = SystemTime::now() - Duration::from_secs(1);
+    assert_eq!(errno(f.q.send_timeout(b"more", 0, past)), libc::ETIMEDOUT);
+    // When the call need not wait, the deadline does not matter.
+    assert_eq!(f.q.receive_timeout(&mut buf, past).unwrap(), (4, 0));
+    // A deadline before the epoch is an invalid timespec: EINVAL.
+    let pre_epoch = SystemTime::UNIX_EPOCH - Duration::from_millis(1500);
+    assert_eq!(
+        errno(f.q.receive_timeout(&mut buf, pre_epoch)),
+        libc::EINVAL
+    );
+}
+
+#[test]
+fn blocked_receiver_is_woken() {
+    require_device!();
+    let f = fresh("wake", 4, 16);
+    let rx = f.q.try_clone().unwrap();
+    let t = thread::spawn(move || {
+        let mut buf = [0u8; 16];
+        let (n, prio) = rx.receive(&mut buf).unwrap();
+        (buf[..n].to_vec(), prio)
+    });
+    thread::sleep(Duration::from_millis(100));
+    f.q.send(b"wake up", 7).unwrap();
+    assert_eq!(t.join().unwrap(), (b"wake up".to_vec(), 7));
+}
+
+#[test]
+fn attributes() {
+    require_device!();
+    let f = fresh("attr", 5, 100);
+    let a = f.q.attributes().unwrap();
+    assert_eq!(
+        a,
+        rust_ipc::Attributes {
+            nonblocking: false,
+            max_msgs: 5,
+            msg_size: 100,
+            cur_msgs: 0
+        }
+    );
+    f.q.send(b"a", 0).unwrap();
+    f.q.send(b"b", 0).unwrap();
+    assert_eq!(f.q.attributes().unwrap().cur_msgs, 2);
+    // Attributes are for creation only: opening again keeps the queue's.
+    let again = OpenOptions::new()
+        .read(true)
+        .create(true)
+        .max_msgs(9)
+        .msg_size(9)
+        .open(&f.name)
+        .unwrap();
+    let b = again.attributes().unwrap();
+    assert_eq!((b.max_msgs, b.msg_size, b.cur_msgs), (5, 100, 2));
+
+    // Only one attribute given: the other is the default.
+    let limits = rust_ipc::device::version().unwrap().limits;
+    let name = unique_name("half");
+    let half = OpenOptions::new()
+        .read(true)
+        .create(true)
+        .max_msgs(3)
+        .open(&name)
+        .unwrap();
+    let h = half.attributes().unwrap();
+    PosixQueue::unlink(&name).unwrap();
+    assert_eq!(h.max_msgs, 3);
+    assert_eq!(
+        h.msg_size,
+        i64::from(limits.mq_msgsize_default.min(limits.mq_msgsize_max))
+    );
+}
+
+#[test]
+fn unlink_and_enoent() {
+    require_device!();
+    let name = unique_name("unlink");
+    let e = PosixQueue::open(&name).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    let q = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .open(&name)
+        .unwrap();
+    PosixQueue::unlink(&name).unwrap();
+    assert_eq!(errno(PosixQueue::unlink(&name)), libc::ENOENT);
+    assert_eq!(errno(PosixQueue::open(&name)), libc::ENOENT);
+    // The queue lives on for its open descriptor.
+    q.send(b"still here", 1).unwrap();
+    let mut buf = vec![0; q.attributes().unwrap().msg_size as usize];
+    assert_eq!(q.receive(&mut buf).unwrap(), (10, 1));
+}
+
+#[test]
+fn exclusive_create_eexist() {
+    require_device!();
+    let f = fresh("excl", 2, 8);
+    let again = OpenOptions::new()
+        .read(true)
+        .create(true)
+        .exclusive(true)
+        .open(&f.name);
+    let e = again.unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::EEXIST));
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+    // Without O_EXCL, O_CREAT opens the existing queue.
+    OpenOptions::new()
+        .read(true)
+        .create(true)
+        .open(&f.name)
+        .unwrap();
+}
+
+#[test]
+fn notify_registration_rules() {
+    require_device!();
+    let f = fresh("notify-none", 2, 8);
+    f.q.notify(Notification::None).unwrap();
+    // One registration per queue, even for the same process.
+    assert_eq!(
+        errno(f.q.notify(Notification::Signal {
+            signo: libc::SIGUSR1,
+            value: 1
+        })),
+        libc::EBUSY
+    );
+    f.q.remove_notification().unwrap();
+    // Removing none is fine.
+    f.q.remove_notification().unwrap();
+    // Signal 0 and numbers past 64 are invalid.
+    assert_eq!(
+        errno(f.q.notify(Notification::Signal { signo: 0, value: 0 })),
+        libc::EINVAL
+    );
+    assert_eq!(
+        errno(f.q.notify(Notification::Signal {
+            signo: 65,
+            value: 0
+        })),
+        libc::EINVAL
+    );
+    // SIGEV_NONE: a message arriving removes the registration silently.
+    f.q.notify(Notification::None).unwrap();
+    f.q.send(b"x", 0).unwrap();
+    f.q.notify(Notification::None).unwrap();
+    f.q.remove_notification().unwrap();
+}
+
+/// The signal is process-directed, so it is tested in a forked child that
+/// blocks it (the test harness's other threads do not) and waits for it
+/// with sigtimedwait; the parent, another process, sends the message.
+#[test]
+fn notify_signal_sigwait() {
+    require_device!();
+    const SI_MESGQ: i32 = -3;
+    const VALUE: u64 = 0x1234_5678_9abc;
+    let f = fresh("notify-sig", 4, 16);
+    let mut ready = common::Signal::new();
+    let parent = std::process::id() as i32;
+    let uid = unsafe { libc::getuid() };
+    let q = &f.q;
+    let child = fork_child(|| {
+        let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+        unsafe {
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR1);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        }
+        q.notify(Notification::Signal {
+            signo: libc::SIGUSR1,
+            value: VALUE,
+        })
+        .map_err(|e| format!("notify: {e}"))?;
+        ready.post();
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let ts = libc::timespec {
+            tv_sec: 20,
+            tv_nsec: 0,
+        };
+        let sig = unsafe { libc::sigtimedwait(&set, &mut info, &ts) };
+        if sig != libc::SIGUSR1 {
+            return Err(format!(
+                "sigtimedwait: {sig} {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        let (code, pid, suid, value) = unsafe {
+            (
+                info.si_code,
+                info.si_pid(),
+                info.si_uid(),
+                info.si_value().sival_ptr as u64,
+            )
+        };
+        if (code, pid, suid, value) != (SI_MESGQ, parent, uid, VALUE) {
+            return Err(format!(
+                "siginfo: code {code} pid {pid} uid {suid} value {value:#x}, \
+                 want {SI_MESGQ} {parent} {uid} {VALUE:#x}"
+            ));
+        }
+        // The registration is gone once it fired: registering works again.
+        q.notify(Notification::None)
+            .map_err(|e| format!("re-register: {e}"))?;
+        q.remove_notification().map_err(|e| format!("remove: {e}"))
+    });
+    ready.wait();
+    // The child is registered: this process cannot register.
+    let busy = q.notify(Notification::Signal {
+        signo: libc::SIGUSR2,
+        value: 0,
+    });
+    f.q.send(b"ping", 0).unwrap();
+    let verdict = child.join();
+    assert_eq!(errno(busy), libc::EBUSY);
+    verdict.unwrap();
+    // The message is still queued (the notification takes nothing).
+    assert_eq!(f.q.attributes().unwrap().cur_msgs, 1);
+}
+
+#[test]
+fn poll_readiness() {
+    require_device!();
+    let f = fresh("poll", 2, 8);
+    let both = PollFlags::IN | PollFlags::OUT;
+    assert_eq!(ready(&f.q, both), PollFlags::OUT);
+    f.q.send(b"1", 0).unwrap();
+    assert_eq!(ready(&f.q, both), both);
+    f.q.send(b"2", 0).unwrap();
+    assert_eq!(ready(&f.q, both), PollFlags::IN);
+    let mut buf = [0u8; 8];
+    f.q.receive(&mut buf).unwrap();
+    f.q.receive(&mut buf).unwrap();
+    assert_eq!(ready(&f.q, both), PollFlags::OUT);
+
+    // A poll that waits is woken by a send from another thread.
+    let tx = f.q.try_clone().unwrap();
+    let t = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(100));
+        tx.send(b"later", 0).unwrap();
+    });
+    let mut fds = [PollFd::new(&f.q, PollFlags::IN)];
+    let n = poll(&mut fds, None).unwrap();
+    assert_eq!((n, fds[0].revents()), (1, PollFlags::IN));
+    t.join().unwrap();
+}
+
+#[test]
+fn fd_conversions() {
+    require_device!();
+    let f = fresh("fd", 2, 8);
+    let fd: OwnedFd = f.q.try_clone().unwrap().into();
+    let back = PosixQueue::from(fd);
+    back.send(b"via fd", 2).unwrap();
+    let mut buf = [0u8; 8];
+    assert_eq!(f.q.receive(&mut buf).unwrap(), (6, 2));
+}
+
+/// A descriptor that is not a queue: EBADF, after the argument checks that
+/// native makes first (EINVAL).  Needs no module: the ioctl fails with
+/// ENOTTY on a pipe, and the library maps it as libripc does.
+#[test]
+fn not_a_queue_ebadf() {
+    let mut p = [0; 2];
+    assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    let q = unsafe { <PosixQueue as std::os::fd::FromRawFd>::from_raw_fd(p[0]) };
+    let _w = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(p[1]) };
+    assert_eq!(errno(q.send(b"x", 0)), libc::EBADF);
+    assert_eq!(errno(q.send(b"x", 40000)), libc::EINVAL);
+    assert_eq!(errno(q.receive(&mut [0; 8])), libc::EBADF);
+    let pre_epoch = SystemTime::UNIX_EPOCH - Duration::from_secs(1);
+    assert_eq!(
+        errno(q.receive_timeout(&mut [0; 8], pre_epoch)),
+        libc::EINVAL
+    );
+    assert_eq!(errno(q.attributes()), libc::EBADF);
+    assert_eq!(errno(q.set_nonblocking(true)), libc::EBADF);
+    assert_eq!(
+        errno(q.notify(Notification::Signal { signo: 0, value: 0 })),
+        libc::EINVAL
+    );
+    assert_eq!(errno(q.notify(Notification::None)), libc::EBADF);
+    assert_eq!(errno(q.remove_notification()), libc::EBADF);
+}

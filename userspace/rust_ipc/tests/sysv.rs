@@ -1,0 +1,357 @@
+//! System V queues against the real module (skipped without /dev/rust_ipc).
+
+mod common;
+
+use common::{errno, unique_key};
+use rust_ipc::{RecvFlags, Search, SysvQueue, IPC_CREAT, IPC_EXCL};
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use std::{
+    io::ErrorKind,
+    thread,
+    time::{Duration, Instant, SystemTime},
+};
+
+/// A private queue, removed when the guard drops.
+struct Fresh(SysvQueue);
+
+impl Drop for Fresh {
+    fn drop(&mut self) {
+        let _ = self.0.remove();
+    }
+}
+
+fn fresh() -> Fresh {
+    Fresh(SysvQueue::private(0o600).expect("msgget(IPC_PRIVATE)"))
+}
+
+/// Receives without waiting, as (text, mtype).
+fn take(q: SysvQueue, search: Search) -> (String, i64) {
+    let mut buf = [0u8; 64];
+    let (n, t) = q.receive(&mut buf, search, RecvFlags::NOWAIT).unwrap();
+    (String::from_utf8(buf[..n].to_vec()).unwrap(), t)
+}
+
+fn msg(text: &str, t: i64) -> (String, i64) {
+    (text.to_string(), t)
+}
+
+#[test]
+fn typed_receive_modes() {
+    require_device!();
+    let f = fresh();
+    let q = f.0;
+    for (t, text) in [
+        (3, "a3"),
+        (1, "b1"),
+        (2, "c2"),
+        (5, "d5"),
+        (1, "e1"),
+        (2, "f2"),
+    ] {
+        q.send(t, text.as_bytes(), false).unwrap();
+    }
+    // Type: the first of that type.
+    assert_eq!(take(q, Search::Type(2)), msg("c2", 2));
+    // Except: the first whose type differs.
+    assert_eq!(take(q, Search::Except(3)), msg("b1", 1));
+    // UpTo: the first of the lowest type <= t.
+    assert_eq!(take(q, Search::UpTo(4)), msg("e1", 1));
+    assert_eq!(take(q, Search::UpTo(4)), msg("f2", 2));
+    assert_eq!(take(q, Search::UpTo(4)), msg("a3", 3));
+    // No match: ENOMSG with NOWAIT.
+    let mut buf = [0u8; 64];
+    let r = q.receive(&mut buf, Search::UpTo(4), RecvFlags::NOWAIT);
+    assert_eq!(errno(r), libc::ENOMSG);
+    assert_eq!(
+        errno(q.receive(&mut buf, Search::Type(9), RecvFlags::NOWAIT)),
+        libc::ENOMSG
+    );
+    // UpTo(t <= 0) is refused.
+    assert_eq!(
+        errno(q.receive(&mut buf, Search::UpTo(0), RecvFlags::NOWAIT)),
+        libc::EINVAL
+    );
+    // Any: FIFO.
+    assert_eq!(take(q, Search::Any), msg("d5", 5));
+    assert_eq!(
+        errno(q.receive(&mut buf, Search::Any, RecvFlags::NOWAIT)),
+        libc::ENOMSG
+    );
+}
+
+#[test]
+fn send_errors_and_truncation() {
+    require_device!();
+    let f = fresh();
+    let q = f.0;
+    // mtype must be positive.
+    assert_eq!(errno(q.send(0, b"x", true)), libc::EINVAL);
+    assert_eq!(errno(q.send(-1, b"x", true)), libc::EINVAL);
+    // Longer than msgmax.
+    let msgmax = rust_ipc::device::version().unwrap().limits.msgmax as usize;
+    assert_eq!(errno(q.send(1, &vec![0; msgmax + 1], true)), libc::EINVAL);
+    q.send(1, &vec![7; msgmax], true).unwrap();
+    let mut big = vec![0u8; msgmax];
+    assert_eq!(
+        q.receive(&mut big, Search::Any, RecvFlags::NOWAIT).unwrap(),
+        (msgmax, 1)
+    );
+    assert!(big.iter().all(|&b| b == 7));
+
+    // A message longer than the buffer: E2BIG and it stays, or truncated
+    // with NOERROR.
+    q.send(4, b"0123456789", true).unwrap();
+    let mut small = [0u8; 4];
+    assert_eq!(
+        errno(q.receive(&mut small, Search::Any, RecvFlags::NOWAIT)),
+        libc::E2BIG
+    );
+    assert_eq!(q.stat().unwrap().qnum, 1);
+    let flags = RecvFlags::NOWAIT | RecvFlags::NOERROR;
+    assert_eq!(q.receive(&mut small, Search::Any, flags).unwrap(), (4, 4));
+    assert_eq!(&small, b"0123");
+    assert_eq!(q.stat().unwrap().qnum, 0);
+}
+
+#[test]
+fn full_queue_eagain_and_timeout() {
+    require_device!();
+    let f = fresh();
+    let q = f.0;
+    let mut st = q.stat().unwrap();
+    st.qbytes = 16;
+    q.set(&st).unwrap();
+    q.send(1, &[1; 16], true).unwrap();
+    let e = q.send(1, b"x", true).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::EAGAIN));
+    assert_eq!(e.kind(), ErrorKind::WouldBlock);
+    let start = Instant::now();
+    let deadline = SystemTime::now() + Duration::from_millis(100);
+    assert_eq!(errno(q.send_timeout(1, b"x", deadline)), libc::ETIMEDOUT);
+    assert!(start.elapsed() >= Duration::from_millis(90));
+
+    let mut buf = [0u8; 16];
+    q.receive(&mut buf, Search::Any, RecvFlags::empty())
+        .unwrap();
+    let start = Instant::now();
+    let deadline = SystemTime::now() + Duration::from_millis(100);
+    let r = q.receive_timeout(&mut buf, Search::Any, RecvFlags::empty(), deadline);
+    assert_eq!(errno(r), libc::ETIMEDOUT);
+    assert!(start.elapsed() >= Duration::from_millis(90));
+}
+
+#[test]
+fn msg_copy() {
+    require_device!();
+    let f = fresh();
+    let q = f.0;
+    for (t, text) in [(1, "zero"), (2, "one"), (3, "two")] {
+        q.send(t, text.as_bytes(), false).unwrap();
+    }
+    let mut buf = [0u8; 16];
+    for (i, (t, text)) in [(1, "zero"), (2, "one"), (3, "two")]
+        .into_iter()
+        .enumerate()
+    {
+        let (n, mtype) = q.copy(i as i64, &mut buf, RecvFlags::empty()).unwrap();
+        assert_eq!((&buf[..n], mtype), (text.as_bytes(), t));
+    }
+    // Past the end: ENOMSG; nothing was taken.
+    assert_eq!(errno(q.copy(3, &mut buf, RecvFlags::empty())), libc::ENOMSG);
+    assert_eq!(q.stat().unwrap().qnum, 3);
+    // A short buffer: E2BIG; with NOERROR, EINVAL rather than a truncated
+    // copy (native copy_msg() refuses a message longer than the copy).
+    let mut small = [0u8; 2];
+    assert_eq!(
+        errno(q.copy(0, &mut small, RecvFlags::empty())),
+        libc::E2BIG
+    );
+    assert_eq!(
+        errno(q.copy(0, &mut small, RecvFlags::NOERROR)),
+        libc::EINVAL
+    );
+    assert_eq!(q.copy(0, &mut buf, RecvFlags::NOERROR).unwrap(), (4, 1));
+    assert_eq!(take(q, Search::Any), msg("zero", 1));
+    assert_eq!(q.copy(0, &mut buf, RecvFlags::empty()).unwrap(), (3, 2));
+}
+
+#[test]
+fn stat_counters() {
+    require_device!();
+    let key = unique_key();
+    let q = SysvQueue::create(key, 0o640).unwrap();
+    let _guard = Fresh(q);
+    let pid = std::process::id() as i32;
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let limits = rust_ipc::device::version().unwrap().limits;
+
+    let s = q.stat().unwrap();
+    assert_eq!(s.key, key);
+    assert_eq!(s.mode & 0o777, 0o640);
+    assert_eq!((s.uid, s.gid, s.cuid, s.cgid), (uid, gid, uid, gid));
+    assert_eq!(
+        (s.qnum, s.cbytes, s.stime, s.rtime, s.lspid, s.lrpid),
+        (0, 0, 0, 0, 0, 0)
+    );
+    assert!(s.ctime > 0);
+    assert_eq!(s.qbytes, u64::from(limits.msgmnb));
+
+    q.send(1, b"hello", false).unwrap();
+    q.send(2, b"abc", false).unwrap();
+    let s = q.stat().unwrap();
+    assert_eq!(
+        (s.qnum, s.cbytes, s.lspid, s.lrpid, s.rtime),
+        (2, 8, pid, 0, 0)
+    );
+    assert!(s.stime > 0);
+
+    let mut buf = [0u8; 8];
+    q.receive(&mut buf, Search::Any, RecvFlags::empty())
+        .unwrap();
+    let s = q.stat().unwrap();
+    assert_eq!((s.qnum, s.cbytes, s.lrpid), (1, 3, pid));
+    assert!(s.rtime > 0);
+
+    // IPC_SET: mode and capacity.
+    let mut new = s;
+    new.mode = 0o600;
+    new.qbytes = 100;
+    q.set(&new).unwrap();
+    let s2 = q.stat().unwrap();
+    assert_eq!((s2.mode & 0o777, s2.qbytes), (0o600, 100));
+    assert!(s2.ctime >= s.ctime);
+
+    // MSG_STAT by index finds the same queue.
+    let max = SysvQueue::info().unwrap().max_index;
+    let found = (0..=max)
+        .filter_map(|i| SysvQueue::stat_index(i, false).ok())
+        .find(|(fq, _)| *fq == q);
+    let (_, st) = found.expect("MSG_STAT finds the queue");
+    assert_eq!((st.key, st.qnum), (key, 1));
+}
+
+#[test]
+fn get_create_eexist_enoent() {
+    require_device!();
+    let key = unique_key();
+    let e = SysvQueue::get(key, 0).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    let q = SysvQueue::create(key, 0o600).unwrap();
+    let _guard = Fresh(q);
+    let e = SysvQueue::create(key, 0o600).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::EEXIST));
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+    assert_eq!(
+        errno(SysvQueue::get(key, IPC_CREAT | IPC_EXCL | 0o600)),
+        libc::EEXIST
+    );
+    assert_eq!(SysvQueue::get(key, 0).unwrap(), q);
+    assert_eq!(SysvQueue::get(key, IPC_CREAT | 0o600).unwrap(), q);
+    assert_eq!(SysvQueue::from_id(q.id()), q);
+    // Private queues are always new.
+    let a = fresh();
+    let b = fresh();
+    assert_ne!(a.0, b.0);
+}
+
+#[test]
+fn remove_then_einval() {
+    require_device!();
+    let q = SysvQueue::private(0o600).unwrap();
+    q.send(1, b"gone soon", false).unwrap();
+    q.remove().unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(errno(q.send(1, b"x", true)), libc::EINVAL);
+    assert_eq!(
+        errno(q.receive(&mut buf, Search::Any, RecvFlags::NOWAIT)),
+        libc::EINVAL
+    );
+    assert_eq!(errno(q.copy(0, &mut buf, RecvFlags::empty())), libc::EINVAL);
+    assert_eq!(errno(q.stat()), libc::EINVAL);
+    assert_eq!(errno(q.set(&Default::default())), libc::EINVAL);
+    assert_eq!(errno(q.remove()), libc::EINVAL);
+    assert_eq!(errno(q.watch()), libc::EINVAL);
+}
+
+#[test]
+fn remove_wakes_waiters_eidrm() {
+    require_device!();
+    let q = SysvQueue::private(0o600).unwrap();
+    let t = thread::spawn(move || {
+        let mut buf = [0u8; 8];
+        q.receive(&mut buf, Search::Type(42), RecvFlags::empty())
+    });
+    thread::sleep(Duration::from_millis(100));
+    q.remove().unwrap();
+    assert_eq!(errno(t.join().unwrap()), libc::EIDRM);
+}
+
+#[test]
+fn blocked_receiver_gets_its_type() {
+    require_device!();
+    let f = fresh();
+    let q = f.0;
+    let t = thread::spawn(move || {
+        let mut buf = [0u8; 8];
+        let (n, mtype) = q
+            .receive(&mut buf, Search::Type(2), RecvFlags::empty())
+            .unwrap();
+        (buf[..n].to_vec(), mtype)
+    });
+    thread::sleep(Duration::from_millis(50));
+    q.send(1, b"not me", false).unwrap();
+    q.send(2, b"me", false).unwrap();
+    assert_eq!(t.join().unwrap(), (b"me".to_vec(), 2));
+    assert_eq!(take(q, Search::Any), msg("not me", 1));
+}
+
+#[test]
+fn info_and_usage() {
+    require_device!();
+    let limits = rust_ipc::device::version().unwrap().limits;
+    let info = SysvQueue::info().unwrap();
+    assert_eq!(info.msgmax, limits.msgmax as i32);
+    assert_eq!(info.msgmnb, limits.msgmnb as i32);
+    assert_eq!(info.msgmni, limits.msgmni as i32);
+    let f = fresh();
+    f.0.send(1, b"12345", false).unwrap();
+    let usage = SysvQueue::usage().unwrap();
+    assert!(usage.msgpool >= 1, "{usage:?}");
+    assert!(usage.msgmap >= 1, "{usage:?}");
+    assert!(usage.msgtql >= 5, "{usage:?}");
+    assert!(usage.max_index >= 0);
+}
+
+#[test]
+fn watch_poll() {
+    require_device!();
+    let q = SysvQueue::private(0o600).unwrap();
+    let w = q.watch().unwrap();
+    let zero = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let revents = |want: PollFlags| {
+        let mut fds = [PollFd::new(&w, want)];
+        poll(&mut fds, Some(&zero)).unwrap();
+        fds[0].revents()
+    };
+    let both = PollFlags::IN | PollFlags::OUT;
+    assert_eq!(revents(both), PollFlags::OUT);
+    q.send(1, b"x", false).unwrap();
+    assert_eq!(revents(both), both);
+    q.remove().unwrap();
+    let r = revents(PollFlags::IN);
+    assert!(r.contains(PollFlags::HUP | PollFlags::ERR), "{r:?}");
+}
+
+#[test]
+fn listing_shows_queue() {
+    require_device!();
+    let key = unique_key();
+    let q = SysvQueue::create(key, 0o600).unwrap();
+    let _guard = Fresh(q);
+    let text = rust_ipc::device::list(rust_ipc::device::Listing::Sysv).unwrap();
+    assert!(text.contains(&q.id().to_string()), "{text}");
+}
