@@ -139,7 +139,48 @@ pub(crate) fn item_addr<T>(items: u64, i: usize) -> u64 {
     items.wrapping_add((i * size_of::<T>()) as u64)
 }
 
-/// Reads item `i` of a user array of `T` at `items`.
-pub(crate) fn read_item<T: FromBytes>(items: u64, i: usize) -> Result<T> {
-    read_user(item_addr::<T>(items, i))
+/// Writes `vals` to the user array at `items` in one copy or, if that
+/// faults, one by one; returns how many items were written.
+pub(crate) fn write_items<T: AsBytes>(items: u64, vals: &[T]) -> usize {
+    let bytes = vals.as_bytes();
+    let mut w = UserSlice::new(UserPtr::from_addr(items as usize), bytes.len()).writer();
+    if w.write_slice(bytes).is_ok() {
+        return vals.len();
+    }
+    vals.iter()
+        .enumerate()
+        .position(|(i, v)| write_user(item_addr::<T>(items, i), v).is_err())
+        .unwrap_or(vals.len())
+}
+
+/// Reads the `count` items of a user array of `T` at `items` in one copy
+/// (a batch's items).  If that copy faults, the items are read one by one
+/// instead, to find the first that cannot be read: the items before it are
+/// returned with the error.
+pub(crate) fn read_items<T: FromBytes>(
+    items: u64,
+    count: usize,
+) -> Result<(KVec<T>, Option<Error>)> {
+    let mut out = KVec::<T>::with_capacity(count, GFP_KERNEL)?;
+    let spare = out.spare_capacity_mut();
+    let len = count.min(spare.len()) * size_of::<T>();
+    // SAFETY: `spare` is `len` bytes or more of writable memory that we own,
+    // and a byte may be uninitialised in `MaybeUninit<u8>`.
+    let bytes = unsafe { core::slice::from_raw_parts_mut(spare.as_mut_ptr().cast(), len) };
+    let mut reader = UserSlice::new(UserPtr::from_addr(items as usize), len).reader();
+    if reader.read_raw(bytes).is_ok() {
+        // SAFETY: the first `count` slots were just filled from user memory,
+        // and every bit pattern is a valid `T` (`FromBytes`).
+        unsafe { out.inc_len(len / size_of::<T>().max(1)) };
+        return Ok((out, None));
+    }
+    for i in 0..count {
+        match read_user(item_addr::<T>(items, i)) {
+            Ok(it) => {
+                let _ = out.push_within_capacity(it);
+            }
+            Err(e) => return Ok((out, Some(e))),
+        }
+    }
+    Ok((out, None))
 }

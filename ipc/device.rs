@@ -11,6 +11,7 @@ use crate::ipc::{
     defs::*,
     limits,
     mqueue::{self, MqHandle},
+    ns::Ns,
     sysv::{self, SysvQueue},
 };
 use core::fmt::Write;
@@ -35,6 +36,26 @@ enum Binding {
 /// The private data of an open file.
 pub(crate) struct RipcFile {
     bound: SetOnce<Binding>,
+    /// The IPC namespace the file was opened in: the one its calls use
+    /// unless the caller is in another (after `setns`, `unshare`, or a
+    /// descriptor passed across).
+    ns: Arc<Ns>,
+}
+
+/// The caller's namespace: the file's own, or another one looked up.
+enum NsOf<'a> {
+    Cached(&'a Ns),
+    Other(Arc<Ns>),
+}
+
+impl core::ops::Deref for NsOf<'_> {
+    type Target = Ns;
+    fn deref(&self) -> &Ns {
+        match self {
+            NsOf::Cached(n) => n,
+            NsOf::Other(n) => n,
+        }
+    }
 }
 
 impl RipcFile {
@@ -42,6 +63,15 @@ impl RipcFile {
         match self.bound.as_ref() {
             Some(Binding::Mq(h)) => Some(h),
             _ => None,
+        }
+    }
+
+    /// The caller's namespace.
+    fn ns(&self) -> Result<NsOf<'_>> {
+        if self.ns.is_current() {
+            Ok(NsOf::Cached(&self.ns))
+        } else {
+            Ns::current().map(NsOf::Other)
         }
     }
 
@@ -63,6 +93,7 @@ impl MiscDevice for RipcFile {
         Ok(KBox::new(
             RipcFile {
                 bound: SetOnce::new(),
+                ns: Ns::current()?,
             },
             GFP_KERNEL,
         )?)
@@ -100,19 +131,19 @@ impl MiscDevice for RipcFile {
                 limits::set(&a.limits)?;
                 Ok(0)
             }
-            RIPC_NR_LIST => list(&read_arg(arg)?),
+            RIPC_NR_LIST => list(&*me.ns()?, &read_arg(arg)?),
             RIPC_NR_MQ_OPEN => {
                 let a: ripc_mq_open = read_arg(arg)?;
                 if me.bound.as_ref().is_some() {
                     return Err(EBUSY);
                 }
-                me.bind(Binding::Mq(mqueue::open(&a)?))?;
+                me.bind(Binding::Mq(mqueue::open(&me.ns()?.mq, &a)?))?;
                 if a.oflag & mqueue::O_NONBLOCK != 0 {
                     mqueue::set_nonblock(file, true);
                 }
                 Ok(0)
             }
-            RIPC_NR_MQ_UNLINK => mqueue::unlink(&read_arg(arg)?).map(|()| 0),
+            RIPC_NR_MQ_UNLINK => mqueue::unlink(&me.ns()?.mq, &read_arg(arg)?).map(|()| 0),
             RIPC_NR_MQ_SEND => mqueue::send(mq, file, &read_arg(arg)?).map(|()| 0),
             RIPC_NR_MQ_RECEIVE => {
                 let mut x: ripc_mq_xfer = read_arg(arg)?;
@@ -123,24 +154,29 @@ impl MiscDevice for RipcFile {
             }
             RIPC_NR_MQ_GETSETATTR => mqueue::getsetattr(mq, file, &read_arg(arg)?).map(|()| 0),
             RIPC_NR_MQ_NOTIFY => mqueue::notify(mq, &read_arg(arg)?).map(|()| 0),
-            RIPC_NR_MSGGET => sysv::msgget(&read_arg(arg)?).map(|id| id as isize),
-            RIPC_NR_MSGSND => sysv::msgsnd(&read_arg(arg)?).map(|()| 0),
-            RIPC_NR_MSGRCV => sysv::msgrcv(&read_arg(arg)?).map(|n| n as isize),
-            RIPC_NR_MSGCTL => sysv::msgctl(&read_arg(arg)?).map(|n| n as isize),
+            RIPC_NR_MSGGET => sysv::msgget(&me.ns()?.sysv, &read_arg(arg)?).map(|id| id as isize),
+            RIPC_NR_MSGSND => sysv::msgsnd(&me.ns()?.sysv, &read_arg(arg)?).map(|()| 0),
+            RIPC_NR_MSGRCV => sysv::msgrcv(&me.ns()?.sysv, &read_arg(arg)?).map(|n| n as isize),
+            RIPC_NR_MSGCTL => sysv::msgctl(&me.ns()?.sysv, &read_arg(arg)?).map(|n| n as isize),
             RIPC_NR_MQ_SEND_BATCH => {
                 mqueue::send_batch(mq, file, &read_arg(arg)?).map(|n| n as isize)
             }
             RIPC_NR_MQ_RECEIVE_BATCH => {
                 mqueue::receive_batch(mq, file, &read_arg(arg)?).map(|n| n as isize)
             }
-            RIPC_NR_MSGSND_BATCH => sysv::msgsnd_batch(&read_arg(arg)?).map(|n| n as isize),
-            RIPC_NR_MSGRCV_BATCH => sysv::msgrcv_batch(&read_arg(arg)?).map(|n| n as isize),
+            RIPC_NR_MSGSND_BATCH => {
+                sysv::msgsnd_batch(&me.ns()?.sysv, &read_arg(arg)?).map(|n| n as isize)
+            }
+            RIPC_NR_MSGRCV_BATCH => {
+                sysv::msgrcv_batch(&me.ns()?.sysv, &read_arg(arg)?).map(|n| n as isize)
+            }
             RIPC_NR_MSG_BIND => {
                 let a: ripc_msgbind = read_arg(arg)?;
                 if me.bound.as_ref().is_some() {
                     return Err(EBUSY);
                 }
-                me.bind(Binding::Sysv(sysv::bind(&a)?)).map(|()| 0)
+                me.bind(Binding::Sysv(sysv::bind(&me.ns()?.sysv, &a)?))
+                    .map(|()| 0)
             }
             _ => Err(ENOTTY),
         }
@@ -167,13 +203,13 @@ impl RipcFile {
 
 /// `RIPC_IOC_LIST`: the table, truncated to the buffer and NUL-terminated;
 /// returns its full length.
-fn list(a: &ripc_list) -> Result<isize> {
+fn list(ns: &Ns, a: &ripc_list) -> Result<isize> {
     let mut text = TextBuf::new();
     if a.which & RIPC_LIST_POSIX != 0 {
-        mqueue::list(&mut text).map_err(|_| ENOMEM)?;
+        mqueue::list(&ns.mq, &mut text).map_err(|_| ENOMEM)?;
     }
     if a.which & RIPC_LIST_SYSV != 0 {
-        sysv::list(&mut text).map_err(|_| ENOMEM)?;
+        sysv::list(&ns.sysv, &mut text).map_err(|_| ENOMEM)?;
     }
     let full = text.as_bytes().len();
     if a.buf_len > 0 {

@@ -11,17 +11,17 @@ pub(crate) mod limits;
 pub(crate) mod mqueue;
 pub(crate) mod msg;
 pub(crate) mod notify;
+pub(crate) mod ns;
 pub(crate) mod sysv;
 pub(crate) mod wait;
 
 /// Sets up the global registries (module load).
 pub(crate) fn init_globals() {
     mqueue::init_globals();
-    sysv::init_globals();
+    ns::init_globals();
 }
 
 /// Frees every queue (module unload).
 pub(crate) fn cleanup() {
-    mqueue::cleanup();
-    sysv::cleanup();
+    ns::cleanup();
 }

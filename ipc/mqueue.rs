@@ -23,7 +23,10 @@ use kernel::{
     new_condvar, new_mutex,
     prelude::*,
     rbtree::{RBTree, RBTreeNodeReservation},
-    sync::{Arc, CondVar, Mutex},
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc, CondVar, Mutex,
+    },
 };
 
 /// `MQ_PRIO_MAX`.
@@ -43,48 +46,52 @@ const O_CREAT: u32 = bindings::O_CREAT;
 const O_EXCL: u32 = bindings::O_EXCL;
 pub(crate) const O_NONBLOCK: u32 = bindings::O_NONBLOCK;
 
-/// Queue count and per-user bytes charged against `RLIMIT_MSGQUEUE`.
+/// Bytes charged against `RLIMIT_MSGQUEUE`, per user (native: the
+/// `user_struct`'s `mq_bytes`, shared by all namespaces).
 struct Acct {
-    queues: u32,
     users: KVec<(u32, u64)>,
 }
 
 kernel::sync::global_lock! {
     // SAFETY: `init` is called in the module initialiser, before any use.
-    unsafe(uninit) static NAMES: Mutex<KVec<(KVec<u8>, Arc<MqQueue>)>> = KVec::new();
-}
-kernel::sync::global_lock! {
-    // SAFETY: `init` is called in the module initialiser, before any use.
-    unsafe(uninit) static ACCT: Mutex<Acct> = Acct { queues: 0, users: KVec::new() };
+    unsafe(uninit) static ACCT: Mutex<Acct> = Acct { users: KVec::new() };
 }
 
 pub(crate) fn init_globals() {
     // SAFETY: called once, from the module initialiser.
-    unsafe {
-        NAMES.init();
-        ACCT.init();
+    unsafe { ACCT.init() };
+}
+
+/// The POSIX queues of one IPC namespace (native: its mqueue mount).
+#[pin_data]
+pub(crate) struct MqNs {
+    #[pin]
+    names: Mutex<KVec<(KVec<u8>, Arc<MqQueue>)>>,
+    /// Queues that exist, named or not (`mq_queues_count`).
+    queues: Arc<Atomic<u32>>,
+}
+
+impl MqNs {
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
+        try_pin_init!(MqNs {
+            names <- new_mutex!(KVec::new()),
+            queues: Arc::new(Atomic::new(0), GFP_KERNEL)?,
+        })
     }
 }
 
-/// Drops every name (module unload: no descriptor is open any more).
-pub(crate) fn cleanup() {
-    let names = core::mem::take(&mut *NAMES.lock());
-    // The queues go first: their charges return to `ACCT`.
-    drop(names);
-    let users = core::mem::take(&mut ACCT.lock().users);
-    drop(users);
-}
-
-/// What one queue costs its creator (released when the queue is freed).
+/// What one queue costs: a place in its namespace's count, and bytes
+/// charged to its creator (both released when the queue is freed).
 struct Charge {
+    queues: Arc<Atomic<u32>>,
     uid: u32,
     bytes: u64,
 }
 
 impl Charge {
-    /// Counts a new queue and charges `bytes` to the caller's user: the
-    /// native `ENOSPC` (queues_max) and `EMFILE` (`RLIMIT_MSGQUEUE`) rules.
-    fn new(ids: &Ids, bytes: u64) -> Result<Charge> {
+    /// Counts a new queue in `ns` and charges `bytes` to the caller's user:
+    /// the native `EMFILE` (`RLIMIT_MSGQUEUE`) rule.
+    fn new(ns: &MqNs, ids: &Ids, bytes: u64) -> Result<Charge> {
         let mut a = ACCT.lock();
         let i = match a.users.iter().position(|u| u.0 == ids.uid) {
             Some(i) => i,
@@ -101,13 +108,19 @@ impl Charge {
         };
         match used.checked_add(bytes) {
             Some(total) if total <= limit => {}
-            _ => return Err(EMFILE),
+            _ => {
+                if used == 0 {
+                    let _ = a.users.remove(i);
+                }
+                return Err(EMFILE);
+            }
         }
-        a.queues += 1;
         if let Some(u) = a.users.get_mut(i) {
             u.1 += bytes;
         }
+        ns.queues.add(1, Relaxed);
         Ok(Charge {
+            queues: ns.queues.clone(),
             uid: ids.uid,
             bytes,
         })
@@ -116,8 +129,8 @@ impl Charge {
 
 impl Drop for Charge {
     fn drop(&mut self) {
+        self.queues.fetch_sub(1, Relaxed);
         let mut a = ACCT.lock();
-        a.queues -= 1;
         if let Some(i) = a.users.iter().position(|u| u.0 == self.uid) {
             let left = a.users.get(i).map_or(0, |u| u.1.saturating_sub(self.bytes));
             if left == 0 {
@@ -269,7 +282,7 @@ fn read_name(ptr: u64) -> Result<KVec<u8>> {
 }
 
 /// `RIPC_MQ_OPEN`: the handle the file is bound to.
-pub(crate) fn open(a: &ripc_mq_open) -> Result<MqHandle> {
+pub(crate) fn open(ns: &MqNs, a: &ripc_mq_open) -> Result<MqHandle> {
     let name = read_name(a.name)?;
     let attr: Option<ripc_mq_attr> = match a.attr {
         0 => None,
@@ -279,7 +292,7 @@ pub(crate) fn open(a: &ripc_mq_open) -> Result<MqHandle> {
     let acc = a.oflag & O_ACCMODE;
     let read = acc == 0 || acc == O_RDWR;
     let write = acc == O_WRONLY || acc == O_RDWR;
-    let mut names = NAMES.lock();
+    let mut names = ns.names.lock();
     if let Some((_, q)) = names.iter().find(|(n, _)| n[..] == name[..]) {
         if a.oflag & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL {
             return Err(EEXIST);
@@ -303,17 +316,18 @@ pub(crate) fn open(a: &ripc_mq_open) -> Result<MqHandle> {
     if a.oflag & O_CREAT == 0 {
         return Err(ENOENT);
     }
-    let q = MqQueue::new(&ids, a.mode & 0o7777 & !cred::current_umask(), attr)?;
+    let q = MqQueue::new(ns, &ids, a.mode & 0o7777 & !cred::current_umask(), attr)?;
     names.push((name, q.clone()), GFP_KERNEL)?;
     Ok(MqHandle { q, read, write })
 }
 
 impl MqQueue {
     /// `mqueue_create_attr` + `mqueue_get_inode`, with their checks in order.
-    fn new(ids: &Ids, mode: u32, attr: Option<ripc_mq_attr>) -> Result<Arc<MqQueue>> {
+    /// The caller holds `ns.names`, which orders the queue count checks.
+    fn new(ns: &MqNs, ids: &Ids, mode: u32, attr: Option<ripc_mq_attr>) -> Result<Arc<MqQueue>> {
         let l = limits::get();
         let resource = cred::capable(cred::CAP_SYS_RESOURCE);
-        if ACCT.lock().queues >= l.mq_queues_max && !resource {
+        if ns.queues.load(Relaxed) >= l.mq_queues_max && !resource {
             return Err(ENOSPC);
         }
         let (maxmsg, msgsize) = match attr {
@@ -337,7 +351,7 @@ impl MqQueue {
         let (n, s) = (maxmsg as u64, msgsize as u64);
         let tree = n * MSG_MSG_SIZE + n.min(u64::from(MQ_PRIO_MAX)) * TREE_NODE_SIZE;
         let bytes = (n * s).checked_add(tree).ok_or(EOVERFLOW)?;
-        let charge = Charge::new(ids, bytes)?;
+        let charge = Charge::new(ns, ids, bytes)?;
         Arc::pin_init(
             try_pin_init!(MqQueue {
                 maxmsg: n as usize,
@@ -365,10 +379,10 @@ impl MqQueue {
 }
 
 /// `RIPC_MQ_UNLINK`: the name goes at once; the queue lives on while open.
-pub(crate) fn unlink(a: &ripc_mq_unlink) -> Result {
+pub(crate) fn unlink(ns: &MqNs, a: &ripc_mq_unlink) -> Result {
     let name = read_name(a.name)?;
     let ids = Ids::current();
-    let mut names = NAMES.lock();
+    let mut names = ns.names.lock();
     let i = names
         .iter()
         .position(|(n, _)| n[..] == name[..])
@@ -598,17 +612,18 @@ pub(crate) fn receive(h: Option<&MqHandle>, file: &File, x: &mut ripc_mq_xfer) -
 pub(crate) fn send_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch) -> Result<usize> {
     let (count, blocking) = Blocking::batch(b.count, b.flags, nonblock(file), b.timeout)?;
     let q = &handle(h, true)?.q;
-    let mut msgs = KVec::with_capacity(count, GFP_KERNEL)?;
-    let mut err = None;
-    for i in 0..count {
-        let m = read_item::<ripc_mq_item>(b.items, i).and_then(|it| {
-            if it.msg_prio >= MQ_PRIO_MAX {
-                return Err(EINVAL);
-            }
+    let (items, mut err) = read_items::<ripc_mq_item>(b.items, count)?;
+    let mut msgs = KVec::with_capacity(items.len(), GFP_KERNEL)?;
+    for it in items.iter() {
+        let m = if it.msg_prio >= MQ_PRIO_MAX {
+            Err(EINVAL)
+        } else {
             load(q, it.msg_ptr, it.msg_len, it.msg_prio)
-        });
-        match m.map(|m| msgs.push_within_capacity(m)) {
-            Ok(_) => {}
+        };
+        match m {
+            Ok(m) => {
+                let _ = msgs.push_within_capacity(m);
+            }
             Err(e) => {
                 err = Some(e);
                 break;
@@ -627,22 +642,10 @@ pub(crate) fn send_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch) -
 pub(crate) fn receive_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch) -> Result<usize> {
     let (count, blocking) = Blocking::batch(b.count, b.flags, nonblock(file), b.timeout)?;
     let q = &handle(h, false)?.q;
-    let mut items = KVec::with_capacity(count, GFP_KERNEL)?;
-    let mut err = None;
-    for i in 0..count {
-        match read_item::<ripc_mq_item>(b.items, i) {
-            Ok(it) if it.msg_len >= q.msgsize as u64 => {
-                let _ = items.push_within_capacity(it);
-            }
-            Ok(_) => {
-                err = Some(EMSGSIZE);
-                break;
-            }
-            Err(e) => {
-                err = Some(e);
-                break;
-            }
-        }
+    let (mut items, mut err) = read_items::<ripc_mq_item>(b.items, count)?;
+    if let Some(k) = items.iter().position(|it| it.msg_len < q.msgsize as u64) {
+        items.truncate(k);
+        err = Some(EMSGSIZE);
     }
     if items.is_empty() {
         return outcome(0, err);
@@ -654,21 +657,26 @@ pub(crate) fn receive_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch
     if n == 0 {
         return outcome(0, run_err);
     }
-    let mut msgs = got.drain_all();
-    for (i, it) in items.iter_mut().enumerate().take(n) {
-        let Some(m) = msgs.next() else { break };
+    // Each message to its buffer, then the items back in one copy; the
+    // messages not reported to the caller go back to the queue.
+    let mut stored = n.min(items.len());
+    let mut err = None;
+    for (i, (it, m)) in items.iter_mut().zip(got.iter()).enumerate() {
         it.msg_len = m.len() as u64;
         it.msg_prio = m.mtype as u32;
-        let at = item_addr::<ripc_mq_item>(b.items, i);
-        if let Err(e) = m
-            .store(it.msg_ptr, m.len())
-            .and_then(|()| write_user(at, &*it))
-        {
-            put_back(q, Iterator::chain(core::iter::once(m), msgs));
-            return outcome(i, Some(e));
+        if let Err(e) = m.store(it.msg_ptr, m.len()) {
+            (stored, err) = (i, Some(e));
+            break;
         }
     }
-    Ok(n)
+    let done = write_items(b.items, items.get(..stored).unwrap_or(&[]));
+    if done < stored {
+        err = Some(EFAULT);
+    }
+    if done < got.len() {
+        put_back(q, got.drain_all().skip(done));
+    }
+    outcome(done, err)
 }
 
 /// `RIPC_MQ_GETSETATTR`.
@@ -782,13 +790,13 @@ impl MqHandle {
 }
 
 /// One line per named queue for `RIPC_IOC_LIST`.
-pub(crate) fn list(out: &mut impl Write) -> core::fmt::Result {
+pub(crate) fn list(ns: &MqNs, out: &mut impl Write) -> core::fmt::Result {
     writeln!(
         out,
         "{:<24} {:>6} {:>6} {:>8} {:>8} {:>10} {:>6} {:>6} {:>5} {:>8}",
         "name", "uid", "gid", "mode", "maxmsg", "msgsize", "msgs", "bytes", "signo", "notifypid"
     )?;
-    for (n, q) in NAMES.lock().iter() {
+    for (n, q) in ns.names.lock().iter() {
         let g = q.state.lock();
         let (signo, pid) = g
             .notify

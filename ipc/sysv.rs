@@ -43,9 +43,12 @@ const SEQ_MAX: u32 = (i32::MAX as u32) / IPCMNI;
 const MSGMNB: i32 = 16384;
 const MSGPOOL: i32 = 32000 * MSGMNB / 1024;
 
-/// Messages and bytes in all queues (`MSG_INFO`'s msgmap and msgtql).
-static TOTAL_MSGS: Atomic<i64> = Atomic::new(0);
-static TOTAL_BYTES: Atomic<i64> = Atomic::new(0);
+/// Messages and bytes in a namespace's queues (`MSG_INFO`'s msgmap and
+/// msgtql; native: `ns->msg_hdrs`, `ns->msg_bytes`).
+struct Totals {
+    msgs: Atomic<i64>,
+    bytes: Atomic<i64>,
+}
 
 struct Table {
     slots: KVec<Option<Arc<SysvQueue>>>,
@@ -53,22 +56,38 @@ struct Table {
     seq: u32,
 }
 
-kernel::sync::global_lock! {
-    // SAFETY: `init` is called in the module initialiser, before any use.
-    unsafe(uninit) static IDS: Mutex<Table> = Table { slots: KVec::new(), in_use: 0, seq: 0 };
+/// The System V queues of one IPC namespace (native: its `ipc_ids`).
+#[pin_data(PinnedDrop)]
+pub(crate) struct SysvNs {
+    #[pin]
+    ids: Mutex<Table>,
+    totals: Arc<Totals>,
 }
 
-pub(crate) fn init_globals() {
-    // SAFETY: called once, from the module initialiser.
-    unsafe { IDS.init() };
+impl SysvNs {
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
+        try_pin_init!(SysvNs {
+            ids <- new_mutex!(Table { slots: KVec::new(), in_use: 0, seq: 0 }),
+            totals: Arc::new(
+                Totals {
+                    msgs: Atomic::new(0),
+                    bytes: Atomic::new(0),
+                },
+                GFP_KERNEL
+            )?,
+        })
+    }
 }
 
-/// Removes every queue (module unload).
-pub(crate) fn cleanup() {
-    let slots = core::mem::take(&mut IDS.lock().slots);
-    for q in slots.into_iter().flatten() {
-        q.state.lock().free_all(&mut WakeQ::new());
-        q.poll.notify();
+/// The namespace goes (`free_ipcs`): every queue is removed.
+#[pinned_drop]
+impl PinnedDrop for SysvNs {
+    fn drop(self: Pin<&mut Self>) {
+        let slots = core::mem::take(&mut self.ids.lock().slots);
+        for q in slots.into_iter().flatten() {
+            q.state.lock().free_all(&mut WakeQ::new());
+            q.poll.notify();
+        }
     }
 }
 
@@ -139,6 +158,7 @@ struct SysvState {
     receivers: WaitList<RecvWait>,
     /// Blocked senders and their message sizes; served means "look again".
     senders: WaitList<usize>,
+    totals: Arc<Totals>,
 }
 
 fn now() -> i64 {
@@ -192,8 +212,8 @@ impl SysvState {
     fn account(&mut self, len: usize, sign: i64) {
         let len = len as i64;
         self.cbytes = (self.cbytes as i64 + sign * len) as u64;
-        TOTAL_MSGS.add(sign, Relaxed);
-        TOTAL_BYTES.add(sign * len, Relaxed);
+        self.totals.msgs.add(sign, Relaxed);
+        self.totals.bytes.add(sign * len, Relaxed);
     }
 
     /// `ss_wakeup`: wake the senders whose message now fits, in order.
@@ -256,8 +276,8 @@ impl SysvQueue {
 }
 
 /// `RIPC_MSG_BIND`: the queue a file is bound to for `poll`.
-pub(crate) fn bind(a: &ripc_msgbind) -> Result<Arc<SysvQueue>> {
-    let q = lookup(a.msqid)?;
+pub(crate) fn bind(ns: &SysvNs, a: &ripc_msgbind) -> Result<Arc<SysvQueue>> {
+    let q = lookup(ns, a.msqid)?;
     if !q.state.lock().allowed(0o444) {
         return Err(EACCES);
     }
@@ -266,11 +286,11 @@ pub(crate) fn bind(a: &ripc_msgbind) -> Result<Arc<SysvQueue>> {
 
 /// Looks an id up (`ipc_obtain_object_check`): `EINVAL` for a bad, stale
 /// or removed id.
-fn lookup(id: i32) -> Result<Arc<SysvQueue>> {
+fn lookup(ns: &SysvNs, id: i32) -> Result<Arc<SysvQueue>> {
     if id < 0 {
         return Err(EINVAL);
     }
-    let t = IDS.lock();
+    let t = ns.ids.lock();
     match t.slots.get((id as u32 % IPCMNI) as usize) {
         Some(Some(q)) if q.id == id => Ok(q.clone()),
         _ => Err(EINVAL),
@@ -278,8 +298,8 @@ fn lookup(id: i32) -> Result<Arc<SysvQueue>> {
 }
 
 /// `RIPC_MSGGET`.
-pub(crate) fn msgget(a: &ripc_msgget) -> Result<i32> {
-    let mut t = IDS.lock();
+pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
+    let mut t = ns.ids.lock();
     if a.key != 0 {
         if let Some(q) = t.slots.iter().flatten().find(|q| q.key == a.key) {
             if a.msgflg & (IPC_CREAT | IPC_EXCL) == IPC_CREAT | IPC_EXCL {
@@ -330,6 +350,7 @@ pub(crate) fn msgget(a: &ripc_msgget) -> Result<i32> {
                 msgs: Fifo::new(),
                 receivers: WaitList::new(),
                 senders: WaitList::new(),
+                totals: ns.totals.clone(),
             }),
             sleep <- new_condvar!(),
             poll <- PollQueue::new(),
@@ -422,14 +443,14 @@ fn snd_run(q: &SysvQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usiz
 }
 
 /// `RIPC_MSGSND`, in `do_msgsnd`'s order of checks.
-pub(crate) fn msgsnd(a: &ripc_msgsnd) -> Result {
+pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
     let m = load(a.msgp, a.msgsz, a.msqid)?;
     let b = Blocking {
         nonblock: a.msgflg & IPC_NOWAIT != 0,
         first_only: false,
         deadline: Deadline::from_user(a.timeout)?,
     };
-    let q = lookup(a.msqid)?;
+    let q = lookup(ns, a.msqid)?;
     let (done, err) = snd_run(&q, core::iter::once(m), b);
     outcome(done, err).map(|_| ())
 }
@@ -610,7 +631,7 @@ fn put_back(q: &SysvQueue, m: Msg) {
 }
 
 /// `RIPC_MSGRCV`, in `do_msgrcv`'s order of checks; returns the length.
-pub(crate) fn msgrcv(a: &ripc_msgrcv) -> Result<usize> {
+pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
     if a.msqid < 0 {
         return Err(EINVAL);
     }
@@ -620,7 +641,7 @@ pub(crate) fn msgrcv(a: &ripc_msgrcv) -> Result<usize> {
         first_only: false,
         deadline: Deadline::from_user(a.timeout)?,
     };
-    let q = lookup(a.msqid)?;
+    let q = lookup(ns, a.msqid)?;
     let mut slot = None;
     let (_, err) = rcv_run(&q, core::iter::once(w), b, |m| slot = Some(m));
     let m = slot.ok_or(err.unwrap_or(EINVAL))?;
@@ -629,17 +650,16 @@ pub(crate) fn msgrcv(a: &ripc_msgrcv) -> Result<usize> {
 
 /// `RIPC_MSGSND_BATCH`: the messages are loaded first, then sent under one
 /// lock; returns how many were sent.
-pub(crate) fn msgsnd_batch(b: &ripc_msg_batch) -> Result<usize> {
+pub(crate) fn msgsnd_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
     if b.msqid < 0 {
         return Err(EINVAL);
     }
     let (count, blocking) =
         Blocking::batch(b.count, b.flags, b.msgflg & IPC_NOWAIT != 0, b.timeout)?;
-    let mut msgs = KVec::with_capacity(count, GFP_KERNEL)?;
-    let mut err = None;
-    for i in 0..count {
-        match read_item::<ripc_msg_item>(b.items, i).and_then(|it| load(it.msgp, it.msgsz, b.msqid))
-        {
+    let (items, mut err) = read_items::<ripc_msg_item>(b.items, count)?;
+    let mut msgs = KVec::with_capacity(items.len(), GFP_KERNEL)?;
+    for it in items.iter() {
+        match load(it.msgp, it.msgsz, b.msqid) {
             Ok(m) => {
                 let _ = msgs.push_within_capacity(m);
             }
@@ -652,27 +672,25 @@ pub(crate) fn msgsnd_batch(b: &ripc_msg_batch) -> Result<usize> {
     if msgs.is_empty() {
         return outcome(0, err);
     }
-    let q = lookup(b.msqid)?;
+    let q = lookup(ns, b.msqid)?;
     let (done, run_err) = snd_run(&q, msgs.drain_all(), blocking);
     outcome(done, run_err.or(err))
 }
 
 /// `RIPC_MSGRCV_BATCH`: receives under one lock, then copies each message
 /// out and writes its length to its item; returns how many were received.
-pub(crate) fn msgrcv_batch(b: &ripc_msg_batch) -> Result<usize> {
+pub(crate) fn msgrcv_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
     if b.msqid < 0 {
         return Err(EINVAL);
     }
     let (count, blocking) =
         Blocking::batch(b.count, b.flags, b.msgflg & IPC_NOWAIT != 0, b.timeout)?;
-    let mut items = KVec::with_capacity(count, GFP_KERNEL)?;
-    let mut err = None;
-    for i in 0..count {
-        match read_item::<ripc_msg_item>(b.items, i)
-            .and_then(|it| Ok((it, Want::new(it.msgsz, it.msgtyp, b.msgflg)?)))
-        {
-            Ok(x) => {
-                let _ = items.push_within_capacity(x);
+    let (mut items, mut err) = read_items::<ripc_msg_item>(b.items, count)?;
+    let mut wants = KVec::with_capacity(items.len(), GFP_KERNEL)?;
+    for it in items.iter() {
+        match Want::new(it.msgsz, it.msgtyp, b.msgflg) {
+            Ok(w) => {
+                let _ = wants.push_within_capacity(w);
             }
             Err(e) => {
                 err = Some(e);
@@ -680,59 +698,68 @@ pub(crate) fn msgrcv_batch(b: &ripc_msg_batch) -> Result<usize> {
             }
         }
     }
-    if items.is_empty() {
+    if wants.is_empty() {
         return outcome(0, err);
     }
-    let q = lookup(b.msqid)?;
-    let mut got = KVec::with_capacity(items.len(), GFP_KERNEL)?;
-    let (n, run_err) = rcv_run(&q, items.iter().map(|x| x.1), blocking, |m| {
+    let q = lookup(ns, b.msqid)?;
+    let mut got = KVec::with_capacity(wants.len(), GFP_KERNEL)?;
+    let (n, run_err) = rcv_run(&q, wants.iter().copied(), blocking, |m| {
         let _ = got.push_within_capacity(m);
     });
     if n == 0 {
         return outcome(0, run_err);
     }
-    let mut msgs = got.drain_all();
-    for (i, (it, w)) in items.iter_mut().enumerate().take(n) {
-        let Some(m) = msgs.next() else { break };
-        let at = b
-            .items
-            .wrapping_add((i * size_of::<ripc_msg_item>()) as u64);
-        let done = deliver(&q, m, it.msgp, *w).and_then(|len| {
-            it.msgsz = len as i64;
-            write_user(at, &*it)
-        });
-        if let Err(e) = done {
-            for m in msgs {
-                put_back(&q, m);
-            }
-            return outcome(i, Some(e));
+    // Each message to its buffer, then the items back in one copy; the
+    // messages not reported to the caller go back to the queue.
+    let mut stored = n.min(items.len());
+    let mut err = None;
+    for (i, ((it, w), m)) in items
+        .iter_mut()
+        .zip(wants.iter())
+        .zip(got.iter())
+        .enumerate()
+    {
+        let len = m.len().min(w.bufsz);
+        it.msgsz = len as i64;
+        if let Err(e) = m.store_typed(it.msgp, len) {
+            (stored, err) = (i, Some(e));
+            break;
         }
     }
-    Ok(n)
+    let done = write_items(b.items, items.get(..stored).unwrap_or(&[]));
+    if done < stored {
+        err = Some(EFAULT);
+    }
+    if !wants.first().is_some_and(|w| w.copy) {
+        for m in got.drain_all().skip(done) {
+            put_back(&q, m);
+        }
+    }
+    outcome(done, err)
 }
 
 /// `RIPC_MSGCTL`.
-pub(crate) fn msgctl(a: &ripc_msgctl) -> Result<i32> {
+pub(crate) fn msgctl(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     if a.msqid < 0 || a.cmd < 0 {
         return Err(EINVAL);
     }
     match a.cmd {
-        IPC_INFO | MSG_INFO => info(a),
-        IPC_STAT | MSG_STAT | MSG_STAT_ANY => stat(a),
-        IPC_SET | IPC_RMID => down(a),
+        IPC_INFO | MSG_INFO => info(ns, a),
+        IPC_STAT | MSG_STAT | MSG_STAT_ANY => stat(ns, a),
+        IPC_SET | IPC_RMID => down(ns, a),
         _ => Err(EINVAL),
     }
 }
 
-fn info(a: &ripc_msgctl) -> Result<i32> {
+fn info(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     let l = limits::get();
-    let t = IDS.lock();
+    let t = ns.ids.lock();
     let max_idx = t.slots.iter().rposition(|s| s.is_some()).unwrap_or(0) as i32;
     let (pool, map, tql) = if a.cmd == MSG_INFO {
         (
             t.in_use as i32,
-            TOTAL_MSGS.load(Relaxed) as i32,
-            TOTAL_BYTES.load(Relaxed) as i32,
+            ns.totals.msgs.load(Relaxed) as i32,
+            ns.totals.bytes.load(Relaxed) as i32,
         )
     } else {
         (MSGPOOL, MSGMNB, MSGMNB)
@@ -753,11 +780,11 @@ fn info(a: &ripc_msgctl) -> Result<i32> {
     Ok(max_idx)
 }
 
-fn stat(a: &ripc_msgctl) -> Result<i32> {
+fn stat(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     let q = if a.cmd == IPC_STAT {
-        lookup(a.msqid)?
+        lookup(ns, a.msqid)?
     } else {
-        let t = IDS.lock();
+        let t = ns.ids.lock();
         match t.slots.get(a.msqid as usize) {
             Some(Some(q)) => q.clone(),
             _ => return Err(EINVAL),
@@ -795,13 +822,13 @@ fn stat(a: &ripc_msgctl) -> Result<i32> {
 }
 
 /// `msgctl_down`: `IPC_SET` and `IPC_RMID`.
-fn down(a: &ripc_msgctl) -> Result<i32> {
+fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     let new: Option<ripc_msqid_ds> = if a.cmd == IPC_SET {
         Some(read_user(a.buf)?)
     } else {
         None
     };
-    let q = lookup(a.msqid)?;
+    let q = lookup(ns, a.msqid)?;
     let mut wq = WakeQ::new();
     let mut g = q.state.lock();
     let euid = Ids::current().euid;
@@ -812,7 +839,7 @@ fn down(a: &ripc_msgctl) -> Result<i32> {
         g.free_all(&mut wq);
         drop(g);
         q.poll.notify();
-        let mut t = IDS.lock();
+        let mut t = ns.ids.lock();
         if let Some(s) = t.slots.get_mut((q.id as u32 % IPCMNI) as usize) {
             *s = None;
             t.in_use -= 1;
@@ -838,12 +865,12 @@ fn down(a: &ripc_msgctl) -> Result<i32> {
 }
 
 /// One line per queue for `RIPC_IOC_LIST`, like `/proc/sysvipc/msg`.
-pub(crate) fn list(out: &mut impl Write) -> core::fmt::Result {
+pub(crate) fn list(ns: &SysvNs, out: &mut impl Write) -> core::fmt::Result {
     writeln!(
         out,
         "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime"
     )?;
-    let t = IDS.lock();
+    let t = ns.ids.lock();
     for q in t.slots.iter().flatten() {
         let g = q.state.lock();
         let p = &g.perm;

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * IPC namespaces: a process after unshare(CLONE_NEWIPC) sees none of its
+ * parent namespace's POSIX names or System V keys and ids, and the parent
+ * none of its; setns() goes back; when a namespace dies, its queues are
+ * freed (observed through RLIMIT_MSGQUEUE, which is per user across
+ * namespaces: the dead namespace's charge comes back).  Every test runs on
+ * the native queues and on rust_ipc, in the same boot, and expects the same.
+ * rust_ipc's listing (RIPC_IOC_LIST) shows only the caller's namespace.
+ */
+#include "ripc_test.h"
+
+#include <mqueue.h>
+#include <sched.h>
+#include <sys/msg.h>
+#include <sys/resource.h>
+
+struct ns_backend {
+	const char *name;
+	int (*probe)(void);
+	mqd_t (*mq_open)(const char *name, int oflag, ...);
+	int (*mq_close)(mqd_t mqd);
+	int (*mq_unlink)(const char *name);
+	int (*mq_send)(mqd_t mqd, const char *p, size_t len, unsigned int prio);
+	ssize_t (*mq_receive)(mqd_t mqd, char *p, size_t len, unsigned int *prio);
+	int (*mq_getattr)(mqd_t mqd, struct mq_attr *attr);
+	int (*msgget)(key_t key, int msgflg);
+	int (*msgsnd)(int msqid, const void *msgp, size_t msgsz, int msgflg);
+	ssize_t (*msgrcv)(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg);
+	int (*msgctl)(int msqid, int cmd, struct msqid_ds *buf);
+};
+
+static int native_probe(void)
+{
+	return 0;
+}
+
+static int ripc_probe(void)
+{
+	return have_device() ? 0 : -1;
+}
+
+static const struct ns_backend native_be = {
+	"native", native_probe, mq_open, mq_close, mq_unlink, mq_send, mq_receive,
+	mq_getattr, msgget, msgsnd, msgrcv, msgctl,
+};
+
+static const struct ns_backend ripc_be = {
+	"rust_ipc", ripc_probe, ripc_mq_open, ripc_mq_close, ripc_mq_unlink, ripc_mq_send,
+	ripc_mq_receive, ripc_mq_getattr, ripc_msgget, ripc_msgsnd, ripc_msgrcv, ripc_msgctl,
+};
+
+FIXTURE(ns) {
+	const struct ns_backend *be;
+	char name[64];
+	key_t key;
+};
+
+FIXTURE_VARIANT(ns) {
+	const struct ns_backend *be;
+};
+
+FIXTURE_VARIANT_ADD(ns, native) { .be = &native_be };
+FIXTURE_VARIANT_ADD(ns, ripc) { .be = &ripc_be };
+
+FIXTURE_SETUP(ns)
+{
+	self->be = variant->be;
+	if (geteuid() != 0)
+		SKIP(return, "needs root (unshare(CLONE_NEWIPC))");
+	if (self->be->probe())
+		SKIP(return, "%s unavailable", self->be->name);
+	if (access("/proc/self/ns/ipc", F_OK))
+		SKIP(return, "no IPC namespaces");
+	snprintf(self->name, sizeof(self->name), "/ns_test_%d", getpid());
+	self->key = 0x4e000000 | getpid();
+}
+
+FIXTURE_TEARDOWN(ns)
+{
+	int id;
+
+	self->be->mq_unlink(self->name);
+	if ((id = self->be->msgget(self->key, 0)) >= 0)
+		self->be->msgctl(id, IPC_RMID, NULL);
+}
+
+#define be (self->be)
+
+struct m {
+	long mtype;
+	char text[16];
+};
+
+/* Creates the test's POSIX queue (one message "parent") and its System V
+ * queue (one message "parent" of type 7); returns the queue descriptor. */
+static int make_parent_queues(struct __test_metadata *_metadata, FIXTURE_DATA(ns) *self,
+			      int *id)
+{
+	struct mq_attr attr = { .mq_maxmsg = 4, .mq_msgsize = 16 };
+	struct m msg = { 7, "parent" };
+	int mqd = SYS(be->mq_open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr));
+
+	SYS(be->mq_send(mqd, "parent", 6, 1));
+	*id = SYS(be->msgget(self->key, IPC_CREAT | IPC_EXCL | 0600));
+	SYS(be->msgsnd(*id, &msg, 6, 0));
+	return mqd;
+}
+
+/* The parent's queues still hold exactly their one message each. */
+static void check_parent_queues(struct __test_metadata *_metadata, FIXTURE_DATA(ns) *self,
+				int mqd, int id)
+{
+	struct mq_attr a;
+	struct msqid_ds ds;
+	struct m msg;
+	char buf[16];
+	unsigned int prio;
+
+	SYS(be->mq_getattr(mqd, &a));
+	ASSERT_EQ(1, a.mq_curmsgs);
+	ASSERT_EQ(6, SYS(be->mq_receive(mqd, buf, sizeof(buf), &prio)));
+	ASSERT_EQ(0, memcmp(buf, "parent", 6));
+	SYS(be->msgctl(id, IPC_STAT, &ds));
+	ASSERT_EQ(1u, ds.msg_qnum);
+	ASSERT_EQ(6, SYS(be->msgrcv(id, &msg, sizeof(msg.text), 0, IPC_NOWAIT)));
+	ASSERT_EQ(7, msg.mtype);
+	ASSERT_EQ(0, memcmp(msg.text, "parent", 6));
+	be->mq_close(mqd);
+}
+
+TEST_F(ns, posix_names_are_per_namespace)
+{
+	struct mq_attr attr = { .mq_maxmsg = 4, .mq_msgsize = 16 }, a;
+	int id, mqd = make_parent_queues(_metadata, self, &id);
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		int q;
+
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		CHILD_CHECK(be->mq_open(self->name, O_RDWR) == -1 && errno == ENOENT);
+		CHILD_CHECK(be->mq_unlink(self->name) == -1 && errno == ENOENT);
+		q = be->mq_open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+		CHILD_CHECK(q >= 0);
+		CHILD_CHECK(be->mq_getattr(q, &a) == 0 && a.mq_curmsgs == 0);
+		CHILD_CHECK(be->mq_send(q, "child", 5, 2) == 0);
+		CHILD_CHECK(be->mq_send(q, "child", 5, 2) == 0);
+		CHILD_CHECK(be->mq_getattr(q, &a) == 0 && a.mq_curmsgs == 2);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	/* The child's same-named queue went with its namespace. */
+	check_parent_queues(_metadata, self, mqd, id);
+}
+
+TEST_F(ns, sysv_keys_and_ids_are_per_namespace)
+{
+	int id, mqd = make_parent_queues(_metadata, self, &id);
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		struct msqid_ds ds;
+		struct msginfo info;
+		struct m msg = { 3, "child" };
+		int mine;
+
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		CHILD_CHECK(be->msgget(self->key, 0) == -1 && errno == ENOENT);
+		CHILD_CHECK(be->msgctl(id, IPC_STAT, &ds) == -1 && errno == EINVAL);
+		CHILD_CHECK(be->msgsnd(id, &msg, 5, IPC_NOWAIT) == -1 && errno == EINVAL);
+		CHILD_CHECK(be->msgrcv(id, &msg, 16, 0, IPC_NOWAIT) == -1 && errno == EINVAL);
+		CHILD_CHECK(be->msgctl(id, IPC_RMID, NULL) == -1 && errno == EINVAL);
+		/* An empty namespace: no queue, no message; the highest index 0. */
+		CHILD_CHECK(be->msgctl(0, MSG_INFO, (struct msqid_ds *)&info) == 0);
+		CHILD_CHECK(info.msgpool == 0 && info.msgmap == 0 && info.msgtql == 0);
+		/* The same key makes a new queue, with the first id of a fresh
+		 * namespace. */
+		mine = be->msgget(self->key, IPC_CREAT | IPC_EXCL | 0600);
+		CHILD_CHECK(mine == 0);
+		CHILD_CHECK(be->msgsnd(mine, &msg, 5, 0) == 0);
+		CHILD_CHECK(be->msgctl(0, MSG_INFO, (struct msqid_ds *)&info) == 0);
+		CHILD_CHECK(info.msgpool == 1 && info.msgmap == 1 && info.msgtql == 5);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	check_parent_queues(_metadata, self, mqd, id);
+}
+
+TEST_F(ns, setns_goes_back_to_the_parent_queues)
+{
+	int id, mqd = make_parent_queues(_metadata, self, &id);
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		int nsfd = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC), q;
+		struct mq_attr a;
+
+		CHILD_CHECK(nsfd >= 0);
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		CHILD_CHECK(be->msgget(self->key, 0) == -1 && errno == ENOENT);
+		CHILD_CHECK(be->mq_open(self->name, O_RDONLY) == -1 && errno == ENOENT);
+		CHILD_CHECK(setns(nsfd, CLONE_NEWIPC) == 0);
+		CHILD_CHECK(be->msgget(self->key, 0) == id);
+		q = be->mq_open(self->name, O_RDONLY);
+		CHILD_CHECK(q >= 0);
+		CHILD_CHECK(be->mq_getattr(q, &a) == 0 && a.mq_curmsgs == 1);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	check_parent_queues(_metadata, self, mqd, id);
+}
+
+/* A queue descriptor opened in one namespace keeps its queue after the
+ * process moves to another (as a native mqueue descriptor does). */
+TEST_F(ns, descriptor_keeps_its_queue_across_unshare)
+{
+	int id, mqd = make_parent_queues(_metadata, self, &id);
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		char buf[16];
+		unsigned int prio;
+
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		CHILD_CHECK(be->mq_receive(mqd, buf, sizeof(buf), &prio) == 6);
+		CHILD_CHECK(memcmp(buf, "parent", 6) == 0 && prio == 1);
+		CHILD_CHECK(be->mq_send(mqd, "parent", 6, 1) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	check_parent_queues(_metadata, self, mqd, id);
+}
+
+#define DEATH_UID 4242
+/* What a queue of maxmsg 1, msgsize 1000 charges to RLIMIT_MSGQUEUE: the
+ * message, its msg_msg and one priority node (ipc/mqueue.c). */
+#define DEATH_CHARGE (1000 + 48 + 48)
+
+/* Becomes DEATH_UID with RLIMIT_MSGQUEUE at one queue's charge. */
+static int become_limited_user(void)
+{
+	struct rlimit r = { DEATH_CHARGE, DEATH_CHARGE };
+
+	if (setrlimit(RLIMIT_MSGQUEUE, &r) || setgroups(0, NULL) ||
+	    setresgid(DEATH_UID, DEATH_UID, DEATH_UID) ||
+	    setresuid(DEATH_UID, DEATH_UID, DEATH_UID))
+		return -1;
+	return 0;
+}
+
+/* Whether DEATH_UID can create one more queue now, in this namespace. */
+static int limited_user_can_create(const struct ns_backend *b, const char *name)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		struct mq_attr attr = { .mq_maxmsg = 1, .mq_msgsize = 1000 };
+		int q;
+
+		CHILD_CHECK(become_limited_user() == 0);
+		q = b->mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+		if (q < 0) {
+			CHILD_CHECK(errno == EMFILE);
+			_exit(2);
+		}
+		CHILD_CHECK(b->mq_unlink(name) == 0);
+		_exit(0);
+	}
+	return wait_child(pid);
+}
+
+TEST_F(ns, dead_namespace_frees_its_queues)
+{
+	int ready[2], go[2], rc = -1;
+	pid_t pid;
+	char c;
+
+	SYS(pipe(ready));
+	SYS(pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct mq_attr attr = { .mq_maxmsg = 1, .mq_msgsize = 1000 };
+		char big[1000];
+		struct m msg = { 1, "dying" };
+		int q, id;
+
+		close(ready[0]);
+		close(go[1]);
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		/* SysV queues with messages die with it too (kmemleak checks). */
+		id = be->msgget(IPC_PRIVATE, 0600);
+		CHILD_CHECK(id >= 0 && be->msgsnd(id, &msg, 5, 0) == 0);
+		CHILD_CHECK(become_limited_user() == 0);
+		q = be->mq_open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+		CHILD_CHECK(q >= 0);
+		memset(big, 'x', sizeof(big));
+		CHILD_CHECK(be->mq_send(q, big, sizeof(big), 0) == 0);
+		CHILD_CHECK(write(ready[1], "r", 1) == 1);
+		CHILD_CHECK(read(go[0], &c, 1) == 1);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	/* While the namespace lives, its queue holds the user's whole limit. */
+	ASSERT_EQ(2, limited_user_can_create(be, self->name));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(0, wait_child(pid));
+	/* The native frees a dead namespace from a work item: give it time. */
+	for (int i = 0; i < 300 && rc != 0; i++) {
+		rc = limited_user_can_create(be, self->name);
+		if (rc == 2)
+			usleep(10000);
+	}
+	ASSERT_EQ(0, rc);
+	close(ready[0]);
+	close(go[1]);
+}
+
+/* rust_ipc only: RIPC_IOC_LIST shows the caller's namespace alone. */
+TEST_F(ns, listing_shows_only_the_callers_namespace)
+{
+	char text[16384], own[80];
+	int id, mqd;
+	pid_t pid;
+
+	if (be != &ripc_be)
+		SKIP(return, "rust_ipc's listing");
+	mqd = make_parent_queues(_metadata, self, &id);
+	SYS(ripc_list(RIPC_LIST_POSIX | RIPC_LIST_SYSV, text, sizeof(text)));
+	ASSERT_NE(NULL, strstr(text, self->name));
+	snprintf(own, sizeof(own), "%10d %10d ", self->key, id);
+	ASSERT_NE(NULL, strstr(text, own));
+	pid = fork_child();
+	if (pid == 0) {
+		char child_name[80];
+		int q;
+
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		CHILD_CHECK(ripc_list(RIPC_LIST_POSIX | RIPC_LIST_SYSV, text, sizeof(text)) >= 0);
+		CHILD_CHECK(strstr(text, self->name) == NULL);
+		CHILD_CHECK(strstr(text, own) == NULL);
+		snprintf(child_name, sizeof(child_name), "%s_child", self->name);
+		q = ripc_mq_open(child_name, O_RDWR | O_CREAT, 0600, NULL);
+		CHILD_CHECK(q >= 0);
+		CHILD_CHECK(ripc_list(RIPC_LIST_POSIX, text, sizeof(text)) >= 0);
+		CHILD_CHECK(strstr(text, child_name) != NULL);
+		CHILD_CHECK(strstr(text, self->name + 1) == strstr(text, child_name + 1));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	SYS(ripc_list(RIPC_LIST_POSIX, text, sizeof(text)));
+	ASSERT_EQ(NULL, strstr(text, "_child"));
+	check_parent_queues(_metadata, self, mqd, id);
+}
+
+TEST_HARNESS_MAIN
