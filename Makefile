@@ -8,7 +8,7 @@ KDIR ?=
 export PATH := /usr/lib/llvm-19/bin:$(HOME)/.cargo/bin:$(PATH)
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1
 
-.PHONY: all module setup kernels clippy fmt fmtcheck selftests check demo bench shell clean
+.PHONY: all module setup kernels clippy fmt fmtcheck selftests check demo bench fuzz shell clean
 
 all: module
 
@@ -49,6 +49,13 @@ demo: setup
 
 bench: setup
 	@scripts/bench
+
+# The full fuzz run on the debug kernel: 4 processes x 2 threads, FUZZ_CALLS
+# calls in all per process (default 25000: 10^5 calls), FUZZ_SEED to repeat.
+FUZZ_CALLS ?= 25000
+fuzz: setup
+	@scripts/vm-run --kernel debug --timeout 5400 -- \
+		FUZZ_CALLS=$(FUZZ_CALLS) $(if $(FUZZ_SEED),FUZZ_SEED=$(FUZZ_SEED)) /selftests/ioctl_fuzz_test
 
 shell: setup
 	@scripts/vm-run --shell

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A seeded ioctl fuzzer for /dev/rust_ipc (TAP).  Several processes issue
- * random commands (valid numbers, neighbours, other magics) with random
+ * A seeded ioctl fuzzer for /dev/rust_ipc (TAP).  Several processes, each
+ * with two threads sharing its descriptors, issue random commands (valid numbers, neighbours, other magics) with random
  * argument structs: random size fields, and pointers that are NULL,
  * unaligned, unmapped, read-only, kernel addresses or at the end of a page;
  * queues are created, bound, unlinked and removed concurrently.  Blocking is
- * avoided with O_NONBLOCK/IPC_NOWAIT and past deadlines; a watchdog kills a
+ * avoided with O_NONBLOCK/IPC_NOWAIT and past deadlines.  Threads now and
+ * then move to a new IPC namespace (unshare), so that files are used from
+ * namespaces other than their own and dead namespaces are collected while
+ * the others run.  A watchdog kills a
  * stuck child.  The test passes if every child ran its calls without dying
  * and the device still works afterwards; the kernel log scan of vm-run
  * catches any oops, KASAN or lockdep report.
@@ -13,13 +16,15 @@
  */
 #include "ripc_test.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 
 #define PROCS 4
 
-static uint64_t rng;
+static __thread uint64_t rng;
 
 static uint64_t rnd(void)
 {
@@ -53,23 +58,33 @@ static const unsigned nrs[] = {
 	RIPC_NR_MSGRCV_BATCH,
 };
 
-static void fuzz_child(unsigned seed, long calls)
+struct fuzzer {
+	unsigned seed;
+	long calls;
+	int *fds;	/* 8 descriptors, shared by the process's threads */
+};
+
+static void *fuzz_thread(void *p)
 {
 	static const char *names[] = { "/fz0", "/fz1", "/fz2", "fz", "/", "//x" };
+	const struct fuzzer *f = p;
 	union { __u64 q[64]; __u32 w[128]; } a;
 	__u64 *arg = a.q, buf[1024];
 	struct ripc_timespec past = { 1, 0 };
-	int fds[8];
+	int *fds = f->fds;
+	long calls = f->calls;
 
-	rng = seed * 0x9e3779b97f4a7c15ull + 1;
-	for (int i = 0; i < 8; i++)
-		fds[i] = open(RIPC_DEVICE, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	rng = f->seed * 0x9e3779b97f4a7c15ull + 1;
 	for (long c = 0; c < calls; c++) {
 		int i = rnd() % 8, fd = fds[i];
 		unsigned nr = nrs[rnd() % ARRAY_SIZE(nrs)] + (rnd() % 16 == 0 ? rnd() % 3 : 0);
 		unsigned magic = rnd() % 32 ? RIPC_IOC_MAGIC : rnd() & 0xff;
 		unsigned long cmd = _IOC(rnd() % 4, magic, nr, rnd() % 64);
 
+		if (rnd() % 2048 == 0) {	/* to a fresh IPC namespace */
+			unshare(CLONE_NEWIPC);
+			continue;
+		}
 		if (fd < 0 || rnd() % 64 == 0) {	/* reopen: close races binds */
 			if (fd >= 0)
 				close(fd);
@@ -106,6 +121,23 @@ static void fuzz_child(unsigned seed, long calls)
 			ioctl(fd, RIPC_MSGCTL, &m);
 		}
 	}
+	return NULL;
+}
+
+/* One process: two threads (seeds seed and seed + 1000) on shared files. */
+static void __attribute__((noreturn)) fuzz_child(unsigned seed, long calls)
+{
+	int fds[8];
+	struct fuzzer f[2] = { { seed, calls / 2, fds }, { seed + 1000, calls - calls / 2, fds } };
+	pthread_t t;
+
+	for (int i = 0; i < 8; i++)
+		fds[i] = open(RIPC_DEVICE, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (pthread_create(&t, NULL, fuzz_thread, &f[1]))
+		_exit(2);
+	fuzz_thread(&f[0]);
+	if (pthread_join(t, NULL))
+		_exit(2);
 	_exit(0);
 }
 
@@ -121,7 +153,8 @@ TEST(fuzz)
 
 	if (!have_device())
 		SKIP(return, RIPC_DEVICE " does not exist");
-	TH_LOG("seed %u, %d processes x %ld calls (FUZZ_SEED=%u to repeat)", seed, PROCS, calls, seed);
+	TH_LOG("seed %u, %d processes x 2 threads, %ld calls in all (FUZZ_SEED=%u to repeat)",
+	       seed, PROCS, PROCS * calls, seed);
 	page_ro = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, page_ro);
 	page_end = page_ro + 8192;
@@ -131,7 +164,7 @@ TEST(fuzz)
 		pids[i] = fork();
 		ASSERT_LE(0, pids[i]);
 		if (pids[i] == 0) {
-			alarm(120);
+			alarm(120 + calls / 100);
 			fuzz_child(seed + i, calls);
 		}
 	}
