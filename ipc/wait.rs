@@ -78,39 +78,12 @@ impl WakeQ {
 impl Drop for WakeQ {
     fn drop(&mut self) {
         if let Some(t) = self.first.take() {
-            wake_sync(&t);
+            t.wake_up();
         }
         for t in self.more.iter() {
-            wake_sync(t);
+            t.wake_up();
         }
     }
-}
-
-/// `WF_SYNC` (`kernel/sched/sched.h`, not in the bindings): "the waker goes
-/// to sleep after the wake-up".
-const WF_SYNC: c_int = 0x10;
-
-/// Wakes `t` as `wake_up_process` does, but with `WF_SYNC`, as the pipe's
-/// `wake_up_interruptible_sync_poll` does: the scheduler may then run the
-/// woken task on the waker's CPU, which a sender or receiver about to block
-/// in its next call leaves to it (a ping-pong then needs no cross-CPU
-/// wake-up).  `default_wake_function` is `try_to_wake_up` for a wait-queue
-/// entry; the entry here only carries the task.
-fn wake_sync(t: &Task) {
-    let mut entry = bindings::wait_queue_entry {
-        private: t.as_ptr().cast(),
-        ..Default::default()
-    };
-    // SAFETY: `entry` is a valid entry whose `private` is a task we hold a
-    // reference on; `default_wake_function` reads only `private`.
-    unsafe {
-        bindings::default_wake_function(
-            &mut entry,
-            bindings::TASK_INTERRUPTIBLE | bindings::TASK_UNINTERRUPTIBLE,
-            WF_SYNC,
-            core::ptr::null_mut(),
-        )
-    };
 }
 
 /// The waiters of one kind (senders or receivers) of one queue, FIFO.
