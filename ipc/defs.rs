@@ -55,6 +55,7 @@ plain_data!(
     ripc_msginfo,
     ripc_msgctl,
     ripc_msgbind,
+    ripc_msg_next_id,
     ripc_mq_item,
     ripc_mq_batch,
     ripc_msg_item,

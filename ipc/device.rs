@@ -170,6 +170,12 @@ impl MiscDevice for RipcFile {
             RIPC_NR_MSGRCV_BATCH => {
                 sysv::msgrcv_batch(&me.ns()?.sysv, &read_arg(arg)?).map(|n| n as isize)
             }
+            RIPC_NR_MSG_NEXT_ID => {
+                let mut a: ripc_msg_next_id = read_arg(arg)?;
+                a.value = sysv::next_id(&me.ns()?.sysv, &a)?;
+                write_arg(arg, &a, a.size)?;
+                Ok(0)
+            }
             RIPC_NR_MSG_BIND => {
                 let a: ripc_msgbind = read_arg(arg)?;
                 if me.bound.as_ref().is_some() {

@@ -50,10 +50,79 @@ struct Totals {
     bytes: Atomic<i64>,
 }
 
+/// `MIN_CYCLE`: the smallest range the index allocation cycles through.
+const MIN_CYCLE: usize = 64;
+
+/// A namespace's ids (`struct ipc_ids` and its idr).
 struct Table {
-    slots: KVec<Option<Arc<SysvQueue>>>,
+    slots: KVVec<Option<Arc<SysvQueue>>>,
     in_use: u32,
+    /// `seq`, `last_idx`, the idr's cyclic cursor and `next_id`.
     seq: u32,
+    last_idx: Option<usize>,
+    cursor: usize,
+    next_id: i32,
+}
+
+impl Table {
+    const fn new() -> Self {
+        Table {
+            slots: KVVec::new(),
+            in_use: 0,
+            seq: 0,
+            last_idx: None,
+            cursor: 0,
+            next_id: -1,
+        }
+    }
+
+    fn is_free(&self, i: usize) -> bool {
+        !matches!(self.slots.get(i), Some(Some(_)))
+    }
+
+    /// `ipc_idr_alloc`, without its effects: the index and sequence number
+    /// of the next queue.  `msg_next_id` if set (the first free index from
+    /// its own, with its sequence number), else the next free index after
+    /// the last one in a cycle over max(in_use × 3/2, 64) indexes, with the
+    /// sequence number advanced when the index did not grow.
+    fn next(&self) -> Option<(usize, u32)> {
+        if self.next_id >= 0 {
+            let (start, seq) = (self.next_id as u32 % IPCMNI, self.next_id as u32 / IPCMNI);
+            let idx = (start as usize..IPCMNI as usize).find(|&i| self.is_free(i))?;
+            return Some((idx, seq));
+        }
+        let max = (self.in_use as usize * 3 / 2).clamp(MIN_CYCLE, IPCMNI as usize);
+        let from = self.cursor.min(max);
+        let idx = Iterator::chain(from..max, 0..from).find(|&i| self.is_free(i))?;
+        let seq = match self.last_idx {
+            Some(last) if idx <= last => {
+                if self.seq + 1 >= SEQ_MAX {
+                    0
+                } else {
+                    self.seq + 1
+                }
+            }
+            _ => self.seq,
+        };
+        Some((idx, seq))
+    }
+
+    /// Puts `q` at the `idx` and `seq` that [`Table::next`] gave.
+    fn insert(&mut self, idx: usize, seq: u32, q: Arc<SysvQueue>) -> Result {
+        while self.slots.len() <= idx {
+            self.slots.push(None, GFP_KERNEL)?;
+        }
+        if let Some(s) = self.slots.get_mut(idx) {
+            *s = Some(q);
+        }
+        self.in_use += 1;
+        if self.next_id >= 0 {
+            self.next_id = -1;
+        } else {
+            (self.seq, self.last_idx, self.cursor) = (seq, Some(idx), idx + 1);
+        }
+        Ok(())
+    }
 }
 
 /// The System V queues of one IPC namespace (native: its `ipc_ids`).
@@ -67,7 +136,7 @@ pub(crate) struct SysvNs {
 impl SysvNs {
     pub(crate) fn new() -> impl PinInit<Self, Error> {
         try_pin_init!(SysvNs {
-            ids <- new_mutex!(Table { slots: KVec::new(), in_use: 0, seq: 0 }),
+            ids <- new_mutex!(Table::new()),
             totals: Arc::new(
                 Totals {
                     msgs: Atomic::new(0),
@@ -314,17 +383,16 @@ pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
             return Err(ENOENT);
         }
     }
-    // newque + ipc_addid: the lowest free index, the next sequence number.
+    // newque + ipc_addid.
     let l = limits::get();
     if t.in_use >= l.msgmni.min(IPCMNI) {
         return Err(ENOSPC);
     }
-    let idx = t
-        .slots
-        .iter()
-        .position(|s| s.is_none())
-        .unwrap_or(t.slots.len());
-    let id = (idx as u32 + t.seq * IPCMNI) as i32;
+    let Some((idx, seq)) = t.next() else {
+        t.next_id = -1;
+        return Err(ENOSPC);
+    };
+    let id = (idx as u32 + seq * IPCMNI) as i32;
     let ids = Ids::current();
     let q = Arc::pin_init(
         try_pin_init!(SysvQueue {
@@ -357,14 +425,26 @@ pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
         }),
         GFP_KERNEL,
     )?;
-    if idx == t.slots.len() {
-        t.slots.push(Some(q), GFP_KERNEL)?;
-    } else if let Some(s) = t.slots.get_mut(idx) {
-        *s = Some(q);
-    }
-    t.in_use += 1;
-    t.seq = if t.seq >= SEQ_MAX { 0 } else { t.seq + 1 };
+    t.insert(idx, seq, q)?;
     Ok(id)
+}
+
+/// `RIPC_MSG_NEXT_ID`: `msg_next_id` as it was, after setting it if asked.
+pub(crate) fn next_id(ns: &SysvNs, a: &ripc_msg_next_id) -> Result<i32> {
+    if a.set != 0 {
+        if !cred::capable(bindings::CAP_CHECKPOINT_RESTORE) && !cred::capable(cred::CAP_SYS_ADMIN) {
+            return Err(EPERM);
+        }
+        if a.value < 0 {
+            return Err(EINVAL);
+        }
+    }
+    let mut t = ns.ids.lock();
+    let old = t.next_id;
+    if a.set != 0 {
+        t.next_id = a.value;
+    }
+    Ok(old)
 }
 
 /// Reads and checks one message to send, in `do_msgsnd`'s order: the

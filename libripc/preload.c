@@ -81,8 +81,9 @@
  * needs the native file's permission.  open() of these paths gives a
  * read-only snapshot (a memfd); open() for writing fails with EROFS: use
  * fopen (as sysctl(8) and stdio programs do).  /proc/sys/kernel/msg_next_id
- * fails with ENOENT, as on a kernel without it: the module has no
- * msg_next_id yet (README).  Other paths, and other spellings of these
+ * is served from RIPC_MSG_NEXT_ID the same way, except that open() for
+ * writing works too: a write() to that descriptor sets it (one such
+ * descriptor at a time).  Other paths, and other spellings of these
  * (relative, "..", symlinks, /proc/self/...), are untouched.
  *
  * Not caught (they reach the native queues, or see them):
@@ -693,11 +694,20 @@ EXPORT int msgctl(int msqid, int cmd, struct msqid_ds *buf)
 
 /* ---- Closing descriptors -------------------------------------------- */
 
+/* The descriptor open() gave for writing msg_next_id (-1: none). */
+static int next_id_fd = -1;
+
 EXPORT int close(int fd)
 {
 	struct guard g;
 	int locked = fd >= 0 && closing_begin(fd, fd, &g);
-	int ret = REAL(close)(fd);
+	int ret;
+
+	int expected = fd;
+
+	__atomic_compare_exchange_n(&next_id_fd, &expected, -1, 0, __ATOMIC_ACQ_REL,
+				    __ATOMIC_ACQUIRE);
+	ret = REAL(close)(fd);
 
 	if (locked)
 		settle_end(&g);
@@ -752,6 +762,8 @@ EXPORT int dup2(int oldfd, int newfd)
 
 /* ---- The limits files --------------------------------------------------- */
 
+#define NEXT_ID ((size_t)-1)
+
 static const struct sysctl {
 	const char *path;
 	size_t off;		/* in struct ripc_limits */
@@ -764,8 +776,9 @@ static const struct sysctl {
 	{ "/proc/sys/kernel/msgmax", offsetof(struct ripc_limits, msgmax) },
 	{ "/proc/sys/kernel/msgmnb", offsetof(struct ripc_limits, msgmnb) },
 	{ "/proc/sys/kernel/msgmni", offsetof(struct ripc_limits, msgmni) },
+	/* Not a limit: RIPC_MSG_NEXT_ID (a signed value, -1 when unset). */
+	{ "/proc/sys/kernel/msg_next_id", NEXT_ID },
 };
-#define MSG_NEXT_ID "/proc/sys/kernel/msg_next_id"
 
 static const struct sysctl *find_sysctl(const char *path)
 {
@@ -782,7 +795,10 @@ static int limit_text(const struct sysctl *s, char *buf, size_t len)
 {
 	struct ripc_version v;
 	__u32 val;
+	int id;
 
+	if (s->off == NEXT_ID)
+		return ripc_msg_next_id(&id, NULL) ? -1 : snprintf(buf, len, "%d\n", id);
 	if (ripc_version(&v))
 		return -1;
 	memcpy(&val, (char *)&v.limits + s->off, sizeof(val));
@@ -811,8 +827,13 @@ static int limit_write(const struct sysctl *s, const char *buf, size_t size)
 	v = strtoul(p, &end, 10);
 	while (isspace((unsigned char)*end))
 		end++;
-	if (errno || *end || v == 0 || v > INT_MAX)
+	if (errno || *end || (v == 0 && s->off != NEXT_ID) || v > INT_MAX)
 		goto inval;
+	if (s->off == NEXT_ID) {
+		int id = (int)v, old;
+
+		return ripc_msg_next_id(&old, &id);
+	}
 	val = (__u32)v;
 	memcpy((char *)&l + s->off, &val, sizeof(val));
 	return ripc_set_limits(&l);
@@ -909,10 +930,6 @@ static FILE *any_fopen(const char *path, const char *mode,
 
 	if (s)
 		return sysctl_fopen(s, path, mode, real);
-	if (path && !strcmp(path, MSG_NEXT_ID)) {
-		errno = ENOENT;
-		return NULL;
-	}
 	return real(path, mode);
 }
 
@@ -926,9 +943,22 @@ EXPORT FILE *fopen64(const char *path, const char *mode)
 	return any_fopen(path, mode, REAL(fopen64));
 }
 
+/* write() to it: sets msg_next_id (the whole write at once, as /proc). */
+EXPORT ssize_t write(int fd, const void *buf, size_t size)
+{
+	static const struct sysctl *s;
+
+	if (fd < 0 || fd != __atomic_load_n(&next_id_fd, __ATOMIC_ACQUIRE))
+		return REAL(write)(fd, buf, size);
+	if (!s)
+		s = find_sysctl("/proc/sys/kernel/msg_next_id");
+	return limit_write(s, buf, size) ? -1 : (ssize_t)size;
+}
+
 /*
- * open() of a limits file: a read-only snapshot (EROFS for writing), or
- * ENOENT for msg_next_id.  Returns 0 if path is not one of them.
+ * open() of a limits file: a read-only snapshot (EROFS for writing), but
+ * msg_next_id may be opened for writing (a write() sets it).  Returns 0 if
+ * path is not one of them.
  */
 static int sysctl_open(const char *path, int flags, int *fd)
 {
@@ -936,19 +966,14 @@ static int sysctl_open(const char *path, int flags, int *fd)
 	char text[16];
 	int n, probe;
 
-	if (!s) {
-		if (!path || strcmp(path, MSG_NEXT_ID))
-			return 0;
-		errno = ENOENT;
-		*fd = -1;
-		return 1;
-	}
+	if (!s)
+		return 0;
 	*fd = -1;
-	if ((flags & O_ACCMODE) != O_RDONLY) {
+	if ((flags & O_ACCMODE) != O_RDONLY && s->off != NEXT_ID) {
 		errno = EROFS;
 		return 1;
 	}
-	probe = REAL(open)(path, O_RDONLY | O_CLOEXEC);
+	probe = REAL(open)(path, (flags & O_ACCMODE) | O_CLOEXEC);
 	if (probe >= 0)
 		REAL(close)(probe);
 	else if (errno != ENOENT)
@@ -959,11 +984,13 @@ static int sysctl_open(const char *path, int flags, int *fd)
 	*fd = memfd_create("rust_ipc-limit", flags & O_CLOEXEC ? MFD_CLOEXEC : 0);
 	if (*fd < 0)
 		return 1;
-	if (write(*fd, text, n) != n || lseek(*fd, 0, SEEK_SET)) {
+	if (REAL(write)(*fd, text, n) != n || lseek(*fd, 0, SEEK_SET)) {
 		n = errno;
 		REAL(close)(*fd);
 		*fd = -1;
 		errno = n;
+	} else if ((flags & O_ACCMODE) != O_RDONLY) {
+		__atomic_store_n(&next_id_fd, *fd, __ATOMIC_RELEASE);
 	}
 	return 1;
 }

@@ -303,6 +303,21 @@ int ripc_msgctl(int msqid, int cmd, struct msqid_ds *buf)
 	return dev_ioctl(RIPC_MSGCTL, &arg);
 }
 
+int ripc_msg_next_id(int *old, const int *new_value)
+{
+	struct ripc_msg_next_id arg = {
+		.size = sizeof(arg),
+		.set = new_value != NULL,
+		.value = new_value ? *new_value : 0,
+	};
+
+	if (dev_ioctl(RIPC_MSG_NEXT_ID, &arg) < 0)
+		return -1;
+	if (old)
+		*old = arg.value;
+	return 0;
+}
+
 /* ---- Device ----------------------------------------------------------- */
 
 int ripc_version(struct ripc_version *v)

@@ -88,6 +88,11 @@ int ripc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg);
 ssize_t ripc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg);
 /* buf is a struct msqid_ds, or a struct msginfo for IPC_INFO/MSG_INFO. */
 int ripc_msgctl(int msqid, int cmd, struct msqid_ds *buf);
+/* /proc/sys/kernel/msg_next_id of the caller's IPC namespace: *old gets its
+ * value (-1: unset), then, if new_value is not NULL, it is set to
+ * *new_value (0 to INT_MAX; CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN).
+ * 0, or -1 with errno. */
+int ripc_msg_next_id(int *old, const int *new_value);
 
 /* ---- Device ----------------------------------------------------------- */
 

@@ -28,7 +28,24 @@ struct ns_backend {
 	int (*msgsnd)(int msqid, const void *msgp, size_t msgsz, int msgflg);
 	ssize_t (*msgrcv)(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg);
 	int (*msgctl)(int msqid, int cmd, struct msqid_ds *buf);
+	/* msg_next_id: *old gets it, then it is set to *new_value if given. */
+	int (*next_id)(int *old, const int *new_value);
 };
+
+static int native_next_id(int *old, const int *new_value)
+{
+	FILE *f = fopen("/proc/sys/kernel/msg_next_id", new_value ? "r+" : "r");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%d", old) == 1;
+	if (ok && new_value)
+		ok = (rewind(f), fprintf(f, "%d\n", *new_value) > 0);
+	if (fclose(f))
+		ok = 0;
+	return ok ? 0 : -1;
+}
 
 static int native_probe(void)
 {
@@ -42,12 +59,13 @@ static int ripc_probe(void)
 
 static const struct ns_backend native_be = {
 	"native", native_probe, mq_open, mq_close, mq_unlink, mq_send, mq_receive,
-	mq_getattr, msgget, msgsnd, msgrcv, msgctl,
+	mq_getattr, msgget, msgsnd, msgrcv, msgctl, native_next_id,
 };
 
 static const struct ns_backend ripc_be = {
 	"rust_ipc", ripc_probe, ripc_mq_open, ripc_mq_close, ripc_mq_unlink, ripc_mq_send,
 	ripc_mq_receive, ripc_mq_getattr, ripc_msgget, ripc_msgsnd, ripc_msgrcv, ripc_msgctl,
+	ripc_msg_next_id,
 };
 
 FIXTURE(ns) {
@@ -230,6 +248,72 @@ TEST_F(ns, descriptor_keeps_its_queue_across_unshare)
 	}
 	ASSERT_EQ(0, wait_child(pid));
 	check_parent_queues(_metadata, self, mqd, id);
+}
+
+/* Creates a queue and removes it at once; its id, or -1. */
+static int flash_queue(const struct ns_backend *b)
+{
+	int id = b->msgget(IPC_PRIVATE, 0600);
+
+	if (id >= 0 && b->msgctl(id, IPC_RMID, NULL))
+		return -1;
+	return id;
+}
+
+/* In a fresh namespace, ids go as native's idr_alloc_cyclic makes them: the
+ * next index after the last one, cycling through 64 indexes, the sequence
+ * number advancing when the index wraps. */
+TEST_F(ns, sysv_ids_are_allocated_as_native)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		int id[4];
+
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		for (int i = 0; i < 3; i++)
+			CHILD_CHECK((id[i] = be->msgget(IPC_PRIVATE, 0600)) == i);
+		CHILD_CHECK(be->msgctl(id[0], IPC_RMID, NULL) == 0);
+		/* Index 0 is free, but the cycle goes on from 3. */
+		CHILD_CHECK((id[3] = be->msgget(IPC_PRIVATE, 0600)) == 3);
+		for (int i = 1; i < 4; i++)
+			CHILD_CHECK(be->msgctl(id[i], IPC_RMID, NULL) == 0);
+		for (int i = 4; i < 64; i++)
+			CHILD_CHECK(flash_queue(be) == i);
+		/* Wrapped: index 0 with sequence number 1, and so on. */
+		CHILD_CHECK(flash_queue(be) == 32768);
+		CHILD_CHECK(flash_queue(be) == 32769);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+TEST_F(ns, msg_next_id_gives_the_next_id_once)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		int v, five = 5, far = 2 * 32768 + 3, one = 1, minus = -1;
+
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		CHILD_CHECK(be->next_id(&v, NULL) == 0 && v == -1);
+		CHILD_CHECK(be->msgget(IPC_PRIVATE, 0600) == 0);
+		CHILD_CHECK(be->next_id(&v, &five) == 0 && v == -1);
+		CHILD_CHECK(be->next_id(&v, NULL) == 0 && v == 5);
+		CHILD_CHECK(be->msgget(IPC_PRIVATE, 0600) == 5);
+		CHILD_CHECK(be->next_id(&v, NULL) == 0 && v == -1);
+		/* The cycle did not move: it goes on from index 1. */
+		CHILD_CHECK(be->msgget(IPC_PRIVATE, 0600) == 1);
+		/* A taken index: the first free one above, same sequence. */
+		CHILD_CHECK(be->next_id(&v, &one) == 0);
+		CHILD_CHECK(be->msgget(IPC_PRIVATE, 0600) == 2);
+		CHILD_CHECK(be->next_id(&v, &far) == 0);
+		CHILD_CHECK(be->msgget(IPC_PRIVATE, 0600) == far);
+		CHILD_CHECK(be->next_id(&v, &minus) == -1 && errno == EINVAL);
+		CHILD_CHECK(be->next_id(&v, NULL) == 0 && v == -1);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
 }
 
 #define DEATH_UID 4242

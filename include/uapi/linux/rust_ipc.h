@@ -255,6 +255,22 @@ struct ripc_msgbind {
 	__s32 msqid;
 };
 
+/*
+ * RIPC_MSG_NEXT_ID: /proc/sys/kernel/msg_next_id of the caller's IPC
+ * namespace (checkpoint/restore).  Always returns the value it had in
+ * value (-1: unset).  With set = 1, then sets it to value (0 to INT_MAX,
+ * else EINVAL; needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN, else EPERM):
+ * the next msgget that creates a queue gives it that id if its index is
+ * free (else the next free index above it, with that sequence number; none:
+ * ENOSPC), and the value goes back to -1.
+ */
+struct ripc_msg_next_id {
+	__u32 size;
+	__u32 set;
+	__s32 value;
+	__u32 __pad;
+};
+
 /* ---- Batches (a rust_ipc extension) ------------------------------------ */
 
 /*
@@ -339,6 +355,7 @@ struct ripc_list {
 #define RIPC_NR_MSGRCV 0x22
 #define RIPC_NR_MSGCTL 0x23
 #define RIPC_NR_MSG_BIND 0x24
+#define RIPC_NR_MSG_NEXT_ID 0x25
 #define RIPC_NR_MQ_SEND_BATCH 0x30
 #define RIPC_NR_MQ_RECEIVE_BATCH 0x31
 #define RIPC_NR_MSGSND_BATCH 0x32
@@ -358,6 +375,7 @@ struct ripc_list {
 #define RIPC_MSGRCV		_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MSGRCV, struct ripc_msgrcv)
 #define RIPC_MSGCTL		_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MSGCTL, struct ripc_msgctl)
 #define RIPC_MSG_BIND		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MSG_BIND, struct ripc_msgbind)
+#define RIPC_MSG_NEXT_ID	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MSG_NEXT_ID, struct ripc_msg_next_id)
 #define RIPC_MQ_SEND_BATCH	_IOW(RIPC_IOC_MAGIC, RIPC_NR_MQ_SEND_BATCH, struct ripc_mq_batch)
 #define RIPC_MQ_RECEIVE_BATCH	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MQ_RECEIVE_BATCH, struct ripc_mq_batch)
 #define RIPC_MSGSND_BATCH	_IOW(RIPC_IOC_MAGIC, RIPC_NR_MSGSND_BATCH, struct ripc_msg_batch)
