@@ -151,6 +151,9 @@ struct MqState {
     senders: WaitList<Option<Msg>>,
     notify: Option<Notify>,
     spare: Option<RBTreeNodeReservation<u32, Fifo>>,
+    /// The storage of the last FIFO that a receive emptied: the message
+    /// taken from it can go back (`put_back`) without an allocation.
+    spare_fifo: Option<Fifo>,
 }
 
 impl MqState {
@@ -163,7 +166,8 @@ impl MqState {
 
     /// The FIFO of `prio`, made if needed.  The tree keeps a lone empty
     /// FIFO (the common single-priority case allocates nothing per message)
-    /// and a spare node, as the native `node_cache`.
+    /// and a spare node, as the native `node_cache`, with the storage of the
+    /// last FIFO a receive emptied (`spare_fifo`).
     fn fifo(&mut self, prio: u32) -> Result<&mut Fifo> {
         if let (Some(f), Some(b)) = (self.prios.cursor_front(), self.prios.cursor_back()) {
             let ((&kf, vf), (&kb, _)) = (f.current(), b.current());
@@ -180,7 +184,7 @@ impl MqState {
                     Some(r) => r,
                     None => RBTreeNodeReservation::new(GFP_KERNEL)?,
                 };
-                v.insert(Fifo::new(), r)
+                v.insert(self.spare_fifo.take().unwrap_or(Fifo::new()), r)
             }
         })
     }
@@ -209,8 +213,10 @@ impl MqState {
             let m = c.current_mut().1.pop();
             let more = c.peek_prev().is_some();
             if c.current().1.is_empty() && more {
+                let emptied = core::mem::replace(c.current_mut().1, Fifo::new());
                 let (_, node) = c.remove_current();
                 self.spare = Some(node.into_reservation());
+                self.spare_fifo = Some(emptied);
             }
             // An empty FIFO left by a failed allocation is skipped.
             match m {
@@ -369,6 +375,7 @@ impl MqQueue {
                     senders: WaitList::new(),
                     notify: None,
                     spare: None,
+                    spare_fifo: None,
                 }),
                 sleep <- new_condvar!(),
                 poll <- PollQueue::new(),

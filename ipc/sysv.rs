@@ -505,6 +505,14 @@ fn snd_run(q: &SysvQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usiz
             err = Some(e);
             break 'msgs;
         }
+        // Room in the FIFO first, unless a receiver takes the message: a
+        // failed allocation leaves the queue and its IPC_STAT as they were.
+        if !takes(&mut g.receivers, &m) {
+            if let Err(e) = g.msgs.grow() {
+                err = Some(e);
+                break;
+            }
+        }
         g.lspid = crate::ipc::notify::current_tgid();
         g.stime = now();
         // The receiver that gets it sets lrpid/rtime when it runs.
@@ -552,6 +560,14 @@ fn hand_over(receivers: &mut WaitList<RecvWait>, m: Msg, wq: &mut WakeQ) -> Opti
         }
     }
     Some(m)
+}
+
+/// Whether [`hand_over`] gives `m` to a blocked receiver.
+fn takes(receivers: &mut WaitList<RecvWait>, m: &Msg) -> bool {
+    let len = m.len();
+    receivers
+        .waiting()
+        .any(|r| r.w.search.matches(m.mtype) && r.w.maxsize >= len)
 }
 
 /// One receive: its search and its buffer.
