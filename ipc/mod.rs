@@ -23,5 +23,7 @@ pub(crate) fn init_globals() {
 
 /// Frees every queue (module unload).
 pub(crate) fn cleanup() {
+    // The queues first: their charges go back to mqueue's accounting.
     ns::cleanup();
+    mqueue::cleanup();
 }

@@ -62,6 +62,11 @@ pub(crate) fn init_globals() {
     unsafe { ACCT.init() };
 }
 
+/// Frees the accounting table (module unload, after every queue is gone).
+pub(crate) fn cleanup() {
+    drop(core::mem::take(&mut ACCT.lock().users));
+}
+
 /// The POSIX queues of one IPC namespace (native: its mqueue mount).
 #[pin_data]
 pub(crate) struct MqNs {
