@@ -2073,4 +2073,248 @@ TEST_F(raw, sigkill_of_blocked_batches_and_timed_sysv_calls)
 	ASSERT_EQ(2, m.t);
 }
 
+/* ---- Divergences from native ------------------------------------------- *
+ *
+ * Each test below fails on rust_ipc (and passes natively where it has a
+ * native variant) at the time of writing: module or libripc bugs reported
+ * with this file.  They are real tests, not expected failures: fix the
+ * module, not the test.
+ */
+
+#define be (self->be)
+
+/* POSIX: the descriptor as a file. */
+
+/* F_GETFL shows the access mode of mq_open's oflag. */
+TEST_F(posix, f_getfl_shows_the_open_access_mode)
+{
+	mqd_t q = SYS(be->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL));
+	mqd_t ro = SYS(be->open(self->name, O_RDONLY));
+	mqd_t wo = SYS(be->open(self->name, O_WRONLY));
+
+	ASSERT_EQ(O_RDWR, SYS(fcntl(q, F_GETFL)) & O_ACCMODE);
+	ASSERT_EQ(O_RDONLY, SYS(fcntl(ro, F_GETFL)) & O_ACCMODE);
+	ASSERT_EQ(O_WRONLY, SYS(fcntl(wo, F_GETFL)) & O_ACCMODE);
+}
+
+/* read() of a write-only descriptor is EBADF (the VFS checks FMODE_READ). */
+TEST_F(posix, read_of_a_write_only_descriptor_is_ebadf)
+{
+	mqd_t wo = SYS(be->open(self->name, O_WRONLY | O_CREAT | O_EXCL, 0600, NULL));
+	char buf[128];
+
+	memset(buf, PAT, sizeof(buf));
+	ASSERT_ERRNO(EBADF, read(wo, buf, sizeof(buf)));
+	ASSERT_TRUE(all_are(buf, sizeof(buf), PAT));
+}
+
+/* lseek works (default_llseek): the status line can be read again. */
+TEST_F(posix, lseek_rewinds_the_status_line)
+{
+	mqd_t q = SYS(be->open(self->name, O_RDONLY | O_CREAT | O_EXCL, 0600, NULL));
+	char a[128] = "", b[128] = "";
+	ssize_t n = SYS(read(q, a, sizeof(a) - 1));
+
+	ASSERT_LT(0, n);
+	ASSERT_EQ(0, read(q, b, sizeof(b) - 1));
+	ASSERT_EQ(0, SYS(lseek(q, 0, SEEK_SET)));
+	ASSERT_EQ(n, read(q, b, sizeof(b) - 1));
+	ASSERT_STREQ(a, b);
+	ASSERT_EQ(10, SYS(lseek(q, 10, SEEK_SET)));
+	ASSERT_EQ(n - 10, read(q, b, sizeof(b) - 1));
+}
+
+/* System V: waking blocked senders (ss_wakeup). */
+
+/*
+ * A receive wakes every blocked sender whose message now fits, in order,
+ * passing over those that do not fit: a small sender is not held up by a
+ * larger one ahead of it.
+ */
+TEST_F(sysv, a_sender_that_fits_passes_one_that_does_not)
+{
+	int id = MKQ(self->key[0], 0600);
+	struct mbuf m;
+	pid_t big, small;
+
+	SET(id, 0, 0, 0600, 8);
+	SYS(snd(be, id, 1, "1234", 0));
+	SYS(snd(be, id, 1, "5678", 0));
+	big = SPAWN(CHILD_CHECK(snd(be, id, 2, "abcdefgh", 0) == -1 && errno == EIDRM););
+	ASSERT_EQ(0, wait_blocked(big));
+	small = SPAWN(C_OK(snd(be, id, 3, "wxyz", 0)););
+	ASSERT_EQ(0, wait_blocked(small));
+	ASSERT_EQ(4, be->rcv(id, &m, 64, 0, IPC_NOWAIT));
+	ASSERT_EQ(0, wait_child(small)) TH_LOG("the 4-byte sender is still blocked");
+	ASSERT_QUEUE(id, 2, 8);
+	ASSERT_EQ('S', proc_state(big));
+	SYS(be->ctl(id, IPC_RMID, NULL));
+	ASSERT_EQ(0, wait_child(big));
+}
+
+/*
+ * A woken sender that then fails (it lost its write permission) does not
+ * keep the room it was woken for: the next sender that fits sends.
+ */
+TEST_F(sysv, a_woken_sender_that_fails_does_not_strand_the_next)
+{
+	int id = MKQ(self->key[0], 0666);
+	struct mbuf m;
+	pid_t a, r;
+
+	SET(id, 0, 0, 0666, 8);
+	SYS(snd(be, id, 1, "12345678", 0));
+	a = fork_child();
+	if (a == 0) {
+		CHILD_CHECK(become(&U_C) == 0);
+		C_ERR(EACCES, snd(be, id, 2, "abcdefgh", 0));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(a));
+	r = SPAWN(C_OK(snd(be, id, 3, "root", 0)););
+	ASSERT_EQ(0, wait_blocked(r));
+	SET(id, 0, 0, 0644, 8);		/* C may not write any more */
+	ASSERT_EQ(8, be->rcv(id, &m, 64, 0, IPC_NOWAIT));
+	ASSERT_EQ(0, wait_child(a));
+	ASSERT_EQ(0, wait_child(r)) TH_LOG("root's 4-byte sender is still blocked");
+	ASSERT_QUEUE(id, 1, 4);
+}
+
+/* System V: msg_qbytes beyond INT_MAX. */
+
+/*
+ * msgctl_down() takes msg_qbytes as an int and compares it with the
+ * unsigned msgmnb: 2^31 .. 2^32 - 1 are EPERM unprivileged, 2^32 + 16 is
+ * 16 (allowed, it is below msgmnb), and with CAP_SYS_RESOURCE 2^31 is
+ * stored sign-extended.
+ */
+TEST_F(sysv, qbytes_is_taken_as_an_int)
+{
+	int id = MKQ(self->key[0], 0600);
+	static struct msqid_ds s;
+
+	SET(id, NOBODY, NOBODY, 0600, 16384);
+	s = STAT(id);
+	s.msg_qbytes = 0x80000000ul;
+	ASSERT_AS(EPERM, &U_A, s_op, SOP(S_SET, id, .set = &s));
+	s.msg_qbytes = 0xfffffffful;
+	ASSERT_AS(EPERM, &U_A, s_op, SOP(S_SET, id, .set = &s));
+	ASSERT_EQ(16384ul, STAT(id).msg_qbytes);
+	s.msg_qbytes = 0x100000010ul;
+	ASSERT_AS(0, &U_A, s_op, SOP(S_SET, id, .set = &s));
+	ASSERT_EQ(16ul, STAT(id).msg_qbytes);
+	s.msg_qbytes = 0x80000000ul;
+	SYS(be->ctl(id, IPC_SET, &s));
+	ASSERT_EQ(0xffffffff80000000ul, STAT(id).msg_qbytes);
+}
+
+#undef be
+
+/* Memory an unprivileged user can pin. */
+
+/*
+ * What a task blocked in a send pins: natively, one message.  A blocked
+ * batch of RIPC_BATCH_MAX items of 8 KiB, as nobody, must not pin more
+ * than a few messages' worth.  Measured with one POSIX and one System V
+ * batch blocked on full queues.
+ */
+TEST_F_TIMEOUT(raw, blocked_send_batches_pin_bounded_memory, 120)
+{
+	struct meter m;
+	long kb;
+
+	REQUIRE_ROOT();
+	RUN_AS_METERED(&U_A, &m,
+		static struct { long mtype; char t[8192]; } msg = { .mtype = 1 };
+		static struct ripc_mq_item mit[RIPC_BATCH_MAX];
+		static struct ripc_msg_item sit[RIPC_BATCH_MAX];
+		struct mq_attr a = { .mq_maxmsg = 1, .mq_msgsize = 8192 };
+		struct ripc_mq_batch mb = { .size = sizeof(mb), .count = RIPC_BATCH_MAX,
+					    .items = PTR(mit) };
+		struct ripc_msg_batch sb = { .size = sizeof(sb), .count = RIPC_BATCH_MAX,
+					     .items = PTR(sit) };
+		int q = C_OK(ripc_mq_open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+		int dev = C_OK(ripc_device_fd());
+		pid_t k[2];
+
+		C_OK(ripc_mq_unlink(self->name));
+		sb.msqid = C_OK(ripc_msgget(IPC_PRIVATE, 0600));
+		for (int j = 0; j < RIPC_BATCH_MAX; j++) {
+			mit[j] = (struct ripc_mq_item){ PTR(msg.t), sizeof(msg.t), 0, 0 };
+			sit[j] = (struct ripc_msg_item){ PTR(&msg), sizeof(msg.t), 0 };
+		}
+		C_OK(ripc_mq_send(q, msg.t, sizeof(msg.t), 0));
+		C_OK(ripc_msgsnd(sb.msqid, &msg, sizeof(msg.t), 0));
+		C_OK(ripc_msgsnd(sb.msqid, &msg, sizeof(msg.t), 0));
+		meter_mark(&m);
+		k[0] = SPAWN(alarm(25); ioctl(q, RIPC_MQ_SEND_BATCH, &mb); _exit(1););
+		k[1] = SPAWN(alarm(25); ioctl(dev, RIPC_MSGSND_BATCH, &sb); _exit(1););
+		for (int i = 0; i < 2; i++) {
+			for (int t = 0; t < 40 && proc_state(k[i]) != 'S'; t++)
+				usleep(500000);
+			CHILD_CHECK(proc_state(k[i]) == 'S');
+		}
+		meter_mark(&m);
+		for (int i = 0; i < 2; i++)
+			CHILD_CHECK(kill_child(k[i]) == 128 + SIGKILL);
+		C_OK(ripc_msgctl(sb.msqid, IPC_RMID, NULL));
+	);
+	ASSERT_EQ(2, m.n);
+	kb = m.kb[1] - m.kb[0];
+	TH_LOG("a blocked POSIX and a blocked System V batch of 1024 x 8 KiB pin %ld KiB", kb);
+	/* Two processes (stacks, page tables) and a few messages: under 1 MiB. */
+	ASSERT_LT(kb, 1024);
+}
+
+/*
+ * As many queues as an unprivileged user may create (queues_max lets it 200
+ * here), each full of 1-byte messages of 10 priorities, cost rust_ipc no
+ * more than twice what they cost the native queues, in the same boot.
+ */
+TEST_F_TIMEOUT(raw, posix_distinct_priorities_cost_at_most_twice_native, 120)
+{
+	const struct pmq_be *bes[2] = { &native_mq, &ripc_mq };
+	struct { long kb, queues, msgs; } *r = shared(2 * sizeof(*r));
+	struct meter m;
+
+	ASSERT_NE(NULL, r);
+	REQUIRE_ROOT();
+	if (native_mq.probe())
+		SKIP(return, "no native POSIX queues");
+	for (int i = 0; i < 2; i++) {
+		const struct pmq_be *b = bes[i];
+		long n = b->nqueues();
+
+		ASSERT_LE(0, n);
+		self->saved_queues_max[i] = b->queues_max(0);
+		ASSERT_LT(0, self->saved_queues_max[i]);
+		ASSERT_LE(0, b->queues_max(n + 200));
+		RUN_AS_METERED(&U_A, &m,
+			struct mq_attr a = { .mq_maxmsg = 10, .mq_msgsize = 1 };
+			char name[64];
+
+			meter_mark(&m);
+			for (;;) {
+				mqd_t q;
+
+				snprintf(name, sizeof(name), "/ripc_sec_prio_%d_%ld", getpid(), r[i].queues);
+				q = b->open(name, O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK, 0600, &a);
+				if (q < 0)
+					break;
+				b->unlink(name);
+				r[i].queues++;
+				for (unsigned int p = 0; p < 10; p++, r[i].msgs++)
+					C_OK(b->send(q, "x", 1, p * 1000));
+			}
+			meter_mark(&m);
+		);
+		ASSERT_EQ(2, m.n);
+		r[i].kb = m.kb[1] - m.kb[0];
+		TH_LOG("%s: %ld queues, %ld messages: %ld KiB", b->name, r[i].queues, r[i].msgs,
+		       r[i].kb);
+	}
+	ASSERT_EQ(r[0].queues, r[1].queues);
+	ASSERT_LT(r[1].kb, 2 * (r[0].kb > 0 ? r[0].kb : 0) + 512);
+}
+
 TEST_HARNESS_MAIN
