@@ -2,13 +2,15 @@
 # Module lifecycle tests (TAP), run in the VM with rust_ipc loaded from
 # /rust_ipc.ko: rmmod is refused while a descriptor is open and works after;
 # 20 load/unload cycles with queues left behind free everything (the debug
-# kernel's kmemleak scan at the end of the run checks that).
+# kernel's kmemleak scan at the end of the run checks that); rmmod is refused
+# while processes are blocked in calls and works once they are killed; a
+# reload starts empty, with the limits of its own parameters.
 KO=/rust_ipc.ko
 n=0 fail=0
 ok() { n=$((n+1)); echo "ok $n $1"; }
 nok() { n=$((n+1)); fail=$((fail+1)); echo "not ok $n $1"; }
 echo "TAP version 13"
-echo "1..4"
+echo "1..7"
 
 grep -q '^rust_ipc ' /proc/modules || insmod $KO
 [ "$(stat -c %a /dev/rust_ipc)" = 666 ] && ok "device_mode_is_0666" || nok "device_mode_is_0666"
@@ -28,5 +30,40 @@ while [ $i -lt 20 ]; do
 	i=$((i+1)); cycles=$i
 done
 [ $cycles -eq 20 ] && ok "load_fill_unload_20_times" || nok "load_fill_unload_20_times (stopped after $cycles)"
+
+# Waits (up to ~5 s) until process $1 sleeps.
+sleeping() {
+	i=0
+	while [ $i -lt 50 ]; do
+		[ "$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null)" = S ] && return 0
+		sleep 0.1; i=$((i+1))
+	done
+	return 1
+}
+
 insmod $KO
+ripcctl mq-create /blocked >/dev/null
+ripcctl mq-recv /blocked >/dev/null 2>&1 & r1=$!
+ripcctl msg-recv 0x7e58 1 >/dev/null 2>&1 & r2=$!
+if sleeping $r1 && sleeping $r2 && ! rmmod rust_ipc 2>/dev/null; then
+	ok "rmmod_refused_while_calls_block"
+else
+	nok "rmmod_refused_while_calls_block"; grep -q '^rust_ipc ' /proc/modules || insmod $KO
+fi
+kill -9 $r1 $r2; wait $r1 $r2 2>/dev/null
+if rmmod rust_ipc; then ok "rmmod_once_the_blocked_processes_are_killed"; else nok "rmmod_once_the_blocked_processes_are_killed"; fi
+
+# Nothing survives a reload; limits come from the new load's parameters.
+insmod $KO msgmnb=20000
+ripcctl mq-create /survivor >/dev/null; ripcctl msg-send 0x7e57 1 kept >/dev/null
+before=$(ripcctl list | grep -c -e survivor -e " $((0x7e57)) ")
+param=$(ripcctl version | grep -c "msgmnb 20000 ")
+rmmod rust_ipc; insmod $KO
+after=$(ripcctl list | grep -c -e survivor -e " $((0x7e57)) ")
+dflt=$(ripcctl version | grep -c "msgmnb 16384 ")
+if [ "$before" = 2 ] && [ "$param" = 1 ] && [ "$after" = 0 ] && [ "$dflt" = 1 ]; then
+	ok "reload_starts_empty_with_its_own_parameters"
+else
+	nok "reload_starts_empty_with_its_own_parameters (queues $before then $after, msgmnb param $param default $dflt)"
+fi
 [ $fail -eq 0 ]
