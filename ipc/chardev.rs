@@ -55,6 +55,7 @@ impl Registration {
                     slot.write(bindings::file_operations {
                         poll: Some(poll),
                         flush: Some(flush),
+                        llseek: Some(bindings::default_llseek),
                         ..*raw.fops
                     })
                 };

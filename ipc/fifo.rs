@@ -4,9 +4,11 @@
 //! (a System V typed receive), and into which a message that could not be
 //! delivered is put back at its old place.
 //!
-//! The slots live in chunks of `CHUNK` (about 2 KiB each, one spare kept),
-//! so a queue costs its messages plus at most a chunk or two: no large
-//! contiguous allocation and no doubling slack.  Taking from the middle
+//! The slots live in chunks of up to `CHUNK` (about 2 KiB each, one spare
+//! kept), so a queue costs its messages plus at most a chunk or two: no
+//! large contiguous allocation and no doubling slack.  A FIFO that never
+//! holds many messages (a POSIX priority of a queue of `maxmsg` messages)
+//! gets chunks of that many slots.  Taking from the middle
 //! leaves a hole; holes at the front are skipped at once, and when holes
 //! outnumber messages the FIFO is compacted, so both ends are O(1)
 //! amortised.
@@ -14,28 +16,46 @@
 use crate::ipc::msg::Msg;
 use kernel::prelude::*;
 
-/// Slots per chunk: 42 × 48 bytes fit a 2 KiB kmalloc.
-const CHUNK: usize = 42;
+/// Slots per chunk at most: 42 × 48 bytes fit a 2 KiB kmalloc.
+pub(crate) const CHUNK: usize = 42;
 
-type Chunk = [Option<Msg>; CHUNK];
+/// `cap` slots, all used or empty.
+type Chunk = KVec<Option<Msg>>;
 
 pub(crate) struct Fifo {
-    chunks: KVec<KBox<Chunk>>,
-    spare: Option<KBox<Chunk>>,
+    /// Slots per chunk, 1 to `CHUNK`.
+    cap: usize,
+    chunks: KVec<Chunk>,
+    spare: Option<Chunk>,
     /// Slot index (from the start of `chunks[0]`) of the first message.
     head: usize,
     /// One past the last used slot.
     tail: usize,
+    /// Leading chunks whose storage is gone (all before `head`).
+    freed: usize,
     live: usize,
 }
 
 impl Fifo {
     pub(crate) const fn new() -> Self {
+        Self::with_chunk(CHUNK)
+    }
+
+    /// A FIFO whose chunks hold `cap` slots (clamped to 1..=`CHUNK`).
+    pub(crate) const fn with_chunk(cap: usize) -> Self {
         Self {
+            cap: if cap == 0 {
+                1
+            } else if cap > CHUNK {
+                CHUNK
+            } else {
+                cap
+            },
             chunks: KVec::new(),
             spare: None,
             head: 0,
             tail: 0,
+            freed: 0,
             live: 0,
         }
     }
@@ -50,18 +70,19 @@ impl Fifo {
     }
 
     fn slot(&self, i: usize) -> Option<&Option<Msg>> {
-        self.chunks.get(i / CHUNK)?.get(i % CHUNK)
+        self.chunks.get(i / self.cap)?.get(i % self.cap)
     }
 
     fn slot_mut(&mut self, i: usize) -> Option<&mut Option<Msg>> {
-        self.chunks.get_mut(i / CHUNK)?.get_mut(i % CHUNK)
+        let cap = self.cap;
+        self.chunks.get_mut(i / cap)?.get_mut(i % cap)
     }
 
     /// Makes room for one more slot at the tail: the next `push` cannot
     /// fail.
     pub(crate) fn grow(&mut self) -> Result {
-        let full = |f: &Self| f.tail >= f.chunks.len() * CHUNK;
-        if full(self) && self.live * 2 + CHUNK < self.tail - self.head {
+        let full = |f: &Self| f.tail >= f.chunks.len() * f.cap;
+        if full(self) && self.live * 2 + self.cap < self.tail - self.head {
             self.compact();
         }
         if !full(self) {
@@ -69,7 +90,13 @@ impl Fifo {
         }
         let c = match self.spare.take() {
             Some(c) => c,
-            None => KBox::new([const { None }; CHUNK], GFP_KERNEL_ACCOUNT)?,
+            None => {
+                let mut c = KVec::with_capacity(self.cap, GFP_KERNEL_ACCOUNT)?;
+                for _ in 0..self.cap {
+                    let _ = c.push_within_capacity(None);
+                }
+                c
+            }
         };
         self.chunks.push(c, GFP_KERNEL_ACCOUNT)?;
         Ok(())
@@ -77,6 +104,7 @@ impl Fifo {
 
     /// Moves every message to the front, in order, dropping the holes.
     fn compact(&mut self) {
+        self.drop_dead();
         let mut w = 0;
         for r in self.head..self.tail {
             let m = self.slot_mut(r).and_then(|s| s.take());
@@ -94,11 +122,13 @@ impl Fifo {
 
     /// Frees the chunks past the tail (keeping one spare).
     fn trim(&mut self) {
-        while self.chunks.len() * CHUNK >= self.tail + CHUNK {
-            let c = self.chunks.pop();
-            if self.spare.is_none() {
-                self.spare = c;
+        while self.chunks.len() * self.cap >= self.tail + self.cap {
+            if let Some(c) = self.chunks.pop() {
+                self.keep_spare(c);
             }
+        }
+        if self.tail == 0 {
+            self.freed = 0;
         }
     }
 
@@ -131,17 +161,47 @@ impl Fifo {
         while matches!(self.slot(self.head), Some(None)) {
             self.head += 1;
         }
-        while self.head >= CHUNK {
-            // The first chunk is empty: recycle it.
-            if let Ok(c) = self.chunks.remove(0) {
-                if self.spare.is_none() {
-                    self.spare = Some(c);
-                }
+        // The chunks wholly before the head are dead: their storage goes
+        // at once (one to `spare`), their places in `chunks` once they are
+        // half of it (so that a long FIFO is not shifted at every chunk).
+        let dead = self.head / self.cap;
+        while self.freed < dead {
+            let c = self.chunks.get_mut(self.freed).map(core::mem::take);
+            if let Some(c) = c {
+                self.keep_spare(c);
             }
-            self.head -= CHUNK;
-            self.tail -= CHUNK;
+            self.freed += 1;
+        }
+        if dead * 2 >= self.chunks.len() {
+            self.drop_dead();
         }
         Some(m)
+    }
+
+    /// Keeps `c` as the spare chunk if there is none (and it is whole).
+    fn keep_spare(&mut self, c: Chunk) {
+        if self.spare.is_none() && c.len() == self.cap {
+            self.spare = Some(c);
+        }
+    }
+
+    /// Removes the dead chunks before the head from `chunks`.
+    fn drop_dead(&mut self) {
+        let dead = self.head / self.cap;
+        if dead == 0 {
+            return;
+        }
+        for i in self.freed.min(dead)..dead {
+            let c = self.chunks.get_mut(i).map(core::mem::take);
+            if let Some(c) = c {
+                self.keep_spare(c);
+            }
+        }
+        self.chunks.rotate_left(dead);
+        self.chunks.truncate(self.chunks.len() - dead);
+        self.head -= dead * self.cap;
+        self.tail -= dead * self.cap;
+        self.freed = 0;
     }
 
     /// Removes the oldest message.

@@ -10,7 +10,7 @@
 use crate::ipc::{
     cred::{self, Ids},
     defs::*,
-    fifo::Fifo,
+    fifo::{Fifo, CHUNK},
     limits::{self, HARD_MSGMAX, HARD_MSGSIZEMAX},
     msg::Msg,
     notify::{self, Notify, Request},
@@ -147,6 +147,9 @@ impl Drop for Charge {
     }
 }
 
+/// Slots per chunk of a FIFO made while another priority has one.
+const FEW: usize = 4;
+
 struct MqState {
     prios: RBTree<u32, Fifo>,
     curmsgs: usize,
@@ -159,6 +162,8 @@ struct MqState {
     /// The storage of the last FIFO that a receive emptied: the message
     /// taken from it can go back (`put_back`) without an allocation.
     spare_fifo: Option<Fifo>,
+    /// Slots per FIFO chunk: a priority never holds more than `maxmsg`.
+    chunk: usize,
 }
 
 impl MqState {
@@ -182,6 +187,14 @@ impl MqState {
                 }
             }
         }
+        // The first priority may hold all `maxmsg` messages; one of several
+        // likely holds a few: small chunks then (a 2 KiB chunk per priority
+        // would cost each message of a many-priority queue 2 KiB).
+        let chunk = if self.prios.cursor_front().is_none() {
+            self.chunk
+        } else {
+            self.chunk.min(FEW)
+        };
         Ok(match self.prios.entry(prio) {
             kernel::rbtree::Entry::Occupied(o) => o.into_mut(),
             kernel::rbtree::Entry::Vacant(v) => {
@@ -189,7 +202,7 @@ impl MqState {
                     Some(r) => r,
                     None => RBTreeNodeReservation::new(GFP_KERNEL)?,
                 };
-                v.insert(self.spare_fifo.take().unwrap_or(Fifo::new()), r)
+                v.insert(self.spare_fifo.take().unwrap_or(Fifo::with_chunk(chunk)), r)
             }
         })
     }
@@ -218,7 +231,7 @@ impl MqState {
             let m = c.current_mut().1.pop();
             let more = c.peek_prev().is_some();
             if c.current().1.is_empty() && more {
-                let emptied = core::mem::replace(c.current_mut().1, Fifo::new());
+                let emptied = core::mem::replace(c.current_mut().1, Fifo::with_chunk(0));
                 let (_, node) = c.remove_current();
                 self.spare = Some(node.into_reservation());
                 self.spare_fifo = Some(emptied);
@@ -381,6 +394,7 @@ impl MqQueue {
                     notify: None,
                     spare: None,
                     spare_fifo: None,
+                    chunk: n.min(CHUNK as u64) as usize,
                 }),
                 sleep <- new_condvar!(),
                 poll <- PollQueue::new(),
@@ -619,34 +633,24 @@ pub(crate) fn receive(h: Option<&MqHandle>, file: &File, x: &mut ripc_mq_xfer) -
     Ok(len)
 }
 
-/// `RIPC_MQ_SEND_BATCH`: the messages are loaded first, then sent under
-/// one lock; returns how many were sent.
+/// `RIPC_MQ_SEND_BATCH`: the messages are loaded, then sent under one
+/// lock, a part at a time ([`wait::send_parts`]); returns how many were sent.
 pub(crate) fn send_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch) -> Result<usize> {
     let (count, blocking) = Blocking::batch(b.count, b.flags, nonblock(file), b.timeout)?;
     let q = &handle(h, true)?.q;
-    let (items, mut err) = read_items::<ripc_mq_item>(b.items, count)?;
-    let mut msgs = KVec::with_capacity(items.len(), GFP_KERNEL)?;
-    for it in items.iter() {
-        let m = if it.msg_prio >= MQ_PRIO_MAX {
-            Err(EINVAL)
-        } else {
+    let (items, err) = read_items::<ripc_mq_item>(b.items, count)?;
+    wait::send_parts(
+        &items,
+        err,
+        blocking,
+        |it| {
+            if it.msg_prio >= MQ_PRIO_MAX {
+                return Err(EINVAL);
+            }
             load(q, it.msg_ptr, it.msg_len, it.msg_prio)
-        };
-        match m {
-            Ok(m) => {
-                let _ = msgs.push_within_capacity(m);
-            }
-            Err(e) => {
-                err = Some(e);
-                break;
-            }
-        }
-    }
-    if msgs.is_empty() {
-        return outcome(0, err);
-    }
-    let (done, run_err) = send_run(q, msgs.drain_all(), blocking);
-    outcome(done, run_err.or(err))
+        },
+        |mut msgs, b| send_run(q, msgs.drain_all(), b),
+    )
 }
 
 /// `RIPC_MQ_RECEIVE_BATCH`: takes the messages under one lock, then copies

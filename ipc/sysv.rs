@@ -285,19 +285,14 @@ impl SysvState {
         self.totals.bytes.add(sign * len, Relaxed);
     }
 
-    /// `ss_wakeup`: wake the senders whose message now fits, in order.
+    /// `ss_wakeup`: wake every sender whose message fits the queue as it
+    /// is now, in order; one that then finds no room sleeps again.
     fn wake_senders(&mut self, wq: &mut WakeQ, all: bool) {
-        let mut room = self.qbytes.saturating_sub(self.cbytes);
-        let mut slots = self.qbytes.saturating_sub(self.msgs.len() as u64);
+        let (cbytes, qnum, qbytes) = (self.cbytes, self.msgs.len() as u64, self.qbytes);
         for s in self.senders.waiting() {
-            if !all {
-                if s.w as u64 > room || slots == 0 {
-                    break;
-                }
-                room -= s.w as u64;
-                slots -= 1;
+            if all || (cbytes + s.w as u64 <= qbytes && qnum < qbytes) {
+                s.wake(wq);
             }
-            s.wake(wq);
         }
     }
 
@@ -744,33 +739,35 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
     deliver(&q, m, a.msgp, w)
 }
 
-/// `RIPC_MSGSND_BATCH`: the messages are loaded first, then sent under one
-/// lock; returns how many were sent.
+/// `RIPC_MSGSND_BATCH`: the messages are loaded, then sent under one lock,
+/// a part at a time ([`wait::send_parts`]); returns how many were sent.
 pub(crate) fn msgsnd_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
     if b.msqid < 0 {
         return Err(EINVAL);
     }
     let (count, blocking) =
         Blocking::batch(b.count, b.flags, b.msgflg & IPC_NOWAIT != 0, b.timeout)?;
-    let (items, mut err) = read_items::<ripc_msg_item>(b.items, count)?;
-    let mut msgs = KVec::with_capacity(items.len(), GFP_KERNEL)?;
-    for it in items.iter() {
-        match load(it.msgp, it.msgsz, b.msqid) {
-            Ok(m) => {
-                let _ = msgs.push_within_capacity(m);
+    let (items, err) = read_items::<ripc_msg_item>(b.items, count)?;
+    // The id is looked up once the first messages are loaded, as msgsnd does.
+    let mut q = None;
+    wait::send_parts(
+        &items,
+        err,
+        blocking,
+        |it| load(it.msgp, it.msgsz, b.msqid),
+        |mut msgs, blocking| {
+            if q.is_none() {
+                match lookup(ns, b.msqid) {
+                    Ok(found) => q = Some(found),
+                    Err(e) => return (0, Some(e)),
+                }
             }
-            Err(e) => {
-                err = Some(e);
-                break;
+            match &q {
+                Some(q) => snd_run(q, msgs.drain_all(), blocking),
+                None => (0, Some(EINVAL)),
             }
-        }
-    }
-    if msgs.is_empty() {
-        return outcome(0, err);
-    }
-    let q = lookup(ns, b.msqid)?;
-    let (done, run_err) = snd_run(&q, msgs.drain_all(), blocking);
-    outcome(done, run_err.or(err))
+        },
+    )
 }
 
 /// `RIPC_MSGRCV_BATCH`: receives under one lock, then copies each message
@@ -942,7 +939,10 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
         }
         return Ok(0);
     };
-    if n.msg_qbytes > u64::from(limits::get().msgmnb) && !cred::capable(cred::CAP_SYS_RESOURCE) {
+    // msgctl_down() takes msg_qbytes as an int, compared with the unsigned
+    // msgmnb; q_qbytes gets it sign-extended.
+    let qbytes = n.msg_qbytes as i32;
+    if qbytes as u32 > limits::get().msgmnb && !cred::capable(cred::CAP_SYS_RESOURCE) {
         return Err(EPERM);
     }
     let uid = cred::user_to_uid(n.msg_perm.uid)?;
@@ -950,7 +950,7 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     g.perm.uid = uid;
     g.perm.gid = gid;
     g.perm.mode = (g.perm.mode & !0o777) | (u32::from(n.msg_perm.mode) & 0o777);
-    g.qbytes = n.msg_qbytes;
+    g.qbytes = i64::from(qbytes) as u64;
     g.ctime = now();
     // expunge_all(-EAGAIN): receivers look again (permissions changed).
     g.receivers.wake_all(&mut wq, |r| r.got = Some(Err(EAGAIN)));

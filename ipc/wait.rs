@@ -26,7 +26,10 @@ use kernel::{
     task::Task,
 };
 
-use crate::ipc::defs::{read_user, ripc_timespec};
+use crate::ipc::{
+    defs::{read_user, ripc_timespec},
+    msg::Msg,
+};
 
 /// A blocked task and its request `W`.
 pub(crate) struct Waiter<W> {
@@ -213,6 +216,66 @@ impl Blocking {
     pub(crate) fn may_block(&self, done: usize) -> bool {
         !(self.nonblock || (self.first_only && done > 0))
     }
+
+    /// The blocking of the rest of a batch once `done` items are done.
+    fn after(self, done: usize) -> Self {
+        Blocking {
+            nonblock: !self.may_block(done),
+            ..self
+        }
+    }
+}
+
+/// What a send batch loads at a time: up to 32 messages and 64 KiB (or one
+/// bigger message).  A batch blocked on a full queue holds one part (as
+/// a few blocked senders would), not the whole batch.
+const PART_MSGS: usize = 32;
+const PART_BYTES: usize = 64 << 10;
+
+/// A send batch, in parts: each part's messages are loaded (`load`, in
+/// order, up to the first failure), then sent in one run (`run`).  The
+/// first failure ends the batch, with the semantics of as many single
+/// sends: `read_err` is that of the item after `items`.
+pub(crate) fn send_parts<T>(
+    items: &[T],
+    read_err: Option<Error>,
+    b: Blocking,
+    mut load: impl FnMut(&T) -> Result<Msg>,
+    mut run: impl FnMut(KVec<Msg>, Blocking) -> (usize, Option<Error>),
+) -> Result<usize> {
+    let mut done = 0;
+    let mut next = items.iter().peekable();
+    while next.peek().is_some() {
+        let mut msgs = match KVec::with_capacity(PART_MSGS, GFP_KERNEL) {
+            Ok(v) => v,
+            Err(e) => return outcome(done, Some(e.into())),
+        };
+        let (mut bytes, mut load_err) = (0, None);
+        while msgs.len() < PART_MSGS && bytes < PART_BYTES {
+            let Some(it) = next.next() else { break };
+            match load(it) {
+                Ok(m) => {
+                    bytes += m.len();
+                    let _ = msgs.push_within_capacity(m);
+                }
+                Err(e) => {
+                    load_err = Some(e);
+                    break;
+                }
+            }
+        }
+        if !msgs.is_empty() {
+            let (n, run_err) = run(msgs, b.after(done));
+            done += n;
+            if run_err.is_some() {
+                return outcome(done, run_err);
+            }
+        }
+        if load_err.is_some() {
+            return outcome(done, load_err);
+        }
+    }
+    outcome(done, read_err)
 }
 
 /// The result of a run: its count, or its error if it did nothing.

@@ -168,7 +168,7 @@ int ripc_mq_open(const char *name, int oflag, ...)
 		arg.attr = PTR(va_arg(ap, struct mq_attr *));
 		va_end(ap);
 	}
-	fd = open(RIPC_DEVICE, O_RDWR | O_CLOEXEC);
+	fd = open(RIPC_DEVICE, (oflag & O_ACCMODE) | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	if (ioctl(fd, RIPC_MQ_OPEN, &arg) < 0) {

@@ -226,7 +226,7 @@ impl OpenOptions {
         if self.nonblocking {
             oflag |= OFlags::NONBLOCK;
         }
-        let fd = sys::open_device()?;
+        let fd = sys::open_device_as(oflag & OFlags::RWMODE)?;
         let attr = if self.create && (self.max_msgs.is_some() || self.msg_size.is_some()) {
             let (maxmsg, msgsize) = match (self.max_msgs, self.msg_size) {
                 (Some(m), Some(s)) => (m, s),

@@ -68,11 +68,14 @@ pub(crate) unsafe fn ioctl<T>(fd: BorrowedFd<'_>, cmd: u32, arg: &mut T) -> io::
 
 /// A new open file of the device (`O_RDWR | O_CLOEXEC`).
 pub(crate) fn open_device() -> io::Result<OwnedFd> {
-    Ok(rustix::fs::open(
-        DEVICE,
-        OFlags::RDWR | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?)
+    open_device_as(OFlags::RDWR)
+}
+
+/// A new open file of the device with access mode `access` and
+/// `O_CLOEXEC`: a queue descriptor is opened with the queue's access mode,
+/// so that `fcntl(F_GETFL)` and `read()` see it as native ones do.
+pub(crate) fn open_device_as(access: OFlags) -> io::Result<OwnedFd> {
+    Ok(rustix::fs::open(DEVICE, access | OFlags::CLOEXEC, Mode::empty())?)
 }
 
 static DEVICE_FD: OnceLock<OwnedFd> = OnceLock::new();
