@@ -262,7 +262,6 @@ pub(crate) struct MqQueue {
     state: Mutex<MqState>,
     #[pin]
     sleep: CondVar,
-    #[pin]
     poll: PollQueue,
 }
 
@@ -397,7 +396,7 @@ impl MqQueue {
                     chunk: n.min(CHUNK as u64) as usize,
                 }),
                 sleep <- new_condvar!(),
-                poll <- PollQueue::new(),
+                poll: PollQueue::new()?,
             }),
             GFP_KERNEL,
         )

@@ -316,7 +316,6 @@ pub(crate) struct SysvQueue {
     state: Mutex<SysvState>,
     #[pin]
     sleep: CondVar,
-    #[pin]
     poll: PollQueue,
 }
 
@@ -416,7 +415,7 @@ pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
                 totals: ns.totals.clone(),
             }),
             sleep <- new_condvar!(),
-            poll <- PollQueue::new(),
+            poll: PollQueue::new()?,
         }),
         GFP_KERNEL,
     )?;

@@ -14,13 +14,12 @@
 use kernel::{
     bindings,
     fs::File,
-    new_poll_condvar,
     prelude::*,
     sync::{
         aref::ARef,
         atomic::{Atomic, Relaxed},
         lock::{mutex::MutexBackend, Guard},
-        poll::{PollCondVar, PollTable},
+        poll::{PollCondVarBox, PollTable},
         CondVar, CondVarTimeoutResult,
     },
     task::Task,
@@ -334,10 +333,12 @@ pub(crate) fn sleep<S: Unpin, W>(
 /// or receive skips the wake-up call (and its lock): `polled` is set before
 /// the poller takes the queue lock to look at the state, and read after the
 /// waker has dropped it, so a poller that looked before a change is seen.
-#[pin_data]
+///
+/// The wait queue is a [`PollCondVarBox`]: freeing it waits for the epoll
+/// items to go through `kfree_rcu`, where a plain `PollCondVar` calls
+/// `synchronize_rcu()` (an `IPC_RMID` or a last close took 15-20 ms).
 pub(crate) struct PollQueue {
-    #[pin]
-    cv: PollCondVar,
+    cv: PollCondVarBox,
     polled: Atomic<bool>,
 }
 
@@ -359,9 +360,9 @@ pub(crate) fn end_run<G>(
 }
 
 impl PollQueue {
-    pub(crate) fn new() -> impl PinInit<Self> {
-        pin_init!(Self {
-            cv <- new_poll_condvar!(),
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self {
+            cv: PollCondVarBox::new(c"rust_ipc_poll", kernel::static_lock_class!())?,
             polled: Atomic::new(false),
         })
     }
