@@ -363,6 +363,13 @@ def suite_mq_perf():
             note(out)
         else:
             emit(suite, "(run)", run, "PASS", f"{secs:.0f} s")
+            # The limits it ran with (it raises msg_max and msgsize_max as
+            # far as they go: the native sysctls, or the module's through
+            # the preload).
+            m = re.search(r"Adjusted system state.*?\n(.*?)\n\s*Continuous mode", out, re.S)
+            if m:
+                note(f"mq_perf_tests {run}: " + "; ".join(
+                    " ".join(l.split()) for l in m.group(1).splitlines() if l.strip()))
         leftovers(suite, run)
 
 
