@@ -8,7 +8,7 @@ KDIR ?=
 export PATH := /usr/lib/llvm-19/bin:$(HOME)/.cargo/bin:$(PATH)
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1
 
-.PHONY: all module setup kernels clippy fmt fmtcheck selftests check demo bench fuzz shell clean
+.PHONY: all module setup kernels clippy fmt fmtcheck selftests check demo bench fuzz conformance shell clean
 
 all: module
 
@@ -56,6 +56,9 @@ FUZZ_CALLS ?= 25000
 fuzz: setup
 	@scripts/vm-run --kernel debug --timeout 5400 -- \
 		FUZZ_CALLS=$(FUZZ_CALLS) $(if $(FUZZ_SEED),FUZZ_SEED=$(FUZZ_SEED)) /selftests/ioctl_fuzz_test
+
+conformance: setup
+	@scripts/conformance
 
 shell: setup
 	@scripts/vm-run --shell

@@ -1,0 +1,405 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""The guest half of `make conformance` (scripts/conformance): run in the VM
+(scripts/vm-run --host-root, the host's root file system under a tmpfs
+overlay, rust_ipc loaded), it runs each third-party suite natively and then
+through the drop-in (LD_PRELOAD=libripc_preload.so, on /dev/rust_ipc), in
+this boot, and prints one line per test and run:
+
+    CONF<TAB>SUITE<TAB>TEST<TAB>RUN<TAB>STATUS<TAB>DETAIL
+
+RUN is native or rust_ipc, STATUS PASS, FAIL or SKIP (the suite's own
+verdict), DETAIL a figure (bogo ops, latency, nsec/msg) or why it failed.
+Checks of the drop-in itself (the program's calls bind to the preload, no
+queue left behind) are
+
+    CONFCHECK<TAB>SUITE<TAB>WHAT<TAB>STATUS<TAB>DETAIL
+
+and everything else is commentary ("# ..."): the suites' own output of a run
+that failed.  conformance/report.py turns this into the comparison.
+
+    guest.py [SUITE...]      (default: all; see SUITES below)
+"""
+import glob
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.environ.get("RUST_IPC_CACHE") or os.path.expanduser("~/.cache/rust_ipc")
+CONF = os.path.join(CACHE, "conformance")
+PRELOAD = os.path.join(TOP, "libripc", "out", "libripc_preload.so")
+RIPCCTL = os.path.join(TOP, "tools", "out", "ripcctl")
+PY = os.path.join(CONF, "venv", "bin", "python")
+RUNS = tuple(os.environ.get("CONF_RUNS", "native rust_ipc").split())
+TMP = tempfile.mkdtemp(prefix="conformance.")
+
+
+def emit(suite, test, run, status, detail=""):
+    detail = " ".join(str(detail).split())
+    print(f"CONF\t{suite}\t{test}\t{run}\t{status}\t{detail}", flush=True)
+
+
+def check(suite, what, ok, detail=""):
+    detail = " ".join(str(detail).split())
+    print(f"CONFCHECK\t{suite}\t{what}\t{'PASS' if ok else 'FAIL'}\t{detail}", flush=True)
+
+
+def note(text):
+    for line in str(text).rstrip("\n").splitlines():
+        print(f"# {line}", flush=True)
+
+
+def env_for(run, extra=None):
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    if run == "rust_ipc":
+        env["LD_PRELOAD"] = PRELOAD
+    env.update(extra or {})
+    return env
+
+
+def execute(cmd, run, timeout, env=None, cwd=None, stdin=subprocess.DEVNULL):
+    """Runs cmd (in its own process group, killed on timeout) natively or
+    through the preload: (exit status or None on timeout, output, seconds)."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         env=env_for(run, env), cwd=cwd, start_new_session=True)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+        rc = p.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, _ = p.communicate()
+        rc = None
+    # Whatever it left running (stress-ng's workers, helpers).
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return rc, out.decode(errors="replace"), time.monotonic() - t0
+
+
+def binds(suite, cmd, bound_file, env=None):
+    """Under the preload, every mq_* and msg* function that bound_file (a
+    path, or a regular expression for it) takes from the C library is taken
+    from libripc_preload.so: otherwise the program would run on the native
+    queues.  cmd should load bound_file and exit quickly; LD_BIND_NOW makes
+    every binding happen at load."""
+    log = os.path.join(TMP, "bind")
+    for f in glob.glob(log + "*"):
+        os.unlink(f)
+    extra = {"LD_BIND_NOW": "1", "LD_DEBUG": "bindings", "LD_DEBUG_OUTPUT": log}
+    extra.update(env or {})
+    execute(cmd, "rust_ipc", 120, extra)
+    text = ""
+    for f in glob.glob(log + "*"):
+        with open(f, errors="replace") as fh:
+            text += fh.read()
+    pat = re.compile(r"binding file (\S+) \[0\] to (\S+) \[0\]: normal symbol `([^']+)'")
+    got = {}
+    for m in pat.finditer(text):
+        if re.fullmatch(bound_file, m.group(1)) and re.match(r"(__)?(mq_|msg)", m.group(3)):
+            got.setdefault(m.group(3), set()).add(m.group(2))
+    missing = sorted(s for s, libs in got.items() if libs != {PRELOAD})
+    name = os.path.basename(bound_file.replace("\\", ""))
+    syms = " ".join(sorted(got)) or "(no mq_*/msg* function)"
+    check(suite, f"{name}: {syms} bind to libripc_preload.so", got and not missing,
+          f"not bound to the preload: {' '.join(missing)}" if missing else "")
+
+
+def leftovers(suite, run):
+    """Queues the run left behind, reported and removed (so that the next
+    suite starts from none)."""
+    left = []
+    if run == "native":
+        mqdir = "/dev/mqueue"
+        for q in sorted(os.listdir(mqdir)) if os.path.isdir(mqdir) else ():
+            left.append("/" + q)
+            os.unlink(os.path.join("/dev/mqueue", q))
+        with open("/proc/sysvipc/msg") as fh:
+            for line in fh.readlines()[1:]:
+                f = line.split()
+                left.append(f"key {f[0]} id {f[1]}")
+                subprocess.run(["ipcrm", "-q", f[1]], check=False)
+    else:
+        rc, out, _ = execute([RIPCCTL, "list"], "native", 30)
+        part = None
+        mq, sysv = [], []
+        for line in out.splitlines():
+            if line.startswith("POSIX queues:"):
+                part = mq
+            elif line.startswith("System V queues:"):
+                part = sysv
+            elif part is not None and line.strip() and not re.match(r"\s*(name|key)\s", line):
+                part.append(line.split())
+        for f in mq:
+            left.append(f[0])
+        for f in sysv:
+            left.append(f"key {f[0]} id {f[1]}")
+        if mq or sysv:
+            # Removed through the preload, by name and by id.
+            code = ("import ctypes, sys\n"
+                    "c = ctypes.CDLL(None, use_errno=True)\n"
+                    "for n in sys.argv[1].split():\n"
+                    "    c.mq_unlink(n.encode())\n"
+                    "for i in sys.argv[2].split():\n"
+                    "    c.msgctl(int(i), 0, None)\n")
+            execute(["/usr/bin/python3", "-c", code, " ".join(f[0] for f in mq),
+                     " ".join(f[1] for f in sysv)], "rust_ipc", 60)
+    check(suite, f"{run}: no queue left behind", not left,
+          ("left: " + ", ".join(left[:8]) + (" ..." if len(left) > 8 else "")) if left else "")
+
+
+def module_loaded():
+    return os.path.exists("/dev/rust_ipc")
+
+
+# ---- stress-ng ---------------------------------------------------------------
+
+STRESS_SECS = int(os.environ.get("CONF_STRESS_SECS", "5"))
+STRESS_TESTS = [
+    ("mq", ["--mq", "2"]),
+    ("mq --mq-size 1", ["--mq", "2", "--mq-size", "1"]),
+    ("msg", ["--msg", "2"]),
+    ("msg --msg-types 8", ["--msg", "2", "--msg-types", "8"]),
+]
+
+
+def suite_stress_ng():
+    suite = "stress-ng"
+    exe = "/usr/bin/stress-ng"
+    binds(suite, [exe, "--version"], re.escape(exe))
+    for run in RUNS:
+        for name, args in STRESS_TESTS:
+            yml = os.path.join(TMP, "stress.yaml")
+            if os.path.exists(yml):
+                os.unlink(yml)
+            cmd = [exe] + args + ["-t", f"{STRESS_SECS}s", "--verify", "--metrics-brief",
+                                  "--temp-path", TMP, "--yaml", yml]
+            rc, out, _ = execute(cmd, run, STRESS_SECS * 6 + 60)
+            ops = None
+            rate = None
+            if os.path.exists(yml):
+                with open(yml) as fh:
+                    y = fh.read()
+                m = re.search(r"bogo-ops:\s*(\d+)", y)
+                ops = int(m.group(1)) if m else None
+                m = re.search(r"bogo-ops-per-second-real-time:\s*([\d.]+)", y)
+                rate = float(m.group(1)) if m else None
+            fails = [l for l in out.splitlines() if re.search(r"\bfail:|FAILED|failed:", l)]
+            detail = f"{ops} bogo ops, {rate:.0f}/s" if ops is not None and rate is not None else ""
+            if rc == 0 and not fails and ops:
+                emit(suite, name, run, "PASS", detail)
+            else:
+                why = fails[0] if fails else ("timed out" if rc is None else f"exit {rc}")
+                emit(suite, name, run, "FAIL", f"{why}; {detail}")
+                note(out)
+        leftovers(suite, run)
+
+
+# ---- pmqtest (rt-tests) ----------------------------------------------------
+
+PMQ_LOOPS = int(os.environ.get("CONF_PMQ_LOOPS", "1000"))
+# pmqtest's -T (mq_timedreceive) is not used: in rt-tests 2.4 the sender
+# then takes two sync messages per cycle (mq_timedreceive and mq_receive on
+# the sync queue) while the receiver sends one, so it stalls on the native
+# queues too.
+PMQ_TESTS = [
+    ("1 pair", ["-p", "80", "-i", "200", "-d", "0", "-l", str(PMQ_LOOPS)]),
+    ("1 pair per CPU, pinned (-S)", ["-S", "-p", "80", "-i", "200", "-d", "0",
+                                     "-l", str(PMQ_LOOPS)]),
+    ("4 pairs, priorities 80..77 (-t 4)", ["-t", "4", "-p", "80", "-i", "200", "-d", "100",
+                                          "-l", str(PMQ_LOOPS)]),
+]
+
+
+def suite_pmqtest():
+    suite = "pmqtest"
+    exe = "/usr/bin/pmqtest"
+    binds(suite, [exe, "--help"], re.escape(exe))
+    for run in RUNS:
+        for name, args in PMQ_TESTS:
+            js = os.path.join(TMP, "pmq.json")
+            if os.path.exists(js):
+                os.unlink(js)
+            loops = int(args[args.index("-l") + 1])
+            rc, out, _ = execute([exe, "-q", f"--json={js}"] + args, run, 300)
+            why = None
+            detail = ""
+            try:
+                with open(js) as fh:
+                    j = json.load(fh)
+                threads = list(j["thread"].values())
+                # pmqtest stops every pair when the first has made its loops.
+                done = [t["sender"]["samples"] for t in threads]
+                if max(done) != loops or min(done) < 1:
+                    why = f"loops made: {done}, want {loops} for the first to finish"
+                avg = max(t["receiver"]["avg"] for t in threads)
+                mx = max(t["receiver"]["max"] for t in threads)
+                detail = f"latency avg {avg:.0f} us, max {mx} us"
+                if j.get("return_code", 0) != 0:
+                    why = why or f"return_code {j['return_code']}"
+            except (OSError, ValueError, KeyError) as e:
+                why = f"no JSON results ({e.__class__.__name__})"
+            errs = [l for l in out.splitlines()
+                    if re.search(r"could not|ERROR|mismatch", l)]
+            if rc != 0 or errs or why:
+                emit(suite, name, run, "FAIL",
+                     (errs[0] if errs else why or ("timed out" if rc is None else f"exit {rc}")) +
+                     (f"; {detail}" if detail else ""))
+                note(out)
+            else:
+                emit(suite, name, run, "PASS", detail)
+        leftovers(suite, run)
+
+
+# ---- posix_ipc and sysv_ipc (PyPI) ----------------------------------------------
+
+def suite_pypi(suite, module):
+    src = sorted(glob.glob(os.path.join(CONF, "src", f"{module}-*")))
+    if not src or not os.path.exists(PY):
+        for run in RUNS:
+            emit(suite, "(suite)", run, "SKIP", "not installed: run scripts/conformance-setup")
+        return
+    src = src[-1]
+    so = glob.glob(os.path.join(CONF, "venv", "lib", "python3*", "site-packages",
+                                f"{module}*.so"))
+    if so:
+        binds(suite, [PY, "-c", f"import {module}"], re.escape(so[0]))
+    else:
+        check(suite, f"{module}: the extension module is installed", False)
+    for run in RUNS:
+        rc, out, secs = execute([PY, os.path.join(TOP, "conformance", "pyunit.py"), suite, run,
+                                 src], run, 900, {"PYTHONDONTWRITEBYTECODE": "1"})
+        seen = 0
+        for line in out.splitlines():
+            if line.startswith("CONF\t"):
+                print(line, flush=True)
+                seen += 1
+        if rc is None or not seen:
+            emit(suite, "(suite)", run, "FAIL",
+                 "timed out" if rc is None else f"exit {rc}, no test ran")
+        others = [l for l in out.splitlines() if not l.startswith("CONF\t")]
+        if others:
+            note("\n".join(others[-80:]))
+        note(f"{suite} {run}: {seen} tests in {secs:.0f} s")
+        leftovers(suite, run)
+
+
+# ---- glibc's rt/tst-mqueue*.c ----------------------------------------------------
+
+def suite_glibc():
+    suite = "glibc"
+    bins = sorted(glob.glob(os.path.join(CONF, "bin", "glibc", "tst-mqueue*")),
+                  key=lambda p: int(re.sub(r"\D", "", os.path.basename(p)) or 0))
+    if not bins:
+        for run in RUNS:
+            emit(suite, "(suite)", run, "SKIP", "not built: run scripts/conformance-setup")
+        return
+    for b in bins:
+        binds(suite, [b, "--help"], re.escape(b))
+    outputs = {}
+    for run in RUNS:
+        for b in bins:
+            name = os.path.basename(b)
+            # tst-mqueue7 re-executes itself (glibc's rt/Makefile gives it
+            # "-- $(host-test-program-cmd)"); the driver's timeout is scaled
+            # for TCG.
+            args = ["--", b] if name == "tst-mqueue7" else []
+            rc, out, _ = execute([b] + args, run, 600, {"TIMEOUTFACTOR": "10"})
+            outputs[(name, run)] = out
+            if rc == 0:
+                differs = run == "rust_ipc" and outputs.get((name, "native")) != out
+                emit(suite, name, run, "PASS", "output differs from native's" if differs else "")
+                if differs:
+                    note(out)
+            elif rc == 77:
+                emit(suite, name, run, "SKIP", "UNSUPPORTED: " + (out.strip().splitlines() or [""])[-1])
+            else:
+                lines = out.strip().splitlines()
+                emit(suite, name, run, "FAIL",
+                     ("timed out" if rc is None else f"exit {rc}") +
+                     (": " + lines[-1] if lines else ""))
+                note(out)
+        leftovers(suite, run)
+
+
+# ---- the kernel's mq_perf_tests ---------------------------------------------------
+
+def suite_mq_perf():
+    suite = "mq_perf_tests"
+    exe = os.path.join(CONF, "bin", "mq_perf_tests")
+    if not os.path.exists(exe):
+        for run in RUNS:
+            emit(suite, "(suite)", run, "SKIP", "not built: run scripts/conformance-setup")
+        return
+    binds(suite, [exe, "--help"], re.escape(exe))
+    for run in RUNS:
+        rc, out, secs = execute([exe], run, 3000)
+        tests = []
+        cur = None
+        for line in out.splitlines():
+            m = re.match(r"\s*Test #(\w+): (.*?):?\s*$", line)
+            if m:
+                cur = f"#{m.group(1)} {m.group(2)}"
+                continue
+            m = re.match(r"\s*(Send|Recv) msg:", line)
+            if m and cur:
+                kind = m.group(1).lower()
+                continue
+            m = re.match(r"\s*(\d+) nsec/msg", line)
+            if m and cur:
+                tests.append((f"{cur}: {kind}", int(m.group(1))))
+        for name, ns in tests:
+            emit(suite, name, run, "PASS" if rc == 0 else "FAIL", f"{ns} nsec/msg")
+        if rc != 0 or not tests:
+            emit(suite, "(run)", run, "FAIL", "timed out" if rc is None else f"exit {rc}")
+            note(out)
+        else:
+            emit(suite, "(run)", run, "PASS", f"{secs:.0f} s")
+            # The limits it ran with (it raises msg_max and msgsize_max as
+            # far as they go: the native sysctls, or the module's through
+            # the preload).
+            m = re.search(r"Adjusted system state.*?\n(.*?)\n\s*Continuous mode", out, re.S)
+            if m:
+                note(f"mq_perf_tests {run}: " + "; ".join(
+                    " ".join(l.split()) for l in m.group(1).splitlines() if l.strip()))
+        leftovers(suite, run)
+
+
+SUITES = {
+    "stress-ng": suite_stress_ng,
+    "pmqtest": suite_pmqtest,
+    "posix_ipc": lambda: suite_pypi("posix_ipc", "posix_ipc"),
+    "sysv_ipc": lambda: suite_pypi("sysv_ipc", "sysv_ipc"),
+    "glibc": suite_glibc,
+    "mq_perf_tests": suite_mq_perf,
+}
+
+
+def main():
+    names = sys.argv[1:] or list(SUITES)
+    for n in names:
+        if n not in SUITES:
+            sys.exit(f"guest.py: unknown suite {n} (have: {' '.join(SUITES)})")
+    print(f"# conformance: {' '.join(names)}; kernel {os.uname().release};"
+          f" rust_ipc {'loaded' if module_loaded() else 'MISSING'}", flush=True)
+    for n in names:
+        print(f"CONFSUITE\t{n}", flush=True)
+        t0 = time.monotonic()
+        if not module_loaded():
+            check(n, "/dev/rust_ipc exists (module loaded)", False)
+        SUITES[n]()
+        print(f"# {n}: {time.monotonic() - t0:.0f} s", flush=True)
+    print("CONFDONE", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
