@@ -4,9 +4,10 @@
 //!
 //! The native call signals the owner process with `kill_pid_info`, which is
 //! not exported to modules.  rust_ipc sends the same siginfo (`SI_MESGQ`,
-//! `si_value`, the sender's tgid and uid) with `send_sig_info` to the owner's
-//! thread-group leader: a thread that waits with `sigwaitinfo` must be the
-//! leader or have the signal unblocked only there (documented in README).
+//! `si_value`, the sender's tgid and uid) with `send_sig_info` to one thread
+//! of the owner process, chosen as `complete_signal` would: the leader if it
+//! does not block the signal, else the first live thread that does not.
+//! The signal is then pending on that thread, not process-wide (README).
 
 use crate::ipc::cred::{uid_to_user, Ids};
 use crate::ipc::defs::{read_user, ripc_sigevent, RIPC_SIGEV_NONE, RIPC_SIGEV_SIGNAL};
@@ -134,8 +135,48 @@ impl Notify {
             unsafe { bindings::task_tgid_nr_ns(cur.as_ptr(), bindings::task_active_pid_ns(task)) };
         si._sifields._rt._uid = uid_to_user(Ids::current().uid);
         si._sifields._rt._sigval.sival_ptr = self.value as *mut c_void;
-        // SAFETY: `info` is a valid siginfo, `task` a task we hold a
-        // reference on, and `signo` a valid signal (checked in `parse`).
-        unsafe { bindings::send_sig_info(self.signo as c_int, &mut info, task) };
+        let _rcu = kernel::sync::rcu::read_lock();
+        let target = taker(task, self.signo);
+        // SAFETY: `info` is a valid siginfo, `target` the leader (a task we
+        // hold a reference on) or one of its threads, which the RCU read
+        // lock keeps valid, and `signo` a valid signal (checked in `parse`).
+        unsafe { bindings::send_sig_info(self.signo as c_int, &mut info, target) };
     }
+}
+
+/// The thread of `leader`'s group that takes `signo`, as `complete_signal`
+/// picks it: the leader if it does not block it, else the first live
+/// thread that does not, else the leader (the signal waits there).  Call
+/// under the RCU read lock, which keeps the threads found valid.
+fn taker(leader: *mut bindings::task_struct, signo: u32) -> *mut bindings::task_struct {
+    let wants = |t: *mut bindings::task_struct| {
+        let bit = u64::from(signo - 1);
+        // SAFETY: `t` is a task kept valid by the caller's RCU read lock;
+        // its `blocked` set and `flags` are plain words.
+        let (blocked, flags) = unsafe { ((*t).blocked.sig[0] as u64, (*t).flags) };
+        flags & bindings::PF_EXITING == 0 && (bit >= 64 || blocked & (1 << bit) == 0)
+    };
+    if wants(leader) {
+        return leader;
+    }
+    // `for_each_thread`: the group's threads are on `signal->thread_head`,
+    // linked through `task_struct.thread_node`, under RCU.
+    // SAFETY: the leader is valid (a counted reference) and so is its
+    // signal struct while it is; the list is walked under RCU, as
+    // `for_each_thread` does, each entry being a live `task_struct`'s
+    // `thread_node`.
+    unsafe {
+        let head = &raw mut (*(*leader).signal).thread_head;
+        let mut node = core::ptr::read_volatile(&raw const (*head).next);
+        while !core::ptr::eq(node, head) {
+            let t = node
+                .byte_sub(core::mem::offset_of!(bindings::task_struct, thread_node))
+                .cast::<bindings::task_struct>();
+            if wants(t) {
+                return t;
+            }
+            node = core::ptr::read_volatile(&raw const (*node).next);
+        }
+    }
+    leader
 }

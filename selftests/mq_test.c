@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <sys/mount.h>
@@ -947,6 +948,46 @@ TEST_F(mq, notify_signal_carries_sender_siginfo)
 	ASSERT_EQ(value, si.si_value.sival_ptr);
 	ASSERT_EQ(pid, si.si_pid);
 	ASSERT_EQ((uid_t)NOBODY, si.si_uid);
+}
+
+static volatile pid_t taker_tid;
+
+static void note_taker(int sig)
+{
+	(void)sig;
+	taker_tid = (pid_t)syscall(SYS_gettid);
+}
+
+static void *wait_for_taker(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 400 && !taker_tid; i++)
+		usleep(5000);
+	return NULL;
+}
+
+/* The notification is process-directed: a thread that does not block the
+ * signal takes it when the main thread blocks it (glibc's tst-mqueue5). */
+TEST_F(mq, notify_signal_reaches_a_thread_that_accepts_it)
+{
+	struct sigaction sa = { .sa_handler = note_taker };
+	mqd_t q = MKQ(O_RDWR, 4, 16);
+	sigset_t set;
+	pthread_t t;
+
+	taker_tid = 0;
+	sigemptyset(&sa.sa_mask);
+	SYS(sigaction(SIGUSR2, &sa, NULL));
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	ASSERT_EQ(0, pthread_sigmask(SIG_UNBLOCK, &set, NULL));
+	ASSERT_EQ(0, pthread_create(&t, NULL, wait_for_taker, NULL));
+	ASSERT_EQ(0, pthread_sigmask(SIG_BLOCK, &set, NULL));
+	SYS(notify_sig(be, q, SIGUSR2, NULL));
+	SYS(be->send(q, "n", 1, 0));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_NE(0, taker_tid) TH_LOG("the signal did not arrive");
+	ASSERT_NE(getpid(), taker_tid);
 }
 
 TEST_F(mq, notify_second_registration_is_ebusy)
