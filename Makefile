@@ -8,7 +8,7 @@ KDIR ?=
 export PATH := /usr/lib/llvm-19/bin:$(HOME)/.cargo/bin:$(PATH)
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1
 
-.PHONY: all module setup kernels clippy fmt fmtcheck selftests check demo bench shell clean
+.PHONY: all module setup kernels clippy fmt fmtcheck selftests check demo bench stress shell clean
 
 all: module
 
@@ -49,6 +49,9 @@ demo: setup
 
 bench: setup
 	@scripts/bench
+
+stress: setup
+	@scripts/stress
 
 shell: setup
 	@scripts/vm-run --shell
