@@ -8,7 +8,7 @@ KDIR ?=
 export PATH := /usr/lib/llvm-19/bin:$(HOME)/.cargo/bin:$(PATH)
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1
 
-.PHONY: all module setup kernels clippy fmt fmtcheck selftests check demo bench fuzz conformance shell clean
+.PHONY: all module setup kernels clippy fmt fmtcheck selftests check demo bench fuzz stress conformance shell clean
 
 all: module
 
@@ -59,6 +59,9 @@ fuzz: setup
 
 conformance: setup
 	@scripts/conformance
+
+stress: setup
+	@scripts/stress
 
 shell: setup
 	@scripts/vm-run --shell
