@@ -951,6 +951,7 @@ TEST_F(mq, notify_signal_carries_sender_siginfo)
 }
 
 static volatile pid_t taker_tid;
+static volatile int taker_started;
 
 static void note_taker(int sig)
 {
@@ -961,13 +962,16 @@ static void note_taker(int sig)
 static void *wait_for_taker(void *arg)
 {
 	(void)arg;
+	taker_started = 1;
 	for (int i = 0; i < 400 && !taker_tid; i++)
 		usleep(5000);
 	return NULL;
 }
 
 /* The notification is process-directed: a thread that does not block the
- * signal takes it when the main thread blocks it (glibc's tst-mqueue5). */
+ * signal takes it when the main thread blocks it (glibc's tst-mqueue5).  The
+ * thread must be running: glibc starts a thread with every signal blocked,
+ * and rust_ipc picks the thread at the send (README). */
 TEST_F(mq, notify_signal_reaches_a_thread_that_accepts_it)
 {
 	struct sigaction sa = { .sa_handler = note_taker };
@@ -976,6 +980,7 @@ TEST_F(mq, notify_signal_reaches_a_thread_that_accepts_it)
 	pthread_t t;
 
 	taker_tid = 0;
+	taker_started = 0;
 	sigemptyset(&sa.sa_mask);
 	SYS(sigaction(SIGUSR2, &sa, NULL));
 	sigemptyset(&set);
@@ -983,6 +988,9 @@ TEST_F(mq, notify_signal_reaches_a_thread_that_accepts_it)
 	ASSERT_EQ(0, pthread_sigmask(SIG_UNBLOCK, &set, NULL));
 	ASSERT_EQ(0, pthread_create(&t, NULL, wait_for_taker, NULL));
 	ASSERT_EQ(0, pthread_sigmask(SIG_BLOCK, &set, NULL));
+	for (int i = 0; i < 2000 && !taker_started; i++)
+		usleep(1000);
+	ASSERT_EQ(1, taker_started);
 	SYS(notify_sig(be, q, SIGUSR2, NULL));
 	SYS(be->send(q, "n", 1, 0));
 	ASSERT_EQ(0, pthread_join(t, NULL));
