@@ -76,6 +76,14 @@ impl Table {
         }
     }
 
+    /// The queue of id `id` (`ipc_obtain_object_check`).
+    fn get(&self, id: i32) -> Option<&Arc<SysvQueue>> {
+        match self.slots.get((id as u32 % IPCMNI) as usize) {
+            Some(Some(q)) if id >= 0 && q.id == id => Some(q),
+            _ => None,
+        }
+    }
+
     fn is_free(&self, i: usize) -> bool {
         !matches!(self.slots.get(i), Some(Some(_)))
     }
@@ -353,11 +361,7 @@ fn lookup(ns: &SysvNs, id: i32) -> Result<Arc<SysvQueue>> {
     if id < 0 {
         return Err(EINVAL);
     }
-    let t = ns.ids.lock();
-    match t.slots.get((id as u32 % IPCMNI) as usize) {
-        Some(Some(q)) if q.id == id => Ok(q.clone()),
-        _ => Err(EINVAL),
-    }
+    ns.ids.lock().get(id).cloned().ok_or(EINVAL)
 }
 
 /// `RIPC_MSGGET`.
@@ -920,8 +924,13 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     } else {
         None
     };
-    let q = lookup(ns, a.msqid)?;
     let mut wq = WakeQ::new();
+    // The id table stays locked (the native `down_write` of the ids'
+    // rwsem), so that a removed queue leaves the table in the same critical
+    // section in which it is marked removed: once a call has seen EIDRM,
+    // every later lookup of the id gives EINVAL.
+    let mut t = ns.ids.lock();
+    let q = t.get(a.msqid).cloned().ok_or(EINVAL)?;
     let mut g = q.state.lock();
     let euid = Ids::current().euid;
     if euid != g.perm.cuid && euid != g.perm.uid && !cred::capable(cred::CAP_SYS_ADMIN) {
@@ -929,15 +938,16 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     }
     let Some(n) = new else {
         g.free_all(&mut wq);
-        drop(g);
-        q.poll.notify();
-        let mut t = ns.ids.lock();
         if let Some(s) = t.slots.get_mut((q.id as u32 % IPCMNI) as usize) {
             *s = None;
             t.in_use -= 1;
         }
+        drop(g);
+        drop(t);
+        q.poll.notify();
         return Ok(0);
     };
+    drop(t);
     // msgctl_down() takes msg_qbytes as an int, compared with the unsigned
     // msgmnb; q_qbytes gets it sign-extended.
     let qbytes = n.msg_qbytes as i32;

@@ -284,24 +284,6 @@ static void touch(void)
 		*(volatile char *)p = *p;
 }
 
-/* The state letter of a task (/proc/PID/stat), or 0. */
-static char task_state(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	int fd, n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
 
 /* Builds the struct msgbuf of s in msgbuf (mtype, then the text). */
 static void *sv_msg(const struct spec *s)
@@ -1074,7 +1056,7 @@ TEST_F_TIMEOUT(fnth, mq_receive_with_a_blocked_sender, 120)
 			bad = e != ENOMEM;
 		}
 		/* A sender woken by the call is no longer sleeping ('S'). */
-		if (task_state(pid) != 'S') {
+		if (proc_state(pid) != 'S') {
 			waitpid(pid, &st, 0);
 		} else {
 			struct ripc_mq_attr a;

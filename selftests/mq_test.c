@@ -60,54 +60,9 @@ static int native_probe(void)
 static long native_set_limit(enum mq_limit which, long val)
 {
 	char path[64];
-	long old = -1;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/sys/fs/mqueue/%s", limit_def[which].sysctl);
-	f = fopen(path, "r+");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &old) != 1 || (val > 0 && (rewind(f), fprintf(f, "%ld\n", val) < 0)))
-		old = -1;
-	if (fclose(f))
-		old = -1;
-	return old;
-}
-
-#ifndef MQUEUE_MAGIC
-#define MQUEUE_MAGIC 0x19800202
-#endif
-
-static long count_entries(const char *dir)
-{
-	struct dirent *d;
-	long n = 0;
-	DIR *dp = opendir(dir);
-
-	if (!dp)
-		return -1;
-	while ((d = readdir(dp)))
-		if (strcmp(d->d_name, ".") && strcmp(d->d_name, ".."))
-			n++;
-	closedir(dp);
-	return n;
-}
-
-/* The entries of this ipc namespace's mqueue fs (mounted for a moment if need be). */
-static long native_nqueues(void)
-{
-	char dir[] = "/tmp/ripc_mqueue_XXXXXX";
-	struct statfs st;
-	long n;
-
-	if (!statfs("/dev/mqueue", &st) && st.f_type == MQUEUE_MAGIC)
-		return count_entries("/dev/mqueue");
-	if (!mkdtemp(dir))
-		return -1;
-	n = mount("mqueue", dir, "mqueue", 0, NULL) ? -1 : count_entries(dir);
-	umount2(dir, MNT_DETACH);
-	rmdir(dir);
-	return n;
+	return sysctl_rw(path, val);
 }
 
 static int ripc_probe(void)

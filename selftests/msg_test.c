@@ -29,28 +29,14 @@ static int native_probe(void)
 	return msgctl(-1, IPC_STAT, NULL) < 0 && errno == ENOSYS ? -1 : 0;
 }
 
-static int native_sysctl(const char *path, int val)
-{
-	int old = -1;
-	FILE *f = fopen(path, "r+");
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%d", &old) != 1 || (val > 0 && (rewind(f), fprintf(f, "%d\n", val) < 0)))
-		old = -1;
-	if (fclose(f))
-		old = -1;
-	return old;
-}
-
 static int native_msgmax(int val)
 {
-	return native_sysctl("/proc/sys/kernel/msgmax", val);
+	return (int)sysctl_rw("/proc/sys/kernel/msgmax", val);
 }
 
 static int native_msgmni(int val)
 {
-	return native_sysctl("/proc/sys/kernel/msgmni", val);
+	return (int)sysctl_rw("/proc/sys/kernel/msgmni", val);
 }
 
 static int ripc_probe(void)

@@ -17,6 +17,7 @@
 #define RIPC_TEST_H
 
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -25,10 +26,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/types.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -253,6 +256,80 @@ static inline long long ts_ns(struct timespec ts)
 static inline int have_device(void)
 {
 	return access(RIPC_DEVICE, F_OK) == 0;
+}
+
+
+/* The state letter of process pid ('S', 'R', ... from /proc/PID/stat), or 0. */
+static inline char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* Reads the number in a /proc/sys file and, if val > 0, writes val there;
+ * returns the value it had, or -1. */
+static inline long sysctl_rw(const char *path, long val)
+{
+	long old = -1;
+	FILE *f = fopen(path, "r+");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &old) != 1 || (val > 0 && (rewind(f), fprintf(f, "%ld\n", val) < 0)))
+		old = -1;
+	if (fclose(f))
+		old = -1;
+	return old;
+}
+
+#ifndef MQUEUE_MAGIC
+#define MQUEUE_MAGIC 0x19800202
+#endif
+
+static inline long count_entries(const char *dir)
+{
+	struct dirent *d;
+	long n = 0;
+	DIR *dp = opendir(dir);
+
+	if (!dp)
+		return -1;
+	while ((d = readdir(dp)))
+		if (strcmp(d->d_name, ".") && strcmp(d->d_name, ".."))
+			n++;
+	closedir(dp);
+	return n;
+}
+
+/* The native queues of this IPC namespace: the entries of its mqueue fs
+ * (mounted for a moment if need be), or -1. */
+static inline long native_nqueues(void)
+{
+	char dir[] = "/tmp/ripc_mqueue_XXXXXX";
+	struct statfs st;
+	long n;
+
+	if (!statfs("/dev/mqueue", &st) && st.f_type == MQUEUE_MAGIC)
+		return count_entries("/dev/mqueue");
+	if (!mkdtemp(dir))
+		return -1;
+	n = mount("mqueue", dir, "mqueue", 0, NULL) ? -1 : count_entries(dir);
+	umount2(dir, MNT_DETACH);
+	rmdir(dir);
+	return n;
 }
 
 #endif /* RIPC_TEST_H */

@@ -264,26 +264,6 @@ static int all_are(const void *p, size_t n, unsigned char c)
 	return 1;
 }
 
-/* Waits up to ~3 s for pid to be gone from /proc (reaped or zombie). */
-static int proc_state(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
 /* SIGKILLs pid and reaps it; 128 + SIGKILL if it died of it. */
 static int kill_child(pid_t pid)
 {
@@ -323,51 +303,7 @@ static int native_mq_probe(void)
 
 static long native_queues_max(long val)
 {
-	long old = -1;
-	FILE *f = fopen("/proc/sys/fs/mqueue/queues_max", "r+");
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &old) != 1 || (val > 0 && (rewind(f), fprintf(f, "%ld\n", val) < 0)))
-		old = -1;
-	if (fclose(f))
-		old = -1;
-	return old;
-}
-
-#ifndef MQUEUE_MAGIC
-#define MQUEUE_MAGIC 0x19800202
-#endif
-
-static long count_entries(const char *dir)
-{
-	struct dirent *d;
-	long n = 0;
-	DIR *dp = opendir(dir);
-
-	if (!dp)
-		return -1;
-	while ((d = readdir(dp)))
-		if (strcmp(d->d_name, ".") && strcmp(d->d_name, ".."))
-			n++;
-	closedir(dp);
-	return n;
-}
-
-static long native_nqueues(void)
-{
-	char dir[] = "/tmp/ripc_mqueue_XXXXXX";
-	struct statfs st;
-	long n;
-
-	if (!statfs("/dev/mqueue", &st) && st.f_type == MQUEUE_MAGIC)
-		return count_entries("/dev/mqueue");
-	if (!mkdtemp(dir))
-		return -1;
-	n = mount("mqueue", dir, "mqueue", 0, NULL) ? -1 : count_entries(dir);
-	umount2(dir, MNT_DETACH);
-	rmdir(dir);
-	return n;
+	return sysctl_rw("/proc/sys/fs/mqueue/queues_max", val);
 }
 
 static int ripc_probe(void)

@@ -342,10 +342,10 @@ static void sleep_us(long us)
 		;
 }
 
-/* The state letter of /proc/PID/stat ('S' sleeping, 'R' running...), or '?'. */
-static char proc_state(pid_t pid, char *wchan, size_t wlen)
+/* proc_state() ('?' if unknown), and /proc/PID/wchan into wchan if given. */
+static char state_and_wchan(pid_t pid, char *wchan, size_t wlen)
 {
-	char path[64], buf[512], *p;
+	char path[64], st;
 	ssize_t n;
 	int fd;
 
@@ -359,17 +359,8 @@ static char proc_state(pid_t pid, char *wchan, size_t wlen)
 			close(fd);
 		}
 	}
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return '?';
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return '?';
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
+	st = proc_state(pid);
+	return st ? st : '?';
 }
 
 /* ---- messages ---------------------------------------------------------- */
@@ -994,7 +985,7 @@ static void __attribute__((noreturn)) supervisor(int stream)
 			if (waitpid(pid[i], &status, WNOHANG) == pid[i])
 				fail("%s: consumer ended early (status %#x)", stream_name[stream], status);
 		v = rnd() % (1 + K_CONS);
-		st = proc_state(pid[v], NULL, 0);
+		st = state_and_wchan(pid[v], NULL, 0);
 		kill(pid[v], SIGKILL);
 		if (waitpid(pid[v], &status, 0) != pid[v])
 			fail("waitpid: %s", en(errno));
@@ -1424,7 +1415,7 @@ static void show_stuck(void)
 
 	for (int i = 0; i < nkids; i++)
 		if (!kids[i].exited) {
-			char st = proc_state(kids[i].pid, wchan, sizeof(wchan));
+			char st = state_and_wchan(kids[i].pid, wchan, sizeof(wchan));
 
 			printf("#   %s %d (pid %d): state %c, wchan %s\n", role_name[kids[i].role],
 			       kids[i].idx, kids[i].pid, st, wchan[0] ? wchan : "?");
