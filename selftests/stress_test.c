@@ -7,7 +7,8 @@
  *
  *   STRESS_MSGS=n   messages of the two main streams together (default 4000;
  *                   `make stress` runs 1000000 on the debug kernel)
- *   STRESS_SEED=n   the random seed (printed; default: the time)
+ *   STRESS_SEED=n   the random seed (printed; default: the time); it fixes
+ *                   each process's choices, not the interleaving
  *   STRESS_STALL=s  seconds without any message moved that count as a hang
  *                   (default 120)
  *
