@@ -7,7 +7,8 @@
  *
  *   STRESS_MSGS=n   messages of the two main streams together (default 4000;
  *                   `make stress` runs 1000000 on the debug kernel)
- *   STRESS_SEED=n   the random seed (printed; default: the time)
+ *   STRESS_SEED=n   the random seed (printed; default: the time); it fixes
+ *                   each process's choices, not the interleaving
  *   STRESS_STALL=s  seconds without any message moved that count as a hang
  *                   (default 120)
  *
@@ -46,9 +47,10 @@
  *
  * - Kill streams (one per family): a supervisor runs one producer and
  *   K_CONS consumers on their own queue (same message mix, same checks) and
- *   SIGKILLs one of them at a random time (up to 40 ms + STRESS_MSGS us
+ *   SIGKILLs one of them at a random time (up to 20 ms + STRESS_MSGS us
  *   apart), then starts a new one in its place; the stream goes on while
- *   the main streams run (between 1/20 and 1/10 of STRESS_MSGS).  Each
+ *   the main streams run and until MIN_KILLS kills (at least
+ *   max(200, STRESS_MSGS/20) messages, at most max(4000, STRESS_MSGS/10)).  Each
  *   victim publishes its state in shared memory around each call, and a
  *   consumer receives into a shared buffer whose header it clears first,
  *   so the accounting stays exact: a producer killed in a send makes that
@@ -102,6 +104,7 @@
 #define MSG_CONS 3
 #define MAX_PROD 3
 #define K_CONS 2		/* consumers per kill stream */
+#define MIN_KILLS 20		/* per kill stream, if it can hold enough messages */
 #define MQ_HAMMERS 2
 #define MSG_HAMMERS 3
 #define NSCR 2			/* scratch names / keys */
@@ -252,6 +255,7 @@ struct shm {
 	int kill_gap_us;	/* longest time between two kills */
 	uint32_t kill_min;	/* a kill stream sends at least this many, */
 	int main_done;		/* and goes on until the main producers are done */
+				/* and MIN_KILLS victims were killed (or it is full) */
 	long cnt[NCOUNTERS];
 	int copy_unsupported;
 	uint32_t next_owner;
@@ -715,7 +719,8 @@ static void __attribute__((noreturn)) producer(int stream, unsigned int prod, st
 			seq[c] = LOAD(ks->seq[c]);
 	}
 	for (; idx < S->st[stream].per_prod; idx++) {
-		if (ks && idx >= S->kill_min && LOAD(S->main_done))
+		if (ks && idx >= S->kill_min && LOAD(S->main_done) &&
+		    LOAD(S->ks[stream - ST_KMQ].kills) >= MIN_KILLS)
 			break;
 		unsigned int cls = rnd() % (is_sysv(stream) ? NTYPE : NPRIO);
 		size_t len = pick_len();
@@ -994,7 +999,7 @@ static void __attribute__((noreturn)) supervisor(int stream)
 		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
 			fail("%s: %s ended with status %#x", stream_name[stream],
 			     v ? "a consumer" : "the producer", status);
-		k->kills++;
+		ADD(k->kills, 1);
 		if (st == 'S')
 			k->kills_blocked++;
 		account(stream, v);
@@ -1429,7 +1434,8 @@ TEST_F_TIMEOUT(stress, mixed, 36000)
 	uint64_t seed = (uint64_t)env_long("STRESS_SEED", (long)time(NULL) ^ getpid());
 	int stall_s = (int)env_long("STRESS_STALL", 120);
 	/* A kill stream runs as long as the main streams, within these bounds. */
-	uint32_t kill_msgs = msgs / 10 > 400 ? msgs / 10 : 400;
+	uint32_t kill_msgs = msgs / 10 > 4000 ? msgs / 10 : 4000;
+	uint32_t kill_min = msgs / 20 > 200 ? msgs / 20 : 200;
 	struct mq_attr attr = { .mq_maxmsg = MQ_MAXMSG, .mq_msgsize = MSGMAX };
 	size_t words = 0, len;
 	int stops_sent[2] = { 0 }, stopped = 0, abort = 0;
@@ -1461,8 +1467,8 @@ TEST_F_TIMEOUT(stress, mixed, 36000)
 	ASSERT_NE(MAP_FAILED, S);
 	S->seed = seed;
 	S->stall_s = stall_s;
-	S->kill_gap_us = 40000 + (msgs < 2000000 ? msgs : 2000000);
-	S->kill_min = kill_msgs / 2;
+	S->kill_gap_us = 20000 + (msgs < 2000000 ? msgs : 2000000);
+	S->kill_min = kill_min;
 	S->nwords = words;
 	for (int i = 0; i < NSTREAMS; i++) {
 		S->st[i] = (struct stream){ .nprod = nprod[i], .per_prod = per_prod[i],
@@ -1474,7 +1480,7 @@ TEST_F_TIMEOUT(stress, mixed, 36000)
 	rng = seed | 1;
 	printf("# %s: %ld messages in the main streams, %u to %u in each kill stream, seed %llu "
 	       "(STRESS_MSGS, STRESS_SEED)\n", B->name,
-	       (long)MQ_PROD * per_prod[ST_MQ] + (long)MSG_PROD * per_prod[ST_MSG], kill_msgs / 2, kill_msgs,
+	       (long)MQ_PROD * per_prod[ST_MQ] + (long)MSG_PROD * per_prod[ST_MSG], kill_min, kill_msgs,
 	       (unsigned long long)seed);
 	fflush(stdout);
 
