@@ -160,11 +160,9 @@ fn taker(leader: *mut bindings::task_struct, signo: u32) -> *mut bindings::task_
         return leader;
     }
     // `for_each_thread`: the group's threads are on `signal->thread_head`,
-    // linked through `task_struct.thread_node`, under RCU.
-    // SAFETY: the leader is valid (a counted reference) and so is its
-    // signal struct while it is; the list is walked under RCU, as
-    // `for_each_thread` does, each entry being a live `task_struct`'s
-    // `thread_node`.
+    // linked through `task_struct.thread_node`; the leader and its signal
+    // struct are valid (a counted reference), the entries under RCU.
+    // SAFETY: a walk of that RCU list under the caller's RCU read lock.
     unsafe {
         let head = &raw mut (*(*leader).signal).thread_head;
         let mut node = core::ptr::read_volatile(&raw const (*head).next);
