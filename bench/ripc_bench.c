@@ -21,6 +21,16 @@
  * times: the outer loop is the repetition, the inner one goes over the
  * contenders (in an order rotated each repetition).
  *
+ * --insn: under QEMU with bench/out/insn_plugin.so (scripts/bench --insn),
+ * each pingpong and stream measurement is bracketed by the plugin's marker
+ * instructions (mark()), and a line
+ *	RIPC-INSN-CELL test n size contender M
+ * follows it on stdout: the plugin's log then holds the guest instructions
+ * (all vCPUs, kernel and user) each measurement took, which
+ * bench/insn_report.py turns into instructions per message (per round trip
+ * for pingpong) and the ratio to native: figures the host's load does not
+ * move.  Elsewhere the markers are no-ops.
+ *
  * Must run as root (sysctls, RLIMIT_MSGQUEUE, CAP_SYS_RESOURCE for the
  * queue sizes); every sysctl and rust_ipc limit it changes is restored at
  * exit, and every queue it creates is removed, also on failure.
@@ -133,7 +143,7 @@ static int test_has_contender(int t, int ci)
 
 /* ---- options and global state ------------------------------------------ */
 
-static int opt_runs = 5, opt_quick, opt_verbose, opt_tests = (1 << NTEST) - 1;
+static int opt_runs = 5, opt_quick, opt_verbose, opt_insn, opt_tests = (1 << NTEST) - 1;
 static double opt_target = 0.2;
 static const char *opt_json;
 static int watchdog_s = 60;
@@ -820,6 +830,25 @@ static void describe_status(char *buf, size_t len, int idx, int st)
 }
 
 /* Forks nproc children running fn; returns the time the start barrier opened. */
+/*
+ * The markers of bench/insn_plugin.c: 8-byte no-ops whose displacement
+ * ("RI" 1 and 2) no compiler emits.  marking is set around the measurements
+ * of --insn (children inherit it at fork), not around calibrations.
+ */
+static int marking;
+
+static void mark(int end)
+{
+	if (!marking)
+		return;
+	if (end)
+		asm volatile(".byte 0x0f, 0x1f, 0x84, 0x00, 0x02, 0x00, 0x49, 0x52" ::: "memory");
+	else
+		asm volatile(".byte 0x0f, 0x1f, 0x84, 0x00, 0x01, 0x00, 0x49, 0x52" ::: "memory");
+}
+
+static void pingpong_role(int idx, void *arg);
+
 static uint64_t run_group(int nproc, role_fn fn, void *arg)
 {
 	char failure[256] = "";
@@ -854,6 +883,8 @@ static uint64_t run_group(int nproc, role_fn fn, void *arg)
 		got += (int)r;
 	}
 	t0 = now_ns();
+	if (fn != pingpong_role)
+		mark(0);
 	close(go_pipe[1]);
 	close(ready_pipe[0]);
 	for (left = nkids; left > 0;) {
@@ -934,6 +965,7 @@ static void pingpong_role(int idx, void *arg)
 		send_one(&j->ch[0], b);
 		recv_one(&j->ch[1], r);
 	}
+	mark(0);
 	t[0] = now_ns();
 	for (long i = 0; i < m; i++) {
 		stamp(b, (uint64_t)i);
@@ -943,6 +975,7 @@ static void pingpong_role(int idx, void *arg)
 		if (stamp_of(r) != (uint64_t)i)
 			die("round trip %ld: got message %llu back", i, (unsigned long long)stamp_of(r));
 	}
+	mark(1);
 	double total = (double)(t[m] - t[0]) / 1e9;
 
 	for (long i = 0; i < m; i++)
@@ -996,6 +1029,7 @@ static void stream_role(int idx, void *arg)
 		}
 	}
 	if (idx == 1) {
+		mark(1);
 		shm->t_end[idx] = now_ns();
 		shm->count[idx] = m;
 	}
@@ -1583,6 +1617,16 @@ static void run_cell(struct cell *c, int rep)
 
 		snprintf(ctx, sizeof(ctx), "%s n=%d size=%zu %s (run %d)", test_name[c->test], c->n,
 			 c->size, C[ci].name, rep + 1);
+		if (opt_insn) {
+			/* Stream and pingpong only (cells() keeps to them). */
+			marking = 1;
+			measure(c->test, c->n, c->size, ci, c->m, out);
+			marking = 0;
+			printf("RIPC-INSN-CELL %s %d %zu %s %ld\n", test_name[c->test], c->n, c->size,
+			       C[ci].name, c->m);
+			fflush(stdout);
+			continue;
+		}
 		switch (c->test) {
 		case T_PINGPONG:
 			measure(c->test, c->n, c->size, ci, c->m, out);
@@ -1664,7 +1708,9 @@ static void usage(FILE *o)
 		"                unix-dgram,ripc-mq-batch,ripc-sysv-batch (default: all)\n"
 		"  --tests LIST  pingpong,stream,contention,memory (default: all)\n"
 		"  --target S    seconds one measurement should take (default 0.2; quick 0.03)\n"
-		"  --verbose     print every measurement on stderr\n",
+		"  --verbose     print every measurement on stderr\n"
+		"  --insn        mark pingpong and stream for bench/insn_plugin.so (instruction\n"
+		"                counts under QEMU; scripts/bench --insn); no timing table\n",
 		MAXR);
 }
 
@@ -1717,6 +1763,7 @@ int main(int argc, char **argv)
 		{ "json", required_argument, NULL, 'j' }, { "only", required_argument, NULL, 'o' },
 		{ "tests", required_argument, NULL, 't' }, { "target", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
+		{ "insn", no_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int only = 0, runs = -1, opt, markers;
@@ -1724,8 +1771,11 @@ int main(int argc, char **argv)
 	uint64_t start = now_ns(), t;
 	FILE *jf = NULL;
 
-	while ((opt = getopt_long(argc, argv, "qr:j:o:t:T:vh", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "qr:j:o:t:T:vhI", lo, NULL)) != -1) {
 		switch (opt) {
+		case 'I':
+			opt_insn = 1;
+			break;
 		case 'q':
 			opt_quick = 1;
 			break;
@@ -1792,6 +1842,13 @@ int main(int argc, char **argv)
 		watchdog_s = (int)(opt_target * 100);
 	for (int i = 0; i < NCONT; i++)
 		C[i].selected = only ? !!(only & (1 << i)) : 1;
+	if (opt_insn) {
+		opt_tests &= 1 << T_PINGPONG | 1 << T_STREAM;
+		if (opt_json) {
+			fprintf(stderr, "ripc_bench: --insn has no JSON (bench/insn_report.py makes it)\n");
+			return 2;
+		}
+	}
 	markers = opt_json && (!strcmp(opt_json, "-") || !strcmp(opt_json, "/dev/stdout"));
 
 	if (geteuid() != 0)
@@ -1872,7 +1929,7 @@ int main(int argc, char **argv)
 		puts("===JSON-BEGIN===");
 		write_json(stdout, elapsed);
 		puts("===JSON-END===");
-	} else {
+	} else if (!opt_insn) {
 		print_table(stdout);
 		if (jf) {
 			write_json(jf, elapsed);

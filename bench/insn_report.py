@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Instructions per message from a `ripc_bench --insn` run under QEMU with
+bench/out/insn_plugin.so (scripts/bench --insn).
+
+    insn_report.py CONSOLE_LOG PLUGIN_LOG JSON_OUT
+
+CONSOLE_LOG holds ripc_bench's "RIPC-INSN-CELL test n size contender M"
+lines, one per measurement, in order; PLUGIN_LOG the plugin's "RIPC-INSN
+START|END total" lines, one pair per measurement, in the same order.  The
+k-th pair's difference is the guest instructions (every vCPU, kernel and
+user) the k-th measurement took; divided by M it gives instructions per
+message (stream) or per round trip (pingpong).  Prints a table (median over
+the runs, min and max, and native's median over the contender's: > 1 means
+fewer instructions than native) and writes the figures as JSON.  Exits 1 if
+the two logs do not pair up.
+"""
+import json
+import re
+import statistics
+import sys
+
+# The contender each one is compared with (as ripc_bench's ratios).
+NATIVE = {"ripc-mq": "native-mq", "native-mq": "native-mq", "ripc-sysv": "native-sysv",
+          "native-sysv": "native-sysv", "pipe": "native-mq", "unix-dgram": "native-mq",
+          "ripc-mq-batch": "native-mq", "ripc-sysv-batch": "native-sysv"}
+ORDER = list(NATIVE)
+UNIT = {"pingpong": "insn/round trip", "stream": "insn/msg"}
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    with open(sys.argv[1], errors="replace") as fh:
+        cells = re.findall(r"^RIPC-INSN-CELL (\S+) (\d+) (\d+) (\S+) (\d+)\s*$",
+                           fh.read().replace("\r", ""), re.M)
+    with open(sys.argv[2], errors="replace") as fh:
+        marks = re.findall(r"^RIPC-INSN (START|END) (\d+)\s*$", fh.read(), re.M)
+    pairs = []
+    for i in range(0, len(marks) - 1, 2):
+        if marks[i][0] != "START" or marks[i + 1][0] != "END":
+            sys.exit(f"insn_report: marker {i} is {marks[i][0]}, {marks[i + 1][0]}:"
+                     " not a START/END pair")
+        pairs.append(int(marks[i + 1][1]) - int(marks[i][1]))
+    if not cells or len(pairs) != len(cells) or len(marks) % 2:
+        sys.exit(f"insn_report: {len(cells)} measurements but {len(marks)} markers"
+                 " (want two per measurement)")
+    per = {}  # (test, n, size, contender) -> [instructions per message]
+    for (test, n, size, cont, m), d in zip(cells, pairs):
+        per.setdefault((test, int(n), int(size), cont), []).append(d / int(m))
+    med = {k: statistics.median(v) for k, v in per.items()}
+    records = []
+    for k in sorted(per, key=lambda k: (k[0] != "pingpong", k[1], k[2], ORDER.index(k[3])
+                                        if k[3] in ORDER else 99)):
+        test, n, size, cont = k
+        ref = med.get((test, n, size, NATIVE.get(cont, "")))
+        records.append({"test": test, "n": n, "size": size, "contender": cont,
+                        "unit": UNIT.get(test, "insn/msg"), "runs": len(per[k]),
+                        "min": min(per[k]), "median": med[k], "max": max(per[k]),
+                        "native": NATIVE.get(cont),
+                        "ratio_to_native": ref / med[k] if ref and med[k] else None})
+    with open(sys.argv[3], "w") as fh:
+        json.dump({"what": "guest instructions (all vCPUs, kernel and user) per message or"
+                           " round trip, counted by bench/insn_plugin.so under QEMU TCG",
+                   "records": records}, fh, indent=1)
+    print("Guest instructions per message (stream) and per round trip (pingpong),")
+    print("every vCPU, kernel and user, counted by QEMU (bench/insn_plugin.so);")
+    print("ratio = native's median / the contender's (> 1: fewer than native).\n")
+    last = None
+    for r in records:
+        if (r["test"], r["n"]) != last:
+            last = (r["test"], r["n"])
+            print(f"\n{r['test']} ({r['unit']})")
+            print(f"  {'size':>6}  {'contender':<16} {'median':>10} {'min':>10} {'max':>10}"
+                  f"  {'ratio':>6}")
+        ratio = f"{r['ratio_to_native']:.2f}" if r["ratio_to_native"] else "-"
+        print(f"  {r['size']:>6}  {r['contender']:<16} {r['median']:>10.0f} {r['min']:>10.0f}"
+              f" {r['max']:>10.0f}  {ratio:>6}")
+
+
+if __name__ == "__main__":
+    main()
