@@ -15,6 +15,13 @@
  *	RIPC-INSN START|END <instructions executed so far, all vCPUs>
  * and the plugin prints "RIPC-INSN TOTAL n" when QEMU exits.
  *
+ * With the argument profile=on (-plugin insn_plugin.so,profile=on), it also
+ * keeps, for the instructions executed between a START and the next END,
+ * a count per translation block's first guest address, and prints them at
+ * exit as "RIPC-PROF address count" lines (the busiest 4000): with the
+ * guest's /proc/kallsyms, bench/insn_report.py --profile makes a profile
+ * by function of the marked phases.
+ *
  * A translation block counts as a whole when it starts (as QEMU's own
  * contrib/plugins/insn.c does), so a count can be off by the rest of the
  * block a marker is in, or of a block an interrupt cut short: a few
@@ -28,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- QEMU's plugin API, as far as used ---------------------------------- */
@@ -52,6 +60,7 @@ struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb
 const void *qemu_plugin_insn_data(const struct qemu_plugin_insn *insn);
 size_t qemu_plugin_insn_size(const struct qemu_plugin_insn *insn);
 void qemu_plugin_outs(const char *string);
+uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
 
 #define EXPORT __attribute__((visibility("default")))
 EXPORT int qemu_plugin_version = 1;
@@ -67,6 +76,23 @@ static struct {
 	uint64_t n;
 	char pad[56];
 } count[MAX_VCPUS];
+
+/*
+ * The profile: per vCPU, an open-addressing table from a block's address to
+ * its block index; per block, the instructions it ran while active.  A
+ * block's data is made at translation (under QEMU's translation lock).
+ */
+#define MAX_BLOCKS (1 << 19)
+#define PROF_VCPUS 8
+struct block {
+	uint64_t vaddr;
+	uint64_t n_insns;
+	uint64_t ran[PROF_VCPUS];
+};
+static int profile;
+static int active; /* between a START and an END */
+static struct block *blocks;
+static uint32_t nblocks;
 
 static uint64_t total(void)
 {
@@ -84,11 +110,23 @@ static void tb_exec(unsigned int vcpu, void *n_insns)
 				 __ATOMIC_RELAXED);
 }
 
+static void tb_exec_profiled(unsigned int vcpu, void *blockp)
+{
+	struct block *b = blockp;
+
+	if (vcpu >= PROF_VCPUS)
+		return;
+	__atomic_store_n(&count[vcpu].n, count[vcpu].n + b->n_insns, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&active, __ATOMIC_RELAXED))
+		b->ran[vcpu] += b->n_insns;
+}
+
 static void marker(unsigned int vcpu, void *which)
 {
 	char line[64];
 
 	(void)vcpu;
+	__atomic_store_n(&active, (uintptr_t)which == MARK_START, __ATOMIC_RELAXED);
 	snprintf(line, sizeof(line), "RIPC-INSN %s %" PRIu64 "\n",
 		 (uintptr_t)which == MARK_START ? "START" : "END", total());
 	qemu_plugin_outs(line);
@@ -99,8 +137,17 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	size_t n = qemu_plugin_tb_n_insns(tb);
 
 	(void)id;
-	qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec, QEMU_PLUGIN_CB_NO_REGS,
-					     (void *)(uintptr_t)n);
+	if (profile && nblocks < MAX_BLOCKS) {
+		/* A block translated again (after a flush) gets a new entry. */
+		struct block *b = &blocks[nblocks++];
+
+		b->vaddr = qemu_plugin_tb_vaddr(tb);
+		b->n_insns = n;
+		qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec_profiled, QEMU_PLUGIN_CB_NO_REGS, b);
+	} else {
+		qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec, QEMU_PLUGIN_CB_NO_REGS,
+						     (void *)(uintptr_t)n);
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
 		const unsigned char *b = qemu_plugin_insn_data(insn);
@@ -116,12 +163,31 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	}
 }
 
+static int by_ran(const void *a, const void *b)
+{
+	uint64_t x = ((const struct block *)a)->ran[0], y = ((const struct block *)b)->ran[0];
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
 static void at_exit(qemu_plugin_id_t id, void *unused)
 {
 	char line[64];
 
 	(void)id;
 	(void)unused;
+	if (profile) {
+		/* Sum the vCPUs into ran[0]; the busiest blocks first. */
+		for (uint32_t i = 0; i < nblocks; i++)
+			for (int v = 1; v < PROF_VCPUS; v++)
+				blocks[i].ran[0] += blocks[i].ran[v];
+		qsort(blocks, nblocks, sizeof(*blocks), by_ran);
+		for (uint32_t i = 0; i < nblocks && i < 4000 && blocks[i].ran[0]; i++) {
+			snprintf(line, sizeof(line), "RIPC-PROF %" PRIx64 " %" PRIu64 "\n",
+				 blocks[i].vaddr, blocks[i].ran[0]);
+			qemu_plugin_outs(line);
+		}
+	}
 	snprintf(line, sizeof(line), "RIPC-INSN TOTAL %" PRIu64 "\n", total());
 	qemu_plugin_outs(line);
 }
@@ -132,8 +198,14 @@ EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const struct qemu_info *info
 			       char **argv)
 {
 	(void)info;
-	(void)argc;
-	(void)argv;
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], "profile=on"))
+			profile = 1;
+	if (profile) {
+		blocks = calloc(MAX_BLOCKS, sizeof(*blocks));
+		if (!blocks)
+			return -1;
+	}
 	qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
 	qemu_plugin_register_atexit_cb(id, at_exit, NULL);
 	return 0;

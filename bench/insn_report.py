@@ -4,6 +4,7 @@
 bench/out/insn_plugin.so (scripts/bench --insn).
 
     insn_report.py CONSOLE_LOG PLUGIN_LOG JSON_OUT
+    insn_report.py --profile CONSOLE_LOG PLUGIN_LOG [TOP]
 
 CONSOLE_LOG holds ripc_bench's "RIPC-INSN-CELL test n size contender M"
 lines, one per measurement, in order; PLUGIN_LOG the plugin's "RIPC-INSN
@@ -14,7 +15,13 @@ message (stream) or per round trip (pingpong).  Prints a table (median over
 the runs, min and max, and native's median over the contender's: > 1 means
 fewer instructions than native) and writes the figures as JSON.  Exits 1 if
 the two logs do not pair up.
+
+--profile: the plugin ran with profile=on, and CONSOLE_LOG ends with the
+guest's /proc/kallsyms: prints the TOP (default 40) functions by guest
+instructions inside the marked measurements, per message (per round trip)
+over all of them, user space as one line.
 """
+import bisect
 import json
 import re
 import statistics
@@ -28,7 +35,39 @@ ORDER = list(NATIVE)
 UNIT = {"pingpong": "insn/round trip", "stream": "insn/msg"}
 
 
+def profile(console, plugin, top):
+    with open(console, errors="replace") as fh:
+        text = fh.read().replace("\r", "")
+    cells = re.findall(r"^RIPC-INSN-CELL (\S+) (\d+) (\d+) (\S+) (\d+)\s*$", text, re.M)
+    msgs = sum(int(c[4]) for c in cells)
+    syms = sorted((int(a, 16), n + (f" {m}" if m else ""))
+                  for a, t, n, m in re.findall(
+                      r"^([0-9a-f]{16}) ([tTwW]) (\S+)(?:\s+(\[\S+\]))?\s*$", text, re.M)
+                  if int(a, 16))
+    if not syms or not msgs:
+        sys.exit("insn_report: no kallsyms or no measurement in " + console)
+    addrs = [a for a, _ in syms]
+    with open(plugin, errors="replace") as fh:
+        prof = re.findall(r"^RIPC-PROF ([0-9a-f]+) (\d+)\s*$", fh.read(), re.M)
+    by = {}
+    for pc, n in prof:
+        pc = int(pc, 16)
+        if pc < 1 << 47:
+            name = "[user space]"
+        else:
+            i = bisect.bisect_right(addrs, pc) - 1
+            name = syms[i][1] if i >= 0 else "?"
+        by[name] = by.get(name, 0) + int(n)
+    total = sum(by.values())
+    print(f"{len(cells)} measurements, {msgs} messages (round trips), "
+          f"{total / msgs:.0f} instructions each; per function:")
+    for name, n in sorted(by.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"  {n / msgs:8.1f}  {100 * n / total:5.1f}%  {name}")
+
+
 def main():
+    if len(sys.argv) >= 4 and sys.argv[1] == "--profile":
+        return profile(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 40)
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     with open(sys.argv[1], errors="replace") as fh:

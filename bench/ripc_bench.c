@@ -3,8 +3,8 @@
  * ripc_bench: rust_ipc's queues against the native ones (and pipes and unix
  * datagram sockets), all in one run.
  *
- *   ripc_bench [--quick] [--runs R] [--json FILE|-] [--only C1,C2,...]
- *              [--tests T1,T2,...] [--target SECONDS] [--verbose]
+ *   ripc_bench [--quick] [--runs R] [--json FILE|-] [--only C1,C2,...] [--insn]
+ *              [--tests T1,T2,...] [--sizes S1,...] [--target SECONDS] [--verbose]
  *
  * Contenders: ripc-mq, native-mq, ripc-sysv, native-sysv, pipe, unix-dgram,
  * ripc-mq-batch, ripc-sysv-batch (RIPC_*_BATCH with 32 items a call; stream
@@ -1698,7 +1698,8 @@ static void usage(FILE *o)
 {
 	fprintf(o,
 		"usage: ripc_bench [--quick] [--runs R] [--json FILE|-] [--only C1,C2,...]\n"
-		"                  [--tests T1,...] [--target SECONDS] [--verbose]\n"
+		"                  [--tests T1,...] [--sizes S1,...] [--target SECONDS] [--verbose]\n"
+		"                  [--insn]\n"
 		"  --quick       R=2, sizes 64 and 4096, N=1,2, short measurements (smoke test)\n"
 		"  --runs R      repetitions of every figure (default 5, at most %d)\n"
 		"  --json FILE   write the results as JSON; '-' (or /dev/stdout): to stdout\n"
@@ -1707,6 +1708,7 @@ static void usage(FILE *o)
 		"  --only LIST   contenders: ripc-mq,native-mq,ripc-sysv,native-sysv,pipe,\n"
 		"                unix-dgram,ripc-mq-batch,ripc-sysv-batch (default: all)\n"
 		"  --tests LIST  pingpong,stream,contention,memory (default: all)\n"
+		"  --sizes LIST  message sizes in bytes, 16..65536 (default 16,64,512,4096,65536)\n"
 		"  --target S    seconds one measurement should take (default 0.2; quick 0.03)\n"
 		"  --verbose     print every measurement on stderr\n"
 		"  --insn        mark pingpong and stream for bench/insn_plugin.so (instruction\n"
@@ -1763,18 +1765,22 @@ int main(int argc, char **argv)
 		{ "json", required_argument, NULL, 'j' }, { "only", required_argument, NULL, 'o' },
 		{ "tests", required_argument, NULL, 't' }, { "target", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
-		{ "insn", no_argument, NULL, 'I' },
+		{ "insn", no_argument, NULL, 'I' }, { "sizes", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int only = 0, runs = -1, opt, markers;
+	char *size_arg = NULL;
 	double target = -1;
 	uint64_t start = now_ns(), t;
 	FILE *jf = NULL;
 
-	while ((opt = getopt_long(argc, argv, "qr:j:o:t:T:vhI", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "qr:j:o:t:T:vhIs:", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'I':
 			opt_insn = 1;
+			break;
+		case 's':
+			size_arg = optarg;
 			break;
 		case 'q':
 			opt_quick = 1;
@@ -1833,6 +1839,19 @@ int main(int argc, char **argv)
 		ns_list[nns++] = 1;
 		ns_list[nns++] = 2;
 		ns_list[nns++] = 4;
+	}
+	if (size_arg) {
+		nsizes = 0;
+		for (char *tok = strtok(size_arg, ","); tok; tok = strtok(NULL, ",")) {
+			long v = atol(tok);
+
+			if (v < 16 || v > BIG_SIZE || nsizes == (int)(sizeof(sizes) / sizeof(sizes[0]))) {
+				fprintf(stderr, "ripc_bench: --sizes: 16..%d bytes, at most %zu sizes\n",
+					BIG_SIZE, sizeof(sizes) / sizeof(sizes[0]));
+				return 2;
+			}
+			sizes[nsizes++] = (size_t)v;
+		}
 	}
 	if (runs > 0)
 		opt_runs = runs;

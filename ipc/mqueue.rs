@@ -179,6 +179,11 @@ impl MqState {
     /// and a spare node, as the native `node_cache`, with the storage of the
     /// last FIFO a receive emptied (`spare_fifo`).
     fn fifo(&mut self, prio: u32) -> Result<&mut Fifo> {
+        // The common case: the priority has its FIFO (a tree walk, no
+        // first/last lookups).
+        if self.prios.get(&prio).is_some() {
+            return self.prios.get_mut(&prio).ok_or(ENOMEM);
+        }
         if let (Some(f), Some(b)) = (self.prios.cursor_front(), self.prios.cursor_back()) {
             let ((&kf, vf), (&kb, _)) = (f.current(), b.current());
             if kf == kb && kf != prio && vf.is_empty() {

@@ -26,6 +26,8 @@ pub(crate) struct Msg {
     pub(crate) mtype: i64,
     /// Position in the queue's arrival order (set when queued).
     pub(crate) seq: u64,
+    /// Bytes of text (the segments' lengths summed).
+    len: usize,
     head: KVec<u8>,
     /// The segments after the head, for messages longer than a page.
     chain: Option<KBox<KVec<KVec<u8>>>>,
@@ -59,6 +61,7 @@ impl Msg {
         Ok(Msg {
             mtype,
             seq: 0,
+            len,
             head,
             chain,
         })
@@ -87,6 +90,7 @@ impl Msg {
         Some(Msg {
             mtype: i64::from_ne_bytes(ty.try_into().ok()?),
             seq: 0,
+            len,
             head,
             chain: None,
         })
@@ -115,7 +119,7 @@ impl Msg {
 
     /// The message's length in bytes.
     pub(crate) fn len(&self) -> usize {
-        self.segs().map(|s| s.len()).sum()
+        self.len
     }
 
     /// Copies the first `len` bytes out to user memory (`store_msg`).
@@ -151,6 +155,7 @@ impl Msg {
         Ok(Msg {
             mtype: self.mtype,
             seq: self.seq,
+            len: self.len,
             head: dup(&self.head)?,
             chain,
         })
