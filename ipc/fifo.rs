@@ -120,9 +120,18 @@ impl Fifo {
         self.trim();
     }
 
-    /// Frees the chunks past the tail (keeping one spare).
+    /// Frees the chunks past the tail (keeping one spare).  An emptied
+    /// FIFO keeps its first chunk in place instead, if whole, and no spare:
+    /// the next push needs no chunk moved.
     fn trim(&mut self) {
         while self.chunks.len() * self.cap >= self.tail + self.cap {
+            if self.tail == 0
+                && self.chunks.len() == 1
+                && self.chunks.first().is_some_and(|c| c.len() == self.cap)
+            {
+                self.spare = None;
+                break;
+            }
             if let Some(c) = self.chunks.pop() {
                 self.keep_spare(c);
             }
@@ -204,10 +213,19 @@ impl Fifo {
         self.freed = 0;
     }
 
-    /// Removes the oldest message.
+    /// Removes the oldest message: the head's (`take` keeps the head on a
+    /// message, or at the tail).
     pub(crate) fn pop(&mut self) -> Option<Msg> {
-        let i = self.iter().next()?.0;
-        self.take(i)
+        if self.live == 0 {
+            return None;
+        }
+        match self.take(self.head) {
+            Some(m) => Some(m),
+            None => {
+                let i = self.iter().next()?.0;
+                self.take(i)
+            }
+        }
     }
 
     /// Puts `m` back where its `seq` places it (a receive that faulted).

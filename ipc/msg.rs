@@ -6,6 +6,8 @@
 //! messages this way.  Allocation and copy-in happen before the caller takes
 //! any queue lock; a fault or a failed allocation frees what was allocated.
 
+use crate::ipc::kbuf::{concat_into, read_user_into, KBuf};
+use core::mem::MaybeUninit;
 use kernel::{
     alloc::flags::GFP_KERNEL_ACCOUNT,
     page::PAGE_SIZE,
@@ -28,16 +30,9 @@ pub(crate) struct Msg {
     pub(crate) seq: u64,
     /// Bytes of text (the segments' lengths summed).
     len: usize,
-    head: KVec<u8>,
+    head: KBuf,
     /// The segments after the head, for messages longer than a page.
-    chain: Option<KBox<KVec<KVec<u8>>>>,
-}
-
-/// Reads `len` bytes at `src` into a new page-bounded buffer.
-fn load_seg(src: usize, len: usize) -> Result<KVec<u8>> {
-    let mut seg = KVec::with_capacity(len, GFP_KERNEL_ACCOUNT)?;
-    UserSlice::new(UserPtr::from_addr(src), len).read_all(&mut seg, GFP_KERNEL_ACCOUNT)?;
-    Ok(seg)
+    chain: Option<KBox<KVec<KBuf>>>,
 }
 
 impl Msg {
@@ -46,14 +41,17 @@ impl Msg {
     pub(crate) fn load(src: u64, len: usize, mtype: i64) -> Result<Msg> {
         let src = src as usize;
         let first = len.min(DATALEN);
-        let head = load_seg(src, first)?;
+        let head = KBuf::from_user(src, first)?;
         let mut chain = None;
         let mut off = first;
         if off < len {
             let mut segs = KVec::with_capacity((len - off).div_ceil(DATALEN), GFP_KERNEL_ACCOUNT)?;
             while off < len {
                 let n = (len - off).min(DATALEN);
-                segs.push(load_seg(src.wrapping_add(off), n)?, GFP_KERNEL_ACCOUNT)?;
+                segs.push(
+                    KBuf::from_user(src.wrapping_add(off), n)?,
+                    GFP_KERNEL_ACCOUNT,
+                )?;
                 off += n;
             }
             chain = Some(KBox::new(segs, GFP_KERNEL_ACCOUNT)?);
@@ -67,26 +65,22 @@ impl Msg {
         })
     }
 
-    fn segs(&self) -> impl Iterator<Item = &KVec<u8>> {
+    fn segs(&self) -> impl Iterator<Item = &[u8]> {
         Iterator::chain(
             core::iter::once(&self.head),
             self.chain.iter().flat_map(|c| c.iter()),
         )
+        .map(KBuf::as_slice)
     }
 
     /// Loads a small `struct msgbuf` (the type, then `len` bytes of text)
     /// in one copy; `None` if it is not small or the copy faults (the caller
     /// then reads the parts one by one, for the exact error).
     pub(crate) fn load_typed(src: u64, len: usize) -> Option<Msg> {
-        let mut buf = [0u8; 8 + SMALL];
-        let bytes = buf.get_mut(..8 + len)?;
-        UserSlice::new(UserPtr::from_addr(src as usize), 8 + len)
-            .reader()
-            .read_slice(bytes)
-            .ok()?;
+        let mut buf = [MaybeUninit::<u8>::uninit(); 8 + SMALL];
+        let bytes = read_user_into(src as usize, buf.get_mut(..8 + len)?).ok()?;
         let (ty, text) = bytes.split_at(8);
-        let mut head = KVec::with_capacity(len, GFP_KERNEL_ACCOUNT).ok()?;
-        head.extend_from_slice(text, GFP_KERNEL_ACCOUNT).ok()?;
+        let head = KBuf::from_slice(text).ok()?;
         Some(Msg {
             mtype: i64::from_ne_bytes(ty.try_into().ok()?),
             seq: 0,
@@ -100,16 +94,13 @@ impl Msg {
     /// `struct msgbuf`: in one copy when small.
     pub(crate) fn store_typed(&self, dst: u64, len: usize) -> Result {
         let n = len.min(self.len());
-        let mut buf = [0u8; 8 + SMALL];
-        if let (Some(out), None, Some(text)) =
-            (buf.get_mut(..8 + n), &self.chain, self.head.get(..n))
-        {
-            let (ty, rest) = out.split_at_mut(8);
-            ty.copy_from_slice(&self.mtype.to_ne_bytes());
-            rest.copy_from_slice(text);
-            return UserSlice::new(UserPtr::from_addr(dst as usize), 8 + n)
-                .writer()
-                .write_slice(out);
+        let mut buf = [MaybeUninit::<u8>::uninit(); 8 + SMALL];
+        if let (None, Some(text)) = (&self.chain, self.head.as_slice().get(..n)) {
+            if let Some(out) = concat_into(&mut buf, &[&self.mtype.to_ne_bytes(), text]) {
+                return UserSlice::new(UserPtr::from_addr(dst as usize), out.len())
+                    .writer()
+                    .write_slice(out);
+            }
         }
         UserSlice::new(UserPtr::from_addr(dst as usize), 8)
             .writer()
@@ -137,11 +128,7 @@ impl Msg {
 
     /// A copy of this message (`copy_msg`, for `MSG_COPY`).
     pub(crate) fn duplicate(&self) -> Result<Msg> {
-        let dup = |s: &KVec<u8>| -> Result<KVec<u8>> {
-            let mut v = KVec::with_capacity(s.len(), GFP_KERNEL_ACCOUNT)?;
-            v.extend_from_slice(s, GFP_KERNEL_ACCOUNT)?;
-            Ok(v)
-        };
+        let dup = |s: &KBuf| KBuf::from_slice(s.as_slice());
         let chain = match &self.chain {
             None => None,
             Some(c) => {
