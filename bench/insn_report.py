@@ -4,7 +4,7 @@
 bench/out/insn_plugin.so (scripts/bench --insn).
 
     insn_report.py CONSOLE_LOG PLUGIN_LOG JSON_OUT
-    insn_report.py --profile CONSOLE_LOG PLUGIN_LOG [TOP]
+    insn_report.py --profile CONSOLE_LOG PLUGIN_LOG [TOP [FUNCTION]]
 
 CONSOLE_LOG holds ripc_bench's "RIPC-INSN-CELL test n size contender M"
 lines, one per measurement, in order; PLUGIN_LOG the plugin's "RIPC-INSN
@@ -19,7 +19,9 @@ the two logs do not pair up.
 --profile: the plugin ran with profile=on, and CONSOLE_LOG ends with the
 guest's /proc/kallsyms: prints the TOP (default 40) functions by guest
 instructions inside the marked measurements, per message (per round trip)
-over all of them, user space as one line.
+over all of them, user space as one line.  With FUNCTION (a substring of
+a symbol), also the blocks inside the first function that matches, by
+offset from its start (to read beside `objdump -d` of the function).
 """
 import bisect
 import json
@@ -35,7 +37,7 @@ ORDER = list(NATIVE)
 UNIT = {"pingpong": "insn/round trip", "stream": "insn/msg"}
 
 
-def profile(console, plugin, top):
+def profile(console, plugin, top, func=None):
     with open(console, errors="replace") as fh:
         text = fh.read().replace("\r", "")
     cells = re.findall(r"^RIPC-INSN-CELL (\S+) (\d+) (\d+) (\S+) (\d+)\s*$", text, re.M)
@@ -50,6 +52,7 @@ def profile(console, plugin, top):
     with open(plugin, errors="replace") as fh:
         prof = re.findall(r"^RIPC-PROF ([0-9a-f]+) (\d+)\s*$", fh.read(), re.M)
     by = {}
+    blocks = {}
     for pc, n in prof:
         pc = int(pc, 16)
         if pc < 1 << 47:
@@ -57,17 +60,24 @@ def profile(console, plugin, top):
         else:
             i = bisect.bisect_right(addrs, pc) - 1
             name = syms[i][1] if i >= 0 else "?"
+            if func and func in name:
+                blocks.setdefault(name, []).append((pc - syms[i][0], int(n)))
         by[name] = by.get(name, 0) + int(n)
     total = sum(by.values())
     print(f"{len(cells)} measurements, {msgs} messages (round trips), "
           f"{total / msgs:.0f} instructions each; per function:")
     for name, n in sorted(by.items(), key=lambda kv: -kv[1])[:top]:
         print(f"  {n / msgs:8.1f}  {100 * n / total:5.1f}%  {name}")
+    for name, bl in list(blocks.items())[:1]:
+        print(f"blocks of {name} (offset: instructions per message):")
+        for off, n in sorted(bl):
+            print(f"  +{off:#06x}  {n / msgs:8.1f}")
 
 
 def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "--profile":
-        return profile(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 40)
+        return profile(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 40,
+                       sys.argv[5] if len(sys.argv) > 5 else None)
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     with open(sys.argv[1], errors="replace") as fh:
