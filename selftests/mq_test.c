@@ -5,110 +5,16 @@
  * errno, bytes.  The rules are those of /work/shared/native-semantics.md
  * (Linux 7.3 ipc/mqueue.c + glibc).
  */
-#include "ripc_test.h"
+#include "ripc_backends.h"
 
 #include <dirent.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/vfs.h>
-
-/* The limits a test may change (the files of /proc/sys/fs/mqueue/). */
-enum mq_limit { LIM_QUEUES_MAX, LIM_MSGSIZE_MAX, NLIMITS };
-
-struct mq_backend {
-	const char *name;
-	int (*probe)(void);	/* 0 if usable, else -1 with errno */
-	mqd_t (*open)(const char *name, int oflag, ...);
-	int (*close)(mqd_t mqd);
-	int (*unlink)(const char *name);
-	int (*send)(mqd_t mqd, const char *p, size_t len, unsigned int prio);
-	int (*timedsend)(mqd_t mqd, const char *p, size_t len, unsigned int prio,
-			 const struct timespec *abs);
-	ssize_t (*receive)(mqd_t mqd, char *p, size_t len, unsigned int *prio);
-	ssize_t (*timedreceive)(mqd_t mqd, char *p, size_t len, unsigned int *prio,
-				const struct timespec *abs);
-	int (*getattr)(mqd_t mqd, struct mq_attr *attr);
-	int (*setattr)(mqd_t mqd, const struct mq_attr *newattr, struct mq_attr *oldattr);
-	int (*notify)(mqd_t mqd, const struct sigevent *sev);
-	/* Sets limit which to val (if val > 0); returns the old value or -1. */
-	long (*set_limit)(enum mq_limit which, long val);
-	/* The number of queues that exist (with a name), or -1. */
-	long (*nqueues)(void);
-};
-
-static const struct {
-	const char *sysctl;	/* in /proc/sys/fs/mqueue/ */
-	size_t offset;		/* in struct ripc_limits */
-} limit_def[NLIMITS] = {
-	[LIM_QUEUES_MAX] = { "queues_max", offsetof(struct ripc_limits, mq_queues_max) },
-	[LIM_MSGSIZE_MAX] = { "msgsize_max", offsetof(struct ripc_limits, mq_msgsize_max) },
-};
-
-static int native_probe(void)
-{
-	struct mq_attr a;
-
-	/* EBADF if the kernel has POSIX queues, ENOSYS if not. */
-	return mq_getattr(-1, &a) < 0 && errno == ENOSYS ? -1 : 0;
-}
-
-static long native_set_limit(enum mq_limit which, long val)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/sys/fs/mqueue/%s", limit_def[which].sysctl);
-	return sysctl_rw(path, val);
-}
-
-static int ripc_probe(void)
-{
-	return have_device() ? 0 : -1;
-}
-
-static long ripc_set_limit(enum mq_limit which, long val)
-{
-	struct ripc_version v;
-	struct ripc_limits l = { 0 };
-
-	if (ripc_version(&v))
-		return -1;
-	if (val > 0) {
-		*(__u32 *)((char *)&l + limit_def[which].offset) = (__u32)val;
-		if (ripc_set_limits(&l))
-			return -1;
-	}
-	return *(__u32 *)((char *)&v.limits + limit_def[which].offset);
-}
-
-/* The lines of the RIPC_LIST_POSIX table, without its header. */
-static long ripc_nqueues(void)
-{
-	static char buf[1 << 20];
-	long n = -1;
-
-	if (ripc_list(RIPC_LIST_POSIX, buf, sizeof(buf)) < 0)
-		return -1;
-	for (char *p = buf; (p = strchr(p, '\n')); p++)
-		n++;
-	return n;
-}
-
-static const struct mq_backend native_be = {
-	"native", native_probe, mq_open, mq_close, mq_unlink, mq_send, mq_timedsend,
-	mq_receive, mq_timedreceive, mq_getattr, mq_setattr, mq_notify,
-	native_set_limit, native_nqueues,
-};
-
-static const struct mq_backend ripc_be = {
-	"rust_ipc", ripc_probe, ripc_mq_open, ripc_mq_close, ripc_mq_unlink,
-	ripc_mq_send, ripc_mq_timedsend, ripc_mq_receive, ripc_mq_timedreceive,
-	ripc_mq_getattr, ripc_mq_setattr, ripc_mq_notify, ripc_set_limit, ripc_nqueues,
-};
 
 FIXTURE(mq) {
 	const struct mq_backend *be;
@@ -121,15 +27,12 @@ FIXTURE_VARIANT(mq) {
 	const struct mq_backend *be;
 };
 
-FIXTURE_VARIANT_ADD(mq, native) { .be = &native_be };
-FIXTURE_VARIANT_ADD(mq, ripc) { .be = &ripc_be };
+FIXTURE_VARIANT_ADD(mq, native) { .be = &native_mq_be };
+FIXTURE_VARIANT_ADD(mq, ripc) { .be = &ripc_mq_be };
 
 FIXTURE_SETUP(mq)
 {
-	self->be = variant->be;
-	if (self->be->probe())
-		SKIP(return, "%s message queues unavailable: %s", self->be->name,
-		     strerrorname_np(errno));
+	SETUP_BACKEND();
 	snprintf(self->name, sizeof(self->name), "/ripc_test_%d", getpid());
 	snprintf(self->name2, sizeof(self->name2), "/ripc_test_%d_b", getpid());
 }
@@ -186,17 +89,6 @@ FIXTURE_TEARDOWN(mq)
 		     strerrorname_np(errno)); \
 	ASSERT_EQ((long)(val), be->set_limit(which, 0)); \
 } while (0)
-
-static int notify_sig(const struct mq_backend *b, mqd_t q, int signo, void *value)
-{
-	struct sigevent sev = {
-		.sigev_notify = SIGEV_SIGNAL,
-		.sigev_signo = signo,
-		.sigev_value.sival_ptr = value,
-	};
-
-	return b->notify(q, &sev);
-}
 
 /* ---- names and open --------------------------------------------------- */
 

@@ -6,72 +6,9 @@
  * /work/shared/native-semantics.md (Linux 7.3 ipc/msg.c).  The two backends
  * have separate queue sets; each test uses its own keys anyway.
  */
-#include "ripc_test.h"
+#include "ripc_backends.h"
 
 #include <limits.h>
-
-struct msg_backend {
-	const char *name;
-	int (*probe)(void);	/* 0 if usable, else -1 with errno */
-	int (*get)(key_t key, int msgflg);
-	int (*snd)(int msqid, const void *msgp, size_t msgsz, int msgflg);
-	ssize_t (*rcv)(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg);
-	int (*ctl)(int msqid, int cmd, struct msqid_ds *buf);
-	/* Sets kernel.msgmax to val (if val > 0); returns the old value or -1. */
-	int (*msgmax)(int val);
-	/* The same for kernel.msgmni. */
-	int (*msgmni)(int val);
-};
-
-static int native_probe(void)
-{
-	/* EINVAL if the kernel has SysV IPC, ENOSYS if not. */
-	return msgctl(-1, IPC_STAT, NULL) < 0 && errno == ENOSYS ? -1 : 0;
-}
-
-static int native_msgmax(int val)
-{
-	return (int)sysctl_rw("/proc/sys/kernel/msgmax", val);
-}
-
-static int native_msgmni(int val)
-{
-	return (int)sysctl_rw("/proc/sys/kernel/msgmni", val);
-}
-
-static int ripc_probe(void)
-{
-	return have_device() ? 0 : -1;
-}
-
-static int ripc_msgmax(int val)
-{
-	struct ripc_version v;
-	struct ripc_limits l = { .msgmax = (__u32)val };
-
-	if (ripc_version(&v) || (val > 0 && ripc_set_limits(&l)))
-		return -1;
-	return (int)v.limits.msgmax;
-}
-
-static int ripc_msgmni(int val)
-{
-	struct ripc_version v;
-	struct ripc_limits l = { .msgmni = (__u32)val };
-
-	if (ripc_version(&v) || (val > 0 && ripc_set_limits(&l)))
-		return -1;
-	return (int)v.limits.msgmni;
-}
-
-static const struct msg_backend native_be = {
-	"native", native_probe, msgget, msgsnd, msgrcv, msgctl, native_msgmax, native_msgmni,
-};
-
-static const struct msg_backend ripc_be = {
-	"rust_ipc", ripc_probe, ripc_msgget, ripc_msgsnd, ripc_msgrcv, ripc_msgctl,
-	ripc_msgmax, ripc_msgmni,
-};
 
 #define NKEYS 8
 
@@ -88,32 +25,23 @@ FIXTURE_VARIANT(msg) {
 	const struct msg_backend *be;
 };
 
-FIXTURE_VARIANT_ADD(msg, native) { .be = &native_be };
-FIXTURE_VARIANT_ADD(msg, ripc) { .be = &ripc_be };
+FIXTURE_VARIANT_ADD(msg, native) { .be = &native_msg_be };
+FIXTURE_VARIANT_ADD(msg, ripc) { .be = &ripc_msg_be };
 
 FIXTURE_SETUP(msg)
 {
-	self->be = variant->be;
-	if (self->be->probe())
-		SKIP(return, "%s message queues unavailable: %s", self->be->name,
-		     strerrorname_np(errno));
+	SETUP_BACKEND();
 	for (int i = 0; i < NKEYS; i++)
 		self->key[i] = 0x40000000 | (getpid() << 4) | i;
 }
 
 FIXTURE_TEARDOWN(msg)
 {
-	int id;
-
 	if (self->saved_msgmax > 0)
 		self->be->msgmax(self->saved_msgmax);
 	if (self->saved_msgmni > 0)
 		self->be->msgmni(self->saved_msgmni);
-	for (int i = 0; i < self->nids; i++)
-		self->be->ctl(self->ids[i], IPC_RMID, NULL);
-	for (int i = 0; i < NKEYS; i++)
-		if ((id = self->be->get(self->key[i], 0)) >= 0)
-			self->be->ctl(id, IPC_RMID, NULL);
+	msg_remove(self->be, self->ids, self->nids, self->key, NKEYS);
 }
 
 /* In test bodies: the backend under test. */
@@ -126,21 +54,6 @@ FIXTURE_TEARDOWN(msg)
 		self->ids[self->nids++] = __id; \
 	__id; \
 })
-
-struct mbuf {
-	long mtype;
-	char mtext[64];
-};
-
-/* msgsnd of a string (without its NUL). */
-static int snd(const struct msg_backend *b, int id, long type, const char *text, int flg)
-{
-	struct mbuf m = { .mtype = type };
-	size_t n = strlen(text);
-
-	memcpy(m.mtext, text, n);
-	return b->snd(id, &m, n, flg);
-}
 
 /* msgrcv into a struct mbuf; checks length, type and bytes. */
 #define ASSERT_RCV(id, bufsz, typ, flg, want_type, want_text) do { \

@@ -19,7 +19,7 @@
  * sometimes keeping exactly one capability (PR_SET_KEEPCAPS + capset).
  * What mq_test.c and msg_test.c already cover is not repeated here.
  */
-#include "ripc_test.h"
+#include "ripc_backends.h"
 
 #include <limits.h>
 #include <poll.h>
@@ -271,99 +271,24 @@ static int kill_child(pid_t pid)
 	return wait_child(pid);
 }
 
-/* ---- POSIX backends ------------------------------------------------------- */
-
-struct pmq_be {
-	const char *name;
-	int (*probe)(void);
-	mqd_t (*open)(const char *name, int oflag, ...);
-	int (*close)(mqd_t mqd);
-	int (*unlink)(const char *name);
-	int (*send)(mqd_t mqd, const char *p, size_t len, unsigned int prio);
-	int (*timedsend)(mqd_t mqd, const char *p, size_t len, unsigned int prio,
-			 const struct timespec *abs);
-	ssize_t (*receive)(mqd_t mqd, char *p, size_t len, unsigned int *prio);
-	ssize_t (*timedreceive)(mqd_t mqd, char *p, size_t len, unsigned int *prio,
-				const struct timespec *abs);
-	int (*getattr)(mqd_t mqd, struct mq_attr *attr);
-	int (*setattr)(mqd_t mqd, const struct mq_attr *newattr, struct mq_attr *oldattr);
-	int (*notify)(mqd_t mqd, const struct sigevent *sev);
-	/* queues_max: sets it if val > 0; returns the old value or -1. */
-	long (*queues_max)(long val);
-	/* The number of queues that exist, or -1. */
-	long (*nqueues)(void);
-};
-
-static int native_mq_probe(void)
-{
-	struct mq_attr a;
-
-	return mq_getattr(-1, &a) < 0 && errno == ENOSYS ? -1 : 0;
-}
-
-static long native_queues_max(long val)
-{
-	return sysctl_rw("/proc/sys/fs/mqueue/queues_max", val);
-}
-
-static int ripc_probe(void)
-{
-	return have_device() ? 0 : -1;
-}
-
-static long ripc_queues_max(long val)
-{
-	struct ripc_version v;
-	struct ripc_limits l = { .mq_queues_max = (__u32)val };
-
-	if (ripc_version(&v) || (val > 0 && ripc_set_limits(&l)))
-		return -1;
-	return v.limits.mq_queues_max;
-}
-
-static long ripc_nqueues(void)
-{
-	static char buf[1 << 20];
-	long n = -1;
-
-	if (ripc_list(RIPC_LIST_POSIX, buf, sizeof(buf)) < 0)
-		return -1;
-	for (char *p = buf; (p = strchr(p, '\n')); p++)
-		n++;
-	return n;
-}
-
-static const struct pmq_be native_mq = {
-	"native", native_mq_probe, mq_open, mq_close, mq_unlink, mq_send, mq_timedsend,
-	mq_receive, mq_timedreceive, mq_getattr, mq_setattr, mq_notify,
-	native_queues_max, native_nqueues,
-};
-
-static const struct pmq_be ripc_mq = {
-	"rust_ipc", ripc_probe, ripc_mq_open, ripc_mq_close, ripc_mq_unlink,
-	ripc_mq_send, ripc_mq_timedsend, ripc_mq_receive, ripc_mq_timedreceive,
-	ripc_mq_getattr, ripc_mq_setattr, ripc_mq_notify, ripc_queues_max, ripc_nqueues,
-};
+/* ---- POSIX fixture (backends: ripc_backends.h) -------------------------- */
 
 FIXTURE(posix) {
-	const struct pmq_be *be;
+	const struct mq_backend *be;
 	char name[64];
 	long saved_queues_max;	/* to restore, if > 0 */
 };
 
 FIXTURE_VARIANT(posix) {
-	const struct pmq_be *be;
+	const struct mq_backend *be;
 };
 
-FIXTURE_VARIANT_ADD(posix, native) { .be = &native_mq };
-FIXTURE_VARIANT_ADD(posix, ripc) { .be = &ripc_mq };
+FIXTURE_VARIANT_ADD(posix, native) { .be = &native_mq_be };
+FIXTURE_VARIANT_ADD(posix, ripc) { .be = &ripc_mq_be };
 
 FIXTURE_SETUP(posix)
 {
-	self->be = variant->be;
-	if (self->be->probe())
-		SKIP(return, "%s message queues unavailable: %s", self->be->name,
-		     strerrorname_np(errno));
+	SETUP_BACKEND();
 	REQUIRE_ROOT();
 	snprintf(self->name, sizeof(self->name), "/ripc_sec_%d", getpid());
 }
@@ -371,7 +296,7 @@ FIXTURE_SETUP(posix)
 FIXTURE_TEARDOWN(posix)
 {
 	if (self->saved_queues_max > 0)
-		self->be->queues_max(self->saved_queues_max);
+		self->be->set_limit(LIM_QUEUES_MAX, self->saved_queues_max);
 	self->be->unlink(self->name);
 }
 
@@ -379,7 +304,7 @@ FIXTURE_TEARDOWN(posix)
 
 /* What as_user() runs for POSIX tests: one call on a name. */
 struct pop {
-	const struct pmq_be *b;
+	const struct mq_backend *b;
 	const char *name;
 	int oflag;
 	mode_t mode;
@@ -410,19 +335,8 @@ static int p_unlink(const void *ctx)
 /* Creates self->name as user u with mode m (4 x 16). */
 #define CREATE_AS(u, m) ASSERT_AS(0, u, p_open, POP(O_RDWR | O_CREAT | O_EXCL, m))
 
-static int notify_sig(const struct pmq_be *b, mqd_t q, int signo, void *value)
-{
-	struct sigevent sev = {
-		.sigev_notify = SIGEV_SIGNAL,
-		.sigev_signo = signo,
-		.sigev_value.sival_ptr = value,
-	};
-
-	return b->notify(q, &sev);
-}
-
 /* The status line a fresh descriptor reads. */
-static int status_line(const struct pmq_be *b, const char *name, char *out, size_t n)
+static int status_line(const struct mq_backend *b, const char *name, char *out, size_t n)
 {
 	mqd_t q = b->open(name, O_RDONLY);
 	ssize_t r;
@@ -658,9 +572,9 @@ TEST_F_TIMEOUT(posix, unprivileged_creates_stop_at_the_limits, 120)
 
 	ASSERT_NE(NULL, r);
 	ASSERT_LE(0, before);
-	self->saved_queues_max = be->queues_max(0);
+	self->saved_queues_max = be->set_limit(LIM_QUEUES_MAX, 0);
 	ASSERT_LT(0, self->saved_queues_max);
-	ASSERT_LE(0, be->queues_max(before + 40));
+	ASSERT_LE(0, be->set_limit(LIM_QUEUES_MAX, before + 40));
 	RUN_AS_METERED(&U_A, &m,
 		/* 10 x 4096 costs 4096 * 10 + 48 * 10 + 48 * 10 = 41920 bytes. */
 		struct rlimit rl = { 819200, 819200 };
@@ -1111,60 +1025,12 @@ TEST_F(posix, accmode_3_with_o_creat_creates_a_queue_without_access)
 
 #undef be
 
-/* ---- System V backends --------------------------------------------------- */
-
-struct msg_be {
-	const char *name;
-	int (*probe)(void);
-	int (*get)(key_t key, int msgflg);
-	int (*snd)(int msqid, const void *msgp, size_t msgsz, int msgflg);
-	ssize_t (*rcv)(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg);
-	int (*ctl)(int msqid, int cmd, struct msqid_ds *buf);
-	/* kernel.msgmni: sets it if val > 0; returns the old value or -1. */
-	int (*msgmni)(int val);
-};
-
-static int native_msg_probe(void)
-{
-	return msgctl(-1, IPC_STAT, NULL) < 0 && errno == ENOSYS ? -1 : 0;
-}
-
-static int native_msgmni(int val)
-{
-	int old = -1;
-	FILE *f = fopen("/proc/sys/kernel/msgmni", "r+");
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%d", &old) != 1 || (val > 0 && (rewind(f), fprintf(f, "%d\n", val) < 0)))
-		old = -1;
-	if (fclose(f))
-		old = -1;
-	return old;
-}
-
-static int ripc_msgmni(int val)
-{
-	struct ripc_version v;
-	struct ripc_limits l = { .msgmni = (__u32)val };
-
-	if (ripc_version(&v) || (val > 0 && ripc_set_limits(&l)))
-		return -1;
-	return (int)v.limits.msgmni;
-}
-
-static const struct msg_be native_msg = {
-	"native", native_msg_probe, msgget, msgsnd, msgrcv, msgctl, native_msgmni,
-};
-
-static const struct msg_be ripc_msg = {
-	"rust_ipc", ripc_probe, ripc_msgget, ripc_msgsnd, ripc_msgrcv, ripc_msgctl, ripc_msgmni,
-};
+/* ---- System V fixture (backends: ripc_backends.h) --------------------- */
 
 #define NKEYS 4
 
 FIXTURE(sysv) {
-	const struct msg_be *be;
+	const struct msg_backend *be;
 	key_t key[NKEYS];
 	int ids[64];		/* queues to remove in teardown */
 	int nids;
@@ -1172,18 +1038,15 @@ FIXTURE(sysv) {
 };
 
 FIXTURE_VARIANT(sysv) {
-	const struct msg_be *be;
+	const struct msg_backend *be;
 };
 
-FIXTURE_VARIANT_ADD(sysv, native) { .be = &native_msg };
-FIXTURE_VARIANT_ADD(sysv, ripc) { .be = &ripc_msg };
+FIXTURE_VARIANT_ADD(sysv, native) { .be = &native_msg_be };
+FIXTURE_VARIANT_ADD(sysv, ripc) { .be = &ripc_msg_be };
 
 FIXTURE_SETUP(sysv)
 {
-	self->be = variant->be;
-	if (self->be->probe())
-		SKIP(return, "%s message queues unavailable: %s", self->be->name,
-		     strerrorname_np(errno));
+	SETUP_BACKEND();
 	REQUIRE_ROOT();
 	for (int i = 0; i < NKEYS; i++)
 		self->key[i] = 0x60000000 | (getpid() << 4) | i;
@@ -1191,15 +1054,9 @@ FIXTURE_SETUP(sysv)
 
 FIXTURE_TEARDOWN(sysv)
 {
-	int id;
-
 	if (self->saved_msgmni > 0)
 		self->be->msgmni(self->saved_msgmni);
-	for (int i = 0; i < self->nids; i++)
-		self->be->ctl(self->ids[i], IPC_RMID, NULL);
-	for (int i = 0; i < NKEYS; i++)
-		if ((id = self->be->get(self->key[i], 0)) >= 0)
-			self->be->ctl(id, IPC_RMID, NULL);
+	msg_remove(self->be, self->ids, self->nids, self->key, NKEYS);
 }
 
 #define be (self->be)
@@ -1210,20 +1067,6 @@ FIXTURE_TEARDOWN(sysv)
 		self->ids[self->nids++] = __id; \
 	__id; \
 })
-
-struct mbuf {
-	long mtype;
-	char mtext[64];
-};
-
-static int snd(const struct msg_be *b, int id, long type, const char *text, int flg)
-{
-	struct mbuf m = { .mtype = type };
-	size_t n = strlen(text);
-
-	memcpy(m.mtext, text, n);
-	return b->snd(id, &m, n, flg);
-}
 
 #define STAT(id) ({ \
 	struct msqid_ds __d; \
@@ -1249,7 +1092,7 @@ static int snd(const struct msg_be *b, int id, long type, const char *text, int 
 
 /* What as_user() runs for System V tests. */
 struct sop {
-	const struct msg_be *b;
+	const struct msg_backend *b;
 	int op;
 	int id;			/* or key for GET, index for MSG_STAT* */
 	int flg;
@@ -1281,7 +1124,7 @@ static int s_op(const void *ctx)
 #define SOP(o, i, ...) (&(struct sop){ .b = be, .op = (o), .id = (i), __VA_ARGS__ })
 
 /* The MSG_STAT index of id (its slot), or -1. */
-static int index_of(const struct msg_be *b, int id)
+static int index_of(const struct msg_backend *b, int id)
 {
 	struct msqid_ds s;
 	struct msginfo mi;
@@ -1726,9 +1569,9 @@ FIXTURE_SETUP(raw)
 FIXTURE_TEARDOWN(raw)
 {
 	if (self->saved_queues_max[0] > 0)
-		native_mq.queues_max(self->saved_queues_max[0]);
+		native_mq_be.set_limit(LIM_QUEUES_MAX, self->saved_queues_max[0]);
 	if (self->saved_queues_max[1] > 0)
-		ripc_mq.queues_max(self->saved_queues_max[1]);
+		ripc_mq_be.set_limit(LIM_QUEUES_MAX, self->saved_queues_max[1]);
 	if (self->id >= 0)
 		ripc_msgctl(self->id, IPC_RMID, NULL);
 	ripc_mq_unlink(self->name);
@@ -2209,22 +2052,22 @@ TEST_F_TIMEOUT(raw, blocked_send_batches_pin_bounded_memory, 120)
  */
 TEST_F_TIMEOUT(raw, posix_distinct_priorities_cost_at_most_twice_native, 120)
 {
-	const struct pmq_be *bes[2] = { &native_mq, &ripc_mq };
+	const struct mq_backend *bes[2] = { &native_mq_be, &ripc_mq_be };
 	struct { long kb, queues, msgs; } *r = shared(2 * sizeof(*r));
 	struct meter m;
 
 	ASSERT_NE(NULL, r);
 	REQUIRE_ROOT();
-	if (native_mq.probe())
+	if (native_mq_be.probe())
 		SKIP(return, "no native POSIX queues");
 	for (int i = 0; i < 2; i++) {
-		const struct pmq_be *b = bes[i];
+		const struct mq_backend *b = bes[i];
 		long n = b->nqueues();
 
 		ASSERT_LE(0, n);
-		self->saved_queues_max[i] = b->queues_max(0);
+		self->saved_queues_max[i] = b->set_limit(LIM_QUEUES_MAX, 0);
 		ASSERT_LT(0, self->saved_queues_max[i]);
-		ASSERT_LE(0, b->queues_max(n + 200));
+		ASSERT_LE(0, b->set_limit(LIM_QUEUES_MAX, n + 200));
 		RUN_AS_METERED(&U_A, &m,
 			struct mq_attr a = { .mq_maxmsg = 10, .mq_msgsize = 1 };
 			char name[64];
