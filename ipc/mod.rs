@@ -7,7 +7,7 @@ pub(crate) mod cred;
 pub(crate) mod defs;
 pub(crate) mod device;
 pub(crate) mod fifo;
-pub(crate) mod kbuf;
+pub(crate) mod kmem;
 pub(crate) mod limits;
 pub(crate) mod mqueue;
 pub(crate) mod msg;

@@ -10,7 +10,7 @@
 use crate::ipc::{
     cred::{self, Ids},
     defs::*,
-    fifo::{Fifo, CHUNK},
+    fifo::Fifo,
     limits::{self, HARD_MSGMAX, HARD_MSGSIZEMAX},
     msg::Msg,
     notify::{self, Notify, Request},
@@ -147,9 +147,6 @@ impl Drop for Charge {
     }
 }
 
-/// Slots per chunk of a FIFO made while another priority has one.
-const FEW: usize = 4;
-
 struct MqState {
     prios: RBTree<u32, Fifo>,
     curmsgs: usize,
@@ -158,26 +155,23 @@ struct MqState {
     receivers: WaitList<Option<Msg>>,
     senders: WaitList<Option<Msg>>,
     notify: Option<Notify>,
+    /// A tree node kept for the next new priority, as the native
+    /// `node_cache`: a message taken from a priority it emptied can go back
+    /// (`put_back`) without an allocation.
     spare: Option<RBTreeNodeReservation<u32, Fifo>>,
-    /// The storage of the last FIFO that a receive emptied: the message
-    /// taken from it can go back (`put_back`) without an allocation.
-    spare_fifo: Option<Fifo>,
-    /// Slots per FIFO chunk: a priority never holds more than `maxmsg`.
-    chunk: usize,
 }
 
 impl MqState {
     /// Queues `m` in its priority's FIFO.
     fn insert(&mut self, mut m: Msg) -> Result {
-        m.seq = self.seq;
+        m.set_seq(self.seq);
         self.seq += 1;
         self.put(m, false)
     }
 
     /// The FIFO of `prio`, made if needed.  The tree keeps a lone empty
     /// FIFO (the common single-priority case allocates nothing per message)
-    /// and a spare node, as the native `node_cache`, with the storage of the
-    /// last FIFO a receive emptied (`spare_fifo`).
+    /// and a spare node.
     fn fifo(&mut self, prio: u32) -> Result<&mut Fifo> {
         // The common case: the priority has its FIFO (a tree walk, no
         // first/last lookups).
@@ -192,14 +186,6 @@ impl MqState {
                 }
             }
         }
-        // The first priority may hold all `maxmsg` messages; one of several
-        // likely holds a few: small chunks then (a 2 KiB chunk per priority
-        // would cost each message of a many-priority queue 2 KiB).
-        let chunk = if self.prios.cursor_front().is_none() {
-            self.chunk
-        } else {
-            self.chunk.min(FEW)
-        };
         Ok(match self.prios.entry(prio) {
             kernel::rbtree::Entry::Occupied(o) => o.into_mut(),
             kernel::rbtree::Entry::Vacant(v) => {
@@ -207,7 +193,7 @@ impl MqState {
                     Some(r) => r,
                     None => RBTreeNodeReservation::new(GFP_KERNEL)?,
                 };
-                v.insert(self.spare_fifo.take().unwrap_or(Fifo::with_chunk(chunk)), r)
+                v.insert(Fifo::new(), r)
             }
         })
     }
@@ -215,11 +201,11 @@ impl MqState {
     /// Queues `m` at the tail of its FIFO, or `back` in its old place.
     fn put(&mut self, m: Msg, back: bool) -> Result {
         let len = m.len() as u64;
-        let fifo = self.fifo(m.mtype as u32)?;
+        let fifo = self.fifo(m.mtype() as u32)?;
         if back {
-            fifo.reinsert(m)?;
+            fifo.reinsert(m);
         } else {
-            fifo.push(m)?;
+            fifo.push(m);
         }
         self.curmsgs += 1;
         self.qsize += len;
@@ -236,10 +222,8 @@ impl MqState {
             let m = c.current_mut().1.pop();
             let more = c.peek_prev().is_some();
             if c.current().1.is_empty() && more {
-                let emptied = core::mem::replace(c.current_mut().1, Fifo::with_chunk(0));
                 let (_, node) = c.remove_current();
                 self.spare = Some(node.into_reservation());
-                self.spare_fifo = Some(emptied);
             }
             // An empty FIFO left by a failed allocation is skipped.
             match m {
@@ -397,8 +381,6 @@ impl MqQueue {
                     senders: WaitList::new(),
                     notify: None,
                     spare: None,
-                    spare_fifo: None,
-                    chunk: n.min(CHUNK as u64) as usize,
                 }),
                 sleep <- new_condvar!(),
                 poll: PollQueue::new()?,
@@ -514,9 +496,9 @@ fn receive_run(
                     .senders
                     .waiting()
                     .next()
-                    .and_then(|s| s.w.as_ref().map(|m| m.mtype));
+                    .and_then(|s| s.w.as_ref().map(|m| m.mtype()));
                 if let Some(prio) = prio {
-                    if g.fifo(prio as u32).and_then(|f| f.grow()).is_ok() {
+                    if g.fifo(prio as u32).is_ok() {
                         let sm = g.senders.waiting().next().and_then(|s| {
                             s.wake(&mut wq);
                             s.w.take()
@@ -633,7 +615,7 @@ pub(crate) fn receive(h: Option<&MqHandle>, file: &File, x: &mut ripc_mq_xfer) -
         put_back(q, core::iter::once(m));
         return Err(e);
     }
-    x.msg_prio = m.mtype as u32;
+    x.msg_prio = m.mtype() as u32;
     Ok(len)
 }
 
@@ -683,7 +665,7 @@ pub(crate) fn receive_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch
     let mut err = None;
     for (i, (it, m)) in items.iter_mut().zip(got.iter()).enumerate() {
         it.msg_len = m.len() as u64;
-        it.msg_prio = m.mtype as u32;
+        it.msg_prio = m.mtype() as u32;
         if let Err(e) = m.store(it.msg_ptr, m.len()) {
             (stored, err) = (i, Some(e));
             break;

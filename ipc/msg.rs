@@ -1,76 +1,242 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Message storage, as `ipc/msgutil.c`: a message is a head of at most one
-//! page of data plus a chain of page-sized segments, filled from and drained
-//! to user memory segment by segment.  Both queue families store their
-//! messages this way.  Allocation and copy-in happen before the caller takes
-//! any queue lock; a fault or a failed allocation frees what was allocated.
+//! Message storage, as `ipc/msgutil.c`: a message is one kmalloc'd head
+//! holding a header (as `struct msg_msg`) and the first part of the text,
+//! plus a chain of page-sized segments for the rest; filled from and
+//! drained to user memory segment by segment.  Both queue families store
+//! their messages this way, and queue them by linking the headers
+//! ([`Fifo`](crate::ipc::fifo::Fifo)).  Allocation and copy-in happen before
+//! the caller takes any queue lock; a fault or a failed allocation frees
+//! what was allocated.
 
-use crate::ipc::kbuf::{concat_into, read_user_into, KBuf};
-use core::mem::MaybeUninit;
+use crate::ipc::kmem::{concat_into, kmalloc, read_user_into};
+use core::{mem::MaybeUninit, ptr::NonNull};
 use kernel::{
-    alloc::flags::GFP_KERNEL_ACCOUNT,
+    bindings,
     page::PAGE_SIZE,
     prelude::*,
     uaccess::{UserPtr, UserSlice},
 };
 
-/// Data bytes in the head and in each segment.
-const DATALEN: usize = PAGE_SIZE;
+/// The header at the start of a message's head allocation; the first
+/// `len.min(HEAD_DATA)` bytes of text follow it.
+#[repr(C)]
+struct Node {
+    /// The next message of the FIFO this one is queued in.
+    next: Option<Msg>,
+    /// The System V type, or the POSIX priority.
+    mtype: i64,
+    /// Position in the queue's arrival order (set when queued).
+    seq: u64,
+    /// Bytes of text, head and chain.
+    len: usize,
+    /// The segments after the head, for messages longer than the head.
+    chain: Option<Seg>,
+}
+
+/// Text bytes in the head (`DATALEN_MSG`: a page with the header).
+const HEAD_DATA: usize = PAGE_SIZE - size_of::<Node>();
+
+/// The header of a segment (`struct msg_msgseg`); text follows it.
+#[repr(C)]
+struct SegHead {
+    next: Option<Seg>,
+}
+
+/// Text bytes in each segment (`DATALEN_SEG`: a page with the header).
+const SEG_DATA: usize = PAGE_SIZE - size_of::<SegHead>();
+
+/// A segment of a message's text after the head.
+///
+/// # Invariants
+///
+/// `self.0` points to a kmalloc'd block, owned by this `Seg`, that starts
+/// with an initialised `SegHead` and holds the segment's share of the text
+/// after it: `SEG_DATA` bytes, the last segment of a message the rest.  The
+/// message ([`Msg`]) knows the shares; the text is initialised once the
+/// message's constructor returned.
+struct Seg(NonNull<SegHead>);
+
+// SAFETY: as for `Msg`: a `Seg` owns its block exclusively.
+unsafe impl Send for Seg {}
+// SAFETY: `&Seg` only reads.
+unsafe impl Sync for Seg {}
+
+impl Seg {
+    /// A segment of `n` text bytes, not yet filled.
+    fn alloc(n: usize) -> Result<Seg> {
+        let p = kmalloc(size_of::<SegHead>() + n).cast::<SegHead>();
+        let p = NonNull::new(p).ok_or(ENOMEM)?;
+        // SAFETY: `p` is at least `size_of::<SegHead>()` bytes, aligned for
+        // it (kmalloc aligns to 8), not yet initialised.
+        unsafe { p.as_ptr().write(SegHead { next: None }) };
+        Ok(Seg(p))
+    }
+
+    fn next(&self) -> Option<&Seg> {
+        // SAFETY: an initialised `SegHead` owned by `self` (invariant).
+        unsafe { self.0.as_ref() }.next.as_ref()
+    }
+
+    fn next_mut(&mut self) -> &mut Option<Seg> {
+        // SAFETY: as in `next`, exclusive through `&mut self`.
+        &mut unsafe { self.0.as_mut() }.next
+    }
+
+    /// The text, at most `n` bytes of it: the caller passes the segment's
+    /// share (`Msg::segs`).
+    fn text(&self, n: usize) -> &[u8] {
+        let n = n.min(SEG_DATA);
+        // SAFETY: the share of this segment is `n` bytes after its header,
+        // in its block, initialised (invariant), borrowed with `self`.
+        unsafe { core::slice::from_raw_parts(self.0.as_ptr().add(1).cast::<u8>(), n) }
+    }
+
+    /// The text to fill: `n` bytes, the segment's share, at `alloc`.
+    fn text_uninit(&mut self, n: usize) -> &mut [MaybeUninit<u8>] {
+        let n = n.min(SEG_DATA);
+        // SAFETY: as in `text`, exclusive through `&mut self`; `MaybeUninit`
+        // needs no initialisation.
+        unsafe {
+            core::slice::from_raw_parts_mut(self.0.as_ptr().add(1).cast::<MaybeUninit<u8>>(), n)
+        }
+    }
+}
+
+impl Drop for Seg {
+    fn drop(&mut self) {
+        // The rest of the chain, one segment at a time (no recursion).
+        let mut next = self.next_mut().take();
+        while let Some(mut s) = next {
+            next = s.next_mut().take();
+        }
+        // SAFETY: the block came from kmalloc (`alloc`) and is freed once;
+        // its `SegHead` holds nothing to drop now.
+        unsafe { bindings::kfree(self.0.as_ptr().cast()) };
+    }
+}
+
+/// Builds the chain of segments of a message's text after its head: `len`
+/// bytes, each segment filled by `fill` (its text to fill, and the offset
+/// of that text from the start of the chain).
+fn build_chain(
+    len: usize,
+    mut fill: impl FnMut(&mut [MaybeUninit<u8>], usize) -> Result,
+) -> Result<Option<Seg>> {
+    let mut chain = None;
+    let mut link = &mut chain;
+    let mut off = 0;
+    while off < len {
+        let n = (len - off).min(SEG_DATA);
+        let mut s = Seg::alloc(n)?;
+        fill(s.text_uninit(n), off)?;
+        off += n;
+        link = link.insert(s).next_mut();
+    }
+    Ok(chain)
+}
 
 /// Up to this size a System V message travels with its 8-byte type in one
 /// user copy each way: a copy costs more than the bytes it moves.
 const SMALL: usize = 248;
 
 /// One message.
-pub(crate) struct Msg {
-    /// The System V type, or the POSIX priority.
-    pub(crate) mtype: i64,
-    /// Position in the queue's arrival order (set when queued).
-    pub(crate) seq: u64,
-    /// Bytes of text (the segments' lengths summed).
-    len: usize,
-    head: KBuf,
-    /// The segments after the head, for messages longer than a page.
-    chain: Option<KBox<KVec<KBuf>>>,
-}
+///
+/// # Invariants
+///
+/// `self.0` points to a kmalloc'd block of `size_of::<Node>() +
+/// len.min(HEAD_DATA)` bytes, owned by this `Msg`, that starts with an
+/// initialised `Node` whose `len` is that `len`; the text bytes after it are
+/// initialised once the constructor that made it returned.
+pub(crate) struct Msg(NonNull<Node>);
+
+// SAFETY: a `Msg` owns its head block and the `Node` in it exclusively (as
+// a `KBox<Node>` would), and every part of a `Node` may move between tasks.
+unsafe impl Send for Msg {}
+// SAFETY: `&Msg` only reads.
+unsafe impl Sync for Msg {}
 
 impl Msg {
+    /// A message of `len` bytes whose head text is not yet filled.
+    fn alloc(mtype: i64, len: usize) -> Result<Msg> {
+        let size = size_of::<Node>() + len.min(HEAD_DATA);
+        let p = NonNull::new(kmalloc(size).cast::<Node>()).ok_or(ENOMEM)?;
+        let node = Node {
+            next: None,
+            mtype,
+            seq: 0,
+            len,
+            chain: None,
+        };
+        // SAFETY: `p` is `size` >= `size_of::<Node>()` bytes, aligned for
+        // `Node` (kmalloc aligns to at least 8 bytes, `Node`'s alignment),
+        // and not yet initialised.
+        unsafe { p.as_ptr().write(node) };
+        // INVARIANT: the block holds a `Node` of this `len`.
+        Ok(Msg(p))
+    }
+
+    fn node(&self) -> &Node {
+        // SAFETY: by the type invariant `self.0` is an initialised `Node`
+        // owned by `self`.
+        unsafe { self.0.as_ref() }
+    }
+
+    fn node_mut(&mut self) -> &mut Node {
+        // SAFETY: as in `node`, and `&mut self` makes the access exclusive.
+        unsafe { self.0.as_mut() }
+    }
+
+    /// The head's text bytes, uninitialised or not.
+    fn head_raw(&self) -> (*mut u8, usize) {
+        let n = self.node().len.min(HEAD_DATA);
+        // SAFETY: the text follows the `Node` in the same block (type
+        // invariant), so one `Node` past its start is inside the block.
+        (unsafe { self.0.as_ptr().add(1) }.cast::<u8>(), n)
+    }
+
+    /// The head's text, to fill (constructors only).
+    fn head_uninit(&mut self) -> &mut [MaybeUninit<u8>] {
+        let (p, n) = self.head_raw();
+        // SAFETY: `p` is `n` bytes of this message's block (`head_raw`),
+        // borrowed mutably with `self`; `MaybeUninit` needs no init.
+        unsafe { core::slice::from_raw_parts_mut(p.cast::<MaybeUninit<u8>>(), n) }
+    }
+
+    /// The head's text.
+    fn head(&self) -> &[u8] {
+        let (p, n) = self.head_raw();
+        // SAFETY: `p` is `n` bytes of this message's block, initialised by
+        // the constructor (type invariant), borrowed with `self`.
+        unsafe { core::slice::from_raw_parts(p, n) }
+    }
+
     /// Copies a message of `len` bytes in from user memory (`load_msg`).
     /// The caller has bounded `len` by the queue's limit.
     pub(crate) fn load(src: u64, len: usize, mtype: i64) -> Result<Msg> {
         let src = src as usize;
-        let first = len.min(DATALEN);
-        let head = KBuf::from_user(src, first)?;
-        let mut chain = None;
-        let mut off = first;
-        if off < len {
-            let mut segs = KVec::with_capacity((len - off).div_ceil(DATALEN), GFP_KERNEL_ACCOUNT)?;
-            while off < len {
-                let n = (len - off).min(DATALEN);
-                segs.push(
-                    KBuf::from_user(src.wrapping_add(off), n)?,
-                    GFP_KERNEL_ACCOUNT,
-                )?;
-                off += n;
-            }
-            chain = Some(KBox::new(segs, GFP_KERNEL_ACCOUNT)?);
-        }
-        Ok(Msg {
-            mtype,
-            seq: 0,
-            len,
-            head,
-            chain,
-        })
+        let mut m = Msg::alloc(mtype, len)?;
+        let first = m.head_uninit().len();
+        read_user_into(src, m.head_uninit())?;
+        m.node_mut().chain = build_chain(len - first, |text, off| {
+            read_user_into(src.wrapping_add(first + off), text).map(|_| ())
+        })?;
+        Ok(m)
     }
 
+    /// The text: the head's, then each segment's share.
     fn segs(&self) -> impl Iterator<Item = &[u8]> {
+        let head = self.head();
+        let mut rest = self.len() - head.len();
+        let chain = core::iter::successors(self.node().chain.as_ref(), |s| s.next());
         Iterator::chain(
-            core::iter::once(&self.head),
-            self.chain.iter().flat_map(|c| c.iter()),
+            core::iter::once(head),
+            chain.map(move |s| {
+                let t = s.text(rest);
+                rest -= t.len();
+                t
+            }),
         )
-        .map(KBuf::as_slice)
     }
 
     /// Loads a small `struct msgbuf` (the type, then `len` bytes of text)
@@ -80,14 +246,10 @@ impl Msg {
         let mut buf = [MaybeUninit::<u8>::uninit(); 8 + SMALL];
         let bytes = read_user_into(src as usize, buf.get_mut(..8 + len)?).ok()?;
         let (ty, text) = bytes.split_at(8);
-        let head = KBuf::from_slice(text).ok()?;
-        Some(Msg {
-            mtype: i64::from_ne_bytes(ty.try_into().ok()?),
-            seq: 0,
-            len,
-            head,
-            chain: None,
-        })
+        let mut m = Msg::alloc(i64::from_ne_bytes(ty.try_into().ok()?), len).ok()?;
+        // `len` <= SMALL < HEAD_DATA: the whole text is in the head.
+        concat_into(m.head_uninit(), &[text])?;
+        Some(m)
     }
 
     /// Copies out the type and the first `len` bytes of text as a
@@ -95,8 +257,8 @@ impl Msg {
     pub(crate) fn store_typed(&self, dst: u64, len: usize) -> Result {
         let n = len.min(self.len());
         let mut buf = [MaybeUninit::<u8>::uninit(); 8 + SMALL];
-        if let (None, Some(text)) = (&self.chain, self.head.as_slice().get(..n)) {
-            if let Some(out) = concat_into(&mut buf, &[&self.mtype.to_ne_bytes(), text]) {
+        if let (None, Some(text)) = (&self.node().chain, self.head().get(..n)) {
+            if let Some(out) = concat_into(&mut buf, &[&self.mtype().to_ne_bytes(), text]) {
                 return UserSlice::new(UserPtr::from_addr(dst as usize), out.len())
                     .writer()
                     .write_slice(out);
@@ -104,13 +266,39 @@ impl Msg {
         }
         UserSlice::new(UserPtr::from_addr(dst as usize), 8)
             .writer()
-            .write(&self.mtype)?;
+            .write(&self.mtype())?;
         self.store(dst.wrapping_add(8), n)
     }
 
     /// The message's length in bytes.
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.node().len
+    }
+
+    /// The System V type, or the POSIX priority.
+    pub(crate) fn mtype(&self) -> i64 {
+        self.node().mtype
+    }
+
+    /// Position in the queue's arrival order.
+    pub(crate) fn seq(&self) -> u64 {
+        self.node().seq
+    }
+
+    pub(crate) fn set_seq(&mut self, seq: u64) {
+        self.node_mut().seq = seq;
+    }
+
+    /// The link to the next message of the FIFO this one is in: for
+    /// [`Fifo`](crate::ipc::fifo::Fifo) only.
+    pub(crate) fn next(&self) -> Option<&Msg> {
+        self.node().next.as_ref()
+    }
+
+    /// The link, to change (for `Fifo` only).  Its address stays the same
+    /// while the message exists (it is in the message's block).
+    pub(crate) fn next_mut(&mut self) -> &mut Option<Msg> {
+        &mut self.node_mut().next
     }
 
     /// Copies the first `len` bytes out to user memory (`store_msg`).
@@ -118,33 +306,44 @@ impl Msg {
         let mut w = UserSlice::new(UserPtr::from_addr(dst as usize), len.min(self.len())).writer();
         for seg in self.segs() {
             let n = seg.len().min(w.len());
-            if n == 0 {
+            let Some(part) = seg.get(..n).filter(|p| !p.is_empty()) else {
                 break;
-            }
-            w.write_slice(&seg[..n])?;
+            };
+            w.write_slice(part)?;
         }
         Ok(())
     }
 
     /// A copy of this message (`copy_msg`, for `MSG_COPY`).
     pub(crate) fn duplicate(&self) -> Result<Msg> {
-        let dup = |s: &KBuf| KBuf::from_slice(s.as_slice());
-        let chain = match &self.chain {
-            None => None,
-            Some(c) => {
-                let mut segs = KVec::with_capacity(c.len(), GFP_KERNEL_ACCOUNT)?;
-                for seg in c.iter() {
-                    segs.push(dup(seg)?, GFP_KERNEL_ACCOUNT)?;
-                }
-                Some(KBox::new(segs, GFP_KERNEL_ACCOUNT)?)
-            }
-        };
-        Ok(Msg {
-            mtype: self.mtype,
-            seq: self.seq,
-            len: self.len,
-            head: dup(&self.head)?,
-            chain,
-        })
+        let mut m = Msg::alloc(self.mtype(), self.len())?;
+        let head = self.head();
+        concat_into(m.head_uninit(), &[head]).ok_or(EINVAL)?;
+        let mut parts = self.segs().skip(1);
+        m.node_mut().chain = build_chain(self.len() - head.len(), |text, _| {
+            let part = parts.next().ok_or(EINVAL)?;
+            concat_into(text, &[part])
+                .filter(|t| t.len() == part.len())
+                .ok_or(EINVAL)?;
+            Ok(())
+        })?;
+        m.set_seq(self.seq());
+        Ok(m)
+    }
+}
+
+impl Drop for Msg {
+    fn drop(&mut self) {
+        // The messages linked after this one go too, one at a time (a
+        // recursive drop of a long FIFO would overflow the stack).
+        let mut next = self.next_mut().take();
+        while let Some(mut m) = next {
+            next = m.next_mut().take();
+        }
+        // SAFETY: the block holds an initialised `Node` (type invariant),
+        // dropped once, here (its `next` is `None` now: only the chain goes).
+        unsafe { core::ptr::drop_in_place(self.0.as_ptr()) };
+        // SAFETY: the block came from kmalloc (`alloc`) and is freed once.
+        unsafe { bindings::kfree(self.0.as_ptr().cast()) };
     }
 }

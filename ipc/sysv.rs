@@ -269,9 +269,9 @@ impl SysvState {
             Search::LessEqual(_) => {
                 let mut best: Option<(usize, i64)> = None;
                 for (i, m) in self.msgs.iter() {
-                    if search.matches(m.mtype) && best.is_none_or(|(_, t)| m.mtype < t) {
-                        best = Some((i, m.mtype));
-                        if m.mtype == 1 {
+                    if search.matches(m.mtype()) && best.is_none_or(|(_, t)| m.mtype() < t) {
+                        best = Some((i, m.mtype()));
+                        if m.mtype() == 1 {
                             break;
                         }
                     }
@@ -281,7 +281,7 @@ impl SysvState {
             _ => self
                 .msgs
                 .iter()
-                .find(|(_, m)| search.matches(m.mtype))
+                .find(|(_, m)| search.matches(m.mtype()))
                 .map(|(i, _)| i),
         }
     }
@@ -451,7 +451,7 @@ fn load(msgp: u64, msgsz: i64, msqid: i32) -> Result<Msg> {
     let valid = msgsz <= i64::from(limits::get().msgmax) && msgsz >= 0 && msqid >= 0;
     if valid {
         if let Some(m) = Msg::load_typed(msgp, msgsz as usize) {
-            return if m.mtype < 1 { Err(EINVAL) } else { Ok(m) };
+            return if m.mtype() < 1 { Err(EINVAL) } else { Ok(m) };
         }
     }
     let mtype: i64 = read_user(msgp)?;
@@ -503,24 +503,13 @@ fn snd_run(q: &SysvQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usiz
             err = Some(e);
             break 'msgs;
         }
-        // Room in the FIFO first, unless a receiver takes the message: a
-        // failed allocation leaves the queue and its IPC_STAT as they were.
-        if !takes(&mut g.receivers, &m) {
-            if let Err(e) = g.msgs.grow() {
-                err = Some(e);
-                break;
-            }
-        }
         g.lspid = crate::ipc::notify::current_tgid();
         g.stime = now();
         // The receiver that gets it sets lrpid/rtime when it runs.
         if let Some(mut m) = hand_over(&mut g.receivers, m, &mut wq) {
-            m.seq = g.seq;
+            m.set_seq(g.seq);
             g.seq += 1;
-            if let Err(e) = g.msgs.push(m) {
-                err = Some(e);
-                break;
-            }
+            g.msgs.push(m);
             g.account(size, 1);
         }
         done += 1;
@@ -546,7 +535,7 @@ pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
 /// returns it if there is none.
 fn hand_over(receivers: &mut WaitList<RecvWait>, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
     for r in receivers.waiting() {
-        if r.w.search.matches(m.mtype) {
+        if r.w.search.matches(m.mtype()) {
             if r.w.maxsize < m.len() {
                 r.w.got = Some(Err(E2BIG));
                 r.wake(wq);
@@ -558,14 +547,6 @@ fn hand_over(receivers: &mut WaitList<RecvWait>, m: Msg, wq: &mut WakeQ) -> Opti
         }
     }
     Some(m)
-}
-
-/// Whether [`hand_over`] gives `m` to a blocked receiver.
-fn takes(receivers: &mut WaitList<RecvWait>, m: &Msg) -> bool {
-    let len = m.len();
-    receivers
-        .waiting()
-        .any(|r| r.w.search.matches(m.mtype) && r.w.maxsize >= len)
 }
 
 /// One receive: its search and its buffer.
@@ -718,9 +699,8 @@ fn put_back(q: &SysvQueue, m: Msg) {
     let mut g = q.state.lock();
     if !g.deleted {
         let len = m.len();
-        if g.msgs.reinsert(m).is_ok() {
-            g.account(len, 1);
-        }
+        g.msgs.reinsert(m);
+        g.account(len, 1);
     }
 }
 
