@@ -51,6 +51,13 @@ pub(crate) fn get() -> ripc_limits {
     }
 }
 
+/// `kernel.msgmax` alone: every System V send reads it (`get` reads all
+/// eight, each through a helper call).
+pub(crate) fn msgmax() -> u32 {
+    let [.., msgmax, _, _] = &LIMITS.0;
+    msgmax.load(Relaxed)
+}
+
 /// Checks the native sysctl ranges; 0 means "unchanged".
 fn validate(l: &ripc_limits) -> Result {
     let ok = |v: u32, lo: u32, hi: u32| v == 0 || (lo..=hi).contains(&v);

@@ -19,20 +19,25 @@ use kernel::{
 };
 
 /// The header at the start of a message's head allocation; the first
-/// `len.min(HEAD_DATA)` bytes of text follow it.
+/// `len.min(HEAD_DATA)` bytes of text follow it.  `mtype` comes last, so
+/// that the type and the text are laid out as a `struct msgbuf`: a System V
+/// message moves in and out with one user copy.
 #[repr(C)]
 struct Node {
     /// The next message of the FIFO this one is queued in.
     next: Option<Msg>,
-    /// The System V type, or the POSIX priority.
-    mtype: i64,
     /// Position in the queue's arrival order (set when queued).
     seq: u64,
     /// Bytes of text, head and chain.
     len: usize,
     /// The segments after the head, for messages longer than the head.
     chain: Option<Seg>,
+    /// The System V type, or the POSIX priority.
+    mtype: i64,
 }
+
+// The text starts right after `mtype`, with no padding in between.
+const _: () = assert!(core::mem::offset_of!(Node, mtype) + size_of::<i64>() == size_of::<Node>());
 
 /// Text bytes in the head (`DATALEN_MSG`: a page with the header).
 const HEAD_DATA: usize = PAGE_SIZE - size_of::<Node>();
@@ -136,10 +141,6 @@ fn build_chain(
     Ok(chain)
 }
 
-/// Up to this size a System V message travels with its 8-byte type in one
-/// user copy each way: a copy costs more than the bytes it moves.
-const SMALL: usize = 248;
-
 /// One message.
 ///
 /// # Invariants
@@ -195,6 +196,35 @@ impl Msg {
         (unsafe { self.0.as_ptr().add(1) }.cast::<u8>(), n)
     }
 
+    /// `mtype` and the head's text, contiguous (`Node`'s layout): a
+    /// `struct msgbuf` of the head.
+    fn typed_raw(&self) -> (*mut u8, usize) {
+        let n = self.node().len.min(HEAD_DATA);
+        let at = core::mem::offset_of!(Node, mtype);
+        // SAFETY: `mtype` is inside the block's `Node` (type invariant).
+        (
+            unsafe { self.0.as_ptr().cast::<u8>().add(at) },
+            size_of::<i64>() + n,
+        )
+    }
+
+    /// The type and the head's text, to fill (constructors only).
+    fn typed_uninit(&mut self) -> &mut [MaybeUninit<u8>] {
+        let (p, n) = self.typed_raw();
+        // SAFETY: `mtype` and the head's text are `n` contiguous bytes of
+        // this message's block (`typed_raw`, the layout assertion above),
+        // borrowed mutably with `self`; any bit pattern is a valid `i64`.
+        unsafe { core::slice::from_raw_parts_mut(p.cast::<MaybeUninit<u8>>(), n) }
+    }
+
+    /// The type and the head's text as a `struct msgbuf`.
+    fn typed(&self) -> &[u8] {
+        let (p, n) = self.typed_raw();
+        // SAFETY: as in `typed_uninit`; both parts are initialised (type
+        // invariant), borrowed with `self`.
+        unsafe { core::slice::from_raw_parts(p, n) }
+    }
+
     /// The head's text, to fill (constructors only).
     fn head_uninit(&mut self) -> &mut [MaybeUninit<u8>] {
         let (p, n) = self.head_raw();
@@ -239,35 +269,34 @@ impl Msg {
         )
     }
 
-    /// Loads a small `struct msgbuf` (the type, then `len` bytes of text)
-    /// in one copy; `None` if it is not small or the copy faults (the caller
-    /// then reads the parts one by one, for the exact error).
+    /// Loads a `struct msgbuf` (the type, then `len` bytes of text): the
+    /// type and the head's text in one copy, straight into the message;
+    /// `None` on any failure (the caller then reads the parts one by one,
+    /// for the exact error).
     pub(crate) fn load_typed(src: u64, len: usize) -> Option<Msg> {
-        let mut buf = [MaybeUninit::<u8>::uninit(); 8 + SMALL];
-        let bytes = read_user_into(src as usize, buf.get_mut(..8 + len)?).ok()?;
-        let (ty, text) = bytes.split_at(8);
-        let mut m = Msg::alloc(i64::from_ne_bytes(ty.try_into().ok()?), len).ok()?;
-        // `len` <= SMALL < HEAD_DATA: the whole text is in the head.
-        concat_into(m.head_uninit(), &[text])?;
+        let src = src as usize;
+        let mut m = Msg::alloc(0, len).ok()?;
+        let first = read_user_into(src, m.typed_uninit()).ok()?.len();
+        let rest = src.wrapping_add(first);
+        m.node_mut().chain = build_chain(len - (first - size_of::<i64>()), |text, off| {
+            read_user_into(rest.wrapping_add(off), text).map(|_| ())
+        })
+        .ok()?;
         Some(m)
     }
 
     /// Copies out the type and the first `len` bytes of text as a
-    /// `struct msgbuf`: in one copy when small.
+    /// `struct msgbuf` (the type and the head's text in one copy).
     pub(crate) fn store_typed(&self, dst: u64, len: usize) -> Result {
-        let n = len.min(self.len());
-        let mut buf = [MaybeUninit::<u8>::uninit(); 8 + SMALL];
-        if let (None, Some(text)) = (&self.node().chain, self.head().get(..n)) {
-            if let Some(out) = concat_into(&mut buf, &[&self.mtype().to_ne_bytes(), text]) {
-                return UserSlice::new(UserPtr::from_addr(dst as usize), out.len())
-                    .writer()
-                    .write_slice(out);
-            }
+        let n = size_of::<i64>() + len.min(self.len());
+        if let Some(all) = self.typed().get(..n) {
+            // The common case: all of it is in the head.
+            return UserSlice::new(UserPtr::from_addr(dst as usize), n)
+                .writer()
+                .write_slice(all);
         }
-        UserSlice::new(UserPtr::from_addr(dst as usize), 8)
-            .writer()
-            .write(&self.mtype())?;
-        self.store(dst.wrapping_add(8), n)
+        let parts = Iterator::chain(core::iter::once(self.typed()), self.segs().skip(1));
+        store_parts(dst, n, parts)
     }
 
     /// The message's length in bytes.
@@ -303,15 +332,14 @@ impl Msg {
 
     /// Copies the first `len` bytes out to user memory (`store_msg`).
     pub(crate) fn store(&self, dst: u64, len: usize) -> Result {
-        let mut w = UserSlice::new(UserPtr::from_addr(dst as usize), len.min(self.len())).writer();
-        for seg in self.segs() {
-            let n = seg.len().min(w.len());
-            let Some(part) = seg.get(..n).filter(|p| !p.is_empty()) else {
-                break;
-            };
-            w.write_slice(part)?;
+        let n = len.min(self.len());
+        if let Some(all) = self.head().get(..n) {
+            // The common case: all of it is in the head.
+            return UserSlice::new(UserPtr::from_addr(dst as usize), n)
+                .writer()
+                .write_slice(all);
         }
-        Ok(())
+        store_parts(dst, n, self.segs())
     }
 
     /// A copy of this message (`copy_msg`, for `MSG_COPY`).
@@ -330,6 +358,20 @@ impl Msg {
         m.set_seq(self.seq());
         Ok(m)
     }
+}
+
+/// Writes the first `len` bytes of `parts`, one after the other, to user
+/// memory at `dst`.
+fn store_parts<'a>(dst: u64, len: usize, parts: impl Iterator<Item = &'a [u8]>) -> Result {
+    let mut w = UserSlice::new(UserPtr::from_addr(dst as usize), len).writer();
+    for p in parts {
+        let n = p.len().min(w.len());
+        let Some(part) = p.get(..n).filter(|p| !p.is_empty()) else {
+            break;
+        };
+        w.write_slice(part)?;
+    }
+    Ok(())
 }
 
 impl Drop for Msg {

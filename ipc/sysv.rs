@@ -448,7 +448,7 @@ pub(crate) fn next_id(ns: &SysvNs, a: &ripc_msg_next_id) -> Result<i32> {
 /// Reads and checks one message to send, in `do_msgsnd`'s order: the
 /// mtype (`EFAULT` first), the size, the mtype's value, then the text.
 fn load(msgp: u64, msgsz: i64, msqid: i32) -> Result<Msg> {
-    let valid = msgsz <= i64::from(limits::get().msgmax) && msgsz >= 0 && msqid >= 0;
+    let valid = msgsz <= i64::from(limits::msgmax()) && msgsz >= 0 && msqid >= 0;
     if valid {
         if let Some(m) = Msg::load_typed(msgp, msgsz as usize) {
             return if m.mtype() < 1 { Err(EINVAL) } else { Ok(m) };
@@ -667,7 +667,7 @@ impl SysvState {
         }
         if w.copy {
             // copy_msg's quirk: larger than min(msgsz, msgmax) is EINVAL.
-            if len > w.bufsz.min(limits::get().msgmax as usize) {
+            if len > w.bufsz.min(limits::msgmax() as usize) {
                 return Err(EINVAL);
             }
             return found.duplicate().map(Some);

@@ -54,24 +54,29 @@ impl<W> Waiter<W> {
 /// an early return wakes them too, after the guard is gone.
 pub(crate) struct WakeQ {
     first: Option<ARef<Task>>,
-    more: KVec<ARef<Task>>,
+    /// The others, rare: an `Option` because dropping even an empty `KVec`
+    /// calls the allocator (`krealloc(NULL, 0)`), once per queue operation.
+    more: Option<KVec<ARef<Task>>>,
 }
 
 impl WakeQ {
     pub(crate) const fn new() -> Self {
         Self {
             first: None,
-            more: KVec::new(),
+            more: None,
         }
     }
 
     fn add(&mut self, t: ARef<Task>) {
         if self.first.is_none() {
             self.first = Some(t);
-        } else if self.more.reserve(1, GFP_ATOMIC).is_err() {
+            return;
+        }
+        let more = self.more.get_or_insert_with(KVec::new);
+        if more.reserve(1, GFP_ATOMIC).is_err() {
             // No memory for the list: wake this one now, under the lock.
             t.wake_up();
-        } else if let Err(e) = self.more.push_within_capacity(t) {
+        } else if let Err(e) = more.push_within_capacity(t) {
             e.0.wake_up();
         }
     }
@@ -82,7 +87,7 @@ impl Drop for WakeQ {
         if let Some(t) = self.first.take() {
             t.wake_up();
         }
-        for t in self.more.iter() {
+        for t in self.more.iter().flatten() {
             t.wake_up();
         }
     }
