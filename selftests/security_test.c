@@ -214,6 +214,24 @@ static void meter_mark(struct meter *m)
 		_exit(3);
 }
 
+/*
+ * 1 on a KASAN kernel: freed objects wait in KASAN's quarantine (counted as
+ * slab) and leave it in batches, megabytes at a time, so a slab delta of a
+ * few hundred KiB means nothing there (it can even be negative).
+ */
+static int kasan_kernel(void)
+{
+	char line[256];
+	int found = 0;
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, " __asan_load8\n") != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
 /* Serves the child's readings until it exits; its exit code. */
 static int meter_serve(struct meter *m, pid_t pid)
 {
@@ -2093,6 +2111,11 @@ TEST_F_TIMEOUT(raw, posix_distinct_priorities_cost_at_most_twice_native, 120)
 		       r[i].kb);
 	}
 	ASSERT_EQ(r[0].queues, r[1].queues);
+	if (kasan_kernel()) {
+		/* The bound is checked on the release kernel. */
+		TH_LOG("KASAN kernel: the quarantine hides deltas this small; bound not checked");
+		return;
+	}
 	ASSERT_LT(r[1].kb, 2 * (r[0].kb > 0 ? r[0].kb : 0) + 512);
 }
 
