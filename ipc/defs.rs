@@ -72,20 +72,22 @@ impl<T: FromBytes + AsBytes + Default> SizedArg for T {}
 /// a longer one must be zero past what the module knows (else `E2BIG`).
 pub(crate) fn read_arg<T: SizedArg>(arg: usize) -> Result<T> {
     let ksize = size_of::<T>();
-    // Fast path, one copy: a caller of this ABI version, whose struct is
-    // exactly as large as ours.
-    let mut val = T::default();
-    let whole = UserSlice::new(UserPtr::from_addr(arg), ksize)
-        .reader()
-        .read_slice(val.as_bytes_mut());
+    // Fast path, one copy of a constant size (`read::<T>`, as C's
+    // `copy_from_user` of a sizeof): a caller of this ABI version, whose
+    // struct is exactly as large as ours.
     let size_field = |v: &T| -> usize {
         v.as_bytes()
             .get(..4)
             .and_then(|b| b.try_into().ok())
             .map_or(0, |b| u32::from_ne_bytes(b) as usize)
     };
-    if whole.is_ok() && size_field(&val) == ksize {
-        return Ok(val);
+    if let Ok(val) = UserSlice::new(UserPtr::from_addr(arg), ksize)
+        .reader()
+        .read::<T>()
+    {
+        if size_field(&val) == ksize {
+            return Ok(val);
+        }
     }
     let mut reader = UserSlice::new(UserPtr::from_addr(arg), size_of::<u32>()).reader();
     let usize_ = reader.read::<u32>()? as usize;
