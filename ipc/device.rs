@@ -111,8 +111,32 @@ impl MiscDevice for RipcFile {
         if _IOC_TYPE(cmd) != RIPC_IOC_MAGIC {
             return Err(ENOTTY);
         }
-        let mq = me.mq();
+        // The data path's four calls here, in a small stack frame; set-up,
+        // control and batches in `control` (measured: 15 to 110
+        // instructions a call less than one big `match`).
         match _IOC_NR(cmd) {
+            RIPC_NR_MQ_SEND => mqueue::send(me.mq(), file, &read_arg(arg)?).map(|()| 0),
+            RIPC_NR_MQ_RECEIVE => {
+                let mut x: ripc_mq_xfer = read_arg(arg)?;
+                let n = mqueue::receive(me.mq(), file, &mut x)?;
+                // Only `msg_prio` changes (the second field).
+                write_user((arg as u64).wrapping_add(4), &x.msg_prio)?;
+                Ok(n as isize)
+            }
+            RIPC_NR_MSGSND => sysv::msgsnd(&me.ns()?.sysv, &read_arg(arg)?).map(|()| 0),
+            RIPC_NR_MSGRCV => sysv::msgrcv(&me.ns()?.sysv, &read_arg(arg)?).map(|n| n as isize),
+            nr => me.control(file, nr, arg),
+        }
+    }
+}
+
+impl RipcFile {
+    /// The ioctls other than the data path's (`MiscDevice::ioctl`).
+    #[inline(never)]
+    fn control(&self, file: &File, nr: u32, arg: usize) -> Result<isize> {
+        let me = self;
+        let mq = me.mq();
+        match nr {
             RIPC_NR_VERSION => {
                 let v: ripc_version = read_arg(arg)?;
                 let out = ripc_version {
@@ -144,19 +168,9 @@ impl MiscDevice for RipcFile {
                 Ok(0)
             }
             RIPC_NR_MQ_UNLINK => mqueue::unlink(&me.ns()?.mq, &read_arg(arg)?).map(|()| 0),
-            RIPC_NR_MQ_SEND => mqueue::send(mq, file, &read_arg(arg)?).map(|()| 0),
-            RIPC_NR_MQ_RECEIVE => {
-                let mut x: ripc_mq_xfer = read_arg(arg)?;
-                let n = mqueue::receive(mq, file, &mut x)?;
-                // Only `msg_prio` changes (the second field).
-                write_user((arg as u64).wrapping_add(4), &x.msg_prio)?;
-                Ok(n as isize)
-            }
             RIPC_NR_MQ_GETSETATTR => mqueue::getsetattr(mq, file, &read_arg(arg)?).map(|()| 0),
             RIPC_NR_MQ_NOTIFY => mqueue::notify(mq, &read_arg(arg)?).map(|()| 0),
             RIPC_NR_MSGGET => sysv::msgget(&me.ns()?.sysv, &read_arg(arg)?).map(|id| id as isize),
-            RIPC_NR_MSGSND => sysv::msgsnd(&me.ns()?.sysv, &read_arg(arg)?).map(|()| 0),
-            RIPC_NR_MSGRCV => sysv::msgrcv(&me.ns()?.sysv, &read_arg(arg)?).map(|n| n as isize),
             RIPC_NR_MSGCTL => sysv::msgctl(&me.ns()?.sysv, &read_arg(arg)?).map(|n| n as isize),
             RIPC_NR_MQ_SEND_BATCH => {
                 mqueue::send_batch(mq, file, &read_arg(arg)?).map(|n| n as isize)
