@@ -21,20 +21,24 @@ pub(crate) fn kmalloc(size: usize) -> *mut c_void {
     unsafe { bindings::__kmalloc_noprof(size, bindings::GFP_KERNEL_ACCOUNT) }
 }
 
-/// `kmalloc(size, GFP_KERNEL_ACCOUNT)` where kmalloc takes a partition
-/// token: through the kernel crate's `krealloc` helper.
+/// `kmalloc(size, GFP_KERNEL_ACCOUNT)` where `__kmalloc_noprof` takes a
+/// partition token: through the kernel crate's allocator (its `krealloc`
+/// path; the block is still a kmalloc block, freed with `kfree`).
 #[cfg(CONFIG_KMALLOC_PARTITION_CACHES)]
 pub(crate) fn kmalloc(size: usize) -> *mut c_void {
-    // SAFETY: krealloc of NULL allocates; alignment 1 and no node are valid.
-    unsafe {
-        bindings::krealloc_node_align(
-            core::ptr::null(),
-            size,
-            1,
-            bindings::GFP_KERNEL_ACCOUNT,
-            bindings::NUMA_NO_NODE,
-        )
-    }
+    kmalloc_via_allocator(size)
+}
+
+/// The fallback above, built on every configuration so that it is
+/// type-checked by every build.
+#[cfg_attr(not(CONFIG_KMALLOC_PARTITION_CACHES), allow(dead_code))]
+fn kmalloc_via_allocator(size: usize) -> *mut c_void {
+    use kernel::alloc::{allocator::Kmalloc, flags::GFP_KERNEL_ACCOUNT, Allocator, NumaNode};
+    let Ok(layout) = core::alloc::Layout::from_size_align(size.max(1), 8) else {
+        return core::ptr::null_mut();
+    };
+    Kmalloc::alloc(layout, GFP_KERNEL_ACCOUNT, NumaNode::NO_NODE)
+        .map_or(core::ptr::null_mut(), |p| p.as_ptr().cast())
 }
 
 /// Reads `out.len()` bytes from user memory at `src` into `out`, which
