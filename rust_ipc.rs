@@ -48,10 +48,6 @@ impl kernel::InPlaceModule for RustIpcModule {
         });
         ipc::init_globals();
         try_pin_init!(Self {
-            _: {
-                ipc::cred::check_layout()?;
-                ipc::ns::check_layout()?
-            },
             _dev <- ipc::chardev::Registration::register(c"rust_ipc"),
         })
     }

@@ -5,7 +5,8 @@
 //! queues the effective ids like `ipcperms`.  Ids are kept as raw kernel
 //! ids (`kuid_t.val`, `kgid_t.val`) and converted at the user boundary.
 
-use kernel::{bindings, prelude::*, task::Task};
+use crate::ipc::kernel_api;
+use kernel::{bindings, prelude::*};
 
 pub(crate) use bindings::{CAP_DAC_OVERRIDE, CAP_IPC_OWNER, CAP_SYS_ADMIN, CAP_SYS_RESOURCE};
 
@@ -21,15 +22,13 @@ pub(crate) struct Ids {
 
 impl Ids {
     pub(crate) fn current() -> Ids {
-        // SAFETY: `current->cred` is valid while the task runs and only the
-        // task itself replaces it, so reading it from the task is safe.
-        let c = unsafe { &*(*Task::current_raw()).cred };
+        let [uid, euid, egid, fsuid, fsgid] = kernel_api::current_ids();
         Ids {
-            uid: c.uid.val,
-            euid: c.euid.val,
-            egid: c.egid.val,
-            fsuid: c.fsuid.val,
-            fsgid: c.fsgid.val,
+            uid,
+            euid,
+            egid,
+            fsuid,
+            fsgid,
         }
     }
 }
@@ -121,58 +120,7 @@ fn valid(id: u32) -> Result<u32> {
     }
 }
 
-/// The head of `struct fs_struct` (`include/linux/fs_struct.h`), which
-/// bindgen leaves opaque: `current_umask()` is an inline function with no
-/// export, so this is the one place that reads the field.
-#[cfg(not(CONFIG_RANDSTRUCT))]
-#[repr(C)]
-struct FsStructHead {
-    users: c_int,
-    seq: bindings::seqlock_t,
-    umask: c_int,
-}
-
 /// `current_umask()`.
-#[cfg(not(CONFIG_RANDSTRUCT))]
 pub(crate) fn current_umask() -> u32 {
-    // SAFETY: a user task's `fs` is valid while it runs; without
-    // CONFIG_RANDSTRUCT `struct fs_struct` starts with the fields of
-    // `FsStructHead`, in that order.
-    unsafe {
-        let fs = (*Task::current_raw()).fs.cast::<FsStructHead>();
-        if fs.is_null() {
-            0o022
-        } else {
-            (*fs).umask as u32
-        }
-    }
-}
-
-/// Checks, at load, that the Rust bindings' `struct task_struct` agrees with
-/// the kernel's on the fields this module reads directly (`cred`, `tgid`,
-/// and those around them).  bindgen drops the alignment of an empty aligned
-/// struct (with `CONFIG_SCHEDSTATS=n`, `struct sched_statistics`), and then
-/// every later field is misplaced; the module refuses to load rather than
-/// read the wrong memory.
-pub(crate) fn check_layout() -> Result {
-    let task = Task::current_raw();
-    // SAFETY: `get_task_cred` takes a reference on the current task's
-    // credentials, released just below.
-    let real = unsafe { bindings::get_task_cred(task) };
-    // SAFETY: reading two pointers/ints of the running task; `real` is a
-    // counted reference.
-    let (direct, tgid, tgid_fn) = unsafe {
-        let d = (*task).real_cred;
-        let t = (*task).tgid;
-        bindings::put_cred(real);
-        (d, t, bindings::task_tgid_nr_ns(task, core::ptr::null_mut()))
-    };
-    if direct != real || tgid != tgid_fn {
-        pr_err!(
-            "rust_ipc: the Rust bindings of struct task_struct do not match the kernel's \
-             (bindgen dropped an alignment); build the kernel with CONFIG_SCHEDSTATS=y\n"
-        );
-        return Err(ENOEXEC);
-    }
-    Ok(())
+    kernel_api::current_umask()
 }

@@ -95,7 +95,7 @@ impl MiscDevice for RipcFile {
                 bound: SetOnce::new(),
                 ns: Ns::current()?,
             },
-            GFP_KERNEL,
+            GFP_KERNEL_ACCOUNT,
         )?)
     }
 
@@ -117,11 +117,10 @@ impl MiscDevice for RipcFile {
         match _IOC_NR(cmd) {
             RIPC_NR_MQ_SEND => mqueue::send(me.mq(), file, &read_arg(arg)?).map(|()| 0),
             RIPC_NR_MQ_RECEIVE => {
-                let mut x: ripc_mq_xfer = read_arg(arg)?;
-                let n = mqueue::receive(me.mq(), file, &mut x)?;
+                let x: ripc_mq_xfer = read_arg(arg)?;
                 // Only `msg_prio` changes (the second field).
-                write_user((arg as u64).wrapping_add(4), &x.msg_prio)?;
-                Ok(n as isize)
+                let prio_out = (arg as u64).wrapping_add(4);
+                mqueue::receive(me.mq(), file, &x, prio_out).map(|n| n as isize)
             }
             RIPC_NR_MSGSND => sysv::msgsnd(&me.ns()?.sysv, &read_arg(arg)?).map(|()| 0),
             RIPC_NR_MSGRCV => sysv::msgrcv(&me.ns()?.sysv, &read_arg(arg)?).map(|n| n as isize),

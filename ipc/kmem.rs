@@ -8,38 +8,11 @@
 
 use core::mem::MaybeUninit;
 use kernel::{
-    bindings,
     prelude::*,
     uaccess::{UserPtr, UserSlice},
 };
 
-/// `kmalloc(size, GFP_KERNEL_ACCOUNT)`: NULL or a block of `size` bytes,
-/// aligned to at least 8, which the caller frees with `kfree`.
-#[cfg(not(CONFIG_KMALLOC_PARTITION_CACHES))]
-pub(crate) fn kmalloc(size: usize) -> *mut c_void {
-    // SAFETY: `__kmalloc_noprof` takes any size and gfp flags.
-    unsafe { bindings::__kmalloc_noprof(size, bindings::GFP_KERNEL_ACCOUNT) }
-}
-
-/// `kmalloc(size, GFP_KERNEL_ACCOUNT)` where `__kmalloc_noprof` takes a
-/// partition token: through the kernel crate's allocator (its `krealloc`
-/// path; the block is still a kmalloc block, freed with `kfree`).
-#[cfg(CONFIG_KMALLOC_PARTITION_CACHES)]
-pub(crate) fn kmalloc(size: usize) -> *mut c_void {
-    kmalloc_via_allocator(size)
-}
-
-/// The fallback above, built on every configuration so that it is
-/// type-checked by every build.
-#[cfg_attr(not(CONFIG_KMALLOC_PARTITION_CACHES), allow(dead_code))]
-fn kmalloc_via_allocator(size: usize) -> *mut c_void {
-    use kernel::alloc::{allocator::Kmalloc, flags::GFP_KERNEL_ACCOUNT, Allocator, NumaNode};
-    let Ok(layout) = core::alloc::Layout::from_size_align(size.max(1), 8) else {
-        return core::ptr::null_mut();
-    };
-    Kmalloc::alloc(layout, GFP_KERNEL_ACCOUNT, NumaNode::NO_NODE)
-        .map_or(core::ptr::null_mut(), |p| p.as_ptr().cast())
-}
+pub(crate) use crate::ipc::kernel_api::kmalloc;
 
 /// Reads `out.len()` bytes from user memory at `src` into `out`, which
 /// need not be initialised (a stack buffer is not zeroed first), and

@@ -10,7 +10,9 @@
 use crate::ipc::{
     cred::{self, Ids},
     defs::*,
+    engine::{Parts, QueueState, Reserved, Taken},
     fifo::Fifo,
+    kernel_api,
     limits::{self, HARD_MSGMAX, HARD_MSGSIZEMAX},
     msg::Msg,
     notify::{self, Notify, Request},
@@ -72,15 +74,19 @@ pub(crate) fn cleanup() {
 pub(crate) struct MqNs {
     #[pin]
     names: Mutex<KVec<(KVec<u8>, Arc<MqQueue>)>>,
+    /// The owner of the namespace's mqueue root, a sticky directory: who
+    /// may remove any name.
+    root_uid: u32,
     /// Queues that exist, named or not (`mq_queues_count`).
     queues: Arc<Atomic<u32>>,
 }
 
 impl MqNs {
-    pub(crate) fn new() -> impl PinInit<Self, Error> {
+    pub(crate) fn new(root_uid: u32) -> impl PinInit<Self, Error> {
         try_pin_init!(MqNs {
             names <- new_mutex!(KVec::new()),
-            queues: Arc::new(Atomic::new(0), GFP_KERNEL)?,
+            root_uid,
+            queues: Arc::new(Atomic::new(0), GFP_KERNEL_ACCOUNT)?,
         })
     }
 }
@@ -101,16 +107,12 @@ impl Charge {
         let i = match a.users.iter().position(|u| u.0 == ids.uid) {
             Some(i) => i,
             None => {
-                a.users.push((ids.uid, 0), GFP_KERNEL)?;
+                a.users.push((ids.uid, 0), GFP_KERNEL_ACCOUNT)?;
                 a.users.len() - 1
             }
         };
         let used = a.users.get(i).map_or(0, |u| u.1);
-        // SAFETY: the current task's signal struct is valid while it runs.
-        let limit = unsafe {
-            (*(*kernel::task::Task::current_raw()).signal).rlim[bindings::RLIMIT_MSGQUEUE as usize]
-                .rlim_cur as u64
-        };
+        let limit = kernel_api::rlimit_msgqueue();
         match used.checked_add(bytes) {
             Some(total) if total <= limit => {}
             _ => {
@@ -156,23 +158,37 @@ struct MqState {
     senders: WaitList<Option<Msg>>,
     notify: Option<Notify>,
     /// A tree node kept for the next new priority, as the native
-    /// `node_cache`: a message taken from a priority it emptied can go back
-    /// (`put_back`) without an allocation.
+    /// `node_cache`.
     spare: Option<RBTreeNodeReservation<u32, Fifo>>,
+    /// The queue's `maxmsg` and its room held by messages out for delivery
+    /// (for the engine's calls, which see only the state).
+    maxmsg: usize,
+    reserved: Arc<Reserved>,
 }
+
+/// A tree node freed by the message that emptied its priority: the message
+/// carries it, so that it can go back without an allocation.
+type Node = Option<RBTreeNodeReservation<u32, Fifo>>;
 
 impl MqState {
     /// Queues `m` in its priority's FIFO.
     fn insert(&mut self, mut m: Msg) -> Result {
         m.set_seq(self.seq);
         self.seq += 1;
-        self.put(m, false)
+        self.put(m, false, &mut None)
     }
 
-    /// The FIFO of `prio`, made if needed.  The tree keeps a lone empty
-    /// FIFO (the common single-priority case allocates nothing per message)
-    /// and a spare node.
-    fn fifo(&mut self, prio: u32) -> Result<&mut Fifo> {
+    /// Whether the queue has no room: its messages and those out for
+    /// delivery fill `maxmsg`.
+    fn full(&self) -> bool {
+        self.curmsgs as u64 + self.reserved.held().0 >= self.maxmsg as u64
+    }
+
+    /// The FIFO of `prio`, made if needed (with `node` if given, else the
+    /// spare, else a new node).  The tree keeps a lone empty FIFO (the
+    /// common single-priority case allocates nothing per message) and a
+    /// spare node.
+    fn fifo(&mut self, prio: u32, node: &mut Node) -> Result<&mut Fifo> {
         // The common case: the priority has its FIFO (a tree walk, no
         // first/last lookups).
         if self.prios.get(&prio).is_some() {
@@ -189,9 +205,9 @@ impl MqState {
         Ok(match self.prios.entry(prio) {
             kernel::rbtree::Entry::Occupied(o) => o.into_mut(),
             kernel::rbtree::Entry::Vacant(v) => {
-                let r = match self.spare.take() {
+                let r = match node.take().or_else(|| self.spare.take()) {
                     Some(r) => r,
-                    None => RBTreeNodeReservation::new(GFP_KERNEL)?,
+                    None => RBTreeNodeReservation::new(GFP_KERNEL_ACCOUNT)?,
                 };
                 v.insert(Fifo::new(), r)
             }
@@ -199,9 +215,9 @@ impl MqState {
     }
 
     /// Queues `m` at the tail of its FIFO, or `back` in its old place.
-    fn put(&mut self, m: Msg, back: bool) -> Result {
+    fn put(&mut self, m: Msg, back: bool, node: &mut Node) -> Result {
         let len = m.len() as u64;
-        let fifo = self.fifo(m.mtype() as u32)?;
+        let fifo = self.fifo(m.mtype() as u32, node)?;
         if back {
             fifo.reinsert(m);
         } else {
@@ -212,29 +228,82 @@ impl MqState {
         Ok(())
     }
 
-    /// Removes the oldest message of the highest priority.
-    fn take(&mut self) -> Option<Msg> {
+    /// Removes the oldest message of the highest priority, its room held
+    /// until it is delivered.
+    fn take(&mut self) -> Option<Taken<Node>> {
         if self.curmsgs == 0 {
             return None;
         }
-        let m = loop {
+        let (m, node) = loop {
             let mut c = self.prios.cursor_back_mut()?;
             let m = c.current_mut().1.pop();
             let more = c.peek_prev().is_some();
+            let mut node = None;
             if c.current().1.is_empty() && more {
-                let (_, node) = c.remove_current();
-                self.spare = Some(node.into_reservation());
+                let (_, n) = c.remove_current();
+                node = Some(n.into_reservation());
             }
             // An empty FIFO left by a failed allocation is skipped.
             match m {
-                Some(m) => break m,
+                Some(m) => break (m, node),
                 None if more => continue,
                 None => return None,
             }
         };
         self.curmsgs -= 1;
         self.qsize -= m.len() as u64;
-        Some(m)
+        self.reserved.hold(m.len());
+        Some(Taken {
+            msg: m,
+            extra: node,
+        })
+    }
+}
+
+impl QueueState for MqState {
+    type Extra = Node;
+
+    fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
+        hand_over(&mut self.receivers, &self.reserved, m, wq)
+    }
+
+    fn reinsert(&mut self, m: Msg, mut node: Node) {
+        // The room was held and the node travelled with the message: only
+        // a priority emptied by another message and freed since needs a
+        // new node.
+        if let Err(e) = self.put(m, true, &mut node) {
+            pr_warn!("rust_ipc: a message could not go back ({:?})\n", e);
+        }
+    }
+
+    /// `pipelined_receive`: the first blocked sender's message goes in while
+    /// there is room (if its FIFO cannot be made, it stays blocked).
+    fn serve_senders(&mut self, wq: &mut WakeQ) -> bool {
+        while !self.full() {
+            let Some(prio) = self
+                .senders
+                .waiting()
+                .next()
+                .and_then(|s| s.w.as_ref().map(|m| m.mtype() as u32))
+            else {
+                return false;
+            };
+            if self.fifo(prio, &mut None).is_err() {
+                return true;
+            }
+            let sm = self.senders.waiting().next().and_then(|s| {
+                s.wake(wq);
+                s.w.take()
+            });
+            if let Some(sm) = sm {
+                let _ = self.insert(sm);
+            }
+        }
+        self.senders.waiting().next().is_some()
+    }
+
+    fn removed(&self) -> bool {
+        false
     }
 }
 
@@ -252,6 +321,17 @@ pub(crate) struct MqQueue {
     #[pin]
     sleep: CondVar,
     poll: PollQueue,
+    reserved: Arc<Reserved>,
+}
+
+impl MqQueue {
+    fn parts(&self) -> Parts<'_, MqState> {
+        Parts {
+            state: &self.state,
+            reserved: &self.reserved,
+            poll: &self.poll,
+        }
+    }
 }
 
 /// A file bound to a queue: the queue and the access of its open.
@@ -288,8 +368,8 @@ fn read_name(ptr: u64) -> Result<KVec<u8>> {
     if rest.len() > NAME_MAX {
         return Err(ENAMETOOLONG);
     }
-    let mut v = KVec::with_capacity(rest.len(), GFP_KERNEL)?;
-    v.extend_from_slice(rest, GFP_KERNEL)?;
+    let mut v = KVec::with_capacity(rest.len(), GFP_KERNEL_ACCOUNT)?;
+    v.extend_from_slice(rest, GFP_KERNEL_ACCOUNT)?;
     Ok(v)
 }
 
@@ -314,8 +394,10 @@ pub(crate) fn open(ns: &MqNs, a: &ripc_mq_open) -> Result<MqHandle> {
         }
         let want = (if read { 4 } else { 0 }) | (if write { 2 } else { 0 });
         let have = cred::granted(q.mode, ids.fsuid, &[q.uid], &[q.gid]);
-        let dac = cred::capable(cred::CAP_DAC_OVERRIDE)
-            || (want == 4 && cred::capable(bindings::CAP_DAC_READ_SEARCH));
+        // generic_permission: the DAC capabilities count over the caller's
+        // user namespace, for a queue whose owner is mapped there.
+        let cap = |c| kernel_api::capable_wrt_ids(q.uid, q.gid, c);
+        let dac = cap(cred::CAP_DAC_OVERRIDE) || (want == 4 && cap(bindings::CAP_DAC_READ_SEARCH));
         if want & !have != 0 && !dac {
             return Err(EACCES);
         }
@@ -329,7 +411,7 @@ pub(crate) fn open(ns: &MqNs, a: &ripc_mq_open) -> Result<MqHandle> {
         return Err(ENOENT);
     }
     let q = MqQueue::new(ns, &ids, a.mode & 0o7777 & !cred::current_umask(), attr)?;
-    names.push((name, q.clone()), GFP_KERNEL)?;
+    names.push((name, q.clone()), GFP_KERNEL_ACCOUNT)?;
     Ok(MqHandle { q, read, write })
 }
 
@@ -364,6 +446,7 @@ impl MqQueue {
         let tree = n * MSG_MSG_SIZE + n.min(u64::from(MQ_PRIO_MAX)) * TREE_NODE_SIZE;
         let bytes = (n * s).checked_add(tree).ok_or(EOVERFLOW)?;
         let charge = Charge::new(ns, ids, bytes)?;
+        let reserved = Arc::new(Reserved::new(), GFP_KERNEL_ACCOUNT)?;
         Arc::pin_init(
             try_pin_init!(MqQueue {
                 maxmsg: n as usize,
@@ -381,11 +464,14 @@ impl MqQueue {
                     senders: WaitList::new(),
                     notify: None,
                     spare: None,
+                    maxmsg: n as usize,
+                    reserved: reserved.clone(),
                 }),
                 sleep <- new_condvar!(),
                 poll: PollQueue::new()?,
+                reserved,
             }),
-            GFP_KERNEL,
+            GFP_KERNEL_ACCOUNT,
         )
     }
 }
@@ -399,11 +485,15 @@ pub(crate) fn unlink(ns: &MqNs, a: &ripc_mq_unlink) -> Result {
         .iter()
         .position(|(n, _)| n[..] == name[..])
         .ok_or(ENOENT)?;
-    let owner = names.get(i).map_or(0, |(_, q)| q.uid);
-    // The mqueue root is a sticky, root-owned directory: only the queue's
-    // owner, root (the directory's owner) or CAP_FOWNER may remove a name.
+    let (owner, group) = names.get(i).map_or((0, 0), |(_, q)| (q.uid, q.gid));
+    // The mqueue root is a sticky directory (`check_sticky`): only the
+    // queue's owner, the directory's owner or CAP_FOWNER (over the caller's
+    // user namespace, the queue's ids mapped there) may remove a name.
     // Native returns EPERM and glibc turns it into EACCES.
-    if ids.fsuid != owner && ids.fsuid != 0 && !cred::capable(bindings::CAP_FOWNER) {
+    if ids.fsuid != owner
+        && ids.fsuid != ns.root_uid
+        && !kernel_api::capable_wrt_ids(owner, group, bindings::CAP_FOWNER)
+    {
         return Err(EACCES);
     }
     let gone = names.remove(i).map_err(|_| ENOENT)?;
@@ -433,12 +523,14 @@ fn send_run(q: &MqQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usize
     let mut wq = WakeQ::new();
     let mut g = q.state.lock();
     for m in msgs {
-        if g.curmsgs >= q.maxmsg {
+        if g.full() {
             if !b.may_block(done) {
                 err = Some(EAGAIN);
                 break;
             }
-            let id = match g.senders.add(Some(m)) {
+        }
+        if g.full() && !q.reserved.sender_sleeps(|| !g.full()) {
+            let id = match g.senders.add_by_prio(Some(m)) {
                 Ok(id) => id,
                 Err(e) => {
                     err = Some(e);
@@ -457,7 +549,7 @@ fn send_run(q: &MqQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usize
                 err = Some(e);
                 break;
             }
-        } else if let Some(m) = hand_over(&mut g.receivers, m, &mut wq) {
+        } else if let Some(m) = hand_over(&mut g.receivers, &q.reserved, m, &mut wq) {
             if let Err(e) = g.insert(m) {
                 err = Some(e);
                 break;
@@ -482,40 +574,22 @@ fn receive_run(
     q: &MqQueue,
     max: usize,
     b: Blocking,
-    mut out: impl FnMut(Msg),
+    mut out: impl FnMut(Taken<Node>),
 ) -> (usize, Option<Error>) {
     let (mut got, mut err) = (0, None);
-    let mut wq = WakeQ::new();
+    let wq = WakeQ::new();
     let mut g = q.state.lock();
     while got < max {
+        // Its room stays held until it is delivered: a blocked sender gets
+        // it then ([`Parts::delivered`]).
         let m = match g.take() {
-            Some(m) => {
-                // The first blocked sender's message, if its FIFO has room
-                // (else it stays blocked: nothing is lost on ENOMEM).
-                let prio = g
-                    .senders
-                    .waiting()
-                    .next()
-                    .and_then(|s| s.w.as_ref().map(|m| m.mtype()));
-                if let Some(prio) = prio {
-                    if g.fifo(prio as u32).is_ok() {
-                        let sm = g.senders.waiting().next().and_then(|s| {
-                            s.wake(&mut wq);
-                            s.w.take()
-                        });
-                        if let Some(sm) = sm {
-                            let _ = g.insert(sm);
-                        }
-                    }
-                }
-                m
-            }
+            Some(t) => t,
             None if !b.may_block(got) => {
                 err = Some(EAGAIN);
                 break;
             }
             None => {
-                let slept = g.receivers.add(None).and_then(|id| {
+                let slept = g.receivers.add_by_prio(None).and_then(|id| {
                     wait::sleep(
                         &q.sleep,
                         &mut g,
@@ -526,7 +600,10 @@ fn receive_run(
                     )
                 });
                 match slept {
-                    Ok(Some(m)) => m,
+                    Ok(Some(m)) => Taken {
+                        msg: m,
+                        extra: None,
+                    },
                     Ok(None) => {
                         err = Some(EINVAL);
                         break;
@@ -542,19 +619,6 @@ fn receive_run(
         got += 1;
     }
     wait::end_run(g, wq, &q.poll, got, err)
-}
-
-/// Puts messages a receiver could not deliver back in their places (or to
-/// a receiver that blocked meanwhile): unlike native, a receive into a
-/// faulting buffer loses nothing.
-fn put_back(q: &MqQueue, msgs: impl Iterator<Item = Msg>) {
-    let mut wq = WakeQ::new();
-    let mut g = q.state.lock();
-    for m in msgs {
-        if let Some(m) = hand_over(&mut g.receivers, m, &mut wq) {
-            let _ = g.put(m, true);
-        }
-    }
 }
 
 /// `RIPC_MQ_SEND`, in `do_mq_timedsend`'s order of checks.
@@ -583,10 +647,17 @@ fn load(q: &MqQueue, ptr: u64, len: u64, prio: u32) -> Result<Msg> {
 }
 
 /// `pipelined_send`: gives `m` to the first blocked receiver, if any (no
-/// notification then); else returns it.
-fn hand_over(receivers: &mut WaitList<Option<Msg>>, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
+/// notification then), its room held until it is delivered; else returns
+/// it.
+fn hand_over(
+    receivers: &mut WaitList<Option<Msg>>,
+    reserved: &Reserved,
+    m: Msg,
+    wq: &mut WakeQ,
+) -> Option<Msg> {
     match receivers.waiting().next() {
         Some(r) => {
+            reserved.hold(m.len());
             r.w = Some(m);
             r.wake(wq);
             None
@@ -595,8 +666,14 @@ fn hand_over(receivers: &mut WaitList<Option<Msg>>, m: Msg, wq: &mut WakeQ) -> O
     }
 }
 
-/// `RIPC_MQ_RECEIVE`: returns the length; the priority goes to `x`.
-pub(crate) fn receive(h: Option<&MqHandle>, file: &File, x: &mut ripc_mq_xfer) -> Result<usize> {
+/// `RIPC_MQ_RECEIVE`: returns the length; the priority goes to the user
+/// address `prio_out`.  A fault on either copy puts the message back.
+pub(crate) fn receive(
+    h: Option<&MqHandle>,
+    file: &File,
+    x: &ripc_mq_xfer,
+    prio_out: u64,
+) -> Result<usize> {
     let deadline = Deadline::from_user(x.timeout)?;
     let q = &handle(h, false)?.q;
     if x.msg_len < q.msgsize as u64 {
@@ -609,14 +686,23 @@ pub(crate) fn receive(h: Option<&MqHandle>, file: &File, x: &mut ripc_mq_xfer) -
     };
     let mut slot = None;
     let (_, err) = receive_run(q, 1, b, |m| slot = Some(m));
-    let m = slot.ok_or(err.unwrap_or(EINVAL))?;
-    let len = m.len();
-    if let Err(e) = m.store(x.msg_ptr, len) {
-        put_back(q, core::iter::once(m));
-        return Err(e);
+    let t = slot.ok_or(err.unwrap_or(EINVAL))?;
+    let len = t.msg.len();
+    let prio = t.msg.mtype() as u32;
+    let stored = t
+        .msg
+        .store(x.msg_ptr, len)
+        .and_then(|()| write_user(prio_out, &prio));
+    match stored {
+        Ok(()) => {
+            q.parts().delivered(core::iter::once(t));
+            Ok(len)
+        }
+        Err(e) => {
+            q.parts().put_back(core::iter::once(t));
+            Err(e)
+        }
     }
-    x.msg_prio = m.mtype() as u32;
-    Ok(len)
 }
 
 /// `RIPC_MQ_SEND_BATCH`: the messages are loaded, then sent under one
@@ -653,8 +739,8 @@ pub(crate) fn receive_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch
         return outcome(0, err);
     }
     let mut got = KVec::with_capacity(items.len(), GFP_KERNEL)?;
-    let (n, run_err) = receive_run(q, items.len(), blocking, |m| {
-        let _ = got.push_within_capacity(m);
+    let (n, run_err) = receive_run(q, items.len(), blocking, |t| {
+        let _ = got.push_within_capacity(t);
     });
     if n == 0 {
         return outcome(0, run_err);
@@ -663,7 +749,8 @@ pub(crate) fn receive_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch
     // messages not reported to the caller go back to the queue.
     let mut stored = n.min(items.len());
     let mut err = None;
-    for (i, (it, m)) in items.iter_mut().zip(got.iter()).enumerate() {
+    for (i, (it, t)) in items.iter_mut().zip(got.iter()).enumerate() {
+        let m = &t.msg;
         it.msg_len = m.len() as u64;
         it.msg_prio = m.mtype() as u32;
         if let Err(e) = m.store(it.msg_ptr, m.len()) {
@@ -675,9 +762,9 @@ pub(crate) fn receive_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch
     if done < stored {
         err = Some(EFAULT);
     }
-    if done < got.len() {
-        put_back(q, got.drain_all().skip(done));
-    }
+    let mut all = got.drain_all();
+    q.parts().delivered(all.by_ref().take(done));
+    q.parts().put_back(all);
     outcome(done, err)
 }
 
@@ -729,11 +816,10 @@ pub(crate) fn set_nonblock(file: &File, on: bool) {
 pub(crate) fn notify(h: Option<&MqHandle>, a: &ripc_mq_notify) -> Result {
     let req = notify::parse(a.sevp)?;
     let q = &h.ok_or(EBADF)?.q;
-    let me = notify::current_tgid();
     let mut g = q.state.lock();
     match req {
         Request::Remove => {
-            if g.notify.as_ref().is_some_and(|n| n.owner() == me) {
+            if g.notify.as_ref().is_some_and(Notify::owned_by_current) {
                 g.notify = None;
             }
         }
@@ -755,9 +841,8 @@ impl MqHandle {
     /// `close()` of a descriptor by the owner drops its registration
     /// (`mqueue_flush_file`).
     pub(crate) fn flush(&self) {
-        let me = notify::current_tgid();
         let mut g = self.q.state.lock();
-        if g.notify.as_ref().is_some_and(|n| n.owner() == me) {
+        if g.notify.as_ref().is_some_and(Notify::owned_by_current) {
             g.notify = None;
         }
     }
@@ -770,7 +855,7 @@ impl MqHandle {
         if g.curmsgs > 0 {
             mask |= bindings::POLLIN | bindings::POLLRDNORM;
         }
-        if g.curmsgs < self.q.maxmsg {
+        if !g.full() {
             mask |= bindings::POLLOUT | bindings::POLLWRNORM;
         }
         mask

@@ -9,6 +9,7 @@
 //! the caller takes any queue lock; a fault or a failed allocation frees
 //! what was allocated.
 
+use crate::ipc::kernel_api;
 use crate::ipc::kmem::{concat_into, kmalloc, read_user_into};
 use core::{mem::MaybeUninit, ptr::NonNull};
 use kernel::{
@@ -114,6 +115,7 @@ impl Drop for Seg {
         let mut next = self.next_mut().take();
         while let Some(mut s) = next {
             next = s.next_mut().take();
+            kernel_api::cond_resched();
         }
         // SAFETY: the block came from kmalloc (`alloc`) and is freed once;
         // its `SegHead` holds nothing to drop now.
@@ -133,6 +135,7 @@ fn build_chain(
     let mut off = 0;
     while off < len {
         let n = (len - off).min(SEG_DATA);
+        kernel_api::cond_resched();
         let mut s = Seg::alloc(n)?;
         fill(s.text_uninit(n), off)?;
         off += n;

@@ -2,30 +2,31 @@
 
 //! `mq_notify` registrations and their signal (`__do_notify`).
 //!
-//! The native call signals the owner process with `kill_pid_info`, which is
-//! not exported to modules.  rust_ipc sends the same siginfo (`SI_MESGQ`,
-//! `si_value`, the sender's tgid and uid) with `send_sig_info` to one thread
-//! of the owner process, chosen as `complete_signal` would: the leader if it
-//! does not block the signal, else the first live thread that does not.
-//! The signal is then pending on that thread, not process-wide (README).
+//! A registration keeps what native keeps: the owner process as a `struct
+//! pid` (so that every pid namespace names it right), its `self_exec_id`
+//! (a process that has exec'd since does not get the signal, native's
+//! check against `pid_task(notify_owner, PIDTYPE_TGID)`), and its user
+//! namespace (for `si_uid`).  The native call signals the owner with
+//! `do_send_sig_info`, which is not exported to modules; rust_ipc sends the
+//! same siginfo with `send_sig_info` to the thread `complete_signal` would
+//! pick (see `kernel_api/helpers.c`): the signal is then pending on that
+//! thread, not process-wide (README).
 
-use crate::ipc::cred::{uid_to_user, Ids};
+#![deny(unsafe_code)]
+
 use crate::ipc::defs::{read_user, ripc_sigevent, RIPC_SIGEV_NONE, RIPC_SIGEV_SIGNAL};
-use kernel::{bindings, prelude::*, sync::aref::ARef, task::Task};
-
-const SI_MESGQ: c_int = -3;
+use crate::ipc::kernel_api::{self, PidRef, UserNsRef};
+use kernel::{bindings, prelude::*};
 
 /// One registration: the owner process and what to send it.
 pub(crate) struct Notify {
-    /// The owner's thread-group leader.
-    leader: ARef<Task>,
-    tgid: i32,
+    owner: PidRef,
     exec_id: u64,
+    user_ns: UserNsRef,
     signo: u32,
     value: u64,
     signal: bool,
 }
-
 /// What a `RIPC_MQ_NOTIFY` asks for.
 pub(crate) enum Request {
     Remove,
@@ -61,20 +62,12 @@ pub(crate) fn parse(sevp: u64) -> Result<Request> {
     }
 }
 
-/// The current process's tgid.
-pub(crate) fn current_tgid() -> i32 {
-    kernel::current!().tgid()
-}
-
 impl Notify {
     pub(crate) fn new(signo: u32, value: u64, signal: bool) -> Notify {
-        let cur = kernel::current!();
-        let leader = cur.group_leader();
         Notify {
-            leader: ARef::from(leader),
-            tgid: cur.tgid(),
-            // SAFETY: reading a plain field of a live task.
-            exec_id: unsafe { (*leader.as_ptr()).self_exec_id },
+            owner: PidRef::current(),
+            exec_id: kernel_api::current_exec_id(),
+            user_ns: UserNsRef::current(),
             signo,
             value,
             signal,
@@ -83,14 +76,12 @@ impl Notify {
 
     /// The owner's pid as the caller's pid namespace sees it (`pid_vnr`).
     pub(crate) fn owner_vnr(&self) -> i32 {
-        // SAFETY: `leader` is a task we hold a reference on; a null
-        // namespace means the current task's.
-        unsafe { bindings::task_tgid_nr_ns(self.leader.as_ptr(), core::ptr::null_mut()) }
+        PidRef::vnr(Some(&self.owner))
     }
 
-    /// The owner's tgid (global: for identity, not for display).
-    pub(crate) fn owner(&self) -> i32 {
-        self.tgid
+    /// Whether the caller's process owns the registration.
+    pub(crate) fn owned_by_current(&self) -> bool {
+        self.owner.is_current()
     }
 
     /// The `sigev_notify` value (`SIGEV_SIGNAL` 0 or `SIGEV_NONE` 1).
@@ -113,68 +104,14 @@ impl Notify {
 
     /// Sends the notification (the registration is consumed: one-shot).
     pub(crate) fn fire(self) {
-        if !self.signal {
-            return;
-        }
-        let cur = kernel::current!();
-        let task = self.leader.as_ptr();
-        // SAFETY: reading a plain field of a task we hold a reference on.
-        if unsafe { (*task).self_exec_id } != self.exec_id {
-            return;
-        }
-        // SAFETY: `kernel_siginfo` is plain data; all zeroes is valid.
-        let mut info: bindings::kernel_siginfo = unsafe { core::mem::zeroed() };
-        let si = &mut info.__bindgen_anon_1;
-        si.si_signo = self.signo as c_int;
-        si.si_code = SI_MESGQ;
-        // `_rt` is the member of the union that `SI_MESGQ` uses.
-        // The sender's tgid as the owner's pid namespace sees it.
-        // SAFETY: `task` is a task we hold a reference on, and `cur` the
-        // running task.
-        si._sifields._rt._pid =
-            unsafe { bindings::task_tgid_nr_ns(cur.as_ptr(), bindings::task_active_pid_ns(task)) };
-        si._sifields._rt._uid = uid_to_user(Ids::current().uid);
-        si._sifields._rt._sigval.sival_ptr = self.value as *mut c_void;
-        let _rcu = kernel::sync::rcu::read_lock();
-        let target = taker(task, self.signo);
-        // SAFETY: `info` is a valid siginfo, `target` the leader (a task we
-        // hold a reference on) or one of its threads, which the RCU read
-        // lock keeps valid, and `signo` a valid signal (checked in `parse`).
-        unsafe { bindings::send_sig_info(self.signo as c_int, &mut info, target) };
-    }
-}
-
-/// The thread of `leader`'s group that takes `signo`, as `complete_signal`
-/// picks it: the leader if it does not block it, else the first live
-/// thread that does not, else the leader (the signal waits there).  Call
-/// under the RCU read lock, which keeps the threads found valid.
-fn taker(leader: *mut bindings::task_struct, signo: u32) -> *mut bindings::task_struct {
-    let wants = |t: *mut bindings::task_struct| {
-        let bit = u64::from(signo - 1);
-        // SAFETY: `t` is a task kept valid by the caller's RCU read lock;
-        // its `blocked` set and `flags` are plain words.
-        let (blocked, flags) = unsafe { ((*t).blocked.sig[0] as u64, (*t).flags) };
-        flags & bindings::PF_EXITING == 0 && (bit >= 64 || blocked & (1 << bit) == 0)
-    };
-    if wants(leader) {
-        return leader;
-    }
-    // `for_each_thread`: the group's threads are on `signal->thread_head`,
-    // linked through `task_struct.thread_node`; the leader and its signal
-    // struct are valid (a counted reference), the entries under RCU.
-    // SAFETY: a walk of that RCU list under the caller's RCU read lock.
-    unsafe {
-        let head = &raw mut (*(*leader).signal).thread_head;
-        let mut node = core::ptr::read_volatile(&raw const (*head).next);
-        while !core::ptr::eq(node, head) {
-            let t = node
-                .byte_sub(core::mem::offset_of!(bindings::task_struct, thread_node))
-                .cast::<bindings::task_struct>();
-            if wants(t) {
-                return t;
-            }
-            node = core::ptr::read_volatile(&raw const (*node).next);
+        if self.signal && self.signo != 0 {
+            kernel_api::mq_notify(
+                &self.owner,
+                self.exec_id,
+                &self.user_ns,
+                self.signo,
+                self.value,
+            );
         }
     }
-    leader
 }

@@ -6,7 +6,9 @@
 use crate::ipc::{
     cred::{self, Ids},
     defs::*,
+    engine::{Parts, QueueState, Reserved, Taken},
     fifo::Fifo,
+    kernel_api::{PidRef, UserNsRef},
     limits::{self, IPCMNI},
     msg::Msg,
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
@@ -43,11 +45,14 @@ const SEQ_MAX: u32 = (i32::MAX as u32) / IPCMNI;
 const MSGMNB: i32 = 16384;
 const MSGPOOL: i32 = 32000 * MSGMNB / 1024;
 
-/// Messages and bytes in a namespace's queues (`MSG_INFO`'s msgmap and
-/// msgtql; native: `ns->msg_hdrs`, `ns->msg_bytes`).
+/// What a namespace's queues share: the messages and bytes in them
+/// (`MSG_INFO`'s msgmap and msgtql; native: `ns->msg_hdrs`,
+/// `ns->msg_bytes`), and the user namespace that owns the IPC namespace,
+/// over which the privileges of `ipcperms` and `msgctl_down` count.
 struct Totals {
     msgs: Atomic<i64>,
     bytes: Atomic<i64>,
+    user_ns: UserNsRef,
 }
 
 /// `MIN_CYCLE`: the smallest range the index allocation cycles through.
@@ -118,7 +123,7 @@ impl Table {
     /// Puts `q` at the `idx` and `seq` that [`Table::next`] gave.
     fn insert(&mut self, idx: usize, seq: u32, q: Arc<SysvQueue>) -> Result {
         while self.slots.len() <= idx {
-            self.slots.push(None, GFP_KERNEL)?;
+            self.slots.push(None, GFP_KERNEL_ACCOUNT)?;
         }
         if let Some(s) = self.slots.get_mut(idx) {
             *s = Some(q);
@@ -142,15 +147,16 @@ pub(crate) struct SysvNs {
 }
 
 impl SysvNs {
-    pub(crate) fn new() -> impl PinInit<Self, Error> {
+    pub(crate) fn new(user_ns: UserNsRef) -> impl PinInit<Self, Error> {
         try_pin_init!(SysvNs {
             ids <- new_mutex!(Table::new()),
             totals: Arc::new(
                 Totals {
                     msgs: Atomic::new(0),
                     bytes: Atomic::new(0),
+                    user_ns,
                 },
-                GFP_KERNEL
+                GFP_KERNEL_ACCOUNT
             )?,
         })
     }
@@ -227,8 +233,8 @@ struct SysvState {
     ctime: i64,
     cbytes: u64,
     qbytes: u64,
-    lspid: i32,
-    lrpid: i32,
+    lspid: Option<PidRef>,
+    lrpid: Option<PidRef>,
     seq: u64,
     deleted: bool,
     msgs: Fifo,
@@ -236,6 +242,8 @@ struct SysvState {
     /// Blocked senders and their message sizes; served means "look again".
     senders: WaitList<usize>,
     totals: Arc<Totals>,
+    /// The room held by messages out for delivery ([`Reserved`]).
+    reserved: Arc<Reserved>,
 }
 
 fn now() -> i64 {
@@ -254,12 +262,14 @@ impl SysvState {
             &[p.cuid, p.uid],
             &[p.cgid, p.gid],
         );
-        req & !granted == 0 || cred::capable(cred::CAP_IPC_OWNER)
+        req & !granted == 0 || self.totals.user_ns.capable(cred::CAP_IPC_OWNER)
     }
 
-    /// `msg_fits_inqueue`.
+    /// `msg_fits_inqueue`, with the messages out for delivery counted.
     fn fits(&self, size: usize) -> bool {
-        self.cbytes + size as u64 <= self.qbytes && (self.msgs.len() as u64) < self.qbytes
+        let (msgs, bytes) = self.reserved.held();
+        self.cbytes + bytes + size as u64 <= self.qbytes
+            && self.msgs.len() as u64 + msgs < self.qbytes
     }
 
     /// `find_msg`: the handle of the message `search` selects.
@@ -294,14 +304,24 @@ impl SysvState {
     }
 
     /// `ss_wakeup`: wake every sender whose message fits the queue as it
-    /// is now, in order; one that then finds no room sleeps again.
-    fn wake_senders(&mut self, wq: &mut WakeQ, all: bool) {
-        let (cbytes, qnum, qbytes) = (self.cbytes, self.msgs.len() as u64, self.qbytes);
+    /// is now, in order; one that then finds no room sleeps again.  Returns
+    /// whether a sender is still blocked.
+    fn wake_senders(&mut self, wq: &mut WakeQ, all: bool) -> bool {
+        let (msgs, bytes) = self.reserved.held();
+        let (cbytes, qnum, qbytes) = (
+            self.cbytes + bytes,
+            self.msgs.len() as u64 + msgs,
+            self.qbytes,
+        );
+        let mut left = false;
         for s in self.senders.waiting() {
             if all || (cbytes + s.w as u64 <= qbytes && qnum < qbytes) {
                 s.wake(wq);
+            } else {
+                left = true;
             }
         }
+        left
     }
 
     /// `freeque`: every waiter gets `EIDRM`, every message is freed.
@@ -315,6 +335,28 @@ impl SysvState {
     }
 }
 
+impl QueueState for SysvState {
+    type Extra = ();
+
+    fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
+        hand_over(&mut self.receivers, &self.reserved, m, wq)
+    }
+
+    fn reinsert(&mut self, m: Msg, (): ()) {
+        let len = m.len();
+        self.msgs.reinsert(m);
+        self.account(len, 1);
+    }
+
+    fn serve_senders(&mut self, wq: &mut WakeQ) -> bool {
+        self.wake_senders(wq, false)
+    }
+
+    fn removed(&self) -> bool {
+        self.deleted
+    }
+}
+
 /// A System V queue.
 #[pin_data]
 pub(crate) struct SysvQueue {
@@ -325,9 +367,18 @@ pub(crate) struct SysvQueue {
     #[pin]
     sleep: CondVar,
     poll: PollQueue,
+    reserved: Arc<Reserved>,
 }
 
 impl SysvQueue {
+    fn parts(&self) -> Parts<'_, SysvState> {
+        Parts {
+            state: &self.state,
+            reserved: &self.reserved,
+            poll: &self.poll,
+        }
+    }
+
     /// `poll` on a file bound with `RIPC_MSG_BIND`.
     pub(crate) fn poll(&self, file: &File, table: &PollTable<'_>) -> u32 {
         self.poll.register(file, table);
@@ -392,6 +443,7 @@ pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
     };
     let id = (idx as u32 + seq * IPCMNI) as i32;
     let ids = Ids::current();
+    let reserved = Arc::new(Reserved::new(), GFP_KERNEL_ACCOUNT)?;
     let q = Arc::pin_init(
         try_pin_init!(SysvQueue {
             key: a.key,
@@ -409,19 +461,21 @@ pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
                 ctime: now(),
                 cbytes: 0,
                 qbytes: u64::from(l.msgmnb),
-                lspid: 0,
-                lrpid: 0,
+                lspid: None,
+                lrpid: None,
                 seq: 0,
                 deleted: false,
                 msgs: Fifo::new(),
                 receivers: WaitList::new(),
                 senders: WaitList::new(),
                 totals: ns.totals.clone(),
+                reserved: reserved.clone(),
             }),
             sleep <- new_condvar!(),
             poll: PollQueue::new()?,
+            reserved,
         }),
-        GFP_KERNEL,
+        GFP_KERNEL_ACCOUNT,
     )?;
     t.insert(idx, seq, q)?;
     Ok(id)
@@ -430,7 +484,11 @@ pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
 /// `RIPC_MSG_NEXT_ID`: `msg_next_id` as it was, after setting it if asked.
 pub(crate) fn next_id(ns: &SysvNs, a: &ripc_msg_next_id) -> Result<i32> {
     if a.set != 0 {
-        if !cred::capable(bindings::CAP_CHECKPOINT_RESTORE) && !cred::capable(cred::CAP_SYS_ADMIN) {
+        // checkpoint_restore_ns_capable(ns->user_ns), as the sysctl asks.
+        let user_ns = &ns.totals.user_ns;
+        if !user_ns.capable(bindings::CAP_CHECKPOINT_RESTORE)
+            && !user_ns.capable(cred::CAP_SYS_ADMIN)
+        {
             return Err(EPERM);
         }
         if a.value < 0 {
@@ -476,14 +534,16 @@ fn snd_run(q: &SysvQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usiz
     'msgs: for m in msgs {
         let size = m.len();
         loop {
-            let e = if g.deleted {
-                EIDRM
-            } else if !g.allowed(0o222) {
+            let e = if !g.allowed(0o222) {
                 EACCES
+            } else if g.deleted {
+                EIDRM
             } else if g.fits(size) {
                 break;
             } else if !b.may_block(done) {
                 EAGAIN
+            } else if q.reserved.sender_sleeps(|| g.fits(size)) {
+                break;
             } else {
                 let slept = g.senders.add(size).and_then(|id| {
                     wait::sleep(
@@ -503,10 +563,10 @@ fn snd_run(q: &SysvQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usiz
             err = Some(e);
             break 'msgs;
         }
-        g.lspid = crate::ipc::notify::current_tgid();
+        PidRef::set_current(&mut g.lspid);
         g.stime = now();
         // The receiver that gets it sets lrpid/rtime when it runs.
-        if let Some(mut m) = hand_over(&mut g.receivers, m, &mut wq) {
+        if let Some(mut m) = hand_over(&mut g.receivers, &q.reserved, m, &mut wq) {
             m.set_seq(g.seq);
             g.seq += 1;
             g.msgs.push(m);
@@ -533,7 +593,12 @@ pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
 /// `pipelined_send`: gives `m` to the first blocked receiver whose search
 /// matches it (those whose buffer is too small get `E2BIG` on the way);
 /// returns it if there is none.
-fn hand_over(receivers: &mut WaitList<RecvWait>, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
+fn hand_over(
+    receivers: &mut WaitList<RecvWait>,
+    reserved: &Reserved,
+    m: Msg,
+    wq: &mut WakeQ,
+) -> Option<Msg> {
     for r in receivers.waiting() {
         if r.w.search.matches(m.mtype()) {
             if r.w.maxsize < m.len() {
@@ -541,6 +606,8 @@ fn hand_over(receivers: &mut WaitList<RecvWait>, m: Msg, wq: &mut WakeQ) -> Opti
                 r.wake(wq);
                 continue;
             }
+            // Its room is held until the receiver has delivered it.
+            reserved.hold(m.len());
             r.w.got = Some(Ok(m));
             r.wake(wq);
             return None;
@@ -587,11 +654,11 @@ fn rcv_run(
     mut out: impl FnMut(Msg),
 ) -> (usize, Option<Error>) {
     let (mut got, mut err) = (0, None);
-    let mut wq = WakeQ::new();
+    let wq = WakeQ::new();
     let mut g = q.state.lock();
     'wants: for w in wants {
         let m = loop {
-            match g.receive(w, &mut wq) {
+            match g.receive(w) {
                 Ok(Some(m)) => break m,
                 Ok(None) if b.may_block(got) => {}
                 Ok(None) => {
@@ -636,7 +703,7 @@ fn rcv_run(
             }
         };
         if !w.copy {
-            g.lrpid = crate::ipc::notify::current_tgid();
+            PidRef::set_current(&mut g.lrpid);
             g.rtime = now();
         }
         out(m);
@@ -648,12 +715,12 @@ fn rcv_run(
 impl SysvState {
     /// One look at the queue for `w`: the message it gets, `None` if it
     /// must wait, or its error.
-    fn receive(&mut self, w: Want, wq: &mut WakeQ) -> Result<Option<Msg>> {
-        if self.deleted {
-            return Err(EIDRM);
-        }
+    fn receive(&mut self, w: Want) -> Result<Option<Msg>> {
         if !self.allowed(0o444) {
             return Err(EACCES);
+        }
+        if self.deleted {
+            return Err(EIDRM);
         }
         let Some(i) = self.find(w.search) else {
             return Ok(None);
@@ -674,33 +741,32 @@ impl SysvState {
         }
         let m = self.msgs.take(i).ok_or(ENOMSG)?;
         self.account(m.len(), -1);
-        self.wake_senders(wq, false);
+        // Its room is held until it is delivered: the senders get it then.
+        self.reserved.hold(m.len());
         Ok(Some(m))
     }
 }
 
 /// Copies a received message out (mtype, then at most `bufsz` bytes of
-/// text); returns the length.  On a fault the message goes back in its
-/// place: unlike native, nothing is lost.
+/// text); returns the length.  On a fault the message goes back as if it
+/// had never left ([`Parts::put_back`]): unlike native, nothing is lost.
 fn deliver(q: &SysvQueue, m: Msg, msgp: u64, w: Want) -> Result<usize> {
     let n = m.len().min(w.bufsz);
-    match m.store_typed(msgp, n) {
-        Ok(()) => Ok(n),
+    let stored = m.store_typed(msgp, n);
+    if w.copy {
+        // A copy (MSG_COPY) held no room: the original stays queued.
+        return stored.map(|()| n);
+    }
+    let t = core::iter::once(Taken { msg: m, extra: () });
+    match stored {
+        Ok(()) => {
+            q.parts().delivered(t);
+            Ok(n)
+        }
         Err(e) => {
-            if !w.copy {
-                put_back(q, m);
-            }
+            q.parts().put_back(t);
             Err(e)
         }
-    }
-}
-
-fn put_back(q: &SysvQueue, m: Msg) {
-    let mut g = q.state.lock();
-    if !g.deleted {
-        let len = m.len();
-        g.msgs.reinsert(m);
-        g.account(len, 1);
     }
 }
 
@@ -807,9 +873,9 @@ pub(crate) fn msgrcv_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
         err = Some(EFAULT);
     }
     if !wants.first().is_some_and(|w| w.copy) {
-        for m in got.drain_all().skip(done) {
-            put_back(&q, m);
-        }
+        let mut all = got.drain_all().map(|m| Taken { msg: m, extra: () });
+        q.parts().delivered(all.by_ref().take(done));
+        q.parts().put_back(all);
     }
     outcome(done, err)
 }
@@ -830,12 +896,15 @@ pub(crate) fn msgctl(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
 fn info(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     let l = limits::get();
     let t = ns.ids.lock();
-    let max_idx = t.slots.iter().rposition(|s| s.is_some()).unwrap_or(0) as i32;
+    let max_idx = t.slots.iter().rposition(|s| s.is_some()).unwrap_or(0);
+    let max_idx = i32::try_from(max_idx).unwrap_or(i32::MAX);
+    // min_t(int, ..., INT_MAX), as msg_info clamps the totals.
+    let clamp = |v: i64| v.clamp(0, i64::from(i32::MAX)) as i32;
     let (pool, map, tql) = if a.cmd == MSG_INFO {
         (
             t.in_use as i32,
-            ns.totals.msgs.load(Relaxed) as i32,
-            ns.totals.bytes.load(Relaxed) as i32,
+            clamp(ns.totals.msgs.load(Relaxed)),
+            clamp(ns.totals.bytes.load(Relaxed)),
         )
     } else {
         (MSGPOOL, MSGMNB, MSGMNB)
@@ -860,8 +929,9 @@ fn stat(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     let q = if a.cmd == IPC_STAT {
         lookup(ns, a.msqid)?
     } else {
+        // An index, masked as `ipcid_to_idx` does.
         let t = ns.ids.lock();
-        match t.slots.get(a.msqid as usize) {
+        match t.slots.get((a.msqid as u32 % IPCMNI) as usize) {
             Some(Some(q)) => q.clone(),
             _ => return Err(EINVAL),
         }
@@ -888,8 +958,8 @@ fn stat(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
         msg_cbytes: g.cbytes,
         msg_qnum: g.msgs.len() as u64,
         msg_qbytes: g.qbytes,
-        msg_lspid: g.lspid,
-        msg_lrpid: g.lrpid,
+        msg_lspid: PidRef::vnr(g.lspid.as_ref()),
+        msg_lrpid: PidRef::vnr(g.lrpid.as_ref()),
         ..Default::default()
     };
     drop(g);
@@ -913,7 +983,7 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     let q = t.get(a.msqid).cloned().ok_or(EINVAL)?;
     let mut g = q.state.lock();
     let euid = Ids::current().euid;
-    if euid != g.perm.cuid && euid != g.perm.uid && !cred::capable(cred::CAP_SYS_ADMIN) {
+    if euid != g.perm.cuid && euid != g.perm.uid && !g.totals.user_ns.capable(cred::CAP_SYS_ADMIN) {
         return Err(EPERM);
     }
     let Some(n) = new else {
@@ -967,8 +1037,8 @@ pub(crate) fn list(ns: &SysvNs, out: &mut impl Write) -> core::fmt::Result {
             p.mode,
             g.cbytes,
             g.msgs.len(),
-            g.lspid,
-            g.lrpid,
+            PidRef::vnr(g.lspid.as_ref()),
+            PidRef::vnr(g.lrpid.as_ref()),
             cred::uid_to_user(p.uid),
             cred::gid_to_user(p.gid),
             cred::uid_to_user(p.cuid),

@@ -27,12 +27,15 @@ use kernel::{
 
 use crate::ipc::{
     defs::{read_user, ripc_timespec},
+    kernel_api,
     msg::Msg,
 };
 
 /// A blocked task and its request `W`.
 pub(crate) struct Waiter<W> {
     id: u64,
+    /// The task's scheduling priority when it blocked (lower: more urgent).
+    prio: i32,
     task: ARef<Task>,
     done: bool,
     /// What the task waits for and, once `done`, what it was given.
@@ -107,19 +110,48 @@ impl<W> WaitList<W> {
         }
     }
 
-    /// Adds the current task; returns the id its sleep uses.
+    /// Adds the current task at the tail (System V: FIFO); returns the id
+    /// its sleep uses.
     pub(crate) fn add(&mut self, w: W) -> Result<u64> {
+        self.insert(w, false)
+    }
+
+    /// Adds the current task after every waiter of its priority or a more
+    /// urgent one (`wq_add`: POSIX waiters are served by task priority,
+    /// FIFO among equals); returns the id its sleep uses.
+    pub(crate) fn add_by_prio(&mut self, w: W) -> Result<u64> {
+        self.insert(w, true)
+    }
+
+    fn insert(&mut self, w: W, by_prio: bool) -> Result<u64> {
         let id = self.next_id;
         self.next_id += 1;
-        self.list.push(
-            Waiter {
-                id,
-                task: ARef::from(&**kernel::current!()),
-                done: false,
-                w,
-            },
-            GFP_KERNEL,
-        )?;
+        let prio = if by_prio {
+            kernel_api::current_prio()
+        } else {
+            0
+        };
+        let at = if by_prio {
+            self.list
+                .iter()
+                .position(|e| e.prio > prio)
+                .unwrap_or(self.list.len())
+        } else {
+            self.list.len()
+        };
+        self.list.reserve(1, GFP_KERNEL_ACCOUNT)?;
+        self.list
+            .insert_within_capacity(
+                at,
+                Waiter {
+                    id,
+                    prio,
+                    task: ARef::from(&**kernel::current!()),
+                    done: false,
+                    w,
+                },
+            )
+            .map_err(|_| ENOMEM)?;
         Ok(id)
     }
 

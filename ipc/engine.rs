@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The rules both queue families share once a message has left its queue:
+//! its room stays reserved until it is delivered, and a message that could
+//! not be delivered goes back as if it had never left.
+//!
+//! A receive takes its message out of the queue under the queue lock and
+//! copies it to user memory after dropping the lock (as native does).
+//! Unlike native, rust_ipc loses nothing when that copy faults: the message
+//! goes back.  For "as if it had never left" to hold, the room it had in
+//! the queue (a slot of `maxmsg`, its bytes of `qbytes`) stays
+//! [`Reserved`] while it is out: a sender cannot fill it meanwhile, so the
+//! message always fits when it comes back, and `curmsgs`/`q_cbytes` never
+//! pass their limits.  The visible counts (`mq_curmsgs`, `msg_qnum`,
+//! `msg_cbytes`) drop at once, as native's.
+//!
+//! The reservation is counted outside the queue lock, so that a delivered
+//! message gives its room back without taking the lock again; only when a
+//! sender sleeps for room does the receiver take the lock to serve it.  The
+//! sender announces itself before it looks at the reservation a last time,
+//! and the receiver gives the room back before it looks for a sender: with
+//! both steps fully ordered, one of them sees the other.
+//!
+//! Put-back is one rule for both families ([`put_back`]): the message is
+//! offered to a blocked receiver that takes it, else queued again in its
+//! old place, and the pollers are woken.
+
+#![deny(unsafe_code)]
+
+use crate::ipc::{
+    msg::Msg,
+    wait::{PollQueue, WakeQ},
+};
+use kernel::sync::{
+    atomic::{Atomic, Full, Relaxed},
+    lock::{mutex::MutexBackend, Lock},
+};
+
+/// The room held by a queue's messages that are out for delivery.
+pub(crate) struct Reserved {
+    msgs: Atomic<i64>,
+    bytes: Atomic<i64>,
+    /// Set by a sender about to sleep for room (cleared under the queue
+    /// lock when no sender is left).
+    sender_waits: Atomic<bool>,
+}
+
+impl Reserved {
+    pub(crate) fn new() -> Self {
+        Self {
+            msgs: Atomic::new(0),
+            bytes: Atomic::new(0),
+            sender_waits: Atomic::new(false),
+        }
+    }
+
+    /// Messages and bytes held.
+    pub(crate) fn held(&self) -> (u64, u64) {
+        let m = self.msgs.load(Relaxed).max(0) as u64;
+        let b = self.bytes.load(Relaxed).max(0) as u64;
+        (m, b)
+    }
+
+    /// Holds the room of a message of `len` bytes that leaves its queue
+    /// (under the queue lock).
+    pub(crate) fn hold(&self, len: usize) {
+        self.msgs.add(1, Relaxed);
+        self.bytes.add(len as i64, Relaxed);
+    }
+
+    /// Gives back the room of a message of `len` bytes; returns whether a
+    /// sender may be waiting for it (then the caller serves the senders
+    /// under the queue lock).
+    fn give_back(&self, len: usize) -> bool {
+        self.bytes.fetch_sub(len as i64, Full);
+        self.msgs.fetch_sub(1, Full);
+        self.sender_waits.load(Relaxed)
+    }
+
+    /// A sender found no room and is about to sleep (under the queue lock):
+    /// from now on a receiver that gives room back serves the senders.
+    /// Returns `room()` looked at once more after that (true: it need not
+    /// sleep).
+    pub(crate) fn sender_sleeps(&self, room: impl FnOnce() -> bool) -> bool {
+        self.sender_waits.xchg(true, Full);
+        room()
+    }
+
+    /// No sender sleeps any more (under the queue lock).
+    pub(crate) fn no_sender(&self) {
+        self.sender_waits.store(false, Relaxed);
+    }
+}
+
+/// What the engine needs of a family's queue state (behind its lock).
+pub(crate) trait QueueState: Unpin {
+    /// What a taken message carries back with it (POSIX: the tree node its
+    /// priority had, if taking it emptied the priority).
+    type Extra;
+
+    /// Hands `m` to a blocked receiver that takes it, or gives it back.
+    /// A handed message keeps its room held ([`Reserved`]).
+    fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg>;
+
+    /// Queues `m` again in its old place (its room was held, so it fits),
+    /// counted again.
+    fn reinsert(&mut self, m: Msg, extra: Self::Extra);
+
+    /// Lets blocked senders in, as far as there is room; returns whether
+    /// any sender is still blocked.
+    fn serve_senders(&mut self, wq: &mut WakeQ) -> bool;
+
+    /// Whether the queue was removed (its messages are dropped).
+    fn removed(&self) -> bool;
+}
+
+/// A message out for delivery, with what it carries back.
+pub(crate) struct Taken<E> {
+    pub(crate) msg: Msg,
+    pub(crate) extra: E,
+}
+
+/// The parts of a queue the engine works on.
+pub(crate) struct Parts<'a, S: QueueState> {
+    pub(crate) state: &'a Lock<S, MutexBackend>,
+    pub(crate) reserved: &'a Reserved,
+    pub(crate) poll: &'a PollQueue,
+}
+
+impl<S: QueueState> Parts<'_, S> {
+    /// The messages in `taken` were delivered: their room goes back, and a
+    /// blocked sender gets it.
+    pub(crate) fn delivered(&self, taken: impl Iterator<Item = Taken<S::Extra>>) {
+        let mut serve = false;
+        for t in taken {
+            // `t` (the message and its extra) is freed here, outside the lock.
+            serve |= self.reserved.give_back(t.msg.len());
+        }
+        if !serve {
+            return;
+        }
+        let mut wq = WakeQ::new();
+        let mut g = self.state.lock();
+        if !g.serve_senders(&mut wq) {
+            self.reserved.no_sender();
+        }
+        drop(g);
+        drop(wq);
+        self.poll.notify();
+    }
+
+    /// Puts back the messages in `taken`, which could not be delivered: each
+    /// goes to a blocked receiver that takes it, else to its old place; its
+    /// room, held meanwhile, is the room it takes.  Nothing is lost unless
+    /// the queue was removed.
+    pub(crate) fn put_back(&self, taken: impl Iterator<Item = Taken<S::Extra>>) {
+        let mut wq = WakeQ::new();
+        let mut g = self.state.lock();
+        let mut serve = false;
+        for t in taken {
+            let len = t.msg.len();
+            if g.removed() {
+                serve |= self.reserved.give_back(len);
+                continue;
+            }
+            match g.offer(t.msg, &mut wq) {
+                // Handed over: the room stays held for its new receiver.
+                None => serve |= self.reserved.give_back(len),
+                Some(m) => {
+                    g.reinsert(m, t.extra);
+                    serve |= self.reserved.give_back(len);
+                }
+            }
+        }
+        if serve && !g.serve_senders(&mut wq) {
+            self.reserved.no_sender();
+        }
+        drop(g);
+        drop(wq);
+        self.poll.notify();
+    }
+}

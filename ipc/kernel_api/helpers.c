@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The kernel's static inlines and macros that rust_ipc needs, as small
+ * functions its Rust code calls (the way rust/helpers/ serves the kernel
+ * crate): no kernel struct layout is read or guessed on the Rust side.
+ * The Rust wrappers over these are in ipc/kernel_api/.
+ */
+#include <linux/cred.h>
+#include <linux/dcache.h>
+#include <linux/fs.h>
+#include <linux/fs_struct.h>
+#include <linux/ipc_namespace.h>
+#include <linux/mount.h>
+#include <linux/nsproxy.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/user_namespace.h>
+
+#include "helpers.h"
+
+/* kmalloc(), with the allocation-profiling hooks of the inline. */
+void *rust_ipc_kmalloc(size_t size, gfp_t flags)
+{
+	return kmalloc(size, flags);
+}
+
+/* The caller's IPC namespace, no reference taken (NULL late in exit). */
+struct ipc_namespace *rust_ipc_current_ipc_ns(void)
+{
+	struct nsproxy *nsp = current->nsproxy;
+
+	return nsp ? nsp->ipc_ns : NULL;
+}
+
+struct ipc_namespace *rust_ipc_get_ipc_ns(struct ipc_namespace *ns)
+{
+	return get_ipc_ns(ns);
+}
+
+void rust_ipc_put_ipc_ns(struct ipc_namespace *ns)
+{
+	put_ipc_ns(ns);
+}
+
+/* Whether the caller's reference is the namespace's last one. */
+bool rust_ipc_ipc_ns_last_ref(struct ipc_namespace *ns)
+{
+	return ns_ref_read(ns) == 1;
+}
+
+/* The user namespace that owns ns, with a reference. */
+struct user_namespace *rust_ipc_get_ipc_ns_user_ns(struct ipc_namespace *ns)
+{
+	return get_user_ns(ns->user_ns);
+}
+
+/*
+ * The owner of the root directory of ns's mqueue mount (the sticky
+ * directory whose owner may remove any queue): the fsuid of the task that
+ * made the namespace.
+ */
+kuid_t rust_ipc_mq_root_uid(struct ipc_namespace *ns)
+{
+#ifdef CONFIG_POSIX_MQUEUE
+	if (ns->mq_mnt)
+		return d_inode(ns->mq_mnt->mnt_root)->i_uid;
+#endif
+	return GLOBAL_ROOT_UID;
+}
+
+struct user_namespace *rust_ipc_get_current_user_ns(void)
+{
+	return get_user_ns(current_user_ns());
+}
+
+void rust_ipc_put_user_ns(struct user_namespace *ns)
+{
+	put_user_ns(ns);
+}
+
+/*
+ * capable_wrt_inode_uidgid() for an object owned by uid and gid (a queue
+ * is an inode of the mqueue fs natively): cap over the caller's user
+ * namespace, and both ids mapped in it.
+ */
+bool rust_ipc_capable_wrt_ids(kuid_t uid, kgid_t gid, int cap)
+{
+	struct user_namespace *ns = current_user_ns();
+
+	return ns_capable(ns, cap) && kuid_has_mapping(ns, uid) &&
+	       kgid_has_mapping(ns, gid);
+}
+
+/* The ids of the caller's credentials. */
+void rust_ipc_current_ids(kuid_t *uid, kuid_t *euid, kgid_t *egid,
+			  kuid_t *fsuid, kgid_t *fsgid)
+{
+	const struct cred *c = current_cred();
+
+	*uid = c->uid;
+	*euid = c->euid;
+	*egid = c->egid;
+	*fsuid = c->fsuid;
+	*fsgid = c->fsgid;
+}
+
+int rust_ipc_current_umask(void)
+{
+	return current->fs ? current_umask() : 0022;
+}
+
+unsigned long rust_ipc_rlimit_msgqueue(void)
+{
+	return rlimit(RLIMIT_MSGQUEUE);
+}
+
+/* The scheduling priority wq_add() orders POSIX waiters by. */
+int rust_ipc_current_prio(void)
+{
+	return current->prio;
+}
+
+/* The caller's thread-group pid, no reference taken (valid while it runs). */
+struct pid *rust_ipc_current_tgid(void)
+{
+	return task_tgid(current);
+}
+
+struct pid *rust_ipc_get_pid(struct pid *pid)
+{
+	return get_pid(pid);
+}
+
+u64 rust_ipc_current_exec_id(void)
+{
+	return current->self_exec_id;
+}
+
+/* A thread of the group that would take sig (complete_signal's choice). */
+static bool wants(struct task_struct *t, int sig)
+{
+	return !(t->flags & PF_EXITING) && !sigismember(&t->blocked, sig);
+}
+
+/*
+ * __do_notify()'s SIGEV_SIGNAL: the siginfo native sends, to the owner
+ * process if it has not exec'd since it registered.  Native sends it
+ * process-wide with do_send_sig_info(), which is not exported; here it
+ * goes with send_sig_info() to the thread complete_signal() would pick:
+ * the leader if it does not block sig, else the first live thread that
+ * does not, else the leader (where it then waits).
+ */
+void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
+			struct user_namespace *owner_user_ns, int sig, u64 value)
+{
+	struct task_struct *task, *t, *target = NULL;
+	struct sighand_struct *sighand;
+	struct kernel_siginfo info;
+	unsigned long flags;
+
+	clear_siginfo(&info);
+	info.si_signo = sig;
+	info.si_errno = 0;
+	info.si_code = SI_MESGQ;
+	info.si_value.sival_ptr = (void __user *)(unsigned long)value;
+
+	rcu_read_lock();
+	info.si_pid = task_tgid_nr_ns(current, ns_of_pid(owner));
+	info.si_uid = from_kuid_munged(owner_user_ns, current_uid());
+	task = pid_task(owner, PIDTYPE_TGID);
+	if (task && task->self_exec_id == exec_id) {
+		target = task;
+		/*
+		 * The threads' masks under siglock, as lock_task_sighand()
+		 * (not exported) takes it: sighand_struct is freed by RCU.
+		 */
+		sighand = rcu_dereference(task->sighand);
+		if (sighand && !wants(task, sig)) {
+			spin_lock_irqsave(&sighand->siglock, flags);
+			if (sighand == rcu_access_pointer(task->sighand)) {
+				for_each_thread(task, t) {
+					if (wants(t, sig)) {
+						target = t;
+						break;
+					}
+				}
+			}
+			spin_unlock_irqrestore(&sighand->siglock, flags);
+		}
+		get_task_struct(target);
+	}
+	rcu_read_unlock();
+	if (target) {
+		send_sig_info(sig, &info, target);
+		put_task_struct(target);
+	}
+}
+
+/* cond_resched(), between the segments of a long message (msgutil.c). */
+void rust_ipc_cond_resched(void)
+{
+	cond_resched();
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The C helpers of rust_ipc (helpers.c): the kernel's static inlines and
+ * macros as functions its Rust code calls (ipc/kernel_api/mod.rs declares
+ * the same).
+ */
+#ifndef RUST_IPC_HELPERS_H
+#define RUST_IPC_HELPERS_H
+
+#include <linux/types.h>
+#include <linux/uidgid.h>
+
+struct ipc_namespace;
+struct pid;
+struct user_namespace;
+
+void *rust_ipc_kmalloc(size_t size, gfp_t flags);
+struct ipc_namespace *rust_ipc_current_ipc_ns(void);
+struct ipc_namespace *rust_ipc_get_ipc_ns(struct ipc_namespace *ns);
+void rust_ipc_put_ipc_ns(struct ipc_namespace *ns);
+bool rust_ipc_ipc_ns_last_ref(struct ipc_namespace *ns);
+struct user_namespace *rust_ipc_get_ipc_ns_user_ns(struct ipc_namespace *ns);
+kuid_t rust_ipc_mq_root_uid(struct ipc_namespace *ns);
+struct user_namespace *rust_ipc_get_current_user_ns(void);
+void rust_ipc_put_user_ns(struct user_namespace *ns);
+bool rust_ipc_capable_wrt_ids(kuid_t uid, kgid_t gid, int cap);
+void rust_ipc_current_ids(kuid_t *uid, kuid_t *euid, kgid_t *egid,
+			  kuid_t *fsuid, kgid_t *fsgid);
+int rust_ipc_current_umask(void);
+unsigned long rust_ipc_rlimit_msgqueue(void);
+int rust_ipc_current_prio(void);
+struct pid *rust_ipc_current_tgid(void);
+struct pid *rust_ipc_get_pid(struct pid *pid);
+u64 rust_ipc_current_exec_id(void);
+void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
+			struct user_namespace *owner_user_ns, int sig, u64 value);
+void rust_ipc_cond_resched(void);
+
+#endif /* RUST_IPC_HELPERS_H */

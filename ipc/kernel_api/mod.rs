@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The module's wrappers over the kernel: each reaches one kernel function,
+//! or one static inline or macro through the C helpers beside this file
+//! (`helpers.c`, compiled into the module by Kbuild, as `rust/helpers/`
+//! serves the kernel crate), so that no kernel struct layout is read from
+//! Rust.  Every `unsafe` that these need is here, next to the invariant
+//! that makes it sound; the callers are safe Rust.
+
+use kernel::{bindings, prelude::*};
+
+mod ffi {
+    use kernel::{bindings, prelude::*};
+
+    // `struct pid` and `struct user_namespace` end in a flexible array,
+    // which bindgen gives a zero-sized type: Rust passes only pointers to
+    // them, never reads them.
+    #[allow(improper_ctypes)]
+    extern "C" {
+        pub(super) fn rust_ipc_kmalloc(size: usize, flags: bindings::gfp_t) -> *mut c_void;
+        pub(super) fn rust_ipc_current_ipc_ns() -> *mut bindings::ipc_namespace;
+        pub(super) fn rust_ipc_get_ipc_ns(
+            ns: *mut bindings::ipc_namespace,
+        ) -> *mut bindings::ipc_namespace;
+        pub(super) fn rust_ipc_put_ipc_ns(ns: *mut bindings::ipc_namespace);
+        pub(super) fn rust_ipc_ipc_ns_last_ref(ns: *mut bindings::ipc_namespace) -> bool;
+        pub(super) fn rust_ipc_get_ipc_ns_user_ns(
+            ns: *mut bindings::ipc_namespace,
+        ) -> *mut bindings::user_namespace;
+        pub(super) fn rust_ipc_mq_root_uid(ns: *mut bindings::ipc_namespace) -> bindings::kuid_t;
+        pub(super) fn rust_ipc_get_current_user_ns() -> *mut bindings::user_namespace;
+        pub(super) fn rust_ipc_put_user_ns(ns: *mut bindings::user_namespace);
+        pub(super) fn rust_ipc_capable_wrt_ids(
+            uid: bindings::kuid_t,
+            gid: bindings::kgid_t,
+            cap: c_int,
+        ) -> bool;
+        pub(super) fn rust_ipc_current_ids(
+            uid: *mut bindings::kuid_t,
+            euid: *mut bindings::kuid_t,
+            egid: *mut bindings::kgid_t,
+            fsuid: *mut bindings::kuid_t,
+            fsgid: *mut bindings::kgid_t,
+        );
+        pub(super) fn rust_ipc_current_umask() -> c_int;
+        pub(super) fn rust_ipc_rlimit_msgqueue() -> c_ulong;
+        pub(super) fn rust_ipc_current_prio() -> c_int;
+        pub(super) fn rust_ipc_current_tgid() -> *mut bindings::pid;
+        pub(super) fn rust_ipc_get_pid(pid: *mut bindings::pid) -> *mut bindings::pid;
+        pub(super) fn rust_ipc_current_exec_id() -> u64;
+        pub(super) fn rust_ipc_cond_resched();
+        pub(super) fn rust_ipc_mq_notify(
+            owner: *mut bindings::pid,
+            exec_id: u64,
+            owner_user_ns: *mut bindings::user_namespace,
+            sig: c_int,
+            value: u64,
+        );
+    }
+}
+
+/// `kmalloc(size, GFP_KERNEL_ACCOUNT)`: NULL or a block of `size` bytes,
+/// aligned to at least 8, which the caller frees with `kfree`.
+pub(crate) fn kmalloc(size: usize) -> *mut c_void {
+    // SAFETY: `kmalloc` takes any size and these gfp flags.
+    unsafe { ffi::rust_ipc_kmalloc(size, bindings::GFP_KERNEL_ACCOUNT) }
+}
+
+/// The caller's IPC namespace, for comparisons only (no reference held).
+pub(crate) fn current_ipc_ns() -> *const c_void {
+    // SAFETY: no preconditions; the pointer is only compared.
+    unsafe { ffi::rust_ipc_current_ipc_ns() }.cast()
+}
+
+/// A counted reference on an `ipc_namespace` (`get_ipc_ns`/`put_ipc_ns`).
+///
+/// # Invariants
+///
+/// `self.0` is a namespace this value holds one reference on.
+pub(crate) struct IpcNsRef(*mut bindings::ipc_namespace);
+
+// SAFETY: the pointer is a counted reference, usable from any thread.
+unsafe impl Send for IpcNsRef {}
+// SAFETY: `&IpcNsRef` only reads the address and the atomic count.
+unsafe impl Sync for IpcNsRef {}
+
+impl IpcNsRef {
+    /// A reference on the caller's namespace (`EINVAL` late in exit, when
+    /// the task has none).
+    pub(crate) fn current() -> Result<IpcNsRef> {
+        // SAFETY: no preconditions.
+        let ns = unsafe { ffi::rust_ipc_current_ipc_ns() };
+        if ns.is_null() {
+            return Err(EINVAL);
+        }
+        // SAFETY: the caller's nsproxy holds a reference on `ns` while the
+        // caller runs, so it is live; we take our own.
+        // INVARIANT: that reference is ours.
+        Ok(IpcNsRef(unsafe { ffi::rust_ipc_get_ipc_ns(ns) }))
+    }
+
+    /// The namespace's address, for comparisons.
+    pub(crate) fn addr(&self) -> *const c_void {
+        self.0.cast()
+    }
+
+    /// Whether this reference is the namespace's last one: then no task,
+    /// file or mount can reach it any more.
+    pub(crate) fn last(&self) -> bool {
+        // SAFETY: by the invariant the namespace is live.
+        unsafe { ffi::rust_ipc_ipc_ns_last_ref(self.0) }
+    }
+
+    /// The user namespace that owns this IPC namespace (`ns->user_ns`).
+    pub(crate) fn user_ns(&self) -> UserNsRef {
+        // SAFETY: by the invariant the namespace is live; the helper takes
+        // a reference on its user namespace for the result.
+        UserNsRef(unsafe { ffi::rust_ipc_get_ipc_ns_user_ns(self.0) })
+    }
+
+    /// The owner of the namespace's mqueue root directory (the sticky
+    /// directory of the queue names).
+    pub(crate) fn mq_root_uid(&self) -> u32 {
+        // SAFETY: by the invariant the namespace is live.
+        unsafe { ffi::rust_ipc_mq_root_uid(self.0) }.val
+    }
+}
+
+impl Clone for IpcNsRef {
+    fn clone(&self) -> Self {
+        // SAFETY: by the invariant the namespace is live; the new
+        // reference is the clone's.
+        IpcNsRef(unsafe { ffi::rust_ipc_get_ipc_ns(self.0) })
+    }
+}
+
+impl Drop for IpcNsRef {
+    fn drop(&mut self) {
+        // SAFETY: by the invariant we own one reference, given back here.
+        unsafe { ffi::rust_ipc_put_ipc_ns(self.0) };
+    }
+}
+
+/// A counted reference on the caller's user namespace at the time it was
+/// taken (`get_user_ns(current_user_ns())`).
+///
+/// # Invariants
+///
+/// `self.0` is a user namespace this value holds one reference on.
+pub(crate) struct UserNsRef(*mut bindings::user_namespace);
+
+// SAFETY: a counted reference, usable from any thread.
+unsafe impl Send for UserNsRef {}
+// SAFETY: `&UserNsRef` is only passed to the kernel, which reads it.
+unsafe impl Sync for UserNsRef {}
+
+impl UserNsRef {
+    pub(crate) fn current() -> UserNsRef {
+        // INVARIANT: the helper takes a reference for us.
+        // SAFETY: no preconditions.
+        UserNsRef(unsafe { ffi::rust_ipc_get_current_user_ns() })
+    }
+
+    /// `ns_capable(ns, cap)`: whether the caller has `cap` over this user
+    /// namespace.
+    pub(crate) fn capable(&self, cap: u32) -> bool {
+        // SAFETY: by the invariant the namespace is live.
+        unsafe { bindings::ns_capable(self.0, cap as c_int) }
+    }
+}
+
+impl Drop for UserNsRef {
+    fn drop(&mut self) {
+        // SAFETY: by the invariant we own one reference.
+        unsafe { ffi::rust_ipc_put_user_ns(self.0) };
+    }
+}
+
+/// A counted reference on a `struct pid`: a process as every pid namespace
+/// names it (native keeps `q_lspid`, `q_lrpid` and `notify_owner` so).
+///
+/// # Invariants
+///
+/// `self.0` is a `struct pid` this value holds one reference on.
+pub(crate) struct PidRef(*mut bindings::pid);
+
+// SAFETY: a counted reference, usable from any thread.
+unsafe impl Send for PidRef {}
+// SAFETY: `&PidRef` only reads the address or asks the kernel for a number.
+unsafe impl Sync for PidRef {}
+
+impl PidRef {
+    /// The caller's process (`get_pid(task_tgid(current))`).
+    pub(crate) fn current() -> PidRef {
+        // SAFETY: `task_tgid(current)` is live while the caller runs; the
+        // helper takes our reference.
+        // INVARIANT: that reference.
+        PidRef(unsafe { ffi::rust_ipc_get_pid(ffi::rust_ipc_current_tgid()) })
+    }
+
+    /// Whether this is the caller's process.
+    pub(crate) fn is_current(&self) -> bool {
+        // SAFETY: no preconditions; the pointer is only compared.
+        core::ptr::eq(self.0, unsafe { ffi::rust_ipc_current_tgid() })
+    }
+
+    /// Sets `slot` to the caller's process (`ipc_update_pid`): no reference
+    /// is taken or dropped when it already is.
+    pub(crate) fn set_current(slot: &mut Option<PidRef>) {
+        if !slot.as_ref().is_some_and(PidRef::is_current) {
+            *slot = Some(PidRef::current());
+        }
+    }
+
+    /// `pid_vnr`: the number as the caller's pid namespace sees it, 0 if
+    /// it is not visible there (or for none).
+    pub(crate) fn vnr(p: Option<&PidRef>) -> i32 {
+        match p {
+            // SAFETY: by the invariant the pid is live.
+            Some(p) => unsafe { bindings::pid_vnr(p.0) },
+            None => 0,
+        }
+    }
+}
+
+impl Drop for PidRef {
+    fn drop(&mut self) {
+        // SAFETY: by the invariant we own one reference.
+        unsafe { bindings::put_pid(self.0) };
+    }
+}
+
+/// The ids of the caller's credentials, as raw kernel ids.
+pub(crate) fn current_ids() -> [u32; 5] {
+    let mut k = [bindings::kuid_t { val: 0 }; 3];
+    let mut g = [bindings::kgid_t { val: 0 }; 2];
+    let [uid, euid, fsuid] = &mut k;
+    let [egid, fsgid] = &mut g;
+    // SAFETY: five valid places to write to.
+    unsafe { ffi::rust_ipc_current_ids(uid, euid, egid, fsuid, fsgid) };
+    [k[0].val, k[1].val, g[0].val, k[2].val, g[1].val]
+}
+
+/// `capable_wrt_inode_uidgid` for an object owned by `uid` and `gid`.
+pub(crate) fn capable_wrt_ids(uid: u32, gid: u32, cap: u32) -> bool {
+    // SAFETY: plain call on the caller's credentials.
+    unsafe {
+        ffi::rust_ipc_capable_wrt_ids(
+            bindings::kuid_t { val: uid },
+            bindings::kgid_t { val: gid },
+            cap as c_int,
+        )
+    }
+}
+
+/// `current_umask()`.
+pub(crate) fn current_umask() -> u32 {
+    // SAFETY: no preconditions.
+    unsafe { ffi::rust_ipc_current_umask() as u32 }
+}
+
+/// `rlimit(RLIMIT_MSGQUEUE)` of the caller.
+pub(crate) fn rlimit_msgqueue() -> u64 {
+    // SAFETY: no preconditions.
+    unsafe { ffi::rust_ipc_rlimit_msgqueue() as u64 }
+}
+
+/// The caller's scheduling priority (`current->prio`: lower is more
+/// urgent).
+pub(crate) fn current_prio() -> i32 {
+    // SAFETY: no preconditions.
+    unsafe { ffi::rust_ipc_current_prio() }
+}
+
+/// The caller's `self_exec_id`.
+pub(crate) fn current_exec_id() -> u64 {
+    // SAFETY: no preconditions.
+    unsafe { ffi::rust_ipc_current_exec_id() }
+}
+
+/// `__do_notify`'s signal: `sig` with `SI_MESGQ` and `value` to the
+/// process `owner`, unless it has exec'd since `exec_id` was read; the
+/// sender's pid and uid mapped into the owner's namespaces.
+pub(crate) fn mq_notify(owner: &PidRef, exec_id: u64, user_ns: &UserNsRef, sig: u32, value: u64) {
+    // SAFETY: both references are live (their invariants), and `sig` is
+    // a signal number the caller checked.
+    unsafe { ffi::rust_ipc_mq_notify(owner.0, exec_id, user_ns.0, sig as c_int, value) };
+}
+
+/// `cond_resched()`: a scheduling point in a long loop.
+pub(crate) fn cond_resched() {
+    // SAFETY: called from process context, with no lock held (the callers
+    // are the message copy and free loops).
+    unsafe { ffi::rust_ipc_cond_resched() };
+}
