@@ -1,0 +1,1020 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Containers (issue 12, "native-exact in containers"): user, pid, IPC and
+ * mount namespaces together, as container runtimes make them, and each of
+ * them alone where that is what a rule is about.  Every test runs on the
+ * native queues and on rust_ipc in the same boot and expects the same
+ * values: the native run proves the expectation.
+ *
+ * The container is started the way a runtime does it for an unprivileged
+ * user: a child of the (root) test becomes uid/gid UNPRIV, unshares the
+ * namespaces, and the root parent writes its maps (as newuidmap would):
+ * ids 0..65535 of the container are BASE..BASE+65535 outside.  The child
+ * then becomes uid/gid 0 in there, with every capability over its user
+ * namespace and none outside, and with a new pid namespace forks the
+ * container's init (pid 1), which runs the test's container side.
+ *
+ * What is checked:
+ * - container root (uid 0 in the user namespace that owns the IPC
+ *   namespace) owns what it makes and has CAP_IPC_OWNER, CAP_SYS_ADMIN,
+ *   CAP_DAC_OVERRIDE and CAP_FOWNER over the queues of its other uids;
+ *   those other uids have none;
+ * - nothing of the host's queues is visible in a new IPC namespace, and
+ *   root of a user namespace that keeps the host's IPC namespace has no
+ *   capability over the host's queues;
+ * - pids (msg_lspid, msg_lrpid, NOTIFY_PID, si_pid) are given as the pid
+ *   namespace of the one who looks sees them (0 when it cannot see them);
+ * - uids and gids (msg_perm, si_uid) are given as the user namespace of
+ *   the one who looks sees them (65534 when unmapped), and IPC_SET takes
+ *   only mapped ids (EINVAL).
+ */
+#include "ripc_backends.h"
+
+#include <sched.h>
+
+#define BASE 100000		/* the host id of the container's id 0 */
+#define RANGE 65536		/* ids mapped */
+#define UNPRIV 1000		/* the user who starts the container */
+#define FULL (CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNS)
+
+/* ---- checks in children (they never use ASSERT_*) ------------------- */
+
+#define C_EQ(want, got) do { \
+	long long __w = (long long)(want), __g = (long long)(got); \
+	int __e = errno; \
+	if (__w != __g) { \
+		fprintf(stderr, "# %s:%d: child %d: %s is %lld, expected %lld (errno %s)\n", \
+			__FILE__, __LINE__, getpid(), #got, __g, __w, \
+			strerrorname_np(__e) ?: "0"); \
+		_exit(1); \
+	} \
+} while (0)
+
+/* The call must succeed: gives its value. */
+#define C_OK(call) ({ \
+	long __r = (long)(call); \
+	int __e = errno; \
+	if (__r == -1) { \
+		fprintf(stderr, "# %s:%d: child %d: %s failed: %s\n", __FILE__, __LINE__, \
+			getpid(), #call, strerrorname_np(__e)); \
+		_exit(1); \
+	} \
+	__r; \
+})
+
+/* The call must fail with err. */
+#define C_ERR(err, call) do { \
+	long __r = (long)(call); \
+	int __e = errno; \
+	if (__r != -1 || __e != (err)) { \
+		fprintf(stderr, "# %s:%d: child %d: %s returned %ld (%s), expected %s\n", \
+			__FILE__, __LINE__, getpid(), #call, __r, \
+			__r == -1 ? strerrorname_np(__e) : "no error", strerrorname_np(err)); \
+		_exit(1); \
+	} \
+} while (0)
+
+/* msg_perm of ds, in a child / in the test. */
+#define C_PERM(ds, u, g, cu, cg, m) do { \
+	C_EQ(u, (ds).msg_perm.uid); \
+	C_EQ(g, (ds).msg_perm.gid); \
+	C_EQ(cu, (ds).msg_perm.cuid); \
+	C_EQ(cg, (ds).msg_perm.cgid); \
+	C_EQ(m, (ds).msg_perm.mode); \
+} while (0)
+
+#define ASSERT_PERM(ds, u, g, cu, cg, m) do { \
+	ASSERT_EQ((__typeof__((ds).msg_perm.uid))(u), (ds).msg_perm.uid); \
+	ASSERT_EQ((__typeof__((ds).msg_perm.gid))(g), (ds).msg_perm.gid); \
+	ASSERT_EQ((__typeof__((ds).msg_perm.cuid))(cu), (ds).msg_perm.cuid); \
+	ASSERT_EQ((__typeof__((ds).msg_perm.cgid))(cg), (ds).msg_perm.cgid); \
+	ASSERT_EQ((__typeof__((ds).msg_perm.mode))(m), (ds).msg_perm.mode); \
+} while (0)
+
+/*
+ * The status line that read() gives on descriptor q, from its start.  Not
+ * through a new descriptor: the owner of a notification that closes any
+ * descriptor of the queue removes it (natively, mqueue_flush_file).
+ */
+static int status_line(mqd_t q, char *out, size_t n)
+{
+	ssize_t r;
+
+	if (lseek(q, 0, SEEK_SET) != 0)
+		return -1;
+	r = read(q, out, n - 1);
+	if (r < 0)
+		return -1;
+	out[r] = 0;
+	return 0;
+}
+
+static void status_want(char *out, size_t n, unsigned long qsize, int signo, int pid)
+{
+	/* NOTIFY: is sigev_notify, SIGEV_SIGNAL (0) in every test here. */
+	snprintf(out, n, "QSIZE:%-10lu NOTIFY:%-5d SIGNO:%-5d NOTIFY_PID:%-6d\n",
+		 qsize, SIGEV_SIGNAL, signo, pid);
+}
+
+#define C_STATUS(q, qsize, signo, pid) do { \
+	char __want[128], __got[128]; \
+	status_want(__want, sizeof(__want), qsize, signo, pid); \
+	C_OK(status_line(q, __got, sizeof(__got))); \
+	if (strcmp(__want, __got)) { \
+		fprintf(stderr, "# %s:%d: child %d: status line \"%.*s\", expected \"%.*s\"\n", \
+			__FILE__, __LINE__, getpid(), (int)strlen(__got) - 1, __got, \
+			(int)strlen(__want) - 1, __want); \
+		_exit(1); \
+	} \
+} while (0)
+
+#define ASSERT_STATUS(q, qsize, signo, pid) do { \
+	char __want[128], __got[128]; \
+	status_want(__want, sizeof(__want), qsize, signo, pid); \
+	SYS(status_line(q, __got, sizeof(__got))); \
+	ASSERT_STREQ(__want, __got); \
+} while (0)
+
+/* The notification signal signo, which must be pending: its siginfo. */
+#define C_NOTIFICATION(signo, si) do { \
+	C_EQ(signo, take_signal(signo, &(si), 2000)); \
+	C_EQ(SI_MESGQ, (si).si_code); \
+} while (0)
+
+#define ASSERT_NOTIFICATION(signo, si) do { \
+	ASSERT_EQ(signo, take_signal(signo, &(si), 2000)); \
+	ASSERT_EQ(SI_MESGQ, (si).si_code); \
+} while (0)
+
+/* Becomes uid and gid id (of its user namespace), with no groups and so
+ * no capabilities. */
+static int become(uid_t id)
+{
+	if (setgroups(0, NULL) || setresgid(id, id, id) || setresuid(id, id, id))
+		return -1;
+	return 0;
+}
+
+static int write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	return close(fd) || !ok ? -1 : 0;
+}
+
+/* pid 1 of a pid namespace ignores a default SIGALRM: end by a handler. */
+static void alarm_exit(int sig)
+{
+	_exit(128 + sig);
+}
+
+/* ---- the fixture -------------------------------------------------------- */
+
+FIXTURE(container) {
+	const struct mq_backend *mq;
+	const struct msg_backend *sv;
+	char name[64];
+	key_t key;
+	pid_t outer;		/* the test's child, which unshared */
+	pid_t init;		/* the container's init, as the test sees it */
+	int up[2];		/* container -> test */
+	int down[2];		/* test -> container */
+};
+
+FIXTURE_VARIANT(container) {
+	const struct mq_backend *mq;
+	const struct msg_backend *sv;
+};
+
+FIXTURE_VARIANT_ADD(container, native) { .mq = &native_mq_be, .sv = &native_msg_be };
+FIXTURE_VARIANT_ADD(container, ripc) { .mq = &ripc_mq_be, .sv = &ripc_msg_be };
+
+/* Whether a root child can make every namespace a container has. */
+static int namespaces_work(void)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0)
+		_exit(unshare(FULL) ? 1 : 0);
+	return wait_child(pid) == 0;
+}
+
+FIXTURE_SETUP(container)
+{
+	self->mq = variant->mq;
+	self->sv = variant->sv;
+	self->up[0] = self->up[1] = self->down[0] = self->down[1] = -1;
+	snprintf(self->name, sizeof(self->name), "/ripc_ctr_%d", getpid());
+	self->key = 0x43000000 | getpid();
+	if (self->mq->probe() || self->sv->probe())
+		SKIP(return, "%s message queues unavailable", self->mq->name);
+	REQUIRE_ROOT();
+	if (!access("/proc/sys/kernel/unprivileged_userns_clone", F_OK))
+		sysctl_rw("/proc/sys/kernel/unprivileged_userns_clone", 1);
+	if (!namespaces_work())
+		SKIP(return, "no user, pid, IPC or mount namespaces");
+	umask(0);
+	/* A write to a container that ended early fails (EPIPE), not kills. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+FIXTURE_TEARDOWN(container)
+{
+	int id;
+
+	if (self->outer > 0) {
+		kill(self->outer, SIGKILL);
+		if (self->init > 0)
+			kill(self->init, SIGKILL);
+		waitpid(self->outer, NULL, 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (self->up[i] >= 0)
+			close(self->up[i]);
+		if (self->down[i] >= 0)
+			close(self->down[i]);
+	}
+	self->mq->unlink(self->name);
+	if ((id = self->sv->get(self->key, 0)) >= 0)
+		self->sv->ctl(id, IPC_RMID, NULL);
+}
+
+#define mq (self->mq)
+#define sv (self->sv)
+
+/*
+ * Starts a container with the namespaces of flags (CLONE_NEW*).  Like
+ * fork(), returns twice: 0 in the container's process that runs the test's
+ * container side (pid 1 with CLONE_NEWPID, else the unsharing child), which
+ * ends with _exit(); in the test, that process's pid as the test sees it.
+ *
+ * With CLONE_NEWUSER the child becomes UNPRIV before it unshares, the test
+ * writes its maps (0 BASE RANGE), and the child becomes 0 in there.
+ */
+static pid_t start_container(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(container) *self, int flags)
+{
+	int ready[2], go[2];
+	pid_t outer, init;
+	char c, path[64], map[64];
+
+	SYS(pipe2(ready, O_CLOEXEC));
+	SYS(pipe2(go, O_CLOEXEC));
+	SYS(pipe2(self->up, O_CLOEXEC));
+	SYS(pipe2(self->down, O_CLOEXEC));
+	outer = fork_child();
+	ASSERT_LE(0, outer);
+	if (outer == 0) {
+		close(ready[0]);
+		close(go[1]);
+		close(self->up[0]);
+		close(self->down[1]);
+		if (flags & CLONE_NEWUSER)
+			CHILD_CHECK(become(UNPRIV) == 0);
+		CHILD_CHECK(unshare(flags) == 0);
+		CHILD_CHECK(write(ready[1], "u", 1) == 1);
+		CHILD_CHECK(read(go[0], &c, 1) == 1);
+		if (flags & CLONE_NEWUSER)
+			CHILD_CHECK(become(0) == 0);
+		init = getpid();
+		if (flags & CLONE_NEWPID) {
+			init = fork_child();
+			CHILD_CHECK(init >= 0);
+			if (init > 0) {
+				close(self->up[1]);
+				close(self->down[0]);
+				CHILD_CHECK(write(ready[1], &init, sizeof(init)) == sizeof(init));
+				_exit(wait_child(init));
+			}
+			signal(SIGALRM, alarm_exit);
+		} else {
+			CHILD_CHECK(write(ready[1], &init, sizeof(init)) == sizeof(init));
+		}
+		close(ready[1]);
+		close(go[0]);
+		self->up[0] = self->down[1] = -1;
+		return 0;
+	}
+	self->outer = outer;
+	close(ready[1]);
+	close(go[0]);
+	close(self->up[1]);
+	close(self->down[0]);
+	self->up[1] = self->down[0] = -1;
+	ASSERT_EQ(1, read(ready[0], &c, 1)) TH_LOG("the container did not start");
+	if (flags & CLONE_NEWUSER) {
+		snprintf(map, sizeof(map), "0 %d %d\n", BASE, RANGE);
+		snprintf(path, sizeof(path), "/proc/%d/uid_map", outer);
+		SYS(write_text(path, map));
+		snprintf(path, sizeof(path), "/proc/%d/gid_map", outer);
+		SYS(write_text(path, map));
+	}
+	ASSERT_EQ(1, write(go[1], "m", 1));
+	ASSERT_EQ((ssize_t)sizeof(init), read(ready[0], &init, sizeof(init)));
+	close(ready[0]);
+	close(go[1]);
+	self->init = init;
+	return init;
+}
+
+/* Waits for the container; its exit code (its init's). */
+static int end_container(FIXTURE_DATA(container) *self)
+{
+	int rc;
+
+	close(self->down[1]);
+	self->down[1] = -1;
+	rc = wait_child(self->outer);
+	self->outer = 0;
+	close(self->up[0]);
+	self->up[0] = -1;
+	return rc;
+}
+
+/* In the container: tells the test c; waits for the test's c. */
+#define C_TELL(c) CHILD_CHECK(write(self->up[1], (char[]){ c }, 1) == 1)
+#define C_AWAIT(c) do { \
+	char __c = 0; \
+	CHILD_CHECK(read(self->down[0], &__c, 1) == 1 && __c == (c)); \
+} while (0)
+
+/* In the test: the same the other way. */
+#define TELL(c) ASSERT_EQ(1, write(self->down[1], (char[]){ c }, 1))
+#define AWAIT(c) do { \
+	char __c = 0; \
+	ASSERT_EQ(1, read(self->up[0], &__c, 1)) TH_LOG("the container ended early"); \
+	ASSERT_EQ(c, __c); \
+} while (0)
+
+/* The attributes of every POSIX queue made here.  The test and its
+ * container use the same name and key (self->name, self->key), each in its
+ * own IPC namespace unless the container keeps the test's. */
+#define ATTR (&(struct mq_attr){ .mq_maxmsg = 4, .mq_msgsize = 16 })
+
+/* ---- 1. container root over its namespace ------------------------------ */
+
+/* In a new user, pid and IPC namespace, container root creates, uses,
+ * changes and removes queues of both families: ids and pids are those of
+ * its namespaces. */
+TEST_F(container, container_root_owns_its_queues)
+{
+	pid_t init = start_container(_metadata, self, FULL);
+
+	if (init == 0) {
+		struct msqid_ds ds;
+		struct mbuf m;
+		char buf[16];
+		pid_t pid;
+		int id, q;
+
+		C_EQ(1, getpid());
+		C_EQ(0, getuid());
+		C_EQ(0, getgid());
+		id = C_OK(sv->get(self->key, IPC_CREAT | IPC_EXCL | 0600));
+		C_EQ(0, id);	/* the first id of a fresh namespace */
+		C_OK(snd(sv, id, 1, "one", 0));
+		C_OK(sv->ctl(id, IPC_STAT, &ds));
+		C_PERM(ds, 0, 0, 0, 0, 0600);
+		C_EQ(self->key, ds.msg_perm.__key);
+		C_EQ(1, ds.msg_qnum);
+		C_EQ(1, ds.msg_lspid);
+		C_EQ(0, ds.msg_lrpid);
+		pid = fork_child();
+		if (pid == 0) {
+			C_EQ(3, sv->rcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+			_exit(0);
+		}
+		C_EQ(2, pid);
+		C_EQ(0, wait_child(pid));
+		C_OK(sv->ctl(id, IPC_STAT, &ds));
+		C_EQ(0, ds.msg_qnum);
+		C_EQ(1, ds.msg_lspid);
+		C_EQ(2, ds.msg_lrpid);
+		ds.msg_perm.uid = 5;
+		ds.msg_perm.gid = 6;
+		ds.msg_perm.mode = 0640;
+		C_OK(sv->ctl(id, IPC_SET, &ds));
+		memset(&ds, 0, sizeof(ds));
+		C_OK(sv->ctl(id, IPC_STAT, &ds));
+		C_PERM(ds, 5, 6, 0, 0, 0640);
+		C_OK(sv->ctl(id, IPC_RMID, NULL));
+		C_ERR(EINVAL, sv->ctl(id, IPC_STAT, &ds));
+		C_ERR(ENOENT, sv->get(self->key, 0));
+
+		q = C_OK(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, ATTR));
+		C_OK(mq->send(q, "one", 3, 1));
+		C_STATUS(q, 3, 0, 0);
+		C_EQ(3, mq->receive(q, buf, sizeof(buf), NULL));
+		C_OK(mq->unlink(self->name));
+		C_ERR(ENOENT, mq->open(self->name, O_RDONLY));
+		C_OK(mq->close(q));
+		_exit(0);
+	}
+	ASSERT_EQ(0, end_container(self));
+}
+
+/* Container root opens, reads, changes and removes the 0600 queues of
+ * another uid of the container (CAP_IPC_OWNER and CAP_SYS_ADMIN for
+ * System V, CAP_DAC_OVERRIDE and CAP_FOWNER for POSIX, over the user
+ * namespace that owns the IPC namespace). */
+TEST_F(container, container_root_overrides_another_uids_queues)
+{
+	pid_t init = start_container(_metadata, self, FULL);
+
+	if (init == 0) {
+		struct msqid_ds ds;
+		struct mbuf m;
+		unsigned int prio;
+		char buf[16];
+		pid_t pid;
+		int id, q;
+
+		pid = fork_child();
+		if (pid == 0) {
+			C_OK(become(1));
+			id = C_OK(sv->get(self->key, IPC_CREAT | IPC_EXCL | 0600));
+			C_OK(snd(sv, id, 1, "from1", 0));
+			q = C_OK(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, ATTR));
+			C_OK(mq->send(q, "from1", 5, 4));
+			_exit(0);
+		}
+		C_EQ(0, wait_child(pid));
+		id = C_OK(sv->get(self->key, 0600));
+		C_OK(sv->ctl(id, IPC_STAT, &ds));
+		C_PERM(ds, 1, 1, 1, 1, 0600);
+		C_EQ(2, ds.msg_lspid);
+		C_EQ(5, sv->rcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+		C_EQ(0, memcmp(m.mtext, "from1", 5));
+		C_OK(snd(sv, id, 2, "root", IPC_NOWAIT));
+		ds.msg_perm.mode = 0660;
+		C_OK(sv->ctl(id, IPC_SET, &ds));
+		C_OK(sv->ctl(id, IPC_STAT, &ds));
+		C_PERM(ds, 1, 1, 1, 1, 0660);
+		C_EQ(1, ds.msg_lspid);
+		C_EQ(1, ds.msg_lrpid);
+		C_EQ(1, ds.msg_qnum);
+		C_OK(sv->ctl(id, IPC_RMID, NULL));
+		C_ERR(ENOENT, sv->get(self->key, 0));
+
+		q = C_OK(mq->open(self->name, O_RDWR));
+		C_EQ(5, mq->receive(q, buf, sizeof(buf), &prio));
+		C_EQ(0, memcmp(buf, "from1", 5));
+		C_EQ(4, prio);
+		C_OK(mq->send(q, "root", 4, 0));
+		C_OK(mq->close(q));
+		C_OK(mq->unlink(self->name));
+		C_ERR(ENOENT, mq->open(self->name, O_RDONLY));
+		_exit(0);
+	}
+	ASSERT_EQ(0, end_container(self));
+}
+
+/* The other uids of the container have no capability: container root's
+ * 0600 queues are closed to them. */
+TEST_F(container, other_container_uids_are_refused)
+{
+	pid_t init = start_container(_metadata, self, FULL);
+
+	if (init == 0) {
+		struct msqid_ds ds;
+		struct mq_attr a;
+		struct mbuf m;
+		pid_t pid;
+		int id, q;
+
+		id = C_OK(sv->get(self->key, IPC_CREAT | IPC_EXCL | 0600));
+		C_OK(snd(sv, id, 1, "root", 0));
+		q = C_OK(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, ATTR));
+		C_OK(mq->send(q, "root", 4, 0));
+		pid = fork_child();
+		if (pid == 0) {
+			C_OK(become(2));
+			/* No permission asked, none checked. */
+			C_EQ(id, sv->get(self->key, 0));
+			C_ERR(EACCES, sv->get(self->key, 0400));
+			C_ERR(EACCES, sv->ctl(id, IPC_STAT, &ds));
+			C_ERR(EACCES, snd(sv, id, 1, "two", IPC_NOWAIT));
+			C_ERR(EACCES, sv->rcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+			memset(&ds, 0, sizeof(ds));
+			ds.msg_perm.mode = 0666;
+			C_ERR(EPERM, sv->ctl(id, IPC_SET, &ds));
+			C_ERR(EPERM, sv->ctl(id, IPC_RMID, NULL));
+			C_ERR(EACCES, mq->open(self->name, O_RDONLY));
+			C_ERR(EACCES, mq->open(self->name, O_WRONLY));
+			C_ERR(EACCES, mq->unlink(self->name));
+			_exit(0);
+		}
+		C_EQ(0, wait_child(pid));
+		C_OK(sv->ctl(id, IPC_STAT, &ds));
+		C_PERM(ds, 0, 0, 0, 0, 0600);
+		C_EQ(1, ds.msg_qnum);
+		C_OK(mq->getattr(q, &a));
+		C_EQ(1, a.mq_curmsgs);
+		_exit(0);
+	}
+	ASSERT_EQ(0, end_container(self));
+}
+
+/* ---- 2. no access to the host's queues --------------------------------- */
+
+/* The host's queues (0666, each with a message) do not exist in the
+ * container's IPC namespace; the same name and key make new queues there;
+ * the host's are untouched. */
+TEST_F(container, container_does_not_see_the_hosts_queues)
+{
+	struct msqid_ds ds;
+	struct mq_attr a;
+	int id, q;
+	pid_t init;
+
+	id = SYS(sv->get(self->key, IPC_CREAT | IPC_EXCL | 0666));
+	SYS(snd(sv, id, 1, "host", 0));
+	q = SYS(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0666, ATTR));
+	SYS(mq->send(q, "host", 4, 0));
+	init = start_container(_metadata, self, FULL);
+	if (init == 0) {
+		struct mbuf m;
+		int mine;
+
+		C_ERR(ENOENT, sv->get(self->key, 0));
+		C_ERR(EINVAL, sv->ctl(id, IPC_STAT, &ds));
+		C_ERR(EINVAL, snd(sv, id, 1, "x", IPC_NOWAIT));
+		C_ERR(EINVAL, sv->rcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+		C_ERR(EINVAL, sv->ctl(id, IPC_RMID, NULL));
+		C_ERR(ENOENT, mq->open(self->name, O_RDONLY));
+		C_ERR(ENOENT, mq->unlink(self->name));
+		mine = C_OK(sv->get(self->key, IPC_CREAT | IPC_EXCL | 0600));
+		C_EQ(0, mine);
+		C_OK(sv->ctl(mine, IPC_RMID, NULL));
+		mine = C_OK(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, ATTR));
+		C_OK(mq->getattr(mine, &a));
+		C_EQ(0, a.mq_curmsgs);
+		C_OK(mq->unlink(self->name));
+		_exit(0);
+	}
+	ASSERT_EQ(0, end_container(self));
+	SYS(sv->ctl(id, IPC_STAT, &ds));
+	ASSERT_EQ(1u, ds.msg_qnum);
+	ASSERT_EQ(getpid(), ds.msg_lspid);
+	SYS(mq->getattr(q, &a));
+	ASSERT_EQ(1, a.mq_curmsgs);
+	SYS(mq->close(q));
+}
+
+/* Root of a user namespace that keeps the host's IPC namespace (which
+ * init_user_ns owns) has no capability over the host's 0600 queues: only
+ * the classes of the permission bits apply, as to any other user. */
+TEST_F(container, userns_root_has_no_capability_over_host_queues)
+{
+	struct msqid_ds ds;
+	struct mq_attr a;
+	int id, q;
+	pid_t init;
+
+	id = SYS(sv->get(self->key, IPC_CREAT | IPC_EXCL | 0600));
+	SYS(snd(sv, id, 1, "host", 0));
+	q = SYS(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, ATTR));
+	SYS(mq->send(q, "host", 4, 0));
+	init = start_container(_metadata, self, CLONE_NEWUSER);
+	if (init == 0) {
+		struct mbuf m;
+
+		C_EQ(0, geteuid());
+		C_EQ(1, have_cap(CAP_IPC_OWNER));	/* in its own namespace */
+		C_EQ(id, sv->get(self->key, 0));
+		C_ERR(EACCES, sv->get(self->key, 0400));
+		C_ERR(EACCES, sv->ctl(id, IPC_STAT, &ds));
+		C_ERR(EACCES, snd(sv, id, 1, "x", IPC_NOWAIT));
+		C_ERR(EACCES, sv->rcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+		memset(&ds, 0, sizeof(ds));
+		ds.msg_perm.mode = 0666;
+		C_ERR(EPERM, sv->ctl(id, IPC_SET, &ds));
+		C_ERR(EPERM, sv->ctl(id, IPC_RMID, NULL));
+		C_ERR(EACCES, mq->open(self->name, O_RDONLY));
+		C_ERR(EACCES, mq->open(self->name, O_WRONLY));
+		/* The kernel's EPERM (sticky directory), which glibc makes EACCES. */
+		C_ERR(EACCES, mq->unlink(self->name));
+		_exit(0);
+	}
+	ASSERT_EQ(0, end_container(self));
+	SYS(sv->ctl(id, IPC_STAT, &ds));
+	ASSERT_PERM(ds, 0, 0, 0, 0, 0600);
+	ASSERT_EQ(1u, ds.msg_qnum);
+	SYS(mq->getattr(q, &a));
+	ASSERT_EQ(1, a.mq_curmsgs);
+	SYS(mq->close(q));
+}
+
+/* ---- 3. pids across pid namespaces -------------------------------------- */
+
+/* A process in a child pid namespace sends and receives on a queue of the
+ * test's IPC namespace: it sees its own pid (1), the test sees the pid
+ * fork() gave. */
+TEST_F(container, host_sees_child_pid_namespace_pids)
+{
+	struct msqid_ds ds;
+	int id = SYS(sv->get(self->key, IPC_CREAT | IPC_EXCL | 0600));
+	pid_t init = start_container(_metadata, self, CLONE_NEWPID);
+
+	if (init == 0) {
+		struct mbuf m;
+
+		C_EQ(1, getpid());
+		C_OK(snd(sv, id, 1, "x", 0));
+		C_OK(sv->ctl(id, IPC_STAT, &ds));
+		C_EQ(1, ds.msg_lspid);
+		C_EQ(0, ds.msg_lrpid);
+		C_TELL('s');
+		C_AWAIT('r');
+		C_EQ(1, sv->rcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+		C_OK(sv->ctl(id, IPC_STAT, &ds));
+		C_EQ(1, ds.msg_lspid);
+		C_EQ(1, ds.msg_lrpid);
+		_exit(0);
+	}
+	ASSERT_LT(1, init);
+	AWAIT('s');
+	SYS(sv->ctl(id, IPC_STAT, &ds));
+	ASSERT_EQ(init, ds.msg_lspid);
+	ASSERT_EQ(0, ds.msg_lrpid);
+	TELL('r');
+	ASSERT_EQ(0, end_container(self));
+	SYS(sv->ctl(id, IPC_STAT, &ds));
+	ASSERT_EQ(init, ds.msg_lspid);
+	ASSERT_EQ(init, ds.msg_lrpid);
+}
+
+/* A process in a child pid namespace cannot see the test's pid: 0. */
+TEST_F(container, child_pid_namespace_sees_zero_for_outside_pids)
+{
+	struct msqid_ds ds;
+	int id = SYS(sv->get(self->key, IPC_CREAT | IPC_EXCL | 0600));
+	pid_t init;
+
+	SYS(snd(sv, id, 1, "x", 0));
+	init = start_container(_metadata, self, CLONE_NEWPID);
+	if (init == 0) {
+		struct mbuf m;
+
+		C_OK(sv->ctl(id, IPC_STAT, &ds));
+		C_EQ(0, ds.msg_lspid);
+		C_EQ(0, ds.msg_lrpid);
+		C_EQ(1, sv->rcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+		C_OK(sv->ctl(id, IPC_STAT, &ds));
+		C_EQ(0, ds.msg_lspid);
+		C_EQ(1, ds.msg_lrpid);
+		_exit(0);
+	}
+	ASSERT_EQ(0, end_container(self));
+	SYS(sv->ctl(id, IPC_STAT, &ds));
+	ASSERT_EQ(getpid(), ds.msg_lspid);
+	ASSERT_EQ(init, ds.msg_lrpid);
+}
+
+/* ---- 4. POSIX notification across pid namespaces ----------------------- */
+
+/* NOTIFY_PID of the status line is the owner's pid as the reader's pid
+ * namespace sees it: the container's init reads 1 and the test its pid
+ * outside; when the test registers, the container reads 0. */
+TEST_F(container, notify_pid_is_seen_from_the_readers_pid_namespace)
+{
+	mqd_t q = SYS(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, ATTR));
+	pid_t init = start_container(_metadata, self, CLONE_NEWPID);
+
+	if (init == 0) {
+		mqd_t mine = C_OK(mq->open(self->name, O_RDONLY));
+
+		C_OK(notify_sig(mq, mine, SIGUSR1, NULL));
+		C_STATUS(mine, 0, SIGUSR1, 1);
+		C_TELL('r');
+		C_AWAIT('g');
+		C_OK(mq->close(mine));	/* the owner's close unregisters */
+		mine = C_OK(mq->open(self->name, O_RDONLY));
+		C_STATUS(mine, 0, 0, 0);
+		C_TELL('c');
+		C_AWAIT('n');
+		C_STATUS(mine, 0, SIGUSR2, 0);
+		_exit(0);
+	}
+	AWAIT('r');
+	ASSERT_STATUS(q, 0, SIGUSR1, init);
+	TELL('g');
+	AWAIT('c');
+	ASSERT_STATUS(q, 0, 0, 0);
+	SYS(notify_sig(mq, q, SIGUSR2, NULL));
+	ASSERT_STATUS(q, 0, SIGUSR2, getpid());
+	TELL('n');
+	ASSERT_EQ(0, end_container(self));
+	SYS(mq->close(q));
+}
+
+/* si_pid of the notification is the sender's pid as the owner's pid
+ * namespace sees it: the container's init as the test sees it; the test,
+ * outside the container's pid namespace, as 0; a process of the container
+ * as the container sees it. */
+TEST_F(container, notification_si_pid_is_seen_from_the_owners_pid_namespace)
+{
+	mqd_t q = SYS(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, ATTR));
+	siginfo_t si;
+	char buf[16];
+	pid_t init;
+
+	SYS(block_signal(SIGUSR1));
+	SYS(notify_sig(mq, q, SIGUSR1, &si));
+	init = start_container(_metadata, self, CLONE_NEWPID);
+	if (init == 0) {
+		mqd_t mine = C_OK(mq->open(self->name, O_RDWR));
+		pid_t pid;
+
+		C_OK(mq->send(mine, "a", 1, 0));
+		C_TELL('s');
+		C_AWAIT('r');
+		C_OK(block_signal(SIGUSR2));
+		C_OK(notify_sig(mq, mine, SIGUSR2, NULL));
+		C_TELL('n');
+		C_AWAIT('s');
+		C_NOTIFICATION(SIGUSR2, si);
+		C_EQ(0, si.si_pid);
+		C_EQ(0, si.si_uid);
+		C_EQ(1, mq->receive(mine, buf, sizeof(buf), NULL));
+		C_OK(notify_sig(mq, mine, SIGUSR2, NULL));
+		pid = fork_child();
+		if (pid == 0) {
+			C_OK(mq->send(mine, "c", 1, 0));
+			_exit(0);
+		}
+		C_EQ(2, pid);
+		C_EQ(0, wait_child(pid));
+		C_NOTIFICATION(SIGUSR2, si);
+		C_EQ(2, si.si_pid);
+		C_EQ(0, si.si_uid);
+		C_EQ(1, mq->receive(mine, buf, sizeof(buf), NULL));
+		_exit(0);
+	}
+	AWAIT('s');
+	ASSERT_NOTIFICATION(SIGUSR1, si);
+	ASSERT_EQ(init, si.si_pid);
+	ASSERT_EQ(0u, si.si_uid);
+	ASSERT_EQ(1, mq->receive(q, buf, sizeof(buf), NULL));
+	TELL('r');
+	AWAIT('n');
+	SYS(mq->send(q, "b", 1, 0));
+	TELL('s');
+	ASSERT_EQ(0, end_container(self));
+	SYS(mq->close(q));
+}
+
+/*
+ * si_uid with the owner and the sender in different user namespaces.  The
+ * native path computes it twice: ipc/mqueue.c maps the sender's uid into
+ * the owner's user namespace, then the signal code (send_signal_locked)
+ * takes that number as a uid of the sender's namespace and maps it into
+ * the owner's again.  So it is the sender's uid only when both are in the
+ * same user namespace, and the overflow uid (65534) otherwise, here: even
+ * for a sender whose uid is mapped in the owner's namespace.
+ */
+TEST_F(container, notification_si_uid_across_user_namespaces)
+{
+	mqd_t q = SYS(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0666, ATTR));
+	siginfo_t si;
+	char buf[16];
+	pid_t init, pid;
+
+	init = start_container(_metadata, self, CLONE_NEWUSER | CLONE_NEWPID);
+	if (init == 0) {
+		mqd_t mine = C_OK(mq->open(self->name, O_RDWR));
+
+		C_OK(block_signal(SIGUSR1));
+		C_OK(notify_sig(mq, mine, SIGUSR1, NULL));
+		C_TELL('n');
+		C_AWAIT('s');
+		/* From host root: uid 0 is not mapped in the container. */
+		C_NOTIFICATION(SIGUSR1, si);
+		C_EQ(0, si.si_pid);
+		C_EQ(NOBODY, si.si_uid);
+		C_EQ(1, mq->receive(mine, buf, sizeof(buf), NULL));
+		C_OK(notify_sig(mq, mine, SIGUSR1, NULL));
+		C_TELL('n');
+		C_AWAIT('s');
+		/* From host uid BASE + 5, the container's uid 5. */
+		C_NOTIFICATION(SIGUSR1, si);
+		C_EQ(0, si.si_pid);
+		C_EQ(NOBODY, si.si_uid);
+		C_EQ(1, mq->receive(mine, buf, sizeof(buf), NULL));
+		/* From the container's uid 5: the same namespace. */
+		C_OK(notify_sig(mq, mine, SIGUSR1, NULL));
+		pid = fork_child();
+		if (pid == 0) {
+			C_OK(become(5));
+			C_OK(mq->send(mine, "c", 1, 0));
+			_exit(0);
+		}
+		C_EQ(2, pid);
+		C_EQ(0, wait_child(pid));
+		C_NOTIFICATION(SIGUSR1, si);
+		C_EQ(2, si.si_pid);
+		C_EQ(5, si.si_uid);
+		C_EQ(1, mq->receive(mine, buf, sizeof(buf), NULL));
+		C_OK(mq->close(mine));
+		C_TELL('d');
+		/* To the test: from container root (host uid BASE). */
+		C_AWAIT('n');
+		mine = C_OK(mq->open(self->name, O_WRONLY));
+		C_OK(mq->send(mine, "d", 1, 0));
+		C_TELL('s');
+		_exit(0);
+	}
+	AWAIT('n');
+	SYS(mq->send(q, "a", 1, 0));
+	TELL('s');
+	AWAIT('n');
+	pid = fork_child();
+	if (pid == 0) {
+		C_OK(become(BASE + 5));
+		C_OK(mq->send(q, "b", 1, 0));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	TELL('s');
+	AWAIT('d');
+	SYS(block_signal(SIGUSR2));
+	SYS(notify_sig(mq, q, SIGUSR2, NULL));
+	TELL('n');
+	AWAIT('s');
+	ASSERT_NOTIFICATION(SIGUSR2, si);
+	ASSERT_EQ(init, si.si_pid);
+	ASSERT_EQ((uid_t)NOBODY, si.si_uid);
+	ASSERT_EQ(1, mq->receive(q, buf, sizeof(buf), NULL));
+	ASSERT_EQ(0, end_container(self));
+	SYS(mq->close(q));
+}
+
+/* ---- 5. uids and gids in every structure ------------------------------- */
+
+/* IPC_STAT in a user namespace gives the ids mapped into it, 65534 for
+ * those that are not; the owner there may give the queue only ids mapped
+ * there (EINVAL), and the host sees what it gave as host ids. */
+TEST_F(container, stat_in_a_userns_shows_mapped_ids_and_overflowuid)
+{
+	struct msqid_ds ds;
+	int id = SYS(sv->get(self->key, IPC_CREAT | IPC_EXCL | 0644));
+	pid_t init;
+
+	SYS(sv->ctl(id, IPC_STAT, &ds));
+	ds.msg_perm.uid = BASE + 7;
+	ds.msg_perm.gid = BASE + 8;
+	SYS(sv->ctl(id, IPC_SET, &ds));
+	SYS(snd(sv, id, 1, "host", 0));
+	init = start_container(_metadata, self, CLONE_NEWUSER);
+	if (init == 0) {
+		pid_t pid;
+
+		C_OK(sv->ctl(id, IPC_STAT, &ds));
+		C_PERM(ds, 7, 8, NOBODY, NOBODY, 0644);
+		C_EQ(getppid(), ds.msg_lspid);	/* the same pid namespace */
+		pid = fork_child();
+		if (pid == 0) {
+			C_OK(become(7));	/* the owner, host uid BASE + 7 */
+			C_OK(sv->ctl(id, IPC_STAT, &ds));
+			ds.msg_perm.uid = RANGE;
+			C_ERR(EINVAL, sv->ctl(id, IPC_SET, &ds));
+			ds.msg_perm.uid = 9;
+			ds.msg_perm.gid = RANGE;
+			C_ERR(EINVAL, sv->ctl(id, IPC_SET, &ds));
+			ds.msg_perm.gid = (gid_t)-1;
+			C_ERR(EINVAL, sv->ctl(id, IPC_SET, &ds));
+			ds.msg_perm.uid = (uid_t)-1;
+			ds.msg_perm.gid = 10;
+			C_ERR(EINVAL, sv->ctl(id, IPC_SET, &ds));
+			C_OK(sv->ctl(id, IPC_STAT, &ds));
+			C_PERM(ds, 7, 8, NOBODY, NOBODY, 0644);
+			ds.msg_perm.uid = 9;
+			ds.msg_perm.gid = 10;
+			C_OK(sv->ctl(id, IPC_SET, &ds));
+			C_OK(sv->ctl(id, IPC_STAT, &ds));
+			C_PERM(ds, 9, 10, NOBODY, NOBODY, 0644);
+			/* No longer the owner. */
+			C_ERR(EPERM, sv->ctl(id, IPC_SET, &ds));
+			_exit(0);
+		}
+		C_EQ(0, wait_child(pid));
+		_exit(0);
+	}
+	ASSERT_EQ(0, end_container(self));
+	SYS(sv->ctl(id, IPC_STAT, &ds));
+	ASSERT_PERM(ds, BASE + 9, BASE + 10, 0, 0, 0644);
+}
+
+/* Container root may give its queue any id mapped in the container
+ * (0..65535) and no other (EINVAL); a uid of the container that is not
+ * the owner gets EPERM first. */
+TEST_F(container, ipc_set_with_an_unmapped_id_is_einval)
+{
+	pid_t init = start_container(_metadata, self, FULL);
+
+	if (init == 0) {
+		struct msqid_ds ds;
+		pid_t pid;
+		int id = C_OK(sv->get(IPC_PRIVATE, 0600));
+
+		C_OK(sv->ctl(id, IPC_STAT, &ds));
+		ds.msg_perm.uid = RANGE;
+		C_ERR(EINVAL, sv->ctl(id, IPC_SET, &ds));
+		ds.msg_perm.uid = 0;
+		ds.msg_perm.gid = RANGE;
+		C_ERR(EINVAL, sv->ctl(id, IPC_SET, &ds));
+		ds.msg_perm.uid = (uid_t)-1;
+		ds.msg_perm.gid = 0;
+		C_ERR(EINVAL, sv->ctl(id, IPC_SET, &ds));
+		C_OK(sv->ctl(id, IPC_STAT, &ds));
+		C_PERM(ds, 0, 0, 0, 0, 0600);
+		pid = fork_child();
+		if (pid == 0) {
+			C_OK(become(3));
+			ds.msg_perm.uid = RANGE;
+			C_ERR(EPERM, sv->ctl(id, IPC_SET, &ds));
+			_exit(0);
+		}
+		C_EQ(0, wait_child(pid));
+		ds.msg_perm.uid = RANGE - 1;
+		ds.msg_perm.gid = RANGE - 1;
+		C_OK(sv->ctl(id, IPC_SET, &ds));
+		C_OK(sv->ctl(id, IPC_STAT, &ds));
+		C_PERM(ds, RANGE - 1, RANGE - 1, 0, 0, 0600);
+		C_OK(sv->ctl(id, IPC_RMID, NULL));
+		_exit(0);
+	}
+	ASSERT_EQ(0, end_container(self));
+}
+
+/*
+ * The host, entering the container's IPC namespace (setns, as root of the
+ * initial namespaces), sees the container's ids as host ids (BASE + id),
+ * its pids as the host's pid namespace sees them (NOTIFY_PID, msg_lspid),
+ * and its notification to the container's init carries si_pid 0 and
+ * si_uid 65534.
+ */
+TEST_F(container, host_sees_container_ids_and_pids_as_its_own)
+{
+	pid_t init = start_container(_metadata, self, FULL), pid;
+
+	if (init == 0) {
+		struct msqid_ds ds;
+		siginfo_t si;
+		char buf[16];
+		int id;
+		mqd_t q;
+
+		id = C_OK(sv->get(self->key, IPC_CREAT | IPC_EXCL | 0600));
+		C_OK(snd(sv, id, 1, "c", 0));
+		C_OK(sv->ctl(id, IPC_STAT, &ds));
+		ds.msg_perm.uid = 5;
+		ds.msg_perm.gid = 6;
+		C_OK(sv->ctl(id, IPC_SET, &ds));
+		q = C_OK(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, ATTR));
+		C_OK(block_signal(SIGUSR1));
+		C_OK(notify_sig(mq, q, SIGUSR1, NULL));
+		C_TELL('r');
+		C_AWAIT('s');
+		C_NOTIFICATION(SIGUSR1, si);
+		C_EQ(0, si.si_pid);
+		C_EQ(NOBODY, si.si_uid);
+		C_EQ(4, mq->receive(q, buf, sizeof(buf), NULL));
+		C_OK(sv->ctl(id, IPC_STAT, &ds));
+		C_PERM(ds, 5, 6, 0, 0, 0600);
+		C_EQ(0, ds.msg_lrpid);	/* the host's receiver is not visible */
+		_exit(0);
+	}
+	AWAIT('r');
+	pid = fork_child();
+	if (pid == 0) {
+		char path[64];
+		struct msqid_ds ds;
+		struct mbuf m;
+		int fd, id;
+		mqd_t q;
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/ipc", init);
+		fd = C_OK(open(path, O_RDONLY | O_CLOEXEC));
+		C_OK(setns(fd, CLONE_NEWIPC));
+		id = C_OK(sv->get(self->key, 0));
+		C_EQ(0, id);
+		C_OK(sv->ctl(id, IPC_STAT, &ds));
+		C_PERM(ds, BASE + 5, BASE + 6, BASE, BASE, 0600);
+		C_EQ(init, ds.msg_lspid);
+		C_EQ(1, ds.msg_qnum);
+		C_EQ(1, sv->rcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+		q = C_OK(mq->open(self->name, O_RDWR));
+		C_STATUS(q, 0, SIGUSR1, init);
+		C_OK(mq->send(q, "host", 4, 0));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	TELL('s');
+	ASSERT_EQ(0, end_container(self));
+}
+
+TEST_HARNESS_MAIN
