@@ -47,10 +47,13 @@ void rust_ipc_put_ipc_ns(struct ipc_namespace *ns)
 	put_ipc_ns(ns);
 }
 
-/* Whether the caller's reference is the namespace's last one. */
+/*
+ * Whether the caller's reference is the namespace's last one.  The initial
+ * namespace is not counted (its count stays 1) and never dies.
+ */
 bool rust_ipc_ipc_ns_last_ref(struct ipc_namespace *ns)
 {
-	return ns_ref_read(ns) == 1;
+	return ns != &init_ipc_ns && ns_ref_read(ns) == 1;
 }
 
 /* The user namespace that owns ns, with a reference. */
