@@ -7,6 +7,8 @@
 //! it once to a POSIX queue; from then on it is that queue's descriptor,
 //! shared by `dup()` and `fork()` like a native mqueue descriptor.
 
+#![deny(unsafe_code)]
+
 use crate::ipc::{
     defs::*,
     limits,

@@ -5,6 +5,8 @@
 //! `RIPC_IOC_SET_LIMITS` changes them at run time, `RIPC_IOC_VERSION` reads
 //! them.
 
+#![deny(unsafe_code)]
+
 use crate::ipc::defs::ripc_limits;
 use kernel::{
     prelude::*,

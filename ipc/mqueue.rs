@@ -7,12 +7,14 @@
 //! own queue.  Messages are kept in a tree of per-priority FIFOs: the next
 //! to receive is the oldest of the highest priority.
 
+#![deny(unsafe_code)]
+
 use crate::ipc::{
     cred::{self, Ids},
     defs::*,
     engine::{Parts, QueueState, Reserved, Taken},
     fifo::Fifo,
-    kernel_api,
+    kernel_api::{self, globals},
     limits::{self, HARD_MSGMAX, HARD_MSGSIZEMAX},
     msg::Msg,
     notify::{self, Notify, Request},
@@ -49,24 +51,21 @@ const O_EXCL: u32 = bindings::O_EXCL;
 pub(crate) const O_NONBLOCK: u32 = bindings::O_NONBLOCK;
 
 /// Bytes charged against `RLIMIT_MSGQUEUE`, per user (native: the
-/// `user_struct`'s `mq_bytes`, shared by all namespaces).
-struct Acct {
+/// user's `ucounts`).  The table is a global ([`globals::mq_accounting`]).
+pub(crate) struct Acct {
     users: KVec<(u32, u64)>,
 }
 
-kernel::sync::global_lock! {
-    // SAFETY: `init` is called in the module initialiser, before any use.
-    unsafe(uninit) static ACCT: Mutex<Acct> = Acct { users: KVec::new() };
+impl Acct {
+    pub(crate) const fn new() -> Self {
+        Acct { users: KVec::new() }
+    }
 }
 
-pub(crate) fn init_globals() {
-    // SAFETY: called once, from the module initialiser.
-    unsafe { ACCT.init() };
-}
-
-/// Frees the accounting table (module unload, after every queue is gone).
-pub(crate) fn cleanup() {
-    drop(core::mem::take(&mut ACCT.lock().users));
+impl Default for Acct {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// The POSIX queues of one IPC namespace (native: its mqueue mount).
@@ -103,7 +102,7 @@ impl Charge {
     /// Counts a new queue in `ns` and charges `bytes` to the caller's user:
     /// the native `EMFILE` (`RLIMIT_MSGQUEUE`) rule.
     fn new(ns: &MqNs, ids: &Ids, bytes: u64) -> Result<Charge> {
-        let mut a = ACCT.lock();
+        let mut a = globals::mq_accounting();
         let i = match a.users.iter().position(|u| u.0 == ids.uid) {
             Some(i) => i,
             None => {
@@ -137,7 +136,7 @@ impl Charge {
 impl Drop for Charge {
     fn drop(&mut self) {
         self.queues.fetch_sub(1, Relaxed);
-        let mut a = ACCT.lock();
+        let mut a = globals::mq_accounting();
         if let Some(i) = a.users.iter().position(|u| u.0 == self.uid) {
             let left = a.users.get(i).map_or(0, |u| u.1.saturating_sub(self.bytes));
             if left == 0 {
@@ -798,18 +797,7 @@ pub(crate) fn getsetattr(h: Option<&MqHandle>, file: &File, a: &ripc_mq_getsetat
 
 /// Sets or clears `O_NONBLOCK` on the open file, as `fcntl(F_SETFL)` does.
 pub(crate) fn set_nonblock(file: &File, on: bool) {
-    let f = file.as_ptr();
-    // SAFETY: `f` is a valid file for the call; `f_flags` is changed under
-    // `f_lock`, as `do_mq_getsetattr` does.
-    unsafe {
-        bindings::spin_lock(&raw mut (*f).f_lock);
-        if on {
-            (*f).f_flags |= O_NONBLOCK;
-        } else {
-            (*f).f_flags &= !O_NONBLOCK;
-        }
-        bindings::spin_unlock(&raw mut (*f).f_lock);
-    }
+    kernel_api::set_nonblock(file, on);
 }
 
 /// `RIPC_MQ_NOTIFY`.

@@ -14,8 +14,10 @@
 //! drops the reference.  The native frees a dead namespace's queues the same
 //! way (`free_ipc_ns`), from a work item.  Module unload frees everything.
 
+#![deny(unsafe_code)]
+
 use crate::ipc::{
-    kernel_api::{self, IpcNsRef},
+    kernel_api::{self, globals, IpcNsRef},
     mqueue::MqNs,
     sysv::SysvNs,
 };
@@ -32,21 +34,6 @@ pub(crate) struct Ns {
     ns: IpcNsRef,
 }
 
-kernel::sync::global_lock! {
-    // SAFETY: `init` is called in the module initialiser, before any use.
-    unsafe(uninit) static NAMESPACES: Mutex<KVec<Arc<Ns>>> = KVec::new();
-}
-
-pub(crate) fn init_globals() {
-    // SAFETY: called once, from the module initialiser.
-    unsafe { NAMESPACES.init() };
-}
-
-/// Frees every namespace's queues (module unload).
-pub(crate) fn cleanup() {
-    drop(core::mem::take(&mut *NAMESPACES.lock()));
-}
-
 impl Ns {
     /// The queues of the caller's namespace, made on its first use.  Dead
     /// namespaces are collected here too: this runs at every open of the
@@ -54,7 +41,7 @@ impl Ns {
     /// it was opened in.
     pub(crate) fn current() -> Result<Arc<Ns>> {
         let raw = kernel_api::current_ipc_ns();
-        let mut all = NAMESPACES.lock();
+        let mut all = globals::namespaces();
         // The caller's own namespace is never dead: its nsproxy holds it.
         all.retain(|n| !n.ns.last());
         if let Some(ns) = all.iter().find(|n| core::ptr::eq(n.ns.addr(), raw)) {

@@ -3,12 +3,14 @@
 //! System V message queues (the model is `ipc/msg.c`): keys, ids with a
 //! sequence number, typed FIFO queues, and `msgctl`.
 
+#![deny(unsafe_code)]
+
 use crate::ipc::{
     cred::{self, Ids},
     defs::*,
     engine::{Parts, QueueState, Reserved, Taken},
     fifo::Fifo,
-    kernel_api::{PidRef, UserNsRef},
+    kernel_api::{self, PidRef, UserNsRef},
     limits::{self, IPCMNI},
     msg::Msg,
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
@@ -139,7 +141,7 @@ impl Table {
 }
 
 /// The System V queues of one IPC namespace (native: its `ipc_ids`).
-#[pin_data(PinnedDrop)]
+#[pin_data]
 pub(crate) struct SysvNs {
     #[pin]
     ids: Mutex<Table>,
@@ -163,11 +165,9 @@ impl SysvNs {
 }
 
 /// The namespace goes (`free_ipcs`): every queue is removed.
-#[pinned_drop]
-impl PinnedDrop for SysvNs {
-    fn drop(self: Pin<&mut Self>) {
-        let slots = core::mem::take(&mut self.ids.lock().slots);
-        for q in slots.into_iter().flatten() {
+impl Drop for Table {
+    fn drop(&mut self) {
+        for q in core::mem::take(&mut self.slots).into_iter().flatten() {
             q.state.lock().free_all(&mut WakeQ::new());
             q.poll.notify();
         }
@@ -247,8 +247,7 @@ struct SysvState {
 }
 
 fn now() -> i64 {
-    // SAFETY: reading the clock has no preconditions.
-    unsafe { bindings::ktime_get_real_seconds() }
+    kernel_api::real_seconds()
 }
 
 impl SysvState {

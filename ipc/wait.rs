@@ -11,8 +11,9 @@
 //! the queue's [`CondVar`] for its `prepare_to_wait` under the lock, so a
 //! wake-up between unlock and `schedule()` is never lost.
 
+#![deny(unsafe_code)]
+
 use kernel::{
-    bindings,
     fs::File,
     prelude::*,
     sync::{
@@ -209,14 +210,13 @@ impl Deadline {
         let Some(at) = self.0 else {
             return Some(c_ulong::MAX);
         };
-        // SAFETY: reading the clock has no preconditions.
-        let now = unsafe { bindings::ktime_get_real() };
+        let now = kernel_api::real_ns();
         if now >= at {
             return None;
         }
-        // SAFETY: a plain conversion.  +1 rounds up; the caller re-checks
-        // the clock after waking, so the call never returns early.
-        Some(unsafe { bindings::nsecs_to_jiffies((at - now) as u64) }.saturating_add(1))
+        // +1 rounds up; the caller re-checks the clock after waking, so the
+        // call never returns early.
+        Some(kernel_api::nsecs_to_jiffies((at - now) as u64).saturating_add(1))
     }
 }
 

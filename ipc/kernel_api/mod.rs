@@ -9,6 +9,14 @@
 
 use kernel::{bindings, prelude::*};
 
+pub(crate) mod chardev;
+pub(crate) mod cred;
+pub(crate) mod defs;
+pub(crate) mod fifo;
+pub(crate) mod globals;
+pub(crate) mod kmem;
+pub(crate) mod msg;
+
 mod ffi {
     use kernel::{bindings, prelude::*};
 
@@ -292,4 +300,40 @@ pub(crate) fn cond_resched() {
     // SAFETY: called from process context, with no lock held (the callers
     // are the message copy and free loops).
     unsafe { ffi::rust_ipc_cond_resched() };
+}
+
+/// Sets or clears `O_NONBLOCK` on an open file, as `fcntl(F_SETFL)` and
+/// `do_mq_getsetattr` do (under `f_lock`).
+pub(crate) fn set_nonblock(file: &kernel::fs::File, on: bool) {
+    let f = file.as_ptr();
+    let flag = bindings::O_NONBLOCK;
+    // SAFETY: `f` is a valid file for the duration of the call (`file`
+    // borrows it); `f_flags` is changed under `f_lock`, as the VFS does.
+    unsafe {
+        bindings::spin_lock(&raw mut (*f).f_lock);
+        if on {
+            (*f).f_flags |= flag;
+        } else {
+            (*f).f_flags &= !flag;
+        }
+        bindings::spin_unlock(&raw mut (*f).f_lock);
+    }
+}
+
+/// `ktime_get_real()`: CLOCK_REALTIME in nanoseconds.
+pub(crate) fn real_ns() -> i64 {
+    // SAFETY: reading the clock has no preconditions.
+    unsafe { bindings::ktime_get_real() }
+}
+
+/// `ktime_get_real_seconds()`.
+pub(crate) fn real_seconds() -> i64 {
+    // SAFETY: reading the clock has no preconditions.
+    unsafe { bindings::ktime_get_real_seconds() }
+}
+
+/// `nsecs_to_jiffies()`.
+pub(crate) fn nsecs_to_jiffies(ns: u64) -> c_ulong {
+    // SAFETY: a plain conversion.
+    unsafe { bindings::nsecs_to_jiffies(ns) }
 }

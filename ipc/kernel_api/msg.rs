@@ -10,7 +10,7 @@
 //! what was allocated.
 
 use crate::ipc::kernel_api;
-use crate::ipc::kmem::{concat_into, kmalloc, read_user_into};
+use crate::ipc::kernel_api::kmem::{concat_into, kmalloc, read_user_into};
 use core::{mem::MaybeUninit, ptr::NonNull};
 use kernel::{
     bindings,
