@@ -1,0 +1,1149 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Native edge cases, each test run on the native queues (glibc mq_* and
+ * msg*) and on rust_ipc (libripc) in the same boot, the native run being
+ * the oracle (Linux 7.3 ipc/mqueue.c, ipc/msg.c):
+ *
+ * - real-time waiters: blocked POSIX senders and receivers wait in
+ *   task->prio order (wq_add: the highest priority first, FIFO among
+ *   equals; SCHED_FIFO before SCHED_OTHER, and by nice within SCHED_OTHER);
+ *   System V waiters are FIFO whatever their priority;
+ * - the memory cgroup: messages are charged to the sender's memory cgroup
+ *   (GFP_KERNEL_ACCOUNT); at memory.max a send fails with ENOMEM (the
+ *   filler is exempt from the OOM killer, oom_score_adj -1000, so the
+ *   charge fails instead of killing it), the charge shows in
+ *   memory.current and never passes memory.max;
+ * - mq_notify and exec: an owner that has exec'd since it registered (from
+ *   its leader or from another thread) is not signalled (self_exec_id), and
+ *   an exec that closes the owner's descriptor drops the registration (the
+ *   control: the exec'd image's own registration is signalled);
+ * - System V details: MSG_STAT/MSG_STAT_ANY take the index modulo IPCMNI
+ *   (ipcid_to_idx); a blocked sender woken by IPC_RMID gets EIDRM even if
+ *   its write permission was revoked (after a sleep the queue is checked
+ *   first), while IPC_SET wakes the senders that now fit and every
+ *   receiver, and each re-checks its permission first (EACCES);
+ *   IPC_INFO/MSG_INFO values and return values.
+ */
+#include "ripc_backends.h"
+
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+
+#define IPCMNI 32768
+#define NQ 8			/* queues a memory cgroup fill may use */
+#define NKIDS 8
+#define CGROOT "/sys/fs/cgroup"
+#define CG_MAX (8L << 20)	/* memory.max of the test's cgroup */
+#define SV_QBYTES (3 << 20)	/* System V fill: msg_qbytes of each queue */
+#define SV_MSGSZ 8192		/* ... and its messages (msgmax) */
+#define MQ_MAXMSG 48		/* POSIX fill: 48 x 64 KiB = 3 MiB per queue */
+#define MQ_MSGSIZE 65536
+#define EXEC_ENV "RIPC_EDGE_EXEC"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Zeroed memory shared with forked children. */
+static void *shared(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	memset(p, 0, n);
+	return p;
+}
+
+/* One byte from fd within ms milliseconds, or -1 (timeout, EOF, error). */
+static int read_byte(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	unsigned char c;
+
+	if (poll(&p, 1, ms) != 1 || read(fd, &c, 1) != 1)
+		return -1;
+	return c;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* Makes the caller uid and gid id, without supplementary groups. */
+static int become_uid(unsigned int id)
+{
+	if (setgroups(0, NULL) || setresgid(id, id, id) || setresuid(id, id, id))
+		return -1;
+	return 0;
+}
+
+/* ---- the fixture ---------------------------------------------------------- */
+
+enum sysv_limit { L_MSGMAX, L_MSGMNB, L_MSGMNI, NSVLIMITS };
+
+/* kernel.msgmax/msgmnb/msgmni of backend b: set to val if val > 0; the old value. */
+static long sysv_limit(const struct msg_backend *b, enum sysv_limit l, long val)
+{
+	static const char *const path[] = {
+		"/proc/sys/kernel/msgmax", "/proc/sys/kernel/msgmnb", "/proc/sys/kernel/msgmni",
+	};
+	static const size_t off[] = {
+		offsetof(struct ripc_limits, msgmax), offsetof(struct ripc_limits, msgmnb),
+		offsetof(struct ripc_limits, msgmni),
+	};
+
+	return b == &native_msg_be ? sysctl_rw(path[l], val) : ripc_limit(off[l], val);
+}
+
+/* msg_next_id of backend b's namespace: the next created queue gets id. */
+static int set_next_id(const struct msg_backend *b, int id)
+{
+	char v[16];
+	int old;
+
+	if (b != &native_msg_be)
+		return ripc_msg_next_id(&old, &id);
+	snprintf(v, sizeof(v), "%d", id);
+	return write_file("/proc/sys/kernel/msg_next_id", v);
+}
+
+FIXTURE(edge) {
+	const struct mq_backend *posix;
+	const struct msg_backend *sysv;
+	char name[NQ][64];	/* POSIX names, unlinked at teardown */
+	int ids[NQ + 8];	/* System V ids, removed at teardown */
+	int nids;
+	pid_t kids[NKIDS];	/* children not reaped yet, SIGKILLed at teardown */
+	char cg[128];		/* the test's cgroup, removed at teardown */
+	long saved[NSVLIMITS];	/* System V limits to restore, if > 0 */
+};
+
+FIXTURE_VARIANT(edge) {
+	const struct mq_backend *posix;
+	const struct msg_backend *sysv;
+};
+
+FIXTURE_VARIANT_ADD(edge, native) { .posix = &native_mq_be, .sysv = &native_msg_be };
+FIXTURE_VARIANT_ADD(edge, ripc) { .posix = &ripc_mq_be, .sysv = &ripc_msg_be };
+
+FIXTURE_SETUP(edge)
+{
+	self->posix = variant->posix;
+	self->sysv = variant->sysv;
+	if (self->posix->probe() || self->sysv->probe())
+		SKIP(return, "%s message queues unavailable: %s", self->posix->name,
+		     strerrorname_np(errno));
+	for (int i = 0; i < NQ; i++)
+		snprintf(self->name[i], sizeof(self->name[i]), "/ripc_edge_%d_%d", getpid(), i);
+}
+
+FIXTURE_TEARDOWN(edge)
+{
+	for (int i = 0; i < NKIDS; i++)
+		if (self->kids[i] > 0) {
+			kill(self->kids[i], SIGKILL);
+			waitpid(self->kids[i], NULL, 0);
+		}
+	for (int i = 0; i < self->nids; i++)
+		self->sysv->ctl(self->ids[i], IPC_RMID, NULL);
+	for (int i = 0; i < NQ; i++)
+		self->posix->unlink(self->name[i]);
+	for (int i = 0; i < NSVLIMITS; i++)
+		if (self->saved[i] > 0)
+			sysv_limit(self->sysv, i, self->saved[i]);
+	if (self->cg[0])
+		for (int i = 0; i < 200 && rmdir(self->cg) && errno == EBUSY; i++)
+			usleep(10000);
+}
+
+/* In test bodies: the variant's two backends. */
+#define posix (self->posix)
+#define sysv (self->sysv)
+
+/* Remembers a child for teardown (which SIGKILLs it if it is still there). */
+static void track(FIXTURE_DATA(edge) *self, pid_t pid)
+{
+	for (int i = 0; i < NKIDS; i++)
+		if (!self->kids[i]) {
+			self->kids[i] = pid;
+			return;
+		}
+}
+
+/* wait_child() for a tracked child. */
+static int reap(FIXTURE_DATA(edge) *self, pid_t pid)
+{
+	for (int i = 0; i < NKIDS; i++)
+		if (self->kids[i] == pid)
+			self->kids[i] = 0;
+	return wait_child(pid);
+}
+
+/* Remembers a System V queue for teardown. */
+static int keep_id(FIXTURE_DATA(edge) *self, int id)
+{
+	if (id >= 0 && self->nids < (int)ARRAY_SIZE(self->ids))
+		self->ids[self->nids++] = id;
+	return id;
+}
+
+/* A System V queue (IPC_PRIVATE, mode), removed at teardown. */
+#define MKQ(mode) keep_id(self, SYS(sysv->get(IPC_PRIVATE, IPC_CREAT | (mode))))
+
+#define STAT(id) ({ \
+	struct msqid_ds __d; \
+	memset(&__d, 0xa5, sizeof(__d)); \
+	SYS(sysv->ctl(id, IPC_STAT, &__d)); \
+	__d; \
+})
+
+#define ASSERT_QUEUE(id, qnum, cbytes) do { \
+	struct msqid_ds __s = STAT(id); \
+	ASSERT_EQ((msgqnum_t)(qnum), __s.msg_qnum); \
+	ASSERT_EQ((unsigned long)(cbytes), __s.__msg_cbytes); \
+} while (0)
+
+/* IPC_SET of owner uid, mode and msg_qbytes (as root). */
+#define SET(id, owner, perms, bytes) do { \
+	struct msqid_ds __s = STAT(id); \
+	__s.msg_perm.uid = (owner); \
+	__s.msg_perm.mode = (perms); \
+	__s.msg_qbytes = (bytes); \
+	SYS(sysv->ctl(id, IPC_SET, &__s)); \
+} while (0)
+
+/* Sets a System V limit for the rest of the test; teardown restores it. */
+#define SET_SVLIMIT(l, val) do { \
+	long __old = sysv_limit(sysv, l, 0); \
+	ASSERT_LT(0, __old); \
+	if (!self->saved[l]) \
+		self->saved[l] = __old; \
+	if (sysv_limit(sysv, l, val) < 0) \
+		SKIP(return, "cannot set limit %d: %s", l, strerrorname_np(errno)); \
+	ASSERT_EQ((long)(val), sysv_limit(sysv, l, 0)); \
+} while (0)
+
+/* ---- real-time waiters ------------------------------------------------------ */
+
+/* A waiter's scheduling: SCHED_FIFO with priority prio, or SCHED_OTHER with nice prio. */
+struct waiter {
+	int policy;
+	int prio;
+};
+
+static int become_waiter(const struct waiter *w)
+{
+	struct sched_param sp = { .sched_priority = w->policy == SCHED_OTHER ? 0 : w->prio };
+
+	if (sched_setscheduler(0, w->policy, &sp))
+		return -1;
+	return w->policy == SCHED_OTHER ? setpriority(PRIO_PROCESS, 0, w->prio) : 0;
+}
+
+/* Whether a child of this process may become SCHED_FIFO. */
+static int rt_allowed(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct sched_param sp = { .sched_priority = 1 };
+
+		_exit(sched_setscheduler(0, SCHED_FIFO, &sp) ? 1 : 0);
+	}
+	return pid > 0 && wait_child(pid) == 0;
+}
+
+/*
+ * Pins the test (so every child it forks) to CPU 0, and SKIPs if SCHED_FIFO
+ * is not allowed.  On one CPU the RT waiters run as soon as they are woken,
+ * the parent (SCHED_OTHER) when they have blocked.
+ */
+#define REQUIRE_RT() do { \
+	cpu_set_t __set; \
+	REQUIRE_ROOT(); \
+	CPU_ZERO(&__set); \
+	CPU_SET(0, &__set); \
+	SYS(sched_setaffinity(0, sizeof(__set), &__set)); \
+	if (!rt_allowed()) \
+		SKIP(return, "SCHED_FIFO not allowed"); \
+} while (0)
+
+/* What a waiter child does once it runs with its scheduling: i is its rank of arrival. */
+typedef void (*wait_op)(FIXTURE_DATA(edge) *self, int q, int i, int *got);
+
+/*
+ * Forks a child per waiter, in order, each blocked (in op on q) before the
+ * next is forked, so that they block in that order.
+ */
+static void start_waiters(struct __test_metadata *_metadata, FIXTURE_DATA(edge) *self,
+			  const struct waiter *w, int n, wait_op op, int q, int *got)
+{
+	ASSERT_NE(NULL, got);
+	for (int i = 0; i < n; i++)
+		got[i] = -1;
+	for (int i = 0; i < n; i++) {
+		pid_t pid = fork_child();
+
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			CHILD_CHECK(become_waiter(&w[i]) == 0);
+			op(self, q, i, got);
+			_exit(0);
+		}
+		track(self, pid);
+		ASSERT_EQ(0, wait_blocked(pid)) TH_LOG("waiter %d did not block", i);
+	}
+}
+
+static void reap_waiters(struct __test_metadata *_metadata, FIXTURE_DATA(edge) *self)
+{
+	for (int i = 0; i < NKIDS; i++) {
+		if (self->kids[i] > 0) {
+			ASSERT_EQ(0, reap(self, self->kids[i]));
+		}
+	}
+}
+
+/* got[i]: the number of the message ("m<number>") waiter i received. */
+static void posix_receive(FIXTURE_DATA(edge) *self, int q, int i, int *got)
+{
+	char buf[16];
+
+	CHILD_CHECK(posix->receive(q, buf, sizeof(buf), NULL) == 2 && buf[0] == 'm');
+	got[i] = buf[1] - '0';
+}
+
+/* Sends "s<i>". */
+static void posix_send(FIXTURE_DATA(edge) *self, int q, int i, int *got)
+{
+	char msg[2] = { 's', (char)('0' + i) };
+
+	(void)got;
+	CHILD_CHECK(posix->send(q, msg, 2, 0) == 0);
+}
+
+static void sysv_receive(FIXTURE_DATA(edge) *self, int q, int i, int *got)
+{
+	struct mbuf m;
+
+	CHILD_CHECK(sysv->rcv(q, &m, sizeof(m.mtext), 0, 0) == 2 && m.mtext[0] == 'm');
+	got[i] = m.mtext[1] - '0';
+}
+
+/* Logs who was served when, then checks that waiter order[k] was served k-th
+ * (got the k-th message, or had its message received k-th). */
+#define ASSERT_SERVED(got, order, n) do { \
+	for (int __k = 0; __k < (n); __k++) \
+		TH_LOG("%s: waiter %d served as number %d", posix->name, __k, (got)[__k] + 1); \
+	for (int __k = 0; __k < (n); __k++) { \
+		ASSERT_EQ(__k, (got)[(order)[__k]]) \
+			TH_LOG("waiter %d should have been served as number %d", (order)[__k], __k + 1); \
+	} \
+} while (0)
+
+/*
+ * Waiters blocked in this order: SCHED_OTHER, then SCHED_FIFO 10, 30, 20, 30.
+ * Native (wq_add): 30 (the first), 30 (the second), 20, 10, SCHED_OTHER.
+ */
+static const struct waiter rt5[] = {
+	{ SCHED_OTHER, 0 }, { SCHED_FIFO, 10 }, { SCHED_FIFO, 30 }, { SCHED_FIFO, 20 },
+	{ SCHED_FIFO, 30 },
+};
+static const int rt5_order[] = { 2, 4, 3, 1, 0 };
+
+TEST_F(edge, posix_blocked_receivers_are_served_by_priority_then_fifo)
+{
+	struct mq_attr a = { .mq_maxmsg = 8, .mq_msgsize = 16 };
+	int *got = shared(sizeof(int) * ARRAY_SIZE(rt5));
+	mqd_t q;
+
+	REQUIRE_RT();
+	q = SYS(posix->open(self->name[0], O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+	start_waiters(_metadata, self, rt5, ARRAY_SIZE(rt5), posix_receive, q, got);
+	for (int k = 0; k < (int)ARRAY_SIZE(rt5); k++) {
+		char msg[2] = { 'm', (char)('0' + k) };
+
+		SYS(posix->send(q, msg, 2, 0));
+	}
+	reap_waiters(_metadata, self);
+	ASSERT_SERVED(got, rt5_order, (int)ARRAY_SIZE(rt5));
+}
+
+TEST_F(edge, posix_blocked_senders_are_served_by_priority_then_fifo)
+{
+	struct mq_attr a = { .mq_maxmsg = 1, .mq_msgsize = 16 };
+	int got[ARRAY_SIZE(rt5)], unused[ARRAY_SIZE(rt5)];
+	char buf[16];
+	mqd_t q;
+
+	REQUIRE_RT();
+	q = SYS(posix->open(self->name[0], O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+	SYS(posix->send(q, "full", 4, 0));
+	start_waiters(_metadata, self, rt5, ARRAY_SIZE(rt5), posix_send, q, unused);
+	memset(got, 0xff, sizeof(got));
+	/* Each receive makes room for one sender: whose message comes next. */
+	ASSERT_EQ(4, posix->receive(q, buf, sizeof(buf), NULL));
+	for (int k = 0; k < (int)ARRAY_SIZE(rt5); k++) {
+		struct timespec dl = deadline_ms(3000);
+
+		ASSERT_EQ(2, posix->timedreceive(q, buf, sizeof(buf), NULL, &dl));
+		ASSERT_EQ('s', buf[0]);
+		got[buf[1] - '0'] = k;
+	}
+	reap_waiters(_metadata, self);
+	ASSERT_SERVED(got, rt5_order, (int)ARRAY_SIZE(rt5));
+}
+
+/* SCHED_OTHER waiters are ordered by nice (task->prio = 120 + nice). */
+TEST_F(edge, posix_blocked_receivers_of_normal_policy_are_served_by_nice)
+{
+	static const struct waiter w[] = {
+		{ SCHED_OTHER, 10 }, { SCHED_OTHER, 0 }, { SCHED_OTHER, -10 }, { SCHED_OTHER, 0 },
+	};
+	static const int order[] = { 2, 1, 3, 0 };
+	struct mq_attr a = { .mq_maxmsg = 8, .mq_msgsize = 16 };
+	int *got = shared(sizeof(int) * ARRAY_SIZE(w));
+	mqd_t q;
+
+	REQUIRE_RT();
+	q = SYS(posix->open(self->name[0], O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+	start_waiters(_metadata, self, w, ARRAY_SIZE(w), posix_receive, q, got);
+	for (int k = 0; k < (int)ARRAY_SIZE(w); k++) {
+		char msg[2] = { 'm', (char)('0' + k) };
+
+		SYS(posix->send(q, msg, 2, 0));
+	}
+	reap_waiters(_metadata, self);
+	ASSERT_SERVED(got, order, (int)ARRAY_SIZE(w));
+}
+
+/* System V receivers are served in arrival order whatever their priority. */
+TEST_F(edge, sysv_blocked_receivers_are_served_fifo_whatever_the_priority)
+{
+	static const int fifo[] = { 0, 1, 2, 3, 4 };
+	int *got = shared(sizeof(int) * ARRAY_SIZE(rt5));
+	int id;
+
+	REQUIRE_RT();
+	id = MKQ(0600);
+	start_waiters(_metadata, self, rt5, ARRAY_SIZE(rt5), sysv_receive, id, got);
+	for (int k = 0; k < (int)ARRAY_SIZE(rt5); k++) {
+		char msg[3] = { 'm', (char)('0' + k), 0 };
+
+		SYS(snd(sysv, id, 1, msg, 0));
+	}
+	reap_waiters(_metadata, self);
+	ASSERT_SERVED(got, fifo, (int)ARRAY_SIZE(rt5));
+	ASSERT_QUEUE(id, 0, 0);
+}
+
+/* ---- the memory cgroup -------------------------------------------------------- */
+
+/* The number in cg/file, or the one after "key " in it; LONG_MAX for "max"; -1. */
+static long cg_read(const char *cg, const char *file, const char *key)
+{
+	char path[256], buf[4096], *p = buf;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	if (key) {
+		size_t k = strlen(key);
+
+		while (strncmp(p, key, k) || p[k] != ' ') {
+			p = strchr(p, '\n');
+			if (!p)
+				return -1;
+			p++;
+		}
+		p += k + 1;
+	}
+	return strncmp(p, "max", 3) == 0 ? LONG_MAX : strtol(p, NULL, 10);
+}
+
+static int cg_write(const char *cg, const char *file, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	return write_file(path, val);
+}
+
+/*
+ * Creates the test's cgroup with memory.max CG_MAX (memory.swap.max 0 if
+ * there is swap accounting), or SKIPs without the memory controller.
+ */
+#define MAKE_CGROUP() do { \
+	char __b[256] = "", __p[sizeof(self->cg)]; \
+	int __fd = open(CGROOT "/cgroup.subtree_control", O_RDONLY | O_CLOEXEC); \
+	if (__fd >= 0) { \
+		if (read(__fd, __b, sizeof(__b) - 1) < 0) \
+			__b[0] = 0; \
+		close(__fd); \
+	} \
+	if (!strstr(__b, "memory")) \
+		SKIP(return, "no cgroup2 memory controller at " CGROOT); \
+	snprintf(__p, sizeof(__p), CGROOT "/ripc_edge_%d", getpid()); \
+	SYS(mkdir(__p, 0755)); \
+	memcpy(self->cg, __p, sizeof(self->cg)); \
+	snprintf(__b, sizeof(__b), "%ld", CG_MAX); \
+	SYS(cg_write(self->cg, "memory.max", __b)); \
+	if (cg_read(self->cg, "memory.swap.max", NULL) >= 0) \
+		SYS(cg_write(self->cg, "memory.swap.max", "0")); \
+	ASSERT_EQ(CG_MAX, cg_read(self->cg, "memory.max", NULL)); \
+} while (0)
+
+/* What a filler child did: shared with the parent. */
+enum fill_op { FILL_NONE, FILL_CREATE, FILL_SET, FILL_SEND };
+
+struct fill {
+	int ids[NQ];		/* System V: the queues it made */
+	int nq;			/* queues made */
+	int op;			/* the call that failed (FILL_NONE: none did) */
+	int err;		/* its errno */
+	long msgs, bytes;	/* messages and bytes queued */
+};
+
+/*
+ * Touches the stack the filler will use, so that no page (or page table)
+ * has to be allocated, and charged, once it is in the cgroup: a user page
+ * fault over memory.max with no process to kill would retry for ever.
+ */
+static void __attribute__((noinline)) prefault_stack(void)
+{
+	volatile char pad[128 << 10];
+
+	for (size_t i = 0; i < sizeof(pad); i += 256)
+		pad[i] = 1;
+}
+
+/*
+ * The filler child's start: everything it will touch faulted in, exempt
+ * from the OOM killer, RLIMIT_MSGQUEUE unlimited; tells the parent (which
+ * moves it into the cgroup) and waits for its go.
+ */
+static void filler_ready(struct fill *f, int ready_fd, int go_fd, int ripc)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	char c;
+
+	prefault_stack();
+	f->op = FILL_NONE;
+	CHILD_CHECK(write_file("/proc/self/oom_score_adj", "-1000") == 0);
+	CHILD_CHECK(setrlimit(RLIMIT_MSGQUEUE, &rl) == 0);
+	if (ripc)	/* libripc's System V descriptor, opened on first use */
+		CHILD_CHECK(ripc_device_fd() >= 0);
+	CHILD_CHECK(write(ready_fd, "r", 1) == 1);
+	CHILD_CHECK(read(go_fd, &c, 1) == 1 && c == 'g');
+}
+
+static struct { long mtype; char mtext[SV_MSGSZ]; } sv_fill_msg;
+static char mq_fill_msg[MQ_MSGSIZE];
+
+/* System V: queues of SV_QBYTES filled with IPC_NOWAIT until a call fails. */
+static void fill_sysv(const struct msg_backend *b, struct fill *f)
+{
+	for (int q = 0; q < NQ; q++) {
+		struct msqid_ds ds;
+		int id = b->get(IPC_PRIVATE, IPC_CREAT | 0600);
+
+		if (id < 0) {
+			f->op = FILL_CREATE;
+			f->err = errno;
+			return;
+		}
+		f->ids[f->nq++] = id;
+		if (b->ctl(id, IPC_STAT, &ds) ||
+		    (ds.msg_qbytes = SV_QBYTES, b->ctl(id, IPC_SET, &ds))) {
+			f->op = FILL_SET;
+			f->err = errno;
+			return;
+		}
+		for (;;) {
+			if (b->snd(id, &sv_fill_msg, SV_MSGSZ, IPC_NOWAIT) == 0) {
+				f->msgs++;
+				f->bytes += SV_MSGSZ;
+				continue;
+			}
+			if (errno == EAGAIN)
+				break;
+			f->op = FILL_SEND;
+			f->err = errno;
+			return;
+		}
+	}
+}
+
+/* POSIX: queues of MQ_MAXMSG x MQ_MSGSIZE filled with O_NONBLOCK until a call fails. */
+static void fill_posix(FIXTURE_DATA(edge) *self, struct fill *f)
+{
+	struct mq_attr a = { .mq_maxmsg = MQ_MAXMSG, .mq_msgsize = MQ_MSGSIZE };
+
+	for (int i = 0; i < NQ; i++) {
+		mqd_t q = posix->open(self->name[i], O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK,
+				      0600, &a);
+
+		if (q < 0) {
+			f->op = FILL_CREATE;
+			f->err = errno;
+			return;
+		}
+		f->nq++;
+		for (;;) {
+			if (posix->send(q, mq_fill_msg, MQ_MSGSIZE, 0) == 0) {
+				f->msgs++;
+				f->bytes += MQ_MSGSIZE;
+				continue;
+			}
+			if (errno == EAGAIN)
+				break;
+			f->op = FILL_SEND;
+			f->err = errno;
+			return;
+		}
+	}
+}
+
+/*
+ * Runs a filler (fill_sysv or fill_posix) in a child moved into a fresh
+ * cgroup, then checks what native does: the send that passes memory.max
+ * fails with ENOMEM (after at least half of memory.max was queued), the
+ * messages are charged (memory.current rose by at least the bytes queued),
+ * memory.current and memory.peak stay <= memory.max, nobody was OOM-killed.
+ */
+static void memcg_fill(struct __test_metadata *_metadata, FIXTURE_DATA(edge) *self,
+		       int family_sysv)
+{
+	struct fill *f = shared(sizeof(*f));
+	int ready[2], go[2];
+	long base, cur, peak, max, after;
+	char pid_s[32];
+	pid_t pid;
+
+	ASSERT_NE(NULL, f);
+	memset(&sv_fill_msg, 'x', sizeof(sv_fill_msg));
+	sv_fill_msg.mtype = 1;
+	memset(mq_fill_msg, 'y', sizeof(mq_fill_msg));
+	SYS(pipe(ready));
+	SYS(pipe(go));
+	pid = fork_child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		alarm(20);
+		filler_ready(f, ready[1], go[0], sysv == &ripc_msg_be);
+		if (family_sysv)
+			fill_sysv(sysv, f);
+		else
+			fill_posix(self, f);
+		_exit(0);
+	}
+	track(self, pid);
+	ASSERT_EQ('r', read_byte(ready[0], 5000));
+	snprintf(pid_s, sizeof(pid_s), "%d", pid);
+	SYS(cg_write(self->cg, "cgroup.procs", pid_s));
+	base = cg_read(self->cg, "memory.current", NULL);
+	ASSERT_LE(0, base);
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(0, reap(self, pid)) TH_LOG("the filler did not exit normally");
+	for (int i = 0; family_sysv && i < f->nq; i++)
+		keep_id(self, f->ids[i]);
+	cur = cg_read(self->cg, "memory.current", NULL);
+	peak = cg_read(self->cg, "memory.peak", NULL);
+	max = cg_read(self->cg, "memory.max", NULL);
+	TH_LOG("%s: %d queues, %ld messages, %ld bytes; call %d failed with %s; "
+	       "memory.current %ld before, %ld after, peak %ld, max %ld; oom events %ld",
+	       posix->name, f->nq, f->msgs, f->bytes, f->op, strerrorname_np(f->err) ?: "0",
+	       base, cur, peak, max, cg_read(self->cg, "memory.events", "oom"));
+	ASSERT_EQ(FILL_SEND, f->op) TH_LOG("no send failed within %d queues", NQ);
+	ASSERT_EQ(ENOMEM, f->err);
+	ASSERT_LE(CG_MAX / 2, f->bytes);
+	ASSERT_LE(base + f->bytes, cur) TH_LOG("the messages are not charged to the cgroup");
+	ASSERT_LE(cur, max);
+	if (peak >= 0) {
+		ASSERT_LE(peak, max);
+	}
+	ASSERT_EQ(0, cg_read(self->cg, "memory.events", "oom_kill"));
+	/* Freeing the messages gives the charge back. */
+	if (family_sysv) {
+		for (int i = 0; i < f->nq; i++)
+			SYS(sysv->ctl(f->ids[i], IPC_RMID, NULL));
+		self->nids = 0;
+	} else {
+		for (int i = 0; i < f->nq; i++)
+			SYS(posix->unlink(self->name[i]));
+	}
+	after = cg_read(self->cg, "memory.current", NULL);
+	TH_LOG("%s: memory.current %ld after removing the queues", posix->name, after);
+	ASSERT_GE(cur - f->bytes + (512 << 10), after);
+}
+
+TEST_F(edge, sysv_messages_are_charged_to_the_memory_cgroup_enomem_at_its_max)
+{
+	REQUIRE_ROOT();
+	MAKE_CGROUP();
+	memcg_fill(_metadata, self, 1);
+}
+
+TEST_F(edge, posix_messages_are_charged_to_the_memory_cgroup_enomem_at_its_max)
+{
+	REQUIRE_ROOT();
+	MAKE_CGROUP();
+	memcg_fill(_metadata, self, 0);
+}
+
+/* ---- mq_notify and exec --------------------------------------------------- */
+
+/*
+ * In the image an exec_owner child execs (this binary again, with EXEC_ENV
+ * set to "in,out,q,backend"): if q >= 0, registers SIGUSR1 on it itself
+ * (backend 'n' native, 'r' rust_ipc); says 'r' on out, waits for the
+ * parent's 'g' on in, then says '1' if SIGUSR1 (blocked across the exec)
+ * is pending, else '0'.
+ */
+static void __attribute__((constructor)) exec_probe(void)
+{
+	struct timespec ts = { 0, 200 * 1000 * 1000 };
+	const char *v = getenv(EXEC_ENV);
+	int in, out, q;
+	sigset_t set;
+	char c, kind;
+
+	if (!v || sscanf(v, "%d,%d,%d,%c", &in, &out, &q, &kind) != 4)
+		return;
+	alarm(10);
+	if (q >= 0 && notify_sig(kind == 'r' ? &ripc_mq_be : &native_mq_be, q, SIGUSR1, NULL))
+		_exit(4);
+	if (write(out, "r", 1) != 1 || read(in, &c, 1) != 1)
+		_exit(2);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	c = sigtimedwait(&set, NULL, &ts) == SIGUSR1 ? '1' : '0';
+	_exit(write(out, &c, 1) == 1 ? 0 : 3);
+}
+
+static void exec_self(char *env)
+{
+	char *argv[] = { "native_edge_test", NULL };
+	char *envp[] = { env, NULL };
+
+	execve("/proc/self/exe", argv, envp);
+}
+
+static void *exec_from_thread(void *env)
+{
+	exec_self(env);
+	return NULL;
+}
+
+/* Who registers on the queue, and whether the descriptor stays open across the exec. */
+enum exec_case {
+	KEEP_FD,		/* the child registers, keeps its descriptor */
+	CLOSE_FD,		/* the child registers, its descriptor is close-on-exec */
+	IMAGE_REGISTERS,	/* the exec'd image registers (the control) */
+};
+
+/*
+ * A child (SIGUSR1 blocked) registers SIGUSR1 on q, then execs this binary,
+ * from its leader or from a second thread.  Native: the exec'd image gets
+ * no signal when a message arrives (self_exec_id changed); a descriptor
+ * kept open across the exec keeps the registration (EBUSY for another
+ * process until the message uses it up), a closed one drops it.  The
+ * control: a registration the exec'd image makes itself is signalled.
+ */
+static void exec_owner(struct __test_metadata *_metadata, FIXTURE_DATA(edge) *self,
+		       enum exec_case how, int from_thread)
+{
+	struct mq_attr a = { .mq_maxmsg = 4, .mq_msgsize = 16 };
+	int to[2], from[2];
+	mqd_t q;
+	pid_t pid;
+
+	q = SYS(posix->open(self->name[0], O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+	SYS(pipe(to));
+	SYS(pipe(from));
+	pid = fork_child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		static char env[64];
+		pthread_t t;
+
+		close(to[1]);
+		close(from[0]);
+		snprintf(env, sizeof(env), EXEC_ENV "=%d,%d,%d,%c", to[0], from[1],
+			 how == IMAGE_REGISTERS ? q : -1, posix == &ripc_mq_be ? 'r' : 'n');
+		CHILD_CHECK(block_signal(SIGUSR1) == 0);
+		if (how != CLOSE_FD)
+			CHILD_CHECK(fcntl(q, F_SETFD, 0) == 0);
+		if (how != IMAGE_REGISTERS)
+			CHILD_CHECK(notify_sig(posix, q, SIGUSR1, NULL) == 0);
+		if (from_thread) {
+			CHILD_CHECK(pthread_create(&t, NULL, exec_from_thread, env) == 0);
+			pthread_join(t, NULL);
+		} else {
+			exec_self(env);
+		}
+		_exit(99);	/* the exec failed */
+	}
+	track(self, pid);
+	close(to[0]);
+	close(from[1]);
+	ASSERT_EQ('r', read_byte(from[0], 5000)) TH_LOG("the exec'd image did not start");
+	if (how == CLOSE_FD) {
+		SYS(notify_sig(posix, q, SIGUSR2, NULL));
+		SYS(posix->notify(q, NULL));
+	} else {
+		ASSERT_ERRNO(EBUSY, notify_sig(posix, q, SIGUSR2, NULL));
+	}
+	SYS(posix->send(q, "x", 1, 0));
+	ASSERT_EQ(1, write(to[1], "g", 1));
+	if (how == IMAGE_REGISTERS) {
+		ASSERT_EQ('1', read_byte(from[0], 5000)) TH_LOG("the probe missed the signal");
+	} else {
+		ASSERT_EQ('0', read_byte(from[0], 5000)) TH_LOG("the exec'd image got the signal");
+	}
+	/* The message used the registration up (or there was none). */
+	SYS(notify_sig(posix, q, SIGUSR2, NULL));
+	SYS(posix->notify(q, NULL));
+	ASSERT_EQ(0, reap(self, pid));
+	close(to[1]);
+	close(from[0]);
+}
+
+TEST_F(edge, notify_not_sent_after_the_owner_execs_keeping_its_descriptor)
+{
+	exec_owner(_metadata, self, KEEP_FD, 0);
+}
+
+TEST_F(edge, notify_not_sent_after_a_second_thread_of_the_owner_execs)
+{
+	exec_owner(_metadata, self, KEEP_FD, 1);
+}
+
+TEST_F(edge, exec_closing_the_owners_descriptor_drops_the_registration)
+{
+	exec_owner(_metadata, self, CLOSE_FD, 0);
+}
+
+TEST_F(edge, thread_exec_closing_the_owners_descriptor_drops_the_registration)
+{
+	exec_owner(_metadata, self, CLOSE_FD, 1);
+}
+
+TEST_F(edge, notify_sent_to_an_image_that_registered_after_its_exec)
+{
+	exec_owner(_metadata, self, IMAGE_REGISTERS, 1);
+}
+
+/* ---- System V details ------------------------------------------------------- */
+
+/* MSG_STAT and MSG_STAT_ANY look the index up modulo IPCMNI (ipcid_to_idx). */
+TEST_F(edge, msg_stat_masks_the_index_with_ipcmni)
+{
+	static const int ks[] = { 1, 2, 3, 65535 };
+	int id = MKQ(0600), idx = id % IPCMNI, seq = id / IPCMNI;
+	struct msqid_ds s;
+	struct msginfo mi;
+	int max;
+
+	SYS(snd(sysv, id, 1, "abc", 0));
+	ASSERT_EQ(id, sysv->ctl(idx, MSG_STAT, &s));
+	for (size_t i = 0; i < ARRAY_SIZE(ks); i++) {
+		int masked = idx + ks[i] * IPCMNI;
+
+		memset(&s, 0, sizeof(s));
+		ASSERT_EQ(id, sysv->ctl(masked, MSG_STAT, &s))
+			TH_LOG("index %d: %s", masked, strerrorname_np(errno));
+		ASSERT_EQ(1ul, s.msg_qnum);
+		ASSERT_EQ(3ul, s.__msg_cbytes);
+		ASSERT_EQ(id, sysv->ctl(masked, MSG_STAT_ANY, &s))
+			TH_LOG("index %d: %s", masked, strerrorname_np(errno));
+		/* IPC_STAT takes an id: its sequence number must match. */
+		if (ks[i] != seq) {
+			ASSERT_ERRNO(EINVAL, sysv->ctl(masked, IPC_STAT, &s));
+		}
+	}
+	/* An unused index is EINVAL whatever the bits above it. */
+	max = SYS(sysv->ctl(0, MSG_INFO, (struct msqid_ds *)&mi));
+	ASSERT_GT(IPCMNI - 1, max);
+	ASSERT_ERRNO(EINVAL, sysv->ctl(max + 1 + IPCMNI, MSG_STAT, &s));
+	ASSERT_ERRNO(EINVAL, sysv->ctl(max + 1 + IPCMNI, MSG_STAT_ANY, &s));
+}
+
+/*
+ * A blocked sender whose write permission is revoked sleeps on while the
+ * queue stays full; IPC_RMID then wakes it with EIDRM: after a sleep, the
+ * sender checks that the queue is still there before it loops to the
+ * permission check.
+ */
+TEST_F(edge, blocked_sender_revoked_then_removed_gets_eidrm)
+{
+	int id = MKQ(0666);
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	SET(id, 0, 0666, 4);
+	SYS(snd(sysv, id, 1, "full", IPC_NOWAIT));
+	pid = fork_child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(snd(sysv, id, 2, "y", 0) == -1 && errno == EIDRM);
+		_exit(0);
+	}
+	track(self, pid);
+	ASSERT_EQ(0, wait_blocked(pid));
+	SET(id, 0, 0644, 4);
+	usleep(100000);
+	ASSERT_EQ('S', proc_state(pid));
+	SYS(sysv->ctl(id, IPC_RMID, NULL));
+	ASSERT_EQ(0, reap(self, pid));
+	ASSERT_ERRNO(EINVAL, sysv->ctl(id, IPC_STAT, &(struct msqid_ds){ 0 }));
+}
+
+/*
+ * IPC_SET that makes room wakes the blocked senders that now fit; each
+ * re-checks its write permission first: it sends if it still may, else
+ * gets EACCES (and its message is not queued).
+ */
+TEST_F(edge, ipc_set_wakes_senders_that_now_fit_and_they_recheck_permission)
+{
+	int id = MKQ(0666);
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	SET(id, 0, 0666, 4);
+	SYS(snd(sysv, id, 1, "full", IPC_NOWAIT));
+	/* Room, write permission kept: it sends. */
+	pid = fork_child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(snd(sysv, id, 2, "y", 0) == 0);
+		_exit(0);
+	}
+	track(self, pid);
+	ASSERT_EQ(0, wait_blocked(pid));
+	SET(id, 0, 0666, 5);
+	ASSERT_EQ(0, reap(self, pid));
+	ASSERT_QUEUE(id, 2, 5);
+	/* Room, write permission revoked in the same IPC_SET: EACCES. */
+	pid = fork_child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(snd(sysv, id, 3, "z", 0) == -1 && errno == EACCES);
+		_exit(0);
+	}
+	track(self, pid);
+	ASSERT_EQ(0, wait_blocked(pid));
+	SET(id, 0, 0644, 6);
+	ASSERT_EQ(0, reap(self, pid));
+	ASSERT_QUEUE(id, 2, 5);
+}
+
+/*
+ * IPC_SET wakes every blocked receiver; each re-checks its read permission:
+ * one that lost it gets EACCES, one that kept it sleeps again and takes the
+ * next message.
+ */
+TEST_F(edge, ipc_set_wakes_receivers_and_only_those_without_read_permission_fail)
+{
+	int id = MKQ(0666);
+	pid_t owner, other;
+
+	REQUIRE_ROOT();
+	owner = fork_child();
+	ASSERT_LE(0, owner);
+	if (owner == 0) {
+		struct mbuf m;
+
+		CHILD_CHECK(become_uid(NOBODY) == 0);
+		CHILD_CHECK(sysv->rcv(id, &m, sizeof(m.mtext), 0, 0) == 4);
+		CHILD_CHECK(m.mtype == 7 && !memcmp(m.mtext, "next", 4));
+		_exit(0);
+	}
+	track(self, owner);
+	ASSERT_EQ(0, wait_blocked(owner));
+	other = fork_child();
+	ASSERT_LE(0, other);
+	if (other == 0) {
+		struct mbuf m;
+
+		CHILD_CHECK(become_uid(NOBODY - 1) == 0);
+		CHILD_CHECK(sysv->rcv(id, &m, sizeof(m.mtext), 0, 0) == -1 && errno == EACCES);
+		_exit(0);
+	}
+	track(self, other);
+	ASSERT_EQ(0, wait_blocked(other));
+	/* NOBODY owns it now, with read and write for the owner only. */
+	SET(id, NOBODY, 0600, 16384);
+	ASSERT_EQ(0, reap(self, other));
+	usleep(100000);
+	ASSERT_EQ(0, wait_blocked(owner));
+	ASSERT_QUEUE(id, 0, 0);
+	SYS(snd(sysv, id, 7, "next", 0));
+	ASSERT_EQ(0, reap(self, owner));
+	ASSERT_QUEUE(id, 0, 0);
+}
+
+/*
+ * IPC_INFO and MSG_INFO report msgmax, msgmnb and msgmni as set; IPC_INFO's
+ * msgpool, msgmap and msgtql are constants (MSGPOOL, MSGMAP, MSGTQL of the
+ * default limits), whatever the limits; a new queue gets the new msgmnb.
+ */
+TEST_F(edge, info_limits_follow_the_settings_while_ipc_info_pool_stays_constant)
+{
+	struct msginfo mi;
+	static struct { long mtype; char mtext[4001]; } m = { .mtype = 1 };
+	int id;
+
+	REQUIRE_ROOT();
+	SET_SVLIMIT(L_MSGMAX, 4000);
+	SET_SVLIMIT(L_MSGMNB, 20000);
+	SET_SVLIMIT(L_MSGMNI, 1000);
+	for (int c = 0; c < 2; c++) {
+		int cmd = c ? MSG_INFO : IPC_INFO;
+
+		memset(&mi, 0xa5, sizeof(mi));
+		ASSERT_LE(0, sysv->ctl(0, cmd, (struct msqid_ds *)&mi));
+		ASSERT_EQ(4000, mi.msgmax);
+		ASSERT_EQ(20000, mi.msgmnb);
+		ASSERT_EQ(1000, mi.msgmni);
+		ASSERT_EQ(16, mi.msgssz);
+		ASSERT_EQ(0xffff, mi.msgseg);
+		if (cmd == IPC_INFO) {
+			ASSERT_EQ(512000, mi.msgpool);
+			ASSERT_EQ(16384, mi.msgmap);
+			ASSERT_EQ(16384, mi.msgtql);
+		}
+	}
+	id = MKQ(0600);
+	ASSERT_EQ(20000ul, STAT(id).msg_qbytes);
+	ASSERT_ERRNO(EINVAL, sysv->snd(id, &m, 4001, IPC_NOWAIT));
+	SYS(sysv->snd(id, &m, 4000, IPC_NOWAIT));
+	ASSERT_QUEUE(id, 1, 4000);
+}
+
+/* What a MSG_STAT_ANY walk over every index finds. */
+struct walk {
+	int max;		/* the highest index in use, -1 if none */
+	int n;			/* queues */
+	long qnum, cbytes;	/* their messages and bytes */
+};
+
+static struct walk walk_indexes(const struct msg_backend *b)
+{
+	struct walk w = { -1, 0, 0, 0 };
+	struct msqid_ds s;
+
+	for (int i = 0; i < IPCMNI; i++)
+		if (b->ctl(i, MSG_STAT_ANY, &s) >= 0) {
+			w.max = i;
+			w.n++;
+			w.qnum += s.msg_qnum;
+			w.cbytes += s.__msg_cbytes;
+		}
+	return w;
+}
+
+/*
+ * IPC_INFO and MSG_INFO return the highest index in use (0 if none), and
+ * MSG_INFO counts the queues (msgpool), messages (msgmap) and bytes
+ * (msgtql): all as a walk over the indexes finds them.
+ */
+#define ASSERT_INFO_IS_THE_WALK(w) do { \
+	struct msginfo __mi; \
+	int __i = SYS(sysv->ctl(0, IPC_INFO, (struct msqid_ds *)&__mi)); \
+	int __m = SYS(sysv->ctl(0, MSG_INFO, (struct msqid_ds *)&__mi)); \
+	w = walk_indexes(sysv); \
+	ASSERT_EQ(w.max < 0 ? 0 : w.max, __i); \
+	ASSERT_EQ(__i, __m); \
+	ASSERT_EQ(w.n, __mi.msgpool); \
+	ASSERT_EQ(w.qnum, __mi.msgmap); \
+	ASSERT_EQ(w.cbytes, __mi.msgtql); \
+} while (0)
+
+TEST_F(edge, info_returns_the_highest_index_and_msg_info_the_totals)
+{
+	struct walk w;
+	int top, low;
+
+	REQUIRE_ROOT();
+	ASSERT_INFO_IS_THE_WALK(w);
+	top = (w.max < 0 ? 0 : w.max) + 1000;
+	ASSERT_GT(IPCMNI, top);
+	SYS(set_next_id(sysv, top));
+	ASSERT_EQ(top, MKQ(0600));
+	SYS(snd(sysv, top, 1, "0123456789", 0));
+	SYS(snd(sysv, top, 2, "01234", 0));
+	ASSERT_INFO_IS_THE_WALK(w);
+	ASSERT_EQ(top, w.max);
+	low = MKQ(0600);
+	ASSERT_GT(top, low % IPCMNI);
+	SYS(snd(sysv, low, 1, "abc", 0));
+	ASSERT_INFO_IS_THE_WALK(w);
+	ASSERT_EQ(top, w.max);
+	/* Removing the top queue brings the highest index down. */
+	SYS(sysv->ctl(top, IPC_RMID, NULL));
+	ASSERT_INFO_IS_THE_WALK(w);
+	ASSERT_GT(top, w.max);
+	ASSERT_LE(low % IPCMNI, w.max);
+}
+
+/*
+ * In a new IPC namespace: no queue (MSG_INFO all 0, return 0), the first
+ * queue gets id 0, the next id 1; the info calls ignore msqid.
+ */
+TEST_F(edge, info_in_a_fresh_ipc_namespace)
+{
+	pid_t pid;
+
+	REQUIRE_CAP(CAP_SYS_ADMIN);
+	pid = fork_child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct msginfo mi;
+		int a, b;
+
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		memset(&mi, 0xa5, sizeof(mi));
+		CHILD_CHECK(sysv->ctl(123456, MSG_INFO, (struct msqid_ds *)&mi) == 0);
+		CHILD_CHECK(mi.msgpool == 0 && mi.msgmap == 0 && mi.msgtql == 0);
+		CHILD_CHECK(sysv->ctl(123456, IPC_INFO, (struct msqid_ds *)&mi) == 0);
+		CHILD_CHECK((a = sysv->get(IPC_PRIVATE, 0600)) == 0);
+		CHILD_CHECK((b = sysv->get(IPC_PRIVATE, 0600)) == 1);
+		CHILD_CHECK(snd(sysv, a, 1, "abc", 0) == 0);
+		CHILD_CHECK(snd(sysv, b, 1, "defgh", 0) == 0);
+		CHILD_CHECK(sysv->ctl(0, MSG_INFO, (struct msqid_ds *)&mi) == 1);
+		CHILD_CHECK(mi.msgpool == 2 && mi.msgmap == 2 && mi.msgtql == 8);
+		CHILD_CHECK(sysv->ctl(b, IPC_RMID, NULL) == 0);
+		CHILD_CHECK(sysv->ctl(0, MSG_INFO, (struct msqid_ds *)&mi) == 0);
+		CHILD_CHECK(mi.msgpool == 1 && mi.msgmap == 1 && mi.msgtql == 3);
+		CHILD_CHECK(sysv->ctl(a, IPC_RMID, NULL) == 0);
+		CHILD_CHECK(sysv->ctl(0, IPC_INFO, (struct msqid_ds *)&mi) == 0);
+		_exit(0);
+	}
+	track(self, pid);
+	ASSERT_EQ(0, reap(self, pid));
+}
+
+TEST_HARNESS_MAIN
