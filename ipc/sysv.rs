@@ -532,8 +532,13 @@ fn snd_run(q: &SysvQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usiz
     let mut g = q.state.lock();
     'msgs: for m in msgs {
         let size = m.len();
+        // do_msgsnd's order: EACCES, then EIDRM; a sender woken from its
+        // sleep looks for EIDRM first ("raced with RMID?").
+        let mut woken = false;
         loop {
-            let e = if !g.allowed(0o222) {
+            let e = if woken && g.deleted {
+                EIDRM
+            } else if !g.allowed(0o222) {
                 EACCES
             } else if g.deleted {
                 EIDRM
@@ -555,7 +560,10 @@ fn snd_run(q: &SysvQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usiz
                     )
                 });
                 match slept {
-                    Ok(_) => continue,
+                    Ok(_) => {
+                        woken = true;
+                        continue;
+                    }
                     Err(e) => e,
                 }
             };
