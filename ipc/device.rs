@@ -156,7 +156,7 @@ impl RipcFile {
                 limits::set(&a.limits)?;
                 Ok(0)
             }
-            RIPC_NR_LIST => list(&*me.ns()?, &read_arg(arg)?),
+            RIPC_NR_LIST => list(&*me.ns()?, arg, read_arg(arg)?),
             RIPC_NR_MQ_OPEN => {
                 let a: ripc_mq_open = read_arg(arg)?;
                 if me.bound.as_ref().is_some() {
@@ -222,24 +222,131 @@ impl RipcFile {
     }
 }
 
-/// `RIPC_IOC_LIST`: the table, truncated to the buffer and NUL-terminated;
-/// returns its full length.
-fn list(ns: &Ns, a: &ripc_list) -> Result<isize> {
-    let mut text = TextBuf::new();
+/// `RIPC_IOC_LIST`: the whole table (truncated to the buffer; returns its
+/// full length) or, with `RIPC_LIST_PAGE`, a page of it from the cursor
+/// (returns the bytes written, 0 at the end).  Either way the table is
+/// written a line at a time: no more than a line is held in kernel memory.
+fn list(ns: &Ns, arg: usize, mut a: ripc_list) -> Result<isize> {
+    let paged = a.which & RIPC_LIST_PAGE != 0;
+    let mut out = Lines::new(a.buf, a.buf_len, paged);
+    if paged {
+        let next = match a.which & !RIPC_LIST_PAGE {
+            RIPC_LIST_POSIX => mqueue::list(&ns.mq, &mut out, a.cursor)?,
+            RIPC_LIST_SYSV => sysv::list(&ns.sysv, &mut out, a.cursor)?,
+            _ => return Err(EINVAL),
+        };
+        if out.written == 0 && next.is_some() {
+            // Not even one line fits.
+            return Err(EINVAL);
+        }
+        a.cursor = next.unwrap_or(a.cursor);
+        out.finish()?;
+        write_arg(arg, &a, a.size)?;
+        return Ok(out.written as isize);
+    }
     if a.which & RIPC_LIST_POSIX != 0 {
-        mqueue::list(&ns.mq, &mut text).map_err(|_| ENOMEM)?;
+        mqueue::list(&ns.mq, &mut out, 0)?;
     }
     if a.which & RIPC_LIST_SYSV != 0 {
-        sysv::list(&ns.sysv, &mut text).map_err(|_| ENOMEM)?;
+        sysv::list(&ns.sysv, &mut out, 0)?;
     }
-    let full = text.as_bytes().len();
-    if a.buf_len > 0 {
-        let n = full.min(a.buf_len as usize - 1);
-        let mut w = UserSlice::new(UserPtr::from_addr(a.buf as usize), n + 1).writer();
-        w.write_slice(&text.as_bytes()[..n])?;
-        w.write_slice(&[0])?;
+    out.finish()?;
+    Ok(out.total as isize)
+}
+
+/// The listing's output: lines formatted one at a time on the stack and
+/// copied to the caller's buffer.  Whole lines only when `paged` (a line
+/// that does not fit ends the page), else a prefix of the whole text.
+pub(crate) struct Lines {
+    buf: u64,
+    /// Room for text: the buffer less its NUL.
+    room: usize,
+    paged: bool,
+    /// Whether the buffer has room for the NUL (`buf_len` > 0).
+    nul: bool,
+    written: usize,
+    /// The length of the whole text (unpaged).
+    total: usize,
+}
+
+impl Lines {
+    fn new(buf: u64, len: u64, paged: bool) -> Self {
+        Lines {
+            buf,
+            room: usize::try_from(len).unwrap_or(usize::MAX).saturating_sub(1),
+            paged,
+            nul: len > 0,
+            written: 0,
+            total: 0,
+        }
     }
-    Ok(full as isize)
+
+    /// Formats one line (`args` and a newline) on the stack: under the
+    /// queue locks, before [`Lines::push`] copies it out without them (a
+    /// copy to user memory may fault and wait).
+    pub(crate) fn format(args: core::fmt::Arguments<'_>) -> LineBuf {
+        let mut l = LineBuf::new();
+        // A line longer than the buffer is cut (names are at most 255 bytes,
+        // so none is).
+        let _ = l.write_fmt(args);
+        let _ = l.write_str("\n");
+        l
+    }
+
+    /// Writes one line; `false` if a page is full (it was not written).
+    pub(crate) fn push(&mut self, l: &LineBuf) -> Result<bool> {
+        let text = l.as_bytes();
+        let fits = self.written + text.len() <= self.room;
+        if self.paged && !fits {
+            return Ok(false);
+        }
+        let n = text.len().min(self.room - self.written.min(self.room));
+        if n > 0 {
+            let at = self.buf.wrapping_add(self.written as u64) as usize;
+            UserSlice::new(UserPtr::from_addr(at), n)
+                .writer()
+                .write_slice(&text[..n])?;
+        }
+        self.written += n;
+        self.total += text.len();
+        Ok(true)
+    }
+
+    /// The NUL after the text (if the buffer has room for it).
+    fn finish(&self) -> Result {
+        if !self.nul {
+            return Ok(());
+        }
+        let at = self.buf.wrapping_add(self.written as u64);
+        write_user(at, &0u8)
+    }
+}
+
+/// One formatted line, on the stack.
+pub(crate) struct LineBuf {
+    b: [u8; 512],
+    n: usize,
+}
+
+impl LineBuf {
+    fn new() -> Self {
+        LineBuf { b: [0; 512], n: 0 }
+    }
+    fn as_bytes(&self) -> &[u8] {
+        self.b.get(..self.n).unwrap_or(&[])
+    }
+}
+
+impl Write for LineBuf {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let room = self.b.len() - self.n;
+        let k = s.len().min(room);
+        if let Some(dst) = self.b.get_mut(self.n..self.n + k) {
+            dst.copy_from_slice(&s.as_bytes()[..k]);
+        }
+        self.n += k;
+        Ok(())
+    }
 }
 
 /// A growable text buffer for `core::fmt` output.

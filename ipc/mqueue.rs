@@ -20,13 +20,14 @@ use crate::ipc::{
     notify::{self, Notify, Request},
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
+use crate::ipc::device::Lines;
 use core::fmt::Write;
 use kernel::{
     bindings,
     fs::File,
     new_condvar, new_mutex,
     prelude::*,
-    rbtree::{RBTree, RBTreeNodeReservation},
+    rbtree::{RBTree, RBTreeNode, RBTreeNodeReservation},
     sync::{
         atomic::{Atomic, Relaxed},
         Arc, CondVar, Mutex,
@@ -72,7 +73,7 @@ impl Default for Acct {
 #[pin_data]
 pub(crate) struct MqNs {
     #[pin]
-    names: Mutex<KVec<(KVec<u8>, Arc<MqQueue>)>>,
+    names: Mutex<Names>,
     /// The owner of the namespace's mqueue root, a sticky directory: who
     /// may remove any name.
     root_uid: u32,
@@ -83,10 +84,73 @@ pub(crate) struct MqNs {
 impl MqNs {
     pub(crate) fn new(root_uid: u32) -> impl PinInit<Self, Error> {
         try_pin_init!(MqNs {
-            names <- new_mutex!(KVec::new()),
+            names <- new_mutex!(Names::new()),
             root_uid,
             queues: Arc::new(Atomic::new(0), GFP_KERNEL_ACCOUNT)?,
         })
+    }
+}
+
+/// A queue name (its bytes after the leading slash), ordered as bytes.
+struct Name(KVec<u8>);
+
+impl Ord for Name {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.0[..].cmp(&other.0[..])
+    }
+}
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl PartialEq for Name {
+    fn eq(&self, other: &Self) -> bool {
+        self.0[..] == other.0[..]
+    }
+}
+impl Eq for Name {}
+
+/// A namespace's queue names (native: the dentries of its mqueue mount):
+/// found by name in O(log n), and listed in the order they were made, so
+/// that a paged listing goes on from a number (its cursor).
+struct Names {
+    by_name: RBTree<Name, (u64, Arc<MqQueue>)>,
+    by_serial: RBTree<u64, (Name, Arc<MqQueue>)>,
+    next_serial: u64,
+}
+
+impl Names {
+    fn new() -> Self {
+        Names {
+            by_name: RBTree::new(),
+            by_serial: RBTree::new(),
+            next_serial: 0,
+        }
+    }
+
+    fn get(&self, name: &Name) -> Option<&Arc<MqQueue>> {
+        self.by_name.get(name).map(|(_, q)| q)
+    }
+
+    /// Adds `name` (not yet present) for `q`; nothing is changed on ENOMEM.
+    fn add(&mut self, name: Name, q: &Arc<MqQueue>) -> Result {
+        let mut copy = KVec::with_capacity(name.0.len(), GFP_KERNEL_ACCOUNT)?;
+        copy.extend_from_slice(&name.0, GFP_KERNEL_ACCOUNT)?;
+        let serial = self.next_serial;
+        let a = RBTreeNode::new(name, (serial, q.clone()), GFP_KERNEL_ACCOUNT)?;
+        let b = RBTreeNode::new(serial, (Name(copy), q.clone()), GFP_KERNEL_ACCOUNT)?;
+        self.by_name.insert(a);
+        self.by_serial.insert(b);
+        self.next_serial += 1;
+        Ok(())
+    }
+
+    /// Removes `name`; returns its queue.
+    fn remove(&mut self, name: &Name) -> Option<Arc<MqQueue>> {
+        let (serial, q) = self.by_name.remove(name)?;
+        self.by_serial.remove(&serial);
+        Some(q)
     }
 }
 
@@ -374,7 +438,7 @@ fn read_name(ptr: u64) -> Result<KVec<u8>> {
 
 /// `RIPC_MQ_OPEN`: the handle the file is bound to.
 pub(crate) fn open(ns: &MqNs, a: &ripc_mq_open) -> Result<MqHandle> {
-    let name = read_name(a.name)?;
+    let name = Name(read_name(a.name)?);
     let attr: Option<ripc_mq_attr> = match a.attr {
         0 => None,
         p => Some(read_user(p)?),
@@ -384,7 +448,7 @@ pub(crate) fn open(ns: &MqNs, a: &ripc_mq_open) -> Result<MqHandle> {
     let read = acc == 0 || acc == O_RDWR;
     let write = acc == O_WRONLY || acc == O_RDWR;
     let mut names = ns.names.lock();
-    if let Some((_, q)) = names.iter().find(|(n, _)| n[..] == name[..]) {
+    if let Some(q) = names.get(&name) {
         if a.oflag & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL {
             return Err(EEXIST);
         }
@@ -410,7 +474,7 @@ pub(crate) fn open(ns: &MqNs, a: &ripc_mq_open) -> Result<MqHandle> {
         return Err(ENOENT);
     }
     let q = MqQueue::new(ns, &ids, a.mode & 0o7777 & !cred::current_umask(), attr)?;
-    names.push((name, q.clone()), GFP_KERNEL_ACCOUNT)?;
+    names.add(name, &q)?;
     Ok(MqHandle { q, read, write })
 }
 
@@ -477,14 +541,10 @@ impl MqQueue {
 
 /// `RIPC_MQ_UNLINK`: the name goes at once; the queue lives on while open.
 pub(crate) fn unlink(ns: &MqNs, a: &ripc_mq_unlink) -> Result {
-    let name = read_name(a.name)?;
+    let name = Name(read_name(a.name)?);
     let ids = Ids::current();
     let mut names = ns.names.lock();
-    let i = names
-        .iter()
-        .position(|(n, _)| n[..] == name[..])
-        .ok_or(ENOENT)?;
-    let (owner, group) = names.get(i).map_or((0, 0), |(_, q)| (q.uid, q.gid));
+    let (owner, group) = names.get(&name).map(|q| (q.uid, q.gid)).ok_or(ENOENT)?;
     // The mqueue root is a sticky directory (`check_sticky`): only the
     // queue's owner, the directory's owner or CAP_FOWNER (over the caller's
     // user namespace, the queue's ids mapped there) may remove a name.
@@ -495,7 +555,7 @@ pub(crate) fn unlink(ns: &MqNs, a: &ripc_mq_unlink) -> Result {
     {
         return Err(EACCES);
     }
-    let gone = names.remove(i).map_err(|_| ENOENT)?;
+    let gone = names.remove(&name).ok_or(ENOENT)?;
     drop(names);
     drop(gone);
     Ok(())
@@ -521,7 +581,11 @@ fn send_run(q: &MqQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usize
     let (mut done, mut err) = (0, None);
     let mut wq = WakeQ::new();
     let mut g = q.state.lock();
-    for m in msgs {
+    for mut m in msgs {
+        // Its place in the send order, kept if it comes back (put-back)
+        // after a hand-over.
+        m.set_seq(g.seq);
+        g.seq += 1;
         if g.full() {
             if !b.may_block(done) {
                 err = Some(EAGAIN);
@@ -549,7 +613,7 @@ fn send_run(q: &MqQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usize
                 break;
             }
         } else if let Some(m) = hand_over(&mut g.receivers, &q.reserved, m, &mut wq) {
-            if let Err(e) = g.insert(m) {
+            if let Err(e) = g.put(m, false, &mut None) {
                 err = Some(e);
                 break;
             }
@@ -864,23 +928,36 @@ impl MqHandle {
     }
 }
 
-/// One line per named queue for `RIPC_IOC_LIST`.
-pub(crate) fn list(ns: &MqNs, out: &mut impl Write) -> core::fmt::Result {
-    writeln!(
-        out,
-        "{:<24} {:>6} {:>6} {:>8} {:>8} {:>10} {:>6} {:>6} {:>5} {:>8}",
-        "name", "uid", "gid", "mode", "maxmsg", "msgsize", "msgs", "bytes", "signo", "notifypid"
-    )?;
-    for (n, q) in ns.names.lock().iter() {
+/// `RIPC_IOC_LIST`: one line per named queue, in the order they were
+/// made, from `cursor` (0: the header first; else the serial number + 1 of
+/// the next queue); returns where to go on if `out` is full, `None` at the
+/// end.
+pub(crate) fn list(ns: &MqNs, out: &mut Lines, cursor: u64) -> Result<Option<u64>> {
+    if cursor == 0
+        && !out.push(&Lines::format(format_args!(
+            "{:<24} {:>6} {:>6} {:>8} {:>8} {:>10} {:>6} {:>6} {:>5} {:>8}",
+            "name", "uid", "gid", "mode", "maxmsg", "msgsize", "msgs", "bytes", "signo", "notifypid"
+        )))?
+    {
+        return Ok(Some(0));
+    }
+    let mut next = cursor.saturating_sub(1);
+    loop {
+        // One queue at a time under the names lock (a lookup each: the
+        // tree's cursor does not move on its own).
+        let names = ns.names.lock();
+        let Some(c) = names.by_serial.cursor_lower_bound(&next) else {
+            return Ok(None);
+        };
+        let (&serial, (n, q)) = c.current();
         let g = q.state.lock();
         let (signo, pid) = g
             .notify
             .as_ref()
             .map_or((0, 0), |n| (n.signo(), n.owner_vnr()));
-        writeln!(
-            out,
+        let line = Lines::format(format_args!(
             "/{:<23} {:>6} {:>6} {:>8o} {:>8} {:>10} {:>6} {:>6} {:>5} {:>8}",
-            core::str::from_utf8(n).unwrap_or("(binary)"),
+            core::str::from_utf8(&n.0).unwrap_or("(binary)"),
             cred::uid_to_user(q.uid),
             cred::gid_to_user(q.gid),
             q.mode,
@@ -890,7 +967,12 @@ pub(crate) fn list(ns: &MqNs, out: &mut impl Write) -> core::fmt::Result {
             g.qsize,
             signo,
             pid
-        )?;
+        ));
+        drop(g);
+        drop(names);
+        if !out.push(&line)? {
+            return Ok(Some(serial + 1));
+        }
+        next = serial + 1;
     }
-    Ok(())
 }

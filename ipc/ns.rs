@@ -21,7 +21,11 @@ use crate::ipc::{
     mqueue::MqNs,
     sysv::SysvNs,
 };
-use kernel::{prelude::*, sync::Arc};
+use kernel::{
+    prelude::*,
+    rbtree::{RBTree, RBTreeNode},
+    sync::Arc,
+};
 
 /// The rust_ipc queues of one IPC namespace.
 #[pin_data]
@@ -34,18 +38,60 @@ pub(crate) struct Ns {
     ns: IpcNsRef,
 }
 
+/// The namespaces that have rust_ipc queues, by the address of their
+/// `ipc_namespace` (a global, [`globals::namespaces`]).
+pub(crate) struct NsTable {
+    /// Made on first use (the tree cannot be made in a `const`).
+    tree: Option<RBTree<usize, Arc<Ns>>>,
+    /// Where the sweep for dead namespaces looks next.
+    sweep: usize,
+}
+
+impl NsTable {
+    pub(crate) const fn new() -> Self {
+        NsTable {
+            tree: None,
+            sweep: 0,
+        }
+    }
+}
+
+impl Default for NsTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Ns {
-    /// The queues of the caller's namespace, made on its first use.  Dead
-    /// namespaces are collected here too: this runs at every open of the
+    /// The queues of the caller's namespace, made on its first use: a tree
+    /// lookup.  Each call also looks at one other namespace, in turn, and
+    /// frees it if it is dead: a dead namespace is collected within as many
+    /// calls as there are namespaces.  This runs at every open of the
     /// device, and when a file is used from another namespace than the one
     /// it was opened in.
     pub(crate) fn current() -> Result<Arc<Ns>> {
-        let raw = kernel_api::current_ipc_ns();
+        let raw = kernel_api::current_ipc_ns() as usize;
         let mut all = globals::namespaces();
-        // The caller's own namespace is never dead: its nsproxy holds it.
-        all.retain(|n| !n.ns.last());
-        if let Some(ns) = all.iter().find(|n| core::ptr::eq(n.ns.addr(), raw)) {
-            return Ok(ns.clone());
+        let NsTable { tree, sweep } = &mut *all;
+        let tree = tree.get_or_insert_with(RBTree::new);
+        // The sweep: the caller's own namespace is never dead (its nsproxy
+        // holds it).
+        let seen = tree
+            .cursor_lower_bound(sweep)
+            .or_else(|| tree.cursor_front())
+            .map(|c| (*c.current().0, c.current().1.ns.last()));
+        let dead = if let Some((addr, dead)) = seen {
+            *sweep = addr.wrapping_add(1);
+            dead.then(|| tree.remove(&addr)).flatten()
+        } else {
+            None
+        };
+        let found = tree.get(&raw).cloned();
+        drop(all);
+        // A dead namespace's queues are freed outside the global lock.
+        drop(dead);
+        if let Some(ns) = found {
+            return Ok(ns);
         }
         let ipc = IpcNsRef::current()?;
         let ns = Arc::pin_init(
@@ -56,7 +102,14 @@ impl Ns {
             }),
             GFP_KERNEL_ACCOUNT,
         )?;
-        all.push(ns.clone(), GFP_KERNEL_ACCOUNT)?;
+        let node = RBTreeNode::new(raw, ns.clone(), GFP_KERNEL_ACCOUNT)?;
+        let mut all = globals::namespaces();
+        let tree = all.tree.get_or_insert_with(RBTree::new);
+        // Made twice by two racing first calls: the first one made stays.
+        if let Some(first) = tree.get(&raw) {
+            return Ok(first.clone());
+        }
+        tree.insert(node);
         Ok(ns)
     }
 

@@ -15,12 +15,13 @@ use crate::ipc::{
     msg::Msg,
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
-use core::fmt::Write;
+use crate::ipc::device::Lines;
 use kernel::{
     bindings,
     fs::File,
     new_condvar, new_mutex,
     prelude::*,
+    rbtree::{RBTree, RBTreeNode},
     sync::{
         atomic::{Atomic, Relaxed},
         poll::PollTable,
@@ -60,9 +61,11 @@ struct Totals {
 /// `MIN_CYCLE`: the smallest range the index allocation cycles through.
 const MIN_CYCLE: usize = 64;
 
-/// A namespace's ids (`struct ipc_ids` and its idr).
+/// A namespace's ids (`struct ipc_ids`: its idr, and its key hash as a
+/// tree from key to id).
 struct Table {
     slots: KVVec<Option<Arc<SysvQueue>>>,
+    keys: RBTree<i32, i32>,
     in_use: u32,
     /// `seq`, `last_idx`, the idr's cyclic cursor and `next_id`.
     seq: u32,
@@ -72,9 +75,10 @@ struct Table {
 }
 
 impl Table {
-    const fn new() -> Self {
+    fn new() -> Self {
         Table {
             slots: KVVec::new(),
+            keys: RBTree::new(),
             in_use: 0,
             seq: 0,
             last_idx: None,
@@ -418,7 +422,7 @@ fn lookup(ns: &SysvNs, id: i32) -> Result<Arc<SysvQueue>> {
 pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
     let mut t = ns.ids.lock();
     if a.key != 0 {
-        if let Some(q) = t.slots.iter().flatten().find(|q| q.key == a.key) {
+        if let Some(q) = t.keys.get(&a.key).and_then(|&id| t.get(id)) {
             if a.msgflg & (IPC_CREAT | IPC_EXCL) == IPC_CREAT | IPC_EXCL {
                 return Err(EEXIST);
             }
@@ -476,7 +480,14 @@ pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
         }),
         GFP_KERNEL_ACCOUNT,
     )?;
+    let key = match a.key {
+        0 => None,
+        k => Some(RBTreeNode::new(k, id, GFP_KERNEL_ACCOUNT)?),
+    };
     t.insert(idx, seq, q)?;
+    if let Some(k) = key {
+        t.keys.insert(k);
+    }
     Ok(id)
 }
 
@@ -572,10 +583,13 @@ fn snd_run(q: &SysvQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usiz
         }
         PidRef::set_current(&mut g.lspid);
         g.stime = now();
-        // The receiver that gets it sets lrpid/rtime when it runs.
-        if let Some(mut m) = hand_over(&mut g.receivers, &q.reserved, m, &mut wq) {
-            m.set_seq(g.seq);
-            g.seq += 1;
+        // Its place in the send order, kept if it comes back (put-back)
+        // after a hand-over.  The receiver that gets it sets lrpid/rtime
+        // when it runs.
+        let mut m = m;
+        m.set_seq(g.seq);
+        g.seq += 1;
+        if let Some(m) = hand_over(&mut g.receivers, &q.reserved, m, &mut wq) {
             g.msgs.push(m);
             g.account(size, 1);
         }
@@ -999,6 +1013,9 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
             *s = None;
             t.in_use -= 1;
         }
+        if q.key != 0 {
+            t.keys.remove(&q.key);
+        }
         drop(g);
         drop(t);
         q.poll.notify();
@@ -1026,18 +1043,34 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     Ok(0)
 }
 
-/// One line per queue for `RIPC_IOC_LIST`, like `/proc/sysvipc/msg`.
-pub(crate) fn list(ns: &SysvNs, out: &mut impl Write) -> core::fmt::Result {
-    writeln!(
-        out,
-        "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime"
-    )?;
-    let t = ns.ids.lock();
-    for q in t.slots.iter().flatten() {
+/// `RIPC_IOC_LIST`: one line per queue, like `/proc/sysvipc/msg`, in
+/// index order from `cursor` (0: the header first; else the index + 1 of
+/// the next slot to look at); returns where to go on if `out` is full,
+/// `None` at the end.
+pub(crate) fn list(ns: &SysvNs, out: &mut Lines, cursor: u64) -> Result<Option<u64>> {
+    if cursor == 0
+        && !out.push(&Lines::format(format_args!(
+            "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime"
+        )))?
+    {
+        return Ok(Some(0));
+    }
+    let mut idx = usize::try_from(cursor.saturating_sub(1)).unwrap_or(usize::MAX);
+    loop {
+        // One queue at a time under the ids lock; the copy out goes without.
+        let t = ns.ids.lock();
+        let Some((i, q)) = t
+            .slots
+            .iter()
+            .enumerate()
+            .skip(idx)
+            .find_map(|(i, s)| s.as_ref().map(|q| (i, q)))
+        else {
+            return Ok(None);
+        };
         let g = q.state.lock();
         let p = &g.perm;
-        writeln!(
-            out,
+        let line = Lines::format(format_args!(
             "{:>10} {:>10}  {:>4o}  {:>10} {:>10} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>10} {:>10} {:>10}",
             q.key,
             q.id,
@@ -1053,7 +1086,12 @@ pub(crate) fn list(ns: &SysvNs, out: &mut impl Write) -> core::fmt::Result {
             g.stime,
             g.rtime,
             g.ctime
-        )?;
+        ));
+        drop(g);
+        drop(t);
+        if !out.push(&line)? {
+            return Ok(Some(i as u64 + 1));
+        }
+        idx = i + 1;
     }
-    Ok(())
 }

@@ -4,13 +4,13 @@
 //! namespaces that have rust_ipc queues, and the `RLIMIT_MSGQUEUE` charges
 //! of POSIX queues per user.  Set up at load, emptied at unload.
 
-use crate::ipc::{mqueue::Acct, ns::Ns};
+use crate::ipc::{mqueue::Acct, ns::NsTable};
 use core::ops::DerefMut;
-use kernel::{prelude::*, sync::Arc};
+use kernel::prelude::*;
 
 kernel::sync::global_lock! {
     // SAFETY: `init` is called in the module initialiser, before any use.
-    unsafe(uninit) static NAMESPACES: Mutex<KVec<Arc<Ns>>> = KVec::new();
+    unsafe(uninit) static NAMESPACES: Mutex<NsTable> = NsTable::new();
 }
 
 kernel::sync::global_lock! {
@@ -35,7 +35,7 @@ pub(crate) fn cleanup() {
 }
 
 /// The namespaces, locked.
-pub(crate) fn namespaces() -> impl DerefMut<Target = KVec<Arc<Ns>>> {
+pub(crate) fn namespaces() -> impl DerefMut<Target = NsTable> {
     NAMESPACES.lock()
 }
 

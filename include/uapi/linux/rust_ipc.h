@@ -325,17 +325,31 @@ struct ripc_msg_batch {
 /* ---- Listing ----------------------------------------------------------- */
 
 /*
- * RIPC_IOC_LIST: write a text table of the queues, like /proc/sysvipc/msg,
- * into buf (NUL-terminated, truncated to buf_len).  Returns the full length
- * of the table without the NUL, so a caller can retry with a larger buffer.
+ * RIPC_IOC_LIST: a text table of the queues of the caller's IPC namespace,
+ * like /proc/sysvipc/msg.
+ *
+ * Without RIPC_LIST_PAGE: writes the table into buf (NUL-terminated,
+ * truncated to buf_len) and returns its full length without the NUL, so a
+ * caller can retry with a larger buffer.
+ *
+ * With RIPC_LIST_PAGE (one of RIPC_LIST_POSIX or RIPC_LIST_SYSV): a page
+ * of the table, as seq_file reads /proc/sysvipc/msg.  Start with cursor 0;
+ * each call writes the whole lines that fit into buf (NUL-terminated; the
+ * header line on the first page only), sets cursor to where the next call
+ * goes on, and returns the bytes written without the NUL: 0 when the table
+ * is done, EINVAL if buf cannot hold one line.  Queues made or removed
+ * between calls appear or not, as in a directory read; none is listed
+ * twice.  The kernel holds no more than one line of the table at a time.
  */
 #define RIPC_LIST_POSIX 1
 #define RIPC_LIST_SYSV 2
+#define RIPC_LIST_PAGE 0x100
 struct ripc_list {
 	__u32 size;
-	__u32 which;                    /* RIPC_LIST_POSIX | RIPC_LIST_SYSV */
+	__u32 which;                    /* RIPC_LIST_POSIX | RIPC_LIST_SYSV [| RIPC_LIST_PAGE] */
 	__u64 buf;
 	__u64 buf_len;
+	__u64 cursor;                   /* RIPC_LIST_PAGE: in and out */
 };
 
 #define RIPC_IOC_MAGIC 0xb9
@@ -363,7 +377,7 @@ struct ripc_list {
 
 #define RIPC_IOC_VERSION	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_VERSION, struct ripc_version)
 #define RIPC_IOC_SET_LIMITS	_IOW(RIPC_IOC_MAGIC, RIPC_NR_SET_LIMITS, struct ripc_set_limits)
-#define RIPC_IOC_LIST		_IOW(RIPC_IOC_MAGIC, RIPC_NR_LIST, struct ripc_list)
+#define RIPC_IOC_LIST		_IOWR(RIPC_IOC_MAGIC, RIPC_NR_LIST, struct ripc_list)
 #define RIPC_MQ_OPEN		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MQ_OPEN, struct ripc_mq_open)
 #define RIPC_MQ_UNLINK		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MQ_UNLINK, struct ripc_mq_unlink)
 #define RIPC_MQ_SEND		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MQ_SEND, struct ripc_mq_xfer)

@@ -81,28 +81,35 @@ pub enum Listing {
     All,
 }
 
-/// `RIPC_IOC_LIST`: the module's text table of its queues.
+/// `RIPC_IOC_LIST`: the module's text table of its queues, read a page at
+/// a time (`RIPC_LIST_PAGE`).
 pub fn list(which: Listing) -> io::Result<String> {
-    let which = match which {
-        Listing::Posix => uapi::RIPC_LIST_POSIX,
-        Listing::Sysv => uapi::RIPC_LIST_SYSV,
-        Listing::All => uapi::RIPC_LIST_POSIX | uapi::RIPC_LIST_SYSV,
-    } as u32;
+    let tables: &[u32] = match which {
+        Listing::Posix => &[uapi::RIPC_LIST_POSIX as u32],
+        Listing::Sysv => &[uapi::RIPC_LIST_SYSV as u32],
+        Listing::All => &[uapi::RIPC_LIST_POSIX as u32, uapi::RIPC_LIST_SYSV as u32],
+    };
+    let mut out = String::new();
     let mut buf = vec![0u8; 4096];
-    loop {
-        let mut a = uapi::ripc_list {
-            size: sys::size_of::<uapi::ripc_list>(),
-            which,
-            buf: ptr(buf.as_mut_ptr()),
-            buf_len: buf.len() as u64,
-        };
-        // SAFETY: `a` is a `ripc_list` whose buffer is `buf`, `buf_len`
-        // bytes long.
-        let full = unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_IOC_LIST, &mut a) }? as usize;
-        if full < buf.len() {
-            buf.truncate(full);
-            return Ok(String::from_utf8_lossy(&buf).into_owned());
+    for &table in tables {
+        let mut cursor = 0;
+        loop {
+            let mut a = uapi::ripc_list {
+                size: sys::size_of::<uapi::ripc_list>(),
+                which: table | uapi::RIPC_LIST_PAGE as u32,
+                buf: ptr(buf.as_mut_ptr()),
+                buf_len: buf.len() as u64,
+                cursor,
+            };
+            // SAFETY: `a` is a `ripc_list` whose buffer is `buf`, `buf_len`
+            // bytes long.
+            let n = unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_IOC_LIST, &mut a) }? as usize;
+            if n == 0 {
+                break;
+            }
+            out.push_str(&String::from_utf8_lossy(&buf[..n.min(buf.len())]));
+            cursor = a.cursor;
         }
-        buf.resize(full + 1, 0);
     }
+    Ok(out)
 }

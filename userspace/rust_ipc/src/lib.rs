@@ -86,7 +86,10 @@ mod tests {
                 RIPC_CMD_IOC_SET_LIMITS,
                 write::<ripc_set_limits>(m, n(RIPC_NR_SET_LIMITS)),
             ),
-            (RIPC_CMD_IOC_LIST, write::<ripc_list>(m, n(RIPC_NR_LIST))),
+            (
+                RIPC_CMD_IOC_LIST,
+                read_write::<ripc_list>(m, n(RIPC_NR_LIST)),
+            ),
             (
                 RIPC_CMD_MQ_OPEN,
                 write::<ripc_mq_open>(m, n(RIPC_NR_MQ_OPEN)),
