@@ -1,0 +1,1256 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * "EFAULT keeps the message" (README, "Intended differences"): a receive
+ * whose copy to the user buffer faults loses nothing, and the queue behaves
+ * as if the message had never left.  rust_ipc only (native frees the
+ * message): every test SKIPs when the device or userfaultfd is missing.
+ *
+ * The copy-out is stalled deterministically with userfaultfd.  Receiver A,
+ * a thread of the test, receives into a buffer in a "trap" page registered
+ * with the test's userfaultfd (UFFDIO_REGISTER_MODE_MISSING, never filled;
+ * or UFFDIO_REGISTER_MODE_WP on a populated, write-protected page, to stall
+ * a batch's item write-back only).  Kernel faults are handled too (the
+ * descriptor is made without UFFD_USER_MODE_ONLY), so the module's copy to
+ * that page sleeps in handle_userfault() after the message has left the
+ * queue, with no lock held; the test knows it when the fault event is read
+ * from the userfaultfd.  While A waits, the test starts peers (forked
+ * processes: receivers, pollers, senders) and waits until each sleeps in
+ * its system call (/proc/PID/stat and /proc/PID/syscall).  Then it makes
+ * A's copy fail: the trap page is replaced by a PROT_NONE mapping (mmap
+ * MAP_FIXED, which unmaps the registered range and leaves nothing at that
+ * address that could be mapped again) and the fault is woken with
+ * UFFDIO_WAKE; the retried fault finds no access and the copy returns
+ * EFAULT.  Every wait is bounded; peers die by SIGALRM and are killed in
+ * the teardown.
+ *
+ * While A's copy waits, its message is A's alone: a receiver finds the
+ * queue without it (and blocks), a poller sees no POLLIN for it.  After
+ * the EFAULT, the tests check that it is back as if it had never left:
+ * handed at once to a receiver that blocked meanwhile (and matches it),
+ * before any newer message; else in the queue at its old place, by
+ * priority and send order, with POLLIN for pollers; mq_curmsgs,
+ * msg_qnum and msg_cbytes right, and never above mq_maxmsg or msg_qbytes
+ * (blocked senders stay blocked while the queue is full).
+ */
+#include "ripc_test.h"
+
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+
+#define PTR(p) ((__u64)(uintptr_t)(p))
+#define TIMEOUT 60		/* seconds, per test (harness) */
+#define WAIT_MS 3000		/* how long a peer may take to see a put-back */
+#define PEER_TIMEOUT 20		/* seconds: a peer's alarm() */
+#define POLL_MS 10000		/* a poller's poll() timeout */
+#define MSGSIZE 64		/* mq_msgsize of the POSIX queues */
+#define NPEERS 4
+
+#define RCV_MS 2000		/* how long a receive of the test itself may wait */
+
+static char why[512];		/* what went wrong, for TH_LOG */
+
+static int __attribute__((format(printf, 1, 2))) note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static const char *ename(int e)
+{
+	return strerrorname_np(e) ?: "0";
+}
+
+/* ---- userfaultfd: A, the receiver whose copy-out stalls ---------------- */
+
+enum a_call { A_MQ_RECEIVE, A_MQ_BATCH, A_MSGRCV, A_MSG_BATCH };
+
+struct stall {
+	int uffd;		/* -1: none */
+	int wp;			/* trap registered for write-protect faults */
+	char *area;		/* two pages: an ordinary one, then the trap */
+	char *trap;
+	int armed;		/* the trap is registered */
+	int live;		/* A's thread not joined yet */
+	pthread_t thr;
+	pid_t tid;		/* A's thread id, once it runs */
+	int done;		/* A's call returned */
+	/* A's call */
+	enum a_call call;
+	int fd;			/* POSIX queue descriptor or System V id */
+	void *buf;
+	size_t len;
+	long typ;
+	void *items;
+	unsigned int count;
+	/* its outcome */
+	long ret;
+	int err;
+	unsigned int prio;
+	struct uffd_msg fault;
+};
+
+/* A userfaultfd that handles kernel faults too, or -1 with errno. */
+static int uffd_open(void)
+{
+	static const char path[] = "/proc/sys/vm/unprivileged_userfaultfd";
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK), e;
+	long old;
+
+	if (fd < 0 && errno == EPERM) {
+		old = sysctl_rw(path, 1);
+		fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+		e = errno;
+		if (old == 0) {
+			FILE *f = fopen(path, "w");
+
+			if (f) {
+				fputs("0\n", f);
+				fclose(f);
+			}
+		}
+		errno = e;
+	}
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Maps the two pages: the first ordinary, the second (the trap) left
+ * empty, or for wp populated (the caller may write it before stall_arm). */
+static int stall_map(struct stall *s, int wp)
+{
+	s->wp = wp;
+	s->area = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (s->area == MAP_FAILED) {
+		s->area = NULL;
+		return note("mmap: %s", ename(errno));
+	}
+	s->trap = s->area + PAGE;
+	memset(s->area, 0, wp ? 2 * PAGE : PAGE);
+	return 0;
+}
+
+/* Registers the trap page.  From here on the test must not touch it
+ * (MISSING: not even read it), or write it (WP). */
+static int stall_arm(struct stall *s)
+{
+	struct uffdio_register reg = {
+		.range = { .start = PTR(s->trap), .len = PAGE },
+		.mode = s->wp ? UFFDIO_REGISTER_MODE_WP : UFFDIO_REGISTER_MODE_MISSING,
+	};
+	struct uffdio_writeprotect w = { .range = reg.range, .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+
+	if (ioctl(s->uffd, UFFDIO_REGISTER, &reg))
+		return note("UFFDIO_REGISTER (%s): %s", s->wp ? "WP" : "MISSING", ename(errno));
+	s->armed = 1;
+	if (s->wp && ioctl(s->uffd, UFFDIO_WRITEPROTECT, &w))
+		return note("UFFDIO_WRITEPROTECT: %s", ename(errno));
+	return 0;
+}
+
+static long mq_batch(int fd, unsigned long cmd, void *items, unsigned int n)
+{
+	struct ripc_mq_batch b = { .size = sizeof(b), .count = n, .items = PTR(items) };
+
+	return ioctl(fd, cmd, &b);
+}
+
+static long msg_batch(int id, unsigned long cmd, void *items, unsigned int n)
+{
+	struct ripc_msg_batch b = {
+		.size = sizeof(b), .msqid = id, .count = n, .items = PTR(items),
+	};
+
+	return ioctl(ripc_device_fd(), cmd, &b);
+}
+
+static void *stall_main(void *arg)
+{
+	struct stall *s = arg;
+	long r = -1;
+
+	__atomic_store_n(&s->tid, gettid(), __ATOMIC_RELEASE);
+	switch (s->call) {
+	case A_MQ_RECEIVE:
+		r = ripc_mq_receive(s->fd, s->buf, s->len, &s->prio);
+		break;
+	case A_MQ_BATCH:
+		r = mq_batch(s->fd, RIPC_MQ_RECEIVE_BATCH, s->items, s->count);
+		break;
+	case A_MSGRCV:
+		r = ripc_msgrcv(s->fd, s->buf, s->len, s->typ, 0);
+		break;
+	case A_MSG_BATCH:
+		r = msg_batch(s->fd, RIPC_MSGRCV_BATCH, s->items, s->count);
+		break;
+	}
+	s->err = errno;
+	s->ret = r;
+	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Starts A's thread; returns once it runs (its tid is known). */
+static int stall_launch(struct stall *s)
+{
+	int e;
+
+	s->done = 0;
+	s->tid = 0;
+	s->ret = -2;
+	e = pthread_create(&s->thr, NULL, stall_main, s);
+	if (e)
+		return note("pthread_create: %s", ename(e));
+	s->live = 1;
+	for (int i = 0; i < 5000 && !__atomic_load_n(&s->tid, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+	return s->tid ? 0 : note("A's thread did not start");
+}
+
+/* Waits (at most 5 s) for A's fault on the trap page, and reads it. */
+static int stall_wait_fault(struct stall *s)
+{
+	for (int i = 0; i < 500; i++) {
+		struct pollfd p = { .fd = s->uffd, .events = POLLIN };
+		int n = poll(&p, 1, 10);
+		__u64 addr, flags;
+		ssize_t r;
+
+		if (n < 0)
+			return note("poll(uffd): %s", ename(errno));
+		if (n == 1) {
+			r = read(s->uffd, &s->fault, sizeof(s->fault));
+			if (r != sizeof(s->fault))
+				return note("read(uffd): %zd, %s", r, ename(errno));
+			if (s->fault.event != UFFD_EVENT_PAGEFAULT)
+				return note("userfaultfd event %u, not a page fault", s->fault.event);
+			addr = s->fault.arg.pagefault.address;
+			flags = s->fault.arg.pagefault.flags;
+			if (addr < PTR(s->trap) || addr >= PTR(s->trap) + PAGE)
+				return note("fault at %#llx, not in the trap page %p",
+					    (unsigned long long)addr, s->trap);
+			if (!(flags & UFFD_PAGEFAULT_FLAG_WRITE) ||
+			    !(flags & UFFD_PAGEFAULT_FLAG_WP) != !s->wp)
+				return note("fault flags %#llx (wp trap: %d)",
+					    (unsigned long long)flags, s->wp);
+			return 0;
+		}
+		if (__atomic_load_n(&s->done, __ATOMIC_ACQUIRE))
+			return note("A's call returned %ld (%s) without faulting on the trap page",
+				    s->ret, s->ret < 0 ? ename(s->err) : "no error");
+	}
+	return note("A did not fault on the trap page within 5 s (done %d)", s->done);
+}
+
+static int stall_start(struct stall *s)
+{
+	return stall_launch(s) ?: stall_wait_fault(s);
+}
+
+static int stall_join(struct stall *s, long ms)
+{
+	struct timespec dl = deadline_ms(ms);
+	int e = pthread_timedjoin_np(s->thr, NULL, &dl);
+
+	if (e)
+		return note("A is still in its call %ld ms after its fault was failed (%s)",
+			    ms, ename(e));
+	s->live = 0;
+	return 0;
+}
+
+/* Makes the stalled copy fail: nothing accessible at the trap any more,
+ * then the fault is woken; waits (5 s at most) for A's call to return. */
+static int stall_fail(struct stall *s)
+{
+	struct uffdio_range r = { .start = PTR(s->trap), .len = PAGE };
+
+	if (mmap(s->trap, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != s->trap)
+		return note("mmap(PROT_NONE, MAP_FIXED) over the trap: %s", ename(errno));
+	s->armed = 0;
+	if (ioctl(s->uffd, UFFDIO_WAKE, &r))
+		return note("UFFDIO_WAKE: %s", ename(errno));
+	return stall_join(s, 5000);
+}
+
+/* Teardown, first: A's copy is made to fail if it still waits (then the
+ * queues go, and stall_cleanup joins A). */
+static void stall_release(struct stall *s)
+{
+	struct uffdio_range r = { .start = PTR(s->trap), .len = PAGE };
+
+	if (s->live) {
+		if (s->armed)
+			mmap(s->trap, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		s->armed = 0;
+		ioctl(s->uffd, UFFDIO_WAKE, &r);
+	}
+}
+
+/* Teardown, last: joins A (1 s at most), unmaps, closes the userfaultfd. */
+static void stall_cleanup(struct stall *s)
+{
+	if (s->live && stall_join(s, 1000))
+		return;		/* blocked elsewhere: the process exit ends it */
+	if (s->area)
+		munmap(s->area, 2 * PAGE);
+	s->area = NULL;
+	if (s->uffd >= 0)
+		close(s->uffd);
+	s->uffd = -1;
+}
+
+/* ---- peers: forked receivers, senders and pollers ---------------------- */
+
+enum peer_call { P_MQ_RECEIVE, P_MQ_SEND, P_MSGRCV, P_MSGSND, P_POLL };
+
+struct peer {			/* in memory shared with the peer */
+	long ret;
+	int err;
+	unsigned int prio;
+	int revents;
+	long ms;		/* how long its poll() took */
+	char buf[PAGE];		/* POSIX */
+	struct {		/* System V */
+		long mtype;
+		char mtext[PAGE];
+	} m;
+};
+
+FIXTURE(put_back) {
+	char name[64];		/* the POSIX queue */
+	key_t key;		/* the System V queue */
+	int id;			/* its id, or -1 */
+	pid_t pid[NPEERS];	/* peers not reaped yet (0: none) */
+	struct peer *peer;	/* [NPEERS], shared */
+	struct stall st;	/* A */
+};
+
+FIXTURE_SETUP(put_back)
+{
+	int id;
+
+	self->id = -1;
+	self->st.uffd = -1;
+	if (!have_device())
+		SKIP(return, RIPC_DEVICE " does not exist");
+	SYS(ripc_device_fd());
+	snprintf(self->name, sizeof(self->name), "/ripc_put_back_test_%d", getpid());
+	self->key = 0x60000000 | (getpid() & 0xfffffff);
+	ripc_mq_unlink(self->name);
+	if ((id = ripc_msgget(self->key, 0)) >= 0)
+		ripc_msgctl(id, IPC_RMID, NULL);
+	self->peer = mmap(NULL, NPEERS * sizeof(struct peer), PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->peer);
+	self->st.uffd = uffd_open();
+	if (self->st.uffd < 0)
+		SKIP(return, "userfaultfd: %s", ename(errno));
+}
+
+FIXTURE_TEARDOWN(put_back)
+{
+	stall_release(&self->st);
+	for (int i = 0; i < NPEERS; i++) {
+		if (self->pid[i] > 0) {
+			kill(self->pid[i], SIGKILL);
+			waitpid(self->pid[i], NULL, 0);
+			self->pid[i] = 0;
+		}
+	}
+	if (self->id >= 0)
+		ripc_msgctl(self->id, IPC_RMID, NULL);
+	ripc_mq_unlink(self->name);
+	stall_cleanup(&self->st);
+}
+
+/* Starts peer i: call on fd (a POSIX queue, a System V id or a file to
+ * poll) with arg (buffer size, priority, msgtyp or mtype) and text. */
+static pid_t peer_start(FIXTURE_DATA(put_back) *self, int i, enum peer_call call, int fd,
+			long arg, const char *text)
+{
+	struct peer *p = &self->peer[i];
+	pid_t pid;
+
+	memset(p, 0, sizeof(*p));
+	p->ret = -2;
+	pid = fork_child();
+	if (pid == 0) {
+		struct { long mtype; char mtext[MSGSIZE]; } m = { .mtype = arg };
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		struct timespec t0, t1;
+
+		alarm(PEER_TIMEOUT);
+		switch (call) {
+		case P_MQ_RECEIVE:
+			p->ret = ripc_mq_receive(fd, p->buf, arg, &p->prio);
+			break;
+		case P_MQ_SEND:
+			p->ret = ripc_mq_send(fd, text, strlen(text), arg);
+			break;
+		case P_MSGRCV:
+			p->ret = ripc_msgrcv(fd, &p->m, sizeof(p->m.mtext), arg, 0);
+			break;
+		case P_MSGSND:
+			memcpy(m.mtext, text, strlen(text));
+			p->ret = ripc_msgsnd(fd, &m, strlen(text), 0);
+			break;
+		case P_POLL:
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			p->ret = poll(&pf, 1, POLL_MS);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			p->revents = pf.revents;
+			p->ms = (ts_ns(t1) - ts_ns(t0)) / 1000000;
+			break;
+		}
+		p->err = errno;
+		_exit(0);
+	}
+	if (pid > 0)
+		self->pid[i] = pid;
+	return pid;
+}
+
+/* The number of the system call task tid sleeps in, -1 if it runs, -2 if
+ * /proc/TID/syscall cannot tell. */
+static long proc_syscall(pid_t tid)
+{
+	char path[64], buf[256];
+	long nr;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -2;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -2;
+	buf[n] = 0;
+	if (sscanf(buf, "%ld", &nr) != 1)
+		return -1;
+	return nr;
+}
+
+/* 0 once task tid sleeps in system call nr or nr2 (at most 3 s). */
+static int wait_sleeping(pid_t tid, long nr, long nr2, const char *who)
+{
+	char st = 0;
+	long sc = -3;
+
+	for (int i = 0; i < 3000; i++) {
+		st = proc_state(tid);
+		if (st == 'S') {
+			sc = proc_syscall(tid);
+			if (sc == nr || sc == nr2 || sc == -2)
+				return 0;
+		} else if (st == 0 || st == 'Z' || st == 'X') {
+			return note("%s ended before it blocked", who);
+		}
+		usleep(1000);
+	}
+	return note("%s did not block in system call %ld within 3 s (state %c, system call %ld)",
+		    who, nr, st ?: '?', sc);
+}
+
+static int peer_wait_sleeping(FIXTURE_DATA(put_back) *self, int i, long nr, long nr2,
+			      const char *who)
+{
+	return wait_sleeping(self->pid[i], nr, nr2, who);
+}
+
+/* Peer i's exit code once it has exited (waiting up to ms), -1 if it still runs. */
+static int peer_wait(FIXTURE_DATA(put_back) *self, int i, int ms)
+{
+	int status;
+
+	if (self->pid[i] <= 0)
+		return -2;
+	for (int t = 0;; t++) {
+		pid_t r = waitpid(self->pid[i], &status, WNOHANG);
+
+		if (r == self->pid[i]) {
+			self->pid[i] = 0;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		if (r < 0)
+			return -2;
+		if (t >= ms)
+			return -1;
+		usleep(1000);
+	}
+}
+
+/* Whether peer i has exited (it is not reaped here). */
+static int peer_exited(FIXTURE_DATA(put_back) *self, int i)
+{
+	siginfo_t si = { 0 };
+
+	return self->pid[i] <= 0 ||
+	       waitid(P_PID, self->pid[i], &si, WEXITED | WNOHANG | WNOWAIT) || si.si_pid;
+}
+
+/* Whether peer i still sleeps in its call. */
+static int peer_blocked(FIXTURE_DATA(put_back) *self, int i)
+{
+	return !peer_exited(self, i) && proc_state(self->pid[i]) == 'S';
+}
+
+/* Waits (WAIT_MS at most) for peer i's call to end: 0, else -1 and why. */
+static int peer_end(FIXTURE_DATA(put_back) *self, int i, const char *who)
+{
+	int rc = peer_wait(self, i, WAIT_MS);
+
+	if (rc == -1)
+		return note("%s is still blocked %d ms after A's EFAULT", who, WAIT_MS);
+	if (rc)
+		return note("%s exited with %d", who, rc);
+	return 0;
+}
+
+/* Peer i (a POSIX receiver) got exactly text at prio, at once. */
+static int peer_got_mq(FIXTURE_DATA(put_back) *self, int i, const char *who, const char *text,
+		       unsigned int prio)
+{
+	struct peer *p = &self->peer[i];
+	size_t n = strlen(text);
+
+	if (peer_end(self, i, who))
+		return -1;
+	if (p->ret < 0)
+		return note("%s's receive failed: %s", who, ename(p->err));
+	if ((size_t)p->ret != n || memcmp(p->buf, text, n) || p->prio != prio)
+		return note("%s got \"%.*s\" prio %u, expected \"%s\" prio %u", who,
+			    (int)(p->ret < MSGSIZE ? p->ret : MSGSIZE), p->buf, p->prio, text, prio);
+	return 0;
+}
+
+/* Peer i (a System V receiver) got exactly text with mtype, at once. */
+static int peer_got_msg(FIXTURE_DATA(put_back) *self, int i, const char *who, long mtype,
+			const char *text)
+{
+	struct peer *p = &self->peer[i];
+	size_t n = strlen(text);
+
+	if (peer_end(self, i, who))
+		return -1;
+	if (p->ret < 0)
+		return note("%s's msgrcv failed: %s", who, ename(p->err));
+	if ((size_t)p->ret != n || memcmp(p->m.mtext, text, n) || p->m.mtype != mtype)
+		return note("%s got \"%.*s\" mtype %ld, expected \"%s\" mtype %ld", who,
+			    (int)(p->ret < MSGSIZE ? p->ret : MSGSIZE), p->m.mtext, p->m.mtype,
+			    text, mtype);
+	return 0;
+}
+
+/* Peer i (a poller) saw POLLIN, at once. */
+static int peer_polled(FIXTURE_DATA(put_back) *self, int i)
+{
+	struct peer *p = &self->peer[i];
+
+	if (peer_end(self, i, "the poller"))
+		return -1;
+	if (p->ret != 1 || p->revents != POLLIN)
+		return note("the poller's poll returned %ld (%s) with revents %#x after %ld ms, "
+			    "expected POLLIN", p->ret, p->ret < 0 ? ename(p->err) : "no error",
+			    p->revents, p->ms);
+	return 0;
+}
+
+/* ---- queues ------------------------------------------------------------ */
+
+static mqd_t mq_new(FIXTURE_DATA(put_back) *self, long maxmsg)
+{
+	struct mq_attr a = { .mq_maxmsg = maxmsg, .mq_msgsize = MSGSIZE };
+
+	return ripc_mq_open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+}
+
+static long curmsgs(mqd_t q)
+{
+	struct mq_attr a;
+
+	return ripc_mq_getattr(q, &a) ? -1 : a.mq_curmsgs;
+}
+
+static int mq_snd(mqd_t q, const char *text, unsigned int prio)
+{
+	return ripc_mq_send(q, text, strlen(text), prio);
+}
+
+/* Receives one message (waiting RCV_MS at most): 0 if it is text at prio. */
+static int mq_expect(mqd_t q, const char *text, unsigned int prio)
+{
+	char b[PAGE];
+	unsigned int p = ~0u;
+	struct timespec dl = deadline_ms(RCV_MS);
+	ssize_t r = ripc_mq_timedreceive(q, b, sizeof(b), &p, &dl);
+
+	if (r < 0)
+		return note("receive: %s, expected \"%s\" prio %u", ename(errno), text, prio);
+	if ((size_t)r != strlen(text) || memcmp(b, text, r) || p != prio)
+		return note("received \"%.*s\" prio %u, expected \"%s\" prio %u",
+			    (int)(r < MSGSIZE ? r : MSGSIZE), b, p, text, prio);
+	return 0;
+}
+
+static int msg_new(FIXTURE_DATA(put_back) *self)
+{
+	self->id = ripc_msgget(self->key, IPC_CREAT | IPC_EXCL | 0600);
+	return self->id;
+}
+
+static int snd(int id, long type, const char *text)
+{
+	struct { long mtype; char mtext[MSGSIZE]; } m = { .mtype = type };
+
+	memcpy(m.mtext, text, strlen(text));
+	return ripc_msgsnd(id, &m, strlen(text), IPC_NOWAIT);
+}
+
+/* msgrcv(typ) waiting RCV_MS at most: the length, the text in text[]. */
+static long msg_take(int id, long typ, long *mtype, char *text, size_t size)
+{
+	struct { long mtype; char mtext[PAGE]; } m = { 0 };
+	struct ripc_timespec dl;
+	struct timespec d = deadline_ms(RCV_MS);
+	struct ripc_msgrcv a = {
+		.size = sizeof(a), .msqid = id, .msgp = PTR(&m),
+		.msgsz = sizeof(m.mtext), .msgtyp = typ, .timeout = PTR(&dl),
+	};
+	long r;
+
+	dl.tv_sec = d.tv_sec;
+	dl.tv_nsec = d.tv_nsec;
+	r = ioctl(ripc_device_fd(), RIPC_MSGRCV, &a);
+	if (r >= 0) {
+		*mtype = m.mtype;
+		snprintf(text, size, "%.*s", (int)r, m.mtext);
+	}
+	return r;
+}
+
+/* Receives one message of typ (RCV_MS at most): 0 if it is text with mtype. */
+static int msg_expect(int id, long typ, long mtype, const char *text)
+{
+	char got[MSGSIZE + 1];
+	long t = 0, r = msg_take(id, typ, &t, got, sizeof(got));
+
+	if (r < 0)
+		return note("msgrcv(type %ld): %s, expected \"%s\" mtype %ld", typ,
+			    ename(errno), text, mtype);
+	if (strcmp(got, text) || t != mtype)
+		return note("msgrcv(type %ld) got \"%s\" mtype %ld, expected \"%s\" mtype %ld",
+			    typ, got, t, text, mtype);
+	return 0;
+}
+
+static struct msqid_ds stat_q(int id)
+{
+	struct msqid_ds d;
+
+	memset(&d, 0, sizeof(d));
+	if (ripc_msgctl(id, IPC_STAT, &d))
+		d.msg_qnum = (msgqnum_t)-1;
+	return d;
+}
+
+#define EXPECT_QUEUE(id, qnum, cbytes) do { \
+	struct msqid_ds __s = stat_q(id); \
+	EXPECT_EQ((msgqnum_t)(qnum), __s.msg_qnum); \
+	EXPECT_EQ((unsigned long)(cbytes), __s.__msg_cbytes); \
+} while (0)
+
+/* A new file of the device bound to msqid, for poll (or -1). */
+static int bind_new(int msqid)
+{
+	struct ripc_msgbind b = { .size = sizeof(b), .msqid = msqid };
+	int fd = open(RIPC_DEVICE, O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0 && ioctl(fd, RIPC_MSG_BIND, &b)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+#define CHECK(call) ASSERT_EQ(0, (call)) TH_LOG("%s", why)
+#define EXPECT_OK(call) EXPECT_EQ(0, (call)) TH_LOG("%s", why)
+
+/* A's call has returned -1 with EFAULT. */
+#define ASSERT_A_EFAULT() do { \
+	ASSERT_EQ(-1, self->st.ret) TH_LOG("A's call returned %ld, expected EFAULT", self->st.ret); \
+	ASSERT_EQ(EFAULT, self->st.err) TH_LOG("A's call: %s, expected EFAULT", ename(self->st.err)); \
+} while (0)
+
+/* ---- POSIX -------------------------------------------------------------- */
+
+/* A single receive faults while B is blocked: B gets the message at once
+ * (a newer one sent right after A's EFAULT does not overtake it). */
+TEST_F_TIMEOUT(put_back, posix_receive_goes_to_the_blocked_receiver, TIMEOUT)
+{
+	struct stall *a = &self->st;
+	mqd_t q = SYS(mq_new(self, 4));
+
+	SYS(mq_snd(q, "first", 3));
+	CHECK(stall_map(a, 0));
+	CHECK(stall_arm(a));
+	a->call = A_MQ_RECEIVE;
+	a->fd = q;
+	a->buf = a->trap;
+	a->len = MSGSIZE;
+	CHECK(stall_start(a));
+	ASSERT_LT(0, peer_start(self, 0, P_MQ_RECEIVE, q, MSGSIZE, NULL));
+	CHECK(peer_wait_sleeping(self, 0, SYS_ioctl, SYS_ioctl, "B"));
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	SYS(mq_snd(q, "newer", 3));
+	EXPECT_OK(peer_got_mq(self, 0, "B", "first", 3));
+	EXPECT_EQ(1, curmsgs(q));
+	CHECK(mq_expect(q, "newer", 3));
+	EXPECT_EQ(0, curmsgs(q));
+}
+
+/* A single receive faults while a poller waits on the empty queue: the
+ * message is back, the poller sees POLLIN, and it is received first. */
+TEST_F_TIMEOUT(put_back, posix_receive_wakes_a_poller, TIMEOUT)
+{
+	struct stall *a = &self->st;
+	mqd_t q = SYS(mq_new(self, 4));
+
+	SYS(mq_snd(q, "polled", 4));
+	CHECK(stall_map(a, 0));
+	CHECK(stall_arm(a));
+	a->call = A_MQ_RECEIVE;
+	a->fd = q;
+	a->buf = a->trap;
+	a->len = MSGSIZE;
+	CHECK(stall_start(a));
+	ASSERT_LT(0, peer_start(self, 0, P_POLL, q, 0, NULL));
+	CHECK(peer_wait_sleeping(self, 0, SYS_poll, SYS_ppoll, "the poller"));
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	EXPECT_OK(peer_polled(self, 0));
+	EXPECT_EQ(1, curmsgs(q));
+	SYS(mq_snd(q, "newer", 4));
+	CHECK(mq_expect(q, "polled", 4));
+	CHECK(mq_expect(q, "newer", 4));
+	EXPECT_EQ(0, curmsgs(q));
+}
+
+/* No receiver waits: the message goes back to its place, first of its
+ * priority, before the older messages behind it and the ones sent while
+ * A's copy stalled; a higher priority sent meanwhile comes first. */
+TEST_F_TIMEOUT(put_back, posix_receive_without_a_receiver_keeps_its_place, TIMEOUT)
+{
+	struct stall *a = &self->st;
+	mqd_t q = SYS(mq_new(self, 8));
+
+	SYS(mq_snd(q, "m0", 5));
+	SYS(mq_snd(q, "m1", 5));
+	SYS(mq_snd(q, "low", 1));
+	CHECK(stall_map(a, 0));
+	CHECK(stall_arm(a));
+	a->call = A_MQ_RECEIVE;
+	a->fd = q;
+	a->buf = a->trap;
+	a->len = MSGSIZE;
+	CHECK(stall_start(a));
+	SYS(mq_snd(q, "n", 5));
+	SYS(mq_snd(q, "high", 7));
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	EXPECT_EQ(5, curmsgs(q));
+	CHECK(mq_expect(q, "high", 7));
+	CHECK(mq_expect(q, "m0", 5));
+	CHECK(mq_expect(q, "m1", 5));
+	CHECK(mq_expect(q, "n", 5));
+	CHECK(mq_expect(q, "low", 1));
+	EXPECT_EQ(0, curmsgs(q));
+}
+
+/* A blocks on the empty queue; a send hands its message straight to A
+ * (pipelined), whose copy faults; B, blocked meanwhile, gets it. */
+TEST_F_TIMEOUT(put_back, posix_handed_over_message_goes_to_the_next_receiver, TIMEOUT)
+{
+	struct stall *a = &self->st;
+	mqd_t q = SYS(mq_new(self, 4));
+
+	CHECK(stall_map(a, 0));
+	CHECK(stall_arm(a));
+	a->call = A_MQ_RECEIVE;
+	a->fd = q;
+	a->buf = a->trap;
+	a->len = MSGSIZE;
+	CHECK(stall_launch(a));
+	CHECK(wait_sleeping(a->tid, SYS_ioctl, SYS_ioctl, "A"));
+	SYS(mq_snd(q, "handed", 2));
+	CHECK(stall_wait_fault(a));
+	ASSERT_LT(0, peer_start(self, 0, P_MQ_RECEIVE, q, MSGSIZE, NULL));
+	CHECK(peer_wait_sleeping(self, 0, SYS_ioctl, SYS_ioctl, "B"));
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	SYS(mq_snd(q, "newer", 2));
+	EXPECT_OK(peer_got_mq(self, 0, "B", "handed", 2));
+	EXPECT_EQ(1, curmsgs(q));
+	CHECK(mq_expect(q, "newer", 2));
+}
+
+/* A receive batch takes four messages; the store of the third faults.
+ * The batch returns 2 (the first two items written back, the others
+ * untouched); the third message goes to B (blocked meanwhile) at once,
+ * before a newer one, the fourth back to the queue.  (No poller here: B's
+ * own receive wakes pollers; the next test has one alone.) */
+TEST_F_TIMEOUT(put_back, posix_batch_store_fault_puts_back_the_rest, TIMEOUT)
+{
+	static char buf[4][MSGSIZE];
+	struct stall *a = &self->st;
+	struct ripc_mq_item it[4];
+	mqd_t q = SYS(mq_new(self, 8));
+
+	SYS(mq_snd(q, "b0", 9));
+	SYS(mq_snd(q, "b1", 5));
+	SYS(mq_snd(q, "b2", 5));
+	SYS(mq_snd(q, "b3", 1));
+	CHECK(stall_map(a, 0));
+	CHECK(stall_arm(a));
+	memset(buf, 0xee, sizeof(buf));
+	for (int i = 0; i < 4; i++)
+		it[i] = (struct ripc_mq_item){ PTR(i == 2 ? (void *)a->trap : buf[i]), MSGSIZE, 77, 0 };
+	a->call = A_MQ_BATCH;
+	a->fd = q;
+	a->items = it;
+	a->count = 4;
+	CHECK(stall_start(a));
+	ASSERT_LT(0, peer_start(self, 0, P_MQ_RECEIVE, q, MSGSIZE, NULL));
+	CHECK(peer_wait_sleeping(self, 0, SYS_ioctl, SYS_ioctl, "B"));
+	CHECK(stall_fail(a));
+	ASSERT_EQ(2, a->ret) TH_LOG("A's batch: %s", a->ret < 0 ? ename(a->err) : "");
+	SYS(mq_snd(q, "newer", 1));
+	EXPECT_EQ(2u, it[0].msg_len);
+	EXPECT_EQ(9u, it[0].msg_prio);
+	EXPECT_EQ(0, memcmp(buf[0], "b0", 2));
+	EXPECT_EQ(2u, it[1].msg_len);
+	EXPECT_EQ(5u, it[1].msg_prio);
+	EXPECT_EQ(0, memcmp(buf[1], "b1", 2));
+	/* Not reported: their items are as they were. */
+	EXPECT_EQ((__u64)MSGSIZE, it[2].msg_len);
+	EXPECT_EQ(77u, it[2].msg_prio);
+	EXPECT_EQ((__u64)MSGSIZE, it[3].msg_len);
+	EXPECT_EQ(77u, it[3].msg_prio);
+	EXPECT_EQ((char)0xee, buf[3][0]);
+	EXPECT_OK(peer_got_mq(self, 0, "B", "b2", 5));
+	EXPECT_EQ(2, curmsgs(q));
+	CHECK(mq_expect(q, "b3", 1));
+	CHECK(mq_expect(q, "newer", 1));
+	EXPECT_EQ(0, curmsgs(q));
+}
+
+/* A receive batch stores three messages, then the write-back of its items
+ * faults after the first item (write-protected page): it returns 1; the
+ * two unreported messages go back to the queue in their order, and a
+ * poller waiting on the (then empty) queue sees POLLIN. */
+TEST_F_TIMEOUT(put_back, posix_batch_write_back_fault_puts_back_the_unreported, TIMEOUT)
+{
+	static char buf[3][MSGSIZE];
+	struct stall *a = &self->st;
+	struct ripc_mq_item *it;
+	mqd_t q = SYS(mq_new(self, 8));
+
+	SYS(mq_snd(q, "w0", 1));
+	SYS(mq_snd(q, "w1", 1));
+	SYS(mq_snd(q, "w2", 1));
+	CHECK(stall_map(a, 1));
+	/* Item 0 at the end of the ordinary page, items 1 and 2 in the trap. */
+	it = (struct ripc_mq_item *)(a->trap - sizeof(*it));
+	for (int i = 0; i < 3; i++)
+		it[i] = (struct ripc_mq_item){ PTR(buf[i]), MSGSIZE, 77, 0 };
+	CHECK(stall_arm(a));
+	a->call = A_MQ_BATCH;
+	a->fd = q;
+	a->items = it;
+	a->count = 3;
+	CHECK(stall_start(a));
+	ASSERT_LT(0, peer_start(self, 0, P_POLL, q, 0, NULL));
+	CHECK(peer_wait_sleeping(self, 0, SYS_poll, SYS_ppoll, "the poller"));
+	CHECK(stall_fail(a));
+	ASSERT_EQ(1, a->ret) TH_LOG("A's batch: %s", a->ret < 0 ? ename(a->err) : "");
+	EXPECT_EQ(2u, it[0].msg_len);
+	EXPECT_EQ(1u, it[0].msg_prio);
+	EXPECT_EQ(0, memcmp(buf[0], "w0", 2));
+	EXPECT_OK(peer_polled(self, 0));
+	EXPECT_EQ(2, curmsgs(q));
+	SYS(mq_snd(q, "newer", 1));
+	CHECK(mq_expect(q, "w1", 1));
+	CHECK(mq_expect(q, "w2", 1));
+	CHECK(mq_expect(q, "newer", 1));
+	EXPECT_EQ(0, curmsgs(q));
+}
+
+/* A full queue (maxmsg 2) with two blocked senders: A's receive faults.
+ * curmsgs never exceeds maxmsg, during the stall or after; a sender stays
+ * blocked while the queue is full; every message is received once, the
+ * one put back first, the senders' in the order they blocked. */
+TEST_F_TIMEOUT(put_back, posix_put_back_on_a_full_queue_keeps_maxmsg, TIMEOUT)
+{
+	static const char *const order[] = { "q0", "q1", "x1", "x2" };
+	struct stall *a = &self->st;
+	mqd_t q = SYS(mq_new(self, 2));
+	long c;
+
+	SYS(mq_snd(q, "q0", 0));
+	SYS(mq_snd(q, "q1", 0));
+	ASSERT_LT(0, peer_start(self, 0, P_MQ_SEND, q, 0, "x1"));
+	CHECK(peer_wait_sleeping(self, 0, SYS_ioctl, SYS_ioctl, "sender 1"));
+	ASSERT_LT(0, peer_start(self, 1, P_MQ_SEND, q, 0, "x2"));
+	CHECK(peer_wait_sleeping(self, 1, SYS_ioctl, SYS_ioctl, "sender 2"));
+	CHECK(stall_map(a, 0));
+	CHECK(stall_arm(a));
+	a->call = A_MQ_RECEIVE;
+	a->fd = q;
+	a->buf = a->trap;
+	a->len = MSGSIZE;
+	CHECK(stall_start(a));
+	c = curmsgs(q);
+	TH_LOG("during A's stall: curmsgs %ld, sender 1 %s, sender 2 %s", c,
+	       peer_exited(self, 0) ? "done" : "waiting", peer_exited(self, 1) ? "done" : "waiting");
+	EXPECT_LE(c, 2) TH_LOG("curmsgs %ld > maxmsg 2 during the stall", c);
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	c = curmsgs(q);
+	EXPECT_LE(c, 2) TH_LOG("curmsgs %ld > maxmsg 2 after the put-back", c);
+	/* Full: the second sender cannot have got in. */
+	if (c >= 2) {
+		EXPECT_TRUE(peer_blocked(self, 1)) TH_LOG("sender 2 left its send on a full queue");
+	}
+	for (int i = 0; i < 4; i++) {
+		CHECK(mq_expect(q, order[i], 0));
+		c = curmsgs(q);
+		EXPECT_LE(c, 2) TH_LOG("curmsgs %ld > maxmsg 2 after receiving %s", c, order[i]);
+	}
+	for (int i = 0; i < 2; i++) {
+		EXPECT_EQ(0, peer_wait(self, i, WAIT_MS)) TH_LOG("sender %d", i + 1);
+		EXPECT_EQ(0, self->peer[i].ret) TH_LOG("sender %d: %s", i + 1, ename(self->peer[i].err));
+	}
+	EXPECT_EQ(0, curmsgs(q));
+}
+
+/* ---- System V ------------------------------------------------------------ */
+
+/* A typed msgrcv faults while B waits for that type (behind a receiver of
+ * another type): B gets the message at once, before a newer one of its
+ * type; the other receiver stays blocked; counts come back right. */
+TEST_F_TIMEOUT(put_back, sysv_msgrcv_goes_to_the_blocked_typed_receiver, TIMEOUT)
+{
+	struct stall *a = &self->st;
+	int id = SYS(msg_new(self));
+
+	SYS(snd(id, 1, "a"));
+	SYS(snd(id, 2, "typed"));
+	CHECK(stall_map(a, 0));
+	CHECK(stall_arm(a));
+	a->call = A_MSGRCV;
+	a->fd = id;
+	a->buf = a->trap;
+	a->len = MSGSIZE;
+	a->typ = 2;
+	CHECK(stall_start(a));
+	ASSERT_LT(0, peer_start(self, 1, P_MSGRCV, id, 3, NULL));
+	CHECK(peer_wait_sleeping(self, 1, SYS_ioctl, SYS_ioctl, "the type 3 receiver"));
+	ASSERT_LT(0, peer_start(self, 0, P_MSGRCV, id, 2, NULL));
+	CHECK(peer_wait_sleeping(self, 0, SYS_ioctl, SYS_ioctl, "B"));
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	SYS(snd(id, 2, "newer!"));
+	EXPECT_OK(peer_got_msg(self, 0, "B", 2, "typed"));
+	EXPECT_TRUE(peer_blocked(self, 1)) TH_LOG("the type 3 receiver left its msgrcv");
+	EXPECT_QUEUE(id, 2, 1 + 6);
+	SYS(snd(id, 3, "three"));
+	EXPECT_OK(peer_got_msg(self, 1, "the type 3 receiver", 3, "three"));
+	CHECK(msg_expect(id, 0, 1, "a"));
+	CHECK(msg_expect(id, 0, 2, "newer!"));
+	EXPECT_QUEUE(id, 0, 0);
+}
+
+/* msgrcv faults while a poller waits on the queue (bound with
+ * RIPC_MSG_BIND) and a receiver of another type waits: the poller sees
+ * POLLIN, the receiver stays blocked, the message is received first. */
+TEST_F_TIMEOUT(put_back, sysv_msgrcv_wakes_a_poller, TIMEOUT)
+{
+	struct stall *a = &self->st;
+	int id = SYS(msg_new(self)), fd = SYS(bind_new(id));
+
+	SYS(snd(id, 1, "polled"));
+	CHECK(stall_map(a, 0));
+	CHECK(stall_arm(a));
+	a->call = A_MSGRCV;
+	a->fd = id;
+	a->buf = a->trap;
+	a->len = MSGSIZE;
+	a->typ = 0;
+	CHECK(stall_start(a));
+	ASSERT_LT(0, peer_start(self, 1, P_MSGRCV, id, 5, NULL));
+	CHECK(peer_wait_sleeping(self, 1, SYS_ioctl, SYS_ioctl, "the type 5 receiver"));
+	ASSERT_LT(0, peer_start(self, 0, P_POLL, fd, 0, NULL));
+	CHECK(peer_wait_sleeping(self, 0, SYS_poll, SYS_ppoll, "the poller"));
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	EXPECT_OK(peer_polled(self, 0));
+	EXPECT_TRUE(peer_blocked(self, 1)) TH_LOG("the type 5 receiver left its msgrcv");
+	EXPECT_QUEUE(id, 1, 6);
+	SYS(snd(id, 1, "newer"));
+	CHECK(msg_expect(id, 0, 1, "polled"));
+	CHECK(msg_expect(id, 0, 1, "newer"));
+	SYS(snd(id, 5, "five"));
+	EXPECT_OK(peer_got_msg(self, 1, "the type 5 receiver", 5, "five"));
+	EXPECT_QUEUE(id, 0, 0);
+	close(fd);
+}
+
+/* No receiver waits: a message taken from the middle (typed msgrcv) goes
+ * back to its place, after the older and before the newer ones. */
+TEST_F_TIMEOUT(put_back, sysv_msgrcv_without_a_receiver_keeps_its_place, TIMEOUT)
+{
+	static const struct { long t; const char *s; } order[] = {
+		{ 1, "a" }, { 2, "b" }, { 1, "c" }, { 2, "d" }, { 1, "e" },
+	};
+	struct stall *a = &self->st;
+	int id = SYS(msg_new(self));
+
+	SYS(snd(id, 1, "a"));
+	SYS(snd(id, 2, "b"));
+	SYS(snd(id, 1, "c"));
+	CHECK(stall_map(a, 0));
+	CHECK(stall_arm(a));
+	a->call = A_MSGRCV;
+	a->fd = id;
+	a->buf = a->trap;
+	a->len = MSGSIZE;
+	a->typ = 2;
+	CHECK(stall_start(a));
+	SYS(snd(id, 2, "d"));
+	SYS(snd(id, 1, "e"));
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	EXPECT_QUEUE(id, 5, 5);
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
+		CHECK(msg_expect(id, 0, order[i].t, order[i].s));
+	EXPECT_QUEUE(id, 0, 0);
+}
+
+/* A blocks in a typed msgrcv behind an older message of another type; a
+ * send hands its message straight to A (pipelined), whose copy faults:
+ * the message goes back where its send put it, after the older message
+ * and before the one sent during the stall. */
+TEST_F_TIMEOUT(put_back, sysv_handed_over_message_keeps_its_send_order, TIMEOUT)
+{
+	struct stall *a = &self->st;
+	int id = SYS(msg_new(self));
+
+	/* A message in and out first, so that "a" is not the queue's first. */
+	SYS(snd(id, 1, "x"));
+	CHECK(msg_expect(id, 0, 1, "x"));
+	SYS(snd(id, 1, "a"));
+	CHECK(stall_map(a, 0));
+	CHECK(stall_arm(a));
+	a->call = A_MSGRCV;
+	a->fd = id;
+	a->buf = a->trap;
+	a->len = MSGSIZE;
+	a->typ = 2;
+	CHECK(stall_launch(a));
+	CHECK(wait_sleeping(a->tid, SYS_ioctl, SYS_ioctl, "A"));
+	SYS(snd(id, 2, "p"));
+	CHECK(stall_wait_fault(a));
+	SYS(snd(id, 1, "c"));
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	EXPECT_QUEUE(id, 3, 3);
+	CHECK(msg_expect(id, 0, 1, "a"));
+	CHECK(msg_expect(id, 0, 2, "p"));
+	CHECK(msg_expect(id, 0, 1, "c"));
+	EXPECT_QUEUE(id, 0, 0);
+}
+
+/* A receive batch (types 0, 2, 0, 0) takes four messages; the store of
+ * the third faults.  It returns 2; the third message (type 1) goes at once
+ * to B, which waits for type 1, before a newer type 1 message; the fourth
+ * goes back to the queue.  (No poller: B's own receive wakes pollers.) */
+TEST_F_TIMEOUT(put_back, sysv_batch_store_fault_puts_back_the_rest, TIMEOUT)
+{
+	static struct { long mtype; char mtext[MSGSIZE]; } buf[4];
+	static const long typ[4] = { 0, 2, 0, 0 };
+	struct stall *a = &self->st;
+	int id = SYS(msg_new(self));
+	struct ripc_msg_item it[4];
+
+	SYS(snd(id, 1, "m0"));
+	SYS(snd(id, 2, "m1"));
+	SYS(snd(id, 1, "m2"));
+	SYS(snd(id, 3, "m3"));
+	CHECK(stall_map(a, 0));
+	CHECK(stall_arm(a));
+	memset(buf, 0xee, sizeof(buf));
+	for (int i = 0; i < 4; i++)
+		it[i] = (struct ripc_msg_item){
+			PTR(i == 2 ? (void *)a->trap : (void *)&buf[i]), MSGSIZE, typ[i]
+		};
+	a->call = A_MSG_BATCH;
+	a->fd = id;
+	a->items = it;
+	a->count = 4;
+	CHECK(stall_start(a));
+	ASSERT_LT(0, peer_start(self, 0, P_MSGRCV, id, 1, NULL));
+	CHECK(peer_wait_sleeping(self, 0, SYS_ioctl, SYS_ioctl, "B"));
+	CHECK(stall_fail(a));
+	ASSERT_EQ(2, a->ret) TH_LOG("A's batch: %s", a->ret < 0 ? ename(a->err) : "");
+	SYS(snd(id, 1, "newer"));
+	EXPECT_EQ(2, it[0].msgsz);
+	EXPECT_EQ(1, buf[0].mtype);
+	EXPECT_EQ(0, memcmp(buf[0].mtext, "m0", 2));
+	EXPECT_EQ(2, it[1].msgsz);
+	EXPECT_EQ(2, buf[1].mtype);
+	EXPECT_EQ(0, memcmp(buf[1].mtext, "m1", 2));
+	EXPECT_EQ(MSGSIZE, it[2].msgsz);
+	EXPECT_EQ(MSGSIZE, it[3].msgsz);
+	EXPECT_EQ((char)0xee, buf[3].mtext[0]);
+	EXPECT_OK(peer_got_msg(self, 0, "B", 1, "m2"));
+	EXPECT_QUEUE(id, 2, 2 + 5);
+	CHECK(msg_expect(id, 0, 3, "m3"));
+	CHECK(msg_expect(id, 0, 1, "newer"));
+	EXPECT_QUEUE(id, 0, 0);
+}
+
+/* A receive batch stores both messages, then the write-back of its items
+ * (all in a write-protected page) faults: EFAULT, and both messages go
+ * back to the queue in their order; a poller sees POLLIN, a receiver of
+ * another type stays blocked. */
+TEST_F_TIMEOUT(put_back, sysv_batch_write_back_fault_puts_back_every_message, TIMEOUT)
+{
+	static struct { long mtype; char mtext[MSGSIZE]; } buf[2];
+	struct stall *a = &self->st;
+	int id = SYS(msg_new(self)), fd = SYS(bind_new(id));
+	struct ripc_msg_item *it;
+
+	SYS(snd(id, 1, "v0"));
+	SYS(snd(id, 1, "v1"));
+	CHECK(stall_map(a, 1));
+	it = (struct ripc_msg_item *)a->trap;
+	for (int i = 0; i < 2; i++)
+		it[i] = (struct ripc_msg_item){ PTR(&buf[i]), MSGSIZE, 0 };
+	CHECK(stall_arm(a));
+	a->call = A_MSG_BATCH;
+	a->fd = id;
+	a->items = it;
+	a->count = 2;
+	CHECK(stall_start(a));
+	ASSERT_LT(0, peer_start(self, 1, P_MSGRCV, id, 9, NULL));
+	CHECK(peer_wait_sleeping(self, 1, SYS_ioctl, SYS_ioctl, "the type 9 receiver"));
+	ASSERT_LT(0, peer_start(self, 0, P_POLL, fd, 0, NULL));
+	CHECK(peer_wait_sleeping(self, 0, SYS_poll, SYS_ppoll, "the poller"));
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	EXPECT_OK(peer_polled(self, 0));
+	EXPECT_TRUE(peer_blocked(self, 1)) TH_LOG("the type 9 receiver left its msgrcv");
+	EXPECT_QUEUE(id, 2, 4);
+	SYS(snd(id, 1, "newer"));
+	CHECK(msg_expect(id, 0, 1, "v0"));
+	CHECK(msg_expect(id, 0, 1, "v1"));
+	CHECK(msg_expect(id, 0, 1, "newer"));
+	SYS(snd(id, 9, "nine"));
+	EXPECT_OK(peer_got_msg(self, 1, "the type 9 receiver", 9, "nine"));
+	EXPECT_QUEUE(id, 0, 0);
+	close(fd);
+}
+
+/* A full queue (msg_qbytes 8, two 4-byte messages) with two blocked
+ * senders: A's msgrcv faults.  msg_cbytes never exceeds msg_qbytes;
+ * every message is received once, the one put back first. */
+TEST_F_TIMEOUT(put_back, sysv_put_back_on_a_full_queue_keeps_qbytes, TIMEOUT)
+{
+	struct stall *a = &self->st;
+	int id = SYS(msg_new(self)), seen[2] = { 0, 0 };
+	struct msqid_ds s = stat_q(id);
+	char got[MSGSIZE + 1];
+	long t;
+
+	s.msg_qbytes = 8;
+	SYS(ripc_msgctl(id, IPC_SET, &s));
+	SYS(snd(id, 1, "q0q0"));
+	SYS(snd(id, 1, "q1q1"));
+	ASSERT_LT(0, peer_start(self, 0, P_MSGSND, id, 1, "x1x1"));
+	CHECK(peer_wait_sleeping(self, 0, SYS_ioctl, SYS_ioctl, "sender 1"));
+	ASSERT_LT(0, peer_start(self, 1, P_MSGSND, id, 1, "x2x2"));
+	CHECK(peer_wait_sleeping(self, 1, SYS_ioctl, SYS_ioctl, "sender 2"));
+	CHECK(stall_map(a, 0));
+	CHECK(stall_arm(a));
+	a->call = A_MSGRCV;
+	a->fd = id;
+	a->buf = a->trap;
+	a->len = MSGSIZE;
+	a->typ = 0;
+	CHECK(stall_start(a));
+	/* A module that frees the room during the copy lets a sender in
+	 * (either: both are woken): give it the time (1 s at most) so that
+	 * the put-back meets it. */
+	for (int i = 0; i < 1000 && !peer_exited(self, 0) && !peer_exited(self, 1); i++)
+		usleep(1000);
+	s = stat_q(id);
+	TH_LOG("during A's stall: qnum %lu, cbytes %lu, sender 1 %s, sender 2 %s", s.msg_qnum,
+	       s.__msg_cbytes, peer_exited(self, 0) ? "done" : "waiting",
+	       peer_exited(self, 1) ? "done" : "waiting");
+	EXPECT_LE(s.__msg_cbytes, 8lu) TH_LOG("msg_cbytes > msg_qbytes 8 during the stall");
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	s = stat_q(id);
+	EXPECT_LE(s.__msg_cbytes, s.msg_qbytes)
+		TH_LOG("msg_cbytes %lu > msg_qbytes %lu after the put-back (qnum %lu)",
+		       s.__msg_cbytes, s.msg_qbytes, s.msg_qnum);
+	CHECK(msg_expect(id, 0, 1, "q0q0"));
+	s = stat_q(id);
+	EXPECT_LE(s.__msg_cbytes, 8lu);
+	CHECK(msg_expect(id, 0, 1, "q1q1"));
+	/* The woken senders race (as native's ss_wakeup): either order. */
+	for (int i = 0; i < 2; i++) {
+		s = stat_q(id);
+		EXPECT_LE(s.__msg_cbytes, 8lu);
+		ASSERT_LE(0, msg_take(id, 0, &t, got, sizeof(got)))
+			TH_LOG("msgrcv of the senders' message %d: %s", i + 1, ename(errno));
+		EXPECT_EQ(1, t);
+		if (!strcmp(got, "x1x1")) {
+			seen[0]++;
+		} else if (!strcmp(got, "x2x2")) {
+			seen[1]++;
+		} else {
+			EXPECT_TRUE(0) TH_LOG("received \"%s\"", got);
+		}
+	}
+	EXPECT_EQ(1, seen[0]);
+	EXPECT_EQ(1, seen[1]);
+	for (int i = 0; i < 2; i++) {
+		EXPECT_EQ(0, peer_wait(self, i, WAIT_MS)) TH_LOG("sender %d", i + 1);
+		EXPECT_EQ(0, self->peer[i].ret) TH_LOG("sender %d: %s", i + 1,
+						       ename(self->peer[i].err));
+	}
+	EXPECT_QUEUE(id, 0, 0);
+}
+
+TEST_HARNESS_MAIN
