@@ -230,16 +230,16 @@ fn list(ns: &Ns, arg: usize, mut a: ripc_list) -> Result<isize> {
     let paged = a.which & RIPC_LIST_PAGE != 0;
     let mut out = Lines::new(a.buf, a.buf_len, paged);
     if paged {
-        let next = match a.which & !RIPC_LIST_PAGE {
+        let (next, more) = match a.which & !RIPC_LIST_PAGE {
             RIPC_LIST_POSIX => mqueue::list(&ns.mq, &mut out, a.cursor)?,
             RIPC_LIST_SYSV => sysv::list(&ns.sysv, &mut out, a.cursor)?,
             _ => return Err(EINVAL),
         };
-        if out.written == 0 && next.is_some() {
+        if out.written == 0 && more {
             // Not even one line fits.
             return Err(EINVAL);
         }
-        a.cursor = next.unwrap_or(a.cursor);
+        a.cursor = next;
         out.finish()?;
         write_arg(arg, &a, a.size)?;
         return Ok(out.written as isize);

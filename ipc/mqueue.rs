@@ -9,6 +9,7 @@
 
 #![deny(unsafe_code)]
 
+use crate::ipc::device::Lines;
 use crate::ipc::{
     cred::{self, Ids},
     defs::*,
@@ -20,7 +21,6 @@ use crate::ipc::{
     notify::{self, Notify, Request},
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
-use crate::ipc::device::Lines;
 use core::fmt::Write;
 use kernel::{
     bindings,
@@ -930,16 +930,25 @@ impl MqHandle {
 
 /// `RIPC_IOC_LIST`: one line per named queue, in the order they were
 /// made, from `cursor` (0: the header first; else the serial number + 1 of
-/// the next queue); returns where to go on if `out` is full, `None` at the
-/// end.
-pub(crate) fn list(ns: &MqNs, out: &mut Lines, cursor: u64) -> Result<Option<u64>> {
+/// the next queue); returns where to go on, and whether `out` was full
+/// before the end.
+pub(crate) fn list(ns: &MqNs, out: &mut Lines, cursor: u64) -> Result<(u64, bool)> {
     if cursor == 0
         && !out.push(&Lines::format(format_args!(
             "{:<24} {:>6} {:>6} {:>8} {:>8} {:>10} {:>6} {:>6} {:>5} {:>8}",
-            "name", "uid", "gid", "mode", "maxmsg", "msgsize", "msgs", "bytes", "signo", "notifypid"
+            "name",
+            "uid",
+            "gid",
+            "mode",
+            "maxmsg",
+            "msgsize",
+            "msgs",
+            "bytes",
+            "signo",
+            "notifypid"
         )))?
     {
-        return Ok(Some(0));
+        return Ok((0, true));
     }
     let mut next = cursor.saturating_sub(1);
     loop {
@@ -947,7 +956,7 @@ pub(crate) fn list(ns: &MqNs, out: &mut Lines, cursor: u64) -> Result<Option<u64
         // tree's cursor does not move on its own).
         let names = ns.names.lock();
         let Some(c) = names.by_serial.cursor_lower_bound(&next) else {
-            return Ok(None);
+            return Ok((names.next_serial + 1, false));
         };
         let (&serial, (n, q)) = c.current();
         let g = q.state.lock();
@@ -971,7 +980,7 @@ pub(crate) fn list(ns: &MqNs, out: &mut Lines, cursor: u64) -> Result<Option<u64
         drop(g);
         drop(names);
         if !out.push(&line)? {
-            return Ok(Some(serial + 1));
+            return Ok((serial + 1, true));
         }
         next = serial + 1;
     }

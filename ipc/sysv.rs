@@ -5,6 +5,7 @@
 
 #![deny(unsafe_code)]
 
+use crate::ipc::device::Lines;
 use crate::ipc::{
     cred::{self, Ids},
     defs::*,
@@ -15,7 +16,6 @@ use crate::ipc::{
     msg::Msg,
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
-use crate::ipc::device::Lines;
 use kernel::{
     bindings,
     fs::File,
@@ -1045,15 +1045,15 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
 
 /// `RIPC_IOC_LIST`: one line per queue, like `/proc/sysvipc/msg`, in
 /// index order from `cursor` (0: the header first; else the index + 1 of
-/// the next slot to look at); returns where to go on if `out` is full,
-/// `None` at the end.
-pub(crate) fn list(ns: &SysvNs, out: &mut Lines, cursor: u64) -> Result<Option<u64>> {
+/// the next slot to look at); returns where to go on, and whether `out`
+/// was full before the end.
+pub(crate) fn list(ns: &SysvNs, out: &mut Lines, cursor: u64) -> Result<(u64, bool)> {
     if cursor == 0
         && !out.push(&Lines::format(format_args!(
             "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime"
         )))?
     {
-        return Ok(Some(0));
+        return Ok((0, true));
     }
     let mut idx = usize::try_from(cursor.saturating_sub(1)).unwrap_or(usize::MAX);
     loop {
@@ -1066,7 +1066,7 @@ pub(crate) fn list(ns: &SysvNs, out: &mut Lines, cursor: u64) -> Result<Option<u
             .skip(idx)
             .find_map(|(i, s)| s.as_ref().map(|q| (i, q)))
         else {
-            return Ok(None);
+            return Ok((t.slots.len() as u64 + 1, false));
         };
         let g = q.state.lock();
         let p = &g.perm;
@@ -1090,7 +1090,7 @@ pub(crate) fn list(ns: &SysvNs, out: &mut Lines, cursor: u64) -> Result<Option<u
         drop(g);
         drop(t);
         if !out.push(&line)? {
-            return Ok(Some(i as u64 + 1));
+            return Ok((i as u64 + 1, true));
         }
         idx = i + 1;
     }

@@ -344,3 +344,19 @@ ssize_t ripc_list(unsigned int which, char *buf, size_t len)
 
 	return dev_ioctl(RIPC_IOC_LIST, &arg);
 }
+
+ssize_t ripc_list_page(unsigned int which, uint64_t *cursor, char *buf, size_t len)
+{
+	struct ripc_list arg = {
+		.size = sizeof(arg),
+		.which = which | RIPC_LIST_PAGE,
+		.buf = PTR(buf),
+		.buf_len = len,
+		.cursor = *cursor,
+	};
+	ssize_t n = dev_ioctl(RIPC_IOC_LIST, &arg);
+
+	if (n >= 0)
+		*cursor = arg.cursor;
+	return n;
+}

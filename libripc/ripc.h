@@ -34,6 +34,7 @@
 #define RIPC_H
 
 #include <mqueue.h>
+#include <stdint.h>
 #include <signal.h>
 #include <sys/msg.h>
 #include <sys/types.h>
@@ -106,6 +107,14 @@ int ripc_set_limits(const struct ripc_limits *limits);
  * length without the NUL.
  */
 ssize_t ripc_list(unsigned int which, char *buf, size_t len);
+/*
+ * RIPC_IOC_LIST with RIPC_LIST_PAGE: a page of the table of RIPC_LIST_POSIX
+ * or RIPC_LIST_SYSV.  Start with *cursor = 0; each call writes the whole
+ * lines that fit into buf (NUL-terminated; the header on the first page),
+ * advances *cursor and returns the bytes written, 0 at the end, or -1 with
+ * errno (EINVAL if buf cannot hold one line).
+ */
+ssize_t ripc_list_page(unsigned int which, uint64_t *cursor, char *buf, size_t len);
 
 /* The process-wide descriptor of /dev/rust_ipc (opened on first use), or -1. */
 int ripc_device_fd(void);

@@ -567,6 +567,82 @@ TEST_F(ext, list_truncates_with_a_nul_and_returns_the_full_length)
 	free(small);
 }
 
+/*
+ * Reads a whole table with RIPC_LIST_PAGE and a buffer of len bytes into
+ * out; checks that every page is whole lines; returns the pages read or -1.
+ */
+static int read_pages(unsigned int which, size_t len, char *out, size_t outlen)
+{
+	char *page = malloc(len);
+	uint64_t cursor = 0;
+	size_t at = 0;
+	int pages = 0;
+	ssize_t n;
+
+	if (!page)
+		return -1;
+	out[0] = 0;
+	while ((n = ripc_list_page(which, &cursor, page, len)) > 0) {
+		if ((size_t)n != strlen(page) || page[n - 1] != '\n' || (size_t)n >= len ||
+		    at + n >= outlen)
+			break;
+		memcpy(out + at, page, n + 1);
+		at += n;
+		pages++;
+	}
+	free(page);
+	return n == 0 ? pages : -1;
+}
+
+/*
+ * RIPC_LIST_PAGE: the pages, each whole lines within the buffer, add up to
+ * the table the unpaged call gives, header once; a buffer too small for a
+ * line is EINVAL; a queue removed between two pages is not listed again and
+ * none is listed twice.
+ */
+TEST_F(ext, list_pages_add_up_to_the_whole_table)
+{
+	static char full[1 << 16], paged[1 << 16];
+	char probe[64];
+	uint64_t cursor = 0;
+	int ids[40];
+	char *line2;
+
+	for (int i = 0; i < 40; i++)
+		ids[i] = SYS(ripc_msgget(IPC_PRIVATE, 0600));
+	SYS(ripc_mq_close(SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT, 0600, NULL))));
+	for (unsigned int w = RIPC_LIST_POSIX; w <= RIPC_LIST_SYSV; w++) {
+		SYS(ripc_list(w, full, sizeof(full)));
+		/* 150 bytes: one line a page. */
+		ASSERT_LE(2, read_pages(w, 150, paged, sizeof(paged)));
+		ASSERT_STREQ(full, paged);
+		ASSERT_EQ(1, read_pages(w, sizeof(paged), paged, sizeof(paged)));
+		ASSERT_STREQ(full, paged);
+	}
+	ASSERT_LE(41, read_pages(RIPC_LIST_SYSV, 150, paged, sizeof(paged)));
+	/* Not even the header fits. */
+	ASSERT_ERRNO(EINVAL, ripc_list_page(RIPC_LIST_SYSV, &cursor, probe, 20));
+	ASSERT_EQ((uint64_t)0, cursor);
+	ASSERT_ERRNO(EINVAL, ripc_list_page(RIPC_LIST_POSIX | RIPC_LIST_SYSV, &cursor, probe,
+					    sizeof(probe)));
+	/* A page of the header and the first queue, then the first goes. */
+	ASSERT_LT(0, ripc_list_page(RIPC_LIST_SYSV, &cursor, full, strchr(strchr(paged, '\n') + 1, '\n') - paged + 2));
+	line2 = strchr(full, '\n') + 1;
+	ASSERT_NE(NULL, strchr(line2, '\n'));
+	ASSERT_EQ(NULL, strchr(strchr(line2, '\n') + 1, '\n'));
+	SYS(ripc_msgctl(ids[0], IPC_RMID, NULL));
+	SYS(ripc_msgctl(ids[1], IPC_RMID, NULL));
+	ASSERT_LT(0, ripc_list_page(RIPC_LIST_SYSV, &cursor, paged, sizeof(paged)));
+	ASSERT_EQ(NULL, strstr(paged, line2)) TH_LOG("listed again:\n%s", paged);
+	snprintf(probe, sizeof(probe), " %10d ", ids[1]);
+	ASSERT_EQ(NULL, strstr(paged, probe));
+	snprintf(probe, sizeof(probe), " %10d ", ids[39]);
+	ASSERT_NE(NULL, strstr(paged, probe));
+	ASSERT_EQ(0, ripc_list_page(RIPC_LIST_SYSV, &cursor, paged, sizeof(paged)));
+	for (int i = 2; i < 40; i++)
+		SYS(ripc_msgctl(ids[i], IPC_RMID, NULL));
+}
+
 /* ---- mq_notify ------------------------------------------------------------ */
 
 TEST_F(ext, notify_sigev_thread_is_einval)

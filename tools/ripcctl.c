@@ -75,13 +75,22 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "list")) {
-		static char buf[1 << 20];
-		if (ripc_list(RIPC_LIST_POSIX, buf, sizeof(buf)) < 0)
-			return fail("list");
-		printf("POSIX queues:\n%s", buf);
-		if (ripc_list(RIPC_LIST_SYSV, buf, sizeof(buf)) < 0)
-			return fail("list");
-		printf("System V queues:\n%s", buf);
+		/* A page at a time: any number of queues, bounded memory. */
+		static const struct { unsigned int which; const char *title; } t[] = {
+			{ RIPC_LIST_POSIX, "POSIX queues" }, { RIPC_LIST_SYSV, "System V queues" },
+		};
+		char buf[4096];
+
+		for (int i = 0; i < 2; i++) {
+			uint64_t cursor = 0;
+			ssize_t n;
+
+			printf("%s:\n", t[i].title);
+			while ((n = ripc_list_page(t[i].which, &cursor, buf, sizeof(buf))) > 0)
+				fputs(buf, stdout);
+			if (n < 0)
+				return fail("list");
+		}
 		return 0;
 	}
 	if (!strcmp(cmd, "mq-create") && argc >= 3) {
