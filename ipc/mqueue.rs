@@ -15,7 +15,7 @@ use crate::ipc::{
     defs::*,
     engine::{Parts, QueueState, Reserved, Taken},
     fifo::Fifo,
-    kernel_api::{self, globals},
+    kernel_api::{self, globals, UserNsRef},
     limits::{self, HARD_MSGMAX, HARD_MSGSIZEMAX},
     msg::Msg,
     notify::{self, Notify, Request},
@@ -51,15 +51,29 @@ const O_CREAT: u32 = bindings::O_CREAT;
 const O_EXCL: u32 = bindings::O_EXCL;
 pub(crate) const O_NONBLOCK: u32 = bindings::O_NONBLOCK;
 
-/// Bytes charged against `RLIMIT_MSGQUEUE`, per user (native: the
-/// user's `ucounts`).  The table is a global ([`globals::mq_accounting`]).
+/// Bytes charged against `RLIMIT_MSGQUEUE`, per user of a user namespace
+/// (native: `ucounts`, the `UCOUNT_RLIMIT_MSGQUEUE` count of (user
+/// namespace, uid)).  The table is a global ([`globals::mq_accounting`]).
 pub(crate) struct Acct {
-    users: KVec<(u32, u64)>,
+    users: KVec<AcctEntry>,
+}
+
+/// One user's charge; the entry holds its namespace while it is charged.
+struct AcctEntry {
+    ns: UserNsRef,
+    uid: u32,
+    bytes: u64,
 }
 
 impl Acct {
     pub(crate) const fn new() -> Self {
         Acct { users: KVec::new() }
+    }
+
+    fn find(&self, ns: usize, uid: u32) -> Option<usize> {
+        self.users
+            .iter()
+            .position(|u| u.ns.addr() == ns && u.uid == uid)
     }
 }
 
@@ -155,43 +169,58 @@ impl Names {
 }
 
 /// What one queue costs: a place in its namespace's count, and bytes
-/// charged to its creator (both released when the queue is freed).
+/// charged to its creator at each level of its `ucounts` chain (all
+/// released when the queue is freed).
 struct Charge {
     queues: Arc<Atomic<u32>>,
-    uid: u32,
+    /// (user namespace, uid) of each level.
+    levels: KVec<(usize, u32)>,
     bytes: u64,
 }
 
 impl Charge {
-    /// Counts a new queue in `ns` and charges `bytes` to the caller's user:
-    /// the native `EMFILE` (`RLIMIT_MSGQUEUE`) rule.
+    /// Counts a new queue in `ns` and charges `bytes` as
+    /// `inc_rlimit_ucounts` does: to the caller's (user namespace, uid),
+    /// against its `RLIMIT_MSGQUEUE`, then to each namespace's creator up
+    /// to the initial namespace, against the limit that creator had: the
+    /// native `EMFILE` rule, in containers too.
     fn new(ns: &MqNs, ids: &Ids, bytes: u64) -> Result<Charge> {
+        // The chain: (namespace, uid, limit) of each level.
+        let mut chain = KVec::new();
+        chain.push(
+            (UserNsRef::current(), ids.uid, kernel_api::rlimit_msgqueue()),
+            GFP_KERNEL,
+        )?;
+        while let Some(up) = chain.last().and_then(|(n, _, _)| n.up()) {
+            chain.push(up, GFP_KERNEL)?;
+        }
+        let mut levels = KVec::with_capacity(chain.len(), GFP_KERNEL_ACCOUNT)?;
         let mut a = globals::mq_accounting();
-        let i = match a.users.iter().position(|u| u.0 == ids.uid) {
-            Some(i) => i,
-            None => {
-                a.users.push((ids.uid, 0), GFP_KERNEL_ACCOUNT)?;
-                a.users.len() - 1
-            }
-        };
-        let used = a.users.get(i).map_or(0, |u| u.1);
-        let limit = kernel_api::rlimit_msgqueue();
-        match used.checked_add(bytes) {
-            Some(total) if total <= limit => {}
-            _ => {
-                if used == 0 {
-                    let _ = a.users.remove(i);
-                }
+        a.users.reserve(chain.len(), GFP_KERNEL_ACCOUNT)?;
+        for (n, uid, limit) in chain.iter() {
+            let used = a
+                .find(n.addr(), *uid)
+                .and_then(|i| a.users.get(i))
+                .map_or(0, |u| u.bytes);
+            if used.checked_add(bytes).is_none_or(|t| t > *limit) {
                 return Err(EMFILE);
             }
         }
-        if let Some(u) = a.users.get_mut(i) {
-            u.1 += bytes;
+        for (n, uid, _) in chain.drain_all() {
+            let _ = levels.push_within_capacity((n.addr(), uid));
+            match a.find(n.addr(), uid).and_then(|i| a.users.get_mut(i)) {
+                Some(u) => u.bytes += bytes,
+                None => {
+                    let _ = a
+                        .users
+                        .push_within_capacity(AcctEntry { ns: n, uid, bytes });
+                }
+            }
         }
         ns.queues.add(1, Relaxed);
         Ok(Charge {
             queues: ns.queues.clone(),
-            uid: ids.uid,
+            levels,
             bytes,
         })
     }
@@ -201,12 +230,16 @@ impl Drop for Charge {
     fn drop(&mut self) {
         self.queues.fetch_sub(1, Relaxed);
         let mut a = globals::mq_accounting();
-        if let Some(i) = a.users.iter().position(|u| u.0 == self.uid) {
-            let left = a.users.get(i).map_or(0, |u| u.1.saturating_sub(self.bytes));
+        for &(ns, uid) in self.levels.iter() {
+            let Some(i) = a.find(ns, uid) else { continue };
+            let left = a
+                .users
+                .get(i)
+                .map_or(0, |u| u.bytes.saturating_sub(self.bytes));
             if left == 0 {
                 let _ = a.users.remove(i);
             } else if let Some(u) = a.users.get_mut(i) {
-                u.1 = left;
+                u.bytes = left;
             }
         }
     }

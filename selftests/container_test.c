@@ -30,6 +30,8 @@
  */
 #include "ripc_backends.h"
 
+#include <sys/resource.h>
+
 #include <sched.h>
 
 #define BASE 100000		/* the host id of the container's id 0 */
@@ -467,6 +469,57 @@ TEST_F(container, container_root_overrides_another_uids_queues)
 		C_OK(mq->close(q));
 		C_OK(mq->unlink(self->name));
 		C_ERR(ENOENT, mq->open(self->name, O_RDONLY));
+		_exit(0);
+	}
+	ASSERT_EQ(0, end_container(self));
+}
+
+/*
+ * RLIMIT_MSGQUEUE in a container is charged per (user namespace, uid) and
+ * up the chain, to the user who made the namespace, against the limit that
+ * user had then (ucounts): two container uids each within their own limit
+ * cannot together pass their creator's.  After one queue goes, the other
+ * fits.
+ */
+TEST_F(container, rlimit_msgqueue_is_charged_to_the_containers_creator_too)
+{
+	struct rlimit lim = { 100000, 100000 };
+	struct rlimit old;
+	pid_t init;
+
+	SYS(getrlimit(RLIMIT_MSGQUEUE, &old));
+	SYS(setrlimit(RLIMIT_MSGQUEUE, &lim));
+	init = start_container(_metadata, self, FULL);
+	if (init > 0)
+		SYS(setrlimit(RLIMIT_MSGQUEUE, &old));
+	if (init == 0) {
+		/* 10 x 8192 bytes + 10 x (48 + 48): 82880 of the 100000. */
+		struct mq_attr big = { .mq_maxmsg = 10, .mq_msgsize = 8192 };
+		char other[80];
+		pid_t pid;
+		int q;
+
+		snprintf(other, sizeof(other), "%s_u1", self->name);
+		q = C_OK(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &big));
+		pid = fork_child();
+		if (pid == 0) {
+			C_OK(become(1));
+			/* Within uid 1's own limit, not within its creator's. */
+			C_ERR(EMFILE, mq->open(other, O_RDWR | O_CREAT | O_EXCL, 0600, &big));
+			_exit(0);
+		}
+		C_EQ(0, wait_child(pid));
+		C_OK(mq->close(q));
+		C_OK(mq->unlink(self->name));
+		pid = fork_child();
+		if (pid == 0) {
+			C_OK(become(1));
+			q = C_OK(mq->open(other, O_RDWR | O_CREAT | O_EXCL, 0600, &big));
+			C_OK(mq->close(q));
+			C_OK(mq->unlink(other));
+			_exit(0);
+		}
+		C_EQ(0, wait_child(pid));
 		_exit(0);
 	}
 	ASSERT_EQ(0, end_container(self));

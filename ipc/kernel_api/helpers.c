@@ -209,3 +209,20 @@ void rust_ipc_cond_resched(void)
 {
 	cond_resched();
 }
+
+/*
+ * One step up a ucounts chain (inc_rlimit_ucounts): the ucounts of (ns, uid)
+ * is charged, then that of ns's creator, (ns->parent, ns->owner), against
+ * the RLIMIT_MSGQUEUE the creator had (ns->rlimit_max).  False at the
+ * initial namespace, the top.
+ */
+bool rust_ipc_user_ns_up(struct user_namespace *ns, struct user_namespace **parent,
+			 kuid_t *owner, long *max)
+{
+	if (!ns->parent)
+		return false;
+	*parent = get_user_ns(ns->parent);
+	*owner = ns->owner;
+	*max = get_userns_rlimit_max(ns, UCOUNT_RLIMIT_MSGQUEUE);
+	return true;
+}

@@ -35,5 +35,7 @@ u64 rust_ipc_current_exec_id(void);
 void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
 			struct user_namespace *owner_user_ns, int sig, u64 value);
 void rust_ipc_cond_resched(void);
+bool rust_ipc_user_ns_up(struct user_namespace *ns, struct user_namespace **parent,
+			 kuid_t *owner, long *max);
 
 #endif /* RUST_IPC_HELPERS_H */

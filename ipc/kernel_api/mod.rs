@@ -57,6 +57,12 @@ mod ffi {
         pub(super) fn rust_ipc_get_pid(pid: *mut bindings::pid) -> *mut bindings::pid;
         pub(super) fn rust_ipc_current_exec_id() -> u64;
         pub(super) fn rust_ipc_cond_resched();
+        pub(super) fn rust_ipc_user_ns_up(
+            ns: *mut bindings::user_namespace,
+            parent: *mut *mut bindings::user_namespace,
+            owner: *mut bindings::kuid_t,
+            max: *mut c_long,
+        ) -> bool;
         pub(super) fn rust_ipc_mq_notify(
             owner: *mut bindings::pid,
             exec_id: u64,
@@ -167,6 +173,25 @@ impl UserNsRef {
         // INVARIANT: the helper takes a reference for us.
         // SAFETY: no preconditions.
         UserNsRef(unsafe { ffi::rust_ipc_get_current_user_ns() })
+    }
+
+    /// The namespace's address, for comparisons.
+    pub(crate) fn addr(&self) -> usize {
+        self.0 as usize
+    }
+
+    /// The next level of the `RLIMIT_MSGQUEUE` charge (`ucounts`) above a
+    /// user of this namespace: the parent namespace, the uid that made this
+    /// one, and the limit it had then; `None` at the initial namespace.
+    pub(crate) fn up(&self) -> Option<(UserNsRef, u32, u64)> {
+        let mut parent = core::ptr::null_mut();
+        let mut owner = bindings::kuid_t { val: 0 };
+        let mut max: c_long = 0;
+        // SAFETY: by the invariant the namespace is live; the helper takes
+        // a reference on the parent for us when it returns true.
+        let up = unsafe { ffi::rust_ipc_user_ns_up(self.0, &mut parent, &mut owner, &mut max) };
+        // INVARIANT: `parent` is the reference the helper took.
+        up.then(|| (UserNsRef(parent), owner.val, max.max(0) as u64))
     }
 
     /// `ns_capable(ns, cap)`: whether the caller has `cap` over this user
