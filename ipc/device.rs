@@ -11,7 +11,6 @@
 
 use crate::ipc::{
     defs::*,
-    limits,
     mqueue::{self, MqHandle},
     ns::Ns,
     sysv::{self, SysvQueue},
@@ -143,17 +142,14 @@ impl RipcFile {
                 let out = ripc_version {
                     size: v.size,
                     abi_version: RIPC_ABI_VERSION,
-                    limits: limits::get(),
+                    limits: me.ns()?.limits.get(),
                 };
                 write_arg(arg, &out, v.size)?;
                 Ok(0)
             }
             RIPC_NR_SET_LIMITS => {
                 let a: ripc_set_limits = read_arg(arg)?;
-                if !crate::ipc::cred::capable(crate::ipc::cred::CAP_SYS_RESOURCE) {
-                    return Err(EPERM);
-                }
-                limits::set(&a.limits)?;
+                me.ns()?.set_limits(&a.limits)?;
                 Ok(0)
             }
             RIPC_NR_LIST => list(&*me.ns()?, arg, read_arg(arg)?),

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The limits: the module's equivalents of `/proc/sys/fs/mqueue/*` and
-//! `kernel.msg{max,mnb,mni}`.  The module parameters give the values at load;
-//! `RIPC_IOC_SET_LIMITS` changes them at run time, `RIPC_IOC_VERSION` reads
-//! them.
+//! `kernel.msg{max,mnb,mni}`, per IPC namespace as native's.  The module
+//! parameters give the initial namespace's values at load, the native
+//! defaults a new namespace's; `RIPC_IOC_SET_LIMITS` changes the caller's
+//! namespace's (its root may, as it may write those sysctls),
+//! `RIPC_IOC_VERSION` reads them.
 
 #![deny(unsafe_code)]
 
@@ -21,9 +23,25 @@ pub(crate) const IPCMNI: u32 = 32768;
 const MIN_MSGMAX: u32 = 1;
 const MIN_MSGSIZEMAX: u32 = 128;
 
-struct Limits([Atomic<u32>; 8]);
+/// The native defaults of a new IPC namespace (`DFLT_*`, `MSGMAX`,
+/// `MSGMNB`, `MSGMNI`).
+const DEFAULTS: ripc_limits = ripc_limits {
+    mq_msg_default: 10,
+    mq_msgsize_default: 8192,
+    mq_msg_max: 10,
+    mq_msgsize_max: 8192,
+    mq_queues_max: 256,
+    msgmax: 8192,
+    msgmnb: 16384,
+    msgmni: 32000,
+};
 
-static LIMITS: Limits = Limits([const { Atomic::new(0) }; 8]);
+/// The limits of one IPC namespace, as native keeps its sysctls per
+/// namespace.
+pub(crate) struct Limits([Atomic<u32>; 8]);
+
+/// The initial namespace's limits at load (the module parameters).
+static AT_LOAD: Limits = Limits([const { Atomic::new(0) }; 8]);
 
 fn to_array(l: &ripc_limits) -> [u32; 8] {
     [
@@ -38,26 +56,47 @@ fn to_array(l: &ripc_limits) -> [u32; 8] {
     ]
 }
 
-/// The current limits.
-pub(crate) fn get() -> ripc_limits {
-    let v = LIMITS.0.each_ref().map(|a| a.load(Relaxed));
-    ripc_limits {
-        mq_msg_default: v[0],
-        mq_msgsize_default: v[1],
-        mq_msg_max: v[2],
-        mq_msgsize_max: v[3],
-        mq_queues_max: v[4],
-        msgmax: v[5],
-        msgmnb: v[6],
-        msgmni: v[7],
+impl Limits {
+    /// The limits of a namespace when rust_ipc first sees it: the module
+    /// parameters for the initial namespace, the native defaults for any
+    /// other (as a new namespace's sysctls start).
+    pub(crate) fn new(initial_ns: bool) -> Limits {
+        let l = if initial_ns { AT_LOAD.get() } else { DEFAULTS };
+        Limits(to_array(&l).map(Atomic::new))
     }
-}
 
-/// `kernel.msgmax` alone: every System V send reads it (`get` reads all
-/// eight, each through a helper call).
-pub(crate) fn msgmax() -> u32 {
-    let [.., msgmax, _, _] = &LIMITS.0;
-    msgmax.load(Relaxed)
+    /// The current limits.
+    pub(crate) fn get(&self) -> ripc_limits {
+        let v = self.0.each_ref().map(|a| a.load(Relaxed));
+        ripc_limits {
+            mq_msg_default: v[0],
+            mq_msgsize_default: v[1],
+            mq_msg_max: v[2],
+            mq_msgsize_max: v[3],
+            mq_queues_max: v[4],
+            msgmax: v[5],
+            msgmnb: v[6],
+            msgmni: v[7],
+        }
+    }
+
+    /// `msgmax` alone: every System V send reads it.
+    pub(crate) fn msgmax(&self) -> u32 {
+        let [.., msgmax, _, _] = &self.0;
+        msgmax.load(Relaxed)
+    }
+
+    /// Changes the limits that are non-zero in `l` (`EINVAL` if out of
+    /// range).
+    pub(crate) fn set(&self, l: &ripc_limits) -> Result {
+        validate(l)?;
+        for (a, v) in self.0.iter().zip(to_array(l)) {
+            if v != 0 {
+                a.store(v, Relaxed);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Checks the native sysctl ranges; 0 means "unchanged".
@@ -78,36 +117,16 @@ fn validate(l: &ripc_limits) -> Result {
     }
 }
 
-/// Sets the initial values from the module parameters (out-of-range ones
-/// fall back to the native defaults).
+/// Sets the initial namespace's values at load from the module parameters
+/// (out-of-range ones fall back to the native defaults).
 pub(crate) fn init(l: ripc_limits) {
     let l = if validate(&l).is_ok() {
         l
     } else {
         pr_warn!("rust_ipc: a limit parameter is out of range; using the defaults\n");
-        ripc_limits {
-            mq_msg_default: 10,
-            mq_msgsize_default: 8192,
-            mq_msg_max: 10,
-            mq_msgsize_max: 8192,
-            mq_queues_max: 256,
-            msgmax: 8192,
-            msgmnb: 16384,
-            msgmni: 32000,
-        }
+        DEFAULTS
     };
-    for (a, v) in LIMITS.0.iter().zip(to_array(&l)) {
+    for (a, v) in AT_LOAD.0.iter().zip(to_array(&l)) {
         a.store(v, Relaxed);
     }
-}
-
-/// Changes the limits that are non-zero in `l` (`EINVAL` if out of range).
-pub(crate) fn set(l: &ripc_limits) -> Result {
-    validate(l)?;
-    for (a, v) in LIMITS.0.iter().zip(to_array(l)) {
-        if v != 0 {
-            a.store(v, Relaxed);
-        }
-    }
-    Ok(())
 }

@@ -16,7 +16,7 @@ use crate::ipc::{
     engine::{Parts, QueueState, Reserved, Taken},
     fifo::Fifo,
     kernel_api::{self, globals, UserNsRef},
-    limits::{self, HARD_MSGMAX, HARD_MSGSIZEMAX},
+    limits::{Limits, HARD_MSGMAX, HARD_MSGSIZEMAX},
     msg::Msg,
     notify::{self, Notify, Request},
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
@@ -91,15 +91,17 @@ pub(crate) struct MqNs {
     /// The owner of the namespace's mqueue root, a sticky directory: who
     /// may remove any name.
     root_uid: u32,
+    limits: Arc<Limits>,
     /// Queues that exist, named or not (`mq_queues_count`).
     queues: Arc<Atomic<u32>>,
 }
 
 impl MqNs {
-    pub(crate) fn new(root_uid: u32) -> impl PinInit<Self, Error> {
+    pub(crate) fn new(root_uid: u32, limits: Arc<Limits>) -> impl PinInit<Self, Error> {
         try_pin_init!(MqNs {
             names <- new_mutex!(Names::new()),
             root_uid,
+            limits,
             queues: Arc::new(Atomic::new(0), GFP_KERNEL_ACCOUNT)?,
         })
     }
@@ -515,7 +517,7 @@ impl MqQueue {
     /// `mqueue_create_attr` + `mqueue_get_inode`, with their checks in order.
     /// The caller holds `ns.names`, which orders the queue count checks.
     fn new(ns: &MqNs, ids: &Ids, mode: u32, attr: Option<ripc_mq_attr>) -> Result<Arc<MqQueue>> {
-        let l = limits::get();
+        let l = ns.limits.get();
         let resource = cred::capable(cred::CAP_SYS_RESOURCE);
         if ns.queues.load(Relaxed) >= l.mq_queues_max && !resource {
             return Err(ENOSPC);

@@ -17,7 +17,10 @@
 #![deny(unsafe_code)]
 
 use crate::ipc::{
+    cred,
+    defs::ripc_limits,
     kernel_api::{self, globals, IpcNsRef},
+    limits::Limits,
     mqueue::MqNs,
     sysv::SysvNs,
 };
@@ -34,6 +37,8 @@ pub(crate) struct Ns {
     pub(crate) mq: MqNs,
     #[pin]
     pub(crate) sysv: SysvNs,
+    /// The namespace's limits (native: its sysctls).
+    pub(crate) limits: Arc<Limits>,
     /// Last, so that the queues go before the namespace reference.
     ns: IpcNsRef,
 }
@@ -94,10 +99,12 @@ impl Ns {
             return Ok(ns);
         }
         let ipc = IpcNsRef::current()?;
+        let limits = Arc::new(Limits::new(ipc.is_init()), GFP_KERNEL_ACCOUNT)?;
         let ns = Arc::pin_init(
             try_pin_init!(Ns {
-                mq <- MqNs::new(ipc.mq_root_uid()),
-                sysv <- SysvNs::new(ipc.user_ns()),
+                mq <- MqNs::new(ipc.mq_root_uid(), limits.clone()),
+                sysv <- SysvNs::new(ipc.user_ns(), limits.clone()),
+                limits,
                 ns: ipc,
             }),
             GFP_KERNEL_ACCOUNT,
@@ -111,6 +118,17 @@ impl Ns {
         }
         tree.insert(node);
         Ok(ns)
+    }
+
+    /// `RIPC_IOC_SET_LIMITS`: the namespace's root (uid 0 of the user
+    /// namespace that owns it) may change its limits, as it may write its
+    /// sysctls (`ipc_permissions`, `mq_permissions`); anyone else gets
+    /// `EPERM`.
+    pub(crate) fn set_limits(&self, l: &ripc_limits) -> Result {
+        if cred::Ids::current().euid != self.ns.root_uid() {
+            return Err(EPERM);
+        }
+        self.limits.set(l)
     }
 
     /// Whether this is the caller's namespace (the fast path of a file that

@@ -12,7 +12,7 @@ use crate::ipc::{
     engine::{Parts, QueueState, Reserved, Taken},
     fifo::Fifo,
     kernel_api::{self, PidRef, UserNsRef},
-    limits::{self, IPCMNI},
+    limits::{Limits, IPCMNI},
     msg::Msg,
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
@@ -50,12 +50,14 @@ const MSGPOOL: i32 = 32000 * MSGMNB / 1024;
 
 /// What a namespace's queues share: the messages and bytes in them
 /// (`MSG_INFO`'s msgmap and msgtql; native: `ns->msg_hdrs`,
-/// `ns->msg_bytes`), and the user namespace that owns the IPC namespace,
-/// over which the privileges of `ipcperms` and `msgctl_down` count.
-struct Totals {
+/// `ns->msg_bytes`), the user namespace that owns the IPC namespace, over
+/// which the privileges of `ipcperms` and `msgctl_down` count, and the
+/// namespace's limits.
+struct Shared {
     msgs: Atomic<i64>,
     bytes: Atomic<i64>,
     user_ns: UserNsRef,
+    limits: Arc<Limits>,
 }
 
 /// `MIN_CYCLE`: the smallest range the index allocation cycles through.
@@ -149,18 +151,19 @@ impl Table {
 pub(crate) struct SysvNs {
     #[pin]
     ids: Mutex<Table>,
-    totals: Arc<Totals>,
+    shared: Arc<Shared>,
 }
 
 impl SysvNs {
-    pub(crate) fn new(user_ns: UserNsRef) -> impl PinInit<Self, Error> {
+    pub(crate) fn new(user_ns: UserNsRef, limits: Arc<Limits>) -> impl PinInit<Self, Error> {
         try_pin_init!(SysvNs {
             ids <- new_mutex!(Table::new()),
-            totals: Arc::new(
-                Totals {
+            shared: Arc::new(
+                Shared {
                     msgs: Atomic::new(0),
                     bytes: Atomic::new(0),
                     user_ns,
+                    limits,
                 },
                 GFP_KERNEL_ACCOUNT
             )?,
@@ -245,7 +248,7 @@ struct SysvState {
     receivers: WaitList<RecvWait>,
     /// Blocked senders and their message sizes; served means "look again".
     senders: WaitList<usize>,
-    totals: Arc<Totals>,
+    shared: Arc<Shared>,
     /// The room held by messages out for delivery ([`Reserved`]).
     reserved: Arc<Reserved>,
 }
@@ -265,7 +268,7 @@ impl SysvState {
             &[p.cuid, p.uid],
             &[p.cgid, p.gid],
         );
-        req & !granted == 0 || self.totals.user_ns.capable(cred::CAP_IPC_OWNER)
+        req & !granted == 0 || self.shared.user_ns.capable(cred::CAP_IPC_OWNER)
     }
 
     /// `msg_fits_inqueue`, with the messages out for delivery counted.
@@ -302,8 +305,8 @@ impl SysvState {
     fn account(&mut self, len: usize, sign: i64) {
         let len = len as i64;
         self.cbytes = (self.cbytes as i64 + sign * len) as u64;
-        self.totals.msgs.add(sign, Relaxed);
-        self.totals.bytes.add(sign * len, Relaxed);
+        self.shared.msgs.add(sign, Relaxed);
+        self.shared.bytes.add(sign * len, Relaxed);
     }
 
     /// `ss_wakeup`: wake every sender whose message fits the queue as it
@@ -436,7 +439,7 @@ pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
         }
     }
     // newque + ipc_addid.
-    let l = limits::get();
+    let l = ns.shared.limits.get();
     if t.in_use >= l.msgmni.min(IPCMNI) {
         return Err(ENOSPC);
     }
@@ -471,7 +474,7 @@ pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
                 msgs: Fifo::new(),
                 receivers: WaitList::new(),
                 senders: WaitList::new(),
-                totals: ns.totals.clone(),
+                shared: ns.shared.clone(),
                 reserved: reserved.clone(),
             }),
             sleep <- new_condvar!(),
@@ -495,7 +498,7 @@ pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
 pub(crate) fn next_id(ns: &SysvNs, a: &ripc_msg_next_id) -> Result<i32> {
     if a.set != 0 {
         // checkpoint_restore_ns_capable(ns->user_ns), as the sysctl asks.
-        let user_ns = &ns.totals.user_ns;
+        let user_ns = &ns.shared.user_ns;
         if !user_ns.capable(bindings::CAP_CHECKPOINT_RESTORE)
             && !user_ns.capable(cred::CAP_SYS_ADMIN)
         {
@@ -515,8 +518,8 @@ pub(crate) fn next_id(ns: &SysvNs, a: &ripc_msg_next_id) -> Result<i32> {
 
 /// Reads and checks one message to send, in `do_msgsnd`'s order: the
 /// mtype (`EFAULT` first), the size, the mtype's value, then the text.
-fn load(msgp: u64, msgsz: i64, msqid: i32) -> Result<Msg> {
-    let valid = msgsz <= i64::from(limits::msgmax()) && msgsz >= 0 && msqid >= 0;
+fn load(msgmax: u32, msgp: u64, msgsz: i64, msqid: i32) -> Result<Msg> {
+    let valid = msgsz <= i64::from(msgmax) && msgsz >= 0 && msqid >= 0;
     if valid {
         if let Some(m) = Msg::load_typed(msgp, msgsz as usize) {
             return if m.mtype() < 1 { Err(EINVAL) } else { Ok(m) };
@@ -600,7 +603,7 @@ fn snd_run(q: &SysvQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usiz
 
 /// `RIPC_MSGSND`, in `do_msgsnd`'s order of checks.
 pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
-    let m = load(a.msgp, a.msgsz, a.msqid)?;
+    let m = load(ns.shared.limits.msgmax(), a.msgp, a.msgsz, a.msqid)?;
     let b = Blocking {
         nonblock: a.msgflg & IPC_NOWAIT != 0,
         first_only: false,
@@ -755,7 +758,7 @@ impl SysvState {
         }
         if w.copy {
             // copy_msg's quirk: larger than min(msgsz, msgmax) is EINVAL.
-            if len > w.bufsz.min(limits::msgmax() as usize) {
+            if len > w.bufsz.min(self.shared.limits.msgmax() as usize) {
                 return Err(EINVAL);
             }
             return found.duplicate().map(Some);
@@ -824,7 +827,7 @@ pub(crate) fn msgsnd_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
         &items,
         err,
         blocking,
-        |it| load(it.msgp, it.msgsz, b.msqid),
+        |it| load(ns.shared.limits.msgmax(), it.msgp, it.msgsz, b.msqid),
         |mut msgs, blocking| {
             if q.is_none() {
                 match lookup(ns, b.msqid) {
@@ -915,7 +918,7 @@ pub(crate) fn msgctl(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
 }
 
 fn info(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
-    let l = limits::get();
+    let l = ns.shared.limits.get();
     let t = ns.ids.lock();
     let max_idx = t.slots.iter().rposition(|s| s.is_some()).unwrap_or(0);
     let max_idx = i32::try_from(max_idx).unwrap_or(i32::MAX);
@@ -924,8 +927,8 @@ fn info(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     let (pool, map, tql) = if a.cmd == MSG_INFO {
         (
             t.in_use as i32,
-            clamp(ns.totals.msgs.load(Relaxed)),
-            clamp(ns.totals.bytes.load(Relaxed)),
+            clamp(ns.shared.msgs.load(Relaxed)),
+            clamp(ns.shared.bytes.load(Relaxed)),
         )
     } else {
         (MSGPOOL, MSGMNB, MSGMNB)
@@ -1004,7 +1007,7 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     let q = t.get(a.msqid).cloned().ok_or(EINVAL)?;
     let mut g = q.state.lock();
     let euid = Ids::current().euid;
-    if euid != g.perm.cuid && euid != g.perm.uid && !g.totals.user_ns.capable(cred::CAP_SYS_ADMIN) {
+    if euid != g.perm.cuid && euid != g.perm.uid && !g.shared.user_ns.capable(cred::CAP_SYS_ADMIN) {
         return Err(EPERM);
     }
     let Some(n) = new else {
@@ -1025,7 +1028,7 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     // msgctl_down() takes msg_qbytes as an int, compared with the unsigned
     // msgmnb; q_qbytes gets it sign-extended.
     let qbytes = n.msg_qbytes as i32;
-    if qbytes as u32 > limits::get().msgmnb && !cred::capable(cred::CAP_SYS_RESOURCE) {
+    if qbytes as u32 > ns.shared.limits.get().msgmnb && !cred::capable(cred::CAP_SYS_RESOURCE) {
         return Err(EPERM);
     }
     let uid = cred::user_to_uid(n.msg_perm.uid)?;

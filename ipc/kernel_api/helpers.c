@@ -226,3 +226,19 @@ bool rust_ipc_user_ns_up(struct user_namespace *ns, struct user_namespace **pare
 	*max = get_userns_rlimit_max(ns, UCOUNT_RLIMIT_MSGQUEUE);
 	return true;
 }
+
+bool rust_ipc_ipc_ns_is_init(struct ipc_namespace *ns)
+{
+	return ns == &init_ipc_ns;
+}
+
+/*
+ * The owner of ns's sysctls (ipc_set_ownership, mq_set_ownership): uid 0 of
+ * the user namespace that owns it, or global root if that has no mapping.
+ */
+kuid_t rust_ipc_ipc_ns_root_uid(struct ipc_namespace *ns)
+{
+	kuid_t uid = make_kuid(ns->user_ns, 0);
+
+	return uid_valid(uid) ? uid : GLOBAL_ROOT_UID;
+}

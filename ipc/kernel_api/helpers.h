@@ -37,5 +37,7 @@ void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
 void rust_ipc_cond_resched(void);
 bool rust_ipc_user_ns_up(struct user_namespace *ns, struct user_namespace **parent,
 			 kuid_t *owner, long *max);
+bool rust_ipc_ipc_ns_is_init(struct ipc_namespace *ns);
+kuid_t rust_ipc_ipc_ns_root_uid(struct ipc_namespace *ns);
 
 #endif /* RUST_IPC_HELPERS_H */

@@ -57,6 +57,10 @@ mod ffi {
         pub(super) fn rust_ipc_get_pid(pid: *mut bindings::pid) -> *mut bindings::pid;
         pub(super) fn rust_ipc_current_exec_id() -> u64;
         pub(super) fn rust_ipc_cond_resched();
+        pub(super) fn rust_ipc_ipc_ns_is_init(ns: *mut bindings::ipc_namespace) -> bool;
+        pub(super) fn rust_ipc_ipc_ns_root_uid(
+            ns: *mut bindings::ipc_namespace,
+        ) -> bindings::kuid_t;
         pub(super) fn rust_ipc_user_ns_up(
             ns: *mut bindings::user_namespace,
             parent: *mut *mut bindings::user_namespace,
@@ -130,6 +134,18 @@ impl IpcNsRef {
         // SAFETY: by the invariant the namespace is live; the helper takes
         // a reference on its user namespace for the result.
         UserNsRef(unsafe { ffi::rust_ipc_get_ipc_ns_user_ns(self.0) })
+    }
+
+    /// Whether this is the initial IPC namespace.
+    pub(crate) fn is_init(&self) -> bool {
+        // SAFETY: only compares the address.
+        unsafe { ffi::rust_ipc_ipc_ns_is_init(self.0) }
+    }
+
+    /// The owner of the namespace's sysctls: uid 0 of its user namespace.
+    pub(crate) fn root_uid(&self) -> u32 {
+        // SAFETY: by the invariant the namespace is live.
+        unsafe { ffi::rust_ipc_ipc_ns_root_uid(self.0) }.val
     }
 
     /// The owner of the namespace's mqueue root directory (the sticky
