@@ -57,6 +57,8 @@ struct Shared {
     msgs: Atomic<i64>,
     bytes: Atomic<i64>,
     user_ns: UserNsRef,
+    /// Uid 0 of `user_ns`: the owner of the namespace's sysctls.
+    root_uid: u32,
     limits: Arc<Limits>,
 }
 
@@ -155,7 +157,11 @@ pub(crate) struct SysvNs {
 }
 
 impl SysvNs {
-    pub(crate) fn new(user_ns: UserNsRef, limits: Arc<Limits>) -> impl PinInit<Self, Error> {
+    pub(crate) fn new(
+        user_ns: UserNsRef,
+        root_uid: u32,
+        limits: Arc<Limits>,
+    ) -> impl PinInit<Self, Error> {
         try_pin_init!(SysvNs {
             ids <- new_mutex!(Table::new()),
             shared: Arc::new(
@@ -163,6 +169,7 @@ impl SysvNs {
                     msgs: Atomic::new(0),
                     bytes: Atomic::new(0),
                     user_ns,
+                    root_uid,
                     limits,
                 },
                 GFP_KERNEL_ACCOUNT
@@ -497,9 +504,11 @@ pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
 /// `RIPC_MSG_NEXT_ID`: `msg_next_id` as it was, after setting it if asked.
 pub(crate) fn next_id(ns: &SysvNs, a: &ripc_msg_next_id) -> Result<i32> {
     if a.set != 0 {
-        // checkpoint_restore_ns_capable(ns->user_ns), as the sysctl asks.
+        // The sysctl's rule (ipc_permissions): writable by the namespace's
+        // root, or with checkpoint_restore_ns_capable(ns->user_ns).
         let user_ns = &ns.shared.user_ns;
-        if !user_ns.capable(bindings::CAP_CHECKPOINT_RESTORE)
+        if Ids::current().euid != ns.shared.root_uid
+            && !user_ns.capable(bindings::CAP_CHECKPOINT_RESTORE)
             && !user_ns.capable(cred::CAP_SYS_ADMIN)
         {
             return Err(EPERM);

@@ -525,6 +525,56 @@ TEST_F(container, rlimit_msgqueue_is_charged_to_the_containers_creator_too)
 	ASSERT_EQ(0, end_container(self));
 }
 
+/*
+ * The limits are per IPC namespace (the sysctls): a new namespace starts
+ * from the native defaults, its root changes them for it alone, and its
+ * other uids may not (native: EACCES opening the sysctl for writing;
+ * rust_ipc's RIPC_SET_LIMITS: EPERM).
+ */
+TEST_F(container, limits_are_per_namespace_and_set_by_its_root)
+{
+	int host_msgmax = SYS(sv->msgmax(0));
+	long host_msgsize_max = SYS(mq->set_limit(LIM_MSGSIZE_MAX, 0));
+	pid_t init = start_container(_metadata, self, FULL);
+
+	if (init == 0) {
+		static struct { long mtype; char mtext[8200]; } m = { .mtype = 1 };
+		int nope = sv == &native_msg_be ? EACCES : EPERM;
+		pid_t pid;
+		int id;
+
+		C_EQ(8192, sv->msgmax(0));
+		C_EQ(8192, mq->set_limit(LIM_MSGSIZE_MAX, 0));
+		C_EQ(8192, sv->msgmax(4000));
+		C_EQ(4000, sv->msgmax(0));
+		C_EQ(8192, mq->set_limit(LIM_MSGSIZE_MAX, 16384));
+		id = C_OK(sv->get(IPC_PRIVATE, 0600));
+		C_ERR(EINVAL, sv->snd(id, &m, 4001, IPC_NOWAIT));
+		C_OK(sv->snd(id, &m, 4000, IPC_NOWAIT));
+		C_OK(sv->ctl(id, IPC_RMID, NULL));
+		pid = fork_child();
+		if (pid == 0) {
+			C_OK(become(1));
+			C_ERR(nope, sv->msgmax(5000));
+			_exit(0);
+		}
+		C_EQ(0, wait_child(pid));
+		C_EQ(4000, sv->msgmax(0));
+		pid = fork_child();
+		if (pid == 0) {
+			/* A user the namespace does not map either. */
+			C_OK(become(65534));
+			C_ERR(nope, mq->set_limit(LIM_MSGSIZE_MAX, 8192));
+			_exit(0);
+		}
+		C_EQ(0, wait_child(pid));
+		_exit(0);
+	}
+	ASSERT_EQ(0, end_container(self));
+	ASSERT_EQ(host_msgmax, sv->msgmax(0));
+	ASSERT_EQ(host_msgsize_max, mq->set_limit(LIM_MSGSIZE_MAX, 0));
+}
+
 /* The other uids of the container have no capability: container root's
  * 0600 queues are closed to them. */
 TEST_F(container, other_container_uids_are_refused)
