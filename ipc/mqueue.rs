@@ -269,11 +269,19 @@ struct MqState {
 type Node = Option<RBTreeNodeReservation<u32, Fifo>>;
 
 impl MqState {
-    /// Queues `m` in its priority's FIFO.
-    fn insert(&mut self, mut m: Msg) -> Result {
-        m.set_seq(self.seq);
-        self.seq += 1;
-        self.put(m, false, &mut None)
+    /// Sends `m` (its place in the send order set): to the first blocked
+    /// receiver (`pipelined_send`, no notification then), else into its
+    /// FIFO, with the notification if the queue was empty.
+    fn send_one(&mut self, m: Msg, wq: &mut WakeQ) -> Result {
+        if let Some(m) = hand_over(&mut self.receivers, &self.reserved, m, wq) {
+            self.put(m, false, &mut None)?;
+            if self.curmsgs == 1 {
+                if let Some(n) = self.notify.take() {
+                    n.fire();
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Whether the queue has no room: its messages and those out for
@@ -393,8 +401,11 @@ impl QueueState for MqState {
                 s.wake(wq);
                 s.w.take()
             });
+            // As its send goes on: a receiver may have blocked meanwhile
+            // (the queue can be empty and yet full of messages out for
+            // delivery).  Its FIFO exists: nothing to allocate.
             if let Some(sm) = sm {
-                let _ = self.insert(sm);
+                let _ = self.send_one(sm, wq);
             }
         }
         self.senders.waiting().next().is_some()
@@ -647,16 +658,9 @@ fn send_run(q: &MqQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usize
                 err = Some(e);
                 break;
             }
-        } else if let Some(m) = hand_over(&mut g.receivers, &q.reserved, m, &mut wq) {
-            if let Err(e) = g.put(m, false, &mut None) {
-                err = Some(e);
-                break;
-            }
-            if g.curmsgs == 1 {
-                if let Some(n) = g.notify.take() {
-                    n.fire();
-                }
-            }
+        } else if let Err(e) = g.send_one(m, &mut wq) {
+            err = Some(e);
+            break;
         }
         done += 1;
     }
