@@ -94,19 +94,6 @@
 
 #include "ripc.h"
 
-/*
- * TEMPORARY (until libripc has ripc_list_page(), being added in parallel):
- * the declaration is weak, so that this builds against a libripc without
- * it; list_page() below then falls back to list_page_fallback(), on the
- * whole-table ripc_list().  Once libripc has it, the weak declaration and
- * the fallback can go (the call itself stays as it is).  Contract: start
- * with *cursor = 0; each call writes whole lines of the table (the header
- * on the first page only) into buf, NUL-terminated, at most len bytes with
- * the NUL, advances *cursor and returns the bytes written without the NUL;
- * 0 when the table is done; -1 with errno on error.
- */
-ssize_t ripc_list_page(unsigned int which, uint64_t *cursor, char *buf, size_t len)
-	__attribute__((weak));
 
 #define MAXQ 32000          /* the largest N (IPCMNI is 32768) */
 #define MAXSIZES 8
@@ -443,46 +430,6 @@ static ssize_t list_whole(unsigned int which)
 		if (!whole)
 			DIE_ERRNO("malloc");
 	}
-}
-
-/*
- * TEMPORARY (see ripc_list_page's declaration above): its contract on the
- * whole-table ripc_list(): cursor 0 fetches the whole table, and every call
- * hands out the next whole lines that fit in len - 1 bytes; *cursor is the
- * offset of the next line.  Remove once libripc has ripc_list_page().
- */
-static ssize_t list_page_fallback(unsigned int which, uint64_t *cursor, char *buf, size_t len)
-{
-	static ssize_t tlen;
-	size_t off, n = 0;
-
-	if (*cursor == 0 && (tlen = list_whole(which)) < 0)
-		return -1;
-	off = (size_t)*cursor;
-	if (off >= (size_t)tlen || len == 0) {
-		if (len)
-			buf[0] = 0;
-		return 0;
-	}
-	/* The whole lines that fit. */
-	for (;;) {
-		char *nl = memchr(whole + off + n, '\n', (size_t)tlen - off - n);
-		size_t end = nl ? (size_t)(nl - whole) + 1 - off : (size_t)tlen - off;
-
-		if (end > len - 1)
-			break;
-		n = end;
-		if (off + n >= (size_t)tlen)
-			break;
-	}
-	if (n == 0) {
-		errno = EINVAL; /* a line longer than the buffer */
-		return -1;
-	}
-	memcpy(buf, whole + off, n);
-	buf[n] = 0;
-	*cursor = off + n;
-	return (ssize_t)n;
 }
 
 static long count_lines(const char *p, size_t n)
@@ -1520,13 +1467,7 @@ int main(int argc, char **argv)
 		DIE_ERRNO("calloc");
 	for (int i = 0; i < maxq; i++)
 		snprintf(names[i], NAMELEN, "/rscale.%05d", i);
-	if (ripc_list_page) {
-		list_page = ripc_list_page;
-	} else {
-		/* TEMPORARY: see ripc_list_page's declaration. */
-		list_page = list_page_fallback;
-		list_page_kind = "TEMPORARY fallback: whole-table ripc_list() cut into pages in user space";
-	}
+	list_page = ripc_list_page;
 
 	atexit(cleanup_all);
 	signal(SIGINT, on_signal);
@@ -1538,9 +1479,6 @@ int main(int argc, char **argv)
 	raise_limits();
 	if (ripc_device_fd() < 0) /* opened before any fork */
 		DIE_ERRNO(RIPC_DEVICE);
-	if (list_page == list_page_fallback)
-		note("ripc_list_page() is not in this libripc: the 4 KiB-page listing is the TEMPORARY "
-		     "fallback (the whole table by ripc_list(), cut into pages in user space)");
 
 	/* Blocked waiters first, in an empty namespace; on one CPU (the parent
 	 * and its tasks), so that no cross-CPU wake-up (an IPI to an idle vCPU,
