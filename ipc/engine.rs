@@ -36,7 +36,10 @@ use kernel::sync::{
     lock::{mutex::MutexBackend, Lock},
 };
 
-/// The room held by a queue's messages that are out for delivery.
+/// The room held by a queue's messages that are out for delivery.  Bytes
+/// are counted only by a family whose capacity is in bytes (System V's
+/// `msg_qbytes`); POSIX's is in messages, so a POSIX message costs one
+/// atomic operation to hold and one to give back.
 pub(crate) struct Reserved {
     msgs: Atomic<i64>,
     bytes: Atomic<i64>,
@@ -54,25 +57,32 @@ impl Reserved {
         }
     }
 
-    /// Messages and bytes held.
-    pub(crate) fn held(&self) -> (u64, u64) {
-        let m = self.msgs.load(Relaxed).max(0) as u64;
-        let b = self.bytes.load(Relaxed).max(0) as u64;
-        (m, b)
+    /// Messages held.
+    pub(crate) fn msgs(&self) -> u64 {
+        self.msgs.load(Relaxed).max(0) as u64
     }
 
-    /// Holds the room of a message of `len` bytes that leaves its queue
-    /// (under the queue lock).
-    pub(crate) fn hold(&self, len: usize) {
+    /// Bytes held (0 for a family that does not count them).
+    pub(crate) fn bytes(&self) -> u64 {
+        self.bytes.load(Relaxed).max(0) as u64
+    }
+
+    /// Holds the room of a message of `bytes` bytes (0 where bytes are not
+    /// counted) that leaves its queue (under the queue lock).
+    pub(crate) fn hold(&self, bytes: usize) {
         self.msgs.add(1, Relaxed);
-        self.bytes.add(len as i64, Relaxed);
+        if bytes != 0 {
+            self.bytes.add(bytes as i64, Relaxed);
+        }
     }
 
-    /// Gives back the room of a message of `len` bytes; returns whether a
+    /// Gives back the room of a message of `bytes` bytes; returns whether a
     /// sender may be waiting for it (then the caller serves the senders
     /// under the queue lock).
-    fn give_back(&self, len: usize) -> bool {
-        self.bytes.fetch_sub(len as i64, Full);
+    fn give_back(&self, bytes: usize) -> bool {
+        if bytes != 0 {
+            self.bytes.fetch_sub(bytes as i64, Full);
+        }
         self.msgs.fetch_sub(1, Full);
         self.sender_waits.load(Relaxed)
     }
@@ -97,6 +107,18 @@ pub(crate) trait QueueState: Unpin {
     /// What a taken message carries back with it (POSIX: the tree node its
     /// priority had, if taking it emptied the priority).
     type Extra;
+
+    /// Whether the family's capacity counts bytes ([`Reserved`]).
+    const COUNTS_BYTES: bool;
+
+    /// The bytes of `m` that its room holds.
+    fn room(m: &Msg) -> usize {
+        if Self::COUNTS_BYTES {
+            m.len()
+        } else {
+            0
+        }
+    }
 
     /// Hands `m` to a blocked receiver that takes it, or gives it back.
     /// A handed message keeps its room held ([`Reserved`]).
@@ -134,7 +156,7 @@ impl<S: QueueState> Parts<'_, S> {
         let mut serve = false;
         for t in taken {
             // `t` (the message and its extra) is freed here, outside the lock.
-            serve |= self.reserved.give_back(t.msg.len());
+            serve |= self.reserved.give_back(S::room(&t.msg));
         }
         if !serve {
             return;
@@ -158,7 +180,7 @@ impl<S: QueueState> Parts<'_, S> {
         let mut g = self.state.lock();
         let mut serve = false;
         for t in taken {
-            let len = t.msg.len();
+            let len = S::room(&t.msg);
             if g.removed() {
                 serve |= self.reserved.give_back(len);
                 continue;

@@ -287,7 +287,7 @@ impl MqState {
     /// Whether the queue has no room: its messages and those out for
     /// delivery fill `maxmsg`.
     fn full(&self) -> bool {
-        self.curmsgs as u64 + self.reserved.held().0 >= self.maxmsg as u64
+        self.curmsgs as u64 + self.reserved.msgs() >= self.maxmsg as u64
     }
 
     /// The FIFO of `prio`, made if needed (with `node` if given, else the
@@ -358,7 +358,7 @@ impl MqState {
         };
         self.curmsgs -= 1;
         self.qsize -= m.len() as u64;
-        self.reserved.hold(m.len());
+        self.reserved.hold(0);
         Some(Taken {
             msg: m,
             extra: node,
@@ -368,6 +368,7 @@ impl MqState {
 
 impl QueueState for MqState {
     type Extra = Node;
+    const COUNTS_BYTES: bool = false;
 
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
         hand_over(&mut self.receivers, &self.reserved, m, wq)
@@ -759,7 +760,7 @@ fn hand_over(
 ) -> Option<Msg> {
     match receivers.waiting().next() {
         Some(r) => {
-            reserved.hold(m.len());
+            reserved.hold(0);
             r.w = Some(m);
             r.wake(wq);
             None

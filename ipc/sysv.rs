@@ -271,7 +271,7 @@ impl SysvState {
         let p = &self.perm;
         let granted = cred::granted(
             p.mode,
-            Ids::current().euid,
+            kernel_api::current_euid(),
             &[p.cuid, p.uid],
             &[p.cgid, p.gid],
         );
@@ -280,7 +280,7 @@ impl SysvState {
 
     /// `msg_fits_inqueue`, with the messages out for delivery counted.
     fn fits(&self, size: usize) -> bool {
-        let (msgs, bytes) = self.reserved.held();
+        let (msgs, bytes) = (self.reserved.msgs(), self.reserved.bytes());
         self.cbytes + bytes + size as u64 <= self.qbytes
             && self.msgs.len() as u64 + msgs < self.qbytes
     }
@@ -320,7 +320,7 @@ impl SysvState {
     /// is now, in order; one that then finds no room sleeps again.  Returns
     /// whether a sender is still blocked.
     fn wake_senders(&mut self, wq: &mut WakeQ, all: bool) -> bool {
-        let (msgs, bytes) = self.reserved.held();
+        let (msgs, bytes) = (self.reserved.msgs(), self.reserved.bytes());
         let (cbytes, qnum, qbytes) = (
             self.cbytes + bytes,
             self.msgs.len() as u64 + msgs,
@@ -350,6 +350,7 @@ impl SysvState {
 
 impl QueueState for SysvState {
     type Extra = ();
+    const COUNTS_BYTES: bool = true;
 
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
         hand_over(&mut self.receivers, &self.reserved, m, wq)

@@ -242,3 +242,8 @@ kuid_t rust_ipc_ipc_ns_root_uid(struct ipc_namespace *ns)
 
 	return uid_valid(uid) ? uid : GLOBAL_ROOT_UID;
 }
+
+kuid_t rust_ipc_current_euid(void)
+{
+	return current_euid();
+}

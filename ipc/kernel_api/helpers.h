@@ -39,5 +39,6 @@ bool rust_ipc_user_ns_up(struct user_namespace *ns, struct user_namespace **pare
 			 kuid_t *owner, long *max);
 bool rust_ipc_ipc_ns_is_init(struct ipc_namespace *ns);
 kuid_t rust_ipc_ipc_ns_root_uid(struct ipc_namespace *ns);
+kuid_t rust_ipc_current_euid(void);
 
 #endif /* RUST_IPC_HELPERS_H */

@@ -51,6 +51,7 @@ mod ffi {
             fsgid: *mut bindings::kgid_t,
         );
         pub(super) fn rust_ipc_current_umask() -> c_int;
+        pub(super) fn rust_ipc_current_euid() -> bindings::kuid_t;
         pub(super) fn rust_ipc_rlimit_msgqueue() -> c_ulong;
         pub(super) fn rust_ipc_current_prio() -> c_int;
         pub(super) fn rust_ipc_current_tgid() -> *mut bindings::pid;
@@ -288,6 +289,13 @@ pub(crate) fn current_ids() -> [u32; 5] {
     // SAFETY: five valid places to write to.
     unsafe { ffi::rust_ipc_current_ids(uid, euid, egid, fsuid, fsgid) };
     [k[0].val, k[1].val, g[0].val, k[2].val, g[1].val]
+}
+
+/// The caller's effective uid (`current_euid()`), alone: what a System V
+/// permission check needs.
+pub(crate) fn current_euid() -> u32 {
+    // SAFETY: no preconditions.
+    unsafe { ffi::rust_ipc_current_euid() }.val
 }
 
 /// `capable_wrt_inode_uidgid` for an object owned by `uid` and `gid`.
