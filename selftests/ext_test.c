@@ -111,24 +111,9 @@ static struct ripc_timespec rts(struct timespec ts)
 	ASSERT_EQ(0, memcmp(__m.mtext, want_text, strlen(want_text))); \
 } while (0)
 
-#define STAT(id) ({ \
-	struct msqid_ds __d; \
-	memset(&__d, 0xa5, sizeof(__d)); \
-	SYS(ripc_msgctl(id, IPC_STAT, &__d)); \
-	__d; \
-})
-
-#define ASSERT_QUEUE(id, qnum, cbytes) do { \
-	struct msqid_ds __s = STAT(id); \
-	ASSERT_EQ((msgqnum_t)(qnum), __s.msg_qnum); \
-	ASSERT_EQ((unsigned long)(cbytes), __s.__msg_cbytes); \
-} while (0)
-
-#define SET_QBYTES(id, n) do { \
-	struct msqid_ds __s = STAT(id); \
-	__s.msg_qbytes = (n); \
-	SYS(ripc_msgctl(id, IPC_SET, &__s)); \
-} while (0)
+#define STAT(id) STAT_WITH(ripc_msgctl, id)
+#define ASSERT_QUEUE(id, qnum, cbytes) ASSERT_QUEUE_WITH(ripc_msgctl, id, qnum, cbytes)
+#define SET_QBYTES(id, n) SET_QBYTES_WITH(ripc_msgctl, id, n)
 
 /* ---- System V timeouts -------------------------------------------------- */
 
@@ -300,23 +285,7 @@ TEST_F(ext, sysv_receive_into_a_bad_buffer_keeps_the_message)
 
 /* ---- RIPC_MSG_BIND: poll on a System V queue ----------------------------- */
 
-/* A new file of the device bound to msqid (or -1 with errno). */
-static int bind_new(int msqid)
-{
-	struct ripc_msgbind b = { .size = sizeof(b), .msqid = msqid };
-	int fd = open(RIPC_DEVICE, O_RDWR | O_CLOEXEC), e;
-
-	if (fd < 0)
-		return -1;
-	if (ioctl(fd, RIPC_MSG_BIND, &b)) {
-		e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
+/* Binds the device file fd to msqid (bind_new() of ripc_test.h opens a new one). */
 static int msg_bind(int fd, int msqid)
 {
 	struct ripc_msgbind b = { .size = sizeof(b), .msqid = msqid };

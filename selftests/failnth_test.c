@@ -183,17 +183,8 @@ static int mq_make(const char *name, int flags, long maxmsg, long msgsize)
 	struct ripc_mq_attr a = { .mq_maxmsg = maxmsg, .mq_msgsize = msgsize };
 	struct ripc_mq_open o = { .size = sizeof(o), .oflag = O_RDWR | O_NONBLOCK | flags,
 				  .mode = 0600, .name = PTR(name), .attr = PTR(&a) };
-	int fd = open(RIPC_DEVICE, O_RDWR | O_CLOEXEC), e;
 
-	if (fd < 0)
-		return -1;
-	if (ioctl(fd, RIPC_MQ_OPEN, &o)) {
-		e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
+	return device_ioctl_fd(RIPC_MQ_OPEN, &o);
 }
 
 /* The QSIZE, NOTIFY and NOTIFY_PID fields of a POSIX descriptor's read(). */
@@ -786,13 +777,8 @@ static void mq_del(FIXTURE_DATA(fnth) *self, int fd)
 static int mq_blocking(FIXTURE_DATA(fnth) *self, int oflag)
 {
 	struct ripc_mq_open o = { .size = sizeof(o), .oflag = oflag, .name = PTR(self->name) };
-	int fd = open(RIPC_DEVICE, O_RDWR | O_CLOEXEC);
 
-	if (fd >= 0 && ioctl(fd, RIPC_MQ_OPEN, &o)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return device_ioctl_fd(RIPC_MQ_OPEN, &o);
 }
 
 /* An armed send of s to a queue holding q. */

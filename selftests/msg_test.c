@@ -65,25 +65,11 @@ FIXTURE_TEARDOWN(msg)
 	ASSERT_EQ(0, memcmp(__m.mtext, want_text, strlen(want_text))); \
 } while (0)
 
-#define STAT(id) ({ \
-	struct msqid_ds __d; \
-	memset(&__d, 0xa5, sizeof(__d)); \
-	SYS(be->ctl(id, IPC_STAT, &__d)); \
-	__d; \
-})
-
-#define ASSERT_QUEUE(id, qnum, cbytes) do { \
-	struct msqid_ds __s = STAT(id); \
-	ASSERT_EQ((msgqnum_t)(qnum), __s.msg_qnum); \
-	ASSERT_EQ((unsigned long)(cbytes), __s.__msg_cbytes); \
-} while (0)
+#define STAT(id) STAT_WITH(be->ctl, id)
+#define ASSERT_QUEUE(id, qnum, cbytes) ASSERT_QUEUE_WITH(be->ctl, id, qnum, cbytes)
 
 /* Lowers (as root) the byte limit of a queue. */
-#define SET_QBYTES(id, n) do { \
-	struct msqid_ds __s = STAT(id); \
-	__s.msg_qbytes = (n); \
-	SYS(be->ctl(id, IPC_SET, &__s)); \
-} while (0)
+#define SET_QBYTES(id, n) SET_QBYTES_WITH(be->ctl, id, n)
 
 /* Queues types 3, 1, 2, 1, 3 with texts a, b, c, d, e. */
 #define FILL_TYPES(id) do { \
@@ -664,11 +650,7 @@ TEST_F(msg, ipc_info_reports_the_limits)
 
 	memset(&mi, 0xa5, sizeof(mi));
 	ASSERT_LE(0, be->ctl(0, IPC_INFO, (struct msqid_ds *)&mi));
-	ASSERT_EQ(8192, mi.msgmax);
-	ASSERT_EQ(16384, mi.msgmnb);
-	ASSERT_EQ(32000, mi.msgmni);
-	ASSERT_EQ(16, mi.msgssz);
-	ASSERT_EQ(0xffff, mi.msgseg);
+	ASSERT_MSGINFO_LIMITS(mi, 8192, 16384, 32000);
 	ASSERT_EQ(512000, mi.msgpool);	/* MSGPOOL = MSGMNI * MSGMNB / 1024 */
 	ASSERT_EQ(16384, mi.msgmap);	/* MSGMAP = MSGMNB */
 	ASSERT_EQ(16384, mi.msgtql);	/* MSGTQL = MSGMNB */
@@ -687,11 +669,7 @@ TEST_F(msg, msg_info_counts_queues_messages_and_bytes)
 	ASSERT_EQ(a.msgpool + 1, b.msgpool);	/* queues */
 	ASSERT_EQ(a.msgmap + 2, b.msgmap);	/* messages */
 	ASSERT_EQ(a.msgtql + 15, b.msgtql);	/* bytes */
-	ASSERT_EQ(8192, b.msgmax);
-	ASSERT_EQ(16384, b.msgmnb);
-	ASSERT_EQ(32000, b.msgmni);
-	ASSERT_EQ(16, b.msgssz);
-	ASSERT_EQ(0xffff, b.msgseg);
+	ASSERT_MSGINFO_LIMITS(b, 8192, 16384, 32000);
 	ASSERT_LE(id % 32768, max);	/* the highest index in use */
 }
 

@@ -80,14 +80,6 @@ static int write_file(const char *path, const char *text)
 	return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
-/* Makes the caller uid and gid id, without supplementary groups. */
-static int become_uid(unsigned int id)
-{
-	if (setgroups(0, NULL) || setresgid(id, id, id) || setresuid(id, id, id))
-		return -1;
-	return 0;
-}
-
 /* ---- the fixture ---------------------------------------------------------- */
 
 enum sysv_limit { L_MSGMAX, L_MSGMNB, L_MSGMNI, NSVLIMITS };
@@ -201,18 +193,8 @@ static int keep_id(FIXTURE_DATA(edge) *self, int id)
 /* A System V queue (IPC_PRIVATE, mode), removed at teardown. */
 #define MKQ(mode) keep_id(self, SYS(sysv->get(IPC_PRIVATE, IPC_CREAT | (mode))))
 
-#define STAT(id) ({ \
-	struct msqid_ds __d; \
-	memset(&__d, 0xa5, sizeof(__d)); \
-	SYS(sysv->ctl(id, IPC_STAT, &__d)); \
-	__d; \
-})
-
-#define ASSERT_QUEUE(id, qnum, cbytes) do { \
-	struct msqid_ds __s = STAT(id); \
-	ASSERT_EQ((msgqnum_t)(qnum), __s.msg_qnum); \
-	ASSERT_EQ((unsigned long)(cbytes), __s.__msg_cbytes); \
-} while (0)
+#define STAT(id) STAT_WITH(sysv->ctl, id)
+#define ASSERT_QUEUE(id, qnum, cbytes) ASSERT_QUEUE_WITH(sysv->ctl, id, qnum, cbytes)
 
 /* IPC_SET of owner uid, mode and msg_qbytes (as root). */
 #define SET(id, owner, perms, bytes) do { \
@@ -362,22 +344,32 @@ static const struct waiter rt5[] = {
 };
 static const int rt5_order[] = { 2, 4, 3, 1, 0 };
 
-TEST_F(edge, posix_blocked_receivers_are_served_by_priority_then_fifo)
+/*
+ * Blocks the n waiters w[] (in that order) in a receive on an empty POSIX
+ * queue, then sends "m0", "m1", ...: waiter order[k] must get the k-th.
+ */
+static void posix_receivers_served(struct __test_metadata *_metadata, FIXTURE_DATA(edge) *self,
+				   const struct waiter *w, int n, const int *order)
 {
 	struct mq_attr a = { .mq_maxmsg = 8, .mq_msgsize = 16 };
-	int *got = shared(sizeof(int) * ARRAY_SIZE(rt5));
+	int *got = shared(sizeof(int) * n);
 	mqd_t q;
 
-	REQUIRE_RT();
 	q = SYS(posix->open(self->name[0], O_RDWR | O_CREAT | O_EXCL, 0600, &a));
-	start_waiters(_metadata, self, rt5, ARRAY_SIZE(rt5), posix_receive, q, got);
-	for (int k = 0; k < (int)ARRAY_SIZE(rt5); k++) {
+	start_waiters(_metadata, self, w, n, posix_receive, q, got);
+	for (int k = 0; k < n; k++) {
 		char msg[2] = { 'm', (char)('0' + k) };
 
 		SYS(posix->send(q, msg, 2, 0));
 	}
 	reap_waiters(_metadata, self);
-	ASSERT_SERVED(got, rt5_order, (int)ARRAY_SIZE(rt5));
+	ASSERT_SERVED(got, order, n);
+}
+
+TEST_F(edge, posix_blocked_receivers_are_served_by_priority_then_fifo)
+{
+	REQUIRE_RT();
+	posix_receivers_served(_metadata, self, rt5, ARRAY_SIZE(rt5), rt5_order);
 }
 
 TEST_F(edge, posix_blocked_senders_are_served_by_priority_then_fifo)
@@ -412,20 +404,9 @@ TEST_F(edge, posix_blocked_receivers_of_normal_policy_are_served_by_nice)
 		{ SCHED_OTHER, 10 }, { SCHED_OTHER, 0 }, { SCHED_OTHER, -10 }, { SCHED_OTHER, 0 },
 	};
 	static const int order[] = { 2, 1, 3, 0 };
-	struct mq_attr a = { .mq_maxmsg = 8, .mq_msgsize = 16 };
-	int *got = shared(sizeof(int) * ARRAY_SIZE(w));
-	mqd_t q;
 
 	REQUIRE_RT();
-	q = SYS(posix->open(self->name[0], O_RDWR | O_CREAT | O_EXCL, 0600, &a));
-	start_waiters(_metadata, self, w, ARRAY_SIZE(w), posix_receive, q, got);
-	for (int k = 0; k < (int)ARRAY_SIZE(w); k++) {
-		char msg[2] = { 'm', (char)('0' + k) };
-
-		SYS(posix->send(q, msg, 2, 0));
-	}
-	reap_waiters(_metadata, self);
-	ASSERT_SERVED(got, order, (int)ARRAY_SIZE(w));
+	posix_receivers_served(_metadata, self, w, ARRAY_SIZE(w), order);
 }
 
 /* System V receivers are served in arrival order whatever their priority. */
@@ -454,18 +435,10 @@ TEST_F(edge, sysv_blocked_receivers_are_served_fifo_whatever_the_priority)
 static long cg_read(const char *cg, const char *file, const char *key)
 {
 	char path[256], buf[4096], *p = buf;
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", cg, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_text(path, buf, sizeof(buf)) <= 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	if (key) {
 		size_t k = strlen(key);
 
@@ -559,37 +532,48 @@ static void filler_ready(struct fill *f, int ready_fd, int go_fd, int ripc)
 static struct { long mtype; char mtext[SV_MSGSZ]; } sv_fill_msg;
 static char mq_fill_msg[MQ_MSGSIZE];
 
+/* Notes that call op of a fill failed (with errno): -1. */
+static int fill_failed(struct fill *f, int op)
+{
+	f->op = op;
+	f->err = errno;
+	return -1;
+}
+
+/* After a fill's send of size bytes returned r: 1 if it was queued (send
+ * again), 0 once the queue is full (EAGAIN), else -1 (fill_failed). */
+static int fill_sent(struct fill *f, int r, long size)
+{
+	if (r == 0) {
+		f->msgs++;
+		f->bytes += size;
+		return 1;
+	}
+	return errno == EAGAIN ? 0 : fill_failed(f, FILL_SEND);
+}
+
 /* System V: queues of SV_QBYTES filled with IPC_NOWAIT until a call fails. */
 static void fill_sysv(const struct msg_backend *b, struct fill *f)
 {
+	int r;
+
 	for (int q = 0; q < NQ; q++) {
 		struct msqid_ds ds;
 		int id = b->get(IPC_PRIVATE, IPC_CREAT | 0600);
 
 		if (id < 0) {
-			f->op = FILL_CREATE;
-			f->err = errno;
+			fill_failed(f, FILL_CREATE);
 			return;
 		}
 		f->ids[f->nq++] = id;
 		if (b->ctl(id, IPC_STAT, &ds) ||
 		    (ds.msg_qbytes = SV_QBYTES, b->ctl(id, IPC_SET, &ds))) {
-			f->op = FILL_SET;
-			f->err = errno;
+			fill_failed(f, FILL_SET);
 			return;
 		}
-		for (;;) {
-			if (b->snd(id, &sv_fill_msg, SV_MSGSZ, IPC_NOWAIT) == 0) {
-				f->msgs++;
-				f->bytes += SV_MSGSZ;
-				continue;
-			}
-			if (errno == EAGAIN)
-				break;
-			f->op = FILL_SEND;
-			f->err = errno;
-			return;
-		}
+		while ((r = fill_sent(f, b->snd(id, &sv_fill_msg, SV_MSGSZ, IPC_NOWAIT), SV_MSGSZ)))
+			if (r < 0)
+				return;
 	}
 }
 
@@ -597,29 +581,20 @@ static void fill_sysv(const struct msg_backend *b, struct fill *f)
 static void fill_posix(FIXTURE_DATA(edge) *self, struct fill *f)
 {
 	struct mq_attr a = { .mq_maxmsg = MQ_MAXMSG, .mq_msgsize = MQ_MSGSIZE };
+	int r;
 
 	for (int i = 0; i < NQ; i++) {
 		mqd_t q = posix->open(self->name[i], O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK,
 				      0600, &a);
 
 		if (q < 0) {
-			f->op = FILL_CREATE;
-			f->err = errno;
+			fill_failed(f, FILL_CREATE);
 			return;
 		}
 		f->nq++;
-		for (;;) {
-			if (posix->send(q, mq_fill_msg, MQ_MSGSIZE, 0) == 0) {
-				f->msgs++;
-				f->bytes += MQ_MSGSIZE;
-				continue;
-			}
-			if (errno == EAGAIN)
-				break;
-			f->op = FILL_SEND;
-			f->err = errno;
-			return;
-		}
+		while ((r = fill_sent(f, posix->send(q, mq_fill_msg, MQ_MSGSIZE, 0), MQ_MSGSIZE)))
+			if (r < 0)
+				return;
 	}
 }
 
@@ -889,6 +864,45 @@ TEST_F(edge, msg_stat_masks_the_index_with_ipcmni)
 	ASSERT_ERRNO(EINVAL, sysv->ctl(max + 1 + IPCMNI, MSG_STAT_ANY, &s));
 }
 
+enum sv_call { SV_SEND, SV_RECEIVE };
+
+/*
+ * Forks a child, uid/gid uid, that blocks in a call on queue id: a send of
+ * text with type, or a receive (of any type) that must give text with type.
+ * The call must end with err (0: done).  Returns the child's pid (tracked)
+ * once it blocks.
+ */
+static pid_t blocked_child(struct __test_metadata *_metadata, FIXTURE_DATA(edge) *self,
+			   int id, uid_t uid, enum sv_call call, long type, const char *text,
+			   int err)
+{
+	pid_t pid = fork_child();
+
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct mbuf m;
+		long r;
+
+		CHILD_CHECK(become_uid(uid) == 0);
+		if (call == SV_SEND)
+			r = snd(sysv, id, type, text, 0);
+		else
+			r = sysv->rcv(id, &m, sizeof(m.mtext), 0, 0);
+		if (err) {
+			CHILD_CHECK(r == -1 && errno == err);
+		} else if (call == SV_SEND) {
+			CHILD_CHECK(r == 0);
+		} else {
+			CHILD_CHECK(r == (long)strlen(text));
+			CHILD_CHECK(m.mtype == type && !memcmp(m.mtext, text, r));
+		}
+		_exit(0);
+	}
+	track(self, pid);
+	ASSERT_EQ(0, wait_blocked(pid));
+	return pid;
+}
+
 /*
  * A blocked sender whose write permission is revoked sleeps on while the
  * queue stays full; IPC_RMID then wakes it with EIDRM: after a sleep, the
@@ -903,15 +917,7 @@ TEST_F(edge, blocked_sender_revoked_then_removed_gets_eidrm)
 	REQUIRE_ROOT();
 	SET(id, 0, 0666, 4);
 	SYS(snd(sysv, id, 1, "full", IPC_NOWAIT));
-	pid = fork_child();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		CHILD_CHECK(drop_privs() == 0);
-		CHILD_CHECK(snd(sysv, id, 2, "y", 0) == -1 && errno == EIDRM);
-		_exit(0);
-	}
-	track(self, pid);
-	ASSERT_EQ(0, wait_blocked(pid));
+	pid = blocked_child(_metadata, self, id, NOBODY, SV_SEND, 2, "y", EIDRM);
 	SET(id, 0, 0644, 4);
 	usleep(100000);
 	ASSERT_EQ('S', proc_state(pid));
@@ -934,28 +940,12 @@ TEST_F(edge, ipc_set_wakes_senders_that_now_fit_and_they_recheck_permission)
 	SET(id, 0, 0666, 4);
 	SYS(snd(sysv, id, 1, "full", IPC_NOWAIT));
 	/* Room, write permission kept: it sends. */
-	pid = fork_child();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		CHILD_CHECK(drop_privs() == 0);
-		CHILD_CHECK(snd(sysv, id, 2, "y", 0) == 0);
-		_exit(0);
-	}
-	track(self, pid);
-	ASSERT_EQ(0, wait_blocked(pid));
+	pid = blocked_child(_metadata, self, id, NOBODY, SV_SEND, 2, "y", 0);
 	SET(id, 0, 0666, 5);
 	ASSERT_EQ(0, reap(self, pid));
 	ASSERT_QUEUE(id, 2, 5);
 	/* Room, write permission revoked in the same IPC_SET: EACCES. */
-	pid = fork_child();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		CHILD_CHECK(drop_privs() == 0);
-		CHILD_CHECK(snd(sysv, id, 3, "z", 0) == -1 && errno == EACCES);
-		_exit(0);
-	}
-	track(self, pid);
-	ASSERT_EQ(0, wait_blocked(pid));
+	pid = blocked_child(_metadata, self, id, NOBODY, SV_SEND, 3, "z", EACCES);
 	SET(id, 0, 0644, 6);
 	ASSERT_EQ(0, reap(self, pid));
 	ASSERT_QUEUE(id, 2, 5);
@@ -972,29 +962,8 @@ TEST_F(edge, ipc_set_wakes_receivers_and_only_those_without_read_permission_fail
 	pid_t owner, other;
 
 	REQUIRE_ROOT();
-	owner = fork_child();
-	ASSERT_LE(0, owner);
-	if (owner == 0) {
-		struct mbuf m;
-
-		CHILD_CHECK(become_uid(NOBODY) == 0);
-		CHILD_CHECK(sysv->rcv(id, &m, sizeof(m.mtext), 0, 0) == 4);
-		CHILD_CHECK(m.mtype == 7 && !memcmp(m.mtext, "next", 4));
-		_exit(0);
-	}
-	track(self, owner);
-	ASSERT_EQ(0, wait_blocked(owner));
-	other = fork_child();
-	ASSERT_LE(0, other);
-	if (other == 0) {
-		struct mbuf m;
-
-		CHILD_CHECK(become_uid(NOBODY - 1) == 0);
-		CHILD_CHECK(sysv->rcv(id, &m, sizeof(m.mtext), 0, 0) == -1 && errno == EACCES);
-		_exit(0);
-	}
-	track(self, other);
-	ASSERT_EQ(0, wait_blocked(other));
+	owner = blocked_child(_metadata, self, id, NOBODY, SV_RECEIVE, 7, "next", 0);
+	other = blocked_child(_metadata, self, id, NOBODY - 1, SV_RECEIVE, 0, NULL, EACCES);
 	/* NOBODY owns it now, with read and write for the owner only. */
 	SET(id, NOBODY, 0600, 16384);
 	ASSERT_EQ(0, reap(self, other));
@@ -1026,11 +995,7 @@ TEST_F(edge, info_limits_follow_the_settings_while_ipc_info_pool_stays_constant)
 
 		memset(&mi, 0xa5, sizeof(mi));
 		ASSERT_LE(0, sysv->ctl(0, cmd, (struct msqid_ds *)&mi));
-		ASSERT_EQ(4000, mi.msgmax);
-		ASSERT_EQ(20000, mi.msgmnb);
-		ASSERT_EQ(1000, mi.msgmni);
-		ASSERT_EQ(16, mi.msgssz);
-		ASSERT_EQ(0xffff, mi.msgseg);
+		ASSERT_MSGINFO_LIMITS(mi, 4000, 20000, 1000);
 		if (cmd == IPC_INFO) {
 			ASSERT_EQ(512000, mi.msgpool);
 			ASSERT_EQ(16384, mi.msgmap);

@@ -164,6 +164,32 @@ static int stall_arm(struct stall *s)
 	return 0;
 }
 
+/* Maps and arms the trap for A's single receive (A_MQ_RECEIVE, or A_MSGRCV
+ * of typ) on fd of MSGSIZE bytes into the trap page; stall_start (or
+ * stall_launch) then runs it. */
+static int stall_receive(struct stall *s, enum a_call call, int fd, long typ)
+{
+	if (stall_map(s, 0) || stall_arm(s))
+		return -1;
+	s->call = call;
+	s->fd = fd;
+	s->buf = s->trap;
+	s->len = MSGSIZE;
+	s->typ = typ;
+	return 0;
+}
+
+/* Sets A's receive batch (A_MQ_BATCH or A_MSG_BATCH) of count items on fd;
+ * the caller maps and arms the trap around the items. */
+static void stall_batch(struct stall *s, enum a_call call, int fd, void *items,
+			unsigned int count)
+{
+	s->call = call;
+	s->fd = fd;
+	s->items = items;
+	s->count = count;
+}
+
 static long mq_batch(int fd, unsigned long cmd, void *items, unsigned int n)
 {
 	struct ripc_mq_batch b = { .size = sizeof(b), .count = n, .items = PTR(items) };
@@ -433,18 +459,10 @@ static long proc_syscall(pid_t tid)
 {
 	char path[64], buf[256];
 	long nr;
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/syscall", tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_text(path, buf, sizeof(buf)) <= 0)
 		return -2;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -2;
-	buf[n] = 0;
 	if (sscanf(buf, "%ld", &nr) != 1)
 		return -1;
 	return nr;
@@ -471,10 +489,14 @@ static int wait_sleeping(pid_t tid, long nr, long nr2, const char *who)
 		    who, nr, st ?: '?', sc);
 }
 
-static int peer_wait_sleeping(FIXTURE_DATA(put_back) *self, int i, long nr, long nr2,
+/* 0 once peer i, started with call, sleeps in it: poll or ppoll for a
+ * poller, else the device's ioctl. */
+static int peer_wait_sleeping(FIXTURE_DATA(put_back) *self, int i, enum peer_call call,
 			      const char *who)
 {
-	return wait_sleeping(self->pid[i], nr, nr2, who);
+	if (call == P_POLL)
+		return wait_sleeping(self->pid[i], SYS_poll, SYS_ppoll, who);
+	return wait_sleeping(self->pid[i], SYS_ioctl, SYS_ioctl, who);
 }
 
 /* Peer i's exit code once it has exited (waiting up to ms), -1 if it still runs. */
@@ -679,21 +701,14 @@ static struct msqid_ds stat_q(int id)
 	EXPECT_EQ((unsigned long)(cbytes), __s.__msg_cbytes); \
 } while (0)
 
-/* A new file of the device bound to msqid, for poll (or -1). */
-static int bind_new(int msqid)
-{
-	struct ripc_msgbind b = { .size = sizeof(b), .msqid = msqid };
-	int fd = open(RIPC_DEVICE, O_RDWR | O_CLOEXEC);
-
-	if (fd >= 0 && ioctl(fd, RIPC_MSG_BIND, &b)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 #define CHECK(call) ASSERT_EQ(0, (call)) TH_LOG("%s", why)
 #define EXPECT_OK(call) EXPECT_EQ(0, (call)) TH_LOG("%s", why)
+
+/* Starts peer i (peer_start) and waits until it sleeps in its call. */
+#define PEER_BLOCKS(i, call, fd, arg, text, who) do { \
+	ASSERT_LT(0, peer_start(self, i, call, fd, arg, text)); \
+	CHECK(peer_wait_sleeping(self, i, call, who)); \
+} while (0)
 
 /* A's call has returned -1 with EFAULT. */
 #define ASSERT_A_EFAULT() do { \
@@ -711,15 +726,9 @@ TEST_F_TIMEOUT(put_back, posix_receive_goes_to_the_blocked_receiver, TIMEOUT)
 	mqd_t q = SYS(mq_new(self, 4));
 
 	SYS(mq_snd(q, "first", 3));
-	CHECK(stall_map(a, 0));
-	CHECK(stall_arm(a));
-	a->call = A_MQ_RECEIVE;
-	a->fd = q;
-	a->buf = a->trap;
-	a->len = MSGSIZE;
+	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
 	CHECK(stall_start(a));
-	ASSERT_LT(0, peer_start(self, 0, P_MQ_RECEIVE, q, MSGSIZE, NULL));
-	CHECK(peer_wait_sleeping(self, 0, SYS_ioctl, SYS_ioctl, "B"));
+	PEER_BLOCKS(0, P_MQ_RECEIVE, q, MSGSIZE, NULL, "B");
 	CHECK(stall_fail(a));
 	ASSERT_A_EFAULT();
 	SYS(mq_snd(q, "newer", 3));
@@ -737,15 +746,9 @@ TEST_F_TIMEOUT(put_back, posix_receive_wakes_a_poller, TIMEOUT)
 	mqd_t q = SYS(mq_new(self, 4));
 
 	SYS(mq_snd(q, "polled", 4));
-	CHECK(stall_map(a, 0));
-	CHECK(stall_arm(a));
-	a->call = A_MQ_RECEIVE;
-	a->fd = q;
-	a->buf = a->trap;
-	a->len = MSGSIZE;
+	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
 	CHECK(stall_start(a));
-	ASSERT_LT(0, peer_start(self, 0, P_POLL, q, 0, NULL));
-	CHECK(peer_wait_sleeping(self, 0, SYS_poll, SYS_ppoll, "the poller"));
+	PEER_BLOCKS(0, P_POLL, q, 0, NULL, "the poller");
 	CHECK(stall_fail(a));
 	ASSERT_A_EFAULT();
 	EXPECT_OK(peer_polled(self, 0));
@@ -767,12 +770,7 @@ TEST_F_TIMEOUT(put_back, posix_receive_without_a_receiver_keeps_its_place, TIMEO
 	SYS(mq_snd(q, "m0", 5));
 	SYS(mq_snd(q, "m1", 5));
 	SYS(mq_snd(q, "low", 1));
-	CHECK(stall_map(a, 0));
-	CHECK(stall_arm(a));
-	a->call = A_MQ_RECEIVE;
-	a->fd = q;
-	a->buf = a->trap;
-	a->len = MSGSIZE;
+	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
 	CHECK(stall_start(a));
 	SYS(mq_snd(q, "n", 5));
 	SYS(mq_snd(q, "high", 7));
@@ -794,18 +792,12 @@ TEST_F_TIMEOUT(put_back, posix_handed_over_message_goes_to_the_next_receiver, TI
 	struct stall *a = &self->st;
 	mqd_t q = SYS(mq_new(self, 4));
 
-	CHECK(stall_map(a, 0));
-	CHECK(stall_arm(a));
-	a->call = A_MQ_RECEIVE;
-	a->fd = q;
-	a->buf = a->trap;
-	a->len = MSGSIZE;
+	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
 	CHECK(stall_launch(a));
 	CHECK(wait_sleeping(a->tid, SYS_ioctl, SYS_ioctl, "A"));
 	SYS(mq_snd(q, "handed", 2));
 	CHECK(stall_wait_fault(a));
-	ASSERT_LT(0, peer_start(self, 0, P_MQ_RECEIVE, q, MSGSIZE, NULL));
-	CHECK(peer_wait_sleeping(self, 0, SYS_ioctl, SYS_ioctl, "B"));
+	PEER_BLOCKS(0, P_MQ_RECEIVE, q, MSGSIZE, NULL, "B");
 	CHECK(stall_fail(a));
 	ASSERT_A_EFAULT();
 	SYS(mq_snd(q, "newer", 2));
@@ -835,13 +827,9 @@ TEST_F_TIMEOUT(put_back, posix_batch_store_fault_puts_back_the_rest, TIMEOUT)
 	memset(buf, 0xee, sizeof(buf));
 	for (int i = 0; i < 4; i++)
 		it[i] = (struct ripc_mq_item){ PTR(i == 2 ? (void *)a->trap : buf[i]), MSGSIZE, 77, 0 };
-	a->call = A_MQ_BATCH;
-	a->fd = q;
-	a->items = it;
-	a->count = 4;
+	stall_batch(a, A_MQ_BATCH, q, it, 4);
 	CHECK(stall_start(a));
-	ASSERT_LT(0, peer_start(self, 0, P_MQ_RECEIVE, q, MSGSIZE, NULL));
-	CHECK(peer_wait_sleeping(self, 0, SYS_ioctl, SYS_ioctl, "B"));
+	PEER_BLOCKS(0, P_MQ_RECEIVE, q, MSGSIZE, NULL, "B");
 	CHECK(stall_fail(a));
 	ASSERT_EQ(2, a->ret) TH_LOG("A's batch: %s", a->ret < 0 ? ename(a->err) : "");
 	SYS(mq_snd(q, "newer", 1));
@@ -884,13 +872,9 @@ TEST_F_TIMEOUT(put_back, posix_batch_write_back_fault_puts_back_the_unreported, 
 	for (int i = 0; i < 3; i++)
 		it[i] = (struct ripc_mq_item){ PTR(buf[i]), MSGSIZE, 77, 0 };
 	CHECK(stall_arm(a));
-	a->call = A_MQ_BATCH;
-	a->fd = q;
-	a->items = it;
-	a->count = 3;
+	stall_batch(a, A_MQ_BATCH, q, it, 3);
 	CHECK(stall_start(a));
-	ASSERT_LT(0, peer_start(self, 0, P_POLL, q, 0, NULL));
-	CHECK(peer_wait_sleeping(self, 0, SYS_poll, SYS_ppoll, "the poller"));
+	PEER_BLOCKS(0, P_POLL, q, 0, NULL, "the poller");
 	CHECK(stall_fail(a));
 	ASSERT_EQ(1, a->ret) TH_LOG("A's batch: %s", a->ret < 0 ? ename(a->err) : "");
 	EXPECT_EQ(2u, it[0].msg_len);
@@ -918,16 +902,9 @@ TEST_F_TIMEOUT(put_back, posix_put_back_on_a_full_queue_keeps_maxmsg, TIMEOUT)
 
 	SYS(mq_snd(q, "q0", 0));
 	SYS(mq_snd(q, "q1", 0));
-	ASSERT_LT(0, peer_start(self, 0, P_MQ_SEND, q, 0, "x1"));
-	CHECK(peer_wait_sleeping(self, 0, SYS_ioctl, SYS_ioctl, "sender 1"));
-	ASSERT_LT(0, peer_start(self, 1, P_MQ_SEND, q, 0, "x2"));
-	CHECK(peer_wait_sleeping(self, 1, SYS_ioctl, SYS_ioctl, "sender 2"));
-	CHECK(stall_map(a, 0));
-	CHECK(stall_arm(a));
-	a->call = A_MQ_RECEIVE;
-	a->fd = q;
-	a->buf = a->trap;
-	a->len = MSGSIZE;
+	PEER_BLOCKS(0, P_MQ_SEND, q, 0, "x1", "sender 1");
+	PEER_BLOCKS(1, P_MQ_SEND, q, 0, "x2", "sender 2");
+	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
 	CHECK(stall_start(a));
 	c = curmsgs(q);
 	TH_LOG("during A's stall: curmsgs %ld, sender 1 %s, sender 2 %s", c,
@@ -965,18 +942,10 @@ TEST_F_TIMEOUT(put_back, sysv_msgrcv_goes_to_the_blocked_typed_receiver, TIMEOUT
 
 	SYS(snd(id, 1, "a"));
 	SYS(snd(id, 2, "typed"));
-	CHECK(stall_map(a, 0));
-	CHECK(stall_arm(a));
-	a->call = A_MSGRCV;
-	a->fd = id;
-	a->buf = a->trap;
-	a->len = MSGSIZE;
-	a->typ = 2;
+	CHECK(stall_receive(a, A_MSGRCV, id, 2));
 	CHECK(stall_start(a));
-	ASSERT_LT(0, peer_start(self, 1, P_MSGRCV, id, 3, NULL));
-	CHECK(peer_wait_sleeping(self, 1, SYS_ioctl, SYS_ioctl, "the type 3 receiver"));
-	ASSERT_LT(0, peer_start(self, 0, P_MSGRCV, id, 2, NULL));
-	CHECK(peer_wait_sleeping(self, 0, SYS_ioctl, SYS_ioctl, "B"));
+	PEER_BLOCKS(1, P_MSGRCV, id, 3, NULL, "the type 3 receiver");
+	PEER_BLOCKS(0, P_MSGRCV, id, 2, NULL, "B");
 	CHECK(stall_fail(a));
 	ASSERT_A_EFAULT();
 	SYS(snd(id, 2, "newer!"));
@@ -999,18 +968,10 @@ TEST_F_TIMEOUT(put_back, sysv_msgrcv_wakes_a_poller, TIMEOUT)
 	int id = SYS(msg_new(self)), fd = SYS(bind_new(id));
 
 	SYS(snd(id, 1, "polled"));
-	CHECK(stall_map(a, 0));
-	CHECK(stall_arm(a));
-	a->call = A_MSGRCV;
-	a->fd = id;
-	a->buf = a->trap;
-	a->len = MSGSIZE;
-	a->typ = 0;
+	CHECK(stall_receive(a, A_MSGRCV, id, 0));
 	CHECK(stall_start(a));
-	ASSERT_LT(0, peer_start(self, 1, P_MSGRCV, id, 5, NULL));
-	CHECK(peer_wait_sleeping(self, 1, SYS_ioctl, SYS_ioctl, "the type 5 receiver"));
-	ASSERT_LT(0, peer_start(self, 0, P_POLL, fd, 0, NULL));
-	CHECK(peer_wait_sleeping(self, 0, SYS_poll, SYS_ppoll, "the poller"));
+	PEER_BLOCKS(1, P_MSGRCV, id, 5, NULL, "the type 5 receiver");
+	PEER_BLOCKS(0, P_POLL, fd, 0, NULL, "the poller");
 	CHECK(stall_fail(a));
 	ASSERT_A_EFAULT();
 	EXPECT_OK(peer_polled(self, 0));
@@ -1038,13 +999,7 @@ TEST_F_TIMEOUT(put_back, sysv_msgrcv_without_a_receiver_keeps_its_place, TIMEOUT
 	SYS(snd(id, 1, "a"));
 	SYS(snd(id, 2, "b"));
 	SYS(snd(id, 1, "c"));
-	CHECK(stall_map(a, 0));
-	CHECK(stall_arm(a));
-	a->call = A_MSGRCV;
-	a->fd = id;
-	a->buf = a->trap;
-	a->len = MSGSIZE;
-	a->typ = 2;
+	CHECK(stall_receive(a, A_MSGRCV, id, 2));
 	CHECK(stall_start(a));
 	SYS(snd(id, 2, "d"));
 	SYS(snd(id, 1, "e"));
@@ -1069,13 +1024,7 @@ TEST_F_TIMEOUT(put_back, sysv_handed_over_message_keeps_its_send_order, TIMEOUT)
 	SYS(snd(id, 1, "x"));
 	CHECK(msg_expect(id, 0, 1, "x"));
 	SYS(snd(id, 1, "a"));
-	CHECK(stall_map(a, 0));
-	CHECK(stall_arm(a));
-	a->call = A_MSGRCV;
-	a->fd = id;
-	a->buf = a->trap;
-	a->len = MSGSIZE;
-	a->typ = 2;
+	CHECK(stall_receive(a, A_MSGRCV, id, 2));
 	CHECK(stall_launch(a));
 	CHECK(wait_sleeping(a->tid, SYS_ioctl, SYS_ioctl, "A"));
 	SYS(snd(id, 2, "p"));
@@ -1113,13 +1062,9 @@ TEST_F_TIMEOUT(put_back, sysv_batch_store_fault_puts_back_the_rest, TIMEOUT)
 		it[i] = (struct ripc_msg_item){
 			PTR(i == 2 ? (void *)a->trap : (void *)&buf[i]), MSGSIZE, typ[i]
 		};
-	a->call = A_MSG_BATCH;
-	a->fd = id;
-	a->items = it;
-	a->count = 4;
+	stall_batch(a, A_MSG_BATCH, id, it, 4);
 	CHECK(stall_start(a));
-	ASSERT_LT(0, peer_start(self, 0, P_MSGRCV, id, 1, NULL));
-	CHECK(peer_wait_sleeping(self, 0, SYS_ioctl, SYS_ioctl, "B"));
+	PEER_BLOCKS(0, P_MSGRCV, id, 1, NULL, "B");
 	CHECK(stall_fail(a));
 	ASSERT_EQ(2, a->ret) TH_LOG("A's batch: %s", a->ret < 0 ? ename(a->err) : "");
 	SYS(snd(id, 1, "newer"));
@@ -1157,15 +1102,10 @@ TEST_F_TIMEOUT(put_back, sysv_batch_write_back_fault_puts_back_every_message, TI
 	for (int i = 0; i < 2; i++)
 		it[i] = (struct ripc_msg_item){ PTR(&buf[i]), MSGSIZE, 0 };
 	CHECK(stall_arm(a));
-	a->call = A_MSG_BATCH;
-	a->fd = id;
-	a->items = it;
-	a->count = 2;
+	stall_batch(a, A_MSG_BATCH, id, it, 2);
 	CHECK(stall_start(a));
-	ASSERT_LT(0, peer_start(self, 1, P_MSGRCV, id, 9, NULL));
-	CHECK(peer_wait_sleeping(self, 1, SYS_ioctl, SYS_ioctl, "the type 9 receiver"));
-	ASSERT_LT(0, peer_start(self, 0, P_POLL, fd, 0, NULL));
-	CHECK(peer_wait_sleeping(self, 0, SYS_poll, SYS_ppoll, "the poller"));
+	PEER_BLOCKS(1, P_MSGRCV, id, 9, NULL, "the type 9 receiver");
+	PEER_BLOCKS(0, P_POLL, fd, 0, NULL, "the poller");
 	CHECK(stall_fail(a));
 	ASSERT_A_EFAULT();
 	EXPECT_OK(peer_polled(self, 0));
@@ -1196,17 +1136,9 @@ TEST_F_TIMEOUT(put_back, sysv_put_back_on_a_full_queue_keeps_qbytes, TIMEOUT)
 	SYS(ripc_msgctl(id, IPC_SET, &s));
 	SYS(snd(id, 1, "q0q0"));
 	SYS(snd(id, 1, "q1q1"));
-	ASSERT_LT(0, peer_start(self, 0, P_MSGSND, id, 1, "x1x1"));
-	CHECK(peer_wait_sleeping(self, 0, SYS_ioctl, SYS_ioctl, "sender 1"));
-	ASSERT_LT(0, peer_start(self, 1, P_MSGSND, id, 1, "x2x2"));
-	CHECK(peer_wait_sleeping(self, 1, SYS_ioctl, SYS_ioctl, "sender 2"));
-	CHECK(stall_map(a, 0));
-	CHECK(stall_arm(a));
-	a->call = A_MSGRCV;
-	a->fd = id;
-	a->buf = a->trap;
-	a->len = MSGSIZE;
-	a->typ = 0;
+	PEER_BLOCKS(0, P_MSGSND, id, 1, "x1x1", "sender 1");
+	PEER_BLOCKS(1, P_MSGSND, id, 1, "x2x2", "sender 2");
+	CHECK(stall_receive(a, A_MSGRCV, id, 0));
 	CHECK(stall_start(a));
 	/* A module that frees the room during the copy lets a sender in
 	 * (either: both are woken): give it the time (1 s at most) so that

@@ -10,8 +10,14 @@
  *   wait_child() returns the exit code (128 + signal if killed).
  * - wait_blocked(pid) waits until a process sleeps ('S' in /proc/PID/stat),
  *   so a test knows a peer is blocked in a call before it acts.
- * - drop_privs() makes a (forked) process uid/gid 65534 without groups.
+ * - become_uid(id) makes a (forked) process uid/gid id without groups,
+ *   drop_privs() uid/gid 65534.
  * - fill()/check() write and verify a byte pattern depending on a seed.
+ * - read_text() reads a small file (/proc, cgroup), device_ioctl_fd() opens
+ *   a device file and runs one ioctl on it (bind_new(): RIPC_MSG_BIND).
+ * - STAT_WITH(), ASSERT_QUEUE_WITH() and SET_QBYTES_WITH() check and set a
+ *   System V queue through the msgctl the test calls; ASSERT_MSGINFO_LIMITS()
+ *   checks the limits of IPC_INFO and MSG_INFO.
  */
 #ifndef RIPC_TEST_H
 #define RIPC_TEST_H
@@ -25,6 +31,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -106,24 +113,41 @@ static inline int wait_child(pid_t pid)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/*
+ * Reads at most size - 1 bytes of file path into buf and ends them with a
+ * NUL: their number (0 if the read gave nothing or failed), or -1 if the
+ * file cannot be opened.
+ */
+static inline ssize_t read_text(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	buf[n] = 0;
+	return n;
+}
+
 /* 0 once pid sleeps interruptibly; -1 after ~3 s (or without /proc). */
 static inline int wait_blocked(pid_t pid)
 {
 	char path[64], buf[512], *p;
-	int i, fd;
 	ssize_t n;
+	int i;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	for (i = 0; i < 3000; i++) {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
+		n = read_text(path, buf, sizeof(buf));
+		if (n < 0) {
 			usleep(100000);	/* no /proc: hope 100 ms is enough */
 			return -1;
 		}
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
 		if (n > 0) {
-			buf[n] = 0;
 			p = strrchr(buf, ')');
 			if (p && p[1] == ' ' && p[2] == 'S')
 				return 0;
@@ -144,12 +168,18 @@ static inline int have_cap(int cap)
 	return !!(d[cap / 32].effective & (1u << (cap % 32)));
 }
 
-static inline int drop_privs(void)
+/* Makes the caller uid and gid id (of its user namespace), without
+ * supplementary groups and so without capabilities. */
+static inline int become_uid(uid_t id)
 {
-	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
-	    setresuid(NOBODY, NOBODY, NOBODY))
+	if (setgroups(0, NULL) || setresgid(id, id, id) || setresuid(id, id, id))
 		return -1;
 	return 0;
+}
+
+static inline int drop_privs(void)
+{
+	return become_uid(NOBODY);
 }
 
 static inline unsigned char pattern(size_t i, unsigned int seed)
@@ -258,23 +288,80 @@ static inline int have_device(void)
 	return access(RIPC_DEVICE, F_OK) == 0;
 }
 
+/* A new descriptor of the device on which ioctl(cmd, arg) succeeded, or -1
+ * with the errno of the open or of the ioctl. */
+static inline int device_ioctl_fd(unsigned long cmd, void *arg)
+{
+	int fd = open(RIPC_DEVICE, O_RDWR | O_CLOEXEC), e;
+
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, cmd, arg)) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* A new descriptor of the device bound to System V queue msqid
+ * (RIPC_MSG_BIND), for poll; or -1 with errno. */
+static inline int bind_new(int msqid)
+{
+	struct ripc_msgbind b = { .size = sizeof(b), .msqid = msqid };
+
+	return device_ioctl_fd(RIPC_MSG_BIND, &b);
+}
+
+/*
+ * System V queue checks through ctl, the msgctl a test calls (msgctl,
+ * ripc_msgctl or a backend's): each test file defines its STAT(id),
+ * ASSERT_QUEUE(id, qnum, cbytes) and SET_QBYTES(id, n) on these.
+ *
+ * STAT_WITH gives the IPC_STAT of id (asserting that it worked), into a
+ * msqid_ds pre-filled with 0xa5 so that a field left unwritten shows.
+ */
+#define STAT_WITH(ctl, id) ({ \
+	struct msqid_ds __d; \
+	memset(&__d, 0xa5, sizeof(__d)); \
+	SYS(ctl(id, IPC_STAT, &__d)); \
+	__d; \
+})
+
+/* Asserts msg_qnum and msg_cbytes of id. */
+#define ASSERT_QUEUE_WITH(ctl, id, qnum, cbytes) do { \
+	struct msqid_ds __s = STAT_WITH(ctl, id); \
+	ASSERT_EQ((msgqnum_t)(qnum), __s.msg_qnum); \
+	ASSERT_EQ((unsigned long)(cbytes), __s.__msg_cbytes); \
+} while (0)
+
+/* Asserts the limits that IPC_INFO and MSG_INFO give in struct msginfo mi:
+ * msgmax, msgmnb and msgmni as set, msgssz and msgseg the kernel's constants. */
+#define ASSERT_MSGINFO_LIMITS(mi, max, mnb, mni) do { \
+	ASSERT_EQ(max, (mi).msgmax); \
+	ASSERT_EQ(mnb, (mi).msgmnb); \
+	ASSERT_EQ(mni, (mi).msgmni); \
+	ASSERT_EQ(16, (mi).msgssz); \
+	ASSERT_EQ(0xffff, (mi).msgseg); \
+} while (0)
+
+/* Sets (as root) msg_qbytes of id to n. */
+#define SET_QBYTES_WITH(ctl, id, n) do { \
+	struct msqid_ds __s = STAT_WITH(ctl, id); \
+	__s.msg_qbytes = (n); \
+	SYS(ctl(id, IPC_SET, &__s)); \
+} while (0)
+
 
 /* The state letter of process pid ('S', 'R', ... from /proc/PID/stat), or 0. */
 static inline char proc_state(pid_t pid)
 {
 	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_text(path, buf, sizeof(buf)) <= 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
 	p = strrchr(buf, ')');
 	return p && p[1] == ' ' ? p[2] : 0;
 }

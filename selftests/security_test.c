@@ -1068,17 +1068,8 @@ FIXTURE_TEARDOWN(sysv)
 	__id; \
 })
 
-#define STAT(id) ({ \
-	struct msqid_ds __d; \
-	SYS(be->ctl(id, IPC_STAT, &__d)); \
-	__d; \
-})
-
-#define ASSERT_QUEUE(id, qnum, cbytes) do { \
-	struct msqid_ds __s = STAT(id); \
-	ASSERT_EQ((msgqnum_t)(qnum), __s.msg_qnum); \
-	ASSERT_EQ((unsigned long)(cbytes), __s.__msg_cbytes); \
-} while (0)
+#define STAT(id) STAT_WITH(be->ctl, id)
+#define ASSERT_QUEUE(id, qnum, cbytes) ASSERT_QUEUE_WITH(be->ctl, id, qnum, cbytes)
 
 /* Sets (as root) uid, gid, mode and qbytes of a queue. */
 #define SET(id, u, g, m, qb) do { \
