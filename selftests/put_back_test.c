@@ -315,6 +315,17 @@ static int stall_fail(struct stall *s)
 	return stall_join(s, 5000);
 }
 
+/* Lets the stalled copy succeed: the trap page is filled with zeroes and
+ * the fault woken; waits (5 s at most) for A's call to return. */
+static int stall_succeed(struct stall *s)
+{
+	struct uffdio_zeropage z = { .range = { .start = PTR(s->trap), .len = PAGE } };
+
+	if (ioctl(s->uffd, UFFDIO_ZEROPAGE, &z))
+		return note("UFFDIO_ZEROPAGE: %s", ename(errno));
+	return stall_join(s, 5000);
+}
+
 /* Teardown, first: A's copy is made to fail if it still waits (then the
  * queues go, and stall_cleanup joins A). */
 static void stall_release(struct stall *s)
@@ -927,6 +938,35 @@ TEST_F_TIMEOUT(put_back, posix_put_back_on_a_full_queue_keeps_maxmsg, TIMEOUT)
 		EXPECT_EQ(0, peer_wait(self, i, WAIT_MS)) TH_LOG("sender %d", i + 1);
 		EXPECT_EQ(0, self->peer[i].ret) TH_LOG("sender %d: %s", i + 1, ename(self->peer[i].err));
 	}
+	EXPECT_EQ(0, curmsgs(q));
+}
+
+/*
+ * Not a put-back, the same room: a message handed to A holds its slot
+ * until A has delivered it, so with maxmsg 1 a sender blocks while A's copy
+ * stalls, and a receiver B blocks on the empty queue.  When A delivers, the
+ * sender's message goes to B at once (it once went into the queue and B
+ * slept on beside it: a lost wake-up).
+ */
+TEST_F_TIMEOUT(put_back, posix_room_given_back_goes_to_a_receiver_that_blocked, TIMEOUT)
+{
+	struct stall *a = &self->st;
+	mqd_t q = SYS(mq_new(self, 1));
+
+	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
+	CHECK(stall_launch(a));
+	CHECK(wait_sleeping(a->tid, SYS_ioctl, SYS_ioctl, "A"));
+	SYS(mq_snd(q, "handed", 2));
+	CHECK(stall_wait_fault(a));
+	PEER_BLOCKS(0, P_MQ_SEND, q, 5, "second", "the sender");
+	PEER_BLOCKS(1, P_MQ_RECEIVE, q, MSGSIZE, NULL, "B");
+	EXPECT_EQ(0, curmsgs(q));
+	CHECK(stall_succeed(a));
+	ASSERT_EQ(6, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
+	EXPECT_EQ(2U, a->prio);
+	EXPECT_OK(peer_got_mq(self, 1, "B", "second", 5));
+	EXPECT_EQ(0, peer_wait(self, 0, WAIT_MS)) TH_LOG("the sender");
+	EXPECT_EQ(0, self->peer[0].ret) TH_LOG("the sender: %s", ename(self->peer[0].err));
 	EXPECT_EQ(0, curmsgs(q));
 }
 
