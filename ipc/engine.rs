@@ -149,6 +149,21 @@ pub(crate) struct Parts<'a, S: QueueState> {
     pub(crate) poll: &'a PollQueue,
 }
 
+/// A message taken out of the queue was delivered while the queue lock
+/// is still held (a copy that could not fault): its room goes back at once
+/// and a blocked sender gets it, in this critical section, as native's
+/// `pipelined_receive`.
+pub(crate) fn delivered_locked<S: QueueState>(
+    reserved: &Reserved,
+    g: &mut S,
+    m: &Msg,
+    wq: &mut WakeQ,
+) {
+    if reserved.give_back(S::room(m)) && !g.serve_senders(wq) {
+        reserved.no_sender();
+    }
+}
+
 impl<S: QueueState> Parts<'_, S> {
     /// The messages in `taken` were delivered: their room goes back, and a
     /// blocked sender gets it.

@@ -13,7 +13,7 @@ use crate::ipc::device::Lines;
 use crate::ipc::{
     cred::{self, Ids},
     defs::*,
-    engine::{Parts, QueueState, Reserved, Taken},
+    engine::{self, Parts, QueueState, Reserved, Taken},
     fifo::Fifo,
     kernel_api::{self, globals, UserNsRef},
     limits::{Limits, HARD_MSGMAX, HARD_MSGSIZEMAX},
@@ -677,10 +677,10 @@ fn receive_run(
     q: &MqQueue,
     max: usize,
     b: Blocking,
-    mut out: impl FnMut(Taken<Node>),
+    mut out: impl FnMut(&mut MqState, Taken<Node>, &mut WakeQ),
 ) -> (usize, Option<Error>) {
     let (mut got, mut err) = (0, None);
-    let wq = WakeQ::new();
+    let mut wq = WakeQ::new();
     let mut g = q.state.lock();
     while got < max {
         // Its room stays held until it is delivered: a blocked sender gets
@@ -718,7 +718,7 @@ fn receive_run(
                 }
             }
         };
-        out(m);
+        out(&mut g, m, &mut wq);
         got += 1;
     }
     wait::end_run(g, wq, &q.poll, got, err)
@@ -787,8 +787,29 @@ pub(crate) fn receive(
         first_only: false,
         deadline,
     };
-    let mut slot = None;
-    let (_, err) = receive_run(q, 1, b, |m| slot = Some(m));
+    // A message whose copy cannot fault right now is delivered under the
+    // queue lock (its room goes back at once); any other is copied after
+    // the lock, its room held meanwhile.
+    let (mut slot, mut done) = (None, None);
+    let (_, err) = receive_run(q, 1, b, |g, t, wq| {
+        let len = t.msg.len();
+        let prio = t.msg.mtype() as u32;
+        let now = t
+            .msg
+            .store_nofault(x.msg_ptr, len)
+            .and_then(|()| kernel_api::copy_to_user_nofault(prio_out, &prio.to_ne_bytes()));
+        if now.is_ok() {
+            engine::delivered_locked(&q.reserved, g, &t.msg, wq);
+            done = Some((t, len));
+        } else {
+            slot = Some(t);
+        }
+    });
+    if let Some((t, len)) = done {
+        // Freed after the lock.
+        drop(t);
+        return Ok(len);
+    }
     let t = slot.ok_or(err.unwrap_or(EINVAL))?;
     let len = t.msg.len();
     let prio = t.msg.mtype() as u32;
@@ -842,7 +863,7 @@ pub(crate) fn receive_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch
         return outcome(0, err);
     }
     let mut got = KVec::with_capacity(items.len(), GFP_KERNEL)?;
-    let (n, run_err) = receive_run(q, items.len(), blocking, |t| {
+    let (n, run_err) = receive_run(q, items.len(), blocking, |_, t, _| {
         let _ = got.push_within_capacity(t);
     });
     if n == 0 {

@@ -9,7 +9,7 @@ use crate::ipc::device::Lines;
 use crate::ipc::{
     cred::{self, Ids},
     defs::*,
-    engine::{Parts, QueueState, Reserved, Taken},
+    engine::{self, Parts, QueueState, Reserved, Taken},
     fifo::Fifo,
     kernel_api::{self, PidRef, UserNsRef},
     limits::{Limits, IPCMNI},
@@ -685,10 +685,10 @@ fn rcv_run(
     q: &SysvQueue,
     wants: impl Iterator<Item = Want>,
     b: Blocking,
-    mut out: impl FnMut(Msg),
+    mut out: impl FnMut(&mut SysvState, Msg, &mut WakeQ),
 ) -> (usize, Option<Error>) {
     let (mut got, mut err) = (0, None);
-    let wq = WakeQ::new();
+    let mut wq = WakeQ::new();
     let mut g = q.state.lock();
     'wants: for w in wants {
         let m = loop {
@@ -740,7 +740,7 @@ fn rcv_run(
             PidRef::set_current(&mut g.lrpid);
             g.rtime = now();
         }
-        out(m);
+        out(&mut g, m, &mut wq);
         got += 1;
     }
     wait::end_run(g, wq, &q.poll, got, err)
@@ -816,8 +816,26 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
         deadline: Deadline::from_user(a.timeout)?,
     };
     let q = lookup(ns, a.msqid)?;
-    let mut slot = None;
-    let (_, err) = rcv_run(&q, core::iter::once(w), b, |m| slot = Some(m));
+    // A message whose copy cannot fault right now is delivered under the
+    // queue lock (its room goes back at once); any other is copied after
+    // the lock, its room held meanwhile ([`deliver`]).
+    let (mut slot, mut done) = (None, None);
+    let (_, err) = rcv_run(&q, core::iter::once(w), b, |g, m, wq| {
+        let n = m.len().min(w.bufsz);
+        if m.store_typed_nofault(a.msgp, n).is_ok() {
+            if !w.copy {
+                engine::delivered_locked(&q.reserved, g, &m, wq);
+            }
+            done = Some((m, n));
+        } else {
+            slot = Some(m);
+        }
+    });
+    if let Some((m, n)) = done {
+        // Freed after the lock.
+        drop(m);
+        return Ok(n);
+    }
     let m = slot.ok_or(err.unwrap_or(EINVAL))?;
     deliver(&q, m, a.msgp, w)
 }
@@ -879,7 +897,7 @@ pub(crate) fn msgrcv_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
     }
     let q = lookup(ns, b.msqid)?;
     let mut got = KVec::with_capacity(wants.len(), GFP_KERNEL)?;
-    let (n, run_err) = rcv_run(&q, wants.iter().copied(), blocking, |m| {
+    let (n, run_err) = rcv_run(&q, wants.iter().copied(), blocking, |_, m, _| {
         let _ = got.push_within_capacity(m);
     });
     if n == 0 {

@@ -344,6 +344,22 @@ pub(crate) fn mq_notify(owner: &PidRef, exec_id: u64, user_ns: &UserNsRef, sig: 
     unsafe { ffi::rust_ipc_mq_notify(owner.0, exec_id, user_ns.0, sig as c_int, value) };
 }
 
+/// `copy_to_user_nofault`: copies `src` to user memory at `dst` without
+/// taking a page fault (so it may run under the queue lock); `EFAULT` if
+/// the memory is not mapped and writable right now.
+pub(crate) fn copy_to_user_nofault(dst: u64, src: &[u8]) -> Result {
+    // SAFETY: `src` is valid for reads of its length; the function checks
+    // `dst` with `access_ok` and copies with page faults disabled.
+    let r = unsafe {
+        bindings::copy_to_user_nofault(dst as usize as *mut c_void, src.as_ptr().cast(), src.len())
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(EFAULT)
+    }
+}
+
 /// `cond_resched()`: a scheduling point in a long loop.
 pub(crate) fn cond_resched() {
     // SAFETY: called from process context, with no lock held (the callers

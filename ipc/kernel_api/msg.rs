@@ -345,6 +345,21 @@ impl Msg {
         store_parts(dst, n, self.segs())
     }
 
+    /// [`Msg::store`] without a page fault, for a message whose first `len`
+    /// bytes are in its head (`EFAULT` else, or if the memory is not there
+    /// right now): the copy a receive may do under the queue lock.
+    pub(crate) fn store_nofault(&self, dst: u64, len: usize) -> Result {
+        let text = self.head().get(..len).ok_or(EFAULT)?;
+        crate::ipc::kernel_api::copy_to_user_nofault(dst, text)
+    }
+
+    /// [`Msg::store_typed`] without a page fault (as [`Msg::store_nofault`]).
+    pub(crate) fn store_typed_nofault(&self, dst: u64, len: usize) -> Result {
+        let n = size_of::<i64>() + len.min(self.len());
+        let all = self.typed().get(..n).ok_or(EFAULT)?;
+        crate::ipc::kernel_api::copy_to_user_nofault(dst, all)
+    }
+
     /// A copy of this message (`copy_msg`, for `MSG_COPY`).
     pub(crate) fn duplicate(&self) -> Result<Msg> {
         let mut m = Msg::alloc(self.mtype(), self.len())?;
