@@ -149,18 +149,33 @@ pub(crate) struct Parts<'a, S: QueueState> {
     pub(crate) poll: &'a PollQueue,
 }
 
-/// A message taken out of the queue was delivered while the queue lock
-/// is still held (a copy that could not fault): its room goes back at once
-/// and a blocked sender gets it, in this critical section, as native's
-/// `pipelined_receive`.
+/// A message that left its queue was delivered while the queue lock is
+/// still held (a copy that could not fault): its room goes back at once
+/// (if a hand-over held it: `held`) and a blocked sender gets it, in this
+/// critical section, as native's `pipelined_receive`.
 pub(crate) fn delivered_locked<S: QueueState>(
     reserved: &Reserved,
     g: &mut S,
     m: &Msg,
+    held: bool,
     wq: &mut WakeQ,
 ) {
-    if reserved.give_back(S::room(m)) && !g.serve_senders(wq) {
+    let waits = if held {
+        reserved.give_back(S::room(m))
+    } else {
+        reserved.sender_waits.load(Relaxed)
+    };
+    if waits && !g.serve_senders(wq) {
         reserved.no_sender();
+    }
+}
+
+/// A message that left its queue goes out of the queue lock to be
+/// delivered: its room is held until then (a hand-over held it already:
+/// `held`).
+pub(crate) fn out_for_delivery<S: QueueState>(reserved: &Reserved, m: &Msg, held: bool) {
+    if !held {
+        reserved.hold(S::room(m));
     }
 }
 

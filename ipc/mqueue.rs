@@ -334,8 +334,8 @@ impl MqState {
         Ok(())
     }
 
-    /// Removes the oldest message of the highest priority, its room held
-    /// until it is delivered.
+    /// Removes the oldest message of the highest priority (the caller holds
+    /// its room if it delivers it after the lock: [`engine::out_for_delivery`]).
     fn take(&mut self) -> Option<Taken<Node>> {
         if self.curmsgs == 0 {
             return None;
@@ -358,7 +358,6 @@ impl MqState {
         };
         self.curmsgs -= 1;
         self.qsize -= m.len() as u64;
-        self.reserved.hold(0);
         Some(Taken {
             msg: m,
             extra: node,
@@ -677,16 +676,15 @@ fn receive_run(
     q: &MqQueue,
     max: usize,
     b: Blocking,
-    mut out: impl FnMut(&mut MqState, Taken<Node>, &mut WakeQ),
+    mut out: impl FnMut(&mut MqState, Taken<Node>, bool, &mut WakeQ),
 ) -> (usize, Option<Error>) {
     let (mut got, mut err) = (0, None);
     let mut wq = WakeQ::new();
     let mut g = q.state.lock();
     while got < max {
-        // Its room stays held until it is delivered: a blocked sender gets
-        // it then ([`Parts::delivered`]).
-        let m = match g.take() {
-            Some(t) => t,
+        // `held`: whether its room is held already (a hand-over's is).
+        let (m, held) = match g.take() {
+            Some(t) => (t, false),
             None if !b.may_block(got) => {
                 err = Some(EAGAIN);
                 break;
@@ -703,10 +701,13 @@ fn receive_run(
                     )
                 });
                 match slept {
-                    Ok(Some(m)) => Taken {
-                        msg: m,
-                        extra: None,
-                    },
+                    Ok(Some(m)) => (
+                        Taken {
+                            msg: m,
+                            extra: None,
+                        },
+                        true,
+                    ),
                     Ok(None) => {
                         err = Some(EINVAL);
                         break;
@@ -718,7 +719,7 @@ fn receive_run(
                 }
             }
         };
-        out(&mut g, m, &mut wq);
+        out(&mut g, m, held, &mut wq);
         got += 1;
     }
     wait::end_run(g, wq, &q.poll, got, err)
@@ -791,7 +792,7 @@ pub(crate) fn receive(
     // queue lock (its room goes back at once); any other is copied after
     // the lock, its room held meanwhile.
     let (mut slot, mut done) = (None, None);
-    let (_, err) = receive_run(q, 1, b, |g, t, wq| {
+    let (_, err) = receive_run(q, 1, b, |g, t, held, wq| {
         let len = t.msg.len();
         let prio = t.msg.mtype() as u32;
         let now = t
@@ -799,9 +800,10 @@ pub(crate) fn receive(
             .store_nofault(x.msg_ptr, len)
             .and_then(|()| kernel_api::copy_to_user_nofault(prio_out, &prio.to_ne_bytes()));
         if now.is_ok() {
-            engine::delivered_locked(&q.reserved, g, &t.msg, wq);
+            engine::delivered_locked(&q.reserved, g, &t.msg, held, wq);
             done = Some((t, len));
         } else {
+            engine::out_for_delivery::<MqState>(&q.reserved, &t.msg, held);
             slot = Some(t);
         }
     });
@@ -863,7 +865,8 @@ pub(crate) fn receive_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch
         return outcome(0, err);
     }
     let mut got = KVec::with_capacity(items.len(), GFP_KERNEL)?;
-    let (n, run_err) = receive_run(q, items.len(), blocking, |_, t, _| {
+    let (n, run_err) = receive_run(q, items.len(), blocking, |_, t, held, _| {
+        engine::out_for_delivery::<MqState>(&q.reserved, &t.msg, held);
         let _ = got.push_within_capacity(t);
     });
     if n == 0 {

@@ -685,15 +685,16 @@ fn rcv_run(
     q: &SysvQueue,
     wants: impl Iterator<Item = Want>,
     b: Blocking,
-    mut out: impl FnMut(&mut SysvState, Msg, &mut WakeQ),
+    mut out: impl FnMut(&mut SysvState, Msg, bool, &mut WakeQ),
 ) -> (usize, Option<Error>) {
     let (mut got, mut err) = (0, None);
     let mut wq = WakeQ::new();
     let mut g = q.state.lock();
     'wants: for w in wants {
-        let m = loop {
+        // `held`: whether its room is held already (a hand-over's is).
+        let (m, held) = loop {
             match g.receive(w) {
-                Ok(Some(m)) => break m,
+                Ok(Some(m)) => break (m, false),
                 Ok(None) if b.may_block(got) => {}
                 Ok(None) => {
                     err = Some(ENOMSG);
@@ -724,7 +725,7 @@ fn rcv_run(
                 )
             });
             match slept.map(|r| r.got) {
-                Ok(Some(Ok(m))) => break m,
+                Ok(Some(Ok(m))) => break (m, true),
                 Ok(Some(Err(e))) if e != EAGAIN => {
                     err = Some(e);
                     break 'wants;
@@ -740,7 +741,7 @@ fn rcv_run(
             PidRef::set_current(&mut g.lrpid);
             g.rtime = now();
         }
-        out(&mut g, m, &mut wq);
+        out(&mut g, m, held, &mut wq);
         got += 1;
     }
     wait::end_run(g, wq, &q.poll, got, err)
@@ -775,8 +776,8 @@ impl SysvState {
         }
         let m = self.msgs.take(i).ok_or(ENOMSG)?;
         self.account(m.len(), -1);
-        // Its room is held until it is delivered: the senders get it then.
-        self.reserved.hold(m.len());
+        // The caller holds its room if it delivers it after the lock
+        // ([`engine::out_for_delivery`]), else lets senders in.
         Ok(Some(m))
     }
 }
@@ -820,14 +821,17 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
     // queue lock (its room goes back at once); any other is copied after
     // the lock, its room held meanwhile ([`deliver`]).
     let (mut slot, mut done) = (None, None);
-    let (_, err) = rcv_run(&q, core::iter::once(w), b, |g, m, wq| {
+    let (_, err) = rcv_run(&q, core::iter::once(w), b, |g, m, held, wq| {
         let n = m.len().min(w.bufsz);
         if m.store_typed_nofault(a.msgp, n).is_ok() {
             if !w.copy {
-                engine::delivered_locked(&q.reserved, g, &m, wq);
+                engine::delivered_locked(&q.reserved, g, &m, held, wq);
             }
             done = Some((m, n));
         } else {
+            if !w.copy {
+                engine::out_for_delivery::<SysvState>(&q.reserved, &m, held);
+            }
             slot = Some(m);
         }
     });
@@ -897,7 +901,11 @@ pub(crate) fn msgrcv_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
     }
     let q = lookup(ns, b.msqid)?;
     let mut got = KVec::with_capacity(wants.len(), GFP_KERNEL)?;
-    let (n, run_err) = rcv_run(&q, wants.iter().copied(), blocking, |_, m, _| {
+    let copy = wants.first().is_some_and(|w| w.copy);
+    let (n, run_err) = rcv_run(&q, wants.iter().copied(), blocking, |_, m, held, _| {
+        if !copy {
+            engine::out_for_delivery::<SysvState>(&q.reserved, &m, held);
+        }
         let _ = got.push_within_capacity(m);
     });
     if n == 0 {
