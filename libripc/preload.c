@@ -26,10 +26,14 @@
  * epoll, read (the status line) and fcntl(F_SETFL, O_NONBLOCK) work on it as
  * on a native one.  mq_close is close(), as glibc's: it closes any
  * descriptor.  System V calls, mq_unlink and the limits below use one
- * process-wide descriptor of the device, opened on first use; if the
- * program closes it (close, close_range, closefrom, dup2/dup3 onto it, all
- * wrapped here for that), the next call opens the device again.  Without
- * the module loaded, mq_open, msgget and the others fail with ENOENT.
+ * process-wide descriptor of the device, opened on first use and moved to a
+ * high number (ripc_dup_high(): 512 and up), as is the SIGEV_THREAD
+ * helper's pipe, so that the program's descriptors are numbered as natively
+ * and its stale close of a number it freed is EBADF as natively.  If the
+ * program closes the device's (close, close_range, closefrom, dup2/dup3
+ * onto it, all wrapped here for that), the next call opens the device
+ * again.  Without the module loaded, mq_open, msgget and the others fail
+ * with ENOENT.
  *
  * Notification.  SIGEV_SIGNAL and SIGEV_NONE go to the module, which keeps
  * the native rules (EBUSY for any second registration, the owner is the
@@ -423,8 +427,18 @@ static int start_helper_locked(void)
 
 	if (helper_up)
 		return 0;
-	if (wake[0] < 0 && pipe2(wake, O_CLOEXEC | O_NONBLOCK))
-		return -1;
+	if (wake[0] < 0) {
+		if (pipe2(wake, O_CLOEXEC | O_NONBLOCK))
+			return -1;
+		for (int i = 0; i < 2; i++) {	/* out of the program's way */
+			int high = ripc_dup_high(wake[i]);
+
+			if (high >= 0) {
+				REAL(close)(wake[i]);
+				wake[i] = high;
+			}
+		}
+	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&a);

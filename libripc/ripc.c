@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "ripc.h"
@@ -61,15 +62,44 @@ _Static_assert(SIGEV_SIGNAL == RIPC_SIGEV_SIGNAL && SIGEV_NONE == RIPC_SIGEV_NON
 
 static int devfd = -1;
 
+/* Never above this: the kernel's descriptor table grows to cover the number. */
+#define HIGH_FD_MAX 4096
+
+int ripc_dup_high(int fd)
+{
+	struct rlimit rl;
+	rlim_t floor = 512;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return -1;
+	if (rl.rlim_cur / 2 > floor)
+		floor = rl.rlim_cur / 2;
+	if (floor > HIGH_FD_MAX)
+		floor = HIGH_FD_MAX;
+	if (floor >= rl.rlim_cur)
+		floor = rl.rlim_cur ? rl.rlim_cur - 1 : 0;
+	if (fd < 0 || floor <= (rlim_t)fd) {
+		errno = EINVAL;
+		return -1;
+	}
+	return fcntl(fd, F_DUPFD_CLOEXEC, (int)floor);
+}
+
 int ripc_device_fd(void)
 {
-	int fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE), expected = -1;
+	int fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE), expected = -1, high;
 
 	if (fd >= 0)
 		return fd;
 	fd = open(RIPC_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
+	/* Out of the program's way (its stale closes, "lowest free" opens). */
+	high = ripc_dup_high(fd);
+	if (high >= 0) {
+		close(fd);
+		fd = high;
+	}
 	/* Another thread may have won the race: keep its descriptor. */
 	if (!__atomic_compare_exchange_n(&devfd, &expected, fd, 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {

@@ -19,7 +19,7 @@
  *
  * System V queues, ripc_mq_unlink() and the device calls use one
  * process-wide descriptor of /dev/rust_ipc, opened on first use
- * (O_CLOEXEC, thread-safe).  If the device cannot be opened they fail with
+ * (O_CLOEXEC, at a high number, thread-safe).  If the device cannot be opened they fail with
  * the errno of open() (ENOENT when the module is not loaded).
  *
  * Structures are passed to the module as they are: struct mq_attr,
@@ -116,8 +116,20 @@ ssize_t ripc_list(unsigned int which, char *buf, size_t len);
  */
 ssize_t ripc_list_page(unsigned int which, uint64_t *cursor, char *buf, size_t len);
 
-/* The process-wide descriptor of /dev/rust_ipc (opened on first use), or -1. */
+/*
+ * The process-wide descriptor of /dev/rust_ipc (opened on first use), or -1.
+ * It is kept at a high number (ripc_dup_high()) when the limits allow, so
+ * that the program's descriptors are numbered as without it.
+ */
 int ripc_device_fd(void);
+/*
+ * A duplicate of fd (F_DUPFD_CLOEXEC) at the lowest free number at or above
+ * max(512, half the soft RLIMIT_NOFILE), but at most 4096 and below that
+ * limit, for a descriptor the library keeps for its own use; or -1 (EINVAL
+ * if fd is at or above that floor already, EMFILE if nothing is free there).
+ * The caller closes fd.
+ */
+int ripc_dup_high(int fd);
 /*
  * For a caller about to close descriptors lo..hi (close, close_range, dup2
  * onto it): if the process-wide descriptor is among them, forget it, so that

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What libc's mq_* and msg* functions do beyond mq_test.c and msg_test.c:
- * mq_notify(SIGEV_THREAD) and blocked calls being cancellation points.  Run
+ * mq_notify(SIGEV_THREAD), blocked calls being cancellation points, and the
+ * numbering of the program's descriptors (the library's own descriptors
+ * take no low number: a stale close is EBADF, open() gives the lowest).  Run
  * as it is, it checks glibc's native implementation (for SIGEV_THREAD a
  * netlink helper thread); run with LD_PRELOAD=libripc_preload.so, the
  * library's on /dev/rust_ipc (see libripc/preload.c), against the same
@@ -320,6 +322,70 @@ TEST(blocked_msgrcv_is_a_cancellation_point)
 	ASSERT_EQ(0, cancel_blocked(receive_msg, &id));
 	SYS(msgsnd(id, &m, 1, 0));
 	ASSERT_EQ(1, msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+	SYS(msgctl(id, IPC_RMID, NULL));
+}
+
+/* ---- descriptors ------------------------------------------------------- */
+
+/*
+ * A queue descriptor closed twice is EBADF the second time, as any
+ * descriptor, also when calls made in between had the library open a
+ * descriptor of its own (System V calls and mq_unlink use the drop-in's
+ * process-wide descriptor of the device): the library must not take the
+ * freed number, or the program's stale close would close the library's.
+ */
+TEST(a_queue_descriptor_closed_twice_is_ebadf)
+{
+	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
+	struct { long mtype; char mtext[16]; } m = { 1, "x" };
+	char name[64], buf[16];
+	mqd_t q;
+	int id;
+
+	snprintf(name, sizeof(name), "/ripc_stale_%d", getpid());
+	q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
+	SYS(mq_close(q));
+	id = SYS(msgget(IPC_PRIVATE, 0600));
+	SYS(mq_unlink(name));
+	ASSERT_ERRNO(EBADF, close(q));
+	ASSERT_ERRNO(EBADF, mq_close(q));
+	/* The library still works. */
+	SYS(msgsnd(id, &m, 1, 0));
+	ASSERT_EQ(1, msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+	SYS(msgctl(id, IPC_RMID, NULL));
+	q = SYS(mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+	SYS(mq_send(q, "y", 1, 0));
+	ASSERT_EQ(1, mq_receive(q, buf, sizeof(buf), NULL));
+	SYS(mq_close(q));
+	SYS(mq_unlink(name));
+}
+
+/*
+ * open() and mq_open() give the lowest free descriptor, also after calls
+ * that had the library open a descriptor of its own.
+ */
+TEST(new_descriptors_are_the_lowest_free_after_queue_calls)
+{
+	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
+	int low1 = SYS(open("/dev/null", O_RDONLY));
+	int low2 = SYS(open("/dev/null", O_RDONLY));
+	char name[64];
+	int id, fd;
+	mqd_t q;
+
+	SYS(close(low1));
+	SYS(close(low2));
+	snprintf(name, sizeof(name), "/ripc_lowest_%d", getpid());
+	id = SYS(msgget(IPC_PRIVATE, 0600));
+	ASSERT_ERRNO(ENOENT, mq_unlink(name));
+	fd = SYS(open("/dev/null", O_RDONLY));
+	ASSERT_EQ(low1, fd);
+	q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	ASSERT_EQ(low2, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
+	SYS(close(fd));
+	SYS(mq_close(q));
+	SYS(mq_unlink(name));
 	SYS(msgctl(id, IPC_RMID, NULL));
 }
 

@@ -6,8 +6,9 @@
 # /proc/sys/kernel/msg* land on rust_ipc, so the native expectations are
 # checked on the module through the drop-in.  Their TAP names say
 # "preload" where the harness says "native".  Then preload/libc_mq
-# (mq_notify SIGEV_THREAD, cancellation of blocked calls) runs natively
-# (glibc, the reference) and through the preload (the library's).
+# (mq_notify SIGEV_THREAD, cancellation of blocked calls, descriptor
+# numbering) runs natively (glibc, the reference) and through the preload
+# (the library's).
 #
 # One test cannot be redirected: mq.*.queues_max_reached_unprivileged_is_enospc
 # counts the queues in /dev/mqueue (the native ones) to set queues_max to
