@@ -80,10 +80,16 @@ impl Reserved {
     /// sender may be waiting for it (then the caller serves the senders
     /// under the queue lock).
     fn give_back(&self, bytes: usize) -> bool {
+        self.give_back_n(1, bytes)
+    }
+
+    /// [`Reserved::give_back`] of `msgs` messages of `bytes` bytes in all
+    /// (a batch's, in one atomic operation each).
+    fn give_back_n(&self, msgs: usize, bytes: usize) -> bool {
         if bytes != 0 {
             self.bytes.fetch_sub(bytes as i64, Full);
         }
-        self.msgs.fetch_sub(1, Full);
+        self.msgs.fetch_sub(msgs as i64, Full);
         self.sender_waits.load(Relaxed)
     }
 
@@ -183,12 +189,13 @@ impl<S: QueueState> Parts<'_, S> {
     /// The messages in `taken` were delivered: their room goes back, and a
     /// blocked sender gets it.
     pub(crate) fn delivered(&self, taken: impl Iterator<Item = Taken<S::Extra>>) {
-        let mut serve = false;
+        let (mut msgs, mut bytes) = (0, 0);
         for t in taken {
             // `t` (the message and its extra) is freed here, outside the lock.
-            serve |= self.reserved.give_back(S::room(&t.msg));
+            msgs += 1;
+            bytes += S::room(&t.msg);
         }
-        if !serve {
+        if msgs == 0 || !self.reserved.give_back_n(msgs, bytes) {
             return;
         }
         let mut wq = WakeQ::new();
