@@ -247,3 +247,14 @@ kuid_t rust_ipc_current_euid(void)
 {
 	return current_euid();
 }
+
+/* Sets or clears O_NONBLOCK on an open file, under f_lock (as setfl()). */
+void rust_ipc_file_set_nonblock(struct file *file, bool on)
+{
+	spin_lock(&file->f_lock);
+	if (on)
+		file->f_flags |= O_NONBLOCK;
+	else
+		file->f_flags &= ~O_NONBLOCK;
+	spin_unlock(&file->f_lock);
+}

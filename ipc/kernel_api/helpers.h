@@ -10,6 +10,7 @@
 #include <linux/types.h>
 #include <linux/uidgid.h>
 
+struct file;
 struct ipc_namespace;
 struct pid;
 struct user_namespace;
@@ -40,5 +41,6 @@ bool rust_ipc_user_ns_up(struct user_namespace *ns, struct user_namespace **pare
 bool rust_ipc_ipc_ns_is_init(struct ipc_namespace *ns);
 kuid_t rust_ipc_ipc_ns_root_uid(struct ipc_namespace *ns);
 kuid_t rust_ipc_current_euid(void);
+void rust_ipc_file_set_nonblock(struct file *file, bool on);
 
 #endif /* RUST_IPC_HELPERS_H */

@@ -52,6 +52,7 @@ mod ffi {
         );
         pub(super) fn rust_ipc_current_umask() -> c_int;
         pub(super) fn rust_ipc_current_euid() -> bindings::kuid_t;
+        pub(super) fn rust_ipc_file_set_nonblock(file: *mut bindings::file, on: bool);
         pub(super) fn rust_ipc_rlimit_msgqueue() -> c_ulong;
         pub(super) fn rust_ipc_current_prio() -> c_int;
         pub(super) fn rust_ipc_current_tgid() -> *mut bindings::pid;
@@ -370,19 +371,8 @@ pub(crate) fn cond_resched() {
 /// Sets or clears `O_NONBLOCK` on an open file, as `fcntl(F_SETFL)` and
 /// `do_mq_getsetattr` do (under `f_lock`).
 pub(crate) fn set_nonblock(file: &kernel::fs::File, on: bool) {
-    let f = file.as_ptr();
-    let flag = bindings::O_NONBLOCK;
-    // SAFETY: `f` is a valid file for the duration of the call (`file`
-    // borrows it); `f_flags` is changed under `f_lock`, as the VFS does.
-    unsafe {
-        bindings::spin_lock(&raw mut (*f).f_lock);
-        if on {
-            (*f).f_flags |= flag;
-        } else {
-            (*f).f_flags &= !flag;
-        }
-        bindings::spin_unlock(&raw mut (*f).f_lock);
-    }
+    // SAFETY: `file` borrows a valid file for the duration of the call.
+    unsafe { ffi::rust_ipc_file_set_nonblock(file.as_ptr(), on) };
 }
 
 /// `ktime_get_real()`: CLOCK_REALTIME in nanoseconds.
