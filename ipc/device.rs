@@ -21,6 +21,7 @@ use kernel::{
     ioctl::{_IOC_NR, _IOC_TYPE},
     iov::IovIterDest,
     miscdevice::{MiscDevice, MiscDeviceRegistration},
+    page::PAGE_SIZE,
     prelude::*,
     sync::{poll::PollTable, Arc, SetOnce},
     uaccess::{UserPtr, UserSlice},
@@ -224,7 +225,7 @@ impl RipcFile {
 /// written a line at a time: no more than a line is held in kernel memory.
 fn list(ns: &Ns, arg: usize, mut a: ripc_list) -> Result<isize> {
     let paged = a.which & RIPC_LIST_PAGE != 0;
-    let mut out = Lines::new(a.buf, a.buf_len, paged);
+    let mut out = Lines::new(a.buf, a.buf_len, paged)?;
     if paged {
         let (next, more) = match a.which & !RIPC_LIST_PAGE {
             RIPC_LIST_POSIX => mqueue::list(&ns.mq, &mut out, a.cursor)?,
@@ -250,8 +251,10 @@ fn list(ns: &Ns, arg: usize, mut a: ripc_list) -> Result<isize> {
     Ok(out.total as isize)
 }
 
-/// The listing's output: lines formatted one at a time on the stack and
-/// copied to the caller's buffer.  Whole lines only when `paged` (a line
+/// The listing's output.  Lines are formatted under the queue locks into
+/// one page of kernel memory, which is copied to the caller's buffer after
+/// the locks are dropped (a copy to user memory may fault and wait): a copy
+/// and a lock per page, not per line.  Whole lines only when `paged` (a line
 /// that does not fit ends the page), else a prefix of the whole text.
 pub(crate) struct Lines {
     buf: u64,
@@ -260,56 +263,77 @@ pub(crate) struct Lines {
     paged: bool,
     /// Whether the buffer has room for the NUL (`buf_len` > 0).
     nul: bool,
+    /// Bytes copied out so far.
     written: usize,
     /// The length of the whole text (unpaged).
     total: usize,
+    /// Lines not yet copied out (at most a page).
+    page: KVec<u8>,
+}
+
+/// What became of a line given to [`Lines::line`].
+#[derive(PartialEq)]
+pub(crate) enum Push {
+    /// Taken (or, past the buffer of an unpaged listing, only counted).
+    Taken,
+    /// The page is full: drop the locks, [`Lines::flush`], give it again.
+    Flush,
+    /// The caller's buffer is full (paged): the listing stops before it.
+    Full,
 }
 
 impl Lines {
-    fn new(buf: u64, len: u64, paged: bool) -> Self {
-        Lines {
+    fn new(buf: u64, len: u64, paged: bool) -> Result<Self> {
+        Ok(Lines {
             buf,
             room: usize::try_from(len).unwrap_or(usize::MAX).saturating_sub(1),
             paged,
             nul: len > 0,
             written: 0,
             total: 0,
-        }
+            page: KVec::with_capacity(PAGE_SIZE, GFP_KERNEL)?,
+        })
     }
 
-    /// Formats one line (`args` and a newline) on the stack: under the
-    /// queue locks, before [`Lines::push`] copies it out without them (a
-    /// copy to user memory may fault and wait).
-    pub(crate) fn format(args: core::fmt::Arguments<'_>) -> LineBuf {
+    /// One line (`args` and a newline), formatted under the queue locks.
+    pub(crate) fn line(&mut self, args: core::fmt::Arguments<'_>) -> Push {
         let mut l = LineBuf::new();
-        // A line longer than the buffer is cut (names are at most 255 bytes,
-        // so none is).
+        // A line longer than the stack buffer is cut (names are at most 255
+        // bytes, so none is).
         let _ = l.write_fmt(args);
         let _ = l.write_str("\n");
-        l
+        let text = l.as_bytes();
+        let left = self.room.saturating_sub(self.written + self.page.len());
+        if self.paged && text.len() > left {
+            return Push::Full;
+        }
+        let keep = text.len().min(left);
+        if self.page.len() + keep > PAGE_SIZE {
+            return Push::Flush;
+        }
+        if let Some(part) = text.get(..keep) {
+            let _ = self.page.extend_from_slice(part, GFP_KERNEL);
+        }
+        self.total += text.len();
+        Push::Taken
     }
 
-    /// Writes one line; `false` if a page is full (it was not written).
-    pub(crate) fn push(&mut self, l: &LineBuf) -> Result<bool> {
-        let text = l.as_bytes();
-        let fits = self.written + text.len() <= self.room;
-        if self.paged && !fits {
-            return Ok(false);
-        }
-        let n = text.len().min(self.room - self.written.min(self.room));
-        if n > 0 {
+    /// Copies the page out (call without the queue locks).
+    pub(crate) fn flush(&mut self) -> Result {
+        if !self.page.is_empty() {
             let at = self.buf.wrapping_add(self.written as u64) as usize;
-            UserSlice::new(UserPtr::from_addr(at), n)
+            UserSlice::new(UserPtr::from_addr(at), self.page.len())
                 .writer()
-                .write_slice(&text[..n])?;
+                .write_slice(&self.page)?;
+            self.written += self.page.len();
+            self.page.clear();
         }
-        self.written += n;
-        self.total += text.len();
-        Ok(true)
+        Ok(())
     }
 
     /// The NUL after the text (if the buffer has room for it).
-    fn finish(&self) -> Result {
+    fn finish(&mut self) -> Result {
+        self.flush()?;
         if !self.nul {
             return Ok(());
         }
@@ -319,7 +343,7 @@ impl Lines {
 }
 
 /// One formatted line, on the stack.
-pub(crate) struct LineBuf {
+struct LineBuf {
     b: [u8; 512],
     n: usize,
 }

@@ -9,7 +9,7 @@
 
 #![deny(unsafe_code)]
 
-use crate::ipc::device::Lines;
+use crate::ipc::device::{Lines, Push};
 use crate::ipc::{
     cred::{self, Ids},
     defs::*,
@@ -995,10 +995,10 @@ impl MqHandle {
 /// `RIPC_IOC_LIST`: one line per named queue, in the order they were
 /// made, from `cursor` (0: the header first; else the serial number + 1 of
 /// the next queue); returns where to go on, and whether `out` was full
-/// before the end.
+/// before the end.  A page of lines at a time under the names lock.
 pub(crate) fn list(ns: &MqNs, out: &mut Lines, cursor: u64) -> Result<(u64, bool)> {
     if cursor == 0
-        && !out.push(&Lines::format(format_args!(
+        && out.line(format_args!(
             "{:<24} {:>6} {:>6} {:>8} {:>8} {:>10} {:>6} {:>6} {:>5} {:>8}",
             "name",
             "uid",
@@ -1010,42 +1010,48 @@ pub(crate) fn list(ns: &MqNs, out: &mut Lines, cursor: u64) -> Result<(u64, bool
             "bytes",
             "signo",
             "notifypid"
-        )))?
+        )) == Push::Full
     {
         return Ok((0, true));
     }
     let mut next = cursor.saturating_sub(1);
     loop {
-        // One queue at a time under the names lock (a lookup each: the
-        // tree's cursor does not move on its own).
         let names = ns.names.lock();
-        let Some(c) = names.by_serial.cursor_lower_bound(&next) else {
-            return Ok((names.next_serial + 1, false));
+        let end = names.next_serial + 1;
+        let stop = loop {
+            // The tree's cursor does not move on its own: a lookup a line.
+            let Some(c) = names.by_serial.cursor_lower_bound(&next) else {
+                break Some((end, false));
+            };
+            let (&serial, (n, q)) = c.current();
+            let g = q.state.lock();
+            let (signo, pid) = g
+                .notify
+                .as_ref()
+                .map_or((0, 0), |n| (n.signo(), n.owner_vnr()));
+            let pushed = out.line(format_args!(
+                "/{:<23} {:>6} {:>6} {:>8o} {:>8} {:>10} {:>6} {:>6} {:>5} {:>8}",
+                core::str::from_utf8(&n.0).unwrap_or("(binary)"),
+                cred::uid_to_user(q.uid),
+                cred::gid_to_user(q.gid),
+                q.mode,
+                q.maxmsg,
+                q.msgsize,
+                g.curmsgs,
+                g.qsize,
+                signo,
+                pid
+            ));
+            match pushed {
+                Push::Taken => next = serial + 1,
+                Push::Flush => break None,
+                Push::Full => break Some((serial + 1, true)),
+            }
         };
-        let (&serial, (n, q)) = c.current();
-        let g = q.state.lock();
-        let (signo, pid) = g
-            .notify
-            .as_ref()
-            .map_or((0, 0), |n| (n.signo(), n.owner_vnr()));
-        let line = Lines::format(format_args!(
-            "/{:<23} {:>6} {:>6} {:>8o} {:>8} {:>10} {:>6} {:>6} {:>5} {:>8}",
-            core::str::from_utf8(&n.0).unwrap_or("(binary)"),
-            cred::uid_to_user(q.uid),
-            cred::gid_to_user(q.gid),
-            q.mode,
-            q.maxmsg,
-            q.msgsize,
-            g.curmsgs,
-            g.qsize,
-            signo,
-            pid
-        ));
-        drop(g);
         drop(names);
-        if !out.push(&line)? {
-            return Ok((serial + 1, true));
+        out.flush()?;
+        if let Some(r) = stop {
+            return Ok(r);
         }
-        next = serial + 1;
     }
 }

@@ -5,7 +5,7 @@
 
 #![deny(unsafe_code)]
 
-use crate::ipc::device::Lines;
+use crate::ipc::device::{Lines, Push};
 use crate::ipc::{
     cred::{self, Ids},
     defs::*,
@@ -1085,52 +1085,57 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
 /// `RIPC_IOC_LIST`: one line per queue, like `/proc/sysvipc/msg`, in
 /// index order from `cursor` (0: the header first; else the index + 1 of
 /// the next slot to look at); returns where to go on, and whether `out`
-/// was full before the end.
+/// was full before the end.  A page of lines at a time under the ids lock.
 pub(crate) fn list(ns: &SysvNs, out: &mut Lines, cursor: u64) -> Result<(u64, bool)> {
     if cursor == 0
-        && !out.push(&Lines::format(format_args!(
+        && out.line(format_args!(
             "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime"
-        )))?
+        )) == Push::Full
     {
         return Ok((0, true));
     }
     let mut idx = usize::try_from(cursor.saturating_sub(1)).unwrap_or(usize::MAX);
     loop {
-        // One queue at a time under the ids lock; the copy out goes without.
         let t = ns.ids.lock();
-        let Some((i, q)) = t
-            .slots
-            .iter()
-            .enumerate()
-            .skip(idx)
-            .find_map(|(i, s)| s.as_ref().map(|q| (i, q)))
-        else {
-            return Ok((t.slots.len() as u64 + 1, false));
+        let stop = loop {
+            let Some((i, q)) = t
+                .slots
+                .iter()
+                .enumerate()
+                .skip(idx)
+                .find_map(|(i, s)| s.as_ref().map(|q| (i, q)))
+            else {
+                break Some((t.slots.len() as u64 + 1, false));
+            };
+            let g = q.state.lock();
+            let p = &g.perm;
+            let pushed = out.line(format_args!(
+                "{:>10} {:>10}  {:>4o}  {:>10} {:>10} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>10} {:>10} {:>10}",
+                q.key,
+                q.id,
+                p.mode,
+                g.cbytes,
+                g.msgs.len(),
+                PidRef::vnr(g.lspid.as_ref()),
+                PidRef::vnr(g.lrpid.as_ref()),
+                cred::uid_to_user(p.uid),
+                cred::gid_to_user(p.gid),
+                cred::uid_to_user(p.cuid),
+                cred::gid_to_user(p.cgid),
+                g.stime,
+                g.rtime,
+                g.ctime
+            ));
+            match pushed {
+                Push::Taken => idx = i + 1,
+                Push::Flush => break None,
+                Push::Full => break Some((i as u64 + 1, true)),
+            }
         };
-        let g = q.state.lock();
-        let p = &g.perm;
-        let line = Lines::format(format_args!(
-            "{:>10} {:>10}  {:>4o}  {:>10} {:>10} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>10} {:>10} {:>10}",
-            q.key,
-            q.id,
-            p.mode,
-            g.cbytes,
-            g.msgs.len(),
-            PidRef::vnr(g.lspid.as_ref()),
-            PidRef::vnr(g.lrpid.as_ref()),
-            cred::uid_to_user(p.uid),
-            cred::gid_to_user(p.gid),
-            cred::uid_to_user(p.cuid),
-            cred::gid_to_user(p.cgid),
-            g.stime,
-            g.rtime,
-            g.ctime
-        ));
-        drop(g);
         drop(t);
-        if !out.push(&line)? {
-            return Ok((i as u64 + 1, true));
+        out.flush()?;
+        if let Some(r) = stop {
+            return Ok(r);
         }
-        idx = i + 1;
     }
 }

@@ -339,7 +339,7 @@ struct ripc_msg_batch {
  * goes on, and returns the bytes written without the NUL: 0 when the table
  * is done, EINVAL if buf cannot hold one line.  Queues made or removed
  * between calls appear or not, as in a directory read; none is listed
- * twice.  The kernel holds no more than one line of the table at a time.
+ * twice.  The kernel holds no more than one page of the table at a time.
  */
 #define RIPC_LIST_POSIX 1
 #define RIPC_LIST_SYSV 2
