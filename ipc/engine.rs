@@ -29,11 +29,14 @@
 
 use crate::ipc::{
     msg::Msg,
-    wait::{PollQueue, WakeQ},
+    wait::{PollQueue, WaitList, WakeQ},
 };
-use kernel::sync::{
-    atomic::{Atomic, Full, Relaxed},
-    lock::{mutex::MutexBackend, Lock},
+use kernel::{
+    prelude::*,
+    sync::{
+        atomic::{Atomic, Full, Relaxed},
+        lock::{mutex::MutexBackend, Lock},
+    },
 };
 
 /// The room held by a queue's messages that are out for delivery.  Bytes
@@ -153,6 +156,47 @@ pub(crate) struct Parts<'a, S: QueueState> {
     pub(crate) state: &'a Lock<S, MutexBackend>,
     pub(crate) reserved: &'a Reserved,
     pub(crate) poll: &'a PollQueue,
+}
+
+/// What a blocked receiver makes of a message offered to it: the
+/// family's selection rule ([`hand_over`]).
+pub(crate) enum Pick {
+    /// It takes it.
+    Take,
+    /// It waits for another.
+    Pass,
+    /// It fails with this error (System V's `E2BIG`: a matching message
+    /// larger than its buffer), and the message is offered on.
+    Fail(Error),
+}
+
+/// `pipelined_send`, for both families: `m` goes to the first blocked
+/// receiver that takes it (`pick`), its room held until that receiver has
+/// delivered it, and that receiver is woken; one that fails on it is woken
+/// with its error on the way (`give` stores what a receiver gets).  Returns
+/// `m` if no receiver took it.
+pub(crate) fn hand_over<S: QueueState, W>(
+    receivers: &mut WaitList<W>,
+    reserved: &Reserved,
+    m: Msg,
+    wq: &mut WakeQ,
+    pick: impl Fn(&W, &Msg) -> Pick,
+    give: impl Fn(&mut W, Result<Msg>),
+) -> Option<Msg> {
+    for r in receivers.waiting() {
+        match pick(&r.w, &m) {
+            Pick::Pass => continue,
+            Pick::Fail(e) => give(&mut r.w, Err(e)),
+            Pick::Take => {
+                reserved.hold(S::room(&m));
+                give(&mut r.w, Ok(m));
+                r.wake(wq);
+                return None;
+            }
+        }
+        r.wake(wq);
+    }
+    Some(m)
 }
 
 /// A message that left its queue was delivered while the queue lock is

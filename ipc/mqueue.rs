@@ -13,7 +13,7 @@ use crate::ipc::device::{Lines, Push};
 use crate::ipc::{
     cred::{self, Ids},
     defs::*,
-    engine::{self, Parts, QueueState, Reserved, Taken},
+    engine::{self, Parts, Pick, QueueState, Reserved, Taken},
     fifo::Fifo,
     kernel_api::{self, globals, UserNsRef},
     limits::{Limits, HARD_MSGMAX, HARD_MSGSIZEMAX},
@@ -759,15 +759,15 @@ fn hand_over(
     m: Msg,
     wq: &mut WakeQ,
 ) -> Option<Msg> {
-    match receivers.waiting().next() {
-        Some(r) => {
-            reserved.hold(0);
-            r.w = Some(m);
-            r.wake(wq);
-            None
-        }
-        None => Some(m),
-    }
+    // The first blocked receiver takes any message.
+    engine::hand_over::<MqState, _>(
+        receivers,
+        reserved,
+        m,
+        wq,
+        |_, _| Pick::Take,
+        |w, got| *w = got.ok(),
+    )
 }
 
 /// `RIPC_MQ_RECEIVE`: returns the length; the priority goes to the user

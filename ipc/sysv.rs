@@ -9,7 +9,7 @@ use crate::ipc::device::{Lines, Push};
 use crate::ipc::{
     cred::{self, Ids},
     defs::*,
-    engine::{self, Parts, QueueState, Reserved, Taken},
+    engine::{self, Parts, Pick, QueueState, Reserved, Taken},
     fifo::Fifo,
     kernel_api::{self, PidRef, UserNsRef},
     limits::{Limits, IPCMNI},
@@ -633,21 +633,20 @@ fn hand_over(
     m: Msg,
     wq: &mut WakeQ,
 ) -> Option<Msg> {
-    for r in receivers.waiting() {
-        if r.w.search.matches(m.mtype()) {
-            if r.w.maxsize < m.len() {
-                r.w.got = Some(Err(E2BIG));
-                r.wake(wq);
-                continue;
-            }
-            // Its room is held until the receiver has delivered it.
-            reserved.hold(m.len());
-            r.w.got = Some(Ok(m));
-            r.wake(wq);
-            return None;
-        }
-    }
-    Some(m)
+    // The first whose search matches; one whose buffer is too small gets
+    // E2BIG on the way (native's pipelined_send).
+    engine::hand_over::<SysvState, _>(
+        receivers,
+        reserved,
+        m,
+        wq,
+        |r, m| match (r.search.matches(m.mtype()), r.maxsize < m.len()) {
+            (false, _) => Pick::Pass,
+            (true, true) => Pick::Fail(E2BIG),
+            (true, false) => Pick::Take,
+        },
+        |r, got| r.got = Some(got),
+    )
 }
 
 /// One receive: its search and its buffer.
