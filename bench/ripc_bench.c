@@ -38,16 +38,7 @@
  * selected contender cannot run (e.g. /dev/rust_ipc missing).
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
 #include <mqueue.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
@@ -55,15 +46,14 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "ripc.h"
+#define BENCH_PROG "ripc_bench"
+#define BENCH_WATCHDOG "parent watchdog"
+#define BENCH_NOTES 16
+#define BENCH_NOTE_LEN 240
+#include "bench_common.h"
 
 #define MAXPROC 16
-#define MAXR 64
 #define BATCH_K 32
 #define DEPTH 64
 #define WARM 32
@@ -143,21 +133,14 @@ static int test_has_contender(int t, int ci)
 
 /* ---- options and global state ------------------------------------------ */
 
-static int opt_runs = 5, opt_quick, opt_verbose, opt_insn, opt_tests = (1 << NTEST) - 1;
+static int opt_insn, opt_tests = (1 << NTEST) - 1;
 static double opt_target = 0.2;
-static const char *opt_json;
 static int watchdog_s = 60;
 
 static size_t sizes[8];
 static int nsizes;
 static int ns_list[4];
 static int nns;
-
-static int is_child;
-static char child_role[64] = "child";
-static char ctx[160] = "setup"; /* what the parent is doing, for errors */
-static pid_t kids[MAXPROC];
-static int nkids;
 
 struct shm {
 	long remaining;
@@ -167,31 +150,7 @@ struct shm {
 };
 static struct shm *shm;
 
-static char notes[16][240];
-static int nnotes;
-
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (nnotes >= 16)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(notes[nnotes++], sizeof(notes[0]), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "ripc_bench: note: %s\n", notes[nnotes - 1]);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* ---- cleanup: queues, limits, children ----------------------------------- */
+/* ---- the queues made, removed at exit ----------------------------------- */
 
 enum { R_NONE, R_NMQ, R_RMQ, R_NSYSV, R_RSYSV };
 struct res {
@@ -200,25 +159,6 @@ struct res {
 	char name[48];
 };
 static struct res resv[MAXRES];
-
-struct saved_sysctl {
-	const char *path;
-	char old[64];
-	int changed;
-};
-static struct saved_sysctl sysctls[] = {
-	{ "/proc/sys/fs/mqueue/msgsize_max", "", 0 },
-	{ "/proc/sys/fs/mqueue/msg_max", "", 0 },
-	{ "/proc/sys/kernel/msgmax", "", 0 },
-	{ "/proc/sys/kernel/msgmnb", "", 0 },
-	{ "/proc/sys/net/unix/max_dgram_qlen", "", 0 },
-	{ "/proc/sys/fs/pipe-max-size", "", 0 },
-};
-#define NSYSCTL (sizeof(sysctls) / sizeof(sysctls[0]))
-
-static struct ripc_limits ripc_old_limits;
-static int ripc_limits_changed;
-static volatile sig_atomic_t cleaned;
 
 static int res_add(int kind, int id, const char *name)
 {
@@ -256,133 +196,15 @@ static int res_remove(int slot)
 	return rc;
 }
 
-static void write_str_file(const char *path, const char *s)
+/* Plain system calls and libripc: also called from the signal handler. */
+static void remove_queues(void)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	if (write(fd, s, strlen(s)) < 0) {
-		/* reported by the caller if it matters */
-	}
-	close(fd);
-}
-
-/* Only plain system calls: also called from the signal handler. */
-static void cleanup_all(void)
-{
-	if (is_child || cleaned)
-		return;
-	cleaned = 1;
 	for (int i = 0; i < MAXRES; i++)
 		if (resv[i].kind != R_NONE)
 			res_remove(i);
-	if (ripc_limits_changed) {
-		ripc_limits_changed = 0;
-		if (ripc_set_limits(&ripc_old_limits) < 0) {
-			static const char m[] = "ripc_bench: warning: could not restore the rust_ipc limits\n";
-			if (write(2, m, sizeof(m) - 1) < 0) {
-			}
-		}
-	}
-	for (size_t i = 0; i < NSYSCTL; i++) {
-		if (sysctls[i].changed) {
-			sysctls[i].changed = 0;
-			write_str_file(sysctls[i].path, sysctls[i].old);
-		}
-	}
 }
-
-static void kill_kids(void)
-{
-	for (int i = 0; i < nkids; i++)
-		if (kids[i] > 0)
-			kill(kids[i], SIGKILL);
-	for (int i = 0; i < nkids; i++) {
-		if (kids[i] > 0) {
-			while (waitpid(kids[i], NULL, 0) < 0 && errno == EINTR)
-				;
-			kids[i] = 0;
-		}
-	}
-	nkids = 0;
-}
-
-static void on_signal(int sig)
-{
-	static const char alrm[] = "ripc_bench: error: parent watchdog expired (hang?); cleaning up\n";
-	static const char intr[] = "ripc_bench: interrupted; cleaning up\n";
-
-	if (is_child)
-		_exit(1);
-	if (write(2, sig == SIGALRM ? alrm : intr, sig == SIGALRM ? sizeof(alrm) - 1 : sizeof(intr) - 1) < 0 ||
-	    write(2, "ripc_bench: (while: ", 20) < 0 || write(2, ctx, strlen(ctx)) < 0 ||
-	    write(2, ")\n", 2) < 0) {
-	}
-	for (int i = 0; i < nkids; i++)
-		if (kids[i] > 0)
-			kill(kids[i], SIGKILL);
-	cleanup_all();
-	_exit(sig == SIGALRM ? 1 : 128 + sig);
-}
-
-static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void die(const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (is_child) {
-		dprintf(2, "ripc_bench: %s: %s: %s\n", ctx, child_role, msg);
-		_exit(1);
-	}
-	fflush(stdout);
-	fprintf(stderr, "ripc_bench: error: %s: %s\n", ctx, msg);
-	kill_kids();
-	cleanup_all();
-	exit(1);
-}
-
-#define DIE_ERRNO(what) die("%s: %s", (what), strerror(errno))
 
 /* ---- limits --------------------------------------------------------------- */
-
-static void raise_sysctl(size_t i, long want, int exact)
-{
-	struct saved_sysctl *s = &sysctls[i];
-	char buf[64];
-	int fd = open(s->path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-	long old;
-
-	if (fd < 0) {
-		note("%s: %s (left alone)", s->path, strerror(errno));
-		return;
-	}
-	n = read(fd, s->old, sizeof(s->old) - 1);
-	close(fd);
-	if (n <= 0) {
-		note("%s: cannot read it (left alone)", s->path);
-		return;
-	}
-	s->old[n] = 0;
-	old = strtol(s->old, NULL, 10);
-	if (old == want || (!exact && old > want))
-		return;
-	snprintf(buf, sizeof(buf), "%ld\n", want);
-	fd = open(s->path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, buf, strlen(buf)) < 0) {
-		note("%s: cannot set it to %ld: %s", s->path, want, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	close(fd);
-	s->changed = 1;
-}
 
 static rlim_t mq_rlimit = RLIM_INFINITY;
 
@@ -390,12 +212,12 @@ static void raise_native_limits(void)
 {
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 
-	raise_sysctl(0, BIG_SIZE, 0);          /* fs.mqueue.msgsize_max */
-	raise_sysctl(1, MEM_MSGS, 0);          /* fs.mqueue.msg_max */
-	raise_sysctl(2, BIG_SIZE, 0);          /* kernel.msgmax */
-	raise_sysctl(3, MSGMNB, 0);            /* kernel.msgmnb */
-	raise_sysctl(4, DEPTH, 1);             /* net.unix.max_dgram_qlen */
-	raise_sysctl(5, DEPTH * BIG_SIZE, 0);  /* fs.pipe-max-size, for F_SETPIPE_SZ */
+	raise_sysctl("/proc/sys/fs/mqueue/msgsize_max", BIG_SIZE, 0);
+	raise_sysctl("/proc/sys/fs/mqueue/msg_max", MEM_MSGS, 0);
+	raise_sysctl("/proc/sys/kernel/msgmax", BIG_SIZE, 0);
+	raise_sysctl("/proc/sys/kernel/msgmnb", MSGMNB, 0);
+	raise_sysctl("/proc/sys/net/unix/max_dgram_qlen", DEPTH, 1);
+	raise_sysctl("/proc/sys/fs/pipe-max-size", DEPTH * BIG_SIZE, 0); /* for F_SETPIPE_SZ */
 	if (setrlimit(RLIMIT_MSGQUEUE, &rl) < 0) {
 		int e = errno;
 
@@ -418,14 +240,12 @@ static int any_selected(int ripc)
 	return 0;
 }
 
-static unsigned ripc_abi;
-
 static void setup_ripc(void)
 {
-	struct ripc_version v;
-	struct ripc_limits l = { 0 };
+	const struct ripc_limits want = { .mq_msg_max = MEM_MSGS, .mq_msgsize_max = BIG_SIZE,
+					  .msgmax = BIG_SIZE, .msgmnb = MSGMNB };
 
-	if (ripc_version(&v) < 0) {
+	if (ripc_setup(&want) < 0) {
 		fprintf(stderr,
 			"ripc_bench: error: a rust_ipc contender is selected but %s is not usable: %s\n"
 			"ripc_bench: (is the rust_ipc module loaded?)  To bench without it, run with\n"
@@ -433,27 +253,6 @@ static void setup_ripc(void)
 			RIPC_DEVICE, strerror(errno));
 		cleanup_all();
 		exit(2);
-	}
-	ripc_abi = v.abi_version;
-	if (v.abi_version != RIPC_ABI_VERSION) {
-		fprintf(stderr, "ripc_bench: error: %s has ABI version %u, this build expects %u\n",
-			RIPC_DEVICE, v.abi_version, RIPC_ABI_VERSION);
-		cleanup_all();
-		exit(2);
-	}
-	ripc_old_limits = v.limits;
-	if (v.limits.mq_msg_max < MEM_MSGS)
-		l.mq_msg_max = MEM_MSGS;
-	if (v.limits.mq_msgsize_max < BIG_SIZE)
-		l.mq_msgsize_max = BIG_SIZE;
-	if (v.limits.msgmax < BIG_SIZE)
-		l.msgmax = BIG_SIZE;
-	if (v.limits.msgmnb < MSGMNB)
-		l.msgmnb = MSGMNB;
-	if (l.mq_msg_max || l.mq_msgsize_max || l.msgmax || l.msgmnb) {
-		if (ripc_set_limits(&l) < 0)
-			DIE_ERRNO("ripc_set_limits");
-		ripc_limits_changed = 1;
 	}
 }
 
@@ -1255,26 +1054,10 @@ static void fig_add(int test, int n, size_t size, int ci, int unit, long m, doub
 	f->m = m;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void fig_stats(void)
 {
-	for (int i = 0; i < nfigs; i++) {
-		struct fig *f = &figs[i];
-		double s[MAXR];
-		int k = f->nruns;
-
-		memcpy(s, f->runs, sizeof(double) * (size_t)k);
-		qsort(s, (size_t)k, sizeof(double), cmp_double);
-		f->min = s[0];
-		f->max = s[k - 1];
-		f->med = k % 2 ? s[k / 2] : (s[k / 2 - 1] + s[k / 2]) / 2;
-	}
+	for (int i = 0; i < nfigs; i++)
+		runs_stats(figs[i].runs, figs[i].nruns, &figs[i].min, &figs[i].med, &figs[i].max);
 	for (int i = 0; i < nfigs; i++) {
 		struct fig *f = &figs[i];
 		struct fig *r = fig_get(f->test, f->n, f->size, C[f->ci].native, f->unit, 0);
@@ -1293,69 +1076,11 @@ static void fig_stats(void)
 
 /* ---- output ------------------------------------------------------------------ */
 
-static void json_num(FILE *o, double v)
-{
-	if (v != v || v > 1e300 || v < -1e300)
-		fputs("null", o);
-	else
-		fprintf(o, "%.6g", v);
-}
-
-static void json_str(FILE *o, const char *s)
-{
-	fputc('"', o);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(o, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(o, "\\u%04x", *s);
-		else
-			fputc(*s, o);
-	}
-	fputc('"', o);
-}
-
-static void cpu_model(char *buf, size_t len)
-{
-	char line[256];
-	FILE *f = fopen("/proc/cpuinfo", "re");
-
-	snprintf(buf, len, "unknown");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *p = strchr(line, ':');
-
-		if (!strncmp(line, "model name", 10) && p) {
-			p += 1 + strspn(p + 1, " \t");
-			p[strcspn(p, "\n")] = 0;
-			snprintf(buf, len, "%s", p);
-			break;
-		}
-	}
-	fclose(f);
-}
-
 static void write_json(FILE *o, double elapsed)
 {
-	struct utsname u;
-	char date[64], cpu[128];
-	time_t now = time(NULL);
 	int first = 1;
 
-	uname(&u);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	cpu_model(cpu, sizeof(cpu));
-	fputs("{\"meta\":{\"tool\":\"ripc_bench\",\"kernel\":", o);
-	json_str(o, u.release);
-	fputs(",\"machine\":", o);
-	json_str(o, u.machine);
-	fputs(",\"date\":", o);
-	json_str(o, date);
-	fputs(",\"cpu\":", o);
-	json_str(o, cpu);
-	fprintf(o, ",\"cpus_online\":%ld,\"ripc_abi\":", sysconf(_SC_NPROCESSORS_ONLN));
-	json_num(o, ripc_abi ? (double)ripc_abi : __builtin_nan(""));
+	json_meta_begin(o);
 	fprintf(o, ",\"runs\":%d,\"quick\":%s,\"target_s\":", opt_runs, opt_quick ? "true" : "false");
 	json_num(o, opt_target);
 	fputs(",\"elapsed_s\":", o);
@@ -1384,12 +1109,7 @@ static void write_json(FILE *o, double elapsed)
 		    "pipe, unix-dgram: native-mq; ripc-sysv, ripc-sysv-batch: native-sysv) for higher-is-better "
 		    "units; native / contender for lower-is-better units (latency, memory): > 1 always means the "
 		    "contender beats the native");
-	fputs(",\"notes\":[", o);
-	for (int i = 0; i < nnotes; i++) {
-		fputs(i ? "," : "", o);
-		json_str(o, notes[i]);
-	}
-	fputs("]},\n\"records\":[\n", o);
+	json_meta_end(o);
 	for (int i = 0; i < nfigs; i++) {
 		struct fig *f = &figs[i];
 
@@ -1402,18 +1122,9 @@ static void write_json(FILE *o, double elapsed)
 		json_str(o, C[f->ci].name);
 		fputs(",\"unit\":", o);
 		json_str(o, unit_name[f->unit]);
-		fprintf(o, ",\"better\":\"%s\",\"messages\":%ld,\"runs\":[",
+		fprintf(o, ",\"better\":\"%s\",\"messages\":%ld",
 			unit_lower_better[f->unit] ? "lower" : "higher", f->m);
-		for (int k = 0; k < f->nruns; k++) {
-			fputs(k ? "," : "", o);
-			json_num(o, f->runs[k]);
-		}
-		fputs("],\"min\":", o);
-		json_num(o, f->min);
-		fputs(",\"median\":", o);
-		json_num(o, f->med);
-		fputs(",\"max\":", o);
-		json_num(o, f->max);
+		json_runs(o, f->runs, f->nruns, f->min, f->med, f->max);
 		fputs(",\"ratio_to_native\":", o);
 		json_num(o, f->ratio);
 		fputc('}', o);
@@ -1774,26 +1485,13 @@ int main(int argc, char **argv)
 	uint64_t start = now_ns(), t;
 	FILE *jf = NULL;
 
-	while ((opt = getopt_long(argc, argv, "qr:j:o:t:T:vhIs:", lo, NULL)) != -1) {
+	while ((opt = next_opt(argc, argv, "qr:j:o:t:T:vhIs:", lo)) != -1) {
 		switch (opt) {
 		case 'I':
 			opt_insn = 1;
 			break;
 		case 's':
 			size_arg = optarg;
-			break;
-		case 'q':
-			opt_quick = 1;
-			break;
-		case 'r':
-			runs = atoi(optarg);
-			if (runs < 1 || runs > MAXR) {
-				fprintf(stderr, "ripc_bench: --runs must be 1..%d\n", MAXR);
-				return 2;
-			}
-			break;
-		case 'j':
-			opt_json = optarg;
 			break;
 		case 'o':
 			only = parse_list(optarg, "contender", lookup_contender);
@@ -1808,20 +1506,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'v':
-			opt_verbose = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			common_opt(opt, optarg, &runs);
 		}
-	}
-	if (optind < argc) {
-		usage(stderr);
-		return 2;
 	}
 	if (opt_quick) {
 		opt_runs = 2;
@@ -1868,27 +1555,14 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	markers = opt_json && (!strcmp(opt_json, "-") || !strcmp(opt_json, "/dev/stdout"));
-
 	if (geteuid() != 0)
 		fprintf(stderr, "ripc_bench: warning: not root: the limits cannot be raised, "
 				"large queues will fail\n");
 	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (shm == MAP_FAILED)
 		DIE_ERRNO("mmap");
-	if (opt_json && !markers) {
-		jf = fopen(opt_json, "w");
-		if (!jf) {
-			fprintf(stderr, "ripc_bench: %s: %s\n", opt_json, strerror(errno));
-			return 2;
-		}
-	}
-	atexit(cleanup_all);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
-	signal(SIGALRM, on_signal);
-	signal(SIGPIPE, SIG_IGN); /* a dead pipe peer shows as EPIPE, reported by the child */
+	markers = json_open(opt_json, &jf);
+	install_handlers();
 
 	raise_native_limits();
 	if (any_selected(1)) {
@@ -1906,7 +1580,7 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	for (size_t i = 0; i < NSYSCTL; i++)
+	for (int i = 0; i < nsysctls; i++)
 		if (sysctls[i].changed && opt_verbose)
 			fprintf(stderr, "ripc_bench: %s raised (was %.*s)\n", sysctls[i].path, (int)strcspn(sysctls[i].old, "\n"), sysctls[i].old);
 
@@ -1931,35 +1605,13 @@ int main(int argc, char **argv)
 			}
 			if (did)
 				fprintf(stderr, "ripc_bench: run %d/%d: %-17s %6.1f s (total %6.1f s)\n",
-					rep + 1, opt_runs, test_name[test], (double)(now_ns() - t) / 1e9,
-					(double)(now_ns() - start) / 1e9);
+					rep + 1, opt_runs, test_name[test], secs_since(t), secs_since(start));
 		}
 	}
 	snprintf(ctx, sizeof(ctx), "output");
 	fig_stats();
-	double elapsed = (double)(now_ns() - start) / 1e9;
+	double elapsed = secs_since(start);
 
 	cleanup_all();
-	fflush(stderr);
-	if (markers) {
-		puts("===TABLE-BEGIN===");
-		print_table(stdout);
-		puts("===TABLE-END===");
-		puts("===JSON-BEGIN===");
-		write_json(stdout, elapsed);
-		puts("===JSON-END===");
-	} else if (!opt_insn) {
-		print_table(stdout);
-		if (jf) {
-			write_json(jf, elapsed);
-			if (fclose(jf) != 0) {
-				fprintf(stderr, "ripc_bench: %s: %s\n", opt_json, strerror(errno));
-				return 1;
-			}
-		}
-	}
-	printf("ripc_bench: done in %.1f s\n", elapsed);
-	if (fflush(stdout) != 0)
-		return 1;
-	return 0;
+	return emit_results(markers, !opt_insn, jf, opt_json, elapsed);
 }

@@ -70,35 +70,24 @@
  * a failure, 2 on a usage error or when /dev/rust_ipc is not usable.
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <sched.h>
-#include <fcntl.h>
-#include <getopt.h>
 #include <mqueue.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "ripc.h"
-
+#define BENCH_PROG "ripc_scale"
+#define BENCH_WATCHDOG "watchdog"
+#define BENCH_NOTES 24
+#define BENCH_NOTE_LEN 300
+#include "bench_common.h"
 
 #define MAXQ 32000          /* the largest N (IPCMNI is 32768) */
 #define MAXSIZES 8
-#define MAXW 1024           /* the most blocked tasks */
-#define MAXR 64
+#define MAXW MAXKIDS        /* the most blocked tasks */
 #define FD_BATCH 256        /* mq-open/mq-recreate: descriptors closed every 256 */
 #define PAGE 4096           /* the listing's read and page size */
 #define LIST_LINES 30000    /* a listing is repeated max(1, LIST_LINES / N) times */
@@ -164,87 +153,26 @@ static const char *const op_desc[NOP] = {
 
 /* ---- options and state ------------------------------------------------------ */
 
-static int opt_runs = 5, opt_iters = 2000, opt_quick, opt_verbose, opt_depth, opt_pin = 1;
+static int opt_iters = 2000, opt_depth, opt_pin = 1;
 static int opt_rounds = 8;
-static const char *opt_json;
 static int sizes[MAXSIZES], nsizes;
 static int waiters[8], nwaiters;
 static int maxq;
-
-static int is_child;
-static char ctx[160] = "setup";
-static pid_t kids[MAXW];
-static int nkids;
-
-static char notes[24][300];
-static int nnotes;
 
 static char (*names)[NAMELEN]; /* "/rscale.%05d" */
 static int *ids[NIMPL];        /* System V ids of KEY_BASE + i */
 static volatile int nmq[NIMPL], nsysv[NIMPL]; /* queues made so far */
 static volatile int target_made[NIMPL], waitq_made[NIMPL], waitq_id[NIMPL] = { -1, -1 };
 static volatile int private_id[NIMPL] = { -1, -1 };
-static volatile sig_atomic_t cleaned;
 
 static const char *list_page_kind = "libripc";
 static ssize_t (*list_page)(unsigned int which, uint64_t *cursor, char *buf, size_t len);
 
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (nnotes >= (int)(sizeof(notes) / sizeof(notes[0])))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(notes[nnotes++], sizeof(notes[0]), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "ripc_scale: note: %s\n", notes[nnotes - 1]);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- limits and cleanup -------------------------------------------------------- */
 
-struct saved_sysctl {
-	const char *path;
-	char old[64];
-	int changed;
-};
-static struct saved_sysctl sysctls[] = {
-	{ "/proc/sys/kernel/msgmni", "", 0 },
-	{ "/proc/sys/fs/mqueue/queues_max", "", 0 },
-};
-#define NSYSCTL (sizeof(sysctls) / sizeof(sysctls[0]))
-
-static struct ripc_limits ripc_old_limits;
-static int ripc_limits_changed;
-static unsigned ripc_abi;
-
-static void write_str_file(const char *path, const char *s)
+/* Plain system calls and libripc: also called from the signal handler. */
+static void remove_queues(void)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	if (write(fd, s, strlen(s)) < 0) {
-		/* nothing more to do at cleanup */
-	}
-	close(fd);
-}
-
-/* Only plain system calls and libripc: also called from the signal handler. */
-static void cleanup_all(void)
-{
-	if (is_child || cleaned)
-		return;
-	cleaned = 1;
 	for (int m = 0; m < NIMPL; m++) {
 		const struct impl *b = &IMPL[m];
 
@@ -263,148 +191,27 @@ static void cleanup_all(void)
 			b->msgctl(ids[m][i], IPC_RMID, NULL);
 		nmq[m] = nsysv[m] = 0;
 	}
-	if (ripc_limits_changed) {
-		ripc_limits_changed = 0;
-		if (ripc_set_limits(&ripc_old_limits) < 0) {
-			static const char m[] = "ripc_scale: warning: could not restore the rust_ipc limits\n";
-
-			if (write(2, m, sizeof(m) - 1) < 0) {
-			}
-		}
-	}
-	for (size_t i = 0; i < NSYSCTL; i++) {
-		if (sysctls[i].changed) {
-			sysctls[i].changed = 0;
-			write_str_file(sysctls[i].path, sysctls[i].old);
-		}
-	}
-}
-
-static void kill_kids(void)
-{
-	for (int i = 0; i < nkids; i++)
-		if (kids[i] > 0)
-			kill(kids[i], SIGKILL);
-	for (int i = 0; i < nkids; i++) {
-		if (kids[i] > 0) {
-			while (waitpid(kids[i], NULL, 0) < 0 && errno == EINTR)
-				;
-			kids[i] = 0;
-		}
-	}
-	nkids = 0;
-}
-
-static void on_signal(int sig)
-{
-	static const char alrm[] = "ripc_scale: error: watchdog expired (hang?); cleaning up\n";
-	static const char intr[] = "ripc_scale: interrupted; cleaning up\n";
-
-	if (is_child)
-		_exit(1);
-	if (write(2, sig == SIGALRM ? alrm : intr, sig == SIGALRM ? sizeof(alrm) - 1 : sizeof(intr) - 1) < 0 ||
-	    write(2, "ripc_scale: (while: ", 20) < 0 || write(2, ctx, strlen(ctx)) < 0 ||
-	    write(2, ")\n", 2) < 0) {
-	}
-	for (int i = 0; i < nkids; i++)
-		if (kids[i] > 0)
-			kill(kids[i], SIGKILL);
-	cleanup_all();
-	_exit(sig == SIGALRM ? 1 : 128 + sig);
-}
-
-static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void die(const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (is_child) {
-		dprintf(2, "ripc_scale: %s: child: %s\n", ctx, msg);
-		_exit(1);
-	}
-	fflush(stdout);
-	fprintf(stderr, "ripc_scale: error: %s: %s\n", ctx, msg);
-	kill_kids();
-	cleanup_all();
-	exit(1);
-}
-
-#define DIE_ERRNO(what) die("%s: %s", (what), strerror(errno))
-
-/* Raises the sysctl to at least want (remembering the old value). */
-static void raise_sysctl(size_t i, long want)
-{
-	struct saved_sysctl *s = &sysctls[i];
-	char buf[64];
-	int fd = open(s->path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0) {
-		note("%s: %s (left alone)", s->path, strerror(errno));
-		return;
-	}
-	n = read(fd, s->old, sizeof(s->old) - 1);
-	close(fd);
-	if (n <= 0) {
-		note("%s: cannot read it (left alone)", s->path);
-		return;
-	}
-	s->old[n] = 0;
-	if (strtol(s->old, NULL, 10) >= want)
-		return;
-	snprintf(buf, sizeof(buf), "%ld\n", want);
-	fd = open(s->path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, buf, strlen(buf)) < 0) {
-		note("%s: cannot set it to %ld: %s", s->path, want, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	close(fd);
-	s->changed = 1;
 }
 
 static void raise_limits(void)
 {
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
-	struct ripc_version v;
-	struct ripc_limits l = { 0 };
 	long mni = maxq + 64 > 32768 ? 32768 : maxq + 64;
 	long qmax = maxq + 2 * FD_BATCH + 64;
+	const struct ripc_limits want = { .msgmni = (__u32)mni, .mq_queues_max = (__u32)qmax };
 
 	/* Native: kernel.msgmni (at most IPCMNI, 32768), fs.mqueue.queues_max
 	 * (root with CAP_SYS_RESOURCE passes it anyway), RLIMIT_MSGQUEUE. */
-	raise_sysctl(0, mni);
-	raise_sysctl(1, qmax);
+	raise_sysctl("/proc/sys/kernel/msgmni", mni, 0);
+	raise_sysctl("/proc/sys/fs/mqueue/queues_max", qmax, 0);
 	if (setrlimit(RLIMIT_MSGQUEUE, &rl) < 0)
 		note("setrlimit(RLIMIT_MSGQUEUE, unlimited): %s", strerror(errno));
 
-	if (ripc_version(&v) < 0) {
+	if (ripc_setup(&want) < 0) {
 		fprintf(stderr, "ripc_scale: error: %s is not usable: %s (is the rust_ipc module loaded?)\n",
 			RIPC_DEVICE, strerror(errno));
 		cleanup_all();
 		exit(2);
-	}
-	ripc_abi = v.abi_version;
-	if (v.abi_version != RIPC_ABI_VERSION) {
-		fprintf(stderr, "ripc_scale: error: %s has ABI version %u, this build expects %u\n",
-			RIPC_DEVICE, v.abi_version, RIPC_ABI_VERSION);
-		cleanup_all();
-		exit(2);
-	}
-	ripc_old_limits = v.limits;
-	if (v.limits.msgmni < mni)
-		l.msgmni = (__u32)mni;
-	if (v.limits.mq_queues_max < qmax)
-		l.mq_queues_max = (__u32)qmax;
-	if (l.msgmni || l.mq_queues_max) {
-		if (ripc_set_limits(&l) < 0)
-			DIE_ERRNO("ripc_set_limits");
-		ripc_limits_changed = 1;
 	}
 }
 
@@ -678,13 +485,6 @@ static struct fig *fig_get(const char *test, int op, int n, int m, long iters)
 	return &figs[nfigs++];
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static double nan_(void)
 {
 	return __builtin_nan("");
@@ -692,19 +492,8 @@ static double nan_(void)
 
 static void fig_stats(void)
 {
-	for (int i = 0; i < nfigs; i++) {
-		struct fig *f = &figs[i];
-		double s[MAXR];
-
-		f->min = f->med = f->max = nan_();
-		if (f->nruns == 0)
-			continue;
-		memcpy(s, f->runs, sizeof(double) * (size_t)f->nruns);
-		qsort(s, (size_t)f->nruns, sizeof(double), cmp_double);
-		f->min = s[0];
-		f->max = s[f->nruns - 1];
-		f->med = f->nruns % 2 ? s[f->nruns / 2] : (s[f->nruns / 2 - 1] + s[f->nruns / 2]) / 2;
-	}
+	for (int i = 0; i < nfigs; i++)
+		runs_stats(figs[i].runs, figs[i].nruns, &figs[i].min, &figs[i].med, &figs[i].max);
 }
 
 static double med_of(const char *test, int op, int n, int m)
@@ -988,49 +777,6 @@ static const char *const fam_key[2] = { "posix", "sysv" };
 
 /* ---- output ------------------------------------------------------------------------ */
 
-static void json_num(FILE *o, double v)
-{
-	if (v != v || v > 1e300 || v < -1e300)
-		fputs("null", o);
-	else
-		fprintf(o, "%.6g", v);
-}
-
-static void json_str(FILE *o, const char *s)
-{
-	fputc('"', o);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(o, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(o, "\\u%04x", *s);
-		else
-			fputc(*s, o);
-	}
-	fputc('"', o);
-}
-
-static void cpu_model(char *buf, size_t len)
-{
-	char line[256];
-	FILE *f = fopen("/proc/cpuinfo", "re");
-
-	snprintf(buf, len, "unknown");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *p = strchr(line, ':');
-
-		if (!strncmp(line, "model name", 10) && p) {
-			p += 1 + strspn(p + 1, " \t");
-			p[strcspn(p, "\n")] = 0;
-			snprintf(buf, len, "%s", p);
-			break;
-		}
-	}
-	fclose(f);
-}
-
 #define TARGET_RATIO 1.2  /* rust_ipc / native, and rust_ipc(Nmax) / rust_ipc(Nmin) */
 #define TARGET_LIST 1.0   /* listing: rust_ipc / native */
 #define TARGET_LINEAR 1.2 /* waiters: (t(Wmax)/t(W0)) / (Wmax/W0) */
@@ -1074,25 +820,11 @@ static double linearity(int fam, int m)
 
 static void write_json(FILE *o, double elapsed)
 {
-	struct utsname u;
-	char date[64], cpu[128];
-	time_t now = time(NULL);
 	int first = 1;
 
-	uname(&u);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	cpu_model(cpu, sizeof(cpu));
-	fputs("{\"meta\":{\"tool\":\"ripc_scale\",\"kernel\":", o);
-	json_str(o, u.release);
-	fputs(",\"machine\":", o);
-	json_str(o, u.machine);
-	fputs(",\"date\":", o);
-	json_str(o, date);
-	fputs(",\"cpu\":", o);
-	json_str(o, cpu);
-	fprintf(o, ",\"cpus_online\":%ld,\"ripc_abi\":%u,\"runs\":%d,\"iters\":%d,\"waiter_rounds\":%d"
-		",\"waiters_pinned\":%s,\"quick\":%s", sysconf(_SC_NPROCESSORS_ONLN), ripc_abi, opt_runs,
-		opt_iters, opt_rounds, opt_pin ? "true" : "false", opt_quick ? "true" : "false");
+	json_meta_begin(o);
+	fprintf(o, ",\"runs\":%d,\"iters\":%d,\"waiter_rounds\":%d,\"waiters_pinned\":%s,\"quick\":%s",
+		opt_runs, opt_iters, opt_rounds, opt_pin ? "true" : "false", opt_quick ? "true" : "false");
 	fputs(",\"elapsed_s\":", o);
 	json_num(o, elapsed);
 	fputs(",\"sizes\":[", o);
@@ -1116,12 +848,7 @@ static void write_json(FILE *o, double elapsed)
 	json_str(o, "ratio = rust_ipc median / native median (times: < 1 means rust_ipc is faster); "
 		    "growth = rust_ipc(N) / rust_ipc(smallest N); waiters: linearity = "
 		    "(t(Wmax)/t(W0)) / (Wmax/W0), 1 = linear");
-	fputs(",\"notes\":[", o);
-	for (int i = 0; i < nnotes; i++) {
-		fputs(i ? "," : "", o);
-		json_str(o, notes[i]);
-	}
-	fputs("]},\n\"records\":[\n", o);
+	json_meta_end(o);
 	for (int i = 0; i < nfigs; i++) {
 		struct fig *f = &figs[i];
 		int w = f->test == T_WAITERS;
@@ -1136,17 +863,8 @@ static void write_json(FILE *o, double elapsed)
 		json_str(o, IMPL[f->m].name);
 		fputs(",\"unit\":", o);
 		json_str(o, w ? "ns" : f->op >= OP_LIST_PAGE ? "ns/listing" : "ns/op");
-		fprintf(o, ",\"iters\":%ld,\"runs\":[", f->iters);
-		for (int k = 0; k < f->nruns; k++) {
-			fputs(k ? "," : "", o);
-			json_num(o, f->runs[k]);
-		}
-		fputs("],\"min\":", o);
-		json_num(o, f->min);
-		fputs(",\"median\":", o);
-		json_num(o, f->med);
-		fputs(",\"max\":", o);
-		json_num(o, f->max);
+		fprintf(o, ",\"iters\":%ld", f->iters);
+		json_runs(o, f->runs, f->nruns, f->min, f->med, f->max);
 		if (w) {
 			fputs(",\"per_task_ns\":", o);
 			json_num(o, f->med / f->n);
@@ -1350,24 +1068,10 @@ int main(int argc, char **argv)
 	uint64_t start = now_ns(), t;
 	FILE *jf = NULL;
 
-	while ((opt = getopt_long(argc, argv, "qr:i:s:w:j:vhd:PR:", lo, NULL)) != -1) {
+	while ((opt = next_opt(argc, argv, "qr:i:s:w:j:vhd:PR:", lo)) != -1) {
 		switch (opt) {
-		case 'q':
-			opt_quick = 1;
-			break;
-		case 'r':
-			runs = atoi(optarg);
-			if (runs < 1 || runs > MAXR) {
-				fprintf(stderr, "ripc_scale: --runs must be 1..%d\n", MAXR);
-				return 2;
-			}
-			break;
 		case 'i':
-			iters = atoi(optarg);
-			if (iters < 1 || iters > 10000000) {
-				fprintf(stderr, "ripc_scale: --iters must be 1..10000000\n");
-				return 2;
-			}
+			iters = int_arg(optarg, "--iters", 1, 10000000);
 			break;
 		case 's':
 			size_arg = optarg;
@@ -1379,36 +1083,14 @@ int main(int argc, char **argv)
 			opt_pin = 0;
 			break;
 		case 'R':
-			rounds = atoi(optarg);
-			if (rounds < 1 || rounds > MAXR) {
-				fprintf(stderr, "ripc_scale: --rounds must be 1..%d\n", MAXR);
-				return 2;
-			}
+			rounds = int_arg(optarg, "--rounds", 1, MAXR);
 			break;
 		case 'd':
-			opt_depth = atoi(optarg);
-			if (opt_depth < 1 || opt_depth > 65536) {
-				fprintf(stderr, "ripc_scale: --depth must be 1..65536\n");
-				return 2;
-			}
+			opt_depth = int_arg(optarg, "--depth", 1, 65536);
 			break;
-		case 'j':
-			opt_json = optarg;
-			break;
-		case 'v':
-			opt_verbose = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			common_opt(opt, optarg, &runs);
 		}
-	}
-	if (optind < argc) {
-		usage(stderr);
-		return 2;
 	}
 	if (opt_quick) {
 		opt_runs = 2;
@@ -1449,17 +1131,9 @@ int main(int argc, char **argv)
 	maxq = sizes[nsizes - 1];
 	if (!opt_depth)
 		opt_depth = nwaiters ? waiters[nwaiters - 1] : 1;
-	markers = opt_json && (!strcmp(opt_json, "-") || !strcmp(opt_json, "/dev/stdout"));
-
 	if (geteuid() != 0)
 		fprintf(stderr, "ripc_scale: warning: not root: the limits cannot be raised\n");
-	if (opt_json && !markers) {
-		jf = fopen(opt_json, "w");
-		if (!jf) {
-			fprintf(stderr, "ripc_scale: %s: %s\n", opt_json, strerror(errno));
-			return 2;
-		}
-	}
+	markers = json_open(opt_json, &jf);
 	names = calloc((size_t)maxq, sizeof(*names));
 	ids[I_NATIVE] = calloc((size_t)maxq, sizeof(int));
 	ids[I_RIPC] = calloc((size_t)maxq, sizeof(int));
@@ -1469,12 +1143,7 @@ int main(int argc, char **argv)
 		snprintf(names[i], NAMELEN, "/rscale.%05d", i);
 	list_page = ripc_list_page;
 
-	atexit(cleanup_all);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
-	signal(SIGALRM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
+	install_handlers();
 
 	raise_limits();
 	if (ripc_device_fd() < 0) /* opened before any fork */
@@ -1518,7 +1187,7 @@ int main(int argc, char **argv)
 			}
 		}
 		fprintf(stderr, "ripc_scale: run %d/%d: waiters %6.1f s (total %6.1f s)\n", rep + 1,
-			opt_runs, (double)(now_ns() - t) / 1e9, (double)(now_ns() - start) / 1e9);
+			opt_runs, secs_since(t), secs_since(start));
 	}
 
 	if (opt_pin && nwaiters && sched_setaffinity(0, sizeof(all_cpus), &all_cpus) < 0)
@@ -1545,8 +1214,7 @@ int main(int argc, char **argv)
 				IMPL[m].mq_close(q);
 			}
 		}
-		fprintf(stderr, "ripc_scale: N=%d: namespaces filled in %.1f s\n", n,
-			(double)(now_ns() - t) / 1e9);
+		fprintf(stderr, "ripc_scale: N=%d: namespaces filled in %.1f s\n", n, secs_since(t));
 		if (si == nsizes - 1)
 			note("MemAvailable %ld MiB with %d POSIX and %d System V queues in each implementation "
 			     "(%ld MiB before the first)", mem_available_mib(), n, n, mem0);
@@ -1554,7 +1222,7 @@ int main(int argc, char **argv)
 			t = now_ns();
 			measure_scale(n, rep);
 			fprintf(stderr, "ripc_scale: N=%d run %d/%d: %6.1f s (total %6.1f s)\n", n, rep + 1,
-				opt_runs, (double)(now_ns() - t) / 1e9, (double)(now_ns() - start) / 1e9);
+				opt_runs, secs_since(t), secs_since(start));
 		}
 	}
 	if (page_contract_broken)
@@ -1564,31 +1232,10 @@ int main(int argc, char **argv)
 	snprintf(ctx, sizeof(ctx), "cleanup");
 	t = now_ns();
 	cleanup_all();
-	fprintf(stderr, "ripc_scale: queues removed in %.1f s\n", (double)(now_ns() - t) / 1e9);
+	fprintf(stderr, "ripc_scale: queues removed in %.1f s\n", secs_since(t));
 	snprintf(ctx, sizeof(ctx), "output");
 	fig_stats();
-	double elapsed = (double)(now_ns() - start) / 1e9;
+	double elapsed = secs_since(start);
 
-	fflush(stderr);
-	if (markers) {
-		puts("===TABLE-BEGIN===");
-		print_table(stdout);
-		puts("===TABLE-END===");
-		puts("===JSON-BEGIN===");
-		write_json(stdout, elapsed);
-		puts("===JSON-END===");
-	} else {
-		print_table(stdout);
-		if (jf) {
-			write_json(jf, elapsed);
-			if (fclose(jf) != 0) {
-				fprintf(stderr, "ripc_scale: %s: %s\n", opt_json, strerror(errno));
-				return 1;
-			}
-		}
-	}
-	printf("ripc_scale: done in %.1f s\n", elapsed);
-	if (fflush(stdout) != 0)
-		return 1;
-	return 0;
+	return emit_results(markers, 1, jf, opt_json, elapsed);
 }
