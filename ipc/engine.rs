@@ -203,7 +203,7 @@ pub(crate) fn hand_over<S: QueueState, W>(
 /// still held (a copy that could not fault): its room goes back at once
 /// (if a hand-over held it: `held`) and a blocked sender gets it, in this
 /// critical section, as native's `pipelined_receive`.
-pub(crate) fn delivered_locked<S: QueueState>(
+fn delivered_locked<S: QueueState>(
     reserved: &Reserved,
     g: &mut S,
     m: &Msg,
@@ -229,7 +229,68 @@ pub(crate) fn out_for_delivery<S: QueueState>(reserved: &Reserved, m: &Msg, held
     }
 }
 
+/// A single receive's message, once its run has given it out.
+pub(crate) enum Got<E> {
+    /// Delivered under the lock (its length); freed after it.
+    Now(Taken<E>, usize),
+    /// To copy after the lock (its room held, if `true`).
+    Later(Taken<E>, bool),
+}
+
 impl<S: QueueState> Parts<'_, S> {
+    /// One receive's delivery, the rule for both families, under the queue
+    /// lock (`g`): a copy that cannot fault (`now`, which gives the length)
+    /// delivers the message at once, its room back and a blocked sender
+    /// served ([`delivered_locked`]); else the message leaves the lock with
+    /// its room held ([`out_for_delivery`]) for [`Parts::finish`].  `room`:
+    /// whether the message has room in the queue (not a `MSG_COPY` copy).
+    pub(crate) fn got(
+        &self,
+        g: &mut S,
+        t: Taken<S::Extra>,
+        held: bool,
+        room: bool,
+        wq: &mut WakeQ,
+        now: impl FnOnce(&Msg) -> Result<usize>,
+    ) -> Got<S::Extra> {
+        match now(&t.msg) {
+            Ok(n) => {
+                if room {
+                    delivered_locked(self.reserved, g, &t.msg, held, wq);
+                }
+                Got::Now(t, n)
+            }
+            Err(_) => {
+                if room {
+                    out_for_delivery::<S>(self.reserved, &t.msg, held);
+                }
+                Got::Later(t, room)
+            }
+        }
+    }
+
+    /// After the lock: the copy that may fault (`later`, which gives the
+    /// length); the message is delivered, or put back as if it had never
+    /// left ([`Parts::put_back`]).
+    pub(crate) fn finish(
+        &self,
+        got: Got<S::Extra>,
+        later: impl FnOnce(&Msg) -> Result<usize>,
+    ) -> Result<usize> {
+        let (t, room) = match got {
+            Got::Now(_, n) => return Ok(n),
+            Got::Later(t, room) => (t, room),
+        };
+        let r = later(&t.msg);
+        if room {
+            match r {
+                Ok(_) => self.delivered(core::iter::once(t)),
+                Err(_) => self.put_back(core::iter::once(t)),
+            }
+        }
+        r
+    }
+
     /// The messages in `taken` were delivered: their room goes back, and a
     /// blocked sender gets it.
     pub(crate) fn delivered(&self, taken: impl Iterator<Item = Taken<S::Extra>>) {

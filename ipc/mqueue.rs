@@ -788,47 +788,24 @@ pub(crate) fn receive(
         first_only: false,
         deadline,
     };
-    // A message whose copy cannot fault right now is delivered under the
-    // queue lock (its room goes back at once); any other is copied after
-    // the lock, its room held meanwhile.
-    let (mut slot, mut done) = (None, None);
+    // The text, then the priority: under the queue lock if neither copy
+    // can fault right now, else after it ([`Parts::got`]).
+    let parts = q.parts();
+    let mut got = None;
     let (_, err) = receive_run(q, 1, b, |g, t, held, wq| {
-        let len = t.msg.len();
-        let prio = t.msg.mtype() as u32;
-        let now = t
-            .msg
-            .store_nofault(x.msg_ptr, len)
-            .and_then(|()| kernel_api::copy_to_user_nofault(prio_out, &prio.to_ne_bytes()));
-        if now.is_ok() {
-            engine::delivered_locked(&q.reserved, g, &t.msg, held, wq);
-            done = Some((t, len));
-        } else {
-            engine::out_for_delivery::<MqState>(&q.reserved, &t.msg, held);
-            slot = Some(t);
-        }
+        got = Some(parts.got(g, t, held, true, wq, |m| {
+            m.store_nofault(x.msg_ptr, m.len())?;
+            let prio = m.mtype() as u32;
+            kernel_api::copy_to_user_nofault(prio_out, &prio.to_ne_bytes())?;
+            Ok(m.len())
+        }));
     });
-    if let Some((t, len)) = done {
-        // Freed after the lock.
-        drop(t);
-        return Ok(len);
-    }
-    let t = slot.ok_or(err.unwrap_or(EINVAL))?;
-    let len = t.msg.len();
-    let prio = t.msg.mtype() as u32;
-    let stored = t
-        .msg
-        .store(x.msg_ptr, len)
-        .and_then(|()| write_user(prio_out, &prio));
-    match stored {
-        Ok(()) => {
-            q.parts().delivered(core::iter::once(t));
-            Ok(len)
-        }
-        Err(e) => {
-            q.parts().put_back(core::iter::once(t));
-            Err(e)
-        }
-    }
+    let got = got.ok_or(err.unwrap_or(EINVAL))?;
+    parts.finish(got, |m| {
+        m.store(x.msg_ptr, m.len())?;
+        write_user(prio_out, &(m.mtype() as u32))?;
+        Ok(m.len())
+    })
 }
 
 /// `RIPC_MQ_SEND_BATCH`: the messages are loaded, then sent under one

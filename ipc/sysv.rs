@@ -781,29 +781,6 @@ impl SysvState {
     }
 }
 
-/// Copies a received message out (mtype, then at most `bufsz` bytes of
-/// text); returns the length.  On a fault the message goes back as if it
-/// had never left ([`Parts::put_back`]): unlike native, nothing is lost.
-fn deliver(q: &SysvQueue, m: Msg, msgp: u64, w: Want) -> Result<usize> {
-    let n = m.len().min(w.bufsz);
-    let stored = m.store_typed(msgp, n);
-    if w.copy {
-        // A copy (MSG_COPY) held no room: the original stays queued.
-        return stored.map(|()| n);
-    }
-    let t = core::iter::once(Taken { msg: m, extra: () });
-    match stored {
-        Ok(()) => {
-            q.parts().delivered(t);
-            Ok(n)
-        }
-        Err(e) => {
-            q.parts().put_back(t);
-            Err(e)
-        }
-    }
-}
-
 /// `RIPC_MSGRCV`, in `do_msgrcv`'s order of checks; returns the length.
 pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
     if a.msqid < 0 {
@@ -816,31 +793,24 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
         deadline: Deadline::from_user(a.timeout)?,
     };
     let q = lookup(ns, a.msqid)?;
-    // A message whose copy cannot fault right now is delivered under the
-    // queue lock (its room goes back at once); any other is copied after
-    // the lock, its room held meanwhile ([`deliver`]).
-    let (mut slot, mut done) = (None, None);
+    // The mtype and at most `bufsz` bytes of text: under the queue lock if
+    // the copy cannot fault right now, else after it, where a fault puts
+    // the message back as if it had never left (unlike native, nothing is
+    // lost).  A copy (MSG_COPY) has no room: the original stays queued.
+    let parts = q.parts();
+    let mut got = None;
     let (_, err) = rcv_run(&q, core::iter::once(w), b, |g, m, held, wq| {
-        let n = m.len().min(w.bufsz);
-        if m.store_typed_nofault(a.msgp, n).is_ok() {
-            if !w.copy {
-                engine::delivered_locked(&q.reserved, g, &m, held, wq);
-            }
-            done = Some((m, n));
-        } else {
-            if !w.copy {
-                engine::out_for_delivery::<SysvState>(&q.reserved, &m, held);
-            }
-            slot = Some(m);
-        }
+        let t = Taken { msg: m, extra: () };
+        got = Some(parts.got(g, t, held, !w.copy, wq, |m| {
+            let n = m.len().min(w.bufsz);
+            m.store_typed_nofault(a.msgp, n).map(|()| n)
+        }));
     });
-    if let Some((m, n)) = done {
-        // Freed after the lock.
-        drop(m);
-        return Ok(n);
-    }
-    let m = slot.ok_or(err.unwrap_or(EINVAL))?;
-    deliver(&q, m, a.msgp, w)
+    let got = got.ok_or(err.unwrap_or(EINVAL))?;
+    parts.finish(got, |m| {
+        let n = m.len().min(w.bufsz);
+        m.store_typed(a.msgp, n).map(|()| n)
+    })
 }
 
 /// `RIPC_MSGSND_BATCH`: the messages are loaded, then sent under one lock,
