@@ -28,6 +28,7 @@
 #![deny(unsafe_code)]
 
 use crate::ipc::{
+    defs::write_items,
     msg::Msg,
     wait::{PollQueue, WaitList, WakeQ},
 };
@@ -37,6 +38,7 @@ use kernel::{
         atomic::{Atomic, Full, Relaxed},
         lock::{mutex::MutexBackend, Lock},
     },
+    transmute::AsBytes,
 };
 
 /// The room held by a queue's messages that are out for delivery.  Bytes
@@ -267,6 +269,41 @@ impl<S: QueueState> Parts<'_, S> {
                 Got::Later(t, room)
             }
         }
+    }
+
+    /// A receive batch's delivery after the lock, for both families: each
+    /// message to its buffer (`store`, which also fills its item), then the
+    /// `items` back to user memory at `addr` in one copy; the messages
+    /// stored and reported give their room back, the others (after a
+    /// fault) go back as if they had never left.  `room`: whether the
+    /// messages have room in the queue (not `MSG_COPY` copies).  Returns
+    /// how many were reported and the error that stopped the batch.
+    pub(crate) fn finish_batch<T: AsBytes>(
+        &self,
+        addr: u64,
+        items: &mut [T],
+        mut got: KVec<Taken<S::Extra>>,
+        room: bool,
+        mut store: impl FnMut(&mut T, usize, &Msg) -> Result,
+    ) -> (usize, Option<Error>) {
+        let mut stored = got.len().min(items.len());
+        let mut err = None;
+        for (i, (it, t)) in items.iter_mut().zip(got.iter()).enumerate() {
+            if let Err(e) = store(it, i, &t.msg) {
+                (stored, err) = (i, Some(e));
+                break;
+            }
+        }
+        let done = write_items(addr, items.get(..stored).unwrap_or(&[]));
+        if done < stored {
+            err = Some(EFAULT);
+        }
+        if room {
+            let mut all = got.drain_all();
+            self.delivered(all.by_ref().take(done));
+            self.put_back(all);
+        }
+        (done, err)
     }
 
     /// After the lock: the copy that may fault (`later`, which gives the

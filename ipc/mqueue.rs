@@ -849,26 +849,13 @@ pub(crate) fn receive_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch
     if n == 0 {
         return outcome(0, run_err);
     }
-    // Each message to its buffer, then the items back in one copy; the
-    // messages not reported to the caller go back to the queue.
-    let mut stored = n.min(items.len());
-    let mut err = None;
-    for (i, (it, t)) in items.iter_mut().zip(got.iter()).enumerate() {
-        let m = &t.msg;
-        it.msg_len = m.len() as u64;
-        it.msg_prio = m.mtype() as u32;
-        if let Err(e) = m.store(it.msg_ptr, m.len()) {
-            (stored, err) = (i, Some(e));
-            break;
-        }
-    }
-    let done = write_items(b.items, items.get(..stored).unwrap_or(&[]));
-    if done < stored {
-        err = Some(EFAULT);
-    }
-    let mut all = got.drain_all();
-    q.parts().delivered(all.by_ref().take(done));
-    q.parts().put_back(all);
+    let (done, err) = q
+        .parts()
+        .finish_batch(b.items, &mut items, got, true, |it, _, m| {
+            it.msg_len = m.len() as u64;
+            it.msg_prio = m.mtype() as u32;
+            m.store(it.msg_ptr, m.len())
+        });
     outcome(done, err)
 }
 

@@ -875,37 +875,18 @@ pub(crate) fn msgrcv_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
         if !copy {
             engine::out_for_delivery::<SysvState>(&q.reserved, &m, held);
         }
-        let _ = got.push_within_capacity(m);
+        let _ = got.push_within_capacity(Taken { msg: m, extra: () });
     });
     if n == 0 {
         return outcome(0, run_err);
     }
-    // Each message to its buffer, then the items back in one copy; the
-    // messages not reported to the caller go back to the queue.
-    let mut stored = n.min(items.len());
-    let mut err = None;
-    for (i, ((it, w), m)) in items
-        .iter_mut()
-        .zip(wants.iter())
-        .zip(got.iter())
-        .enumerate()
-    {
-        let len = m.len().min(w.bufsz);
-        it.msgsz = len as i64;
-        if let Err(e) = m.store_typed(it.msgp, len) {
-            (stored, err) = (i, Some(e));
-            break;
-        }
-    }
-    let done = write_items(b.items, items.get(..stored).unwrap_or(&[]));
-    if done < stored {
-        err = Some(EFAULT);
-    }
-    if !wants.first().is_some_and(|w| w.copy) {
-        let mut all = got.drain_all().map(|m| Taken { msg: m, extra: () });
-        q.parts().delivered(all.by_ref().take(done));
-        q.parts().put_back(all);
-    }
+    let (done, err) = q
+        .parts()
+        .finish_batch(b.items, &mut items, got, !copy, |it, i, m| {
+            let len = m.len().min(wants.get(i).map_or(0, |w| w.bufsz));
+            it.msgsz = len as i64;
+            m.store_typed(it.msgp, len)
+        });
     outcome(done, err)
 }
 
