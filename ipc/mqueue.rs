@@ -667,11 +667,13 @@ fn send_run(q: &MqQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usize
     wait::end_run(g, wq, &q.poll, done, err)
 }
 
-/// Receives up to `max` messages under one lock, passing each to `out`: the
-/// oldest of the highest priority, or, on an empty queue, one a sender hands
-/// over while this task sleeps.  A receive that frees a slot moves a blocked
-/// sender's message in (`pipelined_receive`).  Returns how many were taken
-/// and the error that ended the run early.
+/// Receives up to `max` messages under one lock, passing each to `out`
+/// (with the state, whether its room is held already, and the wake queue):
+/// the oldest of the highest priority, or, on an empty queue, one a sender
+/// hands over while this task sleeps.  `out` delivers it under the lock or
+/// holds its room ([`Parts::got`]); a blocked sender gets a slot once it is
+/// free (`pipelined_receive`).  Returns how many were taken and the error
+/// that ended the run early.
 fn receive_run(
     q: &MqQueue,
     max: usize,

@@ -678,8 +678,9 @@ impl Want {
 }
 
 /// Receives one message per `wants` under one lock, in `do_msgrcv`'s order
-/// of checks, passing each to `out`.  Returns how many were received and
-/// the error that ended the run early.
+/// of checks, passing each to `out` (with the state, whether its room is
+/// held already, and the wake queue; see [`Parts::got`]).  Returns how many
+/// were received and the error that ended the run early.
 fn rcv_run(
     q: &SysvQueue,
     wants: impl Iterator<Item = Want>,
