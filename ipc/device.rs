@@ -11,7 +11,9 @@
 
 use crate::ipc::{
     defs::*,
+    kernel_api,
     mqueue::{self, MqHandle},
+    notify::NotifyFd,
     ns::Ns,
     sysv::{self, SysvQueue},
 };
@@ -33,6 +35,18 @@ enum Binding {
     Mq(MqHandle),
     /// A System V queue, for `poll` (`RIPC_MSG_BIND`).
     Sysv(Arc<SysvQueue>),
+    /// A notification descriptor (`RIPC_NOTIFY_FD_BIND`).
+    Notify(NotifyBinding),
+}
+
+/// A notification descriptor's state, held by its file: the file's last
+/// close cancels its registration.
+struct NotifyBinding(Arc<NotifyFd>);
+
+impl Drop for NotifyBinding {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
 
 /// The private data of an open file.
@@ -64,6 +78,14 @@ impl RipcFile {
     fn mq(&self) -> Option<&MqHandle> {
         match self.bound.as_ref() {
             Some(Binding::Mq(h)) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// The notification descriptor this file is, if it is one.
+    pub(crate) fn notify_fd(&self) -> Option<&Arc<NotifyFd>> {
+        match self.bound.as_ref() {
+            Some(Binding::Notify(n)) => Some(&n.0),
             _ => None,
         }
     }
@@ -103,6 +125,9 @@ impl MiscDevice for RipcFile {
 
     fn read_iter(mut kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
         let me = kiocb.file();
+        if let Some(n) = me.notify_fd() {
+            return n.read(kernel_api::kiocb_nowait(&kiocb), iov);
+        }
         let h = me.mq().ok_or(EBADF)?;
         let mut text = TextBuf::new();
         h.status(&mut text).map_err(|_| ENOMEM)?;
@@ -196,6 +221,20 @@ impl RipcFile {
                 me.bind(Binding::Sysv(sysv::bind(&me.ns()?.sysv, &a)?))
                     .map(|()| 0)
             }
+            RIPC_NR_NOTIFY_FD_BIND | RIPC_NR_NOTIFY_FD_STATE => {
+                let mut a: ripc_notify_fd = read_arg(arg)?;
+                if nr == RIPC_NR_NOTIFY_FD_BIND {
+                    if me.bound.as_ref().is_some() {
+                        return Err(EBUSY);
+                    }
+                    me.bind(Binding::Notify(NotifyBinding(NotifyFd::new()?)))?;
+                }
+                let (armed, pending) = me.notify_fd().ok_or(EINVAL)?.state();
+                a.armed = u32::from(armed);
+                a.pending = pending as u32;
+                write_arg(arg, &a, a.size)?;
+                Ok(0)
+            }
             _ => Err(ENOTTY),
         }
     }
@@ -207,6 +246,7 @@ impl RipcFile {
         match self.bound.as_ref() {
             Some(Binding::Mq(h)) => h.poll(file, table),
             Some(Binding::Sysv(q)) => q.poll(file, table),
+            Some(Binding::Notify(n)) => n.0.poll(file, table),
             None => 0,
         }
     }

@@ -284,6 +284,15 @@ impl MqState {
         Ok(())
     }
 
+    /// The registration, if any: one of a notification descriptor closed
+    /// since is dropped here (it counts as none).
+    fn registration(&mut self) -> Option<&Notify> {
+        if self.notify.as_ref().is_some_and(|n| !n.live()) {
+            self.notify = None;
+        }
+        self.notify.as_ref()
+    }
+
     /// Whether the queue has no room: its messages and those out for
     /// delivery fill `maxmsg`.
     fn full(&self) -> bool {
@@ -905,15 +914,11 @@ pub(crate) fn notify(h: Option<&MqHandle>, a: &ripc_mq_notify) -> Result {
                 g.notify = None;
             }
         }
-        Request::Register {
-            signo,
-            value,
-            signal,
-        } => {
-            if g.notify.is_some() {
+        Request::Register { value, how } => {
+            if g.registration().is_some() {
                 return Err(EBUSY);
             }
-            g.notify = Some(Notify::new(signo, value, signal));
+            g.notify = Some(Notify::new(value, how)?);
         }
     }
     Ok(())
@@ -945,10 +950,9 @@ impl MqHandle {
 
     /// The native status line that `read()` returns.
     pub(crate) fn status(&self, out: &mut impl Write) -> core::fmt::Result {
-        let g = self.q.state.lock();
+        let mut g = self.q.state.lock();
         let (kind, signo, pid) = g
-            .notify
-            .as_ref()
+            .registration()
             .map_or((0, 0, 0), |n| (n.kind(), n.signo(), n.owner_vnr()));
         writeln!(
             out,
@@ -990,10 +994,9 @@ pub(crate) fn list(ns: &MqNs, out: &mut Lines, cursor: u64) -> Result<(u64, bool
                 break Some((end, false));
             };
             let (&serial, (n, q)) = c.current();
-            let g = q.state.lock();
+            let mut g = q.state.lock();
             let (signo, pid) = g
-                .notify
-                .as_ref()
+                .registration()
                 .map_or((0, 0), |n| (n.signo(), n.owner_vnr()));
             let pushed = out.line(format_args!(
                 "/{:<23} {:>6} {:>6} {:>8o} {:>8} {:>10} {:>6} {:>6} {:>5} {:>8}",

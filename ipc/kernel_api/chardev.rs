@@ -125,3 +125,23 @@ unsafe extern "C" fn flush(file: *mut bindings::file, _id: bindings::fl_owner_t)
     dev.flush();
     0
 }
+
+/// Calls `f` with the private data of the open file `fd` of the caller if
+/// it is a file of this device (else with `None`); `EBADF` if `fd` is not
+/// an open descriptor.  The file is held for the call.
+pub(crate) fn with_device_file<R>(fd: i32, f: impl FnOnce(Option<&RipcFile>) -> R) -> Result<R> {
+    let file = kernel::fs::LocalFile::fget(u32::try_from(fd).map_err(|_| EBADF)?)?;
+    let flush_fn: unsafe extern "C" fn(*mut bindings::file, bindings::fl_owner_t) -> c_int = flush;
+    // SAFETY: `file` is a valid file we hold a reference on; the helper
+    // only compares its `f_op->flush` and reads its `private_data`.
+    let p = unsafe { super::ffi::rust_ipc_file_private(file.as_ptr(), flush_fn as *const c_void) };
+    if p.is_null() {
+        return Ok(f(None));
+    }
+    // SAFETY: `f_op->flush` is this module's only on files of this device,
+    // whose `open` set `private_data` to a `Ptr` before the file could be
+    // installed in a descriptor table; the reference we hold keeps
+    // `release` from taking it back until after the call.
+    let dev = unsafe { <Ptr as ForeignOwnable>::borrow(p) };
+    Ok(f(Some(dev)))
+}

@@ -258,3 +258,42 @@ void rust_ipc_file_set_nonblock(struct file *file, bool on)
 		file->f_flags &= ~O_NONBLOCK;
 	spin_unlock(&file->f_lock);
 }
+
+/*
+ * A notification record's sender uid (notification descriptors): mapped
+ * into the registering process's user namespace as __do_notify() maps
+ * si_uid.
+ */
+u32 rust_ipc_sender_uid(struct user_namespace *owner_user_ns)
+{
+	return from_kuid_munged(owner_user_ns, current_uid());
+}
+
+/*
+ * The same uid as the reader sees it: what the signal code does to si_uid
+ * when sender and receiver are in different user namespaces
+ * (__send_signal_locked()), with the reader in the receiver's place.
+ */
+u32 rust_ipc_uid_for_reader(struct user_namespace *sender_user_ns, u32 uid)
+{
+	struct user_namespace *ns = current_user_ns();
+
+	if (ns == sender_user_ns)
+		return uid;
+	return from_kuid_munged(ns, make_kuid(sender_user_ns, uid));
+}
+
+/* A read that must not block: O_NONBLOCK on the file, or IOCB_NOWAIT. */
+bool rust_ipc_kiocb_nowait(struct kiocb *iocb)
+{
+	return (iocb->ki_flags & IOCB_NOWAIT) || (iocb->ki_filp->f_flags & O_NONBLOCK);
+}
+
+/*
+ * The private data of file if it is a file of this module's device (its
+ * f_op->flush is the module's), else NULL.
+ */
+void *rust_ipc_file_private(struct file *file, const void *flush)
+{
+	return file->f_op && (const void *)file->f_op->flush == flush ? file->private_data : NULL;
+}

@@ -11,6 +11,7 @@
 #include <linux/uidgid.h>
 
 struct file;
+struct kiocb;
 struct ipc_namespace;
 struct pid;
 struct user_namespace;
@@ -42,5 +43,9 @@ bool rust_ipc_ipc_ns_is_init(struct ipc_namespace *ns);
 kuid_t rust_ipc_ipc_ns_root_uid(struct ipc_namespace *ns);
 kuid_t rust_ipc_current_euid(void);
 void rust_ipc_file_set_nonblock(struct file *file, bool on);
+u32 rust_ipc_sender_uid(struct user_namespace *owner_user_ns);
+u32 rust_ipc_uid_for_reader(struct user_namespace *sender_user_ns, u32 uid);
+bool rust_ipc_kiocb_nowait(struct kiocb *iocb);
+void *rust_ipc_file_private(struct file *file, const void *flush);
 
 #endif /* RUST_IPC_HELPERS_H */

@@ -76,6 +76,16 @@ mod ffi {
             sig: c_int,
             value: u64,
         );
+        pub(super) fn rust_ipc_sender_uid(owner_user_ns: *mut bindings::user_namespace) -> u32;
+        pub(super) fn rust_ipc_uid_for_reader(
+            sender_user_ns: *mut bindings::user_namespace,
+            uid: u32,
+        ) -> u32;
+        pub(super) fn rust_ipc_kiocb_nowait(iocb: *mut bindings::kiocb) -> bool;
+        pub(super) fn rust_ipc_file_private(
+            file: *mut bindings::file,
+            flush: *const c_void,
+        ) -> *mut c_void;
     }
 }
 
@@ -343,6 +353,29 @@ pub(crate) fn mq_notify(owner: &PidRef, exec_id: u64, user_ns: &UserNsRef, sig: 
     // SAFETY: both references are live (their invariants), and `sig` is
     // a signal number the caller checked.
     unsafe { ffi::rust_ipc_mq_notify(owner.0, exec_id, user_ns.0, sig as c_int, value) };
+}
+
+/// A notification record's sender uid: the caller's uid mapped into
+/// `owner_user_ns` (the registering process's), as `__do_notify` maps
+/// `si_uid`.
+pub(crate) fn sender_uid(owner_user_ns: &UserNsRef) -> u32 {
+    // SAFETY: the reference is live (its invariant).
+    unsafe { ffi::rust_ipc_sender_uid(owner_user_ns.0) }
+}
+
+/// A record's uid (mapped in `sender_user_ns`, the sender's) as the caller
+/// sees it: unchanged in the same user namespace, else remapped as the
+/// signal code remaps `si_uid` for a receiver in another one.
+pub(crate) fn uid_for_reader(sender_user_ns: &UserNsRef, uid: u32) -> u32 {
+    // SAFETY: the reference is live (its invariant).
+    unsafe { ffi::rust_ipc_uid_for_reader(sender_user_ns.0, uid) }
+}
+
+/// Whether a read must not block (`O_NONBLOCK` or `IOCB_NOWAIT`).
+pub(crate) fn kiocb_nowait<T: kernel::types::ForeignOwnable>(k: &kernel::fs::Kiocb<'_, T>) -> bool {
+    // SAFETY: the kiocb and its file are valid for the read call that
+    // lent `k`.
+    unsafe { ffi::rust_ipc_kiocb_nowait(k.as_raw()) }
 }
 
 /// `copy_to_user_nofault`: copies `src` to user memory at `dst` without

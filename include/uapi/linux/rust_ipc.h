@@ -132,14 +132,62 @@ struct ripc_sigevent {
 /*
  * RIPC_MQ_NOTIFY: mq_notify(mqd, sevp).  sevp is 0 (remove the caller's
  * registration) or a pointer to a struct ripc_sigevent (a native struct
- * sigevent) with SIGEV_SIGNAL or SIGEV_NONE.  The signal carries si_code
- * SI_MESGQ, si_value, si_pid/si_uid of the sender; it is sent to the
- * registering process's thread-group leader.
+ * sigevent) with SIGEV_SIGNAL, SIGEV_NONE or RIPC_SIGEV_FD.  The signal
+ * carries si_code SI_MESGQ, si_value, si_pid/si_uid of the sender; it is
+ * sent to the registering process's thread-group leader.
  */
 struct ripc_mq_notify {
 	__u32 size;
 	__u32 __pad;
 	__u64 sevp;
+};
+
+/* ---- Notification descriptors (a rust_ipc extension) ---------------- */
+
+/*
+ * A notification descriptor is an open file of /dev/rust_ipc made one by
+ * RIPC_NOTIFY_FD_BIND (an unbound file; EBUSY otherwise).  RIPC_MQ_NOTIFY
+ * with sigev_notify = RIPC_SIGEV_FD and sigev_signo = that descriptor
+ * registers it on a queue, with the rules of mq_notify (EBUSY if the queue
+ * has a registration, one-shot, fires when the queue goes from empty to
+ * non-empty with no receiver blocked, removed by mq_notify(mqd, NULL) or a
+ * close of a queue descriptor by the registering process).  The errors
+ * before the queue descriptor's EBADF: EBADF if sigev_signo is not an open
+ * descriptor (or it was closed meanwhile), EINVAL if it is not a
+ * notification descriptor, EBUSY if it is registered on a queue already
+ * (one registration at a time), EAGAIN if it holds
+ * RIPC_NOTIFY_FD_PENDING_MAX unread records.
+ *
+ * When it fires, the descriptor gets one struct ripc_notify_record and
+ * becomes readable (POLLIN).  read() takes as many whole records as fit
+ * (EINVAL if not one fits), blocks while there is none (interruptible;
+ * EAGAIN with O_NONBLOCK).  Closing the descriptor (its last reference)
+ * cancels its registration.  The queue's status line shows such a
+ * registration as NOTIFY:2 (native SIGEV_THREAD, also delivered through a
+ * descriptor) with SIGNO:0.
+ */
+#define RIPC_SIGEV_FD 0x100
+#define RIPC_NOTIFY_FD_PENDING_MAX 16
+
+/* What read() returns, one per firing. */
+struct ripc_notify_record {
+	__u64 sigev_value;              /* the registration's sigval */
+	__s32 pid;                      /* the sender, as si_pid: its tgid in the reader's pid namespace (0 if not there) */
+	__u32 uid;                      /* the sender's uid, mapped as si_uid is (owner's user namespace, then the reader's) */
+};
+
+/*
+ * RIPC_NOTIFY_FD_BIND: make this file a notification descriptor.
+ * RIPC_NOTIFY_FD_STATE: on a notification descriptor (else EINVAL), whether
+ * a queue holds its registration and how many records are unread (after a
+ * call that may have removed the registration, armed == 0 && pending == 0
+ * means it was removed without firing).
+ */
+struct ripc_notify_fd {
+	__u32 size;
+	__u32 armed;                    /* out */
+	__u32 pending;                  /* out */
+	__u32 __pad;
 };
 
 /* ---- System V queues ------------------------------------------------- */
@@ -374,6 +422,8 @@ struct ripc_list {
 #define RIPC_NR_MQ_RECEIVE_BATCH 0x31
 #define RIPC_NR_MSGSND_BATCH 0x32
 #define RIPC_NR_MSGRCV_BATCH 0x33
+#define RIPC_NR_NOTIFY_FD_BIND 0x60
+#define RIPC_NR_NOTIFY_FD_STATE 0x61
 
 #define RIPC_IOC_VERSION	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_VERSION, struct ripc_version)
 #define RIPC_IOC_SET_LIMITS	_IOW(RIPC_IOC_MAGIC, RIPC_NR_SET_LIMITS, struct ripc_set_limits)
@@ -394,5 +444,7 @@ struct ripc_list {
 #define RIPC_MQ_RECEIVE_BATCH	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MQ_RECEIVE_BATCH, struct ripc_mq_batch)
 #define RIPC_MSGSND_BATCH	_IOW(RIPC_IOC_MAGIC, RIPC_NR_MSGSND_BATCH, struct ripc_msg_batch)
 #define RIPC_MSGRCV_BATCH	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MSGRCV_BATCH, struct ripc_msg_batch)
+#define RIPC_NOTIFY_FD_BIND	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_NOTIFY_FD_BIND, struct ripc_notify_fd)
+#define RIPC_NOTIFY_FD_STATE	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_NOTIFY_FD_STATE, struct ripc_notify_fd)
 
 #endif /* _UAPI_LINUX_RUST_IPC_H */
