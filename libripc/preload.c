@@ -121,6 +121,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
 #include <unistd.h>
@@ -165,72 +166,22 @@ static void *real_sym(const char *name)
 	__r; \
 })
 
-/* ---- SIGEV_THREAD emulation (see the top of the file) -------------------- */
-
-#define LOOK_BUSY_MS 20		/* while a registered queue is non-empty */
-#define LOOK_IDLE_MS 100
+/* ---- SIGEV_THREAD on notification descriptors (see the top of the file) -- */
 
 struct treg {
 	struct treg *next;
-	int fd;
-	int owner;			/* NOTIFY_PID of the placeholder */
-	int nonempty;			/* the queue had messages when last looked at */
+	int nfd;			/* its notification descriptor */
+	uint64_t tag;			/* its epoll tag */
 	void (*fn)(union sigval);
 	union sigval value;
 	pthread_attr_t attr;		/* detached, with the caller's attributes */
 };
 
 static pthread_mutex_t tlock = PTHREAD_MUTEX_INITIALIZER;
-static struct treg *armed;		/* placeholders the module should hold */
-static struct treg *fired;		/* for the helper to start */
-static int narmed;			/* length of armed, read without the lock */
-static int wake[2] = { -1, -1 };	/* wakes the helper */
-static int helper_up;
-
-/*
- * The registration of the queue of fd, from its status line: NOTIFY (the
- * sigev_notify, 0 if none) and NOTIFY_PID.  0, or -1 if fd is no descriptor
- * any more, or -2 if it is not a queue's.
- */
-static int status(int fd, int *notify, int *pid)
-{
-	char buf[160];
-	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-
-	if (n < 0)
-		return errno == EBADF ? -1 : -2;
-	buf[n] = 0;
-	if (sscanf(buf, "QSIZE:%*u NOTIFY:%d SIGNO:%*d NOTIFY_PID:%d", notify, pid) != 2)
-		return -2;
-	if (!*pid)
-		*notify = 0;
-	return 0;
-}
-
-/* 1 if the module still holds r's placeholder, 0 if not, -1 if r's
- * descriptor is closed. */
-static int still_armed(const struct treg *r)
-{
-	int notify, pid, st = status(r->fd, &notify, &pid);
-
-	if (st)
-		return st == -1 ? -1 : 0;
-	return notify == SIGEV_NONE && pid == r->owner;
-}
-
-static int queue_nonempty(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
-}
-
-static void kick(void)
-{
-	ssize_t n = wake[1] >= 0 ? write(wake[1], "", 1) : 0;
-
-	(void)n;	/* EAGAIN: the pipe is full, the helper awake enough */
-}
+static struct treg *regs;		/* registered, not yet called */
+static int nregs;			/* length of regs, read without the lock */
+static int epfd = -1;			/* the helper's epoll set (-1: none) */
+static uint64_t next_tag = 1;
 
 static void drop(struct treg *r)
 {
@@ -238,57 +189,45 @@ static void drop(struct treg *r)
 	free(r);
 }
 
-static void unlink_armed(struct treg **pp)
+static void unlink_reg(struct treg **pp)
 {
 	*pp = (*pp)->next;
-	__atomic_sub_fetch(&narmed, 1, __ATOMIC_RELEASE);
+	__atomic_sub_fetch(&nregs, 1, __ATOMIC_RELEASE);
 }
 
-/* Moves the registrations the module no longer holds to fired. */
-static void sweep_locked(void)
+/* fd moved out of the program's way (ripc_dup_high()), or fd itself. */
+static int move_high(int fd)
 {
-	struct treg **pp = &armed, *r;
-	int st;
+	int high = ripc_dup_high(fd);
 
-	while ((r = *pp)) {
-		st = still_armed(r);
-		if (st > 0) {
-			r->nonempty = queue_nonempty(r->fd);
-			pp = &r->next;
-			continue;
-		}
-		unlink_armed(pp);
-		if (st < 0) {
-			drop(r);	/* closed behind our back: removed */
-		} else {
-			r->next = fired;
-			fired = r;
-		}
-	}
+	if (high < 0)
+		return fd;
+	REAL(close)(fd);
+	return high;
 }
 
 /*
- * After a call that may have removed registrations of this process
- * (mq_notify(NULL), a close): the placeholders the module no longer holds
- * were removed by it, unless their queue went from empty to non-empty in the
- * meantime: then they fired (an order native allows too).
+ * Drops the registrations the module no longer holds and that have no
+ * record to read: removed without firing (mq_notify(NULL), a close of the
+ * queue's descriptor, even behind the library's back).  A registration
+ * with a record fired: the helper reads it.  A notification descriptor
+ * that is no longer one (closed behind the library's back) was cancelled.
  */
-static void settle_locked(void)
+static void sweep_locked(void)
 {
-	struct treg **pp = &armed, *r;
+	struct treg **pp = &regs, *r;
+	unsigned int armed, pending;
 
 	while ((r = *pp)) {
-		if (still_armed(r) > 0) {
-			pp = &r->next;
-			continue;
+		if (!ripc_notify_fd_state(r->nfd, &armed, &pending)) {
+			if (armed || pending) {
+				pp = &r->next;
+				continue;
+			}
+			REAL(close)(r->nfd);
 		}
-		unlink_armed(pp);
-		if (!r->nonempty && queue_nonempty(r->fd)) {
-			r->next = fired;
-			fired = r;
-		} else {
-			drop(r);
-		}
+		unlink_reg(pp);
+		drop(r);
 	}
 }
 
@@ -316,26 +255,6 @@ static void unlock(struct guard *g)
 	pthread_mutex_unlock(&tlock);
 	pthread_sigmask(SIG_SETMASK, &g->mask, NULL);
 	pthread_setcancelstate(g->cs, NULL);
-}
-
-/* Around a call that may remove registrations: 1 (locked) if any exist. */
-static int settle_begin(struct guard *g)
-{
-	if (!__atomic_load_n(&narmed, __ATOMIC_ACQUIRE))
-		return 0;
-	lock(g);
-	sweep_locked();
-	return 1;
-}
-
-static void settle_end(struct guard *g)
-{
-	int e = errno;
-
-	settle_locked();
-	kick();
-	unlock(g);
-	errno = e;
 }
 
 struct call {
@@ -374,84 +293,106 @@ static void start_calls(struct treg *r)
 	}
 }
 
+/*
+ * The helper: blocked in epoll_wait on the notification descriptors; a
+ * readable one fired (its record is read, the descriptor closed, the call
+ * started).  It serves one epoll set: if the program closed that set
+ * (closefrom, close_range), a new helper serves a new one and this one
+ * ends when it next wakes.
+ */
 static void *helper(void *arg)
 {
-	struct pollfd *pfd = NULL, *np;
-	size_t cap = 0, n;
-	struct treg *r, *go;
-	int timeout;
-	char buf[64];
+	int ep = (int)(intptr_t)arg, n, i;
+	struct ripc_notify_record rec;
+	struct epoll_event ev[16];
+	struct treg **pp, *r, *go;
 
-	(void)arg;
 	for (;;) {
+		n = epoll_wait(ep, ev, 16, -1);
 		pthread_mutex_lock(&tlock);
-		n = 1;
-		for (r = armed; r; r = r->next)
-			n++;
-		if (n > cap && (np = realloc(pfd, n * sizeof(*pfd)))) {
-			pfd = np;
-			cap = n;
+		if (ep != epfd || (n < 0 && errno != EINTR)) {
+			if (ep == epfd)
+				__atomic_store_n(&epfd, -1, __ATOMIC_RELEASE);	/* unusable: the next registration makes a new one */
+			pthread_mutex_unlock(&tlock);
+			return NULL;
 		}
-		timeout = armed ? LOOK_IDLE_MS : -1;
-		if (pfd) {
-			pfd[0] = (struct pollfd){ .fd = wake[0], .events = POLLIN };
-			for (n = 1, r = armed; r && n < cap; r = r->next, n++) {
-				pfd[n] = (struct pollfd){ .fd = r->fd, .events = r->nonempty ? 0 : POLLIN };
-				if (r->nonempty)
-					timeout = LOOK_BUSY_MS;
-			}
+		go = NULL;
+		for (i = 0; i < n; i++) {
+			for (pp = &regs; (r = *pp) && r->tag != ev[i].data.u64; pp = &r->next)
+				;
+			if (!r || read(r->nfd, &rec, sizeof(rec)) != sizeof(rec))
+				continue;
+			unlink_reg(pp);
+			REAL(close)(r->nfd);
+			r->next = go;
+			go = r;
 		}
-		pthread_mutex_unlock(&tlock);
-		if (pfd)
-			poll(pfd, n, timeout);
-		else
-			poll(NULL, 0, LOOK_IDLE_MS);
-		while (read(wake[0], buf, sizeof(buf)) > 0)
-			;
-		pthread_mutex_lock(&tlock);
-		sweep_locked();
-		go = fired;
-		fired = NULL;
 		pthread_mutex_unlock(&tlock);
 		start_calls(go);
 	}
 	return NULL;
 }
 
+static int watch(int ep, const struct treg *r)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = r->tag };
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, r->nfd, &ev);
+}
+
+/* The epoll set and its helper, made if there is none. */
 static int start_helper_locked(void)
 {
 	sigset_t all, old;
 	pthread_attr_t a;
+	struct treg *r;
 	pthread_t t;
-	int err;
+	int ep, err;
 
-	if (helper_up)
+	if (epfd >= 0)
 		return 0;
-	if (wake[0] < 0) {
-		if (pipe2(wake, O_CLOEXEC | O_NONBLOCK))
-			return -1;
-		for (int i = 0; i < 2; i++) {	/* out of the program's way */
-			int high = ripc_dup_high(wake[i]);
-
-			if (high >= 0) {
-				REAL(close)(wake[i]);
-				wake[i] = high;
-			}
-		}
-	}
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return -1;
+	ep = move_high(ep);
+	for (r = regs; r; r = r->next)
+		watch(ep, r);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	err = pthread_create(&t, &a, helper, NULL);
+	err = pthread_create(&t, &a, helper, (void *)(intptr_t)ep);
 	pthread_attr_destroy(&a);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
+		REAL(close)(ep);
 		errno = err;
 		return -1;
 	}
-	helper_up = 1;
+	__atomic_store_n(&epfd, ep, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/* After a call that may have removed registrations of this process. */
+static void settle_locked(void)
+{
+	int e = errno;
+
+	sweep_locked();
+	if (regs)
+		start_helper_locked();
+	errno = e;
+}
+
+static void settle(void)
+{
+	struct guard g;
+
+	if (!__atomic_load_n(&nregs, __ATOMIC_ACQUIRE))
+		return;
+	lock(&g);
+	settle_locked();
+	unlock(&g);
 }
 
 /* A detached copy of the caller's thread attributes (NULL: defaults). */
@@ -487,10 +428,9 @@ static int copy_attr(pthread_attr_t *dst, const pthread_attr_t *src)
 
 static int notify_thread(mqd_t mqd, const struct sigevent *sev)
 {
-	static const struct sigevent none = { .sigev_notify = SIGEV_NONE };
 	struct treg *r = calloc(1, sizeof(*r));
 	struct guard g;
-	int err, ret = -1;
+	int err, nfd, ret = -1;
 
 	if (!r)
 		return -1;
@@ -500,33 +440,29 @@ static int notify_thread(mqd_t mqd, const struct sigevent *sev)
 		errno = err;
 		return -1;
 	}
-	r->fd = mqd;
 	r->fn = sev->sigev_notify_function;
 	r->value = sev->sigev_value;
+	/* Opened before the lock: ripc_notify_fd_open() may close(). */
+	nfd = ripc_notify_fd_open(O_NONBLOCK | O_CLOEXEC);
+	if (nfd < 0) {
+		drop(r);
+		return -1;
+	}
+	r->nfd = move_high(nfd);
 	lock(&g);
-	/* A placeholder that fired unseen must not be mistaken for the new one. */
 	sweep_locked();
-	if (!start_helper_locked() && !ripc_mq_notify(mqd, &none)) {
-		int notify = 0;
-
-		/*
-		 * Who the module says owns it (its NOTIFY_PID, which need not be
-		 * getpid() in a PID namespace).  Gone already: it fired.
-		 */
-		status(mqd, &notify, &r->owner);
-		r->nonempty = queue_nonempty(mqd);
-		if (notify == SIGEV_NONE) {
-			r->next = armed;
-			armed = r;
-			__atomic_add_fetch(&narmed, 1, __ATOMIC_RELEASE);
-		} else {
-			r->next = fired;
-			fired = r;
+	if (!start_helper_locked() && !ripc_mq_notify_fd(mqd, r->nfd, r->value)) {
+		r->tag = next_tag++;
+		if (!watch(epfd, r)) {
+			r->next = regs;
+			regs = r;
+			__atomic_add_fetch(&nregs, 1, __ATOMIC_RELEASE);
+			ret = 0;
 		}
-		ret = 0;
 	}
 	err = errno;
-	kick();
+	if (ret)
+		REAL(close)(r->nfd);	/* cancels the registration, if made */
 	unlock(&g);
 	if (ret)
 		drop(r);
@@ -537,20 +473,31 @@ static int notify_thread(mqd_t mqd, const struct sigevent *sev)
 /* Descriptors lo..hi are about to be closed: returns 1 with the lock held. */
 static int closing_begin(unsigned int lo, unsigned int hi, struct guard *g)
 {
+	int ep = __atomic_load_n(&epfd, __ATOMIC_ACQUIRE);
 	struct treg **pp, *r;
 
 	ripc_device_forget(lo, hi);
-	if (!settle_begin(g))
+	if (!__atomic_load_n(&nregs, __ATOMIC_ACQUIRE) &&
+	    (ep < 0 || (unsigned int)ep < lo || (unsigned int)ep > hi))
 		return 0;
-	for (pp = &armed; (r = *pp);) {
-		if ((unsigned int)r->fd >= lo && (unsigned int)r->fd <= hi) {
-			unlink_armed(pp);	/* the close removes it (module flush) */
+	lock(g);
+	for (pp = &regs; (r = *pp);) {
+		if ((unsigned int)r->nfd >= lo && (unsigned int)r->nfd <= hi) {
+			unlink_reg(pp);	/* the close cancels it */
 			drop(r);
 		} else {
 			pp = &r->next;
 		}
 	}
+	if (epfd >= 0 && (unsigned int)epfd >= lo && (unsigned int)epfd <= hi)
+		__atomic_store_n(&epfd, -1, __ATOMIC_RELEASE);	/* settle_end() makes another */
 	return 1;
+}
+
+static void settle_end(struct guard *g)
+{
+	settle_locked();
+	unlock(g);
 }
 
 static void prepare_fork(void)
@@ -568,20 +515,15 @@ static void child_fork(void)
 {
 	struct treg *r;
 
-	while ((r = armed)) {
-		armed = r->next;
+	while ((r = regs)) {
+		regs = r->next;
+		REAL(close)(r->nfd);
 		drop(r);
 	}
-	while ((r = fired)) {
-		fired = r->next;
-		drop(r);
-	}
-	narmed = 0;
-	helper_up = 0;
-	if (wake[0] >= 0) {
-		REAL(close)(wake[0]);
-		REAL(close)(wake[1]);
-		wake[0] = wake[1] = -1;
+	nregs = 0;
+	if (epfd >= 0) {
+		REAL(close)(epfd);
+		epfd = -1;
 	}
 	pthread_mutex_init(&tlock, NULL);
 }
@@ -667,15 +609,13 @@ EXPORT int mq_setattr(mqd_t mqd, const struct mq_attr *newattr, struct mq_attr *
 
 EXPORT int mq_notify(mqd_t mqd, const struct sigevent *sev)
 {
-	struct guard g;
 	int ret;
 
 	if (sev && sev->sigev_notify == SIGEV_THREAD)
 		return notify_thread(mqd, sev);
-	if (!settle_begin(&g))
-		return ripc_mq_notify(mqd, sev);
 	ret = ripc_mq_notify(mqd, sev);
-	settle_end(&g);
+	if (!sev)
+		settle();
 	return ret;
 }
 

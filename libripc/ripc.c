@@ -173,7 +173,7 @@ static int bad_sigevent(const void *arg)
 	if (!e)
 		return 0;
 	if (e->sigev_notify != SIGEV_NONE && e->sigev_notify != SIGEV_SIGNAL &&
-	    e->sigev_notify != SIGEV_THREAD)
+	    e->sigev_notify != SIGEV_THREAD && e->sigev_notify != RIPC_SIGEV_FD)
 		return 1;
 	/* valid_signal(), and 7.3 refuses signal 0 */
 	return e->sigev_notify == SIGEV_SIGNAL && (e->sigev_signo <= 0 || e->sigev_signo > 64);
@@ -283,6 +283,48 @@ int ripc_mq_notify(int mqd, const struct sigevent *sevp)
 	struct ripc_mq_notify arg = { .size = sizeof(arg), .sevp = PTR(sevp) };
 
 	return mq_ioctl(mqd, RIPC_MQ_NOTIFY, &arg, bad_sigevent) < 0 ? -1 : 0;
+}
+
+int ripc_notify_fd_open(int flags)
+{
+	struct ripc_notify_fd arg = { .size = sizeof(arg) };
+	int fd, err;
+
+	if (flags & ~(O_NONBLOCK | O_CLOEXEC)) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = open(RIPC_DEVICE, O_RDWR | flags);
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, RIPC_NOTIFY_FD_BIND, &arg) < 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+int ripc_mq_notify_fd(int mqd, int nfd, union sigval value)
+{
+	struct sigevent sev = { .sigev_notify = RIPC_SIGEV_FD, .sigev_signo = nfd,
+				.sigev_value = value };
+
+	return ripc_mq_notify(mqd, &sev);
+}
+
+int ripc_notify_fd_state(int nfd, unsigned int *armed, unsigned int *pending)
+{
+	struct ripc_notify_fd arg = { .size = sizeof(arg) };
+
+	if (ioctl(nfd, RIPC_NOTIFY_FD_STATE, &arg) < 0)
+		return -1;
+	if (armed)
+		*armed = arg.armed;
+	if (pending)
+		*pending = arg.pending;
+	return 0;
 }
 
 /* ---- System V message queues ---------------------------------------- */

@@ -81,6 +81,23 @@ int ripc_mq_setattr(int mqd, const struct mq_attr *newattr, struct mq_attr *olda
  */
 int ripc_mq_notify(int mqd, const struct sigevent *sevp);
 
+/*
+ * Notification descriptors (a rust_ipc extension; see <linux/rust_ipc.h>).
+ *
+ * ripc_notify_fd_open(): a new notification descriptor (flags: 0,
+ * O_NONBLOCK and/or O_CLOEXEC), or -1.  ripc_mq_notify_fd(): registers it
+ * on the queue mqd as mq_notify() would register the process (EBUSY, the
+ * one-shot rule, removal by mq_notify(mqd, NULL) and by the owner's close
+ * of mqd); each firing puts a struct ripc_notify_record (value, sender's
+ * pid and uid) in it: read(), poll() and epoll work on it, and closing it
+ * cancels the registration.  ripc_notify_fd_state(): whether a queue
+ * holds its registration (*armed) and how many records are unread
+ * (*pending); either pointer may be NULL.
+ */
+int ripc_notify_fd_open(int flags);
+int ripc_mq_notify_fd(int mqd, int nfd, union sigval value);
+int ripc_notify_fd_state(int nfd, unsigned int *armed, unsigned int *pending);
+
 /* ---- System V message queues ---------------------------------------- */
 
 int ripc_msgget(key_t key, int msgflg);

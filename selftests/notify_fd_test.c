@@ -1,0 +1,544 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Notification descriptors (a rust_ipc extension, RIPC_NOTIFY_FD_BIND and
+ * RIPC_SIGEV_FD): a registration that is a file.  It fires by mq_notify's
+ * rules (one-shot, EBUSY, only on empty -> non-empty with no receiver
+ * blocked, removed by mq_notify(NULL) and by the owner's close of a queue
+ * descriptor), puts one struct ripc_notify_record per firing in the
+ * descriptor (sigval, the sender's pid and uid), and read(), poll() and
+ * epoll work on it; closing it cancels the registration.  rust_ipc only
+ * (native has no such descriptor; the firing rules are checked against
+ * native in mq_test.c and libc_mq.c).
+ */
+#include "ripc_test.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+
+#define REC sizeof(struct ripc_notify_record)
+#define VALUE 0x1122334455667788ULL
+
+FIXTURE(notify) {
+	char name[64];
+	mqd_t q;
+	int nfd;
+};
+
+FIXTURE_SETUP(notify)
+{
+	struct mq_attr a = { .mq_maxmsg = 4, .mq_msgsize = 16 };
+
+	if (!have_device())
+		SKIP(return, "/dev/rust_ipc missing");
+	snprintf(self->name, sizeof(self->name), "/ripc_nfd_%d", getpid());
+	umask(0);
+	self->q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT | O_EXCL, 0666, &a));
+	self->nfd = SYS(ripc_notify_fd_open(O_CLOEXEC));
+}
+
+FIXTURE_TEARDOWN(notify)
+{
+	ripc_mq_unlink(self->name);
+}
+
+#define q (self->q)
+#define nfd (self->nfd)
+
+static int arm(int mqd, int fd, unsigned long long value)
+{
+	return ripc_mq_notify_fd(mqd, fd, (union sigval){ .sival_ptr = (void *)(uintptr_t)value });
+}
+
+static int none(int mqd)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_NONE };
+
+	return ripc_mq_notify(mqd, &sev);
+}
+
+/* { armed, pending } of a notification descriptor, or { -1, errno }. */
+static struct { int armed, pending; } state(int fd)
+{
+	unsigned int a, p;
+
+	if (ripc_notify_fd_state(fd, &a, &p))
+		return (typeof(state(0))){ -1, errno };
+	return (typeof(state(0))){ (int)a, (int)p };
+}
+
+#define ASSERT_STATE(fd, a, p) do { \
+	typeof(state(0)) __s = state(fd); \
+	ASSERT_EQ(a, __s.armed); \
+	ASSERT_EQ(p, __s.pending); \
+} while (0)
+
+static int readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 ? p.revents : 0;
+}
+
+static ssize_t read_nb(int fd, void *buf, size_t len)
+{
+	int fl = fcntl(fd, F_GETFL);
+	ssize_t n;
+
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	n = read(fd, buf, len);
+	fcntl(fd, F_SETFL, fl);
+	return n;
+}
+
+/* The status line's NOTIFY and SIGNO fields. */
+static int status(int mqd, int *notify, int *signo)
+{
+	char buf[160];
+	ssize_t n = pread(mqd, buf, sizeof(buf) - 1, 0);
+
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return sscanf(buf, "QSIZE:%*u NOTIFY:%d SIGNO:%d", notify, signo) == 2 ? 0 : -1;
+}
+
+/* A child of uid 4321 sends one message on the queue; returns its pid. */
+static pid_t send_as(const char *name, uid_t uid)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		int w;
+
+		CHILD_CHECK(become_uid(uid) == 0);
+		w = ripc_mq_open(name, O_WRONLY);
+		CHILD_CHECK(w >= 0);
+		CHILD_CHECK(ripc_mq_send(w, "m", 1, 0) == 0);
+		_exit(0);
+	}
+	return pid;
+}
+
+TEST_F(notify, fires_once_with_the_value_and_the_senders_pid_and_uid)
+{
+	struct ripc_notify_record got[2], want = { .sigev_value = VALUE, .uid = 4321 };
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	ASSERT_STATE(nfd, 0, 0);
+	SYS(arm(q, nfd, VALUE));
+	ASSERT_STATE(nfd, 1, 0);
+	ASSERT_ERRNO(EAGAIN, read_nb(nfd, got, sizeof(got)));
+	pid = send_as(self->name, 4321);
+	ASSERT_EQ(0, wait_child(pid));
+	want.pid = pid;
+	ASSERT_STATE(nfd, 0, 1);
+	/* A buffer for two records gets the one there is. */
+	ASSERT_EQ((ssize_t)REC, read(nfd, got, sizeof(got)));
+	ASSERT_EQ(0, memcmp(&want, &got[0], REC))
+		TH_LOG("value %llx pid %d uid %u", (unsigned long long)got[0].sigev_value,
+		       got[0].pid, got[0].uid);
+	ASSERT_STATE(nfd, 0, 0);
+	/* One-shot: the queue went 0 -> 1 -> 2, no second record. */
+	SYS(ripc_mq_receive(q, (char[16]){ 0 }, 16, NULL));
+	SYS(ripc_mq_send(q, "a", 1, 0));
+	SYS(ripc_mq_send(q, "b", 1, 0));
+	ASSERT_ERRNO(EAGAIN, read_nb(nfd, got, sizeof(got)));
+	SYS(none(q));	/* the queue has no registration left */
+}
+
+TEST_F(notify, a_read_smaller_than_a_record_is_einval)
+{
+	char small[REC - 1];
+
+	SYS(arm(q, nfd, 1));
+	SYS(ripc_mq_send(q, "m", 1, 0));
+	ASSERT_ERRNO(EINVAL, read(nfd, small, sizeof(small)));
+	ASSERT_STATE(nfd, 0, 1);	/* the record is still there */
+}
+
+TEST_F(notify, a_read_into_a_bad_buffer_is_efault_and_keeps_the_record)
+{
+	void *bad = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct ripc_notify_record got;
+
+	ASSERT_NE(MAP_FAILED, bad);
+	SYS(arm(q, nfd, 7));
+	SYS(ripc_mq_send(q, "m", 1, 0));
+	ASSERT_ERRNO(EFAULT, read(nfd, bad, REC));
+	ASSERT_STATE(nfd, 0, 1);
+	ASSERT_EQ((ssize_t)REC, read(nfd, &got, REC));
+	ASSERT_EQ(7ULL, got.sigev_value);
+	ASSERT_EQ(getpid(), got.pid);
+	ASSERT_EQ((__u32)getuid(), got.uid);
+}
+
+TEST_F(notify, records_queue_up_and_one_read_takes_them_in_order)
+{
+	struct ripc_notify_record got[3];
+	char buf[16];
+
+	for (int i = 1; i <= 3; i++) {
+		SYS(arm(q, nfd, i));
+		SYS(ripc_mq_send(q, "m", 1, 0));
+		SYS(ripc_mq_receive(q, buf, sizeof(buf), NULL));
+	}
+	ASSERT_STATE(nfd, 0, 3);
+	/* Two and a half records of room: two are taken. */
+	ASSERT_EQ((ssize_t)(2 * REC), read(nfd, got, 2 * REC + REC / 2));
+	ASSERT_EQ(1ULL, got[0].sigev_value);
+	ASSERT_EQ(2ULL, got[1].sigev_value);
+	ASSERT_EQ((ssize_t)REC, read(nfd, got, sizeof(got)));
+	ASSERT_EQ(3ULL, got[0].sigev_value);
+}
+
+TEST_F(notify, unread_records_are_limited)
+{
+	char buf[16];
+	struct ripc_notify_record got;
+
+	for (int i = 0; i < RIPC_NOTIFY_FD_PENDING_MAX; i++) {
+		SYS(arm(q, nfd, i));
+		SYS(ripc_mq_send(q, "m", 1, 0));
+		SYS(ripc_mq_receive(q, buf, sizeof(buf), NULL));
+	}
+	ASSERT_STATE(nfd, 0, RIPC_NOTIFY_FD_PENDING_MAX);
+	ASSERT_ERRNO(EAGAIN, arm(q, nfd, 99));
+	SYS(none(q));	/* nothing was registered */
+	SYS(ripc_mq_notify(q, NULL));
+	ASSERT_EQ((ssize_t)REC, read(nfd, &got, REC));
+	ASSERT_EQ(0ULL, got.sigev_value);
+	SYS(arm(q, nfd, 99));
+}
+
+TEST_F(notify, poll_and_epoll_report_pollin_while_a_record_is_unread)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 42 }, out[2];
+	struct ripc_notify_record got;
+	int ep = SYS(epoll_create1(EPOLL_CLOEXEC));
+
+	SYS(epoll_ctl(ep, EPOLL_CTL_ADD, nfd, &ev));
+	SYS(arm(q, nfd, 5));
+	ASSERT_EQ(0, readable(nfd));
+	ASSERT_EQ(0, epoll_wait(ep, out, 2, 0));
+	SYS(ripc_mq_send(q, "m", 1, 0));
+	ASSERT_EQ(POLLIN, readable(nfd));
+	ASSERT_EQ(1, epoll_wait(ep, out, 2, 0));
+	ASSERT_EQ((uint32_t)EPOLLIN, out[0].events);
+	ASSERT_EQ(42ULL, out[0].data.u64);
+	ASSERT_EQ((ssize_t)REC, read(nfd, &got, REC));
+	ASSERT_EQ(0, readable(nfd));
+	ASSERT_EQ(0, epoll_wait(ep, out, 2, 0));
+	close(ep);
+}
+
+/* An epoll_wait blocked before the firing wakes up for it. */
+TEST_F(notify, a_blocked_epoll_wait_wakes_up)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, out;
+	int ep = SYS(epoll_create1(EPOLL_CLOEXEC));
+	pid_t pid;
+
+	SYS(epoll_ctl(ep, EPOLL_CTL_ADD, nfd, &ev));
+	SYS(arm(q, nfd, 5));
+	pid = fork_child();
+	if (pid == 0) {
+		wait_blocked(getppid());
+		CHILD_CHECK(ripc_mq_send(q, "m", 1, 0) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(1, epoll_wait(ep, &out, 1, 5000));
+	ASSERT_EQ(0, wait_child(pid));
+	close(ep);
+}
+
+TEST_F(notify, a_blocked_read_wakes_up_with_the_record)
+{
+	struct ripc_notify_record got;
+	pid_t pid;
+
+	SYS(arm(q, nfd, 9));
+	pid = fork_child();
+	if (pid == 0) {
+		wait_blocked(getppid());
+		CHILD_CHECK(ripc_mq_send(q, "m", 1, 0) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ((ssize_t)REC, read(nfd, &got, REC));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(9ULL, got.sigev_value);
+	ASSERT_EQ(pid, got.pid);
+}
+
+TEST_F(notify, a_nonblocking_descriptor_reads_eagain)
+{
+	struct ripc_notify_record got;
+	int nb = SYS(ripc_notify_fd_open(O_NONBLOCK | O_CLOEXEC));
+
+	ASSERT_ERRNO(EAGAIN, read(nb, &got, REC));
+	SYS(arm(q, nb, 3));
+	ASSERT_ERRNO(EAGAIN, read(nb, &got, REC));
+	SYS(ripc_mq_send(q, "m", 1, 0));
+	ASSERT_EQ((ssize_t)REC, read(nb, &got, REC));
+	ASSERT_ERRNO(EAGAIN, read(nb, &got, REC));
+	close(nb);
+}
+
+TEST_F(notify, a_signal_interrupts_a_blocked_read)
+{
+	struct ripc_notify_record got;
+	pid_t pid;
+
+	SYS(set_handler(SIGUSR1, 0));
+	SYS(arm(q, nfd, 3));
+	pid = signal_when_blocked(SIGUSR1);
+	ASSERT_ERRNO(EINTR, read(nfd, &got, REC));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(1, *sig_hits);
+	ASSERT_STATE(nfd, 1, 0);	/* still registered */
+	signal(SIGUSR1, SIG_DFL);
+}
+
+TEST_F(notify, a_read_restarts_under_sa_restart)
+{
+	struct ripc_notify_record got;
+	pid_t pid;
+
+	SYS(set_handler(SIGUSR1, SA_RESTART));
+	SYS(arm(q, nfd, 4));
+	pid = fork_child();
+	if (pid == 0) {
+		wait_blocked(getppid());
+		kill(getppid(), SIGUSR1);
+		usleep(100 * 1000);
+		wait_blocked(getppid());
+		CHILD_CHECK(ripc_mq_send(q, "m", 1, 0) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ((ssize_t)REC, read(nfd, &got, REC));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(1, *sig_hits);
+	ASSERT_EQ(4ULL, got.sigev_value);
+	signal(SIGUSR1, SIG_DFL);
+}
+
+TEST_F(notify, any_second_registration_is_ebusy)
+{
+	mqd_t q2 = SYS(ripc_mq_open(self->name, O_RDWR));
+	int other = SYS(ripc_notify_fd_open(O_CLOEXEC));
+	char name2[80];
+	mqd_t r;
+
+	SYS(arm(q, nfd, 1));
+	ASSERT_ERRNO(EBUSY, arm(q, other, 2));
+	ASSERT_ERRNO(EBUSY, arm(q2, nfd, 2));
+	ASSERT_ERRNO(EBUSY, none(q2));
+	/* One registration per notification descriptor. */
+	snprintf(name2, sizeof(name2), "%s_b", self->name);
+	r = SYS(ripc_mq_open(name2, O_RDWR | O_CREAT, 0600, NULL));
+	SYS(ripc_mq_unlink(name2));
+	ASSERT_ERRNO(EBUSY, arm(r, nfd, 3));
+	SYS(arm(r, other, 3));
+	ASSERT_STATE(other, 1, 0);
+	/* Fired, it may be registered again, here on the other queue. */
+	SYS(ripc_mq_send(q, "m", 1, 0));
+	ASSERT_STATE(nfd, 0, 1);
+	SYS(ripc_mq_notify(r, NULL));
+	SYS(arm(r, nfd, 4));
+	SYS(ripc_mq_send(r, "m", 1, 0));
+	ASSERT_STATE(nfd, 0, 2);
+	ASSERT_STATE(other, 0, 0);
+	close(other);
+	close(r);
+}
+
+TEST_F(notify, mq_notify_null_removes_it)
+{
+	SYS(arm(q, nfd, 1));
+	SYS(ripc_mq_notify(q, NULL));
+	ASSERT_STATE(nfd, 0, 0);
+	SYS(ripc_mq_send(q, "m", 1, 0));
+	ASSERT_STATE(nfd, 0, 0);
+	SYS(none(q));
+}
+
+TEST_F(notify, closing_the_notification_descriptor_cancels_it)
+{
+	int notify, signo;
+
+	SYS(arm(q, nfd, 1));
+	SYS(status(q, &notify, &signo));
+	ASSERT_EQ(2, notify);	/* as native SIGEV_THREAD */
+	ASSERT_EQ(0, signo);
+	SYS(close(nfd));
+	SYS(status(q, &notify, &signo));
+	ASSERT_EQ(0, notify);
+	SYS(none(q));	/* the queue is free */
+	SYS(ripc_mq_notify(q, NULL));
+	/* And a firing after the close goes nowhere. */
+	nfd = SYS(ripc_notify_fd_open(O_CLOEXEC));
+	SYS(arm(q, nfd, 1));
+	SYS(close(nfd));
+	SYS(ripc_mq_send(q, "m", 1, 0));
+	SYS(none(q));
+}
+
+TEST_F(notify, closing_a_duplicate_does_not_cancel_it)
+{
+	SYS(arm(q, nfd, 1));
+	SYS(close(SYS(dup(nfd))));
+	ASSERT_STATE(nfd, 1, 0);
+	SYS(ripc_mq_send(q, "m", 1, 0));
+	ASSERT_STATE(nfd, 0, 1);
+}
+
+TEST_F(notify, closing_a_queue_descriptor_removes_it)
+{
+	mqd_t q2 = SYS(ripc_mq_open(self->name, O_RDWR));
+
+	SYS(arm(q2, nfd, 1));
+	SYS(close(SYS(dup(q))));	/* any descriptor of the queue, by the owner */
+	ASSERT_STATE(nfd, 0, 0);
+	SYS(ripc_mq_send(q, "m", 1, 0));
+	ASSERT_STATE(nfd, 0, 0);
+	SYS(arm(q2, nfd, 2));
+	SYS(close(q2));
+	ASSERT_STATE(nfd, 0, 0);
+}
+
+TEST_F(notify, not_fired_when_a_receiver_is_blocked)
+{
+	pid_t pid;
+
+	SYS(arm(q, nfd, 1));
+	pid = fork_child();
+	if (pid == 0) {
+		char buf[16];
+
+		CHILD_CHECK(ripc_mq_receive(q, buf, sizeof(buf), NULL) == 1);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(ripc_mq_send(q, "x", 1, 0));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_STATE(nfd, 1, 0);	/* not consumed */
+	SYS(ripc_mq_send(q, "y", 1, 0));
+	ASSERT_STATE(nfd, 0, 1);
+}
+
+TEST_F(notify, not_fired_until_the_queue_empties_and_refills)
+{
+	char buf[16];
+
+	SYS(ripc_mq_send(q, "1", 1, 0));
+	SYS(arm(q, nfd, 1));
+	SYS(ripc_mq_send(q, "2", 1, 0));
+	ASSERT_STATE(nfd, 1, 0);
+	SYS(ripc_mq_receive(q, buf, sizeof(buf), NULL));
+	SYS(ripc_mq_receive(q, buf, sizeof(buf), NULL));
+	SYS(ripc_mq_send(q, "3", 1, 0));
+	ASSERT_STATE(nfd, 0, 1);
+}
+
+TEST_F(notify, the_queue_removed_while_registered)
+{
+	SYS(arm(q, nfd, 1));
+	SYS(ripc_mq_unlink(self->name));
+	ASSERT_STATE(nfd, 1, 0);	/* the queue lives while open */
+	SYS(ripc_mq_send(q, "m", 1, 0));
+	ASSERT_STATE(nfd, 0, 1);
+	SYS(arm(q, nfd, 2));
+	SYS(close(q));			/* the last descriptor: the queue goes */
+	ASSERT_STATE(nfd, 0, 1);
+	/* The descriptor goes on working on another queue. */
+	q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL));
+	SYS(arm(q, nfd, 3));
+	SYS(ripc_mq_send(q, "m", 1, 0));
+	ASSERT_STATE(nfd, 0, 2);
+}
+
+/* The queue's registration and the descriptor's file outlive the process
+ * that closed neither. */
+TEST_F(notify, a_forked_child_shares_the_descriptor_but_does_not_own_it)
+{
+	struct ripc_notify_record got;
+	pid_t pid;
+
+	SYS(arm(q, nfd, 6));
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(ripc_mq_notify(q, NULL) == 0);	/* not the owner: no-op */
+		CHILD_CHECK(close(q) == 0);			/* nor does this remove it */
+		CHILD_CHECK(close(nfd) == 0);			/* nor this (the parent holds it) */
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_STATE(nfd, 1, 0);
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(read(nfd, &got, REC) == (ssize_t)REC);	/* the child may read it */
+		CHILD_CHECK(got.sigev_value == 6 && got.pid == getppid());
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(ripc_mq_send(q, "m", 1, 0));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_STATE(nfd, 0, 0);
+}
+
+/* exec closes a close-on-exec notification descriptor, which cancels its
+ * registration (the queue descriptor is kept open across the exec, so its
+ * close does not remove it first). */
+TEST_F(notify, exec_closes_it_and_cancels_the_registration)
+{
+	int notify = -1, signo, mine;
+	pid_t pid;
+
+	pid = fork_child();
+	if (pid == 0) {
+		mine = ripc_notify_fd_open(O_CLOEXEC);
+		CHILD_CHECK(mine >= 0 && arm(q, mine, 1) == 0);
+		CHILD_CHECK(fcntl(q, F_SETFD, 0) == 0);
+		execl("/bin/sleep", "sleep", "2", (char *)NULL);
+		_exit(2);
+	}
+	for (int i = 0; i < 150; i++) {
+		SYS(status(q, &notify, &signo));
+		if (notify == 0)
+			break;
+		usleep(10 * 1000);
+	}
+	ASSERT_EQ(0, notify);
+	ASSERT_EQ(0, waitpid(pid, NULL, WNOHANG));	/* still running, the queue open */
+	SYS(none(q));
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+TEST_F(notify, bad_requests)
+{
+	struct ripc_notify_fd st = { .size = sizeof(st) };
+	int p[2], dev;
+
+	SYS(pipe2(p, O_CLOEXEC));
+	ASSERT_ERRNO(EBADF, arm(q, -1, 0));
+	ASSERT_ERRNO(EBADF, arm(q, 1000, 0));
+	ASSERT_ERRNO(EINVAL, arm(q, p[0], 0));
+	ASSERT_ERRNO(EINVAL, arm(q, q, 0));	/* a queue descriptor is no notification descriptor */
+	/* The descriptor's errors come before the queue's EBADF, as native's. */
+	ASSERT_ERRNO(EBADF, arm(nfd, nfd, 0));
+	ASSERT_ERRNO(EBADF, ripc_mq_send(nfd, "m", 1, 0));
+	ASSERT_ERRNO(EBUSY, ioctl(nfd, RIPC_NOTIFY_FD_BIND, &st));
+	ASSERT_ERRNO(EBUSY, ioctl(q, RIPC_NOTIFY_FD_BIND, &st));
+	ASSERT_ERRNO(EINVAL, ioctl(q, RIPC_NOTIFY_FD_STATE, &st));
+	dev = SYS(open(RIPC_DEVICE, O_RDWR | O_CLOEXEC));
+	ASSERT_ERRNO(EINVAL, ioctl(dev, RIPC_NOTIFY_FD_STATE, &st));
+	ASSERT_ERRNO(ENOTTY, ioctl(p[0], RIPC_NOTIFY_FD_STATE, &st));
+	ASSERT_ERRNO(EINVAL, ripc_notify_fd_open(O_APPEND));
+	SYS(none(q));	/* nothing was registered */
+	close(dev);
+	close(p[0]);
+	close(p[1]);
+}
+
+TEST_HARNESS_MAIN
