@@ -492,17 +492,22 @@ TEST_F(notify, a_forked_child_shares_the_descriptor_but_does_not_own_it)
  * close does not remove it first). */
 TEST_F(notify, exec_closes_it_and_cancels_the_registration)
 {
-	int notify = -1, signo, mine;
+	int notify = -1, signo, mine, p[2];
 	pid_t pid;
+	char c;
 
+	SYS(pipe2(p, O_CLOEXEC));
 	pid = fork_child();
 	if (pid == 0) {
 		mine = ripc_notify_fd_open(O_CLOEXEC);
-		CHILD_CHECK(mine >= 0 && arm(q, mine, 1) == 0);
+		CHILD_CHECK(mine >= 0);
+		CHILD_CHECK(arm(q, mine, 1) == 0);
 		CHILD_CHECK(fcntl(q, F_SETFD, 0) == 0);
+		CHILD_CHECK(write(p[1], "r", 1) == 1);
 		execl("/bin/sleep", "sleep", "2", (char *)NULL);
 		_exit(2);
 	}
+	ASSERT_EQ(1, read(p[0], &c, 1));	/* registered */
 	for (int i = 0; i < 150; i++) {
 		SYS(status(q, &notify, &signo));
 		if (notify == 0)
