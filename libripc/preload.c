@@ -27,49 +27,54 @@
  * on a native one.  mq_close is close(), as glibc's: it closes any
  * descriptor.  System V calls, mq_unlink and the limits below use one
  * process-wide descriptor of the device, opened on first use and moved to a
- * high number (ripc_dup_high(): 512 and up), as is the SIGEV_THREAD
- * helper's pipe, so that the program's descriptors are numbered as natively
- * and its stale close of a number it freed is EBADF as natively.  If the
- * program closes the device's (close, close_range, closefrom, dup2/dup3
- * onto it, all wrapped here for that), the next call opens the device
- * again.  Without the module loaded, mq_open, msgget and the others fail
- * with ENOENT.
+ * high number (ripc_dup_high(): 512 and up), as are the SIGEV_THREAD
+ * helper's epoll set and notification descriptors, so that the program's
+ * descriptors are numbered as natively and its stale close of a number it
+ * freed is EBADF as natively.  If the program closes the device's (close,
+ * close_range, closefrom, dup2/dup3 onto it, all wrapped here for that),
+ * the next call opens the device again.  Without the module loaded,
+ * mq_open, msgget and the others fail with ENOENT.
  *
  * Notification.  SIGEV_SIGNAL and SIGEV_NONE go to the module, which keeps
  * the native rules (EBUSY for any second registration, the owner is the
  * process, one-shot, removed when the owner closes any descriptor of the
  * queue, a forked child is not the owner).  The module sends the signal to
- * the owner's thread-group leader (README).  The module has no SIGEV_THREAD
- * (glibc's uses a netlink socket), so it is emulated here:
- *  - mq_notify(SIGEV_THREAD) registers SIGEV_NONE with the module in its
- *    place, so EBUSY, ownership, one-shot, the "empty to non-empty with no
- *    receiver waiting" condition and the removal on close are the module's;
+ * the owner's thread-group leader (README).  SIGEV_THREAD is built, as
+ * glibc builds it on its netlink socket, on the module's notification
+ * descriptors (RIPC_SIGEV_FD):
+ *  - mq_notify(SIGEV_THREAD) opens a notification descriptor and registers
+ *    it on the queue, so EBUSY, ownership, one-shot, the "empty to
+ *    non-empty with no receiver waiting" condition and the removal on close
+ *    are the module's, and the status line says NOTIFY:2 as native's;
  *  - one helper thread per process (started with the first such
- *    registration, every signal blocked) polls the registered descriptors
- *    for POLLIN and reads their status line (pread, offset 0: NOTIFY and
- *    NOTIFY_PID).  When the module no longer holds the placeholder, it fired:
- *    the helper starts a detached thread with a copy of
+ *    registration, every signal blocked) sleeps in epoll_wait on the
+ *    registrations' descriptors, with no periodic wake-up.  A firing makes
+ *    the descriptor readable at once: the helper reads its record, closes
+ *    it and starts a detached thread with a copy of
  *    sigev_notify_attributes (stack and guard size, scope, scheduling,
- *    affinity) which unblocks every signal and calls
+ *    affinity), which unblocks every signal and calls
  *    sigev_notify_function(sigev_value) once, as glibc's does;
- *  - mq_notify(NULL) and closing descriptors (close, close_range,
- *    closefrom, dup2/dup3 onto them) look at the registrations before and
- *    after the call: those the call removed are dropped without a call.
+ *  - after mq_notify(NULL) and the calls that close descriptors (close,
+ *    close_range, closefrom, dup2/dup3 onto them), and before a new
+ *    SIGEV_THREAD registration, the library asks the module about each of
+ *    its descriptors (RIPC_NOTIFY_FD_STATE): one that is no longer
+ *    registered and holds no record was removed (by that call, or by a
+ *    close behind the library's back) and is closed without a call; one
+ *    with a record fired, and its call is made.  The module's answer is
+ *    exact, so no removal is taken for a firing or the reverse.
  * Limits of the emulation:
- *  - latency: a fire is seen at once when the message stays queued until the
- *    helper runs; if a receiver takes it first, the helper sees it at its
- *    next periodic look, within 100 ms (20 ms while a registered queue is
- *    non-empty, which POLLIN cannot wait on);
- *  - the status line of such a queue says NOTIFY:1 (SIGEV_NONE), native 2;
- *  - the module's ABI has no queue identity: a registration on another queue
- *    that fires and is emptied within the microseconds of a concurrent
- *    mq_notify(NULL) or close of a queue descriptor can be taken as removed
- *    (no call); a descriptor closed or replaced behind the library's back
- *    (raw close syscall, exec without O_CLOEXEC) is taken as removed, but
- *    one whose number is reused by another file before the helper looks is
- *    taken as fired (one spurious call);
- *  - the helper is one more thread in the process, and a SIGEV_THREAD
- *    registration costs 10 to 50 wake-ups per second while it is armed;
+ *  - the helper is one more thread in the process, and each armed
+ *    registration holds a descriptor (at 512 and up) until it fires or is
+ *    removed;
+ *  - a registration removed behind the library's back (a raw close
+ *    syscall of the queue descriptor) keeps its descriptor until the next
+ *    call listed above;
+ *  - a program that closes the library's descriptors (closefrom(3),
+ *    close_range over them) cancels the registrations whose descriptors
+ *    it closes, as closing glibc's netlink socket breaks native
+ *    SIGEV_THREAD; if it closes the epoll set, a new one and a new helper
+ *    take over at the next such call, and the old helper ends when it
+ *    next wakes;
  *  - a stack address in the attributes is not copied (each call gets its
  *    own stack), nor a signal mask (the thread unblocks everything anyway).
  *
