@@ -49,8 +49,9 @@
  *  - one helper thread per process (started with the first such
  *    registration, every signal blocked) sleeps in epoll_wait on the
  *    registrations' descriptors, with no periodic wake-up.  A firing makes
- *    the descriptor readable at once: the helper reads its record, closes
- *    it and starts a detached thread with a copy of
+ *    the descriptor readable at once: the helper starts a detached thread
+ *    (and waits for it to start, as glibc's does), which closes the
+ *    descriptor when the call is over.  The thread has a copy of
  *    sigev_notify_attributes (stack and guard size, scope, scheduling,
  *    affinity), which unblocks every signal and calls
  *    sigev_notify_function(sigev_value) once, as glibc's does;
@@ -63,9 +64,9 @@
  *    with a record fired, and its call is made.  The module's answer is
  *    exact, so no removal is taken for a firing or the reverse.
  * Limits of the emulation:
- *  - the helper is one more thread in the process, and each armed
- *    registration holds a descriptor (at 512 and up) until it fires or is
- *    removed;
+ *  - the helper is one more thread in the process, and each registration
+ *    holds a descriptor (at 512 and up) until it is removed or its call
+ *    returns;
  *  - a registration removed behind the library's back (a raw close
  *    syscall of the queue descriptor) keeps its descriptor until the next
  *    call listed above;
@@ -119,6 +120,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -175,7 +177,9 @@ static void *real_sym(const char *name)
 
 struct treg {
 	struct treg *next;
-	int nfd;			/* its notification descriptor */
+	struct treg *next_call;		/* the helper's list of calls to start */
+	int calling;			/* fired: its call runs (the thread frees it) */
+	int nfd;			/* its notification descriptor (-1: closed by the program) */
 	uint64_t tag;			/* its epoll tag */
 	void (*fn)(union sigval);
 	union sigval value;
@@ -224,6 +228,10 @@ static void sweep_locked(void)
 	unsigned int armed, pending;
 
 	while ((r = *pp)) {
+		if (r->calling) {
+			pp = &r->next;
+			continue;
+		}
 		if (!ripc_notify_fd_state(r->nfd, &armed, &pending)) {
 			if (armed || pending) {
 				pp = &r->next;
@@ -262,55 +270,90 @@ static void unlock(struct guard *g)
 	pthread_setcancelstate(g->cs, NULL);
 }
 
+/* A fired registration, as its call thread knows it (a child forked in
+ * the call has dropped it: the tag tells). */
+struct fired {
+	struct treg *r;
+	uint64_t tag;
+};
+
+/* Its call is over (or could not start): its descriptor is closed (with
+ * its record) and it is forgotten. */
+static void call_done(void *arg)
+{
+	const struct fired *f = arg;
+	struct treg **pp;
+	struct guard g;
+
+	lock(&g);
+	for (pp = &regs; *pp && (*pp != f->r || (*pp)->tag != f->tag); pp = &(*pp)->next)
+		;
+	if (*pp) {
+		if (f->r->nfd >= 0)
+			REAL(close)(f->r->nfd);
+		unlink_reg(pp);
+		drop(f->r);
+	}
+	unlock(&g);
+}
+
 struct call {
-	void (*fn)(union sigval);
-	union sigval value;
+	struct fired f;
+	sem_t started;
 };
 
 static void *call_main(void *arg)
 {
-	struct call c = *(struct call *)arg;
+	struct call *c = arg;
+	struct fired f = c->f;
+	void (*fn)(union sigval) = f.r->fn;
+	union sigval value = f.r->value;
 	sigset_t all;
 
-	free(arg);
+	sem_post(&c->started);	/* c is the helper's: it may go on */
 	sigfillset(&all);
 	pthread_sigmask(SIG_UNBLOCK, &all, NULL);
-	c.fn(c.value);
+	pthread_cleanup_push(call_done, &f);
+	fn(value);
+	pthread_cleanup_pop(1);
 	return NULL;
 }
 
-static void start_calls(struct treg *r)
+/*
+ * Starts the calls of the fired registrations go, each in a new thread,
+ * waiting for it to start (as glibc's helper waits at a barrier); each
+ * thread closes its registration's descriptor once the call is over.
+ */
+static void start_calls(struct treg *go)
 {
-	struct treg *next;
-	struct call *c;
+	struct treg *r;
+	struct call c;
 	pthread_t t;
 
-	for (; r; r = next) {
-		next = r->next;
-		c = malloc(sizeof(*c));
-		if (c) {
-			c->fn = r->fn;
-			c->value = r->value;
-			if (pthread_create(&t, &r->attr, call_main, c))
-				free(c);	/* lost, as glibc loses it */
-		}
-		drop(r);
+	while ((r = go)) {
+		go = r->next_call;
+		c.f = (struct fired){ r, r->tag };
+		sem_init(&c.started, 0, 0);
+		if (!pthread_create(&t, &r->attr, call_main, &c))
+			while (sem_wait(&c.started) && errno == EINTR)
+				;
+		else
+			call_done(&c.f);	/* lost, as glibc loses it */
+		sem_destroy(&c.started);
 	}
 }
 
 /*
  * The helper: blocked in epoll_wait on the notification descriptors; a
- * readable one fired (its record is read, the descriptor closed, the call
- * started).  It serves one epoll set: if the program closed that set
+ * readable one fired (it holds its record): its call is started.  It serves one epoll set: if the program closed that set
  * (closefrom, close_range), a new helper serves a new one and this one
  * ends when it next wakes.
  */
 static void *helper(void *arg)
 {
 	int ep = (int)(intptr_t)arg, n, i;
-	struct ripc_notify_record rec;
 	struct epoll_event ev[16];
-	struct treg **pp, *r, *go;
+	struct treg *r, *go;
 
 	for (;;) {
 		n = epoll_wait(ep, ev, 16, -1);
@@ -323,13 +366,13 @@ static void *helper(void *arg)
 		}
 		go = NULL;
 		for (i = 0; i < n; i++) {
-			for (pp = &regs; (r = *pp) && r->tag != ev[i].data.u64; pp = &r->next)
+			for (r = regs; r && r->tag != ev[i].data.u64; r = r->next)
 				;
-			if (!r || read(r->nfd, &rec, sizeof(rec)) != sizeof(rec))
+			/* Readable: it holds its record, it fired. */
+			if (!r || r->calling || !(ev[i].events & EPOLLIN))
 				continue;
-			unlink_reg(pp);
-			REAL(close)(r->nfd);
-			r->next = go;
+			r->calling = 1;
+			r->next_call = go;
 			go = r;
 		}
 		pthread_mutex_unlock(&tlock);
@@ -340,7 +383,8 @@ static void *helper(void *arg)
 
 static int watch(int ep, const struct treg *r)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = r->tag };
+	/* One-shot: a fired descriptor stays readable until its call is over. */
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = r->tag };
 
 	return epoll_ctl(ep, EPOLL_CTL_ADD, r->nfd, &ev);
 }
@@ -361,7 +405,8 @@ static int start_helper_locked(void)
 		return -1;
 	ep = move_high(ep);
 	for (r = regs; r; r = r->next)
-		watch(ep, r);
+		if (!r->calling)
+			watch(ep, r);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&a);
@@ -487,11 +532,14 @@ static int closing_begin(unsigned int lo, unsigned int hi, struct guard *g)
 		return 0;
 	lock(g);
 	for (pp = &regs; (r = *pp);) {
-		if ((unsigned int)r->nfd >= lo && (unsigned int)r->nfd <= hi) {
+		if (r->nfd < 0 || (unsigned int)r->nfd < lo || (unsigned int)r->nfd > hi) {
+			pp = &r->next;
+		} else if (r->calling) {
+			r->nfd = -1;	/* the helper must not close the number */
+			pp = &r->next;
+		} else {
 			unlink_reg(pp);	/* the close cancels it */
 			drop(r);
-		} else {
-			pp = &r->next;
 		}
 	}
 	if (epfd >= 0 && (unsigned int)epfd >= lo && (unsigned int)epfd <= hi)
@@ -522,7 +570,8 @@ static void child_fork(void)
 
 	while ((r = regs)) {
 		regs = r->next;
-		REAL(close)(r->nfd);
+		if (r->nfd >= 0)
+			REAL(close)(r->nfd);
 		drop(r);
 	}
 	nregs = 0;
