@@ -191,6 +191,10 @@ static struct treg *regs;		/* registered, not yet called */
 static int nregs;			/* length of regs, read without the lock */
 static int epfd = -1;			/* the helper's epoll set (-1: none) */
 static uint64_t next_tag = 1;
+#define IDLE_MAX 4
+static int idle[IDLE_MAX];		/* clean descriptors kept for reuse */
+static int nidle;
+static int ours_lo = INT_MAX;		/* the lowest number these ever had */
 
 static void drop(struct treg *r)
 {
@@ -207,12 +211,27 @@ static void unlink_reg(struct treg **pp)
 /* fd moved out of the program's way (ripc_dup_high()), or fd itself. */
 static int move_high(int fd)
 {
-	int high = ripc_dup_high(fd);
+	int high = ripc_dup_high(fd), lo;
 
-	if (high < 0)
-		return fd;
-	REAL(close)(fd);
-	return high;
+	if (high >= 0) {
+		REAL(close)(fd);
+		fd = high;
+	}
+	lo = __atomic_load_n(&ours_lo, __ATOMIC_ACQUIRE);
+	while (fd < lo && !__atomic_compare_exchange_n(&ours_lo, &lo, fd, 0, __ATOMIC_ACQ_REL,
+						       __ATOMIC_ACQUIRE))
+		;
+	return fd;
+}
+
+/* A clean notification descriptor (not registered, no record): kept for
+ * the next registration, or closed. */
+static void retire_locked(int nfd)
+{
+	if (nidle < IDLE_MAX)
+		idle[nidle++] = nfd;
+	else
+		REAL(close)(nfd);
 }
 
 /*
@@ -237,7 +256,7 @@ static void sweep_locked(void)
 				pp = &r->next;
 				continue;
 			}
-			REAL(close)(r->nfd);
+			retire_locked(r->nfd);
 		}
 		unlink_reg(pp);
 		drop(r);
@@ -277,20 +296,25 @@ struct fired {
 	uint64_t tag;
 };
 
-/* Its call is over (or could not start): its descriptor is closed (with
- * its record) and it is forgotten. */
+/* Its call is over (or could not start): its descriptor's record is read
+ * (the descriptor is kept for another registration) and it is forgotten. */
 static void call_done(void *arg)
 {
 	const struct fired *f = arg;
+	struct ripc_notify_record rec;
 	struct treg **pp;
 	struct guard g;
+	int nfd;
 
 	lock(&g);
 	for (pp = &regs; *pp && (*pp != f->r || (*pp)->tag != f->tag); pp = &(*pp)->next)
 		;
 	if (*pp) {
-		if (f->r->nfd >= 0)
-			REAL(close)(f->r->nfd);
+		nfd = f->r->nfd;
+		if (nfd >= 0 && read(nfd, &rec, sizeof(rec)) == sizeof(rec))
+			retire_locked(nfd);
+		else if (nfd >= 0)
+			REAL(close)(nfd);
 		unlink_reg(pp);
 		drop(f->r);
 	}
@@ -381,11 +405,14 @@ static void *helper(void *arg)
 	return NULL;
 }
 
-static int watch(int ep, const struct treg *r)
+/* Adds r's descriptor to the epoll set ep (or re-arms it there). */
+static int watch(int ep, const struct treg *r, int fresh)
 {
 	/* One-shot: a fired descriptor stays readable until its call is over. */
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = r->tag };
 
+	if (!fresh && !epoll_ctl(ep, EPOLL_CTL_MOD, r->nfd, &ev))
+		return 0;
 	return epoll_ctl(ep, EPOLL_CTL_ADD, r->nfd, &ev);
 }
 
@@ -406,7 +433,7 @@ static int start_helper_locked(void)
 	ep = move_high(ep);
 	for (r = regs; r; r = r->next)
 		if (!r->calling)
-			watch(ep, r);
+			watch(ep, r, 1);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&a);
@@ -480,7 +507,7 @@ static int notify_thread(mqd_t mqd, const struct sigevent *sev)
 {
 	struct treg *r = calloc(1, sizeof(*r));
 	struct guard g;
-	int err, nfd, ret = -1;
+	int err, nfd, fresh = 0, ret = -1;
 
 	if (!r)
 		return -1;
@@ -492,27 +519,37 @@ static int notify_thread(mqd_t mqd, const struct sigevent *sev)
 	}
 	r->fn = sev->sigev_notify_function;
 	r->value = sev->sigev_value;
-	/* Opened before the lock: ripc_notify_fd_open() may close(). */
-	nfd = ripc_notify_fd_open(O_NONBLOCK | O_CLOEXEC);
-	if (nfd < 0) {
-		drop(r);
-		return -1;
-	}
-	r->nfd = move_high(nfd);
 	lock(&g);
 	sweep_locked();
-	if (!start_helper_locked() && !ripc_mq_notify_fd(mqd, r->nfd, r->value)) {
+	nfd = nidle ? idle[--nidle] : -1;
+	if (nfd < 0) {
+		/* A new one, opened without the lock (ripc_notify_fd_open() may close()). */
+		unlock(&g);
+		nfd = ripc_notify_fd_open(O_NONBLOCK | O_CLOEXEC);
+		if (nfd < 0) {
+			drop(r);
+			return -1;
+		}
+		nfd = move_high(nfd);
+		fresh = 1;
+		lock(&g);
+	}
+	r->nfd = nfd;
+	if (start_helper_locked() || ripc_mq_notify_fd(mqd, nfd, r->value)) {
+		err = errno;
+		retire_locked(nfd);	/* not registered */
+	} else {
 		r->tag = next_tag++;
-		if (!watch(epfd, r)) {
+		if (!watch(epfd, r, fresh)) {
 			r->next = regs;
 			regs = r;
 			__atomic_add_fetch(&nregs, 1, __ATOMIC_RELEASE);
 			ret = 0;
 		}
+		err = errno;
+		if (ret)
+			REAL(close)(nfd);	/* cancels the registration */
 	}
-	err = errno;
-	if (ret)
-		REAL(close)(r->nfd);	/* cancels the registration, if made */
 	unlock(&g);
 	if (ret)
 		drop(r);
@@ -523,12 +560,13 @@ static int notify_thread(mqd_t mqd, const struct sigevent *sev)
 /* Descriptors lo..hi are about to be closed: returns 1 with the lock held. */
 static int closing_begin(unsigned int lo, unsigned int hi, struct guard *g)
 {
-	int ep = __atomic_load_n(&epfd, __ATOMIC_ACQUIRE);
 	struct treg **pp, *r;
 
 	ripc_device_forget(lo, hi);
+	/* No registration to look at after the call, and none of the
+	 * library's descriptors was ever in range (the common case). */
 	if (!__atomic_load_n(&nregs, __ATOMIC_ACQUIRE) &&
-	    (ep < 0 || (unsigned int)ep < lo || (unsigned int)ep > hi))
+	    (unsigned int)__atomic_load_n(&ours_lo, __ATOMIC_ACQUIRE) > hi)
 		return 0;
 	lock(g);
 	for (pp = &regs; (r = *pp);) {
@@ -542,6 +580,11 @@ static int closing_begin(unsigned int lo, unsigned int hi, struct guard *g)
 			drop(r);
 		}
 	}
+	for (int i = 0; i < nidle;)
+		if ((unsigned int)idle[i] >= lo && (unsigned int)idle[i] <= hi)
+			idle[i] = idle[--nidle];
+		else
+			i++;
 	if (epfd >= 0 && (unsigned int)epfd >= lo && (unsigned int)epfd <= hi)
 		__atomic_store_n(&epfd, -1, __ATOMIC_RELEASE);	/* settle_end() makes another */
 	return 1;
@@ -575,6 +618,8 @@ static void child_fork(void)
 		drop(r);
 	}
 	nregs = 0;
+	while (nidle)
+		REAL(close)(idle[--nidle]);
 	if (epfd >= 0) {
 		REAL(close)(epfd);
 		epfd = -1;

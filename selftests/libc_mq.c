@@ -17,7 +17,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 
-/* Long enough for the emulation's periodic look (100 ms) and then some. */
+/* How long a call that should not come is waited for. */
 #define QUIET_MS 400
 #define CALL_MS 3000
 
@@ -245,6 +245,71 @@ TEST_F(thr, thread_attributes_are_copied_and_used)
 	ASSERT_TRUE(called_within(CALL_MS));
 	ASSERT_LE(want, got_stack);
 	ASSERT_GT(want + (1 << 20), got_stack);
+}
+
+/* The queue's status line shows the registration as native's: SIGEV_THREAD
+ * (2), no signal, the owner's pid. */
+TEST_F(thr, the_status_line_shows_it)
+{
+	int notify = -1, signo = -1, pid = -1;
+	char buf[160];
+	ssize_t n;
+
+	SYS(notify_thread(q, NULL, NULL));
+	n = SYS(pread(q, buf, sizeof(buf) - 1, 0));
+	buf[n] = 0;
+	ASSERT_EQ(3, sscanf(buf, "QSIZE:%*u NOTIFY:%d SIGNO:%d NOTIFY_PID:%d", &notify, &signo,
+			    &pid)) TH_LOG("%s", buf);
+	ASSERT_EQ(SIGEV_THREAD, notify);
+	ASSERT_EQ(0, signo);
+	ASSERT_EQ(getpid(), pid);
+}
+
+/* A receiver that empties the queue at once does not take the call away. */
+TEST_F(thr, called_when_the_message_is_taken_at_once)
+{
+	char buf[16];
+
+	SYS(notify_thread(q, (void *)7, NULL));
+	SYS(mq_send(q, "x", 1, 0));
+	SYS(mq_receive(q, buf, sizeof(buf), NULL));
+	ASSERT_TRUE(called_within(CALL_MS));
+	ASSERT_EQ((void *)7, got_value);
+	ASSERT_FALSE(called_within(QUIET_MS));
+}
+
+static unsigned long seen_mask;
+
+static void notified_bit(union sigval v)
+{
+	__atomic_or_fetch(&seen_mask, 1UL << v.sival_int, __ATOMIC_SEQ_CST);
+	sem_post(&calls);
+}
+
+/* Registrations on several queues, each called once with its value. */
+TEST_F(thr, several_queues_each_call_once)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_THREAD, .sigev_notify_function = notified_bit };
+	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
+	char name[80];
+	mqd_t qs[8];
+
+	seen_mask = 0;
+	for (int i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "%s_%d", self->name, i);
+		qs[i] = SYS(mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+		SYS(mq_unlink(name));
+		sev.sigev_value.sival_int = i;
+		SYS(mq_notify(qs[i], &sev));
+	}
+	for (int i = 7; i >= 0; i--)
+		SYS(mq_send(qs[i], "x", 1, 0));
+	for (int i = 0; i < 8; i++)
+		ASSERT_TRUE(called_within(CALL_MS));
+	ASSERT_FALSE(called_within(QUIET_MS));
+	ASSERT_EQ(0xffUL, __atomic_load_n(&seen_mask, __ATOMIC_SEQ_CST));
+	for (int i = 0; i < 8; i++)
+		SYS(mq_close(qs[i]));
 }
 
 TEST_F(thr, bad_descriptor_is_ebadf)
