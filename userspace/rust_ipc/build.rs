@@ -44,6 +44,8 @@ const COMMANDS: &[&str] = &[
     "RIPC_MQ_RECEIVE_BATCH",
     "RIPC_MSGSND_BATCH",
     "RIPC_MSGRCV_BATCH",
+    "RIPC_NOTIFY_FD_BIND",
+    "RIPC_NOTIFY_FD_STATE",
 ];
 
 fn main() {

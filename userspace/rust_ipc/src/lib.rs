@@ -8,6 +8,9 @@
 //!   so it can be polled.
 //! - [`SysvQueue`] is a `msqid`: `msgget`, `msgsnd`, `msgrcv` (every
 //!   [`Search`] mode, `MSG_COPY` as [`SysvQueue::copy`]) and `msgctl`.
+//! - [`NotifyFd`] is a notification descriptor: an `mq_notify`
+//!   registration that is a file, readable (and pollable) when it fires
+//!   ([`PosixQueue::notify_fd`]).
 //! - [`device`] has the device-wide calls (ABI version, limits, listing).
 //!
 //! Errors are [`std::io::Error`]s carrying the native errno:
@@ -54,11 +57,13 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod device;
+mod notify;
 mod posix;
 mod sys;
 mod sysv;
 pub mod uapi;
 
+pub use notify::{NotifyFd, NotifyRecord};
 pub use posix::{Attributes, Notification, OpenOptions, PosixQueue, MQ_PRIO_MAX};
 pub use sysv::{MsgInfo, RecvFlags, Search, Stat, SysvQueue, IPC_CREAT, IPC_EXCL, IPC_PRIVATE};
 
@@ -127,6 +132,14 @@ mod tests {
             (
                 RIPC_CMD_MSG_BIND,
                 write::<ripc_msgbind>(m, n(RIPC_NR_MSG_BIND)),
+            ),
+            (
+                RIPC_CMD_NOTIFY_FD_BIND,
+                read_write::<ripc_notify_fd>(m, n(RIPC_NR_NOTIFY_FD_BIND)),
+            ),
+            (
+                RIPC_CMD_NOTIFY_FD_STATE,
+                read_write::<ripc_notify_fd>(m, n(RIPC_NR_NOTIFY_FD_STATE)),
             ),
         ];
         for (i, (clang, rust)) in cases.into_iter().enumerate() {

@@ -483,6 +483,24 @@ impl PosixQueue {
         self.notify_raw(Some(&ev), bad)
     }
 
+    /// Registers the notification descriptor `nfd` on the queue (a
+    /// rust_ipc extension, `RIPC_SIGEV_FD`): with the rules of
+    /// [`notify`](Self::notify) (`EBUSY` if the queue has a registration,
+    /// one-shot, removed by [`remove_notification`](Self::remove_notification)
+    /// or by this process closing a descriptor of the queue), but each
+    /// firing puts a [`NotifyRecord`](crate::NotifyRecord) carrying `value`
+    /// in `nfd`.  `EBUSY` also if `nfd` is registered on a queue already,
+    /// `EAGAIN` if it holds `RIPC_NOTIFY_FD_PENDING_MAX` unread records.
+    pub fn notify_fd(&self, nfd: &crate::NotifyFd, value: u64) -> io::Result<()> {
+        let ev = uapi::ripc_sigevent {
+            sigev_value: value,
+            sigev_signo: nfd.as_raw_fd(),
+            sigev_notify: uapi::RIPC_SIGEV_FD,
+            ..Default::default()
+        };
+        self.notify_raw(Some(&ev), false)
+    }
+
     /// `mq_notify(mqd, NULL)`: removes this process's registration (if it
     /// has none, nothing happens and the call succeeds).
     pub fn remove_notification(&self) -> io::Result<()> {

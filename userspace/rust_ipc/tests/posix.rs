@@ -467,3 +467,48 @@ fn not_a_queue_ebadf() {
     assert_eq!(errno(q.notify(Notification::None)), libc::EBADF);
     assert_eq!(errno(q.remove_notification()), libc::EBADF);
 }
+
+#[test]
+fn notify_fd_fires_once_and_is_pollable() {
+    require_device!();
+    let f = fresh("nfd", 4, 16);
+    let q = &f.q;
+    let n = rust_ipc::NotifyFd::new(true).expect("notify fd");
+    assert_eq!(n.state().expect("state"), (false, 0));
+    q.notify_fd(&n, 0xfeed).expect("register");
+    assert_eq!(errno(q.notify_fd(&n, 1)), libc::EBUSY);
+    assert_eq!(n.state().expect("state"), (true, 0));
+    assert_eq!(ready(&n, PollFlags::IN), PollFlags::empty());
+    assert_eq!(
+        n.read().expect_err("nothing yet").kind(),
+        ErrorKind::WouldBlock
+    );
+    q.send(b"m", 0).expect("send");
+    assert_eq!(ready(&n, PollFlags::IN), PollFlags::IN);
+    let r = n.read().expect("record");
+    // SAFETY: getuid() has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    assert_eq!(
+        r,
+        rust_ipc::NotifyRecord {
+            value: 0xfeed,
+            pid: std::process::id() as i32,
+            uid,
+        }
+    );
+    // One-shot.
+    q.send(b"m", 0).expect("send");
+    assert_eq!(
+        n.read().expect_err("one-shot").kind(),
+        ErrorKind::WouldBlock
+    );
+    assert_eq!(n.state().expect("state"), (false, 0));
+    // Dropping the descriptor cancels a registration.
+    let n2 = rust_ipc::NotifyFd::new(false).expect("notify fd");
+    let mut buf = [0u8; 16];
+    q.receive(&mut buf).expect("receive");
+    q.receive(&mut buf).expect("receive");
+    q.notify_fd(&n2, 1).expect("register");
+    drop(n2);
+    q.notify(Notification::None).expect("the queue is free");
+}
