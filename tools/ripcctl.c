@@ -12,6 +12,10 @@
  *                                        register SIGUSR1 notification, wait
  *                                        for it, print the siginfo, wait MS
  *                                        milliseconds, receive COUNT
+ *   ripcctl mq-watch NAME [COUNT]        register a notification descriptor,
+ *                                        wait for COUNT firings (default 1,
+ *                                        re-registering after each: a queue
+ *                                        that others drain), print each record
  *   ripcctl mq-unlink NAME
  *   ripcctl msg-send KEY TYPE TEXT       (creates the queue if needed)
  *   ripcctl msg-recv KEY TYPE [FLAGS]    TYPE as msgrcv's msgtyp; FLAGS: e (MSG_EXCEPT)
@@ -131,6 +135,29 @@ int main(int argc, char **argv)
 		if (argc == 5)
 			usleep(atoi(argv[4]) * 1000);
 		return mq_recv(fd, atol(argv[3]));
+	}
+	if (!strcmp(cmd, "mq-watch") && (argc == 3 || argc == 4)) {
+		long count = argc == 4 ? atol(argv[3]) : 1;
+		struct ripc_notify_record r;
+		int nfd = ripc_notify_fd_open(O_CLOEXEC);
+
+		fd = ripc_mq_open(argv[2], O_RDONLY);
+		if (fd < 0 || nfd < 0)
+			return fail("mq_open");
+		for (long i = 0; i < count; i++) {
+			if (ripc_mq_notify_fd(fd, nfd, (union sigval){ .sival_int = (int)i }))
+				return fail("mq_notify");
+			if (i == 0) {
+				printf("[pid %d] watching %s\n", getpid(), argv[2]);
+				fflush(stdout);
+			}
+			if (read(nfd, &r, sizeof(r)) != sizeof(r))
+				return fail("read");
+			printf("[pid %d] notified: value %llu from pid %d uid %u\n", getpid(),
+			       (unsigned long long)r.sigev_value, r.pid, r.uid);
+			fflush(stdout);
+		}
+		return 0;
 	}
 	if (!strcmp(cmd, "mq-unlink") && argc == 3)
 		return ripc_mq_unlink(argv[2]) ? fail("mq_unlink") : 0;
