@@ -181,6 +181,23 @@ static int bad_sigevent(const void *arg)
 
 /* ---- POSIX message queues ------------------------------------------- */
 
+/* A new file of the device (opened with flags) on which ioctl(cmd, arg)
+ * binds it: the descriptor, or -1 with the errno of the open or the ioctl. */
+static int open_bound(int flags, unsigned long cmd, void *arg)
+{
+	int fd = open(RIPC_DEVICE, flags), err;
+
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, cmd, arg) < 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
 int ripc_mq_open(const char *name, int oflag, ...)
 {
 	struct ripc_mq_open arg = {
@@ -188,7 +205,6 @@ int ripc_mq_open(const char *name, int oflag, ...)
 		.oflag = (__u32)oflag,
 		.name = PTR(name),
 	};
-	int fd, err;
 
 	if (oflag & O_CREAT) {
 		va_list ap;
@@ -198,16 +214,7 @@ int ripc_mq_open(const char *name, int oflag, ...)
 		arg.attr = PTR(va_arg(ap, struct mq_attr *));
 		va_end(ap);
 	}
-	fd = open(RIPC_DEVICE, (oflag & O_ACCMODE) | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (ioctl(fd, RIPC_MQ_OPEN, &arg) < 0) {
-		err = errno;
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	return fd;
+	return open_bound((oflag & O_ACCMODE) | O_CLOEXEC, RIPC_MQ_OPEN, &arg);
 }
 
 int ripc_mq_close(int mqd)
@@ -288,22 +295,12 @@ int ripc_mq_notify(int mqd, const struct sigevent *sevp)
 int ripc_notify_fd_open(int flags)
 {
 	struct ripc_notify_fd arg = { .size = sizeof(arg) };
-	int fd, err;
 
 	if (flags & ~(O_NONBLOCK | O_CLOEXEC)) {
 		errno = EINVAL;
 		return -1;
 	}
-	fd = open(RIPC_DEVICE, O_RDWR | flags);
-	if (fd < 0)
-		return -1;
-	if (ioctl(fd, RIPC_NOTIFY_FD_BIND, &arg) < 0) {
-		err = errno;
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	return fd;
+	return open_bound(O_RDWR | flags, RIPC_NOTIFY_FD_BIND, &arg);
 }
 
 int ripc_mq_notify_fd(int mqd, int nfd, union sigval value)

@@ -74,10 +74,11 @@ int ripc_mq_getattr(int mqd, struct mq_attr *attr);
 int ripc_mq_setattr(int mqd, const struct mq_attr *newattr, struct mq_attr *oldattr);
 
 /*
- * mq_notify(): NULL removes the registration; SIGEV_SIGNAL and SIGEV_NONE
- * are supported.  SIGEV_THREAD is not emulated here: it is passed to the
- * module, which rejects it with EINVAL (libripc_preload.so's mq_notify
- * emulates it on top of SIGEV_NONE: see preload.c).
+ * mq_notify(): NULL removes the registration; SIGEV_SIGNAL, SIGEV_NONE and
+ * RIPC_SIGEV_FD (see ripc_mq_notify_fd()) are supported.  SIGEV_THREAD is
+ * not emulated here: it is passed to the module, which rejects it with
+ * EINVAL (libripc_preload.so's mq_notify builds it on notification
+ * descriptors: see preload.c).
  */
 int ripc_mq_notify(int mqd, const struct sigevent *sevp);
 
