@@ -86,13 +86,26 @@ impl WakeQ {
     }
 }
 
-impl Drop for WakeQ {
-    fn drop(&mut self) {
+impl WakeQ {
+    /// Wakes the tasks (out of line: most operations wake nobody).
+    #[cold]
+    #[inline(never)]
+    fn wake_all(&mut self) {
         if let Some(t) = self.first.take() {
             t.wake_up();
         }
-        for t in self.more.iter().flatten() {
+        for t in self.more.take().iter().flatten() {
             t.wake_up();
+        }
+    }
+}
+
+impl Drop for WakeQ {
+    #[inline]
+    fn drop(&mut self) {
+        // `more` holds tasks only if `first` does.
+        if self.first.is_some() {
+            self.wake_all();
         }
     }
 }

@@ -19,6 +19,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <linux/user_namespace.h>
 
 #include "helpers.h"
@@ -257,4 +258,21 @@ void rust_ipc_file_set_nonblock(struct file *file, bool on)
 	else
 		file->f_flags &= ~O_NONBLOCK;
 	spin_unlock(&file->f_lock);
+}
+
+/*
+ * Reads n 8-byte words at src into dst in one user-access section
+ * (unsafe_get_user): an ioctl's small argument struct costs a few moves,
+ * where copy_from_user goes through _copy_from_user and rep movs.
+ */
+int rust_ipc_read_user_words(u64 *dst, const u64 __user *src, unsigned int n)
+{
+	unsigned int i;
+
+	scoped_user_read_access_size(src, n * sizeof(u64), efault)
+		for (i = 0; i < n; i++)
+			unsafe_get_user(dst[i], &src[i], efault);
+	return 0;
+efault:
+	return -EFAULT;
 }

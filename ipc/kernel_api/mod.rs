@@ -59,6 +59,7 @@ mod ffi {
         pub(super) fn rust_ipc_get_pid(pid: *mut bindings::pid) -> *mut bindings::pid;
         pub(super) fn rust_ipc_current_exec_id() -> u64;
         pub(super) fn rust_ipc_cond_resched();
+        pub(super) fn rust_ipc_read_user_words(dst: *mut u64, src: *const u64, n: c_uint) -> c_int;
         pub(super) fn rust_ipc_ipc_ns_is_init(ns: *mut bindings::ipc_namespace) -> bool;
         pub(super) fn rust_ipc_ipc_ns_root_uid(
             ns: *mut bindings::ipc_namespace,
