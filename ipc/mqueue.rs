@@ -388,8 +388,7 @@ impl QueueState for MqState {
         while !self.full() {
             let Some(prio) = self
                 .senders
-                .waiting()
-                .next()
+                .first()
                 .and_then(|s| s.w.as_ref().map(|m| m.mtype() as u32))
             else {
                 return false;
@@ -397,7 +396,7 @@ impl QueueState for MqState {
             if self.fifo(prio, &mut None).is_err() {
                 return true;
             }
-            let sm = self.senders.waiting().next().and_then(|s| {
+            let sm = self.senders.first().and_then(|s| {
                 s.wake(wq);
                 s.w.take()
             });
@@ -408,7 +407,7 @@ impl QueueState for MqState {
                 let _ = self.send_one(sm, wq);
             }
         }
-        self.senders.waiting().next().is_some()
+        self.senders.any_waiting()
     }
 
     fn removed(&self) -> bool {

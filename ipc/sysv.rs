@@ -16,6 +16,7 @@ use crate::ipc::{
     msg::Msg,
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
+use core::ops::ControlFlow;
 use kernel::{
     bindings,
     fs::File,
@@ -327,13 +328,14 @@ impl SysvState {
             self.qbytes,
         );
         let mut left = false;
-        for s in self.senders.waiting() {
+        self.senders.each(|s| {
             if all || (cbytes + s.w as u64 <= qbytes && qnum < qbytes) {
                 s.wake(wq);
             } else {
                 left = true;
             }
-        }
+            ControlFlow::Continue(())
+        });
         left
     }
 

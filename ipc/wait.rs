@@ -13,6 +13,7 @@
 
 #![deny(unsafe_code)]
 
+use core::ops::ControlFlow;
 use kernel::{
     fs::File,
     prelude::*,
@@ -34,7 +35,6 @@ use crate::ipc::{
 
 /// A blocked task and its request `W`.
 pub(crate) struct Waiter<W> {
-    id: u64,
     /// The task's scheduling priority when it blocked (lower: more urgent).
     prio: i32,
     task: ARef<Task>,
@@ -45,7 +45,8 @@ pub(crate) struct Waiter<W> {
 
 impl<W> Waiter<W> {
     /// Marks the entry served (under the queue lock) and queues its task on
-    /// `wq`, which wakes it once the lock is dropped.
+    /// `wq`, which wakes it once the lock is dropped.  The list unlinks it
+    /// from the waiting order; its task takes it out when it wakes.
     pub(crate) fn wake(&mut self, wq: &mut WakeQ) {
         self.done = true;
         wq.add(self.task.clone());
@@ -110,85 +111,213 @@ impl Drop for WakeQ {
     }
 }
 
-/// The waiters of one kind (senders or receivers) of one queue, FIFO.
+/// No slot (the end of a chain).
+const NIL: u32 = u32::MAX;
+
+/// A slot of a [`WaitList`]: an entry and its links in the waiting order,
+/// or a free slot and the next free one (`next`).
+struct Slot<W> {
+    prev: u32,
+    next: u32,
+    /// Whether the slot is in the waiting order.
+    linked: bool,
+    e: Option<Waiter<W>>,
+}
+
+/// The waiters of one kind (senders or receivers) of one queue, in the
+/// order they are served.
+///
+/// Entries live in slots of one vector and are linked in waiting order by
+/// index, so a waiter is added at its place and removed in O(1) (its id is
+/// its slot), nothing moves, and only a list longer than ever before
+/// allocates.  A served entry leaves the waiting order at once and keeps
+/// its slot until its task, woken, takes it ([`sleep`]).
 pub(crate) struct WaitList<W> {
-    list: KVec<Waiter<W>>,
-    next_id: u64,
+    slots: KVec<Slot<W>>,
+    head: u32,
+    tail: u32,
+    free: u32,
 }
 
 impl<W> WaitList<W> {
     pub(crate) const fn new() -> Self {
         Self {
-            list: KVec::new(),
-            next_id: 0,
+            slots: KVec::new(),
+            head: NIL,
+            tail: NIL,
+            free: NIL,
         }
     }
 
     /// Adds the current task at the tail (System V: FIFO); returns the id
     /// its sleep uses.
     pub(crate) fn add(&mut self, w: W) -> Result<u64> {
-        self.insert(w, false)
+        self.insert(w, None)
     }
 
     /// Adds the current task after every waiter of its priority or a more
     /// urgent one (`wq_add`: POSIX waiters are served by task priority,
     /// FIFO among equals); returns the id its sleep uses.
     pub(crate) fn add_by_prio(&mut self, w: W) -> Result<u64> {
-        self.insert(w, true)
+        self.insert(w, Some(kernel_api::current_prio()))
     }
 
-    fn insert(&mut self, w: W, by_prio: bool) -> Result<u64> {
-        let id = self.next_id;
-        self.next_id += 1;
-        let prio = if by_prio {
-            kernel_api::current_prio()
-        } else {
-            0
-        };
-        let at = if by_prio {
-            self.list
-                .iter()
-                .position(|e| e.prio > prio)
-                .unwrap_or(self.list.len())
-        } else {
-            self.list.len()
-        };
-        self.list.reserve(1, GFP_KERNEL_ACCOUNT)?;
-        self.list
-            .insert_within_capacity(
-                at,
-                Waiter {
-                    id,
-                    prio,
-                    task: ARef::from(&**kernel::current!()),
-                    done: false,
-                    w,
-                },
-            )
-            .map_err(|_| ENOMEM)?;
-        Ok(id)
+    fn entry(&self, i: u32) -> Option<&Slot<W>> {
+        self.slots.get(i as usize)
     }
 
-    /// The waiting (not yet served) entries, oldest first.
-    pub(crate) fn waiting(&mut self) -> impl Iterator<Item = &mut Waiter<W>> {
-        self.list.iter_mut().filter(|e| !e.done)
+    fn slot(&mut self, i: u32) -> Option<&mut Slot<W>> {
+        self.slots.get_mut(i as usize)
+    }
+
+    fn insert(&mut self, w: W, prio: Option<i32>) -> Result<u64> {
+        let e = Waiter {
+            prio: prio.unwrap_or(0),
+            task: ARef::from(&**kernel::current!()),
+            done: false,
+            w,
+        };
+        // The entry it goes after: the last one at least as urgent (from
+        // the tail: equal priorities, the common case, cost one step).
+        let mut after = self.tail;
+        if let Some(p) = prio {
+            while let Some(Slot {
+                e: Some(o), prev, ..
+            }) = self.entry(after)
+            {
+                if o.prio <= p {
+                    break;
+                }
+                after = *prev;
+            }
+        }
+        let i = if self.free != NIL {
+            let i = self.free;
+            let s = self.slots.get_mut(i as usize).ok_or(EINVAL)?;
+            s.e = Some(e);
+            self.free = s.next;
+            i
+        } else {
+            let i = u32::try_from(self.slots.len()).map_err(|_| ENOMEM)?;
+            let slot = Slot {
+                prev: NIL,
+                next: NIL,
+                linked: false,
+                e: Some(e),
+            };
+            self.slots.push(slot, GFP_KERNEL_ACCOUNT)?;
+            i
+        };
+        self.link(i, after);
+        Ok(u64::from(i))
+    }
+
+    /// Links slot `i` into the waiting order after `after` (`NIL`: first).
+    fn link(&mut self, i: u32, after: u32) {
+        let next = match self.slot(after) {
+            Some(a) => core::mem::replace(&mut a.next, i),
+            None => core::mem::replace(&mut self.head, i),
+        };
+        match self.slot(next) {
+            Some(n) => n.prev = i,
+            None => self.tail = i,
+        }
+        if let Some(s) = self.slot(i) {
+            (s.prev, s.next, s.linked) = (after, next, true);
+        }
+    }
+
+    /// Takes slot `i` out of the waiting order.
+    fn unlink(&mut self, i: u32) {
+        let Some(s) = self.slot(i).filter(|s| s.linked) else {
+            return;
+        };
+        let (prev, next) = (s.prev, s.next);
+        (s.prev, s.next, s.linked) = (NIL, NIL, false);
+        match self.slot(prev) {
+            Some(p) => p.next = next,
+            None => self.head = next,
+        }
+        match self.slot(next) {
+            Some(n) => n.prev = prev,
+            None => self.tail = prev,
+        }
+    }
+
+    /// The first waiting (not yet served) entry; serving it ([`Waiter::wake`])
+    /// takes it out of the waiting order at the next look.
+    pub(crate) fn first(&mut self) -> Option<&mut Waiter<W>> {
+        self.drop_served_head();
+        let head = self.head;
+        self.slot(head)?.e.as_mut()
+    }
+
+    /// Unlinks the served entries at the head (served through [`first`]).
+    ///
+    /// [`first`]: WaitList::first
+    fn drop_served_head(&mut self) {
+        while let Some(Slot { e: Some(e), .. }) = self.entry(self.head) {
+            if !e.done {
+                break;
+            }
+            self.unlink(self.head);
+        }
+    }
+
+    /// Visits the waiting entries in order with `f` until it breaks; an
+    /// entry it serves ([`Waiter::wake`]) leaves the waiting order.
+    pub(crate) fn each(&mut self, mut f: impl FnMut(&mut Waiter<W>) -> ControlFlow<()>) {
+        self.drop_served_head();
+        let mut i = self.head;
+        while let Some(s) = self.slot(i) {
+            let next = s.next;
+            let Some(e) = s.e.as_mut() else { break };
+            let flow = if e.done {
+                ControlFlow::Continue(())
+            } else {
+                f(e)
+            };
+            if e.done {
+                self.unlink(i);
+            }
+            if flow.is_break() {
+                break;
+            }
+            i = next;
+        }
+    }
+
+    /// Whether any entry is waiting.
+    pub(crate) fn any_waiting(&mut self) -> bool {
+        self.first().is_some()
     }
 
     /// Serves every waiter with `f` and wakes it (queue removal).
     pub(crate) fn wake_all(&mut self, wq: &mut WakeQ, f: impl Fn(&mut W)) {
-        for e in self.waiting() {
+        self.each(|e| {
             f(&mut e.w);
             e.wake(wq);
-        }
+            ControlFlow::Continue(())
+        });
     }
 
-    fn position(&self, id: u64) -> Option<usize> {
-        self.list.iter().position(|e| e.id == id)
+    /// Whether entry `id` was served.
+    fn served(&self, id: u64) -> bool {
+        let i = u32::try_from(id).unwrap_or(NIL);
+        matches!(self.entry(i), Some(Slot { e: Some(e), .. }) if e.done)
     }
 
+    /// Takes entry `id` out of the list (its task's, when it wakes).
     fn take(&mut self, id: u64) -> Option<Waiter<W>> {
-        let i = self.position(id)?;
-        self.list.remove(i).ok()
+        let i = u32::try_from(id).ok()?;
+        self.entry(i)?.e.as_ref()?;
+        self.unlink(i);
+        let free = self.free;
+        let s = self.slot(i)?;
+        let e = s.e.take();
+        (s.prev, s.next) = (NIL, free);
+        self.free = i;
+        e
     }
 }
 
@@ -356,7 +485,7 @@ pub(crate) fn sleep<S: Unpin, W>(
     on_signal: OnSignal,
 ) -> Result<W> {
     loop {
-        let served = list(g).list.iter().any(|e| e.id == id && e.done);
+        let served = list(g).served(id);
         let err = if served {
             None
         } else {
