@@ -120,9 +120,15 @@ static int restore(void)
 	size_t n;
 
 	while (buf && (n = fread(buf + len, 1, size - len, stdin)) > 0) {
+		char *bigger;
+
 		len += n;
-		if (len == size)
-			buf = realloc(buf, size *= 2);
+		if (len < size)
+			continue;
+		bigger = realloc(buf, size *= 2);
+		if (!bigger)
+			free(buf);
+		buf = bigger;
 	}
 	if (!buf)
 		return fail("malloc");
