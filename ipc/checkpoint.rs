@@ -134,6 +134,11 @@ pub(crate) struct Reader {
 }
 
 impl Reader {
+    /// The `len` bytes at `at` (which the caller checked do not wrap).
+    fn new(at: u64, len: u64) -> Self {
+        Reader { at, end: at + len }
+    }
+
     fn take<T: FromBytes>(&mut self) -> Result<T> {
         let v = read_user(self.skip(size_of::<T>() as u64)?)?;
         Ok(v)
@@ -157,7 +162,7 @@ impl Reader {
 
     /// Passes over `n` bytes; returns their user address.
     pub(crate) fn skip(&mut self, n: u64) -> Result<u64> {
-        if n > self.end - self.at {
+        if n > self.end.saturating_sub(self.at) {
             return Err(EBADMSG);
         }
         let at = self.at;
@@ -198,7 +203,7 @@ impl Reader {
         }
         let len = self.u64()?;
         let at = self.skip(len)?;
-        Ok(Some((kind, Reader { at, end: at + len })))
+        Ok(Some((kind, Reader::new(at, len))))
     }
 
     /// A record must be read whole.
@@ -240,24 +245,15 @@ fn verify(buf: u64, len: u64) -> Result {
     if len < HEADER_LEN + TRAILER_LEN {
         return Err(EBADMSG);
     }
-    let head: [u8; 16] = read_user(buf)?;
-    let (magic, rest) = head.split_at(8);
-    let word = |b: &[u8]| b.try_into().map_or(0, u32::from_le_bytes);
-    if magic != MAGIC || rest.get(..4).map(word) != Some(RIPC_DUMP_VERSION) {
+    let mut head = Reader::new(buf, HEADER_LEN);
+    if head.take::<[u8; 8]>()? != *MAGIC || head.u32()? != RIPC_DUMP_VERSION {
         return Err(EINVAL);
     }
-    let tail: [u8; 24] = read_user(buf.wrapping_add(len - TRAILER_LEN))?;
-    let (end, rest) = tail.split_at(8);
-    let total = rest
-        .get(..8)
-        .and_then(|b| b.try_into().ok())
-        .map(u64::from_le_bytes);
-    let (pad, crc) = (rest.get(8..12).map(word), rest.get(12..).map(word));
-    if head.get(12..).map(word) != Some(HEADER_LEN as u32)
-        || end != END_MAGIC
-        || total != Some(len)
-        || pad != Some(0)
-    {
+    let header_len = head.u32()?;
+    let mut tail = Reader::new(buf + (len - TRAILER_LEN), TRAILER_LEN);
+    let (end, total) = (tail.take::<[u8; 8]>()?, tail.u64()?);
+    let (pad, crc) = (tail.u32()?, tail.u32()?);
+    if header_len != HEADER_LEN as u32 || end != *END_MAGIC || total != len || pad != 0 {
         return Err(EBADMSG);
     }
     let mut page = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
@@ -265,14 +261,14 @@ fn verify(buf: u64, len: u64) -> Result {
     while at < len - 4 {
         let n = ((len - 4 - at) as usize).min(PAGE_SIZE);
         let chunk = page.get_mut(..n).ok_or(EINVAL)?;
-        UserSlice::new(UserPtr::from_addr(buf.wrapping_add(at) as usize), n)
+        UserSlice::new(UserPtr::from_addr((buf + at) as usize), n)
             .reader()
             .read_slice(chunk)?;
         sum = kernel_api::crc32(sum, chunk);
         at += n as u64;
         kernel_api::cond_resched();
     }
-    if Some(!sum) != crc {
+    if !sum != crc {
         return Err(EBADMSG);
     }
     Ok(())
@@ -281,14 +277,13 @@ fn verify(buf: u64, len: u64) -> Result {
 /// `RIPC_IOC_RESTORE`.
 pub(crate) fn restore(ns: &Ns, a: &ripc_dump) -> Result {
     allowed(ns)?;
+    // A stream that would end past the address space cannot be read.
+    a.buf.checked_add(a.buf_len).ok_or(EFAULT)?;
     verify(a.buf, a.buf_len)?;
     if !mqueue::is_empty(&ns.mq) || !sysv::is_empty(&ns.sysv) {
         return Err(EEXIST);
     }
-    let mut r = Reader {
-        at: a.buf.wrapping_add(HEADER_LEN),
-        end: a.buf.wrapping_add(a.buf_len - TRAILER_LEN),
-    };
+    let mut r = Reader::new(a.buf + HEADER_LEN, a.buf_len - HEADER_LEN - TRAILER_LEN);
     let mut mq = mqueue::Restore::new();
     let mut msg = sysv::Restore::new();
     while let Some((kind, mut rec)) = r.record()? {
