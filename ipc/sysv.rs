@@ -177,9 +177,7 @@ impl SysvNs {
             )?,
         })
     }
-}
 
-impl SysvNs {
     /// `checkpoint_restore_ns_capable` over the user namespace that owns
     /// the IPC namespace: `CAP_CHECKPOINT_RESTORE` or `CAP_SYS_ADMIN`.
     pub(crate) fn checkpoint_capable(&self) -> bool {
@@ -419,9 +417,7 @@ impl SysvQueue {
         }
         mask
     }
-}
 
-impl SysvQueue {
     /// A queue with no message (`newque`), not yet in the table.
     fn new(
         ns: &SysvNs,
