@@ -407,8 +407,8 @@ impl Blocking {
 /// What a send batch loads at a time: up to 32 messages and 64 KiB (or one
 /// bigger message).  A batch blocked on a full queue holds one part (as
 /// a few blocked senders would), not the whole batch.
-const PART_MSGS: usize = 32;
-const PART_BYTES: usize = 64 << 10;
+pub(crate) const PART_MSGS: usize = 32;
+pub(crate) const PART_BYTES: usize = 64 << 10;
 
 /// A send batch, in parts: each part's messages are loaded (`load`, in
 /// order, up to the first failure), then sent in one run (`run`).  The

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -285,6 +286,34 @@ int ripc_mq_notify(int mqd, const struct sigevent *sevp)
 	return mq_ioctl(mqd, RIPC_MQ_NOTIFY, &arg, bad_sigevent) < 0 ? -1 : 0;
 }
 
+ssize_t ripc_mq_peek(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
+		     size_t pos)
+{
+	struct ripc_mq_peek arg = {
+		.size = sizeof(arg),
+		.msg_ptr = PTR(msg_ptr),
+		.msg_len = msg_len,
+		.pos = pos,
+	};
+	long ret = mq_ioctl(mqd, RIPC_MQ_PEEK, &arg, NULL);
+
+	if (ret >= 0 && msg_prio)
+		*msg_prio = arg.msg_prio;
+	return ret;
+}
+
+int ripc_mq_peek_batch(int mqd, struct ripc_mq_item *items, unsigned int count, size_t pos)
+{
+	struct ripc_mq_peek_batch arg = {
+		.size = sizeof(arg),
+		.count = count,
+		.items = PTR(items),
+		.pos = pos,
+	};
+
+	return mq_ioctl(mqd, RIPC_MQ_PEEK_BATCH, &arg, NULL);
+}
+
 /* ---- System V message queues ---------------------------------------- */
 
 int ripc_msgget(key_t key, int msgflg)
@@ -389,4 +418,53 @@ ssize_t ripc_list_page(unsigned int which, uint64_t *cursor, char *buf, size_t l
 	if (n >= 0)
 		*cursor = arg.cursor;
 	return n;
+}
+
+ssize_t ripc_dump(void *buf, size_t len)
+{
+	struct ripc_dump arg = { .size = sizeof(arg), .buf = PTR(buf), .buf_len = len };
+
+	if (dev_ioctl(RIPC_IOC_DUMP, &arg) < 0)
+		return -1;
+	return (ssize_t)arg.total;
+}
+
+int ripc_dump_alloc(void **out, size_t *len)
+{
+	size_t size = 1 << 16;
+	void *buf = NULL;
+
+	for (;;) {
+		void *bigger = realloc(buf, size);
+		ssize_t n;
+
+		if (!bigger) {
+			free(buf);
+			errno = ENOMEM;
+			return -1;
+		}
+		buf = bigger;
+		n = ripc_dump(buf, size);
+		if (n < 0) {
+			int e = errno;
+
+			free(buf);
+			errno = e;
+			return -1;
+		}
+		if ((size_t)n <= size) {
+			*out = buf;
+			*len = (size_t)n;
+			return 0;
+		}
+		/* It grew between the calls: some room for more growth. */
+		size = (size_t)n + (size_t)n / 8;
+	}
+}
+
+int ripc_restore(const void *buf, size_t len)
+{
+	struct ripc_dump arg = { .size = sizeof(arg), .buf = PTR(buf), .buf_len = len };
+
+	return dev_ioctl(RIPC_IOC_RESTORE, &arg) < 0 ? -1 : 0;
 }

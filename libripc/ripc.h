@@ -81,6 +81,24 @@ int ripc_mq_setattr(int mqd, const struct mq_attr *newattr, struct mq_attr *olda
  */
 int ripc_mq_notify(int mqd, const struct sigevent *sevp);
 
+/*
+ * Peek (a rust_ipc extension, RIPC_MQ_PEEK): copies the message at position
+ * pos in receive order (0: the one mq_receive would return next) into
+ * msg_ptr, and its priority into *msg_prio if not NULL, without removing
+ * it.  Returns its length, or -1: ENOMSG past the last message, EMSGSIZE
+ * if msg_len is smaller than the message, EBADF if mqd is not a queue
+ * descriptor open for reading.
+ */
+ssize_t ripc_mq_peek(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
+		     size_t pos);
+/*
+ * RIPC_MQ_PEEK_BATCH: the messages at positions pos, pos + 1, ... into
+ * items[0..count) (msg_ptr and msg_len, the buffer size, in; msg_len, the
+ * length, and msg_prio out).  Returns how many were copied (the first
+ * failure ends the batch: -1 with its errno if it is the first item).
+ */
+int ripc_mq_peek_batch(int mqd, struct ripc_mq_item *items, unsigned int count, size_t pos);
+
 /* ---- System V message queues ---------------------------------------- */
 
 int ripc_msgget(key_t key, int msgflg);
@@ -115,6 +133,23 @@ ssize_t ripc_list(unsigned int which, char *buf, size_t len);
  * errno (EINVAL if buf cannot hold one line).
  */
 ssize_t ripc_list_page(unsigned int which, uint64_t *cursor, char *buf, size_t len);
+
+/*
+ * Checkpoint and restore (RIPC_IOC_DUMP, RIPC_IOC_RESTORE; the stream format
+ * is in <linux/rust_ipc.h>).  Both need CAP_CHECKPOINT_RESTORE or
+ * CAP_SYS_ADMIN over the IPC namespace's user namespace (EPERM).
+ *
+ * ripc_dump(): writes the stream of the caller's IPC namespace's queues to
+ * buf, at most len bytes, and returns its whole length (larger than len:
+ * call again with a buffer that large), or -1.  ripc_dump_alloc(): the
+ * whole stream in a malloc'd buffer (*out, *len; the caller frees it);
+ * 0 or -1.  ripc_restore(): recreates the queues of the stream in the
+ * caller's namespace, which must have none (EEXIST); EINVAL or EBADMSG for
+ * a stream that is not one, truncated or corrupted, with nothing created.
+ */
+ssize_t ripc_dump(void *buf, size_t len);
+int ripc_dump_alloc(void **out, size_t *len);
+int ripc_restore(const void *buf, size_t len);
 
 /*
  * The process-wide descriptor of /dev/rust_ipc (opened on first use), or -1.

@@ -62,6 +62,9 @@ plain_data!(
     ripc_msg_item,
     ripc_msg_batch,
     ripc_list,
+    ripc_mq_peek,
+    ripc_mq_peek_batch,
+    ripc_dump,
 );
 
 /// An ioctl argument struct that starts with `__u32 size`.

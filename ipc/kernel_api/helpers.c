@@ -5,6 +5,7 @@
  * crate): no kernel struct layout is read or guessed on the Rust side.
  * The Rust wrappers over these are in ipc/kernel_api/.
  */
+#include <linux/crc32.h>
 #include <linux/cred.h>
 #include <linux/dcache.h>
 #include <linux/fs.h>
@@ -275,4 +276,10 @@ int rust_ipc_read_user_words(u64 *dst, const u64 __user *src, unsigned int n)
 	return 0;
 efault:
 	return -EFAULT;
+}
+
+/* crc32_le(): zlib's CRC-32 without its inversions (lib/crc/). */
+u32 rust_ipc_crc32(u32 crc, const void *p, size_t len)
+{
+	return crc32_le(crc, p, len);
 }

@@ -43,5 +43,6 @@ bool rust_ipc_ipc_ns_is_init(struct ipc_namespace *ns);
 kuid_t rust_ipc_ipc_ns_root_uid(struct ipc_namespace *ns);
 kuid_t rust_ipc_current_euid(void);
 void rust_ipc_file_set_nonblock(struct file *file, bool on);
+u32 rust_ipc_crc32(u32 crc, const void *p, size_t len);
 
 #endif /* RUST_IPC_HELPERS_H */

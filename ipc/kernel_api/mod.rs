@@ -77,6 +77,7 @@ mod ffi {
             sig: c_int,
             value: u64,
         );
+        pub(super) fn rust_ipc_crc32(crc: u32, p: *const c_void, len: usize) -> u32;
     }
 }
 
@@ -392,4 +393,11 @@ pub(crate) fn real_seconds() -> i64 {
 pub(crate) fn nsecs_to_jiffies(ns: u64) -> c_ulong {
     // SAFETY: a plain conversion.
     unsafe { bindings::nsecs_to_jiffies(ns) }
+}
+
+/// `crc32_le(crc, data)`: the CRC-32 of zlib (seed `!0`, result inverted
+/// by the caller), continued over `data`.
+pub(crate) fn crc32(crc: u32, data: &[u8]) -> u32 {
+    // SAFETY: `data` is valid for reads of its length.
+    unsafe { ffi::rust_ipc_crc32(crc, data.as_ptr().cast(), data.len()) }
 }

@@ -44,6 +44,10 @@ const COMMANDS: &[&str] = &[
     "RIPC_MQ_RECEIVE_BATCH",
     "RIPC_MSGSND_BATCH",
     "RIPC_MSGRCV_BATCH",
+    "RIPC_MQ_PEEK",
+    "RIPC_MQ_PEEK_BATCH",
+    "RIPC_IOC_DUMP",
+    "RIPC_IOC_RESTORE",
 ];
 
 fn main() {

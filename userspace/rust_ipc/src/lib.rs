@@ -8,7 +8,9 @@
 //!   so it can be polled.
 //! - [`SysvQueue`] is a `msqid`: `msgget`, `msgsnd`, `msgrcv` (every
 //!   [`Search`] mode, `MSG_COPY` as [`SysvQueue::copy`]) and `msgctl`.
-//! - [`device`] has the device-wide calls (ABI version, limits, listing).
+//! - [`device`] has the device-wide calls (ABI version, limits, listing,
+//!   and the checkpoint/restore of a namespace's queues:
+//!   [`device::dump`], [`device::restore`]).
 //!
 //! Errors are [`std::io::Error`]s carrying the native errno:
 //! `e.raw_os_error()` is exactly what the corresponding libc call would
@@ -127,6 +129,22 @@ mod tests {
             (
                 RIPC_CMD_MSG_BIND,
                 write::<ripc_msgbind>(m, n(RIPC_NR_MSG_BIND)),
+            ),
+            (
+                RIPC_CMD_MQ_PEEK,
+                read_write::<ripc_mq_peek>(m, n(RIPC_NR_MQ_PEEK)),
+            ),
+            (
+                RIPC_CMD_MQ_PEEK_BATCH,
+                read_write::<ripc_mq_peek_batch>(m, n(RIPC_NR_MQ_PEEK_BATCH)),
+            ),
+            (
+                RIPC_CMD_IOC_DUMP,
+                read_write::<ripc_dump>(m, n(RIPC_NR_DUMP)),
+            ),
+            (
+                RIPC_CMD_IOC_RESTORE,
+                write::<ripc_dump>(m, n(RIPC_NR_RESTORE)),
             ),
         ];
         for (i, (clang, rust)) in cases.into_iter().enumerate() {

@@ -388,6 +388,78 @@ impl PosixQueue {
         )
     }
 
+    /// Peek (a rust_ipc extension, `RIPC_MQ_PEEK`): copies the message at
+    /// position `pos` in receive order (0: the one [`receive`](Self::receive)
+    /// would take next; priorities high to low, FIFO within a priority)
+    /// into `buf`, without removing it; returns its length and priority.
+    /// Nothing in the queue changes.
+    ///
+    /// `ENOMSG` if `pos` is past the last message, `EMSGSIZE` if `buf` is
+    /// shorter than the message (only its length counts, not `msg_size`),
+    /// `EBADF` if the descriptor is not open for reading.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use rust_ipc::PosixQueue;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let q = PosixQueue::open("/jobs")?;
+    /// let mut buf = vec![0; q.attributes()?.msg_size as usize];
+    /// // Everything queued, in the order it would be received.
+    /// let mut pos = 0;
+    /// while let Ok((len, prio)) = q.peek(pos, &mut buf) {
+    ///     println!("{pos}: priority {prio}, {len} bytes");
+    ///     pos += 1;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn peek(&self, pos: usize, buf: &mut [u8]) -> io::Result<(usize, u32)> {
+        let mut p = uapi::ripc_mq_peek {
+            size: sys::size_of::<uapi::ripc_mq_peek>(),
+            msg_prio: 0,
+            msg_ptr: ptr(buf.as_mut_ptr()),
+            msg_len: buf.len() as u64,
+            pos: pos as u64,
+        };
+        // SAFETY: `p` is a `ripc_mq_peek` whose buffer is `buf`, written
+        // for at most its length.
+        let n = self.call(uapi::RIPC_CMD_MQ_PEEK, &mut p, false)?;
+        Ok((n as usize, p.msg_prio))
+    }
+
+    /// The bulk form of [`peek`](Self::peek) (`RIPC_MQ_PEEK_BATCH`): the
+    /// messages at positions `pos`, `pos + 1`, ... into `bufs`, one each,
+    /// in one call; returns the length and priority of each message copied
+    /// (fewer than `bufs` at the end of the queue, or before a buffer that
+    /// is too short).  An error if the first fails (`ENOMSG` past the end,
+    /// `EMSGSIZE`); `EINVAL` for more than 1024 buffers.
+    pub fn peek_many(&self, pos: usize, bufs: &mut [&mut [u8]]) -> io::Result<Vec<(usize, u32)>> {
+        let mut items: Vec<uapi::ripc_mq_item> = bufs
+            .iter_mut()
+            .map(|b| uapi::ripc_mq_item {
+                msg_ptr: ptr(b.as_mut_ptr()),
+                msg_len: b.len() as u64,
+                ..Default::default()
+            })
+            .collect();
+        let mut a = uapi::ripc_mq_peek_batch {
+            size: sys::size_of::<uapi::ripc_mq_peek_batch>(),
+            count: u32::try_from(items.len()).unwrap_or(u32::MAX),
+            items: ptr(items.as_mut_ptr()),
+            pos: pos as u64,
+        };
+        // SAFETY: `a` is a `ripc_mq_peek_batch` over `items`, each of whose
+        // buffers is one of `bufs`, written for at most its length.
+        let n = self.call(uapi::RIPC_CMD_MQ_PEEK_BATCH, &mut a, false)? as usize;
+        Ok(items
+            .iter()
+            .take(n)
+            .map(|it| (it.msg_len as usize, it.msg_prio))
+            .collect())
+    }
+
     fn xfer(
         &self,
         cmd: u32,

@@ -467,3 +467,41 @@ fn not_a_queue_ebadf() {
     assert_eq!(errno(q.notify(Notification::None)), libc::EBADF);
     assert_eq!(errno(q.remove_notification()), libc::EBADF);
 }
+
+#[test]
+fn peek_in_receive_order_leaves_the_queue() {
+    require_device!();
+    let f = fresh("peek", 10, 6000);
+    let q = &f.q;
+    let big: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 251) as u8).collect();
+    for (msg, prio) in [(&b"low"[..], 1), (&big[..], 9), (b"mid", 5), (b"high", 9)] {
+        q.send(msg, prio).unwrap();
+    }
+    let want: [(&[u8], u32); 4] = [(&big, 9), (b"high", 9), (b"mid", 5), (b"low", 1)];
+    let mut buf = vec![0u8; 6000];
+    for (pos, (msg, prio)) in want.iter().enumerate() {
+        assert_eq!(q.peek(pos, &mut buf).unwrap(), (msg.len(), *prio));
+        assert_eq!(&buf[..msg.len()], *msg);
+    }
+    assert_eq!(errno(q.peek(4, &mut buf)), libc::ENOMSG);
+    assert_eq!(errno(q.peek(0, &mut buf[..4999])), libc::EMSGSIZE);
+    let (mut a, mut b, mut c) = ([0u8; 5000], [0u8; 8], [0u8; 8]);
+    let got = q
+        .peek_many(1, &mut [&mut a[..], &mut b[..], &mut c[..]])
+        .unwrap();
+    assert_eq!(got, vec![(4, 9), (3, 5), (3, 1)]);
+    assert_eq!(
+        (&a[..4], &b[..3], &c[..3]),
+        (&b"high"[..], &b"mid"[..], &b"low"[..])
+    );
+    assert_eq!(errno(q.peek_many(4, &mut [&mut a[..]])), libc::ENOMSG);
+    // A write-only descriptor cannot peek.
+    let wo = OpenOptions::new().write(true).open(&f.name).unwrap();
+    assert_eq!(errno(wo.peek(0, &mut buf)), libc::EBADF);
+    // Nothing moved.
+    assert_eq!(q.attributes().unwrap().cur_msgs, 4);
+    for (msg, prio) in want {
+        assert_eq!(q.receive(&mut buf).unwrap(), (msg.len(), prio));
+        assert_eq!(&buf[..msg.len()], msg);
+    }
+}
