@@ -19,13 +19,13 @@ use crate::ipc::{
 use kernel::{
     bindings,
     fs::File,
-    new_condvar, new_mutex,
+    new_mutex,
     prelude::*,
     rbtree::{RBTree, RBTreeNode},
     sync::{
         atomic::{Atomic, Relaxed},
         poll::PollTable,
-        Arc, CondVar, Mutex,
+        Arc, Mutex,
     },
 };
 
@@ -378,8 +378,6 @@ pub(crate) struct SysvQueue {
     id: i32,
     #[pin]
     state: Mutex<SysvState>,
-    #[pin]
-    sleep: CondVar,
     poll: PollQueue,
     reserved: Arc<Reserved>,
 }
@@ -485,7 +483,6 @@ pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
                 shared: ns.shared.clone(),
                 reserved: reserved.clone(),
             }),
-            sleep <- new_condvar!(),
             poll: PollQueue::new()?,
             reserved,
         }),
@@ -575,7 +572,6 @@ fn snd_run(q: &SysvQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usiz
             } else {
                 let slept = g.senders.add(size).and_then(|id| {
                     wait::sleep(
-                        &q.sleep,
                         &mut g,
                         |s| &mut s.senders,
                         id,
@@ -617,7 +613,7 @@ pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
     let b = Blocking {
         nonblock: a.msgflg & IPC_NOWAIT != 0,
         first_only: false,
-        deadline: Deadline::from_user(a.timeout)?,
+        deadline: Deadline::from_user(a.timeout, &a.clock)?,
     };
     let q = lookup(ns, a.msqid)?;
     let (done, err) = snd_run(&q, core::iter::once(m), b);
@@ -716,7 +712,6 @@ fn rcv_run(
             };
             let slept = g.receivers.add(want).and_then(|id| {
                 wait::sleep(
-                    &q.sleep,
                     &mut g,
                     |s| &mut s.receivers,
                     id,
@@ -791,7 +786,7 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
     let b = Blocking {
         nonblock: a.msgflg & IPC_NOWAIT != 0,
         first_only: false,
-        deadline: Deadline::from_user(a.timeout)?,
+        deadline: Deadline::from_user(a.timeout, &a.clock)?,
     };
     let q = lookup(ns, a.msqid)?;
     // The mtype and at most `bufsz` bytes of text: under the queue lock if
@@ -820,8 +815,13 @@ pub(crate) fn msgsnd_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
     if b.msqid < 0 {
         return Err(EINVAL);
     }
-    let (count, blocking) =
-        Blocking::batch(b.count, b.flags, b.msgflg & IPC_NOWAIT != 0, b.timeout)?;
+    let (count, blocking) = Blocking::batch(
+        b.count,
+        b.flags,
+        b.msgflg & IPC_NOWAIT != 0,
+        b.timeout,
+        &b.clock,
+    )?;
     let (items, err) = read_items::<ripc_msg_item>(b.items, count)?;
     // The id is looked up once the first messages are loaded, as msgsnd does.
     let mut q = None;
@@ -851,8 +851,13 @@ pub(crate) fn msgrcv_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
     if b.msqid < 0 {
         return Err(EINVAL);
     }
-    let (count, blocking) =
-        Blocking::batch(b.count, b.flags, b.msgflg & IPC_NOWAIT != 0, b.timeout)?;
+    let (count, blocking) = Blocking::batch(
+        b.count,
+        b.flags,
+        b.msgflg & IPC_NOWAIT != 0,
+        b.timeout,
+        &b.clock,
+    )?;
     let (mut items, mut err) = read_items::<ripc_msg_item>(b.items, count)?;
     let mut wants = KVec::with_capacity(items.len(), GFP_KERNEL)?;
     for it in items.iter() {

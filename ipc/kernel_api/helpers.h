@@ -8,6 +8,7 @@
 #define RUST_IPC_HELPERS_H
 
 #include <linux/types.h>
+#include <linux/ktime.h>
 #include <linux/uidgid.h>
 
 struct file;
@@ -42,5 +43,7 @@ bool rust_ipc_ipc_ns_is_init(struct ipc_namespace *ns);
 kuid_t rust_ipc_ipc_ns_root_uid(struct ipc_namespace *ns);
 kuid_t rust_ipc_current_euid(void);
 void rust_ipc_file_set_nonblock(struct file *file, bool on);
+void rust_ipc_set_interruptible(void);
+int rust_ipc_sleep_until(clockid_t clock, ktime_t expires);
 
 #endif /* RUST_IPC_HELPERS_H */
