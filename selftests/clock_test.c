@@ -593,7 +593,7 @@ static int cmp_ll(const void *a, const void *b)
  * call) taking turns, and rust_ipc on a relative CLOCK_MONOTONIC 1 ms; the
  * lateness is the time of the return less the deadline.  None may be
  * early; rust_ipc's median and p99 are printed beside native's, and its
- * median must be no worse than native's (within 20 us or 10%: both are
+ * median must be no worse than native's (within 50 us and 25%: both are
  * the same hrtimer sleep; the rest is the host's noise under TCG).
  */
 TEST_F(clock, lateness_at_1ms_is_no_worse_than_native)
@@ -641,7 +641,7 @@ TEST_F(clock, lateness_at_1ms_is_no_worse_than_native)
 			       who[k], med[k] / 1000, p99[k] / 1000, late[k][NWAITS - 1] / 1000);
 	}
 	for (int k = 1; k < 3; k++) {
-		ASSERT_LE(med[k], med[0] + med[0] / 10 + 20000) TH_LOG("%s", who[k]);
+		ASSERT_LE(med[k], med[0] + med[0] / 4 + 50000) TH_LOG("%s", who[k]);
 	}
 }
 
