@@ -809,19 +809,19 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
     })
 }
 
-/// `RIPC_MSGSND_BATCH`: the messages are loaded, then sent under one lock,
-/// a part at a time ([`wait::send_parts`]); returns how many were sent.
-pub(crate) fn msgsnd_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
+/// A batch's count and blocking, after `msgsnd`'s and `msgrcv`'s first check.
+fn batch_args(b: &ripc_msg_batch) -> Result<(usize, Blocking)> {
     if b.msqid < 0 {
         return Err(EINVAL);
     }
-    let (count, blocking) = Blocking::batch(
-        b.count,
-        b.flags,
-        b.msgflg & IPC_NOWAIT != 0,
-        b.timeout,
-        &b.clock,
-    )?;
+    let nonblock = b.msgflg & IPC_NOWAIT != 0;
+    Blocking::batch(b.count, b.flags, nonblock, b.timeout, &b.clock)
+}
+
+/// `RIPC_MSGSND_BATCH`: the messages are loaded, then sent under one lock,
+/// a part at a time ([`wait::send_parts`]); returns how many were sent.
+pub(crate) fn msgsnd_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
+    let (count, blocking) = batch_args(b)?;
     let (items, err) = read_items::<ripc_msg_item>(b.items, count)?;
     // The id is looked up once the first messages are loaded, as msgsnd does.
     let mut q = None;
@@ -848,16 +848,7 @@ pub(crate) fn msgsnd_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
 /// `RIPC_MSGRCV_BATCH`: receives under one lock, then copies each message
 /// out and writes its length to its item; returns how many were received.
 pub(crate) fn msgrcv_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
-    if b.msqid < 0 {
-        return Err(EINVAL);
-    }
-    let (count, blocking) = Blocking::batch(
-        b.count,
-        b.flags,
-        b.msgflg & IPC_NOWAIT != 0,
-        b.timeout,
-        &b.clock,
-    )?;
+    let (count, blocking) = batch_args(b)?;
     let (mut items, mut err) = read_items::<ripc_msg_item>(b.items, count)?;
     let mut wants = KVec::with_capacity(items.len(), GFP_KERNEL)?;
     for it in items.iter() {
