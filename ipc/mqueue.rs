@@ -26,12 +26,12 @@ use core::fmt::Write;
 use kernel::{
     bindings,
     fs::File,
-    new_condvar, new_mutex,
+    new_mutex,
     prelude::*,
     rbtree::{RBTree, RBTreeNode, RBTreeNodeReservation},
     sync::{
         atomic::{Atomic, Relaxed},
-        Arc, CondVar, Mutex,
+        Arc, Mutex,
     },
 };
 
@@ -442,8 +442,6 @@ pub(crate) struct MqQueue {
     _charge: Charge,
     #[pin]
     state: Mutex<MqState>,
-    #[pin]
-    sleep: CondVar,
     poll: PollQueue,
     reserved: Arc<Reserved>,
 }
@@ -599,7 +597,6 @@ impl MqQueue {
                     maxmsg: n as usize,
                     reserved: reserved.clone(),
                 }),
-                sleep <- new_condvar!(),
                 poll: PollQueue::new()?,
                 reserved,
             }),
@@ -670,7 +667,6 @@ fn send_run(q: &MqQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usize
                 }
             };
             let slept = wait::sleep(
-                &q.sleep,
                 &mut g,
                 |s| &mut s.senders,
                 id,
@@ -717,7 +713,6 @@ fn receive_run(
             None => {
                 let slept = g.receivers.add_by_prio(None).and_then(|id| {
                     wait::sleep(
-                        &q.sleep,
                         &mut g,
                         |s| &mut s.receivers,
                         id,
@@ -752,7 +747,7 @@ fn receive_run(
 
 /// `RIPC_MQ_SEND`, in `do_mq_timedsend`'s order of checks.
 pub(crate) fn send(h: Option<&MqHandle>, file: &File, x: &ripc_mq_xfer) -> Result {
-    let deadline = Deadline::from_user(x.timeout)?;
+    let deadline = Deadline::from_user(x.timeout, &x.clock)?;
     if x.msg_prio >= MQ_PRIO_MAX {
         return Err(EINVAL);
     }
@@ -803,7 +798,7 @@ pub(crate) fn receive(
     x: &ripc_mq_xfer,
     prio_out: u64,
 ) -> Result<usize> {
-    let deadline = Deadline::from_user(x.timeout)?;
+    let deadline = Deadline::from_user(x.timeout, &x.clock)?;
     let q = &handle(h, false)?.q;
     if x.msg_len < q.msgsize as u64 {
         return Err(EMSGSIZE);
@@ -931,7 +926,7 @@ pub(crate) fn peek_batch(h: Option<&MqHandle>, b: &ripc_mq_peek_batch) -> Result
 /// `RIPC_MQ_SEND_BATCH`: the messages are loaded, then sent under one
 /// lock, a part at a time ([`wait::send_parts`]); returns how many were sent.
 pub(crate) fn send_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch) -> Result<usize> {
-    let (count, blocking) = Blocking::batch(b.count, b.flags, nonblock(file), b.timeout)?;
+    let (count, blocking) = Blocking::batch(b.count, b.flags, nonblock(file), b.timeout, &b.clock)?;
     let q = &handle(h, true)?.q;
     let (items, err) = read_items::<ripc_mq_item>(b.items, count)?;
     wait::send_parts(
@@ -951,7 +946,7 @@ pub(crate) fn send_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch) -
 /// `RIPC_MQ_RECEIVE_BATCH`: takes the messages under one lock, then copies
 /// each out and writes its item back; returns how many were received.
 pub(crate) fn receive_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch) -> Result<usize> {
-    let (count, blocking) = Blocking::batch(b.count, b.flags, nonblock(file), b.timeout)?;
+    let (count, blocking) = Blocking::batch(b.count, b.flags, nonblock(file), b.timeout, &b.clock)?;
     let q = &handle(h, false)?.q;
     let (mut items, mut err) = read_items::<ripc_mq_item>(b.items, count)?;
     if let Some(k) = items.iter().position(|it| it.msg_len < q.msgsize as u64) {

@@ -21,13 +21,13 @@ use core::ops::ControlFlow;
 use kernel::{
     bindings,
     fs::File,
-    new_condvar, new_mutex,
+    new_mutex,
     prelude::*,
     rbtree::{RBTree, RBTreeNode},
     sync::{
         atomic::{Atomic, Relaxed},
         poll::PollTable,
-        Arc, CondVar, Mutex,
+        Arc, Mutex,
     },
 };
 
@@ -388,8 +388,6 @@ pub(crate) struct SysvQueue {
     id: i32,
     #[pin]
     state: Mutex<SysvState>,
-    #[pin]
-    sleep: CondVar,
     poll: PollQueue,
     reserved: Arc<Reserved>,
 }
@@ -451,7 +449,6 @@ impl SysvQueue {
                     shared: ns.shared.clone(),
                     reserved: reserved.clone(),
                 }),
-                sleep <- new_condvar!(),
                 poll: PollQueue::new()?,
                 reserved,
             }),
@@ -594,7 +591,6 @@ fn snd_run(q: &SysvQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usiz
             } else {
                 let slept = g.senders.add(size).and_then(|id| {
                     wait::sleep(
-                        &q.sleep,
                         &mut g,
                         |s| &mut s.senders,
                         id,
@@ -636,7 +632,7 @@ pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
     let b = Blocking {
         nonblock: a.msgflg & IPC_NOWAIT != 0,
         first_only: false,
-        deadline: Deadline::from_user(a.timeout)?,
+        deadline: Deadline::from_user(a.timeout, &a.clock)?,
     };
     let q = lookup(ns, a.msqid)?;
     let (done, err) = snd_run(&q, core::iter::once(m), b);
@@ -735,7 +731,6 @@ fn rcv_run(
             };
             let slept = g.receivers.add(want).and_then(|id| {
                 wait::sleep(
-                    &q.sleep,
                     &mut g,
                     |s| &mut s.receivers,
                     id,
@@ -810,7 +805,7 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
     let b = Blocking {
         nonblock: a.msgflg & IPC_NOWAIT != 0,
         first_only: false,
-        deadline: Deadline::from_user(a.timeout)?,
+        deadline: Deadline::from_user(a.timeout, &a.clock)?,
     };
     let q = lookup(ns, a.msqid)?;
     // The mtype and at most `bufsz` bytes of text: under the queue lock if
@@ -833,14 +828,19 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
     })
 }
 
-/// `RIPC_MSGSND_BATCH`: the messages are loaded, then sent under one lock,
-/// a part at a time ([`wait::send_parts`]); returns how many were sent.
-pub(crate) fn msgsnd_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
+/// A batch's count and blocking, after `msgsnd`'s and `msgrcv`'s first check.
+fn batch_args(b: &ripc_msg_batch) -> Result<(usize, Blocking)> {
     if b.msqid < 0 {
         return Err(EINVAL);
     }
-    let (count, blocking) =
-        Blocking::batch(b.count, b.flags, b.msgflg & IPC_NOWAIT != 0, b.timeout)?;
+    let nonblock = b.msgflg & IPC_NOWAIT != 0;
+    Blocking::batch(b.count, b.flags, nonblock, b.timeout, &b.clock)
+}
+
+/// `RIPC_MSGSND_BATCH`: the messages are loaded, then sent under one lock,
+/// a part at a time ([`wait::send_parts`]); returns how many were sent.
+pub(crate) fn msgsnd_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
+    let (count, blocking) = batch_args(b)?;
     let (items, err) = read_items::<ripc_msg_item>(b.items, count)?;
     // The id is looked up once the first messages are loaded, as msgsnd does.
     let mut q = None;
@@ -867,11 +867,7 @@ pub(crate) fn msgsnd_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
 /// `RIPC_MSGRCV_BATCH`: receives under one lock, then copies each message
 /// out and writes its length to its item; returns how many were received.
 pub(crate) fn msgrcv_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
-    if b.msqid < 0 {
-        return Err(EINVAL);
-    }
-    let (count, blocking) =
-        Blocking::batch(b.count, b.flags, b.msgflg & IPC_NOWAIT != 0, b.timeout)?;
+    let (count, blocking) = batch_args(b)?;
     let (mut items, mut err) = read_items::<ripc_msg_item>(b.items, count)?;
     let mut wants = KVec::with_capacity(items.len(), GFP_KERNEL)?;
     for it in items.iter() {

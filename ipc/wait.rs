@@ -7,9 +7,11 @@
 //! queue lock, and sleeps.  A waker picks exactly the entry that can proceed
 //! (the first receiver whose type matches, the first sender), gives it what
 //! it needs (a message, an error) and wakes that one task: no thundering
-//! herd, and a hand-off never goes through the queue.  The sleep itself uses
-//! the queue's [`CondVar`] for its `prepare_to_wait` under the lock, so a
-//! wake-up between unlock and `schedule()` is never lost.
+//! herd, and a hand-off never goes through the queue.  The sleep itself is
+//! native `wq_sleep`'s ([`kernel_api::clock::sleep_unlocked`]): the task is
+//! marked asleep under the lock, so a wake-up between unlock and
+//! `schedule()` is never lost, and a deadline is an hrtimer on the caller's
+//! clock.
 
 #![deny(unsafe_code)]
 
@@ -22,14 +24,13 @@ use kernel::{
         atomic::{Atomic, Relaxed},
         lock::{mutex::MutexBackend, Guard},
         poll::{PollCondVarBox, PollTable},
-        CondVar, CondVarTimeoutResult,
     },
     task::Task,
 };
 
 use crate::ipc::{
-    defs::{read_user, ripc_timespec},
-    kernel_api,
+    defs::{read_user, ripc_clock, ripc_timespec, RIPC_TIMEOUT_RELATIVE},
+    kernel_api::{self, clock::Clock},
     msg::Msg,
 };
 
@@ -321,18 +322,35 @@ impl<W> WaitList<W> {
     }
 }
 
-/// An absolute `CLOCK_REALTIME` deadline, or none (wait forever).
+/// A deadline: a time on a clock, or none (wait forever).
 #[derive(Clone, Copy)]
-pub(crate) struct Deadline(Option<i64>);
+pub(crate) struct Deadline {
+    at: Option<(Clock, i64)>,
+    /// Given as a time to wait: a signal ends the call with `EINTR`, since a
+    /// restart would wait the whole time again.
+    relative: bool,
+}
 
 impl Deadline {
-    pub(crate) const NONE: Deadline = Deadline(None);
+    const NONE: Deadline = Deadline {
+        at: None,
+        relative: false,
+    };
 
-    /// Reads and validates a `struct ripc_timespec *` (0: no deadline): a
-    /// bad pointer is `EFAULT`, a `tv_nsec` outside `0..1e9` or a negative
-    /// `tv_sec` is `EINVAL`, as `prepare_timeout` does.  A huge `tv_sec`
-    /// saturates.
-    pub(crate) fn from_user(ptr: u64) -> Result<Deadline> {
+    /// Reads and validates a `struct ripc_timespec *` (0: no deadline) on
+    /// the clock `c` says: an unknown clock or flag is `EINVAL` (even with
+    /// no timespec), then a bad pointer is `EFAULT`, a `tv_nsec` outside
+    /// `0..1e9` or a negative `tv_sec` is `EINVAL`, as `prepare_timeout`
+    /// does.  A huge `tv_sec` saturates.  A relative time is counted from
+    /// now, on `CLOCK_MONOTONIC` if it was given on `CLOCK_REALTIME` (a
+    /// clock step does not move it, as with relative hrtimers).
+    pub(crate) fn from_user(ptr: u64, c: &ripc_clock) -> Result<Deadline> {
+        let relative = match c.flags {
+            0 => false,
+            RIPC_TIMEOUT_RELATIVE => true,
+            _ => return Err(EINVAL),
+        };
+        let clock = Clock::from_id(c.clockid)?;
         if ptr == 0 {
             return Ok(Deadline::NONE);
         }
@@ -340,25 +358,23 @@ impl Deadline {
         if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
             return Err(EINVAL);
         }
-        Ok(Deadline(Some(
-            ts.tv_sec
-                .saturating_mul(1_000_000_000)
-                .saturating_add(ts.tv_nsec),
-        )))
-    }
-
-    /// Jiffies to sleep, `None` if the deadline has passed.
-    fn remaining(self) -> Option<c_ulong> {
-        let Some(at) = self.0 else {
-            return Some(c_ulong::MAX);
+        let ns = ts
+            .tv_sec
+            .saturating_mul(1_000_000_000)
+            .saturating_add(ts.tv_nsec);
+        let at = if !relative {
+            (clock, ns)
+        } else {
+            let clock = match clock {
+                Clock::Realtime => Clock::Monotonic,
+                c => c,
+            };
+            (clock, clock.now().saturating_add(ns))
         };
-        let now = kernel_api::real_ns();
-        if now >= at {
-            return None;
-        }
-        // +1 rounds up; the caller re-checks the clock after waking, so the
-        // call never returns early.
-        Some(kernel_api::nsecs_to_jiffies((at - now) as u64).saturating_add(1))
+        Ok(Deadline {
+            at: Some(at),
+            relative,
+        })
     }
 }
 
@@ -379,6 +395,7 @@ impl Blocking {
         flags: u32,
         nonblock: bool,
         timeout: u64,
+        clock: &ripc_clock,
     ) -> Result<(usize, Self)> {
         if count > crate::ipc::defs::RIPC_BATCH_MAX {
             return Err(EINVAL);
@@ -386,7 +403,7 @@ impl Blocking {
         let b = Blocking {
             nonblock,
             first_only: flags & crate::ipc::defs::RIPC_BATCH_WAITFORONE != 0,
-            deadline: Deadline::from_user(timeout)?,
+            deadline: Deadline::from_user(timeout, clock)?,
         };
         Ok((count as usize, b))
     }
@@ -475,30 +492,31 @@ pub(crate) enum OnSignal {
 
 /// Sleeps until entry `id` of `list(state)` is served, and returns it
 /// removed from the list.  On a signal or the deadline the entry is removed
-/// and the error returned, unless a waker served it first.
+/// and the error returned, unless a waker served it first (`wq_sleep`'s
+/// order: served, then signalled, then timed out).
 pub(crate) fn sleep<S: Unpin, W>(
-    cv: &CondVar,
     g: &mut Guard<'_, S, MutexBackend>,
     list: impl Fn(&mut S) -> &mut WaitList<W>,
     id: u64,
     deadline: Deadline,
     on_signal: OnSignal,
 ) -> Result<W> {
+    let mut timed_out = false;
     loop {
         let served = list(g).served(id);
         let err = if served {
             None
+        } else if kernel::current!().signal_pending() {
+            Some(match on_signal {
+                _ if deadline.relative => EINTR,
+                OnSignal::RestartSys => ERESTARTSYS,
+                OnSignal::RestartNoHand => ERESTARTNOHAND,
+            })
+        } else if timed_out {
+            Some(ETIMEDOUT)
         } else {
-            match deadline.remaining() {
-                None => Some(ETIMEDOUT),
-                Some(j) => match cv.wait_interruptible_timeout(g, j) {
-                    CondVarTimeoutResult::Signal { .. } => Some(match on_signal {
-                        OnSignal::RestartSys => ERESTARTSYS,
-                        OnSignal::RestartNoHand => ERESTARTNOHAND,
-                    }),
-                    _ => continue,
-                },
-            }
+            timed_out = kernel_api::clock::sleep_unlocked(g, deadline.at);
+            continue;
         };
         let e = list(g).take(id).ok_or(EINVAL)?;
         return match err {

@@ -69,6 +69,23 @@ ssize_t ripc_mq_receive(int mqd, char *msg_ptr, size_t msg_len, unsigned int *ms
 ssize_t ripc_mq_timedreceive(int mqd, char *msg_ptr, size_t msg_len,
 			     unsigned int *msg_prio, const struct timespec *abs_timeout);
 
+/*
+ * Extension: mq_timedsend() / mq_timedreceive() on a clock of the caller's
+ * choice (as QNX's mq_clocksend() / mq_clockreceive()).  clockid is
+ * CLOCK_REALTIME, CLOCK_MONOTONIC or CLOCK_BOOTTIME (else EINVAL); flags
+ * are clock_nanosleep()'s: TIMER_ABSTIME makes timeout a time of that
+ * clock, 0 a time to wait from now (a relative CLOCK_REALTIME wait is not
+ * moved by clock changes); other flags EINVAL.  timeout NULL waits
+ * forever.  A call with a relative timeout that a signal interrupts fails
+ * with EINTR, never restarted.  The wait is an hrtimer of that clock, as
+ * native's: CLOCK_MONOTONIC and CLOCK_BOOTTIME waits do not move when the
+ * wall clock is set.
+ */
+int ripc_mq_clocksend(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio,
+		      clockid_t clockid, int flags, const struct timespec *timeout);
+ssize_t ripc_mq_clockreceive(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
+			     clockid_t clockid, int flags, const struct timespec *timeout);
+
 /* mq_getattr() / mq_setattr() (only O_NONBLOCK of mq_flags can change). */
 int ripc_mq_getattr(int mqd, struct mq_attr *attr);
 int ripc_mq_setattr(int mqd, const struct mq_attr *newattr, struct mq_attr *oldattr);
@@ -105,6 +122,15 @@ int ripc_msgget(key_t key, int msgflg);
 /* msgp points to a struct msgbuf: { long mtype; char mtext[msgsz]; }. */
 int ripc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg);
 ssize_t ripc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg);
+/*
+ * Extension: msgsnd() / msgrcv() with a timeout (ETIMEDOUT once it passes,
+ * where native blocks forever); clockid, flags and timeout as for
+ * ripc_mq_clocksend().  A signal gives EINTR, as msgsnd()/msgrcv().
+ */
+int ripc_msgsnd_clock(int msqid, const void *msgp, size_t msgsz, int msgflg,
+		      clockid_t clockid, int flags, const struct timespec *timeout);
+ssize_t ripc_msgrcv_clock(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg,
+			  clockid_t clockid, int flags, const struct timespec *timeout);
 /* buf is a struct msqid_ds, or a struct msginfo for IPC_INFO/MSG_INFO. */
 int ripc_msgctl(int msqid, int cmd, struct msqid_ds *buf);
 /* /proc/sys/kernel/msg_next_id of the caller's IPC namespace: *old gets its

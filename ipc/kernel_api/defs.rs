@@ -42,6 +42,7 @@ plain_data!(
     ripc_set_limits,
     ripc_mq_attr,
     ripc_timespec,
+    ripc_clock,
     ripc_mq_open,
     ripc_mq_unlink,
     ripc_mq_xfer,

@@ -10,6 +10,7 @@
 #include <linux/dcache.h>
 #include <linux/fs.h>
 #include <linux/fs_struct.h>
+#include <linux/hrtimer.h>
 #include <linux/ipc_namespace.h>
 #include <linux/mount.h>
 #include <linux/nsproxy.h>
@@ -282,4 +283,31 @@ efault:
 u32 rust_ipc_crc32(u32 crc, const void *p, size_t len)
 {
 	return crc32_le(crc, p, len);
+}
+
+/*
+ * The sleep of native mqueue's wq_sleep(), in two halves around the
+ * caller's unlock of its queue lock.  The first marks the task asleep while
+ * the lock is held: a waker serves the task under that lock and wakes it
+ * (wake_up_process()) after dropping it, so a wake-up that comes between
+ * the unlock and the schedule() puts the task back to TASK_RUNNING and the
+ * schedule() returns at once: none is lost.
+ */
+void rust_ipc_set_interruptible(void)
+{
+	set_current_state(TASK_INTERRUPTIBLE);
+}
+
+/*
+ * The second half, without the lock: sleeps until woken, signalled, or
+ * the absolute time expires on clock (KTIME_MAX: no deadline), on an
+ * hrtimer with no slack, as wq_sleep().  A CLOCK_REALTIME timer expires
+ * when the clock is set past it; CLOCK_MONOTONIC and CLOCK_BOOTTIME ones
+ * do not move when it is set.  Returns 0 if the timer expired (also for a
+ * time already past), else -EINTR; the task is TASK_RUNNING again.
+ */
+int rust_ipc_sleep_until(clockid_t clock, ktime_t expires)
+{
+	return schedule_hrtimeout_range_clock(expires == KTIME_MAX ? NULL : &expires, 0,
+					      HRTIMER_MODE_ABS, clock);
 }

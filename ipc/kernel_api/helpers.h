@@ -8,6 +8,7 @@
 #define RUST_IPC_HELPERS_H
 
 #include <linux/types.h>
+#include <linux/ktime.h>
 #include <linux/uidgid.h>
 
 struct file;
@@ -44,5 +45,7 @@ kuid_t rust_ipc_ipc_ns_root_uid(struct ipc_namespace *ns);
 kuid_t rust_ipc_current_euid(void);
 void rust_ipc_file_set_nonblock(struct file *file, bool on);
 u32 rust_ipc_crc32(u32 crc, const void *p, size_t len);
+void rust_ipc_set_interruptible(void);
+int rust_ipc_sleep_until(clockid_t clock, ktime_t expires);
 
 #endif /* RUST_IPC_HELPERS_H */

@@ -10,6 +10,7 @@
 use kernel::{bindings, prelude::*};
 
 pub(crate) mod chardev;
+pub(crate) mod clock;
 pub(crate) mod cred;
 pub(crate) mod defs;
 pub(crate) mod fifo;
@@ -53,6 +54,11 @@ mod ffi {
         pub(super) fn rust_ipc_current_umask() -> c_int;
         pub(super) fn rust_ipc_current_euid() -> bindings::kuid_t;
         pub(super) fn rust_ipc_file_set_nonblock(file: *mut bindings::file, on: bool);
+        pub(super) fn rust_ipc_set_interruptible();
+        pub(super) fn rust_ipc_sleep_until(
+            clock: bindings::clockid_t,
+            expires: bindings::ktime_t,
+        ) -> c_int;
         pub(super) fn rust_ipc_rlimit_msgqueue() -> c_ulong;
         pub(super) fn rust_ipc_current_prio() -> c_int;
         pub(super) fn rust_ipc_current_tgid() -> *mut bindings::pid;
@@ -377,22 +383,10 @@ pub(crate) fn set_nonblock(file: &kernel::fs::File, on: bool) {
     unsafe { ffi::rust_ipc_file_set_nonblock(file.as_ptr(), on) };
 }
 
-/// `ktime_get_real()`: CLOCK_REALTIME in nanoseconds.
-pub(crate) fn real_ns() -> i64 {
-    // SAFETY: reading the clock has no preconditions.
-    unsafe { bindings::ktime_get_real() }
-}
-
 /// `ktime_get_real_seconds()`.
 pub(crate) fn real_seconds() -> i64 {
     // SAFETY: reading the clock has no preconditions.
     unsafe { bindings::ktime_get_real_seconds() }
-}
-
-/// `nsecs_to_jiffies()`.
-pub(crate) fn nsecs_to_jiffies(ns: u64) -> c_ulong {
-    // SAFETY: a plain conversion.
-    unsafe { bindings::nsecs_to_jiffies(ns) }
 }
 
 /// `crc32_le(crc, data)`: the CRC-32 of zlib (seed `!0`, result inverted

@@ -63,10 +63,40 @@ struct ripc_mq_attr {
 	__s64 __reserved[4];
 };
 
-/* An absolute CLOCK_REALTIME deadline (struct timespec, 64-bit). */
+/*
+ * A deadline (struct timespec, 64-bit): by default an absolute
+ * CLOCK_REALTIME time, as mq_timedsend() takes; see struct ripc_clock.
+ */
 struct ripc_timespec {
 	__s64 tv_sec;
 	__s64 tv_nsec;
+};
+
+/*
+ * The clock of a timed call (a rust_ipc extension), the last field of every
+ * struct that has a timeout.  All zero (a caller that does not know the
+ * field: the size rule zero-extends it) is native's absolute CLOCK_REALTIME
+ * deadline.
+ *  - clockid: CLOCK_REALTIME (0), CLOCK_MONOTONIC (1) or CLOCK_BOOTTIME
+ *    (7); any other clock is EINVAL.
+ *  - flags: RIPC_TIMEOUT_RELATIVE makes the timeout a time to wait from
+ *    the call's start (tv_sec >= 0) instead of a time of the clock; a
+ *    relative wait on CLOCK_REALTIME is not moved by clock changes (it
+ *    counts as CLOCK_MONOTONIC, as relative timers do).  Other bits EINVAL.
+ * The sleep is on an hrtimer of that clock with no slack (as native's
+ * wq_sleep): an absolute CLOCK_REALTIME wait ends when the clock is set
+ * past its deadline; CLOCK_MONOTONIC and CLOCK_BOOTTIME waits do not move
+ * when CLOCK_REALTIME is set.  clockid and flags are checked (EINVAL) even
+ * when timeout is 0, before the timespec is read.  A call with a relative
+ * timeout that a signal interrupts fails with EINTR and is never restarted
+ * (SA_RESTART or not), so it never waits longer than asked; one with an
+ * absolute timeout restarts as without this struct.
+ */
+#define RIPC_TIMEOUT_RELATIVE 1
+
+struct ripc_clock {
+	__s32 clockid;
+	__u32 flags;                    /* RIPC_TIMEOUT_RELATIVE */
 };
 
 /*
@@ -104,6 +134,7 @@ struct ripc_mq_xfer {
 	__u64 msg_ptr;                  /* buffer */
 	__u64 msg_len;                  /* length (send) or buffer size (receive) */
 	__u64 timeout;                  /* const struct ripc_timespec * or 0 */
+	struct ripc_clock clock;        /* extension: the timeout's clock */
 };
 
 /*
@@ -155,8 +186,9 @@ struct ripc_msgget {
 /*
  * RIPC_MSGSND: msgsnd(msqid, msgp, msgsz, msgflg).
  * msgp points to { __s64 mtype; char mtext[]; } (the 64-bit struct msgbuf).
- * timeout (a rust_ipc extension) is 0 or a pointer to an absolute
- * CLOCK_REALTIME struct ripc_timespec: a blocked call gives ETIMEDOUT then.
+ * timeout (a rust_ipc extension) is 0 or a pointer to a struct
+ * ripc_timespec, an absolute CLOCK_REALTIME time unless clock says
+ * otherwise: a blocked call gives ETIMEDOUT then.
  */
 struct ripc_msgsnd {
 	__u32 size;
@@ -166,6 +198,7 @@ struct ripc_msgsnd {
 	__u64 msgp;
 	__s64 msgsz;
 	__u64 timeout;
+	struct ripc_clock clock;        /* the timeout's clock */
 };
 
 /*
@@ -181,6 +214,7 @@ struct ripc_msgrcv {
 	__s64 msgsz;
 	__s64 msgtyp;
 	__u64 timeout;
+	struct ripc_clock clock;        /* the timeout's clock */
 };
 
 /*
@@ -276,7 +310,8 @@ struct ripc_msg_next_id {
 /*
  * Up to RIPC_BATCH_MAX sends or receives in one call, with the semantics of
  * that many single calls in order (each may block, the deadline applies to
- * each): the first failure ends the batch; if it is the first item the call
+ * each; a relative timeout is counted once, from the call's start): the
+ * first failure ends the batch; if it is the first item the call
  * fails with its errno, else the call returns the number of items done.
  * On a receive, each item's length is set to the received length (and
  * msg_prio / the mtype in the buffer as a single receive sets them).
@@ -302,6 +337,7 @@ struct ripc_mq_batch {
 	__u64 timeout;                  /* const struct ripc_timespec * or 0 */
 	__u32 flags;                    /* RIPC_BATCH_WAITFORONE */
 	__u32 __pad;
+	struct ripc_clock clock;        /* the timeout's clock */
 };
 
 struct ripc_msg_item {
@@ -320,6 +356,7 @@ struct ripc_msg_batch {
 	__u64 timeout;                  /* const struct ripc_timespec * or 0 */
 	__u32 flags;                    /* RIPC_BATCH_WAITFORONE */
 	__u32 __pad;
+	struct ripc_clock clock;        /* the timeout's clock */
 };
 
 /* ---- Listing ----------------------------------------------------------- */

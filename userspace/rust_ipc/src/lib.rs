@@ -55,12 +55,14 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod deadline;
 pub mod device;
 mod posix;
 mod sys;
 mod sysv;
 pub mod uapi;
 
+pub use deadline::{Clock, Deadline};
 pub use posix::{Attributes, Notification, OpenOptions, PosixQueue, MQ_PRIO_MAX};
 pub use sysv::{MsgInfo, RecvFlags, Search, Stat, SysvQueue, IPC_CREAT, IPC_EXCL, IPC_PRIVATE};
 

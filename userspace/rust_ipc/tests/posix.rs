@@ -3,7 +3,7 @@
 mod common;
 
 use common::{errno, fork_child, unique_name};
-use rust_ipc::{Notification, OpenOptions, PosixQueue};
+use rust_ipc::{Clock, Deadline, Notification, OpenOptions, PosixQueue};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use std::{
     io::ErrorKind,
@@ -192,6 +192,44 @@ fn timeouts() {
         errno(f.q.receive_timeout(&mut buf, pre_epoch)),
         libc::EINVAL
     );
+}
+
+/// Every kind of deadline of the extension: an `Instant`, a `Duration`
+/// from now, and `CLOCK_BOOTTIME` both ways; none returns early, a bad
+/// `Deadline` of the ABI's terms is `EINVAL`.
+#[test]
+fn monotonic_and_boottime_deadlines() {
+    require_device!();
+    let f = fresh("clock", 1, 8);
+    let mut buf = [0u8; 8];
+    let boot_now = || {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+        Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+    };
+    let ms = Duration::from_millis(30);
+    for i in 0..5 {
+        // Each made just before its call, as an absolute one must be.
+        let start = Instant::now();
+        let d = match i {
+            0 => Deadline::from(start + ms),
+            1 => Deadline::from(ms),
+            2 => Deadline::after(Clock::Boottime, ms),
+            3 => Deadline::at(Clock::Boottime, boot_now() + ms),
+            _ => Deadline::after(Clock::Realtime, ms),
+        };
+        let e = f.q.receive_timeout(&mut buf, d).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TimedOut, "{d:?}");
+        assert!(start.elapsed() >= ms, "{d:?}: {:?}", start.elapsed());
+    }
+    // A send on a full queue, to an Instant already past: at once.
+    f.q.send(b"full", 2).unwrap();
+    let past = Instant::now() - Duration::from_millis(1);
+    assert_eq!(errno(f.q.send_timeout(b"more", 0, past)), libc::ETIMEDOUT);
+    let start = Instant::now();
+    assert_eq!(errno(f.q.send_timeout(b"more", 0, ms)), libc::ETIMEDOUT);
+    assert!(start.elapsed() >= ms);
+    // A message ready: the deadline does not matter.
+    assert_eq!(f.q.receive_timeout(&mut buf, Duration::ZERO).unwrap(), (4, 2));
 }
 
 #[test]
