@@ -10,6 +10,7 @@
 #![deny(unsafe_code)]
 
 use crate::ipc::{
+    checkpoint,
     defs::*,
     kernel_api,
     mqueue::{self, MqHandle},
@@ -235,6 +236,20 @@ impl RipcFile {
                 write_arg(arg, &a, a.size)?;
                 Ok(0)
             }
+            RIPC_NR_MQ_PEEK => {
+                let p: ripc_mq_peek = read_arg(arg)?;
+                // Only `msg_prio` changes (the second field).
+                let prio_out = (arg as u64).wrapping_add(4);
+                mqueue::peek(mq, &p, prio_out).map(|n| n as isize)
+            }
+            RIPC_NR_MQ_PEEK_BATCH => mqueue::peek_batch(mq, &read_arg(arg)?).map(|n| n as isize),
+            RIPC_NR_DUMP => {
+                let mut a: ripc_dump = read_arg(arg)?;
+                a.total = checkpoint::dump(&*me.ns()?, &a)?;
+                write_arg(arg, &a, a.size)?;
+                Ok(0)
+            }
+            RIPC_NR_RESTORE => checkpoint::restore(&*me.ns()?, &read_arg(arg)?).map(|()| 0),
             _ => Err(ENOTTY),
         }
     }

@@ -32,6 +32,7 @@ use crate::ipc::{
     msg::Msg,
     wait::{PollQueue, WaitList, WakeQ},
 };
+use core::ops::ControlFlow;
 use kernel::{
     prelude::*,
     sync::{
@@ -185,20 +186,28 @@ pub(crate) fn hand_over<S: QueueState, W>(
     pick: impl Fn(&W, &Msg) -> Pick,
     give: impl Fn(&mut W, Result<Msg>),
 ) -> Option<Msg> {
-    for r in receivers.waiting() {
-        match pick(&r.w, &m) {
-            Pick::Pass => continue,
+    let mut m = Some(m);
+    receivers.each(|r| {
+        let Some(msg) = m.as_ref() else {
+            return ControlFlow::Break(());
+        };
+        match pick(&r.w, msg) {
+            Pick::Pass => return ControlFlow::Continue(()),
             Pick::Fail(e) => give(&mut r.w, Err(e)),
             Pick::Take => {
-                reserved.hold(S::room(&m));
-                give(&mut r.w, Ok(m));
-                r.wake(wq);
-                return None;
+                if let Some(msg) = m.take() {
+                    reserved.hold(S::room(&msg));
+                    give(&mut r.w, Ok(msg));
+                }
             }
         }
         r.wake(wq);
-    }
-    Some(m)
+        match m {
+            Some(_) => ControlFlow::Continue(()),
+            None => ControlFlow::Break(()),
+        }
+    });
+    m
 }
 
 /// A message that left its queue was delivered while the queue lock is

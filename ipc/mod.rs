@@ -2,6 +2,7 @@
 
 //! The module's code, one file per concept.
 
+pub(crate) mod checkpoint;
 pub(crate) mod device;
 pub(crate) mod engine;
 pub(crate) mod kernel_api;

@@ -9,6 +9,7 @@
 
 #![deny(unsafe_code)]
 
+use crate::ipc::checkpoint::{Reader, Writer, MSG_HEAD};
 use crate::ipc::device::{Lines, Push};
 use crate::ipc::{
     cred::{self, Ids},
@@ -25,12 +26,12 @@ use core::fmt::Write;
 use kernel::{
     bindings,
     fs::File,
-    new_condvar, new_mutex,
+    new_mutex,
     prelude::*,
     rbtree::{RBTree, RBTreeNode, RBTreeNodeReservation},
     sync::{
         atomic::{Atomic, Relaxed},
-        Arc, CondVar, Mutex,
+        Arc, Mutex,
     },
 };
 
@@ -374,6 +375,21 @@ impl MqState {
     }
 }
 
+impl MqState {
+    /// The queued messages in receive order: priorities high to low, FIFO
+    /// within a priority (a tree lookup per priority).
+    fn in_order(&self) -> impl Iterator<Item = &Msg> {
+        let prios = &self.prios;
+        let first = prios.cursor_back().map(|c| *c.current().0);
+        core::iter::successors(first, move |p| {
+            let c = prios.cursor_lower_bound(p)?;
+            c.peek_prev().map(|(&lower, _)| lower)
+        })
+        .filter_map(move |p| prios.get(&p))
+        .flat_map(|f| f.iter().map(|(_, m)| m))
+    }
+}
+
 impl QueueState for MqState {
     type Extra = Node;
     const COUNTS_BYTES: bool = false;
@@ -397,8 +413,7 @@ impl QueueState for MqState {
         while !self.full() {
             let Some(prio) = self
                 .senders
-                .waiting()
-                .next()
+                .first()
                 .and_then(|s| s.w.as_ref().map(|m| m.mtype() as u32))
             else {
                 return false;
@@ -406,7 +421,7 @@ impl QueueState for MqState {
             if self.fifo(prio, &mut None).is_err() {
                 return true;
             }
-            let sm = self.senders.waiting().next().and_then(|s| {
+            let sm = self.senders.first().and_then(|s| {
                 s.wake(wq);
                 s.w.take()
             });
@@ -417,7 +432,7 @@ impl QueueState for MqState {
                 let _ = self.send_one(sm, wq);
             }
         }
-        self.senders.waiting().next().is_some()
+        self.senders.any_waiting()
     }
 
     fn removed(&self) -> bool {
@@ -436,8 +451,6 @@ pub(crate) struct MqQueue {
     _charge: Charge,
     #[pin]
     state: Mutex<MqState>,
-    #[pin]
-    sleep: CondVar,
     poll: PollQueue,
     reserved: Arc<Reserved>,
 }
@@ -528,15 +541,23 @@ pub(crate) fn open(ns: &MqNs, a: &ripc_mq_open) -> Result<MqHandle> {
     if a.oflag & O_CREAT == 0 {
         return Err(ENOENT);
     }
-    let q = MqQueue::new(ns, &ids, a.mode & 0o7777 & !cred::current_umask(), attr)?;
+    let mode = a.mode & 0o7777 & !cred::current_umask();
+    let q = MqQueue::new(ns, &ids, (ids.fsuid, ids.fsgid), mode, attr)?;
     names.add(name, &q)?;
     Ok(MqHandle { q, read, write })
 }
 
 impl MqQueue {
-    /// `mqueue_create_attr` + `mqueue_get_inode`, with their checks in order.
-    /// The caller holds `ns.names`, which orders the queue count checks.
-    fn new(ns: &MqNs, ids: &Ids, mode: u32, attr: Option<ripc_mq_attr>) -> Result<Arc<MqQueue>> {
+    /// `mqueue_create_attr` + `mqueue_get_inode`, with their checks in order,
+    /// for a queue owned by `owner` (uid, gid).  The caller holds `ns.names`
+    /// (or builds a restore's queues), which orders the queue count checks.
+    fn new(
+        ns: &MqNs,
+        ids: &Ids,
+        owner: (u32, u32),
+        mode: u32,
+        attr: Option<ripc_mq_attr>,
+    ) -> Result<Arc<MqQueue>> {
         let l = ns.limits.get();
         let resource = cred::capable(cred::CAP_SYS_RESOURCE);
         if ns.queues.load(Relaxed) >= l.mq_queues_max && !resource {
@@ -569,8 +590,8 @@ impl MqQueue {
             try_pin_init!(MqQueue {
                 maxmsg: n as usize,
                 msgsize: s as usize,
-                uid: ids.fsuid,
-                gid: ids.fsgid,
+                uid: owner.0,
+                gid: owner.1,
                 mode,
                 _charge: charge,
                 state <- new_mutex!(MqState {
@@ -585,7 +606,6 @@ impl MqQueue {
                     maxmsg: n as usize,
                     reserved: reserved.clone(),
                 }),
-                sleep <- new_condvar!(),
                 poll: PollQueue::new()?,
                 reserved,
             }),
@@ -656,7 +676,6 @@ fn send_run(q: &MqQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usize
                 }
             };
             let slept = wait::sleep(
-                &q.sleep,
                 &mut g,
                 |s| &mut s.senders,
                 id,
@@ -703,7 +722,6 @@ fn receive_run(
             None => {
                 let slept = g.receivers.add_by_prio(None).and_then(|id| {
                     wait::sleep(
-                        &q.sleep,
                         &mut g,
                         |s| &mut s.receivers,
                         id,
@@ -738,7 +756,7 @@ fn receive_run(
 
 /// `RIPC_MQ_SEND`, in `do_mq_timedsend`'s order of checks.
 pub(crate) fn send(h: Option<&MqHandle>, file: &File, x: &ripc_mq_xfer) -> Result {
-    let deadline = Deadline::from_user(x.timeout)?;
+    let deadline = Deadline::from_user(x.timeout, &x.clock)?;
     if x.msg_prio >= MQ_PRIO_MAX {
         return Err(EINVAL);
     }
@@ -789,7 +807,7 @@ pub(crate) fn receive(
     x: &ripc_mq_xfer,
     prio_out: u64,
 ) -> Result<usize> {
-    let deadline = Deadline::from_user(x.timeout)?;
+    let deadline = Deadline::from_user(x.timeout, &x.clock)?;
     let q = &handle(h, false)?.q;
     if x.msg_len < q.msgsize as u64 {
         return Err(EMSGSIZE);
@@ -805,24 +823,119 @@ pub(crate) fn receive(
     let mut got = None;
     let (_, err) = receive_run(q, 1, b, |g, t, held, wq| {
         got = Some(parts.got(g, t, held, true, wq, |m| {
-            m.store_nofault(x.msg_ptr, m.len())?;
-            let prio = m.mtype() as u32;
-            kernel_api::copy_to_user_nofault(prio_out, &prio.to_ne_bytes())?;
-            Ok(m.len())
+            copy_nofault(m, x.msg_ptr, prio_out)
         }));
     });
     let got = got.ok_or(err.unwrap_or(EINVAL))?;
-    parts.finish(got, |m| {
-        m.store(x.msg_ptr, m.len())?;
-        write_user(prio_out, &(m.mtype() as u32))?;
-        Ok(m.len())
-    })
+    parts.finish(got, |m| copy_out(m, x.msg_ptr, prio_out))
+}
+
+/// A single receive's or peek's copy under the queue lock: the text to
+/// `ptr`, the priority to `prio_out`, without a page fault (else `EFAULT`,
+/// and [`copy_out`] after the lock); returns the length.
+fn copy_nofault(m: &Msg, ptr: u64, prio_out: u64) -> Result<usize> {
+    m.store_nofault(ptr, m.len())?;
+    let prio = m.mtype() as u32;
+    kernel_api::copy_to_user_nofault(prio_out, &prio.to_ne_bytes())?;
+    Ok(m.len())
+}
+
+/// [`copy_nofault`] after the lock, where the copy may fault.
+fn copy_out(m: &Msg, ptr: u64, prio_out: u64) -> Result<usize> {
+    m.store(ptr, m.len())?;
+    write_user(prio_out, &(m.mtype() as u32))?;
+    Ok(m.len())
+}
+
+/// `RIPC_MQ_PEEK`: a copy of the message at `p.pos` in receive order, made
+/// under the queue lock (as `MSG_COPY`'s `copy_msg`) and copied out as a
+/// receive is ([`Parts::got`] with no room: the original stays queued);
+/// returns its length, its priority goes to `prio_out`.
+pub(crate) fn peek(h: Option<&MqHandle>, p: &ripc_mq_peek, prio_out: u64) -> Result<usize> {
+    let q = &handle(h, false)?.q;
+    let pos = usize::try_from(p.pos).unwrap_or(usize::MAX);
+    let parts = q.parts();
+    let mut wq = WakeQ::new();
+    let mut g = q.state.lock();
+    let m = g.in_order().nth(pos).ok_or(ENOMSG)?;
+    if p.msg_len < m.len() as u64 {
+        return Err(EMSGSIZE);
+    }
+    let t = Taken {
+        msg: m.duplicate()?,
+        extra: None,
+    };
+    let got = parts.got(&mut g, t, false, false, &mut wq, |m| {
+        copy_nofault(m, p.msg_ptr, prio_out)
+    });
+    drop(g);
+    parts.finish(got, |m| copy_out(m, p.msg_ptr, prio_out))
+}
+
+/// `RIPC_MQ_PEEK_BATCH`: copies of the messages from `b.pos` on, taken
+/// under the queue lock a part at a time (up to [`wait::PART_MSGS`]
+/// messages and [`wait::PART_BYTES`] bytes, or one larger message) and
+/// copied out with their items after it; returns how many were copied.
+pub(crate) fn peek_batch(h: Option<&MqHandle>, b: &ripc_mq_peek_batch) -> Result<usize> {
+    if b.count > RIPC_BATCH_MAX {
+        return Err(EINVAL);
+    }
+    let q = &handle(h, false)?.q;
+    let (mut items, read_err) = read_items::<ripc_mq_item>(b.items, b.count as usize)?;
+    let pos = usize::try_from(b.pos).unwrap_or(usize::MAX);
+    let mut done = 0;
+    while done < items.len() {
+        let mut got = KVec::with_capacity(wait::PART_MSGS, GFP_KERNEL)?;
+        let mut err = None;
+        let g = q.state.lock();
+        let (mut msgs, mut bytes) = (g.in_order().skip(pos.saturating_add(done)), 0);
+        for it in items.iter().skip(done) {
+            if got.len() == wait::PART_MSGS || bytes >= wait::PART_BYTES {
+                break;
+            }
+            let Some(m) = msgs.next() else {
+                err = Some(ENOMSG);
+                break;
+            };
+            if it.msg_len < m.len() as u64 {
+                err = Some(EMSGSIZE);
+                break;
+            }
+            match m.duplicate() {
+                Ok(msg) => {
+                    bytes += msg.len();
+                    let _ = got.push_within_capacity(Taken { msg, extra: None });
+                }
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(msgs);
+        drop(g);
+        let part = items.get_mut(done..done + got.len()).unwrap_or(&mut []);
+        let addr = item_addr::<ripc_mq_item>(b.items, done);
+        let (n, store_err) = q.parts().finish_batch(addr, part, got, false, |it, _, m| {
+            it.msg_len = m.len() as u64;
+            it.msg_prio = m.mtype() as u32;
+            m.store(it.msg_ptr, m.len())
+        });
+        done += n;
+        if let Some(e) = store_err.or(err) {
+            return outcome(done, Some(e));
+        }
+        if n == 0 {
+            break;
+        }
+    }
+    outcome(done, read_err)
 }
 
 /// `RIPC_MQ_SEND_BATCH`: the messages are loaded, then sent under one
 /// lock, a part at a time ([`wait::send_parts`]); returns how many were sent.
 pub(crate) fn send_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch) -> Result<usize> {
-    let (count, blocking) = Blocking::batch(b.count, b.flags, nonblock(file), b.timeout)?;
+    let (count, blocking) = Blocking::batch(b.count, b.flags, nonblock(file), b.timeout, &b.clock)?;
     let q = &handle(h, true)?.q;
     let (items, err) = read_items::<ripc_mq_item>(b.items, count)?;
     wait::send_parts(
@@ -842,7 +955,7 @@ pub(crate) fn send_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch) -
 /// `RIPC_MQ_RECEIVE_BATCH`: takes the messages under one lock, then copies
 /// each out and writes its item back; returns how many were received.
 pub(crate) fn receive_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch) -> Result<usize> {
-    let (count, blocking) = Blocking::batch(b.count, b.flags, nonblock(file), b.timeout)?;
+    let (count, blocking) = Blocking::batch(b.count, b.flags, nonblock(file), b.timeout, &b.clock)?;
     let q = &handle(h, false)?.q;
     let (mut items, mut err) = read_items::<ripc_mq_item>(b.items, count)?;
     if let Some(k) = items.iter().position(|it| it.msg_len < q.msgsize as u64) {
@@ -1022,5 +1135,100 @@ pub(crate) fn list(ns: &MqNs, out: &mut Lines, cursor: u64) -> Result<(u64, bool
         if let Some(r) = stop {
             return Ok(r);
         }
+    }
+}
+
+/// Whether the namespace has no queue name (a restore's condition).
+pub(crate) fn is_empty(ns: &MqNs) -> bool {
+    ns.names.lock().by_name.is_empty()
+}
+
+/// The fixed part of a POSIX queue's record (`RIPC_DUMP_MQ`).
+const MQ_RECORD: u64 = 40;
+
+/// `RIPC_IOC_DUMP`'s POSIX records: each named queue in the order they
+/// were made, its messages in receive order, under the names lock and the
+/// queue's lock.
+pub(crate) fn dump(ns: &MqNs, w: &mut Writer) -> Result {
+    let names = ns.names.lock();
+    for (_, (name, q)) in names.by_serial.iter() {
+        let g = q.state.lock();
+        let text: u64 = g.in_order().map(|m| MSG_HEAD + m.len() as u64).sum();
+        w.record(RIPC_DUMP_MQ, MQ_RECORD + name.0.len() as u64 + text)?;
+        w.u32(name.0.len() as u32)?;
+        w.u32(q.mode)?;
+        w.u32(cred::uid_to_user(q.uid))?;
+        w.u32(cred::gid_to_user(q.gid))?;
+        w.u64(q.maxmsg as u64)?;
+        w.u64(q.msgsize as u64)?;
+        w.u64(g.curmsgs as u64)?;
+        w.put(&name.0)?;
+        g.in_order().try_for_each(|m| w.msg(m))?;
+    }
+    Ok(())
+}
+
+/// A restore's POSIX queues, built aside until [`Restore::install`].
+pub(crate) struct Restore {
+    names: Names,
+}
+
+impl Restore {
+    pub(crate) fn new() -> Self {
+        Restore {
+            names: Names::new(),
+        }
+    }
+
+    /// One queue's record: the queue made as `mq_open(O_CREAT)` makes it
+    /// (its limits, `RLIMIT_MSGQUEUE` charged to the caller), with its
+    /// owner, mode and attributes, then its messages sent in order.
+    pub(crate) fn queue(&mut self, ns: &MqNs, r: &mut Reader) -> Result {
+        let name_len = r.u32()? as usize;
+        let mode = r.u32()?;
+        let uid = cred::user_to_uid(r.u32()?)?;
+        let gid = cred::user_to_gid(r.u32()?)?;
+        let (maxmsg, msgsize, n) = (r.u64()?, r.u64()?, r.u64()?);
+        if name_len == 0 || name_len > NAME_MAX || mode > 0o7777 || n > maxmsg {
+            return Err(EBADMSG);
+        }
+        let name = Name(r.bytes(name_len)?);
+        let bad = |c: &u8| *c == b'/' || *c == 0;
+        if name.0 == b"." || name.0 == b".." || name.0.iter().any(bad) {
+            return Err(EBADMSG);
+        }
+        if self.names.get(&name).is_some() {
+            return Err(EBADMSG);
+        }
+        let attr = ripc_mq_attr {
+            mq_maxmsg: i64::try_from(maxmsg).map_err(|_| EBADMSG)?,
+            mq_msgsize: i64::try_from(msgsize).map_err(|_| EBADMSG)?,
+            ..Default::default()
+        };
+        let q = MqQueue::new(ns, &Ids::current(), (uid, gid), mode, Some(attr))?;
+        for _ in 0..n {
+            let mut m = r.msg(q.msgsize, EBADMSG)?;
+            if !(0..i64::from(MQ_PRIO_MAX)).contains(&m.mtype()) {
+                return Err(EBADMSG);
+            }
+            let mut g = q.state.lock();
+            m.set_seq(g.seq);
+            g.seq += 1;
+            g.put(m, false, &mut None)?;
+        }
+        self.names.add(name, &q)
+    }
+
+    /// Puts the restored names in place, if the namespace has none (else
+    /// `EEXIST`) and `then` (the other family's install) succeeds, under
+    /// the names lock.
+    pub(crate) fn install(mut self, ns: &MqNs, then: impl FnOnce() -> Result) -> Result {
+        let mut names = ns.names.lock();
+        if !names.by_name.is_empty() {
+            return Err(EEXIST);
+        }
+        then()?;
+        core::mem::swap(&mut *names, &mut self.names);
+        Ok(())
     }
 }

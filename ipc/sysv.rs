@@ -5,6 +5,7 @@
 
 #![deny(unsafe_code)]
 
+use crate::ipc::checkpoint::{Reader, Writer, MSG_HEAD};
 use crate::ipc::device::{Lines, Push};
 use crate::ipc::{
     cred::{self, Ids},
@@ -16,16 +17,17 @@ use crate::ipc::{
     msg::Msg,
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
+use core::ops::ControlFlow;
 use kernel::{
     bindings,
     fs::File,
-    new_condvar, new_mutex,
+    new_mutex,
     prelude::*,
     rbtree::{RBTree, RBTreeNode},
     sync::{
         atomic::{Atomic, Relaxed},
         poll::PollTable,
-        Arc, CondVar, Mutex,
+        Arc, Mutex,
     },
 };
 
@@ -175,6 +177,13 @@ impl SysvNs {
                 GFP_KERNEL_ACCOUNT
             )?,
         })
+    }
+
+    /// `checkpoint_restore_ns_capable` over the user namespace that owns
+    /// the IPC namespace: `CAP_CHECKPOINT_RESTORE` or `CAP_SYS_ADMIN`.
+    pub(crate) fn checkpoint_capable(&self) -> bool {
+        let user_ns = &self.shared.user_ns;
+        user_ns.capable(bindings::CAP_CHECKPOINT_RESTORE) || user_ns.capable(cred::CAP_SYS_ADMIN)
     }
 }
 
@@ -327,13 +336,14 @@ impl SysvState {
             self.qbytes,
         );
         let mut left = false;
-        for s in self.senders.waiting() {
+        self.senders.each(|s| {
             if all || (cbytes + s.w as u64 <= qbytes && qnum < qbytes) {
                 s.wake(wq);
             } else {
                 left = true;
             }
-        }
+            ControlFlow::Continue(())
+        });
         left
     }
 
@@ -378,8 +388,6 @@ pub(crate) struct SysvQueue {
     id: i32,
     #[pin]
     state: Mutex<SysvState>,
-    #[pin]
-    sleep: CondVar,
     poll: PollQueue,
     reserved: Arc<Reserved>,
 }
@@ -408,6 +416,44 @@ impl SysvQueue {
             mask |= bindings::POLLOUT | bindings::POLLWRNORM;
         }
         mask
+    }
+
+    /// A queue with no message (`newque`), not yet in the table.
+    fn new(
+        ns: &SysvNs,
+        key: i32,
+        id: i32,
+        perm: Perm,
+        ctime: i64,
+        qbytes: u64,
+    ) -> Result<Arc<SysvQueue>> {
+        let reserved = Arc::new(Reserved::new(), GFP_KERNEL_ACCOUNT)?;
+        Arc::pin_init(
+            try_pin_init!(SysvQueue {
+                key,
+                id,
+                state <- new_mutex!(SysvState {
+                    perm,
+                    stime: 0,
+                    rtime: 0,
+                    ctime,
+                    cbytes: 0,
+                    qbytes,
+                    lspid: None,
+                    lrpid: None,
+                    seq: 0,
+                    deleted: false,
+                    msgs: Fifo::new(),
+                    receivers: WaitList::new(),
+                    senders: WaitList::new(),
+                    shared: ns.shared.clone(),
+                    reserved: reserved.clone(),
+                }),
+                poll: PollQueue::new()?,
+                reserved,
+            }),
+            GFP_KERNEL_ACCOUNT,
+        )
     }
 }
 
@@ -457,40 +503,14 @@ pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
     };
     let id = (idx as u32 + seq * IPCMNI) as i32;
     let ids = Ids::current();
-    let reserved = Arc::new(Reserved::new(), GFP_KERNEL_ACCOUNT)?;
-    let q = Arc::pin_init(
-        try_pin_init!(SysvQueue {
-            key: a.key,
-            id,
-            state <- new_mutex!(SysvState {
-                perm: Perm {
-                    uid: ids.euid,
-                    gid: ids.egid,
-                    cuid: ids.euid,
-                    cgid: ids.egid,
-                    mode: (a.msgflg & 0o777) as u32,
-                },
-                stime: 0,
-                rtime: 0,
-                ctime: now(),
-                cbytes: 0,
-                qbytes: u64::from(l.msgmnb),
-                lspid: None,
-                lrpid: None,
-                seq: 0,
-                deleted: false,
-                msgs: Fifo::new(),
-                receivers: WaitList::new(),
-                senders: WaitList::new(),
-                shared: ns.shared.clone(),
-                reserved: reserved.clone(),
-            }),
-            sleep <- new_condvar!(),
-            poll: PollQueue::new()?,
-            reserved,
-        }),
-        GFP_KERNEL_ACCOUNT,
-    )?;
+    let perm = Perm {
+        uid: ids.euid,
+        gid: ids.egid,
+        cuid: ids.euid,
+        cgid: ids.egid,
+        mode: (a.msgflg & 0o777) as u32,
+    };
+    let q = SysvQueue::new(ns, a.key, id, perm, now(), u64::from(l.msgmnb))?;
     let key = match a.key {
         0 => None,
         k => Some(RBTreeNode::new(k, id, GFP_KERNEL_ACCOUNT)?),
@@ -507,11 +527,7 @@ pub(crate) fn next_id(ns: &SysvNs, a: &ripc_msg_next_id) -> Result<i32> {
     if a.set != 0 {
         // The sysctl's rule (ipc_permissions): writable by the namespace's
         // root, or with checkpoint_restore_ns_capable(ns->user_ns).
-        let user_ns = &ns.shared.user_ns;
-        if Ids::current().euid != ns.shared.root_uid
-            && !user_ns.capable(bindings::CAP_CHECKPOINT_RESTORE)
-            && !user_ns.capable(cred::CAP_SYS_ADMIN)
-        {
+        if Ids::current().euid != ns.shared.root_uid && !ns.checkpoint_capable() {
             return Err(EPERM);
         }
         if a.value < 0 {
@@ -575,7 +591,6 @@ fn snd_run(q: &SysvQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usiz
             } else {
                 let slept = g.senders.add(size).and_then(|id| {
                     wait::sleep(
-                        &q.sleep,
                         &mut g,
                         |s| &mut s.senders,
                         id,
@@ -617,7 +632,7 @@ pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
     let b = Blocking {
         nonblock: a.msgflg & IPC_NOWAIT != 0,
         first_only: false,
-        deadline: Deadline::from_user(a.timeout)?,
+        deadline: Deadline::from_user(a.timeout, &a.clock)?,
     };
     let q = lookup(ns, a.msqid)?;
     let (done, err) = snd_run(&q, core::iter::once(m), b);
@@ -716,7 +731,6 @@ fn rcv_run(
             };
             let slept = g.receivers.add(want).and_then(|id| {
                 wait::sleep(
-                    &q.sleep,
                     &mut g,
                     |s| &mut s.receivers,
                     id,
@@ -791,7 +805,7 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
     let b = Blocking {
         nonblock: a.msgflg & IPC_NOWAIT != 0,
         first_only: false,
-        deadline: Deadline::from_user(a.timeout)?,
+        deadline: Deadline::from_user(a.timeout, &a.clock)?,
     };
     let q = lookup(ns, a.msqid)?;
     // The mtype and at most `bufsz` bytes of text: under the queue lock if
@@ -814,14 +828,19 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
     })
 }
 
-/// `RIPC_MSGSND_BATCH`: the messages are loaded, then sent under one lock,
-/// a part at a time ([`wait::send_parts`]); returns how many were sent.
-pub(crate) fn msgsnd_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
+/// A batch's count and blocking, after `msgsnd`'s and `msgrcv`'s first check.
+fn batch_args(b: &ripc_msg_batch) -> Result<(usize, Blocking)> {
     if b.msqid < 0 {
         return Err(EINVAL);
     }
-    let (count, blocking) =
-        Blocking::batch(b.count, b.flags, b.msgflg & IPC_NOWAIT != 0, b.timeout)?;
+    let nonblock = b.msgflg & IPC_NOWAIT != 0;
+    Blocking::batch(b.count, b.flags, nonblock, b.timeout, &b.clock)
+}
+
+/// `RIPC_MSGSND_BATCH`: the messages are loaded, then sent under one lock,
+/// a part at a time ([`wait::send_parts`]); returns how many were sent.
+pub(crate) fn msgsnd_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
+    let (count, blocking) = batch_args(b)?;
     let (items, err) = read_items::<ripc_msg_item>(b.items, count)?;
     // The id is looked up once the first messages are loaded, as msgsnd does.
     let mut q = None;
@@ -848,11 +867,7 @@ pub(crate) fn msgsnd_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
 /// `RIPC_MSGRCV_BATCH`: receives under one lock, then copies each message
 /// out and writes its length to its item; returns how many were received.
 pub(crate) fn msgrcv_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
-    if b.msqid < 0 {
-        return Err(EINVAL);
-    }
-    let (count, blocking) =
-        Blocking::batch(b.count, b.flags, b.msgflg & IPC_NOWAIT != 0, b.timeout)?;
+    let (count, blocking) = batch_args(b)?;
     let (mut items, mut err) = read_items::<ripc_msg_item>(b.items, count)?;
     let mut wants = KVec::with_capacity(items.len(), GFP_KERNEL)?;
     for it in items.iter() {
@@ -1088,5 +1103,159 @@ pub(crate) fn list(ns: &SysvNs, out: &mut Lines, cursor: u64) -> Result<(u64, bo
         if let Some(r) = stop {
             return Ok(r);
         }
+    }
+}
+
+/// Whether the namespace has no queue (a restore's condition).
+pub(crate) fn is_empty(ns: &SysvNs) -> bool {
+    ns.ids.lock().in_use == 0
+}
+
+/// The fixed part of a System V queue's record (`RIPC_DUMP_SYSV`).
+const SYSV_RECORD: u64 = 72;
+
+/// `RIPC_IOC_DUMP`'s System V records: the id allocator's state, then each
+/// queue in index order with its messages in queue order, under the ids
+/// lock and the queue's lock.
+pub(crate) fn dump(ns: &SysvNs, w: &mut Writer) -> Result {
+    let t = ns.ids.lock();
+    w.record(RIPC_DUMP_SYSV_IDS, 16)?;
+    w.u32(t.seq)?;
+    w.i32(t.last_idx.map_or(-1, |i| i as i32))?;
+    w.u32(t.cursor as u32)?;
+    w.i32(t.next_id)?;
+    for q in t.slots.iter().flatten() {
+        let g = q.state.lock();
+        let text: u64 = g.msgs.iter().map(|(_, m)| MSG_HEAD + m.len() as u64).sum();
+        w.record(RIPC_DUMP_SYSV, SYSV_RECORD + text)?;
+        let p = &g.perm;
+        w.i32(q.key)?;
+        w.i32(q.id)?;
+        for id in [
+            cred::uid_to_user(p.uid),
+            cred::gid_to_user(p.gid),
+            cred::uid_to_user(p.cuid),
+            cred::gid_to_user(p.cgid),
+            p.mode,
+            0,
+        ] {
+            w.u32(id)?;
+        }
+        for time in [g.stime, g.rtime, g.ctime] {
+            w.i64(time)?;
+        }
+        w.u64(g.qbytes)?;
+        w.u64(g.msgs.len() as u64)?;
+        g.msgs.iter().try_for_each(|(_, m)| w.msg(m))?;
+    }
+    Ok(())
+}
+
+/// A restore's System V queues, built aside in a table of their own until
+/// [`Restore::install`].
+pub(crate) struct Restore {
+    t: Table,
+    /// The id allocator's record was read.
+    ids: bool,
+}
+
+impl Restore {
+    pub(crate) fn new() -> Self {
+        Restore {
+            t: Table::new(),
+            ids: false,
+        }
+    }
+
+    /// The id allocator's record (once): its sequence number, last index,
+    /// cursor and `msg_next_id`.
+    pub(crate) fn ids(&mut self, r: &mut Reader) -> Result {
+        let (seq, last, cursor, next_id) = (r.u32()?, r.i32()?, r.u32()?, r.i32()?);
+        if self.ids || seq >= SEQ_MAX || last < -1 || last >= IPCMNI as i32 {
+            return Err(EBADMSG);
+        }
+        if cursor > IPCMNI || next_id < -1 {
+            return Err(EBADMSG);
+        }
+        self.ids = true;
+        self.t.seq = seq;
+        self.t.last_idx = usize::try_from(last).ok();
+        self.t.cursor = cursor as usize;
+        self.t.next_id = next_id;
+        Ok(())
+    }
+
+    /// One queue's record, after the allocator's: the queue at its id, with
+    /// its key, owner, creator, mode, times and `msg_qbytes`, then its
+    /// messages in order (each at most `msgmax`, else `EINVAL`, as
+    /// `msgsnd`), counted in the namespace's totals as sent.
+    pub(crate) fn queue(&mut self, ns: &SysvNs, r: &mut Reader) -> Result {
+        let (key, id) = (r.i32()?, r.i32()?);
+        let mut ids = [0u32; 6];
+        for v in ids.iter_mut() {
+            *v = r.u32()?;
+        }
+        let [uid, gid, cuid, cgid, mode, pad] = ids;
+        let (stime, rtime, ctime) = (r.i64()?, r.i64()?, r.i64()?);
+        let (qbytes, n) = (r.u64()?, r.u64()?);
+        let (idx, seq) = ((id as u32 % IPCMNI) as usize, id as u32 / IPCMNI);
+        let taken = key != 0 && self.t.keys.get(&key).is_some();
+        if !self.ids || id < 0 || seq >= SEQ_MAX || !self.t.is_free(idx) || taken {
+            return Err(EBADMSG);
+        }
+        if mode > 0o777 || pad != 0 {
+            return Err(EBADMSG);
+        }
+        if self.t.in_use >= ns.shared.limits.get().msgmni.min(IPCMNI) {
+            return Err(ENOSPC);
+        }
+        let perm = Perm {
+            uid: cred::user_to_uid(uid)?,
+            gid: cred::user_to_gid(gid)?,
+            cuid: cred::user_to_uid(cuid)?,
+            cgid: cred::user_to_gid(cgid)?,
+            mode,
+        };
+        let q = SysvQueue::new(ns, key, id, perm, ctime, qbytes)?;
+        let keynode = match key {
+            0 => None,
+            k => Some(RBTreeNode::new(k, id, GFP_KERNEL_ACCOUNT)?),
+        };
+        // In the table first, so that a failure below frees its messages
+        // with the table, taking them out of the namespace's totals.
+        let t = &mut self.t;
+        let alloc = (t.seq, t.last_idx, t.cursor, t.next_id);
+        t.insert(idx, seq, q.clone())?;
+        (t.seq, t.last_idx, t.cursor, t.next_id) = alloc;
+        if let Some(k) = keynode {
+            self.t.keys.insert(k);
+        }
+        let msgmax = ns.shared.limits.msgmax() as usize;
+        for _ in 0..n {
+            let mut m = r.msg(msgmax, EINVAL)?;
+            if m.mtype() < 1 {
+                return Err(EBADMSG);
+            }
+            let mut g = q.state.lock();
+            m.set_seq(g.seq);
+            g.seq += 1;
+            let len = m.len();
+            g.msgs.push(m);
+            g.account(len, 1);
+        }
+        let mut g = q.state.lock();
+        (g.stime, g.rtime) = (stime, rtime);
+        Ok(())
+    }
+
+    /// Puts the restored table in place (`EEXIST` if the namespace has a
+    /// queue), under the ids lock.
+    pub(crate) fn install(&mut self, ns: &SysvNs) -> Result {
+        let mut t = ns.ids.lock();
+        if t.in_use != 0 {
+            return Err(EEXIST);
+        }
+        core::mem::swap(&mut *t, &mut self.t);
+        Ok(())
     }
 }

@@ -7,12 +7,15 @@
 //! queue lock, and sleeps.  A waker picks exactly the entry that can proceed
 //! (the first receiver whose type matches, the first sender), gives it what
 //! it needs (a message, an error) and wakes that one task: no thundering
-//! herd, and a hand-off never goes through the queue.  The sleep itself uses
-//! the queue's [`CondVar`] for its `prepare_to_wait` under the lock, so a
-//! wake-up between unlock and `schedule()` is never lost.
+//! herd, and a hand-off never goes through the queue.  The sleep itself is
+//! native `wq_sleep`'s ([`kernel_api::clock::sleep_unlocked`]): the task is
+//! marked asleep under the lock, so a wake-up between unlock and
+//! `schedule()` is never lost, and a deadline is an hrtimer on the caller's
+//! clock.
 
 #![deny(unsafe_code)]
 
+use core::ops::ControlFlow;
 use kernel::{
     fs::File,
     prelude::*,
@@ -21,20 +24,18 @@ use kernel::{
         atomic::{Atomic, Relaxed},
         lock::{mutex::MutexBackend, Guard},
         poll::{PollCondVarBox, PollTable},
-        CondVar, CondVarTimeoutResult,
     },
     task::Task,
 };
 
 use crate::ipc::{
-    defs::{read_user, ripc_timespec},
-    kernel_api,
+    defs::{read_user, ripc_clock, ripc_timespec, RIPC_TIMEOUT_RELATIVE},
+    kernel_api::{self, clock::Clock},
     msg::Msg,
 };
 
 /// A blocked task and its request `W`.
 pub(crate) struct Waiter<W> {
-    id: u64,
     /// The task's scheduling priority when it blocked (lower: more urgent).
     prio: i32,
     task: ARef<Task>,
@@ -45,7 +46,8 @@ pub(crate) struct Waiter<W> {
 
 impl<W> Waiter<W> {
     /// Marks the entry served (under the queue lock) and queues its task on
-    /// `wq`, which wakes it once the lock is dropped.
+    /// `wq`, which wakes it once the lock is dropped.  The list unlinks it
+    /// from the waiting order; its task takes it out when it wakes.
     pub(crate) fn wake(&mut self, wq: &mut WakeQ) {
         self.done = true;
         wq.add(self.task.clone());
@@ -86,111 +88,269 @@ impl WakeQ {
     }
 }
 
-impl Drop for WakeQ {
-    fn drop(&mut self) {
+impl WakeQ {
+    /// Wakes the tasks (out of line: most operations wake nobody).
+    #[cold]
+    #[inline(never)]
+    fn wake_all(&mut self) {
         if let Some(t) = self.first.take() {
             t.wake_up();
         }
-        for t in self.more.iter().flatten() {
+        for t in self.more.take().iter().flatten() {
             t.wake_up();
         }
     }
 }
 
-/// The waiters of one kind (senders or receivers) of one queue, FIFO.
+impl Drop for WakeQ {
+    #[inline]
+    fn drop(&mut self) {
+        // `more` holds tasks only if `first` does.
+        if self.first.is_some() {
+            self.wake_all();
+        }
+    }
+}
+
+/// No slot (the end of a chain).
+const NIL: u32 = u32::MAX;
+
+/// A slot of a [`WaitList`]: an entry and its links in the waiting order,
+/// or a free slot and the next free one (`next`).
+struct Slot<W> {
+    prev: u32,
+    next: u32,
+    /// Whether the slot is in the waiting order.
+    linked: bool,
+    e: Option<Waiter<W>>,
+}
+
+/// The waiters of one kind (senders or receivers) of one queue, in the
+/// order they are served.
+///
+/// Entries live in slots of one vector and are linked in waiting order by
+/// index, so a waiter is added at its place and removed in O(1) (its id is
+/// its slot), nothing moves, and only a list longer than ever before
+/// allocates.  A served entry leaves the waiting order at once and keeps
+/// its slot until its task, woken, takes it ([`sleep`]).
 pub(crate) struct WaitList<W> {
-    list: KVec<Waiter<W>>,
-    next_id: u64,
+    slots: KVec<Slot<W>>,
+    head: u32,
+    tail: u32,
+    free: u32,
 }
 
 impl<W> WaitList<W> {
     pub(crate) const fn new() -> Self {
         Self {
-            list: KVec::new(),
-            next_id: 0,
+            slots: KVec::new(),
+            head: NIL,
+            tail: NIL,
+            free: NIL,
         }
     }
 
     /// Adds the current task at the tail (System V: FIFO); returns the id
     /// its sleep uses.
     pub(crate) fn add(&mut self, w: W) -> Result<u64> {
-        self.insert(w, false)
+        self.insert(w, None)
     }
 
     /// Adds the current task after every waiter of its priority or a more
     /// urgent one (`wq_add`: POSIX waiters are served by task priority,
     /// FIFO among equals); returns the id its sleep uses.
     pub(crate) fn add_by_prio(&mut self, w: W) -> Result<u64> {
-        self.insert(w, true)
+        self.insert(w, Some(kernel_api::current_prio()))
     }
 
-    fn insert(&mut self, w: W, by_prio: bool) -> Result<u64> {
-        let id = self.next_id;
-        self.next_id += 1;
-        let prio = if by_prio {
-            kernel_api::current_prio()
-        } else {
-            0
-        };
-        let at = if by_prio {
-            self.list
-                .iter()
-                .position(|e| e.prio > prio)
-                .unwrap_or(self.list.len())
-        } else {
-            self.list.len()
-        };
-        self.list.reserve(1, GFP_KERNEL_ACCOUNT)?;
-        self.list
-            .insert_within_capacity(
-                at,
-                Waiter {
-                    id,
-                    prio,
-                    task: ARef::from(&**kernel::current!()),
-                    done: false,
-                    w,
-                },
-            )
-            .map_err(|_| ENOMEM)?;
-        Ok(id)
+    fn entry(&self, i: u32) -> Option<&Slot<W>> {
+        self.slots.get(i as usize)
     }
 
-    /// The waiting (not yet served) entries, oldest first.
-    pub(crate) fn waiting(&mut self) -> impl Iterator<Item = &mut Waiter<W>> {
-        self.list.iter_mut().filter(|e| !e.done)
+    fn slot(&mut self, i: u32) -> Option<&mut Slot<W>> {
+        self.slots.get_mut(i as usize)
+    }
+
+    fn insert(&mut self, w: W, prio: Option<i32>) -> Result<u64> {
+        let e = Waiter {
+            prio: prio.unwrap_or(0),
+            task: ARef::from(&**kernel::current!()),
+            done: false,
+            w,
+        };
+        // The entry it goes after: the last one at least as urgent (from
+        // the tail: equal priorities, the common case, cost one step).
+        let mut after = self.tail;
+        if let Some(p) = prio {
+            while let Some(Slot {
+                e: Some(o), prev, ..
+            }) = self.entry(after)
+            {
+                if o.prio <= p {
+                    break;
+                }
+                after = *prev;
+            }
+        }
+        let i = if self.free != NIL {
+            let i = self.free;
+            let s = self.slots.get_mut(i as usize).ok_or(EINVAL)?;
+            s.e = Some(e);
+            self.free = s.next;
+            i
+        } else {
+            let i = u32::try_from(self.slots.len()).map_err(|_| ENOMEM)?;
+            let slot = Slot {
+                prev: NIL,
+                next: NIL,
+                linked: false,
+                e: Some(e),
+            };
+            self.slots.push(slot, GFP_KERNEL_ACCOUNT)?;
+            i
+        };
+        self.link(i, after);
+        Ok(u64::from(i))
+    }
+
+    /// Links slot `i` into the waiting order after `after` (`NIL`: first).
+    fn link(&mut self, i: u32, after: u32) {
+        let next = match self.slot(after) {
+            Some(a) => core::mem::replace(&mut a.next, i),
+            None => core::mem::replace(&mut self.head, i),
+        };
+        match self.slot(next) {
+            Some(n) => n.prev = i,
+            None => self.tail = i,
+        }
+        if let Some(s) = self.slot(i) {
+            (s.prev, s.next, s.linked) = (after, next, true);
+        }
+    }
+
+    /// Takes slot `i` out of the waiting order.
+    fn unlink(&mut self, i: u32) {
+        let Some(s) = self.slot(i).filter(|s| s.linked) else {
+            return;
+        };
+        let (prev, next) = (s.prev, s.next);
+        (s.prev, s.next, s.linked) = (NIL, NIL, false);
+        match self.slot(prev) {
+            Some(p) => p.next = next,
+            None => self.head = next,
+        }
+        match self.slot(next) {
+            Some(n) => n.prev = prev,
+            None => self.tail = prev,
+        }
+    }
+
+    /// The first waiting (not yet served) entry; serving it ([`Waiter::wake`])
+    /// takes it out of the waiting order at the next look.
+    pub(crate) fn first(&mut self) -> Option<&mut Waiter<W>> {
+        self.drop_served_head();
+        let head = self.head;
+        self.slot(head)?.e.as_mut()
+    }
+
+    /// Unlinks the served entries at the head (served through [`first`]).
+    ///
+    /// [`first`]: WaitList::first
+    fn drop_served_head(&mut self) {
+        while let Some(Slot { e: Some(e), .. }) = self.entry(self.head) {
+            if !e.done {
+                break;
+            }
+            self.unlink(self.head);
+        }
+    }
+
+    /// Visits the waiting entries in order with `f` until it breaks; an
+    /// entry it serves ([`Waiter::wake`]) leaves the waiting order.
+    pub(crate) fn each(&mut self, mut f: impl FnMut(&mut Waiter<W>) -> ControlFlow<()>) {
+        self.drop_served_head();
+        let mut i = self.head;
+        while let Some(s) = self.slot(i) {
+            let next = s.next;
+            let Some(e) = s.e.as_mut() else { break };
+            let flow = if e.done {
+                ControlFlow::Continue(())
+            } else {
+                f(e)
+            };
+            if e.done {
+                self.unlink(i);
+            }
+            if flow.is_break() {
+                break;
+            }
+            i = next;
+        }
+    }
+
+    /// Whether any entry is waiting.
+    pub(crate) fn any_waiting(&mut self) -> bool {
+        self.first().is_some()
     }
 
     /// Serves every waiter with `f` and wakes it (queue removal).
     pub(crate) fn wake_all(&mut self, wq: &mut WakeQ, f: impl Fn(&mut W)) {
-        for e in self.waiting() {
+        self.each(|e| {
             f(&mut e.w);
             e.wake(wq);
-        }
+            ControlFlow::Continue(())
+        });
     }
 
-    fn position(&self, id: u64) -> Option<usize> {
-        self.list.iter().position(|e| e.id == id)
+    /// Whether entry `id` was served.
+    fn served(&self, id: u64) -> bool {
+        let i = u32::try_from(id).unwrap_or(NIL);
+        matches!(self.entry(i), Some(Slot { e: Some(e), .. }) if e.done)
     }
 
+    /// Takes entry `id` out of the list (its task's, when it wakes).
     fn take(&mut self, id: u64) -> Option<Waiter<W>> {
-        let i = self.position(id)?;
-        self.list.remove(i).ok()
+        let i = u32::try_from(id).ok()?;
+        self.entry(i)?.e.as_ref()?;
+        self.unlink(i);
+        let free = self.free;
+        let s = self.slot(i)?;
+        let e = s.e.take();
+        (s.prev, s.next) = (NIL, free);
+        self.free = i;
+        e
     }
 }
 
-/// An absolute `CLOCK_REALTIME` deadline, or none (wait forever).
+/// A deadline: a time on a clock, or none (wait forever).
 #[derive(Clone, Copy)]
-pub(crate) struct Deadline(Option<i64>);
+pub(crate) struct Deadline {
+    at: Option<(Clock, i64)>,
+    /// Given as a time to wait: a signal ends the call with `EINTR`, since a
+    /// restart would wait the whole time again.
+    relative: bool,
+}
 
 impl Deadline {
-    pub(crate) const NONE: Deadline = Deadline(None);
+    const NONE: Deadline = Deadline {
+        at: None,
+        relative: false,
+    };
 
-    /// Reads and validates a `struct ripc_timespec *` (0: no deadline): a
-    /// bad pointer is `EFAULT`, a `tv_nsec` outside `0..1e9` or a negative
-    /// `tv_sec` is `EINVAL`, as `prepare_timeout` does.  A huge `tv_sec`
-    /// saturates.
-    pub(crate) fn from_user(ptr: u64) -> Result<Deadline> {
+    /// Reads and validates a `struct ripc_timespec *` (0: no deadline) on
+    /// the clock `c` says: an unknown clock or flag is `EINVAL` (even with
+    /// no timespec), then a bad pointer is `EFAULT`, a `tv_nsec` outside
+    /// `0..1e9` or a negative `tv_sec` is `EINVAL`, as `prepare_timeout`
+    /// does.  A huge `tv_sec` saturates.  A relative time is counted from
+    /// now, on `CLOCK_MONOTONIC` if it was given on `CLOCK_REALTIME` (a
+    /// clock step does not move it, as with relative hrtimers).
+    pub(crate) fn from_user(ptr: u64, c: &ripc_clock) -> Result<Deadline> {
+        let relative = match c.flags {
+            0 => false,
+            RIPC_TIMEOUT_RELATIVE => true,
+            _ => return Err(EINVAL),
+        };
+        let clock = Clock::from_id(c.clockid)?;
         if ptr == 0 {
             return Ok(Deadline::NONE);
         }
@@ -198,25 +358,23 @@ impl Deadline {
         if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
             return Err(EINVAL);
         }
-        Ok(Deadline(Some(
-            ts.tv_sec
-                .saturating_mul(1_000_000_000)
-                .saturating_add(ts.tv_nsec),
-        )))
-    }
-
-    /// Jiffies to sleep, `None` if the deadline has passed.
-    fn remaining(self) -> Option<c_ulong> {
-        let Some(at) = self.0 else {
-            return Some(c_ulong::MAX);
+        let ns = ts
+            .tv_sec
+            .saturating_mul(1_000_000_000)
+            .saturating_add(ts.tv_nsec);
+        let at = if !relative {
+            (clock, ns)
+        } else {
+            let clock = match clock {
+                Clock::Realtime => Clock::Monotonic,
+                c => c,
+            };
+            (clock, clock.now().saturating_add(ns))
         };
-        let now = kernel_api::real_ns();
-        if now >= at {
-            return None;
-        }
-        // +1 rounds up; the caller re-checks the clock after waking, so the
-        // call never returns early.
-        Some(kernel_api::nsecs_to_jiffies((at - now) as u64).saturating_add(1))
+        Ok(Deadline {
+            at: Some(at),
+            relative,
+        })
     }
 }
 
@@ -237,6 +395,7 @@ impl Blocking {
         flags: u32,
         nonblock: bool,
         timeout: u64,
+        clock: &ripc_clock,
     ) -> Result<(usize, Self)> {
         if count > crate::ipc::defs::RIPC_BATCH_MAX {
             return Err(EINVAL);
@@ -244,7 +403,7 @@ impl Blocking {
         let b = Blocking {
             nonblock,
             first_only: flags & crate::ipc::defs::RIPC_BATCH_WAITFORONE != 0,
-            deadline: Deadline::from_user(timeout)?,
+            deadline: Deadline::from_user(timeout, clock)?,
         };
         Ok((count as usize, b))
     }
@@ -265,8 +424,8 @@ impl Blocking {
 /// What a send batch loads at a time: up to 32 messages and 64 KiB (or one
 /// bigger message).  A batch blocked on a full queue holds one part (as
 /// a few blocked senders would), not the whole batch.
-const PART_MSGS: usize = 32;
-const PART_BYTES: usize = 64 << 10;
+pub(crate) const PART_MSGS: usize = 32;
+pub(crate) const PART_BYTES: usize = 64 << 10;
 
 /// A send batch, in parts: each part's messages are loaded (`load`, in
 /// order, up to the first failure), then sent in one run (`run`).  The
@@ -333,30 +492,31 @@ pub(crate) enum OnSignal {
 
 /// Sleeps until entry `id` of `list(state)` is served, and returns it
 /// removed from the list.  On a signal or the deadline the entry is removed
-/// and the error returned, unless a waker served it first.
+/// and the error returned, unless a waker served it first (`wq_sleep`'s
+/// order: served, then signalled, then timed out).
 pub(crate) fn sleep<S: Unpin, W>(
-    cv: &CondVar,
     g: &mut Guard<'_, S, MutexBackend>,
     list: impl Fn(&mut S) -> &mut WaitList<W>,
     id: u64,
     deadline: Deadline,
     on_signal: OnSignal,
 ) -> Result<W> {
+    let mut timed_out = false;
     loop {
-        let served = list(g).list.iter().any(|e| e.id == id && e.done);
+        let served = list(g).served(id);
         let err = if served {
             None
+        } else if kernel::current!().signal_pending() {
+            Some(match on_signal {
+                _ if deadline.relative => EINTR,
+                OnSignal::RestartSys => ERESTARTSYS,
+                OnSignal::RestartNoHand => ERESTARTNOHAND,
+            })
+        } else if timed_out {
+            Some(ETIMEDOUT)
         } else {
-            match deadline.remaining() {
-                None => Some(ETIMEDOUT),
-                Some(j) => match cv.wait_interruptible_timeout(g, j) {
-                    CondVarTimeoutResult::Signal { .. } => Some(match on_signal {
-                        OnSignal::RestartSys => ERESTARTSYS,
-                        OnSignal::RestartNoHand => ERESTARTNOHAND,
-                    }),
-                    _ => continue,
-                },
-            }
+            timed_out = kernel_api::clock::sleep_unlocked(g, deadline.at);
+            continue;
         };
         let e = list(g).take(id).ok_or(EINVAL)?;
         return match err {

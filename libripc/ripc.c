@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -148,8 +149,27 @@ static int bad_timeout(const void *arg)
 {
 	const struct ripc_mq_xfer *x = arg;
 	const struct timespec *ts = (const struct timespec *)(uintptr_t)x->timeout;
+	__s32 c = x->clock.clockid;
 
+	if ((c != CLOCK_REALTIME && c != CLOCK_MONOTONIC && c != CLOCK_BOOTTIME) ||
+	    (x->clock.flags & ~RIPC_TIMEOUT_RELATIVE))
+		return 1;
 	return ts && (ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000 || ts->tv_sec < 0);
+}
+
+/*
+ * The module's struct ripc_clock for clock_nanosleep()-style arguments
+ * (flags TIMER_ABSTIME or 0); -1 with EINVAL for other flags.
+ */
+static int clock_arg(struct ripc_clock *c, clockid_t clockid, int flags)
+{
+	if (flags & ~TIMER_ABSTIME) {
+		errno = EINVAL;
+		return -1;
+	}
+	c->clockid = clockid;
+	c->flags = flags & TIMER_ABSTIME ? 0 : RIPC_TIMEOUT_RELATIVE;
+	return 0;
 }
 
 static int bad_send(const void *arg)
@@ -229,18 +249,27 @@ int ripc_mq_unlink(const char *name)
 	return dev_ioctl(RIPC_MQ_UNLINK, &arg);
 }
 
-int ripc_mq_timedsend(int mqd, const char *msg_ptr, size_t msg_len,
-		      unsigned int msg_prio, const struct timespec *abs_timeout)
+int ripc_mq_clocksend(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio,
+		      clockid_t clockid, int flags, const struct timespec *timeout)
 {
 	struct ripc_mq_xfer arg = {
 		.size = sizeof(arg),
 		.msg_prio = msg_prio,
 		.msg_ptr = PTR(msg_ptr),
 		.msg_len = msg_len,
-		.timeout = PTR(abs_timeout),
+		.timeout = PTR(timeout),
 	};
 
+	if (clock_arg(&arg.clock, clockid, flags) < 0)
+		return -1;
 	return mq_ioctl(mqd, RIPC_MQ_SEND, &arg, bad_send) < 0 ? -1 : 0;
+}
+
+int ripc_mq_timedsend(int mqd, const char *msg_ptr, size_t msg_len,
+		      unsigned int msg_prio, const struct timespec *abs_timeout)
+{
+	return ripc_mq_clocksend(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME, TIMER_ABSTIME,
+				 abs_timeout);
 }
 
 int ripc_mq_send(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio)
@@ -248,20 +277,30 @@ int ripc_mq_send(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_
 	return ripc_mq_timedsend(mqd, msg_ptr, msg_len, msg_prio, NULL);
 }
 
-ssize_t ripc_mq_timedreceive(int mqd, char *msg_ptr, size_t msg_len,
-			     unsigned int *msg_prio, const struct timespec *abs_timeout)
+ssize_t ripc_mq_clockreceive(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
+			     clockid_t clockid, int flags, const struct timespec *timeout)
 {
 	struct ripc_mq_xfer arg = {
 		.size = sizeof(arg),
 		.msg_ptr = PTR(msg_ptr),
 		.msg_len = msg_len,
-		.timeout = PTR(abs_timeout),
+		.timeout = PTR(timeout),
 	};
-	long ret = mq_ioctl(mqd, RIPC_MQ_RECEIVE, &arg, bad_timeout);
+	long ret;
 
+	if (clock_arg(&arg.clock, clockid, flags) < 0)
+		return -1;
+	ret = mq_ioctl(mqd, RIPC_MQ_RECEIVE, &arg, bad_timeout);
 	if (ret >= 0 && msg_prio)
 		*msg_prio = arg.msg_prio;
 	return ret;
+}
+
+ssize_t ripc_mq_timedreceive(int mqd, char *msg_ptr, size_t msg_len,
+			     unsigned int *msg_prio, const struct timespec *abs_timeout)
+{
+	return ripc_mq_clockreceive(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME,
+				    TIMER_ABSTIME, abs_timeout);
 }
 
 ssize_t ripc_mq_receive(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio)
@@ -324,6 +363,34 @@ int ripc_notify_fd_state(int nfd, unsigned int *armed, unsigned int *pending)
 	return 0;
 }
 
+ssize_t ripc_mq_peek(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
+		     size_t pos)
+{
+	struct ripc_mq_peek arg = {
+		.size = sizeof(arg),
+		.msg_ptr = PTR(msg_ptr),
+		.msg_len = msg_len,
+		.pos = pos,
+	};
+	long ret = mq_ioctl(mqd, RIPC_MQ_PEEK, &arg, NULL);
+
+	if (ret >= 0 && msg_prio)
+		*msg_prio = arg.msg_prio;
+	return ret;
+}
+
+int ripc_mq_peek_batch(int mqd, struct ripc_mq_item *items, unsigned int count, size_t pos)
+{
+	struct ripc_mq_peek_batch arg = {
+		.size = sizeof(arg),
+		.count = count,
+		.items = PTR(items),
+		.pos = pos,
+	};
+
+	return mq_ioctl(mqd, RIPC_MQ_PEEK_BATCH, &arg, NULL);
+}
+
 /* ---- System V message queues ---------------------------------------- */
 
 int ripc_msgget(key_t key, int msgflg)
@@ -333,7 +400,8 @@ int ripc_msgget(key_t key, int msgflg)
 	return dev_ioctl(RIPC_MSGGET, &arg);
 }
 
-int ripc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
+int ripc_msgsnd_clock(int msqid, const void *msgp, size_t msgsz, int msgflg,
+		      clockid_t clockid, int flags, const struct timespec *timeout)
 {
 	struct ripc_msgsnd arg = {
 		.size = sizeof(arg),
@@ -341,12 +409,21 @@ int ripc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 		.msgflg = msgflg,
 		.msgp = PTR(msgp),
 		.msgsz = (__s64)msgsz,
+		.timeout = PTR(timeout),
 	};
 
+	if (clock_arg(&arg.clock, clockid, flags) < 0)
+		return -1;
 	return dev_ioctl(RIPC_MSGSND, &arg) < 0 ? -1 : 0;
 }
 
-ssize_t ripc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)
+int ripc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
+{
+	return ripc_msgsnd_clock(msqid, msgp, msgsz, msgflg, CLOCK_REALTIME, TIMER_ABSTIME, NULL);
+}
+
+ssize_t ripc_msgrcv_clock(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg,
+			  clockid_t clockid, int flags, const struct timespec *timeout)
 {
 	struct ripc_msgrcv arg = {
 		.size = sizeof(arg),
@@ -355,9 +432,18 @@ ssize_t ripc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg
 		.msgp = PTR(msgp),
 		.msgsz = (__s64)msgsz,
 		.msgtyp = msgtyp,
+		.timeout = PTR(timeout),
 	};
 
+	if (clock_arg(&arg.clock, clockid, flags) < 0)
+		return -1;
 	return dev_ioctl(RIPC_MSGRCV, &arg);
+}
+
+ssize_t ripc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)
+{
+	return ripc_msgrcv_clock(msqid, msgp, msgsz, msgtyp, msgflg, CLOCK_REALTIME, TIMER_ABSTIME,
+				 NULL);
 }
 
 int ripc_msgctl(int msqid, int cmd, struct msqid_ds *buf)
@@ -428,4 +514,53 @@ ssize_t ripc_list_page(unsigned int which, uint64_t *cursor, char *buf, size_t l
 	if (n >= 0)
 		*cursor = arg.cursor;
 	return n;
+}
+
+ssize_t ripc_dump(void *buf, size_t len)
+{
+	struct ripc_dump arg = { .size = sizeof(arg), .buf = PTR(buf), .buf_len = len };
+
+	if (dev_ioctl(RIPC_IOC_DUMP, &arg) < 0)
+		return -1;
+	return (ssize_t)arg.total;
+}
+
+int ripc_dump_alloc(void **out, size_t *len)
+{
+	size_t size = 1 << 16;
+	void *buf = NULL;
+
+	for (;;) {
+		void *bigger = realloc(buf, size);
+		ssize_t n;
+
+		if (!bigger) {
+			free(buf);
+			errno = ENOMEM;
+			return -1;
+		}
+		buf = bigger;
+		n = ripc_dump(buf, size);
+		if (n < 0) {
+			int e = errno;
+
+			free(buf);
+			errno = e;
+			return -1;
+		}
+		if ((size_t)n <= size) {
+			*out = buf;
+			*len = (size_t)n;
+			return 0;
+		}
+		/* It grew between the calls: some room for more growth. */
+		size = (size_t)n + (size_t)n / 8;
+	}
+}
+
+int ripc_restore(const void *buf, size_t len)
+{
+	struct ripc_dump arg = { .size = sizeof(arg), .buf = PTR(buf), .buf_len = len };
+
+	return dev_ioctl(RIPC_IOC_RESTORE, &arg) < 0 ? -1 : 0;
 }

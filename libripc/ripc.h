@@ -69,6 +69,23 @@ ssize_t ripc_mq_receive(int mqd, char *msg_ptr, size_t msg_len, unsigned int *ms
 ssize_t ripc_mq_timedreceive(int mqd, char *msg_ptr, size_t msg_len,
 			     unsigned int *msg_prio, const struct timespec *abs_timeout);
 
+/*
+ * Extension: mq_timedsend() / mq_timedreceive() on a clock of the caller's
+ * choice (as QNX's mq_clocksend() / mq_clockreceive()).  clockid is
+ * CLOCK_REALTIME, CLOCK_MONOTONIC or CLOCK_BOOTTIME (else EINVAL); flags
+ * are clock_nanosleep()'s: TIMER_ABSTIME makes timeout a time of that
+ * clock, 0 a time to wait from now (a relative CLOCK_REALTIME wait is not
+ * moved by clock changes); other flags EINVAL.  timeout NULL waits
+ * forever.  A call with a relative timeout that a signal interrupts fails
+ * with EINTR, never restarted.  The wait is an hrtimer of that clock, as
+ * native's: CLOCK_MONOTONIC and CLOCK_BOOTTIME waits do not move when the
+ * wall clock is set.
+ */
+int ripc_mq_clocksend(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio,
+		      clockid_t clockid, int flags, const struct timespec *timeout);
+ssize_t ripc_mq_clockreceive(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
+			     clockid_t clockid, int flags, const struct timespec *timeout);
+
 /* mq_getattr() / mq_setattr() (only O_NONBLOCK of mq_flags can change). */
 int ripc_mq_getattr(int mqd, struct mq_attr *attr);
 int ripc_mq_setattr(int mqd, const struct mq_attr *newattr, struct mq_attr *oldattr);
@@ -98,6 +115,23 @@ int ripc_mq_notify(int mqd, const struct sigevent *sevp);
 int ripc_notify_fd_open(int flags);
 int ripc_mq_notify_fd(int mqd, int nfd, union sigval value);
 int ripc_notify_fd_state(int nfd, unsigned int *armed, unsigned int *pending);
+/*
+ * Peek (a rust_ipc extension, RIPC_MQ_PEEK): copies the message at position
+ * pos in receive order (0: the one mq_receive would return next) into
+ * msg_ptr, and its priority into *msg_prio if not NULL, without removing
+ * it.  Returns its length, or -1: ENOMSG past the last message, EMSGSIZE
+ * if msg_len is smaller than the message, EBADF if mqd is not a queue
+ * descriptor open for reading.
+ */
+ssize_t ripc_mq_peek(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
+		     size_t pos);
+/*
+ * RIPC_MQ_PEEK_BATCH: the messages at positions pos, pos + 1, ... into
+ * items[0..count) (msg_ptr and msg_len, the buffer size, in; msg_len, the
+ * length, and msg_prio out).  Returns how many were copied (the first
+ * failure ends the batch: -1 with its errno if it is the first item).
+ */
+int ripc_mq_peek_batch(int mqd, struct ripc_mq_item *items, unsigned int count, size_t pos);
 
 /* ---- System V message queues ---------------------------------------- */
 
@@ -105,6 +139,15 @@ int ripc_msgget(key_t key, int msgflg);
 /* msgp points to a struct msgbuf: { long mtype; char mtext[msgsz]; }. */
 int ripc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg);
 ssize_t ripc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg);
+/*
+ * Extension: msgsnd() / msgrcv() with a timeout (ETIMEDOUT once it passes,
+ * where native blocks forever); clockid, flags and timeout as for
+ * ripc_mq_clocksend().  A signal gives EINTR, as msgsnd()/msgrcv().
+ */
+int ripc_msgsnd_clock(int msqid, const void *msgp, size_t msgsz, int msgflg,
+		      clockid_t clockid, int flags, const struct timespec *timeout);
+ssize_t ripc_msgrcv_clock(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg,
+			  clockid_t clockid, int flags, const struct timespec *timeout);
 /* buf is a struct msqid_ds, or a struct msginfo for IPC_INFO/MSG_INFO. */
 int ripc_msgctl(int msqid, int cmd, struct msqid_ds *buf);
 /* /proc/sys/kernel/msg_next_id of the caller's IPC namespace: *old gets its
@@ -133,6 +176,23 @@ ssize_t ripc_list(unsigned int which, char *buf, size_t len);
  * errno (EINVAL if buf cannot hold one line).
  */
 ssize_t ripc_list_page(unsigned int which, uint64_t *cursor, char *buf, size_t len);
+
+/*
+ * Checkpoint and restore (RIPC_IOC_DUMP, RIPC_IOC_RESTORE; the stream format
+ * is in <linux/rust_ipc.h>).  Both need CAP_CHECKPOINT_RESTORE or
+ * CAP_SYS_ADMIN over the IPC namespace's user namespace (EPERM).
+ *
+ * ripc_dump(): writes the stream of the caller's IPC namespace's queues to
+ * buf, at most len bytes, and returns its whole length (larger than len:
+ * call again with a buffer that large), or -1.  ripc_dump_alloc(): the
+ * whole stream in a malloc'd buffer (*out, *len; the caller frees it);
+ * 0 or -1.  ripc_restore(): recreates the queues of the stream in the
+ * caller's namespace, which must have none (EEXIST); EINVAL or EBADMSG for
+ * a stream that is not one, truncated or corrupted, with nothing created.
+ */
+ssize_t ripc_dump(void *buf, size_t len);
+int ripc_dump_alloc(void **out, size_t *len);
+int ripc_restore(const void *buf, size_t len);
 
 /*
  * The process-wide descriptor of /dev/rust_ipc (opened on first use), or -1.

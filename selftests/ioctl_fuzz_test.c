@@ -55,7 +55,8 @@ static const unsigned nrs[] = {
 	RIPC_NR_MQ_SEND, RIPC_NR_MQ_RECEIVE, RIPC_NR_MQ_GETSETATTR, RIPC_NR_MQ_NOTIFY,
 	RIPC_NR_MSGGET, RIPC_NR_MSGSND, RIPC_NR_MSGRCV, RIPC_NR_MSGCTL, RIPC_NR_MSG_BIND,
 	RIPC_NR_MQ_SEND_BATCH, RIPC_NR_MQ_RECEIVE_BATCH, RIPC_NR_MSGSND_BATCH,
-	RIPC_NR_MSGRCV_BATCH,
+	RIPC_NR_MSGRCV_BATCH, RIPC_NR_MQ_PEEK, RIPC_NR_MQ_PEEK_BATCH, RIPC_NR_DUMP,
+	RIPC_NR_RESTORE,
 };
 
 struct fuzzer {
@@ -115,6 +116,8 @@ static void *fuzz_thread(void *p)
 			arg[4] = (uintptr_t)&past;	/* a timeout field, often */
 		if (nr == RIPC_NR_SET_LIMITS)
 			continue;	/* would change the limits under the other tests */
+		if (nr == RIPC_NR_DUMP)	/* a stream longer than buf would overrun it */
+			arg[2] %= sizeof(buf) - 16;
 		ioctl(fd, cmd, rnd() % 16 ? (void *)arg : (void *)(uintptr_t)fuzz_ptr(arg));
 		if (rnd() % 128 == 0) {	/* remove what exists */
 			struct ripc_msgctl m = { .size = sizeof(m), .msqid = (int)(rnd() % 4), .cmd = IPC_RMID };

@@ -4,13 +4,15 @@
 # 20 load/unload cycles with queues left behind free everything (the debug
 # kernel's kmemleak scan at the end of the run checks that); rmmod is refused
 # while processes are blocked in calls and works once they are killed; a
-# reload starts empty, with the limits of its own parameters.
+# reload starts empty, with the limits of its own parameters; queues dumped
+# to a file (RIPC_IOC_DUMP) before an unload are restored after the reload
+# with every stat and byte (checkpoint_test's --fill, --describe, --drain).
 KO=/rust_ipc.ko
 n=0 fail=0
 ok() { n=$((n+1)); echo "ok $n $1"; }
 nok() { n=$((n+1)); fail=$((fail+1)); echo "not ok $n $1"; }
 echo "TAP version 13"
-echo "1..7"
+echo "1..8"
 
 grep -q '^rust_ipc ' /proc/modules || insmod $KO
 [ "$(stat -c %a /dev/rust_ipc)" = 666 ] && ok "device_mode_is_0666" || nok "device_mode_is_0666"
@@ -66,4 +68,21 @@ if [ "$before" = 2 ] && [ "$param" = 1 ] && [ "$after" = 0 ] && [ "$dflt" = 1 ];
 else
 	nok "reload_starts_empty_with_its_own_parameters (queues $before then $after, msgmnb param $param default $dflt)"
 fi
+# Checkpoint across a reload: the standard queues of checkpoint_test,
+# dumped, the module reloaded, restored: the same description (every stat,
+# every message's type, length and hash), the same stream, the same bytes.
+CK=$(dirname "$0")/checkpoint_test
+D=/tmp/module_test.ckpt
+if $CK --fill && $CK --describe >$D.before && ripcctl dump >$D.dump &&
+	rmmod rust_ipc && insmod $KO && ripcctl restore <$D.dump &&
+	$CK --describe >$D.after && ripcctl dump >$D.dump2 &&
+	cmp $D.before $D.after && cmp $D.dump $D.dump2 && $CK --drain; then
+	ok "dump_reload_restore_gives_every_stat_and_byte_back"
+else
+	nok "dump_reload_restore_gives_every_stat_and_byte_back"
+fi
+rm -f $D.*
+grep -q '^rust_ipc ' /proc/modules || insmod $KO
+# Leave the module empty for the scripts after this one.
+rmmod rust_ipc && insmod $KO
 [ $fail -eq 0 ]

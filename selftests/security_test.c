@@ -1612,11 +1612,11 @@ TEST_F(raw, argument_structs_are_written_only_in_their_out_fields)
 	ASSERT_EQ(0, memcmp(&o, &o0, sizeof(o)));
 
 	ARG_INIT(x);
-	x.a = (struct ripc_mq_xfer){ sizeof(x.a), 7, PTR("hello"), 5, 0 };
+	x.a = (struct ripc_mq_xfer){ sizeof(x.a), 7, PTR("hello"), 5, 0, { 0, 0 } };
 	x0 = x;
 	SYS(ioctl(q, RIPC_MQ_SEND, &x));
 	ASSERT_EQ(0, memcmp(&x, &x0, sizeof(x)));
-	x.a = (struct ripc_mq_xfer){ sizeof(x.a), 0xdeadbeef, PTR(buf), sizeof(buf), 0 };
+	x.a = (struct ripc_mq_xfer){ sizeof(x.a), 0xdeadbeef, PTR(buf), sizeof(buf), 0, { 0, 0 } };
 	x0 = x;
 	ASSERT_EQ(5, ioctl(q, RIPC_MQ_RECEIVE, &x));
 	ASSERT_EQ(7u, x.a.msg_prio);
@@ -1652,13 +1652,13 @@ TEST_F(raw, argument_structs_are_written_only_in_their_out_fields)
 	ASSERT_EQ(0, memcmp(&mg, &mg0, sizeof(mg)));
 
 	ARG_INIT(ms);
-	ms.a = (struct ripc_msgsnd){ sizeof(ms.a), self->id, 0, 0, PTR(&m), 5, 0 };
+	ms.a = (struct ripc_msgsnd){ sizeof(ms.a), self->id, 0, 0, PTR(&m), 5, 0, { 0, 0 } };
 	ms0 = ms;
 	SYS(ioctl(self->dev, RIPC_MSGSND, &ms));
 	ASSERT_EQ(0, memcmp(&ms, &ms0, sizeof(ms)));
 
 	ARG_INIT(mr);
-	mr.a = (struct ripc_msgrcv){ sizeof(mr.a), self->id, IPC_NOWAIT, 0, PTR(&m), 16, 0, 0 };
+	mr.a = (struct ripc_msgrcv){ sizeof(mr.a), self->id, IPC_NOWAIT, 0, PTR(&m), 16, 0, 0, { 0, 0 } };
 	mr0 = mr;
 	ASSERT_EQ(5, ioctl(self->dev, RIPC_MSGRCV, &mr));
 	ASSERT_EQ(0, memcmp(&mr, &mr0, sizeof(mr)));

@@ -20,18 +20,25 @@
  *   ripcctl msg-send KEY TYPE TEXT       (creates the queue if needed)
  *   ripcctl msg-recv KEY TYPE [FLAGS]    TYPE as msgrcv's msgtyp; FLAGS: e (MSG_EXCEPT)
  *   ripcctl msg-rm KEY
+ *   ripcctl peek NAME [POS]              print the message at POS in receive order
+ *                                        (default: every message), leaving it queued
+ *   ripcctl dump > FILE                  the namespace's queues as a stream
+ *   ripcctl restore < FILE               recreate them (in a namespace with none)
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/msg.h>
 #include <unistd.h>
 #include "ripc.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static int fail(const char *what)
 {
@@ -52,6 +59,87 @@ static int mq_recv(int fd, long n)
 			return fail("mq_receive");
 		printf("[pid %d] received prio %u: %.*s\n", getpid(), prio, (int)len, buf);
 	}
+	free(buf);
+	return 0;
+}
+
+/* Prints the messages of queue NAME at positions from on (all of them, or one). */
+static int peek(const char *name, size_t from, int all)
+{
+	struct ripc_mq_item items[64];
+	struct mq_attr a;
+	size_t pos = from;
+	int fd = ripc_mq_open(name, O_RDONLY);
+	char *buf;
+
+	if (fd < 0 || ripc_mq_getattr(fd, &a))
+		return fail("mq_open");
+	buf = malloc(ARRAY_LEN(items) * a.mq_msgsize + 1);
+	if (!buf)
+		return fail("malloc");
+	for (;;) {
+		unsigned int want = all ? ARRAY_LEN(items) : 1;
+		int n;
+
+		for (unsigned int i = 0; i < want; i++)
+			items[i] = (struct ripc_mq_item){ .msg_ptr = (uintptr_t)(buf + i * a.mq_msgsize),
+							  .msg_len = a.mq_msgsize };
+		n = ripc_mq_peek_batch(fd, items, want, pos);
+		if (n < 0 && errno == ENOMSG && all && pos > from)
+			break;
+		if (n < 0)
+			return fail("peek");
+		for (int i = 0; i < n; i++, pos++)
+			printf("[%zu] prio %u, %llu bytes: %.*s\n", pos, items[i].msg_prio,
+			       (unsigned long long)items[i].msg_len, (int)items[i].msg_len,
+			       buf + i * a.mq_msgsize);
+		if (!all || (unsigned int)n < want)
+			break;
+	}
+	free(buf);
+	return 0;
+}
+
+static int dump(void)
+{
+	void *buf;
+	size_t len;
+
+	if (isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "ripcctl: dump writes a binary stream: redirect it to a file\n");
+		return 2;
+	}
+	if (ripc_dump_alloc(&buf, &len))
+		return fail("dump");
+	if (fwrite(buf, 1, len, stdout) != len || fflush(stdout))
+		return fail("write");
+	free(buf);
+	return 0;
+}
+
+static int restore(void)
+{
+	size_t len = 0, size = 1 << 16;
+	char *buf = malloc(size);
+	size_t n;
+
+	while (buf && (n = fread(buf + len, 1, size - len, stdin)) > 0) {
+		char *bigger;
+
+		len += n;
+		if (len < size)
+			continue;
+		bigger = realloc(buf, size *= 2);
+		if (!bigger)
+			free(buf);
+		buf = bigger;
+	}
+	if (!buf)
+		return fail("malloc");
+	if (ferror(stdin))
+		return fail("read");
+	if (ripc_restore(buf, len))
+		return fail("restore");
 	free(buf);
 	return 0;
 }
@@ -188,6 +276,12 @@ int main(int argc, char **argv)
 			return fail("msgctl(IPC_RMID)");
 		return 0;
 	}
+	if (!strcmp(cmd, "peek") && (argc == 3 || argc == 4))
+		return peek(argv[2], argc == 4 ? strtoul(argv[3], NULL, 0) : 0, argc == 3);
+	if (!strcmp(cmd, "dump") && argc == 2)
+		return dump();
+	if (!strcmp(cmd, "restore") && argc == 2)
+		return restore();
 	fprintf(stderr, "usage: see the comment at the top of tools/ripcctl.c\n");
 	return 2;
 }

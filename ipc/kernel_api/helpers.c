@@ -5,10 +5,12 @@
  * crate): no kernel struct layout is read or guessed on the Rust side.
  * The Rust wrappers over these are in ipc/kernel_api/.
  */
+#include <linux/crc32.h>
 #include <linux/cred.h>
 #include <linux/dcache.h>
 #include <linux/fs.h>
 #include <linux/fs_struct.h>
+#include <linux/hrtimer.h>
 #include <linux/ipc_namespace.h>
 #include <linux/mount.h>
 #include <linux/nsproxy.h>
@@ -19,6 +21,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <linux/user_namespace.h>
 
 #include "helpers.h"
@@ -296,4 +299,54 @@ bool rust_ipc_kiocb_nowait(struct kiocb *iocb)
 void *rust_ipc_file_private(struct file *file, const void *flush)
 {
 	return file->f_op && (const void *)file->f_op->flush == flush ? file->private_data : NULL;
+}
+
+/*
+ * Reads n 8-byte words at src into dst in one user-access section
+ * (unsafe_get_user): an ioctl's small argument struct costs a few moves,
+ * where copy_from_user goes through _copy_from_user and rep movs.
+ */
+int rust_ipc_read_user_words(u64 *dst, const u64 __user *src, unsigned int n)
+{
+	unsigned int i;
+
+	scoped_user_read_access_size(src, n * sizeof(u64), efault)
+		for (i = 0; i < n; i++)
+			unsafe_get_user(dst[i], &src[i], efault);
+	return 0;
+efault:
+	return -EFAULT;
+}
+
+/* crc32_le(): zlib's CRC-32 without its inversions (lib/crc/). */
+u32 rust_ipc_crc32(u32 crc, const void *p, size_t len)
+{
+	return crc32_le(crc, p, len);
+}
+
+/*
+ * The sleep of native mqueue's wq_sleep(), in two halves around the
+ * caller's unlock of its queue lock.  The first marks the task asleep while
+ * the lock is held: a waker serves the task under that lock and wakes it
+ * (wake_up_process()) after dropping it, so a wake-up that comes between
+ * the unlock and the schedule() puts the task back to TASK_RUNNING and the
+ * schedule() returns at once: none is lost.
+ */
+void rust_ipc_set_interruptible(void)
+{
+	set_current_state(TASK_INTERRUPTIBLE);
+}
+
+/*
+ * The second half, without the lock: sleeps until woken, signalled, or
+ * the absolute time expires on clock (KTIME_MAX: no deadline), on an
+ * hrtimer with no slack, as wq_sleep().  A CLOCK_REALTIME timer expires
+ * when the clock is set past it; CLOCK_MONOTONIC and CLOCK_BOOTTIME ones
+ * do not move when it is set.  Returns 0 if the timer expired (also for a
+ * time already past), else -EINTR; the task is TASK_RUNNING again.
+ */
+int rust_ipc_sleep_until(clockid_t clock, ktime_t expires)
+{
+	return schedule_hrtimeout_range_clock(expires == KTIME_MAX ? NULL : &expires, 0,
+					      HRTIMER_MODE_ABS, clock);
 }

@@ -8,6 +8,7 @@
 #define RUST_IPC_HELPERS_H
 
 #include <linux/types.h>
+#include <linux/ktime.h>
 #include <linux/uidgid.h>
 
 struct file;
@@ -37,6 +38,7 @@ u64 rust_ipc_current_exec_id(void);
 void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
 			struct user_namespace *owner_user_ns, int sig, u64 value);
 void rust_ipc_cond_resched(void);
+int rust_ipc_read_user_words(u64 *dst, const u64 __user *src, unsigned int n);
 bool rust_ipc_user_ns_up(struct user_namespace *ns, struct user_namespace **parent,
 			 kuid_t *owner, long *max);
 bool rust_ipc_ipc_ns_is_init(struct ipc_namespace *ns);
@@ -47,5 +49,8 @@ u32 rust_ipc_sender_uid(struct user_namespace *owner_user_ns);
 u32 rust_ipc_uid_for_reader(struct user_namespace *sender_user_ns, u32 uid);
 bool rust_ipc_kiocb_nowait(struct kiocb *iocb);
 void *rust_ipc_file_private(struct file *file, const void *flush);
+u32 rust_ipc_crc32(u32 crc, const void *p, size_t len);
+void rust_ipc_set_interruptible(void);
+int rust_ipc_sleep_until(clockid_t clock, ktime_t expires);
 
 #endif /* RUST_IPC_HELPERS_H */

@@ -10,6 +10,7 @@
 use kernel::{bindings, prelude::*};
 
 pub(crate) mod chardev;
+pub(crate) mod clock;
 pub(crate) mod cred;
 pub(crate) mod defs;
 pub(crate) mod fifo;
@@ -53,12 +54,18 @@ mod ffi {
         pub(super) fn rust_ipc_current_umask() -> c_int;
         pub(super) fn rust_ipc_current_euid() -> bindings::kuid_t;
         pub(super) fn rust_ipc_file_set_nonblock(file: *mut bindings::file, on: bool);
+        pub(super) fn rust_ipc_set_interruptible();
+        pub(super) fn rust_ipc_sleep_until(
+            clock: bindings::clockid_t,
+            expires: bindings::ktime_t,
+        ) -> c_int;
         pub(super) fn rust_ipc_rlimit_msgqueue() -> c_ulong;
         pub(super) fn rust_ipc_current_prio() -> c_int;
         pub(super) fn rust_ipc_current_tgid() -> *mut bindings::pid;
         pub(super) fn rust_ipc_get_pid(pid: *mut bindings::pid) -> *mut bindings::pid;
         pub(super) fn rust_ipc_current_exec_id() -> u64;
         pub(super) fn rust_ipc_cond_resched();
+        pub(super) fn rust_ipc_read_user_words(dst: *mut u64, src: *const u64, n: c_uint) -> c_int;
         pub(super) fn rust_ipc_ipc_ns_is_init(ns: *mut bindings::ipc_namespace) -> bool;
         pub(super) fn rust_ipc_ipc_ns_root_uid(
             ns: *mut bindings::ipc_namespace,
@@ -86,6 +93,7 @@ mod ffi {
             file: *mut bindings::file,
             flush: *const c_void,
         ) -> *mut c_void;
+        pub(super) fn rust_ipc_crc32(crc: u32, p: *const c_void, len: usize) -> u32;
     }
 }
 
@@ -408,20 +416,15 @@ pub(crate) fn set_nonblock(file: &kernel::fs::File, on: bool) {
     unsafe { ffi::rust_ipc_file_set_nonblock(file.as_ptr(), on) };
 }
 
-/// `ktime_get_real()`: CLOCK_REALTIME in nanoseconds.
-pub(crate) fn real_ns() -> i64 {
-    // SAFETY: reading the clock has no preconditions.
-    unsafe { bindings::ktime_get_real() }
-}
-
 /// `ktime_get_real_seconds()`.
 pub(crate) fn real_seconds() -> i64 {
     // SAFETY: reading the clock has no preconditions.
     unsafe { bindings::ktime_get_real_seconds() }
 }
 
-/// `nsecs_to_jiffies()`.
-pub(crate) fn nsecs_to_jiffies(ns: u64) -> c_ulong {
-    // SAFETY: a plain conversion.
-    unsafe { bindings::nsecs_to_jiffies(ns) }
+/// `crc32_le(crc, data)`: the CRC-32 of zlib (seed `!0`, result inverted
+/// by the caller), continued over `data`.
+pub(crate) fn crc32(crc: u32, data: &[u8]) -> u32 {
+    // SAFETY: `data` is valid for reads of its length.
+    unsafe { ffi::rust_ipc_crc32(crc, data.as_ptr().cast(), data.len()) }
 }

@@ -258,7 +258,7 @@ impl Msg {
     }
 
     /// The text: the head's, then each segment's share.
-    fn segs(&self) -> impl Iterator<Item = &[u8]> {
+    pub(crate) fn segs(&self) -> impl Iterator<Item = &[u8]> {
         let head = self.head();
         let mut rest = self.len() - head.len();
         let chain = core::iter::successors(self.node().chain.as_ref(), |s| s.next());

@@ -63,10 +63,40 @@ struct ripc_mq_attr {
 	__s64 __reserved[4];
 };
 
-/* An absolute CLOCK_REALTIME deadline (struct timespec, 64-bit). */
+/*
+ * A deadline (struct timespec, 64-bit): by default an absolute
+ * CLOCK_REALTIME time, as mq_timedsend() takes; see struct ripc_clock.
+ */
 struct ripc_timespec {
 	__s64 tv_sec;
 	__s64 tv_nsec;
+};
+
+/*
+ * The clock of a timed call (a rust_ipc extension), the last field of every
+ * struct that has a timeout.  All zero (a caller that does not know the
+ * field: the size rule zero-extends it) is native's absolute CLOCK_REALTIME
+ * deadline.
+ *  - clockid: CLOCK_REALTIME (0), CLOCK_MONOTONIC (1) or CLOCK_BOOTTIME
+ *    (7); any other clock is EINVAL.
+ *  - flags: RIPC_TIMEOUT_RELATIVE makes the timeout a time to wait from
+ *    the call's start (tv_sec >= 0) instead of a time of the clock; a
+ *    relative wait on CLOCK_REALTIME is not moved by clock changes (it
+ *    counts as CLOCK_MONOTONIC, as relative timers do).  Other bits EINVAL.
+ * The sleep is on an hrtimer of that clock with no slack (as native's
+ * wq_sleep): an absolute CLOCK_REALTIME wait ends when the clock is set
+ * past its deadline; CLOCK_MONOTONIC and CLOCK_BOOTTIME waits do not move
+ * when CLOCK_REALTIME is set.  clockid and flags are checked (EINVAL) even
+ * when timeout is 0, before the timespec is read.  A call with a relative
+ * timeout that a signal interrupts fails with EINTR and is never restarted
+ * (SA_RESTART or not), so it never waits longer than asked; one with an
+ * absolute timeout restarts as without this struct.
+ */
+#define RIPC_TIMEOUT_RELATIVE 1
+
+struct ripc_clock {
+	__s32 clockid;
+	__u32 flags;                    /* RIPC_TIMEOUT_RELATIVE */
 };
 
 /*
@@ -104,6 +134,7 @@ struct ripc_mq_xfer {
 	__u64 msg_ptr;                  /* buffer */
 	__u64 msg_len;                  /* length (send) or buffer size (receive) */
 	__u64 timeout;                  /* const struct ripc_timespec * or 0 */
+	struct ripc_clock clock;        /* extension: the timeout's clock */
 };
 
 /*
@@ -203,8 +234,9 @@ struct ripc_msgget {
 /*
  * RIPC_MSGSND: msgsnd(msqid, msgp, msgsz, msgflg).
  * msgp points to { __s64 mtype; char mtext[]; } (the 64-bit struct msgbuf).
- * timeout (a rust_ipc extension) is 0 or a pointer to an absolute
- * CLOCK_REALTIME struct ripc_timespec: a blocked call gives ETIMEDOUT then.
+ * timeout (a rust_ipc extension) is 0 or a pointer to a struct
+ * ripc_timespec, an absolute CLOCK_REALTIME time unless clock says
+ * otherwise: a blocked call gives ETIMEDOUT then.
  */
 struct ripc_msgsnd {
 	__u32 size;
@@ -214,6 +246,7 @@ struct ripc_msgsnd {
 	__u64 msgp;
 	__s64 msgsz;
 	__u64 timeout;
+	struct ripc_clock clock;        /* the timeout's clock */
 };
 
 /*
@@ -229,6 +262,7 @@ struct ripc_msgrcv {
 	__s64 msgsz;
 	__s64 msgtyp;
 	__u64 timeout;
+	struct ripc_clock clock;        /* the timeout's clock */
 };
 
 /*
@@ -324,7 +358,8 @@ struct ripc_msg_next_id {
 /*
  * Up to RIPC_BATCH_MAX sends or receives in one call, with the semantics of
  * that many single calls in order (each may block, the deadline applies to
- * each): the first failure ends the batch; if it is the first item the call
+ * each; a relative timeout is counted once, from the call's start): the
+ * first failure ends the batch; if it is the first item the call
  * fails with its errno, else the call returns the number of items done.
  * On a receive, each item's length is set to the received length (and
  * msg_prio / the mtype in the buffer as a single receive sets them).
@@ -350,6 +385,7 @@ struct ripc_mq_batch {
 	__u64 timeout;                  /* const struct ripc_timespec * or 0 */
 	__u32 flags;                    /* RIPC_BATCH_WAITFORONE */
 	__u32 __pad;
+	struct ripc_clock clock;        /* the timeout's clock */
 };
 
 struct ripc_msg_item {
@@ -368,6 +404,7 @@ struct ripc_msg_batch {
 	__u64 timeout;                  /* const struct ripc_timespec * or 0 */
 	__u32 flags;                    /* RIPC_BATCH_WAITFORONE */
 	__u32 __pad;
+	struct ripc_clock clock;        /* the timeout's clock */
 };
 
 /* ---- Listing ----------------------------------------------------------- */
@@ -400,6 +437,96 @@ struct ripc_list {
 	__u64 cursor;                   /* RIPC_LIST_PAGE: in and out */
 };
 
+/* ---- Peek, dump and restore (rust_ipc extensions) ---------------------- */
+
+/*
+ * RIPC_MQ_PEEK, on a POSIX descriptor open for reading (else EBADF, as
+ * mq_receive): copies the message at position pos in receive order (0: the
+ * one mq_receive would return next; priorities high to low, FIFO within a
+ * priority) to msg_ptr and its priority to msg_prio, without removing it:
+ * the queue, its counts and its waiters are untouched (like System V's
+ * MSG_COPY).  Returns the message's length.  ENOMSG if pos is at or past
+ * the number of queued messages (as MSG_COPY), EMSGSIZE if msg_len is
+ * smaller than the message.  Never blocks.
+ */
+struct ripc_mq_peek {
+	__u32 size;
+	__u32 msg_prio;                 /* out */
+	__u64 msg_ptr;                  /* buffer */
+	__u64 msg_len;                  /* buffer size */
+	__u64 pos;                      /* position in receive order */
+};
+
+/*
+ * RIPC_MQ_PEEK_BATCH: copies the messages at positions pos, pos + 1, ...
+ * into items[0..count) (count <= RIPC_BATCH_MAX, else EINVAL), each as
+ * RIPC_MQ_PEEK would (msg_len: buffer size in, message length out;
+ * msg_prio out), without removing any.  Returns how many were copied; the
+ * first failure ends the batch (ENOMSG at the end of the queue, EMSGSIZE,
+ * EFAULT): its errno if it is the first item, else the count done.  The
+ * copies are taken under the queue lock up to 32 messages and 64 KiB at a
+ * time (as a send batch loads them), so a queue that changes meanwhile is
+ * seen part by part.
+ */
+struct ripc_mq_peek_batch {
+	__u32 size;
+	__u32 count;
+	__u64 items;                    /* struct ripc_mq_item[count] */
+	__u64 pos;                      /* position of items[0] */
+};
+
+/*
+ * RIPC_IOC_DUMP: writes the rust_ipc queues of the caller's IPC namespace,
+ * both families, as one stream (format below) to buf, and its length to
+ * total.  If total > buf_len only the first buf_len bytes are written: call
+ * again with a buffer of total bytes (the namespace may have grown: check
+ * again).  RIPC_IOC_RESTORE: recreates the queues of the stream in buf
+ * (buf_len bytes) in the caller's namespace, which must have none (no
+ * POSIX name, no System V queue: EEXIST).  The whole stream is read and
+ * every queue built before any becomes visible, so a failure creates
+ * nothing: EINVAL if it is not a stream of this version (magic, version),
+ * EBADMSG if it is truncated, corrupted (checksum, lengths, records) or
+ * inconsistent; then the native errors of creating the queues (EINVAL for
+ * an owner not mapped in the caller's user namespace, a POSIX size beyond
+ * the limits or a System V message beyond msgmax; ENOSPC, EMFILE, ENOMEM).
+ * Both need CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN over the user namespace
+ * that owns the IPC namespace (EPERM).  The kernel holds one page of the
+ * stream at a time; a dump holds each queue's lock while it writes it.
+ *
+ * Stream version 1, little-endian:
+ *   header:  "RIPCDUMP", u32 version (1), u32 header length (16)
+ *   records: u32 kind, u32 0, u64 body length, body
+ *     RIPC_DUMP_MQ (a POSIX queue, in creation order): u32 name length,
+ *       u32 mode, u32 uid, u32 gid, u64 maxmsg, u64 msgsize, u64 messages,
+ *       the name (without its '/'), the messages in receive order
+ *     RIPC_DUMP_SYSV_IDS (the System V id allocator, once, before the
+ *       queues): u32 seq, s32 last index (-1: none), u32 next index to
+ *       try, s32 msg_next_id (-1: unset)
+ *     RIPC_DUMP_SYSV (a System V queue, in index order): s32 key, s32 id
+ *       (its sequence number * 32768 + index), u32 uid, gid, cuid, cgid,
+ *       mode, 0, s64 stime, rtime, ctime, u64 qbytes, u64 messages, the
+ *       messages in queue order
+ *     a message: s64 priority or mtype, u64 length, its bytes
+ *   trailer: "RIPCEND\0", u64 stream length, u32 0, u32 CRC-32 (zlib's)
+ *            of every byte before it
+ * Ids are as the dumper's user namespace sees them and are mapped into the
+ * restorer's.  Not kept: unlinked POSIX queues still open, notification
+ * registrations, blocked callers, messages out for delivery, and
+ * msg_lspid/msg_lrpid (0 after a restore).
+ */
+#define RIPC_DUMP_VERSION 1
+#define RIPC_DUMP_MQ 1
+#define RIPC_DUMP_SYSV_IDS 2
+#define RIPC_DUMP_SYSV 3
+
+struct ripc_dump {
+	__u32 size;
+	__u32 __pad;
+	__u64 buf;
+	__u64 buf_len;
+	__u64 total;                    /* RIPC_IOC_DUMP: out */
+};
+
 #define RIPC_IOC_MAGIC 0xb9
 
 /* Command numbers (the module dispatches on these). */
@@ -422,6 +549,10 @@ struct ripc_list {
 #define RIPC_NR_MQ_RECEIVE_BATCH 0x31
 #define RIPC_NR_MSGSND_BATCH 0x32
 #define RIPC_NR_MSGRCV_BATCH 0x33
+#define RIPC_NR_MQ_PEEK 0x40
+#define RIPC_NR_MQ_PEEK_BATCH 0x41
+#define RIPC_NR_DUMP 0x42
+#define RIPC_NR_RESTORE 0x43
 #define RIPC_NR_NOTIFY_FD_BIND 0x60
 #define RIPC_NR_NOTIFY_FD_STATE 0x61
 
@@ -444,6 +575,10 @@ struct ripc_list {
 #define RIPC_MQ_RECEIVE_BATCH	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MQ_RECEIVE_BATCH, struct ripc_mq_batch)
 #define RIPC_MSGSND_BATCH	_IOW(RIPC_IOC_MAGIC, RIPC_NR_MSGSND_BATCH, struct ripc_msg_batch)
 #define RIPC_MSGRCV_BATCH	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MSGRCV_BATCH, struct ripc_msg_batch)
+#define RIPC_MQ_PEEK		_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MQ_PEEK, struct ripc_mq_peek)
+#define RIPC_MQ_PEEK_BATCH	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MQ_PEEK_BATCH, struct ripc_mq_peek_batch)
+#define RIPC_IOC_DUMP		_IOWR(RIPC_IOC_MAGIC, RIPC_NR_DUMP, struct ripc_dump)
+#define RIPC_IOC_RESTORE	_IOW(RIPC_IOC_MAGIC, RIPC_NR_RESTORE, struct ripc_dump)
 #define RIPC_NOTIFY_FD_BIND	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_NOTIFY_FD_BIND, struct ripc_notify_fd)
 #define RIPC_NOTIFY_FD_STATE	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_NOTIFY_FD_STATE, struct ripc_notify_fd)
 

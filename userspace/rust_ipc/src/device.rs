@@ -113,3 +113,63 @@ pub fn list(which: Listing) -> io::Result<String> {
     }
     Ok(out)
 }
+
+/// `RIPC_IOC_DUMP`: the rust_ipc queues of the caller's IPC namespace, both
+/// families (names, ids, attributes, owners, modes, times, every message in
+/// order), as one versioned, checksummed stream (its format is in
+/// `<linux/rust_ipc.h>`), for [`restore`].
+///
+/// `EPERM` without `CAP_CHECKPOINT_RESTORE` or `CAP_SYS_ADMIN` over the
+/// user namespace that owns the IPC namespace.
+///
+/// # Examples
+///
+/// ```no_run
+/// # fn main() -> std::io::Result<()> {
+/// let stream = rust_ipc::device::dump()?;
+/// std::fs::write("/tmp/queues.ripc", &stream)?;
+/// // Later, in an IPC namespace without queues (after a reboot, a module
+/// // reload, or in a new container):
+/// rust_ipc::device::restore(&std::fs::read("/tmp/queues.ripc")?)?;
+/// # Ok(())
+/// # }
+/// ```
+pub fn dump() -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let mut a = uapi::ripc_dump {
+            size: sys::size_of::<uapi::ripc_dump>(),
+            buf: ptr(buf.as_mut_ptr()),
+            buf_len: buf.len() as u64,
+            ..Default::default()
+        };
+        // SAFETY: `a` is a `ripc_dump` whose buffer is `buf`, written for
+        // at most `buf_len` bytes.
+        unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_IOC_DUMP, &mut a) }?;
+        let total = usize::try_from(a.total).unwrap_or(usize::MAX);
+        if total <= buf.len() {
+            buf.truncate(total);
+            return Ok(buf);
+        }
+        // It grew between the calls: some room for more growth.
+        buf.resize(total + total / 8, 0);
+    }
+}
+
+/// `RIPC_IOC_RESTORE`: recreates the queues of a [`dump`] stream in the
+/// caller's IPC namespace, with the same names, ids, order, times and
+/// owners.  The whole stream is checked and every queue built before any
+/// appears, so a failure creates nothing: `EEXIST` if the namespace has a
+/// queue, `EINVAL` if the stream is not one of this version, `EBADMSG` if
+/// it is truncated or corrupted, `EPERM` as for [`dump`].
+pub fn restore(stream: &[u8]) -> io::Result<()> {
+    let mut a = uapi::ripc_dump {
+        size: sys::size_of::<uapi::ripc_dump>(),
+        buf: ptr(stream.as_ptr()),
+        buf_len: stream.len() as u64,
+        ..Default::default()
+    };
+    // SAFETY: `a` is a `ripc_dump` whose buffer is `stream`, only read.
+    unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_IOC_RESTORE, &mut a) }?;
+    Ok(())
+}

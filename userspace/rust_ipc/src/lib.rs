@@ -11,7 +11,9 @@
 //! - [`NotifyFd`] is a notification descriptor: an `mq_notify`
 //!   registration that is a file, readable (and pollable) when it fires
 //!   ([`PosixQueue::notify_fd`]).
-//! - [`device`] has the device-wide calls (ABI version, limits, listing).
+//! - [`device`] has the device-wide calls (ABI version, limits, listing,
+//!   and the checkpoint/restore of a namespace's queues:
+//!   [`device::dump`], [`device::restore`]).
 //!
 //! Errors are [`std::io::Error`]s carrying the native errno:
 //! `e.raw_os_error()` is exactly what the corresponding libc call would
@@ -56,6 +58,7 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod deadline;
 pub mod device;
 mod notify;
 mod posix;
@@ -64,6 +67,7 @@ mod sysv;
 pub mod uapi;
 
 pub use notify::{NotifyFd, NotifyRecord};
+pub use deadline::{Clock, Deadline};
 pub use posix::{Attributes, Notification, OpenOptions, PosixQueue, MQ_PRIO_MAX};
 pub use sysv::{MsgInfo, RecvFlags, Search, Stat, SysvQueue, IPC_CREAT, IPC_EXCL, IPC_PRIVATE};
 
@@ -140,6 +144,22 @@ mod tests {
             (
                 RIPC_CMD_NOTIFY_FD_STATE,
                 read_write::<ripc_notify_fd>(m, n(RIPC_NR_NOTIFY_FD_STATE)),
+            ),
+            (
+                RIPC_CMD_MQ_PEEK,
+                read_write::<ripc_mq_peek>(m, n(RIPC_NR_MQ_PEEK)),
+            ),
+            (
+                RIPC_CMD_MQ_PEEK_BATCH,
+                read_write::<ripc_mq_peek_batch>(m, n(RIPC_NR_MQ_PEEK_BATCH)),
+            ),
+            (
+                RIPC_CMD_IOC_DUMP,
+                read_write::<ripc_dump>(m, n(RIPC_NR_DUMP)),
+            ),
+            (
+                RIPC_CMD_IOC_RESTORE,
+                write::<ripc_dump>(m, n(RIPC_NR_RESTORE)),
             ),
         ];
         for (i, (clang, rust)) in cases.into_iter().enumerate() {

@@ -1,15 +1,15 @@
 //! POSIX message queues: `mq_open()` and friends over `/dev/rust_ipc`.
 
 use crate::{
-    sys::{self, bad_timespec, c_name, ioctl, ptr, timespec},
-    uapi::{self, ripc_mq_attr, ripc_timespec},
+    deadline::Deadline,
+    sys::{self, bad_timespec, c_name, ioctl, ptr},
+    uapi::{self, ripc_mq_attr},
 };
 use rustix::{fs::OFlags, io::Errno};
 use std::{
     ffi::OsStr,
     fmt, io,
     os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd},
-    time::SystemTime,
 };
 
 /// `MQ_PRIO_MAX`: priorities are `0..MQ_PRIO_MAX`.
@@ -61,16 +61,17 @@ pub const MQ_PRIO_MAX: u32 = 32768;
 /// # }
 /// ```
 ///
-/// Waiting with a deadline:
+/// Waiting with a deadline (a [`Deadline`]: a `SystemTime` as native's, an
+/// `Instant`, or a `Duration` from now):
 ///
 /// ```no_run
 /// use rust_ipc::PosixQueue;
-/// use std::time::{Duration, SystemTime};
+/// use std::time::Duration;
 ///
 /// # fn main() -> std::io::Result<()> {
 /// let q = PosixQueue::open("/jobs")?;
 /// let mut buf = [0u8; 8192];
-/// match q.receive_timeout(&mut buf, SystemTime::now() + Duration::from_secs(1)) {
+/// match q.receive_timeout(&mut buf, Duration::from_secs(1)) {
 ///     Ok((len, prio)) => println!("{len} bytes at priority {prio}"),
 ///     // ETIMEDOUT
 ///     Err(e) if e.kind() == std::io::ErrorKind::TimedOut => println!("nothing for a second"),
@@ -341,16 +342,24 @@ impl PosixQueue {
     }
 
     /// `mq_timedsend()`: as [`send`](Self::send), but a send that would
-    /// block past `deadline` (an absolute wall-clock time) fails with
-    /// `ETIMEDOUT`.  A deadline before the epoch is `EINVAL`.
-    pub fn send_timeout(&self, msg: &[u8], prio: u32, deadline: SystemTime) -> io::Result<()> {
-        let ts = timespec(deadline);
+    /// block past `deadline` fails with `ETIMEDOUT`.  The deadline is a
+    /// [`Deadline`]: a [`SystemTime`](std::time::SystemTime) (native's
+    /// absolute wall-clock time; one before the epoch is `EINVAL`), an
+    /// [`Instant`](std::time::Instant) or a
+    /// [`Duration`](std::time::Duration) from now (both `CLOCK_MONOTONIC`,
+    /// a rust_ipc extension).
+    pub fn send_timeout(
+        &self,
+        msg: &[u8],
+        prio: u32,
+        deadline: impl Into<Deadline>,
+    ) -> io::Result<()> {
         self.xfer(
             uapi::RIPC_CMD_MQ_SEND,
             msg.as_ptr(),
             msg.len(),
             prio,
-            Some(&ts),
+            Some(deadline.into()),
         )
         .map(drop)
     }
@@ -372,20 +381,92 @@ impl PosixQueue {
     }
 
     /// `mq_timedreceive()`: as [`receive`](Self::receive), but a receive
-    /// that would block past `deadline` fails with `ETIMEDOUT`.
+    /// that would block past `deadline` fails with `ETIMEDOUT`; `deadline`
+    /// as for [`send_timeout`](Self::send_timeout).
     pub fn receive_timeout(
         &self,
         buf: &mut [u8],
-        deadline: SystemTime,
+        deadline: impl Into<Deadline>,
     ) -> io::Result<(usize, u32)> {
-        let ts = timespec(deadline);
         self.xfer(
             uapi::RIPC_CMD_MQ_RECEIVE,
             buf.as_mut_ptr(),
             buf.len(),
             0,
-            Some(&ts),
+            Some(deadline.into()),
         )
+    }
+
+    /// Peek (a rust_ipc extension, `RIPC_MQ_PEEK`): copies the message at
+    /// position `pos` in receive order (0: the one [`receive`](Self::receive)
+    /// would take next; priorities high to low, FIFO within a priority)
+    /// into `buf`, without removing it; returns its length and priority.
+    /// Nothing in the queue changes.
+    ///
+    /// `ENOMSG` if `pos` is past the last message, `EMSGSIZE` if `buf` is
+    /// shorter than the message (only its length counts, not `msg_size`),
+    /// `EBADF` if the descriptor is not open for reading.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use rust_ipc::PosixQueue;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let q = PosixQueue::open("/jobs")?;
+    /// let mut buf = vec![0; q.attributes()?.msg_size as usize];
+    /// // Everything queued, in the order it would be received.
+    /// let mut pos = 0;
+    /// while let Ok((len, prio)) = q.peek(pos, &mut buf) {
+    ///     println!("{pos}: priority {prio}, {len} bytes");
+    ///     pos += 1;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn peek(&self, pos: usize, buf: &mut [u8]) -> io::Result<(usize, u32)> {
+        let mut p = uapi::ripc_mq_peek {
+            size: sys::size_of::<uapi::ripc_mq_peek>(),
+            msg_prio: 0,
+            msg_ptr: ptr(buf.as_mut_ptr()),
+            msg_len: buf.len() as u64,
+            pos: pos as u64,
+        };
+        // SAFETY: `p` is a `ripc_mq_peek` whose buffer is `buf`, written
+        // for at most its length.
+        let n = self.call(uapi::RIPC_CMD_MQ_PEEK, &mut p, false)?;
+        Ok((n as usize, p.msg_prio))
+    }
+
+    /// The bulk form of [`peek`](Self::peek) (`RIPC_MQ_PEEK_BATCH`): the
+    /// messages at positions `pos`, `pos + 1`, ... into `bufs`, one each,
+    /// in one call; returns the length and priority of each message copied
+    /// (fewer than `bufs` at the end of the queue, or before a buffer that
+    /// is too short).  An error if the first fails (`ENOMSG` past the end,
+    /// `EMSGSIZE`); `EINVAL` for more than 1024 buffers.
+    pub fn peek_many(&self, pos: usize, bufs: &mut [&mut [u8]]) -> io::Result<Vec<(usize, u32)>> {
+        let mut items: Vec<uapi::ripc_mq_item> = bufs
+            .iter_mut()
+            .map(|b| uapi::ripc_mq_item {
+                msg_ptr: ptr(b.as_mut_ptr()),
+                msg_len: b.len() as u64,
+                ..Default::default()
+            })
+            .collect();
+        let mut a = uapi::ripc_mq_peek_batch {
+            size: sys::size_of::<uapi::ripc_mq_peek_batch>(),
+            count: u32::try_from(items.len()).unwrap_or(u32::MAX),
+            items: ptr(items.as_mut_ptr()),
+            pos: pos as u64,
+        };
+        // SAFETY: `a` is a `ripc_mq_peek_batch` over `items`, each of whose
+        // buffers is one of `bufs`, written for at most its length.
+        let n = self.call(uapi::RIPC_CMD_MQ_PEEK_BATCH, &mut a, false)? as usize;
+        Ok(items
+            .iter()
+            .take(n)
+            .map(|it| (it.msg_len as usize, it.msg_prio))
+            .collect())
     }
 
     fn xfer(
@@ -394,17 +475,19 @@ impl PosixQueue {
         msg: *const u8,
         len: usize,
         prio: u32,
-        timeout: Option<&ripc_timespec>,
+        timeout: Option<Deadline>,
     ) -> io::Result<(usize, u32)> {
+        let timeout = timeout.map(Deadline::to_abi);
         let mut x = uapi::ripc_mq_xfer {
             size: sys::size_of::<uapi::ripc_mq_xfer>(),
             msg_prio: prio,
             msg_ptr: ptr(msg),
             msg_len: len as u64,
-            timeout: timeout.map_or(0, |t| ptr(t)),
+            timeout: timeout.as_ref().map_or(0, |(ts, _)| ptr(ts)),
+            clock: timeout.map(|(_, c)| c).unwrap_or_default(),
         };
         let send = cmd == uapi::RIPC_CMD_MQ_SEND;
-        let bad = timeout.is_some_and(bad_timespec) || (send && prio >= MQ_PRIO_MAX);
+        let bad = timeout.is_some_and(|(ts, _)| bad_timespec(&ts)) || (send && prio >= MQ_PRIO_MAX);
         // SAFETY: `x` is a `ripc_mq_xfer` whose buffer is `len` bytes of a
         // slice the caller lends (read for a send, written for a receive,
         // which only `receive` passes) and whose timeout is 0 or a live

@@ -1,14 +1,14 @@
 //! System V message queues: `msgget()` and friends over `/dev/rust_ipc`.
 
 use crate::{
-    sys::{self, ioctl, ptr, timespec},
-    uapi::{self, ripc_msqid_ds, ripc_timespec},
+    deadline::Deadline,
+    sys::{self, ioctl, ptr},
+    uapi::{self, ripc_msqid_ds},
 };
 use std::{
     fmt, io,
     ops::{BitOr, BitOrAssign},
     os::fd::OwnedFd,
-    time::SystemTime,
 };
 
 /// `IPC_PRIVATE`: the key of a queue that only its id finds.
@@ -255,10 +255,17 @@ impl SysvQueue {
     }
 
     /// As [`send`](Self::send) (waiting), but a send still waiting at
-    /// `deadline` (absolute wall-clock time) fails with `ETIMEDOUT` (a
-    /// rust_ipc extension).
-    pub fn send_timeout(self, mtype: i64, data: &[u8], deadline: SystemTime) -> io::Result<()> {
-        self.send_raw(mtype, data, 0, Some(&timespec(deadline)))
+    /// `deadline` fails with `ETIMEDOUT` (a rust_ipc extension).  The
+    /// deadline is a [`Deadline`]: a [`SystemTime`](std::time::SystemTime)
+    /// (absolute wall-clock time), an [`Instant`](std::time::Instant) or a
+    /// [`Duration`](std::time::Duration) from now (`CLOCK_MONOTONIC`).
+    pub fn send_timeout(
+        self,
+        mtype: i64,
+        data: &[u8],
+        deadline: impl Into<Deadline>,
+    ) -> io::Result<()> {
+        self.send_raw(mtype, data, 0, Some(deadline.into()))
     }
 
     fn send_raw(
@@ -266,8 +273,9 @@ impl SysvQueue {
         mtype: i64,
         data: &[u8],
         msgflg: i32,
-        timeout: Option<&ripc_timespec>,
+        timeout: Option<Deadline>,
     ) -> io::Result<()> {
+        let timeout = timeout.map(Deadline::to_abi);
         // The native struct msgbuf: { long mtype; char mtext[]; }.
         let mut msg = Vec::with_capacity(8 + data.len());
         msg.extend_from_slice(&mtype.to_ne_bytes());
@@ -279,7 +287,8 @@ impl SysvQueue {
             __pad: 0,
             msgp: ptr(msg.as_ptr()),
             msgsz: data.len() as i64,
-            timeout: timeout.map_or(0, |t| ptr(t)),
+            timeout: timeout.as_ref().map_or(0, |(ts, _)| ptr(ts)),
+            clock: timeout.map(|(_, c)| c).unwrap_or_default(),
         };
         // SAFETY: `a` is a `ripc_msgsnd` whose msgp is a msgbuf of
         // 8 + msgsz bytes and whose timeout is 0 or a live timespec.
@@ -305,17 +314,17 @@ impl SysvQueue {
     }
 
     /// As [`receive`](Self::receive), but a receive still waiting at
-    /// `deadline` (absolute wall-clock time) fails with `ETIMEDOUT` (a
-    /// rust_ipc extension).
+    /// `deadline` fails with `ETIMEDOUT` (a rust_ipc extension); `deadline`
+    /// as for [`send_timeout`](Self::send_timeout).
     pub fn receive_timeout(
         self,
         buf: &mut [u8],
         search: Search,
         flags: RecvFlags,
-        deadline: SystemTime,
+        deadline: impl Into<Deadline>,
     ) -> io::Result<(usize, i64)> {
         let (msgtyp, flg) = search_args(search)?;
-        self.receive_raw(buf, msgtyp, flg | flags.0, Some(&timespec(deadline)))
+        self.receive_raw(buf, msgtyp, flg | flags.0, Some(deadline.into()))
     }
 
     /// `msgrcv(..., index, MSG_COPY | IPC_NOWAIT | flags)`: a copy of the
@@ -342,8 +351,9 @@ impl SysvQueue {
         buf: &mut [u8],
         msgtyp: i64,
         msgflg: i32,
-        timeout: Option<&ripc_timespec>,
+        timeout: Option<Deadline>,
     ) -> io::Result<(usize, i64)> {
+        let timeout = timeout.map(Deadline::to_abi);
         // Room for the msgbuf's mtype before the text; the module writes
         // 8 + the returned length bytes, and only those are read back.
         let mut msg: Vec<u8> = Vec::with_capacity(8 + buf.len());
@@ -355,7 +365,8 @@ impl SysvQueue {
             msgp: ptr(msg.as_mut_ptr()),
             msgsz: buf.len() as i64,
             msgtyp,
-            timeout: timeout.map_or(0, |t| ptr(t)),
+            timeout: timeout.as_ref().map_or(0, |(ts, _)| ptr(ts)),
+            clock: timeout.map(|(_, c)| c).unwrap_or_default(),
         };
         // SAFETY: `a` is a `ripc_msgrcv` whose msgp has room for
         // 8 + msgsz bytes and whose timeout is 0 or a live timespec.

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{errno, fork_child, unique_name};
-use rust_ipc::{Notification, OpenOptions, PosixQueue};
+use rust_ipc::{Clock, Deadline, Notification, OpenOptions, PosixQueue};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use std::{
     io::ErrorKind,
@@ -192,6 +192,44 @@ fn timeouts() {
         errno(f.q.receive_timeout(&mut buf, pre_epoch)),
         libc::EINVAL
     );
+}
+
+/// Every kind of deadline of the extension: an `Instant`, a `Duration`
+/// from now, and `CLOCK_BOOTTIME` both ways; none returns early, a bad
+/// `Deadline` of the ABI's terms is `EINVAL`.
+#[test]
+fn monotonic_and_boottime_deadlines() {
+    require_device!();
+    let f = fresh("clock", 1, 8);
+    let mut buf = [0u8; 8];
+    let boot_now = || {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+        Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+    };
+    let ms = Duration::from_millis(30);
+    for i in 0..5 {
+        // Each made just before its call, as an absolute one must be.
+        let start = Instant::now();
+        let d = match i {
+            0 => Deadline::from(start + ms),
+            1 => Deadline::from(ms),
+            2 => Deadline::after(Clock::Boottime, ms),
+            3 => Deadline::at(Clock::Boottime, boot_now() + ms),
+            _ => Deadline::after(Clock::Realtime, ms),
+        };
+        let e = f.q.receive_timeout(&mut buf, d).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TimedOut, "{d:?}");
+        assert!(start.elapsed() >= ms, "{d:?}: {:?}", start.elapsed());
+    }
+    // A send on a full queue, to an Instant already past: at once.
+    f.q.send(b"full", 2).unwrap();
+    let past = Instant::now() - Duration::from_millis(1);
+    assert_eq!(errno(f.q.send_timeout(b"more", 0, past)), libc::ETIMEDOUT);
+    let start = Instant::now();
+    assert_eq!(errno(f.q.send_timeout(b"more", 0, ms)), libc::ETIMEDOUT);
+    assert!(start.elapsed() >= ms);
+    // A message ready: the deadline does not matter.
+    assert_eq!(f.q.receive_timeout(&mut buf, Duration::ZERO).unwrap(), (4, 2));
 }
 
 #[test]
@@ -511,4 +549,42 @@ fn notify_fd_fires_once_and_is_pollable() {
     q.notify_fd(&n2, 1).expect("register");
     drop(n2);
     q.notify(Notification::None).expect("the queue is free");
+}
+
+#[test]
+fn peek_in_receive_order_leaves_the_queue() {
+    require_device!();
+    let f = fresh("peek", 10, 6000);
+    let q = &f.q;
+    let big: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 251) as u8).collect();
+    for (msg, prio) in [(&b"low"[..], 1), (&big[..], 9), (b"mid", 5), (b"high", 9)] {
+        q.send(msg, prio).unwrap();
+    }
+    let want: [(&[u8], u32); 4] = [(&big, 9), (b"high", 9), (b"mid", 5), (b"low", 1)];
+    let mut buf = vec![0u8; 6000];
+    for (pos, (msg, prio)) in want.iter().enumerate() {
+        assert_eq!(q.peek(pos, &mut buf).unwrap(), (msg.len(), *prio));
+        assert_eq!(&buf[..msg.len()], *msg);
+    }
+    assert_eq!(errno(q.peek(4, &mut buf)), libc::ENOMSG);
+    assert_eq!(errno(q.peek(0, &mut buf[..4999])), libc::EMSGSIZE);
+    let (mut a, mut b, mut c) = ([0u8; 5000], [0u8; 8], [0u8; 8]);
+    let got = q
+        .peek_many(1, &mut [&mut a[..], &mut b[..], &mut c[..]])
+        .unwrap();
+    assert_eq!(got, vec![(4, 9), (3, 5), (3, 1)]);
+    assert_eq!(
+        (&a[..4], &b[..3], &c[..3]),
+        (&b"high"[..], &b"mid"[..], &b"low"[..])
+    );
+    assert_eq!(errno(q.peek_many(4, &mut [&mut a[..]])), libc::ENOMSG);
+    // A write-only descriptor cannot peek.
+    let wo = OpenOptions::new().write(true).open(&f.name).unwrap();
+    assert_eq!(errno(wo.peek(0, &mut buf)), libc::EBADF);
+    // Nothing moved.
+    assert_eq!(q.attributes().unwrap().cur_msgs, 4);
+    for (msg, prio) in want {
+        assert_eq!(q.receive(&mut buf).unwrap(), (msg.len(), prio));
+        assert_eq!(&buf[..msg.len()], msg);
+    }
 }

@@ -141,6 +141,32 @@ fn full_queue_eagain_and_timeout() {
 }
 
 #[test]
+fn monotonic_deadlines() {
+    require_device!();
+    let f = fresh();
+    let q = f.0;
+    let mut buf = [0u8; 16];
+    let ms = Duration::from_millis(30);
+    let start = Instant::now();
+    let r = q.receive_timeout(&mut buf, Search::Any, RecvFlags::empty(), ms);
+    assert_eq!(errno(r), libc::ETIMEDOUT);
+    assert!(start.elapsed() >= ms);
+    let start = Instant::now();
+    let r = q.receive_timeout(&mut buf, Search::Any, RecvFlags::empty(), start + ms);
+    assert_eq!(errno(r), libc::ETIMEDOUT);
+    assert!(start.elapsed() >= ms);
+    let mut st = q.stat().unwrap();
+    st.qbytes = 1;
+    q.set(&st).unwrap();
+    q.send(1, b"x", true).unwrap();
+    let start = Instant::now();
+    assert_eq!(errno(q.send_timeout(1, b"y", ms)), libc::ETIMEDOUT);
+    assert!(start.elapsed() >= ms);
+    let r = q.receive_timeout(&mut buf, Search::Any, RecvFlags::empty(), Duration::ZERO);
+    assert_eq!(r.unwrap(), (1, 1));
+}
+
+#[test]
 fn msg_copy() {
     require_device!();
     let f = fresh();

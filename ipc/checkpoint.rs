@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Checkpoint and restore of an IPC namespace's queues (`RIPC_IOC_DUMP`,
+//! `RIPC_IOC_RESTORE`), in the stream format the uapi header describes.
+//!
+//! A dump writes each family's queues under that family's table lock and
+//! each queue's lock ([`mqueue::dump`], [`sysv::dump`]) through a
+//! [`Writer`] that holds one page of the stream.  A restore reads the
+//! stream twice: once to check its frame and checksum a page at a time
+//! ([`verify`]), once to build every queue and message aside, unseen
+//! ([`mqueue::Restore`], [`sysv::Restore`]); only then are both families'
+//! tables put in place, under their locks, if the namespace has no queue.
+//! Any failure before that drops what was built: nothing is created.
+
+#![deny(unsafe_code)]
+
+use crate::ipc::{defs::*, kernel_api, mqueue, msg::Msg, ns::Ns, sysv};
+use kernel::{
+    page::PAGE_SIZE,
+    prelude::*,
+    transmute::FromBytes,
+    uaccess::{UserPtr, UserSlice},
+};
+
+const MAGIC: &[u8; 8] = b"RIPCDUMP";
+const END_MAGIC: &[u8; 8] = b"RIPCEND\0";
+const HEADER_LEN: u64 = 16;
+const TRAILER_LEN: u64 = 24;
+/// A message's header in the stream (type, length).
+pub(crate) const MSG_HEAD: u64 = 16;
+
+/// The stream being written to the caller's buffer, a page at a time:
+/// bytes past the buffer's end are only counted (and checksummed).
+pub(crate) struct Writer {
+    buf: u64,
+    len: u64,
+    /// Bytes of the stream before `page`.
+    pos: u64,
+    crc: u32,
+    page: KVec<u8>,
+}
+
+impl Writer {
+    fn new(buf: u64, len: u64) -> Result<Self> {
+        Ok(Writer {
+            buf,
+            len,
+            pos: 0,
+            crc: !0,
+            page: KVec::with_capacity(PAGE_SIZE, GFP_KERNEL)?,
+        })
+    }
+
+    pub(crate) fn put(&mut self, mut b: &[u8]) -> Result {
+        self.crc = kernel_api::crc32(self.crc, b);
+        while !b.is_empty() {
+            let room = PAGE_SIZE - self.page.len();
+            if room == 0 {
+                self.flush()?;
+                continue;
+            }
+            let (now, rest) = b.split_at(b.len().min(room));
+            // Within the page's capacity: nothing is allocated.
+            self.page.extend_from_slice(now, GFP_KERNEL)?;
+            b = rest;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn u32(&mut self, v: u32) -> Result {
+        self.put(&v.to_le_bytes())
+    }
+
+    pub(crate) fn i32(&mut self, v: i32) -> Result {
+        self.put(&v.to_le_bytes())
+    }
+
+    pub(crate) fn u64(&mut self, v: u64) -> Result {
+        self.put(&v.to_le_bytes())
+    }
+
+    pub(crate) fn i64(&mut self, v: i64) -> Result {
+        self.put(&v.to_le_bytes())
+    }
+
+    /// A record's header: its kind and the length of its body.
+    pub(crate) fn record(&mut self, kind: u32, body: u64) -> Result {
+        self.u32(kind)?;
+        self.u32(0)?;
+        self.u64(body)
+    }
+
+    /// A message: its type or priority, its length, its text.
+    pub(crate) fn msg(&mut self, m: &Msg) -> Result {
+        self.i64(m.mtype())?;
+        self.u64(m.len() as u64)?;
+        m.segs().try_for_each(|s| self.put(s))
+    }
+
+    /// Copies the page out, as much of it as the buffer holds.
+    fn flush(&mut self) -> Result {
+        let n = self.page.len();
+        let fits = (self.len.saturating_sub(self.pos) as usize).min(n);
+        if let Some(part) = self.page.get(..fits).filter(|p| !p.is_empty()) {
+            let at = self.buf.wrapping_add(self.pos) as usize;
+            UserSlice::new(UserPtr::from_addr(at), fits)
+                .writer()
+                .write_slice(part)?;
+        }
+        self.pos += n as u64;
+        self.page.clear();
+        kernel_api::cond_resched();
+        Ok(())
+    }
+
+    /// The trailer; returns the stream's length.
+    fn finish(mut self) -> Result<u64> {
+        let total = self.pos + self.page.len() as u64 + TRAILER_LEN;
+        self.put(END_MAGIC)?;
+        self.u64(total)?;
+        self.u32(0)?;
+        let crc = !self.crc;
+        self.u32(crc)?;
+        self.flush()?;
+        Ok(total)
+    }
+}
+
+/// A restore's view of a part of the stream in user memory, from `at` to
+/// `end`: every read past `end` is `EBADMSG` (a truncated record).
+pub(crate) struct Reader {
+    at: u64,
+    end: u64,
+}
+
+impl Reader {
+    /// The `len` bytes at `at` (which the caller checked do not wrap).
+    fn new(at: u64, len: u64) -> Self {
+        Reader { at, end: at + len }
+    }
+
+    fn take<T: FromBytes>(&mut self) -> Result<T> {
+        let v = read_user(self.skip(size_of::<T>() as u64)?)?;
+        Ok(v)
+    }
+
+    pub(crate) fn u32(&mut self) -> Result<u32> {
+        self.take::<[u8; 4]>().map(u32::from_le_bytes)
+    }
+
+    pub(crate) fn i32(&mut self) -> Result<i32> {
+        self.take::<[u8; 4]>().map(i32::from_le_bytes)
+    }
+
+    pub(crate) fn u64(&mut self) -> Result<u64> {
+        self.take::<[u8; 8]>().map(u64::from_le_bytes)
+    }
+
+    pub(crate) fn i64(&mut self) -> Result<i64> {
+        self.take::<[u8; 8]>().map(i64::from_le_bytes)
+    }
+
+    /// Passes over `n` bytes; returns their user address.
+    pub(crate) fn skip(&mut self, n: u64) -> Result<u64> {
+        if n > self.end.saturating_sub(self.at) {
+            return Err(EBADMSG);
+        }
+        let at = self.at;
+        self.at += n;
+        Ok(at)
+    }
+
+    /// The next `n` bytes (a name: the caller bounds `n`).
+    pub(crate) fn bytes(&mut self, n: usize) -> Result<KVec<u8>> {
+        let at = self.skip(n as u64)?;
+        let mut v = KVec::from_elem(0u8, n, GFP_KERNEL_ACCOUNT)?;
+        UserSlice::new(UserPtr::from_addr(at as usize), n)
+            .reader()
+            .read_slice(&mut v)?;
+        Ok(v)
+    }
+
+    /// A message, loaded as a send loads it: its type or priority (the
+    /// caller checks it) and at most `max` bytes (else `too_long`).
+    pub(crate) fn msg(&mut self, max: usize, too_long: Error) -> Result<Msg> {
+        let mtype = self.i64()?;
+        let len = self.u64()?;
+        let at = self.skip(len)?;
+        if len > max as u64 {
+            return Err(too_long);
+        }
+        Msg::load(at, len as usize, mtype)
+    }
+
+    /// The next record (its kind and body), `None` at the end.
+    fn record(&mut self) -> Result<Option<(u32, Reader)>> {
+        if self.at == self.end {
+            return Ok(None);
+        }
+        let kind = self.u32()?;
+        if self.u32()? != 0 {
+            return Err(EBADMSG);
+        }
+        let len = self.u64()?;
+        let at = self.skip(len)?;
+        Ok(Some((kind, Reader::new(at, len))))
+    }
+
+    /// A record must be read whole.
+    fn done(&self) -> Result {
+        if self.at == self.end {
+            Ok(())
+        } else {
+            Err(EBADMSG)
+        }
+    }
+}
+
+/// Dumping and restoring need `CAP_CHECKPOINT_RESTORE` or `CAP_SYS_ADMIN`
+/// over the user namespace that owns the IPC namespace.
+fn allowed(ns: &Ns) -> Result {
+    if ns.sysv.checkpoint_capable() {
+        Ok(())
+    } else {
+        Err(EPERM)
+    }
+}
+
+/// `RIPC_IOC_DUMP`: returns the stream's length.
+pub(crate) fn dump(ns: &Ns, a: &ripc_dump) -> Result<u64> {
+    allowed(ns)?;
+    let mut w = Writer::new(a.buf, a.buf_len)?;
+    w.put(MAGIC)?;
+    w.u32(RIPC_DUMP_VERSION)?;
+    w.u32(HEADER_LEN as u32)?;
+    mqueue::dump(&ns.mq, &mut w)?;
+    sysv::dump(&ns.sysv, &mut w)?;
+    w.finish()
+}
+
+/// The stream's frame: its header (`EINVAL` if it is not a stream of this
+/// version), its trailer and its checksum (`EBADMSG`), read a page at a
+/// time before anything in it is believed.
+fn verify(buf: u64, len: u64) -> Result {
+    if len < HEADER_LEN + TRAILER_LEN {
+        return Err(EBADMSG);
+    }
+    let mut head = Reader::new(buf, HEADER_LEN);
+    if head.take::<[u8; 8]>()? != *MAGIC || head.u32()? != RIPC_DUMP_VERSION {
+        return Err(EINVAL);
+    }
+    let header_len = head.u32()?;
+    let mut tail = Reader::new(buf + (len - TRAILER_LEN), TRAILER_LEN);
+    let (end, total) = (tail.take::<[u8; 8]>()?, tail.u64()?);
+    let (pad, crc) = (tail.u32()?, tail.u32()?);
+    if header_len != HEADER_LEN as u32 || end != *END_MAGIC || total != len || pad != 0 {
+        return Err(EBADMSG);
+    }
+    let mut page = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
+    let (mut at, mut sum) = (0u64, !0u32);
+    while at < len - 4 {
+        let n = ((len - 4 - at) as usize).min(PAGE_SIZE);
+        let chunk = page.get_mut(..n).ok_or(EINVAL)?;
+        UserSlice::new(UserPtr::from_addr((buf + at) as usize), n)
+            .reader()
+            .read_slice(chunk)?;
+        sum = kernel_api::crc32(sum, chunk);
+        at += n as u64;
+        kernel_api::cond_resched();
+    }
+    if !sum != crc {
+        return Err(EBADMSG);
+    }
+    Ok(())
+}
+
+/// `RIPC_IOC_RESTORE`.
+pub(crate) fn restore(ns: &Ns, a: &ripc_dump) -> Result {
+    allowed(ns)?;
+    // A stream that would end past the address space cannot be read.
+    a.buf.checked_add(a.buf_len).ok_or(EFAULT)?;
+    verify(a.buf, a.buf_len)?;
+    if !mqueue::is_empty(&ns.mq) || !sysv::is_empty(&ns.sysv) {
+        return Err(EEXIST);
+    }
+    let mut r = Reader::new(a.buf + HEADER_LEN, a.buf_len - HEADER_LEN - TRAILER_LEN);
+    let mut mq = mqueue::Restore::new();
+    let mut msg = sysv::Restore::new();
+    while let Some((kind, mut rec)) = r.record()? {
+        match kind {
+            RIPC_DUMP_MQ => mq.queue(&ns.mq, &mut rec)?,
+            RIPC_DUMP_SYSV_IDS => msg.ids(&mut rec)?,
+            RIPC_DUMP_SYSV => msg.queue(&ns.sysv, &mut rec)?,
+            _ => return Err(EBADMSG),
+        }
+        rec.done()?;
+    }
+    // Both tables in place, or neither.
+    mq.install(&ns.mq, || msg.install(&ns.sysv))
+}

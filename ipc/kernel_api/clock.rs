@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The clocks a timed call can wait on, and the sleep of a blocked call:
+//! native `wq_sleep`'s, on an hrtimer of the caller's clock, with the
+//! queue lock dropped meanwhile.
+
+use kernel::{
+    bindings,
+    prelude::*,
+    sync::lock::{Backend, Guard},
+};
+
+/// A clock of a deadline (`clockid_t`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Clock {
+    Realtime,
+    Monotonic,
+    Boottime,
+}
+
+impl Clock {
+    /// `CLOCK_REALTIME`, `CLOCK_MONOTONIC` or `CLOCK_BOOTTIME`; any other
+    /// clock id is `EINVAL`.
+    pub(crate) fn from_id(id: i32) -> Result<Clock> {
+        match u32::try_from(id) {
+            Ok(bindings::CLOCK_REALTIME) => Ok(Clock::Realtime),
+            Ok(bindings::CLOCK_MONOTONIC) => Ok(Clock::Monotonic),
+            Ok(bindings::CLOCK_BOOTTIME) => Ok(Clock::Boottime),
+            _ => Err(EINVAL),
+        }
+    }
+
+    fn id(self) -> bindings::clockid_t {
+        let id = match self {
+            Clock::Realtime => bindings::CLOCK_REALTIME,
+            Clock::Monotonic => bindings::CLOCK_MONOTONIC,
+            Clock::Boottime => bindings::CLOCK_BOOTTIME,
+        };
+        id as bindings::clockid_t
+    }
+
+    /// The clock's time now, in nanoseconds.
+    pub(crate) fn now(self) -> i64 {
+        // SAFETY: reading a clock has no preconditions.
+        unsafe {
+            match self {
+                Clock::Realtime => bindings::ktime_get_real(),
+                Clock::Monotonic => bindings::ktime_get(),
+                Clock::Boottime => bindings::ktime_get_boottime(),
+            }
+        }
+    }
+}
+
+/// Drops the lock that `g` holds, sleeps interruptibly until the task is
+/// woken ([`kernel::task::Task::wake_up`]), a signal comes, or the time
+/// `until` passes on its clock (`None`: no deadline), and takes the lock
+/// again: native `wq_sleep`, on an hrtimer with no slack.
+///
+/// The task is marked asleep before the lock is dropped, so a waker that
+/// serves it under the lock and wakes it once it has dropped the lock is
+/// never lost, whenever it comes (as [`kernel::sync::CondVar`]'s waits,
+/// whose `Guard::do_unlocked` the kernel crate keeps to itself).  Returns
+/// whether the deadline passed (also when it had passed already); the
+/// caller then looks at its state and at `signal_pending()`, since the
+/// task may also wake for none of these reasons.
+pub(crate) fn sleep_unlocked<T: ?Sized, B: Backend>(
+    g: &mut Guard<'_, T, B>,
+    until: Option<(Clock, i64)>,
+) -> bool {
+    let lock = g.lock_ref();
+    let (clock, at) = until.unwrap_or((Clock::Monotonic, i64::MAX));
+    // SAFETY: no preconditions; the task is TASK_RUNNING again once the
+    // sleep below returns, before the lock is taken again.
+    unsafe { super::ffi::rust_ipc_set_interruptible() };
+    // SAFETY: the guard is moved out of `*g` and dropped, which unlocks;
+    // a guard of the same lock is written back into `*g` below, before
+    // anything can use it (`g` is this function's exclusive borrow), and
+    // nothing in between can unwind (a C call, then `lock()`).
+    drop(unsafe { core::ptr::read(g) });
+    // SAFETY: no preconditions; any clock id and time are accepted.
+    let r = unsafe { super::ffi::rust_ipc_sleep_until(clock.id(), at) };
+    // SAFETY: `*g` was moved out above, so it is overwritten without being
+    // dropped, with a guard of the lock it held.
+    unsafe { core::ptr::write(g, lock.lock()) };
+    r == 0
+}

@@ -1,0 +1,709 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Peek and checkpoint/restore (rust_ipc extensions, no native counterpart):
+ * RIPC_MQ_PEEK and RIPC_MQ_PEEK_BATCH copy POSIX messages in receive order
+ * without removing them; RIPC_IOC_DUMP and RIPC_IOC_RESTORE save the queues
+ * of both families of an IPC namespace as a stream and recreate them
+ * exactly in an empty one.  Every test SKIPs when the device does not
+ * exist; the dump/restore tests run in IPC namespaces of their own.
+ *
+ * Modes for selftests/module_test.sh (the unload/reload case), in the
+ * caller's namespace: "checkpoint_test --fill" makes the standard queues,
+ * "--describe" prints every stat and a hash of every message (touching
+ * nothing), "--drain" receives everything and checks each byte (exit 0 if
+ * all is as filled).
+ */
+#include "ripc_test.h"
+
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/fsuid.h>
+#include <sys/resource.h>
+
+#define PTR(p) ((__u64)(uintptr_t)(p))
+#define BIG 8192
+
+/* ---- The standard queues ------------------------------------------------ */
+
+static const struct mq_spec {
+	const char *name;
+	long maxmsg, msgsize;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	int nmsgs;
+} MQS[] = {
+	{ "/ckpt_alpha", 16, 8192, 0640, 0, 0, 12 },
+	{ "/ckpt_beta", 5, 100, 0604, 4242, 4343, 5 },
+	{ "/ckpt_gamma", 40, 6000, 0600, 0, 0, 30 },
+};
+
+static unsigned int mq_prio(int q, int j)
+{
+	return (unsigned int)((j * 7 + q) % 5) * 1000 + (unsigned int)(j % 3);
+}
+
+static size_t mq_len(int q, int j)
+{
+	return (size_t)(j * 977 + q * 131) % (size_t)(MQS[q].msgsize + 1);
+}
+
+#define MQ_SEED(q, j) (1000u * (q) + (j))
+
+static const struct msg_spec {
+	key_t key;
+	int mode;
+	int chown;		/* IPC_SET to 4242:4343 and qbytes 50000 */
+	int nmsgs;
+} MSGS[] = {
+	{ 0x7e5a0001, 0600, 0, 6 },
+	{ 0x7e5a0002, 0640, 1, 10 },
+	{ IPC_PRIVATE, 0666, 0, 3 },
+};
+
+static long msg_type(int q, int j)
+{
+	return (j * 5 + q) % 9 + 1;
+}
+
+static size_t msg_len(int q, int j)
+{
+	return q == 1 ? (size_t)(j * 1499) % (BIG + 1) : (size_t)(j * 311 + 7) % 1000;
+}
+
+#define MSG_SEED(q, j) (5000u + 100u * (q) + (j))
+#define NEXT_ID (3 * 32768 + 100)
+
+struct big {
+	long mtype;
+	char mtext[BIG];
+};
+
+/* A failed check in the helpers below: prints it, returns its line. */
+#define CK(cond) do { \
+	if (!(cond)) { \
+		fprintf(stderr, "# %s:%d: %s (errno %s)\n", __FILE__, __LINE__, #cond, \
+			strerrorname_np(errno) ?: "0"); \
+		return __LINE__; \
+	} \
+} while (0)
+
+/* The positions of queue q's messages in receive order (stable by priority). */
+static void mq_order(int q, int *order)
+{
+	int n = MQS[q].nmsgs;
+
+	for (int i = 0; i < n; i++)
+		order[i] = i;
+	for (int i = 1; i < n; i++)
+		for (int k = i; k > 0 && mq_prio(q, order[k]) > mq_prio(q, order[k - 1]); k--) {
+			int t = order[k];
+
+			order[k] = order[k - 1];
+			order[k - 1] = t;
+		}
+}
+
+/* The System V queue of spec q (IPC_PRIVATE: the one with key 0), or -1. */
+static int msg_id(int q)
+{
+	struct msqid_ds ds;
+	struct msginfo mi;
+	int max;
+
+	if (MSGS[q].key != IPC_PRIVATE)
+		return ripc_msgget(MSGS[q].key, 0);
+	max = ripc_msgctl(0, MSG_INFO, (struct msqid_ds *)&mi);
+	for (int i = 0; i <= max; i++) {
+		int id = ripc_msgctl(i, MSG_STAT_ANY, &ds);
+
+		if (id >= 0 && ds.msg_perm.__key == IPC_PRIVATE)
+			return id;
+	}
+	return -1;
+}
+
+/* Makes the standard queues in the caller's (empty) namespace. */
+static int fill_std(void)
+{
+	static char buf[BIG];
+	struct big m;
+	mode_t old = umask(0);
+	int id;
+
+	for (int q = 0; q < (int)ARRAY_SIZE(MQS); q++) {
+		const struct mq_spec *s = &MQS[q];
+		struct mq_attr a = { .mq_maxmsg = s->maxmsg, .mq_msgsize = s->msgsize };
+		int fd;
+
+		setfsuid(s->uid);
+		setfsgid(s->gid);
+		fd = ripc_mq_open(s->name, O_RDWR | O_CREAT | O_EXCL, s->mode, &a);
+		setfsuid(0);
+		setfsgid(0);
+		CK(fd >= 0);
+		for (int j = 0; j < s->nmsgs; j++) {
+			fill(buf, mq_len(q, j), MQ_SEED(q, j));
+			CK(ripc_mq_send(fd, buf, mq_len(q, j), mq_prio(q, j)) == 0);
+		}
+		close(fd);
+	}
+	umask(old);
+	/* Ids with sequence numbers: 70 queues made and removed cycle the index. */
+	for (int i = 0; i < 70; i++) {
+		CK((id = ripc_msgget(IPC_PRIVATE, 0600)) >= 0);
+		CK(ripc_msgctl(id, IPC_RMID, NULL) == 0);
+	}
+	for (int q = 0; q < (int)ARRAY_SIZE(MSGS); q++) {
+		struct msqid_ds ds;
+
+		CK((id = ripc_msgget(MSGS[q].key, IPC_CREAT | IPC_EXCL | MSGS[q].mode)) >= 0);
+		if (q == 0) {
+			/* A hole in the indexes; rtime set by a receive. */
+			int hole = ripc_msgget(0x7e5a0003, IPC_CREAT | 0600);
+
+			CK(hole >= 0 && ripc_msgctl(hole, IPC_RMID, NULL) == 0);
+			m.mtype = 99;
+			CK(ripc_msgsnd(id, &m, 3, 0) == 0);
+			CK(ripc_msgrcv(id, &m, BIG, 99, IPC_NOWAIT) == 3);
+		}
+		if (MSGS[q].chown) {
+			CK(ripc_msgctl(id, IPC_STAT, &ds) == 0);
+			ds.msg_perm.uid = 4242;
+			ds.msg_perm.gid = 4343;
+			ds.msg_qbytes = 50000;
+			CK(ripc_msgctl(id, IPC_SET, &ds) == 0);
+		}
+		for (int j = 0; j < MSGS[q].nmsgs; j++) {
+			m.mtype = msg_type(q, j);
+			fill(m.mtext, msg_len(q, j), MSG_SEED(q, j));
+			CK(ripc_msgsnd(id, &m, msg_len(q, j), IPC_NOWAIT) == 0);
+		}
+	}
+	CK(ripc_msg_next_id(NULL, &(int){ NEXT_ID }) == 0);
+	return 0;
+}
+
+static unsigned long long hash(const void *p, size_t n)
+{
+	unsigned long long h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ ((const unsigned char *)p)[i]) * 1099511628211ULL;
+	return h;
+}
+
+/*
+ * Every stat of the caller's namespace's queues (but msg_lspid/msg_lrpid,
+ * which a restore cannot give back) and the length, priority or type and
+ * hash of every message, touching nothing: the POSIX table, mq_getattr and
+ * peeks; MSG_STAT_ANY and MSG_COPY; MSG_INFO; msg_next_id.
+ */
+static int describe(FILE *f)
+{
+	static char table[1 << 16], buf[BIG];
+	struct msginfo mi;
+	struct big m;
+	int max, next;
+
+	CK(ripc_list(RIPC_LIST_POSIX, table, sizeof(table)) >= 0);
+	fputs(table, f);
+	for (int q = 0; q < (int)ARRAY_SIZE(MQS); q++) {
+		int fd = ripc_mq_open(MQS[q].name, O_RDONLY);
+		struct mq_attr a;
+		unsigned int prio;
+		ssize_t n;
+
+		if (fd < 0)
+			continue;
+		CK(ripc_mq_getattr(fd, &a) == 0);
+		fprintf(f, "%s maxmsg %ld msgsize %ld curmsgs %ld\n", MQS[q].name, a.mq_maxmsg,
+			a.mq_msgsize, a.mq_curmsgs);
+		for (size_t pos = 0; (n = ripc_mq_peek(fd, buf, sizeof(buf), &prio, pos)) >= 0; pos++)
+			fprintf(f, "  [%zu] prio %u len %zd hash %llx\n", pos, prio, n, hash(buf, n));
+		CK(errno == ENOMSG);
+		close(fd);
+	}
+	max = ripc_msgctl(0, MSG_INFO, (struct msqid_ds *)&mi);
+	CK(max >= 0);
+	fprintf(f, "msgpool %d msgmap %d msgtql %d\n", mi.msgpool, mi.msgmap, mi.msgtql);
+	for (int i = 0; i <= max; i++) {
+		struct msqid_ds d;
+		int id = ripc_msgctl(i, MSG_STAT_ANY, &d);
+		ssize_t n;
+
+		if (id < 0)
+			continue;
+		fprintf(f, "id %d key %#x seq %u uid %u gid %u cuid %u cgid %u mode %o qbytes %lu "
+			"qnum %lu cbytes %lu stime %ld rtime %ld ctime %ld\n", id, d.msg_perm.__key,
+			d.msg_perm.__seq, d.msg_perm.uid, d.msg_perm.gid, d.msg_perm.cuid,
+			d.msg_perm.cgid, d.msg_perm.mode, d.msg_qbytes, d.msg_qnum, d.__msg_cbytes,
+			d.msg_stime, d.msg_rtime, d.msg_ctime);
+		for (long k = 0; (n = ripc_msgrcv(id, &m, BIG, k, MSG_COPY | IPC_NOWAIT)) >= 0; k++)
+			fprintf(f, "  [%ld] type %ld len %zd hash %llx\n", k, m.mtype, n,
+				hash(m.mtext, n));
+		CK(errno == ENOMSG);
+	}
+	CK(ripc_msg_next_id(&next, NULL) == 0);
+	fprintf(f, "msg_next_id %d\n", next);
+	return 0;
+}
+
+/* describe() into a malloc'd string (*out). */
+static int describe_str(char **out)
+{
+	size_t len;
+	FILE *f = open_memstream(out, &len);
+	int r;
+
+	if (!f)
+		return __LINE__;
+	r = describe(f);
+	fclose(f);
+	return r;
+}
+
+/* Receives every message of the standard queues and checks each byte. */
+static int drain_std(void)
+{
+	static char buf[BIG];
+	struct big m;
+	unsigned int prio;
+	int order[64], id;
+
+	for (int q = 0; q < (int)ARRAY_SIZE(MQS); q++) {
+		int fd = ripc_mq_open(MQS[q].name, O_RDONLY | O_NONBLOCK);
+
+		CK(fd >= 0);
+		mq_order(q, order);
+		for (int i = 0; i < MQS[q].nmsgs; i++) {
+			int j = order[i];
+
+			CK(ripc_mq_receive(fd, buf, sizeof(buf), &prio) == (ssize_t)mq_len(q, j));
+			CK(prio == mq_prio(q, j));
+			CK(check(buf, mq_len(q, j), MQ_SEED(q, j)));
+		}
+		CK(ripc_mq_receive(fd, buf, sizeof(buf), &prio) == -1 && errno == EAGAIN);
+		close(fd);
+	}
+	for (int q = 0; q < (int)ARRAY_SIZE(MSGS); q++) {
+		CK((id = msg_id(q)) >= 0);
+		for (int j = 0; j < MSGS[q].nmsgs; j++) {
+			CK(ripc_msgrcv(id, &m, BIG, 0, IPC_NOWAIT) == (ssize_t)msg_len(q, j));
+			CK(m.mtype == msg_type(q, j));
+			CK(check(m.mtext, msg_len(q, j), MSG_SEED(q, j)));
+		}
+		CK(ripc_msgrcv(id, &m, BIG, 0, IPC_NOWAIT) == -1 && errno == ENOMSG);
+	}
+	return 0;
+}
+
+/* Whether the caller's namespace has no rust_ipc queue: 1, 0, or -1. */
+static int ns_empty(void)
+{
+	static char buf[1 << 16];
+	struct msginfo mi;
+	ssize_t n = ripc_list(RIPC_LIST_POSIX, buf, sizeof(buf));
+	int lines = 0;
+
+	if (n < 0 || ripc_msgctl(0, MSG_INFO, (struct msqid_ds *)&mi) < 0)
+		return -1;
+	for (char *p = buf; (p = strchr(p, '\n')); p++)
+		lines++;
+	return lines == 1 && mi.msgpool == 0 && mi.msgmap == 0;
+}
+
+/* ---- Peek ----------------------------------------------------------------- */
+
+FIXTURE(peek) {
+	char name[64];
+	int q;
+};
+
+/* Priorities and lengths of the peek tests' messages, in send order. */
+static const unsigned int PRIOS[] = { 3, 7, 3, 0, 7, 5 };
+static const size_t LENS[] = { 10, 5000, 0, 8192, 33, 4096 };
+/* Their receive order. */
+static const int ORDER[] = { 1, 4, 5, 0, 2, 3 };
+
+FIXTURE_SETUP(peek)
+{
+	struct mq_attr a = { .mq_maxmsg = 10, .mq_msgsize = BIG };
+	static char buf[BIG];
+
+	if (!have_device())
+		SKIP(return, RIPC_DEVICE " does not exist");
+	snprintf(self->name, sizeof(self->name), "/ripc_peek_test_%d", getpid());
+	self->q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+	for (size_t i = 0; i < ARRAY_SIZE(PRIOS); i++) {
+		fill(buf, LENS[i], 40 + i);
+		SYS(ripc_mq_send(self->q, buf, LENS[i], PRIOS[i]));
+	}
+}
+
+FIXTURE_TEARDOWN(peek)
+{
+	ripc_mq_unlink(self->name);
+}
+
+/* Receives everything: the messages of PRIOS/LENS in ORDER, exact bytes. */
+#define ASSERT_ALL_THERE(q) do { \
+	static char __b[BIG]; \
+	struct mq_attr __a; \
+	unsigned int __p; \
+	SYS(ripc_mq_getattr(q, &__a)); \
+	ASSERT_EQ((long)ARRAY_SIZE(ORDER), __a.mq_curmsgs); \
+	for (size_t __i = 0; __i < ARRAY_SIZE(ORDER); __i++) { \
+		int __j = ORDER[__i]; \
+		ASSERT_EQ((ssize_t)LENS[__j], ripc_mq_receive(q, __b, sizeof(__b), &__p)); \
+		ASSERT_EQ(PRIOS[__j], __p); \
+		ASSERT_TRUE(check(__b, LENS[__j], 40 + __j)); \
+	} \
+} while (0)
+
+TEST_F(peek, each_position_in_receive_order_with_priority_and_bytes)
+{
+	static char buf[BIG];
+	unsigned int prio;
+
+	for (int round = 0; round < 2; round++)
+		for (size_t pos = 0; pos < ARRAY_SIZE(ORDER); pos++) {
+			int j = ORDER[pos];
+
+			memset(buf, 0xa5, sizeof(buf));
+			prio = 12345;
+			ASSERT_EQ((ssize_t)LENS[j], ripc_mq_peek(self->q, buf, sizeof(buf), &prio, pos));
+			ASSERT_EQ(PRIOS[j], prio);
+			ASSERT_TRUE(check(buf, LENS[j], 40 + j));
+			/* Nothing written past the message. */
+			if (LENS[j] < sizeof(buf))
+				ASSERT_EQ((char)0xa5, buf[LENS[j]]);
+		}
+	ASSERT_ALL_THERE(self->q);
+}
+
+TEST_F(peek, batch_copies_many_in_one_call)
+{
+	static char bufs[8][BIG];
+	struct ripc_mq_item it[8];
+
+	for (int i = 0; i < 8; i++)
+		it[i] = (struct ripc_mq_item){ .msg_ptr = PTR(bufs[i]), .msg_len = BIG,
+					       .msg_prio = 999 };
+	/* From position 1 on, more items than messages: the rest of the queue. */
+	ASSERT_EQ(5, ripc_mq_peek_batch(self->q, it, 8, 1));
+	for (int i = 0; i < 5; i++) {
+		int j = ORDER[i + 1];
+
+		ASSERT_EQ(LENS[j], it[i].msg_len);
+		ASSERT_EQ(PRIOS[j], it[i].msg_prio);
+		ASSERT_TRUE(check(bufs[i], LENS[j], 40 + j));
+	}
+	ASSERT_EQ((__u64)BIG, it[5].msg_len);
+	ASSERT_EQ(999u, it[5].msg_prio);
+	/* All of it from 0. */
+	for (int i = 0; i < 8; i++)
+		it[i].msg_len = BIG;
+	ASSERT_EQ(6, ripc_mq_peek_batch(self->q, it, 6, 0));
+	ASSERT_EQ(LENS[ORDER[0]], it[0].msg_len);
+	ASSERT_EQ(LENS[ORDER[5]], it[5].msg_len);
+	ASSERT_TRUE(check(bufs[5], LENS[ORDER[5]], 40 + ORDER[5]));
+	/* A small buffer ends the batch there (EMSGSIZE if it is the first). */
+	for (int i = 0; i < 8; i++)
+		it[i].msg_len = BIG;
+	it[2].msg_len = LENS[ORDER[2]] - 1;
+	ASSERT_EQ(2, ripc_mq_peek_batch(self->q, it, 8, 0));
+	ASSERT_ERRNO(EMSGSIZE, ripc_mq_peek_batch(self->q, it + 2, 6, 2));
+	/* Past the end, and too many items. */
+	it[0].msg_len = BIG;
+	ASSERT_ERRNO(ENOMSG, ripc_mq_peek_batch(self->q, it, 1, 6));
+	ASSERT_ERRNO(EINVAL, ripc_mq_peek_batch(self->q, it, RIPC_BATCH_MAX + 1, 0));
+	ASSERT_EQ(0, ripc_mq_peek_batch(self->q, it, 0, 0));
+	ASSERT_ALL_THERE(self->q);
+}
+
+TEST_F(peek, errors_leave_the_queue_untouched)
+{
+	static char buf[BIG];
+	unsigned int prio;
+	int wo = SYS(ripc_mq_open(self->name, O_WRONLY));
+	int unbound = SYS(open(RIPC_DEVICE, O_RDWR | O_CLOEXEC));
+	int file = SYS(open("/proc/self/stat", O_RDONLY | O_CLOEXEC));
+	struct ripc_mq_item it = { .msg_ptr = PTR(buf), .msg_len = BIG };
+
+	ASSERT_ERRNO(EBADF, ripc_mq_peek(-1, buf, sizeof(buf), &prio, 0));
+	ASSERT_ERRNO(EBADF, ripc_mq_peek(wo, buf, sizeof(buf), &prio, 0));
+	ASSERT_ERRNO(EBADF, ripc_mq_peek(unbound, buf, sizeof(buf), &prio, 0));
+	ASSERT_ERRNO(EBADF, ripc_mq_peek(file, buf, sizeof(buf), &prio, 0));
+	ASSERT_ERRNO(EBADF, ripc_mq_peek_batch(wo, &it, 1, 0));
+	ASSERT_ERRNO(ENOMSG, ripc_mq_peek(self->q, buf, sizeof(buf), &prio, 6));
+	ASSERT_ERRNO(ENOMSG, ripc_mq_peek(self->q, buf, sizeof(buf), &prio, SIZE_MAX));
+	/* The buffer is compared with the message, not with mq_msgsize. */
+	ASSERT_ERRNO(EMSGSIZE, ripc_mq_peek(self->q, buf, LENS[1] - 1, &prio, 0));
+	ASSERT_EQ((ssize_t)LENS[1], ripc_mq_peek(self->q, buf, LENS[1], &prio, 0));
+	ASSERT_EQ(0, ripc_mq_peek(self->q, NULL, 0, &prio, 4));
+	ASSERT_EQ(3u, prio);
+	ASSERT_ERRNO(EFAULT, ripc_mq_peek(self->q, NULL, BIG, &prio, 0));
+	ASSERT_ERRNO(EFAULT, ripc_mq_peek(self->q, (char *)1, BIG, &prio, 5));
+	it.msg_ptr = 1;
+	ASSERT_ERRNO(EFAULT, ripc_mq_peek_batch(self->q, &it, 1, 0));
+	ASSERT_ERRNO(EFAULT, ripc_mq_peek_batch(self->q, (void *)1, 1, 0));
+	close(wo);
+	close(unbound);
+	close(file);
+	ASSERT_ALL_THERE(self->q);
+}
+
+TEST(peek_batch_of_many_messages_in_parts)
+{
+	static char msg[BIG], bufs[200][1000];
+	struct mq_attr a = { .mq_maxmsg = 200, .mq_msgsize = 2000 };
+	struct ripc_mq_item it[200];
+	int order[150], n = 0, q;
+	char name[64];
+
+	if (!have_device())
+		SKIP(return, RIPC_DEVICE " does not exist");
+	REQUIRE_CAP(CAP_SYS_RESOURCE);
+	snprintf(name, sizeof(name), "/ripc_peek_many_%d", getpid());
+	q = SYS(ripc_mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+	ripc_mq_unlink(name);
+	/* 150 messages in 4 priorities: several parts of 32 messages. */
+	for (int i = 0; i < 150; i++) {
+		fill(msg, 100 + i * 5, 300 + i);
+		SYS(ripc_mq_send(q, msg, 100 + i * 5, (unsigned int)(i % 4)));
+	}
+	for (int p = 3; p >= 0; p--)
+		for (int i = p; i < 150; i += 4)
+			order[n++] = i;
+	for (int i = 0; i < 200; i++)
+		it[i] = (struct ripc_mq_item){ .msg_ptr = PTR(bufs[i]), .msg_len = sizeof(bufs[i]) };
+	ASSERT_EQ(147, ripc_mq_peek_batch(q, it, 200, 3));
+	for (int k = 3; k < 150; k++) {
+		int i = order[k];
+
+		ASSERT_EQ((__u64)(100 + i * 5), it[k - 3].msg_len);
+		ASSERT_EQ((__u32)(i % 4), it[k - 3].msg_prio);
+		ASSERT_TRUE(check(bufs[k - 3], 100 + i * 5, 300 + i));
+	}
+	SYS(ripc_mq_getattr(q, &a));
+	ASSERT_EQ(150, a.mq_curmsgs);
+	close(q);
+}
+
+/* ---- Dump and restore ----------------------------------------------------- */
+
+FIXTURE(ckpt) {
+	void *dump;
+	size_t len;
+	char *before;
+};
+
+/* A new IPC namespace for the test (its process is the harness's fork),
+ * with the standard queues, their description and their dump. */
+FIXTURE_SETUP(ckpt)
+{
+	if (!have_device())
+		SKIP(return, RIPC_DEVICE " does not exist");
+	REQUIRE_CAP(CAP_SYS_ADMIN);
+	/* Several namespaces' copies of the queues are charged at once. */
+	SYS(setrlimit(RLIMIT_MSGQUEUE, &(struct rlimit){ RLIM_INFINITY, RLIM_INFINITY }));
+	SYS(unshare(CLONE_NEWIPC));
+	ASSERT_EQ(0, fill_std());
+	ASSERT_EQ(0, describe_str(&self->before));
+	SYS(ripc_dump_alloc(&self->dump, &self->len));
+}
+
+FIXTURE_TEARDOWN(ckpt)
+{
+	free(self->dump);
+	free(self->before);
+}
+
+TEST_F(ckpt, restore_in_a_fresh_namespace_gives_every_stat_and_byte_back)
+{
+	void *again;
+	size_t len;
+	char *after;
+	int next_before, next_after, id_before, id_after;
+
+	/* The original goes on: the next IPC_PRIVATE id it gives. */
+	SYS(ripc_msg_next_id(&next_before, NULL));
+	SYS(unshare(CLONE_NEWIPC));
+	ASSERT_EQ(1, ns_empty());
+	SYS(ripc_restore(self->dump, self->len));
+	ASSERT_EQ(0, describe_str(&after));
+	ASSERT_STREQ(self->before, after);
+	free(after);
+	/* The stream of the restored namespace is the same, byte for byte. */
+	SYS(ripc_dump_alloc(&again, &len));
+	ASSERT_EQ(self->len, len);
+	ASSERT_EQ(0, memcmp(self->dump, again, len));
+	free(again);
+	/* Ids go on as they would have (msg_next_id, then the cycle). */
+	SYS(ripc_msg_next_id(&next_after, NULL));
+	ASSERT_EQ(NEXT_ID, next_before);
+	ASSERT_EQ(NEXT_ID, next_after);
+	id_after = SYS(ripc_msgget(IPC_PRIVATE, 0600));
+	ASSERT_EQ(NEXT_ID, id_after);
+	id_after = SYS(ripc_msgget(IPC_PRIVATE, 0600));
+	/* In a second restored namespace: every message, received, is what
+	 * was sent; then the same two calls give the same ids. */
+	SYS(unshare(CLONE_NEWIPC));
+	SYS(ripc_restore(self->dump, self->len));
+	ASSERT_EQ(0, drain_std());
+	SYS(ripc_msgget(IPC_PRIVATE, 0600));
+	id_before = SYS(ripc_msgget(IPC_PRIVATE, 0600));
+	ASSERT_EQ(id_before, id_after);
+	ASSERT_NE(0, id_after / 32768) TH_LOG("sequence numbers are not trivial");
+}
+
+TEST_F(ckpt, restore_into_a_namespace_with_queues_is_eexist_and_creates_nothing)
+{
+	char *after;
+	int fd, id;
+
+	/* The dumped namespace itself. */
+	ASSERT_ERRNO(EEXIST, ripc_restore(self->dump, self->len));
+	ASSERT_EQ(0, describe_str(&after));
+	ASSERT_STREQ(self->before, after);
+	free(after);
+	/* A namespace with one POSIX queue of another name. */
+	SYS(unshare(CLONE_NEWIPC));
+	fd = SYS(ripc_mq_open("/other", O_RDWR | O_CREAT, 0600, NULL));
+	ASSERT_ERRNO(EEXIST, ripc_restore(self->dump, self->len));
+	ASSERT_ERRNO(ENOENT, ripc_mq_open(MQS[0].name, O_RDONLY));
+	ASSERT_ERRNO(ENOENT, ripc_msgget(MSGS[0].key, 0));
+	close(fd);
+	SYS(ripc_mq_unlink("/other"));
+	/* One with a System V queue only. */
+	id = SYS(ripc_msgget(0x1234, IPC_CREAT | 0600));
+	ASSERT_ERRNO(EEXIST, ripc_restore(self->dump, self->len));
+	ASSERT_ERRNO(ENOENT, ripc_mq_open(MQS[0].name, O_RDONLY));
+	SYS(ripc_msgctl(id, IPC_RMID, NULL));
+	ASSERT_EQ(1, ns_empty());
+	/* Once empty, it works. */
+	SYS(ripc_restore(self->dump, self->len));
+	ASSERT_EQ(0, drain_std());
+}
+
+TEST_F(ckpt, truncated_or_corrupted_streams_are_refused_and_create_nothing)
+{
+	unsigned char *s = malloc(self->len + 16);
+	size_t cuts[] = { 0, 8, 16, 39, 40, self->len / 2, self->len - 24, self->len - 1 };
+	/* A record header, a name, a message's length, text, the trailer. */
+	size_t flips[] = { 16, 20, 24, 60, 100, 1000, self->len / 2, self->len - 20,
+			   self->len - 9, self->len - 1 };
+
+	ASSERT_NE(NULL, s);
+	SYS(unshare(CLONE_NEWIPC));
+	for (size_t i = 0; i < ARRAY_SIZE(cuts); i++) {
+		ASSERT_ERRNO(EBADMSG, ripc_restore(self->dump, cuts[i]));
+		ASSERT_EQ(1, ns_empty());
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(flips); i++) {
+		memcpy(s, self->dump, self->len);
+		s[flips[i]] ^= 0x10;
+		ASSERT_ERRNO(EBADMSG, ripc_restore(s, self->len));
+		ASSERT_EQ(1, ns_empty());
+	}
+	/* Bytes after the trailer. */
+	memcpy(s, self->dump, self->len);
+	memset(s + self->len, 0, 16);
+	ASSERT_ERRNO(EBADMSG, ripc_restore(s, self->len + 16));
+	/* Not a stream of this version: the magic, the version. */
+	for (size_t at = 0; at < 12; at += 11) {
+		memcpy(s, self->dump, self->len);
+		s[at] ^= 1;
+		ASSERT_ERRNO(EINVAL, ripc_restore(s, self->len));
+	}
+	ASSERT_ERRNO(EFAULT, ripc_restore((void *)1, self->len));
+	ASSERT_EQ(1, ns_empty());
+	/* The stream itself is fine. */
+	SYS(ripc_restore(self->dump, self->len));
+	ASSERT_EQ(0, drain_std());
+	free(s);
+}
+
+TEST_F(ckpt, small_buffer_gets_the_length_and_a_prefix)
+{
+	unsigned char *s = malloc(self->len + 1);
+
+	ASSERT_NE(NULL, s);
+	memset(s, 0xa5, self->len + 1);
+	ASSERT_EQ((ssize_t)self->len, ripc_dump(s, 100));
+	ASSERT_EQ(0, memcmp(s, self->dump, 100));
+	ASSERT_EQ(0xa5, s[100]);
+	ASSERT_EQ((ssize_t)self->len, ripc_dump(NULL, 0));
+	ASSERT_EQ((ssize_t)self->len, ripc_dump(s, self->len + 1));
+	ASSERT_EQ(0, memcmp(s, self->dump, self->len));
+	ASSERT_EQ(0, memcmp(s, "RIPCDUMP", 8));
+	ASSERT_EQ(0, memcmp(s + self->len - 24, "RIPCEND", 8));
+	ASSERT_ERRNO(EFAULT, ripc_dump((void *)1, self->len));
+	free(s);
+}
+
+/* Sets the effective capabilities to CAP_SYS_RESOURCE (the queues' sizes
+ * are beyond a new namespace's limits) and cap (-1: no other). */
+static int only_cap(int cap)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[0].effective = d[1].effective = 0;
+	d[CAP_SYS_RESOURCE / 32].effective |= 1u << (CAP_SYS_RESOURCE % 32);
+	if (cap >= 0)
+		d[cap / 32].effective |= 1u << (cap % 32);
+	return syscall(SYS_capset, &h, d);
+}
+
+TEST_F(ckpt, dump_and_restore_need_checkpoint_restore_or_sys_admin)
+{
+	static const int caps[] = { -1, CAP_IPC_OWNER, CAP_CHECKPOINT_RESTORE, CAP_SYS_ADMIN };
+
+	for (size_t i = 0; i < ARRAY_SIZE(caps); i++) {
+		pid_t pid = fork_child();
+
+		if (pid == 0) {
+			int allowed = caps[i] == CAP_CHECKPOINT_RESTORE || caps[i] == CAP_SYS_ADMIN;
+			char buf[64];
+
+			CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+			CHILD_CHECK(only_cap(caps[i]) == 0);
+			if (allowed) {
+				CHILD_CHECK(ripc_dump(buf, sizeof(buf)) > 0);
+				CHILD_CHECK(ripc_restore(self->dump, self->len) == 0);
+				CHILD_CHECK(drain_std() == 0);
+			} else {
+				CHILD_CHECK(ripc_dump(buf, sizeof(buf)) == -1 && errno == EPERM);
+				CHILD_CHECK(ripc_restore(self->dump, self->len) == -1 && errno == EPERM);
+				CHILD_CHECK(ns_empty() == 1);
+			}
+			_exit(0);
+		}
+		ASSERT_EQ(0, wait_child(pid)) TH_LOG("capability %d", caps[i]);
+	}
+	/* Nor as another user. */
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(ripc_dump(NULL, 0) == -1 && errno == EPERM);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "--fill"))
+		return fill_std() ? 1 : 0;
+	if (argc == 2 && !strcmp(argv[1], "--describe"))
+		return describe(stdout) ? 1 : 0;
+	if (argc == 2 && !strcmp(argv[1], "--drain"))
+		return drain_std() ? 1 : 0;
+	return test_harness_run(argc, argv);
+}
