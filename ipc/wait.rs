@@ -30,6 +30,7 @@ use crate::ipc::{
     defs::{read_user, ripc_timespec},
     kernel_api,
     msg::Msg,
+    stats::{Blocked, Counted},
 };
 
 /// A blocked task and its request `W`.
@@ -333,14 +334,16 @@ pub(crate) enum OnSignal {
 
 /// Sleeps until entry `id` of `list(state)` is served, and returns it
 /// removed from the list.  On a signal or the deadline the entry is removed
-/// and the error returned, unless a waker served it first.
-pub(crate) fn sleep<S: Unpin, W>(
+/// and the error returned, unless a waker served it first.  The queue's
+/// counters get the sleep (`blocked`, if it sleeps at all) and the timeout.
+pub(crate) fn sleep<S: Unpin + Counted, W>(
     cv: &CondVar,
     g: &mut Guard<'_, S, MutexBackend>,
     list: impl Fn(&mut S) -> &mut WaitList<W>,
     id: u64,
     deadline: Deadline,
     on_signal: OnSignal,
+    mut blocked: Blocked,
 ) -> Result<W> {
     loop {
         let served = list(g).list.iter().any(|e| e.id == id && e.done);
@@ -349,18 +352,27 @@ pub(crate) fn sleep<S: Unpin, W>(
         } else {
             match deadline.remaining() {
                 None => Some(ETIMEDOUT),
-                Some(j) => match cv.wait_interruptible_timeout(g, j) {
-                    CondVarTimeoutResult::Signal { .. } => Some(match on_signal {
-                        OnSignal::RestartSys => ERESTARTSYS,
-                        OnSignal::RestartNoHand => ERESTARTNOHAND,
-                    }),
-                    _ => continue,
-                },
+                Some(j) => {
+                    g.stats().blocked(blocked);
+                    blocked = Blocked::Again;
+                    match cv.wait_interruptible_timeout(g, j) {
+                        CondVarTimeoutResult::Signal { .. } => Some(match on_signal {
+                            OnSignal::RestartSys => ERESTARTSYS,
+                            OnSignal::RestartNoHand => ERESTARTNOHAND,
+                        }),
+                        _ => continue,
+                    }
+                }
             }
         };
         let e = list(g).take(id).ok_or(EINVAL)?;
         return match err {
-            Some(err) if !e.done => Err(err),
+            Some(err) if !e.done => {
+                if err == ETIMEDOUT {
+                    g.stats().timed_out();
+                }
+                Err(err)
+            }
             _ => Ok(e.w),
         };
     }

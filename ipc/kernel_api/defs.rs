@@ -61,6 +61,8 @@ plain_data!(
     ripc_msg_item,
     ripc_msg_batch,
     ripc_list,
+    ripc_queue_stats,
+    ripc_stats,
 );
 
 /// An ioctl argument struct that starts with `__u32 size`.

@@ -392,3 +392,17 @@ pub(crate) fn nsecs_to_jiffies(ns: u64) -> c_ulong {
     // SAFETY: a plain conversion.
     unsafe { bindings::nsecs_to_jiffies(ns) }
 }
+
+/// `jiffies`: the tick count (one load, as the macro reads it).
+#[inline(always)]
+pub(crate) fn jiffies() -> u64 {
+    // SAFETY: `jiffies` is an exported word that the timer tick updates; a
+    // volatile read of it is what `READ_ONCE(jiffies)` does.
+    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::jiffies)) as u64 }
+}
+
+/// `jiffies64_to_nsecs()`: a number of ticks in nanoseconds.
+pub(crate) fn jiffies_to_ns(j: u64) -> u64 {
+    // SAFETY: a plain conversion.
+    unsafe { bindings::jiffies64_to_nsecs(j) }
+}
