@@ -10,16 +10,19 @@
 //! the critical section that gives its room back), a block and a timeout
 //! in [`crate::ipc::wait::sleep`].  A message put back after a fault was
 //! never counted as received, so a failed call leaves the counters as
-//! they were.  Times are kept as jiffies (one load, no clock read on the
-//! data path) and converted to `CLOCK_REALTIME` when read.
+//! they were.
+//!
+//! A time is `CLOCK_REALTIME` as of the last tick (the coarse clock, as
+//! `ktime_get_coarse_real_ns`), read at most once per tick per queue: the
+//! queue keeps the jiffies of its last read, so an event costs a load of
+//! `jiffies` and a compare, not a clock read per message.
 
 #![deny(unsafe_code)]
 
 use crate::ipc::{defs::ripc_queue_stats, kernel_api};
 use core::fmt;
 
-/// A queue's counters ([`ripc_queue_stats`]); the times are jiffies, each
-/// meaningful once its counter is not 0.
+/// A queue's counters ([`ripc_queue_stats`]).
 #[derive(Default)]
 pub(crate) struct Stats {
     sent: u64,
@@ -32,12 +35,15 @@ pub(crate) struct Stats {
     timeouts: u64,
     peak_msgs: u64,
     peak_bytes: u64,
-    last_send: u64,
-    last_receive: u64,
-    last_handoff: u64,
-    last_blocked_send: u64,
-    last_blocked_receive: u64,
-    last_timeout: u64,
+    last_send: i64,
+    last_receive: i64,
+    last_handoff: i64,
+    last_blocked_send: i64,
+    last_blocked_receive: i64,
+    last_timeout: i64,
+    /// The coarse clock (`now_ns`, 0: not read yet) at jiffies `tick`.
+    tick: u64,
+    now_ns: i64,
 }
 
 /// A queue state that keeps [`Stats`].
@@ -56,8 +62,19 @@ pub(crate) enum Blocked {
 }
 
 impl Stats {
-    fn sent(&mut self, len: usize) -> u64 {
-        let now = kernel_api::jiffies();
+    /// `CLOCK_REALTIME` as of the last tick, read once per tick.
+    #[inline(always)]
+    fn now(&mut self) -> i64 {
+        let j = kernel_api::jiffies();
+        if j != self.tick || self.now_ns == 0 {
+            self.tick = j;
+            self.now_ns = kernel_api::coarse_real_ns();
+        }
+        self.now_ns
+    }
+
+    fn sent(&mut self, len: usize) -> i64 {
+        let now = self.now();
         self.sent = self.sent.wrapping_add(1);
         self.sent_bytes = self.sent_bytes.wrapping_add(len as u64);
         self.last_send = now;
@@ -89,12 +106,12 @@ impl Stats {
     pub(crate) fn received(&mut self, msgs: usize, bytes: usize) {
         self.received = self.received.wrapping_add(msgs as u64);
         self.received_bytes = self.received_bytes.wrapping_add(bytes as u64);
-        self.last_receive = kernel_api::jiffies();
+        self.last_receive = self.now();
     }
 
     /// A call goes to sleep.
     pub(crate) fn blocked(&mut self, b: Blocked) {
-        let now = kernel_api::jiffies();
+        let now = self.now();
         match b {
             Blocked::Send => {
                 self.blocked_sends = self.blocked_sends.wrapping_add(1);
@@ -111,21 +128,12 @@ impl Stats {
     /// A call ends in `ETIMEDOUT`.
     pub(crate) fn timed_out(&mut self) {
         self.timeouts = self.timeouts.wrapping_add(1);
-        self.last_timeout = kernel_api::jiffies();
+        self.last_timeout = self.now();
     }
 
     /// The counters as the uapi gives them, with the queue's depth now
     /// (`msgs`, `bytes`).
     pub(crate) fn read(&self, msgs: u64, bytes: u64) -> ripc_queue_stats {
-        let (now_j, now_ns) = (kernel_api::jiffies(), kernel_api::real_ns());
-        // CLOCK_REALTIME now, less the ticks since `j`; 0 for none.
-        let at = |j: u64, count: u64| -> i64 {
-            if count == 0 {
-                return 0;
-            }
-            let ago = kernel_api::jiffies_to_ns(now_j.wrapping_sub(j));
-            now_ns.saturating_sub(i64::try_from(ago).unwrap_or(i64::MAX))
-        };
         ripc_queue_stats {
             sent: self.sent,
             sent_bytes: self.sent_bytes,
@@ -139,12 +147,12 @@ impl Stats {
             peak_bytes: self.peak_bytes,
             msgs,
             bytes,
-            last_send_ns: at(self.last_send, self.sent),
-            last_receive_ns: at(self.last_receive, self.received),
-            last_handoff_ns: at(self.last_handoff, self.handoffs),
-            last_blocked_send_ns: at(self.last_blocked_send, self.blocked_sends),
-            last_blocked_receive_ns: at(self.last_blocked_receive, self.blocked_receives),
-            last_timeout_ns: at(self.last_timeout, self.timeouts),
+            last_send_ns: self.last_send,
+            last_receive_ns: self.last_receive,
+            last_handoff_ns: self.last_handoff,
+            last_blocked_send_ns: self.last_blocked_send,
+            last_blocked_receive_ns: self.last_blocked_receive,
+            last_timeout_ns: self.last_timeout,
         }
     }
 

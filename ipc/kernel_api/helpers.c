@@ -19,6 +19,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
 #include <linux/user_namespace.h>
 
 #include "helpers.h"
@@ -257,4 +258,10 @@ void rust_ipc_file_set_nonblock(struct file *file, bool on)
 	else
 		file->f_flags &= ~O_NONBLOCK;
 	spin_unlock(&file->f_lock);
+}
+
+/* CLOCK_REALTIME as of the last tick (no clock source read). */
+s64 rust_ipc_coarse_real_ns(void)
+{
+	return ktime_get_coarse_real_ns();
 }

@@ -42,5 +42,6 @@ bool rust_ipc_ipc_ns_is_init(struct ipc_namespace *ns);
 kuid_t rust_ipc_ipc_ns_root_uid(struct ipc_namespace *ns);
 kuid_t rust_ipc_current_euid(void);
 void rust_ipc_file_set_nonblock(struct file *file, bool on);
+s64 rust_ipc_coarse_real_ns(void);
 
 #endif /* RUST_IPC_HELPERS_H */

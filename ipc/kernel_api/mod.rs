@@ -53,6 +53,7 @@ mod ffi {
         pub(super) fn rust_ipc_current_umask() -> c_int;
         pub(super) fn rust_ipc_current_euid() -> bindings::kuid_t;
         pub(super) fn rust_ipc_file_set_nonblock(file: *mut bindings::file, on: bool);
+        pub(super) fn rust_ipc_coarse_real_ns() -> i64;
         pub(super) fn rust_ipc_rlimit_msgqueue() -> c_ulong;
         pub(super) fn rust_ipc_current_prio() -> c_int;
         pub(super) fn rust_ipc_current_tgid() -> *mut bindings::pid;
@@ -401,8 +402,8 @@ pub(crate) fn jiffies() -> u64 {
     unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::jiffies)) as u64 }
 }
 
-/// `jiffies64_to_nsecs()`: a number of ticks in nanoseconds.
-pub(crate) fn jiffies_to_ns(j: u64) -> u64 {
-    // SAFETY: a plain conversion.
-    unsafe { bindings::jiffies64_to_nsecs(j) }
+/// `ktime_get_coarse_real_ns()`: CLOCK_REALTIME as of the last tick.
+pub(crate) fn coarse_real_ns() -> i64 {
+    // SAFETY: reading the clock has no preconditions.
+    unsafe { ffi::rust_ipc_coarse_real_ns() }
 }
