@@ -270,6 +270,10 @@ impl Counted for MqState {
     fn stats(&mut self) -> &mut Stats {
         &mut self.stats
     }
+
+    fn depth(&self) -> (u64, u64) {
+        (self.curmsgs as u64, self.qsize)
+    }
 }
 
 /// A tree node freed by the message that emptied its priority: the message
@@ -284,7 +288,8 @@ impl MqState {
         let len = m.len();
         if let Some(m) = hand_over(&mut self.receivers, &self.reserved, m, wq) {
             self.put(m, false, &mut None)?;
-            self.stats.queued(len, self.curmsgs as u64, self.qsize);
+            let (msgs, bytes) = self.depth();
+            self.stats.queued(len, msgs, bytes);
             if self.curmsgs == 1 {
                 if let Some(n) = self.notify.take() {
                     n.fire();
@@ -392,7 +397,8 @@ impl QueueState for MqState {
         if let Err(e) = self.put(m, true, &mut node) {
             pr_warn!("rust_ipc: a message could not go back ({:?})\n", e);
         }
-        self.stats.depth(self.curmsgs as u64, self.qsize);
+        let (msgs, bytes) = self.depth();
+        self.stats.peak(msgs, bytes);
     }
 
     /// `pipelined_receive`: the first blocked sender's message goes in while
@@ -923,12 +929,7 @@ pub(crate) fn stats(h: Option<&MqHandle>, reset: bool) -> Result<ripc_queue_stat
     {
         return Err(EPERM);
     }
-    let mut g = q.state.lock();
-    let (msgs, bytes) = (g.curmsgs as u64, g.qsize);
-    let s = g.stats.read(msgs, bytes);
-    if reset {
-        g.stats.reset(msgs, bytes);
-    }
+    let s = q.state.lock().read_stats(reset);
     Ok(s)
 }
 
@@ -1040,7 +1041,7 @@ pub(crate) fn list(ns: &MqNs, out: &mut Lines, cursor: u64, stats: bool) -> Resu
                 break Some((end, false));
             };
             let (&serial, (n, q)) = c.current();
-            let g = q.state.lock();
+            let mut g = q.state.lock();
             let (signo, pid) = g
                 .notify
                 .as_ref()
@@ -1062,7 +1063,7 @@ pub(crate) fn list(ns: &MqNs, out: &mut Lines, cursor: u64, stats: bool) -> Resu
             } else if q.permits(fsuid, 4) {
                 out.line(format_args!(
                     "{} /{}",
-                    Row(g.stats.read(g.curmsgs as u64, g.qsize)),
+                    Row(g.read_stats(false)),
                     core::str::from_utf8(&n.0).unwrap_or("(binary)")
                 ))
             } else {

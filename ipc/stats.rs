@@ -12,10 +12,14 @@
 //! never counted as received, so a failed call leaves the counters as
 //! they were.
 //!
-//! A time is `CLOCK_REALTIME` as of the last tick (the coarse clock, as
-//! `ktime_get_coarse_real_ns`), read at most once per tick per queue: the
-//! queue keeps the jiffies of its last read, so an event costs a load of
-//! `jiffies` and a compare, not a clock read per message.
+//! An event's time is kept as `jiffies` (a load and a store: no clock read
+//! on the data path, measured with `scripts/bench --insn`) and given as
+//! `CLOCK_REALTIME` when read, through the queue's epoch: the coarse clock
+//! (`ktime_get_coarse_real_ns`) at some tick, kept while the clock and the
+//! tick count agree within two ticks, so that a time reads the same each
+//! time it is read; a clock step moves the epoch (and the times) with it.
+//! Ticks do not count a suspend, so an event from before one shows as
+//! that much later.
 
 #![deny(unsafe_code)]
 
@@ -35,20 +39,33 @@ pub(crate) struct Stats {
     timeouts: u64,
     peak_msgs: u64,
     peak_bytes: u64,
-    last_send: i64,
-    last_receive: i64,
-    last_handoff: i64,
-    last_blocked_send: i64,
-    last_blocked_receive: i64,
-    last_timeout: i64,
-    /// The coarse clock (`now_ns`, 0: not read yet) at jiffies `tick`.
-    tick: u64,
-    now_ns: i64,
+    // The jiffies of the last of each (meaningful while its count is not 0).
+    last_send: u64,
+    last_receive: u64,
+    last_handoff: u64,
+    last_blocked_send: u64,
+    last_blocked_receive: u64,
+    last_timeout: u64,
+    /// The coarse clock at jiffies `epoch.0` (`epoch.1` 0: not set yet).
+    epoch: (u64, i64),
 }
 
 /// A queue state that keeps [`Stats`].
 pub(crate) trait Counted {
     fn stats(&mut self) -> &mut Stats;
+
+    /// The messages and bytes queued now.
+    fn depth(&self) -> (u64, u64);
+
+    /// The statistics as the uapi gives them; with `reset`, then zeroed.
+    fn read_stats(&mut self, reset: bool) -> ripc_queue_stats {
+        let (msgs, bytes) = self.depth();
+        let s = self.stats().read(msgs, bytes);
+        if reset {
+            self.stats().reset(msgs, bytes);
+        }
+        s
+    }
 }
 
 /// What a sleep is, for the counters: a call's first sleep counts as a
@@ -62,19 +79,8 @@ pub(crate) enum Blocked {
 }
 
 impl Stats {
-    /// `CLOCK_REALTIME` as of the last tick, read once per tick.
-    #[inline(always)]
-    fn now(&mut self) -> i64 {
-        let j = kernel_api::jiffies();
-        if j != self.tick || self.now_ns == 0 {
-            self.tick = j;
-            self.now_ns = kernel_api::coarse_real_ns();
-        }
-        self.now_ns
-    }
-
-    fn sent(&mut self, len: usize) -> i64 {
-        let now = self.now();
+    fn sent(&mut self, len: usize) -> u64 {
+        let now = kernel_api::jiffies();
         self.sent = self.sent.wrapping_add(1);
         self.sent_bytes = self.sent_bytes.wrapping_add(len as u64);
         self.last_send = now;
@@ -85,7 +91,7 @@ impl Stats {
     /// `msgs` messages of `bytes` bytes.
     pub(crate) fn queued(&mut self, len: usize, msgs: u64, bytes: u64) {
         self.sent(len);
-        self.depth(msgs, bytes);
+        self.peak(msgs, bytes);
     }
 
     /// A message of `len` bytes was sent straight to a blocked receiver
@@ -97,21 +103,25 @@ impl Stats {
 
     /// The queue holds `msgs` messages of `bytes` bytes (a message sent or
     /// put back): the peaks follow.
-    pub(crate) fn depth(&mut self, msgs: u64, bytes: u64) {
-        self.peak_msgs = self.peak_msgs.max(msgs);
-        self.peak_bytes = self.peak_bytes.max(bytes);
+    pub(crate) fn peak(&mut self, msgs: u64, bytes: u64) {
+        if msgs > self.peak_msgs {
+            self.peak_msgs = msgs;
+        }
+        if bytes > self.peak_bytes {
+            self.peak_bytes = bytes;
+        }
     }
 
     /// `msgs` messages of `bytes` bytes in all were delivered to receivers.
     pub(crate) fn received(&mut self, msgs: usize, bytes: usize) {
         self.received = self.received.wrapping_add(msgs as u64);
         self.received_bytes = self.received_bytes.wrapping_add(bytes as u64);
-        self.last_receive = self.now();
+        self.last_receive = kernel_api::jiffies();
     }
 
     /// A call goes to sleep.
     pub(crate) fn blocked(&mut self, b: Blocked) {
-        let now = self.now();
+        let now = kernel_api::jiffies();
         match b {
             Blocked::Send => {
                 self.blocked_sends = self.blocked_sends.wrapping_add(1);
@@ -128,12 +138,20 @@ impl Stats {
     /// A call ends in `ETIMEDOUT`.
     pub(crate) fn timed_out(&mut self) {
         self.timeouts = self.timeouts.wrapping_add(1);
-        self.last_timeout = self.now();
+        self.last_timeout = kernel_api::jiffies();
     }
 
     /// The counters as the uapi gives them, with the queue's depth now
     /// (`msgs`, `bytes`).
-    pub(crate) fn read(&self, msgs: u64, bytes: u64) -> ripc_queue_stats {
+    pub(crate) fn read(&mut self, msgs: u64, bytes: u64) -> ripc_queue_stats {
+        let (now_j, now_ns) = (kernel_api::jiffies(), kernel_api::coarse_real_ns());
+        let tick = kernel_api::jiffies_to_ns(1) as i64;
+        let off = now_ns.saturating_sub(realtime(self.epoch, now_j));
+        if self.epoch.1 == 0 || off.saturating_abs() > 2 * tick {
+            self.epoch = (now_j, now_ns);
+        }
+        let epoch = self.epoch;
+        let at = |j: u64, count: u64| if count == 0 { 0 } else { realtime(epoch, j) };
         ripc_queue_stats {
             sent: self.sent,
             sent_bytes: self.sent_bytes,
@@ -147,20 +165,34 @@ impl Stats {
             peak_bytes: self.peak_bytes,
             msgs,
             bytes,
-            last_send_ns: self.last_send,
-            last_receive_ns: self.last_receive,
-            last_handoff_ns: self.last_handoff,
-            last_blocked_send_ns: self.last_blocked_send,
-            last_blocked_receive_ns: self.last_blocked_receive,
-            last_timeout_ns: self.last_timeout,
+            last_send_ns: at(self.last_send, self.sent),
+            last_receive_ns: at(self.last_receive, self.received),
+            last_handoff_ns: at(self.last_handoff, self.handoffs),
+            last_blocked_send_ns: at(self.last_blocked_send, self.blocked_sends),
+            last_blocked_receive_ns: at(self.last_blocked_receive, self.blocked_receives),
+            last_timeout_ns: at(self.last_timeout, self.timeouts),
         }
     }
 
     /// Zeroes the counters; the peaks restart from the queue's depth now
     /// (`msgs`, `bytes`).
     pub(crate) fn reset(&mut self, msgs: u64, bytes: u64) {
-        *self = Stats::default();
-        self.depth(msgs, bytes);
+        *self = Stats {
+            epoch: self.epoch,
+            ..Stats::default()
+        };
+        self.peak(msgs, bytes);
+    }
+}
+
+/// `CLOCK_REALTIME` at jiffies `j`, from `epoch` (the clock at a tick).
+fn realtime(epoch: (u64, i64), j: u64) -> i64 {
+    let ticks = j.wrapping_sub(epoch.0) as i64;
+    let ns = kernel_api::jiffies_to_ns(ticks.unsigned_abs()) as i64;
+    if ticks < 0 {
+        epoch.1.saturating_sub(ns)
+    } else {
+        epoch.1.saturating_add(ns)
     }
 }
 

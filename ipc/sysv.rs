@@ -266,6 +266,10 @@ impl Counted for SysvState {
     fn stats(&mut self) -> &mut Stats {
         &mut self.stats
     }
+
+    fn depth(&self) -> (u64, u64) {
+        (self.msgs.len() as u64, self.cbytes)
+    }
 }
 
 fn now() -> i64 {
@@ -378,7 +382,8 @@ impl QueueState for SysvState {
         let len = m.len();
         self.msgs.reinsert(m);
         self.account(len, 1);
-        self.stats.depth(self.msgs.len() as u64, self.cbytes);
+        let (msgs, bytes) = self.depth();
+        self.stats.peak(msgs, bytes);
     }
 
     fn serve_senders(&mut self, wq: &mut WakeQ) -> bool {
@@ -626,8 +631,8 @@ fn snd_run(q: &SysvQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usiz
         if let Some(m) = hand_over(&mut g.receivers, &q.reserved, m, &mut wq) {
             g.msgs.push(m);
             g.account(size, 1);
-            let (qnum, cbytes) = (g.msgs.len() as u64, g.cbytes);
-            g.stats.queued(size, qnum, cbytes);
+            let (msgs, bytes) = g.depth();
+            g.stats.queued(size, msgs, bytes);
         } else {
             g.stats.handed(size);
         }
@@ -1026,12 +1031,7 @@ pub(crate) fn stats(q: &SysvQueue, reset: bool) -> Result<ripc_queue_stats> {
     if reset && !g.owned() {
         return Err(EPERM);
     }
-    let (qnum, cbytes) = (g.msgs.len() as u64, g.cbytes);
-    let s = g.stats.read(qnum, cbytes);
-    if reset {
-        g.stats.reset(qnum, cbytes);
-    }
-    Ok(s)
+    Ok(g.read_stats(reset))
 }
 
 /// `msgctl_down`: `IPC_SET` and `IPC_RMID`.
@@ -1119,13 +1119,13 @@ pub(crate) fn list(ns: &SysvNs, out: &mut Lines, cursor: u64, stats: bool) -> Re
             else {
                 break Some((t.slots.len() as u64 + 1, false));
             };
-            let g = q.state.lock();
+            let mut g = q.state.lock();
             let p = &g.perm;
             let pushed = if stats {
                 if g.allowed(0o444) {
                     out.line(format_args!(
                         "{} {} {}",
-                        Row(g.stats.read(g.msgs.len() as u64, g.cbytes)),
+                        Row(g.read_stats(false)),
                         q.key,
                         q.id
                     ))

@@ -24,7 +24,7 @@
 #define PTR(p) ((__u64)(uintptr_t)(p))
 #define MAXLEN 8192		/* msgsize (POSIX) and msgmax (System V) */
 #define SMALL 10		/* the size of the messages that fill a queue */
-#define SLACK_NS 200000000LL	/* a time may be this much before its event (a late tick) */
+#define SLACK_NS 200000000LL	/* a time is its event's within this (ticks, late ticks) */
 #define NFIELDS 18		/* __u64 fields of struct ripc_queue_stats */
 #define NCOUNTS 12		/* of which counters (the rest are times) */
 
@@ -62,7 +62,7 @@ static const char *differ(const struct ripc_queue_stats *a, const struct ripc_qu
 	ASSERT_TRUE(__d == NULL) TH_LOG("%s", __d); \
 } while (0)
 
-/* Every field of a equals b's (times too: they are kept, not recomputed). */
+/* Every field of a equals b's (times too: they read the same each time). */
 #define ASSERT_SAME(a, b) do { \
 	const char *__d = differ(&(a), &(b), NFIELDS); \
 	ASSERT_TRUE(__d == NULL) TH_LOG("%s", __d); \
@@ -76,7 +76,7 @@ static long long now_ns(void)
 /* Time t (ns) is that of an event between before and after. */
 #define ASSERT_WHEN(t, before, after) do { \
 	long long __t = (long long)(t); \
-	ASSERT_TRUE(__t >= (before) - SLACK_NS && __t <= (after)) \
+	ASSERT_TRUE(__t >= (before) - SLACK_NS && __t <= (after) + SLACK_NS) \
 		TH_LOG(#t " %lld not within [%lld, %lld]", __t, (before), (after)); \
 } while (0)
 

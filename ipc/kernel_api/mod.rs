@@ -402,6 +402,12 @@ pub(crate) fn jiffies() -> u64 {
     unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::jiffies)) as u64 }
 }
 
+/// `jiffies64_to_nsecs()`: a number of ticks in nanoseconds.
+pub(crate) fn jiffies_to_ns(j: u64) -> u64 {
+    // SAFETY: a plain conversion.
+    unsafe { bindings::jiffies64_to_nsecs(j) }
+}
+
 /// `ktime_get_coarse_real_ns()`: CLOCK_REALTIME as of the last tick.
 pub(crate) fn coarse_real_ns() -> i64 {
     // SAFETY: reading the clock has no preconditions.

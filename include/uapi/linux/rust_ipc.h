@@ -368,8 +368,10 @@ struct ripc_list {
  * A failed call (EAGAIN, EMSGSIZE, EFAULT with its message put back, ...)
  * counts nothing, except that a call that slept counts as blocked and one
  * that timed out as a timeout.  The times are CLOCK_REALTIME nanoseconds
- * of the last such event, 0 if there was none, as of the clock tick before
- * it (the coarse clock, as ktime_get_coarse_real_ns: up to a tick early).
+ * of the last such event, 0 if there was none, to within a clock tick or
+ * two: the module keeps the tick count (jiffies) of each event and gives
+ * it on the clock as it reads now (a clock step moves past events with it;
+ * time spent suspended is not counted).  A time reads the same each time.
  */
 struct ripc_queue_stats {
 	__u64 sent;                     /* messages sent */
