@@ -345,18 +345,19 @@ impl<S: QueueState> Parts<'_, S> {
         if msgs == 0 {
             return;
         }
-        let waits = self.reserved.give_back_n(msgs, room);
+        if !self.reserved.give_back_n(msgs, room) {
+            self.state.lock().stats().received(msgs, bytes);
+            return;
+        }
         let mut wq = WakeQ::new();
         let mut g = self.state.lock();
         g.stats().received(msgs, bytes);
-        if waits && !g.serve_senders(&mut wq) {
+        if !g.serve_senders(&mut wq) {
             self.reserved.no_sender();
         }
         drop(g);
         drop(wq);
-        if waits {
-            self.poll.notify();
-        }
+        self.poll.notify();
     }
 
     /// Puts back the messages in `taken`, which could not be delivered: each
