@@ -44,6 +44,7 @@ const COMMANDS: &[&str] = &[
     "RIPC_MQ_RECEIVE_BATCH",
     "RIPC_MSGSND_BATCH",
     "RIPC_MSGRCV_BATCH",
+    "RIPC_IOC_STATS",
 ];
 
 fn main() {

@@ -9,6 +9,8 @@
 //! - [`SysvQueue`] is a `msqid`: `msgget`, `msgsnd`, `msgrcv` (every
 //!   [`Search`] mode, `MSG_COPY` as [`SysvQueue::copy`]) and `msgctl`.
 //! - [`device`] has the device-wide calls (ABI version, limits, listing).
+//! - [`QueueStats`]: a queue's statistics (a rust_ipc extension), from
+//!   [`PosixQueue::stats`] and [`SysvQueue::stats`].
 //!
 //! Errors are [`std::io::Error`]s carrying the native errno:
 //! `e.raw_os_error()` is exactly what the corresponding libc call would
@@ -55,11 +57,13 @@
 
 pub mod device;
 mod posix;
+mod stats;
 mod sys;
 mod sysv;
 pub mod uapi;
 
 pub use posix::{Attributes, Notification, OpenOptions, PosixQueue, MQ_PRIO_MAX};
+pub use stats::QueueStats;
 pub use sysv::{MsgInfo, RecvFlags, Search, Stat, SysvQueue, IPC_CREAT, IPC_EXCL, IPC_PRIVATE};
 
 /// The device path, `/dev/rust_ipc` (`RIPC_DEVICE`).
@@ -127,6 +131,10 @@ mod tests {
             (
                 RIPC_CMD_MSG_BIND,
                 write::<ripc_msgbind>(m, n(RIPC_NR_MSG_BIND)),
+            ),
+            (
+                RIPC_CMD_IOC_STATS,
+                read_write::<ripc_stats>(m, n(RIPC_NR_STATS)),
             ),
         ];
         for (i, (clang, rust)) in cases.into_iter().enumerate() {
