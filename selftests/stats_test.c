@@ -713,14 +713,28 @@ static long long stat_field(const char *out, const char *name)
 	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
 }
 
+/* Runs `tool stat what` with its output in out: its exit status, or -1. */
+static int tool_stat(const char *tool, const char *what, char *out, size_t size)
+{
+	char cmd[512];
+	size_t n;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "%s stat %s", tool, what);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	n = fread(out, 1, size - 1, f);
+	out[n] = 0;
+	return pclose(f);
+}
+
 TEST_F(handles, ripcctl_stat_prints_the_counters)
 {
 	const char *tool = ripcctl();
-	char cmd[256], out[4096];
+	char idtext[16], out[4096];
 	int mq, id = MKQ(0600);
 	struct { long mtype; char t[8]; } m = { 3, "1234567" };
-	size_t n;
-	FILE *f;
 
 	if (!tool)
 		SKIP(return, "no ripcctl");
@@ -729,12 +743,7 @@ TEST_F(handles, ripcctl_stat_prints_the_counters)
 	SYS(ripc_mq_send(mq, "hi", 2, 1));
 	SYS(ripc_msgsnd(id, &m, 7, 0));
 
-	snprintf(cmd, sizeof(cmd), "%s stat %s", tool, self->name);
-	f = popen(cmd, "r");
-	ASSERT_NE(NULL, f);
-	n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = 0;
-	ASSERT_EQ(0, pclose(f));
+	ASSERT_EQ(0, tool_stat(tool, self->name, out, sizeof(out)));
 	ASSERT_EQ(2, stat_field(out, "sent")) TH_LOG("%s", out);
 	ASSERT_EQ(7, stat_field(out, "sent_bytes"));
 	ASSERT_EQ(0, stat_field(out, "received"));
@@ -742,12 +751,8 @@ TEST_F(handles, ripcctl_stat_prints_the_counters)
 	ASSERT_EQ(0, stat_field(out, "last_receive_ns"));
 	ASSERT_LT(0, stat_field(out, "last_send_ns"));
 
-	snprintf(cmd, sizeof(cmd), "%s stat %d", tool, id);
-	f = popen(cmd, "r");
-	ASSERT_NE(NULL, f);
-	n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = 0;
-	ASSERT_EQ(0, pclose(f));
+	snprintf(idtext, sizeof(idtext), "%d", id);
+	ASSERT_EQ(0, tool_stat(tool, idtext, out, sizeof(out)));
 	ASSERT_EQ(1, stat_field(out, "sent")) TH_LOG("%s", out);
 	ASSERT_EQ(7, stat_field(out, "bytes"));
 	close(mq);
