@@ -929,8 +929,7 @@ pub(crate) fn stats(h: Option<&MqHandle>, reset: bool) -> Result<ripc_queue_stat
     {
         return Err(EPERM);
     }
-    let s = q.state.lock().read_stats(reset);
-    Ok(s)
+    Ok(q.state.lock().read_stats(reset))
 }
 
 /// Sets or clears `O_NONBLOCK` on the open file, as `fcntl(F_SETFL)` does.
