@@ -3,8 +3,8 @@
 use crate::{
     deadline::Deadline,
     stats::{self, QueueStats},
-    sys::{self, bad_timespec, c_name, ioctl, ptr, timespec},
-    uapi::{self, ripc_mq_attr, ripc_timespec},
+    sys::{self, bad_timespec, c_name, ioctl, ptr},
+    uapi::{self, ripc_mq_attr},
 };
 use rustix::{fs::OFlags, io::Errno};
 use std::{

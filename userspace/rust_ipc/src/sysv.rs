@@ -3,8 +3,8 @@
 use crate::{
     deadline::Deadline,
     stats::{self, QueueStats},
-    sys::{self, ioctl, ptr, timespec},
-    uapi::{self, ripc_msqid_ds, ripc_timespec},
+    sys::{self, ioctl, ptr},
+    uapi::{self, ripc_msqid_ds},
 };
 use std::{
     fmt, io,
