@@ -229,7 +229,10 @@ fn monotonic_and_boottime_deadlines() {
     assert_eq!(errno(f.q.send_timeout(b"more", 0, ms)), libc::ETIMEDOUT);
     assert!(start.elapsed() >= ms);
     // A message ready: the deadline does not matter.
-    assert_eq!(f.q.receive_timeout(&mut buf, Duration::ZERO).unwrap(), (4, 2));
+    assert_eq!(
+        f.q.receive_timeout(&mut buf, Duration::ZERO).unwrap(),
+        (4, 2)
+    );
 }
 
 #[test]
@@ -582,7 +585,10 @@ fn statistics() {
     q.send(b"handed", 1).unwrap();
     assert_eq!(receiver.join().unwrap(), (6, 1));
     let s = q.stats().unwrap();
-    assert_eq!((s.sent, s.received, s.handoffs, s.blocked_receives), (3, 3, 1, 1));
+    assert_eq!(
+        (s.sent, s.received, s.handoffs, s.blocked_receives),
+        (3, 3, 1, 1)
+    );
     assert_eq!((s.peak_msgs, s.msgs), (2, 0));
     assert_eq!(s.last_handoff, s.last_send);
 

@@ -415,8 +415,10 @@ fn statistics() {
     assert!(table.lines().any(|l| l.ends_with(&end)), "{table}");
     assert_eq!(q.reset_stats().unwrap(), s);
     let z = q.stats().unwrap();
-    assert_eq!((z.sent, z.received, z.peak_msgs, z.peak_bytes), (0, 0, 1, 3));
+    assert_eq!(
+        (z.sent, z.received, z.peak_msgs, z.peak_bytes),
+        (0, 0, 1, 3)
+    );
     q.remove().unwrap();
     assert_eq!(errno(q.stats()), libc::EINVAL);
 }
-
