@@ -250,6 +250,21 @@ impl RipcFile {
                 Ok(0)
             }
             RIPC_NR_RESTORE => checkpoint::restore(&*me.ns()?, &read_arg(arg)?).map(|()| 0),
+            RIPC_NR_STATS => {
+                let mut a: ripc_stats = read_arg(arg)?;
+                if a.flags & !RIPC_STATS_RESET != 0 {
+                    return Err(EINVAL);
+                }
+                let reset = a.flags & RIPC_STATS_RESET != 0;
+                a.stats = match (a.which, me.bound.as_ref()) {
+                    (RIPC_STATS_SYSV, _) => sysv::stats_of_id(&me.ns()?.sysv, a.msqid, reset)?,
+                    (RIPC_STATS_FILE, Some(Binding::Sysv(q))) => sysv::stats(q, reset)?,
+                    (RIPC_STATS_FILE, _) => mqueue::stats(mq, reset)?,
+                    _ => return Err(EINVAL),
+                };
+                write_arg(arg, &a, a.size)?;
+                Ok(0)
+            }
             _ => Err(ENOTTY),
         }
     }
@@ -280,11 +295,12 @@ impl RipcFile {
 /// written a line at a time: no more than a line is held in kernel memory.
 fn list(ns: &Ns, arg: usize, mut a: ripc_list) -> Result<isize> {
     let paged = a.which & RIPC_LIST_PAGE != 0;
+    let stats = a.which & RIPC_LIST_STATS != 0;
     let mut out = Lines::new(a.buf, a.buf_len, paged)?;
     if paged {
-        let (next, more) = match a.which & !RIPC_LIST_PAGE {
-            RIPC_LIST_POSIX => mqueue::list(&ns.mq, &mut out, a.cursor)?,
-            RIPC_LIST_SYSV => sysv::list(&ns.sysv, &mut out, a.cursor)?,
+        let (next, more) = match a.which & !(RIPC_LIST_PAGE | RIPC_LIST_STATS) {
+            RIPC_LIST_POSIX => mqueue::list(&ns.mq, &mut out, a.cursor, stats)?,
+            RIPC_LIST_SYSV => sysv::list(&ns.sysv, &mut out, a.cursor, stats)?,
             _ => return Err(EINVAL),
         };
         if out.written == 0 && more {
@@ -297,10 +313,10 @@ fn list(ns: &Ns, arg: usize, mut a: ripc_list) -> Result<isize> {
         return Ok(out.written as isize);
     }
     if a.which & RIPC_LIST_POSIX != 0 {
-        mqueue::list(&ns.mq, &mut out, 0)?;
+        mqueue::list(&ns.mq, &mut out, 0, stats)?;
     }
     if a.which & RIPC_LIST_SYSV != 0 {
-        sysv::list(&ns.sysv, &mut out, 0)?;
+        sysv::list(&ns.sysv, &mut out, 0, stats)?;
     }
     out.finish()?;
     Ok(out.total as isize)
@@ -397,15 +413,16 @@ impl Lines {
     }
 }
 
-/// One formatted line, on the stack.
+/// One formatted line, on the stack: room for the longest, a statistics
+/// line (18 numbers of up to 20 digits and a 255-byte name).
 struct LineBuf {
-    b: [u8; 512],
+    b: [u8; 640],
     n: usize,
 }
 
 impl LineBuf {
     fn new() -> Self {
-        LineBuf { b: [0; 512], n: 0 }
+        LineBuf { b: [0; 640], n: 0 }
     }
     fn as_bytes(&self) -> &[u8] {
         self.b.get(..self.n).unwrap_or(&[])

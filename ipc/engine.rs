@@ -30,6 +30,7 @@
 use crate::ipc::{
     defs::write_items,
     msg::Msg,
+    stats::Counted,
     wait::{PollQueue, WaitList, WakeQ},
 };
 use core::ops::ControlFlow;
@@ -115,7 +116,7 @@ impl Reserved {
 }
 
 /// What the engine needs of a family's queue state (behind its lock).
-pub(crate) trait QueueState: Unpin {
+pub(crate) trait QueueState: Unpin + Counted {
     /// What a taken message carries back with it (POSIX: the tree node its
     /// priority had, if taking it emptied the priority).
     type Extra;
@@ -137,7 +138,7 @@ pub(crate) trait QueueState: Unpin {
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg>;
 
     /// Queues `m` again in its old place (its room was held, so it fits),
-    /// counted again.
+    /// counted again (in the queue's depth, and its peak).
     fn reinsert(&mut self, m: Msg, extra: Self::Extra);
 
     /// Lets blocked senders in, as far as there is room; returns whether
@@ -251,10 +252,11 @@ pub(crate) enum Got<E> {
 impl<S: QueueState> Parts<'_, S> {
     /// One receive's delivery, the rule for both families, under the queue
     /// lock (`g`): a copy that cannot fault (`now`, which gives the length)
-    /// delivers the message at once, its room back and a blocked sender
-    /// served ([`delivered_locked`]); else the message leaves the lock with
-    /// its room held ([`out_for_delivery`]) for [`Parts::finish`].  `room`:
-    /// whether the message has room in the queue (not a `MSG_COPY` copy).
+    /// delivers the message at once, counted, its room back and a blocked
+    /// sender served ([`delivered_locked`]); else the message leaves the
+    /// lock with its room held ([`out_for_delivery`]) for [`Parts::finish`].
+    /// `room`: whether the message has room in the queue (not a `MSG_COPY`
+    /// copy, which is not counted as received).
     pub(crate) fn got(
         &self,
         g: &mut S,
@@ -267,6 +269,7 @@ impl<S: QueueState> Parts<'_, S> {
         match now(&t.msg) {
             Ok(n) => {
                 if room {
+                    g.stats().received(1, t.msg.len());
                     delivered_locked(self.reserved, g, &t.msg, held, wq);
                 }
                 Got::Now(t, n)
@@ -337,20 +340,27 @@ impl<S: QueueState> Parts<'_, S> {
         r
     }
 
-    /// The messages in `taken` were delivered: their room goes back, and a
-    /// blocked sender gets it.
+    /// The messages in `taken` were delivered after the lock: they are
+    /// counted as received, their room goes back, and a blocked sender gets
+    /// it.
     pub(crate) fn delivered(&self, taken: impl Iterator<Item = Taken<S::Extra>>) {
-        let (mut msgs, mut bytes) = (0, 0);
+        let (mut msgs, mut room, mut bytes) = (0, 0, 0);
         for t in taken {
             // `t` (the message and its extra) is freed here, outside the lock.
             msgs += 1;
-            bytes += S::room(&t.msg);
+            room += S::room(&t.msg);
+            bytes += t.msg.len();
         }
-        if msgs == 0 || !self.reserved.give_back_n(msgs, bytes) {
+        if msgs == 0 {
+            return;
+        }
+        if !self.reserved.give_back_n(msgs, room) {
+            self.state.lock().stats().received(msgs, bytes);
             return;
         }
         let mut wq = WakeQ::new();
         let mut g = self.state.lock();
+        g.stats().received(msgs, bytes);
         if !g.serve_senders(&mut wq) {
             self.reserved.no_sender();
         }

@@ -20,6 +20,7 @@ use crate::ipc::{
     limits::{Limits, HARD_MSGMAX, HARD_MSGSIZEMAX},
     msg::Msg,
     notify::{self, Notify, Request},
+    stats::{self, Blocked, Counted, Row, Stats},
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
 use core::fmt::Write;
@@ -263,6 +264,17 @@ struct MqState {
     /// (for the engine's calls, which see only the state).
     maxmsg: usize,
     reserved: Arc<Reserved>,
+    stats: Stats,
+}
+
+impl Counted for MqState {
+    fn stats(&mut self) -> &mut Stats {
+        &mut self.stats
+    }
+
+    fn depth(&self) -> (u64, u64) {
+        (self.curmsgs as u64, self.qsize)
+    }
 }
 
 /// A tree node freed by the message that emptied its priority: the message
@@ -272,15 +284,20 @@ type Node = Option<RBTreeNodeReservation<u32, Fifo>>;
 impl MqState {
     /// Sends `m` (its place in the send order set): to the first blocked
     /// receiver (`pipelined_send`, no notification then), else into its
-    /// FIFO, with the notification if the queue was empty.
+    /// FIFO, with the notification if the queue was empty; counted.
     fn send_one(&mut self, m: Msg, wq: &mut WakeQ) -> Result {
+        let len = m.len();
         if let Some(m) = hand_over(&mut self.receivers, &self.reserved, m, wq) {
             self.put(m, false, &mut None)?;
+            let (msgs, bytes) = self.depth();
+            self.stats.queued(len, msgs, bytes);
             if self.curmsgs == 1 {
                 if let Some(n) = self.notify.take() {
                     n.fire();
                 }
             }
+        } else {
+            self.stats.handed(len);
         }
         Ok(())
     }
@@ -405,6 +422,8 @@ impl QueueState for MqState {
         if let Err(e) = self.put(m, true, &mut node) {
             pr_warn!("rust_ipc: a message could not go back ({:?})\n", e);
         }
+        let (msgs, bytes) = self.depth();
+        self.stats.peak(msgs, bytes);
     }
 
     /// `pipelined_receive`: the first blocked sender's message goes in while
@@ -524,12 +543,7 @@ pub(crate) fn open(ns: &MqNs, a: &ripc_mq_open) -> Result<MqHandle> {
             return Err(EINVAL);
         }
         let want = (if read { 4 } else { 0 }) | (if write { 2 } else { 0 });
-        let have = cred::granted(q.mode, ids.fsuid, &[q.uid], &[q.gid]);
-        // generic_permission: the DAC capabilities count over the caller's
-        // user namespace, for a queue whose owner is mapped there.
-        let cap = |c| kernel_api::capable_wrt_ids(q.uid, q.gid, c);
-        let dac = cap(cred::CAP_DAC_OVERRIDE) || (want == 4 && cap(bindings::CAP_DAC_READ_SEARCH));
-        if want & !have != 0 && !dac {
+        if !q.permits(ids.fsuid, want) {
             return Err(EACCES);
         }
         return Ok(MqHandle {
@@ -548,6 +562,18 @@ pub(crate) fn open(ns: &MqNs, a: &ripc_mq_open) -> Result<MqHandle> {
 }
 
 impl MqQueue {
+    /// `generic_permission`: whether a caller of fs uid `fsuid` may open
+    /// the queue for `want` (4: read, 2: write); the DAC capabilities count
+    /// over the caller's user namespace, for a queue whose owner is mapped
+    /// there.
+    fn permits(&self, fsuid: u32, want: u32) -> bool {
+        let have = cred::granted(self.mode, fsuid, &[self.uid], &[self.gid]);
+        let cap = |c| kernel_api::capable_wrt_ids(self.uid, self.gid, c);
+        want & !have == 0
+            || cap(cred::CAP_DAC_OVERRIDE)
+            || (want == 4 && cap(bindings::CAP_DAC_READ_SEARCH))
+    }
+
     /// `mqueue_create_attr` + `mqueue_get_inode`, with their checks in order,
     /// for a queue owned by `owner` (uid, gid).  The caller holds `ns.names`
     /// (or builds a restore's queues), which orders the queue count checks.
@@ -605,6 +631,7 @@ impl MqQueue {
                     spare: None,
                     maxmsg: n as usize,
                     reserved: reserved.clone(),
+                    stats: Stats::default(),
                 }),
                 poll: PollQueue::new()?,
                 reserved,
@@ -681,6 +708,7 @@ fn send_run(q: &MqQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usize
                 id,
                 b.deadline,
                 OnSignal::RestartSys,
+                Blocked::Send,
             );
             if let Err(e) = slept {
                 err = Some(e);
@@ -727,6 +755,7 @@ fn receive_run(
                         id,
                         b.deadline,
                         OnSignal::RestartSys,
+                        Blocked::Receive,
                     )
                 });
                 match slept {
@@ -1011,6 +1040,20 @@ pub(crate) fn getsetattr(h: Option<&MqHandle>, file: &File, a: &ripc_mq_getsetat
     Ok(())
 }
 
+/// `RIPC_IOC_STATS` of a POSIX descriptor (open for reading, else
+/// `EBADF`); `reset` (the queue's owner or `CAP_FOWNER`, else `EPERM`)
+/// then zeroes the counters.
+pub(crate) fn stats(h: Option<&MqHandle>, reset: bool) -> Result<ripc_queue_stats> {
+    let q = &handle(h, false)?.q;
+    if reset
+        && Ids::current().fsuid != q.uid
+        && !kernel_api::capable_wrt_ids(q.uid, q.gid, bindings::CAP_FOWNER)
+    {
+        return Err(EPERM);
+    }
+    Ok(q.state.lock().read_stats(reset))
+}
+
 /// Sets or clears `O_NONBLOCK` on the open file, as `fcntl(F_SETFL)` does.
 pub(crate) fn set_nonblock(file: &File, on: bool) {
     kernel_api::set_nonblock(file, on);
@@ -1079,8 +1122,14 @@ impl MqHandle {
 /// made, from `cursor` (0: the header first; else the serial number + 1 of
 /// the next queue); returns where to go on, and whether `out` was full
 /// before the end.  A page of lines at a time under the names lock.
-pub(crate) fn list(ns: &MqNs, out: &mut Lines, cursor: u64) -> Result<(u64, bool)> {
+/// `stats`: the statistics table instead (`RIPC_LIST_STATS`), of the
+/// queues the caller may read.
+pub(crate) fn list(ns: &MqNs, out: &mut Lines, cursor: u64, stats: bool) -> Result<(u64, bool)> {
+    if cursor == 0 && stats && out.line(format_args!("{} name", stats::HEADER)) == Push::Full {
+        return Ok((0, true));
+    }
     if cursor == 0
+        && !stats
         && out.line(format_args!(
             "{:<24} {:>6} {:>6} {:>8} {:>8} {:>10} {:>6} {:>6} {:>5} {:>8}",
             "name",
@@ -1097,6 +1146,7 @@ pub(crate) fn list(ns: &MqNs, out: &mut Lines, cursor: u64) -> Result<(u64, bool
     {
         return Ok((0, true));
     }
+    let fsuid = Ids::current().fsuid;
     let mut next = cursor.saturating_sub(1);
     loop {
         let names = ns.names.lock();
@@ -1111,19 +1161,29 @@ pub(crate) fn list(ns: &MqNs, out: &mut Lines, cursor: u64) -> Result<(u64, bool
             let (signo, pid) = g
                 .registration()
                 .map_or((0, 0), |n| (n.signo(), n.owner_vnr()));
-            let pushed = out.line(format_args!(
-                "/{:<23} {:>6} {:>6} {:>8o} {:>8} {:>10} {:>6} {:>6} {:>5} {:>8}",
-                core::str::from_utf8(&n.0).unwrap_or("(binary)"),
-                cred::uid_to_user(q.uid),
-                cred::gid_to_user(q.gid),
-                q.mode,
-                q.maxmsg,
-                q.msgsize,
-                g.curmsgs,
-                g.qsize,
-                signo,
-                pid
-            ));
+            let pushed = if !stats {
+                out.line(format_args!(
+                    "/{:<23} {:>6} {:>6} {:>8o} {:>8} {:>10} {:>6} {:>6} {:>5} {:>8}",
+                    core::str::from_utf8(&n.0).unwrap_or("(binary)"),
+                    cred::uid_to_user(q.uid),
+                    cred::gid_to_user(q.gid),
+                    q.mode,
+                    q.maxmsg,
+                    q.msgsize,
+                    g.curmsgs,
+                    g.qsize,
+                    signo,
+                    pid
+                ))
+            } else if q.permits(fsuid, 4) {
+                out.line(format_args!(
+                    "{} /{}",
+                    Row(g.read_stats(false)),
+                    core::str::from_utf8(&n.0).unwrap_or("(binary)")
+                ))
+            } else {
+                Push::Taken
+            };
             match pushed {
                 Push::Taken => next = serial + 1,
                 Push::Flush => break None,

@@ -15,6 +15,7 @@ use crate::ipc::{
     kernel_api::{self, PidRef, UserNsRef},
     limits::{Limits, IPCMNI},
     msg::Msg,
+    stats::{self, Blocked, Counted, Row, Stats},
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
 use core::ops::ControlFlow;
@@ -267,6 +268,17 @@ struct SysvState {
     shared: Arc<Shared>,
     /// The room held by messages out for delivery ([`Reserved`]).
     reserved: Arc<Reserved>,
+    stats: Stats,
+}
+
+impl Counted for SysvState {
+    fn stats(&mut self) -> &mut Stats {
+        &mut self.stats
+    }
+
+    fn depth(&self) -> (u64, u64) {
+        (self.msgs.len() as u64, self.cbytes)
+    }
 }
 
 fn now() -> i64 {
@@ -285,6 +297,16 @@ impl SysvState {
             &[p.cgid, p.gid],
         );
         req & !granted == 0 || self.shared.user_ns.capable(cred::CAP_IPC_OWNER)
+    }
+
+    /// `msgctl_down`'s rule: whether the caller is the queue's owner or
+    /// creator, or has `CAP_SYS_ADMIN` over the IPC namespace's user
+    /// namespace.
+    fn owned(&self) -> bool {
+        let euid = Ids::current().euid;
+        euid == self.perm.cuid
+            || euid == self.perm.uid
+            || self.shared.user_ns.capable(cred::CAP_SYS_ADMIN)
     }
 
     /// `msg_fits_inqueue`, with the messages out for delivery counted.
@@ -370,6 +392,8 @@ impl QueueState for SysvState {
         let len = m.len();
         self.msgs.reinsert(m);
         self.account(len, 1);
+        let (msgs, bytes) = self.depth();
+        self.stats.peak(msgs, bytes);
     }
 
     fn serve_senders(&mut self, wq: &mut WakeQ) -> bool {
@@ -448,6 +472,7 @@ impl SysvQueue {
                     senders: WaitList::new(),
                     shared: ns.shared.clone(),
                     reserved: reserved.clone(),
+                    stats: Stats::default(),
                 }),
                 poll: PollQueue::new()?,
                 reserved,
@@ -596,6 +621,7 @@ fn snd_run(q: &SysvQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usiz
                         id,
                         b.deadline,
                         OnSignal::RestartNoHand,
+                        if woken { Blocked::Again } else { Blocked::Send },
                     )
                 });
                 match slept {
@@ -620,6 +646,10 @@ fn snd_run(q: &SysvQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usiz
         if let Some(m) = hand_over(&mut g.receivers, &q.reserved, m, &mut wq) {
             g.msgs.push(m);
             g.account(size, 1);
+            let (msgs, bytes) = g.depth();
+            g.stats.queued(size, msgs, bytes);
+        } else {
+            g.stats.handed(size);
         }
         done += 1;
     }
@@ -707,6 +737,7 @@ fn rcv_run(
     let mut g = q.state.lock();
     'wants: for w in wants {
         // `held`: whether its room is held already (a hand-over's is).
+        let mut blocked = Blocked::Receive;
         let (m, held) = loop {
             match g.receive(w) {
                 Ok(Some(m)) => break (m, false),
@@ -736,8 +767,10 @@ fn rcv_run(
                     id,
                     b.deadline,
                     OnSignal::RestartNoHand,
+                    blocked,
                 )
             });
+            blocked = Blocked::Again;
             match slept.map(|r| r.got) {
                 Ok(Some(Ok(m))) => break (m, true),
                 Ok(Some(Err(e))) if e != EAGAIN => {
@@ -993,6 +1026,29 @@ fn stat(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     Ok(if a.cmd == IPC_STAT { 0 } else { q.id })
 }
 
+/// `RIPC_IOC_STATS` of System V queue `msqid`, looked up as `IPC_STAT`
+/// does (`EINVAL`).
+pub(crate) fn stats_of_id(ns: &SysvNs, msqid: i32, reset: bool) -> Result<ripc_queue_stats> {
+    stats(&*lookup(ns, msqid)?, reset)
+}
+
+/// `RIPC_IOC_STATS` of a System V queue, in `IPC_STAT`'s order of checks
+/// (`EACCES`, then `EIDRM`); `reset` (as `IPC_SET`: else `EPERM`) then
+/// zeroes the counters.
+pub(crate) fn stats(q: &SysvQueue, reset: bool) -> Result<ripc_queue_stats> {
+    let mut g = q.state.lock();
+    if !g.allowed(0o444) {
+        return Err(EACCES);
+    }
+    if g.deleted {
+        return Err(EIDRM);
+    }
+    if reset && !g.owned() {
+        return Err(EPERM);
+    }
+    Ok(g.read_stats(reset))
+}
+
 /// `msgctl_down`: `IPC_SET` and `IPC_RMID`.
 fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     let new: Option<ripc_msqid_ds> = if a.cmd == IPC_SET {
@@ -1008,8 +1064,7 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     let mut t = ns.ids.lock();
     let q = t.get(a.msqid).cloned().ok_or(EINVAL)?;
     let mut g = q.state.lock();
-    let euid = Ids::current().euid;
-    if euid != g.perm.cuid && euid != g.perm.uid && !g.shared.user_ns.capable(cred::CAP_SYS_ADMIN) {
+    if !g.owned() {
         return Err(EPERM);
     }
     let Some(n) = new else {
@@ -1052,8 +1107,14 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
 /// index order from `cursor` (0: the header first; else the index + 1 of
 /// the next slot to look at); returns where to go on, and whether `out`
 /// was full before the end.  A page of lines at a time under the ids lock.
-pub(crate) fn list(ns: &SysvNs, out: &mut Lines, cursor: u64) -> Result<(u64, bool)> {
+/// `stats`: the statistics table instead (`RIPC_LIST_STATS`), of the
+/// queues the caller may read.
+pub(crate) fn list(ns: &SysvNs, out: &mut Lines, cursor: u64, stats: bool) -> Result<(u64, bool)> {
+    if cursor == 0 && stats && out.line(format_args!("{} key msqid", stats::HEADER)) == Push::Full {
+        return Ok((0, true));
+    }
     if cursor == 0
+        && !stats
         && out.line(format_args!(
             "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime"
         )) == Push::Full
@@ -1073,25 +1134,38 @@ pub(crate) fn list(ns: &SysvNs, out: &mut Lines, cursor: u64) -> Result<(u64, bo
             else {
                 break Some((t.slots.len() as u64 + 1, false));
             };
-            let g = q.state.lock();
+            let mut g = q.state.lock();
             let p = &g.perm;
-            let pushed = out.line(format_args!(
-                "{:>10} {:>10}  {:>4o}  {:>10} {:>10} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>10} {:>10} {:>10}",
-                q.key,
-                q.id,
-                p.mode,
-                g.cbytes,
-                g.msgs.len(),
-                PidRef::vnr(g.lspid.as_ref()),
-                PidRef::vnr(g.lrpid.as_ref()),
-                cred::uid_to_user(p.uid),
-                cred::gid_to_user(p.gid),
-                cred::uid_to_user(p.cuid),
-                cred::gid_to_user(p.cgid),
-                g.stime,
-                g.rtime,
-                g.ctime
-            ));
+            let pushed = if stats {
+                if g.allowed(0o444) {
+                    out.line(format_args!(
+                        "{} {} {}",
+                        Row(g.read_stats(false)),
+                        q.key,
+                        q.id
+                    ))
+                } else {
+                    Push::Taken
+                }
+            } else {
+                out.line(format_args!(
+                    "{:>10} {:>10}  {:>4o}  {:>10} {:>10} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>10} {:>10} {:>10}",
+                    q.key,
+                    q.id,
+                    p.mode,
+                    g.cbytes,
+                    g.msgs.len(),
+                    PidRef::vnr(g.lspid.as_ref()),
+                    PidRef::vnr(g.lrpid.as_ref()),
+                    cred::uid_to_user(p.uid),
+                    cred::gid_to_user(p.gid),
+                    cred::uid_to_user(p.cuid),
+                    cred::gid_to_user(p.cgid),
+                    g.stime,
+                    g.rtime,
+                    g.ctime
+                ))
+            };
             match pushed {
                 Push::Taken => idx = i + 1,
                 Push::Flush => break None,

@@ -32,6 +32,7 @@ use crate::ipc::{
     defs::{read_user, ripc_clock, ripc_timespec, RIPC_TIMEOUT_RELATIVE},
     kernel_api::{self, clock::Clock},
     msg::Msg,
+    stats::{Blocked, Counted},
 };
 
 /// A blocked task and its request `W`.
@@ -337,6 +338,11 @@ impl Deadline {
         relative: false,
     };
 
+    /// Whether the deadline has passed (never, with none).
+    fn passed(&self) -> bool {
+        matches!(self.at, Some((c, at)) if c.now() >= at)
+    }
+
     /// Reads and validates a `struct ripc_timespec *` (0: no deadline) on
     /// the clock `c` says: an unknown clock or flag is `EINVAL` (even with
     /// no timespec), then a bad pointer is `EFAULT`, a `tv_nsec` outside
@@ -493,13 +499,15 @@ pub(crate) enum OnSignal {
 /// Sleeps until entry `id` of `list(state)` is served, and returns it
 /// removed from the list.  On a signal or the deadline the entry is removed
 /// and the error returned, unless a waker served it first (`wq_sleep`'s
-/// order: served, then signalled, then timed out).
-pub(crate) fn sleep<S: Unpin, W>(
+/// order: served, then signalled, then timed out).  The queue's counters
+/// get the sleep (`blocked`, if it sleeps at all) and the timeout.
+pub(crate) fn sleep<S: Unpin + Counted, W>(
     g: &mut Guard<'_, S, MutexBackend>,
     list: impl Fn(&mut S) -> &mut WaitList<W>,
     id: u64,
     deadline: Deadline,
     on_signal: OnSignal,
+    mut blocked: Blocked,
 ) -> Result<W> {
     let mut timed_out = false;
     loop {
@@ -515,12 +523,22 @@ pub(crate) fn sleep<S: Unpin, W>(
         } else if timed_out {
             Some(ETIMEDOUT)
         } else {
+            // A deadline already past times out without sleeping.
+            if !deadline.passed() {
+                g.stats().blocked(blocked);
+                blocked = Blocked::Again;
+            }
             timed_out = kernel_api::clock::sleep_unlocked(g, deadline.at);
             continue;
         };
         let e = list(g).take(id).ok_or(EINVAL)?;
         return match err {
-            Some(err) if !e.done => Err(err),
+            Some(err) if !e.done => {
+                if err == ETIMEDOUT {
+                    g.stats().timed_out();
+                }
+                Err(err)
+            }
             _ => Ok(e.w),
         };
     }

@@ -391,6 +391,31 @@ int ripc_mq_peek_batch(int mqd, struct ripc_mq_item *items, unsigned int count, 
 	return mq_ioctl(mqd, RIPC_MQ_PEEK_BATCH, &arg, NULL);
 }
 
+static int bad_stats_flags(const void *arg)
+{
+	return (((const struct ripc_stats *)arg)->flags & ~RIPC_STATS_RESET) != 0;
+}
+
+/* RIPC_IOC_STATS of which/msqid on fd (a queue descriptor, or the device's). */
+static int stats_call(int fd, unsigned int which, int msqid, struct ripc_queue_stats *st,
+		      unsigned int flags)
+{
+	struct ripc_stats arg = { .size = sizeof(arg), .which = which, .msqid = msqid,
+				  .flags = flags };
+	long r = which == RIPC_STATS_FILE ? mq_ioctl(fd, RIPC_IOC_STATS, &arg, bad_stats_flags)
+					  : dev_ioctl(RIPC_IOC_STATS, &arg);
+
+	if (r < 0)
+		return -1;
+	*st = arg.stats;
+	return 0;
+}
+
+int ripc_mq_stats(int mqd, struct ripc_queue_stats *st, unsigned int flags)
+{
+	return stats_call(mqd, RIPC_STATS_FILE, 0, st, flags);
+}
+
 /* ---- System V message queues ---------------------------------------- */
 
 int ripc_msgget(key_t key, int msgflg)
@@ -456,6 +481,11 @@ int ripc_msgctl(int msqid, int cmd, struct msqid_ds *buf)
 	};
 
 	return dev_ioctl(RIPC_MSGCTL, &arg);
+}
+
+int ripc_msg_stats(int msqid, struct ripc_queue_stats *st, unsigned int flags)
+{
+	return stats_call(-1, RIPC_STATS_SYSV, msqid, st, flags);
 }
 
 int ripc_msg_next_id(int *old, const int *new_value)

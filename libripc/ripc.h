@@ -132,6 +132,13 @@ ssize_t ripc_mq_peek(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_p
  * failure ends the batch: -1 with its errno if it is the first item).
  */
 int ripc_mq_peek_batch(int mqd, struct ripc_mq_item *items, unsigned int count, size_t pos);
+/*
+ * Extension: the statistics of the queue of descriptor mqd (open for
+ * reading, else EBADF) into *st (RIPC_IOC_STATS); flags 0 or
+ * RIPC_STATS_RESET (then zero the counters: the queue's owner, else
+ * EPERM).  0, or -1 with errno.
+ */
+int ripc_mq_stats(int mqd, struct ripc_queue_stats *st, unsigned int flags);
 
 /* ---- System V message queues ---------------------------------------- */
 
@@ -156,6 +163,13 @@ int ripc_msgctl(int msqid, int cmd, struct msqid_ds *buf);
  * 0, or -1 with errno. */
 int ripc_msg_next_id(int *old, const int *new_value);
 
+/*
+ * Extension: the statistics of System V queue msqid (read permission as
+ * IPC_STAT: EACCES; a bad or removed id: EINVAL) into *st; flags as for
+ * ripc_mq_stats (the owner or creator may reset, as IPC_SET).
+ */
+int ripc_msg_stats(int msqid, struct ripc_queue_stats *st, unsigned int flags);
+
 /* ---- Device ----------------------------------------------------------- */
 
 /* RIPC_IOC_VERSION: fills *v (sets v->size itself). */
@@ -170,7 +184,7 @@ int ripc_set_limits(const struct ripc_limits *limits);
 ssize_t ripc_list(unsigned int which, char *buf, size_t len);
 /*
  * RIPC_IOC_LIST with RIPC_LIST_PAGE: a page of the table of RIPC_LIST_POSIX
- * or RIPC_LIST_SYSV.  Start with *cursor = 0; each call writes the whole
+ * or RIPC_LIST_SYSV (with RIPC_LIST_STATS: of their statistics).  Start with *cursor = 0; each call writes the whole
  * lines that fit into buf (NUL-terminated; the header on the first page),
  * advances *cursor and returns the bytes written, 0 at the end, or -1 with
  * errno (EINVAL if buf cannot hold one line).

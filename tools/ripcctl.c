@@ -24,6 +24,13 @@
  *                                        (default: every message), leaving it queued
  *   ripcctl dump > FILE                  the namespace's queues as a stream
  *   ripcctl restore < FILE               recreate them (in a namespace with none)
+ *   ripcctl stat [-r] NAME|ID            the statistics of POSIX queue NAME
+ *                                        (/name) or System V queue ID;
+ *                                        -r: then reset them (the owner)
+ *   ripcctl top [-n COUNT]               a live view of every queue, refreshed
+ *                                        once a second, busiest first (the
+ *                                        messages sent and received since
+ *                                        the last view); -n: COUNT views
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/msg.h>
+#include <time.h>
 #include <unistd.h>
 #include "ripc.h"
 
@@ -44,6 +52,12 @@ static int fail(const char *what)
 {
 	fprintf(stderr, "ripcctl: %s: %s\n", what, strerror(errno));
 	return 1;
+}
+
+static int fail_usage(void)
+{
+	fprintf(stderr, "usage: see the comment at the top of tools/ripcctl.c\n");
+	return 2;
 }
 
 static int mq_recv(int fd, long n)
@@ -147,6 +161,215 @@ static int restore(void)
 static int msgq(const char *key, int create)
 {
 	return ripc_msgget((key_t)strtol(key, NULL, 0), create ? IPC_CREAT | 0666 : 0);
+}
+
+/* ---- stat and top ------------------------------------------------------ */
+
+/* The fields of struct ripc_queue_stats, in order (all 64-bit). */
+static const char *const stat_names[] = {
+	"sent", "sent_bytes", "received", "received_bytes", "handoffs", "blocked_sends",
+	"blocked_receives", "timeouts", "peak_msgs", "peak_bytes", "msgs", "bytes",
+	"last_send_ns", "last_receive_ns", "last_handoff_ns", "last_blocked_send_ns",
+	"last_blocked_receive_ns", "last_timeout_ns",
+};
+#define NSTAT (sizeof(stat_names) / sizeof(stat_names[0]))
+#define FIRST_TIME 12
+_Static_assert(NSTAT * 8 == sizeof(struct ripc_queue_stats), "stat_names");
+
+static int stat_cmd(int argc, char **argv)
+{
+	int reset = argc == 4 && !strcmp(argv[2], "-r");
+	const char *q = argv[argc - 1];
+	struct ripc_queue_stats st;
+	uint64_t v[NSTAT];
+	int rc, fd = -1;
+
+	if (argc != 3 + reset)
+		return fail_usage();
+	if (q[0] == '/') {
+		if ((fd = ripc_mq_open(q, O_RDONLY)) < 0)
+			return fail("mq_open");
+		rc = ripc_mq_stats(fd, &st, reset ? RIPC_STATS_RESET : 0);
+		close(fd);
+	} else {
+		char *end;
+		long id = strtol(q, &end, 0);
+
+		if (!*q || *end)
+			return fail_usage();
+		rc = ripc_msg_stats((int)id, &st, reset ? RIPC_STATS_RESET : 0);
+	}
+	if (rc)
+		return fail("stats");
+	memcpy(v, &st, sizeof(v));
+	printf("%s (%s)\n", q, q[0] == '/' ? "POSIX" : "System V");
+	for (unsigned int i = 0; i < NSTAT; i++) {
+		char when[64] = "";
+
+		if (i >= FIRST_TIME && v[i]) {
+			time_t t = (time_t)(v[i] / 1000000000);
+			struct tm tm;
+
+			strftime(when, sizeof(when), "  %Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
+		}
+		printf("%-24s %llu%s\n", stat_names[i], (unsigned long long)v[i], when);
+	}
+	return 0;
+}
+
+/* One queue in a view of top: its name, and its counters. */
+struct qrow {
+	char name[300];
+	uint64_t v[NSTAT];
+	uint64_t dmsgs, dbytes;         /* since the last refresh */
+};
+
+struct snapshot {
+	struct qrow *rows;
+	size_t n, cap;
+};
+
+/*
+ * Adds the RIPC_LIST_STATS table of which to s: a line is the counters,
+ * then the POSIX name or the System V key and id.
+ */
+static int snapshot_add(struct snapshot *s, unsigned int which)
+{
+	uint64_t cursor = 0;
+	char buf[8192];
+	ssize_t n;
+
+	while ((n = ripc_list_page(which | RIPC_LIST_STATS, &cursor, buf, sizeof(buf))) > 0) {
+		for (char *line = buf, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+			struct qrow r = { .name = "" };
+			char *p = line;
+			unsigned int i;
+
+			*nl = 0;
+			for (i = 0; i < NSTAT; i++) {
+				char *end;
+
+				r.v[i] = strtoull(p, &end, 10);
+				if (end == p || *end != ' ')
+					break;
+				p = end + 1;
+			}
+			if (i < NSTAT)
+				continue;       /* the header */
+			if (which == RIPC_LIST_POSIX) {
+				snprintf(r.name, sizeof(r.name), "%s", p);
+			} else {
+				long key = 0, id = 0;
+
+				sscanf(p, "%ld %ld", &key, &id);
+				snprintf(r.name, sizeof(r.name), "%ld (key 0x%x)", id, (unsigned int)key);
+			}
+			if (s->n == s->cap) {
+				size_t cap = s->cap ? 2 * s->cap : 64;
+				struct qrow *rows = realloc(s->rows, cap * sizeof(*rows));
+
+				if (!rows)
+					return -1;
+				s->rows = rows;
+				s->cap = cap;
+			}
+			s->rows[s->n++] = r;
+		}
+	}
+	return n < 0 ? -1 : 0;
+}
+
+static int snapshot_take(struct snapshot *s)
+{
+	s->n = 0;
+	return snapshot_add(s, RIPC_LIST_POSIX) || snapshot_add(s, RIPC_LIST_SYSV) ? -1 : 0;
+}
+
+static int busiest_first(const void *a, const void *b)
+{
+	const struct qrow *x = a, *y = b;
+
+	if (x->dmsgs != y->dmsgs)
+		return x->dmsgs < y->dmsgs ? 1 : -1;
+	if (x->dbytes != y->dbytes)
+		return x->dbytes < y->dbytes ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+/* The traffic of each queue of cur since prev (all of it if new or reset). */
+static void traffic(struct snapshot *cur, const struct snapshot *prev)
+{
+	for (size_t i = 0; i < cur->n; i++) {
+		struct qrow *r = &cur->rows[i];
+		uint64_t m = r->v[0] + r->v[2], b = r->v[1] + r->v[3];
+
+		r->dmsgs = m;
+		r->dbytes = b;
+		for (size_t j = 0; j < prev->n; j++) {
+			const struct qrow *p = &prev->rows[j];
+			uint64_t pm = p->v[0] + p->v[2], pb = p->v[1] + p->v[3];
+
+			if (!strcmp(p->name, r->name) && pm <= m && pb <= b) {
+				r->dmsgs = m - pm;
+				r->dbytes = b - pb;
+				break;
+			}
+		}
+	}
+	qsort(cur->rows, cur->n, sizeof(*cur->rows), busiest_first);
+}
+
+static int top_cmd(int argc, char **argv)
+{
+	struct snapshot a = { 0 }, b = { 0 }, *prev = &a, *cur = &b;
+	long count = -1;
+	int rc = 0;
+
+	if (argc == 4 && !strcmp(argv[2], "-n"))
+		count = atol(argv[3]);
+	else if (argc != 2)
+		return fail_usage();
+	if (snapshot_take(prev))
+		return fail("list");
+	for (long k = 0; count < 0 || k < count; k++) {
+		struct snapshot *t;
+		char when[32];
+		time_t now;
+		struct tm tm;
+
+		sleep(1);
+		if (snapshot_take(cur)) {
+			rc = fail("list");
+			break;
+		}
+		traffic(cur, prev);
+		now = time(NULL);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&now, &tm));
+		if (isatty(STDOUT_FILENO))
+			fputs("\033[H\033[2J", stdout);
+		printf("ripcctl top: %s, %zu queues; MSGS, BYTES: sent and received since the last view\n",
+		       when, cur->n);
+		printf("%8s %10s %6s %6s %10s %10s %8s %6s %6s %6s  %s\n", "MSGS", "BYTES", "DEPTH",
+		       "PEAK", "SENT", "RECEIVED", "HANDOFFS", "BLK_S", "BLK_R", "TMO", "QUEUE");
+		for (size_t i = 0; i < cur->n; i++) {
+			const struct qrow *r = &cur->rows[i];
+
+			printf("%8llu %10llu %6llu %6llu %10llu %10llu %8llu %6llu %6llu %6llu  %s\n",
+			       (unsigned long long)r->dmsgs, (unsigned long long)r->dbytes,
+			       (unsigned long long)r->v[10], (unsigned long long)r->v[8],
+			       (unsigned long long)r->v[0], (unsigned long long)r->v[2],
+			       (unsigned long long)r->v[4], (unsigned long long)r->v[5],
+			       (unsigned long long)r->v[6], (unsigned long long)r->v[7], r->name);
+		}
+		putchar('\n');
+		fflush(stdout);
+		t = prev;
+		prev = cur;
+		cur = t;
+	}
+	free(a.rows);
+	free(b.rows);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -271,6 +494,10 @@ int main(int argc, char **argv)
 		printf("[pid %d] received type %ld: %.*s\n", getpid(), m.mtype, (int)n, m.mtext);
 		return 0;
 	}
+	if (!strcmp(cmd, "stat"))
+		return stat_cmd(argc, argv);
+	if (!strcmp(cmd, "top"))
+		return top_cmd(argc, argv);
 	if (!strcmp(cmd, "msg-rm") && argc == 3) {
 		if ((id = msgq(argv[2], 0)) < 0 || ripc_msgctl(id, IPC_RMID, NULL))
 			return fail("msgctl(IPC_RMID)");
@@ -282,6 +509,5 @@ int main(int argc, char **argv)
 		return dump();
 	if (!strcmp(cmd, "restore") && argc == 2)
 		return restore();
-	fprintf(stderr, "usage: see the comment at the top of tools/ripcctl.c\n");
-	return 2;
+	return fail_usage();
 }

@@ -68,6 +68,8 @@ plain_data!(
     ripc_mq_peek,
     ripc_mq_peek_batch,
     ripc_dump,
+    ripc_queue_stats,
+    ripc_stats,
 );
 
 /// An ioctl argument struct that starts with `__u32 size`.

@@ -22,6 +22,7 @@
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/timekeeping.h>
 #include <linux/user_namespace.h>
 
 #include "helpers.h"
@@ -349,4 +350,10 @@ int rust_ipc_sleep_until(clockid_t clock, ktime_t expires)
 {
 	return schedule_hrtimeout_range_clock(expires == KTIME_MAX ? NULL : &expires, 0,
 					      HRTIMER_MODE_ABS, clock);
+}
+
+/* CLOCK_REALTIME as of the last tick (no clock source read). */
+s64 rust_ipc_coarse_real_ns(void)
+{
+	return ktime_get_coarse_real_ns();
 }

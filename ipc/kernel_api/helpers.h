@@ -52,5 +52,6 @@ void *rust_ipc_file_private(struct file *file, const void *flush);
 u32 rust_ipc_crc32(u32 crc, const void *p, size_t len);
 void rust_ipc_set_interruptible(void);
 int rust_ipc_sleep_until(clockid_t clock, ktime_t expires);
+s64 rust_ipc_coarse_real_ns(void);
 
 #endif /* RUST_IPC_HELPERS_H */

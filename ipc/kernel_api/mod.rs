@@ -59,6 +59,7 @@ mod ffi {
             clock: bindings::clockid_t,
             expires: bindings::ktime_t,
         ) -> c_int;
+        pub(super) fn rust_ipc_coarse_real_ns() -> i64;
         pub(super) fn rust_ipc_rlimit_msgqueue() -> c_ulong;
         pub(super) fn rust_ipc_current_prio() -> c_int;
         pub(super) fn rust_ipc_current_tgid() -> *mut bindings::pid;
@@ -427,4 +428,24 @@ pub(crate) fn real_seconds() -> i64 {
 pub(crate) fn crc32(crc: u32, data: &[u8]) -> u32 {
     // SAFETY: `data` is valid for reads of its length.
     unsafe { ffi::rust_ipc_crc32(crc, data.as_ptr().cast(), data.len()) }
+}
+
+/// `jiffies`: the tick count (one load, as the macro reads it).
+#[inline(always)]
+pub(crate) fn jiffies() -> u64 {
+    // SAFETY: `jiffies` is an exported word that the timer tick updates; a
+    // volatile read of it is what `READ_ONCE(jiffies)` does.
+    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::jiffies)) as u64 }
+}
+
+/// `jiffies64_to_nsecs()`: a number of ticks in nanoseconds.
+pub(crate) fn jiffies_to_ns(j: u64) -> u64 {
+    // SAFETY: a plain conversion.
+    unsafe { bindings::jiffies64_to_nsecs(j) }
+}
+
+/// `ktime_get_coarse_real_ns()`: CLOCK_REALTIME as of the last tick.
+pub(crate) fn coarse_real_ns() -> i64 {
+    // SAFETY: reading the clock has no preconditions.
+    unsafe { ffi::rust_ipc_coarse_real_ns() }
 }

@@ -50,6 +50,7 @@ const COMMANDS: &[&str] = &[
     "RIPC_MQ_PEEK_BATCH",
     "RIPC_IOC_DUMP",
     "RIPC_IOC_RESTORE",
+    "RIPC_IOC_STATS",
 ];
 
 fn main() {

@@ -429,9 +429,17 @@ struct ripc_msg_batch {
 #define RIPC_LIST_POSIX 1
 #define RIPC_LIST_SYSV 2
 #define RIPC_LIST_PAGE 0x100
+/*
+ * RIPC_LIST_STATS: the statistics table instead (struct ripc_queue_stats,
+ * one line per queue the caller may read, as RIPC_IOC_STATS checks): a
+ * header line, then per queue the fields of struct ripc_queue_stats in
+ * their order, in decimal, separated by one space, then the queue: the
+ * POSIX name (last, as it may hold spaces), or the System V key and id.
+ */
+#define RIPC_LIST_STATS 0x200
 struct ripc_list {
 	__u32 size;
-	__u32 which;                    /* RIPC_LIST_POSIX | RIPC_LIST_SYSV [| RIPC_LIST_PAGE] */
+	__u32 which;                    /* RIPC_LIST_POSIX | RIPC_LIST_SYSV [| RIPC_LIST_PAGE] [| RIPC_LIST_STATS] */
 	__u64 buf;
 	__u64 buf_len;
 	__u64 cursor;                   /* RIPC_LIST_PAGE: in and out */
@@ -527,6 +535,66 @@ struct ripc_dump {
 	__u64 total;                    /* RIPC_IOC_DUMP: out */
 };
 
+/* ---- Statistics (a rust_ipc extension) -------------------------------- */
+
+/*
+ * What a queue has done since it was made (or its counters were reset),
+ * counted under the queue lock; each item of a batch counts as one call.
+ * A failed call (EAGAIN, EMSGSIZE, EFAULT with its message put back, ...)
+ * counts nothing, except that a call that slept counts as blocked and one
+ * that timed out as a timeout.  The times are CLOCK_REALTIME nanoseconds
+ * of the last such event, 0 if there was none, to within a clock tick or
+ * two: the module keeps the tick count (jiffies) of each event and gives
+ * it on the clock as it reads now (a clock step moves past events with it;
+ * time spent suspended is not counted).  A time reads the same each time.
+ */
+struct ripc_queue_stats {
+	__u64 sent;                     /* messages sent */
+	__u64 sent_bytes;               /* their text bytes */
+	__u64 received;                 /* messages received (not MSG_COPY's copies) */
+	__u64 received_bytes;           /* their bytes (whole, if MSG_NOERROR cut them) */
+	__u64 handoffs;                 /* sent straight to a blocked receiver (pipelined_send) */
+	__u64 blocked_sends;            /* sends that slept for room */
+	__u64 blocked_receives;         /* receives that slept for a message */
+	__u64 timeouts;                 /* sends and receives that ended in ETIMEDOUT */
+	__u64 peak_msgs;                /* the most messages queued at once */
+	__u64 peak_bytes;               /* the most bytes queued at once */
+	__u64 msgs;                     /* messages queued now (mq_curmsgs, msg_qnum) */
+	__u64 bytes;                    /* bytes queued now (QSIZE, msg_cbytes) */
+	__s64 last_send_ns;
+	__s64 last_receive_ns;
+	__s64 last_handoff_ns;
+	__s64 last_blocked_send_ns;
+	__s64 last_blocked_receive_ns;
+	__s64 last_timeout_ns;
+};
+
+#define RIPC_STATS_FILE 0               /* the queue this file is bound to */
+#define RIPC_STATS_SYSV 1               /* System V queue msqid */
+#define RIPC_STATS_RESET 1              /* flags: then zero the counters */
+
+/*
+ * RIPC_IOC_STATS: the statistics of one queue, into stats.
+ *  - which = RIPC_STATS_FILE: the queue of this file: a POSIX descriptor
+ *    open for reading (EBADF for a write-only or unbound file, as
+ *    mq_receive), or a file bound with RIPC_MSG_BIND (read permission, as
+ *    IPC_STAT: EACCES; EIDRM once the queue is removed);
+ *  - which = RIPC_STATS_SYSV: System V queue msqid (EINVAL for a bad or
+ *    removed id, EACCES without read permission, as IPC_STAT);
+ *  - another which, or unknown flags: EINVAL.
+ * With RIPC_STATS_RESET the counters are read and zeroed in one step (the
+ * peaks restart from the current depth): by the queue's owner only (POSIX:
+ * its uid, or CAP_FOWNER; System V: its owner or creator, or
+ * CAP_SYS_ADMIN, as IPC_SET), else EPERM.
+ */
+struct ripc_stats {
+	__u32 size;
+	__u32 which;
+	__s32 msqid;
+	__u32 flags;
+	struct ripc_queue_stats stats;  /* out */
+};
+
 #define RIPC_IOC_MAGIC 0xb9
 
 /* Command numbers (the module dispatches on these). */
@@ -555,6 +623,7 @@ struct ripc_dump {
 #define RIPC_NR_RESTORE 0x43
 #define RIPC_NR_NOTIFY_FD_BIND 0x60
 #define RIPC_NR_NOTIFY_FD_STATE 0x61
+#define RIPC_NR_STATS 0x70
 
 #define RIPC_IOC_VERSION	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_VERSION, struct ripc_version)
 #define RIPC_IOC_SET_LIMITS	_IOW(RIPC_IOC_MAGIC, RIPC_NR_SET_LIMITS, struct ripc_set_limits)
@@ -581,5 +650,6 @@ struct ripc_dump {
 #define RIPC_IOC_RESTORE	_IOW(RIPC_IOC_MAGIC, RIPC_NR_RESTORE, struct ripc_dump)
 #define RIPC_NOTIFY_FD_BIND	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_NOTIFY_FD_BIND, struct ripc_notify_fd)
 #define RIPC_NOTIFY_FD_STATE	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_NOTIFY_FD_STATE, struct ripc_notify_fd)
+#define RIPC_IOC_STATS		_IOWR(RIPC_IOC_MAGIC, RIPC_NR_STATS, struct ripc_stats)
 
 #endif /* _UAPI_LINUX_RUST_IPC_H */

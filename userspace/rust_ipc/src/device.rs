@@ -84,6 +84,19 @@ pub enum Listing {
 /// `RIPC_IOC_LIST`: the module's text table of its queues, read a page at
 /// a time (`RIPC_LIST_PAGE`).
 pub fn list(which: Listing) -> io::Result<String> {
+    list_as(which, 0)
+}
+
+/// `RIPC_IOC_LIST` with `RIPC_LIST_STATS` (a rust_ipc extension): the
+/// statistics of every queue the caller may read, a line each: a header,
+/// then the fields of [`QueueStats`](crate::QueueStats) in their order (the
+/// times as nanoseconds, 0 for none), then the POSIX name or the System V
+/// key and id.
+pub fn list_stats(which: Listing) -> io::Result<String> {
+    list_as(which, uapi::RIPC_LIST_STATS as u32)
+}
+
+fn list_as(which: Listing, flags: u32) -> io::Result<String> {
     let tables: &[u32] = match which {
         Listing::Posix => &[uapi::RIPC_LIST_POSIX as u32],
         Listing::Sysv => &[uapi::RIPC_LIST_SYSV as u32],
@@ -96,7 +109,7 @@ pub fn list(which: Listing) -> io::Result<String> {
         loop {
             let mut a = uapi::ripc_list {
                 size: sys::size_of::<uapi::ripc_list>(),
-                which: table | uapi::RIPC_LIST_PAGE as u32,
+                which: table | uapi::RIPC_LIST_PAGE as u32 | flags,
                 buf: ptr(buf.as_mut_ptr()),
                 buf_len: buf.len() as u64,
                 cursor,

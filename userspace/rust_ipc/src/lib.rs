@@ -14,6 +14,8 @@
 //! - [`device`] has the device-wide calls (ABI version, limits, listing,
 //!   and the checkpoint/restore of a namespace's queues:
 //!   [`device::dump`], [`device::restore`]).
+//! - [`QueueStats`]: a queue's statistics (a rust_ipc extension), from
+//!   [`PosixQueue::stats`] and [`SysvQueue::stats`].
 //!
 //! Errors are [`std::io::Error`]s carrying the native errno:
 //! `e.raw_os_error()` is exactly what the corresponding libc call would
@@ -62,6 +64,7 @@ mod deadline;
 pub mod device;
 mod notify;
 mod posix;
+mod stats;
 mod sys;
 mod sysv;
 pub mod uapi;
@@ -69,6 +72,7 @@ pub mod uapi;
 pub use notify::{NotifyFd, NotifyRecord};
 pub use deadline::{Clock, Deadline};
 pub use posix::{Attributes, Notification, OpenOptions, PosixQueue, MQ_PRIO_MAX};
+pub use stats::QueueStats;
 pub use sysv::{MsgInfo, RecvFlags, Search, Stat, SysvQueue, IPC_CREAT, IPC_EXCL, IPC_PRIVATE};
 
 /// The device path, `/dev/rust_ipc` (`RIPC_DEVICE`).
@@ -160,6 +164,10 @@ mod tests {
             (
                 RIPC_CMD_IOC_RESTORE,
                 write::<ripc_dump>(m, n(RIPC_NR_RESTORE)),
+            ),
+            (
+                RIPC_CMD_IOC_STATS,
+                read_write::<ripc_stats>(m, n(RIPC_NR_STATS)),
             ),
         ];
         for (i, (clang, rust)) in cases.into_iter().enumerate() {

@@ -2,6 +2,7 @@
 
 use crate::{
     deadline::Deadline,
+    stats::{self, QueueStats},
     sys::{self, bad_timespec, c_name, ioctl, ptr},
     uapi::{self, ripc_mq_attr},
 };
@@ -499,6 +500,42 @@ impl PosixQueue {
     /// `mq_getattr()`.
     pub fn attributes(&self) -> io::Result<Attributes> {
         self.getsetattr(None)
+    }
+
+    /// `RIPC_IOC_STATS` (a rust_ipc extension): the queue's statistics.
+    /// `EBADF` unless this descriptor was opened for reading.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use rust_ipc::PosixQueue;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let q = PosixQueue::open("/jobs")?;
+    /// let s = q.stats()?;
+    /// println!("{} sent, {} received, {} queued (at most {})", s.sent, s.received, s.msgs, s.peak_msgs);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn stats(&self) -> io::Result<QueueStats> {
+        self.stats_call(false)
+    }
+
+    /// [`PosixQueue::stats`], then zeroes the counters (the peaks restart
+    /// from the current depth): the queue's owner only (or `CAP_FOWNER`),
+    /// else `EPERM`.
+    pub fn reset_stats(&self) -> io::Result<QueueStats> {
+        self.stats_call(true)
+    }
+
+    fn stats_call(&self, reset: bool) -> io::Result<QueueStats> {
+        let mut a = stats::arg(uapi::RIPC_STATS_FILE as u32, 0, reset);
+        match stats::call(self.fd.as_fd(), &mut a) {
+            Err(e) if e.raw_os_error() == Some(Errno::NOTTY.raw_os_error()) => {
+                Err(sys::errno(Errno::BADF))
+            }
+            r => r,
+        }
     }
 
     /// `mq_setattr()` with `O_NONBLOCK` set or cleared in `mq_flags` (the

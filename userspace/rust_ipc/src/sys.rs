@@ -75,7 +75,11 @@ pub(crate) fn open_device() -> io::Result<OwnedFd> {
 /// `O_CLOEXEC`: a queue descriptor is opened with the queue's access mode,
 /// so that `fcntl(F_GETFL)` and `read()` see it as native ones do.
 pub(crate) fn open_device_as(access: OFlags) -> io::Result<OwnedFd> {
-    Ok(rustix::fs::open(DEVICE, access | OFlags::CLOEXEC, Mode::empty())?)
+    Ok(rustix::fs::open(
+        DEVICE,
+        access | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?)
 }
 
 static DEVICE_FD: OnceLock<OwnedFd> = OnceLock::new();

@@ -2,6 +2,7 @@
 
 use crate::{
     deadline::Deadline,
+    stats::{self, QueueStats},
     sys::{self, ioctl, ptr},
     uapi::{self, ripc_msqid_ds},
 };
@@ -381,6 +382,37 @@ impl SysvQueue {
         let mtype = i64::from_ne_bytes(msg[..8].try_into().expect("8 bytes"));
         buf[..n].copy_from_slice(&msg[8..]);
         Ok((n, mtype))
+    }
+
+    /// `RIPC_IOC_STATS` (a rust_ipc extension): the queue's statistics.
+    /// Needs read permission, as [`SysvQueue::stat`] (`EACCES`); `EINVAL`
+    /// for an id that names no queue.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use rust_ipc::SysvQueue;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let q = SysvQueue::private(0o600)?;
+    /// q.send(1, b"hello", false)?;
+    /// let s = q.stats()?;
+    /// assert_eq!((s.sent, s.sent_bytes, s.peak_msgs), (1, 5, 1));
+    /// q.remove()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn stats(self) -> io::Result<QueueStats> {
+        let mut a = stats::arg(uapi::RIPC_STATS_SYSV as u32, self.id, false);
+        stats::call(sys::device()?, &mut a)
+    }
+
+    /// [`SysvQueue::stats`], then zeroes the counters (the peaks restart
+    /// from the current depth): the queue's owner or creator only (or
+    /// `CAP_SYS_ADMIN`), as [`SysvQueue::set`], else `EPERM`.
+    pub fn reset_stats(self) -> io::Result<QueueStats> {
+        let mut a = stats::arg(uapi::RIPC_STATS_SYSV as u32, self.id, true);
+        stats::call(sys::device()?, &mut a)
     }
 
     /// `msgctl(IPC_STAT)`: the queue's state and counters.

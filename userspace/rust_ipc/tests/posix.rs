@@ -229,7 +229,10 @@ fn monotonic_and_boottime_deadlines() {
     assert_eq!(errno(f.q.send_timeout(b"more", 0, ms)), libc::ETIMEDOUT);
     assert!(start.elapsed() >= ms);
     // A message ready: the deadline does not matter.
-    assert_eq!(f.q.receive_timeout(&mut buf, Duration::ZERO).unwrap(), (4, 2));
+    assert_eq!(
+        f.q.receive_timeout(&mut buf, Duration::ZERO).unwrap(),
+        (4, 2)
+    );
 }
 
 #[test]
@@ -587,4 +590,58 @@ fn peek_in_receive_order_leaves_the_queue() {
         assert_eq!(q.receive(&mut buf).unwrap(), (msg.len(), prio));
         assert_eq!(&buf[..msg.len()], msg);
     }
+}
+
+/// `stats`: exact counters after sends, a receive, a hand-off to a blocked
+/// receiver and a failed send; `EBADF` on a write-only descriptor; the
+/// owner's reset.
+#[test]
+fn statistics() {
+    require_device!();
+    let f = fresh("stats", 4, 64);
+    let q = &f.q;
+    q.send(b"one", 0).unwrap();
+    q.send(b"three", 5).unwrap();
+    let mut buf = [0u8; 64];
+    assert_eq!(q.receive(&mut buf).unwrap(), (5, 5));
+    assert_eq!(errno(q.send(&[0; 65], 0)), libc::EMSGSIZE);
+    let s = q.stats().unwrap();
+    assert_eq!(
+        (s.sent, s.sent_bytes, s.received, s.received_bytes),
+        (2, 8, 1, 5)
+    );
+    assert_eq!((s.peak_msgs, s.peak_bytes, s.msgs, s.bytes), (2, 8, 1, 3));
+    assert_eq!((s.handoffs, s.blocked_receives, s.timeouts), (0, 0, 0));
+    assert!(s.last_send.is_some() && s.last_receive.is_some());
+    assert!(s.last_handoff.is_none() && s.last_timeout.is_none());
+
+    // A receiver that blocks gets the next message handed over.
+    assert_eq!(q.receive(&mut buf).unwrap(), (3, 0));
+    let receiver = {
+        let r = q.try_clone().unwrap();
+        thread::spawn(move || {
+            let mut b = [0u8; 64];
+            r.receive(&mut b).unwrap()
+        })
+    };
+    while q.stats().unwrap().blocked_receives == 0 {
+        thread::sleep(Duration::from_millis(5));
+    }
+    q.send(b"handed", 1).unwrap();
+    assert_eq!(receiver.join().unwrap(), (6, 1));
+    let s = q.stats().unwrap();
+    assert_eq!(
+        (s.sent, s.received, s.handoffs, s.blocked_receives),
+        (3, 3, 1, 1)
+    );
+    assert_eq!((s.peak_msgs, s.msgs), (2, 0));
+    assert_eq!(s.last_handoff, s.last_send);
+
+    let wo = OpenOptions::new().write(true).open(&f.name).unwrap();
+    assert_eq!(errno(wo.stats()), libc::EBADF);
+    assert_eq!(q.reset_stats().unwrap(), s);
+    assert_eq!(q.stats().unwrap(), rust_ipc::QueueStats::default());
+    let table = rust_ipc::device::list_stats(rust_ipc::device::Listing::Posix).unwrap();
+    let end = format!(" {}", f.name);
+    assert!(table.lines().any(|l| l.ends_with(&end)), "{table}");
 }

@@ -381,3 +381,44 @@ fn listing_shows_queue() {
     let text = rust_ipc::device::list(rust_ipc::device::Listing::Sysv).unwrap();
     assert!(text.contains(&q.id().to_string()), "{text}");
 }
+
+/// `stats`: exact counters after sends, a receive and a timeout; the
+/// listing has the queue; a reset zeroes them; a removed id is `EINVAL`.
+#[test]
+fn statistics() {
+    require_device!();
+    let f = fresh();
+    let q = f.0;
+    let before = SystemTime::now();
+    q.send(1, b"abc", false).unwrap();
+    q.send(2, b"defgh", false).unwrap();
+    assert_eq!(take(q, Search::Type(2)), msg("defgh", 2));
+    let mut buf = [0u8; 8];
+    let soon = SystemTime::now() + Duration::from_millis(20);
+    let e = q.receive_timeout(&mut buf, Search::Type(9), RecvFlags::empty(), soon);
+    assert_eq!(errno(e), libc::ETIMEDOUT);
+    let s = q.stats().unwrap();
+    assert_eq!(
+        (s.sent, s.sent_bytes, s.received, s.received_bytes),
+        (2, 8, 1, 5)
+    );
+    assert_eq!((s.handoffs, s.blocked_sends, s.blocked_receives), (0, 0, 1));
+    assert_eq!((s.timeouts, s.peak_msgs, s.peak_bytes), (1, 2, 8));
+    assert_eq!((s.msgs, s.bytes), (1, 3));
+    let slack = Duration::from_millis(200);
+    let sent = s.last_send.expect("a send");
+    assert!(sent + slack >= before && sent <= SystemTime::now() + slack);
+    assert!(s.last_timeout.is_some() && s.last_handoff.is_none());
+    let table = rust_ipc::device::list_stats(rust_ipc::device::Listing::Sysv).unwrap();
+    assert!(table.starts_with("sent sent_bytes "));
+    let end = format!(" 0 {}", q.id());
+    assert!(table.lines().any(|l| l.ends_with(&end)), "{table}");
+    assert_eq!(q.reset_stats().unwrap(), s);
+    let z = q.stats().unwrap();
+    assert_eq!(
+        (z.sent, z.received, z.peak_msgs, z.peak_bytes),
+        (0, 0, 1, 3)
+    );
+    q.remove().unwrap();
+    assert_eq!(errno(q.stats()), libc::EINVAL);
+}

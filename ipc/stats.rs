@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Per-queue statistics (`RIPC_IOC_STATS`, the `RIPC_LIST_STATS` table):
+//! what counts, for both families, is decided here.
+//!
+//! The counters live in each queue's state, under its lock, and are
+//! bumped where the event happens: a send where its message is queued or
+//! handed to a blocked receiver (each family's send run), a receive where
+//! its message is delivered ([`crate::ipc::engine`]: under the lock, or in
+//! the critical section that gives its room back), a block and a timeout
+//! in [`crate::ipc::wait::sleep`].  A message put back after a fault was
+//! never counted as received, so a failed call leaves the counters as
+//! they were.
+//!
+//! An event's time is kept as `jiffies` (a load and a store: no clock read
+//! on the data path, measured with `scripts/bench --insn`) and given as
+//! `CLOCK_REALTIME` when read, through the queue's epoch: the coarse clock
+//! (`ktime_get_coarse_real_ns`) at some tick, kept while the clock and the
+//! tick count agree within two ticks, so that a time reads the same each
+//! time it is read; a clock step moves the epoch (and the times) with it.
+//! Ticks do not count a suspend, so an event from before one shows as
+//! that much later.
+
+#![deny(unsafe_code)]
+
+use crate::ipc::{defs::ripc_queue_stats, kernel_api};
+use core::fmt;
+
+/// A queue's counters ([`ripc_queue_stats`]).
+#[derive(Default)]
+pub(crate) struct Stats {
+    sent: u64,
+    sent_bytes: u64,
+    received: u64,
+    received_bytes: u64,
+    handoffs: u64,
+    blocked_sends: u64,
+    blocked_receives: u64,
+    timeouts: u64,
+    peak_msgs: u64,
+    peak_bytes: u64,
+    // The jiffies of the last of each (meaningful while its count is not 0).
+    last_send: u64,
+    last_receive: u64,
+    last_handoff: u64,
+    last_blocked_send: u64,
+    last_blocked_receive: u64,
+    last_timeout: u64,
+    /// The coarse clock at jiffies `epoch.0` (`epoch.1` 0: not set yet).
+    epoch: (u64, i64),
+}
+
+/// A queue state that keeps [`Stats`].
+pub(crate) trait Counted {
+    fn stats(&mut self) -> &mut Stats;
+
+    /// The messages and bytes queued now.
+    fn depth(&self) -> (u64, u64);
+
+    /// The statistics as the uapi gives them; with `reset`, then zeroed.
+    fn read_stats(&mut self, reset: bool) -> ripc_queue_stats {
+        let (msgs, bytes) = self.depth();
+        let s = self.stats().read(msgs, bytes);
+        if reset {
+            self.stats().reset(msgs, bytes);
+        }
+        s
+    }
+}
+
+/// What a sleep is, for the counters: a call's first sleep counts as a
+/// blocked send or receive; a System V call woken to look again that
+/// sleeps once more (`Again`) is not counted twice.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Blocked {
+    Send,
+    Receive,
+    Again,
+}
+
+impl Stats {
+    fn sent(&mut self, len: usize) -> u64 {
+        let now = kernel_api::jiffies();
+        self.sent = self.sent.wrapping_add(1);
+        self.sent_bytes = self.sent_bytes.wrapping_add(len as u64);
+        self.last_send = now;
+        now
+    }
+
+    /// A message of `len` bytes was sent into the queue, which then holds
+    /// `msgs` messages of `bytes` bytes.
+    pub(crate) fn queued(&mut self, len: usize, msgs: u64, bytes: u64) {
+        self.sent(len);
+        self.peak(msgs, bytes);
+    }
+
+    /// A message of `len` bytes was sent straight to a blocked receiver
+    /// (`pipelined_send`).
+    pub(crate) fn handed(&mut self, len: usize) {
+        self.last_handoff = self.sent(len);
+        self.handoffs = self.handoffs.wrapping_add(1);
+    }
+
+    /// The queue holds `msgs` messages of `bytes` bytes (a message sent or
+    /// put back): the peaks follow.
+    pub(crate) fn peak(&mut self, msgs: u64, bytes: u64) {
+        if msgs > self.peak_msgs {
+            self.peak_msgs = msgs;
+        }
+        if bytes > self.peak_bytes {
+            self.peak_bytes = bytes;
+        }
+    }
+
+    /// `msgs` messages of `bytes` bytes in all were delivered to receivers.
+    pub(crate) fn received(&mut self, msgs: usize, bytes: usize) {
+        self.received = self.received.wrapping_add(msgs as u64);
+        self.received_bytes = self.received_bytes.wrapping_add(bytes as u64);
+        self.last_receive = kernel_api::jiffies();
+    }
+
+    /// A call goes to sleep.
+    pub(crate) fn blocked(&mut self, b: Blocked) {
+        let now = kernel_api::jiffies();
+        match b {
+            Blocked::Send => {
+                self.blocked_sends = self.blocked_sends.wrapping_add(1);
+                self.last_blocked_send = now;
+            }
+            Blocked::Receive => {
+                self.blocked_receives = self.blocked_receives.wrapping_add(1);
+                self.last_blocked_receive = now;
+            }
+            Blocked::Again => {}
+        }
+    }
+
+    /// A call ends in `ETIMEDOUT`.
+    pub(crate) fn timed_out(&mut self) {
+        self.timeouts = self.timeouts.wrapping_add(1);
+        self.last_timeout = kernel_api::jiffies();
+    }
+
+    /// The counters as the uapi gives them, with the queue's depth now
+    /// (`msgs`, `bytes`).
+    pub(crate) fn read(&mut self, msgs: u64, bytes: u64) -> ripc_queue_stats {
+        let (now_j, now_ns) = (kernel_api::jiffies(), kernel_api::coarse_real_ns());
+        let tick = kernel_api::jiffies_to_ns(1) as i64;
+        let off = now_ns.saturating_sub(realtime(self.epoch, now_j));
+        if self.epoch.1 == 0 || off.saturating_abs() > 2 * tick {
+            self.epoch = (now_j, now_ns);
+        }
+        let epoch = self.epoch;
+        let at = |j: u64, count: u64| if count == 0 { 0 } else { realtime(epoch, j) };
+        ripc_queue_stats {
+            sent: self.sent,
+            sent_bytes: self.sent_bytes,
+            received: self.received,
+            received_bytes: self.received_bytes,
+            handoffs: self.handoffs,
+            blocked_sends: self.blocked_sends,
+            blocked_receives: self.blocked_receives,
+            timeouts: self.timeouts,
+            peak_msgs: self.peak_msgs,
+            peak_bytes: self.peak_bytes,
+            msgs,
+            bytes,
+            last_send_ns: at(self.last_send, self.sent),
+            last_receive_ns: at(self.last_receive, self.received),
+            last_handoff_ns: at(self.last_handoff, self.handoffs),
+            last_blocked_send_ns: at(self.last_blocked_send, self.blocked_sends),
+            last_blocked_receive_ns: at(self.last_blocked_receive, self.blocked_receives),
+            last_timeout_ns: at(self.last_timeout, self.timeouts),
+        }
+    }
+
+    /// Zeroes the counters; the peaks restart from the queue's depth now
+    /// (`msgs`, `bytes`).
+    pub(crate) fn reset(&mut self, msgs: u64, bytes: u64) {
+        *self = Stats {
+            epoch: self.epoch,
+            ..Stats::default()
+        };
+        self.peak(msgs, bytes);
+    }
+}
+
+/// `CLOCK_REALTIME` at jiffies `j`, from `epoch` (the clock at a tick).
+fn realtime(epoch: (u64, i64), j: u64) -> i64 {
+    let ticks = j.wrapping_sub(epoch.0) as i64;
+    let ns = kernel_api::jiffies_to_ns(ticks.unsigned_abs()) as i64;
+    if ticks < 0 {
+        epoch.1.saturating_sub(ns)
+    } else {
+        epoch.1.saturating_add(ns)
+    }
+}
+
+/// The `RIPC_LIST_STATS` table's columns, before the queue's own.
+pub(crate) const HEADER: &str = "sent sent_bytes received received_bytes handoffs \
+blocked_sends blocked_receives timeouts peak_msgs peak_bytes msgs bytes last_send_ns \
+last_receive_ns last_handoff_ns last_blocked_send_ns last_blocked_receive_ns last_timeout_ns";
+
+/// A queue's counters as a line of the `RIPC_LIST_STATS` table: the fields
+/// in order, in decimal, one space apart.
+pub(crate) struct Row(pub(crate) ripc_queue_stats);
+
+impl fmt::Display for Row {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.0;
+        write!(
+            f,
+            "{} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {}",
+            s.sent,
+            s.sent_bytes,
+            s.received,
+            s.received_bytes,
+            s.handoffs,
+            s.blocked_sends,
+            s.blocked_receives,
+            s.timeouts,
+            s.peak_msgs,
+            s.peak_bytes,
+            s.msgs,
+            s.bytes,
+            s.last_send_ns,
+            s.last_receive_ns,
+            s.last_handoff_ns,
+            s.last_blocked_send_ns,
+            s.last_blocked_receive_ns,
+            s.last_timeout_ns
+        )
+    }
+}
