@@ -30,8 +30,8 @@
 use crate::ipc::{
     defs::write_items,
     msg::Msg,
-    stats::Counted,
-    wait::{PollQueue, WaitList, WakeQ},
+    stats::{Blocked, Counted},
+    wait::{self, Blocking, OnSignal, PollQueue, WaitList, WakeQ},
 };
 use core::ops::ControlFlow;
 use kernel::{
@@ -149,6 +149,65 @@ pub(crate) trait QueueState: Unpin + Counted {
     fn removed(&self) -> bool;
 }
 
+/// What the engine's runs need of a family besides [`QueueState`]: how a
+/// message gets in and how one is taken (the family's capacity and
+/// selection), and how their callers wait.  The runs themselves (a call's
+/// loop of checks, blocking, sleeping and waking) are the engine's:
+/// [`Parts::send_run`] and [`Parts::receive_run`].
+pub(crate) trait Family: QueueState {
+    /// How a blocked call ends when it is interrupted by a signal.
+    const ON_SIGNAL: OnSignal;
+    /// Whether waiters are served by task priority (POSIX's `wq_add`), or
+    /// first come first served (System V).
+    const BY_PRIO: bool;
+    /// The error of a receive that finds no message and may not block.
+    const NO_MESSAGE: Error;
+    /// What a blocked sender waits with.
+    type SendWait;
+    /// What a blocked receiver waits with, and what it is given.
+    type RecvWait;
+    /// What a receive asks for (System V: its search and buffer).
+    type Want: Copy;
+
+    fn senders(&mut self) -> &mut WaitList<Self::SendWait>;
+    fn receivers(&mut self) -> &mut WaitList<Self::RecvWait>;
+
+    /// Whether `m` may go in now (`false`: no room), or the error its send
+    /// fails with; `woken`: its sender slept for room.
+    fn admit(&self, m: &Msg, woken: bool) -> Result<bool>;
+
+    /// A sender about to sleep for room for `m`: what its entry holds, and
+    /// `m` back if the sender keeps it (System V: it looks again when
+    /// woken; POSIX: the receiver that makes room sends it).
+    fn sender_waits(m: Msg) -> (Self::SendWait, Option<Msg>);
+
+    /// Sends `m`, admitted: to a blocked receiver that takes it or into
+    /// the queue (its place in the send order set); counted.
+    fn send(&mut self, m: Msg, wq: &mut WakeQ) -> Result;
+
+    /// Takes the message `want` selects, if there is one.
+    fn take_for(&mut self, want: Self::Want) -> Result<Option<Taken<Self::Extra>>>;
+
+    /// A receiver of `want` about to sleep: what its entry holds.
+    fn receiver_waits(want: Self::Want) -> Self::RecvWait;
+
+    /// What a woken receiver was given: a message, an error, or nothing
+    /// (it looks again).
+    fn given(w: Self::RecvWait) -> Option<Result<Msg>>;
+
+    /// A receive of `want` has its message (System V: `lrpid`, `rtime`).
+    fn received(&mut self, _want: Self::Want) {}
+}
+
+/// Adds the current task to `list` as the family serves its waiters.
+fn wait_in<S: Family, W>(list: &mut WaitList<W>, w: W) -> Result<u64> {
+    if S::BY_PRIO {
+        list.add_by_prio(w)
+    } else {
+        list.add(w)
+    }
+}
+
 /// A message out for delivery, with what it carries back.
 pub(crate) struct Taken<E> {
     pub(crate) msg: Msg,
@@ -247,6 +306,138 @@ pub(crate) enum Got<E> {
     Now(Taken<E>, usize),
     /// To copy after the lock (its room held, if `true`).
     Later(Taken<E>, bool),
+}
+
+impl<S: Family> Parts<'_, S> {
+    /// Sends `msgs` in order, under one lock (a single send is a run of
+    /// one), for both families: each is checked ([`Family::admit`]) and
+    /// goes in ([`Family::send`]: a blocked receiver's, or into the queue);
+    /// on a full queue the sender fails with `EAGAIN` or sleeps for room,
+    /// with the deadline and signals of `b`.  Returns how many were sent
+    /// and the error that ended the run early.
+    pub(crate) fn send_run(
+        &self,
+        msgs: impl Iterator<Item = Msg>,
+        b: Blocking,
+    ) -> (usize, Option<Error>) {
+        let (mut done, mut err) = (0, None);
+        let mut wq = WakeQ::new();
+        let mut g = self.state.lock();
+        'msgs: for mut m in msgs {
+            let mut woken = false;
+            let e = loop {
+                let room = match g.admit(&m, woken) {
+                    Err(e) => break e,
+                    Ok(true) => true,
+                    Ok(false) if !b.may_block(done) => break EAGAIN,
+                    // Announced as a sleeper, it looks once more
+                    // ([`Reserved`]).
+                    Ok(false) => self
+                        .reserved
+                        .sender_sleeps(|| matches!(g.admit(&m, woken), Ok(true))),
+                };
+                if room {
+                    match g.send(m, &mut wq) {
+                        Ok(()) => {
+                            done += 1;
+                            continue 'msgs;
+                        }
+                        Err(e) => break e,
+                    }
+                }
+                let (w, kept) = S::sender_waits(m);
+                let blocked = if woken { Blocked::Again } else { Blocked::Send };
+                let slept = wait_in::<S, _>(g.senders(), w).and_then(|id| {
+                    wait::sleep(
+                        &mut g,
+                        |s| s.senders(),
+                        id,
+                        b.deadline,
+                        S::ON_SIGNAL,
+                        blocked,
+                    )
+                });
+                if let Err(e) = slept {
+                    break e;
+                }
+                match kept {
+                    Some(k) => (m, woken) = (k, true),
+                    // Sent by the receiver that made room.
+                    None => {
+                        done += 1;
+                        continue 'msgs;
+                    }
+                }
+            };
+            err = Some(e);
+            break;
+        }
+        wait::end_run(g, wq, self.poll, done, err)
+    }
+
+    /// Receives a message for each of `wants`, under one lock, for both
+    /// families: the message the family selects ([`Family::take_for`]), or
+    /// on an empty queue `NO_MESSAGE` or a sleep until a sender hands one
+    /// over, with the deadline and signals of `b`.  Each message goes to
+    /// `out` under the lock, with whether its room is held already (a
+    /// hand-over's is).  Returns how many were received and the error that
+    /// ended the run early.
+    pub(crate) fn receive_run(
+        &self,
+        wants: impl Iterator<Item = S::Want>,
+        b: Blocking,
+        mut out: impl FnMut(&mut S, Taken<S::Extra>, bool, &mut WakeQ),
+    ) -> (usize, Option<Error>)
+    where
+        S::Extra: Default,
+    {
+        let (mut got, mut err) = (0, None);
+        let mut wq = WakeQ::new();
+        let mut g = self.state.lock();
+        'wants: for w in wants {
+            let mut blocked = Blocked::Receive;
+            let (t, held) = loop {
+                let e = match g.take_for(w) {
+                    Ok(Some(t)) => break (t, false),
+                    Ok(None) if b.may_block(got) => None,
+                    Ok(None) => Some(S::NO_MESSAGE),
+                    Err(e) => Some(e),
+                };
+                let slept = match e {
+                    Some(e) => Err(e),
+                    None => wait_in::<S, _>(g.receivers(), S::receiver_waits(w)).and_then(|id| {
+                        wait::sleep(
+                            &mut g,
+                            |s| s.receivers(),
+                            id,
+                            b.deadline,
+                            S::ON_SIGNAL,
+                            blocked,
+                        )
+                    }),
+                };
+                blocked = Blocked::Again;
+                match slept.map(S::given) {
+                    Ok(Some(Ok(m))) => {
+                        let t = Taken {
+                            msg: m,
+                            extra: S::Extra::default(),
+                        };
+                        break (t, true);
+                    }
+                    Ok(None) => continue,
+                    Ok(Some(Err(e))) | Err(e) => {
+                        err = Some(e);
+                        break 'wants;
+                    }
+                }
+            };
+            g.received(w);
+            out(&mut g, t, held, &mut wq);
+            got += 1;
+        }
+        wait::end_run(g, wq, self.poll, got, err)
+    }
 }
 
 impl<S: QueueState> Parts<'_, S> {

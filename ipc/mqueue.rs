@@ -14,13 +14,13 @@ use crate::ipc::device::{Lines, Push};
 use crate::ipc::{
     cred::{self, Ids},
     defs::*,
-    engine::{self, Parts, Pick, QueueState, Reserved, Taken},
+    engine::{self, Family, Parts, Pick, QueueState, Reserved, Taken},
     fifo::Fifo,
     kernel_api::{self, globals, UserNsRef},
     limits::{Limits, HARD_MSGMAX, HARD_MSGSIZEMAX},
     msg::Msg,
     notify::{self, Notify, Request},
-    stats::{self, Blocked, Counted, Row, Stats},
+    stats::{self, Counted, Row, Stats},
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
 use core::fmt::Write;
@@ -285,7 +285,11 @@ impl MqState {
     /// Sends `m` (its place in the send order set): to the first blocked
     /// receiver (`pipelined_send`, no notification then), else into its
     /// FIFO, with the notification if the queue was empty; counted.
-    fn send_one(&mut self, m: Msg, wq: &mut WakeQ) -> Result {
+    fn send_one(&mut self, mut m: Msg, wq: &mut WakeQ) -> Result {
+        // Its place in the send order, kept if it comes back (put-back)
+        // after a hand-over.
+        m.set_seq(self.seq);
+        self.seq += 1;
         let len = m.len();
         if let Some(m) = hand_over(&mut self.receivers, &self.reserved, m, wq) {
             self.put(m, false, &mut None)?;
@@ -456,6 +460,47 @@ impl QueueState for MqState {
 
     fn removed(&self) -> bool {
         false
+    }
+}
+
+impl Family for MqState {
+    const ON_SIGNAL: OnSignal = OnSignal::RestartSys;
+    const BY_PRIO: bool = true;
+    const NO_MESSAGE: Error = EAGAIN;
+    type SendWait = Option<Msg>;
+    type RecvWait = Option<Msg>;
+    type Want = ();
+
+    fn senders(&mut self) -> &mut WaitList<Option<Msg>> {
+        &mut self.senders
+    }
+
+    fn receivers(&mut self) -> &mut WaitList<Option<Msg>> {
+        &mut self.receivers
+    }
+
+    fn admit(&self, _: &Msg, _: bool) -> Result<bool> {
+        Ok(!self.full())
+    }
+
+    fn sender_waits(m: Msg) -> (Option<Msg>, Option<Msg>) {
+        (Some(m), None)
+    }
+
+    fn send(&mut self, m: Msg, wq: &mut WakeQ) -> Result {
+        self.send_one(m, wq)
+    }
+
+    fn take_for(&mut self, (): ()) -> Result<Option<Taken<Node>>> {
+        Ok(self.take())
+    }
+
+    fn receiver_waits((): ()) -> Option<Msg> {
+        None
+    }
+
+    fn given(w: Option<Msg>) -> Option<Result<Msg>> {
+        w.map(Ok)
     }
 }
 
@@ -675,114 +720,6 @@ fn nonblock(file: &File) -> bool {
     file.flags() & O_NONBLOCK != 0
 }
 
-/// Sends `msgs` in order, under one lock (a single send is a run of one):
-/// each goes to a blocked receiver (`pipelined_send`, no notification) or
-/// into the queue; a full queue blocks or ends the run.  Returns how many
-/// were sent and the error that ended the run early.
-fn send_run(q: &MqQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usize, Option<Error>) {
-    let (mut done, mut err) = (0, None);
-    let mut wq = WakeQ::new();
-    let mut g = q.state.lock();
-    for mut m in msgs {
-        // Its place in the send order, kept if it comes back (put-back)
-        // after a hand-over.
-        m.set_seq(g.seq);
-        g.seq += 1;
-        if g.full() {
-            if !b.may_block(done) {
-                err = Some(EAGAIN);
-                break;
-            }
-        }
-        if g.full() && !q.reserved.sender_sleeps(|| !g.full()) {
-            let id = match g.senders.add_by_prio(Some(m)) {
-                Ok(id) => id,
-                Err(e) => {
-                    err = Some(e);
-                    break;
-                }
-            };
-            let slept = wait::sleep(
-                &mut g,
-                |s| &mut s.senders,
-                id,
-                b.deadline,
-                OnSignal::RestartSys,
-                Blocked::Send,
-            );
-            if let Err(e) = slept {
-                err = Some(e);
-                break;
-            }
-        } else if let Err(e) = g.send_one(m, &mut wq) {
-            err = Some(e);
-            break;
-        }
-        done += 1;
-    }
-    wait::end_run(g, wq, &q.poll, done, err)
-}
-
-/// Receives up to `max` messages under one lock, passing each to `out`
-/// (with the state, whether its room is held already, and the wake queue):
-/// the oldest of the highest priority, or, on an empty queue, one a sender
-/// hands over while this task sleeps.  `out` delivers it under the lock or
-/// holds its room ([`Parts::got`]); a blocked sender gets a slot once it is
-/// free (`pipelined_receive`).  Returns how many were taken and the error
-/// that ended the run early.
-fn receive_run(
-    q: &MqQueue,
-    max: usize,
-    b: Blocking,
-    mut out: impl FnMut(&mut MqState, Taken<Node>, bool, &mut WakeQ),
-) -> (usize, Option<Error>) {
-    let (mut got, mut err) = (0, None);
-    let mut wq = WakeQ::new();
-    let mut g = q.state.lock();
-    while got < max {
-        // `held`: whether its room is held already (a hand-over's is).
-        let (m, held) = match g.take() {
-            Some(t) => (t, false),
-            None if !b.may_block(got) => {
-                err = Some(EAGAIN);
-                break;
-            }
-            None => {
-                let slept = g.receivers.add_by_prio(None).and_then(|id| {
-                    wait::sleep(
-                        &mut g,
-                        |s| &mut s.receivers,
-                        id,
-                        b.deadline,
-                        OnSignal::RestartSys,
-                        Blocked::Receive,
-                    )
-                });
-                match slept {
-                    Ok(Some(m)) => (
-                        Taken {
-                            msg: m,
-                            extra: None,
-                        },
-                        true,
-                    ),
-                    Ok(None) => {
-                        err = Some(EINVAL);
-                        break;
-                    }
-                    Err(e) => {
-                        err = Some(e);
-                        break;
-                    }
-                }
-            }
-        };
-        out(&mut g, m, held, &mut wq);
-        got += 1;
-    }
-    wait::end_run(g, wq, &q.poll, got, err)
-}
-
 /// `RIPC_MQ_SEND`, in `do_mq_timedsend`'s order of checks.
 pub(crate) fn send(h: Option<&MqHandle>, file: &File, x: &ripc_mq_xfer) -> Result {
     let deadline = Deadline::from_user(x.timeout, &x.clock)?;
@@ -796,7 +733,7 @@ pub(crate) fn send(h: Option<&MqHandle>, file: &File, x: &ripc_mq_xfer) -> Resul
         first_only: false,
         deadline,
     };
-    let (done, err) = send_run(q, core::iter::once(m), b);
+    let (done, err) = q.parts().send_run(core::iter::once(m), b);
     outcome(done, err).map(|_| ())
 }
 
@@ -850,7 +787,7 @@ pub(crate) fn receive(
     // can fault right now, else after it ([`Parts::got`]).
     let parts = q.parts();
     let mut got = None;
-    let (_, err) = receive_run(q, 1, b, |g, t, held, wq| {
+    let (_, err) = parts.receive_run(core::iter::once(()), b, |g, t, held, wq| {
         got = Some(parts.got(g, t, held, true, wq, |m| {
             copy_nofault(m, x.msg_ptr, prio_out)
         }));
@@ -977,7 +914,7 @@ pub(crate) fn send_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch) -
             }
             load(q, it.msg_ptr, it.msg_len, it.msg_prio)
         },
-        |mut msgs, b| send_run(q, msgs.drain_all(), b),
+        |mut msgs, b| q.parts().send_run(msgs.drain_all(), b),
     )
 }
 
@@ -995,10 +932,14 @@ pub(crate) fn receive_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch
         return outcome(0, err);
     }
     let mut got = KVec::with_capacity(items.len(), GFP_KERNEL)?;
-    let (n, run_err) = receive_run(q, items.len(), blocking, |_, t, held, _| {
-        engine::out_for_delivery::<MqState>(&q.reserved, &t.msg, held);
-        let _ = got.push_within_capacity(t);
-    });
+    let (n, run_err) = q.parts().receive_run(
+        core::iter::repeat_n((), items.len()),
+        blocking,
+        |_, t, held, _| {
+            engine::out_for_delivery::<MqState>(&q.reserved, &t.msg, held);
+            let _ = got.push_within_capacity(t);
+        },
+    );
     if n == 0 {
         return outcome(0, run_err);
     }

@@ -10,12 +10,12 @@ use crate::ipc::device::{Lines, Push};
 use crate::ipc::{
     cred::{self, Ids},
     defs::*,
-    engine::{self, Parts, Pick, QueueState, Reserved, Taken},
+    engine::{self, Family, Parts, Pick, QueueState, Reserved, Taken},
     fifo::Fifo,
     kernel_api::{self, PidRef, UserNsRef},
     limits::{Limits, IPCMNI},
     msg::Msg,
-    stats::{self, Blocked, Counted, Row, Stats},
+    stats::{self, Counted, Row, Stats},
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
 use core::ops::ControlFlow;
@@ -405,6 +405,92 @@ impl QueueState for SysvState {
     }
 }
 
+impl Family for SysvState {
+    const ON_SIGNAL: OnSignal = OnSignal::RestartNoHand;
+    const BY_PRIO: bool = false;
+    const NO_MESSAGE: Error = ENOMSG;
+    type SendWait = usize;
+    type RecvWait = RecvWait;
+    type Want = Want;
+
+    fn senders(&mut self) -> &mut WaitList<usize> {
+        &mut self.senders
+    }
+
+    fn receivers(&mut self) -> &mut WaitList<RecvWait> {
+        &mut self.receivers
+    }
+
+    /// `do_msgsnd`'s order: `EACCES`, then `EIDRM`; a sender woken from its
+    /// sleep looks for `EIDRM` first ("raced with RMID?").
+    fn admit(&self, m: &Msg, woken: bool) -> Result<bool> {
+        if woken && self.deleted {
+            Err(EIDRM)
+        } else if !self.allowed(0o222) {
+            Err(EACCES)
+        } else if self.deleted {
+            Err(EIDRM)
+        } else {
+            Ok(self.fits(m.len()))
+        }
+    }
+
+    fn sender_waits(m: Msg) -> (usize, Option<Msg>) {
+        (m.len(), Some(m))
+    }
+
+    /// The receiver that gets it sets `lrpid`/`rtime` when it runs.
+    fn send(&mut self, mut m: Msg, wq: &mut WakeQ) -> Result {
+        PidRef::set_current(&mut self.lspid);
+        self.stime = now();
+        // Its place in the send order, kept if it comes back (put-back)
+        // after a hand-over.
+        m.set_seq(self.seq);
+        self.seq += 1;
+        let size = m.len();
+        if let Some(m) = hand_over(&mut self.receivers, &self.reserved, m, wq) {
+            self.msgs.push(m);
+            self.account(size, 1);
+            let (msgs, bytes) = self.depth();
+            self.stats.queued(size, msgs, bytes);
+        } else {
+            self.stats.handed(size);
+        }
+        Ok(())
+    }
+
+    fn take_for(&mut self, w: Want) -> Result<Option<Taken<()>>> {
+        Ok(self.receive(w)?.map(|msg| Taken { msg, extra: () }))
+    }
+
+    fn receiver_waits(w: Want) -> RecvWait {
+        RecvWait {
+            search: w.search,
+            maxsize: if w.noerror {
+                i32::MAX as usize
+            } else {
+                w.bufsz
+            },
+            got: None,
+        }
+    }
+
+    /// `EAGAIN`: woken to look again (`msg_qbytes` changed).
+    fn given(w: RecvWait) -> Option<Result<Msg>> {
+        match w.got {
+            Some(Err(e)) if e == EAGAIN => None,
+            got => got,
+        }
+    }
+
+    fn received(&mut self, w: Want) {
+        if !w.copy {
+            PidRef::set_current(&mut self.lrpid);
+            self.rtime = now();
+        }
+    }
+}
+
 /// A System V queue.
 #[pin_data]
 pub(crate) struct SysvQueue {
@@ -586,76 +672,6 @@ fn load(msgmax: u32, msgp: u64, msgsz: i64, msqid: i32) -> Result<Msg> {
     Msg::load(msgp.wrapping_add(8), msgsz as usize, mtype)
 }
 
-/// Sends `msgs` in order, under one lock (a single `msgsnd` is a run of
-/// one): each goes to a blocked receiver whose search matches it
-/// (`pipelined_send`) or to the tail of the queue; one that does not fit
-/// blocks or ends the run.  Returns how many were sent and the error that
-/// ended the run early.
-fn snd_run(q: &SysvQueue, msgs: impl Iterator<Item = Msg>, b: Blocking) -> (usize, Option<Error>) {
-    let (mut done, mut err) = (0, None);
-    let mut wq = WakeQ::new();
-    let mut g = q.state.lock();
-    'msgs: for m in msgs {
-        let size = m.len();
-        // do_msgsnd's order: EACCES, then EIDRM; a sender woken from its
-        // sleep looks for EIDRM first ("raced with RMID?").
-        let mut woken = false;
-        loop {
-            let e = if woken && g.deleted {
-                EIDRM
-            } else if !g.allowed(0o222) {
-                EACCES
-            } else if g.deleted {
-                EIDRM
-            } else if g.fits(size) {
-                break;
-            } else if !b.may_block(done) {
-                EAGAIN
-            } else if q.reserved.sender_sleeps(|| g.fits(size)) {
-                break;
-            } else {
-                let slept = g.senders.add(size).and_then(|id| {
-                    wait::sleep(
-                        &mut g,
-                        |s| &mut s.senders,
-                        id,
-                        b.deadline,
-                        OnSignal::RestartNoHand,
-                        if woken { Blocked::Again } else { Blocked::Send },
-                    )
-                });
-                match slept {
-                    Ok(_) => {
-                        woken = true;
-                        continue;
-                    }
-                    Err(e) => e,
-                }
-            };
-            err = Some(e);
-            break 'msgs;
-        }
-        PidRef::set_current(&mut g.lspid);
-        g.stime = now();
-        // Its place in the send order, kept if it comes back (put-back)
-        // after a hand-over.  The receiver that gets it sets lrpid/rtime
-        // when it runs.
-        let mut m = m;
-        m.set_seq(g.seq);
-        g.seq += 1;
-        if let Some(m) = hand_over(&mut g.receivers, &q.reserved, m, &mut wq) {
-            g.msgs.push(m);
-            g.account(size, 1);
-            let (msgs, bytes) = g.depth();
-            g.stats.queued(size, msgs, bytes);
-        } else {
-            g.stats.handed(size);
-        }
-        done += 1;
-    }
-    wait::end_run(g, wq, &q.poll, done, err)
-}
-
 /// `RIPC_MSGSND`, in `do_msgsnd`'s order of checks.
 pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
     let m = load(ns.shared.limits.msgmax(), a.msgp, a.msgsz, a.msqid)?;
@@ -665,7 +681,7 @@ pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
         deadline: Deadline::from_user(a.timeout, &a.clock)?,
     };
     let q = lookup(ns, a.msqid)?;
-    let (done, err) = snd_run(&q, core::iter::once(m), b);
+    let (done, err) = q.parts().send_run(core::iter::once(m), b);
     outcome(done, err).map(|_| ())
 }
 
@@ -722,78 +738,6 @@ impl Want {
     }
 }
 
-/// Receives one message per `wants` under one lock, in `do_msgrcv`'s order
-/// of checks, passing each to `out` (with the state, whether its room is
-/// held already, and the wake queue; see [`Parts::got`]).  Returns how many
-/// were received and the error that ended the run early.
-fn rcv_run(
-    q: &SysvQueue,
-    wants: impl Iterator<Item = Want>,
-    b: Blocking,
-    mut out: impl FnMut(&mut SysvState, Msg, bool, &mut WakeQ),
-) -> (usize, Option<Error>) {
-    let (mut got, mut err) = (0, None);
-    let mut wq = WakeQ::new();
-    let mut g = q.state.lock();
-    'wants: for w in wants {
-        // `held`: whether its room is held already (a hand-over's is).
-        let mut blocked = Blocked::Receive;
-        let (m, held) = loop {
-            match g.receive(w) {
-                Ok(Some(m)) => break (m, false),
-                Ok(None) if b.may_block(got) => {}
-                Ok(None) => {
-                    err = Some(ENOMSG);
-                    break 'wants;
-                }
-                Err(e) => {
-                    err = Some(e);
-                    break 'wants;
-                }
-            }
-            let want = RecvWait {
-                search: w.search,
-                maxsize: if w.noerror {
-                    i32::MAX as usize
-                } else {
-                    w.bufsz
-                },
-                got: None,
-            };
-            let slept = g.receivers.add(want).and_then(|id| {
-                wait::sleep(
-                    &mut g,
-                    |s| &mut s.receivers,
-                    id,
-                    b.deadline,
-                    OnSignal::RestartNoHand,
-                    blocked,
-                )
-            });
-            blocked = Blocked::Again;
-            match slept.map(|r| r.got) {
-                Ok(Some(Ok(m))) => break (m, true),
-                Ok(Some(Err(e))) if e != EAGAIN => {
-                    err = Some(e);
-                    break 'wants;
-                }
-                Ok(_) => continue,
-                Err(e) => {
-                    err = Some(e);
-                    break 'wants;
-                }
-            }
-        };
-        if !w.copy {
-            PidRef::set_current(&mut g.lrpid);
-            g.rtime = now();
-        }
-        out(&mut g, m, held, &mut wq);
-        got += 1;
-    }
-    wait::end_run(g, wq, &q.poll, got, err)
-}
-
 impl SysvState {
     /// One look at the queue for `w`: the message it gets, `None` if it
     /// must wait, or its error.
@@ -847,8 +791,7 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
     // lost).  A copy (MSG_COPY) has no room: the original stays queued.
     let parts = q.parts();
     let mut got = None;
-    let (_, err) = rcv_run(&q, core::iter::once(w), b, |g, m, held, wq| {
-        let t = Taken { msg: m, extra: () };
+    let (_, err) = parts.receive_run(core::iter::once(w), b, |g, t, held, wq| {
         got = Some(parts.got(g, t, held, !w.copy, wq, |m| {
             let n = m.len().min(w.bufsz);
             m.store_typed_nofault(a.msgp, n).map(|()| n)
@@ -890,7 +833,7 @@ pub(crate) fn msgsnd_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
                 }
             }
             match &q {
-                Some(q) => snd_run(q, msgs.drain_all(), blocking),
+                Some(q) => q.parts().send_run(msgs.drain_all(), blocking),
                 None => (0, Some(EINVAL)),
             }
         },
@@ -920,12 +863,15 @@ pub(crate) fn msgrcv_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
     let q = lookup(ns, b.msqid)?;
     let mut got = KVec::with_capacity(wants.len(), GFP_KERNEL)?;
     let copy = wants.first().is_some_and(|w| w.copy);
-    let (n, run_err) = rcv_run(&q, wants.iter().copied(), blocking, |_, m, held, _| {
-        if !copy {
-            engine::out_for_delivery::<SysvState>(&q.reserved, &m, held);
-        }
-        let _ = got.push_within_capacity(Taken { msg: m, extra: () });
-    });
+    let run = q
+        .parts()
+        .receive_run(wants.iter().copied(), blocking, |_, t, held, _| {
+            if !copy {
+                engine::out_for_delivery::<SysvState>(&q.reserved, &t.msg, held);
+            }
+            let _ = got.push_within_capacity(t);
+        });
+    let (n, run_err) = run;
     if n == 0 {
         return outcome(0, run_err);
     }
