@@ -479,26 +479,32 @@ impl Family for MqState {
         &mut self.receivers
     }
 
+    #[inline]
     fn admit(&self, _: &Msg, _: bool) -> Result<bool> {
         Ok(!self.full())
     }
 
+    #[inline]
     fn sender_waits(m: Msg) -> (Option<Msg>, Option<Msg>) {
         (Some(m), None)
     }
 
+    #[inline]
     fn send(&mut self, m: Msg, wq: &mut WakeQ) -> Result {
         self.send_one(m, wq)
     }
 
+    #[inline]
     fn take_for(&mut self, (): ()) -> Result<Option<Taken<Node>>> {
         Ok(self.take())
     }
 
+    #[inline]
     fn receiver_waits((): ()) -> Option<Msg> {
         None
     }
 
+    #[inline]
     fn given(w: Option<Msg>) -> Option<Result<Msg>> {
         w.map(Ok)
     }

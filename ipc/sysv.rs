@@ -423,6 +423,7 @@ impl Family for SysvState {
 
     /// `do_msgsnd`'s order: `EACCES`, then `EIDRM`; a sender woken from its
     /// sleep looks for `EIDRM` first ("raced with RMID?").
+    #[inline]
     fn admit(&self, m: &Msg, woken: bool) -> Result<bool> {
         if woken && self.deleted {
             Err(EIDRM)
@@ -435,11 +436,13 @@ impl Family for SysvState {
         }
     }
 
+    #[inline]
     fn sender_waits(m: Msg) -> (usize, Option<Msg>) {
         (m.len(), Some(m))
     }
 
     /// The receiver that gets it sets `lrpid`/`rtime` when it runs.
+    #[inline]
     fn send(&mut self, mut m: Msg, wq: &mut WakeQ) -> Result {
         PidRef::set_current(&mut self.lspid);
         self.stime = now();
@@ -459,10 +462,12 @@ impl Family for SysvState {
         Ok(())
     }
 
+    #[inline]
     fn take_for(&mut self, w: Want) -> Result<Option<Taken<()>>> {
         Ok(self.receive(w)?.map(|msg| Taken { msg, extra: () }))
     }
 
+    #[inline]
     fn receiver_waits(w: Want) -> RecvWait {
         RecvWait {
             search: w.search,
@@ -476,6 +481,7 @@ impl Family for SysvState {
     }
 
     /// `EAGAIN`: woken to look again (`msg_qbytes` changed).
+    #[inline]
     fn given(w: RecvWait) -> Option<Result<Msg>> {
         match w.got {
             Some(Err(e)) if e == EAGAIN => None,
@@ -483,6 +489,7 @@ impl Family for SysvState {
         }
     }
 
+    #[inline]
     fn received(&mut self, w: Want) {
         if !w.copy {
             PidRef::set_current(&mut self.lrpid);
