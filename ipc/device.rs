@@ -431,10 +431,11 @@ impl LineBuf {
 
 impl Write for LineBuf {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let room = self.b.len() - self.n;
+        let room = self.b.len().saturating_sub(self.n);
         let k = s.len().min(room);
-        if let Some(dst) = self.b.get_mut(self.n..self.n + k) {
-            dst.copy_from_slice(&s.as_bytes()[..k]);
+        // What fits: the zip stops at the end of either.
+        for (d, c) in self.b.iter_mut().skip(self.n).zip(s.as_bytes()) {
+            *d = *c;
         }
         self.n += k;
         Ok(())

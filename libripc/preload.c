@@ -39,7 +39,7 @@
  * the native rules (EBUSY for any second registration, the owner is the
  * process, one-shot, removed when the owner closes any descriptor of the
  * queue, a forked child is not the owner).  The module sends the signal to
- * the owner's thread-group leader (README).  SIGEV_THREAD is built, as
+ * the owner's thread complete_signal() would pick (README).  SIGEV_THREAD is built, as
  * glibc builds it on its netlink socket, on the module's notification
  * descriptors (RIPC_SIGEV_FD):
  *  - mq_notify(SIGEV_THREAD) opens a notification descriptor and registers

@@ -578,6 +578,77 @@ TEST_F(clock, removal_ends_a_monotonic_wait_with_eidrm)
 	self->sempty = SYS(ripc_msgget(IPC_PRIVATE, 0600));
 }
 
+/*
+ * `ripcctl CMD ARGS 2>&1`: its exit status and output (in out), and how
+ * long it took on clock c (in *ns).
+ */
+static int ripcctl_timed(const char *tool, const char *args, clockid_t c, char *out,
+			 size_t size, long long *ns)
+{
+	char cmd[512];
+	long long t0 = now_ns(c);
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", tool, args);
+	st = run_output(cmd, out, size);
+	*ns = now_ns(c) - t0;
+	return st;
+}
+
+/*
+ * ripcctl's -t SECONDS, -c CLOCK and -a on mq-recv, mq-send and msg-recv:
+ * on an empty (or full) queue each ends with ETIMEDOUT's message and
+ * status 1, no earlier than asked on the clock asked; a message there is
+ * received whatever the timeout; bad options are a usage error (2).
+ */
+TEST_F(clock, ripcctl_timeouts_end_with_etimedout_on_the_chosen_clock)
+{
+	const char *tool = ripcctl_path();
+	key_t key = 0x7e5c0000 | (getpid() & 0xffff);
+	char args[256], out[512];
+	long long ns, dl;
+	int id;
+
+	if (!tool)
+		SKIP(return, "no ripcctl");
+	/* A monotonic 0.3 s on the empty queue. */
+	snprintf(args, sizeof(args), "mq-recv -t 0.3 -c monotonic %s", self->name2);
+	ASSERT_EQ(1, ripcctl_timed(tool, args, CLOCK_MONOTONIC, out, sizeof(out), &ns));
+	ASSERT_STREQ("ripcctl: mq_receive: Connection timed out\n", out);
+	ASSERT_GE(ns, 300 * MS);
+	ASSERT_LT(ns, 300 * MS + 3 * NS);
+	/* A boottime 0.2 s send on the full one. */
+	snprintf(args, sizeof(args), "mq-send -t 0.2 -c boottime %s 1 more", self->name);
+	ASSERT_EQ(1, ripcctl_timed(tool, args, CLOCK_BOOTTIME, out, sizeof(out), &ns));
+	ASSERT_STREQ("ripcctl: mq_send: Connection timed out\n", out);
+	ASSERT_GE(ns, 200 * MS);
+	/* An absolute realtime deadline 0.25 s ahead, on a System V queue. */
+	id = SYS(ripc_msgget(key, IPC_CREAT | IPC_EXCL | 0600));
+	dl = now_ns(CLOCK_REALTIME) + 250 * MS;
+	snprintf(args, sizeof(args), "msg-recv -a -c realtime -t %lld.%09lld %d 0", dl / NS,
+		 dl % NS, key);
+	ASSERT_EQ(1, ripcctl_timed(tool, args, CLOCK_REALTIME, out, sizeof(out), &ns));
+	ASSERT_STREQ("ripcctl: msgrcv: Connection timed out\n", out);
+	ASSERT_GE(now_ns(CLOCK_REALTIME), dl);
+	SYS(ripc_msgctl(id, IPC_RMID, NULL));
+	/* A message queued: received at once, its text and priority exact. */
+	snprintf(args, sizeof(args), "mq-recv -t 5 -c boottime %s", self->name);
+	ASSERT_EQ(0, ripcctl_timed(tool, args, CLOCK_MONOTONIC, out, sizeof(out), &ns));
+	ASSERT_NE(NULL, strstr(out, "] received prio 3: full\n")) TH_LOG("%s", out);
+	ASSERT_LT(ns, 3 * NS);
+	SYS(ripc_mq_send(self->full, "full", 4, 3));
+	/* Bad options: -c or -a without -t, an unknown clock, a bad number. */
+	static const char *const bad[] = {
+		"-c monotonic", "-a", "-t 0.3 -c tai", "-t -1", "-t 1.0000000001", "-t 1x", "-t",
+	};
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(args, sizeof(args), "mq-recv %s %s", bad[i], self->name2);
+		ASSERT_EQ(2, ripcctl_timed(tool, args, CLOCK_MONOTONIC, out, sizeof(out), &ns))
+			TH_LOG("%s", bad[i]);
+	}
+	ASSERT_QUEUES_INTACT();
+}
+
 static int cmp_ll(const void *a, const void *b)
 {
 	long long x = *(const long long *)a, y = *(const long long *)b;

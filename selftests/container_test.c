@@ -26,10 +26,13 @@
  *   namespace of the one who looks sees them (0 when it cannot see them);
  * - uids and gids (msg_perm, si_uid) are given as the user namespace of
  *   the one who looks sees them (65534 when unmapped), and IPC_SET takes
- *   only mapped ids (EINVAL).
+ *   only mapped ids (EINVAL);
+ * - a notification descriptor's record (rust_ipc) gives the sender's pid
+ *   and uid as native's si_pid and si_uid, and as its reader sees them.
  */
 #include "ripc_backends.h"
 
+#include <poll.h>
 #include <sys/resource.h>
 
 #include <sched.h>
@@ -949,6 +952,169 @@ TEST_F(container, notification_si_uid_across_user_namespaces)
 	AWAIT('s');
 	ASSERT_NOTIFICATION(SIGUSR2, si, init, NOBODY);
 	ASSERT_EQ(1, mq->receive(q, buf, sizeof(buf), NULL));
+	ASSERT_EQ(0, end_container(self));
+	SYS(mq->close(q));
+}
+
+/*
+ * Notification descriptors (a rust_ipc extension) across namespaces.  The
+ * caller registers on q: on rust_ipc the notification descriptor nfd
+ * (RIPC_SIGEV_FD), natively SIGUSR1 (blocked), so that the pid and uid a
+ * descriptor's record gives are checked against the siginfo of native's
+ * signal in the same boot, where the owner reads them.
+ */
+#define NOTIFY_VALUE 7
+
+static int arm_notify(FIXTURE_DATA(container) *self, mqd_t q, int nfd)
+{
+	if (mq == &ripc_mq_be)
+		return ripc_mq_notify_fd(q, nfd,
+					 (union sigval){ .sival_ptr = (void *)NOTIFY_VALUE });
+	return notify_sig(mq, q, SIGUSR1, (void *)NOTIFY_VALUE);
+}
+
+/*
+ * The sender of the notification that fired (within 2 s): the record read
+ * from nfd, or the siginfo of SIGUSR1, into *pid and *uid; 0, or -1 if
+ * none came or it is not the notification.
+ */
+static int take_notify(FIXTURE_DATA(container) *self, int nfd, pid_t *pid, uid_t *uid)
+{
+	struct pollfd p = { .fd = nfd, .events = POLLIN };
+	struct ripc_notify_record r;
+	siginfo_t si;
+
+	if (mq == &ripc_mq_be) {
+		if (poll(&p, 1, 2000) != 1 || read(nfd, &r, sizeof(r)) != sizeof(r) ||
+		    r.sigev_value != NOTIFY_VALUE)
+			return -1;
+		*pid = r.pid;
+		*uid = r.uid;
+		return 0;
+	}
+	if (take_signal(SIGUSR1, &si, 2000) != SIGUSR1 || si.si_code != SI_MESGQ ||
+	    si.si_value.sival_int != NOTIFY_VALUE)
+		return -1;
+	*pid = si.si_pid;
+	*uid = si.si_uid;
+	return 0;
+}
+
+#define C_NOTIFIED(nfd, want_pid, want_uid) do { \
+	pid_t __p; \
+	uid_t __u; \
+	C_OK(take_notify(self, nfd, &__p, &__u)); \
+	C_EQ(want_pid, __p); \
+	C_EQ(want_uid, __u); \
+} while (0)
+
+#define ASSERT_NOTIFIED(nfd, want_pid, want_uid) do { \
+	pid_t __p; \
+	uid_t __u; \
+	SYS(take_notify(self, nfd, &__p, &__u)); \
+	ASSERT_EQ((pid_t)(want_pid), __p); \
+	ASSERT_EQ((uid_t)(want_uid), __u); \
+} while (0)
+
+/*
+ * A notification descriptor's record gives the sender as the signal would:
+ * its pid as the reader's pid namespace sees it (0 if it cannot), its uid
+ * mapped into the owner's user namespace and then, as the signal code does,
+ * into the reader's (so the overflow uid across user namespaces, as
+ * notification_si_uid_across_user_namespaces shows).  Natively the same
+ * steps check si_pid and si_uid.  On rust_ipc only, a record read by
+ * another process than the registration's owner: the container's own
+ * notification read by the host gives the container's init as the host
+ * sees it and container root as host uid BASE; the host's read by the
+ * container gives pid 0 and uid 65534.
+ */
+TEST_F(container, notification_descriptor_gives_the_sender_as_the_reader_sees_it)
+{
+	mqd_t q = SYS(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0666, ATTR));
+	int ripc = mq == &ripc_mq_be;
+	int nfd = ripc ? SYS(ripc_notify_fd_open(O_CLOEXEC | O_NONBLOCK)) : -1;
+	char buf[16];
+	pid_t init, pid;
+
+	SYS(block_signal(SIGUSR1));
+	init = start_container(_metadata, self, CLONE_NEWUSER | CLONE_NEWPID);
+	if (init == 0) {
+		mqd_t mine = C_OK(mq->open(self->name, O_RDWR));
+
+		/* From host root: not in this pid namespace, uid 0 unmapped. */
+		C_OK(arm_notify(self, mine, nfd));
+		C_TELL('n');
+		C_AWAIT('s');
+		C_NOTIFIED(nfd, 0, NOBODY);
+		C_EQ(1, mq->receive(mine, buf, sizeof(buf), NULL));
+		/* From host uid BASE + 5 (the container's 5): see above. */
+		C_OK(arm_notify(self, mine, nfd));
+		C_TELL('n');
+		C_AWAIT('s');
+		C_NOTIFIED(nfd, 0, NOBODY);
+		C_EQ(1, mq->receive(mine, buf, sizeof(buf), NULL));
+		/* From the container's uid 5, its pid 2. */
+		C_OK(arm_notify(self, mine, nfd));
+		pid = fork_child();
+		if (pid == 0) {
+			C_OK(become_uid(5));
+			C_OK(mq->send(mine, "c", 1, 0));
+			_exit(0);
+		}
+		C_EQ(2, pid);
+		C_EQ(0, wait_child(pid));
+		C_NOTIFIED(nfd, 2, 5);
+		C_EQ(1, mq->receive(mine, buf, sizeof(buf), NULL));
+		C_OK(mq->close(mine));
+		C_TELL('d');
+		/* To the test: from container root. */
+		C_AWAIT('n');
+		mine = C_OK(mq->open(self->name, O_RDWR));
+		C_OK(mq->send(mine, "d", 1, 0));
+		C_TELL('s');
+		if (ripc) {
+			/* Its own notification, sent by itself, read by the test. */
+			C_AWAIT('r');
+			C_OK(arm_notify(self, mine, nfd));
+			C_OK(mq->send(mine, "e", 1, 0));
+			C_EQ(1, mq->receive(mine, buf, sizeof(buf), NULL));
+			C_TELL('e');
+			/* The test's, sent by the test, read here. */
+			C_AWAIT('h');
+			C_NOTIFIED(nfd, 0, NOBODY);
+		}
+		_exit(0);
+	}
+	AWAIT('n');
+	SYS(mq->send(q, "a", 1, 0));
+	TELL('s');
+	AWAIT('n');
+	pid = fork_child();
+	if (pid == 0) {
+		C_OK(become_uid(BASE + 5));
+		C_OK(mq->send(q, "b", 1, 0));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	TELL('s');
+	AWAIT('d');
+	SYS(arm_notify(self, q, nfd));
+	TELL('n');
+	AWAIT('s');
+	/* Container root is host uid BASE, which the double mapping loses. */
+	ASSERT_NOTIFIED(nfd, init, NOBODY);
+	ASSERT_EQ(1, mq->receive(q, buf, sizeof(buf), NULL));
+	if (ripc) {
+		TELL('r');
+		AWAIT('e');
+		/* Owner and sender the container's init, reader the host. */
+		ASSERT_NOTIFIED(nfd, init, BASE);
+		SYS(arm_notify(self, q, nfd));
+		SYS(mq->send(q, "f", 1, 0));
+		ASSERT_EQ(1, mq->receive(q, buf, sizeof(buf), NULL));
+		TELL('h');
+		close(nfd);
+	}
 	ASSERT_EQ(0, end_container(self));
 	SYS(mq->close(q));
 }

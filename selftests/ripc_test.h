@@ -15,6 +15,8 @@
  * - fill()/check() write and verify a byte pattern depending on a seed.
  * - read_text() reads a small file (/proc, cgroup), device_ioctl_fd() opens
  *   a device file and runs one ioctl on it (bind_new(): RIPC_MSG_BIND).
+ * - ripcctl_path() finds the ripcctl tool, run_output() runs a shell command
+ *   and gives its output and exit status.
  * - STAT_WITH(), ASSERT_QUEUE_WITH() and SET_QBYTES_WITH() check and set a
  *   System V queue through the msgctl the test calls; ASSERT_MSGINFO_LIMITS()
  *   checks the limits of IPC_INFO and MSG_INFO.
@@ -435,6 +437,42 @@ static inline int kasan_kernel(void)
 	if (f)
 		fclose(f);
 	return found;
+}
+
+/* The ripcctl binary (/bin/ripcctl in the VM, tools/out/ripcctl in a tree), or NULL. */
+static inline const char *ripcctl_path(void)
+{
+	static const char *const where[] = { "/bin/ripcctl", "tools/out/ripcctl",
+					     "../tools/out/ripcctl" };
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(where); i++)
+		if (access(where[i], X_OK) == 0)
+			return where[i];
+	return NULL;
+}
+
+/*
+ * Runs the shell command cmd with its standard output in out (at most
+ * size - 1 bytes, NUL-terminated): its exit status (128 + the signal if
+ * killed), or -1 if it could not be run.
+ */
+static inline int run_output(const char *cmd, char *out, size_t size)
+{
+	FILE *f;
+	size_t n;
+	int st;
+
+	fflush(stdout);
+	fflush(stderr);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	n = fread(out, 1, size - 1, f);
+	out[n] = 0;
+	st = pclose(f);
+	if (st < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 #endif /* RIPC_TEST_H */

@@ -691,17 +691,6 @@ TEST_F(handles, the_listing_shows_only_readable_queues)
 
 /* ---- ripcctl ------------------------------------------------------------ */
 
-static const char *ripcctl(void)
-{
-	static const char *const where[] = { "/bin/ripcctl", "tools/out/ripcctl",
-					     "../tools/out/ripcctl" };
-
-	for (unsigned int i = 0; i < ARRAY_SIZE(where); i++)
-		if (access(where[i], X_OK) == 0)
-			return where[i];
-	return NULL;
-}
-
 /* The value of field name in `ripcctl stat` output out, or -1. */
 static long long stat_field(const char *out, const char *name)
 {
@@ -717,21 +706,14 @@ static long long stat_field(const char *out, const char *name)
 static int tool_stat(const char *tool, const char *what, char *out, size_t size)
 {
 	char cmd[512];
-	size_t n;
-	FILE *f;
 
 	snprintf(cmd, sizeof(cmd), "%s stat %s", tool, what);
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	n = fread(out, 1, size - 1, f);
-	out[n] = 0;
-	return pclose(f);
+	return run_output(cmd, out, size);
 }
 
 TEST_F(handles, ripcctl_stat_prints_the_counters)
 {
-	const char *tool = ripcctl();
+	const char *tool = ripcctl_path();
 	char idtext[16], out[4096];
 	int mq, id = MKQ(0600);
 	struct { long mtype; char t[8]; } m = { 3, "1234567" };
@@ -766,7 +748,7 @@ TEST_F(handles, ripcctl_stat_prints_the_counters)
  */
 TEST_F(handles, ripcctl_top_sorts_by_traffic_since_the_last_view)
 {
-	const char *tool = ripcctl();
+	const char *tool = ripcctl_path();
 	char cmd[256], line[8192], x[80], y[80];
 	int mx, my, views = 0, rows = 0;
 	unsigned long long msgs[2] = { 0, 0 };

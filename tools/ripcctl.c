@@ -6,8 +6,9 @@
  *   ripcctl version                      ABI version and limits
  *   ripcctl list                         every queue of both kinds
  *   ripcctl mq-create NAME [MAXMSG MSGSIZE]
- *   ripcctl mq-send NAME PRIO TEXT
- *   ripcctl mq-recv NAME [COUNT]         receive COUNT messages (default 1)
+ *   ripcctl mq-send [TIMEOUT] NAME PRIO TEXT
+ *   ripcctl mq-recv [TIMEOUT] NAME [COUNT]
+ *                                        receive COUNT messages (default 1)
  *   ripcctl mq-notify-recv NAME COUNT [MS]
  *                                        register SIGUSR1 notification, wait
  *                                        for it, print the siginfo, wait MS
@@ -17,8 +18,10 @@
  *                                        re-registering after each: a queue
  *                                        that others drain), print each record
  *   ripcctl mq-unlink NAME
- *   ripcctl msg-send KEY TYPE TEXT       (creates the queue if needed)
- *   ripcctl msg-recv KEY TYPE [FLAGS]    TYPE as msgrcv's msgtyp; FLAGS: e (MSG_EXCEPT)
+ *   ripcctl msg-send [TIMEOUT] KEY TYPE TEXT
+ *                                        (creates the queue if needed)
+ *   ripcctl msg-recv [TIMEOUT] KEY TYPE [FLAGS]
+ *                                        TYPE as msgrcv's msgtyp; FLAGS: e (MSG_EXCEPT)
  *   ripcctl msg-rm KEY
  *   ripcctl peek NAME [POS]              print the message at POS in receive order
  *                                        (default: every message), leaving it queued
@@ -31,6 +34,20 @@
  *                                        once a second, busiest first (the
  *                                        messages sent and received since
  *                                        the last view); -n: COUNT views
+ *
+ * TIMEOUT, options of the four send and receive commands before their
+ * arguments (-- ends them; without them the commands block as long as
+ * they must):
+ *   -t SECONDS   give up after SECONDS (a decimal, e.g. 0.3) with ETIMEDOUT
+ *                ("Connection timed out", exit status 1); each call of
+ *                mq-recv COUNT waits at most that long
+ *   -c CLOCK     realtime (the default, as mq_timedreceive), monotonic or
+ *                boottime: the clock the wait is on (ripc_mq_clockreceive
+ *                and the others)
+ *   -a           SECONDS is a time of that clock (as clock_gettime gives
+ *                it: `date +%s.%N` for realtime), not a time to wait
+ * A wait of -t alone is never moved by a step of the wall clock; one of
+ * -a -c realtime ends when the clock is set past SECONDS (as native's).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -60,15 +77,103 @@ static int fail_usage(void)
 	return 2;
 }
 
-static int mq_recv(int fd, long n)
+/* A timeout of the send and receive commands: -t SECONDS [-c CLOCK] [-a]. */
+struct timeout {
+	clockid_t clock;
+	int flags;                      /* TIMER_ABSTIME or 0 */
+	const struct timespec *ts;      /* NULL: wait forever */
+	struct timespec value;
+};
+
+/* SECONDS as a decimal with at most 9 places, into *ts; -1 if it is not one. */
+static int parse_seconds(const char *s, struct timespec *ts)
+{
+	const char *p = s;
+	long long sec = 0;
+	long nsec = 0;
+	int places = 0;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (sec > (INT64_MAX - 9) / 10)
+			return -1;
+		sec = sec * 10 + (*p - '0');
+	}
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++, places++) {
+			if (places == 9)
+				return -1;
+			nsec = nsec * 10 + (*p - '0');
+		}
+	}
+	if (*p)
+		return -1;
+	for (; places < 9; places++)
+		nsec *= 10;
+	*ts = (struct timespec){ .tv_sec = sec, .tv_nsec = nsec };
+	return 0;
+}
+
+/*
+ * Takes the TIMEOUT options that follow the command (argv[2] on) into *t
+ * and removes them from argv; returns the new argc, or -1 on a bad option.
+ */
+static int timeout_opts(int argc, char **argv, struct timeout *t)
+{
+	static const struct { const char *name; clockid_t id; } clocks[] = {
+		{ "realtime", CLOCK_REALTIME }, { "monotonic", CLOCK_MONOTONIC },
+		{ "boottime", CLOCK_BOOTTIME },
+	};
+	int i = 2, clock_set = 0;
+	size_t k;
+
+	*t = (struct timeout){ .clock = CLOCK_REALTIME };
+	for (; i < argc && argv[i][0] == '-' && argv[i][1] && !argv[i][2]; i++) {
+		char opt = argv[i][1];
+
+		if (opt == '-') {       /* "--": the end of the options */
+			i++;
+			break;
+		}
+		if (opt == 'a') {
+			t->flags = TIMER_ABSTIME;
+			continue;
+		}
+		if ((opt != 't' && opt != 'c') || ++i == argc)
+			return -1;
+		if (opt == 't') {
+			if (parse_seconds(argv[i], &t->value))
+				return -1;
+			t->ts = &t->value;
+			continue;
+		}
+		for (k = 0; k < ARRAY_LEN(clocks) && strcmp(argv[i], clocks[k].name); k++)
+			;
+		if (k == ARRAY_LEN(clocks))
+			return -1;
+		t->clock = clocks[k].id;
+		clock_set = 1;
+	}
+	/* -c and -a qualify -t: alone they are a mistake. */
+	if (!t->ts && (clock_set || t->flags))
+		return -1;
+	memmove(argv + 2, argv + i, (argc - i + 1) * sizeof(*argv));
+	return argc - (i - 2);
+}
+
+static int mq_recv(int fd, long n, const struct timeout *t)
 {
 	struct mq_attr a;
 	if (ripc_mq_getattr(fd, &a))
 		return fail("getattr");
 	char *buf = malloc(a.mq_msgsize + 1);
+	if (!buf)
+		return fail("malloc");
 	for (long i = 0; i < n; i++) {
 		unsigned prio;
-		ssize_t len = ripc_mq_receive(fd, buf, a.mq_msgsize, &prio);
+		ssize_t len = ripc_mq_clockreceive(fd, buf, a.mq_msgsize, &prio, t->clock,
+						   t->flags, t->ts);
 		if (len < 0)
 			return fail("mq_receive");
 		printf("[pid %d] received prio %u: %.*s\n", getpid(), prio, (int)len, buf);
@@ -375,7 +480,15 @@ static int top_cmd(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "help";
+	struct timeout tmo = { .clock = CLOCK_REALTIME };
 	int fd, id;
+
+	if (!strcmp(cmd, "mq-send") || !strcmp(cmd, "mq-recv") || !strcmp(cmd, "msg-send") ||
+	    !strcmp(cmd, "msg-recv")) {
+		argc = timeout_opts(argc, argv, &tmo);
+		if (argc < 0)
+			return fail_usage();
+	}
 
 	if (!strcmp(cmd, "version")) {
 		struct ripc_version v = { .size = sizeof(v) };
@@ -416,14 +529,15 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "mq-send") && argc == 5) {
 		fd = ripc_mq_open(argv[2], O_WRONLY);
-		if (fd < 0 || ripc_mq_send(fd, argv[4], strlen(argv[4]), atoi(argv[3])))
+		if (fd < 0 || ripc_mq_clocksend(fd, argv[4], strlen(argv[4]), atoi(argv[3]),
+						tmo.clock, tmo.flags, tmo.ts))
 			return fail("mq_send");
 		printf("[pid %d] sent prio %s: %s\n", getpid(), argv[3], argv[4]);
 		return 0;
 	}
 	if (!strcmp(cmd, "mq-recv") && argc >= 3) {
 		fd = ripc_mq_open(argv[2], O_RDONLY);
-		return fd < 0 ? fail("mq_open") : mq_recv(fd, argc > 3 ? atol(argv[3]) : 1);
+		return fd < 0 ? fail("mq_open") : mq_recv(fd, argc > 3 ? atol(argv[3]) : 1, &tmo);
 	}
 	if (!strcmp(cmd, "mq-notify-recv") && (argc == 4 || argc == 5)) {
 		sigset_t set;
@@ -445,7 +559,7 @@ int main(int argc, char **argv)
 		       si.si_pid, si.si_uid);
 		if (argc == 5)
 			usleep(atoi(argv[4]) * 1000);
-		return mq_recv(fd, atol(argv[3]));
+		return mq_recv(fd, atol(argv[3]), &tmo);
 	}
 	if (!strcmp(cmd, "mq-watch") && (argc == 3 || argc == 4)) {
 		long count = argc == 4 ? atol(argv[3]) : 1;
@@ -479,7 +593,8 @@ int main(int argc, char **argv)
 			n = sizeof(m.mtext);
 		m.mtype = atol(argv[3]);
 		memcpy(m.mtext, argv[4], n);
-		if ((id = msgq(argv[2], 1)) < 0 || ripc_msgsnd(id, &m, n, 0))
+		if ((id = msgq(argv[2], 1)) < 0 ||
+		    ripc_msgsnd_clock(id, &m, n, 0, tmo.clock, tmo.flags, tmo.ts))
 			return fail("msgsnd");
 		printf("[pid %d] sent type %ld: %s\n", getpid(), m.mtype, argv[4]);
 		return 0;
@@ -489,7 +604,8 @@ int main(int argc, char **argv)
 		int flg = argc > 4 && strchr(argv[4], 'e') ? MSG_EXCEPT : 0;
 		ssize_t n;
 		if ((id = msgq(argv[2], 1)) < 0 ||
-		    (n = ripc_msgrcv(id, &m, sizeof(m.mtext), atol(argv[3]), flg)) < 0)
+		    (n = ripc_msgrcv_clock(id, &m, sizeof(m.mtext), atol(argv[3]), flg, tmo.clock,
+					   tmo.flags, tmo.ts)) < 0)
 			return fail("msgrcv");
 		printf("[pid %d] received type %ld: %.*s\n", getpid(), m.mtype, (int)n, m.mtext);
 		return 0;

@@ -165,7 +165,9 @@ struct ripc_sigevent {
  * registration) or a pointer to a struct ripc_sigevent (a native struct
  * sigevent) with SIGEV_SIGNAL, SIGEV_NONE or RIPC_SIGEV_FD.  The signal
  * carries si_code SI_MESGQ, si_value, si_pid/si_uid of the sender; it is
- * sent to the registering process's thread-group leader.
+ * sent to the thread of the registering process that the kernel's
+ * complete_signal() would pick (native sends it process-wide: README,
+ * "Differences a module cannot avoid").
  */
 struct ripc_mq_notify {
 	__u32 size;
