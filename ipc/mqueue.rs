@@ -452,7 +452,9 @@ impl QueueState for MqState {
             // (the queue can be empty and yet full of messages out for
             // delivery).  Its FIFO exists: nothing to allocate.
             if let Some(sm) = sm {
-                let _ = self.send_one(sm, wq);
+                if self.send_one(sm, wq).is_ok() {
+                    self.stats.handed_in();
+                }
             }
         }
         self.senders.any_waiting()

@@ -5,7 +5,8 @@
 //!
 //! The counters live in each queue's state, under its lock, and are
 //! bumped where the event happens: a send where its message is queued or
-//! handed to a blocked receiver (each family's send run), a receive where
+//! handed to a blocked receiver (each family's `send`), a blocked sender's
+//! message put in by a receive (POSIX's `serve_senders`), a receive where
 //! its message is delivered ([`crate::ipc::engine`]: under the lock, or in
 //! the critical section that gives its room back), a block and a timeout
 //! in [`crate::ipc::wait::sleep`].  A message put back after a fault was
@@ -34,6 +35,7 @@ pub(crate) struct Stats {
     received: u64,
     received_bytes: u64,
     handoffs: u64,
+    receive_handoffs: u64,
     blocked_sends: u64,
     blocked_receives: u64,
     timeouts: u64,
@@ -43,6 +45,7 @@ pub(crate) struct Stats {
     last_send: u64,
     last_receive: u64,
     last_handoff: u64,
+    last_receive_handoff: u64,
     last_blocked_send: u64,
     last_blocked_receive: u64,
     last_timeout: u64,
@@ -99,6 +102,13 @@ impl Stats {
     pub(crate) fn handed(&mut self, len: usize) {
         self.last_handoff = self.sent(len);
         self.handoffs = self.handoffs.wrapping_add(1);
+    }
+
+    /// A blocked sender's message was put in by the receive that made room
+    /// for it (`pipelined_receive`); its send is counted as any other.
+    pub(crate) fn handed_in(&mut self) {
+        self.receive_handoffs = self.receive_handoffs.wrapping_add(1);
+        self.last_receive_handoff = kernel_api::jiffies();
     }
 
     /// The queue holds `msgs` messages of `bytes` bytes (a message sent or
@@ -158,6 +168,7 @@ impl Stats {
             received: self.received,
             received_bytes: self.received_bytes,
             handoffs: self.handoffs,
+            receive_handoffs: self.receive_handoffs,
             blocked_sends: self.blocked_sends,
             blocked_receives: self.blocked_receives,
             timeouts: self.timeouts,
@@ -168,6 +179,7 @@ impl Stats {
             last_send_ns: at(self.last_send, self.sent),
             last_receive_ns: at(self.last_receive, self.received),
             last_handoff_ns: at(self.last_handoff, self.handoffs),
+            last_receive_handoff_ns: at(self.last_receive_handoff, self.receive_handoffs),
             last_blocked_send_ns: at(self.last_blocked_send, self.blocked_sends),
             last_blocked_receive_ns: at(self.last_blocked_receive, self.blocked_receives),
             last_timeout_ns: at(self.last_timeout, self.timeouts),
@@ -198,8 +210,9 @@ fn realtime(epoch: (u64, i64), j: u64) -> i64 {
 
 /// The `RIPC_LIST_STATS` table's columns, before the queue's own.
 pub(crate) const HEADER: &str = "sent sent_bytes received received_bytes handoffs \
-blocked_sends blocked_receives timeouts peak_msgs peak_bytes msgs bytes last_send_ns \
-last_receive_ns last_handoff_ns last_blocked_send_ns last_blocked_receive_ns last_timeout_ns";
+receive_handoffs blocked_sends blocked_receives timeouts peak_msgs peak_bytes msgs bytes \
+last_send_ns last_receive_ns last_handoff_ns last_receive_handoff_ns last_blocked_send_ns \
+last_blocked_receive_ns last_timeout_ns";
 
 /// A queue's counters as a line of the `RIPC_LIST_STATS` table: the fields
 /// in order, in decimal, one space apart.
@@ -210,12 +223,13 @@ impl fmt::Display for Row {
         let s = &self.0;
         write!(
             f,
-            "{} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {}",
+            "{} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {}",
             s.sent,
             s.sent_bytes,
             s.received,
             s.received_bytes,
             s.handoffs,
+            s.receive_handoffs,
             s.blocked_sends,
             s.blocked_receives,
             s.timeouts,
@@ -226,6 +240,7 @@ impl fmt::Display for Row {
             s.last_send_ns,
             s.last_receive_ns,
             s.last_handoff_ns,
+            s.last_receive_handoff_ns,
             s.last_blocked_send_ns,
             s.last_blocked_receive_ns,
             s.last_timeout_ns

@@ -272,13 +272,14 @@ static int msgq(const char *key, int create)
 
 /* The fields of struct ripc_queue_stats, in order (all 64-bit). */
 static const char *const stat_names[] = {
-	"sent", "sent_bytes", "received", "received_bytes", "handoffs", "blocked_sends",
-	"blocked_receives", "timeouts", "peak_msgs", "peak_bytes", "msgs", "bytes",
-	"last_send_ns", "last_receive_ns", "last_handoff_ns", "last_blocked_send_ns",
-	"last_blocked_receive_ns", "last_timeout_ns",
+	"sent", "sent_bytes", "received", "received_bytes", "handoffs", "receive_handoffs",
+	"blocked_sends", "blocked_receives", "timeouts", "peak_msgs", "peak_bytes", "msgs",
+	"bytes", "last_send_ns", "last_receive_ns", "last_handoff_ns",
+	"last_receive_handoff_ns", "last_blocked_send_ns", "last_blocked_receive_ns",
+	"last_timeout_ns",
 };
 #define NSTAT (sizeof(stat_names) / sizeof(stat_names[0]))
-#define FIRST_TIME 12
+#define FIRST_TIME 13
 _Static_assert(NSTAT * 8 == sizeof(struct ripc_queue_stats), "stat_names");
 
 static int stat_cmd(int argc, char **argv)
@@ -461,10 +462,10 @@ static int top_cmd(int argc, char **argv)
 
 			printf("%8llu %10llu %6llu %6llu %10llu %10llu %8llu %6llu %6llu %6llu  %s\n",
 			       (unsigned long long)r->dmsgs, (unsigned long long)r->dbytes,
-			       (unsigned long long)r->v[10], (unsigned long long)r->v[8],
+			       (unsigned long long)r->v[11], (unsigned long long)r->v[9],
 			       (unsigned long long)r->v[0], (unsigned long long)r->v[2],
-			       (unsigned long long)r->v[4], (unsigned long long)r->v[5],
-			       (unsigned long long)r->v[6], (unsigned long long)r->v[7], r->name);
+			       (unsigned long long)(r->v[4] + r->v[5]), (unsigned long long)r->v[6],
+			       (unsigned long long)r->v[7], (unsigned long long)r->v[8], r->name);
 		}
 		putchar('\n');
 		fflush(stdout);

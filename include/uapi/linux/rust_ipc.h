@@ -556,6 +556,9 @@ struct ripc_queue_stats {
 	__u64 received;                 /* messages received (not MSG_COPY's copies) */
 	__u64 received_bytes;           /* their bytes (whole, if MSG_NOERROR cut them) */
 	__u64 handoffs;                 /* sent straight to a blocked receiver (pipelined_send) */
+	__u64 receive_handoffs;         /* a blocked sender's message put in by the receive
+					   that made room (pipelined_receive; POSIX only:
+					   System V senders look again themselves) */
 	__u64 blocked_sends;            /* sends that slept for room */
 	__u64 blocked_receives;         /* receives that slept for a message */
 	__u64 timeouts;                 /* sends and receives that ended in ETIMEDOUT */
@@ -566,6 +569,7 @@ struct ripc_queue_stats {
 	__s64 last_send_ns;
 	__s64 last_receive_ns;
 	__s64 last_handoff_ns;
+	__s64 last_receive_handoff_ns;
 	__s64 last_blocked_send_ns;
 	__s64 last_blocked_receive_ns;
 	__s64 last_timeout_ns;

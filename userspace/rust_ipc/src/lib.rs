@@ -69,8 +69,8 @@ mod sys;
 mod sysv;
 pub mod uapi;
 
-pub use notify::{NotifyFd, NotifyRecord};
 pub use deadline::{Clock, Deadline};
+pub use notify::{NotifyFd, NotifyRecord};
 pub use posix::{Attributes, Notification, OpenOptions, PosixQueue, MQ_PRIO_MAX};
 pub use stats::QueueStats;
 pub use sysv::{MsgInfo, RecvFlags, Search, Stat, SysvQueue, IPC_CREAT, IPC_EXCL, IPC_PRIVATE};

@@ -31,6 +31,9 @@ pub struct QueueStats {
     pub received_bytes: u64,
     /// Messages sent straight to a blocked receiver (`pipelined_send`).
     pub handoffs: u64,
+    /// Blocked senders' messages put in by the receive that made room
+    /// (`pipelined_receive`; POSIX only).
+    pub receive_handoffs: u64,
     /// Sends that slept for room.
     pub blocked_sends: u64,
     /// Receives that slept for a message.
@@ -51,6 +54,8 @@ pub struct QueueStats {
     pub last_receive: Option<SystemTime>,
     /// The last hand-off.
     pub last_handoff: Option<SystemTime>,
+    /// The last receive hand-off.
+    pub last_receive_handoff: Option<SystemTime>,
     /// The last send that slept.
     pub last_blocked_send: Option<SystemTime>,
     /// The last receive that slept.
@@ -76,6 +81,7 @@ impl From<uapi::ripc_queue_stats> for QueueStats {
             received: s.received,
             received_bytes: s.received_bytes,
             handoffs: s.handoffs,
+            receive_handoffs: s.receive_handoffs,
             blocked_sends: s.blocked_sends,
             blocked_receives: s.blocked_receives,
             timeouts: s.timeouts,
@@ -86,6 +92,7 @@ impl From<uapi::ripc_queue_stats> for QueueStats {
             last_send: time(s.last_send_ns),
             last_receive: time(s.last_receive_ns),
             last_handoff: time(s.last_handoff_ns),
+            last_receive_handoff: time(s.last_receive_handoff_ns),
             last_blocked_send: time(s.last_blocked_send_ns),
             last_blocked_receive: time(s.last_blocked_receive_ns),
             last_timeout: time(s.last_timeout_ns),
