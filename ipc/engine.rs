@@ -30,6 +30,7 @@
 use crate::ipc::{
     defs::write_items,
     msg::Msg,
+    pinned::Pinned,
     stats::{Blocked, Counted},
     wait::{self, Blocking, OnSignal, PollQueue, WaitList, WakeQ},
 };
@@ -172,9 +173,9 @@ pub(crate) trait Family: QueueState {
     fn senders(&mut self) -> &mut WaitList<Self::SendWait>;
     fn receivers(&mut self) -> &mut WaitList<Self::RecvWait>;
 
-    /// Whether `m` may go in now (`false`: no room), or the error its send
-    /// fails with; `woken`: its sender slept for room.
-    fn admit(&self, m: &Msg, woken: bool) -> Result<bool>;
+    /// Whether a message of `len` bytes may go in now (`false`: no room),
+    /// or the error its send fails with; `woken`: its sender slept for room.
+    fn admit(&self, len: usize, woken: bool) -> Result<bool>;
 
     /// A sender about to sleep for room for `m`: what its entry holds, and
     /// `m` back if the sender keeps it (System V: it looks again when
@@ -188,12 +189,32 @@ pub(crate) trait Family: QueueState {
     /// Takes the message `want` selects, if there is one.
     fn take_for(&mut self, want: Self::Want) -> Result<Option<Taken<Self::Extra>>>;
 
-    /// A receiver of `want` about to sleep: what its entry holds.
-    fn receiver_waits(want: Self::Want) -> Self::RecvWait;
+    /// A receiver of `want` about to sleep: what its entry holds (with
+    /// its buffer pinned for [`Given::Copied`], if it asks for that).
+    fn receiver_waits(&self, want: Self::Want) -> Self::RecvWait;
+
+    /// What a blocked receiver makes of a message of type or priority
+    /// `mtype` and `len` bytes: the family's selection rule.
+    fn pick(w: &Self::RecvWait, mtype: i64, len: usize) -> Pick;
+
+    /// Stores what a blocked receiver gets.
+    fn give(w: &mut Self::RecvWait, got: Result<Given>);
 
     /// What a woken receiver was given: a message, an error, or nothing
     /// (it looks again).
-    fn given(w: Self::RecvWait) -> Option<Result<Msg>>;
+    fn given(w: Self::RecvWait) -> Option<Result<Given>>;
+
+    /// A blocked receiver's pinned buffer, if it has one.
+    fn direct(w: &mut Self::RecvWait) -> Option<&mut Direct>;
+
+    /// Fills `d` as the family lays a received message out: `len` bytes
+    /// of text from user memory at `src` (without a page fault), with its
+    /// type or priority `mtype`; returns the length received.
+    fn fill(d: &mut Direct, src: u64, len: usize, mtype: i64) -> Result<usize>;
+
+    /// A message of `len` bytes was sent straight into a blocked
+    /// receiver's buffer (`lspid`, `stime`; counted as a hand-off).
+    fn sent_direct(&mut self, len: usize);
 
     /// A receive of `want` has its message (System V: `lrpid`, `rtime`).
     fn received(&mut self, _want: Self::Want) {}
@@ -234,30 +255,28 @@ pub(crate) enum Pick {
 }
 
 /// `pipelined_send`, for both families: `m` goes to the first blocked
-/// receiver that takes it (`pick`), its room held until that receiver has
-/// delivered it, and that receiver is woken; one that fails on it is woken
-/// with its error on the way (`give` stores what a receiver gets).  Returns
-/// `m` if no receiver took it.
-pub(crate) fn hand_over<S: QueueState, W>(
-    receivers: &mut WaitList<W>,
+/// receiver that takes it ([`Family::pick`]), its room held until that
+/// receiver has delivered it, and that receiver is woken; one that fails
+/// on it is woken with its error on the way.  Returns `m` if no receiver
+/// took it.
+pub(crate) fn hand_over<S: Family>(
+    receivers: &mut WaitList<S::RecvWait>,
     reserved: &Reserved,
     m: Msg,
     wq: &mut WakeQ,
-    pick: impl Fn(&W, &Msg) -> Pick,
-    give: impl Fn(&mut W, Result<Msg>),
 ) -> Option<Msg> {
     let mut m = Some(m);
     receivers.each(|r| {
         let Some(msg) = m.as_ref() else {
             return ControlFlow::Break(());
         };
-        match pick(&r.w, msg) {
+        match S::pick(&r.w, msg.mtype(), msg.len()) {
             Pick::Pass => return ControlFlow::Continue(()),
-            Pick::Fail(e) => give(&mut r.w, Err(e)),
+            Pick::Fail(e) => S::give(&mut r.w, Err(e)),
             Pick::Take => {
                 if let Some(msg) = m.take() {
                     reserved.hold(S::room(&msg));
-                    give(&mut r.w, Ok(msg));
+                    S::give(&mut r.w, Ok(Given::Msg(msg)));
                 }
             }
         }
@@ -268,6 +287,102 @@ pub(crate) fn hand_over<S: QueueState, W>(
         }
     });
     m
+}
+
+/// Messages from this size on go straight from the sender's memory into a
+/// blocked receiver's (one copy, [`Parts::send_direct`]): below it,
+/// pinning the receiver's pages costs more than the copy it saves.
+pub(crate) const DIRECT_MIN: usize = 8192;
+
+/// A blocked receiver's buffer, pinned when it went to sleep, that a
+/// sender fills straight from its own user memory ([`Family::fill`]).
+pub(crate) struct Direct {
+    /// Where the message goes (System V: its type, then its text).
+    pub(crate) buf: Pinned,
+    /// Where its priority goes (POSIX's `msg_prio`), pinned apart.
+    pub(crate) tag: Option<Pinned>,
+}
+
+/// Where a single receive may take a message straight into its buffer.
+#[derive(Clone, Copy)]
+pub(crate) struct DirectAt {
+    /// The buffer, and as much of it as a message can fill.
+    pub(crate) buf: u64,
+    pub(crate) len: usize,
+    /// Where the priority goes (POSIX; 0: with the text).
+    pub(crate) tag: u64,
+}
+
+impl DirectAt {
+    /// `Some` for a buffer worth pinning.
+    pub(crate) fn new(buf: u64, len: usize, tag: u64) -> Option<Self> {
+        (len >= DIRECT_MIN).then_some(DirectAt { buf, len, tag })
+    }
+
+    /// Pins the buffer (and the priority's place), if its pages are there.
+    pub(crate) fn pin(self) -> Option<Direct> {
+        let tag = match self.tag {
+            0 => None,
+            t => Some(Pinned::new(t, size_of::<u32>())?),
+        };
+        Some(Direct {
+            buf: Pinned::new(self.buf, self.len)?,
+            tag,
+        })
+    }
+}
+
+/// What a blocked receiver is given.
+pub(crate) enum Given {
+    /// A message, to deliver.
+    Msg(Msg),
+    /// Its buffer was filled straight from the sender's (the length).
+    Copied(usize),
+}
+
+/// What a receive run gives a receive.
+pub(crate) enum Arrival<E> {
+    /// A message out of the queue or handed over (with whether its room is
+    /// held already: a hand-over's is).
+    Taken(Taken<E>, bool),
+    /// Its buffer was filled by the sender (the length).
+    Copied(usize),
+}
+
+/// One copy ([`Parts::send_direct`]): the first blocked receiver that takes
+/// a message of `len` bytes at user `src`, of type or priority `mtype`,
+/// gets it straight into its pinned buffer and is woken; one that fails on
+/// it is woken with its error on the way, as in [`hand_over`].  `None` if
+/// the first that takes it has no pinned buffer or a page is missing (that
+/// receiver is left as it was).
+fn hand_direct<S: Family>(
+    g: &mut S,
+    src: u64,
+    len: usize,
+    mtype: i64,
+    wq: &mut WakeQ,
+) -> Option<usize> {
+    let mut done = None;
+    g.receivers().each(|r| {
+        match S::pick(&r.w, mtype, len) {
+            Pick::Pass => return ControlFlow::Continue(()),
+            Pick::Fail(e) => S::give(&mut r.w, Err(e)),
+            Pick::Take => {
+                let filled = S::direct(&mut r.w).map(|d| S::fill(d, src, len, mtype));
+                let Some(Ok(n)) = filled else {
+                    return ControlFlow::Break(());
+                };
+                S::give(&mut r.w, Ok(Given::Copied(n)));
+                done = Some(n);
+            }
+        }
+        r.wake(wq);
+        match done {
+            Some(_) => ControlFlow::Break(()),
+            None => ControlFlow::Continue(()),
+        }
+    });
+    done
 }
 
 /// A message that left its queue was delivered while the queue lock is
@@ -304,6 +419,8 @@ pub(crate) fn out_for_delivery<S: QueueState>(reserved: &Reserved, m: &Msg, held
 pub(crate) enum Got<E> {
     /// Delivered under the lock (its length); freed after it.
     Now(Taken<E>, usize),
+    /// Copied into the receiver's buffer by its sender (the length).
+    Copied(usize),
     /// To copy after the lock (its room held, if `true`).
     Later(Taken<E>, bool),
 }
@@ -326,7 +443,7 @@ impl<S: Family> Parts<'_, S> {
         'msgs: for mut m in msgs {
             let mut woken = false;
             let e = loop {
-                let room = match g.admit(&m, woken) {
+                let room = match g.admit(m.len(), woken) {
                     Err(e) => break e,
                     Ok(true) => true,
                     Ok(false) if !b.may_block(done) => break EAGAIN,
@@ -334,7 +451,7 @@ impl<S: Family> Parts<'_, S> {
                     // ([`Reserved`]).
                     Ok(false) => self
                         .reserved
-                        .sender_sleeps(|| matches!(g.admit(&m, woken), Ok(true))),
+                        .sender_sleeps(|| matches!(g.admit(m.len(), woken), Ok(true))),
                 };
                 if room {
                     match g.send(m, &mut wq) {
@@ -378,15 +495,15 @@ impl<S: Family> Parts<'_, S> {
     /// Receives a message for each of `wants`, under one lock, for both
     /// families: the message the family selects ([`Family::take_for`]), or
     /// on an empty queue `NO_MESSAGE` or a sleep until a sender hands one
-    /// over, with the deadline and signals of `b`.  Each message goes to
-    /// `out` under the lock, with whether its room is held already (a
-    /// hand-over's is).  Returns how many were received and the error that
-    /// ended the run early.
+    /// over (or copies one straight into its buffer), with the deadline and
+    /// signals of `b`.  Each goes to `out` under the lock ([`Arrival`]).
+    /// Returns how many were received and the error that ended the run
+    /// early.
     pub(crate) fn receive_run(
         &self,
         wants: impl Iterator<Item = S::Want>,
         b: Blocking,
-        mut out: impl FnMut(&mut S, Taken<S::Extra>, bool, &mut WakeQ),
+        mut out: impl FnMut(&mut S, Arrival<S::Extra>, &mut WakeQ),
     ) -> (usize, Option<Error>)
     where
         S::Extra: Default,
@@ -396,35 +513,39 @@ impl<S: Family> Parts<'_, S> {
         let mut g = self.state.lock();
         'wants: for w in wants {
             let mut blocked = Blocked::Receive;
-            let (t, held) = loop {
+            let a = loop {
                 let e = match g.take_for(w) {
-                    Ok(Some(t)) => break (t, false),
+                    Ok(Some(t)) => break Arrival::Taken(t, false),
                     Ok(None) if b.may_block(got) => None,
                     Ok(None) => Some(S::NO_MESSAGE),
                     Err(e) => Some(e),
                 };
                 let slept = match e {
                     Some(e) => Err(e),
-                    None => wait_in::<S, _>(g.receivers(), S::receiver_waits(w)).and_then(|id| {
-                        wait::sleep(
-                            &mut g,
-                            |s| s.receivers(),
-                            id,
-                            b.deadline,
-                            S::ON_SIGNAL,
-                            blocked,
-                        )
-                    }),
+                    None => {
+                        let rw = g.receiver_waits(w);
+                        wait_in::<S, _>(g.receivers(), rw).and_then(|id| {
+                            wait::sleep(
+                                &mut g,
+                                |s| s.receivers(),
+                                id,
+                                b.deadline,
+                                S::ON_SIGNAL,
+                                blocked,
+                            )
+                        })
+                    }
                 };
                 blocked = Blocked::Again;
                 match slept.map(S::given) {
-                    Ok(Some(Ok(m))) => {
+                    Ok(Some(Ok(Given::Msg(m)))) => {
                         let t = Taken {
                             msg: m,
                             extra: S::Extra::default(),
                         };
-                        break (t, true);
+                        break Arrival::Taken(t, true);
                     }
+                    Ok(Some(Ok(Given::Copied(n)))) => break Arrival::Copied(n),
                     Ok(None) => continue,
                     Ok(Some(Err(e))) | Err(e) => {
                         err = Some(e);
@@ -433,10 +554,31 @@ impl<S: Family> Parts<'_, S> {
                 }
             };
             g.received(w);
-            out(&mut g, t, held, &mut wq);
+            out(&mut g, a, &mut wq);
             got += 1;
         }
         wait::end_run(g, wq, self.poll, got, err)
+    }
+
+    /// One copy, for a single send of `len` bytes at user `src` with type
+    /// or priority `mtype`: if the queue admits it and a blocked receiver
+    /// that takes it has pinned its buffer, the text goes straight there
+    /// from the sender's memory, under the queue lock (user to user, where
+    /// the ordinary way copies twice, through a kernel message), and the
+    /// receiver is woken; counted as sent, handed over and received.
+    /// `None` when it cannot be done so (no such receiver, a page not
+    /// there, no room, or an error the ordinary way gives in its order):
+    /// the caller sends the ordinary way.
+    pub(crate) fn send_direct(&self, src: u64, len: usize, mtype: i64) -> Option<Result> {
+        let mut wq = WakeQ::new();
+        let mut g = self.state.lock();
+        if !matches!(g.admit(len, false), Ok(true)) {
+            return None;
+        }
+        hand_direct::<S>(&mut g, src, len, mtype, &mut wq)?;
+        g.sent_direct(len);
+        g.stats().received(1, len);
+        Some(Ok(()))
     }
 }
 
@@ -518,7 +660,7 @@ impl<S: QueueState> Parts<'_, S> {
         later: impl FnOnce(&Msg) -> Result<usize>,
     ) -> Result<usize> {
         let (t, room) = match got {
-            Got::Now(_, n) => return Ok(n),
+            Got::Now(_, n) | Got::Copied(n) => return Ok(n),
             Got::Later(t, room) => (t, room),
         };
         let r = later(&t.msg);

@@ -14,7 +14,10 @@ use crate::ipc::device::{Lines, Push};
 use crate::ipc::{
     cred::{self, Ids},
     defs::*,
-    engine::{self, Family, Parts, Pick, QueueState, Reserved, Taken},
+    engine::{
+        self, Arrival, Direct, DirectAt, Family, Given, Got, Parts, Pick, QueueState, Reserved,
+        Taken, DIRECT_MIN,
+    },
     fifo::Fifo,
     kernel_api::{self, globals, UserNsRef},
     limits::{Limits, HARD_MSGMAX, HARD_MSGSIZEMAX},
@@ -254,7 +257,7 @@ struct MqState {
     curmsgs: usize,
     qsize: u64,
     seq: u64,
-    receivers: WaitList<Option<Msg>>,
+    receivers: WaitList<MqWait>,
     senders: WaitList<Option<Msg>>,
     notify: Option<Notify>,
     /// A tree node kept for the next new priority, as the native
@@ -291,7 +294,7 @@ impl MqState {
         m.set_seq(self.seq);
         self.seq += 1;
         let len = m.len();
-        if let Some(m) = hand_over(&mut self.receivers, &self.reserved, m, wq) {
+        if let Some(m) = engine::hand_over::<Self>(&mut self.receivers, &self.reserved, m, wq) {
             self.put(m, false, &mut None)?;
             let (msgs, bytes) = self.depth();
             self.stats.queued(len, msgs, bytes);
@@ -416,7 +419,7 @@ impl QueueState for MqState {
     const COUNTS_BYTES: bool = false;
 
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
-        hand_over(&mut self.receivers, &self.reserved, m, wq)
+        engine::hand_over::<Self>(&mut self.receivers, &self.reserved, m, wq)
     }
 
     fn reinsert(&mut self, m: Msg, mut node: Node) {
@@ -465,24 +468,30 @@ impl QueueState for MqState {
     }
 }
 
+/// A blocked POSIX receiver: what it is given, and its buffer if pinned.
+pub(crate) struct MqWait {
+    got: Option<Given>,
+    direct: Option<Direct>,
+}
+
 impl Family for MqState {
     const ON_SIGNAL: OnSignal = OnSignal::RestartSys;
     const BY_PRIO: bool = true;
     const NO_MESSAGE: Error = EAGAIN;
     type SendWait = Option<Msg>;
-    type RecvWait = Option<Msg>;
-    type Want = ();
+    type RecvWait = MqWait;
+    type Want = Option<DirectAt>;
 
     fn senders(&mut self) -> &mut WaitList<Option<Msg>> {
         &mut self.senders
     }
 
-    fn receivers(&mut self) -> &mut WaitList<Option<Msg>> {
+    fn receivers(&mut self) -> &mut WaitList<MqWait> {
         &mut self.receivers
     }
 
     #[inline]
-    fn admit(&self, _: &Msg, _: bool) -> Result<bool> {
+    fn admit(&self, _: usize, _: bool) -> Result<bool> {
         Ok(!self.full())
     }
 
@@ -497,18 +506,49 @@ impl Family for MqState {
     }
 
     #[inline]
-    fn take_for(&mut self, (): ()) -> Result<Option<Taken<Node>>> {
+    fn take_for(&mut self, _: Option<DirectAt>) -> Result<Option<Taken<Node>>> {
         Ok(self.take())
     }
 
     #[inline]
-    fn receiver_waits((): ()) -> Option<Msg> {
-        None
+    fn receiver_waits(&self, w: Option<DirectAt>) -> MqWait {
+        MqWait {
+            got: None,
+            direct: w.and_then(DirectAt::pin),
+        }
+    }
+
+    /// The first blocked receiver takes any message.
+    #[inline]
+    fn pick(_: &MqWait, _: i64, _: usize) -> Pick {
+        Pick::Take
     }
 
     #[inline]
-    fn given(w: Option<Msg>) -> Option<Result<Msg>> {
-        w.map(Ok)
+    fn give(w: &mut MqWait, got: Result<Given>) {
+        w.got = got.ok();
+    }
+
+    #[inline]
+    fn given(w: MqWait) -> Option<Result<Given>> {
+        w.got.map(Ok)
+    }
+
+    fn direct(w: &mut MqWait) -> Option<&mut Direct> {
+        w.direct.as_mut()
+    }
+
+    /// The text, then the priority.
+    fn fill(d: &mut Direct, src: u64, len: usize, prio: i64) -> Result<usize> {
+        d.buf.fill_from_user(0, src, len)?;
+        if let Some(t) = d.tag.as_mut() {
+            t.write(0, &(prio as u32).to_ne_bytes())?;
+        }
+        Ok(len)
+    }
+
+    fn sent_direct(&mut self, len: usize) {
+        self.stats.handed(len);
     }
 }
 
@@ -735,6 +775,16 @@ pub(crate) fn send(h: Option<&MqHandle>, file: &File, x: &ripc_mq_xfer) -> Resul
         return Err(EINVAL);
     }
     let q = &handle(h, true)?.q;
+    // A large message straight into a blocked receiver's buffer, if one
+    // waits with it pinned (one copy); else the ordinary way.
+    if (DIRECT_MIN as u64..=q.msgsize as u64).contains(&x.msg_len) {
+        let direct = q
+            .parts()
+            .send_direct(x.msg_ptr, x.msg_len as usize, x.msg_prio.into());
+        if let Some(r) = direct {
+            return r;
+        }
+    }
     let m = load(q, x.msg_ptr, x.msg_len, x.msg_prio)?;
     let b = Blocking {
         nonblock: nonblock(file),
@@ -751,26 +801,6 @@ fn load(q: &MqQueue, ptr: u64, len: u64, prio: u32) -> Result<Msg> {
         return Err(EMSGSIZE);
     }
     Msg::load(ptr, len as usize, i64::from(prio))
-}
-
-/// `pipelined_send`: gives `m` to the first blocked receiver, if any (no
-/// notification then), its room held until it is delivered; else returns
-/// it.
-fn hand_over(
-    receivers: &mut WaitList<Option<Msg>>,
-    reserved: &Reserved,
-    m: Msg,
-    wq: &mut WakeQ,
-) -> Option<Msg> {
-    // The first blocked receiver takes any message.
-    engine::hand_over::<MqState, _>(
-        receivers,
-        reserved,
-        m,
-        wq,
-        |_, _| Pick::Take,
-        |w, got| *w = got.ok(),
-    )
 }
 
 /// `RIPC_MQ_RECEIVE`: returns the length; the priority goes to the user
@@ -795,7 +825,16 @@ pub(crate) fn receive(
     // can fault right now, else after it ([`Parts::got`]).
     let parts = q.parts();
     let mut got = None;
-    let (_, err) = parts.receive_run(core::iter::once(()), b, |g, t, held, wq| {
+    // A large buffer may be filled straight by a sender (one copy).
+    let at = DirectAt::new(x.msg_ptr, q.msgsize, prio_out);
+    let (_, err) = parts.receive_run(core::iter::once(at), b, |g, a, wq| {
+        let (t, held) = match a {
+            Arrival::Taken(t, held) => (t, held),
+            Arrival::Copied(n) => {
+                got = Some(Got::Copied(n));
+                return;
+            }
+        };
         got = Some(parts.got(g, t, held, true, wq, |m| {
             copy_nofault(m, x.msg_ptr, prio_out)
         }));
@@ -941,11 +980,14 @@ pub(crate) fn receive_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch
     }
     let mut got = KVec::with_capacity(items.len(), GFP_KERNEL)?;
     let (n, run_err) = q.parts().receive_run(
-        core::iter::repeat_n((), items.len()),
+        core::iter::repeat_n(None, items.len()),
         blocking,
-        |_, t, held, _| {
-            engine::out_for_delivery::<MqState>(&q.reserved, &t.msg, held);
-            let _ = got.push_within_capacity(t);
+        |_, a, _| {
+            // A batch pins nothing, so it is never filled by its sender.
+            if let Arrival::Taken(t, held) = a {
+                engine::out_for_delivery::<MqState>(&q.reserved, &t.msg, held);
+                let _ = got.push_within_capacity(t);
+            }
         },
     );
     if n == 0 {

@@ -10,7 +10,10 @@ use crate::ipc::device::{Lines, Push};
 use crate::ipc::{
     cred::{self, Ids},
     defs::*,
-    engine::{self, Family, Parts, Pick, QueueState, Reserved, Taken},
+    engine::{
+        self, Arrival, Direct, DirectAt, Family, Given, Got, Parts, Pick, QueueState, Reserved,
+        Taken, DIRECT_MIN,
+    },
     fifo::Fifo,
     kernel_api::{self, PidRef, UserNsRef},
     limits::{Limits, IPCMNI},
@@ -236,10 +239,12 @@ impl Search {
 
 /// A blocked receiver: its search, its buffer size (`r_maxsize`), and what
 /// a sender or `msgctl` hands it.
-struct RecvWait {
+pub(crate) struct RecvWait {
     search: Search,
     maxsize: usize,
-    got: Option<Result<Msg>>,
+    got: Option<Result<Given>>,
+    /// Its buffer (the type, then the text), if pinned for one copy.
+    direct: Option<Direct>,
 }
 
 struct Perm {
@@ -307,6 +312,12 @@ impl SysvState {
         euid == self.perm.cuid
             || euid == self.perm.uid
             || self.shared.user_ns.capable(cred::CAP_SYS_ADMIN)
+    }
+
+    /// A sender put a message in (or straight into a receiver's buffer).
+    fn sender_ran(&mut self) {
+        PidRef::set_current(&mut self.lspid);
+        self.stime = now();
     }
 
     /// `msg_fits_inqueue`, with the messages out for delivery counted.
@@ -385,7 +396,7 @@ impl QueueState for SysvState {
     const COUNTS_BYTES: bool = true;
 
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
-        hand_over(&mut self.receivers, &self.reserved, m, wq)
+        engine::hand_over::<Self>(&mut self.receivers, &self.reserved, m, wq)
     }
 
     fn reinsert(&mut self, m: Msg, (): ()) {
@@ -424,7 +435,7 @@ impl Family for SysvState {
     /// `do_msgsnd`'s order: `EACCES`, then `EIDRM`; a sender woken from its
     /// sleep looks for `EIDRM` first ("raced with RMID?").
     #[inline]
-    fn admit(&self, m: &Msg, woken: bool) -> Result<bool> {
+    fn admit(&self, len: usize, woken: bool) -> Result<bool> {
         if woken && self.deleted {
             Err(EIDRM)
         } else if !self.allowed(0o222) {
@@ -432,7 +443,7 @@ impl Family for SysvState {
         } else if self.deleted {
             Err(EIDRM)
         } else {
-            Ok(self.fits(m.len()))
+            Ok(self.fits(len))
         }
     }
 
@@ -444,14 +455,13 @@ impl Family for SysvState {
     /// The receiver that gets it sets `lrpid`/`rtime` when it runs.
     #[inline]
     fn send(&mut self, mut m: Msg, wq: &mut WakeQ) -> Result {
-        PidRef::set_current(&mut self.lspid);
-        self.stime = now();
+        self.sender_ran();
         // Its place in the send order, kept if it comes back (put-back)
         // after a hand-over.
         m.set_seq(self.seq);
         self.seq += 1;
         let size = m.len();
-        if let Some(m) = hand_over(&mut self.receivers, &self.reserved, m, wq) {
+        if let Some(m) = engine::hand_over::<Self>(&mut self.receivers, &self.reserved, m, wq) {
             self.msgs.push(m);
             self.account(size, 1);
             let (msgs, bytes) = self.depth();
@@ -467,8 +477,14 @@ impl Family for SysvState {
         Ok(self.receive(w)?.map(|msg| Taken { msg, extra: () }))
     }
 
+    /// A single receive's buffer is pinned for one copy: the type and as
+    /// much text as a message can have.
     #[inline]
-    fn receiver_waits(w: Want) -> RecvWait {
+    fn receiver_waits(&self, w: Want) -> RecvWait {
+        let text = w.bufsz.min(self.shared.limits.msgmax() as usize);
+        let at = w
+            .direct
+            .and_then(|p| DirectAt::new(p, size_of::<i64>() + text, 0));
         RecvWait {
             search: w.search,
             maxsize: if w.noerror {
@@ -477,16 +493,52 @@ impl Family for SysvState {
                 w.bufsz
             },
             got: None,
+            direct: at.and_then(DirectAt::pin),
         }
+    }
+
+    /// `pipelined_send`'s test: the first whose search matches; one whose
+    /// buffer is too small gets `E2BIG` on the way.
+    #[inline]
+    fn pick(r: &RecvWait, mtype: i64, len: usize) -> Pick {
+        match (r.search.matches(mtype), r.maxsize < len) {
+            (false, _) => Pick::Pass,
+            (true, true) => Pick::Fail(E2BIG),
+            (true, false) => Pick::Take,
+        }
+    }
+
+    #[inline]
+    fn give(r: &mut RecvWait, got: Result<Given>) {
+        r.got = Some(got);
     }
 
     /// `EAGAIN`: woken to look again (`msg_qbytes` changed).
     #[inline]
-    fn given(w: RecvWait) -> Option<Result<Msg>> {
+    fn given(w: RecvWait) -> Option<Result<Given>> {
         match w.got {
             Some(Err(e)) if e == EAGAIN => None,
             got => got,
         }
+    }
+
+    fn direct(w: &mut RecvWait) -> Option<&mut Direct> {
+        w.direct.as_mut()
+    }
+
+    /// A `struct msgbuf`: the type, then the text (cut to the buffer, as
+    /// `MSG_NOERROR` does).
+    fn fill(d: &mut Direct, src: u64, len: usize, mtype: i64) -> Result<usize> {
+        let head = size_of::<i64>();
+        let n = len.min(d.buf.len().saturating_sub(head));
+        d.buf.write(0, &mtype.to_ne_bytes())?;
+        d.buf.fill_from_user(head, src, n)?;
+        Ok(n)
+    }
+
+    fn sent_direct(&mut self, len: usize) {
+        self.sender_ran();
+        self.stats.handed(len);
     }
 
     #[inline]
@@ -681,6 +733,9 @@ fn load(msgmax: u32, msgp: u64, msgsz: i64, msqid: i32) -> Result<Msg> {
 
 /// `RIPC_MSGSND`, in `do_msgsnd`'s order of checks.
 pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
+    if let Some(r) = msgsnd_direct(ns, a) {
+        return r;
+    }
     let m = load(ns.shared.limits.msgmax(), a.msgp, a.msgsz, a.msqid)?;
     let b = Blocking {
         nonblock: a.msgflg & IPC_NOWAIT != 0,
@@ -692,29 +747,21 @@ pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
     outcome(done, err).map(|_| ())
 }
 
-/// `pipelined_send`: gives `m` to the first blocked receiver whose search
-/// matches it (those whose buffer is too small get `E2BIG` on the way);
-/// returns it if there is none.
-fn hand_over(
-    receivers: &mut WaitList<RecvWait>,
-    reserved: &Reserved,
-    m: Msg,
-    wq: &mut WakeQ,
-) -> Option<Msg> {
-    // The first whose search matches; one whose buffer is too small gets
-    // E2BIG on the way (native's pipelined_send).
-    engine::hand_over::<SysvState, _>(
-        receivers,
-        reserved,
-        m,
-        wq,
-        |r, m| match (r.search.matches(m.mtype()), r.maxsize < m.len()) {
-            (false, _) => Pick::Pass,
-            (true, true) => Pick::Fail(E2BIG),
-            (true, false) => Pick::Take,
-        },
-        |r, got| r.got = Some(got),
-    )
+/// A large message straight into a blocked receiver's buffer, if one
+/// waits with it pinned (one copy).  `None` (the ordinary way) also for any
+/// error, which the ordinary way then gives in `do_msgsnd`'s order.
+fn msgsnd_direct(ns: &SysvNs, a: &ripc_msgsnd) -> Option<Result> {
+    let len = usize::try_from(a.msgsz).ok()?;
+    if len < DIRECT_MIN || a.msgsz > i64::from(ns.shared.limits.msgmax()) || a.msqid < 0 {
+        return None;
+    }
+    Deadline::from_user(a.timeout, &a.clock).ok()?;
+    let mtype: i64 = read_user(a.msgp).ok()?;
+    if mtype < 1 {
+        return None;
+    }
+    let q = lookup(ns, a.msqid).ok()?;
+    q.parts().send_direct(a.msgp.wrapping_add(8), len, mtype)
 }
 
 /// One receive: its search and its buffer.
@@ -724,6 +771,8 @@ struct Want {
     bufsz: usize,
     noerror: bool,
     copy: bool,
+    /// Where a single blocking receive's `struct msgbuf` is, for one copy.
+    direct: Option<u64>,
 }
 
 impl Want {
@@ -741,6 +790,7 @@ impl Want {
             bufsz: msgsz as usize,
             noerror: flg & MSG_NOERROR != 0,
             copy,
+            direct: None,
         })
     }
 }
@@ -785,7 +835,11 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
     if a.msqid < 0 {
         return Err(EINVAL);
     }
-    let w = Want::new(a.msgsz, a.msgtyp, a.msgflg)?;
+    let mut w = Want::new(a.msgsz, a.msgtyp, a.msgflg)?;
+    // A blocking receive may be filled straight by its sender (one copy).
+    if !w.copy {
+        w.direct = Some(a.msgp);
+    }
     let b = Blocking {
         nonblock: a.msgflg & IPC_NOWAIT != 0,
         first_only: false,
@@ -798,7 +852,14 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
     // lost).  A copy (MSG_COPY) has no room: the original stays queued.
     let parts = q.parts();
     let mut got = None;
-    let (_, err) = parts.receive_run(core::iter::once(w), b, |g, t, held, wq| {
+    let (_, err) = parts.receive_run(core::iter::once(w), b, |g, arrival, wq| {
+        let (t, held) = match arrival {
+            Arrival::Taken(t, held) => (t, held),
+            Arrival::Copied(n) => {
+                got = Some(Got::Copied(n));
+                return;
+            }
+        };
         got = Some(parts.got(g, t, held, !w.copy, wq, |m| {
             let n = m.len().min(w.bufsz);
             m.store_typed_nofault(a.msgp, n).map(|()| n)
@@ -872,11 +933,14 @@ pub(crate) fn msgrcv_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
     let copy = wants.first().is_some_and(|w| w.copy);
     let run = q
         .parts()
-        .receive_run(wants.iter().copied(), blocking, |_, t, held, _| {
-            if !copy {
-                engine::out_for_delivery::<SysvState>(&q.reserved, &t.msg, held);
+        .receive_run(wants.iter().copied(), blocking, |_, a, _| {
+            // A batch pins nothing, so it is never filled by its sender.
+            if let Arrival::Taken(t, held) = a {
+                if !copy {
+                    engine::out_for_delivery::<SysvState>(&q.reserved, &t.msg, held);
+                }
+                let _ = got.push_within_capacity(t);
             }
-            let _ = got.push_within_capacity(t);
         });
     let (n, run_err) = run;
     if n == 0 {

@@ -12,6 +12,8 @@
 #include <linux/fs_struct.h>
 #include <linux/hrtimer.h>
 #include <linux/ipc_namespace.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
 #include <linux/mount.h>
 #include <linux/nsproxy.h>
 #include <linux/pid.h>
@@ -356,4 +358,72 @@ int rust_ipc_sleep_until(clockid_t clock, ktime_t expires)
 s64 rust_ipc_coarse_real_ns(void)
 {
 	return ktime_get_coarse_real_ns();
+}
+
+/*
+ * One copy (a sender's text straight into a blocked receiver's buffer):
+ * the receiver's buffer [addr, addr + len) pinned for writing, only if
+ * its pages are present now (FOLL_NOFAULT: the caller holds its queue
+ * lock, and a fault there could stall the queue).  Returns the page array
+ * (*npages pages), or NULL if the pages are not all there.
+ */
+struct page **rust_ipc_pin_user_nofault(unsigned long addr, size_t len, int *npages)
+{
+	unsigned long first = addr >> PAGE_SHIFT, last = (addr + len - 1) >> PAGE_SHIFT;
+	unsigned long n = last - first + 1;
+	struct page **pages;
+	int got;
+
+	if (!len || addr + len < addr || n > INT_MAX)
+		return NULL;
+	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!pages)
+		return NULL;
+	got = pin_user_pages_fast(addr & PAGE_MASK, n, FOLL_WRITE | FOLL_NOFAULT, pages);
+	if (got == (int)n) {
+		*npages = n;
+		return pages;
+	}
+	if (got > 0)
+		unpin_user_pages(pages, got);
+	kvfree(pages);
+	return NULL;
+}
+
+/* Unpins (and marks dirty) what rust_ipc_pin_user_nofault() pinned. */
+void rust_ipc_unpin_user(struct page **pages, int npages)
+{
+	unpin_user_pages_dirty_lock(pages, npages, true);
+	kvfree(pages);
+}
+
+/*
+ * Copies len bytes into the pinned buffer at byte off (the buffer starts
+ * start bytes into its first page): from user memory at src with
+ * copy_from_user_nofault() (access_ok, page faults disabled: -EFAULT if a
+ * page is not there, and the caller then takes the ordinary way), or from
+ * kernel memory (src_kernel).
+ */
+int rust_ipc_pinned_fill(struct page **pages, size_t start, size_t off,
+			 const void *src, size_t len, bool src_kernel)
+{
+	int ret = 0;
+
+	while (len) {
+		size_t pos = start + off, in = offset_in_page(pos);
+		size_t n = min_t(size_t, len, PAGE_SIZE - in);
+		char *k = kmap_local_page(pages[pos >> PAGE_SHIFT]);
+
+		if (src_kernel)
+			memcpy(k + in, src, n);
+		else if (copy_from_user_nofault(k + in, (const void __user *)src, n))
+			ret = -EFAULT;
+		kunmap_local(k);
+		if (ret)
+			break;
+		src = (const char *)src + n;
+		off += n;
+		len -= n;
+	}
+	return ret;
 }

@@ -13,6 +13,7 @@
 
 struct file;
 struct kiocb;
+struct page;
 struct ipc_namespace;
 struct pid;
 struct user_namespace;
@@ -53,5 +54,10 @@ u32 rust_ipc_crc32(u32 crc, const void *p, size_t len);
 void rust_ipc_set_interruptible(void);
 int rust_ipc_sleep_until(clockid_t clock, ktime_t expires);
 s64 rust_ipc_coarse_real_ns(void);
+
+struct page **rust_ipc_pin_user_nofault(unsigned long addr, size_t len, int *npages);
+void rust_ipc_unpin_user(struct page **pages, int npages);
+int rust_ipc_pinned_fill(struct page **pages, size_t start, size_t off,
+			 const void *src, size_t len, bool src_kernel);
 
 #endif /* RUST_IPC_HELPERS_H */

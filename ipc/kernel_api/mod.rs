@@ -17,6 +17,7 @@ pub(crate) mod fifo;
 pub(crate) mod globals;
 pub(crate) mod kmem;
 pub(crate) mod msg;
+pub(crate) mod pinned;
 
 mod ffi {
     use kernel::{bindings, prelude::*};
@@ -66,6 +67,20 @@ mod ffi {
         pub(super) fn rust_ipc_get_pid(pid: *mut bindings::pid) -> *mut bindings::pid;
         pub(super) fn rust_ipc_current_exec_id() -> u64;
         pub(super) fn rust_ipc_cond_resched();
+        pub(super) fn rust_ipc_pin_user_nofault(
+            addr: usize,
+            len: usize,
+            npages: *mut c_int,
+        ) -> *mut *mut bindings::page;
+        pub(super) fn rust_ipc_unpin_user(pages: *mut *mut bindings::page, npages: c_int);
+        pub(super) fn rust_ipc_pinned_fill(
+            pages: *mut *mut bindings::page,
+            start: usize,
+            off: usize,
+            src: *const c_void,
+            len: usize,
+            src_kernel: bool,
+        ) -> c_int;
         pub(super) fn rust_ipc_read_user_words(dst: *mut u64, src: *const u64, n: c_uint) -> c_int;
         pub(super) fn rust_ipc_ipc_ns_is_init(ns: *mut bindings::ipc_namespace) -> bool;
         pub(super) fn rust_ipc_ipc_ns_root_uid(

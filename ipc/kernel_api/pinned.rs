@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A blocked receiver's buffer, pinned, for the one-copy hand-off: a sender
+//! copies its text from its own user memory straight into the receiver's
+//! pages (user → user, as binder does), where the queues otherwise copy
+//! twice (user → kernel message → user).
+//!
+//! The pages are pinned only if they are present (`FOLL_NOFAULT`), and
+//! filled with page faults disabled: both run under the queue lock, where
+//! a fault (on a `userfaultfd` page, say) could stall every user of the
+//! queue.  Whoever finds a page missing takes the ordinary way.
+
+use super::ffi;
+use kernel::{bindings, prelude::*};
+
+/// User memory `[addr, addr + len)` of the current task, pinned for
+/// writing.
+///
+/// # Invariants
+///
+/// `pages` points at `npages` pages pinned by
+/// `rust_ipc_pin_user_nofault()` for the range, which starts `start` bytes
+/// into the first page; they stay pinned until `Drop`.
+pub(crate) struct Pinned {
+    pages: *mut *mut bindings::page,
+    npages: c_int,
+    start: usize,
+    len: usize,
+}
+
+// SAFETY: the pinned pages and the array are not tied to a thread: any
+// task may fill or unpin them.
+unsafe impl Send for Pinned {}
+// SAFETY: `&Pinned` gives no access that races (filling needs `&mut`).
+unsafe impl Sync for Pinned {}
+
+impl Pinned {
+    /// Pins `[addr, addr + len)` if all its pages are there and writable
+    /// now; `None` otherwise (or for an empty range).
+    pub(crate) fn new(addr: u64, len: usize) -> Option<Pinned> {
+        let mut npages: c_int = 0;
+        // SAFETY: the helper checks the range, pins without faulting, and
+        // writes `npages` only when it returns the array.
+        let pages = unsafe { ffi::rust_ipc_pin_user_nofault(addr as usize, len, &mut npages) };
+        if pages.is_null() {
+            return None;
+        }
+        Some(Pinned {
+            pages,
+            npages,
+            start: (addr as usize) % kernel::page::PAGE_SIZE,
+            len,
+        })
+    }
+
+    /// The pinned length.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Copies `len` bytes from user memory at `src` (the current task's)
+    /// to byte `off`, without a page fault: `EFAULT` if a source page is
+    /// not there now (some bytes may have been written).
+    pub(crate) fn fill_from_user(&mut self, off: usize, src: u64, len: usize) -> Result {
+        self.fill(off, src as usize as *const c_void, len, false)
+    }
+
+    /// Copies `data` to byte `off`.
+    pub(crate) fn write(&mut self, off: usize, data: &[u8]) -> Result {
+        self.fill(off, data.as_ptr().cast(), data.len(), true)
+    }
+
+    fn fill(&mut self, off: usize, src: *const c_void, len: usize, kernel: bool) -> Result {
+        if off.checked_add(len).is_none_or(|end| end > self.len) {
+            return Err(EINVAL);
+        }
+        // SAFETY: by the type invariant the pages cover `[0, self.len)`,
+        // and `off + len` is within it; a kernel `src` is valid for `len`
+        // bytes (a slice), a user one is read with faults disabled.
+        let r = unsafe { ffi::rust_ipc_pinned_fill(self.pages, self.start, off, src, len, kernel) };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(EFAULT)
+        }
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant the pages are pinned and the array
+        // is the helper's; neither is used again.
+        unsafe { ffi::rust_ipc_unpin_user(self.pages, self.npages) };
+    }
+}
