@@ -379,7 +379,7 @@ struct page **rust_ipc_pin_user_nofault(unsigned long addr, size_t len, int *npa
 	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL_ACCOUNT);
 	if (!pages)
 		return NULL;
-	got = pin_user_pages_fast(addr & PAGE_MASK, n, FOLL_WRITE | FOLL_NOFAULT, pages);
+	got = pin_user_pages_fast(addr & PAGE_MASK, n, FOLL_WRITE | FOLL_LONGTERM | FOLL_NOFAULT, pages);
 	if (got == (int)n) {
 		*npages = n;
 		return pages;
@@ -399,16 +399,19 @@ void rust_ipc_unpin_user(struct page **pages, int npages)
 
 /*
  * Copies len bytes into the pinned buffer at byte off (the buffer starts
- * start bytes into its first page): from user memory at src with
- * copy_from_user_nofault() (access_ok, page faults disabled: -EFAULT if a
- * page is not there, and the caller then takes the ordinary way), or from
- * kernel memory (src_kernel).
+ * start bytes into its first page): from user memory at src (checked with
+ * access_ok) with page faults disabled, as copy_from_user_nofault() but
+ * once for all the pages (-EFAULT if a page is not there: the caller then
+ * takes the ordinary way), or from kernel memory (src_kernel).
  */
 int rust_ipc_pinned_fill(struct page **pages, size_t start, size_t off,
 			 const void *src, size_t len, bool src_kernel)
 {
 	int ret = 0;
 
+	if (!src_kernel && !access_ok((const void __user *)src, len))
+		return -EFAULT;
+	pagefault_disable();
 	while (len) {
 		size_t pos = start + off, in = offset_in_page(pos);
 		size_t n = min_t(size_t, len, PAGE_SIZE - in);
@@ -416,7 +419,7 @@ int rust_ipc_pinned_fill(struct page **pages, size_t start, size_t off,
 
 		if (src_kernel)
 			memcpy(k + in, src, n);
-		else if (copy_from_user_nofault(k + in, (const void __user *)src, n))
+		else if (__copy_from_user_inatomic(k + in, (const void __user *)src, n))
 			ret = -EFAULT;
 		kunmap_local(k);
 		if (ret)
@@ -425,5 +428,6 @@ int rust_ipc_pinned_fill(struct page **pages, size_t start, size_t off,
 		off += n;
 		len -= n;
 	}
+	pagefault_enable();
 	return ret;
 }

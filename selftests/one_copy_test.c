@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One copy (README, "Performance"): a single send of a large message (8 KiB
+ * and more) to a receiver that is already blocked goes straight from the
+ * sender's buffer into the receiver's, whose pages the receiver pinned when
+ * it went to sleep; otherwise (a page not there on either side, a small
+ * message, a batch) the ordinary way, through a kernel message.  The
+ * receiver must not be able to tell: these tests run the same steps on the
+ * native queues and on rust_ipc in one boot and check the exact bytes,
+ * lengths, priorities and types, System V's selection, MSG_NOERROR and
+ * E2BIG, and the fall-backs (a sender buffer or a receiver buffer whose
+ * pages are not there yet).
+ */
+#include "ripc_backends.h"
+
+#include <sys/mman.h>
+
+#define BIG 8192		/* mq_msgsize and msgmax's default; the one-copy size */
+#define MQNAME "/ripc_one_copy"
+
+/* ---- POSIX ------------------------------------------------------------- */
+
+FIXTURE(mq) {
+	const struct mq_backend *be;
+	mqd_t q;
+};
+
+FIXTURE_VARIANT(mq) {
+	const struct mq_backend *be;
+};
+
+FIXTURE_VARIANT_ADD(mq, native) { .be = &native_mq_be };
+FIXTURE_VARIANT_ADD(mq, ripc) { .be = &ripc_mq_be };
+
+FIXTURE_SETUP(mq)
+{
+	struct mq_attr a = { .mq_maxmsg = 4, .mq_msgsize = BIG };
+
+	SETUP_BACKEND();
+	self->be->unlink(MQNAME);
+	self->q = self->be->open(MQNAME, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	ASSERT_NE((mqd_t)-1, self->q);
+}
+
+FIXTURE_TEARDOWN(mq)
+{
+	if (self->q != (mqd_t)-1)
+		self->be->close(self->q);
+	self->be->unlink(MQNAME);
+}
+
+/*
+ * A child blocks in a receive into rbuf (BIG bytes; a fresh, untouched
+ * mapping if fresh_rbuf) and checks that it gets want bytes of pattern
+ * seed with priority prio.
+ */
+static pid_t mq_receiver(const struct mq_backend *be, mqd_t q, int fresh_rbuf, size_t want,
+			 unsigned int seed, unsigned int prio)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		static char heap[BIG];
+		char *rbuf = heap;
+		unsigned int got_prio = ~0u;
+		ssize_t n;
+
+		if (fresh_rbuf) {
+			rbuf = mmap(NULL, BIG, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			CHILD_CHECK(rbuf != MAP_FAILED);
+		} else {
+			memset(rbuf, 0x5a, BIG);	/* its pages present */
+		}
+		n = be->receive(q, rbuf, BIG, &got_prio);
+		CHILD_CHECK(n == (ssize_t)want);
+		CHILD_CHECK(got_prio == prio);
+		CHILD_CHECK(check(rbuf, want, seed));
+		_exit(0);
+	}
+	return pid;
+}
+
+/* A big message to a blocked receiver: every byte and the priority. */
+TEST_F(mq, a_big_message_to_a_blocked_receiver_arrives_whole)
+{
+	static char msg[BIG];
+	pid_t pid = mq_receiver(self->be, self->q, 0, BIG, 11, 7);
+
+	ASSERT_EQ(0, wait_blocked(pid));
+	fill(msg, BIG, 11);
+	SYS(self->be->send(self->q, msg, BIG, 7));
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+/* Round trips both ways, as a ping-pong does, with other priorities. */
+TEST_F(mq, round_trips_keep_every_byte_and_priority)
+{
+	static char msg[BIG];
+
+	for (unsigned int i = 0; i < 8; i++) {
+		pid_t pid = mq_receiver(self->be, self->q, 0, BIG - i, 20 + i, i * 1000);
+
+		ASSERT_EQ(0, wait_blocked(pid));
+		fill(msg, BIG - i, 20 + i);
+		SYS(self->be->send(self->q, msg, BIG - i, i * 1000));
+		ASSERT_EQ(0, wait_child(pid));
+	}
+}
+
+/*
+ * The sender's buffer is a fresh mapping (its pages not there: no one
+ * copy); the receiver gets its bytes (zeros) all the same.
+ */
+TEST_F(mq, a_sender_buffer_not_yet_there_goes_the_ordinary_way)
+{
+	char *msg = mmap(NULL, BIG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pid_t pid;
+
+	ASSERT_NE(MAP_FAILED, msg);
+	pid = fork_child();
+	if (pid == 0) {
+		static char rbuf[BIG];
+		unsigned int prio = ~0u;
+
+		memset(rbuf, 0x5a, BIG);
+		CHILD_CHECK(self->be->receive(self->q, rbuf, BIG, &prio) == BIG);
+		CHILD_CHECK(prio == 3);
+		for (size_t i = 0; i < BIG; i++)
+			CHILD_CHECK(rbuf[i] == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(self->be->send(self->q, msg, BIG, 3));
+	ASSERT_EQ(0, wait_child(pid));
+	munmap(msg, BIG);
+}
+
+/* The receiver's buffer is a fresh mapping: not pinned, the ordinary way. */
+TEST_F(mq, a_receiver_buffer_not_yet_there_goes_the_ordinary_way)
+{
+	static char msg[BIG];
+	pid_t pid = mq_receiver(self->be, self->q, 1, BIG, 31, 2);
+
+	ASSERT_EQ(0, wait_blocked(pid));
+	fill(msg, BIG, 31);
+	SYS(self->be->send(self->q, msg, BIG, 2));
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+/* A message sent with no receiver blocked is queued, then received. */
+TEST_F(mq, without_a_blocked_receiver_the_message_is_queued)
+{
+	static char msg[BIG], rbuf[BIG];
+	unsigned int prio = 0;
+	struct mq_attr a;
+
+	fill(msg, BIG, 41);
+	SYS(self->be->send(self->q, msg, BIG, 9));
+	SYS(self->be->getattr(self->q, &a));
+	ASSERT_EQ(1, a.mq_curmsgs);
+	ASSERT_EQ(BIG, self->be->receive(self->q, rbuf, BIG, &prio));
+	ASSERT_EQ(9u, prio);
+	ASSERT_TRUE(check(rbuf, BIG, 41));
+}
+
+/* ---- System V ---------------------------------------------------------- */
+
+FIXTURE(msg) {
+	const struct msg_backend *be;
+	int id;
+};
+
+FIXTURE_VARIANT(msg) {
+	const struct msg_backend *be;
+};
+
+FIXTURE_VARIANT_ADD(msg, native) { .be = &native_msg_be };
+FIXTURE_VARIANT_ADD(msg, ripc) { .be = &ripc_msg_be };
+
+FIXTURE_SETUP(msg)
+{
+	SETUP_BACKEND();
+	self->id = self->be->get(IPC_PRIVATE, 0600);
+	ASSERT_LE(0, self->id);
+}
+
+FIXTURE_TEARDOWN(msg)
+{
+	if (self->id >= 0)
+		self->be->ctl(self->id, IPC_RMID, NULL);
+}
+
+struct bigbuf {
+	long mtype;
+	char mtext[BIG];
+};
+
+/*
+ * A child blocks in msgrcv(msgtyp, bufsz, flags) and checks the result:
+ * want bytes of pattern seed and type mtype, or the error err.
+ */
+static pid_t msg_receiver(const struct msg_backend *be, int id, long msgtyp, size_t bufsz,
+			  int flags, ssize_t want, unsigned int seed, long mtype, int err)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		static struct bigbuf b;
+		ssize_t n;
+
+		memset(&b, 0x5a, sizeof(b));
+		n = be->rcv(id, &b, bufsz, msgtyp, flags);
+		if (err) {
+			CHILD_CHECK(n == -1 && errno == err);
+			_exit(0);
+		}
+		CHILD_CHECK(n == want);
+		CHILD_CHECK(b.mtype == mtype);
+		CHILD_CHECK(check(b.mtext, want, seed));
+		_exit(0);
+	}
+	return pid;
+}
+
+static int msg_send(const struct msg_backend *be, int id, long mtype, size_t len,
+		    unsigned int seed)
+{
+	static struct bigbuf b;
+
+	b.mtype = mtype;
+	fill(b.mtext, len, seed);
+	return be->snd(id, &b, len, 0);
+}
+
+/* A big message to a blocked receiver: every byte and the type. */
+TEST_F(msg, a_big_message_to_a_blocked_receiver_arrives_whole)
+{
+	pid_t pid = msg_receiver(self->be, self->id, 0, BIG, 0, BIG, 12, 4, 0);
+
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(msg_send(self->be, self->id, 4, BIG, 12));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_QUEUE_WITH(self->be->ctl, self->id, 0, 0);
+}
+
+/*
+ * Selection on the way: a receiver of type 9 lets a type-5 message pass
+ * (it is queued), then takes its own; a receiver whose buffer is too small
+ * gets E2BIG and the next one the message; MSG_NOERROR cuts it.
+ */
+TEST_F(msg, selection_e2big_and_msg_noerror_as_native)
+{
+	pid_t p9 = msg_receiver(self->be, self->id, 9, BIG, 0, BIG, 13, 9, 0);
+	pid_t small, cut;
+	static struct bigbuf b;
+
+	ASSERT_EQ(0, wait_blocked(p9));
+	SYS(msg_send(self->be, self->id, 5, BIG, 14));
+	ASSERT_QUEUE_WITH(self->be->ctl, self->id, 1, BIG);
+	SYS(msg_send(self->be, self->id, 9, BIG, 13));
+	ASSERT_EQ(0, wait_child(p9));
+	ASSERT_EQ(BIG, self->be->rcv(self->id, &b, BIG, 5, IPC_NOWAIT));
+	ASSERT_TRUE(check(b.mtext, BIG, 14));
+
+	small = msg_receiver(self->be, self->id, 0, BIG - 8, 0, 0, 0, 0, E2BIG);
+	ASSERT_EQ(0, wait_blocked(small));
+	cut = msg_receiver(self->be, self->id, 0, BIG - 8, MSG_NOERROR, BIG - 8, 15, 6, 0);
+	ASSERT_EQ(0, wait_blocked(cut));
+	SYS(msg_send(self->be, self->id, 6, BIG, 15));
+	ASSERT_EQ(0, wait_child(small));
+	ASSERT_EQ(0, wait_child(cut));
+	ASSERT_QUEUE_WITH(self->be->ctl, self->id, 0, 0);
+}
+
+/* The sender's buffer is a fresh mapping: the ordinary way, zeros. */
+TEST_F(msg, a_sender_buffer_not_yet_there_goes_the_ordinary_way)
+{
+	struct bigbuf *b = mmap(NULL, 2 * BIG, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pid_t pid;
+
+	ASSERT_NE(MAP_FAILED, b);
+	pid = fork_child();
+	if (pid == 0) {
+		static struct bigbuf r;
+
+		memset(&r, 0x5a, sizeof(r));
+		CHILD_CHECK(self->be->rcv(self->id, &r, BIG, 0, 0) == BIG);
+		CHILD_CHECK(r.mtype == 8);
+		for (size_t i = 0; i < BIG; i++)
+			CHILD_CHECK(r.mtext[i] == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	b->mtype = 8;		/* only the type's page is there */
+	SYS(self->be->snd(self->id, b, BIG, 0));
+	ASSERT_EQ(0, wait_child(pid));
+	munmap(b, 2 * BIG);
+}
+
+TEST_HARNESS_MAIN
