@@ -20,7 +20,7 @@ use crate::ipc::{
     limits::{Limits, HARD_MSGMAX, HARD_MSGSIZEMAX},
     msg::Msg,
     notify::{self, Notify, Request},
-    stats::{self, Counted, Row, Stats},
+    stats::{self, Counted, Stats},
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
 use core::fmt::Write;
@@ -1072,24 +1072,19 @@ impl MqHandle {
 /// `stats`: the statistics table instead (`RIPC_LIST_STATS`), of the
 /// queues the caller may read.
 pub(crate) fn list(ns: &MqNs, out: &mut Lines, cursor: u64, stats: bool) -> Result<(u64, bool)> {
-    if cursor == 0 && stats && out.line(format_args!("{} name", stats::HEADER)) == Push::Full {
+    if cursor == 0
+        && stats
+        && out.line(|t| {
+            stats::header(t).bytes(b" name");
+        }) == Push::Full
+    {
         return Ok((0, true));
     }
     if cursor == 0
         && !stats
-        && out.line(format_args!(
-            "{:<24} {:>6} {:>6} {:>8} {:>8} {:>10} {:>6} {:>6} {:>5} {:>8}",
-            "name",
-            "uid",
-            "gid",
-            "mode",
-            "maxmsg",
-            "msgsize",
-            "msgs",
-            "bytes",
-            "signo",
-            "notifypid"
-        )) == Push::Full
+        && out.line(|t| {
+            t.bytes(b"name                        uid    gid     mode   maxmsg    msgsize   msgs  bytes signo notifypid");
+        }) == Push::Full
     {
         return Ok((0, true));
     }
@@ -1108,26 +1103,21 @@ pub(crate) fn list(ns: &MqNs, out: &mut Lines, cursor: u64, stats: bool) -> Resu
             let (signo, pid) = g
                 .registration()
                 .map_or((0, 0), |n| (n.signo(), n.owner_vnr()));
+            let name = core::str::from_utf8(&n.0).unwrap_or("(binary)");
             let pushed = if !stats {
-                out.line(format_args!(
-                    "/{:<23} {:>6} {:>6} {:>8o} {:>8} {:>10} {:>6} {:>6} {:>5} {:>8}",
-                    core::str::from_utf8(&n.0).unwrap_or("(binary)"),
-                    cred::uid_to_user(q.uid),
-                    cred::gid_to_user(q.gid),
-                    q.mode,
-                    q.maxmsg,
-                    q.msgsize,
-                    g.curmsgs,
-                    g.qsize,
-                    signo,
-                    pid
-                ))
+                out.line(|t| {
+                    t.bytes(b"/").str_l(name, 23).sp();
+                    t.dec_r(cred::uid_to_user(q.uid), 6).sp();
+                    t.dec_r(cred::gid_to_user(q.gid), 6).sp();
+                    t.oct_r(q.mode, 8).sp().dec_r(q.maxmsg, 8).sp();
+                    t.dec_r(q.msgsize, 10).sp().dec_r(g.curmsgs, 6).sp();
+                    t.dec_r(g.qsize, 6).sp().dec_r(signo, 5).sp().dec_r(pid, 8);
+                })
             } else if q.permits(fsuid, 4) {
-                out.line(format_args!(
-                    "{} /{}",
-                    Row(g.read_stats(false)),
-                    core::str::from_utf8(&n.0).unwrap_or("(binary)")
-                ))
+                let s = g.read_stats(false);
+                out.line(|t| {
+                    stats::row(t, &s).bytes(b" /").str_l(name, 0);
+                })
             } else {
                 Push::Taken
             };

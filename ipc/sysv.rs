@@ -15,7 +15,7 @@ use crate::ipc::{
     kernel_api::{self, PidRef, UserNsRef},
     limits::{Limits, IPCMNI},
     msg::Msg,
-    stats::{self, Counted, Row, Stats},
+    stats::{self, Counted, Stats},
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
 use core::ops::ControlFlow;
@@ -1063,14 +1063,19 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
 /// `stats`: the statistics table instead (`RIPC_LIST_STATS`), of the
 /// queues the caller may read.
 pub(crate) fn list(ns: &SysvNs, out: &mut Lines, cursor: u64, stats: bool) -> Result<(u64, bool)> {
-    if cursor == 0 && stats && out.line(format_args!("{} key msqid", stats::HEADER)) == Push::Full {
+    if cursor == 0
+        && stats
+        && out.line(|t| {
+            stats::header(t).bytes(b" key msqid");
+        }) == Push::Full
+    {
         return Ok((0, true));
     }
     if cursor == 0
         && !stats
-        && out.line(format_args!(
-            "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime"
-        )) == Push::Full
+        && out.line(|t| {
+            t.bytes(b"       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime");
+        }) == Push::Full
     {
         return Ok((0, true));
     }
@@ -1091,33 +1096,28 @@ pub(crate) fn list(ns: &SysvNs, out: &mut Lines, cursor: u64, stats: bool) -> Re
             let p = &g.perm;
             let pushed = if stats {
                 if g.allowed(0o444) {
-                    out.line(format_args!(
-                        "{} {} {}",
-                        Row(g.read_stats(false)),
-                        q.key,
-                        q.id
-                    ))
+                    let s = g.read_stats(false);
+                    out.line(|t| {
+                        stats::row(t, &s).sp().dec(q.key).sp().dec(q.id);
+                    })
                 } else {
                     Push::Taken
                 }
             } else {
-                out.line(format_args!(
-                    "{:>10} {:>10}  {:>4o}  {:>10} {:>10} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>10} {:>10} {:>10}",
-                    q.key,
-                    q.id,
-                    p.mode,
-                    g.cbytes,
-                    g.msgs.len(),
-                    PidRef::vnr(g.lspid.as_ref()),
-                    PidRef::vnr(g.lrpid.as_ref()),
-                    cred::uid_to_user(p.uid),
-                    cred::gid_to_user(p.gid),
-                    cred::uid_to_user(p.cuid),
-                    cred::gid_to_user(p.cgid),
-                    g.stime,
-                    g.rtime,
-                    g.ctime
-                ))
+                // /proc/sysvipc/msg's line (sysvipc_msg_proc_show).
+                out.line(|t| {
+                    t.dec_r(q.key, 10).sp().dec_r(q.id, 10).bytes(b"  ");
+                    t.oct_r(p.mode, 4).bytes(b"  ").dec_r(g.cbytes, 10).sp();
+                    t.dec_r(g.msgs.len(), 10).sp();
+                    t.dec_r(PidRef::vnr(g.lspid.as_ref()), 5).sp();
+                    t.dec_r(PidRef::vnr(g.lrpid.as_ref()), 5).sp();
+                    t.dec_r(cred::uid_to_user(p.uid), 5).sp();
+                    t.dec_r(cred::gid_to_user(p.gid), 5).sp();
+                    t.dec_r(cred::uid_to_user(p.cuid), 5).sp();
+                    t.dec_r(cred::gid_to_user(p.cgid), 5).sp();
+                    t.dec_r(g.stime, 10).sp().dec_r(g.rtime, 10).sp();
+                    t.dec_r(g.ctime, 10);
+                })
             };
             match pushed {
                 Push::Taken => idx = i + 1,
