@@ -17,6 +17,7 @@ use crate::ipc::{
     notify::NotifyFd,
     ns::Ns,
     sysv::{self, SysvQueue},
+    text::Text,
 };
 use core::fmt::Write;
 use kernel::{
@@ -322,7 +323,7 @@ fn list(ns: &Ns, arg: usize, mut a: ripc_list) -> Result<isize> {
     Ok(out.total as isize)
 }
 
-/// The listing's output.  Lines are formatted under the queue locks into
+/// The listing's output.  Lines are written under the queue locks into
 /// one page of kernel memory, which is copied to the caller's buffer after
 /// the locks are dropped (a copy to user memory may fault and wait): a copy
 /// and a lock per page, not per line.  Whole lines only when `paged` (a line
@@ -338,8 +339,9 @@ pub(crate) struct Lines {
     written: usize,
     /// The length of the whole text (unpaged).
     total: usize,
-    /// Lines not yet copied out (at most a page).
+    /// The page; its first `used` bytes are lines not yet copied out.
     page: KVec<u8>,
+    used: usize,
 }
 
 /// What became of a line given to [`Lines::line`].
@@ -362,42 +364,46 @@ impl Lines {
             nul: len > 0,
             written: 0,
             total: 0,
-            page: KVec::with_capacity(PAGE_SIZE, GFP_KERNEL)?,
+            page: KVec::from_elem(0, PAGE_SIZE, GFP_KERNEL)?,
+            used: 0,
         })
     }
 
-    /// One line (`args` and a newline), formatted under the queue locks.
-    pub(crate) fn line(&mut self, args: core::fmt::Arguments<'_>) -> Push {
-        let mut l = LineBuf::new();
-        // A line longer than the stack buffer is cut (names are at most 255
-        // bytes, so none is).
-        let _ = l.write_fmt(args);
-        let _ = l.write_str("\n");
-        let text = l.as_bytes();
-        let left = self.room.saturating_sub(self.written + self.page.len());
-        if self.paged && text.len() > left {
+    /// One line (what `write` writes, and a newline), written under the
+    /// queue locks straight into the page.
+    pub(crate) fn line(&mut self, write: impl FnOnce(&mut Text<'_>)) -> Push {
+        let used = self.used;
+        let rest = self.page.get_mut(used..).unwrap_or(&mut []);
+        let page_left = rest.len();
+        let mut text = Text::new(rest);
+        write(&mut text);
+        text.bytes(b"\n");
+        let len = text.len();
+        let left = self.room.saturating_sub(self.written + used);
+        if self.paged && len > left {
             return Push::Full;
         }
-        let keep = text.len().min(left);
-        if self.page.len() + keep > PAGE_SIZE {
+        let keep = len.min(left);
+        // A line longer than a page (none is: names are at most 255 bytes)
+        // is cut rather than flushed for ever.
+        if keep > page_left && used > 0 {
             return Push::Flush;
         }
-        if let Some(part) = text.get(..keep) {
-            let _ = self.page.extend_from_slice(part, GFP_KERNEL);
-        }
-        self.total += text.len();
+        self.used += keep.min(page_left);
+        self.total += len;
         Push::Taken
     }
 
     /// Copies the page out (call without the queue locks).
     pub(crate) fn flush(&mut self) -> Result {
-        if !self.page.is_empty() {
+        if self.used > 0 {
             let at = self.buf.wrapping_add(self.written as u64) as usize;
-            UserSlice::new(UserPtr::from_addr(at), self.page.len())
+            let lines = self.page.get(..self.used).unwrap_or(&[]);
+            UserSlice::new(UserPtr::from_addr(at), lines.len())
                 .writer()
-                .write_slice(&self.page)?;
-            self.written += self.page.len();
-            self.page.clear();
+                .write_slice(lines)?;
+            self.written += lines.len();
+            self.used = 0;
         }
         Ok(())
     }
@@ -410,35 +416,6 @@ impl Lines {
         }
         let at = self.buf.wrapping_add(self.written as u64);
         write_user(at, &0u8)
-    }
-}
-
-/// One formatted line, on the stack: room for the longest, a statistics
-/// line (18 numbers of up to 20 digits and a 255-byte name).
-struct LineBuf {
-    b: [u8; 640],
-    n: usize,
-}
-
-impl LineBuf {
-    fn new() -> Self {
-        LineBuf { b: [0; 640], n: 0 }
-    }
-    fn as_bytes(&self) -> &[u8] {
-        self.b.get(..self.n).unwrap_or(&[])
-    }
-}
-
-impl Write for LineBuf {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let room = self.b.len().saturating_sub(self.n);
-        let k = s.len().min(room);
-        // What fits: the zip stops at the end of either.
-        for (d, c) in self.b.iter_mut().skip(self.n).zip(s.as_bytes()) {
-            *d = *c;
-        }
-        self.n += k;
-        Ok(())
     }
 }
 

@@ -14,6 +14,7 @@ pub(crate) mod notify;
 pub(crate) mod ns;
 pub(crate) mod stats;
 pub(crate) mod sysv;
+pub(crate) mod text;
 pub(crate) mod wait;
 
 /// Sets up the global registries (module load).

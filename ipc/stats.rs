@@ -24,8 +24,7 @@
 
 #![deny(unsafe_code)]
 
-use crate::ipc::{defs::ripc_queue_stats, kernel_api};
-use core::fmt;
+use crate::ipc::{defs::ripc_queue_stats, kernel_api, text::Text};
 
 /// A queue's counters ([`ripc_queue_stats`]).
 #[derive(Default)]
@@ -208,42 +207,50 @@ fn realtime(epoch: (u64, i64), j: u64) -> i64 {
     }
 }
 
-/// The `RIPC_LIST_STATS` table's columns, before the queue's own.
-pub(crate) const HEADER: &str = "sent sent_bytes received received_bytes handoffs \
+/// The `RIPC_LIST_STATS` table's header: its columns before the queue's
+/// own.
+pub(crate) fn header<'a, 'b>(t: &'a mut Text<'b>) -> &'a mut Text<'b> {
+    t.bytes(
+        b"sent sent_bytes received received_bytes handoffs \
 receive_handoffs blocked_sends blocked_receives timeouts peak_msgs peak_bytes msgs bytes \
 last_send_ns last_receive_ns last_handoff_ns last_receive_handoff_ns last_blocked_send_ns \
-last_blocked_receive_ns last_timeout_ns";
+last_blocked_receive_ns last_timeout_ns",
+    )
+}
 
 /// A queue's counters as a line of the `RIPC_LIST_STATS` table: the fields
 /// in order, in decimal, one space apart.
-pub(crate) struct Row(pub(crate) ripc_queue_stats);
-
-impl fmt::Display for Row {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = &self.0;
-        write!(
-            f,
-            "{} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {}",
-            s.sent,
-            s.sent_bytes,
-            s.received,
-            s.received_bytes,
-            s.handoffs,
-            s.receive_handoffs,
-            s.blocked_sends,
-            s.blocked_receives,
-            s.timeouts,
-            s.peak_msgs,
-            s.peak_bytes,
-            s.msgs,
-            s.bytes,
-            s.last_send_ns,
-            s.last_receive_ns,
-            s.last_handoff_ns,
-            s.last_receive_handoff_ns,
-            s.last_blocked_send_ns,
-            s.last_blocked_receive_ns,
-            s.last_timeout_ns
-        )
+pub(crate) fn row<'a, 'b>(t: &'a mut Text<'b>, s: &ripc_queue_stats) -> &'a mut Text<'b> {
+    let fields = [
+        s.sent,
+        s.sent_bytes,
+        s.received,
+        s.received_bytes,
+        s.handoffs,
+        s.receive_handoffs,
+        s.blocked_sends,
+        s.blocked_receives,
+        s.timeouts,
+        s.peak_msgs,
+        s.peak_bytes,
+        s.msgs,
+        s.bytes,
+    ];
+    let times = [
+        s.last_send_ns,
+        s.last_receive_ns,
+        s.last_handoff_ns,
+        s.last_receive_handoff_ns,
+        s.last_blocked_send_ns,
+        s.last_blocked_receive_ns,
+        s.last_timeout_ns,
+    ];
+    t.dec(s.sent);
+    for v in fields.into_iter().skip(1) {
+        t.sp().dec(v);
     }
+    for v in times {
+        t.sp().dec(v);
+    }
+    t
 }

@@ -107,6 +107,60 @@ TEST_F(msg, msgget_ipc_private_always_creates)
 	ASSERT_QUEUE(b, 0, 0);
 }
 
+/*
+ * Many keys (rust_ipc's key table grows, moves entries back on removal and
+ * shrinks): each found after half of them are removed and made again, and
+ * none after its removal.  Outcomes are kept and checked after every queue
+ * is gone, so that a failure leaves none behind.
+ */
+TEST_F(msg, msgget_finds_each_of_many_keys_after_removals)
+{
+	enum { N = 400 };
+	static int ids[N], got[3][N], err[3][N], made[N], rm[N];
+	key_t base = 0x30000000 | ((getpid() & 0xffff) << 12);
+
+	for (int i = 0; i < N; i++)
+		ids[i] = be->get(base + 3 * i, IPC_CREAT | IPC_EXCL | 0600);
+	for (int i = 1; i < N; i += 2)
+		be->ctl(ids[i], IPC_RMID, NULL);
+	for (int i = 0; i < N; i++) {
+		errno = 0;
+		got[0][i] = be->get(base + 3 * i, 0);
+		err[0][i] = errno;
+	}
+	for (int i = 1; i < N; i += 2)
+		made[i] = ids[i] = be->get(base + 3 * i, IPC_CREAT | IPC_EXCL | 0600);
+	for (int i = N - 2; i >= 0; i -= 2)
+		be->ctl(ids[i], IPC_RMID, NULL);
+	for (int i = 0; i < N; i++) {
+		errno = 0;
+		got[1][i] = be->get(base + 3 * i, 0);
+		err[1][i] = errno;
+	}
+	for (int i = 1; i < N; i += 2)
+		rm[i] = be->ctl(ids[i], IPC_RMID, NULL);
+	for (int i = 0; i < N; i++) {
+		errno = 0;
+		got[2][i] = be->get(base + 3 * i, 0);
+		err[2][i] = errno;
+	}
+	for (int i = 0; i < N; i++) {
+		int odd = i % 2;
+
+		ASSERT_LE(0, ids[i]) TH_LOG("queue %d", i);
+		ASSERT_EQ(odd ? -1 : ids[i], got[0][i]) TH_LOG("key %d after the odd ones went", i);
+		ASSERT_EQ(odd ? ENOENT : 0, err[0][i]);
+		if (odd) {
+			ASSERT_LE(0, made[i]);
+			ASSERT_EQ(0, rm[i]);
+		}
+		ASSERT_EQ(odd ? ids[i] : -1, got[1][i]) TH_LOG("key %d after the even ones went", i);
+		ASSERT_EQ(odd ? 0 : ENOENT, err[1][i]);
+		ASSERT_EQ(-1, got[2][i]) TH_LOG("key %d after all went", i);
+		ASSERT_EQ(ENOENT, err[2][i]);
+	}
+}
+
 TEST_F(msg, access_not_granted_by_mode_is_eacces)
 {
 	int id = MKQ(self->key[0], 0640), open_id = MKQ(self->key[1], 0666);
