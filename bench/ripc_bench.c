@@ -1252,7 +1252,7 @@ struct fig {
 	int nruns;
 	double runs[MAXR];
 	double min, med, max, ratio; /* ratio: NaN when unknown */
-	double lratio;		     /* a drop-in's, to its libripc contender (NaN: none) */
+	double lratio;		     /* a drop-in's, to its libripc contender, paired (NaN: none) */
 };
 static struct fig figs[MAXFIG];
 static int nfigs;
@@ -1294,13 +1294,34 @@ static double fig_ratio(const struct fig *f, int ref)
 	return r->med > 0 ? f->med / r->med : __builtin_nan("");
 }
 
+/*
+ * The median of f's per-repetition ratios to ref's (> 1: f is better; NaN:
+ * none): the two figures of a repetition are measured seconds apart, so a
+ * change of the host's speed between repetitions cancels out.
+ */
+static double fig_ratio_paired(const struct fig *f, int ref)
+{
+	struct fig *r = ref < 0 ? NULL : fig_get(f->test, f->n, f->size, ref, f->unit, 0);
+	double v[MAXR], min, med, max;
+	int n = 0;
+
+	for (int k = 0; r && k < f->nruns && k < r->nruns; k++)
+		if (f->runs[k] > 0 && r->runs[k] > 0)
+			v[n++] = unit_lower_better[f->unit] ? r->runs[k] / f->runs[k]
+							    : f->runs[k] / r->runs[k];
+	if (!n)
+		return __builtin_nan("");
+	runs_stats(v, n, &min, &med, &max);
+	return med;
+}
+
 static void fig_stats(void)
 {
 	for (int i = 0; i < nfigs; i++)
 		runs_stats(figs[i].runs, figs[i].nruns, &figs[i].min, &figs[i].med, &figs[i].max);
 	for (int i = 0; i < nfigs; i++) {
 		figs[i].ratio = fig_ratio(&figs[i], C[figs[i].ci].native);
-		figs[i].lratio = fig_ratio(&figs[i], C[figs[i].ci].lib);
+		figs[i].lratio = fig_ratio_paired(&figs[i], C[figs[i].ci].lib);
 	}
 }
 
@@ -1339,8 +1360,9 @@ static void write_json(FILE *o, double elapsed)
 		    "dropin-mq, pipe, unix-dgram: native-mq; ripc-sysv, ripc-sysv-batch, dropin-sysv: "
 		    "native-sysv) for higher-is-better units; native / contender for lower-is-better units "
 		    "(latency, memory): > 1 always means the contender beats the native; ratio_to_libripc "
-		    "(drop-in contenders: the native contender under LD_PRELOAD=libripc_preload.so) the same "
-		    "against libripc's single calls (ripc-mq, ripc-sysv)");
+		    "(drop-in contenders: the native contender under LD_PRELOAD=libripc_preload.so): against "
+		    "libripc's single calls (ripc-mq, ripc-sysv), the median of the ratios of each repetition's "
+		    "two runs (seconds apart, so that the host's changes of speed between repetitions cancel)");
 	json_meta_end(o);
 	for (int i = 0; i < nfigs; i++) {
 		struct fig *f = &figs[i];
@@ -1411,7 +1433,7 @@ static void print_table(FILE *o)
 		   "mqB/sysvB = the batched ripc paths vs the same natives,\n"
 		   "dmq/dsysv = the drop-in (native-mq/native-sysv under LD_PRELOAD=libripc_preload.so) "
 		   "vs the same natives,\ndmq/ripc, dsysv/ripc = the drop-in vs libripc's single calls "
-		   "(ripc-mq, ripc-sysv).\n");
+		   "(ripc-mq, ripc-sysv): the median of each repetition's ratio.\n");
 	for (int t = 0; t < NTEST; t++) {
 		for (int u = 0; units_of[t][u] >= 0; u++) {
 			int unit = units_of[t][u], cols[NCONT], ncols = 0, rc[NRATIO], nrc = 0, any = 0;
