@@ -4,7 +4,7 @@
 bench/out/insn_plugin.so (scripts/bench --insn).
 
     insn_report.py CONSOLE_LOG PLUGIN_LOG JSON_OUT
-    insn_report.py --profile CONSOLE_LOG PLUGIN_LOG [TOP [FUNCTION]]
+    insn_report.py --profile [--path GUEST=HOST]... CONSOLE_LOG PLUGIN_LOG [TOP [FUNCTION]]
 
 CONSOLE_LOG holds ripc_bench's "RIPC-INSN-CELL test n size contender M"
 lines, one per measurement, in order; PLUGIN_LOG the plugin's "RIPC-INSN
@@ -14,15 +14,26 @@ user) the k-th measurement took; divided by M it gives instructions per
 message (stream) or per round trip (pingpong).  Prints a table (median over
 the runs, min and max, and native's median over the contender's: > 1 means
 fewer instructions than native) and writes the figures as JSON.  Exits 1 if
-the two logs do not pair up.
+the two logs do not pair up.  The drop-in contenders (dropin-mq,
+dropin-sysv: the native ones under LD_PRELOAD=libripc_preload.so) also get
+their ratio to libripc's single calls (ripc-mq, ripc-sysv): libripc's
+median over the drop-in's (>= 0.97 is the issue's "within 3%").
 
 --profile: the plugin ran with profile=on, and CONSOLE_LOG ends with the
 guest's /proc/kallsyms: prints the TOP (default 40) functions by guest
 instructions inside the marked measurements, per message (per round trip)
-over all of them, user space as one line.  With FUNCTION (a substring of
-a symbol), also the blocks inside the first function that matches, by
-offset from its start (to read beside `objdump -d` of the function).
+over all of them.  User space is one line, unless the console log has
+ripc_bench --maps's "RIPC-MAPS" lines (scripts/bench --profile, with the
+guest's address-space randomisation off): then each user-space block is
+named by its file and function (the file read on the host, at its guest
+path or where a --path GUEST=HOST prefix maps it; nm's symbols, the
+dynamic ones where a file has no others), "[vdso]" and the like by their
+mapping.  With FUNCTION (a substring of a symbol), also the blocks inside
+the first function that matches, by offset from its start (to read beside
+`objdump -d` of the function).
 """
+import os
+import subprocess
 import bisect
 import json
 import re
@@ -32,12 +43,76 @@ import sys
 # The contender each one is compared with (as ripc_bench's ratios).
 NATIVE = {"ripc-mq": "native-mq", "native-mq": "native-mq", "ripc-sysv": "native-sysv",
           "native-sysv": "native-sysv", "pipe": "native-mq", "unix-dgram": "native-mq",
-          "ripc-mq-batch": "native-mq", "ripc-sysv-batch": "native-sysv"}
+          "ripc-mq-batch": "native-mq", "ripc-sysv-batch": "native-sysv",
+          "dropin-mq": "native-mq", "dropin-sysv": "native-sysv"}
+# The drop-in's libripc counterpart.
+LIBRIPC = {"dropin-mq": "ripc-mq", "dropin-sysv": "ripc-sysv"}
 ORDER = list(NATIVE)
 UNIT = {"pingpong": "insn/round trip", "stream": "insn/msg"}
 
 
-def profile(console, plugin, top, func=None):
+class UserSpace:
+    """Names user-space addresses from the RIPC-MAPS lines of a console log."""
+
+    def __init__(self, text, paths):
+        self.maps = []  # (start, end, file offset, guest path)
+        seen = set()
+        for a, b, off, path in re.findall(
+                r"^RIPC-MAPS ([0-9a-f]+)-([0-9a-f]+) \S+ ([0-9a-f]+) \S+ \d+\s*(\S*)\s*$", text, re.M):
+            key = (int(a, 16), int(b, 16), int(off, 16), path)
+            if key not in seen:
+                seen.add(key)
+                self.maps.append(key)
+        self.conflict = any(x[0] < y[1] and y[0] < x[1] and x[3] != y[3]
+                            for i, x in enumerate(self.maps) for y in self.maps[i + 1:])
+        self.paths = paths
+        self.files = {}
+
+    def host(self, guest):
+        for g, h in self.paths:
+            if guest == g or guest.startswith(g.rstrip("/") + "/"):
+                return h.rstrip("/") + guest[len(g.rstrip("/")):]
+        return guest
+
+    def elf(self, guest):
+        """(LOAD segments [(offset, vaddr, filesz)], sorted symbols [(addr, name)]) of a file."""
+        if guest not in self.files:
+            path, segs, syms = self.host(guest), [], []
+            try:
+                ph = subprocess.run(["readelf", "-lW", path], capture_output=True, text=True).stdout
+                for off, va, fs in re.findall(
+                        r"^\s*LOAD\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+0x[0-9a-f]+\s+0x([0-9a-f]+)",
+                        ph, re.M):
+                    segs.append((int(off, 16), int(va, 16), int(fs, 16)))
+                for flags in (["-n", "--defined-only"], ["-D", "-n", "--defined-only"]):
+                    out = subprocess.run(["nm"] + flags + [path], capture_output=True,
+                                         text=True).stdout
+                    syms = sorted((int(a, 16), n) for a, t, n in
+                                  re.findall(r"^([0-9a-f]+) ([tTwWiI]) (\S+)", out, re.M))
+                    if syms:
+                        break
+            except OSError:
+                pass
+            self.files[guest] = (segs, syms)
+        return self.files[guest]
+
+    def name(self, pc):
+        for start, end, off, path in self.maps:
+            if start <= pc < end:
+                break
+        else:
+            return "[user space]"
+        if not path.startswith("/"):
+            return path or "[anonymous]"
+        base = os.path.basename(path)
+        segs, syms = self.elf(path)
+        fo = pc - start + off
+        va = next((fo - o + v for o, v, fs in segs if o <= fo < o + fs), fo)
+        i = bisect.bisect_right(syms, (va, "\uffff")) - 1
+        return f"{base}: {syms[i][1]}" if i >= 0 else f"{base}: +{va:#x}"
+
+
+def profile(console, plugin, top, func=None, paths=()):
     with open(console, errors="replace") as fh:
         text = fh.read().replace("\r", "")
     cells = re.findall(r"^RIPC-INSN-CELL (\S+) (\d+) (\d+) (\S+) (\d+)\s*$", text, re.M)
@@ -49,6 +124,10 @@ def profile(console, plugin, top, func=None):
     if not syms or not msgs:
         sys.exit("insn_report: no kallsyms or no measurement in " + console)
     addrs = [a for a, _ in syms]
+    user = UserSpace(text, paths)
+    if user.conflict:
+        print("insn_report: the RIPC-MAPS lines disagree (processes with different layouts:"
+              " profile one contender at a time, randomisation off); user space is approximate")
     with open(plugin, errors="replace") as fh:
         prof = re.findall(r"^RIPC-PROF ([0-9a-f]+) (\d+)\s*$", fh.read(), re.M)
     by = {}
@@ -56,7 +135,7 @@ def profile(console, plugin, top, func=None):
     for pc, n in prof:
         pc = int(pc, 16)
         if pc < 1 << 47:
-            name = "[user space]"
+            name = user.name(pc) if user.maps else "[user space]"
         else:
             i = bisect.bisect_right(addrs, pc) - 1
             name = syms[i][1] if i >= 0 else "?"
@@ -76,8 +155,14 @@ def profile(console, plugin, top, func=None):
 
 def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "--profile":
-        return profile(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 40,
-                       sys.argv[5] if len(sys.argv) > 5 else None)
+        args, paths = sys.argv[2:], []
+        while len(args) >= 2 and args[0] == "--path" and "=" in args[1]:
+            paths.append(tuple(args[1].split("=", 1)))
+            args = args[2:]
+        if len(args) < 2:
+            sys.exit(__doc__)
+        return profile(args[0], args[1], int(args[2]) if len(args) > 2 else 40,
+                       args[3] if len(args) > 3 else None, paths)
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     with open(sys.argv[1], errors="replace") as fh:
@@ -103,28 +188,36 @@ def main():
                                         if k[3] in ORDER else 99)):
         test, n, size, cont = k
         ref = med.get((test, n, size, NATIVE.get(cont, "")))
-        records.append({"test": test, "n": n, "size": size, "contender": cont,
-                        "unit": UNIT.get(test, "insn/msg"), "runs": len(per[k]),
-                        "min": min(per[k]), "median": med[k], "max": max(per[k]),
-                        "native": NATIVE.get(cont),
-                        "ratio_to_native": ref / med[k] if ref and med[k] else None})
+        rec = {"test": test, "n": n, "size": size, "contender": cont,
+               "unit": UNIT.get(test, "insn/msg"), "runs": len(per[k]),
+               "min": min(per[k]), "median": med[k], "max": max(per[k]),
+               "native": NATIVE.get(cont),
+               "ratio_to_native": ref / med[k] if ref and med[k] else None}
+        if cont in LIBRIPC:
+            lib = med.get((test, n, size, LIBRIPC[cont]))
+            rec["libripc"] = LIBRIPC[cont]
+            rec["ratio_to_libripc"] = lib / med[k] if lib and med[k] else None
+        records.append(rec)
     with open(sys.argv[3], "w") as fh:
         json.dump({"what": "guest instructions (all vCPUs, kernel and user) per message or"
                            " round trip, counted by bench/insn_plugin.so under QEMU TCG",
                    "records": records}, fh, indent=1)
     print("Guest instructions per message (stream) and per round trip (pingpong),")
     print("every vCPU, kernel and user, counted by QEMU (bench/insn_plugin.so);")
-    print("ratio = native's median / the contender's (> 1: fewer than native).\n")
+    print("ratio = native's median / the contender's (> 1: fewer than native);")
+    print("vs lib (drop-in: the native contender under LD_PRELOAD=libripc_preload.so) =")
+    print("libripc's median (ripc-mq, ripc-sysv) / the drop-in's (>= 0.97: within 3%).\n")
     last = None
     for r in records:
         if (r["test"], r["n"]) != last:
             last = (r["test"], r["n"])
             print(f"\n{r['test']} ({r['unit']})")
             print(f"  {'size':>6}  {'contender':<16} {'median':>10} {'min':>10} {'max':>10}"
-                  f"  {'ratio':>6}")
+                  f"  {'ratio':>6}  {'vs lib':>6}")
         ratio = f"{r['ratio_to_native']:.2f}" if r["ratio_to_native"] else "-"
+        lib = f"{r['ratio_to_libripc']:.3f}" if r.get("ratio_to_libripc") else ""
         print(f"  {r['size']:>6}  {r['contender']:<16} {r['median']:>10.0f} {r['min']:>10.0f}"
-              f" {r['max']:>10.0f}  {ratio:>6}")
+              f" {r['max']:>10.0f}  {ratio:>6}  {lib:>6}")
 
 
 if __name__ == "__main__":

@@ -5,10 +5,12 @@
  *
  *   ripc_bench [--quick] [--runs R] [--json FILE|-] [--only C1,C2,...] [--insn]
  *              [--tests T1,T2,...] [--sizes S1,...] [--target SECONDS] [--verbose]
+ *              [--preload PATH] [--maps]
  *
  * Contenders: ripc-mq, native-mq, ripc-sysv, native-sysv, pipe, unix-dgram,
  * ripc-mq-batch, ripc-sysv-batch (RIPC_*_BATCH with 32 items a call; stream
- * test only).  Tests: pingpong, stream, contention (N senders and N
+ * test only), dropin-mq, dropin-sysv (pingpong and stream only: the drop-in
+ * with an unmodified program, see below).  Tests: pingpong, stream, contention (N senders and N
  * receivers on one queue: "contention-shared"; N sender/receiver pairs on N
  * queues: "contention-pairs"), memory (kernel memory per queued message).
  *
@@ -31,6 +33,21 @@
  * for pingpong) and the ratio to native: figures the host's load does not
  * move.  Elsewhere the markers are no-ops.
  *
+ * The drop-in contenders are this very program's native-mq and native-sysv
+ * (glibc's mq_send, msgsnd...) run under LD_PRELOAD=libripc_preload.so
+ * (--preload, default $RIPC_PRELOAD or /selftests/libripc_preload.so), so
+ * ripc_bench is linked dynamically.  Each of their measurements re-executes
+ * ripc_bench (/proc/self/exe --dropin-child ...) with LD_PRELOAD set; that
+ * process checks that mq_send and msgsnd are the preload's, measures as the
+ * native contender does and hands its figures back on a pipe.  So the
+ * drop-in takes its turn among the other contenders of a cell, with the same
+ * message count, in the same boot.
+ *
+ * --maps (with --insn): each process that measures prints its executable
+ * mappings ("RIPC-MAPS" lines) before its first measurement, so that
+ * bench/insn_report.py --profile can name the user-space functions
+ * (scripts/bench --profile turns address-space randomisation off for that).
+ *
  * Must run as root (sysctls, RLIMIT_MSGQUEUE, CAP_SYS_RESOURCE for the
  * queue sizes); every sysctl and rust_ipc limit it changes is restored at
  * exit, and every queue it creates is removed, also on failure.
@@ -38,6 +55,7 @@
  * selected contender cannot run (e.g. /dev/rust_ipc missing).
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <mqueue.h>
 #include <sys/ioctl.h>
 #include <sys/ipc.h>
@@ -76,26 +94,32 @@ struct contender {
 	int ripc;
 	int batch;
 	int native; /* index of the contender its ratio is taken against */
+	int dropin; /* the contender it runs under LD_PRELOAD (a native one), or -1 */
+	int lib;    /* for a drop-in: the libripc contender it is compared with */
 	int selected;
 	const char *skip; /* why it is skipped, or NULL */
 };
 
-enum { C_RMQ, C_NMQ, C_RSYSV, C_NSYSV, C_PIPE, C_DGRAM, C_RMQB, C_RSYSVB, NCONT };
+enum { C_RMQ, C_NMQ, C_RSYSV, C_NSYSV, C_PIPE, C_DGRAM, C_RMQB, C_RSYSVB, C_DMQ, C_DSYSV,
+       NCONT };
 
+/* A drop-in contender counts as rust_ipc's (it needs the module and its limits). */
 static struct contender C[NCONT] = {
-	[C_RMQ] = { "ripc-mq", F_MQ, 1, 0, C_NMQ, 0, NULL },
-	[C_NMQ] = { "native-mq", F_MQ, 0, 0, C_NMQ, 0, NULL },
-	[C_RSYSV] = { "ripc-sysv", F_SYSV, 1, 0, C_NSYSV, 0, NULL },
-	[C_NSYSV] = { "native-sysv", F_SYSV, 0, 0, C_NSYSV, 0, NULL },
-	[C_PIPE] = { "pipe", F_PIPE, 0, 0, C_NMQ, 0, NULL },
-	[C_DGRAM] = { "unix-dgram", F_DGRAM, 0, 0, C_NMQ, 0, NULL },
-	[C_RMQB] = { "ripc-mq-batch", F_MQ, 1, 1, C_NMQ, 0, NULL },
-	[C_RSYSVB] = { "ripc-sysv-batch", F_SYSV, 1, 1, C_NSYSV, 0, NULL },
+	[C_RMQ] = { "ripc-mq", F_MQ, 1, 0, C_NMQ, -1, -1, 0, NULL },
+	[C_NMQ] = { "native-mq", F_MQ, 0, 0, C_NMQ, -1, -1, 0, NULL },
+	[C_RSYSV] = { "ripc-sysv", F_SYSV, 1, 0, C_NSYSV, -1, -1, 0, NULL },
+	[C_NSYSV] = { "native-sysv", F_SYSV, 0, 0, C_NSYSV, -1, -1, 0, NULL },
+	[C_PIPE] = { "pipe", F_PIPE, 0, 0, C_NMQ, -1, -1, 0, NULL },
+	[C_DGRAM] = { "unix-dgram", F_DGRAM, 0, 0, C_NMQ, -1, -1, 0, NULL },
+	[C_RMQB] = { "ripc-mq-batch", F_MQ, 1, 1, C_NMQ, -1, -1, 0, NULL },
+	[C_RSYSVB] = { "ripc-sysv-batch", F_SYSV, 1, 1, C_NSYSV, -1, -1, 0, NULL },
+	[C_DMQ] = { "dropin-mq", F_MQ, 1, 0, C_NMQ, C_NMQ, C_RMQ, 0, NULL },
+	[C_DSYSV] = { "dropin-sysv", F_SYSV, 1, 0, C_NSYSV, C_NSYSV, C_RSYSV, 0, NULL },
 };
 
 /* Calibration preference: natives first. */
 static const int ref_order[NCONT] = { C_NMQ, C_NSYSV, C_PIPE, C_DGRAM,
-				      C_RMQ, C_RSYSV, C_RMQB, C_RSYSVB };
+				      C_RMQ, C_RSYSV, C_RMQB, C_RSYSVB, C_DMQ, C_DSYSV };
 
 /* ---- tests and units ---------------------------------------------------- */
 
@@ -126,6 +150,8 @@ static int test_has_contender(int t, int ci)
 {
 	if (C[ci].batch)
 		return t == T_STREAM;
+	if (C[ci].dropin >= 0)
+		return t == T_STREAM || t == T_PINGPONG;
 	if (t == T_MEMORY)
 		return C[ci].fam == F_MQ || C[ci].fam == F_SYSV;
 	return 1;
@@ -133,7 +159,8 @@ static int test_has_contender(int t, int ci)
 
 /* ---- options and global state ------------------------------------------ */
 
-static int opt_insn, opt_tests = (1 << NTEST) - 1;
+static int opt_insn, opt_maps, opt_tests = (1 << NTEST) - 1;
+static const char *opt_preload;
 static double opt_target = 0.2;
 static int watchdog_s = 60;
 
@@ -868,12 +895,16 @@ static void contention_role(int idx, void *arg)
  * One measurement; out[] gets the figures of the test's units.  Returns the
  * measured time in seconds (what the calibration scales).
  */
+static double measure_dropin(int test, int n, size_t size, int ci, long m, double out[3]);
+
 static double measure(int test, int n, size_t size, int ci, long m, double out[3])
 {
 	struct chan ch[MAXPROC];
 	struct job j = { .ch = ch, .n = n, .m = m, .size = size, .batch = C[ci].batch };
 	double el = 0;
 
+	if (C[ci].dropin >= 0)
+		return measure_dropin(test, n, size, ci, m, out);
 	memset(shm, 0, sizeof(*shm));
 	switch (test) {
 	case T_PINGPONG:
@@ -924,6 +955,202 @@ static double measure(int test, int n, size_t size, int ci, long m, double out[3
 	if (el <= 0)
 		die("measured a non-positive time");
 	return el;
+}
+
+/* ---- the drop-in: this program again, under LD_PRELOAD ------------------------ */
+
+/*
+ * The executable mappings of this process, for insn_report.py --profile
+ * (--maps): "RIPC-MAPS start-end perms offset dev inode path" lines.
+ */
+static void print_maps(void)
+{
+	static int done;
+	char line[512];
+	FILE *f;
+
+	if (!opt_maps || done)
+		return;
+	done = 1;
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		DIE_ERRNO("/proc/self/maps");
+	while (fgets(line, sizeof(line), f)) {
+		char perms[8];
+
+		if (sscanf(line, "%*s %7s", perms) == 1 && perms[2] == 'x')
+			printf("RIPC-MAPS %s", line);
+	}
+	fclose(f);
+	fflush(stdout);
+}
+
+/*
+ * Runs "ripc_bench --dropin-child TEST N SIZE CONTENDER M WATCHDOG FD MARK"
+ * under LD_PRELOAD=opt_preload and reads its figures ("%a %a %a %a": out[0..2]
+ * and the time, as measure() gives them).  TEST -1 only checks that the
+ * drop-in is in effect.  Returns 0, or -1 with the reason in why.
+ */
+static int run_dropin(int test, int n, size_t size, int ci, long m, double out[3], double *el,
+		      char *why, size_t whylen)
+{
+	char a[8][32], line[256];
+	int p[2], st;
+	size_t got = 0;
+	ssize_t r;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		DIE_ERRNO("pipe");
+	snprintf(a[0], sizeof(a[0]), "%d", test);
+	snprintf(a[1], sizeof(a[1]), "%d", n);
+	snprintf(a[2], sizeof(a[2]), "%zu", size);
+	snprintf(a[3], sizeof(a[3]), "%s", C[C[ci].dropin].name);
+	snprintf(a[4], sizeof(a[4]), "%ld", m);
+	snprintf(a[5], sizeof(a[5]), "%d", watchdog_s);
+	snprintf(a[6], sizeof(a[6]), "%d", p[1]);
+	snprintf(a[7], sizeof(a[7]), "%d", marking | opt_maps << 1);
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		DIE_ERRNO("fork");
+	if (pid == 0) {
+		char *argv[] = { "ripc_bench", "--dropin-child", a[0], a[1], a[2], a[3], a[4], a[5],
+				 a[6], a[7], NULL };
+
+		close(p[0]);
+		if (fcntl(p[1], F_SETFD, 0) < 0 || setenv("LD_PRELOAD", opt_preload, 1) < 0)
+			_exit(127);
+		execv("/proc/self/exe", argv);
+		dprintf(2, "ripc_bench: exec /proc/self/exe: %s\n", strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	kids[0] = pid;
+	nkids = 1;
+	alarm((unsigned)watchdog_s * 2 + 30);
+	while (got < sizeof(line) - 1) {
+		r = read(p[0], line + got, sizeof(line) - 1 - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	line[got] = 0;
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			DIE_ERRNO("waitpid");
+	alarm(0);
+	kids[0] = 0;
+	nkids = 0;
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		describe_status(why, whylen, 0, st);
+		return -1;
+	}
+	if (sscanf(line, "%la %la %la %la", &out[0], &out[1], &out[2], el) != 4) {
+		snprintf(why, whylen, "no figures from the drop-in run");
+		return -1;
+	}
+	return 0;
+}
+
+static double measure_dropin(int test, int n, size_t size, int ci, long m, double out[3])
+{
+	char why[256];
+	double el;
+
+	if (run_dropin(test, n, size, ci, m, out, &el, why, sizeof(why)))
+		die("%s (ripc_bench under LD_PRELOAD=%s): %s", C[ci].name, opt_preload, why);
+	return el;
+}
+
+/* Can the drop-in contenders run?  NULL, or why not. */
+static const char *probe_dropin(int ci)
+{
+	static char why[512];
+	char r[200];
+	double out[3], el;
+
+	if (access(opt_preload, R_OK)) {
+		snprintf(why, sizeof(why), "%s: %s (--preload PATH)", opt_preload, strerror(errno));
+		return why;
+	}
+	snprintf(ctx, sizeof(ctx), "probing %s", C[ci].name);
+	if (run_dropin(-1, 1, 16, ci, 0, out, &el, r, sizeof(r))) {
+		snprintf(why, sizeof(why), "the drop-in is not in effect under LD_PRELOAD=%s (%s)",
+			 opt_preload, r);
+		return why;
+	}
+	return NULL;
+}
+
+static int lookup_contender_index(const char *s)
+{
+	for (int i = 0; i < NCONT; i++)
+		if (!strcmp(s, C[i].name))
+			return i;
+	return -1;
+}
+
+/*
+ * The process run_dropin() starts, under LD_PRELOAD: the program's own
+ * mq_* and msg* calls must bind to libripc_preload.so (else it would measure
+ * the native queues), then it measures the native contender.
+ */
+static int dropin_child(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		void *fn;
+	} syms[] = {
+		{ "mq_open", (void *)mq_open }, { "mq_send", (void *)mq_send },
+		{ "mq_receive", (void *)mq_receive }, { "mq_unlink", (void *)mq_unlink },
+		{ "msgget", (void *)msgget }, { "msgsnd", (void *)msgsnd },
+		{ "msgrcv", (void *)msgrcv }, { "msgctl", (void *)msgctl },
+	};
+	double out[3] = { 0, 0, 0 }, el = 0;
+	int test, n, ci, fd, flags;
+	size_t size;
+	long m;
+
+	if (argc != 10 || (ci = lookup_contender_index(argv[5])) < 0 || C[ci].dropin >= 0) {
+		fprintf(stderr, "ripc_bench: --dropin-child: for ripc_bench's own use\n");
+		return 2;
+	}
+	test = atoi(argv[2]);
+	n = atoi(argv[3]);
+	size = (size_t)atol(argv[4]);
+	m = atol(argv[6]);
+	watchdog_s = atoi(argv[7]);
+	fd = atoi(argv[8]);
+	flags = atoi(argv[9]);
+	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		Dl_info di;
+
+		if (!dladdr(syms[i].fn, &di) || !di.dli_fname || !strstr(di.dli_fname, "libripc_preload")) {
+			fprintf(stderr, "ripc_bench: drop-in: %s is not libripc_preload.so's (it is %s's)\n",
+				syms[i].name, di.dli_fname ? di.dli_fname : "?");
+			return 1;
+		}
+	}
+	if (test >= 0) {
+		shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (shm == MAP_FAILED)
+			DIE_ERRNO("mmap");
+		install_handlers();
+		opt_maps = flags >> 1 & 1;
+		print_maps();
+		snprintf(ctx, sizeof(ctx), "%s n=%d size=%zu under LD_PRELOAD", C[ci].name, n, size);
+		marking = flags & 1;
+		el = measure(test, n, size, ci, m, out);
+		marking = 0;
+	}
+	if (dprintf(fd, "%a %a %a %a\n", out[0], out[1], out[2], el) < 0)
+		DIE_ERRNO("drop-in: writing the figures");
+	return 0;
 }
 
 struct meminfo {
@@ -1025,6 +1252,7 @@ struct fig {
 	int nruns;
 	double runs[MAXR];
 	double min, med, max, ratio; /* ratio: NaN when unknown */
+	double lratio;		     /* a drop-in's, to its libripc contender, paired (NaN: none) */
 };
 static struct fig figs[MAXFIG];
 static int nfigs;
@@ -1054,23 +1282,46 @@ static void fig_add(int test, int n, size_t size, int ci, int unit, long m, doub
 	f->m = m;
 }
 
+/* f's median against the contender ref's of the same cell, > 1: f is better (NaN: none). */
+static double fig_ratio(const struct fig *f, int ref)
+{
+	struct fig *r = ref < 0 ? NULL : fig_get(f->test, f->n, f->size, ref, f->unit, 0);
+
+	if (!r || r->nruns == 0)
+		return __builtin_nan("");
+	if (unit_lower_better[f->unit])
+		return f->med > 0 ? r->med / f->med : __builtin_nan("");
+	return r->med > 0 ? f->med / r->med : __builtin_nan("");
+}
+
+/*
+ * The median of f's per-repetition ratios to ref's (> 1: f is better; NaN:
+ * none): the two figures of a repetition are measured seconds apart, so a
+ * change of the host's speed between repetitions cancels out.
+ */
+static double fig_ratio_paired(const struct fig *f, int ref)
+{
+	struct fig *r = ref < 0 ? NULL : fig_get(f->test, f->n, f->size, ref, f->unit, 0);
+	double v[MAXR], min, med, max;
+	int n = 0;
+
+	for (int k = 0; r && k < f->nruns && k < r->nruns; k++)
+		if (f->runs[k] > 0 && r->runs[k] > 0)
+			v[n++] = unit_lower_better[f->unit] ? r->runs[k] / f->runs[k]
+							    : f->runs[k] / r->runs[k];
+	if (!n)
+		return __builtin_nan("");
+	runs_stats(v, n, &min, &med, &max);
+	return med;
+}
+
 static void fig_stats(void)
 {
 	for (int i = 0; i < nfigs; i++)
 		runs_stats(figs[i].runs, figs[i].nruns, &figs[i].min, &figs[i].med, &figs[i].max);
 	for (int i = 0; i < nfigs; i++) {
-		struct fig *f = &figs[i];
-		struct fig *r = fig_get(f->test, f->n, f->size, C[f->ci].native, f->unit, 0);
-
-		f->ratio = __builtin_nan("");
-		if (!r || r->nruns == 0)
-			continue;
-		if (unit_lower_better[f->unit]) {
-			if (f->med > 0)
-				f->ratio = r->med / f->med;
-		} else if (r->med > 0) {
-			f->ratio = f->med / r->med;
-		}
+		figs[i].ratio = fig_ratio(&figs[i], C[figs[i].ci].native);
+		figs[i].lratio = fig_ratio_paired(&figs[i], C[figs[i].ci].lib);
 	}
 }
 
@@ -1106,9 +1357,12 @@ static void write_json(FILE *o, double elapsed)
 		}
 	fputs("},\"ratio\":", o);
 	json_str(o, "ratio_to_native = median / median of the native of the family (ripc-mq, ripc-mq-batch, "
-		    "pipe, unix-dgram: native-mq; ripc-sysv, ripc-sysv-batch: native-sysv) for higher-is-better "
-		    "units; native / contender for lower-is-better units (latency, memory): > 1 always means the "
-		    "contender beats the native");
+		    "dropin-mq, pipe, unix-dgram: native-mq; ripc-sysv, ripc-sysv-batch, dropin-sysv: "
+		    "native-sysv) for higher-is-better units; native / contender for lower-is-better units "
+		    "(latency, memory): > 1 always means the contender beats the native; ratio_to_libripc "
+		    "(drop-in contenders: the native contender under LD_PRELOAD=libripc_preload.so): against "
+		    "libripc's single calls (ripc-mq, ripc-sysv), the median of the ratios of each repetition's "
+		    "two runs (seconds apart, so that the host's changes of speed between repetitions cancel)");
 	json_meta_end(o);
 	for (int i = 0; i < nfigs; i++) {
 		struct fig *f = &figs[i];
@@ -1127,6 +1381,12 @@ static void write_json(FILE *o, double elapsed)
 		json_runs(o, f->runs, f->nruns, f->min, f->med, f->max);
 		fputs(",\"ratio_to_native\":", o);
 		json_num(o, f->ratio);
+		if (C[f->ci].lib >= 0) {
+			fputs(",\"libripc\":", o);
+			json_str(o, C[C[f->ci].lib].name);
+			fputs(",\"ratio_to_libripc\":", o);
+			json_num(o, f->lratio);
+		}
 		fputc('}', o);
 	}
 	fputs("\n]}\n", o);
@@ -1157,15 +1417,26 @@ static void print_table(FILE *o)
 		[T_PAIRS] = { U_MSGS, -1 },
 		[T_MEMORY] = { U_BPM, U_SLAB, -1 },
 	};
-	static const int ratio_cols[] = { C_RMQ, C_RSYSV, C_RMQB, C_RSYSVB };
-	static const char *const ratio_hdr[] = { "mq-ratio", "sysv-ratio", "mqB-ratio", "sysvB-ratio" };
+	/* A contender against its native (vs_lib 0) or its libripc contender (1). */
+	static const struct {
+		int ci, vs_lib;
+		const char *hdr;
+	} ratio_cols[] = {
+		{ C_RMQ, 0, "mq-ratio" }, { C_RSYSV, 0, "sysv-ratio" }, { C_RMQB, 0, "mqB-ratio" },
+		{ C_RSYSVB, 0, "sysvB-ratio" }, { C_DMQ, 0, "dmq-ratio" }, { C_DSYSV, 0, "dsysv-ratio" },
+		{ C_DMQ, 1, "dmq/ripc" }, { C_DSYSV, 1, "dsysv/ripc" },
+	};
+#define NRATIO ((int)(sizeof(ratio_cols) / sizeof(ratio_cols[0])))
 
 	fprintf(o, "ripc_bench results: medians of %d runs (min..max in the JSON).\n", opt_runs);
 	fprintf(o, "mq-ratio = ripc-mq vs native-mq, sysv-ratio = ripc-sysv vs native-sysv, "
-		   "mqB/sysvB = the batched ripc paths vs the same natives.\n");
+		   "mqB/sysvB = the batched ripc paths vs the same natives,\n"
+		   "dmq/dsysv = the drop-in (native-mq/native-sysv under LD_PRELOAD=libripc_preload.so) "
+		   "vs the same natives,\ndmq/ripc, dsysv/ripc = the drop-in vs libripc's single calls "
+		   "(ripc-mq, ripc-sysv): the median of each repetition's ratio.\n");
 	for (int t = 0; t < NTEST; t++) {
 		for (int u = 0; units_of[t][u] >= 0; u++) {
-			int unit = units_of[t][u], cols[NCONT], ncols = 0, rc[4], nrc = 0, any = 0;
+			int unit = units_of[t][u], cols[NCONT], ncols = 0, rc[NRATIO], nrc = 0, any = 0;
 
 			for (int i = 0; i < nfigs; i++)
 				if (figs[i].test == t && figs[i].unit == unit)
@@ -1175,11 +1446,12 @@ static void print_table(FILE *o)
 			for (int ci = 0; ci < NCONT; ci++)
 				if (C[ci].selected && !C[ci].skip && test_has_contender(t, ci))
 					cols[ncols++] = ci;
-			for (int k = 0; k < 4; k++) {
-				int ci = ratio_cols[k];
+			for (int k = 0; k < NRATIO; k++) {
+				int ci = ratio_cols[k].ci;
+				int ref = ratio_cols[k].vs_lib ? C[ci].lib : C[ci].native;
 
 				if (C[ci].selected && !C[ci].skip && test_has_contender(t, ci) &&
-				    C[C[ci].native].selected && !C[C[ci].native].skip)
+				    C[ref].selected && !C[ref].skip)
 					rc[nrc++] = k;
 			}
 			fprintf(o, "\n== %s: %s -- %s\n", test_name[t], unit_desc[unit], test_desc[t]);
@@ -1195,7 +1467,7 @@ static void print_table(FILE *o)
 			}
 			fprintf(o, " |");
 			for (int k = 0; k < nrc; k++)
-				fprintf(o, " %11s", ratio_hdr[rc[k]]);
+				fprintf(o, " %11s", ratio_cols[rc[k]].hdr);
 			fputc('\n', o);
 			for (int ns = 0; ns < 3; ns++) {
 				for (int s = 0; s < nsizes; s++) {
@@ -1220,10 +1492,11 @@ static void print_table(FILE *o)
 					}
 					fprintf(o, " |");
 					for (int k = 0; k < nrc; k++) {
-						struct fig *f = fig_get(t, n, sizes[s], ratio_cols[rc[k]], unit, 0);
+						struct fig *f = fig_get(t, n, sizes[s], ratio_cols[rc[k]].ci, unit, 0);
+						double v = !f ? __builtin_nan("") : ratio_cols[rc[k]].vs_lib ? f->lratio : f->ratio;
 
-						if (f && f->ratio == f->ratio)
-							fprintf(o, " %11.2f", f->ratio);
+						if (v == v)
+							fprintf(o, " %11.2f", v);
 						else
 							fprintf(o, " %11s", "-");
 					}
@@ -1330,6 +1603,8 @@ static void run_cell(struct cell *c, int rep)
 			 c->size, C[ci].name, rep + 1);
 		if (opt_insn) {
 			/* Stream and pingpong only (cells() keeps to them). */
+			if (C[ci].dropin < 0)
+				print_maps();
 			marking = 1;
 			measure(c->test, c->n, c->size, ci, c->m, out);
 			marking = 0;
@@ -1410,20 +1685,25 @@ static void usage(FILE *o)
 	fprintf(o,
 		"usage: ripc_bench [--quick] [--runs R] [--json FILE|-] [--only C1,C2,...]\n"
 		"                  [--tests T1,...] [--sizes S1,...] [--target SECONDS] [--verbose]\n"
-		"                  [--insn]\n"
+		"                  [--insn] [--maps] [--preload PATH]\n"
 		"  --quick       R=2, sizes 64 and 4096, N=1,2, short measurements (smoke test)\n"
 		"  --runs R      repetitions of every figure (default 5, at most %d)\n"
 		"  --json FILE   write the results as JSON; '-' (or /dev/stdout): to stdout\n"
 		"                between ===JSON-BEGIN=== and ===JSON-END=== lines (and the\n"
 		"                table between ===TABLE-BEGIN=== and ===TABLE-END===)\n"
 		"  --only LIST   contenders: ripc-mq,native-mq,ripc-sysv,native-sysv,pipe,\n"
-		"                unix-dgram,ripc-mq-batch,ripc-sysv-batch (default: all)\n"
+		"                unix-dgram,ripc-mq-batch,ripc-sysv-batch,dropin-mq,dropin-sysv\n"
+		"                (default: all)\n"
 		"  --tests LIST  pingpong,stream,contention,memory (default: all)\n"
 		"  --sizes LIST  message sizes in bytes, 16..65536 (default 16,64,512,4096,65536)\n"
 		"  --target S    seconds one measurement should take (default 0.2; quick 0.03)\n"
 		"  --verbose     print every measurement on stderr\n"
 		"  --insn        mark pingpong and stream for bench/insn_plugin.so (instruction\n"
-		"                counts under QEMU; scripts/bench --insn); no timing table\n",
+		"                counts under QEMU; scripts/bench --insn); no timing table\n"
+		"  --maps        with --insn: print the executable mappings of each measuring\n"
+		"                process (RIPC-MAPS lines, for insn_report.py --profile)\n"
+		"  --preload P   the drop-in for dropin-mq and dropin-sysv (default\n"
+		"                $RIPC_PRELOAD, else /selftests/libripc_preload.so)\n",
 		MAXR);
 }
 
@@ -1477,6 +1757,7 @@ int main(int argc, char **argv)
 		{ "tests", required_argument, NULL, 't' }, { "target", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
 		{ "insn", no_argument, NULL, 'I' }, { "sizes", required_argument, NULL, 's' },
+		{ "maps", no_argument, NULL, 'M' }, { "preload", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int only = 0, runs = -1, opt, markers;
@@ -1485,10 +1766,21 @@ int main(int argc, char **argv)
 	uint64_t start = now_ns(), t;
 	FILE *jf = NULL;
 
-	while ((opt = next_opt(argc, argv, "qr:j:o:t:T:vhIs:", lo)) != -1) {
+	if (argc > 1 && !strcmp(argv[1], "--dropin-child"))
+		return dropin_child(argc, argv);
+	opt_preload = getenv("RIPC_PRELOAD");
+	if (!opt_preload || !*opt_preload)
+		opt_preload = "/selftests/libripc_preload.so";
+	while ((opt = next_opt(argc, argv, "qr:j:o:t:T:vhIs:MP:", lo)) != -1) {
 		switch (opt) {
 		case 'I':
 			opt_insn = 1;
+			break;
+		case 'M':
+			opt_maps = 1;
+			break;
+		case 'P':
+			opt_preload = optarg;
 			break;
 		case 's':
 			size_arg = optarg;
@@ -1568,8 +1860,8 @@ int main(int argc, char **argv)
 	if (any_selected(1)) {
 		setup_ripc();
 		for (int ci = 0; ci < NCONT; ci++) {
-			if (C[ci].selected && C[ci].batch) {
-				C[ci].skip = probe_batch(ci);
+			if (C[ci].selected && (C[ci].batch || C[ci].dropin >= 0)) {
+				C[ci].skip = C[ci].batch ? probe_batch(ci) : probe_dropin(ci);
 				if (C[ci].skip && only) {
 					fprintf(stderr, "ripc_bench: error: %s: %s\n", C[ci].name, C[ci].skip);
 					cleanup_all();

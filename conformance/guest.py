@@ -18,13 +18,14 @@ queue left behind) are
 and everything else is commentary ("# ..."): the suites' own output of a run
 that failed.  conformance/report.py turns this into the comparison.
 
-    guest.py [SUITE...]      (default: all; see SUITES below)
+    guest.py [SUITE...]      (default: all but stress-ng-perf; see SUITES below)
 """
 import glob
 import json
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -186,35 +187,89 @@ STRESS_TESTS = [
 ]
 
 
+STRESS_NG = "/usr/bin/stress-ng"
+
+
+def stress_once(args, run):
+    """One stress-ng run of STRESS_SECS with --verify: (bogo ops, bogo ops/s
+    of real time, None) if it passed, else (ops, rate, why) and its output
+    noted."""
+    yml = os.path.join(TMP, "stress.yaml")
+    if os.path.exists(yml):
+        os.unlink(yml)
+    cmd = [STRESS_NG] + args + ["-t", f"{STRESS_SECS}s", "--verify", "--metrics-brief",
+                                "--temp-path", TMP, "--yaml", yml]
+    rc, out, _ = execute(cmd, run, STRESS_SECS * 6 + 60)
+    ops = None
+    rate = None
+    if os.path.exists(yml):
+        with open(yml) as fh:
+            y = fh.read()
+        m = re.search(r"bogo-ops:\s*(\d+)", y)
+        ops = int(m.group(1)) if m else None
+        m = re.search(r"bogo-ops-per-second-real-time:\s*([\d.]+)", y)
+        rate = float(m.group(1)) if m else None
+    fails = [l for l in out.splitlines() if re.search(r"\bfail:|FAILED|failed:", l)]
+    if rc == 0 and not fails and ops and rate is not None:
+        return ops, rate, None
+    note(out)
+    return ops, rate, fails[0] if fails else ("timed out" if rc is None else f"exit {rc}")
+
+
 def suite_stress_ng():
     suite = "stress-ng"
-    exe = "/usr/bin/stress-ng"
-    binds(suite, [exe, "--version"], re.escape(exe))
+    binds(suite, [STRESS_NG, "--version"], re.escape(STRESS_NG))
     for run in RUNS:
         for name, args in STRESS_TESTS:
-            yml = os.path.join(TMP, "stress.yaml")
-            if os.path.exists(yml):
-                os.unlink(yml)
-            cmd = [exe] + args + ["-t", f"{STRESS_SECS}s", "--verify", "--metrics-brief",
-                                  "--temp-path", TMP, "--yaml", yml]
-            rc, out, _ = execute(cmd, run, STRESS_SECS * 6 + 60)
-            ops = None
-            rate = None
-            if os.path.exists(yml):
-                with open(yml) as fh:
-                    y = fh.read()
-                m = re.search(r"bogo-ops:\s*(\d+)", y)
-                ops = int(m.group(1)) if m else None
-                m = re.search(r"bogo-ops-per-second-real-time:\s*([\d.]+)", y)
-                rate = float(m.group(1)) if m else None
-            fails = [l for l in out.splitlines() if re.search(r"\bfail:|FAILED|failed:", l)]
+            ops, rate, why = stress_once(args, run)
             detail = f"{ops} bogo ops, {rate:.0f}/s" if ops is not None and rate is not None else ""
-            if rc == 0 and not fails and ops:
+            if why is None:
                 emit(suite, name, run, "PASS", detail)
             else:
-                why = fails[0] if fails else ("timed out" if rc is None else f"exit {rc}")
                 emit(suite, name, run, "FAIL", f"{why}; {detail}")
-                note(out)
+        leftovers(suite, run)
+
+
+# ---- stress-ng's throughput through the drop-in ------------------------------
+
+PERF_RUNS = int(os.environ.get("CONF_PERF_RUNS", "5"))
+PERF_TESTS = [("mq", ["--mq", "2"]), ("msg", ["--msg", "2"])]
+
+
+def suite_stress_ng_perf():
+    """stress-ng --mq 2 and --msg 2, PERF_RUNS times natively and PERF_RUNS
+    times through the drop-in, taking turns in this boot (native first in
+    odd rounds, the drop-in first in even ones): per test and run a CONF
+    line with the median bogo ops/s (real time) and every run's, and a
+    CONFPERF<TAB>suite<TAB>test<TAB>native median<TAB>rust_ipc median line
+    (report.py prints their ratio).  Not in the default list: ask for it
+    (scripts/conformance stress-ng-perf)."""
+    suite = "stress-ng-perf"
+    binds(suite, [STRESS_NG, "--version"], re.escape(STRESS_NG))
+    for name, args in PERF_TESTS:
+        rates = {run: [] for run in RUNS}
+        failed = {run: None for run in RUNS}
+        for i in range(PERF_RUNS):
+            for run in (RUNS if i % 2 == 0 else tuple(reversed(RUNS))):
+                _, rate, why = stress_once(args, run)
+                if why is None:
+                    rates[run].append(rate)
+                else:
+                    failed[run] = failed[run] or why
+        med = {}
+        for run in RUNS:
+            r = rates[run]
+            med[run] = statistics.median(r) if r else None
+            detail = (f"median {med[run]:.0f}/s of {len(r)} runs:"
+                      f" {' '.join(f'{x:.0f}' for x in r)}" if r else "")
+            if failed[run]:
+                emit(suite, name, run, "FAIL", f"{failed[run]}; {detail}")
+            else:
+                emit(suite, name, run, "PASS", detail)
+        if med.get("native") and med.get("rust_ipc"):
+            print(f"CONFPERF\t{suite}\t{name}\t{med['native']:.1f}\t{med['rust_ipc']:.1f}",
+                  flush=True)
+    for run in RUNS:
         leftovers(suite, run)
 
 
@@ -455,6 +510,7 @@ def suite_crate(suite):
 
 SUITES = {
     "stress-ng": suite_stress_ng,
+    "stress-ng-perf": suite_stress_ng_perf,
     "pmqtest": suite_pmqtest,
     "posix_ipc": lambda: suite_pypi("posix_ipc", "posix_ipc"),
     "sysv_ipc": lambda: suite_pypi("sysv_ipc", "sysv_ipc"),
@@ -465,8 +521,12 @@ SUITES = {
 }
 
 
+# Asked for by name only.
+NOT_DEFAULT = ("stress-ng-perf",)
+
+
 def main():
-    names = sys.argv[1:] or list(SUITES)
+    names = sys.argv[1:] or [n for n in SUITES if n not in NOT_DEFAULT]
     for n in names:
         if n not in SUITES:
             sys.exit(f"guest.py: unknown suite {n} (have: {' '.join(SUITES)})")

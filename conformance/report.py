@@ -30,6 +30,7 @@ def main():
     res = {}        # (suite, test) -> {run: (status, detail)}
     order = {}      # suite -> [test]
     checks = {}     # suite -> [(what, status, detail)]
+    perf = []       # (suite, test, native median, rust_ipc median)
     done = False
     with open(log, errors="replace") as fh:
         for raw in fh:
@@ -47,6 +48,8 @@ def main():
                 res[(suite, test)][run] = (status, detail)
             elif f[0] == "CONFCHECK" and len(f) >= 5:
                 checks.setdefault(f[1], []).append((f[2], f[3], f[4]))
+            elif f[0] == "CONFPERF" and len(f) >= 5:
+                perf.append((f[1], f[2], float(f[3]), float(f[4])))
             elif f[0] == "CONFDONE":
                 done = True
 
@@ -88,6 +91,13 @@ def main():
             if st != "PASS":
                 ok = False
         summary.append((suite, n))
+
+    if perf:
+        print("\n=== throughput through the drop-in: medians of bogo ops/s (real time),"
+              " rust_ipc / native")
+        for suite, test, nat, rus in perf:
+            print(f"{suite + ' ' + test:<28} native {nat:>12.0f}  rust_ipc {rus:>12.0f}"
+                  f"  ratio {rus / nat:.2f}")
 
     print("\n=== summary (a test counts for rust_ipc when native passes it)")
     print(f"{'suite':<16} {'tests':>6} {'native pass':>12} {'rust_ipc pass':>14} "

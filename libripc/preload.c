@@ -7,8 +7,9 @@
  *
  * Symbols.  It defines mq_open (and glibc's fortify __mq_open_2), mq_close,
  * mq_unlink, mq_send, mq_timedsend, mq_receive, mq_timedreceive, mq_notify,
- * mq_getattr, mq_setattr, msgget, msgsnd, msgrcv and msgctl.  The
- * definitions are unversioned, so they take both the mq_*@GLIBC_2.34
+ * mq_getattr, mq_setattr, msgget, msgsnd, msgrcv and msgctl, and wraps
+ * pthread_cancel (only noting that it was called, for the cancellation
+ * points below).  The definitions are unversioned, so they take both the mq_*@GLIBC_2.34
  * (libc) and the older mq_*@GLIBC_2.3.4 (librt) references.  On x86_64
  * time_t is 64-bit: glibc 2.36 has no __*_time64 variants there (nm -D of a
  * program built here references plain mq_timedsend@GLIBC_2.34 and
@@ -19,7 +20,10 @@
  * makes it).  mq_send/mq_receive (timed or not), msgsnd and msgrcv stay
  * cancellation points: the ioctl runs with asynchronous cancellation
  * enabled (a cancellation that comes just as it returns acts then, and a
- * message it received is lost, as with glibc before 2.34).
+ * message it received is lost, as with glibc before 2.34), except, as in
+ * glibc's own wrappers, in a process that never had a second thread and
+ * never called pthread_cancel (cancel_possible() below): then nothing can cancel
+ * the call, and the wrapper costs a few instructions over libripc's.
  *
  * Descriptors.  A queue descriptor is a real descriptor of /dev/rust_ipc,
  * opened O_CLOEXEC (mqd_t is an int), so close, dup, fork, poll, select,
@@ -131,6 +135,7 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
+#include <sys/single_threaded.h>
 #include <unistd.h>
 
 #include "ripc.h"
@@ -162,7 +167,33 @@ static void *real_sym(const char *name)
 	return p;
 }
 
-/* A blocking call stays a cancellation point, as glibc's SYSCALL_CANCEL. */
+/* Set for good once the program calls pthread_cancel (any thread). */
+static int cancel_called;
+
+/*
+ * Can anything cancel the calling thread during a call?  Not in a process
+ * that never had a second thread (__libc_single_threaded stays false once
+ * one was made, also in children forked after it) and never called
+ * pthread_cancel: no other thread exists to cancel it, and a cancellation
+ * the thread asks for itself is pthread_cancel's.  This is glibc's own
+ * test (2.36, x86_64: SYSCALL_CANCEL skips the cancellation state when
+ * SINGLE_THREAD_P, libc's single-threaded flag, which pthread_create and
+ * pthread_cancel clear).  The flag seen here is the program's copy when it
+ * has one (a copy relocation: a program that reads __libc_single_threaded),
+ * which pthread_create clears and pthread_cancel does not: hence
+ * cancel_called (libc_mq.c tests both cases).
+ */
+static inline int cancel_possible(void)
+{
+	return !__libc_single_threaded || __atomic_load_n(&cancel_called, __ATOMIC_RELAXED);
+}
+
+/*
+ * A blocking call stays a cancellation point, as glibc's SYSCALL_CANCEL:
+ * the functions that use this are called only when cancel_possible(), out
+ * of line, so that the common path of a wrapper is one test and a tail
+ * call, a few instructions over libripc's.
+ */
 #define CANCELLABLE(call) ({ \
 	int __old, __tmp, __e; \
 	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &__old); \
@@ -674,26 +705,48 @@ EXPORT int mq_unlink(const char *name)
 	return ripc_mq_unlink(name);
 }
 
-EXPORT int mq_timedsend(mqd_t mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio,
-			const struct timespec *abs_timeout)
+static __attribute__((noinline)) int send_cancellable(mqd_t mqd, const char *msg_ptr,
+							size_t msg_len, unsigned int msg_prio,
+							const struct timespec *abs_timeout)
 {
 	return CANCELLABLE(ripc_mq_timedsend(mqd, msg_ptr, msg_len, msg_prio, abs_timeout));
 }
 
+static __attribute__((noinline)) ssize_t receive_cancellable(mqd_t mqd, char *msg_ptr,
+							     size_t msg_len, unsigned int *msg_prio,
+							     const struct timespec *abs_timeout)
+{
+	return CANCELLABLE(ripc_mq_timedreceive(mqd, msg_ptr, msg_len, msg_prio, abs_timeout));
+}
+
+EXPORT int mq_timedsend(mqd_t mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio,
+			const struct timespec *abs_timeout)
+{
+	if (cancel_possible())
+		return send_cancellable(mqd, msg_ptr, msg_len, msg_prio, abs_timeout);
+	return ripc_mq_timedsend(mqd, msg_ptr, msg_len, msg_prio, abs_timeout);
+}
+
 EXPORT int mq_send(mqd_t mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio)
 {
-	return CANCELLABLE(ripc_mq_timedsend(mqd, msg_ptr, msg_len, msg_prio, NULL));
+	if (cancel_possible())
+		return send_cancellable(mqd, msg_ptr, msg_len, msg_prio, NULL);
+	return ripc_mq_timedsend(mqd, msg_ptr, msg_len, msg_prio, NULL);
 }
 
 EXPORT ssize_t mq_timedreceive(mqd_t mqd, char *msg_ptr, size_t msg_len,
 			       unsigned int *msg_prio, const struct timespec *abs_timeout)
 {
-	return CANCELLABLE(ripc_mq_timedreceive(mqd, msg_ptr, msg_len, msg_prio, abs_timeout));
+	if (cancel_possible())
+		return receive_cancellable(mqd, msg_ptr, msg_len, msg_prio, abs_timeout);
+	return ripc_mq_timedreceive(mqd, msg_ptr, msg_len, msg_prio, abs_timeout);
 }
 
 EXPORT ssize_t mq_receive(mqd_t mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio)
 {
-	return CANCELLABLE(ripc_mq_timedreceive(mqd, msg_ptr, msg_len, msg_prio, NULL));
+	if (cancel_possible())
+		return receive_cancellable(mqd, msg_ptr, msg_len, msg_prio, NULL);
+	return ripc_mq_timedreceive(mqd, msg_ptr, msg_len, msg_prio, NULL);
 }
 
 EXPORT int mq_getattr(mqd_t mqd, struct mq_attr *attr)
@@ -726,18 +779,43 @@ EXPORT int msgget(key_t key, int msgflg)
 }
 
 /* The device is opened (once) before asynchronous cancellation is enabled. */
-EXPORT int msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
+static __attribute__((noinline)) int msgsnd_cancellable(int msqid, const void *msgp,
+							  size_t msgsz, int msgflg)
 {
 	if (ripc_device_fd() < 0)
 		return -1;
 	return CANCELLABLE(ripc_msgsnd(msqid, msgp, msgsz, msgflg));
 }
 
-EXPORT ssize_t msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)
+static __attribute__((noinline)) ssize_t msgrcv_cancellable(int msqid, void *msgp, size_t msgsz,
+							      long msgtyp, int msgflg)
 {
 	if (ripc_device_fd() < 0)
 		return -1;
 	return CANCELLABLE(ripc_msgrcv(msqid, msgp, msgsz, msgtyp, msgflg));
+}
+
+EXPORT int msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
+{
+	if (cancel_possible())
+		return msgsnd_cancellable(msqid, msgp, msgsz, msgflg);
+	return ripc_msgsnd(msqid, msgp, msgsz, msgflg);
+}
+
+EXPORT ssize_t msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)
+{
+	if (cancel_possible())
+		return msgrcv_cancellable(msqid, msgp, msgsz, msgtyp, msgflg);
+	return ripc_msgrcv(msqid, msgp, msgsz, msgtyp, msgflg);
+}
+
+/* ---- Cancellation ----------------------------------------------------- */
+
+/* Only noted (see cancel_possible()). */
+EXPORT int pthread_cancel(pthread_t thread)
+{
+	__atomic_store_n(&cancel_called, 1, __ATOMIC_RELAXED);
+	return REAL(pthread_cancel)(thread);
 }
 
 EXPORT int msgctl(int msqid, int cmd, struct msqid_ds *buf)

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What libc's mq_* and msg* functions do beyond mq_test.c and msg_test.c:
- * mq_notify(SIGEV_THREAD), blocked calls being cancellation points, and the
- * numbering of the program's descriptors (the library's own descriptors
+ * mq_notify(SIGEV_THREAD), blocked calls being cancellation points (and a
+ * single-threaded process's cancellation of itself acting at mq_send and
+ * msgsnd), and the numbering of the program's descriptors (the library's own descriptors
  * take no low number: a stale close is EBADF, open() gives the lowest).  Run
  * as it is, it checks glibc's native implementation (for SIGEV_THREAD a
  * netlink helper thread); run with LD_PRELOAD=libripc_preload.so, the
@@ -16,6 +17,7 @@
 #include <mqueue.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <sys/single_threaded.h>
 
 /* How long a call that should not come is waited for. */
 #define QUIET_MS 400
@@ -387,6 +389,77 @@ TEST(blocked_msgrcv_is_a_cancellation_point)
 	ASSERT_EQ(0, cancel_blocked(receive_msg, &id));
 	SYS(msgsnd(id, &m, 1, 0));
 	ASSERT_EQ(1, msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+	SYS(msgctl(id, IPC_RMID, NULL));
+}
+
+/*
+ * A process with one thread that cancels itself: the next cancellation
+ * point acts.  glibc's mq_send and msgsnd skip the cancellation state in a
+ * single-threaded process, but pthread_cancel turns that off; the drop-in
+ * skips it too and must notice the pthread_cancel call.  The thread ends
+ * before sending (so does the process, with status 0): 0, or the child's
+ * status (3: the call returned, 4: not single-threaded).  Reading
+ * __libc_single_threaded here gives this program its own copy of it (a
+ * copy relocation), which glibc 2.36's pthread_cancel does not clear (it
+ * clears libc's): the drop-in cannot rely on the flag alone.
+ */
+static int send_after_self_cancel(mqd_t q, int id)
+{
+	struct { long mtype; char mtext[16]; } m = { 1, "x" };
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (!__libc_single_threaded)
+			_exit(4);
+		if (pthread_cancel(pthread_self()))
+			_exit(2);
+		if (id < 0)
+			mq_send(q, "x", 1, 0);
+		else
+			msgsnd(id, &m, 1, 0);
+		_exit(3);
+	}
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+TEST(single_threaded_self_cancel_acts_at_mq_send)
+{
+	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
+	char name[64], buf[16];
+	mqd_t q;
+
+	snprintf(name, sizeof(name), "/ripc_selfcancel_%d", getpid());
+	q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
+	mq_unlink(name);
+	/* A plain send first: the child inherits whatever the library set up. */
+	SYS(mq_send(q, "y", 1, 0));
+	ASSERT_EQ(1, mq_receive(q, buf, sizeof(buf), NULL));
+	ASSERT_EQ(0, send_after_self_cancel(q, -1));
+	SYS(mq_getattr(q, &a));
+	ASSERT_EQ(0, a.mq_curmsgs);
+	SYS(mq_close(q));
+}
+
+TEST(single_threaded_self_cancel_acts_at_msgsnd)
+{
+	struct { long mtype; char mtext[16]; } m = { 1, "y" };
+	int id = SYS(msgget(IPC_PRIVATE, 0600));
+	struct msqid_ds ds;
+
+	SYS(msgsnd(id, &m, 1, 0));
+	ASSERT_EQ(1, msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+	ASSERT_EQ(0, send_after_self_cancel(-1, id));
+	SYS(msgctl(id, IPC_STAT, &ds));
+	ASSERT_EQ(0, (long)ds.msg_qnum);
 	SYS(msgctl(id, IPC_RMID, NULL));
 }
 
