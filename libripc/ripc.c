@@ -249,7 +249,9 @@ int ripc_mq_unlink(const char *name)
 	return dev_ioctl(RIPC_MQ_UNLINK, &arg);
 }
 
-int ripc_mq_clocksend(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio,
+/* The body of ripc_mq_clocksend(), inlined into its variants (the clock constant). */
+static inline __attribute__((always_inline)) int
+mq_send_clock(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio,
 		      clockid_t clockid, int flags, const struct timespec *timeout)
 {
 	struct ripc_mq_xfer arg = {
@@ -265,20 +267,28 @@ int ripc_mq_clocksend(int mqd, const char *msg_ptr, size_t msg_len, unsigned int
 	return mq_ioctl(mqd, RIPC_MQ_SEND, &arg, bad_send) < 0 ? -1 : 0;
 }
 
+int ripc_mq_clocksend(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio,
+		      clockid_t clockid, int flags, const struct timespec *timeout)
+{
+	return mq_send_clock(mqd, msg_ptr, msg_len, msg_prio, clockid, flags, timeout);
+}
+
 int ripc_mq_timedsend(int mqd, const char *msg_ptr, size_t msg_len,
 		      unsigned int msg_prio, const struct timespec *abs_timeout)
 {
-	return ripc_mq_clocksend(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME, TIMER_ABSTIME,
-				 abs_timeout);
+	return mq_send_clock(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME, TIMER_ABSTIME,
+			     abs_timeout);
 }
 
 int ripc_mq_send(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio)
 {
-	return ripc_mq_timedsend(mqd, msg_ptr, msg_len, msg_prio, NULL);
+	return mq_send_clock(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME, TIMER_ABSTIME, NULL);
 }
 
-ssize_t ripc_mq_clockreceive(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
-			     clockid_t clockid, int flags, const struct timespec *timeout)
+/* The body of ripc_mq_clockreceive(), inlined into its variants (the clock constant). */
+static inline __attribute__((always_inline)) ssize_t
+mq_receive_clock(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
+		     clockid_t clockid, int flags, const struct timespec *timeout)
 {
 	struct ripc_mq_xfer arg = {
 		.size = sizeof(arg),
@@ -296,16 +306,23 @@ ssize_t ripc_mq_clockreceive(int mqd, char *msg_ptr, size_t msg_len, unsigned in
 	return ret;
 }
 
+ssize_t ripc_mq_clockreceive(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
+			     clockid_t clockid, int flags, const struct timespec *timeout)
+{
+	return mq_receive_clock(mqd, msg_ptr, msg_len, msg_prio, clockid, flags, timeout);
+}
+
 ssize_t ripc_mq_timedreceive(int mqd, char *msg_ptr, size_t msg_len,
 			     unsigned int *msg_prio, const struct timespec *abs_timeout)
 {
-	return ripc_mq_clockreceive(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME,
-				    TIMER_ABSTIME, abs_timeout);
+	return mq_receive_clock(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME, TIMER_ABSTIME,
+				abs_timeout);
 }
 
 ssize_t ripc_mq_receive(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio)
 {
-	return ripc_mq_timedreceive(mqd, msg_ptr, msg_len, msg_prio, NULL);
+	return mq_receive_clock(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME, TIMER_ABSTIME,
+				NULL);
 }
 
 int ripc_mq_setattr(int mqd, const struct mq_attr *newattr, struct mq_attr *oldattr)
@@ -425,7 +442,9 @@ int ripc_msgget(key_t key, int msgflg)
 	return dev_ioctl(RIPC_MSGGET, &arg);
 }
 
-int ripc_msgsnd_clock(int msqid, const void *msgp, size_t msgsz, int msgflg,
+/* The body of ripc_msgsnd_clock(), inlined into its variants (the clock constant). */
+static inline __attribute__((always_inline)) int
+msgsnd_clock(int msqid, const void *msgp, size_t msgsz, int msgflg,
 		      clockid_t clockid, int flags, const struct timespec *timeout)
 {
 	struct ripc_msgsnd arg = {
@@ -442,13 +461,21 @@ int ripc_msgsnd_clock(int msqid, const void *msgp, size_t msgsz, int msgflg,
 	return dev_ioctl(RIPC_MSGSND, &arg) < 0 ? -1 : 0;
 }
 
-int ripc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
+int ripc_msgsnd_clock(int msqid, const void *msgp, size_t msgsz, int msgflg,
+		      clockid_t clockid, int flags, const struct timespec *timeout)
 {
-	return ripc_msgsnd_clock(msqid, msgp, msgsz, msgflg, CLOCK_REALTIME, TIMER_ABSTIME, NULL);
+	return msgsnd_clock(msqid, msgp, msgsz, msgflg, clockid, flags, timeout);
 }
 
-ssize_t ripc_msgrcv_clock(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg,
-			  clockid_t clockid, int flags, const struct timespec *timeout)
+int ripc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
+{
+	return msgsnd_clock(msqid, msgp, msgsz, msgflg, CLOCK_REALTIME, TIMER_ABSTIME, NULL);
+}
+
+/* The body of ripc_msgrcv_clock(), inlined into its variants (the clock constant). */
+static inline __attribute__((always_inline)) ssize_t
+msgrcv_clock(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg,
+		  clockid_t clockid, int flags, const struct timespec *timeout)
 {
 	struct ripc_msgrcv arg = {
 		.size = sizeof(arg),
@@ -465,9 +492,15 @@ ssize_t ripc_msgrcv_clock(int msqid, void *msgp, size_t msgsz, long msgtyp, int 
 	return dev_ioctl(RIPC_MSGRCV, &arg);
 }
 
+ssize_t ripc_msgrcv_clock(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg,
+			  clockid_t clockid, int flags, const struct timespec *timeout)
+{
+	return msgrcv_clock(msqid, msgp, msgsz, msgtyp, msgflg, clockid, flags, timeout);
+}
+
 ssize_t ripc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)
 {
-	return ripc_msgrcv_clock(msqid, msgp, msgsz, msgtyp, msgflg, CLOCK_REALTIME, TIMER_ABSTIME,
+	return msgrcv_clock(msqid, msgp, msgsz, msgtyp, msgflg, CLOCK_REALTIME, TIMER_ABSTIME,
 				 NULL);
 }
 
