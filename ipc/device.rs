@@ -394,6 +394,26 @@ impl Lines {
         Push::Taken
     }
 
+    /// A listing's header line, at its start (`cursor` 0): the statistics
+    /// table's columns then `stats_tail` (`RIPC_LIST_STATS`), else `plain`.
+    /// Returns whether `out` was already full.
+    pub(crate) fn header(
+        &mut self,
+        cursor: u64,
+        stats: bool,
+        stats_tail: &[u8],
+        plain: &[u8],
+    ) -> bool {
+        cursor == 0
+            && self.line(|t| {
+                if stats {
+                    crate::ipc::stats::header(t).bytes(stats_tail);
+                } else {
+                    t.bytes(plain);
+                }
+            }) == Push::Full
+    }
+
     /// Copies the page out (call without the queue locks).
     pub(crate) fn flush(&mut self) -> Result {
         if self.used > 0 {

@@ -1131,20 +1131,8 @@ impl MqHandle {
 /// `stats`: the statistics table instead (`RIPC_LIST_STATS`), of the
 /// queues the caller may read.
 pub(crate) fn list(ns: &MqNs, out: &mut Lines, cursor: u64, stats: bool) -> Result<(u64, bool)> {
-    if cursor == 0
-        && stats
-        && out.line(|t| {
-            stats::header(t).bytes(b" name");
-        }) == Push::Full
-    {
-        return Ok((0, true));
-    }
-    if cursor == 0
-        && !stats
-        && out.line(|t| {
-            t.bytes(b"name                        uid    gid     mode   maxmsg    msgsize   msgs  bytes signo notifypid");
-        }) == Push::Full
-    {
+    let plain = b"name                        uid    gid     mode   maxmsg    msgsize   msgs  bytes signo notifypid";
+    if out.header(cursor, stats, b" name", plain) {
         return Ok((0, true));
     }
     let fsuid = Ids::current().fsuid;

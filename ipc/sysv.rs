@@ -1244,20 +1244,8 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
 /// `stats`: the statistics table instead (`RIPC_LIST_STATS`), of the
 /// queues the caller may read.
 pub(crate) fn list(ns: &SysvNs, out: &mut Lines, cursor: u64, stats: bool) -> Result<(u64, bool)> {
-    if cursor == 0
-        && stats
-        && out.line(|t| {
-            stats::header(t).bytes(b" key msqid");
-        }) == Push::Full
-    {
-        return Ok((0, true));
-    }
-    if cursor == 0
-        && !stats
-        && out.line(|t| {
-            t.bytes(b"       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime");
-        }) == Push::Full
-    {
+    let plain = b"       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime";
+    if out.header(cursor, stats, b" key msqid", plain) {
         return Ok((0, true));
     }
     let mut idx = usize::try_from(cursor.saturating_sub(1)).unwrap_or(usize::MAX);
