@@ -589,16 +589,20 @@ impl<S: QueueState> Parts<'_, S> {
     /// sender served ([`delivered_locked`]); else the message leaves the
     /// lock with its room held ([`out_for_delivery`]) for [`Parts::finish`].
     /// `room`: whether the message has room in the queue (not a `MSG_COPY`
-    /// copy, which is not counted as received).
+    /// copy, which is not counted as received).  One its sender copied
+    /// into the receiver's buffer is delivered already.
     pub(crate) fn got(
         &self,
         g: &mut S,
-        t: Taken<S::Extra>,
-        held: bool,
+        a: Arrival<S::Extra>,
         room: bool,
         wq: &mut WakeQ,
         now: impl FnOnce(&Msg) -> Result<usize>,
     ) -> Got<S::Extra> {
+        let (t, held) = match a {
+            Arrival::Taken(t, held) => (t, held),
+            Arrival::Copied(n) => return Got::Copied(n),
+        };
         match now(&t.msg) {
             Ok(n) => {
                 if room {

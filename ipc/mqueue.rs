@@ -15,8 +15,8 @@ use crate::ipc::{
     cred::{self, Ids},
     defs::*,
     engine::{
-        self, Arrival, Direct, DirectAt, Family, Given, Got, Parts, Pick, QueueState, Reserved,
-        Taken, DIRECT_MIN,
+        self, Arrival, Direct, DirectAt, Family, Given, Parts, Pick, QueueState, Reserved, Taken,
+        DIRECT_MIN,
     },
     fifo::Fifo,
     kernel_api::{self, globals, UserNsRef},
@@ -843,16 +843,7 @@ pub(crate) fn receive(
     // A large buffer may be filled straight by a sender (one copy).
     let at = DirectAt::new(x.msg_ptr, q.msgsize, prio_out);
     let (_, err) = parts.receive_run(core::iter::once(at), b, |g, a, wq| {
-        let (t, held) = match a {
-            Arrival::Taken(t, held) => (t, held),
-            Arrival::Copied(n) => {
-                got = Some(Got::Copied(n));
-                return;
-            }
-        };
-        got = Some(parts.got(g, t, held, true, wq, |m| {
-            copy_nofault(m, x.msg_ptr, prio_out)
-        }));
+        got = Some(parts.got(g, a, true, wq, |m| copy_nofault(m, x.msg_ptr, prio_out)));
     });
     let got = got.ok_or(err.unwrap_or(EINVAL))?;
     parts.finish(got, |m| copy_out(m, x.msg_ptr, prio_out))
@@ -893,7 +884,7 @@ pub(crate) fn peek(h: Option<&MqHandle>, p: &ripc_mq_peek, prio_out: u64) -> Res
         msg: m.duplicate()?,
         extra: None,
     };
-    let got = parts.got(&mut g, t, false, false, &mut wq, |m| {
+    let got = parts.got(&mut g, Arrival::Taken(t, false), false, &mut wq, |m| {
         copy_nofault(m, p.msg_ptr, prio_out)
     });
     drop(g);

@@ -11,8 +11,8 @@ use crate::ipc::{
     cred::{self, Ids},
     defs::*,
     engine::{
-        self, Arrival, Direct, DirectAt, Family, Given, Got, Parts, Pick, QueueState, Reserved,
-        Taken, DIRECT_MIN,
+        self, Arrival, Direct, DirectAt, Family, Given, Parts, Pick, QueueState, Reserved, Taken,
+        DIRECT_MIN,
     },
     fifo::Fifo,
     kernel_api::{self, PidRef, UserNsRef},
@@ -972,14 +972,7 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
     let parts = q.parts();
     let mut got = None;
     let (_, err) = parts.receive_run(core::iter::once(w), b, |g, arrival, wq| {
-        let (t, held) = match arrival {
-            Arrival::Taken(t, held) => (t, held),
-            Arrival::Copied(n) => {
-                got = Some(Got::Copied(n));
-                return;
-            }
-        };
-        got = Some(parts.got(g, t, held, !w.copy, wq, |m| {
+        got = Some(parts.got(g, arrival, !w.copy, wq, |m| {
             let n = m.len().min(w.bufsz);
             m.store_typed_nofault(a.msgp, n).map(|()| n)
         }));
