@@ -138,10 +138,11 @@ pub(crate) fn with_device_file<R>(fd: i32, f: impl FnOnce(Option<&RipcFile>) -> 
     if p.is_null() {
         return Ok(f(None));
     }
-    // SAFETY: `f_op->flush` is this module's only on files of this device,
-    // whose `open` set `private_data` to a `Ptr` before the file could be
-    // installed in a descriptor table; the reference we hold keeps
-    // `release` from taking it back until after the call.
+    // `f_op->flush` is this module's only on files of this device, whose
+    // `open` set `private_data` to a `Ptr` before the file could be
+    // installed in a descriptor table.
+    // SAFETY: as just said; the file reference we hold keeps `release`
+    // from taking `private_data` back until after the call.
     let dev = unsafe { <Ptr as ForeignOwnable>::borrow(p) };
     Ok(f(Some(dev)))
 }

@@ -73,10 +73,10 @@ pub(crate) fn sleep_unlocked<T: ?Sized, B: Backend>(
     // SAFETY: no preconditions; the task is TASK_RUNNING again once the
     // sleep below returns, before the lock is taken again.
     unsafe { super::ffi::rust_ipc_set_interruptible() };
-    // SAFETY: the guard is moved out of `*g` and dropped, which unlocks;
-    // a guard of the same lock is written back into `*g` below, before
-    // anything can use it (`g` is this function's exclusive borrow), and
-    // nothing in between can unwind (a C call, then `lock()`).
+    // The guard is moved out of `*g` and dropped, which unlocks; a guard of
+    // the same lock is written back into `*g` below, before anything can
+    // use it (`g` is this function's exclusive borrow).
+    // SAFETY: as just said; nothing in between can unwind.
     drop(unsafe { core::ptr::read(g) });
     // SAFETY: no preconditions; any clock id and time are accepted.
     let r = unsafe { super::ffi::rust_ipc_sleep_until(clock.id(), at) };
