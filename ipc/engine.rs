@@ -294,6 +294,11 @@ pub(crate) fn hand_over<S: Family>(
 /// pinning the receiver's pages costs more than the copy it saves.
 pub(crate) const DIRECT_MIN: usize = 8192;
 
+/// The most of a receiver's buffer that is pinned for one copy (256
+/// pages): a buffer sized by a raised `msgmax` or `msgsize` does not pin
+/// more of the caller's memory than that while it sleeps.
+const DIRECT_MAX: usize = 1 << 20;
+
 /// A blocked receiver's buffer, pinned when it went to sleep, that a
 /// sender fills straight from its own user memory ([`Family::fill`]).
 pub(crate) struct Direct {
@@ -316,7 +321,9 @@ pub(crate) struct DirectAt {
 impl DirectAt {
     /// `Some` for a buffer worth pinning.
     pub(crate) fn new(buf: u64, len: usize, tag: u64) -> Option<Self> {
-        (len >= DIRECT_MIN).then_some(DirectAt { buf, len, tag })
+        (DIRECT_MIN..=DIRECT_MAX)
+            .contains(&len)
+            .then_some(DirectAt { buf, len, tag })
     }
 
     /// Pins the buffer (and the priority's place), if its pages are there.
