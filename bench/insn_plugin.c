@@ -93,6 +93,8 @@ static int profile;
 static int active; /* between a START and an END */
 static struct block *blocks;
 static uint32_t nblocks;
+/* Blocks translated between a START and an END (code translated again). */
+static uint64_t trans_active;
 
 static uint64_t total(void)
 {
@@ -137,6 +139,8 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	size_t n = qemu_plugin_tb_n_insns(tb);
 
 	(void)id;
+	if (__atomic_load_n(&active, __ATOMIC_RELAXED))
+		__atomic_fetch_add(&trans_active, 1, __ATOMIC_RELAXED);
 	if (profile && nblocks < MAX_BLOCKS) {
 		/* A block translated again (after a flush) gets a new entry. */
 		struct block *b = &blocks[nblocks++];
@@ -183,11 +187,13 @@ static void at_exit(qemu_plugin_id_t id, void *unused)
 				blocks[i].ran[0] += blocks[i].ran[v];
 		qsort(blocks, nblocks, sizeof(*blocks), by_ran);
 		for (uint32_t i = 0; i < nblocks && i < 4000 && blocks[i].ran[0]; i++) {
-			snprintf(line, sizeof(line), "RIPC-PROF %" PRIx64 " %" PRIu64 "\n",
-				 blocks[i].vaddr, blocks[i].ran[0]);
+			snprintf(line, sizeof(line), "RIPC-PROF %" PRIx64 " %" PRIu64 " %" PRIu64 "\n",
+				 blocks[i].vaddr, blocks[i].ran[0], blocks[i].n_insns);
 			qemu_plugin_outs(line);
 		}
 	}
+	snprintf(line, sizeof(line), "RIPC-TRANS %" PRIu64 "\n", trans_active);
+	qemu_plugin_outs(line);
 	snprintf(line, sizeof(line), "RIPC-INSN TOTAL %" PRIu64 "\n", total());
 	qemu_plugin_outs(line);
 }

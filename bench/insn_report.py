@@ -129,10 +129,15 @@ def profile(console, plugin, top, func=None, paths=()):
         print("insn_report: the RIPC-MAPS lines disagree (processes with different layouts:"
               " profile one contender at a time, randomisation off); user space is approximate")
     with open(plugin, errors="replace") as fh:
-        prof = re.findall(r"^RIPC-PROF ([0-9a-f]+) (\d+)\s*$", fh.read(), re.M)
+        plog = fh.read()
+    prof = re.findall(r"^RIPC-PROF ([0-9a-f]+) (\d+) (\d+)\s*$", plog, re.M)
+    trans = re.findall(r"^RIPC-TRANS (\d+)\s*$", plog, re.M)
     by = {}
+    byruns = {}
+    runs = 0
     blocks = {}
-    for pc, n in prof:
+    for pc, n, size in prof:
+        runs += int(n) // max(int(size), 1)
         pc = int(pc, 16)
         if pc < 1 << 47:
             name = user.name(pc) if user.maps else "[user space]"
@@ -142,11 +147,14 @@ def profile(console, plugin, top, func=None, paths=()):
             if func and func in name:
                 blocks.setdefault(name, []).append((pc - syms[i][0], int(n)))
         by[name] = by.get(name, 0) + int(n)
+        byruns[name] = byruns.get(name, 0) + int(n) // max(int(size), 1)
     total = sum(by.values())
     print(f"{len(cells)} measurements, {msgs} messages (round trips), "
-          f"{total / msgs:.0f} instructions each; per function:")
+          f"{total / msgs:.0f} instructions each, in {runs / msgs:.0f} block runs "
+          f"(blocks translated while measuring: {trans[0] if trans else '?'}); per function "
+          "(instructions, share, block runs):")
     for name, n in sorted(by.items(), key=lambda kv: -kv[1])[:top]:
-        print(f"  {n / msgs:8.1f}  {100 * n / total:5.1f}%  {name}")
+        print(f"  {n / msgs:8.1f}  {100 * n / total:5.1f}%  {byruns[name] / msgs:6.1f}  {name}")
     for name, bl in list(blocks.items())[:1]:
         print(f"blocks of {name} (offset: instructions per message):")
         for off, n in sorted(bl):

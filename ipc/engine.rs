@@ -205,12 +205,13 @@ pub(crate) trait Family: QueueState {
     fn given(w: Self::RecvWait) -> Option<Result<Given>>;
 
     /// A blocked receiver's pinned buffer, if it has one.
-    fn direct(w: &mut Self::RecvWait) -> Option<&mut Direct>;
+    fn direct(w: &mut Self::RecvWait) -> Option<&mut Pinned>;
 
     /// Fills `d` as the family lays a received message out: `len` bytes
     /// of text from user memory at `src` (without a page fault), with its
-    /// type or priority `mtype`; returns the length received.
-    fn fill(d: &mut Direct, src: u64, len: usize, mtype: i64) -> Result<usize>;
+    /// type `mtype` if it goes with the text (a POSIX priority is written
+    /// by the woken receiver); returns the length received.
+    fn fill(d: &mut Pinned, src: u64, len: usize, mtype: i64) -> Result<usize>;
 
     /// A message of `len` bytes was sent straight into a blocked
     /// receiver's buffer (`lspid`, `stime`; counted as a hand-off).
@@ -299,43 +300,27 @@ pub(crate) const DIRECT_MIN: usize = 8192;
 /// more of the caller's memory than that while it sleeps.
 const DIRECT_MAX: usize = 1 << 20;
 
-/// A blocked receiver's buffer, pinned when it went to sleep, that a
-/// sender fills straight from its own user memory ([`Family::fill`]).
-pub(crate) struct Direct {
-    /// Where the message goes (System V: its type, then its text).
-    pub(crate) buf: Pinned,
-    /// Where its priority goes (POSIX's `msg_prio`), pinned apart.
-    pub(crate) tag: Option<Pinned>,
-}
-
 /// Where a single receive may take a message straight into its buffer.
 #[derive(Clone, Copy)]
 pub(crate) struct DirectAt {
-    /// The buffer, and as much of it as a message can fill.
+    /// The buffer (System V: the type, then the text), and as much of it
+    /// as a message can fill.
     pub(crate) buf: u64,
     pub(crate) len: usize,
-    /// Where the priority goes (POSIX; 0: with the text).
-    pub(crate) tag: u64,
 }
 
 impl DirectAt {
     /// `Some` for a buffer worth pinning.
-    pub(crate) fn new(buf: u64, len: usize, tag: u64) -> Option<Self> {
+    pub(crate) fn new(buf: u64, len: usize) -> Option<Self> {
         (DIRECT_MIN..=DIRECT_MAX)
             .contains(&len)
-            .then_some(DirectAt { buf, len, tag })
+            .then_some(DirectAt { buf, len })
     }
 
-    /// Pins the buffer (and the priority's place), if its pages are there.
-    pub(crate) fn pin(self) -> Option<Direct> {
-        let tag = match self.tag {
-            0 => None,
-            t => Some(Pinned::new(t, size_of::<u32>())?),
-        };
-        Some(Direct {
-            buf: Pinned::new(self.buf, self.len)?,
-            tag,
-        })
+    /// Pins the buffer, if its pages are there (a blocked receiver's, that
+    /// a sender fills straight from its own user memory: [`Family::fill`]).
+    pub(crate) fn pin(self) -> Option<Pinned> {
+        Pinned::new(self.buf, self.len)
     }
 }
 
@@ -343,8 +328,9 @@ impl DirectAt {
 pub(crate) enum Given {
     /// A message, to deliver.
     Msg(Msg),
-    /// Its buffer was filled straight from the sender's (the length).
-    Copied(usize),
+    /// Its buffer was filled straight from the sender's (the length, and
+    /// the type or priority).
+    Copied(usize, i64),
 }
 
 /// What a receive run gives a receive.
@@ -352,8 +338,9 @@ pub(crate) enum Arrival<E> {
     /// A message out of the queue or handed over (with whether its room is
     /// held already: a hand-over's is).
     Taken(Taken<E>, bool),
-    /// Its buffer was filled by the sender (the length).
-    Copied(usize),
+    /// Its buffer was filled by the sender (the length, the type or
+    /// priority).
+    Copied(usize, i64),
 }
 
 /// One copy ([`Parts::send_direct`]): the first blocked receiver that takes
@@ -379,7 +366,7 @@ fn hand_direct<S: Family>(
                 let Some(Ok(n)) = filled else {
                     return ControlFlow::Break(());
                 };
-                S::give(&mut r.w, Ok(Given::Copied(n)));
+                S::give(&mut r.w, Ok(Given::Copied(n, mtype)));
                 done = Some(n);
             }
         }
@@ -426,8 +413,9 @@ pub(crate) fn out_for_delivery<S: QueueState>(reserved: &Reserved, m: &Msg, held
 pub(crate) enum Got<E> {
     /// Delivered under the lock (its length); freed after it.
     Now(Taken<E>, usize),
-    /// Copied into the receiver's buffer by its sender (the length).
-    Copied(usize),
+    /// Copied into the receiver's buffer by its sender (the length, the
+    /// type or priority).
+    Copied(usize, i64),
     /// To copy after the lock (its room held, if `true`).
     Later(Taken<E>, bool),
 }
@@ -552,7 +540,7 @@ impl<S: Family> Parts<'_, S> {
                         };
                         break Arrival::Taken(t, true);
                     }
-                    Ok(Some(Ok(Given::Copied(n)))) => break Arrival::Copied(n),
+                    Ok(Some(Ok(Given::Copied(n, t)))) => break Arrival::Copied(n, t),
                     Ok(None) => continue,
                     Ok(Some(Err(e))) | Err(e) => {
                         err = Some(e);
@@ -608,7 +596,7 @@ impl<S: QueueState> Parts<'_, S> {
     ) -> Got<S::Extra> {
         let (t, held) = match a {
             Arrival::Taken(t, held) => (t, held),
-            Arrival::Copied(n) => return Got::Copied(n),
+            Arrival::Copied(n, t) => return Got::Copied(n, t),
         };
         match now(&t.msg) {
             Ok(n) => {
@@ -671,7 +659,7 @@ impl<S: QueueState> Parts<'_, S> {
         later: impl FnOnce(&Msg) -> Result<usize>,
     ) -> Result<usize> {
         let (t, room) = match got {
-            Got::Now(_, n) | Got::Copied(n) => return Ok(n),
+            Got::Now(_, n) | Got::Copied(n, _) => return Ok(n),
             Got::Later(t, room) => (t, room),
         };
         let r = later(&t.msg);

@@ -15,7 +15,7 @@ use crate::ipc::{
     cred::{self, Ids},
     defs::*,
     engine::{
-        self, Arrival, Direct, DirectAt, Family, Given, Parts, Pick, QueueState, Reserved, Taken,
+        self, Arrival, DirectAt, Family, Given, Got, Parts, Pick, QueueState, Reserved, Taken,
         DIRECT_MIN,
     },
     fifo::Fifo,
@@ -23,6 +23,7 @@ use crate::ipc::{
     limits::{Limits, HARD_MSGMAX, HARD_MSGSIZEMAX},
     msg::Msg,
     notify::{self, Notify, Request},
+    pinned::Pinned,
     stats::{self, Counted, Stats},
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
@@ -471,7 +472,7 @@ impl QueueState for MqState {
 /// A blocked POSIX receiver: what it is given, and its buffer if pinned.
 pub(crate) struct MqWait {
     got: Option<Given>,
-    direct: Option<Direct>,
+    direct: Option<Pinned>,
 }
 
 impl Family for MqState {
@@ -534,16 +535,13 @@ impl Family for MqState {
         w.got.map(Ok)
     }
 
-    fn direct(w: &mut MqWait) -> Option<&mut Direct> {
+    fn direct(w: &mut MqWait) -> Option<&mut Pinned> {
         w.direct.as_mut()
     }
 
-    /// The text, then the priority.
-    fn fill(d: &mut Direct, src: u64, len: usize, prio: i64) -> Result<usize> {
-        d.buf.fill_from_user(0, src, len)?;
-        if let Some(t) = d.tag.as_mut() {
-            t.write(0, &(prio as u32).to_ne_bytes())?;
-        }
+    /// The text (the woken receiver writes the priority).
+    fn fill(d: &mut Pinned, src: u64, len: usize, _: i64) -> Result<usize> {
+        d.fill_from_user(0, src, len)?;
         Ok(len)
     }
 
@@ -841,11 +839,19 @@ pub(crate) fn receive(
     let parts = q.parts();
     let mut got = None;
     // A large buffer may be filled straight by a sender (one copy).
-    let at = DirectAt::new(x.msg_ptr, q.msgsize, prio_out);
+    let at = DirectAt::new(x.msg_ptr, q.msgsize);
     let (_, err) = parts.receive_run(core::iter::once(at), b, |g, a, wq| {
         got = Some(parts.got(g, a, true, wq, |m| copy_nofault(m, x.msg_ptr, prio_out)));
     });
     let got = got.ok_or(err.unwrap_or(EINVAL))?;
+    if let Got::Copied(n, prio) = got {
+        // Its sender filled the text; the priority is ours to write, into
+        // the argument struct just read (were it read-only, the `EFAULT`
+        // would lose the message, as native's `put_user` after the
+        // dequeue does).
+        write_user(prio_out, &(prio as u32))?;
+        return Ok(n);
+    }
     parts.finish(got, |m| copy_out(m, x.msg_ptr, prio_out))
 }
 

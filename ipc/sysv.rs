@@ -11,13 +11,14 @@ use crate::ipc::{
     cred::{self, Ids},
     defs::*,
     engine::{
-        self, Arrival, Direct, DirectAt, Family, Given, Parts, Pick, QueueState, Reserved, Taken,
+        self, Arrival, DirectAt, Family, Given, Parts, Pick, QueueState, Reserved, Taken,
         DIRECT_MIN,
     },
     fifo::Fifo,
     kernel_api::{self, PidRef, UserNsRef},
     limits::{Limits, IPCMNI},
     msg::Msg,
+    pinned::Pinned,
     stats::{self, Counted, Stats},
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
@@ -366,7 +367,7 @@ pub(crate) struct RecvWait {
     maxsize: usize,
     got: Option<Result<Given>>,
     /// Its buffer (the type, then the text), if pinned for one copy.
-    direct: Option<Direct>,
+    direct: Option<Pinned>,
 }
 
 struct Perm {
@@ -606,7 +607,7 @@ impl Family for SysvState {
         let text = w.bufsz.min(self.shared.limits.msgmax() as usize);
         let at = w
             .direct
-            .and_then(|p| DirectAt::new(p, size_of::<i64>() + text, 0));
+            .and_then(|p| DirectAt::new(p, size_of::<i64>() + text));
         RecvWait {
             search: w.search,
             maxsize: if w.noerror {
@@ -644,17 +645,17 @@ impl Family for SysvState {
         }
     }
 
-    fn direct(w: &mut RecvWait) -> Option<&mut Direct> {
+    fn direct(w: &mut RecvWait) -> Option<&mut Pinned> {
         w.direct.as_mut()
     }
 
     /// A `struct msgbuf`: the type, then the text (cut to the buffer, as
     /// `MSG_NOERROR` does).
-    fn fill(d: &mut Direct, src: u64, len: usize, mtype: i64) -> Result<usize> {
+    fn fill(d: &mut Pinned, src: u64, len: usize, mtype: i64) -> Result<usize> {
         let head = size_of::<i64>();
-        let n = len.min(d.buf.len().saturating_sub(head));
-        d.buf.write(0, &mtype.to_ne_bytes())?;
-        d.buf.fill_from_user(head, src, n)?;
+        let n = len.min(d.len().saturating_sub(head));
+        d.write(0, &mtype.to_ne_bytes())?;
+        d.fill_from_user(head, src, n)?;
         Ok(n)
     }
 

@@ -364,37 +364,47 @@ s64 rust_ipc_coarse_real_ns(void)
  * One copy (a sender's text straight into a blocked receiver's buffer):
  * the receiver's buffer [addr, addr + len) pinned for writing, only if
  * its pages are present now (FOLL_NOFAULT: the caller holds its queue
- * lock, and a fault there could stall the queue).  Returns the page array
- * (*npages pages), or NULL if the pages are not all there.
+ * lock, and a fault there could stall the queue).  The page array is the
+ * caller's inline one if it has room for them (ninline entries), else
+ * allocated.  Returns the number of pages and sets *pages, or returns 0 if
+ * the pages are not all there.
  */
-struct page **rust_ipc_pin_user_nofault(unsigned long addr, size_t len, int *npages)
+int rust_ipc_pin_user_nofault(unsigned long addr, size_t len, struct page **inline_pages,
+			      int ninline, struct page ***pages)
 {
 	unsigned long first = addr >> PAGE_SHIFT, last = (addr + len - 1) >> PAGE_SHIFT;
 	unsigned long n = last - first + 1;
-	struct page **pages;
+	struct page **p = inline_pages;
 	int got;
 
 	if (!len || addr + len < addr || n > INT_MAX)
-		return NULL;
-	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL_ACCOUNT);
-	if (!pages)
-		return NULL;
-	got = pin_user_pages_fast(addr & PAGE_MASK, n, FOLL_WRITE | FOLL_LONGTERM | FOLL_NOFAULT, pages);
+		return 0;
+	if (n > ninline) {
+		p = kvmalloc_array(n, sizeof(*p), GFP_KERNEL_ACCOUNT);
+		if (!p)
+			return 0;
+	}
+	got = pin_user_pages_fast(addr & PAGE_MASK, n, FOLL_WRITE | FOLL_LONGTERM | FOLL_NOFAULT, p);
 	if (got == (int)n) {
-		*npages = n;
-		return pages;
+		*pages = p;
+		return n;
 	}
 	if (got > 0)
-		unpin_user_pages(pages, got);
-	kvfree(pages);
-	return NULL;
+		unpin_user_pages(p, got);
+	if (p != inline_pages)
+		kvfree(p);
+	return 0;
 }
 
-/* Unpins (and marks dirty) what rust_ipc_pin_user_nofault() pinned. */
-void rust_ipc_unpin_user(struct page **pages, int npages)
+/*
+ * Unpins (and marks dirty) what rust_ipc_pin_user_nofault() pinned, and
+ * frees the page array if it was allocated (not inline_pages).
+ */
+void rust_ipc_unpin_user(struct page **pages, int npages, struct page **inline_pages)
 {
 	unpin_user_pages_dirty_lock(pages, npages, true);
-	kvfree(pages);
+	if (pages != inline_pages)
+		kvfree(pages);
 }
 
 /*

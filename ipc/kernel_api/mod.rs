@@ -70,9 +70,15 @@ mod ffi {
         pub(super) fn rust_ipc_pin_user_nofault(
             addr: usize,
             len: usize,
-            npages: *mut c_int,
-        ) -> *mut *mut bindings::page;
-        pub(super) fn rust_ipc_unpin_user(pages: *mut *mut bindings::page, npages: c_int);
+            inline_pages: *mut *mut bindings::page,
+            ninline: c_int,
+            pages: *mut *mut *mut bindings::page,
+        ) -> c_int;
+        pub(super) fn rust_ipc_unpin_user(
+            pages: *mut *mut bindings::page,
+            npages: c_int,
+            inline_pages: *mut *mut bindings::page,
+        );
         pub(super) fn rust_ipc_pinned_fill(
             pages: *mut *mut bindings::page,
             start: usize,

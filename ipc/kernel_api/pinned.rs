@@ -13,16 +13,23 @@
 use super::ffi;
 use kernel::{bindings, prelude::*};
 
+/// The pages a [`Pinned`] keeps in itself: an 8 KiB buffer wherever it
+/// starts (more take an allocated array).  Few, since a blocked
+/// receiver's entry is moved whole, pinned or not.
+const INLINE_PAGES: usize = 3;
+
 /// User memory `[addr, addr + len)` of the current task, pinned for
 /// writing.
 ///
 /// # Invariants
 ///
-/// `pages` points at `npages` pages pinned by
+/// [`Pinned::pages`] points at `npages` pages pinned by
 /// `rust_ipc_pin_user_nofault()` for the range, which starts `start` bytes
-/// into the first page; they stay pinned until `Drop`.
+/// into the first page: `inline` holds them if `heap` is null, else the
+/// array at `heap` (the helper's); they stay pinned until `Drop`.
 pub(crate) struct Pinned {
-    pages: *mut *mut bindings::page,
+    inline: [*mut bindings::page; INLINE_PAGES],
+    heap: *mut *mut bindings::page,
     npages: c_int,
     start: usize,
     len: usize,
@@ -38,19 +45,44 @@ impl Pinned {
     /// Pins `[addr, addr + len)` if all its pages are there and writable
     /// now; `None` otherwise (or for an empty range).
     pub(crate) fn new(addr: u64, len: usize) -> Option<Pinned> {
-        let mut npages: c_int = 0;
-        // SAFETY: the helper checks the range, pins without faulting, and
-        // writes `npages` only when it returns the array.
-        let pages = unsafe { ffi::rust_ipc_pin_user_nofault(addr as usize, len, &mut npages) };
-        if pages.is_null() {
-            return None;
-        }
-        Some(Pinned {
-            pages,
-            npages,
+        let mut p = Pinned {
+            inline: [core::ptr::null_mut(); INLINE_PAGES],
+            heap: core::ptr::null_mut(),
+            npages: 0,
             start: (addr as usize) % kernel::page::PAGE_SIZE,
             len,
-        })
+        };
+        let inline = p.inline.as_mut_ptr();
+        let mut pages = inline;
+        // SAFETY: the helper checks the range, pins without faulting into
+        // `inline` (of `INLINE_PAGES` entries) or an array it allocates,
+        // and sets `pages` only when it returns a page count.
+        let n = unsafe {
+            ffi::rust_ipc_pin_user_nofault(
+                addr as usize,
+                len,
+                inline,
+                INLINE_PAGES as c_int,
+                &mut pages,
+            )
+        };
+        if n == 0 {
+            return None;
+        }
+        p.npages = n;
+        if pages != inline {
+            p.heap = pages;
+        }
+        Some(p)
+    }
+
+    /// The page array (see the type invariant).
+    fn pages(&mut self) -> *mut *mut bindings::page {
+        if self.heap.is_null() {
+            self.inline.as_mut_ptr()
+        } else {
+            self.heap
+        }
     }
 
     /// The pinned length.
@@ -74,10 +106,11 @@ impl Pinned {
         if off.checked_add(len).is_none_or(|end| end > self.len) {
             return Err(EINVAL);
         }
+        let pages = self.pages();
         // SAFETY: by the type invariant the pages cover `[0, self.len)`,
         // and `off + len` is within it; a kernel `src` is valid for `len`
         // bytes (a slice), a user one is read with faults disabled.
-        let r = unsafe { ffi::rust_ipc_pinned_fill(self.pages, self.start, off, src, len, kernel) };
+        let r = unsafe { ffi::rust_ipc_pinned_fill(pages, self.start, off, src, len, kernel) };
         if r == 0 {
             Ok(())
         } else {
@@ -88,8 +121,9 @@ impl Pinned {
 
 impl Drop for Pinned {
     fn drop(&mut self) {
-        // SAFETY: by the type invariant the pages are pinned and the array
-        // is the helper's; neither is used again.
-        unsafe { ffi::rust_ipc_unpin_user(self.pages, self.npages) };
+        let (pages, inline) = (self.pages(), self.inline.as_mut_ptr());
+        // SAFETY: by the type invariant the pages are pinned, in `inline`
+        // or the helper's array; neither is used again.
+        unsafe { ffi::rust_ipc_unpin_user(pages, self.npages, inline) };
     }
 }
