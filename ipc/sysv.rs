@@ -28,11 +28,7 @@ use kernel::{
     fs::File,
     new_mutex,
     prelude::*,
-    sync::{
-        atomic::{Atomic, Relaxed},
-        poll::PollTable,
-        Arc, Mutex,
-    },
+    sync::{poll::PollTable, Arc, Mutex},
 };
 
 const IPC_CREAT: i32 = 0o1000;
@@ -54,14 +50,14 @@ const SEQ_MAX: u32 = (i32::MAX as u32) / IPCMNI;
 const MSGMNB: i32 = 16384;
 const MSGPOOL: i32 = 32000 * MSGMNB / 1024;
 
-/// What a namespace's queues share: the messages and bytes in them
-/// (`MSG_INFO`'s msgmap and msgtql; native: `ns->msg_hdrs`,
-/// `ns->msg_bytes`), the user namespace that owns the IPC namespace, over
-/// which the privileges of `ipcperms` and `msgctl_down` count, and the
-/// namespace's limits.
+/// What a namespace's queues share: the user namespace that owns the IPC
+/// namespace, over which the privileges of `ipcperms` and `msgctl_down`
+/// count, and the namespace's limits.  (The messages and bytes of all its
+/// queues, `MSG_INFO`'s msgmap and msgtql, are summed when asked: a
+/// namespace-wide counter bumped by every message, native's
+/// `ns->msg_hdrs` and `ns->msg_bytes`, made a sender and a receiver on two
+/// CPUs fight over its cache line.)
 struct Shared {
-    msgs: Atomic<i64>,
-    bytes: Atomic<i64>,
     user_ns: UserNsRef,
     /// Uid 0 of `user_ns`: the owner of the namespace's sysctls.
     root_uid: u32,
@@ -295,8 +291,6 @@ impl SysvNs {
             ids <- new_mutex!(Table::new()),
             shared: Arc::new(
                 Shared {
-                    msgs: Atomic::new(0),
-                    bytes: Atomic::new(0),
                     user_ns,
                     root_uid,
                     limits,
@@ -475,10 +469,7 @@ impl SysvState {
     }
 
     fn account(&mut self, len: usize, sign: i64) {
-        let len = len as i64;
-        self.cbytes = (self.cbytes as i64 + sign * len) as u64;
-        self.shared.msgs.add(sign, Relaxed);
-        self.shared.bytes.add(sign * len, Relaxed);
+        self.cbytes = (self.cbytes as i64 + sign * len as i64) as u64;
     }
 
     /// `ss_wakeup`: wake every sender whose message fits the queue as it
@@ -1090,11 +1081,13 @@ fn info(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     // min_t(int, ..., INT_MAX), as msg_info clamps the totals.
     let clamp = |v: i64| v.clamp(0, i64::from(i32::MAX)) as i32;
     let (pool, map, tql) = if a.cmd == MSG_INFO {
-        (
-            t.in_use as i32,
-            clamp(ns.shared.msgs.load(Relaxed)),
-            clamp(ns.shared.bytes.load(Relaxed)),
-        )
+        let (mut msgs, mut bytes) = (0i64, 0i64);
+        for q in t.slots.iter().flatten() {
+            let g = q.state.lock();
+            msgs += g.msgs.len() as i64;
+            bytes += g.cbytes as i64;
+        }
+        (t.in_use as i32, clamp(msgs), clamp(bytes))
     } else {
         (MSGPOOL, MSGMNB, MSGMNB)
     };

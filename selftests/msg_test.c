@@ -685,6 +685,37 @@ TEST_F(msg, ipc_set_and_rmid_by_non_owner_are_eperm)
 	ASSERT_QUEUE(id, 0, 0);
 }
 
+/*
+ * MSG_INFO's msgmap and msgtql are the messages and bytes queued in the
+ * namespace (native: ns->msg_hdrs and msg_bytes); rust_ipc sums its queues
+ * when asked.  Checked as changes, with two queues.
+ */
+TEST_F(msg, msg_info_follows_receives_and_removals)
+{
+	static struct { long mtype; char mtext[300]; } m = { .mtype = 1 };
+	int a = MKQ(self->key[0], 0600), b = MKQ(self->key[1], 0600);
+	struct msginfo before, mi;
+
+	SYS(be->ctl(0, MSG_INFO, (struct msqid_ds *)&before));
+	SYS(be->snd(a, &m, 10, IPC_NOWAIT));
+	SYS(be->snd(a, &m, 300, IPC_NOWAIT));
+	SYS(be->snd(b, &m, 0, IPC_NOWAIT));
+	SYS(be->ctl(0, MSG_INFO, (struct msqid_ds *)&mi));
+	ASSERT_EQ(before.msgmap + 3, mi.msgmap);
+	ASSERT_EQ(before.msgtql + 310, mi.msgtql);
+	ASSERT_EQ(before.msgpool, mi.msgpool);
+	ASSERT_EQ(10, be->rcv(a, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+	SYS(be->ctl(0, MSG_INFO, (struct msqid_ds *)&mi));
+	ASSERT_EQ(before.msgmap + 2, mi.msgmap);
+	ASSERT_EQ(before.msgtql + 300, mi.msgtql);
+	SYS(be->ctl(a, IPC_RMID, NULL));
+	self->ids[0] = -1;
+	SYS(be->ctl(0, MSG_INFO, (struct msqid_ds *)&mi));
+	ASSERT_EQ(before.msgmap + 1, mi.msgmap);
+	ASSERT_EQ(before.msgtql, mi.msgtql);
+	ASSERT_EQ(before.msgpool - 1, mi.msgpool);
+}
+
 TEST_F(msg, bad_buffer_is_efault)
 {
 	int id = MKQ(self->key[0], 0600), gone;
