@@ -19,6 +19,7 @@ use crate::ipc::{
     limits::{Limits, IPCMNI},
     msg::Msg,
     pinned::Pinned,
+    rcu_index::{self, RcuIndex},
     stats::{self, Counted, Stats},
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
@@ -278,8 +279,16 @@ impl Keys {
 pub(crate) struct SysvNs {
     #[pin]
     ids: Mutex<Table>,
+    /// The table's queues by index again, for the lookups of the data
+    /// path: no lock, no shared write but the queue's reference count.
+    /// Written under `ids` with the table's slots.
+    #[pin]
+    index: Index,
     shared: Arc<Shared>,
 }
+
+/// [`SysvNs::index`]: an entry for every index an id can have.
+type Index = RcuIndex<SysvQueue, { IPCMNI as usize / rcu_index::CHUNK }>;
 
 impl SysvNs {
     pub(crate) fn new(
@@ -289,6 +298,7 @@ impl SysvNs {
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(SysvNs {
             ids <- new_mutex!(Table::new()),
+            index <- Index::new(),
             shared: Arc::new(
                 Shared {
                     user_ns,
@@ -750,13 +760,15 @@ pub(crate) fn bind(ns: &SysvNs, a: &ripc_msgbind) -> Result<Arc<SysvQueue>> {
     Ok(q)
 }
 
-/// Looks an id up (`ipc_obtain_object_check`): `EINVAL` for a bad, stale
-/// or removed id.
+/// Looks an id up (`ipc_obtain_object_check`, under RCU as native): `EINVAL`
+/// for a bad, stale or removed id.
 fn lookup(ns: &SysvNs, id: i32) -> Result<Arc<SysvQueue>> {
     if id < 0 {
         return Err(EINVAL);
     }
-    ns.ids.lock().get(id).cloned().ok_or(EINVAL)
+    ns.index
+        .get((id as u32 % IPCMNI) as usize, |q| q.id == id)
+        .ok_or(EINVAL)
 }
 
 /// `RIPC_MSGGET`.
@@ -798,7 +810,11 @@ pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
     if a.key != 0 {
         t.keys.reserve()?;
     }
-    t.insert(idx, seq, q)?;
+    ns.index.set(idx, Some(q.clone()))?;
+    if let Err(e) = t.insert(idx, seq, q) {
+        let _ = ns.index.set(idx, None);
+        return Err(e);
+    }
     t.keys.insert(a.key, id);
     Ok(id)
 }
@@ -1192,9 +1208,12 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     }
     let Some(n) = new else {
         g.free_all(&mut wq);
-        if let Some(s) = t.slots.get_mut((q.id as u32 % IPCMNI) as usize) {
+        let idx = (q.id as u32 % IPCMNI) as usize;
+        if let Some(s) = t.slots.get_mut(idx) {
             *s = None;
             t.in_use -= 1;
+            // Unsetting needs no memory: it cannot fail.
+            let _ = ns.index.set(idx, None);
         }
         t.keys.remove(q.key);
         drop(g);
@@ -1436,6 +1455,21 @@ impl Restore {
             return Err(EEXIST);
         }
         core::mem::swap(&mut *t, &mut self.t);
-        Ok(())
+        let mut r = Ok(());
+        for (i, q) in t.slots.iter().enumerate() {
+            if let Some(q) = q {
+                r = ns.index.set(i, Some(q.clone()));
+                if r.is_err() {
+                    break;
+                }
+            }
+        }
+        if r.is_err() {
+            for i in 0..t.slots.len() {
+                let _ = ns.index.set(i, None);
+            }
+            core::mem::swap(&mut *t, &mut self.t);
+        }
+        r
     }
 }

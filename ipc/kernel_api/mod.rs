@@ -18,6 +18,7 @@ pub(crate) mod globals;
 pub(crate) mod kmem;
 pub(crate) mod msg;
 pub(crate) mod pinned;
+pub(crate) mod rcu_index;
 
 mod ffi {
     use kernel::{bindings, prelude::*};

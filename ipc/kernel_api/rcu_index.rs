@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A table of [`Arc`]s by index that readers search without a lock: the
+//! System V ids' lookup (native: the idr of `struct ipc_ids`, read under
+//! `rcu_read_lock()` by `ipc_obtain_object_check`).
+//!
+//! A reader takes an entry's reference inside an RCU read-side critical
+//! section.  Writers take the index's own lock; an entry a writer replaces
+//! keeps the table's reference until an RCU grace period has passed
+//! (polled: `start_poll_synchronize_rcu`), so a reader that loaded it just
+//! before can still take its own.  Nothing waits for the grace period:
+//! retired references are dropped by a later write, or with the index.
+//!
+//! The entries live in chunks of [`CHUNK`], allocated when first written
+//! and kept until the index is dropped, so that a reader never sees an
+//! array move.
+
+use kernel::{
+    alloc::kvec::PushError,
+    bindings,
+    ffi::c_ulong,
+    new_mutex,
+    prelude::*,
+    sync::{
+        atomic::{Acquire, Atomic, Full, Relaxed, Release},
+        rcu, Arc, ArcBorrow, Mutex,
+    },
+};
+
+/// Entries per chunk.
+pub(crate) const CHUNK: usize = 256;
+
+type Chunk<T> = [Atomic<*mut T>; CHUNK];
+
+/// Up to `N * CHUNK` entries of `Arc<T>`.
+///
+/// # Invariants
+///
+/// A non-null chunk pointer comes from `KBox::into_raw` and stays valid
+/// until `Drop`.  A non-null entry pointer comes from `Arc::into_raw`: the
+/// entry owns that reference until a writer replaces it, and then
+/// `retired` owns it until a grace period that started after the
+/// replacement has ended.
+#[pin_data(PinnedDrop)]
+pub(crate) struct RcuIndex<T: Send + Sync, const N: usize> {
+    chunks: [Atomic<*mut Chunk<T>>; N],
+    /// The writers' lock, with the replaced references and the grace
+    /// period (its cookie) after which each may be dropped.
+    #[pin]
+    retired: Mutex<KVec<(c_ulong, Arc<T>)>>,
+}
+
+// SAFETY: the index owns `Arc<T>` references (`T: Send + Sync`) and chunk
+// memory that any thread may free.
+unsafe impl<T: Send + Sync, const N: usize> Send for RcuIndex<T, N> {}
+// SAFETY: readers only load pointers atomically and clone `Arc<T>`s;
+// writers serialize on `retired`.
+unsafe impl<T: Send + Sync, const N: usize> Sync for RcuIndex<T, N> {}
+
+impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
+    /// An empty index.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            chunks: [const { Atomic::new(core::ptr::null_mut()) }; N],
+            retired <- new_mutex!(KVec::new()),
+        })
+    }
+
+    /// The chunk of entry `idx`, if it has been allocated.
+    fn chunk(&self, idx: usize) -> Option<&Chunk<T>> {
+        let c = self.chunks.get(idx / CHUNK)?.load(Acquire);
+        // SAFETY: by the type invariant a non-null chunk is valid while
+        // `self` is.
+        unsafe { c.as_ref() }
+    }
+
+    /// A new reference to entry `idx`, if it is set and `ok` accepts it.
+    pub(crate) fn get(&self, idx: usize, ok: impl FnOnce(&T) -> bool) -> Option<Arc<T>> {
+        let _rcu = rcu::read_lock();
+        let e = self.chunk(idx)?.get(idx % CHUNK)?.load(Acquire);
+        if e.is_null() {
+            return None;
+        }
+        // SAFETY: by the type invariant `e` came from `Arc::into_raw`, and
+        // its reference is dropped no sooner than a grace period after it
+        // was replaced: the read-side critical section above began before
+        // that grace period could end, so the reference is still held.
+        let b = unsafe { ArcBorrow::from_raw(e) };
+        ok(&b).then(|| b.into())
+    }
+
+    /// Sets entry `idx` to `v` (`ENOMEM` if its chunk cannot be made, or
+    /// `EINVAL` beyond the index).  The reference it replaces is dropped
+    /// after a grace period.
+    pub(crate) fn set(&self, idx: usize, v: Option<Arc<T>>) -> Result {
+        let mut retired = self.retired.lock();
+        // Drop what no reader can hold any more (`poll_state_synchronize_rcu`
+        // is true for a cookie whose grace period has ended).
+        retired.retain(|(cookie, _)| {
+            // SAFETY: an FFI call without requirements.
+            !unsafe { bindings::poll_state_synchronize_rcu(*cookie) }
+        });
+        let slot = self.chunks.get(idx / CHUNK).ok_or(EINVAL)?;
+        if slot.load(Relaxed).is_null() {
+            if v.is_none() {
+                return Ok(());
+            }
+            let c = KBox::new(
+                [const { Atomic::new(core::ptr::null_mut()) }; CHUNK],
+                GFP_KERNEL_ACCOUNT,
+            )?;
+            // INVARIANT: from `KBox::into_raw`, freed only in `Drop`; the
+            // release store publishes its initialised entries.
+            slot.store(KBox::into_raw(c), Release);
+        }
+        let chunk = self.chunk(idx).ok_or(EINVAL)?;
+        let entry = chunk.get(idx % CHUNK).ok_or(EINVAL)?;
+        // Room to retire the old reference, or a wait below.
+        let _ = retired.reserve(1, GFP_KERNEL);
+        // INVARIANT: the entry owns the new reference.
+        let new = v.map_or(core::ptr::null_mut(), |a| a.into_raw().cast_mut());
+        let old = entry.xchg(new, Full);
+        if old.is_null() {
+            return Ok(());
+        }
+        // SAFETY: `old` came from `Arc::into_raw` and was the entry's
+        // reference, which nothing else owns now.
+        let old = unsafe { Arc::from_raw(old) };
+        // SAFETY: an FFI call without requirements; it starts a grace
+        // period if none is in progress.
+        let cookie = unsafe { bindings::start_poll_synchronize_rcu() };
+        if let Err(PushError(old)) = retired.push_within_capacity((cookie, old)) {
+            // INVARIANT: dropped only once the readers that could hold it
+            // are gone.
+            rcu::synchronize_rcu();
+            drop(old);
+        }
+        Ok(())
+    }
+}
+
+#[pinned_drop]
+impl<T: Send + Sync, const N: usize> PinnedDrop for RcuIndex<T, N> {
+    fn drop(self: Pin<&mut Self>) {
+        // No reader borrows the index any more.
+        for slot in &self.chunks {
+            let c = slot.load(Relaxed);
+            if c.is_null() {
+                continue;
+            }
+            // SAFETY: by the type invariant `c` came from `KBox::into_raw`
+            // and is freed only here.
+            let c = unsafe { KBox::from_raw(c) };
+            for e in c.iter() {
+                let e = e.load(Relaxed);
+                if !e.is_null() {
+                    // SAFETY: the entry owns the reference from
+                    // `Arc::into_raw`.
+                    drop(unsafe { Arc::from_raw(e) });
+                }
+            }
+        }
+    }
+}
