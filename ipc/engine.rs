@@ -657,9 +657,11 @@ impl<S: QueueState> Parts<'_, S> {
         &self,
         got: Got<S::Extra>,
         later: impl FnOnce(&Msg) -> Result<usize>,
+        copied: impl FnOnce(usize, i64) -> Result<usize>,
     ) -> Result<usize> {
         let (t, room) = match got {
-            Got::Now(_, n) | Got::Copied(n, _) => return Ok(n),
+            Got::Now(_, n) => return Ok(n),
+            Got::Copied(n, mtype) => return copied(n, mtype),
             Got::Later(t, room) => (t, room),
         };
         let r = later(&t.msg);

@@ -15,7 +15,7 @@ use crate::ipc::{
     cred::{self, Ids},
     defs::*,
     engine::{
-        self, Arrival, DirectAt, Family, Given, Got, Parts, Pick, QueueState, Reserved, Taken,
+        self, Arrival, DirectAt, Family, Given, Parts, Pick, QueueState, Reserved, Taken,
         DIRECT_MIN,
     },
     fifo::Fifo,
@@ -844,15 +844,14 @@ pub(crate) fn receive(
         got = Some(parts.got(g, a, true, wq, |m| copy_nofault(m, x.msg_ptr, prio_out)));
     });
     let got = got.ok_or(err.unwrap_or(EINVAL))?;
-    if let Got::Copied(n, prio) = got {
-        // Its sender filled the text; the priority is ours to write, into
-        // the argument struct just read (were it read-only, the `EFAULT`
-        // would lose the message, as native's `put_user` after the
-        // dequeue does).
-        write_user(prio_out, &(prio as u32))?;
-        return Ok(n);
-    }
-    parts.finish(got, |m| copy_out(m, x.msg_ptr, prio_out))
+    // Filled by its sender, the priority is ours to write, into the
+    // argument struct just read (were it read-only, the `EFAULT` would lose
+    // the message, as native's `put_user` after the dequeue does).
+    parts.finish(
+        got,
+        |m| copy_out(m, x.msg_ptr, prio_out),
+        |n, prio| write_user(prio_out, &(prio as u32)).map(|()| n),
+    )
 }
 
 /// A single receive's or peek's copy under the queue lock: the text to
@@ -894,7 +893,7 @@ pub(crate) fn peek(h: Option<&MqHandle>, p: &ripc_mq_peek, prio_out: u64) -> Res
         copy_nofault(m, p.msg_ptr, prio_out)
     });
     drop(g);
-    parts.finish(got, |m| copy_out(m, p.msg_ptr, prio_out))
+    parts.finish(got, |m| copy_out(m, p.msg_ptr, prio_out), |n, _| Ok(n))
 }
 
 /// `RIPC_MQ_PEEK_BATCH`: copies of the messages from `b.pos` on, taken

@@ -986,10 +986,14 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
         }));
     });
     let got = got.ok_or(err.unwrap_or(EINVAL))?;
-    parts.finish(got, |m| {
-        let n = m.len().min(w.bufsz);
-        m.store_typed(a.msgp, n).map(|()| n)
-    })
+    parts.finish(
+        got,
+        |m| {
+            let n = m.len().min(w.bufsz);
+            m.store_typed(a.msgp, n).map(|()| n)
+        },
+        |n, _| Ok(n),
+    )
 }
 
 /// A batch's count and blocking, after `msgsnd`'s and `msgrcv`'s first check.
