@@ -716,6 +716,59 @@ TEST_F(msg, msg_info_follows_receives_and_removals)
 	ASSERT_EQ(before.msgpool - 1, mi.msgpool);
 }
 
+/*
+ * A removed queue's id stays dead while other queues come and go and its
+ * index is given again (with another sequence number): a sender hammering
+ * the old id from another process (rust_ipc: a lookup under RCU without
+ * the table lock, as native's) gets EINVAL (or EIDRM while the removal
+ * runs), and never reaches the queue that took its index.
+ */
+TEST_F(msg, a_stale_id_never_reaches_the_queue_that_took_its_index)
+{
+	/* stop[0]: the child stops; stop[1]: the old queue is removed. */
+	volatile int *stop = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct { long mtype; char c; } m = { .mtype = 1 };
+	int old = SYS(be->get(IPC_PRIVATE, 0600)), reused = 0;
+	pid_t pid;
+
+	ASSERT_NE(MAP_FAILED, (void *)stop);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		long late = 0;
+
+		while (!stop[0]) {
+			int removed = stop[1];
+
+			if (be->snd(old, &m, 1, IPC_NOWAIT) == 0)
+				late += removed; /* sent after the removal */
+			else
+				CHILD_CHECK(errno == EINVAL || errno == EIDRM || errno == EAGAIN);
+		}
+		_exit(late ? 1 : 0);
+	}
+	usleep(10000);
+	SYS(be->ctl(old, IPC_RMID, NULL));
+	stop[1] = 1;
+	/* Enough queues made and removed that every index comes back. */
+	for (int i = 0; i < 400; i++) {
+		struct msqid_ds ds;
+		int id = SYS(be->get(IPC_PRIVATE, 0600));
+
+		reused += id % 32768 == old % 32768;
+		ASSERT_NE(old, id);
+		usleep(100);
+		SYS(be->ctl(id, IPC_STAT, &ds));
+		EXPECT_EQ(0, (int)ds.msg_qnum) TH_LOG("id %d (index of %d) got a message", id, old);
+		SYS(be->ctl(id, IPC_RMID, NULL));
+	}
+	stop[0] = 1;
+	ASSERT_EQ(0, wait_child(pid));
+	EXPECT_LT(0, reused) TH_LOG("index %d never given again", old % 32768);
+	munmap((void *)stop, PAGE);
+}
+
 TEST_F(msg, bad_buffer_is_efault)
 {
 	int id = MKQ(self->key[0], 0600), gone;
