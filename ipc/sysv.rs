@@ -480,6 +480,7 @@ impl SysvState {
 
     fn account(&mut self, len: usize, sign: i64) {
         self.cbytes = (self.cbytes as i64 + sign * len as i64) as u64;
+        self.reserved.publish(self.msgs.len(), self.cbytes);
     }
 
     /// `ss_wakeup`: wake every sender whose message fits the queue as it
@@ -1102,10 +1103,12 @@ fn info(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     let clamp = |v: i64| v.clamp(0, i64::from(i32::MAX)) as i32;
     let (pool, map, tql) = if a.cmd == MSG_INFO {
         let (mut msgs, mut bytes) = (0i64, 0i64);
+        // Without the queues' locks (a busy queue's would make the caller
+        // wait behind its users): the depth each last published.
         for q in t.slots.iter().flatten() {
-            let g = q.state.lock();
-            msgs += g.msgs.len() as i64;
-            bytes += g.cbytes as i64;
+            let (m, b) = q.reserved.queued();
+            msgs += m as i64;
+            bytes += b as i64;
         }
         (t.in_use as i32, clamp(msgs), clamp(bytes))
     } else {
