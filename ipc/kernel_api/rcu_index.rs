@@ -122,10 +122,11 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
         if e.is_null() {
             return None;
         }
-        // SAFETY: by the type invariant `e` came from `Arc::into_raw`, and
-        // its reference is dropped no sooner than a grace period after it
-        // was replaced: the read-side critical section above began before
-        // that grace period could end, so the reference is still held.
+        // By the type invariant `e` came from `Arc::into_raw`, and its
+        // reference is dropped no sooner than a grace period after it was
+        // replaced: the read-side critical section above began before that
+        // grace period could end.
+        // SAFETY: so the reference is still held while `b` is used.
         let b = unsafe { ArcBorrow::from_raw(e) };
         ok(&b).then(|| b.into())
     }
