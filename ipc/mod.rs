@@ -12,6 +12,7 @@ pub(crate) mod limits;
 pub(crate) mod mqueue;
 pub(crate) mod notify;
 pub(crate) mod ns;
+pub(crate) mod prios;
 pub(crate) mod stats;
 pub(crate) mod sysv;
 pub(crate) mod text;

@@ -18,12 +18,12 @@ use crate::ipc::{
         self, Arrival, DirectAt, Family, Given, Parts, Pick, QueueState, Reserved, Taken,
         DIRECT_MIN,
     },
-    fifo::Fifo,
     kernel_api::{self, globals, UserNsRef},
     limits::{Limits, HARD_MSGMAX, HARD_MSGSIZEMAX},
     msg::Msg,
     notify::{self, Notify, Request},
     pinned::Pinned,
+    prios::{Node, Prios},
     stats::{self, Counted, Stats},
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
@@ -33,7 +33,7 @@ use kernel::{
     fs::File,
     new_mutex,
     prelude::*,
-    rbtree::{RBTree, RBTreeNode, RBTreeNodeReservation},
+    rbtree::{RBTree, RBTreeNode},
     sync::{
         atomic::{Atomic, Relaxed},
         Arc, Mutex,
@@ -254,16 +254,13 @@ impl Drop for Charge {
 }
 
 struct MqState {
-    prios: RBTree<u32, Fifo>,
+    prios: Prios,
     curmsgs: usize,
     qsize: u64,
     seq: u64,
     receivers: WaitList<MqWait>,
     senders: WaitList<Option<Msg>>,
     notify: Option<Notify>,
-    /// A tree node kept for the next new priority, as the native
-    /// `node_cache`.
-    spare: Option<RBTreeNodeReservation<u32, Fifo>>,
     /// The queue's `maxmsg` and its room held by messages out for delivery
     /// (for the engine's calls, which see only the state).
     maxmsg: usize,
@@ -280,10 +277,6 @@ impl Counted for MqState {
         (self.curmsgs as u64, self.qsize)
     }
 }
-
-/// A tree node freed by the message that emptied its priority: the message
-/// carries it, so that it can go back without an allocation.
-type Node = Option<RBTreeNodeReservation<u32, Fifo>>;
 
 impl MqState {
     /// Sends `m` (its place in the send order set): to the first blocked
@@ -325,45 +318,10 @@ impl MqState {
         self.curmsgs as u64 + self.reserved.msgs() >= self.maxmsg as u64
     }
 
-    /// The FIFO of `prio`, made if needed (with `node` if given, else the
-    /// spare, else a new node).  The tree keeps a lone empty FIFO (the
-    /// common single-priority case allocates nothing per message) and a
-    /// spare node.
-    fn fifo(&mut self, prio: u32, node: &mut Node) -> Result<&mut Fifo> {
-        // The common case: the priority has its FIFO (a tree walk, no
-        // first/last lookups).
-        if self.prios.get(&prio).is_some() {
-            return self.prios.get_mut(&prio).ok_or(ENOMEM);
-        }
-        if let (Some(f), Some(b)) = (self.prios.cursor_front(), self.prios.cursor_back()) {
-            let ((&kf, vf), (&kb, _)) = (f.current(), b.current());
-            if kf == kb && kf != prio && vf.is_empty() {
-                if let Some(n) = self.prios.remove_node(&kf) {
-                    self.spare = Some(n.into_reservation());
-                }
-            }
-        }
-        Ok(match self.prios.entry(prio) {
-            kernel::rbtree::Entry::Occupied(o) => o.into_mut(),
-            kernel::rbtree::Entry::Vacant(v) => {
-                let r = match node.take().or_else(|| self.spare.take()) {
-                    Some(r) => r,
-                    None => RBTreeNodeReservation::new(GFP_KERNEL_ACCOUNT)?,
-                };
-                v.insert(Fifo::new(), r)
-            }
-        })
-    }
-
     /// Queues `m` at the tail of its FIFO, or `back` in its old place.
     fn put(&mut self, m: Msg, back: bool, node: &mut Node) -> Result {
         let len = m.len() as u64;
-        let fifo = self.fifo(m.mtype() as u32, node)?;
-        if back {
-            fifo.reinsert(m);
-        } else {
-            fifo.push(m);
-        }
+        self.prios.put(m, back, node)?;
         self.curmsgs += 1;
         self.qsize += len;
         Ok(())
@@ -372,25 +330,7 @@ impl MqState {
     /// Removes the oldest message of the highest priority (the caller holds
     /// its room if it delivers it after the lock: [`engine::out_for_delivery`]).
     fn take(&mut self) -> Option<Taken<Node>> {
-        if self.curmsgs == 0 {
-            return None;
-        }
-        let (m, node) = loop {
-            let mut c = self.prios.cursor_back_mut()?;
-            let m = c.current_mut().1.pop();
-            let more = c.peek_prev().is_some();
-            let mut node = None;
-            if c.current().1.is_empty() && more {
-                let (_, n) = c.remove_current();
-                node = Some(n.into_reservation());
-            }
-            // An empty FIFO left by a failed allocation is skipped.
-            match m {
-                Some(m) => break (m, node),
-                None if more => continue,
-                None => return None,
-            }
-        };
+        let (m, node) = self.prios.pop()?;
         self.curmsgs -= 1;
         self.qsize -= m.len() as u64;
         Some(Taken {
@@ -398,20 +338,10 @@ impl MqState {
             extra: node,
         })
     }
-}
 
-impl MqState {
-    /// The queued messages in receive order: priorities high to low, FIFO
-    /// within a priority (a tree lookup per priority).
+    /// The queued messages in receive order.
     fn in_order(&self) -> impl Iterator<Item = &Msg> {
-        let prios = &self.prios;
-        let first = prios.cursor_back().map(|c| *c.current().0);
-        core::iter::successors(first, move |p| {
-            let c = prios.cursor_lower_bound(p)?;
-            c.peek_prev().map(|(&lower, _)| lower)
-        })
-        .filter_map(move |p| prios.get(&p))
-        .flat_map(|f| f.iter().map(|(_, m)| m))
+        self.prios.iter()
     }
 }
 
@@ -445,7 +375,7 @@ impl QueueState for MqState {
             else {
                 return false;
             };
-            if self.fifo(prio, &mut None).is_err() {
+            if self.prios.reserve(prio).is_err() {
                 return true;
             }
             let sm = self.senders.first().and_then(|s| {
@@ -454,7 +384,7 @@ impl QueueState for MqState {
             });
             // As its send goes on: a receiver may have blocked meanwhile
             // (the queue can be empty and yet full of messages out for
-            // delivery).  Its FIFO exists: nothing to allocate.
+            // delivery).  Its node is reserved: nothing to allocate.
             if let Some(sm) = sm {
                 if self.send_one(sm, wq).is_ok() {
                     self.stats.handed_in();
@@ -727,14 +657,13 @@ impl MqQueue {
                 mode,
                 _charge: charge,
                 state <- new_mutex!(MqState {
-                    prios: RBTree::new(),
+                    prios: Prios::new(),
                     curmsgs: 0,
                     qsize: 0,
                     seq: 0,
                     receivers: WaitList::new(),
                     senders: WaitList::new(),
                     notify: None,
-                    spare: None,
                     maxmsg: n as usize,
                     reserved: reserved.clone(),
                     stats: Stats::default(),

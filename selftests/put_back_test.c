@@ -796,6 +796,34 @@ TEST_F_TIMEOUT(put_back, posix_receive_without_a_receiver_keeps_its_place, TIMEO
 	EXPECT_EQ(0, curmsgs(q));
 }
 
+/* The message that goes back was the last of the highest priority: the
+ * next priority moved up meanwhile and received one of its messages, and
+ * a lower one was sent; the message goes back first, above both. */
+TEST_F_TIMEOUT(put_back, posix_last_of_its_priority_goes_back_above_the_next, TIMEOUT)
+{
+	struct stall *a = &self->st;
+	mqd_t q = SYS(mq_new(self, 8));
+	char b[MSGSIZE];
+	unsigned int p;
+
+	SYS(mq_snd(q, "top", 9));
+	SYS(mq_snd(q, "mid0", 4));
+	SYS(mq_snd(q, "mid1", 4));
+	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
+	CHECK(stall_start(a));
+	EXPECT_EQ(4, ripc_mq_receive(q, b, sizeof(b), &p));
+	EXPECT_EQ(0, memcmp(b, "mid0", 4));
+	EXPECT_EQ(4u, p);
+	SYS(mq_snd(q, "low", 2));
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	EXPECT_EQ(3, curmsgs(q));
+	CHECK(mq_expect(q, "top", 9));
+	CHECK(mq_expect(q, "mid1", 4));
+	CHECK(mq_expect(q, "low", 2));
+	EXPECT_EQ(0, curmsgs(q));
+}
+
 /* A blocks on the empty queue; a send hands its message straight to A
  * (pipelined), whose copy faults; B, blocked meanwhile, gets it. */
 TEST_F_TIMEOUT(put_back, posix_handed_over_message_goes_to_the_next_receiver, TIMEOUT)
