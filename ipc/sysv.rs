@@ -8,6 +8,7 @@
 use crate::ipc::checkpoint::{Reader, Writer, MSG_HEAD};
 use crate::ipc::device::{Lines, Push};
 use crate::ipc::{
+    arc_slot::ArcPerCpu,
     cred::{self, Ids},
     defs::*,
     engine::{
@@ -284,6 +285,8 @@ pub(crate) struct SysvNs {
     /// Written under `ids` with the table's slots.
     #[pin]
     index: Index,
+    /// The last queue a data call used on each CPU ([`find`]).
+    last: ArcPerCpu<SysvQueue>,
     shared: Arc<Shared>,
 }
 
@@ -299,6 +302,7 @@ impl SysvNs {
         try_pin_init!(SysvNs {
             ids <- new_mutex!(Table::new()),
             index <- Index::new(),
+            last: ArcPerCpu::new()?,
             shared: Arc::new(
                 Shared {
                     user_ns,
@@ -772,6 +776,26 @@ fn lookup(ns: &SysvNs, id: i32) -> Result<Arc<SysvQueue>> {
         .ok_or(EINVAL)
 }
 
+/// The queue of `id` for a data call: the last one a data call used on this
+/// CPU, if the id still names it (the index holds it: a removed queue's id
+/// gives `EINVAL`, as a looked-up one's; this needs no RCU, nothing is
+/// read through the index), else looked up.  A stream between two tasks,
+/// each on its CPU, finds its queue without a lookup and without a
+/// reference count that both write.  Given back with [`keep`].
+fn find(ns: &SysvNs, id: i32) -> Result<Arc<SysvQueue>> {
+    if let Some(q) = ns.last.take() {
+        if q.id == id && ns.index.holds((id as u32 % IPCMNI) as usize, &q) {
+            return Ok(q);
+        }
+    }
+    lookup(ns, id)
+}
+
+/// The queue a data call used, kept for the next on this CPU.
+fn keep(ns: &SysvNs, q: Arc<SysvQueue>) {
+    ns.last.put(q);
+}
+
 /// `RIPC_MSGGET`.
 pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
     let mut t = ns.ids.lock();
@@ -870,8 +894,9 @@ pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
         first_only: false,
         deadline: Deadline::from_user(a.timeout, &a.clock)?,
     };
-    let q = lookup(ns, a.msqid)?;
+    let q = find(ns, a.msqid)?;
     let (done, err) = q.parts().send_run(core::iter::once(m), b);
+    keep(ns, q);
     outcome(done, err).map(|_| ())
 }
 
@@ -973,7 +998,7 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
         first_only: false,
         deadline: Deadline::from_user(a.timeout, &a.clock)?,
     };
-    let q = lookup(ns, a.msqid)?;
+    let q = find(ns, a.msqid)?;
     // The mtype and at most `bufsz` bytes of text: under the queue lock if
     // the copy cannot fault right now, else after it, where a fault puts
     // the message back as if it had never left (unlike native, nothing is
@@ -986,15 +1011,18 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
             m.store_typed_nofault(a.msgp, n).map(|()| n)
         }));
     });
-    let got = got.ok_or(err.unwrap_or(EINVAL))?;
-    parts.finish(
-        got,
-        |m| {
-            let n = m.len().min(w.bufsz);
-            m.store_typed(a.msgp, n).map(|()| n)
-        },
-        |n, _| Ok(n),
-    )
+    let r = got.ok_or(err.unwrap_or(EINVAL)).and_then(|got| {
+        parts.finish(
+            got,
+            |m| {
+                let n = m.len().min(w.bufsz);
+                m.store_typed(a.msgp, n).map(|()| n)
+            },
+            |n, _| Ok(n),
+        )
+    });
+    keep(ns, q);
+    r
 }
 
 /// A batch's count and blocking, after `msgsnd`'s and `msgrcv`'s first check.

@@ -289,6 +289,29 @@ TEST_F(msg, removed_id_is_einval)
 	ASSERT_ERRNO(ENOENT, be->get(self->key[0], 0));
 }
 
+/* The same after the caller's last calls were on that queue (rust_ipc
+ * keeps a file's last queue for its next call), and with a new queue at
+ * the same index since. */
+TEST_F(msg, removed_id_is_einval_after_calls_on_it)
+{
+	struct mbuf m = { .mtype = 1 };
+	int id = SYS(be->get(self->key[0], IPC_CREAT | 0600)), again;
+
+	SYS(snd(be, id, 1, "x", IPC_NOWAIT));
+	SYS(snd(be, id, 2, "y", IPC_NOWAIT));
+	ASSERT_RCV(id, 64, 0, IPC_NOWAIT, 1, "x");
+	SYS(be->ctl(id, IPC_RMID, NULL));
+	ASSERT_ERRNO(EINVAL, be->snd(id, &m, 1, IPC_NOWAIT));
+	ASSERT_ERRNO(EINVAL, be->rcv(id, &m, 1, 0, IPC_NOWAIT));
+	again = SYS(be->get(self->key[0], IPC_CREAT | 0600));
+	ASSERT_NE(id, again);
+	SYS(snd(be, again, 3, "z", IPC_NOWAIT));
+	ASSERT_ERRNO(EINVAL, be->snd(id, &m, 1, IPC_NOWAIT));
+	ASSERT_ERRNO(EINVAL, be->rcv(id, &m, 1, 0, IPC_NOWAIT));
+	ASSERT_RCV(again, 64, 0, IPC_NOWAIT, 3, "z");
+	SYS(be->ctl(again, IPC_RMID, NULL));
+}
+
 TEST_F(msg, stale_id_after_recreate_with_same_key_is_einval)
 {
 	struct msqid_ds ds;

@@ -17,6 +17,7 @@
 #include <linux/mount.h>
 #include <linux/nsproxy.h>
 #include <linux/pid.h>
+#include <linux/percpu.h>
 #include <linux/pid_namespace.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
@@ -440,4 +441,45 @@ int rust_ipc_pinned_fill(struct page **pages, size_t start, size_t off,
 	}
 	pagefault_enable();
 	return ret;
+}
+
+/*
+ * A pointer per CPU (rust_ipc's per-CPU cache of a System V namespace's
+ * last queue): each CPU takes and gives back its own slot with this_cpu
+ * operations, which need no lock and write no cache line another CPU
+ * writes.  A task that moves to another CPU in between gives back to that
+ * one's slot.
+ */
+void __percpu *rust_ipc_percpu_slots(void)
+{
+	return alloc_percpu_gfp(void *, GFP_KERNEL_ACCOUNT);
+}
+
+void *rust_ipc_percpu_take(void __percpu *slots)
+{
+	return this_cpu_xchg(*(void * __percpu *)slots, NULL);
+}
+
+/* Stores p in this CPU's slot if it is empty; false if it was not. */
+bool rust_ipc_percpu_put(void __percpu *slots, void *p)
+{
+	return this_cpu_cmpxchg(*(void * __percpu *)slots, NULL, p) == NULL;
+}
+
+/* Empties one slot of any CPU and returns what it held, NULL if all are
+ * empty (when nothing else uses the slots any more). */
+void *rust_ipc_percpu_pop_any(void __percpu *slots)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		void **s = per_cpu_ptr((void * __percpu *)slots, cpu);
+		void *p = *s;
+
+		if (p) {
+			*s = NULL;
+			return p;
+		}
+	}
+	return NULL;
 }

@@ -61,4 +61,9 @@ void rust_ipc_unpin_user(struct page **pages, int npages, struct page **inline_p
 int rust_ipc_pinned_fill(struct page **pages, size_t start, size_t off,
 			 const void *src, size_t len, bool src_kernel);
 
+void __percpu *rust_ipc_percpu_slots(void);
+void *rust_ipc_percpu_take(void __percpu *slots);
+bool rust_ipc_percpu_put(void __percpu *slots, void *p);
+void *rust_ipc_percpu_pop_any(void __percpu *slots);
+
 #endif /* RUST_IPC_HELPERS_H */

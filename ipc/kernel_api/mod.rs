@@ -9,6 +9,7 @@
 
 use kernel::{bindings, prelude::*};
 
+pub(crate) mod arc_slot;
 pub(crate) mod chardev;
 pub(crate) mod clock;
 pub(crate) mod cred;
@@ -89,6 +90,10 @@ mod ffi {
             src_kernel: bool,
         ) -> c_int;
         pub(super) fn rust_ipc_read_user_words(dst: *mut u64, src: *const u64, n: c_uint) -> c_int;
+        pub(super) fn rust_ipc_percpu_slots() -> *mut c_void;
+        pub(super) fn rust_ipc_percpu_take(slots: *mut c_void) -> *mut c_void;
+        pub(super) fn rust_ipc_percpu_put(slots: *mut c_void, p: *mut c_void) -> bool;
+        pub(super) fn rust_ipc_percpu_pop_any(slots: *mut c_void) -> *mut c_void;
         pub(super) fn rust_ipc_ipc_ns_is_init(ns: *mut bindings::ipc_namespace) -> bool;
         pub(super) fn rust_ipc_ipc_ns_root_uid(
             ns: *mut bindings::ipc_namespace,

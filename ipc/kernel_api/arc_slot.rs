@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A per-CPU cache of one [`Arc`] each, taken and given back without a
+//! lock: a System V namespace's last queue used on each CPU, which the next
+//! call there on the same id uses without a lookup, and without writing the
+//! queue's reference count (a cache line the other side of a stream, on
+//! another CPU, would write too).
+
+use super::ffi;
+use core::{marker::PhantomData, ptr::NonNull};
+use kernel::{prelude::*, sync::Arc};
+
+/// At most one `Arc<T>` per CPU.
+///
+/// # Invariants
+///
+/// `slots` comes from `rust_ipc_percpu_slots` (`alloc_percpu`) and is freed
+/// only in `Drop`.  A non-null slot comes from `Arc::into_raw` and owns
+/// that reference.
+pub(crate) struct ArcPerCpu<T: Send + Sync> {
+    slots: NonNull<c_void>,
+    _owns: PhantomData<Arc<T>>,
+}
+
+// SAFETY: the slots own `Arc<T>`s (`T: Send + Sync`), moved in and out with
+// per-CPU atomic operations.
+unsafe impl<T: Send + Sync> Send for ArcPerCpu<T> {}
+// SAFETY: as above: one taker at a time gets a slot's reference.
+unsafe impl<T: Send + Sync> Sync for ArcPerCpu<T> {}
+
+impl<T: Send + Sync> ArcPerCpu<T> {
+    /// Empty slots, one per possible CPU (`ENOMEM`).
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: an FFI call without requirements.
+        let slots = unsafe { ffi::rust_ipc_percpu_slots() };
+        Ok(Self {
+            // INVARIANT: from `alloc_percpu`, zeroed: every slot empty.
+            slots: NonNull::new(slots).ok_or(ENOMEM)?,
+            _owns: PhantomData,
+        })
+    }
+
+    /// The running CPU's reference, if its slot has one (empty after).
+    pub(crate) fn take(&self) -> Option<Arc<T>> {
+        // SAFETY: `slots` is valid (type invariant).
+        let p = unsafe { ffi::rust_ipc_percpu_take(self.slots.as_ptr()) };
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: by the type invariant `p` came from `Arc::into_raw`; the
+        // exchange moved its reference out of the slot, to this caller only.
+        Some(unsafe { Arc::from_raw(p.cast::<T>()) })
+    }
+
+    /// Keeps `a` in the running CPU's slot if it is empty (else `a` is
+    /// dropped).
+    pub(crate) fn put(&self, a: Arc<T>) {
+        let p = a.into_raw().cast_mut().cast::<c_void>();
+        // INVARIANT: on success the slot owns the reference of `p`.
+        // SAFETY: `slots` is valid (type invariant).
+        if !unsafe { ffi::rust_ipc_percpu_put(self.slots.as_ptr(), p) } {
+            // SAFETY: `p` came from `Arc::into_raw` above and was not
+            // stored: this is still its only owner.
+            drop(unsafe { Arc::from_raw(p.cast::<T>()) });
+        }
+    }
+}
+
+impl<T: Send + Sync> Drop for ArcPerCpu<T> {
+    fn drop(&mut self) {
+        loop {
+            // SAFETY: `slots` is valid, and nothing else uses it any more
+            // (`&mut self`).
+            let p = unsafe { ffi::rust_ipc_percpu_pop_any(self.slots.as_ptr()) };
+            if p.is_null() {
+                break;
+            }
+            // SAFETY: the slot owned this reference from `Arc::into_raw`.
+            drop(unsafe { Arc::from_raw(p.cast::<T>()) });
+        }
+        // SAFETY: from `alloc_percpu` (type invariant), freed only here.
+        unsafe { kernel::bindings::free_percpu(self.slots.as_ptr()) };
+    }
+}
