@@ -54,19 +54,7 @@ pub(crate) struct Reserved {
     /// Set by a sender about to sleep for room (cleared under the queue
     /// lock when no sender is left).
     sender_waits: Atomic<bool>,
-    /// The messages and bytes queued as of the last change, published
-    /// under the queue lock for a reader that does not take it (System V's
-    /// `MSG_INFO`, whose lock of every queue made a busy queue's sender
-    /// wait behind its receiver: stress-ng's `--msg` ran at 0.39 of native
-    /// with it, 0.49-0.55 without): the messages in the high half.  In a
-    /// cache line of its own: the others are read by both sides of a
-    /// stream on every call and written far less often.
-    queued: OwnLine<Atomic<u64>>,
 }
-
-/// A value alone in its cache line.
-#[repr(align(64))]
-struct OwnLine<T>(T);
 
 impl Reserved {
     pub(crate) fn new() -> Self {
@@ -74,22 +62,7 @@ impl Reserved {
             msgs: Atomic::new(0),
             bytes: Atomic::new(0),
             sender_waits: Atomic::new(false),
-            queued: OwnLine(Atomic::new(0)),
         }
-    }
-
-    /// Publishes the depth of the queue (under its lock).
-    pub(crate) fn publish(&self, msgs: usize, bytes: u64) {
-        let msgs = msgs.min(u32::MAX as usize) as u64;
-        self.queued
-            .0
-            .store(msgs << 32 | bytes.min(u32::MAX.into()), Relaxed);
-    }
-
-    /// The depth last published: messages and bytes.
-    pub(crate) fn queued(&self) -> (u64, u64) {
-        let q = self.queued.0.load(Relaxed);
-        (q >> 32, q & u64::from(u32::MAX))
     }
 
     /// Messages held.

@@ -8,7 +8,6 @@
 use crate::ipc::checkpoint::{Reader, Writer, MSG_HEAD};
 use crate::ipc::device::{Lines, Push};
 use crate::ipc::{
-    arc_slot::ArcPerCpu,
     cred::{self, Ids},
     defs::*,
     engine::{
@@ -19,6 +18,7 @@ use crate::ipc::{
     kernel_api::{self, PidRef, UserNsRef},
     limits::{Limits, IPCMNI},
     msg::Msg,
+    percpu::{ArcPerCpu, Counts},
     pinned::Pinned,
     rcu_index::{self, RcuIndex},
     stats::{self, Counted, Stats},
@@ -60,6 +60,9 @@ const MSGPOOL: i32 = 32000 * MSGMNB / 1024;
 /// `ns->msg_hdrs` and `ns->msg_bytes`, made a sender and a receiver on two
 /// CPUs fight over its cache line.)
 struct Shared {
+    /// The messages queued in the namespace and their bytes (native
+    /// `msg_hdrs`, `msg_bytes`), for `MSG_INFO`.
+    counts: Counts,
     user_ns: UserNsRef,
     /// Uid 0 of `user_ns`: the owner of the namespace's sysctls.
     root_uid: u32,
@@ -305,6 +308,7 @@ impl SysvNs {
             last: ArcPerCpu::new()?,
             shared: Arc::new(
                 Shared {
+                    counts: Counts::new()?,
                     user_ns,
                     root_uid,
                     limits,
@@ -484,7 +488,7 @@ impl SysvState {
 
     fn account(&mut self, len: usize, sign: i64) {
         self.cbytes = (self.cbytes as i64 + sign * len as i64) as u64;
-        self.reserved.publish(self.msgs.len(), self.cbytes);
+        self.shared.counts.add(sign, sign * len as i64);
     }
 
     /// `ss_wakeup`: wake every sender whose message fits the queue as it
@@ -1130,14 +1134,7 @@ fn info(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     // min_t(int, ..., INT_MAX), as msg_info clamps the totals.
     let clamp = |v: i64| v.clamp(0, i64::from(i32::MAX)) as i32;
     let (pool, map, tql) = if a.cmd == MSG_INFO {
-        let (mut msgs, mut bytes) = (0i64, 0i64);
-        // Without the queues' locks (a busy queue's would make the caller
-        // wait behind its users): the depth each last published.
-        for q in t.slots.iter().flatten() {
-            let (m, b) = q.reserved.queued();
-            msgs += m as i64;
-            bytes += b as i64;
-        }
+        let (msgs, bytes) = ns.shared.counts.sum();
         (t.in_use as i32, clamp(msgs), clamp(bytes))
     } else {
         (MSGPOOL, MSGMNB, MSGMNB)

@@ -483,3 +483,39 @@ void *rust_ipc_percpu_pop_any(void __percpu *slots)
 	}
 	return NULL;
 }
+
+/*
+ * A namespace's System V message and byte counts, per CPU (native: the
+ * msg_hdrs and msg_bytes percpu_counters): each call adds to its CPU's,
+ * msgctl(MSG_INFO) sums them.
+ */
+struct rust_ipc_counts {
+	s64 msgs;
+	s64 bytes;
+};
+
+void __percpu *rust_ipc_percpu_counts(void)
+{
+	return alloc_percpu_gfp(struct rust_ipc_counts, GFP_KERNEL_ACCOUNT);
+}
+
+void rust_ipc_percpu_count(void __percpu *counts, s64 msgs, s64 bytes)
+{
+	struct rust_ipc_counts __percpu *c = counts;
+
+	this_cpu_add(c->msgs, msgs);
+	this_cpu_add(c->bytes, bytes);
+}
+
+void rust_ipc_percpu_counts_sum(void __percpu *counts, s64 *msgs, s64 *bytes)
+{
+	struct rust_ipc_counts __percpu *c = counts;
+	int cpu;
+
+	*msgs = 0;
+	*bytes = 0;
+	for_each_possible_cpu(cpu) {
+		*msgs += per_cpu_ptr(c, cpu)->msgs;
+		*bytes += per_cpu_ptr(c, cpu)->bytes;
+	}
+}

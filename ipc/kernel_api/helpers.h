@@ -65,5 +65,8 @@ void __percpu *rust_ipc_percpu_slots(void);
 void *rust_ipc_percpu_take(void __percpu *slots);
 bool rust_ipc_percpu_put(void __percpu *slots, void *p);
 void *rust_ipc_percpu_pop_any(void __percpu *slots);
+void __percpu *rust_ipc_percpu_counts(void);
+void rust_ipc_percpu_count(void __percpu *counts, s64 msgs, s64 bytes);
+void rust_ipc_percpu_counts_sum(void __percpu *counts, s64 *msgs, s64 *bytes);
 
 #endif /* RUST_IPC_HELPERS_H */

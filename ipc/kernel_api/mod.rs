@@ -9,7 +9,6 @@
 
 use kernel::{bindings, prelude::*};
 
-pub(crate) mod arc_slot;
 pub(crate) mod chardev;
 pub(crate) mod clock;
 pub(crate) mod cred;
@@ -18,6 +17,7 @@ pub(crate) mod fifo;
 pub(crate) mod globals;
 pub(crate) mod kmem;
 pub(crate) mod msg;
+pub(crate) mod percpu;
 pub(crate) mod pinned;
 pub(crate) mod rcu_index;
 
@@ -94,6 +94,13 @@ mod ffi {
         pub(super) fn rust_ipc_percpu_take(slots: *mut c_void) -> *mut c_void;
         pub(super) fn rust_ipc_percpu_put(slots: *mut c_void, p: *mut c_void) -> bool;
         pub(super) fn rust_ipc_percpu_pop_any(slots: *mut c_void) -> *mut c_void;
+        pub(super) fn rust_ipc_percpu_counts() -> *mut c_void;
+        pub(super) fn rust_ipc_percpu_count(counts: *mut c_void, msgs: i64, bytes: i64);
+        pub(super) fn rust_ipc_percpu_counts_sum(
+            counts: *mut c_void,
+            msgs: *mut i64,
+            bytes: *mut i64,
+        );
         pub(super) fn rust_ipc_ipc_ns_is_init(ns: *mut bindings::ipc_namespace) -> bool;
         pub(super) fn rust_ipc_ipc_ns_root_uid(
             ns: *mut bindings::ipc_namespace,

@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A per-CPU cache of one [`Arc`] each, taken and given back without a
-//! lock: a System V namespace's last queue used on each CPU, which the next
-//! call there on the same id uses without a lookup, and without writing the
-//! queue's reference count (a cache line the other side of a stream, on
-//! another CPU, would write too).
+//! Per-CPU data of a System V namespace, so that the two sides of a stream,
+//! each on its CPU, write no cache line in common besides their queue's:
+//! a cache of the last queue used on each CPU ([`ArcPerCpu`]), and the
+//! namespace's message and byte counts ([`Counts`]).  Each CPU uses its
+//! own slot with `this_cpu` operations, without a lock; a task that moves
+//! to another CPU meanwhile uses that one's.
 
 use super::ffi;
 use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{prelude::*, sync::Arc};
 
-/// At most one `Arc<T>` per CPU.
+/// At most one `Arc<T>` per CPU: a System V namespace's last queue used on
+/// each CPU, which the next call there on the same id uses without a
+/// lookup, and without writing the queue's reference count (a cache line
+/// that the other side of a stream would write too).
 ///
 /// # Invariants
 ///
@@ -80,5 +84,56 @@ impl<T: Send + Sync> Drop for ArcPerCpu<T> {
         }
         // SAFETY: from `alloc_percpu` (type invariant), freed only here.
         unsafe { kernel::bindings::free_percpu(self.slots.as_ptr()) };
+    }
+}
+
+/// Counts of messages and bytes, added to per CPU and summed when read
+/// (native: a `percpu_counter`, as `msg_hdrs` and `msg_bytes`).
+///
+/// # Invariants
+///
+/// `counts` comes from `rust_ipc_percpu_counts` (`alloc_percpu`) and is
+/// freed only in `Drop`.
+pub(crate) struct Counts {
+    counts: NonNull<c_void>,
+}
+
+// SAFETY: per-CPU integers, changed only with `this_cpu` operations.
+unsafe impl Send for Counts {}
+// SAFETY: as above.
+unsafe impl Sync for Counts {}
+
+impl Counts {
+    /// Zero counts (`ENOMEM`).
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: an FFI call without requirements.
+        let counts = unsafe { ffi::rust_ipc_percpu_counts() };
+        Ok(Self {
+            // INVARIANT: from `alloc_percpu`, zeroed.
+            counts: NonNull::new(counts).ok_or(ENOMEM)?,
+        })
+    }
+
+    /// Adds `msgs` and `bytes` (either may be negative) on this CPU.
+    pub(crate) fn add(&self, msgs: i64, bytes: i64) {
+        // SAFETY: `counts` is valid (type invariant).
+        unsafe { ffi::rust_ipc_percpu_count(self.counts.as_ptr(), msgs, bytes) };
+    }
+
+    /// The sums over every CPU: messages and bytes (a moment's; a CPU's
+    /// count may be negative, the sums are not).
+    pub(crate) fn sum(&self) -> (i64, i64) {
+        let (mut msgs, mut bytes) = (0, 0);
+        // SAFETY: `counts` is valid (type invariant); the pointers are to
+        // locals.
+        unsafe { ffi::rust_ipc_percpu_counts_sum(self.counts.as_ptr(), &mut msgs, &mut bytes) };
+        (msgs, bytes)
+    }
+}
+
+impl Drop for Counts {
+    fn drop(&mut self) {
+        // SAFETY: from `alloc_percpu` (type invariant), freed only here.
+        unsafe { kernel::bindings::free_percpu(self.counts.as_ptr()) };
     }
 }
