@@ -5,6 +5,7 @@ bench/out/insn_plugin.so (scripts/bench --insn).
 
     insn_report.py CONSOLE_LOG PLUGIN_LOG JSON_OUT
     insn_report.py --profile [--path GUEST=HOST]... CONSOLE_LOG PLUGIN_LOG [TOP [FUNCTION]]
+    insn_report.py --gap [--path GUEST=HOST]... NATIVE CONSOLE PLUGIN RIPC CONSOLE PLUGIN...
 
 CONSOLE_LOG holds ripc_bench's "RIPC-INSN-CELL test n size contender M"
 lines, one per measurement, in order; PLUGIN_LOG the plugin's "RIPC-INSN
@@ -31,6 +32,14 @@ dynamic ones where a file has no others), "[vdso]" and the like by their
 mapping.  With FUNCTION (a substring of a symbol), also the blocks inside
 the first function that matches, by offset from its start (to read beside
 `objdump -d` of the function).
+
+--gap: profile logs as --profile's, one boot per contender, in pairs (a
+native contender, then the rust_ipc one compared with it): for each pair,
+the instructions per message by kind of work (syscall entry, the ioctl
+path, argument structs, allocation, text copies, ..., the calls' own work:
+the first of KINDS whose pattern a function's name matches) side by side
+with the difference, then every function above 15 instructions per message
+in either (scripts/bench writes it to bench/results/gap.txt).
 """
 import os
 import subprocess
@@ -112,7 +121,10 @@ class UserSpace:
         return f"{base}: {syms[i][1]}" if i >= 0 else f"{base}: +{va:#x}"
 
 
-def profile(console, plugin, top, func=None, paths=()):
+def collect(console, plugin, func=None, paths=()):
+    """Per function: guest instructions and block runs in the marked
+    measurements of a profile boot; with the message count, total block
+    runs, blocks translated and FUNCTION's blocks."""
     with open(console, errors="replace") as fh:
         text = fh.read().replace("\r", "")
     cells = re.findall(r"^RIPC-INSN-CELL (\S+) (\d+) (\d+) (\S+) (\d+)\s*$", text, re.M)
@@ -132,10 +144,7 @@ def profile(console, plugin, top, func=None, paths=()):
         plog = fh.read()
     prof = re.findall(r"^RIPC-PROF ([0-9a-f]+) (\d+) (\d+)\s*$", plog, re.M)
     trans = re.findall(r"^RIPC-TRANS (\d+)\s*$", plog, re.M)
-    by = {}
-    byruns = {}
-    runs = 0
-    blocks = {}
+    by, byruns, blocks, runs = {}, {}, {}, 0
     for pc, n, size in prof:
         runs += int(n) // max(int(size), 1)
         pc = int(pc, 16)
@@ -148,10 +157,15 @@ def profile(console, plugin, top, func=None, paths=()):
                 blocks.setdefault(name, []).append((pc - syms[i][0], int(n)))
         by[name] = by.get(name, 0) + int(n)
         byruns[name] = byruns.get(name, 0) + int(n) // max(int(size), 1)
+    return msgs, by, byruns, runs, (trans[0] if trans else "?"), blocks
+
+
+def profile(console, plugin, top, func=None, paths=()):
+    msgs, by, byruns, runs, trans, blocks = collect(console, plugin, func, paths)
     total = sum(by.values())
-    print(f"{len(cells)} measurements, {msgs} messages (round trips), "
+    print(f"{msgs} messages (round trips), "
           f"{total / msgs:.0f} instructions each, in {runs / msgs:.0f} block runs "
-          f"(blocks translated while measuring: {trans[0] if trans else '?'}); per function "
+          f"(blocks translated while measuring: {trans}); per function "
           "(instructions, share, block runs):")
     for name, n in sorted(by.items(), key=lambda kv: -kv[1])[:top]:
         print(f"  {n / msgs:8.1f}  {100 * n / total:5.1f}%  {byruns[name] / msgs:6.1f}  {name}")
@@ -161,7 +175,80 @@ def profile(console, plugin, top, func=None, paths=()):
             print(f"  +{off:#06x}  {n / msgs:8.1f}")
 
 
+# Where a message's instructions go, by kind of work (--gap): the first
+# pattern a function's name matches (a regular expression searched in it).
+KINDS = [
+    ("syscall entry and exit", r"^(entry_SYSCALL|do_syscall_64|syscall_return|x64_sys_call"
+     r"|arch_exit_to_user|exit_to_user|tick_nohz_user|syscall_exit|fpregs_restore)"),
+    ("fdget, ioctl path (sys_ioctl, misc device)", r"^(__x64_sys_ioctl|fdget|fput|"
+     r"security_file_ioctl|do_vfs_ioctl)|MiscdeviceVTable"),
+    ("argument structs", r"read_arg|rust_ipc_read_user_words|write_arg"),
+    ("allocation (kmalloc, kfree)", r"kmalloc|kfree|kmem_cache|krealloc|slab|"
+     r"memcg|obj_cgroup|mod_objcg"),
+    ("text copies (user memory)", r"rep_movs|copy_from_user|copy_to_user|_nofault|read_raw|"
+     r"write_slice|load_msg|store_msg|Msg4load|Msg11store|4sysv4load|read_user|write_user"),
+    ("namespace counters (percpu_counter)", r"percpu_counter"),
+    ("inode timestamps (mqueue)", r"inode_set_ctime|ktime_get_coarse_real_ts64|"
+     r"simple_inode_init_ts|set_normalized_timespec|inode_"),
+    ("scheduler, wake-ups, timers", r"schedule|update_|enqueue|dequeue|pick_|"
+     r"set_next_task|put_prev|switch|wake|hrtimer|sched_|place_entity|requeue|"
+     r"finish_task|ktime_get$|native_sched_clock|rb_insert_augmented|_entity|"
+     r"tick_|rcu_note|__calc_delta|avg_vruntime|cpuacct|account_"),
+    ("user space (bench, libc, library)", r"^(ripc_bench|libc|libripc|\[)"),
+    ("the calls themselves: checks, lookup, lock, queue", r""),
+]
+
+
+def kind(name):
+    for k, pat in KINDS:
+        if re.search(pat, name):
+            return k
+    return KINDS[-1][0]
+
+
+def gap(runs, paths=()):
+    """--gap: LABEL CONSOLE PLUGIN per contender, natives first in each
+    pair: instructions per message by kind of work, side by side, and the
+    functions whose count differs most."""
+    data = []
+    for label, console, plugin in runs:
+        msgs, by, _, nruns, _, _ = collect(console, plugin, None, paths)
+        data.append((label, {n: v / msgs for n, v in by.items()}, nruns / msgs))
+    for (nl, nat, nruns), (rl, rip, rruns) in zip(data[::2], data[1::2]):
+        kn, kr = {}, {}
+        for src, dst in ((nat, kn), (rip, kr)):
+            for name, v in src.items():
+                dst[kind(name)] = dst.get(kind(name), 0) + v
+        print(f"{rl} against {nl}: guest instructions per message by kind of work")
+        print(f"  {'':52} {nl:>11} {rl:>11} {'difference':>11}")
+        for k, _ in KINDS:
+            a, b = kn.get(k, 0), kr.get(k, 0)
+            print(f"  {k:52} {a:11.0f} {b:11.0f} {b - a:+11.0f}")
+        tn, tr = sum(kn.values()), sum(kr.values())
+        print(f"  {'total':52} {tn:11.0f} {tr:11.0f} {tr - tn:+11.0f}")
+        print(f"  {'block runs (what time follows under TCG)':52} {nruns:11.0f} {rruns:11.0f}"
+              f" {rruns - nruns:+11.0f}")
+        print(f"  ratio {nl} / {rl}: {tn / tr:.2f} in instructions, {nruns / rruns:.2f} in"
+              " block runs")
+        print(f"the functions of {nl} and {rl} above 15 instructions per message:")
+        names = sorted(set(nat) | set(rip), key=lambda n: -max(nat.get(n, 0), rip.get(n, 0)))
+        for n in names:
+            a, b = nat.get(n, 0), rip.get(n, 0)
+            if max(a, b) >= 15:
+                short = n if len(n) < 90 else n[:40] + "..." + n[-45:]
+                print(f"  {a:8.0f} {b:8.0f}  {short}  [{kind(n)}]")
+        print()
+
+
 def main():
+    if len(sys.argv) >= 5 and sys.argv[1] == "--gap":
+        args, paths = sys.argv[2:], []
+        while len(args) >= 2 and args[0] == "--path" and "=" in args[1]:
+            paths.append(tuple(args[1].split("=", 1)))
+            args = args[2:]
+        if len(args) % 6:
+            sys.exit(__doc__)
+        return gap([tuple(args[i:i + 3]) for i in range(0, len(args), 3)], paths)
     if len(sys.argv) >= 4 and sys.argv[1] == "--profile":
         args, paths = sys.argv[2:], []
         while len(args) >= 2 and args[0] == "--path" and "=" in args[1]:
