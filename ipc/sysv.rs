@@ -52,13 +52,11 @@ const SEQ_MAX: u32 = (i32::MAX as u32) / IPCMNI;
 const MSGMNB: i32 = 16384;
 const MSGPOOL: i32 = 32000 * MSGMNB / 1024;
 
-/// What a namespace's queues share: the user namespace that owns the IPC
-/// namespace, over which the privileges of `ipcperms` and `msgctl_down`
-/// count, and the namespace's limits.  (The messages and bytes of all its
-/// queues, `MSG_INFO`'s msgmap and msgtql, are summed when asked: a
-/// namespace-wide counter bumped by every message, native's
-/// `ns->msg_hdrs` and `ns->msg_bytes`, made a sender and a receiver on two
-/// CPUs fight over its cache line.)
+/// What a namespace's queues share: the messages and bytes queued in all of
+/// them (counted per CPU: one counter bumped by every message made a sender
+/// and a receiver on two CPUs fight over its cache line), the user
+/// namespace that owns the IPC namespace, over which the privileges of
+/// `ipcperms` and `msgctl_down` count, and the namespace's limits.
 struct Shared {
     /// The messages queued in the namespace and their bytes (native
     /// `msg_hdrs`, `msg_bytes`), for `MSG_INFO`.

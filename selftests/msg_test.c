@@ -9,6 +9,7 @@
 #include "ripc_backends.h"
 
 #include <limits.h>
+#include <sched.h>
 
 #define NKEYS 8
 
@@ -290,13 +291,17 @@ TEST_F(msg, removed_id_is_einval)
 }
 
 /* The same after the caller's last calls were on that queue (rust_ipc
- * keeps a file's last queue for its next call), and with a new queue at
- * the same index since. */
+ * keeps each CPU's last queue for the next call there: the caller is
+ * pinned to one CPU), and with a new queue made since. */
 TEST_F(msg, removed_id_is_einval_after_calls_on_it)
 {
 	struct mbuf m = { .mtype = 1 };
 	int id = SYS(be->get(self->key[0], IPC_CREAT | 0600)), again;
+	cpu_set_t one;
 
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	SYS(sched_setaffinity(0, sizeof(one), &one));
 	SYS(snd(be, id, 1, "x", IPC_NOWAIT));
 	SYS(snd(be, id, 2, "y", IPC_NOWAIT));
 	ASSERT_RCV(id, 64, 0, IPC_NOWAIT, 1, "x");

@@ -288,6 +288,50 @@ TEST_F(ns, sysv_ids_are_allocated_as_native)
 	ASSERT_EQ(0, wait_child(pid));
 }
 
+/* A removed queue's id made again for a new queue (msg_next_id: the same
+ * index and sequence number) names the new queue at once, also for a
+ * caller whose last calls, on the same CPU, were on the removed one
+ * (rust_ipc keeps each CPU's last queue for the next call). */
+TEST_F(ns, an_id_made_again_names_the_new_queue)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		struct m msg = { 5, "old" };
+		cpu_set_t one;
+		int id, again;
+
+		CPU_ZERO(&one);
+		CPU_SET(0, &one);
+		CHILD_CHECK(sched_setaffinity(0, sizeof(one), &one) == 0);
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		for (int i = 0; i < 3; i++)
+			CHILD_CHECK(flash_queue(be) == i);
+		id = be->msgget(IPC_PRIVATE, 0600);
+		CHILD_CHECK(id == 3);
+		CHILD_CHECK(be->msgsnd(id, &msg, 3, 0) == 0);
+		CHILD_CHECK(be->msgrcv(id, &msg, 16, 0, IPC_NOWAIT) == 3);
+		CHILD_CHECK(be->msgctl(id, IPC_RMID, NULL) == 0);
+		CHILD_CHECK(be->msgsnd(id, &msg, 3, IPC_NOWAIT) == -1 && errno == EINVAL);
+		{
+			int old;
+
+			CHILD_CHECK(be->next_id(&old, &id) == 0 && old == -1);
+		}
+		again = be->msgget(IPC_PRIVATE, 0600);
+		CHILD_CHECK(again == id);
+		memcpy(msg.text, "new", 3);
+		msg.mtype = 6;
+		CHILD_CHECK(be->msgsnd(id, &msg, 3, IPC_NOWAIT) == 0);
+		memset(&msg, 0, sizeof(msg));
+		CHILD_CHECK(be->msgrcv(again, &msg, 16, 0, IPC_NOWAIT) == 3);
+		CHILD_CHECK(msg.mtype == 6 && memcmp(msg.text, "new", 3) == 0);
+		CHILD_CHECK(be->msgctl(again, IPC_RMID, NULL) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
 TEST_F(ns, msg_next_id_gives_the_next_id_once)
 {
 	pid_t pid = fork_child();

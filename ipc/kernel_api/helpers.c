@@ -515,7 +515,7 @@ void rust_ipc_percpu_counts_sum(void __percpu *counts, s64 *msgs, s64 *bytes)
 	*msgs = 0;
 	*bytes = 0;
 	for_each_possible_cpu(cpu) {
-		*msgs += per_cpu_ptr(c, cpu)->msgs;
-		*bytes += per_cpu_ptr(c, cpu)->bytes;
+		*msgs += READ_ONCE(per_cpu_ptr(c, cpu)->msgs);
+		*bytes += READ_ONCE(per_cpu_ptr(c, cpu)->bytes);
 	}
 }
