@@ -276,6 +276,38 @@ TEST_F(msg, bad_or_negative_id_is_einval)
 	ASSERT_ERRNO(EINVAL, be->ctl(0x7ffffff0, IPC_STAT, &ds));
 }
 
+/* A message of a head and a segment (6000 bytes) received into memory
+ * not yet touched, whole or from its second page on (rust_ipc copies such
+ * a message under the queue lock when the memory is there, else after it):
+ * every byte arrives, and the queue is empty after. */
+TEST_F(msg, multi_page_receive_into_untouched_memory)
+{
+	size_t n = 6000, page = (size_t)sysconf(_SC_PAGESIZE);
+	struct mbuf_big { long mtype; char mtext[6000]; } *out = malloc(sizeof(*out));
+	int id = MKQ(self->key[0], 0600);
+
+	ASSERT_NE(NULL, out);
+	out->mtype = 9;
+	for (size_t i = 0; i < n; i++)
+		out->mtext[i] = (char)(i * 7 + 1);
+	for (int touched = 0; touched < 2; touched++) {
+		size_t len = 3 * page;
+		struct mbuf_big *in = mmap(NULL, len, PROT_READ | PROT_WRITE,
+					   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		ASSERT_NE(MAP_FAILED, in);
+		if (touched)
+			in->mtype = 0; /* the first page is there, the others not */
+		SYS(be->snd(id, out, n, IPC_NOWAIT));
+		ASSERT_EQ((ssize_t)n, be->rcv(id, in, n, 0, IPC_NOWAIT));
+		ASSERT_EQ(9, in->mtype);
+		ASSERT_EQ(0, memcmp(in->mtext, out->mtext, n));
+		ASSERT_QUEUE(id, 0u, 0u);
+		munmap(in, len);
+	}
+	free(out);
+}
+
 TEST_F(msg, removed_id_is_einval)
 {
 	struct mbuf m = { .mtype = 1 };

@@ -345,19 +345,26 @@ impl Msg {
         store_parts(dst, n, self.segs())
     }
 
-    /// [`Msg::store`] without a page fault, for a message whose first `len`
-    /// bytes are in its head (`EFAULT` else, or if the memory is not there
-    /// right now): the copy a receive may do under the queue lock.
+    /// [`Msg::store`] without a page fault (`EFAULT` if the memory is not
+    /// there right now): the copy a receive may do under the queue lock,
+    /// for at most [`NOFAULT_MAX`] bytes (`EFAULT` for more: a longer copy
+    /// is made after the lock, which it would hold too long).
     pub(crate) fn store_nofault(&self, dst: u64, len: usize) -> Result {
-        let text = self.head().get(..len).ok_or(EFAULT)?;
-        crate::ipc::kernel_api::copy_to_user_nofault(dst, text)
+        let n = len.min(self.len());
+        if let Some(all) = self.head().get(..n) {
+            return super::copy_to_user_nofault(dst, all);
+        }
+        store_parts_nofault(dst, n, self.segs())
     }
 
     /// [`Msg::store_typed`] without a page fault (as [`Msg::store_nofault`]).
     pub(crate) fn store_typed_nofault(&self, dst: u64, len: usize) -> Result {
         let n = size_of::<i64>() + len.min(self.len());
-        let all = self.typed().get(..n).ok_or(EFAULT)?;
-        crate::ipc::kernel_api::copy_to_user_nofault(dst, all)
+        if let Some(all) = self.typed().get(..n) {
+            return super::copy_to_user_nofault(dst, all);
+        }
+        let parts = Iterator::chain(core::iter::once(self.typed()), self.segs().skip(1));
+        store_parts_nofault(dst, n, parts)
     }
 
     /// A copy of this message (`copy_msg`, for `MSG_COPY`).
@@ -380,6 +387,31 @@ impl Msg {
 
 /// Writes the first `len` bytes of `parts`, one after the other, to user
 /// memory at `dst`.
+/// The most a receive copies out under its queue lock
+/// ([`Msg::store_nofault`]): a message of a head and a segment or two (4
+/// KiB), delivered in the critical section that took it, saves taking the
+/// lock again to count it and give its room back.
+pub(crate) const NOFAULT_MAX: usize = 16384;
+
+/// [`store_parts`] without a page fault, for at most [`NOFAULT_MAX`] bytes
+/// (out of line: most messages are in their head).
+#[inline(never)]
+fn store_parts_nofault<'a>(dst: u64, len: usize, parts: impl Iterator<Item = &'a [u8]>) -> Result {
+    if len > NOFAULT_MAX {
+        return Err(EFAULT);
+    }
+    let mut off = 0;
+    for p in parts {
+        let n = p.len().min(len - off);
+        let Some(part) = p.get(..n).filter(|p| !p.is_empty()) else {
+            break;
+        };
+        super::copy_to_user_nofault(dst.wrapping_add(off as u64), part)?;
+        off += n;
+    }
+    Ok(())
+}
+
 fn store_parts<'a>(dst: u64, len: usize, parts: impl Iterator<Item = &'a [u8]>) -> Result {
     let mut w = UserSlice::new(UserPtr::from_addr(dst as usize), len).writer();
     for p in parts {
