@@ -400,26 +400,33 @@ fn store_parts_nofault<'a>(dst: u64, len: usize, parts: impl Iterator<Item = &'a
     if len > NOFAULT_MAX {
         return Err(EFAULT);
     }
+    store_each(dst, len, parts, super::copy_to_user_nofault)
+}
+
+fn store_parts<'a>(dst: u64, len: usize, parts: impl Iterator<Item = &'a [u8]>) -> Result {
+    store_each(dst, len, parts, |at, part| {
+        UserSlice::new(UserPtr::from_addr(at as usize), part.len())
+            .writer()
+            .write_slice(part)
+    })
+}
+
+/// The first `len` bytes of `parts` to user memory at `dst`, a part at a
+/// time with `copy`.
+fn store_each<'a>(
+    dst: u64,
+    len: usize,
+    parts: impl Iterator<Item = &'a [u8]>,
+    copy: impl Fn(u64, &[u8]) -> Result,
+) -> Result {
     let mut off = 0;
     for p in parts {
         let n = p.len().min(len - off);
         let Some(part) = p.get(..n).filter(|p| !p.is_empty()) else {
             break;
         };
-        super::copy_to_user_nofault(dst.wrapping_add(off as u64), part)?;
+        copy(dst.wrapping_add(off as u64), part)?;
         off += n;
-    }
-    Ok(())
-}
-
-fn store_parts<'a>(dst: u64, len: usize, parts: impl Iterator<Item = &'a [u8]>) -> Result {
-    let mut w = UserSlice::new(UserPtr::from_addr(dst as usize), len).writer();
-    for p in parts {
-        let n = p.len().min(w.len());
-        let Some(part) = p.get(..n).filter(|p| !p.is_empty()) else {
-            break;
-        };
-        w.write_slice(part)?;
     }
     Ok(())
 }
