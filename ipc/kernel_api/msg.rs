@@ -400,24 +400,23 @@ fn store_parts_nofault<'a>(dst: u64, len: usize, parts: impl Iterator<Item = &'a
     if len > NOFAULT_MAX {
         return Err(EFAULT);
     }
-    store_each(dst, len, parts, super::copy_to_user_nofault)
-}
-
-fn store_parts<'a>(dst: u64, len: usize, parts: impl Iterator<Item = &'a [u8]>) -> Result {
-    store_each(dst, len, parts, |at, part| {
-        UserSlice::new(UserPtr::from_addr(at as usize), part.len())
-            .writer()
-            .write_slice(part)
+    store_each(len, parts, |off, part| {
+        super::copy_to_user_nofault(dst.wrapping_add(off as u64), part)
     })
 }
 
-/// The first `len` bytes of `parts` to user memory at `dst`, a part at a
-/// time with `copy`.
+#[inline(never)]
+fn store_parts<'a>(dst: u64, len: usize, parts: impl Iterator<Item = &'a [u8]>) -> Result {
+    let mut w = UserSlice::new(UserPtr::from_addr(dst as usize), len).writer();
+    store_each(len, parts, |_, part| w.write_slice(part))
+}
+
+/// The first `len` bytes of `parts`, a part at a time, to `copy` (with the
+/// part's offset).
 fn store_each<'a>(
-    dst: u64,
     len: usize,
     parts: impl Iterator<Item = &'a [u8]>,
-    copy: impl Fn(u64, &[u8]) -> Result,
+    mut copy: impl FnMut(usize, &[u8]) -> Result,
 ) -> Result {
     let mut off = 0;
     for p in parts {
@@ -425,7 +424,7 @@ fn store_each<'a>(
         let Some(part) = p.get(..n).filter(|p| !p.is_empty()) else {
             break;
         };
-        copy(dst.wrapping_add(off as u64), part)?;
+        copy(off, part)?;
         off += n;
     }
     Ok(())
