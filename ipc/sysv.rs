@@ -783,7 +783,9 @@ fn lookup(ns: &SysvNs, id: i32) -> Result<Arc<SysvQueue>> {
 /// gives `EINVAL`, as a looked-up one's; this needs no RCU, nothing is
 /// read through the index), else looked up.  A stream between two tasks,
 /// each on its CPU, finds its queue without a lookup and without a
-/// reference count that both write.  Given back with [`keep`].
+/// reference count that both write.  Given back with [`keep`].  (A removed
+/// queue, its messages freed, stays in a CPU's slot until that CPU's next
+/// data call in the namespace, or the namespace's end.)
 fn find(ns: &SysvNs, id: i32) -> Result<Arc<SysvQueue>> {
     if let Some(q) = ns.last.take() {
         if q.id == id && ns.index.holds((id as u32 % IPCMNI) as usize, &q) {
