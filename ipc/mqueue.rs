@@ -764,7 +764,8 @@ pub(crate) fn receive(
         deadline,
     };
     // The text, then the priority: under the queue lock if neither copy
-    // can fault right now, else after it ([`Parts::got`]).
+    // can fault right now and the text is short (`LOCKED_COPY_MAX`), else
+    // after it ([`Parts::got`]).
     let parts = q.parts();
     let mut got = None;
     // A large buffer may be filled straight by a sender (one copy).
