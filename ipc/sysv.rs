@@ -1004,10 +1004,10 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
     };
     let q = find(ns, a.msqid)?;
     // The mtype and at most `bufsz` bytes of text: under the queue lock if
-    // the copy cannot fault right now and is short (`LOCKED_COPY_MAX`), else
-    // after it, where a fault puts
-    // the message back as if it had never left (unlike native, nothing is
-    // lost).  A copy (MSG_COPY) has no room: the original stays queued.
+    // the copy cannot fault right now and is short (`LOCKED_COPY_MAX`),
+    // else after it, where a fault puts the message back as if it had
+    // never left (unlike native, nothing is lost).  A copy (MSG_COPY) has
+    // no room: the original stays queued.
     let parts = q.parts();
     let mut got = None;
     let (_, err) = parts.receive_run(core::iter::once(w), b, |g, arrival, wq| {
