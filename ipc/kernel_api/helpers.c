@@ -16,8 +16,8 @@
 #include <linux/mm.h>
 #include <linux/mount.h>
 #include <linux/nsproxy.h>
-#include <linux/pid.h>
 #include <linux/percpu.h>
+#include <linux/pid.h>
 #include <linux/pid_namespace.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>

@@ -386,8 +386,6 @@ impl Msg {
     }
 }
 
-/// Writes the first `len` bytes of `parts`, one after the other, to user
-/// memory at `dst`.
 /// The most text a receive copies out under its queue lock
 /// ([`Msg::store_nofault`]); a longer message is copied after the lock.
 /// Under the lock the receive is counted and its room given back in the
@@ -398,6 +396,8 @@ impl Msg {
 /// messages of a head and a segment, 0.72-0.78 under it, 1.02-1.06 after).
 pub(crate) const LOCKED_COPY_MAX: usize = 2048;
 
+/// Writes the first `len` bytes of `parts`, one after the other, to user
+/// memory at `dst`.
 fn store_parts<'a>(dst: u64, len: usize, parts: impl Iterator<Item = &'a [u8]>) -> Result {
     let mut w = UserSlice::new(UserPtr::from_addr(dst as usize), len).writer();
     for p in parts {
