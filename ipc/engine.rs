@@ -14,12 +14,11 @@
 //! pass their limits.  The visible counts (`mq_curmsgs`, `msg_qnum`,
 //! `msg_cbytes`) drop at once, as native's.
 //!
-//! The reservation is counted outside the queue lock, so that a delivered
-//! message gives its room back without taking the lock again; only when a
-//! sender sleeps for room does the receiver take the lock to serve it.  The
-//! sender announces itself before it looks at the reservation a last time,
-//! and the receiver gives the room back before it looks for a sender: with
-//! both steps fully ordered, one of them sees the other.
+//! The reservation is counted in the queue's state, under its lock, as
+//! everything else: the receive that delivers a message after the lock
+//! takes the lock again to count the receive, and gives the room back
+//! there.  A sender that finds no room marks itself as waiting for it, and
+//! the receive that gives room back then serves the senders.
 //!
 //! Put-back is one rule for both families ([`put_back`]): the message is
 //! offered to a blocked receiver that takes it, else queued again in its
@@ -37,82 +36,59 @@ use crate::ipc::{
 use core::ops::ControlFlow;
 use kernel::{
     prelude::*,
-    sync::{
-        atomic::{Atomic, Full, Relaxed},
-        lock::{mutex::MutexBackend, Lock},
-    },
+    sync::lock::{mutex::MutexBackend, Lock},
     transmute::AsBytes,
 };
 
-/// The room held by a queue's messages that are out for delivery.  Bytes
-/// are counted only by a family whose capacity is in bytes (System V's
-/// `msg_qbytes`); POSIX's is in messages, so a POSIX message costs one
-/// atomic operation to hold and one to give back.
+/// The room held by a queue's messages that are out for delivery (in
+/// the queue's state, under its lock).  Bytes are counted only by a family
+/// whose capacity is in bytes (System V's `msg_qbytes`); POSIX's is in
+/// messages.
+#[derive(Default)]
 pub(crate) struct Reserved {
-    msgs: Atomic<i64>,
-    bytes: Atomic<i64>,
-    /// Set by a sender about to sleep for room (cleared under the queue
-    /// lock when no sender is left).
-    sender_waits: Atomic<bool>,
+    msgs: u64,
+    bytes: u64,
+    /// Set by a sender about to sleep for room (cleared when no sender is
+    /// left).
+    sender_waits: bool,
 }
 
 impl Reserved {
-    pub(crate) fn new() -> Self {
-        Self {
-            msgs: Atomic::new(0),
-            bytes: Atomic::new(0),
-            sender_waits: Atomic::new(false),
-        }
-    }
-
     /// Messages held.
     pub(crate) fn msgs(&self) -> u64 {
-        self.msgs.load(Relaxed).max(0) as u64
+        self.msgs
     }
 
     /// Bytes held (0 for a family that does not count them).
     pub(crate) fn bytes(&self) -> u64 {
-        self.bytes.load(Relaxed).max(0) as u64
+        self.bytes
     }
 
     /// Holds the room of a message of `bytes` bytes (0 where bytes are not
-    /// counted) that leaves its queue (under the queue lock).
-    pub(crate) fn hold(&self, bytes: usize) {
-        self.msgs.add(1, Relaxed);
-        if bytes != 0 {
-            self.bytes.add(bytes as i64, Relaxed);
-        }
+    /// counted) that leaves its queue.
+    pub(crate) fn hold(&mut self, bytes: usize) {
+        self.msgs += 1;
+        self.bytes += bytes as u64;
     }
 
-    /// Gives back the room of a message of `bytes` bytes; returns whether a
-    /// sender may be waiting for it (then the caller serves the senders
-    /// under the queue lock).
-    fn give_back(&self, bytes: usize) -> bool {
-        self.give_back_n(1, bytes)
+    /// Gives back the room of `msgs` messages of `bytes` bytes in all;
+    /// returns whether a sender may be waiting for it (then the caller
+    /// serves the senders).
+    fn give_back(&mut self, msgs: usize, bytes: usize) -> bool {
+        self.msgs = self.msgs.saturating_sub(msgs as u64);
+        self.bytes = self.bytes.saturating_sub(bytes as u64);
+        self.sender_waits
     }
 
-    /// [`Reserved::give_back`] of `msgs` messages of `bytes` bytes in all
-    /// (a batch's, in one atomic operation each).
-    fn give_back_n(&self, msgs: usize, bytes: usize) -> bool {
-        if bytes != 0 {
-            self.bytes.fetch_sub(bytes as i64, Full);
-        }
-        self.msgs.fetch_sub(msgs as i64, Full);
-        self.sender_waits.load(Relaxed)
+    /// A sender found no room and is about to sleep: from now on a receiver
+    /// that gives room back serves the senders.
+    pub(crate) fn sender_sleeps(&mut self) {
+        self.sender_waits = true;
     }
 
-    /// A sender found no room and is about to sleep (under the queue lock):
-    /// from now on a receiver that gives room back serves the senders.
-    /// Returns `room()` looked at once more after that (true: it need not
-    /// sleep).
-    pub(crate) fn sender_sleeps(&self, room: impl FnOnce() -> bool) -> bool {
-        self.sender_waits.xchg(true, Full);
-        room()
-    }
-
-    /// No sender sleeps any more (under the queue lock).
-    pub(crate) fn no_sender(&self) {
-        self.sender_waits.store(false, Relaxed);
+    /// No sender sleeps any more.
+    fn no_sender(&mut self) {
+        self.sender_waits = false;
     }
 }
 
@@ -133,6 +109,9 @@ pub(crate) trait QueueState: Unpin + Counted {
             0
         }
     }
+
+    /// The room held by the queue's messages out for delivery.
+    fn reserved(&mut self) -> &mut Reserved;
 
     /// Hands `m` to a blocked receiver that takes it, or gives it back.
     /// A handed message keeps its room held ([`Reserved`]).
@@ -239,7 +218,6 @@ pub(crate) struct Taken<E> {
 /// The parts of a queue the engine works on.
 pub(crate) struct Parts<'a, S: QueueState> {
     pub(crate) state: &'a Lock<S, MutexBackend>,
-    pub(crate) reserved: &'a Reserved,
     pub(crate) poll: &'a PollQueue,
 }
 
@@ -262,7 +240,7 @@ pub(crate) enum Pick {
 /// took it.
 pub(crate) fn hand_over<S: Family>(
     receivers: &mut WaitList<S::RecvWait>,
-    reserved: &Reserved,
+    reserved: &mut Reserved,
     m: Msg,
     wq: &mut WakeQ,
 ) -> Option<Msg> {
@@ -383,29 +361,23 @@ fn hand_direct<S: Family>(
 /// still held (a copy that could not fault): its room goes back at once
 /// (if a hand-over held it: `held`) and a blocked sender gets it, in this
 /// critical section, as native's `pipelined_receive`.
-fn delivered_locked<S: QueueState>(
-    reserved: &Reserved,
-    g: &mut S,
-    m: &Msg,
-    held: bool,
-    wq: &mut WakeQ,
-) {
+fn delivered_locked<S: QueueState>(g: &mut S, m: &Msg, held: bool, wq: &mut WakeQ) {
     let waits = if held {
-        reserved.give_back(S::room(m))
+        g.reserved().give_back(1, S::room(m))
     } else {
-        reserved.sender_waits.load(Relaxed)
+        g.reserved().sender_waits
     };
     if waits && !g.serve_senders(wq) {
-        reserved.no_sender();
+        g.reserved().no_sender();
     }
 }
 
 /// A message that left its queue goes out of the queue lock to be
 /// delivered: its room is held until then (a hand-over held it already:
 /// `held`).
-pub(crate) fn out_for_delivery<S: QueueState>(reserved: &Reserved, m: &Msg, held: bool) {
+pub(crate) fn out_for_delivery<S: QueueState>(g: &mut S, m: &Msg, held: bool) {
     if !held {
-        reserved.hold(S::room(m));
+        g.reserved().hold(S::room(m));
     }
 }
 
@@ -438,24 +410,18 @@ impl<S: Family> Parts<'_, S> {
         'msgs: for mut m in msgs {
             let mut woken = false;
             let e = loop {
-                let room = match g.admit(m.len(), woken) {
+                match g.admit(m.len(), woken) {
                     Err(e) => break e,
-                    Ok(true) => true,
-                    Ok(false) if !b.may_block(done) => break EAGAIN,
-                    // Announced as a sleeper, it looks once more
-                    // ([`Reserved`]).
-                    Ok(false) => self
-                        .reserved
-                        .sender_sleeps(|| matches!(g.admit(m.len(), woken), Ok(true))),
-                };
-                if room {
-                    match g.send(m, &mut wq) {
+                    Ok(true) => match g.send(m, &mut wq) {
                         Ok(()) => {
                             done += 1;
                             continue 'msgs;
                         }
                         Err(e) => break e,
-                    }
+                    },
+                    Ok(false) if !b.may_block(done) => break EAGAIN,
+                    // The receive that gives room back serves it.
+                    Ok(false) => g.reserved().sender_sleeps(),
                 }
                 let (w, kept) = S::sender_waits(m);
                 let blocked = if woken { Blocked::Again } else { Blocked::Send };
@@ -602,13 +568,13 @@ impl<S: QueueState> Parts<'_, S> {
             Ok(n) => {
                 if room {
                     g.stats().received(1, t.msg.len());
-                    delivered_locked(self.reserved, g, &t.msg, held, wq);
+                    delivered_locked(g, &t.msg, held, wq);
                 }
                 Got::Now(t, n)
             }
             Err(_) => {
                 if room {
-                    out_for_delivery::<S>(self.reserved, &t.msg, held);
+                    out_for_delivery(g, &t.msg, held);
                 }
                 Got::Later(t, room)
             }
@@ -688,15 +654,14 @@ impl<S: QueueState> Parts<'_, S> {
         if msgs == 0 {
             return;
         }
-        if !self.reserved.give_back_n(msgs, room) {
-            self.state.lock().stats().received(msgs, bytes);
-            return;
-        }
         let mut wq = WakeQ::new();
         let mut g = self.state.lock();
         g.stats().received(msgs, bytes);
+        if !g.reserved().give_back(msgs, room) {
+            return;
+        }
         if !g.serve_senders(&mut wq) {
-            self.reserved.no_sender();
+            g.reserved().no_sender();
         }
         drop(g);
         drop(wq);
@@ -712,22 +677,18 @@ impl<S: QueueState> Parts<'_, S> {
         let mut g = self.state.lock();
         let mut serve = false;
         for t in taken {
-            let len = S::room(&t.msg);
+            // Its room is given back, and taken again below.
+            serve |= g.reserved().give_back(1, S::room(&t.msg));
             if g.removed() {
-                serve |= self.reserved.give_back(len);
                 continue;
             }
-            match g.offer(t.msg, &mut wq) {
-                // Handed over: the room stays held for its new receiver.
-                None => serve |= self.reserved.give_back(len),
-                Some(m) => {
-                    g.reinsert(m, t.extra);
-                    serve |= self.reserved.give_back(len);
-                }
+            // Handed over (its room held for its new receiver), or queued.
+            if let Some(m) = g.offer(t.msg, &mut wq) {
+                g.reinsert(m, t.extra);
             }
         }
         if serve && !g.serve_senders(&mut wq) {
-            self.reserved.no_sender();
+            g.reserved().no_sender();
         }
         drop(g);
         drop(wq);

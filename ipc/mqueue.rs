@@ -264,7 +264,7 @@ struct MqState {
     /// The queue's `maxmsg` and its room held by messages out for delivery
     /// (for the engine's calls, which see only the state).
     maxmsg: usize,
-    reserved: Arc<Reserved>,
+    reserved: Reserved,
     stats: Stats,
 }
 
@@ -288,7 +288,7 @@ impl MqState {
         m.set_seq(self.seq);
         self.seq += 1;
         let len = m.len();
-        if let Some(m) = engine::hand_over::<Self>(&mut self.receivers, &self.reserved, m, wq) {
+        if let Some(m) = engine::hand_over::<Self>(&mut self.receivers, &mut self.reserved, m, wq) {
             self.put(m, false, &mut None)?;
             let (msgs, bytes) = self.depth();
             self.stats.queued(len, msgs, bytes);
@@ -349,8 +349,12 @@ impl QueueState for MqState {
     type Extra = Node;
     const COUNTS_BYTES: bool = false;
 
+    fn reserved(&mut self) -> &mut Reserved {
+        &mut self.reserved
+    }
+
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
-        engine::hand_over::<Self>(&mut self.receivers, &self.reserved, m, wq)
+        engine::hand_over::<Self>(&mut self.receivers, &mut self.reserved, m, wq)
     }
 
     fn reinsert(&mut self, m: Msg, mut node: Node) {
@@ -492,14 +496,12 @@ pub(crate) struct MqQueue {
     #[pin]
     state: Mutex<MqState>,
     poll: PollQueue,
-    reserved: Arc<Reserved>,
 }
 
 impl MqQueue {
     fn parts(&self) -> Parts<'_, MqState> {
         Parts {
             state: &self.state,
-            reserved: &self.reserved,
             poll: &self.poll,
         }
     }
@@ -647,7 +649,6 @@ impl MqQueue {
         let tree = n * MSG_MSG_SIZE + n.min(u64::from(MQ_PRIO_MAX)) * TREE_NODE_SIZE;
         let bytes = (n * s).checked_add(tree).ok_or(EOVERFLOW)?;
         let charge = Charge::new(ns, ids, bytes)?;
-        let reserved = Arc::new(Reserved::new(), GFP_KERNEL_ACCOUNT)?;
         Arc::pin_init(
             try_pin_init!(MqQueue {
                 maxmsg: n as usize,
@@ -665,11 +666,10 @@ impl MqQueue {
                     senders: WaitList::new(),
                     notify: None,
                     maxmsg: n as usize,
-                    reserved: reserved.clone(),
+                    reserved: Reserved::default(),
                     stats: Stats::default(),
                 }),
                 poll: PollQueue::new()?,
-                reserved,
             }),
             GFP_KERNEL_ACCOUNT,
         )
@@ -923,10 +923,10 @@ pub(crate) fn receive_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch
     let (n, run_err) = q.parts().receive_run(
         core::iter::repeat_n(None, items.len()),
         blocking,
-        |_, a, _| {
+        |g, a, _| {
             // A batch pins nothing, so it is never filled by its sender.
             if let Arrival::Taken(t, held) = a {
-                engine::out_for_delivery::<MqState>(&q.reserved, &t.msg, held);
+                engine::out_for_delivery(g, &t.msg, held);
                 let _ = got.push_within_capacity(t);
             }
         },

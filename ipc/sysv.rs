@@ -405,7 +405,7 @@ struct SysvState {
     senders: WaitList<usize>,
     shared: Arc<Shared>,
     /// The room held by messages out for delivery ([`Reserved`]).
-    reserved: Arc<Reserved>,
+    reserved: Reserved,
     stats: Stats,
 }
 
@@ -526,8 +526,12 @@ impl QueueState for SysvState {
     type Extra = ();
     const COUNTS_BYTES: bool = true;
 
+    fn reserved(&mut self) -> &mut Reserved {
+        &mut self.reserved
+    }
+
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
-        engine::hand_over::<Self>(&mut self.receivers, &self.reserved, m, wq)
+        engine::hand_over::<Self>(&mut self.receivers, &mut self.reserved, m, wq)
     }
 
     fn reinsert(&mut self, m: Msg, (): ()) {
@@ -592,7 +596,7 @@ impl Family for SysvState {
         m.set_seq(self.seq);
         self.seq += 1;
         let size = m.len();
-        if let Some(m) = engine::hand_over::<Self>(&mut self.receivers, &self.reserved, m, wq) {
+        if let Some(m) = engine::hand_over::<Self>(&mut self.receivers, &mut self.reserved, m, wq) {
             self.msgs.push(m);
             self.account(size, 1);
             let (msgs, bytes) = self.depth();
@@ -689,14 +693,12 @@ pub(crate) struct SysvQueue {
     #[pin]
     state: Mutex<SysvState>,
     poll: PollQueue,
-    reserved: Arc<Reserved>,
 }
 
 impl SysvQueue {
     fn parts(&self) -> Parts<'_, SysvState> {
         Parts {
             state: &self.state,
-            reserved: &self.reserved,
             poll: &self.poll,
         }
     }
@@ -727,7 +729,6 @@ impl SysvQueue {
         ctime: i64,
         qbytes: u64,
     ) -> Result<Arc<SysvQueue>> {
-        let reserved = Arc::new(Reserved::new(), GFP_KERNEL_ACCOUNT)?;
         Arc::pin_init(
             try_pin_init!(SysvQueue {
                 key,
@@ -747,11 +748,10 @@ impl SysvQueue {
                     receivers: WaitList::new(),
                     senders: WaitList::new(),
                     shared: ns.shared.clone(),
-                    reserved: reserved.clone(),
+                    reserved: Reserved::default(),
                     stats: Stats::default(),
                 }),
                 poll: PollQueue::new()?,
-                reserved,
             }),
             GFP_KERNEL_ACCOUNT,
         )
@@ -1091,11 +1091,11 @@ pub(crate) fn msgrcv_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
     let copy = wants.first().is_some_and(|w| w.copy);
     let run = q
         .parts()
-        .receive_run(wants.iter().copied(), blocking, |_, a, _| {
+        .receive_run(wants.iter().copied(), blocking, |g, a, _| {
             // A batch pins nothing, so it is never filled by its sender.
             if let Arrival::Taken(t, held) = a {
                 if !copy {
-                    engine::out_for_delivery::<SysvState>(&q.reserved, &t.msg, held);
+                    engine::out_for_delivery(g, &t.msg, held);
                 }
                 let _ = got.push_within_capacity(t);
             }
