@@ -127,6 +127,9 @@ pub(crate) trait QueueState: Unpin + Counted {
 
     /// Whether the queue was removed (its messages are dropped).
     fn removed(&self) -> bool;
+
+    /// Whether the queue was ever polled ([`PollQueue`]).
+    fn polled(&self) -> bool;
 }
 
 /// What the engine's runs need of a family besides [`QueueState`]: how a
@@ -450,7 +453,8 @@ impl<S: Family> Parts<'_, S> {
             err = Some(e);
             break;
         }
-        wait::end_run(g, wq, self.poll, done, err)
+        let poll = (done > 0 && g.polled()).then_some(self.poll);
+        wait::end_run(g, wq, poll, done, err)
     }
 
     /// Receives a message for each of `wants`, under one lock, for both
@@ -518,7 +522,8 @@ impl<S: Family> Parts<'_, S> {
             out(&mut g, a, &mut wq);
             got += 1;
         }
-        wait::end_run(g, wq, self.poll, got, err)
+        let poll = (got > 0 && g.polled()).then_some(self.poll);
+        wait::end_run(g, wq, poll, got, err)
     }
 
     /// One copy, for a single send of `len` bytes at user `src` with type
@@ -663,9 +668,12 @@ impl<S: QueueState> Parts<'_, S> {
         if !g.serve_senders(&mut wq) {
             g.reserved().no_sender();
         }
+        let polled = g.polled();
         drop(g);
         drop(wq);
-        self.poll.notify();
+        if polled {
+            self.poll.notify();
+        }
     }
 
     /// Puts back the messages in `taken`, which could not be delivered: each
@@ -690,8 +698,11 @@ impl<S: QueueState> Parts<'_, S> {
         if serve && !g.serve_senders(&mut wq) {
             g.reserved().no_sender();
         }
+        let polled = g.polled();
         drop(g);
         drop(wq);
-        self.poll.notify();
+        if polled {
+            self.poll.notify();
+        }
     }
 }

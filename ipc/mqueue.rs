@@ -265,6 +265,8 @@ struct MqState {
     /// (for the engine's calls, which see only the state).
     maxmsg: usize,
     reserved: Reserved,
+    /// Whether a `poll` ever looked at the queue ([`PollQueue`]).
+    polled: bool,
     stats: Stats,
 }
 
@@ -351,6 +353,10 @@ impl QueueState for MqState {
 
     fn reserved(&mut self) -> &mut Reserved {
         &mut self.reserved
+    }
+
+    fn polled(&self) -> bool {
+        self.polled
     }
 
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
@@ -667,6 +673,7 @@ impl MqQueue {
                     notify: None,
                     maxmsg: n as usize,
                     reserved: Reserved::default(),
+                    polled: false,
                     stats: Stats::default(),
                 }),
                 poll: PollQueue::new()?,
@@ -1025,7 +1032,8 @@ impl MqHandle {
     /// `EPOLLIN` if a message is queued, `EPOLLOUT` if there is room.
     pub(crate) fn poll(&self, file: &File, table: &kernel::sync::poll::PollTable<'_>) -> u32 {
         self.q.poll.register(file, table);
-        let g = self.q.state.lock();
+        let mut g = self.q.state.lock();
+        g.polled = true;
         let mut mask = 0;
         if g.curmsgs > 0 {
             mask |= bindings::POLLIN | bindings::POLLRDNORM;

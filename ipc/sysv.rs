@@ -406,6 +406,8 @@ struct SysvState {
     shared: Arc<Shared>,
     /// The room held by messages out for delivery ([`Reserved`]).
     reserved: Reserved,
+    /// Whether a `poll` ever looked at the queue ([`PollQueue`]).
+    polled: bool,
     stats: Stats,
 }
 
@@ -528,6 +530,10 @@ impl QueueState for SysvState {
 
     fn reserved(&mut self) -> &mut Reserved {
         &mut self.reserved
+    }
+
+    fn polled(&self) -> bool {
+        self.polled
     }
 
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
@@ -706,7 +712,8 @@ impl SysvQueue {
     /// `poll` on a file bound with `RIPC_MSG_BIND`.
     pub(crate) fn poll(&self, file: &File, table: &PollTable<'_>) -> u32 {
         self.poll.register(file, table);
-        let g = self.state.lock();
+        let mut g = self.state.lock();
+        g.polled = true;
         if g.deleted {
             return bindings::POLLHUP | bindings::POLLERR;
         }
@@ -749,6 +756,7 @@ impl SysvQueue {
                     senders: WaitList::new(),
                     shared: ns.shared.clone(),
                     reserved: Reserved::default(),
+                    polled: false,
                     stats: Stats::default(),
                 }),
                 poll: PollQueue::new()?,

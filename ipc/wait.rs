@@ -21,7 +21,6 @@ use kernel::{
     prelude::*,
     sync::{
         aref::ARef,
-        atomic::{Atomic, Relaxed},
         lock::{mutex::MutexBackend, Guard},
         poll::{PollCondVarBox, PollTable},
     },
@@ -267,8 +266,16 @@ impl<W> WaitList<W> {
     }
 
     /// Visits the waiting entries in order with `f` until it breaks; an
-    /// entry it serves ([`Waiter::wake`]) leaves the waiting order.
-    pub(crate) fn each(&mut self, mut f: impl FnMut(&mut Waiter<W>) -> ControlFlow<()>) {
+    /// entry it serves ([`Waiter::wake`]) leaves the waiting order.  (An
+    /// empty list, the common case, costs a compare, not a call.)
+    #[inline]
+    pub(crate) fn each(&mut self, f: impl FnMut(&mut Waiter<W>) -> ControlFlow<()>) {
+        if self.head != NIL {
+            self.each_linked(f);
+        }
+    }
+
+    fn each_linked(&mut self, mut f: impl FnMut(&mut Waiter<W>) -> ControlFlow<()>) {
         self.drop_served_head();
         let mut i = self.head;
         while let Some(s) = self.slot(i) {
@@ -545,31 +552,33 @@ pub(crate) fn sleep<S: Unpin + Counted, W>(
 }
 
 /// The poll wait queue of a queue.  Until someone polls the queue, a send
-/// or receive skips the wake-up call (and its lock): `polled` is set before
-/// the poller takes the queue lock to look at the state, and read after the
-/// waker has dropped it, so a poller that looked before a change is seen.
+/// or receive skips the wake-up call (and its lock): the queue's state
+/// records that it was polled (under the queue lock, after the poller
+/// registered here and before it looks at the state), and the run that
+/// changed the state looks at that record before it drops the lock, so a
+/// poller that looked before a change is seen.
 ///
 /// The wait queue is a [`PollCondVarBox`]: freeing it waits for the epoll
 /// items to go through `kfree_rcu`, where a plain `PollCondVar` calls
 /// `synchronize_rcu()` (an `IPC_RMID` or a last close took 15-20 ms).
 pub(crate) struct PollQueue {
     cv: PollCondVarBox,
-    polled: Atomic<bool>,
 }
 
 /// Ends a run of sends or receives: drops the queue lock `g`, then wakes
-/// the tasks the run served and, if it moved anything, the pollers.
+/// the tasks the run served and the pollers, if `poll` (the run moved
+/// something and the queue was polled).
 pub(crate) fn end_run<G>(
     g: G,
     wq: WakeQ,
-    poll: &PollQueue,
+    poll: Option<&PollQueue>,
     n: usize,
     err: Option<Error>,
 ) -> (usize, Option<Error>) {
     drop(g);
     drop(wq);
-    if n > 0 {
-        poll.notify();
+    if let Some(p) = poll {
+        p.notify();
     }
     (n, err)
 }
@@ -578,20 +587,17 @@ impl PollQueue {
     pub(crate) fn new() -> Result<Self> {
         Ok(Self {
             cv: PollCondVarBox::new(c"rust_ipc_poll", kernel::static_lock_class!())?,
-            polled: Atomic::new(false),
         })
     }
 
-    /// Registers a `poll` call; call before taking the queue lock.
+    /// Registers a `poll` call; call before taking the queue lock (then
+    /// record in the state that the queue is polled).
     pub(crate) fn register(&self, file: &File, table: &PollTable<'_>) {
-        self.polled.store(true, Relaxed);
         table.register_wait(file, &self.cv);
     }
 
     /// Wakes the pollers; call after dropping the queue lock.
     pub(crate) fn notify(&self) {
-        if self.polled.load(Relaxed) {
-            self.cv.notify_all();
-        }
+        self.cv.notify_all();
     }
 }
