@@ -462,27 +462,24 @@ impl SysvState {
             && self.msgs.len() as u64 + msgs < self.qbytes
     }
 
-    /// `find_msg`: the handle of the message `search` selects.
-    fn find(&self, search: Search) -> Option<usize> {
+    /// `find_msg`: the message `search` selects, with its handle.
+    fn find(&self, search: Search) -> Option<(usize, &Msg)> {
         match search {
-            Search::Number(n) => self.msgs.iter().nth(n.try_into().ok()?).map(|(i, _)| i),
+            Search::Number(n) => self.msgs.iter().nth(n.try_into().ok()?),
             Search::LessEqual(_) => {
-                let mut best: Option<(usize, i64)> = None;
+                let mut best: Option<(usize, &Msg)> = None;
                 for (i, m) in self.msgs.iter() {
-                    if search.matches(m.mtype()) && best.is_none_or(|(_, t)| m.mtype() < t) {
-                        best = Some((i, m.mtype()));
+                    if search.matches(m.mtype()) && best.is_none_or(|(_, b)| m.mtype() < b.mtype())
+                    {
+                        best = Some((i, m));
                         if m.mtype() == 1 {
                             break;
                         }
                     }
                 }
-                best.map(|(i, _)| i)
+                best
             }
-            _ => self
-                .msgs
-                .iter()
-                .find(|(_, m)| search.matches(m.mtype()))
-                .map(|(i, _)| i),
+            _ => self.msgs.iter().find(|(_, m)| search.matches(m.mtype())),
         }
     }
 
@@ -970,10 +967,7 @@ impl SysvState {
         if self.deleted {
             return Err(EIDRM);
         }
-        let Some(i) = self.find(w.search) else {
-            return Ok(None);
-        };
-        let Some((_, found)) = self.msgs.iter().find(|(j, _)| *j == i) else {
+        let Some((i, found)) = self.find(w.search) else {
             return Ok(None);
         };
         let len = found.len();

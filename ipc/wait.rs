@@ -568,6 +568,7 @@ pub(crate) struct PollQueue {
 /// Ends a run of sends or receives: drops the queue lock `g`, then wakes
 /// the tasks the run served and the pollers, if `poll` (the run moved
 /// something and the queue was polled).
+#[inline]
 pub(crate) fn end_run<G>(
     g: G,
     wq: WakeQ,
