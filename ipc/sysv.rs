@@ -791,6 +791,7 @@ fn lookup(ns: &SysvNs, id: i32) -> Result<Arc<SysvQueue>> {
 /// reference count that both write.  Given back with [`keep`].  (A removed
 /// queue, its messages freed, stays in a CPU's slot until that CPU's next
 /// data call in the namespace, or the namespace's end.)
+#[inline(always)]
 fn find(ns: &SysvNs, id: i32) -> Result<Arc<SysvQueue>> {
     if let Some(q) = ns.last.take() {
         if q.id == id && ns.index.holds((id as u32 % IPCMNI) as usize, &q) {
