@@ -79,6 +79,7 @@ impl<T: FromBytes + AsBytes + Default> SizedArg for T {}
 /// Reads an argument struct with the `copy_struct_from_user` rule: the
 /// caller's `size` says how much it knows; a shorter struct is zero-extended,
 /// a longer one must be zero past what the module knows (else `E2BIG`).
+#[inline(always)]
 pub(crate) fn read_arg<T: SizedArg>(arg: usize) -> Result<T> {
     let ksize = size_of::<T>();
     // Fast path, one copy of a constant size ([`read_words`]): a caller of
