@@ -169,11 +169,11 @@ pub(crate) trait Family: QueueState {
     fn send(&mut self, m: Msg, wq: &mut WakeQ) -> Result;
 
     /// Takes the message `want` selects, if there is one.
-    fn take_for(&mut self, want: Self::Want) -> Result<Option<Taken<Self::Extra>>>;
+    fn take_for(&mut self, want: &Self::Want) -> Result<Option<Taken<Self::Extra>>>;
 
     /// A receiver of `want` about to sleep: what its entry holds (with
     /// its buffer pinned for [`Given::Copied`], if it asks for that).
-    fn receiver_waits(&self, want: Self::Want) -> Self::RecvWait;
+    fn receiver_waits(&self, want: &Self::Want) -> Self::RecvWait;
 
     /// What a blocked receiver makes of a message of type or priority
     /// `mtype` and `len` bytes: the family's selection rule.
@@ -200,7 +200,7 @@ pub(crate) trait Family: QueueState {
     fn sent_direct(&mut self, len: usize);
 
     /// A receive of `want` has its message (System V: `lrpid`, `rtime`).
-    fn received(&mut self, _want: Self::Want) {}
+    fn received(&mut self, _want: &Self::Want) {}
 }
 
 /// Adds the current task to `list` as the family serves its waiters.
@@ -479,7 +479,7 @@ impl<S: Family> Parts<'_, S> {
         'wants: for w in wants {
             let mut blocked = Blocked::Receive;
             let a = loop {
-                let e = match g.take_for(w) {
+                let e = match g.take_for(&w) {
                     Ok(Some(t)) => break Arrival::Taken(t, false),
                     Ok(None) if b.may_block(got) => None,
                     Ok(None) => Some(S::NO_MESSAGE),
@@ -488,7 +488,7 @@ impl<S: Family> Parts<'_, S> {
                 let slept = match e {
                     Some(e) => Err(e),
                     None => {
-                        let rw = g.receiver_waits(w);
+                        let rw = g.receiver_waits(&w);
                         wait_in::<S, _>(g.receivers(), rw).and_then(|id| {
                             wait::sleep(
                                 &mut g,
@@ -518,7 +518,7 @@ impl<S: Family> Parts<'_, S> {
                     }
                 }
             };
-            g.received(w);
+            g.received(&w);
             out(&mut g, a, &mut wq);
             got += 1;
         }

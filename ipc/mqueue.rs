@@ -447,12 +447,12 @@ impl Family for MqState {
     }
 
     #[inline]
-    fn take_for(&mut self, _: Option<DirectAt>) -> Result<Option<Taken<Node>>> {
+    fn take_for(&mut self, _: &Option<DirectAt>) -> Result<Option<Taken<Node>>> {
         Ok(self.take())
     }
 
     #[inline]
-    fn receiver_waits(&self, w: Option<DirectAt>) -> MqWait {
+    fn receiver_waits(&self, w: &Option<DirectAt>) -> MqWait {
         MqWait {
             got: None,
             direct: w.and_then(DirectAt::pin),

@@ -611,14 +611,14 @@ impl Family for SysvState {
     }
 
     #[inline]
-    fn take_for(&mut self, w: Want) -> Result<Option<Taken<()>>> {
+    fn take_for(&mut self, w: &Want) -> Result<Option<Taken<()>>> {
         Ok(self.receive(w)?.map(|msg| Taken { msg, extra: () }))
     }
 
     /// A single receive's buffer is pinned for one copy: the type and as
     /// much text as a message can have.
     #[inline]
-    fn receiver_waits(&self, w: Want) -> RecvWait {
+    fn receiver_waits(&self, w: &Want) -> RecvWait {
         let text = w.bufsz.min(self.shared.limits.msgmax() as usize);
         let at = w
             .direct
@@ -680,7 +680,7 @@ impl Family for SysvState {
     }
 
     #[inline]
-    fn received(&mut self, w: Want) {
+    fn received(&mut self, w: &Want) {
         if !w.copy {
             PidRef::set_current(&mut self.lrpid);
             self.rtime = now();
@@ -961,7 +961,7 @@ impl Want {
 impl SysvState {
     /// One look at the queue for `w`: the message it gets, `None` if it
     /// must wait, or its error.
-    fn receive(&mut self, w: Want) -> Result<Option<Msg>> {
+    fn receive(&mut self, w: &Want) -> Result<Option<Msg>> {
         if !self.allowed(0o444) {
             return Err(EACCES);
         }
