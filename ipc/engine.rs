@@ -300,8 +300,10 @@ impl DirectAt {
 
     /// Pins the buffer, if its pages are there (a blocked receiver's, that
     /// a sender fills straight from its own user memory: [`Family::fill`]).
-    pub(crate) fn pin(self) -> Option<Pinned> {
-        Pinned::new(self.buf, self.len)
+    /// Boxed: a blocked receiver's entry is moved whole, and most entries
+    /// pin nothing.
+    pub(crate) fn pin(self) -> Option<KBox<Pinned>> {
+        KBox::new(Pinned::new(self.buf, self.len)?, GFP_KERNEL).ok()
     }
 }
 

@@ -412,7 +412,7 @@ impl QueueState for MqState {
 /// A blocked POSIX receiver: what it is given, and its buffer if pinned.
 pub(crate) struct MqWait {
     got: Option<Given>,
-    direct: Option<Pinned>,
+    direct: Option<KBox<Pinned>>,
 }
 
 impl Family for MqState {
@@ -476,7 +476,7 @@ impl Family for MqState {
     }
 
     fn direct(w: &mut MqWait) -> Option<&mut Pinned> {
-        w.direct.as_mut()
+        w.direct.as_deref_mut()
     }
 
     /// The text (the woken receiver writes the priority).

@@ -377,7 +377,7 @@ pub(crate) struct RecvWait {
     maxsize: usize,
     got: Option<Result<Given>>,
     /// Its buffer (the type, then the text), if pinned for one copy.
-    direct: Option<Pinned>,
+    direct: Option<KBox<Pinned>>,
 }
 
 struct Perm {
@@ -661,7 +661,7 @@ impl Family for SysvState {
     }
 
     fn direct(w: &mut RecvWait) -> Option<&mut Pinned> {
-        w.direct.as_mut()
+        w.direct.as_deref_mut()
     }
 
     /// A `struct msgbuf`: the type, then the text (cut to the buffer, as

@@ -14,8 +14,7 @@ use super::ffi;
 use kernel::{bindings, prelude::*};
 
 /// The pages a [`Pinned`] keeps in itself: an 8 KiB buffer wherever it
-/// starts (more take an allocated array).  Few, since a blocked
-/// receiver's entry is moved whole, pinned or not.
+/// starts (more take an allocated array).
 const INLINE_PAGES: usize = 3;
 
 /// User memory `[addr, addr + len)` of the current task, pinned for
