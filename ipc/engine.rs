@@ -67,8 +67,8 @@ impl Reserved {
     /// Holds the room of a message of `bytes` bytes (0 where bytes are not
     /// counted) that leaves its queue.
     pub(crate) fn hold(&mut self, bytes: usize) {
-        self.msgs += 1;
-        self.bytes += bytes as u64;
+        self.msgs = self.msgs.saturating_add(1);
+        self.bytes = self.bytes.saturating_add(bytes as u64);
     }
 
     /// Gives back the room of `msgs` messages of `bytes` bytes in all;
