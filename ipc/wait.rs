@@ -153,14 +153,14 @@ impl<W> WaitList<W> {
     /// Adds the current task at the tail (System V: FIFO); returns the id
     /// its sleep uses.
     pub(crate) fn add(&mut self, w: W) -> Result<u64> {
-        self.insert(w, None)
+        self.insert(w, false)
     }
 
     /// Adds the current task after every waiter of its priority or a more
     /// urgent one (`wq_add`: POSIX waiters are served by task priority,
     /// FIFO among equals); returns the id its sleep uses.
     pub(crate) fn add_by_prio(&mut self, w: W) -> Result<u64> {
-        self.insert(w, Some(kernel_api::current_prio()))
+        self.insert(w, true)
     }
 
     fn entry(&self, i: u32) -> Option<&Slot<W>> {
@@ -171,10 +171,12 @@ impl<W> WaitList<W> {
         self.slots.get_mut(i as usize)
     }
 
-    fn insert(&mut self, w: W, prio: Option<i32>) -> Result<u64> {
+    fn insert(&mut self, w: W, by_prio: bool) -> Result<u64> {
+        let (task, p) = kernel_api::current_task_prio();
+        let prio = by_prio.then_some(p);
         let e = Waiter {
             prio: prio.unwrap_or(0),
-            task: ARef::from(&**kernel::current!()),
+            task,
             done: false,
             w,
         };

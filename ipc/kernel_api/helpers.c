@@ -129,10 +129,15 @@ unsigned long rust_ipc_rlimit_msgqueue(void)
 	return rlimit(RLIMIT_MSGQUEUE);
 }
 
-/* The scheduling priority wq_add() orders POSIX waiters by. */
-int rust_ipc_current_prio(void)
+/*
+ * A blocked call's wait entry in one call: the current task with a
+ * reference taken, and in *prio the scheduling priority wq_add() orders
+ * POSIX waiters by.
+ */
+struct task_struct *rust_ipc_current_get(int *prio)
 {
-	return current->prio;
+	*prio = current->prio;
+	return get_task_struct(current);
 }
 
 /* The caller's thread-group pid, no reference taken (valid while it runs). */

@@ -32,7 +32,7 @@ void rust_ipc_current_ids(kuid_t *uid, kuid_t *euid, kgid_t *egid,
 			  kuid_t *fsuid, kgid_t *fsgid);
 int rust_ipc_current_umask(void);
 unsigned long rust_ipc_rlimit_msgqueue(void);
-int rust_ipc_current_prio(void);
+struct task_struct *rust_ipc_current_get(int *prio);
 struct pid *rust_ipc_current_tgid(void);
 struct pid *rust_ipc_get_pid(struct pid *pid);
 u64 rust_ipc_current_exec_id(void);

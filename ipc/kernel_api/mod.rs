@@ -7,7 +7,8 @@
 //! Rust.  Every `unsafe` that these need is here, next to the invariant
 //! that makes it sound; the callers are safe Rust.
 
-use kernel::{bindings, prelude::*};
+use core::ptr::NonNull;
+use kernel::{bindings, prelude::*, sync::aref::ARef, task::Task};
 
 pub(crate) mod chardev;
 pub(crate) mod clock;
@@ -64,7 +65,7 @@ mod ffi {
         ) -> c_int;
         pub(super) fn rust_ipc_coarse_real_ns() -> i64;
         pub(super) fn rust_ipc_rlimit_msgqueue() -> c_ulong;
-        pub(super) fn rust_ipc_current_prio() -> c_int;
+        pub(super) fn rust_ipc_current_get(prio: *mut c_int) -> *mut bindings::task_struct;
         pub(super) fn rust_ipc_current_tgid() -> *mut bindings::pid;
         pub(super) fn rust_ipc_get_pid(pid: *mut bindings::pid) -> *mut bindings::pid;
         pub(super) fn rust_ipc_current_exec_id() -> u64;
@@ -376,11 +377,18 @@ pub(crate) fn rlimit_msgqueue() -> u64 {
     unsafe { ffi::rust_ipc_rlimit_msgqueue() as u64 }
 }
 
-/// The caller's scheduling priority (`current->prio`: lower is more
-/// urgent).
-pub(crate) fn current_prio() -> i32 {
-    // SAFETY: no preconditions.
-    unsafe { ffi::rust_ipc_current_prio() }
+/// The calling task, referenced, and its scheduling priority
+/// (`current->prio`: lower is more urgent): what a blocked call's wait
+/// entry holds.
+pub(crate) fn current_task_prio() -> (ARef<Task>, i32) {
+    let mut prio = 0;
+    // SAFETY: `prio` is valid for a write; the helper returns `current`
+    // with a reference taken.
+    let t = unsafe { ffi::rust_ipc_current_get(&mut prio) };
+    // SAFETY: `current` is never null; the `ARef` owns the reference the
+    // helper took; `Task` is a transparent wrapper of `task_struct`.
+    let task = unsafe { ARef::from_raw(NonNull::new_unchecked(t.cast::<Task>())) };
+    (task, prio)
 }
 
 /// The caller's `self_exec_id`.
