@@ -303,7 +303,9 @@ impl DirectAt {
     /// Boxed: a blocked receiver's entry is moved whole, and most entries
     /// pin nothing.
     pub(crate) fn pin(self) -> Option<KBox<Pinned>> {
-        KBox::new(Pinned::new(self.buf, self.len)?, GFP_KERNEL).ok()
+        // The box first: its allocation failing pins nothing.
+        let b = KBox::<Pinned>::new_uninit(GFP_KERNEL).ok()?;
+        Some(KBox::write(b, Pinned::new(self.buf, self.len)?))
     }
 }
 
@@ -649,7 +651,7 @@ impl<S: QueueState> Parts<'_, S> {
 
     /// The messages in `taken` were delivered after the lock: they are
     /// counted as received, their room goes back, and a blocked sender gets
-    /// it.
+    /// it; pollers are woken (the queue may be writable again).
     pub(crate) fn delivered(&self, taken: impl Iterator<Item = Taken<S::Extra>>) {
         let (mut msgs, mut room, mut bytes) = (0, 0, 0);
         for t in taken {
@@ -664,12 +666,10 @@ impl<S: QueueState> Parts<'_, S> {
         let mut wq = WakeQ::new();
         let mut g = self.state.lock();
         g.stats().received(msgs, bytes);
-        if !g.reserved().give_back(msgs, room) {
-            return;
-        }
-        if !g.serve_senders(&mut wq) {
+        if g.reserved().give_back(msgs, room) && !g.serve_senders(&mut wq) {
             g.reserved().no_sender();
         }
+        // The room given back makes the queue writable: pollers too.
         let polled = g.polled();
         drop(g);
         drop(wq);

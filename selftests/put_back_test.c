@@ -418,7 +418,8 @@ FIXTURE_TEARDOWN(put_back)
 }
 
 /* Starts peer i: call on fd (a POSIX queue, a System V id or a file to
- * poll) with arg (buffer size, priority, msgtyp or mtype) and text. */
+ * poll) with arg (buffer size, priority, msgtyp or mtype; a poller's
+ * events, 0 for POLLIN) and text. */
 static pid_t peer_start(FIXTURE_DATA(put_back) *self, int i, enum peer_call call, int fd,
 			long arg, const char *text)
 {
@@ -430,7 +431,7 @@ static pid_t peer_start(FIXTURE_DATA(put_back) *self, int i, enum peer_call call
 	pid = fork_child();
 	if (pid == 0) {
 		struct { long mtype; char mtext[MSGSIZE]; } m = { .mtype = arg };
-		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		struct pollfd pf = { .fd = fd, .events = arg ? arg : POLLIN };
 		struct timespec t0, t1;
 
 		alarm(PEER_TIMEOUT);
@@ -995,6 +996,33 @@ TEST_F_TIMEOUT(put_back, posix_room_given_back_goes_to_a_receiver_that_blocked, 
 	EXPECT_OK(peer_got_mq(self, 1, "B", "second", 5));
 	EXPECT_EQ(0, peer_wait(self, 0, WAIT_MS)) TH_LOG("the sender");
 	EXPECT_EQ(0, self->peer[0].ret) TH_LOG("the sender: %s", ename(self->peer[0].err));
+	EXPECT_EQ(0, curmsgs(q));
+}
+
+/*
+ * The same room, for a poller: while A's copy stalls the queue (maxmsg 1)
+ * is full, so a poller for POLLOUT sleeps; when A delivers, the room it
+ * gives back wakes the poller (it once woke only blocked senders, and the
+ * poller slept to its timeout).
+ */
+TEST_F_TIMEOUT(put_back, posix_room_given_back_wakes_a_pollout_poller, TIMEOUT)
+{
+	struct stall *a = &self->st;
+	struct peer *p = &self->peer[0];
+	mqd_t q = SYS(mq_new(self, 1));
+
+	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
+	CHECK(stall_launch(a));
+	CHECK(wait_sleeping(a->tid, SYS_ioctl, SYS_ioctl, "A"));
+	SYS(mq_snd(q, "handed", 2));
+	CHECK(stall_wait_fault(a));
+	PEER_BLOCKS(0, P_POLL, q, POLLOUT, NULL, "the poller");
+	CHECK(stall_succeed(a));
+	ASSERT_EQ(6, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
+	CHECK(peer_end(self, 0, "the poller"));
+	EXPECT_EQ(1, p->ret) TH_LOG("the poller's poll: %ld (%s) after %ld ms", p->ret,
+				    p->ret < 0 ? ename(p->err) : "no error", p->ms);
+	EXPECT_EQ(POLLOUT, p->revents);
 	EXPECT_EQ(0, curmsgs(q));
 }
 
