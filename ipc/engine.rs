@@ -683,6 +683,11 @@ impl<S: QueueState> Parts<'_, S> {
     /// room, held meanwhile, is the room it takes.  Nothing is lost unless
     /// the queue was removed.
     pub(crate) fn put_back(&self, taken: impl Iterator<Item = Taken<S::Extra>>) {
+        let mut taken = taken.peekable();
+        if taken.peek().is_none() {
+            // A batch delivered whole: nothing to put back, no lock.
+            return;
+        }
         let mut wq = WakeQ::new();
         let mut g = self.state.lock();
         let mut serve = false;
