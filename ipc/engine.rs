@@ -35,8 +35,12 @@ use crate::ipc::{
 };
 use core::ops::ControlFlow;
 use kernel::{
+    fs::File,
     prelude::*,
-    sync::lock::{mutex::MutexBackend, Lock},
+    sync::{
+        lock::{mutex::MutexBackend, Guard, Lock},
+        poll::PollTable,
+    },
     transmute::AsBytes,
 };
 
@@ -130,6 +134,9 @@ pub(crate) trait QueueState: Unpin + Counted {
 
     /// Whether the queue was ever polled ([`PollQueue`]).
     fn polled(&self) -> bool;
+
+    /// Marks the queue polled (only [`Parts::poll_lock`] does).
+    fn set_polled(&mut self);
 }
 
 /// What the engine's runs need of a family besides [`QueueState`]: how a
@@ -552,7 +559,21 @@ impl<S: Family> Parts<'_, S> {
     }
 }
 
-impl<S: QueueState> Parts<'_, S> {
+impl<'a, S: QueueState> Parts<'a, S> {
+    /// A `poll` call: registers it, then returns the state locked and
+    /// marked polled, for the caller to compute its mask (the runs that
+    /// change the state wake the pollers of a queue so marked).
+    pub(crate) fn poll_lock(
+        &self,
+        file: &File,
+        table: &PollTable<'_>,
+    ) -> Guard<'a, S, MutexBackend> {
+        self.poll.register(file, table);
+        let mut g = self.state.lock();
+        g.set_polled();
+        g
+    }
+
     /// One receive's delivery, the rule for both families, under the queue
     /// lock (`g`): a copy that cannot fault (`now`, which gives the length)
     /// delivers the message at once, counted, its room back and a blocked

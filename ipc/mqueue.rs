@@ -359,6 +359,10 @@ impl QueueState for MqState {
         self.polled
     }
 
+    fn set_polled(&mut self) {
+        self.polled = true;
+    }
+
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
         engine::hand_over::<Self>(&mut self.receivers, &mut self.reserved, m, wq)
     }
@@ -1031,9 +1035,7 @@ impl MqHandle {
 
     /// `EPOLLIN` if a message is queued, `EPOLLOUT` if there is room.
     pub(crate) fn poll(&self, file: &File, table: &kernel::sync::poll::PollTable<'_>) -> u32 {
-        self.q.poll.register(file, table);
-        let mut g = self.q.state.lock();
-        g.polled = true;
+        let g = self.q.parts().poll_lock(file, table);
         let mut mask = 0;
         if g.curmsgs > 0 {
             mask |= bindings::POLLIN | bindings::POLLRDNORM;

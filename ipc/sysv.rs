@@ -533,6 +533,10 @@ impl QueueState for SysvState {
         self.polled
     }
 
+    fn set_polled(&mut self) {
+        self.polled = true;
+    }
+
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
         engine::hand_over::<Self>(&mut self.receivers, &mut self.reserved, m, wq)
     }
@@ -708,9 +712,7 @@ impl SysvQueue {
 
     /// `poll` on a file bound with `RIPC_MSG_BIND`.
     pub(crate) fn poll(&self, file: &File, table: &PollTable<'_>) -> u32 {
-        self.poll.register(file, table);
-        let mut g = self.state.lock();
-        g.polled = true;
+        let g = self.parts().poll_lock(file, table);
         if g.deleted {
             return bindings::POLLHUP | bindings::POLLERR;
         }

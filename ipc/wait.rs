@@ -593,8 +593,10 @@ impl PollQueue {
         })
     }
 
-    /// Registers a `poll` call; call before taking the queue lock (then
-    /// record in the state that the queue is polled).
+    /// Registers a `poll` call, before the queue lock is taken
+    /// ([`Parts::poll_lock`], which then marks the queue polled).
+    ///
+    /// [`Parts::poll_lock`]: crate::ipc::engine::Parts::poll_lock
     pub(crate) fn register(&self, file: &File, table: &PollTable<'_>) {
         table.register_wait(file, &self.cv);
     }
