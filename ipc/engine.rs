@@ -96,6 +96,15 @@ impl Reserved {
     }
 }
 
+/// What the engine keeps in each queue's state, under its lock.
+#[derive(Default)]
+pub(crate) struct EngineState {
+    /// The room held by the queue's messages out for delivery.
+    pub(crate) reserved: Reserved,
+    /// Whether a `poll` ever looked at the queue ([`PollQueue`]).
+    polled: bool,
+}
+
 /// What the engine needs of a family's queue state (behind its lock).
 pub(crate) trait QueueState: Unpin + Counted {
     /// What a taken message carries back with it (POSIX: the tree node its
@@ -114,8 +123,8 @@ pub(crate) trait QueueState: Unpin + Counted {
         }
     }
 
-    /// The room held by the queue's messages out for delivery.
-    fn reserved(&mut self) -> &mut Reserved;
+    /// What the engine keeps in the state.
+    fn engine(&mut self) -> &mut EngineState;
 
     /// Hands `m` to a blocked receiver that takes it, or gives it back.
     /// A handed message keeps its room held ([`Reserved`]).
@@ -131,12 +140,6 @@ pub(crate) trait QueueState: Unpin + Counted {
 
     /// Whether the queue was removed (its messages are dropped).
     fn removed(&self) -> bool;
-
-    /// Whether the queue was ever polled ([`PollQueue`]).
-    fn polled(&self) -> bool;
-
-    /// Marks the queue polled (only [`Parts::poll_lock`] does).
-    fn set_polled(&mut self);
 }
 
 /// What the engine's runs need of a family besides [`QueueState`]: how a
@@ -377,12 +380,12 @@ fn hand_direct<S: Family>(
 /// critical section, as native's `pipelined_receive`.
 fn delivered_locked<S: QueueState>(g: &mut S, m: &Msg, held: bool, wq: &mut WakeQ) {
     let waits = if held {
-        g.reserved().give_back(1, S::room(m))
+        g.engine().reserved.give_back(1, S::room(m))
     } else {
-        g.reserved().sender_waits
+        g.engine().reserved.sender_waits
     };
     if waits && !g.serve_senders(wq) {
-        g.reserved().no_sender();
+        g.engine().reserved.no_sender();
     }
 }
 
@@ -391,7 +394,7 @@ fn delivered_locked<S: QueueState>(g: &mut S, m: &Msg, held: bool, wq: &mut Wake
 /// `held`).
 pub(crate) fn out_for_delivery<S: QueueState>(g: &mut S, m: &Msg, held: bool) {
     if !held {
-        g.reserved().hold(S::room(m));
+        g.engine().reserved.hold(S::room(m));
     }
 }
 
@@ -435,7 +438,7 @@ impl<S: Family> Parts<'_, S> {
                     },
                     Ok(false) if !b.may_block(done) => break EAGAIN,
                     // The receive that gives room back serves it.
-                    Ok(false) => g.reserved().sender_sleeps(),
+                    Ok(false) => g.engine().reserved.sender_sleeps(),
                 }
                 let (w, kept) = S::sender_waits(m);
                 let blocked = if woken { Blocked::Again } else { Blocked::Send };
@@ -464,7 +467,7 @@ impl<S: Family> Parts<'_, S> {
             err = Some(e);
             break;
         }
-        let poll = (done > 0 && g.polled()).then_some(self.poll);
+        let poll = (done > 0 && g.engine().polled).then_some(self.poll);
         wait::end_run(g, wq, poll, done, err)
     }
 
@@ -533,7 +536,7 @@ impl<S: Family> Parts<'_, S> {
             out(&mut g, a, &mut wq);
             got += 1;
         }
-        let poll = (got > 0 && g.polled()).then_some(self.poll);
+        let poll = (got > 0 && g.engine().polled).then_some(self.poll);
         wait::end_run(g, wq, poll, got, err)
     }
 
@@ -570,7 +573,7 @@ impl<'a, S: QueueState> Parts<'a, S> {
     ) -> Guard<'a, S, MutexBackend> {
         self.poll.register(file, table);
         let mut g = self.state.lock();
-        g.set_polled();
+        g.engine().polled = true;
         g
     }
 
@@ -687,11 +690,11 @@ impl<'a, S: QueueState> Parts<'a, S> {
         let mut wq = WakeQ::new();
         let mut g = self.state.lock();
         g.stats().received(msgs, bytes);
-        if g.reserved().give_back(msgs, room) && !g.serve_senders(&mut wq) {
-            g.reserved().no_sender();
+        if g.engine().reserved.give_back(msgs, room) && !g.serve_senders(&mut wq) {
+            g.engine().reserved.no_sender();
         }
         // The room given back makes the queue writable: pollers too.
-        let polled = g.polled();
+        let polled = g.engine().polled;
         drop(g);
         drop(wq);
         if polled {
@@ -714,7 +717,7 @@ impl<'a, S: QueueState> Parts<'a, S> {
         let mut serve = false;
         for t in taken {
             // Its room is given back, and taken again below.
-            serve |= g.reserved().give_back(1, S::room(&t.msg));
+            serve |= g.engine().reserved.give_back(1, S::room(&t.msg));
             if g.removed() {
                 continue;
             }
@@ -724,9 +727,9 @@ impl<'a, S: QueueState> Parts<'a, S> {
             }
         }
         if serve && !g.serve_senders(&mut wq) {
-            g.reserved().no_sender();
+            g.engine().reserved.no_sender();
         }
-        let polled = g.polled();
+        let polled = g.engine().polled;
         drop(g);
         drop(wq);
         if polled {

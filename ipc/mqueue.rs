@@ -15,7 +15,7 @@ use crate::ipc::{
     cred::{self, Ids},
     defs::*,
     engine::{
-        self, Arrival, DirectAt, Family, Given, Parts, Pick, QueueState, Reserved, Taken,
+        self, Arrival, DirectAt, EngineState, Family, Given, Parts, Pick, QueueState, Taken,
         DIRECT_MIN,
     },
     kernel_api::{self, globals, UserNsRef},
@@ -261,12 +261,11 @@ struct MqState {
     receivers: WaitList<MqWait>,
     senders: WaitList<Option<Msg>>,
     notify: Option<Notify>,
-    /// The queue's `maxmsg` and its room held by messages out for delivery
-    /// (for the engine's calls, which see only the state).
+    /// The queue's `maxmsg` (for the engine's calls, which see only the
+    /// state).
     maxmsg: usize,
-    reserved: Reserved,
-    /// Whether a `poll` ever looked at the queue ([`PollQueue`]).
-    polled: bool,
+    /// The room held by messages out for delivery, whether it was polled.
+    engine: EngineState,
     stats: Stats,
 }
 
@@ -290,7 +289,9 @@ impl MqState {
         m.set_seq(self.seq);
         self.seq += 1;
         let len = m.len();
-        if let Some(m) = engine::hand_over::<Self>(&mut self.receivers, &mut self.reserved, m, wq) {
+        if let Some(m) =
+            engine::hand_over::<Self>(&mut self.receivers, &mut self.engine.reserved, m, wq)
+        {
             self.put(m, false, &mut None)?;
             let (msgs, bytes) = self.depth();
             self.stats.queued(len, msgs, bytes);
@@ -317,7 +318,7 @@ impl MqState {
     /// Whether the queue has no room: its messages and those out for
     /// delivery fill `maxmsg`.
     fn full(&self) -> bool {
-        self.curmsgs as u64 + self.reserved.msgs() >= self.maxmsg as u64
+        self.curmsgs as u64 + self.engine.reserved.msgs() >= self.maxmsg as u64
     }
 
     /// Queues `m` at the tail of its FIFO, or `back` in its old place.
@@ -351,20 +352,12 @@ impl QueueState for MqState {
     type Extra = Node;
     const COUNTS_BYTES: bool = false;
 
-    fn reserved(&mut self) -> &mut Reserved {
-        &mut self.reserved
-    }
-
-    fn polled(&self) -> bool {
-        self.polled
-    }
-
-    fn set_polled(&mut self) {
-        self.polled = true;
+    fn engine(&mut self) -> &mut EngineState {
+        &mut self.engine
     }
 
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
-        engine::hand_over::<Self>(&mut self.receivers, &mut self.reserved, m, wq)
+        engine::hand_over::<Self>(&mut self.receivers, &mut self.engine.reserved, m, wq)
     }
 
     fn reinsert(&mut self, m: Msg, mut node: Node) {
@@ -676,8 +669,7 @@ impl MqQueue {
                     senders: WaitList::new(),
                     notify: None,
                     maxmsg: n as usize,
-                    reserved: Reserved::default(),
-                    polled: false,
+                    engine: EngineState::default(),
                     stats: Stats::default(),
                 }),
                 poll: PollQueue::new()?,

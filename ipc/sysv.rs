@@ -11,7 +11,7 @@ use crate::ipc::{
     cred::{self, Ids},
     defs::*,
     engine::{
-        self, Arrival, DirectAt, Family, Given, Parts, Pick, QueueState, Reserved, Taken,
+        self, Arrival, DirectAt, EngineState, Family, Given, Parts, Pick, QueueState, Taken,
         DIRECT_MIN,
     },
     fifo::Fifo,
@@ -404,10 +404,8 @@ struct SysvState {
     /// Blocked senders and their message sizes; served means "look again".
     senders: WaitList<usize>,
     shared: Arc<Shared>,
-    /// The room held by messages out for delivery ([`Reserved`]).
-    reserved: Reserved,
-    /// Whether a `poll` ever looked at the queue ([`PollQueue`]).
-    polled: bool,
+    /// The room held by messages out for delivery, whether it was polled.
+    engine: EngineState,
     stats: Stats,
 }
 
@@ -457,7 +455,7 @@ impl SysvState {
 
     /// `msg_fits_inqueue`, with the messages out for delivery counted.
     fn fits(&self, size: usize) -> bool {
-        let (msgs, bytes) = (self.reserved.msgs(), self.reserved.bytes());
+        let (msgs, bytes) = (self.engine.reserved.msgs(), self.engine.reserved.bytes());
         self.cbytes + bytes + size as u64 <= self.qbytes
             && self.msgs.len() as u64 + msgs < self.qbytes
     }
@@ -492,7 +490,7 @@ impl SysvState {
     /// is now, in order; one that then finds no room sleeps again.  Returns
     /// whether a sender is still blocked.
     fn wake_senders(&mut self, wq: &mut WakeQ, all: bool) -> bool {
-        let (msgs, bytes) = (self.reserved.msgs(), self.reserved.bytes());
+        let (msgs, bytes) = (self.engine.reserved.msgs(), self.engine.reserved.bytes());
         let (cbytes, qnum, qbytes) = (
             self.cbytes + bytes,
             self.msgs.len() as u64 + msgs,
@@ -525,20 +523,12 @@ impl QueueState for SysvState {
     type Extra = ();
     const COUNTS_BYTES: bool = true;
 
-    fn reserved(&mut self) -> &mut Reserved {
-        &mut self.reserved
-    }
-
-    fn polled(&self) -> bool {
-        self.polled
-    }
-
-    fn set_polled(&mut self) {
-        self.polled = true;
+    fn engine(&mut self) -> &mut EngineState {
+        &mut self.engine
     }
 
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
-        engine::hand_over::<Self>(&mut self.receivers, &mut self.reserved, m, wq)
+        engine::hand_over::<Self>(&mut self.receivers, &mut self.engine.reserved, m, wq)
     }
 
     fn reinsert(&mut self, m: Msg, (): ()) {
@@ -603,7 +593,9 @@ impl Family for SysvState {
         m.set_seq(self.seq);
         self.seq += 1;
         let size = m.len();
-        if let Some(m) = engine::hand_over::<Self>(&mut self.receivers, &mut self.reserved, m, wq) {
+        if let Some(m) =
+            engine::hand_over::<Self>(&mut self.receivers, &mut self.engine.reserved, m, wq)
+        {
             self.msgs.push(m);
             self.account(size, 1);
             let (msgs, bytes) = self.depth();
@@ -754,8 +746,7 @@ impl SysvQueue {
                     receivers: WaitList::new(),
                     senders: WaitList::new(),
                     shared: ns.shared.clone(),
-                    reserved: Reserved::default(),
-                    polled: false,
+                    engine: EngineState::default(),
                     stats: Stats::default(),
                 }),
                 poll: PollQueue::new()?,

@@ -555,7 +555,7 @@ pub(crate) fn sleep<S: Unpin + Counted, W>(
 
 /// The poll wait queue of a queue.  Until someone polls the queue, a send
 /// or receive skips the wake-up call (and its lock): the queue's state
-/// records that it was polled (under the queue lock, after the poller
+/// records that it was polled ([`EngineState`]) (under the queue lock, after the poller
 /// registered here and before it looks at the state), and the run that
 /// changed the state looks at that record before it drops the lock, so a
 /// poller that looked before a change is seen.
@@ -563,6 +563,8 @@ pub(crate) fn sleep<S: Unpin + Counted, W>(
 /// The wait queue is a [`PollCondVarBox`]: freeing it waits for the epoll
 /// items to go through `kfree_rcu`, where a plain `PollCondVar` calls
 /// `synchronize_rcu()` (an `IPC_RMID` or a last close took 15-20 ms).
+///
+/// [`EngineState`]: crate::ipc::engine::EngineState
 pub(crate) struct PollQueue {
     cv: PollCondVarBox,
 }

@@ -646,6 +646,18 @@ static int mq_expect(mqd_t q, const char *text, unsigned int prio)
 	return 0;
 }
 
+/* A blocks on the empty queue q; a send hands "handed" (priority 2)
+ * straight to A (pipelined), whose copy stalls on the trap. */
+static int stall_handed(struct stall *a, mqd_t q)
+{
+	if (stall_receive(a, A_MQ_RECEIVE, q, 0) || stall_launch(a) ||
+	    wait_sleeping(a->tid, SYS_ioctl, SYS_ioctl, "A"))
+		return -1;
+	if (mq_snd(q, "handed", 2))
+		return note("send \"handed\": %s", ename(errno));
+	return stall_wait_fault(a);
+}
+
 static int msg_new(FIXTURE_DATA(put_back) *self)
 {
 	self->id = ripc_msgget(self->key, IPC_CREAT | IPC_EXCL | 0600);
@@ -832,11 +844,7 @@ TEST_F_TIMEOUT(put_back, posix_handed_over_message_goes_to_the_next_receiver, TI
 	struct stall *a = &self->st;
 	mqd_t q = SYS(mq_new(self, 4));
 
-	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
-	CHECK(stall_launch(a));
-	CHECK(wait_sleeping(a->tid, SYS_ioctl, SYS_ioctl, "A"));
-	SYS(mq_snd(q, "handed", 2));
-	CHECK(stall_wait_fault(a));
+	CHECK(stall_handed(a, q));
 	PEER_BLOCKS(0, P_MQ_RECEIVE, q, MSGSIZE, NULL, "B");
 	CHECK(stall_fail(a));
 	ASSERT_A_EFAULT();
@@ -982,11 +990,7 @@ TEST_F_TIMEOUT(put_back, posix_room_given_back_goes_to_a_receiver_that_blocked, 
 	struct stall *a = &self->st;
 	mqd_t q = SYS(mq_new(self, 1));
 
-	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
-	CHECK(stall_launch(a));
-	CHECK(wait_sleeping(a->tid, SYS_ioctl, SYS_ioctl, "A"));
-	SYS(mq_snd(q, "handed", 2));
-	CHECK(stall_wait_fault(a));
+	CHECK(stall_handed(a, q));
 	PEER_BLOCKS(0, P_MQ_SEND, q, 5, "second", "the sender");
 	PEER_BLOCKS(1, P_MQ_RECEIVE, q, MSGSIZE, NULL, "B");
 	EXPECT_EQ(0, curmsgs(q));
@@ -1011,11 +1015,7 @@ TEST_F_TIMEOUT(put_back, posix_room_given_back_wakes_a_pollout_poller, TIMEOUT)
 	struct peer *p = &self->peer[0];
 	mqd_t q = SYS(mq_new(self, 1));
 
-	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
-	CHECK(stall_launch(a));
-	CHECK(wait_sleeping(a->tid, SYS_ioctl, SYS_ioctl, "A"));
-	SYS(mq_snd(q, "handed", 2));
-	CHECK(stall_wait_fault(a));
+	CHECK(stall_handed(a, q));
 	PEER_BLOCKS(0, P_POLL, q, POLLOUT, NULL, "the poller");
 	CHECK(stall_succeed(a));
 	ASSERT_EQ(6, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
