@@ -471,21 +471,27 @@ bool rust_ipc_percpu_put(void __percpu *slots, void *p)
 	return this_cpu_cmpxchg(*(void * __percpu *)slots, NULL, p) == NULL;
 }
 
-/* Empties one slot of any CPU and returns what it held, NULL if all are
- * empty (when nothing else uses the slots any more). */
-void *rust_ipc_percpu_pop_any(void __percpu *slots)
+/*
+ * Empties the first full slot of the possible CPUs from *cpu on and returns
+ * what it held, with *cpu past it; NULL once all are empty (when nothing
+ * else uses the slots any more).  Start with *cpu = 0.
+ */
+void *rust_ipc_percpu_pop_any(void __percpu *slots, int *cpu)
 {
-	int cpu;
+	int c;
 
-	for_each_possible_cpu(cpu) {
-		void **s = per_cpu_ptr((void * __percpu *)slots, cpu);
+	for (c = cpumask_next(*cpu - 1, cpu_possible_mask); c < nr_cpu_ids;
+	     c = cpumask_next(c, cpu_possible_mask)) {
+		void **s = per_cpu_ptr((void * __percpu *)slots, c);
 		void *p = *s;
 
 		if (p) {
 			*s = NULL;
+			*cpu = c + 1;
 			return p;
 		}
 	}
+	*cpu = nr_cpu_ids;
 	return NULL;
 }
 

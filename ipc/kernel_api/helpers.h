@@ -64,7 +64,7 @@ int rust_ipc_pinned_fill(struct page **pages, size_t start, size_t off,
 void __percpu *rust_ipc_percpu_slots(void);
 void *rust_ipc_percpu_take(void __percpu *slots);
 bool rust_ipc_percpu_put(void __percpu *slots, void *p);
-void *rust_ipc_percpu_pop_any(void __percpu *slots);
+void *rust_ipc_percpu_pop_any(void __percpu *slots, int *cpu);
 void __percpu *rust_ipc_percpu_counts(void);
 void rust_ipc_percpu_count(void __percpu *counts, s64 msgs, s64 bytes);
 void rust_ipc_percpu_counts_sum(void __percpu *counts, s64 *msgs, s64 *bytes);

@@ -94,7 +94,7 @@ mod ffi {
         pub(super) fn rust_ipc_percpu_slots() -> *mut c_void;
         pub(super) fn rust_ipc_percpu_take(slots: *mut c_void) -> *mut c_void;
         pub(super) fn rust_ipc_percpu_put(slots: *mut c_void, p: *mut c_void) -> bool;
-        pub(super) fn rust_ipc_percpu_pop_any(slots: *mut c_void) -> *mut c_void;
+        pub(super) fn rust_ipc_percpu_pop_any(slots: *mut c_void, cpu: *mut c_int) -> *mut c_void;
         pub(super) fn rust_ipc_percpu_counts() -> *mut c_void;
         pub(super) fn rust_ipc_percpu_count(counts: *mut c_void, msgs: i64, bytes: i64);
         pub(super) fn rust_ipc_percpu_counts_sum(

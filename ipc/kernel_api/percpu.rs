@@ -72,10 +72,12 @@ impl<T: Send + Sync> ArcPerCpu<T> {
 
 impl<T: Send + Sync> Drop for ArcPerCpu<T> {
     fn drop(&mut self) {
+        // One pass over the CPUs.
+        let mut cpu = 0;
         loop {
             // SAFETY: `slots` is valid, and nothing else uses it any more
-            // (`&mut self`).
-            let p = unsafe { ffi::rust_ipc_percpu_pop_any(self.slots.as_ptr()) };
+            // (`&mut self`); `cpu` is valid for writes.
+            let p = unsafe { ffi::rust_ipc_percpu_pop_any(self.slots.as_ptr(), &mut cpu) };
             if p.is_null() {
                 break;
             }
