@@ -122,8 +122,10 @@ impl Counts {
         unsafe { ffi::rust_ipc_percpu_count(self.counts.as_ptr(), msgs, bytes) };
     }
 
-    /// The sums over every CPU: messages and bytes (a moment's; a CPU's
-    /// count may be negative, the sums are not).
+    /// The sums over every CPU: messages and bytes, read while others may
+    /// add (a CPU's count may be negative, and so may a sum read between
+    /// a send counted on one CPU and its receive on another: the caller
+    /// clamps).
     pub(crate) fn sum(&self) -> (i64, i64) {
         let (mut msgs, mut bytes) = (0, 0);
         // SAFETY: `counts` is valid (type invariant); the pointers are to
