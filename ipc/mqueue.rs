@@ -749,7 +749,9 @@ fn load(q: &MqQueue, ptr: u64, len: u64, prio: u32) -> Result<Msg> {
 }
 
 /// `RIPC_MQ_RECEIVE`: returns the length; the priority goes to the user
-/// address `prio_out`.  A fault on either copy puts the message back.
+/// address `prio_out` (the argument struct's field, or a register call's
+/// pointer: none if 0, as native's `NULL`).  A fault on either copy puts
+/// the message back.
 pub(crate) fn receive(
     h: Option<&MqHandle>,
     file: &File,
@@ -777,14 +779,22 @@ pub(crate) fn receive(
         got = Some(parts.got(g, a, true, wq, |m| copy_nofault(m, x.msg_ptr, prio_out)));
     });
     let got = got.ok_or(err.unwrap_or(EINVAL))?;
-    // Filled by its sender, the priority is ours to write, into the
-    // argument struct just read (were it read-only, the `EFAULT` would lose
-    // the message, as native's `put_user` after the dequeue does).
+    // Filled by its sender, the priority is ours to write (were its place
+    // read-only, the `EFAULT` would lose the message, as native's
+    // `put_user` after the dequeue does).
     parts.finish(
         got,
         |m| copy_out(m, x.msg_ptr, prio_out),
-        |n, prio| write_user(prio_out, &(prio as u32)).map(|()| n),
+        |n, prio| write_prio(prio_out, prio as u32).map(|()| n),
     )
+}
+
+/// Writes a received message's priority to `prio_out`, unless it is 0.
+fn write_prio(prio_out: u64, prio: u32) -> Result {
+    if prio_out == 0 {
+        return Ok(());
+    }
+    write_user(prio_out, &prio)
 }
 
 /// A single receive's or peek's copy under the queue lock: the text to
@@ -792,15 +802,17 @@ pub(crate) fn receive(
 /// and [`copy_out`] after the lock); returns the length.
 fn copy_nofault(m: &Msg, ptr: u64, prio_out: u64) -> Result<usize> {
     m.store_nofault(ptr, m.len())?;
-    let prio = m.mtype() as u32;
-    kernel_api::copy_to_user_nofault(prio_out, &prio.to_ne_bytes())?;
+    if prio_out != 0 {
+        let prio = m.mtype() as u32;
+        kernel_api::copy_to_user_nofault(prio_out, &prio.to_ne_bytes())?;
+    }
     Ok(m.len())
 }
 
 /// [`copy_nofault`] after the lock, where the copy may fault.
 fn copy_out(m: &Msg, ptr: u64, prio_out: u64) -> Result<usize> {
     m.store(ptr, m.len())?;
-    write_user(prio_out, &(m.mtype() as u32))?;
+    write_prio(prio_out, m.mtype() as u32)?;
     Ok(m.len())
 }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ripc.h"
@@ -120,12 +121,50 @@ int ripc_device_forget(unsigned int lo, unsigned int hi)
 					   __ATOMIC_ACQUIRE);
 }
 
+/* ripc_device_fd(), its common case inline. */
+static inline __attribute__((always_inline)) int device_fd(void)
+{
+	int fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE);
+
+	return fd >= 0 ? fd : ripc_device_fd();
+}
+
 /* An ioctl on the process-wide device descriptor. */
 static long dev_ioctl(unsigned long cmd, void *arg)
 {
-	int fd = ripc_device_fd();
+	int fd = device_fd();
 
 	return fd < 0 ? -1 : ioctl(fd, cmd, arg);
+}
+
+/*
+ * A register call (<linux/rust_ipc.h>): ioctl(fd, cmd, a) with three more
+ * arguments in the system call's registers, as syscall(SYS_ioctl, fd, cmd,
+ * a, b, c, d) makes it; -1 and errno on failure.  On x86-64 the instruction
+ * is inline: libc's syscall() shuffles its seven arguments first.
+ */
+static inline __attribute__((always_inline)) long
+ioctl_regs(int fd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
+{
+#ifdef __x86_64__
+	register __u64 r10 __asm__("r10") = b;
+	register __u64 r8 __asm__("r8") = c;
+	register __u64 r9 __asm__("r9") = d;
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "0"((long)SYS_ioctl), "D"((long)fd), "S"((unsigned long)cmd), "d"(a),
+			   "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	if ((unsigned long)ret > -4096UL) {
+		errno = (int)-ret;
+		return -1;
+	}
+	return ret;
+#else
+	return syscall(SYS_ioctl, fd, cmd, a, b, c, d);
+#endif
 }
 
 /*
@@ -144,17 +183,37 @@ static long mq_ioctl(int mqd, unsigned long cmd, void *arg, int (*einval)(const 
 	return ret;
 }
 
+/* A timeout native refuses with EINVAL. */
+static int bad_timespec(const struct timespec *ts)
+{
+	return ts && (ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000 || ts->tv_sec < 0);
+}
+
 /* The argument checks native makes before EBADF, for mq_ioctl(). */
 static int bad_timeout(const void *arg)
 {
 	const struct ripc_mq_xfer *x = arg;
-	const struct timespec *ts = (const struct timespec *)(uintptr_t)x->timeout;
 	__s32 c = x->clock.clockid;
 
 	if ((c != CLOCK_REALTIME && c != CLOCK_MONOTONIC && c != CLOCK_BOOTTIME) ||
 	    (x->clock.flags & ~RIPC_TIMEOUT_RELATIVE))
 		return 1;
-	return ts && (ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000 || ts->tv_sec < 0);
+	return bad_timespec((const struct timespec *)(uintptr_t)x->timeout);
+}
+
+/*
+ * A POSIX register call on a queue descriptor (see mq_ioctl(); bad: the
+ * arguments native refuses before EBADF).
+ */
+static inline __attribute__((always_inline)) long
+mq_regs(int mqd, unsigned int cmd, __u64 ptr, __u64 len, __u64 prio, const struct timespec *ts,
+	int bad)
+{
+	long ret = ioctl_regs(mqd, cmd, ptr, len, prio, PTR(ts));
+
+	if (ret < 0 && (errno == ENOTTY || errno == EBADF))
+		errno = bad || bad_timespec(ts) ? EINVAL : EBADF;
+	return ret;
 }
 
 /*
@@ -262,6 +321,9 @@ mq_send_clock(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_pri
 		.timeout = PTR(timeout),
 	};
 
+	if (clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME)
+		return mq_regs(mqd, RIPC_MQ_TIMEDSEND, PTR(msg_ptr), msg_len, msg_prio, timeout,
+			       msg_prio >= 32768) < 0 ? -1 : 0;
 	if (clock_arg(&arg.clock, clockid, flags) < 0)
 		return -1;
 	return mq_ioctl(mqd, RIPC_MQ_SEND, &arg, bad_send) < 0 ? -1 : 0;
@@ -298,6 +360,9 @@ mq_receive_clock(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
 	};
 	long ret;
 
+	if (clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME)
+		return mq_regs(mqd, RIPC_MQ_TIMEDRECEIVE, PTR(msg_ptr), msg_len, PTR(msg_prio),
+			       timeout, 0);
 	if (clock_arg(&arg.clock, clockid, flags) < 0)
 		return -1;
 	ret = mq_ioctl(mqd, RIPC_MQ_RECEIVE, &arg, bad_timeout);
@@ -456,6 +521,12 @@ msgsnd_clock(int msqid, const void *msgp, size_t msgsz, int msgflg,
 		.timeout = PTR(timeout),
 	};
 
+	if (!timeout && clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME) {
+		int fd = device_fd();
+
+		return fd < 0 || ioctl_regs(fd, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(msqid, msgflg),
+					    PTR(msgp), msgsz, 0) < 0 ? -1 : 0;
+	}
 	if (clock_arg(&arg.clock, clockid, flags) < 0)
 		return -1;
 	return dev_ioctl(RIPC_MSGSND, &arg) < 0 ? -1 : 0;
@@ -487,6 +558,12 @@ msgrcv_clock(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg,
 		.timeout = PTR(timeout),
 	};
 
+	if (!timeout && clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME) {
+		int fd = device_fd();
+
+		return fd < 0 ? -1 : ioctl_regs(fd, RIPC_MSGRCV_REGS, RIPC_MSG_REGS_ID(msqid, msgflg),
+						PTR(msgp), msgsz, (__u64)msgtyp);
+	}
 	if (clock_arg(&arg.clock, clockid, flags) < 0)
 		return -1;
 	return dev_ioctl(RIPC_MSGRCV, &arg);

@@ -144,6 +144,20 @@ fn read_words<T: SizedArg>(arg: usize) -> Option<T> {
     (r == 0).then(|| unsafe { val.assume_init() })
 }
 
+/// The fourth to sixth arguments of the caller's `ioctl(2)` system call
+/// (a register call, `RIPC_MQ_TIMEDSEND` ...): `ENOTTY` if the call is not
+/// a native `ioctl` with command `cmd` (a 32-bit caller).
+#[inline(always)]
+pub(crate) fn ioctl_regs(cmd: u32) -> Result<[u64; 3]> {
+    let mut rest: [c_ulong; 3] = [0; 3];
+    // SAFETY: `rest` is valid for writes of three `unsigned long`s.
+    if unsafe { ffi::rust_ipc_ioctl_args(cmd, rest.as_mut_ptr()) } {
+        Ok(rest.map(|r| r as u64))
+    } else {
+        Err(ENOTTY)
+    }
+}
+
 /// Writes `val` back to the caller's struct, at most the `size` it knows.
 pub(crate) fn write_arg<T: SizedArg>(arg: usize, val: &T, usize_: u32) -> Result {
     let n = (usize_ as usize).min(size_of::<T>());

@@ -5,6 +5,7 @@
  * crate): no kernel struct layout is read or guessed on the Rust side.
  * The Rust wrappers over these are in ipc/kernel_api/.
  */
+#include <linux/compat.h>
 #include <linux/crc32.h>
 #include <linux/cred.h>
 #include <linux/dcache.h>
@@ -22,9 +23,12 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task_stack.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/syscall.h>
+#include <asm/unistd.h>
 #include <linux/timekeeping.h>
 #include <linux/user_namespace.h>
 
@@ -325,6 +329,30 @@ int rust_ipc_read_user_words(u64 *dst, const u64 __user *src, unsigned int n)
 	return 0;
 efault:
 	return -EFAULT;
+}
+
+/*
+ * The fourth to sixth arguments of the caller's ioctl(2) system call, for
+ * the commands that take theirs in registers (RIPC_MQ_TIMEDSEND, ...):
+ * syscall_get_arguments(), as seccomp and ptrace read them.  False unless
+ * the current system call is a native ioctl() with command cmd (a compat
+ * caller, a kernel thread).
+ */
+bool rust_ipc_ioctl_args(unsigned int cmd, unsigned long *rest)
+{
+	struct pt_regs *regs = task_pt_regs(current);
+	unsigned long args[6];
+
+	if ((current->flags & PF_KTHREAD) || in_compat_syscall() ||
+	    syscall_get_nr(current, regs) != __NR_ioctl)
+		return false;
+	syscall_get_arguments(current, regs, args);
+	if ((unsigned int)args[1] != cmd)
+		return false;
+	rest[0] = args[3];
+	rest[1] = args[4];
+	rest[2] = args[5];
+	return true;
 }
 
 /* crc32_le(): zlib's CRC-32 without its inversions (lib/crc/). */

@@ -24,7 +24,7 @@
 #include <linux/ioctl.h>
 
 #define RIPC_DEVICE "/dev/rust_ipc"
-#define RIPC_ABI_VERSION 1
+#define RIPC_ABI_VERSION 2             /* 2: the register calls (below) */
 
 /* Limits, as /proc/sys/fs/mqueue/ and /proc/sys/kernel/msg* show them. */
 struct ripc_limits {
@@ -630,6 +630,10 @@ struct ripc_stats {
 #define RIPC_NR_NOTIFY_FD_BIND 0x60
 #define RIPC_NR_NOTIFY_FD_STATE 0x61
 #define RIPC_NR_STATS 0x70
+#define RIPC_NR_MQ_TIMEDSEND 0x80
+#define RIPC_NR_MQ_TIMEDRECEIVE 0x81
+#define RIPC_NR_MSGSND_REGS 0x82
+#define RIPC_NR_MSGRCV_REGS 0x83
 
 #define RIPC_IOC_VERSION	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_VERSION, struct ripc_version)
 #define RIPC_IOC_SET_LIMITS	_IOW(RIPC_IOC_MAGIC, RIPC_NR_SET_LIMITS, struct ripc_set_limits)
@@ -657,5 +661,37 @@ struct ripc_stats {
 #define RIPC_NOTIFY_FD_BIND	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_NOTIFY_FD_BIND, struct ripc_notify_fd)
 #define RIPC_NOTIFY_FD_STATE	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_NOTIFY_FD_STATE, struct ripc_notify_fd)
 #define RIPC_IOC_STATS		_IOWR(RIPC_IOC_MAGIC, RIPC_NR_STATS, struct ripc_stats)
+
+/*
+ * The register calls (ABI version 2): the data path's four calls with
+ * their arguments in the system call's registers, as the native calls
+ * take them, instead of in an argument struct.  ioctl(2) carries three
+ * arguments; these commands read the ioctl system call's six, so they
+ * are made with syscall(2) (or the equivalent instruction), never with
+ * libc's three-argument ioctl():
+ *
+ *   syscall(SYS_ioctl, mqd, RIPC_MQ_TIMEDSEND, msg_ptr, msg_len, msg_prio,
+ *           abs_timeout)                  mq_timedsend(); returns 0
+ *   syscall(SYS_ioctl, mqd, RIPC_MQ_TIMEDRECEIVE, msg_ptr, msg_len,
+ *           msg_prio_ptr, abs_timeout)    mq_timedreceive(); returns the length
+ *   syscall(SYS_ioctl, fd, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(msqid, msgflg),
+ *           msgp, msgsz, 0)               msgsnd(); returns 0
+ *   syscall(SYS_ioctl, fd, RIPC_MSGRCV_REGS, RIPC_MSG_REGS_ID(msqid, msgflg),
+ *           msgp, msgsz, msgtyp)          msgrcv(); returns the length
+ *
+ * Each argument has the native call's type and meaning: abs_timeout is a
+ * const struct timespec * on CLOCK_REALTIME or NULL, msg_prio_ptr an
+ * unsigned int * or NULL (not written then).  System V's five arguments
+ * do not fit in four registers: msqid and msgflg share one.  A
+ * RIPC_MSGSND_REGS with a sixth argument other than 0 is EINVAL.  A
+ * 32-bit (compat) caller gets ENOTTY and uses the struct commands, which
+ * also take the other clocks and relative timeouts.
+ */
+#define RIPC_MQ_TIMEDSEND	_IO(RIPC_IOC_MAGIC, RIPC_NR_MQ_TIMEDSEND)
+#define RIPC_MQ_TIMEDRECEIVE	_IO(RIPC_IOC_MAGIC, RIPC_NR_MQ_TIMEDRECEIVE)
+#define RIPC_MSGSND_REGS	_IO(RIPC_IOC_MAGIC, RIPC_NR_MSGSND_REGS)
+#define RIPC_MSGRCV_REGS	_IO(RIPC_IOC_MAGIC, RIPC_NR_MSGRCV_REGS)
+#define RIPC_MSG_REGS_ID(msqid, msgflg) \
+	((__u64)(__u32)(msqid) | (__u64)(__u32)(msgflg) << 32)
 
 #endif /* _UAPI_LINUX_RUST_IPC_H */
