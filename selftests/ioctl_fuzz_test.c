@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 
 #define PROCS 4
 
@@ -57,7 +58,8 @@ static const unsigned nrs[] = {
 	RIPC_NR_MQ_SEND_BATCH, RIPC_NR_MQ_RECEIVE_BATCH, RIPC_NR_MSGSND_BATCH,
 	RIPC_NR_MSGRCV_BATCH, RIPC_NR_MQ_PEEK, RIPC_NR_MQ_PEEK_BATCH, RIPC_NR_DUMP,
 	RIPC_NR_RESTORE,
-	RIPC_NR_STATS,
+	RIPC_NR_STATS, RIPC_NR_MQ_TIMEDSEND, RIPC_NR_MQ_TIMEDRECEIVE, RIPC_NR_MSGSND_REGS,
+	RIPC_NR_MSGRCV_REGS,
 };
 
 struct fuzzer {
@@ -71,7 +73,7 @@ static void *fuzz_thread(void *p)
 	static const char *names[] = { "/fz0", "/fz1", "/fz2", "fz", "/", "//x" };
 	const struct fuzzer *f = p;
 	union { __u64 q[64]; __u32 w[128]; } a;
-	__u64 *arg = a.q, buf[1024];
+	__u64 *arg = a.q, buf[1024], big[16384];
 	struct ripc_timespec past = { 1, 0 };
 	int *fds = f->fds;
 	long calls = f->calls;
@@ -119,6 +121,35 @@ static void *fuzz_thread(void *p)
 			continue;	/* would change the limits under the other tests */
 		if (nr == RIPC_NR_DUMP)	/* a stream longer than buf would overrun it */
 			arg[2] %= sizeof(buf) - 16;
+		if (nr >= RIPC_NR_MQ_TIMEDSEND && nr <= RIPC_NR_MSGRCV_REGS && rnd() % 4) {
+			/* A register call with its six arguments (else ioctl()'s three
+			 * and whatever the other registers hold, below). */
+			__u64 len = rnd() % 8 ? rnd() % sizeof(big) : rnd();
+			/* Never no timeout: a file made blocking (setattr) would sleep. */
+			__u64 ts = rnd() % 8 ? (uintptr_t)&past :
+				   rnd() % 2 ? 8 : (uintptr_t)page_end - 4;
+			__u64 id = RIPC_MSG_REGS_ID(rnd() % 4 ? rnd() % 4 : rnd(),
+						    (rnd() % 8 ? 0 : rnd()) | IPC_NOWAIT);
+
+			switch (nr) {
+			case RIPC_NR_MQ_TIMEDSEND:
+				syscall(SYS_ioctl, fd, cmd, fuzz_ptr(buf), len % sizeof(buf),
+					rnd() % 4 ? rnd() % 32 : rnd(), ts);
+				break;
+			case RIPC_NR_MQ_TIMEDRECEIVE:
+				syscall(SYS_ioctl, fd, cmd, fuzz_ptr(big), len,
+					rnd() % 2 ? fuzz_ptr(buf) : 0, ts);
+				break;
+			case RIPC_NR_MSGSND_REGS:
+				syscall(SYS_ioctl, fd, cmd, id, fuzz_ptr(buf), len % (sizeof(buf) - 8),
+					rnd() % 8 ? 0 : rnd());
+				break;
+			default:
+				syscall(SYS_ioctl, fd, cmd, id, fuzz_ptr(big), len % (sizeof(big) - 8),
+					rnd() % 4 ? rnd() % 4 : rnd());
+			}
+			continue;
+		}
 		ioctl(fd, cmd, rnd() % 16 ? (void *)arg : (void *)(uintptr_t)fuzz_ptr(arg));
 		if (rnd() % 128 == 0) {	/* remove what exists */
 			struct ripc_msgctl m = { .size = sizeof(m), .msqid = (int)(rnd() % 4), .cmd = IPC_RMID };
