@@ -51,6 +51,10 @@ const COMMANDS: &[&str] = &[
     "RIPC_IOC_DUMP",
     "RIPC_IOC_RESTORE",
     "RIPC_IOC_STATS",
+    "RIPC_MQ_TIMEDSEND",
+    "RIPC_MQ_TIMEDRECEIVE",
+    "RIPC_MSGSND_REGS",
+    "RIPC_MSGRCV_REGS",
 ];
 
 fn main() {

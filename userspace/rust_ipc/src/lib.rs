@@ -81,7 +81,7 @@ pub const DEVICE_PATH: &str = "/dev/rust_ipc";
 #[cfg(test)]
 mod tests {
     use super::uapi::*;
-    use rustix::ioctl::opcode::{read_write, write};
+    use rustix::ioctl::opcode::{none, read_write, write};
 
     /// The command numbers clang evaluated from the header's `_IOW`/`_IOWR`
     /// macros agree with the ones computed from the magic, the numbers
@@ -169,6 +169,13 @@ mod tests {
                 RIPC_CMD_IOC_STATS,
                 read_write::<ripc_stats>(m, n(RIPC_NR_STATS)),
             ),
+            (RIPC_CMD_MQ_TIMEDSEND, none(m, n(RIPC_NR_MQ_TIMEDSEND))),
+            (
+                RIPC_CMD_MQ_TIMEDRECEIVE,
+                none(m, n(RIPC_NR_MQ_TIMEDRECEIVE)),
+            ),
+            (RIPC_CMD_MSGSND_REGS, none(m, n(RIPC_NR_MSGSND_REGS))),
+            (RIPC_CMD_MSGRCV_REGS, none(m, n(RIPC_NR_MSGRCV_REGS))),
         ];
         for (i, (clang, rust)) in cases.into_iter().enumerate() {
             // Opcode is a c_uint on x86_64, another type elsewhere.

@@ -489,6 +489,33 @@ impl PosixQueue {
         };
         let send = cmd == uapi::RIPC_CMD_MQ_SEND;
         let bad = timeout.is_some_and(|(ts, _)| bad_timespec(&ts)) || (send && prio >= MQ_PRIO_MAX);
+        // Native's own timeout (none, or absolute on CLOCK_REALTIME): the
+        // register call, no argument struct.
+        if x.clock.clockid == 0 && x.clock.flags == 0 {
+            let mut prio_out = 0u32;
+            let (cmd, third) = if send {
+                (uapi::RIPC_CMD_MQ_TIMEDSEND, u64::from(prio))
+            } else {
+                (
+                    uapi::RIPC_CMD_MQ_TIMEDRECEIVE,
+                    ptr(std::ptr::addr_of_mut!(prio_out)),
+                )
+            };
+            // SAFETY: the buffer is `len` bytes of a slice the caller lends
+            // (read for a send, written for a receive, which only `receive`
+            // passes), the priority pointer a live `u32`, the timeout 0 or
+            // a live `ripc_timespec`.
+            let r = unsafe {
+                sys::ioctl_regs(
+                    self.fd.as_fd(),
+                    cmd,
+                    [x.msg_ptr, x.msg_len, third, x.timeout],
+                )
+            };
+            if let Some(r) = r {
+                return self.regs_result(r, bad).map(|n| (n, prio_out));
+            }
+        }
         // SAFETY: `x` is a `ripc_mq_xfer` whose buffer is `len` bytes of a
         // slice the caller lends (read for a send, written for a receive,
         // which only `receive` passes) and whose timeout is 0 or a live
@@ -654,7 +681,15 @@ impl PosixQueue {
     /// The caller guarantees, as for [`sys::ioctl`], that `arg` fits `cmd`.
     fn call<T>(&self, cmd: u32, arg: &mut T, bad: bool) -> io::Result<i32> {
         // SAFETY: by the callers, which pass the argument struct of `cmd`.
-        match unsafe { ioctl(self.fd.as_fd(), cmd, arg) } {
+        let r = unsafe { ioctl(self.fd.as_fd(), cmd, arg) };
+        self.regs_result(r, bad)
+    }
+
+    /// A call's result on a descriptor that may not be a queue's: `ENOTTY`
+    /// (another file) and `EBADF` become `EINVAL` for arguments native
+    /// refuses first (`bad`), else `EBADF`.
+    fn regs_result<N>(&self, r: io::Result<N>, bad: bool) -> io::Result<N> {
+        match r {
             Err(e)
                 if e.raw_os_error() == Some(Errno::NOTTY.raw_os_error())
                     || e.raw_os_error() == Some(Errno::BADF.raw_os_error()) =>

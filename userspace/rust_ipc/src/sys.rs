@@ -66,6 +66,56 @@ pub(crate) unsafe fn ioctl<T>(fd: BorrowedFd<'_>, cmd: u32, arg: &mut T) -> io::
     unsafe { rustix::ioctl::ioctl(fd, call) }.map_err(io::Error::from)
 }
 
+/// A register call (`RIPC_MQ_TIMEDSEND`, ...; `<linux/rust_ipc.h>`):
+/// `ioctl(fd, cmd, a)` with three more arguments in the system call's
+/// registers, as `syscall(SYS_ioctl, fd, cmd, a, b, c, d)` makes it;
+/// its (non-negative) result or the errno.  `None` where this crate does
+/// not make them (other than x86-64): the caller uses the struct command.
+///
+/// # Safety
+///
+/// Every pointer among `args` must be 0 or valid for the reads and writes
+/// that `cmd` makes, for the length it says.
+#[allow(unused_variables)]
+pub(crate) unsafe fn ioctl_regs(
+    fd: BorrowedFd<'_>,
+    cmd: u32,
+    args: [u64; 4],
+) -> Option<io::Result<usize>> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::os::fd::AsRawFd;
+        const SYS_IOCTL: isize = 16;
+        let ret: isize;
+        // SAFETY: the x86-64 `syscall` instruction with the ioctl system
+        // call's number and six arguments; the kernel changes rax (the
+        // result), rcx and r11 only, and touches user memory only through
+        // the pointers in `args` (the caller's contract).
+        unsafe {
+            std::arch::asm!(
+                "syscall",
+                inlateout("rax") SYS_IOCTL => ret,
+                in("rdi") fd.as_raw_fd() as isize,
+                in("rsi") cmd as usize,
+                in("rdx") args[0],
+                in("r10") args[1],
+                in("r8") args[2],
+                in("r9") args[3],
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack),
+            );
+        }
+        Some(if (-4095..0).contains(&ret) {
+            Err(io::Error::from_raw_os_error(-ret as i32))
+        } else {
+            Ok(ret as usize)
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    None
+}
+
 /// A new open file of the device (`O_RDWR | O_CLOEXEC`).
 pub(crate) fn open_device() -> io::Result<OwnedFd> {
     open_device_as(OFlags::RDWR)

@@ -291,9 +291,23 @@ impl SysvQueue {
             timeout: timeout.as_ref().map_or(0, |(ts, _)| ptr(ts)),
             clock: timeout.map(|(_, c)| c).unwrap_or_default(),
         };
+        let dev = sys::device()?;
+        if a.timeout == 0 {
+            // SAFETY: msgp is a msgbuf of 8 + msgsz bytes.
+            let r = unsafe {
+                sys::ioctl_regs(
+                    dev,
+                    uapi::RIPC_CMD_MSGSND_REGS,
+                    [regs_id(self.id, msgflg), a.msgp, a.msgsz as u64, 0],
+                )
+            };
+            if let Some(r) = r {
+                return r.map(drop);
+            }
+        }
         // SAFETY: `a` is a `ripc_msgsnd` whose msgp is a msgbuf of
         // 8 + msgsz bytes and whose timeout is 0 or a live timespec.
-        unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_MSGSND, &mut a) }?;
+        unsafe { ioctl(dev, uapi::RIPC_CMD_MSGSND, &mut a) }?;
         Ok(())
     }
 
@@ -369,9 +383,28 @@ impl SysvQueue {
             timeout: timeout.as_ref().map_or(0, |(ts, _)| ptr(ts)),
             clock: timeout.map(|(_, c)| c).unwrap_or_default(),
         };
-        // SAFETY: `a` is a `ripc_msgrcv` whose msgp has room for
-        // 8 + msgsz bytes and whose timeout is 0 or a live timespec.
-        let n = unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_MSGRCV, &mut a) }? as usize;
+        let dev = sys::device()?;
+        // SAFETY: msgp has room for 8 + msgsz bytes.
+        let regs = (a.timeout == 0)
+            .then(|| unsafe {
+                sys::ioctl_regs(
+                    dev,
+                    uapi::RIPC_CMD_MSGRCV_REGS,
+                    [
+                        regs_id(self.id, msgflg),
+                        a.msgp,
+                        a.msgsz as u64,
+                        msgtyp as u64,
+                    ],
+                )
+            })
+            .flatten();
+        let n = match regs {
+            Some(r) => r?,
+            // SAFETY: `a` is a `ripc_msgrcv` whose msgp has room for
+            // 8 + msgsz bytes and whose timeout is 0 or a live timespec.
+            None => unsafe { ioctl(dev, uapi::RIPC_CMD_MSGRCV, &mut a) }? as usize,
+        };
         assert!(
             n <= buf.len(),
             "msgrcv returned {n} for a {}-byte buffer",
@@ -547,6 +580,11 @@ fn search_args(s: Search) -> io::Result<(i64, i32)> {
         Search::UpTo(t) if t > 0 => (-t, 0),
         Search::UpTo(_) => return Err(sys::errno(rustix::io::Errno::INVAL)),
     })
+}
+
+/// `RIPC_MSG_REGS_ID(msqid, msgflg)`: a register call's first argument.
+fn regs_id(msqid: i32, msgflg: i32) -> u64 {
+    u64::from(msqid as u32) | u64::from(msgflg as u32) << 32
 }
 
 impl fmt::Debug for SysvQueue {
