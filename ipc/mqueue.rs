@@ -803,8 +803,7 @@ fn write_prio(prio_out: u64, prio: u32) -> Result {
 fn copy_nofault(m: &Msg, ptr: u64, prio_out: u64) -> Result<usize> {
     m.store_nofault(ptr, m.len())?;
     if prio_out != 0 {
-        let prio = m.mtype() as u32;
-        kernel_api::copy_to_user_nofault(prio_out, &prio.to_ne_bytes())?;
+        kernel_api::put_u32_nofault(prio_out, m.mtype() as u32)?;
     }
     Ok(m.len())
 }

@@ -355,6 +355,21 @@ bool rust_ipc_ioctl_args(unsigned int cmd, unsigned long *rest)
 	return true;
 }
 
+/*
+ * put_user() of a u32 with page faults disabled: copy_to_user_nofault()
+ * for one word (a received message's priority under the queue lock),
+ * without its call and rep movs.  -EFAULT if the page is not there.
+ */
+int rust_ipc_put_u32_nofault(u32 __user *dst, u32 val)
+{
+	int ret;
+
+	pagefault_disable();
+	ret = put_user(val, dst);
+	pagefault_enable();
+	return ret;
+}
+
 /* crc32_le(): zlib's CRC-32 without its inversions (lib/crc/). */
 u32 rust_ipc_crc32(u32 crc, const void *p, size_t len)
 {

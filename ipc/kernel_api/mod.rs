@@ -90,6 +90,7 @@ mod ffi {
             len: usize,
             src_kernel: bool,
         ) -> c_int;
+        pub(super) fn rust_ipc_put_u32_nofault(dst: *mut u32, val: u32) -> c_int;
         pub(super) fn rust_ipc_ioctl_args(cmd: c_uint, rest: *mut c_ulong) -> bool;
         pub(super) fn rust_ipc_read_user_words(dst: *mut u64, src: *const u64, n: c_uint) -> c_int;
         pub(super) fn rust_ipc_percpu_slots() -> *mut c_void;
@@ -439,6 +440,19 @@ pub(crate) fn copy_to_user_nofault(dst: u64, src: &[u8]) -> Result {
     let r = unsafe {
         bindings::copy_to_user_nofault(dst as usize as *mut c_void, src.as_ptr().cast(), src.len())
     };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(EFAULT)
+    }
+}
+
+/// [`copy_to_user_nofault`] of one `u32` (`put_user` with page faults
+/// disabled).
+pub(crate) fn put_u32_nofault(dst: u64, val: u32) -> Result {
+    // SAFETY: `put_user` checks `dst` as a user address (`access_ok`), and
+    // with page faults disabled a missing page is `-EFAULT`, not a sleep.
+    let r = unsafe { ffi::rust_ipc_put_u32_nofault(dst as usize as *mut u32, val) };
     if r == 0 {
         Ok(())
     } else {
