@@ -82,7 +82,10 @@ impl Prios {
             // The top FIFO goes into the tree, above every priority there.
             let r = take_node(node, &mut self.spare)?;
             let old = core::mem::replace(&mut self.top, Fifo::new());
-            self.lower.insert(r.into_node(self.top_prio, old));
+            // The top priority is never in the tree (the invariant), so
+            // nothing is replaced; a replaced FIFO would be a bug: warn.
+            let replaced = self.lower.insert(r.into_node(self.top_prio, old));
+            kernel::warn_on!(replaced.is_some());
             self.top_prio = prio;
             &mut self.top
         } else {
