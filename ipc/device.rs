@@ -151,7 +151,7 @@ impl MiscDevice for RipcFile {
                 let x = if nr == RIPC_NR_MQ_SEND {
                     read_arg(arg)?
                 } else {
-                    let [len, prio, timeout] = ioctl_regs(cmd)?;
+                    let [len, prio, timeout] = ioctl_regs(cmd, arg)?;
                     mq_xfer(arg, len, prio as u32, timeout)
                 };
                 mqueue::send(me.mq(), file, &x).map(|()| 0)
@@ -161,7 +161,7 @@ impl MiscDevice for RipcFile {
                     // Only `msg_prio` changes (the second field).
                     (read_arg(arg)?, (arg as u64).wrapping_add(4))
                 } else {
-                    let [len, prio_out, timeout] = ioctl_regs(cmd)?;
+                    let [len, prio_out, timeout] = ioctl_regs(cmd, arg)?;
                     (mq_xfer(arg, len, 0, timeout), prio_out)
                 };
                 mqueue::receive(me.mq(), file, &x, prio_out).map(|n| n as isize)
@@ -170,7 +170,7 @@ impl MiscDevice for RipcFile {
                 let a = if nr == RIPC_NR_MSGSND {
                     read_arg(arg)?
                 } else {
-                    let [msgp, msgsz, zero] = ioctl_regs(cmd)?;
+                    let [msgp, msgsz, zero] = ioctl_regs(cmd, arg)?;
                     if zero != 0 {
                         return Err(EINVAL);
                     }
@@ -189,7 +189,7 @@ impl MiscDevice for RipcFile {
                 let a = if nr == RIPC_NR_MSGRCV {
                     read_arg(arg)?
                 } else {
-                    let [msgp, msgsz, msgtyp] = ioctl_regs(cmd)?;
+                    let [msgp, msgsz, msgtyp] = ioctl_regs(cmd, arg)?;
                     let (msqid, msgflg) = msg_regs_id(arg);
                     ripc_msgrcv {
                         msqid,

@@ -87,6 +87,38 @@ int ripc_dup_high(int fd)
 	return fcntl(fd, F_DUPFD_CLOEXEC, (int)floor);
 }
 
+/*
+ * Whether to make the register calls (<linux/rust_ipc.h>): a 64-bit (LP64)
+ * build, whose registers hold a System V call's packed msqid and msgflg
+ * (an x32 or 32-bit one uses the struct commands), on a module of ABI
+ * version 2 or later.  regs_abi: 0 not known yet, 1 yes, -1 no; learnt
+ * with RIPC_IOC_VERSION on the first file of the device the library opens
+ * (ripc_device_fd(), ripc_mq_open()).  Until then (a descriptor passed
+ * from another process) the struct commands serve.
+ */
+#ifdef __LP64__
+static int regs_abi;
+
+static void learn_abi(int fd)
+{
+	struct ripc_version v = { .size = sizeof(v) };
+	int err = errno;
+
+	if (!__atomic_load_n(&regs_abi, __ATOMIC_RELAXED) && ioctl(fd, RIPC_IOC_VERSION, &v) == 0)
+		__atomic_store_n(&regs_abi, v.abi_version >= 2 ? 1 : -1, __ATOMIC_RELAXED);
+	errno = err;
+}
+
+#define USE_REGS() (__atomic_load_n(&regs_abi, __ATOMIC_RELAXED) > 0)
+#else
+static void learn_abi(int fd)
+{
+	(void)fd;
+}
+
+#define USE_REGS() 0
+#endif
+
 int ripc_device_fd(void)
 {
 	int fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE), expected = -1, high;
@@ -96,6 +128,7 @@ int ripc_device_fd(void)
 	fd = open(RIPC_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
+	learn_abi(fd);
 	/* Out of the program's way (its stale closes, "lowest free" opens). */
 	high = ripc_dup_high(fd);
 	if (high >= 0) {
@@ -274,6 +307,7 @@ static int open_bound(int flags, unsigned long cmd, void *arg)
 		errno = err;
 		return -1;
 	}
+	learn_abi(fd);
 	return fd;
 }
 
@@ -321,7 +355,7 @@ mq_send_clock(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_pri
 		.timeout = PTR(timeout),
 	};
 
-	if (clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME)
+	if (clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME && USE_REGS())
 		return mq_regs(mqd, RIPC_MQ_TIMEDSEND, PTR(msg_ptr), msg_len, msg_prio, timeout,
 			       msg_prio >= 32768) < 0 ? -1 : 0;
 	if (clock_arg(&arg.clock, clockid, flags) < 0)
@@ -360,7 +394,7 @@ mq_receive_clock(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
 	};
 	long ret;
 
-	if (clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME)
+	if (clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME && USE_REGS())
 		return mq_regs(mqd, RIPC_MQ_TIMEDRECEIVE, PTR(msg_ptr), msg_len, PTR(msg_prio),
 			       timeout, 0);
 	if (clock_arg(&arg.clock, clockid, flags) < 0)
@@ -521,7 +555,7 @@ msgsnd_clock(int msqid, const void *msgp, size_t msgsz, int msgflg,
 		.timeout = PTR(timeout),
 	};
 
-	if (!timeout && clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME) {
+	if (!timeout && clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME && USE_REGS()) {
 		int fd = device_fd();
 
 		return fd < 0 || ioctl_regs(fd, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(msqid, msgflg),
@@ -558,7 +592,7 @@ msgrcv_clock(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg,
 		.timeout = PTR(timeout),
 	};
 
-	if (!timeout && clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME) {
+	if (!timeout && clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME && USE_REGS()) {
 		int fd = device_fd();
 
 		return fd < 0 ? -1 : ioctl_regs(fd, RIPC_MSGRCV_REGS, RIPC_MSG_REGS_ID(msqid, msgflg),

@@ -148,9 +148,9 @@ static void *fuzz_thread(void *p)
 				syscall(SYS_ioctl, fd, cmd, id, fuzz_ptr(big), len % (sizeof(big) - 8),
 					rnd() % 4 ? rnd() % 4 : rnd());
 			}
-			continue;
+		} else {
+			ioctl(fd, cmd, rnd() % 16 ? (void *)arg : (void *)(uintptr_t)fuzz_ptr(arg));
 		}
-		ioctl(fd, cmd, rnd() % 16 ? (void *)arg : (void *)(uintptr_t)fuzz_ptr(arg));
 		if (rnd() % 128 == 0) {	/* remove what exists */
 			struct ripc_msgctl m = { .size = sizeof(m), .msqid = (int)(rnd() % 4), .cmd = IPC_RMID };
 			ioctl(fd, RIPC_MSGCTL, &m);

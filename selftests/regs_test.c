@@ -45,9 +45,15 @@ FIXTURE_SETUP(regs)
 
 FIXTURE_TEARDOWN(regs)
 {
+	munmap(self->hole, PAGE);
+	close(self->dev);
+	close(self->mqd);
 	ripc_mq_unlink(self->name);
 	ripc_msgctl(self->msqid, IPC_RMID, NULL);
 }
+
+/* A kernel address: EFAULT from every user copy. */
+#define KADDR 0xffff888000000000ull
 
 static long curmsgs(int mqd)
 {
@@ -98,6 +104,102 @@ TEST_F(regs, mq_faulting_priority_pointer_is_efault_and_the_message_stays)
 	ASSERT_EQ(4, regs(self->mqd, RIPC_MQ_TIMEDRECEIVE, P(buf), sizeof(buf), P(&prio), 0));
 	ASSERT_EQ(2u, prio);
 	ASSERT_EQ(0, memcmp(buf, "keep", 4));
+}
+
+TEST_F(regs, mq_kernel_address_priority_pointer_is_efault_and_the_message_stays)
+{
+	char buf[64];
+
+	ASSERT_EQ(0, regs(self->mqd, RIPC_MQ_TIMEDSEND, P("k"), 1, 1, 0));
+	ASSERT_ERRNO(EFAULT, regs(self->mqd, RIPC_MQ_TIMEDRECEIVE, P(buf), sizeof(buf), KADDR, 0));
+	ASSERT_EQ(1, curmsgs(self->mqd));
+}
+
+TEST_F(regs, mq_lengths_are_64_bit_size_t)
+{
+	char buf[64];
+
+	/* Cut to 32 bits these would be a 1-byte send and a 0-byte buffer. */
+	ASSERT_ERRNO(EMSGSIZE, regs(self->mqd, RIPC_MQ_TIMEDSEND, P("x"), (1ull << 32) | 1, 0, 0));
+	ASSERT_EQ(0, curmsgs(self->mqd));
+	ASSERT_EQ(0, regs(self->mqd, RIPC_MQ_TIMEDSEND, P("y"), 1, 0, 0));
+	ASSERT_EQ(1, regs(self->mqd, RIPC_MQ_TIMEDRECEIVE, P(buf), 1ull << 32 | 0, 0, 0));
+	ASSERT_EQ('y', buf[0]);
+}
+
+/*
+ * A receive blocked in a register call, interrupted by a signal whose
+ * handler has SA_RESTART, is restarted from the same saved registers and
+ * then gets the message with its priority.
+ */
+TEST_F(regs, mq_blocked_receive_restarts_after_a_signal)
+{
+	pid_t pid;
+
+	ASSERT_EQ(0, set_handler(SIGUSR1, SA_RESTART));
+	pid = fork_child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char buf[64] = { 0 };
+		unsigned int prio = 0;
+
+		CHILD_CHECK(regs(self->mqd, RIPC_MQ_TIMEDRECEIVE, P(buf), sizeof(buf), P(&prio), 0) == 6);
+		CHILD_CHECK(prio == 11 && memcmp(buf, "wakeup", 6) == 0);
+		CHILD_CHECK(*sig_hits == 1);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(kill(pid, SIGUSR1));
+	while (!__atomic_load_n(sig_hits, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	ASSERT_EQ(0, wait_blocked(pid));
+	ASSERT_EQ(0, regs(self->mqd, RIPC_MQ_TIMEDSEND, P("wakeup"), 6, 11, 0));
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+/*
+ * A large message handed straight to a blocked receiver (one copy): a NULL
+ * priority pointer is not written; a faulting one is EFAULT after the text
+ * was delivered, and the message is gone, as native's put_user after the
+ * dequeue loses it.
+ */
+TEST_F(regs, mq_one_copy_receive_with_null_and_faulting_priority_pointers)
+{
+	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16384 };
+	static char out[10000];
+	char name[80];
+	int big;
+
+	snprintf(name, sizeof(name), "%s_big", self->name);
+	big = SYS(ripc_mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+	fill(out, sizeof(out), 7);
+	for (int round = 0; round < 2; round++) {
+		pid_t pid = fork_child();
+
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			char *buf = malloc(16384);
+
+			CHILD_CHECK(buf);
+			memset(buf, 0, 16384);	/* the pages are there: pinned */
+			if (round == 0) {
+				CHILD_CHECK(regs(big, RIPC_MQ_TIMEDRECEIVE, P(buf), 16384, 0, 0) ==
+					    sizeof(out));
+				CHILD_CHECK(check(buf, sizeof(out), 7));
+			} else {
+				errno = 0;
+				CHILD_CHECK(regs(big, RIPC_MQ_TIMEDRECEIVE, P(buf), 16384, KADDR, 0) == -1);
+				CHILD_CHECK(errno == EFAULT);
+			}
+			_exit(0);
+		}
+		ASSERT_EQ(0, wait_blocked(pid));
+		ASSERT_EQ(0, regs(big, RIPC_MQ_TIMEDSEND, P(out), sizeof(out), 4, 0));
+		ASSERT_EQ(0, wait_child(pid));
+		ASSERT_EQ(0, curmsgs(big));
+	}
+	close(big);
+	ripc_mq_unlink(name);
 }
 
 TEST_F(regs, mq_timeout_in_the_sixth_register)
@@ -164,6 +266,32 @@ TEST_F(regs, msg_flags_ride_in_the_high_half_of_the_id)
 				  P(&m), 1, 0));
 	ASSERT_ERRNO(EINVAL, regs(self->dev, RIPC_MSGRCV_REGS, RIPC_MSG_REGS_ID(-1, 0),
 				  P(&r), 16, 0));
+}
+
+TEST_F(regs, msg_sizes_and_types_are_64_bit)
+{
+	struct { long mtype; char mtext[16]; } m = { 7, "sixsix" }, r = { 0 };
+
+	/* Cut to 32 bits, these would be a 5-byte send and E2BIG below. */
+	ASSERT_ERRNO(EINVAL, regs(self->dev, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
+				  P(&m), (1ull << 32) | 5, 0));
+	ASSERT_EQ(0, regs(self->dev, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
+			  P(&m), 6, 0));
+	m.mtype = 3;
+	ASSERT_EQ(0, regs(self->dev, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
+			  P(&m), 3, 0));
+	m.mtype = 5;
+	ASSERT_EQ(0, regs(self->dev, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
+			  P(&m), 4, 0));
+	/* msgtyp -5: the lowest type up to 5, a signed long. */
+	ASSERT_EQ(3, regs(self->dev, RIPC_MSGRCV_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
+			  P(&r), sizeof(r.mtext), (__u64)-5ll));
+	ASSERT_EQ(3, r.mtype);
+	/* A buffer size above 4 GiB holds the 6 bytes. */
+	ASSERT_EQ(6, regs(self->dev, RIPC_MSGRCV_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
+			  P(&r), (1ull << 32) | 5, 7));
+	ASSERT_EQ(7, r.mtype);
+	ASSERT_EQ(0, memcmp(r.mtext, "sixsix", 6));
 }
 
 TEST_F(regs, msgsnd_sixth_argument_must_be_zero)

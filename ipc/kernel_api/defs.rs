@@ -146,12 +146,12 @@ fn read_words<T: SizedArg>(arg: usize) -> Option<T> {
 
 /// The fourth to sixth arguments of the caller's `ioctl(2)` system call
 /// (a register call, `RIPC_MQ_TIMEDSEND` ...): `ENOTTY` if the call is not
-/// a native `ioctl` with command `cmd` (a 32-bit caller).
+/// a native 64-bit `ioctl` with `cmd` and `arg` (a 32-bit caller).
 #[inline(always)]
-pub(crate) fn ioctl_regs(cmd: u32) -> Result<[u64; 3]> {
+pub(crate) fn ioctl_regs(cmd: u32, arg: usize) -> Result<[u64; 3]> {
     let mut rest: [c_ulong; 3] = [0; 3];
     // SAFETY: `rest` is valid for writes of three `unsigned long`s.
-    if unsafe { ffi::rust_ipc_ioctl_args(cmd, rest.as_mut_ptr()) } {
+    if unsafe { ffi::rust_ipc_ioctl_args(cmd, arg as c_ulong, rest.as_mut_ptr()) } {
         Ok(rest.map(|r| r as u64))
     } else {
         Err(ENOTTY)

@@ -335,19 +335,20 @@ efault:
  * The fourth to sixth arguments of the caller's ioctl(2) system call, for
  * the commands that take theirs in registers (RIPC_MQ_TIMEDSEND, ...):
  * syscall_get_arguments(), as seccomp and ptrace read them.  False unless
- * the current system call is a native ioctl() with command cmd (a compat
- * caller, a kernel thread).
+ * the current system call is a native 64-bit ioctl() with this cmd and arg
+ * (not a compat caller, a 32-bit kernel, a kernel thread or a user worker,
+ * whose saved registers are not its own system call's).
  */
-bool rust_ipc_ioctl_args(unsigned int cmd, unsigned long *rest)
+bool rust_ipc_ioctl_args(unsigned int cmd, unsigned long arg, unsigned long *rest)
 {
 	struct pt_regs *regs = task_pt_regs(current);
 	unsigned long args[6];
 
-	if ((current->flags & PF_KTHREAD) || in_compat_syscall() ||
-	    syscall_get_nr(current, regs) != __NR_ioctl)
+	if (!IS_ENABLED(CONFIG_64BIT) || (current->flags & (PF_KTHREAD | PF_USER_WORKER)) ||
+	    in_compat_syscall() || syscall_get_nr(current, regs) != __NR_ioctl)
 		return false;
 	syscall_get_arguments(current, regs, args);
-	if ((unsigned int)args[1] != cmd)
+	if ((unsigned int)args[1] != cmd || args[2] != arg)
 		return false;
 	rest[0] = args[3];
 	rest[1] = args[4];

@@ -70,7 +70,9 @@ pub(crate) unsafe fn ioctl<T>(fd: BorrowedFd<'_>, cmd: u32, arg: &mut T) -> io::
 /// `ioctl(fd, cmd, a)` with three more arguments in the system call's
 /// registers, as `syscall(SYS_ioctl, fd, cmd, a, b, c, d)` makes it;
 /// its (non-negative) result or the errno.  `None` where this crate does
-/// not make them (other than x86-64): the caller uses the struct command.
+/// not make them (other than 64-bit x86-64, or a module older than ABI
+/// version 2, asked once with `RIPC_IOC_VERSION` on `fd`): the caller uses
+/// the struct command.
 ///
 /// # Safety
 ///
@@ -82,10 +84,14 @@ pub(crate) unsafe fn ioctl_regs(
     cmd: u32,
     args: [u64; 4],
 ) -> Option<io::Result<usize>> {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_pointer_width = "64"))]
     {
         use std::os::fd::AsRawFd;
         const SYS_IOCTL: isize = 16;
+        static REGS: OnceLock<bool> = OnceLock::new();
+        if !*REGS.get_or_init(|| crate::device::version_on(fd).is_ok_and(|v| v.abi >= 2)) {
+            return None;
+        }
         let ret: isize;
         // SAFETY: the x86-64 `syscall` instruction with the ioctl system
         // call's number and six arguments; the kernel changes rax (the
@@ -112,7 +118,7 @@ pub(crate) unsafe fn ioctl_regs(
             Ok(ret as usize)
         })
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", target_pointer_width = "64")))]
     None
 }
 

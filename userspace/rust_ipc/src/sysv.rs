@@ -384,21 +384,19 @@ impl SysvQueue {
             clock: timeout.map(|(_, c)| c).unwrap_or_default(),
         };
         let dev = sys::device()?;
-        // SAFETY: msgp has room for 8 + msgsz bytes.
-        let regs = (a.timeout == 0)
-            .then(|| unsafe {
-                sys::ioctl_regs(
-                    dev,
-                    uapi::RIPC_CMD_MSGRCV_REGS,
-                    [
-                        regs_id(self.id, msgflg),
-                        a.msgp,
-                        a.msgsz as u64,
-                        msgtyp as u64,
-                    ],
-                )
-            })
-            .flatten();
+        let regs = if a.timeout == 0 {
+            let args = [
+                regs_id(self.id, msgflg),
+                a.msgp,
+                a.msgsz as u64,
+                msgtyp as u64,
+            ];
+            // SAFETY: msgp has room for 8 + msgsz bytes; the other
+            // arguments are no pointers.
+            unsafe { sys::ioctl_regs(dev, uapi::RIPC_CMD_MSGRCV_REGS, args) }
+        } else {
+            None
+        };
         let n = match regs {
             Some(r) => r?,
             // SAFETY: `a` is a `ripc_msgrcv` whose msgp has room for
