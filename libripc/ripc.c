@@ -203,23 +203,50 @@ ioctl_regs(int fd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
 /*
  * An ioctl on a queue descriptor.  When the descriptor is not a file of the
  * device (bad fd: EBADF, another file: ENOTTY) the module never sees the
- * call, so the argument errors native reports before EBADF ("einval", the
- * caller's verdict on the arguments) are applied here; otherwise EBADF, as
- * native says for "not a queue".
+ * call, so the argument errors native reports before EBADF ("first", the
+ * caller's verdict on the arguments: an errno, or 0) are applied here;
+ * otherwise EBADF, as native says for "not a queue".
  */
-static long mq_ioctl(int mqd, unsigned long cmd, void *arg, int (*einval)(const void *arg))
+static long mq_ioctl(int mqd, unsigned long cmd, void *arg, int (*first)(const void *arg))
 {
 	long ret = ioctl(mqd, cmd, arg);
+	int err;
 
-	if (ret < 0 && (errno == ENOTTY || errno == EBADF))
-		errno = einval && einval(arg) ? EINVAL : EBADF;
+	if (ret < 0 && (errno == ENOTTY || errno == EBADF)) {
+		err = first ? first(arg) : 0;
+		errno = err ? err : EBADF;
+	}
 	return ret;
 }
 
-/* A timeout native refuses with EINVAL. */
-static int bad_timespec(const struct timespec *ts)
+/*
+ * Copies n bytes from src, an argument the caller passed, as the kernel's
+ * copy_from_user would: -1 (EFAULT) if they cannot be read, where a plain
+ * read would crash the program.  Through a pipe: only on the way to an
+ * error (a descriptor that is not a queue), so its cost does not matter.
+ */
+static int ripc_copy_arg(void *dst, const void *src, size_t n)
 {
-	return ts && (ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000 || ts->tv_sec < 0);
+	int p[2], ok;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	ok = write(p[1], src, n) == (ssize_t)n && read(p[0], dst, n) == (ssize_t)n;
+	close(p[0]);
+	close(p[1]);
+	return ok ? 0 : -1;
+}
+
+/* Native's verdict on a timeout: EFAULT, EINVAL, or 0 (also for none). */
+static int timespec_err(const struct timespec *ts)
+{
+	struct timespec t;
+
+	if (!ts)
+		return 0;
+	if (ripc_copy_arg(&t, ts, sizeof(t)))
+		return EFAULT;
+	return t.tv_nsec < 0 || t.tv_nsec >= 1000000000 || t.tv_sec < 0 ? EINVAL : 0;
 }
 
 /* The argument checks native makes before EBADF, for mq_ioctl(). */
@@ -230,22 +257,25 @@ static int bad_timeout(const void *arg)
 
 	if ((c != CLOCK_REALTIME && c != CLOCK_MONOTONIC && c != CLOCK_BOOTTIME) ||
 	    (x->clock.flags & ~RIPC_TIMEOUT_RELATIVE))
-		return 1;
-	return bad_timespec((const struct timespec *)(uintptr_t)x->timeout);
+		return EINVAL;
+	return timespec_err((const struct timespec *)(uintptr_t)x->timeout);
 }
 
 /*
- * A POSIX register call on a queue descriptor (see mq_ioctl(); bad: the
- * arguments native refuses before EBADF).
+ * A POSIX register call on a queue descriptor (see mq_ioctl(); bad_prio:
+ * the priority native refuses, after the timeout, before EBADF).
  */
 static inline __attribute__((always_inline)) long
 mq_regs(int mqd, unsigned int cmd, __u64 ptr, __u64 len, __u64 prio, const struct timespec *ts,
-	int bad)
+	int bad_prio)
 {
 	long ret = ioctl_regs(mqd, cmd, ptr, len, prio, PTR(ts));
+	int err;
 
-	if (ret < 0 && (errno == ENOTTY || errno == EBADF))
-		errno = bad || bad_timespec(ts) ? EINVAL : EBADF;
+	if (ret < 0 && (errno == ENOTTY || errno == EBADF)) {
+		err = timespec_err(ts);
+		errno = err ? err : bad_prio ? EINVAL : EBADF;
+	}
 	return ret;
 }
 
@@ -266,29 +296,42 @@ static int clock_arg(struct ripc_clock *c, clockid_t clockid, int flags)
 
 static int bad_send(const void *arg)
 {
-	return bad_timeout(arg) || ((const struct ripc_mq_xfer *)arg)->msg_prio >= 32768;
+	int err = bad_timeout(arg);
+
+	if (err)
+		return err;
+	return ((const struct ripc_mq_xfer *)arg)->msg_prio >= 32768 ? EINVAL : 0;
 }
 
 static int bad_attr(const void *arg)
 {
-	const struct mq_attr *a =
+	const struct mq_attr *u =
 		(const struct mq_attr *)(uintptr_t)((const struct ripc_mq_getsetattr *)arg)->new_attr;
+	struct mq_attr a;
 
-	return a && (a->mq_flags & ~O_NONBLOCK);
+	if (!u)
+		return 0;
+	if (ripc_copy_arg(&a, u, sizeof(a)))
+		return EFAULT;
+	return a.mq_flags & ~O_NONBLOCK ? EINVAL : 0;
 }
 
 static int bad_sigevent(const void *arg)
 {
-	const struct sigevent *e =
+	const struct sigevent *u =
 		(const struct sigevent *)(uintptr_t)((const struct ripc_mq_notify *)arg)->sevp;
+	struct sigevent e;
 
-	if (!e)
+	if (!u)
 		return 0;
-	if (e->sigev_notify != SIGEV_NONE && e->sigev_notify != SIGEV_SIGNAL &&
-	    e->sigev_notify != SIGEV_THREAD && e->sigev_notify != RIPC_SIGEV_FD)
-		return 1;
+	if (ripc_copy_arg(&e, u, sizeof(e)))
+		return EFAULT;
+	if (e.sigev_notify != SIGEV_NONE && e.sigev_notify != SIGEV_SIGNAL &&
+	    e.sigev_notify != SIGEV_THREAD && e.sigev_notify != RIPC_SIGEV_FD)
+		return EINVAL;
 	/* valid_signal(), and 7.3 refuses signal 0 */
-	return e->sigev_notify == SIGEV_SIGNAL && (e->sigev_signo <= 0 || e->sigev_signo > 64);
+	return e.sigev_notify == SIGEV_SIGNAL && (e.sigev_signo <= 0 || e.sigev_signo > 64) ?
+	       EINVAL : 0;
 }
 
 /* ---- POSIX message queues ------------------------------------------- */

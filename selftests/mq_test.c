@@ -408,6 +408,34 @@ TEST_F(mq, calls_on_a_non_queue_descriptor_are_ebadf)
 	ASSERT_ERRNO(EBADF, be->send(-1, "x", 1, 0));
 }
 
+/*
+ * On a descriptor that is not a queue, an argument native copies in first
+ * and cannot read is EFAULT, before EBADF (prepare_timeout and the
+ * copy_from_user of mq_getsetattr), and one it reads and refuses is
+ * EINVAL: a library that checks them itself must not crash on the
+ * unreadable one.  (mq_notify's sigevent glibc reads itself, and crashes.)
+ */
+TEST_F(mq, unreadable_argument_on_a_non_queue_descriptor_is_efault)
+{
+	const void *bad = (const void *)8;
+	struct timespec past = { .tv_sec = 1 }, wrong = { .tv_nsec = -1 };
+	char buf[64];
+	int p[2];
+
+	SYS(pipe(p));
+	for (int fd = -1; fd != p[1] + 1; fd = fd < 0 ? p[0] : fd + 1) {
+		ASSERT_ERRNO(EFAULT, be->timedsend(fd, "x", 1, 0, bad));
+		ASSERT_ERRNO(EFAULT, be->timedreceive(fd, buf, sizeof(buf), NULL, bad));
+		ASSERT_ERRNO(EFAULT, be->setattr(fd, bad, NULL));
+		ASSERT_ERRNO(EINVAL, be->timedsend(fd, "x", 1, 0, &wrong));
+		ASSERT_ERRNO(EINVAL, be->timedsend(fd, "x", 1, 32768, &past));
+		ASSERT_ERRNO(EBADF, be->timedsend(fd, "x", 1, 0, &past));
+		ASSERT_ERRNO(EBADF, be->timedreceive(fd, buf, sizeof(buf), NULL, &past));
+	}
+	close(p[0]);
+	close(p[1]);
+}
+
 TEST_F(mq, send_longer_than_msgsize_is_emsgsize)
 {
 	char buf[65] = { 0 };
