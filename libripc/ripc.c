@@ -552,7 +552,7 @@ int ripc_mq_peek_batch(int mqd, struct ripc_mq_item *items, unsigned int count, 
 
 static int bad_stats_flags(const void *arg)
 {
-	return (((const struct ripc_stats *)arg)->flags & ~RIPC_STATS_RESET) != 0;
+	return ((const struct ripc_stats *)arg)->flags & ~RIPC_STATS_RESET ? EINVAL : 0;
 }
 
 /* RIPC_IOC_STATS of which/msqid on fd (a queue descriptor, or the device's). */
