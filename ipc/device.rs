@@ -186,10 +186,10 @@ impl MiscDevice for RipcFile {
 }
 
 // The register calls' arguments (the uapi header) into the structs of
-// the struct commands.  System V's two out of line: inline, they grew
-// `ioctl` past the size at which `sysv::msgsnd` stays inlined in it
-// (measured: 30 instructions a message less, and stress-ng `--msg`
-// through the drop-in 10% slower in time, one boot, modules in turn).
+// the struct commands.  System V's two are out of line: inline, they made
+// a message 30 instructions cheaper but grew `ioctl` past the size at
+// which `sysv::msgsnd` stays inlined in it, and stress-ng `--msg` through
+// the drop-in ran 10% slower in time (one boot, the modules in turn).
 
 /// A POSIX register call's arguments as [`ripc_mq_xfer`] (an absolute
 /// `CLOCK_REALTIME` timeout: the zero `clock`, as `mq_timedsend` takes)

@@ -27,10 +27,10 @@
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <asm/syscall.h>
-#include <asm/unistd.h>
 #include <linux/timekeeping.h>
 #include <linux/user_namespace.h>
+#include <asm/syscall.h>
+#include <asm/unistd.h>
 
 #include "helpers.h"
 
