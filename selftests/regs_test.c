@@ -226,22 +226,24 @@ TEST_F(regs, mq_calls_on_an_unbound_file_are_ebadf)
 	ASSERT_ERRNO(EBADF, regs(self->dev, RIPC_MQ_TIMEDRECEIVE, P(buf), sizeof(buf), 0, 0));
 }
 
+/* RIPC_MSGSND_REGS and RIPC_MSGRCV_REGS on the fixture's queue. */
+#define SND(msgp, sz) \
+	regs(self->dev, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(self->msqid, 0), P(msgp), sz, 0)
+#define RCV(flg, msgp, sz, typ) \
+	regs(self->dev, RIPC_MSGRCV_REGS, RIPC_MSG_REGS_ID(self->msqid, flg), P(msgp), sz, typ)
+
 TEST_F(regs, msg_send_and_receive_in_registers)
 {
 	struct { long mtype; char mtext[16]; } m = { 5, "hello" }, r = { 0 };
 
-	ASSERT_EQ(0, regs(self->dev, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
-			  P(&m), 5, 0));
+	ASSERT_EQ(0, SND(&m, 5));
 	m.mtype = 9;
-	ASSERT_EQ(0, regs(self->dev, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
-			  P(&m), 3, 0));
+	ASSERT_EQ(0, SND(&m, 3));
 	/* msgtyp 9 in the sixth register: the second message. */
-	ASSERT_EQ(3, regs(self->dev, RIPC_MSGRCV_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
-			  P(&r), sizeof(r.mtext), 9));
+	ASSERT_EQ(3, RCV(0, &r, sizeof(r.mtext), 9));
 	ASSERT_EQ(9, r.mtype);
 	ASSERT_EQ(0, memcmp(r.mtext, "hel", 3));
-	ASSERT_EQ(5, regs(self->dev, RIPC_MSGRCV_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
-			  P(&r), sizeof(r.mtext), 0));
+	ASSERT_EQ(5, RCV(0, &r, sizeof(r.mtext), 0));
 	ASSERT_EQ(5, r.mtype);
 	ASSERT_EQ(0, memcmp(r.mtext, "hello", 5));
 }
@@ -251,15 +253,11 @@ TEST_F(regs, msg_flags_ride_in_the_high_half_of_the_id)
 	struct { long mtype; char mtext[16]; } m = { 1, "abcdef" }, r = { 0 };
 
 	/* IPC_NOWAIT: an empty queue is ENOMSG at once, not a sleep. */
-	ASSERT_ERRNO(ENOMSG, regs(self->dev, RIPC_MSGRCV_REGS,
-				  RIPC_MSG_REGS_ID(self->msqid, IPC_NOWAIT), P(&r), 16, 0));
-	ASSERT_EQ(0, regs(self->dev, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
-			  P(&m), 6, 0));
+	ASSERT_ERRNO(ENOMSG, RCV(IPC_NOWAIT, &r, 16, 0));
+	ASSERT_EQ(0, SND(&m, 6));
 	/* Too small a buffer: E2BIG, and with MSG_NOERROR the text cut. */
-	ASSERT_ERRNO(E2BIG, regs(self->dev, RIPC_MSGRCV_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
-				 P(&r), 2, 0));
-	ASSERT_EQ(2, regs(self->dev, RIPC_MSGRCV_REGS,
-			  RIPC_MSG_REGS_ID(self->msqid, MSG_NOERROR), P(&r), 2, 0));
+	ASSERT_ERRNO(E2BIG, RCV(0, &r, 2, 0));
+	ASSERT_EQ(2, RCV(MSG_NOERROR, &r, 2, 0));
 	ASSERT_EQ(0, memcmp(r.mtext, "ab", 2));
 	/* A negative msqid in the low half is EINVAL, as native. */
 	ASSERT_ERRNO(EINVAL, regs(self->dev, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(-1, 0),
@@ -273,23 +271,17 @@ TEST_F(regs, msg_sizes_and_types_are_64_bit)
 	struct { long mtype; char mtext[16]; } m = { 7, "sixsix" }, r = { 0 };
 
 	/* Cut to 32 bits, these would be a 5-byte send and E2BIG below. */
-	ASSERT_ERRNO(EINVAL, regs(self->dev, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
-				  P(&m), (1ull << 32) | 5, 0));
-	ASSERT_EQ(0, regs(self->dev, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
-			  P(&m), 6, 0));
+	ASSERT_ERRNO(EINVAL, SND(&m, (1ull << 32) | 5));
+	ASSERT_EQ(0, SND(&m, 6));
 	m.mtype = 3;
-	ASSERT_EQ(0, regs(self->dev, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
-			  P(&m), 3, 0));
+	ASSERT_EQ(0, SND(&m, 3));
 	m.mtype = 5;
-	ASSERT_EQ(0, regs(self->dev, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
-			  P(&m), 4, 0));
+	ASSERT_EQ(0, SND(&m, 4));
 	/* msgtyp -5: the lowest type up to 5, a signed long. */
-	ASSERT_EQ(3, regs(self->dev, RIPC_MSGRCV_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
-			  P(&r), sizeof(r.mtext), (__u64)-5ll));
+	ASSERT_EQ(3, RCV(0, &r, sizeof(r.mtext), (__u64)-5ll));
 	ASSERT_EQ(3, r.mtype);
 	/* A buffer size above 4 GiB holds the 6 bytes. */
-	ASSERT_EQ(6, regs(self->dev, RIPC_MSGRCV_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
-			  P(&r), (1ull << 32) | 5, 7));
+	ASSERT_EQ(6, RCV(0, &r, (1ull << 32) | 5, 7));
 	ASSERT_EQ(7, r.mtype);
 	ASSERT_EQ(0, memcmp(r.mtext, "sixsix", 6));
 }
@@ -311,12 +303,9 @@ TEST_F(regs, msg_faulting_buffers_are_efault)
 	struct { long mtype; char mtext[4]; } m = { 1, "ab" };
 	struct msqid_ds ds;
 
-	ASSERT_ERRNO(EFAULT, regs(self->dev, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
-				  P(self->hole), 2, 0));
-	ASSERT_EQ(0, regs(self->dev, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
-			  P(&m), 2, 0));
-	ASSERT_ERRNO(EFAULT, regs(self->dev, RIPC_MSGRCV_REGS, RIPC_MSG_REGS_ID(self->msqid, 0),
-				  P(self->hole), 4, 0));
+	ASSERT_ERRNO(EFAULT, SND(self->hole, 2));
+	ASSERT_EQ(0, SND(&m, 2));
+	ASSERT_ERRNO(EFAULT, RCV(0, self->hole, 4, 0));
 	/* Put back (the extension): still queued. */
 	SYS(ripc_msgctl(self->msqid, IPC_STAT, &ds));
 	ASSERT_EQ(1, (long)ds.msg_qnum);
