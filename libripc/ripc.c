@@ -262,21 +262,26 @@ static int bad_timeout(const void *arg)
 }
 
 /*
- * A POSIX register call on a queue descriptor (see mq_ioctl(); bad_prio:
- * the priority native refuses, after the timeout, before EBADF).
+ * A POSIX register call failed on a descriptor that is not a queue (see
+ * mq_ioctl(); bad_prio: the priority native refuses, after the timeout,
+ * before EBADF).  Out of line: the calls' fast path stays small.
  */
+static __attribute__((noinline, cold)) long mq_regs_failed(const struct timespec *ts, int bad_prio)
+{
+	int err = timespec_err(ts);
+
+	errno = err ? err : bad_prio ? EINVAL : EBADF;
+	return -1;
+}
+
+/* A POSIX register call on a queue descriptor. */
 static inline __attribute__((always_inline)) long
 mq_regs(int mqd, unsigned int cmd, __u64 ptr, __u64 len, __u64 prio, const struct timespec *ts,
 	int bad_prio)
 {
 	long ret = ioctl_regs(mqd, cmd, ptr, len, prio, PTR(ts));
-	int err;
 
-	if (ret < 0 && (errno == ENOTTY || errno == EBADF)) {
-		err = timespec_err(ts);
-		errno = err ? err : bad_prio ? EINVAL : EBADF;
-	}
-	return ret;
+	return ret < 0 && (errno == ENOTTY || errno == EBADF) ? mq_regs_failed(ts, bad_prio) : ret;
 }
 
 /*
@@ -385,10 +390,10 @@ int ripc_mq_unlink(const char *name)
 	return dev_ioctl(RIPC_MQ_UNLINK, &arg);
 }
 
-/* The body of ripc_mq_clocksend(), inlined into its variants (the clock constant). */
-static inline __attribute__((always_inline)) int
-mq_send_clock(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio,
-		      clockid_t clockid, int flags, const struct timespec *timeout)
+/* ripc_mq_clocksend() through the struct command (mq_send_clock()). */
+static __attribute__((noinline)) int
+mq_send_struct(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio,
+	       clockid_t clockid, int flags, const struct timespec *timeout)
 {
 	struct ripc_mq_xfer arg = {
 		.size = sizeof(arg),
@@ -398,12 +403,24 @@ mq_send_clock(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_pri
 		.timeout = PTR(timeout),
 	};
 
-	if (clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME && USE_REGS())
-		return mq_regs(mqd, RIPC_MQ_TIMEDSEND, PTR(msg_ptr), msg_len, msg_prio, timeout,
-			       msg_prio >= 32768) < 0 ? -1 : 0;
 	if (clock_arg(&arg.clock, clockid, flags) < 0)
 		return -1;
 	return mq_ioctl(mqd, RIPC_MQ_SEND, &arg, bad_send) < 0 ? -1 : 0;
+}
+
+/*
+ * The body of ripc_mq_clocksend(), inlined into its variants (the clock
+ * constant): the register call when it can carry the call, else the
+ * struct command, out of line so that the register path builds no struct.
+ */
+static inline __attribute__((always_inline)) int
+mq_send_clock(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio,
+	      clockid_t clockid, int flags, const struct timespec *timeout)
+{
+	if (clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME && USE_REGS())
+		return mq_regs(mqd, RIPC_MQ_TIMEDSEND, PTR(msg_ptr), msg_len, msg_prio, timeout,
+			       msg_prio >= 32768) < 0 ? -1 : 0;
+	return mq_send_struct(mqd, msg_ptr, msg_len, msg_prio, clockid, flags, timeout);
 }
 
 int ripc_mq_clocksend(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio,
@@ -424,10 +441,10 @@ int ripc_mq_send(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_
 	return mq_send_clock(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME, TIMER_ABSTIME, NULL);
 }
 
-/* The body of ripc_mq_clockreceive(), inlined into its variants (the clock constant). */
-static inline __attribute__((always_inline)) ssize_t
-mq_receive_clock(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
-		     clockid_t clockid, int flags, const struct timespec *timeout)
+/* ripc_mq_clockreceive() through the struct command (mq_receive_clock()). */
+static __attribute__((noinline)) ssize_t
+mq_receive_struct(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
+		  clockid_t clockid, int flags, const struct timespec *timeout)
 {
 	struct ripc_mq_xfer arg = {
 		.size = sizeof(arg),
@@ -437,15 +454,23 @@ mq_receive_clock(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
 	};
 	long ret;
 
-	if (clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME && USE_REGS())
-		return mq_regs(mqd, RIPC_MQ_TIMEDRECEIVE, PTR(msg_ptr), msg_len, PTR(msg_prio),
-			       timeout, 0);
 	if (clock_arg(&arg.clock, clockid, flags) < 0)
 		return -1;
 	ret = mq_ioctl(mqd, RIPC_MQ_RECEIVE, &arg, bad_timeout);
 	if (ret >= 0 && msg_prio)
 		*msg_prio = arg.msg_prio;
 	return ret;
+}
+
+/* The body of ripc_mq_clockreceive(), inlined into its variants (as mq_send_clock()). */
+static inline __attribute__((always_inline)) ssize_t
+mq_receive_clock(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
+		 clockid_t clockid, int flags, const struct timespec *timeout)
+{
+	if (clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME && USE_REGS())
+		return mq_regs(mqd, RIPC_MQ_TIMEDRECEIVE, PTR(msg_ptr), msg_len, PTR(msg_prio),
+			       timeout, 0);
+	return mq_receive_struct(mqd, msg_ptr, msg_len, msg_prio, clockid, flags, timeout);
 }
 
 ssize_t ripc_mq_clockreceive(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
@@ -584,10 +609,10 @@ int ripc_msgget(key_t key, int msgflg)
 	return dev_ioctl(RIPC_MSGGET, &arg);
 }
 
-/* The body of ripc_msgsnd_clock(), inlined into its variants (the clock constant). */
-static inline __attribute__((always_inline)) int
-msgsnd_clock(int msqid, const void *msgp, size_t msgsz, int msgflg,
-		      clockid_t clockid, int flags, const struct timespec *timeout)
+/* ripc_msgsnd_clock() through the struct command (msgsnd_clock()). */
+static __attribute__((noinline)) int
+msgsnd_struct(int msqid, const void *msgp, size_t msgsz, int msgflg,
+	      clockid_t clockid, int flags, const struct timespec *timeout)
 {
 	struct ripc_msgsnd arg = {
 		.size = sizeof(arg),
@@ -598,15 +623,24 @@ msgsnd_clock(int msqid, const void *msgp, size_t msgsz, int msgflg,
 		.timeout = PTR(timeout),
 	};
 
-	if (!timeout && clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME && USE_REGS()) {
-		int fd = device_fd();
-
-		return fd < 0 || ioctl_regs(fd, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(msqid, msgflg),
-					    PTR(msgp), msgsz, 0) < 0 ? -1 : 0;
-	}
 	if (clock_arg(&arg.clock, clockid, flags) < 0)
 		return -1;
 	return dev_ioctl(RIPC_MSGSND, &arg) < 0 ? -1 : 0;
+}
+
+/* The body of ripc_msgsnd_clock(), inlined into its variants (as mq_send_clock()). */
+static inline __attribute__((always_inline)) int
+msgsnd_clock(int msqid, const void *msgp, size_t msgsz, int msgflg,
+	     clockid_t clockid, int flags, const struct timespec *timeout)
+{
+	int fd;
+
+	if (!timeout && clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME && USE_REGS()) {
+		fd = device_fd();
+		return fd < 0 || ioctl_regs(fd, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(msqid, msgflg),
+					    PTR(msgp), msgsz, 0) < 0 ? -1 : 0;
+	}
+	return msgsnd_struct(msqid, msgp, msgsz, msgflg, clockid, flags, timeout);
 }
 
 int ripc_msgsnd_clock(int msqid, const void *msgp, size_t msgsz, int msgflg,
@@ -620,10 +654,10 @@ int ripc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 	return msgsnd_clock(msqid, msgp, msgsz, msgflg, CLOCK_REALTIME, TIMER_ABSTIME, NULL);
 }
 
-/* The body of ripc_msgrcv_clock(), inlined into its variants (the clock constant). */
-static inline __attribute__((always_inline)) ssize_t
-msgrcv_clock(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg,
-		  clockid_t clockid, int flags, const struct timespec *timeout)
+/* ripc_msgrcv_clock() through the struct command (msgrcv_clock()). */
+static __attribute__((noinline)) ssize_t
+msgrcv_struct(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg,
+	      clockid_t clockid, int flags, const struct timespec *timeout)
 {
 	struct ripc_msgrcv arg = {
 		.size = sizeof(arg),
@@ -635,15 +669,24 @@ msgrcv_clock(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg,
 		.timeout = PTR(timeout),
 	};
 
-	if (!timeout && clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME && USE_REGS()) {
-		int fd = device_fd();
-
-		return fd < 0 ? -1 : ioctl_regs(fd, RIPC_MSGRCV_REGS, RIPC_MSG_REGS_ID(msqid, msgflg),
-						PTR(msgp), msgsz, (__u64)msgtyp);
-	}
 	if (clock_arg(&arg.clock, clockid, flags) < 0)
 		return -1;
 	return dev_ioctl(RIPC_MSGRCV, &arg);
+}
+
+/* The body of ripc_msgrcv_clock(), inlined into its variants (as mq_send_clock()). */
+static inline __attribute__((always_inline)) ssize_t
+msgrcv_clock(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg,
+	     clockid_t clockid, int flags, const struct timespec *timeout)
+{
+	int fd;
+
+	if (!timeout && clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME && USE_REGS()) {
+		fd = device_fd();
+		return fd < 0 ? -1 : ioctl_regs(fd, RIPC_MSGRCV_REGS, RIPC_MSG_REGS_ID(msqid, msgflg),
+						PTR(msgp), msgsz, (__u64)msgtyp);
+	}
+	return msgrcv_struct(msqid, msgp, msgsz, msgtyp, msgflg, clockid, flags, timeout);
 }
 
 ssize_t ripc_msgrcv_clock(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg,
