@@ -6,6 +6,7 @@ bench/out/insn_plugin.so (scripts/bench --insn).
     insn_report.py CONSOLE_LOG PLUGIN_LOG JSON_OUT
     insn_report.py --profile [--path GUEST=HOST]... CONSOLE_LOG PLUGIN_LOG [TOP [FUNCTION]]
     insn_report.py --gap [--path GUEST=HOST]... NATIVE CONSOLE PLUGIN RIPC CONSOLE PLUGIN...
+    insn_report.py --entry CONSOLE_LOG PLUGIN_LOG
 
 CONSOLE_LOG holds ripc_bench's "RIPC-INSN-CELL test n size contender M"
 lines, one per measurement, in order; PLUGIN_LOG the plugin's "RIPC-INSN
@@ -40,6 +41,11 @@ path, argument structs, allocation, text copies, ..., the calls' own work:
 the first of KINDS whose pattern a function's name matches) side by side
 with the difference, then every function above 15 instructions per message
 in either (scripts/bench writes it to bench/results/gap.txt).
+
+--entry: a bench/ripc_entry run (scripts/bench --entry): its "RIPC-INSN-CELL
+entry N 0 NAME N" lines pair with the plugin's marker pairs in order;
+prints each measurement's instructions per call, over the bare system
+call (getppid) and, for rust_ipc's, beside native's same call.
 """
 import os
 import subprocess
@@ -240,7 +246,27 @@ def gap(runs, paths=()):
         print()
 
 
+def entry(console, plugin):
+    """The --entry table (see the module's documentation)."""
+    with open(console, errors="replace") as fh:
+        cells = re.findall(r"RIPC-INSN-CELL entry (\d+) 0 (\S+) (\d+)", fh.read())
+    with open(plugin, errors="replace") as fh:
+        marks = [int(n) for n in re.findall(r"^RIPC-INSN (?:START|END) (\d+)\s*$", fh.read(), re.M)]
+    if not cells or len(marks) != 2 * len(cells):
+        sys.exit(f"insn_report: {len(cells)} measurements but {len(marks)} markers")
+    per = {name: (marks[2 * i + 1] - marks[2 * i]) / int(n) for i, (n, name, _) in enumerate(cells)}
+    base = per.get("getppid", 0.0)
+    print("guest instructions per call (user and kernel), and over a bare system call (getppid)")
+    print(f"  {'call':28} {'per call':>9} {'over getppid':>13} {'native':>8} {'rust_ipc - native':>18}")
+    for name, v in per.items():
+        native = per.get(name.replace("ripc-", "native-", 1)) if name.startswith("ripc-") else None
+        cmp = f"{native:8.0f} {v - native:+18.0f}" if native is not None else ""
+        print(f"  {name:28} {v:9.0f} {v - base:13.0f} {cmp}")
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--entry":
+        return entry(sys.argv[2], sys.argv[3])
     if len(sys.argv) >= 5 and sys.argv[1] == "--gap":
         args, paths = sys.argv[2:], []
         while len(args) >= 2 and args[0] == "--path" and "=" in args[1]:
