@@ -28,6 +28,7 @@
 
 use crate::ipc::{
     defs::write_items,
+    lock::QueueMutexBackend,
     msg::Msg,
     pinned::Pinned,
     stats::{Blocked, Counted},
@@ -38,7 +39,7 @@ use kernel::{
     fs::File,
     prelude::*,
     sync::{
-        lock::{mutex::MutexBackend, Guard, Lock},
+        lock::{Guard, Lock},
         poll::PollTable,
     },
     transmute::AsBytes,
@@ -235,7 +236,7 @@ pub(crate) struct Taken<E> {
 
 /// The parts of a queue the engine works on.
 pub(crate) struct Parts<'a, S: QueueState> {
-    pub(crate) state: &'a Lock<S, MutexBackend>,
+    pub(crate) state: &'a Lock<S, QueueMutexBackend>,
     pub(crate) poll: &'a PollQueue,
 }
 
@@ -575,7 +576,7 @@ impl<'a, S: QueueState> Parts<'a, S> {
         &self,
         file: &File,
         table: &PollTable<'_>,
-    ) -> Guard<'a, S, MutexBackend> {
+    ) -> Guard<'a, S, QueueMutexBackend> {
         self.poll.register(file, table);
         let mut g = self.state.lock();
         g.engine().polled = true;

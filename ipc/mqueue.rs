@@ -20,6 +20,7 @@ use crate::ipc::{
     },
     kernel_api::{self, globals, UserNsRef},
     limits::{Limits, HARD_MSGMAX, HARD_MSGSIZEMAX},
+    lock::{new_queue_mutex, QueueMutex},
     msg::Msg,
     notify::{self, Notify, Request},
     pinned::Pinned,
@@ -497,7 +498,7 @@ pub(crate) struct MqQueue {
     mode: u32,
     _charge: Charge,
     #[pin]
-    state: Mutex<MqState>,
+    state: QueueMutex<MqState>,
     poll: PollQueue,
 }
 
@@ -660,7 +661,7 @@ impl MqQueue {
                 gid: owner.1,
                 mode,
                 _charge: charge,
-                state <- new_mutex!(MqState {
+                state <- new_queue_mutex!(MqState {
                     prios: Prios::new(),
                     curmsgs: 0,
                     qsize: 0,

@@ -17,6 +17,7 @@ use crate::ipc::{
     fifo::Fifo,
     kernel_api::{self, PidRef, UserNsRef},
     limits::{Limits, IPCMNI},
+    lock::{new_queue_mutex, QueueMutex},
     msg::Msg,
     percpu::{ArcPerCpu, Counts},
     pinned::Pinned,
@@ -690,7 +691,7 @@ pub(crate) struct SysvQueue {
     key: i32,
     id: i32,
     #[pin]
-    state: Mutex<SysvState>,
+    state: QueueMutex<SysvState>,
     poll: PollQueue,
 }
 
@@ -731,7 +732,7 @@ impl SysvQueue {
             try_pin_init!(SysvQueue {
                 key,
                 id,
-                state <- new_mutex!(SysvState {
+                state <- new_queue_mutex!(SysvState {
                     perm,
                     stime: 0,
                     rtime: 0,

@@ -21,7 +21,7 @@ use kernel::{
     prelude::*,
     sync::{
         aref::ARef,
-        lock::{mutex::MutexBackend, Guard},
+        lock::Guard,
         poll::{PollCondVarBox, PollTable},
     },
     task::Task,
@@ -30,6 +30,7 @@ use kernel::{
 use crate::ipc::{
     defs::{read_user, ripc_clock, ripc_timespec, RIPC_TIMEOUT_RELATIVE},
     kernel_api::{self, clock::Clock},
+    lock::QueueMutexBackend,
     msg::Msg,
     stats::{Blocked, Counted},
 };
@@ -511,7 +512,7 @@ pub(crate) enum OnSignal {
 /// order: served, then signalled, then timed out).  The queue's counters
 /// get the sleep (`blocked`, if it sleeps at all) and the timeout.
 pub(crate) fn sleep<S: Unpin + Counted, W>(
-    g: &mut Guard<'_, S, MutexBackend>,
+    g: &mut Guard<'_, S, QueueMutexBackend>,
     list: impl Fn(&mut S) -> &mut WaitList<W>,
     id: u64,
     deadline: Deadline,

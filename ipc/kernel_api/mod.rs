@@ -17,6 +17,7 @@ pub(crate) mod defs;
 pub(crate) mod fifo;
 pub(crate) mod globals;
 pub(crate) mod kmem;
+pub(crate) mod lock;
 pub(crate) mod msg;
 pub(crate) mod percpu;
 pub(crate) mod pinned;
