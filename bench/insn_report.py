@@ -257,11 +257,11 @@ def entry(console, plugin):
     per = {name: (marks[2 * i + 1] - marks[2 * i]) / int(n) for i, (n, name, _) in enumerate(cells)}
     base = per.get("getppid", 0.0)
     print("guest instructions per call (user and kernel), and over a bare system call (getppid)")
-    print(f"  {'call':28} {'per call':>9} {'over getppid':>13} {'native':>8} {'rust_ipc - native':>18}")
+    print(f"  {'call':30} {'per call':>9} {'over getppid':>13} {'native':>8} {'rust_ipc - native':>18}")
     for name, v in per.items():
         native = per.get(name.replace("ripc-", "native-", 1)) if name.startswith("ripc-") else None
         cmp = f"{native:8.0f} {v - native:+18.0f}" if native is not None else ""
-        print(f"  {name:28} {v:9.0f} {v - base:13.0f} {cmp}")
+        print(f"  {name:30} {v:9.0f} {v - base:13.0f} {cmp}")
 
 
 def main():

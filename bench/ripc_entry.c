@@ -2,9 +2,11 @@
 /*
  * ripc_entry: what it costs to reach a queue, in guest instructions per
  * call (scripts/bench --entry, with bench/out/insn_plugin.so): calls that
- * enter the kernel and fail before any message is copied, natively and
- * through libripc, and the kernel's cheapest entries a module could have
- * (read, write and ioctl on /dev/null, and an ioctl the module refuses).
+ * enter the kernel and fail before any message is copied (a full queue's
+ * send, an empty queue's receive, a receive on a descriptor that is not a
+ * queue), natively and through libripc, and the kernel's cheapest entries
+ * a module could have (read, write and ioctl on /dev/null, and an ioctl
+ * the module refuses).
  *
  *   ripc_entry [N [NAME]]   N calls per measurement (default 20000); only
  *                           the measurement NAME if given
@@ -70,6 +72,7 @@ int main(int argc, char **argv)
 	struct mq_attr attr = { .mq_maxmsg = 1, .mq_msgsize = 64 };
 	struct msqid_ds ds;
 	struct msg64 m = { .mtype = 1 };
+	struct timespec later = { .tv_sec = 1L << 40 };
 	char buf[64] = "x";
 	int nul, dev, nfull, nempty, rfull, rempty, sfull, sempty, qfull, qempty;
 
@@ -115,6 +118,11 @@ int main(int argc, char **argv)
 	MEASURE("ripc-mq-send-full", EAGAIN, ripc_mq_send(rfull, buf, 64, 0));
 	MEASURE("native-mq-receive-empty", EAGAIN, mq_receive(nempty, buf, 64, NULL));
 	MEASURE("ripc-mq-receive-empty", EAGAIN, ripc_mq_receive(rempty, buf, 64, NULL));
+	/* stress-ng --mq's receiver makes one of these per message. */
+	MEASURE("native-mq-receive-not-a-queue", EBADF,
+		mq_timedreceive(nul, buf, 64, NULL, &later));
+	MEASURE("ripc-mq-receive-not-a-queue", EBADF,
+		ripc_mq_timedreceive(nul, buf, 64, NULL, &later));
 	MEASURE("native-msgsnd-full", EAGAIN, msgsnd(sfull, &m, 64, IPC_NOWAIT));
 	MEASURE("ripc-msgsnd-full", EAGAIN, ripc_msgsnd(qfull, &m, 64, IPC_NOWAIT));
 	MEASURE("native-msgrcv-empty", ENOMSG, msgrcv(sempty, &m, 64, 0, IPC_NOWAIT));

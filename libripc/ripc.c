@@ -201,29 +201,10 @@ ioctl_regs(int fd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
 }
 
 /*
- * An ioctl on a queue descriptor.  When the descriptor is not a file of the
- * device (bad fd: EBADF, another file: ENOTTY) the module never sees the
- * call, so the argument errors native reports before EBADF ("first", the
- * caller's verdict on the arguments: an errno, or 0) are applied here;
- * otherwise EBADF, as native says for "not a queue".
- */
-static long mq_ioctl(int mqd, unsigned long cmd, void *arg, int (*first)(const void *arg))
-{
-	long ret = ioctl(mqd, cmd, arg);
-	int err;
-
-	if (ret < 0 && (errno == ENOTTY || errno == EBADF)) {
-		err = first ? first(arg) : 0;
-		errno = err ? err : EBADF;
-	}
-	return ret;
-}
-
-/*
  * Copies n bytes from src, an argument the caller passed, as the kernel's
  * copy_from_user would: -1 (EFAULT) if they cannot be read, where a plain
- * read would crash the program.  Through a pipe: only on the way to an
- * error (a descriptor that is not a queue), so its cost does not matter.
+ * read would crash the program.  Through a pipe: it is only for the rare
+ * way to an error of sigev_thread().
  */
 static int ripc_copy_arg(void *dst, const void *src, size_t n)
 {
@@ -237,51 +218,75 @@ static int ripc_copy_arg(void *dst, const void *src, size_t n)
 	return ok ? 0 : -1;
 }
 
-/* Native's verdict on a timeout: EFAULT, EINVAL, or 0 (also for none). */
-static int timespec_err(const struct timespec *ts)
+/* Whether a RIPC_MQ_NOTIFY's sigevent asks for SIGEV_THREAD. */
+static int sigev_thread(const void *arg)
 {
-	struct timespec t;
+	const struct sigevent *u =
+		(const struct sigevent *)(uintptr_t)((const struct ripc_mq_notify *)arg)->sevp;
+	struct sigevent e;
 
-	if (!ts)
-		return 0;
-	if (ripc_copy_arg(&t, ts, sizeof(t)))
-		return EFAULT;
-	return t.tv_nsec < 0 || t.tv_nsec >= 1000000000 || t.tv_sec < 0 ? EINVAL : 0;
-}
-
-/* The argument checks native makes before EBADF, for mq_ioctl(). */
-static int bad_timeout(const void *arg)
-{
-	const struct ripc_mq_xfer *x = arg;
-	__s32 c = x->clock.clockid;
-
-	if ((c != CLOCK_REALTIME && c != CLOCK_MONOTONIC && c != CLOCK_BOOTTIME) ||
-	    (x->clock.flags & ~RIPC_TIMEOUT_RELATIVE))
-		return EINVAL;
-	return timespec_err((const struct timespec *)(uintptr_t)x->timeout);
+	return u && !ripc_copy_arg(&e, u, sizeof(e)) && e.sigev_notify == SIGEV_THREAD;
 }
 
 /*
- * A POSIX register call failed on a descriptor that is not a queue (see
- * mq_ioctl(); bad_prio: the priority native refuses, after the timeout,
- * before EBADF).  Out of line: the calls' fast path stays small.
+ * The error of a call on a descriptor that is not a queue: another file
+ * (ENOTTY) or none (EBADF), so the module never saw the call.  Native
+ * checks some arguments before it finds that out (the timeout, the
+ * priority, a new mq_attr, a sigevent: EFAULT or EINVAL, then EBADF), and
+ * so does the module on a file of the device that is not a queue: the call
+ * goes again to the process-wide device file, which never is one, and its
+ * error is the verdict.  The module reads the caller's pointers, as
+ * native's copy_from_user does, where reading them here could crash on a
+ * bad one.  SIGEV_THREAD is libripc's and the drop-in's (the module refuses
+ * it): that verdict is read here.
  */
-static __attribute__((noinline, cold)) long mq_regs_failed(const struct timespec *ts, int bad_prio)
+static __attribute__((noinline, cold)) long not_a_queue(unsigned long cmd, void *arg)
 {
-	int err = timespec_err(ts);
+	int fd = device_fd();
 
-	errno = err ? err : bad_prio ? EINVAL : EBADF;
+	if (fd < 0 || ioctl(fd, cmd, arg) >= 0)
+		errno = EBADF;
+	else if (cmd == RIPC_MQ_NOTIFY && errno == EINVAL && sigev_thread(arg))
+		errno = EBADF;
 	return -1;
 }
 
-/* A POSIX register call on a queue descriptor. */
+/* not_a_queue() for a register call. */
+static __attribute__((noinline, cold)) long
+not_a_queue_regs(unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
+{
+	int fd = device_fd();
+
+	if (fd < 0 || ioctl_regs(fd, cmd, a, b, c, d) >= 0)
+		errno = EBADF;
+	return -1;
+}
+
+/*
+ * An ioctl on a queue descriptor; on a descriptor that is not a queue, the
+ * arguments native checks first decide the error if "first", else EBADF.
+ */
+static long mq_ioctl(int mqd, unsigned long cmd, void *arg, int first)
+{
+	long ret = ioctl(mqd, cmd, arg);
+
+	if (ret < 0 && (errno == ENOTTY || errno == EBADF)) {
+		if (first)
+			return not_a_queue(cmd, arg);
+		errno = EBADF;
+	}
+	return ret;
+}
+
+/* A POSIX register call on a queue descriptor (see mq_ioctl()). */
 static inline __attribute__((always_inline)) long
-mq_regs(int mqd, unsigned int cmd, __u64 ptr, __u64 len, __u64 prio, const struct timespec *ts,
-	int bad_prio)
+mq_regs(int mqd, unsigned int cmd, __u64 ptr, __u64 len, __u64 prio, const struct timespec *ts)
 {
 	long ret = ioctl_regs(mqd, cmd, ptr, len, prio, PTR(ts));
 
-	return ret < 0 && (errno == ENOTTY || errno == EBADF) ? mq_regs_failed(ts, bad_prio) : ret;
+	if (ret < 0 && (errno == ENOTTY || errno == EBADF))
+		return not_a_queue_regs(cmd, ptr, len, prio, PTR(ts));
+	return ret;
 }
 
 /*
@@ -297,46 +302,6 @@ static int clock_arg(struct ripc_clock *c, clockid_t clockid, int flags)
 	c->clockid = clockid;
 	c->flags = flags & TIMER_ABSTIME ? 0 : RIPC_TIMEOUT_RELATIVE;
 	return 0;
-}
-
-static int bad_send(const void *arg)
-{
-	int err = bad_timeout(arg);
-
-	if (err)
-		return err;
-	return ((const struct ripc_mq_xfer *)arg)->msg_prio >= 32768 ? EINVAL : 0;
-}
-
-static int bad_attr(const void *arg)
-{
-	const struct mq_attr *u =
-		(const struct mq_attr *)(uintptr_t)((const struct ripc_mq_getsetattr *)arg)->new_attr;
-	struct mq_attr a;
-
-	if (!u)
-		return 0;
-	if (ripc_copy_arg(&a, u, sizeof(a)))
-		return EFAULT;
-	return a.mq_flags & ~O_NONBLOCK ? EINVAL : 0;
-}
-
-static int bad_sigevent(const void *arg)
-{
-	const struct sigevent *u =
-		(const struct sigevent *)(uintptr_t)((const struct ripc_mq_notify *)arg)->sevp;
-	struct sigevent e;
-
-	if (!u)
-		return 0;
-	if (ripc_copy_arg(&e, u, sizeof(e)))
-		return EFAULT;
-	if (e.sigev_notify != SIGEV_NONE && e.sigev_notify != SIGEV_SIGNAL &&
-	    e.sigev_notify != SIGEV_THREAD && e.sigev_notify != RIPC_SIGEV_FD)
-		return EINVAL;
-	/* valid_signal(), and 7.3 refuses signal 0 */
-	return e.sigev_notify == SIGEV_SIGNAL && (e.sigev_signo <= 0 || e.sigev_signo > 64) ?
-	       EINVAL : 0;
 }
 
 /* ---- POSIX message queues ------------------------------------------- */
@@ -405,7 +370,7 @@ mq_send_struct(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_pr
 
 	if (clock_arg(&arg.clock, clockid, flags) < 0)
 		return -1;
-	return mq_ioctl(mqd, RIPC_MQ_SEND, &arg, bad_send) < 0 ? -1 : 0;
+	return mq_ioctl(mqd, RIPC_MQ_SEND, &arg, 1) < 0 ? -1 : 0;
 }
 
 /*
@@ -418,8 +383,8 @@ mq_send_clock(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_pri
 	      clockid_t clockid, int flags, const struct timespec *timeout)
 {
 	if (clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME && USE_REGS())
-		return mq_regs(mqd, RIPC_MQ_TIMEDSEND, PTR(msg_ptr), msg_len, msg_prio, timeout,
-			       msg_prio >= 32768) < 0 ? -1 : 0;
+		return mq_regs(mqd, RIPC_MQ_TIMEDSEND, PTR(msg_ptr), msg_len, msg_prio,
+			       timeout) < 0 ? -1 : 0;
 	return mq_send_struct(mqd, msg_ptr, msg_len, msg_prio, clockid, flags, timeout);
 }
 
@@ -456,7 +421,7 @@ mq_receive_struct(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio
 
 	if (clock_arg(&arg.clock, clockid, flags) < 0)
 		return -1;
-	ret = mq_ioctl(mqd, RIPC_MQ_RECEIVE, &arg, bad_timeout);
+	ret = mq_ioctl(mqd, RIPC_MQ_RECEIVE, &arg, 1);
 	if (ret >= 0 && msg_prio)
 		*msg_prio = arg.msg_prio;
 	return ret;
@@ -469,7 +434,7 @@ mq_receive_clock(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
 {
 	if (clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME && USE_REGS())
 		return mq_regs(mqd, RIPC_MQ_TIMEDRECEIVE, PTR(msg_ptr), msg_len, PTR(msg_prio),
-			       timeout, 0);
+			       timeout);
 	return mq_receive_struct(mqd, msg_ptr, msg_len, msg_prio, clockid, flags, timeout);
 }
 
@@ -500,7 +465,7 @@ int ripc_mq_setattr(int mqd, const struct mq_attr *newattr, struct mq_attr *olda
 		.old_attr = PTR(oldattr),
 	};
 
-	return mq_ioctl(mqd, RIPC_MQ_GETSETATTR, &arg, bad_attr) < 0 ? -1 : 0;
+	return mq_ioctl(mqd, RIPC_MQ_GETSETATTR, &arg, 1) < 0 ? -1 : 0;
 }
 
 int ripc_mq_getattr(int mqd, struct mq_attr *attr)
@@ -512,7 +477,7 @@ int ripc_mq_notify(int mqd, const struct sigevent *sevp)
 {
 	struct ripc_mq_notify arg = { .size = sizeof(arg), .sevp = PTR(sevp) };
 
-	return mq_ioctl(mqd, RIPC_MQ_NOTIFY, &arg, bad_sigevent) < 0 ? -1 : 0;
+	return mq_ioctl(mqd, RIPC_MQ_NOTIFY, &arg, 1) < 0 ? -1 : 0;
 }
 
 int ripc_notify_fd_open(int flags)
@@ -556,7 +521,7 @@ ssize_t ripc_mq_peek(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_p
 		.msg_len = msg_len,
 		.pos = pos,
 	};
-	long ret = mq_ioctl(mqd, RIPC_MQ_PEEK, &arg, NULL);
+	long ret = mq_ioctl(mqd, RIPC_MQ_PEEK, &arg, 0);
 
 	if (ret >= 0 && msg_prio)
 		*msg_prio = arg.msg_prio;
@@ -572,12 +537,7 @@ int ripc_mq_peek_batch(int mqd, struct ripc_mq_item *items, unsigned int count, 
 		.pos = pos,
 	};
 
-	return mq_ioctl(mqd, RIPC_MQ_PEEK_BATCH, &arg, NULL);
-}
-
-static int bad_stats_flags(const void *arg)
-{
-	return ((const struct ripc_stats *)arg)->flags & ~RIPC_STATS_RESET ? EINVAL : 0;
+	return mq_ioctl(mqd, RIPC_MQ_PEEK_BATCH, &arg, 0);
 }
 
 /* RIPC_IOC_STATS of which/msqid on fd (a queue descriptor, or the device's). */
@@ -586,7 +546,7 @@ static int stats_call(int fd, unsigned int which, int msqid, struct ripc_queue_s
 {
 	struct ripc_stats arg = { .size = sizeof(arg), .which = which, .msqid = msqid,
 				  .flags = flags };
-	long r = which == RIPC_STATS_FILE ? mq_ioctl(fd, RIPC_IOC_STATS, &arg, bad_stats_flags)
+	long r = which == RIPC_STATS_FILE ? mq_ioctl(fd, RIPC_IOC_STATS, &arg, 1)
 					  : dev_ioctl(RIPC_IOC_STATS, &arg);
 
 	if (r < 0)

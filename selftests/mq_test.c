@@ -436,6 +436,39 @@ TEST_F(mq, unreadable_argument_on_a_non_queue_descriptor_is_efault)
 	close(p[1]);
 }
 
+/*
+ * The same verdicts when the process has no descriptor to spare
+ * (RLIMIT_NOFILE reached): a library that judged them through a descriptor
+ * of its own (a pipe, as libripc once did, five system calls each) said
+ * EFAULT for a readable timeout there.
+ */
+TEST_F(mq, non_queue_verdicts_need_no_new_descriptor)
+{
+	struct timespec past = { .tv_sec = 1 }, wrong = { .tv_nsec = -1 };
+	struct mq_attr attr = { 0 };
+	struct rlimit old, low;
+	char buf[64];
+	int nul = SYS(open("/dev/null", O_RDWR)), lowest;
+
+	/* What the backend opens on first use is open before the limit. */
+	ASSERT_ERRNO(EBADF, be->timedsend(nul, "x", 1, 0, &past));
+	lowest = SYS(dup(nul));
+	close(lowest);
+	SYS(getrlimit(RLIMIT_NOFILE, &old));
+	low = old;
+	low.rlim_cur = lowest;
+	SYS(setrlimit(RLIMIT_NOFILE, &low));
+	ASSERT_ERRNO(EMFILE, dup(nul));
+	ASSERT_ERRNO(EBADF, be->timedsend(nul, "x", 1, 0, &past));
+	ASSERT_ERRNO(EBADF, be->timedreceive(nul, buf, sizeof(buf), NULL, &past));
+	ASSERT_ERRNO(EBADF, be->setattr(nul, &attr, NULL));
+	ASSERT_ERRNO(EINVAL, be->timedsend(nul, "x", 1, 0, &wrong));
+	ASSERT_ERRNO(EINVAL, be->timedsend(nul, "x", 1, 32768, &past));
+	ASSERT_ERRNO(EFAULT, be->timedreceive(nul, buf, sizeof(buf), NULL, (const void *)8));
+	SYS(setrlimit(RLIMIT_NOFILE, &old));
+	close(nul);
+}
+
 TEST_F(mq, send_longer_than_msgsize_is_emsgsize)
 {
 	char buf[65] = { 0 };
