@@ -173,11 +173,13 @@ static long dev_ioctl(unsigned long cmd, void *arg)
 /*
  * A register call (<linux/rust_ipc.h>): ioctl(fd, cmd, a) with three more
  * arguments in the system call's registers, as syscall(SYS_ioctl, fd, cmd,
- * a, b, c, d) makes it; -1 and errno on failure.  On x86-64 the instruction
- * is inline: libc's syscall() shuffles its seven arguments first.
+ * a, b, c, d) makes it; the kernel's result, -errno on failure.  On x86-64
+ * the instruction is inline (libc's syscall() shuffles its seven arguments
+ * first), and the result is not turned into errno here: a fast path that
+ * reads errno calls __errno_location() and keeps its arguments across it.
  */
 static inline __attribute__((always_inline)) long
-ioctl_regs(int fd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
+ioctl_regs_raw(int fd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
 {
 #ifdef __x86_64__
 	register __u64 r10 __asm__("r10") = b;
@@ -190,14 +192,31 @@ ioctl_regs(int fd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
 			 : "0"((long)SYS_ioctl), "D"((long)fd), "S"((unsigned long)cmd), "d"(a),
 			   "r"(r10), "r"(r8), "r"(r9)
 			 : "rcx", "r11", "memory");
-	if ((unsigned long)ret > -4096UL) {
-		errno = (int)-ret;
-		return -1;
-	}
 	return ret;
 #else
-	return syscall(SYS_ioctl, fd, cmd, a, b, c, d);
+	long ret = syscall(SYS_ioctl, fd, cmd, a, b, c, d);
+
+	return ret < 0 ? -errno : ret;
 #endif
+}
+
+/* Whether a raw result is an error (-4095 to -1, as the kernel returns). */
+#define RAW_ERR(ret) ((unsigned long)(ret) > -4096UL)
+
+/* A raw error as libc returns it: -1 and errno. */
+static __attribute__((noinline, cold)) long raw_fail(long ret)
+{
+	errno = (int)-ret;
+	return -1;
+}
+
+/* A register call: -1 and errno on failure. */
+static inline __attribute__((always_inline)) long
+ioctl_regs(int fd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
+{
+	long ret = ioctl_regs_raw(fd, cmd, a, b, c, d);
+
+	return RAW_ERR(ret) ? raw_fail(ret) : ret;
 }
 
 /*
@@ -282,11 +301,13 @@ static long mq_ioctl(int mqd, unsigned long cmd, void *arg, int first)
 static inline __attribute__((always_inline)) long
 mq_regs(int mqd, unsigned int cmd, __u64 ptr, __u64 len, __u64 prio, const struct timespec *ts)
 {
-	long ret = ioctl_regs(mqd, cmd, ptr, len, prio, PTR(ts));
+	long ret = ioctl_regs_raw(mqd, cmd, ptr, len, prio, PTR(ts));
 
-	if (ret < 0 && (errno == ENOTTY || errno == EBADF))
+	if (!RAW_ERR(ret))
+		return ret;
+	if (ret == -ENOTTY || ret == -EBADF)
 		return not_a_queue_regs(cmd, ptr, len, prio, PTR(ts));
-	return ret;
+	return raw_fail(ret);
 }
 
 /*
