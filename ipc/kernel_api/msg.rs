@@ -10,14 +10,9 @@
 //! what was allocated.
 
 use crate::ipc::kernel_api;
-use crate::ipc::kernel_api::kmem::{concat_into, kmalloc, read_user_into};
+use crate::ipc::kernel_api::kmem::{concat_into, kmalloc, read_user_into, write_user_from};
 use core::{mem::MaybeUninit, ptr::NonNull};
-use kernel::{
-    bindings,
-    page::PAGE_SIZE,
-    prelude::*,
-    uaccess::{UserPtr, UserSlice},
-};
+use kernel::{bindings, page::PAGE_SIZE, prelude::*};
 
 /// The header at the start of a message's head allocation; the first
 /// `len.min(HEAD_DATA)` bytes of text follow it.  `mtype` comes last, so
@@ -294,9 +289,7 @@ impl Msg {
         let n = size_of::<i64>() + len.min(self.len());
         if let Some(all) = self.typed().get(..n) {
             // The common case: all of it is in the head.
-            return UserSlice::new(UserPtr::from_addr(dst as usize), n)
-                .writer()
-                .write_slice(all);
+            return write_user_from(dst as usize, all);
         }
         let parts = Iterator::chain(core::iter::once(self.typed()), self.segs().skip(1));
         store_parts(dst, n, parts)
@@ -338,9 +331,7 @@ impl Msg {
         let n = len.min(self.len());
         if let Some(all) = self.head().get(..n) {
             // The common case: all of it is in the head.
-            return UserSlice::new(UserPtr::from_addr(dst as usize), n)
-                .writer()
-                .write_slice(all);
+            return write_user_from(dst as usize, all);
         }
         store_parts(dst, n, self.segs())
     }
@@ -399,13 +390,14 @@ pub(crate) const LOCKED_COPY_MAX: usize = 2048;
 /// Writes the first `len` bytes of `parts`, one after the other, to user
 /// memory at `dst`.
 fn store_parts<'a>(dst: u64, len: usize, parts: impl Iterator<Item = &'a [u8]>) -> Result {
-    let mut w = UserSlice::new(UserPtr::from_addr(dst as usize), len).writer();
+    let (mut at, mut left) = (dst as usize, len);
     for p in parts {
-        let n = p.len().min(w.len());
-        let Some(part) = p.get(..n).filter(|p| !p.is_empty()) else {
+        let Some(part) = p.get(..p.len().min(left)).filter(|p| !p.is_empty()) else {
             break;
         };
-        w.write_slice(part)?;
+        write_user_from(at, part)?;
+        at = at.wrapping_add(part.len());
+        left -= part.len();
     }
     Ok(())
 }
