@@ -301,8 +301,12 @@ static long mq_ioctl(int mqd, unsigned long cmd, void *arg, int first)
 static inline __attribute__((always_inline)) long
 mq_regs(int mqd, unsigned int cmd, __u64 ptr, __u64 len, __u64 prio, const struct timespec *ts)
 {
-	long ret = ioctl_regs_raw(mqd, cmd, ptr, len, prio, PTR(ts));
+	long ret;
 
+	/* A negative descriptor is none: the verdict at once. */
+	if (mqd < 0)
+		return not_a_queue_regs(cmd, ptr, len, prio, PTR(ts));
+	ret = ioctl_regs_raw(mqd, cmd, ptr, len, prio, PTR(ts));
 	if (!RAW_ERR(ret))
 		return ret;
 	if (ret == -ENOTTY || ret == -EBADF)
