@@ -220,31 +220,16 @@ ioctl_regs(int fd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
 }
 
 /*
- * Copies n bytes from src, an argument the caller passed, as the kernel's
- * copy_from_user would: -1 (EFAULT) if they cannot be read, where a plain
- * read would crash the program.  Through a pipe: it is only for the rare
- * way to an error of sigev_thread().
+ * Whether a RIPC_MQ_NOTIFY's sigevent asks for SIGEV_THREAD, after the
+ * module refused it with EINVAL: the module read it first (an unreadable
+ * one is EFAULT), so reading its sigev_notify here cannot fault.
  */
-static int ripc_copy_arg(void *dst, const void *src, size_t n)
-{
-	int p[2], ok;
-
-	if (pipe2(p, O_CLOEXEC))
-		return -1;
-	ok = write(p[1], src, n) == (ssize_t)n && read(p[0], dst, n) == (ssize_t)n;
-	close(p[0]);
-	close(p[1]);
-	return ok ? 0 : -1;
-}
-
-/* Whether a RIPC_MQ_NOTIFY's sigevent asks for SIGEV_THREAD. */
 static int sigev_thread(const void *arg)
 {
 	const struct sigevent *u =
 		(const struct sigevent *)(uintptr_t)((const struct ripc_mq_notify *)arg)->sevp;
-	struct sigevent e;
 
-	return u && !ripc_copy_arg(&e, u, sizeof(e)) && e.sigev_notify == SIGEV_THREAD;
+	return u && u->sigev_notify == SIGEV_THREAD;
 }
 
 /*
@@ -257,7 +242,11 @@ static int sigev_thread(const void *arg)
  * error is the verdict.  The module reads the caller's pointers, as
  * native's copy_from_user does, where reading them here could crash on a
  * bad one.  SIGEV_THREAD is libripc's and the drop-in's (the module refuses
- * it): that verdict is read here.
+ * it): that verdict is read here.  Without the device (not loaded, or no
+ * descriptor left to open it with) there is no verdict on the arguments:
+ * EBADF.  The device descriptor is libripc's (ripc_device_forget()): a
+ * program that closes it behind the library's back, and then has a queue
+ * take its number, would have this call made on that queue.
  */
 static __attribute__((noinline, cold)) long not_a_queue(unsigned long cmd, void *arg)
 {

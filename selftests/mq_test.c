@@ -445,6 +445,7 @@ TEST_F(mq, unreadable_argument_on_a_non_queue_descriptor_is_efault)
 TEST_F(mq, non_queue_verdicts_need_no_new_descriptor)
 {
 	struct timespec past = { .tv_sec = 1 }, wrong = { .tv_nsec = -1 };
+	struct sigevent bad = { .sigev_notify = 99 };
 	struct mq_attr attr = { 0 };
 	struct rlimit old, low;
 	char buf[64];
@@ -465,6 +466,7 @@ TEST_F(mq, non_queue_verdicts_need_no_new_descriptor)
 	ASSERT_ERRNO(EINVAL, be->timedsend(nul, "x", 1, 0, &wrong));
 	ASSERT_ERRNO(EINVAL, be->timedsend(nul, "x", 1, 32768, &past));
 	ASSERT_ERRNO(EFAULT, be->timedreceive(nul, buf, sizeof(buf), NULL, (const void *)8));
+	ASSERT_ERRNO(EINVAL, be->notify(nul, &bad));
 	SYS(setrlimit(RLIMIT_NOFILE, &old));
 	close(nul);
 }

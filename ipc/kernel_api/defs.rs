@@ -125,11 +125,14 @@ pub(crate) fn read_arg<T: SizedArg>(arg: usize) -> Result<T> {
 /// and whose alignment is 8 (the data path's argument structs, a timeout,
 /// a System V message's type) is read in one user-access section straight
 /// into place (measured: about 60 instructions a call less than
-/// `copy_from_user`); any other `T` in one `copy_from_user`.  `None` if it
-/// faults.
+/// `copy_from_user`); any other `T` in one `copy_from_user`, as is a user
+/// pointer that is not 8-aligned except on x86-64 (where a word load need
+/// not be aligned; an architecture with strict alignment could refuse it).
+/// `None` if it faults.
 fn read_words<T: FromBytes>(arg: usize) -> Option<T> {
     let ksize = size_of::<T>();
-    if ksize % 8 != 0 || core::mem::align_of::<T>() < 8 {
+    let aligned = cfg!(CONFIG_X86_64) || arg % 8 == 0;
+    if ksize % 8 != 0 || core::mem::align_of::<T>() < 8 || !aligned {
         return UserSlice::new(UserPtr::from_addr(arg), ksize)
             .reader()
             .read::<T>()

@@ -323,6 +323,7 @@ int rust_ipc_read_user_words(u64 *dst, const u64 __user *src, unsigned int n)
 {
 	unsigned int i;
 
+	might_fault();
 	scoped_user_read_access_size(src, n * sizeof(u64), efault)
 		for (i = 0; i < n; i++)
 			unsafe_get_user(dst[i], &src[i], efault);
