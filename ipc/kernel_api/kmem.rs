@@ -36,11 +36,10 @@ pub(crate) fn read_user_into(src: usize, out: &mut [MaybeUninit<u8>]) -> Result<
 /// `UserSliceWriter::write_slice`'s out-of-line call and bounds check, 30
 /// instructions a message of a receive batch (`scripts/bench --profile`).
 pub(crate) fn write_user_from(dst: usize, src: &[u8]) -> Result {
-    // SAFETY: `src` is valid for reads of `src.len()` bytes;
-    // `copy_to_user` checks the user range itself (`access_ok`) and fails
-    // on a fault.
-    let left =
-        unsafe { bindings::copy_to_user(dst as *mut c_void, src.as_ptr().cast(), src.len()) };
+    let (to, len) = (dst as *mut c_void, src.len());
+    // SAFETY: `src` is valid for reads of `len` bytes; `copy_to_user`
+    // checks the user range itself (`access_ok`) and fails on a fault.
+    let left = unsafe { bindings::copy_to_user(to, src.as_ptr().cast(), len) };
     if left != 0 {
         return Err(EFAULT);
     }
