@@ -6,7 +6,7 @@ bench/out/insn_plugin.so (scripts/bench --insn).
     insn_report.py CONSOLE_LOG PLUGIN_LOG JSON_OUT
     insn_report.py --profile [--path GUEST=HOST]... CONSOLE_LOG PLUGIN_LOG [TOP [FUNCTION]]
     insn_report.py --gap [--path GUEST=HOST]... NATIVE CONSOLE PLUGIN RIPC CONSOLE PLUGIN...
-    insn_report.py --entry CONSOLE_LOG PLUGIN_LOG
+    insn_report.py --entry CONSOLE_LOG PLUGIN_LOG [TIMING_LOG]
 
 CONSOLE_LOG holds ripc_bench's "RIPC-INSN-CELL test n size contender M"
 lines, one per measurement, in order; PLUGIN_LOG the plugin's "RIPC-INSN
@@ -45,7 +45,9 @@ in either (scripts/bench writes it to bench/results/gap.txt).
 --entry: a bench/ripc_entry run (scripts/bench --entry): its "RIPC-INSN-CELL
 entry N 0 NAME N" lines pair with the plugin's marker pairs in order;
 prints each measurement's instructions per call, over the bare system
-call (getppid) and, for rust_ipc's, beside native's same call.
+call (getppid) and, for rust_ipc's, beside native's same call; with
+TIMING_LOG (ripc_entry runs in a boot without the plugin), the median
+nanoseconds per call and native's time over rust_ipc's.
 """
 import os
 import subprocess
@@ -246,8 +248,10 @@ def gap(runs, paths=()):
         print()
 
 
-def entry(console, plugin):
-    """The --entry table (see the module's documentation)."""
+def entry(console, plugin, timing=None):
+    """The --entry table (see the module's documentation); with TIMING, a
+    console log of ripc_entry runs without the plugin, the median time of
+    each call (RIPC-ENTRY-NS lines) beside its instructions."""
     with open(console, errors="replace") as fh:
         cells = re.findall(r"RIPC-INSN-CELL entry (\d+) 0 (\S+) (\d+)", fh.read())
     with open(plugin, errors="replace") as fh:
@@ -255,18 +259,33 @@ def entry(console, plugin):
     if not cells or len(marks) != 2 * len(cells):
         sys.exit(f"insn_report: {len(cells)} measurements but {len(marks)} markers")
     per = {name: (marks[2 * i + 1] - marks[2 * i]) / int(n) for i, (n, name, _) in enumerate(cells)}
+    ns = {}
+    if timing:
+        with open(timing, errors="replace") as fh:
+            for name, t in re.findall(r"^RIPC-ENTRY-NS (\S+) ([\d.]+)\s*$",
+                                      fh.read().replace("\r", ""), re.M):
+                ns.setdefault(name, []).append(float(t))
+        ns = {name: statistics.median(ts) for name, ts in ns.items()}
     base = per.get("getppid", 0.0)
-    print("guest instructions per call (user and kernel), and over a bare system call (getppid)")
-    print(f"  {'call':30} {'per call':>9} {'over getppid':>13} {'native':>8} {'rust_ipc - native':>18}")
+    print("guest instructions per call (user and kernel), and over a bare system call (getppid)"
+          + ("; ns: median time per call without the plugin" if ns else ""))
+    print(f"  {'call':30} {'per call':>9} {'over getppid':>13} {'native':>8} {'rust_ipc - native':>18}"
+          + (f" {'ns':>7} {'ns native':>10} {'time ratio':>11}" if ns else ""))
     for name, v in per.items():
-        native = per.get(name.replace("ripc-", "native-", 1)) if name.startswith("ripc-") else None
-        cmp = f"{native:8.0f} {v - native:+18.0f}" if native is not None else ""
-        print(f"  {name:30} {v:9.0f} {v - base:13.0f} {cmp}")
+        native_name = name.replace("ripc-", "native-", 1) if name.startswith("ripc-") else None
+        native = per.get(native_name) if native_name else None
+        cmp = f"{native:8.0f} {v - native:+18.0f}" if native is not None else f"{'':8} {'':18}"
+        t = ""
+        if name in ns:
+            t = f" {ns[name]:7.0f}"
+            if native_name in ns:
+                t += f" {ns[native_name]:10.0f} {ns[native_name] / ns[name]:11.2f}"
+        print(f"  {name:30} {v:9.0f} {v - base:13.0f} {cmp}{t}".rstrip())
 
 
 def main():
-    if len(sys.argv) == 4 and sys.argv[1] == "--entry":
-        return entry(sys.argv[2], sys.argv[3])
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "--entry":
+        return entry(*sys.argv[2:])
     if len(sys.argv) >= 5 and sys.argv[1] == "--gap":
         args, paths = sys.argv[2:], []
         while len(args) >= 2 and args[0] == "--path" and "=" in args[1]:

@@ -14,7 +14,8 @@
  * Prints "RIPC-ENTRY name" before each measurement, whose START and END
  * markers (as ripc_bench --insn's) the plugin logs in the same order, and
  * "RIPC-INSN-CELL entry N 0 name N" after it (for bench/insn_report.py
- * --profile: per call).
+ * --profile: per call), and "RIPC-ENTRY-NS name t" with its time in
+ * nanoseconds per call (CLOCK_MONOTONIC; under the plugin, its time).
  * Static, so that no dynamic linking is measured.
  */
 #include <errno.h>
@@ -26,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/msg.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/rust_ipc.h>
 #include "ripc.h"
@@ -40,20 +42,25 @@ static const char *only;
 #define MEASURE(name, err, call)                                                           \
 	do {                                                                               \
 		long i_, bad_ = 0;                                                         \
+		struct timespec t0_, t1_;                                                  \
 		if (only && strcmp(only, name))                                            \
 			break;                                                             \
 		printf("RIPC-ENTRY %s\n", name);                                           \
 		fflush(stdout);                                                            \
+		clock_gettime(CLOCK_MONOTONIC, &t0_);                                      \
 		START();                                                                   \
 		for (i_ = 0; i_ < n; i_++)                                                 \
 			bad_ += (err) ? !((call) < 0 && errno == (err)) : (call) < 0;      \
 		END();                                                                     \
+		clock_gettime(CLOCK_MONOTONIC, &t1_);                                      \
 		if (bad_) {                                                                \
 			fprintf(stderr, "ripc_entry: %s: %ld calls gave another result\n", \
 				name, bad_);                                               \
 			exit(1);                                                           \
 		}                                                                          \
 		printf("RIPC-INSN-CELL entry %ld 0 %s %ld\n", n, name, n);                 \
+		printf("RIPC-ENTRY-NS %s %.1f\n", name,                                   \
+		       ((t1_.tv_sec - t0_.tv_sec) * 1e9 + (t1_.tv_nsec - t0_.tv_nsec)) / n); \
 	} while (0)
 
 static void die(const char *what)
@@ -123,6 +130,10 @@ int main(int argc, char **argv)
 		mq_timedreceive(nul, buf, 64, NULL, &later));
 	MEASURE("ripc-mq-receive-not-a-queue", EBADF,
 		ripc_mq_timedreceive(nul, buf, 64, NULL, &later));
+	MEASURE("native-mq-receive-emsgsize", EMSGSIZE, mq_receive(nempty, buf, 63, NULL));
+	MEASURE("ripc-mq-receive-emsgsize", EMSGSIZE, ripc_mq_receive(rempty, buf, 63, NULL));
+	MEASURE("native-mq-receive-fd-1", EBADF, mq_timedreceive(-1, buf, 64, NULL, &later));
+	MEASURE("ripc-mq-receive-fd-1", EBADF, ripc_mq_timedreceive(-1, buf, 64, NULL, &later));
 	MEASURE("native-msgsnd-full", EAGAIN, msgsnd(sfull, &m, 64, IPC_NOWAIT));
 	MEASURE("ripc-msgsnd-full", EAGAIN, ripc_msgsnd(qfull, &m, 64, IPC_NOWAIT));
 	MEASURE("native-msgrcv-empty", ENOMSG, msgrcv(sempty, &m, 64, 0, IPC_NOWAIT));

@@ -140,6 +140,10 @@ pub(crate) trait QueueState: Unpin + Counted {
     /// counted again (in the queue's depth, and its peak).
     fn reinsert(&mut self, m: Msg, extra: Self::Extra);
 
+    /// Keeps what a message delivered under the lock carried, if the state
+    /// can use it again (POSIX: its tree node, as native's `node_cache`).
+    fn recycle(&mut self, _extra: &mut Self::Extra) {}
+
     /// Lets blocked senders in, as far as there is room; returns whether
     /// any sender is still blocked.
     fn serve_senders(&mut self, wq: &mut WakeQ) -> bool;
@@ -599,7 +603,7 @@ impl<'a, S: QueueState> Parts<'a, S> {
         wq: &mut WakeQ,
         now: impl FnOnce(&Msg) -> Result<usize>,
     ) -> Got<S::Extra> {
-        let (t, held) = match a {
+        let (mut t, held) = match a {
             Arrival::Taken(t, held) => (t, held),
             Arrival::Copied(n, t) => return Got::Copied(n, t),
         };
@@ -607,6 +611,8 @@ impl<'a, S: QueueState> Parts<'a, S> {
             Ok(n) => {
                 if room {
                     g.stats().received(1, t.msg.len());
+                    // Before a blocked sender is served, which may use it.
+                    g.recycle(&mut t.extra);
                     delivered_locked(g, &t.msg, held, wq);
                 }
                 Got::Now(t, n)

@@ -372,6 +372,10 @@ impl QueueState for MqState {
         self.stats.peak(msgs, bytes);
     }
 
+    fn recycle(&mut self, node: &mut Node) {
+        self.prios.recycle(node);
+    }
+
     /// `pipelined_receive`: the first blocked sender's message goes in while
     /// there is room (if its FIFO cannot be made, it stays blocked).
     fn serve_senders(&mut self, wq: &mut WakeQ) -> bool {

@@ -70,6 +70,14 @@ impl Prios {
         Ok(())
     }
 
+    /// Keeps the node a delivered message carried as the spare, if there is
+    /// none (`msg_get`'s `node_cache`), else lets it be freed.
+    pub(crate) fn recycle(&mut self, node: &mut Node) {
+        if self.spare.is_none() {
+            self.spare = node.take();
+        }
+    }
+
     /// Queues `m` at the tail of its priority's FIFO, or `back` in its old
     /// place there (by its sequence number).  A node it needs is `node`,
     /// else the spare, else a new one (`ENOMEM`: `m` is dropped).

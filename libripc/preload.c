@@ -101,7 +101,10 @@
  * (relative, "..", symlinks, /proc/self/...), are untouched.
  *
  * Not caught (they reach the native queues, or see them):
- *  - syscall(SYS_mq_open, ...), SYS_mq_unlink, SYS_mq_timedsend,
+ *  - syscall(SYS_mq_open, ...) (mq_send, mq_receive and their timed
+ *    variants on the descriptor it gives are the native calls: libripc
+ *    makes the native system call on a descriptor that is not its own;
+ *    mq_getattr, mq_setattr and mq_notify say EBADF), SYS_mq_unlink, SYS_mq_timedsend,
  *    SYS_mq_timedreceive, SYS_mq_notify, SYS_mq_getsetattr, SYS_msgget,
  *    SYS_msgsnd, SYS_msgrcv, SYS_msgctl, and inline "syscall" instructions
  *    (Go, some runtimes and static helpers do that);

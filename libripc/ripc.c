@@ -237,9 +237,11 @@ static int sigev_thread(const void *arg)
  * (ENOTTY) or none (EBADF), so the module never saw the call.  Native
  * checks some arguments before it finds that out (the timeout, the
  * priority, a new mq_attr, a sigevent: EFAULT or EINVAL, then EBADF), and
- * so does the module on a file of the device that is not a queue: the call
- * goes again to the process-wide device file, which never is one, and its
- * error is the verdict.  The module reads the caller's pointers, as
+ * so does the module on a file of the device that is not a queue: a call
+ * without a native twin (getattr/setattr, notify, another clock's timeout;
+ * sends and receives have not_a_queue_regs()) goes again to the
+ * process-wide device file, which never is one, and its error is the
+ * verdict.  The module reads the caller's pointers, as
  * native's copy_from_user does, where reading them here could crash on a
  * bad one.  SIGEV_THREAD is libripc's and the drop-in's (the module refuses
  * it): that verdict is read here.  Without the device (not loaded, or no
@@ -259,12 +261,25 @@ static __attribute__((noinline, cold)) long not_a_queue(unsigned long cmd, void 
 	return -1;
 }
 
-/* not_a_queue() for a register call. */
+/*
+ * The verdict on a register call (a send or receive with an absolute
+ * CLOCK_REALTIME timeout, or none) on a descriptor that is not a rust_ipc
+ * queue: the native system call on it, so the result is native's by
+ * construction, at native's cost: the timeout and priority checks, then
+ * EBADF, or a native queue's own result if the descriptor is one (a program
+ * that mixes syscall(SYS_mq_open) with the drop-in keeps those queues).
+ * Without native POSIX queues (ENOSYS), not_a_queue()'s way.
+ */
 static __attribute__((noinline, cold)) long
-not_a_queue_regs(unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
+not_a_queue_regs(int mqd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
 {
-	int fd = device_fd();
+	long nr = cmd == RIPC_MQ_TIMEDSEND ? SYS_mq_timedsend : SYS_mq_timedreceive;
+	long ret = syscall(nr, mqd, a, b, c, d);
+	int fd;
 
+	if (ret >= 0 || errno != ENOSYS)
+		return ret;
+	fd = device_fd();
 	if (fd < 0 || ioctl_regs(fd, cmd, a, b, c, d) >= 0)
 		errno = EBADF;
 	return -1;
@@ -294,13 +309,32 @@ mq_regs(int mqd, unsigned int cmd, __u64 ptr, __u64 len, __u64 prio, const struc
 
 	/* A negative descriptor is none: the verdict at once. */
 	if (mqd < 0)
-		return not_a_queue_regs(cmd, ptr, len, prio, PTR(ts));
+		return not_a_queue_regs(mqd, cmd, ptr, len, prio, PTR(ts));
 	ret = ioctl_regs_raw(mqd, cmd, ptr, len, prio, PTR(ts));
 	if (!RAW_ERR(ret))
 		return ret;
 	if (ret == -ENOTTY || ret == -EBADF)
-		return not_a_queue_regs(cmd, ptr, len, prio, PTR(ts));
+		return not_a_queue_regs(mqd, cmd, ptr, len, prio, PTR(ts));
 	return raw_fail(ret);
+}
+
+/*
+ * The error of a struct send or receive (RIPC_MQ_SEND, RIPC_MQ_RECEIVE),
+ * errno set: on a descriptor that is not a queue, the verdict of the
+ * register call when the call has a native twin (a CLOCK_REALTIME
+ * absolute timeout, or none), so that it does not depend on whether the
+ * library has learnt the module's ABI yet, else the module's.  prio: the
+ * priority to send, or where a received one goes.
+ */
+static __attribute__((noinline, cold)) long
+xfer_not_a_queue(int mqd, unsigned long cmd, struct ripc_mq_xfer *x, __u64 prio)
+{
+	if (errno != ENOTTY && errno != EBADF)
+		return -1;
+	if (x->clock.clockid != CLOCK_REALTIME || x->clock.flags)
+		return not_a_queue(cmd, x);
+	return not_a_queue_regs(mqd, cmd == RIPC_MQ_SEND ? RIPC_MQ_TIMEDSEND : RIPC_MQ_TIMEDRECEIVE,
+				x->msg_ptr, x->msg_len, prio, x->timeout);
 }
 
 /*
@@ -384,7 +418,9 @@ mq_send_struct(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_pr
 
 	if (clock_arg(&arg.clock, clockid, flags) < 0)
 		return -1;
-	return mq_ioctl(mqd, RIPC_MQ_SEND, &arg, 1) < 0 ? -1 : 0;
+	if (ioctl(mqd, RIPC_MQ_SEND, &arg) == 0)
+		return 0;
+	return xfer_not_a_queue(mqd, RIPC_MQ_SEND, &arg, msg_prio) < 0 ? -1 : 0;
 }
 
 /*
@@ -435,8 +471,10 @@ mq_receive_struct(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio
 
 	if (clock_arg(&arg.clock, clockid, flags) < 0)
 		return -1;
-	ret = mq_ioctl(mqd, RIPC_MQ_RECEIVE, &arg, 1);
-	if (ret >= 0 && msg_prio)
+	ret = ioctl(mqd, RIPC_MQ_RECEIVE, &arg);
+	if (ret < 0)
+		return xfer_not_a_queue(mqd, RIPC_MQ_RECEIVE, &arg, PTR(msg_prio));
+	if (msg_prio)
 		*msg_prio = arg.msg_prio;
 	return ret;
 }

@@ -13,9 +13,13 @@
  * close(), dup(), fork(), fcntl(F_SETFL, O_NONBLOCK), poll() and read()
  * work on it as they do on a native mqd_t.  On a descriptor that is not a
  * rust_ipc queue file the calls fail with EBADF, after the argument checks
- * native makes first (EINVAL for a bad timeout, priority, mq_flags or
- * sigevent), which the library applies itself since the module never sees
- * such a call.
+ * native makes first (EFAULT or EINVAL for a bad timeout, priority,
+ * mq_attr or sigevent).  A send or receive with a CLOCK_REALTIME absolute
+ * timeout or none (ripc_mq_send(), ripc_mq_timedsend(), ripc_mq_receive(),
+ * ripc_mq_timedreceive()) is then the native system call itself, so on a
+ * native queue's descriptor (syscall(SYS_mq_open)) it sends or receives
+ * there; the other calls judge such a descriptor through the module
+ * (EBADF).
  *
  * System V queues, ripc_mq_unlink() and the device calls use one
  * process-wide descriptor of /dev/rust_ipc, opened on first use
