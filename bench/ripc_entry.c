@@ -139,6 +139,11 @@ int main(int argc, char **argv)
 	MEASURE("native-msgrcv-empty", ENOMSG, msgrcv(sempty, &m, 64, 0, IPC_NOWAIT));
 	MEASURE("ripc-msgrcv-empty", ENOMSG, ripc_msgrcv(qempty, &m, 64, 0, IPC_NOWAIT));
 
+	/* stress-ng --msg makes and removes a queue every few messages. */
+	MEASURE("native-msgget-rmid", 0, msgctl(msgget(IPC_PRIVATE, IPC_CREAT | 0600), IPC_RMID, NULL));
+	MEASURE("ripc-msgget-rmid", 0,
+		ripc_msgctl(ripc_msgget(IPC_PRIVATE, IPC_CREAT | 0600), IPC_RMID, NULL));
+
 	mq_unlink("/entry-full");
 	mq_unlink("/entry-empty");
 	ripc_mq_unlink("/entry-full");
