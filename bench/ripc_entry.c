@@ -144,6 +144,15 @@ int main(int argc, char **argv)
 	MEASURE("ripc-msgget-rmid", 0,
 		ripc_msgctl(ripc_msgget(IPC_PRIVATE, IPC_CREAT | 0600), IPC_RMID, NULL));
 
+	MEASURE("native-mq-open-close-unlink", 0, ({
+			int q_ = mq_open("/entry-new", O_RDWR | O_CREAT, 0600, &attr);
+			q_ < 0 ? -1 : (close(q_), mq_unlink("/entry-new"));
+		}));
+	MEASURE("ripc-mq-open-close-unlink", 0, ({
+			int q_ = ripc_mq_open("/entry-new", O_RDWR | O_CREAT, 0600, &attr);
+			q_ < 0 ? -1 : (close(q_), ripc_mq_unlink("/entry-new"));
+		}));
+
 	mq_unlink("/entry-full");
 	mq_unlink("/entry-empty");
 	ripc_mq_unlink("/entry-full");
