@@ -132,7 +132,8 @@ class UserSpace:
 def collect(console, plugin, func=None, paths=()):
     """Per function: guest instructions and block runs in the marked
     measurements of a profile boot; with the message count, total block
-    runs, blocks translated and FUNCTION's blocks."""
+    runs, blocks translated, FUNCTION's blocks and the `pause`
+    instructions run (a spinning waiter's; None from an older plugin)."""
     with open(console, errors="replace") as fh:
         text = fh.read().replace("\r", "")
     cells = re.findall(r"^RIPC-INSN-CELL (\S+) (\d+) (\d+) (\S+) (\d+)\s*$", text, re.M)
@@ -152,6 +153,7 @@ def collect(console, plugin, func=None, paths=()):
         plog = fh.read()
     prof = re.findall(r"^RIPC-PROF ([0-9a-f]+) (\d+) (\d+)\s*$", plog, re.M)
     trans = re.findall(r"^RIPC-TRANS (\d+)\s*$", plog, re.M)
+    pauses = re.findall(r"^RIPC-PAUSE (\d+)\s*$", plog, re.M)
     by, byruns, blocks, runs = {}, {}, {}, 0
     for pc, n, size in prof:
         runs += int(n) // max(int(size), 1)
@@ -165,14 +167,16 @@ def collect(console, plugin, func=None, paths=()):
                 blocks.setdefault(name, []).append((pc - syms[i][0], int(n)))
         by[name] = by.get(name, 0) + int(n)
         byruns[name] = byruns.get(name, 0) + int(n) // max(int(size), 1)
-    return msgs, by, byruns, runs, (trans[0] if trans else "?"), blocks
+    return (msgs, by, byruns, runs, (trans[0] if trans else "?"), blocks,
+            int(pauses[0]) if pauses else None)
 
 
 def profile(console, plugin, top, func=None, paths=()):
-    msgs, by, byruns, runs, trans, blocks = collect(console, plugin, func, paths)
+    msgs, by, byruns, runs, trans, blocks, pauses = collect(console, plugin, func, paths)
     total = sum(by.values())
+    spin = "" if pauses is None else f", {pauses / msgs:.2f} of them `pause` (spinning)"
     print(f"{msgs} messages (round trips), "
-          f"{total / msgs:.0f} instructions each, in {runs / msgs:.0f} block runs "
+          f"{total / msgs:.0f} instructions each{spin}, in {runs / msgs:.0f} block runs "
           f"(blocks translated while measuring: {trans}); per function "
           "(instructions, share, block runs):")
     for name, n in sorted(by.items(), key=lambda kv: -kv[1])[:top]:
@@ -220,9 +224,10 @@ def gap(runs, paths=()):
     functions whose count differs most."""
     data = []
     for label, console, plugin in runs:
-        msgs, by, _, nruns, _, _ = collect(console, plugin, None, paths)
-        data.append((label, {n: v / msgs for n, v in by.items()}, nruns / msgs))
-    for (nl, nat, nruns), (rl, rip, rruns) in zip(data[::2], data[1::2]):
+        msgs, by, _, nruns, _, _, pauses = collect(console, plugin, None, paths)
+        data.append((label, {n: v / msgs for n, v in by.items()}, nruns / msgs,
+                     (pauses or 0) / msgs))
+    for (nl, nat, nruns, npause), (rl, rip, rruns, rpause) in zip(data[::2], data[1::2]):
         kn, kr = {}, {}
         for src, dst in ((nat, kn), (rip, kr)):
             for name, v in src.items():
@@ -236,6 +241,8 @@ def gap(runs, paths=()):
         print(f"  {'total':52} {tn:11.0f} {tr:11.0f} {tr - tn:+11.0f}")
         print(f"  {'block runs (what time follows under TCG)':52} {nruns:11.0f} {rruns:11.0f}"
               f" {rruns - nruns:+11.0f}")
+        print(f"  {'pause instructions (spinning: ~130 ns each here)':52} {npause:11.2f}"
+              f" {rpause:11.2f} {rpause - npause:+11.2f}")
         print(f"  ratio {nl} / {rl}: {tn / tr:.2f} in instructions, {nruns / rruns:.2f} in"
               " block runs")
         print(f"the functions of {nl} and {rl} above 15 instructions per message:")
