@@ -239,7 +239,7 @@ static int sigev_thread(const void *arg)
  * priority, a new mq_attr, a sigevent: EFAULT or EINVAL, then EBADF), and
  * so does the module on a file of the device that is not a queue: a call
  * without a native twin (getattr/setattr, notify, another clock's timeout;
- * sends and receives have not_a_queue_regs()) goes again to the
+ * sends and receives make the native call, native_twin()) goes again to the
  * process-wide device file, which never is one, and its error is the
  * verdict.  The module reads the caller's pointers, as
  * native's copy_from_user does, where reading them here could crash on a
@@ -261,24 +261,48 @@ static __attribute__((noinline, cold)) long not_a_queue(unsigned long cmd, void 
 	return -1;
 }
 
+#ifdef __LP64__
 /*
- * The verdict on a register call (a send or receive with an absolute
- * CLOCK_REALTIME timeout, or none) on a descriptor that is not a rust_ipc
- * queue: the native system call on it, so the result is native's by
- * construction, at native's cost: the timeout and priority checks, then
- * EBADF, or a native queue's own result if the descriptor is one (a program
- * that mixes syscall(SYS_mq_open) with the drop-in keeps those queues).
- * Without native POSIX queues (ENOSYS), not_a_queue()'s way.
+ * The verdict on a send or receive with an absolute CLOCK_REALTIME timeout,
+ * or none (cmd: RIPC_MQ_TIMEDSEND or RIPC_MQ_TIMEDRECEIVE), on a descriptor
+ * that is not a rust_ipc queue: the native system call on it, so the result
+ * is native's by construction, at native's cost: the timeout and priority
+ * checks, then EBADF, or a native queue's own result if the descriptor is
+ * one (a program that mixes syscall(SYS_mq_open) with the drop-in keeps
+ * those queues).  errno is "saved" again if the call succeeds, as glibc's
+ * wrappers leave it.  -1 with ENOSYS without native POSIX queues.  LP64
+ * only: there the arguments are the native call's longs and its timespec.
+ */
+static long native_twin(int mqd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d,
+			int saved)
+{
+	long nr = cmd == RIPC_MQ_TIMEDSEND ? SYS_mq_timedsend : SYS_mq_timedreceive;
+	long ret = syscall(nr, mqd, a, b, c, d);
+
+	if (ret >= 0)
+		errno = saved;
+	return ret;
+}
+#endif
+
+/*
+ * A register call's verdict on a descriptor that is not a queue (only made
+ * once the module's register calls are known, USE_REGS(): LP64):
+ * native_twin(), or without native POSIX queues the module's on the
+ * process-wide device file (which is never a queue).
  */
 static __attribute__((noinline, cold)) long
 not_a_queue_regs(int mqd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
 {
-	long nr = cmd == RIPC_MQ_TIMEDSEND ? SYS_mq_timedsend : SYS_mq_timedreceive;
-	long ret = syscall(nr, mqd, a, b, c, d);
 	int fd;
+#ifdef __LP64__
+	long ret = native_twin(mqd, cmd, a, b, c, d, errno);
 
 	if (ret >= 0 || errno != ENOSYS)
 		return ret;
+#else
+	(void)mqd;
+#endif
 	fd = device_fd();
 	if (fd < 0 || ioctl_regs(fd, cmd, a, b, c, d) >= 0)
 		errno = EBADF;
@@ -320,21 +344,33 @@ mq_regs(int mqd, unsigned int cmd, __u64 ptr, __u64 len, __u64 prio, const struc
 
 /*
  * The error of a struct send or receive (RIPC_MQ_SEND, RIPC_MQ_RECEIVE),
- * errno set: on a descriptor that is not a queue, the verdict of the
- * register call when the call has a native twin (a CLOCK_REALTIME
- * absolute timeout, or none), so that it does not depend on whether the
- * library has learnt the module's ABI yet, else the module's.  prio: the
- * priority to send, or where a received one goes.
+ * errno set (saved: errno before the call): on a descriptor that is not a
+ * queue, the native call's result when the call has a native twin (a
+ * CLOCK_REALTIME absolute timeout, or none; LP64), so that it does not
+ * depend on whether the library has learnt the module's ABI yet, else (and
+ * without native POSIX queues) the module's verdict through the struct
+ * command.  prio: the priority to send, or where a received one goes.
  */
 static __attribute__((noinline, cold)) long
-xfer_not_a_queue(int mqd, unsigned long cmd, struct ripc_mq_xfer *x, __u64 prio)
+xfer_not_a_queue(int mqd, unsigned long cmd, struct ripc_mq_xfer *x, __u64 prio, int saved)
 {
 	if (errno != ENOTTY && errno != EBADF)
 		return -1;
-	if (x->clock.clockid != CLOCK_REALTIME || x->clock.flags)
-		return not_a_queue(cmd, x);
-	return not_a_queue_regs(mqd, cmd == RIPC_MQ_SEND ? RIPC_MQ_TIMEDSEND : RIPC_MQ_TIMEDRECEIVE,
-				x->msg_ptr, x->msg_len, prio, x->timeout);
+#ifdef __LP64__
+	if (x->clock.clockid == CLOCK_REALTIME && !x->clock.flags) {
+		long ret = native_twin(mqd,
+				       cmd == RIPC_MQ_SEND ? RIPC_MQ_TIMEDSEND : RIPC_MQ_TIMEDRECEIVE,
+				       x->msg_ptr, x->msg_len, prio, x->timeout, saved);
+
+		if (ret >= 0 || errno != ENOSYS)
+			return ret;
+	}
+#else
+	(void)mqd;
+	(void)prio;
+	(void)saved;
+#endif
+	return not_a_queue(cmd, x);
 }
 
 /*
@@ -416,11 +452,13 @@ mq_send_struct(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_pr
 		.timeout = PTR(timeout),
 	};
 
+	int saved = errno;
+
 	if (clock_arg(&arg.clock, clockid, flags) < 0)
 		return -1;
 	if (ioctl(mqd, RIPC_MQ_SEND, &arg) == 0)
 		return 0;
-	return xfer_not_a_queue(mqd, RIPC_MQ_SEND, &arg, msg_prio) < 0 ? -1 : 0;
+	return xfer_not_a_queue(mqd, RIPC_MQ_SEND, &arg, msg_prio, saved) < 0 ? -1 : 0;
 }
 
 /*
@@ -467,13 +505,14 @@ mq_receive_struct(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio
 		.msg_len = msg_len,
 		.timeout = PTR(timeout),
 	};
+	int saved = errno;
 	long ret;
 
 	if (clock_arg(&arg.clock, clockid, flags) < 0)
 		return -1;
 	ret = ioctl(mqd, RIPC_MQ_RECEIVE, &arg);
 	if (ret < 0)
-		return xfer_not_a_queue(mqd, RIPC_MQ_RECEIVE, &arg, PTR(msg_prio));
+		return xfer_not_a_queue(mqd, RIPC_MQ_RECEIVE, &arg, PTR(msg_prio), saved);
 	if (msg_prio)
 		*msg_prio = arg.msg_prio;
 	return ret;

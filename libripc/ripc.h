@@ -16,10 +16,11 @@
  * native makes first (EFAULT or EINVAL for a bad timeout, priority,
  * mq_attr or sigevent).  A send or receive with a CLOCK_REALTIME absolute
  * timeout or none (ripc_mq_send(), ripc_mq_timedsend(), ripc_mq_receive(),
- * ripc_mq_timedreceive()) is then the native system call itself, so on a
- * native queue's descriptor (syscall(SYS_mq_open)) it sends or receives
- * there; the other calls judge such a descriptor through the module
- * (EBADF).
+ * ripc_mq_timedreceive()) is then the native system call itself (in an
+ * LP64 build, where the kernel has it), so on a native queue's descriptor
+ * (syscall(SYS_mq_open)) it sends or receives there, and a seccomp filter
+ * on mq_timedsend/mq_timedreceive sees it; the other calls judge such a
+ * descriptor through the module (EBADF).
  *
  * System V queues, ripc_mq_unlink() and the device calls use one
  * process-wide descriptor of /dev/rust_ipc, opened on first use
