@@ -521,6 +521,44 @@ TEST_F(mq, send_and_receive_on_a_native_queue_descriptor)
 	close(nq);
 }
 
+/*
+ * A descriptor refused as not a queue (libripc then makes the native call
+ * first on it) that becomes one later, by dup2() or by a new queue taking
+ * its number, works as a queue at once.
+ */
+TEST_F(mq, a_refused_descriptor_that_becomes_a_queue_is_one)
+{
+	struct timespec later = { .tv_sec = time(NULL) + 60 };
+	struct timespec bad = { .tv_nsec = 1000000000 };
+	mqd_t q = MKQ(O_RDWR, 4, 16);
+	char buf[16] = { 0 };
+	unsigned int prio = 0;
+	int n = SYS(open("/dev/null", O_RDWR | O_CLOEXEC)), m;
+
+	ASSERT_ERRNO(EBADF, be->send(n, "x", 1, 0));
+	ASSERT_ERRNO(EBADF, be->send(n, "x", 1, 0));
+	ASSERT_ERRNO(EINVAL, be->timedreceive(n, buf, sizeof(buf), NULL, &bad));
+	ASSERT_ERRNO(EBADF, be->timedreceive(n, buf, sizeof(buf), NULL, &later));
+	/* dup2() over it: its next calls are the queue's. */
+	ASSERT_EQ(n, dup2(q, n));
+	ASSERT_EQ(0, be->timedsend(n, "abc", 3, 5, &later));
+	ASSERT_EQ(0, be->send(n, "de", 2, 1));
+	ASSERT_EQ(3, be->receive(n, buf, sizeof(buf), &prio));
+	ASSERT_EQ(5U, prio);
+	ASSERT_EQ(0, memcmp(buf, "abc", 3));
+	ASSERT_ERRNO(EINVAL, be->timedreceive(n, buf, sizeof(buf), NULL, &bad));
+	/* A queue opened at a number that was refused. */
+	m = SYS(open("/dev/null", O_RDWR | O_CLOEXEC));
+	ASSERT_ERRNO(EBADF, be->receive(m, buf, sizeof(buf), NULL));
+	ASSERT_EQ(0, close(m));
+	ASSERT_EQ(m, SYS(be->open(self->name, O_RDWR)));
+	ASSERT_EQ(2, be->timedreceive(m, buf, sizeof(buf), &prio, &later));
+	ASSERT_EQ(1U, prio);
+	ASSERT_EQ(0, memcmp(buf, "de", 2));
+	ASSERT_EQ(0, be->close(m));
+	ASSERT_EQ(0, close(n));
+}
+
 TEST_F(mq, send_longer_than_msgsize_is_emsgsize)
 {
 	char buf[65] = { 0 };
