@@ -174,43 +174,48 @@ impl<W> WaitList<W> {
 
     fn insert(&mut self, w: W, by_prio: bool) -> Result<u64> {
         let (task, p) = kernel_api::current_task_prio();
-        let prio = by_prio.then_some(p);
-        let e = Waiter {
-            prio: prio.unwrap_or(0),
-            task,
-            done: false,
-            w,
-        };
+        let prio = if by_prio { p } else { 0 };
         // The entry it goes after: the last one at least as urgent (from
         // the tail: equal priorities, the common case, cost one step).
         let mut after = self.tail;
-        if let Some(p) = prio {
+        if by_prio {
             while let Some(Slot {
                 e: Some(o), prev, ..
             }) = self.entry(after)
             {
-                if o.prio <= p {
+                if o.prio <= prio {
                     break;
                 }
                 after = *prev;
             }
         }
-        let i = if self.free != NIL {
-            let i = self.free;
-            let s = self.slots.get_mut(i as usize).ok_or(EINVAL)?;
-            s.e = Some(e);
-            self.free = s.next;
-            i
-        } else {
-            let i = u32::try_from(self.slots.len()).map_err(|_| ENOMEM)?;
-            let slot = Slot {
-                prev: NIL,
-                next: NIL,
-                linked: false,
-                e: Some(e),
-            };
-            self.slots.push(slot, GFP_KERNEL_ACCOUNT)?;
-            i
+        // The entry is written once, in its slot (a free one holds none).
+        let e = Waiter {
+            prio,
+            task,
+            done: false,
+            w,
+        };
+        let i = match self.slots.get_mut(self.free as usize) {
+            Some(s) => {
+                let i = self.free;
+                self.free = s.next;
+                s.e = Some(e);
+                i
+            }
+            None => {
+                let i = u32::try_from(self.slots.len()).map_err(|_| ENOMEM)?;
+                self.slots.push(
+                    Slot {
+                        prev: NIL,
+                        next: NIL,
+                        linked: false,
+                        e: Some(e),
+                    },
+                    GFP_KERNEL_ACCOUNT,
+                )?;
+                i
+            }
         };
         self.link(i, after);
         Ok(u64::from(i))
@@ -322,14 +327,16 @@ impl<W> WaitList<W> {
     /// Takes entry `id` out of the list (its task's, when it wakes).
     fn take(&mut self, id: u64) -> Option<Waiter<W>> {
         let i = u32::try_from(id).ok()?;
-        self.entry(i)?.e.as_ref()?;
-        self.unlink(i);
+        // A served entry has left the waiting order already.
+        if self.entry(i)?.linked {
+            self.unlink(i);
+        }
         let free = self.free;
         let s = self.slot(i)?;
-        let e = s.e.take();
+        let e = s.e.take()?;
         (s.prev, s.next) = (NIL, free);
         self.free = i;
-        e
+        Some(e)
     }
 }
 
