@@ -194,9 +194,15 @@ ioctl_regs_raw(int fd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
 			 : "rcx", "r11", "memory");
 	return ret;
 #else
+	/* errno as the inline instruction leaves it: untouched. */
+	int saved = errno;
 	long ret = syscall(SYS_ioctl, fd, cmd, a, b, c, d);
 
-	return ret < 0 ? -errno : ret;
+	if (ret < 0) {
+		ret = -errno;
+		errno = saved;
+	}
+	return ret;
 #endif
 }
 
