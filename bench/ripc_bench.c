@@ -56,6 +56,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <sched.h>
 #include <mqueue.h>
 #include <sys/ioctl.h>
 #include <sys/ipc.h>
@@ -610,6 +611,27 @@ static long xfer_batch(const struct chan *ch, struct mbuf **bufs, int count, int
 static int ready_pipe[2] = { -1, -1 }, go_pipe[2] = { -1, -1 };
 
 /* Children call it once set up: the parent starts the clock when all are. */
+/*
+ * A stream's two processes under --insn (marking): SCHED_FIFO at one
+ * priority, so that on the one vCPU of the counting boot a task runs until
+ * it blocks: the sender fills the queue, then the receiver empties it,
+ * whatever the host's speed.  In the fair class a woken receiver preempts
+ * its sender or not depending on the time each has had, which the host's
+ * speed moves: the same module's 64 B stream measured 1 900 to 4 700
+ * instructions a message from run to run on one host (2026-12-04), where
+ * another host had given the same count within 1%.  The same for every
+ * contender, native and rust_ipc.  Ping-pong blocks at every message in
+ * any class, and stays in the fair class.
+ */
+static void insn_sched(void)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+
+	if (sched_setscheduler(0, SCHED_FIFO, &sp) < 0)
+		die("--insn: SCHED_FIFO: %s (the counts would follow the host's speed)",
+		    strerror(errno));
+}
+
 static void barrier_wait(void)
 {
 	char c = 0;
@@ -827,6 +849,8 @@ static void stream_role(int idx, void *arg)
 	for (int i = 0; i < nb; i++)
 		bufs[i] = mbuf_new(j->size);
 	snprintf(child_role, sizeof(child_role), idx ? "receiver" : "sender");
+	if (marking)
+		insn_sched();
 	barrier_wait();
 	for (long done = 0; done < m;) {
 		long k = m - done < nb ? m - done : nb;
