@@ -165,19 +165,21 @@ impl MiscDevice for RipcFile {
                 mqueue::receive(me.mq(), file, &x, prio_out).map(|n| n as isize)
             }
             nr @ (RIPC_NR_MSGSND | RIPC_NR_MSGSND_REGS) => {
-                let a = if nr == RIPC_NR_MSGSND {
-                    read_arg(arg)?
+                let mut a = ripc_msgsnd::default();
+                if nr == RIPC_NR_MSGSND {
+                    a = read_arg(arg)?;
                 } else {
-                    msgsnd_regs(cmd, arg)?
-                };
+                    msgsnd_regs(cmd, arg, &mut a)?;
+                }
                 sysv::msgsnd(&me.ns()?.sysv, &a).map(|()| 0)
             }
             nr @ (RIPC_NR_MSGRCV | RIPC_NR_MSGRCV_REGS) => {
-                let a = if nr == RIPC_NR_MSGRCV {
-                    read_arg(arg)?
+                let mut a = ripc_msgrcv::default();
+                if nr == RIPC_NR_MSGRCV {
+                    a = read_arg(arg)?;
                 } else {
-                    msgrcv_regs(cmd, arg)?
-                };
+                    msgrcv_regs(cmd, arg, &mut a)?;
+                }
                 sysv::msgrcv(&me.ns()?.sysv, &a).map(|n| n as isize)
             }
             nr => me.control(file, nr, arg),
@@ -212,36 +214,26 @@ fn msg_regs_id(arg: usize) -> (i32, i32) {
     (arg as u32 as i32, ((arg as u64) >> 32) as u32 as i32)
 }
 
-/// `RIPC_MSGSND_REGS`' arguments as [`ripc_msgsnd`].
+/// `RIPC_MSGSND_REGS`' arguments into `a`, a zeroed [`ripc_msgsnd`]
+/// (written in place: returned, the struct is copied once more).
 #[inline(never)]
-fn msgsnd_regs(cmd: u32, arg: usize) -> Result<ripc_msgsnd> {
+fn msgsnd_regs(cmd: u32, arg: usize, a: &mut ripc_msgsnd) -> Result {
     let [msgp, msgsz, zero] = ioctl_regs(cmd, arg)?;
     if zero != 0 {
         return Err(EINVAL);
     }
-    let (msqid, msgflg) = msg_regs_id(arg);
-    Ok(ripc_msgsnd {
-        msqid,
-        msgflg,
-        msgp,
-        msgsz: msgsz as i64,
-        ..Default::default()
-    })
+    (a.msqid, a.msgflg) = msg_regs_id(arg);
+    (a.msgp, a.msgsz) = (msgp, msgsz as i64);
+    Ok(())
 }
 
-/// `RIPC_MSGRCV_REGS`' arguments as [`ripc_msgrcv`].
+/// `RIPC_MSGRCV_REGS`' arguments into `a`, a zeroed [`ripc_msgrcv`].
 #[inline(never)]
-fn msgrcv_regs(cmd: u32, arg: usize) -> Result<ripc_msgrcv> {
+fn msgrcv_regs(cmd: u32, arg: usize, a: &mut ripc_msgrcv) -> Result {
     let [msgp, msgsz, msgtyp] = ioctl_regs(cmd, arg)?;
-    let (msqid, msgflg) = msg_regs_id(arg);
-    Ok(ripc_msgrcv {
-        msqid,
-        msgflg,
-        msgp,
-        msgsz: msgsz as i64,
-        msgtyp: msgtyp as i64,
-        ..Default::default()
-    })
+    (a.msqid, a.msgflg) = msg_regs_id(arg);
+    (a.msgp, a.msgsz, a.msgtyp) = (msgp, msgsz as i64, msgtyp as i64);
+    Ok(())
 }
 
 impl RipcFile {
