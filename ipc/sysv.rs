@@ -464,6 +464,7 @@ impl SysvState {
     /// `find_msg`: the message `search` selects, with its handle.
     fn find(&self, search: Search) -> Option<(usize, &Msg)> {
         match search {
+            Search::Any => self.msgs.iter().next(),
             Search::Number(n) => self.msgs.iter().nth(n.try_into().ok()?),
             Search::LessEqual(_) => {
                 let mut best: Option<(usize, &Msg)> = None;
