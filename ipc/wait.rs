@@ -371,7 +371,7 @@ impl Deadline {
     pub(crate) fn from_user(ptr: u64, c: &ripc_clock) -> Result<Deadline> {
         // No timeout with the zero clock (`CLOCK_REALTIME`, 0 in the uapi,
         // absolute): most calls, in one test, inline.
-        if ptr | c.flags as u64 | c.clockid as u64 == 0 {
+        if ptr == 0 && c.flags == 0 && c.clockid == 0 {
             return Ok(Deadline::NONE);
         }
         Self::read(ptr, c)
