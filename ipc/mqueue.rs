@@ -390,10 +390,7 @@ impl QueueState for MqState {
             if self.prios.reserve(prio).is_err() {
                 return true;
             }
-            let sm = self.senders.first().and_then(|s| {
-                s.wake(wq);
-                s.w.take()
-            });
+            let sm = self.senders.serve_first(wq, Option::take).flatten();
             // As its send goes on: a receiver may have blocked meanwhile
             // (the queue can be empty and yet full of messages out for
             // delivery).  Its node is reserved: nothing to allocate.

@@ -253,24 +253,26 @@ impl<W> WaitList<W> {
         }
     }
 
-    /// The first waiting (not yet served) entry; serving it ([`Waiter::wake`])
-    /// takes it out of the waiting order at the next look.
+    /// The first waiting entry, to look at.
     pub(crate) fn first(&mut self) -> Option<&mut Waiter<W>> {
-        self.drop_served_head();
         let head = self.head;
         self.slot(head)?.e.as_mut()
     }
 
-    /// Unlinks the served entries at the head (served through [`first`]).
-    ///
-    /// [`first`]: WaitList::first
-    fn drop_served_head(&mut self) {
-        while let Some(Slot { e: Some(e), .. }) = self.entry(self.head) {
-            if !e.done {
-                break;
-            }
-            self.unlink(self.head);
-        }
+    /// Serves the first waiting entry: `f` gives it what it needs, it is
+    /// woken ([`Waiter::wake`]) and leaves the waiting order; returns what
+    /// `f` returns, `None` if no entry waits.
+    pub(crate) fn serve_first<R>(
+        &mut self,
+        wq: &mut WakeQ,
+        f: impl FnOnce(&mut W) -> R,
+    ) -> Option<R> {
+        let head = self.head;
+        let e = self.slot(head)?.e.as_mut()?;
+        let r = f(&mut e.w);
+        e.wake(wq);
+        self.unlink(head);
+        Some(r)
     }
 
     /// Visits the waiting entries in order with `f` until it breaks; an
@@ -284,16 +286,11 @@ impl<W> WaitList<W> {
     }
 
     fn each_linked(&mut self, mut f: impl FnMut(&mut Waiter<W>) -> ControlFlow<()>) {
-        self.drop_served_head();
         let mut i = self.head;
         while let Some(s) = self.slot(i) {
             let next = s.next;
             let Some(e) = s.e.as_mut() else { break };
-            let flow = if e.done {
-                ControlFlow::Continue(())
-            } else {
-                f(e)
-            };
+            let flow = f(e);
             if e.done {
                 self.unlink(i);
             }
@@ -305,8 +302,8 @@ impl<W> WaitList<W> {
     }
 
     /// Whether any entry is waiting.
-    pub(crate) fn any_waiting(&mut self) -> bool {
-        self.first().is_some()
+    pub(crate) fn any_waiting(&self) -> bool {
+        self.head != NIL
     }
 
     /// Serves every waiter with `f` and wakes it (queue removal).
