@@ -610,7 +610,6 @@ static long xfer_batch(const struct chan *ch, struct mbuf **bufs, int count, int
 
 static int ready_pipe[2] = { -1, -1 }, go_pipe[2] = { -1, -1 };
 
-/* Children call it once set up: the parent starts the clock when all are. */
 /*
  * A stream's two processes under --insn (marking): SCHED_FIFO at one
  * priority, so that on the one vCPU of the counting boot a task runs until
@@ -618,8 +617,8 @@ static int ready_pipe[2] = { -1, -1 }, go_pipe[2] = { -1, -1 };
  * whatever the host's speed.  In the fair class a woken receiver preempts
  * its sender or not depending on the time each has had, which the host's
  * speed moves: the same module's 64 B System V stream measured 2 300 to
- * 4 800 instructions a message from run to run on one host (2026-12-04), where
- * another host had given the same count within 1%.  The same for every
+ * 4 800 instructions a message from run to run on one host (2026-12-04),
+ * where another host had given the same count within 1%.  The same for every
  * contender, native and rust_ipc.  Ping-pong blocks at every message in
  * any class, and stays in the fair class.
  */
@@ -632,6 +631,7 @@ static void insn_sched(void)
 		    strerror(errno));
 }
 
+/* Children call it once set up: the parent starts the clock when all are. */
 static void barrier_wait(void)
 {
 	char c = 0;
