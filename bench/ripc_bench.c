@@ -160,7 +160,7 @@ static int test_has_contender(int t, int ci)
 
 /* ---- options and global state ------------------------------------------ */
 
-static int opt_insn, opt_maps, opt_tests = (1 << NTEST) - 1;
+static int opt_insn, opt_maps, opt_fifo_pingpong, opt_tests = (1 << NTEST) - 1;
 static const char *opt_preload;
 static double opt_target = 0.2;
 static int watchdog_s = 60;
@@ -620,7 +620,9 @@ static int ready_pipe[2] = { -1, -1 }, go_pipe[2] = { -1, -1 };
  * 4 800 instructions a message from run to run on one host (2026-12-04),
  * where another host had given the same count within 1%.  The same for every
  * contender, native and rust_ipc.  Ping-pong blocks at every message in
- * any class, and stays in the fair class.
+ * any class, and stays in the fair class, where its count moves ±1.5% with
+ * the timer ticks a round trip sees (--fifo-pingpong runs it SCHED_FIFO too,
+ * to compare two builds).
  */
 static void insn_sched(void)
 {
@@ -792,6 +794,8 @@ static void pingpong_role(int idx, void *arg)
 	struct mbuf *b = mbuf_new(j->size);
 	long m = j->m;
 
+	if (marking && opt_fifo_pingpong)
+		insn_sched();
 	if (idx == 1) {
 		snprintf(child_role, sizeof(child_role), "ponger");
 		barrier_wait();
@@ -1033,7 +1037,7 @@ static int run_dropin(int test, int n, size_t size, int ci, long m, double out[3
 	snprintf(a[4], sizeof(a[4]), "%ld", m);
 	snprintf(a[5], sizeof(a[5]), "%d", watchdog_s);
 	snprintf(a[6], sizeof(a[6]), "%d", p[1]);
-	snprintf(a[7], sizeof(a[7]), "%d", marking | opt_maps << 1);
+	snprintf(a[7], sizeof(a[7]), "%d", marking | opt_maps << 1 | opt_fifo_pingpong << 2);
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
@@ -1166,6 +1170,7 @@ static int dropin_child(int argc, char **argv)
 			DIE_ERRNO("mmap");
 		install_handlers();
 		opt_maps = flags >> 1 & 1;
+		opt_fifo_pingpong = flags >> 2 & 1;
 		print_maps();
 		snprintf(ctx, sizeof(ctx), "%s n=%d size=%zu under LD_PRELOAD", C[ci].name, n, size);
 		marking = flags & 1;
@@ -1709,7 +1714,7 @@ static void usage(FILE *o)
 	fprintf(o,
 		"usage: ripc_bench [--quick] [--runs R] [--json FILE|-] [--only C1,C2,...]\n"
 		"                  [--tests T1,...] [--sizes S1,...] [--target SECONDS] [--verbose]\n"
-		"                  [--insn] [--maps] [--preload PATH]\n"
+		"                  [--insn] [--maps] [--fifo-pingpong] [--preload PATH]\n"
 		"  --quick       R=2, sizes 64 and 4096, N=1,2, short measurements (smoke test)\n"
 		"  --runs R      repetitions of every figure (default 5, at most %d)\n"
 		"  --json FILE   write the results as JSON; '-' (or /dev/stdout): to stdout\n"
@@ -1726,6 +1731,11 @@ static void usage(FILE *o)
 		"                counts under QEMU; scripts/bench --insn); no timing table\n"
 		"  --maps        with --insn: print the executable mappings of each measuring\n"
 		"                process (RIPC-MAPS lines, for insn_report.py --profile)\n"
+		"  --fifo-pingpong  with --insn: ping-pong's two processes SCHED_FIFO as a\n"
+		"                stream's are, so that its count does not follow the timer\n"
+		"                ticks a round trip sees (within 0.2%% from run to run, to\n"
+		"                compare two builds; make bench keeps ping-pong in the\n"
+		"                fair class, where programs run)\n"
 		"  --preload P   the drop-in for dropin-mq and dropin-sysv (default\n"
 		"                $RIPC_PRELOAD, else /selftests/libripc_preload.so)\n",
 		MAXR);
@@ -1782,6 +1792,7 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
 		{ "insn", no_argument, NULL, 'I' }, { "sizes", required_argument, NULL, 's' },
 		{ "maps", no_argument, NULL, 'M' }, { "preload", required_argument, NULL, 'P' },
+		{ "fifo-pingpong", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int only = 0, runs = -1, opt, markers;
@@ -1795,13 +1806,16 @@ int main(int argc, char **argv)
 	opt_preload = getenv("RIPC_PRELOAD");
 	if (!opt_preload || !*opt_preload)
 		opt_preload = "/selftests/libripc_preload.so";
-	while ((opt = next_opt(argc, argv, "qr:j:o:t:T:vhIs:MP:", lo)) != -1) {
+	while ((opt = next_opt(argc, argv, "qr:j:o:t:T:vhIs:MP:F", lo)) != -1) {
 		switch (opt) {
 		case 'I':
 			opt_insn = 1;
 			break;
 		case 'M':
 			opt_maps = 1;
+			break;
+		case 'F':
+			opt_fifo_pingpong = 1;
 			break;
 		case 'P':
 			opt_preload = optarg;
