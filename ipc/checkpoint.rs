@@ -14,7 +14,7 @@
 
 #![deny(unsafe_code)]
 
-use crate::ipc::{defs::*, kernel_api, mqueue, msg::Msg, ns::Ns, sysv};
+use crate::ipc::{defs::*, kernel_api, lock::sleepable, mqueue, msg::Msg, ns::Ns, sysv};
 use kernel::{
     page::PAGE_SIZE,
     prelude::*,
@@ -101,15 +101,19 @@ impl Writer {
     fn flush(&mut self) -> Result {
         let n = self.page.len();
         let fits = (self.len.saturating_sub(self.pos) as usize).min(n);
-        if let Some(part) = self.page.get(..fits).filter(|p| !p.is_empty()) {
-            let at = self.buf.wrapping_add(self.pos) as usize;
-            UserSlice::new(UserPtr::from_addr(at), fits)
-                .writer()
-                .write_slice(part)?;
-        }
+        // Under the queue locks, which this may sleep in (a fault).
+        sleepable(|| {
+            if let Some(part) = self.page.get(..fits).filter(|p| !p.is_empty()) {
+                let at = self.buf.wrapping_add(self.pos) as usize;
+                UserSlice::new(UserPtr::from_addr(at), fits)
+                    .writer()
+                    .write_slice(part)?;
+            }
+            kernel_api::cond_resched();
+            Ok::<(), Error>(())
+        })?;
         self.pos += n as u64;
         self.page.clear();
-        kernel_api::cond_resched();
         Ok(())
     }
 

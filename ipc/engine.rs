@@ -28,7 +28,7 @@
 
 use crate::ipc::{
     defs::write_items,
-    lock::QueueMutexBackend,
+    lock::{sleepable, QueueMutexBackend},
     msg::Msg,
     pinned::Pinned,
     stats::{Blocked, Counted},
@@ -206,14 +206,14 @@ pub(crate) trait Family: QueueState {
     /// (it looks again).
     fn given(w: Self::RecvWait) -> Option<Result<Given>>;
 
-    /// A blocked receiver's pinned buffer, if it has one.
-    fn direct(w: &mut Self::RecvWait) -> Option<&mut Pinned>;
-
-    /// Fills `d` as the family lays a received message out: `len` bytes
-    /// of text from user memory at `src` (without a page fault), with its
-    /// type `mtype` if it goes with the text (a POSIX priority is written
-    /// by the woken receiver); returns the length received.
-    fn fill(d: &mut Pinned, src: u64, len: usize, mtype: i64) -> Result<usize>;
+    /// Fills a blocked receiver's pinned buffer as the family lays a
+    /// received message out: `len` bytes of text from user memory at `src`
+    /// (without a page fault), with its type `mtype` if it goes with the
+    /// text (a POSIX priority is written by the woken receiver); returns
+    /// the length received.  `None` if it pinned no buffer, one that does
+    /// not hold what it would receive, or a page at `src` is not there: the
+    /// message then goes the ordinary way.
+    fn fill(w: &mut Self::RecvWait, src: u64, len: usize, mtype: i64) -> Option<usize>;
 
     /// A message of `len` bytes was sent straight into a blocked
     /// receiver's buffer (`lspid`, `stime`; counted as a hand-off).
@@ -322,10 +322,13 @@ impl DirectAt {
     /// a sender fills straight from its own user memory: [`Family::fill`]).
     /// Boxed: a blocked receiver's entry is moved whole, and most entries
     /// pin nothing.
+    /// Called under the queue lock, which this may sleep in.
     pub(crate) fn pin(self) -> Option<KBox<Pinned>> {
-        // The box first: its allocation failing pins nothing.
-        let b = KBox::<Pinned>::new_uninit(GFP_KERNEL).ok()?;
-        Some(KBox::write(b, Pinned::new(self.buf, self.len)?))
+        sleepable(|| {
+            // The box first: its allocation failing pins nothing.
+            let b = KBox::<Pinned>::new_uninit(GFP_KERNEL).ok()?;
+            Some(KBox::write(b, Pinned::new(self.buf, self.len)?))
+        })
     }
 }
 
@@ -350,10 +353,11 @@ pub(crate) enum Arrival<E> {
 
 /// One copy ([`Parts::send_direct`]): the first blocked receiver that takes
 /// a message of `len` bytes at user `src`, of type or priority `mtype`,
-/// gets it straight into its pinned buffer and is woken; one that fails on
-/// it is woken with its error on the way, as in [`hand_over`].  `None` if
-/// the first that takes it has no pinned buffer or a page is missing (that
-/// receiver is left as it was).
+/// gets it straight into its pinned buffer and is woken; then those before
+/// it that fail on it are woken with their error, as in [`hand_over`].
+/// `None` if that receiver cannot be filled ([`Family::fill`]): nobody is
+/// woken, since the send goes the ordinary way, which may yet fail (native
+/// loads a message before it looks at a receiver).
 fn hand_direct<S: Family>(
     g: &mut S,
     src: u64,
@@ -361,26 +365,37 @@ fn hand_direct<S: Family>(
     mtype: i64,
     wq: &mut WakeQ,
 ) -> Option<usize> {
-    let mut done = None;
-    g.receivers().each(|r| {
-        match S::pick(&r.w, mtype, len) {
-            Pick::Pass => return ControlFlow::Continue(()),
-            Pick::Fail(e) => S::give(&mut r.w, Err(e)),
-            Pick::Take => {
-                let filled = S::direct(&mut r.w).map(|d| S::fill(d, src, len, mtype));
-                let Some(Ok(n)) = filled else {
-                    return ControlFlow::Break(());
-                };
-                S::give(&mut r.w, Ok(Given::Copied(n, mtype)));
-                done = Some(n);
-            }
+    let (mut done, mut fails) = (None, 0);
+    g.receivers().each(|r| match S::pick(&r.w, mtype, len) {
+        Pick::Pass => ControlFlow::Continue(()),
+        Pick::Fail(_) => {
+            fails += 1;
+            ControlFlow::Continue(())
         }
-        r.wake(wq);
-        match done {
-            Some(_) => ControlFlow::Break(()),
-            None => ControlFlow::Continue(()),
+        Pick::Take => {
+            done = S::fill(&mut r.w, src, len, mtype);
+            if let Some(n) = done {
+                S::give(&mut r.w, Ok(Given::Copied(n, mtype)));
+                r.wake(wq);
+            }
+            ControlFlow::Break(())
         }
     });
+    done?;
+    if fails > 0 {
+        g.receivers().each(|r| {
+            if let Pick::Fail(e) = S::pick(&r.w, mtype, len) {
+                S::give(&mut r.w, Err(e));
+                r.wake(wq);
+                fails -= 1;
+            }
+            if fails == 0 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+    }
     done
 }
 

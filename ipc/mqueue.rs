@@ -283,8 +283,10 @@ impl Counted for MqState {
 impl MqState {
     /// Sends `m` (its place in the send order set): to the first blocked
     /// receiver (`pipelined_send`, no notification then), else into its
-    /// FIFO, with the notification if the queue was empty; counted.
-    fn send_one(&mut self, mut m: Msg, wq: &mut WakeQ) -> Result {
+    /// FIFO, with the notification if the queue was empty and `notify` (a
+    /// send; not a blocked sender's message that a receive lets in, which
+    /// native's `pipelined_receive` queues without one); counted.
+    fn send_one(&mut self, mut m: Msg, notify: bool, wq: &mut WakeQ) -> Result {
         // Its place in the send order, kept if it comes back (put-back)
         // after a hand-over.
         m.set_seq(self.seq);
@@ -296,7 +298,7 @@ impl MqState {
             self.put(m, false, &mut None)?;
             let (msgs, bytes) = self.depth();
             self.stats.queued(len, msgs, bytes);
-            if self.curmsgs == 1 {
+            if notify && self.curmsgs == 1 {
                 if let Some(n) = self.notify.take() {
                     n.fire();
                 }
@@ -395,7 +397,7 @@ impl QueueState for MqState {
             // (the queue can be empty and yet full of messages out for
             // delivery).  Its node is reserved: nothing to allocate.
             if let Some(sm) = sm {
-                if self.send_one(sm, wq).is_ok() {
+                if self.send_one(sm, false, wq).is_ok() {
                     self.stats.handed_in();
                 }
             }
@@ -442,7 +444,7 @@ impl Family for MqState {
 
     #[inline]
     fn send(&mut self, m: Msg, wq: &mut WakeQ) -> Result {
-        self.send_one(m, wq)
+        self.send_one(m, true, wq)
     }
 
     #[inline]
@@ -474,14 +476,11 @@ impl Family for MqState {
         w.got.map(Ok)
     }
 
-    fn direct(w: &mut MqWait) -> Option<&mut Pinned> {
-        w.direct.as_deref_mut()
-    }
-
     /// The text (the woken receiver writes the priority).
-    fn fill(d: &mut Pinned, src: u64, len: usize, _: i64) -> Result<usize> {
-        d.fill_from_user(0, src, len)?;
-        Ok(len)
+    fn fill(w: &mut MqWait, src: u64, len: usize, _: i64) -> Option<usize> {
+        let d = w.direct.as_deref_mut()?;
+        d.fill_from_user(0, src, len).ok()?;
+        Some(len)
     }
 
     fn sent_direct(&mut self, len: usize) {

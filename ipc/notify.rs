@@ -35,11 +35,11 @@ use kernel::{
     bindings,
     fs::File,
     iov::IovIterDest,
-    new_mutex,
+    new_spinlock,
     prelude::*,
     sync::{
         poll::{PollCondVarBox, PollTable},
-        Arc, Mutex,
+        Arc, SpinLock,
     },
     transmute::AsBytes,
 };
@@ -195,8 +195,10 @@ struct Record {
 /// A notification descriptor.
 #[pin_data]
 pub(crate) struct NotifyFd {
+    /// A spinlock: a queue takes it under its own lock, whose holder runs
+    /// with preemption disabled (`lock`); nothing under it sleeps.
     #[pin]
-    state: Mutex<FdState>,
+    state: SpinLock<FdState>,
     /// Readers blocked in `read` and pollers.
     cv: PollCondVarBox,
 }
@@ -237,7 +239,7 @@ impl NotifyFd {
         let records = KVec::with_capacity(PENDING_MAX, GFP_KERNEL_ACCOUNT)?;
         Arc::pin_init(
             try_pin_init!(NotifyFd {
-                state <- new_mutex!(FdState {
+                state <- new_spinlock!(FdState {
                     armed: 0,
                     next_serial: 1,
                     closed: false,

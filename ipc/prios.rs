@@ -14,7 +14,7 @@
 
 #![deny(unsafe_code)]
 
-use crate::ipc::{fifo::Fifo, msg::Msg};
+use crate::ipc::{fifo::Fifo, lock::sleepable, msg::Msg};
 use kernel::{
     prelude::*,
     rbtree::{Entry, RBTree, RBTreeNodeReservation},
@@ -27,7 +27,8 @@ pub(crate) type Node = Option<RBTreeNodeReservation<u32, Fifo>>;
 fn take_node(node: &mut Node, spare: &mut Node) -> Result<RBTreeNodeReservation<u32, Fifo>> {
     match node.take().or_else(|| spare.take()) {
         Some(r) => Ok(r),
-        None => RBTreeNodeReservation::new(GFP_KERNEL_ACCOUNT),
+        // Under the queue lock, which this may sleep in.
+        None => sleepable(|| RBTreeNodeReservation::new(GFP_KERNEL_ACCOUNT)),
     }
 }
 
@@ -65,7 +66,9 @@ impl Prios {
             && !self.at_top(prio)
             && (prio > self.top_prio || self.lower.get(&prio).is_none())
         {
-            self.spare = Some(RBTreeNodeReservation::new(GFP_KERNEL_ACCOUNT)?);
+            self.spare = Some(sleepable(|| {
+                RBTreeNodeReservation::new(GFP_KERNEL_ACCOUNT)
+            })?);
         }
         Ok(())
     }

@@ -17,7 +17,7 @@ use crate::ipc::{
     fifo::Fifo,
     kernel_api::{self, PidRef, UserNsRef},
     limits::{Limits, IPCMNI},
-    lock::{new_queue_mutex, QueueMutex},
+    lock::{new_queue_mutex, sleepable, QueueMutex},
     msg::Msg,
     percpu::{ArcPerCpu, Counts},
     pinned::Pinned,
@@ -375,7 +375,9 @@ impl Search {
 /// a sender or `msgctl` hands it.
 pub(crate) struct RecvWait {
     search: Search,
-    maxsize: usize,
+    bufsz: usize,
+    /// `MSG_NOERROR`: a longer message is cut to `bufsz`.
+    noerror: bool,
     got: Option<Result<Given>>,
     /// Its buffer (the type, then the text), if pinned for one copy.
     direct: Option<KBox<Pinned>>,
@@ -623,11 +625,8 @@ impl Family for SysvState {
             .and_then(|p| DirectAt::new(p, size_of::<i64>() + text));
         RecvWait {
             search: w.search,
-            maxsize: if w.noerror {
-                i32::MAX as usize
-            } else {
-                w.bufsz
-            },
+            bufsz: w.bufsz,
+            noerror: w.noerror,
             got: None,
             direct: at.and_then(DirectAt::pin),
         }
@@ -637,7 +636,7 @@ impl Family for SysvState {
     /// buffer is too small gets `E2BIG` on the way.
     #[inline]
     fn pick(r: &RecvWait, mtype: i64, len: usize) -> Pick {
-        match (r.search.matches(mtype), r.maxsize < len) {
+        match (r.search.matches(mtype), !r.noerror && r.bufsz < len) {
             (false, _) => Pick::Pass,
             (true, true) => Pick::Fail(E2BIG),
             (true, false) => Pick::Take,
@@ -658,18 +657,20 @@ impl Family for SysvState {
         }
     }
 
-    fn direct(w: &mut RecvWait) -> Option<&mut Pinned> {
-        w.direct.as_deref_mut()
-    }
-
     /// A `struct msgbuf`: the type, then the text (cut to the buffer, as
-    /// `MSG_NOERROR` does).
-    fn fill(d: &mut Pinned, src: u64, len: usize, mtype: i64) -> Result<usize> {
+    /// `MSG_NOERROR` does).  The pinned text may be shorter than the buffer
+    /// (`msgmax` when the receiver blocked): a longer message, sent since
+    /// `msgmax` was raised, goes the ordinary way.
+    fn fill(w: &mut RecvWait, src: u64, len: usize, mtype: i64) -> Option<usize> {
+        let d = w.direct.as_deref_mut()?;
         let head = size_of::<i64>();
-        let n = len.min(d.len().saturating_sub(head));
-        d.write(0, &mtype.to_ne_bytes())?;
-        d.fill_from_user(head, src, n)?;
-        Ok(n)
+        let n = len.min(w.bufsz);
+        if n > d.len().saturating_sub(head) {
+            return None;
+        }
+        d.write(0, &mtype.to_ne_bytes()).ok()?;
+        d.fill_from_user(head, src, n).ok()?;
+        Some(n)
     }
 
     fn sent_direct(&mut self, len: usize) {
@@ -1243,11 +1244,13 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
         if let Some(s) = t.slots.get_mut(idx) {
             *s = None;
             t.in_use -= 1;
-            // Unsetting needs no memory: it cannot fail.
-            let _ = ns.index.set(idx, None);
+            // Unsetting needs no memory: it cannot fail.  Under the queue
+            // lock, as native's `ipc_rmid`: a lookup after the EIDRM it
+            // gave fails.  It may sleep (a mutex, a grace period).
+            let _ = sleepable(|| ns.index.set(idx, None));
         }
-        t.keys.remove(q.key);
         drop(g);
+        t.keys.remove(q.key);
         drop(t);
         q.poll.notify();
         return Ok(0);

@@ -30,7 +30,7 @@ use kernel::{
 use crate::ipc::{
     defs::{read_user, ripc_clock, ripc_timespec, RIPC_TIMEOUT_RELATIVE},
     kernel_api::{self, clock::Clock},
-    lock::QueueMutexBackend,
+    lock::{sleepable, QueueMutexBackend},
     msg::Msg,
     stats::{Blocked, Counted},
 };
@@ -205,15 +205,14 @@ impl<W> WaitList<W> {
             }
             None => {
                 let i = u32::try_from(self.slots.len()).map_err(|_| ENOMEM)?;
-                self.slots.push(
-                    Slot {
-                        prev: NIL,
-                        next: NIL,
-                        linked: false,
-                        e: Some(e),
-                    },
-                    GFP_KERNEL_ACCOUNT,
-                )?;
+                let slot = Slot {
+                    prev: NIL,
+                    next: NIL,
+                    linked: false,
+                    e: Some(e),
+                };
+                // Under the queue lock, which this may sleep in.
+                sleepable(|| self.slots.push(slot, GFP_KERNEL_ACCOUNT))?;
                 i
             }
         };

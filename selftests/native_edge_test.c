@@ -429,6 +429,156 @@ TEST_F(edge, sysv_blocked_receivers_are_served_fifo_whatever_the_priority)
 	ASSERT_QUEUE(id, 0, 0);
 }
 
+/*
+ * A real-time caller and a preempted lower-priority one (no unbounded
+ * priority inversion).  On CPU 0: L (SCHED_OTHER) sends and receives on a
+ * queue without a pause; M (SCHED_FIFO 50) wakes every PI_PERIOD_MS and
+ * spins for PI_SPIN_MS, preempting L wherever it is; 2 ms into each spin H
+ * (SCHED_FIFO 90) sends and receives on the same queue.  Native takes the
+ * queue's spinlock with preemption disabled, so M never preempts L inside
+ * it and H never waits for M's spin; a queue lock that L could hold while
+ * preempted (a plain mutex) would make H wait until M stops spinning.
+ */
+#define PI_ROUNDS 10
+#define PI_PERIOD_MS 250
+#define PI_SPIN_MS 150
+#define PI_LIMIT_MS 50		/* H's send + receive, at most (TCG's hiccups included) */
+#define PI_MSGSZ 2048		/* long enough for L to be often inside the lock */
+
+struct pi_run {
+	volatile int stop;	/* L stops */
+	long t0;		/* CLOCK_MONOTONIC ns of round 0 */
+	long worst_ns;		/* H's slowest send + receive */
+	int slow;		/* H's rounds over PI_LIMIT_MS */
+	long l_ops;		/* L's sends + receives */
+};
+
+/* One send and one receive of PI_MSGSZ bytes on q; 0, or -1 with errno. */
+typedef int (*pi_op)(FIXTURE_DATA(edge) *self, int q, int nowait);
+
+static int pi_posix(FIXTURE_DATA(edge) *self, int q, int nowait)
+{
+	char buf[PI_MSGSZ] = "pi";
+	struct timespec dl = deadline_ms(3000);
+
+	(void)nowait;
+	if (posix->timedsend(q, buf, sizeof(buf), 1, &dl))
+		return -1;
+	return posix->timedreceive(q, buf, sizeof(buf), NULL, &dl) == sizeof(buf) ? 0 : -1;
+}
+
+static int pi_sysv(FIXTURE_DATA(edge) *self, int q, int nowait)
+{
+	struct {
+		long mtype;
+		char mtext[PI_MSGSZ];
+	} m = { .mtype = 1, .mtext = "pi" };
+	int flg = nowait ? IPC_NOWAIT : 0;
+
+	if (sysv->snd(q, &m, sizeof(m.mtext), flg))
+		return -1;
+	return sysv->rcv(q, &m, sizeof(m.mtext), 0, flg) == sizeof(m.mtext) ? 0 : -1;
+}
+
+static long mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+static void sleep_until_ns(long ns)
+{
+	struct timespec t = { .tv_sec = ns / 1000000000L, .tv_nsec = ns % 1000000000L };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR)
+		;
+}
+
+static pid_t pi_child(FIXTURE_DATA(edge) *self, int policy, int prio)
+{
+	struct waiter w = { policy, prio };
+	pid_t pid = fork_child();
+
+	if (pid == 0 && become_waiter(&w))
+		_exit(2);
+	if (pid > 0)
+		track(self, pid);
+	return pid;
+}
+
+static void no_priority_inversion(struct __test_metadata *_metadata, FIXTURE_DATA(edge) *self,
+				  pi_op op, int q)
+{
+	struct pi_run *run = shared(sizeof(*run));
+	pid_t l, m, h;
+
+	ASSERT_NE(NULL, run);
+	run->t0 = mono_ns() + 100 * 1000000L;
+	l = pi_child(self, SCHED_OTHER, 0);
+	ASSERT_LE(0, l);
+	if (l == 0) {
+		while (!run->stop) {
+			if (op(self, q, 1) && errno != EAGAIN && errno != ENOMSG)
+				_exit(3);
+			run->l_ops += 2;
+		}
+		_exit(0);
+	}
+	m = pi_child(self, SCHED_FIFO, 50);
+	ASSERT_LE(0, m);
+	if (m == 0) {
+		for (int r = 0; r < PI_ROUNDS; r++) {
+			long at = run->t0 + r * PI_PERIOD_MS * 1000000L;
+
+			sleep_until_ns(at);
+			while (mono_ns() < at + PI_SPIN_MS * 1000000L)
+				;
+		}
+		_exit(0);
+	}
+	h = pi_child(self, SCHED_FIFO, 90);
+	ASSERT_LE(0, h);
+	if (h == 0) {
+		for (int r = 0; r < PI_ROUNDS; r++) {
+			long t;
+
+			sleep_until_ns(run->t0 + r * PI_PERIOD_MS * 1000000L + 2000000L);
+			t = mono_ns();
+			CHILD_CHECK(op(self, q, 0) == 0);
+			t = mono_ns() - t;
+			if (t > run->worst_ns)
+				run->worst_ns = t;
+			run->slow += t > PI_LIMIT_MS * 1000000L;
+		}
+		_exit(0);
+	}
+	ASSERT_EQ(0, reap(self, h));
+	ASSERT_EQ(0, reap(self, m));
+	run->stop = 1;
+	ASSERT_EQ(0, reap(self, l));
+	TH_LOG("%s: H's slowest send + receive %ld us, %d of %d rounds over %d ms; L made %ld calls",
+	       posix->name, run->worst_ns / 1000, run->slow, PI_ROUNDS, PI_LIMIT_MS, run->l_ops);
+	ASSERT_EQ(0, run->slow);
+	ASSERT_LT(1000, run->l_ops);
+}
+
+TEST_F(edge, posix_rt_caller_does_not_wait_for_a_preempted_lower_priority_caller)
+{
+	struct mq_attr a = { .mq_maxmsg = 8, .mq_msgsize = PI_MSGSZ };
+
+	REQUIRE_RT();
+	no_priority_inversion(_metadata, self, pi_posix,
+			      SYS(posix->open(self->name[0], O_RDWR | O_CREAT | O_EXCL, 0600, &a)));
+}
+
+TEST_F(edge, sysv_rt_caller_does_not_wait_for_a_preempted_lower_priority_caller)
+{
+	REQUIRE_RT();
+	no_priority_inversion(_metadata, self, pi_sysv, MKQ(0600));
+}
+
 /* ---- the memory cgroup -------------------------------------------------------- */
 
 /* The number in cg/file, or the one after "key " in it; LONG_MAX for "max"; -1. */
@@ -827,6 +977,42 @@ TEST_F(edge, thread_exec_closing_the_owners_descriptor_drops_the_registration)
 TEST_F(edge, notify_sent_to_an_image_that_registered_after_its_exec)
 {
 	exec_owner(_metadata, self, IMAGE_REGISTERS, 1);
+}
+
+/*
+ * A receive that lets a blocked sender's message into the queue does not
+ * notify (pipelined_receive queues it without __do_notify), even if the
+ * queue then holds one message: the registration stays (EBUSY for another),
+ * and the next send to the empty queue uses it (SIGEV_NONE: it is removed).
+ */
+TEST_F(edge, notify_not_sent_when_a_receive_lets_a_blocked_senders_message_in)
+{
+	struct mq_attr a = { .mq_maxmsg = 1, .mq_msgsize = 16 };
+	struct sigevent none = { .sigev_notify = SIGEV_NONE };
+	char buf[16];
+	mqd_t q;
+	pid_t pid;
+
+	q = SYS(posix->open(self->name[0], O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+	SYS(posix->send(q, "A", 1, 0));
+	SYS(posix->notify(q, &none));
+	pid = fork_child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		CHILD_CHECK(posix->send(q, "B", 1, 0) == 0);
+		_exit(0);
+	}
+	track(self, pid);
+	ASSERT_EQ(0, wait_blocked(pid));
+	ASSERT_EQ(1, posix->receive(q, buf, sizeof(buf), NULL));
+	ASSERT_EQ('A', buf[0]);
+	ASSERT_EQ(0, reap(self, pid));
+	ASSERT_EQ(-1, posix->notify(q, &none));
+	ASSERT_EQ(EBUSY, errno);
+	ASSERT_EQ(1, posix->receive(q, buf, sizeof(buf), NULL));
+	ASSERT_EQ('B', buf[0]);
+	SYS(posix->send(q, "C", 1, 0));
+	SYS(posix->notify(q, &none));
 }
 
 /* ---- System V details ------------------------------------------------------- */

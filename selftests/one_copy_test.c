@@ -9,7 +9,8 @@
  * native queues and on rust_ipc in one boot and check the exact bytes,
  * lengths, priorities and types, System V's selection, MSG_NOERROR and
  * E2BIG, and the fall-backs (a sender buffer or a receiver buffer whose
- * pages are not there yet).
+ * pages are not there yet, a message longer than the pinned buffer, a
+ * send that faults).
  */
 #include "ripc_backends.h"
 
@@ -297,6 +298,79 @@ TEST_F(msg, a_sender_buffer_not_yet_there_goes_the_ordinary_way)
 	SYS(self->be->snd(self->id, b, BIG, 0));
 	ASSERT_EQ(0, wait_child(pid));
 	munmap(b, 2 * BIG);
+}
+
+/*
+ * A receiver blocked with a buffer larger than msgmax pins only msgmax of
+ * it: a longer message sent after msgmax was raised must still arrive
+ * whole (the ordinary way), as natively, not cut to what was pinned.
+ */
+TEST_F(msg, a_message_longer_than_msgmax_when_the_receiver_blocked_arrives_whole)
+{
+	enum { LONG = 20000, BUF = 65536 };
+	static struct {
+		long mtype;
+		char mtext[BUF];
+	} b;
+	struct msqid_ds ds;
+	int old, sent;
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	SYS(self->be->ctl(self->id, IPC_STAT, &ds));
+	ds.msg_qbytes = BUF;
+	SYS(self->be->ctl(self->id, IPC_SET, &ds));
+	old = self->be->msgmax(0);
+	ASSERT_EQ(BIG, old);
+	pid = fork_child();
+	if (pid == 0) {
+		memset(&b, 0x5a, sizeof(b));
+		CHILD_CHECK(self->be->rcv(self->id, &b, BUF, 0, 0) == LONG);
+		CHILD_CHECK(b.mtype == 3);
+		CHILD_CHECK(check(b.mtext, LONG, 18));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	ASSERT_EQ(BIG, self->be->msgmax(BUF));
+	b.mtype = 3;
+	fill(b.mtext, LONG, 18);
+	sent = self->be->snd(self->id, &b, LONG, 0);
+	self->be->msgmax(old);
+	ASSERT_EQ(0, sent);
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_QUEUE_WITH(self->be->ctl, self->id, 0, 0);
+}
+
+/*
+ * A send whose text faults (EFAULT) wakes nobody: native loads the message
+ * before it looks at a receiver, so a receiver whose buffer is too small
+ * for it does not get E2BIG, and the next messages go to the receivers in
+ * their order.
+ */
+TEST_F(msg, a_send_that_faults_gives_no_receiver_e2big)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *map = mmap(NULL, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	struct bigbuf *b = (struct bigbuf *)map;
+	pid_t small, big;
+
+	ASSERT_NE(MAP_FAILED, map);
+	memset(map, 'x', 2 * page);	/* two pages there, the text's end not */
+	SYS(mprotect(map + 2 * page, page, PROT_NONE));
+	b->mtype = 1;
+	small = msg_receiver(self->be, self->id, 0, 10, 0, 5, 16, 1, 0);
+	ASSERT_EQ(0, wait_blocked(small));
+	big = msg_receiver(self->be, self->id, 0, BIG, 0, BIG, 17, 2, 0);
+	ASSERT_EQ(0, wait_blocked(big));
+	ASSERT_EQ(-1, self->be->snd(self->id, b, BIG, 0));
+	ASSERT_EQ(EFAULT, errno);
+	SYS(msg_send(self->be, self->id, 1, 5, 16));
+	ASSERT_EQ(0, wait_child(small));
+	SYS(msg_send(self->be, self->id, 2, BIG, 17));
+	ASSERT_EQ(0, wait_child(big));
+	ASSERT_QUEUE_WITH(self->be->ctl, self->id, 0, 0);
+	munmap(map, 3 * page);
 }
 
 TEST_HARNESS_MAIN

@@ -223,7 +223,9 @@ void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
 /* cond_resched(), between the segments of a long message (msgutil.c). */
 void rust_ipc_cond_resched(void)
 {
-	cond_resched();
+	/* Not under a queue lock, whose holder runs with preemption disabled. */
+	if (preemptible())
+		cond_resched();
 }
 
 /*
@@ -389,6 +391,70 @@ u32 rust_ipc_crc32(u32 crc, const void *p, size_t len)
 void rust_ipc_set_interruptible(void)
 {
 	set_current_state(TASK_INTERRUPTIBLE);
+}
+
+/*
+ * The queues' lock (lock.rs): a mutex whose holder runs with preemption
+ * disabled, as native's holders of a queue's spinlock do, so that no task
+ * preempts it there and a real-time caller never waits for a preempted
+ * holder.  Code that may sleep under it is bracketed by the two sleepable
+ * helpers below.  Under PREEMPT_RT a mutex lends its waiters' priority to
+ * its holder, as native's spinlocks do there, and preemption stays on.
+ */
+void rust_ipc_queue_lock(struct mutex *lock)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
+		mutex_lock(lock);
+		return;
+	}
+	/*
+	 * Uncontended, the lock is taken with preemption disabled already: no
+	 * moment in which its holder can be preempted (mutex_lock() returns
+	 * through a preemption point).  Contended, it waits as mutex_lock().
+	 */
+	preempt_disable();
+	if (likely(mutex_trylock(lock)))
+		return;
+	preempt_enable();
+	mutex_lock(lock);
+	preempt_disable();
+}
+
+bool rust_ipc_queue_trylock(struct mutex *lock)
+{
+	if (!mutex_trylock(lock))
+		return false;
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
+		preempt_disable();
+	return true;
+}
+
+void rust_ipc_queue_unlock(struct mutex *lock)
+{
+	mutex_unlock(lock);
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
+		preempt_enable();
+}
+
+/*
+ * Code that may sleep (an allocation, pinning pages, a copy to user memory)
+ * and may run under a queue lock runs between these two: there the holder
+ * may be preempted and sleep, still holding the lock.  begin returns whether
+ * it enabled preemption; the module disables it nowhere else, so outside a
+ * queue lock both do nothing.
+ */
+bool rust_ipc_queue_sleepable_begin(void)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_RT) || preemptible())
+		return false;
+	preempt_enable();
+	return true;
+}
+
+void rust_ipc_queue_sleepable_end(bool enabled)
+{
+	if (enabled)
+		preempt_disable();
 }
 
 /*

@@ -54,6 +54,12 @@ bool rust_ipc_kiocb_nowait(struct kiocb *iocb);
 void *rust_ipc_file_private(struct file *file, const void *flush);
 u32 rust_ipc_crc32(u32 crc, const void *p, size_t len);
 void rust_ipc_set_interruptible(void);
+struct mutex;
+void rust_ipc_queue_lock(struct mutex *lock);
+bool rust_ipc_queue_trylock(struct mutex *lock);
+void rust_ipc_queue_unlock(struct mutex *lock);
+bool rust_ipc_queue_sleepable_begin(void);
+void rust_ipc_queue_sleepable_end(bool enabled);
 int rust_ipc_sleep_until(clockid_t clock, ktime_t expires);
 s64 rust_ipc_coarse_real_ns(void);
 

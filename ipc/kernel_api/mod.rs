@@ -60,6 +60,11 @@ mod ffi {
         pub(super) fn rust_ipc_current_euid() -> bindings::kuid_t;
         pub(super) fn rust_ipc_file_set_nonblock(file: *mut bindings::file, on: bool);
         pub(super) fn rust_ipc_set_interruptible();
+        pub(super) fn rust_ipc_queue_lock(lock: *mut bindings::mutex);
+        pub(super) fn rust_ipc_queue_trylock(lock: *mut bindings::mutex) -> bool;
+        pub(super) fn rust_ipc_queue_unlock(lock: *mut bindings::mutex);
+        pub(super) fn rust_ipc_queue_sleepable_begin() -> bool;
+        pub(super) fn rust_ipc_queue_sleepable_end(enabled: bool);
         pub(super) fn rust_ipc_sleep_until(
             clock: bindings::clockid_t,
             expires: bindings::ktime_t,
@@ -461,10 +466,11 @@ pub(crate) fn put_u32_nofault(dst: u64, val: u32) -> Result {
     }
 }
 
-/// `cond_resched()`: a scheduling point in a long loop.
+/// `cond_resched()`: a scheduling point in a long loop, none under a queue
+/// lock (whose holder runs with preemption disabled: [`lock`]).
 pub(crate) fn cond_resched() {
-    // SAFETY: called from process context, with no lock held (the callers
-    // are the message copy and free loops).
+    // SAFETY: called from process context (the callers are the message copy
+    // and free loops); the helper skips it where preemption is disabled.
     unsafe { ffi::rust_ipc_cond_resched() };
 }
 

@@ -359,8 +359,13 @@ impl Msg {
         crate::ipc::kernel_api::copy_to_user_nofault(dst, all)
     }
 
-    /// A copy of this message (`copy_msg`, for `MSG_COPY`).
+    /// A copy of this message (`copy_msg`, for `MSG_COPY`), made under the
+    /// queue lock, which it may sleep in.
     pub(crate) fn duplicate(&self) -> Result<Msg> {
+        super::lock::sleepable(|| self.duplicate_now())
+    }
+
+    fn duplicate_now(&self) -> Result<Msg> {
         let mut m = Msg::alloc(self.mtype(), self.len())?;
         let head = self.head();
         concat_into(m.head_uninit(), &[head]).ok_or(EINVAL)?;

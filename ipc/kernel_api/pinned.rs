@@ -121,8 +121,9 @@ impl Pinned {
 impl Drop for Pinned {
     fn drop(&mut self) {
         let (pages, inline) = (self.pages(), self.inline.as_mut_ptr());
+        // Often under the queue lock (a woken receiver's entry).
         // SAFETY: by the type invariant the pages are pinned, in `inline`
         // or the helper's array; neither is used again.
-        unsafe { ffi::rust_ipc_unpin_user(pages, self.npages, inline) };
+        super::lock::sleepable(|| unsafe { ffi::rust_ipc_unpin_user(pages, self.npages, inline) });
     }
 }
