@@ -565,6 +565,68 @@ impl<S: Family> Parts<'_, S> {
         wait::end_run(g, wq, poll, got, err)
     }
 
+    /// A receive batch, an item for each of `items`, for both families: runs of
+    /// [`Parts::receive_run`] (item `i` wants `want(i)`, the batch ends
+    /// before an item it is `None` for), each delivered into `items`
+    /// ([`Parts::finish_batch`], `addr`, `room` and `store` as there, the
+    /// item's index given) before the next.  A run blocks for its first
+    /// item only: one that blocked for a later item would hold the room of
+    /// the messages it has (out for delivery) while their sender waits for
+    /// that room, and neither would go on.  So the batch is as many single
+    /// receives, each of which may block (with `b`).  Returns how many
+    /// were received and the error that ended the batch early.
+    pub(crate) fn receive_batch<T: AsBytes>(
+        &self,
+        addr: u64,
+        items: &mut [T],
+        want: impl Fn(usize) -> Option<S::Want>,
+        b: Blocking,
+        room: bool,
+        mut store: impl FnMut(&mut T, usize, &Msg) -> Result,
+    ) -> (usize, Option<Error>)
+    where
+        S::Extra: Default,
+    {
+        let mut done = 0;
+        loop {
+            let rest = items.len().saturating_sub(done);
+            let mut got = match KVec::with_capacity(rest, GFP_KERNEL) {
+                Ok(v) => v,
+                Err(e) => return (done, Some(e.into())),
+            };
+            let run = Blocking {
+                first_only: true,
+                ..b.after(done)
+            };
+            let wants = (done..items.len()).map_while(&want);
+            let (n, run_err) = self.receive_run(wants, run, |g, a, _| {
+                // A batch pins nothing, so it is never filled by its sender.
+                if let Arrival::Taken(t, held) = a {
+                    if room {
+                        out_for_delivery(g, &t.msg, held);
+                    }
+                    let _ = got.push_within_capacity(t);
+                }
+            });
+            if n == 0 {
+                return (done, run_err);
+            }
+            let at = addr.wrapping_add((done * size_of::<T>()) as u64);
+            let part = items.get_mut(done..).unwrap_or(&mut []);
+            let first = done;
+            let (k, err) =
+                self.finish_batch(at, part, got, room, |it, i, m| store(it, first + i, m));
+            done += k;
+            match err.or(run_err) {
+                None if done < items.len() && want(done).is_some() => {}
+                None => return (done, None),
+                // The next item would have blocked: a run of its own.
+                Some(e) if e == S::NO_MESSAGE && k == n && b.may_block(done) => {}
+                Some(e) => return (done, Some(e)),
+            }
+        }
+    }
+
     /// One copy, for a single send of `len` bytes at user `src` with type
     /// or priority `mtype`: if the queue admits it and a blocked receiver
     /// that takes it has pinned its buffer, the text goes straight there

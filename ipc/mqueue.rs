@@ -934,28 +934,18 @@ pub(crate) fn receive_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch
     if items.is_empty() {
         return outcome(0, err);
     }
-    let mut got = KVec::with_capacity(items.len(), GFP_KERNEL)?;
-    let (n, run_err) = q.parts().receive_run(
-        core::iter::repeat_n(None, items.len()),
+    let (done, err) = q.parts().receive_batch(
+        b.items,
+        &mut items,
+        |_| Some(None),
         blocking,
-        |g, a, _| {
-            // A batch pins nothing, so it is never filled by its sender.
-            if let Arrival::Taken(t, held) = a {
-                engine::out_for_delivery(g, &t.msg, held);
-                let _ = got.push_within_capacity(t);
-            }
-        },
-    );
-    if n == 0 {
-        return outcome(0, run_err);
-    }
-    let (done, err) = q
-        .parts()
-        .finish_batch(b.items, &mut items, got, true, |it, _, m| {
+        true,
+        |it, _, m| {
             it.msg_len = m.len() as u64;
             it.msg_prio = m.mtype() as u32;
             m.store(it.msg_ptr, m.len())
-        });
+        },
+    );
     outcome(done, err)
 }
 

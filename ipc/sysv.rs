@@ -11,8 +11,7 @@ use crate::ipc::{
     cred::{self, Ids},
     defs::*,
     engine::{
-        self, Arrival, DirectAt, EngineState, Family, Given, Parts, Pick, QueueState, Taken,
-        DIRECT_MIN,
+        self, DirectAt, EngineState, Family, Given, Parts, Pick, QueueState, Taken, DIRECT_MIN,
     },
     fifo::Fifo,
     kernel_api::{self, PidRef, UserNsRef},
@@ -1086,30 +1085,15 @@ pub(crate) fn msgrcv_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
         return outcome(0, err);
     }
     let q = lookup(ns, b.msqid)?;
-    let mut got = KVec::with_capacity(wants.len(), GFP_KERNEL)?;
     let copy = wants.first().is_some_and(|w| w.copy);
-    let run = q
-        .parts()
-        .receive_run(wants.iter().copied(), blocking, |g, a, _| {
-            // A batch pins nothing, so it is never filled by its sender.
-            if let Arrival::Taken(t, held) = a {
-                if !copy {
-                    engine::out_for_delivery(g, &t.msg, held);
-                }
-                let _ = got.push_within_capacity(t);
-            }
-        });
-    let (n, run_err) = run;
-    if n == 0 {
-        return outcome(0, run_err);
-    }
-    let (done, err) = q
-        .parts()
-        .finish_batch(b.items, &mut items, got, !copy, |it, i, m| {
-            let len = m.len().min(wants.get(i).map_or(0, |w| w.bufsz));
-            it.msgsz = len as i64;
-            m.store_typed(it.msgp, len)
-        });
+    let want = |i| wants.get(i).copied();
+    let (done, err) =
+        q.parts()
+            .receive_batch(b.items, &mut items, want, blocking, !copy, |it, i, m| {
+                let len = m.len().min(wants.get(i).map_or(0, |w| w.bufsz));
+                it.msgsz = len as i64;
+                m.store_typed(it.msgp, len)
+            });
     outcome(done, err)
 }
 

@@ -444,7 +444,7 @@ impl Blocking {
     }
 
     /// The blocking of the rest of a batch once `done` items are done.
-    fn after(self, done: usize) -> Self {
+    pub(crate) fn after(self, done: usize) -> Self {
         Blocking {
             nonblock: !self.may_block(done),
             ..self

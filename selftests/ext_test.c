@@ -820,4 +820,73 @@ TEST_F(ext, sysv_batch_errors_end_the_batch_at_the_failing_item)
 	ASSERT_ERRNO(EINVAL, msg_batch(self->dev, RIPC_MSGRCV_BATCH, -1, 0, r, 1, 0));
 }
 
+/*
+ * A blocking batch of more receives than the queue holds messages: as
+ * many single receives, it delivers what it has before it waits for more,
+ * so a sender blocked for room goes on (a batch that held its first
+ * messages' room while it waited would wait for ever: here, until its
+ * 3-second timeout).
+ */
+TEST_F(ext, a_blocking_batch_larger_than_the_queue_gets_every_message)
+{
+	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 8 };
+	int q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT, 0600, &a));
+	struct ripc_timespec t = { .tv_sec = 3 };
+	char buf[6][8];
+	struct ripc_mq_item r[6];
+	struct ripc_mq_batch b = { .size = sizeof(b), .count = 6, .items = PTR(r),
+				   .timeout = PTR(&t),
+				   .clock = { CLOCK_MONOTONIC, RIPC_TIMEOUT_RELATIVE } };
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		for (char c = '0'; c < '6'; c++)
+			CHILD_CHECK(ripc_mq_send(q, &c, 1, 0) == 0);
+		_exit(0);
+	}
+	for (int i = 0; i < 6; i++)
+		r[i] = (struct ripc_mq_item){ PTR(buf[i]), 8, 0, 0 };
+	ASSERT_EQ(6, ioctl(q, RIPC_MQ_RECEIVE_BATCH, &b));
+	for (int i = 0; i < 6; i++) {
+		ASSERT_EQ(1u, r[i].msg_len);
+		ASSERT_EQ('0' + i, buf[i][0]);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+TEST_F(ext, a_blocking_sysv_batch_larger_than_the_queue_gets_every_message)
+{
+	int id = MKQ(self->key[0], 0600);
+	struct ripc_timespec t = { .tv_sec = 3 };
+	struct mbuf o[6];
+	struct ripc_msg_item r[6];
+	struct ripc_msg_batch b = { .size = sizeof(b), .msqid = id, .count = 6, .items = PTR(r),
+				    .timeout = PTR(&t),
+				    .clock = { CLOCK_MONOTONIC, RIPC_TIMEOUT_RELATIVE } };
+	struct msqid_ds ds;
+	pid_t pid;
+
+	SYS(ripc_msgctl(id, IPC_STAT, &ds));
+	ds.msg_qbytes = 2;		/* room for two 1-byte messages */
+	SYS(ripc_msgctl(id, IPC_SET, &ds));
+	pid = fork_child();
+	if (pid == 0) {
+		for (char c = '0'; c < '6'; c++) {
+			struct mbuf m = { 1, { c } };
+
+			CHILD_CHECK(ripc_msgsnd(id, &m, 1, 0) == 0);
+		}
+		_exit(0);
+	}
+	for (int i = 0; i < 6; i++)
+		r[i] = (struct ripc_msg_item){ PTR(&o[i]), 64, 0 };
+	ASSERT_EQ(6, ioctl(self->dev, RIPC_MSGRCV_BATCH, &b));
+	for (int i = 0; i < 6; i++) {
+		ASSERT_EQ(1, r[i].msgsz);
+		ASSERT_EQ('0' + i, o[i].mtext[0]);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_QUEUE(id, 0, 0);
+}
+
 TEST_HARNESS_MAIN

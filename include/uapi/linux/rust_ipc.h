@@ -367,7 +367,9 @@ struct ripc_msg_next_id {
  * msg_prio / the mtype in the buffer as a single receive sets them).
  * With RIPC_BATCH_WAITFORONE (as recvmmsg's MSG_WAITFORONE), only the first
  * item may block: an item after it that would block ends the batch.
- * The module takes the queue lock once for as many items as it can.
+ * The module takes the queue lock once for as many items as it can; a
+ * receive batch delivers what it has before an item blocks (so that the
+ * senders it waits for have the room those messages took).
  */
 #define RIPC_BATCH_MAX 1024
 #define RIPC_BATCH_WAITFORONE 1
