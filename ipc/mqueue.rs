@@ -519,15 +519,17 @@ pub(crate) struct MqHandle {
 }
 
 /// Reads a queue name the way `mq_open` sees it: glibc wants one leading
-/// slash (`EINVAL`); the rest is the file name (`ENOENT` if empty, `EACCES`
-/// for `.`, `..` or another slash, `ENAMETOOLONG` past `NAME_MAX`).
+/// slash (`EINVAL`); the rest is what the system call gets (`getname`:
+/// `ENAMETOOLONG` from `PATH_MAX` bytes on), the file name (`ENOENT` if
+/// empty, `EACCES` for `.`, `..` or another slash, `ENAMETOOLONG` past
+/// `NAME_MAX`).
 fn read_name(ptr: u64) -> Result<KVec<u8>> {
+    // The slash, and one byte more than `getname` takes: a name that fills
+    // it is too long.
+    const MAX: usize = PATH_MAX + 2;
     let reader = || {
-        kernel::uaccess::UserSlice::new(
-            kernel::uaccess::UserPtr::from_addr(ptr as usize),
-            PATH_MAX + 1,
-        )
-        .reader()
+        kernel::uaccess::UserSlice::new(kernel::uaccess::UserPtr::from_addr(ptr as usize), MAX)
+            .reader()
     };
     // A name that fits (a slash, NAME_MAX bytes, the NUL, and one byte to
     // tell a longer one) is read onto the stack: zeroing and allocating
@@ -537,13 +539,8 @@ fn read_name(ptr: u64) -> Result<KVec<u8>> {
     if name.len() <= NAME_MAX + 1 {
         return check_name(name);
     }
-    let mut buf = KVec::from_elem(0u8, PATH_MAX + 1, GFP_KERNEL)?;
-    let name = match reader().strcpy_into_buf(&mut buf) {
-        Ok(s) => s.to_bytes(),
-        Err(e) if e == EINVAL => return Err(ENAMETOOLONG),
-        Err(e) => return Err(e),
-    };
-    check_name(name)
+    let mut buf = KVec::from_elem(0u8, MAX, GFP_KERNEL)?;
+    check_name(reader().strcpy_into_buf(&mut buf)?.to_bytes())
 }
 
 /// The checks of [`read_name`] on the name read.
@@ -551,6 +548,9 @@ fn check_name(name: &[u8]) -> Result<KVec<u8>> {
     let Some(rest) = name.strip_prefix(b"/") else {
         return Err(EINVAL);
     };
+    if rest.len() >= PATH_MAX {
+        return Err(ENAMETOOLONG);
+    }
     if rest.is_empty() {
         return Err(ENOENT);
     }
@@ -567,11 +567,17 @@ fn check_name(name: &[u8]) -> Result<KVec<u8>> {
 
 /// `RIPC_MQ_OPEN`: the handle the file is bound to.
 pub(crate) fn open(ns: &MqNs, a: &ripc_mq_open) -> Result<MqHandle> {
-    let name = Name(read_name(a.name)?);
+    // glibc refuses a name without its slash before the system call, which
+    // reads `attr` before the name.
+    let name = read_name(a.name);
+    if matches!(name, Err(e) if e == EINVAL) {
+        return Err(EINVAL);
+    }
     let attr: Option<ripc_mq_attr> = match a.attr {
         0 => None,
         p => Some(read_user(p)?),
     };
+    let name = Name(name?);
     let ids = Ids::current();
     let acc = a.oflag & O_ACCMODE;
     let read = acc == 0 || acc == O_RDWR;

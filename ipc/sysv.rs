@@ -29,6 +29,7 @@ use kernel::{
     bindings,
     fs::File,
     new_mutex,
+    page::PAGE_SIZE,
     prelude::*,
     sync::{poll::PollTable, Arc, Mutex},
 };
@@ -933,6 +934,24 @@ struct Want {
     direct: Option<u64>,
 }
 
+/// `prepare_copy`'s fault: native loads `min(bufsz, msgmax)` bytes of a
+/// `MSG_COPY` buffer before it looks the queue up (`EFAULT` first).  A
+/// byte of each page faults as that copy would.
+fn copy_buffer_readable(ns: &SysvNs, buf: u64, bufsz: usize) -> Result {
+    let len = bufsz.min(ns.shared.limits.msgmax() as usize) as u64;
+    let end = buf.checked_add(len).ok_or(EFAULT)?;
+    let mut at = buf;
+    while at < end {
+        read_user::<u8>(at)?;
+        kernel_api::cond_resched();
+        match (at | (PAGE_SIZE as u64 - 1)).checked_add(1) {
+            Some(next) => at = next,
+            None => break,
+        }
+    }
+    Ok(())
+}
+
 impl Want {
     /// `msgrcv`'s argument checks.
     fn new(msgsz: i64, msgtyp: i64, flg: i32) -> Result<Want> {
@@ -991,8 +1010,10 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
         return Err(EINVAL);
     }
     let mut w = Want::new(a.msgsz, a.msgtyp, a.msgflg)?;
-    // A blocking receive may be filled straight by its sender (one copy).
-    if !w.copy {
+    if w.copy {
+        copy_buffer_readable(ns, a.msgp, w.bufsz)?;
+    } else {
+        // A blocking receive may be filled straight by its sender (one copy).
         w.direct = Some(a.msgp);
     }
     let b = Blocking {

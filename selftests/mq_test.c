@@ -126,6 +126,35 @@ TEST_F(mq, name_component_of_256_is_enametoolong)
 	SYS(be->unlink(self->name2));
 }
 
+/*
+ * What glibc passes the system call (the name after its slash) is refused
+ * from PATH_MAX bytes on (getname), before it is looked at; one byte
+ * shorter, the slash in it is EACCES.
+ */
+TEST_F(mq, name_of_path_max_bytes_after_the_slash_is_enametoolong_first)
+{
+	static char name[PATH_MAX + 2];
+
+	name[0] = '/';
+	memset(name + 1, 'n', PATH_MAX);
+	name[2] = '/';
+	ASSERT_ERRNO(ENAMETOOLONG, be->open(name, O_RDWR | O_CREAT, 0600, NULL));
+	ASSERT_ERRNO(ENAMETOOLONG, be->unlink(name));
+	name[PATH_MAX] = 0;
+	ASSERT_ERRNO(EACCES, be->open(name, O_RDWR | O_CREAT, 0600, NULL));
+	ASSERT_ERRNO(EACCES, be->unlink(name));
+}
+
+/* mq_open reads its attr before the name (after glibc's check of the slash). */
+TEST_F(mq, a_bad_attr_is_efault_before_the_name_is_looked_at)
+{
+	struct mq_attr *bad = (struct mq_attr *)8;
+
+	ASSERT_ERRNO(EFAULT, be->open("/a/b", O_RDWR | O_CREAT, 0600, bad));
+	ASSERT_ERRNO(EFAULT, be->open("/", O_RDWR | O_CREAT, 0600, bad));
+	ASSERT_ERRNO(EINVAL, be->open("noslash", O_RDWR | O_CREAT, 0600, bad));
+}
+
 TEST_F(mq, open_missing_without_creat_is_enoent)
 {
 	ASSERT_ERRNO(ENOENT, be->open(self->name, O_RDWR));

@@ -508,6 +508,10 @@ TEST_F(msg, msg_copy_reads_by_index_without_removing)
 	ASSERT_RCV(id, 64, 1, MSG_COPY | IPC_NOWAIT, 1, "b");
 	ASSERT_RCV(id, 64, 4, MSG_COPY | IPC_NOWAIT, 3, "e");
 	ASSERT_ERRNO(ENOMSG, be->rcv(id, &m, 64, 5, MSG_COPY | IPC_NOWAIT));
+	/* The buffer is read (prepare_copy) before the queue is looked up. */
+	ASSERT_ERRNO(EFAULT, be->rcv(id, NULL, 64, 5, MSG_COPY | IPC_NOWAIT));
+	ASSERT_ERRNO(EFAULT, be->rcv(id + 1, NULL, 64, 0, MSG_COPY | IPC_NOWAIT));
+	ASSERT_ERRNO(ENOMSG, be->rcv(id, NULL, 0, 5, MSG_COPY | IPC_NOWAIT));
 	SYS(snd(be, id, 7, "long message", 0));
 	ASSERT_ERRNO(E2BIG, be->rcv(id, &m, 4, 5, MSG_COPY | IPC_NOWAIT));
 	ASSERT_QUEUE(id, 6, 17);
