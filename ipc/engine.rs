@@ -39,9 +39,11 @@ use kernel::{
     fs::File,
     prelude::*,
     sync::{
+        aref::ARef,
         lock::{Guard, Lock},
         poll::PollTable,
     },
+    task::Task,
     transmute::AsBytes,
 };
 
@@ -215,11 +217,14 @@ pub(crate) trait Family: QueueState {
     /// message then goes the ordinary way.
     fn fill(w: &mut Self::RecvWait, src: u64, len: usize, mtype: i64) -> Option<usize>;
 
-    /// A message of `len` bytes was sent straight into a blocked
-    /// receiver's buffer (`lspid`, `stime`; counted as a hand-off).
-    fn sent_direct(&mut self, len: usize);
+    /// A message of `len` bytes was sent straight into the buffer of
+    /// blocked `receiver` (System V: `lspid`, `stime`, `lrpid`, `rtime`;
+    /// counted as a hand-off).
+    fn sent_direct(&mut self, len: usize, receiver: &Task);
 
-    /// A receive of `want` has its message (System V: `lrpid`, `rtime`).
+    /// A receive of `want` took its message from the queue (System V:
+    /// `lrpid`, `rtime`; a message handed to a blocked receiver sets them
+    /// when it is sent, as native's `pipelined_send`).
     fn received(&mut self, _want: &Self::Want) {}
 }
 
@@ -259,15 +264,17 @@ pub(crate) enum Pick {
 /// `pipelined_send`, for both families: `m` goes to the first blocked
 /// receiver that takes it ([`Family::pick`]), its room held until that
 /// receiver has delivered it, and that receiver is woken; one that fails
-/// on it is woken with its error on the way.  Returns `m` if no receiver
-/// took it.
+/// on it is woken with its error on the way; `taken` gets the task that
+/// took it.  Returns `m` if no receiver took it.
 pub(crate) fn hand_over<S: Family>(
     receivers: &mut WaitList<S::RecvWait>,
     reserved: &mut Reserved,
     m: Msg,
     wq: &mut WakeQ,
+    taken: impl FnOnce(&Task),
 ) -> Option<Msg> {
     let mut m = Some(m);
+    let mut taken = Some(taken);
     receivers.each(|r| {
         let Some(msg) = m.as_ref() else {
             return ControlFlow::Break(());
@@ -278,6 +285,9 @@ pub(crate) fn hand_over<S: Family>(
             Pick::Take => {
                 if let Some(msg) = m.take() {
                     reserved.hold(S::room(&msg));
+                    if let Some(f) = taken.take() {
+                        f(r.task());
+                    }
                     S::give(&mut r.w, Ok(Given::Msg(msg)));
                 }
             }
@@ -355,16 +365,17 @@ pub(crate) enum Arrival<E> {
 /// a message of `len` bytes at user `src`, of type or priority `mtype`,
 /// gets it straight into its pinned buffer and is woken; then those before
 /// it that fail on it are woken with their error, as in [`hand_over`].
-/// `None` if that receiver cannot be filled ([`Family::fill`]): nobody is
-/// woken, since the send goes the ordinary way, which may yet fail (native
-/// loads a message before it looks at a receiver).
+/// Returns the length it got and that receiver's task.  `None` if that
+/// receiver cannot be filled ([`Family::fill`]): nobody is woken, since the
+/// send goes the ordinary way, which may yet fail (native loads a message
+/// before it looks at a receiver).
 fn hand_direct<S: Family>(
     g: &mut S,
     src: u64,
     len: usize,
     mtype: i64,
     wq: &mut WakeQ,
-) -> Option<usize> {
+) -> Option<(usize, ARef<Task>)> {
     let (mut done, mut fails) = (None, 0);
     g.receivers().each(|r| match S::pick(&r.w, mtype, len) {
         Pick::Pass => ControlFlow::Continue(()),
@@ -373,15 +384,15 @@ fn hand_direct<S: Family>(
             ControlFlow::Continue(())
         }
         Pick::Take => {
-            done = S::fill(&mut r.w, src, len, mtype);
-            if let Some(n) = done {
+            done = S::fill(&mut r.w, src, len, mtype).map(|n| (n, r.task().into()));
+            if let Some((n, _)) = done {
                 S::give(&mut r.w, Ok(Given::Copied(n, mtype)));
                 r.wake(wq);
             }
             ControlFlow::Break(())
         }
     });
-    done?;
+    done.as_ref()?;
     if fails > 0 {
         g.receivers().each(|r| {
             if let Pick::Fail(e) = S::pick(&r.w, mtype, len) {
@@ -557,7 +568,9 @@ impl<S: Family> Parts<'_, S> {
                     }
                 }
             };
-            g.received(&w);
+            if matches!(a, Arrival::Taken(_, false)) {
+                g.received(&w);
+            }
             out(&mut g, a, &mut wq);
             got += 1;
         }
@@ -642,8 +655,8 @@ impl<S: Family> Parts<'_, S> {
         if !matches!(g.admit(len, false), Ok(true)) {
             return None;
         }
-        hand_direct::<S>(&mut g, src, len, mtype, &mut wq)?;
-        g.sent_direct(len);
+        let (_, receiver) = hand_direct::<S>(&mut g, src, len, mtype, &mut wq)?;
+        g.sent_direct(len, &receiver);
         g.stats().received(1, len);
         Some(Ok(()))
     }

@@ -39,6 +39,7 @@ use kernel::{
         atomic::{Atomic, Relaxed},
         Arc, Mutex,
     },
+    task::Task,
 };
 
 /// `MQ_PRIO_MAX`.
@@ -292,9 +293,13 @@ impl MqState {
         m.set_seq(self.seq);
         self.seq += 1;
         let len = m.len();
-        if let Some(m) =
-            engine::hand_over::<Self>(&mut self.receivers, &mut self.engine.reserved, m, wq)
-        {
+        if let Some(m) = engine::hand_over::<Self>(
+            &mut self.receivers,
+            &mut self.engine.reserved,
+            m,
+            wq,
+            |_| {},
+        ) {
             self.put(m, false, &mut None)?;
             let (msgs, bytes) = self.depth();
             self.stats.queued(len, msgs, bytes);
@@ -360,7 +365,13 @@ impl QueueState for MqState {
     }
 
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
-        engine::hand_over::<Self>(&mut self.receivers, &mut self.engine.reserved, m, wq)
+        engine::hand_over::<Self>(
+            &mut self.receivers,
+            &mut self.engine.reserved,
+            m,
+            wq,
+            |_| {},
+        )
     }
 
     fn reinsert(&mut self, m: Msg, mut node: Node) {
@@ -483,7 +494,7 @@ impl Family for MqState {
         Some(len)
     }
 
-    fn sent_direct(&mut self, len: usize) {
+    fn sent_direct(&mut self, len: usize, _: &Task) {
         self.stats.handed(len);
     }
 }

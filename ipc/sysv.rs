@@ -32,6 +32,7 @@ use kernel::{
     page::PAGE_SIZE,
     prelude::*,
     sync::{poll::PollTable, Arc, Mutex},
+    task::Task,
 };
 
 const IPC_CREAT: i32 = 0o1000;
@@ -426,6 +427,13 @@ fn now() -> i64 {
     kernel_api::real_seconds()
 }
 
+/// A message handed to blocked receiver `t` (`pipelined_send`): `lrpid` is
+/// that thread's pid, `rtime` the time of the send.
+fn pipelined(lrpid: &mut Option<PidRef>, rtime: &mut i64, t: &Task) {
+    PidRef::set_task(lrpid, t);
+    *rtime = now();
+}
+
 impl SysvState {
     /// `ipcperms`: whether the caller has the rwx bits asked in `flag`.
     fn allowed(&self, flag: i32) -> bool {
@@ -532,7 +540,9 @@ impl QueueState for SysvState {
     }
 
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
-        engine::hand_over::<Self>(&mut self.receivers, &mut self.engine.reserved, m, wq)
+        engine::hand_over::<Self>(&mut self.receivers, &mut self.engine.reserved, m, wq, |t| {
+            pipelined(&mut self.lrpid, &mut self.rtime, t)
+        })
     }
 
     fn reinsert(&mut self, m: Msg, (): ()) {
@@ -588,7 +598,6 @@ impl Family for SysvState {
         (m.len(), Some(m))
     }
 
-    /// The receiver that gets it sets `lrpid`/`rtime` when it runs.
     #[inline]
     fn send(&mut self, mut m: Msg, wq: &mut WakeQ) -> Result {
         self.sender_ran();
@@ -598,7 +607,9 @@ impl Family for SysvState {
         self.seq += 1;
         let size = m.len();
         if let Some(m) =
-            engine::hand_over::<Self>(&mut self.receivers, &mut self.engine.reserved, m, wq)
+            engine::hand_over::<Self>(&mut self.receivers, &mut self.engine.reserved, m, wq, |t| {
+                pipelined(&mut self.lrpid, &mut self.rtime, t)
+            })
         {
             self.msgs.push(m);
             self.account(size, 1);
@@ -673,8 +684,9 @@ impl Family for SysvState {
         Some(n)
     }
 
-    fn sent_direct(&mut self, len: usize) {
+    fn sent_direct(&mut self, len: usize, receiver: &Task) {
         self.sender_ran();
+        pipelined(&mut self.lrpid, &mut self.rtime, receiver);
         self.stats.handed(len);
     }
 

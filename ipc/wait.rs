@@ -46,6 +46,11 @@ pub(crate) struct Waiter<W> {
 }
 
 impl<W> Waiter<W> {
+    /// The waiting task.
+    pub(crate) fn task(&self) -> &Task {
+        &self.task
+    }
+
     /// Marks the entry served (under the queue lock) and queues its task on
     /// `wq`, which wakes it once the lock is dropped.  The list unlinks it
     /// from the waiting order; its task takes it out when it wakes.

@@ -8,6 +8,8 @@
  */
 #include "ripc_backends.h"
 
+#include <pthread.h>
+
 #include <limits.h>
 #include <sched.h>
 
@@ -673,6 +675,56 @@ TEST_F(msg, ipc_stat_after_send_and_receive)
 	ASSERT_EQ(getpid(), s.msg_lrpid);
 	ASSERT_NE(0, s.msg_rtime);
 	ASSERT_LE(s.msg_stime, s.msg_rtime);
+}
+
+struct rcv_thread {
+	const struct msg_backend *backend;
+	int id;
+	volatile pid_t tid;
+	ssize_t n;
+};
+
+static void *rcv_in_thread(void *p)
+{
+	struct rcv_thread *t = p;
+	struct mbuf m;
+
+	t->tid = gettid();
+	t->n = t->backend->rcv(t->id, &m, sizeof(m.mtext), 0, 0);
+	return NULL;
+}
+
+/*
+ * msg_lrpid: a message handed to a blocked receiver records that thread
+ * (pipelined_send: task_pid of the receiver, set by the sender); one taken
+ * from the queue records the receiving process (task_tgid).
+ */
+TEST_F(msg, lrpid_is_the_blocked_receiving_thread_else_the_receiving_process)
+{
+	int id = MKQ(self->key[0], 0600);
+	struct rcv_thread t = { be, id, 0, -1 };
+	struct msqid_ds s;
+	pthread_t th;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, rcv_in_thread, &t));
+	while (!t.tid)
+		usleep(1000);
+	ASSERT_EQ(0, wait_blocked(t.tid));
+	SYS(snd(be, id, 1, "x", 0));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	ASSERT_EQ(1, t.n);
+	ASSERT_NE(getpid(), t.tid);
+	s = STAT(id);
+	ASSERT_EQ(t.tid, s.msg_lrpid);
+	ASSERT_NE(0, s.msg_rtime);
+
+	SYS(snd(be, id, 1, "y", 0));
+	t.tid = 0;
+	ASSERT_EQ(0, pthread_create(&th, NULL, rcv_in_thread, &t));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	ASSERT_EQ(1, t.n);
+	s = STAT(id);
+	ASSERT_EQ(getpid(), s.msg_lrpid);
 }
 
 TEST_F(msg, ipc_set_changes_uid_gid_mode_qbytes)

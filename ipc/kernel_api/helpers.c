@@ -155,6 +155,11 @@ struct pid *rust_ipc_get_pid(struct pid *pid)
 	return get_pid(pid);
 }
 
+struct pid *rust_ipc_task_pid(struct task_struct *task)
+{
+	return task_pid(task);
+}
+
 u64 rust_ipc_current_exec_id(void)
 {
 	return current->self_exec_id;

@@ -35,6 +35,7 @@ unsigned long rust_ipc_rlimit_msgqueue(void);
 struct task_struct *rust_ipc_current_get(int *prio);
 struct pid *rust_ipc_current_tgid(void);
 struct pid *rust_ipc_get_pid(struct pid *pid);
+struct pid *rust_ipc_task_pid(struct task_struct *task);
 u64 rust_ipc_current_exec_id(void);
 void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
 			struct user_namespace *owner_user_ns, int sig, u64 value);

@@ -60,6 +60,7 @@ mod ffi {
         pub(super) fn rust_ipc_current_euid() -> bindings::kuid_t;
         pub(super) fn rust_ipc_file_set_nonblock(file: *mut bindings::file, on: bool);
         pub(super) fn rust_ipc_set_interruptible();
+        pub(super) fn rust_ipc_task_pid(task: *mut bindings::task_struct) -> *mut bindings::pid;
         pub(super) fn rust_ipc_queue_lock(lock: *mut bindings::mutex);
         pub(super) fn rust_ipc_queue_trylock(lock: *mut bindings::mutex) -> bool;
         pub(super) fn rust_ipc_queue_unlock(lock: *mut bindings::mutex);
@@ -322,6 +323,19 @@ impl PidRef {
     pub(crate) fn set_current(slot: &mut Option<PidRef>) {
         if !slot.as_ref().is_some_and(PidRef::is_current) {
             *slot = Some(PidRef::current());
+        }
+    }
+
+    /// Sets `slot` to `task`'s own pid (`ipc_update_pid` of `task_pid`: a
+    /// thread's, as native's `pipelined_send` records its receiver).
+    pub(crate) fn set_task(slot: &mut Option<PidRef>, task: &kernel::task::Task) {
+        // SAFETY: `task` is a live task (borrowed); its `struct pid` lives
+        // as long as it, and is only compared here.
+        let pid = unsafe { ffi::rust_ipc_task_pid(task.as_ptr()) };
+        if !slot.as_ref().is_some_and(|p| core::ptr::eq(p.0, pid)) {
+            // SAFETY: as above; the helper takes our reference.
+            // INVARIANT: that reference.
+            *slot = Some(PidRef(unsafe { ffi::rust_ipc_get_pid(pid) }));
         }
     }
 
