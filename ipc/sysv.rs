@@ -330,7 +330,8 @@ impl SysvNs {
 impl Drop for Table {
     fn drop(&mut self) {
         for q in core::mem::take(&mut self.slots).into_iter().flatten() {
-            q.state.lock().free_all(&mut WakeQ::new());
+            let msgs = q.state.lock().free_all(&mut WakeQ::new());
+            drop(msgs);
             q.poll.notify();
         }
     }
@@ -520,14 +521,19 @@ impl SysvState {
         left
     }
 
-    /// `freeque`: every waiter gets `EIDRM`, every message is freed.
-    fn free_all(&mut self, wq: &mut WakeQ) {
+    /// `freeque`: every waiter gets `EIDRM`, and the messages are returned,
+    /// to be freed after the lock (as native frees them after unlocking:
+    /// the lock's holder runs with preemption disabled).
+    fn free_all(&mut self, wq: &mut WakeQ) -> Fifo {
         self.deleted = true;
         self.receivers.wake_all(wq, |r| r.got = Some(Err(EIDRM)));
         self.senders.wake_all(wq, |_| {});
-        while let Some(m) = self.msgs.pop() {
-            self.account(m.len(), -1);
-        }
+        let msgs = core::mem::replace(&mut self.msgs, Fifo::new());
+        self.shared
+            .counts
+            .add(-(msgs.len() as i64), -(self.cbytes as i64));
+        self.cbytes = 0;
+        msgs
     }
 }
 
@@ -1256,7 +1262,7 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
         return Err(EPERM);
     }
     let Some(n) = new else {
-        g.free_all(&mut wq);
+        let msgs = g.free_all(&mut wq);
         let idx = (q.id as u32 % IPCMNI) as usize;
         if let Some(s) = t.slots.get_mut(idx) {
             *s = None;
@@ -1269,6 +1275,7 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
         drop(g);
         t.keys.remove(q.key);
         drop(t);
+        drop(msgs);
         q.poll.notify();
         return Ok(0);
     };
