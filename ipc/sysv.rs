@@ -685,8 +685,9 @@ impl Family for SysvState {
         if n > d.len().saturating_sub(head) {
             return None;
         }
-        d.write(0, &mtype.to_ne_bytes()).ok()?;
+        // The text first: if it cannot be copied, nothing is written.
         d.fill_from_user(head, src, n).ok()?;
+        d.write(0, &mtype.to_ne_bytes()).ok()?;
         Some(n)
     }
 

@@ -219,6 +219,9 @@ static pid_t msg_receiver(const struct msg_backend *be, int id, long msgtyp, siz
 		CHILD_CHECK(n == want);
 		CHILD_CHECK(b.mtype == mtype);
 		CHILD_CHECK(check(b.mtext, want, seed));
+		/* Nothing written past the message. */
+		for (size_t i = want; i < sizeof(b.mtext); i++)
+			CHILD_CHECK(b.mtext[i] == 0x5a);
 		_exit(0);
 	}
 	return pid;
@@ -361,13 +364,14 @@ TEST_F(msg, a_send_that_faults_gives_no_receiver_e2big)
 	b->mtype = 1;
 	small = msg_receiver(self->be, self->id, 0, 10, 0, 5, 16, 1, 0);
 	ASSERT_EQ(0, wait_blocked(small));
-	big = msg_receiver(self->be, self->id, 0, BIG, 0, BIG, 17, 2, 0);
+	big = msg_receiver(self->be, self->id, 0, BIG, 0, 16, 17, 2, 0);
 	ASSERT_EQ(0, wait_blocked(big));
 	ASSERT_EQ(-1, self->be->snd(self->id, b, BIG, 0));
 	ASSERT_EQ(EFAULT, errno);
 	SYS(msg_send(self->be, self->id, 1, 5, 16));
 	ASSERT_EQ(0, wait_child(small));
-	SYS(msg_send(self->be, self->id, 2, BIG, 17));
+	/* Nothing of the failed send was written into the big buffer. */
+	SYS(msg_send(self->be, self->id, 2, 16, 17));
 	ASSERT_EQ(0, wait_child(big));
 	ASSERT_QUEUE_WITH(self->be->ctl, self->id, 0, 0);
 	munmap(map, 3 * page);

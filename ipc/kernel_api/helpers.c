@@ -544,6 +544,22 @@ int rust_ipc_pinned_fill(struct page **pages, size_t start, size_t off,
 	if (!src_kernel && !access_ok((const void __user *)src, len))
 		return -EFAULT;
 	pagefault_disable();
+	/*
+	 * Every page of a user source is there before anything is written: a
+	 * fill that faulted half-way would leave part of a message in the
+	 * buffer of a receiver that then gets another one, or none.
+	 */
+	if (!src_kernel) {
+		const char __user *p = (const char __user *)src, *end = p + len;
+		char c;
+
+		for (; p < end; p = (const char __user *)PAGE_ALIGN((unsigned long)p + 1)) {
+			if (__get_user(c, p)) {
+				pagefault_enable();
+				return -EFAULT;
+			}
+		}
+	}
 	while (len) {
 		size_t pos = start + off, in = offset_in_page(pos);
 		size_t n = min_t(size_t, len, PAGE_SIZE - in);
