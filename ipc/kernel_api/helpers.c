@@ -228,8 +228,12 @@ void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
 /* cond_resched(), between the segments of a long message (msgutil.c). */
 void rust_ipc_cond_resched(void)
 {
-	/* Not under a queue lock, whose holder runs with preemption disabled. */
-	if (preemptible())
+	/*
+	 * Not under a queue lock, whose holder runs with preemption disabled
+	 * (without CONFIG_PREEMPT_COUNT nothing tells, and nothing needs to:
+	 * the lock's holder may sleep there).
+	 */
+	if (!IS_ENABLED(CONFIG_PREEMPT_COUNT) || preemptible())
 		cond_resched();
 }
 
@@ -450,7 +454,7 @@ void rust_ipc_queue_unlock(struct mutex *lock)
  */
 bool rust_ipc_queue_sleepable_begin(void)
 {
-	if (IS_ENABLED(CONFIG_PREEMPT_RT) || preemptible())
+	if (IS_ENABLED(CONFIG_PREEMPT_RT) || !IS_ENABLED(CONFIG_PREEMPT_COUNT) || preemptible())
 		return false;
 	preempt_enable();
 	return true;
