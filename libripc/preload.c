@@ -94,10 +94,12 @@
  * module's ABI reserves; EPERM without CAP_SYS_RESOURCE); opening still
  * needs the native file's permission.  open() of these paths gives a
  * read-only snapshot (a memfd); open() for writing fails with EROFS: use
- * fopen (as sysctl(8) and stdio programs do).  /proc/sys/kernel/msg_next_id
- * is served from RIPC_MSG_NEXT_ID the same way, except that open() for
- * writing works too: a write() to that descriptor sets it (one such
- * descriptor at a time).  Other paths, and other spellings of these
+ * fopen, or ripcctl (procps sysctl(8) -w and a shell's "echo > file" open()
+ * the file and write through stdio, whose writes no preload can see: they
+ * get EROFS).  /proc/sys/kernel/msg_next_id is served from
+ * RIPC_MSG_NEXT_ID the same way, except that open() for writing works too:
+ * a write() to that descriptor sets it (one such descriptor at a time, until
+ * it is closed or replaced: close, close_range, closefrom, dup2, dup3).  Other paths, and other spellings of these
  * (relative, "..", symlinks, /proc/self/...), are untouched.
  *
  * Not caught (they reach the native queues, or see them):
@@ -245,8 +247,9 @@ static void unlink_reg(struct treg **pp)
 /* fd moved out of the program's way (ripc_dup_high()), or fd itself. */
 static int move_high(int fd)
 {
-	int high = ripc_dup_high(fd), lo;
+	int err = errno, high = ripc_dup_high(fd), lo;
 
+	errno = err;		/* its failure only keeps fd where it is */
 	if (high >= 0) {
 		REAL(close)(fd);
 		fd = high;
@@ -539,6 +542,7 @@ static int copy_attr(pthread_attr_t *dst, const pthread_attr_t *src)
 
 static int notify_thread(mqd_t mqd, const struct sigevent *sev)
 {
+	int saved = errno;	/* a registration that succeeds leaves errno alone */
 	struct treg *r = calloc(1, sizeof(*r));
 	struct guard g;
 	int err, nfd, fresh = 0, ret = -1;
@@ -587,7 +591,7 @@ static int notify_thread(mqd_t mqd, const struct sigevent *sev)
 	unlock(&g);
 	if (ret)
 		drop(r);
-	errno = err;
+	errno = ret ? err : saved;
 	return ret;
 }
 
@@ -831,16 +835,28 @@ EXPORT int msgctl(int msqid, int cmd, struct msqid_ds *buf)
 /* The descriptor open() gave for writing msg_next_id (-1: none). */
 static int next_id_fd = -1;
 
+/*
+ * Descriptors first..last are closed or replaced: if msg_next_id's is one of
+ * them, its number no longer stands for it (a file that reuses the number
+ * is written as a file).
+ */
+static void next_id_gone(unsigned int first, unsigned int last)
+{
+	int fd = __atomic_load_n(&next_id_fd, __ATOMIC_ACQUIRE);
+
+	if (fd >= 0 && (unsigned int)fd >= first && (unsigned int)fd <= last)
+		__atomic_compare_exchange_n(&next_id_fd, &fd, -1, 0, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE);
+}
+
 EXPORT int close(int fd)
 {
 	struct guard g;
 	int locked = fd >= 0 && closing_begin(fd, fd, &g);
 	int ret;
 
-	int expected = fd;
-
-	__atomic_compare_exchange_n(&next_id_fd, &expected, -1, 0, __ATOMIC_ACQ_REL,
-				    __ATOMIC_ACQUIRE);
+	if (fd >= 0)
+		next_id_gone(fd, fd);
 	ret = REAL(close)(fd);
 
 	if (locked)
@@ -853,7 +869,11 @@ EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 	struct guard g;
 	int locked = !(flags & CLOSE_RANGE_CLOEXEC) && first <= last &&
 		     closing_begin(first, last, &g);
-	int ret = REAL(close_range)(first, last, flags);
+	int ret;
+
+	if (!(flags & CLOSE_RANGE_CLOEXEC))
+		next_id_gone(first, last);
+	ret = REAL(close_range)(first, last, flags);
 
 	if (locked)
 		settle_end(&g);
@@ -865,6 +885,7 @@ EXPORT void closefrom(int lowfd)
 	struct guard g;
 	int locked = closing_begin(lowfd < 0 ? 0 : lowfd, UINT_MAX, &g);
 
+	next_id_gone(lowfd < 0 ? 0 : lowfd, UINT_MAX);
 	REAL(closefrom)(lowfd);
 	if (locked)
 		settle_end(&g);
@@ -873,9 +894,13 @@ EXPORT void closefrom(int lowfd)
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	struct guard g;
-	int locked = oldfd != newfd && newfd >= 0 && fcntl(oldfd, F_GETFD) >= 0 &&
-		     closing_begin(newfd, newfd, &g);
-	int ret = REAL(dup3)(oldfd, newfd, flags);
+	int valid = oldfd != newfd && newfd >= 0 && fcntl(oldfd, F_GETFD) >= 0;
+	int locked = valid && closing_begin(newfd, newfd, &g);
+	int ret;
+
+	if (valid)
+		next_id_gone(newfd, newfd);
+	ret = REAL(dup3)(oldfd, newfd, flags);
 
 	if (locked)
 		settle_end(&g);
@@ -885,9 +910,13 @@ EXPORT int dup3(int oldfd, int newfd, int flags)
 EXPORT int dup2(int oldfd, int newfd)
 {
 	struct guard g;
-	int locked = oldfd != newfd && newfd >= 0 && fcntl(oldfd, F_GETFD) >= 0 &&
-		     closing_begin(newfd, newfd, &g);
-	int ret = REAL(dup2)(oldfd, newfd);
+	int valid = oldfd != newfd && newfd >= 0 && fcntl(oldfd, F_GETFD) >= 0;
+	int locked = valid && closing_begin(newfd, newfd, &g);
+	int ret;
+
+	if (valid)
+		next_id_gone(newfd, newfd);
+	ret = REAL(dup2)(oldfd, newfd);
 
 	if (locked)
 		settle_end(&g);

@@ -121,16 +121,18 @@ static void learn_abi(int fd)
 
 int ripc_device_fd(void)
 {
-	int fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE), expected = -1, high;
+	int fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE), expected = -1, high, err;
 
 	if (fd >= 0)
 		return fd;
+	err = errno;
 	fd = open(RIPC_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	learn_abi(fd);
 	/* Out of the program's way (its stale closes, "lowest free" opens). */
 	high = ripc_dup_high(fd);
+	errno = err;		/* a call that succeeds leaves errno alone */
 	if (high >= 0) {
 		close(fd);
 		fd = high;

@@ -146,6 +146,26 @@ TEST_F(thr, any_second_registration_is_ebusy)
 	ASSERT_EQ(0, wait_child(pid));
 }
 
+/* A registration that succeeds leaves errno as it was (after a failed one too). */
+TEST_F(thr, a_registration_that_succeeds_leaves_errno_alone)
+{
+	char name2[80];
+	struct mq_attr a = { .mq_maxmsg = 4, .mq_msgsize = 16 };
+	mqd_t q2;
+
+	snprintf(name2, sizeof(name2), "%s_2", self->name);
+	q2 = SYS(mq_open(name2, O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+	errno = 1234;
+	SYS(notify_thread(q, NULL, NULL));
+	ASSERT_EQ(1234, errno);
+	ASSERT_ERRNO(EBUSY, notify_thread(q, NULL, NULL));
+	errno = 1234;
+	SYS(notify_thread(q2, NULL, NULL));
+	ASSERT_EQ(1234, errno);
+	mq_close(q2);
+	mq_unlink(name2);
+}
+
 TEST_F(thr, null_removes_it_through_any_descriptor)
 {
 	mqd_t q2 = SYS(mq_open(self->name, O_RDWR));
@@ -525,6 +545,36 @@ TEST(new_descriptors_are_the_lowest_free_after_queue_calls)
 	SYS(mq_close(q));
 	SYS(mq_unlink(name));
 	SYS(msgctl(id, IPC_RMID, NULL));
+}
+
+/*
+ * A descriptor of /proc/sys/kernel/msg_next_id closed or replaced leaves
+ * nothing behind: a file that gets its number is written as a file.
+ */
+TEST(a_closed_msg_next_id_descriptors_number_writes_the_file_that_reuses_it)
+{
+	char path[] = "/tmp/ripc_next_id_XXXXXX", buf[8] = { 0 };
+	int fd, f;
+
+	REQUIRE_ROOT();
+	fd = open("/proc/sys/kernel/msg_next_id", O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, close_range(fd, fd, 0));
+	f = mkstemp(path);
+	ASSERT_EQ(fd, f);
+	ASSERT_EQ(0, unlink(path));
+	ASSERT_EQ(4, write(f, "1234", 4));
+	ASSERT_EQ(4, pread(f, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, memcmp(buf, "1234", 4));
+	/* Replaced by dup2: the same. */
+	fd = open("/proc/sys/kernel/msg_next_id", O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(fd, dup2(f, fd));
+	ASSERT_EQ(4, write(fd, "5678", 4));
+	ASSERT_EQ(8, pread(f, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, memcmp(buf, "12345678", 8));
+	close(fd);
+	close(f);
 }
 
 TEST_HARNESS_MAIN
