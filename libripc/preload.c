@@ -24,6 +24,9 @@
  * glibc's own wrappers, in a process that never had a second thread and
  * never called pthread_cancel (cancel_possible() below): then nothing can cancel
  * the call, and the wrapper costs a few instructions over libripc's.
+ * mq_open, mq_close, mq_unlink, mq_notify, msgget and msgctl are not
+ * cancellation points, as in glibc, though they may open or close a
+ * descriptor (NOCANCEL below).
  *
  * Descriptors.  A queue descriptor is a real descriptor of /dev/rust_ipc,
  * opened O_CLOEXEC (mqd_t is an int), so close, dup, fork, poll, select,
@@ -205,6 +208,23 @@ static inline int cancel_possible(void)
 	__typeof__(call) __r = (call); \
 	__e = errno; \
 	pthread_setcanceltype(__old, &__tmp); \
+	errno = __e; \
+	__r; \
+})
+
+/*
+ * A call that glibc makes without a cancellation point (mq_open, mq_close,
+ * mq_unlink, mq_notify, msgget, msgctl) but that opens or closes a
+ * descriptor here (the device's, the queue's, a notification descriptor's):
+ * deferred cancellation is held off around it, so that a pending
+ * cancellation neither acts there nor leaks a descriptor.
+ */
+#define NOCANCEL(call) ({ \
+	int __cs, __e; \
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &__cs); \
+	__typeof__(call) __r = (call); \
+	__e = errno; \
+	pthread_setcancelstate(__cs, NULL); \
 	errno = __e; \
 	__r; \
 })
@@ -685,7 +705,7 @@ EXPORT mqd_t mq_open(const char *name, int oflag, ...)
 		attr = va_arg(ap, struct mq_attr *);
 		va_end(ap);
 	}
-	return ripc_mq_open(name, oflag, mode, attr);
+	return NOCANCEL(ripc_mq_open(name, oflag, mode, attr));
 }
 
 /* glibc's _FORTIFY_SOURCE mq_open with two arguments. */
@@ -699,17 +719,17 @@ EXPORT mqd_t __mq_open_2(const char *name, int oflag)
 			_exit(127);
 		abort();
 	}
-	return ripc_mq_open(name, oflag);
+	return NOCANCEL(ripc_mq_open(name, oflag));
 }
 
 EXPORT int mq_close(mqd_t mqd)
 {
-	return close(mqd);
+	return NOCANCEL(close(mqd));
 }
 
 EXPORT int mq_unlink(const char *name)
 {
-	return ripc_mq_unlink(name);
+	return NOCANCEL(ripc_mq_unlink(name));
 }
 
 static __attribute__((noinline)) int send_cancellable(mqd_t mqd, const char *msg_ptr,
@@ -771,7 +791,7 @@ EXPORT int mq_notify(mqd_t mqd, const struct sigevent *sev)
 	int ret;
 
 	if (sev && sev->sigev_notify == SIGEV_THREAD)
-		return notify_thread(mqd, sev);
+		return NOCANCEL(notify_thread(mqd, sev));
 	ret = ripc_mq_notify(mqd, sev);
 	if (!sev)
 		settle();
@@ -782,7 +802,7 @@ EXPORT int mq_notify(mqd_t mqd, const struct sigevent *sev)
 
 EXPORT int msgget(key_t key, int msgflg)
 {
-	return ripc_msgget(key, msgflg);
+	return NOCANCEL(ripc_msgget(key, msgflg));
 }
 
 /* The device is opened (once) before asynchronous cancellation is enabled. */
@@ -827,7 +847,7 @@ EXPORT int pthread_cancel(pthread_t thread)
 
 EXPORT int msgctl(int msqid, int cmd, struct msqid_ds *buf)
 {
-	return ripc_msgctl(msqid, cmd, buf);
+	return NOCANCEL(ripc_msgctl(msqid, cmd, buf));
 }
 
 /* ---- Closing descriptors -------------------------------------------- */

@@ -547,6 +547,48 @@ TEST(new_descriptors_are_the_lowest_free_after_queue_calls)
 	SYS(msgctl(id, IPC_RMID, NULL));
 }
 
+static volatile int nc_steps;
+
+/* With a cancellation pending: mq_open, mq_close, msgget, msgctl, then the test point. */
+static void *no_cancellation_points(void *name)
+{
+	mqd_t q2;
+	int id;
+
+	pthread_cancel(pthread_self());
+	q2 = mq_open(name, O_RDWR);
+	nc_steps += q2 >= 0;
+	nc_steps += mq_close(q2) == 0;
+	id = msgget(IPC_PRIVATE, 0600);
+	nc_steps += id >= 0;
+	nc_steps += msgctl(id, IPC_RMID, NULL) == 0;
+	pthread_testcancel();
+	nc_steps = -1;
+	return NULL;
+}
+
+/* mq_open, mq_close, msgget and msgctl are not cancellation points (glibc). */
+TEST(mq_open_mq_close_msgget_msgctl_are_not_cancellation_points)
+{
+	struct mq_attr a = { .mq_maxmsg = 4, .mq_msgsize = 16 };
+	char name[64];
+	pthread_t t;
+	void *ret;
+	mqd_t q;
+
+	snprintf(name, sizeof(name), "/ripc_nocancel_%d", getpid());
+	q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	if (q < 0 && (errno == ENOSYS || errno == ENOENT))
+		SKIP(return, "no message queues: %s", strerrorname_np(errno));
+	ASSERT_LE(0, q);
+	ASSERT_EQ(0, pthread_create(&t, NULL, no_cancellation_points, name));
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	ASSERT_EQ(PTHREAD_CANCELED, ret);
+	ASSERT_EQ(4, nc_steps);
+	mq_close(q);
+	mq_unlink(name);
+}
+
 /*
  * A descriptor of /proc/sys/kernel/msg_next_id closed or replaced leaves
  * nothing behind: a file that gets its number is written as a file.
