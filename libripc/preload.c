@@ -97,9 +97,9 @@
  * module's ABI reserves; EPERM without CAP_SYS_RESOURCE); opening still
  * needs the native file's permission.  open() of these paths gives a
  * read-only snapshot (a memfd); open() for writing fails with EROFS: use
- * fopen, or ripcctl (procps sysctl(8) -w and a shell's "echo > file" open()
- * the file and write through stdio, whose writes no preload can see: they
- * get EROFS).  /proc/sys/kernel/msg_next_id is served from
+ * fopen, or libripc's ripc_set_limits() (procps sysctl(8) -w and a shell's
+ * "echo > file" open() the file and write through stdio, whose writes no
+ * preload can see: they get EROFS).  /proc/sys/kernel/msg_next_id is served from
  * RIPC_MSG_NEXT_ID the same way, except that open() for writing works too:
  * a write() to that descriptor sets it (one such descriptor at a time, until
  * it is closed or replaced: close, close_range, closefrom, dup2, dup3).  Other paths, and other spellings of these
@@ -1000,14 +1000,14 @@ static int limit_write(const struct sysctl *s, const char *buf, size_t size)
 		goto inval;
 	memcpy(text, buf, size);
 	text[size] = 0;
+	if (!size)
+		return 0;	/* nothing written */
 	while (isspace((unsigned char)*p))
 		p++;
-	if (!*p)
-		return 0;	/* nothing written */
 	if (!isdigit((unsigned char)*p))
-		goto inval;
+		goto inval;	/* spaces alone too, as proc_dointvec */
 	errno = 0;
-	v = strtoul(p, &end, 10);
+	v = strtoul(p, &end, 0);	/* 0x10 and 010 too, as proc_get_long */
 	while (isspace((unsigned char)*end))
 		end++;
 	if (errno || *end || (v == 0 && s->off != NEXT_ID) || v > INT_MAX)

@@ -547,6 +547,55 @@ TEST(new_descriptors_are_the_lowest_free_after_queue_calls)
 	SYS(msgctl(id, IPC_RMID, NULL));
 }
 
+/* Writes text to a limits file in one write at offset 0: 0 or the errno. */
+static int write_limit(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "r+");
+	int r, e;
+
+	if (!f)
+		return errno;
+	setvbuf(f, NULL, _IONBF, 0);
+	r = fputs(text, f);
+	e = errno;
+	fclose(f);
+	return r == EOF ? e : 0;
+}
+
+static long read_limit(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/* A limits file parses a write as proc_dointvec: 0x and 0 prefixes; spaces alone are EINVAL. */
+TEST(limits_files_parse_writes_as_proc_dointvec)
+{
+	const char *path = "/proc/sys/kernel/msgmni";
+	long old;
+	char text[32];
+
+	REQUIRE_ROOT();
+	old = read_limit(path);
+	ASSERT_LT(0, old);
+	ASSERT_EQ(0, write_limit(path, "0x21\n"));
+	ASSERT_EQ(33, read_limit(path));
+	ASSERT_EQ(0, write_limit(path, "041\n"));
+	ASSERT_EQ(33, read_limit(path));
+	ASSERT_EQ(EINVAL, write_limit(path, " \n"));
+	ASSERT_EQ(33, read_limit(path));
+	snprintf(text, sizeof(text), "%ld\n", old);
+	ASSERT_EQ(0, write_limit(path, text));
+	ASSERT_EQ(old, read_limit(path));
+}
+
 static volatile int nc_steps;
 
 /* With a cancellation pending: mq_open, mq_close, msgget, msgctl, then the test point. */
