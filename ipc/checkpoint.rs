@@ -271,6 +271,10 @@ fn verify(buf: u64, len: u64) -> Result {
         sum = kernel_api::crc32(sum, chunk);
         at += n as u64;
         kernel_api::cond_resched();
+        // A stream as long as the address space takes long: a signal ends it.
+        if kernel::current!().signal_pending() {
+            return Err(EINTR);
+        }
     }
     if !sum != crc {
         return Err(EBADMSG);

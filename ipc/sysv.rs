@@ -1459,6 +1459,12 @@ impl Restore {
         let [uid, gid, cuid, cgid, mode, pad] = ids;
         let (stime, rtime, ctime) = (r.i64()?, r.i64()?, r.i64()?);
         let (qbytes, n) = (r.u64()?, r.u64()?);
+        // As `IPC_SET`: above msgmnb takes CAP_SYS_RESOURCE.
+        if qbytes > u64::from(ns.shared.limits.get().msgmnb)
+            && !cred::capable(cred::CAP_SYS_RESOURCE)
+        {
+            return Err(EPERM);
+        }
         let (idx, seq) = ((id as u32 % IPCMNI) as usize, id as u32 / IPCMNI);
         let taken = self.t.keys.get(key).is_some();
         if !self.ids || id < 0 || seq >= SEQ_MAX || !self.t.is_free(idx) || taken {
@@ -1513,22 +1519,17 @@ impl Restore {
         if t.in_use != 0 {
             return Err(EEXIST);
         }
+        // The index's memory first: once a queue is published, a lookup
+        // may use it, so nothing after that may fail.
+        let used = self.t.slots.iter().enumerate().filter(|(_, q)| q.is_some());
+        ns.index.reserve(used.map(|(i, _)| i))?;
         core::mem::swap(&mut *t, &mut self.t);
-        let mut r = Ok(());
         for (i, q) in t.slots.iter().enumerate() {
             if let Some(q) = q {
-                r = ns.index.set(i, Some(q.clone()));
-                if r.is_err() {
-                    break;
-                }
+                // Its chunk is there: it cannot fail.
+                let _ = ns.index.set(i, Some(q.clone()));
             }
         }
-        if r.is_err() {
-            for i in 0..t.slots.len() {
-                let _ = ns.index.set(i, None);
-            }
-            core::mem::swap(&mut *t, &mut self.t);
-        }
-        r
+        Ok(())
     }
 }

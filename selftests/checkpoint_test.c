@@ -646,7 +646,8 @@ TEST_F(ckpt, small_buffer_gets_the_length_and_a_prefix)
 
 /* Sets the effective capabilities to CAP_SYS_RESOURCE (the queues' sizes
  * are beyond a new namespace's limits) and cap (-1: no other). */
-static int only_cap(int cap)
+/* Only cap (none if -1) and, if resource, CAP_SYS_RESOURCE in effect. */
+static int caps_in_effect(int cap, int resource)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2];
@@ -654,10 +655,16 @@ static int only_cap(int cap)
 	if (syscall(SYS_capget, &h, d))
 		return -1;
 	d[0].effective = d[1].effective = 0;
-	d[CAP_SYS_RESOURCE / 32].effective |= 1u << (CAP_SYS_RESOURCE % 32);
+	if (resource)
+		d[CAP_SYS_RESOURCE / 32].effective |= 1u << (CAP_SYS_RESOURCE % 32);
 	if (cap >= 0)
 		d[cap / 32].effective |= 1u << (cap % 32);
 	return syscall(SYS_capset, &h, d);
+}
+
+static int only_cap(int cap)
+{
+	return caps_in_effect(cap, 1);
 }
 
 TEST_F(ckpt, dump_and_restore_need_checkpoint_restore_or_sys_admin)
@@ -692,6 +699,39 @@ TEST_F(ckpt, dump_and_restore_need_checkpoint_restore_or_sys_admin)
 	if (pid == 0) {
 		CHILD_CHECK(drop_privs() == 0);
 		CHILD_CHECK(ripc_dump(NULL, 0) == -1 && errno == EPERM);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+/*
+ * A System V queue's msg_qbytes above msgmnb is restored only with
+ * CAP_SYS_RESOURCE, as IPC_SET sets it: else EPERM, and nothing is created.
+ */
+TEST_F(ckpt, restoring_qbytes_above_msgmnb_needs_sys_resource)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		struct msqid_ds ds;
+		void *dump;
+		size_t len;
+		int id;
+
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		id = ripc_msgget(IPC_PRIVATE, 0600);
+		CHILD_CHECK(id >= 0);
+		CHILD_CHECK(ripc_msgctl(id, IPC_STAT, &ds) == 0);
+		ds.msg_qbytes = 50000;
+		CHILD_CHECK(ripc_msgctl(id, IPC_SET, &ds) == 0);
+		CHILD_CHECK(ripc_dump_alloc(&dump, &len) == 0);
+		CHILD_CHECK(ripc_msgctl(id, IPC_RMID, NULL) == 0);
+		CHILD_CHECK(caps_in_effect(CAP_CHECKPOINT_RESTORE, 0) == 0);
+		CHILD_CHECK(ripc_restore(dump, len) == -1 && errno == EPERM);
+		CHILD_CHECK(ns_empty() == 1);
+		CHILD_CHECK(caps_in_effect(CAP_CHECKPOINT_RESTORE, 1) == 0);
+		CHILD_CHECK(ripc_restore(dump, len) == 0);
+		CHILD_CHECK(ripc_msgctl(id, IPC_STAT, &ds) == 0 && ds.msg_qbytes == 50000);
 		_exit(0);
 	}
 	ASSERT_EQ(0, wait_child(pid));

@@ -116,6 +116,30 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
         })
     }
 
+    /// Makes the chunk of entry `idx` if there is none yet (`ENOMEM`, or
+    /// `EINVAL` beyond the index): a [`RcuIndex::set`] of it then needs no
+    /// memory.  Call with `retired` locked, or before the index is shared.
+    fn make_chunk(&self, idx: usize) -> Result {
+        let slot = self.chunks.get(idx / CHUNK).ok_or(EINVAL)?;
+        if slot.load(Relaxed).is_null() {
+            let c = KBox::new(
+                [const { Atomic::new(core::ptr::null_mut()) }; CHUNK],
+                GFP_KERNEL_ACCOUNT,
+            )?;
+            // INVARIANT: from `KBox::into_raw`, freed only in `Drop`; the
+            // release store publishes its initialised entries.
+            slot.store(KBox::into_raw(c), Release);
+        }
+        Ok(())
+    }
+
+    /// Makes the chunks of entries `idxs` (see [`RcuIndex::make_chunk`]), so
+    /// that setting them cannot fail.
+    pub(crate) fn reserve(&self, mut idxs: impl Iterator<Item = usize>) -> Result {
+        let _retired = self.retired.lock();
+        idxs.try_for_each(|i| self.make_chunk(i))
+    }
+
     /// The chunk of entry `idx`, if it has been allocated.
     fn chunk(&self, idx: usize) -> Option<&Chunk<T>> {
         let c = self.chunks.get(idx / CHUNK)?.load(Acquire);
@@ -155,18 +179,10 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
     pub(crate) fn set(&self, idx: usize, v: Option<Arc<T>>) -> Result {
         let mut retired = self.retired.lock();
         retired.reap();
-        let slot = self.chunks.get(idx / CHUNK).ok_or(EINVAL)?;
-        if slot.load(Relaxed).is_null() {
-            if v.is_none() {
-                return Ok(());
-            }
-            let c = KBox::new(
-                [const { Atomic::new(core::ptr::null_mut()) }; CHUNK],
-                GFP_KERNEL_ACCOUNT,
-            )?;
-            // INVARIANT: from `KBox::into_raw`, freed only in `Drop`; the
-            // release store publishes its initialised entries.
-            slot.store(KBox::into_raw(c), Release);
+        if v.is_some() {
+            self.make_chunk(idx)?;
+        } else if self.chunk(idx).is_none() {
+            return Ok(());
         }
         let chunk = self.chunk(idx).ok_or(EINVAL)?;
         let entry = chunk.get(idx % CHUNK).ok_or(EINVAL)?;

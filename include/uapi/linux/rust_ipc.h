@@ -500,7 +500,9 @@ struct ripc_mq_peek_batch {
  * EBADMSG if it is truncated, corrupted (checksum, lengths, records) or
  * inconsistent; then the native errors of creating the queues (EINVAL for
  * an owner not mapped in the caller's user namespace, a POSIX size beyond
- * the limits or a System V message beyond msgmax; ENOSPC, EMFILE, ENOMEM).
+ * the limits or a System V message beyond msgmax; EPERM for a msg_qbytes
+ * above msgmnb without CAP_SYS_RESOURCE, as IPC_SET; ENOSPC, EMFILE,
+ * ENOMEM); EINTR if a signal comes while the stream is checked.
  * Both need CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN over the user namespace
  * that owns the IPC namespace (EPERM).  The kernel holds one page of the
  * stream at a time; a dump holds each queue's lock while it writes it.
