@@ -12,7 +12,7 @@ n=0 fail=0
 ok() { n=$((n+1)); echo "ok $n $1"; }
 nok() { n=$((n+1)); fail=$((fail+1)); echo "not ok $n $1"; }
 echo "TAP version 13"
-echo "1..8"
+echo "1..9"
 
 grep -q '^rust_ipc ' /proc/modules || insmod $KO
 [ "$(stat -c %a /dev/rust_ipc)" = 666 ] && ok "device_mode_is_0666" || nok "device_mode_is_0666"
@@ -83,6 +83,27 @@ else
 fi
 rm -f $D.*
 grep -q '^rust_ipc ' /proc/modules || insmod $KO
+# ripcctl refuses a key, type, priority or count that is not a whole number
+# (exit status 2, no queue made), and sends a text longer than 8 KiB whole
+# (msgsnd refuses it at the default msgmax: exit status 1, where the text
+# used to be cut to 8 KiB and sent).
+bad=0
+queues=$(ripcctl list | wc -l)
+for args in "msg-send foo 1 x" "msg-send 08 1 x" "msg-send 12ab 1 x" "msg-send 0x7e59 type2 x" \
+	"msg-recv 0x7e59 type2" "msg-recv 0x7e59 1 noerror" "mq-send /q high x" \
+	"mq-send /q 4294967297 x" "mq-recv /q 5abc" "msg-rm foo" "mq-create /q 10"; do
+	ripcctl $args >/dev/null 2>&1
+	[ $? -eq 2 ] || { bad=1; echo "# ripcctl $args: not exit status 2"; }
+done
+made=$(( $(ripcctl list | wc -l) - queues ))
+long=$(head -c 10000 /dev/zero | tr '\0' 'a')
+ripcctl msg-send 0x7e5a 1 "$long" >/dev/null 2>&1; sent=$?
+ripcctl msg-rm 0x7e5a
+if [ $bad = 0 ] && [ "$made" = 0 ] && [ $sent = 1 ]; then
+	ok "ripcctl_refuses_bad_numbers_and_sends_long_texts_whole"
+else
+	nok "ripcctl_refuses_bad_numbers_and_sends_long_texts_whole (bad $bad, made $made, sent $sent)"
+fi
 # Leave the module empty for the scripts after this one.
 rmmod rust_ipc && insmod $KO
 [ $fail -eq 0 ]

@@ -51,6 +51,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <mqueue.h>
 #include <signal.h>
@@ -75,6 +76,26 @@ static int fail_usage(void)
 {
 	fprintf(stderr, "usage: see the comment at the top of tools/ripcctl.c\n");
 	return 2;
+}
+
+/*
+ * A number argument: decimal, 0x hex or 0 octal (strtoll's base 0), whole
+ * and within [lo, hi]; else the usage, exit status 2 (a key, a type or a
+ * priority that is not what was meant would reach another queue or
+ * message).
+ */
+static long long num(const char *s, long long lo, long long hi)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 0);
+	if (!*s || *end || errno || v < lo || v > hi) {
+		fprintf(stderr, "ripcctl: not a number in [%lld, %lld]: '%s'\n", lo, hi, s);
+		exit(fail_usage());
+	}
+	return v;
 }
 
 /* A timeout of the send and receive commands: -t SECONDS [-c CLOCK] [-a]. */
@@ -265,7 +286,8 @@ static int restore(void)
 
 static int msgq(const char *key, int create)
 {
-	return ripc_msgget((key_t)strtol(key, NULL, 0), create ? IPC_CREAT | 0666 : 0);
+	/* A key as ipcs shows it (0x...), or a negative int. */
+	return ripc_msgget((key_t)num(key, INT_MIN, UINT32_MAX), create ? IPC_CREAT | 0666 : 0);
 }
 
 /* ---- stat and top ------------------------------------------------------ */
@@ -298,12 +320,7 @@ static int stat_cmd(int argc, char **argv)
 		rc = ripc_mq_stats(fd, &st, reset ? RIPC_STATS_RESET : 0);
 		close(fd);
 	} else {
-		char *end;
-		long id = strtol(q, &end, 0);
-
-		if (!*q || *end)
-			return fail_usage();
-		rc = ripc_msg_stats((int)id, &st, reset ? RIPC_STATS_RESET : 0);
+		rc = ripc_msg_stats((int)num(q, INT_MIN, INT_MAX), &st, reset ? RIPC_STATS_RESET : 0);
 	}
 	if (rc)
 		return fail("stats");
@@ -522,25 +539,30 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
-	if (!strcmp(cmd, "mq-create") && argc >= 3) {
-		struct mq_attr a = { .mq_maxmsg = argc > 4 ? atol(argv[3]) : 10,
-				     .mq_msgsize = argc > 4 ? atol(argv[4]) : 128 };
+	if (!strcmp(cmd, "mq-create") && (argc == 3 || argc == 5)) {
+		struct mq_attr a = { .mq_maxmsg = argc == 5 ? num(argv[3], 0, LONG_MAX) : 10,
+				     .mq_msgsize = argc == 5 ? num(argv[4], 0, LONG_MAX) : 128 };
 		fd = ripc_mq_open(argv[2], O_RDWR | O_CREAT, 0644, &a);
 		return fd < 0 ? fail("mq_open") : 0;
 	}
 	if (!strcmp(cmd, "mq-send") && argc == 5) {
+		unsigned int prio = (unsigned int)num(argv[3], 0, UINT_MAX);
+
 		fd = ripc_mq_open(argv[2], O_WRONLY);
-		if (fd < 0 || ripc_mq_clocksend(fd, argv[4], strlen(argv[4]), atoi(argv[3]),
-						tmo.clock, tmo.flags, tmo.ts))
+		if (fd < 0 || ripc_mq_clocksend(fd, argv[4], strlen(argv[4]), prio, tmo.clock,
+						tmo.flags, tmo.ts))
 			return fail("mq_send");
-		printf("[pid %d] sent prio %s: %s\n", getpid(), argv[3], argv[4]);
+		printf("[pid %d] sent prio %u: %s\n", getpid(), prio, argv[4]);
 		return 0;
 	}
-	if (!strcmp(cmd, "mq-recv") && argc >= 3) {
+	if (!strcmp(cmd, "mq-recv") && (argc == 3 || argc == 4)) {
+		long count = argc == 4 ? num(argv[3], 0, LONG_MAX) : 1;
+
 		fd = ripc_mq_open(argv[2], O_RDONLY);
-		return fd < 0 ? fail("mq_open") : mq_recv(fd, argc > 3 ? atol(argv[3]) : 1, &tmo);
+		return fd < 0 ? fail("mq_open") : mq_recv(fd, count, &tmo);
 	}
 	if (!strcmp(cmd, "mq-notify-recv") && (argc == 4 || argc == 5)) {
+		long count = num(argv[3], 0, LONG_MAX), ms = argc == 5 ? num(argv[4], 0, 3600000) : 0;
 		sigset_t set;
 		siginfo_t si;
 		sigemptyset(&set);
@@ -558,12 +580,12 @@ int main(int argc, char **argv)
 		printf("[pid %d] notified: signo %d code %s value %d from pid %d uid %d\n", getpid(),
 		       si.si_signo, si.si_code == SI_MESGQ ? "SI_MESGQ" : "?", si.si_value.sival_int,
 		       si.si_pid, si.si_uid);
-		if (argc == 5)
-			usleep(atoi(argv[4]) * 1000);
-		return mq_recv(fd, atol(argv[3]), &tmo);
+		if (ms)
+			usleep((useconds_t)ms * 1000);
+		return mq_recv(fd, count, &tmo);
 	}
 	if (!strcmp(cmd, "mq-watch") && (argc == 3 || argc == 4)) {
-		long count = argc == 4 ? atol(argv[3]) : 1;
+		long count = argc == 4 ? num(argv[3], 0, LONG_MAX) : 1;
 		struct ripc_notify_record r;
 		int nfd = ripc_notify_fd_open(O_CLOEXEC);
 
@@ -588,24 +610,29 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "mq-unlink") && argc == 3)
 		return ripc_mq_unlink(argv[2]) ? fail("mq_unlink") : 0;
 	if (!strcmp(cmd, "msg-send") && argc == 5) {
-		struct { long mtype; char mtext[8192]; } m;
+		/* The whole text, whatever its length (msgsnd says if it is too long). */
 		size_t n = strlen(argv[4]);
-		if (n > sizeof(m.mtext))
-			n = sizeof(m.mtext);
-		m.mtype = atol(argv[3]);
-		memcpy(m.mtext, argv[4], n);
+		long mtype = num(argv[3], LONG_MIN, LONG_MAX);
+		char *m = malloc(sizeof(long) + n);
+
+		if (!m)
+			return fail("malloc");
+		memcpy(m, &mtype, sizeof(long));
+		memcpy(m + sizeof(long), argv[4], n);
 		if ((id = msgq(argv[2], 1)) < 0 ||
-		    ripc_msgsnd_clock(id, &m, n, 0, tmo.clock, tmo.flags, tmo.ts))
+		    ripc_msgsnd_clock(id, m, n, 0, tmo.clock, tmo.flags, tmo.ts))
 			return fail("msgsnd");
-		printf("[pid %d] sent type %ld: %s\n", getpid(), m.mtype, argv[4]);
+		printf("[pid %d] sent type %ld: %s\n", getpid(), mtype, argv[4]);
+		free(m);
 		return 0;
 	}
-	if (!strcmp(cmd, "msg-recv") && argc >= 4) {
+	if (!strcmp(cmd, "msg-recv") && (argc == 4 || (argc == 5 && !strcmp(argv[4], "e")))) {
 		struct { long mtype; char mtext[8192]; } m;
-		int flg = argc > 4 && strchr(argv[4], 'e') ? MSG_EXCEPT : 0;
+		long type = num(argv[3], LONG_MIN, LONG_MAX);
+		int flg = argc == 5 ? MSG_EXCEPT : 0;
 		ssize_t n;
 		if ((id = msgq(argv[2], 1)) < 0 ||
-		    (n = ripc_msgrcv_clock(id, &m, sizeof(m.mtext), atol(argv[3]), flg, tmo.clock,
+		    (n = ripc_msgrcv_clock(id, &m, sizeof(m.mtext), type, flg, tmo.clock,
 					   tmo.flags, tmo.ts)) < 0)
 			return fail("msgrcv");
 		printf("[pid %d] received type %ld: %.*s\n", getpid(), m.mtype, (int)n, m.mtext);
@@ -621,7 +648,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "peek") && (argc == 3 || argc == 4))
-		return peek(argv[2], argc == 4 ? strtoul(argv[3], NULL, 0) : 0, argc == 3);
+		return peek(argv[2], argc == 4 ? (unsigned long)num(argv[3], 0, LONG_MAX) : 0,
+			    argc == 3);
 	if (!strcmp(cmd, "dump") && argc == 2)
 		return dump();
 	if (!strcmp(cmd, "restore") && argc == 2)

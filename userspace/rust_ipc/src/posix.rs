@@ -32,8 +32,11 @@ pub const MQ_PRIO_MAX: u32 = 32768;
 ///
 /// Errors are the native ones: `e.raw_os_error()` is what `mq_*()` would
 /// set `errno` to (`EAGAIN`, `ETIMEDOUT`, `EMSGSIZE`, `EBADF`, ...).  A
-/// blocked call interrupted by a signal fails with `EINTR`
-/// ([`io::ErrorKind::Interrupted`]); it is not restarted.
+/// blocked call interrupted by a signal is restarted, as native `mq_*`
+/// calls, if the handler was installed with `SA_RESTART` and the call has
+/// no timeout or an absolute one; else it fails with `EINTR`
+/// ([`io::ErrorKind::Interrupted`]), and always with a relative timeout (a
+/// [`std::time::Duration`]), which never waits longer than asked.
 ///
 /// # Examples
 ///

@@ -86,10 +86,26 @@ pub(crate) unsafe fn ioctl_regs(
 ) -> Option<io::Result<usize>> {
     #[cfg(all(target_arch = "x86_64", target_pointer_width = "64"))]
     {
-        use std::os::fd::AsRawFd;
+        use std::{
+            os::fd::AsRawFd,
+            sync::atomic::{AtomicU8, Ordering::Relaxed},
+        };
         const SYS_IOCTL: isize = 16;
-        static REGS: OnceLock<bool> = OnceLock::new();
-        if !*REGS.get_or_init(|| crate::device::version_on(fd).is_ok_and(|v| v.abi >= 2)) {
+        // 0: not known yet, 1: the register calls, 2: the struct commands.
+        // Learnt from the device only: a descriptor whose version call
+        // fails (not the device's) tells nothing, and is not remembered.
+        static REGS: AtomicU8 = AtomicU8::new(0);
+        let regs = match REGS.load(Relaxed) {
+            0 => match crate::device::version_on(fd) {
+                Ok(v) => {
+                    REGS.store(if v.abi >= 2 { 1 } else { 2 }, Relaxed);
+                    v.abi >= 2
+                }
+                Err(_) => false,
+            },
+            known => known == 1,
+        };
+        if !regs {
             return None;
         }
         let ret: isize;

@@ -73,8 +73,11 @@ pub enum Search {
     /// `MSG_EXCEPT`, `t > 0`).
     Except(i64),
     /// The first message of the lowest type that is at most `t`
-    /// (`msgtyp == -t`, `t > 0`).  `UpTo` with `t <= 0` matches no message
-    /// type and is refused with `EINVAL` (without asking the module).
+    /// (`msgtyp == -t`, `t > 0`).
+    ///
+    /// Each search with `t <= 0` is refused with `EINVAL` (without asking
+    /// the module): it would be another search (`Type(-3)` is `msgtyp ==
+    /// -3`, `Except(0)` takes any message), or none.
     UpTo(i64),
 }
 
@@ -573,10 +576,12 @@ impl SysvQueue {
 fn search_args(s: Search) -> io::Result<(i64, i32)> {
     Ok(match s {
         Search::Any => (0, 0),
-        Search::Type(t) => (t, 0),
-        Search::Except(t) => (t, uapi::MSG_EXCEPT),
+        Search::Type(t) if t > 0 => (t, 0),
+        Search::Except(t) if t > 0 => (t, uapi::MSG_EXCEPT),
         Search::UpTo(t) if t > 0 => (-t, 0),
-        Search::UpTo(_) => return Err(sys::errno(rustix::io::Errno::INVAL)),
+        // Another search than the one named (Type(-3) as UpTo(3),
+        // Except(0) as Any): refused.
+        _ => return Err(sys::errno(rustix::io::Errno::INVAL)),
     })
 }
 

@@ -66,11 +66,19 @@ fn typed_receive_modes() {
         errno(q.receive(&mut buf, Search::Type(9), RecvFlags::NOWAIT)),
         libc::ENOMSG
     );
-    // UpTo(t <= 0) is refused.
-    assert_eq!(
-        errno(q.receive(&mut buf, Search::UpTo(0), RecvFlags::NOWAIT)),
-        libc::EINVAL
-    );
+    // Each search with t <= 0 is refused.
+    for s in [
+        Search::UpTo(0),
+        Search::Type(0),
+        Search::Type(-3),
+        Search::Except(0),
+        Search::Except(-1),
+    ] {
+        assert_eq!(
+            errno(q.receive(&mut buf, s, RecvFlags::NOWAIT)),
+            libc::EINVAL
+        );
+    }
     // Any: FIFO.
     assert_eq!(take(q, Search::Any), msg("d5", 5));
     assert_eq!(
