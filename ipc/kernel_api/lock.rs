@@ -13,18 +13,23 @@
 //! streaming three times slower (its contended unlock wakes the waiter,
 //! where a mutex's waiters spin on a running holder).  The few things that
 //! may sleep under the lock (a waiter list that grows, a receiver pinning
-//! its buffer, a new priority's node, a `MSG_COPY` duplicate, a long
-//! message's segments freed, a notification descriptor's state) run in
-//! [`sleepable`], preemptible again, still holding the lock.  Under
+//! and unpinning its buffer, a new priority's node, a `MSG_COPY` duplicate,
+//! a dump's copy-out, the status text, `IPC_RMID`'s index update) run in
+//! [`sleepable`], preemptible again, still holding the lock; a long
+//! message freed under it skips `cond_resched`, `IPC_RMID` frees its
+//! messages after it, and a notification descriptor's state is a
+//! spinlock.  Nothing else in the module disables preemption, which is how
+//! [`sleepable`] knows it runs under a queue lock.  Under
 //! `PREEMPT_RT` a mutex inherits its waiters' priority, as native's
 //! spinlocks do there, and the C helpers leave preemption alone.
 //!
 //! Lock and unlock are C helpers (`rust_ipc_queue_lock`, ...); the lock is
 //! taken with `mutex_trylock` under disabled preemption first, so that an
 //! uncontended holder is never preemptible at all (`mutex_lock` returns
-//! through a preemption point).  That costs 60 instructions a 64 B message
-//! (1 794 → 1 856 POSIX, 2 173 → 2 238 System V, `scripts/bench --insn`),
-//! and no time measurably.  [`Lock::lock`] asserts through
+//! through a preemption point; contended, a waiter that gets the lock
+//! there can still be preempted before it disables preemption).  That cost
+//! 60 instructions a 64 B message when it came (1 794 → 1 856 POSIX, 2 173
+//! → 2 238 System V, `scripts/bench --insn`), and no time measurably.  [`Lock::lock`] asserts through
 //! [`Backend::assert_is_held`] that the lock it has just taken is held:
 //! lockdep's assertion, only where lockdep is built in (the debug kernel);
 //! elsewhere it would be a call for nothing twice a message.

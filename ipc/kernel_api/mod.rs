@@ -329,8 +329,9 @@ impl PidRef {
     /// Sets `slot` to `task`'s own pid (`ipc_update_pid` of `task_pid`: a
     /// thread's, as native's `pipelined_send` records its receiver).
     pub(crate) fn set_task(slot: &mut Option<PidRef>, task: &kernel::task::Task) {
-        // SAFETY: `task` is a live task (borrowed); its `struct pid` lives
-        // as long as it, and is only compared here.
+        // SAFETY: `task` is a live task (borrowed), a blocked waiter that
+        // has not exited; its `struct pid` lives as long as it, and is only
+        // compared here.
         let pid = unsafe { ffi::rust_ipc_task_pid(task.as_ptr()) };
         if !slot.as_ref().is_some_and(|p| core::ptr::eq(p.0, pid)) {
             // SAFETY: as above; the helper takes our reference.
