@@ -206,6 +206,9 @@ pub(crate) struct NotifyFd {
 struct FdState {
     /// The serial number of the registration a queue holds, 0 if none.
     armed: u64,
+    /// The last registration was removed without firing, and none has been
+    /// made since (`POLLPRI`).
+    cancelled: bool,
     next_serial: u64,
     closed: bool,
     /// Unread records, oldest first (room for the limit reserved at bind).
@@ -224,9 +227,16 @@ pub(crate) struct Armed {
 impl Drop for Armed {
     fn drop(&mut self) {
         let mut g = self.fd.state.lock();
-        if g.armed == self.serial {
-            g.armed = 0;
+        if g.armed != self.serial {
+            // It fired (`post`).
+            return;
         }
+        g.armed = 0;
+        g.cancelled = true;
+        drop(g);
+        // Pollers of `POLLPRI` (`wake_up` may be called under the queue's
+        // lock: it does not sleep).
+        self.fd.cv.notify_all();
     }
 }
 
@@ -241,6 +251,7 @@ impl NotifyFd {
             try_pin_init!(NotifyFd {
                 state <- new_spinlock!(FdState {
                     armed: 0,
+                    cancelled: false,
                     next_serial: 1,
                     closed: false,
                     records,
@@ -266,6 +277,7 @@ impl NotifyFd {
         let serial = g.next_serial;
         g.next_serial += 1;
         g.armed = serial;
+        g.cancelled = false;
         drop(g);
         Ok(Armed { fd: self, serial })
     }
@@ -302,14 +314,19 @@ impl NotifyFd {
         drop(records);
     }
 
-    /// `poll`: `POLLIN` while a record is unread.
+    /// `poll`: `POLLIN` while a record is unread, `POLLPRI` once a
+    /// registration was removed without firing, until the next one.
     pub(crate) fn poll(&self, file: &File, table: &PollTable<'_>) -> u32 {
         table.register_wait(file, &self.cv);
-        if self.state.lock().records.is_empty() {
-            0
-        } else {
-            bindings::POLLIN | bindings::POLLRDNORM
+        let g = self.state.lock();
+        let mut mask = 0;
+        if !g.records.is_empty() {
+            mask |= bindings::POLLIN | bindings::POLLRDNORM;
         }
+        if g.cancelled {
+            mask |= bindings::POLLPRI;
+        }
+        mask
     }
 
     /// `read`: as many whole records as fit (`EINVAL` if none does), the

@@ -62,21 +62,22 @@
  *    sigev_notify_attributes (stack and guard size, scope, scheduling,
  *    affinity), which unblocks every signal and calls
  *    sigev_notify_function(sigev_value) once, as glibc's does;
- *  - after mq_notify(NULL) and the calls that close descriptors (close,
- *    close_range, closefrom, dup2/dup3 onto them), and before a new
- *    SIGEV_THREAD registration, the library asks the module about each of
- *    its descriptors (RIPC_NOTIFY_FD_STATE): one that is no longer
- *    registered and holds no record was removed (by that call, or by a
- *    close behind the library's back) and is closed without a call; one
- *    with a record fired, and its call is made.  The module's answer is
- *    exact, so no removal is taken for a firing or the reverse.
+ *  - a registration removed without firing (a close of a descriptor of
+ *    its queue, the queue's removal) makes its descriptor report POLLPRI:
+ *    the helper then gives the descriptor back, with no call;
+ *  - after mq_notify(NULL), before a new SIGEV_THREAD registration, and
+ *    after a close, close_range, closefrom, dup2 or dup3 that reaches the
+ *    library's own descriptors (512 and up), the library asks the module
+ *    about each of its descriptors (RIPC_NOTIFY_FD_STATE): one that is no
+ *    longer registered and holds no record was removed and is given back
+ *    without a call; one with a record fired, and its call is made.  The
+ *    module's answer is exact, so no removal is taken for a firing or the
+ *    reverse.  Other closes take no lock and make no extra call: close()
+ *    stays a cancellation point, as glibc's.
  * Limits of the emulation:
  *  - the helper is one more thread in the process, and each registration
  *    holds a descriptor (at 512 and up) until it is removed or its call
  *    returns;
- *  - a registration removed behind the library's back (a raw close
- *    syscall of the queue descriptor) keeps its descriptor until the next
- *    call listed above;
  *  - a program that closes the library's descriptors (closefrom(3),
  *    close_range over them) cancels the registrations whose descriptors
  *    it closes, as closing glibc's netlink socket breaks native
@@ -292,32 +293,36 @@ static void retire_locked(int nfd)
 }
 
 /*
- * Drops the registrations the module no longer holds and that have no
- * record to read: removed without firing (mq_notify(NULL), a close of the
- * queue's descriptor, even behind the library's back).  A registration
- * with a record fired: the helper reads it.  A notification descriptor
- * that is no longer one (closed behind the library's back) was cancelled.
+ * Drops the registration *pp if the module no longer holds it and it has
+ * no record to read: it was removed without firing (mq_notify(NULL), a
+ * close of the queue's descriptor, even behind the library's back, the
+ * queue's removal); returns 1 if so.  One with a record fired: the helper
+ * reads it.  A notification descriptor that is no longer one (closed
+ * behind the library's back) was cancelled.
  */
-static void sweep_locked(void)
+static int sweep_one_locked(struct treg **pp)
 {
-	struct treg **pp = &regs, *r;
+	struct treg *r = *pp;
 	unsigned int armed, pending;
 
-	while ((r = *pp)) {
-		if (r->calling) {
-			pp = &r->next;
-			continue;
-		}
-		if (!ripc_notify_fd_state(r->nfd, &armed, &pending)) {
-			if (armed || pending) {
-				pp = &r->next;
-				continue;
-			}
-			retire_locked(r->nfd);
-		}
-		unlink_reg(pp);
-		drop(r);
+	if (!ripc_notify_fd_state(r->nfd, &armed, &pending)) {
+		if (armed || pending)
+			return 0;
+		retire_locked(r->nfd);
 	}
+	unlink_reg(pp);
+	drop(r);
+	return 1;
+}
+
+/* sweep_one_locked() over every registration whose call is not running. */
+static void sweep_locked(void)
+{
+	struct treg **pp = &regs;
+
+	while (*pp)
+		if ((*pp)->calling || !sweep_one_locked(pp))
+			pp = &(*pp)->next;
 }
 
 /*
@@ -424,17 +429,32 @@ static void start_calls(struct treg *go)
 	}
 }
 
+/* Adds r's descriptor to the epoll set ep (or re-arms it there). */
+static int watch(int ep, const struct treg *r, int fresh)
+{
+	/* One-shot: a fired descriptor stays readable until its call is over;
+	 * POLLPRI: its registration was removed without firing. */
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLPRI | EPOLLONESHOT,
+				  .data.u64 = r->tag };
+
+	if (!fresh && !epoll_ctl(ep, EPOLL_CTL_MOD, r->nfd, &ev))
+		return 0;
+	return epoll_ctl(ep, EPOLL_CTL_ADD, r->nfd, &ev);
+}
+
 /*
  * The helper: blocked in epoll_wait on the notification descriptors; a
- * readable one fired (it holds its record): its call is started.  It serves one epoll set: if the program closed that set
- * (closefrom, close_range), a new helper serves a new one and this one
- * ends when it next wakes.
+ * readable one fired (it holds its record): its call is started; one that
+ * reports POLLPRI lost its registration without firing: it is given back.
+ * It serves one epoll set: if the program closed that set (closefrom,
+ * close_range), a new helper serves a new one and this one ends when it
+ * next wakes.
  */
 static void *helper(void *arg)
 {
 	int ep = (int)(intptr_t)arg, n, i;
 	struct epoll_event ev[16];
-	struct treg *r, *go;
+	struct treg **pp, *r, *go;
 
 	for (;;) {
 		n = epoll_wait(ep, ev, 16, -1);
@@ -447,30 +467,27 @@ static void *helper(void *arg)
 		}
 		go = NULL;
 		for (i = 0; i < n; i++) {
-			for (r = regs; r && r->tag != ev[i].data.u64; r = r->next)
+			for (pp = &regs; (r = *pp) && r->tag != ev[i].data.u64; pp = &r->next)
 				;
-			/* Readable: it holds its record, it fired. */
-			if (!r || r->calling || !(ev[i].events & EPOLLIN))
+			if (!r || r->calling)
 				continue;
-			r->calling = 1;
-			r->next_call = go;
-			go = r;
+			/* Readable: it holds its record, it fired. */
+			if (ev[i].events & EPOLLIN) {
+				r->calling = 1;
+				r->next_call = go;
+				go = r;
+			} else if (ev[i].events & EPOLLPRI) {
+				/* Removed without firing (a close of the queue's
+				 * descriptor, say): given back here, not by every
+				 * close() of the process. */
+				if (!sweep_one_locked(pp))
+					watch(ep, r, 0);
+			}
 		}
 		pthread_mutex_unlock(&tlock);
 		start_calls(go);
 	}
 	return NULL;
-}
-
-/* Adds r's descriptor to the epoll set ep (or re-arms it there). */
-static int watch(int ep, const struct treg *r, int fresh)
-{
-	/* One-shot: a fired descriptor stays readable until its call is over. */
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = r->tag };
-
-	if (!fresh && !epoll_ctl(ep, EPOLL_CTL_MOD, r->nfd, &ev))
-		return 0;
-	return epoll_ctl(ep, EPOLL_CTL_ADD, r->nfd, &ev);
 }
 
 /* The epoll set and its helper, made if there is none. */
@@ -621,10 +638,11 @@ static int closing_begin(unsigned int lo, unsigned int hi, struct guard *g)
 	struct treg **pp, *r;
 
 	ripc_device_forget(lo, hi);
-	/* No registration to look at after the call, and none of the
-	 * library's descriptors was ever in range (the common case). */
-	if (!__atomic_load_n(&nregs, __ATOMIC_ACQUIRE) &&
-	    (unsigned int)__atomic_load_n(&ours_lo, __ATOMIC_ACQUIRE) > hi)
+	/* None of the library's descriptors was ever in range (the common
+	 * case): nothing to do, even with registrations (one that the close
+	 * removes reports POLLPRI to the helper, which gives it back), so
+	 * close() stays a plain cancellation point with no lock. */
+	if ((unsigned int)__atomic_load_n(&ours_lo, __ATOMIC_ACQUIRE) > hi)
 		return 0;
 	lock(g);
 	for (pp = &regs; (r = *pp);) {

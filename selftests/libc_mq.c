@@ -202,6 +202,39 @@ TEST_F(thr, closing_any_descriptor_of_the_queue_removes_it)
 	SYS(notify_none(q));
 }
 
+static int close_returned;
+
+/* Cancels itself, then closes *arg: close() is a cancellation point. */
+static void *close_after_self_cancel(void *arg)
+{
+	pthread_cancel(pthread_self());
+	close(*(int *)arg);
+	__atomic_store_n(&close_returned, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/*
+ * close() stays a cancellation point in a process with a SIGEV_THREAD
+ * registration (the drop-in made every close() of such a process take its
+ * lock with cancellation disabled).
+ */
+TEST_F(thr, close_stays_a_cancellation_point_while_registered)
+{
+	int fd = SYS(open("/dev/null", O_RDONLY | O_CLOEXEC));
+	pthread_t t;
+	void *res;
+
+	SYS(notify_thread(q, NULL, NULL));
+	close_returned = 0;
+	ASSERT_EQ(0, pthread_create(&t, NULL, close_after_self_cancel, &fd));
+	ASSERT_EQ(0, pthread_join(t, &res));
+	ASSERT_EQ(PTHREAD_CANCELED, res);
+	ASSERT_EQ(0, __atomic_load_n(&close_returned, __ATOMIC_SEQ_CST));
+	/* The registration is intact. */
+	SYS(mq_send(q, "x", 1, 0));
+	ASSERT_TRUE(called_within(CALL_MS));
+}
+
 TEST_F(thr, not_called_until_the_queue_empties_and_refills)
 {
 	char buf[16];

@@ -407,6 +407,62 @@ TEST_F(notify, closing_a_queue_descriptor_removes_it)
 	ASSERT_STATE(nfd, 0, 0);
 }
 
+/* The poll bits of a notification descriptor, asked for POLLIN and POLLPRI. */
+static int polled(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLPRI };
+
+	return poll(&p, 1, 0) == 1 ? p.revents : 0;
+}
+
+/*
+ * A registration removed without firing makes the descriptor report
+ * POLLPRI (what libripc's SIGEV_THREAD helper waits for) until it is
+ * registered again; a firing does not, nor a descriptor never registered.
+ */
+TEST_F(notify, a_registration_removed_without_firing_reports_pollpri)
+{
+	struct epoll_event ev = { .events = EPOLLPRI | EPOLLONESHOT, .data.u64 = 7 }, out;
+	struct ripc_notify_record got;
+	mqd_t q2 = SYS(ripc_mq_open(self->name, O_RDWR));
+	int ep = SYS(epoll_create1(EPOLL_CLOEXEC));
+	pid_t pid;
+
+	ASSERT_EQ(0, polled(nfd));
+	SYS(arm(q, nfd, 1));
+	ASSERT_EQ(0, polled(nfd));
+	SYS(ripc_mq_send(q, "m", 1, 0));		/* fired */
+	ASSERT_EQ(POLLIN, polled(nfd));
+	ASSERT_EQ((ssize_t)REC, read(nfd, &got, REC));
+	ASSERT_EQ(0, polled(nfd));
+	/* Removed by mq_notify(NULL). */
+	SYS(arm(q, nfd, 2));
+	SYS(ripc_mq_notify(q, NULL));
+	ASSERT_EQ(POLLPRI, polled(nfd));
+	SYS(arm(q, nfd, 3));
+	ASSERT_EQ(0, polled(nfd));
+	/* Removed by the owner's close of a queue descriptor: an epoll_wait
+	 * blocked before wakes up. */
+	SYS(epoll_ctl(ep, EPOLL_CTL_ADD, nfd, &ev));
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(epoll_wait(ep, &out, 1, 5000) == 1);
+		CHILD_CHECK(out.events == EPOLLPRI && out.data.u64 == 7);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(close(q2));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(POLLPRI, polled(nfd));
+	ASSERT_STATE(nfd, 0, 0);
+	/* A firing after a new registration: POLLIN only. */
+	SYS(arm(q, nfd, 4));
+	SYS(ripc_mq_receive(q, (char[16]){ 0 }, 16, NULL));
+	SYS(ripc_mq_send(q, "m", 1, 0));
+	ASSERT_EQ(POLLIN, polled(nfd));
+	close(ep);
+}
+
 TEST_F(notify, not_fired_when_a_receiver_is_blocked)
 {
 	pid_t pid;

@@ -194,8 +194,10 @@ struct ripc_mq_notify {
  * When it fires, the descriptor gets one struct ripc_notify_record and
  * becomes readable (POLLIN).  read() takes as many whole records as fit
  * (EINVAL if not one fits), blocks while there is none (interruptible;
- * EAGAIN with O_NONBLOCK).  Closing the descriptor (its last reference)
- * cancels its registration.  The queue's status line shows such a
+ * EAGAIN with O_NONBLOCK).  A registration removed without firing (by
+ * mq_notify(mqd, NULL), a close of a queue descriptor, the queue's removal)
+ * makes the descriptor report POLLPRI, until it is registered again.
+ * Closing the descriptor (its last reference) cancels its registration.  The queue's status line shows such a
  * registration as NOTIFY:2 (native SIGEV_THREAD, also delivered through a
  * descriptor) with SIGNO:0.
  */
