@@ -256,7 +256,7 @@ impl RipcFile {
             }
             RIPC_NR_SET_LIMITS => {
                 let a: ripc_set_limits = read_arg(arg)?;
-                me.ns()?.set_limits(&a.limits)?;
+                me.ns()?.set_limits(&a.limits, a.set)?;
                 Ok(0)
             }
             RIPC_NR_LIST => list(&*me.ns()?, arg, read_arg(arg)?),

@@ -19,9 +19,25 @@ use kernel::{
 pub(crate) const HARD_MSGMAX: u32 = 65536;
 pub(crate) const HARD_MSGSIZEMAX: u32 = 16 * 1024 * 1024;
 pub(crate) const IPCMNI: u32 = 32768;
-/// The native sysctls' lower bounds (`msg_max`/`msgsize_max` ≥ 1/128).
-const MIN_MSGMAX: u32 = 1;
-const MIN_MSGSIZEMAX: u32 = 128;
+
+/// The native sysctls' ranges, in the fields' order: `msg_default` and
+/// `msg_max` 1 (`MIN_MSGMAX`) to `HARD_MSGMAX`, the sizes 128
+/// (`MIN_MSGSIZEMAX`) to `HARD_MSGSIZEMAX`, `queues_max` any int
+/// (`proc_dointvec`, kept unsigned), `msgmax` and `msgmnb` 0 to `INT_MAX`,
+/// `msgmni` 0 to `IPCMNI`.
+const RANGES: [(u32, u32); 8] = [
+    (1, HARD_MSGMAX),
+    (128, HARD_MSGSIZEMAX),
+    (1, HARD_MSGMAX),
+    (128, HARD_MSGSIZEMAX),
+    (0, u32::MAX),
+    (0, i32::MAX as u32),
+    (0, i32::MAX as u32),
+    (0, IPCMNI),
+];
+
+/// Every `RIPC_LIMIT_*` bit (one per field).
+const ALL: u32 = (1 << RANGES.len()) - 1;
 
 /// The native defaults of a new IPC namespace (`DFLT_*`, `MSGMAX`,
 /// `MSGMNB`, `MSGMNI`).
@@ -86,12 +102,24 @@ impl Limits {
         msgmax.load(Relaxed)
     }
 
-    /// Changes the limits that are non-zero in `l` (`EINVAL` if out of
-    /// range).
-    pub(crate) fn set(&self, l: &ripc_limits) -> Result {
-        validate(l)?;
-        for (a, v) in self.0.iter().zip(to_array(l)) {
-            if v != 0 {
+    /// Changes the limits whose bits are in `set` or, if `set` is 0, those
+    /// that are not 0 in `l` (`RIPC_IOC_SET_LIMITS`); `EINVAL`, nothing
+    /// changed, for an unknown bit or a value out of its native range.
+    pub(crate) fn set(&self, l: &ripc_limits, set: u32) -> Result {
+        let v = to_array(l);
+        let set = if set != 0 {
+            set
+        } else {
+            v.iter()
+                .enumerate()
+                .filter(|&(_, &x)| x != 0)
+                .fold(0, |m, (i, _)| m | (1 << i))
+        };
+        if !in_range(&v, set) {
+            return Err(EINVAL);
+        }
+        for (i, (a, v)) in self.0.iter().zip(v).enumerate() {
+            if set & (1 << i) != 0 {
                 a.store(v, Relaxed);
             }
         }
@@ -99,28 +127,20 @@ impl Limits {
     }
 }
 
-/// Checks the native sysctl ranges; 0 means "unchanged".
-fn validate(l: &ripc_limits) -> Result {
-    let ok = |v: u32, lo: u32, hi: u32| v == 0 || (lo..=hi).contains(&v);
-    let fine = ok(l.mq_msg_default, MIN_MSGMAX, HARD_MSGMAX)
-        && ok(l.mq_msgsize_default, MIN_MSGSIZEMAX, HARD_MSGSIZEMAX)
-        && ok(l.mq_msg_max, MIN_MSGMAX, HARD_MSGMAX)
-        && ok(l.mq_msgsize_max, MIN_MSGSIZEMAX, HARD_MSGSIZEMAX)
-        && ok(l.mq_queues_max, 1, u32::MAX)
-        && ok(l.msgmax, 1, i32::MAX as u32)
-        && ok(l.msgmnb, 1, i32::MAX as u32)
-        && ok(l.msgmni, 1, IPCMNI);
-    if fine {
-        Ok(())
-    } else {
-        Err(EINVAL)
-    }
+/// Whether `set` has only known bits and each field it names is in its
+/// native range.
+fn in_range(v: &[u32; 8], set: u32) -> bool {
+    set & !ALL == 0
+        && v.iter()
+            .zip(RANGES)
+            .enumerate()
+            .all(|(i, (&x, (lo, hi)))| set & (1 << i) == 0 || (lo..=hi).contains(&x))
 }
 
 /// Sets the initial namespace's values at load from the module parameters
-/// (out-of-range ones fall back to the native defaults).
+/// (if one is out of its native range, the native defaults).
 pub(crate) fn init(l: ripc_limits) {
-    let l = if validate(&l).is_ok() {
+    let l = if in_range(&to_array(&l), ALL) {
         l
     } else {
         pr_warn!("rust_ipc: a limit parameter is out of range; using the defaults\n");

@@ -124,11 +124,11 @@ impl Ns {
     /// namespace that owns it) may change its limits, as it may write its
     /// sysctls (`ipc_permissions`, `mq_permissions`); anyone else gets
     /// `EPERM`.
-    pub(crate) fn set_limits(&self, l: &ripc_limits) -> Result {
+    pub(crate) fn set_limits(&self, l: &ripc_limits, set: u32) -> Result {
         if cred::Ids::current().euid != self.ns.root_uid() {
             return Err(EPERM);
         }
-        self.limits.set(l)
+        self.limits.set(l, set)
     }
 
     /// Whether this is the caller's namespace (the fast path of a file that

@@ -94,8 +94,8 @@
  *	/proc/sys/fs/mqueue/{msg_default,msgsize_default,msg_max,msgsize_max,queues_max}
  *	/proc/sys/kernel/{msgmax,msgmnb,msgmni}
  * An fopen stream reads the value at offset 0 (as /proc does) and a write at
- * offset 0 sets it (EINVAL outside the native ranges, and for 0, which the
- * module's ABI reserves; EPERM without CAP_SYS_RESOURCE); opening still
+ * offset 0 sets it (EINVAL outside the native ranges, 0 where native takes
+ * it; EPERM unless the caller is the namespace's root); opening still
  * needs the native file's permission.  open() of these paths gives a
  * read-only snapshot (a memfd); open() for writing fails with EROFS: use
  * fopen, or libripc's ripc_set_limits() (procps sysctl(8) -w and a shell's
@@ -991,7 +991,7 @@ static const struct sysctl *find_sysctl(const char *path)
 	return NULL;
 }
 
-/* The value as /proc shows it ("%u\n"): its length, or -1. */
+/* The value as /proc shows it (an int, "%d\n"): its length, or -1. */
 static int limit_text(const struct sysctl *s, char *buf, size_t len)
 {
 	struct ripc_version v;
@@ -1003,16 +1003,20 @@ static int limit_text(const struct sysctl *s, char *buf, size_t len)
 	if (ripc_version(&v))
 		return -1;
 	memcpy(&val, (char *)&v.limits + s->off, sizeof(val));
-	return snprintf(buf, len, "%u\n", val);
+	return snprintf(buf, len, "%d\n", (int)val);
 }
 
-/* A write at offset 0, parsed as proc_dointvec does for one value. */
+/*
+ * A write at offset 0, parsed as proc_dointvec does for one value (a sign,
+ * 0x10 and 010 too, an int); the module checks the sysctl's range (EINVAL),
+ * 0 included where native takes it.
+ */
 static int limit_write(const struct sysctl *s, const char *buf, size_t size)
 {
 	struct ripc_limits l = { 0 };
 	char text[32], *p = text, *end;
 	unsigned long v;
-	__u32 val;
+	int neg = 0, val;
 
 	if (size >= sizeof(text))
 		goto inval;
@@ -1022,22 +1026,27 @@ static int limit_write(const struct sysctl *s, const char *buf, size_t size)
 		return 0;	/* nothing written */
 	while (isspace((unsigned char)*p))
 		p++;
+	if (*p == '-') {
+		neg = 1;
+		p++;
+	}
 	if (!isdigit((unsigned char)*p))
 		goto inval;	/* spaces alone too, as proc_dointvec */
 	errno = 0;
-	v = strtoul(p, &end, 0);	/* 0x10 and 010 too, as proc_get_long */
+	v = strtoul(p, &end, 0);	/* as proc_get_long */
 	while (isspace((unsigned char)*end))
 		end++;
-	if (errno || *end || (v == 0 && s->off != NEXT_ID) || v > INT_MAX)
+	if (errno || *end || v > (unsigned long)INT_MAX + neg)
 		goto inval;
+	val = neg ? (int)-(long)v : (int)v;
 	if (s->off == NEXT_ID) {
-		int id = (int)v, old;
+		int old;
 
-		return ripc_msg_next_id(&old, &id);
+		return ripc_msg_next_id(&old, &val);
 	}
-	val = (__u32)v;
 	memcpy((char *)&l + s->off, &val, sizeof(val));
-	return ripc_set_limits(&l);
+	/* The bits follow struct ripc_limits' fields. */
+	return ripc_set_limits_fields(&l, 1U << (s->off / sizeof(__u32)));
 inval:
 	errno = EINVAL;
 	return -1;

@@ -800,11 +800,22 @@ int ripc_version(struct ripc_version *v)
 	return dev_ioctl(RIPC_IOC_VERSION, v) < 0 ? -1 : 0;
 }
 
+int ripc_set_limits_fields(const struct ripc_limits *limits, unsigned int set)
+{
+	struct ripc_set_limits arg = { .size = sizeof(arg), .set = set, .limits = *limits };
+	struct ripc_version v;
+
+	/* A module before ABI 3 would take set for 0 (the fields not 0). */
+	if (set && !ripc_version(&v) && v.abi_version < 3) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	return dev_ioctl(RIPC_IOC_SET_LIMITS, &arg) < 0 ? -1 : 0;
+}
+
 int ripc_set_limits(const struct ripc_limits *limits)
 {
-	struct ripc_set_limits arg = { .size = sizeof(arg), .limits = *limits };
-
-	return dev_ioctl(RIPC_IOC_SET_LIMITS, &arg) < 0 ? -1 : 0;
+	return ripc_set_limits_fields(limits, 0);
 }
 
 ssize_t ripc_list(unsigned int which, char *buf, size_t len)

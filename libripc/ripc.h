@@ -179,8 +179,18 @@ int ripc_msg_stats(int msqid, struct ripc_queue_stats *st, unsigned int flags);
 
 /* RIPC_IOC_VERSION: fills *v (sets v->size itself). */
 int ripc_version(struct ripc_version *v);
-/* RIPC_IOC_SET_LIMITS: 0 fields stay unchanged; EPERM without CAP_SYS_RESOURCE. */
+/*
+ * RIPC_IOC_SET_LIMITS: the fields that are not 0 (0 fields stay unchanged);
+ * EPERM unless the caller is its IPC namespace's root, EINVAL outside the
+ * native sysctl's range.
+ */
 int ripc_set_limits(const struct ripc_limits *limits);
+/*
+ * The fields whose RIPC_LIMIT_* bit is in set, 0 too where the native
+ * sysctl takes it (set 0: as ripc_set_limits()); EOPNOTSUPP from a module
+ * before ABI 3.
+ */
+int ripc_set_limits_fields(const struct ripc_limits *limits, unsigned int set);
 /*
  * RIPC_IOC_LIST: writes the table of RIPC_LIST_POSIX or RIPC_LIST_SYSV
  * queues into buf (NUL-terminated, truncated to len); returns the full

@@ -235,6 +235,55 @@ TEST_F(dev, set_limits_changes_only_nonzero_fields)
 	ASSERT_EQ(20000ul, s.msg_qbytes);
 }
 
+/*
+ * With a mask (ripc_set_limits.set), exactly the fields named are set, 0
+ * too where the native sysctl takes it; an unknown bit or a value outside
+ * a field's native range is EINVAL and changes nothing.
+ */
+TEST_F(dev, set_limits_with_a_mask_sets_exactly_those_fields)
+{
+	struct ripc_limits l = { .msgmnb = 777 };
+	struct ripc_version v;
+
+	REQUIRE_CAP(CAP_SYS_RESOURCE);
+	SYS(ripc_version(&v));
+	self->saved = v.limits;
+	SYS(ripc_set_limits_fields(&l, RIPC_LIMIT_MSGMAX | RIPC_LIMIT_MSGMNI));
+	SYS(ripc_version(&v));
+	ASSERT_EQ(0u, v.limits.msgmax);
+	ASSERT_EQ(0u, v.limits.msgmni);
+	ASSERT_EQ(self->saved.msgmnb, v.limits.msgmnb);
+	ASSERT_EQ(-1, ripc_msgget(IPC_PRIVATE, 0600));
+	ASSERT_EQ(ENOSPC, errno);
+	ASSERT_EQ(-1, ripc_set_limits_fields(&self->saved, 1U << 8));
+	ASSERT_EQ(EINVAL, errno);
+	l = (struct ripc_limits){ .msgmax = 5, .mq_msg_max = 0, .msgmnb = 0x80000000u };
+	ASSERT_EQ(-1, ripc_set_limits_fields(&l, RIPC_LIMIT_MSGMAX | RIPC_LIMIT_MQ_MSG_MAX));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, ripc_set_limits_fields(&l, RIPC_LIMIT_MSGMAX | RIPC_LIMIT_MSGMNB));
+	ASSERT_EQ(EINVAL, errno);
+	l = (struct ripc_limits){ .mq_msgsize_max = 127 };
+	ASSERT_EQ(-1, ripc_set_limits_fields(&l, RIPC_LIMIT_MQ_MSGSIZE_MAX));
+	ASSERT_EQ(EINVAL, errno);
+	SYS(ripc_version(&v));
+	ASSERT_EQ(0u, v.limits.msgmax);
+	ASSERT_EQ(self->saved.mq_msg_max, v.limits.mq_msg_max);
+	ASSERT_EQ(self->saved.mq_msgsize_max, v.limits.mq_msgsize_max);
+	l = (struct ripc_limits){ .mq_queues_max = 0xffffffffu };
+	SYS(ripc_set_limits_fields(&l, RIPC_LIMIT_MQ_QUEUES_MAX));
+	SYS(ripc_version(&v));
+	ASSERT_EQ(0xffffffffu, v.limits.mq_queues_max);
+	/* Without a mask, a 0 field is left alone. */
+	l = (struct ripc_limits){ .msgmax = 0, .msgmni = 9 };
+	SYS(ripc_set_limits(&l));
+	SYS(ripc_version(&v));
+	ASSERT_EQ(0u, v.limits.msgmax);
+	ASSERT_EQ(9u, v.limits.msgmni);
+	SYS(ripc_set_limits_fields(&self->saved, 0xff));
+	SYS(ripc_version(&v));
+	ASSERT_EQ(0, memcmp(&self->saved, &v.limits, sizeof(v.limits)));
+}
+
 TEST_F(dev, list_returns_full_length_and_truncates)
 {
 	static const unsigned int which[] = { RIPC_LIST_POSIX, RIPC_LIST_SYSV };

@@ -629,6 +629,68 @@ TEST(limits_files_parse_writes_as_proc_dointvec)
 	ASSERT_EQ(old, read_limit(path));
 }
 
+/* The text a limits file reads ("" if it cannot be read). */
+static const char *limit_text(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	buf[0] = 0;
+	if (f) {
+		if (!fgets(buf, (int)len, f))
+			buf[0] = 0;
+		fclose(f);
+	}
+	return buf;
+}
+
+/*
+ * 0 and negative values as native's sysctls take them: msgmni, msgmax and
+ * queues_max take 0 (and then act on it), queues_max takes -1 (read back
+ * as -1), msg_max and msgmnb refuse 0 or -1 (below their minimum); a plus
+ * sign is EINVAL.  The drop-in refused every 0 (the module's ABI had 0
+ * for "unchanged").
+ */
+TEST(limits_files_take_zero_and_negatives_as_native)
+{
+	static const char *const paths[] = {
+		"/proc/sys/kernel/msgmni", "/proc/sys/kernel/msgmax",
+		"/proc/sys/kernel/msgmnb", "/proc/sys/fs/mqueue/queues_max",
+		"/proc/sys/fs/mqueue/msg_max",
+	};
+	struct { long mtype; char mtext[4]; } m = { 1, "x" };
+	char old[5][32], buf[32];
+	int id, i;
+
+	REQUIRE_ROOT();
+	for (i = 0; i < 5; i++)
+		ASSERT_NE(0, limit_text(paths[i], old[i], sizeof(old[i]))[0]);
+	id = SYS(msgget(IPC_PRIVATE, 0600));
+	ASSERT_EQ(0, write_limit(paths[0], "0\n"));
+	ASSERT_STREQ("0\n", limit_text(paths[0], buf, sizeof(buf)));
+	ASSERT_EQ(-1, msgget(IPC_PRIVATE, 0600));
+	ASSERT_EQ(ENOSPC, errno);
+	ASSERT_EQ(0, write_limit(paths[1], "0\n"));
+	ASSERT_STREQ("0\n", limit_text(paths[1], buf, sizeof(buf)));
+	ASSERT_EQ(-1, msgsnd(id, &m, 1, IPC_NOWAIT));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(EINVAL, write_limit(paths[2], "-1\n"));
+	ASSERT_EQ(0, write_limit(paths[3], "-1\n"));
+	ASSERT_STREQ("-1\n", limit_text(paths[3], buf, sizeof(buf)));
+	ASSERT_EQ(0, write_limit(paths[3], "0\n"));
+	ASSERT_STREQ("0\n", limit_text(paths[3], buf, sizeof(buf)));
+	ASSERT_EQ(EINVAL, write_limit(paths[4], "0\n"));
+	ASSERT_EQ(EINVAL, write_limit(paths[4], "-1\n"));
+	ASSERT_EQ(EINVAL, write_limit(paths[4], "+5\n"));
+	ASSERT_STREQ(old[4], limit_text(paths[4], buf, sizeof(buf)));
+	ASSERT_STREQ(old[2], limit_text(paths[2], buf, sizeof(buf)));
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(0, write_limit(paths[i], old[i]));
+		ASSERT_STREQ(old[i], limit_text(paths[i], buf, sizeof(buf)));
+	}
+	SYS(msgsnd(id, &m, 1, IPC_NOWAIT));
+	SYS(msgctl(id, IPC_RMID, NULL));
+}
+
 static volatile int nc_steps;
 
 /* With a cancellation pending: mq_open, mq_close, msgget, msgctl, then the test point. */

@@ -24,7 +24,7 @@
 #include <linux/ioctl.h>
 
 #define RIPC_DEVICE "/dev/rust_ipc"
-#define RIPC_ABI_VERSION 2             /* 2: the register calls (below) */
+#define RIPC_ABI_VERSION 3             /* 2: the register calls (below); 3: ripc_set_limits.set */
 
 /* Limits, as /proc/sys/fs/mqueue/ and /proc/sys/kernel/msg* show them. */
 struct ripc_limits {
@@ -45,12 +45,32 @@ struct ripc_version {
 	struct ripc_limits limits;      /* out */
 };
 
-/* RIPC_IOC_SET_LIMITS: change limits (CAP_SYS_RESOURCE, else EPERM). */
+/*
+ * RIPC_IOC_SET_LIMITS: change limits (the namespace's root, else EPERM).
+ * With set == 0, the fields that are not 0 are set (0 leaves a field
+ * unchanged).  Otherwise exactly the fields whose RIPC_LIMIT_* bit is in
+ * set are set, 0 too where the native sysctl takes it (queues_max, msgmax,
+ * msgmnb, msgmni); an unknown bit is EINVAL.  Each value set must be in
+ * its native sysctl's range (EINVAL, nothing changed): msg_default and
+ * msg_max 1..65536, msgsize_default and msgsize_max 128..16 MiB,
+ * queues_max any (native's int, -1 is 0xffffffff), msgmax and msgmnb
+ * 0..INT_MAX, msgmni 0..32768.
+ */
 struct ripc_set_limits {
 	__u32 size;
-	__u32 __pad;
-	struct ripc_limits limits;      /* in: 0 leaves a field unchanged */
+	__u32 set;                      /* in: RIPC_LIMIT_* bits, or 0 */
+	struct ripc_limits limits;      /* in */
 };
+
+/* The bits of ripc_set_limits.set: one per field of struct ripc_limits, in order. */
+#define RIPC_LIMIT_MQ_MSG_DEFAULT	(1U << 0)
+#define RIPC_LIMIT_MQ_MSGSIZE_DEFAULT	(1U << 1)
+#define RIPC_LIMIT_MQ_MSG_MAX		(1U << 2)
+#define RIPC_LIMIT_MQ_MSGSIZE_MAX	(1U << 3)
+#define RIPC_LIMIT_MQ_QUEUES_MAX	(1U << 4)
+#define RIPC_LIMIT_MSGMAX		(1U << 5)
+#define RIPC_LIMIT_MSGMNB		(1U << 6)
+#define RIPC_LIMIT_MSGMNI		(1U << 7)
 
 /* ---- POSIX queues ---------------------------------------------------- */
 

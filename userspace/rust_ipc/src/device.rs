@@ -58,11 +58,24 @@ pub(crate) fn version_on(fd: BorrowedFd<'_>) -> io::Result<Version> {
 }
 
 /// `RIPC_IOC_SET_LIMITS`: changes the limits whose fields are not 0
-/// (`EPERM` without `CAP_SYS_RESOURCE`).
+/// (`EPERM` unless the caller is its IPC namespace's root, `EINVAL`
+/// outside a native sysctl's range).
 pub fn set_limits(limits: &Limits) -> io::Result<()> {
+    set_limits_fields(limits, 0)
+}
+
+/// `RIPC_IOC_SET_LIMITS` with a mask: changes exactly the limits whose
+/// `uapi::RIPC_LIMIT_*` bit is in `set` (`as u32`), 0 too where the native sysctl
+/// takes it (`queues_max`, `msgmax`, `msgmnb`, `msgmni`); `set` 0 is
+/// [`set_limits`].  `EOPNOTSUPP` from a module before ABI 3 (which would
+/// take the mask for 0).
+pub fn set_limits_fields(limits: &Limits, set: u32) -> io::Result<()> {
+    if set != 0 && version()?.abi < 3 {
+        return Err(sys::errno(rustix::io::Errno::OPNOTSUPP));
+    }
     let mut a = uapi::ripc_set_limits {
         size: sys::size_of::<uapi::ripc_set_limits>(),
-        __pad: 0,
+        set,
         limits: *limits,
     };
     // SAFETY: `a` is a `ripc_set_limits`, which has no pointers.
