@@ -24,11 +24,22 @@ use kernel::{
 pub(crate) type Node = Option<RBTreeNodeReservation<u32, Fifo>>;
 
 /// A node for a new entry of the tree: `node`, else `spare`, else a new one.
-fn take_node(node: &mut Node, spare: &mut Node) -> Result<RBTreeNodeReservation<u32, Fifo>> {
+/// For a message put `back` (a receive's copy faulted), a node the memory
+/// cgroup refuses is taken uncharged, as the kernel forces a `__GFP_NOFAIL`
+/// charge past the limit, rather than lose the message; only an
+/// allocation that fails outright loses it.
+fn take_node(
+    node: &mut Node,
+    spare: &mut Node,
+    back: bool,
+) -> Result<RBTreeNodeReservation<u32, Fifo>> {
     match node.take().or_else(|| spare.take()) {
         Some(r) => Ok(r),
         // Under the queue lock, which this may sleep in.
-        None => sleepable(|| RBTreeNodeReservation::new(GFP_KERNEL_ACCOUNT)),
+        None => sleepable(|| match RBTreeNodeReservation::new(GFP_KERNEL_ACCOUNT) {
+            Err(_) if back => RBTreeNodeReservation::new(GFP_KERNEL),
+            r => r,
+        }),
     }
 }
 
@@ -83,7 +94,8 @@ impl Prios {
 
     /// Queues `m` at the tail of its priority's FIFO, or `back` in its old
     /// place there (by its sequence number).  A node it needs is `node`,
-    /// else the spare, else a new one (`ENOMEM`: `m` is dropped).
+    /// else the spare, else a new one (`ENOMEM`: `m` is dropped; for `back`,
+    /// only if an uncharged one fails too).
     pub(crate) fn put(&mut self, m: Msg, back: bool, node: &mut Node) -> Result {
         let prio = m.mtype() as u32;
         let fifo = if self.at_top(prio) {
@@ -91,7 +103,7 @@ impl Prios {
             &mut self.top
         } else if prio > self.top_prio {
             // The top FIFO goes into the tree, above every priority there.
-            let r = take_node(node, &mut self.spare)?;
+            let r = take_node(node, &mut self.spare, back)?;
             let old = core::mem::replace(&mut self.top, Fifo::new());
             // The top priority is never in the tree (the invariant), so
             // nothing is replaced; a replaced FIFO would be a bug: warn.
@@ -102,7 +114,7 @@ impl Prios {
         } else {
             match self.lower.entry(prio) {
                 Entry::Occupied(o) => o.into_mut(),
-                Entry::Vacant(v) => v.insert(Fifo::new(), take_node(node, &mut self.spare)?),
+                Entry::Vacant(v) => v.insert(Fifo::new(), take_node(node, &mut self.spare, back)?),
             }
         };
         if back {

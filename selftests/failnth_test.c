@@ -44,7 +44,6 @@
 
 #define PTR(p) ((__u64)(uintptr_t)(p))
 #define FAILNTH "/proc/thread-self/fail-nth"
-#define FAILSLAB "/sys/kernel/debug/failslab/"
 #define MAX_N 2000		/* no call reaches that many fault sites */
 #define MAXM 16			/* messages in a model queue */
 #define BIG (3 * PAGE)		/* a 3-page message: head + 2 segments */
@@ -73,38 +72,6 @@ static int fn_injected(int fd)
 	if (pwrite(fd, "0", 1, 0) != 1)
 		abort();
 	return 0;
-}
-
-static int read_knob(const char *name, char *val, size_t len)
-{
-	char path[128];
-	int fd, n;
-
-	snprintf(path, sizeof(path), FAILSLAB "%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, val, len - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	val[n] = 0;
-	val[strcspn(val, "\n")] = 0;
-	return 0;
-}
-
-static int write_knob(const char *name, const char *val)
-{
-	char path[128];
-	int fd, n;
-
-	snprintf(path, sizeof(path), FAILSLAB "%s", name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (int)strlen(val) ? 0 : -1;
 }
 
 /* ---- raw calls ---------------------------------------------------------- */

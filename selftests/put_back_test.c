@@ -95,6 +95,7 @@ struct stall {
 	long ret;
 	int err;
 	unsigned int prio;
+	int nth_left;		/* A's fail-nth after its call (-1: none) */
 	struct uffd_msg fault;
 };
 
@@ -206,6 +207,31 @@ static long msg_batch(int id, unsigned long cmd, void *items, unsigned int n)
 	return ioctl(ripc_device_fd(), cmd, &b);
 }
 
+/*
+ * /proc/self/task/TID/fail-nth (Documentation/fault-injection): writes n
+ * (n > 0) to make that thread's n-th fault-injectable allocation fail, and
+ * returns 0; else (n <= 0) reads it: 0 once the fault was injected.  -1
+ * where the file does not exist (a kernel without CONFIG_FAULT_INJECTION).
+ */
+static int thread_fail_nth(pid_t tid, int n)
+{
+	char path[64];
+	FILE *f;
+	int v = -1;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth", tid ? tid : gettid());
+	f = fopen(path, n > 0 ? "w" : "r");
+	if (!f)
+		return -1;
+	if (n > 0)
+		v = fprintf(f, "%d", n) > 0 ? 0 : -1;
+	else if (fscanf(f, "%d", &v) != 1)
+		v = -1;
+	if (fclose(f))
+		v = -1;
+	return v;
+}
+
 static void *stall_main(void *arg)
 {
 	struct stall *s = arg;
@@ -228,6 +254,7 @@ static void *stall_main(void *arg)
 	}
 	s->err = errno;
 	s->ret = r;
+	s->nth_left = thread_fail_nth(0, -1);
 	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -834,6 +861,50 @@ TEST_F_TIMEOUT(put_back, posix_last_of_its_priority_goes_back_above_the_next, TI
 	CHECK(mq_expect(q, "top", 9));
 	CHECK(mq_expect(q, "mid1", 4));
 	CHECK(mq_expect(q, "low", 2));
+	EXPECT_EQ(0, curmsgs(q));
+}
+
+/*
+ * The message out for delivery needs a new tree node to go back (its
+ * priority emptied meanwhile and the freed node went to another priority),
+ * and the memory cgroup's charge of it fails (fail-nth on A's thread, the
+ * debug kernel): it is taken uncharged, as the kernel forces a
+ * __GFP_NOFAIL charge, and the message goes back (it was lost before).
+ */
+TEST_F_TIMEOUT(put_back, posix_goes_back_when_its_node_cannot_be_charged, TIMEOUT)
+{
+	struct stall *a = &self->st;
+	mqd_t q = SYS(mq_new(self, 8));
+	char b[MSGSIZE], igw[16];
+	unsigned int p;
+	int r;
+
+	SYS(mq_snd(q, "m0", 5));
+	SYS(mq_snd(q, "m1", 5));
+	SYS(mq_snd(q, "low", 1));
+	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
+	CHECK(stall_start(a));
+	/* Priority 5 empties: priority 1's node comes out of the tree, and
+	 * "high" puts priority 1 back in with it (the queue's spare). */
+	EXPECT_EQ(2, ripc_mq_receive(q, b, sizeof(b), &p));
+	EXPECT_EQ(0, memcmp(b, "m1", 2));
+	SYS(mq_snd(q, "high", 7));
+	/* failslab fails allocations that may sleep only with ignore-gfp-wait N. */
+	if (read_knob("ignore-gfp-wait", igw, sizeof(igw)) || write_knob("ignore-gfp-wait", "N") ||
+	    thread_fail_nth(a->tid, 1)) {
+		CHECK(stall_fail(a));
+		SKIP(return, "no fail-nth or failslab (CONFIG_FAULT_INJECTION, CONFIG_FAILSLAB)");
+	}
+	r = stall_fail(a);
+	write_knob("ignore-gfp-wait", igw);
+	CHECK(r);
+	ASSERT_A_EFAULT();
+	ASSERT_EQ(0, a->nth_left) TH_LOG("the injected failure was not used (fail-nth %d)",
+					 a->nth_left);
+	EXPECT_EQ(3, curmsgs(q));
+	CHECK(mq_expect(q, "high", 7));
+	CHECK(mq_expect(q, "m0", 5));
+	CHECK(mq_expect(q, "low", 1));
 	EXPECT_EQ(0, curmsgs(q));
 }
 

@@ -475,4 +475,40 @@ static inline int run_output(const char *cmd, char *out, size_t size)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* failslab's knobs (debugfs; Documentation/fault-injection): read_knob()
+ * reads one without its newline, write_knob() writes one; -1 on failure. */
+#define FAILSLAB "/sys/kernel/debug/failslab/"
+
+static inline int read_knob(const char *name, char *val, size_t len)
+{
+	char path[128];
+	int fd, n;
+
+	snprintf(path, sizeof(path), FAILSLAB "%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, val, len - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	val[n] = 0;
+	val[strcspn(val, "\n")] = 0;
+	return 0;
+}
+
+static inline int write_knob(const char *name, const char *val)
+{
+	char path[128];
+	int fd, n;
+
+	snprintf(path, sizeof(path), FAILSLAB "%s", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (int)strlen(val) ? 0 : -1;
+}
+
 #endif /* RIPC_TEST_H */
