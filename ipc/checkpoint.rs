@@ -5,7 +5,10 @@
 //!
 //! A dump writes each family's queues under that family's table lock and
 //! each queue's lock ([`mqueue::dump`], [`sysv::dump`]) through a
-//! [`Writer`] that holds one page of the stream.  A restore reads the
+//! [`Writer`] that holds one page of the stream and copies it out without
+//! page faults: a page of the buffer that is not there is faulted in after
+//! the locks are dropped, and the dump starts again ([`dump`]), so no
+//! lock waits on the caller's memory (a `userfaultfd` or FUSE mapping).  A restore reads the
 //! stream twice: once to check its frame and checksum a page at a time
 //! ([`verify`]), once to build every queue and message aside, unseen
 //! ([`mqueue::Restore`], [`sysv::Restore`]); only then are both families'
@@ -38,6 +41,9 @@ pub(crate) struct Writer {
     pos: u64,
     crc: u32,
     page: KVec<u8>,
+    /// Where the buffer first faulted: from there on, bytes are only
+    /// counted, as past its end.
+    fault: Option<u64>,
 }
 
 impl Writer {
@@ -48,6 +54,7 @@ impl Writer {
             pos: 0,
             crc: !0,
             page: KVec::with_capacity(PAGE_SIZE, GFP_KERNEL)?,
+            fault: None,
         })
     }
 
@@ -97,28 +104,27 @@ impl Writer {
         m.segs().try_for_each(|s| self.put(s))
     }
 
-    /// Copies the page out, as much of it as the buffer holds.
+    /// Copies the page out, as much of it as the buffer holds, without a
+    /// page fault (under the table and queue locks); from a page that is
+    /// not there on, it only counts.
     fn flush(&mut self) -> Result {
         let n = self.page.len();
         let fits = (self.len.saturating_sub(self.pos) as usize).min(n);
-        // Under the queue locks, which this may sleep in (a fault).
-        sleepable(|| {
-            if let Some(part) = self.page.get(..fits).filter(|p| !p.is_empty()) {
-                let at = self.buf.wrapping_add(self.pos) as usize;
-                UserSlice::new(UserPtr::from_addr(at), fits)
-                    .writer()
-                    .write_slice(part)?;
+        if let Some(part) = self.page.get(..fits).filter(|p| !p.is_empty()) {
+            let at = self.buf.wrapping_add(self.pos);
+            if self.fault.is_none() && kernel_api::copy_to_user_nofault(at, part).is_err() {
+                self.fault = Some(at);
             }
-            kernel_api::cond_resched();
-            Ok::<(), Error>(())
-        })?;
+        }
+        // Under the queue locks, whose holder runs with preemption disabled.
+        sleepable(kernel_api::cond_resched);
         self.pos += n as u64;
         self.page.clear();
         Ok(())
     }
 
     /// The trailer; returns the stream's length.
-    fn finish(mut self) -> Result<u64> {
+    fn finish(&mut self) -> Result<u64> {
         let total = self.pos + self.page.len() as u64 + TRAILER_LEN;
         self.put(END_MAGIC)?;
         self.u64(total)?;
@@ -233,13 +239,32 @@ fn allowed(ns: &Ns) -> Result {
 /// `RIPC_IOC_DUMP`: returns the stream's length.
 pub(crate) fn dump(ns: &Ns, a: &ripc_dump) -> Result<u64> {
     allowed(ns)?;
-    let mut w = Writer::new(a.buf, a.buf_len)?;
-    w.put(MAGIC)?;
-    w.u32(RIPC_DUMP_VERSION)?;
-    w.u32(HEADER_LEN as u32)?;
-    mqueue::dump(&ns.mq, &mut w)?;
-    sysv::dump(&ns.sysv, &mut w)?;
-    w.finish()
+    loop {
+        let mut w = Writer::new(a.buf, a.buf_len)?;
+        w.put(MAGIC)?;
+        w.u32(RIPC_DUMP_VERSION)?;
+        w.u32(HEADER_LEN as u32)?;
+        mqueue::dump(&ns.mq, &mut w)?;
+        sysv::dump(&ns.sysv, &mut w)?;
+        let total = w.finish()?;
+        let Some(at) = w.fault else {
+            return Ok(total);
+        };
+        // No lock is held here: the rest of the stream's part of the
+        // buffer is faulted in (a wait is the caller's alone), and the
+        // dump starts again, as the queues may have changed meanwhile.
+        let end = a.buf.wrapping_add(a.buf_len.min(total));
+        if !kernel_api::fault_in_writeable(at, end.saturating_sub(at)) {
+            return Err(if kernel::current!().signal_pending() {
+                EINTR
+            } else {
+                EFAULT
+            });
+        }
+        if kernel::current!().signal_pending() {
+            return Err(EINTR);
+        }
+    }
 }
 
 /// The stream's frame: its header (`EINVAL` if it is not a stream of this

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -870,6 +871,10 @@ int ripc_dump_alloc(void **out, size_t *len)
 			return -1;
 		}
 		buf = bigger;
+		/* Its pages there first: the module copies without page faults
+		 * under its locks, and for a page that is not there faults it
+		 * in after them and dumps again (one pass instead of two). */
+		memset(buf, 0, size);
 		n = ripc_dump(buf, size);
 		if (n < 0) {
 			int e = errno;

@@ -15,6 +15,8 @@
  */
 #include "ripc_test.h"
 
+#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -642,6 +644,97 @@ TEST_F(ckpt, small_buffer_gets_the_length_and_a_prefix)
 	ASSERT_EQ(0, memcmp(s + self->len - 24, "RIPCEND", 8));
 	ASSERT_ERRNO(EFAULT, ripc_dump((void *)1, self->len));
 	free(s);
+}
+
+struct dumper {
+	void *buf;
+	size_t len;
+	ssize_t ret;
+	int err;
+};
+
+static void *dump_main(void *arg)
+{
+	struct dumper *d = arg;
+
+	d->ret = ripc_dump(d->buf, d->len);
+	d->err = errno;
+	return NULL;
+}
+
+static int ops_done;
+
+/* What the dump's locks would block: a lookup by name, a POSIX send, a
+ * System V lookup by key and send. */
+static void *ops_main(void *arg)
+{
+	struct { long mtype; char mtext[4]; } m = { 1, "x" };
+	mqd_t q = ripc_mq_open("/ckpt_alpha", O_RDWR | O_NONBLOCK);
+	int id = ripc_msgget(MSGS[0].key, 0);
+
+	(void)arg;
+	if (q >= 0 && ripc_mq_send(q, "x", 1, 0) == 0 && id >= 0 &&
+	    ripc_msgsnd(id, &m, 1, IPC_NOWAIT) == 0)
+		__atomic_store_n(&ops_done, 1, __ATOMIC_SEQ_CST);
+	if (q >= 0)
+		ripc_mq_close(q);
+	return NULL;
+}
+
+/*
+ * A dump whose buffer has a page that is not there (here a userfaultfd
+ * page, resolved only at the end) waits for it with no lock held: the
+ * namespace's queues work meanwhile (a dump copied its stream under the
+ * names and queue locks, so a stalled page stalled them all).  Once the
+ * page comes, the dump completes.
+ */
+TEST_F(ckpt, a_dump_waiting_for_its_buffer_holds_no_lock)
+{
+	size_t size = (self->len + 2 * PAGE) & ~(size_t)(PAGE - 1);
+	char *buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct uffdio_register reg = { .range = { .start = (__u64)(uintptr_t)(buf + PAGE),
+						  .len = PAGE },
+				       .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_zeropage z = { .range = reg.range };
+	struct dumper d = { .buf = buf, .len = size };
+	struct pollfd p = { .events = POLLIN };
+	struct uffd_msg ev;
+	struct timespec dl;
+	pthread_t dt, ot;
+	int uffd, ops_in_time;
+
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_LT((size_t)2 * PAGE, self->len) TH_LOG("the stream must span the trap page");
+	uffd = uffd_open();
+	if (uffd < 0)
+		SKIP(return, "userfaultfd: %s", strerrorname_np(errno));
+	memset(buf, 0, PAGE);
+	memset(buf + 2 * PAGE, 0, size - 2 * PAGE);
+	SYS(ioctl(uffd, UFFDIO_REGISTER, &reg));
+	ops_done = 0;
+	ASSERT_EQ(0, pthread_create(&dt, NULL, dump_main, &d));
+	p.fd = uffd;
+	ASSERT_EQ(1, poll(&p, 1, 5000)) TH_LOG("the dump did not fault on the page");
+	ASSERT_EQ((ssize_t)sizeof(ev), read(uffd, &ev, sizeof(ev)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, ev.event);
+	/* The dump waits for the page: the queues work meanwhile. */
+	ASSERT_EQ(0, pthread_create(&ot, NULL, ops_main, NULL));
+	dl = deadline_ms(3000);
+	ops_in_time = pthread_timedjoin_np(ot, NULL, &dl) == 0;
+	SYS(ioctl(uffd, UFFDIO_ZEROPAGE, &z));
+	if (!ops_in_time)
+		ASSERT_EQ(0, pthread_join(ot, NULL));
+	ASSERT_EQ(0, pthread_join(dt, NULL));
+	ASSERT_TRUE(ops_in_time) TH_LOG("the queues waited for the dump's page");
+	ASSERT_EQ(1, __atomic_load_n(&ops_done, __ATOMIC_SEQ_CST));
+	/* The dump came out whole, with the two messages sent meanwhile. */
+	ASSERT_LT(self->len, (size_t)d.ret) TH_LOG("dump: %zd (%s)", d.ret, strerrorname_np(d.err));
+	ASSERT_EQ(0, memcmp(buf, "RIPCDUMP", 8));
+	ASSERT_EQ(0, memcmp(buf + d.ret - 24, "RIPCEND", 8));
+	SYS(unshare(CLONE_NEWIPC));
+	SYS(ripc_restore(buf, (size_t)d.ret));
+	close(uffd);
+	munmap(buf, size);
 }
 
 /* Sets the effective capabilities to CAP_SYS_RESOURCE (the queues' sizes

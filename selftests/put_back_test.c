@@ -99,39 +99,6 @@ struct stall {
 	struct uffd_msg fault;
 };
 
-/* A userfaultfd that handles kernel faults too, or -1 with errno. */
-static int uffd_open(void)
-{
-	static const char path[] = "/proc/sys/vm/unprivileged_userfaultfd";
-	struct uffdio_api api = { .api = UFFD_API };
-	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK), e;
-	long old;
-
-	if (fd < 0 && errno == EPERM) {
-		old = sysctl_rw(path, 1);
-		fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-		e = errno;
-		if (old == 0) {
-			FILE *f = fopen(path, "w");
-
-			if (f) {
-				fputs("0\n", f);
-				fclose(f);
-			}
-		}
-		errno = e;
-	}
-	if (fd < 0)
-		return -1;
-	if (ioctl(fd, UFFDIO_API, &api)) {
-		e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
 /* Maps the two pages: the first ordinary, the second (the trap) left
  * empty, or for wp populated (the caller may write it before stall_arm). */
 static int stall_map(struct stall *s, int wp)

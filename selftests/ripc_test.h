@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/userfaultfd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -509,6 +510,41 @@ static inline int write_knob(const char *name, const char *val)
 	n = write(fd, val, strlen(val));
 	close(fd);
 	return n == (int)strlen(val) ? 0 : -1;
+}
+
+/* A userfaultfd that handles kernel faults too (not UFFD_USER_MODE_ONLY,
+ * allowed for a while through vm.unprivileged_userfaultfd if need be),
+ * non-blocking, its API handshake made; or -1 with errno. */
+static inline int uffd_open(void)
+{
+	static const char path[] = "/proc/sys/vm/unprivileged_userfaultfd";
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK), e;
+	long old;
+
+	if (fd < 0 && errno == EPERM) {
+		old = sysctl_rw(path, 1);
+		fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+		e = errno;
+		if (old == 0) {
+			FILE *f = fopen(path, "w");
+
+			if (f) {
+				fputs("0\n", f);
+				fclose(f);
+			}
+		}
+		errno = e;
+	}
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
 }
 
 #endif /* RIPC_TEST_H */

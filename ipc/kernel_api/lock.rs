@@ -14,7 +14,7 @@
 //! where a mutex's waiters spin on a running holder).  The few things that
 //! may sleep under the lock (a waiter list that grows, a receiver pinning
 //! and unpinning its buffer, a new priority's node, a `MSG_COPY` duplicate,
-//! a dump's copy-out, the status text, `IPC_RMID`'s index update) run in
+//! a dump's pause every page, the status text, `IPC_RMID`'s index update) run in
 //! [`sleepable`], preemptible again, still holding the lock; a long
 //! message freed under it skips `cond_resched`, `IPC_RMID` frees its
 //! messages after it, and a notification descriptor's state is a

@@ -468,6 +468,18 @@ pub(crate) fn copy_to_user_nofault(dst: u64, src: &[u8]) -> Result {
     }
 }
 
+/// `fault_in_writeable`: faults in the user pages of `len` bytes at `addr`
+/// for writing (taking page faults: never under a queue lock); whether all
+/// of them are there now.
+pub(crate) fn fault_in_writeable(addr: u64, len: u64) -> bool {
+    let Ok(len) = usize::try_from(len) else {
+        return false;
+    };
+    // SAFETY: the function checks the range as user memory and touches it
+    // with user accesses only; any address is safe to pass.
+    unsafe { bindings::fault_in_writeable(addr as usize as *mut c_char, len) == 0 }
+}
+
 /// [`copy_to_user_nofault`] of one `u32` (`put_user` with page faults
 /// disabled).
 pub(crate) fn put_u32_nofault(dst: u64, val: u32) -> Result {
