@@ -39,7 +39,11 @@
  * descriptors are numbered as natively and its stale close of a number it
  * freed is EBADF as natively.  If the program closes the device's (close,
  * close_range, closefrom, dup2/dup3 onto it, all wrapped here for that),
- * the next call opens the device again.  Without the module loaded,
+ * the next call opens the device again (not for a vfork() child's closes,
+ * which are of its own descriptors while the library's memory is the
+ * parent's: a process other than the one that loaded the library or last
+ * fork()ed leaves that state alone; a child of _Fork() or a raw clone
+ * counts as such too).  Without the module loaded,
  * mq_open, msgget and the others fail with ENOENT.
  *
  * Notification.  SIGEV_SIGNAL and SIGEV_NONE go to the module, which keeps
@@ -632,17 +636,56 @@ static int notify_thread(mqd_t mqd, const struct sigevent *sev)
 	return ret;
 }
 
-/* Descriptors lo..hi are about to be closed: returns 1 with the lock held. */
+/* The descriptor open() gave for writing msg_next_id (-1: none). */
+static int next_id_fd = -1;
+
+/*
+ * Descriptors first..last are closed or replaced: if msg_next_id's is one of
+ * them, its number no longer stands for it (a file that reuses the number
+ * is written as a file).
+ */
+static void next_id_gone(unsigned int first, unsigned int last)
+{
+	int fd = __atomic_load_n(&next_id_fd, __ATOMIC_ACQUIRE);
+
+	if (fd >= 0 && (unsigned int)fd >= first && (unsigned int)fd <= last)
+		__atomic_compare_exchange_n(&next_id_fd, &fd, -1, 0, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE);
+}
+
+/* The process the library's state is of (a vfork() child shares it). */
+static pid_t state_pid;
+
+static int in_range(int fd, unsigned int lo, unsigned int hi)
+{
+	return fd >= 0 && (unsigned int)fd >= lo && (unsigned int)fd <= hi;
+}
+
+/*
+ * Descriptors lo..hi are about to be closed or replaced: the library
+ * forgets those of its own among them; returns 1 with the lock held if
+ * its notification descriptors may be among them.
+ */
 static int closing_begin(unsigned int lo, unsigned int hi, struct guard *g)
 {
 	struct treg **pp, *r;
+	int mine = (unsigned int)__atomic_load_n(&ours_lo, __ATOMIC_ACQUIRE) <= hi;
 
+	/* None of the library's descriptors in range (the common case):
+	 * nothing to do, even with registrations (one that the close removes
+	 * reports POLLPRI to the helper, which gives it back), so close()
+	 * stays a plain cancellation point with no lock. */
+	if (!mine && !in_range(ripc_device_fd_peek(), lo, hi) &&
+	    !in_range(__atomic_load_n(&next_id_fd, __ATOMIC_ACQUIRE), lo, hi))
+		return 0;
+	/* A vfork() child shares the library's memory but not its
+	 * descriptors: what it closes is its own, and the parent's state is
+	 * left alone. */
+	if (getpid() != __atomic_load_n(&state_pid, __ATOMIC_RELAXED))
+		return 0;
 	ripc_device_forget(lo, hi);
-	/* None of the library's descriptors was ever in range (the common
-	 * case): nothing to do, even with registrations (one that the close
-	 * removes reports POLLPRI to the helper, which gives it back), so
-	 * close() stays a plain cancellation point with no lock. */
-	if ((unsigned int)__atomic_load_n(&ours_lo, __ATOMIC_ACQUIRE) > hi)
+	next_id_gone(lo, hi);
+	if (!mine)
 		return 0;
 	lock(g);
 	for (pp = &regs; (r = *pp);) {
@@ -694,6 +737,7 @@ static void child_fork(void)
 		drop(r);
 	}
 	nregs = 0;
+	state_pid = getpid();
 	while (nidle)
 		REAL(close)(idle[--nidle]);
 	if (epfd >= 0) {
@@ -705,6 +749,7 @@ static void child_fork(void)
 
 __attribute__((constructor)) static void preload_init(void)
 {
+	state_pid = getpid();
 	pthread_atfork(prepare_fork, parent_fork, child_fork);
 }
 
@@ -870,32 +915,11 @@ EXPORT int msgctl(int msqid, int cmd, struct msqid_ds *buf)
 
 /* ---- Closing descriptors -------------------------------------------- */
 
-/* The descriptor open() gave for writing msg_next_id (-1: none). */
-static int next_id_fd = -1;
-
-/*
- * Descriptors first..last are closed or replaced: if msg_next_id's is one of
- * them, its number no longer stands for it (a file that reuses the number
- * is written as a file).
- */
-static void next_id_gone(unsigned int first, unsigned int last)
-{
-	int fd = __atomic_load_n(&next_id_fd, __ATOMIC_ACQUIRE);
-
-	if (fd >= 0 && (unsigned int)fd >= first && (unsigned int)fd <= last)
-		__atomic_compare_exchange_n(&next_id_fd, &fd, -1, 0, __ATOMIC_ACQ_REL,
-					    __ATOMIC_ACQUIRE);
-}
-
 EXPORT int close(int fd)
 {
 	struct guard g;
 	int locked = fd >= 0 && closing_begin(fd, fd, &g);
-	int ret;
-
-	if (fd >= 0)
-		next_id_gone(fd, fd);
-	ret = REAL(close)(fd);
+	int ret = REAL(close)(fd);
 
 	if (locked)
 		settle_end(&g);
@@ -907,11 +931,7 @@ EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 	struct guard g;
 	int locked = !(flags & CLOSE_RANGE_CLOEXEC) && first <= last &&
 		     closing_begin(first, last, &g);
-	int ret;
-
-	if (!(flags & CLOSE_RANGE_CLOEXEC))
-		next_id_gone(first, last);
-	ret = REAL(close_range)(first, last, flags);
+	int ret = REAL(close_range)(first, last, flags);
 
 	if (locked)
 		settle_end(&g);
@@ -923,7 +943,6 @@ EXPORT void closefrom(int lowfd)
 	struct guard g;
 	int locked = closing_begin(lowfd < 0 ? 0 : lowfd, UINT_MAX, &g);
 
-	next_id_gone(lowfd < 0 ? 0 : lowfd, UINT_MAX);
 	REAL(closefrom)(lowfd);
 	if (locked)
 		settle_end(&g);
@@ -934,11 +953,7 @@ EXPORT int dup3(int oldfd, int newfd, int flags)
 	struct guard g;
 	int valid = oldfd != newfd && newfd >= 0 && fcntl(oldfd, F_GETFD) >= 0;
 	int locked = valid && closing_begin(newfd, newfd, &g);
-	int ret;
-
-	if (valid)
-		next_id_gone(newfd, newfd);
-	ret = REAL(dup3)(oldfd, newfd, flags);
+	int ret = REAL(dup3)(oldfd, newfd, flags);
 
 	if (locked)
 		settle_end(&g);
@@ -950,11 +965,7 @@ EXPORT int dup2(int oldfd, int newfd)
 	struct guard g;
 	int valid = oldfd != newfd && newfd >= 0 && fcntl(oldfd, F_GETFD) >= 0;
 	int locked = valid && closing_begin(newfd, newfd, &g);
-	int ret;
-
-	if (valid)
-		next_id_gone(newfd, newfd);
-	ret = REAL(dup2)(oldfd, newfd);
+	int ret = REAL(dup2)(oldfd, newfd);
 
 	if (locked)
 		settle_end(&g);

@@ -147,6 +147,11 @@ int ripc_device_fd(void)
 	return fd;
 }
 
+int ripc_device_fd_peek(void)
+{
+	return __atomic_load_n(&devfd, __ATOMIC_ACQUIRE);
+}
+
 int ripc_device_forget(unsigned int lo, unsigned int hi)
 {
 	int fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE);

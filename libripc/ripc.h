@@ -244,6 +244,8 @@ int ripc_dup_high(int fd);
  * Returns 1 if it was forgotten.
  */
 int ripc_device_forget(unsigned int lo, unsigned int hi);
+/* The process-wide descriptor if it is open now (without opening it), or -1. */
+int ripc_device_fd_peek(void);
 
 #ifdef __cplusplus
 }

@@ -691,6 +691,51 @@ TEST(limits_files_take_zero_and_negatives_as_native)
 	SYS(msgctl(id, IPC_RMID, NULL));
 }
 
+/* The number of open descriptors of this process. */
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1;	/* opendir's own */
+}
+
+/*
+ * A vfork() child that closes every descriptor before it exits closes its
+ * own: the parent's System V calls go on with nothing reopened (the
+ * drop-in forgot its device descriptor for the parent too, and opened a
+ * new one per child: a leak).
+ */
+TEST(a_vfork_child_closing_descriptors_leaves_the_parent_alone)
+{
+	struct { long mtype; char mtext[4]; } m = { 1, "x" };
+	int id = SYS(msgget(IPC_PRIVATE, 0600)), before, i, st;
+	pid_t pid;
+
+	SYS(msgsnd(id, &m, 1, 0));
+	before = count_fds();
+	ASSERT_LT(0, before);
+	for (i = 0; i < 5; i++) {
+		pid = vfork();
+		if (pid == 0) {
+			closefrom(0);
+			_exit(0);
+		}
+		ASSERT_LT(0, pid);
+		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+		ASSERT_EQ(1, msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+		SYS(msgsnd(id, &m, 1, 0));
+	}
+	ASSERT_EQ(before, count_fds());
+	SYS(msgctl(id, IPC_RMID, NULL));
+}
+
 static volatile int nc_steps;
 
 /* With a cancellation pending: mq_open, mq_close, msgget, msgctl, then the test point. */
