@@ -120,7 +120,7 @@ static void cleanup_all(void)
 	remove_queues();
 	if (ripc_limits_changed) {
 		ripc_limits_changed = 0;
-		if (ripc_set_limits(&ripc_old_limits) < 0) {
+		if (ripc_set_limits_fields(&ripc_old_limits, RIPC_LIMIT_ALL) < 0) {
 			static const char m[] = BENCH_PROG ": warning: could not restore the rust_ipc limits\n";
 
 			if (write(2, m, sizeof(m) - 1) < 0) {

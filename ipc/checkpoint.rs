@@ -8,7 +8,9 @@
 //! [`Writer`] that holds one page of the stream and copies it out without
 //! page faults: a page of the buffer that is not there is faulted in after
 //! the locks are dropped, and the dump starts again ([`dump`]), so no
-//! lock waits on the caller's memory (a `userfaultfd` or FUSE mapping).  A restore reads the
+//! lock waits on the caller's memory (a `userfaultfd` or FUSE mapping).
+//! After [`NOFAULT_PASSES`] such passes (pages that keep going away), the
+//! last pass copies with page faults under the locks, as it must end.  A restore reads the
 //! stream twice: once to check its frame and checksum a page at a time
 //! ([`verify`]), once to build every queue and message aside, unseen
 //! ([`mqueue::Restore`], [`sysv::Restore`]); only then are both families'
@@ -44,10 +46,17 @@ pub(crate) struct Writer {
     /// Where the buffer first faulted: from there on, bytes are only
     /// counted, as past its end.
     fault: Option<u64>,
+    /// Copies with page faults (preemptible, under the locks): the last
+    /// pass, so that a dump ends even if its pages keep going away.
+    faulting: bool,
 }
 
+/// Passes of a dump that copy without page faults before the one that
+/// takes them under the locks (each pass faults in what the last missed).
+const NOFAULT_PASSES: u32 = 4;
+
 impl Writer {
-    fn new(buf: u64, len: u64) -> Result<Self> {
+    fn new(buf: u64, len: u64, faulting: bool) -> Result<Self> {
         Ok(Writer {
             buf,
             len,
@@ -55,6 +64,7 @@ impl Writer {
             crc: !0,
             page: KVec::with_capacity(PAGE_SIZE, GFP_KERNEL)?,
             fault: None,
+            faulting,
         })
     }
 
@@ -106,13 +116,20 @@ impl Writer {
 
     /// Copies the page out, as much of it as the buffer holds, without a
     /// page fault (under the table and queue locks); from a page that is
-    /// not there on, it only counts.
+    /// not there on, it only counts.  The last pass copies with faults.
     fn flush(&mut self) -> Result {
         let n = self.page.len();
         let fits = (self.len.saturating_sub(self.pos) as usize).min(n);
         if let Some(part) = self.page.get(..fits).filter(|p| !p.is_empty()) {
             let at = self.buf.wrapping_add(self.pos);
-            if self.fault.is_none() && kernel_api::copy_to_user_nofault(at, part).is_err() {
+            if self.faulting {
+                // Under the queue locks, which this may sleep in.
+                sleepable(|| {
+                    UserSlice::new(UserPtr::from_addr(at as usize), fits)
+                        .writer()
+                        .write_slice(part)
+                })?;
+            } else if self.fault.is_none() && kernel_api::copy_to_user_nofault(at, part).is_err() {
                 self.fault = Some(at);
             }
         }
@@ -239,8 +256,10 @@ fn allowed(ns: &Ns) -> Result {
 /// `RIPC_IOC_DUMP`: returns the stream's length.
 pub(crate) fn dump(ns: &Ns, a: &ripc_dump) -> Result<u64> {
     allowed(ns)?;
-    loop {
-        let mut w = Writer::new(a.buf, a.buf_len)?;
+    // A buffer past the end of the address space faults as a copy would.
+    let buf_end = a.buf.checked_add(a.buf_len).ok_or(EFAULT)?;
+    for pass in 1..=NOFAULT_PASSES + 1 {
+        let mut w = Writer::new(a.buf, a.buf_len, pass > NOFAULT_PASSES)?;
         w.put(MAGIC)?;
         w.u32(RIPC_DUMP_VERSION)?;
         w.u32(HEADER_LEN as u32)?;
@@ -253,18 +272,18 @@ pub(crate) fn dump(ns: &Ns, a: &ripc_dump) -> Result<u64> {
         // No lock is held here: the rest of the stream's part of the
         // buffer is faulted in (a wait is the caller's alone), and the
         // dump starts again, as the queues may have changed meanwhile.
-        let end = a.buf.wrapping_add(a.buf_len.min(total));
-        if !kernel_api::fault_in_writeable(at, end.saturating_sub(at)) {
-            return Err(if kernel::current!().signal_pending() {
-                EINTR
-            } else {
-                EFAULT
-            });
-        }
+        // `at` is below both ends (a page was to go there).
+        let end = buf_end.min(a.buf.wrapping_add(total));
+        let faulted = kernel_api::fault_in_writeable(at, end.saturating_sub(at));
         if kernel::current!().signal_pending() {
-            return Err(EINTR);
+            return Err(ERESTARTSYS);
+        }
+        if !faulted {
+            return Err(EFAULT);
         }
     }
+    // Not reached: the last pass copies with faults and records none.
+    Err(EFAULT)
 }
 
 /// The stream's frame: its header (`EINVAL` if it is not a stream of this

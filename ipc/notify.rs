@@ -206,8 +206,8 @@ pub(crate) struct NotifyFd {
 struct FdState {
     /// The serial number of the registration a queue holds, 0 if none.
     armed: u64,
-    /// The last registration was removed without firing, and none has been
-    /// made since (`POLLPRI`).
+    /// The last registration was removed without firing, and neither a new
+    /// one nor `RIPC_NOTIFY_FD_STATE` has come since (`POLLPRI`).
     cancelled: bool,
     next_serial: u64,
     closed: bool,
@@ -298,9 +298,11 @@ impl NotifyFd {
     }
 
     /// `RIPC_NOTIFY_FD_STATE`: whether a queue holds its registration, and
-    /// the unread records.
+    /// the unread records; the answer acknowledges a removal (`POLLPRI`
+    /// ends).
     pub(crate) fn state(&self) -> (bool, usize) {
-        let g = self.state.lock();
+        let mut g = self.state.lock();
+        g.cancelled = false;
         (g.armed != 0, g.records.len() + g.out)
     }
 
@@ -315,7 +317,8 @@ impl NotifyFd {
     }
 
     /// `poll`: `POLLIN` while a record is unread, `POLLPRI` once a
-    /// registration was removed without firing, until the next one.
+    /// registration was removed without firing, until the next one or the
+    /// next `RIPC_NOTIFY_FD_STATE`.
     pub(crate) fn poll(&self, file: &File, table: &PollTable<'_>) -> u32 {
         table.register_wait(file, &self.cv);
         let g = self.state.lock();

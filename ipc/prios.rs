@@ -25,9 +25,11 @@ pub(crate) type Node = Option<RBTreeNodeReservation<u32, Fifo>>;
 
 /// A node for a new entry of the tree: `node`, else `spare`, else a new one.
 /// For a message put `back` (a receive's copy faulted), a node the memory
-/// cgroup refuses is taken uncharged, as the kernel forces a `__GFP_NOFAIL`
-/// charge past the limit, rather than lose the message; only an
-/// allocation that fails outright loses it.
+/// cgroup refuses is taken without a charge rather than lose the message
+/// (the kernel would force a `__GFP_NOFAIL` charge past the limit; the
+/// kernel crate has no such flag): a node of a few dozen bytes that the
+/// cgroup does not see, kept while its priority has messages or as the
+/// spare.  Only an allocation that fails outright loses the message.
 fn take_node(
     node: &mut Node,
     spare: &mut Node,

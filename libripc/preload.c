@@ -102,7 +102,7 @@
  * it; EPERM unless the caller is the namespace's root); opening still
  * needs the native file's permission.  open() of these paths gives a
  * read-only snapshot (a memfd); open() for writing fails with EROFS: use
- * fopen, or libripc's ripc_set_limits() (procps sysctl(8) -w and a shell's
+ * fopen, or libripc's ripc_set_limits_fields() (procps sysctl(8) -w and a shell's
  * "echo > file" open() the file and write through stdio, whose writes no
  * preload can see: they get EROFS).  /proc/sys/kernel/msg_next_id is served from
  * RIPC_MSG_NEXT_ID the same way, except that open() for writing works too:

@@ -643,6 +643,8 @@ TEST_F(ckpt, small_buffer_gets_the_length_and_a_prefix)
 	ASSERT_EQ(0, memcmp(s, "RIPCDUMP", 8));
 	ASSERT_EQ(0, memcmp(s + self->len - 24, "RIPCEND", 8));
 	ASSERT_ERRNO(EFAULT, ripc_dump((void *)1, self->len));
+	/* A buffer whose end passes the address space's (it spun). */
+	ASSERT_ERRNO(EFAULT, ripc_dump((void *)-16L, PAGE));
 	free(s);
 }
 

@@ -24,8 +24,8 @@ FIXTURE_SETUP(dev)
 
 FIXTURE_TEARDOWN(dev)
 {
-	if (self->saved.msgmnb)
-		ripc_set_limits(&self->saved);
+	if (self->saved.mq_msgsize_max)	/* saved (never 0 then) */
+		ripc_set_limits_fields(&self->saved, RIPC_LIMIT_ALL);
 	ripc_mq_unlink(self->name);
 }
 
@@ -279,7 +279,7 @@ TEST_F(dev, set_limits_with_a_mask_sets_exactly_those_fields)
 	SYS(ripc_version(&v));
 	ASSERT_EQ(0u, v.limits.msgmax);
 	ASSERT_EQ(9u, v.limits.msgmni);
-	SYS(ripc_set_limits_fields(&self->saved, 0xff));
+	SYS(ripc_set_limits_fields(&self->saved, RIPC_LIMIT_ALL));
 	SYS(ripc_version(&v));
 	ASSERT_EQ(0, memcmp(&self->saved, &v.limits, sizeof(v.limits)));
 }

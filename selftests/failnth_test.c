@@ -530,7 +530,7 @@ FIXTURE_TEARDOWN(fnth)
 		return;
 	write_knob("ignore-gfp-wait", self->igw);
 	write_knob("verbose", self->verbose);
-	ripc_set_limits(&self->limits);
+	ripc_set_limits_fields(&self->limits, RIPC_LIMIT_ALL);
 	for (int i = 0; i < self->nids; i++)
 		xmsgctl(self->dev, self->ids[i], IPC_RMID, NULL);
 	if ((id = xmsgget(self->dev, self->key, 0)) >= 0)

@@ -650,28 +650,50 @@ static const char *limit_text(const char *path, char *buf, size_t len)
  * sign is EINVAL.  The drop-in refused every 0 (the module's ABI had 0
  * for "unchanged").
  */
-TEST(limits_files_take_zero_and_negatives_as_native)
-{
-	static const char *const paths[] = {
-		"/proc/sys/kernel/msgmni", "/proc/sys/kernel/msgmax",
-		"/proc/sys/kernel/msgmnb", "/proc/sys/fs/mqueue/queues_max",
-		"/proc/sys/fs/mqueue/msg_max",
-	};
-	struct { long mtype; char mtext[4]; } m = { 1, "x" };
-	char old[5][32], buf[32];
-	int id, i;
+static const char *const zero_paths[] = {
+	"/proc/sys/kernel/msgmni", "/proc/sys/kernel/msgmax",
+	"/proc/sys/kernel/msgmnb", "/proc/sys/fs/mqueue/queues_max",
+	"/proc/sys/fs/mqueue/msg_max",
+};
 
+/* The limits files' values, put back whatever the test's outcome. */
+FIXTURE(zero) {
+	char old[5][32];
+	int id;
+};
+
+FIXTURE_SETUP(zero)
+{
+	self->id = -1;
 	REQUIRE_ROOT();
-	for (i = 0; i < 5; i++)
-		ASSERT_NE(0, limit_text(paths[i], old[i], sizeof(old[i]))[0]);
-	id = SYS(msgget(IPC_PRIVATE, 0600));
+	for (int i = 0; i < 5; i++)
+		ASSERT_NE(0, limit_text(zero_paths[i], self->old[i], sizeof(self->old[i]))[0]);
+}
+
+FIXTURE_TEARDOWN(zero)
+{
+	for (int i = 0; i < 5; i++)
+		if (self->old[i][0])
+			write_limit(zero_paths[i], self->old[i]);
+	if (self->id >= 0)
+		msgctl(self->id, IPC_RMID, NULL);
+}
+
+TEST_F(zero, limits_files_take_zero_and_negatives_as_native)
+{
+	const char *const *paths = zero_paths;
+	struct { long mtype; char mtext[4]; } m = { 1, "x" };
+	char buf[32];
+	int i;
+
+	self->id = SYS(msgget(IPC_PRIVATE, 0600));
 	ASSERT_EQ(0, write_limit(paths[0], "0\n"));
 	ASSERT_STREQ("0\n", limit_text(paths[0], buf, sizeof(buf)));
 	ASSERT_EQ(-1, msgget(IPC_PRIVATE, 0600));
 	ASSERT_EQ(ENOSPC, errno);
 	ASSERT_EQ(0, write_limit(paths[1], "0\n"));
 	ASSERT_STREQ("0\n", limit_text(paths[1], buf, sizeof(buf)));
-	ASSERT_EQ(-1, msgsnd(id, &m, 1, IPC_NOWAIT));
+	ASSERT_EQ(-1, msgsnd(self->id, &m, 1, IPC_NOWAIT));
 	ASSERT_EQ(EINVAL, errno);
 	ASSERT_EQ(EINVAL, write_limit(paths[2], "-1\n"));
 	ASSERT_EQ(0, write_limit(paths[3], "-1\n"));
@@ -681,14 +703,13 @@ TEST(limits_files_take_zero_and_negatives_as_native)
 	ASSERT_EQ(EINVAL, write_limit(paths[4], "0\n"));
 	ASSERT_EQ(EINVAL, write_limit(paths[4], "-1\n"));
 	ASSERT_EQ(EINVAL, write_limit(paths[4], "+5\n"));
-	ASSERT_STREQ(old[4], limit_text(paths[4], buf, sizeof(buf)));
-	ASSERT_STREQ(old[2], limit_text(paths[2], buf, sizeof(buf)));
+	ASSERT_STREQ(self->old[4], limit_text(paths[4], buf, sizeof(buf)));
+	ASSERT_STREQ(self->old[2], limit_text(paths[2], buf, sizeof(buf)));
 	for (i = 0; i < 5; i++) {
-		ASSERT_EQ(0, write_limit(paths[i], old[i]));
-		ASSERT_STREQ(old[i], limit_text(paths[i], buf, sizeof(buf)));
+		ASSERT_EQ(0, write_limit(paths[i], self->old[i]));
+		ASSERT_STREQ(self->old[i], limit_text(paths[i], buf, sizeof(buf)));
 	}
-	SYS(msgsnd(id, &m, 1, IPC_NOWAIT));
-	SYS(msgctl(id, IPC_RMID, NULL));
+	SYS(msgsnd(self->id, &m, 1, IPC_NOWAIT));
 }
 
 /* The number of open descriptors of this process. */

@@ -24,7 +24,7 @@
 #include <linux/ioctl.h>
 
 #define RIPC_DEVICE "/dev/rust_ipc"
-#define RIPC_ABI_VERSION 3             /* 2: the register calls (below); 3: ripc_set_limits.set */
+#define RIPC_ABI_VERSION 3             /* 2: the register calls (below); 3: ripc_set_limits.set, POLLPRI on notification descriptors */
 
 /* Limits, as /proc/sys/fs/mqueue/ and /proc/sys/kernel/msg* show them. */
 struct ripc_limits {
@@ -71,6 +71,7 @@ struct ripc_set_limits {
 #define RIPC_LIMIT_MSGMAX		(1U << 5)
 #define RIPC_LIMIT_MSGMNB		(1U << 6)
 #define RIPC_LIMIT_MSGMNI		(1U << 7)
+#define RIPC_LIMIT_ALL			0xffU
 
 /* ---- POSIX queues ---------------------------------------------------- */
 
@@ -216,7 +217,8 @@ struct ripc_mq_notify {
  * (EINVAL if not one fits), blocks while there is none (interruptible;
  * EAGAIN with O_NONBLOCK).  A registration removed without firing (by
  * mq_notify(mqd, NULL), a close of a queue descriptor, the queue's removal)
- * makes the descriptor report POLLPRI, until it is registered again.
+ * makes the descriptor report POLLPRI (ABI version 3), until it is
+ * registered again or RIPC_NOTIFY_FD_STATE is asked (which acknowledges it).
  * Closing the descriptor (its last reference) cancels its registration.  The queue's status line shows such a
  * registration as NOTIFY:2 (native SIGEV_THREAD, also delivered through a
  * descriptor) with SIGNO:0.
@@ -527,7 +529,11 @@ struct ripc_mq_peek_batch {
  * ENOMEM); EINTR if a signal comes while the stream is checked.
  * Both need CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN over the user namespace
  * that owns the IPC namespace (EPERM).  The kernel holds one page of the
- * stream at a time; a dump holds each queue's lock while it writes it.
+ * stream at a time; a dump holds each queue's lock while it writes it, and
+ * copies to buf without page faults there: a page of buf that is not there
+ * is faulted in with no lock held and the dump starts again (a signal
+ * then: EINTR, or a restart under SA_RESTART; EFAULT for a page that
+ * cannot be written).  A buffer touched before the call dumps in one pass.
  *
  * Stream version 1, little-endian:
  *   header:  "RIPCDUMP", u32 version (1), u32 header length (16)

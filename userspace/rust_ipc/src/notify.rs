@@ -19,7 +19,9 @@ use std::{
 ///
 /// It is a file descriptor ([`AsFd`]): `poll`/`epoll` (mio, tokio's
 /// `AsyncFd`) report `POLLIN` while a record is unread, so an event loop
-/// needs no signal handler.  One queue at a time holds its registration
+/// needs no signal handler, and `POLLPRI` (if asked for) once a
+/// registration was removed without firing, until the next one or
+/// [`NotifyFd::state`].  One queue at a time holds its registration
 /// (`EBUSY` otherwise); dropping it cancels the registration.
 ///
 /// # Examples
