@@ -163,6 +163,14 @@ fn list_as(which: Listing, flags: u32) -> io::Result<String> {
 pub fn dump() -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; 1 << 16];
     loop {
+        // Its pages there first: the module copies without page faults
+        // under its locks, and for a page that is not there faults it in
+        // after them and dumps again (one pass instead of two).  A zeroed
+        // allocation may be pages never touched: a byte of each is written.
+        for i in (0..buf.len()).step_by(4096) {
+            // SAFETY: `i` is within `buf`.
+            unsafe { core::ptr::write_volatile(buf.as_mut_ptr().add(i), 0) };
+        }
         let mut a = uapi::ripc_dump {
             size: sys::size_of::<uapi::ripc_dump>(),
             buf: ptr(buf.as_mut_ptr()),
