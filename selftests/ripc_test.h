@@ -480,13 +480,18 @@ static inline int run_output(const char *cmd, char *out, size_t size)
  * reads one without its newline, write_knob() writes one; -1 on failure. */
 #define FAILSLAB "/sys/kernel/debug/failslab/"
 
-static inline int read_knob(const char *name, char *val, size_t len)
+static inline int knob_open(const char *name, int flags)
 {
 	char path[128];
-	int fd, n;
 
 	snprintf(path, sizeof(path), FAILSLAB "%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return open(path, flags | O_CLOEXEC);
+}
+
+static inline int read_knob(const char *name, char *val, size_t len)
+{
+	int fd = knob_open(name, O_RDONLY), n;
+
 	if (fd < 0)
 		return -1;
 	n = read(fd, val, len - 1);
@@ -500,11 +505,8 @@ static inline int read_knob(const char *name, char *val, size_t len)
 
 static inline int write_knob(const char *name, const char *val)
 {
-	char path[128];
-	int fd, n;
+	int fd = knob_open(name, O_WRONLY), n;
 
-	snprintf(path, sizeof(path), FAILSLAB "%s", name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	n = write(fd, val, strlen(val));
