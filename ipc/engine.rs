@@ -28,7 +28,7 @@
 
 use crate::ipc::{
     defs::write_items,
-    lock::{sleepable, QueueMutexBackend},
+    lock::{self, QueueMutexBackend},
     msg::Msg,
     pinned::Pinned,
     stats::{Blocked, Counted},
@@ -193,9 +193,13 @@ pub(crate) trait Family: QueueState {
     /// Takes the message `want` selects, if there is one.
     fn take_for(&mut self, want: &Self::Want) -> Result<Option<Taken<Self::Extra>>>;
 
-    /// A receiver of `want` about to sleep: what its entry holds (with
-    /// its buffer pinned for [`Given::Copied`], if it asks for that).
-    fn receiver_waits(&self, want: &Self::Want) -> Self::RecvWait;
+    /// A receiver of `want` about to sleep: what its entry holds, and
+    /// where its buffer is, if it asks to be filled straight
+    /// ([`Given::Copied`]; pinned once it waits: [`Family::attach`]).
+    fn receiver_waits(&self, want: &Self::Want) -> (Self::RecvWait, Option<DirectAt>);
+
+    /// Gives a waiting receiver's entry its buffer, pinned.
+    fn attach(w: &mut Self::RecvWait, pinned: KBox<Pinned>);
 
     /// What a blocked receiver makes of a message of type or priority
     /// `mtype` and `len` bytes: the family's selection rule.
@@ -331,14 +335,27 @@ impl DirectAt {
     /// Pins the buffer, if its pages are there (a blocked receiver's, that
     /// a sender fills straight from its own user memory: [`Family::fill`]).
     /// Boxed: a blocked receiver's entry is moved whole, and most entries
-    /// pin nothing.
-    /// Called under the queue lock, which this may sleep in.
-    pub(crate) fn pin(self) -> Option<KBox<Pinned>> {
-        sleepable(|| {
-            // The box first: its allocation failing pins nothing.
-            let b = KBox::<Pinned>::new_uninit(GFP_KERNEL).ok()?;
-            Some(KBox::write(b, Pinned::new(self.buf, self.len)?))
-        })
+    /// pin nothing.  Not under the queue lock ([`pin_waiting`]).
+    fn pin(self) -> Option<KBox<Pinned>> {
+        // The box first: its allocation failing pins nothing.
+        let b = KBox::<Pinned>::new_uninit(GFP_KERNEL).ok()?;
+        Some(KBox::write(b, Pinned::new(self.buf, self.len)?))
+    }
+}
+
+/// Pins the buffer at `at` of the receiver waiting as `id`, with the queue
+/// lock dropped (pinning may wait for the receiver's `mmap_lock` or
+/// migrate its pages, which no other user of the queue should wait for),
+/// and gives it to its entry if it still waits: a sender that came
+/// meanwhile took the ordinary way.
+fn pin_waiting<S: Family>(g: &mut Guard<'_, S, QueueMutexBackend>, id: u64, at: DirectAt) {
+    let Some(p) = lock::unlocked(g, || at.pin()) else {
+        return;
+    };
+    match g.receivers().waiting(id) {
+        Some(w) => S::attach(w, p),
+        // Served meanwhile: unpinned here (in `sleepable`).
+        None => drop(p),
     }
 }
 
@@ -538,8 +555,11 @@ impl<S: Family> Parts<'_, S> {
                 let slept = match e {
                     Some(e) => Err(e),
                     None => {
-                        let rw = g.receiver_waits(&w);
+                        let (rw, at) = g.receiver_waits(&w);
                         wait_in::<S, _>(g.receivers(), rw).and_then(|id| {
+                            if let Some(at) = at {
+                                pin_waiting(&mut g, id, at);
+                            }
                             wait::sleep(
                                 &mut g,
                                 |s| s.receivers(),

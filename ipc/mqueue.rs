@@ -464,11 +464,16 @@ impl Family for MqState {
     }
 
     #[inline]
-    fn receiver_waits(&self, w: &Option<DirectAt>) -> MqWait {
-        MqWait {
+    fn receiver_waits(&self, w: &Option<DirectAt>) -> (MqWait, Option<DirectAt>) {
+        let e = MqWait {
             got: None,
-            direct: w.and_then(DirectAt::pin),
-        }
+            direct: None,
+        };
+        (e, *w)
+    }
+
+    fn attach(w: &mut MqWait, pinned: KBox<Pinned>) {
+        w.direct = Some(pinned);
     }
 
     /// The first blocked receiver takes any message.

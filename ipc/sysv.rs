@@ -635,18 +635,23 @@ impl Family for SysvState {
     /// A single receive's buffer is pinned for one copy: the type and as
     /// much text as a message can have.
     #[inline]
-    fn receiver_waits(&self, w: &Want) -> RecvWait {
+    fn receiver_waits(&self, w: &Want) -> (RecvWait, Option<DirectAt>) {
         let text = w.bufsz.min(self.shared.limits.msgmax() as usize);
         let at = w
             .direct
             .and_then(|p| DirectAt::new(p, size_of::<i64>() + text));
-        RecvWait {
+        let e = RecvWait {
             search: w.search,
             bufsz: w.bufsz,
             noerror: w.noerror,
             got: None,
-            direct: at.and_then(DirectAt::pin),
-        }
+            direct: None,
+        };
+        (e, at)
+    }
+
+    fn attach(w: &mut RecvWait, pinned: KBox<Pinned>) {
+        w.direct = Some(pinned);
     }
 
     /// `pipelined_send`'s test: the first whose search matches; one whose

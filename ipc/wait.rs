@@ -257,6 +257,15 @@ impl<W> WaitList<W> {
         }
     }
 
+    /// What entry `id` waits with, while it waits (not served yet).
+    pub(crate) fn waiting(&mut self, id: u64) -> Option<&mut W> {
+        let s = self.slot(u32::try_from(id).ok()?)?;
+        if !s.linked {
+            return None;
+        }
+        s.e.as_mut().map(|e| &mut e.w)
+    }
+
     /// The first waiting entry, to look at.
     pub(crate) fn first(&mut self) -> Option<&mut Waiter<W>> {
         let head = self.head;

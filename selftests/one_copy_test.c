@@ -14,7 +14,9 @@
  */
 #include "ripc_backends.h"
 
+#include <pthread.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #define BIG 8192		/* mq_msgsize and msgmax's default; the one-copy size */
 #define MQNAME "/ripc_one_copy"
@@ -163,6 +165,65 @@ TEST_F(mq, without_a_blocked_receiver_the_message_is_queued)
 	ASSERT_EQ(BIG, self->be->receive(self->q, rbuf, BIG, &prio));
 	ASSERT_EQ(9u, prio);
 	ASSERT_TRUE(check(rbuf, BIG, 41));
+}
+
+struct remapped {
+	const struct mq_backend *be;
+	mqd_t q;
+	char *buf;
+	ssize_t got;
+	unsigned int prio;
+	pid_t tid;
+};
+
+static void *remapped_receive(void *arg)
+{
+	struct remapped *r = arg;
+
+	__atomic_store_n(&r->tid, gettid(), __ATOMIC_RELEASE);
+	r->got = r->be->receive(r->q, r->buf, BIG, &r->prio);
+	return NULL;
+}
+
+/*
+ * A receiver's pinned pages are charged to RLIMIT_MEMLOCK (as io_uring's
+ * registered buffers): at 0, without CAP_IPC_LOCK, nothing is pinned and
+ * the message goes the ordinary way.  Seen here as native's behaviour
+ * when the blocked receiver's buffer is replaced by a new mapping before
+ * the message comes: the message is in the new mapping (a pinned buffer
+ * would have got it in the old pages).
+ */
+TEST_F(mq, under_rlimit_memlock_0_a_remapped_buffer_gets_the_message_as_native)
+{
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	pid = fork_child();
+	if (pid == 0) {
+		static char msg[BIG];
+		struct remapped r = { .be = self->be, .q = self->q };
+		pthread_t t;
+
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(setrlimit(RLIMIT_MEMLOCK, &(struct rlimit){ 0, 0 }) == 0);
+		r.buf = mmap(NULL, BIG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CHILD_CHECK(r.buf != MAP_FAILED);
+		memset(r.buf, 0x5a, BIG);	/* its pages there: pinnable */
+		CHILD_CHECK(pthread_create(&t, NULL, remapped_receive, &r) == 0);
+		while (!__atomic_load_n(&r.tid, __ATOMIC_ACQUIRE))
+			usleep(1000);
+		CHILD_CHECK(wait_blocked(r.tid) == 0);
+		/* A new mapping (its pages not there yet) where the buffer was. */
+		CHILD_CHECK(mmap(r.buf, BIG, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == r.buf);
+		fill(msg, BIG, 23);
+		CHILD_CHECK(self->be->send(self->q, msg, BIG, 4) == 0);
+		CHILD_CHECK(pthread_join(t, NULL) == 0);
+		CHILD_CHECK(r.got == BIG && r.prio == 4);
+		CHILD_CHECK(check(r.buf, BIG, 23));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
 }
 
 /* ---- System V ---------------------------------------------------------- */

@@ -68,20 +68,13 @@ pub(crate) fn sleep_unlocked<T: ?Sized, B: Backend>(
     g: &mut Guard<'_, T, B>,
     until: Option<(Clock, i64)>,
 ) -> bool {
-    let lock = g.lock_ref();
     let (clock, at) = until.unwrap_or((Clock::Monotonic, i64::MAX));
     // SAFETY: no preconditions; the task is TASK_RUNNING again once the
     // sleep below returns, before the lock is taken again.
     unsafe { super::ffi::rust_ipc_set_interruptible() };
-    // The guard is moved out of `*g` and dropped, which unlocks; a guard of
-    // the same lock is written back into `*g` below, before anything can
-    // use it (`g` is this function's exclusive borrow).
-    // SAFETY: as just said; nothing in between can unwind.
-    drop(unsafe { core::ptr::read(g) });
     // SAFETY: no preconditions; any clock id and time are accepted.
-    let r = unsafe { super::ffi::rust_ipc_sleep_until(clock.id(), at) };
-    // SAFETY: `*g` was moved out above, so it is overwritten without being
-    // dropped, with a guard of the lock it held.
-    unsafe { core::ptr::write(g, lock.lock()) };
+    let r = super::lock::unlocked(g, || unsafe {
+        super::ffi::rust_ipc_sleep_until(clock.id(), at)
+    });
     r == 0
 }

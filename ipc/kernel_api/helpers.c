@@ -5,6 +5,7 @@
  * crate): no kernel struct layout is read or guessed on the Rust side.
  * The Rust wrappers over these are in ipc/kernel_api/.
  */
+#include <linux/capability.h>
 #include <linux/compat.h>
 #include <linux/crc32.h>
 #include <linux/cred.h>
@@ -25,6 +26,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task_stack.h>
 #include <linux/sched/task.h>
+#include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/timekeeping.h>
@@ -486,49 +488,104 @@ s64 rust_ipc_coarse_real_ns(void)
 	return ktime_get_coarse_real_ns();
 }
 
+#if defined(CONFIG_NET) || defined(CONFIG_IO_URING) || \
+	defined(CONFIG_VFIO_PCI_ZDEV_KVM) || IS_ENABLED(CONFIG_IOMMUFD) || \
+	defined(CONFIG_SECRETMEM)
+/*
+ * Charges n pinned pages to the caller's user and RLIMIT_MEMLOCK, as
+ * io_uring's registered buffers are (__io_account_mem): returns the user
+ * charged (a reference), NULL without a charge (over the limit with
+ * CAP_IPC_LOCK, which io_uring does not charge either), or an ERR_PTR
+ * over the limit.
+ */
+static struct user_struct *charge_pinned(unsigned long n)
+{
+	struct user_struct *user = current_user();
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	unsigned long cur = atomic_long_read(&user->locked_vm);
+
+	do {
+		if (cur + n > limit)
+			return ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK) ?
+				NULL : ERR_PTR(-ENOMEM);
+	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, cur + n));
+	return get_uid(user);
+}
+
+static void uncharge_pinned(struct user_struct *user, unsigned long n)
+{
+	if (user) {
+		atomic_long_sub(n, &user->locked_vm);
+		free_uid(user);
+	}
+}
+#else
+static struct user_struct *charge_pinned(unsigned long n)
+{
+	return NULL;
+}
+
+static void uncharge_pinned(struct user_struct *user, unsigned long n)
+{
+}
+#endif
+
 /*
  * One copy (a sender's text straight into a blocked receiver's buffer):
- * the receiver's buffer [addr, addr + len) pinned for writing, only if
- * its pages are present now (FOLL_NOFAULT: the caller holds its queue
- * lock, and a fault there could stall the queue).  The page array is the
- * caller's inline one if it has room for them (ninline entries), else
- * allocated.  Returns the number of pages and sets *pages, or returns 0 if
- * the pages are not all there.
+ * the receiver's buffer [addr, addr + len) pinned for writing, only if its
+ * pages are present now (FOLL_NOFAULT), charged to RLIMIT_MEMLOCK (*user:
+ * the user charged, or NULL).  Called without the queue lock: pinning may
+ * wait for the caller's mmap_lock or migrate pages (FOLL_LONGTERM: the pin
+ * lasts as long as the receiver sleeps).  The page array is the caller's
+ * inline one if it has room for them (ninline entries), else allocated.
+ * Returns the number of pages and sets *pages, or returns 0 if the pages
+ * are not all there or the limit is reached.
  */
 int rust_ipc_pin_user_nofault(unsigned long addr, size_t len, struct page **inline_pages,
-			      int ninline, struct page ***pages)
+			      int ninline, struct page ***pages, struct user_struct **user)
 {
 	unsigned long first = addr >> PAGE_SHIFT, last = (addr + len - 1) >> PAGE_SHIFT;
 	unsigned long n = last - first + 1;
 	struct page **p = inline_pages;
+	struct user_struct *charged;
 	int got;
 
 	if (!len || addr + len < addr || n > INT_MAX)
 		return 0;
+	charged = charge_pinned(n);
+	if (IS_ERR(charged))
+		return 0;
 	if (n > ninline) {
 		p = kvmalloc_array(n, sizeof(*p), GFP_KERNEL_ACCOUNT);
-		if (!p)
+		if (!p) {
+			uncharge_pinned(charged, n);
 			return 0;
+		}
 	}
 	got = pin_user_pages_fast(addr & PAGE_MASK, n, FOLL_WRITE | FOLL_LONGTERM | FOLL_NOFAULT, p);
 	if (got == (int)n) {
 		*pages = p;
+		*user = charged;
 		return n;
 	}
 	if (got > 0)
 		unpin_user_pages(p, got);
 	if (p != inline_pages)
 		kvfree(p);
+	uncharge_pinned(charged, n);
 	return 0;
 }
 
 /*
- * Unpins (and marks dirty) what rust_ipc_pin_user_nofault() pinned, and
- * frees the page array if it was allocated (not inline_pages).
+ * Unpins (and marks dirty) what rust_ipc_pin_user_nofault() pinned, takes
+ * back its charge, and frees the page array if it was allocated (not
+ * inline_pages).
  */
-void rust_ipc_unpin_user(struct page **pages, int npages, struct page **inline_pages)
+void rust_ipc_unpin_user(struct page **pages, int npages, struct page **inline_pages,
+			 struct user_struct *user)
 {
 	unpin_user_pages_dirty_lock(pages, npages, true);
+	uncharge_pinned(user, npages);
 	if (pages != inline_pages)
 		kvfree(pages);
 }
@@ -551,7 +608,10 @@ int rust_ipc_pinned_fill(struct page **pages, size_t start, size_t off,
 	/*
 	 * Every page of a user source is there before anything is written: a
 	 * fill that faulted half-way would leave part of a message in the
-	 * buffer of a receiver that then gets another one, or none.
+	 * buffer of a receiver that then gets another one, or none.  (Another
+	 * thread of the sender that unmaps the source right now can still make
+	 * the copy below fail part-way; the receiver's buffer then holds part
+	 * of a message it does not get.)
 	 */
 	if (!src_kernel) {
 		const char __user *p = (const char __user *)src, *end = p + len;
@@ -573,6 +633,7 @@ int rust_ipc_pinned_fill(struct page **pages, size_t start, size_t off,
 			memcpy(k + in, src, n);
 		else if (__copy_from_user_inatomic(k + in, (const void __user *)src, n))
 			ret = -EFAULT;
+		flush_dcache_page(pages[pos >> PAGE_SHIFT]);	/* as memcpy_to_page() */
 		kunmap_local(k);
 		if (ret)
 			break;

@@ -64,9 +64,11 @@ void rust_ipc_queue_sleepable_end(bool enabled);
 int rust_ipc_sleep_until(clockid_t clock, ktime_t expires);
 s64 rust_ipc_coarse_real_ns(void);
 
+struct user_struct;
 int rust_ipc_pin_user_nofault(unsigned long addr, size_t len, struct page **inline_pages,
-			      int ninline, struct page ***pages);
-void rust_ipc_unpin_user(struct page **pages, int npages, struct page **inline_pages);
+			      int ninline, struct page ***pages, struct user_struct **user);
+void rust_ipc_unpin_user(struct page **pages, int npages, struct page **inline_pages,
+			 struct user_struct *user);
 int rust_ipc_pinned_fill(struct page **pages, size_t start, size_t off,
 			 const void *src, size_t len, bool src_kernel);
 

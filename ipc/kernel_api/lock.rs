@@ -37,7 +37,7 @@
 use kernel::{
     bindings,
     ffi::c_char,
-    sync::lock::{mutex::MutexBackend, Backend, Lock},
+    sync::lock::{mutex::MutexBackend, Backend, Guard, Lock},
 };
 
 /// A mutex held with preemption disabled, as a [`Backend`] of [`Lock`]
@@ -111,5 +111,26 @@ pub(crate) fn sleepable<R>(f: impl FnOnce() -> R) -> R {
     let r = f();
     // SAFETY: it disables preemption again only if `begin` enabled it.
     unsafe { super::ffi::rust_ipc_queue_sleepable_end(enabled) };
+    r
+}
+
+/// Runs `f` with the lock of `g` dropped, and takes it again (as
+/// [`kernel::sync::CondVar`]'s waits do with `Guard::do_unlocked`, which
+/// the kernel crate keeps to itself): for what must not run under it.
+pub(crate) fn unlocked<T: ?Sized, B: Backend, R>(
+    g: &mut Guard<'_, T, B>,
+    f: impl FnOnce() -> R,
+) -> R {
+    let lock = g.lock_ref();
+    // The guard is moved out of `*g` and dropped, which unlocks; a guard of
+    // the same lock is written back into `*g` below, before anything can
+    // use it (`g` is this function's exclusive borrow).
+    // SAFETY: as just said; nothing in between can unwind (the kernel
+    // does not unwind).
+    drop(unsafe { core::ptr::read(g) });
+    let r = f();
+    // SAFETY: `*g` was moved out above, so it is overwritten without being
+    // dropped, with a guard of the lock it held.
+    unsafe { core::ptr::write(g, lock.lock()) };
     r
 }

@@ -5,10 +5,17 @@
 //! pages (user → user, as binder does), where the queues otherwise copy
 //! twice (user → kernel message → user).
 //!
-//! The pages are pinned only if they are present (`FOLL_NOFAULT`), and
-//! filled with page faults disabled: both run under the queue lock, where
-//! a fault (on a `userfaultfd` page, say) could stall every user of the
-//! queue.  Whoever finds a page missing takes the ordinary way.
+//! The pages are pinned only if they are present (`FOLL_NOFAULT`), by the
+//! receiver once it is on the waiter list, with the queue lock dropped
+//! (pinning may wait for the receiver's `mmap_lock` or migrate pages out of
+//! movable memory, `FOLL_LONGTERM`), and charged to its user's
+//! `RLIMIT_MEMLOCK` as io_uring's registered buffers are (none over the
+//! limit, unless `CAP_IPC_LOCK`).  They are filled with page faults
+//! disabled, under the queue lock, where a fault (on a `userfaultfd` page,
+//! say) could stall every user of the queue.  Whoever finds a page missing
+//! takes the ordinary way.  As with any pinned buffer, a receiver that
+//! unmaps or remaps its buffer while it sleeps gets its message in the old
+//! pages.
 
 use super::ffi;
 use kernel::{bindings, prelude::*};
@@ -25,10 +32,12 @@ const INLINE_PAGES: usize = 3;
 /// [`Pinned::pages`] points at `npages` pages pinned by
 /// `rust_ipc_pin_user_nofault()` for the range, which starts `start` bytes
 /// into the first page: `inline` holds them if `heap` is null, else the
-/// array at `heap` (the helper's); they stay pinned until `Drop`.
+/// array at `heap` (the helper's); they stay pinned, and charged to `user`
+/// (the helper's reference, or null), until `Drop`.
 pub(crate) struct Pinned {
     inline: [*mut bindings::page; INLINE_PAGES],
     heap: *mut *mut bindings::page,
+    user: *mut c_void,
     npages: c_int,
     start: usize,
     len: usize,
@@ -47,6 +56,7 @@ impl Pinned {
         let mut p = Pinned {
             inline: [core::ptr::null_mut(); INLINE_PAGES],
             heap: core::ptr::null_mut(),
+            user: core::ptr::null_mut(),
             npages: 0,
             start: (addr as usize) % kernel::page::PAGE_SIZE,
             len,
@@ -55,7 +65,7 @@ impl Pinned {
         let mut pages = inline;
         // SAFETY: the helper checks the range, pins without faulting into
         // `inline` (of `INLINE_PAGES` entries) or an array it allocates,
-        // and sets `pages` only when it returns a page count.
+        // and sets `pages` and `user` only when it returns a page count.
         let n = unsafe {
             ffi::rust_ipc_pin_user_nofault(
                 addr as usize,
@@ -63,6 +73,7 @@ impl Pinned {
                 inline,
                 INLINE_PAGES as c_int,
                 &mut pages,
+                &mut p.user,
             )
         };
         if n == 0 {
@@ -123,7 +134,9 @@ impl Drop for Pinned {
         let (pages, inline) = (self.pages(), self.inline.as_mut_ptr());
         // Often under the queue lock (a woken receiver's entry).
         // SAFETY: by the type invariant the pages are pinned, in `inline`
-        // or the helper's array; neither is used again.
-        super::lock::sleepable(|| unsafe { ffi::rust_ipc_unpin_user(pages, self.npages, inline) });
+        // or the helper's array, and charged to `user`; none is used again.
+        super::lock::sleepable(|| unsafe {
+            ffi::rust_ipc_unpin_user(pages, self.npages, inline, self.user)
+        });
     }
 }
