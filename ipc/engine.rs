@@ -201,6 +201,10 @@ pub(crate) trait Family: QueueState {
     /// Gives a waiting receiver's entry its buffer, pinned.
     fn attach(w: &mut Self::RecvWait, pinned: KBox<Pinned>);
 
+    /// Takes a woken receiver's pinned buffer back (to unpin it after the
+    /// queue lock: unpinning takes the pages' locks).
+    fn detach(w: &mut Self::RecvWait) -> Option<KBox<Pinned>>;
+
     /// What a blocked receiver makes of a message of type or priority
     /// `mtype` and `len` bytes: the family's selection rule.
     fn pick(w: &Self::RecvWait, mtype: i64, len: usize) -> Pick;
@@ -542,6 +546,8 @@ impl<S: Family> Parts<'_, S> {
     {
         let (mut got, mut err) = (0, None);
         let mut wq = WakeQ::new();
+        // A woken receiver's pins, dropped after the lock.
+        let mut unpin = None;
         let mut g = self.state.lock();
         'wants: for w in wants {
             let mut blocked = Blocked::Receive;
@@ -572,7 +578,11 @@ impl<S: Family> Parts<'_, S> {
                     }
                 };
                 blocked = Blocked::Again;
-                match slept.map(S::given) {
+                let given = slept.map(|mut w| {
+                    unpin = S::detach(&mut w).or(unpin.take());
+                    S::given(w)
+                });
+                match given {
                     Ok(Some(Ok(Given::Msg(m)))) => {
                         let t = Taken {
                             msg: m,
@@ -595,7 +605,9 @@ impl<S: Family> Parts<'_, S> {
             got += 1;
         }
         let poll = (got > 0 && g.engine().polled).then_some(self.poll);
-        wait::end_run(g, wq, poll, got, err)
+        let r = wait::end_run(g, wq, poll, got, err);
+        drop(unpin);
+        r
     }
 
     /// A receive batch, an item for each of `items`, for both families: runs of

@@ -476,6 +476,10 @@ impl Family for MqState {
         w.direct = Some(pinned);
     }
 
+    fn detach(w: &mut MqWait) -> Option<KBox<Pinned>> {
+        w.direct.take()
+    }
+
     /// The first blocked receiver takes any message.
     #[inline]
     fn pick(_: &MqWait, _: i64, _: usize) -> Pick {

@@ -654,6 +654,10 @@ impl Family for SysvState {
         w.direct = Some(pinned);
     }
 
+    fn detach(w: &mut RecvWait) -> Option<KBox<Pinned>> {
+        w.direct.take()
+    }
+
     /// `pipelined_send`'s test: the first whose search matches; one whose
     /// buffer is too small gets `E2BIG` on the way.
     #[inline]
