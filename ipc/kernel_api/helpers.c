@@ -412,6 +412,14 @@ void rust_ipc_set_interruptible(void)
  * helpers below.  Under PREEMPT_RT a mutex lends its waiters' priority to
  * its holder, as native's spinlocks do there, and preemption stays on.
  */
+/*
+ * Whether the task running on this CPU holds a queue lock with preemption
+ * disabled (queue locks do not nest): while it does, no other task runs
+ * here, and in rust_ipc_queue_sleepable_begin()'s preemptible stretch the
+ * count is handed back, so it always belongs to the current task.
+ */
+static DEFINE_PER_CPU(unsigned int, queue_lock_held);
+
 void rust_ipc_queue_lock(struct mutex *lock)
 {
 	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
@@ -424,48 +432,60 @@ void rust_ipc_queue_lock(struct mutex *lock)
 	 * through a preemption point).  Contended, it waits as mutex_lock().
 	 */
 	preempt_disable();
-	if (likely(mutex_trylock(lock)))
-		return;
-	preempt_enable();
-	mutex_lock(lock);
-	preempt_disable();
+	if (unlikely(!mutex_trylock(lock))) {
+		preempt_enable();
+		mutex_lock(lock);
+		preempt_disable();
+	}
+	this_cpu_inc(queue_lock_held);
 }
 
 bool rust_ipc_queue_trylock(struct mutex *lock)
 {
 	if (!mutex_trylock(lock))
 		return false;
-	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT)) {
 		preempt_disable();
+		this_cpu_inc(queue_lock_held);
+	}
 	return true;
 }
 
 void rust_ipc_queue_unlock(struct mutex *lock)
 {
 	mutex_unlock(lock);
-	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT)) {
+		this_cpu_dec(queue_lock_held);
 		preempt_enable();
+	}
 }
 
 /*
  * Code that may sleep (an allocation, pinning pages, a copy to user memory)
  * and may run under a queue lock runs between these two: there the holder
  * may be preempted and sleep, still holding the lock.  begin returns whether
- * it enabled preemption; the module disables it nowhere else, so outside a
- * queue lock both do nothing.
+ * it enabled preemption: only for the holder of a queue lock (the per-CPU
+ * count), never in another atomic context (an RCU read side, a spinlock),
+ * where the code inside may not sleep anyway; a queue lock's holder inside
+ * another atomic context here is a bug (warned once).
  */
 bool rust_ipc_queue_sleepable_begin(void)
 {
-	if (IS_ENABLED(CONFIG_PREEMPT_RT) || !IS_ENABLED(CONFIG_PREEMPT_COUNT) || preemptible())
+	if (IS_ENABLED(CONFIG_PREEMPT_RT) || !this_cpu_read(queue_lock_held))
 		return false;
+	if (IS_ENABLED(CONFIG_PREEMPT_COUNT) && WARN_ON_ONCE(preempt_count() != 1))
+		return false;
+	this_cpu_dec(queue_lock_held);
 	preempt_enable();
 	return true;
 }
 
 void rust_ipc_queue_sleepable_end(bool enabled)
 {
-	if (enabled)
+	if (enabled) {
 		preempt_disable();
+		this_cpu_inc(queue_lock_held);
+	}
 }
 
 /*

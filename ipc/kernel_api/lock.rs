@@ -18,8 +18,11 @@
 //! [`sleepable`], preemptible again, still holding the lock; a long
 //! message freed under it skips `cond_resched`, `IPC_RMID` frees its
 //! messages after it, and a notification descriptor's state is a
-//! spinlock.  Nothing else in the module disables preemption, which is how
-//! [`sleepable`] knows it runs under a queue lock.  Under
+//! spinlock.  The helpers count, per CPU, whether the task running there
+//! holds a queue lock (it cannot migrate while it does, and [`sleepable`]
+//! hands the count back for its preemptible stretch): that is how
+//! [`sleepable`] knows it runs under one, and it leaves any other atomic
+//! context (an RCU read side, a spinlock) atomic.  Under
 //! `PREEMPT_RT` a mutex inherits its waiters' priority, as native's
 //! spinlocks do there, and the C helpers leave preemption alone.
 //!
@@ -105,8 +108,9 @@ unsafe impl Backend for QueueMutexBackend {
 /// again for its duration (the module's doc).  Without a queue lock held,
 /// it only runs `f`.
 pub(crate) fn sleepable<R>(f: impl FnOnce() -> R) -> R {
-    // SAFETY: no preconditions: it enables preemption only where it is
-    // disabled, and says whether it did.
+    // SAFETY: no preconditions: it enables preemption only for the holder
+    // of a queue lock, undoing that lock's own `preempt_disable`, and says
+    // whether it did.
     let enabled = unsafe { super::ffi::rust_ipc_queue_sleepable_begin() };
     let r = f();
     // SAFETY: it disables preemption again only if `begin` enabled it.
