@@ -351,14 +351,31 @@ impl DirectAt {
 /// lock dropped (pinning may wait for the receiver's `mmap_lock` or
 /// migrate its pages, which no other user of the queue should wait for),
 /// and gives it to its entry if it still waits: a sender that came
-/// meanwhile took the ordinary way.
-fn pin_waiting<S: Family>(g: &mut Guard<'_, S, QueueMutexBackend>, id: u64, at: DirectAt) {
-    let Some(p) = lock::unlocked(g, || at.pin()) else {
-        return;
+/// meanwhile took the ordinary way.  `spare`: pins of the same receive
+/// from a sleep it was woken from to look again, used again (no unlock)
+/// if they cover `at`, and where pins go that no entry takes (dropped by
+/// the caller after the lock).
+fn pin_waiting<S: Family>(
+    g: &mut Guard<'_, S, QueueMutexBackend>,
+    id: u64,
+    at: DirectAt,
+    spare: &mut Option<KBox<Pinned>>,
+) {
+    let p = match spare.take() {
+        Some(p) if p.covers(at.buf, at.len) => p,
+        other => {
+            *spare = other;
+            let Some(p) = lock::unlocked(g, || at.pin()) else {
+                return;
+            };
+            p
+        }
     };
     match g.receivers().waiting(id) {
         Some(w) => S::attach(w, p),
-        // Served meanwhile: unpinned here (in `sleepable`).
+        // Served meanwhile: unpinned after the lock (here, in
+        // `sleepable`, only if the caller holds others already).
+        None if spare.is_none() => *spare = Some(p),
         None => drop(p),
     }
 }
@@ -546,7 +563,8 @@ impl<S: Family> Parts<'_, S> {
     {
         let (mut got, mut err) = (0, None);
         let mut wq = WakeQ::new();
-        // A woken receiver's pins, dropped after the lock.
+        // A woken receiver's pins: used again if it sleeps again for the
+        // same buffer, else dropped after the lock.
         let mut unpin = None;
         let mut g = self.state.lock();
         'wants: for w in wants {
@@ -563,8 +581,9 @@ impl<S: Family> Parts<'_, S> {
                     None => {
                         let (rw, at) = g.receiver_waits(&w);
                         wait_in::<S, _>(g.receivers(), rw).and_then(|id| {
-                            if let Some(at) = at {
-                                pin_waiting(&mut g, id, at);
+                            // Not for a sleep that times out at once.
+                            if let Some(at) = at.filter(|_| !b.deadline.passed()) {
+                                pin_waiting(&mut g, id, at, &mut unpin);
                             }
                             wait::sleep(
                                 &mut g,
@@ -579,7 +598,11 @@ impl<S: Family> Parts<'_, S> {
                 };
                 blocked = Blocked::Again;
                 let given = slept.map(|mut w| {
-                    unpin = S::detach(&mut w).or(unpin.take());
+                    if let Some(p) = S::detach(&mut w) {
+                        // `pin_waiting` took any earlier ones (or kept them
+                        // for lack of an entry: then dropped here).
+                        drop(unpin.replace(p));
+                    }
                     S::given(w)
                 });
                 match given {

@@ -366,7 +366,7 @@ impl Deadline {
     };
 
     /// Whether the deadline has passed (never, with none).
-    fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         matches!(self.at, Some((c, at)) if c.now() >= at)
     }
 

@@ -465,9 +465,10 @@ void rust_ipc_queue_unlock(struct mutex *lock)
  * and may run under a queue lock runs between these two: there the holder
  * may be preempted and sleep, still holding the lock.  begin returns whether
  * it enabled preemption: only for the holder of a queue lock (the per-CPU
- * count), never in another atomic context (an RCU read side, a spinlock),
- * where the code inside may not sleep anyway; a queue lock's holder inside
- * another atomic context here is a bug (warned once).
+ * count), never in another atomic context (a spinlock, or an RCU read side
+ * where it disables preemption), where the code inside may not sleep
+ * anyway; a queue lock's holder inside another atomic context here is a
+ * bug (warned once; under PREEMPT_RCU an RCU read side does not show).
  */
 bool rust_ipc_queue_sleepable_begin(void)
 {
@@ -514,20 +515,21 @@ s64 rust_ipc_coarse_real_ns(void)
 /*
  * Charges n pinned pages to the caller's user and RLIMIT_MEMLOCK, as
  * io_uring's registered buffers are (__io_account_mem): returns the user
- * charged (a reference), NULL without a charge (over the limit with
- * CAP_IPC_LOCK, which io_uring does not charge either), or an ERR_PTR
- * over the limit.
+ * charged (a reference), NULL without a charge (CAP_IPC_LOCK, which
+ * io_uring does not charge either), or an ERR_PTR over the limit.
  */
 static struct user_struct *charge_pinned(unsigned long n)
 {
 	struct user_struct *user = current_user();
 	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-	unsigned long cur = atomic_long_read(&user->locked_vm);
+	unsigned long cur;
 
+	if (ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK))
+		return NULL;
+	cur = atomic_long_read(&user->locked_vm);
 	do {
 		if (cur + n > limit)
-			return ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK) ?
-				NULL : ERR_PTR(-ENOMEM);
+			return ERR_PTR(-ENOMEM);
 	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, cur + n));
 	return get_uid(user);
 }

@@ -22,7 +22,8 @@
 //! holds a queue lock (it cannot migrate while it does, and [`sleepable`]
 //! hands the count back for its preemptible stretch): that is how
 //! [`sleepable`] knows it runs under one, and it leaves any other atomic
-//! context (an RCU read side, a spinlock) atomic.  Under
+//! context (a spinlock; an RCU read side where that disables preemption)
+//! atomic.  Under
 //! `PREEMPT_RT` a mutex inherits its waiters' priority, as native's
 //! spinlocks do there, and the C helpers leave preemption alone.
 //!

@@ -10,7 +10,7 @@
 //! (pinning may wait for the receiver's `mmap_lock` or migrate pages out of
 //! movable memory, `FOLL_LONGTERM`), and charged to its user's
 //! `RLIMIT_MEMLOCK` as io_uring's registered buffers are (none over the
-//! limit, unless `CAP_IPC_LOCK`).  They are filled with page faults
+//! limit; a task with `CAP_IPC_LOCK` is not charged).  They are filled with page faults
 //! disabled, under the queue lock, where a fault (on a `userfaultfd` page,
 //! say) could stall every user of the queue.  Whoever finds a page missing
 //! takes the ordinary way.  As with any pinned buffer, a receiver that
@@ -39,6 +39,7 @@ pub(crate) struct Pinned {
     heap: *mut *mut bindings::page,
     user: *mut c_void,
     npages: c_int,
+    addr: u64,
     start: usize,
     len: usize,
 }
@@ -58,6 +59,7 @@ impl Pinned {
             heap: core::ptr::null_mut(),
             user: core::ptr::null_mut(),
             npages: 0,
+            addr,
             start: (addr as usize) % kernel::page::PAGE_SIZE,
             len,
         };
@@ -98,6 +100,11 @@ impl Pinned {
     /// The pinned length.
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    /// Whether these are the pins of `[addr, addr + len)`.
+    pub(crate) fn covers(&self, addr: u64, len: usize) -> bool {
+        self.addr == addr && self.len == len
     }
 
     /// Copies `len` bytes from user memory at `src` (the current task's)
