@@ -524,6 +524,7 @@ impl<S: Family> Parts<'_, S> {
                         b.deadline,
                         S::ON_SIGNAL,
                         blocked,
+                        |_| {},
                     )
                 });
                 if let Err(e) = slept {
@@ -585,6 +586,9 @@ impl<S: Family> Parts<'_, S> {
                             if let Some(at) = at.filter(|_| !b.deadline.passed()) {
                                 pin_waiting(&mut g, id, at, &mut unpin);
                             }
+                            // Its pins, woken or not, dropped after the
+                            // lock (`pin_waiting` took any earlier ones or
+                            // kept them for lack of an entry: dropped here).
                             wait::sleep(
                                 &mut g,
                                 |s| s.receivers(),
@@ -592,20 +596,17 @@ impl<S: Family> Parts<'_, S> {
                                 b.deadline,
                                 S::ON_SIGNAL,
                                 blocked,
+                                |w| {
+                                    if let Some(p) = S::detach(w) {
+                                        drop(unpin.replace(p));
+                                    }
+                                },
                             )
                         })
                     }
                 };
                 blocked = Blocked::Again;
-                let given = slept.map(|mut w| {
-                    if let Some(p) = S::detach(&mut w) {
-                        // `pin_waiting` took any earlier ones (or kept them
-                        // for lack of an entry: then dropped here).
-                        drop(unpin.replace(p));
-                    }
-                    S::given(w)
-                });
-                match given {
+                match slept.map(S::given) {
                     Ok(Some(Ok(Given::Msg(m)))) => {
                         let t = Taken {
                             msg: m,

@@ -538,8 +538,10 @@ pub(crate) enum OnSignal {
 /// Sleeps until entry `id` of `list(state)` is served, and returns it
 /// removed from the list.  On a signal or the deadline the entry is removed
 /// and the error returned, unless a waker served it first (`wq_sleep`'s
-/// order: served, then signalled, then timed out).  The queue's counters
-/// get the sleep (`blocked`, if it sleeps at all) and the timeout.
+/// order: served, then signalled, then timed out).  `taken` sees the entry
+/// once it is removed, either way (to keep what must outlive the lock).
+/// The queue's counters get the sleep (`blocked`, if it sleeps at all) and
+/// the timeout.
 pub(crate) fn sleep<S: Unpin + Counted, W>(
     g: &mut Guard<'_, S, QueueMutexBackend>,
     list: impl Fn(&mut S) -> &mut WaitList<W>,
@@ -547,6 +549,7 @@ pub(crate) fn sleep<S: Unpin + Counted, W>(
     deadline: Deadline,
     on_signal: OnSignal,
     mut blocked: Blocked,
+    taken: impl FnOnce(&mut W),
 ) -> Result<W> {
     let mut timed_out = false;
     loop {
@@ -570,7 +573,8 @@ pub(crate) fn sleep<S: Unpin + Counted, W>(
             timed_out = kernel_api::clock::sleep_unlocked(g, deadline.at);
             continue;
         };
-        let e = list(g).take(id).ok_or(EINVAL)?;
+        let mut e = list(g).take(id).ok_or(EINVAL)?;
+        taken(&mut e.w);
         return match err {
             Some(err) if !e.done => {
                 if err == ETIMEDOUT {

@@ -139,8 +139,8 @@ impl Pinned {
 impl Drop for Pinned {
     fn drop(&mut self) {
         let (pages, inline) = (self.pages(), self.inline.as_mut_ptr());
-        // Sometimes under the queue lock (the entry of a receiver that
-        // timed out or was interrupted; a woken one unpins after the lock).
+        // Seldom under the queue lock (a receiver's pins go after it,
+        // `Parts::receive_run`): `sleepable`.
         // SAFETY: by the type invariant the pages are pinned, in `inline`
         // or the helper's array, and charged to `user`; none is used again.
         super::lock::sleepable(|| unsafe {
