@@ -12,10 +12,11 @@
 //! `rt_mutex`, whose priority inheritance bounds that wait, made two-vCPU
 //! streaming three times slower (its contended unlock wakes the waiter,
 //! where a mutex's waiters spin on a running holder).  The few things that
-//! may sleep under the lock (a waiter list that grows, a receiver pinning
-//! and unpinning its buffer, a new priority's node, a `MSG_COPY` duplicate,
-//! a dump's pause every page, the status text, `IPC_RMID`'s index update) run in
-//! [`sleepable`], preemptible again, still holding the lock; a long
+//! may sleep under the lock (a waiter list that grows, a new priority's
+//! node, a `MSG_COPY` duplicate, a dump's pause every page, the status
+//! text, `IPC_RMID`'s index update, and seldom an unpin) run in
+//! [`sleepable`], preemptible again, still holding the lock; a receiver
+//! pins and unpins its buffer with the lock dropped ([`unlocked`]); a long
 //! message freed under it skips `cond_resched`, `IPC_RMID` frees its
 //! messages after it, and a notification descriptor's state is a
 //! spinlock.  The helpers count, per CPU, whether the task running there
