@@ -167,6 +167,48 @@ TEST_F(mq, without_a_blocked_receiver_the_message_is_queued)
 	ASSERT_TRUE(check(rbuf, BIG, 41));
 }
 
+/* A process's VmPin in kB (/proc/PID/status), or -1. */
+static long vm_pin_kb(pid_t pid)
+{
+	char path[64], line[128];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/*
+ * A blocked receiver's pinned buffer shows in its VmPin, as io_uring's
+ * registered buffers do, until its receive returns (native pins nothing).
+ */
+TEST_F(mq, a_blocked_receivers_pinned_buffer_shows_in_vmpin)
+{
+	static char msg[BIG];
+	pid_t pid = mq_receiver(self->be, self->q, 0, BIG, 31, 2);
+	long pinned;
+
+	ASSERT_EQ(0, wait_blocked(pid));
+	pinned = vm_pin_kb(pid);
+	if (self->be == &native_mq_be) {
+		EXPECT_EQ(0, pinned);
+	} else {
+		/* The buffer's 2 or 3 pages (it need not be page-aligned). */
+		EXPECT_TRUE(pinned == BIG / 1024 || pinned == BIG / 1024 + 4)
+			TH_LOG("VmPin %ld kB", pinned);
+	}
+	fill(msg, BIG, 31);
+	SYS(self->be->send(self->q, msg, BIG, 2));
+	ASSERT_EQ(0, wait_child(pid));
+}
+
 struct remapped {
 	const struct mq_backend *be;
 	mqd_t q;

@@ -23,6 +23,7 @@
 #include <linux/pid_namespace.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task_stack.h>
 #include <linux/sched/task.h>
@@ -556,7 +557,8 @@ static void uncharge_pinned(struct user_struct *user, unsigned long n)
  * One copy (a sender's text straight into a blocked receiver's buffer):
  * the receiver's buffer [addr, addr + len) pinned for writing, only if its
  * pages are present now (FOLL_NOFAULT), charged to RLIMIT_MEMLOCK (*user:
- * the user charged, or NULL).  Called without the queue lock: pinning may
+ * the user charged, or NULL) and counted in the caller's VmPin (*mm, a
+ * reference).  Called without the queue lock: pinning may
  * wait for the caller's mmap_lock or migrate pages (FOLL_LONGTERM: the pin
  * lasts as long as the receiver sleeps).  The page array is the caller's
  * inline one if it has room for them (ninline entries), else allocated.
@@ -564,7 +566,8 @@ static void uncharge_pinned(struct user_struct *user, unsigned long n)
  * are not all there or the limit is reached.
  */
 int rust_ipc_pin_user_nofault(unsigned long addr, size_t len, struct page **inline_pages,
-			      int ninline, struct page ***pages, struct user_struct **user)
+			      int ninline, struct page ***pages, struct user_struct **user,
+			      struct mm_struct **mm)
 {
 	unsigned long first = addr >> PAGE_SHIFT, last = (addr + len - 1) >> PAGE_SHIFT;
 	unsigned long n = last - first + 1;
@@ -588,6 +591,10 @@ int rust_ipc_pin_user_nofault(unsigned long addr, size_t len, struct page **inli
 	if (got == (int)n) {
 		*pages = p;
 		*user = charged;
+		/* Shown as VmPin, as io_uring's registered buffers are. */
+		*mm = current->mm;
+		mmgrab(*mm);
+		atomic64_add(n, &(*mm)->pinned_vm);
 		return n;
 	}
 	if (got > 0)
@@ -600,14 +607,18 @@ int rust_ipc_pin_user_nofault(unsigned long addr, size_t len, struct page **inli
 
 /*
  * Unpins (and marks dirty) what rust_ipc_pin_user_nofault() pinned, takes
- * back its charge, and frees the page array if it was allocated (not
+ * back its charge and its VmPin count, and frees the page array if it was allocated (not
  * inline_pages).
  */
 void rust_ipc_unpin_user(struct page **pages, int npages, struct page **inline_pages,
-			 struct user_struct *user)
+			 struct user_struct *user, struct mm_struct *mm)
 {
 	unpin_user_pages_dirty_lock(pages, npages, true);
 	uncharge_pinned(user, npages);
+	if (mm) {
+		atomic64_sub(npages, &mm->pinned_vm);
+		mmdrop(mm);
+	}
 	if (pages != inline_pages)
 		kvfree(pages);
 }

@@ -65,10 +65,12 @@ int rust_ipc_sleep_until(clockid_t clock, ktime_t expires);
 s64 rust_ipc_coarse_real_ns(void);
 
 struct user_struct;
+struct mm_struct;
 int rust_ipc_pin_user_nofault(unsigned long addr, size_t len, struct page **inline_pages,
-			      int ninline, struct page ***pages, struct user_struct **user);
+			      int ninline, struct page ***pages, struct user_struct **user,
+			      struct mm_struct **mm);
 void rust_ipc_unpin_user(struct page **pages, int npages, struct page **inline_pages,
-			 struct user_struct *user);
+			 struct user_struct *user, struct mm_struct *mm);
 int rust_ipc_pinned_fill(struct page **pages, size_t start, size_t off,
 			 const void *src, size_t len, bool src_kernel);
 

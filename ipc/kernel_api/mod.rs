@@ -84,12 +84,14 @@ mod ffi {
             ninline: c_int,
             pages: *mut *mut *mut bindings::page,
             user: *mut *mut c_void,
+            mm: *mut *mut c_void,
         ) -> c_int;
         pub(super) fn rust_ipc_unpin_user(
             pages: *mut *mut bindings::page,
             npages: c_int,
             inline_pages: *mut *mut bindings::page,
             user: *mut c_void,
+            mm: *mut c_void,
         );
         pub(super) fn rust_ipc_pinned_fill(
             pages: *mut *mut bindings::page,

@@ -10,7 +10,8 @@
 //! (pinning may wait for the receiver's `mmap_lock` or migrate pages out of
 //! movable memory, `FOLL_LONGTERM`), and charged to its user's
 //! `RLIMIT_MEMLOCK` as io_uring's registered buffers are (none over the
-//! limit; a task with `CAP_IPC_LOCK` is not charged).  They are filled with page faults
+//! limit; a task with `CAP_IPC_LOCK` is not charged) and counted in its
+//! `VmPin`.  They are filled with page faults
 //! disabled, under the queue lock, where a fault (on a `userfaultfd` page,
 //! say) could stall every user of the queue.  Whoever finds a page missing
 //! takes the ordinary way.  As with any pinned buffer, a receiver that
@@ -32,12 +33,14 @@ const INLINE_PAGES: usize = 3;
 /// [`Pinned::pages`] points at `npages` pages pinned by
 /// `rust_ipc_pin_user_nofault()` for the range, which starts `start` bytes
 /// into the first page: `inline` holds them if `heap` is null, else the
-/// array at `heap` (the helper's); they stay pinned, and charged to `user`
-/// (the helper's reference, or null), until `Drop`.
+/// array at `heap` (the helper's); they stay pinned, charged to `user`
+/// (the helper's reference, or null) and counted in the VmPin of `mm` (the
+/// helper's reference), until `Drop`.
 pub(crate) struct Pinned {
     inline: [*mut bindings::page; INLINE_PAGES],
     heap: *mut *mut bindings::page,
     user: *mut c_void,
+    mm: *mut c_void,
     npages: c_int,
     addr: u64,
     start: usize,
@@ -58,6 +61,7 @@ impl Pinned {
             inline: [core::ptr::null_mut(); INLINE_PAGES],
             heap: core::ptr::null_mut(),
             user: core::ptr::null_mut(),
+            mm: core::ptr::null_mut(),
             npages: 0,
             addr,
             start: (addr as usize) % kernel::page::PAGE_SIZE,
@@ -67,7 +71,8 @@ impl Pinned {
         let mut pages = inline;
         // SAFETY: the helper checks the range, pins without faulting into
         // `inline` (of `INLINE_PAGES` entries) or an array it allocates,
-        // and sets `pages` and `user` only when it returns a page count.
+        // and sets `pages`, `user` and `mm` only when it returns a page
+        // count.
         let n = unsafe {
             ffi::rust_ipc_pin_user_nofault(
                 addr as usize,
@@ -76,6 +81,7 @@ impl Pinned {
                 INLINE_PAGES as c_int,
                 &mut pages,
                 &mut p.user,
+                &mut p.mm,
             )
         };
         if n == 0 {
@@ -142,9 +148,10 @@ impl Drop for Pinned {
         // Seldom under the queue lock (a receiver's pins go after it,
         // `Parts::receive_run`): `sleepable`.
         // SAFETY: by the type invariant the pages are pinned, in `inline`
-        // or the helper's array, and charged to `user`; none is used again.
+        // or the helper's array, charged to `user` and counted in `mm` (all
+        // none or null if nothing was pinned); none is used again.
         super::lock::sleepable(|| unsafe {
-            ffi::rust_ipc_unpin_user(pages, self.npages, inline, self.user)
+            ffi::rust_ipc_unpin_user(pages, self.npages, inline, self.user, self.mm)
         });
     }
 }
