@@ -167,11 +167,12 @@ TEST_F(mq, without_a_blocked_receiver_the_message_is_queued)
 	ASSERT_TRUE(check(rbuf, BIG, 41));
 }
 
-/* A process's VmPin in kB (/proc/PID/status), or -1. */
-static long vm_pin_kb(pid_t pid)
+/* A number of /proc/PID/status (VmPin in kB, a count), or -1. */
+static long status_field(pid_t pid, const char *name)
 {
 	char path[64], line[128];
-	long kb = -1;
+	size_t n = strlen(name);
+	long v = -1;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
@@ -179,10 +180,10 @@ static long vm_pin_kb(pid_t pid)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+		if (!strncmp(line, name, n) && line[n] == ':' && sscanf(line + n + 1, "%ld", &v) == 1)
 			break;
 	fclose(f);
-	return kb;
+	return v;
 }
 
 /*
@@ -196,7 +197,7 @@ TEST_F(mq, a_blocked_receivers_pinned_buffer_shows_in_vmpin)
 	long pinned;
 
 	ASSERT_EQ(0, wait_blocked(pid));
-	pinned = vm_pin_kb(pid);
+	pinned = status_field(pid, "VmPin");
 	if (self->be == &native_mq_be) {
 		EXPECT_EQ(0, pinned);
 	} else {
@@ -349,6 +350,33 @@ TEST_F(msg, a_big_message_to_a_blocked_receiver_arrives_whole)
 	SYS(msg_send(self->be, self->id, 4, BIG, 12));
 	ASSERT_EQ(0, wait_child(pid));
 	ASSERT_QUEUE_WITH(self->be->ctl, self->id, 0, 0);
+}
+
+/*
+ * IPC_SET wakes blocked receivers to look again (native's expunge_all with
+ * EAGAIN): one that sleeps again keeps the pins it had (it pinned its
+ * buffer again and held both sets, seen in VmPin; native pins nothing).
+ */
+TEST_F(msg, a_receiver_woken_to_look_again_keeps_its_pins)
+{
+	pid_t pid = msg_receiver(self->be, self->id, 0, BIG, 0, BIG, 13, 6, 0);
+	struct msqid_ds ds;
+	long pinned, switches;
+
+	ASSERT_EQ(0, wait_blocked(pid));
+	pinned = status_field(pid, "VmPin");
+	switches = status_field(pid, "voluntary_ctxt_switches");
+	ASSERT_LE(0, pinned);
+	SYS(self->be->ctl(self->id, IPC_STAT, &ds));
+	SYS(self->be->ctl(self->id, IPC_SET, &ds));
+	/* It woke and went to sleep again. */
+	for (int i = 0; i < 3000 && status_field(pid, "voluntary_ctxt_switches") == switches; i++)
+		usleep(1000);
+	ASSERT_LT(switches, status_field(pid, "voluntary_ctxt_switches"));
+	ASSERT_EQ(0, wait_blocked(pid));
+	EXPECT_EQ(pinned, status_field(pid, "VmPin"));
+	SYS(msg_send(self->be, self->id, 6, BIG, 13));
+	ASSERT_EQ(0, wait_child(pid));
 }
 
 /*
