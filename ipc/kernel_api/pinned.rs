@@ -70,9 +70,8 @@ impl Pinned {
         let inline = p.inline.as_mut_ptr();
         let mut pages = inline;
         // SAFETY: the helper checks the range, pins without faulting into
-        // `inline` (of `INLINE_PAGES` entries) or an array it allocates,
-        // and sets `pages`, `user` and `mm` only when it returns a page
-        // count.
+        // `inline` (`INLINE_PAGES` entries) or an array it allocates, and
+        // sets `pages`, `user` and `mm` only when it returns a page count.
         let n = unsafe {
             ffi::rust_ipc_pin_user_nofault(
                 addr as usize,
