@@ -504,10 +504,9 @@ impl PosixQueue {
                     ptr(std::ptr::addr_of_mut!(prio_out)),
                 )
             };
-            // SAFETY: the buffer is `len` bytes of a slice the caller lends
-            // (read for a send, written for a receive, which only `receive`
-            // passes), the priority pointer a live `u32`, the timeout 0 or
-            // a live `ripc_timespec`.
+            // SAFETY: the buffer is `len` bytes of a slice the caller lends (read for a
+            // send, written for a receive, which only `receive` passes), the priority
+            // pointer a live `u32`, the timeout 0 or a live `ripc_timespec`.
             let r = unsafe {
                 sys::ioctl_regs(
                     self.fd.as_fd(),

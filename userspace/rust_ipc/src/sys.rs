@@ -29,10 +29,9 @@ struct Call<T> {
     arg: *mut T,
 }
 
-// SAFETY: `ioctl()` below makes callers promise that `arg` is the argument
-// struct `cmd` takes, with every pointer in it valid for what the command
-// does; the module reads and writes nothing else.  The output is the plain
-// return value, so `output_from_ptr` touches no memory.
+// SAFETY: `ioctl()` below makes callers promise that `arg` is `cmd`'s argument
+// struct, every pointer in it valid for what the command does (nothing else is
+// touched); the output is the plain return value: `output_from_ptr` reads no memory.
 unsafe impl<T> Ioctl for Call<T> {
     type Output = IoctlOutput;
     const IS_MUTATING: bool = true;
@@ -109,10 +108,9 @@ pub(crate) unsafe fn ioctl_regs(
             return None;
         }
         let ret: isize;
-        // SAFETY: the x86-64 `syscall` instruction with the ioctl system
-        // call's number and six arguments; the kernel changes rax (the
-        // result), rcx and r11 only, and touches user memory only through
-        // the pointers in `args` (the caller's contract).
+        // SAFETY: x86-64 `syscall` (ioctl, six arguments) changes only rax (the result),
+        // rcx and r11; the kernel touches user memory only through the pointers in
+        // `args`, valid by the caller's contract.
         unsafe {
             std::arch::asm!(
                 "syscall",

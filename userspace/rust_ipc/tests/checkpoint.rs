@@ -8,6 +8,8 @@ use rust_ipc::{device, OpenOptions, PosixQueue, RecvFlags, Search, SysvQueue};
 
 /// `unshare(CLONE_NEWIPC)`: a new IPC namespace without queues.
 fn new_ipc_ns() -> Result<(), String> {
+    // SAFETY: `unshare` takes only flags and touches no memory of ours; it is
+    // called in a forked child, so only that child's IPC namespace changes.
     if unsafe { libc::unshare(libc::CLONE_NEWIPC) } == 0 {
         Ok(())
     } else {

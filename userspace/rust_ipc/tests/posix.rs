@@ -384,10 +384,14 @@ fn notify_signal_sigwait() {
     let f = fresh("notify-sig", 4, 16);
     let mut ready = common::Signal::new();
     let parent = std::process::id() as i32;
+    // SAFETY: getuid() has no preconditions and cannot fail.
     let uid = unsafe { libc::getuid() };
     let q = &f.q;
     let child = fork_child(|| {
+        // SAFETY: `sigset_t` is plain C data, valid all-zero (and emptied below).
         let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `set` is a live, writable `sigset_t`; sigprocmask allows a
+        // null old-set pointer.  Only this forked child's mask changes.
         unsafe {
             libc::sigemptyset(&mut set);
             libc::sigaddset(&mut set, libc::SIGUSR1);
@@ -399,11 +403,14 @@ fn notify_signal_sigwait() {
         })
         .map_err(|e| format!("notify: {e}"))?;
         ready.post();
+        // SAFETY: `siginfo_t` is plain C data, for which all-zero is valid.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
         let ts = libc::timespec {
             tv_sec: 20,
             tv_nsec: 0,
         };
+        // SAFETY: `set`, `ts` are live and initialised, `info` is a live,
+        // writable `siginfo_t`, as sigtimedwait requires.
         let sig = unsafe { libc::sigtimedwait(&set, &mut info, &ts) };
         if sig != libc::SIGUSR1 {
             return Err(format!(
@@ -411,6 +418,8 @@ fn notify_signal_sigwait() {
                 std::io::Error::last_os_error()
             ));
         }
+        // SAFETY: the union fields read are plain integers/pointers in `info`,
+        // zeroed and then filled by the kernel (for SI_MESGQ: pid, uid, value).
         let (code, pid, suid, value) = unsafe {
             (
                 info.si_code,
@@ -488,8 +497,12 @@ fn fd_conversions() {
 #[test]
 fn not_a_queue_ebadf() {
     let mut p = [0; 2];
+    // SAFETY: `p` is a writable `[c_int; 2]`, as pipe2 requires.
     assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: `p[0]` is the pipe's read end, just opened and owned by nothing
+    // else; `q` takes it over (a non-queue descriptor is allowed: EBADF).
     let q = unsafe { <PosixQueue as std::os::fd::FromRawFd>::from_raw_fd(p[0]) };
+    // SAFETY: `p[1]` is the pipe's write end, owned by nothing else; `_w` takes it.
     let _w = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(p[1]) };
     assert_eq!(errno(q.send(b"x", 0)), libc::EBADF);
     assert_eq!(errno(q.send(b"x", 40000)), libc::EINVAL);

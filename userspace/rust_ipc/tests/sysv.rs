@@ -216,6 +216,7 @@ fn stat_counters() {
     let q = SysvQueue::create(key, 0o640).unwrap();
     let _guard = Fresh(q);
     let pid = std::process::id() as i32;
+    // SAFETY: geteuid and getegid have no preconditions and cannot fail.
     let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
     let limits = rust_ipc::device::version().unwrap().limits;
 

@@ -62,10 +62,15 @@ pub struct Child {
 
 pub fn fork_child(f: impl FnOnce() -> Result<(), String>) -> Child {
     let mut p = [0; 2];
+    // SAFETY: `p` is a writable `[c_int; 2]`, as pipe2 requires.
     assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: fork takes no pointers; the child runs only `f` and then
+    // `_exit`s, never returning or unwinding into the test harness.
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork: {}", io::Error::last_os_error());
     if pid == 0 {
+        // SAFETY: `p[0]` is the child's copy of the read end, owned by nothing
+        // else and not used again in the child.
         unsafe { libc::close(p[0]) };
         let verdict = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
             .unwrap_or_else(|_| Err("child panicked".into()));
@@ -73,11 +78,15 @@ pub fn fork_child(f: impl FnOnce() -> Result<(), String>) -> Child {
             Ok(()) => String::new(),
             Err(m) => m,
         };
+        // SAFETY: `msg` is live, its pointer readable for `msg.len()` bytes;
+        // `p[1]` is the child's write end; `_exit` ends the child at once.
         unsafe {
             libc::write(p[1], msg.as_ptr().cast(), msg.len());
             libc::_exit(if msg.is_empty() { 0 } else { 1 });
         }
     }
+    // SAFETY: `p[1]` is the parent's copy of the write end, owned by nothing
+    // else and not used again here.
     unsafe { libc::close(p[1]) };
     Child { pid, report: p[0] }
 }
@@ -87,14 +96,20 @@ impl Child {
         let mut msg = Vec::new();
         let mut buf = [0u8; 256];
         loop {
+            // SAFETY: `buf` is a live, writable array of `buf.len()` bytes;
+            // `self.report` is the read end this `Child` owns, still open.
             let n = unsafe { libc::read(self.report, buf.as_mut_ptr().cast(), buf.len()) };
             if n <= 0 {
                 break;
             }
             msg.extend_from_slice(&buf[..n as usize]);
         }
+        // SAFETY: `self.report` is owned by `self`, which `join` consumes, so
+        // it is closed once and not used again.
         unsafe { libc::close(self.report) };
         let mut status = 0;
+        // SAFETY: `status` is a live, writable `c_int`; `self.pid` is this
+        // `Child`'s process, reaped only here.
         assert_eq!(unsafe { libc::waitpid(self.pid, &mut status, 0) }, self.pid);
         if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 && msg.is_empty() {
             Ok(())
@@ -116,20 +131,27 @@ pub struct Signal {
 impl Signal {
     pub fn new() -> Signal {
         let mut p = [0; 2];
+        // SAFETY: `p` is a writable `[c_int; 2]`, as pipe2 requires.
         assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
         Signal { r: p[0], w: p[1] }
     }
     /// In the child.
     pub fn post(&self) {
+        // SAFETY: `b"!"` is a static buffer readable for the 1 byte written;
+        // `self.w` is the write end this `Signal` owns.
         unsafe { libc::write(self.w, b"!".as_ptr().cast(), 1) };
     }
     /// In the parent: waits for `post` (fails if the child exits first).
     pub fn wait(&mut self) {
         if self.w >= 0 {
+            // SAFETY: `self.w` is the write end this `Signal` owns; it is set
+            // to -1 right after, so it is never closed twice.
             unsafe { libc::close(self.w) };
             self.w = -1;
         }
         let mut b = 0u8;
+        // SAFETY: `b` is a live, writable byte, the 1 byte read; `self.r` is
+        // the read end this `Signal` owns.
         let n = unsafe { libc::read(self.r, (&mut b as *mut u8).cast(), 1) };
         assert_eq!(n, 1, "the child never posted");
     }
@@ -137,6 +159,8 @@ impl Signal {
 
 impl Drop for Signal {
     fn drop(&mut self) {
+        // SAFETY: `self.r` and (when not -1) `self.w` are descriptors this
+        // `Signal` owns, closed once, here, and not used after.
         unsafe {
             libc::close(self.r);
             if self.w >= 0 {
