@@ -31,7 +31,11 @@ use kernel::{
     new_mutex,
     page::PAGE_SIZE,
     prelude::*,
-    sync::{poll::PollTable, Arc, Mutex},
+    sync::{
+        atomic::{Atomic, Relaxed},
+        poll::PollTable,
+        Arc, Mutex,
+    },
     task::Task,
 };
 
@@ -720,6 +724,10 @@ impl Family for SysvState {
 pub(crate) struct SysvQueue {
     key: i32,
     id: i32,
+    /// Set once the queue has left the index (`IPC_RMID`, a `msgget` that
+    /// failed after publishing it), under the ids lock: a CPU's last queue
+    /// ([`find`]) is used only while this is clear.
+    gone: Atomic<bool>,
     #[pin]
     state: QueueMutex<SysvState>,
     poll: PollQueue,
@@ -762,6 +770,7 @@ impl SysvQueue {
             try_pin_init!(SysvQueue {
                 key,
                 id,
+                gone: Atomic::new(false),
                 state <- new_queue_mutex!(SysvState {
                     perm,
                     stime: 0,
@@ -808,9 +817,11 @@ fn lookup(ns: &SysvNs, id: i32) -> Result<Arc<SysvQueue>> {
 }
 
 /// The queue of `id` for a data call: the last one a data call used on this
-/// CPU, if the id still names it (the index holds it: a removed queue's id
-/// gives `EINVAL`, as a looked-up one's; this needs no RCU, nothing is
-/// read through the index), else looked up.  A stream between two tasks,
+/// CPU, if the id still names it (it has not left the index: a removed
+/// queue's id gives `EINVAL`, as a looked-up one's), else looked up.  One
+/// flag of the queue says so (`gone`, read without a lock: a removal that
+/// it misses is one that comes between a native lookup and its lock, which
+/// gives `EIDRM` under the lock, as natively).  A stream between two tasks,
 /// each on its CPU, finds its queue without a lookup and without a
 /// reference count that both write.  Given back with [`keep`].  (A removed
 /// queue, its messages freed, stays in a CPU's slot until that CPU's next
@@ -818,7 +829,7 @@ fn lookup(ns: &SysvNs, id: i32) -> Result<Arc<SysvQueue>> {
 #[inline(always)]
 fn find(ns: &SysvNs, id: i32) -> Result<Arc<SysvQueue>> {
     if let Some(q) = ns.last.take() {
-        if q.id == id && ns.index.holds((id as u32 % IPCMNI) as usize, &q) {
+        if q.id == id && !q.gone.load(Relaxed) {
             return Ok(q);
         }
     }
@@ -870,7 +881,9 @@ pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
         t.keys.reserve()?;
     }
     ns.index.set(idx, Some(q.clone()))?;
-    if let Err(e) = t.insert(idx, seq, q) {
+    if let Err(e) = t.insert(idx, seq, q.clone()) {
+        // A lookup meanwhile may have left it in a CPU's slot.
+        q.gone.store(true, Relaxed);
         let _ = ns.index.set(idx, None);
         return Err(e);
     }
@@ -1277,6 +1290,7 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
         if let Some(s) = t.slots.get_mut(idx) {
             *s = None;
             t.in_use -= 1;
+            q.gone.store(true, Relaxed);
             // Unsetting needs no memory: it cannot fail.  Under the queue
             // lock, as native's `ipc_rmid`: a lookup after the EIDRM it
             // gave fails.  It may sleep (a mutex, a grace period).

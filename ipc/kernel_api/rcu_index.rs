@@ -164,15 +164,6 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
         ok(&b).then(|| b.into())
     }
 
-    /// Whether entry `idx` is `v`, a reference the caller holds (so no
-    /// other `T` can be at its address): a comparison of pointers, without
-    /// RCU, since nothing is dereferenced.
-    pub(crate) fn holds(&self, idx: usize, v: &Arc<T>) -> bool {
-        self.chunk(idx)
-            .and_then(|c| c.get(idx % CHUNK))
-            .is_some_and(|e| core::ptr::eq(e.load(Acquire), Arc::as_ptr(v)))
-    }
-
     /// Sets entry `idx` to `v` (`ENOMEM` if its chunk cannot be made, or
     /// `EINVAL` beyond the index).  The reference it replaces is dropped
     /// after a grace period.
