@@ -36,6 +36,7 @@ use kernel::{
     prelude::*,
     rbtree::{RBTree, RBTreeNode},
     sync::{
+        aref::ARef,
         atomic::{Atomic, Relaxed},
         Arc, Mutex,
     },
@@ -287,7 +288,13 @@ impl MqState {
     /// FIFO, with the notification if the queue was empty and `notify` (a
     /// send; not a blocked sender's message that a receive lets in, which
     /// native's `pipelined_receive` queues without one); counted.
-    fn send_one(&mut self, mut m: Msg, notify: bool, wq: &mut WakeQ) -> Result {
+    fn send_one(
+        &mut self,
+        mut m: Msg,
+        notify: bool,
+        sender: Option<&Task>,
+        wq: &mut WakeQ,
+    ) -> Result {
         // Its place in the send order, kept if it comes back (put-back)
         // after a hand-over.
         m.set_seq(self.seq);
@@ -303,15 +310,24 @@ impl MqState {
             self.put(m, false, &mut None)?;
             let (msgs, bytes) = self.depth();
             self.stats.queued(len, msgs, bytes);
-            if notify && self.curmsgs == 1 {
-                if let Some(n) = self.notify.take() {
-                    n.fire();
-                }
+            if notify {
+                self.notify_first(sender);
             }
         } else {
             self.stats.handed(len);
         }
         Ok(())
+    }
+
+    /// `__do_notify`: the registration fires (and ends) when a message goes
+    /// into the queue and is its only one (no receiver was waiting); from
+    /// `sender`, else the caller.
+    fn notify_first(&mut self, sender: Option<&Task>) {
+        if self.curmsgs == 1 {
+            if let Some(n) = self.notify.take() {
+                n.fire(sender);
+            }
+        }
     }
 
     /// The registration, if any: one of a notification descriptor closed
@@ -381,6 +397,9 @@ impl QueueState for MqState {
         if let Err(e) = self.put(m, true, &mut node) {
             pr_warn!("rust_ipc: a message could not go back ({:?})\n", e);
         }
+        // Back in a queue that was seen without it: its sender now is the
+        // caller, whose receive could not deliver it.
+        self.notify_first(None);
         let (msgs, bytes) = self.depth();
         self.stats.peak(msgs, bytes);
     }
@@ -391,7 +410,7 @@ impl QueueState for MqState {
 
     /// `pipelined_receive`: the first blocked sender's message goes in while
     /// there is room (if its FIFO cannot be made, it stays blocked).
-    fn serve_senders(&mut self, wq: &mut WakeQ) -> bool {
+    fn serve_senders(&mut self, wq: &mut WakeQ, seen_empty: bool) -> bool {
         while !self.full() {
             let Some(prio) = self
                 .senders
@@ -403,12 +422,19 @@ impl QueueState for MqState {
             if self.prios.reserve(prio).is_err() {
                 return true;
             }
-            let sm = self.senders.serve_first(wq, Option::take).flatten();
+            // The sender, if its message may fire the notification.
+            let sm = self
+                .senders
+                .serve_first(wq, |s| {
+                    let sender = seen_empty.then(|| ARef::<Task>::from(s.task()));
+                    s.w.take().map(|m| (m, sender))
+                })
+                .flatten();
             // As its send goes on: a receiver may have blocked meanwhile
             // (the queue can be empty and yet full of messages out for
             // delivery).  Its node is reserved: nothing to allocate.
-            if let Some(sm) = sm {
-                if self.send_one(sm, false, wq).is_ok() {
+            if let Some((sm, sender)) = sm {
+                if self.send_one(sm, seen_empty, sender.as_deref(), wq).is_ok() {
                     self.stats.handed_in();
                 }
             }
@@ -455,7 +481,7 @@ impl Family for MqState {
 
     #[inline]
     fn send(&mut self, m: Msg, wq: &mut WakeQ) -> Result {
-        self.send_one(m, true, wq)
+        self.send_one(m, true, None, wq)
     }
 
     #[inline]

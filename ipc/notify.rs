@@ -41,6 +41,7 @@ use kernel::{
         poll::{PollCondVarBox, PollTable},
         Arc, SpinLock,
     },
+    task::Task,
     transmute::AsBytes,
 };
 
@@ -162,19 +163,25 @@ impl Notify {
         }
     }
 
-    /// Sends the notification (the registration is consumed: one-shot).
-    pub(crate) fn fire(self) {
+    /// Sends the notification (the registration is consumed: one-shot),
+    /// from `sender`: the task whose message went in (`None`: the caller).
+    pub(crate) fn fire(self, sender: Option<&Task>) {
         match &self.how {
-            How::Signal(signo) => {
-                kernel_api::mq_notify(&self.owner, self.exec_id, &self.user_ns, *signo, self.value)
-            }
+            How::Signal(signo) => kernel_api::mq_notify(
+                &self.owner,
+                self.exec_id,
+                &self.user_ns,
+                *signo,
+                self.value,
+                sender,
+            ),
             How::Fd(a) => a.fd.post(
                 a.serial,
                 Record {
                     value: self.value,
-                    pid: PidRef::current(),
-                    uid: kernel_api::sender_uid(&self.user_ns),
-                    user_ns: UserNsRef::current(),
+                    pid: PidRef::of(sender),
+                    uid: kernel_api::sender_uid(&self.user_ns, sender),
+                    user_ns: UserNsRef::of(sender),
                 },
             ),
             How::Nothing => {}

@@ -103,7 +103,7 @@ impl Ns {
         let ns = Arc::pin_init(
             try_pin_init!(Ns {
                 mq <- MqNs::new(ipc.mq_root_uid(), limits.clone()),
-                sysv <- SysvNs::new(ipc.user_ns(), ipc.root_uid(), limits.clone()),
+                sysv <- SysvNs::new(ipc.user_ns(), limits.clone()),
                 limits,
                 ns: ipc,
             }),

@@ -68,8 +68,6 @@ struct Shared {
     /// `msg_hdrs`, `msg_bytes`), for `MSG_INFO`.
     counts: Counts,
     user_ns: UserNsRef,
-    /// Uid 0 of `user_ns`: the owner of the namespace's sysctls.
-    root_uid: u32,
     limits: Arc<Limits>,
 }
 
@@ -141,11 +139,18 @@ impl Table {
         Some((idx, seq))
     }
 
-    /// Puts `q` at the `idx` and `seq` that [`Table::next`] gave.
-    fn insert(&mut self, idx: usize, seq: u32, q: Arc<SysvQueue>) -> Result {
+    /// Grows the table to hold index `idx`, so that [`Table::insert`]
+    /// there cannot fail.
+    fn make_room(&mut self, idx: usize) -> Result {
         while self.slots.len() <= idx {
             self.slots.push(None, GFP_KERNEL_ACCOUNT)?;
         }
+        Ok(())
+    }
+
+    /// Puts `q` at the `idx` and `seq` that [`Table::next`] gave (after
+    /// [`Table::make_room`]).
+    fn insert(&mut self, idx: usize, seq: u32, q: Arc<SysvQueue>) {
         if let Some(s) = self.slots.get_mut(idx) {
             *s = Some(q);
         }
@@ -155,7 +160,6 @@ impl Table {
         } else {
             (self.seq, self.last_idx, self.cursor) = (seq, Some(idx), idx + 1);
         }
-        Ok(())
     }
 }
 
@@ -301,11 +305,7 @@ pub(crate) struct SysvNs {
 type Index = RcuIndex<SysvQueue, { IPCMNI as usize / rcu_index::CHUNK }>;
 
 impl SysvNs {
-    pub(crate) fn new(
-        user_ns: UserNsRef,
-        root_uid: u32,
-        limits: Arc<Limits>,
-    ) -> impl PinInit<Self, Error> {
+    pub(crate) fn new(user_ns: UserNsRef, limits: Arc<Limits>) -> impl PinInit<Self, Error> {
         try_pin_init!(SysvNs {
             ids <- new_mutex!(Table::new()),
             index <- Index::new(),
@@ -314,7 +314,6 @@ impl SysvNs {
                 Shared {
                     counts: Counts::new()?,
                     user_ns,
-                    root_uid,
                     limits,
                 },
                 GFP_KERNEL_ACCOUNT
@@ -563,7 +562,7 @@ impl QueueState for SysvState {
         self.stats.peak(msgs, bytes);
     }
 
-    fn serve_senders(&mut self, wq: &mut WakeQ) -> bool {
+    fn serve_senders(&mut self, wq: &mut WakeQ, _: bool) -> bool {
         self.wake_senders(wq, false)
     }
 
@@ -724,9 +723,9 @@ impl Family for SysvState {
 pub(crate) struct SysvQueue {
     key: i32,
     id: i32,
-    /// Set once the queue has left the index (`IPC_RMID`, a `msgget` that
-    /// failed after publishing it), under the ids lock: a CPU's last queue
-    /// ([`find`]) is used only while this is clear.
+    /// Set once the queue has left the index (`IPC_RMID`), under the ids
+    /// lock: a CPU's last queue ([`find`]) is used only while this is
+    /// clear.
     gone: Atomic<bool>,
     #[pin]
     state: QueueMutex<SysvState>,
@@ -880,13 +879,11 @@ pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
     if a.key != 0 {
         t.keys.reserve()?;
     }
+    t.make_room(idx)?;
+    // Published last: once in the index a lookup may find it, so nothing
+    // after may fail (native's `ipc_addid` marks it deleted if it does).
     ns.index.set(idx, Some(q.clone()))?;
-    if let Err(e) = t.insert(idx, seq, q.clone()) {
-        // A lookup meanwhile may have left it in a CPU's slot.
-        q.gone.store(true, Relaxed);
-        let _ = ns.index.set(idx, None);
-        return Err(e);
-    }
+    t.insert(idx, seq, q);
     t.keys.insert(a.key, id);
     Ok(id)
 }
@@ -894,10 +891,11 @@ pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
 /// `RIPC_MSG_NEXT_ID`: `msg_next_id` as it was, after setting it if asked.
 pub(crate) fn next_id(ns: &SysvNs, a: &ripc_msg_next_id) -> Result<i32> {
     if a.set != 0 {
-        // The sysctl's rule (ipc_permissions): writable by the namespace's
-        // root, or with checkpoint_restore_ns_capable(ns->user_ns).
-        if Ids::current().euid != ns.shared.root_uid && !ns.checkpoint_capable() {
-            return Err(EPERM);
+        // The sysctl's rule (ipc_permissions): mode 0444, made 0666 by
+        // checkpoint_restore_ns_capable(ns->user_ns) alone (its owner gets
+        // 0444's owner bits); an open for writing then gives EACCES.
+        if !ns.checkpoint_capable() {
+            return Err(EACCES);
         }
         if a.value < 0 {
             return Err(EINVAL);
@@ -1216,6 +1214,10 @@ fn stat(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     if a.cmd != MSG_STAT_ANY && !g.allowed(0o444) {
         return Err(EACCES);
     }
+    // `msgctl_stat`: removed between the lookup and the lock.
+    if g.deleted {
+        return Err(EIDRM);
+    }
     let p = &g.perm;
     let ds = ripc_msqid_ds {
         msg_perm: ripc_ipc_perm {
@@ -1490,7 +1492,9 @@ impl Restore {
         }
         let (idx, seq) = ((id as u32 % IPCMNI) as usize, id as u32 / IPCMNI);
         let taken = self.t.keys.get(key).is_some();
-        if !self.ids || id < 0 || seq >= SEQ_MAX || !self.t.is_free(idx) || taken {
+        // Any id: `msg_next_id` gives sequence numbers up to `INT_MAX` / 32768,
+        // beyond the cycle's.
+        if !self.ids || id < 0 || !self.t.is_free(idx) || taken {
             return Err(EBADMSG);
         }
         if mode > 0o777 || pad != 0 {
@@ -1514,7 +1518,8 @@ impl Restore {
         // with the table, taking them out of the namespace's totals.
         let t = &mut self.t;
         let alloc = (t.seq, t.last_idx, t.cursor, t.next_id);
-        t.insert(idx, seq, q.clone())?;
+        t.make_room(idx)?;
+        t.insert(idx, seq, q.clone());
         (t.seq, t.last_idx, t.cursor, t.next_id) = alloc;
         self.t.keys.insert(key, id);
         let msgmax = ns.shared.limits.msgmax() as usize;

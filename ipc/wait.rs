@@ -278,11 +278,11 @@ impl<W> WaitList<W> {
     pub(crate) fn serve_first<R>(
         &mut self,
         wq: &mut WakeQ,
-        f: impl FnOnce(&mut W) -> R,
+        f: impl FnOnce(&mut Waiter<W>) -> R,
     ) -> Option<R> {
         let head = self.head;
         let e = self.slot(head)?.e.as_mut()?;
-        let r = f(&mut e.w);
+        let r = f(e);
         e.wake(wq);
         self.unlink(head);
         Some(r)

@@ -164,7 +164,8 @@ ssize_t ripc_msgrcv_clock(int msqid, void *msgp, size_t msgsz, long msgtyp, int 
 int ripc_msgctl(int msqid, int cmd, struct msqid_ds *buf);
 /* /proc/sys/kernel/msg_next_id of the caller's IPC namespace: *old gets its
  * value (-1: unset), then, if new_value is not NULL, it is set to
- * *new_value (0 to INT_MAX; CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN).
+ * *new_value (0 to INT_MAX; CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN, else
+ * EACCES).
  * 0, or -1 with errno. */
 int ripc_msg_next_id(int *old, const int *new_value);
 

@@ -15,6 +15,7 @@
  */
 #include "ripc_test.h"
 
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -494,6 +495,39 @@ TEST(peek_batch_of_many_messages_in_parts)
 	close(q);
 }
 
+/*
+ * msg_next_id gives any id up to INT_MAX, so a sequence number up to
+ * INT_MAX / 32768 = 65535, one more than the allocation's cycle reaches:
+ * such a queue dumps and comes back with its id (it was refused with
+ * EBADMSG, so a namespace that held one could never be restored).
+ */
+TEST(a_queue_with_the_highest_id_comes_back)
+{
+	int top = INT_MAX - 32768 + 5, id, v;
+	struct { long mtype; char c[4]; } m = { 3, "top" }, r;
+	void *dump;
+	size_t len;
+
+	if (!have_device())
+		SKIP(return, RIPC_DEVICE " does not exist");
+	REQUIRE_CAP(CAP_CHECKPOINT_RESTORE);
+	SYS(unshare(CLONE_NEWIPC));
+	SYS(ripc_msg_next_id(&v, &top));
+	id = SYS(ripc_msgget(0x5eed, IPC_CREAT | 0600));
+	ASSERT_EQ(top, id);
+	ASSERT_EQ(65535, id / 32768);
+	SYS(ripc_msgsnd(id, &m, sizeof(m.c), 0));
+	SYS(ripc_dump_alloc(&dump, &len));
+	SYS(unshare(CLONE_NEWIPC));
+	SYS(ripc_restore(dump, len));
+	free(dump);
+	ASSERT_EQ(top, ripc_msgget(0x5eed, 0));
+	ASSERT_EQ((ssize_t)sizeof(r.c), ripc_msgrcv(top, &r, sizeof(r.c), 0, IPC_NOWAIT));
+	ASSERT_EQ(3, r.mtype);
+	ASSERT_EQ(0, memcmp(r.c, "top", 4));
+	SYS(ripc_msgctl(top, IPC_RMID, NULL));
+}
+
 /* ---- Dump and restore ----------------------------------------------------- */
 
 FIXTURE(ckpt) {
@@ -741,22 +775,6 @@ TEST_F(ckpt, a_dump_waiting_for_its_buffer_holds_no_lock)
 
 /* Sets the effective capabilities to CAP_SYS_RESOURCE (the queues' sizes
  * are beyond a new namespace's limits) and cap (-1: no other). */
-/* Only cap (none if -1) and, if resource, CAP_SYS_RESOURCE in effect. */
-static int caps_in_effect(int cap, int resource)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2];
-
-	if (syscall(SYS_capget, &h, d))
-		return -1;
-	d[0].effective = d[1].effective = 0;
-	if (resource)
-		d[CAP_SYS_RESOURCE / 32].effective |= 1u << (CAP_SYS_RESOURCE % 32);
-	if (cap >= 0)
-		d[cap / 32].effective |= 1u << (cap % 32);
-	return syscall(SYS_capset, &h, d);
-}
-
 static int only_cap(int cap)
 {
 	return caps_in_effect(cap, 1);

@@ -332,6 +332,42 @@ TEST_F(ns, an_id_made_again_names_the_new_queue)
 	ASSERT_EQ(0, wait_child(pid));
 }
 
+/*
+ * msg_next_id is written only with CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN
+ * over the namespace's user namespace: its sysctl is 0444, made 0666 by
+ * that capability alone (ipc_permissions), so root (the file's owner)
+ * without it may read it and gets EACCES for a write.
+ */
+TEST_F(ns, msg_next_id_is_written_only_with_checkpoint_restore_or_sys_admin)
+{
+	static const int caps[] = { -1, CAP_IPC_OWNER, CAP_DAC_OVERRIDE, CAP_SYS_RESOURCE,
+				    CAP_CHECKPOINT_RESTORE, CAP_SYS_ADMIN };
+
+	if (geteuid() != 0)
+		SKIP(return, "needs uid 0");
+	for (size_t i = 0; i < ARRAY_SIZE(caps); i++) {
+		pid_t pid = fork_child();
+
+		if (pid == 0) {
+			int allowed = caps[i] == CAP_CHECKPOINT_RESTORE || caps[i] == CAP_SYS_ADMIN;
+			int v = 0, seven = 7;
+
+			CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+			CHILD_CHECK(caps_in_effect(caps[i], 0) == 0);
+			CHILD_CHECK(be->next_id(&v, NULL) == 0 && v == -1);
+			if (allowed) {
+				CHILD_CHECK(be->next_id(&v, &seven) == 0);
+				CHILD_CHECK(be->next_id(&v, NULL) == 0 && v == 7);
+			} else {
+				CHILD_CHECK(be->next_id(&v, &seven) == -1 && errno == EACCES);
+				CHILD_CHECK(be->next_id(&v, NULL) == 0 && v == -1);
+			}
+			_exit(0);
+		}
+		ASSERT_EQ(0, wait_child(pid)) TH_LOG("capability %d", caps[i]);
+	}
+}
+
 TEST_F(ns, msg_next_id_gives_the_next_id_once)
 {
 	pid_t pid = fork_child();

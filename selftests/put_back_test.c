@@ -1064,6 +1064,89 @@ TEST_F_TIMEOUT(put_back, posix_room_given_back_wakes_a_pollout_poller, TIMEOUT)
 	EXPECT_EQ(0, curmsgs(q));
 }
 
+/*
+ * Notifications (mq_notify) of messages that go into a queue seen empty:
+ * SIGUSR1 blocked in every thread (A inherits the mask), so the signal
+ * waits for take_signal().
+ */
+static int block_sigusr1(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	return pthread_sigmask(SIG_BLOCK, &set, NULL) ? -1 : 0;
+}
+
+static int mq_notify_sigusr1(mqd_t q, int value)
+{
+	struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1,
+			       .sigev_value.sival_int = value };
+
+	return ripc_mq_notify(q, &ev);
+}
+
+/*
+ * While A's copy stalls, the queue (maxmsg 1) is full of A's message and
+ * shows none: a sender blocks, and a registration made then, on a queue
+ * that mq_getattr shows empty, must fire when the sender's message goes
+ * in (the room A gives back lets it in), from the sender, as if it had
+ * sent then.  It went in silently, and a program that registered, found
+ * the queue empty and waited for its signal waited for ever.
+ */
+TEST_F_TIMEOUT(put_back, posix_a_sender_let_in_by_room_given_back_fires_the_notification,
+	       TIMEOUT)
+{
+	struct stall *a = &self->st;
+	mqd_t q = SYS(mq_new(self, 1));
+	siginfo_t si;
+	pid_t sender;
+
+	SYS(block_sigusr1());
+	CHECK(stall_handed(a, q));
+	PEER_BLOCKS(0, P_MQ_SEND, q, 5, "second", "the sender");
+	sender = self->pid[0];
+	ASSERT_EQ(0, curmsgs(q));
+	SYS(mq_notify_sigusr1(q, 41));
+	CHECK(stall_succeed(a));
+	ASSERT_EQ(6, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
+	EXPECT_EQ(0, peer_wait(self, 0, WAIT_MS)) TH_LOG("the sender");
+	EXPECT_EQ(0, self->peer[0].ret) TH_LOG("the sender: %s", ename(self->peer[0].err));
+	ASSERT_EQ(SIGUSR1, take_signal(SIGUSR1, &si, WAIT_MS)) TH_LOG("no notification");
+	EXPECT_EQ(SI_MESGQ, si.si_code);
+	EXPECT_EQ(41, si.si_value.sival_int);
+	EXPECT_EQ(sender, si.si_pid) TH_LOG("not from the sender");
+	EXPECT_EQ(getuid(), si.si_uid);
+	EXPECT_EQ(1, curmsgs(q));
+	CHECK(mq_expect(q, "second", 5));
+}
+
+/*
+ * A message whose copy faults goes back into a queue that showed none
+ * while it was out: a registration made meanwhile fires, from the
+ * receiver whose copy failed.
+ */
+TEST_F_TIMEOUT(put_back, posix_a_message_put_back_into_a_queue_seen_empty_fires_the_notification,
+	       TIMEOUT)
+{
+	struct stall *a = &self->st;
+	mqd_t q = SYS(mq_new(self, 4));
+	siginfo_t si;
+
+	SYS(block_sigusr1());
+	CHECK(stall_handed(a, q));
+	ASSERT_EQ(0, curmsgs(q));
+	SYS(mq_notify_sigusr1(q, 42));
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	ASSERT_EQ(SIGUSR1, take_signal(SIGUSR1, &si, WAIT_MS)) TH_LOG("no notification");
+	EXPECT_EQ(SI_MESGQ, si.si_code);
+	EXPECT_EQ(42, si.si_value.sival_int);
+	EXPECT_EQ(getpid(), si.si_pid);
+	EXPECT_EQ(1, curmsgs(q));
+	CHECK(mq_expect(q, "handed", 2));
+}
+
 /* ---- System V ------------------------------------------------------------ */
 
 /* A typed msgrcv faults while B waits for that type (behind a receiver of

@@ -514,6 +514,23 @@ static inline int write_knob(const char *name, const char *val)
 	return n == (int)strlen(val) ? 0 : -1;
 }
 
+/* Only cap (none if -1) and, if resource, CAP_SYS_RESOURCE in effect (the
+ * permitted set stays). */
+static inline int caps_in_effect(int cap, int resource)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[0].effective = d[1].effective = 0;
+	if (resource)
+		d[CAP_SYS_RESOURCE / 32].effective |= 1u << (CAP_SYS_RESOURCE % 32);
+	if (cap >= 0)
+		d[cap / 32].effective |= 1u << (cap % 32);
+	return syscall(SYS_capset, &h, d);
+}
+
 /* A userfaultfd that handles kernel faults too (not UFFD_USER_MODE_ONLY,
  * allowed for a while through vm.unprivileged_userfaultfd if need be),
  * non-blocking, its API handshake made; or -1 with errno. */

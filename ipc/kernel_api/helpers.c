@@ -183,13 +183,16 @@ static bool wants(struct task_struct *t, int sig)
  * does not, else the leader (where it then waits).
  */
 void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
-			struct user_namespace *owner_user_ns, int sig, u64 value)
+			struct user_namespace *owner_user_ns, int sig, u64 value,
+			struct task_struct *sender)
 {
 	struct task_struct *task, *t, *target = NULL;
 	struct sighand_struct *sighand;
 	struct kernel_siginfo info;
 	unsigned long flags;
 
+	if (!sender)
+		sender = current;
 	clear_siginfo(&info);
 	info.si_signo = sig;
 	info.si_errno = 0;
@@ -197,8 +200,8 @@ void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
 	info.si_value.sival_ptr = (void __user *)(unsigned long)value;
 
 	rcu_read_lock();
-	info.si_pid = task_tgid_nr_ns(current, ns_of_pid(owner));
-	info.si_uid = from_kuid_munged(owner_user_ns, current_uid());
+	info.si_pid = task_tgid_nr_ns(sender, ns_of_pid(owner));
+	info.si_uid = from_kuid_munged(owner_user_ns, task_uid(sender));
 	task = pid_task(owner, PIDTYPE_TGID);
 	if (task && task->self_exec_id == exec_id) {
 		target = task;
@@ -292,11 +295,31 @@ void rust_ipc_file_set_nonblock(struct file *file, bool on)
 /*
  * A notification record's sender uid (notification descriptors): mapped
  * into the registering process's user namespace as __do_notify() maps
- * si_uid.
+ * si_uid.  The sender is current unless given (a blocked sender whose
+ * message a receive lets in).
  */
-u32 rust_ipc_sender_uid(struct user_namespace *owner_user_ns)
+u32 rust_ipc_sender_uid(struct user_namespace *owner_user_ns, struct task_struct *sender)
 {
-	return from_kuid_munged(owner_user_ns, current_uid());
+	if (!sender)
+		sender = current;
+	return from_kuid_munged(owner_user_ns, task_uid(sender));
+}
+
+/* A task's thread-group pid, no reference taken (valid while it lives). */
+struct pid *rust_ipc_task_tgid(struct task_struct *task)
+{
+	return task_tgid(task);
+}
+
+/* A task's user namespace, with a reference (get_user_ns()). */
+struct user_namespace *rust_ipc_get_task_user_ns(struct task_struct *task)
+{
+	struct user_namespace *ns;
+
+	rcu_read_lock();
+	ns = get_user_ns(task_cred_xxx(task, user_ns));
+	rcu_read_unlock();
+	return ns;
 }
 
 /*

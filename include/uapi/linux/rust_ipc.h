@@ -367,7 +367,7 @@ struct ripc_msgbind {
  * RIPC_MSG_NEXT_ID: /proc/sys/kernel/msg_next_id of the caller's IPC
  * namespace (checkpoint/restore).  Always returns the value it had in
  * value (-1: unset).  With set = 1, then sets it to value (0 to INT_MAX,
- * else EINVAL; needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN, else EPERM):
+ * else EINVAL; needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN, else EACCES):
  * the next msgget that creates a queue gives it that id if its index is
  * free (else the next free index above it, with that sequence number; none:
  * ENOSPC), and the value goes back to -1.
