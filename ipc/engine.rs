@@ -138,8 +138,10 @@ pub(crate) trait QueueState: Unpin + Counted {
     /// A handed message keeps its room held ([`Reserved`]).
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg>;
 
-    /// Queues `m` again in its old place (its room was held, so it fits),
-    /// counted again (in the queue's depth, and its peak).
+    /// Queues `m` again in its old place (its room was held, so it fits,
+    /// unless POSIX handed messages over beyond it to receivers that were
+    /// blocked: [`Family::admit`]), counted again (in the queue's depth,
+    /// and its peak).
     fn reinsert(&mut self, m: Msg, extra: Self::Extra);
 
     /// Keeps what a message delivered under the lock carried, if the state

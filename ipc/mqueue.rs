@@ -339,6 +339,15 @@ impl MqState {
         self.notify.as_ref()
     }
 
+    /// Whether a send gets in (`do_mq_timedsend`, and `POLLOUT`): room, or a
+    /// blocked receiver (which waits only on an empty queue) that the
+    /// message goes to at once (`pipelined_send` needs no room), so that
+    /// the room held by messages out for delivery refuses no send that
+    /// native's would hand over.
+    fn writable(&self) -> bool {
+        !self.full() || self.receivers.any_waiting()
+    }
+
     /// Whether the queue has no room: its messages and those out for
     /// delivery fill `maxmsg`.
     fn full(&self) -> bool {
@@ -471,7 +480,7 @@ impl Family for MqState {
 
     #[inline]
     fn admit(&self, _: usize, _: bool) -> Result<bool> {
-        Ok(!self.full())
+        Ok(self.writable())
     }
 
     #[inline]
@@ -1079,14 +1088,14 @@ impl MqHandle {
         }
     }
 
-    /// `EPOLLIN` if a message is queued, `EPOLLOUT` if there is room.
+    /// `EPOLLIN` if a message is queued, `EPOLLOUT` if a send gets in.
     pub(crate) fn poll(&self, file: &File, table: &kernel::sync::poll::PollTable<'_>) -> u32 {
         let g = self.q.parts().poll_lock(file, table);
         let mut mask = 0;
         if g.curmsgs > 0 {
             mask |= bindings::POLLIN | bindings::POLLRDNORM;
         }
-        if !g.full() {
+        if g.writable() {
             mask |= bindings::POLLOUT | bindings::POLLWRNORM;
         }
         mask

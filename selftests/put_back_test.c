@@ -1065,6 +1065,36 @@ TEST_F_TIMEOUT(put_back, posix_room_given_back_wakes_a_pollout_poller, TIMEOUT)
 }
 
 /*
+ * While A's copy stalls, its message holds the only room (maxmsg 1), and
+ * B blocks in a receive: a send goes straight to B, as native's
+ * pipelined_send, which needs no room (a receiver waits only on an empty
+ * queue), and POLLOUT says so.  It used to wait for A's room (here: its
+ * deadline, already past, gave ETIMEDOUT).
+ */
+TEST_F_TIMEOUT(put_back, posix_a_send_goes_to_a_blocked_receiver_while_room_is_held,
+	       TIMEOUT)
+{
+	struct stall *a = &self->st;
+	mqd_t q = SYS(mq_new(self, 1));
+	struct timespec past = deadline_ms(-1000);
+	struct pollfd pf = { .fd = q, .events = POLLOUT };
+
+	CHECK(stall_handed(a, q));
+	ASSERT_EQ(0, poll(&pf, 1, 0)) TH_LOG("POLLOUT with the room held and no receiver");
+	PEER_BLOCKS(0, P_MQ_RECEIVE, q, MSGSIZE, NULL, "B");
+	ASSERT_EQ(1, poll(&pf, 1, 0)) TH_LOG("no POLLOUT with a receiver blocked");
+	ASSERT_EQ(POLLOUT, pf.revents);
+	ASSERT_EQ(0, ripc_mq_timedsend(q, "third", 5, 4, &past))
+		TH_LOG("send with B blocked: %s", ename(errno));
+	EXPECT_OK(peer_got_mq(self, 0, "B", "third", 4));
+	EXPECT_EQ(0, curmsgs(q));
+	CHECK(stall_succeed(a));
+	ASSERT_EQ(6, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
+	EXPECT_EQ(2U, a->prio);
+	EXPECT_EQ(0, curmsgs(q));
+}
+
+/*
  * Notifications (mq_notify) of messages that go into a queue seen empty:
  * SIGUSR1 blocked in every thread (A inherits the mask), so the signal
  * waits for take_signal().
