@@ -149,13 +149,8 @@ pub(crate) trait QueueState: Unpin + Counted {
     fn recycle(&mut self, _extra: &mut Self::Extra) {}
 
     /// Lets blocked senders in, as far as there is room; returns whether
-    /// any sender is still blocked.  `seen_empty`: the room was not made in
-    /// this critical section by taking a message (native's
-    /// `pipelined_receive`, which notifies nobody), but given back by
-    /// messages out for delivery, while the queue could be seen without
-    /// them: a message that goes into a queue that was seen empty fires its
-    /// notification (POSIX), as any send's would.
-    fn serve_senders(&mut self, wq: &mut WakeQ, seen_empty: bool) -> bool;
+    /// any sender is still blocked.
+    fn serve_senders(&mut self, wq: &mut WakeQ) -> bool;
 
     /// Whether the queue was removed (its messages are dropped).
     fn removed(&self) -> bool;
@@ -465,7 +460,7 @@ fn delivered_locked<S: QueueState>(g: &mut S, m: &Msg, held: bool, wq: &mut Wake
     } else {
         g.engine().reserved.sender_waits
     };
-    if waits && !g.serve_senders(wq, held) {
+    if waits && !g.serve_senders(wq) {
         g.engine().reserved.no_sender();
     }
 }
@@ -855,7 +850,7 @@ impl<'a, S: QueueState> Parts<'a, S> {
         let mut wq = WakeQ::new();
         let mut g = self.state.lock();
         g.stats().received(msgs, bytes);
-        if g.engine().reserved.give_back(msgs, room) && !g.serve_senders(&mut wq, true) {
+        if g.engine().reserved.give_back(msgs, room) && !g.serve_senders(&mut wq) {
             g.engine().reserved.no_sender();
         }
         // The room given back makes the queue writable: pollers too.
@@ -891,7 +886,7 @@ impl<'a, S: QueueState> Parts<'a, S> {
                 g.reinsert(m, t.extra);
             }
         }
-        if serve && !g.serve_senders(&mut wq, true) {
+        if serve && !g.serve_senders(&mut wq) {
             g.engine().reserved.no_sender();
         }
         let polled = g.engine().polled;

@@ -264,6 +264,13 @@ struct MqState {
     receivers: WaitList<MqWait>,
     senders: WaitList<Option<Msg>>,
     notify: Option<Notify>,
+    /// Whether `notify` was registered while the queue showed no message:
+    /// then a message that a receive lets in (a blocked sender's, or one
+    /// put back) fires it too, since its registrant saw the queue empty.
+    /// (One registered while a message was queued does not fire when a
+    /// receive takes that message and lets a blocked sender's in, as
+    /// native's `pipelined_receive` does both in one critical section.)
+    notify_made_empty: bool,
     /// The queue's `maxmsg` (for the engine's calls, which see only the
     /// state).
     maxmsg: usize,
@@ -286,8 +293,10 @@ impl MqState {
     /// Sends `m` (its place in the send order set): to the first blocked
     /// receiver (`pipelined_send`, no notification then), else into its
     /// FIFO, with the notification if the queue was empty and `notify` (a
-    /// send; not a blocked sender's message that a receive lets in, which
-    /// native's `pipelined_receive` queues without one); counted.
+    /// send; a blocked sender's message that a receive lets in, which
+    /// native's `pipelined_receive` queues without one, only for a
+    /// registration made while the queue showed no message:
+    /// `notify_made_empty`), from `sender` (else the caller); counted.
     fn send_one(
         &mut self,
         mut m: Msg,
@@ -310,7 +319,7 @@ impl MqState {
             self.put(m, false, &mut None)?;
             let (msgs, bytes) = self.depth();
             self.stats.queued(len, msgs, bytes);
-            if notify {
+            if notify || self.notify_made_empty {
                 self.notify_first(sender);
             }
         } else {
@@ -406,9 +415,12 @@ impl QueueState for MqState {
         if let Err(e) = self.put(m, true, &mut node) {
             pr_warn!("rust_ipc: a message could not go back ({:?})\n", e);
         }
-        // Back in a queue that was seen without it: its sender now is the
-        // caller, whose receive could not deliver it.
-        self.notify_first(None);
+        // Back in a queue that was seen without it, by a registrant that
+        // saw it empty: its sender now is the caller, whose receive could
+        // not deliver it.
+        if self.notify_made_empty {
+            self.notify_first(None);
+        }
         let (msgs, bytes) = self.depth();
         self.stats.peak(msgs, bytes);
     }
@@ -419,7 +431,7 @@ impl QueueState for MqState {
 
     /// `pipelined_receive`: the first blocked sender's message goes in while
     /// there is room (if its FIFO cannot be made, it stays blocked).
-    fn serve_senders(&mut self, wq: &mut WakeQ, seen_empty: bool) -> bool {
+    fn serve_senders(&mut self, wq: &mut WakeQ) -> bool {
         while !self.full() {
             let Some(prio) = self
                 .senders
@@ -432,10 +444,11 @@ impl QueueState for MqState {
                 return true;
             }
             // The sender, if its message may fire the notification.
+            let fires = self.notify.is_some() && self.notify_made_empty;
             let sm = self
                 .senders
                 .serve_first(wq, |s| {
-                    let sender = seen_empty.then(|| ARef::<Task>::from(s.task()));
+                    let sender = fires.then(|| ARef::<Task>::from(s.task()));
                     s.w.take().map(|m| (m, sender))
                 })
                 .flatten();
@@ -443,7 +456,7 @@ impl QueueState for MqState {
             // (the queue can be empty and yet full of messages out for
             // delivery).  Its node is reserved: nothing to allocate.
             if let Some((sm, sender)) = sm {
-                if self.send_one(sm, seen_empty, sender.as_deref(), wq).is_ok() {
+                if self.send_one(sm, false, sender.as_deref(), wq).is_ok() {
                     self.stats.handed_in();
                 }
             }
@@ -730,6 +743,7 @@ impl MqQueue {
                     receivers: WaitList::new(),
                     senders: WaitList::new(),
                     notify: None,
+                    notify_made_empty: false,
                     maxmsg: n as usize,
                     engine: EngineState::default(),
                     stats: Stats::default(),
@@ -1073,6 +1087,7 @@ pub(crate) fn notify(h: Option<&MqHandle>, a: &ripc_mq_notify) -> Result {
                 return Err(EBUSY);
             }
             g.notify = Some(Notify::new(value, how)?);
+            g.notify_made_empty = g.curmsgs == 0;
         }
     }
     Ok(())

@@ -562,7 +562,7 @@ impl QueueState for SysvState {
         self.stats.peak(msgs, bytes);
     }
 
-    fn serve_senders(&mut self, wq: &mut WakeQ, _: bool) -> bool {
+    fn serve_senders(&mut self, wq: &mut WakeQ) -> bool {
         self.wake_senders(wq, false)
     }
 

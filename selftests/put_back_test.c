@@ -1151,6 +1151,74 @@ TEST_F_TIMEOUT(put_back, posix_a_sender_let_in_by_room_given_back_fires_the_noti
 	CHECK(mq_expect(q, "second", 5));
 }
 
+/* The same through a notification descriptor: its record names the
+ * sender (pid and uid). */
+TEST_F_TIMEOUT(put_back, posix_a_sender_let_in_by_room_given_back_posts_its_record, TIMEOUT)
+{
+	struct stall *a = &self->st;
+	mqd_t q = SYS(mq_new(self, 1));
+	struct ripc_notify_record rec;
+	struct pollfd pf = { .events = POLLIN };
+	pid_t sender;
+	int nfd;
+
+	nfd = SYS(ripc_notify_fd_open(O_NONBLOCK | O_CLOEXEC));
+	CHECK(stall_handed(a, q));
+	PEER_BLOCKS(0, P_MQ_SEND, q, 5, "second", "the sender");
+	sender = self->pid[0];
+	ASSERT_EQ(0, curmsgs(q));
+	SYS(ripc_mq_notify_fd(q, nfd, (union sigval){ .sival_int = 45 }));
+	CHECK(stall_succeed(a));
+	ASSERT_EQ(6, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
+	EXPECT_EQ(0, peer_wait(self, 0, WAIT_MS)) TH_LOG("the sender");
+	pf.fd = nfd;
+	ASSERT_EQ(1, poll(&pf, 1, WAIT_MS)) TH_LOG("no record");
+	ASSERT_EQ((ssize_t)sizeof(rec), read(nfd, &rec, sizeof(rec)));
+	EXPECT_EQ(45, (int)rec.sigev_value);
+	EXPECT_EQ(sender, rec.pid) TH_LOG("not from the sender");
+	EXPECT_EQ(getuid(), rec.uid);
+	CHECK(mq_expect(q, "second", 5));
+	close(nfd);
+}
+
+/*
+ * The other side of the rule: a registration made while a message is
+ * queued does not fire when a receive takes that message and lets a
+ * blocked sender's in, as native's pipelined_receive (the same critical
+ * section) does not, though here the receive's copy (stalled) came after
+ * the lock and the queue showed no message meanwhile; the registration
+ * stays, and fires for the next message into the empty queue.
+ */
+TEST_F_TIMEOUT(put_back, posix_a_registration_made_with_a_message_queued_stays_when_a_sender_is_let_in,
+	       TIMEOUT)
+{
+	struct stall *a = &self->st;
+	mqd_t q = SYS(mq_new(self, 1));
+	siginfo_t si;
+
+	SYS(block_sigusr1());
+	SYS(mq_snd(q, "first", 1));
+	PEER_BLOCKS(0, P_MQ_SEND, q, 5, "second", "the sender");
+	SYS(mq_notify_sigusr1(q, 43));
+	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
+	CHECK(stall_start(a));
+	EXPECT_EQ(0, curmsgs(q));
+	CHECK(stall_succeed(a));
+	ASSERT_EQ(5, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
+	EXPECT_EQ(1U, a->prio);
+	EXPECT_EQ(0, peer_wait(self, 0, WAIT_MS)) TH_LOG("the sender");
+	EXPECT_EQ(0, self->peer[0].ret) TH_LOG("the sender: %s", ename(self->peer[0].err));
+	EXPECT_EQ(1, curmsgs(q));
+	EXPECT_EQ(-1, take_signal(SIGUSR1, &si, 300)) TH_LOG("notified, native is not");
+	EXPECT_EQ(EAGAIN, errno);
+	ASSERT_ERRNO(EBUSY, mq_notify_sigusr1(q, 44));
+	CHECK(mq_expect(q, "second", 5));
+	SYS(mq_snd(q, "third", 2));
+	ASSERT_EQ(SIGUSR1, take_signal(SIGUSR1, &si, WAIT_MS)) TH_LOG("no notification");
+	EXPECT_EQ(43, si.si_value.sival_int);
+	EXPECT_EQ(getpid(), si.si_pid);
+}
+
 /*
  * A message whose copy faults goes back into a queue that showed none
  * while it was out: a registration made meanwhile fires, from the

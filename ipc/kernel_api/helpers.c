@@ -305,10 +305,11 @@ u32 rust_ipc_sender_uid(struct user_namespace *owner_user_ns, struct task_struct
 	return from_kuid_munged(owner_user_ns, task_uid(sender));
 }
 
-/* A task's thread-group pid, no reference taken (valid while it lives). */
-struct pid *rust_ipc_task_tgid(struct task_struct *task)
+/* A task's thread-group pid, with a reference (read under RCU), or NULL
+ * once the task has been released. */
+struct pid *rust_ipc_get_task_tgid(struct task_struct *task)
 {
-	return task_tgid(task);
+	return get_task_pid(task, PIDTYPE_TGID);
 }
 
 /* A task's user namespace, with a reference (get_user_ns()). */

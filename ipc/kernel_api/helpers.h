@@ -51,7 +51,7 @@ kuid_t rust_ipc_ipc_ns_root_uid(struct ipc_namespace *ns);
 kuid_t rust_ipc_current_euid(void);
 void rust_ipc_file_set_nonblock(struct file *file, bool on);
 u32 rust_ipc_sender_uid(struct user_namespace *owner_user_ns, struct task_struct *sender);
-struct pid *rust_ipc_task_tgid(struct task_struct *task);
+struct pid *rust_ipc_get_task_tgid(struct task_struct *task);
 struct user_namespace *rust_ipc_get_task_user_ns(struct task_struct *task);
 u32 rust_ipc_uid_for_reader(struct user_namespace *sender_user_ns, u32 uid);
 bool rust_ipc_kiocb_nowait(struct kiocb *iocb);

@@ -137,7 +137,9 @@ mod ffi {
             owner_user_ns: *mut bindings::user_namespace,
             sender: *mut bindings::task_struct,
         ) -> u32;
-        pub(super) fn rust_ipc_task_tgid(task: *mut bindings::task_struct) -> *mut bindings::pid;
+        pub(super) fn rust_ipc_get_task_tgid(
+            task: *mut bindings::task_struct,
+        ) -> *mut bindings::pid;
         pub(super) fn rust_ipc_get_task_user_ns(
             task: *mut bindings::task_struct,
         ) -> *mut bindings::user_namespace;
@@ -334,15 +336,21 @@ impl PidRef {
         PidRef(unsafe { ffi::rust_ipc_get_pid(ffi::rust_ipc_current_tgid()) })
     }
 
-    /// `task`'s process (the caller's if `None`).
+    /// `task`'s process (the caller's if `None`, or if `task` has been
+    /// released already).
     pub(crate) fn of(task: Option<&Task>) -> PidRef {
         let Some(t) = task else {
             return PidRef::current();
         };
-        // INVARIANT: the reference the helper takes.
-        // SAFETY: `t` is a live task (borrowed): its thread-group pid lives
-        // as long as it; the helper takes our reference.
-        PidRef(unsafe { ffi::rust_ipc_get_pid(ffi::rust_ipc_task_tgid(t.as_ptr())) })
+        // SAFETY: `t` is a task (borrowed, so its `task_struct` is valid);
+        // the helper reads its pid under RCU and takes a reference, or
+        // gives null.
+        let pid = unsafe { ffi::rust_ipc_get_task_tgid(t.as_ptr()) };
+        if pid.is_null() {
+            return PidRef::current();
+        }
+        // INVARIANT: the reference the helper took.
+        PidRef(pid)
     }
 
     /// Whether this is the caller's process.
