@@ -186,7 +186,7 @@ pub(crate) trait Family: QueueState {
     /// A sender about to sleep for room for `m`: what its entry holds, and
     /// `m` back if the sender keeps it (System V: it looks again when
     /// woken; POSIX: the receiver that makes room sends it).
-    fn sender_waits(m: Msg) -> (Self::SendWait, Option<Msg>);
+    fn sender_waits(&self, m: Msg) -> (Self::SendWait, Option<Msg>);
 
     /// Sends `m`, admitted: to a blocked receiver that takes it or into
     /// the queue (its place in the send order set); counted.
@@ -516,7 +516,7 @@ impl<S: Family> Parts<'_, S> {
                     // The receive that gives room back serves it.
                     Ok(false) => g.engine().reserved.sender_sleeps(),
                 }
-                let (w, kept) = S::sender_waits(m);
+                let (w, kept) = g.sender_waits(m);
                 let blocked = if woken { Blocked::Again } else { Blocked::Send };
                 let slept = wait_in::<S, _>(g.senders(), w).and_then(|id| {
                     wait::sleep(

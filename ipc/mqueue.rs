@@ -262,14 +262,15 @@ struct MqState {
     qsize: u64,
     seq: u64,
     receivers: WaitList<MqWait>,
-    senders: WaitList<Option<Msg>>,
+    senders: WaitList<MqSend>,
     notify: Option<Notify>,
     /// Whether `notify` was registered while the queue showed no message:
     /// then a message that a receive lets in (a blocked sender's, or one
     /// put back) fires it too, since its registrant saw the queue empty.
     /// (One registered while a message was queued does not fire when a
-    /// receive takes that message and lets a blocked sender's in, as
-    /// native's `pipelined_receive` does both in one critical section.)
+    /// receive takes that message and lets in the message of a sender that
+    /// blocked on a full queue, as native's `pipelined_receive` does both
+    /// in one critical section: [`MqSend`].)
     notify_made_empty: bool,
     /// The queue's `maxmsg` (for the engine's calls, which see only the
     /// state).
@@ -293,10 +294,11 @@ impl MqState {
     /// Sends `m` (its place in the send order set): to the first blocked
     /// receiver (`pipelined_send`, no notification then), else into its
     /// FIFO, with the notification if the queue was empty and `notify` (a
-    /// send; a blocked sender's message that a receive lets in, which
-    /// native's `pipelined_receive` queues without one, only for a
-    /// registration made while the queue showed no message:
-    /// `notify_made_empty`), from `sender` (else the caller); counted.
+    /// send, or a sender that blocked only for held room; the message of
+    /// one that blocked on a full queue, which native's `pipelined_receive`
+    /// queues without one, only for a registration made while the queue
+    /// showed no message: `notify_made_empty`), from `sender` (else the
+    /// caller); counted.
     fn send_one(
         &mut self,
         mut m: Msg,
@@ -436,27 +438,31 @@ impl QueueState for MqState {
             let Some(prio) = self
                 .senders
                 .first()
-                .and_then(|s| s.w.as_ref().map(|m| m.mtype() as u32))
+                .and_then(|s| s.w.msg.as_ref().map(|m| m.mtype() as u32))
             else {
                 return false;
             };
             if self.prios.reserve(prio).is_err() {
                 return true;
             }
-            // The sender, if its message may fire the notification.
-            let fires = self.notify.is_some() && self.notify_made_empty;
+            // The sender, if its message may fire the notification: one
+            // that blocked only for room held by messages out for delivery
+            // goes in as its send would have (MqSend).
+            let (notify, made_empty) = (self.notify.is_some(), self.notify_made_empty);
             let sm = self
                 .senders
                 .serve_first(wq, |s| {
+                    let full = s.w.full;
+                    let fires = notify && (!full || made_empty);
                     let sender = fires.then(|| ARef::<Task>::from(s.task()));
-                    s.w.take().map(|m| (m, sender))
+                    s.w.msg.take().map(|m| (m, full, sender))
                 })
                 .flatten();
             // As its send goes on: a receiver may have blocked meanwhile
             // (the queue can be empty and yet full of messages out for
             // delivery).  Its node is reserved: nothing to allocate.
-            if let Some((sm, sender)) = sm {
-                if self.send_one(sm, false, sender.as_deref(), wq).is_ok() {
+            if let Some((sm, full, sender)) = sm {
+                if self.send_one(sm, !full, sender.as_deref(), wq).is_ok() {
                     self.stats.handed_in();
                 }
             }
@@ -469,6 +475,17 @@ impl QueueState for MqState {
     }
 }
 
+/// A blocked POSIX sender: its message (until a receive lets it in), and
+/// whether the queue was full of queued messages when it blocked (as
+/// native's would have been), not only of room held by messages out for
+/// delivery: then its message goes in as native's `pipelined_receive`
+/// lets it in, else as its send would have gone in then (its notification
+/// included).
+pub(crate) struct MqSend {
+    msg: Option<Msg>,
+    full: bool,
+}
+
 /// A blocked POSIX receiver: what it is given, and its buffer if pinned.
 pub(crate) struct MqWait {
     got: Option<Given>,
@@ -479,11 +496,11 @@ impl Family for MqState {
     const ON_SIGNAL: OnSignal = OnSignal::RestartSys;
     const BY_PRIO: bool = true;
     const NO_MESSAGE: Error = EAGAIN;
-    type SendWait = Option<Msg>;
+    type SendWait = MqSend;
     type RecvWait = MqWait;
     type Want = Option<DirectAt>;
 
-    fn senders(&mut self) -> &mut WaitList<Option<Msg>> {
+    fn senders(&mut self) -> &mut WaitList<MqSend> {
         &mut self.senders
     }
 
@@ -497,8 +514,12 @@ impl Family for MqState {
     }
 
     #[inline]
-    fn sender_waits(m: Msg) -> (Option<Msg>, Option<Msg>) {
-        (Some(m), None)
+    fn sender_waits(&self, m: Msg) -> (MqSend, Option<Msg>) {
+        let w = MqSend {
+            msg: Some(m),
+            full: self.curmsgs >= self.maxmsg,
+        };
+        (w, None)
     }
 
     #[inline]

@@ -603,7 +603,7 @@ impl Family for SysvState {
     }
 
     #[inline]
-    fn sender_waits(m: Msg) -> (usize, Option<Msg>) {
+    fn sender_waits(&self, m: Msg) -> (usize, Option<Msg>) {
         (m.len(), Some(m))
     }
 

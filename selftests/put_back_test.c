@@ -1220,6 +1220,37 @@ TEST_F_TIMEOUT(put_back, posix_a_registration_made_with_a_message_queued_stays_w
 }
 
 /*
+ * And a sender that blocked only for the held room (the queue showed no
+ * message: native's send would have gone in then, with its notification)
+ * fires a registration made while a message was queued, from itself, when
+ * the room comes back.
+ */
+TEST_F_TIMEOUT(put_back, posix_a_sender_that_blocked_only_for_held_room_notifies_as_its_send,
+	       TIMEOUT)
+{
+	struct stall *a = &self->st;
+	mqd_t q = SYS(mq_new(self, 1));
+	siginfo_t si;
+	pid_t sender;
+
+	SYS(block_sigusr1());
+	SYS(mq_snd(q, "first", 1));
+	SYS(mq_notify_sigusr1(q, 46));
+	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
+	CHECK(stall_start(a));
+	EXPECT_EQ(0, curmsgs(q));
+	PEER_BLOCKS(0, P_MQ_SEND, q, 5, "second", "the sender");
+	sender = self->pid[0];
+	CHECK(stall_succeed(a));
+	ASSERT_EQ(5, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
+	EXPECT_EQ(0, peer_wait(self, 0, WAIT_MS)) TH_LOG("the sender");
+	ASSERT_EQ(SIGUSR1, take_signal(SIGUSR1, &si, WAIT_MS)) TH_LOG("no notification");
+	EXPECT_EQ(46, si.si_value.sival_int);
+	EXPECT_EQ(sender, si.si_pid) TH_LOG("not from the sender");
+	CHECK(mq_expect(q, "second", 5));
+}
+
+/*
  * A message whose copy faults goes back into a queue that showed none
  * while it was out: a registration made meanwhile fires, from the
  * receiver whose copy failed.
