@@ -1117,6 +1117,34 @@ static int mq_notify_sigusr1(mqd_t q, int value)
 }
 
 /*
+ * A's stalled copy succeeds; the room it gives back lets the blocked
+ * sender (peer 0, pid sender) in, and SIGUSR1 comes with value, from the
+ * sender: 0, else -1 with why.
+ */
+static int let_in_notifies(FIXTURE_DATA(put_back) *self, long a_len, int value, pid_t sender)
+{
+	struct stall *a = &self->st;
+	struct peer *p = &self->peer[0];
+	siginfo_t si;
+
+	if (stall_succeed(a))
+		return -1;
+	if (a->ret != a_len)
+		return note("A's receive returned %ld (%s), expected %ld", a->ret,
+			    a->ret < 0 ? ename(a->err) : "no error", a_len);
+	if (peer_wait(self, 0, WAIT_MS) || p->ret)
+		return note("the sender: %ld (%s)", p->ret, ename(p->err));
+	if (take_signal(SIGUSR1, &si, WAIT_MS) != SIGUSR1)
+		return note("no notification");
+	if (si.si_code != SI_MESGQ || si.si_value.sival_int != value || si.si_pid != sender ||
+	    si.si_uid != getuid())
+		return note("notification code %d value %d pid %d uid %u, expected %d %d %d %u",
+			    si.si_code, si.si_value.sival_int, si.si_pid, si.si_uid, SI_MESGQ,
+			    value, sender, getuid());
+	return 0;
+}
+
+/*
  * While A's copy stalls, the queue (maxmsg 1) is full of A's message and
  * shows none: a sender blocks, and a registration made then, on a queue
  * that mq_getattr shows empty, must fire when the sender's message goes
@@ -1129,7 +1157,6 @@ TEST_F_TIMEOUT(put_back, posix_a_sender_let_in_by_room_given_back_fires_the_noti
 {
 	struct stall *a = &self->st;
 	mqd_t q = SYS(mq_new(self, 1));
-	siginfo_t si;
 	pid_t sender;
 
 	SYS(block_sigusr1());
@@ -1138,15 +1165,7 @@ TEST_F_TIMEOUT(put_back, posix_a_sender_let_in_by_room_given_back_fires_the_noti
 	sender = self->pid[0];
 	ASSERT_EQ(0, curmsgs(q));
 	SYS(mq_notify_sigusr1(q, 41));
-	CHECK(stall_succeed(a));
-	ASSERT_EQ(6, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
-	EXPECT_EQ(0, peer_wait(self, 0, WAIT_MS)) TH_LOG("the sender");
-	EXPECT_EQ(0, self->peer[0].ret) TH_LOG("the sender: %s", ename(self->peer[0].err));
-	ASSERT_EQ(SIGUSR1, take_signal(SIGUSR1, &si, WAIT_MS)) TH_LOG("no notification");
-	EXPECT_EQ(SI_MESGQ, si.si_code);
-	EXPECT_EQ(41, si.si_value.sival_int);
-	EXPECT_EQ(sender, si.si_pid) TH_LOG("not from the sender");
-	EXPECT_EQ(getuid(), si.si_uid);
+	CHECK(let_in_notifies(self, 6, 41, sender));
 	EXPECT_EQ(1, curmsgs(q));
 	CHECK(mq_expect(q, "second", 5));
 }
@@ -1230,7 +1249,6 @@ TEST_F_TIMEOUT(put_back, posix_a_sender_that_blocked_only_for_held_room_notifies
 {
 	struct stall *a = &self->st;
 	mqd_t q = SYS(mq_new(self, 1));
-	siginfo_t si;
 	pid_t sender;
 
 	SYS(block_sigusr1());
@@ -1241,12 +1259,7 @@ TEST_F_TIMEOUT(put_back, posix_a_sender_that_blocked_only_for_held_room_notifies
 	EXPECT_EQ(0, curmsgs(q));
 	PEER_BLOCKS(0, P_MQ_SEND, q, 5, "second", "the sender");
 	sender = self->pid[0];
-	CHECK(stall_succeed(a));
-	ASSERT_EQ(5, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
-	EXPECT_EQ(0, peer_wait(self, 0, WAIT_MS)) TH_LOG("the sender");
-	ASSERT_EQ(SIGUSR1, take_signal(SIGUSR1, &si, WAIT_MS)) TH_LOG("no notification");
-	EXPECT_EQ(46, si.si_value.sival_int);
-	EXPECT_EQ(sender, si.si_pid) TH_LOG("not from the sender");
+	CHECK(let_in_notifies(self, 5, 46, sender));
 	CHECK(mq_expect(q, "second", 5));
 }
 
