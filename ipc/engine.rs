@@ -460,6 +460,12 @@ fn delivered_locked<S: QueueState>(g: &mut S, m: &Msg, held: bool, wq: &mut Wake
     } else {
         g.engine().reserved.sender_waits
     };
+    serve_waiting(g, waits, wq);
+}
+
+/// Room came back: the blocked senders are served if one `waits`, and the
+/// mark is cleared when none is left.
+fn serve_waiting<S: QueueState>(g: &mut S, waits: bool, wq: &mut WakeQ) {
     if waits && !g.serve_senders(wq) {
         g.engine().reserved.no_sender();
     }
@@ -850,16 +856,11 @@ impl<'a, S: QueueState> Parts<'a, S> {
         let mut wq = WakeQ::new();
         let mut g = self.state.lock();
         g.stats().received(msgs, bytes);
-        if g.engine().reserved.give_back(msgs, room) && !g.serve_senders(&mut wq) {
-            g.engine().reserved.no_sender();
-        }
+        let waits = g.engine().reserved.give_back(msgs, room);
+        serve_waiting(&mut *g, waits, &mut wq);
         // The room given back makes the queue writable: pollers too.
-        let polled = g.engine().polled;
-        drop(g);
-        drop(wq);
-        if polled {
-            self.poll.notify();
-        }
+        let poll = g.engine().polled.then_some(self.poll);
+        wait::end_run(g, wq, poll, 0, None);
     }
 
     /// Puts back the messages in `taken`, which could not be delivered: each
@@ -886,14 +887,8 @@ impl<'a, S: QueueState> Parts<'a, S> {
                 g.reinsert(m, t.extra);
             }
         }
-        if serve && !g.serve_senders(&mut wq) {
-            g.engine().reserved.no_sender();
-        }
-        let polled = g.engine().polled;
-        drop(g);
-        drop(wq);
-        if polled {
-            self.poll.notify();
-        }
+        serve_waiting(&mut *g, serve, &mut wq);
+        let poll = g.engine().polled.then_some(self.poll);
+        wait::end_run(g, wq, poll, 0, None);
     }
 }
