@@ -189,10 +189,11 @@ impl MiscDevice for RipcFile {
 }
 
 // The register calls' arguments (the uapi header) into the structs of
-// the struct commands.  System V's two are out of line: inline, they made
-// a message 30 instructions cheaper but grew `ioctl` past the size at
-// which `sysv::msgsnd` stays inlined in it, and stress-ng `--msg` through
-// the drop-in ran 10% slower in time (one boot, the modules in turn).
+// the struct commands.  System V's two are a C helper each
+// (`defs::msgsnd_regs`, `defs::msgrcv_regs`), which fills the struct: a
+// Rust function inline grew `ioctl` past the size at which `sysv::msgsnd`
+// stays inlined in it, and one out of line took 29 instructions a call of
+// its own.
 
 /// A POSIX register call's arguments as [`ripc_mq_xfer`] (an absolute
 /// `CLOCK_REALTIME` timeout: the zero `clock`, as `mq_timedsend` takes)
@@ -208,33 +209,6 @@ fn mq_regs(cmd: u32, arg: usize, receive: bool) -> Result<(ripc_mq_xfer, u64)> {
         ..Default::default()
     };
     Ok((x, prio))
-}
-
-/// `RIPC_MSG_REGS_ID(msqid, msgflg)`: the two `int`s of one register.
-fn msg_regs_id(arg: usize) -> (i32, i32) {
-    (arg as u32 as i32, ((arg as u64) >> 32) as u32 as i32)
-}
-
-/// `RIPC_MSGSND_REGS`' arguments into `a`, a zeroed [`ripc_msgsnd`]
-/// (written in place: returned, the struct is copied once more).
-#[inline(never)]
-fn msgsnd_regs(cmd: u32, arg: usize, a: &mut ripc_msgsnd) -> Result {
-    let [msgp, msgsz, zero] = ioctl_regs(cmd, arg)?;
-    if zero != 0 {
-        return Err(EINVAL);
-    }
-    (a.msqid, a.msgflg) = msg_regs_id(arg);
-    (a.msgp, a.msgsz) = (msgp, msgsz as i64);
-    Ok(())
-}
-
-/// `RIPC_MSGRCV_REGS`' arguments into `a`, a zeroed [`ripc_msgrcv`].
-#[inline(never)]
-fn msgrcv_regs(cmd: u32, arg: usize, a: &mut ripc_msgrcv) -> Result {
-    let [msgp, msgsz, msgtyp] = ioctl_regs(cmd, arg)?;
-    (a.msqid, a.msgflg) = msg_regs_id(arg);
-    (a.msgp, a.msgsz, a.msgtyp) = (msgp, msgsz as i64, msgtyp as i64);
-    Ok(())
 }
 
 impl RipcFile {

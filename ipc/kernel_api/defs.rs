@@ -162,6 +162,25 @@ pub(crate) fn ioctl_regs(cmd: u32, arg: usize) -> Result<[u64; 3]> {
     }
 }
 
+/// `RIPC_MSGSND_REGS`' arguments (the uapi header) into `a`, a zeroed
+/// [`ripc_msgsnd`]: `ENOTTY` as [`ioctl_regs`], `EINVAL` for a sixth
+/// argument other than 0.
+#[inline(always)]
+pub(crate) fn msgsnd_regs(cmd: u32, arg: usize, a: &mut ripc_msgsnd) -> Result {
+    // SAFETY: `a` is valid for writes of a `struct ripc_msgsnd`, the type
+    // the helper writes (bindgen'd from the same uapi header).
+    kernel::error::to_result(unsafe { ffi::rust_ipc_msgsnd_regs(cmd, arg as c_ulong, a) })
+}
+
+/// `RIPC_MSGRCV_REGS`' arguments (the uapi header) into `a`, a zeroed
+/// [`ripc_msgrcv`]: `ENOTTY` as [`ioctl_regs`].
+#[inline(always)]
+pub(crate) fn msgrcv_regs(cmd: u32, arg: usize, a: &mut ripc_msgrcv) -> Result {
+    // SAFETY: `a` is valid for writes of a `struct ripc_msgrcv`, the type
+    // the helper writes (bindgen'd from the same uapi header).
+    kernel::error::to_result(unsafe { ffi::rust_ipc_msgrcv_regs(cmd, arg as c_ulong, a) })
+}
+
 /// Writes `val` back to the caller's struct, at most the `size` it knows.
 pub(crate) fn write_arg<T: SizedArg>(arg: usize, val: &T, usize_: u32) -> Result {
     let n = (usize_ as usize).min(size_of::<T>());

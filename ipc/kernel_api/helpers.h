@@ -43,6 +43,10 @@ void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
 void rust_ipc_cond_resched(void);
 int rust_ipc_put_u32_nofault(u32 __user *dst, u32 val);
 bool rust_ipc_ioctl_args(unsigned int cmd, unsigned long arg, unsigned long *rest);
+struct ripc_msgsnd;
+struct ripc_msgrcv;
+int rust_ipc_msgsnd_regs(unsigned int cmd, unsigned long arg, struct ripc_msgsnd *a);
+int rust_ipc_msgrcv_regs(unsigned int cmd, unsigned long arg, struct ripc_msgrcv *a);
 int rust_ipc_read_user_words(u64 *dst, const u64 __user *src, unsigned int n);
 bool rust_ipc_user_ns_up(struct user_namespace *ns, struct user_namespace **parent,
 			 kuid_t *owner, long *max);

@@ -103,6 +103,16 @@ mod ffi {
         ) -> c_int;
         pub(super) fn rust_ipc_put_u32_nofault(dst: *mut u32, val: u32) -> c_int;
         pub(super) fn rust_ipc_ioctl_args(cmd: c_uint, arg: c_ulong, rest: *mut c_ulong) -> bool;
+        pub(super) fn rust_ipc_msgsnd_regs(
+            cmd: c_uint,
+            arg: c_ulong,
+            a: *mut super::defs::ripc_msgsnd,
+        ) -> c_int;
+        pub(super) fn rust_ipc_msgrcv_regs(
+            cmd: c_uint,
+            arg: c_ulong,
+            a: *mut super::defs::ripc_msgrcv,
+        ) -> c_int;
         pub(super) fn rust_ipc_read_user_words(dst: *mut u64, src: *const u64, n: c_uint) -> c_int;
         pub(super) fn rust_ipc_percpu_slots() -> *mut c_void;
         pub(super) fn rust_ipc_percpu_take(slots: *mut c_void) -> *mut c_void;
