@@ -100,16 +100,24 @@ pub(crate) struct MqNs {
     /// The owner of the namespace's mqueue root, a sticky directory: who
     /// may remove any name.
     root_uid: u32,
+    /// The user namespace that owns the IPC namespace, as it owns its
+    /// mqueue file system (`s_user_ns`).
+    user_ns: UserNsRef,
     limits: Arc<Limits>,
     /// Queues that exist, named or not (`mq_queues_count`).
     queues: Arc<Atomic<u32>>,
 }
 
 impl MqNs {
-    pub(crate) fn new(root_uid: u32, limits: Arc<Limits>) -> impl PinInit<Self, Error> {
+    pub(crate) fn new(
+        root_uid: u32,
+        user_ns: UserNsRef,
+        limits: Arc<Limits>,
+    ) -> impl PinInit<Self, Error> {
         try_pin_init!(MqNs {
             names <- new_mutex!(Names::new()),
             root_uid,
+            user_ns,
             limits,
             queues: Arc::new(Atomic::new(0), GFP_KERNEL_ACCOUNT)?,
         })
@@ -691,6 +699,12 @@ pub(crate) fn open(ns: &MqNs, a: &ripc_mq_open) -> Result<MqHandle> {
     }
     if a.oflag & O_CREAT == 0 {
         return Err(ENOENT);
+    }
+    // may_create_dentry: a caller whose fs ids the namespace's owner does
+    // not map (a host's task that joined a container's IPC namespace
+    // alone) cannot own a new queue there.
+    if !ns.user_ns.fsids_mapped() {
+        return Err(EOVERFLOW);
     }
     let mode = a.mode & 0o7777 & !cred::current_umask();
     let q = MqQueue::new(ns, &ids, (ids.fsuid, ids.fsgid), mode, attr)?;

@@ -102,7 +102,7 @@ impl Ns {
         let limits = Arc::new(Limits::new(ipc.is_init()), GFP_KERNEL_ACCOUNT)?;
         let ns = Arc::pin_init(
             try_pin_init!(Ns {
-                mq <- MqNs::new(ipc.mq_root_uid(), limits.clone()),
+                mq <- MqNs::new(ipc.mq_root_uid(), ipc.user_ns(), limits.clone()),
                 sysv <- SysvNs::new(ipc.user_ns(), limits.clone()),
                 limits,
                 ns: ipc,

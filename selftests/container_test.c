@@ -1275,6 +1275,14 @@ TEST_F(container, host_sees_container_ids_and_pids_as_its_own)
 		q = C_OK(mq->open(self->name, O_RDWR));
 		C_STATUS(q, 0, SIGUSR1, init);
 		C_OK(mq->send(q, "host", 4, 0));
+		/*
+		 * may_create_dentry: the host's uid 0 has no mapping in the
+		 * container's user namespace, which owns its mqueue file
+		 * system, so it cannot own a new queue there (EOVERFLOW, before
+		 * the limits' checks); nothing is made.
+		 */
+		C_ERR(EOVERFLOW, mq->open("/made_by_host", O_RDWR | O_CREAT | O_EXCL, 0600, ATTR));
+		C_ERR(ENOENT, mq->open("/made_by_host", O_RDWR));
 		_exit(0);
 	}
 	ASSERT_EQ(0, wait_child(pid));

@@ -114,6 +114,16 @@ bool rust_ipc_capable_wrt_ids(kuid_t uid, kgid_t gid, int cap)
 	       kgid_has_mapping(ns, gid);
 }
 
+/*
+ * fsuidgid_has_mapping() of a superblock owned by ns: whether the caller's
+ * fs uid and gid have a mapping in ns (may_create_dentry()'s EOVERFLOW
+ * check, for an mqueue file system, whose owner is its IPC namespace's).
+ */
+bool rust_ipc_fsids_mapped(struct user_namespace *ns)
+{
+	return kuid_has_mapping(ns, current_fsuid()) && kgid_has_mapping(ns, current_fsgid());
+}
+
 /* The ids of the caller's credentials. */
 void rust_ipc_current_ids(kuid_t *uid, kuid_t *euid, kgid_t *egid,
 			  kuid_t *fsuid, kgid_t *fsgid)

@@ -44,6 +44,7 @@ mod ffi {
         pub(super) fn rust_ipc_mq_root_uid(ns: *mut bindings::ipc_namespace) -> bindings::kuid_t;
         pub(super) fn rust_ipc_get_current_user_ns() -> *mut bindings::user_namespace;
         pub(super) fn rust_ipc_put_user_ns(ns: *mut bindings::user_namespace);
+        pub(super) fn rust_ipc_fsids_mapped(ns: *mut bindings::user_namespace) -> bool;
         pub(super) fn rust_ipc_capable_wrt_ids(
             uid: bindings::kuid_t,
             gid: bindings::kgid_t,
@@ -307,6 +308,13 @@ impl UserNsRef {
         let up = unsafe { ffi::rust_ipc_user_ns_up(self.0, &mut parent, &mut owner, &mut max) };
         // INVARIANT: `parent` is the reference the helper took.
         up.then(|| (UserNsRef(parent), owner.val, max.max(0) as u64))
+    }
+
+    /// Whether the caller's fs uid and gid have a mapping in this user
+    /// namespace (`fsuidgid_has_mapping` of a file system it owns).
+    pub(crate) fn fsids_mapped(&self) -> bool {
+        // SAFETY: by the invariant the namespace is live.
+        unsafe { ffi::rust_ipc_fsids_mapped(self.0) }
     }
 
     /// `ns_capable(ns, cap)`: whether the caller has `cap` over this user
