@@ -28,7 +28,11 @@ use kernel::{
     miscdevice::{MiscDevice, MiscDeviceRegistration},
     page::PAGE_SIZE,
     prelude::*,
-    sync::{poll::PollTable, Arc, SetOnce},
+    sync::{
+        atomic::{Acquire, Atomic, Release},
+        poll::PollTable,
+        Arc, SetOnce,
+    },
     uaccess::{UserPtr, UserSlice},
 };
 
@@ -55,6 +59,8 @@ impl Drop for NotifyBinding {
 /// The private data of an open file.
 pub(crate) struct RipcFile {
     bound: SetOnce<Binding>,
+    /// Set while a thread binds the file ([`RipcFile::bind`]).
+    binding: Atomic<bool>,
     /// The IPC namespace the file was opened in: the one its calls use
     /// unless the caller is in another (after `setns`, `unshare`, or a
     /// descriptor passed across).
@@ -102,13 +108,25 @@ impl RipcFile {
         }
     }
 
-    /// Binds the file once (`EBUSY` after that).
-    fn bind(&self, b: Binding) -> Result {
-        if self.bound.populate(b) {
-            Ok(())
-        } else {
-            Err(EBUSY)
+    /// Binds the file once, to what `make` gives (`EBUSY` once it is bound,
+    /// or while another thread binds it).  Only the thread that will bind
+    /// the file runs `make`: two racing `RIPC_MQ_OPEN`s on one file cannot
+    /// both create a queue, one of them then left named but bound to no
+    /// descriptor.  A `make` that fails leaves the file unbound.
+    fn bind(&self, make: impl FnOnce() -> Result<Binding>) -> Result {
+        if self.bound.as_ref().is_some() || self.binding.xchg(true, Acquire) {
+            return Err(EBUSY);
         }
+        // Alone here: `populate` cannot find the file bound.
+        let r = make().and_then(|b| {
+            if self.bound.populate(b) {
+                Ok(())
+            } else {
+                Err(EBUSY)
+            }
+        });
+        self.binding.store(false, Release);
+        r
     }
 }
 
@@ -120,6 +138,7 @@ impl MiscDevice for RipcFile {
         Ok(KBox::new(
             RipcFile {
                 bound: SetOnce::new(),
+                binding: Atomic::new(false),
                 ns: Ns::current()?,
             },
             GFP_KERNEL_ACCOUNT,
@@ -236,10 +255,7 @@ impl RipcFile {
             RIPC_NR_LIST => list(&*me.ns()?, arg, read_arg(arg)?),
             RIPC_NR_MQ_OPEN => {
                 let a: ripc_mq_open = read_arg(arg)?;
-                if me.bound.as_ref().is_some() {
-                    return Err(EBUSY);
-                }
-                me.bind(Binding::Mq(mqueue::open(&me.ns()?.mq, &a)?))?;
+                me.bind(|| Ok(Binding::Mq(mqueue::open(&me.ns()?.mq, &a)?)))?;
                 if a.oflag & mqueue::O_NONBLOCK != 0 {
                     mqueue::set_nonblock(file, true);
                 }
@@ -270,19 +286,13 @@ impl RipcFile {
             }
             RIPC_NR_MSG_BIND => {
                 let a: ripc_msgbind = read_arg(arg)?;
-                if me.bound.as_ref().is_some() {
-                    return Err(EBUSY);
-                }
-                me.bind(Binding::Sysv(sysv::bind(&me.ns()?.sysv, &a)?))
+                me.bind(|| Ok(Binding::Sysv(sysv::bind(&me.ns()?.sysv, &a)?)))
                     .map(|()| 0)
             }
             RIPC_NR_NOTIFY_FD_BIND | RIPC_NR_NOTIFY_FD_STATE => {
                 let mut a: ripc_notify_fd = read_arg(arg)?;
                 if nr == RIPC_NR_NOTIFY_FD_BIND {
-                    if me.bound.as_ref().is_some() {
-                        return Err(EBUSY);
-                    }
-                    me.bind(Binding::Notify(NotifyBinding(NotifyFd::new()?)))?;
+                    me.bind(|| Ok(Binding::Notify(NotifyBinding(NotifyFd::new()?))))?;
                 }
                 let (armed, pending) = me.notify_fd().ok_or(EINVAL)?.state();
                 a.armed = u32::from(armed);

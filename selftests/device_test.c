@@ -6,6 +6,7 @@
  */
 #include "ripc_test.h"
 
+#include <pthread.h>
 #include <sys/ioctl.h>
 
 FIXTURE(dev) {
@@ -194,6 +195,80 @@ TEST_F(dev, a_file_binds_to_one_queue_only)
 	ASSERT_ERRNO(EBUSY, ioctl(self->fd, RIPC_MQ_OPEN, &o));
 	SYS(ripc_mq_getattr(self->fd, (struct mq_attr *)&a));
 	ASSERT_EQ(10, a.mq_maxmsg);
+}
+
+struct opener {
+	int fd;
+	const char *name;
+	long ret;
+	int err;
+};
+
+static void *open_main(void *arg)
+{
+	struct opener *o = arg;
+	struct ripc_mq_open a = {
+		.size = sizeof(a),
+		.oflag = O_RDWR | O_CREAT | O_EXCL,
+		.mode = 0600,
+		.name = (__u64)(uintptr_t)o->name,
+	};
+
+	o->ret = ioctl(o->fd, RIPC_MQ_OPEN, &a);
+	o->err = errno;
+	return NULL;
+}
+
+/*
+ * Two RIPC_MQ_OPENs racing on one file: the one that finds the other
+ * binding the file gets EBUSY and creates nothing (a queue it made would
+ * stay named, bound to no descriptor).  Here the first waits for the page
+ * of its name (a userfaultfd page) while the second comes.
+ */
+TEST_F(dev, a_racing_open_that_gets_ebusy_creates_nothing)
+{
+	char *trap = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	static char page[PAGE];
+	char second[80];
+	struct uffdio_register reg = { .range = { .start = (__u64)(uintptr_t)trap, .len = PAGE },
+				       .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_copy c = { .dst = reg.range.start, .src = (__u64)(uintptr_t)page, .len = PAGE };
+	struct opener first = { .fd = self->fd, .name = trap };
+	struct opener other = { .fd = self->fd, .name = second };
+	struct pollfd p = { .events = POLLIN };
+	struct uffd_msg ev;
+	pthread_t t;
+	int uffd, q, e;
+
+	ASSERT_NE(MAP_FAILED, trap);
+	uffd = uffd_open();
+	if (uffd < 0)
+		SKIP(return, "userfaultfd: %s", strerrorname_np(errno));
+	snprintf(page, sizeof(page), "%s", self->name);
+	snprintf(second, sizeof(second), "%s_2", self->name);
+	SYS(ioctl(uffd, UFFDIO_REGISTER, &reg));
+	ASSERT_EQ(0, pthread_create(&t, NULL, open_main, &first));
+	p.fd = uffd;
+	ASSERT_EQ(1, poll(&p, 1, 5000)) TH_LOG("the first open did not fault on its name");
+	ASSERT_EQ((ssize_t)sizeof(ev), read(uffd, &ev, sizeof(ev)));
+	open_main(&other);
+	SYS(ioctl(uffd, UFFDIO_COPY, &c));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	q = ripc_mq_open(second, O_RDONLY);
+	e = errno;
+	if (q >= 0) {
+		ripc_mq_close(q);
+		ripc_mq_unlink(second);
+	}
+	ASSERT_EQ(-1, other.ret) TH_LOG("the second open bound the file");
+	ASSERT_EQ(EBUSY, other.err);
+	ASSERT_EQ(0, first.ret) TH_LOG("first: %s", strerrorname_np(first.err));
+	/* The second made no queue; the first made its own, and is bound. */
+	ASSERT_EQ(-1, q) TH_LOG("the open that got EBUSY made its queue");
+	ASSERT_EQ(ENOENT, e);
+	SYS(ripc_mq_send(self->fd, "x", 1, 0));
+	close(uffd);
+	munmap(trap, PAGE);
 }
 
 TEST_F(dev, set_limits_needs_cap_sys_resource)
