@@ -1175,11 +1175,13 @@ fn info(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     let t = ns.ids.lock();
     let max_idx = t.slots.iter().rposition(|s| s.is_some()).unwrap_or(0);
     let max_idx = i32::try_from(max_idx).unwrap_or(i32::MAX);
-    // min_t(int, ..., INT_MAX), as msg_info clamps the totals.
-    let clamp = |v: i64| v.clamp(0, i64::from(i32::MAX)) as i32;
+    // min_t(int, sum, INT_MAX), as msgctl_info gives the totals: min_t
+    // casts the 64-bit sum to int first, so a total past 2 GiB comes out
+    // truncated (its low 32 bits), not clamped.
+    let total = |v: i64| v as i32;
     let (pool, map, tql) = if a.cmd == MSG_INFO {
         let (msgs, bytes) = ns.shared.counts.sum();
-        (t.in_use as i32, clamp(msgs), clamp(bytes))
+        (t.in_use as i32, total(msgs), total(bytes))
     } else {
         (MSGPOOL, MSGMNB, MSGMNB)
     };

@@ -205,12 +205,13 @@ struct ripc_mq_notify {
  * registers it on a queue, with the rules of mq_notify (EBUSY if the queue
  * has a registration, one-shot, fires when the queue goes from empty to
  * non-empty with no receiver blocked, removed by mq_notify(mqd, NULL) or a
- * close of a queue descriptor by the registering process).  The errors
- * before the queue descriptor's EBADF: EBADF if sigev_signo is not an open
- * descriptor (or it was closed meanwhile), EINVAL if it is not a
- * notification descriptor, EBUSY if it is registered on a queue already
- * (one registration at a time), EAGAIN if it holds
- * RIPC_NOTIFY_FD_PENDING_MAX unread records.
+ * close of a queue descriptor by the registering process).  The errors,
+ * in order: EBADF if sigev_signo is not an open descriptor, EINVAL if it
+ * is not a notification descriptor; then the queue descriptor's EBADF and
+ * the queue's EBUSY (a registration there); then EBUSY if the notification
+ * descriptor is registered on a queue already (one registration at a
+ * time), EAGAIN if it holds RIPC_NOTIFY_FD_PENDING_MAX unread records, and
+ * EBADF if it was closed meanwhile.
  *
  * When it fires, the descriptor gets one struct ripc_notify_record and
  * becomes readable (POLLIN).  read() takes as many whole records as fit
