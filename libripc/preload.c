@@ -915,14 +915,24 @@ EXPORT int msgctl(int msqid, int cmd, struct msqid_ds *buf)
 
 /* ---- Closing descriptors -------------------------------------------- */
 
+/* After descriptors lo..hi were closed or replaced: libripc forgets them as
+ * files of the device (ripc_fd_forget()), and the bookkeeping that
+ * closing_begin() locked ends. */
+static void closing_end(unsigned int lo, unsigned int hi, int locked, struct guard *g)
+{
+	ripc_fd_forget(lo, hi);
+	if (locked)
+		settle_end(g);
+}
+
 EXPORT int close(int fd)
 {
 	struct guard g;
 	int locked = fd >= 0 && closing_begin(fd, fd, &g);
 	int ret = REAL(close)(fd);
 
-	if (locked)
-		settle_end(&g);
+	if (fd >= 0)
+		closing_end(fd, fd, locked, &g);
 	return ret;
 }
 
@@ -933,8 +943,8 @@ EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 		     closing_begin(first, last, &g);
 	int ret = REAL(close_range)(first, last, flags);
 
-	if (locked)
-		settle_end(&g);
+	if (!(flags & CLOSE_RANGE_CLOEXEC) && first <= last)
+		closing_end(first, last, locked, &g);
 	return ret;
 }
 
@@ -944,8 +954,7 @@ EXPORT void closefrom(int lowfd)
 	int locked = closing_begin(lowfd < 0 ? 0 : lowfd, UINT_MAX, &g);
 
 	REAL(closefrom)(lowfd);
-	if (locked)
-		settle_end(&g);
+	closing_end(lowfd < 0 ? 0 : lowfd, UINT_MAX, locked, &g);
 }
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
@@ -955,8 +964,8 @@ EXPORT int dup3(int oldfd, int newfd, int flags)
 	int locked = valid && closing_begin(newfd, newfd, &g);
 	int ret = REAL(dup3)(oldfd, newfd, flags);
 
-	if (locked)
-		settle_end(&g);
+	if (valid)
+		closing_end(newfd, newfd, locked, &g);
 	return ret;
 }
 
@@ -967,8 +976,8 @@ EXPORT int dup2(int oldfd, int newfd)
 	int locked = valid && closing_begin(newfd, newfd, &g);
 	int ret = REAL(dup2)(oldfd, newfd);
 
-	if (locked)
-		settle_end(&g);
+	if (valid)
+		closing_end(newfd, newfd, locked, &g);
 	return ret;
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -64,6 +65,84 @@ _Static_assert(SIGEV_SIGNAL == RIPC_SIGEV_SIGNAL && SIGEV_NONE == RIPC_SIGEV_NON
 #define PTR(p) ((__u64)(uintptr_t)(p))
 
 static int devfd = -1;
+
+/* Closes one of the library's own descriptors with the raw system call:
+ * not the drop-in's close() (whose bookkeeping may take a lock the caller
+ * holds), no cancellation point, errno kept. */
+static void close_own(int fd)
+{
+	int err = errno;
+
+	syscall(SYS_close, fd);
+	errno = err;
+}
+
+/*
+ * The descriptors known to be files of the device, a bit each below
+ * KNOWN_FDS.  A queue call makes its ioctl only on one of these: on any
+ * other file the driver could act on the command (a DRM device picks its
+ * handler by the command's number alone) or give its own error (an epoll
+ * instance: EINVAL), where native's calls give EBADF.  A descriptor not
+ * known yet is looked at once (fstat: a character device of the device's
+ * number).  The library knows the descriptors it opens; ripc_fd_forget()
+ * (ripc_mq_close(), the drop-in's close(), dup2() ...) forgets closed
+ * numbers.
+ */
+#define KNOWN_FDS 65536
+#define LONG_BITS (8 * sizeof(unsigned long))
+static unsigned long known_fds[KNOWN_FDS / LONG_BITS];
+static dev_t device_rdev;	/* 0: not known yet */
+
+static void fd_learn(int fd)
+{
+	if ((unsigned int)fd < KNOWN_FDS)
+		__atomic_fetch_or(&known_fds[fd / LONG_BITS], 1UL << (fd % LONG_BITS),
+				  __ATOMIC_RELAXED);
+}
+
+void ripc_fd_forget(unsigned int lo, unsigned int hi)
+{
+	if (hi >= KNOWN_FDS)
+		hi = KNOWN_FDS - 1;
+	for (unsigned int fd = lo; fd <= hi;) {
+		unsigned int bit = fd % LONG_BITS, n = LONG_BITS - bit;
+		unsigned long mask;
+
+		if (n > hi - fd + 1)
+			n = hi - fd + 1;
+		mask = (n == LONG_BITS ? ~0UL : ((1UL << n) - 1)) << bit;
+		if (__atomic_load_n(&known_fds[fd / LONG_BITS], __ATOMIC_RELAXED) & mask)
+			__atomic_fetch_and(&known_fds[fd / LONG_BITS], ~mask, __ATOMIC_RELAXED);
+		fd += n;
+	}
+}
+
+/* Whether fd, not known yet, is a file of the device (then known). */
+static __attribute__((noinline, cold)) int fd_check(int fd)
+{
+	dev_t dev = __atomic_load_n(&device_rdev, __ATOMIC_RELAXED);
+	int err = errno, ours;
+	struct stat st;
+
+	if (!dev && stat(RIPC_DEVICE, &st) == 0 && S_ISCHR(st.st_mode)) {
+		dev = st.st_rdev;
+		__atomic_store_n(&device_rdev, dev, __ATOMIC_RELAXED);
+	}
+	ours = dev && fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == dev;
+	errno = err;
+	if (ours)
+		fd_learn(fd);
+	return ours;
+}
+
+/* Whether fd is a file of the device: may the library's ioctls go to it. */
+static inline __attribute__((always_inline)) int fd_ours(int fd)
+{
+	if ((unsigned int)fd < KNOWN_FDS &&
+	    (__atomic_load_n(&known_fds[fd / LONG_BITS], __ATOMIC_RELAXED) >> (fd % LONG_BITS) & 1))
+		return 1;
+	return fd >= 0 && fd_check(fd);
+}
 
 /* Never above this: the kernel's descriptor table grows to cover the number. */
 #define HIGH_FD_MAX 4096
@@ -135,13 +214,13 @@ int ripc_device_fd(void)
 	high = ripc_dup_high(fd);
 	errno = err;		/* a call that succeeds leaves errno alone */
 	if (high >= 0) {
-		close(fd);
+		close_own(fd);
 		fd = high;
 	}
 	/* Another thread may have won the race: keep its descriptor. */
 	if (!__atomic_compare_exchange_n(&devfd, &expected, fd, 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		close(fd);
+		close_own(fd);
 		fd = expected;
 	}
 	return fd;
@@ -329,7 +408,13 @@ not_a_queue_regs(int mqd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
  */
 static long mq_ioctl(int mqd, unsigned long cmd, void *arg, int first)
 {
-	long ret = ioctl(mqd, cmd, arg);
+	long ret;
+
+	if (!fd_ours(mqd)) {
+		errno = EBADF;
+		return first ? not_a_queue(cmd, arg) : -1;
+	}
+	ret = ioctl(mqd, cmd, arg);
 
 	if (ret < 0 && (errno == ENOTTY || errno == EBADF)) {
 		if (first)
@@ -345,8 +430,8 @@ mq_regs(int mqd, unsigned int cmd, __u64 ptr, __u64 len, __u64 prio, const struc
 {
 	long ret;
 
-	/* A negative descriptor is none: the verdict at once. */
-	if (mqd < 0)
+	/* Not a file of the device (or none): the verdict at once. */
+	if (!fd_ours(mqd))
 		return not_a_queue_regs(mqd, cmd, ptr, len, prio, PTR(ts));
 	ret = ioctl_regs_raw(mqd, cmd, ptr, len, prio, PTR(ts));
 	if (!RAW_ERR(ret))
@@ -419,6 +504,7 @@ static int open_bound(int flags, unsigned long cmd, void *arg)
 		return -1;
 	}
 	learn_abi(fd);
+	fd_learn(fd);
 	return fd;
 }
 
@@ -443,7 +529,11 @@ int ripc_mq_open(const char *name, int oflag, ...)
 
 int ripc_mq_close(int mqd)
 {
-	return close(mqd);
+	int ret = close(mqd);
+
+	if (mqd >= 0)
+		ripc_fd_forget((unsigned int)mqd, (unsigned int)mqd);
+	return ret;
 }
 
 int ripc_mq_unlink(const char *name)
@@ -470,7 +560,9 @@ mq_send_struct(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_pr
 
 	if (clock_arg(&arg.clock, clockid, flags) < 0)
 		return -1;
-	if (ioctl(mqd, RIPC_MQ_SEND, &arg) == 0)
+	if (!fd_ours(mqd))
+		errno = EBADF;
+	else if (ioctl(mqd, RIPC_MQ_SEND, &arg) == 0)
 		return 0;
 	return xfer_not_a_queue(mqd, RIPC_MQ_SEND, &arg, msg_prio, saved) < 0 ? -1 : 0;
 }
@@ -524,7 +616,12 @@ mq_receive_struct(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio
 
 	if (clock_arg(&arg.clock, clockid, flags) < 0)
 		return -1;
-	ret = ioctl(mqd, RIPC_MQ_RECEIVE, &arg);
+	if (fd_ours(mqd)) {
+		ret = ioctl(mqd, RIPC_MQ_RECEIVE, &arg);
+	} else {
+		errno = EBADF;
+		ret = -1;
+	}
 	if (ret < 0)
 		return xfer_not_a_queue(mqd, RIPC_MQ_RECEIVE, &arg, PTR(msg_prio), saved);
 	if (msg_prio)
@@ -608,6 +705,10 @@ int ripc_notify_fd_state(int nfd, unsigned int *armed, unsigned int *pending)
 {
 	struct ripc_notify_fd arg = { .size = sizeof(arg) };
 
+	if (!fd_ours(nfd)) {
+		errno = nfd < 0 ? EBADF : EINVAL;	/* not a notification descriptor */
+		return -1;
+	}
 	if (ioctl(nfd, RIPC_NOTIFY_FD_STATE, &arg) < 0)
 		return -1;
 	if (armed)

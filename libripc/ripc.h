@@ -245,6 +245,18 @@ int ripc_dup_high(int fd);
  * Returns 1 if it was forgotten.
  */
 int ripc_device_forget(unsigned int lo, unsigned int hi);
+/*
+ * For a caller that has closed (or replaced: dup2) descriptors lo..hi: the
+ * library forgets them as files of the device.  A queue call makes its
+ * ioctl only on a descriptor known to be one (learnt when the library opens
+ * it, else by fstat once), so that another file (a DRM device, an epoll
+ * instance) never sees the module's commands and the call gets native's
+ * EBADF; ripc_mq_close() and the drop-in's close(), close_range(),
+ * closefrom(), dup2() and dup3() call this.  A program that closes a queue
+ * descriptor with plain close() and not through the drop-in should call it
+ * too, before a later call on that number.
+ */
+void ripc_fd_forget(unsigned int lo, unsigned int hi);
 /* The process-wide descriptor if it is open now (without opening it), or -1. */
 int ripc_device_fd_peek(void);
 

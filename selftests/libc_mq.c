@@ -17,6 +17,7 @@
 #include <mqueue.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <sys/epoll.h>
 #include <sys/single_threaded.h>
 
 /* How long a call that should not come is waited for. */
@@ -550,6 +551,57 @@ TEST(a_queue_descriptor_closed_twice_is_ebadf)
 	ASSERT_EQ(1, mq_receive(q, buf, sizeof(buf), NULL));
 	SYS(mq_close(q));
 	SYS(mq_unlink(name));
+}
+
+/* Every mq_* call on fd, which is not a queue, is EBADF (0), else -1. */
+static int all_ebadf(int fd)
+{
+	struct timespec ts = { .tv_sec = 1 };
+	struct sigevent sev = { .sigev_notify = SIGEV_NONE };
+	struct mq_attr a = { 0 };
+	char buf[16];
+
+	if (mq_send(fd, "x", 1, 0) != -1 || errno != EBADF ||
+	    mq_timedsend(fd, "x", 1, 0, &ts) != -1 || errno != EBADF ||
+	    mq_receive(fd, buf, sizeof(buf), NULL) != -1 || errno != EBADF ||
+	    mq_timedreceive(fd, buf, sizeof(buf), NULL, &ts) != -1 || errno != EBADF ||
+	    mq_getattr(fd, &a) != -1 || errno != EBADF ||
+	    mq_setattr(fd, &a, NULL) != -1 || errno != EBADF ||
+	    mq_notify(fd, &sev) != -1 || errno != EBADF)
+		return -1;
+	return 0;
+}
+
+/*
+ * A queue call on a descriptor of another file is EBADF, whatever that
+ * file's driver makes of an ioctl (an epoll instance's and /dev/urandom's
+ * refuse unknown ones with EINVAL; a DRM device's picks a handler by the
+ * command's number): the library makes its ioctls on files of the device
+ * only.  Also on the number of a queue descriptor closed since and taken by
+ * such a file.
+ */
+TEST(queue_calls_on_another_file_are_ebadf)
+{
+	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
+	char name[64];
+	int ep = SYS(epoll_create1(EPOLL_CLOEXEC));
+	int rnd = SYS(open("/dev/urandom", O_RDONLY | O_CLOEXEC));
+	mqd_t q;
+
+	ASSERT_EQ(0, all_ebadf(ep)) TH_LOG("epoll: %s", strerrorname_np(errno));
+	ASSERT_EQ(0, all_ebadf(rnd)) TH_LOG("/dev/urandom: %s", strerrorname_np(errno));
+	SYS(close(ep));
+	snprintf(name, sizeof(name), "/ripc_other_%d", getpid());
+	q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
+	SYS(mq_unlink(name));
+	SYS(mq_send(q, "y", 1, 0));
+	SYS(close(q));
+	ep = SYS(epoll_create1(EPOLL_CLOEXEC));
+	ASSERT_EQ(q, ep) TH_LOG("the epoll instance took another number");
+	ASSERT_EQ(0, all_ebadf(ep)) TH_LOG("epoll on the old number: %s", strerrorname_np(errno));
+	SYS(close(ep));
+	SYS(close(rnd));
 }
 
 /*
