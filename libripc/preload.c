@@ -1027,46 +1027,57 @@ static int limit_text(const struct sysctl *s, char *buf, size_t len)
 }
 
 /*
- * A write at offset 0, parsed as proc_dointvec does for one value (a sign,
- * 0x10 and 010 too, an int); the module checks the sysctl's range (EINVAL),
- * 0 included where native takes it.
+ * A write at offset 0, parsed as proc_dointvec does for one value (spaces,
+ * a sign, 0x10 and 010 too, an int, then the end or ' ', '\t', '\n'); the
+ * module checks the sysctl's range (EINVAL), 0 included where native takes
+ * it.  Returns the bytes taken: the number and the spaces after it, the
+ * rest left, as native's write comes back shorter; or -1 with errno.  errno
+ * is left alone on success.
  */
-static int limit_write(const struct sysctl *s, const char *buf, size_t size)
+static ssize_t limit_write(const struct sysctl *s, const char *buf, size_t size)
 {
 	struct ripc_limits l = { 0 };
-	char text[32], *p = text, *end;
+	const char *p = buf, *lim = buf + size;
+	char num[22], *end;		/* proc_get_long's TMPBUFLEN */
 	unsigned long v;
-	int neg = 0, val;
+	int neg = 0, val, saved = errno, bad, r;
+	size_t n;
 
-	if (size >= sizeof(text))
-		goto inval;
-	memcpy(text, buf, size);
-	text[size] = 0;
 	if (!size)
 		return 0;	/* nothing written */
-	while (isspace((unsigned char)*p))
+	while (p < lim && isspace((unsigned char)*p))
 		p++;
-	if (*p == '-') {
+	if (p < lim && *p == '-' && lim - p > 1) {
 		neg = 1;
 		p++;
 	}
-	if (!isdigit((unsigned char)*p))
+	n = (size_t)(lim - p) < sizeof(num) - 1 ? (size_t)(lim - p) : sizeof(num) - 1;
+	memcpy(num, p, n);
+	num[n] = 0;
+	if (!isdigit((unsigned char)num[0]))
 		goto inval;	/* spaces alone too, as proc_dointvec */
 	errno = 0;
-	v = strtoul(p, &end, 0);	/* as proc_get_long */
-	while (isspace((unsigned char)*end))
-		end++;
-	if (errno || *end || v > (unsigned long)INT_MAX + neg)
+	v = strtoul(num, &end, 0);	/* as proc_get_long */
+	bad = errno;
+	errno = saved;
+	if (bad || (size_t)(end - num) == sizeof(num) - 1 || v > (unsigned long)INT_MAX + neg)
 		goto inval;
+	p += end - num;
+	if (p < lim && *p != ' ' && *p != '\t' && *p != '\n')
+		goto inval;	/* proc_wspace_sep: a NUL or '\r' is not one */
+	while (p < lim && isspace((unsigned char)*p))
+		p++;
 	val = neg ? (int)-(long)v : (int)v;
 	if (s->off == NEXT_ID) {
 		int old;
 
-		return ripc_msg_next_id(&old, &val);
+		r = ripc_msg_next_id(&old, &val);
+	} else {
+		memcpy((char *)&l + s->off, &val, sizeof(val));
+		/* The bits follow struct ripc_limits' fields. */
+		r = ripc_set_limits_fields(&l, 1U << (s->off / sizeof(__u32)));
 	}
-	memcpy((char *)&l + s->off, &val, sizeof(val));
-	/* The bits follow struct ripc_limits' fields. */
-	return ripc_set_limits_fields(&l, 1U << (s->off / sizeof(__u32)));
+	return r ? -1 : p - buf;
 inval:
 	errno = EINVAL;
 	return -1;
@@ -1099,11 +1110,13 @@ static ssize_t sf_write(void *cookie, const char *buf, size_t size)
 {
 	struct sysctl_file *f = cookie;
 
+	ssize_t n = (ssize_t)size;
+
 	/* Past offset 0 a write is ignored (sysctl_writes_strict). */
-	if (!f->pos && limit_write(f->s, buf, size))
+	if (!f->pos && (n = limit_write(f->s, buf, size)) < 0)
 		return -1;
-	f->pos += size;
-	return size;
+	f->pos += n;
+	return n;
 }
 
 static int sf_seek(void *cookie, off64_t *off, int whence)
@@ -1180,9 +1193,17 @@ EXPORT ssize_t write(int fd, const void *buf, size_t size)
 
 	if (fd < 0 || fd != __atomic_load_n(&next_id_fd, __ATOMIC_ACQUIRE))
 		return REAL(write)(fd, buf, size);
+	off_t pos = lseek(fd, 0, SEEK_CUR);
+	ssize_t n = (ssize_t)size;
+
 	if (!s)
 		s = find_sysctl("/proc/sys/kernel/msg_next_id");
-	return limit_write(s, buf, size) ? -1 : (ssize_t)size;
+	/* At the descriptor's offset, as /proc: past 0 a write is ignored
+	 * (sysctl_writes_strict); the offset moves by what is taken. */
+	if (pos <= 0 && (n = limit_write(s, buf, size)) < 0)
+		return -1;
+	lseek(fd, n, SEEK_CUR);
+	return n;
 }
 
 /*

@@ -676,6 +676,12 @@ TEST(limits_files_parse_writes_as_proc_dointvec)
 	ASSERT_EQ(33, read_limit(path));
 	ASSERT_EQ(EINVAL, write_limit(path, " \n"));
 	ASSERT_EQ(33, read_limit(path));
+	/* After the number: the end, ' ', '\t' or '\n' only. */
+	ASSERT_EQ(EINVAL, write_limit(path, "34\r"));
+	ASSERT_EQ(EINVAL, write_limit(path, "34x"));
+	ASSERT_EQ(33, read_limit(path));
+	ASSERT_EQ(0, write_limit(path, "35\t"));
+	ASSERT_EQ(35, read_limit(path));
 	snprintf(text, sizeof(text), "%ld\n", old);
 	ASSERT_EQ(0, write_limit(path, text));
 	ASSERT_EQ(old, read_limit(path));
@@ -879,6 +885,33 @@ TEST(a_closed_msg_next_id_descriptors_number_writes_the_file_that_reuses_it)
 	ASSERT_EQ(0, memcmp(buf, "12345678", 8));
 	close(fd);
 	close(f);
+}
+
+/*
+ * write() to /proc/sys/kernel/msg_next_id as proc_dointvec takes it: a NUL
+ * or '\r' after the number is EINVAL (the offset stays), the number and
+ * the spaces after it are taken and the rest is not (a shorter count), a
+ * write past offset 0 is ignored (its whole count), and one that succeeds
+ * leaves errno alone.
+ */
+TEST(msg_next_id_writes_as_proc_dointvec)
+{
+	int fd, id;
+
+	REQUIRE_ROOT();
+	fd = open("/proc/sys/kernel/msg_next_id", O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_ERRNO(EINVAL, write(fd, "5\r", 2));
+	ASSERT_ERRNO(EINVAL, write(fd, "5", 2));	/* with its NUL */
+	errno = EXDEV;
+	ASSERT_EQ(3, write(fd, "7  8", 4));
+	ASSERT_EQ(EXDEV, errno);
+	ASSERT_EQ(1, write(fd, "9", 1));
+	close(fd);
+	/* 7 was set (not 5, 8 or 9): the next queue's id. */
+	id = SYS(msgget(IPC_PRIVATE, 0600));
+	SYS(msgctl(id, IPC_RMID, NULL));
+	ASSERT_EQ(7, id);
 }
 
 TEST_HARNESS_MAIN
