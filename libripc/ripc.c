@@ -524,6 +524,13 @@ int ripc_mq_open(const char *name, int oflag, ...)
 		arg.attr = PTR(va_arg(ap, struct mq_attr *));
 		va_end(ap);
 	}
+	/* glibc's own check, before any descriptor is taken (at the
+	 * descriptor limit, EINVAL and not EMFILE); the module checks the
+	 * name again, and a null one (EFAULT). */
+	if (name && name[0] != '/') {
+		errno = EINVAL;
+		return -1;
+	}
 	return open_bound((oflag & O_ACCMODE) | O_CLOEXEC, RIPC_MQ_OPEN, &arg);
 }
 
