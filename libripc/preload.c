@@ -89,7 +89,14 @@
  *    take over at the next such call, and the old helper ends when it
  *    next wakes;
  *  - a stack address in the attributes is not copied (each call gets its
- *    own stack), nor a signal mask (the thread unblocks everything anyway).
+ *    own stack), nor a signal mask (the thread unblocks everything anyway);
+ *  - glibc's netlink socket takes the lowest free number at the first
+ *    SIGEV_THREAD registration, the library's descriptors do not: after
+ *    it, the program's next new descriptor is one lower than natively;
+ *  - once a registration exists, a close of a number at or above the
+ *    library's lowest descriptor (512 and up) runs with cancellation
+ *    disabled and signals blocked while it takes the library's lock, so it
+ *    is not a cancellation point there.
  *
  * Limits files.  fopen/fopen64 and open/open64/openat/openat64 (and the
  * fortify __open*_2) of exactly these paths are served from the module's
@@ -106,8 +113,13 @@
  * "echo > file" open() the file and write through stdio, whose writes no
  * preload can see: they get EROFS).  /proc/sys/kernel/msg_next_id is served from
  * RIPC_MSG_NEXT_ID the same way, except that open() for writing works too:
- * a write() to that descriptor sets it (one such descriptor at a time, until
- * it is closed or replaced: close, close_range, closefrom, dup2, dup3).  Other paths, and other spellings of these
+ * a write() to that descriptor sets it, at its offset and parsed as /proc
+ * parses it (one such descriptor at a time, until it is closed or replaced:
+ * close, close_range, closefrom, dup2, dup3).  The descriptor is known by
+ * its number: stdio's writes to it (dprintf, fdopen) go to the memfd and set
+ * nothing, and a close the program makes through libc's internals (fclose
+ * of an fdopen'd stream) is not seen, so a file that then takes the number
+ * has its write()s taken as msg_next_id's.  Other paths, and other spellings of these
  * (relative, "..", symlinks, /proc/self/...), are untouched.
  *
  * Not caught (they reach the native queues, or see them):
