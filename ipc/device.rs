@@ -280,6 +280,11 @@ impl RipcFile {
             }
             RIPC_NR_MSG_NEXT_ID => {
                 let mut a: ripc_msg_next_id = read_arg(arg)?;
+                if a.set != 0 {
+                    // A struct that cannot be written back fails before
+                    // anything is set.
+                    write_arg(arg, &a, a.size)?;
+                }
                 a.value = sysv::next_id(&me.ns()?.sysv, &a)?;
                 write_arg(arg, &a, a.size)?;
                 Ok(0)
@@ -320,6 +325,11 @@ impl RipcFile {
                     return Err(EINVAL);
                 }
                 let reset = a.flags & RIPC_STATS_RESET != 0;
+                if reset {
+                    // A struct that cannot be written back fails before the
+                    // counts are reset (and lost).
+                    write_arg(arg, &a, a.size)?;
+                }
                 a.stats = match (a.which, me.bound.as_ref()) {
                     (RIPC_STATS_SYSV, _) => sysv::stats_of_id(&me.ns()?.sysv, a.msqid, reset)?,
                     (RIPC_STATS_FILE, Some(Binding::Sysv(q))) => sysv::stats(q, reset)?,

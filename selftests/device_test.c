@@ -271,6 +271,29 @@ TEST_F(dev, a_racing_open_that_gets_ebusy_creates_nothing)
 	munmap(trap, PAGE);
 }
 
+/*
+ * RIPC_MSG_NEXT_ID's set with a struct that cannot be written back (readable,
+ * not writable) fails with EFAULT before anything is set.
+ */
+TEST_F(dev, a_msg_next_id_set_that_cannot_write_back_sets_nothing)
+{
+	struct ripc_msg_next_id get = { .size = sizeof(get) }, *rw, *ro;
+	void *page;
+	int before;
+
+	SYS(ioctl(self->fd, RIPC_MSG_NEXT_ID, &get));
+	before = get.value;
+	ro = read_only_alias(&page);
+	ASSERT_NE(MAP_FAILED, ro);
+	rw = page;
+	*rw = (struct ripc_msg_next_id){ .size = sizeof(*rw), .set = 1, .value = before + 7 };
+	ASSERT_ERRNO(EFAULT, ioctl(self->fd, RIPC_MSG_NEXT_ID, ro));
+	SYS(ioctl(self->fd, RIPC_MSG_NEXT_ID, &get));
+	ASSERT_EQ(before, get.value);
+	munmap(rw, PAGE);
+	munmap(ro, PAGE);
+}
+
 TEST_F(dev, set_limits_needs_cap_sys_resource)
 {
 	pid_t pid;

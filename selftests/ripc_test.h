@@ -531,6 +531,21 @@ static inline int caps_in_effect(int cap, int resource)
 	return syscall(SYS_capset, &h, d);
 }
 
+/* A read-only view of a page whose read-write view is *rw (both of one
+ * memfd): a struct the kernel can read but not write back; or MAP_FAILED. */
+static inline void *read_only_alias(void **rw)
+{
+	int fd = memfd_create("ripc_stats", MFD_CLOEXEC);
+	void *ro;
+
+	if (fd < 0 || ftruncate(fd, PAGE))
+		return MAP_FAILED;
+	*rw = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ro = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	return *rw == MAP_FAILED ? MAP_FAILED : ro;
+}
+
 /* A userfaultfd that handles kernel faults too (not UFFD_USER_MODE_ONLY,
  * allowed for a while through vm.unprivileged_userfaultfd if need be),
  * non-blocking, its API handshake made; or -1 with errno. */

@@ -488,6 +488,29 @@ TEST_F(stats, failed_calls_change_nothing)
 		      .received_bytes = 2 * SMALL, .peak_msgs = 2, .peak_bytes = 2 * SMALL);
 }
 
+/*
+ * A reset whose struct cannot be written back (readable, not writable)
+ * fails with EFAULT before the counters are reset: none is lost.
+ */
+TEST_F(stats, a_reset_that_cannot_write_back_resets_nothing)
+{
+	struct ripc_stats *rw, *ro;
+	void *page;
+
+	SYS(open_q(self, 2));
+	SYS(q_send(self, SMALL, 1, 1, NULL));
+	ro = read_only_alias(&page);
+	ASSERT_NE(MAP_FAILED, ro);
+	rw = page;
+	*rw = (struct ripc_stats){ .size = sizeof(*rw), .msqid = self->id,
+				   .which = self->sysv ? RIPC_STATS_SYSV : RIPC_STATS_FILE,
+				   .flags = RIPC_STATS_RESET };
+	ASSERT_ERRNO(EFAULT, ioctl(self->sysv ? self->dev : self->mq, RIPC_IOC_STATS, ro));
+	ASSERT_EQ(1, (long)STATS().sent);
+	munmap(rw, PAGE);
+	munmap(ro, PAGE);
+}
+
 TEST_F(stats, the_listing_has_the_same_counters)
 {
 	static char table[1 << 16];
