@@ -86,6 +86,10 @@ pub const MQ_PRIO_MAX: u32 = 32768;
 /// ```
 pub struct PosixQueue {
     fd: OwnedFd,
+    /// Whether `fd` is a file of the device ([`sys::is_device_file`]); the
+    /// calls on one that is not fail as native's do on a descriptor that
+    /// is not a queue, without an ioctl.
+    device: bool,
 }
 
 /// Options and flags for opening or creating a [`PosixQueue`], the
@@ -262,7 +266,7 @@ impl OpenOptions {
         // SAFETY: `arg` is a `ripc_mq_open` whose name is a NUL-terminated
         // string and whose attr is 0 or a `ripc_mq_attr`, both alive.
         unsafe { ioctl(fd.as_fd(), uapi::RIPC_CMD_MQ_OPEN, &mut arg) }?;
-        Ok(PosixQueue { fd })
+        Ok(PosixQueue { fd, device: true })
     }
 }
 
@@ -494,7 +498,7 @@ impl PosixQueue {
         let bad = timeout.is_some_and(|(ts, _)| bad_timespec(&ts)) || (send && prio >= MQ_PRIO_MAX);
         // Native's own timeout (none, or absolute on CLOCK_REALTIME): the
         // register call, no argument struct.
-        if x.clock.clockid == 0 && x.clock.flags == 0 {
+        if x.clock.clockid == 0 && x.clock.flags == 0 && self.device {
             let mut prio_out = 0u32;
             let (cmd, third) = if send {
                 (uapi::RIPC_CMD_MQ_TIMEDSEND, u64::from(prio))
@@ -559,6 +563,9 @@ impl PosixQueue {
 
     fn stats_call(&self, reset: bool) -> io::Result<QueueStats> {
         let mut a = stats::arg(uapi::RIPC_STATS_FILE as u32, 0, reset);
+        if !self.device {
+            return Err(sys::errno(Errno::BADF));
+        }
         match stats::call(self.fd.as_fd(), &mut a) {
             Err(e) if e.raw_os_error() == Some(Errno::NOTTY.raw_os_error()) => {
                 Err(sys::errno(Errno::BADF))
@@ -672,6 +679,7 @@ impl PosixQueue {
     pub fn try_clone(&self) -> io::Result<PosixQueue> {
         Ok(PosixQueue {
             fd: self.fd.try_clone()?,
+            device: self.device,
         })
     }
 
@@ -682,6 +690,9 @@ impl PosixQueue {
     ///
     /// The caller guarantees, as for [`sys::ioctl`], that `arg` fits `cmd`.
     fn call<T>(&self, cmd: u32, arg: &mut T, bad: bool) -> io::Result<i32> {
+        if !self.device {
+            return self.regs_result(Err(sys::errno(Errno::BADF)), bad);
+        }
         // SAFETY: by the callers, which pass the argument struct of `cmd`.
         let r = unsafe { ioctl(self.fd.as_fd(), cmd, arg) };
         self.regs_result(r, bad)
@@ -738,10 +749,8 @@ impl FromRawFd for PosixQueue {
     /// `fd` must be an open descriptor that nothing else owns.  If it is not
     /// a bound file of `/dev/rust_ipc`, the calls fail with `EBADF`.
     unsafe fn from_raw_fd(fd: RawFd) -> Self {
-        PosixQueue {
-            // SAFETY: by this function's contract.
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
-        }
+        // SAFETY: by this function's contract.
+        PosixQueue::from(unsafe { OwnedFd::from_raw_fd(fd) })
     }
 }
 
@@ -755,6 +764,7 @@ impl From<OwnedFd> for PosixQueue {
     /// Wraps a queue descriptor; if it is not a bound file of
     /// `/dev/rust_ipc`, the calls fail with `EBADF`.
     fn from(fd: OwnedFd) -> PosixQueue {
-        PosixQueue { fd }
+        let device = sys::is_device_file(fd.as_fd());
+        PosixQueue { fd, device }
     }
 }

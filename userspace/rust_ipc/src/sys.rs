@@ -152,6 +152,22 @@ pub(crate) fn open_device_as(access: OFlags) -> io::Result<OwnedFd> {
     )?)
 }
 
+/// Whether `fd` is a file of the device (a character device of the
+/// device node's number): a descriptor the crate did not open is looked at
+/// once, so that the module's commands never go to another file, whose
+/// driver could act on them or answer with its own error (an epoll
+/// instance and `/dev/urandom` say `EINVAL`), where native's calls give
+/// `EBADF`.
+pub(crate) fn is_device_file(fd: BorrowedFd<'_>) -> bool {
+    use rustix::fs::FileType;
+    let chr =
+        |st: &rustix::fs::Stat| FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice;
+    match (rustix::fs::stat(DEVICE), rustix::fs::fstat(fd)) {
+        (Ok(dev), Ok(st)) => chr(&dev) && chr(&st) && dev.st_rdev == st.st_rdev,
+        _ => false,
+    }
+}
+
 static DEVICE_FD: OnceLock<OwnedFd> = OnceLock::new();
 
 /// The process-wide descriptor of the device, for the System V calls,

@@ -522,6 +522,28 @@ fn not_a_queue_ebadf() {
     assert_eq!(errno(q.remove_notification()), libc::EBADF);
 }
 
+/// A descriptor of another file whose driver answers an unknown ioctl with
+/// EINVAL (an epoll instance, `/dev/urandom`): EBADF as natively, and the
+/// module's commands never reach that driver.
+#[test]
+fn another_files_descriptor_is_ebadf() {
+    // SAFETY: no pointer arguments; the result is checked below.
+    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    assert!(ep >= 0);
+    // SAFETY: `ep` was just opened and is owned by nothing else.
+    let ep = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(ep) };
+    let rnd = OwnedFd::from(std::fs::File::open("/dev/urandom").expect("/dev/urandom"));
+    for fd in [ep, rnd] {
+        let q = PosixQueue::from(fd);
+        assert_eq!(errno(q.send(b"x", 0)), libc::EBADF);
+        assert_eq!(errno(q.receive(&mut [0; 8])), libc::EBADF);
+        assert_eq!(errno(q.attributes()), libc::EBADF);
+        assert_eq!(errno(q.set_nonblocking(true)), libc::EBADF);
+        assert_eq!(errno(q.notify(Notification::None)), libc::EBADF);
+        assert_eq!(errno(q.stats()), libc::EBADF);
+    }
+}
+
 #[test]
 fn notify_fd_fires_once_and_is_pollable() {
     require_device!();
