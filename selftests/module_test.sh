@@ -104,6 +104,30 @@ if [ $bad = 0 ] && [ "$made" = 0 ] && [ $sent = 1 ]; then
 else
 	nok "ripcctl_refuses_bad_numbers_and_sends_long_texts_whole (bad $bad, made $made, sent $sent)"
 fi
+# A one-digit negative key is a key, not an option; top -n takes a whole
+# count of at least 1 (exit status 2 otherwise); msg-recv takes a message as
+# long as msgmax lets in (here 20000 bytes: it received 8 KiB at most).
+rmmod rust_ipc && insmod $KO msgmax=20000 msgmnb=40000
+bad=0
+ripcctl msg-send -1 1 minus >/dev/null 2>&1 || { bad=1; echo "# msg-send -1"; }
+got=$(ripcctl msg-recv -1 0 2>/dev/null)
+case $got in *"received type 1: minus") ;; *) bad=1; echo "# msg-recv -1: $got" ;; esac
+ripcctl msg-rm -1 || bad=1
+for args in "top -n foo" "top -n 0" "top -n -3"; do
+	ripcctl $args >/dev/null 2>&1
+	[ $? -eq 2 ] || { bad=1; echo "# ripcctl $args: not exit status 2"; }
+done
+long=$(head -c 15000 /dev/zero | tr '\0' 'b')
+ripcctl msg-send 0x7e5b 2 "$long" >/dev/null 2>&1 || { bad=1; echo "# msg-send 15000 B"; }
+got=$(ripcctl msg-recv 0x7e5b 2 2>/dev/null | wc -c)
+ripcctl msg-rm 0x7e5b
+# "[pid N] received type 2: " + 15000 bytes + the newline
+[ "$got" -gt 15000 ] || { bad=1; echo "# msg-recv of 15000 B: $got bytes out"; }
+if [ $bad = 0 ]; then
+	ok "ripcctl_takes_negative_keys_checks_top_counts_and_receives_up_to_msgmax"
+else
+	nok "ripcctl_takes_negative_keys_checks_top_counts_and_receives_up_to_msgmax"
+fi
 # Leave the module empty for the scripts after this one.
 rmmod rust_ipc && insmod $KO
 [ $fail -eq 0 ]

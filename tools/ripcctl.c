@@ -150,7 +150,9 @@ static int timeout_opts(int argc, char **argv, struct timeout *t)
 	size_t k;
 
 	*t = (struct timeout){ .clock = CLOCK_REALTIME };
-	for (; i < argc && argv[i][0] == '-' && argv[i][1] && !argv[i][2]; i++) {
+	/* "-1" is a KEY (a negative int), not an option. */
+	for (; i < argc && argv[i][0] == '-' && argv[i][1] && !argv[i][2] &&
+	       (argv[i][1] < '0' || argv[i][1] > '9'); i++) {
 		char opt = argv[i][1];
 
 		if (opt == '-') {       /* "--": the end of the options */
@@ -212,9 +214,11 @@ static int peek(const char *name, size_t from, int all)
 	int fd = ripc_mq_open(name, O_RDONLY);
 	char *buf;
 
-	if (fd < 0 || ripc_mq_getattr(fd, &a))
+	if (fd < 0)
 		return fail("mq_open");
-	buf = malloc(ARRAY_LEN(items) * a.mq_msgsize + 1);
+	if (ripc_mq_getattr(fd, &a))
+		return fail("mq_getattr");
+	buf = malloc((all ? ARRAY_LEN(items) : 1) * a.mq_msgsize + 1);
 	if (!buf)
 		return fail("malloc");
 	for (;;) {
@@ -449,7 +453,7 @@ static int top_cmd(int argc, char **argv)
 	int rc = 0;
 
 	if (argc == 4 && !strcmp(argv[2], "-n"))
-		count = atol(argv[3]);
+		count = num(argv[3], 1, LONG_MAX);
 	else if (argc != 2)
 		return fail_usage();
 	if (snapshot_take(prev))
@@ -549,8 +553,10 @@ int main(int argc, char **argv)
 		unsigned int prio = (unsigned int)num(argv[3], 0, UINT_MAX);
 
 		fd = ripc_mq_open(argv[2], O_WRONLY);
-		if (fd < 0 || ripc_mq_clocksend(fd, argv[4], strlen(argv[4]), prio, tmo.clock,
-						tmo.flags, tmo.ts))
+		if (fd < 0)
+			return fail("mq_open");
+		if (ripc_mq_clocksend(fd, argv[4], strlen(argv[4]), prio, tmo.clock, tmo.flags,
+				      tmo.ts))
 			return fail("mq_send");
 		printf("[pid %d] sent prio %u: %s\n", getpid(), prio, argv[4]);
 		return 0;
@@ -589,8 +595,10 @@ int main(int argc, char **argv)
 		struct ripc_notify_record r;
 		int nfd = ripc_notify_fd_open(O_CLOEXEC);
 
+		if (nfd < 0)
+			return fail("ripc_notify_fd_open");
 		fd = ripc_mq_open(argv[2], O_RDONLY);
-		if (fd < 0 || nfd < 0)
+		if (fd < 0)
 			return fail("mq_open");
 		for (long i = 0; i < count; i++) {
 			if (ripc_mq_notify_fd(fd, nfd, (union sigval){ .sival_int = (int)i }))
@@ -627,15 +635,22 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "msg-recv") && (argc == 4 || (argc == 5 && !strcmp(argv[4], "e")))) {
-		struct { long mtype; char mtext[8192]; } m;
 		long type = num(argv[3], LONG_MIN, LONG_MAX);
 		int flg = argc == 5 ? MSG_EXCEPT : 0;
+		struct ripc_version v = { .size = sizeof(v) };
+		/* Room for the largest message the namespace lets in (msgmax). */
+		size_t max = ripc_version(&v) ? 8192 : v.limits.msgmax;
+		struct { long mtype; char mtext[]; } *m = malloc(sizeof(*m) + max);
 		ssize_t n;
+
+		if (!m)
+			return fail("malloc");
 		if ((id = msgq(argv[2], 1)) < 0 ||
-		    (n = ripc_msgrcv_clock(id, &m, sizeof(m.mtext), type, flg, tmo.clock,
-					   tmo.flags, tmo.ts)) < 0)
+		    (n = ripc_msgrcv_clock(id, m, max, type, flg, tmo.clock, tmo.flags,
+					   tmo.ts)) < 0)
 			return fail("msgrcv");
-		printf("[pid %d] received type %ld: %.*s\n", getpid(), m.mtype, (int)n, m.mtext);
+		printf("[pid %d] received type %ld: %.*s\n", getpid(), m->mtype, (int)n, m->mtext);
+		free(m);
 		return 0;
 	}
 	if (!strcmp(cmd, "stat"))
