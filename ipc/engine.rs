@@ -30,7 +30,7 @@ use crate::ipc::{
     defs::write_items,
     lock::{self, QueueMutexBackend},
     msg::Msg,
-    pinned::Pinned,
+    pinned::{self, Pinned},
     stats::{Blocked, Counted},
     wait::{self, Blocking, OnSignal, PollQueue, WaitList, WakeQ},
 };
@@ -328,6 +328,11 @@ pub(crate) struct DirectAt {
     /// as a message can fill.
     pub(crate) buf: u64,
     pub(crate) len: usize,
+    /// A `u32` the receive writes after its buffer was filled (POSIX: the
+    /// priority), or 0: it must be writable for the buffer to be pinned,
+    /// since the message, filled straight, cannot go back if that write
+    /// faults.
+    out: u64,
 }
 
 impl DirectAt {
@@ -335,7 +340,12 @@ impl DirectAt {
     pub(crate) fn new(buf: u64, len: usize) -> Option<Self> {
         (DIRECT_MIN..=DIRECT_MAX)
             .contains(&len)
-            .then_some(DirectAt { buf, len })
+            .then_some(DirectAt { buf, len, out: 0 })
+    }
+
+    /// The same, with a `u32` at `out` (0: none) written after the fill.
+    pub(crate) fn writing(self, out: u64) -> Self {
+        DirectAt { out, ..self }
     }
 
     /// Pins the buffer, if its pages are there (a blocked receiver's, that
@@ -343,6 +353,9 @@ impl DirectAt {
     /// Boxed: a blocked receiver's entry is moved whole, and most entries
     /// pin nothing.  Not under the queue lock ([`pin_waiting`]).
     fn pin(self) -> Option<KBox<Pinned>> {
+        if self.out != 0 && !pinned::writable(self.out, size_of::<u32>()) {
+            return None;
+        }
         // The box first: its allocation failing pins nothing.
         let b = KBox::<Pinned>::new_uninit(GFP_KERNEL).ok()?;
         Some(KBox::write(b, Pinned::new(self.buf, self.len)?))

@@ -885,14 +885,15 @@ pub(crate) fn receive(
     let parts = q.parts();
     let mut got = None;
     // A large buffer may be filled straight by a sender (one copy).
-    let at = DirectAt::new(x.msg_ptr, q.msgsize);
+    let at = DirectAt::new(x.msg_ptr, q.msgsize).map(|d| d.writing(prio_out));
     let (_, err) = parts.receive_run(core::iter::once(at), b, |g, a, wq| {
         got = Some(parts.got(g, a, true, wq, |m| copy_nofault(m, x.msg_ptr, prio_out)));
     });
     let got = got.ok_or(err.unwrap_or(EINVAL))?;
-    // Filled by its sender, the priority is ours to write (were its place
-    // read-only, the `EFAULT` would lose the message, as native's
-    // `put_user` after the dequeue does).
+    // Filled by its sender, the priority is ours to write: its place was
+    // writable when the buffer was pinned (else no sender fills it); one
+    // made read-only since loses the message with `EFAULT`, as native's
+    // `put_user` after the dequeue does.
     parts.finish(
         got,
         |m| copy_out(m, x.msg_ptr, prio_out),

@@ -408,7 +408,9 @@ impl Deadline {
             .saturating_mul(1_000_000_000)
             .saturating_add(ts.tv_nsec);
         let at = if !relative {
-            (clock, ns)
+            // Read in the caller's time namespace; the hrtimer and `now`
+            // are the host's.
+            (clock, clock.to_host(ns))
         } else {
             let clock = match clock {
                 Clock::Realtime => Clock::Monotonic,

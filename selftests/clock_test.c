@@ -10,6 +10,7 @@
  */
 #include "ripc_test.h"
 
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -556,6 +557,51 @@ TEST_F(clock, an_absolute_wait_is_restarted_or_interrupted_as_without_a_clock)
 	}
 	signal(SIGUSR1, SIG_DFL);
 	ASSERT_QUEUES_INTACT();
+}
+
+/*
+ * An absolute CLOCK_MONOTONIC or CLOCK_BOOTTIME deadline is a time of the
+ * caller's time namespace (unshare -T, here 3600 s ahead of the host's
+ * clocks), as clock_nanosleep() reads one: a wait to 300 ms from the
+ * namespace's now times out after about 300 ms (not an hour later), and a
+ * time the namespace has passed (the host has not) times out at once.
+ */
+TEST_F(clock, an_absolute_deadline_is_a_time_of_the_callers_time_namespace)
+{
+	static const char offsets[] = "monotonic 3600 0\nboottime 3600 0\n";
+	char buf[64];
+	pid_t pid;
+	int fd;
+
+	if (unshare(CLONE_NEWTIME))
+		SKIP(return, "unshare(CLONE_NEWTIME): %s", strerrorname_np(errno));
+	fd = SYS(open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC));
+	ASSERT_EQ((ssize_t)strlen(offsets), write(fd, offsets, strlen(offsets)));
+	close(fd);
+	pid = fork_child();
+	if (pid == 0) {
+		alarm(20);	/* a deadline taken as the host's: an hour */
+		for (int i = 1; i < 3; i++) {
+			clockid_t c = clocks[i];
+			long long t0 = now_ns(c), el;
+			struct timespec ts = ns_ts(t0 + 300 * MS);
+
+			if (ripc_mq_clockreceive(self->empty, buf, sizeof(buf), NULL, c,
+						 TIMER_ABSTIME, &ts) != -1 || errno != ETIMEDOUT)
+				_exit(10 + i);
+			el = now_ns(c) - t0;
+			if (el < 300 * MS || el > 5 * NS)
+				_exit(20 + i);
+			ts = ns_ts(t0 - 1 * NS);
+			t0 = now_ns(c);
+			if (ripc_mq_clockreceive(self->empty, buf, sizeof(buf), NULL, c,
+						 TIMER_ABSTIME, &ts) != -1 || errno != ETIMEDOUT ||
+			    now_ns(c) - t0 > NS)
+				_exit(30 + i);
+		}
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid)) TH_LOG("10+/20+/30+: wrong result, late, not at once");
 }
 
 TEST_F(clock, removal_ends_a_monotonic_wait_with_eidrm)

@@ -151,6 +151,45 @@ TEST_F(mq, a_receiver_buffer_not_yet_there_goes_the_ordinary_way)
 	ASSERT_EQ(0, wait_child(pid));
 }
 
+/*
+ * A receive whose priority cannot be written (its place read-only) fails
+ * with EFAULT.  Natively the message is lost (put_user after the dequeue);
+ * rust_ipc puts it back ("Extensions": a receive that faults loses
+ * nothing), also when the message is big enough to go straight into a
+ * blocked receiver's buffer: a receiver whose priority's place is not
+ * writable does not pin its buffer, so the message takes the ordinary way.
+ */
+TEST_F(mq, a_receive_whose_priority_faults_loses_nothing_on_rust_ipc)
+{
+	static char msg[BIG], rbuf[BIG];
+	unsigned int *ro = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned int prio = 0;
+	struct mq_attr a;
+	pid_t pid;
+
+	ASSERT_NE(MAP_FAILED, ro);
+	pid = fork_child();
+	if (pid == 0) {
+		memset(rbuf, 0x5a, BIG);
+		CHILD_CHECK(self->be->receive(self->q, rbuf, BIG, ro) == -1 && errno == EFAULT);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	fill(msg, BIG, 41);
+	SYS(self->be->send(self->q, msg, BIG, 5));
+	ASSERT_EQ(0, wait_child(pid));
+	SYS(self->be->getattr(self->q, &a));
+	if (self->be == &native_mq_be) {
+		ASSERT_EQ(0, a.mq_curmsgs);
+	} else {
+		ASSERT_EQ(1, a.mq_curmsgs);
+		ASSERT_EQ(BIG, self->be->receive(self->q, rbuf, BIG, &prio));
+		ASSERT_EQ(5u, prio);
+		ASSERT_TRUE(check(rbuf, BIG, 41));
+	}
+	munmap(ro, PAGE);
+}
+
 /* A message sent with no receiver blocked is queued, then received. */
 TEST_F(mq, without_a_blocked_receiver_the_message_is_queued)
 {

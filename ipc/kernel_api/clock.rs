@@ -39,6 +39,18 @@ impl Clock {
         id as bindings::clockid_t
     }
 
+    /// An absolute time `at` of this clock as the caller reads it (in its
+    /// time namespace), as the host's clock counts it
+    /// (`timens_ktime_to_host`, as `clock_nanosleep` converts its own).
+    pub(crate) fn to_host(self, at: i64) -> i64 {
+        match self {
+            Clock::Realtime => at,
+            // SAFETY: no preconditions: the helper reads the caller's time
+            // namespace.
+            c => unsafe { super::ffi::rust_ipc_timens_to_host(c.id(), at) },
+        }
+    }
+
     /// The clock's time now, in nanoseconds.
     pub(crate) fn now(self) -> i64 {
         // SAFETY: reading a clock has no preconditions.

@@ -17,6 +17,7 @@
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mount.h>
+#include <linux/pagemap.h>
 #include <linux/nsproxy.h>
 #include <linux/percpu.h>
 #include <linux/pid.h>
@@ -31,6 +32,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/timekeeping.h>
+#include <linux/time_namespace.h>
 #include <linux/user_namespace.h>
 #include <asm/syscall.h>
 #include <asm/unistd.h>
@@ -575,6 +577,27 @@ int rust_ipc_sleep_until(clockid_t clock, ktime_t expires)
 {
 	return schedule_hrtimeout_range_clock(expires == KTIME_MAX ? NULL : &expires, 0,
 					      HRTIMER_MODE_ABS, clock);
+}
+
+/*
+ * Whether the caller's [addr, addr + len) can be written: its pages
+ * faulted in for writing without writing them (fault_in_safe_writeable()).
+ */
+bool rust_ipc_user_writable(u64 addr, size_t len)
+{
+	return fault_in_safe_writeable((const char __user *)(uintptr_t)addr, len) == 0;
+}
+
+/*
+ * An absolute time on clock, as the caller reads that clock in its time
+ * namespace, as the host's clock counts it (timens_ktime_to_host(), as
+ * clock_nanosleep(), timerfd and futex convert theirs): CLOCK_MONOTONIC
+ * and CLOCK_BOOTTIME move by the namespace's offsets, CLOCK_REALTIME is
+ * the same everywhere.
+ */
+s64 rust_ipc_timens_to_host(clockid_t clock, s64 at)
+{
+	return timens_ktime_to_host(clock, at);
 }
 
 /* CLOCK_REALTIME as of the last tick (no clock source read). */
