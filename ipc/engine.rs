@@ -30,7 +30,7 @@ use crate::ipc::{
     defs::write_items,
     lock::{self, QueueMutexBackend},
     msg::Msg,
-    pinned::{self, Pinned},
+    pinned::Pinned,
     stats::{Blocked, Counted},
     wait::{self, Blocking, OnSignal, PollQueue, WaitList, WakeQ},
 };
@@ -328,11 +328,6 @@ pub(crate) struct DirectAt {
     /// as a message can fill.
     pub(crate) buf: u64,
     pub(crate) len: usize,
-    /// A `u32` the receive writes after its buffer was filled (POSIX: the
-    /// priority), or 0: it must be writable for the buffer to be pinned,
-    /// since the message, filled straight, cannot go back if that write
-    /// faults.
-    out: u64,
 }
 
 impl DirectAt {
@@ -340,12 +335,7 @@ impl DirectAt {
     pub(crate) fn new(buf: u64, len: usize) -> Option<Self> {
         (DIRECT_MIN..=DIRECT_MAX)
             .contains(&len)
-            .then_some(DirectAt { buf, len, out: 0 })
-    }
-
-    /// The same, with a `u32` at `out` (0: none) written after the fill.
-    pub(crate) fn writing(self, out: u64) -> Self {
-        DirectAt { out, ..self }
+            .then_some(DirectAt { buf, len })
     }
 
     /// Pins the buffer, if its pages are there (a blocked receiver's, that
@@ -353,9 +343,6 @@ impl DirectAt {
     /// Boxed: a blocked receiver's entry is moved whole, and most entries
     /// pin nothing.  Not under the queue lock ([`pin_waiting`]).
     fn pin(self) -> Option<KBox<Pinned>> {
-        if self.out != 0 && !pinned::writable(self.out, size_of::<u32>()) {
-            return None;
-        }
         // The box first: its allocation failing pins nothing.
         let b = KBox::<Pinned>::new_uninit(GFP_KERNEL).ok()?;
         Some(KBox::write(b, Pinned::new(self.buf, self.len)?))
@@ -881,6 +868,28 @@ impl<'a, S: QueueState> Parts<'a, S> {
     /// room, held meanwhile, is the room it takes.  Nothing is lost unless
     /// the queue was removed.
     pub(crate) fn put_back(&self, taken: impl Iterator<Item = Taken<S::Extra>>) {
+        self.put_back_held(taken, true)
+    }
+
+    /// A message its sender filled straight into a receiver's buffer that
+    /// the receiver could not report (the place of its priority faulted),
+    /// loaded again from that buffer: back as [`Parts::put_back`] puts a
+    /// message, though it held no room.
+    pub(crate) fn put_back_copied(&self, msg: Msg)
+    where
+        S::Extra: Default,
+    {
+        let t = Taken {
+            msg,
+            extra: S::Extra::default(),
+        };
+        self.put_back_held(core::iter::once(t), false)
+    }
+
+    /// [`Parts::put_back`] of messages whose room is `held` (else none: a
+    /// message its sender filled straight into a receiver's buffer, loaded
+    /// again from there).
+    fn put_back_held(&self, taken: impl Iterator<Item = Taken<S::Extra>>, held: bool) {
         let mut taken = taken.peekable();
         if taken.peek().is_none() {
             // A batch delivered whole: nothing to put back, no lock.
@@ -891,7 +900,9 @@ impl<'a, S: QueueState> Parts<'a, S> {
         let mut serve = false;
         for t in taken {
             // Its room is given back, and taken again below.
-            serve |= g.engine().reserved.give_back(1, S::room(&t.msg));
+            if held {
+                serve |= g.engine().reserved.give_back(1, S::room(&t.msg));
+            }
             if g.removed() {
                 continue;
             }

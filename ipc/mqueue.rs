@@ -885,19 +885,27 @@ pub(crate) fn receive(
     let parts = q.parts();
     let mut got = None;
     // A large buffer may be filled straight by a sender (one copy).
-    let at = DirectAt::new(x.msg_ptr, q.msgsize).map(|d| d.writing(prio_out));
+    let at = DirectAt::new(x.msg_ptr, q.msgsize);
     let (_, err) = parts.receive_run(core::iter::once(at), b, |g, a, wq| {
         got = Some(parts.got(g, a, true, wq, |m| copy_nofault(m, x.msg_ptr, prio_out)));
     });
     let got = got.ok_or(err.unwrap_or(EINVAL))?;
-    // Filled by its sender, the priority is ours to write: its place was
-    // writable when the buffer was pinned (else no sender fills it); one
-    // made read-only since loses the message with `EFAULT`, as native's
-    // `put_user` after the dequeue does.
+    // Filled by its sender, the priority is ours to write; if its place
+    // faults, the message goes back as after a faulted copy, loaded again
+    // from the buffer its sender filled (native's `put_user` after the
+    // dequeue loses it).
     parts.finish(
         got,
         |m| copy_out(m, x.msg_ptr, prio_out),
-        |n, prio| write_prio(prio_out, prio as u32).map(|()| n),
+        |n, prio| {
+            write_prio(prio_out, prio as u32)
+                .map(|()| n)
+                .inspect_err(|_| {
+                    if let Ok(m) = Msg::load(x.msg_ptr, n, prio) {
+                        parts.put_back_copied(m);
+                    }
+                })
+        },
     )
 }
 

@@ -155,9 +155,8 @@ TEST_F(mq, a_receiver_buffer_not_yet_there_goes_the_ordinary_way)
  * A receive whose priority cannot be written (its place read-only) fails
  * with EFAULT.  Natively the message is lost (put_user after the dequeue);
  * rust_ipc puts it back ("Extensions": a receive that faults loses
- * nothing), also when the message is big enough to go straight into a
- * blocked receiver's buffer: a receiver whose priority's place is not
- * writable does not pin its buffer, so the message takes the ordinary way.
+ * nothing), also when the message went straight into a blocked receiver's
+ * buffer: it goes back loaded again from that buffer.
  */
 TEST_F(mq, a_receive_whose_priority_faults_loses_nothing_on_rust_ipc)
 {

@@ -158,13 +158,12 @@ TEST_F(regs, mq_blocked_receive_restarts_after_a_signal)
 }
 
 /*
- * A large message to a blocked receiver: with a NULL priority pointer it
- * is handed straight (one copy) and nothing is written there; with a
- * faulting one (a kernel address) the receiver pins nothing, since a
- * message filled straight could not go back, so the message takes the
- * ordinary way: EFAULT, and the message stays (where native's put_user
- * after the dequeue loses it), as on the ordinary way
- * (mq_faulting_priority_pointer_is_efault_and_the_message_stays).
+ * A large message handed straight to a blocked receiver (one copy): a NULL
+ * priority pointer is not written; a faulting one (a kernel address) is
+ * EFAULT after the text was delivered, and the message goes back, loaded
+ * again from the buffer, as on the ordinary way
+ * (mq_faulting_priority_pointer_is_efault_and_the_message_stays), where
+ * native's put_user after the dequeue loses it.
  */
 TEST_F(regs, mq_one_copy_receive_with_null_and_faulting_priority_pointers)
 {

@@ -17,7 +17,6 @@
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mount.h>
-#include <linux/pagemap.h>
 #include <linux/nsproxy.h>
 #include <linux/percpu.h>
 #include <linux/pid.h>
@@ -577,15 +576,6 @@ int rust_ipc_sleep_until(clockid_t clock, ktime_t expires)
 {
 	return schedule_hrtimeout_range_clock(expires == KTIME_MAX ? NULL : &expires, 0,
 					      HRTIMER_MODE_ABS, clock);
-}
-
-/*
- * Whether the caller's [addr, addr + len) can be written: its pages
- * faulted in for writing without writing them (fault_in_safe_writeable()).
- */
-bool rust_ipc_user_writable(u64 addr, size_t len)
-{
-	return fault_in_safe_writeable((const char __user *)(uintptr_t)addr, len) == 0;
 }
 
 /*

@@ -70,7 +70,6 @@ void rust_ipc_queue_unlock(struct mutex *lock);
 bool rust_ipc_queue_sleepable_begin(void);
 void rust_ipc_queue_sleepable_end(bool enabled);
 s64 rust_ipc_timens_to_host(clockid_t clock, s64 at);
-bool rust_ipc_user_writable(u64 addr, size_t len);
 int rust_ipc_sleep_until(clockid_t clock, ktime_t expires);
 s64 rust_ipc_coarse_real_ns(void);
 

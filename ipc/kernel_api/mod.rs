@@ -102,7 +102,6 @@ mod ffi {
             len: usize,
             src_kernel: bool,
         ) -> c_int;
-        pub(super) fn rust_ipc_user_writable(addr: u64, len: usize) -> bool;
         pub(super) fn rust_ipc_timens_to_host(clock: bindings::clockid_t, at: i64) -> i64;
         pub(super) fn rust_ipc_put_u32_nofault(dst: *mut u32, val: u32) -> c_int;
         pub(super) fn rust_ipc_ioctl_args(cmd: c_uint, arg: c_ulong, rest: *mut c_ulong) -> bool;

@@ -21,13 +21,6 @@
 use super::ffi;
 use kernel::{bindings, prelude::*};
 
-/// Whether the caller's user memory `[addr, addr + len)` can be written
-/// now (its pages faulted in for writing, none written).
-pub(crate) fn writable(addr: u64, len: usize) -> bool {
-    // SAFETY: no preconditions: the helper checks `addr` as a user address.
-    unsafe { ffi::rust_ipc_user_writable(addr, len) }
-}
-
 /// The pages a [`Pinned`] keeps in itself: an 8 KiB buffer wherever it
 /// starts (more take an allocated array).
 const INLINE_PAGES: usize = 3;
