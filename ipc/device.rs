@@ -59,7 +59,8 @@ impl Drop for NotifyBinding {
 /// The private data of an open file.
 pub(crate) struct RipcFile {
     bound: SetOnce<Binding>,
-    /// Set while a thread binds the file ([`RipcFile::bind`]).
+    /// Set by the thread that binds the file, and kept once it is bound
+    /// ([`RipcFile::bind`]).
     binding: Atomic<bool>,
     /// The IPC namespace the file was opened in: the one its calls use
     /// unless the caller is in another (after `setns`, `unshare`, or a
@@ -114,19 +115,25 @@ impl RipcFile {
     /// both create a queue, one of them then left named but bound to no
     /// descriptor.  A `make` that fails leaves the file unbound.
     fn bind(&self, make: impl FnOnce() -> Result<Binding>) -> Result {
-        if self.bound.as_ref().is_some() || self.binding.xchg(true, Acquire) {
+        // The flag stays set once the file is bound: one claim succeeds,
+        // besides those whose `make` failed.
+        if self.binding.xchg(true, Acquire) {
             return Err(EBUSY);
         }
-        // Alone here: `populate` cannot find the file bound.
-        let r = make().and_then(|b| {
-            if self.bound.populate(b) {
-                Ok(())
-            } else {
-                Err(EBUSY)
+        match make() {
+            Ok(b) => {
+                // Only the claim's holder populates: it always does.
+                if self.bound.populate(b) {
+                    Ok(())
+                } else {
+                    Err(EBUSY)
+                }
             }
-        });
-        self.binding.store(false, Release);
-        r
+            Err(e) => {
+                self.binding.store(false, Release);
+                Err(e)
+            }
+        }
     }
 }
 

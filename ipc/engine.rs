@@ -873,8 +873,12 @@ impl<'a, S: QueueState> Parts<'a, S> {
 
     /// A message its sender filled straight into a receiver's buffer that
     /// the receiver could not report (the place of its priority faulted),
-    /// loaded again from that buffer: back as [`Parts::put_back`] puts a
-    /// message, though it held no room.
+    /// loaded again from that buffer (sequence number 0: at the head of its
+    /// priority, since a receiver waits only on an empty queue): back as
+    /// [`Parts::put_back`] puts a message, though it held no room, so that
+    /// sends let in meanwhile may have filled the queue (it then holds
+    /// more than `maxmsg` until it is drained, as after a hand-over's
+    /// put-back: [`Family::admit`]); no longer counted as received.
     pub(crate) fn put_back_copied(&self, msg: Msg)
     where
         S::Extra: Default,
@@ -902,6 +906,8 @@ impl<'a, S: QueueState> Parts<'a, S> {
             // Its room is given back, and taken again below.
             if held {
                 serve |= g.engine().reserved.give_back(1, S::room(&t.msg));
+            } else {
+                g.stats().unreceived(t.msg.len());
             }
             if g.removed() {
                 continue;

@@ -128,6 +128,13 @@ impl Stats {
         self.last_receive = kernel_api::jiffies();
     }
 
+    /// A message counted as received when its sender filled the receiver's
+    /// buffer went back into the queue (the receiver could not report it).
+    pub(crate) fn unreceived(&mut self, bytes: usize) {
+        self.received = self.received.wrapping_sub(1);
+        self.received_bytes = self.received_bytes.wrapping_sub(bytes as u64);
+    }
+
     /// A call goes to sleep.
     pub(crate) fn blocked(&mut self, b: Blocked) {
         let now = kernel_api::jiffies();

@@ -281,6 +281,14 @@ static void unlink_reg(struct treg **pp)
 	__atomic_sub_fetch(&nregs, 1, __ATOMIC_RELEASE);
 }
 
+/* Closes a descriptor of the library's (a notification descriptor), which
+ * libripc may know as a file of the device: it forgets the number. */
+static void close_mine(int fd)
+{
+	REAL(close)(fd);
+	ripc_fd_forget(fd, fd);
+}
+
 /* fd moved out of the program's way (ripc_dup_high()), or fd itself. */
 static int move_high(int fd)
 {
@@ -288,7 +296,7 @@ static int move_high(int fd)
 
 	errno = err;		/* its failure only keeps fd where it is */
 	if (high >= 0) {
-		REAL(close)(fd);
+		close_mine(fd);
 		fd = high;
 	}
 	lo = __atomic_load_n(&ours_lo, __ATOMIC_ACQUIRE);
@@ -305,7 +313,7 @@ static void retire_locked(int nfd)
 	if (nidle < IDLE_MAX)
 		idle[nidle++] = nfd;
 	else
-		REAL(close)(nfd);
+		close_mine(nfd);
 }
 
 /*
@@ -392,7 +400,7 @@ static void call_done(void *arg)
 		if (nfd >= 0 && read(nfd, &rec, sizeof(rec)) == sizeof(rec))
 			retire_locked(nfd);
 		else if (nfd >= 0)
-			REAL(close)(nfd);
+			close_mine(nfd);
 		unlink_reg(pp);
 		drop(f->r);
 	}
@@ -639,7 +647,7 @@ static int notify_thread(mqd_t mqd, const struct sigevent *sev)
 		}
 		err = errno;
 		if (ret)
-			REAL(close)(nfd);	/* cancels the registration */
+			close_mine(nfd);	/* cancels the registration */
 	}
 	unlock(&g);
 	if (ret)
@@ -745,13 +753,13 @@ static void child_fork(void)
 	while ((r = regs)) {
 		regs = r->next;
 		if (r->nfd >= 0)
-			REAL(close)(r->nfd);
+			close_mine(r->nfd);
 		drop(r);
 	}
 	nregs = 0;
 	state_pid = getpid();
 	while (nidle)
-		REAL(close)(idle[--nidle]);
+		close_mine(idle[--nidle]);
 	if (epfd >= 0) {
 		REAL(close)(epfd);
 		epfd = -1;
@@ -1053,7 +1061,7 @@ static ssize_t limit_write(const struct sysctl *s, const char *buf, size_t size)
 	char num[22], *end;		/* proc_get_long's TMPBUFLEN */
 	unsigned long v;
 	int neg = 0, val, saved = errno, bad, r;
-	size_t n;
+	size_t n, room;
 
 	if (!size)
 		return 0;	/* nothing written */
@@ -1063,7 +1071,9 @@ static ssize_t limit_write(const struct sysctl *s, const char *buf, size_t size)
 		neg = 1;
 		p++;
 	}
-	n = (size_t)(lim - p) < sizeof(num) - 1 ? (size_t)(lim - p) : sizeof(num) - 1;
+	/* At most 21 characters with the sign, as proc_get_long reads them. */
+	room = sizeof(num) - 1 - neg;
+	n = (size_t)(lim - p) < room ? (size_t)(lim - p) : room;
 	memcpy(num, p, n);
 	num[n] = 0;
 	if (!isdigit((unsigned char)num[0]))
@@ -1072,7 +1082,7 @@ static ssize_t limit_write(const struct sysctl *s, const char *buf, size_t size)
 	v = strtoul(num, &end, 0);	/* as proc_get_long */
 	bad = errno;
 	errno = saved;
-	if (bad || (size_t)(end - num) == sizeof(num) - 1 || v > (unsigned long)INT_MAX + neg)
+	if (bad || (size_t)(end - num) == room || v > (unsigned long)INT_MAX + neg)
 		goto inval;
 	p += end - num;
 	if (p < lim && *p != ' ' && *p != '\t' && *p != '\n')
@@ -1122,13 +1132,13 @@ static ssize_t sf_write(void *cookie, const char *buf, size_t size)
 {
 	struct sysctl_file *f = cookie;
 
-	ssize_t n = (ssize_t)size;
-
-	/* Past offset 0 a write is ignored (sysctl_writes_strict). */
-	if (!f->pos && (n = limit_write(f->s, buf, size)) < 0)
+	/* Past offset 0 a write is ignored (sysctl_writes_strict).  The whole
+	 * count is reported: stdio takes a shorter one for an error (natively
+	 * its write loop sends the rest, which /proc then ignores). */
+	if (!f->pos && limit_write(f->s, buf, size) < 0)
 		return -1;
-	f->pos += n;
-	return n;
+	f->pos += size;
+	return size;
 }
 
 static int sf_seek(void *cookie, off64_t *off, int whence)
@@ -1198,7 +1208,8 @@ EXPORT FILE *fopen64(const char *path, const char *mode)
 	return any_fopen(path, mode, REAL(fopen64));
 }
 
-/* write() to it: sets msg_next_id (the whole write at once, as /proc). */
+/* write() to it: sets msg_next_id (from one write at offset 0, as /proc:
+ * the number and its spaces taken, the count that says so returned). */
 EXPORT ssize_t write(int fd, const void *buf, size_t size)
 {
 	static const struct sysctl *s;

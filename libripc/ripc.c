@@ -128,7 +128,14 @@ static __attribute__((noinline, cold)) int fd_check(int fd)
 		dev = st.st_rdev;
 		__atomic_store_n(&device_rdev, dev, __ATOMIC_RELAXED);
 	}
-	ours = dev && fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == dev;
+	if (!dev) {
+		/* No device node to compare with (a chroot, a mount namespace
+		 * given only descriptors): the module's answer decides, as
+		 * before the check; nothing is learnt. */
+		errno = err;
+		return 1;
+	}
+	ours = fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == dev;
 	errno = err;
 	if (ours)
 		fd_learn(fd);
@@ -713,7 +720,9 @@ int ripc_notify_fd_state(int nfd, unsigned int *armed, unsigned int *pending)
 	struct ripc_notify_fd arg = { .size = sizeof(arg) };
 
 	if (!fd_ours(nfd)) {
-		errno = nfd < 0 ? EBADF : EINVAL;	/* not a notification descriptor */
+		/* EBADF for no open descriptor, else not a notification one. */
+		if (fcntl(nfd, F_GETFD) >= 0)
+			errno = EINVAL;
 		return -1;
 	}
 	if (ioctl(nfd, RIPC_NOTIFY_FD_STATE, &arg) < 0)

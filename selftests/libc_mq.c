@@ -605,6 +605,29 @@ TEST(queue_calls_on_another_file_are_ebadf)
 }
 
 /*
+ * The same on a number the library used for a moment: the drop-in opens a
+ * SIGEV_THREAD registration's descriptor at the lowest free number and
+ * moves it high; a file that then takes that number is not a queue.
+ */
+TEST(a_number_the_library_let_go_is_not_taken_for_a_queue)
+{
+	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
+	char name[64];
+	mqd_t q;
+	int ep;
+
+	snprintf(name, sizeof(name), "/ripc_let_go_%d", getpid());
+	q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
+	SYS(mq_unlink(name));
+	SYS(notify_thread(q, NULL, NULL));
+	ep = SYS(epoll_create1(EPOLL_CLOEXEC));
+	ASSERT_EQ(0, all_ebadf(ep)) TH_LOG("epoll (%d): %s", ep, strerrorname_np(errno));
+	SYS(close(ep));
+	SYS(mq_close(q));
+}
+
+/*
  * open() and mq_open() give the lowest free descriptor, also after calls
  * that had the library open a descriptor of its own.
  */
@@ -682,6 +705,10 @@ TEST(limits_files_parse_writes_as_proc_dointvec)
 	ASSERT_EQ(33, read_limit(path));
 	ASSERT_EQ(0, write_limit(path, "35\t"));
 	ASSERT_EQ(35, read_limit(path));
+	/* Text after the number's spaces: not taken, and stdio's write of
+	 * the rest (past offset 0) is ignored; the write succeeds. */
+	ASSERT_EQ(0, write_limit(path, "36 x\n"));
+	ASSERT_EQ(36, read_limit(path));
 	snprintf(text, sizeof(text), "%ld\n", old);
 	ASSERT_EQ(0, write_limit(path, text));
 	ASSERT_EQ(old, read_limit(path));

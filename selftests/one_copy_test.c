@@ -181,7 +181,13 @@ TEST_F(mq, a_receive_whose_priority_faults_loses_nothing_on_rust_ipc)
 	if (self->be == &native_mq_be) {
 		ASSERT_EQ(0, a.mq_curmsgs);
 	} else {
+		struct ripc_queue_stats st;
+
 		ASSERT_EQ(1, a.mq_curmsgs);
+		/* Sent once, received by no one yet. */
+		SYS(ripc_mq_stats(self->q, &st, 0));
+		ASSERT_EQ(1, (long)st.sent);
+		ASSERT_EQ(0, (long)st.received);
 		ASSERT_EQ(BIG, self->be->receive(self->q, rbuf, BIG, &prio));
 		ASSERT_EQ(5u, prio);
 		ASSERT_TRUE(check(rbuf, BIG, 41));

@@ -103,10 +103,11 @@ impl Fifo {
         Some(m)
     }
 
-    /// Puts `m` back where its `seq` places it (a receive that faulted).
+    /// Puts `m` back where its `seq` places it (a receive that faulted):
+    /// before a message of the same `seq` too (seq 0: at the head).
     pub(crate) fn reinsert(&mut self, mut m: Msg) {
         let seq = m.seq();
-        if self.head.as_ref().is_none_or(|h| h.seq() > seq) {
+        if self.head.as_ref().is_none_or(|h| h.seq() >= seq) {
             *m.next_mut() = self.head.take();
             if m.next().is_none() {
                 // INVARIANT: `m` is the only message; its link is empty.
