@@ -419,16 +419,28 @@ static int cancel_blocked(void *(*fn)(void *), void *arg)
 	return res == PTHREAD_CANCELED ? 0 : -1;
 }
 
-TEST(blocked_mq_receive_is_a_cancellation_point)
+/* A new queue of 2 messages of 16 bytes, its name ("/ripc_TAG_PID")
+ * unlinked at once: its descriptor, or -1 with errno. */
+static mqd_t unnamed_queue(const char *tag)
 {
 	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
-	char name[64], buf[16];
+	char name[64];
 	mqd_t q;
 
-	snprintf(name, sizeof(name), "/ripc_cancel_%d", getpid());
+	snprintf(name, sizeof(name), "/ripc_%s_%d", tag, getpid());
 	q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	if (q >= 0)
+		mq_unlink(name);
+	return q;
+}
+
+TEST(blocked_mq_receive_is_a_cancellation_point)
+{
+	char buf[16];
+	mqd_t q;
+
+	q = unnamed_queue("cancel");
 	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
-	mq_unlink(name);
 	ASSERT_EQ(0, cancel_blocked(receive_mq, &q));
 	/* The queue is intact. */
 	SYS(mq_send(q, "x", 1, 0));
@@ -486,14 +498,12 @@ static int send_after_self_cancel(mqd_t q, int id)
 
 TEST(single_threaded_self_cancel_acts_at_mq_send)
 {
-	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
-	char name[64], buf[16];
+	struct mq_attr a;
+	char buf[16];
 	mqd_t q;
 
-	snprintf(name, sizeof(name), "/ripc_selfcancel_%d", getpid());
-	q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	q = unnamed_queue("selfcancel");
 	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
-	mq_unlink(name);
 	/* A plain send first: the child inherits whatever the library set up. */
 	SYS(mq_send(q, "y", 1, 0));
 	ASSERT_EQ(1, mq_receive(q, buf, sizeof(buf), NULL));
@@ -582,8 +592,6 @@ static int all_ebadf(int fd)
  */
 TEST(queue_calls_on_another_file_are_ebadf)
 {
-	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
-	char name[64];
 	int ep = SYS(epoll_create1(EPOLL_CLOEXEC));
 	int rnd = SYS(open("/dev/urandom", O_RDONLY | O_CLOEXEC));
 	mqd_t q;
@@ -591,10 +599,8 @@ TEST(queue_calls_on_another_file_are_ebadf)
 	ASSERT_EQ(0, all_ebadf(ep)) TH_LOG("epoll: %s", strerrorname_np(errno));
 	ASSERT_EQ(0, all_ebadf(rnd)) TH_LOG("/dev/urandom: %s", strerrorname_np(errno));
 	SYS(close(ep));
-	snprintf(name, sizeof(name), "/ripc_other_%d", getpid());
-	q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	q = unnamed_queue("other");
 	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
-	SYS(mq_unlink(name));
 	SYS(mq_send(q, "y", 1, 0));
 	SYS(close(q));
 	ep = SYS(epoll_create1(EPOLL_CLOEXEC));
@@ -611,15 +617,11 @@ TEST(queue_calls_on_another_file_are_ebadf)
  */
 TEST(a_number_the_library_let_go_is_not_taken_for_a_queue)
 {
-	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
-	char name[64];
 	mqd_t q;
 	int ep;
 
-	snprintf(name, sizeof(name), "/ripc_let_go_%d", getpid());
-	q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	q = unnamed_queue("let_go");
 	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
-	SYS(mq_unlink(name));
 	SYS(notify_thread(q, NULL, NULL));
 	ep = SYS(epoll_create1(EPOLL_CLOEXEC));
 	ASSERT_EQ(0, all_ebadf(ep)) TH_LOG("epoll (%d): %s", ep, strerrorname_np(errno));
