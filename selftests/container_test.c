@@ -246,6 +246,53 @@ FIXTURE_TEARDOWN(container)
 #define mq (self->mq)
 #define sv (self->sv)
 
+/* The byte a buffer is filled with before a receive, to see what it writes. */
+#define POISON 0xa5
+
+/* The first byte of buf[from..len) that is not POISON (len if none). */
+static size_t first_written(const void *buf, size_t from, size_t len)
+{
+	while (from < len && ((const unsigned char *)buf)[from] == POISON)
+		from++;
+	return from;
+}
+
+/* In a child: msgrcv (IPC_NOWAIT, any type) of id must give a message of
+ * type want_type and text want_text (a string), and write nothing more. */
+#define C_RCV(id, want_type, want_text) do { \
+	struct mbuf __m; \
+	size_t __l = strlen(want_text); \
+	memset(&__m, POISON, sizeof(__m)); \
+	C_EQ(__l, sv->rcv(id, &__m, sizeof(__m.mtext), 0, IPC_NOWAIT)); \
+	C_EQ(want_type, __m.mtype); \
+	C_EQ(0, memcmp(__m.mtext, want_text, __l)); \
+	C_EQ(sizeof(__m.mtext), first_written(__m.mtext, __l, sizeof(__m.mtext))); \
+} while (0)
+
+/* In a child / in the test: mq receive of q must give want_text (a
+ * string) with priority want_prio, and write nothing more. */
+#define C_RECV(q, want_text, want_prio) do { \
+	char __b[16]; \
+	unsigned int __p = ~0u; \
+	size_t __l = strlen(want_text); \
+	memset(__b, POISON, sizeof(__b)); \
+	C_EQ(__l, mq->receive(q, __b, sizeof(__b), &__p)); \
+	C_EQ(want_prio, __p); \
+	C_EQ(0, memcmp(__b, want_text, __l)); \
+	C_EQ(sizeof(__b), first_written(__b, __l, sizeof(__b))); \
+} while (0)
+
+#define ASSERT_RECV(q, want_text, want_prio) do { \
+	char __b[16]; \
+	unsigned int __p = ~0u; \
+	size_t __l = strlen(want_text); \
+	memset(__b, POISON, sizeof(__b)); \
+	ASSERT_EQ((ssize_t)__l, mq->receive(q, __b, sizeof(__b), &__p)); \
+	ASSERT_EQ((unsigned int)(want_prio), __p); \
+	ASSERT_EQ(0, memcmp(__b, want_text, __l)); \
+	ASSERT_EQ(sizeof(__b), first_written(__b, __l, sizeof(__b))); \
+} while (0)
+
 /*
  * Starts a container with the namespaces of flags (CLONE_NEW*).  Like
  * fork(), returns twice: 0 in the container's process that runs the test's
@@ -394,8 +441,6 @@ TEST_F(container, container_root_owns_its_queues)
 
 	if (init == 0) {
 		struct msqid_ds ds;
-		struct mbuf m;
-		char buf[16];
 		pid_t pid;
 		int id, q;
 
@@ -413,7 +458,7 @@ TEST_F(container, container_root_owns_its_queues)
 		C_EQ(0, ds.msg_lrpid);
 		pid = fork_child();
 		if (pid == 0) {
-			C_EQ(3, sv->rcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+			C_RCV(id, 1, "one");
 			_exit(0);
 		}
 		C_EQ(2, pid);
@@ -436,7 +481,7 @@ TEST_F(container, container_root_owns_its_queues)
 		q = C_OK(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, ATTR));
 		C_OK(mq->send(q, "one", 3, 1));
 		C_STATUS(q, 3, 0, 0);
-		C_EQ(3, mq->receive(q, buf, sizeof(buf), NULL));
+		C_RECV(q, "one", 1);
 		C_OK(mq->unlink(self->name));
 		C_ERR(ENOENT, mq->open(self->name, O_RDONLY));
 		C_OK(mq->close(q));
@@ -738,8 +783,6 @@ TEST_F(container, host_sees_child_pid_namespace_pids)
 	pid_t init = start_container(_metadata, self, CLONE_NEWPID);
 
 	if (init == 0) {
-		struct mbuf m;
-
 		C_EQ(1, getpid());
 		C_OK(snd(sv, id, 1, "x", 0));
 		C_OK(sv->ctl(id, IPC_STAT, &ds));
@@ -747,7 +790,7 @@ TEST_F(container, host_sees_child_pid_namespace_pids)
 		C_EQ(0, ds.msg_lrpid);
 		C_TELL('s');
 		C_AWAIT('r');
-		C_EQ(1, sv->rcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+		C_RCV(id, 1, "x");
 		C_OK(sv->ctl(id, IPC_STAT, &ds));
 		C_EQ(1, ds.msg_lspid);
 		C_EQ(1, ds.msg_lrpid);
@@ -775,12 +818,10 @@ TEST_F(container, child_pid_namespace_sees_zero_for_outside_pids)
 	SYS(snd(sv, id, 1, "x", 0));
 	init = start_container(_metadata, self, CLONE_NEWPID);
 	if (init == 0) {
-		struct mbuf m;
-
 		C_OK(sv->ctl(id, IPC_STAT, &ds));
 		C_EQ(0, ds.msg_lspid);
 		C_EQ(0, ds.msg_lrpid);
-		C_EQ(1, sv->rcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+		C_RCV(id, 1, "x");
 		C_OK(sv->ctl(id, IPC_STAT, &ds));
 		C_EQ(0, ds.msg_lspid);
 		C_EQ(1, ds.msg_lrpid);
@@ -837,7 +878,6 @@ TEST_F(container, notification_si_pid_is_seen_from_the_owners_pid_namespace)
 {
 	mqd_t q = SYS(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, ATTR));
 	siginfo_t si;
-	char buf[16];
 	pid_t init;
 
 	SYS(block_signal(SIGUSR1));
@@ -855,7 +895,7 @@ TEST_F(container, notification_si_pid_is_seen_from_the_owners_pid_namespace)
 		C_TELL('n');
 		C_AWAIT('s');
 		C_NOTIFICATION(SIGUSR2, si, 0, 0);
-		C_EQ(1, mq->receive(mine, buf, sizeof(buf), NULL));
+		C_RECV(mine, "b", 0);
 		C_OK(notify_sig(mq, mine, SIGUSR2, NULL));
 		pid = fork_child();
 		if (pid == 0) {
@@ -865,12 +905,12 @@ TEST_F(container, notification_si_pid_is_seen_from_the_owners_pid_namespace)
 		C_EQ(2, pid);
 		C_EQ(0, wait_child(pid));
 		C_NOTIFICATION(SIGUSR2, si, 2, 0);
-		C_EQ(1, mq->receive(mine, buf, sizeof(buf), NULL));
+		C_RECV(mine, "c", 0);
 		_exit(0);
 	}
 	AWAIT('s');
 	ASSERT_NOTIFICATION(SIGUSR1, si, init, 0);
-	ASSERT_EQ(1, mq->receive(q, buf, sizeof(buf), NULL));
+	ASSERT_RECV(q, "a", 0);
 	TELL('r');
 	AWAIT('n');
 	SYS(mq->send(q, "b", 1, 0));
@@ -1231,7 +1271,6 @@ TEST_F(container, host_sees_container_ids_and_pids_as_its_own)
 	if (init == 0) {
 		struct msqid_ds ds;
 		siginfo_t si;
-		char buf[16];
 		int id;
 		mqd_t q;
 
@@ -1247,7 +1286,7 @@ TEST_F(container, host_sees_container_ids_and_pids_as_its_own)
 		C_TELL('r');
 		C_AWAIT('s');
 		C_NOTIFICATION(SIGUSR1, si, 0, NOBODY);
-		C_EQ(4, mq->receive(q, buf, sizeof(buf), NULL));
+		C_RECV(q, "host", 0);
 		C_OK(sv->ctl(id, IPC_STAT, &ds));
 		C_PERM(ds, 5, 6, 0, 0, 0600);
 		C_EQ(0, ds.msg_lrpid);	/* the host's receiver is not visible */
@@ -1258,7 +1297,6 @@ TEST_F(container, host_sees_container_ids_and_pids_as_its_own)
 	if (pid == 0) {
 		char path[64];
 		struct msqid_ds ds;
-		struct mbuf m;
 		int fd, id;
 		mqd_t q;
 
@@ -1271,7 +1309,7 @@ TEST_F(container, host_sees_container_ids_and_pids_as_its_own)
 		C_PERM(ds, BASE + 5, BASE + 6, BASE, BASE, 0600);
 		C_EQ(init, ds.msg_lspid);
 		C_EQ(1, ds.msg_qnum);
-		C_EQ(1, sv->rcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+		C_RCV(id, 1, "c");
 		q = C_OK(mq->open(self->name, O_RDWR));
 		C_STATUS(q, 0, SIGUSR1, init);
 		C_OK(mq->send(q, "host", 4, 0));

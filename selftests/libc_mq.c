@@ -24,6 +24,44 @@
 #define QUIET_MS 400
 #define CALL_MS 3000
 
+/* The byte a buffer is filled with before a receive, to see what it writes. */
+#define POISON 0xa5
+
+/* The first byte of buf[from..len) that is not POISON (len if none). */
+static size_t first_written(const void *buf, size_t from, size_t len)
+{
+	while (from < len && ((const unsigned char *)buf)[from] == POISON)
+		from++;
+	return from;
+}
+
+/* mq_receive (16-byte buffer) of q must give str with priority prio, and
+ * write nothing more. */
+#define ASSERT_MQ_RECV(q, str, prio) do { \
+	char __b[16]; \
+	unsigned int __p = ~0u; \
+	size_t __l = strlen(str); \
+	memset(__b, POISON, sizeof(__b)); \
+	ASSERT_EQ((ssize_t)__l, mq_receive(q, __b, sizeof(__b), &__p)) \
+		TH_LOG("mq_receive: %s", strerrorname_np(errno)); \
+	ASSERT_EQ((unsigned int)(prio), __p); \
+	ASSERT_EQ(0, memcmp(__b, str, __l)); \
+	ASSERT_EQ(sizeof(__b), first_written(__b, __l, sizeof(__b))); \
+} while (0)
+
+/* msgrcv (IPC_NOWAIT, any type) of id must give a message of type and text
+ * str, and write nothing more. */
+#define ASSERT_MSG_RCV(id, type, str) do { \
+	struct { long mtype; char mtext[16]; } __m; \
+	size_t __l = strlen(str); \
+	memset(&__m, POISON, sizeof(__m)); \
+	ASSERT_EQ((ssize_t)__l, msgrcv(id, &__m, sizeof(__m.mtext), 0, IPC_NOWAIT)) \
+		TH_LOG("msgrcv: %s", strerrorname_np(errno)); \
+	ASSERT_EQ((long)(type), __m.mtype); \
+	ASSERT_EQ(0, memcmp(__m.mtext, str, __l)); \
+	ASSERT_EQ(sizeof(__m.mtext), first_written(__m.mtext, __l, sizeof(__m.mtext))); \
+} while (0)
+
 static sem_t calls;			/* posted by each notification */
 static void *got_value;
 static pthread_t got_thread;
@@ -436,25 +474,24 @@ static mqd_t unnamed_queue(const char *tag)
 
 TEST(blocked_mq_receive_is_a_cancellation_point)
 {
-	char buf[16];
 	mqd_t q;
 
 	q = unnamed_queue("cancel");
 	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
 	ASSERT_EQ(0, cancel_blocked(receive_mq, &q));
 	/* The queue is intact. */
-	SYS(mq_send(q, "x", 1, 0));
-	ASSERT_EQ(1, mq_receive(q, buf, sizeof(buf), NULL));
+	SYS(mq_send(q, "x", 1, 5));
+	ASSERT_MQ_RECV(q, "x", 5);
 }
 
 TEST(blocked_msgrcv_is_a_cancellation_point)
 {
-	struct { long mtype; char mtext[16]; } m = { 1, "x" };
+	struct { long mtype; char mtext[16]; } m = { 7, "x" };
 	int id = SYS(msgget(IPC_PRIVATE, 0600));
 
 	ASSERT_EQ(0, cancel_blocked(receive_msg, &id));
 	SYS(msgsnd(id, &m, 1, 0));
-	ASSERT_EQ(1, msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+	ASSERT_MSG_RCV(id, 7, "x");
 	SYS(msgctl(id, IPC_RMID, NULL));
 }
 
@@ -539,8 +576,8 @@ TEST(single_threaded_self_cancel_acts_at_msgsnd)
 TEST(a_queue_descriptor_closed_twice_is_ebadf)
 {
 	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
-	struct { long mtype; char mtext[16]; } m = { 1, "x" };
-	char name[64], buf[16];
+	struct { long mtype; char mtext[16]; } m = { 7, "x" };
+	char name[64];
 	mqd_t q;
 	int id;
 
@@ -554,11 +591,11 @@ TEST(a_queue_descriptor_closed_twice_is_ebadf)
 	ASSERT_ERRNO(EBADF, mq_close(q));
 	/* The library still works. */
 	SYS(msgsnd(id, &m, 1, 0));
-	ASSERT_EQ(1, msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+	ASSERT_MSG_RCV(id, 7, "x");
 	SYS(msgctl(id, IPC_RMID, NULL));
 	q = SYS(mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a));
-	SYS(mq_send(q, "y", 1, 0));
-	ASSERT_EQ(1, mq_receive(q, buf, sizeof(buf), NULL));
+	SYS(mq_send(q, "y", 1, 4));
+	ASSERT_MQ_RECV(q, "y", 4);
 	SYS(mq_close(q));
 	SYS(mq_unlink(name));
 }

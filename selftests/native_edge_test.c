@@ -211,8 +211,9 @@ static int keep_id(FIXTURE_DATA(edge) *self, int id)
 	ASSERT_LT(0, __old); \
 	if (!self->saved[l]) \
 		self->saved[l] = __old; \
-	if (sysv_limit(sysv, l, val) < 0) \
-		SKIP(return, "cannot set limit %d: %s", l, strerrorname_np(errno)); \
+	long __set = sysv_limit(sysv, l, val); \
+	int __e = errno; \
+	ASSERT_EQ(__old, __set) TH_LOG("cannot set limit %d: %s", l, strerrorname_np(__e)); \
 	ASSERT_EQ((long)(val), sysv_limit(sysv, l, 0)); \
 } while (0)
 
@@ -1220,43 +1221,61 @@ static struct walk walk_indexes(const struct msg_backend *b)
 /*
  * IPC_INFO and MSG_INFO return the highest index in use (0 if none), and
  * MSG_INFO counts the queues (msgpool), messages (msgmap) and bytes
- * (msgtql): all as a walk over the indexes finds them.
+ * (msgtql): all as a walk over the indexes finds them.  mi gets MSG_INFO's
+ * struct and top the calls' return value.
  */
-#define ASSERT_INFO_IS_THE_WALK(w) do { \
-	struct msginfo __mi; \
-	int __i = SYS(sysv->ctl(0, IPC_INFO, (struct msqid_ds *)&__mi)); \
-	int __m = SYS(sysv->ctl(0, MSG_INFO, (struct msqid_ds *)&__mi)); \
+#define ASSERT_INFO_IS_THE_WALK(w, mi, top) do { \
+	int __i = SYS(sysv->ctl(0, IPC_INFO, (struct msqid_ds *)&mi)); \
+	int __m; \
+	memset(&mi, 0xa5, sizeof(mi)); \
+	__m = SYS(sysv->ctl(0, MSG_INFO, (struct msqid_ds *)&mi)); \
 	w = walk_indexes(sysv); \
 	ASSERT_EQ(w.max < 0 ? 0 : w.max, __i); \
 	ASSERT_EQ(__i, __m); \
-	ASSERT_EQ(w.n, __mi.msgpool); \
-	ASSERT_EQ(w.qnum, __mi.msgmap); \
-	ASSERT_EQ(w.cbytes, __mi.msgtql); \
+	ASSERT_EQ(w.n, mi.msgpool); \
+	ASSERT_EQ(w.qnum, mi.msgmap); \
+	ASSERT_EQ(w.cbytes, mi.msgtql); \
+	top = __i; \
+} while (0)
+
+/* What MSG_INFO counts changed by since mi0: queues, messages, bytes. */
+#define ASSERT_INFO_CHANGE(mi0, mi, queues, msgs, bytes) do { \
+	ASSERT_EQ((mi0).msgpool + (queues), (mi).msgpool); \
+	ASSERT_EQ((mi0).msgmap + (msgs), (mi).msgmap); \
+	ASSERT_EQ((mi0).msgtql + (bytes), (mi).msgtql); \
 } while (0)
 
 TEST_F(edge, info_returns_the_highest_index_and_msg_info_the_totals)
 {
+	struct msginfo mi0, mi;
 	struct walk w;
-	int top, low;
+	int top, low, ret0, ret;
 
 	REQUIRE_ROOT();
-	ASSERT_INFO_IS_THE_WALK(w);
-	top = (w.max < 0 ? 0 : w.max) + 1000;
+	ASSERT_INFO_IS_THE_WALK(w, mi0, ret0);
+	top = ret0 + 1000;
 	ASSERT_GT(IPCMNI, top);
 	SYS(set_next_id(sysv, top));
 	ASSERT_EQ(top, MKQ(0600));
 	SYS(snd(sysv, top, 1, "0123456789", 0));
 	SYS(snd(sysv, top, 2, "01234", 0));
-	ASSERT_INFO_IS_THE_WALK(w);
+	ASSERT_INFO_IS_THE_WALK(w, mi, ret);
+	/* One queue, 2 messages, 15 bytes more; top the highest index. */
+	ASSERT_INFO_CHANGE(mi0, mi, 1, 2, 15);
+	ASSERT_EQ(top, ret);
 	ASSERT_EQ(top, w.max);
 	low = MKQ(0600);
 	ASSERT_GT(top, low % IPCMNI);
 	SYS(snd(sysv, low, 1, "abc", 0));
-	ASSERT_INFO_IS_THE_WALK(w);
+	ASSERT_INFO_IS_THE_WALK(w, mi, ret);
+	ASSERT_INFO_CHANGE(mi0, mi, 2, 3, 18);
+	ASSERT_EQ(top, ret);
 	ASSERT_EQ(top, w.max);
 	/* Removing the top queue brings the highest index down. */
 	SYS(sysv->ctl(top, IPC_RMID, NULL));
-	ASSERT_INFO_IS_THE_WALK(w);
+	ASSERT_INFO_IS_THE_WALK(w, mi, ret);
+	ASSERT_INFO_CHANGE(mi0, mi, 1, 1, 3);
+	ASSERT_EQ(ret0 > low % IPCMNI ? ret0 : low % IPCMNI, ret);
 	ASSERT_GT(top, w.max);
 	ASSERT_LE(low % IPCMNI, w.max);
 }

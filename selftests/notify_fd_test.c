@@ -236,7 +236,8 @@ TEST_F(notify, poll_and_epoll_report_pollin_while_a_record_is_unread)
 /* An epoll_wait blocked before the firing wakes up for it. */
 TEST_F(notify, a_blocked_epoll_wait_wakes_up)
 {
-	struct epoll_event ev = { .events = EPOLLIN }, out;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0x1234567887654321ULL }, out;
+	struct ripc_notify_record got;
 	int ep = SYS(epoll_create1(EPOLL_CLOEXEC));
 	pid_t pid;
 
@@ -248,8 +249,17 @@ TEST_F(notify, a_blocked_epoll_wait_wakes_up)
 		CHILD_CHECK(ripc_mq_send(q, "m", 1, 0) == 0);
 		_exit(0);
 	}
+	memset(&out, 0xa5, sizeof(out));
 	ASSERT_EQ(1, epoll_wait(ep, &out, 1, 5000));
+	ASSERT_EQ((uint32_t)EPOLLIN, out.events);
+	ASSERT_EQ(0x1234567887654321ULL, out.data.u64);
 	ASSERT_EQ(0, wait_child(pid));
+	/* The record of that firing. */
+	ASSERT_EQ((ssize_t)REC, read(nfd, &got, REC));
+	ASSERT_EQ(5ULL, got.sigev_value);
+	ASSERT_EQ(pid, got.pid);
+	ASSERT_EQ((__u32)getuid(), got.uid);
+	ASSERT_EQ(0, readable(nfd));
 	close(ep);
 }
 

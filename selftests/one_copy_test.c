@@ -410,7 +410,13 @@ TEST_F(msg, a_receiver_woken_to_look_again_keeps_its_pins)
 	ASSERT_EQ(0, wait_blocked(pid));
 	pinned = status_field(pid, "VmPin");
 	switches = status_field(pid, "voluntary_ctxt_switches");
-	ASSERT_LE(0, pinned);
+	if (self->be == &native_msg_be) {
+		ASSERT_EQ(0, pinned);
+	} else {
+		/* The buffer's 2 or 3 pages (it need not be page-aligned). */
+		ASSERT_TRUE(pinned == BIG / 1024 || pinned == BIG / 1024 + 4)
+			TH_LOG("VmPin %ld kB", pinned);
+	}
 	SYS(self->be->ctl(self->id, IPC_STAT, &ds));
 	SYS(self->be->ctl(self->id, IPC_SET, &ds));
 	/* It woke and went to sleep again. */

@@ -992,6 +992,11 @@ TEST_F_TIMEOUT(put_back, posix_put_back_on_a_full_queue_keeps_maxmsg, TIMEOUT)
 	PEER_BLOCKS(1, P_MQ_SEND, q, 0, "x2", "sender 2");
 	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
 	CHECK(stall_start(a));
+	/* A module that frees the slot during the copy lets sender 1 in (the
+	 * one woken): give it the time (1 s at most) so that the put-back
+	 * meets it. */
+	for (int i = 0; i < 1000 && !peer_exited(self, 0) && !peer_exited(self, 1); i++)
+		usleep(1000);
 	c = curmsgs(q);
 	TH_LOG("during A's stall: curmsgs %ld, sender 1 %s, sender 2 %s", c,
 	       peer_exited(self, 0) ? "done" : "waiting", peer_exited(self, 1) ? "done" : "waiting");
