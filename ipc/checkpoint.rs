@@ -246,7 +246,7 @@ impl Reader {
 /// Dumping and restoring need `CAP_CHECKPOINT_RESTORE` or `CAP_SYS_ADMIN`
 /// over the user namespace that owns the IPC namespace.
 fn allowed(ns: &Ns) -> Result {
-    if ns.sysv.checkpoint_capable() {
+    if ns.sysv.checkpoint_capable(true) {
         Ok(())
     } else {
         Err(EPERM)

@@ -68,6 +68,12 @@ pub(crate) struct RipcFile {
     ns: Arc<Ns>,
 }
 
+impl Drop for RipcFile {
+    fn drop(&mut self) {
+        self.ns.released();
+    }
+}
+
 /// The caller's namespace: the file's own, or another one looked up.
 enum NsOf<'a> {
     Cached(&'a Ns),
@@ -262,13 +268,19 @@ impl RipcFile {
             RIPC_NR_LIST => list(&*me.ns()?, arg, read_arg(arg)?),
             RIPC_NR_MQ_OPEN => {
                 let a: ripc_mq_open = read_arg(arg)?;
-                me.bind(|| Ok(Binding::Mq(mqueue::open(&me.ns()?.mq, &a)?)))?;
+                me.bind(|| {
+                    let ns = me.ns()?;
+                    Ok(Binding::Mq(mqueue::open(&ns.mq, ns.ipc(), &a)?))
+                })?;
                 if a.oflag & mqueue::O_NONBLOCK != 0 {
                     mqueue::set_nonblock(file, true);
                 }
                 Ok(0)
             }
-            RIPC_NR_MQ_UNLINK => mqueue::unlink(&me.ns()?.mq, &read_arg(arg)?).map(|()| 0),
+            RIPC_NR_MQ_UNLINK => {
+                let ns = me.ns()?;
+                mqueue::unlink(&ns.mq, ns.ipc(), &read_arg(arg)?).map(|()| 0)
+            }
             RIPC_NR_MQ_GETSETATTR => mqueue::getsetattr(mq, file, &read_arg(arg)?).map(|()| 0),
             RIPC_NR_MQ_NOTIFY => mqueue::notify(mq, &read_arg(arg)?).map(|()| 0),
             RIPC_NR_MSGGET => sysv::msgget(&me.ns()?.sysv, &read_arg(arg)?).map(|id| id as isize),

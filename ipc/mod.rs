@@ -25,5 +25,6 @@ pub(crate) fn init_globals() {
 
 /// Frees every queue (module unload).
 pub(crate) fn cleanup() {
+    kernel_api::sweep_stop();
     kernel_api::globals::cleanup();
 }

@@ -18,7 +18,7 @@ use crate::ipc::{
         self, Arrival, DirectAt, EngineState, Family, Given, Parts, Pick, QueueState, Taken,
         DIRECT_MIN,
     },
-    kernel_api::{self, globals, UserNsRef},
+    kernel_api::{self, globals, IpcNsRef, UserNsRef},
     limits::{Limits, HARD_MSGMAX, HARD_MSGSIZEMAX},
     lock::{new_queue_mutex, QueueMutex},
     msg::Msg,
@@ -97,9 +97,6 @@ impl Default for Acct {
 pub(crate) struct MqNs {
     #[pin]
     names: Mutex<Names>,
-    /// The owner of the namespace's mqueue root, a sticky directory: who
-    /// may remove any name.
-    root_uid: u32,
     /// The user namespace that owns the IPC namespace, as it owns its
     /// mqueue file system (`s_user_ns`).
     user_ns: UserNsRef,
@@ -109,14 +106,9 @@ pub(crate) struct MqNs {
 }
 
 impl MqNs {
-    pub(crate) fn new(
-        root_uid: u32,
-        user_ns: UserNsRef,
-        limits: Arc<Limits>,
-    ) -> impl PinInit<Self, Error> {
+    pub(crate) fn new(user_ns: UserNsRef, limits: Arc<Limits>) -> impl PinInit<Self, Error> {
         try_pin_init!(MqNs {
             names <- new_mutex!(Names::new()),
-            root_uid,
             user_ns,
             limits,
             queues: Arc::new(Atomic::new(0), GFP_KERNEL_ACCOUNT)?,
@@ -662,8 +654,9 @@ fn check_name(name: &[u8]) -> Result<KVec<u8>> {
     Ok(v)
 }
 
-/// `RIPC_MQ_OPEN`: the handle the file is bound to.
-pub(crate) fn open(ns: &MqNs, a: &ripc_mq_open) -> Result<MqHandle> {
+/// `RIPC_MQ_OPEN`: the handle the file is bound to.  `ipc` is the IPC
+/// namespace whose mqueue root native would make the name in.
+pub(crate) fn open(ns: &MqNs, ipc: &IpcNsRef, a: &ripc_mq_open) -> Result<MqHandle> {
     // glibc refuses a name without its slash before the system call, which
     // reads `attr` before the name.
     let name = read_name(a.name);
@@ -687,6 +680,10 @@ pub(crate) fn open(ns: &MqNs, a: &ripc_mq_open) -> Result<MqHandle> {
         if acc == O_ACCMODE {
             return Err(EINVAL);
         }
+        // inode_permission: a read-only file system first (sb_permission).
+        if write && ipc.mq_root().readonly {
+            return Err(EROFS);
+        }
         let want = (if read { 4 } else { 0 }) | (if write { 2 } else { 0 });
         if !q.permits(ids.fsuid, want) {
             return Err(EACCES);
@@ -700,12 +697,17 @@ pub(crate) fn open(ns: &MqNs, a: &ripc_mq_open) -> Result<MqHandle> {
     if a.oflag & O_CREAT == 0 {
         return Err(ENOENT);
     }
-    // may_create_dentry: a caller whose fs ids the namespace's owner does
-    // not map (a host's task that joined a container's IPC namespace
-    // alone) cannot own a new queue there.
+    // prepare_open's `mnt_want_write`, then may_create_dentry: a caller
+    // whose fs ids the namespace's owner does not map (a host's task that
+    // joined a container's IPC namespace alone) cannot own a new queue
+    // there, and the root directory must let the caller write in it.
+    if ipc.mq_root().readonly {
+        return Err(EROFS);
+    }
     if !ns.user_ns.fsids_mapped() {
         return Err(EOVERFLOW);
     }
+    ipc.mq_root_writable()?;
     let mode = a.mode & 0o7777 & !cred::current_umask();
     let q = MqQueue::new(ns, &ids, (ids.fsuid, ids.fsgid), mode, attr)?;
     names.add(name, &q)?;
@@ -721,8 +723,8 @@ impl MqQueue {
         let have = cred::granted(self.mode, fsuid, &[self.uid], &[self.gid]);
         let cap = |c| kernel_api::capable_wrt_ids(self.uid, self.gid, c);
         want & !have == 0
-            || cap(cred::CAP_DAC_OVERRIDE)
             || (want == 4 && cap(bindings::CAP_DAC_READ_SEARCH))
+            || cap(cred::CAP_DAC_OVERRIDE)
     }
 
     /// `mqueue_create_attr` + `mqueue_get_inode`, with their checks in order,
@@ -791,17 +793,27 @@ impl MqQueue {
 }
 
 /// `RIPC_MQ_UNLINK`: the name goes at once; the queue lives on while open.
-pub(crate) fn unlink(ns: &MqNs, a: &ripc_mq_unlink) -> Result {
+/// `ipc` is the IPC namespace whose mqueue root native would remove the
+/// name from.
+pub(crate) fn unlink(ns: &MqNs, ipc: &IpcNsRef, a: &ripc_mq_unlink) -> Result {
     let name = Name(read_name(a.name)?);
+    // `mnt_want_write` before the name is looked up.
+    let root = ipc.mq_root();
+    if root.readonly {
+        return Err(EROFS);
+    }
     let ids = Ids::current();
     let mut names = ns.names.lock();
     let (owner, group) = names.get(&name).map(|q| (q.uid, q.gid)).ok_or(ENOENT)?;
-    // The mqueue root is a sticky directory (`check_sticky`): only the
-    // queue's owner, the directory's owner or CAP_FOWNER (over the caller's
-    // user namespace, the queue's ids mapped there) may remove a name.
-    // Native returns EPERM and glibc turns it into EACCES.
-    if ids.fsuid != owner
-        && ids.fsuid != ns.root_uid
+    // may_delete_dentry: write and search on the root directory, then, if
+    // it is sticky (`check_sticky`, as it is made), only the queue's owner,
+    // the directory's owner or CAP_FOWNER (over the caller's user
+    // namespace, the queue's ids mapped there) may remove a name.  Native
+    // returns EPERM for the sticky rule and glibc turns it into EACCES.
+    ipc.mq_root_writable()?;
+    if root.sticky
+        && ids.fsuid != owner
+        && ids.fsuid != root.uid
         && !kernel_api::capable_wrt_ids(owner, group, bindings::CAP_FOWNER)
     {
         return Err(EACCES);

@@ -9,10 +9,15 @@
 //! a reference on the `ipc_namespace` (so its address cannot be reused while
 //! the entry exists).  When that reference is the last one left (every task
 //! has left the namespace, no `/proc/*/ns/ipc` file or bind mount pins it),
-//! the namespace is dead: the next lookup of any namespace removes its
-//! entry, which frees every queue of it that no descriptor still holds and
-//! drops the reference.  The native frees a dead namespace's queues the same
-//! way (`free_ipc_ns`), from a work item.  Module unload frees everything.
+//! the namespace is dead, and its entry goes, which frees every queue of it
+//! that no descriptor still holds and drops the reference: at once when the
+//! last file opened in it is released after its tasks have left it (a
+//! process's files are released after it leaves its namespaces), else
+//! within a second, by a periodic sweep that runs while the module holds a
+//! namespace other than the initial one.  Native frees a dead namespace's
+//! queues from a work item once its last reference goes (`free_ipc_ns`),
+//! which also gives back its `max_ipc_namespaces` count; a module is not
+//! told.  Module unload frees everything.
 
 #![deny(unsafe_code)]
 
@@ -48,16 +53,11 @@ pub(crate) struct Ns {
 pub(crate) struct NsTable {
     /// Made on first use (the tree cannot be made in a `const`).
     tree: Option<RBTree<usize, Arc<Ns>>>,
-    /// Where the sweep for dead namespaces looks next.
-    sweep: usize,
 }
 
 impl NsTable {
     pub(crate) const fn new() -> Self {
-        NsTable {
-            tree: None,
-            sweep: 0,
-        }
+        NsTable { tree: None }
     }
 }
 
@@ -67,34 +67,34 @@ impl Default for NsTable {
     }
 }
 
+/// The periodic sweep ([`kernel_api::sweep_later`]): every dead
+/// namespace goes, each freed outside the global lock.  Returns whether a
+/// namespace other than the initial one is left, to look again later.
+pub(crate) fn sweep_dead() -> bool {
+    loop {
+        let mut all = globals::namespaces();
+        let Some(tree) = all.tree.as_mut() else {
+            return false;
+        };
+        let dead = tree.iter().find(|(_, n)| n.ns.last()).map(|(a, _)| *a);
+        let Some(addr) = dead else {
+            return tree.values().any(|n| !n.ns.is_init());
+        };
+        let gone = tree.remove(&addr);
+        drop(all);
+        drop(gone);
+    }
+}
+
 impl Ns {
     /// The queues of the caller's namespace, made on its first use: a tree
-    /// lookup.  Each call also looks at one other namespace, in turn, and
-    /// frees it if it is dead: a dead namespace is collected within as many
-    /// calls as there are namespaces.  This runs at every open of the
-    /// device, and when a file is used from another namespace than the one
-    /// it was opened in.
+    /// lookup.
     pub(crate) fn current() -> Result<Arc<Ns>> {
         let raw = kernel_api::current_ipc_ns() as usize;
-        let mut all = globals::namespaces();
-        let NsTable { tree, sweep } = &mut *all;
-        let tree = tree.get_or_insert_with(RBTree::new);
-        // The sweep: the caller's own namespace is never dead (its nsproxy
-        // holds it).
-        let seen = tree
-            .cursor_lower_bound(sweep)
-            .or_else(|| tree.cursor_front())
-            .map(|c| (*c.current().0, c.current().1.ns.last()));
-        let dead = if let Some((addr, dead)) = seen {
-            *sweep = addr.wrapping_add(1);
-            dead.then(|| tree.remove(&addr)).flatten()
-        } else {
-            None
-        };
-        let found = tree.get(&raw).cloned();
-        drop(all);
-        // A dead namespace's queues are freed outside the global lock.
-        drop(dead);
+        let found = globals::namespaces()
+            .tree
+            .as_ref()
+            .and_then(|t| t.get(&raw).cloned());
         if let Some(ns) = found {
             return Ok(ns);
         }
@@ -102,7 +102,7 @@ impl Ns {
         let limits = Arc::new(Limits::new(ipc.is_init()), GFP_KERNEL_ACCOUNT)?;
         let ns = Arc::pin_init(
             try_pin_init!(Ns {
-                mq <- MqNs::new(ipc.mq_root_uid(), ipc.user_ns(), limits.clone()),
+                mq <- MqNs::new(ipc.user_ns(), limits.clone()),
                 sysv <- SysvNs::new(ipc.user_ns(), limits.clone()),
                 limits,
                 ns: ipc,
@@ -117,7 +117,31 @@ impl Ns {
             return Ok(first.clone());
         }
         tree.insert(node);
+        drop(all);
+        if !ns.ns.is_init() {
+            kernel_api::sweep_later();
+        }
         Ok(ns)
+    }
+
+    /// The release of a file opened in this namespace: if the namespace
+    /// is dead, it goes now.  A process's files are released after it has
+    /// left its namespaces (`do_exit`: `exit_files`, then
+    /// `exit_nsproxy_namespaces`, then the task work that releases them),
+    /// so the last process of a namespace that held the device open frees
+    /// it as it exits, as native's last reference does.
+    pub(crate) fn released(&self) {
+        if !self.ns.last() {
+            return;
+        }
+        let mut all = globals::namespaces();
+        let gone = all.tree.as_mut().and_then(|tree| {
+            let addr = self.ns.addr() as usize;
+            let ours = tree.get(&addr).is_some_and(|n| core::ptr::eq(&**n, self));
+            ours.then(|| tree.remove(&addr)).flatten()
+        });
+        drop(all);
+        drop(gone);
     }
 
     /// `RIPC_IOC_SET_LIMITS`: the namespace's root (uid 0 of the user
@@ -129,6 +153,11 @@ impl Ns {
             return Err(EPERM);
         }
         self.limits.set(l, set)
+    }
+
+    /// The `ipc_namespace` these queues are of.
+    pub(crate) fn ipc(&self) -> &IpcNsRef {
+        &self.ns
     }
 
     /// Whether this is the caller's namespace (the fast path of a file that

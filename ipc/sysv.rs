@@ -322,10 +322,18 @@ impl SysvNs {
     }
 
     /// `checkpoint_restore_ns_capable` over the user namespace that owns
-    /// the IPC namespace: `CAP_CHECKPOINT_RESTORE` or `CAP_SYS_ADMIN`.
-    pub(crate) fn checkpoint_capable(&self) -> bool {
+    /// the IPC namespace: `CAP_CHECKPOINT_RESTORE` or `CAP_SYS_ADMIN`; its
+    /// `_noaudit` form unless `audit`.
+    pub(crate) fn checkpoint_capable(&self, audit: bool) -> bool {
         let user_ns = &self.shared.user_ns;
-        user_ns.capable(bindings::CAP_CHECKPOINT_RESTORE) || user_ns.capable(cred::CAP_SYS_ADMIN)
+        let cap = |c| {
+            if audit {
+                user_ns.capable(c)
+            } else {
+                user_ns.capable_noaudit(c)
+            }
+        };
+        cap(bindings::CAP_CHECKPOINT_RESTORE) || cap(cred::CAP_SYS_ADMIN)
     }
 }
 
@@ -893,8 +901,9 @@ pub(crate) fn next_id(ns: &SysvNs, a: &ripc_msg_next_id) -> Result<i32> {
     if a.set != 0 {
         // The sysctl's rule (ipc_permissions): mode 0444, made 0666 by
         // checkpoint_restore_ns_capable(ns->user_ns) alone (its owner gets
-        // 0444's owner bits); an open for writing then gives EACCES.
-        if !ns.checkpoint_capable() {
+        // 0444's owner bits); an open for writing then gives EACCES.  The
+        // sysctl's check is `checkpoint_restore_ns_capable_noaudit`.
+        if !ns.checkpoint_capable(false) {
             return Err(EACCES);
         }
         if a.value < 0 {

@@ -12,8 +12,10 @@
 
 #include <mqueue.h>
 #include <sched.h>
+#include <sys/mount.h>
 #include <sys/msg.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 struct ns_backend {
 	const char *name;
@@ -481,6 +483,165 @@ TEST_F(ns, dead_namespace_frees_its_queues)
 	ASSERT_EQ(0, rc);
 	close(ready[0]);
 	close(go[1]);
+}
+
+/*
+ * In a child of a new user namespace whose user.max_ipc_namespaces is 1:
+ * a process makes an IPC namespace, uses it (rust_ipc: through a device
+ * descriptor of its own, kept open until it exits if keep, else closed
+ * first) and exits; then a new IPC namespace is tried until it can be made.
+ * Returns 0 if the first try made it, else the milliseconds until one did
+ * (at least 1), or -1.
+ */
+static long ms_until_the_count_comes_back(const struct ns_backend *b, int keep)
+{
+	struct timespec t0, t1;
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		if (b == &ripc_be) {
+			int fd = open("/dev/rust_ipc", O_RDWR | O_CLOEXEC);
+
+			CHILD_CHECK(fd >= 0);
+			if (!keep)
+				CHILD_CHECK(close(fd) == 0);
+		}
+		CHILD_CHECK(b->msgget(IPC_PRIVATE, 0600) >= 0);
+		_exit(0);
+	}
+	if (wait_child(pid))
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int tries = 0;; tries++) {
+		pid = fork_child();
+		if (pid == 0)
+			_exit(unshare(CLONE_NEWIPC) ? errno : 0);
+		int rc = wait_child(pid);
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (rc == 0)
+			return tries ? (ts_ns(t1) - ts_ns(t0)) / 1000000 + 1 : 0;
+		if (rc != ENOSPC || ts_ns(t1) - ts_ns(t0) > 5000000000LL)
+			return -1;
+		usleep(20000);
+	}
+}
+
+/*
+ * A dead namespace gives its user.max_ipc_namespaces count back: natively
+ * at once (create_ipc_ns flushes the pending frees); on rust_ipc, which
+ * holds a reference of its own, at once when the namespace's last process
+ * had a device descriptor open as it exited, else within the sweep's
+ * second.  Before the sweep, a namespace no later call looked at stayed
+ * counted (ENOSPC for every later unshare(CLONE_NEWIPC)).
+ */
+TEST_F(ns, a_dead_namespace_gives_back_its_max_ipc_namespaces_count)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		long kept, closed;
+
+		CHILD_CHECK(unshare(CLONE_NEWUSER) == 0);
+		CHILD_CHECK(sysctl_rw("/proc/sys/user/max_ipc_namespaces", 1) > 1);
+		CHILD_CHECK(sysctl_rw("/proc/sys/user/max_ipc_namespaces", 0) == 1);
+		kept = ms_until_the_count_comes_back(be, 1);
+		closed = ms_until_the_count_comes_back(be, 0);
+		if (kept != 0 || closed < 0 || closed > (be == &ripc_be ? 2500 : 0))
+			fprintf(stderr, "# %s: kept %ld ms, closed %ld ms\n", be->name, kept,
+				closed);
+		CHILD_CHECK(kept == 0);
+		CHILD_CHECK(closed >= 0 && closed <= (be == &ripc_be ? 2500 : 0));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+/*
+ * As uid (no capabilities): mq_open(name, O_CREAT | O_RDWR) if !unlink,
+ * else mq_unlink(name).  Returns 0 or the call's errno.
+ */
+static int mq_name_as(const struct ns_backend *b, uid_t uid, int unlink, const char *name)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		int r;
+
+		CHILD_CHECK(become_uid(uid) == 0);
+		if (unlink) {
+			r = b->mq_unlink(name);
+		} else {
+			r = b->mq_open(name, O_RDWR | O_CREAT, 0600, NULL);
+			if (r >= 0)
+				b->mq_close(r);
+		}
+		_exit(r < 0 ? errno : 0);
+	}
+	return wait_child(pid);
+}
+
+/* As root: mq_open(name, oflag) (closed again); 0 or its errno. */
+static int mq_open_errno(const struct ns_backend *b, const char *name, int oflag)
+{
+	int q = b->mq_open(name, oflag, 0600, NULL);
+
+	if (q < 0)
+		return errno;
+	b->mq_close(q);
+	return 0;
+}
+
+/*
+ * The root directory of a namespace's mqueue file system rules its names
+ * as it is now: its mode (write permission to make or remove a name, the
+ * sticky bit), its owner (who may remove any name of a sticky root) and a
+ * read-only remount (EROFS for a creation, an open for writing and any
+ * removal, before ENOENT).  rust_ipc's names are not in that directory,
+ * but follow it as native's do.  Before, rust_ipc took the owner once, at
+ * the namespace's first call, and neither the mode nor a remount.
+ */
+TEST_F(ns, the_mqueue_roots_mode_owner_and_remounts_rule_the_names)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		char dir[] = "/tmp/ns_test_mqXXXXXX";
+
+		CHILD_CHECK(unshare(CLONE_NEWIPC | CLONE_NEWNS) == 0);
+		CHILD_CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+		CHILD_CHECK(mkdtemp(dir) != NULL);
+		CHILD_CHECK(mount("mqueue", dir, "mqueue", 0, NULL) == 0);
+		CHILD_CHECK(mq_name_as(be, 1000, 0, "/a") == 0);
+		CHILD_CHECK(mq_name_as(be, 1001, 0, "/b") == 0);
+		/* No write permission in the root: no name made or removed. */
+		CHILD_CHECK(chmod(dir, 01770) == 0);
+		CHILD_CHECK(mq_name_as(be, 1000, 0, "/c") == EACCES);
+		CHILD_CHECK(mq_name_as(be, 1000, 1, "/a") == EACCES);
+		/* Not sticky: anyone who may write there removes any name. */
+		CHILD_CHECK(chmod(dir, 0777) == 0);
+		CHILD_CHECK(mq_name_as(be, 1001, 1, "/a") == 0);
+		CHILD_CHECK(mq_name_as(be, 1000, 0, "/a") == 0);
+		/* Sticky again, owned by 1000: 1000 removes 1001's name, not back. */
+		CHILD_CHECK(chmod(dir, 01777) == 0);
+		CHILD_CHECK(chown(dir, 1000, -1) == 0);
+		CHILD_CHECK(mq_name_as(be, 1001, 1, "/a") == EACCES);
+		CHILD_CHECK(mq_name_as(be, 1000, 1, "/b") == 0);
+		/* Read-only, even for root. */
+		CHILD_CHECK(mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0);
+		CHILD_CHECK(mq_open_errno(be, "/new", O_RDWR | O_CREAT) == EROFS);
+		CHILD_CHECK(mq_open_errno(be, "/a", O_WRONLY) == EROFS);
+		CHILD_CHECK(mq_open_errno(be, "/a", O_RDONLY) == 0);
+		CHILD_CHECK(mq_open_errno(be, "/missing", O_RDONLY) == ENOENT);
+		CHILD_CHECK(be->mq_unlink("/a") == -1 && errno == EROFS);
+		CHILD_CHECK(be->mq_unlink("/missing") == -1 && errno == EROFS);
+		CHILD_CHECK(mount(NULL, dir, NULL, MS_REMOUNT, NULL) == 0);
+		CHILD_CHECK(be->mq_unlink("/a") == 0);
+		CHILD_CHECK(umount(dir) == 0 && rmdir(dir) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
 }
 
 /* rust_ipc only: RIPC_IOC_LIST shows the caller's namespace alone. */

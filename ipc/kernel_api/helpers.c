@@ -33,6 +33,7 @@
 #include <linux/timekeeping.h>
 #include <linux/time_namespace.h>
 #include <linux/user_namespace.h>
+#include <linux/workqueue.h>
 #include <asm/syscall.h>
 #include <asm/unistd.h>
 
@@ -72,6 +73,34 @@ bool rust_ipc_ipc_ns_last_ref(struct ipc_namespace *ns)
 	return ns != &init_ipc_ns && ns_ref_read(ns) == 1;
 }
 
+/*
+ * The sweep of dead namespaces (ns.rs): a delayed work on the system
+ * workqueue, once a second while the module holds a namespace other than
+ * the initial one.  Native frees a namespace from a work item when its
+ * last reference goes; nothing tells a module, which holds a reference of
+ * its own, so rust_ipc looks.  rust_ipc_sweep_namespaces() is the Rust
+ * side: it frees the dead ones and says whether to look again.
+ */
+static void rust_ipc_sweep_fn(struct work_struct *work)
+{
+	if (rust_ipc_sweep_namespaces())
+		schedule_delayed_work(to_delayed_work(work), HZ);
+}
+
+static DECLARE_DELAYED_WORK(rust_ipc_sweep_work, rust_ipc_sweep_fn);
+
+/* Arms the sweep (a no-op while it is pending). */
+void rust_ipc_sweep_later(void)
+{
+	schedule_delayed_work(&rust_ipc_sweep_work, HZ);
+}
+
+/* Module unload: no sweep runs or is pending after this. */
+void rust_ipc_sweep_stop(void)
+{
+	cancel_delayed_work_sync(&rust_ipc_sweep_work);
+}
+
 /* The user namespace that owns ns, with a reference. */
 struct user_namespace *rust_ipc_get_ipc_ns_user_ns(struct ipc_namespace *ns)
 {
@@ -79,17 +108,44 @@ struct user_namespace *rust_ipc_get_ipc_ns_user_ns(struct ipc_namespace *ns)
 }
 
 /*
- * The owner of the root directory of ns's mqueue mount (the sticky
- * directory whose owner may remove any queue): the fsuid of the task that
- * made the namespace.
+ * The root directory of ns's mqueue mount, where native's mq_open() and
+ * mq_unlink() make and remove the names, as it is now (its owner may chmod
+ * or chown it, and it may be remounted read-only): its mode and owner in
+ * *mode and *uid (the sticky rule of check_sticky()), and whether the mount
+ * is read-only (mnt_want_write()'s EROFS; the internal mount of ns is never
+ * made read-only itself, so this is its superblock's state, which
+ * inode_permission() checks for a write too).  Without the mqueue file
+ * system: a sticky 01777 directory of root's, writable.
  */
-kuid_t rust_ipc_mq_root_uid(struct ipc_namespace *ns)
+bool rust_ipc_mq_root(struct ipc_namespace *ns, umode_t *mode, kuid_t *uid)
+{
+#ifdef CONFIG_POSIX_MQUEUE
+	if (ns->mq_mnt) {
+		struct inode *dir = d_inode(ns->mq_mnt->mnt_root);
+
+		*mode = READ_ONCE(dir->i_mode);
+		*uid = dir->i_uid;
+		return __mnt_is_readonly(ns->mq_mnt);
+	}
+#endif
+	*mode = S_IFDIR | 01777;
+	*uid = GLOBAL_ROOT_UID;
+	return false;
+}
+
+/*
+ * may_create_dentry()'s and may_delete_dentry()'s inode_permission() on the
+ * mqueue root of ns: write and search (DAC with the capabilities over the
+ * caller's user namespace, then the LSMs), 0 or -EACCES.
+ */
+int rust_ipc_mq_root_permission(struct ipc_namespace *ns)
 {
 #ifdef CONFIG_POSIX_MQUEUE
 	if (ns->mq_mnt)
-		return d_inode(ns->mq_mnt->mnt_root)->i_uid;
+		return inode_permission(&nop_mnt_idmap, d_inode(ns->mq_mnt->mnt_root),
+					MAY_WRITE | MAY_EXEC);
 #endif
-	return GLOBAL_ROOT_UID;
+	return 0;
 }
 
 struct user_namespace *rust_ipc_get_current_user_ns(void)

@@ -23,8 +23,12 @@ struct ipc_namespace *rust_ipc_current_ipc_ns(void);
 struct ipc_namespace *rust_ipc_get_ipc_ns(struct ipc_namespace *ns);
 void rust_ipc_put_ipc_ns(struct ipc_namespace *ns);
 bool rust_ipc_ipc_ns_last_ref(struct ipc_namespace *ns);
+bool rust_ipc_sweep_namespaces(void); /* Rust: ns.rs */
+void rust_ipc_sweep_later(void);
+void rust_ipc_sweep_stop(void);
 struct user_namespace *rust_ipc_get_ipc_ns_user_ns(struct ipc_namespace *ns);
-kuid_t rust_ipc_mq_root_uid(struct ipc_namespace *ns);
+bool rust_ipc_mq_root(struct ipc_namespace *ns, umode_t *mode, kuid_t *uid);
+int rust_ipc_mq_root_permission(struct ipc_namespace *ns);
 struct user_namespace *rust_ipc_get_current_user_ns(void);
 void rust_ipc_put_user_ns(struct user_namespace *ns);
 bool rust_ipc_capable_wrt_ids(kuid_t uid, kgid_t gid, int cap);

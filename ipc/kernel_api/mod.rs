@@ -41,7 +41,12 @@ mod ffi {
         pub(super) fn rust_ipc_get_ipc_ns_user_ns(
             ns: *mut bindings::ipc_namespace,
         ) -> *mut bindings::user_namespace;
-        pub(super) fn rust_ipc_mq_root_uid(ns: *mut bindings::ipc_namespace) -> bindings::kuid_t;
+        pub(super) fn rust_ipc_mq_root(
+            ns: *mut bindings::ipc_namespace,
+            mode: *mut bindings::umode_t,
+            uid: *mut bindings::kuid_t,
+        ) -> bool;
+        pub(super) fn rust_ipc_mq_root_permission(ns: *mut bindings::ipc_namespace) -> c_int;
         pub(super) fn rust_ipc_get_current_user_ns() -> *mut bindings::user_namespace;
         pub(super) fn rust_ipc_put_user_ns(ns: *mut bindings::user_namespace);
         pub(super) fn rust_ipc_fsids_mapped(ns: *mut bindings::user_namespace) -> bool;
@@ -78,6 +83,8 @@ mod ffi {
         pub(super) fn rust_ipc_get_pid(pid: *mut bindings::pid) -> *mut bindings::pid;
         pub(super) fn rust_ipc_current_exec_id() -> u64;
         pub(super) fn rust_ipc_cond_resched();
+        pub(super) fn rust_ipc_sweep_later();
+        pub(super) fn rust_ipc_sweep_stop();
         pub(super) fn rust_ipc_pin_user_nofault(
             addr: usize,
             len: usize,
@@ -239,12 +246,40 @@ impl IpcNsRef {
         unsafe { ffi::rust_ipc_ipc_ns_root_uid(self.0) }.val
     }
 
-    /// The owner of the namespace's mqueue root directory (the sticky
-    /// directory of the queue names).
-    pub(crate) fn mq_root_uid(&self) -> u32 {
-        // SAFETY: by the invariant the namespace is live.
-        unsafe { ffi::rust_ipc_mq_root_uid(self.0) }.val
+    /// The namespace's mqueue root directory as it is now, where native
+    /// makes and removes the queue names.
+    pub(crate) fn mq_root(&self) -> MqRoot {
+        let mut mode: bindings::umode_t = 0;
+        let mut uid = bindings::kuid_t { val: 0 };
+        // SAFETY: by the invariant the namespace is live; `mode` and `uid`
+        // are valid for writes.
+        let readonly = unsafe { ffi::rust_ipc_mq_root(self.0, &mut mode, &mut uid) };
+        MqRoot {
+            sticky: u32::from(mode) & bindings::S_ISVTX != 0,
+            uid: uid.val,
+            readonly,
+        }
     }
+
+    /// `inode_permission(MAY_WRITE | MAY_EXEC)` on the namespace's mqueue
+    /// root: whether the caller may make or remove a name there (`EACCES`).
+    pub(crate) fn mq_root_writable(&self) -> Result {
+        // SAFETY: by the invariant the namespace is live.
+        kernel::error::to_result(unsafe { ffi::rust_ipc_mq_root_permission(self.0) })
+    }
+}
+
+/// What a name's creation or removal reads of an mqueue root directory
+/// ([`IpcNsRef::mq_root`]).
+pub(crate) struct MqRoot {
+    /// The sticky bit: only a name's owner, the directory's owner or
+    /// `CAP_FOWNER` may remove it (`check_sticky`).
+    pub(crate) sticky: bool,
+    /// The directory's owner.
+    pub(crate) uid: u32,
+    /// A read-only mount: `EROFS` for a creation, a removal or an open
+    /// for writing.
+    pub(crate) readonly: bool,
 }
 
 impl Clone for IpcNsRef {
@@ -323,6 +358,13 @@ impl UserNsRef {
     pub(crate) fn capable(&self, cap: u32) -> bool {
         // SAFETY: by the invariant the namespace is live.
         unsafe { bindings::ns_capable(self.0, cap as c_int) }
+    }
+
+    /// [`Self::capable`] without an audit record of a denial
+    /// (`ns_capable_noaudit`), for a check that only probes.
+    pub(crate) fn capable_noaudit(&self, cap: u32) -> bool {
+        // SAFETY: by the invariant the namespace is live.
+        unsafe { bindings::ns_capable_noaudit(self.0, cap as c_int) }
     }
 }
 
@@ -583,6 +625,30 @@ pub(crate) fn cond_resched() {
     // SAFETY: called from process context (the callers are the message copy
     // and free loops); the helper skips it where preemption is disabled.
     unsafe { ffi::rust_ipc_cond_resched() };
+}
+
+/// Arms the periodic sweep of dead namespaces (`helpers.c`): within a
+/// second, [`crate::ipc::ns::sweep_dead`] runs on the system workqueue, and
+/// again every second for as long as it asks to.
+pub(crate) fn sweep_later() {
+    // SAFETY: no preconditions; the work item is static in the module.
+    unsafe { ffi::rust_ipc_sweep_later() };
+}
+
+/// Stops the sweep for good (module unload, before the namespaces go).
+pub(crate) fn sweep_stop() {
+    // SAFETY: called from process context, at unload, where nothing arms
+    // the sweep again.
+    unsafe { ffi::rust_ipc_sweep_stop() };
+}
+
+/// The sweep's body, called by its work item in `helpers.c`: frees the
+/// dead namespaces, and says whether to look again.  Its name is the
+/// module's own (`rust_ipc_` prefix) and its signature the declaration's in
+/// `helpers.h`.
+#[no_mangle]
+pub(crate) extern "C" fn rust_ipc_sweep_namespaces() -> bool {
+    crate::ipc::ns::sweep_dead()
 }
 
 /// Sets or clears `O_NONBLOCK` on an open file, as `fcntl(F_SETFL)` and
