@@ -611,8 +611,9 @@ pub(crate) struct MqHandle {
 /// slash (`EINVAL`); the rest is what the system call gets (`getname`:
 /// `ENAMETOOLONG` from `PATH_MAX` bytes on), the file name (`ENOENT` if
 /// empty, `EACCES` for `.`, `..` or another slash, `ENAMETOOLONG` past
-/// `NAME_MAX`).
-fn read_name(ptr: u64) -> Result<KVec<u8>> {
+/// `NAME_MAX`).  `looked_up` runs between the system call's checks and the
+/// lookup's (`mq_unlink`'s `mnt_want_write` comes between them).
+fn read_name(ptr: u64, looked_up: impl FnOnce() -> Result) -> Result<KVec<u8>> {
     // The slash, and one byte more than `getname` takes: a name that fills
     // it is too long.
     const MAX: usize = PATH_MAX + 2;
@@ -626,14 +627,14 @@ fn read_name(ptr: u64) -> Result<KVec<u8>> {
     let mut small = [0u8; NAME_MAX + 3];
     let name = reader().strcpy_into_buf(&mut small)?.to_bytes();
     if name.len() <= NAME_MAX + 1 {
-        return check_name(name);
+        return check_name(name, looked_up);
     }
     let mut buf = KVec::from_elem(0u8, MAX, GFP_KERNEL)?;
-    check_name(reader().strcpy_into_buf(&mut buf)?.to_bytes())
+    check_name(reader().strcpy_into_buf(&mut buf)?.to_bytes(), looked_up)
 }
 
 /// The checks of [`read_name`] on the name read.
-fn check_name(name: &[u8]) -> Result<KVec<u8>> {
+fn check_name(name: &[u8], looked_up: impl FnOnce() -> Result) -> Result<KVec<u8>> {
     let Some(rest) = name.strip_prefix(b"/") else {
         return Err(EINVAL);
     };
@@ -643,6 +644,7 @@ fn check_name(name: &[u8]) -> Result<KVec<u8>> {
     if rest.is_empty() {
         return Err(ENOENT);
     }
+    looked_up()?;
     if rest == b"." || rest == b".." || rest.contains(&b'/') {
         return Err(EACCES);
     }
@@ -659,7 +661,7 @@ fn check_name(name: &[u8]) -> Result<KVec<u8>> {
 pub(crate) fn open(ns: &MqNs, ipc: &IpcNsRef, a: &ripc_mq_open) -> Result<MqHandle> {
     // glibc refuses a name without its slash before the system call, which
     // reads `attr` before the name.
-    let name = read_name(a.name);
+    let name = read_name(a.name, || Ok(()));
     if matches!(name, Err(e) if e == EINVAL) {
         return Err(EINVAL);
     }
@@ -796,12 +798,10 @@ impl MqQueue {
 /// `ipc` is the IPC namespace whose mqueue root native would remove the
 /// name from.
 pub(crate) fn unlink(ns: &MqNs, ipc: &IpcNsRef, a: &ripc_mq_unlink) -> Result {
-    let name = Name(read_name(a.name)?);
     // `mnt_want_write` before the name is looked up.
     let root = ipc.mq_root();
-    if root.readonly {
-        return Err(EROFS);
-    }
+    let readonly = || if root.readonly { Err(EROFS) } else { Ok(()) };
+    let name = Name(read_name(a.name, readonly)?);
     let ids = Ids::current();
     let mut names = ns.names.lock();
     let (owner, group) = names.get(&name).map(|q| (q.uid, q.gid)).ok_or(ENOENT)?;

@@ -53,11 +53,16 @@ pub(crate) struct Ns {
 pub(crate) struct NsTable {
     /// Made on first use (the tree cannot be made in a `const`).
     tree: Option<RBTree<usize, Arc<Ns>>>,
+    /// Where the step of a sweep in [`Ns::current`] looks next.
+    next: usize,
 }
 
 impl NsTable {
     pub(crate) const fn new() -> Self {
-        NsTable { tree: None }
+        NsTable {
+            tree: None,
+            next: 0,
+        }
     }
 }
 
@@ -67,30 +72,56 @@ impl Default for NsTable {
     }
 }
 
+/// Takes the entry that `pick` names out of the table, and frees it
+/// outside the global lock.  The caller holds the sweep lock (`_sweeping`)
+/// across, so that the release of a dead namespace's last file
+/// ([`Ns::released`]) returns only once a namespace that another collector
+/// took out is freed (its `max_ipc_namespaces` count back).  Returns
+/// whether an entry went.
+fn collect<G>(_sweeping: &G, pick: impl FnOnce(&mut NsTable) -> Option<usize>) -> bool {
+    let mut all = globals::namespaces();
+    let gone = pick(&mut all).and_then(|addr| all.tree.as_mut()?.remove(&addr));
+    drop(all);
+    gone.is_some()
+}
+
 /// The periodic sweep ([`kernel_api::sweep_later`]): every dead
-/// namespace goes, each freed outside the global lock.  Returns whether a
-/// namespace other than the initial one is left, to look again later.
+/// namespace goes.  Returns whether a namespace other than the initial one
+/// is left, to look again later.
 pub(crate) fn sweep_dead() -> bool {
-    loop {
-        let mut all = globals::namespaces();
-        let Some(tree) = all.tree.as_mut() else {
-            return false;
-        };
-        let dead = tree.iter().find(|(_, n)| n.ns.last()).map(|(a, _)| *a);
-        let Some(addr) = dead else {
-            return tree.values().any(|n| !n.ns.is_init());
-        };
-        let gone = tree.remove(&addr);
-        drop(all);
-        drop(gone);
-    }
+    let sweeping = globals::sweeping();
+    while collect(&sweeping, |t| {
+        let tree = t.tree.as_ref()?;
+        tree.iter().find(|(_, n)| n.ns.last()).map(|(a, _)| *a)
+    }) {}
+    drop(sweeping);
+    let all = globals::namespaces();
+    let tree = all.tree.as_ref();
+    tree.is_some_and(|t| t.values().any(|n| !n.ns.is_init()))
 }
 
 impl Ns {
     /// The queues of the caller's namespace, made on its first use: a tree
-    /// lookup.
+    /// lookup.  Each call also looks at one other namespace, in turn, and
+    /// frees it if it is dead (unless a collection runs already), so that
+    /// many that die at once go within as many calls as there are
+    /// namespaces, before the periodic sweep's second.  This runs at every
+    /// open of the device, and when a file is used from another namespace
+    /// than the one it was opened in.
     pub(crate) fn current() -> Result<Arc<Ns>> {
         let raw = kernel_api::current_ipc_ns() as usize;
+        if let Some(sweeping) = globals::try_sweeping() {
+            // The caller's own namespace is never dead (its nsproxy holds it).
+            collect(&sweeping, |t| {
+                let tree = t.tree.as_ref()?;
+                let (addr, dead) = tree
+                    .cursor_lower_bound(&t.next)
+                    .or_else(|| tree.cursor_front())
+                    .map(|c| (*c.current().0, c.current().1.ns.last()))?;
+                t.next = addr.wrapping_add(1);
+                dead.then_some(addr)
+            });
+        }
         let found = globals::namespaces()
             .tree
             .as_ref()
@@ -134,14 +165,11 @@ impl Ns {
         if !self.ns.last() {
             return;
         }
-        let mut all = globals::namespaces();
-        let gone = all.tree.as_mut().and_then(|tree| {
-            let addr = self.ns.addr() as usize;
-            let ours = tree.get(&addr).is_some_and(|n| core::ptr::eq(&**n, self));
-            ours.then(|| tree.remove(&addr)).flatten()
+        let addr = self.ns.addr() as usize;
+        collect(&globals::sweeping(), |t| {
+            let ours = t.tree.as_ref()?.get(&addr)?;
+            core::ptr::eq(&**ours, self).then_some(addr)
         });
-        drop(all);
-        drop(gone);
     }
 
     /// `RIPC_IOC_SET_LIMITS`: the namespace's root (uid 0 of the user

@@ -501,13 +501,17 @@ static long ms_until_the_count_comes_back(const struct ns_backend *b, int keep)
 	if (pid == 0) {
 		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
 		if (b == &ripc_be) {
-			int fd = open("/dev/rust_ipc", O_RDWR | O_CLOEXEC);
+			/* Not through libripc, whose own descriptor would stay
+			 * open until the exit. */
+			struct ripc_msgget a = { sizeof(a), IPC_PRIVATE, 0600, 0 };
+			int fd = open(RIPC_DEVICE, O_RDWR | O_CLOEXEC);
 
-			CHILD_CHECK(fd >= 0);
+			CHILD_CHECK(fd >= 0 && ioctl(fd, RIPC_MSGGET, &a) >= 0);
 			if (!keep)
 				CHILD_CHECK(close(fd) == 0);
+		} else {
+			CHILD_CHECK(b->msgget(IPC_PRIVATE, 0600) >= 0);
 		}
-		CHILD_CHECK(b->msgget(IPC_PRIVATE, 0600) >= 0);
 		_exit(0);
 	}
 	if (wait_child(pid))
@@ -598,7 +602,8 @@ static int mq_open_errno(const struct ns_backend *b, const char *name, int oflag
  * as it is now: its mode (write permission to make or remove a name, the
  * sticky bit), its owner (who may remove any name of a sticky root) and a
  * read-only remount (EROFS for a creation, an open for writing and any
- * removal, before ENOENT).  rust_ipc's names are not in that directory,
+ * removal, before the name is looked up: before ENOENT, and before the
+ * lookup's EACCES and ENAMETOOLONG).  rust_ipc's names are not in that directory,
  * but follow it as native's do.  Before, rust_ipc took the owner once, at
  * the namespace's first call, and neither the mode nor a remount.
  */
@@ -607,7 +612,7 @@ TEST_F(ns, the_mqueue_roots_mode_owner_and_remounts_rule_the_names)
 	pid_t pid = fork_child();
 
 	if (pid == 0) {
-		char dir[] = "/tmp/ns_test_mqXXXXXX";
+		char dir[] = "/tmp/ns_test_mqXXXXXX", long_name[NAME_MAX + 3] = "/";
 
 		CHILD_CHECK(unshare(CLONE_NEWIPC | CLONE_NEWNS) == 0);
 		CHILD_CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
@@ -634,8 +639,14 @@ TEST_F(ns, the_mqueue_roots_mode_owner_and_remounts_rule_the_names)
 		CHILD_CHECK(mq_open_errno(be, "/a", O_WRONLY) == EROFS);
 		CHILD_CHECK(mq_open_errno(be, "/a", O_RDONLY) == 0);
 		CHILD_CHECK(mq_open_errno(be, "/missing", O_RDONLY) == ENOENT);
+		CHILD_CHECK(mq_open_errno(be, "/.", O_RDONLY) == EACCES);
 		CHILD_CHECK(be->mq_unlink("/a") == -1 && errno == EROFS);
+		/* A removal is refused before the name is looked up. */
 		CHILD_CHECK(be->mq_unlink("/missing") == -1 && errno == EROFS);
+		CHILD_CHECK(be->mq_unlink("/.") == -1 && errno == EROFS);
+		memset(long_name + 1, 'n', NAME_MAX + 1);
+		CHILD_CHECK(be->mq_unlink(long_name) == -1 && errno == EROFS);
+		CHILD_CHECK(be->mq_unlink("/") == -1 && errno == ENOENT);
 		CHILD_CHECK(mount(NULL, dir, NULL, MS_REMOUNT, NULL) == 0);
 		CHILD_CHECK(be->mq_unlink("/a") == 0);
 		CHILD_CHECK(umount(dir) == 0 && rmdir(dir) == 0);

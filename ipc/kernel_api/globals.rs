@@ -2,7 +2,8 @@
 
 //! The module's two global registries, each behind a mutex: the IPC
 //! namespaces that have rust_ipc queues, and the `RLIMIT_MSGQUEUE` charges
-//! of POSIX queues per user.  Set up at load, emptied at unload.
+//! of POSIX queues per user; and the lock of the collection of dead
+//! namespaces.  Set up at load, emptied at unload.
 
 use crate::ipc::{mqueue::Acct, ns::NsTable};
 use core::ops::DerefMut;
@@ -18,12 +19,18 @@ kernel::sync::global_lock! {
     unsafe(uninit) static MQ_ACCOUNTING: Mutex<Acct> = Acct::new();
 }
 
+kernel::sync::global_lock! {
+    // SAFETY: `init` is called in the module initialiser, before any use.
+    unsafe(uninit) static SWEEPING: Mutex<()> = ();
+}
+
 /// Sets the registries up (module load, before the device is registered).
 pub(crate) fn init() {
     // SAFETY: called once, from the module initialiser, before any use.
     unsafe {
         NAMESPACES.init();
         MQ_ACCOUNTING.init();
+        SWEEPING.init();
     }
 }
 
@@ -37,6 +44,17 @@ pub(crate) fn cleanup() {
 /// The namespaces, locked.
 pub(crate) fn namespaces() -> impl DerefMut<Target = NsTable> {
     NAMESPACES.lock()
+}
+
+/// The lock held across taking a dead namespace out of the table and
+/// freeing it (`ns.rs`), taken before [`namespaces`].
+pub(crate) fn sweeping() -> impl Sized {
+    SWEEPING.lock()
+}
+
+/// [`sweeping`], if no other collector holds it.
+pub(crate) fn try_sweeping() -> Option<impl Sized> {
+    SWEEPING.try_lock()
 }
 
 /// The POSIX accounting table, locked.
