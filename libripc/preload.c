@@ -90,9 +90,12 @@
  *    next wakes;
  *  - a stack address in the attributes is not copied (each call gets its
  *    own stack), nor a signal mask (the thread unblocks everything anyway);
- *  - glibc's netlink socket takes the lowest free number at the first
- *    SIGEV_THREAD registration, the library's descriptors do not: after
- *    it, the program's next new descriptor is one lower than natively;
+ *  - glibc's first mq_notify(SIGEV_THREAD) in a process (whatever its
+ *    outcome) opens a netlink socket at the lowest free number and keeps
+ *    it, ENOSYS if it cannot; the library opens the same socket then, and
+ *    keeps it unused, so that the program's later descriptors are numbered
+ *    as natively.  A program that closes it (a stale close of that number)
+ *    breaks native SIGEV_THREAD (EBADF from then on); here nothing changes;
  *  - once a registration exists, a close of a number at or above the
  *    library's lowest descriptor (512 and up) runs with cancellation
  *    disabled and signals blocked while it takes the library's lock, so it
@@ -161,6 +164,7 @@
 #include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/single_threaded.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "ripc.h"
@@ -268,6 +272,15 @@ static uint64_t next_tag = 1;
 static int idle[IDLE_MAX];		/* clean descriptors kept for reuse */
 static int nidle;
 static int ours_lo = INT_MAX;		/* the lowest number these ever had */
+static pthread_once_t netlink_once = PTHREAD_ONCE_INIT;
+static int netlink_fd = -1;		/* glibc's socket's stand-in, kept */
+
+/* glibc's init_mq_netlink(): its socket (inherited by a fork). */
+static void netlink_open(void)
+{
+	if (netlink_fd < 0)
+		netlink_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0);
+}
 
 static void drop(struct treg *r)
 {
@@ -604,10 +617,16 @@ static int copy_attr(pthread_attr_t *dst, const pthread_attr_t *src)
 static int notify_thread(mqd_t mqd, const struct sigevent *sev)
 {
 	int saved = errno;	/* a registration that succeeds leaves errno alone */
-	struct treg *r = calloc(1, sizeof(*r));
+	struct treg *r;
 	struct guard g;
 	int err, nfd, fresh = 0, ret = -1;
 
+	pthread_once(&netlink_once, netlink_open);
+	if (netlink_fd < 0) {
+		errno = ENOSYS;
+		return -1;
+	}
+	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -1;
 	err = copy_attr(&r->attr, sev->sigev_notify_attributes);
@@ -764,6 +783,8 @@ static void child_fork(void)
 		REAL(close)(epfd);
 		epfd = -1;
 	}
+	/* As glibc's reset_once(): the socket is kept, or tried again. */
+	netlink_once = PTHREAD_ONCE_INIT;
 	pthread_mutex_init(&tlock, NULL);
 }
 

@@ -667,6 +667,38 @@ TEST(a_number_the_library_let_go_is_not_taken_for_a_queue)
 }
 
 /*
+ * glibc's first mq_notify(SIGEV_THREAD) in a process opens its netlink
+ * socket at the lowest free number, whatever the call's outcome, and keeps
+ * it; later ones open nothing there.  The program's next descriptors are
+ * numbered after it, natively and through the drop-in (which opened
+ * nothing at a low number, so they were one lower).
+ */
+TEST(the_first_sigev_thread_call_keeps_the_lowest_free_number)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_THREAD };
+	int lo1, lo2, fd;
+	mqd_t q;
+
+	sev.sigev_notify_function = notified;
+	q = unnamed_queue("first_thread");
+	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
+	lo1 = SYS(open("/dev/null", O_RDONLY));
+	lo2 = SYS(open("/dev/null", O_RDONLY));
+	SYS(close(lo1));
+	SYS(close(lo2));
+	ASSERT_ERRNO(EBADF, mq_notify(-1, &sev));
+	fd = SYS(open("/dev/null", O_RDONLY));
+	ASSERT_EQ(lo2, fd) TH_LOG("the first SIGEV_THREAD call kept no descriptor at %d", lo1);
+	SYS(close(fd));
+	SYS(mq_notify(q, &sev));
+	fd = SYS(open("/dev/null", O_RDONLY));
+	ASSERT_EQ(lo2, fd) TH_LOG("a later registration kept a descriptor at %d", lo2);
+	SYS(close(fd));
+	SYS(mq_notify(q, NULL));
+	SYS(mq_close(q));
+}
+
+/*
  * open() and mq_open() give the lowest free descriptor, also after calls
  * that had the library open a descriptor of its own.
  */
