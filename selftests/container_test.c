@@ -246,17 +246,6 @@ FIXTURE_TEARDOWN(container)
 #define mq (self->mq)
 #define sv (self->sv)
 
-/* The byte a buffer is filled with before a receive, to see what it writes. */
-#define POISON 0xa5
-
-/* The first byte of buf[from..len) that is not POISON (len if none). */
-static size_t first_written(const void *buf, size_t from, size_t len)
-{
-	while (from < len && ((const unsigned char *)buf)[from] == POISON)
-		from++;
-	return from;
-}
-
 /* In a child: msgrcv (IPC_NOWAIT, any type) of id must give a message of
  * type want_type and text want_text (a string), and write nothing more. */
 #define C_RCV(id, want_type, want_text) do { \
@@ -269,29 +258,21 @@ static size_t first_written(const void *buf, size_t from, size_t len)
 	C_EQ(sizeof(__m.mtext), first_written(__m.mtext, __l, sizeof(__m.mtext))); \
 } while (0)
 
-/* In a child / in the test: mq receive of q must give want_text (a
- * string) with priority want_prio, and write nothing more. */
-#define C_RECV(q, want_text, want_prio) do { \
+/* mq receive of q must give want_text (a string) with priority want_prio,
+ * and write nothing more; EQ checks each (C_EQ in a child, ASSERT_EQ in
+ * the test). */
+#define MQ_RECV_CHECKED(EQ, q, want_text, want_prio) do { \
 	char __b[16]; \
 	unsigned int __p = ~0u; \
 	size_t __l = strlen(want_text); \
 	memset(__b, POISON, sizeof(__b)); \
-	C_EQ(__l, mq->receive(q, __b, sizeof(__b), &__p)); \
-	C_EQ(want_prio, __p); \
-	C_EQ(0, memcmp(__b, want_text, __l)); \
-	C_EQ(sizeof(__b), first_written(__b, __l, sizeof(__b))); \
+	EQ((ssize_t)__l, mq->receive(q, __b, sizeof(__b), &__p)); \
+	EQ((unsigned int)(want_prio), __p); \
+	EQ(0, memcmp(__b, want_text, __l)); \
+	EQ(sizeof(__b), first_written(__b, __l, sizeof(__b))); \
 } while (0)
-
-#define ASSERT_RECV(q, want_text, want_prio) do { \
-	char __b[16]; \
-	unsigned int __p = ~0u; \
-	size_t __l = strlen(want_text); \
-	memset(__b, POISON, sizeof(__b)); \
-	ASSERT_EQ((ssize_t)__l, mq->receive(q, __b, sizeof(__b), &__p)); \
-	ASSERT_EQ((unsigned int)(want_prio), __p); \
-	ASSERT_EQ(0, memcmp(__b, want_text, __l)); \
-	ASSERT_EQ(sizeof(__b), first_written(__b, __l, sizeof(__b))); \
-} while (0)
+#define C_RECV(q, want_text, want_prio) MQ_RECV_CHECKED(C_EQ, q, want_text, want_prio)
+#define ASSERT_RECV(q, want_text, want_prio) MQ_RECV_CHECKED(ASSERT_EQ, q, want_text, want_prio)
 
 /*
  * Starts a container with the namespaces of flags (CLONE_NEW*).  Like

@@ -24,17 +24,6 @@
 #define QUIET_MS 400
 #define CALL_MS 3000
 
-/* The byte a buffer is filled with before a receive, to see what it writes. */
-#define POISON 0xa5
-
-/* The first byte of buf[from..len) that is not POISON (len if none). */
-static size_t first_written(const void *buf, size_t from, size_t len)
-{
-	while (from < len && ((const unsigned char *)buf)[from] == POISON)
-		from++;
-	return from;
-}
-
 /* mq_receive (16-byte buffer) of q must give str with priority prio, and
  * write nothing more. */
 #define ASSERT_MQ_RECV(q, str, prio) do { \

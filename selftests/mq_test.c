@@ -65,17 +65,6 @@ FIXTURE_TEARDOWN(mq)
 	ASSERT_EQ(curmsgs, __a.mq_curmsgs); \
 } while (0)
 
-/* The byte a buffer is filled with before a receive, to see what it writes. */
-#define POISON 0xa5
-
-/* The first byte of buf[from..len) that is not POISON (len if none). */
-static inline size_t first_written(const void *buf, size_t from, size_t len)
-{
-	while (from < len && ((const unsigned char *)buf)[from] == POISON)
-		from++;
-	return from;
-}
-
 /*
  * Receives one message into a buffer filled with POISON and checks its
  * length, priority and bytes (a string), and that no byte of the buffer

@@ -58,17 +58,6 @@ FIXTURE_TEARDOWN(msg)
 	__id; \
 })
 
-/* The byte a buffer is filled with before a receive, to see what it writes. */
-#define POISON 0xa5
-
-/* The first byte of buf[from..len) that is not POISON (len if none). */
-static inline size_t first_written(const void *buf, size_t from, size_t len)
-{
-	while (from < len && ((const unsigned char *)buf)[from] == POISON)
-		from++;
-	return from;
-}
-
 /*
  * msgrcv into a struct mbuf filled with POISON; checks length, type and
  * bytes, and that no byte of mtext after the message was written.

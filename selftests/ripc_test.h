@@ -205,6 +205,17 @@ static inline int check(const void *buf, size_t len, unsigned int seed)
 	return 1;
 }
 
+/* The byte a buffer is filled with before a receive, to see what it writes. */
+#define POISON 0xa5
+
+/* The first byte of buf[from..len) that is not POISON (len if none). */
+static inline size_t first_written(const void *buf, size_t from, size_t len)
+{
+	while (from < len && ((const unsigned char *)buf)[from] == POISON)
+		from++;
+	return from;
+}
+
 /* Signal handler that counts in memory shared with forked children. */
 static volatile int *sig_hits;
 
