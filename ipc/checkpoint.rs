@@ -9,8 +9,9 @@
 //! page faults: a page of the buffer that is not there is faulted in after
 //! the locks are dropped, and the dump starts again ([`dump`]), so no
 //! lock waits on the caller's memory (a `userfaultfd` or FUSE mapping).
-//! After [`NOFAULT_PASSES`] such passes (pages that keep going away), the
-//! last pass copies with page faults under the locks, as it must end.  A restore reads the
+//! Pages that keep going away (the caller's own doing: another of its
+//! threads discards them) make it start again until a signal ends the
+//! call; no pass ever faults under a lock.  A restore reads the
 //! stream twice: once to check its frame and checksum a page at a time
 //! ([`verify`]), once to build every queue and message aside, unseen
 //! ([`mqueue::Restore`], [`sysv::Restore`]); only then are both families'
@@ -46,17 +47,10 @@ pub(crate) struct Writer {
     /// Where the buffer first faulted: from there on, bytes are only
     /// counted, as past its end.
     fault: Option<u64>,
-    /// Copies with page faults (preemptible, under the locks): the last
-    /// pass, so that a dump ends even if its pages keep going away.
-    faulting: bool,
 }
 
-/// Passes of a dump that copy without page faults before the one that
-/// takes them under the locks (each pass faults in what the last missed).
-const NOFAULT_PASSES: u32 = 4;
-
 impl Writer {
-    fn new(buf: u64, len: u64, faulting: bool) -> Result<Self> {
+    fn new(buf: u64, len: u64) -> Result<Self> {
         Ok(Writer {
             buf,
             len,
@@ -64,7 +58,6 @@ impl Writer {
             crc: !0,
             page: KVec::with_capacity(PAGE_SIZE, GFP_KERNEL)?,
             fault: None,
-            faulting,
         })
     }
 
@@ -116,20 +109,13 @@ impl Writer {
 
     /// Copies the page out, as much of it as the buffer holds, without a
     /// page fault (under the table and queue locks); from a page that is
-    /// not there on, it only counts.  The last pass copies with faults.
+    /// not there on, it only counts.
     fn flush(&mut self) -> Result {
         let n = self.page.len();
         let fits = (self.len.saturating_sub(self.pos) as usize).min(n);
         if let Some(part) = self.page.get(..fits).filter(|p| !p.is_empty()) {
             let at = self.buf.wrapping_add(self.pos);
-            if self.faulting {
-                // Under the queue locks, which this may sleep in.
-                sleepable(|| {
-                    UserSlice::new(UserPtr::from_addr(at as usize), fits)
-                        .writer()
-                        .write_slice(part)
-                })?;
-            } else if self.fault.is_none() && kernel_api::copy_to_user_nofault(at, part).is_err() {
+            if self.fault.is_none() && kernel_api::copy_to_user_nofault(at, part).is_err() {
                 self.fault = Some(at);
             }
         }
@@ -209,12 +195,17 @@ impl Reader {
 
     /// A message, loaded as a send loads it: its type or priority (the
     /// caller checks it) and at most `max` bytes (else `too_long`).
+    /// A stream of many messages takes long: a signal ends it (`EINTR`).
     pub(crate) fn msg(&mut self, max: usize, too_long: Error) -> Result<Msg> {
         let mtype = self.i64()?;
         let len = self.u64()?;
         let at = self.skip(len)?;
         if len > max as u64 {
             return Err(too_long);
+        }
+        kernel_api::cond_resched();
+        if kernel::current!().signal_pending() {
+            return Err(EINTR);
         }
         Msg::load(at, len as usize, mtype)
     }
@@ -258,8 +249,8 @@ pub(crate) fn dump(ns: &Ns, a: &ripc_dump) -> Result<u64> {
     allowed(ns)?;
     // A buffer past the end of the address space faults as a copy would.
     let buf_end = a.buf.checked_add(a.buf_len).ok_or(EFAULT)?;
-    for pass in 1..=NOFAULT_PASSES + 1 {
-        let mut w = Writer::new(a.buf, a.buf_len, pass > NOFAULT_PASSES)?;
+    loop {
+        let mut w = Writer::new(a.buf, a.buf_len)?;
         w.put(MAGIC)?;
         w.u32(RIPC_DUMP_VERSION)?;
         w.u32(HEADER_LEN as u32)?;
@@ -282,8 +273,6 @@ pub(crate) fn dump(ns: &Ns, a: &ripc_dump) -> Result<u64> {
             return Err(EFAULT);
         }
     }
-    // Not reached: the last pass copies with faults and records none.
-    Err(EFAULT)
 }
 
 /// The stream's frame: its header (`EINVAL` if it is not a stream of this
@@ -340,7 +329,7 @@ pub(crate) fn restore(ns: &Ns, a: &ripc_dump) -> Result {
     let mut msg = sysv::Restore::new();
     while let Some((kind, mut rec)) = r.record()? {
         match kind {
-            RIPC_DUMP_MQ => mq.queue(&ns.mq, &mut rec)?,
+            RIPC_DUMP_MQ => mq.queue(&ns.mq, ns.ipc(), &mut rec)?,
             RIPC_DUMP_SYSV_IDS => msg.ids(&mut rec)?,
             RIPC_DUMP_SYSV => msg.queue(&ns.sysv, &mut rec)?,
             _ => return Err(EBADMSG),

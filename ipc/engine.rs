@@ -589,7 +589,14 @@ impl<S: Family> Parts<'_, S> {
                     Some(e) => Err(e),
                     None => {
                         let (rw, at) = g.receiver_waits(&w);
+                        // A first receiver waiting lets a send in without
+                        // room (a POSIX queue full of held room turns
+                        // writable): pollers look again.
+                        let first = !g.receivers().any_waiting();
                         wait_in::<S, _>(g.receivers(), rw).and_then(|id| {
+                            if first && g.engine().polled {
+                                self.poll.notify();
+                            }
                             // Not for a sleep that times out at once.
                             if let Some(at) = at.filter(|_| !b.deadline.passed()) {
                                 pin_waiting(&mut g, id, at, &mut unpin);

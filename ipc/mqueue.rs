@@ -183,19 +183,20 @@ impl Names {
 /// charged to its creator at each level of its `ucounts` chain (all
 /// released when the queue is freed).
 struct Charge {
-    queues: Arc<Atomic<u32>>,
+    /// Held for its drop.
+    _queues: QueueCount,
     /// (user namespace, uid) of each level.
     levels: KVec<(usize, u32)>,
     bytes: u64,
 }
 
 impl Charge {
-    /// Counts a new queue in `ns` and charges `bytes` as
+    /// Charges the new queue that `queues` counts, `bytes` as
     /// `inc_rlimit_ucounts` does: to the caller's (user namespace, uid),
     /// against its `RLIMIT_MSGQUEUE`, then to each namespace's creator up
     /// to the initial namespace, against the limit that creator had: the
     /// native `EMFILE` rule, in containers too.
-    fn new(ns: &MqNs, ids: &Ids, bytes: u64) -> Result<Charge> {
+    fn new(queues: QueueCount, ids: &Ids, bytes: u64) -> Result<Charge> {
         // The chain: (namespace, uid, limit) of each level.
         let mut chain = KVec::new();
         chain.push(
@@ -228,18 +229,41 @@ impl Charge {
                 }
             }
         }
-        ns.queues.add(1, Relaxed);
         Ok(Charge {
-            queues: ns.queues.clone(),
+            _queues: queues,
             levels,
             bytes,
         })
     }
 }
 
+/// A queue counted in its namespace's `mq_queues_count` (uncounted when
+/// dropped).
+struct QueueCount(Arc<Atomic<u32>>);
+
+impl QueueCount {
+    /// `mqueue_create_attr`'s check and count, as one step (native makes
+    /// both under `mq_lock`): `ENOSPC` at `queues_max` without
+    /// `CAP_SYS_RESOURCE`.  A creation that fails after it counted for a
+    /// moment, as native's.
+    fn take(ns: &MqNs, max: u32, resource: bool) -> Result<QueueCount> {
+        let was = ns.queues.fetch_add(1, Relaxed);
+        let count = QueueCount(ns.queues.clone());
+        if was >= max && !resource {
+            return Err(ENOSPC);
+        }
+        Ok(count)
+    }
+}
+
+impl Drop for QueueCount {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
+}
+
 impl Drop for Charge {
     fn drop(&mut self) {
-        self.queues.fetch_sub(1, Relaxed);
         let mut a = globals::mq_accounting();
         for &(ns, uid) in self.levels.iter() {
             let Some(i) = a.find(ns, uid) else { continue };
@@ -699,21 +723,25 @@ pub(crate) fn open(ns: &MqNs, ipc: &IpcNsRef, a: &ripc_mq_open) -> Result<MqHand
     if a.oflag & O_CREAT == 0 {
         return Err(ENOENT);
     }
-    // prepare_open's `mnt_want_write`, then may_create_dentry: a caller
-    // whose fs ids the namespace's owner does not map (a host's task that
-    // joined a container's IPC namespace alone) cannot own a new queue
-    // there, and the root directory must let the caller write in it.
+    creatable(ns, ipc)?;
+    let mode = a.mode & 0o7777 & !cred::current_umask();
+    let q = MqQueue::new(ns, &ids, (ids.fsuid, ids.fsgid), mode, attr)?;
+    names.add(name, &q)?;
+    Ok(MqHandle { q, read, write })
+}
+
+/// prepare_open's `mnt_want_write`, then may_create_dentry: a caller whose
+/// fs ids the namespace's owner does not map (a host's task that joined a
+/// container's IPC namespace alone) cannot own a new queue there, and the
+/// root directory must let the caller write in it.
+fn creatable(ns: &MqNs, ipc: &IpcNsRef) -> Result {
     if ipc.mq_root().readonly {
         return Err(EROFS);
     }
     if !ns.user_ns.fsids_mapped() {
         return Err(EOVERFLOW);
     }
-    ipc.mq_root_writable()?;
-    let mode = a.mode & 0o7777 & !cred::current_umask();
-    let q = MqQueue::new(ns, &ids, (ids.fsuid, ids.fsgid), mode, attr)?;
-    names.add(name, &q)?;
-    Ok(MqHandle { q, read, write })
+    ipc.mq_root_writable()
 }
 
 impl MqQueue {
@@ -730,8 +758,9 @@ impl MqQueue {
     }
 
     /// `mqueue_create_attr` + `mqueue_get_inode`, with their checks in order,
-    /// for a queue owned by `owner` (uid, gid).  The caller holds `ns.names`
-    /// (or builds a restore's queues), which orders the queue count checks.
+    /// for a queue owned by `owner` (uid, gid): a `mq_open(O_CREAT)` or a
+    /// restore's queue (built aside, without `ns.names`: the count is
+    /// taken in one step).
     fn new(
         ns: &MqNs,
         ids: &Ids,
@@ -741,9 +770,7 @@ impl MqQueue {
     ) -> Result<Arc<MqQueue>> {
         let l = ns.limits.get();
         let resource = cred::capable(cred::CAP_SYS_RESOURCE);
-        if ns.queues.load(Relaxed) >= l.mq_queues_max && !resource {
-            return Err(ENOSPC);
-        }
+        let count = QueueCount::take(ns, l.mq_queues_max, resource)?;
         let (maxmsg, msgsize) = match attr {
             Some(a) => (a.mq_maxmsg, a.mq_msgsize),
             None => (
@@ -765,7 +792,7 @@ impl MqQueue {
         let (n, s) = (maxmsg as u64, msgsize as u64);
         let tree = n * MSG_MSG_SIZE + n.min(u64::from(MQ_PRIO_MAX)) * TREE_NODE_SIZE;
         let bytes = (n * s).checked_add(tree).ok_or(EOVERFLOW)?;
-        let charge = Charge::new(ns, ids, bytes)?;
+        let charge = Charge::new(count, ids, bytes)?;
         Arc::pin_init(
             try_pin_init!(MqQueue {
                 maxmsg: n as usize,
@@ -1277,19 +1304,29 @@ pub(crate) fn dump(ns: &MqNs, w: &mut Writer) -> Result {
 /// A restore's POSIX queues, built aside until [`Restore::install`].
 pub(crate) struct Restore {
     names: Names,
+    /// The checks of a creation in the mqueue root, made once.
+    root_checked: bool,
 }
 
 impl Restore {
     pub(crate) fn new() -> Self {
         Restore {
             names: Names::new(),
+            root_checked: false,
         }
     }
 
     /// One queue's record: the queue made as `mq_open(O_CREAT)` makes it
-    /// (its limits, `RLIMIT_MSGQUEUE` charged to the caller), with its
-    /// owner, mode and attributes, then its messages sent in order.
-    pub(crate) fn queue(&mut self, ns: &MqNs, r: &mut Reader) -> Result {
+    /// in `ipc`'s mqueue root (`EROFS`, `EOVERFLOW`, `EACCES` as there; its
+    /// limits, `RLIMIT_MSGQUEUE` charged to the caller), with its owner
+    /// (`EOVERFLOW` if the namespace's owner does not map it, as a `chown`
+    /// of an mqueue file), mode and attributes, then its messages sent in
+    /// order.
+    pub(crate) fn queue(&mut self, ns: &MqNs, ipc: &IpcNsRef, r: &mut Reader) -> Result {
+        if !self.root_checked {
+            creatable(ns, ipc)?;
+            self.root_checked = true;
+        }
         let name_len = r.u32()? as usize;
         let mode = r.u32()?;
         let uid = cred::user_to_uid(r.u32()?)?;
@@ -1297,6 +1334,9 @@ impl Restore {
         let (maxmsg, msgsize, n) = (r.u64()?, r.u64()?, r.u64()?);
         if name_len == 0 || name_len > NAME_MAX || mode > 0o7777 || n > maxmsg {
             return Err(EBADMSG);
+        }
+        if !ns.user_ns.maps(uid, gid) {
+            return Err(EOVERFLOW);
         }
         let name = Name(r.bytes(name_len)?);
         let bad = |c: &u8| *c == b'/' || *c == 0;

@@ -1485,7 +1485,9 @@ impl Restore {
     /// One queue's record, after the allocator's: the queue at its id, with
     /// its key, owner, creator, mode, times and `msg_qbytes`, then its
     /// messages in order (each at most `msgmax`, else `EINVAL`, as
-    /// `msgsnd`), counted in the namespace's totals as sent.
+    /// `msgsnd`; in all no more than `msg_qbytes` or `msgmnb` bytes and
+    /// messages, else `EPERM` without `CAP_SYS_RESOURCE`), counted in the
+    /// namespace's totals as sent.
     pub(crate) fn queue(&mut self, ns: &SysvNs, r: &mut Reader) -> Result {
         let (key, id) = (r.i32()?, r.i32()?);
         let mut ids = [0u32; 6];
@@ -1534,10 +1536,23 @@ impl Restore {
         (t.seq, t.last_idx, t.cursor, t.next_id) = alloc;
         self.t.keys.insert(key, id);
         let msgmax = ns.shared.limits.msgmax() as usize;
+        // What the queue holds: no more than a send could have put in
+        // (`msg_fits_inqueue`: bytes and messages up to `msg_qbytes`), or
+        // than `msgmnb` (a queue whose `msg_qbytes` was lowered below its
+        // bytes), unless the caller may raise `msg_qbytes` past `msgmnb`.
+        let most = qbytes.max(u64::from(ns.shared.limits.get().msgmnb));
+        let (mut bytes, mut count, mut resource) = (0u64, 0u64, None);
         for _ in 0..n {
             let mut m = r.msg(msgmax, EINVAL)?;
             if m.mtype() < 1 {
                 return Err(EBADMSG);
+            }
+            bytes += m.len() as u64;
+            count += 1;
+            if (bytes > most || count > most)
+                && !*resource.get_or_insert_with(|| cred::capable(cred::CAP_SYS_RESOURCE))
+            {
+                return Err(EPERM);
             }
             let mut g = q.state.lock();
             m.set_seq(g.seq);

@@ -84,8 +84,9 @@
  *    returns;
  *  - a program that closes the library's descriptors (closefrom(3),
  *    close_range over them) cancels the registrations whose descriptors
- *    it closes, as closing glibc's netlink socket breaks native
- *    SIGEV_THREAD; if it closes the epoll set, a new one and a new helper
+ *    it closes (NOTIFY:0, a new mq_notify succeeds), where closing glibc's
+ *    netlink socket leaves native registrations in place that never call
+ *    (NOTIFY:2, EBUSY until they fire); if it closes the epoll set, a new one and a new helper
  *    take over at the next such call, and the old helper ends when it
  *    next wakes;
  *  - a stack address in the attributes is not copied (each call gets its

@@ -22,7 +22,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/fsuid.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #define PTR(p) ((__u64)(uintptr_t)(p))
 #define BIG 8192
@@ -821,6 +823,153 @@ TEST_F(ckpt, dump_and_restore_need_checkpoint_restore_or_sys_admin)
  * A System V queue's msg_qbytes above msgmnb is restored only with
  * CAP_SYS_RESOURCE, as IPC_SET sets it: else EPERM, and nothing is created.
  */
+/*
+ * A restored System V queue holds no more than a send could have put in it:
+ * at most max(msg_qbytes, msgmnb) bytes and as many messages, else EPERM
+ * without CAP_SYS_RESOURCE (as raising msg_qbytes past msgmnb needs), and
+ * nothing is created.  Such queues come from a msg_qbytes raised, filled,
+ * then lowered.  Before, a stream put any number of messages on any queue.
+ */
+TEST_F(ckpt, restoring_more_than_msgmnb_holds_needs_sys_resource)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		struct { long mtype; char text[1000]; } m = { 1, "held" };
+		/* Bytes past msgmnb (16 384) in 17 messages, or messages past it. */
+		const int count[2] = { 17, 16385 }, size[2] = { 1000, 0 };
+
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		for (int k = 0; k < 2; k++) {
+			struct msqid_ds ds;
+			void *dump;
+			size_t len;
+			int id = ripc_msgget(IPC_PRIVATE, 0600);
+
+			CHILD_CHECK(id >= 0 && ripc_msgctl(id, IPC_STAT, &ds) == 0);
+			ds.msg_qbytes = 50000;
+			CHILD_CHECK(ripc_msgctl(id, IPC_SET, &ds) == 0);
+			for (int i = 0; i < count[k]; i++)
+				CHILD_CHECK(ripc_msgsnd(id, &m, size[k], IPC_NOWAIT) == 0);
+			ds.msg_qbytes = 16384;
+			CHILD_CHECK(ripc_msgctl(id, IPC_SET, &ds) == 0);
+			CHILD_CHECK(ripc_dump_alloc(&dump, &len) == 0);
+			CHILD_CHECK(ripc_msgctl(id, IPC_RMID, NULL) == 0);
+			CHILD_CHECK(caps_in_effect(CAP_CHECKPOINT_RESTORE, 0) == 0);
+			CHILD_CHECK(ripc_restore(dump, len) == -1 && errno == EPERM);
+			CHILD_CHECK(ns_empty() == 1);
+			CHILD_CHECK(caps_in_effect(CAP_CHECKPOINT_RESTORE, 1) == 0);
+			CHILD_CHECK(ripc_restore(dump, len) == 0);
+			CHILD_CHECK(ripc_msgctl(id, IPC_STAT, &ds) == 0);
+			CHILD_CHECK(ds.msg_qnum == (msgqnum_t)count[k]);
+			CHILD_CHECK(ds.msg_cbytes == (unsigned long)(count[k] * size[k]));
+			CHILD_CHECK(ds.msg_qbytes == 16384);
+			CHILD_CHECK(ripc_msgctl(id, IPC_RMID, NULL) == 0);
+			free(dump);
+		}
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+/* Writes text to path; 0 or -1. */
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	return close(fd) == 0 && ok ? 0 : -1;
+}
+
+/*
+ * A restored POSIX queue is made as mq_open(O_CREAT) makes one in the
+ * namespace's mqueue root: EROFS on a read-only mount, EACCES without write
+ * permission there; and its owner must be mapped by the user namespace that
+ * owns the IPC namespace (EOVERFLOW, as a chown of an mqueue file), as for a
+ * host's root that joined a container's IPC namespace alone.  Nothing is
+ * created then.  Before, the queues were made anyway.
+ */
+TEST(a_posix_restore_obeys_the_mqueue_root_and_its_owners_mapping)
+{
+	pid_t pid;
+
+	if (!have_device())
+		SKIP(return, RIPC_DEVICE " does not exist");
+	REQUIRE_CAP(CAP_SYS_ADMIN);
+	pid = fork_child();
+	if (pid == 0) {
+		char dir[] = "/tmp/ckpt_mqXXXXXX", c;
+		int ready[2], go[2], fd;
+		void *dump;
+		size_t len;
+		pid_t owner, c1;
+
+		/* A queue of uid 1000's, dumped. */
+		CHILD_CHECK(unshare(CLONE_NEWIPC | CLONE_NEWNS) == 0);
+		owner = fork_child();
+		if (owner == 0) {
+			CHILD_CHECK(become_uid(1000) == 0);
+			CHILD_CHECK(ripc_mq_open("/own", O_RDWR | O_CREAT, 0600, NULL) >= 0);
+			_exit(0);
+		}
+		CHILD_CHECK(wait_child(owner) == 0);
+		CHILD_CHECK(ripc_dump_alloc(&dump, &len) == 0);
+		/* A fresh namespace whose mqueue root is read-only, then not the
+		 * caller's to write in (without CAP_DAC_OVERRIDE), then writable. */
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		CHILD_CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+		CHILD_CHECK(mkdtemp(dir) != NULL);
+		CHILD_CHECK(mount("mqueue", dir, "mqueue", 0, NULL) == 0);
+		CHILD_CHECK(mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0);
+		CHILD_CHECK(ripc_restore(dump, len) == -1 && errno == EROFS);
+		CHILD_CHECK(ns_empty() == 1);
+		CHILD_CHECK(mount(NULL, dir, NULL, MS_REMOUNT, NULL) == 0);
+		CHILD_CHECK(chown(dir, 1000, -1) == 0 && chmod(dir, 0755) == 0);
+		c1 = fork_child();
+		if (c1 == 0) {
+			CHILD_CHECK(caps_in_effect(CAP_CHECKPOINT_RESTORE, 0) == 0);
+			CHILD_CHECK(ripc_restore(dump, len) == -1 && errno == EACCES);
+			CHILD_CHECK(ns_empty() == 1);
+			_exit(0);
+		}
+		CHILD_CHECK(wait_child(c1) == 0);
+		CHILD_CHECK(chmod(dir, 01777) == 0);
+		CHILD_CHECK(ripc_restore(dump, len) == 0);
+		CHILD_CHECK(ripc_mq_unlink("/own") == 0);
+		CHILD_CHECK(umount(dir) == 0 && rmdir(dir) == 0);
+		/* A container's IPC namespace whose user namespace maps root alone. */
+		CHILD_CHECK(pipe(ready) == 0 && pipe(go) == 0);
+		c1 = fork_child();
+		if (c1 == 0) {
+			CHILD_CHECK(unshare(CLONE_NEWUSER) == 0);
+			CHILD_CHECK(write_file("/proc/self/setgroups", "deny") == 0);
+			CHILD_CHECK(write_file("/proc/self/uid_map", "0 0 1") == 0);
+			CHILD_CHECK(write_file("/proc/self/gid_map", "0 0 1") == 0);
+			CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+			CHILD_CHECK(write(ready[1], "r", 1) == 1);
+			CHILD_CHECK(read(go[0], &c, 1) == 1);
+			_exit(0);
+		}
+		CHILD_CHECK(read(ready[0], &c, 1) == 1);
+		{
+			char path[64];
+
+			snprintf(path, sizeof(path), "/proc/%d/ns/ipc", c1);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+		}
+		CHILD_CHECK(fd >= 0 && setns(fd, CLONE_NEWIPC) == 0);
+		CHILD_CHECK(ripc_restore(dump, len) == -1 && errno == EOVERFLOW);
+		CHILD_CHECK(ns_empty() == 1);
+		CHILD_CHECK(write(go[1], "g", 1) == 1);
+		CHILD_CHECK(wait_child(c1) == 0);
+		free(dump);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
 TEST_F(ckpt, restoring_qbytes_above_msgmnb_needs_sys_resource)
 {
 	pid_t pid = fork_child();

@@ -1070,6 +1070,32 @@ TEST_F_TIMEOUT(put_back, posix_room_given_back_wakes_a_pollout_poller, TIMEOUT)
 }
 
 /*
+ * While A's copy stalls the queue (maxmsg 1) is full, so a poller for
+ * POLLOUT sleeps; a receiver B that then blocks makes the queue writable (a
+ * send goes straight to B, below), and wakes the poller at once, while A
+ * still stalls (it once slept until A delivered).
+ */
+TEST_F_TIMEOUT(put_back, posix_a_receiver_that_blocks_wakes_a_pollout_poller, TIMEOUT)
+{
+	struct stall *a = &self->st;
+	struct peer *p = &self->peer[0];
+	mqd_t q = SYS(mq_new(self, 1));
+
+	CHECK(stall_handed(a, q));
+	PEER_BLOCKS(0, P_POLL, q, POLLOUT, NULL, "the poller");
+	PEER_BLOCKS(1, P_MQ_RECEIVE, q, MSGSIZE, NULL, "B");
+	CHECK(peer_end(self, 0, "the poller"));
+	EXPECT_EQ(1, p->ret) TH_LOG("the poller's poll: %ld (%s) after %ld ms", p->ret,
+				    p->ret < 0 ? ename(p->err) : "no error", p->ms);
+	EXPECT_EQ(POLLOUT, p->revents);
+	ASSERT_EQ(0, ripc_mq_send(q, "third", 5, 4)) TH_LOG("send: %s", ename(errno));
+	EXPECT_OK(peer_got_mq(self, 1, "B", "third", 4));
+	CHECK(stall_succeed(a));
+	ASSERT_EQ(6, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
+	EXPECT_EQ(0, curmsgs(q));
+}
+
+/*
  * While A's copy stalls, its message holds the only room (maxmsg 1), and
  * B blocks in a receive: a send goes straight to B, as native's
  * pipelined_send, which needs no room (a receiver waits only on an empty

@@ -181,6 +181,11 @@ bool rust_ipc_fsids_mapped(struct user_namespace *ns)
 	return kuid_has_mapping(ns, current_fsuid()) && kgid_has_mapping(ns, current_fsgid());
 }
 
+bool rust_ipc_ids_mapped(struct user_namespace *ns, kuid_t uid, kgid_t gid)
+{
+	return kuid_has_mapping(ns, uid) && kgid_has_mapping(ns, gid);
+}
+
 /* The ids of the caller's credentials. */
 void rust_ipc_current_ids(kuid_t *uid, kuid_t *euid, kgid_t *egid,
 			  kuid_t *fsuid, kgid_t *fsgid)

@@ -33,6 +33,7 @@ struct user_namespace *rust_ipc_get_current_user_ns(void);
 void rust_ipc_put_user_ns(struct user_namespace *ns);
 bool rust_ipc_capable_wrt_ids(kuid_t uid, kgid_t gid, int cap);
 bool rust_ipc_fsids_mapped(struct user_namespace *ns);
+bool rust_ipc_ids_mapped(struct user_namespace *ns, kuid_t uid, kgid_t gid);
 void rust_ipc_current_ids(kuid_t *uid, kuid_t *euid, kgid_t *egid,
 			  kuid_t *fsuid, kgid_t *fsgid);
 int rust_ipc_current_umask(void);

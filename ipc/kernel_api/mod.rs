@@ -50,6 +50,11 @@ mod ffi {
         pub(super) fn rust_ipc_get_current_user_ns() -> *mut bindings::user_namespace;
         pub(super) fn rust_ipc_put_user_ns(ns: *mut bindings::user_namespace);
         pub(super) fn rust_ipc_fsids_mapped(ns: *mut bindings::user_namespace) -> bool;
+        pub(super) fn rust_ipc_ids_mapped(
+            ns: *mut bindings::user_namespace,
+            uid: bindings::kuid_t,
+            gid: bindings::kgid_t,
+        ) -> bool;
         pub(super) fn rust_ipc_capable_wrt_ids(
             uid: bindings::kuid_t,
             gid: bindings::kgid_t,
@@ -351,6 +356,14 @@ impl UserNsRef {
     pub(crate) fn fsids_mapped(&self) -> bool {
         // SAFETY: by the invariant the namespace is live.
         unsafe { ffi::rust_ipc_fsids_mapped(self.0) }
+    }
+
+    /// Whether kernel ids `uid` and `gid` have a mapping in this user
+    /// namespace.
+    pub(crate) fn maps(&self, uid: u32, gid: u32) -> bool {
+        let (uid, gid) = (bindings::kuid_t { val: uid }, bindings::kgid_t { val: gid });
+        // SAFETY: by the invariant the namespace is live.
+        unsafe { ffi::rust_ipc_ids_mapped(self.0, uid, gid) }
     }
 
     /// `ns_capable(ns, cap)`: whether the caller has `cap` over this user
