@@ -9,9 +9,11 @@
 //! page faults: a page of the buffer that is not there is faulted in after
 //! the locks are dropped, and the dump starts again ([`dump`]), so no
 //! lock waits on the caller's memory (a `userfaultfd` or FUSE mapping).
-//! Pages that keep going away (the caller's own doing: another of its
-//! threads discards them) make it start again until a signal ends the
-//! call; no pass ever faults under a lock.  A restore reads the
+//! After [`NOFAULT_PASSES`] such passes (pages that keep going away:
+//! reclaim, writeback, another thread of the caller), the last pass keeps
+//! the stream in kernel memory (charged to the caller) and copies it out
+//! once the locks are dropped, with page faults: a dump always ends, and
+//! no pass faults under a lock.  A restore reads the
 //! stream twice: once to check its frame and checksum a page at a time
 //! ([`verify`]), once to build every queue and message aside, unseen
 //! ([`mqueue::Restore`], [`sysv::Restore`]); only then are both families'
@@ -22,6 +24,7 @@
 
 use crate::ipc::{defs::*, kernel_api, lock::sleepable, mqueue, msg::Msg, ns::Ns, sysv};
 use kernel::{
+    alloc::KVVec,
     page::PAGE_SIZE,
     prelude::*,
     transmute::FromBytes,
@@ -47,10 +50,27 @@ pub(crate) struct Writer {
     /// Where the buffer first faulted: from there on, bytes are only
     /// counted, as past its end.
     fault: Option<u64>,
+    /// The last pass's stream, as much of it as the buffer holds, kept
+    /// here under the locks and copied out after them.
+    kept: Option<KVVec<u8>>,
 }
 
+/// Passes of a dump that copy straight to the buffer, without page faults,
+/// before the one that keeps the stream in kernel memory (each pass faults
+/// in what the last one missed).
+const NOFAULT_PASSES: u32 = 4;
+
 impl Writer {
-    fn new(buf: u64, len: u64) -> Result<Self> {
+    /// A pass's writer; `keep`: the last pass's, with room for `expect`
+    /// bytes (the last pass's stream).
+    fn new(buf: u64, len: u64, keep: Option<u64>) -> Result<Self> {
+        let kept = match keep {
+            Some(expect) => {
+                let n = usize::try_from(expect.min(len)).map_err(|_| ENOMEM)?;
+                Some(KVVec::with_capacity(n, GFP_KERNEL_ACCOUNT)?)
+            }
+            None => None,
+        };
         Ok(Writer {
             buf,
             len,
@@ -58,6 +78,7 @@ impl Writer {
             crc: !0,
             page: KVec::with_capacity(PAGE_SIZE, GFP_KERNEL)?,
             fault: None,
+            kept,
         })
     }
 
@@ -109,13 +130,16 @@ impl Writer {
 
     /// Copies the page out, as much of it as the buffer holds, without a
     /// page fault (under the table and queue locks); from a page that is
-    /// not there on, it only counts.
+    /// not there on, it only counts.  The last pass keeps it instead.
     fn flush(&mut self) -> Result {
         let n = self.page.len();
         let fits = (self.len.saturating_sub(self.pos) as usize).min(n);
         if let Some(part) = self.page.get(..fits).filter(|p| !p.is_empty()) {
             let at = self.buf.wrapping_add(self.pos);
-            if self.fault.is_none() && kernel_api::copy_to_user_nofault(at, part).is_err() {
+            if let Some(kept) = self.kept.as_mut() {
+                // Under the queue locks (an allocation if the queues grew).
+                sleepable(|| kept.extend_from_slice(part, GFP_KERNEL_ACCOUNT))?;
+            } else if self.fault.is_none() && kernel_api::copy_to_user_nofault(at, part).is_err() {
                 self.fault = Some(at);
             }
         }
@@ -249,14 +273,22 @@ pub(crate) fn dump(ns: &Ns, a: &ripc_dump) -> Result<u64> {
     allowed(ns)?;
     // A buffer past the end of the address space faults as a copy would.
     let buf_end = a.buf.checked_add(a.buf_len).ok_or(EFAULT)?;
-    loop {
-        let mut w = Writer::new(a.buf, a.buf_len)?;
+    let mut keep = None;
+    for pass in 1.. {
+        let mut w = Writer::new(a.buf, a.buf_len, keep)?;
         w.put(MAGIC)?;
         w.u32(RIPC_DUMP_VERSION)?;
         w.u32(HEADER_LEN as u32)?;
         mqueue::dump(&ns.mq, &mut w)?;
         sysv::dump(&ns.sysv, &mut w)?;
         let total = w.finish()?;
+        if let Some(kept) = w.kept.take() {
+            // No lock is held: a copy that may fault.
+            UserSlice::new(UserPtr::from_addr(a.buf as usize), kept.len())
+                .writer()
+                .write_slice(&kept)?;
+            return Ok(total);
+        }
         let Some(at) = w.fault else {
             return Ok(total);
         };
@@ -272,7 +304,11 @@ pub(crate) fn dump(ns: &Ns, a: &ripc_dump) -> Result<u64> {
         if !faulted {
             return Err(EFAULT);
         }
+        if pass >= NOFAULT_PASSES {
+            keep = Some(total);
+        }
     }
+    Err(EFAULT)
 }
 
 /// The stream's frame: its header (`EINVAL` if it is not a stream of this
