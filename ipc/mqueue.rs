@@ -244,15 +244,19 @@ struct QueueCount(Arc<Atomic<u32>>);
 impl QueueCount {
     /// `mqueue_create_attr`'s check and count, as one step (native makes
     /// both under `mq_lock`): `ENOSPC` at `queues_max` without
-    /// `CAP_SYS_RESOURCE`.  A creation that fails after it counted for a
-    /// moment, as native's.
+    /// `CAP_SYS_RESOURCE`, counting nothing.  A creation that fails later
+    /// was counted meanwhile, as native's.
     fn take(ns: &MqNs, max: u32, resource: bool) -> Result<QueueCount> {
-        let was = ns.queues.fetch_add(1, Relaxed);
-        let count = QueueCount(ns.queues.clone());
-        if was >= max && !resource {
-            return Err(ENOSPC);
+        let mut was = ns.queues.load(Relaxed);
+        loop {
+            if was >= max && !resource {
+                return Err(ENOSPC);
+            }
+            match ns.queues.cmpxchg(was, was.saturating_add(1), Relaxed) {
+                Ok(_) => return Ok(QueueCount(ns.queues.clone())),
+                Err(now) => was = now,
+            }
         }
-        Ok(count)
     }
 }
 

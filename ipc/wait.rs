@@ -639,7 +639,9 @@ impl PollQueue {
         table.register_wait(file, &self.cv);
     }
 
-    /// Wakes the pollers; call after dropping the queue lock.
+    /// Wakes the pollers; best after dropping the queue lock (a woken
+    /// poller takes it), safe under it (`__wake_up`, with preemption
+    /// disabled).
     pub(crate) fn notify(&self) {
         self.cv.notify_all();
     }

@@ -784,8 +784,9 @@ static void child_fork(void)
 		REAL(close)(epfd);
 		epfd = -1;
 	}
-	/* As glibc's reset_once(): the socket is kept, or tried again. */
-	netlink_once = PTHREAD_ONCE_INIT;
+	/* The socket (netlink_fd) is inherited as glibc's; a failed open is
+	 * not tried again, as glibc registers its reset_once() only after a
+	 * socket was made. */
 	pthread_mutex_init(&tlock, NULL);
 }
 
