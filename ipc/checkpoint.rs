@@ -10,10 +10,10 @@
 //! the locks are dropped, and the dump starts again ([`dump`]), so no
 //! lock waits on the caller's memory (a `userfaultfd` or FUSE mapping).
 //! After [`NOFAULT_PASSES`] such passes (pages that keep going away:
-//! reclaim, writeback, another thread of the caller), the last pass keeps
-//! the stream in kernel memory (charged to the caller) and copies it out
-//! once the locks are dropped, with page faults: a dump always ends, and
-//! no pass faults under a lock.  A restore reads the
+//! reclaim, writeback, another thread of the caller), a pass keeps the
+//! stream in kernel memory (charged to the caller, allocated before the
+//! locks) and copies it out once they are dropped, with page faults: a
+//! dump ends, and no pass faults or allocates under a lock.  A restore reads the
 //! stream twice: once to check its frame and checksum a page at a time
 //! ([`verify`]), once to build every queue and message aside, unseen
 //! ([`mqueue::Restore`], [`sysv::Restore`]); only then are both families'
@@ -50,24 +50,34 @@ pub(crate) struct Writer {
     /// Where the buffer first faulted: from there on, bytes are only
     /// counted, as past its end.
     fault: Option<u64>,
-    /// The last pass's stream, as much of it as the buffer holds, kept
-    /// here under the locks and copied out after them.
+    /// The stream of a pass that keeps it, as much of it as the buffer
+    /// holds, kept here under the locks (in room allocated before them) and
+    /// copied out after them.
     kept: Option<KVVec<u8>>,
+    /// The kept stream outgrew its room (the queues grew): only counted.
+    outgrown: bool,
 }
 
 /// Passes of a dump that copy straight to the buffer, without page faults,
-/// before the one that keeps the stream in kernel memory (each pass faults
+/// before those that keep the stream in kernel memory (each pass faults
 /// in what the last one missed).
 const NOFAULT_PASSES: u32 = 4;
 
+/// Passes that keep the stream, each with room for the last one's and an
+/// eighth more, before a dump whose queues keep growing gives up
+/// (`EAGAIN`).
+const KEPT_PASSES: u32 = 3;
+
 impl Writer {
-    /// A pass's writer; `keep`: the last pass's, with room for `expect`
-    /// bytes (the last pass's stream).
+    /// A pass's writer; `keep`: one that keeps the stream, with room for
+    /// `expect` bytes and an eighth more (as much as the buffer holds),
+    /// charged to the caller.
     fn new(buf: u64, len: u64, keep: Option<u64>) -> Result<Self> {
         let kept = match keep {
             Some(expect) => {
-                let n = usize::try_from(expect.min(len)).map_err(|_| ENOMEM)?;
-                Some(KVVec::with_capacity(n, GFP_KERNEL_ACCOUNT)?)
+                let room = expect.saturating_add(expect / 8).min(len);
+                let n = usize::try_from(room).map_err(|_| ENOMEM)?;
+                Some(KVVec::with_capacity(n, GFP_KERNEL_ACCOUNT | __GFP_NOWARN)?)
             }
             None => None,
         };
@@ -79,6 +89,7 @@ impl Writer {
             page: KVec::with_capacity(PAGE_SIZE, GFP_KERNEL)?,
             fault: None,
             kept,
+            outgrown: false,
         })
     }
 
@@ -137,8 +148,14 @@ impl Writer {
         if let Some(part) = self.page.get(..fits).filter(|p| !p.is_empty()) {
             let at = self.buf.wrapping_add(self.pos);
             if let Some(kept) = self.kept.as_mut() {
-                // Under the queue locks (an allocation if the queues grew).
-                sleepable(|| kept.extend_from_slice(part, GFP_KERNEL_ACCOUNT))?;
+                // Under the locks, nothing is allocated: within its room,
+                // else it only counts from here.
+                let room = kept.capacity() - kept.len();
+                if self.outgrown || part.len() > room {
+                    self.outgrown = true;
+                } else {
+                    kept.extend_from_slice(part, GFP_NOWAIT)?;
+                }
             } else if self.fault.is_none() && kernel_api::copy_to_user_nofault(at, part).is_err() {
                 self.fault = Some(at);
             }
@@ -274,7 +291,7 @@ pub(crate) fn dump(ns: &Ns, a: &ripc_dump) -> Result<u64> {
     // A buffer past the end of the address space faults as a copy would.
     let buf_end = a.buf.checked_add(a.buf_len).ok_or(EFAULT)?;
     let mut keep = None;
-    for pass in 1.. {
+    for pass in 1..=NOFAULT_PASSES + KEPT_PASSES {
         let mut w = Writer::new(a.buf, a.buf_len, keep)?;
         w.put(MAGIC)?;
         w.u32(RIPC_DUMP_VERSION)?;
@@ -283,11 +300,19 @@ pub(crate) fn dump(ns: &Ns, a: &ripc_dump) -> Result<u64> {
         sysv::dump(&ns.sysv, &mut w)?;
         let total = w.finish()?;
         if let Some(kept) = w.kept.take() {
-            // No lock is held: a copy that may fault.
-            UserSlice::new(UserPtr::from_addr(a.buf as usize), kept.len())
+            if w.outgrown {
+                keep = Some(total);
+                continue;
+            }
+            // No lock is held: a copy that may fault (and wait: a signal
+            // then ends it as a signal ends the passes above).
+            let copied = UserSlice::new(UserPtr::from_addr(a.buf as usize), kept.len())
                 .writer()
-                .write_slice(&kept)?;
-            return Ok(total);
+                .write_slice(&kept);
+            if copied.is_err() && kernel::current!().signal_pending() {
+                return Err(ERESTARTSYS);
+            }
+            return copied.map(|()| total);
         }
         let Some(at) = w.fault else {
             return Ok(total);
@@ -308,7 +333,7 @@ pub(crate) fn dump(ns: &Ns, a: &ripc_dump) -> Result<u64> {
             keep = Some(total);
         }
     }
-    Err(EFAULT)
+    Err(EAGAIN)
 }
 
 /// The stream's frame: its header (`EINVAL` if it is not a stream of this

@@ -534,10 +534,12 @@ struct ripc_mq_peek_batch {
  * copies to buf without page faults there: a page of buf that is not there
  * is faulted in with no lock held and the dump starts again (a signal
  * then: EINTR, or a restart under SA_RESTART; EFAULT for a page that
- * cannot be written).  A buffer touched before the call dumps in one pass;
- * after four passes whose pages went away again (reclaim, writeback,
- * another thread), the fifth keeps the stream in kernel memory, charged to
- * the caller (ENOMEM), and copies it to buf after the locks.
+ * cannot be written).  A buffer touched before the call dumps in one pass.
+ * After four passes that met such a page (pages that went away again:
+ * reclaim, writeback, another thread), the next keeps the whole stream in
+ * kernel memory, allocated before the locks and charged to the caller
+ * (ENOMEM), and copies it to buf after them (EAGAIN if the queues outgrow
+ * that room three times).
  *
  * Stream version 1, little-endian:
  *   header:  "RIPCDUMP", u32 version (1), u32 header length (16)
