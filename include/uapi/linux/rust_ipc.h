@@ -525,21 +525,27 @@ struct ripc_mq_peek_batch {
  * EBADMSG if it is truncated, corrupted (checksum, lengths, records) or
  * inconsistent; then the native errors of creating the queues (EINVAL for
  * an owner not mapped in the caller's user namespace, a POSIX size beyond
- * the limits or a System V message beyond msgmax; EPERM for a msg_qbytes
- * above msgmnb without CAP_SYS_RESOURCE, as IPC_SET; ENOSPC, EMFILE,
- * ENOMEM); EINTR if a signal comes while the stream is checked.
+ * the limits or a System V message beyond msgmax; for POSIX queues, as
+ * mq_open(O_CREAT) in the namespace's mqueue root: EROFS on a read-only
+ * mount, EOVERFLOW for caller's fs ids or a queue owner that the IPC
+ * namespace's user namespace does not map, EACCES without write and search
+ * permission there; EPERM for a msg_qbytes above msgmnb, or a System V
+ * queue holding more bytes or messages than both its msg_qbytes and msgmnb,
+ * without CAP_SYS_RESOURCE, as IPC_SET; ENOSPC, EMFILE, ENOMEM); EINTR if a
+ * signal comes while the stream is checked or its messages are loaded.
  * Both need CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN over the user namespace
  * that owns the IPC namespace (EPERM).  The kernel holds one page of the
- * stream at a time; a dump holds each queue's lock while it writes it, and
- * copies to buf without page faults there: a page of buf that is not there
- * is faulted in with no lock held and the dump starts again (a signal
- * then: EINTR, or a restart under SA_RESTART; EFAULT for a page that
- * cannot be written).  A buffer touched before the call dumps in one pass.
- * After four passes that met such a page (pages that went away again:
- * reclaim, writeback, another thread), the next keeps the whole stream in
- * kernel memory, allocated before the locks and charged to the caller
- * (ENOMEM), and copies it to buf after them (EAGAIN if the queues outgrow
- * that room three times).
+ * stream at a time (all of it only in a kept pass, below); a dump holds
+ * each queue's lock while it writes it, and copies to buf without page
+ * faults there: a page of buf that is not there is faulted in with no lock
+ * held and the dump starts again (a signal then: EINTR, or a restart under
+ * SA_RESTART; EFAULT for a page that cannot be written).  A buffer touched
+ * before the call dumps in one pass.  After four passes that met such a
+ * page (pages that went away again: reclaim, writeback, another thread),
+ * the next keeps the stream (as much as buf holds) in kernel memory,
+ * allocated before the locks and charged to the caller (ENOMEM), and copies
+ * it to buf after them (EAGAIN if the queues outgrow that room three
+ * times).
  *
  * Stream version 1, little-endian:
  *   header:  "RIPCDUMP", u32 version (1), u32 header length (16)
