@@ -823,6 +823,17 @@ TEST_F(ckpt, dump_and_restore_need_checkpoint_restore_or_sys_admin)
  * A System V queue's msg_qbytes above msgmnb is restored only with
  * CAP_SYS_RESOURCE, as IPC_SET sets it: else EPERM, and nothing is created.
  */
+/* In a child: the stream restores with CAP_CHECKPOINT_RESTORE and
+ * CAP_SYS_RESOURCE, and without the latter is EPERM and makes nothing. */
+static void restores_only_with_sys_resource(void *dump, size_t len)
+{
+	CHILD_CHECK(caps_in_effect(CAP_CHECKPOINT_RESTORE, 0) == 0);
+	CHILD_CHECK(ripc_restore(dump, len) == -1 && errno == EPERM);
+	CHILD_CHECK(ns_empty() == 1);
+	CHILD_CHECK(caps_in_effect(CAP_CHECKPOINT_RESTORE, 1) == 0);
+	CHILD_CHECK(ripc_restore(dump, len) == 0);
+}
+
 /*
  * A restored System V queue holds no more than a send could have put in it:
  * at most max(msg_qbytes, msgmnb) bytes and as many messages, else EPERM
@@ -855,11 +866,7 @@ TEST_F(ckpt, restoring_more_than_msgmnb_holds_needs_sys_resource)
 			CHILD_CHECK(ripc_msgctl(id, IPC_SET, &ds) == 0);
 			CHILD_CHECK(ripc_dump_alloc(&dump, &len) == 0);
 			CHILD_CHECK(ripc_msgctl(id, IPC_RMID, NULL) == 0);
-			CHILD_CHECK(caps_in_effect(CAP_CHECKPOINT_RESTORE, 0) == 0);
-			CHILD_CHECK(ripc_restore(dump, len) == -1 && errno == EPERM);
-			CHILD_CHECK(ns_empty() == 1);
-			CHILD_CHECK(caps_in_effect(CAP_CHECKPOINT_RESTORE, 1) == 0);
-			CHILD_CHECK(ripc_restore(dump, len) == 0);
+			restores_only_with_sys_resource(dump, len);
 			CHILD_CHECK(ripc_msgctl(id, IPC_STAT, &ds) == 0);
 			CHILD_CHECK(ds.msg_qnum == (msgqnum_t)count[k]);
 			CHILD_CHECK(ds.msg_cbytes == (unsigned long)(count[k] * size[k]));
@@ -988,11 +995,7 @@ TEST_F(ckpt, restoring_qbytes_above_msgmnb_needs_sys_resource)
 		CHILD_CHECK(ripc_msgctl(id, IPC_SET, &ds) == 0);
 		CHILD_CHECK(ripc_dump_alloc(&dump, &len) == 0);
 		CHILD_CHECK(ripc_msgctl(id, IPC_RMID, NULL) == 0);
-		CHILD_CHECK(caps_in_effect(CAP_CHECKPOINT_RESTORE, 0) == 0);
-		CHILD_CHECK(ripc_restore(dump, len) == -1 && errno == EPERM);
-		CHILD_CHECK(ns_empty() == 1);
-		CHILD_CHECK(caps_in_effect(CAP_CHECKPOINT_RESTORE, 1) == 0);
-		CHILD_CHECK(ripc_restore(dump, len) == 0);
+		restores_only_with_sys_resource(dump, len);
 		CHILD_CHECK(ripc_msgctl(id, IPC_STAT, &ds) == 0 && ds.msg_qbytes == 50000);
 		_exit(0);
 	}
