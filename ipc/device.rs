@@ -392,7 +392,11 @@ fn list(ns: &Ns, arg: usize, mut a: ripc_list) -> Result<isize> {
     let mut out = Lines::new(a.buf, a.buf_len, paged)?;
     if paged {
         let (next, more) = match a.which & !(RIPC_LIST_PAGE | RIPC_LIST_STATS) {
-            RIPC_LIST_POSIX => mqueue::list(&ns.mq, &mut out, a.cursor, stats)?,
+            RIPC_LIST_POSIX => {
+                // `readdir` of the mqueue root.
+                ns.ipc().mq_root_readable()?;
+                mqueue::list(&ns.mq, &mut out, a.cursor, stats, true)?
+            }
             RIPC_LIST_SYSV => sysv::list(&ns.sysv, &mut out, a.cursor, stats)?,
             _ => return Err(EINVAL),
         };
@@ -406,7 +410,8 @@ fn list(ns: &Ns, arg: usize, mut a: ripc_list) -> Result<isize> {
         return Ok(out.written as isize);
     }
     if a.which & RIPC_LIST_POSIX != 0 {
-        mqueue::list(&ns.mq, &mut out, 0, stats)?;
+        let readable = ns.ipc().mq_root_readable().is_ok();
+        mqueue::list(&ns.mq, &mut out, 0, stats, readable)?;
     }
     if a.which & RIPC_LIST_SYSV != 0 {
         sysv::list(&ns.sysv, &mut out, 0, stats)?;

@@ -715,7 +715,7 @@ pub(crate) fn open(ns: &MqNs, ipc: &IpcNsRef, a: &ripc_mq_open) -> Result<MqHand
             return Err(EROFS);
         }
         let want = (if read { 4 } else { 0 }) | (if write { 2 } else { 0 });
-        if !q.permits(ids.fsuid, want) {
+        if !q.permits(ids.fsuid, want, true) {
             return Err(EACCES);
         }
         return Ok(MqHandle {
@@ -753,9 +753,10 @@ impl MqQueue {
     /// the queue for `want` (4: read, 2: write); the DAC capabilities count
     /// over the caller's user namespace, for a queue whose owner is mapped
     /// there.
-    fn permits(&self, fsuid: u32, want: u32) -> bool {
+    /// A listing's check (not `audit`) leaves no audit record of a denial.
+    fn permits(&self, fsuid: u32, want: u32, audit: bool) -> bool {
         let have = cred::granted(self.mode, fsuid, &[self.uid], &[self.gid]);
-        let cap = |c| kernel_api::capable_wrt_ids(self.uid, self.gid, c);
+        let cap = |c| kernel_api::capable_wrt_ids(self.uid, self.gid, c, audit);
         want & !have == 0
             || (want == 4 && cap(bindings::CAP_DAC_READ_SEARCH))
             || cap(cred::CAP_DAC_OVERRIDE)
@@ -845,7 +846,7 @@ pub(crate) fn unlink(ns: &MqNs, ipc: &IpcNsRef, a: &ripc_mq_unlink) -> Result {
     if root.sticky
         && ids.fsuid != owner
         && ids.fsuid != root.uid
-        && !kernel_api::capable_wrt_ids(owner, group, bindings::CAP_FOWNER)
+        && !kernel_api::capable_wrt_ids(owner, group, bindings::CAP_FOWNER, true)
     {
         return Err(EACCES);
     }
@@ -1146,7 +1147,7 @@ pub(crate) fn stats(h: Option<&MqHandle>, reset: bool) -> Result<ripc_queue_stat
     let q = &handle(h, false)?.q;
     if reset
         && Ids::current().fsuid != q.uid
-        && !kernel_api::capable_wrt_ids(q.uid, q.gid, bindings::CAP_FOWNER)
+        && !kernel_api::capable_wrt_ids(q.uid, q.gid, bindings::CAP_FOWNER, true)
     {
         return Err(EPERM);
     }
@@ -1222,11 +1223,24 @@ impl MqHandle {
 /// the next queue); returns where to go on, and whether `out` was full
 /// before the end.  A page of lines at a time under the names lock.
 /// `stats`: the statistics table instead (`RIPC_LIST_STATS`), of the
-/// queues the caller may read.
-pub(crate) fn list(ns: &MqNs, out: &mut Lines, cursor: u64, stats: bool) -> Result<(u64, bool)> {
+/// queues the caller may read.  As natively: the names only for a caller
+/// who may read the mqueue root (`readable`: `readdir`, else the header
+/// alone), a queue's attributes (`mq_getattr`) only for one who may open it
+/// (else `-`), its bytes and notification (the `QSIZE:` line) only for one
+/// who may read it; its owner and mode for all (`stat`).
+pub(crate) fn list(
+    ns: &MqNs,
+    out: &mut Lines,
+    cursor: u64,
+    stats: bool,
+    readable: bool,
+) -> Result<(u64, bool)> {
     let plain = b"name                        uid    gid     mode   maxmsg    msgsize   msgs  bytes signo notifypid";
     if out.header(cursor, stats, b" name", plain) {
         return Ok((0, true));
+    }
+    if !readable {
+        return Ok((0, false));
     }
     let fsuid = Ids::current().fsuid;
     let mut next = cursor.saturating_sub(1);
@@ -1245,15 +1259,21 @@ pub(crate) fn list(ns: &MqNs, out: &mut Lines, cursor: u64, stats: bool) -> Resu
                 .map_or((0, 0), |n| (n.signo(), n.owner_vnr()));
             let name = core::str::from_utf8(&n.0).unwrap_or("(binary)");
             let pushed = if !stats {
+                let read = q.permits(fsuid, 4, false);
+                let open = read || q.permits(fsuid, 2, false);
                 out.line(|t| {
                     t.bytes(b"/").str_l(name, 23).sp();
                     t.dec_r(cred::uid_to_user(q.uid), 6).sp();
                     t.dec_r(cred::gid_to_user(q.gid), 6).sp();
-                    t.oct_r(q.mode, 8).sp().dec_r(q.maxmsg, 8).sp();
-                    t.dec_r(q.msgsize, 10).sp().dec_r(g.curmsgs, 6).sp();
-                    t.dec_r(g.qsize, 6).sp().dec_r(signo, 5).sp().dec_r(pid, 8);
+                    t.oct_r(q.mode, 8).sp();
+                    t.dec_r_or_dash(open.then_some(q.maxmsg), 8).sp();
+                    t.dec_r_or_dash(open.then_some(q.msgsize), 10).sp();
+                    t.dec_r_or_dash(open.then_some(g.curmsgs), 6).sp();
+                    t.dec_r_or_dash(read.then_some(g.qsize), 6).sp();
+                    t.dec_r_or_dash(read.then_some(signo), 5).sp();
+                    t.dec_r_or_dash(read.then_some(pid), 8);
                 })
-            } else if q.permits(fsuid, 4) {
+            } else if q.permits(fsuid, 4, false) {
                 let s = g.read_stats(false);
                 out.line(|t| {
                     stats::row(t, &s).bytes(b" /").str_l(name, 0);

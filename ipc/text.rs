@@ -127,6 +127,15 @@ impl<'a> Text<'a> {
         self.num(v, 10, width)
     }
 
+    /// [`Self::dec_r`] of `v`, or a `-` in its place (a value the reader
+    /// may not see).
+    pub(crate) fn dec_r_or_dash(&mut self, v: Option<impl Int>, width: usize) -> &mut Self {
+        match v {
+            Some(v) => self.num(v, 10, width),
+            None => self.spaces(width.saturating_sub(1)).bytes(b"-"),
+        }
+    }
+
     /// `v` in octal, right-aligned in `width` columns (`{:>widtho}`).
     pub(crate) fn oct_r(&mut self, v: impl Int, width: usize) -> &mut Self {
         self.num(v, 8, width)

@@ -10,6 +10,7 @@
  */
 #include "ripc_test.h"
 
+#include <grp.h>
 #include <mqueue.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -649,6 +650,112 @@ TEST_F(ns, the_mqueue_roots_mode_owner_and_remounts_rule_the_names)
 		CHILD_CHECK(be->mq_unlink("/") == -1 && errno == ENOENT);
 		CHILD_CHECK(mount(NULL, dir, NULL, MS_REMOUNT, NULL) == 0);
 		CHILD_CHECK(be->mq_unlink("/a") == 0);
+		CHILD_CHECK(umount(dir) == 0 && rmdir(dir) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+/*
+ * As uid and gid (no other group, no capability): the "/secret" line of the
+ * POSIX listing, its nine fields after the name in f, and the errno of a
+ * paged POSIX listing (0 if it works); 1 if the line is there, 0 if not,
+ * -1 on an error.
+ */
+static int secret_line_as(uid_t uid, gid_t gid, char f[9][16], int *paged_errno)
+{
+	static char text[16384];
+	int pipefd[2], n = -1;
+	pid_t pid;
+
+	if (pipe(pipefd))
+		return -1;
+	pid = fork_child();
+	if (pid == 0) {
+		uint64_t cursor = 0;
+		char *l, name[16];
+		int r = 0;
+
+		CHILD_CHECK(setgroups(0, NULL) == 0 && setresgid(gid, gid, gid) == 0);
+		CHILD_CHECK(setresuid(uid, uid, uid) == 0);
+		CHILD_CHECK(ripc_list(RIPC_LIST_POSIX, text, sizeof(text)) >= 0);
+		l = strstr(text, "\n/secret ");
+		if (l)
+			r = sscanf(l + 1, "%15s %15s %15s %15s %15s %15s %15s %15s %15s %15s", name,
+				   f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]) == 10 ? 1 : -1;
+		*paged_errno = ripc_list_page(RIPC_LIST_POSIX, &cursor, text, sizeof(text)) < 0 ?
+			errno : 0;
+		CHILD_CHECK(write(pipefd[1], &r, sizeof(r)) == sizeof(r));
+		CHILD_CHECK(write(pipefd[1], f, 9 * 16) == 9 * 16);
+		CHILD_CHECK(write(pipefd[1], paged_errno, sizeof(int)) == sizeof(int));
+		_exit(0);
+	}
+	close(pipefd[1]);
+	if (read(pipefd[0], &n, sizeof(n)) != sizeof(n) || read(pipefd[0], f, 9 * 16) != 9 * 16 ||
+	    read(pipefd[0], paged_errno, sizeof(int)) != sizeof(int))
+		n = -1;
+	close(pipefd[0]);
+	return wait_child(pid) ? -1 : n;
+}
+
+/*
+ * rust_ipc only (native's listing is /dev/mqueue: readdir, stat, read of
+ * the QSIZE line): RIPC_IOC_LIST shows every queue's owner and mode, its
+ * attributes (mq_getattr) only to a caller who may open it, its bytes and
+ * notification only to one who may read it (else "-"), and the names only
+ * to a caller who may read the mqueue root (readdir: a paged POSIX listing
+ * is EACCES).  Before, any caller saw all of them.
+ */
+TEST_F(ns, listing_shows_of_a_queue_what_the_caller_may_see_natively)
+{
+	pid_t pid;
+
+	if (be != &ripc_be)
+		SKIP(return, "rust_ipc's listing");
+	pid = fork_child();
+	if (pid == 0) {
+		char dir[] = "/tmp/ns_test_lsXXXXXX", f[9][16], text[4096];
+		struct mq_attr a = { .mq_maxmsg = 3, .mq_msgsize = 16 };
+		int paged;
+		pid_t owner;
+
+		CHILD_CHECK(unshare(CLONE_NEWIPC | CLONE_NEWNS) == 0);
+		CHILD_CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+		CHILD_CHECK(mkdtemp(dir) != NULL);
+		CHILD_CHECK(mount("mqueue", dir, "mqueue", 0, NULL) == 0);
+		owner = fork_child();
+		if (owner == 0) {
+			int q;
+
+			CHILD_CHECK(become_uid(1000) == 0);
+			umask(0);
+			q = ripc_mq_open("/secret", O_RDWR | O_CREAT, 0620, &a);
+			CHILD_CHECK(q >= 0);
+			CHILD_CHECK(ripc_mq_send(q, "ab", 2, 1) == 0 && ripc_mq_send(q, "cde", 3, 2) == 0);
+			_exit(0);
+		}
+		CHILD_CHECK(wait_child(owner) == 0);
+		/* The owner sees it all. */
+		CHILD_CHECK(secret_line_as(1000, 1000, f, &paged) == 1 && paged == 0);
+		CHILD_CHECK(!strcmp(f[0], "1000") && !strcmp(f[1], "1000") && !strcmp(f[2], "620"));
+		CHILD_CHECK(!strcmp(f[3], "3") && !strcmp(f[4], "16") && !strcmp(f[5], "2"));
+		CHILD_CHECK(!strcmp(f[6], "5") && !strcmp(f[7], "0") && !strcmp(f[8], "0"));
+		/* Group 1000's write permission: the attributes, not the rest. */
+		CHILD_CHECK(secret_line_as(1001, 1000, f, &paged) == 1 && paged == 0);
+		CHILD_CHECK(!strcmp(f[3], "3") && !strcmp(f[4], "16") && !strcmp(f[5], "2"));
+		CHILD_CHECK(!strcmp(f[6], "-") && !strcmp(f[7], "-") && !strcmp(f[8], "-"));
+		/* Another user: owner and mode alone. */
+		CHILD_CHECK(secret_line_as(1002, 1002, f, &paged) == 1 && paged == 0);
+		CHILD_CHECK(!strcmp(f[0], "1000") && !strcmp(f[2], "620"));
+		CHILD_CHECK(!strcmp(f[3], "-") && !strcmp(f[4], "-") && !strcmp(f[5], "-"));
+		CHILD_CHECK(!strcmp(f[6], "-") && !strcmp(f[7], "-") && !strcmp(f[8], "-"));
+		/* A root it may not read: no names (root, CAP_DAC_OVERRIDE: all). */
+		CHILD_CHECK(chmod(dir, 01733) == 0);
+		CHILD_CHECK(secret_line_as(1002, 1002, f, &paged) == 0 && paged == EACCES);
+		CHILD_CHECK(secret_line_as(1000, 1000, f, &paged) == 0 && paged == EACCES);
+		CHILD_CHECK(ripc_list(RIPC_LIST_POSIX, text, sizeof(text)) >= 0);
+		CHILD_CHECK(strstr(text, "\n/secret ") != NULL);
+		CHILD_CHECK(ripc_mq_unlink("/secret") == 0);
 		CHILD_CHECK(umount(dir) == 0 && rmdir(dir) == 0);
 		_exit(0);
 	}

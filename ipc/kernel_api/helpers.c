@@ -134,16 +134,16 @@ bool rust_ipc_mq_root(struct ipc_namespace *ns, umode_t *mode, kuid_t *uid)
 }
 
 /*
- * may_create_dentry()'s and may_delete_dentry()'s inode_permission() on the
- * mqueue root of ns: write and search (DAC with the capabilities over the
- * caller's user namespace, then the LSMs), 0 or -EACCES.
+ * inode_permission() on the mqueue root of ns (DAC with the capabilities
+ * over the caller's user namespace, then the LSMs), 0 or -EACCES: write
+ * and search for may_create_dentry() and may_delete_dentry(), read for a
+ * listing (readdir).
  */
-int rust_ipc_mq_root_permission(struct ipc_namespace *ns)
+int rust_ipc_mq_root_permission(struct ipc_namespace *ns, int mask)
 {
 #ifdef CONFIG_POSIX_MQUEUE
 	if (ns->mq_mnt)
-		return inode_permission(&nop_mnt_idmap, d_inode(ns->mq_mnt->mnt_root),
-					MAY_WRITE | MAY_EXEC);
+		return inode_permission(&nop_mnt_idmap, d_inode(ns->mq_mnt->mnt_root), mask);
 #endif
 	return 0;
 }
@@ -163,12 +163,12 @@ void rust_ipc_put_user_ns(struct user_namespace *ns)
  * is an inode of the mqueue fs natively): cap over the caller's user
  * namespace, and both ids mapped in it.
  */
-bool rust_ipc_capable_wrt_ids(kuid_t uid, kgid_t gid, int cap)
+bool rust_ipc_capable_wrt_ids(kuid_t uid, kgid_t gid, int cap, bool audit)
 {
 	struct user_namespace *ns = current_user_ns();
 
-	return ns_capable(ns, cap) && kuid_has_mapping(ns, uid) &&
-	       kgid_has_mapping(ns, gid);
+	return (audit ? ns_capable(ns, cap) : ns_capable_noaudit(ns, cap)) &&
+	       kuid_has_mapping(ns, uid) && kgid_has_mapping(ns, gid);
 }
 
 /*

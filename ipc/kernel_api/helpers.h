@@ -28,10 +28,10 @@ void rust_ipc_sweep_later(void);
 void rust_ipc_sweep_stop(void);
 struct user_namespace *rust_ipc_get_ipc_ns_user_ns(struct ipc_namespace *ns);
 bool rust_ipc_mq_root(struct ipc_namespace *ns, umode_t *mode, kuid_t *uid);
-int rust_ipc_mq_root_permission(struct ipc_namespace *ns);
+int rust_ipc_mq_root_permission(struct ipc_namespace *ns, int mask);
 struct user_namespace *rust_ipc_get_current_user_ns(void);
 void rust_ipc_put_user_ns(struct user_namespace *ns);
-bool rust_ipc_capable_wrt_ids(kuid_t uid, kgid_t gid, int cap);
+bool rust_ipc_capable_wrt_ids(kuid_t uid, kgid_t gid, int cap, bool audit);
 bool rust_ipc_fsids_mapped(struct user_namespace *ns);
 bool rust_ipc_ids_mapped(struct user_namespace *ns, kuid_t uid, kgid_t gid);
 void rust_ipc_current_ids(kuid_t *uid, kuid_t *euid, kgid_t *egid,

@@ -46,7 +46,10 @@ mod ffi {
             mode: *mut bindings::umode_t,
             uid: *mut bindings::kuid_t,
         ) -> bool;
-        pub(super) fn rust_ipc_mq_root_permission(ns: *mut bindings::ipc_namespace) -> c_int;
+        pub(super) fn rust_ipc_mq_root_permission(
+            ns: *mut bindings::ipc_namespace,
+            mask: c_int,
+        ) -> c_int;
         pub(super) fn rust_ipc_get_current_user_ns() -> *mut bindings::user_namespace;
         pub(super) fn rust_ipc_put_user_ns(ns: *mut bindings::user_namespace);
         pub(super) fn rust_ipc_fsids_mapped(ns: *mut bindings::user_namespace) -> bool;
@@ -59,6 +62,7 @@ mod ffi {
             uid: bindings::kuid_t,
             gid: bindings::kgid_t,
             cap: c_int,
+            audit: bool,
         ) -> bool;
         pub(super) fn rust_ipc_current_ids(
             uid: *mut bindings::kuid_t,
@@ -269,8 +273,18 @@ impl IpcNsRef {
     /// `inode_permission(MAY_WRITE | MAY_EXEC)` on the namespace's mqueue
     /// root: whether the caller may make or remove a name there (`EACCES`).
     pub(crate) fn mq_root_writable(&self) -> Result {
+        self.mq_root_permission(bindings::MAY_WRITE | bindings::MAY_EXEC)
+    }
+
+    /// `inode_permission(MAY_READ)` on the namespace's mqueue root: whether
+    /// the caller may list the queue names there (`EACCES`).
+    pub(crate) fn mq_root_readable(&self) -> Result {
+        self.mq_root_permission(bindings::MAY_READ)
+    }
+
+    fn mq_root_permission(&self, mask: u32) -> Result {
         // SAFETY: by the invariant the namespace is live.
-        kernel::error::to_result(unsafe { ffi::rust_ipc_mq_root_permission(self.0) })
+        kernel::error::to_result(unsafe { ffi::rust_ipc_mq_root_permission(self.0, mask as c_int) })
     }
 }
 
@@ -491,14 +505,16 @@ pub(crate) fn current_euid() -> u32 {
     unsafe { ffi::rust_ipc_current_euid() }.val
 }
 
-/// `capable_wrt_inode_uidgid` for an object owned by `uid` and `gid`.
-pub(crate) fn capable_wrt_ids(uid: u32, gid: u32, cap: u32) -> bool {
+/// `capable_wrt_inode_uidgid` for an object owned by `uid` and `gid`
+/// (unless `audit`, without an audit record of a denial: a listing's check).
+pub(crate) fn capable_wrt_ids(uid: u32, gid: u32, cap: u32, audit: bool) -> bool {
     // SAFETY: plain call on the caller's credentials.
     unsafe {
         ffi::rust_ipc_capable_wrt_ids(
             bindings::kuid_t { val: uid },
             bindings::kgid_t { val: gid },
             cap as c_int,
+            audit,
         )
     }
 }

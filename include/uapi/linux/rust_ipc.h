@@ -440,7 +440,13 @@ struct ripc_msg_batch {
 
 /*
  * RIPC_IOC_LIST: a text table of the queues of the caller's IPC namespace,
- * like /proc/sysvipc/msg.
+ * like /proc/sysvipc/msg (every System V queue) and /dev/mqueue: the POSIX
+ * names only for a caller who may read the namespace's mqueue root
+ * (readdir; else the header alone, and EACCES for a RIPC_LIST_PAGE of
+ * them), each queue's owner and mode (stat), its maxmsg, msgsize and
+ * message count only for a caller who may open it (mq_getattr), its bytes
+ * and notification only for one who may read it (the QSIZE line), else
+ * "-" in their place.
  *
  * Without RIPC_LIST_PAGE: writes the table into buf (NUL-terminated,
  * truncated to buf_len) and returns its full length without the NUL, so a
