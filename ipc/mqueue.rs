@@ -1253,14 +1253,16 @@ pub(crate) fn list(
                 break Some((end, false));
             };
             let (&serial, (n, q)) = c.current();
+            // Before the queue lock, whose holder runs with preemption
+            // disabled: the capability checks go through the LSMs.
+            let read = q.permits(fsuid, 4, false);
+            let open = read || (!stats && q.permits(fsuid, 2, false));
             let mut g = q.state.lock();
             let (signo, pid) = g
                 .registration()
                 .map_or((0, 0), |n| (n.signo(), n.owner_vnr()));
             let name = core::str::from_utf8(&n.0).unwrap_or("(binary)");
             let pushed = if !stats {
-                let read = q.permits(fsuid, 4, false);
-                let open = read || q.permits(fsuid, 2, false);
                 out.line(|t| {
                     t.bytes(b"/").str_l(name, 23).sp();
                     t.dec_r(cred::uid_to_user(q.uid), 6).sp();
@@ -1273,7 +1275,7 @@ pub(crate) fn list(
                     t.dec_r_or_dash(read.then_some(signo), 5).sp();
                     t.dec_r_or_dash(read.then_some(pid), 8);
                 })
-            } else if q.permits(fsuid, 4, false) {
+            } else if read {
                 let s = g.read_stats(false);
                 out.line(|t| {
                     stats::row(t, &s).bytes(b" /").str_l(name, 0);
