@@ -394,8 +394,10 @@ fn list(ns: &Ns, arg: usize, mut a: ripc_list) -> Result<isize> {
         let (next, more) = match a.which & !(RIPC_LIST_PAGE | RIPC_LIST_STATS) {
             RIPC_LIST_POSIX => {
                 // `readdir` of the mqueue root.
-                ns.ipc().mq_root_readable()?;
-                mqueue::list(&ns.mq, &mut out, a.cursor, stats, true)?
+                let ipc = ns.ipc();
+                ipc.mq_root_readable()?;
+                let root = (true, ipc.mq_root_searchable());
+                mqueue::list(&ns.mq, &mut out, a.cursor, stats, root)?
             }
             RIPC_LIST_SYSV => sysv::list(&ns.sysv, &mut out, a.cursor, stats)?,
             _ => return Err(EINVAL),
@@ -410,8 +412,9 @@ fn list(ns: &Ns, arg: usize, mut a: ripc_list) -> Result<isize> {
         return Ok(out.written as isize);
     }
     if a.which & RIPC_LIST_POSIX != 0 {
-        let readable = ns.ipc().mq_root_readable().is_ok();
-        mqueue::list(&ns.mq, &mut out, 0, stats, readable)?;
+        let ipc = ns.ipc();
+        let root = (ipc.mq_root_readable().is_ok(), ipc.mq_root_searchable());
+        mqueue::list(&ns.mq, &mut out, 0, stats, root)?;
     }
     if a.which & RIPC_LIST_SYSV != 0 {
         sysv::list(&ns.sysv, &mut out, 0, stats)?;

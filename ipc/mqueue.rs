@@ -1224,17 +1224,19 @@ impl MqHandle {
 /// before the end.  A page of lines at a time under the names lock.
 /// `stats`: the statistics table instead (`RIPC_LIST_STATS`), of the
 /// queues the caller may read.  As natively: the names only for a caller
-/// who may read the mqueue root (`readable`: `readdir`, else the header
-/// alone), a queue's attributes (`mq_getattr`) only for one who may open it
-/// (else `-`), its bytes and notification (the `QSIZE:` line) only for one
-/// who may read it; its owner and mode for all (`stat`).
+/// who may read the mqueue root (`root.0`: `readdir`, else the header
+/// alone), a queue's owner and mode only for one who may also search it
+/// (`root.1`: `stat`), its attributes (`mq_getattr`) only for one who may
+/// open it, its bytes and notification (the `QSIZE:` line) only for one who
+/// may read it; else `-`.
 pub(crate) fn list(
     ns: &MqNs,
     out: &mut Lines,
     cursor: u64,
     stats: bool,
-    readable: bool,
+    root: (bool, bool),
 ) -> Result<(u64, bool)> {
+    let (readable, searchable) = root;
     let plain = b"name                        uid    gid     mode   maxmsg    msgsize   msgs  bytes signo notifypid";
     if out.header(cursor, stats, b" name", plain) {
         return Ok((0, true));
@@ -1265,9 +1267,14 @@ pub(crate) fn list(
             let pushed = if !stats {
                 out.line(|t| {
                     t.bytes(b"/").str_l(name, 23).sp();
-                    t.dec_r(cred::uid_to_user(q.uid), 6).sp();
-                    t.dec_r(cred::gid_to_user(q.gid), 6).sp();
-                    t.oct_r(q.mode, 8).sp();
+                    t.dec_r_or_dash(searchable.then(|| cred::uid_to_user(q.uid)), 6)
+                        .sp();
+                    t.dec_r_or_dash(searchable.then(|| cred::gid_to_user(q.gid)), 6)
+                        .sp();
+                    match searchable {
+                        true => t.oct_r(q.mode, 8).sp(),
+                        false => t.dec_r_or_dash(None::<u32>, 8).sp(),
+                    };
                     t.dec_r_or_dash(open.then_some(q.maxmsg), 8).sp();
                     t.dec_r_or_dash(open.then_some(q.msgsize), 10).sp();
                     t.dec_r_or_dash(open.then_some(g.curmsgs), 6).sp();

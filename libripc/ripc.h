@@ -203,7 +203,8 @@ ssize_t ripc_list(unsigned int which, char *buf, size_t len);
  * or RIPC_LIST_SYSV (with RIPC_LIST_STATS: of their statistics).  Start with *cursor = 0; each call writes the whole
  * lines that fit into buf (NUL-terminated; the header on the first page),
  * advances *cursor and returns the bytes written, 0 at the end, or -1 with
- * errno (EINVAL if buf cannot hold one line).
+ * errno (EINVAL if buf cannot hold one line; EACCES for RIPC_LIST_POSIX if
+ * the caller may not read the namespace's mqueue root, as ls /dev/mqueue).
  */
 ssize_t ripc_list_page(unsigned int which, uint64_t *cursor, char *buf, size_t len);
 

@@ -700,11 +700,12 @@ static int secret_line_as(uid_t uid, gid_t gid, char f[9][16], int *paged_errno)
 
 /*
  * rust_ipc only (native's listing is /dev/mqueue: readdir, stat, read of
- * the QSIZE line): RIPC_IOC_LIST shows every queue's owner and mode, its
- * attributes (mq_getattr) only to a caller who may open it, its bytes and
- * notification only to one who may read it (else "-"), and the names only
- * to a caller who may read the mqueue root (readdir: a paged POSIX listing
- * is EACCES).  Before, any caller saw all of them.
+ * the QSIZE line): RIPC_IOC_LIST shows a queue's owner and mode to a
+ * caller who may search the mqueue root (stat), its attributes
+ * (mq_getattr) only to one who may open it, its bytes and notification
+ * only to one who may read it (else "-"), and the names only to a caller
+ * who may read the root (readdir: a paged POSIX listing is EACCES).
+ * Before, any caller saw all of them.
  */
 TEST_F(ns, listing_shows_of_a_queue_what_the_caller_may_see_natively)
 {
@@ -749,6 +750,13 @@ TEST_F(ns, listing_shows_of_a_queue_what_the_caller_may_see_natively)
 		CHILD_CHECK(!strcmp(f[0], "1000") && !strcmp(f[2], "620"));
 		CHILD_CHECK(!strcmp(f[3], "-") && !strcmp(f[4], "-") && !strcmp(f[5], "-"));
 		CHILD_CHECK(!strcmp(f[6], "-") && !strcmp(f[7], "-") && !strcmp(f[8], "-"));
+		/* A root it may read and not search: no stat, so no owner or mode. */
+		CHILD_CHECK(chmod(dir, 01744) == 0);
+		CHILD_CHECK(secret_line_as(1002, 1002, f, &paged) == 1 && paged == 0);
+		CHILD_CHECK(!strcmp(f[0], "-") && !strcmp(f[1], "-") && !strcmp(f[2], "-"));
+		CHILD_CHECK(!strcmp(f[3], "-") && !strcmp(f[8], "-"));
+		CHILD_CHECK(secret_line_as(1000, 1000, f, &paged) == 1 && paged == 0);
+		CHILD_CHECK(!strcmp(f[0], "-") && !strcmp(f[3], "3") && !strcmp(f[6], "5"));
 		/* A root it may not read: no names (root, CAP_DAC_OVERRIDE: all). */
 		CHILD_CHECK(chmod(dir, 01733) == 0);
 		CHILD_CHECK(secret_line_as(1002, 1002, f, &paged) == 0 && paged == EACCES);

@@ -282,6 +282,12 @@ impl IpcNsRef {
         self.mq_root_permission(bindings::MAY_READ)
     }
 
+    /// `inode_permission(MAY_EXEC)` on the namespace's mqueue root: whether
+    /// the caller may `stat` a queue there (the path walk's search).
+    pub(crate) fn mq_root_searchable(&self) -> bool {
+        self.mq_root_permission(bindings::MAY_EXEC).is_ok()
+    }
+
     fn mq_root_permission(&self, mask: u32) -> Result {
         // SAFETY: by the invariant the namespace is live.
         kernel::error::to_result(unsafe { ffi::rust_ipc_mq_root_permission(self.0, mask as c_int) })

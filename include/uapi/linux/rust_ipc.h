@@ -443,7 +443,8 @@ struct ripc_msg_batch {
  * like /proc/sysvipc/msg (every System V queue) and /dev/mqueue: the POSIX
  * names only for a caller who may read the namespace's mqueue root
  * (readdir; else the header alone, and EACCES for a RIPC_LIST_PAGE of
- * them), each queue's owner and mode (stat), its maxmsg, msgsize and
+ * them), each queue's owner and mode only for one who may also search it
+ * (stat), its maxmsg, msgsize and
  * message count only for a caller who may open it (mq_getattr), its bytes
  * and notification only for one who may read it (the QSIZE line), else
  * "-" in their place.

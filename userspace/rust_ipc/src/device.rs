@@ -108,7 +108,8 @@ pub fn list(which: Listing) -> io::Result<String> {
 /// statistics of every queue the caller may read, a line each: a header,
 /// then the fields of [`QueueStats`](crate::QueueStats) in their order (the
 /// times as nanoseconds, 0 for none), then the POSIX name or the System V
-/// key and id.
+/// key and id.  POSIX names as [`list`] gives them (`EACCES` for
+/// [`Listing::Posix`] where the caller may not read the mqueue root).
 pub fn list_stats(which: Listing) -> io::Result<String> {
     list_as(which, uapi::RIPC_LIST_STATS as u32)
 }
