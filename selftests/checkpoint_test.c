@@ -850,6 +850,7 @@ TEST_F(ckpt, restoring_more_than_msgmnb_holds_needs_sys_resource)
 		/* Bytes past msgmnb (16 384) in 17 messages, or messages past it. */
 		const int count[2] = { 17, 16385 }, size[2] = { 1000, 0 };
 
+		alarm(60);	/* 16 402 sends and four restores: slow on the debug kernel */
 		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
 		for (int k = 0; k < 2; k++) {
 			struct msqid_ds ds;

@@ -181,20 +181,26 @@ TEST_F(clock, every_timed_call_times_out_on_each_clock_never_before_its_deadline
 		for (unsigned int i = 0; i < ARRAY_SIZE(clocks); i++)
 			for (int flags = 0; flags <= TIMER_ABSTIME; flags += TIMER_ABSTIME) {
 				clockid_t c = clocks[i], on;
-				long long dl, end;
-				struct timespec ts = timeout_of(c, flags, 20, &dl, &on);
-				long r = timed_call(self, op, c, flags, &ts);
-				int e = errno;
+				long long dl = 0, end = 0;
 
-				end = now_ns(on);
-				ASSERT_EQ(-1, r) TH_LOG("%s %s %s", op_names[op], clock_names[c],
-							flags ? "abs" : "rel");
-				ASSERT_EQ(ETIMEDOUT, e) TH_LOG("%s %s %s: %s", op_names[op],
-							       clock_names[c], flags ? "abs" : "rel",
-							       strerrorname_np(e));
-				ASSERT_GE(end, dl) TH_LOG("%s %s %s: %lld ns early", op_names[op],
-							  clock_names[c], flags ? "abs" : "rel",
-							  dl - end);
+				/* A late return once is a stalled vCPU; a late
+				 * timer is late every time: three tries. */
+				for (int t = 0; t < 3 && (t == 0 || end >= dl + LATE); t++) {
+					struct timespec ts = timeout_of(c, flags, 20, &dl, &on);
+					long r = timed_call(self, op, c, flags, &ts);
+					int e = errno;
+
+					end = now_ns(on);
+					ASSERT_EQ(-1, r) TH_LOG("%s %s %s", op_names[op],
+								clock_names[c], flags ? "abs" : "rel");
+					ASSERT_EQ(ETIMEDOUT, e) TH_LOG("%s %s %s: %s", op_names[op],
+								       clock_names[c],
+								       flags ? "abs" : "rel",
+								       strerrorname_np(e));
+					ASSERT_GE(end, dl) TH_LOG("%s %s %s: %lld ns early",
+								  op_names[op], clock_names[c],
+								  flags ? "abs" : "rel", dl - end);
+				}
 				ASSERT_LT(end, dl + LATE) TH_LOG("%s %s %s: %lld ms late",
 							   op_names[op], clock_names[c],
 							   flags ? "abs" : "rel",
@@ -324,9 +330,9 @@ TEST_F(clock, a_relative_batch_timeout_counts_once_from_the_call)
  */
 TEST_F(clock, a_relative_batch_timeout_is_not_restarted_by_an_item_that_waited)
 {
-	enum { T_MS = 400, SEND_MS = 200 };
+	enum { T_MS = 2000, SEND_MS = 1000 };
 	struct ripc_clock mono_rel = { CLOCK_MONOTONIC, RIPC_TIMEOUT_RELATIVE };
-	struct ripc_timespec ts = { 0, T_MS * MS };
+	struct ripc_timespec ts = { T_MS / 1000, (T_MS % 1000) * MS };
 	volatile long long *sent = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 					MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	char b0[64], b1[64];
@@ -370,7 +376,7 @@ TEST_F(clock, a_relative_batch_timeout_is_not_restarted_by_an_item_that_waited)
 	ASSERT_GE(end, t0 + T_MS * MS);
 	ASSERT_LT(end, *sent + T_MS * MS)
 		TH_LOG("the timeout was counted again from the first item's message");
-	ASSERT_LT(end, t0 + T_MS * MS + LATE);
+	ASSERT_LT(end, t0 + T_MS * MS + 1000 * MS);
 	munmap((void *)sent, PAGE);
 	ASSERT_QUEUES_INTACT();
 }

@@ -119,17 +119,22 @@ static struct ripc_timespec rts(struct timespec ts)
 
 /* How late a timed call may return after its deadline (TCG is slow). */
 #define LATE_NS 300000000LL
+#define ON_TIME(now, dl) (ts_ns(now) < (dl).tv_sec * 1000000000LL + (dl).tv_nsec + LATE_NS)
 
 TEST_F(ext, sysv_timed_receive_times_out_no_earlier_than_the_deadline)
 {
 	int id = MKQ(self->key[0], 0600);
-	struct ripc_timespec dl = rts(deadline_ms(50));
-	struct timespec now;
+	struct ripc_timespec dl;
+	struct timespec now = { 0 };
 	struct mbuf m;
 
-	ASSERT_ERRNO(ETIMEDOUT, trcv(self->dev, id, &m, 64, 0, 0, &dl));
-	clock_gettime(CLOCK_REALTIME, &now);
-	ASSERT_GE(ts_ns(now), dl.tv_sec * 1000000000LL + dl.tv_nsec);
+	/* A late return once is a stalled vCPU; a late timer, every time. */
+	for (int t = 0; t < 3 && (t == 0 || !ON_TIME(now, dl)); t++) {
+		dl = rts(deadline_ms(50));
+		ASSERT_ERRNO(ETIMEDOUT, trcv(self->dev, id, &m, 64, 0, 0, &dl));
+		clock_gettime(CLOCK_REALTIME, &now);
+		ASSERT_GE(ts_ns(now), dl.tv_sec * 1000000000LL + dl.tv_nsec);
+	}
 	ASSERT_LT(ts_ns(now), dl.tv_sec * 1000000000LL + dl.tv_nsec + LATE_NS)
 		TH_LOG("%lld ms late", (ts_ns(now) - dl.tv_sec * 1000000000LL - dl.tv_nsec) / 1000000);
 	/* A past deadline without a matching message: at once. */
@@ -147,10 +152,12 @@ TEST_F(ext, sysv_timed_send_times_out_no_earlier_than_the_deadline)
 
 	SET_QBYTES(id, 4);
 	SYS(snd(id, 1, "abcd"));
-	dl = rts(deadline_ms(50));
-	ASSERT_ERRNO(ETIMEDOUT, tsnd(self->dev, id, 2, "efgh", 0, &dl));
-	clock_gettime(CLOCK_REALTIME, &now);
-	ASSERT_GE(ts_ns(now), dl.tv_sec * 1000000000LL + dl.tv_nsec);
+	for (int t = 0; t < 3 && (t == 0 || !ON_TIME(now, dl)); t++) {
+		dl = rts(deadline_ms(50));
+		ASSERT_ERRNO(ETIMEDOUT, tsnd(self->dev, id, 2, "efgh", 0, &dl));
+		clock_gettime(CLOCK_REALTIME, &now);
+		ASSERT_GE(ts_ns(now), dl.tv_sec * 1000000000LL + dl.tv_nsec);
+	}
 	ASSERT_LT(ts_ns(now), dl.tv_sec * 1000000000LL + dl.tv_nsec + LATE_NS)
 		TH_LOG("%lld ms late", (ts_ns(now) - dl.tv_sec * 1000000000LL - dl.tv_nsec) / 1000000);
 	ASSERT_QUEUE(id, 1, 4);

@@ -696,27 +696,33 @@ TEST_F(mq, past_deadline_is_etimedout_only_if_it_would_block)
 
 TEST_F(mq, timed_receive_returns_no_earlier_than_deadline)
 {
-	struct timespec dl = deadline_ms(100), now;
+	struct timespec dl = { 0 }, now = { 0 };
 	mqd_t q = MKQ(O_RDWR, 1, 8);
 	char buf[8];
 
-	ASSERT_ERRNO(ETIMEDOUT, be->timedreceive(q, buf, sizeof(buf), NULL, &dl));
-	clock_gettime(CLOCK_REALTIME, &now);
-	ASSERT_GE(ts_ns(now), ts_ns(dl));
+	/* A late return once is a stalled vCPU; a late timer, every time. */
+	for (int t = 0; t < 3 && (t == 0 || ts_ns(now) >= ts_ns(dl) + LATE_NS); t++) {
+		dl = deadline_ms(100);
+		ASSERT_ERRNO(ETIMEDOUT, be->timedreceive(q, buf, sizeof(buf), NULL, &dl));
+		clock_gettime(CLOCK_REALTIME, &now);
+		ASSERT_GE(ts_ns(now), ts_ns(dl));
+	}
 	ASSERT_LT(ts_ns(now), ts_ns(dl) + LATE_NS) TH_LOG("%lld ms late",
 							  (ts_ns(now) - ts_ns(dl)) / 1000000);
 }
 
 TEST_F(mq, timed_send_returns_no_earlier_than_deadline)
 {
-	struct timespec dl, now;
+	struct timespec dl = { 0 }, now = { 0 };
 	mqd_t q = MKQ(O_RDWR, 1, 8);
 
 	SYS(be->send(q, "1", 1, 0));
-	dl = deadline_ms(100);
-	ASSERT_ERRNO(ETIMEDOUT, be->timedsend(q, "2", 1, 0, &dl));
-	clock_gettime(CLOCK_REALTIME, &now);
-	ASSERT_GE(ts_ns(now), ts_ns(dl));
+	for (int t = 0; t < 3 && (t == 0 || ts_ns(now) >= ts_ns(dl) + LATE_NS); t++) {
+		dl = deadline_ms(100);
+		ASSERT_ERRNO(ETIMEDOUT, be->timedsend(q, "2", 1, 0, &dl));
+		clock_gettime(CLOCK_REALTIME, &now);
+		ASSERT_GE(ts_ns(now), ts_ns(dl));
+	}
 	ASSERT_LT(ts_ns(now), ts_ns(dl) + LATE_NS) TH_LOG("%lld ms late",
 							  (ts_ns(now) - ts_ns(dl)) / 1000000);
 	ASSERT_ATTR(q, 0, 1, 8, 1);
