@@ -135,9 +135,10 @@ bool rust_ipc_mq_root(struct ipc_namespace *ns, umode_t *mode, kuid_t *uid)
 
 /*
  * inode_permission() on the mqueue root of ns (DAC with the capabilities
- * over the caller's user namespace, then the LSMs), 0 or -EACCES: write
- * and search for may_create_dentry() and may_delete_dentry(), read for a
- * listing (readdir).
+ * over the caller's user namespace, then the LSMs, audited as natively),
+ * 0 or -EACCES (or -EROFS for a write, on a read-only remount): write and
+ * search for may_create_dentry() and may_delete_dentry(), read for a
+ * listing (readdir), search for a queue's owner and mode in it (stat).
  */
 int rust_ipc_mq_root_permission(struct ipc_namespace *ns, int mask)
 {
