@@ -195,7 +195,9 @@ impl Charge {
     /// `inc_rlimit_ucounts` does: to the caller's (user namespace, uid),
     /// against its `RLIMIT_MSGQUEUE`, then to each namespace's creator up
     /// to the initial namespace, against the limit that creator had: the
-    /// native `EMFILE` rule, in containers too.
+    /// native `EMFILE` rule, in containers too.  Before it refuses, the
+    /// queues of namespaces that died are freed (their charges may be in
+    /// the way: a sweep pending is run and waited for, once).
     fn new(queues: QueueCount, ids: &Ids, bytes: u64) -> Result<Charge> {
         // The chain: (namespace, uid, limit) of each level.
         let mut chain = KVec::new();
@@ -207,17 +209,28 @@ impl Charge {
             chain.push(up, GFP_KERNEL)?;
         }
         let mut levels = KVec::with_capacity(chain.len(), GFP_KERNEL_ACCOUNT)?;
-        let mut a = globals::mq_accounting();
-        a.users.reserve(chain.len(), GFP_KERNEL_ACCOUNT)?;
-        for (n, uid, limit) in chain.iter() {
-            let used = a
-                .find(n.addr(), *uid)
-                .and_then(|i| a.users.get(i))
-                .map_or(0, |u| u.bytes);
-            if used.checked_add(bytes).is_none_or(|t| t > *limit) {
+        let mut swept = false;
+        let mut a = loop {
+            let mut a = globals::mq_accounting();
+            a.users.reserve(chain.len(), GFP_KERNEL_ACCOUNT)?;
+            let over = chain.iter().any(|(n, uid, limit)| {
+                let used = a
+                    .find(n.addr(), *uid)
+                    .and_then(|i| a.users.get(i))
+                    .map_or(0, |u| u.bytes);
+                used.checked_add(bytes).is_none_or(|t| t > *limit)
+            });
+            if !over {
+                break a;
+            }
+            drop(a);
+            // The caller holds at most `ns.names`, which the sweep never
+            // takes (a dead namespace's names are dropped, not locked).
+            if swept || !kernel_api::sweep_flush() {
                 return Err(EMFILE);
             }
-        }
+            swept = true;
+        };
         for (n, uid, _) in chain.drain_all() {
             let _ = levels.push_within_capacity((n.addr(), uid));
             match a.find(n.addr(), uid).and_then(|i| a.users.get_mut(i)) {

@@ -103,29 +103,30 @@ pub(crate) fn sweep_dead() -> bool {
 impl Ns {
     /// The queues of the caller's namespace, made on its first use: a tree
     /// lookup.  Each call also looks at one other namespace, in turn, and
-    /// frees it if it is dead (unless a collection runs already), so that
-    /// many that die at once go within as many calls as there are
-    /// namespaces, before the periodic sweep's second.  This runs at every
-    /// open of the device, and when a file is used from another namespace
-    /// than the one it was opened in.
+    /// if it is dead runs the sweep at once, on the workqueue (the caller
+    /// may be `misc_open`, which holds `misc_mtx` for every misc device),
+    /// so that namespaces that die at once go before the periodic sweep's
+    /// second.  This runs at every open of the device, and when a file is
+    /// used from another namespace than the one it was opened in.
     pub(crate) fn current() -> Result<Arc<Ns>> {
         let raw = kernel_api::current_ipc_ns() as usize;
-        if let Some(sweeping) = globals::try_sweeping() {
-            // The caller's own namespace is never dead (its nsproxy holds it).
-            collect(&sweeping, |t| {
-                let tree = t.tree.as_ref()?;
-                let (addr, dead) = tree
-                    .cursor_lower_bound(&t.next)
-                    .or_else(|| tree.cursor_front())
-                    .map(|c| (*c.current().0, c.current().1.ns.last()))?;
-                t.next = addr.wrapping_add(1);
-                dead.then_some(addr)
-            });
+        let mut all = globals::namespaces();
+        let NsTable { tree, next } = &mut *all;
+        let tree = tree.get_or_insert_with(RBTree::new);
+        // The caller's own namespace is never dead (its nsproxy holds it).
+        let seen = tree
+            .cursor_lower_bound(next)
+            .or_else(|| tree.cursor_front())
+            .map(|c| (*c.current().0, c.current().1.ns.last()));
+        let dead = seen.is_some_and(|(addr, dead)| {
+            *next = addr.wrapping_add(1);
+            dead
+        });
+        let found = tree.get(&raw).cloned();
+        drop(all);
+        if dead {
+            kernel_api::sweep_now();
         }
-        let found = globals::namespaces()
-            .tree
-            .as_ref()
-            .and_then(|t| t.get(&raw).cloned());
         if let Some(ns) = found {
             return Ok(ns);
         }

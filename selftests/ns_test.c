@@ -771,6 +771,40 @@ TEST_F(ns, listing_shows_of_a_queue_what_the_caller_may_see_natively)
 	ASSERT_EQ(0, wait_child(pid));
 }
 
+/*
+ * rust_ipc only (native frees a dead namespace from a work item, which its
+ * mq_open does not wait for): the RLIMIT_MSGQUEUE charge of a dead
+ * namespace's queues never makes a creation EMFILE, since the module frees
+ * the dead namespaces before it refuses.  Here the namespace's last
+ * process closed its descriptors before it left, so nothing collected the
+ * namespace at its exit; the next creation needs its charge at once.
+ */
+TEST_F(ns, a_dead_namespaces_charge_never_refuses_a_creation)
+{
+	pid_t pid;
+
+	if (be != &ripc_be)
+		SKIP(return, "native's frees are not waited for");
+	pid = fork_child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct mq_attr attr = { .mq_maxmsg = 1, .mq_msgsize = 1000 };
+		int q;
+
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		CHILD_CHECK(become_limited_user() == 0);
+		q = be->mq_open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+		CHILD_CHECK(q >= 0);
+		CHILD_CHECK(be->mq_close(q) == 0);
+		/* The whole limit is held: a second queue is refused here. */
+		CHILD_CHECK(be->mq_open("/ns_test_second", O_RDWR | O_CREAT | O_EXCL, 0600,
+					&attr) == -1 && errno == EMFILE);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(0, limited_user_can_create(be, self->name));
+}
+
 /* rust_ipc only: RIPC_IOC_LIST shows the caller's namespace alone. */
 TEST_F(ns, listing_shows_only_the_callers_namespace)
 {

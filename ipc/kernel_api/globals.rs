@@ -52,11 +52,6 @@ pub(crate) fn sweeping() -> impl Sized {
     SWEEPING.lock()
 }
 
-/// [`sweeping`], if no other collector holds it.
-pub(crate) fn try_sweeping() -> Option<impl Sized> {
-    SWEEPING.try_lock()
-}
-
 /// The POSIX accounting table, locked.
 pub(crate) fn mq_accounting() -> impl DerefMut<Target = Acct> {
     MQ_ACCOUNTING.lock()

@@ -95,6 +95,21 @@ void rust_ipc_sweep_later(void)
 	schedule_delayed_work(&rust_ipc_sweep_work, HZ);
 }
 
+/* Runs the sweep now, on the workqueue (a dead namespace was seen). */
+void rust_ipc_sweep_now(void)
+{
+	mod_delayed_work(system_percpu_wq, &rust_ipc_sweep_work, 0);
+}
+
+/*
+ * Runs a pending sweep now and waits for it (as create_ipc_ns() flushes
+ * free_ipc_work before it refuses): whether one was pending or running.
+ */
+bool rust_ipc_sweep_flush(void)
+{
+	return flush_delayed_work(&rust_ipc_sweep_work);
+}
+
 /* Module unload: no sweep runs or is pending after this. */
 void rust_ipc_sweep_stop(void)
 {

@@ -93,6 +93,8 @@ mod ffi {
         pub(super) fn rust_ipc_current_exec_id() -> u64;
         pub(super) fn rust_ipc_cond_resched();
         pub(super) fn rust_ipc_sweep_later();
+        pub(super) fn rust_ipc_sweep_now();
+        pub(super) fn rust_ipc_sweep_flush() -> bool;
         pub(super) fn rust_ipc_sweep_stop();
         pub(super) fn rust_ipc_pin_user_nofault(
             addr: usize,
@@ -668,6 +670,21 @@ pub(crate) fn cond_resched() {
 pub(crate) fn sweep_later() {
     // SAFETY: no preconditions; the work item is static in the module.
     unsafe { ffi::rust_ipc_sweep_later() };
+}
+
+/// Runs the sweep now, on the workqueue, rather than in the caller (which
+/// may hold a lock others wait on: `misc_open` holds `misc_mtx`).
+pub(crate) fn sweep_now() {
+    // SAFETY: no preconditions; the work item is static in the module.
+    unsafe { ffi::rust_ipc_sweep_now() };
+}
+
+/// Runs a pending sweep now and waits for it: whether one was pending.
+/// The caller holds no lock the sweep takes (the namespaces', the
+/// collection's, a queue's or the POSIX accounting's).
+pub(crate) fn sweep_flush() -> bool {
+    // SAFETY: process context, holding none of the sweep's locks (above).
+    unsafe { ffi::rust_ipc_sweep_flush() }
 }
 
 /// Stops the sweep for good (module unload, before the namespaces go).
