@@ -197,7 +197,7 @@ impl Charge {
     /// to the initial namespace, against the limit that creator had: the
     /// native `EMFILE` rule, in containers too.  Before it refuses, the
     /// queues of namespaces that died are freed (their charges may be in
-    /// the way: a sweep pending is run and waited for, once).
+    /// the way: a sweep is run and waited for, once).
     fn new(queues: QueueCount, ids: &Ids, bytes: u64) -> Result<Charge> {
         // The chain: (namespace, uid, limit) of each level.
         let mut chain = KVec::new();
@@ -226,9 +226,10 @@ impl Charge {
             drop(a);
             // The caller holds at most `ns.names`, which the sweep never
             // takes (a dead namespace's names are dropped, not locked).
-            if swept || !kernel_api::sweep_flush() {
+            if swept {
                 return Err(EMFILE);
             }
+            kernel_api::sweep_flush();
             swept = true;
         };
         for (n, uid, _) in chain.drain_all() {

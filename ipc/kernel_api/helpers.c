@@ -102,12 +102,15 @@ void rust_ipc_sweep_now(void)
 }
 
 /*
- * Runs a pending sweep now and waits for it (as create_ipc_ns() flushes
- * free_ipc_work before it refuses): whether one was pending or running.
+ * Runs a sweep now, one that starts after this call, and waits for it (as
+ * create_ipc_ns() flushes free_ipc_work before it refuses): it takes the
+ * collection lock, so a namespace another collector took out is freed
+ * too by the time it returns.
  */
-bool rust_ipc_sweep_flush(void)
+void rust_ipc_sweep_flush(void)
 {
-	return flush_delayed_work(&rust_ipc_sweep_work);
+	mod_delayed_work(system_percpu_wq, &rust_ipc_sweep_work, 0);
+	flush_delayed_work(&rust_ipc_sweep_work);
 }
 
 /* Module unload: no sweep runs or is pending after this. */

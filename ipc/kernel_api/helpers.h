@@ -26,7 +26,7 @@ bool rust_ipc_ipc_ns_last_ref(struct ipc_namespace *ns);
 bool rust_ipc_sweep_namespaces(void); /* Rust: ns.rs */
 void rust_ipc_sweep_later(void);
 void rust_ipc_sweep_now(void);
-bool rust_ipc_sweep_flush(void);
+void rust_ipc_sweep_flush(void);
 void rust_ipc_sweep_stop(void);
 struct user_namespace *rust_ipc_get_ipc_ns_user_ns(struct ipc_namespace *ns);
 bool rust_ipc_mq_root(struct ipc_namespace *ns, umode_t *mode, kuid_t *uid);

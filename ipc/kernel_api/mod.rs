@@ -94,7 +94,7 @@ mod ffi {
         pub(super) fn rust_ipc_cond_resched();
         pub(super) fn rust_ipc_sweep_later();
         pub(super) fn rust_ipc_sweep_now();
-        pub(super) fn rust_ipc_sweep_flush() -> bool;
+        pub(super) fn rust_ipc_sweep_flush();
         pub(super) fn rust_ipc_sweep_stop();
         pub(super) fn rust_ipc_pin_user_nofault(
             addr: usize,
@@ -679,10 +679,10 @@ pub(crate) fn sweep_now() {
     unsafe { ffi::rust_ipc_sweep_now() };
 }
 
-/// Runs a pending sweep now and waits for it: whether one was pending.
-/// The caller holds no lock the sweep takes (the namespaces', the
-/// collection's, a queue's or the POSIX accounting's).
-pub(crate) fn sweep_flush() -> bool {
+/// Runs a sweep that starts now and waits for it.  The caller holds no
+/// lock the sweep takes (the namespaces', the collection's, a queue's or
+/// the POSIX accounting's).
+pub(crate) fn sweep_flush() {
     // SAFETY: process context, holding none of the sweep's locks (above).
     unsafe { ffi::rust_ipc_sweep_flush() }
 }
