@@ -12,9 +12,12 @@
 //! the namespace is dead, and its entry goes, which frees every queue of it
 //! that no descriptor still holds and drops the reference: at once when the
 //! last file opened in it is released after its tasks have left it (a
-//! process's files are released after it leaves its namespaces), else
-//! within a second, by a periodic sweep that runs while the module holds a
-//! namespace other than the initial one.  Native frees a dead namespace's
+//! process's files are released after it leaves its namespaces), else by a
+//! sweep on the workqueue: kicked by an open that sees it dead, waited for
+//! by a POSIX creation that `RLIMIT_MSGQUEUE` would refuse, and run once a
+//! second while the module holds a namespace other than the initial one.
+//! A device file keeps the `Ns` it was opened in (its queues, the
+//! reference) while it is open.  Native frees a dead namespace's
 //! queues from a work item once its last reference goes (`free_ipc_ns`),
 //! which also gives back its `max_ipc_namespaces` count; a module is not
 //! told.  Module unload frees everything.
