@@ -168,8 +168,17 @@ impl MiscDevice for RipcFile {
         h.status(&mut text).map_err(|_| ENOMEM)?;
         iov.simple_read_from_buffer(kiocb.ki_pos_mut(), text.as_bytes())
     }
+}
 
-    fn ioctl(me: &RipcFile, file: &File, cmd: u32, arg: usize) -> Result<isize> {
+impl RipcFile {
+    /// The ioctls: the device's `unlocked_ioctl` ([`chardev`]'s entry, which
+    /// inlines this; the kernel crate's `MiscDevice::ioctl` trampoline, a
+    /// call of its own, took about 17 instructions a call more).
+    ///
+    /// [`chardev`]: crate::ipc::kernel_api::chardev
+    #[inline(always)]
+    pub(crate) fn ioctl(&self, file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        let me = self;
         if _IOC_TYPE(cmd) != RIPC_IOC_MAGIC {
             return Err(ENOTTY);
         }

@@ -5,9 +5,9 @@
 //! 7.3's [`MiscDeviceRegistration`] offers neither a device mode nor the
 //! `poll` and `flush` file operations that a queue descriptor needs.  This is
 //! the one small wrapper that adds them: it takes the file operations the
-//! kernel crate builds for [`RipcFile`] (open, release, read, ioctl), copies
-//! them into a table of its own with `poll` and `flush` added, and registers
-//! the misc device with mode 0666.
+//! kernel crate builds for [`RipcFile`] (open, release, read), copies them
+//! into a table of its own with `ioctl`, `poll` and `flush` added, and
+//! registers the misc device with mode 0666.
 //!
 //! [`MiscDeviceRegistration`]: kernel::miscdevice::MiscDeviceRegistration
 
@@ -53,6 +53,9 @@ impl Registration {
                 // vtable for `RipcFile`; `slot` is valid for writes.
                 unsafe {
                     slot.write(bindings::file_operations {
+                        unlocked_ioctl: Some(ioctl),
+                        #[cfg(CONFIG_COMPAT)]
+                        compat_ioctl: Some(bindings::compat_ptr_ioctl),
                         poll: Some(poll),
                         flush: Some(flush),
                         llseek: Some(bindings::default_llseek),
@@ -93,6 +96,23 @@ impl PinnedDrop for Registration {
 unsafe fn private<'a>(file: *mut bindings::file) -> <Ptr as ForeignOwnable>::Borrowed<'a> {
     // SAFETY: by the function's safety requirement.
     unsafe { <Ptr as ForeignOwnable>::borrow((*file).private_data) }
+}
+
+/// `unlocked_ioctl` file operation: [`RipcFile::ioctl`] inlined (a 32-bit
+/// caller's `compat_ioctl` is `compat_ptr_ioctl`, which calls this).
+///
+/// # Safety
+///
+/// Called by the VFS with a valid open file of this device.
+unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
+    // SAFETY: the VFS calls `unlocked_ioctl` between `open` and `release`.
+    let dev = unsafe { private(file) };
+    // SAFETY: `file` is valid for the call and no fdget_pos region is open.
+    let f = unsafe { File::from_raw_file(file) };
+    match dev.ioctl(f, cmd, arg) {
+        Ok(n) => n as c_long,
+        Err(e) => e.to_errno() as c_long,
+    }
 }
 
 /// `poll` file operation.
