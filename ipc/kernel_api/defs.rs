@@ -169,7 +169,7 @@ pub(crate) fn ioctl_regs(cmd: u32, arg: usize) -> Result<[u64; 3]> {
 pub(crate) fn msgsnd_regs(cmd: u32, arg: usize, a: &mut ripc_msgsnd) -> Result {
     // SAFETY: `a` is valid for writes of a `struct ripc_msgsnd`, the type
     // the helper writes (bindgen'd from the same uapi header).
-    kernel::error::to_result(unsafe { ffi::rust_ipc_msgsnd_regs(cmd, arg as c_ulong, a) })
+    ok_or_errno(unsafe { ffi::rust_ipc_msgsnd_regs(cmd, arg as c_ulong, a) })
 }
 
 /// `RIPC_MSGRCV_REGS`' arguments (the uapi header) into `a`, a zeroed
@@ -178,7 +178,19 @@ pub(crate) fn msgsnd_regs(cmd: u32, arg: usize, a: &mut ripc_msgsnd) -> Result {
 pub(crate) fn msgrcv_regs(cmd: u32, arg: usize, a: &mut ripc_msgrcv) -> Result {
     // SAFETY: `a` is valid for writes of a `struct ripc_msgrcv`, the type
     // the helper writes (bindgen'd from the same uapi header).
-    kernel::error::to_result(unsafe { ffi::rust_ipc_msgrcv_regs(cmd, arg as c_ulong, a) })
+    ok_or_errno(unsafe { ffi::rust_ipc_msgrcv_regs(cmd, arg as c_ulong, a) })
+}
+
+/// A helper's 0 or negative errno as a `Result`: the success test inline
+/// (the kernel crate's `to_result`, a call out of line, took 5
+/// instructions a register call).
+#[inline(always)]
+fn ok_or_errno(r: c_int) -> Result {
+    if r == 0 {
+        Ok(())
+    } else {
+        kernel::error::to_result(r)
+    }
 }
 
 /// Writes `val` back to the caller's struct, at most the `size` it knows.
