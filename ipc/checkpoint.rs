@@ -388,9 +388,10 @@ pub(crate) fn restore(ns: &Ns, a: &ripc_dump) -> Result {
     let mut r = Reader::new(a.buf + HEADER_LEN, a.buf_len - HEADER_LEN - TRAILER_LEN);
     let mut mq = mqueue::Restore::new();
     let mut msg = sysv::Restore::new();
+    let ipc = ns.ipc()?;
     while let Some((kind, mut rec)) = r.record()? {
         match kind {
-            RIPC_DUMP_MQ => mq.queue(&ns.mq, ns.ipc(), &mut rec)?,
+            RIPC_DUMP_MQ => mq.queue(&ns.mq, &ipc, &mut rec)?,
             RIPC_DUMP_SYSV_IDS => msg.ids(&mut rec)?,
             RIPC_DUMP_SYSV => msg.queue(&ns.sysv, &mut rec)?,
             _ => return Err(EBADMSG),

@@ -279,7 +279,7 @@ impl RipcFile {
                 let a: ripc_mq_open = read_arg(arg)?;
                 me.bind(|| {
                     let ns = me.ns()?;
-                    Ok(Binding::Mq(mqueue::open(&ns.mq, ns.ipc(), &a)?))
+                    Ok(Binding::Mq(mqueue::open(&ns.mq, &ns.ipc()?, &a)?))
                 })?;
                 if a.oflag & mqueue::O_NONBLOCK != 0 {
                     mqueue::set_nonblock(file, true);
@@ -288,7 +288,7 @@ impl RipcFile {
             }
             RIPC_NR_MQ_UNLINK => {
                 let ns = me.ns()?;
-                mqueue::unlink(&ns.mq, ns.ipc(), &read_arg(arg)?).map(|()| 0)
+                mqueue::unlink(&ns.mq, &ns.ipc()?, &read_arg(arg)?).map(|()| 0)
             }
             RIPC_NR_MQ_GETSETATTR => mqueue::getsetattr(mq, file, &read_arg(arg)?).map(|()| 0),
             RIPC_NR_MQ_NOTIFY => mqueue::notify(mq, &read_arg(arg)?).map(|()| 0),
@@ -403,7 +403,7 @@ fn list(ns: &Ns, arg: usize, mut a: ripc_list) -> Result<isize> {
         let (next, more) = match a.which & !(RIPC_LIST_PAGE | RIPC_LIST_STATS) {
             RIPC_LIST_POSIX => {
                 // `readdir` of the mqueue root.
-                let ipc = ns.ipc();
+                let ipc = ns.ipc()?;
                 ipc.mq_root_readable()?;
                 let root = (true, ipc.mq_root_searchable());
                 mqueue::list(&ns.mq, &mut out, a.cursor, stats, root)?
@@ -421,7 +421,7 @@ fn list(ns: &Ns, arg: usize, mut a: ripc_list) -> Result<isize> {
         return Ok(out.written as isize);
     }
     if a.which & RIPC_LIST_POSIX != 0 {
-        let ipc = ns.ipc();
+        let ipc = ns.ipc()?;
         let root = (ipc.mq_root_readable().is_ok(), ipc.mq_root_searchable());
         mqueue::list(&ns.mq, &mut out, 0, stats, root)?;
     }

@@ -114,6 +114,19 @@ impl MqNs {
             queues: Arc::new(Atomic::new(0), GFP_KERNEL_ACCOUNT)?,
         })
     }
+
+    /// The namespace died: its names go, as its mqueue mount does; a queue
+    /// that a descriptor is bound to stays until its last close.  No call
+    /// holds the lock of a dead namespace's names, so a try takes it; the
+    /// sweep never waits for a names lock, which a creation holds while it
+    /// waits for the sweep (`Charge::new`).
+    pub(crate) fn retire(&self) {
+        let names = self
+            .names
+            .try_lock()
+            .map(|mut n| core::mem::replace(&mut *n, Names::new()));
+        drop(names);
+    }
 }
 
 /// A queue name (its bytes after the leading slash), ordered as bytes.
@@ -225,7 +238,8 @@ impl Charge {
             }
             drop(a);
             // The caller holds at most `ns.names`, which the sweep never
-            // takes (a dead namespace's names are dropped, not locked).
+            // waits for (a dead namespace's names are taken with a try:
+            // `MqNs::retire`).
             if swept {
                 return Err(EMFILE);
             }

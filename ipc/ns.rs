@@ -16,11 +16,17 @@
 //! sweep on the workqueue: kicked by an open that sees it dead, waited for
 //! by a POSIX creation that `RLIMIT_MSGQUEUE` would refuse, and run once a
 //! second while the module holds a namespace other than the initial one.
-//! A device file keeps the `Ns` it was opened in (its queues, the
-//! reference) while it is open.  Native frees a dead namespace's
-//! queues from a work item once its last reference goes (`free_ipc_ns`),
-//! which also gives back its `max_ipc_namespaces` count; a module is not
-//! told.  Module unload frees everything.
+//! An entry that goes is retired in place: its System V queues are
+//! removed, its POSIX names dropped and its reference given back, so a
+//! device file opened in the namespace, which keeps its `Ns` while it is
+//! open (a process that left with `setns` or `unshare`, a descriptor passed
+//! on), keeps only the empty entry and the POSIX queues it is bound to, as
+//! a native mqueue descriptor keeps its queue.  A file knows its
+//! namespace by `ns_common.ns_id`, which no later namespace gets (an
+//! address may be reused once the reference is given back).  Native frees
+//! a dead namespace's queues from a work item once its last reference goes
+//! (`free_ipc_ns`), which also gives back its `max_ipc_namespaces` count; a
+//! module is not told.  Module unload frees everything.
 
 #![deny(unsafe_code)]
 
@@ -33,9 +39,10 @@ use crate::ipc::{
     sysv::SysvNs,
 };
 use kernel::{
+    new_mutex,
     prelude::*,
     rbtree::{RBTree, RBTreeNode},
-    sync::Arc,
+    sync::{Arc, Mutex},
 };
 
 /// The rust_ipc queues of one IPC namespace.
@@ -47,8 +54,14 @@ pub(crate) struct Ns {
     pub(crate) sysv: SysvNs,
     /// The namespace's limits (native: its sysctls).
     pub(crate) limits: Arc<Limits>,
-    /// Last, so that the queues go before the namespace reference.
-    ns: IpcNsRef,
+    /// Its `ns_common.ns_id` ([`Ns::is_current`]).
+    id: u64,
+    /// Whether it is the initial namespace.
+    init: bool,
+    /// The reference on it, given back when the namespace dies
+    /// ([`Ns::retire`]).  Last, so that the queues go before it.
+    #[pin]
+    ns: Mutex<Option<IpcNsRef>>,
 }
 
 /// The namespaces that have rust_ipc queues, by the address of their
@@ -75,7 +88,7 @@ impl Default for NsTable {
     }
 }
 
-/// Takes the entry that `pick` names out of the table, and frees it
+/// Takes the entry that `pick` names out of the table, and retires it
 /// outside the global lock.  The caller holds the sweep lock (`_sweeping`)
 /// across, so that the release of a dead namespace's last file
 /// ([`Ns::released`]) returns only once a namespace that another collector
@@ -85,6 +98,9 @@ fn collect<G>(_sweeping: &G, pick: impl FnOnce(&mut NsTable) -> Option<usize>) -
     let mut all = globals::namespaces();
     let gone = pick(&mut all).and_then(|addr| all.tree.as_mut()?.remove(&addr));
     drop(all);
+    if let Some(n) = &gone {
+        n.retire();
+    }
     gone.is_some()
 }
 
@@ -95,12 +111,12 @@ pub(crate) fn sweep_dead() -> bool {
     let sweeping = globals::sweeping();
     while collect(&sweeping, |t| {
         let tree = t.tree.as_ref()?;
-        tree.iter().find(|(_, n)| n.ns.last()).map(|(a, _)| *a)
+        tree.iter().find(|(_, n)| n.dead()).map(|(a, _)| *a)
     }) {}
     drop(sweeping);
     let all = globals::namespaces();
     let tree = all.tree.as_ref();
-    tree.is_some_and(|t| t.values().any(|n| !n.ns.is_init()))
+    tree.is_some_and(|t| t.values().any(|n| !n.init))
 }
 
 impl Ns {
@@ -120,7 +136,7 @@ impl Ns {
         let seen = tree
             .cursor_lower_bound(next)
             .or_else(|| tree.cursor_front())
-            .map(|c| (*c.current().0, c.current().1.ns.last()));
+            .map(|c| (*c.current().0, c.current().1.dead()));
         let dead = seen.is_some_and(|(addr, dead)| {
             *next = addr.wrapping_add(1);
             dead
@@ -134,13 +150,16 @@ impl Ns {
             return Ok(ns);
         }
         let ipc = IpcNsRef::current()?;
-        let limits = Arc::new(Limits::new(ipc.is_init()), GFP_KERNEL_ACCOUNT)?;
+        let init = ipc.is_init();
+        let limits = Arc::new(Limits::new(init), GFP_KERNEL_ACCOUNT)?;
         let ns = Arc::pin_init(
             try_pin_init!(Ns {
                 mq <- MqNs::new(ipc.user_ns(), limits.clone()),
                 sysv <- SysvNs::new(ipc.user_ns(), limits.clone()),
                 limits,
-                ns: ipc,
+                id: ipc.id(),
+                init,
+                ns <- new_mutex!(Some(ipc)),
             }),
             GFP_KERNEL_ACCOUNT,
         )?;
@@ -153,7 +172,7 @@ impl Ns {
         }
         tree.insert(node);
         drop(all);
-        if !ns.ns.is_init() {
+        if !init {
             kernel_api::sweep_later();
         }
         Ok(ns)
@@ -166,10 +185,16 @@ impl Ns {
     /// so the last process of a namespace that held the device open frees
     /// it as it exits, as native's last reference does.
     pub(crate) fn released(&self) {
-        if !self.ns.last() {
+        let Some(addr) = self
+            .ns
+            .lock()
+            .as_ref()
+            .filter(|n| n.last())
+            .map(|n| n.addr())
+        else {
             return;
-        }
-        let addr = self.ns.addr() as usize;
+        };
+        let addr = addr as usize;
         collect(&globals::sweeping(), |t| {
             let ours = t.tree.as_ref()?.get(&addr)?;
             core::ptr::eq(&**ours, self).then_some(addr)
@@ -181,20 +206,41 @@ impl Ns {
     /// sysctls (`ipc_permissions`, `mq_permissions`); anyone else gets
     /// `EPERM`.
     pub(crate) fn set_limits(&self, l: &ripc_limits, set: u32) -> Result {
-        if cred::Ids::current().euid != self.ns.root_uid() {
+        if cred::Ids::current().euid != self.ipc()?.root_uid() {
             return Err(EPERM);
         }
         self.limits.set(l, set)
     }
 
-    /// The `ipc_namespace` these queues are of.
-    pub(crate) fn ipc(&self) -> &IpcNsRef {
-        &self.ns
+    /// A reference on the `ipc_namespace` these queues are of: the caller's
+    /// (`EINVAL` for a retired entry, which no call reaches: a namespace
+    /// that a caller is in is not dead).
+    pub(crate) fn ipc(&self) -> Result<IpcNsRef> {
+        self.ns.lock().clone().ok_or(EINVAL)
     }
 
     /// Whether this is the caller's namespace (the fast path of a file that
-    /// caches the namespace it was opened in).
+    /// caches the namespace it was opened in; never for a retired entry).
     pub(crate) fn is_current(&self) -> bool {
-        core::ptr::eq(self.ns.addr(), kernel_api::current_ipc_ns())
+        self.id == kernel_api::current_ipc_ns_id()
+    }
+
+    /// Whether the namespace is dead: the module's reference is its last
+    /// (a retired entry has none: not dead again).
+    fn dead(&self) -> bool {
+        self.ns.lock().as_ref().is_some_and(|n| n.last())
+    }
+
+    /// The namespace died and its entry left the table: its System V queues
+    /// are removed (`free_ipcs`), its POSIX names dropped (a queue bound to
+    /// a descriptor stays until its last close, as native's inode), and its
+    /// reference given back.  No call reaches the entry any more (no task
+    /// is in the namespace and no reference but this one could bring one
+    /// in), but a device file opened in it may still hold it.
+    fn retire(&self) {
+        self.sysv.retire();
+        self.mq.retire();
+        let ns = self.ns.lock().take();
+        drop(ns);
     }
 }

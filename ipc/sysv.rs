@@ -321,6 +321,24 @@ impl SysvNs {
         })
     }
 
+    /// The namespace died (`free_ipcs`): every queue is removed, its
+    /// messages freed, and no lookup finds it again.  (A CPU's last queue
+    /// stays in its slot, emptied, until the namespace's entry goes: no data
+    /// call of the namespace comes any more.)
+    pub(crate) fn retire(&self) {
+        let mut t = self.ids.lock();
+        for (idx, q) in t.slots.iter().enumerate() {
+            if let Some(q) = q {
+                q.gone.store(true, Relaxed);
+                // Unsetting needs no memory: it cannot fail.
+                let _ = self.index.set(idx, None);
+            }
+        }
+        let old = core::mem::replace(&mut *t, Table::new());
+        drop(t);
+        drop(old);
+    }
+
     /// `checkpoint_restore_ns_capable` over the user namespace that owns
     /// the IPC namespace: `CAP_CHECKPOINT_RESTORE` or `CAP_SYS_ADMIN`; its
     /// `_noaudit` form unless `audit`.

@@ -880,17 +880,6 @@ TEST_F(ckpt, restoring_more_than_msgmnb_holds_needs_sys_resource)
 	ASSERT_EQ(0, wait_child(pid));
 }
 
-/* Writes text to path; 0 or -1. */
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
-	return close(fd) == 0 && ok ? 0 : -1;
-}
-
 /*
  * A restored POSIX queue is made as mq_open(O_CREAT) makes one in the
  * namespace's mqueue root: EROFS on a read-only mount, EACCES without write

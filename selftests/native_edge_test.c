@@ -68,18 +68,6 @@ static int read_byte(int fd, int ms)
 	return c;
 }
 
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, text, strlen(text));
-	close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
 /* ---- the fixture ---------------------------------------------------------- */
 
 enum sysv_limit { L_MSGMAX, L_MSGMNB, L_MSGMNI, NSVLIMITS };

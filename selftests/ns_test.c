@@ -487,6 +487,33 @@ TEST_F(ns, dead_namespace_frees_its_queues)
 }
 
 /*
+ * Tries unshare(CLONE_NEWIPC) in a new child until it works (ENOSPC: the
+ * user's max_ipc_namespaces is used up).  Returns 0 if the first try made
+ * one, else the milliseconds until one did (at least 1), or -1 after 10 s
+ * or on another error.
+ */
+static long ms_until_a_namespace_can_be_made(void)
+{
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int tries = 0;; tries++) {
+		pid_t pid = fork_child();
+
+		if (pid == 0)
+			_exit(unshare(CLONE_NEWIPC) ? errno : 0);
+		int rc = wait_child(pid);
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (rc == 0)
+			return tries ? (ts_ns(t1) - ts_ns(t0)) / 1000000 + 1 : 0;
+		if (rc != ENOSPC || ts_ns(t1) - ts_ns(t0) > 10000000000LL)
+			return -1;
+		usleep(20000);
+	}
+}
+
+/*
  * In a child of a new user namespace whose user.max_ipc_namespaces is 1:
  * a process makes an IPC namespace, uses it (rust_ipc: through a device
  * descriptor of its own, kept open until it exits if keep, else closed
@@ -496,7 +523,6 @@ TEST_F(ns, dead_namespace_frees_its_queues)
  */
 static long ms_until_the_count_comes_back(const struct ns_backend *b, int keep)
 {
-	struct timespec t0, t1;
 	pid_t pid = fork_child();
 
 	if (pid == 0) {
@@ -517,20 +543,7 @@ static long ms_until_the_count_comes_back(const struct ns_backend *b, int keep)
 	}
 	if (wait_child(pid))
 		return -1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (int tries = 0;; tries++) {
-		pid = fork_child();
-		if (pid == 0)
-			_exit(unshare(CLONE_NEWIPC) ? errno : 0);
-		int rc = wait_child(pid);
-
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if (rc == 0)
-			return tries ? (ts_ns(t1) - ts_ns(t0)) / 1000000 + 1 : 0;
-		if (rc != ENOSPC || ts_ns(t1) - ts_ns(t0) > 10000000000LL)
-			return -1;
-		usleep(20000);
-	}
+	return ms_until_a_namespace_can_be_made();
 }
 
 /*
@@ -559,6 +572,72 @@ TEST_F(ns, a_dead_namespace_gives_back_its_max_ipc_namespaces_count)
 				closed);
 		CHILD_CHECK(kept == 0);
 		CHILD_CHECK(closed >= 0 && closed <= (be == &ripc_be ? 4000 : 0));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+/*
+ * A process that leaves an IPC namespace (setns) with descriptors opened
+ * in it open does not keep the namespace once no task is in it: its
+ * user.max_ipc_namespaces count comes back (natively at once; on rust_ipc
+ * within the sweep's second), a queue descriptor of it still works (a
+ * native one keeps its queue's inode), and the calls on the descriptors
+ * reach the namespace the process is in now, also once a new namespace
+ * may have the dead one's address.  Before, a rust_ipc device descriptor
+ * kept its namespace (its queues, its count and the native namespace)
+ * until it was closed: ENOSPC for every later unshare(CLONE_NEWIPC).
+ */
+TEST_F(ns, leaving_a_namespace_with_its_descriptors_open_gives_it_back)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		struct mq_attr attr = { .mq_maxmsg = 4, .mq_msgsize = 16 };
+		struct m msg = { 3, "left" };
+		unsigned int prio = 0;
+		char buf[16] = { 0 };
+		int home, mqd, id;
+		long ms;
+
+		alarm(30);
+		CHILD_CHECK(unshare(CLONE_NEWUSER) == 0);
+		/* Root mapped: POSIX queues need the caller's ids mapped. */
+		CHILD_CHECK(write_file("/proc/self/setgroups", "deny") == 0);
+		CHILD_CHECK(write_file("/proc/self/uid_map", "0 0 1") == 0);
+		CHILD_CHECK(write_file("/proc/self/gid_map", "0 0 1") == 0);
+		CHILD_CHECK(sysctl_rw("/proc/sys/user/max_ipc_namespaces", 2) > 2);
+		/* Home: a namespace of this user namespace (setns may go back). */
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		home = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
+		CHILD_CHECK(home >= 0);
+		/* The second and last one the limit allows, left with its
+		 * queues and descriptors (libripc's device descriptor, the
+		 * queue's) open. */
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		mqd = be->mq_open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+		CHILD_CHECK(mqd >= 0);
+		CHILD_CHECK(be->mq_send(mqd, "left", 4, 5) == 0);
+		id = be->msgget(self->key, IPC_CREAT | IPC_EXCL | 0600);
+		CHILD_CHECK(id >= 0 && be->msgsnd(id, &msg, 4, 0) == 0);
+		CHILD_CHECK(setns(home, CLONE_NEWIPC) == 0);
+		ms = ms_until_a_namespace_can_be_made();
+		if (ms < 0 || ms > (be == &ripc_be ? 4000 : 0))
+			fprintf(stderr, "# %s: %ld ms\n", be->name, ms);
+		CHILD_CHECK(ms >= 0 && ms <= (be == &ripc_be ? 4000 : 0));
+		/* The queue descriptor: its queue and message. */
+		CHILD_CHECK(be->mq_receive(mqd, buf, sizeof(buf), &prio) == 4);
+		CHILD_CHECK(memcmp(buf, "left", 5) == 0 && prio == 5);
+		CHILD_CHECK(be->mq_close(mqd) == 0);
+		/* The calls reach home, which has neither name nor key. */
+		CHILD_CHECK(be->mq_unlink(self->name) == -1 && errno == ENOENT);
+		CHILD_CHECK(be->msgget(self->key, 0) == -1 && errno == ENOENT);
+		id = be->msgget(self->key, IPC_CREAT | IPC_EXCL | 0600);
+		CHILD_CHECK(id >= 0 && be->msgsnd(id, &msg, 4, 0) == 0);
+		memset(&msg, 0, sizeof(msg));
+		CHILD_CHECK(be->msgrcv(id, &msg, sizeof(msg.text), 0, IPC_NOWAIT) == 4);
+		CHILD_CHECK(msg.mtype == 3 && memcmp(msg.text, "left", 5) == 0);
+		CHILD_CHECK(be->msgctl(id, IPC_RMID, NULL) == 0);
 		_exit(0);
 	}
 	ASSERT_EQ(0, wait_child(pid));

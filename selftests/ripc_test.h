@@ -380,6 +380,17 @@ static inline char proc_state(pid_t pid)
 	return p && p[1] == ' ' ? p[2] : 0;
 }
 
+/* Writes text to path (a /proc file); 0 or -1. */
+static inline int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	return close(fd) == 0 && ok ? 0 : -1;
+}
+
 /* Reads the number in a /proc/sys file and, if val > 0, writes val there;
  * returns the value it had, or -1. */
 static inline long sysctl_rw(const char *path, long val)

@@ -150,16 +150,6 @@ static long meminfo_kb(const char *field)
 	return v;
 }
 
-static void write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		(void)!write(fd, text, strlen(text));
-		close(fd);
-	}
-}
-
 /*
  * Kernel memory in use, in KiB: slab (which counts large kmallocs too),
  * kernel stacks and page tables, after shrinking every slab cache and
@@ -182,11 +172,11 @@ static long kernel_kb(void)
 		     strcmp(e->d_name, "filp") && strcmp(e->d_name, "dentry")))
 			continue;
 		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", e->d_name);
-		write_file(path, "1");
+		(void)write_file(path, "1");
 	}
 	if (d)
 		closedir(d);
-	write_file("/proc/sys/vm/stat_refresh", "1");
+	(void)write_file("/proc/sys/vm/stat_refresh", "1");
 	return meminfo_kb("Slab") + meminfo_kb("KernelStack") + meminfo_kb("PageTables");
 }
 

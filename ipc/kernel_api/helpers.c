@@ -54,6 +54,22 @@ struct ipc_namespace *rust_ipc_current_ipc_ns(void)
 	return nsp ? nsp->ipc_ns : NULL;
 }
 
+/*
+ * The caller's IPC namespace's unique id (ns_common's ns_id, never reused,
+ * unlike its address), 0 late in exit when the task has none.
+ */
+u64 rust_ipc_current_ipc_ns_id(void)
+{
+	struct nsproxy *nsp = current->nsproxy;
+
+	return nsp ? nsp->ipc_ns->ns.ns_id : 0;
+}
+
+u64 rust_ipc_ipc_ns_id(struct ipc_namespace *ns)
+{
+	return ns->ns.ns_id;
+}
+
 struct ipc_namespace *rust_ipc_get_ipc_ns(struct ipc_namespace *ns)
 {
 	return get_ipc_ns(ns);

@@ -20,6 +20,8 @@ struct user_namespace;
 
 void *rust_ipc_kmalloc(size_t size, gfp_t flags);
 struct ipc_namespace *rust_ipc_current_ipc_ns(void);
+u64 rust_ipc_current_ipc_ns_id(void);
+u64 rust_ipc_ipc_ns_id(struct ipc_namespace *ns);
 struct ipc_namespace *rust_ipc_get_ipc_ns(struct ipc_namespace *ns);
 void rust_ipc_put_ipc_ns(struct ipc_namespace *ns);
 bool rust_ipc_ipc_ns_last_ref(struct ipc_namespace *ns);

@@ -33,6 +33,8 @@ mod ffi {
     extern "C" {
         pub(super) fn rust_ipc_kmalloc(size: usize, flags: bindings::gfp_t) -> *mut c_void;
         pub(super) fn rust_ipc_current_ipc_ns() -> *mut bindings::ipc_namespace;
+        pub(super) fn rust_ipc_current_ipc_ns_id() -> u64;
+        pub(super) fn rust_ipc_ipc_ns_id(ns: *mut bindings::ipc_namespace) -> u64;
         pub(super) fn rust_ipc_get_ipc_ns(
             ns: *mut bindings::ipc_namespace,
         ) -> *mut bindings::ipc_namespace;
@@ -199,6 +201,13 @@ pub(crate) fn current_ipc_ns() -> *const c_void {
     unsafe { ffi::rust_ipc_current_ipc_ns() }.cast()
 }
 
+/// The caller's IPC namespace's unique id (`ns_common.ns_id`, never
+/// reused, unlike its address; 0 late in exit, when the task has none).
+pub(crate) fn current_ipc_ns_id() -> u64 {
+    // SAFETY: no preconditions.
+    unsafe { ffi::rust_ipc_current_ipc_ns_id() }
+}
+
 /// A counted reference on an `ipc_namespace` (`get_ipc_ns`/`put_ipc_ns`).
 ///
 /// # Invariants
@@ -229,6 +238,13 @@ impl IpcNsRef {
     /// The namespace's address, for comparisons.
     pub(crate) fn addr(&self) -> *const c_void {
         self.0.cast()
+    }
+
+    /// The namespace's unique id (`ns_common.ns_id`), never that of
+    /// another namespace, also after this one is freed.
+    pub(crate) fn id(&self) -> u64 {
+        // SAFETY: by the invariant the namespace is live.
+        unsafe { ffi::rust_ipc_ipc_ns_id(self.0) }
     }
 
     /// Whether this reference is the namespace's last one: then no task,
@@ -680,8 +696,9 @@ pub(crate) fn sweep_now() {
 }
 
 /// Runs a sweep that starts now and waits for it.  The caller holds no
-/// lock the sweep takes (the namespaces', the collection's, a queue's or
-/// the POSIX accounting's).
+/// lock the sweep waits for (the namespaces', the collection's, an entry's
+/// reference lock, a System V id table's, a queue's or the POSIX
+/// accounting's; a dead namespace's names are taken with a try).
 pub(crate) fn sweep_flush() {
     // SAFETY: process context, holding none of the sweep's locks (above).
     unsafe { ffi::rust_ipc_sweep_flush() }
