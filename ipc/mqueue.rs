@@ -117,9 +117,13 @@ impl MqNs {
 
     /// The namespace died: its names go, as its mqueue mount does; a queue
     /// that a descriptor is bound to stays until its last close.  No call
-    /// holds the lock of a dead namespace's names, so a try takes it; the
+    /// holds the lock of a dead namespace's names, so a try takes it (the
     /// sweep never waits for a names lock, which a creation holds while it
-    /// waits for the sweep (`Charge::new`).
+    /// waits for the sweep: `Charge::new`); one that a call still holds (a
+    /// namespace that came back, [`Ns`]) keeps the names until the entry
+    /// goes.
+    ///
+    /// [`Ns`]: crate::ipc::ns::Ns
     pub(crate) fn retire(&self) {
         let names = self
             .names

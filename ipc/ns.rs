@@ -42,7 +42,10 @@ use kernel::{
     new_mutex,
     prelude::*,
     rbtree::{RBTree, RBTreeNode},
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc, Mutex,
+    },
 };
 
 /// The rust_ipc queues of one IPC namespace.
@@ -54,8 +57,8 @@ pub(crate) struct Ns {
     pub(crate) sysv: SysvNs,
     /// The namespace's limits (native: its sysctls).
     pub(crate) limits: Arc<Limits>,
-    /// Its `ns_common.ns_id` ([`Ns::is_current`]).
-    id: u64,
+    /// Its `ns_common.ns_id` ([`Ns::is_current`]), 0 once retired.
+    id: Atomic<u64>,
     /// Whether it is the initial namespace.
     init: bool,
     /// The reference on it, given back when the namespace dies
@@ -157,7 +160,7 @@ impl Ns {
                 mq <- MqNs::new(ipc.user_ns(), limits.clone()),
                 sysv <- SysvNs::new(ipc.user_ns(), limits.clone()),
                 limits,
-                id: ipc.id(),
+                id: Atomic::new(ipc.id()),
                 init,
                 ns <- new_mutex!(Some(ipc)),
             }),
@@ -222,7 +225,7 @@ impl Ns {
     /// Whether this is the caller's namespace (the fast path of a file that
     /// caches the namespace it was opened in; never for a retired entry).
     pub(crate) fn is_current(&self) -> bool {
-        self.id == kernel_api::current_ipc_ns_id()
+        kernel_api::is_current_ipc_ns(&self.id)
     }
 
     /// Whether the namespace is dead: the module's reference is its last
@@ -234,10 +237,14 @@ impl Ns {
     /// The namespace died and its entry left the table: its System V queues
     /// are removed (`free_ipcs`), its POSIX names dropped (a queue bound to
     /// a descriptor stays until its last close, as native's inode), and its
-    /// reference given back.  No call reaches the entry any more (no task
-    /// is in the namespace and no reference but this one could bring one
-    /// in), but a device file opened in it may still hold it.
+    /// reference given back.  A device file opened in it may still hold the
+    /// entry, but no call reaches it any more: none is in the namespace,
+    /// and a namespace that comes back (an nsfs file handle opened as its
+    /// last file went: `nsfs_fh_to_dentry` takes a reference while one is
+    /// left, the module's) gets a new entry, since the id that the files'
+    /// fast path compares is cleared first.
     fn retire(&self) {
+        self.id.store(0, Relaxed);
         self.sysv.retire();
         self.mq.retire();
         let ns = self.ns.lock().take();

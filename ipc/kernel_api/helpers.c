@@ -55,14 +55,15 @@ struct ipc_namespace *rust_ipc_current_ipc_ns(void)
 }
 
 /*
- * The caller's IPC namespace's unique id (ns_common's ns_id, never reused,
- * unlike its address), 0 late in exit when the task has none.
+ * Whether *id (read once, as atomic64_read()) is the unique id of the
+ * caller's IPC namespace (ns_common's ns_id, never 0 and never reused,
+ * unlike its address); false late in exit, when the task has none.
  */
-u64 rust_ipc_current_ipc_ns_id(void)
+bool rust_ipc_is_current_ipc_ns(const u64 *id)
 {
 	struct nsproxy *nsp = current->nsproxy;
 
-	return nsp ? nsp->ipc_ns->ns.ns_id : 0;
+	return nsp && READ_ONCE(*id) == nsp->ipc_ns->ns.ns_id;
 }
 
 u64 rust_ipc_ipc_ns_id(struct ipc_namespace *ns)

@@ -20,7 +20,7 @@ struct user_namespace;
 
 void *rust_ipc_kmalloc(size_t size, gfp_t flags);
 struct ipc_namespace *rust_ipc_current_ipc_ns(void);
-u64 rust_ipc_current_ipc_ns_id(void);
+bool rust_ipc_is_current_ipc_ns(const u64 *id);
 u64 rust_ipc_ipc_ns_id(struct ipc_namespace *ns);
 struct ipc_namespace *rust_ipc_get_ipc_ns(struct ipc_namespace *ns);
 void rust_ipc_put_ipc_ns(struct ipc_namespace *ns);

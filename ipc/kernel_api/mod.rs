@@ -8,7 +8,12 @@
 //! that makes it sound; the callers are safe Rust.
 
 use core::ptr::NonNull;
-use kernel::{bindings, prelude::*, sync::aref::ARef, task::Task};
+use kernel::{
+    bindings,
+    prelude::*,
+    sync::{aref::ARef, atomic::Atomic},
+    task::Task,
+};
 
 pub(crate) mod chardev;
 pub(crate) mod clock;
@@ -33,7 +38,7 @@ mod ffi {
     extern "C" {
         pub(super) fn rust_ipc_kmalloc(size: usize, flags: bindings::gfp_t) -> *mut c_void;
         pub(super) fn rust_ipc_current_ipc_ns() -> *mut bindings::ipc_namespace;
-        pub(super) fn rust_ipc_current_ipc_ns_id() -> u64;
+        pub(super) fn rust_ipc_is_current_ipc_ns(id: *const u64) -> bool;
         pub(super) fn rust_ipc_ipc_ns_id(ns: *mut bindings::ipc_namespace) -> u64;
         pub(super) fn rust_ipc_get_ipc_ns(
             ns: *mut bindings::ipc_namespace,
@@ -201,11 +206,13 @@ pub(crate) fn current_ipc_ns() -> *const c_void {
     unsafe { ffi::rust_ipc_current_ipc_ns() }.cast()
 }
 
-/// The caller's IPC namespace's unique id (`ns_common.ns_id`, never
-/// reused, unlike its address; 0 late in exit, when the task has none).
-pub(crate) fn current_ipc_ns_id() -> u64 {
-    // SAFETY: no preconditions.
-    unsafe { ffi::rust_ipc_current_ipc_ns_id() }
+/// Whether `id` holds the unique id of the caller's IPC namespace
+/// (`ns_common.ns_id`: never 0, never reused, unlike its address); false
+/// late in exit, when the task has none.
+pub(crate) fn is_current_ipc_ns(id: &Atomic<u64>) -> bool {
+    // SAFETY: `id` is valid for reads for the call; the helper reads it
+    // once with `READ_ONCE`, as the atomic's own loads do.
+    unsafe { ffi::rust_ipc_is_current_ipc_ns(id.as_ptr()) }
 }
 
 /// A counted reference on an `ipc_namespace` (`get_ipc_ns`/`put_ipc_ns`).

@@ -164,6 +164,16 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
         ok(&b).then(|| b.into())
     }
 
+    /// Drops every replaced reference, after a grace period if there are
+    /// any (the index is done with: its namespace died).
+    pub(crate) fn drop_retired(&self) {
+        if self.retired.lock().list.is_empty() {
+            return;
+        }
+        rcu::synchronize_rcu();
+        self.retired.lock().reap();
+    }
+
     /// Sets entry `idx` to `v` (`ENOMEM` if its chunk cannot be made, or
     /// `EINVAL` beyond the index).  The reference it replaces is dropped
     /// after a grace period.
