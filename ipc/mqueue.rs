@@ -18,7 +18,7 @@ use crate::ipc::{
         self, Arrival, DirectAt, EngineState, Family, Given, Parts, Pick, QueueState, Taken,
         DIRECT_MIN,
     },
-    kernel_api::{self, globals, IpcNsRef, UserNsRef},
+    kernel_api::{self, globals, IpcNsRef, MqWriter, UserNsRef},
     limits::{Limits, HARD_MSGMAX, HARD_MSGSIZEMAX},
     lock::{new_queue_mutex, QueueMutex},
     msg::Msg,
@@ -660,11 +660,14 @@ impl MqQueue {
     }
 }
 
-/// A file bound to a queue: the queue and the access of its open.
+/// A file bound to a queue: the queue and the access of its open (open
+/// for writing, it holds write access to the mqueue mount, as a native
+/// descriptor does: a read-only remount fails with `EBUSY` meanwhile).
 pub(crate) struct MqHandle {
     q: Arc<MqQueue>,
     read: bool,
     write: bool,
+    _writer: Option<MqWriter>,
 }
 
 /// Reads a queue name the way `mq_open` sees it: glibc wants one leading
@@ -750,34 +753,44 @@ pub(crate) fn open(ns: &MqNs, ipc: &IpcNsRef, a: &ripc_mq_open) -> Result<MqHand
         if !q.permits(ids.fsuid, want, true) {
             return Err(EACCES);
         }
+        // dentry_open's write access (`EROFS` on a read-only mount).
+        let writer = if write { ipc.mq_writer()? } else { None };
         return Ok(MqHandle {
             q: q.clone(),
             read,
             write,
+            _writer: writer,
         });
     }
     if a.oflag & O_CREAT == 0 {
         return Err(ENOENT);
     }
-    creatable(ns, ipc)?;
+    let writer = creatable(ns, ipc)?;
     let mode = a.mode & 0o7777 & !cred::current_umask();
     let q = MqQueue::new(ns, &ids, (ids.fsuid, ids.fsgid), mode, attr)?;
     names.add(name, &q)?;
-    Ok(MqHandle { q, read, write })
+    Ok(MqHandle {
+        q,
+        read,
+        write,
+        // The creation's write access, kept by a descriptor open for
+        // writing (native's takes its own in dentry_open).
+        _writer: if write { writer } else { None },
+    })
 }
 
-/// prepare_open's `mnt_want_write`, then may_create_dentry: a caller whose
+/// prepare_open's `mnt_want_write` (`EROFS`; the write access, held while
+/// the queue is made, is returned), then may_create_dentry: a caller whose
 /// fs ids the namespace's owner does not map (a host's task that joined a
 /// container's IPC namespace alone) cannot own a new queue there, and the
 /// root directory must let the caller write in it.
-fn creatable(ns: &MqNs, ipc: &IpcNsRef) -> Result {
-    if ipc.mq_root().readonly {
-        return Err(EROFS);
-    }
+fn creatable(ns: &MqNs, ipc: &IpcNsRef) -> Result<Option<MqWriter>> {
+    let writer = ipc.mq_writer()?;
     if !ns.user_ns.fsids_mapped() {
         return Err(EOVERFLOW);
     }
-    ipc.mq_root_writable()
+    ipc.mq_root_writable()?;
+    Ok(writer)
 }
 
 impl MqQueue {
@@ -1389,7 +1402,7 @@ impl Restore {
     /// order.
     pub(crate) fn queue(&mut self, ns: &MqNs, ipc: &IpcNsRef, r: &mut Reader) -> Result {
         if !self.root_checked {
-            creatable(ns, ipc)?;
+            drop(creatable(ns, ipc)?);
             self.root_checked = true;
         }
         let name_len = r.u32()? as usize;

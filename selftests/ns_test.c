@@ -737,6 +737,56 @@ TEST_F(ns, the_mqueue_roots_mode_owner_and_remounts_rule_the_names)
 }
 
 /*
+ * A queue descriptor open for writing holds write access to its namespace's
+ * mqueue file system, as a native one does (its open took it, until its
+ * last close): a read-only remount fails with EBUSY meanwhile, also through
+ * a dup of it; one open for reading alone, or a queue created by an open
+ * for reading, holds none.  Before, rust_ipc's descriptors held none and
+ * the remount went through.
+ */
+TEST_F(ns, a_queue_open_for_writing_keeps_its_mqueue_mount_writable)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		char dir[] = "/tmp/ns_test_mqXXXXXX";
+		struct mq_attr a;
+		int w, r, d;
+
+		CHILD_CHECK(unshare(CLONE_NEWIPC | CLONE_NEWNS) == 0);
+		CHILD_CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+		CHILD_CHECK(mkdtemp(dir) != NULL);
+		CHILD_CHECK(mount("mqueue", dir, "mqueue", 0, NULL) == 0);
+		w = be->mq_open("/w", O_WRONLY | O_CREAT, 0600, NULL);
+		CHILD_CHECK(w >= 0);
+		r = be->mq_open("/w", O_RDONLY);
+		CHILD_CHECK(r >= 0);
+		CHILD_CHECK(mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL) == -1 &&
+			    errno == EBUSY);
+		d = dup(w);
+		CHILD_CHECK(d >= 0 && be->mq_close(w) == 0);
+		CHILD_CHECK(mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL) == -1 &&
+			    errno == EBUSY);
+		CHILD_CHECK(close(d) == 0);
+		/* Only the reader is left. */
+		CHILD_CHECK(mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0);
+		CHILD_CHECK(mq_open_errno(be, "/w", O_RDWR) == EROFS);
+		CHILD_CHECK(be->mq_getattr(r, &a) == 0 && a.mq_curmsgs == 0);
+		CHILD_CHECK(mount(NULL, dir, NULL, MS_REMOUNT, NULL) == 0);
+		/* A queue made by an open for reading. */
+		d = be->mq_open("/r", O_RDONLY | O_CREAT, 0600, NULL);
+		CHILD_CHECK(d >= 0);
+		CHILD_CHECK(mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0);
+		CHILD_CHECK(mount(NULL, dir, NULL, MS_REMOUNT, NULL) == 0);
+		CHILD_CHECK(be->mq_close(d) == 0 && be->mq_close(r) == 0);
+		CHILD_CHECK(be->mq_unlink("/w") == 0 && be->mq_unlink("/r") == 0);
+		CHILD_CHECK(umount(dir) == 0 && rmdir(dir) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+/*
  * As uid and gid (no other group, no capability): the "/secret" line of the
  * POSIX listing, its nine fields after the name in f, and the errno of a
  * paged POSIX listing (0 if it works); 1 if the line is there, 0 if not,

@@ -184,6 +184,37 @@ int rust_ipc_mq_root_permission(struct ipc_namespace *ns, int mask)
 	return 0;
 }
 
+/*
+ * Write access to the namespace's mqueue mount, as a native queue
+ * descriptor open for writing holds it (do_dentry_open()'s
+ * mnt_get_write_access() on ns->mq_mnt, until its last fput) and as
+ * do_mq_open() holds it while it creates a queue: while it is held, a
+ * read-only remount of the mqueue file system fails with EBUSY
+ * (sb_prepare_remount_readonly()).  -EROFS on a read-only mount.  *out
+ * gets a reference on the mount, NULL without POSIX queues (no access to
+ * hold).
+ */
+int rust_ipc_mq_mnt_get_write(struct ipc_namespace *ns, struct vfsmount **out)
+{
+	*out = NULL;
+#ifdef CONFIG_POSIX_MQUEUE
+	if (ns->mq_mnt) {
+		int err = mnt_get_write_access(ns->mq_mnt);
+
+		if (err)
+			return err;
+		*out = mntget(ns->mq_mnt);
+	}
+#endif
+	return 0;
+}
+
+void rust_ipc_mq_mnt_put_write(struct vfsmount *mnt)
+{
+	mnt_put_write_access(mnt);
+	mntput(mnt);
+}
+
 struct user_namespace *rust_ipc_get_current_user_ns(void)
 {
 	return get_user_ns(current_user_ns());

@@ -33,6 +33,8 @@ void rust_ipc_sweep_stop(void);
 struct user_namespace *rust_ipc_get_ipc_ns_user_ns(struct ipc_namespace *ns);
 bool rust_ipc_mq_root(struct ipc_namespace *ns, umode_t *mode, kuid_t *uid);
 int rust_ipc_mq_root_permission(struct ipc_namespace *ns, int mask);
+int rust_ipc_mq_mnt_get_write(struct ipc_namespace *ns, struct vfsmount **out);
+void rust_ipc_mq_mnt_put_write(struct vfsmount *mnt);
 struct user_namespace *rust_ipc_get_current_user_ns(void);
 void rust_ipc_put_user_ns(struct user_namespace *ns);
 bool rust_ipc_capable_wrt_ids(kuid_t uid, kgid_t gid, int cap, bool audit);

@@ -57,6 +57,11 @@ mod ffi {
             ns: *mut bindings::ipc_namespace,
             mask: c_int,
         ) -> c_int;
+        pub(super) fn rust_ipc_mq_mnt_get_write(
+            ns: *mut bindings::ipc_namespace,
+            out: *mut *mut bindings::vfsmount,
+        ) -> c_int;
+        pub(super) fn rust_ipc_mq_mnt_put_write(mnt: *mut bindings::vfsmount);
         pub(super) fn rust_ipc_get_current_user_ns() -> *mut bindings::user_namespace;
         pub(super) fn rust_ipc_put_user_ns(ns: *mut bindings::user_namespace);
         pub(super) fn rust_ipc_fsids_mapped(ns: *mut bindings::user_namespace) -> bool;
@@ -313,9 +318,42 @@ impl IpcNsRef {
         self.mq_root_permission(bindings::MAY_EXEC).is_ok()
     }
 
+    /// Write access to the namespace's mqueue mount (`EROFS` on a read-only
+    /// one), held until the result is dropped: a read-only remount of the
+    /// mqueue file system fails with `EBUSY` meanwhile, as while a native
+    /// queue is open for writing.  `None` without POSIX queues.
+    pub(crate) fn mq_writer(&self) -> Result<Option<MqWriter>> {
+        let mut mnt = core::ptr::null_mut();
+        // SAFETY: by the invariant the namespace is live (its `mq_mnt` with
+        // it); `mnt` is valid for writes.
+        kernel::error::to_result(unsafe { ffi::rust_ipc_mq_mnt_get_write(self.0, &mut mnt) })?;
+        // INVARIANT: the helper took write access and a reference.
+        Ok(NonNull::new(mnt).map(MqWriter))
+    }
+
     fn mq_root_permission(&self, mask: u32) -> Result {
         // SAFETY: by the invariant the namespace is live.
         kernel::error::to_result(unsafe { ffi::rust_ipc_mq_root_permission(self.0, mask as c_int) })
+    }
+}
+
+/// Write access to an IPC namespace's mqueue mount ([`IpcNsRef::mq_writer`]).
+///
+/// # Invariants
+///
+/// `self.0` is a mount on which this value holds write access
+/// (`mnt_get_write_access`) and a reference (`mntget`).
+pub(crate) struct MqWriter(NonNull<bindings::vfsmount>);
+
+// SAFETY: the access and the reference may be given back from any thread.
+unsafe impl Send for MqWriter {}
+// SAFETY: `&MqWriter` gives nothing to use.
+unsafe impl Sync for MqWriter {}
+
+impl Drop for MqWriter {
+    fn drop(&mut self) {
+        // SAFETY: by the invariant both are held, given back once here.
+        unsafe { ffi::rust_ipc_mq_mnt_put_write(self.0.as_ptr()) };
     }
 }
 
