@@ -875,10 +875,14 @@ impl MqQueue {
 /// `ipc` is the IPC namespace whose mqueue root native would remove the
 /// name from.
 pub(crate) fn unlink(ns: &MqNs, ipc: &IpcNsRef, a: &ripc_mq_unlink) -> Result {
-    // `mnt_want_write` before the name is looked up.
+    // `mnt_want_write` before the name is looked up (`EROFS`), held until
+    // the name is gone.
+    let mut _writer = None;
+    let name = Name(read_name(a.name, || {
+        _writer = ipc.mq_writer()?;
+        Ok(())
+    })?);
     let root = ipc.mq_root();
-    let readonly = || if root.readonly { Err(EROFS) } else { Ok(()) };
-    let name = Name(read_name(a.name, readonly)?);
     let ids = Ids::current();
     let mut names = ns.names.lock();
     let (owner, group) = names.get(&name).map(|q| (q.uid, q.gid)).ok_or(ENOENT)?;
@@ -1384,6 +1388,9 @@ pub(crate) struct Restore {
     names: Names,
     /// The checks of a creation in the mqueue root, made once.
     root_checked: bool,
+    /// The creation's write access to the mqueue mount, held until the
+    /// names are installed.
+    _writer: Option<MqWriter>,
 }
 
 impl Restore {
@@ -1391,6 +1398,7 @@ impl Restore {
         Restore {
             names: Names::new(),
             root_checked: false,
+            _writer: None,
         }
     }
 
@@ -1402,7 +1410,7 @@ impl Restore {
     /// order.
     pub(crate) fn queue(&mut self, ns: &MqNs, ipc: &IpcNsRef, r: &mut Reader) -> Result {
         if !self.root_checked {
-            drop(creatable(ns, ipc)?);
+            self._writer = creatable(ns, ipc)?;
             self.root_checked = true;
         }
         let name_len = r.u32()? as usize;

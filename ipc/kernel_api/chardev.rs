@@ -54,8 +54,8 @@ impl Registration {
                 unsafe {
                     slot.write(bindings::file_operations {
                         unlocked_ioctl: Some(ioctl),
-                        #[cfg(CONFIG_COMPAT)]
-                        compat_ioctl: Some(bindings::compat_ptr_ioctl),
+                        // `None` without `CONFIG_COMPAT`.
+                        compat_ioctl: bindings::compat_ptr_ioctl,
                         poll: Some(poll),
                         flush: Some(flush),
                         llseek: Some(bindings::default_llseek),
