@@ -93,9 +93,12 @@
  *    own stack), nor a signal mask (the thread unblocks everything anyway);
  *  - glibc's first mq_notify(SIGEV_THREAD) in a process (whatever its
  *    outcome) opens a netlink socket at the lowest free number and keeps
- *    it, ENOSYS if it cannot; the library opens the same socket then, and
- *    keeps it unused, so that the program's later descriptors are numbered
- *    as natively.  A program that closes it (a stale close of that number)
+ *    it, ENOSYS if it cannot, and starts its helper thread (if that fails,
+ *    it closes the socket, and every SIGEV_THREAD call is ENOSYS from then
+ *    on); the library opens the same socket then, keeps it unused, and
+ *    starts its own helper the same way, so that the program's later
+ *    descriptors are numbered as natively and a helper that cannot start
+ *    gives what glibc gives.  A program that closes it (a stale close of that number)
  *    breaks native SIGEV_THREAD (EBADF from then on); here nothing changes;
  *  - once a registration exists, a close of a number at or above the
  *    library's lowest descriptor (512 and up) runs with cancellation
@@ -275,13 +278,6 @@ static int nidle;
 static int ours_lo = INT_MAX;		/* the lowest number these ever had */
 static pthread_once_t netlink_once = PTHREAD_ONCE_INIT;
 static int netlink_fd = -1;		/* glibc's socket's stand-in, kept */
-
-/* glibc's init_mq_netlink(): its socket (inherited by a fork). */
-static void netlink_open(void)
-{
-	if (netlink_fd < 0)
-		netlink_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0);
-}
 
 static void drop(struct treg *r)
 {
@@ -528,6 +524,9 @@ static void *helper(void *arg)
 	return NULL;
 }
 
+/* The helper's stack beyond PTHREAD_STACK_MIN: its loop and a pthread_create(). */
+#define HELPER_STACK (64 << 10)
+
 /* The epoll set and its helper, made if there is none. */
 static int start_helper_locked(void)
 {
@@ -550,6 +549,8 @@ static int start_helper_locked(void)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	/* A small stack, as glibc's helper has (__pthread_get_minstack()). */
+	pthread_attr_setstacksize(&a, PTHREAD_STACK_MIN + HELPER_STACK);
 	err = pthread_create(&t, &a, helper, (void *)(intptr_t)ep);
 	pthread_attr_destroy(&a);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -560,6 +561,32 @@ static int start_helper_locked(void)
 	}
 	__atomic_store_n(&epfd, ep, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/*
+ * glibc's init_mq_netlink(), run once by the first SIGEV_THREAD call: its
+ * socket (inherited by a fork), then its helper thread.  If the helper
+ * cannot start, the socket is closed again and this and every later
+ * SIGEV_THREAD call of the process fail with ENOSYS, as glibc's.  A fork
+ * child runs it again at its first such call (glibc's fork resets its
+ * once: __mq_notify_fork_subprocess()).
+ */
+static void netlink_open(void)
+{
+	struct guard g;
+	int err;
+
+	if (netlink_fd < 0)
+		netlink_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (netlink_fd < 0)
+		return;
+	lock(&g);
+	err = start_helper_locked();
+	unlock(&g);
+	if (err) {
+		REAL(close)(netlink_fd);
+		netlink_fd = -1;
+	}
 }
 
 /* After a call that may have removed registrations of this process. */
@@ -784,9 +811,10 @@ static void child_fork(void)
 		REAL(close)(epfd);
 		epfd = -1;
 	}
-	/* The socket (netlink_fd) is inherited as glibc's; a failed open is
-	 * not tried again, as glibc registers its reset_once() only after a
-	 * socket was made. */
+	/* The socket (netlink_fd) is inherited as glibc's; the child's first
+	 * SIGEV_THREAD call runs netlink_open() again (a socket if there is
+	 * none, the child's helper), as glibc's fork resets its once. */
+	netlink_once = (pthread_once_t)PTHREAD_ONCE_INIT;
 	pthread_mutex_init(&tlock, NULL);
 }
 

@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/single_threaded.h>
 
 /* How long a call that should not come is waited for. */
@@ -684,6 +685,67 @@ TEST(the_first_sigev_thread_call_keeps_the_lowest_free_number)
 	ASSERT_EQ(lo2, fd) TH_LOG("a later registration kept a descriptor at %d", lo2);
 	SYS(close(fd));
 	SYS(mq_notify(q, NULL));
+	SYS(mq_close(q));
+}
+
+/* The process's address space in bytes (VmSize), or 0. */
+static unsigned long vm_size(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+	unsigned long kb = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmSize: %lu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb * 1024;
+}
+
+/*
+ * glibc's first mq_notify(SIGEV_THREAD) starts its helper thread; if it
+ * cannot (here: no address space left for even its small stack), it closes
+ * the netlink socket it opened, and that call and every later SIGEV_THREAD
+ * call of the process fail with ENOSYS, also once a thread could start; a
+ * child it forks starts again (glibc's fork resets it).  The drop-in's
+ * helper failure gave EAGAIN, kept the socket's number, and was tried
+ * again in the process.
+ */
+TEST(a_helper_thread_that_cannot_start_makes_sigev_thread_enosys)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_THREAD };
+	struct rlimit as, tight;
+	int lo, fd;
+	pid_t pid;
+	mqd_t q;
+
+	sev.sigev_notify_function = notified;
+	q = unnamed_queue("helper_enosys");
+	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
+	lo = SYS(open("/dev/null", O_RDONLY));
+	SYS(close(lo));
+	SYS(getrlimit(RLIMIT_AS, &as));
+	tight = as;
+	tight.rlim_cur = vm_size();
+	ASSERT_LT((rlim_t)0, tight.rlim_cur);
+	SYS(setrlimit(RLIMIT_AS, &tight));
+	errno = 0;
+	ASSERT_EQ(-1, mq_notify(q, &sev));
+	ASSERT_EQ(ENOSYS, errno) TH_LOG("%s", strerrorname_np(errno));
+	SYS(setrlimit(RLIMIT_AS, &as));
+	ASSERT_ERRNO(ENOSYS, mq_notify(q, &sev));
+	fd = SYS(open("/dev/null", O_RDONLY));
+	ASSERT_EQ(lo, fd) TH_LOG("the socket's number %d was kept", lo);
+	SYS(close(fd));
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(mq_notify(q, &sev) == 0);
+		CHILD_CHECK(mq_notify(q, NULL) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_ERRNO(ENOSYS, mq_notify(q, &sev));
 	SYS(mq_close(q));
 }
 
