@@ -253,7 +253,7 @@ fn mq_regs(cmd: u32, arg: usize, receive: bool) -> Result<(ripc_mq_xfer, u64)> {
 }
 
 impl RipcFile {
-    /// The ioctls other than the data path's (`MiscDevice::ioctl`).
+    /// The ioctls other than the data path's ([`RipcFile::ioctl`]).
     #[inline(never)]
     fn control(&self, file: &File, nr: u32, arg: usize) -> Result<isize> {
         let me = self;

@@ -57,8 +57,9 @@
  *    it on the queue, so EBUSY, ownership, one-shot, the "empty to
  *    non-empty with no receiver waiting" condition and the removal on close
  *    are the module's, and the status line says NOTIFY:2 as native's;
- *  - one helper thread per process (started with the first such
- *    registration, every signal blocked) sleeps in epoll_wait on the
+ *  - one helper thread per process (started by the first
+ *    mq_notify(SIGEV_THREAD), whatever its outcome, with a small stack and
+ *    every signal blocked) sleeps in epoll_wait on the
  *    registrations' descriptors, with no periodic wake-up.  A firing makes
  *    the descriptor readable at once: the helper starts a detached thread
  *    (and waits for it to start, as glibc's does), which closes the
