@@ -244,7 +244,9 @@ impl Charge {
             // The caller holds at most `ns.names`, which the sweep never
             // waits for (a dead namespace's names are taken with a try:
             // `MqNs::retire`).
-            if swept {
+            // Only a namespace other than the initial one can die: with
+            // none, nothing is waited for.
+            if swept || !crate::ipc::ns::any_but_init() {
                 return Err(EMFILE);
             }
             kernel_api::sweep_flush();

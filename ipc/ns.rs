@@ -117,6 +117,12 @@ pub(crate) fn sweep_dead() -> bool {
         tree.iter().find(|(_, n)| n.dead()).map(|(a, _)| *a)
     }) {}
     drop(sweeping);
+    any_but_init()
+}
+
+/// Whether the table has a namespace other than the initial one (which
+/// never dies): else no sweep can free anything.
+pub(crate) fn any_but_init() -> bool {
     let all = globals::namespaces();
     let tree = all.tree.as_ref();
     tree.is_some_and(|t| t.values().any(|n| !n.init))
