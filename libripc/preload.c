@@ -823,6 +823,7 @@ __attribute__((constructor)) static void preload_init(void)
 {
 	state_pid = getpid();
 	pthread_atfork(prepare_fork, parent_fork, child_fork);
+	ripc_fd_remember_foreign();
 }
 
 /* ---- POSIX message queues ------------------------------------------- */

@@ -87,23 +87,53 @@ static void close_own(int fd)
  * number).  The library knows the descriptors it opens; ripc_fd_forget()
  * (ripc_mq_close(), the drop-in's close(), dup2() ...) forgets closed
  * numbers.
+ *
+ * Under the drop-in, whose close(), close_range(), closefrom(), dup2() and
+ * dup3() forget what they close or replace, an open descriptor found not to
+ * be one is also remembered (foreign_fds), so that a program that keeps
+ * calling mq_timedreceive() on one (stress-ng's --mq, on its standard
+ * input) makes only native's call, without an fstat each time: such a
+ * number can become a file of the device only through a close or a dup2
+ * that forgets it.  A library caller's own close() forgets nothing, so
+ * outside the drop-in nothing foreign is remembered (a dup() of a queue
+ * descriptor may take the number of a closed socket).  A closed number is
+ * never remembered: open() may reuse it.
  */
 #define KNOWN_FDS 65536
 #define LONG_BITS (8 * sizeof(unsigned long))
 static unsigned long known_fds[KNOWN_FDS / LONG_BITS];
+static unsigned long foreign_fds[KNOWN_FDS / LONG_BITS];
+static int remember_foreign;	/* the drop-in's: ripc_fd_remember_foreign() */
 static dev_t device_rdev;	/* 0: not known yet */
+
+#define FD_BIT(map, fd) (__atomic_load_n(&(map)[(fd) / LONG_BITS], __ATOMIC_RELAXED) >> \
+			 ((fd) % LONG_BITS) & 1)
+
+static void fd_set_bit(unsigned long *map, int fd, int on)
+{
+	unsigned long bit = 1UL << (fd % LONG_BITS);
+
+	if (on)
+		__atomic_fetch_or(&map[fd / LONG_BITS], bit, __ATOMIC_RELAXED);
+	else if (FD_BIT(map, fd))
+		__atomic_fetch_and(&map[fd / LONG_BITS], ~bit, __ATOMIC_RELAXED);
+}
 
 static void fd_learn(int fd)
 {
-	if ((unsigned int)fd < KNOWN_FDS)
-		__atomic_fetch_or(&known_fds[fd / LONG_BITS], 1UL << (fd % LONG_BITS),
-				  __ATOMIC_RELAXED);
+	if ((unsigned int)fd < KNOWN_FDS) {
+		fd_set_bit(known_fds, fd, 1);
+		fd_set_bit(foreign_fds, fd, 0);
+	}
 }
 
-void ripc_fd_forget(unsigned int lo, unsigned int hi)
+void ripc_fd_remember_foreign(void)
 {
-	if (hi >= KNOWN_FDS)
-		hi = KNOWN_FDS - 1;
+	remember_foreign = 1;
+}
+
+static void forget_in(unsigned long *map, unsigned int lo, unsigned int hi)
+{
 	for (unsigned int fd = lo; fd <= hi;) {
 		unsigned int bit = fd % LONG_BITS, n = LONG_BITS - bit;
 		unsigned long mask;
@@ -111,10 +141,18 @@ void ripc_fd_forget(unsigned int lo, unsigned int hi)
 		if (n > hi - fd + 1)
 			n = hi - fd + 1;
 		mask = (n == LONG_BITS ? ~0UL : ((1UL << n) - 1)) << bit;
-		if (__atomic_load_n(&known_fds[fd / LONG_BITS], __ATOMIC_RELAXED) & mask)
-			__atomic_fetch_and(&known_fds[fd / LONG_BITS], ~mask, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&map[fd / LONG_BITS], __ATOMIC_RELAXED) & mask)
+			__atomic_fetch_and(&map[fd / LONG_BITS], ~mask, __ATOMIC_RELAXED);
 		fd += n;
 	}
+}
+
+void ripc_fd_forget(unsigned int lo, unsigned int hi)
+{
+	if (hi >= KNOWN_FDS)
+		hi = KNOWN_FDS - 1;
+	forget_in(known_fds, lo, hi);
+	forget_in(foreign_fds, lo, hi);
 }
 
 /* Whether fd, not known yet, is a file of the device (then known). */
@@ -135,19 +173,28 @@ static __attribute__((noinline, cold)) int fd_check(int fd)
 		errno = err;
 		return 1;
 	}
-	ours = fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == dev;
+	if (fstat(fd, &st)) {
+		errno = err;
+		return 0;
+	}
+	ours = S_ISCHR(st.st_mode) && st.st_rdev == dev;
 	errno = err;
 	if (ours)
 		fd_learn(fd);
+	else if (remember_foreign && (unsigned int)fd < KNOWN_FDS)
+		fd_set_bit(foreign_fds, fd, 1);
 	return ours;
 }
 
 /* Whether fd is a file of the device: may the library's ioctls go to it. */
 static inline __attribute__((always_inline)) int fd_ours(int fd)
 {
-	if ((unsigned int)fd < KNOWN_FDS &&
-	    (__atomic_load_n(&known_fds[fd / LONG_BITS], __ATOMIC_RELAXED) >> (fd % LONG_BITS) & 1))
-		return 1;
+	if ((unsigned int)fd < KNOWN_FDS) {
+		if (FD_BIT(known_fds, fd))
+			return 1;
+		if (FD_BIT(foreign_fds, fd))
+			return 0;
+	}
 	return fd >= 0 && fd_check(fd);
 }
 

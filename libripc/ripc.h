@@ -258,6 +258,13 @@ int ripc_device_forget(unsigned int lo, unsigned int hi);
  * too, before a later call on that number.
  */
 void ripc_fd_forget(unsigned int lo, unsigned int hi);
+/*
+ * For the drop-in, whose close(), dup2() ... forget every number they close
+ * or replace: from now on an open descriptor found not to be a file of the
+ * device is remembered as such until it is forgotten (its calls then make
+ * native's call at once, without an fstat).
+ */
+void ripc_fd_remember_foreign(void);
 /* The process-wide descriptor if it is open now (without opening it), or -1. */
 int ripc_device_fd_peek(void);
 

@@ -638,6 +638,46 @@ TEST(queue_calls_on_another_file_are_ebadf)
 }
 
 /*
+ * A number that queue calls found not to be a queue (the drop-in remembers
+ * such an open descriptor, so that its later calls make native's call at
+ * once) is a queue for them once a queue descriptor takes it: opened there
+ * after a close() or a close_range(), or put there by dup2() or dup3().
+ */
+TEST(a_number_found_not_a_queue_is_one_once_a_queue_takes_it)
+{
+	int p[2], fd;
+	mqd_t q;
+
+	SYS(pipe2(p, O_CLOEXEC));
+	ASSERT_EQ(0, all_ebadf(p[0])) TH_LOG("pipe: %s", strerrorname_np(errno));
+	ASSERT_EQ(0, all_ebadf(p[1])) TH_LOG("pipe: %s", strerrorname_np(errno));
+	SYS(close(p[0]));
+	q = unnamed_queue("found");
+	ASSERT_EQ(p[0], q) TH_LOG("mq_open: %s", strerrorname_np(errno));
+	SYS(mq_send(q, "a", 1, 1));
+	ASSERT_MQ_RECV(q, "a", 1);
+	ASSERT_EQ(p[1], dup2(q, p[1]));
+	SYS(mq_send(p[1], "b", 1, 2));
+	ASSERT_MQ_RECV(q, "b", 2);
+	SYS(close(p[1]));
+
+	SYS(pipe2(p, O_CLOEXEC));
+	ASSERT_EQ(0, all_ebadf(p[0])) TH_LOG("pipe: %s", strerrorname_np(errno));
+	ASSERT_EQ(p[0], dup3(q, p[0], O_CLOEXEC));
+	SYS(mq_send(p[0], "c", 1, 3));
+	ASSERT_MQ_RECV(q, "c", 3);
+	ASSERT_EQ(0, all_ebadf(p[1])) TH_LOG("pipe: %s", strerrorname_np(errno));
+	SYS(close_range(p[1], p[1], 0));
+	fd = SYS(dup(q));
+	ASSERT_EQ(p[1], fd);
+	SYS(mq_send(fd, "d", 1, 4));
+	ASSERT_MQ_RECV(q, "d", 4);
+	SYS(close(fd));
+	SYS(close(p[0]));
+	SYS(mq_close(q));
+}
+
+/*
  * The same on a number the library used for a moment: the drop-in opens a
  * SIGEV_THREAD registration's descriptor at the lowest free number and
  * moves it high; a file that then takes that number is not a queue.
