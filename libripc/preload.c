@@ -806,6 +806,7 @@ static void child_fork(void)
 	}
 	nregs = 0;
 	state_pid = getpid();
+	ripc_fd_remember_foreign();
 	while (nidle)
 		close_mine(idle[--nidle]);
 	if (epfd >= 0) {

@@ -97,13 +97,15 @@ static void close_own(int fd)
  * that forgets it.  A library caller's own close() forgets nothing, so
  * outside the drop-in nothing foreign is remembered (a dup() of a queue
  * descriptor may take the number of a closed socket).  A closed number is
- * never remembered: open() may reuse it.
+ * never remembered: open() may reuse it.  Nor is anything in a process the
+ * drop-in has not said so for (a vfork() child, which shares this memory
+ * but not the descriptors; a child of a raw clone()).
  */
 #define KNOWN_FDS 65536
 #define LONG_BITS (8 * sizeof(unsigned long))
 static unsigned long known_fds[KNOWN_FDS / LONG_BITS];
 static unsigned long foreign_fds[KNOWN_FDS / LONG_BITS];
-static int remember_foreign;	/* the drop-in's: ripc_fd_remember_foreign() */
+static pid_t foreign_pid;	/* the drop-in's process: ripc_fd_remember_foreign() */
 static dev_t device_rdev;	/* 0: not known yet */
 
 #define FD_BIT(map, fd) (__atomic_load_n(&(map)[(fd) / LONG_BITS], __ATOMIC_RELAXED) >> \
@@ -129,7 +131,7 @@ static void fd_learn(int fd)
 
 void ripc_fd_remember_foreign(void)
 {
-	remember_foreign = 1;
+	__atomic_store_n(&foreign_pid, getpid(), __ATOMIC_RELAXED);
 }
 
 static void forget_in(unsigned long *map, unsigned int lo, unsigned int hi)
@@ -161,6 +163,7 @@ static __attribute__((noinline, cold)) int fd_check(int fd)
 	dev_t dev = __atomic_load_n(&device_rdev, __ATOMIC_RELAXED);
 	int err = errno, ours;
 	struct stat st;
+	pid_t fp;
 
 	if (!dev && stat(RIPC_DEVICE, &st) == 0 && S_ISCHR(st.st_mode)) {
 		dev = st.st_rdev;
@@ -181,7 +184,8 @@ static __attribute__((noinline, cold)) int fd_check(int fd)
 	errno = err;
 	if (ours)
 		fd_learn(fd);
-	else if (remember_foreign && (unsigned int)fd < KNOWN_FDS)
+	else if ((unsigned int)fd < KNOWN_FDS &&
+		 (fp = __atomic_load_n(&foreign_pid, __ATOMIC_RELAXED)) && fp == getpid())
 		fd_set_bit(foreign_fds, fd, 1);
 	return ours;
 }

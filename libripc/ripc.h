@@ -260,9 +260,10 @@ int ripc_device_forget(unsigned int lo, unsigned int hi);
 void ripc_fd_forget(unsigned int lo, unsigned int hi);
 /*
  * For the drop-in, whose close(), dup2() ... forget every number they close
- * or replace: from now on an open descriptor found not to be a file of the
- * device is remembered as such until it is forgotten (its calls then make
- * native's call at once, without an fstat).
+ * or replace: from now on, in the calling process (a fork child calls it
+ * again), an open descriptor found not to be a file of the device is
+ * remembered as such until it is forgotten (its calls then make native's
+ * call at once, without an fstat).
  */
 void ripc_fd_remember_foreign(void);
 /* The process-wide descriptor if it is open now (without opening it), or -1. */
