@@ -28,9 +28,9 @@ use kernel::{
 };
 
 use crate::ipc::{
-    defs::{read_user, ripc_clock, ripc_timespec, RIPC_TIMEOUT_RELATIVE},
+    defs::{read_user, ripc_clock, ripc_timespec, write_user, RIPC_TIMEOUT_RELATIVE},
     kernel_api::{self, clock::Clock},
-    lock::{sleepable, QueueMutexBackend},
+    lock::{sleepable, unlocked, QueueMutexBackend},
     msg::Msg,
     stats::{Blocked, Counted},
 };
@@ -354,16 +354,39 @@ impl<W> WaitList<W> {
 #[derive(Clone, Copy)]
 pub(crate) struct Deadline {
     at: Option<(Clock, i64)>,
-    /// Given as a time to wait: a signal ends the call with `EINTR`, since a
-    /// restart would wait the whole time again.
-    relative: bool,
+    /// Given as a time to wait, in the caller's `struct ripc_timespec` at
+    /// this address (0: an absolute deadline or none): a signal writes the
+    /// time left back there ([`Deadline::interrupted`]).
+    relative: u64,
 }
 
 impl Deadline {
     const NONE: Deadline = Deadline {
         at: None,
-        relative: false,
+        relative: 0,
     };
+
+    /// A relative wait that a signal interrupted, as `ppoll`'s: the time
+    /// left is written back to the caller's timespec, and the call restarts
+    /// with it if no handler runs (a stop and continue, a cgroup's freezer:
+    /// the wait goes on for what is left), else fails with `EINTR` whatever
+    /// `SA_RESTART` says, so that it never waits longer than asked.  If it
+    /// cannot be written (read-only), `EINTR`.  Writes to user memory: not
+    /// under a queue lock.
+    fn interrupted(&self) -> Error {
+        let Some((clock, at)) = self.at else {
+            return EINTR;
+        };
+        let left = at.saturating_sub(clock.now()).max(0);
+        let ts = ripc_timespec {
+            tv_sec: left / 1_000_000_000,
+            tv_nsec: left % 1_000_000_000,
+        };
+        match write_user(self.relative, &ts) {
+            Ok(()) => ERESTARTNOHAND,
+            Err(_) => EINTR,
+        }
+    }
 
     /// Whether the deadline has passed (never, with none).
     pub(crate) fn passed(&self) -> bool {
@@ -420,7 +443,7 @@ impl Deadline {
         };
         Ok(Deadline {
             at: Some(at),
-            relative,
+            relative: if relative { ptr } else { 0 },
         })
     }
 }
@@ -560,7 +583,8 @@ pub(crate) fn sleep<S: Unpin + Counted, W>(
             None
         } else if kernel::current!().signal_pending() {
             Some(match on_signal {
-                _ if deadline.relative => EINTR,
+                // Its time left is written back below, after the entry.
+                _ if deadline.relative != 0 => EINTR,
                 OnSignal::RestartSys => ERESTARTSYS,
                 OnSignal::RestartNoHand => ERESTARTNOHAND,
             })
@@ -581,6 +605,9 @@ pub(crate) fn sleep<S: Unpin + Counted, W>(
             Some(err) if !e.done => {
                 if err == ETIMEDOUT {
                     g.stats().timed_out();
+                } else if err == EINTR {
+                    // The entry is out of the list: nothing waits on it.
+                    return Err(unlocked(g, || deadline.interrupted()));
                 }
                 Err(err)
             }

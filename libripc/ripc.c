@@ -532,16 +532,27 @@ xfer_not_a_queue(int mqd, unsigned long cmd, struct ripc_mq_xfer *x, __u64 prio,
 
 /*
  * The module's struct ripc_clock for clock_nanosleep()-style arguments
- * (flags TIMER_ABSTIME or 0); -1 with EINVAL for other flags.
+ * (flags TIMER_ABSTIME or 0); -1 with EINVAL for other flags.  A relative
+ * timeout goes to the module as a copy in *left (*timeout then points to
+ * it): the module writes the time left back when a signal interrupts the
+ * call, and restarts it with that, so the caller's timespec stays as given
+ * (glibc's ppoll() copies its timeout so).
  */
-static int clock_arg(struct ripc_clock *c, clockid_t clockid, int flags)
+static int clock_arg(struct ripc_clock *c, __u64 *timeout, struct ripc_timespec *left,
+		     clockid_t clockid, int flags)
 {
+	const struct timespec *ts = (const struct timespec *)(uintptr_t)*timeout;
+
 	if (flags & ~TIMER_ABSTIME) {
 		errno = EINVAL;
 		return -1;
 	}
 	c->clockid = clockid;
 	c->flags = flags & TIMER_ABSTIME ? 0 : RIPC_TIMEOUT_RELATIVE;
+	if (c->flags && ts) {
+		*left = (struct ripc_timespec){ .tv_sec = ts->tv_sec, .tv_nsec = ts->tv_nsec };
+		*timeout = PTR(left);
+	}
 	return 0;
 }
 
@@ -620,10 +631,10 @@ mq_send_struct(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_pr
 		.msg_len = msg_len,
 		.timeout = PTR(timeout),
 	};
-
+	struct ripc_timespec left;
 	int saved = errno;
 
-	if (clock_arg(&arg.clock, clockid, flags) < 0)
+	if (clock_arg(&arg.clock, &arg.timeout, &left, clockid, flags) < 0)
 		return -1;
 	if (!fd_ours(mqd))
 		errno = EBADF;
@@ -676,10 +687,11 @@ mq_receive_struct(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio
 		.msg_len = msg_len,
 		.timeout = PTR(timeout),
 	};
+	struct ripc_timespec left;
 	int saved = errno;
 	long ret;
 
-	if (clock_arg(&arg.clock, clockid, flags) < 0)
+	if (clock_arg(&arg.clock, &arg.timeout, &left, clockid, flags) < 0)
 		return -1;
 	if (fd_ours(mqd)) {
 		ret = ioctl(mqd, RIPC_MQ_RECEIVE, &arg);
@@ -855,8 +867,9 @@ msgsnd_struct(int msqid, const void *msgp, size_t msgsz, int msgflg,
 		.msgsz = (__s64)msgsz,
 		.timeout = PTR(timeout),
 	};
+	struct ripc_timespec left;
 
-	if (clock_arg(&arg.clock, clockid, flags) < 0)
+	if (clock_arg(&arg.clock, &arg.timeout, &left, clockid, flags) < 0)
 		return -1;
 	return dev_ioctl(RIPC_MSGSND, &arg) < 0 ? -1 : 0;
 }
@@ -901,8 +914,9 @@ msgrcv_struct(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg,
 		.msgtyp = msgtyp,
 		.timeout = PTR(timeout),
 	};
+	struct ripc_timespec left;
 
-	if (clock_arg(&arg.clock, clockid, flags) < 0)
+	if (clock_arg(&arg.clock, &arg.timeout, &left, clockid, flags) < 0)
 		return -1;
 	return dev_ioctl(RIPC_MSGRCV, &arg);
 }

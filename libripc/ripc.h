@@ -82,7 +82,10 @@ ssize_t ripc_mq_timedreceive(int mqd, char *msg_ptr, size_t msg_len,
  * clock, 0 a time to wait from now (a relative CLOCK_REALTIME wait is not
  * moved by clock changes); other flags EINVAL.  timeout NULL waits
  * forever.  A call with a relative timeout that a signal interrupts fails
- * with EINTR, never restarted.  The wait is an hrtimer of that clock, as
+ * with EINTR if a handler runs (SA_RESTART or not), and goes on for the
+ * time left if none does (a stop and continue, a cgroup's freezer); the
+ * module gets a copy of *timeout (which libripc reads, as glibc's ppoll()
+ * does), so the caller's stays as given.  The wait is an hrtimer of that clock, as
  * native's: CLOCK_MONOTONIC and CLOCK_BOOTTIME waits do not move when the
  * wall clock is set.
  */

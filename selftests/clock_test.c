@@ -408,7 +408,9 @@ TEST_F(clock, an_invalid_clock_flag_or_timespec_is_einval_and_leaves_the_queues_
 			for (int flags = 0; flags <= TIMER_ABSTIME; flags += TIMER_ABSTIME)
 				ASSERT_ERRNO(EINVAL, timed_call(self, op, CLOCK_MONOTONIC, flags,
 								&bad_ts[i]));
-		ASSERT_ERRNO(EFAULT, timed_call(self, op, CLOCK_BOOTTIME, 0, (void *)8));
+		/* (libripc reads a relative timeout itself, as glibc's ppoll(): a
+		 * bad pointer there is the caller's fault, not EFAULT.) */
+		ASSERT_ERRNO(EFAULT, timed_call(self, op, CLOCK_BOOTTIME, TIMER_ABSTIME, (void *)8));
 		/* clock_nanosleep()'s flags: only TIMER_ABSTIME. */
 		ASSERT_ERRNO(EINVAL, timed_call(self, op, CLOCK_MONOTONIC, 2, &ok));
 	}
@@ -595,8 +597,92 @@ TEST_F(clock, a_relative_wait_interrupted_by_a_signal_is_eintr_even_under_sa_res
 		ASSERT_LT(now_ns(CLOCK_MONOTONIC), t0 + 2 * NS);
 		ASSERT_EQ(1, *sig_hits);
 		ASSERT_EQ(0, wait_child(pid));
+		/* libripc gave the module a copy: the caller's stays as given. */
+		ASSERT_EQ(3, rel.tv_sec);
+		ASSERT_EQ(0, rel.tv_nsec);
 	}
 	signal(SIGUSR1, SIG_DFL);
+	ASSERT_QUEUES_INTACT();
+}
+
+/*
+ * A stop and continue (SIGSTOP, SIGCONT: no handler runs) of a caller in a
+ * relative wait does not end the call (as a native blocked call, or a
+ * cgroup's freezer, is restarted): it goes on for the time left and times
+ * out then, never before its timeout (the stopped time is not counted as
+ * waited, as ppoll()'s).
+ */
+TEST_F(clock, a_relative_wait_goes_on_after_a_stop_and_continue)
+{
+	struct timespec rel = { 0, 600 * MS };
+
+	for (int op = 0; op < NOPS; op++) {
+		long long t0 = now_ns(CLOCK_MONOTONIC), t;
+		pid_t pid = fork_child();
+
+		if (pid == 0) {
+			wait_blocked(getppid());
+			kill(getppid(), SIGSTOP);
+			usleep(100000);
+			kill(getppid(), SIGCONT);
+			_exit(0);
+		}
+		TH_LOG("%s", op_names[op]);
+		ASSERT_ERRNO(ETIMEDOUT, timed_call(self, op, CLOCK_MONOTONIC, 0, &rel));
+		t = now_ns(CLOCK_MONOTONIC) - t0;
+		ASSERT_GE(t, 600 * MS);
+		ASSERT_LT(t, 600 * MS + 100 * MS + 2 * LATE);
+		ASSERT_EQ(0, wait_child(pid));
+		ASSERT_EQ(600 * MS, rel.tv_nsec);
+	}
+	ASSERT_QUEUES_INTACT();
+}
+
+/*
+ * The uapi's rule, through the struct command: a signal writes the time
+ * left back to the caller's struct ripc_timespec (as ppoll()); a handler
+ * makes the call fail with EINTR, a stop restarts it with what is left.  A
+ * timespec that cannot be written (read-only) makes a stop EINTR too.
+ */
+TEST_F(clock, an_interrupted_relative_wait_writes_the_time_left_back)
+{
+	struct ripc_timespec *ts = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char buf[64];
+	struct ripc_mq_xfer x = { .size = sizeof(x), .msg_ptr = PTR(buf), .msg_len = sizeof(buf),
+				  .timeout = PTR(ts),
+				  .clock = { CLOCK_MONOTONIC, RIPC_TIMEOUT_RELATIVE } };
+	pid_t pid;
+
+	ASSERT_NE(MAP_FAILED, ts);
+	*ts = (struct ripc_timespec){ 3, 0 };
+	ASSERT_EQ(0, set_handler(SIGUSR1, SA_RESTART));
+	pid = signal_when_blocked(SIGUSR1);
+	ASSERT_ERRNO(EINTR, ioctl(self->empty, RIPC_MQ_RECEIVE, &x));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(1, *sig_hits);
+	/* About 3 s less the time it waited (at most 2 s here). */
+	ASSERT_GE(ts->tv_sec * NS + ts->tv_nsec, 1 * NS);
+	ASSERT_LT(ts->tv_sec * NS + ts->tv_nsec, 3 * NS);
+	ASSERT_LT(ts->tv_nsec, NS);
+	signal(SIGUSR1, SIG_DFL);
+
+	/* Read-only: a stop is EINTR, the timespec as it was. */
+	*ts = (struct ripc_timespec){ 3, 0 };
+	SYS(mprotect(ts, PAGE, PROT_READ));
+	pid = fork_child();
+	if (pid == 0) {
+		wait_blocked(getppid());
+		kill(getppid(), SIGSTOP);
+		usleep(50000);
+		kill(getppid(), SIGCONT);
+		_exit(0);
+	}
+	ASSERT_ERRNO(EINTR, ioctl(self->empty, RIPC_MQ_RECEIVE, &x));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(3, ts->tv_sec);
+	ASSERT_EQ(0, ts->tv_nsec);
+	munmap(ts, PAGE);
 	ASSERT_QUEUES_INTACT();
 }
 

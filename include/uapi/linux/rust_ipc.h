@@ -108,10 +108,14 @@ struct ripc_timespec {
  * wq_sleep): an absolute CLOCK_REALTIME wait ends when the clock is set
  * past its deadline; CLOCK_MONOTONIC and CLOCK_BOOTTIME waits do not move
  * when CLOCK_REALTIME is set.  clockid and flags are checked (EINVAL) even
- * when timeout is 0, before the timespec is read.  A call with a relative
- * timeout that a signal interrupts fails with EINTR and is never restarted
- * (SA_RESTART or not), so it never waits longer than asked; one with an
- * absolute timeout restarts as without this struct.
+ * when timeout is 0, before the timespec is read.  When a signal
+ * interrupts a call with a relative timeout, the time left is written back
+ * to *timeout (as ppoll() does), and the call is restarted with it if no
+ * handler runs (a stop and continue, a cgroup's freezer: the wait goes on
+ * for what is left), else it fails with EINTR (SA_RESTART or not), so it
+ * never waits longer than asked; if the time left cannot be written
+ * (read-only memory), EINTR.  A call with an absolute timeout restarts as
+ * without this struct.
  */
 #define RIPC_TIMEOUT_RELATIVE 1
 

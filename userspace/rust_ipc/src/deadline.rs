@@ -40,8 +40,10 @@ impl Clock {
 /// move it), a [`SystemTime`] (`CLOCK_REALTIME`, absolute, native's
 /// deadline: setting the clock past it ends the wait), or a [`Duration`]
 /// (a time to wait from the call's start, on `CLOCK_MONOTONIC`).  A call
-/// with a relative timeout that a signal interrupts fails with `EINTR`,
-/// never restarted, so it never waits longer than asked.
+/// with a relative timeout that a signal interrupts fails with `EINTR` if
+/// a handler runs (`SA_RESTART` or not), so it never waits longer than
+/// asked, and goes on for the time left if none does (a stop and
+/// continue, a cgroup's freezer).
 ///
 /// The module sleeps on an hrtimer of that clock, as native does: the call
 /// never returns before its deadline.

@@ -36,7 +36,9 @@ pub const MQ_PRIO_MAX: u32 = 32768;
 /// calls, if the handler was installed with `SA_RESTART` and the call has
 /// no timeout or an absolute one; else it fails with `EINTR`
 /// ([`io::ErrorKind::Interrupted`]), and always with a relative timeout (a
-/// [`std::time::Duration`]), which never waits longer than asked.
+/// [`std::time::Duration`]) if a handler runs, so that it never waits
+/// longer than asked (a stop and continue, with no handler, lets it go on
+/// for the time left).
 ///
 /// # Examples
 ///
