@@ -125,9 +125,10 @@
  * parses it (one such descriptor at a time, until it is closed or replaced:
  * close, close_range, closefrom, dup2, dup3).  The descriptor is known by
  * its number: stdio's writes to it (dprintf, fdopen) go to the memfd and set
- * nothing, and a close the program makes through libc's internals (fclose
- * of an fdopen'd stream) is not seen, so a file that then takes the number
- * has its write()s taken as msg_next_id's.  Other paths, and other spellings of these
+ * nothing; a close inside libc (fclose of an fdopen'd stream, freopen,
+ * pclose, fcloseall, closedir) lets it go as close() does, but one by a raw
+ * system call is not seen, so a file that then takes the number has its
+ * write()s taken as msg_next_id's.  Other paths, and other spellings of these
  * (relative, "..", symlinks, /proc/self/...), are untouched.
  *
  * Not caught (they reach the native queues, or see them):
@@ -149,6 +150,7 @@
 #define _GNU_SOURCE
 #endif
 #include <ctype.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -999,15 +1001,19 @@ static void closing_end(unsigned int lo, unsigned int hi, int locked, struct gua
 		settle_end(g);
 }
 
+/* call, which closes or replaces descriptors lo..hi (lo < 0: none). */
+#define CLOSING(lo, hi, call) ({ \
+	struct guard __g; \
+	int __lo = (lo), __l = __lo >= 0 && closing_begin(__lo, (hi), &__g); \
+	__typeof__(call) __r = (call); \
+	if (__lo >= 0) \
+		closing_end(__lo, (hi), __l, &__g); \
+	__r; \
+})
+
 EXPORT int close(int fd)
 {
-	struct guard g;
-	int locked = fd >= 0 && closing_begin(fd, fd, &g);
-	int ret = REAL(close)(fd);
-
-	if (fd >= 0)
-		closing_end(fd, fd, locked, &g);
-	return ret;
+	return CLOSING(fd, fd, REAL(close)(fd));
 }
 
 EXPORT int close_range(unsigned int first, unsigned int last, int flags)
@@ -1053,6 +1059,62 @@ EXPORT int dup2(int oldfd, int newfd)
 	if (valid)
 		closing_end(newfd, newfd, locked, &g);
 	return ret;
+}
+
+/*
+ * stdio and dirent close their descriptor inside libc, where close() is not
+ * called: the number is handled here as close() handles it (closing_begin(),
+ * closing_end()), so that libripc takes neither a queue descriptor it knew
+ * nor another file it found not to be one (ripc_fd_remember_foreign()) for
+ * the file that takes the number next, and the library's own bookkeeping
+ * (the msg_next_id descriptor) lets it go.
+ */
+static int stream_fd(FILE *f)
+{
+	int err = errno, fd = fileno(f);	/* -1 (EBADF) for a stream with none */
+
+	errno = err;
+	return fd;
+}
+
+EXPORT int fclose(FILE *f)
+{
+	int fd = stream_fd(f);
+
+	return CLOSING(fd, fd, REAL(fclose)(f));
+}
+
+EXPORT int pclose(FILE *f)
+{
+	int fd = stream_fd(f);
+
+	return CLOSING(fd, fd, REAL(pclose)(f));
+}
+
+EXPORT int fcloseall(void)
+{
+	return CLOSING(0, UINT_MAX, REAL(fcloseall)());
+}
+
+EXPORT FILE *freopen(const char *path, const char *mode, FILE *f)
+{
+	int fd = stream_fd(f);
+
+	return CLOSING(fd, fd, REAL(freopen)(path, mode, f));
+}
+
+EXPORT FILE *freopen64(const char *path, const char *mode, FILE *f)
+{
+	int fd = stream_fd(f);
+
+	return CLOSING(fd, fd, REAL(freopen64)(path, mode, f));
+}
+
+EXPORT int closedir(DIR *d)
+{
+	int fd = dirfd(d);
+
+	return CLOSING(fd, fd, REAL(closedir)(d));
 }
 
 /* ---- The limits files --------------------------------------------------- */

@@ -93,8 +93,10 @@ static void close_own(int fd)
  * be one is also remembered (foreign_fds), so that a program that keeps
  * calling mq_timedreceive() on one (stress-ng's --mq, on its standard
  * input) makes only native's call, without an fstat each time: such a
- * number can become a file of the device only through a close or a dup2
- * that forgets it.  A library caller's own close() forgets nothing, so
+ * number can become a file of the device only after a close or a dup2
+ * that forgets it (the drop-in's close() and its kin, and fclose(),
+ * freopen(), pclose(), fcloseall() and closedir(), which close inside
+ * libc), or a close by a raw system call, which the drop-in cannot see.  A library caller's own close() forgets nothing, so
  * outside the drop-in nothing foreign is remembered (a dup() of a queue
  * descriptor may take the number of a closed socket).  A closed number is
  * never remembered: open() may reuse it.  Nor is anything in a process the
@@ -549,7 +551,9 @@ static int clock_arg(struct ripc_clock *c, __u64 *timeout, struct ripc_timespec 
 	}
 	c->clockid = clockid;
 	c->flags = flags & TIMER_ABSTIME ? 0 : RIPC_TIMEOUT_RELATIVE;
-	if (c->flags && ts) {
+	/* Another clock is the module's EINVAL, before it reads the timespec. */
+	if (c->flags && ts &&
+	    (clockid == CLOCK_REALTIME || clockid == CLOCK_MONOTONIC || clockid == CLOCK_BOOTTIME)) {
 		*left = (struct ripc_timespec){ .tv_sec = ts->tv_sec, .tv_nsec = ts->tv_nsec };
 		*timeout = PTR(left);
 	}

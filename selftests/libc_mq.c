@@ -640,40 +640,65 @@ TEST(queue_calls_on_another_file_are_ebadf)
 /*
  * A number that queue calls found not to be a queue (the drop-in remembers
  * such an open descriptor, so that its later calls make native's call at
- * once) is a queue for them once a queue descriptor takes it: opened there
- * after a close() or a close_range(), or put there by dup2() or dup3().
+ * once) is a queue for them once a queue descriptor takes it: dup()ed
+ * there after a close(), a close_range(), an fclose() or a closedir() (the
+ * last two close inside libc), or put there by dup2() or dup3().
  */
 TEST(a_number_found_not_a_queue_is_one_once_a_queue_takes_it)
 {
 	int p[2], fd;
+	FILE *f;
+	DIR *d;
 	mqd_t q;
 
-	SYS(pipe2(p, O_CLOEXEC));
-	ASSERT_EQ(0, all_ebadf(p[0])) TH_LOG("pipe: %s", strerrorname_np(errno));
-	ASSERT_EQ(0, all_ebadf(p[1])) TH_LOG("pipe: %s", strerrorname_np(errno));
-	SYS(close(p[0]));
 	q = unnamed_queue("found");
-	ASSERT_EQ(p[0], q) TH_LOG("mq_open: %s", strerrorname_np(errno));
-	SYS(mq_send(q, "a", 1, 1));
-	ASSERT_MQ_RECV(q, "a", 1);
+	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
+#define TAKEN_BY_A_QUEUE(num, how) do { \
+		ASSERT_EQ(0, all_ebadf(num)) TH_LOG("%s: %s", how, strerrorname_np(errno)); \
+		ASSERT_EQ(0, all_ebadf(num)) TH_LOG("%s again: %s", how, strerrorname_np(errno)); \
+		CLOSE_IT; \
+		fd = SYS(dup(q)); \
+		ASSERT_EQ(num, fd) TH_LOG("%s: dup() took another number", how); \
+		SYS(mq_send(fd, how, 1, 1)); \
+		ASSERT_MQ_RECV(q, how, 1); \
+		SYS(close(fd)); \
+	} while (0)
+
+	SYS(pipe2(p, O_CLOEXEC));
+#define CLOSE_IT SYS(close(p[0]))
+	TAKEN_BY_A_QUEUE(p[0], "c");
+#undef CLOSE_IT
+#define CLOSE_IT SYS(close_range(p[0], p[0], 0))
+	fd = SYS(dup(p[1]));
+	ASSERT_EQ(p[0], fd);
+	TAKEN_BY_A_QUEUE(p[0], "r");
+#undef CLOSE_IT
+	f = fdopen(SYS(dup(p[1])), "w");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(p[0], fileno(f));
+#define CLOSE_IT ASSERT_EQ(0, fclose(f))
+	TAKEN_BY_A_QUEUE(p[0], "f");
+#undef CLOSE_IT
+	d = opendir("/");
+	ASSERT_NE(NULL, d);
+	ASSERT_EQ(p[0], dirfd(d));
+#define CLOSE_IT ASSERT_EQ(0, closedir(d))
+	TAKEN_BY_A_QUEUE(p[0], "d");
+#undef CLOSE_IT
+#undef TAKEN_BY_A_QUEUE
+
+	ASSERT_EQ(0, all_ebadf(p[1])) TH_LOG("pipe: %s", strerrorname_np(errno));
 	ASSERT_EQ(p[1], dup2(q, p[1]));
 	SYS(mq_send(p[1], "b", 1, 2));
 	ASSERT_MQ_RECV(q, "b", 2);
 	SYS(close(p[1]));
-
 	SYS(pipe2(p, O_CLOEXEC));
 	ASSERT_EQ(0, all_ebadf(p[0])) TH_LOG("pipe: %s", strerrorname_np(errno));
 	ASSERT_EQ(p[0], dup3(q, p[0], O_CLOEXEC));
 	SYS(mq_send(p[0], "c", 1, 3));
 	ASSERT_MQ_RECV(q, "c", 3);
-	ASSERT_EQ(0, all_ebadf(p[1])) TH_LOG("pipe: %s", strerrorname_np(errno));
-	SYS(close_range(p[1], p[1], 0));
-	fd = SYS(dup(q));
-	ASSERT_EQ(p[1], fd);
-	SYS(mq_send(fd, "d", 1, 4));
-	ASSERT_MQ_RECV(q, "d", 4);
-	SYS(close(fd));
 	SYS(close(p[0]));
+	SYS(close(p[1]));
 	SYS(mq_close(q));
 }
 

@@ -391,7 +391,9 @@ struct ripc_msg_next_id {
  * that many single calls in order (each may block, the deadline applies to
  * each; a relative timeout is counted once, from the call's start): the
  * first failure ends the batch; if it is the first item the call
- * fails with its errno, else the call returns the number of items done.
+ * fails with its errno, else the call returns the number of items done
+ * (also when a signal interrupts an item's wait: a stop then ends a batch
+ * with items done, and a relative timeout's time left is written back).
  * On a receive, each item's length is set to the received length (and
  * msg_prio / the mtype in the buffer as a single receive sets them).
  * With RIPC_BATCH_WAITFORONE (as recvmmsg's MSG_WAITFORONE), only the first

@@ -487,13 +487,15 @@ impl PosixQueue {
         prio: u32,
         timeout: Option<Deadline>,
     ) -> io::Result<(usize, u32)> {
-        let timeout = timeout.map(Deadline::to_abi);
+        let mut timeout = timeout.map(Deadline::to_abi);
         let mut x = uapi::ripc_mq_xfer {
             size: sys::size_of::<uapi::ripc_mq_xfer>(),
             msg_prio: prio,
             msg_ptr: ptr(msg),
             msg_len: len as u64,
-            timeout: timeout.as_ref().map_or(0, |(ts, _)| ptr(ts)),
+            // The module writes the time left of a relative timeout
+            // back to it when a signal interrupts the call.
+            timeout: timeout.as_mut().map_or(0, |(ts, _)| ptr(core::ptr::from_mut(ts))),
             clock: timeout.map(|(_, c)| c).unwrap_or_default(),
         };
         let send = cmd == uapi::RIPC_CMD_MQ_SEND;

@@ -279,7 +279,7 @@ impl SysvQueue {
         msgflg: i32,
         timeout: Option<Deadline>,
     ) -> io::Result<()> {
-        let timeout = timeout.map(Deadline::to_abi);
+        let mut timeout = timeout.map(Deadline::to_abi);
         // The native struct msgbuf: { long mtype; char mtext[]; }.
         let mut msg = Vec::with_capacity(8 + data.len());
         msg.extend_from_slice(&mtype.to_ne_bytes());
@@ -291,7 +291,9 @@ impl SysvQueue {
             __pad: 0,
             msgp: ptr(msg.as_ptr()),
             msgsz: data.len() as i64,
-            timeout: timeout.as_ref().map_or(0, |(ts, _)| ptr(ts)),
+            // The module writes the time left of a relative timeout
+            // back to it when a signal interrupts the call.
+            timeout: timeout.as_mut().map_or(0, |(ts, _)| ptr(core::ptr::from_mut(ts))),
             clock: timeout.map(|(_, c)| c).unwrap_or_default(),
         };
         let dev = sys::device()?;
@@ -371,7 +373,7 @@ impl SysvQueue {
         msgflg: i32,
         timeout: Option<Deadline>,
     ) -> io::Result<(usize, i64)> {
-        let timeout = timeout.map(Deadline::to_abi);
+        let mut timeout = timeout.map(Deadline::to_abi);
         // Room for the msgbuf's mtype before the text; the module writes
         // 8 + the returned length bytes, and only those are read back.
         let mut msg: Vec<u8> = Vec::with_capacity(8 + buf.len());
@@ -383,7 +385,9 @@ impl SysvQueue {
             msgp: ptr(msg.as_mut_ptr()),
             msgsz: buf.len() as i64,
             msgtyp,
-            timeout: timeout.as_ref().map_or(0, |(ts, _)| ptr(ts)),
+            // The module writes the time left of a relative timeout
+            // back to it when a signal interrupts the call.
+            timeout: timeout.as_mut().map_or(0, |(ts, _)| ptr(core::ptr::from_mut(ts))),
             clock: timeout.map(|(_, c)| c).unwrap_or_default(),
         };
         let dev = sys::device()?;
