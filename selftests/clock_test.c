@@ -605,6 +605,23 @@ TEST_F(clock, a_relative_wait_interrupted_by_a_signal_is_eintr_even_under_sa_res
 	ASSERT_QUEUES_INTACT();
 }
 
+/* Forks a child that stops this process (SIGSTOP) after_us after it
+ * blocks, and continues it (SIGCONT) stopped_us later. */
+static pid_t stop_when_blocked(useconds_t after_us, useconds_t stopped_us)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		wait_blocked(getppid());
+		usleep(after_us);
+		kill(getppid(), SIGSTOP);
+		usleep(stopped_us);
+		kill(getppid(), SIGCONT);
+		_exit(0);
+	}
+	return pid;
+}
+
 /*
  * A stop and continue (SIGSTOP, SIGCONT: no handler runs) of a caller in a
  * relative wait does not end the call (as a native blocked call, or a
@@ -618,18 +635,10 @@ TEST_F(clock, a_relative_wait_goes_on_after_a_stop_and_continue)
 
 	for (int op = 0; op < NOPS; op++) {
 		long long t0 = now_ns(CLOCK_MONOTONIC), t;
-		pid_t pid = fork_child();
+		/* Stopped 1 s into its wait: what is left is about 1 s, where a
+		 * restart with the whole timeout would take 2 s. */
+		pid_t pid = stop_when_blocked(1000000, 100000);
 
-		if (pid == 0) {
-			/* Stopped 1 s into its wait: what is left is about 1 s,
-			 * where a restart with the whole timeout would take 2 s. */
-			wait_blocked(getppid());
-			usleep(1000000);
-			kill(getppid(), SIGSTOP);
-			usleep(100000);
-			kill(getppid(), SIGCONT);
-			_exit(0);
-		}
 		TH_LOG("%s", op_names[op]);
 		ASSERT_ERRNO(ETIMEDOUT, timed_call(self, op, CLOCK_MONOTONIC, 0, &rel));
 		t = now_ns(CLOCK_MONOTONIC) - t0;
@@ -673,15 +682,7 @@ TEST_F(clock, an_interrupted_relative_wait_writes_the_time_left_back)
 
 	/* A stop: the call goes on with what is left, which it wrote. */
 	*ts = (struct ripc_timespec){ 1, 0 };
-	pid = fork_child();
-	if (pid == 0) {
-		wait_blocked(getppid());
-		usleep(300000);
-		kill(getppid(), SIGSTOP);
-		usleep(50000);
-		kill(getppid(), SIGCONT);
-		_exit(0);
-	}
+	pid = stop_when_blocked(300000, 50000);
 	ASSERT_ERRNO(ETIMEDOUT, ioctl(self->empty, RIPC_MQ_RECEIVE, &x));
 	ASSERT_EQ(0, wait_child(pid));
 	ASSERT_EQ(0, ts->tv_sec);
@@ -691,14 +692,7 @@ TEST_F(clock, an_interrupted_relative_wait_writes_the_time_left_back)
 	/* Read-only: a stop is EINTR, the timespec as it was. */
 	*ts = (struct ripc_timespec){ 3, 0 };
 	SYS(mprotect(ts, PAGE, PROT_READ));
-	pid = fork_child();
-	if (pid == 0) {
-		wait_blocked(getppid());
-		kill(getppid(), SIGSTOP);
-		usleep(50000);
-		kill(getppid(), SIGCONT);
-		_exit(0);
-	}
+	pid = stop_when_blocked(0, 50000);
 	ASSERT_ERRNO(EINTR, ioctl(self->empty, RIPC_MQ_RECEIVE, &x));
 	ASSERT_EQ(0, wait_child(pid));
 	ASSERT_EQ(3, ts->tv_sec);
