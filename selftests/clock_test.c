@@ -652,6 +652,56 @@ TEST_F(clock, a_relative_wait_goes_on_after_a_stop_and_continue)
 }
 
 /*
+ * The same with a cgroup's freezer (cgroup v2's cgroup.freeze, what a
+ * container runtime's pause writes): a caller frozen and thawed in a
+ * relative wait goes on for the time left and times out then, where it
+ * failed with EINTR before (a native blocked call is restarted).
+ */
+TEST_F(clock, a_relative_wait_goes_on_after_its_cgroup_is_frozen_and_thawed)
+{
+	char cg[64], file[128], events[256], pid_s[16];
+
+	REQUIRE_ROOT();
+	if (access("/sys/fs/cgroup/cgroup.procs", F_OK))
+		SKIP(return, "no cgroup2 at /sys/fs/cgroup");
+	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/ripc_clock_%d", getpid());
+	SYS(mkdir(cg, 0755));
+	for (int op = 0; op < NOPS; op++) {
+		struct timespec rel = { 1, 0 };
+		pid_t pid = fork_child();
+		int frozen = 0;
+
+		if (pid == 0) {
+			long r = timed_call(self, op, CLOCK_MONOTONIC, 0, &rel);
+
+			_exit(r == -1 && errno == ETIMEDOUT ? 0 : r == -1 ? errno : 100);
+		}
+		TH_LOG("%s", op_names[op]);
+		wait_blocked(pid);
+		snprintf(pid_s, sizeof(pid_s), "%d", pid);
+		snprintf(file, sizeof(file), "%s/cgroup.procs", cg);
+		SYS(write_file(file, pid_s));
+		usleep(200000);
+		snprintf(file, sizeof(file), "%s/cgroup.freeze", cg);
+		SYS(write_file(file, "1"));
+		snprintf(file, sizeof(file), "%s/cgroup.events", cg);
+		for (int i = 0; i < 200 && !frozen; i++) {
+			read_text(file, events, sizeof(events));
+			frozen = strstr(events, "frozen 1") != NULL;
+			usleep(10000);
+		}
+		ASSERT_TRUE(frozen) TH_LOG("the cgroup did not freeze: %s", events);
+		usleep(100000);
+		snprintf(file, sizeof(file), "%s/cgroup.freeze", cg);
+		SYS(write_file(file, "0"));
+		/* 0: ETIMEDOUT; 4: EINTR. */
+		ASSERT_EQ(0, wait_child(pid));
+	}
+	SYS(rmdir(cg));
+	ASSERT_QUEUES_INTACT();
+}
+
+/*
  * The uapi's rule, through the struct command: a signal writes the time
  * left back to the caller's struct ripc_timespec (as ppoll()); a handler
  * makes the call fail with EINTR, a stop restarts it with what is left.  A
