@@ -151,10 +151,17 @@ static void forget_in(unsigned long *map, unsigned int lo, unsigned int hi)
 	}
 }
 
+/* Counts the forgets, before each clears its bits: fd_check() undoes what
+ * it learnt if one came while it looked (a close and a dup by another
+ * thread between its fstat and its bit). */
+static unsigned long forget_gen;
+
 void ripc_fd_forget(unsigned int lo, unsigned int hi)
 {
 	if (hi >= KNOWN_FDS)
 		hi = KNOWN_FDS - 1;
+	__atomic_fetch_add(&forget_gen, 1, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	forget_in(known_fds, lo, hi);
 	forget_in(foreign_fds, lo, hi);
 }
@@ -163,6 +170,7 @@ void ripc_fd_forget(unsigned int lo, unsigned int hi)
 static __attribute__((noinline, cold)) int fd_check(int fd)
 {
 	dev_t dev = __atomic_load_n(&device_rdev, __ATOMIC_RELAXED);
+	unsigned long gen = __atomic_load_n(&forget_gen, __ATOMIC_SEQ_CST), *map = NULL;
 	int err = errno, ours;
 	struct stat st;
 	pid_t fp;
@@ -184,11 +192,20 @@ static __attribute__((noinline, cold)) int fd_check(int fd)
 	}
 	ours = S_ISCHR(st.st_mode) && st.st_rdev == dev;
 	errno = err;
+	if ((unsigned int)fd >= KNOWN_FDS)
+		return ours;
 	if (ours)
-		fd_learn(fd);
-	else if ((unsigned int)fd < KNOWN_FDS &&
-		 (fp = __atomic_load_n(&foreign_pid, __ATOMIC_RELAXED)) && fp == getpid())
-		fd_set_bit(foreign_fds, fd, 1);
+		map = known_fds;
+	else if ((fp = __atomic_load_n(&foreign_pid, __ATOMIC_RELAXED)) && fp == getpid())
+		map = foreign_fds;
+	if (map) {
+		fd_set_bit(map, fd, 1);
+		/* Either this sees a forget that came since the fstat, or that
+		 * forget's clearing comes after the bit and clears it. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&forget_gen, __ATOMIC_SEQ_CST) != gen)
+			fd_set_bit(map, fd, 0);
+	}
 	return ours;
 }
 
