@@ -126,9 +126,9 @@
  * close, close_range, closefrom, dup2, dup3).  The descriptor is known by
  * its number: stdio's writes to it (dprintf, fdopen) go to the memfd and set
  * nothing; a close inside libc (fclose of an fdopen'd stream, freopen,
- * pclose, fcloseall, closedir) lets it go as close() does, but one by a raw
- * system call is not seen, so a file that then takes the number has its
- * write()s taken as msg_next_id's.  Other paths, and other spellings of these
+ * pclose, closedir) lets it go as close() does, but one by a raw system
+ * call is not seen, so a file that then takes the number has its write()s
+ * taken as msg_next_id's.  Other paths, and other spellings of these
  * (relative, "..", symlinks, /proc/self/...), are untouched.
  *
  * Not caught (they reach the native queues, or see them):
@@ -1063,15 +1063,42 @@ EXPORT int dup2(int oldfd, int newfd)
 
 /*
  * stdio and dirent close their descriptor inside libc, where close() is not
- * called: the number is handled here as close() handles it (closing_begin(),
- * closing_end()), so that libripc takes neither a queue descriptor it knew
- * nor another file it found not to be one (ripc_fd_remember_foreign()) for
- * the file that takes the number next, and the library's own bookkeeping
- * (the msg_next_id descriptor) lets it go.
+ * called: the number is let go of here too, so that libripc takes neither a
+ * queue descriptor it knew nor another file it found not to be one
+ * (ripc_fd_remember_foreign()) for the file that takes the number next.
+ * Such a stream holds none of the library's notification descriptors, so
+ * the library's lock is not taken (fclose may flush to a pipe, pclose
+ * waits for its child); the device's and msg_next_id's numbers are let go
+ * of as closing_begin() does, if the program made a stream of one.  The
+ * number is forgotten before the call (which may be cancelled in pclose's
+ * wait or freopen's open) and after it (another thread may have looked at
+ * it meanwhile).  fcloseall() closes no descriptor (glibc's only flushes).
  */
+static int closing_in_libc(int fd)
+{
+	if (fd < 0)
+		return fd;
+	if ((in_range(ripc_device_fd_peek(), fd, fd) ||
+	     in_range(__atomic_load_n(&next_id_fd, __ATOMIC_ACQUIRE), fd, fd)) &&
+	    getpid() == __atomic_load_n(&state_pid, __ATOMIC_RELAXED)) {
+		ripc_device_forget(fd, fd);
+		next_id_gone(fd, fd);
+	}
+	ripc_fd_forget(fd, fd);
+	return fd;
+}
+
+#define CLOSING_IN_LIBC(fd, call) ({ \
+	int __fd = closing_in_libc(fd); \
+	__typeof__(call) __r = (call); \
+	if (__fd >= 0) \
+		ripc_fd_forget(__fd, __fd); \
+	__r; \
+})
+
 static int stream_fd(FILE *f)
 {
-	int err = errno, fd = fileno(f);	/* -1 (EBADF) for a stream with none */
+	int err = errno, fd = f ? fileno(f) : -1;	/* -1 for a stream with none */
 
 	errno = err;
 	return fd;
@@ -1079,42 +1106,33 @@ static int stream_fd(FILE *f)
 
 EXPORT int fclose(FILE *f)
 {
-	int fd = stream_fd(f);
-
-	return CLOSING(fd, fd, REAL(fclose)(f));
+	return CLOSING_IN_LIBC(stream_fd(f), REAL(fclose)(f));
 }
 
 EXPORT int pclose(FILE *f)
 {
-	int fd = stream_fd(f);
-
-	return CLOSING(fd, fd, REAL(pclose)(f));
-}
-
-EXPORT int fcloseall(void)
-{
-	return CLOSING(0, UINT_MAX, REAL(fcloseall)());
+	return CLOSING_IN_LIBC(stream_fd(f), REAL(pclose)(f));
 }
 
 EXPORT FILE *freopen(const char *path, const char *mode, FILE *f)
 {
-	int fd = stream_fd(f);
-
-	return CLOSING(fd, fd, REAL(freopen)(path, mode, f));
+	return CLOSING_IN_LIBC(stream_fd(f), REAL(freopen)(path, mode, f));
 }
 
 EXPORT FILE *freopen64(const char *path, const char *mode, FILE *f)
 {
-	int fd = stream_fd(f);
+	return CLOSING_IN_LIBC(stream_fd(f), REAL(freopen64)(path, mode, f));
+}
 
-	return CLOSING(fd, fd, REAL(freopen64)(path, mode, f));
+/* (closedir's argument is declared nonnull: glibc's gives EINVAL for NULL.) */
+static __attribute__((noipa)) int dir_fd(void *d)
+{
+	return d ? dirfd(d) : -1;
 }
 
 EXPORT int closedir(DIR *d)
 {
-	int fd = dirfd(d);
-
-	return CLOSING(fd, fd, REAL(closedir)(d));
+	return CLOSING_IN_LIBC(dir_fd(d), REAL(closedir)(d));
 }
 
 /* ---- The limits files --------------------------------------------------- */

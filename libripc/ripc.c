@@ -95,8 +95,8 @@ static void close_own(int fd)
  * input) makes only native's call, without an fstat each time: such a
  * number can become a file of the device only after a close or a dup2
  * that forgets it (the drop-in's close() and its kin, and fclose(),
- * freopen(), pclose(), fcloseall() and closedir(), which close inside
- * libc), or a close by a raw system call, which the drop-in cannot see.  A library caller's own close() forgets nothing, so
+ * freopen(), pclose() and closedir(), which close inside libc), or a close
+ * by a raw system call, which the drop-in cannot see.  A library caller's own close() forgets nothing, so
  * outside the drop-in nothing foreign is remembered (a dup() of a queue
  * descriptor may take the number of a closed socket).  A closed number is
  * never remembered: open() may reuse it.  Nor is anything in a process the

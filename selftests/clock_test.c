@@ -41,6 +41,8 @@ FIXTURE(clock) {
 	int empty;		/* the empty one's */
 	int sfull;		/* a System V queue, full (qbytes 4) */
 	int sempty;		/* a System V queue, empty */
+	char cg[64];		/* a cgroup a test made ("": none) */
+	pid_t cg_pid;		/* the child it put there (0: none) */
 };
 
 /*
@@ -94,6 +96,9 @@ FIXTURE_SETUP(clock)
 	struct mbuf m = { .mtype = 1, .mtext = "abcd" };
 	struct msqid_ds ds;
 
+	self->cg[0] = 0;
+	self->cg_pid = 0;
+
 	if (!have_device())
 		SKIP(return, RIPC_DEVICE " does not exist");
 	snprintf(self->name, sizeof(self->name), "/ripc_clock_test_%d", getpid());
@@ -109,8 +114,26 @@ FIXTURE_SETUP(clock)
 	SYS(ripc_msgsnd(self->sfull, &m, 4, IPC_NOWAIT));
 }
 
+/* A cgroup's file cg/name, written. */
+static int cg_write(const char *cg, const char *name, const char *val)
+{
+	char file[128];
+
+	snprintf(file, sizeof(file), "%s/%s", cg, name);
+	return write_file(file, val);
+}
+
 FIXTURE_TEARDOWN(clock)
 {
+	if (self->cg[0]) {
+		/* Thawed and emptied even after a failed assertion. */
+		cg_write(self->cg, "cgroup.freeze", "0");
+		if (self->cg_pid > 0) {
+			kill(self->cg_pid, SIGKILL);
+			waitpid(self->cg_pid, NULL, 0);
+		}
+		rmdir(self->cg);
+	}
 	restore_realtime();
 	ripc_mq_unlink(self->name);
 	ripc_mq_unlink(self->name2);
@@ -659,45 +682,59 @@ TEST_F(clock, a_relative_wait_goes_on_after_a_stop_and_continue)
  */
 TEST_F(clock, a_relative_wait_goes_on_after_its_cgroup_is_frozen_and_thawed)
 {
-	char cg[64], file[128], events[256], pid_s[16];
+	long long *waited = mmap(NULL, sizeof(*waited), PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char events[256], pid_s[16], file[128];
 
 	REQUIRE_ROOT();
 	if (access("/sys/fs/cgroup/cgroup.procs", F_OK))
 		SKIP(return, "no cgroup2 at /sys/fs/cgroup");
-	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/ripc_clock_%d", getpid());
-	SYS(mkdir(cg, 0755));
+	ASSERT_NE(MAP_FAILED, waited);
+	snprintf(self->cg, sizeof(self->cg), "/sys/fs/cgroup/ripc_clock_%d", getpid());
+	SYS(mkdir(self->cg, 0755));
+	snprintf(file, sizeof(file), "%s/cgroup.events", self->cg);
 	for (int op = 0; op < NOPS; op++) {
-		struct timespec rel = { 1, 0 };
-		pid_t pid = fork_child();
+		struct timespec rel = { 2, 0 };
+		long long frozen_at, thawed_at;
 		int frozen = 0;
 
-		if (pid == 0) {
+		TH_LOG("%s", op_names[op]);
+		*waited = -1;
+		self->cg_pid = fork_child();
+		if (self->cg_pid == 0) {
+			long long t0 = now_ns(CLOCK_MONOTONIC);
 			long r = timed_call(self, op, CLOCK_MONOTONIC, 0, &rel);
 
+			*waited = now_ns(CLOCK_MONOTONIC) - t0;
 			_exit(r == -1 && errno == ETIMEDOUT ? 0 : r == -1 ? errno : 100);
 		}
-		TH_LOG("%s", op_names[op]);
-		wait_blocked(pid);
-		snprintf(pid_s, sizeof(pid_s), "%d", pid);
-		snprintf(file, sizeof(file), "%s/cgroup.procs", cg);
-		SYS(write_file(file, pid_s));
-		usleep(200000);
-		snprintf(file, sizeof(file), "%s/cgroup.freeze", cg);
-		SYS(write_file(file, "1"));
-		snprintf(file, sizeof(file), "%s/cgroup.events", cg);
+		wait_blocked(self->cg_pid);
+		snprintf(pid_s, sizeof(pid_s), "%d", self->cg_pid);
+		SYS(cg_write(self->cg, "cgroup.procs", pid_s));
+		/* Frozen 0.8 s into its wait: a restart with the whole 2 s
+		 * would end 0.8 s later than one with what is left. */
+		usleep(800000);
+		frozen_at = now_ns(CLOCK_MONOTONIC);
+		SYS(cg_write(self->cg, "cgroup.freeze", "1"));
 		for (int i = 0; i < 200 && !frozen; i++) {
 			read_text(file, events, sizeof(events));
 			frozen = strstr(events, "frozen 1") != NULL;
 			usleep(10000);
 		}
 		ASSERT_TRUE(frozen) TH_LOG("the cgroup did not freeze: %s", events);
-		usleep(100000);
-		snprintf(file, sizeof(file), "%s/cgroup.freeze", cg);
-		SYS(write_file(file, "0"));
+		usleep(200000);
+		SYS(cg_write(self->cg, "cgroup.freeze", "0"));
+		thawed_at = now_ns(CLOCK_MONOTONIC);
 		/* 0: ETIMEDOUT; 4: EINTR. */
-		ASSERT_EQ(0, wait_child(pid));
+		ASSERT_EQ(0, wait_child(self->cg_pid));
+		self->cg_pid = 0;
+		/* Its 2 s, plus at most the frozen time. */
+		ASSERT_GE(*waited, 2 * NS);
+		ASSERT_LT(*waited, 2 * NS + (thawed_at - frozen_at) + 2 * LATE);
 	}
-	SYS(rmdir(cg));
+	SYS(rmdir(self->cg));
+	self->cg[0] = 0;
+	munmap(waited, sizeof(*waited));
 	ASSERT_QUEUES_INTACT();
 }
 
