@@ -24,7 +24,7 @@
 #include <linux/ioctl.h>
 
 #define RIPC_DEVICE "/dev/rust_ipc"
-#define RIPC_ABI_VERSION 3             /* 2: the register calls (below); 3: ripc_set_limits.set, POLLPRI on notification descriptors */
+#define RIPC_ABI_VERSION 4             /* 2: the register calls (below); 3: ripc_set_limits.set, POLLPRI on notification descriptors; 4: a relative wait's time left written back (struct ripc_clock) */
 
 /* Limits, as /proc/sys/fs/mqueue/ and /proc/sys/kernel/msg* show them. */
 struct ripc_limits {
