@@ -114,15 +114,6 @@ FIXTURE_SETUP(clock)
 	SYS(ripc_msgsnd(self->sfull, &m, 4, IPC_NOWAIT));
 }
 
-/* A cgroup's file cg/name, written. */
-static int cg_write(const char *cg, const char *name, const char *val)
-{
-	char file[128];
-
-	snprintf(file, sizeof(file), "%s/%s", cg, name);
-	return write_file(file, val);
-}
-
 FIXTURE_TEARDOWN(clock)
 {
 	if (self->cg[0]) {

@@ -592,14 +592,6 @@ static long cg_read(const char *cg, const char *file, const char *key)
 	return strncmp(p, "max", 3) == 0 ? LONG_MAX : strtol(p, NULL, 10);
 }
 
-static int cg_write(const char *cg, const char *file, const char *val)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/%s", cg, file);
-	return write_file(path, val);
-}
-
 /*
  * Creates the test's cgroup with memory.max CG_MAX (memory.swap.max 0 if
  * there is swap accounting), or SKIPs without the memory controller.

@@ -391,6 +391,15 @@ static inline int write_file(const char *path, const char *text)
 	return close(fd) == 0 && ok ? 0 : -1;
 }
 
+/* Writes val to the file cg/file of a cgroup directory cg. */
+static inline int cg_write(const char *cg, const char *file, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	return write_file(path, val);
+}
+
 /* Reads the number in a /proc/sys file and, if val > 0, writes val there;
  * returns the value it had, or -1. */
 static inline long sysctl_rw(const char *path, long val)
