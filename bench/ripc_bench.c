@@ -4,7 +4,8 @@
  * datagram sockets), all in one run.
  *
  *   ripc_bench [--quick] [--runs R] [--json FILE|-] [--only C1,C2,...] [--insn]
- *              [--tests T1,T2,...] [--sizes S1,...] [--target SECONDS] [--verbose]
+ *              [--tests T1,T2,...] [--sizes S1,...] [--n N1,...] [--target SECONDS]
+ *              [--verbose]
  *              [--preload PATH] [--maps]
  *
  * Contenders: ripc-mq, native-mq, ripc-sysv, native-sysv, pipe, unix-dgram,
@@ -24,7 +25,8 @@
  * contenders (in an order rotated each repetition).
  *
  * --insn: under QEMU with bench/out/insn_plugin.so (scripts/bench --insn),
- * each pingpong and stream measurement is bracketed by the plugin's marker
+ * each pingpong and stream measurement (and contention's, if --tests names
+ * it: M is then all N pairs' messages) is bracketed by the plugin's marker
  * instructions (mark()), and a line
  *	RIPC-INSN-CELL test n size contender M
  * follows it on stdout: the plugin's log then holds the guest instructions
@@ -160,7 +162,7 @@ static int test_has_contender(int t, int ci)
 
 /* ---- options and global state ------------------------------------------ */
 
-static int opt_insn, opt_maps, opt_fifo_pingpong, opt_tests = (1 << NTEST) - 1;
+static int opt_insn, opt_maps, opt_fifo_pingpong, opt_tests = (1 << NTEST) - 1, tests_given;
 static const char *opt_preload;
 static double opt_target = 0.2;
 static int watchdog_s = 60;
@@ -172,6 +174,7 @@ static int nns;
 
 struct shm {
 	long remaining;
+	long receiving; /* contention: receivers not done yet (the last marks the end) */
 	uint64_t t_end[MAXPROC];
 	long count[MAXPROC];
 	double v[4];
@@ -915,6 +918,8 @@ static void contention_role(int idx, void *arg)
 		for (; count < j->m; count++)
 			recv_one(ch, b);
 	}
+	if (__atomic_sub_fetch(&shm->receiving, 1, __ATOMIC_SEQ_CST) == 0)
+		mark(1);
 	shm->t_end[idx] = now_ns();
 	shm->count[idx] = count;
 }
@@ -965,6 +970,7 @@ static double measure(int test, int n, size_t size, int ci, long m, double out[3
 		for (int i = 0; i < j.nch; i++)
 			chan_open(&ch[i], ci, size, DEPTH, 0);
 		shm->remaining = (long)n * m;
+		shm->receiving = n;
 		t0 = run_group(2 * n, contention_role, &j);
 		for (int i = n; i < 2 * n; i++) {
 			total += shm->count[i];
@@ -1631,14 +1637,16 @@ static void run_cell(struct cell *c, int rep)
 		snprintf(ctx, sizeof(ctx), "%s n=%d size=%zu %s (run %d)", test_name[c->test], c->n,
 			 c->size, C[ci].name, rep + 1);
 		if (opt_insn) {
-			/* Stream and pingpong only (cells() keeps to them). */
+			/* No memory test (main() keeps to the others); a
+			 * contention cell's M is its messages, N x m. */
 			if (C[ci].dropin < 0)
 				print_maps();
 			marking = 1;
 			measure(c->test, c->n, c->size, ci, c->m, out);
 			marking = 0;
 			printf("RIPC-INSN-CELL %s %d %zu %s %ld\n", test_name[c->test], c->n, c->size,
-			       C[ci].name, c->m);
+			       C[ci].name,
+			       c->test == T_SHARED || c->test == T_PAIRS ? (long)c->n * c->m : c->m);
 			fflush(stdout);
 			continue;
 		}
@@ -1713,7 +1721,8 @@ static void usage(FILE *o)
 {
 	fprintf(o,
 		"usage: ripc_bench [--quick] [--runs R] [--json FILE|-] [--only C1,C2,...]\n"
-		"                  [--tests T1,...] [--sizes S1,...] [--target SECONDS] [--verbose]\n"
+		"                  [--tests T1,...] [--sizes S1,...] [--n N1,...] [--target SECONDS]\n"
+		"                  [--verbose]\n"
 		"                  [--insn] [--maps] [--fifo-pingpong] [--preload PATH]\n"
 		"  --quick       R=2, sizes 64 and 4096, N=1,2, short measurements (smoke test)\n"
 		"  --runs R      repetitions of every figure (default 5, at most %d)\n"
@@ -1725,10 +1734,12 @@ static void usage(FILE *o)
 		"                (default: all)\n"
 		"  --tests LIST  pingpong,stream,contention,memory (default: all)\n"
 		"  --sizes LIST  message sizes in bytes, 16..65536 (default 16,64,512,4096,65536)\n"
+		"  --n LIST      contention's senders and receivers, 1..8 each (default 1,2,4)\n"
 		"  --target S    seconds one measurement should take (default 0.2; quick 0.03)\n"
 		"  --verbose     print every measurement on stderr\n"
 		"  --insn        mark pingpong and stream for bench/insn_plugin.so (instruction\n"
-		"                counts under QEMU; scripts/bench --insn); no timing table\n"
+		"                counts under QEMU; scripts/bench --insn); no timing table;\n"
+		"                contention too if --tests names it (per message, all N pairs)\n"
 		"  --maps        with --insn: print the executable mappings of each measuring\n"
 		"                process (RIPC-MAPS lines, for insn_report.py --profile)\n"
 		"  --fifo-pingpong  with --insn: ping-pong's two processes SCHED_FIFO as a\n"
@@ -1792,11 +1803,11 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
 		{ "insn", no_argument, NULL, 'I' }, { "sizes", required_argument, NULL, 's' },
 		{ "maps", no_argument, NULL, 'M' }, { "preload", required_argument, NULL, 'P' },
-		{ "fifo-pingpong", no_argument, NULL, 'F' },
+		{ "fifo-pingpong", no_argument, NULL, 'F' }, { "n", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int only = 0, runs = -1, opt, markers;
-	char *size_arg = NULL;
+	char *size_arg = NULL, *n_arg = NULL;
 	double target = -1;
 	uint64_t start = now_ns(), t;
 	FILE *jf = NULL;
@@ -1806,7 +1817,7 @@ int main(int argc, char **argv)
 	opt_preload = getenv("RIPC_PRELOAD");
 	if (!opt_preload || !*opt_preload)
 		opt_preload = "/selftests/libripc_preload.so";
-	while ((opt = next_opt(argc, argv, "qr:j:o:t:T:vhIs:MP:F", lo)) != -1) {
+	while ((opt = next_opt(argc, argv, "qr:j:o:t:T:vhIs:MP:FN:", lo)) != -1) {
 		switch (opt) {
 		case 'I':
 			opt_insn = 1;
@@ -1823,11 +1834,15 @@ int main(int argc, char **argv)
 		case 's':
 			size_arg = optarg;
 			break;
+		case 'N':
+			n_arg = optarg;
+			break;
 		case 'o':
 			only = parse_list(optarg, "contender", lookup_contender);
 			break;
 		case 't':
 			opt_tests = parse_list(optarg, "test", lookup_test);
+			tests_given = 1;
 			break;
 		case 'T':
 			target = atof(optarg);
@@ -1870,6 +1885,19 @@ int main(int argc, char **argv)
 			sizes[nsizes++] = (size_t)v;
 		}
 	}
+	if (n_arg) {
+		nns = 0;
+		for (char *tok = strtok(n_arg, ","); tok; tok = strtok(NULL, ",")) {
+			long v = atol(tok);
+
+			if (v < 1 || v > MAXPROC / 2 || nns == (int)(sizeof(ns_list) / sizeof(ns_list[0]))) {
+				fprintf(stderr, "ripc_bench: --n: 1..%d, at most %zu values\n", MAXPROC / 2,
+					sizeof(ns_list) / sizeof(ns_list[0]));
+				return 2;
+			}
+			ns_list[nns++] = (int)v;
+		}
+	}
 	if (runs > 0)
 		opt_runs = runs;
 	if (target > 0)
@@ -1879,7 +1907,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < NCONT; i++)
 		C[i].selected = only ? !!(only & (1 << i)) : 1;
 	if (opt_insn) {
-		opt_tests &= 1 << T_PINGPONG | 1 << T_STREAM;
+		/* Pingpong and stream, unless --tests asks for contention too. */
+		opt_tests &= tests_given ? ~(1 << T_MEMORY) : 1 << T_PINGPONG | 1 << T_STREAM;
 		if (opt_json) {
 			fprintf(stderr, "ripc_bench: --insn has no JSON (bench/insn_report.py makes it)\n");
 			return 2;
