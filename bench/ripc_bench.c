@@ -162,7 +162,7 @@ static int test_has_contender(int t, int ci)
 
 /* ---- options and global state ------------------------------------------ */
 
-static int opt_insn, opt_maps, opt_fifo_pingpong, opt_tests = (1 << NTEST) - 1, tests_given;
+static int opt_insn, opt_maps, opt_fifo_pingpong, opt_memcg, opt_tests = (1 << NTEST) - 1, tests_given;
 static const char *opt_preload;
 static double opt_target = 0.2;
 static int watchdog_s = 60;
@@ -1371,8 +1371,9 @@ static void write_json(FILE *o, double elapsed)
 	json_num(o, opt_target);
 	fputs(",\"elapsed_s\":", o);
 	json_num(o, elapsed);
-	fprintf(o, ",\"depth\":%d,\"batch_k\":%d,\"memory_messages\":%d,\"memory_messages_65536\":%d",
-		DEPTH, BATCH_K, MEM_MSGS, MEM_MSGS_BIG);
+	fprintf(o, ",\"depth\":%d,\"batch_k\":%d,\"memory_messages\":%d,\"memory_messages_65536\":%d"
+		   ",\"memcg\":%s",
+		DEPTH, BATCH_K, MEM_MSGS, MEM_MSGS_BIG, opt_memcg ? "true" : "false");
 	fputs(",\"sizes\":[", o);
 	for (int i = 0; i < nsizes; i++)
 		fprintf(o, "%s%zu", i ? "," : "", sizes[i]);
@@ -1723,7 +1724,7 @@ static void usage(FILE *o)
 		"usage: ripc_bench [--quick] [--runs R] [--json FILE|-] [--only C1,C2,...]\n"
 		"                  [--tests T1,...] [--sizes S1,...] [--n N1,...] [--target SECONDS]\n"
 		"                  [--verbose]\n"
-		"                  [--insn] [--maps] [--fifo-pingpong] [--preload PATH]\n"
+		"                  [--insn] [--maps] [--fifo-pingpong] [--preload PATH] [--memcg]\n"
 		"  --quick       R=2, sizes 64 and 4096, N=1,2, short measurements (smoke test)\n"
 		"  --runs R      repetitions of every figure (default 5, at most %d)\n"
 		"  --json FILE   write the results as JSON; '-' (or /dev/stdout): to stdout\n"
@@ -1742,6 +1743,9 @@ static void usage(FILE *o)
 		"                contention too if --tests names it (per message, all N pairs)\n"
 		"  --maps        with --insn: print the executable mappings of each measuring\n"
 		"                process (RIPC-MAPS lines, for insn_report.py --profile)\n"
+		"  --memcg       run in a new child memory cgroup of /sys/fs/cgroup (cgroup v2,\n"
+		"                memory controller on), as a container's or a systemd service's\n"
+		"                processes do: both sides' messages are charged to it\n"
 		"  --fifo-pingpong  with --insn: ping-pong's two processes SCHED_FIFO as a\n"
 		"                stream's are, so that its count does not follow the timer\n"
 		"                ticks a round trip sees (within 0.2%% from run to run, to\n"
@@ -1794,6 +1798,49 @@ static int lookup_test(const char *s)
 	return -1;
 }
 
+/*
+ * --memcg: this process (and the children it forks) into a new memory
+ * cgroup, a child of the cgroup v2 root, so that every message's kmalloc
+ * (GFP_KERNEL_ACCOUNT, native's and the module's) is charged to it as in
+ * a container or a systemd service; in the root cgroup nothing is.
+ */
+static char memcg_dir[64];
+
+static void enter_memcg(void)
+{
+	char pid[24], path[96];
+	struct stat st;
+
+	snprintf(memcg_dir, sizeof(memcg_dir), "/sys/fs/cgroup/ripc_bench.%d", (int)getpid());
+	if (mkdir(memcg_dir, 0755) < 0)
+		DIE_ERRNO("--memcg: mkdir /sys/fs/cgroup/ripc_bench.PID (cgroup v2 mounted?)");
+	snprintf(path, sizeof(path), "%s/memory.current", memcg_dir);
+	if (stat(path, &st) < 0)
+		die("--memcg: no %s: the memory controller is not on for the root's children",
+		    path);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", memcg_dir);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, pid, strlen(pid)) < 0)
+		DIE_ERRNO("--memcg: joining the new cgroup");
+	close(fd);
+}
+
+/* Back to the root cgroup, and the child removed (its charges stay with it). */
+static void leave_memcg(void)
+{
+	char pid[24];
+
+	if (!memcg_dir[0])
+		return;
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	write_str_file("/sys/fs/cgroup/cgroup.procs", pid);
+	if (rmdir(memcg_dir) < 0)
+		note("--memcg: could not remove %s: %s", memcg_dir, strerror(errno));
+	memcg_dir[0] = 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -1804,6 +1851,7 @@ int main(int argc, char **argv)
 		{ "insn", no_argument, NULL, 'I' }, { "sizes", required_argument, NULL, 's' },
 		{ "maps", no_argument, NULL, 'M' }, { "preload", required_argument, NULL, 'P' },
 		{ "fifo-pingpong", no_argument, NULL, 'F' }, { "n", required_argument, NULL, 'N' },
+		{ "memcg", no_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int only = 0, runs = -1, opt, markers;
@@ -1817,7 +1865,7 @@ int main(int argc, char **argv)
 	opt_preload = getenv("RIPC_PRELOAD");
 	if (!opt_preload || !*opt_preload)
 		opt_preload = "/selftests/libripc_preload.so";
-	while ((opt = next_opt(argc, argv, "qr:j:o:t:T:vhIs:MP:FN:", lo)) != -1) {
+	while ((opt = next_opt(argc, argv, "qr:j:o:t:T:vhIs:MP:FN:G", lo)) != -1) {
 		switch (opt) {
 		case 'I':
 			opt_insn = 1;
@@ -1827,6 +1875,9 @@ int main(int argc, char **argv)
 			break;
 		case 'F':
 			opt_fifo_pingpong = 1;
+			break;
+		case 'G':
+			opt_memcg = 1;
 			break;
 		case 'P':
 			opt_preload = optarg;
@@ -1923,6 +1974,8 @@ int main(int argc, char **argv)
 	markers = json_open(opt_json, &jf);
 	install_handlers();
 
+	if (opt_memcg)
+		enter_memcg();
 	raise_native_limits();
 	if (any_selected(1)) {
 		setup_ripc();
@@ -1972,5 +2025,6 @@ int main(int argc, char **argv)
 	double elapsed = secs_since(start);
 
 	cleanup_all();
+	leave_memcg();
 	return emit_results(markers, !opt_insn, jf, opt_json, elapsed);
 }
