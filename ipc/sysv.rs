@@ -714,21 +714,21 @@ impl Family for SysvState {
         }
     }
 
-    /// A `struct msgbuf`: the type, then the text (cut to the buffer, as
-    /// `MSG_NOERROR` does).  The pinned text may be shorter than the buffer
-    /// (`msgmax` when the receiver blocked): a longer message, sent since
-    /// `msgmax` was raised, goes the ordinary way.
+    /// A `struct msgbuf`: the type, then the text.  A message longer than
+    /// the buffer (cut by `MSG_NOERROR`) goes the ordinary way, which reads
+    /// all of it first (`EFAULT` for a bad tail, as native's `load_msg`),
+    /// and so does one longer than the pinned text (`msgmax` when the
+    /// receiver blocked, raised since).
     fn fill(w: &mut RecvWait, src: u64, len: usize, mtype: i64) -> Option<usize> {
         let d = w.direct.as_deref_mut()?;
         let head = size_of::<i64>();
-        let n = len.min(w.bufsz);
-        if n > d.len().saturating_sub(head) {
+        if len > w.bufsz || len > d.len().saturating_sub(head) {
             return None;
         }
         // The text first: if it cannot be copied, nothing is written.
-        d.fill_from_user(head, src, n).ok()?;
+        d.fill_from_user(head, src, len).ok()?;
         d.write(0, &mtype.to_ne_bytes()).ok()?;
-        Some(n)
+        Some(len)
     }
 
     fn sent_direct(&mut self, len: usize, receiver: &Task) {

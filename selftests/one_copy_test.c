@@ -313,6 +313,34 @@ TEST_F(mq, under_rlimit_memlock_0_a_remapped_buffer_gets_the_message_as_native)
 	ASSERT_EQ(0, wait_child(pid));
 }
 
+/*
+ * Another thread of the process is blocked in a receive into a buffer that
+ * the message's own text overlaps (the text at area, the buffer 100 bytes
+ * further): native loads the whole text before the receiver copies it, so
+ * the receiver gets it as sent.  A copy straight from the one into the
+ * other would read bytes it had already overwritten; rust_ipc takes the
+ * ordinary way for such a source.
+ */
+TEST_F(mq, a_text_that_overlaps_the_blocked_receivers_buffer_arrives_as_sent)
+{
+	static char area[3 * BIG];
+	struct remapped r = { .be = self->be, .q = self->q, .buf = area + 100 };
+	pthread_t t;
+
+	memset(area, 0x5a, sizeof(area));	/* every page there: pinnable */
+	fill(area, BIG, 41);
+	ASSERT_EQ(0, pthread_create(&t, NULL, remapped_receive, &r));
+	while (!__atomic_load_n(&r.tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	ASSERT_EQ(0, wait_blocked(r.tid));
+	SYS(self->be->send(self->q, area, BIG, 5));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(BIG, r.got);
+	ASSERT_EQ(5u, r.prio);
+	ASSERT_TRUE(check(r.buf, BIG, 41));
+	ASSERT_EQ(0x5a, (unsigned char)area[100 + BIG]);
+}
+
 /* ---- System V ---------------------------------------------------------- */
 
 FIXTURE(msg) {
@@ -556,6 +584,38 @@ TEST_F(msg, a_send_that_faults_gives_no_receiver_e2big)
 	ASSERT_EQ(0, wait_child(big));
 	ASSERT_QUEUE_WITH(self->be->ctl, self->id, 0, 0);
 	munmap(map, 3 * page);
+}
+
+/*
+ * A message longer than a blocked MSG_NOERROR receiver's buffer, whose
+ * text's last bytes (beyond what the receiver would get) are not
+ * readable: native reads the whole text first (load_msg) and gives EFAULT,
+ * delivering nothing; rust_ipc too (such a message takes the ordinary way,
+ * not the copy of the receiver's share straight into its pinned buffer).
+ */
+TEST_F(msg, a_send_whose_tail_faults_is_efault_for_a_msg_noerror_receiver_as_native)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *map = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	/* mtype and BIG - 4 bytes of text end at map + 3 pages; 4 more do not. */
+	struct bigbuf *b = (struct bigbuf *)(map + 3 * page - sizeof(long) - (BIG - 4));
+	pid_t pid;
+
+	ASSERT_NE(MAP_FAILED, map);
+	memset(map, 'x', 3 * page);
+	SYS(mprotect(map + 3 * page, page, PROT_NONE));
+	b->mtype = 1;
+	/* Its buffer (BIG - 4 bytes of text) pinned: 8 + BIG - 4 >= 8 KiB. */
+	pid = msg_receiver(self->be, self->id, 0, BIG - 4, MSG_NOERROR, 16, 19, 2, 0);
+	ASSERT_EQ(0, wait_blocked(pid));
+	ASSERT_EQ(-1, self->be->snd(self->id, b, BIG, 0));
+	ASSERT_EQ(EFAULT, errno);
+	ASSERT_QUEUE_WITH(self->be->ctl, self->id, 0, 0);
+	/* The receiver got nothing: the next message is its own. */
+	SYS(msg_send(self->be, self->id, 2, 16, 19));
+	ASSERT_EQ(0, wait_child(pid));
+	munmap(map, 4 * page);
 }
 
 TEST_HARNESS_MAIN

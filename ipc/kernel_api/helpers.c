@@ -842,14 +842,22 @@ void rust_ipc_unpin_user(struct page **pages, int npages, struct page **inline_p
  * start bytes into its first page): from user memory at src (checked with
  * access_ok) with page faults disabled, as copy_from_user_nofault() but
  * once for all the pages (-EFAULT if a page is not there: the caller then
- * takes the ordinary way), or from kernel memory (src_kernel).
+ * takes the ordinary way), or from kernel memory (src_kernel).  The
+ * buffer's bytes being written are at user address dst of mm: a source
+ * that overlaps them in the same mm (another thread of the receiver) is
+ * -EFAULT too, since a copy from it would read bytes it has already
+ * overwritten, where the ordinary way reads the whole source first.
  */
 int rust_ipc_pinned_fill(struct page **pages, size_t start, size_t off,
-			 const void *src, size_t len, bool src_kernel)
+			 const void *src, size_t len, bool src_kernel,
+			 const struct mm_struct *mm, unsigned long dst)
 {
 	int ret = 0;
 
 	if (!src_kernel && !access_ok((const void __user *)src, len))
+		return -EFAULT;
+	if (!src_kernel && current->mm == mm && (unsigned long)src < dst + len &&
+	    dst < (unsigned long)src + len)
 		return -EFAULT;
 	pagefault_disable();
 	/*

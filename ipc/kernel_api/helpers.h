@@ -92,7 +92,8 @@ int rust_ipc_pin_user_nofault(unsigned long addr, size_t len, struct page **inli
 void rust_ipc_unpin_user(struct page **pages, int npages, struct page **inline_pages,
 			 struct user_struct *user, struct mm_struct *mm);
 int rust_ipc_pinned_fill(struct page **pages, size_t start, size_t off,
-			 const void *src, size_t len, bool src_kernel);
+			 const void *src, size_t len, bool src_kernel,
+			 const struct mm_struct *mm, unsigned long dst);
 
 void __percpu *rust_ipc_percpu_slots(void);
 void *rust_ipc_percpu_take(void __percpu *slots);

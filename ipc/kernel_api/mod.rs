@@ -131,6 +131,8 @@ mod ffi {
             src: *const c_void,
             len: usize,
             src_kernel: bool,
+            mm: *mut c_void,
+            dst: usize,
         ) -> c_int;
         pub(super) fn rust_ipc_timens_to_host(clock: bindings::clockid_t, at: i64) -> i64;
         pub(super) fn rust_ipc_put_u32_nofault(dst: *mut u32, val: u32) -> c_int;

@@ -114,7 +114,8 @@ impl Pinned {
 
     /// Copies `len` bytes from user memory at `src` (the current task's)
     /// to byte `off`, without a page fault: `EFAULT` if a source page is
-    /// not there now (some bytes may have been written).
+    /// not there now (some bytes may have been written), or if the source
+    /// overlaps those bytes in the receiver's own memory (nothing written).
     pub(crate) fn fill_from_user(&mut self, off: usize, src: u64, len: usize) -> Result {
         self.fill(off, src as usize as *const c_void, len, false)
     }
@@ -129,10 +130,15 @@ impl Pinned {
             return Err(EINVAL);
         }
         let pages = self.pages();
+        // The bytes written are at `addr + off` in the receiver's `mm`.
+        let dst = (self.addr as usize).wrapping_add(off);
         // SAFETY: by the type invariant the pages cover `[0, self.len)`,
         // and `off + len` is within it; a kernel `src` is valid for `len`
-        // bytes (a slice), a user one is read with faults disabled.
-        let r = unsafe { ffi::rust_ipc_pinned_fill(pages, self.start, off, src, len, kernel) };
+        // bytes (a slice), a user one is read with faults disabled; `mm`
+        // is only compared.
+        let r = unsafe {
+            ffi::rust_ipc_pinned_fill(pages, self.start, off, src, len, kernel, self.mm, dst)
+        };
         if r == 0 {
             Ok(())
         } else {
