@@ -163,7 +163,10 @@ impl MiscDevice for RipcFile {
         if let Some(n) = me.notify_fd() {
             return n.read(kernel_api::kiocb_nowait(&kiocb), iov);
         }
-        let h = me.mq().ok_or(EBADF)?;
+        // A queue opened for reading (native's `vfs_read` on a descriptor
+        // without `FMODE_READ`: `EBADF`; the device file itself is open
+        // for reading and writing whatever the queue's mode).
+        let h = me.mq().filter(|h| h.may_read()).ok_or(EBADF)?;
         let mut text = TextBuf::new();
         h.status(&mut text).map_err(|_| ENOMEM)?;
         iov.simple_read_from_buffer(kiocb.ki_pos_mut(), text.as_bytes())
@@ -396,6 +399,9 @@ impl RipcFile {
 /// (returns the bytes written, 0 at the end).  Either way the table is
 /// written a line at a time: no more than a line is held in kernel memory.
 fn list(ns: &Ns, arg: usize, mut a: ripc_list) -> Result<isize> {
+    if a.which & !(RIPC_LIST_POSIX | RIPC_LIST_SYSV | RIPC_LIST_PAGE | RIPC_LIST_STATS) != 0 {
+        return Err(EINVAL);
+    }
     let paged = a.which & RIPC_LIST_PAGE != 0;
     let stats = a.which & RIPC_LIST_STATS != 0;
     let mut out = Lines::new(a.buf, a.buf_len, paged)?;

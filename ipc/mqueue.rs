@@ -1233,6 +1233,11 @@ pub(crate) fn notify(h: Option<&MqHandle>, a: &ripc_mq_notify) -> Result {
 }
 
 impl MqHandle {
+    /// Whether the queue was opened for reading (`O_RDONLY`, `O_RDWR`).
+    pub(crate) fn may_read(&self) -> bool {
+        self.read
+    }
+
     /// `close()` of a descriptor by the owner drops its registration
     /// (`mqueue_flush_file`).
     pub(crate) fn flush(&self) {

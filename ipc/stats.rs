@@ -130,9 +130,11 @@ impl Stats {
 
     /// A message counted as received when its sender filled the receiver's
     /// buffer went back into the queue (the receiver could not report it).
+    /// A reset between the two (`RIPC_STATS_RESET`) left nothing to take
+    /// back: the counts stay at 0.
     pub(crate) fn unreceived(&mut self, bytes: usize) {
-        self.received = self.received.wrapping_sub(1);
-        self.received_bytes = self.received_bytes.wrapping_sub(bytes as u64);
+        self.received = self.received.saturating_sub(1);
+        self.received_bytes = self.received_bytes.saturating_sub(bytes as u64);
     }
 
     /// A call goes to sleep.

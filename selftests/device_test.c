@@ -197,6 +197,34 @@ TEST_F(dev, a_file_binds_to_one_queue_only)
 	ASSERT_EQ(10, a.mq_maxmsg);
 }
 
+/*
+ * A device file (open for reading and writing) bound to a queue opened
+ * O_WRONLY reads no status line: EBADF, as native's read() of a
+ * write-only descriptor, and nothing written; bound O_RDONLY it does.
+ */
+TEST_F(dev, a_file_bound_write_only_reads_no_status_line)
+{
+	struct ripc_mq_open o = {
+		.size = sizeof(o),
+		.oflag = O_WRONLY | O_CREAT,
+		.mode = 0600,
+		.name = (__u64)(uintptr_t)self->name,
+	};
+	char buf[128];
+	int r;
+
+	SYS(ioctl(self->fd, RIPC_MQ_OPEN, &o));
+	memset(buf, 'x', sizeof(buf));
+	ASSERT_ERRNO(EBADF, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ('x', buf[0]);
+	r = SYS(open(RIPC_DEVICE, O_RDWR | O_CLOEXEC));
+	o.oflag = O_RDONLY;
+	SYS(ioctl(r, RIPC_MQ_OPEN, &o));
+	ASSERT_EQ(60, read(r, buf, sizeof(buf)));
+	ASSERT_EQ(0, memcmp(buf, "QSIZE:0 ", 8));
+	SYS(close(r));
+}
+
 struct opener {
 	int fd;
 	const char *name;

@@ -548,6 +548,20 @@ TEST_F(ext, list_truncates_with_a_nul_and_returns_the_full_length)
 	free(small);
 }
 
+/* Unknown bits of which are EINVAL, paged or not; nothing is written. */
+TEST_F(ext, list_with_an_unknown_which_bit_is_einval)
+{
+	char buf[256];
+
+	memset(buf, 'x', sizeof(buf));
+	ASSERT_ERRNO(EINVAL, ripc_list(0x400, buf, sizeof(buf)));
+	ASSERT_ERRNO(EINVAL, ripc_list(RIPC_LIST_POSIX | 0x400, buf, sizeof(buf)));
+	ASSERT_ERRNO(EINVAL, ripc_list(RIPC_LIST_SYSV | RIPC_LIST_STATS | 0x10000, buf,
+				       sizeof(buf)));
+	ASSERT_EQ('x', buf[0]);
+	SYS(ripc_list(RIPC_LIST_POSIX | RIPC_LIST_SYSV | RIPC_LIST_STATS, buf, sizeof(buf)));
+}
+
 /*
  * Reads a whole table with RIPC_LIST_PAGE and a buffer of len bytes into
  * out; checks that every page is whole lines; returns the pages read or -1.

@@ -1275,6 +1275,24 @@ TEST_F(mq, read_gives_the_status_line)
 	ASSERT_STATUS(8, SIGEV_NONE, 0, getpid());
 }
 
+/*
+ * A descriptor opened write-only has no status line to read: EBADF, as
+ * native's read() of a file without FMODE_READ (rust_ipc's device file
+ * itself is open for reading and writing whatever the queue's mode).
+ */
+TEST_F(mq, read_of_a_write_only_descriptor_is_ebadf)
+{
+	char buf[128] = { 0 };
+	mqd_t q = MKQ(O_RDWR, 4, 64), w;
+
+	SYS(be->send(q, "hello", 5, 0));
+	w = SYS(be->open(self->name, O_WRONLY));
+	ASSERT_ERRNO(EBADF, read(w, buf, sizeof(buf) - 1));
+	ASSERT_EQ(0, buf[0]);
+	SYS(be->close(w));
+	ASSERT_STATUS(5, 0, 0, 0);
+}
+
 TEST_F(mq, closed_descriptor_is_ebadf)
 {
 	struct mq_attr a;

@@ -15,6 +15,7 @@
 #include "ripc_backends.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -192,6 +193,54 @@ TEST_F(mq, a_receive_whose_priority_faults_loses_nothing_on_rust_ipc)
 		ASSERT_EQ(5u, prio);
 		ASSERT_TRUE(check(rbuf, BIG, 41));
 	}
+	munmap(ro, PAGE);
+}
+
+/*
+ * rust_ipc's statistics: a message its sender copied into a blocked
+ * receiver's buffer is counted received at once, and taken back if the
+ * receiver then cannot write its priority and puts it back.  A reset
+ * between the two (the sender SCHED_FIFO on the receiver's CPU, so that
+ * the receiver runs only after it) leaves nothing to take back: the
+ * counts stay at 0 (they wrapped to 2^64 - 1).
+ */
+TEST_F(mq, a_stats_reset_before_a_put_back_leaves_the_counts_at_zero)
+{
+	static char msg[BIG], rbuf[BIG];
+	unsigned int *ro = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct sched_param fifo = { .sched_priority = 1 }, other = { 0 };
+	struct ripc_queue_stats st;
+	cpu_set_t one;
+	pid_t pid;
+
+	if (self->be == &native_mq_be)
+		SKIP(return, "rust_ipc's statistics");
+	REQUIRE_ROOT();
+	ASSERT_NE(MAP_FAILED, ro);
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	SYS(sched_setaffinity(0, sizeof(one), &one));
+	pid = fork_child();
+	if (pid == 0) {
+		memset(rbuf, 0x5a, BIG);
+		CHILD_CHECK(self->be->receive(self->q, rbuf, BIG, ro) == -1 && errno == EFAULT);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	fill(msg, BIG, 42);
+	SYS(sched_setscheduler(0, SCHED_FIFO, &fifo));
+	SYS(self->be->send(self->q, msg, BIG, 6));
+	SYS(ripc_mq_stats(self->q, &st, RIPC_STATS_RESET));
+	SYS(sched_setscheduler(0, SCHED_OTHER, &other));
+	/* What the reset saw: sent and received, not yet put back. */
+	ASSERT_EQ(1, (long)st.received);
+	ASSERT_EQ(0, wait_child(pid));
+	SYS(ripc_mq_stats(self->q, &st, 0));
+	ASSERT_EQ(0, (long long)st.received);
+	ASSERT_EQ(0, (long long)st.received_bytes);
+	ASSERT_EQ(1, (long)st.msgs);
+	ASSERT_EQ(BIG, self->be->receive(self->q, rbuf, BIG, NULL));
+	ASSERT_TRUE(check(rbuf, BIG, 42));
 	munmap(ro, PAGE);
 }
 

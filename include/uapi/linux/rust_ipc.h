@@ -467,6 +467,7 @@ struct ripc_msg_batch {
  * is done, EINVAL if buf cannot hold one line.  Queues made or removed
  * between calls appear or not, as in a directory read; none is listed
  * twice.  The kernel holds no more than one page of the table at a time.
+ * A bit of which not defined here: EINVAL.
  */
 #define RIPC_LIST_POSIX 1
 #define RIPC_LIST_SYSV 2
