@@ -522,6 +522,14 @@ impl<S: Family> Parts<'_, S> {
                     // The receive that gives room back serves it.
                     Ok(false) => g.engine().reserved.sender_sleeps(),
                 }
+                // A batch's messages sent so far are seen before it sleeps,
+                // as single sends' would be: the receivers they went to run
+                // (the room they hold comes back only once they deliver)
+                // and pollers wake to the ones queued.
+                wq.flush();
+                if done > 0 && g.engine().polled {
+                    self.poll.notify();
+                }
                 let (w, kept) = g.sender_waits(m);
                 let blocked = if woken { Blocked::Again } else { Blocked::Send };
                 let slept = wait_in::<S, _>(g.senders(), w).and_then(|id| {

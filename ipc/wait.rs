@@ -106,15 +106,22 @@ impl WakeQ {
             t.wake_up();
         }
     }
+
+    /// Wakes the tasks added so far now, not at the end of the run: before
+    /// a run sleeps (safe under the queue lock, with preemption disabled).
+    #[inline]
+    pub(crate) fn flush(&mut self) {
+        // `more` holds tasks only if `first` does.
+        if self.first.is_some() {
+            self.wake_all();
+        }
+    }
 }
 
 impl Drop for WakeQ {
     #[inline]
     fn drop(&mut self) {
-        // `more` holds tasks only if `first` does.
-        if self.first.is_some() {
-            self.wake_all();
-        }
+        self.flush();
     }
 }
 

@@ -915,4 +915,115 @@ TEST_F(ext, a_blocking_sysv_batch_larger_than_the_queue_gets_every_message)
 	ASSERT_QUEUE(id, 0, 0);
 }
 
+/*
+ * A blocking send batch of more messages than the queue holds, with a
+ * receiver blocked: as many single sends, its first message wakes that
+ * receiver before the batch waits for room (a batch that kept it asleep
+ * would wait for ever for the room that message holds: here, until its
+ * 3-second timeout, having sent 1).
+ */
+TEST_F(ext, a_blocking_send_batch_larger_than_the_queue_wakes_its_receiver_first)
+{
+	struct mq_attr a = { .mq_maxmsg = 1, .mq_msgsize = 8 };
+	int q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT, 0600, &a));
+	struct ripc_timespec t = { .tv_sec = 3 };
+	struct ripc_mq_item s[3];
+	struct ripc_mq_batch b = { .size = sizeof(b), .count = 3, .items = PTR(s),
+				   .timeout = PTR(&t),
+				   .clock = { CLOCK_MONOTONIC, RIPC_TIMEOUT_RELATIVE } };
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		for (char c = '0'; c < '3'; c++) {
+			char got[8] = { 0 };
+
+			CHILD_CHECK(ripc_mq_receive(q, got, sizeof(got), NULL) == 1);
+			CHILD_CHECK(got[0] == c);
+		}
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	for (int i = 0; i < 3; i++)
+		s[i] = (struct ripc_mq_item){ PTR("012" + i), 1, 0, 0 };
+	ASSERT_EQ(3, ioctl(q, RIPC_MQ_SEND_BATCH, &b));
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+TEST_F(ext, a_blocking_sysv_send_batch_larger_than_the_queue_wakes_its_receiver_first)
+{
+	int id = MKQ(self->key[0], 0600);
+	struct ripc_timespec t = { .tv_sec = 3 };
+	struct mbuf o[3];
+	struct ripc_msg_item s[3];
+	struct ripc_msg_batch b = { .size = sizeof(b), .msqid = id, .count = 3, .items = PTR(s),
+				    .timeout = PTR(&t),
+				    .clock = { CLOCK_MONOTONIC, RIPC_TIMEOUT_RELATIVE } };
+	struct msqid_ds ds;
+	pid_t pid;
+
+	SYS(ripc_msgctl(id, IPC_STAT, &ds));
+	ds.msg_qbytes = 1;		/* room for one 1-byte message */
+	SYS(ripc_msgctl(id, IPC_SET, &ds));
+	pid = fork_child();
+	if (pid == 0) {
+		for (char c = '0'; c < '3'; c++) {
+			struct mbuf m = { 0 };
+
+			CHILD_CHECK(ripc_msgrcv(id, &m, sizeof(m.mtext), 0, 0) == 1);
+			CHILD_CHECK(m.mtype == 1 && m.mtext[0] == c);
+		}
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	for (int i = 0; i < 3; i++) {
+		o[i] = (struct mbuf){ 1, { (char)('0' + i) } };
+		s[i] = (struct ripc_msg_item){ PTR(&o[i]), 1, 0 };
+	}
+	ASSERT_EQ(3, ioctl(self->dev, RIPC_MSGSND_BATCH, &b));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_QUEUE(id, 0, 0);
+}
+
+/*
+ * An event loop's consumer: poll() for POLLIN, then non-blocking receives
+ * until EAGAIN.  A blocking send batch larger than the queue wakes it
+ * before it waits for room, as single sends would (a batch that woke
+ * pollers only at its end would wait for ever for a consumer still in
+ * poll(): here, until its 3-second timeout, having sent 2).
+ */
+TEST_F(ext, a_blocking_send_batch_larger_than_the_queue_wakes_a_poller_first)
+{
+	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 8 };
+	int q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT, 0600, &a));
+	struct ripc_timespec t = { .tv_sec = 3 };
+	struct ripc_mq_item s[3];
+	struct ripc_mq_batch b = { .size = sizeof(b), .count = 3, .items = PTR(s),
+				   .timeout = PTR(&t),
+				   .clock = { CLOCK_MONOTONIC, RIPC_TIMEOUT_RELATIVE } };
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		int r = ripc_mq_open(self->name, O_RDONLY | O_NONBLOCK, 0, NULL);
+		char want = '0';
+
+		CHILD_CHECK(r >= 0);
+		while (want < '3') {
+			struct pollfd p = { .fd = r, .events = POLLIN };
+			char got[8];
+			ssize_t n;
+
+			CHILD_CHECK(poll(&p, 1, 5000) == 1);
+			while ((n = ripc_mq_receive(r, got, sizeof(got), NULL)) == 1)
+				CHILD_CHECK(got[0] == want++);
+			CHILD_CHECK(n == -1 && errno == EAGAIN);
+		}
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	for (int i = 0; i < 3; i++)
+		s[i] = (struct ripc_mq_item){ PTR("012" + i), 1, 0, 0 };
+	ASSERT_EQ(3, ioctl(q, RIPC_MQ_SEND_BATCH, &b));
+	ASSERT_EQ(0, wait_child(pid));
+}
+
 TEST_HARNESS_MAIN
