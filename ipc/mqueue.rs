@@ -679,23 +679,26 @@ pub(crate) struct MqHandle {
 /// `NAME_MAX`).  `looked_up` runs between the system call's checks and the
 /// lookup's (`mq_unlink`'s `mnt_want_write` comes between them).
 fn read_name(ptr: u64, looked_up: impl FnOnce() -> Result) -> Result<KVec<u8>> {
-    // The slash, and one byte more than `getname` takes: a name that fills
-    // it is too long.
-    const MAX: usize = PATH_MAX + 2;
-    let reader = || {
-        kernel::uaccess::UserSlice::new(kernel::uaccess::UserPtr::from_addr(ptr as usize), MAX)
-            .reader()
-    };
     // A name that fits (a slash, NAME_MAX bytes, the NUL, and one byte to
     // tell a longer one) is read onto the stack: zeroing and allocating
     // the PATH_MAX buffer cost about 1 400 instructions an `mq_open`.
     let mut small = [0u8; NAME_MAX + 3];
-    let name = reader().strcpy_into_buf(&mut small)?.to_bytes();
+    let name = kernel::uaccess::UserSlice::new(
+        kernel::uaccess::UserPtr::from_addr(ptr as usize),
+        small.len(),
+    )
+    .reader()
+    .strcpy_into_buf(&mut small)?
+    .to_bytes();
     if name.len() <= NAME_MAX + 1 {
         return check_name(name, looked_up);
     }
-    let mut buf = KVec::from_elem(0u8, MAX, GFP_KERNEL)?;
-    check_name(reader().strcpy_into_buf(&mut buf)?.to_bytes(), looked_up)
+    // A longer one: the slash and the `PATH_MAX` bytes `getname` reads
+    // after it, no more (a name that fills them, unterminated, is too long;
+    // a byte after them is not read, as natively: no `EFAULT` from it).
+    let mut buf = KVec::from_elem(0u8, PATH_MAX + 1, GFP_KERNEL)?;
+    let n = kernel_api::kmem::strncpy_from_user(&mut buf, ptr)?;
+    check_name(buf.get(..n).unwrap_or(&buf), looked_up)
 }
 
 /// The checks of [`read_name`] on the name read.

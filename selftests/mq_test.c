@@ -153,6 +153,29 @@ TEST_F(mq, name_of_path_max_bytes_after_the_slash_is_enametoolong_first)
 	ASSERT_ERRNO(EACCES, be->unlink(name));
 }
 
+/*
+ * getname reads PATH_MAX bytes after the slash and no more: a name whose
+ * PATH_MAX bytes end a page, the next page not mapped, is ENAMETOOLONG,
+ * not EFAULT (a byte past them is never read).
+ */
+TEST_F(mq, a_name_of_path_max_bytes_at_the_end_of_a_page_is_enametoolong)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len = 2 * (size_t)page;
+	char *map = mmap(NULL, len + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	char *name;
+
+	ASSERT_NE(MAP_FAILED, map);
+	SYS(mprotect(map + len, page, PROT_NONE));
+	name = map + len - (PATH_MAX + 1);
+	name[0] = '/';
+	memset(name + 1, 'n', PATH_MAX);
+	ASSERT_ERRNO(ENAMETOOLONG, be->open(name, O_RDWR | O_CREAT, 0600, NULL));
+	ASSERT_ERRNO(ENAMETOOLONG, be->unlink(name));
+	munmap(map, len + page);
+}
+
 /* mq_open reads its attr before the name (after glibc's check of the slash). */
 TEST_F(mq, a_bad_attr_is_efault_before_the_name_is_looked_at)
 {

@@ -31,6 +31,19 @@ pub(crate) fn read_user_into(src: usize, out: &mut [MaybeUninit<u8>]) -> Result<
     Ok(unsafe { core::slice::from_raw_parts(out.as_ptr().cast::<u8>(), len) })
 }
 
+/// `strncpy_from_user()`: copies the string at user `src` into `dst`, at
+/// most `dst.len()` bytes, and returns its length: `dst.len()` if none of
+/// them was the NUL (no byte after them is read; the kernel crate's
+/// `strcpy_into_buf` cannot tell that case from a string that ends at the
+/// last byte).  `EFAULT` if a byte it needed cannot be read.
+pub(crate) fn strncpy_from_user(dst: &mut [u8], src: u64) -> Result<usize> {
+    let count = isize::try_from(dst.len()).map_err(|_| EINVAL)?;
+    // SAFETY: `dst` is valid for writes of `count` bytes; the call checks
+    // the user range itself and stops at a fault.
+    let r = unsafe { bindings::strncpy_from_user(dst.as_mut_ptr(), src as *const u8, count) };
+    usize::try_from(r).map_err(|_| EFAULT)
+}
+
 /// Writes `src` to user memory at `dst` with one `copy_to_user()`, as
 /// `store_msg` makes it (`EFAULT` if any byte cannot be written): without
 /// `UserSliceWriter::write_slice`'s out-of-line call and bounds check, 30
