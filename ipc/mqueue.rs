@@ -230,12 +230,16 @@ impl Charge {
         let mut a = loop {
             let mut a = globals::mq_accounting();
             a.users.reserve(chain.len(), GFP_KERNEL_ACCOUNT)?;
-            let over = chain.iter().any(|(n, uid, limit)| {
+            // `inc_rlimit_ucounts`' counts are `long`s: a total past
+            // `LONG_MAX` is over any limit, and the caller's own reaching it
+            // is too (`LONG_MAX` is its "over" value).
+            let over = chain.iter().enumerate().any(|(i, (n, uid, limit))| {
                 let used = a
                     .find(n.addr(), *uid)
                     .and_then(|i| a.users.get(i))
                     .map_or(0, |u| u.bytes);
-                used.checked_add(bytes).is_none_or(|t| t > *limit)
+                let max = (*limit).min(i64::MAX as u64 - u64::from(i == 0));
+                used.checked_add(bytes).is_none_or(|t| t > max)
             });
             if !over {
                 break a;
