@@ -178,30 +178,38 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-/* The next definition of a symbol (libc's), looked up once. */
-#define REAL(name) ({ \
-	static void *__p; \
-	void *__q = __atomic_load_n(&__p, __ATOMIC_ACQUIRE); \
-	if (!__q) { \
-		__q = real_sym(#name); \
-		__atomic_store_n(&__p, __q, __ATOMIC_RELEASE); \
-	} \
-	(__typeof__(&name))__q; \
-})
+/*
+ * The next definitions (libc's) of the functions wrapped here, looked up
+ * by preload_init() (dlsym takes the loader's lock: not in a signal handler
+ * that calls close() or write() first), else on first use (one that libc
+ * lacks aborts then).
+ */
+#define REAL_NAMES(X) X(__open64_2) X(__open_2) X(__openat64_2) X(__openat_2) X(close) \
+	X(close_range) X(closedir) X(closefrom) X(dup2) X(dup3) X(fclose) X(fopen) X(fopen64) \
+	X(freopen) X(freopen64) X(open) X(open64) X(openat) X(openat64) X(pclose) \
+	X(pthread_cancel) X(write)
+#define REAL_PTR(name) static void *real_##name;
+REAL_NAMES(REAL_PTR)
 
-static void *real_sym(const char *name)
+static void *real_sym(void **p, const char *name)
 {
-	void *p = dlsym(RTLD_NEXT, name);
+	void *q = __atomic_load_n(p, __ATOMIC_ACQUIRE);
 
-	if (!p) {
+	if (q)
+		return q;
+	q = dlsym(RTLD_NEXT, name);
+	if (!q) {
 		static const char msg[] = "libripc_preload: a libc symbol is missing\n";
 
 		if (write(2, msg, sizeof(msg) - 1) < 0)
 			_exit(127);
 		abort();
 	}
-	return p;
+	__atomic_store_n(p, q, __ATOMIC_RELEASE);
+	return q;
 }
+
+#define REAL(name) ((__typeof__(&name))real_sym(&real_##name, #name))
 
 /* Set for good once the program calls pthread_cancel (any thread). */
 static int cancel_called;
@@ -785,14 +793,23 @@ static void settle_end(struct guard *g)
 	unlock(g);
 }
 
+/*
+ * fork() holds the lock across the clone, with signals blocked as lock()
+ * blocks them: a handler of the forking thread that closes a descriptor of
+ * the library's range (closing_begin() takes the lock) would otherwise
+ * wait for ever for the lock its own thread holds.  Its own guard per
+ * thread, for two threads that fork at once.
+ */
+static __thread struct guard fork_guard;
+
 static void prepare_fork(void)
 {
-	pthread_mutex_lock(&tlock);
+	lock(&fork_guard);
 }
 
 static void parent_fork(void)
 {
-	pthread_mutex_unlock(&tlock);
+	unlock(&fork_guard);
 }
 
 /* The child owns no registration and has no helper. */
@@ -820,10 +837,14 @@ static void child_fork(void)
 	 * none, the child's helper), as glibc's fork resets its once. */
 	netlink_once = (pthread_once_t)PTHREAD_ONCE_INIT;
 	pthread_mutex_init(&tlock, NULL);
+	pthread_sigmask(SIG_SETMASK, &fork_guard.mask, NULL);
+	pthread_setcancelstate(fork_guard.cs, NULL);
 }
 
 __attribute__((constructor)) static void preload_init(void)
 {
+#define REAL_LOAD(name) __atomic_store_n(&real_##name, dlsym(RTLD_NEXT, #name), __ATOMIC_RELEASE);
+	REAL_NAMES(REAL_LOAD)
 	state_pid = getpid();
 	pthread_atfork(prepare_fork, parent_fork, child_fork);
 	ripc_fd_remember_foreign();
@@ -915,14 +936,16 @@ EXPORT ssize_t mq_receive(mqd_t mqd, char *msg_ptr, size_t msg_len, unsigned int
 	return ripc_mq_timedreceive(mqd, msg_ptr, msg_len, msg_prio, NULL);
 }
 
+/* Not cancellation points (glibc's are not), though the library may open
+ * its device descriptor in them. */
 EXPORT int mq_getattr(mqd_t mqd, struct mq_attr *attr)
 {
-	return ripc_mq_getattr(mqd, attr);
+	return NOCANCEL(ripc_mq_getattr(mqd, attr));
 }
 
 EXPORT int mq_setattr(mqd_t mqd, const struct mq_attr *newattr, struct mq_attr *oldattr)
 {
-	return ripc_mq_setattr(mqd, newattr, oldattr);
+	return NOCANCEL(ripc_mq_setattr(mqd, newattr, oldattr));
 }
 
 EXPORT int mq_notify(mqd_t mqd, const struct sigevent *sev)
@@ -931,7 +954,7 @@ EXPORT int mq_notify(mqd_t mqd, const struct sigevent *sev)
 
 	if (sev && sev->sigev_notify == SIGEV_THREAD)
 		return NOCANCEL(notify_thread(mqd, sev));
-	ret = ripc_mq_notify(mqd, sev);
+	ret = NOCANCEL(ripc_mq_notify(mqd, sev));
 	if (!sev)
 		settle();
 	return ret;
@@ -1019,11 +1042,14 @@ EXPORT int close(int fd)
 EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
 	struct guard g;
-	int locked = !(flags & CLOSE_RANGE_CLOEXEC) && first <= last &&
-		     closing_begin(first, last, &g);
+	/* Only a call that closes (not CLOEXEC, nor one the kernel refuses
+	 * with EINVAL: an unknown flag, first > last) lets numbers go. */
+	int closes = !(flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) &&
+		     !(flags & CLOSE_RANGE_CLOEXEC) && first <= last;
+	int locked = closes && closing_begin(first, last, &g);
 	int ret = REAL(close_range)(first, last, flags);
 
-	if (!(flags & CLOSE_RANGE_CLOEXEC) && first <= last)
+	if (closes)
 		closing_end(first, last, locked, &g);
 	return ret;
 }
@@ -1040,7 +1066,8 @@ EXPORT void closefrom(int lowfd)
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	struct guard g;
-	int valid = oldfd != newfd && newfd >= 0 && fcntl(oldfd, F_GETFD) >= 0;
+	int valid = oldfd != newfd && newfd >= 0 && !(flags & ~O_CLOEXEC) &&
+		    fcntl(oldfd, F_GETFD) >= 0;
 	int locked = valid && closing_begin(newfd, newfd, &g);
 	int ret = REAL(dup3)(oldfd, newfd, flags);
 

@@ -20,6 +20,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/single_threaded.h>
+#include <sys/time.h>
 
 /* How long a call that should not come is waited for. */
 #define QUIET_MS 400
@@ -394,6 +395,57 @@ TEST_F(thr, several_queues_each_call_once)
 	ASSERT_EQ(0xffUL, __atomic_load_n(&seen_mask, __ATOMIC_SEQ_CST));
 	for (int i = 0; i < 8; i++)
 		SYS(mq_close(qs[i]));
+}
+
+static void close_700(int sig)
+{
+	int e = errno;
+
+	(void)sig;
+	close(700);
+	errno = e;
+}
+
+/*
+ * close() is async-signal-safe: a handler that closes a number (here one
+ * not open, in the drop-in's range of its own descriptors once a
+ * SIGEV_THREAD registration made one) while its thread forks returns, as
+ * it does with glibc (the drop-in's fork handler held its lock with
+ * signals unblocked, and the handler waited for ever for it).
+ */
+TEST_F(thr, a_handler_that_closes_while_its_thread_forks_returns)
+{
+	struct itimerval every = { { 0, 300 }, { 0, 300 } }, off = { 0 };
+	struct sigaction sa = { .sa_handler = close_700, .sa_flags = SA_RESTART };
+
+	ASSERT_EQ(0, notify_thread(q, NULL, NULL));
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &every, NULL));
+	for (int i = 0; i < 300; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0)
+			_exit(0);
+		ASSERT_LT(0, pid);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &off, NULL));
+	/* The registration is there still. */
+	ASSERT_EQ(0, mq_send(q, "x", 1, 0));
+	ASSERT_TRUE(called_within(2000));
+}
+
+/* A close_range() the kernel refuses (EINVAL) closes nothing: the
+ * registration stays and is called. */
+TEST_F(thr, a_close_range_that_fails_keeps_the_registration)
+{
+	ASSERT_EQ(0, notify_thread(q, (void *)7, NULL));
+	ASSERT_EQ(-1, close_range(3, ~0U, 0x8));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, mq_send(q, "x", 1, 0));
+	ASSERT_TRUE(called_within(2000));
+	ASSERT_EQ((void *)7, got_value);
 }
 
 TEST_F(thr, bad_descriptor_is_ebadf)
@@ -1069,6 +1121,42 @@ TEST(mq_open_mq_close_msgget_msgctl_are_not_cancellation_points)
 	ASSERT_EQ(4, nc_steps);
 	mq_close(q);
 	mq_unlink(name);
+}
+
+static void *attr_calls_after_self_cancel(void *arg)
+{
+	int fd = *(int *)arg;
+	struct sigevent none = { .sigev_notify = SIGEV_NONE };
+	struct mq_attr a = { 0 };
+
+	pthread_cancel(pthread_self());
+	nc_steps += mq_getattr(fd, &a) == -1 && errno == EBADF;
+	nc_steps += mq_setattr(fd, &a, NULL) == -1 && errno == EBADF;
+	nc_steps += mq_notify(fd, &none) == -1 && errno == EBADF;
+	pthread_testcancel();
+	nc_steps = -1;
+	return NULL;
+}
+
+/*
+ * mq_getattr, mq_setattr and mq_notify are not cancellation points
+ * (glibc), also when they are a process's first queue calls, on a file
+ * that is not a queue (the drop-in then opened its device descriptor with
+ * a cancellable open()).
+ */
+TEST(mq_getattr_mq_setattr_mq_notify_are_not_cancellation_points)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	pthread_t t;
+	void *ret;
+
+	ASSERT_LE(0, fd);
+	nc_steps = 0;
+	ASSERT_EQ(0, pthread_create(&t, NULL, attr_calls_after_self_cancel, &fd));
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	ASSERT_EQ(PTHREAD_CANCELED, ret);
+	ASSERT_EQ(3, nc_steps);
+	close(fd);
 }
 
 /*
