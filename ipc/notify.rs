@@ -379,6 +379,9 @@ impl NotifyFd {
                     let _ = g.records.insert_within_capacity(0, r);
                 }
                 drop(g);
+                // A reader or poller that found none while it was out
+                // sleeps: it is there again.
+                self.cv.notify_all();
                 return if done > 0 {
                     Ok(done * RECORD_SIZE)
                 } else {

@@ -174,6 +174,86 @@ TEST_F(notify, a_read_into_a_bad_buffer_is_efault_and_keeps_the_record)
 	ASSERT_EQ((__u32)getuid(), got.uid);
 }
 
+struct reader {
+	int fd;
+	void *buf;
+	ssize_t ret;
+	int err;
+	pid_t tid;
+};
+
+static void *read_main(void *arg)
+{
+	struct reader *r = arg;
+
+	__atomic_store_n(&r->tid, gettid(), __ATOMIC_RELEASE);
+	r->ret = read(r->fd, r->buf, REC);
+	r->err = errno;
+	return NULL;
+}
+
+static void no_op(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A record out with a reader whose copy then faults goes back, and a
+ * reader that found none meanwhile and slept wakes up to it (it slept on:
+ * the put-back woke nobody).  The first reader's buffer is a userfaultfd
+ * page, made inaccessible while its copy waits for it.
+ */
+TEST_F(notify, a_reader_that_slept_while_a_record_was_out_gets_it_back)
+{
+	void *page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct uffdio_register reg = { .range = { .start = (__u64)(uintptr_t)page, .len = PAGE },
+				       .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct sigaction sa = { .sa_handler = no_op };
+	struct ripc_notify_record got = { 0 };
+	struct reader a = { .fd = nfd, .buf = page }, b = { .fd = nfd, .buf = &got };
+	struct pollfd p = { .events = POLLIN };
+	struct uffd_msg ev;
+	struct timespec dl;
+	pthread_t at, bt;
+	int uffd, b_done;
+
+	ASSERT_NE(MAP_FAILED, page);
+	uffd = uffd_open();
+	if (uffd < 0)
+		SKIP(return, "userfaultfd: %s", strerrorname_np(errno));
+	SYS(ioctl(uffd, UFFDIO_REGISTER, &reg));
+	SYS(sigaction(SIGUSR1, &sa, NULL));
+	SYS(arm(q, nfd, 3));
+	SYS(ripc_mq_send(q, "m", 1, 0));
+	/* A takes the record and waits for its buffer's page. */
+	ASSERT_EQ(0, pthread_create(&at, NULL, read_main, &a));
+	p.fd = uffd;
+	ASSERT_EQ(1, poll(&p, 1, 5000)) TH_LOG("the read did not fault on the page");
+	ASSERT_EQ((ssize_t)sizeof(ev), read(uffd, &ev, sizeof(ev)));
+	/* B finds no record and sleeps. */
+	ASSERT_EQ(0, pthread_create(&bt, NULL, read_main, &b));
+	while (!__atomic_load_n(&b.tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	ASSERT_EQ(0, wait_blocked(b.tid));
+	/* A's page can no longer be written: its copy fails. */
+	SYS(mprotect(page, PAGE, PROT_NONE));
+	SYS(ioctl(uffd, UFFDIO_WAKE, &reg.range));
+	ASSERT_EQ(0, pthread_join(at, NULL));
+	ASSERT_EQ(-1, a.ret);
+	ASSERT_EQ(EFAULT, a.err);
+	dl = deadline_ms(3000);
+	b_done = pthread_timedjoin_np(bt, NULL, &dl) == 0;
+	if (!b_done) {
+		pthread_kill(bt, SIGUSR1);
+		ASSERT_EQ(0, pthread_join(bt, NULL));
+	}
+	ASSERT_TRUE(b_done) TH_LOG("the sleeping reader was not woken");
+	ASSERT_EQ((ssize_t)REC, b.ret);
+	ASSERT_EQ(3ULL, got.sigev_value);
+	close(uffd);
+	munmap(page, PAGE);
+}
+
 TEST_F(notify, records_queue_up_and_one_read_takes_them_in_order)
 {
 	struct ripc_notify_record got[3];
