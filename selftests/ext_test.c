@@ -880,6 +880,17 @@ TEST_F(ext, a_blocking_batch_larger_than_the_queue_gets_every_message)
 	ASSERT_EQ(0, wait_child(pid));
 }
 
+/* Sets msg_qbytes of queue id. */
+static int set_qbytes(int id, unsigned long n)
+{
+	struct msqid_ds ds;
+
+	if (ripc_msgctl(id, IPC_STAT, &ds))
+		return -1;
+	ds.msg_qbytes = n;
+	return ripc_msgctl(id, IPC_SET, &ds);
+}
+
 TEST_F(ext, a_blocking_sysv_batch_larger_than_the_queue_gets_every_message)
 {
 	int id = MKQ(self->key[0], 0600);
@@ -889,12 +900,9 @@ TEST_F(ext, a_blocking_sysv_batch_larger_than_the_queue_gets_every_message)
 	struct ripc_msg_batch b = { .size = sizeof(b), .msqid = id, .count = 6, .items = PTR(r),
 				    .timeout = PTR(&t),
 				    .clock = { CLOCK_MONOTONIC, RIPC_TIMEOUT_RELATIVE } };
-	struct msqid_ds ds;
 	pid_t pid;
 
-	SYS(ripc_msgctl(id, IPC_STAT, &ds));
-	ds.msg_qbytes = 2;		/* room for two 1-byte messages */
-	SYS(ripc_msgctl(id, IPC_SET, &ds));
+	SYS(set_qbytes(id, 2));		/* room for two 1-byte messages */
 	pid = fork_child();
 	if (pid == 0) {
 		for (char c = '0'; c < '6'; c++) {
@@ -958,12 +966,9 @@ TEST_F(ext, a_blocking_sysv_send_batch_larger_than_the_queue_wakes_its_receiver_
 	struct ripc_msg_batch b = { .size = sizeof(b), .msqid = id, .count = 3, .items = PTR(s),
 				    .timeout = PTR(&t),
 				    .clock = { CLOCK_MONOTONIC, RIPC_TIMEOUT_RELATIVE } };
-	struct msqid_ds ds;
 	pid_t pid;
 
-	SYS(ripc_msgctl(id, IPC_STAT, &ds));
-	ds.msg_qbytes = 1;		/* room for one 1-byte message */
-	SYS(ripc_msgctl(id, IPC_SET, &ds));
+	SYS(set_qbytes(id, 1));		/* room for one 1-byte message */
 	pid = fork_child();
 	if (pid == 0) {
 		for (char c = '0'; c < '3'; c++) {

@@ -159,6 +159,21 @@ TEST_F(mq, a_receiver_buffer_not_yet_there_goes_the_ordinary_way)
  * nothing), also when the message went straight into a blocked receiver's
  * buffer: it goes back loaded again from that buffer.
  */
+/* A child blocks in a receive into rbuf whose priority's place is ro
+ * (read-only): EFAULT. */
+static pid_t priority_faulting_receiver(const struct mq_backend *be, mqd_t q, char *rbuf,
+					unsigned int *ro)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		memset(rbuf, 0x5a, BIG);
+		CHILD_CHECK(be->receive(q, rbuf, BIG, ro) == -1 && errno == EFAULT);
+		_exit(0);
+	}
+	return pid;
+}
+
 TEST_F(mq, a_receive_whose_priority_faults_loses_nothing_on_rust_ipc)
 {
 	static char msg[BIG], rbuf[BIG];
@@ -168,12 +183,7 @@ TEST_F(mq, a_receive_whose_priority_faults_loses_nothing_on_rust_ipc)
 	pid_t pid;
 
 	ASSERT_NE(MAP_FAILED, ro);
-	pid = fork_child();
-	if (pid == 0) {
-		memset(rbuf, 0x5a, BIG);
-		CHILD_CHECK(self->be->receive(self->q, rbuf, BIG, ro) == -1 && errno == EFAULT);
-		_exit(0);
-	}
+	pid = priority_faulting_receiver(self->be, self->q, rbuf, ro);
 	ASSERT_EQ(0, wait_blocked(pid));
 	fill(msg, BIG, 41);
 	SYS(self->be->send(self->q, msg, BIG, 5));
@@ -220,12 +230,7 @@ TEST_F(mq, a_stats_reset_before_a_put_back_leaves_the_counts_at_zero)
 	CPU_ZERO(&one);
 	CPU_SET(0, &one);
 	SYS(sched_setaffinity(0, sizeof(one), &one));
-	pid = fork_child();
-	if (pid == 0) {
-		memset(rbuf, 0x5a, BIG);
-		CHILD_CHECK(self->be->receive(self->q, rbuf, BIG, ro) == -1 && errno == EFAULT);
-		_exit(0);
-	}
+	pid = priority_faulting_receiver(self->be, self->q, rbuf, ro);
 	ASSERT_EQ(0, wait_blocked(pid));
 	fill(msg, BIG, 42);
 	SYS(sched_setscheduler(0, SCHED_FIFO, &fifo));

@@ -198,10 +198,16 @@ pub(crate) fn ptr<T: ?Sized>(p: *const T) -> u64 {
     p.cast::<u8>() as usize as u64
 }
 
-/// A queue name as a C string; an interior NUL byte is `EINVAL`.
+/// A queue name as a C string; an interior NUL byte is `EINVAL`, and so
+/// is a name without its leading slash, before any descriptor is taken
+/// (glibc's `mq_open` and `mq_unlink` check it before their system call:
+/// at the descriptor limit `EINVAL`, not `EMFILE`).
 pub(crate) fn c_name(name: &OsStr) -> io::Result<CString> {
-    CString::new(name.as_bytes())
-        .map_err(|_| io::Error::from_raw_os_error(rustix::io::Errno::INVAL.raw_os_error()))
+    let inval = || io::Error::from_raw_os_error(rustix::io::Errno::INVAL.raw_os_error());
+    if name.as_bytes().first() != Some(&b'/') {
+        return Err(inval());
+    }
+    CString::new(name.as_bytes()).map_err(|_| inval())
 }
 
 /// An absolute `CLOCK_REALTIME` deadline as the ABI's timespec.  A time
@@ -265,10 +271,12 @@ mod tests {
     #[test]
     fn names() {
         assert_eq!(c_name(OsStr::new("/q")).unwrap().as_bytes(), b"/q");
-        let e = c_name(OsStr::new("/a\0b")).unwrap_err();
-        assert_eq!(
-            e.raw_os_error(),
-            Some(rustix::io::Errno::INVAL.raw_os_error())
-        );
+        for bad in ["/a\0b", "q", ""] {
+            let e = c_name(OsStr::new(bad)).unwrap_err();
+            assert_eq!(
+                e.raw_os_error(),
+                Some(rustix::io::Errno::INVAL.raw_os_error())
+            );
+        }
     }
 }

@@ -119,6 +119,34 @@ fn argument_errors() {
     assert_eq!(errno(bad), libc::EINVAL);
 }
 
+/// glibc checks the slash before any system call: a process out of
+/// descriptors gets `EINVAL` for a name without one, not `EMFILE`.
+#[test]
+fn a_name_without_its_slash_is_einval_at_the_descriptor_limit() {
+    require_device!();
+    let child = fork_child(|| {
+        let none = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `none` is a live `rlimit`; only this forked child's limit
+        // changes.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &none) } != 0 {
+            return Err("setrlimit".into());
+        }
+        let e = errno(PosixQueue::open(unique_name("limit")));
+        if e != libc::EMFILE {
+            return Err(format!("a good name: errno {e}, expected EMFILE"));
+        }
+        let e = errno(PosixQueue::open("no-slash"));
+        if e != libc::EINVAL {
+            return Err(format!("no slash: errno {e}, expected EINVAL"));
+        }
+        Ok(())
+    });
+    child.join().unwrap();
+}
+
 #[test]
 fn nonblocking_eagain() {
     require_device!();
