@@ -923,6 +923,21 @@ TEST_F(ext, a_blocking_sysv_batch_larger_than_the_queue_gets_every_message)
 	ASSERT_QUEUE(id, 0, 0);
 }
 
+/* A blocking send batch of "012" (three 1-byte messages), with a relative
+ * 3-second timeout: how many it sent. */
+static long send_012_within_3s(int q)
+{
+	struct ripc_timespec t = { .tv_sec = 3 };
+	struct ripc_mq_item s[3];
+	struct ripc_mq_batch b = { .size = sizeof(b), .count = 3, .items = PTR(s),
+				   .timeout = PTR(&t),
+				   .clock = { CLOCK_MONOTONIC, RIPC_TIMEOUT_RELATIVE } };
+
+	for (int i = 0; i < 3; i++)
+		s[i] = (struct ripc_mq_item){ PTR("012" + i), 1, 0, 0 };
+	return ioctl(q, RIPC_MQ_SEND_BATCH, &b);
+}
+
 /*
  * A blocking send batch of more messages than the queue holds, with a
  * receiver blocked: as many single sends, its first message wakes that
@@ -934,11 +949,6 @@ TEST_F(ext, a_blocking_send_batch_larger_than_the_queue_wakes_its_receiver_first
 {
 	struct mq_attr a = { .mq_maxmsg = 1, .mq_msgsize = 8 };
 	int q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT, 0600, &a));
-	struct ripc_timespec t = { .tv_sec = 3 };
-	struct ripc_mq_item s[3];
-	struct ripc_mq_batch b = { .size = sizeof(b), .count = 3, .items = PTR(s),
-				   .timeout = PTR(&t),
-				   .clock = { CLOCK_MONOTONIC, RIPC_TIMEOUT_RELATIVE } };
 	pid_t pid = fork_child();
 
 	if (pid == 0) {
@@ -951,9 +961,7 @@ TEST_F(ext, a_blocking_send_batch_larger_than_the_queue_wakes_its_receiver_first
 		_exit(0);
 	}
 	ASSERT_EQ(0, wait_blocked(pid));
-	for (int i = 0; i < 3; i++)
-		s[i] = (struct ripc_mq_item){ PTR("012" + i), 1, 0, 0 };
-	ASSERT_EQ(3, ioctl(q, RIPC_MQ_SEND_BATCH, &b));
+	ASSERT_EQ(3, send_012_within_3s(q));
 	ASSERT_EQ(0, wait_child(pid));
 }
 
@@ -1000,11 +1008,6 @@ TEST_F(ext, a_blocking_send_batch_larger_than_the_queue_wakes_a_poller_first)
 {
 	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 8 };
 	int q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT, 0600, &a));
-	struct ripc_timespec t = { .tv_sec = 3 };
-	struct ripc_mq_item s[3];
-	struct ripc_mq_batch b = { .size = sizeof(b), .count = 3, .items = PTR(s),
-				   .timeout = PTR(&t),
-				   .clock = { CLOCK_MONOTONIC, RIPC_TIMEOUT_RELATIVE } };
 	pid_t pid = fork_child();
 
 	if (pid == 0) {
@@ -1025,9 +1028,7 @@ TEST_F(ext, a_blocking_send_batch_larger_than_the_queue_wakes_a_poller_first)
 		_exit(0);
 	}
 	ASSERT_EQ(0, wait_blocked(pid));
-	for (int i = 0; i < 3; i++)
-		s[i] = (struct ripc_mq_item){ PTR("012" + i), 1, 0, 0 };
-	ASSERT_EQ(3, ioctl(q, RIPC_MQ_SEND_BATCH, &b));
+	ASSERT_EQ(3, send_012_within_3s(q));
 	ASSERT_EQ(0, wait_child(pid));
 }
 

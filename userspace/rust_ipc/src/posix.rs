@@ -495,7 +495,9 @@ impl PosixQueue {
             msg_len: len as u64,
             // The module writes the time left of a relative timeout
             // back to it when a signal interrupts the call.
-            timeout: timeout.as_mut().map_or(0, |(ts, _)| ptr(core::ptr::from_mut(ts))),
+            timeout: timeout
+                .as_mut()
+                .map_or(0, |(ts, _)| ptr(core::ptr::from_mut(ts))),
             clock: timeout.map(|(_, c)| c).unwrap_or_default(),
         };
         let send = cmd == uapi::RIPC_CMD_MQ_SEND;

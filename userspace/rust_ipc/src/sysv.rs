@@ -293,7 +293,9 @@ impl SysvQueue {
             msgsz: data.len() as i64,
             // The module writes the time left of a relative timeout
             // back to it when a signal interrupts the call.
-            timeout: timeout.as_mut().map_or(0, |(ts, _)| ptr(core::ptr::from_mut(ts))),
+            timeout: timeout
+                .as_mut()
+                .map_or(0, |(ts, _)| ptr(core::ptr::from_mut(ts))),
             clock: timeout.map(|(_, c)| c).unwrap_or_default(),
         };
         let dev = sys::device()?;
@@ -387,7 +389,9 @@ impl SysvQueue {
             msgtyp,
             // The module writes the time left of a relative timeout
             // back to it when a signal interrupts the call.
-            timeout: timeout.as_mut().map_or(0, |(ts, _)| ptr(core::ptr::from_mut(ts))),
+            timeout: timeout
+                .as_mut()
+                .map_or(0, |(ts, _)| ptr(core::ptr::from_mut(ts))),
             clock: timeout.map(|(_, c)| c).unwrap_or_default(),
         };
         let dev = sys::device()?;
