@@ -68,13 +68,25 @@ static int devfd = -1;
 
 /* Closes one of the library's own descriptors with the raw system call:
  * not the drop-in's close() (whose bookkeeping may take a lock the caller
- * holds), no cancellation point, errno kept. */
+ * holds), no cancellation point, errno kept; the number is forgotten (a
+ * queue call of another thread may have found it a file of the device
+ * while it was open). */
 static void close_own(int fd)
 {
 	int err = errno;
 
 	syscall(SYS_close, fd);
+	if (fd >= 0)
+		ripc_fd_forget((unsigned int)fd, (unsigned int)fd);
 	errno = err;
+}
+
+/* A new file of the device, with the raw system call: no cancellation
+ * point (glibc's mq_open is none, nor are the calls that open the
+ * library's process-wide descriptor on first use). */
+static int open_device(int flags)
+{
+	return (int)syscall(SYS_openat, AT_FDCWD, RIPC_DEVICE, flags);
 }
 
 /*
@@ -166,7 +178,11 @@ void ripc_fd_forget(unsigned int lo, unsigned int hi)
 	forget_in(foreign_fds, lo, hi);
 }
 
-/* Whether fd, not known yet, is a file of the device (then known). */
+static void learn_abi(int fd);
+
+/* Whether fd, not known yet, is a file of the device (then known, and the
+ * module's ABI learnt from it: a descriptor inherited across an exec makes
+ * the register calls too, whose priority the module writes itself). */
 static __attribute__((noinline, cold)) int fd_check(int fd)
 {
 	dev_t dev = __atomic_load_n(&device_rdev, __ATOMIC_RELAXED);
@@ -192,6 +208,8 @@ static __attribute__((noinline, cold)) int fd_check(int fd)
 	}
 	ours = S_ISCHR(st.st_mode) && st.st_rdev == dev;
 	errno = err;
+	if (ours)
+		learn_abi(fd);
 	if ((unsigned int)fd >= KNOWN_FDS)
 		return ours;
 	if (ours)
@@ -283,7 +301,7 @@ int ripc_device_fd(void)
 	if (fd >= 0)
 		return fd;
 	err = errno;
-	fd = open(RIPC_DEVICE, O_RDWR | O_CLOEXEC);
+	fd = open_device(O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	learn_abi(fd);
@@ -583,14 +601,12 @@ static int clock_arg(struct ripc_clock *c, __u64 *timeout, struct ripc_timespec 
  * binds it: the descriptor, or -1 with the errno of the open or the ioctl. */
 static int open_bound(int flags, unsigned long cmd, void *arg)
 {
-	int fd = open(RIPC_DEVICE, flags), err;
+	int fd = open_device(flags);
 
 	if (fd < 0)
 		return -1;
 	if (ioctl(fd, cmd, arg) < 0) {
-		err = errno;
-		close(fd);
-		errno = err;
+		close_own(fd);
 		return -1;
 	}
 	learn_abi(fd);
@@ -626,7 +642,8 @@ int ripc_mq_open(const char *name, int oflag, ...)
 
 int ripc_mq_close(int mqd)
 {
-	int ret = close(mqd);
+	/* Not a cancellation point, as glibc's mq_close. */
+	int ret = (int)syscall(SYS_close, mqd);
 
 	if (mqd >= 0)
 		ripc_fd_forget((unsigned int)mqd, (unsigned int)mqd);
@@ -732,7 +749,12 @@ static inline __attribute__((always_inline)) ssize_t
 mq_receive_clock(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
 		 clockid_t clockid, int flags, const struct timespec *timeout)
 {
-	if (clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME && USE_REGS())
+	/* Not known yet (a descriptor inherited across an exec, in an image
+	 * that opened no file of the device): learnt from the descriptor
+	 * (fd_check()), so that the module writes the priority, as native's
+	 * put_user (EFAULT), where the struct command's caller writes it. */
+	if (clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME &&
+	    (USE_REGS() || (fd_ours(mqd) && USE_REGS())))
 		return mq_regs(mqd, RIPC_MQ_TIMEDRECEIVE, PTR(msg_ptr), msg_len, PTR(msg_prio),
 			       timeout);
 	return mq_receive_struct(mqd, msg_ptr, msg_len, msg_prio, clockid, flags, timeout);

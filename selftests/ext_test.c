@@ -708,6 +708,37 @@ TEST_F(ext, notify_goes_to_the_thread_group_leader)
 	ASSERT_FALSE(sigismember(&t.pending, SIGUSR1));
 }
 
+static volatile int nc_steps;
+
+static void *open_close_after_self_cancel(void *name)
+{
+	int q2;
+
+	pthread_cancel(pthread_self());
+	q2 = ripc_mq_open(name, O_RDWR);
+	nc_steps += q2 >= 0;
+	nc_steps += ripc_mq_close(q2) == 0;
+	pthread_testcancel();
+	nc_steps = -1;
+	return NULL;
+}
+
+/* libripc's mq_open and mq_close are not cancellation points (glibc's are
+ * not): the cancellation acts at the next one, both done. */
+TEST_F(ext, ripc_mq_open_and_mq_close_are_not_cancellation_points)
+{
+	int q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT, 0600, NULL));
+	pthread_t t;
+	void *ret;
+
+	nc_steps = 0;
+	ASSERT_EQ(0, pthread_create(&t, NULL, open_close_after_self_cancel, self->name));
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	ASSERT_EQ(PTHREAD_CANCELED, ret);
+	ASSERT_EQ(2, nc_steps);
+	SYS(ripc_mq_close(q));
+}
+
 /* ---- Batches ------------------------------------------------------------ */
 
 static long mq_batch(int fd, unsigned long cmd, struct ripc_mq_item *it, unsigned n, unsigned flags)

@@ -1316,6 +1316,60 @@ TEST_F(mq, read_of_a_write_only_descriptor_is_ebadf)
 	ASSERT_STATUS(5, 0, 0, 0);
 }
 
+#define PRIO_PROBE_ENV "RIPC_PRIO_PROBE"
+
+/*
+ * In the image a test execs with PRIO_PROBE_ENV="q,backend" (backend 'n'
+ * native, 'r' rust_ipc): a receive on the inherited q into a buffer whose
+ * priority's place is not mapped.  Exits 0 for EFAULT, else 1 (a crash:
+ * killed by a signal).
+ */
+static void __attribute__((constructor)) prio_probe(void)
+{
+	const char *v = getenv(PRIO_PROBE_ENV);
+	const struct mq_backend *b;
+	char buf[64];
+	ssize_t n;
+	char kind;
+	int fd;
+
+	if (!v || sscanf(v, "%d,%c", &fd, &kind) != 2)
+		return;
+	b = kind == 'r' ? &ripc_mq_be : &native_mq_be;
+	n = b->receive(fd, buf, sizeof(buf), (unsigned int *)8);
+	_exit(n == -1 && errno == EFAULT ? 0 : 1);
+}
+
+/*
+ * A descriptor inherited across an exec, by an image that has made no
+ * queue call of its own: a receive whose priority cannot be written is
+ * EFAULT, as native's put_user (libripc wrote the priority itself on that
+ * path, and crashed).
+ */
+TEST_F(mq, a_receive_on_an_inherited_descriptor_whose_priority_faults_is_efault)
+{
+	mqd_t q = MKQ(O_RDWR, 4, 16);
+	pid_t pid;
+
+	SYS(be->send(q, "x", 1, 0));
+	pid = fork_child();
+	if (pid == 0) {
+		static char env[64], preload[512];
+		const char *pre = getenv("LD_PRELOAD");
+		/* The drop-in's run (mq_test under LD_PRELOAD) keeps it. */
+		char *argv[] = { "mq_test", NULL }, *envp[] = { env, pre ? preload : NULL, NULL };
+
+		if (pre)
+			snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", pre);
+		CHILD_CHECK(fcntl(q, F_SETFD, 0) == 0);
+		snprintf(env, sizeof(env), PRIO_PROBE_ENV "=%d,%c", (int)q,
+			 be == &ripc_mq_be ? 'r' : 'n');
+		execve("/proc/self/exe", argv, envp);
+		_exit(2);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
 TEST_F(mq, closed_descriptor_is_ebadf)
 {
 	struct mq_attr a;
