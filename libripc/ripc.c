@@ -285,6 +285,7 @@ static void learn_abi(int fd)
 }
 
 #define USE_REGS() (__atomic_load_n(&regs_abi, __ATOMIC_RELAXED) > 0)
+#define REGS_UNKNOWN() (__atomic_load_n(&regs_abi, __ATOMIC_RELAXED) == 0)
 #else
 static void learn_abi(int fd)
 {
@@ -292,6 +293,7 @@ static void learn_abi(int fd)
 }
 
 #define USE_REGS() 0
+#define REGS_UNKNOWN() 0
 #endif
 
 int ripc_device_fd(void)
@@ -754,7 +756,7 @@ mq_receive_clock(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
 	 * (fd_check()), so that the module writes the priority, as native's
 	 * put_user (EFAULT), where the struct command's caller writes it. */
 	if (clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME &&
-	    (USE_REGS() || (fd_ours(mqd) && USE_REGS())))
+	    (USE_REGS() || (REGS_UNKNOWN() && fd_ours(mqd) && USE_REGS())))
 		return mq_regs(mqd, RIPC_MQ_TIMEDRECEIVE, PTR(msg_ptr), msg_len, PTR(msg_prio),
 			       timeout);
 	return mq_receive_struct(mqd, msg_ptr, msg_len, msg_prio, clockid, flags, timeout);

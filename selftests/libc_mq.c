@@ -415,7 +415,7 @@ static void close_700(int sig)
  */
 TEST_F(thr, a_handler_that_closes_while_its_thread_forks_returns)
 {
-	struct itimerval every = { { 0, 300 }, { 0, 300 } }, off = { 0 };
+	struct itimerval every = { { 0, 1000 }, { 0, 1000 } }, off = { 0 };
 	struct sigaction sa = { .sa_handler = close_700, .sa_flags = SA_RESTART };
 
 	ASSERT_EQ(0, notify_thread(q, NULL, NULL));

@@ -1300,8 +1300,9 @@ TEST_F(mq, read_gives_the_status_line)
 
 /*
  * A descriptor opened write-only has no status line to read: EBADF, as
- * native's read() of a file without FMODE_READ (rust_ipc's device file
- * itself is open for reading and writing whatever the queue's mode).
+ * native's read() of a file without FMODE_READ (libripc opens the device
+ * file with the queue's access mode, so the VFS refuses it; a device file
+ * opened O_RDWR and bound write-only: device_test.c).
  */
 TEST_F(mq, read_of_a_write_only_descriptor_is_ebadf)
 {
