@@ -4,12 +4,13 @@
 //! `kernel.msg{max,mnb,mni}`, per IPC namespace as native's.  The module
 //! parameters give the initial namespace's values at load, the native
 //! defaults a new namespace's; `RIPC_IOC_SET_LIMITS` changes the caller's
-//! namespace's (its root may, as it may write those sysctls),
+//! namespace's (its root may, as it may write those sysctls, and only
+//! while it could open them for writing),
 //! `RIPC_IOC_VERSION` reads them.
 
 #![deny(unsafe_code)]
 
-use crate::ipc::defs::ripc_limits;
+use crate::ipc::{defs::ripc_limits, kernel_api};
 use kernel::{
     prelude::*,
     sync::atomic::{Atomic, Relaxed},
@@ -38,6 +39,18 @@ const RANGES: [(u32, u32); 8] = [
 
 /// Every `RIPC_LIMIT_*` bit (one per field).
 const ALL: u32 = (1 << RANGES.len()) - 1;
+
+/// The native sysctl file of each field, in the fields' order.
+const SYSCTLS: [&CStr; 8] = [
+    c"/proc/sys/fs/mqueue/msg_default",
+    c"/proc/sys/fs/mqueue/msgsize_default",
+    c"/proc/sys/fs/mqueue/msg_max",
+    c"/proc/sys/fs/mqueue/msgsize_max",
+    c"/proc/sys/fs/mqueue/queues_max",
+    c"/proc/sys/kernel/msgmax",
+    c"/proc/sys/kernel/msgmnb",
+    c"/proc/sys/kernel/msgmni",
+];
 
 /// The native defaults of a new IPC namespace (`DFLT_*`, `MSGMAX`,
 /// `MSGMNB`, `MSGMNI`).
@@ -115,6 +128,17 @@ impl Limits {
                 .filter(|&(_, &x)| x != 0)
                 .fold(0, |m, (i, _)| m | (1 << i))
         };
+        if set & !ALL != 0 {
+            return Err(EINVAL);
+        }
+        // Each field only as its sysctl file could be written now (a
+        // container's read-only `/proc/sys`: `EROFS`, as native's write,
+        // before the value's range).
+        for (i, path) in SYSCTLS.iter().enumerate() {
+            if set & (1 << i) != 0 {
+                kernel_api::sysctl_writable(path)?;
+            }
+        }
         if !in_range(&v, set) {
             return Err(EINVAL);
         }

@@ -213,7 +213,11 @@ impl Ns {
     /// `RIPC_IOC_SET_LIMITS`: the namespace's root (uid 0 of the user
     /// namespace that owns it) may change its limits, as it may write its
     /// sysctls (`ipc_permissions`, `mq_permissions`); anyone else gets
-    /// `EPERM`.
+    /// `EPERM`.  And only those whose sysctl file it could open for
+    /// writing now ([`Limits::set`]: `EROFS` under a read-only
+    /// `/proc/sys`).
+    ///
+    /// [`Limits::set`]: crate::ipc::limits::Limits::set
     pub(crate) fn set_limits(&self, l: &ripc_limits, set: u32) -> Result {
         if cred::Ids::current().euid != self.ipc()?.root_uid() {
             return Err(EPERM);

@@ -926,6 +926,9 @@ pub(crate) fn next_id(ns: &SysvNs, a: &ripc_msg_next_id) -> Result<i32> {
         if !ns.checkpoint_capable(false) {
             return Err(EACCES);
         }
+        // As that file could be written now (`EROFS` under a read-only
+        // `/proc/sys`).
+        kernel_api::sysctl_writable(c"/proc/sys/kernel/msg_next_id")?;
         if a.value < 0 {
             return Err(EINVAL);
         }

@@ -188,7 +188,9 @@ int ripc_msg_stats(int msqid, struct ripc_queue_stats *st, unsigned int flags);
 int ripc_version(struct ripc_version *v);
 /*
  * RIPC_IOC_SET_LIMITS: the fields that are not 0 (0 fields stay unchanged);
- * EPERM unless the caller is its IPC namespace's root, EINVAL outside the
+ * EPERM unless the caller is its IPC namespace's root, the error of an
+ * open for writing of the field's native sysctl file if that fails (EROFS
+ * under a read-only /proc/sys, as a container's), EINVAL outside the
  * native sysctl's range.
  */
 int ripc_set_limits(const struct ripc_limits *limits);

@@ -225,6 +225,45 @@ TEST_F(dev, a_file_bound_write_only_reads_no_status_line)
 	SYS(close(r));
 }
 
+/*
+ * A limit changes only where its sysctl file could be written: under a
+ * read-only /proc/sys (a container's), EROFS for the module's limits and
+ * msg_next_id as for the native files, and nothing changes.
+ */
+TEST_F(dev, limits_do_not_change_under_a_read_only_proc_sys)
+{
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	pid = fork_child();
+	if (pid == 0) {
+		struct ripc_version v = { .size = sizeof(v) }, w = { .size = sizeof(w) };
+		struct ripc_limits l;
+		int old, next = 5;
+
+		CHILD_CHECK(unshare(CLONE_NEWNS) == 0);
+		CHILD_CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+		CHILD_CHECK(mount("/proc/sys", "/proc/sys", NULL, MS_BIND, NULL) == 0);
+		CHILD_CHECK(mount(NULL, "/proc/sys", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY,
+				  NULL) == 0);
+		CHILD_CHECK(open("/proc/sys/kernel/msgmni", O_WRONLY) == -1 && errno == EROFS);
+		CHILD_CHECK(open("/proc/sys/fs/mqueue/msg_max", O_WRONLY) == -1 && errno == EROFS);
+		CHILD_CHECK(ripc_version(&v) == 0);
+		l = v.limits;
+		l.msgmni = v.limits.msgmni - 1;
+		l.mq_msg_max = v.limits.mq_msg_max - 1;
+		CHILD_CHECK(ripc_set_limits_fields(&l, RIPC_LIMIT_MSGMNI) == -1 && errno == EROFS);
+		CHILD_CHECK(ripc_set_limits_fields(&l, RIPC_LIMIT_MQ_MSG_MAX) == -1 &&
+			    errno == EROFS);
+		CHILD_CHECK(ripc_set_limits(&l) == -1 && errno == EROFS);
+		CHILD_CHECK(ripc_version(&w) == 0);
+		CHILD_CHECK(!memcmp(&v.limits, &w.limits, sizeof(v.limits)));
+		CHILD_CHECK(ripc_msg_next_id(&old, &next) == -1 && errno == EROFS);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
 struct opener {
 	int fd;
 	const char *name;

@@ -10,6 +10,7 @@
 #include <linux/crc32.h>
 #include <linux/cred.h>
 #include <linux/dcache.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/fs_struct.h>
 #include <linux/hrtimer.h>
@@ -409,6 +410,25 @@ bool rust_ipc_ipc_ns_is_init(struct ipc_namespace *ns)
  * The owner of ns's sysctls (ipc_set_ownership, mq_set_ownership): uid 0 of
  * the user namespace that owns it, or global root if that has no mapping.
  */
+/*
+ * Whether the caller could open the sysctl file at path (under /proc/sys)
+ * for writing, as the native way to change what it stands for must: the
+ * path looked up from the caller's root (its mount namespace, a chroot),
+ * the mount's read-only state (EROFS: a container's read-only /proc/sys),
+ * the file's permission (the sysctl's own: ipc_permissions,
+ * mq_permissions) and the LSMs' file_open.  0 or -errno; nothing is
+ * written.
+ */
+int rust_ipc_sysctl_writable(const char *path)
+{
+	struct file *f = filp_open(path, O_WRONLY, 0);
+
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	fput(f);
+	return 0;
+}
+
 kuid_t rust_ipc_ipc_ns_root_uid(struct ipc_namespace *ns)
 {
 	kuid_t uid = make_kuid(ns->user_ns, 0);

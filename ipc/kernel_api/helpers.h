@@ -64,6 +64,7 @@ bool rust_ipc_user_ns_up(struct user_namespace *ns, struct user_namespace **pare
 			 kuid_t *owner, long *max);
 bool rust_ipc_ipc_ns_is_init(struct ipc_namespace *ns);
 kuid_t rust_ipc_ipc_ns_root_uid(struct ipc_namespace *ns);
+int rust_ipc_sysctl_writable(const char *path);
 kuid_t rust_ipc_current_euid(void);
 void rust_ipc_file_set_nonblock(struct file *file, bool on);
 u32 rust_ipc_sender_uid(struct user_namespace *owner_user_ns, struct task_struct *sender);

@@ -163,6 +163,7 @@ mod ffi {
         pub(super) fn rust_ipc_ipc_ns_root_uid(
             ns: *mut bindings::ipc_namespace,
         ) -> bindings::kuid_t;
+        pub(super) fn rust_ipc_sysctl_writable(path: *const c_char) -> c_int;
         pub(super) fn rust_ipc_user_ns_up(
             ns: *mut bindings::user_namespace,
             parent: *mut *mut bindings::user_namespace,
@@ -704,6 +705,20 @@ pub(crate) fn fault_in_writeable(addr: u64, len: u64) -> bool {
     // SAFETY: the function checks the range as user memory and touches it
     // with user accesses only; any address is safe to pass.
     unsafe { bindings::fault_in_writeable(addr as usize as *mut c_char, len) == 0 }
+}
+
+/// Whether the caller may open the sysctl file `path` (under `/proc/sys`)
+/// for writing, as the native way to change what it stands for must
+/// (`rust_ipc_sysctl_writable`: its mount's read-only state, its
+/// permission, the LSMs); nothing is written.
+pub(crate) fn sysctl_writable(path: &CStr) -> Result {
+    // SAFETY: `path` is a NUL-terminated string for the call.
+    let r = unsafe { ffi::rust_ipc_sysctl_writable(path.as_char_ptr()) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(Error::from_errno(r))
+    }
 }
 
 /// [`copy_to_user_nofault`] of one `u32` (`put_user` with page faults

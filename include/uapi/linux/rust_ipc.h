@@ -46,7 +46,10 @@ struct ripc_version {
 };
 
 /*
- * RIPC_IOC_SET_LIMITS: change limits (the namespace's root, else EPERM).
+ * RIPC_IOC_SET_LIMITS: change limits (the namespace's root, else EPERM;
+ * and only a limit whose native sysctl file the caller could open for
+ * writing now, else that open's error: EROFS under a read-only /proc/sys,
+ * ENOENT without /proc, the LSMs' refusal).
  * With set == 0, the fields that are not 0 are set (0 leaves a field
  * unchanged).  Otherwise exactly the fields whose RIPC_LIMIT_* bit is in
  * set are set, 0 too where the native sysctl takes it (queues_max, msgmax,
