@@ -229,8 +229,16 @@ pub(crate) trait Family: QueueState {
 
     /// A message of `len` bytes was sent straight into the buffer of
     /// blocked `receiver` (System V: `lspid`, `stime`, `lrpid`, `rtime`;
-    /// counted as a hand-off).
+    /// counted as a hand-off; POSIX: it took its place in the send order,
+    /// [`Family::direct_seq`]).
     fn sent_direct(&mut self, len: usize, receiver: &Task);
+
+    /// The place in the send order a message sent straight into a
+    /// receiver's buffer now takes, kept if it comes back (POSIX: its
+    /// receiver could not write the priority); 0 where nothing comes back.
+    fn direct_seq(&self) -> u64 {
+        0
+    }
 
     /// A receive of `want` took its message from the queue (System V:
     /// `lrpid`, `rtime`; a message handed to a blocked receiver sets them
@@ -386,9 +394,9 @@ fn pin_waiting<S: Family>(
 pub(crate) enum Given {
     /// A message, to deliver.
     Msg(Msg),
-    /// Its buffer was filled straight from the sender's (the length, and
-    /// the type or priority).
-    Copied(usize, i64),
+    /// Its buffer was filled straight from the sender's (the length, the
+    /// type or priority, and its place in the send order).
+    Copied(usize, i64, u64),
 }
 
 /// What a receive run gives a receive.
@@ -397,8 +405,8 @@ pub(crate) enum Arrival<E> {
     /// held already: a hand-over's is).
     Taken(Taken<E>, bool),
     /// Its buffer was filled by the sender (the length, the type or
-    /// priority).
-    Copied(usize, i64),
+    /// priority, the place in the send order).
+    Copied(usize, i64, u64),
 }
 
 /// One copy ([`Parts::send_direct`]): the first blocked receiver that takes
@@ -416,7 +424,7 @@ fn hand_direct<S: Family>(
     mtype: i64,
     wq: &mut WakeQ,
 ) -> Option<(usize, ARef<Task>)> {
-    let (mut done, mut fails) = (None, 0);
+    let (mut done, mut fails, seq) = (None, 0, g.direct_seq());
     g.receivers().each(|r| match S::pick(&r.w, mtype, len) {
         Pick::Pass => ControlFlow::Continue(()),
         Pick::Fail(_) => {
@@ -426,7 +434,7 @@ fn hand_direct<S: Family>(
         Pick::Take => {
             done = S::fill(&mut r.w, src, len, mtype).map(|n| (n, r.task().into()));
             if let Some((n, _)) = done {
-                S::give(&mut r.w, Ok(Given::Copied(n, mtype)));
+                S::give(&mut r.w, Ok(Given::Copied(n, mtype, seq)));
                 r.wake(wq);
             }
             ControlFlow::Break(())
@@ -485,8 +493,8 @@ pub(crate) enum Got<E> {
     /// Delivered under the lock (its length); freed after it.
     Now(Taken<E>, usize),
     /// Copied into the receiver's buffer by its sender (the length, the
-    /// type or priority).
-    Copied(usize, i64),
+    /// type or priority, the place in the send order).
+    Copied(usize, i64, u64),
     /// To copy after the lock (its room held, if `true`).
     Later(Taken<E>, bool),
 }
@@ -637,7 +645,7 @@ impl<S: Family> Parts<'_, S> {
                         };
                         break Arrival::Taken(t, true);
                     }
-                    Ok(Some(Ok(Given::Copied(n, t)))) => break Arrival::Copied(n, t),
+                    Ok(Some(Ok(Given::Copied(n, t, s)))) => break Arrival::Copied(n, t, s),
                     Ok(None) => continue,
                     Ok(Some(Err(e))) | Err(e) => {
                         err = Some(e);
@@ -774,7 +782,7 @@ impl<'a, S: QueueState> Parts<'a, S> {
     ) -> Got<S::Extra> {
         let (mut t, held) = match a {
             Arrival::Taken(t, held) => (t, held),
-            Arrival::Copied(n, t) => return Got::Copied(n, t),
+            Arrival::Copied(n, t, s) => return Got::Copied(n, t, s),
         };
         match now(&t.msg) {
             Ok(n) => {
@@ -837,11 +845,11 @@ impl<'a, S: QueueState> Parts<'a, S> {
         &self,
         got: Got<S::Extra>,
         later: impl FnOnce(&Msg) -> Result<usize>,
-        copied: impl FnOnce(usize, i64) -> Result<usize>,
+        copied: impl FnOnce(usize, i64, u64) -> Result<usize>,
     ) -> Result<usize> {
         let (t, room) = match got {
             Got::Now(_, n) => return Ok(n),
-            Got::Copied(n, mtype) => return copied(n, mtype),
+            Got::Copied(n, mtype, seq) => return copied(n, mtype, seq),
             Got::Later(t, room) => (t, room),
         };
         let r = later(&t.msg);
@@ -888,8 +896,9 @@ impl<'a, S: QueueState> Parts<'a, S> {
 
     /// A message its sender filled straight into a receiver's buffer that
     /// the receiver could not report (the place of its priority faulted),
-    /// loaded again from that buffer (sequence number 0: at the head of its
-    /// priority, since a receiver waits only on an empty queue): back as
+    /// loaded again from that buffer with the place in the send order it
+    /// took when it was sent ([`Family::direct_seq`]: after the messages
+    /// sent before it that are out for delivery and come back too): back as
     /// [`Parts::put_back`] puts a message, though it held no room, so that
     /// sends let in meanwhile may have filled the queue (it then holds
     /// more than `maxmsg` until it is drained, as after a hand-over's

@@ -639,7 +639,12 @@ impl Family for MqState {
     }
 
     fn sent_direct(&mut self, len: usize, _: &Task) {
+        self.seq += 1;
         self.stats.handed(len);
+    }
+
+    fn direct_seq(&self) -> u64 {
+        self.seq
     }
 }
 
@@ -994,16 +999,17 @@ pub(crate) fn receive(
     let got = got.ok_or(err.unwrap_or(EINVAL))?;
     // Filled by its sender, the priority is ours to write; if its place
     // faults, the message goes back as after a faulted copy, loaded again
-    // from the buffer its sender filled (native's `put_user` after the
-    // dequeue loses it).
+    // from the buffer its sender filled, in its place in the send order
+    // (native's `put_user` after the dequeue loses it).
     parts.finish(
         got,
         |m| copy_out(m, x.msg_ptr, prio_out),
-        |n, prio| {
+        |n, prio, seq| {
             write_prio(prio_out, prio as u32)
                 .map(|()| n)
                 .inspect_err(|_| {
-                    if let Ok(m) = Msg::load(x.msg_ptr, n, prio) {
+                    if let Ok(mut m) = Msg::load(x.msg_ptr, n, prio) {
+                        m.set_seq(seq);
                         parts.put_back_copied(m);
                     }
                 })
@@ -1059,7 +1065,7 @@ pub(crate) fn peek(h: Option<&MqHandle>, p: &ripc_mq_peek, prio_out: u64) -> Res
         copy_nofault(m, p.msg_ptr, prio_out)
     });
     drop(g);
-    parts.finish(got, |m| copy_out(m, p.msg_ptr, prio_out), |n, _| Ok(n))
+    parts.finish(got, |m| copy_out(m, p.msg_ptr, prio_out), |n, _, _| Ok(n))
 }
 
 /// `RIPC_MQ_PEEK_BATCH`: copies of the messages from `b.pos` on, taken

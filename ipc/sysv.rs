@@ -1113,7 +1113,7 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
                 let n = m.len().min(w.bufsz);
                 m.store_typed(a.msgp, n).map(|()| n)
             },
-            |n, _| Ok(n),
+            |n, _, _| Ok(n),
         )
     });
     keep(ns, q);

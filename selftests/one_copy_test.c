@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -246,6 +247,102 @@ TEST_F(mq, a_stats_reset_before_a_put_back_leaves_the_counts_at_zero)
 	ASSERT_EQ(1, (long)st.msgs);
 	ASSERT_EQ(BIG, self->be->receive(self->q, rbuf, BIG, NULL));
 	ASSERT_TRUE(check(rbuf, BIG, 42));
+	munmap(ro, PAGE);
+}
+
+struct receiver {
+	const struct mq_backend *be;
+	mqd_t q;
+	char *buf;
+	unsigned int *prio;
+	ssize_t got;
+	int err;
+	pid_t tid;
+};
+
+static void *receiver_main(void *arg)
+{
+	struct receiver *r = arg;
+
+	__atomic_store_n(&r->tid, gettid(), __ATOMIC_RELEASE);
+	r->got = r->be->receive(r->q, r->buf, BIG, r->prio);
+	r->err = errno;
+	return NULL;
+}
+
+static int start_receiver(pthread_t *t, struct receiver *r)
+{
+	if (pthread_create(t, NULL, receiver_main, r))
+		return -1;
+	while (!__atomic_load_n(&r->tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	return 0;
+}
+
+/*
+ * rust_ipc puts back what a receive could not deliver, in its place in the
+ * send order: M1, taken by a receive whose copy waits for its buffer's
+ * page (userfaultfd) and then faults, goes back before M2 of the same
+ * priority, sent after it straight into a blocked receiver's buffer and
+ * put back first (that receiver's priority faulted).  M2 went back at the
+ * head of its priority, before M1.  Native loses both (EFAULT after the
+ * dequeue).
+ */
+TEST_F(mq, messages_put_back_keep_their_send_order_after_one_copy)
+{
+	static char msg[BIG], rbuf[BIG], r2buf[BIG];
+	size_t len = 3 * PAGE;
+	char *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned int *ro = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct uffdio_register reg = { .range = { .start = (__u64)(uintptr_t)map, .len = len },
+				       .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct receiver r1 = { .be = self->be, .q = self->q, .buf = map };
+	struct receiver r2 = { .be = self->be, .q = self->q, .buf = r2buf, .prio = ro };
+	struct pollfd p = { .events = POLLIN };
+	struct uffd_msg ev;
+	pthread_t t1, t2;
+	int uffd;
+
+	if (self->be == &native_mq_be)
+		SKIP(return, "rust_ipc's put-back");
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_NE(MAP_FAILED, ro);
+	uffd = uffd_open();
+	if (uffd < 0)
+		SKIP(return, "userfaultfd: %s", strerrorname_np(errno));
+	SYS(ioctl(uffd, UFFDIO_REGISTER, &reg));
+	/* M1 is not the queue's first message (whose place is 0). */
+	SYS(self->be->send(self->q, "first", 5, 5));
+	ASSERT_EQ(5, self->be->receive(self->q, rbuf, BIG, NULL));
+	fill(msg, BIG, 51);
+	SYS(self->be->send(self->q, msg, BIG, 5));
+	/* R1 takes M1; its copy waits for the page. */
+	ASSERT_EQ(0, start_receiver(&t1, &r1));
+	p.fd = uffd;
+	ASSERT_EQ(1, poll(&p, 1, 5000)) TH_LOG("the receive did not fault on its buffer");
+	ASSERT_EQ((ssize_t)sizeof(ev), read(uffd, &ev, sizeof(ev)));
+	/* R2 blocks on the empty queue, its buffer pinned; M2 goes into it. */
+	memset(r2buf, 0x5a, BIG);
+	ASSERT_EQ(0, start_receiver(&t2, &r2));
+	ASSERT_EQ(0, wait_blocked(r2.tid));
+	fill(msg, BIG, 52);
+	SYS(self->be->send(self->q, msg, BIG, 5));
+	ASSERT_EQ(0, pthread_join(t2, NULL));
+	ASSERT_EQ(-1, r2.got);
+	ASSERT_EQ(EFAULT, r2.err);
+	/* R1's copy fails: M1 goes back too. */
+	SYS(mprotect(map, len, PROT_NONE));
+	SYS(ioctl(uffd, UFFDIO_WAKE, &reg.range));
+	ASSERT_EQ(0, pthread_join(t1, NULL));
+	ASSERT_EQ(-1, r1.got);
+	ASSERT_EQ(EFAULT, r1.err);
+	/* In the send order: M1, then M2. */
+	ASSERT_EQ(BIG, self->be->receive(self->q, rbuf, BIG, NULL));
+	ASSERT_TRUE(check(rbuf, BIG, 51)) TH_LOG("M2 came back before M1");
+	ASSERT_EQ(BIG, self->be->receive(self->q, rbuf, BIG, NULL));
+	ASSERT_TRUE(check(rbuf, BIG, 52));
+	close(uffd);
+	munmap(map, len);
 	munmap(ro, PAGE);
 }
 
