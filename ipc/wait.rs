@@ -37,8 +37,6 @@ use crate::ipc::{
 
 /// A blocked task and its request `W`.
 pub(crate) struct Waiter<W> {
-    /// The task's scheduling priority when it blocked (lower: more urgent).
-    prio: i32,
     task: ARef<Task>,
     done: bool,
     /// What the task waits for and, once `done`, what it was given.
@@ -185,17 +183,17 @@ impl<W> WaitList<W> {
     }
 
     fn insert(&mut self, w: W, by_prio: bool) -> Result<u64> {
-        let (task, p) = kernel_api::current_task_prio();
-        let prio = if by_prio { p } else { 0 };
-        // The entry it goes after: the last one at least as urgent (from
-        // the tail: equal priorities, the common case, cost one step).
+        let (task, prio) = kernel_api::current_task_prio();
+        // The entry it goes after: the last one at least as urgent, by the
+        // waiters' priorities now, as `wq_add` reads them (from the tail:
+        // equal priorities, the common case, cost one step).
         let mut after = self.tail;
         if by_prio {
             while let Some(Slot {
                 e: Some(o), prev, ..
             }) = self.entry(after)
             {
-                if o.prio <= prio {
+                if kernel_api::task_prio(&o.task) <= prio {
                     break;
                 }
                 after = *prev;
@@ -203,7 +201,6 @@ impl<W> WaitList<W> {
         }
         // The entry is written once, in its slot (a free one holds none).
         let e = Waiter {
-            prio,
             task,
             done: false,
             w,

@@ -398,6 +398,38 @@ TEST_F(edge, posix_blocked_receivers_of_normal_policy_are_served_by_nice)
 	posix_receivers_served(_metadata, self, w, ARRAY_SIZE(w), order);
 }
 
+/*
+ * A waiter's priority is read as it is when the next one blocks (wq_add
+ * reads each waiter's task->prio): A and B block at nice 0, A is reniced
+ * to -20 while it waits, then C blocks at nice -10.  Native: A (now the
+ * most urgent), C, B.  (Ordered by the priorities they blocked with, C
+ * went before both.)
+ */
+TEST_F(edge, posix_a_waiter_reniced_while_it_waits_keeps_its_new_place)
+{
+	static const struct waiter w[] = {
+		{ SCHED_OTHER, 0 }, { SCHED_OTHER, 0 }, { SCHED_OTHER, -10 },
+	};
+	static const int order[] = { 0, 2, 1 };
+	struct mq_attr a = { .mq_maxmsg = 8, .mq_msgsize = 16 };
+	int *got = shared(sizeof(int) * ARRAY_SIZE(w));
+	mqd_t q;
+
+	REQUIRE_RT();
+	q = SYS(posix->open(self->name[0], O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+	start_waiters(_metadata, self, w, 2, posix_receive, q, got);
+	SYS(setpriority(PRIO_PROCESS, self->kids[0], -20));
+	got[2] = -1;
+	start_waiters(_metadata, self, &w[2], 1, posix_receive, q, got + 2);
+	for (int k = 0; k < (int)ARRAY_SIZE(w); k++) {
+		char msg[2] = { 'm', (char)('0' + k) };
+
+		SYS(posix->send(q, msg, 2, 0));
+	}
+	reap_waiters(_metadata, self);
+	ASSERT_SERVED(got, order, (int)ARRAY_SIZE(w));
+}
+
 /* System V receivers are served in arrival order whatever their priority. */
 TEST_F(edge, sysv_blocked_receivers_are_served_fifo_whatever_the_priority)
 {

@@ -288,6 +288,14 @@ struct task_struct *rust_ipc_current_get(int *prio)
 	return get_task_struct(current);
 }
 
+/* A task's scheduling priority now (lower: more urgent), as wq_add reads a
+ * waiter's: it changes while the task sleeps (nice, sched_setscheduler,
+ * priority inheritance). */
+int rust_ipc_task_prio(struct task_struct *t)
+{
+	return READ_ONCE(t->prio);
+}
+
 /* The caller's thread-group pid, no reference taken (valid while it runs). */
 struct pid *rust_ipc_current_tgid(void)
 {

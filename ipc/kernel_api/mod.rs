@@ -100,6 +100,7 @@ mod ffi {
         pub(super) fn rust_ipc_coarse_real_ns() -> i64;
         pub(super) fn rust_ipc_rlimit_msgqueue() -> c_ulong;
         pub(super) fn rust_ipc_current_get(prio: *mut c_int) -> *mut bindings::task_struct;
+        pub(super) fn rust_ipc_task_prio(t: *mut bindings::task_struct) -> c_int;
         pub(super) fn rust_ipc_current_tgid() -> *mut bindings::pid;
         pub(super) fn rust_ipc_get_pid(pid: *mut bindings::pid) -> *mut bindings::pid;
         pub(super) fn rust_ipc_current_exec_id() -> u64;
@@ -615,6 +616,13 @@ pub(crate) fn current_task_prio() -> (ARef<Task>, i32) {
     // helper took; `Task` is a transparent wrapper of `task_struct`.
     let task = unsafe { ARef::from_raw(NonNull::new_unchecked(t.cast::<Task>())) };
     (task, prio)
+}
+
+/// `t`'s scheduling priority now (lower: more urgent).
+pub(crate) fn task_prio(t: &Task) -> i32 {
+    // SAFETY: `t` is a live task for the call; the helper only reads its
+    // `prio`.
+    unsafe { ffi::rust_ipc_task_prio(t.as_ptr()) }
 }
 
 /// The caller's `self_exec_id`.
