@@ -130,12 +130,12 @@ impl Pinned {
             return Err(EINVAL);
         }
         let pages = self.pages();
-        // The bytes written are at `addr + off` in the receiver's `mm`.
+        // The bytes written are at `addr + off` in the receiver's `mm`
+        // (which the helper only compares).  By the type invariant the
+        // pages cover `[0, self.len)`, and `off + len` is within it.
         let dst = (self.addr as usize).wrapping_add(off);
-        // SAFETY: by the type invariant the pages cover `[0, self.len)`,
-        // and `off + len` is within it; a kernel `src` is valid for `len`
-        // bytes (a slice), a user one is read with faults disabled; `mm`
-        // is only compared.
+        // SAFETY: the pages and the range as just said; a kernel `src` is
+        // valid for `len` bytes (a slice), a user one is read without faults.
         let r = unsafe {
             ffi::rust_ipc_pinned_fill(pages, self.start, off, src, len, kernel, self.mm, dst)
         };
