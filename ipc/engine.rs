@@ -517,6 +517,12 @@ impl<S: Family> Parts<'_, S> {
         'msgs: for mut m in msgs {
             let mut woken = false;
             let e = loop {
+                // A sender woken for room (System V) that a signal ends
+                // does not send: `do_msgsnd` looks for `EIDRM`, then for a
+                // signal, then again at everything.
+                if woken && !g.removed() && kernel::current!().signal_pending() {
+                    break wait::signalled(&mut g, &b.deadline, S::ON_SIGNAL);
+                }
                 match g.admit(m.len(), woken) {
                     Err(e) => break e,
                     Ok(true) => match g.send(m, &mut wq) {

@@ -586,12 +586,7 @@ pub(crate) fn sleep<S: Unpin + Counted, W>(
         let err = if served {
             None
         } else if kernel::current!().signal_pending() {
-            Some(match on_signal {
-                // Its time left is written back below, after the entry.
-                _ if deadline.relative != 0 => EINTR,
-                OnSignal::RestartSys => ERESTARTSYS,
-                OnSignal::RestartNoHand => ERESTARTNOHAND,
-            })
+            Some(EINTR)
         } else if timed_out {
             Some(ETIMEDOUT)
         } else {
@@ -606,17 +601,28 @@ pub(crate) fn sleep<S: Unpin + Counted, W>(
         let mut e = list(g).take(id).ok_or(EINVAL)?;
         taken(&mut e.w);
         return match err {
-            Some(err) if !e.done => {
-                if err == ETIMEDOUT {
-                    g.stats().timed_out();
-                } else if err == EINTR {
-                    // The entry is out of the list: nothing waits on it.
-                    return Err(unlocked(g, || deadline.interrupted()));
-                }
-                Err(err)
+            Some(ETIMEDOUT) if !e.done => {
+                g.stats().timed_out();
+                Err(ETIMEDOUT)
             }
+            // The entry is out of the list: nothing waits on it.
+            Some(_) if !e.done => Err(signalled(g, &deadline, on_signal)),
             _ => Ok(e.w),
         };
+    }
+}
+
+/// The error of a call that a pending signal ends ([`OnSignal`]; one given
+/// a time to wait writes back the time left, with `g`'s lock dropped).
+pub(crate) fn signalled<S>(
+    g: &mut Guard<'_, S, QueueMutexBackend>,
+    deadline: &Deadline,
+    on_signal: OnSignal,
+) -> Error {
+    match on_signal {
+        _ if deadline.relative != 0 => unlocked(g, || deadline.interrupted()),
+        OnSignal::RestartSys => ERESTARTSYS,
+        OnSignal::RestartNoHand => ERESTARTNOHAND,
     }
 }
 

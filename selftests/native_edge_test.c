@@ -450,6 +450,142 @@ TEST_F(edge, sysv_blocked_receivers_are_served_fifo_whatever_the_priority)
 	ASSERT_QUEUE(id, 0, 0);
 }
 
+/* ---- a waiter woken with a signal pending ----------------------------------- */
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/* SIGUSR1 caught by a handler without SA_RESTART. */
+static void catch_usr1(void)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* got[i]: 0 if the send of "y" succeeded, else its errno. */
+static void sysv_send_caught(FIXTURE_DATA(edge) *self, int q, int i, int *got)
+{
+	catch_usr1();
+	got[i] = snd(sysv, q, 2, "y", 0) ? errno : 0;
+}
+
+static void posix_send_caught(FIXTURE_DATA(edge) *self, int q, int i, int *got)
+{
+	catch_usr1();
+	got[i] = posix->send(q, "y", 1, 0) ? errno : 0;
+}
+
+/* got[i]: the length received, else -errno. */
+static void sysv_receive_caught(FIXTURE_DATA(edge) *self, int q, int i, int *got)
+{
+	struct mbuf m;
+	long r;
+
+	catch_usr1();
+	r = sysv->rcv(q, &m, sizeof(m.mtext), 0, 0);
+	got[i] = r < 0 ? -errno : m.mtext[0] == 'm' ? (int)r : 0;
+}
+
+static void posix_receive_caught(FIXTURE_DATA(edge) *self, int q, int i, int *got)
+{
+	char buf[16];
+	long r;
+
+	catch_usr1();
+	r = posix->receive(q, buf, sizeof(buf), NULL);
+	got[i] = r < 0 ? -errno : buf[0] == 'm' ? (int)r : 0;
+}
+
+static const struct waiter fifo10 = { SCHED_FIFO, 10 };
+
+/*
+ * The waiter (SCHED_FIFO 10, blocked, on CPU 0) is woken by what the test
+ * does as SCHED_FIFO 20 on the same CPU, then signalled before it can run:
+ * it wakes with the signal pending.
+ */
+#define SERVE_THEN_SIGNAL(serve) do { \
+	struct sched_param __sp = { .sched_priority = 20 }; \
+	SYS(sched_setscheduler(0, SCHED_FIFO, &__sp)); \
+	serve; \
+	SYS(kill(self->kids[0], SIGUSR1)); \
+	__sp.sched_priority = 0; \
+	SYS(sched_setscheduler(0, SCHED_OTHER, &__sp)); \
+	reap_waiters(_metadata, self); \
+} while (0)
+
+/*
+ * A System V sender woken for room looks for a signal before it looks for
+ * room again (do_msgsnd: "raced with RMID?", then signal_pending): EINTR,
+ * and its message is not sent, although there is room.
+ */
+TEST_F(edge, sysv_sender_woken_for_room_with_a_signal_pending_gets_eintr)
+{
+	int *got = shared(sizeof(int)), id;
+	struct mbuf m;
+
+	REQUIRE_RT();
+	id = MKQ(0600);
+	SET(id, 0, 0600, 4);
+	SYS(snd(sysv, id, 1, "full", IPC_NOWAIT));
+	start_waiters(_metadata, self, &fifo10, 1, sysv_send_caught, id, got);
+	SERVE_THEN_SIGNAL(ASSERT_EQ(4, sysv->rcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT)));
+	ASSERT_EQ(EINTR, *got);
+	ASSERT_QUEUE(id, 0, 0);
+}
+
+/* A System V receiver handed a message keeps it, signal or not. */
+TEST_F(edge, sysv_receiver_handed_a_message_with_a_signal_pending_returns_it)
+{
+	int *got = shared(sizeof(int)), id;
+
+	REQUIRE_RT();
+	id = MKQ(0600);
+	start_waiters(_metadata, self, &fifo10, 1, sysv_receive_caught, id, got);
+	SERVE_THEN_SIGNAL(SYS(snd(sysv, id, 1, "m1", 0)));
+	ASSERT_EQ(2, *got);
+	ASSERT_QUEUE(id, 0, 0);
+}
+
+/*
+ * A POSIX sender is sent by the receive that makes room
+ * (pipelined_receive, STATE_READY): it succeeds, signal or not.
+ */
+TEST_F(edge, posix_sender_let_in_with_a_signal_pending_has_sent)
+{
+	struct mq_attr a = { .mq_maxmsg = 1, .mq_msgsize = 16 };
+	int *got = shared(sizeof(int));
+	char buf[16];
+	mqd_t q;
+
+	REQUIRE_RT();
+	q = SYS(posix->open(self->name[0], O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+	SYS(posix->send(q, "full", 4, 0));
+	start_waiters(_metadata, self, &fifo10, 1, posix_send_caught, q, got);
+	SERVE_THEN_SIGNAL(ASSERT_EQ(4, posix->receive(q, buf, sizeof(buf), NULL)));
+	ASSERT_EQ(0, *got);
+	ASSERT_EQ(1, posix->receive(q, buf, sizeof(buf), NULL));
+	ASSERT_EQ('y', buf[0]);
+}
+
+TEST_F(edge, posix_receiver_handed_a_message_with_a_signal_pending_returns_it)
+{
+	struct mq_attr a = { .mq_maxmsg = 1, .mq_msgsize = 16 };
+	int *got = shared(sizeof(int));
+	struct mq_attr now;
+	mqd_t q;
+
+	REQUIRE_RT();
+	q = SYS(posix->open(self->name[0], O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+	start_waiters(_metadata, self, &fifo10, 1, posix_receive_caught, q, got);
+	SERVE_THEN_SIGNAL(SYS(posix->send(q, "m1", 2, 0)));
+	ASSERT_EQ(2, *got);
+	SYS(posix->getattr(q, &now));
+	ASSERT_EQ(0, now.mq_curmsgs);
+}
+
 /*
  * A real-time caller and a preempted lower-priority one (no unbounded
  * priority inversion).  On CPU 0: L (SCHED_OTHER) sends and receives on a
