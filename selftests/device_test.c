@@ -264,6 +264,89 @@ TEST_F(dev, limits_do_not_change_under_a_read_only_proc_sys)
 	ASSERT_EQ(0, wait_child(pid));
 }
 
+/* Writable regular files named as the sysctls of RIPC_LIMIT_MSGMNI and RIPC_LIMIT_MQ_MSG_MAX, under root. */
+static int fake_sysctls(const char *root)
+{
+	static const char *const rel[] = { "/sys/kernel/msgmni", "/sys/fs/mqueue/msg_max" };
+	char path[256];
+	int fd;
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s%s", root, rel[i]);
+		for (char *s = strchr(path + 1, '/'); s; s = strchr(s + 1, '/')) {
+			*s = 0;
+			if (mkdir(path, 0755) && errno != EEXIST)
+				return -1;
+			*s = '/';
+		}
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || close(fd))
+			return -1;
+	}
+	return 0;
+}
+
+/* In a child, after fake_sysctls(): the module's limits refuse to change (EPERM). */
+static int limits_refused(void)
+{
+	struct ripc_version v = { .size = sizeof(v) }, w = { .size = sizeof(w) };
+	struct ripc_limits l;
+	int old, next = 5;
+
+	if (ripc_version(&v))
+		return 1;
+	l = v.limits;
+	l.msgmni = v.limits.msgmni - 1;
+	l.mq_msg_max = v.limits.mq_msg_max - 1;
+	if (ripc_set_limits_fields(&l, RIPC_LIMIT_MSGMNI) != -1 || errno != EPERM)
+		return 2;
+	if (ripc_set_limits_fields(&l, RIPC_LIMIT_MQ_MSG_MAX) != -1 || errno != EPERM)
+		return 3;
+	if (ripc_version(&w) || memcmp(&v.limits, &w.limits, sizeof(v.limits)))
+		return 4;
+	if (ripc_msg_next_id(&old, &next) != -1 || errno != ENOENT)
+		return 5;
+	return 0;
+}
+
+/*
+ * A file named as a sysctl that is not the sysctl (tmpfs over-mounted on
+ * /proc/sys, or a chroot with a /proc/sys of its own: writing it changes
+ * no native limit) lets none of the module's limits change: EPERM.
+ */
+TEST_F(dev, limits_do_not_change_through_a_file_that_is_not_the_sysctl)
+{
+	char root[64], proc[80];
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(unshare(CLONE_NEWNS) == 0);
+		CHILD_CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+		CHILD_CHECK(mount("none", "/proc/sys", "tmpfs", 0, NULL) == 0);
+		CHILD_CHECK(fake_sysctls("/proc") == 0);
+		_exit(limits_refused());
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	snprintf(root, sizeof(root), "/tmp/ripc_chroot_%d", getpid());
+	snprintf(proc, sizeof(proc), "%s/proc", root);
+	SYS(mkdir(root, 0755));
+	pid = fork_child();
+	if (pid == 0) {
+		/* ripc_*() open the device before the chroot. */
+		CHILD_CHECK(ripc_device_fd() >= 0);
+		CHILD_CHECK(unshare(CLONE_NEWNS) == 0);
+		CHILD_CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+		CHILD_CHECK(mount("none", root, "tmpfs", 0, NULL) == 0);
+		CHILD_CHECK(fake_sysctls(proc) == 0);
+		CHILD_CHECK(chroot(root) == 0 && chdir("/") == 0);
+		_exit(limits_refused());
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	SYS(rmdir(root));
+}
+
 struct opener {
 	int fd;
 	const char *name;

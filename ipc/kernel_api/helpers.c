@@ -15,6 +15,7 @@
 #include <linux/fs_struct.h>
 #include <linux/hrtimer.h>
 #include <linux/ipc_namespace.h>
+#include <linux/magic.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mount.h>
@@ -415,27 +416,37 @@ bool rust_ipc_ipc_ns_is_init(struct ipc_namespace *ns)
 }
 
 /*
- * The owner of ns's sysctls (ipc_set_ownership, mq_set_ownership): uid 0 of
- * the user namespace that owns it, or global root if that has no mapping.
- */
-/*
- * Whether the caller could open the sysctl file at path (under /proc/sys)
+ * Whether the caller could open the sysctl file at path ("/proc/sys/...")
  * for writing, as the native way to change what it stands for must: the
  * path looked up from the caller's root (its mount namespace, a chroot),
  * the mount's read-only state (EROFS: a container's read-only /proc/sys),
  * the file's permission (the sysctl's own: ipc_permissions,
- * mq_permissions) and the LSMs' file_open.  0 or -errno; nothing is
- * written.
+ * mq_permissions) and the LSMs' file_open.  What it opens must be that
+ * sysctl, a file of a proc file system at that path in it: a file of the
+ * same name elsewhere (in a chroot, over-mounted on /proc/sys) changes no
+ * native limit when written, so it lets none of the module's change
+ * (EPERM).  0 or -errno; nothing is written.
  */
 int rust_ipc_sysctl_writable(const char *path)
 {
 	struct file *f = filp_open(path, O_WRONLY, 0);
+	char buf[64], *in_proc;
+	int err = 0;
 
 	if (IS_ERR(f))
 		return PTR_ERR(f);
+	in_proc = dentry_path_raw(f->f_path.dentry, buf, sizeof(buf));
+	if (file_inode(f)->i_sb->s_magic != PROC_SUPER_MAGIC || IS_ERR(in_proc) ||
+	    strcmp(in_proc, path + strlen("/proc")))
+		err = -EPERM;
 	fput(f);
-	return 0;
+	return err;
 }
+
+/*
+ * The owner of ns's sysctls (ipc_set_ownership, mq_set_ownership): uid 0 of
+ * the user namespace that owns it, or global root if that has no mapping.
+ */
 
 kuid_t rust_ipc_ipc_ns_root_uid(struct ipc_namespace *ns)
 {

@@ -718,7 +718,8 @@ pub(crate) fn fault_in_writeable(addr: u64, len: u64) -> bool {
 /// Whether the caller may open the sysctl file `path` (under `/proc/sys`)
 /// for writing, as the native way to change what it stands for must
 /// (`rust_ipc_sysctl_writable`: its mount's read-only state, its
-/// permission, the LSMs); nothing is written.
+/// permission, the LSMs; `EPERM` if what it opens is not that sysctl of a
+/// proc file system); nothing is written.
 pub(crate) fn sysctl_writable(path: &CStr) -> Result {
     // SAFETY: `path` is a NUL-terminated string for the call.
     let r = unsafe { ffi::rust_ipc_sysctl_writable(path.as_char_ptr()) };
