@@ -276,7 +276,8 @@ impl Reader {
 }
 
 /// Dumping and restoring need `CAP_CHECKPOINT_RESTORE` or `CAP_SYS_ADMIN`
-/// over the user namespace that owns the IPC namespace.
+/// over the user namespace that owns the IPC namespace (and a dump, read
+/// permission on every queue: [`mqueue::dump`], [`sysv::dump`]).
 fn allowed(ns: &Ns) -> Result {
     if ns.sysv.checkpoint_capable(true) {
         Ok(())

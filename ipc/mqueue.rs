@@ -1385,8 +1385,13 @@ const MQ_RECORD: u64 = 40;
 /// were made, its messages in receive order, under the names lock and the
 /// queue's lock.
 pub(crate) fn dump(ns: &MqNs, w: &mut Writer) -> Result {
+    let fsuid = Ids::current().fsuid;
     let names = ns.names.lock();
     for (_, (name, q)) in names.by_serial.iter() {
+        // Read as an open for reading would let it be (`EACCES`).
+        if !q.permits(fsuid, 4, true) {
+            return Err(EACCES);
+        }
         let g = q.state.lock();
         let text: u64 = g.in_order().map(|m| MSG_HEAD + m.len() as u64).sum();
         w.record(RIPC_DUMP_MQ, MQ_RECORD + name.0.len() as u64 + text)?;

@@ -1446,6 +1446,10 @@ pub(crate) fn dump(ns: &SysvNs, w: &mut Writer) -> Result {
     w.i32(t.next_id)?;
     for q in t.slots.iter().flatten() {
         let g = q.state.lock();
+        // Read as `msgrcv(MSG_COPY)` would let it be (`EACCES`).
+        if !g.allowed(0o444) {
+            return Err(EACCES);
+        }
         let text: u64 = g.msgs.iter().map(|(_, m)| MSG_HEAD + m.len() as u64).sum();
         w.record(RIPC_DUMP_SYSV, SYSV_RECORD + text)?;
         let p = &g.perm;

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <sys/fsuid.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -780,6 +781,79 @@ TEST_F(ckpt, a_dump_waiting_for_its_buffer_holds_no_lock)
 static int only_cap(int cap)
 {
 	return caps_in_effect(cap, 1);
+}
+
+/* Becomes uid (gid, no supplementary groups) with only capability cap, or two. */
+static int become_uid_with(uid_t uid, int cap, int cap2)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = { 0 };
+
+	d[cap / 32].effective |= 1u << (cap % 32);
+	if (cap2 >= 0)
+		d[cap2 / 32].effective |= 1u << (cap2 % 32);
+	d[0].permitted = d[0].effective;
+	d[1].permitted = d[1].effective;
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) || setgroups(0, NULL) ||
+	    setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+		return -1;
+	return syscall(SYS_capset, &h, d) ? -1 : 0;
+}
+
+/* In a child of a child: a dump as uid 1000 with CAP_CHECKPOINT_RESTORE
+ * (and cap2): 0 if it succeeds, else its errno. */
+static int dump_as_other(int cap2)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		char buf[4096];
+
+		if (become_uid_with(1000, CAP_CHECKPOINT_RESTORE, cap2))
+			_exit(100);
+		_exit(ripc_dump(buf, sizeof(buf)) > 0 ? 0 : errno);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * A dump reads every queue only as the dumper could read it natively: a
+ * System V queue with read permission or CAP_IPC_OWNER (msgrcv(MSG_COPY):
+ * ipcperms), a POSIX queue as an open for reading would (its mode, or
+ * CAP_DAC_READ_SEARCH); else EACCES.
+ */
+TEST_F(ckpt, dump_needs_read_permission_on_every_queue)
+{
+	REQUIRE_CAP(CAP_SYS_ADMIN);
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		struct msqid_ds ds;
+		int id, fd;
+
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		CHILD_CHECK(dump_as_other(-1) == 0);
+		CHILD_CHECK((id = ripc_msgget(IPC_PRIVATE, IPC_CREAT | 0600)) >= 0);
+		CHILD_CHECK(dump_as_other(-1) == EACCES);
+		CHILD_CHECK(dump_as_other(CAP_IPC_OWNER) == 0);
+		CHILD_CHECK(ripc_msgctl(id, IPC_STAT, &ds) == 0);
+		ds.msg_perm.mode = 0604;
+		CHILD_CHECK(ripc_msgctl(id, IPC_SET, &ds) == 0);
+		CHILD_CHECK(dump_as_other(-1) == 0);
+		CHILD_CHECK((fd = ripc_mq_open("/ckpt_private", O_RDWR | O_CREAT | O_EXCL, 0600,
+					       NULL)) >= 0);
+		CHILD_CHECK(dump_as_other(-1) == EACCES);
+		CHILD_CHECK(dump_as_other(CAP_DAC_READ_SEARCH) == 0);
+		CHILD_CHECK(ripc_mq_close(fd) == 0 && ripc_mq_unlink("/ckpt_private") == 0);
+		CHILD_CHECK((fd = ripc_mq_open("/ckpt_private", O_RDWR | O_CREAT | O_EXCL, 0604,
+					       NULL)) >= 0);
+		CHILD_CHECK(dump_as_other(-1) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
 }
 
 TEST_F(ckpt, dump_and_restore_need_checkpoint_restore_or_sys_admin)
