@@ -796,9 +796,14 @@ static void uncharge_pinned(struct user_struct *user, unsigned long n)
 	}
 }
 #else
+/*
+ * No user_struct.locked_vm to charge on this kernel: only a caller with
+ * CAP_IPC_LOCK pins; another's receive takes the ordinary copy, so that no
+ * user pins memory without a bound.
+ */
 static struct user_struct *charge_pinned(unsigned long n)
 {
-	return NULL;
+	return ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK) ? NULL : ERR_PTR(-ENOMEM);
 }
 
 static void uncharge_pinned(struct user_struct *user, unsigned long n)
