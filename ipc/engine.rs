@@ -192,6 +192,11 @@ pub(crate) trait Family: QueueState {
     /// the queue (its place in the send order set); counted.
     fn send(&mut self, m: Msg, wq: &mut WakeQ) -> Result;
 
+    /// A blocked sender's entry, back in its call (under the lock), served
+    /// or not: what it must still do in its own context (POSIX: fire the
+    /// notification its message's going in took).
+    fn sender_back(_w: &mut Self::SendWait) {}
+
     /// Takes the message `want` selects, if there is one.
     fn take_for(&mut self, want: &Self::Want) -> Result<Option<Taken<Self::Extra>>>;
 
@@ -554,7 +559,7 @@ impl<S: Family> Parts<'_, S> {
                         b.deadline,
                         S::ON_SIGNAL,
                         blocked,
-                        |_| {},
+                        S::sender_back,
                     )
                 });
                 if let Err(e) = slept {

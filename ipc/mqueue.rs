@@ -36,7 +36,6 @@ use kernel::{
     prelude::*,
     rbtree::{RBTree, RBTreeNode},
     sync::{
-        aref::ARef,
         atomic::{Atomic, Relaxed},
         Arc, Mutex,
     },
@@ -363,15 +362,9 @@ impl MqState {
     /// send, or a sender that blocked only for held room; the message of
     /// one that blocked on a full queue, which native's `pipelined_receive`
     /// queues without one, only for a registration made while the queue
-    /// showed no message: `notify_made_empty`), from `sender` (else the
-    /// caller); counted.
-    fn send_one(
-        &mut self,
-        mut m: Msg,
-        notify: bool,
-        sender: Option<&Task>,
-        wq: &mut WakeQ,
-    ) -> Result {
+    /// showed no message: `notify_made_empty`); counted.  Returns the
+    /// notification, taken from the queue, for the sender to fire.
+    fn send_one(&mut self, mut m: Msg, notify: bool, wq: &mut WakeQ) -> Result<Option<Notify>> {
         // Its place in the send order, kept if it comes back (put-back)
         // after a hand-over.
         m.set_seq(self.seq);
@@ -388,22 +381,24 @@ impl MqState {
             let (msgs, bytes) = self.depth();
             self.stats.queued(len, msgs, bytes);
             if notify || self.notify_made_empty {
-                self.notify_first(sender);
+                return Ok(self.first_notify());
             }
         } else {
             self.stats.handed(len);
         }
-        Ok(())
+        Ok(None)
     }
 
     /// `__do_notify`: the registration fires (and ends) when a message goes
-    /// into the queue and is its only one (no receiver was waiting); from
-    /// `sender`, else the caller.
-    fn notify_first(&mut self, sender: Option<&Task>) {
+    /// into the queue and is its only one (no receiver was waiting); taken
+    /// here, to be fired by the task whose message went in (the signal's
+    /// sender: its pid and uid as the owner sees them, and
+    /// `send_signal_locked`'s view of the sender's namespaces).
+    fn first_notify(&mut self) -> Option<Notify> {
         if self.curmsgs == 1 {
-            if let Some(n) = self.notify.take() {
-                n.fire(sender);
-            }
+            self.notify.take()
+        } else {
+            None
         }
     }
 
@@ -487,7 +482,9 @@ impl QueueState for MqState {
         // saw it empty: its sender now is the caller, whose receive could
         // not deliver it.
         if self.notify_made_empty {
-            self.notify_first(None);
+            if let Some(n) = self.first_notify() {
+                n.fire();
+            }
         }
         let (msgs, bytes) = self.depth();
         self.stats.peak(msgs, bytes);
@@ -511,27 +508,25 @@ impl QueueState for MqState {
             if self.prios.reserve(prio).is_err() {
                 return true;
             }
-            // The sender, if its message may fire the notification: one
-            // that blocked only for room held by messages out for delivery
-            // goes in as its send would have (MqSend).
-            let (notify, made_empty) = (self.notify.is_some(), self.notify_made_empty);
-            let sm = self
-                .senders
-                .serve_first(wq, |s| {
-                    let full = s.w.full;
-                    let fires = notify && (!full || made_empty);
-                    let sender = fires.then(|| ARef::<Task>::from(s.task()));
-                    s.w.msg.take().map(|m| (m, full, sender))
-                })
-                .flatten();
             // As its send goes on: a receiver may have blocked meanwhile
             // (the queue can be empty and yet full of messages out for
-            // delivery).  Its node is reserved: nothing to allocate.
-            if let Some((sm, full, sender)) = sm {
-                if self.send_one(sm, !full, sender.as_deref(), wq).is_ok() {
-                    self.stats.handed_in();
-                }
+            // delivery).  Its node is reserved: nothing to allocate.  One
+            // that blocked only for room held by messages out for delivery
+            // goes in as its send would have (MqSend), and fires the
+            // notification that takes, in its own call.
+            let Some((m, full)) = self
+                .senders
+                .first()
+                .and_then(|s| Some((s.w.msg.take()?, s.w.full)))
+            else {
+                return false;
+            };
+            let sent = self.send_one(m, !full, wq);
+            if sent.is_ok() {
+                self.stats.handed_in();
             }
+            self.senders
+                .serve_first(wq, |s| s.w.fire = sent.ok().flatten());
         }
         self.senders.any_waiting()
     }
@@ -550,6 +545,8 @@ impl QueueState for MqState {
 pub(crate) struct MqSend {
     msg: Option<Msg>,
     full: bool,
+    /// The notification its message's going in took, for it to fire.
+    fire: Option<Notify>,
 }
 
 /// A blocked POSIX receiver: what it is given, and its buffer if pinned.
@@ -584,13 +581,24 @@ impl Family for MqState {
         let w = MqSend {
             msg: Some(m),
             full: self.curmsgs >= self.maxmsg,
+            fire: None,
         };
         (w, None)
     }
 
     #[inline]
     fn send(&mut self, m: Msg, wq: &mut WakeQ) -> Result {
-        self.send_one(m, true, None, wq)
+        if let Some(n) = self.send_one(m, true, wq)? {
+            n.fire();
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn sender_back(w: &mut MqSend) {
+        if let Some(n) = w.fire.take() {
+            n.fire();
+        }
     }
 
     #[inline]

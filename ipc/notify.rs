@@ -41,7 +41,6 @@ use kernel::{
         poll::{PollCondVarBox, PollTable},
         Arc, SpinLock,
     },
-    task::Task,
     transmute::AsBytes,
 };
 
@@ -164,24 +163,19 @@ impl Notify {
     }
 
     /// Sends the notification (the registration is consumed: one-shot),
-    /// from `sender`: the task whose message went in (`None`: the caller).
-    pub(crate) fn fire(self, sender: Option<&Task>) {
+    /// from the caller: the task whose message went in.
+    pub(crate) fn fire(self) {
         match &self.how {
-            How::Signal(signo) => kernel_api::mq_notify(
-                &self.owner,
-                self.exec_id,
-                &self.user_ns,
-                *signo,
-                self.value,
-                sender,
-            ),
+            How::Signal(signo) => {
+                kernel_api::mq_notify(&self.owner, self.exec_id, &self.user_ns, *signo, self.value)
+            }
             How::Fd(a) => a.fd.post(
                 a.serial,
                 Record {
                     value: self.value,
-                    pid: PidRef::of(sender),
-                    uid: kernel_api::sender_uid(&self.user_ns, sender),
-                    user_ns: UserNsRef::of(sender),
+                    pid: PidRef::current(),
+                    uid: kernel_api::sender_uid(&self.user_ns),
+                    user_ns: UserNsRef::current(),
                 },
             ),
             How::Nothing => {}

@@ -33,6 +33,8 @@
 #include "ripc_backends.h"
 
 #include <poll.h>
+#include <pthread.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 #include <sched.h>
@@ -896,6 +898,113 @@ TEST_F(container, notification_si_pid_is_seen_from_the_owners_pid_namespace)
 	AWAIT('n');
 	SYS(mq->send(q, "b", 1, 0));
 	TELL('s');
+	ASSERT_EQ(0, end_container(self));
+	SYS(mq->close(q));
+}
+
+struct stalled_receive {
+	const struct mq_backend *be;
+	mqd_t q;
+	char *buf;
+	ssize_t ret;
+};
+
+static void *stalled_receive_main(void *arg)
+{
+	struct stalled_receive *r = arg;
+
+	r->ret = r->be->receive(r->q, r->buf, 16, NULL);
+	return NULL;
+}
+
+/* 0 once pid sleeps, has exited or is gone; -1 after ~3 s. */
+static int wait_settled(pid_t pid)
+{
+	for (int i = 0; i < 3000; i++) {
+		char c = proc_state(pid);
+
+		if (c == 'S' || c == 'Z' || c == 0)
+			return 0;
+		usleep(1000);
+	}
+	return -1;
+}
+
+/*
+ * The container's process 2 sends to a queue whose only message is being
+ * copied out by a receive of the test (outside the container's pid
+ * namespace), stalled on a userfaultfd page.  Natively its message goes in
+ * and notifies at once; rust_ipc holds the room of a message out for
+ * delivery until its copy is done, so the sender waits and its message goes
+ * in when the receive ends.  Either way the notification comes from the
+ * sender: si_pid 2 as the container sees it (from the receiver, the
+ * signal code would make it 0).
+ */
+TEST_F(container, notification_of_a_send_that_waited_for_held_room_comes_from_its_sender)
+{
+	struct mq_attr one = { .mq_maxmsg = 1, .mq_msgsize = 16 };
+	mqd_t q = SYS(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &one));
+	pid_t *sender = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct stalled_receive r = { .be = mq, .q = q, .ret = -2 };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct pollfd p = { .events = POLLIN };
+	struct uffd_msg fault;
+	pthread_t t;
+	siginfo_t si;
+	pid_t init;
+
+	ASSERT_NE(MAP_FAILED, sender);
+	p.fd = uffd_open();
+	if (p.fd < 0)
+		SKIP(return, "userfaultfd: %s", strerrorname_np(errno));
+	r.buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r.buf);
+	reg.range.start = (unsigned long)r.buf;
+	reg.range.len = PAGE;
+	SYS(ioctl(p.fd, UFFDIO_REGISTER, &reg));
+	SYS(mq->send(q, "a", 1, 0));
+	init = start_container(_metadata, self, CLONE_NEWPID);
+	if (init == 0) {
+		mqd_t mine = C_OK(mq->open(self->name, O_RDWR));
+		pid_t pid;
+
+		C_OK(block_signal(SIGUSR1));
+		C_OK(notify_sig(mq, mine, SIGUSR1, NULL));
+		C_TELL('n');
+		C_AWAIT('s');
+		pid = fork_child();
+		if (pid == 0) {
+			char self_pid[16] = "";
+
+			/* Its pid as the test sees it (the test's /proc). */
+			C_OK(readlink("/proc/self", self_pid, sizeof(self_pid) - 1));
+			*sender = atoi(self_pid);
+			C_OK(mq->send(mine, "b", 1, 0));
+			_exit(0);
+		}
+		C_EQ(2, pid);
+		C_TELL('b');
+		C_EQ(0, wait_child(pid));
+		C_NOTIFICATION(SIGUSR1, si, 2, 0);
+		C_RECV(mine, "b", 0);
+		_exit(0);
+	}
+	AWAIT('n');
+	ASSERT_EQ(0, pthread_create(&t, NULL, stalled_receive_main, &r));
+	ASSERT_EQ(1, poll(&p, 1, 3000)) TH_LOG("the receive did not fault");
+	ASSERT_EQ((ssize_t)sizeof(fault), read(p.fd, &fault, sizeof(fault)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, fault.event);
+	TELL('s');
+	AWAIT('b');
+	for (int i = 0; i < 3000 && !*sender; i++)
+		usleep(1000);
+	ASSERT_LT(0, *sender);
+	ASSERT_EQ(0, wait_settled(*sender));
+	SYS(ioctl(p.fd, UFFDIO_ZEROPAGE,
+		  &(struct uffdio_zeropage){ .range = { (unsigned long)r.buf, PAGE } }));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(1, r.ret);
+	ASSERT_EQ('a', r.buf[0]);
 	ASSERT_EQ(0, end_container(self));
 	SYS(mq->close(q));
 }

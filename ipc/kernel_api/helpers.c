@@ -333,16 +333,13 @@ static bool wants(struct task_struct *t, int sig)
  * does not, else the leader (where it then waits).
  */
 void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
-			struct user_namespace *owner_user_ns, int sig, u64 value,
-			struct task_struct *sender)
+			struct user_namespace *owner_user_ns, int sig, u64 value)
 {
 	struct task_struct *task, *t, *target = NULL;
 	struct sighand_struct *sighand;
 	struct kernel_siginfo info;
 	unsigned long flags;
 
-	if (!sender)
-		sender = current;
 	clear_siginfo(&info);
 	info.si_signo = sig;
 	info.si_errno = 0;
@@ -350,8 +347,8 @@ void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
 	info.si_value.sival_ptr = (void __user *)(unsigned long)value;
 
 	rcu_read_lock();
-	info.si_pid = task_tgid_nr_ns(sender, ns_of_pid(owner));
-	info.si_uid = from_kuid_munged(owner_user_ns, task_uid(sender));
+	info.si_pid = task_tgid_nr_ns(current, ns_of_pid(owner));
+	info.si_uid = from_kuid_munged(owner_user_ns, current_uid());
 	task = pid_task(owner, PIDTYPE_TGID);
 	if (task && task->self_exec_id == exec_id) {
 		target = task;
@@ -472,34 +469,13 @@ void rust_ipc_file_set_nonblock(struct file *file, bool on)
 }
 
 /*
- * A notification record's sender uid (notification descriptors): mapped
- * into the registering process's user namespace as __do_notify() maps
- * si_uid.  The sender is current unless given (a blocked sender whose
- * message a receive lets in).
+ * A notification record's sender uid (notification descriptors), the
+ * caller's: mapped into the registering process's user namespace as
+ * __do_notify() maps si_uid.
  */
-u32 rust_ipc_sender_uid(struct user_namespace *owner_user_ns, struct task_struct *sender)
+u32 rust_ipc_sender_uid(struct user_namespace *owner_user_ns)
 {
-	if (!sender)
-		sender = current;
-	return from_kuid_munged(owner_user_ns, task_uid(sender));
-}
-
-/* A task's thread-group pid, with a reference (read under RCU), or NULL
- * once the task has been released. */
-struct pid *rust_ipc_get_task_tgid(struct task_struct *task)
-{
-	return get_task_pid(task, PIDTYPE_TGID);
-}
-
-/* A task's user namespace, with a reference (get_user_ns()). */
-struct user_namespace *rust_ipc_get_task_user_ns(struct task_struct *task)
-{
-	struct user_namespace *ns;
-
-	rcu_read_lock();
-	ns = get_user_ns(task_cred_xxx(task, user_ns));
-	rcu_read_unlock();
-	return ns;
+	return from_kuid_munged(owner_user_ns, current_uid());
 }
 
 /*

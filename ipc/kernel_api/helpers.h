@@ -51,8 +51,7 @@ struct pid *rust_ipc_get_pid(struct pid *pid);
 struct pid *rust_ipc_task_pid(struct task_struct *task);
 u64 rust_ipc_current_exec_id(void);
 void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
-			struct user_namespace *owner_user_ns, int sig, u64 value,
-			struct task_struct *sender);
+			struct user_namespace *owner_user_ns, int sig, u64 value);
 void rust_ipc_cond_resched(void);
 int rust_ipc_put_u32_nofault(u32 __user *dst, u32 val);
 bool rust_ipc_ioctl_args(unsigned int cmd, unsigned long arg, unsigned long *rest);
@@ -68,9 +67,7 @@ kuid_t rust_ipc_ipc_ns_root_uid(struct ipc_namespace *ns);
 int rust_ipc_sysctl_writable(const char *path);
 kuid_t rust_ipc_current_euid(void);
 void rust_ipc_file_set_nonblock(struct file *file, bool on);
-u32 rust_ipc_sender_uid(struct user_namespace *owner_user_ns, struct task_struct *sender);
-struct pid *rust_ipc_get_task_tgid(struct task_struct *task);
-struct user_namespace *rust_ipc_get_task_user_ns(struct task_struct *task);
+u32 rust_ipc_sender_uid(struct user_namespace *owner_user_ns);
 u32 rust_ipc_uid_for_reader(struct user_namespace *sender_user_ns, u32 uid);
 bool rust_ipc_kiocb_nowait(struct kiocb *iocb);
 void *rust_ipc_file_private(struct file *file, const void *flush);

@@ -177,18 +177,8 @@ mod ffi {
             owner_user_ns: *mut bindings::user_namespace,
             sig: c_int,
             value: u64,
-            sender: *mut bindings::task_struct,
         );
-        pub(super) fn rust_ipc_sender_uid(
-            owner_user_ns: *mut bindings::user_namespace,
-            sender: *mut bindings::task_struct,
-        ) -> u32;
-        pub(super) fn rust_ipc_get_task_tgid(
-            task: *mut bindings::task_struct,
-        ) -> *mut bindings::pid;
-        pub(super) fn rust_ipc_get_task_user_ns(
-            task: *mut bindings::task_struct,
-        ) -> *mut bindings::user_namespace;
+        pub(super) fn rust_ipc_sender_uid(owner_user_ns: *mut bindings::user_namespace) -> u32;
         pub(super) fn rust_ipc_uid_for_reader(
             sender_user_ns: *mut bindings::user_namespace,
             uid: u32,
@@ -409,16 +399,6 @@ impl UserNsRef {
         UserNsRef(unsafe { ffi::rust_ipc_get_current_user_ns() })
     }
 
-    /// `task`'s user namespace (the caller's if `None`).
-    pub(crate) fn of(task: Option<&Task>) -> UserNsRef {
-        match task {
-            // INVARIANT: the helper takes a reference for us.
-            // SAFETY: `task` is a live task (borrowed).
-            Some(t) => UserNsRef(unsafe { ffi::rust_ipc_get_task_user_ns(t.as_ptr()) }),
-            None => UserNsRef::current(),
-        }
-    }
-
     /// The namespace's address, for comparisons.
     pub(crate) fn addr(&self) -> usize {
         self.0 as usize
@@ -495,23 +475,6 @@ impl PidRef {
         // helper takes our reference.
         // INVARIANT: that reference.
         PidRef(unsafe { ffi::rust_ipc_get_pid(ffi::rust_ipc_current_tgid()) })
-    }
-
-    /// `task`'s process (the caller's if `None`, or if `task` has been
-    /// released already).
-    pub(crate) fn of(task: Option<&Task>) -> PidRef {
-        let Some(t) = task else {
-            return PidRef::current();
-        };
-        // SAFETY: `t` is a task (borrowed, so its `task_struct` is valid);
-        // the helper reads its pid under RCU and takes a reference, or
-        // gives null.
-        let pid = unsafe { ffi::rust_ipc_get_task_tgid(t.as_ptr()) };
-        if pid.is_null() {
-            return PidRef::current();
-        }
-        // INVARIANT: the reference the helper took.
-        PidRef(pid)
     }
 
     /// Whether this is the caller's process.
@@ -631,45 +594,21 @@ pub(crate) fn current_exec_id() -> u64 {
     unsafe { ffi::rust_ipc_current_exec_id() }
 }
 
-/// A task for the helpers that take one or null (the caller).
-fn task_ptr(task: Option<&Task>) -> *mut bindings::task_struct {
-    task.map_or(core::ptr::null_mut(), Task::as_ptr)
-}
-
 /// `__do_notify`'s signal: `sig` with `SI_MESGQ` and `value` to the
 /// process `owner`, unless it has exec'd since `exec_id` was read; the
-/// sender's (`sender`, else the caller) pid and uid mapped into the
-/// owner's namespaces.
-pub(crate) fn mq_notify(
-    owner: &PidRef,
-    exec_id: u64,
-    user_ns: &UserNsRef,
-    sig: u32,
-    value: u64,
-    sender: Option<&Task>,
-) {
+/// caller's (the sender's) pid and uid mapped into the owner's namespaces.
+pub(crate) fn mq_notify(owner: &PidRef, exec_id: u64, user_ns: &UserNsRef, sig: u32, value: u64) {
     // SAFETY: both references are live (their invariants), `sig` is a
-    // signal number the caller checked, and a given sender is a live task
-    // (borrowed).
-    unsafe {
-        ffi::rust_ipc_mq_notify(
-            owner.0,
-            exec_id,
-            user_ns.0,
-            sig as c_int,
-            value,
-            task_ptr(sender),
-        )
-    };
+    // signal number the caller checked.
+    unsafe { ffi::rust_ipc_mq_notify(owner.0, exec_id, user_ns.0, sig as c_int, value) };
 }
 
-/// A notification record's sender uid: the sender's (else the caller's)
-/// uid mapped into `owner_user_ns` (the registering process's), as
-/// `__do_notify` maps `si_uid`.
-pub(crate) fn sender_uid(owner_user_ns: &UserNsRef, sender: Option<&Task>) -> u32 {
-    // SAFETY: the reference is live (its invariant); a given sender is a
-    // live task (borrowed).
-    unsafe { ffi::rust_ipc_sender_uid(owner_user_ns.0, task_ptr(sender)) }
+/// A notification record's sender uid: the caller's uid mapped into
+/// `owner_user_ns` (the registering process's), as `__do_notify` maps
+/// `si_uid`.
+pub(crate) fn sender_uid(owner_user_ns: &UserNsRef) -> u32 {
+    // SAFETY: the reference is live (its invariant).
+    unsafe { ffi::rust_ipc_sender_uid(owner_user_ns.0) }
 }
 
 /// A record's uid (mapped in `sender_user_ns`, the sender's) as the caller
