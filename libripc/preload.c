@@ -1349,14 +1349,19 @@ static FILE *sysctl_fopen(const struct sysctl *s, const char *path, const char *
 	return fp;
 }
 
+/* The native fopen first: path is read only once the kernel has read it
+ * (a bad pointer gets the native EFAULT, not a crash). */
 static FILE *any_fopen(const char *path, const char *mode,
 		       FILE *(*real)(const char *, const char *))
 {
-	const struct sysctl *s = find_sysctl(path);
+	FILE *fp = real(path, mode);
+	const struct sysctl *s;
 
-	if (s)
-		return sysctl_fopen(s, path, mode, real);
-	return real(path, mode);
+	if ((!fp && errno == EFAULT) || !(s = find_sysctl(path)))
+		return fp;
+	if (fp)
+		fclose(fp);
+	return sysctl_fopen(s, path, mode, real);
 }
 
 EXPORT FILE *fopen(const char *path, const char *mode)
@@ -1430,6 +1435,21 @@ static int sysctl_open(const char *path, int flags, int *fd)
 	return 1;
 }
 
+/*
+ * After the native open (fd, or -1 with errno): a limits file's snapshot
+ * in its place.  path is read only once the kernel has read it (a bad
+ * pointer gets the native EFAULT, not a crash).
+ */
+static int after_open(int fd, const char *path, int flags)
+{
+	if ((fd < 0 && errno == EFAULT) || !find_sysctl(path))
+		return fd;
+	if (fd >= 0)
+		REAL(close)(fd);
+	sysctl_open(path, flags, &fd);
+	return fd;
+}
+
 static mode_t open_mode(int flags, va_list ap)
 {
 	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0;
@@ -1439,48 +1459,44 @@ EXPORT int open(const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
-	int fd;
 
 	va_start(ap, flags);
 	mode = open_mode(flags, ap);
 	va_end(ap);
-	return sysctl_open(path, flags, &fd) ? fd : REAL(open)(path, flags, mode);
+	return after_open(REAL(open)(path, flags, mode), path, flags);
 }
 
 EXPORT int open64(const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
-	int fd;
 
 	va_start(ap, flags);
 	mode = open_mode(flags, ap);
 	va_end(ap);
-	return sysctl_open(path, flags, &fd) ? fd : REAL(open64)(path, flags, mode);
+	return after_open(REAL(open64)(path, flags, mode), path, flags);
 }
 
 EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
-	int fd;
 
 	va_start(ap, flags);
 	mode = open_mode(flags, ap);
 	va_end(ap);
-	return sysctl_open(path, flags, &fd) ? fd : REAL(openat)(dirfd, path, flags, mode);
+	return after_open(REAL(openat)(dirfd, path, flags, mode), path, flags);
 }
 
 EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
-	int fd;
 
 	va_start(ap, flags);
 	mode = open_mode(flags, ap);
 	va_end(ap);
-	return sysctl_open(path, flags, &fd) ? fd : REAL(openat64)(dirfd, path, flags, mode);
+	return after_open(REAL(openat64)(dirfd, path, flags, mode), path, flags);
 }
 
 /* glibc's _FORTIFY_SOURCE entry points (open without a mode). */
@@ -1491,28 +1507,20 @@ int __openat64_2(int dirfd, const char *path, int flags);
 
 EXPORT int __open_2(const char *path, int flags)
 {
-	int fd;
-
-	return sysctl_open(path, flags, &fd) ? fd : REAL(__open_2)(path, flags);
+	return after_open(REAL(__open_2)(path, flags), path, flags);
 }
 
 EXPORT int __open64_2(const char *path, int flags)
 {
-	int fd;
-
-	return sysctl_open(path, flags, &fd) ? fd : REAL(__open64_2)(path, flags);
+	return after_open(REAL(__open64_2)(path, flags), path, flags);
 }
 
 EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
-	int fd;
-
-	return sysctl_open(path, flags, &fd) ? fd : REAL(__openat_2)(dirfd, path, flags);
+	return after_open(REAL(__openat_2)(dirfd, path, flags), path, flags);
 }
 
 EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 {
-	int fd;
-
-	return sysctl_open(path, flags, &fd) ? fd : REAL(__openat64_2)(dirfd, path, flags);
+	return after_open(REAL(__openat64_2)(dirfd, path, flags), path, flags);
 }

@@ -923,6 +923,22 @@ static long read_limit(const char *path)
 }
 
 /* A limits file parses a write as proc_dointvec: 0x and 0 prefixes; spaces alone are EINVAL. */
+/* open() and fopen() of a path the kernel cannot read: EFAULT, as
+ * natively (the drop-in looks at the path only after the kernel has). */
+TEST(open_and_fopen_of_an_unreadable_path_are_efault)
+{
+	char *bad = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, bad);
+	ASSERT_ERRNO(EFAULT, open(bad, O_RDONLY));
+	ASSERT_ERRNO(EFAULT, open(bad, O_WRONLY | O_CREAT, 0600));
+	ASSERT_ERRNO(EFAULT, openat(AT_FDCWD, bad, O_RDONLY));
+	errno = 0;
+	ASSERT_EQ(NULL, fopen(bad, "r"));
+	ASSERT_EQ(EFAULT, errno);
+	ASSERT_EQ(0, munmap(bad, PAGE));
+}
+
 TEST(limits_files_parse_writes_as_proc_dointvec)
 {
 	const char *path = "/proc/sys/kernel/msgmni";
