@@ -521,6 +521,25 @@ static long mq_ioctl(int mqd, unsigned long cmd, void *arg, int first)
 	return ret;
 }
 
+/*
+ * Whether the error err of an ioctl made on mqd, a file of the device
+ * (fd_ours()), is the module's verdict, final: not ENOTTY (another file
+ * took the number since) nor the VFS's EBADF (the number was closed).  The
+ * module's own EBADF (a queue not open for the call, a file bound to no
+ * queue) comes after the checks native makes first, so it is final too:
+ * told from the VFS's by the number being open.  errno stays err.
+ */
+static __attribute__((noinline, cold)) int module_verdict(int mqd, int err)
+{
+	int open;
+
+	if (err != EBADF)
+		return err != ENOTTY;
+	open = fcntl(mqd, F_GETFD) >= 0;
+	errno = err;
+	return open;
+}
+
 /* A POSIX register call on a queue descriptor (see mq_ioctl()). */
 static inline __attribute__((always_inline)) long
 mq_regs(int mqd, unsigned int cmd, __u64 ptr, __u64 len, __u64 prio, const struct timespec *ts)
@@ -533,7 +552,7 @@ mq_regs(int mqd, unsigned int cmd, __u64 ptr, __u64 len, __u64 prio, const struc
 	ret = ioctl_regs_raw(mqd, cmd, ptr, len, prio, PTR(ts));
 	if (!RAW_ERR(ret))
 		return ret;
-	if (ret == -ENOTTY || ret == -EBADF)
+	if (!module_verdict(mqd, (int)-ret))
 		return not_a_queue_regs(mqd, cmd, ptr, len, prio, PTR(ts));
 	return raw_fail(ret);
 }
@@ -680,6 +699,8 @@ mq_send_struct(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_pr
 		errno = EBADF;
 	else if (ioctl(mqd, RIPC_MQ_SEND, &arg) == 0)
 		return 0;
+	else if (module_verdict(mqd, errno))
+		return -1;
 	return xfer_not_a_queue(mqd, RIPC_MQ_SEND, &arg, msg_prio, saved) < 0 ? -1 : 0;
 }
 
@@ -735,6 +756,8 @@ mq_receive_struct(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio
 		return -1;
 	if (fd_ours(mqd)) {
 		ret = ioctl(mqd, RIPC_MQ_RECEIVE, &arg);
+		if (ret < 0 && module_verdict(mqd, errno))
+			return -1;
 	} else {
 		errno = EBADF;
 		ret = -1;

@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #define NKEYS 4
 
@@ -1061,6 +1065,61 @@ TEST_F(ext, a_blocking_send_batch_larger_than_the_queue_wakes_a_poller_first)
 	ASSERT_EQ(0, wait_blocked(pid));
 	ASSERT_EQ(3, send_012_within_3s(q));
 	ASSERT_EQ(0, wait_child(pid));
+}
+
+/*
+ * A send or receive that a rust_ipc queue refuses for its open mode (EBADF,
+ * after the checks native makes first) is the module's verdict: libripc
+ * makes no mq_timedsend/mq_timedreceive system call for it, so a sandbox
+ * that denies those (here with EPERM) still gets EBADF.
+ */
+TEST_F(ext, a_call_a_queue_refuses_for_its_mode_makes_no_native_call)
+{
+	pid_t pid;
+	int rc;
+
+	pid = fork_child();
+	if (pid == 0) {
+		struct sock_filter f[] = {
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mq_timedsend, 2, 0),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mq_timedreceive, 1, 0),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		};
+		struct sock_fprog prog = { .len = ARRAY_SIZE(f), .filter = f };
+		struct timespec dl = deadline_ms(1000);
+		mqd_t w, r;
+		char buf[64];
+
+		w = ripc_mq_open(self->name, O_WRONLY | O_CREAT | O_EXCL, 0600, NULL);
+		r = ripc_mq_open(self->name, O_RDONLY);
+		CHILD_CHECK(w >= 0 && r >= 0);
+		CHILD_CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
+		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) {
+			CHILD_CHECK(errno == EINVAL);
+			_exit(KSFT_SKIP);	/* no CONFIG_SECCOMP_FILTER */
+		}
+		CHILD_CHECK(syscall(SYS_mq_timedreceive, w, buf, 64, NULL, NULL) == -1 &&
+			    errno == EPERM);
+		CHILD_CHECK(ripc_mq_receive(w, buf, sizeof(buf), NULL) == -1 && errno == EBADF);
+		CHILD_CHECK(ripc_mq_timedreceive(w, buf, sizeof(buf), NULL, &dl) == -1 &&
+			    errno == EBADF);
+		CHILD_CHECK(ripc_mq_clockreceive(w, buf, sizeof(buf), NULL, CLOCK_MONOTONIC, 0,
+						 &(struct timespec){ 1, 0 }) == -1 &&
+			    errno == EBADF);
+		CHILD_CHECK(ripc_mq_send(r, "x", 1, 0) == -1 && errno == EBADF);
+		CHILD_CHECK(ripc_mq_timedsend(r, "x", 1, 0, &dl) == -1 && errno == EBADF);
+		CHILD_CHECK(ripc_mq_clocksend(r, "x", 1, 0, CLOCK_MONOTONIC, 0,
+					      &(struct timespec){ 1, 0 }) == -1 &&
+			    errno == EBADF);
+		_exit(0);
+	}
+	rc = wait_child(pid);
+	ripc_mq_unlink(self->name);
+	if (rc == KSFT_SKIP)
+		SKIP(return, "no seccomp filters in this kernel");
+	ASSERT_EQ(0, rc);
 }
 
 TEST_HARNESS_MAIN
