@@ -284,9 +284,7 @@ impl RipcFile {
                     let ns = me.ns()?;
                     Ok(Binding::Mq(mqueue::open(&ns.mq, &ns.ipc()?, &a)?))
                 })?;
-                if a.oflag & mqueue::O_NONBLOCK != 0 {
-                    mqueue::set_nonblock(file, true);
-                }
+                mqueue::bound_flags(file, a.oflag);
                 Ok(0)
             }
             RIPC_NR_MQ_UNLINK => {

@@ -395,11 +395,12 @@ impl MqState {
     /// sender: its pid and uid as the owner sees them, and
     /// `send_signal_locked`'s view of the sender's namespaces).
     fn first_notify(&mut self) -> Option<Notify> {
-        if self.curmsgs == 1 {
-            self.notify.take()
-        } else {
-            None
+        if self.curmsgs != 1 {
+            return None;
         }
+        let mut n = self.notify.take()?;
+        n.taken();
+        Some(n)
     }
 
     /// The registration, if any: one of a notification descriptor closed
@@ -1227,8 +1228,15 @@ pub(crate) fn stats(h: Option<&MqHandle>, reset: bool) -> Result<ripc_queue_stat
 }
 
 /// Sets or clears `O_NONBLOCK` on the open file, as `fcntl(F_SETFL)` does.
-pub(crate) fn set_nonblock(file: &File, on: bool) {
-    kernel_api::set_nonblock(file, on);
+fn set_nonblock(file: &File, on: bool) {
+    kernel_api::set_file_flags(file, O_NONBLOCK, if on { O_NONBLOCK } else { 0 });
+}
+
+/// The file flags a bound file takes from `mq_open`'s `oflag`, as native's
+/// file has its `oflag`: `O_NONBLOCK` if asked, and `O_LARGEFILE` only if
+/// asked (an open of the device forced it on, native's `mq_open` does not).
+pub(crate) fn bound_flags(file: &File, oflag: u32) {
+    kernel_api::set_file_flags(file, bindings::O_LARGEFILE | (oflag & O_NONBLOCK), oflag);
 }
 
 /// `RIPC_MQ_NOTIFY`.

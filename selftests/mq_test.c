@@ -399,6 +399,27 @@ TEST_F(mq, descriptor_is_close_on_exec)
 	ASSERT_EQ(FD_CLOEXEC, SYS(fcntl(q, F_GETFD)));
 }
 
+/* The kernel's O_LARGEFILE on x86 (glibc's is 0 on 64-bit builds). */
+#define KERNEL_O_LARGEFILE 0100000
+
+/* F_GETFL gives mq_open's flags: the access mode and O_NONBLOCK, no
+ * O_LARGEFILE (which an open() of a file on a 64-bit kernel has), and
+ * O_LARGEFILE when mq_open is given it. */
+TEST_F(mq, file_status_flags_are_mq_opens)
+{
+	mqd_t q = MKQ(O_RDWR | O_NONBLOCK, 0, 0), r, w;
+
+	ASSERT_EQ(O_RDWR | O_NONBLOCK, SYS(fcntl(q, F_GETFL)));
+	r = SYS(be->open(self->name, O_RDONLY));
+	ASSERT_EQ(O_RDONLY, SYS(fcntl(r, F_GETFL)));
+	w = SYS(be->open(self->name, O_WRONLY | KERNEL_O_LARGEFILE));
+	ASSERT_EQ(O_WRONLY | KERNEL_O_LARGEFILE, SYS(fcntl(w, F_GETFL)));
+	SYS(fcntl(r, F_SETFL, O_NONBLOCK));
+	ASSERT_EQ(O_RDONLY | O_NONBLOCK, SYS(fcntl(r, F_GETFL)));
+	SYS(be->close(w));
+	SYS(be->close(r));
+}
+
 /* ---- send and receive --------------------------------------------------- */
 
 TEST_F(mq, receive_highest_priority_first_fifo_within)

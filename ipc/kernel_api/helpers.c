@@ -457,14 +457,11 @@ kuid_t rust_ipc_current_euid(void)
 	return current_euid();
 }
 
-/* Sets or clears O_NONBLOCK on an open file, under f_lock (as setfl()). */
-void rust_ipc_file_set_nonblock(struct file *file, bool on)
+/* Sets an open file's flags of mask to those of flags, under f_lock (as setfl()). */
+void rust_ipc_file_set_flags(struct file *file, unsigned int mask, unsigned int flags)
 {
 	spin_lock(&file->f_lock);
-	if (on)
-		file->f_flags |= O_NONBLOCK;
-	else
-		file->f_flags &= ~O_NONBLOCK;
+	file->f_flags = (file->f_flags & ~mask) | (flags & mask);
 	spin_unlock(&file->f_lock);
 }
 

@@ -66,7 +66,7 @@ bool rust_ipc_ipc_ns_is_init(struct ipc_namespace *ns);
 kuid_t rust_ipc_ipc_ns_root_uid(struct ipc_namespace *ns);
 int rust_ipc_sysctl_writable(const char *path);
 kuid_t rust_ipc_current_euid(void);
-void rust_ipc_file_set_nonblock(struct file *file, bool on);
+void rust_ipc_file_set_flags(struct file *file, unsigned int mask, unsigned int flags);
 u32 rust_ipc_sender_uid(struct user_namespace *owner_user_ns);
 u32 rust_ipc_uid_for_reader(struct user_namespace *sender_user_ns, u32 uid);
 bool rust_ipc_kiocb_nowait(struct kiocb *iocb);

@@ -85,7 +85,7 @@ mod ffi {
         );
         pub(super) fn rust_ipc_current_umask() -> c_int;
         pub(super) fn rust_ipc_current_euid() -> bindings::kuid_t;
-        pub(super) fn rust_ipc_file_set_nonblock(file: *mut bindings::file, on: bool);
+        pub(super) fn rust_ipc_file_set_flags(file: *mut bindings::file, mask: u32, flags: u32);
         pub(super) fn rust_ipc_set_interruptible();
         pub(super) fn rust_ipc_task_pid(task: *mut bindings::task_struct) -> *mut bindings::pid;
         pub(super) fn rust_ipc_queue_lock(lock: *mut bindings::mutex);
@@ -730,11 +730,12 @@ pub(crate) extern "C" fn rust_ipc_sweep_namespaces() -> bool {
     crate::ipc::ns::sweep_dead()
 }
 
-/// Sets or clears `O_NONBLOCK` on an open file, as `fcntl(F_SETFL)` and
-/// `do_mq_getsetattr` do (under `f_lock`).
-pub(crate) fn set_nonblock(file: &kernel::fs::File, on: bool) {
+/// Sets an open file's flags of `mask` (`O_NONBLOCK`, `O_LARGEFILE`) to
+/// those of `flags`, as `fcntl(F_SETFL)` and `do_mq_getsetattr` do (under
+/// `f_lock`).
+pub(crate) fn set_file_flags(file: &kernel::fs::File, mask: u32, flags: u32) {
     // SAFETY: `file` borrows a valid file for the duration of the call.
-    unsafe { ffi::rust_ipc_file_set_nonblock(file.as_ptr(), on) };
+    unsafe { ffi::rust_ipc_file_set_flags(file.as_ptr(), mask, flags) };
 }
 
 /// `ktime_get_real_seconds()`.
