@@ -171,8 +171,11 @@
 #include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/single_threaded.h>
+#include <sys/vfs.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "ripc.h"
 
@@ -1349,6 +1352,21 @@ static FILE *sysctl_fopen(const struct sysctl *s, const char *path, const char *
 	return fp;
 }
 
+/*
+ * Whether the native open of a limits file's path gave something else
+ * than its sysctl (fd, or -1 with errno): a path the kernel cannot read
+ * (EFAULT), or a file that is not /proc's (a chroot's or a build root's
+ * plain /proc/sys/...), which the program keeps, as natively.
+ */
+static int not_the_sysctl(int fd)
+{
+	struct statfs sf;
+
+	if (fd < 0)
+		return errno == EFAULT;
+	return fstatfs(fd, &sf) || sf.f_type != PROC_SUPER_MAGIC;
+}
+
 /* The native fopen first: path is read only once the kernel has read it
  * (a bad pointer gets the native EFAULT, not a crash). */
 static FILE *any_fopen(const char *path, const char *mode,
@@ -1357,7 +1375,8 @@ static FILE *any_fopen(const char *path, const char *mode,
 	FILE *fp = real(path, mode);
 	const struct sysctl *s;
 
-	if ((!fp && errno == EFAULT) || !(s = find_sysctl(path)))
+	if ((!fp && errno == EFAULT) || !(s = find_sysctl(path)) ||
+	    (fp && not_the_sysctl(fileno(fp))))
 		return fp;
 	if (fp)
 		fclose(fp);
@@ -1442,7 +1461,7 @@ static int sysctl_open(const char *path, int flags, int *fd)
  */
 static int after_open(int fd, const char *path, int flags)
 {
-	if ((fd < 0 && errno == EFAULT) || !find_sysctl(path))
+	if ((fd < 0 && errno == EFAULT) || !find_sysctl(path) || not_the_sysctl(fd))
 		return fd;
 	if (fd >= 0)
 		REAL(close)(fd);

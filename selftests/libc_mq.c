@@ -922,7 +922,6 @@ static long read_limit(const char *path)
 	return v;
 }
 
-/* A limits file parses a write as proc_dointvec: 0x and 0 prefixes; spaces alone are EINVAL. */
 /* open() and fopen() of a path the kernel cannot read: EFAULT, as
  * natively (the drop-in looks at the path only after the kernel has). */
 TEST(open_and_fopen_of_an_unreadable_path_are_efault)
@@ -939,6 +938,7 @@ TEST(open_and_fopen_of_an_unreadable_path_are_efault)
 	ASSERT_EQ(0, munmap(bad, PAGE));
 }
 
+/* A limits file parses a write as proc_dointvec: 0x and 0 prefixes; spaces alone are EINVAL. */
 TEST(limits_files_parse_writes_as_proc_dointvec)
 {
 	const char *path = "/proc/sys/kernel/msgmni";
