@@ -1000,11 +1000,27 @@ TEST_F(container, notification_of_a_send_that_waited_for_held_room_comes_from_it
 		usleep(1000);
 	ASSERT_LT(0, *sender);
 	ASSERT_EQ(0, wait_settled(*sender));
+	if (mq == &ripc_mq_be) {
+		struct ripc_queue_stats st = { 0 };
+
+		/* rust_ipc's sender waits for the held room (native's sent). */
+		for (int i = 0; i < 3000 && !st.blocked_sends; i++) {
+			SYS(ripc_mq_stats(q, &st, 0));
+			usleep(1000);
+		}
+		ASSERT_EQ(1ULL, st.blocked_sends);
+	}
 	SYS(ioctl(p.fd, UFFDIO_ZEROPAGE,
 		  &(struct uffdio_zeropage){ .range = { (unsigned long)r.buf, PAGE } }));
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	ASSERT_EQ(1, r.ret);
 	ASSERT_EQ('a', r.buf[0]);
+	if (mq == &ripc_mq_be) {
+		struct ripc_queue_stats st;
+
+		SYS(ripc_mq_stats(q, &st, 0));
+		ASSERT_EQ(1ULL, st.receive_handoffs);
+	}
 	ASSERT_EQ(0, end_container(self));
 	SYS(mq->close(q));
 }

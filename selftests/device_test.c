@@ -264,14 +264,17 @@ TEST_F(dev, limits_do_not_change_under_a_read_only_proc_sys)
 	ASSERT_EQ(0, wait_child(pid));
 }
 
-/* Writable regular files named as the sysctls of RIPC_LIMIT_MSGMNI and RIPC_LIMIT_MQ_MSG_MAX, under root. */
+/* Writable regular files named as the sysctls of RIPC_LIMIT_MSGMNI,
+ * RIPC_LIMIT_MQ_MSG_MAX and msg_next_id, under root. */
 static int fake_sysctls(const char *root)
 {
-	static const char *const rel[] = { "/sys/kernel/msgmni", "/sys/fs/mqueue/msg_max" };
+	static const char *const rel[] = {
+		"/sys/kernel/msgmni", "/sys/fs/mqueue/msg_max", "/sys/kernel/msg_next_id",
+	};
 	char path[256];
 	int fd;
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "%s%s", root, rel[i]);
 		for (char *s = strchr(path + 1, '/'); s; s = strchr(s + 1, '/')) {
 			*s = 0;
@@ -304,8 +307,10 @@ static int limits_refused(void)
 		return 3;
 	if (ripc_version(&w) || memcmp(&v.limits, &w.limits, sizeof(v.limits)))
 		return 4;
-	if (ripc_msg_next_id(&old, &next) != -1 || errno != ENOENT)
+	if (ripc_msg_next_id(&old, &next) != -1 || errno != EPERM)
 		return 5;
+	if (ripc_msg_next_id(&old, NULL) || old == next)
+		return 6;
 	return 0;
 }
 
