@@ -14,6 +14,8 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/epoll.h>
 
 #define REC sizeof(struct ripc_notify_record)
@@ -252,6 +254,98 @@ TEST_F(notify, a_reader_that_slept_while_a_record_was_out_gets_it_back)
 	ASSERT_EQ(3ULL, got.sigev_value);
 	close(uffd);
 	munmap(page, PAGE);
+}
+
+struct stalled {
+	mqd_t mqd;
+	char *buf;
+	ssize_t ret;
+};
+
+/* A receive as SCHED_FIFO 30, into a buffer whose copy-out stalls. */
+static void *stalled_main(void *arg)
+{
+	struct sched_param sp = { .sched_priority = 30 };
+	struct stalled *r = arg;
+
+	if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0)
+		r->ret = ripc_mq_receive(r->mqd, r->buf, 16, NULL);
+	return NULL;
+}
+
+/*
+ * A sender that waited for room held by a message out for delivery has its
+ * message go in when that delivery ends, and sends the notification itself
+ * as its call returns.  The registration ends when the message goes in, as
+ * native's __do_notify ends it: in between (here the sender, SCHED_FIFO 10
+ * on CPU 0, is woken while the test runs as SCHED_FIFO 20) the descriptor
+ * is not armed, its record counts as pending, and it can be armed again.
+ */
+TEST_F(notify, a_registration_ends_when_its_message_goes_in_before_the_record_comes)
+{
+	struct mq_attr one = { .mq_maxmsg = 1, .mq_msgsize = 16 };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct sched_param fifo20 = { .sched_priority = 20 }, other = { 0 };
+	struct ripc_notify_record got[2];
+	struct ripc_queue_stats st = { 0 };
+	struct stalled r = { .ret = -2 };
+	struct pollfd p = { .events = POLLIN };
+	struct uffd_msg fault;
+	char name[80];
+	cpu_set_t cpu0;
+	pthread_t t;
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	SYS(sched_setaffinity(0, sizeof(cpu0), &cpu0));
+	p.fd = uffd_open();
+	if (p.fd < 0)
+		SKIP(return, "userfaultfd: %s", strerrorname_np(errno));
+	snprintf(name, sizeof(name), "%s_one", self->name);
+	r.mqd = SYS(ripc_mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &one));
+	SYS(ripc_mq_unlink(name));
+	r.buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r.buf);
+	reg.range.start = (unsigned long)r.buf;
+	reg.range.len = PAGE;
+	SYS(ioctl(p.fd, UFFDIO_REGISTER, &reg));
+	SYS(ripc_mq_send(r.mqd, "a", 1, 0));
+	ASSERT_EQ(0, pthread_create(&t, NULL, stalled_main, &r));
+	ASSERT_EQ(1, poll(&p, 1, 3000)) TH_LOG("the receive did not fault");
+	ASSERT_EQ((ssize_t)sizeof(fault), read(p.fd, &fault, sizeof(fault)));
+	/* "a" is out for delivery: the queue shows no message, and no room. */
+	SYS(arm(r.mqd, nfd, VALUE));
+	pid = fork_child();
+	if (pid == 0) {
+		struct sched_param fifo10 = { .sched_priority = 10 };
+
+		CHILD_CHECK(sched_setscheduler(0, SCHED_FIFO, &fifo10) == 0);
+		CHILD_CHECK(ripc_mq_send(r.mqd, "b", 1, 0) == 0);
+		_exit(0);
+	}
+	for (int i = 0; i < 3000 && !st.blocked_sends; i++) {
+		SYS(ripc_mq_stats(r.mqd, &st, 0));
+		usleep(1000);
+	}
+	ASSERT_EQ(1ULL, st.blocked_sends);
+	SYS(sched_setscheduler(0, SCHED_FIFO, &fifo20));
+	/* The receive ends (SCHED_FIFO 30): "b" goes in, its sender is woken. */
+	SYS(ioctl(p.fd, UFFDIO_ZEROPAGE,
+		  &(struct uffdio_zeropage){ .range = { (unsigned long)r.buf, PAGE } }));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(1, r.ret);
+	ASSERT_STATE(nfd, 0, 1);
+	SYS(arm(r.mqd, nfd, VALUE + 1));
+	ASSERT_STATE(nfd, 1, 1);
+	SYS(sched_setscheduler(0, SCHED_OTHER, &other));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ((ssize_t)REC, read_nb(nfd, got, sizeof(got)));
+	ASSERT_EQ(VALUE, got[0].sigev_value);
+	ASSERT_EQ(pid, got[0].pid);
+	ASSERT_STATE(nfd, 1, 0);
+	SYS(ripc_mq_close(r.mqd));
 }
 
 TEST_F(notify, records_queue_up_and_one_read_takes_them_in_order)
