@@ -192,9 +192,9 @@ pub(crate) trait Family: QueueState {
     /// the queue (its place in the send order set); counted.
     fn send(&mut self, m: Msg, wq: &mut WakeQ) -> Result;
 
-    /// A blocked sender's entry, back in its call (under the lock), served
-    /// or not: what it must still do in its own context (POSIX: fire the
-    /// notification its message's going in took).
+    /// A blocked sender's entry, back in its call (under the lock) after
+    /// its sleep ended well: what it must still do in its own context
+    /// (POSIX: fire the notification its message's going in took).
     fn sender_back(_w: &mut Self::SendWait) {}
 
     /// Takes the message `want` selects, if there is one.
@@ -395,6 +395,12 @@ fn pin_waiting<S: Family>(
     }
 }
 
+/// Whether a waiter woken to look again (given nothing) ends with a signal
+/// that is pending: unless its queue was removed (`EIDRM` comes first).
+fn woken_signalled<S: QueueState>(g: &S) -> bool {
+    !g.removed() && kernel::current!().signal_pending()
+}
+
 /// What a blocked receiver is given.
 pub(crate) enum Given {
     /// A message, to deliver.
@@ -522,12 +528,6 @@ impl<S: Family> Parts<'_, S> {
         'msgs: for mut m in msgs {
             let mut woken = false;
             let e = loop {
-                // A sender woken for room (System V) that a signal ends
-                // does not send: `do_msgsnd` looks for `EIDRM`, then for a
-                // signal, then again at everything.
-                if woken && !g.removed() && kernel::current!().signal_pending() {
-                    break wait::signalled(&mut g, &b.deadline, S::ON_SIGNAL);
-                }
                 match g.admit(m.len(), woken) {
                     Err(e) => break e,
                     Ok(true) => match g.send(m, &mut wq) {
@@ -559,13 +559,20 @@ impl<S: Family> Parts<'_, S> {
                         b.deadline,
                         S::ON_SIGNAL,
                         blocked,
-                        S::sender_back,
+                        |_| {},
                     )
                 });
-                if let Err(e) = slept {
-                    break e;
+                match slept {
+                    Ok(mut w) => S::sender_back(&mut w),
+                    Err(e) => break e,
                 }
                 match kept {
+                    // Woken to look again (System V): `do_msgsnd` looks for
+                    // `EIDRM` (`admit`), then for a signal, then again at
+                    // everything.
+                    Some(_) if woken_signalled(&*g) => {
+                        break wait::signalled(&mut g, b.deadline, S::ON_SIGNAL)
+                    }
                     Some(k) => (m, woken) = (k, true),
                     // Sent by the receiver that made room.
                     None => {

@@ -362,9 +362,9 @@ impl MqState {
     /// send, or a sender that blocked only for held room; the message of
     /// one that blocked on a full queue, which native's `pipelined_receive`
     /// queues without one, only for a registration made while the queue
-    /// showed no message: `notify_made_empty`); counted.  Returns the
-    /// notification, taken from the queue, for the sender to fire.
-    fn send_one(&mut self, mut m: Msg, notify: bool, wq: &mut WakeQ) -> Result<Option<Notify>> {
+    /// showed no message: `notify_made_empty`); counted.  Returns whether
+    /// the registration fires with it ([`Self::take_notify`]).
+    fn send_one(&mut self, mut m: Msg, notify: bool, wq: &mut WakeQ) -> Result<bool> {
         // Its place in the send order, kept if it comes back (put-back)
         // after a hand-over.
         m.set_seq(self.seq);
@@ -380,27 +380,36 @@ impl MqState {
             self.put(m, false, &mut None)?;
             let (msgs, bytes) = self.depth();
             self.stats.queued(len, msgs, bytes);
-            if notify || self.notify_made_empty {
-                return Ok(self.first_notify());
-            }
+            return Ok((notify || self.notify_made_empty) && self.first_fires());
         } else {
             self.stats.handed(len);
         }
-        Ok(None)
+        Ok(false)
     }
 
     /// `__do_notify`: the registration fires (and ends) when a message goes
-    /// into the queue and is its only one (no receiver was waiting); taken
-    /// here, to be fired by the task whose message went in (the signal's
-    /// sender: its pid and uid as the owner sees them, and
+    /// into the queue and is its only one (no receiver was waiting).
+    #[inline]
+    fn first_fires(&self) -> bool {
+        self.curmsgs == 1 && self.notify.is_some()
+    }
+
+    /// The registration, taken to fire: by the task whose message went in
+    /// (the signal's sender: its pid and uid as the owner sees them, and
     /// `send_signal_locked`'s view of the sender's namespaces).
-    fn first_notify(&mut self) -> Option<Notify> {
-        if self.curmsgs != 1 {
-            return None;
-        }
+    #[cold]
+    fn take_notify(&mut self) -> Option<Notify> {
         let mut n = self.notify.take()?;
         n.taken();
         Some(n)
+    }
+
+    /// [`Self::take_notify`], fired by the caller.
+    #[cold]
+    fn fire_notify(&mut self) {
+        if let Some(n) = self.take_notify() {
+            n.fire();
+        }
     }
 
     /// The registration, if any: one of a notification descriptor closed
@@ -482,10 +491,8 @@ impl QueueState for MqState {
         // Back in a queue that was seen without it, by a registrant that
         // saw it empty: its sender now is the caller, whose receive could
         // not deliver it.
-        if self.notify_made_empty {
-            if let Some(n) = self.first_notify() {
-                n.fire();
-            }
+        if self.notify_made_empty && self.first_fires() {
+            self.fire_notify();
         }
         let (msgs, bytes) = self.depth();
         self.stats.peak(msgs, bytes);
@@ -522,12 +529,18 @@ impl QueueState for MqState {
             else {
                 return false;
             };
-            let sent = self.send_one(m, !full, wq);
-            if sent.is_ok() {
-                self.stats.handed_in();
-            }
-            self.senders
-                .serve_first(wq, |s| s.w.fire = sent.ok().flatten());
+            let fire = match self.send_one(m, !full, wq) {
+                Ok(fires) => {
+                    self.stats.handed_in();
+                    if fires {
+                        self.take_notify()
+                    } else {
+                        None
+                    }
+                }
+                Err(_) => None,
+            };
+            self.senders.serve_first(wq, |s| s.w.fire = fire);
         }
         self.senders.any_waiting()
     }
@@ -589,8 +602,8 @@ impl Family for MqState {
 
     #[inline]
     fn send(&mut self, m: Msg, wq: &mut WakeQ) -> Result {
-        if let Some(n) = self.send_one(m, true, wq)? {
-            n.fire();
+        if self.send_one(m, true, wq)? {
+            self.fire_notify();
         }
         Ok(())
     }

@@ -564,6 +564,33 @@ pub(crate) enum OnSignal {
     RestartNoHand,
 }
 
+impl OnSignal {
+    /// The error a pending signal ends a call with; `EINTR` for one given
+    /// a time to wait, whose time left is written back first
+    /// ([`Deadline::interrupted`], without the queue lock).
+    fn error(self, deadline: &Deadline) -> Error {
+        match self {
+            _ if deadline.relative != 0 => EINTR,
+            OnSignal::RestartSys => ERESTARTSYS,
+            OnSignal::RestartNoHand => ERESTARTNOHAND,
+        }
+    }
+}
+
+/// The error of a call that a pending signal ends (not waiting: `g`'s lock
+/// is dropped to write a time left back).
+#[cold]
+pub(crate) fn signalled<S>(
+    g: &mut Guard<'_, S, QueueMutexBackend>,
+    deadline: Deadline,
+    on_signal: OnSignal,
+) -> Error {
+    match on_signal.error(&deadline) {
+        EINTR => unlocked(g, || deadline.interrupted()),
+        e => e,
+    }
+}
+
 /// Sleeps until entry `id` of `list(state)` is served, and returns it
 /// removed from the list.  On a signal or the deadline the entry is removed
 /// and the error returned, unless a waker served it first (`wq_sleep`'s
@@ -586,7 +613,8 @@ pub(crate) fn sleep<S: Unpin + Counted, W>(
         let err = if served {
             None
         } else if kernel::current!().signal_pending() {
-            Some(EINTR)
+            // Its time left is written back below, after the entry.
+            Some(on_signal.error(&deadline))
         } else if timed_out {
             Some(ETIMEDOUT)
         } else {
@@ -601,28 +629,17 @@ pub(crate) fn sleep<S: Unpin + Counted, W>(
         let mut e = list(g).take(id).ok_or(EINVAL)?;
         taken(&mut e.w);
         return match err {
-            Some(ETIMEDOUT) if !e.done => {
-                g.stats().timed_out();
-                Err(ETIMEDOUT)
+            Some(err) if !e.done => {
+                if err == ETIMEDOUT {
+                    g.stats().timed_out();
+                } else if err == EINTR {
+                    // The entry is out of the list: nothing waits on it.
+                    return Err(unlocked(g, || deadline.interrupted()));
+                }
+                Err(err)
             }
-            // The entry is out of the list: nothing waits on it.
-            Some(_) if !e.done => Err(signalled(g, &deadline, on_signal)),
             _ => Ok(e.w),
         };
-    }
-}
-
-/// The error of a call that a pending signal ends ([`OnSignal`]; one given
-/// a time to wait writes back the time left, with `g`'s lock dropped).
-pub(crate) fn signalled<S>(
-    g: &mut Guard<'_, S, QueueMutexBackend>,
-    deadline: &Deadline,
-    on_signal: OnSignal,
-) -> Error {
-    match on_signal {
-        _ if deadline.relative != 0 => unlocked(g, || deadline.interrupted()),
-        OnSignal::RestartSys => ERESTARTSYS,
-        OnSignal::RestartNoHand => ERESTARTNOHAND,
     }
 }
 
