@@ -999,7 +999,8 @@ pub(crate) fn receive(
     prio_out: u64,
 ) -> Result<usize> {
     let deadline = Deadline::from_user(x.timeout, &x.clock)?;
-    let q = &handle(h, false)?.q;
+    let h = handle(h, false)?;
+    let q = &h.q;
     if x.msg_len < q.msgsize as u64 {
         return Err(EMSGSIZE);
     }
@@ -1022,7 +1023,10 @@ pub(crate) fn receive(
     // Filled by its sender, the priority is ours to write; if its place
     // faults, the message goes back as after a faulted copy, loaded again
     // from the buffer its sender filled, in its place in the send order
-    // (native's `put_user` after the dequeue loses it).
+    // (native's `put_user` after the dequeue loses it).  Its text is then
+    // only in that buffer, which the receiver could have changed: it goes
+    // back only from a descriptor that may send (else it is lost, as
+    // native's), so that a reader cannot put a text of its own in a queue.
     parts.finish(
         got,
         |m| copy_out(m, x.msg_ptr, prio_out),
@@ -1030,6 +1034,9 @@ pub(crate) fn receive(
             write_prio(prio_out, prio as u32)
                 .map(|()| n)
                 .inspect_err(|_| {
+                    if !h.write {
+                        return;
+                    }
                     if let Ok(mut m) = Msg::load(x.msg_ptr, n, prio) {
                         m.set_seq(seq);
                         parts.put_back_copied(m);

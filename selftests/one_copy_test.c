@@ -208,6 +208,41 @@ TEST_F(mq, a_receive_whose_priority_faults_loses_nothing_on_rust_ipc)
 }
 
 /*
+ * From a descriptor open only for reading, a message its sender copied
+ * straight into the receiver's buffer is lost when the priority faults, as
+ * natively: its text is then only in that buffer, which a reader could have
+ * changed, and a reader may not put a text of its own in the queue.
+ */
+TEST_F(mq, a_reader_whose_priority_faults_after_one_copy_puts_nothing_back)
+{
+	static char msg[BIG], rbuf[BIG];
+	unsigned int *ro = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct mq_attr a;
+	mqd_t r;
+	pid_t pid;
+
+	ASSERT_NE(MAP_FAILED, ro);
+	r = SYS(self->be->open(MQNAME, O_RDONLY));
+	pid = priority_faulting_receiver(self->be, r, rbuf, ro);
+	ASSERT_EQ(0, wait_blocked(pid));
+	fill(msg, BIG, 43);
+	SYS(self->be->send(self->q, msg, BIG, 5));
+	ASSERT_EQ(0, wait_child(pid));
+	SYS(self->be->getattr(self->q, &a));
+	ASSERT_EQ(0, a.mq_curmsgs);
+	if (self->be == &ripc_mq_be) {
+		struct ripc_queue_stats st;
+
+		/* Straight into the buffer, and received (not taken back). */
+		SYS(ripc_mq_stats(self->q, &st, 0));
+		ASSERT_EQ(1, (long)st.handoffs);
+		ASSERT_EQ(1, (long)st.received);
+	}
+	SYS(self->be->close(r));
+	munmap(ro, PAGE);
+}
+
+/*
  * rust_ipc's statistics: a message its sender copied into a blocked
  * receiver's buffer is counted received at once, and taken back if the
  * receiver then cannot write its priority and puts it back.  A reset
