@@ -471,7 +471,10 @@ impl Blocking {
         timeout: u64,
         clock: &ripc_clock,
     ) -> Result<(usize, Self)> {
-        if count > crate::ipc::defs::RIPC_BATCH_MAX {
+        // Unknown flags are refused, so that one can be added later.
+        if count > crate::ipc::defs::RIPC_BATCH_MAX
+            || flags & !crate::ipc::defs::RIPC_BATCH_WAITFORONE != 0
+        {
             return Err(EINVAL);
         }
         let b = Blocking {

@@ -788,6 +788,9 @@ TEST_F(ext, mq_batches_keep_priority_order_and_report_lengths)
 	ASSERT_ERRNO(EAGAIN, mq_batch(q, RIPC_MQ_RECEIVE_BATCH, r, 4, 0));
 	ASSERT_EQ(0, mq_batch(q, RIPC_MQ_RECEIVE_BATCH, r, 0, 0));
 	ASSERT_ERRNO(EINVAL, mq_batch(q, RIPC_MQ_RECEIVE_BATCH, r, RIPC_BATCH_MAX + 1, 0));
+	/* Unknown flags are refused (room for later ones). */
+	ASSERT_ERRNO(EINVAL, mq_batch(q, RIPC_MQ_RECEIVE_BATCH, r, 1, RIPC_BATCH_WAITFORONE << 1));
+	ASSERT_ERRNO(EINVAL, mq_batch(q, RIPC_MQ_SEND_BATCH, r, 1, 1u << 31));
 }
 
 TEST_F(ext, mq_batch_errors_end_the_batch_at_the_failing_item)
@@ -879,6 +882,11 @@ TEST_F(ext, sysv_batch_errors_end_the_batch_at_the_failing_item)
 	ASSERT_QUEUE(id, 1, 1);
 	ASSERT_RCV(id, 0, 2, "b");
 	ASSERT_ERRNO(EINVAL, msg_batch(self->dev, RIPC_MSGRCV_BATCH, -1, 0, r, 1, 0));
+	/* Unknown flags are refused, on a queue with a message for the call. */
+	ASSERT_EQ(1, msg_batch(self->dev, RIPC_MSGSND_BATCH, id, 0, s, 1, 0));
+	ASSERT_ERRNO(EINVAL, msg_batch(self->dev, RIPC_MSGRCV_BATCH, id, IPC_NOWAIT, r, 1, 2));
+	ASSERT_ERRNO(EINVAL, msg_batch(self->dev, RIPC_MSGSND_BATCH, id, 0, s, 1, 1u << 31));
+	ASSERT_QUEUE(id, 1, 1);
 }
 
 /*

@@ -107,6 +107,11 @@ pub(crate) fn read_arg<T: SizedArg>(arg: usize) -> Result<T> {
     let n = usize_.min(ksize);
     let mut reader = UserSlice::new(UserPtr::from_addr(arg), usize_).reader();
     reader.read_slice(&mut val.as_bytes_mut()[..n])?;
+    // The size read a second time with the rest may differ (another thread
+    // changed it): the one checked stands, as the size written back.
+    if let Some(size) = val.as_bytes_mut().get_mut(..4) {
+        size.copy_from_slice(&(usize_ as u32).to_ne_bytes());
+    }
     // Anything the caller knows beyond our struct must be zero.
     let mut rest = usize_ - n;
     let mut chunk = [0u8; 64];

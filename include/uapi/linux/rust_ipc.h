@@ -400,7 +400,8 @@ struct ripc_msg_next_id {
  * On a receive, each item's length is set to the received length (and
  * msg_prio / the mtype in the buffer as a single receive sets them).
  * With RIPC_BATCH_WAITFORONE (as recvmmsg's MSG_WAITFORONE), only the first
- * item may block: an item after it that would block ends the batch.
+ * item may block: an item after it that would block ends the batch.  Other
+ * flags are EINVAL.
  * The module takes the queue lock once for as many items as it can; a
  * receive batch delivers what it has before an item blocks (so that the
  * senders it waits for have the room those messages took).
