@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <linux/futex.h>
 #include <unistd.h>
 
 #include "ripc.h"
@@ -596,6 +597,24 @@ xfer_not_a_queue(int mqd, unsigned long cmd, struct ripc_mq_xfer *x, __u64 prio,
  * call, and restarts it with that, so the caller's timespec stays as given
  * (glibc's ppoll() copies its timeout so).
  */
+/*
+ * Copies the caller's timespec at ts as the kernel reads one: a pointer it
+ * cannot read is EFAULT, not a crash.  The kernel is asked first: a futex
+ * wait reads its timeout before anything else, and on a word that does
+ * not hold the value it waits for returns at once (EAGAIN), or EINVAL
+ * for a timespec out of range; only EFAULT says the pointer is bad.
+ */
+static int read_timespec(const struct timespec *ts, struct timespec *out)
+{
+	int word = 0, saved = errno;
+
+	if (syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 1, ts, NULL, 0) < 0 && errno == EFAULT)
+		return -1;
+	errno = saved;
+	*out = *ts;
+	return 0;
+}
+
 static int clock_arg(struct ripc_clock *c, __u64 *timeout, struct ripc_timespec *left,
 		     clockid_t clockid, int flags)
 {
@@ -610,7 +629,11 @@ static int clock_arg(struct ripc_clock *c, __u64 *timeout, struct ripc_timespec 
 	/* Another clock is the module's EINVAL, before it reads the timespec. */
 	if (c->flags && ts &&
 	    (clockid == CLOCK_REALTIME || clockid == CLOCK_MONOTONIC || clockid == CLOCK_BOOTTIME)) {
-		*left = (struct ripc_timespec){ .tv_sec = ts->tv_sec, .tv_nsec = ts->tv_nsec };
+		struct timespec t;
+
+		if (read_timespec(ts, &t))
+			return -1;
+		*left = (struct ripc_timespec){ .tv_sec = t.tv_sec, .tv_nsec = t.tv_nsec };
 		*timeout = PTR(left);
 	}
 	return 0;

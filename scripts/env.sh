@@ -3,11 +3,14 @@ RUST_IPC_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RUST_IPC_CACHE=${RUST_IPC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust_ipc}
 export KSRC=${KSRC:-$RUST_IPC_CACHE/src/linux-source-7.3}
 export PATH=/usr/lib/llvm-19/bin:$HOME/.cargo/bin:$PATH
-# Build directory of a kernel flavour, keyed by the hash of its config fragments.
+# Build directory of a kernel flavour, keyed by the hash of its config
+# fragments and of the Rust toolchain (a module must be built by the rustc
+# and bindgen its kernel was: a toolchain update builds the kernels again).
 kernel_dir() {
 	local flavour=$1 frags=("$RUST_IPC_TOP/scripts/config/release.config")
 	[ "$flavour" = release ] || frags+=("$RUST_IPC_TOP/scripts/config/$flavour.config")
 	local hash
-	hash=$(cat "${frags[@]}" | sha256sum | cut -c1-12)
+	hash=$({ cat "${frags[@]}"; rustc --version 2>/dev/null; bindgen --version 2>/dev/null; } |
+		sha256sum | cut -c1-12)
 	echo "$RUST_IPC_CACHE/build/7.3-$flavour-$hash"
 }

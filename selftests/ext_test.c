@@ -216,6 +216,28 @@ TEST_F(ext, sysv_invalid_timespec_is_einval_and_bad_pointer_efault)
 	ASSERT_ERRNO(EFAULT, tsnd(self->dev, id, 1, "y", 0, (void *)1));
 	ASSERT_ERRNO(EFAULT, trcv(self->dev, id, &m, 64, 0, 0, (void *)1));
 	ASSERT_QUEUE(id, 1, 1);
+	/* libripc's relative timeouts, which it copies: EFAULT, no crash. */
+	m.mtype = 1;
+	ASSERT_ERRNO(EFAULT, ripc_msgsnd_clock(id, &m, 1, 0, CLOCK_MONOTONIC, 0, (void *)8));
+	ASSERT_ERRNO(EFAULT, ripc_msgrcv_clock(id, &m, 64, 0, 0, CLOCK_MONOTONIC, 0, (void *)8));
+	ASSERT_QUEUE(id, 1, 1);
+}
+
+/* The same for POSIX's clock variants with a relative timeout. */
+TEST_F(ext, posix_relative_timeout_at_a_bad_pointer_is_efault)
+{
+	struct mq_attr a = { .mq_maxmsg = 1, .mq_msgsize = 16 };
+	int q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT, 0600, &a));
+	char buf[16];
+
+	SYS(ripc_mq_send(q, "x", 1, 0));
+	ASSERT_ERRNO(EFAULT, ripc_mq_clocksend(q, "y", 1, 0, CLOCK_MONOTONIC, 0, (void *)8));
+	ASSERT_ERRNO(EFAULT, ripc_mq_clocksend(q, "y", 1, 0, CLOCK_REALTIME, 0, (void *)8));
+	ASSERT_ERRNO(EFAULT, ripc_mq_clockreceive(q, buf, sizeof(buf), NULL, CLOCK_BOOTTIME, 0,
+						  (void *)8));
+	ASSERT_EQ(1, ripc_mq_receive(q, buf, sizeof(buf), NULL));
+	SYS(ripc_mq_close(q));
+	ripc_mq_unlink(self->name);
 }
 
 /* ---- EFAULT keeps the message ------------------------------------------- */
