@@ -873,17 +873,21 @@ int rust_ipc_pinned_fill(struct page **pages, size_t start, size_t off,
 
 	if (!src_kernel && !access_ok((const void __user *)src, len))
 		return -EFAULT;
-	if (!src_kernel && current->mm == mm && (unsigned long)src < dst + len &&
-	    dst < (unsigned long)src + len)
+	/* Overlap in the same mm: the addresses as the MMU sees them (LAM/TBI
+	 * tags are not part of them). */
+	if (!src_kernel && current->mm == mm &&
+	    untagged_addr((unsigned long)src) < untagged_addr(dst) + len &&
+	    untagged_addr(dst) < untagged_addr((unsigned long)src) + len)
 		return -EFAULT;
 	pagefault_disable();
 	/*
 	 * Every page of a user source is there before anything is written: a
 	 * fill that faulted half-way would leave part of a message in the
 	 * buffer of a receiver that then gets another one, or none.  (Another
-	 * thread of the sender that unmaps the source right now can still make
-	 * the copy below fail part-way; the receiver's buffer then holds part
-	 * of a message it does not get.)
+	 * thread of the sender that unmaps the source right now, or the kernel
+	 * migrating or reclaiming one of its pages, can still make the copy
+	 * below fail part-way; the receiver's buffer then holds part of a
+	 * message it does not get.)
 	 */
 	if (!src_kernel) {
 		const char __user *p = (const char __user *)src, *end = p + len;
