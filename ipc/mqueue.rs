@@ -1058,17 +1058,18 @@ fn write_prio(prio_out: u64, prio: u32) -> Result {
 /// `ptr`, the priority to `prio_out`, without a page fault (else `EFAULT`,
 /// and [`copy_out`] after the lock); returns the length.
 fn copy_nofault(m: &Msg, ptr: u64, prio_out: u64) -> Result<usize> {
-    m.store_nofault(ptr, m.len())?;
+    // The priority first, as native's `put_user` before `store_msg`.
     if prio_out != 0 {
         kernel_api::put_u32_nofault(prio_out, m.mtype() as u32)?;
     }
+    m.store_nofault(ptr, m.len())?;
     Ok(m.len())
 }
 
 /// [`copy_nofault`] after the lock, where the copy may fault.
 fn copy_out(m: &Msg, ptr: u64, prio_out: u64) -> Result<usize> {
-    m.store(ptr, m.len())?;
     write_prio(prio_out, m.mtype() as u32)?;
+    m.store(ptr, m.len())?;
     Ok(m.len())
 }
 

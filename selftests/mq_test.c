@@ -422,6 +422,22 @@ TEST_F(mq, file_status_flags_are_mq_opens)
 
 /* ---- send and receive --------------------------------------------------- */
 
+/* A receive whose priority's place faults (EFAULT) writes nothing to its
+ * buffer: native's put_user of the priority comes before the text. */
+TEST_F(mq, a_receive_whose_priority_faults_leaves_the_buffer_untouched)
+{
+	unsigned int *ro = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	mqd_t q = MKQ(O_RDWR, 2, 8);
+	char buf[8];
+
+	ASSERT_NE(MAP_FAILED, ro);
+	memset(buf, POISON, sizeof(buf));
+	SYS(be->send(q, "abc", 3, 1));
+	ASSERT_ERRNO(EFAULT, be->receive(q, buf, sizeof(buf), ro));
+	ASSERT_EQ(sizeof(buf), first_written(buf, 0, sizeof(buf)));
+	munmap(ro, PAGE);
+}
+
 TEST_F(mq, receive_highest_priority_first_fifo_within)
 {
 	static const struct { const char *s; unsigned int prio; } msgs[] = {
