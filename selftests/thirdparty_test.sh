@@ -100,6 +100,10 @@ checks "$work/mq_open_tests.native" >"$work/mq.native.checks"
 native_rc=$(cat "$work/mq_open_tests.native.rc")
 if [ "$native_rc" = 0 ]; then
 	ok "mq_open_tests native: ran to the end"
+elif [ "$native_rc" -ge 126 ] || [ ! -s "$work/mq.native.checks" ]; then
+	# It could not run at all (126, 127: not executable, a library
+	# missing), or made no check: every comparison below would be empty.
+	nok "mq_open_tests native: ran (exit $native_rc, $(wc -l <"$work/mq.native.checks") checks)"
 else
 	ok "mq_open_tests native: ran to the end # SKIP native stops with exit $native_rc"
 fi
@@ -175,6 +179,8 @@ restore="msgque %s: restore through msg_next_id, check"
 
 suite msgque native "$tp/msgque"
 nat=$(msgque_result native)
+nat_rc=$(cat "$work/msgque.native.rc")
+[ "$nat_rc" -lt 126 ] && ok "msgque native: ran" || nok "msgque native: ran (exit $nat_rc: could not run)"
 case $nat in
 ok)	ok "$(printf "$dump" native)"; ok "$(printf "$restore" native)" ;;
 restore) ok "$(printf "$dump" native)"; ok "$(printf "$restore" native) # SKIP native fails it" ;;
