@@ -1,28 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The rules both queue families share once a message has left its queue:
-//! its room stays reserved until it is delivered, and a message that could
-//! not be delivered goes back as if it had never left.
+//! its room is free at once, and a message that could not be delivered goes
+//! back as if it had never left.
 //!
 //! A receive takes its message out of the queue under the queue lock and
-//! copies it to user memory after dropping the lock (as native does).
-//! Unlike native, rust_ipc loses nothing when that copy faults: the message
-//! goes back.  For "as if it had never left" to hold, the room it had in
-//! the queue (a slot of `maxmsg`, its bytes of `qbytes`) stays
-//! [`Reserved`] while it is out: a sender cannot fill it meanwhile, so the
-//! message always fits when it comes back, and `curmsgs`/`q_cbytes` never
-//! pass their limits.  The visible counts (`mq_curmsgs`, `msg_qnum`,
-//! `msg_cbytes`) drop at once, as native's.
-//!
-//! The reservation is counted in the queue's state, under its lock, as
-//! everything else: the receive that delivers a message after the lock
-//! takes the lock again to count the receive, and gives the room back
-//! there.  A sender that finds no room marks itself as waiting for it, and
-//! the receive that gives room back then serves the senders.
-//!
-//! Put-back is one rule for both families ([`put_back`]): the message is
-//! offered to a blocked receiver that takes it, else queued again in its
-//! old place, and the pollers are woken.
+//! copies it to user memory: under the lock if that cannot fault, else
+//! after dropping it (as native does).  Either way its room is free when it
+//! leaves, and a blocked sender gets it in the same critical section, as
+//! native's `pipelined_receive` (a receiver whose buffer makes its copy
+//! wait, a page of FUSE or of a userfaultfd, keeps no writer out).  Unlike
+//! native, rust_ipc loses nothing when the copy after the lock faults: the
+//! message goes back ([`Parts::put_back`]), offered to a blocked receiver
+//! that takes it, else queued again in its old place, even if senders let
+//! in meanwhile filled the queue (it then holds more than `maxmsg` or
+//! `msg_qbytes` until it is drained, and no sender gets in until then).
 
 #![deny(unsafe_code)]
 
@@ -47,70 +39,22 @@ use kernel::{
     transmute::AsBytes,
 };
 
-/// The room held by a queue's messages that are out for delivery (in
-/// the queue's state, under its lock).  Bytes are counted only by a family
-/// whose capacity is in bytes (System V's `msg_qbytes`); POSIX's is in
-/// messages.
-#[derive(Default)]
-pub(crate) struct Reserved {
-    msgs: u64,
-    bytes: u64,
-    /// Set by a sender about to sleep for room (cleared when no sender is
-    /// left).
-    sender_waits: bool,
-}
-
-impl Reserved {
-    /// Messages held.
-    pub(crate) fn msgs(&self) -> u64 {
-        self.msgs
-    }
-
-    /// Bytes held (0 for a family that does not count them).
-    pub(crate) fn bytes(&self) -> u64 {
-        self.bytes
-    }
-
-    /// Holds the room of a message of `bytes` bytes (0 where bytes are not
-    /// counted) that leaves its queue.
-    pub(crate) fn hold(&mut self, bytes: usize) {
-        self.msgs = self.msgs.saturating_add(1);
-        self.bytes = self.bytes.saturating_add(bytes as u64);
-    }
-
-    /// Gives back the room of `msgs` messages of `bytes` bytes in all;
-    /// returns whether a sender may be waiting for it (then the caller
-    /// serves the senders).
-    fn give_back(&mut self, msgs: usize, bytes: usize) -> bool {
-        // More given back than held is a pairing bug of the engine's (a
-        // delivery counted twice): a debug kernel warns (measured: 20
-        // instructions a message in a release build); the counts stay sane.
-        #[cfg(CONFIG_DEBUG_MISC)]
-        kernel::warn_on!(self.msgs < msgs as u64 || self.bytes < bytes as u64);
-        self.msgs = self.msgs.saturating_sub(msgs as u64);
-        self.bytes = self.bytes.saturating_sub(bytes as u64);
-        self.sender_waits
-    }
-
-    /// A sender found no room and is about to sleep: from now on a receiver
-    /// that gives room back serves the senders.
-    pub(crate) fn sender_sleeps(&mut self) {
-        self.sender_waits = true;
-    }
-
-    /// No sender sleeps any more.
-    fn no_sender(&mut self) {
-        self.sender_waits = false;
-    }
-}
-
 /// What the engine keeps in each queue's state, under its lock.
 #[derive(Default)]
 pub(crate) struct EngineState {
-    /// The room held by the queue's messages out for delivery.
-    pub(crate) reserved: Reserved,
+    /// Set by a sender about to sleep for room (cleared when no sender is
+    /// left): a receive that frees room then serves the senders.
+    sender_waits: bool,
     /// Whether a `poll` ever looked at the queue ([`PollQueue`]).
     polled: bool,
+}
+
+impl EngineState {
+    /// A sender found no room and is about to sleep: from now on a receive
+    /// that frees room serves the senders.
+    pub(crate) fn sender_sleeps(&mut self) {
+        self.sender_waits = true;
+    }
 }
 
 /// What the engine needs of a family's queue state (behind its lock).
@@ -119,29 +63,14 @@ pub(crate) trait QueueState: Unpin + Counted {
     /// priority had, if taking it emptied the priority).
     type Extra;
 
-    /// Whether the family's capacity counts bytes ([`Reserved`]).
-    const COUNTS_BYTES: bool;
-
-    /// The bytes of `m` that its room holds.
-    fn room(m: &Msg) -> usize {
-        if Self::COUNTS_BYTES {
-            m.len()
-        } else {
-            0
-        }
-    }
-
     /// What the engine keeps in the state.
     fn engine(&mut self) -> &mut EngineState;
 
     /// Hands `m` to a blocked receiver that takes it, or gives it back.
-    /// A handed message keeps its room held ([`Reserved`]).
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg>;
 
-    /// Queues `m` again in its old place (its room was held, so it fits,
-    /// unless POSIX handed messages over beyond it to receivers that were
-    /// blocked: [`Family::admit`]), counted again (in the queue's depth,
-    /// and its peak).
+    /// Queues `m` again in its old place, counted again (in the queue's
+    /// depth, and its peak), even if the queue is full.
     fn reinsert(&mut self, m: Msg, extra: Self::Extra);
 
     /// Keeps what a message delivered under the lock carried, if the state
@@ -185,17 +114,12 @@ pub(crate) trait Family: QueueState {
 
     /// A sender about to sleep for room for `m`: what its entry holds, and
     /// `m` back if the sender keeps it (System V: it looks again when
-    /// woken; POSIX: the receiver that makes room sends it).
+    /// woken; POSIX: the receive that frees room sends it).
     fn sender_waits(&self, m: Msg) -> (Self::SendWait, Option<Msg>);
 
     /// Sends `m`, admitted: to a blocked receiver that takes it or into
     /// the queue (its place in the send order set); counted.
     fn send(&mut self, m: Msg, wq: &mut WakeQ) -> Result;
-
-    /// A blocked sender's entry, back in its call (under the lock) after
-    /// its sleep ended well: what it must still do in its own context
-    /// (POSIX: fire the notification its message's going in took).
-    fn sender_back(_w: &mut Self::SendWait) {}
 
     /// Takes the message `want` selects, if there is one.
     fn take_for(&mut self, want: &Self::Want) -> Result<Option<Taken<Self::Extra>>>;
@@ -285,13 +209,11 @@ pub(crate) enum Pick {
 }
 
 /// `pipelined_send`, for both families: `m` goes to the first blocked
-/// receiver that takes it ([`Family::pick`]), its room held until that
-/// receiver has delivered it, and that receiver is woken; one that fails
+/// receiver that takes it ([`Family::pick`]), and that receiver is woken; one that fails
 /// on it is woken with its error on the way; `taken` gets the task that
 /// took it.  Returns `m` if no receiver took it.
 pub(crate) fn hand_over<S: Family>(
     receivers: &mut WaitList<S::RecvWait>,
-    reserved: &mut Reserved,
     m: Msg,
     wq: &mut WakeQ,
     taken: impl FnOnce(&Task),
@@ -307,7 +229,6 @@ pub(crate) fn hand_over<S: Family>(
             Pick::Fail(e) => S::give(&mut r.w, Err(e)),
             Pick::Take => {
                 if let Some(msg) = m.take() {
-                    reserved.hold(S::room(&msg));
                     if let Some(f) = taken.take() {
                         f(r.task());
                     }
@@ -412,8 +333,8 @@ pub(crate) enum Given {
 
 /// What a receive run gives a receive.
 pub(crate) enum Arrival<E> {
-    /// A message out of the queue or handed over (with whether its room is
-    /// held already: a hand-over's is).
+    /// A message out of the queue, or handed over by its sender (`true`:
+    /// it never had room in the queue).
     Taken(Taken<E>, bool),
     /// Its buffer was filled by the sender (the length, the type or
     /// priority, the place in the send order).
@@ -469,33 +390,15 @@ fn hand_direct<S: Family>(
     done
 }
 
-/// A message that left its queue was delivered while the queue lock is
-/// still held (a copy that could not fault): its room goes back at once
-/// (if a hand-over held it: `held`) and a blocked sender gets it, in this
-/// critical section, as native's `pipelined_receive`.
-fn delivered_locked<S: QueueState>(g: &mut S, m: &Msg, held: bool, wq: &mut WakeQ) {
-    let waits = if held {
-        g.engine().reserved.give_back(1, S::room(m))
-    } else {
-        g.engine().reserved.sender_waits
-    };
-    serve_waiting(g, waits, wq);
-}
-
-/// Room came back: the blocked senders are served if one `waits`, and the
-/// mark is cleared when none is left.
-fn serve_waiting<S: QueueState>(g: &mut S, waits: bool, wq: &mut WakeQ) {
-    if waits && !g.serve_senders(wq) {
-        g.engine().reserved.no_sender();
-    }
-}
-
-/// A message that left its queue goes out of the queue lock to be
-/// delivered: its room is held until then (a hand-over held it already:
-/// `held`).
-pub(crate) fn out_for_delivery<S: QueueState>(g: &mut S, m: &Msg, held: bool) {
-    if !held {
-        g.engine().reserved.hold(S::room(m));
+/// A message left its queue for a receive (`handed`: it was handed to
+/// the receiver by its sender, and never had room in the queue): counted
+/// as received (uncounted if it comes back: [`Parts::put_back`]), and the
+/// room it frees lets a blocked sender in, in this critical section, as
+/// native's `pipelined_receive`, whether or not its copy is done yet.
+pub(crate) fn left<S: QueueState>(g: &mut S, m: &Msg, handed: bool, wq: &mut WakeQ) {
+    g.stats().received(1, m.len());
+    if !handed && g.engine().sender_waits && !g.serve_senders(wq) {
+        g.engine().sender_waits = false;
     }
 }
 
@@ -506,7 +409,8 @@ pub(crate) enum Got<E> {
     /// Copied into the receiver's buffer by its sender (the length, the
     /// type or priority, the place in the send order).
     Copied(usize, i64, u64),
-    /// To copy after the lock (its room held, if `true`).
+    /// To copy after the lock (`true`: it left the queue, and goes back if
+    /// the copy faults; `false`: a `MSG_COPY` copy).
     Later(Taken<E>, bool),
 }
 
@@ -538,12 +442,11 @@ impl<S: Family> Parts<'_, S> {
                         Err(e) => break e,
                     },
                     Ok(false) if !b.may_block(done) => break EAGAIN,
-                    // The receive that gives room back serves it.
-                    Ok(false) => g.engine().reserved.sender_sleeps(),
+                    // The receive that frees room serves it.
+                    Ok(false) => g.engine().sender_sleeps(),
                 }
                 // A batch's messages sent so far are seen before it sleeps,
                 // as single sends' would be: the receivers they went to run
-                // (the room they hold comes back only once they deliver)
                 // and pollers wake to the ones queued.
                 wq.flush();
                 if done > 0 && g.engine().polled {
@@ -562,9 +465,8 @@ impl<S: Family> Parts<'_, S> {
                         |_| {},
                     )
                 });
-                match slept {
-                    Ok(mut w) => S::sender_back(&mut w),
-                    Err(e) => break e,
+                if let Err(e) = slept {
+                    break e;
                 }
                 match kept {
                     // Woken to look again (System V): `do_msgsnd` looks for
@@ -574,7 +476,7 @@ impl<S: Family> Parts<'_, S> {
                         break wait::signalled(&mut g, b.deadline, S::ON_SIGNAL)
                     }
                     Some(k) => (m, woken) = (k, true),
-                    // Sent by the receiver that made room.
+                    // Sent by the receive that freed room.
                     None => {
                         done += 1;
                         continue 'msgs;
@@ -623,14 +525,7 @@ impl<S: Family> Parts<'_, S> {
                     Some(e) => Err(e),
                     None => {
                         let (rw, at) = g.receiver_waits(&w);
-                        // A first receiver waiting lets a send in without
-                        // room (a POSIX queue full of held room turns
-                        // writable): pollers look again.
-                        let first = !g.receivers().any_waiting();
                         wait_in::<S, _>(g.receivers(), rw).and_then(|id| {
-                            if first && g.engine().polled {
-                                self.poll.notify();
-                            }
                             // Not for a sleep that times out at once.
                             if let Some(at) = at.filter(|_| !b.deadline.passed()) {
                                 pin_waiting(&mut g, id, at, &mut unpin);
@@ -688,10 +583,10 @@ impl<S: Family> Parts<'_, S> {
     /// before an item it is `None` for), each delivered into `items`
     /// ([`Parts::finish_batch`], `addr`, `room` and `store` as there, the
     /// item's index given) before the next.  A run blocks for its first
-    /// item only: one that blocked for a later item would hold the room of
-    /// the messages it has (out for delivery) while their sender waits for
-    /// that room, and neither would go on.  So the batch is as many single
-    /// receives, each of which may block (with `b`).  Returns how many
+    /// item only: one that blocked for a later item would keep the messages
+    /// it has from its caller while it waits (their sender may be waiting
+    /// for the caller's answer).  So the batch is as many single receives,
+    /// each of which may block (with `b`).  Returns how many
     /// were received and the error that ended the batch early.
     pub(crate) fn receive_batch<T: AsBytes>(
         &self,
@@ -717,11 +612,11 @@ impl<S: Family> Parts<'_, S> {
                 ..b.after(done)
             };
             let wants = (done..items.len()).map_while(&want);
-            let (n, run_err) = self.receive_run(wants, run, |g, a, _| {
+            let (n, run_err) = self.receive_run(wants, run, |g, a, wq| {
                 // A batch pins nothing, so it is never filled by its sender.
-                if let Arrival::Taken(t, held) = a {
+                if let Arrival::Taken(t, handed) = a {
                     if room {
-                        out_for_delivery(g, &t.msg, held);
+                        left(g, &t.msg, handed, wq);
                     }
                     let _ = got.push_within_capacity(t);
                 }
@@ -784,9 +679,8 @@ impl<'a, S: QueueState> Parts<'a, S> {
 
     /// One receive's delivery, the rule for both families, under the queue
     /// lock (`g`): a copy that cannot fault (`now`, which gives the length)
-    /// delivers the message at once, counted, its room back and a blocked
-    /// sender served ([`delivered_locked`]); else the message leaves the
-    /// lock with its room held ([`out_for_delivery`]) for [`Parts::finish`].
+    /// delivers the message at once; else it is copied after the lock, by
+    /// [`Parts::finish`].  Either way it has left the queue ([`left`]).
     /// `room`: whether the message has room in the queue (not a `MSG_COPY`
     /// copy, which is not counted as received).  One its sender copied
     /// into the receiver's buffer is delivered already.
@@ -798,36 +692,32 @@ impl<'a, S: QueueState> Parts<'a, S> {
         wq: &mut WakeQ,
         now: impl FnOnce(&Msg) -> Result<usize>,
     ) -> Got<S::Extra> {
-        let (mut t, held) = match a {
-            Arrival::Taken(t, held) => (t, held),
+        let (mut t, handed) = match a {
+            Arrival::Taken(t, handed) => (t, handed),
             Arrival::Copied(n, t, s) => return Got::Copied(n, t, s),
         };
-        match now(&t.msg) {
-            Ok(n) => {
-                if room {
-                    g.stats().received(1, t.msg.len());
-                    // Before a blocked sender is served, which may use it.
-                    g.recycle(&mut t.extra);
-                    delivered_locked(g, &t.msg, held, wq);
-                }
-                Got::Now(t, n)
+        let r = now(&t.msg);
+        if room {
+            // Before a blocked sender is served, which may use it; a
+            // message copied after the lock keeps it, for a put-back.
+            if r.is_ok() {
+                g.recycle(&mut t.extra);
             }
-            Err(_) => {
-                if room {
-                    out_for_delivery(g, &t.msg, held);
-                }
-                Got::Later(t, room)
-            }
+            left(g, &t.msg, handed, wq);
+        }
+        match r {
+            Ok(n) => Got::Now(t, n),
+            Err(_) => Got::Later(t, room),
         }
     }
 
     /// A receive batch's delivery after the lock, for both families: each
     /// message to its buffer (`store`, which also fills its item), then the
-    /// `items` back to user memory at `addr` in one copy; the messages
-    /// stored and reported give their room back, the others (after a
-    /// fault) go back as if they had never left.  `room`: whether the
-    /// messages have room in the queue (not `MSG_COPY` copies).  Returns
-    /// how many were reported and the error that stopped the batch.
+    /// `items` back to user memory at `addr` in one copy; the messages not
+    /// stored and reported (after a fault) go back as if they had never
+    /// left.  `room`: whether the messages have room in the queue (not
+    /// `MSG_COPY` copies).  Returns how many were reported and the error
+    /// that stopped the batch.
     pub(crate) fn finish_batch<T: AsBytes>(
         &self,
         addr: u64,
@@ -849,9 +739,8 @@ impl<'a, S: QueueState> Parts<'a, S> {
             err = Some(EFAULT);
         }
         if room {
-            let mut all = got.drain_all();
-            self.delivered(all.by_ref().take(done));
-            self.put_back(all);
+            // The delivered ones are freed here, outside the lock.
+            self.put_back(got.drain_all().skip(done));
         }
         (done, err)
     }
@@ -871,71 +760,19 @@ impl<'a, S: QueueState> Parts<'a, S> {
             Got::Later(t, room) => (t, room),
         };
         let r = later(&t.msg);
-        if room {
-            match r {
-                Ok(_) => self.delivered(core::iter::once(t)),
-                Err(_) => self.put_back(core::iter::once(t)),
-            }
+        if room && r.is_err() {
+            self.put_back(core::iter::once(t));
         }
         r
     }
 
-    /// The messages in `taken` were delivered after the lock: they are
-    /// counted as received, their room goes back, and a blocked sender gets
-    /// it; pollers are woken (the queue may be writable again).
-    pub(crate) fn delivered(&self, taken: impl Iterator<Item = Taken<S::Extra>>) {
-        let (mut msgs, mut room, mut bytes) = (0, 0, 0);
-        for t in taken {
-            // `t` (the message and its extra) is freed here, outside the lock.
-            msgs += 1;
-            room += S::room(&t.msg);
-            bytes += t.msg.len();
-        }
-        if msgs == 0 {
-            return;
-        }
-        let mut wq = WakeQ::new();
-        let mut g = self.state.lock();
-        g.stats().received(msgs, bytes);
-        let waits = g.engine().reserved.give_back(msgs, room);
-        serve_waiting(&mut *g, waits, &mut wq);
-        // The room given back makes the queue writable: pollers too.
-        let poll = g.engine().polled.then_some(self.poll);
-        wait::end_run(g, wq, poll, 0, None);
-    }
-
-    /// Puts back the messages in `taken`, which could not be delivered: each
-    /// goes to a blocked receiver that takes it, else to its old place; its
-    /// room, held meanwhile, is the room it takes.  Nothing is lost unless
-    /// the queue was removed.
+    /// Puts back the messages in `taken`, which left the queue and could not
+    /// be delivered (or, POSIX, were filled straight into a receiver's
+    /// buffer that could not report them, loaded again from there): each
+    /// goes to a blocked receiver that takes it, else to its old place, even
+    /// if senders let in meanwhile filled the queue; no longer counted as
+    /// received.  Nothing is lost unless the queue was removed.
     pub(crate) fn put_back(&self, taken: impl Iterator<Item = Taken<S::Extra>>) {
-        self.put_back_held(taken, true)
-    }
-
-    /// A message its sender filled straight into a receiver's buffer that
-    /// the receiver could not report (the place of its priority faulted),
-    /// loaded again from that buffer with the place in the send order it
-    /// took when it was sent ([`Family::direct_seq`]: after the messages
-    /// sent before it that are out for delivery and come back too): back as
-    /// [`Parts::put_back`] puts a message, though it held no room, so that
-    /// sends let in meanwhile may have filled the queue (it then holds
-    /// more than `maxmsg` until it is drained, as after a hand-over's
-    /// put-back: [`Family::admit`]); no longer counted as received.
-    pub(crate) fn put_back_copied(&self, msg: Msg)
-    where
-        S::Extra: Default,
-    {
-        let t = Taken {
-            msg,
-            extra: S::Extra::default(),
-        };
-        self.put_back_held(core::iter::once(t), false)
-    }
-
-    /// [`Parts::put_back`] of messages whose room is `held` (else none: a
-    /// message its sender filled straight into a receiver's buffer, loaded
-    /// again from there).
-    fn put_back_held(&self, taken: impl Iterator<Item = Taken<S::Extra>>, held: bool) {
         let mut taken = taken.peekable();
         if taken.peek().is_none() {
             // A batch delivered whole: nothing to put back, no lock.
@@ -943,23 +780,15 @@ impl<'a, S: QueueState> Parts<'a, S> {
         }
         let mut wq = WakeQ::new();
         let mut g = self.state.lock();
-        let mut serve = false;
         for t in taken {
-            // Its room is given back, and taken again below.
-            if held {
-                serve |= g.engine().reserved.give_back(1, S::room(&t.msg));
-            } else {
-                g.stats().unreceived(t.msg.len());
-            }
+            g.stats().unreceived(t.msg.len());
             if g.removed() {
                 continue;
             }
-            // Handed over (its room held for its new receiver), or queued.
             if let Some(m) = g.offer(t.msg, &mut wq) {
                 g.reinsert(m, t.extra);
             }
         }
-        serve_waiting(&mut *g, serve, &mut wq);
         let poll = g.engine().polled.then_some(self.poll);
         wait::end_run(g, wq, poll, 0, None);
     }

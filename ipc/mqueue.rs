@@ -330,17 +330,15 @@ struct MqState {
     senders: WaitList<MqSend>,
     notify: Option<Notify>,
     /// Whether `notify` was registered while the queue showed no message:
-    /// then a message that a receive lets in (a blocked sender's, or one
-    /// put back) fires it too, since its registrant saw the queue empty.
-    /// (One registered while a message was queued does not fire when a
-    /// receive takes that message and lets in the message of a sender that
-    /// blocked on a full queue, as native's `pipelined_receive` does both
-    /// in one critical section: [`MqSend`].)
+    /// then a message put back into it (its receive's copy faulted) fires
+    /// it too, since its registrant saw the queue empty.  (One registered
+    /// while that message was queued does not: for its registrant the
+    /// message never left.)
     notify_made_empty: bool,
     /// The queue's `maxmsg` (for the engine's calls, which see only the
     /// state).
     maxmsg: usize,
-    /// The room held by messages out for delivery, whether it was polled.
+    /// Whether a sender waits, whether it was polled.
     engine: EngineState,
     stats: Stats,
 }
@@ -359,32 +357,25 @@ impl MqState {
     /// Sends `m` (its place in the send order set): to the first blocked
     /// receiver (`pipelined_send`, no notification then), else into its
     /// FIFO, with the notification if the queue was empty and `notify` (a
-    /// send, or a sender that blocked only for held room; the message of
-    /// one that blocked on a full queue, which native's `pipelined_receive`
-    /// queues without one, only for a registration made while the queue
-    /// showed no message: `notify_made_empty`); counted.  Returns whether
-    /// the registration fires with it ([`Self::take_notify`]).
-    fn send_one(&mut self, mut m: Msg, notify: bool, wq: &mut WakeQ) -> Result<bool> {
+    /// send; not the message of a blocked sender that a receive lets in,
+    /// as native's `pipelined_receive`); counted.
+    fn send_one(&mut self, mut m: Msg, notify: bool, wq: &mut WakeQ) -> Result {
         // Its place in the send order, kept if it comes back (put-back)
         // after a hand-over.
         m.set_seq(self.seq);
         self.seq += 1;
         let len = m.len();
-        if let Some(m) = engine::hand_over::<Self>(
-            &mut self.receivers,
-            &mut self.engine.reserved,
-            m,
-            wq,
-            |_| {},
-        ) {
+        if let Some(m) = engine::hand_over::<Self>(&mut self.receivers, m, wq, |_| {}) {
             self.put(m, false, &mut None)?;
             let (msgs, bytes) = self.depth();
             self.stats.queued(len, msgs, bytes);
-            return Ok((notify || self.notify_made_empty) && self.first_fires());
+            if notify && self.first_fires() {
+                self.fire_notify();
+            }
         } else {
             self.stats.handed(len);
         }
-        Ok(false)
+        Ok(())
     }
 
     /// `__do_notify`: the registration fires (and ends) when a message goes
@@ -394,20 +385,12 @@ impl MqState {
         self.curmsgs == 1 && self.notify.is_some()
     }
 
-    /// The registration, taken to fire: by the task whose message went in
+    /// The registration fires and ends, from the task whose message went in
     /// (the signal's sender: its pid and uid as the owner sees them, and
     /// `send_signal_locked`'s view of the sender's namespaces).
     #[cold]
-    fn take_notify(&mut self) -> Option<Notify> {
-        let mut n = self.notify.take()?;
-        n.taken();
-        Some(n)
-    }
-
-    /// [`Self::take_notify`], fired by the caller.
-    #[cold]
     fn fire_notify(&mut self) {
-        if let Some(n) = self.take_notify() {
+        if let Some(n) = self.notify.take() {
             n.fire();
         }
     }
@@ -421,19 +404,10 @@ impl MqState {
         self.notify.as_ref()
     }
 
-    /// Whether a send gets in (`do_mq_timedsend`, and `POLLOUT`): room, or a
-    /// blocked receiver (which waits only on an empty queue) that the
-    /// message goes to at once (`pipelined_send` needs no room), so that
-    /// the room held by messages out for delivery refuses no send that
-    /// native's would hand over.
-    fn writable(&self) -> bool {
-        !self.full() || self.receivers.any_waiting()
-    }
-
-    /// Whether the queue has no room: its messages and those out for
-    /// delivery fill `maxmsg`.
+    /// Whether the queue has no room (`do_mq_timedsend`, and `POLLOUT`):
+    /// its messages fill `maxmsg` (or more, after a put-back).
     fn full(&self) -> bool {
-        self.curmsgs as u64 + self.engine.reserved.msgs() >= self.maxmsg as u64
+        self.curmsgs >= self.maxmsg
     }
 
     /// Queues `m` at the tail of its FIFO, or `back` in its old place.
@@ -445,8 +419,7 @@ impl MqState {
         Ok(())
     }
 
-    /// Removes the oldest message of the highest priority (the caller holds
-    /// its room if it delivers it after the lock: [`engine::out_for_delivery`]).
+    /// Removes the oldest message of the highest priority.
     fn take(&mut self) -> Option<Taken<Node>> {
         let (m, node) = self.prios.pop()?;
         self.curmsgs -= 1;
@@ -465,26 +438,18 @@ impl MqState {
 
 impl QueueState for MqState {
     type Extra = Node;
-    const COUNTS_BYTES: bool = false;
 
     fn engine(&mut self) -> &mut EngineState {
         &mut self.engine
     }
 
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
-        engine::hand_over::<Self>(
-            &mut self.receivers,
-            &mut self.engine.reserved,
-            m,
-            wq,
-            |_| {},
-        )
+        engine::hand_over::<Self>(&mut self.receivers, m, wq, |_| {})
     }
 
     fn reinsert(&mut self, m: Msg, mut node: Node) {
-        // The room was held and the node travelled with the message: only
-        // a priority emptied by another message and freed since needs a
-        // new node.
+        // The node travelled with the message: only a priority emptied by
+        // another message and freed since needs a new node.
         if let Err(e) = self.put(m, true, &mut node) {
             pr_warn!("rust_ipc: a message could not go back ({:?})\n", e);
         }
@@ -503,44 +468,28 @@ impl QueueState for MqState {
     }
 
     /// `pipelined_receive`: the first blocked sender's message goes in while
-    /// there is room (if its FIFO cannot be made, it stays blocked).
+    /// there is room (if its FIFO cannot be made, it stays blocked), without
+    /// a notification.
     fn serve_senders(&mut self, wq: &mut WakeQ) -> bool {
         while !self.full() {
             let Some(prio) = self
                 .senders
                 .first()
-                .and_then(|s| s.w.msg.as_ref().map(|m| m.mtype() as u32))
+                .and_then(|s| s.w.as_ref().map(|m| m.mtype() as u32))
             else {
                 return false;
             };
             if self.prios.reserve(prio).is_err() {
                 return true;
             }
-            // As its send goes on: a receiver may have blocked meanwhile
-            // (the queue can be empty and yet full of messages out for
-            // delivery).  Its node is reserved: nothing to allocate.  One
-            // that blocked only for room held by messages out for delivery
-            // goes in as its send would have (MqSend), and fires the
-            // notification that takes, in its own call.
-            let Some((m, full)) = self
-                .senders
-                .first()
-                .and_then(|s| Some((s.w.msg.take()?, s.w.full)))
-            else {
+            // Its node is reserved: nothing to allocate.
+            let Some(m) = self.senders.first().and_then(|s| s.w.take()) else {
                 return false;
             };
-            let fire = match self.send_one(m, !full, wq) {
-                Ok(fires) => {
-                    self.stats.handed_in();
-                    if fires {
-                        self.take_notify()
-                    } else {
-                        None
-                    }
-                }
-                Err(_) => None,
-            };
-            self.senders.serve_first(wq, |s| s.w.fire = fire);
+            if self.send_one(m, false, wq).is_ok() {
+                self.stats.handed_in();
+            }
+            self.senders.serve_first(wq, |_| {});
         }
         self.senders.any_waiting()
     }
@@ -550,18 +499,8 @@ impl QueueState for MqState {
     }
 }
 
-/// A blocked POSIX sender: its message (until a receive lets it in), and
-/// whether the queue was full of queued messages when it blocked (as
-/// native's would have been), not only of room held by messages out for
-/// delivery: then its message goes in as native's `pipelined_receive`
-/// lets it in, else as its send would have gone in then (its notification
-/// included).
-pub(crate) struct MqSend {
-    msg: Option<Msg>,
-    full: bool,
-    /// The notification its message's going in took, for it to fire.
-    fire: Option<Notify>,
-}
+/// A blocked POSIX sender: its message, until a receive lets it in.
+pub(crate) type MqSend = Option<Msg>;
 
 /// A blocked POSIX receiver: what it is given, and its buffer if pinned.
 pub(crate) struct MqWait {
@@ -587,32 +526,17 @@ impl Family for MqState {
 
     #[inline]
     fn admit(&self, _: usize, _: bool) -> Result<bool> {
-        Ok(self.writable())
+        Ok(!self.full())
     }
 
     #[inline]
     fn sender_waits(&self, m: Msg) -> (MqSend, Option<Msg>) {
-        let w = MqSend {
-            msg: Some(m),
-            full: self.curmsgs >= self.maxmsg,
-            fire: None,
-        };
-        (w, None)
+        (Some(m), None)
     }
 
     #[inline]
     fn send(&mut self, m: Msg, wq: &mut WakeQ) -> Result {
-        if self.send_one(m, true, wq)? {
-            self.fire_notify();
-        }
-        Ok(())
-    }
-
-    #[inline]
-    fn sender_back(w: &mut MqSend) {
-        if let Some(n) = w.fire.take() {
-            n.fire();
-        }
+        self.send_one(m, true, wq)
     }
 
     #[inline]
@@ -1037,9 +961,10 @@ pub(crate) fn receive(
                     if !h.write {
                         return;
                     }
-                    if let Ok(mut m) = Msg::load(x.msg_ptr, n, prio) {
-                        m.set_seq(seq);
-                        parts.put_back_copied(m);
+                    if let Ok(mut msg) = Msg::load(x.msg_ptr, n, prio) {
+                        msg.set_seq(seq);
+                        let extra = Node::default();
+                        parts.put_back(core::iter::once(Taken { msg, extra }));
                     }
                 })
         },
@@ -1304,7 +1229,7 @@ impl MqHandle {
         if g.curmsgs > 0 {
             mask |= bindings::POLLIN | bindings::POLLRDNORM;
         }
-        if g.writable() {
+        if !g.full() {
             mask |= bindings::POLLOUT | bindings::POLLWRNORM;
         }
         mask

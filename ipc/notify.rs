@@ -162,33 +162,22 @@ impl Notify {
         }
     }
 
-    /// The registration left its queue to fire (`__do_notify` ends it
-    /// there): a descriptor is no longer armed with it, as a signal's
-    /// registration is gone, even before its sender posts the record.
-    pub(crate) fn taken(&mut self) {
-        if let How::Fd(a) = &mut self.how {
-            a.fired = a.fd.fired(a.serial);
-        }
-    }
-
     /// Sends the notification (the registration is consumed: one-shot),
     /// from the caller: the task whose message went in.
-    pub(crate) fn fire(mut self) {
-        match &mut self.how {
+    pub(crate) fn fire(self) {
+        match &self.how {
             How::Signal(signo) => {
                 kernel_api::mq_notify(&self.owner, self.exec_id, &self.user_ns, *signo, self.value)
             }
-            How::Fd(a) => {
-                let r = Record {
+            How::Fd(a) => a.fd.post(
+                a.serial,
+                Record {
                     value: self.value,
                     pid: PidRef::current(),
                     uid: kernel_api::sender_uid(&self.user_ns),
                     user_ns: UserNsRef::current(),
-                };
-                a.fd.post(a.serial, a.fired, r);
-                // Posted: its drop has nothing to undo.
-                a.fired = false;
-            }
+                },
+            ),
             How::Nothing => {}
         }
     }
@@ -227,9 +216,6 @@ struct FdState {
     records: KVec<Record>,
     /// Records taken by readers and not yet copied out: they may come back.
     out: usize,
-    /// Records of registrations that fired and are still to be posted (by
-    /// the sender whose message went in, as its call returns).
-    coming: usize,
 }
 
 /// The registration of a descriptor, held by a queue: dropped without
@@ -237,23 +223,17 @@ struct FdState {
 pub(crate) struct Armed {
     fd: Arc<NotifyFd>,
     serial: u64,
-    /// It fired: the descriptor counts its record as coming.
-    fired: bool,
 }
 
 impl Drop for Armed {
     fn drop(&mut self) {
         let mut g = self.fd.state.lock();
-        if self.fired {
-            // Fired and never posted: its record will not come.
-            g.coming -= 1;
-        } else if g.armed != self.serial {
-            // It was posted.
+        if g.armed != self.serial {
+            // It fired (`post`).
             return;
-        } else {
-            g.armed = 0;
-            g.cancelled = true;
         }
+        g.armed = 0;
+        g.cancelled = true;
         drop(g);
         // Pollers of `POLLPRI` (`wake_up` may be called under the queue's
         // lock: it does not sleep).
@@ -277,7 +257,6 @@ impl NotifyFd {
                     closed: false,
                     records,
                     out: 0,
-                    coming: 0,
                 }),
                 cv: PollCondVarBox::new(c"rust_ipc_notify_fd", kernel::static_lock_class!())?,
             }),
@@ -293,7 +272,7 @@ impl NotifyFd {
         if g.armed != 0 {
             return Err(EBUSY);
         }
-        if g.records.len() + g.out + g.coming >= PENDING_MAX {
+        if g.records.len() + g.out >= PENDING_MAX {
             return Err(EAGAIN);
         }
         let serial = g.next_serial;
@@ -301,33 +280,13 @@ impl NotifyFd {
         g.armed = serial;
         g.cancelled = false;
         drop(g);
-        Ok(Armed {
-            fd: self,
-            serial,
-            fired: false,
-        })
+        Ok(Armed { fd: self, serial })
     }
 
-    /// Registration `serial` fired (the queue let it go): the descriptor
-    /// is no longer armed, its record is coming.  Returns whether it was
-    /// still armed with it.
-    fn fired(&self, serial: u64) -> bool {
+    /// The firing of registration `serial`: its record, then the wake-up.
+    fn post(&self, serial: u64, r: Record) {
         let mut g = self.state.lock();
-        if g.armed != serial {
-            return false;
-        }
-        g.armed = 0;
-        g.coming += 1;
-        true
-    }
-
-    /// The firing of registration `serial` (`fired`: counted as coming):
-    /// its record, then the wake-up.
-    fn post(&self, serial: u64, fired: bool, r: Record) {
-        let mut g = self.state.lock();
-        if fired {
-            g.coming -= 1;
-        } else if g.armed == serial {
+        if g.armed == serial {
             g.armed = 0;
         }
         // The room was checked when it was armed (a closed descriptor has
@@ -345,7 +304,7 @@ impl NotifyFd {
     pub(crate) fn state(&self) -> (bool, usize) {
         let mut g = self.state.lock();
         g.cancelled = false;
-        (g.armed != 0, g.records.len() + g.out + g.coming)
+        (g.armed != 0, g.records.len() + g.out)
     }
 
     /// The descriptor's last close: its registration is cancelled (the

@@ -7,11 +7,10 @@
 //! bumped where the event happens: a send where its message is queued or
 //! handed to a blocked receiver (each family's `send`), a blocked sender's
 //! message put in by a receive (POSIX's `serve_senders`), a receive where
-//! its message is delivered ([`crate::ipc::engine`]: under the lock, or in
-//! the critical section that gives its room back), a block and a timeout
-//! in [`crate::ipc::wait::sleep`].  A message put back after a fault was
-//! never counted as received, so a failed call leaves the counters as
-//! they were.
+//! its message leaves the queue ([`crate::ipc::engine::left`]), a block and
+//! a timeout in [`crate::ipc::wait::sleep`].  A message put back after a
+//! fault is counted as received no more, so a failed call leaves the
+//! counters as they were.
 //!
 //! An event's time is kept as `jiffies` (a load and a store: no clock read
 //! on the data path, measured with `scripts/bench --insn`) and given as
@@ -128,10 +127,10 @@ impl Stats {
         self.last_receive = kernel_api::jiffies();
     }
 
-    /// A message counted as received when its sender filled the receiver's
-    /// buffer went back into the queue (the receiver could not report it).
-    /// A reset between the two (`RIPC_STATS_RESET`) left nothing to take
-    /// back: the counts stay at 0.
+    /// A message counted as received when it left the queue (or when its
+    /// sender filled the receiver's buffer) went back into the queue (the
+    /// receiver could not take or report it).  A reset between the two
+    /// (`RIPC_STATS_RESET`) left nothing to take back: the counts stay at 0.
     pub(crate) fn unreceived(&mut self, bytes: usize) {
         self.received = self.received.saturating_sub(1);
         self.received_bytes = self.received_bytes.saturating_sub(bytes as u64);

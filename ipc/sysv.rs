@@ -440,7 +440,7 @@ struct SysvState {
     /// Blocked senders and their message sizes; served means "look again".
     senders: WaitList<usize>,
     shared: Arc<Shared>,
-    /// The room held by messages out for delivery, whether it was polled.
+    /// Whether a sender waits, whether it was polled.
     engine: EngineState,
     stats: Stats,
 }
@@ -496,11 +496,9 @@ impl SysvState {
         self.stime = now();
     }
 
-    /// `msg_fits_inqueue`, with the messages out for delivery counted.
+    /// `msg_fits_inqueue`.
     fn fits(&self, size: usize) -> bool {
-        let (msgs, bytes) = (self.engine.reserved.msgs(), self.engine.reserved.bytes());
-        self.cbytes + bytes + size as u64 <= self.qbytes
-            && self.msgs.len() as u64 + msgs < self.qbytes
+        self.cbytes + size as u64 <= self.qbytes && (self.msgs.len() as u64) < self.qbytes
     }
 
     /// `find_msg`: the message `search` selects, with its handle.
@@ -534,12 +532,7 @@ impl SysvState {
     /// is now, in order; one that then finds no room sleeps again.  Returns
     /// whether a sender is still blocked.
     fn wake_senders(&mut self, wq: &mut WakeQ, all: bool) -> bool {
-        let (msgs, bytes) = (self.engine.reserved.msgs(), self.engine.reserved.bytes());
-        let (cbytes, qnum, qbytes) = (
-            self.cbytes + bytes,
-            self.msgs.len() as u64 + msgs,
-            self.qbytes,
-        );
+        let (cbytes, qnum, qbytes) = (self.cbytes, self.msgs.len() as u64, self.qbytes);
         let mut left = false;
         self.senders.each(|s| {
             if all || (cbytes + s.w as u64 <= qbytes && qnum < qbytes) {
@@ -570,14 +563,13 @@ impl SysvState {
 
 impl QueueState for SysvState {
     type Extra = ();
-    const COUNTS_BYTES: bool = true;
 
     fn engine(&mut self) -> &mut EngineState {
         &mut self.engine
     }
 
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
-        engine::hand_over::<Self>(&mut self.receivers, &mut self.engine.reserved, m, wq, |t| {
+        engine::hand_over::<Self>(&mut self.receivers, m, wq, |t| {
             pipelined(&mut self.lrpid, &mut self.rtime, t)
         })
     }
@@ -643,11 +635,9 @@ impl Family for SysvState {
         m.set_seq(self.seq);
         self.seq += 1;
         let size = m.len();
-        if let Some(m) =
-            engine::hand_over::<Self>(&mut self.receivers, &mut self.engine.reserved, m, wq, |t| {
-                pipelined(&mut self.lrpid, &mut self.rtime, t)
-            })
-        {
+        if let Some(m) = engine::hand_over::<Self>(&mut self.receivers, m, wq, |t| {
+            pipelined(&mut self.lrpid, &mut self.rtime, t)
+        }) {
             self.msgs.push(m);
             self.account(size, 1);
             let (msgs, bytes) = self.depth();
@@ -1069,8 +1059,7 @@ impl SysvState {
         }
         let m = self.msgs.take(i).ok_or(ENOMSG)?;
         self.account(m.len(), -1);
-        // The caller holds its room if it delivers it after the lock
-        // ([`engine::out_for_delivery`]), else lets senders in.
+        // Its room is free: the caller lets senders in ([`engine::left`]).
         Ok(Some(m))
     }
 }

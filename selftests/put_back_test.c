@@ -24,13 +24,15 @@
  * the teardown.
  *
  * While A's copy waits, its message is A's alone: a receiver finds the
- * queue without it (and blocks), a poller sees no POLLIN for it.  After
- * the EFAULT, the tests check that it is back as if it had never left:
- * handed at once to a receiver that blocked meanwhile (and matches it),
- * before any newer message; else in the queue at its old place, by
- * priority and send order, with POLLIN for pollers; mq_curmsgs,
- * msg_qnum and msg_cbytes right, and never above mq_maxmsg or msg_qbytes
- * (blocked senders stay blocked while the queue is full).
+ * queue without it (and blocks), a poller sees no POLLIN for it, and its
+ * room is free, as native's: a sender gets in, a poller sees POLLOUT.
+ * After the EFAULT, the tests check that it is back as if it had never
+ * left: handed at once to a receiver that blocked meanwhile (and matches
+ * it), before any newer message; else in the queue at its old place, by
+ * priority and send order, with POLLIN for pollers; mq_curmsgs, msg_qnum
+ * and msg_cbytes right, above mq_maxmsg or msg_qbytes if senders filled
+ * the queue meanwhile (blocked senders then stay blocked until it has
+ * room again).
  */
 #include "ripc_test.h"
 
@@ -975,16 +977,18 @@ TEST_F_TIMEOUT(put_back, posix_batch_write_back_fault_puts_back_the_unreported, 
 	EXPECT_EQ(0, curmsgs(q));
 }
 
-/* A full queue (maxmsg 2) with two blocked senders: A's receive faults.
- * curmsgs never exceeds maxmsg, during the stall or after; a sender stays
- * blocked while the queue is full; every message is received once, the
- * one put back first, the senders' in the order they blocked. */
-TEST_F_TIMEOUT(put_back, posix_put_back_on_a_full_queue_keeps_maxmsg, TIMEOUT)
+/* A full queue (maxmsg 2) with two blocked senders: A's receive takes q0
+ * and its copy stalls.  The room q0 leaves is free at once, as native's:
+ * the first sender gets in (in A's critical section, as native's
+ * pipelined_receive), the second stays blocked on the full queue.  A's
+ * EFAULT puts q0 back in its old place although the queue is full:
+ * mq_curmsgs is 3, above maxmsg, until it is drained, and no sender gets
+ * in until there is room; every message is received once, in order. */
+TEST_F_TIMEOUT(put_back, posix_room_is_free_at_once_and_a_put_back_may_pass_maxmsg, TIMEOUT)
 {
 	static const char *const order[] = { "q0", "q1", "x1", "x2" };
 	struct stall *a = &self->st;
 	mqd_t q = SYS(mq_new(self, 2));
-	long c;
 
 	SYS(mq_snd(q, "q0", 0));
 	SYS(mq_snd(q, "q1", 0));
@@ -992,118 +996,32 @@ TEST_F_TIMEOUT(put_back, posix_put_back_on_a_full_queue_keeps_maxmsg, TIMEOUT)
 	PEER_BLOCKS(1, P_MQ_SEND, q, 0, "x2", "sender 2");
 	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
 	CHECK(stall_start(a));
-	/* A module that frees the slot during the copy lets sender 1 in (the
-	 * one woken): give it the time (1 s at most) so that the put-back
-	 * meets it. */
-	for (int i = 0; i < 1000 && !peer_exited(self, 0) && !peer_exited(self, 1); i++)
-		usleep(1000);
-	c = curmsgs(q);
-	TH_LOG("during A's stall: curmsgs %ld, sender 1 %s, sender 2 %s", c,
-	       peer_exited(self, 0) ? "done" : "waiting", peer_exited(self, 1) ? "done" : "waiting");
-	EXPECT_LE(c, 2) TH_LOG("curmsgs %ld > maxmsg 2 during the stall", c);
+	ASSERT_EQ(0, peer_wait(self, 0, WAIT_MS))
+		TH_LOG("sender 1 still waits for the room A's message left");
+	EXPECT_EQ(0, self->peer[0].ret) TH_LOG("sender 1: %s", ename(self->peer[0].err));
+	EXPECT_EQ(2, curmsgs(q));
+	EXPECT_TRUE(peer_blocked(self, 1)) TH_LOG("sender 2 left its send on a full queue");
 	CHECK(stall_fail(a));
 	ASSERT_A_EFAULT();
-	c = curmsgs(q);
-	EXPECT_LE(c, 2) TH_LOG("curmsgs %ld > maxmsg 2 after the put-back", c);
-	/* Full: the second sender cannot have got in. */
-	if (c >= 2) {
-		EXPECT_TRUE(peer_blocked(self, 1)) TH_LOG("sender 2 left its send on a full queue");
-	}
-	for (int i = 0; i < 4; i++) {
+	EXPECT_EQ(3, curmsgs(q)) TH_LOG("q0 is not back");
+	CHECK(mq_expect(q, order[0], 0));
+	EXPECT_EQ(2, curmsgs(q));
+	EXPECT_TRUE(peer_blocked(self, 1)) TH_LOG("sender 2 got into a full queue");
+	for (int i = 1; i < 4; i++)
 		CHECK(mq_expect(q, order[i], 0));
-		c = curmsgs(q);
-		EXPECT_LE(c, 2) TH_LOG("curmsgs %ld > maxmsg 2 after receiving %s", c, order[i]);
-	}
-	for (int i = 0; i < 2; i++) {
-		EXPECT_EQ(0, peer_wait(self, i, WAIT_MS)) TH_LOG("sender %d", i + 1);
-		EXPECT_EQ(0, self->peer[i].ret) TH_LOG("sender %d: %s", i + 1, ename(self->peer[i].err));
-	}
+	EXPECT_EQ(0, peer_wait(self, 1, WAIT_MS)) TH_LOG("sender 2");
+	EXPECT_EQ(0, self->peer[1].ret) TH_LOG("sender 2: %s", ename(self->peer[1].err));
 	EXPECT_EQ(0, curmsgs(q));
 }
 
 /*
- * Not a put-back, the same room: a message handed to A holds its slot
- * until A has delivered it, so with maxmsg 1 a sender blocks while A's copy
- * stalls, and a receiver B blocks on the empty queue.  When A delivers, the
- * sender's message goes to B at once (it once went into the queue and B
- * slept on beside it: a lost wake-up).
+ * A message handed to A (native's pipelined_send) never had room in the
+ * queue: while A's copy stalls, the queue (maxmsg 1) is empty and
+ * writable, POLLOUT says so, a send goes in at once, and the queue is then
+ * full for the next one.  (rust_ipc once held the room until A had
+ * delivered, so a reader stalling its copy kept writers out.)
  */
-TEST_F_TIMEOUT(put_back, posix_room_given_back_goes_to_a_receiver_that_blocked, TIMEOUT)
-{
-	struct stall *a = &self->st;
-	mqd_t q = SYS(mq_new(self, 1));
-
-	CHECK(stall_handed(a, q));
-	PEER_BLOCKS(0, P_MQ_SEND, q, 5, "second", "the sender");
-	PEER_BLOCKS(1, P_MQ_RECEIVE, q, MSGSIZE, NULL, "B");
-	EXPECT_EQ(0, curmsgs(q));
-	CHECK(stall_succeed(a));
-	ASSERT_EQ(6, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
-	EXPECT_EQ(2U, a->prio);
-	EXPECT_OK(peer_got_mq(self, 1, "B", "second", 5));
-	EXPECT_EQ(0, peer_wait(self, 0, WAIT_MS)) TH_LOG("the sender");
-	EXPECT_EQ(0, self->peer[0].ret) TH_LOG("the sender: %s", ename(self->peer[0].err));
-	EXPECT_EQ(0, curmsgs(q));
-}
-
-/*
- * The same room, for a poller: while A's copy stalls the queue (maxmsg 1)
- * is full, so a poller for POLLOUT sleeps; when A delivers, the room it
- * gives back wakes the poller (it once woke only blocked senders, and the
- * poller slept to its timeout).
- */
-TEST_F_TIMEOUT(put_back, posix_room_given_back_wakes_a_pollout_poller, TIMEOUT)
-{
-	struct stall *a = &self->st;
-	struct peer *p = &self->peer[0];
-	mqd_t q = SYS(mq_new(self, 1));
-
-	CHECK(stall_handed(a, q));
-	PEER_BLOCKS(0, P_POLL, q, POLLOUT, NULL, "the poller");
-	CHECK(stall_succeed(a));
-	ASSERT_EQ(6, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
-	CHECK(peer_end(self, 0, "the poller"));
-	EXPECT_EQ(1, p->ret) TH_LOG("the poller's poll: %ld (%s) after %ld ms", p->ret,
-				    p->ret < 0 ? ename(p->err) : "no error", p->ms);
-	EXPECT_EQ(POLLOUT, p->revents);
-	EXPECT_EQ(0, curmsgs(q));
-}
-
-/*
- * While A's copy stalls the queue (maxmsg 1) is full, so a poller for
- * POLLOUT sleeps; a receiver B that then blocks makes the queue writable (a
- * send goes straight to B, below), and wakes the poller at once, while A
- * still stalls (it once slept until A delivered).
- */
-TEST_F_TIMEOUT(put_back, posix_a_receiver_that_blocks_wakes_a_pollout_poller, TIMEOUT)
-{
-	struct stall *a = &self->st;
-	struct peer *p = &self->peer[0];
-	mqd_t q = SYS(mq_new(self, 1));
-
-	CHECK(stall_handed(a, q));
-	PEER_BLOCKS(0, P_POLL, q, POLLOUT, NULL, "the poller");
-	PEER_BLOCKS(1, P_MQ_RECEIVE, q, MSGSIZE, NULL, "B");
-	CHECK(peer_end(self, 0, "the poller"));
-	EXPECT_EQ(1, p->ret) TH_LOG("the poller's poll: %ld (%s) after %ld ms", p->ret,
-				    p->ret < 0 ? ename(p->err) : "no error", p->ms);
-	EXPECT_EQ(POLLOUT, p->revents);
-	ASSERT_EQ(0, ripc_mq_send(q, "third", 5, 4)) TH_LOG("send: %s", ename(errno));
-	EXPECT_OK(peer_got_mq(self, 1, "B", "third", 4));
-	CHECK(stall_succeed(a));
-	ASSERT_EQ(6, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
-	EXPECT_EQ(0, curmsgs(q));
-}
-
-/*
- * While A's copy stalls, its message holds the only room (maxmsg 1), and
- * B blocks in a receive: a send goes straight to B, as native's
- * pipelined_send, which needs no room (a receiver waits only on an empty
- * queue), and POLLOUT says so.  It used to wait for A's room (here: its
- * deadline, already past, gave ETIMEDOUT).
- */
-TEST_F_TIMEOUT(put_back, posix_a_send_goes_to_a_blocked_receiver_while_room_is_held,
-	       TIMEOUT)
+TEST_F_TIMEOUT(put_back, posix_a_handed_message_holds_no_room_while_its_copy_waits, TIMEOUT)
 {
 	struct stall *a = &self->st;
 	mqd_t q = SYS(mq_new(self, 1));
@@ -1111,17 +1029,44 @@ TEST_F_TIMEOUT(put_back, posix_a_send_goes_to_a_blocked_receiver_while_room_is_h
 	struct pollfd pf = { .fd = q, .events = POLLOUT };
 
 	CHECK(stall_handed(a, q));
-	ASSERT_EQ(0, poll(&pf, 1, 0)) TH_LOG("POLLOUT with the room held and no receiver");
-	PEER_BLOCKS(0, P_MQ_RECEIVE, q, MSGSIZE, NULL, "B");
-	ASSERT_EQ(1, poll(&pf, 1, 0)) TH_LOG("no POLLOUT with a receiver blocked");
-	ASSERT_EQ(POLLOUT, pf.revents);
-	ASSERT_EQ(0, ripc_mq_timedsend(q, "third", 5, 4, &past))
-		TH_LOG("send with B blocked: %s", ename(errno));
-	EXPECT_OK(peer_got_mq(self, 0, "B", "third", 4));
 	EXPECT_EQ(0, curmsgs(q));
+	ASSERT_EQ(1, poll(&pf, 1, 0)) TH_LOG("no POLLOUT while A's copy waits");
+	ASSERT_EQ(POLLOUT, pf.revents);
+	ASSERT_EQ(0, ripc_mq_timedsend(q, "second", 6, 5, &past))
+		TH_LOG("send while A's copy waits: %s", ename(errno));
+	EXPECT_EQ(1, curmsgs(q));
+	ASSERT_EQ(0, poll(&pf, 1, 0)) TH_LOG("POLLOUT on a full queue");
+	ASSERT_ERRNO(ETIMEDOUT, ripc_mq_timedsend(q, "third", 5, 4, &past));
 	CHECK(stall_succeed(a));
 	ASSERT_EQ(6, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
 	EXPECT_EQ(2U, a->prio);
+	CHECK(mq_expect(q, "second", 5));
+	EXPECT_EQ(0, curmsgs(q));
+}
+
+/*
+ * The same for a message taken from a full queue (maxmsg 1): a poller for
+ * POLLOUT is woken by the receive that takes it, while A's copy still
+ * stalls (it once slept until A delivered).
+ */
+TEST_F_TIMEOUT(put_back, posix_a_receive_whose_copy_waits_wakes_a_pollout_poller, TIMEOUT)
+{
+	struct stall *a = &self->st;
+	struct peer *p = &self->peer[0];
+	mqd_t q = SYS(mq_new(self, 1));
+
+	SYS(mq_snd(q, "first", 1));
+	PEER_BLOCKS(0, P_POLL, q, POLLOUT, NULL, "the poller");
+	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
+	CHECK(stall_start(a));
+	CHECK(peer_end(self, 0, "the poller"));
+	EXPECT_EQ(1, p->ret) TH_LOG("the poller's poll: %ld (%s) after %ld ms", p->ret,
+				    p->ret < 0 ? ename(p->err) : "no error", p->ms);
+	EXPECT_EQ(POLLOUT, p->revents);
+	EXPECT_EQ(0, curmsgs(q));
+	CHECK(stall_succeed(a));
+	ASSERT_EQ(5, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
+	EXPECT_EQ(1U, a->prio);
 	EXPECT_EQ(0, curmsgs(q));
 }
 
@@ -1148,21 +1093,18 @@ static int mq_notify_sigusr1(mqd_t q, int value)
 }
 
 /*
- * A's stalled copy succeeds; the room it gives back lets the blocked
- * sender (peer 0, pid sender) in, and SIGUSR1 comes with value, from the
- * sender: 0, else -1 with why.
+ * Peer 0 sends "second" (priority 5) into q, which has room: its call
+ * ends at once, and SIGUSR1 comes with value, from it: 0, else -1 with
+ * why.
  */
-static int let_in_notifies(FIXTURE_DATA(put_back) *self, long a_len, int value, pid_t sender)
+static int send_notifies(FIXTURE_DATA(put_back) *self, mqd_t q, int value)
 {
-	struct stall *a = &self->st;
 	struct peer *p = &self->peer[0];
+	pid_t sender = peer_start(self, 0, P_MQ_SEND, q, 5, "second");
 	siginfo_t si;
 
-	if (stall_succeed(a))
-		return -1;
-	if (a->ret != a_len)
-		return note("A's receive returned %ld (%s), expected %ld", a->ret,
-			    a->ret < 0 ? ename(a->err) : "no error", a_len);
+	if (sender < 0)
+		return note("fork: %s", ename(errno));
 	if (peer_wait(self, 0, WAIT_MS) || p->ret)
 		return note("the sender: %ld (%s)", p->ret, ename(p->err));
 	if (take_signal(SIGUSR1, &si, WAIT_MS) != SIGUSR1)
@@ -1176,34 +1118,31 @@ static int let_in_notifies(FIXTURE_DATA(put_back) *self, long a_len, int value, 
 }
 
 /*
- * While A's copy stalls, the queue (maxmsg 1) is full of A's message and
- * shows none: a sender blocks, and a registration made then, on a queue
- * that mq_getattr shows empty, must fire when the sender's message goes
- * in (the room A gives back lets it in), from the sender, as if it had
- * sent then.  It went in silently, and a program that registered, found
- * the queue empty and waited for its signal waited for ever.
+ * While A's copy of a handed message stalls, the queue (maxmsg 1) shows no
+ * message and has room: a registration made then fires, from the sender,
+ * when a send puts a message in, at once (rust_ipc once made that sender
+ * wait for A's room, and sent its notification when it got in).
  */
-TEST_F_TIMEOUT(put_back, posix_a_sender_let_in_by_room_given_back_fires_the_notification,
+TEST_F_TIMEOUT(put_back, posix_a_send_while_a_handed_message_is_out_notifies_from_its_sender,
 	       TIMEOUT)
 {
 	struct stall *a = &self->st;
 	mqd_t q = SYS(mq_new(self, 1));
-	pid_t sender;
 
 	SYS(block_sigusr1());
 	CHECK(stall_handed(a, q));
-	PEER_BLOCKS(0, P_MQ_SEND, q, 5, "second", "the sender");
-	sender = self->pid[0];
 	ASSERT_EQ(0, curmsgs(q));
 	SYS(mq_notify_sigusr1(q, 41));
-	CHECK(let_in_notifies(self, 6, 41, sender));
+	CHECK(send_notifies(self, q, 41));
 	EXPECT_EQ(1, curmsgs(q));
+	CHECK(stall_succeed(a));
+	ASSERT_EQ(6, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
 	CHECK(mq_expect(q, "second", 5));
 }
 
 /* The same through a notification descriptor: its record names the
  * sender (pid and uid). */
-TEST_F_TIMEOUT(put_back, posix_a_sender_let_in_by_room_given_back_posts_its_record, TIMEOUT)
+TEST_F_TIMEOUT(put_back, posix_a_send_while_a_handed_message_is_out_posts_its_record, TIMEOUT)
 {
 	struct stall *a = &self->st;
 	mqd_t q = SYS(mq_new(self, 1));
@@ -1214,30 +1153,30 @@ TEST_F_TIMEOUT(put_back, posix_a_sender_let_in_by_room_given_back_posts_its_reco
 
 	nfd = SYS(ripc_notify_fd_open(O_NONBLOCK | O_CLOEXEC));
 	CHECK(stall_handed(a, q));
-	PEER_BLOCKS(0, P_MQ_SEND, q, 5, "second", "the sender");
-	sender = self->pid[0];
 	ASSERT_EQ(0, curmsgs(q));
 	SYS(ripc_mq_notify_fd(q, nfd, (union sigval){ .sival_int = 45 }));
-	CHECK(stall_succeed(a));
-	ASSERT_EQ(6, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
+	sender = peer_start(self, 0, P_MQ_SEND, q, 5, "second");
+	ASSERT_LT(0, sender);
 	EXPECT_EQ(0, peer_wait(self, 0, WAIT_MS)) TH_LOG("the sender");
+	EXPECT_EQ(0, self->peer[0].ret) TH_LOG("the sender: %s", ename(self->peer[0].err));
 	pf.fd = nfd;
 	ASSERT_EQ(1, poll(&pf, 1, WAIT_MS)) TH_LOG("no record");
 	ASSERT_EQ((ssize_t)sizeof(rec), read(nfd, &rec, sizeof(rec)));
 	EXPECT_EQ(45, (int)rec.sigev_value);
 	EXPECT_EQ(sender, rec.pid) TH_LOG("not from the sender");
 	EXPECT_EQ(getuid(), rec.uid);
+	CHECK(stall_succeed(a));
+	ASSERT_EQ(6, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
 	CHECK(mq_expect(q, "second", 5));
 	close(nfd);
 }
 
 /*
- * The other side of the rule: a registration made while a message is
- * queued does not fire when a receive takes that message and lets a
- * blocked sender's in, as native's pipelined_receive (the same critical
- * section) does not, though here the receive's copy (stalled) came after
- * the lock and the queue showed no message meanwhile; the registration
- * stays, and fires for the next message into the empty queue.
+ * A registration made while a message is queued does not fire when a
+ * receive takes that message and lets a blocked sender's in, as native's
+ * pipelined_receive (the same critical section) does not, though here the
+ * receive's copy stalls after the lock; the registration stays, and fires
+ * for the next message into the empty queue.
  */
 TEST_F_TIMEOUT(put_back, posix_a_registration_made_with_a_message_queued_stays_when_a_sender_is_let_in,
 	       TIMEOUT)
@@ -1252,15 +1191,14 @@ TEST_F_TIMEOUT(put_back, posix_a_registration_made_with_a_message_queued_stays_w
 	SYS(mq_notify_sigusr1(q, 43));
 	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
 	CHECK(stall_start(a));
-	EXPECT_EQ(0, curmsgs(q));
-	CHECK(stall_succeed(a));
-	ASSERT_EQ(5, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
-	EXPECT_EQ(1U, a->prio);
 	EXPECT_EQ(0, peer_wait(self, 0, WAIT_MS)) TH_LOG("the sender");
 	EXPECT_EQ(0, self->peer[0].ret) TH_LOG("the sender: %s", ename(self->peer[0].err));
 	EXPECT_EQ(1, curmsgs(q));
 	EXPECT_EQ(-1, take_signal(SIGUSR1, &si, 300)) TH_LOG("notified, native is not");
 	EXPECT_EQ(EAGAIN, errno);
+	CHECK(stall_succeed(a));
+	ASSERT_EQ(5, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
+	EXPECT_EQ(1U, a->prio);
 	ASSERT_ERRNO(EBUSY, mq_notify_sigusr1(q, 44));
 	CHECK(mq_expect(q, "second", 5));
 	SYS(mq_snd(q, "third", 2));
@@ -1270,17 +1208,15 @@ TEST_F_TIMEOUT(put_back, posix_a_registration_made_with_a_message_queued_stays_w
 }
 
 /*
- * And a sender that blocked only for the held room (the queue showed no
- * message: native's send would have gone in then, with its notification)
- * fires a registration made while a message was queued, from itself, when
- * the room comes back.
+ * A registration made while a message was queued fires, from the sender,
+ * for a send into the queue that a receive emptied while that receive's
+ * copy still stalls (rust_ipc once made that sender wait for the room).
  */
-TEST_F_TIMEOUT(put_back, posix_a_sender_that_blocked_only_for_held_room_notifies_as_its_send,
+TEST_F_TIMEOUT(put_back, posix_a_send_into_a_queue_emptied_by_a_waiting_copy_notifies,
 	       TIMEOUT)
 {
 	struct stall *a = &self->st;
 	mqd_t q = SYS(mq_new(self, 1));
-	pid_t sender;
 
 	SYS(block_sigusr1());
 	SYS(mq_snd(q, "first", 1));
@@ -1288,9 +1224,9 @@ TEST_F_TIMEOUT(put_back, posix_a_sender_that_blocked_only_for_held_room_notifies
 	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
 	CHECK(stall_start(a));
 	EXPECT_EQ(0, curmsgs(q));
-	PEER_BLOCKS(0, P_MQ_SEND, q, 5, "second", "the sender");
-	sender = self->pid[0];
-	CHECK(let_in_notifies(self, 5, 46, sender));
+	CHECK(send_notifies(self, q, 46));
+	CHECK(stall_succeed(a));
+	ASSERT_EQ(5, a->ret) TH_LOG("A's receive: %s", a->ret < 0 ? ename(a->err) : "");
 	CHECK(mq_expect(q, "second", 5));
 }
 
@@ -1512,66 +1448,53 @@ TEST_F_TIMEOUT(put_back, sysv_batch_write_back_fault_puts_back_every_message, TI
 }
 
 /* A full queue (msg_qbytes 8, two 4-byte messages) with two blocked
- * senders: A's msgrcv faults.  msg_cbytes never exceeds msg_qbytes;
- * every message is received once, the one put back first. */
-TEST_F_TIMEOUT(put_back, sysv_put_back_on_a_full_queue_keeps_qbytes, TIMEOUT)
+ * senders: A's msgrcv takes q0q0 and its copy stalls.  The room is free at
+ * once, as native's: both senders are woken (ss_wakeup), one gets in, the
+ * other sleeps again.  A's EFAULT puts q0q0 back in its old place although
+ * the queue is full: msg_cbytes 12 is above msg_qbytes until it is
+ * drained, and the other sender gets in only when there is room; every
+ * message is received once, q0q0 first. */
+TEST_F_TIMEOUT(put_back, sysv_room_is_free_at_once_and_a_put_back_may_pass_qbytes, TIMEOUT)
 {
+	static const char *const text[] = { "x1x1", "x2x2" };
 	struct stall *a = &self->st;
-	int id = SYS(msg_new(self)), seen[2] = { 0, 0 };
+	int id = SYS(msg_new(self)), first = -1;
 	struct msqid_ds s = stat_q(id);
-	char got[MSGSIZE + 1];
-	long t;
 
 	s.msg_qbytes = 8;
 	SYS(ripc_msgctl(id, IPC_SET, &s));
 	SYS(snd(id, 1, "q0q0"));
 	SYS(snd(id, 1, "q1q1"));
-	PEER_BLOCKS(0, P_MSGSND, id, 1, "x1x1", "sender 1");
-	PEER_BLOCKS(1, P_MSGSND, id, 1, "x2x2", "sender 2");
+	PEER_BLOCKS(0, P_MSGSND, id, 1, text[0], "sender 1");
+	PEER_BLOCKS(1, P_MSGSND, id, 1, text[1], "sender 2");
 	CHECK(stall_receive(a, A_MSGRCV, id, 0));
 	CHECK(stall_start(a));
-	/* A module that frees the room during the copy lets a sender in
-	 * (either: both are woken): give it the time (1 s at most) so that
-	 * the put-back meets it. */
-	for (int i = 0; i < 1000 && !peer_exited(self, 0) && !peer_exited(self, 1); i++)
-		usleep(1000);
-	s = stat_q(id);
-	TH_LOG("during A's stall: qnum %lu, cbytes %lu, sender 1 %s, sender 2 %s", s.msg_qnum,
-	       s.__msg_cbytes, peer_exited(self, 0) ? "done" : "waiting",
-	       peer_exited(self, 1) ? "done" : "waiting");
-	EXPECT_LE(s.__msg_cbytes, 8lu) TH_LOG("msg_cbytes > msg_qbytes 8 during the stall");
+	for (int i = 0; i < WAIT_MS && first < 0; i++) {
+		if (peer_exited(self, 0))
+			first = 0;
+		else if (peer_exited(self, 1))
+			first = 1;
+		else
+			usleep(1000);
+	}
+	ASSERT_LE(0, first) TH_LOG("no sender got the room A's message left");
+	EXPECT_EQ(0, peer_wait(self, first, WAIT_MS));
+	EXPECT_EQ(0, self->peer[first].ret) TH_LOG("%s", ename(self->peer[first].err));
+	CHECK(peer_wait_sleeping(self, 1 - first, P_MSGSND, "the other sender"));
+	EXPECT_QUEUE(id, 2, 8);
 	CHECK(stall_fail(a));
 	ASSERT_A_EFAULT();
-	s = stat_q(id);
-	EXPECT_LE(s.__msg_cbytes, s.msg_qbytes)
-		TH_LOG("msg_cbytes %lu > msg_qbytes %lu after the put-back (qnum %lu)",
-		       s.__msg_cbytes, s.msg_qbytes, s.msg_qnum);
+	EXPECT_QUEUE(id, 3, 12);
+	EXPECT_TRUE(peer_blocked(self, 1 - first)) TH_LOG("a sender got into a queue above qbytes");
 	CHECK(msg_expect(id, 0, 1, "q0q0"));
-	s = stat_q(id);
-	EXPECT_LE(s.__msg_cbytes, 8lu);
+	EXPECT_QUEUE(id, 2, 8);
+	EXPECT_TRUE(peer_blocked(self, 1 - first)) TH_LOG("a sender got into a full queue");
 	CHECK(msg_expect(id, 0, 1, "q1q1"));
-	/* The woken senders race (as native's ss_wakeup): either order. */
-	for (int i = 0; i < 2; i++) {
-		s = stat_q(id);
-		EXPECT_LE(s.__msg_cbytes, 8lu);
-		ASSERT_LE(0, msg_take(id, 0, &t, got, sizeof(got)))
-			TH_LOG("msgrcv of the senders' message %d: %s", i + 1, ename(errno));
-		EXPECT_EQ(1, t);
-		if (!strcmp(got, "x1x1")) {
-			seen[0]++;
-		} else if (!strcmp(got, "x2x2")) {
-			seen[1]++;
-		} else {
-			EXPECT_TRUE(0) TH_LOG("received \"%s\"", got);
-		}
-	}
-	EXPECT_EQ(1, seen[0]);
-	EXPECT_EQ(1, seen[1]);
-	for (int i = 0; i < 2; i++) {
-		EXPECT_EQ(0, peer_wait(self, i, WAIT_MS)) TH_LOG("sender %d", i + 1);
-		EXPECT_EQ(0, self->peer[i].ret) TH_LOG("sender %d: %s", i + 1,
-						       ename(self->peer[i].err));
-	}
+	CHECK(msg_expect(id, 0, 1, text[first]));
+	CHECK(msg_expect(id, 0, 1, text[1 - first]));
+	EXPECT_EQ(0, peer_wait(self, 1 - first, WAIT_MS)) TH_LOG("the other sender");
+	EXPECT_EQ(0, self->peer[1 - first].ret)
+		TH_LOG("the other sender: %s", ename(self->peer[1 - first].err));
 	EXPECT_QUEUE(id, 0, 0);
 }
 
