@@ -23,7 +23,7 @@ use crate::ipc::{
     lock::{self, QueueMutexBackend},
     msg::Msg,
     pinned::Pinned,
-    stats::{Blocked, Counted},
+    stats::{Blocked, Counted, Receipt},
     wait::{self, Blocking, OnSignal, PollQueue, WaitList, WakeQ},
 };
 use core::ops::ControlFlow;
@@ -188,6 +188,18 @@ fn wait_in<S: Family, W>(list: &mut WaitList<W>, w: W) -> Result<u64> {
 pub(crate) struct Taken<E> {
     pub(crate) msg: Msg,
     pub(crate) extra: E,
+    /// Its receive's count, taken back if it comes back.
+    receipt: Receipt,
+}
+
+impl<E> Taken<E> {
+    pub(crate) fn new(msg: Msg, extra: E) -> Self {
+        Self {
+            msg,
+            extra,
+            receipt: Receipt::default(),
+        }
+    }
 }
 
 /// The parts of a queue the engine works on.
@@ -395,8 +407,8 @@ fn hand_direct<S: Family>(
 /// as received (uncounted if it comes back: [`Parts::put_back`]), and the
 /// room it frees lets a blocked sender in, in this critical section, as
 /// native's `pipelined_receive`, whether or not its copy is done yet.
-pub(crate) fn left<S: QueueState>(g: &mut S, m: &Msg, handed: bool, wq: &mut WakeQ) {
-    g.stats().received(1, m.len());
+fn left<S: QueueState>(g: &mut S, t: &mut Taken<S::Extra>, handed: bool, wq: &mut WakeQ) {
+    t.receipt = g.stats().took(t.msg.len());
     if !handed && g.engine().sender_waits && !g.serve_senders(wq) {
         g.engine().sender_waits = false;
     }
@@ -552,10 +564,7 @@ impl<S: Family> Parts<'_, S> {
                 blocked = Blocked::Again;
                 match slept.map(S::given) {
                     Ok(Some(Ok(Given::Msg(m)))) => {
-                        let t = Taken {
-                            msg: m,
-                            extra: S::Extra::default(),
-                        };
+                        let t = Taken::new(m, S::Extra::default());
                         break Arrival::Taken(t, true);
                     }
                     Ok(Some(Ok(Given::Copied(n, t, s)))) => break Arrival::Copied(n, t, s),
@@ -614,9 +623,9 @@ impl<S: Family> Parts<'_, S> {
             let wants = (done..items.len()).map_while(&want);
             let (n, run_err) = self.receive_run(wants, run, |g, a, wq| {
                 // A batch pins nothing, so it is never filled by its sender.
-                if let Arrival::Taken(t, handed) = a {
+                if let Arrival::Taken(mut t, handed) = a {
                     if room {
-                        left(g, &t.msg, handed, wq);
+                        left(g, &mut t, handed, wq);
                     }
                     let _ = got.push_within_capacity(t);
                 }
@@ -703,7 +712,7 @@ impl<'a, S: QueueState> Parts<'a, S> {
             if r.is_ok() {
                 g.recycle(&mut t.extra);
             }
-            left(g, &t.msg, handed, wq);
+            left(g, &mut t, handed, wq);
         }
         match r {
             Ok(n) => Got::Now(t, n),
@@ -781,7 +790,7 @@ impl<'a, S: QueueState> Parts<'a, S> {
         let mut wq = WakeQ::new();
         let mut g = self.state.lock();
         for t in taken {
-            g.stats().unreceived(t.msg.len());
+            g.stats().unreceived(t.msg.len(), t.receipt);
             if g.removed() {
                 continue;
             }

@@ -424,10 +424,7 @@ impl MqState {
         let (m, node) = self.prios.pop()?;
         self.curmsgs -= 1;
         self.qsize -= m.len() as u64;
-        Some(Taken {
-            msg: m,
-            extra: node,
-        })
+        Some(Taken::new(m, node))
     }
 
     /// The queued messages in receive order.
@@ -964,7 +961,7 @@ pub(crate) fn receive(
                     if let Ok(mut msg) = Msg::load(x.msg_ptr, n, prio) {
                         msg.set_seq(seq);
                         let extra = Node::default();
-                        parts.put_back(core::iter::once(Taken { msg, extra }));
+                        parts.put_back(core::iter::once(Taken::new(msg, extra)));
                     }
                 })
         },
@@ -1012,10 +1009,7 @@ pub(crate) fn peek(h: Option<&MqHandle>, p: &ripc_mq_peek, prio_out: u64) -> Res
     if p.msg_len < m.len() as u64 {
         return Err(EMSGSIZE);
     }
-    let t = Taken {
-        msg: m.duplicate()?,
-        extra: None,
-    };
+    let t = Taken::new(m.duplicate()?, None);
     let got = parts.got(&mut g, Arrival::Taken(t, false), false, &mut wq, |m| {
         copy_nofault(m, p.msg_ptr, prio_out)
     });
@@ -1055,7 +1049,7 @@ pub(crate) fn peek_batch(h: Option<&MqHandle>, b: &ripc_mq_peek_batch) -> Result
             match m.duplicate() {
                 Ok(msg) => {
                     bytes += msg.len();
-                    let _ = got.push_within_capacity(Taken { msg, extra: None });
+                    let _ = got.push_within_capacity(Taken::new(msg, None));
                 }
                 Err(e) => {
                     err = Some(e);
@@ -1405,8 +1399,15 @@ impl Restore {
         let uid = cred::user_to_uid(r.u32()?)?;
         let gid = cred::user_to_gid(r.u32()?)?;
         let (maxmsg, msgsize, n) = (r.u64()?, r.u64()?, r.u64()?);
-        if name_len == 0 || name_len > NAME_MAX || mode > 0o7777 || n > maxmsg {
+        if name_len == 0 || name_len > NAME_MAX || mode > 0o7777 {
             return Err(EBADMSG);
+        }
+        // More than `maxmsg` messages: a put-back into a queue that senders
+        // filled meanwhile ([`Parts::put_back`]); more than a send could
+        // put in, as for sizes past the limits, only with
+        // `CAP_SYS_RESOURCE`.
+        if n > maxmsg && !cred::capable(cred::CAP_SYS_RESOURCE) {
+            return Err(EPERM);
         }
         if !ns.user_ns.maps(uid, gid) {
             return Err(EOVERFLOW);

@@ -49,6 +49,21 @@ pub(crate) struct Stats {
     last_timeout: u64,
     /// The coarse clock at jiffies `epoch.0` (`epoch.1` 0: not set yet).
     epoch: (u64, i64),
+    /// How many resets there were (`RIPC_STATS_RESET`): a receive counted
+    /// before one is not taken back after it ([`Receipt`]).
+    resets: u32,
+}
+
+/// What counting a receive changed ([`Stats::took`]), to take back if its
+/// message comes back ([`Stats::unreceived`]).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Receipt {
+    /// The resets when it was counted (`None`: not known; taken back
+    /// whatever came since, saturating at 0).
+    resets: Option<u32>,
+    /// `last_receive` before and after it.
+    before: u64,
+    after: u64,
 }
 
 /// A queue state that keeps [`Stats`].
@@ -127,11 +142,30 @@ impl Stats {
         self.last_receive = kernel_api::jiffies();
     }
 
-    /// A message counted as received when it left the queue (or when its
-    /// sender filled the receiver's buffer) went back into the queue (the
-    /// receiver could not take or report it).  A reset between the two
-    /// (`RIPC_STATS_RESET`) left nothing to take back: the counts stay at 0.
-    pub(crate) fn unreceived(&mut self, bytes: usize) {
+    /// A message of `len` bytes left the queue for a receive: counted as
+    /// received, as it will be unless it comes back.
+    pub(crate) fn took(&mut self, len: usize) -> Receipt {
+        let before = self.last_receive;
+        self.received(1, len);
+        Receipt {
+            resets: Some(self.resets),
+            before,
+            after: self.last_receive,
+        }
+    }
+
+    /// A message counted as received when it left the queue (`r`, or when
+    /// its sender filled the receiver's buffer: no receipt) went back into
+    /// the queue (the receiver could not take or report it): the count and
+    /// the time of the last receive are as if it had not been received.
+    /// After a reset (`RIPC_STATS_RESET`) since, nothing of it is counted.
+    pub(crate) fn unreceived(&mut self, bytes: usize, r: Receipt) {
+        match r.resets {
+            Some(n) if n != self.resets => return,
+            // No receive since: the last is the one before it.
+            Some(_) if self.last_receive == r.after => self.last_receive = r.before,
+            _ => {}
+        }
         self.received = self.received.saturating_sub(1);
         self.received_bytes = self.received_bytes.saturating_sub(bytes as u64);
     }
@@ -198,6 +232,7 @@ impl Stats {
     pub(crate) fn reset(&mut self, msgs: u64, bytes: u64) {
         *self = Stats {
             epoch: self.epoch,
+            resets: self.resets.wrapping_add(1),
             ..Stats::default()
         };
         self.peak(msgs, bytes);

@@ -650,7 +650,7 @@ impl Family for SysvState {
 
     #[inline]
     fn take_for(&mut self, w: &Want) -> Result<Option<Taken<()>>> {
-        Ok(self.receive(w)?.map(|msg| Taken { msg, extra: () }))
+        Ok(self.receive(w)?.map(|msg| Taken::new(msg, ())))
     }
 
     /// A single receive's buffer is pinned for one copy: the type and as
@@ -1059,7 +1059,7 @@ impl SysvState {
         }
         let m = self.msgs.take(i).ok_or(ENOMSG)?;
         self.account(m.len(), -1);
-        // Its room is free: the caller lets senders in ([`engine::left`]).
+        // Its room is free: the caller lets senders in.
         Ok(Some(m))
     }
 }
@@ -1555,7 +1555,8 @@ impl Restore {
         // What the queue holds: no more than a send could have put in
         // (`msg_fits_inqueue`: bytes and messages up to `msg_qbytes`), or
         // than `msgmnb` (a queue whose `msg_qbytes` was lowered below its
-        // bytes), unless the caller may raise `msg_qbytes` past `msgmnb`.
+        // bytes), unless the caller may raise `msg_qbytes` past `msgmnb`
+        // (also for a queue that a put-back took past both: `put_back`).
         let most = qbytes.max(u64::from(ns.shared.limits.get().msgmnb));
         let (mut bytes, mut count, mut resource) = (0u64, 0u64, None);
         for _ in 0..n {

@@ -914,9 +914,9 @@ TEST_F(ext, sysv_batch_errors_end_the_batch_at_the_failing_item)
 /*
  * A blocking batch of more receives than the queue holds messages: as
  * many single receives, it delivers what it has before it waits for more,
- * so a sender blocked for room goes on (a batch that held its first
- * messages' room while it waited would wait for ever: here, until its
- * 3-second timeout).
+ * and a sender blocked for room goes on (when a message out for delivery
+ * held its room, a batch that held its first messages' room while it
+ * waited waited for ever: here, until its 3-second timeout).
  */
 TEST_F(ext, a_blocking_batch_larger_than_the_queue_gets_every_message)
 {

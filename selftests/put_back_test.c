@@ -1015,6 +1015,97 @@ TEST_F_TIMEOUT(put_back, posix_room_is_free_at_once_and_a_put_back_may_pass_maxm
 }
 
 /*
+ * A queue above maxmsg after a put-back dumps and restores as it is; more
+ * messages than maxmsg (more than a send could put in, as sizes past the
+ * limits) need CAP_SYS_RESOURCE: EPERM without it, and nothing is made.
+ * (It was EBADMSG with any capability: such a checkpoint could never be
+ * restored.)
+ */
+TEST_F_TIMEOUT(put_back, posix_a_queue_above_maxmsg_restores_with_sys_resource, TIMEOUT)
+{
+	struct stall *a = &self->st;
+	mqd_t q = SYS(mq_new(self, 1));
+	void *dump;
+	size_t len;
+	pid_t pid;
+
+	SYS(mq_snd(q, "q0", 3));
+	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
+	CHECK(stall_start(a));
+	SYS(mq_snd(q, "x1", 3));
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	ASSERT_EQ(2, curmsgs(q));
+	SYS(ripc_dump_alloc(&dump, &len));
+	pid = fork_child();
+	if (pid == 0) {
+		struct mq_attr at;
+		unsigned int prio;
+		char b[MSGSIZE];
+		mqd_t r;
+
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		CHILD_CHECK(caps_in_effect(CAP_CHECKPOINT_RESTORE, 0) == 0);
+		CHILD_CHECK(ripc_restore(dump, len) == -1 && errno == EPERM);
+		CHILD_CHECK(ripc_mq_open(self->name, O_RDONLY) == -1 && errno == ENOENT);
+		CHILD_CHECK(caps_in_effect(CAP_CHECKPOINT_RESTORE, 1) == 0);
+		CHILD_CHECK(ripc_restore(dump, len) == 0);
+		r = ripc_mq_open(self->name, O_RDONLY | O_NONBLOCK);
+		CHILD_CHECK(r >= 0 && ripc_mq_getattr(r, &at) == 0);
+		CHILD_CHECK(at.mq_curmsgs == 2 && at.mq_maxmsg == 1);
+		CHILD_CHECK(ripc_mq_receive(r, b, sizeof(b), &prio) == 2 && !memcmp(b, "q0", 2));
+		CHILD_CHECK(ripc_mq_receive(r, b, sizeof(b), &prio) == 2 && !memcmp(b, "x1", 2));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	free(dump);
+}
+
+/*
+ * A receive is counted when its message leaves the queue; a put-back takes
+ * it back, count and time: after A's EFAULT the statistics are those of
+ * before A's receive.  A reset while A's copy waits counts A's receive no
+ * more, and its put-back then takes nothing back (it took back the receive
+ * counted after the reset).
+ */
+TEST_F_TIMEOUT(put_back, posix_a_put_back_takes_its_receive_back_from_the_statistics, TIMEOUT)
+{
+	struct stall *a = &self->st;
+	mqd_t q = SYS(mq_new(self, 4));
+	struct ripc_queue_stats st;
+	__s64 before;
+
+	SYS(mq_snd(q, "zero", 1));
+	CHECK(mq_expect(q, "zero", 1));
+	SYS(ripc_mq_stats(q, &st, 0));
+	ASSERT_EQ(1ULL, st.received);
+	before = st.last_receive_ns;
+	usleep(50000);		/* a few ticks: A's receive would show */
+	SYS(mq_snd(q, "first", 1));
+	SYS(mq_snd(q, "second", 1));
+	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
+	CHECK(stall_start(a));
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	SYS(ripc_mq_stats(q, &st, 0));
+	EXPECT_EQ(1ULL, st.received);
+	EXPECT_EQ(4ULL, st.received_bytes);
+	EXPECT_EQ(before, st.last_receive_ns) TH_LOG("the time of a receive that failed");
+
+	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
+	CHECK(stall_start(a));
+	SYS(ripc_mq_stats(q, &st, RIPC_STATS_RESET));
+	EXPECT_EQ(2ULL, st.received) TH_LOG("A's receive is counted while its copy waits");
+	CHECK(mq_expect(q, "second", 1));
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	SYS(ripc_mq_stats(q, &st, 0));
+	EXPECT_EQ(1ULL, st.received) TH_LOG("the put-back took back a receive of after the reset");
+	EXPECT_EQ(6ULL, st.received_bytes);
+	CHECK(mq_expect(q, "first", 1));
+}
+
+/*
  * A message handed to A (native's pipelined_send) never had room in the
  * queue: while A's copy stalls, the queue (maxmsg 1) is empty and
  * writable, POLLOUT says so, a send goes in at once, and the queue is then

@@ -403,8 +403,8 @@ struct ripc_msg_next_id {
  * item may block: an item after it that would block ends the batch.  Other
  * flags are EINVAL.
  * The module takes the queue lock once for as many items as it can; a
- * receive batch delivers what it has before an item blocks (so that the
- * senders it waits for have the room those messages took).
+ * receive batch delivers what it has before an item blocks (their sender
+ * may be waiting for an answer to them).
  */
 #define RIPC_BATCH_MAX 1024
 #define RIPC_BATCH_WAITFORONE 1
@@ -606,7 +606,9 @@ struct ripc_dump {
  * counted under the queue lock; each item of a batch counts as one call.
  * A failed call (EAGAIN, EMSGSIZE, EFAULT with its message put back, ...)
  * counts nothing, except that a call that slept counts as blocked and one
- * that timed out as a timeout.  The times are CLOCK_REALTIME nanoseconds
+ * that timed out as a timeout (a receive is counted when its message
+ * leaves the queue, and taken back, count and time, if its copy faults
+ * and the message goes back; after a reset meanwhile, nothing is).  The times are CLOCK_REALTIME nanoseconds
  * of the last such event, 0 if there was none, to within a clock tick or
  * two: the module keeps the tick count (jiffies) of each event and gives
  * it on the clock as it reads now (a clock step moves past events with it;
