@@ -568,6 +568,12 @@ impl<S: Family> Parts<'_, S> {
                         break Arrival::Taken(t, true);
                     }
                     Ok(Some(Ok(Given::Copied(n, t, s)))) => break Arrival::Copied(n, t, s),
+                    // Woken to look again (System V): `do_msgrcv` looks for
+                    // a signal first.
+                    Ok(None) if woken_signalled(&*g) => {
+                        err = Some(wait::signalled(&mut g, b.deadline, S::ON_SIGNAL));
+                        break 'wants;
+                    }
                     Ok(None) => continue,
                     Ok(Some(Err(e))) | Err(e) => {
                         err = Some(e);

@@ -1342,8 +1342,9 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     g.perm.mode = (g.perm.mode & !0o777) | (u32::from(n.msg_perm.mode) & 0o777);
     g.qbytes = i64::from(qbytes) as u64;
     g.ctime = now();
-    // expunge_all(-EAGAIN): receivers look again (permissions changed).
-    g.receivers.wake_all(&mut wq, |r| r.got = Some(Err(EAGAIN)));
+    // expunge_all(-EAGAIN): receivers look again (permissions changed),
+    // served meanwhile if a send or a removal comes before they run.
+    g.receivers.poke_all(&mut wq, |r| r.got = Some(Err(EAGAIN)));
     g.wake_senders(&mut wq, false);
     drop(g);
     q.poll.notify();

@@ -39,7 +39,10 @@ use crate::ipc::{
 pub(crate) struct Waiter<W> {
     task: ARef<Task>,
     done: bool,
-    /// What the task waits for and, once `done`, what it was given.
+    /// Woken to look again, still in the waiting order ([`WaitList::poke_all`]).
+    poked: bool,
+    /// What the task waits for and, once `done` (or `poked`), what it was
+    /// given.
     pub(crate) w: W,
 }
 
@@ -203,6 +206,7 @@ impl<W> WaitList<W> {
         let e = Waiter {
             task,
             done: false,
+            poked: false,
             w,
         };
         let i = match self.slots.get_mut(self.free as usize) {
@@ -332,10 +336,25 @@ impl<W> WaitList<W> {
         });
     }
 
-    /// Whether entry `id` was served.
+    /// Gives every waiter `f` and wakes it to look again, leaving it in the
+    /// waiting order (`expunge_all(-EAGAIN)`): until its task runs and
+    /// takes its entry, a waker may still serve it, over what `f` gave.
+    pub(crate) fn poke_all(&mut self, wq: &mut WakeQ, f: impl Fn(&mut W)) {
+        let mut i = self.head;
+        while let Some(s) = self.slot(i) {
+            i = s.next;
+            if let Some(e) = s.e.as_mut() {
+                f(&mut e.w);
+                e.poked = true;
+                wq.add(e.task.clone());
+            }
+        }
+    }
+
+    /// Whether entry `id` was served or woken to look again.
     fn served(&self, id: u64) -> bool {
         let i = u32::try_from(id).unwrap_or(NIL);
-        matches!(self.entry(i), Some(Slot { e: Some(e), .. }) if e.done)
+        matches!(self.entry(i), Some(Slot { e: Some(e), .. }) if e.done || e.poked)
     }
 
     /// Takes entry `id` out of the list (its task's, when it wakes).

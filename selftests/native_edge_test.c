@@ -586,6 +586,82 @@ TEST_F(edge, posix_receiver_handed_a_message_with_a_signal_pending_returns_it)
 	ASSERT_EQ(0, now.mq_curmsgs);
 }
 
+/* sysv_receive_caught, as uid 1000 with no capability. */
+static void sysv_receive_caught_as_user(FIXTURE_DATA(edge) *self, int q, int i, int *got)
+{
+	CHILD_CHECK(setresgid(1000, 1000, 1000) == 0 && setresuid(1000, 1000, 1000) == 0);
+	sysv_receive_caught(self, q, i, got);
+}
+
+/* Serves as SCHED_FIFO 20 on the waiter's CPU: it runs only after. */
+#define AS_FIFO20(serve) do { \
+	struct sched_param __sp = { .sched_priority = 20 }; \
+	SYS(sched_setscheduler(0, SCHED_FIFO, &__sp)); \
+	serve; \
+	__sp.sched_priority = 0; \
+	SYS(sched_setscheduler(0, SCHED_OTHER, &__sp)); \
+} while (0)
+
+/*
+ * IPC_SET wakes the blocked System V receivers to look again
+ * (expunge_all(-EAGAIN)) but leaves them on the queue's receiver list
+ * until they run: a receiver that wakes with a signal pending returns
+ * EINTR (do_msgrcv looks for a signal before it looks at the queue again,
+ * here at a mode it may no longer read: rust_ipc's gave EACCES).
+ */
+TEST_F(edge, sysv_receiver_woken_by_ipc_set_with_a_signal_pending_gets_eintr)
+{
+	int *got = shared(sizeof(int)), id;
+
+	REQUIRE_RT();
+	id = MKQ(0666);
+	start_waiters(_metadata, self, &fifo10, 1, sysv_receive_caught_as_user, id, got);
+	SERVE_THEN_SIGNAL(SET(id, 0, 0600, 16384));
+	ASSERT_EQ(-EINTR, *got);
+}
+
+/* ... and one that the queue's removal reaches before it runs gets EIDRM
+ * (rust_ipc's looked again: EACCES). */
+TEST_F(edge, sysv_receiver_woken_by_ipc_set_then_removal_gets_eidrm)
+{
+	int *got = shared(sizeof(int)), id;
+
+	REQUIRE_RT();
+	id = MKQ(0666);
+	start_waiters(_metadata, self, &fifo10, 1, sysv_receive_caught_as_user, id, got);
+	AS_FIFO20({
+		SET(id, 0, 0600, 16384);
+		SYS(sysv->ctl(id, IPC_RMID, NULL));
+	});
+	reap_waiters(_metadata, self);
+	ASSERT_EQ(-EIDRM, *got);
+}
+
+/* ... and a message sent before it runs is handed to it (pipelined_send):
+ * the queue shows none, and msg_lrpid is the receiver's (rust_ipc's queued
+ * it, for any receiver to take). */
+TEST_F(edge, sysv_receiver_woken_by_ipc_set_is_handed_a_message_sent_before_it_runs)
+{
+	int *got = shared(sizeof(int)), id;
+	struct msqid_ds ds;
+	pid_t receiver;
+
+	REQUIRE_RT();
+	id = MKQ(0666);
+	start_waiters(_metadata, self, &fifo10, 1, sysv_receive_caught, id, got);
+	receiver = self->kids[0];
+	AS_FIFO20({
+		SET(id, 0, 0666, 16384);
+		SYS(snd(sysv, id, 1, "m1", 0));
+		ds = STAT(id);
+	});
+	reap_waiters(_metadata, self);
+	EXPECT_EQ(0UL, (unsigned long)ds.msg_qnum);
+	EXPECT_EQ(receiver, ds.msg_lrpid);
+	ASSERT_EQ(2, *got);
+	ASSERT_QUEUE(id, 0, 0);
+}
+
 /*
  * A real-time caller and a preempted lower-priority one (no unbounded
  * priority inversion).  On CPU 0: L (SCHED_OTHER) sends and receives on a
