@@ -188,17 +188,11 @@ fn wait_in<S: Family, W>(list: &mut WaitList<W>, w: W) -> Result<u64> {
 pub(crate) struct Taken<E> {
     pub(crate) msg: Msg,
     pub(crate) extra: E,
-    /// Its receive's count, taken back if it comes back.
-    receipt: Receipt,
 }
 
 impl<E> Taken<E> {
     pub(crate) fn new(msg: Msg, extra: E) -> Self {
-        Self {
-            msg,
-            extra,
-            receipt: Receipt::default(),
-        }
+        Self { msg, extra }
     }
 }
 
@@ -403,12 +397,11 @@ fn hand_direct<S: Family>(
 }
 
 /// A message left its queue for a receive (`handed`: it was handed to
-/// the receiver by its sender, and never had room in the queue): counted
-/// as received (uncounted if it comes back: [`Parts::put_back`]), and the
-/// room it frees lets a blocked sender in, in this critical section, as
-/// native's `pipelined_receive`, whether or not its copy is done yet.
-fn left<S: QueueState>(g: &mut S, t: &mut Taken<S::Extra>, handed: bool, wq: &mut WakeQ) {
-    t.receipt = g.stats().took(t.msg.len());
+/// the receiver by its sender, and never had room in the queue; counted
+/// as received by the caller): the room it frees lets a blocked sender in,
+/// in this critical section, as native's `pipelined_receive`, whether or
+/// not its copy is done yet.
+fn left<S: QueueState>(g: &mut S, handed: bool, wq: &mut WakeQ) {
     if !handed && g.engine().sender_waits && !g.serve_senders(wq) {
         g.engine().sender_waits = false;
     }
@@ -421,9 +414,10 @@ pub(crate) enum Got<E> {
     /// Copied into the receiver's buffer by its sender (the length, the
     /// type or priority, the place in the send order).
     Copied(usize, i64, u64),
-    /// To copy after the lock (`true`: it left the queue, and goes back if
-    /// the copy faults; `false`: a `MSG_COPY` copy).
-    Later(Taken<E>, bool),
+    /// To copy after the lock (with its receive's receipt if it left the
+    /// queue, and goes back if the copy faults; none for a `MSG_COPY`
+    /// copy).
+    Later(Taken<E>, Option<Receipt>),
 }
 
 impl<S: Family> Parts<'_, S> {
@@ -568,12 +562,7 @@ impl<S: Family> Parts<'_, S> {
                         break Arrival::Taken(t, true);
                     }
                     Ok(Some(Ok(Given::Copied(n, t, s)))) => break Arrival::Copied(n, t, s),
-                    // Woken to look again (System V): `do_msgrcv` looks for
-                    // a signal first.
-                    Ok(None) if woken_signalled(&*g) => {
-                        err = Some(wait::signalled(&mut g, b.deadline, S::ON_SIGNAL));
-                        break 'wants;
-                    }
+                    // Woken to look again (with no signal: `wait::sleep`).
                     Ok(None) => continue,
                     Ok(Some(Err(e))) | Err(e) => {
                         err = Some(e);
@@ -627,11 +616,15 @@ impl<S: Family> Parts<'_, S> {
                 ..b.after(done)
             };
             let wants = (done..items.len()).map_while(&want);
+            // The run's receipt, for all its receives.
+            let mut receipt = None;
             let (n, run_err) = self.receive_run(wants, run, |g, a, wq| {
                 // A batch pins nothing, so it is never filled by its sender.
-                if let Arrival::Taken(mut t, handed) = a {
+                if let Arrival::Taken(t, handed) = a {
                     if room {
-                        left(g, &mut t, handed, wq);
+                        let r = g.stats().took(t.msg.len());
+                        receipt = Some(receipt.map_or(r, |first: Receipt| first.and(r)));
+                        left(g, handed, wq);
                     }
                     let _ = got.push_within_capacity(t);
                 }
@@ -643,7 +636,7 @@ impl<S: Family> Parts<'_, S> {
             let part = items.get_mut(done..).unwrap_or(&mut []);
             let first = done;
             let (k, err) =
-                self.finish_batch(at, part, got, room, |it, i, m| store(it, first + i, m));
+                self.finish_batch(at, part, got, receipt, |it, i, m| store(it, first + i, m));
             done += k;
             match err.or(run_err) {
                 None if done < items.len() && want(done).is_some() => {}
@@ -695,7 +688,8 @@ impl<'a, S: QueueState> Parts<'a, S> {
     /// One receive's delivery, the rule for both families, under the queue
     /// lock (`g`): a copy that cannot fault (`now`, which gives the length)
     /// delivers the message at once; else it is copied after the lock, by
-    /// [`Parts::finish`].  Either way it has left the queue ([`left`]).
+    /// [`Parts::finish`].  Either way it has left the queue, counted as
+    /// received ([`left`]).
     /// `room`: whether the message has room in the queue (not a `MSG_COPY`
     /// copy, which is not counted as received).  One its sender copied
     /// into the receiver's buffer is delivered already.
@@ -711,18 +705,25 @@ impl<'a, S: QueueState> Parts<'a, S> {
             Arrival::Taken(t, handed) => (t, handed),
             Arrival::Copied(n, t, s) => return Got::Copied(n, t, s),
         };
-        let r = now(&t.msg);
-        if room {
-            // Before a blocked sender is served, which may use it; a
-            // message copied after the lock keeps it, for a put-back.
-            if r.is_ok() {
-                g.recycle(&mut t.extra);
+        match now(&t.msg) {
+            Ok(n) => {
+                if room {
+                    g.stats().received(1, t.msg.len());
+                    // Before a blocked sender is served, which may use it.
+                    g.recycle(&mut t.extra);
+                    left(g, handed, wq);
+                }
+                Got::Now(t, n)
             }
-            left(g, &mut t, handed, wq);
-        }
-        match r {
-            Ok(n) => Got::Now(t, n),
-            Err(_) => Got::Later(t, room),
+            Err(_) => {
+                // Taken back if it comes back ([`Parts::put_back`]); it
+                // keeps its tree node, for that.
+                let r = room.then(|| g.stats().took(t.msg.len()));
+                if room {
+                    left(g, handed, wq);
+                }
+                Got::Later(t, r)
+            }
         }
     }
 
@@ -730,15 +731,15 @@ impl<'a, S: QueueState> Parts<'a, S> {
     /// message to its buffer (`store`, which also fills its item), then the
     /// `items` back to user memory at `addr` in one copy; the messages not
     /// stored and reported (after a fault) go back as if they had never
-    /// left.  `room`: whether the messages have room in the queue (not
-    /// `MSG_COPY` copies).  Returns how many were reported and the error
-    /// that stopped the batch.
+    /// left, with `receipt`, their run's (none for `MSG_COPY` copies, which
+    /// have no room in the queue).  Returns how many were reported and the
+    /// error that stopped the batch.
     pub(crate) fn finish_batch<T: AsBytes>(
         &self,
         addr: u64,
         items: &mut [T],
         mut got: KVec<Taken<S::Extra>>,
-        room: bool,
+        receipt: Option<Receipt>,
         mut store: impl FnMut(&mut T, usize, &Msg) -> Result,
     ) -> (usize, Option<Error>) {
         let mut stored = got.len().min(items.len());
@@ -753,9 +754,11 @@ impl<'a, S: QueueState> Parts<'a, S> {
         if done < stored {
             err = Some(EFAULT);
         }
-        if room {
-            // The delivered ones are freed here, outside the lock.
-            self.put_back(got.drain_all().skip(done));
+        if let Some(r) = receipt {
+            // The delivered ones are freed here, outside the lock; the last
+            // receive's time stays if one was delivered.
+            let r = if done > 0 { r.count_only() } else { r };
+            self.put_back(got.drain_all().skip(done), Some(r));
         }
         (done, err)
     }
@@ -769,14 +772,14 @@ impl<'a, S: QueueState> Parts<'a, S> {
         later: impl FnOnce(&Msg) -> Result<usize>,
         copied: impl FnOnce(usize, i64, u64) -> Result<usize>,
     ) -> Result<usize> {
-        let (t, room) = match got {
+        let (t, receipt) = match got {
             Got::Now(_, n) => return Ok(n),
             Got::Copied(n, mtype, seq) => return copied(n, mtype, seq),
-            Got::Later(t, room) => (t, room),
+            Got::Later(t, receipt) => (t, receipt),
         };
         let r = later(&t.msg);
-        if room && r.is_err() {
-            self.put_back(core::iter::once(t));
+        if let (Some(receipt), Err(_)) = (receipt, &r) {
+            self.put_back(core::iter::once(t), Some(receipt));
         }
         r
     }
@@ -786,8 +789,14 @@ impl<'a, S: QueueState> Parts<'a, S> {
     /// buffer that could not report them, loaded again from there): each
     /// goes to a blocked receiver that takes it, else to its old place, even
     /// if senders let in meanwhile filled the queue; no longer counted as
-    /// received.  Nothing is lost unless the queue was removed.
-    pub(crate) fn put_back(&self, taken: impl Iterator<Item = Taken<S::Extra>>) {
+    /// received (`r`: what counting them changed; none: counted by their
+    /// sender, [`Parts::send_direct`]).  Nothing is lost unless the queue
+    /// was removed.
+    pub(crate) fn put_back(
+        &self,
+        taken: impl Iterator<Item = Taken<S::Extra>>,
+        r: Option<Receipt>,
+    ) {
         let mut taken = taken.peekable();
         if taken.peek().is_none() {
             // A batch delivered whole: nothing to put back, no lock.
@@ -795,8 +804,10 @@ impl<'a, S: QueueState> Parts<'a, S> {
         }
         let mut wq = WakeQ::new();
         let mut g = self.state.lock();
+        let (mut msgs, mut bytes) = (0, 0);
         for t in taken {
-            g.stats().unreceived(t.msg.len(), t.receipt);
+            msgs += 1;
+            bytes += t.msg.len();
             if g.removed() {
                 continue;
             }
@@ -804,6 +815,7 @@ impl<'a, S: QueueState> Parts<'a, S> {
                 g.reinsert(m, t.extra);
             }
         }
+        g.stats().unreceived(msgs, bytes, r);
         let poll = g.engine().polled.then_some(self.poll);
         wait::end_run(g, wq, poll, 0, None);
     }

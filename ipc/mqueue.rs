@@ -961,7 +961,7 @@ pub(crate) fn receive(
                     if let Ok(mut msg) = Msg::load(x.msg_ptr, n, prio) {
                         msg.set_seq(seq);
                         let extra = Node::default();
-                        parts.put_back(core::iter::once(Taken::new(msg, extra)));
+                        parts.put_back(core::iter::once(Taken::new(msg, extra)), None);
                     }
                 })
         },
@@ -1061,7 +1061,7 @@ pub(crate) fn peek_batch(h: Option<&MqHandle>, b: &ripc_mq_peek_batch) -> Result
         drop(g);
         let part = items.get_mut(done..done + got.len()).unwrap_or(&mut []);
         let addr = item_addr::<ripc_mq_item>(b.items, done);
-        let (n, store_err) = q.parts().finish_batch(addr, part, got, false, |it, _, m| {
+        let (n, store_err) = q.parts().finish_batch(addr, part, got, None, |it, _, m| {
             it.msg_len = m.len() as u64;
             it.msg_prio = m.mtype() as u32;
             m.store(it.msg_ptr, m.len())

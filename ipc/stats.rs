@@ -24,6 +24,7 @@
 #![deny(unsafe_code)]
 
 use crate::ipc::{defs::ripc_queue_stats, kernel_api, text::Text};
+use core::num::NonZeroU64;
 
 /// A queue's counters ([`ripc_queue_stats`]).
 #[derive(Default)]
@@ -54,16 +55,50 @@ pub(crate) struct Stats {
     resets: u32,
 }
 
-/// What counting a receive changed ([`Stats::took`]), to take back if its
-/// message comes back ([`Stats::unreceived`]).
-#[derive(Clone, Copy, Default)]
-pub(crate) struct Receipt {
-    /// The resets when it was counted (`None`: not known; taken back
-    /// whatever came since, saturating at 0).
-    resets: Option<u32>,
-    /// `last_receive` before and after it.
-    before: u64,
-    after: u64,
+/// What counting receives changed ([`Stats::took`]), to take back if their
+/// messages come back ([`Stats::unreceived`]), in one word (a single
+/// receive's result carries it): the resets when they were counted (low 16
+/// bits), the receive count after them (low 15 bits), and the ticks from
+/// the last receive before them to their own (`u32::MAX`: the time stays).
+#[derive(Clone, Copy)]
+pub(crate) struct Receipt(NonZeroU64);
+
+impl Receipt {
+    fn new(resets: u32, count: u64, ago: u64) -> Self {
+        let ago = u32::try_from(ago).unwrap_or(u32::MAX);
+        let count = (count & 0x7fff) << 48;
+        let resets = u64::from(resets & 0xffff) << 32;
+        // The top bit set: never 0 (so `Option<Receipt>` is a word).
+        let v = (1 << 63) | count | resets | u64::from(ago);
+        Self(NonZeroU64::new(v).unwrap_or(NonZeroU64::MAX))
+    }
+
+    fn resets(self) -> u32 {
+        (self.0.get() >> 32) as u32 & 0xffff
+    }
+
+    fn count(self) -> u64 {
+        (self.0.get() >> 48) & 0x7fff
+    }
+
+    fn ago(self) -> u32 {
+        self.0.get() as u32
+    }
+
+    /// The count only: the time of the last receive stays (a batch that
+    /// delivered some of the messages it took).
+    pub(crate) fn count_only(self) -> Self {
+        Self(self.0 | u64::from(u32::MAX))
+    }
+
+    /// This receipt and `later`'s, of receives counted after it (a batch's).
+    pub(crate) fn and(self, later: Receipt) -> Self {
+        let ago = match (self.ago(), later.ago()) {
+            (u32::MAX, _) | (_, u32::MAX) => u64::MAX,
+            (a, b) => u64::from(a) + u64::from(b),
+        };
+        Self::new(later.resets(), later.count(), ago)
+    }
 }
 
 /// A queue state that keeps [`Stats`].
@@ -147,26 +182,27 @@ impl Stats {
     pub(crate) fn took(&mut self, len: usize) -> Receipt {
         let before = self.last_receive;
         self.received(1, len);
-        Receipt {
-            resets: Some(self.resets),
-            before,
-            after: self.last_receive,
-        }
+        let ago = self.last_receive.wrapping_sub(before);
+        Receipt::new(self.resets, self.received, ago)
     }
 
-    /// A message counted as received when it left the queue (`r`, or when
-    /// its sender filled the receiver's buffer: no receipt) went back into
-    /// the queue (the receiver could not take or report it): the count and
-    /// the time of the last receive are as if it had not been received.
-    /// After a reset (`RIPC_STATS_RESET`) since, nothing of it is counted.
-    pub(crate) fn unreceived(&mut self, bytes: usize, r: Receipt) {
-        match r.resets {
-            Some(n) if n != self.resets => return,
-            // No receive since: the last is the one before it.
-            Some(_) if self.last_receive == r.after => self.last_receive = r.before,
-            _ => {}
+    /// `msgs` messages of `bytes` bytes counted as received when they left
+    /// the queue (`r`, or when their sender filled the receiver's buffer:
+    /// none) went back into the queue (the receiver could not take or
+    /// report them): the counts and the time of the last receive are as if
+    /// they had not been received.  After a reset (`RIPC_STATS_RESET`)
+    /// since, nothing of them is counted.
+    pub(crate) fn unreceived(&mut self, msgs: usize, bytes: usize, r: Option<Receipt>) {
+        if let Some(r) = r {
+            if r.resets() != self.resets & 0xffff {
+                return;
+            }
+            // No receive since: the last is the one before them.
+            if self.received & 0x7fff == r.count() && r.ago() != u32::MAX {
+                self.last_receive = self.last_receive.wrapping_sub(u64::from(r.ago()));
+            }
         }
-        self.received = self.received.saturating_sub(1);
+        self.received = self.received.saturating_sub(msgs as u64);
         self.received_bytes = self.received_bytes.saturating_sub(bytes as u64);
     }
 

@@ -351,10 +351,14 @@ impl<W> WaitList<W> {
         }
     }
 
-    /// Whether entry `id` was served or woken to look again.
-    fn served(&self, id: u64) -> bool {
+    /// Whether entry `id` was served (`Some(true)`) or woken to look
+    /// again (`Some(false)`).
+    fn served(&self, id: u64) -> Option<bool> {
         let i = u32::try_from(id).unwrap_or(NIL);
-        matches!(self.entry(i), Some(Slot { e: Some(e), .. }) if e.done || e.poked)
+        match self.entry(i) {
+            Some(Slot { e: Some(e), .. }) if e.done || e.poked => Some(e.done),
+            _ => None,
+        }
     }
 
     /// Takes entry `id` out of the list (its task's, when it wakes).
@@ -616,7 +620,9 @@ pub(crate) fn signalled<S>(
 /// Sleeps until entry `id` of `list(state)` is served, and returns it
 /// removed from the list.  On a signal or the deadline the entry is removed
 /// and the error returned, unless a waker served it first (`wq_sleep`'s
-/// order: served, then signalled, then timed out).  `taken` sees the entry
+/// order: served, then signalled, then timed out).  One woken to look again
+/// ([`WaitList::poke_all`]) is returned too, unless a signal is pending
+/// (`do_msgrcv` looks for one before it looks at the queue again).  `taken` sees the entry
 /// once it is removed, either way (to keep what must outlive the lock).
 /// The queue's counters get the sleep (`blocked`, if it sleeps at all) and
 /// the timeout.
@@ -632,11 +638,14 @@ pub(crate) fn sleep<S: Unpin + Counted, W>(
     let mut timed_out = false;
     loop {
         let served = list(g).served(id);
-        let err = if served {
+        let err = if served == Some(true) {
             None
         } else if kernel::current!().signal_pending() {
             // Its time left is written back below, after the entry.
             Some(on_signal.error(&deadline))
+        } else if served.is_some() {
+            // Woken to look again.
+            None
         } else if timed_out {
             Some(ETIMEDOUT)
         } else {

@@ -1511,7 +1511,14 @@ TEST_F_TIMEOUT(put_back, sysv_batch_write_back_fault_puts_back_every_message, TI
 	struct stall *a = &self->st;
 	int id = SYS(msg_new(self)), fd = SYS(bind_new(id));
 	struct ripc_msg_item *it;
+	struct ripc_queue_stats st;
+	__s64 before;
 
+	SYS(snd(id, 1, "zero"));
+	CHECK(msg_expect(id, 0, 1, "zero"));
+	SYS(ripc_msg_stats(id, &st, 0));
+	before = st.last_receive_ns;
+	usleep(50000);		/* a few ticks: the batch's receives would show */
 	SYS(snd(id, 1, "v0"));
 	SYS(snd(id, 1, "v1"));
 	CHECK(stall_map(a, 1));
@@ -1528,6 +1535,11 @@ TEST_F_TIMEOUT(put_back, sysv_batch_write_back_fault_puts_back_every_message, TI
 	EXPECT_OK(peer_polled(self, 0));
 	EXPECT_TRUE(peer_blocked(self, 1)) TH_LOG("the type 9 receiver left its msgrcv");
 	EXPECT_QUEUE(id, 2, 4);
+	/* Its receives are taken back, count and time. */
+	SYS(ripc_msg_stats(id, &st, 0));
+	EXPECT_EQ(1ULL, st.received);
+	EXPECT_EQ(4ULL, st.received_bytes);
+	EXPECT_EQ(before, st.last_receive_ns);
 	SYS(snd(id, 1, "newer"));
 	CHECK(msg_expect(id, 0, 1, "v0"));
 	CHECK(msg_expect(id, 0, 1, "v1"));
