@@ -53,20 +53,23 @@ pub(crate) struct Stats {
     /// How many resets there were (`RIPC_STATS_RESET`): a receive counted
     /// before one is not taken back after it ([`Receipt`]).
     resets: u32,
+    /// Receives counted, less those whose time was taken back: while it
+    /// is what a receipt saw, `last_receive` is that receipt's.
+    times: u32,
 }
 
 /// What counting receives changed ([`Stats::took`]), to take back if their
 /// messages come back ([`Stats::unreceived`]), in one word (a single
 /// receive's result carries it): the resets when they were counted (low 16
-/// bits), the receive count after them (low 15 bits), and the ticks from
-/// the last receive before them to their own (`u32::MAX`: the time stays).
+/// bits), `Stats::times` after them (low 15 bits), and the ticks from the
+/// last receive before them to their own (`u32::MAX`: the time stays).
 #[derive(Clone, Copy)]
 pub(crate) struct Receipt(NonZeroU64);
 
 impl Receipt {
-    fn new(resets: u32, count: u64, ago: u64) -> Self {
+    fn new(resets: u32, count: u32, ago: u64) -> Self {
         let ago = u32::try_from(ago).unwrap_or(u32::MAX);
-        let count = (count & 0x7fff) << 48;
+        let count = u64::from(count & 0x7fff) << 48;
         let resets = u64::from(resets & 0xffff) << 32;
         // The top bit set: never 0 (so `Option<Receipt>` is a word).
         let v = (1 << 63) | count | resets | u64::from(ago);
@@ -77,8 +80,8 @@ impl Receipt {
         (self.0.get() >> 32) as u32 & 0xffff
     }
 
-    fn count(self) -> u64 {
-        (self.0.get() >> 48) & 0x7fff
+    fn count(self) -> u32 {
+        (self.0.get() >> 48) as u32 & 0x7fff
     }
 
     fn ago(self) -> u32 {
@@ -175,6 +178,7 @@ impl Stats {
         self.received = self.received.wrapping_add(msgs as u64);
         self.received_bytes = self.received_bytes.wrapping_add(bytes as u64);
         self.last_receive = kernel_api::jiffies();
+        self.times = self.times.wrapping_add(msgs as u32);
     }
 
     /// A message of `len` bytes left the queue for a receive: counted as
@@ -183,23 +187,27 @@ impl Stats {
         let before = self.last_receive;
         self.received(1, len);
         let ago = self.last_receive.wrapping_sub(before);
-        Receipt::new(self.resets, self.received, ago)
+        Receipt::new(self.resets, self.times, ago)
     }
 
     /// `msgs` messages of `bytes` bytes counted as received when they left
-    /// the queue (`r`, or when their sender filled the receiver's buffer:
-    /// none) went back into the queue (the receiver could not take or
-    /// report them): the counts and the time of the last receive are as if
-    /// they had not been received.  After a reset (`RIPC_STATS_RESET`)
-    /// since, nothing of them is counted.
+    /// the queue (`r`) went back into the queue (the receiver could not take
+    /// or report them): the counts and the time of the last receive are as
+    /// if they had not been received.  After a reset (`RIPC_STATS_RESET`)
+    /// since, nothing of them is counted.  Without a receipt (a message its
+    /// sender filled into a receiver's buffer, counted then: one word more
+    /// in every receive's result cost the data path), the count is taken
+    /// back whatever came since, and the time stays.
     pub(crate) fn unreceived(&mut self, msgs: usize, bytes: usize, r: Option<Receipt>) {
         if let Some(r) = r {
             if r.resets() != self.resets & 0xffff {
                 return;
             }
-            // No receive since: the last is the one before them.
-            if self.received & 0x7fff == r.count() && r.ago() != u32::MAX {
+            // No receive counted since (nor one taken back, save the last
+            // ones in reverse order): the last is the one before them.
+            if self.times & 0x7fff == r.count() && r.ago() != u32::MAX {
                 self.last_receive = self.last_receive.wrapping_sub(u64::from(r.ago()));
+                self.times = self.times.wrapping_sub(msgs as u32);
             }
         }
         self.received = self.received.saturating_sub(msgs as u64);

@@ -1106,6 +1106,43 @@ TEST_F_TIMEOUT(put_back, posix_a_put_back_takes_its_receive_back_from_the_statis
 }
 
 /*
+ * Two receives whose copies stall, A's then B's, put back in that order
+ * with a receive C delivered in between: the time of the last receive
+ * stays C's (B's put-back once took it back to a time no receive had, C's
+ * less the time between A's and B's receives).
+ */
+TEST_F_TIMEOUT(put_back, posix_put_backs_in_taking_order_keep_a_later_receive_time, TIMEOUT)
+{
+	struct stall *a = &self->st, b = { .uffd = self->st.uffd };
+	mqd_t q = SYS(mq_new(self, 4));
+	struct ripc_queue_stats st;
+	__s64 c_time;
+
+	SYS(mq_snd(q, "a", 1));
+	SYS(mq_snd(q, "b", 1));
+	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
+	CHECK(stall_start(a));
+	usleep(50000);		/* a few ticks between A's and B's receives */
+	CHECK(stall_receive(&b, A_MQ_RECEIVE, q, 0));
+	CHECK(stall_start(&b));
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	usleep(50000);
+	CHECK(mq_expect(q, "a", 1));
+	SYS(ripc_mq_stats(q, &st, 0));
+	c_time = st.last_receive_ns;
+	CHECK(stall_fail(&b));
+	EXPECT_EQ(-1, b.ret);
+	EXPECT_EQ(EFAULT, b.err);
+	SYS(ripc_mq_stats(q, &st, 0));
+	EXPECT_EQ(1ULL, st.received);
+	EXPECT_EQ(c_time, st.last_receive_ns) TH_LOG("C's time was taken back");
+	b.uffd = -1;		/* the fixture's */
+	stall_cleanup(&b);
+	CHECK(mq_expect(q, "b", 1));
+}
+
+/*
  * A message handed to A (native's pipelined_send) never had room in the
  * queue: while A's copy stalls, the queue (maxmsg 1) is empty and
  * writable, POLLOUT says so, a send goes in at once, and the queue is then

@@ -608,7 +608,9 @@ struct ripc_dump {
  * counts nothing, except that a call that slept counts as blocked and one
  * that timed out as a timeout (a receive is counted when its message
  * leaves the queue, and taken back, count and time, if its copy faults
- * and the message goes back; after a reset meanwhile, nothing is).  The times are CLOCK_REALTIME nanoseconds
+ * and the message goes back; after a reset meanwhile, nothing is; a
+ * one-copy receive whose priority cannot be written is taken back from
+ * the counts, even after a reset, and the time stays).  The times are CLOCK_REALTIME nanoseconds
  * of the last such event, 0 if there was none, to within a clock tick or
  * two: the module keeps the tick count (jiffies) of each event and gives
  * it on the clock as it reads now (a clock step moves past events with it;
