@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <linux/futex.h>
 #include <unistd.h>
 
@@ -181,6 +182,38 @@ void ripc_fd_forget(unsigned int lo, unsigned int hi)
 
 static void learn_abi(int fd);
 
+/*
+ * The device's number when its node is not there to be looked at: the one
+ * sysfs gives the misc device ("MAJOR:MINOR"), or, with sysfs and no entry
+ * of the device's (the module is not loaded), a number no file has (-1);
+ * 0 if sysfs is not there either.
+ */
+static dev_t sysfs_rdev(void)
+{
+	char buf[32], *p = buf;
+	unsigned long num[2] = { 0, 0 };
+	int fd = open("/sys/class/misc/rust_ipc/dev", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	struct stat st;
+
+	if (fd < 0)
+		return stat("/sys/class/misc", &st) == 0 && S_ISDIR(st.st_mode) ? (dev_t)-1 : 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	for (int i = 0; i < 2; i++, p++) {
+		if (*p < '0' || *p > '9')
+			return 0;
+		while (*p >= '0' && *p <= '9')
+			num[i] = num[i] * 10 + (unsigned long)(*p++ - '0');
+		if (*p != (i ? '\n' : ':'))
+			return 0;
+	}
+	return makedev(num[0], num[1]);
+}
+
 /* Whether fd, not known yet, is a file of the device (then known, and the
  * module's ABI learnt from it: a descriptor inherited across an exec makes
  * the register calls too, whose priority the module writes itself). */
@@ -196,9 +229,12 @@ static __attribute__((noinline, cold)) int fd_check(int fd)
 		dev = st.st_rdev;
 		__atomic_store_n(&device_rdev, dev, __ATOMIC_RELAXED);
 	}
+	/* No node (a chroot, a mount namespace given only descriptors): sysfs
+	 * may tell (not kept: the module may be loaded later). */
+	if (!dev)
+		dev = sysfs_rdev();
 	if (!dev) {
-		/* No device node to compare with (a chroot, a mount namespace
-		 * given only descriptors): the module's answer decides, as
+		/* Nothing to compare with: the module's answer decides, as
 		 * before the check; nothing is learnt. */
 		errno = err;
 		return 1;

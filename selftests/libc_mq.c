@@ -690,6 +690,28 @@ TEST(queue_calls_on_another_file_are_ebadf)
 }
 
 /*
+ * The same without the device node (a tmpfs over /dev in a mount namespace
+ * of its own, as a container handed only descriptors): libripc knows the
+ * device by the number sysfs gives it.  It made its ioctl on the file then
+ * (EINVAL from /dev/urandom's driver).
+ */
+TEST(queue_calls_on_another_file_are_ebadf_without_the_device_node)
+{
+	int rnd = SYS(open("/dev/urandom", O_RDONLY | O_CLOEXEC));
+	int ep = SYS(epoll_create1(EPOLL_CLOEXEC));
+
+	REQUIRE_ROOT();
+	SYS(unshare(CLONE_NEWNS));
+	SYS(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+	SYS(mount("tmpfs", "/dev", "tmpfs", 0, NULL));
+	ASSERT_NE(0, access("/dev/rust_ipc", F_OK));
+	ASSERT_EQ(0, all_ebadf(rnd)) TH_LOG("/dev/urandom: %s", strerrorname_np(errno));
+	ASSERT_EQ(0, all_ebadf(ep)) TH_LOG("epoll: %s", strerrorname_np(errno));
+	SYS(close(ep));
+	SYS(close(rnd));
+}
+
+/*
  * A number that queue calls found not to be a queue (the drop-in remembers
  * such an open descriptor, so that its later calls make native's call at
  * once) is a queue for them once a queue descriptor takes it: dup()ed

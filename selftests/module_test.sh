@@ -12,7 +12,7 @@ n=0 fail=0
 ok() { n=$((n+1)); echo "ok $n $1"; }
 nok() { n=$((n+1)); fail=$((fail+1)); echo "not ok $n $1"; }
 echo "TAP version 13"
-echo "1..10"
+echo "1..11"
 
 grep -q '^rust_ipc ' /proc/modules || insmod $KO
 [ "$(stat -c %a /dev/rust_ipc)" = 666 ] && ok "device_mode_is_0666" || nok "device_mode_is_0666"
@@ -46,7 +46,7 @@ sleeping() {
 insmod $KO
 ripcctl mq-create /blocked >/dev/null
 ripcctl mq-recv /blocked >/dev/null 2>&1 & r1=$!
-ripcctl msg-recv 0x7e58 1 >/dev/null 2>&1 & r2=$!
+ripcctl msg-send 0x7e58 1 x >/dev/null; ripcctl msg-recv 0x7e58 2 >/dev/null 2>&1 & r2=$!
 if sleeping $r1 && sleeping $r2 && ! rmmod rust_ipc 2>/dev/null; then
 	ok "rmmod_refused_while_calls_block"
 else
@@ -127,6 +127,25 @@ if [ $bad = 0 ]; then
 	ok "ripcctl_takes_negative_keys_checks_top_counts_and_receives_up_to_msgmax"
 else
 	nok "ripcctl_takes_negative_keys_checks_top_counts_and_receives_up_to_msgmax"
+fi
+# msg-recv of a key with no queue fails (msgget: ENOENT, exit status 1) and
+# makes none (it made one, and waited on it for ever); peek of an empty
+# queue prints nothing and succeeds (it failed with ENOMSG).  (-t 1: the
+# old msg-recv waited on the queue it made.)
+bad=0
+queues=$(ripcctl list | wc -l)
+got=$(ripcctl msg-recv -t 1 0x7e5c 1 2>&1); st=$?
+[ $st -eq 1 ] || { bad=1; echo "# msg-recv of no queue: exit status $st"; }
+case $got in *"msgget: No such file or directory"*) ;; *) bad=1; echo "# msg-recv: $got" ;; esac
+[ "$(ripcctl list | wc -l)" = "$queues" ] || { bad=1; echo "# msg-recv made a queue"; ripcctl msg-rm 0x7e5c; }
+ripcctl mq-create /empty >/dev/null
+got=$(ripcctl peek /empty 2>&1); st=$?
+[ $st -eq 0 ] && [ -z "$got" ] || { bad=1; echo "# peek of an empty queue: $st: $got"; }
+ripcctl mq-unlink /empty
+if [ $bad = 0 ]; then
+	ok "ripcctl_msg_recv_makes_no_queue_and_peek_of_an_empty_queue_succeeds"
+else
+	nok "ripcctl_msg_recv_makes_no_queue_and_peek_of_an_empty_queue_succeeds"
 fi
 # Leave the module empty for the scripts after this one.
 rmmod rust_ipc && insmod $KO

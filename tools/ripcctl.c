@@ -21,7 +21,8 @@
  *   ripcctl msg-send [TIMEOUT] KEY TYPE TEXT
  *                                        (creates the queue if needed)
  *   ripcctl msg-recv [TIMEOUT] KEY TYPE [FLAGS]
- *                                        TYPE as msgrcv's msgtyp; FLAGS: e (MSG_EXCEPT)
+ *                                        TYPE as msgrcv's msgtyp; FLAGS: e (MSG_EXCEPT);
+ *                                        no queue of KEY: ENOENT (msgget)
  *   ripcctl msg-rm KEY
  *   ripcctl peek NAME [POS]              print the message at POS in receive order
  *                                        (default: every message), leaving it queued
@@ -229,7 +230,8 @@ static int peek(const char *name, size_t from, int all)
 			items[i] = (struct ripc_mq_item){ .msg_ptr = (uintptr_t)(buf + i * a.mq_msgsize),
 							  .msg_len = a.mq_msgsize };
 		n = ripc_mq_peek_batch(fd, items, want, pos);
-		if (n < 0 && errno == ENOMSG && all && pos > from)
+		/* The end of the queue (an empty one prints nothing). */
+		if (n < 0 && errno == ENOMSG && all)
 			break;
 		if (n < 0)
 			return fail("peek");
@@ -582,13 +584,15 @@ int main(int argc, char **argv)
 		fd = ripc_mq_open(argv[2], O_RDONLY);
 		struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1,
 				       .sigev_value.sival_int = 42 };
-		if (fd < 0 || ripc_mq_notify(fd, &ev))
+		if (fd < 0)
+			return fail("mq_open");
+		if (ripc_mq_notify(fd, &ev))
 			return fail("mq_notify");
 		printf("[pid %d] waiting for the notification of %s\n", getpid(), argv[2]);
 		fflush(stdout);
 		if (sigwaitinfo(&set, &si) < 0)
 			return fail("sigwaitinfo");
-		printf("[pid %d] notified: signo %d code %s value %d from pid %d uid %d\n", getpid(),
+		printf("[pid %d] notified: signo %d code %s value %d from pid %d uid %u\n", getpid(),
 		       si.si_signo, si.si_code == SI_MESGQ ? "SI_MESGQ" : "?", si.si_value.sival_int,
 		       si.si_pid, si.si_uid);
 		if (ms)
@@ -650,8 +654,9 @@ int main(int argc, char **argv)
 
 		if (!m)
 			return fail("malloc");
-		if ((id = msgq(argv[2], 1)) < 0 ||
-		    (n = ripc_msgrcv_clock(id, m, max, type, flg, tmo.clock, tmo.flags,
+		if ((id = msgq(argv[2], 0)) < 0)
+			return fail("msgget");
+		if ((n = ripc_msgrcv_clock(id, m, max, type, flg, tmo.clock, tmo.flags,
 					   tmo.ts)) < 0)
 			return fail("msgrcv");
 		printf("[pid %d] received type %ld: %.*s\n", getpid(), m->mtype, (int)n, m->mtext);

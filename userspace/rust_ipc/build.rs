@@ -40,6 +40,7 @@ const COMMANDS: &[&str] = &[
     "RIPC_MSGRCV",
     "RIPC_MSGCTL",
     "RIPC_MSG_BIND",
+    "RIPC_MSG_NEXT_ID",
     "RIPC_MQ_SEND_BATCH",
     "RIPC_MQ_RECEIVE_BATCH",
     "RIPC_MSGSND_BATCH",

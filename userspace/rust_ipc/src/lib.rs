@@ -176,6 +176,26 @@ mod tests {
             ),
             (RIPC_CMD_MSGSND_REGS, none(m, n(RIPC_NR_MSGSND_REGS))),
             (RIPC_CMD_MSGRCV_REGS, none(m, n(RIPC_NR_MSGRCV_REGS))),
+            (
+                RIPC_CMD_MSG_NEXT_ID,
+                read_write::<ripc_msg_next_id>(m, n(RIPC_NR_MSG_NEXT_ID)),
+            ),
+            (
+                RIPC_CMD_MQ_SEND_BATCH,
+                write::<ripc_mq_batch>(m, n(RIPC_NR_MQ_SEND_BATCH)),
+            ),
+            (
+                RIPC_CMD_MQ_RECEIVE_BATCH,
+                read_write::<ripc_mq_batch>(m, n(RIPC_NR_MQ_RECEIVE_BATCH)),
+            ),
+            (
+                RIPC_CMD_MSGSND_BATCH,
+                write::<ripc_msg_batch>(m, n(RIPC_NR_MSGSND_BATCH)),
+            ),
+            (
+                RIPC_CMD_MSGRCV_BATCH,
+                read_write::<ripc_msg_batch>(m, n(RIPC_NR_MSGRCV_BATCH)),
+            ),
         ];
         for (i, (clang, rust)) in cases.into_iter().enumerate() {
             // Opcode is a c_uint on x86_64, another type elsewhere.

@@ -159,18 +159,43 @@ pub(crate) fn open_device_as(access: OFlags) -> io::Result<OwnedFd> {
 /// instance and `/dev/urandom` say `EINVAL`), where native's calls give
 /// `EBADF`.
 pub(crate) fn is_device_file(fd: BorrowedFd<'_>) -> bool {
-    use rustix::fs::FileType;
-    let chr =
-        |st: &rustix::fs::Stat| FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice;
-    match rustix::fs::stat(DEVICE) {
-        Ok(dev) if chr(&dev) => {
-            rustix::fs::fstat(fd).is_ok_and(|st| chr(&st) && st.st_rdev == dev.st_rdev)
-        }
-        // No device node to compare with (a chroot, a mount namespace
-        // given only descriptors): the module's answer decides.
-        _ => true,
+    match device_number() {
+        Some(dev) => rustix::fs::fstat(fd).is_ok_and(|st| is_chr(&st) && st.st_rdev == dev),
+        // Nothing to compare with (neither the node nor sysfs: a chroot,
+        // a mount namespace given only descriptors): the module's answer
+        // decides.
+        None => true,
     }
 }
+
+fn is_chr(st: &rustix::fs::Stat) -> bool {
+    use rustix::fs::FileType;
+    FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
+}
+
+/// The device's number: its node's, else the one sysfs gives the misc
+/// device (`MAJOR:MINOR`); none known if neither is there.  With sysfs and
+/// no entry of the device's, the module is not loaded: a number no file
+/// has.
+fn device_number() -> Option<rustix::fs::Dev> {
+    if let Ok(st) = rustix::fs::stat(DEVICE) {
+        if is_chr(&st) {
+            return Some(st.st_rdev);
+        }
+    }
+    match std::fs::read_to_string(SYSFS_DEV) {
+        Ok(s) => {
+            let (maj, min) = s.trim().split_once(':')?;
+            Some(rustix::fs::makedev(maj.parse().ok()?, min.parse().ok()?))
+        }
+        Err(_) if std::path::Path::new(SYSFS_MISC).is_dir() => Some(0),
+        Err(_) => None,
+    }
+}
+
+/// Where sysfs shows the misc devices, and this one's number.
+const SYSFS_MISC: &str = "/sys/class/misc";
+const SYSFS_DEV: &str = "/sys/class/misc/rust_ipc/dev";
 
 static DEVICE_FD: OnceLock<OwnedFd> = OnceLock::new();
 

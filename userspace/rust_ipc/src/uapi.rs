@@ -10,8 +10,8 @@
 //!
 //! The safe API ([`PosixQueue`](crate::PosixQueue),
 //! [`SysvQueue`](crate::SysvQueue)) is built on these; they are public for
-//! callers that need a call the safe API does not wrap (the batches, the
-//! listing, the limits).
+//! callers that need a call the safe API does not wrap (the send and
+//! receive batches, `RIPC_MSG_NEXT_ID`).
 
 #![allow(
     non_camel_case_types,

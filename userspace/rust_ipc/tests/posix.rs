@@ -550,6 +550,61 @@ fn not_a_queue_ebadf() {
     assert_eq!(errno(q.remove_notification()), libc::EBADF);
 }
 
+/// Without the device node (a tmpfs over `/dev`, in a mount namespace of
+/// its own, as a container given only descriptors) the device is known by
+/// the number sysfs gives it: a queue's descriptor still works, another
+/// file's is `EBADF` (it was `EINVAL`: the module's command went to that
+/// file's driver).
+#[test]
+fn without_the_device_node_another_files_descriptor_is_ebadf() {
+    require_device!();
+    // SAFETY: no arguments.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("skipped: not root");
+        return;
+    }
+    let f = fresh("nonode", 2, 16);
+    let rnd = OwnedFd::from(std::fs::File::open("/dev/urandom").expect("/dev/urandom"));
+    let child = fork_child(|| {
+        let c = |s: &str| std::ffi::CString::new(s).unwrap_or_default();
+        let (root, dev, tmpfs) = (c("/"), c("/dev"), c("tmpfs"));
+        // SAFETY: the strings are live and NUL-terminated (or null); only
+        // this forked child's mount namespace changes.
+        let ok = unsafe {
+            libc::unshare(libc::CLONE_NEWNS) == 0
+                && libc::mount(
+                    std::ptr::null(),
+                    root.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                ) == 0
+                && libc::mount(
+                    tmpfs.as_ptr(),
+                    dev.as_ptr(),
+                    tmpfs.as_ptr(),
+                    0,
+                    std::ptr::null(),
+                ) == 0
+        };
+        if !ok {
+            return Err(format!("mount: {}", std::io::Error::last_os_error()));
+        }
+        if std::path::Path::new("/dev/rust_ipc").exists() {
+            return Err("the node is still there".into());
+        }
+        f.q.send(b"x", 1)
+            .map_err(|e| format!("the queue's send: {e}"))?;
+        let e = errno(PosixQueue::from(rnd).send(b"x", 0));
+        if e != libc::EBADF {
+            return Err(format!("another file's send: errno {e}, expected EBADF"));
+        }
+        Ok(())
+    });
+    child.join().unwrap();
+    assert_eq!(f.q.attributes().unwrap().cur_msgs, 1);
+}
+
 /// A descriptor of another file whose driver answers an unknown ioctl with
 /// EINVAL (an epoll instance, `/dev/urandom`): EBADF as natively, and the
 /// module's commands never reach that driver.

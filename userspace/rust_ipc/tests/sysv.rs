@@ -411,7 +411,13 @@ fn listing_shows_queue() {
     let q = SysvQueue::create(key, 0o600).unwrap();
     let _guard = Fresh(q);
     let text = rust_ipc::device::list(rust_ipc::device::Listing::Sysv).unwrap();
-    assert!(text.contains(&q.id().to_string()), "{text}");
+    // Its row: the key and the id, the first two columns.
+    let (key, id) = (key.to_string(), q.id().to_string());
+    let row = |l: &str| {
+        let mut f = l.split_whitespace();
+        f.next() == Some(key.as_str()) && f.next() == Some(id.as_str())
+    };
+    assert!(text.lines().any(row), "{text}");
 }
 
 /// `stats`: exact counters after sends, a receive and a timeout; the
