@@ -184,22 +184,28 @@ static void learn_abi(int fd);
 
 /*
  * The device's number when its node is not there to be looked at: the one
- * sysfs gives the misc device ("MAJOR:MINOR"), or, with sysfs and no entry
- * of the device's (the module is not loaded), a number no file has (-1);
- * 0 if sysfs is not there either.
+ * sysfs gives the misc device ("MAJOR:MINOR"), or, with sysfs showing misc
+ * devices and neither that entry nor the module (not loaded), a number no
+ * file has (-1); 0 (not known) otherwise, also for an error other than
+ * ENOENT (out of descriptors, a path an LSM denies).  Raw system calls: not
+ * the drop-in's close(), which would forget descriptors, nor cancellation
+ * points.
  */
 static dev_t sysfs_rdev(void)
 {
 	char buf[32], *p = buf;
 	unsigned long num[2] = { 0, 0 };
-	int fd = open("/sys/class/misc/rust_ipc/dev", O_RDONLY | O_CLOEXEC);
+	long fd = syscall(SYS_openat, AT_FDCWD, "/sys/class/misc/rust_ipc/dev",
+			  O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 	struct stat st;
 
 	if (fd < 0)
-		return stat("/sys/class/misc", &st) == 0 && S_ISDIR(st.st_mode) ? (dev_t)-1 : 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+		return errno == ENOENT && stat("/sys/class/misc", &st) == 0 &&
+		       S_ISDIR(st.st_mode) && stat("/sys/module/rust_ipc", &st) != 0 &&
+		       errno == ENOENT ? (dev_t)-1 : 0;
+	n = syscall(SYS_read, (int)fd, buf, sizeof(buf) - 1);
+	syscall(SYS_close, (int)fd);
 	if (n <= 0)
 		return 0;
 	buf[n] = 0;
@@ -231,8 +237,10 @@ static __attribute__((noinline, cold)) int fd_check(int fd)
 	}
 	/* No node (a chroot, a mount namespace given only descriptors): sysfs
 	 * may tell (not kept: the module may be loaded later). */
-	if (!dev)
+	if (!dev) {
 		dev = sysfs_rdev();
+		errno = err;
+	}
 	if (!dev) {
 		/* Nothing to compare with: the module's answer decides, as
 		 * before the check; nothing is learnt. */

@@ -699,16 +699,26 @@ TEST(queue_calls_on_another_file_are_ebadf_without_the_device_node)
 {
 	int rnd = SYS(open("/dev/urandom", O_RDONLY | O_CLOEXEC));
 	int ep = SYS(epoll_create1(EPOLL_CLOEXEC));
+	mqd_t q, d;
 
 	REQUIRE_ROOT();
+	q = unnamed_queue("nonode");
+	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
+	/* A number the library has not seen (dup by a raw system call): it
+	 * must tell the queue's file from the others by sysfs's number. */
+	d = SYS(syscall(SYS_dup, q));
 	SYS(unshare(CLONE_NEWNS));
 	SYS(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
 	SYS(mount("tmpfs", "/dev", "tmpfs", 0, NULL));
 	ASSERT_NE(0, access("/dev/rust_ipc", F_OK));
 	ASSERT_EQ(0, all_ebadf(rnd)) TH_LOG("/dev/urandom: %s", strerrorname_np(errno));
 	ASSERT_EQ(0, all_ebadf(ep)) TH_LOG("epoll: %s", strerrorname_np(errno));
+	SYS(mq_send(d, "z", 1, 2));
+	ASSERT_MQ_RECV(q, "z", 2);
 	SYS(close(ep));
 	SYS(close(rnd));
+	SYS(close(d));
+	SYS(mq_close(q));
 }
 
 /*

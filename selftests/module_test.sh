@@ -134,9 +134,11 @@ fi
 # old msg-recv waited on the queue it made.)
 bad=0
 queues=$(ripcctl list | wc -l)
-got=$(ripcctl msg-recv -t 1 0x7e5c 1 2>&1); st=$?
-[ $st -eq 1 ] || { bad=1; echo "# msg-recv of no queue: exit status $st"; }
-case $got in *"msgget: No such file or directory"*) ;; *) bad=1; echo "# msg-recv: $got" ;; esac
+for key in 0x7e5c 0; do
+	got=$(ripcctl msg-recv -t 1 $key 1 2>&1); st=$?
+	[ $st -eq 1 ] || { bad=1; echo "# msg-recv of no queue ($key): exit status $st"; }
+	case $got in *"msgget: No such file or directory"*) ;; *) bad=1; echo "# msg-recv $key: $got" ;; esac
+done
 [ "$(ripcctl list | wc -l)" = "$queues" ] || { bad=1; echo "# msg-recv made a queue"; ripcctl msg-rm 0x7e5c; }
 ripcctl mq-create /empty >/dev/null
 got=$(ripcctl peek /empty 2>&1); st=$?

@@ -1024,11 +1024,14 @@ TEST_F_TIMEOUT(put_back, posix_room_is_free_at_once_and_a_put_back_may_pass_maxm
 TEST_F_TIMEOUT(put_back, posix_a_queue_above_maxmsg_restores_with_sys_resource, TIMEOUT)
 {
 	struct stall *a = &self->st;
-	mqd_t q = SYS(mq_new(self, 1));
 	void *dump;
 	size_t len;
 	pid_t pid;
+	mqd_t q;
 
+	/* A namespace of its own: the dump holds this queue only. */
+	SYS(unshare(CLONE_NEWIPC));
+	q = SYS(mq_new(self, 1));
 	SYS(mq_snd(q, "q0", 3));
 	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
 	CHECK(stall_start(a));

@@ -654,6 +654,11 @@ int main(int argc, char **argv)
 
 		if (!m)
 			return fail("malloc");
+		if (num(argv[2], INT_MIN, UINT32_MAX) == 0) {
+			/* Key 0 is IPC_PRIVATE: msgget would make a queue. */
+			errno = ENOENT;
+			return fail("msgget");
+		}
 		if ((id = msgq(argv[2], 0)) < 0)
 			return fail("msgget");
 		if ((n = ripc_msgrcv_clock(id, m, max, type, flg, tmo.clock, tmo.flags,

@@ -607,10 +607,11 @@ struct ripc_dump {
  * A failed call (EAGAIN, EMSGSIZE, EFAULT with its message put back, ...)
  * counts nothing, except that a call that slept counts as blocked and one
  * that timed out as a timeout (a receive is counted when its message
- * leaves the queue, and taken back, count and time, if its copy faults
- * and the message goes back; after a reset meanwhile, nothing is; a
- * one-copy receive whose priority cannot be written is taken back from
- * the counts, even after a reset, and the time stays).  The times are CLOCK_REALTIME nanoseconds
+ * leaves the queue, and taken back if its copy faults and the message goes
+ * back: the counts, and the time of the last receive if no receive was
+ * counted since and the whole call failed; after a reset meanwhile,
+ * nothing is; a one-copy receive whose priority cannot be written is taken
+ * back from the counts, even after a reset, and the time stays).  The times are CLOCK_REALTIME nanoseconds
  * of the last such event, 0 if there was none, to within a clock tick or
  * two: the module keeps the tick count (jiffies) of each event and gives
  * it on the clock as it reads now (a clock step moves past events with it;

@@ -174,10 +174,12 @@ fn is_chr(st: &rustix::fs::Stat) -> bool {
 }
 
 /// The device's number: its node's, else the one sysfs gives the misc
-/// device (`MAJOR:MINOR`); none known if neither is there.  With sysfs and
-/// no entry of the device's, the module is not loaded: a number no file
-/// has.
+/// device (`MAJOR:MINOR`).  With sysfs showing misc devices and neither
+/// that entry nor the module (not loaded), a number no file has; none
+/// known otherwise (also for an error other than "not found": out of
+/// descriptors, a path an LSM denies).
 fn device_number() -> Option<rustix::fs::Dev> {
+    use std::{io::ErrorKind::NotFound, path::Path};
     if let Ok(st) = rustix::fs::stat(DEVICE) {
         if is_chr(&st) {
             return Some(st.st_rdev);
@@ -188,14 +190,21 @@ fn device_number() -> Option<rustix::fs::Dev> {
             let (maj, min) = s.trim().split_once(':')?;
             Some(rustix::fs::makedev(maj.parse().ok()?, min.parse().ok()?))
         }
-        Err(_) if std::path::Path::new(SYSFS_MISC).is_dir() => Some(0),
+        Err(e)
+            if e.kind() == NotFound
+                && Path::new(SYSFS_MISC).is_dir()
+                && std::fs::metadata(SYSFS_MODULE).is_err_and(|e| e.kind() == NotFound) =>
+        {
+            Some(0)
+        }
         Err(_) => None,
     }
 }
 
-/// Where sysfs shows the misc devices, and this one's number.
+/// Where sysfs shows the misc devices, this one's number, and the module.
 const SYSFS_MISC: &str = "/sys/class/misc";
 const SYSFS_DEV: &str = "/sys/class/misc/rust_ipc/dev";
+const SYSFS_MODULE: &str = "/sys/module/rust_ipc";
 
 static DEVICE_FD: OnceLock<OwnedFd> = OnceLock::new();
 

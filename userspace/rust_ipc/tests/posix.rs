@@ -565,6 +565,9 @@ fn without_the_device_node_another_files_descriptor_is_ebadf() {
     }
     let f = fresh("nonode", 2, 16);
     let rnd = OwnedFd::from(std::fs::File::open("/dev/urandom").expect("/dev/urandom"));
+    // The queue's file as a descriptor the crate has not looked at: it
+    // must tell it from the others by sysfs's number.
+    let again = f.q.as_fd().try_clone_to_owned().expect("dup");
     let child = fork_child(|| {
         let c = |s: &str| std::ffi::CString::new(s).unwrap_or_default();
         let (root, dev, tmpfs) = (c("/"), c("/dev"), c("tmpfs"));
@@ -593,7 +596,8 @@ fn without_the_device_node_another_files_descriptor_is_ebadf() {
         if std::path::Path::new("/dev/rust_ipc").exists() {
             return Err("the node is still there".into());
         }
-        f.q.send(b"x", 1)
+        PosixQueue::from(again)
+            .send(b"x", 1)
             .map_err(|e| format!("the queue's send: {e}"))?;
         let e = errno(PosixQueue::from(rnd).send(b"x", 0));
         if e != libc::EBADF {
