@@ -69,6 +69,12 @@ pub(crate) trait QueueState: Unpin + Counted {
     /// Hands `m` to a blocked receiver that takes it, or gives it back.
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg>;
 
+    /// Whether messages that go back together are offered to blocked
+    /// receivers in send order (System V: a batch's items take messages by
+    /// their own searches, and a receiver of any type takes the oldest),
+    /// else in the order they were taken (POSIX: receive order).
+    const BACK_IN_SEND_ORDER: bool = false;
+
     /// Queues `m` again in its old place, counted again (in the queue's
     /// depth, and its peak), even if the queue is full.
     fn reinsert(&mut self, m: Msg, extra: Self::Extra);
@@ -404,6 +410,22 @@ fn hand_direct<S: Family>(
 fn left<S: QueueState>(g: &mut S, handed: bool, wq: &mut WakeQ) {
     if !handed && g.engine().sender_waits && !g.serve_senders(wq) {
         g.engine().sender_waits = false;
+    }
+}
+
+/// Sorts messages that go back together by their place in the send order:
+/// an insertion sort (a batch's few messages, mostly in order already; the
+/// core library's sorts leave objtool warnings in a module).
+fn in_send_order<E>(msgs: &mut [Taken<E>]) {
+    for i in 1..msgs.len() {
+        let mut j = i;
+        while j > 0 {
+            match (msgs.get(j - 1), msgs.get(j)) {
+                (Some(a), Some(b)) if a.msg.seq() > b.msg.seq() => msgs.swap(j - 1, j),
+                _ => break,
+            }
+            j -= 1;
+        }
     }
 }
 
@@ -755,6 +777,11 @@ impl<'a, S: QueueState> Parts<'a, S> {
             err = Some(EFAULT);
         }
         if let Some(r) = receipt {
+            if S::BACK_IN_SEND_ORDER {
+                if let Some(back) = got.get_mut(done..) {
+                    in_send_order(back);
+                }
+            }
             // The delivered ones are freed here, outside the lock; the last
             // receive's time stays if one was delivered.
             let r = if done > 0 { r.count_only() } else { r };

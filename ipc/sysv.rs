@@ -563,6 +563,7 @@ impl SysvState {
 
 impl QueueState for SysvState {
     type Extra = ();
+    const BACK_IN_SEND_ORDER: bool = true;
 
     fn engine(&mut self) -> &mut EngineState {
         &mut self.engine

@@ -1590,6 +1590,35 @@ TEST_F_TIMEOUT(put_back, sysv_batch_write_back_fault_puts_back_every_message, TI
 	close(fd);
 }
 
+/* A batch whose items took two messages by their own searches, the newer
+ * first (item 0: type 5, item 1: any type), puts both back when its
+ * write-back faults: a receiver of any type that blocked meanwhile gets
+ * the older, as if neither had left (they were offered in item order, and
+ * it got the newer). */
+TEST_F_TIMEOUT(put_back, sysv_batch_put_back_offers_in_send_order, TIMEOUT)
+{
+	static struct { long mtype; char mtext[MSGSIZE]; } buf[2];
+	struct stall *a = &self->st;
+	int id = SYS(msg_new(self));
+	struct ripc_msg_item *it;
+
+	SYS(snd(id, 1, "old"));
+	SYS(snd(id, 5, "new"));
+	CHECK(stall_map(a, 1));
+	it = (struct ripc_msg_item *)a->trap;
+	it[0] = (struct ripc_msg_item){ PTR(&buf[0]), MSGSIZE, 5 };
+	it[1] = (struct ripc_msg_item){ PTR(&buf[1]), MSGSIZE, 0 };
+	CHECK(stall_arm(a));
+	stall_batch(a, A_MSG_BATCH, id, it, 2);
+	CHECK(stall_start(a));
+	PEER_BLOCKS(0, P_MSGRCV, id, 0, NULL, "the receiver of any type");
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	EXPECT_OK(peer_got_msg(self, 0, "the receiver of any type", 1, "old"));
+	EXPECT_QUEUE(id, 1, 3);
+	CHECK(msg_expect(id, 0, 5, "new"));
+}
+
 /* A full queue (msg_qbytes 8, two 4-byte messages) with two blocked
  * senders: A's msgrcv takes q0q0 and its copy stalls.  The room is free at
  * once, as native's: both senders are woken (ss_wakeup), one gets in, the
