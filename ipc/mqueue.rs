@@ -1402,13 +1402,6 @@ impl Restore {
         if name_len == 0 || name_len > NAME_MAX || mode > 0o7777 {
             return Err(EBADMSG);
         }
-        // More than `maxmsg` messages: a put-back into a queue that senders
-        // filled meanwhile ([`Parts::put_back`]); more than a send could
-        // put in, as for sizes past the limits, only with
-        // `CAP_SYS_RESOURCE`.
-        if n > maxmsg && !cred::capable(cred::CAP_SYS_RESOURCE) {
-            return Err(EPERM);
-        }
         if !ns.user_ns.maps(uid, gid) {
             return Err(EOVERFLOW);
         }
@@ -1425,6 +1418,13 @@ impl Restore {
             mq_msgsize: i64::try_from(msgsize).map_err(|_| EBADMSG)?,
             ..Default::default()
         };
+        // After the stream's own checks.  More than `maxmsg` messages: a
+        // put-back into a queue that senders filled meanwhile
+        // ([`Parts::put_back`]); more than a send could put in, as for
+        // sizes past the limits, only with `CAP_SYS_RESOURCE`.
+        if n > maxmsg && !cred::capable(cred::CAP_SYS_RESOURCE) {
+            return Err(EPERM);
+        }
         let q = MqQueue::new(ns, &Ids::current(), (uid, gid), mode, Some(attr))?;
         for _ in 0..n {
             let mut m = r.msg(q.msgsize, EBADMSG)?;
