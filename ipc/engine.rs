@@ -221,9 +221,9 @@ pub(crate) enum Pick {
 }
 
 /// `pipelined_send`, for both families: `m` goes to the first blocked
-/// receiver that takes it ([`Family::pick`]), and that receiver is woken; one that fails
-/// on it is woken with its error on the way; `taken` gets the task that
-/// took it.  Returns `m` if no receiver took it.
+/// receiver that takes it ([`Family::pick`]), and that receiver is woken;
+/// one that fails on it is woken with its error on the way; `taken` gets
+/// the task that took it.  Returns `m` if no receiver took it.
 pub(crate) fn hand_over<S: Family>(
     receivers: &mut WaitList<S::RecvWait>,
     m: Msg,
