@@ -22,7 +22,7 @@
 
 #![deny(unsafe_code)]
 
-use crate::ipc::{defs::*, kernel_api, lock::sleepable, mqueue, msg::Msg, ns::Ns, sysv};
+use crate::ipc::{defs::*, kernel_api, mqueue, msg::Msg, ns::Ns, sysv};
 use kernel::{
     alloc::KVVec,
     page::PAGE_SIZE,
@@ -160,8 +160,6 @@ impl Writer {
                 self.fault = Some(at);
             }
         }
-        // Under the queue locks, whose holder runs with preemption disabled.
-        sleepable(kernel_api::cond_resched);
         self.pos += n as u64;
         self.page.clear();
         Ok(())

@@ -13,7 +13,6 @@ use crate::ipc::{
     checkpoint,
     defs::*,
     kernel_api,
-    lock::sleepable,
     mqueue::{self, MqHandle},
     notify::NotifyFd,
     ns::Ns,
@@ -566,8 +565,8 @@ impl TextBuf {
 
 impl Write for TextBuf {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        // Under the queue lock (the status line), which this may sleep in.
-        sleepable(|| self.0.extend_from_slice(s.as_bytes(), GFP_KERNEL))
+        self.0
+            .extend_from_slice(s.as_bytes(), GFP_KERNEL)
             .map_err(|_| core::fmt::Error)
     }
 }

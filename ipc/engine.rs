@@ -20,7 +20,7 @@
 
 use crate::ipc::{
     defs::write_items,
-    lock::{self, QueueMutexBackend},
+    lock::{self, QueueLockBackend},
     msg::Msg,
     pinned::Pinned,
     stats::{Blocked, Counted, Receipt},
@@ -74,6 +74,12 @@ pub(crate) trait QueueState: Unpin + Counted {
     /// their own searches, and a receiver of any type takes the oldest),
     /// else in the order they were taken (POSIX: receive order).
     const BACK_IN_SEND_ORDER: bool = false;
+
+    /// Readies what a message that goes back carries, before the queue
+    /// lock is taken (POSIX: a tree node, if it has none, for the priority
+    /// its place may need again: allocated where it may sleep, as native
+    /// allocates its nodes before the lock).
+    fn ready_to_go_back(_extra: &mut Self::Extra) {}
 
     /// Queues `m` again in its old place, counted again (in the queue's
     /// depth, and its peak), even if the queue is full.
@@ -190,6 +196,21 @@ fn wait_in<S: Family, W>(list: &mut WaitList<W>, w: W) -> Result<u64> {
     }
 }
 
+/// Makes room for one more waiter in the list `list` selects: `Ok(true)`
+/// if the lock was dropped to allocate it (the caller looks at the queue
+/// again: it may have changed meanwhile).
+fn room_to_wait<S: Unpin, W>(
+    g: &mut Guard<'_, S, QueueLockBackend>,
+    list: impl Fn(&mut S) -> &mut WaitList<W>,
+) -> Result<bool> {
+    let Err(n) = list(g).room() else {
+        return Ok(false);
+    };
+    let more = lock::unlocked(g, || WaitList::<W>::more_room(n))?;
+    list(g).grow(more);
+    Ok(true)
+}
+
 /// A message out for delivery, with what it carries back.
 pub(crate) struct Taken<E> {
     pub(crate) msg: Msg,
@@ -204,7 +225,7 @@ impl<E> Taken<E> {
 
 /// The parts of a queue the engine works on.
 pub(crate) struct Parts<'a, S: QueueState> {
-    pub(crate) state: &'a Lock<S, QueueMutexBackend>,
+    pub(crate) state: &'a Lock<S, QueueLockBackend>,
     pub(crate) poll: &'a PollQueue,
 }
 
@@ -301,19 +322,22 @@ impl DirectAt {
 /// and gives it to its entry if it still waits: a sender that came
 /// meanwhile took the ordinary way.  `spare`: pins of the same receive
 /// from a sleep it was woken from to look again, used again (no unlock)
-/// if they cover `at`, and where pins go that no entry takes (dropped by
-/// the caller after the lock).
+/// if they cover `at`, else dropped with the lock dropped; pins that no
+/// entry takes go there (dropped by the caller after the lock).  Nothing
+/// is unpinned under the lock.
 fn pin_waiting<S: Family>(
-    g: &mut Guard<'_, S, QueueMutexBackend>,
+    g: &mut Guard<'_, S, QueueLockBackend>,
     id: u64,
     at: DirectAt,
     spare: &mut Option<KBox<Pinned>>,
 ) {
     let p = match spare.take() {
         Some(p) if p.covers(at.buf, at.len) => p,
-        other => {
-            *spare = other;
-            let Some(p) = lock::unlocked(g, || at.pin()) else {
+        old => {
+            let Some(p) = lock::unlocked(g, || {
+                drop(old);
+                at.pin()
+            }) else {
                 return;
             };
             p
@@ -321,10 +345,8 @@ fn pin_waiting<S: Family>(
     };
     match g.receivers().waiting(id) {
         Some(w) => S::attach(w, p),
-        // Served meanwhile: unpinned after the lock (here, in
-        // `sleepable`, only if the caller holds others already).
-        None if spare.is_none() => *spare = Some(p),
-        None => drop(p),
+        // Served meanwhile: unpinned after the lock (`spare` is empty).
+        None => *spare = Some(p),
     }
 }
 
@@ -480,6 +502,11 @@ impl<S: Family> Parts<'_, S> {
                 if done > 0 && g.engine().polled {
                     self.poll.notify();
                 }
+                match room_to_wait(&mut g, |s| s.senders()) {
+                    Ok(false) => {}
+                    Ok(true) => continue,
+                    Err(e) => break e,
+                }
                 let (w, kept) = g.sender_waits(m);
                 let blocked = if woken { Blocked::Again } else { Blocked::Send };
                 let slept = wait_in::<S, _>(g.senders(), w).and_then(|id| {
@@ -552,6 +579,14 @@ impl<S: Family> Parts<'_, S> {
                 let slept = match e {
                     Some(e) => Err(e),
                     None => {
+                        match room_to_wait(&mut g, |s| s.receivers()) {
+                            Ok(false) => {}
+                            Ok(true) => continue,
+                            Err(e) => {
+                                err = Some(e);
+                                break 'wants;
+                            }
+                        }
                         let (rw, at) = g.receiver_waits(&w);
                         wait_in::<S, _>(g.receivers(), rw).and_then(|id| {
                             // Not for a sleep that times out at once.
@@ -559,8 +594,8 @@ impl<S: Family> Parts<'_, S> {
                                 pin_waiting(&mut g, id, at, &mut unpin);
                             }
                             // Its pins, woken or not, dropped after the
-                            // lock (`pin_waiting` took any earlier ones or
-                            // kept them for lack of an entry: dropped here).
+                            // lock (`unpin` is empty when it has pins:
+                            // `pin_waiting` took the earlier ones).
                             wait::sleep(
                                 &mut g,
                                 |s| s.receivers(),
@@ -700,7 +735,7 @@ impl<'a, S: QueueState> Parts<'a, S> {
         &self,
         file: &File,
         table: &PollTable<'_>,
-    ) -> Guard<'a, S, QueueMutexBackend> {
+    ) -> Guard<'a, S, QueueLockBackend> {
         self.poll.register(file, table);
         let mut g = self.state.lock();
         g.engine().polled = true;
@@ -777,10 +812,12 @@ impl<'a, S: QueueState> Parts<'a, S> {
             err = Some(EFAULT);
         }
         if let Some(r) = receipt {
-            if S::BACK_IN_SEND_ORDER {
-                if let Some(back) = got.get_mut(done..) {
+            if let Some(back) = got.get_mut(done..) {
+                if S::BACK_IN_SEND_ORDER {
                     in_send_order(back);
                 }
+                back.iter_mut()
+                    .for_each(|t| S::ready_to_go_back(&mut t.extra));
             }
             // The delivered ones are freed here, outside the lock; the last
             // receive's time stays if one was delivered.
@@ -806,6 +843,8 @@ impl<'a, S: QueueState> Parts<'a, S> {
         };
         let r = later(&t.msg);
         if let (Some(receipt), Err(_)) = (receipt, &r) {
+            let mut t = t;
+            S::ready_to_go_back(&mut t.extra);
             self.put_back(core::iter::once(t), Some(receipt));
         }
         r
@@ -818,7 +857,7 @@ impl<'a, S: QueueState> Parts<'a, S> {
     /// if senders let in meanwhile filled the queue; no longer counted as
     /// received (`r`: what counting them changed; none: counted by their
     /// sender, [`Parts::send_direct`]).  Nothing is lost unless the queue
-    /// was removed.
+    /// was removed.  The caller readied them ([`QueueState::ready_to_go_back`]).
     pub(crate) fn put_back(
         &self,
         taken: impl Iterator<Item = Taken<S::Extra>>,

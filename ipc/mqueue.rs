@@ -20,11 +20,11 @@ use crate::ipc::{
     },
     kernel_api::{self, globals, IpcNsRef, MqWriter, UserNsRef},
     limits::{Limits, HARD_MSGMAX, HARD_MSGSIZEMAX},
-    lock::{new_queue_mutex, QueueMutex},
+    lock::{new_queue_lock, QueueLock},
     msg::Msg,
     notify::{self, Notify, Request},
     pinned::Pinned,
-    prios::{Node, Prios},
+    prios::{self, Node, Prios},
     stats::{self, Counted, Stats},
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
@@ -444,12 +444,18 @@ impl QueueState for MqState {
         engine::hand_over::<Self>(&mut self.receivers, m, wq, |_| {})
     }
 
+    fn ready_to_go_back(node: &mut Node) {
+        prios::ready_node(node);
+    }
+
     fn reinsert(&mut self, m: Msg, mut node: Node) {
-        // The node travelled with the message: only a priority emptied by
-        // another message and freed since needs a new node.
+        // The node travelled with the message, or was made for it before
+        // the lock (`ready_to_go_back`): a priority emptied by another
+        // message and freed since takes it; else it is the spare.
         if let Err(e) = self.put(m, true, &mut node) {
             pr_warn!("rust_ipc: a message could not go back ({:?})\n", e);
         }
+        self.prios.recycle(&mut node);
         // Back in a queue that was seen without it, by a registrant that
         // saw it empty: its sender now is the caller, whose receive could
         // not deliver it.
@@ -601,7 +607,7 @@ pub(crate) struct MqQueue {
     mode: u32,
     _charge: Charge,
     #[pin]
-    state: QueueMutex<MqState>,
+    state: QueueLock<MqState>,
     poll: PollQueue,
 }
 
@@ -808,7 +814,7 @@ impl MqQueue {
                 gid: owner.1,
                 mode,
                 _charge: charge,
-                state <- new_queue_mutex!(MqState {
+                state <- new_queue_lock!(MqState {
                     prios: Prios::new(),
                     curmsgs: 0,
                     qsize: 0,
@@ -960,7 +966,8 @@ pub(crate) fn receive(
                     }
                     if let Ok(mut msg) = Msg::load(x.msg_ptr, n, prio) {
                         msg.set_seq(seq);
-                        let extra = Node::default();
+                        let mut extra = Node::default();
+                        MqState::ready_to_go_back(&mut extra);
                         parts.put_back(core::iter::once(Taken::new(msg, extra)), None);
                     }
                 })
@@ -1235,10 +1242,13 @@ impl MqHandle {
         let (kind, signo, pid) = g
             .registration()
             .map_or((0, 0, 0), |n| (n.kind(), n.signo(), n.owner_vnr()));
+        let qsize = g.qsize;
+        // Written after the lock: `out` may allocate.
+        drop(g);
         writeln!(
             out,
             "QSIZE:{:<10} NOTIFY:{:<5} SIGNO:{:<5} NOTIFY_PID:{:<6}",
-            g.qsize, kind, signo, pid
+            qsize, kind, signo, pid
         )
     }
 }
@@ -1360,6 +1370,10 @@ pub(crate) fn dump(ns: &MqNs, w: &mut Writer) -> Result {
         w.u64(g.curmsgs as u64)?;
         w.put(&name.0)?;
         g.in_order().try_for_each(|m| w.msg(m))?;
+        drop(g);
+        // A queue's messages are written under its spinlock; between
+        // queues, the dump may be preempted.
+        kernel_api::cond_resched();
     }
     Ok(())
 }

@@ -14,7 +14,7 @@
 
 #![deny(unsafe_code)]
 
-use crate::ipc::{fifo::Fifo, lock::sleepable, msg::Msg};
+use crate::ipc::{fifo::Fifo, msg::Msg};
 use kernel::{
     prelude::*,
     rbtree::{Entry, RBTree, RBTreeNodeReservation},
@@ -23,25 +23,23 @@ use kernel::{
 /// A tree node freed by a receive, carried by its message.
 pub(crate) type Node = Option<RBTreeNodeReservation<u32, Fifo>>;
 
-/// A node for a new entry of the tree: `node`, else `spare`, else a new one.
-/// For a message put `back` (a receive's copy faulted), a node the memory
-/// cgroup refuses is taken without a charge rather than lose the message
-/// (the kernel would force a `__GFP_NOFAIL` charge past the limit; the
-/// kernel crate has no such flag): a node of a few dozen bytes that the
-/// cgroup does not see, kept while its priority has messages or as the
-/// spare.  Only an allocation that fails outright loses the message.
-fn take_node(
-    node: &mut Node,
-    spare: &mut Node,
-    back: bool,
-) -> Result<RBTreeNodeReservation<u32, Fifo>> {
+/// A node for a new entry of the tree: `node`, else `spare`, else a new one,
+/// allocated under the queue lock without sleeping and without a memory
+/// cgroup charge, as native's `msg_insert` does when its `node_cache` is
+/// empty (`GFP_ATOMIC`; a failure is `ENOMEM`).
+fn take_node(node: &mut Node, spare: &mut Node) -> Result<RBTreeNodeReservation<u32, Fifo>> {
     match node.take().or_else(|| spare.take()) {
         Some(r) => Ok(r),
-        // Under the queue lock, which this may sleep in.
-        None => sleepable(|| match RBTreeNodeReservation::new(GFP_KERNEL_ACCOUNT) {
-            Err(_) if back => RBTreeNodeReservation::new(GFP_KERNEL),
-            r => r,
-        }),
+        None => Ok(RBTreeNodeReservation::new(GFP_ATOMIC)?),
+    }
+}
+
+/// Makes `node` a node if it is none, where an allocation may sleep (before
+/// the queue lock, as native's `mq_timedsend` makes its `new_leaf`); a
+/// failure leaves it none ([`take_node`] tries again under the lock).
+pub(crate) fn ready_node(node: &mut Node) {
+    if node.is_none() {
+        *node = RBTreeNodeReservation::new(GFP_KERNEL_ACCOUNT).ok();
     }
 }
 
@@ -73,15 +71,14 @@ impl Prios {
 
     /// Makes sure that a message of `prio` can be queued without an
     /// allocation (`pipelined_receive`'s sender, whose send cannot fail):
-    /// the spare node, allocated if needed.
+    /// the spare node, allocated if needed ([`take_node`]'s way; if that
+    /// fails, the sender stays blocked, as natively).
     pub(crate) fn reserve(&mut self, prio: u32) -> Result {
         if self.spare.is_none()
             && !self.at_top(prio)
             && (prio > self.top_prio || self.lower.get(&prio).is_none())
         {
-            self.spare = Some(sleepable(|| {
-                RBTreeNodeReservation::new(GFP_KERNEL_ACCOUNT)
-            })?);
+            self.spare = Some(RBTreeNodeReservation::new(GFP_ATOMIC)?);
         }
         Ok(())
     }
@@ -96,8 +93,8 @@ impl Prios {
 
     /// Queues `m` at the tail of its priority's FIFO, or `back` in its old
     /// place there (by its sequence number).  A node it needs is `node`,
-    /// else the spare, else a new one (`ENOMEM`: `m` is dropped; for `back`,
-    /// only if an uncharged one fails too).
+    /// else the spare, else a new one ([`take_node`]; `ENOMEM`: `m` is
+    /// dropped).
     pub(crate) fn put(&mut self, m: Msg, back: bool, node: &mut Node) -> Result {
         let prio = m.mtype() as u32;
         let fifo = if self.at_top(prio) {
@@ -105,7 +102,7 @@ impl Prios {
             &mut self.top
         } else if prio > self.top_prio {
             // The top FIFO goes into the tree, above every priority there.
-            let r = take_node(node, &mut self.spare, back)?;
+            let r = take_node(node, &mut self.spare)?;
             let old = core::mem::replace(&mut self.top, Fifo::new());
             // The top priority is never in the tree (the invariant), so
             // nothing is replaced; a replaced FIFO would be a bug: warn.
@@ -116,7 +113,7 @@ impl Prios {
         } else {
             match self.lower.entry(prio) {
                 Entry::Occupied(o) => o.into_mut(),
-                Entry::Vacant(v) => v.insert(Fifo::new(), take_node(node, &mut self.spare, back)?),
+                Entry::Vacant(v) => v.insert(Fifo::new(), take_node(node, &mut self.spare)?),
             }
         };
         if back {

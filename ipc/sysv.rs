@@ -16,7 +16,7 @@ use crate::ipc::{
     fifo::Fifo,
     kernel_api::{self, PidRef, UserNsRef},
     limits::{Limits, IPCMNI},
-    lock::{new_queue_mutex, sleepable, QueueMutex},
+    lock::{new_queue_lock, QueueLock},
     msg::Msg,
     percpu::{ArcPerCpu, Counts},
     pinned::Pinned,
@@ -747,7 +747,7 @@ pub(crate) struct SysvQueue {
     /// clear.
     gone: Atomic<bool>,
     #[pin]
-    state: QueueMutex<SysvState>,
+    state: QueueLock<SysvState>,
     poll: PollQueue,
 }
 
@@ -789,7 +789,7 @@ impl SysvQueue {
                 key,
                 id,
                 gone: Atomic::new(false),
-                state <- new_queue_mutex!(SysvState {
+                state <- new_queue_lock!(SysvState {
                     perm,
                     stime: 0,
                     rtime: 0,
@@ -830,7 +830,9 @@ fn lookup(ns: &SysvNs, id: i32) -> Result<Arc<SysvQueue>> {
         return Err(EINVAL);
     }
     ns.index
-        .get((id as u32 % IPCMNI) as usize, |q| q.id == id)
+        .get((id as u32 % IPCMNI) as usize, |q| {
+            q.id == id && !q.gone.load(Relaxed)
+        })
         .ok_or(EINVAL)
 }
 
@@ -1313,16 +1315,19 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
     let Some(n) = new else {
         let msgs = g.free_all(&mut wq);
         let idx = (q.id as u32 % IPCMNI) as usize;
-        if let Some(s) = t.slots.get_mut(idx) {
-            *s = None;
+        let found = t.slots.get_mut(idx).map(|s| *s = None).is_some();
+        if found {
             t.in_use -= 1;
+            // Under the queue lock, as native's `ipc_rmid`: a lookup after
+            // the EIDRM it gave fails (`lookup` and `find` look at it).
             q.gone.store(true, Relaxed);
-            // Unsetting needs no memory: it cannot fail.  Under the queue
-            // lock, as native's `ipc_rmid`: a lookup after the EIDRM it
-            // gave fails.  It may sleep (a mutex, a grace period).
-            let _ = sleepable(|| ns.index.set(idx, None));
         }
         drop(g);
+        if found {
+            // Unsetting needs no memory: it cannot fail.  It may sleep (a
+            // mutex, a grace period): after the queue lock.
+            let _ = ns.index.set(idx, None);
+        }
         t.keys.remove(q.key);
         drop(t);
         drop(msgs);
@@ -1462,6 +1467,9 @@ pub(crate) fn dump(ns: &SysvNs, w: &mut Writer) -> Result {
         w.u64(g.qbytes)?;
         w.u64(g.msgs.len() as u64)?;
         g.msgs.iter().try_for_each(|(_, m)| w.msg(m))?;
+        drop(g);
+        // As a POSIX dump's: preemptible between queues.
+        kernel_api::cond_resched();
     }
     Ok(())
 }

@@ -30,7 +30,7 @@ use kernel::{
 use crate::ipc::{
     defs::{read_user, ripc_clock, ripc_timespec, write_user, RIPC_TIMEOUT_RELATIVE},
     kernel_api::{self, clock::Clock},
-    lock::{sleepable, unlocked, QueueMutexBackend},
+    lock::{unlocked, QueueLockBackend},
     msg::Msg,
     stats::{Blocked, Counted},
 };
@@ -131,7 +131,7 @@ const NIL: u32 = u32::MAX;
 
 /// A slot of a [`WaitList`]: an entry and its links in the waiting order,
 /// or a free slot and the next free one (`next`).
-struct Slot<W> {
+pub(crate) struct Slot<W> {
     prev: u32,
     next: u32,
     /// Whether the slot is in the waiting order.
@@ -162,6 +162,34 @@ impl<W> WaitList<W> {
             tail: NIL,
             free: NIL,
         }
+    }
+
+    /// Whether one more waiter can be added without an allocation, else the
+    /// room the list needs for it: allocated by [`WaitList::more_room`]
+    /// with the queue lock dropped, then given to [`WaitList::grow`].
+    pub(crate) fn room(&self) -> Result<(), usize> {
+        if self.free != NIL || self.slots.len() < self.slots.capacity() {
+            return Ok(());
+        }
+        Err(self.slots.len().saturating_mul(2).max(4))
+    }
+
+    /// Room for `n` slots (may sleep: not under the queue lock).
+    pub(crate) fn more_room(n: usize) -> Result<KVec<Slot<W>>> {
+        Ok(KVec::with_capacity(n, GFP_KERNEL_ACCOUNT)?)
+    }
+
+    /// Moves the slots into `more` if it is larger (without an allocation:
+    /// under the queue lock); the smaller vector is freed.
+    pub(crate) fn grow(&mut self, mut more: KVec<Slot<W>>) {
+        if more.capacity() <= self.slots.capacity() {
+            return;
+        }
+        for s in self.slots.drain_all() {
+            // Within its capacity, larger than the slots' count.
+            let _ = more.push_within_capacity(s);
+        }
+        self.slots = more;
     }
 
     /// Adds the current task at the tail (System V: FIFO); returns the id
@@ -224,8 +252,8 @@ impl<W> WaitList<W> {
                     linked: false,
                     e: Some(e),
                 };
-                // Under the queue lock, which this may sleep in.
-                sleepable(|| self.slots.push(slot, GFP_KERNEL_ACCOUNT))?;
+                // The caller made room ([`WaitList::room`]).
+                self.slots.push_within_capacity(slot).map_err(|_| ENOMEM)?;
                 i
             }
         };
@@ -607,7 +635,7 @@ impl OnSignal {
 /// is dropped to write a time left back).
 #[cold]
 pub(crate) fn signalled<S>(
-    g: &mut Guard<'_, S, QueueMutexBackend>,
+    g: &mut Guard<'_, S, QueueLockBackend>,
     deadline: Deadline,
     on_signal: OnSignal,
 ) -> Error {
@@ -627,7 +655,7 @@ pub(crate) fn signalled<S>(
 /// The queue's counters get the sleep (`blocked`, if it sleeps at all) and
 /// the timeout.
 pub(crate) fn sleep<S: Unpin + Counted, W>(
-    g: &mut Guard<'_, S, QueueMutexBackend>,
+    g: &mut Guard<'_, S, QueueLockBackend>,
     list: impl Fn(&mut S) -> &mut WaitList<W>,
     id: u64,
     deadline: Deadline,

@@ -48,6 +48,12 @@ void *rust_ipc_kmalloc(size_t size, gfp_t flags)
 	return kmalloc(size, flags);
 }
 
+/* Under a queue lock (a spinlock): charged, never sleeping, no warning. */
+void *rust_ipc_kmalloc_nowait(size_t size)
+{
+	return kmalloc(size, GFP_NOWAIT | __GFP_ACCOUNT | __GFP_NOWARN);
+}
+
 /* The caller's IPC namespace, no reference taken (NULL late in exit). */
 struct ipc_namespace *rust_ipc_current_ipc_ns(void)
 {
@@ -617,91 +623,6 @@ u32 rust_ipc_crc32(u32 crc, const void *p, size_t len)
 void rust_ipc_set_interruptible(void)
 {
 	set_current_state(TASK_INTERRUPTIBLE);
-}
-
-/*
- * The queues' lock (lock.rs): a mutex whose holder runs with preemption
- * disabled, as native's holders of a queue's spinlock do, so that no task
- * preempts it there and a real-time caller never waits for a preempted
- * holder.  Code that may sleep under it is bracketed by the two sleepable
- * helpers below.  Under PREEMPT_RT a mutex lends its waiters' priority to
- * its holder, as native's spinlocks do there, and preemption stays on.
- */
-/*
- * Whether the task running on this CPU holds a queue lock with preemption
- * disabled (queue locks do not nest): while it does, no other task runs
- * here, and in rust_ipc_queue_sleepable_begin()'s preemptible stretch the
- * count is handed back, so it always belongs to the current task.
- */
-static DEFINE_PER_CPU(unsigned int, queue_lock_held);
-
-void rust_ipc_queue_lock(struct mutex *lock)
-{
-	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
-		mutex_lock(lock);
-		return;
-	}
-	/*
-	 * Uncontended, the lock is taken with preemption disabled already: no
-	 * moment in which its holder can be preempted (mutex_lock() returns
-	 * through a preemption point).  Contended, it waits as mutex_lock().
-	 */
-	preempt_disable();
-	if (unlikely(!mutex_trylock(lock))) {
-		preempt_enable();
-		mutex_lock(lock);
-		preempt_disable();
-	}
-	this_cpu_inc(queue_lock_held);
-}
-
-bool rust_ipc_queue_trylock(struct mutex *lock)
-{
-	if (!mutex_trylock(lock))
-		return false;
-	if (!IS_ENABLED(CONFIG_PREEMPT_RT)) {
-		preempt_disable();
-		this_cpu_inc(queue_lock_held);
-	}
-	return true;
-}
-
-void rust_ipc_queue_unlock(struct mutex *lock)
-{
-	mutex_unlock(lock);
-	if (!IS_ENABLED(CONFIG_PREEMPT_RT)) {
-		this_cpu_dec(queue_lock_held);
-		preempt_enable();
-	}
-}
-
-/*
- * Code that may sleep (an allocation, pinning pages, a copy to user memory)
- * and may run under a queue lock runs between these two: there the holder
- * may be preempted and sleep, still holding the lock.  begin returns whether
- * it enabled preemption: only for the holder of a queue lock (the per-CPU
- * count), never in another atomic context (a spinlock, or an RCU read side
- * where it disables preemption), where the code inside may not sleep
- * anyway; a queue lock's holder inside another atomic context here is a
- * bug (warned once; under PREEMPT_RCU an RCU read side does not show).
- */
-bool rust_ipc_queue_sleepable_begin(void)
-{
-	if (IS_ENABLED(CONFIG_PREEMPT_RT) || !this_cpu_read(queue_lock_held))
-		return false;
-	if (IS_ENABLED(CONFIG_PREEMPT_COUNT) && WARN_ON_ONCE(preempt_count() != 1))
-		return false;
-	this_cpu_dec(queue_lock_held);
-	preempt_enable();
-	return true;
-}
-
-void rust_ipc_queue_sleepable_end(bool enabled)
-{
-	if (enabled) {
-		preempt_disable();
-		this_cpu_inc(queue_lock_held);
-	}
 }
 
 /*

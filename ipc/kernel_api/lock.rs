@@ -1,123 +1,90 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The queues' lock: a kernel `struct mutex` whose holder runs with
-//! preemption disabled, as native's holders of a queue's spinlock
-//! (`info->lock`, `ipc_lock_object`) do.
+//! The queues' lock: a spinlock, as native's (`info->lock` of an mqueue
+//! inode, `ipc_lock_object`'s `kern_ipc_perm.lock`).
 //!
-//! Nothing preempts a holder inside its critical section, so a real-time
-//! caller never waits for a lower-priority holder that a middle-priority
-//! task keeps off the CPU.  With a plain mutex it did, for as long as that
-//! task ran (measured: 150 ms, where native took 75 us:
-//! `selftests/native_edge_test.c`, `*_rt_caller_does_not_wait_*`); an
-//! `rt_mutex`, whose priority inheritance bounds that wait, made two-vCPU
-//! streaming three times slower (its contended unlock wakes the waiter,
-//! where a mutex's waiters spin on a running holder).  The few things that
-//! may sleep under the lock (a waiter list that grows, a new priority's
-//! node, a `MSG_COPY` duplicate, a dump's pause every page, the status
-//! text, `IPC_RMID`'s index update, and seldom an unpin) run in
-//! [`sleepable`], preemptible again, still holding the lock; a receiver
-//! pins and unpins its buffer with the lock dropped ([`unlocked`]); a long
-//! message freed under it skips `cond_resched`, `IPC_RMID` frees its
-//! messages after it, and a notification descriptor's state is a
-//! spinlock.  The helpers count, per CPU, whether the task running there
-//! holds a queue lock (it cannot migrate while it does, and [`sleepable`]
-//! hands the count back for its preemptible stretch): that is how
-//! [`sleepable`] knows it runs under one, and it leaves any other atomic
-//! context (a spinlock; an RCU read side where that disables preemption)
-//! atomic.  Under
-//! `PREEMPT_RT` a mutex inherits its waiters' priority, as native's
-//! spinlocks do there, and the C helpers leave preemption alone.
+//! Its holder runs with preemption disabled, so a real-time caller never
+//! waits for a lower-priority holder that a middle-priority task keeps off
+//! the CPU (`selftests/native_edge_test.c`, `*_rt_caller_does_not_wait_*`);
+//! under `PREEMPT_RT` it is a sleeping lock that lends its waiters'
+//! priority to its holder, as native's.  Nothing sleeps under it, as under
+//! native's: what may sleep runs before the lock is taken (a message's
+//! allocation and copy-in), after it is dropped (a copy to user memory that
+//! may fault, freeing a receiver's pins, `IPC_RMID`'s index update), or
+//! with it dropped and taken again, the caller looking at the queue again
+//! afterwards ([`unlocked`]: pinning a receiver's buffer, growing a waiter
+//! list); what must allocate under it does so without sleeping, as native
+//! (a new priority's tree node, `GFP_ATOMIC` as `msg_insert`'s; a
+//! `MSG_COPY` duplicate).
 //!
-//! Lock and unlock are C helpers (`rust_ipc_queue_lock`, ...); the lock is
-//! taken with `mutex_trylock` under disabled preemption first, so that an
-//! uncontended holder is never preemptible at all (`mutex_lock` returns
-//! through a preemption point; contended, a waiter that gets the lock
-//! there can still be preempted before it disables preemption).  That cost
-//! 60 instructions a 64 B message when it came (1 794 → 1 856 POSIX, 2 173
-//! → 2 238 System V, `scripts/bench --insn`), and no time measurably.  [`Lock::lock`] asserts through
-//! [`Backend::assert_is_held`] that the lock it has just taken is held:
-//! lockdep's assertion, only where lockdep is built in (the debug kernel);
+//! It is the kernel crate's spinlock backend but for [`Lock::lock`]'s
+//! assertion that the lock it has just taken is held ([`Backend::assert_is_held`]):
+//! lockdep's, made only where lockdep is built in (the debug kernel);
 //! elsewhere it would be a call for nothing twice a message.
 
-use kernel::{
-    bindings,
-    ffi::c_char,
-    sync::lock::{mutex::MutexBackend, Backend, Guard, Lock},
-};
+use kernel::sync::lock::{spinlock::SpinLockBackend, Backend, Guard, Lock};
 
-/// A mutex held with preemption disabled, as a [`Backend`] of [`Lock`]
-/// (the module's doc).
-pub(crate) struct QueueMutexBackend;
+/// A spinlock as a [`Backend`] of [`Lock`] (the module's doc).
+pub(crate) struct QueueLockBackend;
 
 /// A lock of a queue's state.
-pub(crate) type QueueMutex<T> = Lock<T, QueueMutexBackend>;
+pub(crate) type QueueLock<T> = Lock<T, QueueLockBackend>;
 
-/// A [`QueueMutex`] initialiser, as `kernel::new_mutex!` makes a `Mutex`'s.
-macro_rules! new_queue_mutex {
+/// A [`QueueLock`] initialiser, as `kernel::new_spinlock!` makes a
+/// `SpinLock`'s.
+macro_rules! new_queue_lock {
     ($inner:expr $(,)?) => {
-        $crate::ipc::kernel_api::lock::QueueMutex::new(
+        $crate::ipc::kernel_api::lock::QueueLock::new(
             $inner,
             ::kernel::optional_name!(),
             ::kernel::static_lock_class!(),
         )
     };
 }
-pub(crate) use new_queue_mutex;
+pub(crate) use new_queue_lock;
 
-// SAFETY: the helpers take and release the `struct mutex` as `MutexBackend`
-// does (`mutex_lock`, `mutex_trylock`, `mutex_unlock`), which ensures mutual
-// exclusion; disabling preemption while it is held changes nothing to that.
-unsafe impl Backend for QueueMutexBackend {
-    type State = bindings::mutex;
-    type GuardState = ();
+// SAFETY: every operation is `SpinLockBackend`'s, which ensures mutual
+// exclusion, but `assert_is_held`, which only asserts.
+unsafe impl Backend for QueueLockBackend {
+    type State = <SpinLockBackend as Backend>::State;
+    type GuardState = <SpinLockBackend as Backend>::GuardState;
 
     #[inline]
-    unsafe fn init(ptr: *mut Self::State, name: *const c_char, key: *mut bindings::lock_class_key) {
-        // SAFETY: the caller's guarantees are `MutexBackend::init`'s.
-        unsafe { MutexBackend::init(ptr, name, key) }
+    unsafe fn init(
+        ptr: *mut Self::State,
+        name: *const kernel::ffi::c_char,
+        key: *mut kernel::bindings::lock_class_key,
+    ) {
+        // SAFETY: the caller's guarantees are `SpinLockBackend::init`'s.
+        unsafe { SpinLockBackend::init(ptr, name, key) }
     }
 
     #[inline]
-    unsafe fn lock(ptr: *mut Self::State) {
-        // SAFETY: the caller has initialised the mutex at `ptr` (`init`).
-        unsafe { super::ffi::rust_ipc_queue_lock(ptr) }
+    unsafe fn lock(ptr: *mut Self::State) -> Self::GuardState {
+        // SAFETY: the caller's guarantees are `SpinLockBackend::lock`'s.
+        unsafe { SpinLockBackend::lock(ptr) }
     }
 
     #[inline]
-    unsafe fn try_lock(ptr: *mut Self::State) -> Option<()> {
-        // SAFETY: the caller has initialised the mutex at `ptr` (`init`).
-        unsafe { super::ffi::rust_ipc_queue_trylock(ptr) }.then_some(())
+    unsafe fn try_lock(ptr: *mut Self::State) -> Option<Self::GuardState> {
+        // SAFETY: the caller's guarantees are `SpinLockBackend::try_lock`'s.
+        unsafe { SpinLockBackend::try_lock(ptr) }
     }
 
     #[inline]
-    unsafe fn unlock(ptr: *mut Self::State, (): &()) {
-        // SAFETY: the caller owns the mutex at `ptr`, taken by `lock` or
-        // `try_lock`, which disabled preemption.
-        unsafe { super::ffi::rust_ipc_queue_unlock(ptr) }
+    unsafe fn unlock(ptr: *mut Self::State, state: &Self::GuardState) {
+        // SAFETY: the caller's guarantees are `SpinLockBackend::unlock`'s.
+        unsafe { SpinLockBackend::unlock(ptr, state) }
     }
 
     #[inline]
     unsafe fn assert_is_held(_ptr: *mut Self::State) {
-        // SAFETY: the caller's guarantees are `MutexBackend::assert_is_held`'s.
+        // SAFETY: the caller's guarantees are `SpinLockBackend::assert_is_held`'s.
         #[cfg(CONFIG_LOCKDEP)]
         unsafe {
-            MutexBackend::assert_is_held(_ptr)
+            SpinLockBackend::assert_is_held(_ptr)
         }
     }
-}
-
-/// Runs `f`, which may sleep, where a queue lock may be held: preemptible
-/// again for its duration (the module's doc).  Without a queue lock held,
-/// it only runs `f`.
-pub(crate) fn sleepable<R>(f: impl FnOnce() -> R) -> R {
-    // SAFETY: no preconditions: it enables preemption only for the holder
-    // of a queue lock, undoing that lock's own `preempt_disable`, and says
-    // whether it did.
-    let enabled = unsafe { super::ffi::rust_ipc_queue_sleepable_begin() };
-    let r = f();
-    // SAFETY: it disables preemption again only if `begin` enabled it.
-    unsafe { super::ffi::rust_ipc_queue_sleepable_end(enabled) };
-    r
 }
 
 /// Runs `f` with the lock of `g` dropped, and takes it again (as

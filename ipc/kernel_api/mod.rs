@@ -37,6 +37,7 @@ mod ffi {
     #[allow(improper_ctypes)]
     extern "C" {
         pub(super) fn rust_ipc_kmalloc(size: usize, flags: bindings::gfp_t) -> *mut c_void;
+        pub(super) fn rust_ipc_kmalloc_nowait(size: usize) -> *mut c_void;
         pub(super) fn rust_ipc_current_ipc_ns() -> *mut bindings::ipc_namespace;
         pub(super) fn rust_ipc_is_current_ipc_ns(id: *const u64) -> bool;
         pub(super) fn rust_ipc_ipc_ns_id(ns: *mut bindings::ipc_namespace) -> u64;
@@ -88,11 +89,6 @@ mod ffi {
         pub(super) fn rust_ipc_file_set_flags(file: *mut bindings::file, mask: u32, flags: u32);
         pub(super) fn rust_ipc_set_interruptible();
         pub(super) fn rust_ipc_task_pid(task: *mut bindings::task_struct) -> *mut bindings::pid;
-        pub(super) fn rust_ipc_queue_lock(lock: *mut bindings::mutex);
-        pub(super) fn rust_ipc_queue_trylock(lock: *mut bindings::mutex) -> bool;
-        pub(super) fn rust_ipc_queue_unlock(lock: *mut bindings::mutex);
-        pub(super) fn rust_ipc_queue_sleepable_begin() -> bool;
-        pub(super) fn rust_ipc_queue_sleepable_end(enabled: bool);
         pub(super) fn rust_ipc_sleep_until(
             clock: bindings::clockid_t,
             expires: bindings::ktime_t,
@@ -192,11 +188,19 @@ mod ffi {
     }
 }
 
-/// `kmalloc(size, GFP_KERNEL_ACCOUNT)`: NULL or a block of `size` bytes,
-/// aligned to at least 8, which the caller frees with `kfree`.
-pub(crate) fn kmalloc(size: usize) -> *mut c_void {
-    // SAFETY: `kmalloc` takes any size and these gfp flags.
-    unsafe { ffi::rust_ipc_kmalloc(size, bindings::GFP_KERNEL_ACCOUNT) }
+/// `kmalloc(size, GFP_KERNEL_ACCOUNT)`, or with `atomic` without sleeping
+/// (`GFP_NOWAIT | __GFP_ACCOUNT`, no warning: the caller holds a queue
+/// lock and fails with `ENOMEM`): NULL or a block of `size` bytes, aligned
+/// to at least 8, which the caller frees with `kfree`.
+#[inline]
+pub(crate) fn kmalloc(size: usize, atomic: bool) -> *mut c_void {
+    if atomic {
+        // SAFETY: `kmalloc` takes any size.
+        unsafe { ffi::rust_ipc_kmalloc_nowait(size) }
+    } else {
+        // SAFETY: `kmalloc` takes any size and these gfp flags.
+        unsafe { ffi::rust_ipc_kmalloc(size, bindings::GFP_KERNEL_ACCOUNT) }
+    }
 }
 
 /// The caller's IPC namespace, for comparisons only (no reference held).

@@ -65,8 +65,8 @@ unsafe impl Sync for Seg {}
 
 impl Seg {
     /// A segment of `n` text bytes, not yet filled.
-    fn alloc(n: usize) -> Result<Seg> {
-        let p = kmalloc(size_of::<SegHead>() + n).cast::<SegHead>();
+    fn alloc(n: usize, atomic: bool) -> Result<Seg> {
+        let p = kmalloc(size_of::<SegHead>() + n, atomic).cast::<SegHead>();
         let p = NonNull::new(p).ok_or(ENOMEM)?;
         // SAFETY: `p` is at least `size_of::<SegHead>()` bytes, aligned for
         // it (kmalloc aligns to 8), not yet initialised.
@@ -120,9 +120,11 @@ impl Drop for Seg {
 
 /// Builds the chain of segments of a message's text after its head: `len`
 /// bytes, each segment filled by `fill` (its text to fill, and the offset
-/// of that text from the start of the chain).
+/// of that text from the start of the chain); `atomic`: without sleeping
+/// (under a queue lock, [`kmalloc`]).
 fn build_chain(
     len: usize,
+    atomic: bool,
     mut fill: impl FnMut(&mut [MaybeUninit<u8>], usize) -> Result,
 ) -> Result<Option<Seg>> {
     let mut chain = None;
@@ -130,8 +132,10 @@ fn build_chain(
     let mut off = 0;
     while off < len {
         let n = (len - off).min(SEG_DATA);
-        kernel_api::cond_resched();
-        let mut s = Seg::alloc(n)?;
+        if !atomic {
+            kernel_api::cond_resched();
+        }
+        let mut s = Seg::alloc(n, atomic)?;
         fill(s.text_uninit(n), off)?;
         off += n;
         link = link.insert(s).next_mut();
@@ -157,9 +161,9 @@ unsafe impl Sync for Msg {}
 
 impl Msg {
     /// A message of `len` bytes whose head text is not yet filled.
-    fn alloc(mtype: i64, len: usize) -> Result<Msg> {
+    fn alloc(mtype: i64, len: usize, atomic: bool) -> Result<Msg> {
         let size = size_of::<Node>() + len.min(HEAD_DATA);
-        let p = NonNull::new(kmalloc(size).cast::<Node>()).ok_or(ENOMEM)?;
+        let p = NonNull::new(kmalloc(size, atomic).cast::<Node>()).ok_or(ENOMEM)?;
         let node = Node {
             next: None,
             mtype,
@@ -243,10 +247,10 @@ impl Msg {
     /// The caller has bounded `len` by the queue's limit.
     pub(crate) fn load(src: u64, len: usize, mtype: i64) -> Result<Msg> {
         let src = src as usize;
-        let mut m = Msg::alloc(mtype, len)?;
+        let mut m = Msg::alloc(mtype, len, false)?;
         let first = m.head_uninit().len();
         read_user_into(src, m.head_uninit())?;
-        m.node_mut().chain = build_chain(len - first, |text, off| {
+        m.node_mut().chain = build_chain(len - first, false, |text, off| {
             read_user_into(src.wrapping_add(first + off), text).map(|_| ())
         })?;
         Ok(m)
@@ -273,10 +277,10 @@ impl Msg {
     /// for the exact error).
     pub(crate) fn load_typed(src: u64, len: usize) -> Option<Msg> {
         let src = src as usize;
-        let mut m = Msg::alloc(0, len).ok()?;
+        let mut m = Msg::alloc(0, len, false).ok()?;
         let first = read_user_into(src, m.typed_uninit()).ok()?.len();
         let rest = src.wrapping_add(first);
-        m.node_mut().chain = build_chain(len - (first - size_of::<i64>()), |text, off| {
+        m.node_mut().chain = build_chain(len - (first - size_of::<i64>()), false, |text, off| {
             read_user_into(rest.wrapping_add(off), text).map(|_| ())
         })
         .ok()?;
@@ -360,17 +364,14 @@ impl Msg {
     }
 
     /// A copy of this message (`copy_msg`, for `MSG_COPY`), made under the
-    /// queue lock, which it may sleep in.
+    /// queue lock, without sleeping ([`kmalloc`]: `ENOMEM` where native,
+    /// which allocates its copy before the lock, would have slept).
     pub(crate) fn duplicate(&self) -> Result<Msg> {
-        super::lock::sleepable(|| self.duplicate_now())
-    }
-
-    fn duplicate_now(&self) -> Result<Msg> {
-        let mut m = Msg::alloc(self.mtype(), self.len())?;
+        let mut m = Msg::alloc(self.mtype(), self.len(), true)?;
         let head = self.head();
         concat_into(m.head_uninit(), &[head]).ok_or(EINVAL)?;
         let mut parts = self.segs().skip(1);
-        m.node_mut().chain = build_chain(self.len() - head.len(), |text, _| {
+        m.node_mut().chain = build_chain(self.len() - head.len(), true, |text, _| {
             let part = parts.next().ok_or(EINVAL)?;
             concat_into(text, &[part])
                 .filter(|t| t.len() == part.len())

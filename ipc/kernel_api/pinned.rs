@@ -150,13 +150,11 @@ impl Pinned {
 impl Drop for Pinned {
     fn drop(&mut self) {
         let (pages, inline) = (self.pages(), self.inline.as_mut_ptr());
-        // Seldom under the queue lock (a receiver's pins go after it,
-        // `Parts::receive_run`): `sleepable`.
+        // Never under a queue lock (a receiver's pins go after it,
+        // `Parts::receive_run`): unpinning may sleep.
         // SAFETY: by the type invariant the pages are pinned, in `inline`
         // or the helper's array, charged to `user` and counted in `mm` (all
         // none or null if nothing was pinned); none is used again.
-        super::lock::sleepable(|| unsafe {
-            ffi::rust_ipc_unpin_user(pages, self.npages, inline, self.user, self.mm)
-        });
+        unsafe { ffi::rust_ipc_unpin_user(pages, self.npages, inline, self.user, self.mm) };
     }
 }
