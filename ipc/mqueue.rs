@@ -1290,8 +1290,8 @@ pub(crate) fn list(
                 break Some((end, false));
             };
             let (&serial, (n, q)) = c.current();
-            // Before the queue lock, whose holder runs with preemption
-            // disabled: the capability checks go through the LSMs.
+            // Before the queue lock (a spinlock): the capability checks
+            // go through the LSMs.
             let read = q.permits(fsuid, 4, false);
             let open = read || (!stats && q.permits(fsuid, 2, false));
             let mut g = q.state.lock();

@@ -196,8 +196,8 @@ struct Record {
 /// A notification descriptor.
 #[pin_data]
 pub(crate) struct NotifyFd {
-    /// A spinlock: a queue takes it under its own lock, whose holder runs
-    /// with preemption disabled (`lock`); nothing under it sleeps.
+    /// A spinlock: a queue takes it under its own (`lock`); nothing under
+    /// it sleeps.
     #[pin]
     state: SpinLock<FdState>,
     /// Readers blocked in `read` and pollers.

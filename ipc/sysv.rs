@@ -546,8 +546,8 @@ impl SysvState {
     }
 
     /// `freeque`: every waiter gets `EIDRM`, and the messages are returned,
-    /// to be freed after the lock (as native frees them after unlocking:
-    /// the lock's holder runs with preemption disabled).
+    /// to be freed after the lock (as native frees them after unlocking
+    /// its spinlock).
     fn free_all(&mut self, wq: &mut WakeQ) -> Fifo {
         self.deleted = true;
         self.receivers.wake_all(wq, |r| r.got = Some(Err(EIDRM)));

@@ -109,7 +109,7 @@ impl WakeQ {
     }
 
     /// Wakes the tasks added so far now, not at the end of the run: before
-    /// a run sleeps (safe under the queue lock, with preemption disabled).
+    /// a run sleeps (safe under the queue lock, a spinlock).
     #[inline]
     pub(crate) fn flush(&mut self) {
         // `more` holds tasks only if `first` does.
@@ -753,8 +753,7 @@ impl PollQueue {
     }
 
     /// Wakes the pollers; best after dropping the queue lock (a woken
-    /// poller takes it), safe under it (`__wake_up`, with preemption
-    /// disabled).
+    /// poller takes it), safe under it (`__wake_up` takes a spinlock).
     pub(crate) fn notify(&self) {
         self.cv.notify_all();
     }

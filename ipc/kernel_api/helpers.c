@@ -388,11 +388,12 @@ void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
 void rust_ipc_cond_resched(void)
 {
 	/*
-	 * Not under a queue lock, whose holder runs with preemption disabled
-	 * (without CONFIG_PREEMPT_COUNT nothing tells, and nothing needs to:
-	 * the lock's holder may sleep there).
+	 * Never under a queue lock (a spinlock: a message may be freed under
+	 * it).  Without CONFIG_PREEMPT_COUNT nothing tells whether one is
+	 * held, so there it is skipped (kernels with CONFIG_PREEMPTION, where
+	 * cond_resched() does nothing, all count).
 	 */
-	if (!IS_ENABLED(CONFIG_PREEMPT_COUNT) || preemptible())
+	if (IS_ENABLED(CONFIG_PREEMPT_COUNT) && preemptible())
 		cond_resched();
 }
 

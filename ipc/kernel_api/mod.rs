@@ -687,7 +687,7 @@ pub(crate) fn put_u32_nofault(dst: u64, val: u32) -> Result {
 }
 
 /// `cond_resched()`: a scheduling point in a long loop, none under a queue
-/// lock (whose holder runs with preemption disabled: [`lock`]).
+/// lock (a spinlock: [`lock`]).
 pub(crate) fn cond_resched() {
     // SAFETY: called from process context (the callers are the message copy
     // and free loops); the helper skips it where preemption is disabled.
