@@ -124,6 +124,34 @@ pub(crate) trait Family: QueueState {
     /// or the error its send fails with; `woken`: its sender slept for room.
     fn admit(&self, len: usize, woken: bool) -> Result<bool>;
 
+    /// What the state would have to allocate under the lock for a call,
+    /// where that cannot sleep (POSIX: a tree node for a new priority;
+    /// System V: room for a `MSG_COPY` copy of so many bytes): the run
+    /// makes it with the lock dropped ([`Family::make`]), gives it to the
+    /// state ([`Family::supply`]) and looks again, as native allocates
+    /// these before it takes its lock.
+    type Need;
+    /// What is made for a [`Family::Need`].
+    type Supply;
+
+    /// What sending `m`, admitted, needs first.
+    #[inline]
+    fn need_to_send(&self, _m: &Msg) -> Option<Self::Need> {
+        None
+    }
+
+    /// What the last [`Family::take_for`], which failed, needed.
+    #[inline]
+    fn take_need(&mut self) -> Option<Self::Need> {
+        None
+    }
+
+    /// Makes what `need` asks for (may sleep: not under the lock).
+    fn make(need: Self::Need) -> Result<Self::Supply>;
+
+    /// Keeps what was made for the call that looks again.
+    fn supply(&mut self, s: Self::Supply);
+
     /// A sender about to sleep for room for `m`: what its entry holds, and
     /// `m` back if the sender keeps it (System V: it looks again when
     /// woken; POSIX: the receive that frees room sends it).
@@ -209,6 +237,14 @@ fn room_to_wait<S: Unpin, W>(
     let more = lock::unlocked(g, || WaitList::<W>::more_room(n))?;
     list(g).grow(more);
     Ok(true)
+}
+
+/// Makes what `need` asks for with the lock of `g` dropped, and gives it
+/// to the state; the caller looks at the queue again.
+fn supply<S: Family>(g: &mut Guard<'_, S, QueueLockBackend>, need: S::Need) -> Result {
+    let s = lock::unlocked(g, || S::make(need))?;
+    g.supply(s);
+    Ok(())
 }
 
 /// A message out for delivery, with what it carries back.
@@ -484,13 +520,21 @@ impl<S: Family> Parts<'_, S> {
             let e = loop {
                 match g.admit(m.len(), woken) {
                     Err(e) => break e,
-                    Ok(true) => match g.send(m, &mut wq) {
-                        Ok(()) => {
-                            done += 1;
-                            continue 'msgs;
+                    Ok(true) => {
+                        if let Some(n) = g.need_to_send(&m) {
+                            match supply(&mut g, n) {
+                                Ok(()) => continue,
+                                Err(e) => break e,
+                            }
                         }
-                        Err(e) => break e,
-                    },
+                        match g.send(m, &mut wq) {
+                            Ok(()) => {
+                                done += 1;
+                                continue 'msgs;
+                            }
+                            Err(e) => break e,
+                        }
+                    }
                     Ok(false) if !b.may_block(done) => break EAGAIN,
                     // The receive that frees room serves it.
                     Ok(false) => g.engine().sender_sleeps(),
@@ -574,7 +618,13 @@ impl<S: Family> Parts<'_, S> {
                     Ok(Some(t)) => break Arrival::Taken(t, false),
                     Ok(None) if b.may_block(got) => None,
                     Ok(None) => Some(S::NO_MESSAGE),
-                    Err(e) => Some(e),
+                    Err(e) => match g.take_need() {
+                        Some(n) => match supply(&mut g, n) {
+                            Ok(()) => continue,
+                            Err(e) => Some(e),
+                        },
+                        None => Some(e),
+                    },
                 };
                 let slept = match e {
                     Some(e) => Err(e),

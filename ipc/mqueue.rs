@@ -532,6 +532,22 @@ impl Family for MqState {
         Ok(!self.full())
     }
 
+    type Need = ();
+    type Supply = prios::NewNode;
+
+    #[inline]
+    fn need_to_send(&self, m: &Msg) -> Option<()> {
+        self.prios.needs_node(m.mtype() as u32).then_some(())
+    }
+
+    fn make((): ()) -> Result<Self::Supply> {
+        prios::new_node()
+    }
+
+    fn supply(&mut self, node: Self::Supply) {
+        self.prios.supply(node);
+    }
+
     #[inline]
     fn sender_waits(&self, m: Msg) -> (MqSend, Option<Msg>) {
         (Some(m), None)
@@ -1011,12 +1027,22 @@ pub(crate) fn peek(h: Option<&MqHandle>, p: &ripc_mq_peek, prio_out: u64) -> Res
     let pos = usize::try_from(p.pos).unwrap_or(usize::MAX);
     let parts = q.parts();
     let mut wq = WakeQ::new();
-    let mut g = q.state.lock();
-    let m = g.in_order().nth(pos).ok_or(ENOMSG)?;
-    if p.msg_len < m.len() as u64 {
-        return Err(EMSGSIZE);
-    }
-    let t = Taken::new(m.duplicate()?, None);
+    let mut room = None;
+    let (mut g, copy) = loop {
+        let g = q.state.lock();
+        let m = g.in_order().nth(pos).ok_or(ENOMSG)?;
+        if p.msg_len < m.len() as u64 {
+            return Err(EMSGSIZE);
+        }
+        match m.duplicate(&mut room) {
+            Ok(copy) => break (g, copy),
+            Err(n) => {
+                drop(g);
+                room = Some(Msg::blank(n)?);
+            }
+        }
+    };
+    let t = Taken::new(copy, None);
     let got = parts.got(&mut g, Arrival::Taken(t, false), false, &mut wq, |m| {
         copy_nofault(m, p.msg_ptr, prio_out)
     });
@@ -1036,9 +1062,11 @@ pub(crate) fn peek_batch(h: Option<&MqHandle>, b: &ripc_mq_peek_batch) -> Result
     let (mut items, read_err) = read_items::<ripc_mq_item>(b.items, b.count as usize)?;
     let pos = usize::try_from(b.pos).unwrap_or(usize::MAX);
     let mut done = 0;
+    // Room for a copy that could not be allocated under the lock.
+    let mut room = None;
     while done < items.len() {
         let mut got = KVec::with_capacity(wait::PART_MSGS, GFP_KERNEL)?;
-        let mut err = None;
+        let (mut err, mut need) = (None, None);
         let g = q.state.lock();
         let (mut msgs, mut bytes) = (g.in_order().skip(pos.saturating_add(done)), 0);
         for it in items.iter().skip(done) {
@@ -1053,19 +1081,30 @@ pub(crate) fn peek_batch(h: Option<&MqHandle>, b: &ripc_mq_peek_batch) -> Result
                 err = Some(EMSGSIZE);
                 break;
             }
-            match m.duplicate() {
+            match m.duplicate(&mut room) {
                 Ok(msg) => {
                     bytes += msg.len();
                     let _ = got.push_within_capacity(Taken::new(msg, None));
                 }
-                Err(e) => {
-                    err = Some(e);
+                Err(n) => {
+                    need = Some(n);
                     break;
                 }
             }
         }
         drop(msgs);
         drop(g);
+        if let Some(n) = need {
+            // Made with the lock dropped; the part ends before that copy.
+            match Msg::blank(n) {
+                Ok(r) if got.is_empty() => {
+                    room = Some(r);
+                    continue;
+                }
+                Ok(r) => room = Some(r),
+                Err(e) => err = Some(e),
+            }
+        }
         let part = items.get_mut(done..done + got.len()).unwrap_or(&mut []);
         let addr = item_addr::<ripc_mq_item>(b.items, done);
         let (n, store_err) = q.parts().finish_batch(addr, part, got, None, |it, _, m| {
@@ -1440,15 +1479,20 @@ impl Restore {
             return Err(EPERM);
         }
         let q = MqQueue::new(ns, &Ids::current(), (uid, gid), mode, Some(attr))?;
+        // A node made before the lock, used if a message needs one.
+        let mut node = None;
         for _ in 0..n {
             let mut m = r.msg(q.msgsize, EBADMSG)?;
             if !(0..i64::from(MQ_PRIO_MAX)).contains(&m.mtype()) {
                 return Err(EBADMSG);
             }
+            if node.is_none() {
+                node = Some(prios::new_node()?);
+            }
             let mut g = q.state.lock();
             m.set_seq(g.seq);
             g.seq += 1;
-            g.put(m, false, &mut None)?;
+            g.put(m, false, &mut node)?;
         }
         self.names.add(name, &q)
     }

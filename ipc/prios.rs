@@ -20,26 +20,34 @@ use kernel::{
     rbtree::{Entry, RBTree, RBTreeNodeReservation},
 };
 
+/// A node for a new entry of the tree.
+pub(crate) type NewNode = RBTreeNodeReservation<u32, Fifo>;
+
 /// A tree node freed by a receive, carried by its message.
-pub(crate) type Node = Option<RBTreeNodeReservation<u32, Fifo>>;
+pub(crate) type Node = Option<NewNode>;
 
 /// A node for a new entry of the tree: `node`, else `spare`, else a new one,
 /// allocated under the queue lock without sleeping and without a memory
 /// cgroup charge, as native's `msg_insert` does when its `node_cache` is
 /// empty (`GFP_ATOMIC`; a failure is `ENOMEM`).
-fn take_node(node: &mut Node, spare: &mut Node) -> Result<RBTreeNodeReservation<u32, Fifo>> {
+fn take_node(node: &mut Node, spare: &mut Node) -> Result<NewNode> {
     match node.take().or_else(|| spare.take()) {
         Some(r) => Ok(r),
         None => Ok(RBTreeNodeReservation::new(GFP_ATOMIC)?),
     }
 }
 
-/// Makes `node` a node if it is none, where an allocation may sleep (before
-/// the queue lock, as native's `mq_timedsend` makes its `new_leaf`); a
-/// failure leaves it none ([`take_node`] tries again under the lock).
+/// A node, where an allocation may sleep (before the queue lock, as
+/// native's `mq_timedsend` makes its `new_leaf`).
+pub(crate) fn new_node() -> Result<NewNode> {
+    RBTreeNodeReservation::new(GFP_KERNEL_ACCOUNT)
+}
+
+/// Makes `node` a node if it is none ([`new_node`]); a failure leaves it
+/// none ([`take_node`] tries again under the lock).
 pub(crate) fn ready_node(node: &mut Node) {
     if node.is_none() {
-        *node = RBTreeNodeReservation::new(GFP_KERNEL_ACCOUNT).ok();
+        *node = new_node().ok();
     }
 }
 
@@ -74,13 +82,27 @@ impl Prios {
     /// the spare node, allocated if needed ([`take_node`]'s way; if that
     /// fails, the sender stays blocked, as natively).
     pub(crate) fn reserve(&mut self, prio: u32) -> Result {
-        if self.spare.is_none()
-            && !self.at_top(prio)
-            && (prio > self.top_prio || self.lower.get(&prio).is_none())
-        {
+        if self.needs_node(prio) {
             self.spare = Some(RBTreeNodeReservation::new(GFP_ATOMIC)?);
         }
         Ok(())
+    }
+
+    /// Whether queueing a message of `prio` would allocate a node: it makes
+    /// a new entry of the tree, and there is no spare.
+    #[inline]
+    pub(crate) fn needs_node(&self, prio: u32) -> bool {
+        self.spare.is_none()
+            && !self.at_top(prio)
+            && (prio > self.top_prio || self.lower.get(&prio).is_none())
+    }
+
+    /// Keeps `node`, made before the lock ([`new_node`]), as the spare if
+    /// there is none.
+    pub(crate) fn supply(&mut self, node: NewNode) {
+        if self.spare.is_none() {
+            self.spare = Some(node);
+        }
     }
 
     /// Keeps the node a delivered message carried as the spare, if there is

@@ -443,6 +443,11 @@ struct SysvState {
     /// Whether a sender waits, whether it was polled.
     engine: EngineState,
     stats: Stats,
+    /// A `MSG_COPY` copy that could not be allocated under the lock: its
+    /// length, then the room made for it with the lock dropped, for the
+    /// same call's next look ([`Family::Need`]), which takes it.
+    copy_need: Option<usize>,
+    copy_room: Option<Msg>,
 }
 
 impl Counted for SysvState {
@@ -621,6 +626,21 @@ impl Family for SysvState {
         } else {
             Ok(self.fits(len))
         }
+    }
+
+    type Need = usize;
+    type Supply = Msg;
+
+    fn take_need(&mut self) -> Option<usize> {
+        self.copy_need.take()
+    }
+
+    fn make(len: usize) -> Result<Msg> {
+        Msg::blank(len)
+    }
+
+    fn supply(&mut self, room: Msg) {
+        self.copy_room = Some(room);
     }
 
     #[inline]
@@ -806,6 +826,8 @@ impl SysvQueue {
                     shared: ns.shared.clone(),
                     engine: EngineState::default(),
                     stats: Stats::default(),
+                    copy_need: None,
+                    copy_room: None,
                 }),
                 poll: PollQueue::new()?,
             }),
@@ -1046,6 +1068,8 @@ impl SysvState {
         if self.deleted {
             return Err(EIDRM);
         }
+        // A copy's room, if made for this look (freed after it).
+        let mut room = if w.copy { self.copy_room.take() } else { None };
         let Some((i, found)) = self.find(w.search) else {
             return Ok(None);
         };
@@ -1058,7 +1082,11 @@ impl SysvState {
             if len > w.bufsz.min(self.shared.limits.msgmax() as usize) {
                 return Err(EINVAL);
             }
-            return found.duplicate().map(Some);
+            let copy = found.duplicate(&mut room);
+            return copy.map(Some).map_err(|n| {
+                self.copy_need = Some(n);
+                ENOMEM
+            });
         }
         let m = self.msgs.take(i).ok_or(ENOMSG)?;
         self.account(m.len(), -1);

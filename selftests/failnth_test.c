@@ -1354,6 +1354,44 @@ TEST_F_TIMEOUT(fnth, msgrcv, 120)
 		     IPC_NOWAIT, 1, 1);
 }
 
+/*
+ * A copy (MSG_COPY, RIPC_MQ_PEEK) is made under the queue lock, a spinlock,
+ * without sleeping; when that allocation fails, its room is made with the
+ * lock dropped and the queue looked at again (native makes its copy before
+ * taking the lock): the first fault is absorbed, the copy is exact and the
+ * queue unchanged.  The copied message is the 3-page one (base_model: send
+ * order #2, receive order #2).
+ */
+TEST_F_TIMEOUT(fnth, a_copy_that_cannot_be_allocated_under_the_lock_is_made_without_it, 120)
+{
+	struct model q = base_model();
+	struct ripc_mq_peek pk = { .size = sizeof(pk), .msg_ptr = PTR(rcvbuf),
+				   .msg_len = MSGSZ, .pos = 2 };
+	int id, fd, e, inj;
+	long r;
+
+	ASSERT_LE(0, id = sv_new(_metadata, self, &q, 0));
+	touch();
+	ARMED(self->fn, 1, r, e, inj,
+	      xmsgrcv(self->dev, id, rcvbuf, MSGSZ, 2, IPC_NOWAIT | MSG_COPY, NULL));
+	EXPECT_EQ(1, inj) TH_LOG("no fault was injected");
+	ASSERT_EQ((long)q.m[2].len, r) TH_LOG("msgrcv(MSG_COPY): %s", strerrorname_np(e));
+	EXPECT_EQ(q.m[2].type, *(long *)rcvbuf);
+	EXPECT_TRUE(same_text(rcvbuf + sizeof(long), r, &q.m[2]));
+	EXPECT_EQ(0, sv_verify(_metadata, self->dev, id, q, "after MSG_COPY"));
+	sv_drop(self, id);
+
+	ASSERT_LE(0, fd = mq_new(_metadata, self, MAXM, &q));
+	touch();
+	ARMED(self->fn, 1, r, e, inj, ioctl(fd, RIPC_MQ_PEEK, &pk));
+	EXPECT_EQ(1, inj) TH_LOG("no fault was injected");
+	ASSERT_EQ((long)q.m[2].len, r) TH_LOG("RIPC_MQ_PEEK: %s", strerrorname_np(e));
+	EXPECT_EQ((unsigned int)q.m[2].type, pk.msg_prio);
+	EXPECT_TRUE(same_text(rcvbuf, r, &q.m[2]));
+	EXPECT_EQ(0, mq_verify(_metadata, fd, q, "after RIPC_MQ_PEEK"));
+	mq_del(self, fd);
+}
+
 /* A timed msgrcv on an empty queue: its waiter entry. */
 TEST_F_TIMEOUT(fnth, msgrcv_blocking_on_an_empty_queue, 120)
 {

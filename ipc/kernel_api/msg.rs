@@ -52,8 +52,9 @@ const SEG_DATA: usize = PAGE_SIZE - size_of::<SegHead>();
 /// # Invariants
 ///
 /// `self.0` points to a kmalloc'd block, owned by this `Seg`, that starts
-/// with an initialised `SegHead` and holds the segment's share of the text
-/// after it: `SEG_DATA` bytes, the last segment of a message the rest.  The
+/// with an initialised `SegHead` and holds at least the segment's share of
+/// the text after it: `SEG_DATA` bytes, the last segment of a message the
+/// rest (a copy's room may hold more: [`Msg::duplicate`]).  The
 /// message ([`Msg`]) knows the shares; the text is initialised once the
 /// message's constructor returned.
 struct Seg(NonNull<SegHead>);
@@ -147,7 +148,7 @@ fn build_chain(
 ///
 /// # Invariants
 ///
-/// `self.0` points to a kmalloc'd block of `size_of::<Node>() +
+/// `self.0` points to a kmalloc'd block of at least `size_of::<Node>() +
 /// len.min(HEAD_DATA)` bytes, owned by this `Msg`, that starts with an
 /// initialised `Node` whose `len` is that `len`; the text bytes after it are
 /// initialised once the constructor that made it returned.
@@ -363,10 +364,37 @@ impl Msg {
         crate::ipc::kernel_api::copy_to_user_nofault(dst, all)
     }
 
-    /// A copy of this message (`copy_msg`, for `MSG_COPY`), made under the
-    /// queue lock, without sleeping ([`kmalloc`]: `ENOMEM` where native,
-    /// which allocates its copy before the lock, would have slept).
-    pub(crate) fn duplicate(&self) -> Result<Msg> {
+    /// Room for a copy of a message of up to `len` bytes ([`Msg::duplicate`]),
+    /// made where it may sleep (before a queue lock, as native's
+    /// `prepare_copy`); its text is zeros.
+    pub(crate) fn blank(len: usize) -> Result<Msg> {
+        let mut m = Msg::alloc(0, len, false)?;
+        let first = m.head_uninit().len();
+        m.head_uninit().fill(MaybeUninit::new(0));
+        m.node_mut().chain = build_chain(len - first, false, |text, _| {
+            text.fill(MaybeUninit::new(0));
+            Ok(())
+        })?;
+        Ok(m)
+    }
+
+    /// A copy of this message (`copy_msg`, for `MSG_COPY` and peeks), made
+    /// under the queue lock: into `room` if it is there and holds this
+    /// message's length (its segments past that length are freed), else
+    /// allocated without sleeping ([`kmalloc`]); `Err(len)` if that fails,
+    /// for the caller to make `room` of that length with the lock dropped
+    /// ([`Msg::blank`]) and look again.
+    pub(crate) fn duplicate(&self, room: &mut Option<Msg>) -> core::result::Result<Msg, usize> {
+        match room.take() {
+            Some(r) if r.len() >= self.len() => Ok(self.copy_into(r)),
+            other => {
+                *room = other;
+                self.duplicate_now().map_err(|_| self.len())
+            }
+        }
+    }
+
+    fn duplicate_now(&self) -> Result<Msg> {
         let mut m = Msg::alloc(self.mtype(), self.len(), true)?;
         let head = self.head();
         concat_into(m.head_uninit(), &[head]).ok_or(EINVAL)?;
@@ -380,6 +408,31 @@ impl Msg {
         })?;
         m.set_seq(self.seq());
         Ok(m)
+    }
+
+    /// Copies this message into `room`, at least as long: its text, type
+    /// and place in the send order; `room`'s segments past this length are
+    /// freed.
+    fn copy_into(&self, mut room: Msg) -> Msg {
+        let head = self.head();
+        let _ = concat_into(room.head_uninit(), &[head]);
+        let node = room.node_mut();
+        let mut link = &mut node.chain;
+        for part in self.segs().skip(1) {
+            let Some(seg) = link else {
+                break;
+            };
+            // Its share is at least `part`'s: `room` is at least as long.
+            let _ = concat_into(seg.text_uninit(part.len()), &[part]);
+            link = seg.next_mut();
+        }
+        drop(link.take());
+        // INVARIANT: the head block holds at least this length's share, and
+        // every segment kept at least its share, now written.
+        node.len = self.len();
+        node.mtype = self.mtype();
+        node.seq = self.seq();
+        room
     }
 }
 
