@@ -852,9 +852,7 @@ fn lookup(ns: &SysvNs, id: i32) -> Result<Arc<SysvQueue>> {
         return Err(EINVAL);
     }
     ns.index
-        .get((id as u32 % IPCMNI) as usize, |q| {
-            q.id == id && !q.gone.load(Relaxed)
-        })
+        .get((id as u32 % IPCMNI) as usize, |q| q.id == id)
         .ok_or(EINVAL)
 }
 
@@ -1341,21 +1339,23 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
         return Err(EPERM);
     }
     let Some(n) = new else {
-        let msgs = g.free_all(&mut wq);
-        let idx = (q.id as u32 % IPCMNI) as usize;
-        let found = t.slots.get_mut(idx).map(|s| *s = None).is_some();
-        if found {
-            t.in_use -= 1;
-            // Under the queue lock, as native's `ipc_rmid`: a lookup after
-            // the EIDRM it gave fails (`lookup` and `find` look at it).
-            q.gone.store(true, Relaxed);
-        }
+        // Out of the index first, with the queue lock dropped (unsetting
+        // may sleep: a mutex, a grace period; it needs no memory and cannot
+        // fail): from then on a lookup gives `EINVAL`, so that one after
+        // the `EIDRM` below does.  Who may remove the queue cannot change
+        // meanwhile: `IPC_SET` holds the id table's lock too.
         drop(g);
-        if found {
-            // Unsetting needs no memory: it cannot fail.  It may sleep (a
-            // mutex, a grace period): after the queue lock.
+        let idx = (q.id as u32 % IPCMNI) as usize;
+        if let Some(s) = t.slots.get_mut(idx) {
+            *s = None;
+            t.in_use -= 1;
             let _ = ns.index.set(idx, None);
         }
+        let mut g = q.state.lock();
+        let msgs = g.free_all(&mut wq);
+        // A CPU's last queue (`find`) is looked up again from now on.
+        q.gone.store(true, Relaxed);
+        drop(g);
         t.keys.remove(q.key);
         drop(t);
         drop(msgs);
