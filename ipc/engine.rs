@@ -502,7 +502,8 @@ pub(crate) enum Got<E> {
 
 impl<S: Family> Parts<'_, S> {
     /// Sends `msgs` in order, under one lock (a single send is a run of
-    /// one), for both families: each is checked ([`Family::admit`]) and
+    /// one; dropped only to sleep or to make what a send needs:
+    /// [`Family::Need`], a waiter list's room), for both families: each is checked ([`Family::admit`]) and
     /// goes in ([`Family::send`]: a blocked receiver's, or into the queue);
     /// on a full queue the sender fails with `EAGAIN` or sleeps for room,
     /// with the deadline and signals of `b`.  Returns how many were sent
@@ -589,8 +590,9 @@ impl<S: Family> Parts<'_, S> {
         wait::end_run(g, wq, poll, done, err)
     }
 
-    /// Receives a message for each of `wants`, under one lock, for both
-    /// families: the message the family selects ([`Family::take_for`]), or
+    /// Receives a message for each of `wants`, under one lock (dropped
+    /// only to sleep, to pin a buffer, or to make what a receive needs), for
+    /// both families: the message the family selects ([`Family::take_for`]), or
     /// on an empty queue `NO_MESSAGE` or a sleep until a sender hands one
     /// over (or copies one straight into its buffer), with the deadline and
     /// signals of `b`.  Each goes to `out` under the lock ([`Arrival`]).

@@ -445,7 +445,8 @@ struct SysvState {
     stats: Stats,
     /// A `MSG_COPY` copy that could not be allocated under the lock: its
     /// length, then the room made for it with the lock dropped, for the
-    /// same call's next look ([`Family::Need`]), which takes it.
+    /// same call's next look ([`Family::Need`]), which takes it (a look
+    /// always follows in that critical section).
     copy_need: Option<usize>,
     copy_room: Option<Msg>,
 }
@@ -1060,14 +1061,15 @@ impl SysvState {
     /// One look at the queue for `w`: the message it gets, `None` if it
     /// must wait, or its error.
     fn receive(&mut self, w: &Want) -> Result<Option<Msg>> {
+        // A copy's room, if made for this look (freed after it, whatever
+        // it finds).
+        let mut room = if w.copy { self.copy_room.take() } else { None };
         if !self.allowed(0o444) {
             return Err(EACCES);
         }
         if self.deleted {
             return Err(EIDRM);
         }
-        // A copy's room, if made for this look (freed after it).
-        let mut room = if w.copy { self.copy_room.take() } else { None };
         let Some((i, found)) = self.find(w.search) else {
             return Ok(None);
         };
@@ -1339,23 +1341,23 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
         return Err(EPERM);
     }
     let Some(n) = new else {
-        // Out of the index first, with the queue lock dropped (unsetting
-        // may sleep: a mutex, a grace period; it needs no memory and cannot
-        // fail): from then on a lookup gives `EINVAL`, so that one after
-        // the `EIDRM` below does.  Who may remove the queue cannot change
-        // meanwhile: `IPC_SET` holds the id table's lock too.
-        drop(g);
+        let msgs = g.free_all(&mut wq);
         let idx = (q.id as u32 % IPCMNI) as usize;
+        let mut out = None;
         if let Some(s) = t.slots.get_mut(idx) {
             *s = None;
             t.in_use -= 1;
-            let _ = ns.index.set(idx, None);
+            // Under the queue lock, as native's `ipc_rmid`: a lookup after
+            // the EIDRM it gave fails (the index, and a CPU's last queue in
+            // `find`).  Its reference is retired after the lock (that may
+            // sleep: a mutex, a grace period).
+            out = Some(ns.index.unpublish(idx));
+            q.gone.store(true, Relaxed);
         }
-        let mut g = q.state.lock();
-        let msgs = g.free_all(&mut wq);
-        // A CPU's last queue (`find`) is looked up again from now on.
-        q.gone.store(true, Relaxed);
         drop(g);
+        if let Some(o) = out {
+            ns.index.retire(o);
+        }
         t.keys.remove(q.key);
         drop(t);
         drop(msgs);

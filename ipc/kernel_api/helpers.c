@@ -390,10 +390,11 @@ void rust_ipc_cond_resched(void)
 	/*
 	 * Never under a queue lock (a spinlock: a message may be freed under
 	 * it).  Without CONFIG_PREEMPT_COUNT nothing tells whether one is
-	 * held, so there it is skipped (kernels with CONFIG_PREEMPTION, where
-	 * cond_resched() does nothing, all count).
+	 * held, and under PREEMPT_RT a spinlock leaves preemption on (and
+	 * cond_resched() does nothing there but its debug check), so there it
+	 * is skipped.
 	 */
-	if (IS_ENABLED(CONFIG_PREEMPT_COUNT) && preemptible())
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT) && IS_ENABLED(CONFIG_PREEMPT_COUNT) && preemptible())
 		cond_resched();
 }
 

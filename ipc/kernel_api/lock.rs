@@ -10,12 +10,16 @@
 //! priority to its holder, as native's.  Nothing sleeps under it, as under
 //! native's: what may sleep runs before the lock is taken (a message's
 //! allocation and copy-in), after it is dropped (a copy to user memory that
-//! may fault, freeing a receiver's pins, `IPC_RMID`'s index update), or
+//! may fault, freeing a receiver's pins, retiring `IPC_RMID`'s index
+//! entry), or
 //! with it dropped and taken again, the caller looking at the queue again
 //! afterwards ([`unlocked`]: pinning a receiver's buffer, growing a waiter
-//! list); what must allocate under it does so without sleeping, as native
-//! (a new priority's tree node, `GFP_ATOMIC` as `msg_insert`'s; a
-//! `MSG_COPY` duplicate).
+//! list, a POSIX send's tree node for a new priority, a `MSG_COPY` or peek
+//! copy that could not be allocated without sleeping: `Family::Need` in
+//! the engine), as native allocates these before its lock; where native
+//! allocates under its lock, so does rust_ipc, without sleeping (a blocked
+//! sender's tree node when a receive lets it in, `GFP_ATOMIC` as
+//! `msg_insert`'s).
 //!
 //! It is the kernel crate's spinlock backend but for [`Lock::lock`]'s
 //! assertion that the lock it has just taken is held ([`Backend::assert_is_held`]):

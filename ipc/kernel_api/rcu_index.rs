@@ -101,7 +101,8 @@ impl<T> Retired<T> {
 // memory that any thread may free.
 unsafe impl<T: Send + Sync, const N: usize> Send for RcuIndex<T, N> {}
 // SAFETY: readers only load pointers atomically and clone `Arc<T>`s;
-// writers serialize on `retired`.
+// writers serialize on `retired`, but `unpublish`, one atomic exchange that
+// takes an entry's reference once.
 unsafe impl<T: Send + Sync, const N: usize> Sync for RcuIndex<T, N> {}
 
 impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
@@ -187,17 +188,45 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
         }
         let chunk = self.chunk(idx).ok_or(EINVAL)?;
         let entry = chunk.get(idx % CHUNK).ok_or(EINVAL)?;
-        // Room to retire the old reference, or a wait below.
-        let _ = retired.list.reserve(1, GFP_KERNEL);
         // INVARIANT: the entry owns the new reference.
         let new = v.map_or(core::ptr::null_mut(), |a| a.into_raw().cast_mut());
         let old = entry.xchg(new, Full);
-        if old.is_null() {
-            return Ok(());
-        }
-        // SAFETY: `old` came from `Arc::into_raw` and was the entry's
+        // SAFETY: `old` is null or came from `Arc::into_raw`, the entry's
         // reference, which nothing else owns now.
-        let old = unsafe { Arc::from_raw(old) };
+        Self::retire_locked(&mut retired, unsafe { Unpublished::from_raw(old) });
+        Ok(())
+    }
+
+    /// Empties entry `idx` without sleeping or allocating (under a
+    /// spinlock): from now on readers do not find it.  The reference it
+    /// held comes back, for [`RcuIndex::retire`] once no spinlock is held.
+    pub(crate) fn unpublish(&self, idx: usize) -> Unpublished<T> {
+        let Some(entry) = self.chunk(idx).and_then(|c| c.get(idx % CHUNK)) else {
+            return Unpublished(None);
+        };
+        let old = entry.xchg(core::ptr::null_mut(), Full);
+        // SAFETY: `old` is null or came from `Arc::into_raw`, the entry's
+        // reference, which nothing else owns now (an exchange takes it
+        // once).
+        unsafe { Unpublished::from_raw(old) }
+    }
+
+    /// Drops the reference `unpublish` took out after a grace period (may
+    /// sleep).
+    pub(crate) fn retire(&self, old: Unpublished<T>) {
+        if old.0.is_some() {
+            let mut retired = self.retired.lock();
+            retired.reap();
+            Self::retire_locked(&mut retired, old);
+        }
+    }
+
+    fn retire_locked(retired: &mut Retired<T>, mut old: Unpublished<T>) {
+        let Some(old) = old.0.take() else {
+            return;
+        };
+        // Room to retire it, or a wait below.
+        let _ = retired.list.reserve(1, GFP_KERNEL);
         // SAFETY: an FFI call without requirements.
         let cookie = unsafe { bindings::get_state_synchronize_rcu() };
         match retired.list.push_within_capacity((cookie, old)) {
@@ -209,7 +238,32 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
                 drop(old);
             }
         }
-        Ok(())
+    }
+}
+
+/// A reference taken out of an [`RcuIndex`] that readers who loaded it
+/// before may still be taking: retired with [`RcuIndex::retire`] (dropped
+/// on its own, it waits for a grace period first).
+#[must_use]
+pub(crate) struct Unpublished<T: Send + Sync>(Option<Arc<T>>);
+
+impl<T: Send + Sync> Unpublished<T> {
+    /// # Safety
+    ///
+    /// `p` is null or an index entry's reference (from `Arc::into_raw`)
+    /// that the entry no longer holds.
+    unsafe fn from_raw(p: *mut T) -> Self {
+        // SAFETY: by the function's safety requirement.
+        Unpublished((!p.is_null()).then(|| unsafe { Arc::from_raw(p) }))
+    }
+}
+
+impl<T: Send + Sync> Drop for Unpublished<T> {
+    fn drop(&mut self) {
+        if let Some(old) = self.0.take() {
+            rcu::synchronize_rcu();
+            drop(old);
+        }
     }
 }
 
