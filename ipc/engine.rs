@@ -146,6 +146,16 @@ pub(crate) trait Family: QueueState {
         None
     }
 
+    /// What letting in the blocked sender that a receive would serve needs
+    /// (POSIX: its message's tree node, as native's `mq_timedreceive`
+    /// allocates one for `pipelined_receive` before its lock); looked at
+    /// only while a sender waits.  Without it, the state allocates without
+    /// sleeping then ([`QueueState::serve_senders`]).
+    #[inline]
+    fn need_to_receive(&self) -> Option<Self::Need> {
+        None
+    }
+
     /// Makes what `need` asks for (may sleep: not under the lock).
     fn make(need: Self::Need) -> Result<Self::Supply>;
 
@@ -245,6 +255,17 @@ fn supply<S: Family>(g: &mut Guard<'_, S, QueueLockBackend>, need: S::Need) -> R
     let s = lock::unlocked(g, || S::make(need))?;
     g.supply(s);
     Ok(())
+}
+
+/// Makes what letting in a blocked sender needs ([`Family::need_to_receive`])
+/// with the lock dropped; `true` if it did (the caller looks again).  A
+/// failure leaves it to [`QueueState::serve_senders`].
+#[cold]
+fn supplied_for_receive<S: Family>(g: &mut Guard<'_, S, QueueLockBackend>) -> bool {
+    match g.need_to_receive() {
+        Some(n) => supply(g, n).is_ok(),
+        None => false,
+    }
 }
 
 /// A message out for delivery, with what it carries back.
@@ -616,6 +637,9 @@ impl<S: Family> Parts<'_, S> {
         'wants: for w in wants {
             let mut blocked = Blocked::Receive;
             let a = loop {
+                if g.engine().sender_waits && supplied_for_receive(&mut g) {
+                    continue;
+                }
                 let e = match g.take_for(&w) {
                     Ok(Some(t)) => break Arrival::Taken(t, false),
                     Ok(None) if b.may_block(got) => None,

@@ -540,6 +540,11 @@ impl Family for MqState {
         self.prios.needs_node(m.mtype() as u32).then_some(())
     }
 
+    fn need_to_receive(&self) -> Option<()> {
+        let prio = self.senders.first_ref()?.w.as_ref()?.mtype() as u32;
+        self.prios.needs_node(prio).then_some(())
+    }
+
     fn make((): ()) -> Result<Self::Supply> {
         prios::new_node()
     }

@@ -1038,6 +1038,66 @@ TEST_F_TIMEOUT(fnth, mq_receive_with_a_blocked_sender, 120)
 	report(_metadata, "mq receive with a blocked sender", &t);
 }
 
+/*
+ * A blocked sender whose message needs a new tree node (its priority is
+ * above the queue's, and the queue has no spare node), let in by a
+ * receive: the receive makes the node before it takes the queue lock, as
+ * native's mq_timedreceive makes its node_cache for pipelined_receive; when
+ * that allocation fails, the one under the lock (GFP_ATOMIC, as
+ * msg_insert's) takes its place and the sender still gets in.
+ */
+TEST_F_TIMEOUT(fnth, mq_receive_lets_a_sender_in_when_its_node_fails_before_the_lock, 120)
+{
+	static const struct spec sender = { 5, 300, 32 };
+	struct model two = { 0 }, want;
+	int fd, e, inj, st = 0, i;
+	unsigned int prio;
+	pid_t pid, w = 0;
+	long r;
+
+	model_add(&two, 2, 10, 30);
+	model_add(&two, 2, 20, 31);
+	ASSERT_LE(0, fd = mq_new(_metadata, self, 2, &two));
+	pid = fork_child();
+	if (pid == 0) {
+		int bfd = mq_blocking(self, O_WRONLY);
+
+		CHILD_CHECK(bfd >= 0);
+		fill(msgbuf, sender.len, sender.seed);
+		CHILD_CHECK(xmq_send(bfd, msgbuf, sender.len, sender.type, NULL) == 0);
+		_exit(0);
+	}
+	ASSERT_LT(0, pid);
+	touch();
+	ASSERT_EQ(0, wait_blocked(pid));
+	ARMED(self->fn, 1, r, e, inj, xmq_recv(fd, rcvbuf, MSGSZ, &prio, NULL));
+	EXPECT_EQ(1, inj) TH_LOG("no fault was injected");
+	ASSERT_EQ((long)two.m[0].len, r) TH_LOG("mq_receive: %s", strerrorname_np(e));
+	EXPECT_TRUE(same_text(rcvbuf, r, &two.m[0]));
+	EXPECT_EQ(two.m[0].type, (long)prio);
+	/* The sender got in with that receive: it returns by itself. */
+	for (i = 0; i < 300 && w == 0; i++) {
+		w = waitpid(pid, &st, WNOHANG);
+		if (w == 0)
+			usleep(10000);
+	}
+	EXPECT_EQ(pid, w) TH_LOG("the sender stays blocked on a queue with room");
+	want = two;
+	model_del(&want, 0);
+	if (w != pid) {
+		/* Free it: this receive takes the head and moves it in. */
+		int k = mq_next(&want);
+
+		SYS(xmq_recv(fd, rcvbuf, MSGSZ, &prio, NULL));
+		model_del(&want, k);
+		waitpid(pid, &st, 0);
+	}
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	model_add(&want, sender.type, sender.len, sender.seed);
+	EXPECT_EQ(0, mq_verify(_metadata, fd, want, "after the receive"));
+	mq_del(self, fd);
+}
+
 TEST_F_TIMEOUT(fnth, mq_notify_and_getsetattr, 120)
 {
 	struct ripc_sigevent sev = { .sigev_value = 5, .sigev_signo = SIGUSR2,
