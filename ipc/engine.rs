@@ -146,11 +146,11 @@ pub(crate) trait Family: QueueState {
         None
     }
 
-    /// What letting in the blocked sender that a receive would serve needs
-    /// (POSIX: its message's tree node, as native's `mq_timedreceive`
-    /// allocates one for `pipelined_receive` before its lock); looked at
-    /// only while a sender waits.  Without it, the state allocates without
-    /// sleeping then ([`QueueState::serve_senders`]).
+    /// What letting in a blocked sender may need (POSIX: a tree node for
+    /// its message, as native's `mq_timedreceive` allocates one for
+    /// `pipelined_receive` before its lock); looked at only while a sender
+    /// waits, at each look (between a batch's items too).  Without it, the
+    /// state allocates without sleeping then ([`QueueState::serve_senders`]).
     #[inline]
     fn need_to_receive(&self) -> Option<Self::Need> {
         None

@@ -540,9 +540,11 @@ impl Family for MqState {
         self.prios.needs_node(m.mtype() as u32).then_some(())
     }
 
+    /// Native's rule: a node whenever there is no spare (the priority a
+    /// sender's message needs a node for is known only once the receive
+    /// has taken its message).
     fn need_to_receive(&self) -> Option<()> {
-        let prio = self.senders.first_ref()?.w.as_ref()?.mtype() as u32;
-        self.prios.needs_node(prio).then_some(())
+        self.prios.no_spare().then_some(())
     }
 
     fn make((): ()) -> Result<Self::Supply> {

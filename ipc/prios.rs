@@ -97,6 +97,12 @@ impl Prios {
             && (prio > self.top_prio || self.lower.get(&prio).is_none())
     }
 
+    /// Whether there is no spare node (`!info->node_cache`).
+    #[inline]
+    pub(crate) fn no_spare(&self) -> bool {
+        self.spare.is_none()
+    }
+
     /// Keeps `node`, made before the lock ([`new_node`]), as the spare if
     /// there is none.
     pub(crate) fn supply(&mut self, node: NewNode) {

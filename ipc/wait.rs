@@ -308,11 +308,6 @@ impl<W> WaitList<W> {
         self.slot(head)?.e.as_mut()
     }
 
-    /// The first waiting entry, to look at.
-    pub(crate) fn first_ref(&self) -> Option<&Waiter<W>> {
-        self.entry(self.head)?.e.as_ref()
-    }
-
     /// Serves the first waiting entry: `f` gives it what it needs, it is
     /// woken ([`Waiter::wake`]) and leaves the waiting order; returns what
     /// `f` returns, `None` if no entry waits.

@@ -16,10 +16,10 @@
 //! afterwards ([`unlocked`]: pinning a receiver's buffer, growing a waiter
 //! list, a POSIX send's tree node for a new priority, a `MSG_COPY` or peek
 //! copy that could not be allocated without sleeping: `Family::Need` in
-//! the engine), as native allocates these before its lock; where native
-//! allocates under its lock, so does rust_ipc, without sleeping (a blocked
-//! sender's tree node when a receive lets it in, `GFP_ATOMIC` as
-//! `msg_insert`'s).
+//! the engine, and a tree node for a blocked sender that a receive lets
+//! in), as native allocates these before its lock; where native allocates
+//! under its lock, so does rust_ipc, without sleeping (a node when the one
+//! made before failed, `GFP_ATOMIC` as `msg_insert`'s).
 //!
 //! It is the kernel crate's spinlock backend but for [`Lock::lock`]'s
 //! assertion that the lock it has just taken is held ([`Backend::assert_is_held`]):

@@ -261,6 +261,8 @@ impl<T: Send + Sync> Unpublished<T> {
 impl<T: Send + Sync> Drop for Unpublished<T> {
     fn drop(&mut self) {
         if let Some(old) = self.0.take() {
+            // Never under a queue lock (a spinlock).
+            kernel::task::might_sleep();
             rcu::synchronize_rcu();
             drop(old);
         }
