@@ -167,6 +167,12 @@ pub(crate) trait Family: QueueState {
     /// woken; POSIX: the receive that frees room sends it).
     fn sender_waits(&self, m: Msg) -> (Self::SendWait, Option<Msg>);
 
+    /// The message a sender's entry still holds when its sleep ends (POSIX:
+    /// one no receive sent), to free after the lock.
+    fn unsent(_w: &mut Self::SendWait) -> Option<Msg> {
+        None
+    }
+
     /// Sends `m`, admitted: to a blocked receiver that takes it or into
     /// the queue (its place in the send order set); counted.
     fn send(&mut self, m: Msg, wq: &mut WakeQ) -> Result;
@@ -531,22 +537,33 @@ impl<S: Family> Parts<'_, S> {
     /// and the error that ended the run early.
     pub(crate) fn send_run(
         &self,
-        msgs: impl Iterator<Item = Msg>,
+        mut msgs: impl Iterator<Item = Msg>,
         b: Blocking,
     ) -> (usize, Option<Error>) {
         let (mut done, mut err) = (0, None);
+        // A message the run could not send: freed after the lock, as native
+        // frees one after its unlock (so are the rest of a batch, in
+        // `msgs`, dropped with the function's arguments).
+        let mut unsent = None;
         let mut wq = WakeQ::new();
         let mut g = self.state.lock();
-        'msgs: for mut m in msgs {
+        // By reference: what is left of `msgs` is dropped after the lock.
+        'msgs: for mut m in msgs.by_ref() {
             let mut woken = false;
             let e = loop {
                 match g.admit(m.len(), woken) {
-                    Err(e) => break e,
+                    Err(e) => {
+                        unsent = Some(m);
+                        break e;
+                    }
                     Ok(true) => {
                         if let Some(n) = g.need_to_send(&m) {
                             match supply(&mut g, n) {
                                 Ok(()) => continue,
-                                Err(e) => break e,
+                                Err(e) => {
+                                    unsent = Some(m);
+                                    break e;
+                                }
                             }
                         }
                         match g.send(m, &mut wq) {
@@ -557,7 +574,10 @@ impl<S: Family> Parts<'_, S> {
                             Err(e) => break e,
                         }
                     }
-                    Ok(false) if !b.may_block(done) => break EAGAIN,
+                    Ok(false) if !b.may_block(done) => {
+                        unsent = Some(m);
+                        break EAGAIN;
+                    }
                     // The receive that frees room serves it.
                     Ok(false) => g.engine().sender_sleeps(),
                 }
@@ -571,7 +591,10 @@ impl<S: Family> Parts<'_, S> {
                 match room_to_wait(&mut g, |s| s.senders()) {
                     Ok(false) => {}
                     Ok(true) => continue,
-                    Err(e) => break e,
+                    Err(e) => {
+                        unsent = Some(m);
+                        break e;
+                    }
                 }
                 let (w, kept) = g.sender_waits(m);
                 let blocked = if woken { Blocked::Again } else { Blocked::Send };
@@ -583,18 +606,24 @@ impl<S: Family> Parts<'_, S> {
                         b.deadline,
                         S::ON_SIGNAL,
                         blocked,
-                        |_| {},
+                        |w| {
+                            if let Some(m) = S::unsent(w) {
+                                unsent = Some(m);
+                            }
+                        },
                     )
                 });
                 if let Err(e) = slept {
+                    unsent = unsent.or(kept);
                     break e;
                 }
                 match kept {
                     // Woken to look again (System V): `do_msgsnd` looks for
                     // `EIDRM` (`admit`), then for a signal, then again at
                     // everything.
-                    Some(_) if woken_signalled(&*g) => {
-                        break wait::signalled(&mut g, b.deadline, S::ON_SIGNAL)
+                    Some(k) if woken_signalled(&*g) => {
+                        unsent = Some(k);
+                        break wait::signalled(&mut g, b.deadline, S::ON_SIGNAL);
                     }
                     Some(k) => (m, woken) = (k, true),
                     // Sent by the receive that freed room.
@@ -608,7 +637,9 @@ impl<S: Family> Parts<'_, S> {
             break;
         }
         let poll = (done > 0 && g.engine().polled).then_some(self.poll);
-        wait::end_run(g, wq, poll, done, err)
+        let r = wait::end_run(g, wq, poll, done, err);
+        drop(unsent);
+        r
     }
 
     /// Receives a message for each of `wants`, under one lock (dropped

@@ -560,6 +560,10 @@ impl Family for MqState {
         (Some(m), None)
     }
 
+    fn unsent(w: &mut MqSend) -> Option<Msg> {
+        w.take()
+    }
+
     #[inline]
     fn send(&mut self, m: Msg, wq: &mut WakeQ) -> Result {
         self.send_one(m, true, wq)
