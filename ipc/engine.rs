@@ -977,13 +977,15 @@ impl<'a, S: QueueState> Parts<'a, S> {
         }
         let mut wq = WakeQ::new();
         let mut g = self.state.lock();
+        if g.removed() {
+            // Its messages were freed: these go too, after the lock.
+            drop(g);
+            return;
+        }
         let (mut msgs, mut bytes) = (0, 0);
         for t in taken {
             msgs += 1;
             bytes += t.msg.len();
-            if g.removed() {
-                continue;
-            }
             if let Some(m) = g.offer(t.msg, &mut wq) {
                 g.reinsert(m, t.extra);
             }
