@@ -974,6 +974,31 @@ TEST_F_TIMEOUT(fnth, mq_receive_blocking_on_an_empty_queue, 120)
  * sender's message.  A sender left blocked on a queue with room is noted
  * (native does the same when msg_insert fails in pipelined_receive).
  */
+/* A child blocked sending s on self->name (a full queue): its pid once it
+ * sleeps, -1 if it could not be started or did not block. */
+static pid_t mq_blocked_sender(FIXTURE_DATA(fnth) *self, const struct spec *s)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		int bfd = mq_blocking(self, O_WRONLY);
+
+		CHILD_CHECK(bfd >= 0);
+		fill(msgbuf, s->len, s->seed);
+		CHILD_CHECK(xmq_send(bfd, msgbuf, s->len, s->type, NULL) == 0);
+		_exit(0);
+	}
+	if (pid < 0)
+		return -1;
+	touch();
+	if (wait_blocked(pid)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	return pid;
+}
+
 TEST_F_TIMEOUT(fnth, mq_receive_with_a_blocked_sender, 120)
 {
 	static const struct spec sender = { 5, 300, 32 };
@@ -988,18 +1013,7 @@ TEST_F_TIMEOUT(fnth, mq_receive_with_a_blocked_sender, 120)
 	model_add(&two, 2, 20, 31);
 	for (int n = 1;; n++) {
 		ASSERT_LE(0, fd = mq_new(_metadata, self, 2, &two));
-		pid = fork_child();
-		if (pid == 0) {
-			int bfd = mq_blocking(self, O_WRONLY);
-
-			CHILD_CHECK(bfd >= 0);
-			fill(msgbuf, sender.len, sender.seed);
-			CHILD_CHECK(xmq_send(bfd, msgbuf, sender.len, sender.type, NULL) == 0);
-			_exit(0);
-		}
-		ASSERT_LT(0, pid);
-		touch();
-		ASSERT_EQ(0, wait_blocked(pid));
+		ASSERT_LT(0, pid = mq_blocked_sender(self, &sender));
 		want = two;
 		ARMED(self->fn, n, r, e, inj, xmq_recv(fd, rcvbuf, MSGSZ, &prio, NULL));
 		if (r >= 0) {
@@ -1058,18 +1072,7 @@ TEST_F_TIMEOUT(fnth, mq_receive_lets_a_sender_in_when_its_node_fails_before_the_
 	model_add(&two, 2, 10, 30);
 	model_add(&two, 2, 20, 31);
 	ASSERT_LE(0, fd = mq_new(_metadata, self, 2, &two));
-	pid = fork_child();
-	if (pid == 0) {
-		int bfd = mq_blocking(self, O_WRONLY);
-
-		CHILD_CHECK(bfd >= 0);
-		fill(msgbuf, sender.len, sender.seed);
-		CHILD_CHECK(xmq_send(bfd, msgbuf, sender.len, sender.type, NULL) == 0);
-		_exit(0);
-	}
-	ASSERT_LT(0, pid);
-	touch();
-	ASSERT_EQ(0, wait_blocked(pid));
+	ASSERT_LT(0, pid = mq_blocked_sender(self, &sender));
 	ARMED(self->fn, 1, r, e, inj, xmq_recv(fd, rcvbuf, MSGSZ, &prio, NULL));
 	EXPECT_EQ(1, inj) TH_LOG("no fault was injected");
 	ASSERT_EQ((long)two.m[0].len, r) TH_LOG("mq_receive: %s", strerrorname_np(e));
