@@ -549,7 +549,8 @@ impl<S: Family> Parts<'_, S> {
         let mut g = self.state.lock();
         // By reference: what is left of `msgs` is dropped after the lock.
         'msgs: for mut m in msgs.by_ref() {
-            let mut woken = false;
+            // `supplied`: what it needed was made (or failed) once.
+            let (mut woken, mut supplied) = (false, false);
             let e = loop {
                 match g.admit(m.len(), woken) {
                     Err(e) => {
@@ -557,14 +558,13 @@ impl<S: Family> Parts<'_, S> {
                         break e;
                     }
                     Ok(true) => {
-                        if let Some(n) = g.need_to_send(&m) {
-                            match supply(&mut g, n) {
-                                Ok(()) => continue,
-                                Err(e) => {
-                                    unsent = Some(m);
-                                    break e;
-                                }
-                            }
+                        if let Some(n) = g.need_to_send(&m).filter(|_| !supplied) {
+                            // Made with the lock dropped, then a look again;
+                            // a failure leaves it to the allocation under
+                            // the lock, as native's `msg_insert`.
+                            supplied = true;
+                            let _ = supply(&mut g, n);
+                            continue;
                         }
                         match g.send(m, &mut wq) {
                             Ok(()) => {
