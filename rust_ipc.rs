@@ -32,6 +32,8 @@ module! {
 struct RustIpcModule {
     #[pin]
     _dev: ipc::chardev::Registration,
+    /// Dropped after `ipc::cleanup` has freed every message.
+    _heads: ipc::kernel_api::HeadCaches,
 }
 
 impl kernel::InPlaceModule for RustIpcModule {
@@ -48,6 +50,8 @@ impl kernel::InPlaceModule for RustIpcModule {
         });
         ipc::init_globals();
         try_pin_init!(Self {
+            // Before the device: no message is allocated without them.
+            _heads: ipc::kernel_api::HeadCaches::new(ipc::msg::HEAD_USER_WINDOW)?,
             _dev <- ipc::chardev::Registration::register(c"rust_ipc"),
         })
     }

@@ -1968,6 +1968,54 @@ TEST_F(sysv, qbytes_is_taken_as_an_int)
 	ASSERT_EQ(0xffffffff80000000ul, STAT(id).msg_qbytes);
 }
 
+/*
+ * Objects in use in the slab caches whose names start with prefix, from
+ * /proc/slabinfo (active_objs); -1 if there is no such cache.
+ */
+static long slab_objects(const char *prefix)
+{
+	FILE *f = fopen("/proc/slabinfo", "r");
+	char line[512], name[128];
+	long n = -1, active;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%127s %ld", name, &active) == 2 &&
+		    !strncmp(name, prefix, strlen(prefix)))
+			n = (n < 0 ? 0 : n) + active;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/*
+ * A message's head comes from caches of its own, as native's msg_msg heads
+ * do (CONFIG_SLAB_BUCKETS, which distro kernels have), not from the kmalloc
+ * caches that other kernel objects share: "msg_msg-*" natively,
+ * "rust_ipc_msg-*" for rust_ipc.  150 queued messages of 100 bytes are at
+ * least 150 objects in use there.
+ */
+TEST_F(sysv, message_heads_come_from_caches_of_their_own)
+{
+	const char *prefix = be == &native_msg_be ? "msg_msg-" : "rust_ipc_msg-";
+	struct { long mtype; char mtext[100]; } m = { .mtype = 7 };
+	int id = MKQ(self->key[0], 0600);
+
+	if (slab_objects("msg_msg-") < 0)
+		SKIP(return, "no /proc/slabinfo or no CONFIG_SLAB_BUCKETS");
+	memset(m.mtext, PAT, sizeof(m.mtext));
+	for (int i = 0; i < 150; i++)
+		SYS(be->snd(id, &m, sizeof(m.mtext), IPC_NOWAIT));
+	ASSERT_GE(slab_objects(prefix), 150);
+	ASSERT_QUEUE(id, 150, 15000);
+	for (int i = 0; i < 150; i++) {
+		memset(&m, 0, sizeof(m));
+		ASSERT_EQ((ssize_t)sizeof(m.mtext), be->rcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+		ASSERT_EQ(7, m.mtype);
+		for (size_t j = 0; j < sizeof(m.mtext); j++)
+			ASSERT_EQ(PAT, (unsigned char)m.mtext[j]);
+	}
+}
+
 #undef be
 
 /* Memory an unprivileged user can pin. */

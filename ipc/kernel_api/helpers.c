@@ -42,16 +42,59 @@
 #include "helpers.h"
 #include "../../include/uapi/linux/rust_ipc.h"
 
-/* kmalloc(), with the allocation-profiling hooks of the inline. */
-void *rust_ipc_kmalloc(size_t size, gfp_t flags)
+/*
+ * The caches message heads come from, as native's msg_msg heads come from
+ * msg_buckets (ipc/msgutil.c): kmalloc-sized caches, "rust_ipc_msg-*",
+ * that no other kind of object shares, so that the text a user puts in a
+ * message lies next to no other kernel object (CONFIG_SLAB_BUCKETS; without
+ * it kmem_buckets_create() returns ZERO_SIZE_PTR and kmem_buckets_alloc()
+ * is kmalloc()).  Only useroffset.. of a head (its type and text) may be
+ * copied to or from user memory (CONFIG_HARDENED_USERCOPY).  Made at load,
+ * before any message; destroyed at unload, after the last one is freed.
+ */
+static kmem_buckets *msg_buckets;
+
+int rust_ipc_msg_buckets_create(unsigned int useroffset, unsigned int usersize)
 {
-	return kmalloc(size, flags);
+	msg_buckets = kmem_buckets_create("rust_ipc_msg", SLAB_ACCOUNT, useroffset, usersize, NULL);
+	return msg_buckets ? 0 : -ENOMEM;
+}
+
+/*
+ * The kernel has no kmem_buckets_destroy() (its users are built in): each
+ * cache of the set once (an index may share another's cache), then the set
+ * itself, a slab object that kfree() takes.
+ */
+void rust_ipc_msg_buckets_destroy(void)
+{
+	kmem_buckets *b = msg_buckets;
+	unsigned int i, j;
+
+	msg_buckets = NULL;
+	if (ZERO_OR_NULL_PTR(b))
+		return;
+	for (i = 0; i < ARRAY_SIZE(*b); i++) {
+		for (j = 0; j < i && (*b)[j] != (*b)[i]; j++)
+			;
+		if ((*b)[i] && j == i)
+			kmem_cache_destroy((*b)[i]);
+	}
+	kfree(b);
+}
+
+/*
+ * kmalloc(), with the allocation-profiling hooks of the inline; a message
+ * head (head) from the heads' caches, as load_msg()'s.
+ */
+void *rust_ipc_kmalloc(size_t size, gfp_t flags, bool head)
+{
+	return head ? kmem_buckets_alloc(msg_buckets, size, flags) : kmalloc(size, flags);
 }
 
 /* Under a queue lock (a spinlock): charged, never sleeping, no warning. */
-void *rust_ipc_kmalloc_nowait(size_t size)
+void *rust_ipc_kmalloc_nowait(size_t size, bool head)
 {
-	return kmalloc(size, GFP_NOWAIT | __GFP_ACCOUNT | __GFP_NOWARN);
+	return rust_ipc_kmalloc(size, GFP_NOWAIT | __GFP_ACCOUNT | __GFP_NOWARN, head);
 }
 
 /* The caller's IPC namespace, no reference taken (NULL late in exit). */

@@ -36,8 +36,14 @@ mod ffi {
     // them, never reads them.
     #[allow(improper_ctypes)]
     extern "C" {
-        pub(super) fn rust_ipc_kmalloc(size: usize, flags: bindings::gfp_t) -> *mut c_void;
-        pub(super) fn rust_ipc_kmalloc_nowait(size: usize) -> *mut c_void;
+        pub(super) fn rust_ipc_msg_buckets_create(useroffset: u32, usersize: u32) -> c_int;
+        pub(super) fn rust_ipc_msg_buckets_destroy();
+        pub(super) fn rust_ipc_kmalloc(
+            size: usize,
+            flags: bindings::gfp_t,
+            head: bool,
+        ) -> *mut c_void;
+        pub(super) fn rust_ipc_kmalloc_nowait(size: usize, head: bool) -> *mut c_void;
         pub(super) fn rust_ipc_current_ipc_ns() -> *mut bindings::ipc_namespace;
         pub(super) fn rust_ipc_is_current_ipc_ns(id: *const u64) -> bool;
         pub(super) fn rust_ipc_ipc_ns_id(ns: *mut bindings::ipc_namespace) -> u64;
@@ -191,15 +197,45 @@ mod ffi {
 /// `kmalloc(size, GFP_KERNEL_ACCOUNT)`, or with `atomic` without sleeping
 /// (`GFP_NOWAIT | __GFP_ACCOUNT`, no warning: the caller holds a queue
 /// lock and fails with `ENOMEM`): NULL or a block of `size` bytes, aligned
-/// to at least 8, which the caller frees with `kfree`.
+/// to at least 8, which the caller frees with `kfree`.  A message's `head`
+/// comes from the heads' own caches ([`HeadCaches`]).
 #[inline]
-pub(crate) fn kmalloc(size: usize, atomic: bool) -> *mut c_void {
+pub(crate) fn kmalloc(size: usize, atomic: bool, head: bool) -> *mut c_void {
     if atomic {
-        // SAFETY: `kmalloc` takes any size.
-        unsafe { ffi::rust_ipc_kmalloc_nowait(size) }
+        // SAFETY: `kmalloc` takes any size; the heads' caches exist while
+        // the module is loaded (`HeadCaches`).
+        unsafe { ffi::rust_ipc_kmalloc_nowait(size, head) }
     } else {
-        // SAFETY: `kmalloc` takes any size and these gfp flags.
-        unsafe { ffi::rust_ipc_kmalloc(size, bindings::GFP_KERNEL_ACCOUNT) }
+        // SAFETY: as above, with these gfp flags.
+        unsafe { ffi::rust_ipc_kmalloc(size, bindings::GFP_KERNEL_ACCOUNT, head) }
+    }
+}
+
+/// The caches message heads are allocated from, as native's `msg_msg`
+/// heads are (`msg_buckets`, `CONFIG_SLAB_BUCKETS`): kmalloc-sized caches
+/// of their own, `rust_ipc_msg-*`, so that the text a user puts in a
+/// message lies next to no other kind of kernel object.  Made at load,
+/// before any message; destroyed when this is dropped, at unload, after
+/// the last message is freed.  One for the module.
+pub(crate) struct HeadCaches(());
+
+impl HeadCaches {
+    /// Makes the caches: only `window` of a head (an offset and a length:
+    /// its type and text) may be copied to or from user memory
+    /// (`CONFIG_HARDENED_USERCOPY`).
+    pub(crate) fn new(window: (u32, u32)) -> Result<Self> {
+        // SAFETY: called once, at load, before any message is allocated.
+        kernel::error::to_result(unsafe { ffi::rust_ipc_msg_buckets_create(window.0, window.1) })?;
+        Ok(HeadCaches(()))
+    }
+}
+
+impl Drop for HeadCaches {
+    fn drop(&mut self) {
+        // SAFETY: at unload, after every queue and message was freed
+        // (`ipc::cleanup`) and with no file of the device open: no head is
+        // allocated or freed any more.
+        unsafe { ffi::rust_ipc_msg_buckets_destroy() };
     }
 }
 

@@ -38,6 +38,15 @@ const _: () = assert!(core::mem::offset_of!(Node, mtype) + size_of::<i64>() == s
 /// Text bytes in the head (`DATALEN_MSG`: a page with the header).
 const HEAD_DATA: usize = PAGE_SIZE - size_of::<Node>();
 
+/// The part of a head that user memory is copied to and from: `mtype` and
+/// the text after it (an offset and a length, for [`HeadCaches`]).
+///
+/// [`HeadCaches`]: kernel_api::HeadCaches
+pub(crate) const HEAD_USER_WINDOW: (u32, u32) = (
+    core::mem::offset_of!(Node, mtype) as u32,
+    (size_of::<i64>() + HEAD_DATA) as u32,
+);
+
 /// The header of a segment (`struct msg_msgseg`); text follows it.
 #[repr(C)]
 struct SegHead {
@@ -67,7 +76,7 @@ unsafe impl Sync for Seg {}
 impl Seg {
     /// A segment of `n` text bytes, not yet filled.
     fn alloc(n: usize, atomic: bool) -> Result<Seg> {
-        let p = kmalloc(size_of::<SegHead>() + n, atomic).cast::<SegHead>();
+        let p = kmalloc(size_of::<SegHead>() + n, atomic, false).cast::<SegHead>();
         let p = NonNull::new(p).ok_or(ENOMEM)?;
         // SAFETY: `p` is at least `size_of::<SegHead>()` bytes, aligned for
         // it (kmalloc aligns to 8), not yet initialised.
@@ -164,7 +173,7 @@ impl Msg {
     /// A message of `len` bytes whose head text is not yet filled.
     fn alloc(mtype: i64, len: usize, atomic: bool) -> Result<Msg> {
         let size = size_of::<Node>() + len.min(HEAD_DATA);
-        let p = NonNull::new(kmalloc(size, atomic).cast::<Node>()).ok_or(ENOMEM)?;
+        let p = NonNull::new(kmalloc(size, atomic, true).cast::<Node>()).ok_or(ENOMEM)?;
         let node = Node {
             next: None,
             mtype,
