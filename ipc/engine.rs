@@ -242,22 +242,31 @@ fn wait_in<S: Family, W>(list: &mut WaitList<W>, w: W) -> Result<u64> {
 
 /// Makes room for one more waiter in the list `list` selects: `Ok(true)`
 /// if the lock was dropped to allocate it (the caller looks at the queue
-/// again: it may have changed meanwhile).
+/// again: it may have changed meanwhile), after waking the tasks in `wq`.
 fn room_to_wait<S: Unpin, W>(
     g: &mut Guard<'_, S, QueueLockBackend>,
+    wq: &mut WakeQ,
     list: impl Fn(&mut S) -> &mut WaitList<W>,
 ) -> Result<bool> {
     let Err(n) = list(g).room() else {
         return Ok(false);
     };
+    wq.flush();
     let more = lock::unlocked(g, || WaitList::<W>::more_room(n))?;
     list(g).grow(more);
     Ok(true)
 }
 
 /// Makes what `need` asks for with the lock of `g` dropped, and gives it
-/// to the state; the caller looks at the queue again.
-fn supply<S: Family>(g: &mut Guard<'_, S, QueueLockBackend>, need: S::Need) -> Result {
+/// to the state; the caller looks at the queue again.  The tasks a run
+/// served so far (`wq`) are woken first: they do not wait for the
+/// allocation.
+fn supply<S: Family>(
+    g: &mut Guard<'_, S, QueueLockBackend>,
+    wq: &mut WakeQ,
+    need: S::Need,
+) -> Result {
+    wq.flush();
     let s = lock::unlocked(g, || S::make(need))?;
     g.supply(s);
     Ok(())
@@ -267,9 +276,9 @@ fn supply<S: Family>(g: &mut Guard<'_, S, QueueLockBackend>, need: S::Need) -> R
 /// with the lock dropped; `true` if it did (the caller looks again).  A
 /// failure leaves it to [`QueueState::serve_senders`].
 #[cold]
-fn supplied_for_receive<S: Family>(g: &mut Guard<'_, S, QueueLockBackend>) -> bool {
+fn supplied_for_receive<S: Family>(g: &mut Guard<'_, S, QueueLockBackend>, wq: &mut WakeQ) -> bool {
     match g.need_to_receive() {
-        Some(n) => supply(g, n).is_ok(),
+        Some(n) => supply(g, wq, n).is_ok(),
         None => false,
     }
 }
@@ -563,7 +572,7 @@ impl<S: Family> Parts<'_, S> {
                             // a failure leaves it to the allocation under
                             // the lock, as native's `msg_insert`.
                             supplied = true;
-                            let _ = supply(&mut g, n);
+                            let _ = supply(&mut g, &mut wq, n);
                             continue;
                         }
                         match g.send(m, &mut wq) {
@@ -588,7 +597,7 @@ impl<S: Family> Parts<'_, S> {
                 if done > 0 && g.engine().polled {
                     self.poll.notify();
                 }
-                match room_to_wait(&mut g, |s| s.senders()) {
+                match room_to_wait(&mut g, &mut wq, |s| s.senders()) {
                     Ok(false) => {}
                     Ok(true) => continue,
                     Err(e) => {
@@ -668,7 +677,7 @@ impl<S: Family> Parts<'_, S> {
         'wants: for w in wants {
             let mut blocked = Blocked::Receive;
             let a = loop {
-                if g.engine().sender_waits && supplied_for_receive(&mut g) {
+                if g.engine().sender_waits && supplied_for_receive(&mut g, &mut wq) {
                     continue;
                 }
                 let e = match g.take_for(&w) {
@@ -676,7 +685,7 @@ impl<S: Family> Parts<'_, S> {
                     Ok(None) if b.may_block(got) => None,
                     Ok(None) => Some(S::NO_MESSAGE),
                     Err(e) => match g.take_need() {
-                        Some(n) => match supply(&mut g, n) {
+                        Some(n) => match supply(&mut g, &mut wq, n) {
                             Ok(()) => continue,
                             Err(e) => Some(e),
                         },
@@ -686,7 +695,7 @@ impl<S: Family> Parts<'_, S> {
                 let slept = match e {
                     Some(e) => Err(e),
                     None => {
-                        match room_to_wait(&mut g, |s| s.receivers()) {
+                        match room_to_wait(&mut g, &mut wq, |s| s.receivers()) {
                             Ok(false) => {}
                             Ok(true) => continue,
                             Err(e) => {

@@ -43,11 +43,18 @@ pub(crate) fn new_node() -> Result<NewNode> {
     RBTreeNodeReservation::new(GFP_KERNEL_ACCOUNT)
 }
 
-/// Makes `node` a node if it is none ([`new_node`]); a failure leaves it
-/// none ([`take_node`] tries again under the lock).
+/// Makes `node` a node if it is none, for a message put back (a receive's
+/// copy faulted): one the memory cgroup refuses is taken without a charge
+/// rather than lose the message (the kernel would force a `__GFP_NOFAIL`
+/// charge past the limit; the kernel crate has no such flag), a node of a
+/// few dozen bytes that the cgroup does not see, kept while its priority
+/// has messages or as the spare.  A failure leaves it none ([`take_node`]
+/// tries again under the lock; only that failing too loses the message).
 pub(crate) fn ready_node(node: &mut Node) {
     if node.is_none() {
-        *node = new_node().ok();
+        *node = new_node()
+            .or_else(|_| RBTreeNodeReservation::new(GFP_KERNEL))
+            .ok();
     }
 }
 
