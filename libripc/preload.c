@@ -1324,6 +1324,8 @@ static int sf_close(void *cookie)
 	return 0;
 }
 
+static int sysctl_open(const char *path, int flags, int *fd);
+
 static FILE *sysctl_fopen(const struct sysctl *s, const char *path, const char *mode,
 			  FILE *(*real)(const char *, const char *))
 {
@@ -1340,6 +1342,23 @@ static FILE *sysctl_fopen(const struct sysctl *s, const char *path, const char *
 		fclose(probe);
 	else if (errno != ENOENT)
 		return NULL;
+	/* For reading, a stream of open()'s snapshot: it has a descriptor, as
+	 * native's (fileno(), C++ streams that read() it, the numbering of
+	 * the program's next descriptors). */
+	if (mode[0] == 'r' && !strchr(mode, '+')) {
+		int fd, err;
+
+		sysctl_open(path, O_RDONLY | (strchr(mode, 'e') ? O_CLOEXEC : 0), &fd);
+		if (fd < 0)
+			return NULL;
+		fp = fdopen(fd, mode);
+		if (!fp) {
+			err = errno;
+			REAL(close)(fd);
+			errno = err;
+		}
+		return fp;
+	}
 	if (limit_text(s, text, sizeof(text)) < 0)
 		return NULL;
 	f = calloc(1, sizeof(*f));
@@ -1393,6 +1412,42 @@ EXPORT FILE *fopen64(const char *path, const char *mode)
 	return any_fopen(path, mode, REAL(fopen64));
 }
 
+/*
+ * The bytes of a write() to the sysctl whose stand-in is the memfd fd, read
+ * as /proc reads them before anything else (proc_sys_call_handler): all of
+ * them, ENOMEM from KMALLOC_MAX_SIZE (a page << MAX_PAGE_ORDER's default
+ * 10) on, EFAULT where one cannot be read.  The kernel reads them, into
+ * the memfd (emptied again after), so that a bad pointer fails as
+ * natively instead of crashing the program.  A malloc'd copy to free, or
+ * NULL with errno.
+ */
+static char *proc_write_bytes(int fd, const void *buf, size_t size)
+{
+	int saved = errno, err;
+	ssize_t n;
+	char *k;
+
+	if (size >= (size_t)sysconf(_SC_PAGESIZE) << 10) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	k = malloc(size ? size : 1);
+	if (!k || !size)
+		return k;
+	n = pwrite(fd, buf, size, 0);
+	if (n == (ssize_t)size)
+		n = pread(fd, k, size, 0);
+	err = n < 0 ? errno : EFAULT;	/* short: a byte past the first could not be read */
+	(void)ftruncate(fd, 0);
+	if (n == (ssize_t)size) {
+		errno = saved;
+		return k;
+	}
+	free(k);
+	errno = err;
+	return NULL;
+}
+
 /* write() to it: sets msg_next_id (from one write at offset 0, as /proc:
  * the number and its spaces taken, the count that says so returned). */
 EXPORT ssize_t write(int fd, const void *buf, size_t size)
@@ -1403,12 +1458,18 @@ EXPORT ssize_t write(int fd, const void *buf, size_t size)
 		return REAL(write)(fd, buf, size);
 	off_t pos = lseek(fd, 0, SEEK_CUR);
 	ssize_t n = (ssize_t)size;
+	char *k = proc_write_bytes(fd, buf, size);
 
+	if (!k)
+		return -1;
 	if (!s)
 		s = find_sysctl("/proc/sys/kernel/msg_next_id");
 	/* At the descriptor's offset, as /proc: past 0 a write is ignored
 	 * (sysctl_writes_strict); the offset moves by what is taken. */
-	if (pos <= 0 && (n = limit_write(s, buf, size)) < 0)
+	if (pos <= 0)
+		n = limit_write(s, k, size);
+	free(k);
+	if (n < 0)
 		return -1;
 	lseek(fd, n, SEEK_CUR);
 	return n;
@@ -1461,7 +1522,13 @@ static int sysctl_open(const char *path, int flags, int *fd)
  */
 static int after_open(int fd, const char *path, int flags)
 {
-	if ((fd < 0 && errno == EFAULT) || !find_sysctl(path) || not_the_sysctl(fd))
+	/* The native open's failure stands (a bad pointer's EFAULT, and what
+	 * its flags give: O_DIRECTORY's ENOTDIR, O_EXCL's EEXIST, O_NOATIME's
+	 * EPERM, a permission's EACCES...) but where the kernel has no such
+	 * sysctl (ENOENT); so does an O_PATH descriptor, which reads and
+	 * writes nothing. */
+	if ((fd < 0 && errno != ENOENT) || (fd >= 0 && (flags & O_PATH)) || !find_sysctl(path) ||
+	    not_the_sysctl(fd))
 		return fd;
 	if (fd >= 0)
 		REAL(close)(fd);

@@ -1264,4 +1264,73 @@ TEST(msg_next_id_writes_as_proc_dointvec)
 	ASSERT_EQ(7, id);
 }
 
+/*
+ * A limits file read through stdio has a descriptor, as natively: its
+ * value can be read() from fileno() (C++'s ifstream reads so), and the
+ * program's next descriptor does not get its number.
+ */
+TEST(a_limits_file_stream_has_a_descriptor)
+{
+	FILE *f = fopen("/proc/sys/kernel/msgmax", "r");
+	char a[32] = { 0 }, b[32] = { 0 };
+	int fd, next;
+
+	ASSERT_NE(NULL, f);
+	fd = fileno(f);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(1, pread(fd, a, sizeof(a) - 1, 0));
+	ASSERT_LT(0, atoi(a));
+	ASSERT_EQ('\n', a[strlen(a) - 1]);
+	ASSERT_NE(NULL, fgets(b, sizeof(b), f));
+	ASSERT_STREQ(a, b);
+	next = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, next);
+	ASSERT_NE(fd, next);
+	close(next);
+	ASSERT_EQ(0, fclose(f));
+}
+
+/*
+ * An open of a limits file fails as its flags make it fail natively, and
+ * an O_PATH descriptor reads nothing.
+ */
+TEST(a_limits_file_open_fails_as_its_flags_make_it)
+{
+	const char *path = "/proc/sys/kernel/msgmax";
+	char c;
+	int fd;
+
+	ASSERT_ERRNO(ENOTDIR, open(path, O_RDONLY | O_DIRECTORY));
+	ASSERT_ERRNO(EEXIST, open(path, O_RDONLY | O_CREAT | O_EXCL, 0644));
+	ASSERT_ERRNO(ENOTDIR, openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY));
+	errno = 0;
+	ASSERT_EQ(NULL, fopen(path, "wx"));
+	ASSERT_EQ(EEXIST, errno);
+	fd = open(path, O_PATH | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_ERRNO(EBADF, read(fd, &c, 1));
+	close(fd);
+}
+
+/*
+ * A write() to /proc/sys/kernel/msg_next_id from a buffer that cannot be
+ * read fails with EFAULT, as natively (the drop-in read it and crashed),
+ * at any offset: /proc reads the bytes before it looks at the offset.
+ */
+TEST(msg_next_id_write_of_an_unreadable_buffer_is_efault)
+{
+	char *bad = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd;
+
+	REQUIRE_ROOT();
+	ASSERT_NE(MAP_FAILED, bad);
+	fd = open("/proc/sys/kernel/msg_next_id", O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_ERRNO(EFAULT, write(fd, bad, 4));
+	ASSERT_EQ(1, lseek(fd, 1, SEEK_SET));
+	ASSERT_ERRNO(EFAULT, write(fd, bad, 4));
+	close(fd);
+	ASSERT_EQ(0, munmap(bad, PAGE));
+}
+
 TEST_HARNESS_MAIN
