@@ -90,6 +90,11 @@ impl core::ops::Deref for NsOf<'_> {
 }
 
 impl RipcFile {
+    /// Whether the file is a POSIX queue's descriptor (its `llseek`).
+    pub(crate) fn is_mq(&self) -> bool {
+        self.mq().is_some()
+    }
+
     fn mq(&self) -> Option<&MqHandle> {
         match self.bound.as_ref() {
             Some(Binding::Mq(h)) => Some(h),
@@ -168,7 +173,14 @@ impl MiscDevice for RipcFile {
         let h = me.mq().filter(|h| h.may_read()).ok_or(EBADF)?;
         let mut text = TextBuf::new();
         h.status(&mut text).map_err(|_| ENOMEM)?;
-        iov.simple_read_from_buffer(kiocb.ki_pos_mut(), text.as_bytes())
+        let (pos, want) = (*kiocb.ki_pos_mut(), iov.len());
+        let n = iov.simple_read_from_buffer(kiocb.ki_pos_mut(), text.as_bytes())?;
+        // libfs's `simple_read_from_buffer`: `EFAULT` where nothing of a
+        // part that is there could be copied (the kernel crate's gives 0).
+        if n == 0 && want > 0 && usize::try_from(pos).is_ok_and(|p| p < text.as_bytes().len()) {
+            return Err(EFAULT);
+        }
+        Ok(n)
     }
 }
 

@@ -47,6 +47,13 @@ pub(crate) struct EngineState {
     sender_waits: bool,
     /// Whether a `poll` ever looked at the queue ([`PollQueue`]).
     polled: bool,
+    /// Whether the run changed the queue as native wakes its pollers for
+    /// (taken by the run's end): a message went into the queue
+    /// (`__do_notify`), or a receive freed room that no blocked sender's
+    /// message took (`pipelined_receive`); not a send handed to a blocked
+    /// receiver or a receive that lets a sender in, which wake only the
+    /// task.
+    poll_due: bool,
 }
 
 impl EngineState {
@@ -54,6 +61,19 @@ impl EngineState {
     /// that frees room serves the senders.
     pub(crate) fn sender_sleeps(&mut self) {
         self.sender_waits = true;
+    }
+
+    /// A message went into the queue: pollers wake at the run's end.
+    #[inline]
+    pub(crate) fn queued(&mut self) {
+        self.poll_due = true;
+    }
+
+    /// The pollers to wake at the run's end, if its changes are ones they
+    /// wake for and someone polled the queue.
+    #[inline]
+    fn pollers<'a>(&mut self, poll: &'a PollQueue) -> Option<&'a PollQueue> {
+        (core::mem::take(&mut self.poll_due) && self.polled).then_some(poll)
     }
 }
 
@@ -502,8 +522,18 @@ fn hand_direct<S: Family>(
 /// in this critical section, as native's `pipelined_receive`, whether or
 /// not its copy is done yet.
 fn left<S: QueueState>(g: &mut S, handed: bool, wq: &mut WakeQ) {
-    if !handed && g.engine().sender_waits && !g.serve_senders(wq) {
+    if handed {
+        return;
+    }
+    let msgs = g.depth().0;
+    if g.engine().sender_waits && !g.serve_senders(wq) {
         g.engine().sender_waits = false;
+    }
+    // Room freed: pollers wake, unless a blocked sender's message took it
+    // (`pipelined_receive`; a System V sender woken to look again queues
+    // its message in its own run).
+    if g.depth().0 <= msgs {
+        g.engine().poll_due = true;
     }
 }
 
@@ -594,8 +624,8 @@ impl<S: Family> Parts<'_, S> {
                 // as single sends' would be: the receivers they went to run
                 // and pollers wake to the ones queued.
                 wq.flush();
-                if done > 0 && g.engine().polled {
-                    self.poll.notify();
+                if let Some(p) = g.engine().pollers(self.poll) {
+                    p.notify();
                 }
                 match room_to_wait(&mut g, &mut wq, |s| s.senders()) {
                     Ok(false) => {}
@@ -645,7 +675,7 @@ impl<S: Family> Parts<'_, S> {
             err = Some(e);
             break;
         }
-        let poll = (done > 0 && g.engine().polled).then_some(self.poll);
+        let poll = g.engine().pollers(self.poll);
         let r = wait::end_run(g, wq, poll, done, err);
         drop(unsent);
         r
@@ -749,7 +779,7 @@ impl<S: Family> Parts<'_, S> {
             out(&mut g, a, &mut wq);
             got += 1;
         }
-        let poll = (got > 0 && g.engine().polled).then_some(self.poll);
+        let poll = g.engine().pollers(self.poll);
         let r = wait::end_run(g, wq, poll, got, err);
         drop(unpin);
         r

@@ -369,8 +369,12 @@ impl MqState {
             self.put(m, false, &mut None)?;
             let (msgs, bytes) = self.depth();
             self.stats.queued(len, msgs, bytes);
-            if notify && self.first_fires() {
-                self.fire_notify();
+            if notify {
+                // `__do_notify`: the registration, and the pollers.
+                self.engine.queued();
+                if self.first_fires() {
+                    self.fire_notify();
+                }
             }
         } else {
             self.stats.handed(len);

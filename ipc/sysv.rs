@@ -662,6 +662,7 @@ impl Family for SysvState {
         }) {
             self.msgs.push(m);
             self.account(size, 1);
+            self.engine.queued();
             let (msgs, bytes) = self.depth();
             self.stats.queued(size, msgs, bytes);
         } else {

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/vfs.h>
@@ -1303,6 +1304,96 @@ TEST_F(mq, poll_is_woken_by_send)
 	ASSERT_ATTR(q, 0, 2, 16, 1);
 	ASSERT_RECV(q, 16, "woken", 7);
 	ASSERT_ATTR(q, 0, 2, 16, 0);
+}
+
+/*
+ * Pollers wake when a message goes into the queue or a receive frees room
+ * in it, not when a send hands its message to a blocked receiver or a
+ * receive lets a blocked sender's message in (pipelined_send and
+ * pipelined_receive wake only that task): an edge-triggered epoll sees
+ * events for the first two only.
+ */
+TEST_F(mq, hand_overs_wake_no_poller)
+{
+	mqd_t q = MKQ(O_RDWR, 1, 16);
+	int ep = SYS(epoll_create1(EPOLL_CLOEXEC));
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET }, out[2];
+	char buf[16];
+	pid_t pid;
+
+	SYS(epoll_ctl(ep, EPOLL_CTL_ADD, q, &ev));
+	ASSERT_EQ(1, epoll_wait(ep, out, 2, 0));
+	ASSERT_EQ((__u32)EPOLLOUT, out[0].events);
+	ASSERT_EQ(0, epoll_wait(ep, out, 2, 0));
+	/* A send to a blocked receiver. */
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(be->receive(q, buf, sizeof(buf), NULL) == 1 && buf[0] == 'a');
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(be->send(q, "a", 1, 0));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(0, epoll_wait(ep, out, 2, 0));
+	/* A send into the queue (now full). */
+	SYS(be->send(q, "b", 1, 0));
+	ASSERT_EQ(1, epoll_wait(ep, out, 2, 0));
+	ASSERT_EQ((__u32)EPOLLIN, out[0].events);
+	/* A receive that lets a blocked sender in. */
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(be->send(q, "c", 1, 0) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	ASSERT_RECV(q, 16, "b", 0);
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(0, epoll_wait(ep, out, 2, 0));
+	/* A receive that frees room. */
+	ASSERT_RECV(q, 16, "c", 0);
+	ASSERT_EQ(1, epoll_wait(ep, out, 2, 0));
+	ASSERT_EQ((__u32)EPOLLOUT, out[0].events);
+	close(ep);
+}
+
+/* A read of the status line into memory that is not there: EFAULT. */
+TEST_F(mq, status_read_into_an_unmapped_buffer_is_efault)
+{
+	mqd_t q = MKQ(O_RDWR, 2, 16);
+	char *bad = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char buf[128];
+
+	ASSERT_NE(MAP_FAILED, bad);
+	ASSERT_ERRNO(EFAULT, read(q, bad, 100));
+	ASSERT_EQ(0, lseek(q, 0, SEEK_CUR));
+	ASSERT_LT(0, read(q, buf, sizeof(buf)));
+	ASSERT_EQ(0, munmap(bad, 4096));
+}
+
+/*
+ * A queue's descriptor is a file of 80 bytes (the room of the status
+ * line, FILENT_SIZE), which SEEK_END, SEEK_DATA and SEEK_HOLE count from,
+ * with default_llseek's rules.
+ */
+TEST_F(mq, seek_end_data_and_hole_count_from_80_bytes)
+{
+	mqd_t q = MKQ(O_RDWR, 2, 16);
+	char buf[128];
+
+	ASSERT_EQ(80, lseek(q, 0, SEEK_END));
+	ASSERT_EQ(0, read(q, buf, sizeof(buf)));
+	ASSERT_EQ(70, lseek(q, -10, SEEK_END));
+	ASSERT_ERRNO(EINVAL, lseek(q, -81, SEEK_END));
+	ASSERT_EQ(200, lseek(q, 200, SEEK_SET));
+	ASSERT_EQ(0, lseek(q, 0, SEEK_DATA));
+	ASSERT_EQ(79, lseek(q, 79, SEEK_DATA));
+	ASSERT_ERRNO(ENXIO, lseek(q, 80, SEEK_DATA));
+	ASSERT_ERRNO(EINVAL, lseek(q, -1, SEEK_DATA));
+	ASSERT_EQ(80, lseek(q, 5, SEEK_HOLE));
+	ASSERT_ERRNO(ENXIO, lseek(q, 80, SEEK_HOLE));
+	ASSERT_EQ(80, lseek(q, -1, SEEK_HOLE));
+	ASSERT_EQ(0, lseek(q, 0, SEEK_SET));
+	ASSERT_LT(50, read(q, buf, sizeof(buf)));
 }
 
 /* Reads the status line from a fresh descriptor and compares it. */

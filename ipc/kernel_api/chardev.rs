@@ -6,8 +6,8 @@
 //! `poll` and `flush` file operations that a queue descriptor needs.  This is
 //! the one small wrapper that adds them: it takes the file operations the
 //! kernel crate builds for [`RipcFile`] (open, release, read), copies them
-//! into a table of its own with `ioctl`, `poll` and `flush` added, and
-//! registers the misc device with mode 0666.
+//! into a table of its own with `ioctl`, `poll`, `flush` and `llseek` added,
+//! and registers the misc device with mode 0666.
 //!
 //! [`MiscDeviceRegistration`]: kernel::miscdevice::MiscDeviceRegistration
 
@@ -58,7 +58,7 @@ impl Registration {
                         compat_ioctl: bindings::compat_ptr_ioctl,
                         poll: Some(poll),
                         flush: Some(flush),
-                        llseek: Some(bindings::default_llseek),
+                        llseek: Some(llseek),
                         ..*raw.fops
                     })
                 };
@@ -112,6 +112,30 @@ unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong)
     match dev.ioctl(f, cmd, arg) {
         Ok(n) => n as c_long,
         Err(e) => e.to_errno() as c_long,
+    }
+}
+
+/// `llseek` file operation: a POSIX queue's file has the size of an mqueue
+/// inode (`rust_ipc_mq_llseek`), any other file of the device the device
+/// inode's (`default_llseek`).
+///
+/// # Safety
+///
+/// Called by the VFS with a valid open file of this device.
+unsafe extern "C" fn llseek(
+    file: *mut bindings::file,
+    offset: bindings::loff_t,
+    whence: c_int,
+) -> bindings::loff_t {
+    // SAFETY: the VFS calls `llseek` between `open` and `release`.
+    let dev = unsafe { private(file) };
+    if dev.is_mq() {
+        // SAFETY: `file` is valid for the call; the helper takes any
+        // offset and whence.
+        unsafe { super::ffi::rust_ipc_mq_llseek(file, offset, whence) }
+    } else {
+        // SAFETY: as above.
+        unsafe { bindings::default_llseek(file, offset, whence) }
     }
 }
 

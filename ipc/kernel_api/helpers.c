@@ -91,6 +91,25 @@ void *rust_ipc_kmalloc(size_t size, gfp_t flags, bool head)
 	return head ? kmem_buckets_alloc(msg_buckets, size, flags) : kmalloc(size, flags);
 }
 
+/*
+ * default_llseek() of a POSIX queue's file, with the size of an mqueue
+ * inode (FILENT_SIZE in ipc/mqueue.c: 80, the status line's room) where the
+ * device inode's is 0: SEEK_END, SEEK_DATA and SEEK_HOLE count from it.
+ * generic_file_llseek_size() with no bound, but for default_llseek()'s
+ * signed compare of a negative offset: EINVAL for SEEK_DATA, the size for
+ * SEEK_HOLE.
+ */
+#define RUST_IPC_FILENT_SIZE 80
+
+loff_t rust_ipc_mq_llseek(struct file *file, loff_t offset, int whence)
+{
+	if (offset < 0 && whence == SEEK_DATA)
+		return -EINVAL;
+	if (offset < 0 && whence == SEEK_HOLE)
+		return vfs_setpos(file, RUST_IPC_FILENT_SIZE, OFFSET_MAX);
+	return generic_file_llseek_size(file, offset, whence, OFFSET_MAX, RUST_IPC_FILENT_SIZE);
+}
+
 /* Under a queue lock (a spinlock): charged, never sleeping, no warning. */
 void *rust_ipc_kmalloc_nowait(size_t size, bool head)
 {

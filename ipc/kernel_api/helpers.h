@@ -22,6 +22,7 @@ int rust_ipc_msg_buckets_create(unsigned int useroffset, unsigned int usersize);
 void rust_ipc_msg_buckets_destroy(void);
 void *rust_ipc_kmalloc(size_t size, gfp_t flags, bool head);
 void *rust_ipc_kmalloc_nowait(size_t size, bool head);
+loff_t rust_ipc_mq_llseek(struct file *file, loff_t offset, int whence);
 struct ipc_namespace *rust_ipc_current_ipc_ns(void);
 bool rust_ipc_is_current_ipc_ns(const u64 *id);
 u64 rust_ipc_ipc_ns_id(struct ipc_namespace *ns);

@@ -44,6 +44,11 @@ mod ffi {
             head: bool,
         ) -> *mut c_void;
         pub(super) fn rust_ipc_kmalloc_nowait(size: usize, head: bool) -> *mut c_void;
+        pub(super) fn rust_ipc_mq_llseek(
+            file: *mut bindings::file,
+            offset: bindings::loff_t,
+            whence: c_int,
+        ) -> bindings::loff_t;
         pub(super) fn rust_ipc_current_ipc_ns() -> *mut bindings::ipc_namespace;
         pub(super) fn rust_ipc_is_current_ipc_ns(id: *const u64) -> bool;
         pub(super) fn rust_ipc_ipc_ns_id(ns: *mut bindings::ipc_namespace) -> u64;
