@@ -21,6 +21,7 @@ use crate::ipc::{
 };
 use core::fmt::Write;
 use kernel::{
+    bindings,
     fs::{File, Kiocb},
     ioctl::{_IOC_NR, _IOC_TYPE},
     iov::IovIterDest,
@@ -291,6 +292,19 @@ impl RipcFile {
             RIPC_NR_LIST => list(&*me.ns()?, arg, read_arg(arg)?),
             RIPC_NR_MQ_OPEN => {
                 let a: ripc_mq_open = read_arg(arg)?;
+                // `dentry_open` of the queue opened or made: `O_PATH` gives a
+                // descriptor that no queue call takes (the file stays
+                // unbound: `EBADF`), then `O_DIRECT` fails (`EINVAL`; a
+                // queue made stays).
+                if a.oflag & (bindings::O_PATH | bindings::O_DIRECT) != 0 {
+                    let ns = me.ns()?;
+                    mqueue::open(&ns.mq, &ns.ipc()?, &a)?;
+                    return if a.oflag & bindings::O_PATH != 0 {
+                        Ok(0)
+                    } else {
+                        Err(EINVAL)
+                    };
+                }
                 me.bind(|| {
                     let ns = me.ns()?;
                     Ok(Binding::Mq(mqueue::open(&ns.mq, &ns.ipc()?, &a)?))

@@ -1396,6 +1396,27 @@ TEST_F(mq, seek_end_data_and_hole_count_from_80_bytes)
 	ASSERT_LT(50, read(q, buf, sizeof(buf)));
 }
 
+/*
+ * mq_open's oflag goes to dentry_open too, once the queue is opened or
+ * made: O_DIRECT fails (EINVAL, the queue made stays), O_PATH gives a
+ * descriptor that no queue call takes (EBADF).
+ */
+TEST_F(mq, open_with_o_direct_or_o_path_is_dentry_opens)
+{
+	char buf[8192];
+	mqd_t q;
+
+	ASSERT_ERRNO(EINVAL, be->open(self->name, O_RDWR | O_CREAT | O_DIRECT, 0600, NULL));
+	ASSERT_ERRNO(EEXIST, be->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL));
+	ASSERT_ERRNO(EINVAL, be->open(self->name, O_RDONLY | O_DIRECT));
+	q = SYS(be->open(self->name, O_RDWR | O_PATH));
+	ASSERT_ERRNO(EBADF, be->send(q, "x", 1, 0));
+	ASSERT_ERRNO(EBADF, be->receive(q, buf, sizeof(buf), NULL));
+	ASSERT_ERRNO(EBADF, read(q, buf, sizeof(buf)));
+	SYS(be->close(q));
+	ASSERT_ERRNO(EEXIST, be->open(self->name, O_RDWR | O_PATH | O_CREAT | O_EXCL, 0600, NULL));
+}
+
 /* Reads the status line from a fresh descriptor and compares it. */
 #define ASSERT_STATUS(qsize, notify, signo, pid) do { \
 	char __want[128], __got[128] = { 0 }; \
