@@ -174,9 +174,15 @@ impl<W> WaitList<W> {
         Err(self.slots.len().saturating_mul(2).max(4))
     }
 
-    /// Room for `n` slots (may sleep: not under the queue lock).
+    /// Room for `n` slots (may sleep: not under the queue lock).  Charged
+    /// to the memory cgroup, else taken without a charge: native's waiter
+    /// is on its task's stack, so a call never fails to block for want of
+    /// memory (the uncharged room is bounded by the tasks that block).
     pub(crate) fn more_room(n: usize) -> Result<KVec<Slot<W>>> {
-        Ok(KVec::with_capacity(n, GFP_KERNEL_ACCOUNT)?)
+        match KVec::with_capacity(n, GFP_KERNEL_ACCOUNT) {
+            Ok(v) => Ok(v),
+            Err(_) => Ok(KVec::with_capacity(n, GFP_KERNEL)?),
+        }
     }
 
     /// Moves the slots into `more` if it is larger (without an allocation:
