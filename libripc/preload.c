@@ -89,7 +89,8 @@
  *    netlink socket leaves native registrations in place that never call
  *    (NOTIFY:2, EBUSY until they fire); if it closes the epoll set, a new one and a new helper
  *    take over at the next such call, and the old helper ends when it
- *    next wakes;
+ *    next wakes; so does an execve (the descriptors are close-on-exec),
+ *    where glibc's netlink socket closes and the registration stays;
  *  - a stack address in the attributes is not copied (each call gets its
  *    own stack), nor a signal mask (the thread unblocks everything anyway);
  *  - glibc's first mq_notify(SIGEV_THREAD) in a process (whatever its
@@ -115,8 +116,11 @@
  * An fopen stream reads the value at offset 0 (as /proc does) and a write at
  * offset 0 sets it (EINVAL outside the native ranges, 0 where native takes
  * it; EPERM unless the caller is the namespace's root); opening still
- * needs the native file's permission.  open() of these paths gives a
- * read-only snapshot (a memfd); open() for writing fails with EROFS: use
+ * needs the native file's permission; a stream opened for reading is
+ * one over open()'s snapshot, with a descriptor (fileno(), C++ streams).
+ * open() of these paths gives a read-only snapshot (a memfd), after the
+ * native open, whose failure (its flags': O_DIRECTORY, O_EXCL...) stands,
+ * as does its O_PATH descriptor; open() for writing fails with EROFS: use
  * fopen, or libripc's ripc_set_limits_fields() (procps sysctl(8) -w and a shell's
  * "echo > file" open() the file and write through stdio, whose writes no
  * preload can see: they get EROFS).  /proc/sys/kernel/msg_next_id is served from
