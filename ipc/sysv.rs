@@ -1635,6 +1635,12 @@ impl Restore {
         // may use it, so nothing after that may fail.
         let used = self.t.slots.iter().enumerate().filter(|(_, q)| q.is_some());
         ns.index.reserve(used.map(|(i, _)| i))?;
+        if !self.ids {
+            // A stream without System V records: the allocator stays as
+            // it is (its sequence number, a `msg_next_id` set before).
+            (self.t.seq, self.t.last_idx) = (t.seq, t.last_idx);
+            (self.t.cursor, self.t.next_id) = (t.cursor, t.next_id);
+        }
         core::mem::swap(&mut *t, &mut self.t);
         for (i, q) in t.slots.iter().enumerate() {
             if let Some(q) = q {

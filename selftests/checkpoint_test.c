@@ -531,6 +531,54 @@ TEST(a_queue_with_the_highest_id_comes_back)
 	SYS(ripc_msgctl(top, IPC_RMID, NULL));
 }
 
+/* zlib's CRC-32, as the stream's trailer has it. */
+static uint32_t crc32_z(const unsigned char *p, size_t n)
+{
+	uint32_t c = ~0u;
+
+	while (n--) {
+		c ^= *p++;
+		for (int k = 0; k < 8; k++)
+			c = c >> 1 ^ (0xedb88320u & -(c & 1));
+	}
+	return ~c;
+}
+
+/*
+ * A stream without System V records (here one with no record at all: its
+ * header and trailer) leaves the namespace's System V id allocator as it
+ * is: a msg_next_id set before stays, and so does the next id.
+ */
+TEST(a_stream_without_system_v_records_keeps_the_id_allocator)
+{
+	unsigned char s[40] = "RIPCDUMP";
+	uint32_t v32, crc;
+	uint64_t total = sizeof(s);
+	int set = 5 * 32768 + 7, next, id;
+
+	if (!have_device())
+		SKIP(return, RIPC_DEVICE " does not exist");
+	REQUIRE_CAP(CAP_SYS_ADMIN);
+	v32 = RIPC_DUMP_VERSION;
+	memcpy(s + 8, &v32, 4);
+	v32 = 16;
+	memcpy(s + 12, &v32, 4);
+	memcpy(s + 16, "RIPCEND", 8);
+	memcpy(s + 24, &total, 8);
+	crc = crc32_z(s, 36);
+	memcpy(s + 36, &crc, 4);
+	SYS(unshare(CLONE_NEWIPC));
+	id = SYS(ripc_msgget(IPC_PRIVATE, 0600));
+	SYS(ripc_msgctl(id, IPC_RMID, NULL));
+	SYS(ripc_msg_next_id(NULL, &set));
+	SYS(ripc_restore(s, sizeof(s)));
+	SYS(ripc_msg_next_id(&next, NULL));
+	ASSERT_EQ(set, next);
+	id = SYS(ripc_msgget(IPC_PRIVATE, 0600));
+	ASSERT_EQ(set, id);
+	SYS(ripc_msgctl(id, IPC_RMID, NULL));
+}
+
 /* ---- Dump and restore ----------------------------------------------------- */
 
 FIXTURE(ckpt) {
