@@ -98,6 +98,31 @@ TEST_F(mq, a_big_message_to_a_blocked_receiver_arrives_whole)
 	ASSERT_EQ(0, wait_child(pid));
 }
 
+/*
+ * The priority's place inside the receive buffer: natively the priority
+ * is written first and the text over it, so the text arrives whole (one
+ * copy would have the receiver write the priority over the sender's text).
+ */
+TEST_F(mq, a_priority_pointer_inside_the_buffer_leaves_the_text_whole)
+{
+	static char msg[BIG];
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		static char rbuf[BIG];
+
+		memset(rbuf, 0x5a, BIG);	/* its pages present */
+		CHILD_CHECK(self->be->receive(self->q, rbuf, BIG, (unsigned int *)(rbuf + 64)) ==
+			    BIG);
+		CHILD_CHECK(check(rbuf, BIG, 13));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	fill(msg, BIG, 13);
+	SYS(self->be->send(self->q, msg, BIG, 9));
+	ASSERT_EQ(0, wait_child(pid));
+}
+
 /* Round trips both ways, as a ping-pong does, with other priorities. */
 TEST_F(mq, round_trips_keep_every_byte_and_priority)
 {
