@@ -525,14 +525,18 @@ fn left<S: QueueState>(g: &mut S, handed: bool, wq: &mut WakeQ) {
     if handed {
         return;
     }
-    let msgs = g.depth().0;
-    if g.engine().sender_waits && !g.serve_senders(wq) {
-        g.engine().sender_waits = false;
-    }
     // Room freed: pollers wake, unless a blocked sender's message took it
     // (`pipelined_receive`; a System V sender woken to look again queues
     // its message in its own run).
-    if g.depth().0 <= msgs {
+    let mut let_in = false;
+    if g.engine().sender_waits {
+        let msgs = g.depth().0;
+        if !g.serve_senders(wq) {
+            g.engine().sender_waits = false;
+        }
+        let_in = g.depth().0 > msgs;
+    }
+    if !let_in {
         g.engine().poll_due = true;
     }
 }

@@ -975,10 +975,11 @@ pub(crate) fn receive(
     // A large buffer may be filled straight by a sender (one copy), unless
     // the priority's place is in it: native writes the priority, then the
     // text over it, an order a text already written cannot keep.
-    let prio_in_text = prio_out != 0
-        && prio_out < x.msg_ptr.saturating_add(q.msgsize as u64)
-        && prio_out.saturating_add(4) > x.msg_ptr;
-    let at = DirectAt::new(x.msg_ptr, q.msgsize).filter(|_| !prio_in_text);
+    let at = DirectAt::new(x.msg_ptr, q.msgsize).filter(|_| {
+        prio_out == 0
+            || prio_out >= x.msg_ptr.saturating_add(q.msgsize as u64)
+            || prio_out.saturating_add(4) <= x.msg_ptr
+    });
     let (_, err) = parts.receive_run(core::iter::once(at), b, |g, a, wq| {
         got = Some(parts.got(g, a, true, wq, |m| copy_nofault(m, x.msg_ptr, prio_out)));
     });
