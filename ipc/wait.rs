@@ -28,8 +28,11 @@ use kernel::{
 };
 
 use crate::ipc::{
-    defs::{read_user, ripc_clock, ripc_timespec, write_user, RIPC_TIMEOUT_RELATIVE},
-    kernel_api::{self, clock::Clock},
+    defs::{ripc_clock, ripc_timespec, write_user, RIPC_TIMEOUT_RELATIVE},
+    kernel_api::{
+        self,
+        clock::{read_timespec, Clock},
+    },
     lock::{unlocked, QueueLockBackend},
     msg::Msg,
     stats::{Blocked, Counted},
@@ -483,14 +486,11 @@ impl Deadline {
         if ptr == 0 {
             return Ok(Deadline::NONE);
         }
-        let ts: ripc_timespec = read_user(ptr)?;
-        if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+        let (sec, nsec) = read_timespec(ptr)?;
+        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
             return Err(EINVAL);
         }
-        let ns = ts
-            .tv_sec
-            .saturating_mul(1_000_000_000)
-            .saturating_add(ts.tv_nsec);
+        let ns = sec.saturating_mul(1_000_000_000).saturating_add(nsec);
         let at = if !relative {
             // Read in the caller's time namespace; the hrtimer and `now`
             // are the host's.

@@ -342,6 +342,67 @@ TEST_F(compat, posix_calls_as_native)
 	}
 }
 
+/*
+ * An i386 program's struct __timespec64 has 32 bits of padding after its
+ * tv_nsec, which its C code need not set; native's get_timespec64() clears
+ * them for a compat caller (so garbage there is neither EINVAL nor a
+ * negative tv_nsec), and the module reads its deadlines the same way.
+ */
+struct ts64 {
+	int64_t tv_sec;
+	uint32_t tv_nsec;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ts64) == sizeof(struct ripc_timespec), "ts64");
+
+static long ts64_receive(struct q *q, char *m, size_t len, const struct ts64 *ts)
+{
+	struct ripc_mq_xfer x = { .size = sizeof(x), .msg_ptr = P(m), .msg_len = len,
+				  .timeout = P(ts) };
+	unsigned int prio;
+
+	if (!q->ripc)
+		return syscall(SYS_mq_timedreceive_time64, q->fd, m, len, &prio, ts);
+	return ioctl(q->fd, RIPC_MQ_RECEIVE, &x);
+}
+
+static long ts64_send(struct q *q, const char *m, size_t len, const struct ts64 *ts)
+{
+	struct ripc_mq_xfer x = { .size = sizeof(x), .msg_ptr = P(m), .msg_len = len,
+				  .timeout = P(ts) };
+
+	if (!q->ripc)
+		return syscall(SYS_mq_timedsend_time64, q->fd, m, len, 0, ts);
+	return ioctl(q->fd, RIPC_MQ_SEND, &x);
+}
+
+TEST_F(compat, a_timespec64s_padding_is_ignored_as_natively)
+{
+	struct timespec past = deadline_ms(-1000);
+	const struct ts64 garbage[] = {
+		{ past.tv_sec, 5, 0xdeadbeef },
+		{ past.tv_sec, 999999999, 0xffffffff },	/* negative as 64 bits */
+	};
+	const struct ts64 bad = { past.tv_sec, 1000000000, 0xdeadbeef };
+	char buf[64] = "m";
+
+	for (int k = 0; k < 2; k++) {
+		struct q *q = &self->q[k];
+
+		TH_LOG("%s", k ? "rust_ipc" : "native");
+		for (int i = 0; i < 2; i++)
+			ASSERT_ERRNO(ETIMEDOUT, ts64_receive(q, buf, sizeof(buf), &garbage[i]));
+		ASSERT_ERRNO(EINVAL, ts64_receive(q, buf, sizeof(buf), &bad));
+		for (int i = 0; i < 4; i++)
+			ASSERT_EQ(0, ts64_send(q, "m", 1, &garbage[i & 1]));
+		for (int i = 0; i < 2; i++)
+			ASSERT_ERRNO(ETIMEDOUT, ts64_send(q, "x", 1, &garbage[i]));
+		ASSERT_ERRNO(EINVAL, ts64_send(q, "x", 1, &bad));
+		ASSERT_EQ(1, ts64_receive(q, buf, sizeof(buf), &garbage[0]));
+		ASSERT_EQ('m', buf[0]);
+	}
+}
+
 TEST_F(compat, the_notification_signal_reaches_a_32_bit_process_as_natively)
 {
 	ASSERT_EQ(0, block_signal(SIGUSR1));

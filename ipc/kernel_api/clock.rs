@@ -64,6 +64,22 @@ impl Clock {
     }
 }
 
+/// A deadline's `struct timespec` at user `ptr`, read as native's timed
+/// calls read theirs (`get_timespec64`: `EFAULT`; for a 32-bit caller the
+/// upper half of `tv_nsec`, a `struct __timespec64`'s padding, cleared).
+/// Returns `tv_sec` and `tv_nsec`, not validated.
+pub(crate) fn read_timespec(ptr: u64) -> Result<(i64, i64)> {
+    let mut ts = bindings::timespec64::default();
+    // SAFETY: `ts` is valid for writes; `get_timespec64` checks the user
+    // range itself (`copy_from_user`) and fails on a fault.
+    let r = unsafe { bindings::get_timespec64(&mut ts, ptr as usize as *const _) };
+    if r != 0 {
+        return Err(EFAULT);
+    }
+    // `tv_nsec` is a C `long`: no wider than 64 bits.
+    Ok((ts.tv_sec, ts.tv_nsec as i64))
+}
+
 /// Drops the lock that `g` holds, sleeps interruptibly until the task is
 /// woken ([`kernel::task::Task::wake_up`]), a signal comes, or the time
 /// `until` passes on its clock (`None`: no deadline), and takes the lock

@@ -90,6 +90,9 @@ struct ripc_mq_attr {
 /*
  * A deadline (struct timespec, 64-bit): by default an absolute
  * CLOCK_REALTIME time, as mq_timedsend() takes; see struct ripc_clock.
+ * The layout of struct __kernel_timespec, read as the kernel reads it: a
+ * 32-bit caller's upper half of tv_nsec (the padding of its struct
+ * __timespec64) is ignored.
  */
 struct ripc_timespec {
 	__s64 tv_sec;
