@@ -262,7 +262,8 @@ fn wait_in<S: Family, W>(list: &mut WaitList<W>, w: W) -> Result<u64> {
 
 /// Makes room for one more waiter in the list `list` selects: `Ok(true)`
 /// if the lock was dropped to allocate it (the caller looks at the queue
-/// again: it may have changed meanwhile), after waking the tasks in `wq`.
+/// again: it may have changed meanwhile), after waking the tasks in `wq`
+/// (with the lock dropped, as native's `wake_up_q` after its unlock).
 fn room_to_wait<S: Unpin, W>(
     g: &mut Guard<'_, S, QueueLockBackend>,
     wq: &mut WakeQ,
@@ -271,35 +272,47 @@ fn room_to_wait<S: Unpin, W>(
     let Err(n) = list(g).room() else {
         return Ok(false);
     };
-    wq.flush();
-    let more = lock::unlocked(g, || WaitList::<W>::more_room(n))?;
+    let more = lock::unlocked(g, || {
+        wq.flush();
+        WaitList::<W>::more_room(n)
+    })?;
     list(g).grow(more);
     Ok(true)
 }
 
 /// Makes what `need` asks for with the lock of `g` dropped, and gives it
 /// to the state; the caller looks at the queue again.  The tasks a run
-/// served so far (`wq`) are woken first: they do not wait for the
-/// allocation.
+/// served so far (`wq`) are woken first, once the lock is dropped: they
+/// neither wait for the allocation nor find the lock held.
 fn supply<S: Family>(
     g: &mut Guard<'_, S, QueueLockBackend>,
     wq: &mut WakeQ,
     need: S::Need,
 ) -> Result {
-    wq.flush();
-    let s = lock::unlocked(g, || S::make(need))?;
+    let s = lock::unlocked(g, || {
+        wq.flush();
+        S::make(need)
+    })?;
     g.supply(s);
     Ok(())
 }
 
 /// Makes what letting in a blocked sender needs ([`Family::need_to_receive`])
-/// with the lock dropped; `true` if it did (the caller looks again).  A
-/// failure leaves it to [`QueueState::serve_senders`].
+/// with the lock dropped, unless it was made `once` already; `true` if it
+/// was made now (the caller looks again).  A failure leaves it to
+/// [`QueueState::serve_senders`].
 #[cold]
-fn supplied_for_receive<S: Family>(g: &mut Guard<'_, S, QueueLockBackend>, wq: &mut WakeQ) -> bool {
+fn supplied_for_receive<S: Family>(
+    g: &mut Guard<'_, S, QueueLockBackend>,
+    wq: &mut WakeQ,
+    once: &mut bool,
+) -> bool {
     match g.need_to_receive() {
-        Some(n) => supply(g, wq, n).is_ok(),
-        None => false,
+        Some(n) if !*once => {
+            *once = true;
+            supply(g, wq, n).is_ok()
+        }
+        _ => false,
     }
 }
 
@@ -710,8 +723,12 @@ impl<S: Family> Parts<'_, S> {
         let mut g = self.state.lock();
         'wants: for w in wants {
             let mut blocked = Blocked::Receive;
+            // Made once an item, as native's receive allocates once before
+            // its lock: taken meanwhile by another receive, it is left to
+            // the allocation under the lock (no retry without end).
+            let mut supplied = false;
             let a = loop {
-                if g.engine().sender_waits && supplied_for_receive(&mut g, &mut wq) {
+                if g.engine().sender_waits && supplied_for_receive(&mut g, &mut wq, &mut supplied) {
                     continue;
                 }
                 let e = match g.take_for(&w) {

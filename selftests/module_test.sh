@@ -12,7 +12,7 @@ n=0 fail=0
 ok() { n=$((n+1)); echo "ok $n $1"; }
 nok() { n=$((n+1)); fail=$((fail+1)); echo "not ok $n $1"; }
 echo "TAP version 13"
-echo "1..11"
+echo "1..12"
 
 grep -q '^rust_ipc ' /proc/modules || insmod $KO
 [ "$(stat -c %a /dev/rust_ipc)" = 666 ] && ok "device_mode_is_0666" || nok "device_mode_is_0666"
@@ -150,5 +150,5 @@ else
 	nok "ripcctl_msg_recv_makes_no_queue_and_peek_of_an_empty_queue_succeeds"
 fi
 # Leave the module empty for the scripts after this one.
-rmmod rust_ipc && insmod $KO
+if rmmod rust_ipc && insmod $KO; then ok "final_reload"; else nok "final_reload"; fi
 [ $fail -eq 0 ]
