@@ -133,7 +133,14 @@
  * pclose, closedir) lets it go as close() does, but one by a raw system
  * call is not seen, so a file that then takes the number has its write()s
  * taken as msg_next_id's.  Other paths, and other spellings of these
- * (relative, "..", symlinks, /proc/self/...), are untouched.
+ * (relative, "..", symlinks, /proc/self/...), are untouched.  Where the
+ * kernel has no such sysctl (ENOENT while /proc is mounted) the file is
+ * served all the same; without /proc the open fails, as natively.
+ *
+ * /proc/sysvipc/msg (ipcs -q reads it), opened for reading by those calls
+ * and that exact path, is a snapshot (a memfd) of the module's System V
+ * queues in the caller's namespace, in that file's format (RIPC_IOC_LIST),
+ * after the native open, whose failure stands.
  *
  * Not caught (they reach the native queues, or see them):
  *  - syscall(SYS_mq_open, ...) (mq_send, mq_receive and their timed
@@ -146,8 +153,8 @@
  *  - statically linked programs, 32-bit programs, and set-user-ID or
  *    set-group-ID programs (the loader ignores LD_PRELOAD for them);
  *  - the mqueue file system: ls/rm/stat in /dev/mqueue, mounting it;
- *    /proc/sysvipc/msg (ipcs reads it) and open()/fopen() of the limits by
- *    any other path than the exact ones above;
+ *    open()/fopen() of the limits and of /proc/sysvipc/msg by any other
+ *    path than the exact ones above;
  *  - children that exec with an environment without LD_PRELOAD.
  */
 #ifndef _GNU_SOURCE
@@ -1261,7 +1268,12 @@ static ssize_t limit_write(const struct sysctl *s, const char *buf, size_t size)
 	if (s->off == NEXT_ID) {
 		int old;
 
+		/* The file was opened for writing: /proc checks again at each
+		 * write, and a caller that lost the capability since gets
+		 * EPERM (proc_sys_call_handler), where an open gets EACCES. */
 		r = ripc_msg_next_id(&old, &val);
+		if (r && errno == EACCES)
+			errno = EPERM;
 	} else {
 		memcpy((char *)&l + s->off, &val, sizeof(val));
 		/* The bits follow struct ripc_limits' fields. */
@@ -1328,6 +1340,22 @@ static int sf_close(void *cookie)
 	return 0;
 }
 
+/*
+ * Whether a native open's ENOENT means that the kernel has no such sysctl
+ * (no CONFIG_POSIX_MQUEUE or CONFIG_SYSVIPC: the drop-in serves the file),
+ * rather than that there is no /proc (a chroot, a mount namespace without
+ * it: the open fails, as natively).  errno is kept.
+ */
+static int no_such_sysctl(void)
+{
+	int saved = errno, proc;
+	struct statfs sf;
+
+	proc = !statfs("/proc", &sf) && sf.f_type == PROC_SUPER_MAGIC;
+	errno = saved;
+	return saved == ENOENT && proc;
+}
+
 static int sysctl_open(const char *path, int flags, int *fd);
 
 static FILE *sysctl_fopen(const struct sysctl *s, const char *path, const char *mode,
@@ -1344,7 +1372,7 @@ static FILE *sysctl_fopen(const struct sysctl *s, const char *path, const char *
 	probe = real(path, mode);
 	if (probe)
 		fclose(probe);
-	else if (errno != ENOENT)
+	else if (!no_such_sysctl())
 		return NULL;
 	/* For reading, a stream of open()'s snapshot: it has a descriptor, as
 	 * native's (fileno(), C++ streams that read() it, the numbering of
@@ -1390,6 +1418,49 @@ static int not_the_sysctl(int fd)
 	return fstatfs(fd, &sf) || sf.f_type != PROC_SUPER_MAGIC;
 }
 
+/* ---- /proc/sysvipc/msg --------------------------------------------------- */
+
+#define SYSVIPC_MSG "/proc/sysvipc/msg"
+
+/* Whether the native open (fd, with flags) of path is /proc/sysvipc/msg,
+ * for reading: its text is then the module's queues'. */
+static int is_sysvipc_msg(const char *path, int flags, int fd)
+{
+	return (flags & O_ACCMODE) == O_RDONLY && !strcmp(path, SYSVIPC_MSG) &&
+	       !not_the_sysctl(fd);
+}
+
+/*
+ * In place of a native descriptor of /proc/sysvipc/msg (closed first, so
+ * that this one takes its number): a memfd with
+ * the module's System V queues as that file shows the native ones (the
+ * header, then a line per queue of the caller's IPC namespace, as
+ * sysvipc_msg_proc_show: RIPC_IOC_LIST), at offset 0; flags' O_CLOEXEC
+ * kept.  A snapshot of the open, where /proc's file is read as it is at
+ * each read (ipcs reads it once).  -1 with errno on failure.
+ */
+static int sysvipc_msg_open(int flags)
+{
+	uint64_t cursor = 0;
+	char buf[8192];
+	ssize_t n;
+	int fd, err;
+
+	fd = memfd_create("rust_ipc-sysvipc-msg", flags & O_CLOEXEC ? MFD_CLOEXEC : 0);
+	if (fd < 0)
+		return -1;
+	while ((n = ripc_list_page(RIPC_LIST_SYSV, &cursor, buf, sizeof(buf))) > 0)
+		if (REAL(write)(fd, buf, n) != n)
+			break;
+	if (n || lseek(fd, 0, SEEK_SET)) {
+		err = n > 0 ? EIO : errno;
+		REAL(close)(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
 /* The native fopen first: path is read only once the kernel has read it
  * (a bad pointer gets the native EFAULT, not a crash). */
 static FILE *any_fopen(const char *path, const char *mode,
@@ -1398,6 +1469,20 @@ static FILE *any_fopen(const char *path, const char *mode,
 	FILE *fp = real(path, mode);
 	const struct sysctl *s;
 
+	if (fp && mode[0] == 'r' && !strchr(mode, '+') && is_sysvipc_msg(path, O_RDONLY, fileno(fp))) {
+		int fd;
+
+		fclose(fp);
+		fd = sysvipc_msg_open(strchr(mode, 'e') ? O_CLOEXEC : 0);
+		fp = fd < 0 ? NULL : fdopen(fd, mode);
+		if (fd >= 0 && !fp) {
+			int err = errno;
+
+			REAL(close)(fd);
+			errno = err;
+		}
+		return fp;
+	}
 	if ((!fp && errno == EFAULT) || !(s = find_sysctl(path)) ||
 	    (fp && not_the_sysctl(fileno(fp))))
 		return fp;
@@ -1500,7 +1585,7 @@ static int sysctl_open(const char *path, int flags, int *fd)
 	probe = REAL(open)(path, (flags & O_ACCMODE) | O_CLOEXEC);
 	if (probe >= 0)
 		REAL(close)(probe);
-	else if (errno != ENOENT)
+	else if (!no_such_sysctl())
 		return 1;
 	n = limit_text(s, text, sizeof(text));
 	if (n < 0)
@@ -1529,10 +1614,14 @@ static int after_open(int fd, const char *path, int flags)
 	/* The native open's failure stands (a bad pointer's EFAULT, and what
 	 * its flags give: O_DIRECTORY's ENOTDIR, O_EXCL's EEXIST, O_NOATIME's
 	 * EPERM, a permission's EACCES...) but where the kernel has no such
-	 * sysctl (ENOENT); so does an O_PATH descriptor, which reads and
-	 * writes nothing. */
+	 * sysctl (ENOENT with /proc there); so does an O_PATH descriptor,
+	 * which reads and writes nothing. */
+	if (fd >= 0 && !(flags & O_PATH) && is_sysvipc_msg(path, flags, fd)) {
+		REAL(close)(fd);
+		return sysvipc_msg_open(flags);
+	}
 	if ((fd < 0 && errno != ENOENT) || (fd >= 0 && (flags & O_PATH)) || !find_sysctl(path) ||
-	    not_the_sysctl(fd))
+	    (fd < 0 && !no_such_sysctl()) || not_the_sysctl(fd))
 		return fd;
 	if (fd >= 0)
 		REAL(close)(fd);

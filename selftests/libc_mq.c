@@ -1333,4 +1333,123 @@ TEST(msg_next_id_write_of_an_unreadable_buffer_is_efault)
 	ASSERT_EQ(0, munmap(bad, PAGE));
 }
 
+/*
+ * /proc/sysvipc/msg shows the queues msgget() made, as they are (ipcs -q
+ * reads it): through fopen() and open(), the header, then a line for the
+ * queue with its key, mode, bytes, count, last sender and owner; a removed
+ * queue's line is gone.
+ */
+static int sysvipc_msg_line(FILE *f, int id, long v[14])
+{
+	static const char header[] = "       key      msqid perms      cbytes       qnum lspid "
+				     "lrpid   uid   gid  cuid  cgid      stime      rtime      ctime\n";
+	char line[256];
+	int found = 0;
+
+	if (!fgets(line, sizeof(line), f) || strcmp(line, header))
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		long w[14];
+		int n = sscanf(line, "%ld %ld %lo %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld", &w[0],
+			       &w[1], &w[2], &w[3], &w[4], &w[5], &w[6], &w[7], &w[8], &w[9],
+			       &w[10], &w[11], &w[12], &w[13]);
+
+		if (n != 14 || line[strlen(line) - 1] != '\n')
+			return -1;
+		if (w[1] == id) {
+			memcpy(v, w, sizeof(w));
+			found++;
+		}
+	}
+	return found;
+}
+
+TEST(sysvipc_msg_shows_the_queues_msgget_made)
+{
+	struct msgbuf_5 { long mtype; char text[5]; } m = { 3, "hello" };
+	int id = SYS(msgget(IPC_PRIVATE, 0640));
+	time_t before = time(NULL);
+	long v[14];
+	FILE *f;
+	int fd;
+
+	SYS(msgsnd(id, &m, 5, 0));
+	f = fopen("/proc/sysvipc/msg", "re");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1, sysvipc_msg_line(f, id, v));
+	ASSERT_EQ(0, fclose(f));
+	ASSERT_EQ(0, v[0]);		/* key: IPC_PRIVATE */
+	ASSERT_EQ(0640, v[2]);
+	ASSERT_EQ(5, v[3]);		/* cbytes */
+	ASSERT_EQ(1, v[4]);		/* qnum */
+	ASSERT_EQ(getpid(), v[5]);	/* lspid */
+	ASSERT_EQ(0, v[6]);		/* lrpid */
+	ASSERT_EQ((long)geteuid(), v[7]);
+	ASSERT_EQ((long)getegid(), v[8]);
+	ASSERT_EQ((long)geteuid(), v[9]);
+	ASSERT_EQ((long)getegid(), v[10]);
+	ASSERT_LE(before - 1, v[11]);	/* stime */
+	ASSERT_EQ(0, v[12]);		/* rtime */
+	ASSERT_LE(before - 1, v[13]);	/* ctime */
+	fd = open("/proc/sysvipc/msg", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	f = fdopen(fd, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1, sysvipc_msg_line(f, id, v));
+	ASSERT_EQ(5, v[3]);
+	ASSERT_EQ(0, fclose(f));
+	SYS(msgctl(id, IPC_RMID, NULL));
+	f = fopen("/proc/sysvipc/msg", "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(0, sysvipc_msg_line(f, id, v));
+	ASSERT_EQ(0, fclose(f));
+}
+
+/*
+ * msg_next_id opened for writing by a caller that may, then written after
+ * it lost the capability: EPERM (/proc checks again at each write), where
+ * the open would have failed with EACCES.
+ */
+TEST(msg_next_id_write_after_the_capability_is_dropped_is_eperm)
+{
+	pid_t pid;
+	int fd;
+
+	REQUIRE_ROOT();
+	fd = open("/proc/sys/kernel/msg_next_id", O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	pid = fork_child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		CHILD_CHECK(caps_in_effect(-1, 0) == 0);
+		CHILD_CHECK(write(fd, "100", 3) == -1 && errno == EPERM);
+		CHILD_CHECK(open("/proc/sys/kernel/msg_next_id", O_WRONLY) == -1 &&
+			    errno == EACCES);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	close(fd);
+}
+
+/*
+ * Without /proc (a mount namespace that has none), a limits file cannot be
+ * opened: ENOENT, as natively.
+ */
+TEST(a_limits_file_without_proc_is_enoent)
+{
+	REQUIRE_ROOT();
+	SYS(unshare(CLONE_NEWNS));
+	SYS(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+	SYS(umount2("/proc", MNT_DETACH));
+	ASSERT_ERRNO(ENOENT, open("/proc/sys/kernel/msgmax", O_RDONLY | O_CLOEXEC));
+	ASSERT_ERRNO(ENOENT, open("/proc/sys/fs/mqueue/msg_max", O_RDONLY | O_CLOEXEC));
+	errno = 0;
+	ASSERT_EQ(NULL, fopen("/proc/sys/kernel/msgmnb", "r"));
+	ASSERT_EQ(ENOENT, errno);
+	errno = 0;
+	ASSERT_EQ(NULL, fopen("/proc/sys/kernel/msgmnb", "w"));
+	ASSERT_EQ(ENOENT, errno);
+	ASSERT_ERRNO(ENOENT, open("/proc/sysvipc/msg", O_RDONLY | O_CLOEXEC));
+}
+
 TEST_HARNESS_MAIN

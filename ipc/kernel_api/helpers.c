@@ -635,7 +635,7 @@ int rust_ipc_msgsnd_regs(unsigned int cmd, unsigned long arg, struct ripc_msgsnd
 	if (rest[2])
 		return -EINVAL;
 	a->msqid = (s32)arg;
-	a->msgflg = (s32)(arg >> 32);
+	a->msgflg = (s32)upper_32_bits(arg);
 	a->msgp = rest[0];
 	a->msgsz = (s64)rest[1];
 	return 0;
@@ -648,7 +648,7 @@ int rust_ipc_msgrcv_regs(unsigned int cmd, unsigned long arg, struct ripc_msgrcv
 	if (!rust_ipc_ioctl_args(cmd, arg, rest))
 		return -ENOTTY;
 	a->msqid = (s32)arg;
-	a->msgflg = (s32)(arg >> 32);
+	a->msgflg = (s32)upper_32_bits(arg);
 	a->msgp = rest[0];
 	a->msgsz = (s64)rest[1];
 	a->msgtyp = (s64)rest[2];

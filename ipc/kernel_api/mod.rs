@@ -796,12 +796,20 @@ pub(crate) fn crc32(crc: u32, data: &[u8]) -> u32 {
     unsafe { ffi::rust_ipc_crc32(crc, data.as_ptr().cast(), data.len()) }
 }
 
-/// `jiffies`: the tick count (one load, as the macro reads it).
+/// `get_jiffies_64()`: the tick count (on 64-bit kernels one load of
+/// `jiffies`, as the inline function reads it; on 32-bit ones, whose
+/// `jiffies` is 32 bits and wraps 5 minutes after boot, the exported
+/// function that reads `jiffies_64` whole).
 #[inline(always)]
 pub(crate) fn jiffies() -> u64 {
+    #[cfg(CONFIG_64BIT)]
     // SAFETY: `jiffies` is an exported word that the timer tick updates; a
     // volatile read of it is what `READ_ONCE(jiffies)` does.
-    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::jiffies)) as u64 }
+    let j = unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::jiffies)) as u64 };
+    #[cfg(not(CONFIG_64BIT))]
+    // SAFETY: no preconditions.
+    let j = unsafe { bindings::get_jiffies_64() };
+    j
 }
 
 /// `jiffies64_to_nsecs()`: a number of ticks in nanoseconds.
