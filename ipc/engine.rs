@@ -388,10 +388,17 @@ pub(crate) fn hand_over<S: Family>(
 /// pinning the receiver's pages costs more than the copy it saves.
 pub(crate) const DIRECT_MIN: usize = 8192;
 
-/// The most of a receiver's buffer that is pinned for one copy (256
-/// pages): a buffer sized by a raised `msgmax` or `msgsize` does not pin
-/// more of the caller's memory than that while it sleeps.
-const DIRECT_MAX: usize = 1 << 20;
+/// The longest text a sender copies straight into a blocked receiver's
+/// buffer: it copies under the queue's spinlock, so no longer message is
+/// copied there with preemption off (it takes the ordinary way, copied
+/// before and after the lock, as native's).
+pub(crate) const DIRECT_TEXT_MAX: usize = 64 << 10;
+
+/// The most of a receiver's buffer that is pinned for one copy (such a
+/// text and a System V type: 17 pages), so that a buffer sized by a raised
+/// `msgmax` or `msgsize` pins no more of the caller's memory than that
+/// while it sleeps.
+const DIRECT_MAX: usize = DIRECT_TEXT_MAX + size_of::<i64>();
 
 /// Where a single receive may take a message straight into its buffer.
 #[derive(Clone, Copy)]
@@ -403,11 +410,12 @@ pub(crate) struct DirectAt {
 }
 
 impl DirectAt {
-    /// `Some` for a buffer worth pinning.
+    /// `Some` for a buffer worth pinning: its first [`DIRECT_MAX`] bytes.
     pub(crate) fn new(buf: u64, len: usize) -> Option<Self> {
-        (DIRECT_MIN..=DIRECT_MAX)
-            .contains(&len)
-            .then_some(DirectAt { buf, len })
+        (len >= DIRECT_MIN).then_some(DirectAt {
+            buf,
+            len: len.min(DIRECT_MAX),
+        })
     }
 
     /// Pins the buffer, if its pages are there (a blocked receiver's, that

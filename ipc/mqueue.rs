@@ -16,7 +16,7 @@ use crate::ipc::{
     defs::*,
     engine::{
         self, Arrival, DirectAt, EngineState, Family, Given, Parts, Pick, QueueState, Taken,
-        DIRECT_MIN,
+        DIRECT_MIN, DIRECT_TEXT_MAX,
     },
     kernel_api::{self, globals, IpcNsRef, MqWriter, UserNsRef},
     limits::{Limits, HARD_MSGMAX, HARD_MSGSIZEMAX},
@@ -920,7 +920,7 @@ pub(crate) fn send(h: Option<&MqHandle>, file: &File, x: &ripc_mq_xfer) -> Resul
     let q = &handle(h, true)?.q;
     // A large message straight into a blocked receiver's buffer, if one
     // waits with it pinned (one copy); else the ordinary way.
-    if (DIRECT_MIN as u64..=q.msgsize as u64).contains(&x.msg_len) {
+    if (DIRECT_MIN as u64..=q.msgsize.min(DIRECT_TEXT_MAX) as u64).contains(&x.msg_len) {
         let direct = q
             .parts()
             .send_direct(x.msg_ptr, x.msg_len as usize, x.msg_prio.into());

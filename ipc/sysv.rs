@@ -12,6 +12,7 @@ use crate::ipc::{
     defs::*,
     engine::{
         self, DirectAt, EngineState, Family, Given, Parts, Pick, QueueState, Taken, DIRECT_MIN,
+        DIRECT_TEXT_MAX,
     },
     fifo::Fifo,
     kernel_api::{self, PidRef, UserNsRef},
@@ -997,7 +998,10 @@ pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
 /// error, which the ordinary way then gives in `do_msgsnd`'s order.
 fn msgsnd_direct(ns: &SysvNs, a: &ripc_msgsnd) -> Option<Result> {
     let len = usize::try_from(a.msgsz).ok()?;
-    if len < DIRECT_MIN || a.msgsz > i64::from(ns.shared.limits.msgmax()) || a.msqid < 0 {
+    if !(DIRECT_MIN..=DIRECT_TEXT_MAX).contains(&len)
+        || a.msgsz > i64::from(ns.shared.limits.msgmax())
+        || a.msqid < 0
+    {
         return None;
     }
     Deadline::from_user(a.timeout, &a.clock).ok()?;

@@ -499,6 +499,7 @@ TEST_F(compat, system_v_calls_as_native)
 		ASSERT_EQ(0, memcmp(text, "bb", 2));
 		ASSERT_EQ(1, sq_receive(q, &mtype, text, sizeof(text), 0, 0));
 		ASSERT_EQ(3, mtype);
+		ASSERT_EQ('c', text[0]);
 		ASSERT_ERRNO(E2BIG, sq_receive(q, &mtype, text, 1, 0, 0));
 		ASSERT_EQ(1, sq_receive(q, &mtype, text, 1, 0, MSG_NOERROR));
 		ASSERT_EQ(3, mtype);

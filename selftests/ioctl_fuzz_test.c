@@ -188,7 +188,7 @@ TEST_F_TIMEOUT(fz, fuzz, 7200)
 	unsigned seed = s ? (unsigned)atoi(s) : (unsigned)time(NULL);
 	long calls = n ? atol(n) : 5000;
 	pid_t pids[PROCS];
-	char msg[8];
+	char msg[8192];
 	unsigned prio;
 	int q;
 
@@ -216,7 +216,8 @@ TEST_F_TIMEOUT(fz, fuzz, 7200)
 	ripc_mq_unlink("/fz_check");
 	q = SYS(ripc_mq_open("/fz_check", O_RDWR | O_CREAT, 0600, NULL));
 	SYS(ripc_mq_send(q, "ok", 2, 3));
-	ASSERT_EQ(2, ripc_mq_receive(q, msg, 8192, &prio));
+	ASSERT_EQ(2, ripc_mq_receive(q, msg, sizeof(msg), &prio));
+	ASSERT_EQ(0, memcmp(msg, "ok", 2));
 	ASSERT_EQ(3u, prio);
 	SYS(ripc_mq_unlink("/fz_check"));
 	ripc_mq_unlink("/fz0");

@@ -465,6 +465,56 @@ TEST_F(mq, a_blocked_receivers_pinned_buffer_shows_in_vmpin)
 	ASSERT_EQ(0, wait_child(pid));
 }
 
+/*
+ * A receive buffer larger than one copy's 64 KiB (and a System V type) has
+ * only that much pinned while it sleeps, since a sender copies into it
+ * under the queue's spinlock: a message that fits is copied straight in, a
+ * longer one takes the ordinary way; both arrive whole (native pins
+ * nothing).
+ */
+TEST_F(mq, a_large_buffer_pins_only_one_copys_64_kib)
+{
+	enum { SIZE = 256 << 10 };
+	static const size_t lens[] = { 16 << 10, 128 << 10, SIZE };
+	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = SIZE };
+	char *msg = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	mqd_t q;
+
+	REQUIRE_ROOT();		/* mq_msgsize above msgsize_max */
+	ASSERT_NE(MAP_FAILED, msg);
+	self->be->unlink(MQNAME "_large");
+	q = self->be->open(MQNAME "_large", O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	ASSERT_NE((mqd_t)-1, q);
+	for (unsigned int i = 0; i < 3; i++) {
+		pid_t pid = fork_child();
+		long pinned;
+
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			char *rbuf = mmap(NULL, SIZE, PROT_READ | PROT_WRITE,
+					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			unsigned int prio = ~0u;
+
+			CHILD_CHECK(rbuf != MAP_FAILED);
+			memset(rbuf, 0x5a, SIZE);	/* its pages present */
+			CHILD_CHECK(self->be->receive(q, rbuf, SIZE, &prio) == (ssize_t)lens[i]);
+			CHILD_CHECK(prio == i);
+			CHILD_CHECK(check(rbuf, lens[i], 40 + i));
+			_exit(0);
+		}
+		ASSERT_EQ(0, wait_blocked(pid));
+		pinned = status_field(pid, "VmPin");
+		/* native: nothing; rust_ipc: 64 KiB and 8 bytes, 17 pages. */
+		EXPECT_EQ(self->be == &native_mq_be ? 0 : 68, pinned);
+		fill(msg, lens[i], 40 + i);
+		SYS(self->be->send(q, msg, lens[i], i));
+		ASSERT_EQ(0, wait_child(pid));
+	}
+	self->be->close(q);
+	self->be->unlink(MQNAME "_large");
+	munmap(msg, SIZE);
+}
+
 struct remapped {
 	const struct mq_backend *be;
 	mqd_t q;
