@@ -424,7 +424,7 @@ impl DirectAt {
     /// pin nothing.  Not under the queue lock ([`pin_waiting`]).
     fn pin(self) -> Option<KBox<Pinned>> {
         // The box first: its allocation failing pins nothing.
-        let b = KBox::<Pinned>::new_uninit(GFP_KERNEL).ok()?;
+        let b = KBox::<Pinned>::new_uninit(GFP_KERNEL_ACCOUNT).ok()?;
         Some(KBox::write(b, Pinned::new(self.buf, self.len)?))
     }
 }
@@ -839,7 +839,7 @@ impl<S: Family> Parts<'_, S> {
         let mut done = 0;
         loop {
             let rest = items.len().saturating_sub(done);
-            let mut got = match KVec::with_capacity(rest, GFP_KERNEL) {
+            let mut got = match KVec::with_capacity(rest, GFP_KERNEL_ACCOUNT) {
                 Ok(v) => v,
                 Err(e) => return (done, Some(e.into())),
             };

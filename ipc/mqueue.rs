@@ -228,7 +228,7 @@ impl Charge {
         let mut swept = false;
         let mut a = loop {
             let mut a = globals::mq_accounting();
-            a.users.reserve(chain.len(), GFP_KERNEL_ACCOUNT)?;
+            a.users.reserve(chain.len(), GFP_KERNEL)?;
             // `inc_rlimit_ucounts`' counts are `long`s: a total past
             // `LONG_MAX` is over any limit, and the caller's own reaching it
             // is too (`LONG_MAX` is its "over" value).
@@ -1086,7 +1086,7 @@ pub(crate) fn peek_batch(h: Option<&MqHandle>, b: &ripc_mq_peek_batch) -> Result
     // Room for a copy that could not be allocated under the lock.
     let mut room = None;
     while done < items.len() {
-        let mut got = KVec::with_capacity(wait::PART_MSGS, GFP_KERNEL)?;
+        let mut got = KVec::with_capacity(wait::PART_MSGS, GFP_KERNEL_ACCOUNT)?;
         let (mut err, mut need) = (None, None);
         let g = q.state.lock();
         let (mut msgs, mut bytes) = (g.in_order().skip(pos.saturating_add(done)), 0);

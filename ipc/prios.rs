@@ -38,23 +38,18 @@ fn take_node(node: &mut Node, spare: &mut Node) -> Result<NewNode> {
 }
 
 /// A node, where an allocation may sleep (before the queue lock, as
-/// native's `mq_timedsend` makes its `new_leaf`).
+/// native's `mq_timedsend` makes its `new_leaf`: `GFP_KERNEL`, not charged
+/// to the memory cgroup, as native's tree nodes are not).
 pub(crate) fn new_node() -> Result<NewNode> {
-    RBTreeNodeReservation::new(GFP_KERNEL_ACCOUNT)
+    RBTreeNodeReservation::new(GFP_KERNEL)
 }
 
 /// Makes `node` a node if it is none, for a message put back (a receive's
-/// copy faulted): one the memory cgroup refuses is taken without a charge
-/// rather than lose the message (the kernel would force a `__GFP_NOFAIL`
-/// charge past the limit; the kernel crate has no such flag), a node of a
-/// few dozen bytes that the cgroup does not see, kept while its priority
-/// has messages or as the spare.  A failure leaves it none ([`take_node`]
-/// tries again under the lock; only that failing too loses the message).
+/// copy faulted).  A failure leaves it none ([`take_node`] tries again
+/// under the lock; only that failing too loses the message).
 pub(crate) fn ready_node(node: &mut Node) {
     if node.is_none() {
-        *node = new_node()
-            .or_else(|_| RBTreeNodeReservation::new(GFP_KERNEL))
-            .ok();
+        *node = new_node().ok();
     }
 }
 

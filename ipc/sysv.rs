@@ -144,7 +144,7 @@ impl Table {
     /// there cannot fail.
     fn make_room(&mut self, idx: usize) -> Result {
         while self.slots.len() <= idx {
-            self.slots.push(None, GFP_KERNEL_ACCOUNT)?;
+            self.slots.push(None, GFP_KERNEL)?;
         }
         Ok(())
     }
@@ -275,10 +275,7 @@ impl Keys {
 
     /// Moves the keys to a table of `n` entries (a power of two).
     fn resize(&mut self, n: usize) -> Result {
-        let old = core::mem::replace(
-            &mut self.slots,
-            KVVec::from_elem((0, 0), n, GFP_KERNEL_ACCOUNT)?,
-        );
+        let old = core::mem::replace(&mut self.slots, KVVec::from_elem((0, 0), n, GFP_KERNEL)?);
         self.len = 0;
         for (k, id) in old {
             self.insert(k, id);
@@ -1186,7 +1183,7 @@ pub(crate) fn msgsnd_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
 pub(crate) fn msgrcv_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
     let (count, blocking) = batch_args(b)?;
     let (mut items, mut err) = read_items::<ripc_msg_item>(b.items, count)?;
-    let mut wants = KVec::with_capacity(items.len(), GFP_KERNEL)?;
+    let mut wants = KVec::with_capacity(items.len(), GFP_KERNEL_ACCOUNT)?;
     for it in items.iter() {
         match Want::new(it.msgsz, it.msgtyp, b.msgflg) {
             Ok(w) => {

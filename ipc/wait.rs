@@ -149,13 +149,21 @@ pub(crate) struct Slot<W> {
 /// index, so a waiter is added at its place and removed in O(1) (its id is
 /// its slot), nothing moves, and only a list longer than ever before
 /// allocates.  A served entry leaves the waiting order at once and keeps
-/// its slot until its task, woken, takes it ([`sleep`]).
+/// its slot until its task, woken, takes it ([`sleep`]).  A vector of more
+/// than [`KEEP_SLOTS`] is freed when its last entry is taken: the room a
+/// crowd of waiters needed is not kept for the queue's life (part of it
+/// may be uncharged: [`WaitList::more_room`]).
 pub(crate) struct WaitList<W> {
     slots: KVec<Slot<W>>,
     head: u32,
     tail: u32,
     free: u32,
+    /// The slots that hold an entry.
+    used: u32,
 }
+
+/// The most slots a [`WaitList`] keeps once no entry is left.
+const KEEP_SLOTS: usize = 16;
 
 impl<W> WaitList<W> {
     pub(crate) const fn new() -> Self {
@@ -164,6 +172,7 @@ impl<W> WaitList<W> {
             head: NIL,
             tail: NIL,
             free: NIL,
+            used: 0,
         }
     }
 
@@ -267,6 +276,7 @@ impl<W> WaitList<W> {
             }
         };
         self.link(i, after);
+        self.used += 1;
         Ok(u64::from(i))
     }
 
@@ -410,6 +420,12 @@ impl<W> WaitList<W> {
         let e = s.e.take()?;
         (s.prev, s.next) = (NIL, free);
         self.free = i;
+        self.used -= 1;
+        if self.used == 0 && self.slots.capacity() > KEEP_SLOTS {
+            // No entry, so no id, is left (freed under the queue lock: a
+            // `kfree`, which does not sleep).
+            *self = Self::new();
+        }
         Some(e)
     }
 }
@@ -575,7 +591,7 @@ pub(crate) fn send_parts<T>(
     let mut done = 0;
     let mut next = items.iter().peekable();
     while next.peek().is_some() {
-        let mut msgs = match KVec::with_capacity(PART_MSGS, GFP_KERNEL) {
+        let mut msgs = match KVec::with_capacity(PART_MSGS, GFP_KERNEL_ACCOUNT) {
             Ok(v) => v,
             Err(e) => return outcome(done, Some(e.into())),
         };

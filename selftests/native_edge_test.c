@@ -1050,6 +1050,70 @@ static void memcg_fill(struct __test_metadata *_metadata, FIXTURE_DATA(edge) *se
 	ASSERT_GE(cur - f->bytes + (512 << 10), after);
 }
 
+/*
+ * What a task blocked in a receive batch holds while it waits (its items,
+ * their searches, the messages' room: about 100 KiB for RIPC_BATCH_MAX
+ * System V items) is charged to its memory cgroup, as the memory a blocked
+ * native call holds (its stack) is: 8 batches blocked on an empty queue
+ * raise the cgroup's "kernel" memory by at least 512 KiB.  rust_ipc's own
+ * (native has no batches).
+ */
+TEST_F(edge, blocked_receive_batches_are_charged_to_their_memory_cgroup)
+{
+	enum { KIDS = 8 };
+	static struct ripc_msg_item items[RIPC_BATCH_MAX];
+	static long buf[2];
+	int go[2], id, dev;
+	long base, cur = -1;
+	pid_t kids[KIDS];
+
+	if (sysv != &ripc_msg_be)
+		SKIP(return, "rust_ipc's batches");
+	REQUIRE_ROOT();
+	MAKE_CGROUP();
+	id = keep_id(self, SYS(sysv->get(IPC_PRIVATE, 0600)));
+	dev = SYS(ripc_device_fd());
+	for (int j = 0; j < RIPC_BATCH_MAX; j++)
+		items[j] = (struct ripc_msg_item){ (__u64)(uintptr_t)buf, sizeof(buf[1]), 0 };
+	SYS(pipe(go));
+	for (int i = 0; i < KIDS; i++) {
+		char pid_s[32], c;
+
+		kids[i] = fork_child();
+		ASSERT_LE(0, kids[i]);
+		if (kids[i] == 0) {
+			struct ripc_msg_batch b = { .size = sizeof(b), .msqid = id,
+						    .count = RIPC_BATCH_MAX,
+						    .items = (__u64)(uintptr_t)items };
+
+			prefault_stack();
+			CHILD_CHECK(read(go[0], &c, 1) == 1);
+			CHILD_CHECK(ioctl(dev, RIPC_MSGRCV_BATCH, &b) == -1 && errno == EIDRM);
+			_exit(0);
+		}
+		track(self, kids[i]);
+		snprintf(pid_s, sizeof(pid_s), "%d", kids[i]);
+		SYS(cg_write(self->cg, "cgroup.procs", pid_s));
+	}
+	base = cg_read(self->cg, "memory.stat", "kernel");
+	ASSERT_LE(0, base);
+	for (int i = 0; i < KIDS; i++)
+		ASSERT_EQ(1, write(go[1], "g", 1));
+	for (int t = 0; t < 500; t++) {
+		cur = cg_read(self->cg, "memory.stat", "kernel");
+		if (cur - base >= KIDS * (64L << 10))
+			break;
+		usleep(10000);
+	}
+	TH_LOG("kernel memory of the cgroup: %ld before, %ld with %d blocked batches", base, cur,
+	       KIDS);
+	EXPECT_LE(KIDS * (64L << 10), cur - base);
+	SYS(sysv->ctl(id, IPC_RMID, NULL));
+	self->nids = 0;
+	for (int i = 0; i < KIDS; i++)
+		ASSERT_EQ(0, reap(self, kids[i]));
+}
+
 TEST_F(edge, sysv_messages_are_charged_to_the_memory_cgroup_enomem_at_its_max)
 {
 	REQUIRE_ROOT();

@@ -836,12 +836,11 @@ TEST_F_TIMEOUT(put_back, posix_last_of_its_priority_goes_back_above_the_next, TI
 /*
  * The message out for delivery needs a new tree node to go back (its
  * priority emptied meanwhile and the freed node went to another priority),
- * and the node's charged allocation before the queue lock fails (fail-nth
- * on A's thread, the debug kernel; a memory cgroup at its limit): one
- * without a charge takes its place (else the one under the lock, GFP_ATOMIC
- * as native's msg_insert), and the message goes back.
+ * and the node's allocation before the queue lock fails (fail-nth on A's
+ * thread, the debug kernel): the one under the lock (GFP_ATOMIC, as
+ * native's msg_insert) takes its place, and the message goes back.
  */
-TEST_F_TIMEOUT(put_back, posix_goes_back_when_its_node_cannot_be_charged, TIMEOUT)
+TEST_F_TIMEOUT(put_back, posix_goes_back_when_its_node_cannot_be_made_before_the_lock, TIMEOUT)
 {
 	struct stall *a = &self->st;
 	mqd_t q = SYS(mq_new(self, 8));

@@ -246,7 +246,7 @@ pub(crate) fn read_items<T: FromBytes>(
     items: u64,
     count: usize,
 ) -> Result<(KVec<T>, Option<Error>)> {
-    let mut out = KVec::<T>::with_capacity(count, GFP_KERNEL)?;
+    let mut out = KVec::<T>::with_capacity(count, GFP_KERNEL_ACCOUNT)?;
     let spare = out.spare_capacity_mut();
     let len = count.min(spare.len()) * size_of::<T>();
     // SAFETY: `spare` is `len` bytes or more of writable memory that we own,

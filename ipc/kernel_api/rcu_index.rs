@@ -125,7 +125,7 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
         if slot.load(Relaxed).is_null() {
             let c = KBox::new(
                 [const { Atomic::new(core::ptr::null_mut()) }; CHUNK],
-                GFP_KERNEL_ACCOUNT,
+                GFP_KERNEL,
             )?;
             // INVARIANT: from `KBox::into_raw`, freed only in `Drop`; the
             // release store publishes its initialised entries.
