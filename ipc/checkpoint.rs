@@ -339,13 +339,25 @@ pub(crate) fn dump(ns: &Ns, a: &ripc_dump) -> Result<u64> {
 /// version), its trailer and its checksum (`EBADMSG`), read a page at a
 /// time before anything in it is believed.
 fn verify(buf: u64, len: u64) -> Result {
+    // What there is of the magic and the version first: a short buffer
+    // that is not a stream of this version is `EINVAL`, a short one that
+    // is, truncated (`EBADMSG`).
+    let mut want = [0u8; 12];
+    want[..8].copy_from_slice(MAGIC);
+    want[8..].copy_from_slice(&RIPC_DUMP_VERSION.to_le_bytes());
+    let n = len.min(want.len() as u64) as usize;
+    let mut got = [0u8; 12];
+    let (got, want) = (&mut got[..n], &want[..n]);
+    UserSlice::new(UserPtr::from_addr(buf as usize), n)
+        .reader()
+        .read_slice(got)?;
+    if got != want {
+        return Err(EINVAL);
+    }
     if len < HEADER_LEN + TRAILER_LEN {
         return Err(EBADMSG);
     }
-    let mut head = Reader::new(buf, HEADER_LEN);
-    if head.take::<[u8; 8]>()? != *MAGIC || head.u32()? != RIPC_DUMP_VERSION {
-        return Err(EINVAL);
-    }
+    let mut head = Reader::new(buf + 12, HEADER_LEN - 12);
     let header_len = head.u32()?;
     let mut tail = Reader::new(buf + (len - TRAILER_LEN), TRAILER_LEN);
     let (end, total) = (tail.take::<[u8; 8]>()?, tail.u64()?);

@@ -351,6 +351,9 @@ impl RipcFile {
             RIPC_NR_NOTIFY_FD_BIND | RIPC_NR_NOTIFY_FD_STATE => {
                 let mut a: ripc_notify_fd = read_arg(arg)?;
                 if nr == RIPC_NR_NOTIFY_FD_BIND {
+                    // A struct that cannot be written back fails before the
+                    // file is bound.
+                    write_arg(arg, &a, a.size)?;
                     me.bind(|| Ok(Binding::Notify(NotifyBinding(NotifyFd::new()?))))?;
                 }
                 let (armed, pending) = me.notify_fd().ok_or(EINVAL)?.state();

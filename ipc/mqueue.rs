@@ -1148,8 +1148,13 @@ pub(crate) fn peek_batch(h: Option<&MqHandle>, b: &ripc_mq_peek_batch) -> Result
 /// lock, a part at a time ([`wait::send_parts`]); returns how many were sent.
 pub(crate) fn send_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch) -> Result<usize> {
     let (count, blocking) = Blocking::batch(b.count, b.flags, nonblock(file), b.timeout, &b.clock)?;
-    let q = &handle(h, true)?.q;
     let (items, err) = read_items::<ripc_mq_item>(b.items, count)?;
+    // The first item's checks in a single send's order: its priority, then
+    // the descriptor.
+    if items.first().is_some_and(|it| it.msg_prio >= MQ_PRIO_MAX) {
+        return Err(EINVAL);
+    }
+    let q = &handle(h, true)?.q;
     wait::send_parts(
         &items,
         err,
@@ -1464,20 +1469,12 @@ impl Restore {
     /// of an mqueue file), mode and attributes, then its messages sent in
     /// order.
     pub(crate) fn queue(&mut self, ns: &MqNs, ipc: &IpcNsRef, r: &mut Reader) -> Result {
-        if !self.root_checked {
-            self._writer = creatable(ns, ipc)?;
-            self.root_checked = true;
-        }
         let name_len = r.u32()? as usize;
         let mode = r.u32()?;
-        let uid = cred::user_to_uid(r.u32()?)?;
-        let gid = cred::user_to_gid(r.u32()?)?;
+        let (uid, gid) = (r.u32()?, r.u32()?);
         let (maxmsg, msgsize, n) = (r.u64()?, r.u64()?, r.u64()?);
         if name_len == 0 || name_len > NAME_MAX || mode > 0o7777 {
             return Err(EBADMSG);
-        }
-        if !ns.user_ns.maps(uid, gid) {
-            return Err(EOVERFLOW);
         }
         let name = Name(r.bytes(name_len)?);
         let bad = |c: &u8| *c == b'/' || *c == 0;
@@ -1492,7 +1489,16 @@ impl Restore {
             mq_msgsize: i64::try_from(msgsize).map_err(|_| EBADMSG)?,
             ..Default::default()
         };
-        // After the stream's own checks.  More than `maxmsg` messages: a
+        // The record's own checks first, then the native ones.
+        if !self.root_checked {
+            self._writer = creatable(ns, ipc)?;
+            self.root_checked = true;
+        }
+        let (uid, gid) = (cred::user_to_uid(uid)?, cred::user_to_gid(gid)?);
+        if !ns.user_ns.maps(uid, gid) {
+            return Err(EOVERFLOW);
+        }
+        // More than `maxmsg` messages: a
         // put-back into a queue that senders filled meanwhile
         // ([`Parts::put_back`]); more than a send could put in, as for
         // sizes past the limits, only with `CAP_SYS_RESOURCE`.
@@ -1515,6 +1521,11 @@ impl Restore {
             g.seq += 1;
             g.put(m, false, &mut node)?;
         }
+        // Its statistics start as a new queue's that was sent these.
+        let mut g = q.state.lock();
+        let (msgs, bytes) = g.depth();
+        g.stats.peak(msgs, bytes);
+        drop(g);
         self.names.add(name, &q)
     }
 

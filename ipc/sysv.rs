@@ -1144,15 +1144,14 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
 
 /// A batch's count and blocking, after `msgsnd`'s and `msgrcv`'s first check.
 fn batch_args(b: &ripc_msg_batch) -> Result<(usize, Blocking)> {
-    if b.msqid < 0 {
-        return Err(EINVAL);
-    }
     let nonblock = b.msgflg & IPC_NOWAIT != 0;
     Blocking::batch(b.count, b.flags, nonblock, b.timeout, &b.clock)
 }
 
 /// `RIPC_MSGSND_BATCH`: the messages are loaded, then sent under one lock,
-/// a part at a time ([`wait::send_parts`]); returns how many were sent.
+/// a part at a time ([`wait::send_parts`]); returns how many were sent.  A
+/// negative `msqid` is each load's `EINVAL`, after its mtype is read, as
+/// `msgsnd`'s.
 pub(crate) fn msgsnd_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
     let (count, blocking) = batch_args(b)?;
     let (items, err) = read_items::<ripc_msg_item>(b.items, count)?;
@@ -1181,11 +1180,21 @@ pub(crate) fn msgsnd_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
 /// `RIPC_MSGRCV_BATCH`: receives under one lock, then copies each message
 /// out and writes its length to its item; returns how many were received.
 pub(crate) fn msgrcv_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
+    if b.msqid < 0 {
+        return Err(EINVAL);
+    }
     let (count, blocking) = batch_args(b)?;
     let (mut items, mut err) = read_items::<ripc_msg_item>(b.items, count)?;
     let mut wants = KVec::with_capacity(items.len(), GFP_KERNEL_ACCOUNT)?;
     for it in items.iter() {
-        match Want::new(it.msgsz, it.msgtyp, b.msgflg) {
+        // Each item's checks as `msgrcv`'s, a copy's buffer read too.
+        let w = Want::new(it.msgsz, it.msgtyp, b.msgflg).and_then(|w| {
+            if w.copy {
+                copy_buffer_readable(ns, it.msgp, w.bufsz)?;
+            }
+            Ok(w)
+        });
+        match w {
             Ok(w) => {
                 let _ = wants.push_within_capacity(w);
             }
@@ -1555,12 +1564,6 @@ impl Restore {
         let [uid, gid, cuid, cgid, mode, pad] = ids;
         let (stime, rtime, ctime) = (r.i64()?, r.i64()?, r.i64()?);
         let (qbytes, n) = (r.u64()?, r.u64()?);
-        // As `IPC_SET`: above msgmnb takes CAP_SYS_RESOURCE.
-        if qbytes > u64::from(ns.shared.limits.get().msgmnb)
-            && !cred::capable(cred::CAP_SYS_RESOURCE)
-        {
-            return Err(EPERM);
-        }
         let (idx, seq) = ((id as u32 % IPCMNI) as usize, id as u32 / IPCMNI);
         let taken = self.t.keys.get(key).is_some();
         // Any id: `msg_next_id` gives sequence numbers up to `INT_MAX` / 32768,
@@ -1570,6 +1573,13 @@ impl Restore {
         }
         if mode > 0o777 || pad != 0 {
             return Err(EBADMSG);
+        }
+        // The record's own checks first, then the native ones.  As
+        // `IPC_SET`: above msgmnb takes CAP_SYS_RESOURCE.
+        if qbytes > u64::from(ns.shared.limits.get().msgmnb)
+            && !cred::capable(cred::CAP_SYS_RESOURCE)
+        {
+            return Err(EPERM);
         }
         if self.t.in_use >= ns.shared.limits.get().msgmni.min(IPCMNI) {
             return Err(ENOSPC);
@@ -1622,6 +1632,9 @@ impl Restore {
         }
         let mut g = q.state.lock();
         (g.stime, g.rtime) = (stime, rtime);
+        // Its statistics start as a new queue's that was sent these.
+        let (msgs, bytes) = g.depth();
+        g.stats.peak(msgs, bytes);
         Ok(())
     }
 

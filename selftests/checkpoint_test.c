@@ -646,6 +646,32 @@ TEST_F(ckpt, restore_in_a_fresh_namespace_gives_every_stat_and_byte_back)
 	ASSERT_NE(0, id_after / 32768) TH_LOG("sequence numbers are not trivial");
 }
 
+/*
+ * A restored queue's statistics start as those of a new queue sent its
+ * messages: the peaks are at least what it holds (they were 0).
+ */
+TEST_F(ckpt, a_restored_queues_peaks_are_at_least_what_it_holds)
+{
+	struct ripc_queue_stats st;
+	int fd, id;
+
+	SYS(unshare(CLONE_NEWIPC));
+	SYS(ripc_restore(self->dump, self->len));
+	fd = SYS(ripc_mq_open(MQS[0].name, O_RDONLY));
+	SYS(ripc_mq_stats(fd, &st, 0));
+	ASSERT_EQ((__u64)MQS[0].nmsgs, st.msgs);
+	ASSERT_LE(st.msgs, st.peak_msgs);
+	ASSERT_LE(st.bytes, st.peak_bytes);
+	ASSERT_LT(0ULL, st.bytes);
+	close(fd);
+	id = SYS(ripc_msgget(MSGS[1].key, 0));
+	SYS(ripc_msg_stats(id, &st, 0));
+	ASSERT_EQ((__u64)MSGS[1].nmsgs, st.msgs);
+	ASSERT_LE(st.msgs, st.peak_msgs);
+	ASSERT_LE(st.bytes, st.peak_bytes);
+	ASSERT_LT(0ULL, st.bytes);
+}
+
 TEST_F(ckpt, restore_into_a_namespace_with_queues_is_eexist_and_creates_nothing)
 {
 	char *after;
@@ -699,11 +725,15 @@ TEST_F(ckpt, truncated_or_corrupted_streams_are_refused_and_create_nothing)
 	memcpy(s, self->dump, self->len);
 	memset(s + self->len, 0, 16);
 	ASSERT_ERRNO(EBADMSG, ripc_restore(s, self->len + 16));
-	/* Not a stream of this version: the magic, the version. */
+	/* Not a stream of this version: the magic, the version; also in
+	 * buffers too short for a stream (a short stream of this version is
+	 * a truncated one, above). */
 	for (size_t at = 0; at < 12; at += 11) {
 		memcpy(s, self->dump, self->len);
 		s[at] ^= 1;
 		ASSERT_ERRNO(EINVAL, ripc_restore(s, self->len));
+		ASSERT_ERRNO(EINVAL, ripc_restore(s, 16));
+		ASSERT_ERRNO(EINVAL, ripc_restore(s, at + 1));
 	}
 	ASSERT_ERRNO(EFAULT, ripc_restore((void *)1, self->len));
 	ASSERT_EQ(1, ns_empty());
@@ -1107,6 +1137,25 @@ TEST_F(ckpt, restoring_qbytes_above_msgmnb_needs_sys_resource)
 		CHILD_CHECK(ripc_msgctl(id, IPC_SET, &ds) == 0);
 		CHILD_CHECK(ripc_dump_alloc(&dump, &len) == 0);
 		CHILD_CHECK(ripc_msgctl(id, IPC_RMID, NULL) == 0);
+		/* The record's own checks come first: with a mode no queue has
+		 * (its checksum made again), EBADMSG and not EPERM.  The queue's
+		 * record follows the header (16 bytes) and the id allocator's
+		 * record (32): its mode is the 7th word of its body. */
+		{
+			unsigned char *bad = malloc(len);
+			uint32_t mode = 07777, crc;
+
+			CHILD_CHECK(bad != NULL && len > 92);
+			memcpy(bad, dump, len);
+			CHILD_CHECK(memcmp(bad + 88, &(uint32_t){ 0600 }, 4) == 0);
+			memcpy(bad + 88, &mode, 4);
+			crc = crc32_z(bad, len - 4);
+			memcpy(bad + len - 4, &crc, 4);
+			CHILD_CHECK(caps_in_effect(CAP_CHECKPOINT_RESTORE, 0) == 0);
+			CHILD_CHECK(ripc_restore(bad, len) == -1 && errno == EBADMSG);
+			CHILD_CHECK(ns_empty() == 1);
+			free(bad);
+		}
 		restores_only_with_sys_resource(dump, len);
 		CHILD_CHECK(ripc_msgctl(id, IPC_STAT, &ds) == 0 && ds.msg_qbytes == 50000);
 		_exit(0);

@@ -827,6 +827,15 @@ TEST_F(ext, mq_batch_errors_end_the_batch_at_the_failing_item)
 
 	ASSERT_ERRNO(EMSGSIZE, mq_batch(q, RIPC_MQ_SEND_BATCH, big, 2, 0));
 	ASSERT_ERRNO(EINVAL, mq_batch(q, RIPC_MQ_SEND_BATCH, prio, 1, 0));
+	/* As a single send: the priority before the descriptor's mode. */
+	{
+		int ro = SYS(ripc_mq_open(self->name, O_RDONLY));
+
+		ASSERT_ERRNO(EINVAL, ripc_mq_send(ro, "x", 1, 32768));
+		ASSERT_ERRNO(EINVAL, mq_batch(ro, RIPC_MQ_SEND_BATCH, prio, 1, 0));
+		ASSERT_ERRNO(EBADF, mq_batch(ro, RIPC_MQ_SEND_BATCH, s, 1, 0));
+		close(ro);
+	}
 	/* A full queue ends a non-blocking batch: two of three. */
 	ASSERT_EQ(2, mq_batch(q, RIPC_MQ_SEND_BATCH, s, 3, 0));
 	ASSERT_ERRNO(EAGAIN, mq_batch(q, RIPC_MQ_SEND_BATCH, s + 2, 1, 0));
@@ -904,6 +913,21 @@ TEST_F(ext, sysv_batch_errors_end_the_batch_at_the_failing_item)
 	ASSERT_QUEUE(id, 1, 1);
 	ASSERT_RCV(id, 0, 2, "b");
 	ASSERT_ERRNO(EINVAL, msg_batch(self->dev, RIPC_MSGRCV_BATCH, -1, 0, r, 1, 0));
+	/* As single calls: a negative id is msgsnd's EINVAL only after the
+	 * mtype is read (EFAULT first); a MSG_COPY buffer that cannot be read
+	 * is EFAULT before the id is looked up (native's prepare_copy). */
+	{
+		struct ripc_msg_item bad = { 8, 1, 0 };
+		struct ripc_msg_item copy = { 8, 64, 0 };
+
+		ASSERT_ERRNO(EFAULT, ripc_msgsnd(-1, (void *)8, 1, 0));
+		ASSERT_ERRNO(EFAULT, msg_batch(self->dev, RIPC_MSGSND_BATCH, -1, 0, &bad, 1, 0));
+		ASSERT_ERRNO(EINVAL, msg_batch(self->dev, RIPC_MSGSND_BATCH, -1, 0, s, 1, 0));
+		ASSERT_ERRNO(EFAULT, ripc_msgrcv(0x7ffffff, (void *)8, 64, 0,
+						 MSG_COPY | IPC_NOWAIT));
+		ASSERT_ERRNO(EFAULT, msg_batch(self->dev, RIPC_MSGRCV_BATCH, 0x7ffffff,
+					       MSG_COPY | IPC_NOWAIT, &copy, 1, 0));
+	}
 	/* Unknown flags are refused, on a queue with a message for the call. */
 	ASSERT_EQ(1, msg_batch(self->dev, RIPC_MSGSND_BATCH, id, 0, s, 1, 0));
 	ASSERT_ERRNO(EINVAL, msg_batch(self->dev, RIPC_MSGRCV_BATCH, id, IPC_NOWAIT, r, 1, 2));

@@ -762,6 +762,21 @@ TEST_F(notify, bad_requests)
 	ASSERT_ERRNO(EINVAL, ioctl(q, RIPC_NOTIFY_FD_STATE, &st));
 	dev = SYS(open(RIPC_DEVICE, O_RDWR | O_CLOEXEC));
 	ASSERT_ERRNO(EINVAL, ioctl(dev, RIPC_NOTIFY_FD_STATE, &st));
+	/* A struct that cannot be written back: EFAULT, and the file is not
+	 * bound (the next bind works). */
+	{
+		struct ripc_notify_fd *ro = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+						 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		ASSERT_NE(MAP_FAILED, ro);
+		ro->size = sizeof(*ro);
+		SYS(mprotect(ro, PAGE, PROT_READ));
+		ASSERT_ERRNO(EFAULT, ioctl(dev, RIPC_NOTIFY_FD_BIND, ro));
+		ASSERT_ERRNO(EINVAL, ioctl(dev, RIPC_NOTIFY_FD_STATE, &st));
+		SYS(ioctl(dev, RIPC_NOTIFY_FD_BIND, &st));
+		SYS(ioctl(dev, RIPC_NOTIFY_FD_STATE, &st));
+		munmap(ro, PAGE);
+	}
 	ASSERT_ERRNO(ENOTTY, ioctl(p[0], RIPC_NOTIFY_FD_STATE, &st));
 	ASSERT_ERRNO(EINVAL, ripc_notify_fd_open(O_APPEND));
 	SYS(none(q));	/* nothing was registered */

@@ -213,17 +213,21 @@ static int peek(const char *name, size_t from, int all)
 	struct mq_attr a;
 	size_t pos = from;
 	int fd = ripc_mq_open(name, O_RDONLY);
+	unsigned int want = 1;
 	char *buf;
 
 	if (fd < 0)
 		return fail("mq_open");
 	if (ripc_mq_getattr(fd, &a))
 		return fail("mq_getattr");
-	buf = malloc((all ? ARRAY_LEN(items) : 1) * a.mq_msgsize + 1);
+	/* As many messages a call as fit in 1 MiB of buffers (at least one):
+	 * a queue of large messages does not make a huge buffer. */
+	while (all && want < ARRAY_LEN(items) && (want + 1) * a.mq_msgsize <= 1 << 20)
+		want++;
+	buf = malloc(want * a.mq_msgsize + 1);
 	if (!buf)
 		return fail("malloc");
 	for (;;) {
-		unsigned int want = all ? ARRAY_LEN(items) : 1;
 		int n;
 
 		for (unsigned int i = 0; i < want; i++)
@@ -324,7 +328,7 @@ static int stat_cmd(int argc, char **argv)
 		if ((fd = ripc_mq_open(q, O_RDONLY)) < 0)
 			return fail("mq_open");
 		rc = ripc_mq_stats(fd, &st, reset ? RIPC_STATS_RESET : 0);
-		close(fd);
+		ripc_mq_close(fd);
 	} else {
 		rc = ripc_msg_stats((int)num(q, INT_MIN, INT_MAX), &st, reset ? RIPC_STATS_RESET : 0);
 	}
