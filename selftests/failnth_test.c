@@ -447,8 +447,14 @@ static int step(struct __test_metadata *_metadata, struct tally *t, const char *
 	return !inj || n == MAX_N;
 }
 
-/* Prints the loop's figures (TAP diagnostics) and adds them to the totals. */
-static void report(struct __test_metadata *_metadata, const char *what, struct tally *t)
+/*
+ * Prints the loop's figures (TAP diagnostics) and adds them to the totals.
+ * allocates: whether the call reaches fault sites (allocations in the
+ * calling task) at all, asserted both ways, so that an allocation that
+ * leaves the call (or a new one in a call that had none) is seen.
+ */
+static void report(struct __test_metadata *_metadata, const char *what, struct tally *t,
+		   int allocates)
 {
 	ksft_print_msg("%s: %d fault points: %d clean errors, %d partial batches, %d absorbed, %d wrong\n",
 		       what, t->injected, t->failed, t->partial, t->absorbed, t->bad);
@@ -462,6 +468,11 @@ static void report(struct __test_metadata *_metadata, const char *what, struct t
 		__atomic_add_fetch(&grand->notes, t->notes, __ATOMIC_SEQ_CST);
 	}
 	EXPECT_EQ(0, t->bad) TH_LOG("%s: %d outcomes were wrong (see above)", what, t->bad);
+	if (allocates) {
+		EXPECT_LT(0, t->injected) TH_LOG("%s: no fault site reached", what);
+	} else {
+		EXPECT_EQ(0, t->injected) TH_LOG("%s: fault sites reached", what);
+	}
 }
 
 /* Arms fail-nth n, makes the call (an expression), reads the outcome. */
@@ -593,7 +604,7 @@ TEST_F_TIMEOUT(fnth, device_open_list_and_read, 120)
 		if (step(_metadata, &t, "open", n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, "open(" RIPC_DEVICE ")", &t);
+	report(_metadata, "open(" RIPC_DEVICE ")", &t, 1);
 
 	/* RIPC_IOC_LIST: the text table grows as it is written. */
 	for (int n = 1;; n++) {
@@ -604,7 +615,7 @@ TEST_F_TIMEOUT(fnth, device_open_list_and_read, 120)
 		if (step(_metadata, &l, "list", n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, "RIPC_IOC_LIST", &l);
+	report(_metadata, "RIPC_IOC_LIST", &l, 1);
 
 	/* read() of a queue descriptor: the QSIZE line. */
 	for (int n = 1;; n++) {
@@ -613,7 +624,7 @@ TEST_F_TIMEOUT(fnth, device_open_list_and_read, 120)
 		if (step(_metadata, &rd, "read", n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, "read() of a queue descriptor", &rd);
+	report(_metadata, "read() of a queue descriptor", &rd, 1);
 	close(q);
 }
 
@@ -681,7 +692,7 @@ TEST_F_TIMEOUT(fnth, mq_open, 120)
 		if (step(_metadata, &c, "mq_open create", n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, "RIPC_MQ_OPEN (create)", &c);
+	report(_metadata, "RIPC_MQ_OPEN (create)", &c, 1);
 	if (fd >= 0)
 		close(fd);
 	fd = -1;
@@ -703,7 +714,7 @@ TEST_F_TIMEOUT(fnth, mq_open, 120)
 		if (step(_metadata, &x, "mq_open existing", n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, "RIPC_MQ_OPEN (existing)", &x);
+	report(_metadata, "RIPC_MQ_OPEN (existing)", &x, 1);
 	if (fd >= 0)
 		close(fd);
 	SYS(ripc_mq_unlink(self->name));
@@ -769,7 +780,7 @@ static void mq_send_case(struct __test_metadata *_metadata, FIXTURE_DATA(fnth) *
 		if (step(_metadata, &t, what, n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, what, &t);
+	report(_metadata, what, &t, 1);
 	EXPECT_LT(0, t.failed) TH_LOG("%s: no fault made the call fail", what);
 }
 
@@ -808,7 +819,7 @@ TEST_F_TIMEOUT(fnth, mq_send_blocking_on_a_full_queue, 120)
 		if (step(_metadata, &t, "mq timed send", n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, "mq send, blocking on a full queue", &t);
+	report(_metadata, "mq send, blocking on a full queue", &t, 1);
 }
 
 /* A send that fires the notification (empty -> one message): sent, the
@@ -842,7 +853,7 @@ TEST_F_TIMEOUT(fnth, mq_send_firing_a_notification, 120)
 		if (step(_metadata, &t, "mq send with notify", n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, "mq send firing a notification", &t);
+	report(_metadata, "mq send firing a notification", &t, 1);
 }
 
 /*
@@ -890,7 +901,7 @@ static void mq_pipelined_case(struct __test_metadata *_metadata, FIXTURE_DATA(fn
 		if (step(_metadata, &t, what, n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, what, &t);
+	report(_metadata, what, &t, 1);
 }
 
 TEST_F_TIMEOUT(fnth, mq_send_to_a_blocked_receiver, 120)
@@ -929,7 +940,7 @@ static void mq_recv_case(struct __test_metadata *_metadata, FIXTURE_DATA(fnth) *
 		if (step(_metadata, &t, what, n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, what, &t);
+	report(_metadata, what, &t, 0);
 }
 
 TEST_F_TIMEOUT(fnth, mq_receive, 120)
@@ -964,7 +975,7 @@ TEST_F_TIMEOUT(fnth, mq_receive_blocking_on_an_empty_queue, 120)
 		if (step(_metadata, &t, "mq timed receive", n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, "mq receive, blocking on an empty queue", &t);
+	report(_metadata, "mq receive, blocking on an empty queue", &t, 1);
 }
 
 /*
@@ -1051,7 +1062,7 @@ TEST_F_TIMEOUT(fnth, mq_receive_with_a_blocked_sender, 120)
 		if (step(_metadata, &t, "mq receive with a blocked sender", n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, "mq receive with a blocked sender", &t);
+	report(_metadata, "mq receive with a blocked sender", &t, 1);
 }
 
 /*
@@ -1123,7 +1134,7 @@ TEST_F_TIMEOUT(fnth, mq_notify_and_getsetattr, 120)
 		if (step(_metadata, &t, "mq notify", n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, "mq notify (register)", &t);
+	report(_metadata, "mq notify (register)", &t, 0);
 
 	for (int n = 1;; n++) {
 		nw.mq_flags = (n & 1) ? 0 : O_NONBLOCK;
@@ -1135,7 +1146,7 @@ TEST_F_TIMEOUT(fnth, mq_notify_and_getsetattr, 120)
 		if (step(_metadata, &s, "mq getsetattr", n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, "mq getsetattr", &s);
+	report(_metadata, "mq getsetattr", &s, 0);
 	mq_del(self, fd);
 }
 
@@ -1175,7 +1186,7 @@ TEST_F_TIMEOUT(fnth, mq_batches, 120)
 		if (step(_metadata, &s, "mq send batch", n, inj, r, e, bad, 4))
 			break;
 	}
-	report(_metadata, "mq send batch (4 items, one of 3 pages)", &s);
+	report(_metadata, "mq send batch (4 items, one of 3 pages)", &s, 1);
 
 	/* Receive: the messages are taken under the lock, then copied out. */
 	for (int n = 1;; n++) {
@@ -1196,7 +1207,7 @@ TEST_F_TIMEOUT(fnth, mq_batches, 120)
 		if (step(_metadata, &rv, "mq receive batch", n, inj, r, e, bad, 3))
 			break;
 	}
-	report(_metadata, "mq receive batch (3 items)", &rv);
+	report(_metadata, "mq receive batch (3 items)", &rv, 1);
 }
 
 /* ---- System V ----------------------------------------------------------- */
@@ -1219,7 +1230,7 @@ TEST_F_TIMEOUT(fnth, msgget_create, 120)
 		if (step(_metadata, &t, "msgget", n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, "msgget (create)", &t);
+	report(_metadata, "msgget (create)", &t, 1);
 	SYS(xmsgctl(self->dev, 0, MSG_INFO, &after));
 	ASSERT_EQ(before.msgpool, after.msgpool) TH_LOG("queues in use went from %d to %d",
 							 before.msgpool, after.msgpool);
@@ -1276,7 +1287,7 @@ static void sv_send_case(struct __test_metadata *_metadata, FIXTURE_DATA(fnth) *
 		if (step(_metadata, &t, what, n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, what, &t);
+	report(_metadata, what, &t, 1);
 }
 
 TEST_F_TIMEOUT(fnth, msgsnd, 120)
@@ -1335,7 +1346,7 @@ static void sv_pipelined_case(struct __test_metadata *_metadata, FIXTURE_DATA(fn
 		if (step(_metadata, &t, what, n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, what, &t);
+	report(_metadata, what, &t, 1);
 }
 
 TEST_F_TIMEOUT(fnth, msgsnd_to_a_blocked_receiver, 120)
@@ -1372,7 +1383,7 @@ TEST_F_TIMEOUT(fnth, msgsnd_blocking_on_a_full_queue, 120)
 		if (step(_metadata, &t, "msgsnd on a full queue", n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, "msgsnd, blocking on a full queue", &t);
+	report(_metadata, "msgsnd, blocking on a full queue", &t, 1);
 }
 
 /* An armed msgrcv(typ, flg) into buf from a queue holding the reference
@@ -1403,7 +1414,7 @@ static void sv_recv_case(struct __test_metadata *_metadata, FIXTURE_DATA(fnth) *
 		if (step(_metadata, &t, what, n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, what, &t);
+	report(_metadata, what, &t, !!(flg & MSG_COPY));
 }
 
 TEST_F_TIMEOUT(fnth, msgrcv, 120)
@@ -1476,7 +1487,7 @@ TEST_F_TIMEOUT(fnth, msgrcv_blocking_on_an_empty_queue, 120)
 		if (step(_metadata, &t, "msgrcv timed", n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, "msgrcv, blocking on an empty queue", &t);
+	report(_metadata, "msgrcv, blocking on an empty queue", &t, 1);
 }
 
 TEST_F_TIMEOUT(fnth, msgctl_and_bind, 120)
@@ -1497,7 +1508,7 @@ TEST_F_TIMEOUT(fnth, msgctl_and_bind, 120)
 		if (step(_metadata, &st, "IPC_STAT", n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, "msgctl IPC_STAT", &st);
+	report(_metadata, "msgctl IPC_STAT", &st, 0);
 
 	for (int n = 1;; n++) {
 		set = before;
@@ -1515,7 +1526,7 @@ TEST_F_TIMEOUT(fnth, msgctl_and_bind, 120)
 		if (step(_metadata, &s, "IPC_SET", n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, "msgctl IPC_SET", &s);
+	report(_metadata, "msgctl IPC_SET", &s, 0);
 
 	bd = (struct ripc_msgbind){ .size = sizeof(bd), .msqid = id };
 	for (int n = 1;; n++) {
@@ -1527,7 +1538,7 @@ TEST_F_TIMEOUT(fnth, msgctl_and_bind, 120)
 		if (step(_metadata, &b, "RIPC_MSG_BIND", n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, "RIPC_MSG_BIND", &b);
+	report(_metadata, "RIPC_MSG_BIND", &b, 0);
 	ASSERT_EQ(0, sv_verify(_metadata, self->dev, id, q, "after msgctl"));
 	sv_drop(self, id);
 }
@@ -1570,7 +1581,7 @@ TEST_F_TIMEOUT(fnth, msg_batches, 120)
 		if (step(_metadata, &s, "msgsnd batch", n, inj, r, e, bad, 4))
 			break;
 	}
-	report(_metadata, "msgsnd batch (4 items, one of 3 pages)", &s);
+	report(_metadata, "msgsnd batch (4 items, one of 3 pages)", &s, 1);
 
 	/* Types 3, 0, 1: the first of type 3, the oldest left, the type 1. */
 	for (int n = 1;; n++) {
@@ -1593,7 +1604,7 @@ TEST_F_TIMEOUT(fnth, msg_batches, 120)
 		if (step(_metadata, &rv, "msgrcv batch", n, inj, r, e, bad, 3))
 			break;
 	}
-	report(_metadata, "msgrcv batch (3 items)", &rv);
+	report(_metadata, "msgrcv batch (3 items)", &rv, 1);
 }
 
 /* Last: the totals of every test above (the README quotes this line). */
