@@ -158,9 +158,13 @@ pub(crate) struct WaitList<W> {
     head: u32,
     tail: u32,
     free: u32,
-    /// The slots that hold an entry.
+    /// The slots that hold an entry, plus [`BIG`] while the vector has
+    /// more than [`KEEP_SLOTS`] (one compare when an entry is taken).
     used: u32,
 }
+
+/// In [`WaitList::used`]: the vector is to be freed once no entry is left.
+const BIG: u32 = 1 << 31;
 
 /// The most slots a [`WaitList`] keeps once no entry is left.
 const KEEP_SLOTS: usize = 16;
@@ -208,6 +212,9 @@ impl<W> WaitList<W> {
             let _ = more.push_within_capacity(s);
         }
         self.slots = more;
+        if self.slots.capacity() > KEEP_SLOTS {
+            self.used |= BIG;
+        }
     }
 
     /// Adds the current task at the tail (System V: FIFO); returns the id
@@ -276,7 +283,7 @@ impl<W> WaitList<W> {
             }
         };
         self.link(i, after);
-        self.used += 1;
+        self.used = self.used.wrapping_add(1);
         Ok(u64::from(i))
     }
 
@@ -420,13 +427,19 @@ impl<W> WaitList<W> {
         let e = s.e.take()?;
         (s.prev, s.next) = (NIL, free);
         self.free = i;
-        self.used -= 1;
-        if self.used == 0 && self.slots.capacity() > KEEP_SLOTS {
-            // No entry, so no id, is left (freed under the queue lock: a
-            // `kfree`, which does not sleep).
-            *self = Self::new();
+        self.used = self.used.wrapping_sub(1);
+        if self.used == BIG {
+            self.shrink();
         }
         Some(e)
+    }
+
+    /// Frees the slots once no entry, so no id, is left (under the queue
+    /// lock: a `kfree`, which does not sleep).  Out of line: rare.
+    #[cold]
+    #[inline(never)]
+    fn shrink(&mut self) {
+        *self = Self::new();
     }
 }
 

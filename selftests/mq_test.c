@@ -1534,4 +1534,42 @@ TEST_F(mq, closed_descriptor_is_ebadf)
 	ASSERT_ERRNO(EBADF, be->close(q));
 }
 
+/*
+ * Crowds of blocked receivers, one after the other: 40 block on an empty
+ * queue and each gets one of 40 messages, then 40 more (rust_ipc frees the
+ * room a crowd's list took once its last waiter has left, and makes it
+ * again for the next).
+ */
+TEST_F(mq, crowds_of_blocked_receivers_each_get_a_message)
+{
+	enum { CROWD = 40 };
+	mqd_t q = MKQ(O_RDWR, 10, 16);
+
+	for (int round = 0; round < 2; round++) {
+		pid_t kids[CROWD];
+		char m[2] = { '0', 0 };
+
+		for (int i = 0; i < CROWD; i++) {
+			kids[i] = fork_child();
+			ASSERT_LE(0, kids[i]);
+			if (kids[i] == 0) {
+				char b[16];
+				unsigned int p;
+
+				CHILD_CHECK(be->receive(q, b, sizeof(b), &p) == 1);
+				CHILD_CHECK(b[0] >= '0' && b[0] < '0' + CROWD && p == 3);
+				_exit(0);
+			}
+		}
+		for (int i = 0; i < CROWD; i++)
+			ASSERT_EQ(0, wait_blocked(kids[i]));
+		for (int i = 0; i < CROWD; i++, m[0]++)
+			SYS(be->send(q, m, 1, 3));
+		for (int i = 0; i < CROWD; i++)
+			ASSERT_EQ(0, wait_child(kids[i]));
+		ASSERT_ATTR(q, 0, 10, 16, 0);
+	}
+	SYS(be->close(q));
+}
+
 TEST_HARNESS_MAIN
