@@ -214,6 +214,10 @@ impl<W> WaitList<W> {
         self.slots = more;
         if self.slots.capacity() > KEEP_SLOTS {
             self.used |= BIG;
+            // Every waiter left while the room was made: none to free it.
+            if self.used == BIG {
+                self.shrink();
+            }
         }
     }
 

@@ -1308,10 +1308,33 @@ static ssize_t sf_read(void *cookie, char *buf, size_t size)
 	return n;
 }
 
+/*
+ * Whether the caller may write the sysctl now, checked first at each write
+ * as /proc checks it (proc_sys_call_handler: EPERM, before the bytes are
+ * read or parsed, at any offset): the native file's permission, if the
+ * kernel has it, else the module's own check when the value is set.  0,
+ * or -1 with errno EPERM.
+ */
+static int sysctl_write_allowed(const struct sysctl *s)
+{
+	int saved = errno, fd = REAL(open)(s->path, O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0)
+		REAL(close)(fd);
+	else if (errno == EACCES || errno == EPERM) {
+		errno = EPERM;
+		return -1;
+	}
+	errno = saved;
+	return 0;
+}
+
 static ssize_t sf_write(void *cookie, const char *buf, size_t size)
 {
 	struct sysctl_file *f = cookie;
 
+	if (sysctl_write_allowed(f->s))
+		return -1;
 	/* Past offset 0 a write is ignored (sysctl_writes_strict).  The whole
 	 * count is reported: stdio takes a shorter one for an error (natively
 	 * its write loop sends the rest, which /proc then ignores). */
@@ -1449,11 +1472,18 @@ static int sysvipc_msg_open(int flags)
 	fd = memfd_create("rust_ipc-sysvipc-msg", flags & O_CLOEXEC ? MFD_CLOEXEC : 0);
 	if (fd < 0)
 		return -1;
-	while ((n = ripc_list_page(RIPC_LIST_SYSV, &cursor, buf, sizeof(buf))) > 0)
-		if (REAL(write)(fd, buf, n) != n)
+	while ((n = ripc_list_page(RIPC_LIST_SYSV, &cursor, buf, sizeof(buf))) > 0) {
+		ssize_t w = REAL(write)(fd, buf, n);
+
+		if (w != n) {
+			if (w >= 0)
+				errno = ENOSPC;	/* a short write: the memfd's room */
+			n = -1;
 			break;
+		}
+	}
 	if (n || lseek(fd, 0, SEEK_SET)) {
-		err = n > 0 ? EIO : errno;
+		err = errno;
 		REAL(close)(fd);
 		errno = err;
 		return -1;
@@ -1545,14 +1575,16 @@ EXPORT ssize_t write(int fd, const void *buf, size_t size)
 
 	if (fd < 0 || fd != __atomic_load_n(&next_id_fd, __ATOMIC_ACQUIRE))
 		return REAL(write)(fd, buf, size);
+	if (!s)
+		s = find_sysctl("/proc/sys/kernel/msg_next_id");
+	if (sysctl_write_allowed(s))
+		return -1;
 	off_t pos = lseek(fd, 0, SEEK_CUR);
 	ssize_t n = (ssize_t)size;
 	char *k = proc_write_bytes(fd, buf, size);
 
 	if (!k)
 		return -1;
-	if (!s)
-		s = find_sysctl("/proc/sys/kernel/msg_next_id");
 	/* At the descriptor's offset, as /proc: past 0 a write is ignored
 	 * (sysctl_writes_strict); the offset moves by what is taken. */
 	if (pos <= 0)

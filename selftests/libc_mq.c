@@ -1407,21 +1407,28 @@ TEST(sysvipc_msg_shows_the_queues_msgget_made)
 
 /*
  * msg_next_id opened for writing by a caller that may, then written after
- * it lost the capability: EPERM (/proc checks again at each write), where
- * the open would have failed with EACCES.
+ * it lost the capability: EPERM (/proc checks again at each write, before
+ * it reads or parses the bytes, at any offset), where the open would have
+ * failed with EACCES.
  */
 TEST(msg_next_id_write_after_the_capability_is_dropped_is_eperm)
 {
+	char *bad = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	pid_t pid;
 	int fd;
 
 	REQUIRE_ROOT();
+	ASSERT_NE(MAP_FAILED, bad);
 	fd = open("/proc/sys/kernel/msg_next_id", O_WRONLY | O_CLOEXEC);
 	ASSERT_LE(0, fd);
 	pid = fork_child();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		CHILD_CHECK(caps_in_effect(-1, 0) == 0);
+		CHILD_CHECK(write(fd, "100", 3) == -1 && errno == EPERM);
+		CHILD_CHECK(write(fd, "x\n", 2) == -1 && errno == EPERM);
+		CHILD_CHECK(write(fd, bad, 3) == -1 && errno == EPERM);
+		CHILD_CHECK(lseek(fd, 1, SEEK_SET) == 1);
 		CHILD_CHECK(write(fd, "100", 3) == -1 && errno == EPERM);
 		CHILD_CHECK(open("/proc/sys/kernel/msg_next_id", O_WRONLY) == -1 &&
 			    errno == EACCES);

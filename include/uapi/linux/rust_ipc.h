@@ -544,11 +544,12 @@ struct ripc_mq_peek_batch {
  * every queue built before any becomes visible, so a failure creates
  * nothing: EINVAL if it is not a stream of this version (magic, version,
  * as far as the buffer goes), EBADMSG if it is truncated or corrupted
- * (lengths, checksum); then record by record, EBADMSG for a record that is
- * inconsistent (a field, a message beyond its queue's sizes), then the
- * native errors of creating its queue (so a record's native error comes
- * before a later record's EBADMSG: a stream whose checksum holds was
- * written by a dump, only a crafted one has such records) (EINVAL for
+ * (lengths, checksum); then record by record, EBADMSG for a record whose
+ * own fields are inconsistent, then the native errors of creating its
+ * queue, then EBADMSG for a message that its queue cannot hold (size,
+ * priority or type) as the messages are loaded (so a native error can
+ * come before a later EBADMSG: a stream whose checksum holds was written
+ * by a dump, only a crafted one has such records) (EINVAL for
  * an owner not mapped in the caller's user namespace, a POSIX size beyond
  * the limits or a System V message beyond msgmax; for POSIX queues, as
  * mq_open(O_CREAT) in the namespace's mqueue root: EROFS on a read-only
