@@ -956,11 +956,14 @@ void *rust_ipc_percpu_pop_any(void __percpu *slots, int *cpu)
 /*
  * A namespace's System V message and byte counts, per CPU (native: the
  * msg_hdrs and msg_bytes percpu_counters): each call adds to its CPU's,
- * msgctl(MSG_INFO) sums them.
+ * msgctl(MSG_INFO) sums them.  Words, which a reader on another CPU reads
+ * whole on every architecture (a 64-bit count could tear on a 32-bit
+ * one); a CPU's count may wrap (one CPU adds, another takes away), the
+ * sum modulo the word is the total, which is below LONG_MAX.
  */
 struct rust_ipc_counts {
-	s64 msgs;
-	s64 bytes;
+	long msgs;
+	long bytes;
 };
 
 void __percpu *rust_ipc_percpu_counts(void)
@@ -972,19 +975,20 @@ void rust_ipc_percpu_count(void __percpu *counts, s64 msgs, s64 bytes)
 {
 	struct rust_ipc_counts __percpu *c = counts;
 
-	this_cpu_add(c->msgs, msgs);
-	this_cpu_add(c->bytes, bytes);
+	this_cpu_add(c->msgs, (long)msgs);
+	this_cpu_add(c->bytes, (long)bytes);
 }
 
 void rust_ipc_percpu_counts_sum(void __percpu *counts, s64 *msgs, s64 *bytes)
 {
 	struct rust_ipc_counts __percpu *c = counts;
+	unsigned long m = 0, b = 0;
 	int cpu;
 
-	*msgs = 0;
-	*bytes = 0;
 	for_each_possible_cpu(cpu) {
-		*msgs += READ_ONCE(per_cpu_ptr(c, cpu)->msgs);
-		*bytes += READ_ONCE(per_cpu_ptr(c, cpu)->bytes);
+		m += (unsigned long)READ_ONCE(per_cpu_ptr(c, cpu)->msgs);
+		b += (unsigned long)READ_ONCE(per_cpu_ptr(c, cpu)->bytes);
 	}
+	*msgs = (long)m;
+	*bytes = (long)b;
 }
