@@ -8,6 +8,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -1175,6 +1176,10 @@ ssize_t ripc_dump(void *buf, size_t len)
 
 	if (dev_ioctl(RIPC_IOC_DUMP, &arg) < 0)
 		return -1;
+	if (arg.total > SSIZE_MAX) {	/* a 32-bit caller's: its length does not fit */
+		errno = EOVERFLOW;
+		return -1;
+	}
 	return (ssize_t)arg.total;
 }
 

@@ -223,7 +223,8 @@ ssize_t ripc_list_page(unsigned int which, uint64_t *cursor, char *buf, size_t l
  *
  * ripc_dump(): writes the stream of the caller's IPC namespace's queues to
  * buf, at most len bytes, and returns its whole length (larger than len:
- * call again with a buffer that large), or -1.  ripc_dump_alloc(): the
+ * call again with a buffer that large), or -1 (EOVERFLOW for a length
+ * past SSIZE_MAX, on 32-bit systems).  ripc_dump_alloc(): the
  * whole stream in a malloc'd buffer (*out, *len; the caller frees it);
  * 0 or -1.  ripc_restore(): recreates the queues of the stream in the
  * caller's namespace, which must have none (EEXIST); EINVAL or EBADMSG for

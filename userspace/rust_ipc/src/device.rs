@@ -202,8 +202,15 @@ pub fn dump() -> io::Result<Vec<u8>> {
             buf.truncate(total);
             return Ok(buf);
         }
-        // It grew between the calls: some room for more growth.
-        buf.resize(total + total / 8, 0);
+        // It grew between the calls: some room for more growth.  A stream
+        // that this address space cannot hold (a 32-bit one) is ENOMEM,
+        // not an overflow or an abort.
+        let want = total
+            .checked_add(total / 8)
+            .ok_or_else(|| sys::errno(Errno::NOMEM))?;
+        buf.try_reserve_exact(want - buf.len())
+            .map_err(|_| sys::errno(Errno::NOMEM))?;
+        buf.resize(want, 0);
     }
 }
 
