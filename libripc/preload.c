@@ -1441,6 +1441,30 @@ static int not_the_sysctl(int fd)
 	return fstatfs(fd, &sf) || sf.f_type != PROC_SUPER_MAGIC;
 }
 
+/*
+ * Makes the snapshot memfd fd read-only, as the file it stands for was
+ * opened (a write() is EBADF, F_GETFL says O_RDONLY): its own file opened
+ * again for reading through /proc/self/fd, put at fd's number (dup3,
+ * cloexec kept).  0, or -1 with errno (fd is left as it was).
+ */
+static int snapshot_read_only(int fd, int cloexec)
+{
+	char path[32];
+	int ro, err;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ro = REAL(open)(path, O_RDONLY | O_CLOEXEC);
+	if (ro < 0)
+		return -1;
+	err = REAL(dup3)(ro, fd, cloexec ? O_CLOEXEC : 0) < 0 ? errno : 0;
+	REAL(close)(ro);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- /proc/sysvipc/msg --------------------------------------------------- */
 
 #define SYSVIPC_MSG "/proc/sysvipc/msg"
@@ -1482,7 +1506,7 @@ static int sysvipc_msg_open(int flags)
 			break;
 		}
 	}
-	if (n || lseek(fd, 0, SEEK_SET)) {
+	if (n || lseek(fd, 0, SEEK_SET) || snapshot_read_only(fd, flags & O_CLOEXEC)) {
 		err = errno;
 		REAL(close)(fd);
 		errno = err;
@@ -1625,7 +1649,8 @@ static int sysctl_open(const char *path, int flags, int *fd)
 	*fd = memfd_create("rust_ipc-limit", flags & O_CLOEXEC ? MFD_CLOEXEC : 0);
 	if (*fd < 0)
 		return 1;
-	if (REAL(write)(*fd, text, n) != n || lseek(*fd, 0, SEEK_SET)) {
+	if (REAL(write)(*fd, text, n) != n || lseek(*fd, 0, SEEK_SET) ||
+	    ((flags & O_ACCMODE) == O_RDONLY && snapshot_read_only(*fd, flags & O_CLOEXEC))) {
 		n = errno;
 		REAL(close)(*fd);
 		*fd = -1;

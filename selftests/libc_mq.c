@@ -1406,6 +1406,30 @@ TEST(sysvipc_msg_shows_the_queues_msgget_made)
 }
 
 /*
+ * A limits file or /proc/sysvipc/msg opened for reading is read-only, as
+ * the native file is: a write() is EBADF, F_GETFL says O_RDONLY (and
+ * O_CLOEXEC is kept), and the text reads.
+ */
+TEST(a_limits_file_opened_for_reading_refuses_writes)
+{
+	static const char *const paths[] = { "/proc/sys/kernel/msgmax",
+					     "/proc/sys/fs/mqueue/msg_max", "/proc/sysvipc/msg" };
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(paths); i++) {
+		int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+		char b[8] = { 0 };
+
+		ASSERT_LE(0, fd) TH_LOG("%s", paths[i]);
+		ASSERT_ERRNO(EBADF, write(fd, "5", 1));
+		ASSERT_EQ(O_RDONLY, fcntl(fd, F_GETFL) & O_ACCMODE);
+		ASSERT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD));
+		ASSERT_LT(0, read(fd, b, sizeof(b) - 1));
+		ASSERT_NE(0, b[0]);
+		close(fd);
+	}
+}
+
+/*
  * msg_next_id opened for writing by a caller that may, then written after
  * it lost the capability: EPERM (/proc checks again at each write, before
  * it reads or parses the bytes, at any offset), where the open would have

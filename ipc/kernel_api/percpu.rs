@@ -124,8 +124,9 @@ impl Counts {
 
     /// The sums over every CPU: messages and bytes, read while others may
     /// add (a CPU's count may be negative, and so may a sum read between
-    /// a send counted on one CPU and its receive on another: the caller
-    /// clamps).
+    /// a send counted on one CPU and its receive on another: `MSG_INFO`
+    /// gives its low 32 bits, as native's `min_t(int, ...)` of its
+    /// `percpu_counter_sum`).
     pub(crate) fn sum(&self) -> (i64, i64) {
         let (mut msgs, mut bytes) = (0, 0);
         // SAFETY: `counts` is valid (type invariant); the pointers are to
