@@ -731,9 +731,15 @@ int ripc_mq_open(const char *name, int oflag, ...)
 
 int ripc_mq_close(int mqd)
 {
-	/* Not a cancellation point, as glibc's mq_close. */
-	int ret = (int)syscall(SYS_close, mqd);
+	int ret;
 
+	/* A stale close of the number the library's device descriptor has
+	 * now (a queue's number, closed before and taken by it): the next
+	 * call opens the device again, as after the drop-in's close(). */
+	if (mqd >= 0)
+		ripc_device_forget((unsigned int)mqd, (unsigned int)mqd);
+	/* Not a cancellation point, as glibc's mq_close. */
+	ret = (int)syscall(SYS_close, mqd);
 	if (mqd >= 0)
 		ripc_fd_forget((unsigned int)mqd, (unsigned int)mqd);
 	return ret;

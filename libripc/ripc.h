@@ -88,7 +88,8 @@ ssize_t ripc_mq_timedreceive(int mqd, char *msg_ptr, size_t msg_len,
  * does), so the caller's stays as given.  The wait is an hrtimer of that clock, as
  * native's: CLOCK_MONOTONIC and CLOCK_BOOTTIME waits do not move when the
  * wall clock is set.  With a clock other than an absolute CLOCK_REALTIME
- * (the struct command), libripc writes *msg_prio itself, after the
+ * (the struct command), and with any clock on a module older than ABI 2
+ * (no register calls), libripc writes *msg_prio itself, after the
  * message was taken: a pointer that cannot be written is the caller's
  * crash, not EFAULT (as with the relative timeout it reads).
  */

@@ -783,6 +783,24 @@ static long msg_batch(int dev, unsigned long cmd, int id, int flg, struct ripc_m
 	return ioctl(dev, cmd, &b);
 }
 
+/*
+ * A stale ripc_mq_close() of the number libripc's device descriptor has
+ * (a queue's, closed before, that the device descriptor took) closes it,
+ * as glibc's mq_close would close whatever has the number; libripc's next
+ * call opens the device again instead of failing with EBADF.
+ */
+TEST_F(ext, a_stale_mq_close_of_the_device_descriptor_leaves_libripc_working)
+{
+	int id;
+
+	SYS(ripc_mq_close(SYS(ripc_device_fd())));
+	id = SYS(ripc_msgget(IPC_PRIVATE, 0600));
+	if (self->nids < (int)ARRAY_SIZE(self->ids))
+		self->ids[self->nids++] = id;
+	SYS(ripc_msgsnd(id, &(struct { long t; char c; }){ 1, 'x' }, 1, 0));
+	ASSERT_RCV(id, 0, 1, "x");
+}
+
 TEST_F(ext, mq_batches_keep_priority_order_and_report_lengths)
 {
 	struct mq_attr a = { .mq_maxmsg = 4, .mq_msgsize = 16 };
