@@ -197,6 +197,10 @@ pub fn dump() -> io::Result<Vec<u8>> {
         // SAFETY: `a` is a `ripc_dump` whose buffer is `buf`, written for
         // at most `buf_len` bytes.
         unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_IOC_DUMP, &mut a) }?;
+        // More than a read could return here: EOVERFLOW, as libripc's.
+        if a.total > isize::MAX as u64 {
+            return Err(sys::errno(Errno::OVERFLOW));
+        }
         let total = usize::try_from(a.total).unwrap_or(usize::MAX);
         if total <= buf.len() {
             buf.truncate(total);

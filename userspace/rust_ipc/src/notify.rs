@@ -87,7 +87,11 @@ impl NotifyFd {
         };
         let len = bytes.len();
         if rustix::io::read(&self.fd, bytes)? != len {
-            return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
+            // A record cut short (another module's size): an errno, as
+            // every error of the crate has.
+            return Err(io::Error::from_raw_os_error(
+                rustix::io::Errno::IO.raw_os_error(),
+            ));
         }
         Ok(NotifyRecord {
             value: rec.sigev_value,

@@ -445,7 +445,7 @@ impl PosixQueue {
         // SAFETY: `p` is a `ripc_mq_peek` whose buffer is `buf`, written
         // for at most its length.
         let n = self.call(uapi::RIPC_CMD_MQ_PEEK, &mut p, false)?;
-        Ok((n as usize, p.msg_prio))
+        Ok((within(n as usize, buf.len())?, p.msg_prio))
     }
 
     /// The bulk form of [`peek`](Self::peek) (`RIPC_MQ_PEEK_BATCH`): the
@@ -472,11 +472,12 @@ impl PosixQueue {
         // SAFETY: `a` is a `ripc_mq_peek_batch` over `items`, each of whose
         // buffers is one of `bufs`, written for at most its length.
         let n = self.call(uapi::RIPC_CMD_MQ_PEEK_BATCH, &mut a, false)? as usize;
-        Ok(items
+        items
             .iter()
+            .zip(bufs.iter())
             .take(n)
-            .map(|it| (it.msg_len as usize, it.msg_prio))
-            .collect())
+            .map(|(it, b)| Ok((within(it.msg_len as usize, b.len())?, it.msg_prio)))
+            .collect()
     }
 
     fn xfer(
@@ -525,7 +526,7 @@ impl PosixQueue {
                 )
             };
             if let Some(r) = r {
-                return self.regs_result(r, bad).map(|n| (n, prio_out));
+                return within(self.regs_result(r, bad)?, len).map(|n| (n, prio_out));
             }
         }
         // SAFETY: `x` is a `ripc_mq_xfer` whose buffer is `len` bytes of a
@@ -533,7 +534,7 @@ impl PosixQueue {
         // which only `receive` passes) and whose timeout is 0 or a live
         // `ripc_timespec`.
         let n = self.call(cmd, &mut x, bad)?;
-        Ok((n as usize, x.msg_prio))
+        Ok((within(n as usize, len)?, x.msg_prio))
     }
 
     /// `mq_getattr()`.
@@ -572,12 +573,8 @@ impl PosixQueue {
         if !self.device {
             return Err(sys::errno(Errno::BADF));
         }
-        match stats::call(self.fd.as_fd(), &mut a) {
-            Err(e) if e.raw_os_error() == Some(Errno::NOTTY.raw_os_error()) => {
-                Err(sys::errno(Errno::BADF))
-            }
-            r => r,
-        }
+        // A module without the command: its ENOTTY, as libripc's.
+        stats::call(self.fd.as_fd(), &mut a)
     }
 
     /// `mq_setattr()` with `O_NONBLOCK` set or cleared in `mq_flags` (the
@@ -718,6 +715,15 @@ impl PosixQueue {
             r => r,
         }
     }
+}
+
+/// A length the module returned for a buffer of `room` bytes: more (another
+/// module's answer) is `EIO`, not a slice out of bounds in the caller.
+fn within(n: usize, room: usize) -> io::Result<usize> {
+    if n > room {
+        return Err(sys::errno(Errno::IO));
+    }
+    Ok(n)
 }
 
 impl fmt::Debug for PosixQueue {

@@ -6,7 +6,9 @@ use crate::{
     sys::{self, ioctl, ptr},
     uapi::{self, ripc_msqid_ds},
 };
+use rustix::io::Errno;
 use std::{
+    cell::RefCell,
     fmt, io,
     ops::{BitOr, BitOrAssign},
     os::fd::OwnedFd,
@@ -279,18 +281,24 @@ impl SysvQueue {
         msgflg: i32,
         timeout: Option<Deadline>,
     ) -> io::Result<()> {
+        with_msgbuf(data.len(), |msg| {
+            // The native struct msgbuf: { long mtype; char mtext[]; }.
+            msg[..8].copy_from_slice(&mtype.to_ne_bytes());
+            msg[8..].copy_from_slice(data);
+            self.send_msgbuf(msg, msgflg, timeout)
+        })
+    }
+
+    /// Sends `msg`, a native `struct msgbuf` (the mtype, then the text).
+    fn send_msgbuf(self, msg: &[u8], msgflg: i32, timeout: Option<Deadline>) -> io::Result<()> {
         let mut timeout = timeout.map(Deadline::to_abi);
-        // The native struct msgbuf: { long mtype; char mtext[]; }.
-        let mut msg = Vec::with_capacity(8 + data.len());
-        msg.extend_from_slice(&mtype.to_ne_bytes());
-        msg.extend_from_slice(data);
         let mut a = uapi::ripc_msgsnd {
             size: sys::size_of::<uapi::ripc_msgsnd>(),
             msqid: self.id,
             msgflg,
             __pad: 0,
             msgp: ptr(msg.as_ptr()),
-            msgsz: data.len() as i64,
+            msgsz: msg.len().saturating_sub(8) as i64,
             // The module writes the time left of a relative timeout
             // back to it when a signal interrupts the call.
             timeout: timeout
@@ -375,17 +383,36 @@ impl SysvQueue {
         msgflg: i32,
         timeout: Option<Deadline>,
     ) -> io::Result<(usize, i64)> {
+        with_msgbuf(buf.len(), |msg| {
+            let n = self.receive_msgbuf(msg, msgtyp, msgflg, timeout)?;
+            // The module writes at most the text's room: a longer result
+            // (another module) is an error, not a panic.
+            let text = msg.get(8..).and_then(|t| t.get(..n));
+            let text = text.ok_or_else(|| sys::errno(Errno::IO))?;
+            buf[..n].copy_from_slice(text);
+            let mut mtype = [0; 8];
+            mtype.copy_from_slice(&msg[..8]);
+            Ok((n, i64::from_ne_bytes(mtype)))
+        })
+    }
+
+    /// Receives into `msg`, a native `struct msgbuf` (the mtype, then
+    /// room for the text); returns the text's length.
+    fn receive_msgbuf(
+        self,
+        msg: &mut [u8],
+        msgtyp: i64,
+        msgflg: i32,
+        timeout: Option<Deadline>,
+    ) -> io::Result<usize> {
         let mut timeout = timeout.map(Deadline::to_abi);
-        // Room for the msgbuf's mtype before the text; the module writes
-        // 8 + the returned length bytes, and only those are read back.
-        let mut msg: Vec<u8> = Vec::with_capacity(8 + buf.len());
         let mut a = uapi::ripc_msgrcv {
             size: sys::size_of::<uapi::ripc_msgrcv>(),
             msqid: self.id,
             msgflg,
             __pad: 0,
             msgp: ptr(msg.as_mut_ptr()),
-            msgsz: buf.len() as i64,
+            msgsz: msg.len().saturating_sub(8) as i64,
             msgtyp,
             // The module writes the time left of a relative timeout
             // back to it when a signal interrupts the call.
@@ -414,16 +441,7 @@ impl SysvQueue {
             // 8 + msgsz bytes and whose timeout is 0 or a live timespec.
             None => unsafe { ioctl(dev, uapi::RIPC_CMD_MSGRCV, &mut a) }? as usize,
         };
-        assert!(
-            n <= buf.len(),
-            "msgrcv returned {n} for a {}-byte buffer",
-            buf.len()
-        );
-        // SAFETY: the module wrote the mtype and `n` bytes of text.
-        unsafe { msg.set_len(8 + n) };
-        let mtype = i64::from_ne_bytes(msg[..8].try_into().expect("8 bytes"));
-        buf[..n].copy_from_slice(&msg[8..]);
-        Ok((n, mtype))
+        Ok(n)
     }
 
     /// `RIPC_IOC_STATS` (a rust_ipc extension): the queue's statistics.
@@ -580,6 +598,48 @@ impl SysvQueue {
     }
 }
 
+/// The most a thread keeps of its message buffer between calls: a one-copy
+/// hand-over's 64 KiB text and its mtype (a larger buffer is the call's own).
+const MSGBUF_KEEP: usize = 8 + 64 * 1024;
+
+thread_local! {
+    /// A thread's room for a native `struct msgbuf`, reused: its pages are
+    /// written once (zeroed), so that the module can pin them for a
+    /// one-copy hand-over, which takes only pages that are there.
+    static MSGBUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on zeroed room for a native `struct msgbuf` of `text` bytes of
+/// text: the thread's own if it is free (not in use by a call that a signal
+/// handler interrupted) and large enough to keep, else a new one.  `ENOMEM`
+/// if it cannot be had.
+fn with_msgbuf<R>(text: usize, f: impl FnOnce(&mut [u8]) -> io::Result<R>) -> io::Result<R> {
+    fn room(v: &mut Vec<u8>, len: usize) -> io::Result<&mut [u8]> {
+        if v.len() < len {
+            v.try_reserve_exact(len - v.len())
+                .map_err(|_| sys::errno(Errno::NOMEM))?;
+            v.resize(len, 0);
+        }
+        Ok(&mut v[..len])
+    }
+    let len = text
+        .checked_add(8)
+        .ok_or_else(|| sys::errno(Errno::NOMEM))?;
+    let mut f = Some(f);
+    if len <= MSGBUF_KEEP {
+        let r = MSGBUF.try_with(|b| {
+            let mut b = b.try_borrow_mut().ok()?;
+            let f = f.take()?;
+            Some(room(&mut b, len).and_then(f))
+        });
+        if let Ok(Some(r)) = r {
+            return r;
+        }
+    }
+    let f = f.ok_or_else(|| sys::errno(Errno::NOMEM))?;
+    f(room(&mut Vec::new(), len)?)
+}
+
 /// `msgrcv`'s `msgtyp` and extra flags for a search.
 fn search_args(s: Search) -> io::Result<(i64, i32)> {
     Ok(match s {
@@ -589,7 +649,7 @@ fn search_args(s: Search) -> io::Result<(i64, i32)> {
         Search::UpTo(t) if t > 0 => (-t, 0),
         // Another search than the one named (Type(-3) as UpTo(3),
         // Except(0) as Any): refused.
-        _ => return Err(sys::errno(rustix::io::Errno::INVAL)),
+        _ => return Err(sys::errno(Errno::INVAL)),
     })
 }
 
