@@ -102,10 +102,10 @@
  *    descriptors are numbered as natively and a helper that cannot start
  *    gives what glibc gives.  A program that closes it (a stale close of that number)
  *    breaks native SIGEV_THREAD (EBADF from then on); here nothing changes;
- *  - once a registration exists, a close of a number at or above the
- *    library's lowest descriptor (512 and up) runs with cancellation
- *    disabled and signals blocked while it takes the library's lock, so it
- *    is not a cancellation point there.
+ *  - a close of one of the library's own numbers (a stale close: the
+ *    library keeps a bit for each) takes the library's lock, with
+ *    cancellation disabled and signals blocked, before and after the close
+ *    itself (not across it); a close of any other number takes no lock.
  *
  * Limits files.  fopen/fopen64 and open/open64/openat/openat64 (and the
  * fortify __open*_2) of exactly these paths are served from the module's
@@ -300,9 +300,60 @@ static uint64_t next_tag = 1;
 #define IDLE_MAX 4
 static int idle[IDLE_MAX];		/* clean descriptors kept for reuse */
 static int nidle;
-static int ours_lo = INT_MAX;		/* the lowest number these ever had */
 static pthread_once_t netlink_once = PTHREAD_ONCE_INIT;
 static int netlink_fd = -1;		/* glibc's socket's stand-in, kept */
+
+/*
+ * The library's own descriptors (notification descriptors, the epoll set) by
+ * number, so that a program's close() of any other number takes no lock
+ * and stays a plain cancellation point: a bit for each number below
+ * MINE_FDS, and mine_far once one was at MINE_FDS or above (then a close
+ * there takes the lock, which finds the exact answer).
+ */
+#define MINE_FDS 65536
+#define MINE_BITS (8 * sizeof(unsigned long))
+static unsigned long mine_fds[MINE_FDS / MINE_BITS];
+static int mine_far;
+
+static void mine_mark(int fd, int on)
+{
+	unsigned long bit;
+
+	if (fd < 0)
+		return;
+	if (fd >= MINE_FDS) {
+		if (on)
+			__atomic_store_n(&mine_far, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	bit = 1UL << (fd % MINE_BITS);
+	if (on)
+		__atomic_fetch_or(&mine_fds[fd / MINE_BITS], bit, __ATOMIC_RELEASE);
+	else
+		__atomic_fetch_and(&mine_fds[fd / MINE_BITS], ~bit, __ATOMIC_RELEASE);
+}
+
+/* Whether any of lo..hi may be one of the library's descriptors. */
+static int mine_in(unsigned int lo, unsigned int hi)
+{
+	if (hi >= MINE_FDS && __atomic_load_n(&mine_far, __ATOMIC_ACQUIRE))
+		return 1;
+	if (lo >= MINE_FDS)
+		return 0;
+	if (hi >= MINE_FDS)
+		hi = MINE_FDS - 1;
+	for (unsigned int w = lo / MINE_BITS; w <= hi / MINE_BITS; w++) {
+		unsigned long m = __atomic_load_n(&mine_fds[w], __ATOMIC_ACQUIRE);
+
+		if (w == lo / MINE_BITS)
+			m &= ~0UL << (lo % MINE_BITS);
+		if (w == hi / MINE_BITS)
+			m &= ~0UL >> (MINE_BITS - 1 - hi % MINE_BITS);
+		if (m)
+			return 1;
+	}
+	return 0;
+}
 
 static void drop(struct treg *r)
 {
@@ -321,23 +372,21 @@ static void unlink_reg(struct treg **pp)
 static void close_mine(int fd)
 {
 	REAL(close)(fd);
+	mine_mark(fd, 0);
 	ripc_fd_forget(fd, fd);
 }
 
 /* fd moved out of the program's way (ripc_dup_high()), or fd itself. */
 static int move_high(int fd)
 {
-	int err = errno, high = ripc_dup_high(fd), lo;
+	int err = errno, high = ripc_dup_high(fd);
 
 	errno = err;		/* its failure only keeps fd where it is */
 	if (high >= 0) {
 		close_mine(fd);
 		fd = high;
 	}
-	lo = __atomic_load_n(&ours_lo, __ATOMIC_ACQUIRE);
-	while (fd < lo && !__atomic_compare_exchange_n(&ours_lo, &lo, fd, 0, __ATOMIC_ACQ_REL,
-						       __ATOMIC_ACQUIRE))
-		;
+	mine_mark(fd, 1);
 	return fd;
 }
 
@@ -580,7 +629,7 @@ static int start_helper_locked(void)
 	pthread_attr_destroy(&a);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
-		REAL(close)(ep);
+		close_mine(ep);
 		errno = err;
 		return -1;
 	}
@@ -754,19 +803,26 @@ static int in_range(int fd, unsigned int lo, unsigned int hi)
 }
 
 /*
- * Descriptors lo..hi are about to be closed or replaced: the library
- * forgets those of its own among them; returns 1 with the lock held if
- * its notification descriptors may be among them.
+ * Descriptors lo..hi are about to be closed or replaced: libripc forgets
+ * them as files of the device (and again after the call: closing_end(),
+ * for a number another thread looked at meanwhile; before it too, for a
+ * call that a cancellation ends), and the library lets go of those of its
+ * own among them; returns 1 if it had any there (then closing_end() sees
+ * to its helper after the call).  The lock is taken only then, and not
+ * held across the call: a close that lingers (a socket's SO_LINGER, a dead
+ * network file system) keeps no other thread waiting and stays
+ * interruptible by a signal and cancellable.
  */
-static int closing_begin(unsigned int lo, unsigned int hi, struct guard *g)
+static int closing_begin(unsigned int lo, unsigned int hi)
 {
 	struct treg **pp, *r;
-	int mine = (unsigned int)__atomic_load_n(&ours_lo, __ATOMIC_ACQUIRE) <= hi;
+	struct guard g;
+	int mine = mine_in(lo, hi);
 
+	ripc_fd_forget(lo, hi);
 	/* None of the library's descriptors in range (the common case):
-	 * nothing to do, even with registrations (one that the close removes
-	 * reports POLLPRI to the helper, which gives it back), so close()
-	 * stays a plain cancellation point with no lock. */
+	 * nothing more to do, even with registrations (one that the close
+	 * removes reports POLLPRI to the helper, which gives it back). */
 	if (!mine && !in_range(ripc_device_fd_peek(), lo, hi) &&
 	    !in_range(__atomic_load_n(&next_id_fd, __ATOMIC_ACQUIRE), lo, hi))
 		return 0;
@@ -779,11 +835,16 @@ static int closing_begin(unsigned int lo, unsigned int hi, struct guard *g)
 	next_id_gone(lo, hi);
 	if (!mine)
 		return 0;
-	lock(g);
+	lock(&g);
+	mine = 0;
 	for (pp = &regs; (r = *pp);) {
-		if (r->nfd < 0 || (unsigned int)r->nfd < lo || (unsigned int)r->nfd > hi) {
+		if (!in_range(r->nfd, lo, hi)) {
 			pp = &r->next;
-		} else if (r->calling) {
+			continue;
+		}
+		mine = 1;
+		mine_mark(r->nfd, 0);
+		if (r->calling) {
 			r->nfd = -1;	/* the helper must not close the number */
 			pp = &r->next;
 		} else {
@@ -792,19 +853,20 @@ static int closing_begin(unsigned int lo, unsigned int hi, struct guard *g)
 		}
 	}
 	for (int i = 0; i < nidle;)
-		if ((unsigned int)idle[i] >= lo && (unsigned int)idle[i] <= hi)
+		if (in_range(idle[i], lo, hi)) {
+			mine = 1;
+			mine_mark(idle[i], 0);
 			idle[i] = idle[--nidle];
-		else
+		} else {
 			i++;
-	if (epfd >= 0 && (unsigned int)epfd >= lo && (unsigned int)epfd <= hi)
-		__atomic_store_n(&epfd, -1, __ATOMIC_RELEASE);	/* settle_end() makes another */
-	return 1;
-}
-
-static void settle_end(struct guard *g)
-{
-	settle_locked();
-	unlock(g);
+		}
+	if (in_range(epfd, lo, hi)) {
+		mine = 1;
+		mine_mark(epfd, 0);
+		__atomic_store_n(&epfd, -1, __ATOMIC_RELEASE);	/* closing_end() makes another */
+	}
+	unlock(&g);
+	return mine;
 }
 
 /*
@@ -843,7 +905,7 @@ static void child_fork(void)
 	while (nidle)
 		close_mine(idle[--nidle]);
 	if (epfd >= 0) {
-		REAL(close)(epfd);
+		close_mine(epfd);
 		epfd = -1;
 	}
 	/* The socket (netlink_fd) is inherited as glibc's; the child's first
@@ -910,6 +972,7 @@ static __attribute__((noinline)) int send_cancellable(mqd_t mqd, const char *msg
 							size_t msg_len, unsigned int msg_prio,
 							const struct timespec *abs_timeout)
 {
+	ripc_fd_resolve(mqd);	/* what may open a descriptor, before cancellation can act */
 	return CANCELLABLE(ripc_mq_timedsend(mqd, msg_ptr, msg_len, msg_prio, abs_timeout));
 }
 
@@ -917,6 +980,7 @@ static __attribute__((noinline)) ssize_t receive_cancellable(mqd_t mqd, char *ms
 							     size_t msg_len, unsigned int *msg_prio,
 							     const struct timespec *abs_timeout)
 {
+	ripc_fd_resolve(mqd);
 	return CANCELLABLE(ripc_mq_timedreceive(mqd, msg_ptr, msg_len, msg_prio, abs_timeout));
 }
 
@@ -966,6 +1030,14 @@ EXPORT int mq_notify(mqd_t mqd, const struct sigevent *sev)
 {
 	int ret;
 
+	/* Native takes only these (do_mq_notify(): EINVAL before the
+	 * descriptor is looked at); the module's own RIPC_SIGEV_FD is
+	 * libripc's ripc_mq_notify_fd(), not glibc's mq_notify(). */
+	if (sev && sev->sigev_notify != SIGEV_NONE && sev->sigev_notify != SIGEV_SIGNAL &&
+	    sev->sigev_notify != SIGEV_THREAD) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (sev && sev->sigev_notify == SIGEV_THREAD)
 		return NOCANCEL(notify_thread(mqd, sev));
 	ret = NOCANCEL(ripc_mq_notify(mqd, sev));
@@ -1029,22 +1101,26 @@ EXPORT int msgctl(int msqid, int cmd, struct msqid_ds *buf)
 /* ---- Closing descriptors -------------------------------------------- */
 
 /* After descriptors lo..hi were closed or replaced: libripc forgets them as
- * files of the device (ripc_fd_forget()), and the bookkeeping that
- * closing_begin() locked ends. */
-static void closing_end(unsigned int lo, unsigned int hi, int locked, struct guard *g)
+ * files of the device (ripc_fd_forget()), and the device's descriptor if
+ * it is among them and no longer the device's (published while the call
+ * ran, then closed by it); if the library had
+ * descriptors there (mine), its registrations are looked at again and a
+ * helper started for them if the call closed the epoll set. */
+static void closing_end(unsigned int lo, unsigned int hi, int mine)
 {
 	ripc_fd_forget(lo, hi);
-	if (locked)
-		settle_end(g);
+	if (getpid() == __atomic_load_n(&state_pid, __ATOMIC_RELAXED))
+		ripc_device_recheck(lo, hi);
+	if (mine)
+		settle();
 }
 
 /* call, which closes or replaces descriptors lo..hi (lo < 0: none). */
 #define CLOSING(lo, hi, call) ({ \
-	struct guard __g; \
-	int __lo = (lo), __l = __lo >= 0 && closing_begin(__lo, (hi), &__g); \
+	int __lo = (lo), __m = __lo >= 0 && closing_begin(__lo, (hi)); \
 	__typeof__(call) __r = (call); \
 	if (__lo >= 0) \
-		closing_end(__lo, (hi), __l, &__g); \
+		closing_end(__lo, (hi), __m); \
 	__r; \
 })
 
@@ -1055,50 +1131,46 @@ EXPORT int close(int fd)
 
 EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
-	struct guard g;
 	/* Only a call that closes (not CLOEXEC, nor one the kernel refuses
 	 * with EINVAL: an unknown flag, first > last) lets numbers go. */
 	int closes = !(flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) &&
 		     !(flags & CLOSE_RANGE_CLOEXEC) && first <= last;
-	int locked = closes && closing_begin(first, last, &g);
+	int mine = closes && closing_begin(first, last);
 	int ret = REAL(close_range)(first, last, flags);
 
 	if (closes)
-		closing_end(first, last, locked, &g);
+		closing_end(first, last, mine);
 	return ret;
 }
 
 EXPORT void closefrom(int lowfd)
 {
-	struct guard g;
-	int locked = closing_begin(lowfd < 0 ? 0 : lowfd, UINT_MAX, &g);
+	int mine = closing_begin(lowfd < 0 ? 0 : lowfd, UINT_MAX);
 
 	REAL(closefrom)(lowfd);
-	closing_end(lowfd < 0 ? 0 : lowfd, UINT_MAX, locked, &g);
+	closing_end(lowfd < 0 ? 0 : lowfd, UINT_MAX, mine);
 }
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	struct guard g;
 	int valid = oldfd != newfd && newfd >= 0 && !(flags & ~O_CLOEXEC) &&
 		    fcntl(oldfd, F_GETFD) >= 0;
-	int locked = valid && closing_begin(newfd, newfd, &g);
+	int mine = valid && closing_begin(newfd, newfd);
 	int ret = REAL(dup3)(oldfd, newfd, flags);
 
 	if (valid)
-		closing_end(newfd, newfd, locked, &g);
+		closing_end(newfd, newfd, mine);
 	return ret;
 }
 
 EXPORT int dup2(int oldfd, int newfd)
 {
-	struct guard g;
 	int valid = oldfd != newfd && newfd >= 0 && fcntl(oldfd, F_GETFD) >= 0;
-	int locked = valid && closing_begin(newfd, newfd, &g);
+	int mine = valid && closing_begin(newfd, newfd);
 	int ret = REAL(dup2)(oldfd, newfd);
 
 	if (valid)
-		closing_end(newfd, newfd, locked, &g);
+		closing_end(newfd, newfd, mine);
 	return ret;
 }
 

@@ -342,31 +342,74 @@ static void learn_abi(int fd)
 #define REGS_UNKNOWN() 0
 #endif
 
+/* What the process-wide descriptor is (its fstat when it was opened). */
+static struct stat devfd_st;
+
+/* Whether fd is still the file devfd_st describes. */
+static int still_device(int fd)
+{
+	int err = errno, ok;
+	struct stat st;
+
+	ok = fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == devfd_st.st_rdev &&
+	     st.st_ino == devfd_st.st_ino && st.st_dev == devfd_st.st_dev;
+	errno = err;
+	return ok;
+}
+
 int ripc_device_fd(void)
 {
-	int fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE), expected = -1, high, err;
+	int fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE), expected, high, err;
+	unsigned long gen;
+	struct stat st;
 
 	if (fd >= 0)
 		return fd;
 	err = errno;
-	fd = open_device(O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	learn_abi(fd);
-	/* Out of the program's way (its stale closes, "lowest free" opens). */
-	high = ripc_dup_high(fd);
-	errno = err;		/* a call that succeeds leaves errno alone */
-	if (high >= 0) {
-		close_own(fd);
-		fd = high;
+	for (;;) {
+		gen = __atomic_load_n(&forget_gen, __ATOMIC_SEQ_CST);
+		fd = open_device(O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		learn_abi(fd);
+		if (fstat(fd, &st)) {
+			close_own(fd);
+			return -1;
+		}
+		/* Out of the program's way (its stale closes, "lowest free" opens). */
+		high = ripc_dup_high(fd);
+		errno = err;		/* a call that succeeds leaves errno alone */
+		if (high >= 0) {
+			close_own(fd);
+			fd = high;
+		}
+		/* Another thread may have won the race: keep its descriptor
+		 * (whose fstat is the same: the same node). */
+		devfd_st = st;
+		expected = -1;
+		if (!__atomic_compare_exchange_n(&devfd, &expected, fd, 0,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			close_own(fd);
+			return expected;
+		}
+		/* A close by another thread (closefrom(), close_range()) that
+		 * took the number before it was published went unseen by its
+		 * ripc_device_forget(): then the number may no longer be ours
+		 * (not closed here: it may be another file now). */
+		if (__atomic_load_n(&forget_gen, __ATOMIC_SEQ_CST) == gen || still_device(fd))
+			return fd;
+		__atomic_compare_exchange_n(&devfd, &fd, -1, 0, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE);
 	}
-	/* Another thread may have won the race: keep its descriptor. */
-	if (!__atomic_compare_exchange_n(&devfd, &expected, fd, 0,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		close_own(fd);
-		fd = expected;
-	}
-	return fd;
+}
+
+void ripc_device_recheck(unsigned int lo, unsigned int hi)
+{
+	int fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE);
+
+	if (fd >= 0 && (unsigned int)fd >= lo && (unsigned int)fd <= hi && !still_device(fd))
+		__atomic_compare_exchange_n(&devfd, &fd, -1, 0, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE);
 }
 
 int ripc_device_fd_peek(void)
@@ -382,6 +425,12 @@ int ripc_device_forget(unsigned int lo, unsigned int hi)
 		return 0;
 	return __atomic_compare_exchange_n(&devfd, &fd, -1, 0, __ATOMIC_ACQ_REL,
 					   __ATOMIC_ACQUIRE);
+}
+
+void ripc_fd_resolve(int fd)
+{
+	if (!fd_ours(fd))
+		ripc_device_fd();
 }
 
 /* ripc_device_fd(), its common case inline. */

@@ -257,6 +257,13 @@ int ripc_dup_high(int fd);
  */
 int ripc_device_forget(unsigned int lo, unsigned int hi);
 /*
+ * For a caller that has closed descriptors lo..hi: if the process-wide
+ * descriptor is among them and is no longer the file the library opened
+ * (it was published while the close ran, after the caller's
+ * ripc_device_forget()), forget it.
+ */
+void ripc_device_recheck(unsigned int lo, unsigned int hi);
+/*
  * For a caller that has closed (or replaced: dup2) descriptors lo..hi: the
  * library forgets them as files of the device.  A queue call makes its
  * ioctl only on a descriptor known to be one (learnt when the library opens
@@ -276,6 +283,13 @@ void ripc_fd_forget(unsigned int lo, unsigned int hi);
  * call at once, without an fstat).
  */
 void ripc_fd_remember_foreign(void);
+/*
+ * Learns whether fd is a file of the device (an fstat, once per number) and,
+ * if it is not, opens the process-wide descriptor, so that a queue call on
+ * fd right after opens no descriptor of its own: the drop-in calls it before
+ * it enables asynchronous cancellation around a blocking call.
+ */
+void ripc_fd_resolve(int fd);
 /* The process-wide descriptor if it is open now (without opening it), or -1. */
 int ripc_device_fd_peek(void);
 

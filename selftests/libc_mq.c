@@ -265,6 +265,32 @@ TEST_F(thr, close_stays_a_cancellation_point_while_registered)
 	ASSERT_TRUE(called_within(CALL_MS));
 }
 
+/*
+ * The same for a number at or above 512, where the drop-in keeps its own
+ * descriptors (its notification descriptor, its helper's epoll set): a
+ * close of the program's own file there is a cancellation point too (the
+ * drop-in took its lock, with cancellation disabled, for every number from
+ * its lowest one up, and held it across the close).
+ */
+TEST_F(thr, close_of_a_high_number_stays_a_cancellation_point_while_registered)
+{
+	int low = SYS(open("/dev/null", O_RDONLY | O_CLOEXEC));
+	int fd = SYS(fcntl(low, F_DUPFD_CLOEXEC, 700));
+	pthread_t t;
+	void *res;
+
+	close(low);
+	SYS(notify_thread(q, NULL, NULL));
+	close_returned = 0;
+	ASSERT_EQ(0, pthread_create(&t, NULL, close_after_self_cancel, &fd));
+	ASSERT_EQ(0, pthread_join(t, &res));
+	ASSERT_EQ(PTHREAD_CANCELED, res);
+	ASSERT_EQ(0, __atomic_load_n(&close_returned, __ATOMIC_SEQ_CST));
+	SYS(close(fd));
+	SYS(mq_send(q, "x", 1, 0));
+	ASSERT_TRUE(called_within(CALL_MS));
+}
+
 TEST_F(thr, not_called_until_the_queue_empties_and_refills)
 {
 	char buf[16];
@@ -446,6 +472,27 @@ TEST_F(thr, a_close_range_that_fails_keeps_the_registration)
 	ASSERT_EQ(0, mq_send(q, "x", 1, 0));
 	ASSERT_TRUE(called_within(2000));
 	ASSERT_EQ((void *)7, got_value);
+}
+
+/*
+ * A sigev_notify that is none of SIGEV_NONE, SIGEV_SIGNAL and SIGEV_THREAD
+ * is EINVAL before the descriptor is looked at (do_mq_notify()), also
+ * rust_ipc's own RIPC_SIGEV_FD value (0x100), which is libripc's
+ * ripc_mq_notify_fd()'s and not glibc's mq_notify()'s (the drop-in took
+ * sigev_signo for a notification descriptor: EBADF).
+ */
+TEST_F(thr, an_unknown_sigev_notify_is_einval_before_the_descriptor)
+{
+	struct sigevent sev = { .sigev_notify = 0x100, .sigev_signo = -1 };
+
+	ASSERT_ERRNO(EINVAL, mq_notify(q, &sev));
+	ASSERT_ERRNO(EINVAL, mq_notify(-1, &sev));
+	sev.sigev_notify = 4;	/* SIGEV_THREAD_ID: timers only */
+	sev.sigev_signo = SIGUSR1;
+	ASSERT_ERRNO(EINVAL, mq_notify(q, &sev));
+	/* Nothing was registered. */
+	SYS(notify_none(q));
+	SYS(mq_notify(q, NULL));
 }
 
 TEST_F(thr, bad_descriptor_is_ebadf)
