@@ -12,7 +12,7 @@
 use crate::ipc::{
     checkpoint,
     defs::*,
-    kernel_api,
+    kernel_api::{self, chardev},
     mqueue::{self, MqHandle},
     notify::NotifyFd,
     ns::Ns,
@@ -22,7 +22,7 @@ use crate::ipc::{
 use core::fmt::Write;
 use kernel::{
     bindings,
-    fs::{File, Kiocb},
+    fs::{file::FileDescriptorReservation, File, Kiocb},
     ioctl::{_IOC_NR, _IOC_TYPE},
     iov::IovIterDest,
     miscdevice::{MiscDevice, MiscDeviceRegistration},
@@ -268,6 +268,43 @@ fn mq_regs(cmd: u32, arg: usize, receive: bool) -> Result<(ripc_mq_xfer, u64)> {
 }
 
 impl RipcFile {
+    /// `RIPC_MQ_OPEN_FD`: `mq_open` itself, on a file of the device open
+    /// for reading and writing (no more rights than it has: else `EBADF`):
+    /// a new close-on-exec descriptor of a new file of the device, bound to
+    /// the queue as `RIPC_MQ_OPEN` binds one (or unbound for `O_PATH`, as
+    /// there), reserved where `do_mq_open` takes its own.
+    fn mq_open_fd(&self, file: &File, a: &ripc_mq_open) -> Result<isize> {
+        if file.flags() & bindings::O_ACCMODE != bindings::O_RDWR {
+            return Err(EBADF);
+        }
+        let ns = self.ns()?;
+        let mut fd = None;
+        let h = mqueue::open(&ns.mq, &ns.ipc()?, a, || {
+            fd = Some(FileDescriptorReservation::get_unused_fd_flags(
+                bindings::O_CLOEXEC,
+            )?);
+            Ok(())
+        })?;
+        // Reserved once the name was read, which an opened queue's was.
+        let fd = fd.ok_or(EINVAL)?;
+        if a.oflag & bindings::O_DIRECT != 0 {
+            return Err(EINVAL);
+        }
+        let path = a.oflag & bindings::O_PATH != 0;
+        let (new, ()) = chardev::reopen(file, a.oflag & bindings::O_ACCMODE, |f| {
+            if path {
+                return Ok(());
+            }
+            f.bind(|| Ok(Binding::Mq(h)))
+        })?;
+        if !path {
+            mqueue::bound_flags(&new, a.oflag);
+        }
+        let n = fd.reserved_fd();
+        fd.fd_install(new);
+        Ok(n as isize)
+    }
+
     /// The ioctls other than the data path's ([`RipcFile::ioctl`]).
     #[inline(never)]
     fn control(&self, file: &File, nr: u32, arg: usize) -> Result<isize> {
@@ -298,7 +335,7 @@ impl RipcFile {
                 // queue made stays).
                 if a.oflag & (bindings::O_PATH | bindings::O_DIRECT) != 0 {
                     let ns = me.ns()?;
-                    mqueue::open(&ns.mq, &ns.ipc()?, &a)?;
+                    mqueue::open(&ns.mq, &ns.ipc()?, &a, || Ok(()))?;
                     return if a.oflag & bindings::O_PATH != 0 {
                         Ok(0)
                     } else {
@@ -307,11 +344,17 @@ impl RipcFile {
                 }
                 me.bind(|| {
                     let ns = me.ns()?;
-                    Ok(Binding::Mq(mqueue::open(&ns.mq, &ns.ipc()?, &a)?))
+                    Ok(Binding::Mq(mqueue::open(
+                        &ns.mq,
+                        &ns.ipc()?,
+                        &a,
+                        || Ok(()),
+                    )?))
                 })?;
                 mqueue::bound_flags(file, a.oflag);
                 Ok(0)
             }
+            RIPC_NR_MQ_OPEN_FD => me.mq_open_fd(file, &read_arg(arg)?),
             RIPC_NR_MQ_UNLINK => {
                 let ns = me.ns()?;
                 mqueue::unlink(&ns.mq, &ns.ipc()?, &read_arg(arg)?).map(|()| 0)

@@ -714,11 +714,22 @@ fn check_name(name: &[u8], looked_up: impl FnOnce() -> Result) -> Result<KVec<u8
 }
 
 /// `RIPC_MQ_OPEN`: the handle the file is bound to.  `ipc` is the IPC
-/// namespace whose mqueue root native would make the name in.
-pub(crate) fn open(ns: &MqNs, ipc: &IpcNsRef, a: &ripc_mq_open) -> Result<MqHandle> {
+/// namespace whose mqueue root native would make the name in.  `fd` runs
+/// where `do_mq_open` takes its descriptor (`RIPC_MQ_OPEN_FD`'s
+/// reservation): after `getname`'s checks, before the lookup's.
+pub(crate) fn open(
+    ns: &MqNs,
+    ipc: &IpcNsRef,
+    a: &ripc_mq_open,
+    fd: impl FnOnce() -> Result,
+) -> Result<MqHandle> {
     // glibc refuses a name without its slash before the system call, which
     // reads `attr` before the name.
-    let name = read_name(a.name, || Ok(()));
+    let mut named = false;
+    let name = read_name(a.name, || {
+        named = true;
+        Ok(())
+    });
     if matches!(name, Err(e) if e == EINVAL) {
         return Err(EINVAL);
     }
@@ -726,6 +737,9 @@ pub(crate) fn open(ns: &MqNs, ipc: &IpcNsRef, a: &ripc_mq_open) -> Result<MqHand
         0 => None,
         p => Some(read_user(p)?),
     };
+    if named {
+        fd()?;
+    }
     let name = Name(name?);
     let ids = Ids::current();
     let acc = a.oflag & O_ACCMODE;

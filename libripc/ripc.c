@@ -752,6 +752,36 @@ static int open_bound(int flags, unsigned long cmd, void *arg)
 	return fd;
 }
 
+/* 1 once the module refused RIPC_MQ_OPEN_FD (ENOTTY: ABI version 4 or older). */
+static int no_open_fd;
+
+/*
+ * mq_open(): RIPC_MQ_OPEN_FD on the process-wide descriptor (no path lookup:
+ * queues open after a chroot, or where the node is not there, once the
+ * process holds the device; the descriptor is taken where native's is, after
+ * the name's checks), else, on an older module, a new open of the device
+ * bound with RIPC_MQ_OPEN.
+ */
+static int mq_open_fd(struct ripc_mq_open *arg, int oflag)
+{
+	int dev, fd;
+
+	if (!__atomic_load_n(&no_open_fd, __ATOMIC_RELAXED)) {
+		dev = device_fd();
+		if (dev < 0)
+			return -1;
+		fd = ioctl(dev, RIPC_MQ_OPEN_FD, arg);
+		if (fd >= 0) {
+			fd_learn(fd);
+			return fd;
+		}
+		if (errno != ENOTTY)
+			return -1;
+		__atomic_store_n(&no_open_fd, 1, __ATOMIC_RELAXED);
+	}
+	return open_bound((oflag & O_ACCMODE) | O_CLOEXEC, RIPC_MQ_OPEN, arg);
+}
+
 int ripc_mq_open(const char *name, int oflag, ...)
 {
 	struct ripc_mq_open arg = {
@@ -775,7 +805,7 @@ int ripc_mq_open(const char *name, int oflag, ...)
 		errno = EINVAL;
 		return -1;
 	}
-	return open_bound((oflag & O_ACCMODE) | O_CLOEXEC, RIPC_MQ_OPEN, &arg);
+	return mq_open_fd(&arg, oflag);
 }
 
 int ripc_mq_close(int mqd)

@@ -79,7 +79,7 @@ TEST_F(dev, unknown_command_is_enotty)
 
 	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IO(RIPC_IOC_MAGIC, 0x7f)));
 	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IOWR(RIPC_IOC_MAGIC, 0x03, struct ripc_version), &v));
-	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IOWR(RIPC_IOC_MAGIC, 0x16, struct ripc_version), &v));
+	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IOWR(RIPC_IOC_MAGIC, 0x17, struct ripc_version), &v));
 	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IOWR(RIPC_IOC_MAGIC, 0xff, struct ripc_version), &v));
 	/* Another magic, even with a known number. */
 	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IOWR('x', RIPC_NR_VERSION, struct ripc_version), &v));
@@ -195,6 +195,64 @@ TEST_F(dev, a_file_binds_to_one_queue_only)
 	ASSERT_ERRNO(EBUSY, ioctl(self->fd, RIPC_MQ_OPEN, &o));
 	SYS(ripc_mq_getattr(self->fd, (struct mq_attr *)&a));
 	ASSERT_EQ(10, a.mq_maxmsg);
+}
+
+/*
+ * RIPC_MQ_OPEN_FD: a new close-on-exec descriptor of a new file of the
+ * device, bound to the queue with oflag's access mode and O_NONBLOCK; the
+ * file the call is made on stays unbound (it opens more); one not open for
+ * reading and writing gives EBADF (no more rights than it has) and makes
+ * nothing; O_PATH gives an unbound file, O_DIRECT EINVAL.
+ */
+TEST_F(dev, mq_open_fd_returns_a_new_bound_descriptor)
+{
+	struct ripc_mq_open o = {
+		.size = sizeof(o),
+		.oflag = O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK,
+		.mode = 0600,
+		.name = (__u64)(uintptr_t)self->name,
+	};
+	struct ripc_mq_attr a;
+	struct stat st, dev;
+	static char big[8192];
+	char buf[128];
+	int ro = SYS(open(RIPC_DEVICE, O_RDONLY | O_CLOEXEC)), w, r, p;
+
+	ASSERT_ERRNO(EBADF, ioctl(ro, RIPC_MQ_OPEN_FD, &o));
+	SYS(close(ro));
+	o.oflag = O_RDONLY;
+	ASSERT_ERRNO(ENOENT, ioctl(self->fd, RIPC_MQ_OPEN_FD, &o));
+	o.oflag = O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK;
+	w = SYS(ioctl(self->fd, RIPC_MQ_OPEN_FD, &o));
+	ASSERT_NE(self->fd, w);
+	ASSERT_EQ(FD_CLOEXEC, fcntl(w, F_GETFD));
+	ASSERT_EQ(O_WRONLY | O_NONBLOCK, fcntl(w, F_GETFL) & (O_ACCMODE | O_NONBLOCK));
+	SYS(fstat(w, &st));
+	SYS(fstat(self->fd, &dev));
+	ASSERT_TRUE(S_ISCHR(st.st_mode));
+	ASSERT_EQ(dev.st_rdev, st.st_rdev);
+	/* Bound write-only: no status line; the queue is there. */
+	ASSERT_ERRNO(EBADF, read(w, buf, sizeof(buf)));
+	SYS(ripc_mq_getattr(w, (struct mq_attr *)&a));
+	ASSERT_EQ(O_NONBLOCK, a.mq_flags);
+	ASSERT_EQ(0, ripc_mq_send(w, "abc", 3, 5));
+	/* The calling file is still unbound, and opens another. */
+	ASSERT_ERRNO(EBADF, read(self->fd, buf, sizeof(buf)));
+	ASSERT_ERRNO(EEXIST, ioctl(self->fd, RIPC_MQ_OPEN_FD, &o));
+	o.oflag = O_RDONLY;
+	r = SYS(ioctl(self->fd, RIPC_MQ_OPEN_FD, &o));
+	ASSERT_EQ(O_RDONLY, fcntl(r, F_GETFL) & (O_ACCMODE | O_NONBLOCK));
+	ASSERT_ERRNO(EMSGSIZE, ripc_mq_receive(r, buf, sizeof(buf), NULL));
+	ASSERT_EQ(3, ripc_mq_receive(r, big, sizeof(big), NULL));
+	ASSERT_EQ(0, memcmp(big, "abc", 3));
+	o.oflag = O_RDONLY | O_PATH;
+	p = SYS(ioctl(self->fd, RIPC_MQ_OPEN_FD, &o));
+	ASSERT_ERRNO(EBADF, ripc_mq_getattr(p, (struct mq_attr *)&a));
+	o.oflag = O_RDONLY | O_DIRECT;
+	ASSERT_ERRNO(EINVAL, ioctl(self->fd, RIPC_MQ_OPEN_FD, &o));
+	SYS(close(p));
+	SYS(close(r));
+	SYS(close(w));
 }
 
 /*

@@ -540,6 +540,86 @@ TEST_F(mq, unreadable_argument_on_a_non_queue_descriptor_is_efault)
 }
 
 /*
+ * A process that chroots into a directory without /dev (a privilege-
+ * separated daemon) opens, creates, uses and removes queues afterwards, as
+ * natively (the mqueue file system is the kernel's own): rust_ipc's
+ * libripc opens queues through the descriptor of the device it holds
+ * (RIPC_MQ_OPEN_FD), not through the node's path (it was ENOENT).
+ */
+TEST_F(mq, queues_open_after_a_chroot_without_the_device_node)
+{
+	char root[64];
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	snprintf(root, sizeof(root), "/tmp/ripc_mq_chroot_%d", getpid());
+	SYS(mkdir(root, 0755));
+	pid = fork_child();
+	if (pid == 0) {
+		struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
+		unsigned int prio = 0;
+		char buf[16];
+		mqd_t q, q2;
+
+		/* The process has used queues before the chroot. */
+		CHILD_CHECK((q = be->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &a)) >= 0);
+		CHILD_CHECK(chroot(root) == 0 && chdir("/") == 0);
+		CHILD_CHECK((q2 = be->open(self->name2, O_RDWR | O_CREAT | O_EXCL, 0600, &a)) >= 0);
+		CHILD_CHECK(be->send(q2, "chrooted", 8, 3) == 0);
+		CHILD_CHECK(be->receive(q2, buf, sizeof(buf), &prio) == 8 && prio == 3 &&
+			    !memcmp(buf, "chrooted", 8));
+		CHILD_CHECK(be->close(q2) == 0);
+		CHILD_CHECK((q2 = be->open(self->name, O_WRONLY)) >= 0);
+		CHILD_CHECK(be->send(q2, "x", 1, 0) == 0);
+		CHILD_CHECK(be->receive(q, buf, sizeof(buf), NULL) == 1 && buf[0] == 'x');
+		CHILD_CHECK(be->unlink(self->name2) == 0);
+		CHILD_CHECK(be->open(self->name2, O_RDONLY) == -1 && errno == ENOENT);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	SYS(rmdir(root));
+}
+
+/*
+ * At the descriptor limit mq_open fails with EMFILE where native's takes
+ * its descriptor (do_mq_open): after the attributes' and getname()'s
+ * errors (EFAULT, "/" alone ENOENT, PATH_MAX ENAMETOOLONG), before the
+ * lookup's (a missing queue's ENOENT, EEXIST, EACCES).  rust_ipc opened a
+ * new file of the device first: EMFILE for all.
+ */
+TEST_F(mq, at_the_descriptor_limit_emfile_comes_where_native_takes_the_descriptor)
+{
+	static char longname[PATH_MAX + 2];
+	struct rlimit old, low;
+	int nul = SYS(open("/dev/null", O_RDWR)), lowest;
+	struct mq_attr attr = { 0 };
+	mqd_t q = MKQ(O_RDWR, 2, 16);
+
+	/* What the backend opens on first use is open before the limit. */
+	ASSERT_ERRNO(EBADF, be->setattr(nul, &attr, NULL));
+	lowest = SYS(dup(nul));
+	close(lowest);
+	SYS(getrlimit(RLIMIT_NOFILE, &old));
+	low = old;
+	low.rlim_cur = lowest;
+	SYS(setrlimit(RLIMIT_NOFILE, &low));
+	ASSERT_ERRNO(EMFILE, dup(nul));
+	longname[0] = '/';
+	memset(longname + 1, 'a', PATH_MAX);
+	ASSERT_ERRNO(EFAULT, be->open(self->name2, O_RDWR | O_CREAT, 0600, (void *)8));
+	ASSERT_ERRNO(ENOENT, be->open("/", O_RDONLY));
+	ASSERT_ERRNO(ENAMETOOLONG, be->open(longname, O_RDONLY));
+	ASSERT_ERRNO(EMFILE, be->open(self->name2, O_RDONLY));
+	ASSERT_ERRNO(EMFILE, be->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL));
+	ASSERT_ERRNO(EMFILE, be->open(self->name2, O_RDWR | O_CREAT, 0600, NULL));
+	SYS(setrlimit(RLIMIT_NOFILE, &old));
+	/* Nothing was made. */
+	ASSERT_ERRNO(ENOENT, be->open(self->name2, O_RDONLY));
+	SYS(be->close(q));
+	close(nul);
+}
+
+/*
  * The same verdicts when the process has no descriptor to spare
  * (RLIMIT_NOFILE reached): a library that judged them through a descriptor
  * of its own (a pipe, as libripc once did, five system calls each) said

@@ -12,13 +12,14 @@
 //! [`MiscDeviceRegistration`]: kernel::miscdevice::MiscDeviceRegistration
 
 use crate::ipc::device::RipcFile;
+use core::ptr::NonNull;
 use kernel::{
     bindings,
     error::to_result,
     fs::File,
     miscdevice::{MiscDevice, MiscDeviceOptions},
     prelude::*,
-    sync::poll::PollTable,
+    sync::{aref::ARef, poll::PollTable},
     types::{ForeignOwnable, Opaque},
 };
 
@@ -170,15 +171,52 @@ unsafe extern "C" fn flush(file: *mut bindings::file, _id: bindings::fl_owner_t)
     0
 }
 
+/// The private data of `file` if it is a file of this device, else null.
+fn device_private(file: *mut bindings::file) -> *mut c_void {
+    let flush_fn: unsafe extern "C" fn(*mut bindings::file, bindings::fl_owner_t) -> c_int = flush;
+    // SAFETY: the callers pass a file they hold a reference on; the helper
+    // only compares its `f_op->flush` and reads its `private_data`.
+    unsafe { super::ffi::rust_ipc_file_private(file, flush_fn as *const c_void) }
+}
+
+/// A new file of this device, opened again from the path of `file` (one of
+/// its files) with `flags` by the caller's credentials, and what `f` makes
+/// of its private data (the queue it binds it to): `RIPC_MQ_OPEN_FD`'s
+/// new descriptor's file.  The device's `open` runs, as does the LSMs'
+/// `file_open` hook.
+pub(crate) fn reopen<R>(
+    file: &File,
+    flags: u32,
+    f: impl FnOnce(&RipcFile) -> Result<R>,
+) -> Result<(ARef<File>, R)> {
+    let flags = c_int::try_from(flags).map_err(|_| EINVAL)?;
+    // SAFETY: `file` is valid for the call; the helper opens its path again
+    // (`dentry_open`), which holds its own references.
+    let p =
+        kernel::error::from_err_ptr(unsafe { super::ffi::rust_ipc_reopen(file.as_ptr(), flags) })?;
+    let p = NonNull::new(p).ok_or(ENOMEM)?;
+    // SAFETY: `p` is a new file whose one reference `dentry_open` gave us,
+    // which the `ARef` takes over; no `fdget_pos` region is open on a file
+    // in no descriptor table.
+    let new: ARef<File> = unsafe { ARef::from_raw(p.cast()) };
+    let priv_data = device_private(new.as_ptr());
+    if priv_data.is_null() {
+        return Err(EBADF);
+    }
+    // SAFETY: `f_op->flush` is this module's only on files of this device,
+    // whose `open` set `private_data` to a `Ptr`; `new` keeps `release`
+    // from taking it back until after the call.
+    let dev = unsafe { <Ptr as ForeignOwnable>::borrow(priv_data) };
+    let r = f(dev)?;
+    Ok((new, r))
+}
+
 /// Calls `f` with the private data of the open file `fd` of the caller if
 /// it is a file of this device (else with `None`); `EBADF` if `fd` is not
 /// an open descriptor.  The file is held for the call.
 pub(crate) fn with_device_file<R>(fd: i32, f: impl FnOnce(Option<&RipcFile>) -> R) -> Result<R> {
     let file = kernel::fs::LocalFile::fget(u32::try_from(fd).map_err(|_| EBADF)?)?;
-    let flush_fn: unsafe extern "C" fn(*mut bindings::file, bindings::fl_owner_t) -> c_int = flush;
-    // SAFETY: `file` is a valid file we hold a reference on; the helper
-    // only compares its `f_op->flush` and reads its `private_data`.
-    let p = unsafe { super::ffi::rust_ipc_file_private(file.as_ptr(), flush_fn as *const c_void) };
+    let p = device_private(file.as_ptr());
     if p.is_null() {
         return Ok(f(None));
     }

@@ -575,6 +575,17 @@ void *rust_ipc_file_private(struct file *file, const void *flush)
 }
 
 /*
+ * A new open file of what src is a file of, opened again from its path
+ * with flags and the caller's credentials, as file_clone_open() does with
+ * the file's own: the device's open runs (the module's), and the LSMs'
+ * file_open hook.  An ERR_PTR on failure.
+ */
+struct file *rust_ipc_reopen(struct file *src, int flags)
+{
+	return dentry_open(&src->f_path, flags, current_cred());
+}
+
+/*
  * Reads n 8-byte words at src into dst in one user-access section
  * (unsafe_get_user): an ioctl's small argument struct costs a few moves,
  * where copy_from_user goes through _copy_from_user and rep movs.

@@ -195,6 +195,10 @@ mod ffi {
             file: *mut bindings::file,
             flush: *const c_void,
         ) -> *mut c_void;
+        pub(super) fn rust_ipc_reopen(
+            src: *mut bindings::file,
+            flags: c_int,
+        ) -> *mut bindings::file;
         pub(super) fn rust_ipc_crc32(crc: u32, p: *const c_void, len: usize) -> u32;
     }
 }

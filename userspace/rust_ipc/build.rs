@@ -30,6 +30,7 @@ const COMMANDS: &[&str] = &[
     "RIPC_IOC_SET_LIMITS",
     "RIPC_IOC_LIST",
     "RIPC_MQ_OPEN",
+    "RIPC_MQ_OPEN_FD",
     "RIPC_MQ_UNLINK",
     "RIPC_MQ_SEND",
     "RIPC_MQ_RECEIVE",

@@ -24,7 +24,7 @@
 #include <linux/ioctl.h>
 
 #define RIPC_DEVICE "/dev/rust_ipc"
-#define RIPC_ABI_VERSION 4             /* 2: the register calls (below); 3: ripc_set_limits.set, POLLPRI on notification descriptors; 4: a relative wait's time left written back (struct ripc_clock) */
+#define RIPC_ABI_VERSION 5             /* 2: the register calls (below); 3: ripc_set_limits.set, POLLPRI on notification descriptors; 4: a relative wait's time left written back (struct ripc_clock); 5: RIPC_MQ_OPEN_FD */
 
 /* Limits, as /proc/sys/fs/mqueue/ and /proc/sys/kernel/msg* show them. */
 struct ripc_limits {
@@ -137,6 +137,18 @@ struct ripc_clock {
  * applied to the file, as fcntl(F_SETFL) would).  attr is 0 or a pointer to
  * a struct ripc_mq_attr used only when the queue is created.
  * A file can be bound once (EBUSY after that).
+ *
+ * RIPC_MQ_OPEN_FD (ABI version 5), with the same struct, on any file of the
+ * device opened O_RDWR (else EBADF): mq_open() itself, returning a new
+ * close-on-exec descriptor of a new file of the device bound to the queue,
+ * as RIPC_MQ_OPEN binds one, without a path lookup of /dev/rust_ipc (after
+ * a chroot, or in a mount namespace without the node, a process that holds
+ * a file of the device opens queues).  Its errors come in native's order:
+ * those of the name as getname() reads it, then EMFILE (ENFILE), then the
+ * lookup's and the open's.  The new file is opened from the same path as
+ * the file the call is made on, with oflag's access mode, by the caller's
+ * credentials (the LSMs' file_open hook runs; the node's permission bits
+ * are not looked at again).
  */
 struct ripc_mq_open {
 	__u32 size;
@@ -688,6 +700,7 @@ struct ripc_stats {
 #define RIPC_NR_MQ_RECEIVE 0x13
 #define RIPC_NR_MQ_GETSETATTR 0x14
 #define RIPC_NR_MQ_NOTIFY 0x15
+#define RIPC_NR_MQ_OPEN_FD 0x16
 #define RIPC_NR_MSGGET 0x20
 #define RIPC_NR_MSGSND 0x21
 #define RIPC_NR_MSGRCV 0x22
@@ -719,6 +732,7 @@ struct ripc_stats {
 #define RIPC_MQ_RECEIVE		_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MQ_RECEIVE, struct ripc_mq_xfer)
 #define RIPC_MQ_GETSETATTR	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MQ_GETSETATTR, struct ripc_mq_getsetattr)
 #define RIPC_MQ_NOTIFY		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MQ_NOTIFY, struct ripc_mq_notify)
+#define RIPC_MQ_OPEN_FD		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MQ_OPEN_FD, struct ripc_mq_open)
 #define RIPC_MSGGET		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MSGGET, struct ripc_msgget)
 #define RIPC_MSGSND		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MSGSND, struct ripc_msgsnd)
 #define RIPC_MSGRCV		_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MSGRCV, struct ripc_msgrcv)

@@ -108,6 +108,10 @@ mod tests {
                 write::<ripc_mq_open>(m, n(RIPC_NR_MQ_OPEN)),
             ),
             (
+                RIPC_CMD_MQ_OPEN_FD,
+                write::<ripc_mq_open>(m, n(RIPC_NR_MQ_OPEN_FD)),
+            ),
+            (
                 RIPC_CMD_MQ_UNLINK,
                 write::<ripc_mq_unlink>(m, n(RIPC_NR_MQ_UNLINK)),
             ),

@@ -237,12 +237,12 @@ impl OpenOptions {
         if self.nonblocking {
             oflag |= OFlags::NONBLOCK;
         }
-        let fd = sys::open_device_as(oflag & OFlags::RWMODE)?;
+        let dev = sys::device()?;
         let attr = if self.create && (self.max_msgs.is_some() || self.msg_size.is_some()) {
             let (maxmsg, msgsize) = match (self.max_msgs, self.msg_size) {
                 (Some(m), Some(s)) => (m, s),
                 (m, s) => {
-                    let l = crate::device::version_on(fd.as_fd())?.limits;
+                    let l = crate::device::version_on(dev)?.limits;
                     (
                         m.unwrap_or_else(|| i64::from(l.mq_msg_default.min(l.mq_msg_max))),
                         s.unwrap_or_else(|| i64::from(l.mq_msgsize_default.min(l.mq_msgsize_max))),
@@ -265,8 +265,25 @@ impl OpenOptions {
             name: ptr(name.as_ptr()),
             attr: attr.as_ref().map_or(0, |a| ptr(a)),
         };
+        // `RIPC_MQ_OPEN_FD` on the process-wide descriptor: a new
+        // descriptor, without a path lookup of the device (as libripc).
         // SAFETY: `arg` is a `ripc_mq_open` whose name is a NUL-terminated
         // string and whose attr is 0 or a `ripc_mq_attr`, both alive.
+        match unsafe { ioctl(dev, uapi::RIPC_CMD_MQ_OPEN_FD, &mut arg) } {
+            // SAFETY: the module installed a new descriptor, ours to own.
+            Ok(n) => {
+                return Ok(PosixQueue {
+                    fd: unsafe { OwnedFd::from_raw_fd(n) },
+                    device: true,
+                })
+            }
+            Err(e) if e.raw_os_error() != Some(Errno::NOTTY.raw_os_error()) => return Err(e),
+            // A module of ABI version 4 or older: a new file of the device,
+            // bound with `RIPC_MQ_OPEN`.
+            Err(_) => {}
+        }
+        let fd = sys::open_device_as(oflag & OFlags::RWMODE)?;
+        // SAFETY: as above.
         unsafe { ioctl(fd.as_fd(), uapi::RIPC_CMD_MQ_OPEN, &mut arg) }?;
         Ok(PosixQueue { fd, device: true })
     }
