@@ -271,8 +271,8 @@ impl RipcFile {
     /// `RIPC_MQ_OPEN_FD`: `mq_open` itself, on a file of the device open
     /// for reading and writing (no more rights than it has: else `EBADF`):
     /// a new close-on-exec descriptor of a new file of the device, bound to
-    /// the queue as `RIPC_MQ_OPEN` binds one (or unbound for `O_PATH`, as
-    /// there), reserved where `do_mq_open` takes its own.
+    /// the queue as `RIPC_MQ_OPEN` binds one (an `O_PATH` file for
+    /// `O_PATH`, as native's), reserved where `do_mq_open` takes its own.
     fn mq_open_fd(&self, file: &File, a: &ripc_mq_open) -> Result<isize> {
         if file.flags() & bindings::O_ACCMODE != bindings::O_RDWR {
             return Err(EBADF);
@@ -290,14 +290,11 @@ impl RipcFile {
         if a.oflag & bindings::O_DIRECT != 0 {
             return Err(EINVAL);
         }
-        let path = a.oflag & bindings::O_PATH != 0;
-        let (new, ()) = chardev::reopen(file, a.oflag & bindings::O_ACCMODE, |f| {
-            if path {
-                return Ok(());
-            }
+        let path = a.oflag & bindings::O_PATH;
+        let new = chardev::reopen(file, a.oflag & bindings::O_ACCMODE | path, |f| {
             f.bind(|| Ok(Binding::Mq(h)))
         })?;
-        if !path {
+        if path == 0 {
             mqueue::bound_flags(&new, a.oflag);
         }
         let n = fd.reserved_fd();
@@ -355,6 +352,11 @@ impl RipcFile {
                 Ok(0)
             }
             RIPC_NR_MQ_OPEN_FD => me.mq_open_fd(file, &read_arg(arg)?),
+            // The queue's namespace: the file's, where it was opened.
+            RIPC_NR_MQ_SETPERM => {
+                let a = read_arg(arg)?;
+                mqueue::setperm(mq, &me.ns.mq, me.ns.ipc().ok(), &a).map(|()| 0)
+            }
             RIPC_NR_MQ_UNLINK => {
                 let ns = me.ns()?;
                 mqueue::unlink(&ns.mq, &ns.ipc()?, &read_arg(arg)?).map(|()| 0)

@@ -633,9 +633,11 @@ impl Family for MqState {
 pub(crate) struct MqQueue {
     maxmsg: usize,
     msgsize: usize,
-    uid: u32,
-    gid: u32,
-    mode: u32,
+    /// Owner, group and mode: changed by `RIPC_MQ_SETPERM` (`fchmod`,
+    /// `fchown`) under the queue lock, read without it, as an inode's.
+    uid: Atomic<u32>,
+    gid: Atomic<u32>,
+    mode: Atomic<u32>,
     _charge: Charge,
     #[pin]
     state: QueueLock<MqState>,
@@ -643,6 +645,18 @@ pub(crate) struct MqQueue {
 }
 
 impl MqQueue {
+    fn uid(&self) -> u32 {
+        self.uid.load(Relaxed)
+    }
+
+    fn gid(&self) -> u32 {
+        self.gid.load(Relaxed)
+    }
+
+    fn mode(&self) -> u32 {
+        self.mode.load(Relaxed)
+    }
+
     fn parts(&self) -> Parts<'_, MqState> {
         Parts {
             state: &self.state,
@@ -808,8 +822,8 @@ impl MqQueue {
     /// there.
     /// A listing's check (not `audit`) leaves no audit record of a denial.
     fn permits(&self, fsuid: u32, want: u32, audit: bool) -> bool {
-        let have = cred::granted(self.mode, fsuid, &[self.uid], &[self.gid]);
-        let cap = |c| kernel_api::capable_wrt_ids(self.uid, self.gid, c, audit);
+        let have = cred::granted(self.mode(), fsuid, &[self.uid()], &[self.gid()]);
+        let cap = |c| kernel_api::capable_wrt_ids(self.uid(), self.gid(), c, audit);
         want & !have == 0
             || (want == 4 && cap(bindings::CAP_DAC_READ_SEARCH))
             || cap(cred::CAP_DAC_OVERRIDE)
@@ -855,9 +869,9 @@ impl MqQueue {
             try_pin_init!(MqQueue {
                 maxmsg: n as usize,
                 msgsize: s as usize,
-                uid: owner.0,
-                gid: owner.1,
-                mode,
+                uid: Atomic::new(owner.0),
+                gid: Atomic::new(owner.1),
+                mode: Atomic::new(mode),
                 _charge: charge,
                 state <- new_queue_lock!(MqState {
                     prios: Prios::new(),
@@ -893,7 +907,7 @@ pub(crate) fn unlink(ns: &MqNs, ipc: &IpcNsRef, a: &ripc_mq_unlink) -> Result {
     let root = ipc.mq_root();
     let ids = Ids::current();
     let mut names = ns.names.lock();
-    let (owner, group) = names.get(&name).map(|q| (q.uid, q.gid)).ok_or(ENOENT)?;
+    let (owner, group) = names.get(&name).map(|q| (q.uid(), q.gid())).ok_or(ENOENT)?;
     // may_delete_dentry: write and search on the root directory, then, if
     // it is sticky (`check_sticky`, as it is made), only the queue's owner,
     // the directory's owner or CAP_FOWNER (over the caller's user
@@ -1245,8 +1259,8 @@ pub(crate) fn getsetattr(h: Option<&MqHandle>, file: &File, a: &ripc_mq_getsetat
 pub(crate) fn stats(h: Option<&MqHandle>, reset: bool) -> Result<ripc_queue_stats> {
     let q = &handle(h, false)?.q;
     if reset
-        && Ids::current().fsuid != q.uid
-        && !kernel_api::capable_wrt_ids(q.uid, q.gid, bindings::CAP_FOWNER, true)
+        && Ids::current().fsuid != q.uid()
+        && !kernel_api::capable_wrt_ids(q.uid(), q.gid(), bindings::CAP_FOWNER, true)
     {
         return Err(EPERM);
     }
@@ -1263,6 +1277,87 @@ fn set_nonblock(file: &File, on: bool) {
 /// asked (an open of the device forced it on, native's `mq_open` does not).
 pub(crate) fn bound_flags(file: &File, oflag: u32) {
     kernel_api::set_file_flags(file, bindings::O_LARGEFILE | (oflag & O_NONBLOCK), oflag);
+}
+
+/// `RIPC_MQ_SETPERM`: `fchmod` or `fchown` of the queue, with the checks of
+/// `chmod_common`/`chown_common`, `notify_change` and `setattr_prepare`, in
+/// their order.  `ns` is the queue's namespace, `ipc` its IPC namespace
+/// (whose mqueue mount must be writable, `EROFS`) while it lives.
+pub(crate) fn setperm(
+    h: Option<&MqHandle>,
+    ns: &MqNs,
+    ipc: Option<IpcNsRef>,
+    a: &ripc_mq_setperm,
+) -> Result {
+    const SUID: u32 = 0o4000;
+    const SGID: u32 = 0o2000;
+    const XGRP: u32 = 0o010;
+    let q = &h.ok_or(EBADF)?.q;
+    let chown = match a.which {
+        RIPC_SETPERM_MODE => false,
+        RIPC_SETPERM_OWNER => true,
+        _ => return Err(EINVAL),
+    };
+    let _writer = match ipc {
+        Some(ipc) => ipc.mq_writer()?,
+        None => None,
+    };
+    // The ids as the caller's user namespace maps them; -1 leaves one.
+    let id = |v: u32, map: fn(u32) -> Result<u32>| match v {
+        u32::MAX => Ok(None),
+        v => map(v).map(Some),
+    };
+    let (to_uid, to_gid) = match chown {
+        true => (id(a.uid, cred::user_to_uid)?, id(a.gid, cred::user_to_gid)?),
+        false => (None, None),
+    };
+    let fsuid = Ids::current().fsuid;
+    loop {
+        let (uid, gid, mode) = (q.uid(), q.gid(), q.mode());
+        let cap = |c| kernel_api::capable_wrt_ids(uid, gid, c, true);
+        let owns = fsuid == uid;
+        let (new_uid, new_gid) = (to_uid.unwrap_or(uid), to_gid.unwrap_or(gid));
+        let new_mode = if chown {
+            if !ns.user_ns.maps(new_uid, new_gid) {
+                return Err(EOVERFLOW);
+            }
+            // chown_ok, chgrp_ok.
+            let uid_ok = |u| owns && u == uid;
+            let gid_ok = |g| owns && (g == gid || cred::in_group(g));
+            if (to_uid.is_some_and(|u| !uid_ok(u)) || to_gid.is_some_and(|g| !gid_ok(g)))
+                && !cap(bindings::CAP_CHOWN)
+            {
+                return Err(EPERM);
+            }
+            // ATTR_KILL_SUID, and ATTR_KILL_SGID if setattr_should_drop_sgid.
+            let mut m = mode & !SUID;
+            if mode & SGID != 0
+                && (mode & XGRP != 0 || !(cred::in_group(gid) || cap(bindings::CAP_FSETID)))
+            {
+                m &= !SGID;
+            }
+            (m != mode).then_some(m)
+        } else {
+            Some(a.mode & 0o7777)
+        };
+        // setattr_prepare's ATTR_MODE: the owner or CAP_FOWNER, and the
+        // set-group-ID bit only for the (new) group's members or CAP_FSETID.
+        let new_mode = match new_mode {
+            Some(_) if !owns && !cap(bindings::CAP_FOWNER) => return Err(EPERM),
+            Some(m) if !(cred::in_group(new_gid) || cap(bindings::CAP_FSETID)) => Some(m & !SGID),
+            m => m,
+        };
+        // Stored under the queue lock unless another change came meanwhile
+        // (then checked again, as if after it: native's inode lock).
+        let _g = q.state.lock();
+        if (q.uid(), q.gid(), q.mode()) != (uid, gid, mode) {
+            continue;
+        }
+        q.uid.store(new_uid, Relaxed);
+        q.gid.store(new_gid, Relaxed);
+        q.mode.store(new_mode.unwrap_or(mode), Relaxed);
+        return Ok(());
+    }
 }
 
 /// `RIPC_MQ_NOTIFY`.
@@ -1381,12 +1476,12 @@ pub(crate) fn list(
             let pushed = if !stats {
                 out.line(|t| {
                     t.bytes(b"/").str_l(name, 23).sp();
-                    t.dec_r_or_dash(searchable.then(|| cred::uid_to_user(q.uid)), 6)
+                    t.dec_r_or_dash(searchable.then(|| cred::uid_to_user(q.uid())), 6)
                         .sp();
-                    t.dec_r_or_dash(searchable.then(|| cred::gid_to_user(q.gid)), 6)
+                    t.dec_r_or_dash(searchable.then(|| cred::gid_to_user(q.gid())), 6)
                         .sp();
                     match searchable {
-                        true => t.oct_r(q.mode, 8).sp(),
+                        true => t.oct_r(q.mode(), 8).sp(),
                         false => t.dec_r_or_dash(None::<u32>, 8).sp(),
                     };
                     t.dec_r_or_dash(open.then_some(q.maxmsg), 8).sp();
@@ -1441,9 +1536,9 @@ pub(crate) fn dump(ns: &MqNs, w: &mut Writer) -> Result {
         let text: u64 = g.in_order().map(|m| MSG_HEAD + m.len() as u64).sum();
         w.record(RIPC_DUMP_MQ, MQ_RECORD + name.0.len() as u64 + text)?;
         w.u32(name.0.len() as u32)?;
-        w.u32(q.mode)?;
-        w.u32(cred::uid_to_user(q.uid))?;
-        w.u32(cred::gid_to_user(q.gid))?;
+        w.u32(q.mode())?;
+        w.u32(cred::uid_to_user(q.uid()))?;
+        w.u32(cred::gid_to_user(q.gid()))?;
         w.u64(q.maxmsg as u64)?;
         w.u64(q.msgsize as u64)?;
         w.u64(g.curmsgs as u64)?;

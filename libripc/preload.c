@@ -199,7 +199,8 @@
  * lacks aborts then).
  */
 #define REAL_NAMES(X) X(__open64_2) X(__open_2) X(__openat64_2) X(__openat_2) X(close) \
-	X(close_range) X(closedir) X(closefrom) X(dup2) X(dup3) X(fclose) X(fopen) X(fopen64) \
+	X(close_range) X(closedir) X(closefrom) X(dup2) X(dup3) X(fchmod) X(fchown) X(fclose) \
+	X(fopen) X(fopen64) \
 	X(freopen) X(freopen64) X(open) X(open64) X(openat) X(openat64) X(pclose) \
 	X(pthread_cancel) X(write)
 #define REAL_PTR(name) static void *real_##name;
@@ -961,6 +962,32 @@ EXPORT mqd_t __mq_open_2(const char *name, int oflag)
 EXPORT int mq_close(mqd_t mqd)
 {
 	return NOCANCEL(close(mqd));
+}
+
+/*
+ * fchmod() and fchown() of a queue descriptor change the queue's mode and
+ * owner, as natively (on the file of the device itself they would change
+ * /dev/rust_ipc); any other descriptor, a file of the device that is not a
+ * POSIX queue's included, gets the call itself.
+ */
+EXPORT int fchmod(int fd, mode_t mode)
+{
+	int err = errno, r = ripc_mq_fchmod(fd, mode);
+
+	if (r == 0 || errno != EBADF)
+		return r;
+	errno = err;
+	return REAL(fchmod)(fd, mode);
+}
+
+EXPORT int fchown(int fd, uid_t owner, gid_t group)
+{
+	int err = errno, r = ripc_mq_fchown(fd, owner, group);
+
+	if (r == 0 || errno != EBADF)
+		return r;
+	errno = err;
+	return REAL(fchown)(fd, owner, group);
 }
 
 EXPORT int mq_unlink(const char *name)

@@ -824,10 +824,41 @@ int ripc_mq_close(int mqd)
 	return ret;
 }
 
+/* RIPC_MQ_SETPERM on a queue descriptor; EBADF on any other file. */
+static int setperm(int mqd, struct ripc_mq_setperm *a)
+{
+	if (!fd_ours(mqd)) {
+		errno = EBADF;
+		return -1;
+	}
+	return ioctl(mqd, RIPC_MQ_SETPERM, a) < 0 ? -1 : 0;
+}
+
+int ripc_mq_fchmod(int mqd, mode_t mode)
+{
+	struct ripc_mq_setperm a = { .size = sizeof(a), .which = RIPC_SETPERM_MODE,
+				     .mode = mode };
+
+	return setperm(mqd, &a);
+}
+
+int ripc_mq_fchown(int mqd, uid_t owner, gid_t group)
+{
+	struct ripc_mq_setperm a = { .size = sizeof(a), .which = RIPC_SETPERM_OWNER,
+				     .uid = owner, .gid = group };
+
+	return setperm(mqd, &a);
+}
+
 int ripc_mq_unlink(const char *name)
 {
 	struct ripc_mq_unlink arg = { .size = sizeof(arg), .name = PTR(name) };
 
+	/* glibc's own check, before the device is opened (EINVAL, not EMFILE). */
+	if (name && name[0] != '/') {
+		errno = EINVAL;
+		return -1;
+	}
 	return dev_ioctl(RIPC_MQ_UNLINK, &arg);
 }
 

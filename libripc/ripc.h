@@ -63,6 +63,15 @@ int ripc_mq_open(const char *name, int oflag, ...);
 int ripc_mq_close(int mqd);
 /* mq_unlink(). */
 int ripc_mq_unlink(const char *name);
+/*
+ * fchmod() and fchown() of a queue descriptor (RIPC_MQ_SETPERM): the
+ * queue's mode and owner, with native's checks and errors, where fchmod()
+ * and fchown() of the descriptor itself would change /dev/rust_ipc (EBADF
+ * for a descriptor that is not a rust_ipc POSIX queue's).  The drop-in's
+ * fchmod() and fchown() call these for queue descriptors.
+ */
+int ripc_mq_fchmod(int mqd, mode_t mode);
+int ripc_mq_fchown(int mqd, uid_t owner, gid_t group);
 
 /* mq_send() / mq_timedsend(); abs_timeout is an absolute CLOCK_REALTIME time. */
 int ripc_mq_send(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio);

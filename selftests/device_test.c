@@ -79,7 +79,7 @@ TEST_F(dev, unknown_command_is_enotty)
 
 	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IO(RIPC_IOC_MAGIC, 0x7f)));
 	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IOWR(RIPC_IOC_MAGIC, 0x03, struct ripc_version), &v));
-	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IOWR(RIPC_IOC_MAGIC, 0x17, struct ripc_version), &v));
+	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IOWR(RIPC_IOC_MAGIC, 0x18, struct ripc_version), &v));
 	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IOWR(RIPC_IOC_MAGIC, 0xff, struct ripc_version), &v));
 	/* Another magic, even with a known number. */
 	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IOWR('x', RIPC_NR_VERSION, struct ripc_version), &v));
@@ -202,7 +202,7 @@ TEST_F(dev, a_file_binds_to_one_queue_only)
  * device, bound to the queue with oflag's access mode and O_NONBLOCK; the
  * file the call is made on stays unbound (it opens more); one not open for
  * reading and writing gives EBADF (no more rights than it has) and makes
- * nothing; O_PATH gives an unbound file, O_DIRECT EINVAL.
+ * nothing; O_PATH gives an O_PATH file (no call takes it), O_DIRECT EINVAL.
  */
 TEST_F(dev, mq_open_fd_returns_a_new_bound_descriptor)
 {
@@ -247,7 +247,9 @@ TEST_F(dev, mq_open_fd_returns_a_new_bound_descriptor)
 	ASSERT_EQ(0, memcmp(big, "abc", 3));
 	o.oflag = O_RDONLY | O_PATH;
 	p = SYS(ioctl(self->fd, RIPC_MQ_OPEN_FD, &o));
+	ASSERT_EQ(O_PATH, fcntl(p, F_GETFL) & O_PATH);
 	ASSERT_ERRNO(EBADF, ripc_mq_getattr(p, (struct mq_attr *)&a));
+	ASSERT_ERRNO(EBADF, ripc_mq_fchmod(p, 0644));
 	o.oflag = O_RDONLY | O_DIRECT;
 	ASSERT_ERRNO(EINVAL, ioctl(self->fd, RIPC_MQ_OPEN_FD, &o));
 	SYS(close(p));

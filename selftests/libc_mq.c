@@ -689,6 +689,50 @@ TEST(a_queue_descriptor_closed_twice_is_ebadf)
 	SYS(mq_unlink(name));
 }
 
+/*
+ * fchmod() and fchown() of a queue descriptor change the queue (another
+ * user opens it by its new mode, and owns it after the fchown), not
+ * /dev/rust_ipc, which the drop-in's descriptor is a file of (a root
+ * program's fchmod(q, 0600) made the node 0600 for every user).
+ */
+TEST(fchmod_and_fchown_of_a_queue_change_the_queue_not_the_device)
+{
+	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
+	struct stat st;
+	char name[64];
+	int status;
+	pid_t pid;
+	mqd_t q;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	snprintf(name, sizeof(name), "/ripc_fchmod_%d", getpid());
+	q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
+	SYS(fchmod(q, 0644));
+	SYS(fchown(q, 65534, 65534));
+	pid = fork();
+	if (pid == 0) {
+		mqd_t r;
+
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+			_exit(2);
+		r = mq_open(name, O_RDONLY);
+		_exit(r < 0 ? 3 : fchmod(r, 0600) ? 4 : 0);
+	}
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	if (stat(RIPC_DEVICE, &st) == 0 && ((st.st_mode & 07777) != 0666 || st.st_uid != 0)) {
+		chmod(RIPC_DEVICE, 0666);
+		chown(RIPC_DEVICE, 0, 0);
+		ASSERT_EQ(0666U, st.st_mode & 07777) TH_LOG("the device node was changed");
+		ASSERT_EQ(0U, st.st_uid);
+	}
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	SYS(mq_close(q));
+	SYS(mq_unlink(name));
+}
+
 /* Every mq_* call on fd, which is not a queue, is EBADF (0), else -1. */
 static int all_ebadf(int fd)
 {

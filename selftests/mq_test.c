@@ -393,6 +393,141 @@ TEST_F(mq, open_checks_mode_and_umask)
 	ASSERT_EQ(0, wait_child(pid));
 }
 
+/*
+ * fchmod() and fchown() of a queue descriptor change the queue: later
+ * opens check the new mode and owner; only the owner (or CAP_FOWNER /
+ * CAP_CHOWN) may, an owner may give the queue only to one of its groups.
+ * (rust_ipc's
+ * descriptor is a file of the device: fchmod() of it changed the node.)
+ */
+TEST_F(mq, fchmod_and_fchown_change_the_queue_for_later_opens)
+{
+	struct stat before, after;
+	pid_t pid;
+	mqd_t q;
+
+	REQUIRE_ROOT();
+	umask(022);
+	q = SYS(be->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL));
+	SYS(be->fchmod(q, 0604));
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(be->open(self->name, O_RDONLY) >= 0);
+		CHILD_CHECK(be->open(self->name, O_WRONLY) == -1 && errno == EACCES);
+		/* Not the owner. */
+		CHILD_CHECK(be->fchmod(q, 0666) == -1 && errno == EPERM);
+		CHILD_CHECK(be->fchown(q, NOBODY, -1) == -1 && errno == EPERM);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	/* Given to nobody, who then owns it. */
+	SYS(be->fchown(q, NOBODY, NOBODY));
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(be->fchmod(q, 0600) == 0);
+		CHILD_CHECK(be->open(self->name, O_RDWR) >= 0);
+		CHILD_CHECK(be->fchown(q, -1, -1) == 0);
+		CHILD_CHECK(be->fchown(q, NOBODY, NOBODY) == 0);
+		/* Not to another user, nor to a group it is not in. */
+		CHILD_CHECK(be->fchown(q, 0, -1) == -1 && errno == EPERM);
+		CHILD_CHECK(be->fchown(q, -1, 0) == -1 && errno == EPERM);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	/* Root's open now needs its capability: still opens. */
+	SYS(be->close(SYS(be->open(self->name, O_RDWR))));
+	SYS(be->fchmod(q, 0));
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(be->open(self->name, O_RDONLY) == -1 && errno == EACCES);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	/* The device node is what it was. */
+	if (stat(RIPC_DEVICE, &before) == 0) {
+		SYS(stat(RIPC_DEVICE, &after));
+		ASSERT_EQ(0666U, after.st_mode & 07777);
+		ASSERT_EQ(0, (int)after.st_uid);
+	}
+	SYS(be->close(q));
+}
+
+/* A queue's mode bits and owner: fstat() of its descriptor natively,
+ * rust_ipc's listing ("/name uid gid mode ...") for its queues. */
+static int queue_perm(const struct mq_backend *b, mqd_t q, const char *name,
+		      unsigned int out[3])
+{
+	static char buf[1 << 16];
+	size_t n = strlen(name);
+	struct stat st;
+
+	if (b == &native_mq_be) {
+		if (fstat(q, &st))
+			return -1;
+		/* Under the drop-in (preload_test.sh) a file of the device. */
+		if (S_ISCHR(st.st_mode))
+			b = &ripc_mq_be;
+	}
+	if (b == &native_mq_be) {
+		out[0] = st.st_mode & 07777;
+		out[1] = st.st_uid;
+		out[2] = st.st_gid;
+		return 0;
+	}
+	if (ripc_list(RIPC_LIST_POSIX, buf, sizeof(buf)) < 0)
+		return -1;
+	for (char *l = buf; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (!strncmp(l, name, n) && l[n] == ' ' &&
+		    sscanf(l + n, "%u %u %o", &out[1], &out[2], &out[0]) == 3)
+			return 0;
+	return -1;
+}
+
+#define ASSERT_PERM(mode, uid, gid) do { \
+	unsigned int __p[3]; \
+	ASSERT_EQ(0, queue_perm(be, q, self->name, __p)); \
+	ASSERT_EQ((unsigned int)(mode), __p[0]); \
+	ASSERT_EQ((unsigned int)(uid), __p[1]); \
+	ASSERT_EQ((unsigned int)(gid), __p[2]); \
+} while (0)
+
+/*
+ * notify_change()'s rules for the set-ID bits: fchmod keeps set-group-ID
+ * only for a caller in the queue's group or with CAP_FSETID; fchown clears
+ * set-user-ID, and set-group-ID when group execute is set (or the caller
+ * could not set it).
+ */
+TEST_F(mq, fchmod_and_fchown_treat_the_set_id_bits_as_native)
+{
+	pid_t pid;
+	mqd_t q;
+
+	REQUIRE_ROOT();
+	umask(0);
+	q = SYS(be->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL));
+	ASSERT_PERM(0600, 0, 0);
+	SYS(be->fchmod(q, 016750));	/* beyond 07777: ignored */
+	ASSERT_PERM(06750, 0, 0);
+	SYS(be->fchown(q, NOBODY, -1));
+	ASSERT_PERM(0750, NOBODY, 0);
+	SYS(be->fchmod(q, 02700));
+	SYS(be->fchown(q, -1, -1));
+	ASSERT_PERM(02700, NOBODY, 0);
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(drop_privs() == 0);
+		/* The owner, not in group 0: the set-group-ID bit goes. */
+		CHILD_CHECK(be->fchmod(q, 02640) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_PERM(0640, NOBODY, 0);
+	SYS(be->close(q));
+}
+
 TEST_F(mq, descriptor_is_close_on_exec)
 {
 	mqd_t q = MKQ(O_RDWR, 0, 0);

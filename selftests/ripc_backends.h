@@ -54,6 +54,9 @@ struct mq_backend {
 	long (*set_limit)(enum mq_limit which, long val);
 	/* The number of queues that exist (with a name), or -1. */
 	long (*nqueues)(void);
+	/* fchmod() and fchown() of a queue descriptor. */
+	int (*fchmod)(mqd_t mqd, mode_t mode);
+	int (*fchown)(mqd_t mqd, uid_t owner, gid_t group);
 };
 
 static const struct {
@@ -122,13 +125,14 @@ static inline long ripc_nqueues(void)
 static const struct mq_backend native_mq_be = {
 	"native", native_mq_probe, mq_open, mq_close, mq_unlink, mq_send, mq_timedsend,
 	mq_receive, mq_timedreceive, mq_getattr, mq_setattr, mq_notify,
-	native_set_limit, native_nqueues,
+	native_set_limit, native_nqueues, fchmod, fchown,
 };
 
 static const struct mq_backend ripc_mq_be = {
 	"rust_ipc", ripc_probe, ripc_mq_open, ripc_mq_close, ripc_mq_unlink,
 	ripc_mq_send, ripc_mq_timedsend, ripc_mq_receive, ripc_mq_timedreceive,
 	ripc_mq_getattr, ripc_mq_setattr, ripc_mq_notify, ripc_set_limit, ripc_nqueues,
+	ripc_mq_fchmod, ripc_mq_fchown,
 };
 
 /* Asks for signo with value in its siginfo when q gets a message. */

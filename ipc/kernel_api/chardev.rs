@@ -181,14 +181,14 @@ fn device_private(file: *mut bindings::file) -> *mut c_void {
 
 /// A new file of this device, opened again from the path of `file` (one of
 /// its files) with `flags` by the caller's credentials, and what `f` makes
-/// of its private data (the queue it binds it to): `RIPC_MQ_OPEN_FD`'s
-/// new descriptor's file.  The device's `open` runs, as does the LSMs'
-/// `file_open` hook.
-pub(crate) fn reopen<R>(
+/// of its private data (the queue it binds it to; not called for an
+/// `O_PATH` file, which has none): `RIPC_MQ_OPEN_FD`'s new descriptor's
+/// file.  The device's `open` runs, as does the LSMs' `file_open` hook.
+pub(crate) fn reopen(
     file: &File,
     flags: u32,
-    f: impl FnOnce(&RipcFile) -> Result<R>,
-) -> Result<(ARef<File>, R)> {
+    f: impl FnOnce(&RipcFile) -> Result,
+) -> Result<ARef<File>> {
     let flags = c_int::try_from(flags).map_err(|_| EINVAL)?;
     // SAFETY: `file` is valid for the call; the helper opens its path again
     // (`dentry_open`), which holds its own references.
@@ -199,6 +199,9 @@ pub(crate) fn reopen<R>(
     // which the `ARef` takes over; no `fdget_pos` region is open on a file
     // in no descriptor table.
     let new: ARef<File> = unsafe { ARef::from_raw(p.cast()) };
+    if flags as u32 & bindings::O_PATH != 0 {
+        return Ok(new);
+    }
     let priv_data = device_private(new.as_ptr());
     if priv_data.is_null() {
         return Err(EBADF);
@@ -207,8 +210,8 @@ pub(crate) fn reopen<R>(
     // whose `open` set `private_data` to a `Ptr`; `new` keeps `release`
     // from taking it back until after the call.
     let dev = unsafe { <Ptr as ForeignOwnable>::borrow(priv_data) };
-    let r = f(dev)?;
-    Ok((new, r))
+    f(dev)?;
+    Ok(new)
 }
 
 /// Calls `f` with the private data of the open file `fd` of the caller if

@@ -45,6 +45,7 @@ plain_data!(
     ripc_clock,
     ripc_mq_open,
     ripc_mq_unlink,
+    ripc_mq_setperm,
     ripc_mq_xfer,
     ripc_mq_getsetattr,
     ripc_mq_notify,

@@ -31,6 +31,7 @@ const COMMANDS: &[&str] = &[
     "RIPC_IOC_LIST",
     "RIPC_MQ_OPEN",
     "RIPC_MQ_OPEN_FD",
+    "RIPC_MQ_SETPERM",
     "RIPC_MQ_UNLINK",
     "RIPC_MQ_SEND",
     "RIPC_MQ_RECEIVE",

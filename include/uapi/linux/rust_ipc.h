@@ -24,7 +24,7 @@
 #include <linux/ioctl.h>
 
 #define RIPC_DEVICE "/dev/rust_ipc"
-#define RIPC_ABI_VERSION 5             /* 2: the register calls (below); 3: ripc_set_limits.set, POLLPRI on notification descriptors; 4: a relative wait's time left written back (struct ripc_clock); 5: RIPC_MQ_OPEN_FD */
+#define RIPC_ABI_VERSION 5             /* 2: the register calls (below); 3: ripc_set_limits.set, POLLPRI on notification descriptors; 4: a relative wait's time left written back (struct ripc_clock); 5: RIPC_MQ_OPEN_FD, RIPC_MQ_SETPERM */
 
 /* Limits, as /proc/sys/fs/mqueue/ and /proc/sys/kernel/msg* show them. */
 struct ripc_limits {
@@ -157,6 +157,37 @@ struct ripc_mq_open {
 	__u32 __pad;
 	__u64 name;                     /* const char *, "/name" */
 	__u64 attr;                     /* const struct ripc_mq_attr * or 0 */
+};
+
+/*
+ * RIPC_MQ_SETPERM (ABI version 5): fchmod() or fchown() of a POSIX queue
+ * descriptor (this file, bound to the queue), which on a file of the
+ * device would change /dev/rust_ipc itself.  which is RIPC_SETPERM_MODE
+ * (mode: its 07777 bits, as chmod_common() sets them) or RIPC_SETPERM_OWNER
+ * (uid and gid as the caller's user namespace sees them, -1 for
+ * unchanged, as chown_common()); anything else EINVAL.  Native's checks in
+ * native's order: EBADF unless the file is a POSIX queue's, EROFS on a
+ * read-only mqueue mount, EINVAL for an id the caller's user namespace
+ * does not map, EOVERFLOW for one the queue's namespace's owner does not
+ * map, EPERM unless the caller owns the queue or has CAP_CHOWN (owner; an
+ * owner may change the group to one of its own) and, for a mode change,
+ * unless it owns it or has CAP_FOWNER, over its user namespace; a mode
+ * loses its set-group-ID bit for a caller neither in the group nor with
+ * CAP_FSETID, and a chown clears the set-user-ID bit and, as native's, the
+ * set-group-ID bit.  Later opens check the new mode and owner.  libripc
+ * ripc_mq_fchmod() and ripc_mq_fchown(); the drop-in's fchmod() and
+ * fchown() on a queue descriptor.
+ */
+#define RIPC_SETPERM_MODE 1
+#define RIPC_SETPERM_OWNER 2
+
+struct ripc_mq_setperm {
+	__u32 size;
+	__u32 which;
+	__u32 mode;
+	__u32 uid;
+	__u32 gid;
+	__u32 __pad;
 };
 
 /* RIPC_MQ_UNLINK: mq_unlink(name); works on any file of the device. */
@@ -701,6 +732,7 @@ struct ripc_stats {
 #define RIPC_NR_MQ_GETSETATTR 0x14
 #define RIPC_NR_MQ_NOTIFY 0x15
 #define RIPC_NR_MQ_OPEN_FD 0x16
+#define RIPC_NR_MQ_SETPERM 0x17
 #define RIPC_NR_MSGGET 0x20
 #define RIPC_NR_MSGSND 0x21
 #define RIPC_NR_MSGRCV 0x22
@@ -733,6 +765,7 @@ struct ripc_stats {
 #define RIPC_MQ_GETSETATTR	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MQ_GETSETATTR, struct ripc_mq_getsetattr)
 #define RIPC_MQ_NOTIFY		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MQ_NOTIFY, struct ripc_mq_notify)
 #define RIPC_MQ_OPEN_FD		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MQ_OPEN_FD, struct ripc_mq_open)
+#define RIPC_MQ_SETPERM		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MQ_SETPERM, struct ripc_mq_setperm)
 #define RIPC_MSGGET		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MSGGET, struct ripc_msgget)
 #define RIPC_MSGSND		_IOW(RIPC_IOC_MAGIC, RIPC_NR_MSGSND, struct ripc_msgsnd)
 #define RIPC_MSGRCV		_IOWR(RIPC_IOC_MAGIC, RIPC_NR_MSGRCV, struct ripc_msgrcv)

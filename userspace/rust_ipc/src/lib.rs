@@ -112,6 +112,10 @@ mod tests {
                 write::<ripc_mq_open>(m, n(RIPC_NR_MQ_OPEN_FD)),
             ),
             (
+                RIPC_CMD_MQ_SETPERM,
+                write::<ripc_mq_setperm>(m, n(RIPC_NR_MQ_SETPERM)),
+            ),
+            (
                 RIPC_CMD_MQ_UNLINK,
                 write::<ripc_mq_unlink>(m, n(RIPC_NR_MQ_UNLINK)),
             ),

@@ -594,6 +594,39 @@ impl PosixQueue {
         stats::call(self.fd.as_fd(), &mut a)
     }
 
+    /// `fchmod()` of the descriptor: the queue's mode (its `0o7777` bits;
+    /// `RIPC_MQ_SETPERM`, ABI version 5), with native's checks: the
+    /// queue's owner or `CAP_FOWNER` (`EPERM`), the set-group-ID bit kept
+    /// only for a member of the queue's group or `CAP_FSETID`.  Later opens
+    /// check the new mode.
+    pub fn set_mode(&self, mode: u32) -> io::Result<()> {
+        self.setperm(uapi::RIPC_SETPERM_MODE as u32, mode, u32::MAX, u32::MAX)
+    }
+
+    /// `fchown()` of the descriptor: the queue's owner and group (`None`
+    /// leaves one as it is), with native's checks: `CAP_CHOWN`, or the
+    /// owner giving the queue to one of its own groups (`EPERM`); `EINVAL`
+    /// for an id the caller's user namespace does not map.  Clears the
+    /// set-user-ID bit as native's.
+    pub fn set_owner(&self, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
+        let (uid, gid) = (uid.unwrap_or(u32::MAX), gid.unwrap_or(u32::MAX));
+        self.setperm(uapi::RIPC_SETPERM_OWNER as u32, 0, uid, gid)
+    }
+
+    fn setperm(&self, which: u32, mode: u32, uid: u32, gid: u32) -> io::Result<()> {
+        let mut a = uapi::ripc_mq_setperm {
+            size: sys::size_of::<uapi::ripc_mq_setperm>(),
+            which,
+            mode,
+            uid,
+            gid,
+            __pad: 0,
+        };
+        // SAFETY: `a` is a `ripc_mq_setperm`, only read.
+        self.call(uapi::RIPC_CMD_MQ_SETPERM, &mut a, false)
+            .map(drop)
+    }
+
     /// `mq_setattr()` with `O_NONBLOCK` set or cleared in `mq_flags` (the
     /// only attribute that can change; it is the descriptor's file flag,
     /// as `fcntl(F_SETFL)` sets it).  Returns the attributes from before.

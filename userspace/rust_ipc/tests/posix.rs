@@ -767,3 +767,63 @@ fn statistics() {
     let end = format!(" {}", f.name);
     assert!(table.lines().any(|l| l.ends_with(&end)), "{table}");
 }
+
+/// `set_mode` and `set_owner` (`fchmod`/`fchown` of the descriptor): a
+/// user that may not open the queue may after a `set_mode`, owns it after a
+/// `set_owner` (and then may change its mode), and may not give it away.
+#[test]
+fn set_mode_and_owner_change_who_may_open() {
+    require_device!();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return;
+    }
+    let f = fresh("perm", 2, 16);
+    let name = f.name.clone();
+    let as_nobody = |f: fn(&str) -> Result<(), String>| {
+        let name = name.clone();
+        fork_child(move || {
+            // SAFETY: plain calls with no pointers.
+            if unsafe {
+                libc::setgroups(0, core::ptr::null()) | libc::setgid(65534) | libc::setuid(65534)
+            } != 0
+            {
+                return Err("setuid".into());
+            }
+            f(&name)
+        })
+        .join()
+    };
+    fn open(name: &str, read: bool) -> std::io::Result<PosixQueue> {
+        OpenOptions::new().read(read).write(!read).open(name)
+    }
+    as_nobody(
+        |n| match open(n, true).map(drop).map_err(|e| e.raw_os_error()) {
+            Err(Some(libc::EACCES)) => Ok(()),
+            r => Err(format!("open before set_mode: {r:?}")),
+        },
+    )
+    .unwrap();
+    f.q.set_mode(0o604).unwrap();
+    as_nobody(|n| {
+        let q = open(n, true).map_err(|e| format!("open: {e}"))?;
+        match q.set_mode(0o666).map_err(|e| e.raw_os_error()) {
+            Err(Some(libc::EPERM)) => Ok(()),
+            r => Err(format!("set_mode by another user: {r:?}")),
+        }
+    })
+    .unwrap();
+    f.q.set_owner(Some(65534), None).unwrap();
+    as_nobody(|n| {
+        let q = open(n, true).map_err(|e| format!("open: {e}"))?;
+        q.set_mode(0o600)
+            .map_err(|e| format!("set_mode by the owner: {e}"))?;
+        q.set_owner(None, Some(65534))
+            .map_err(|e| format!("set_owner to its group: {e}"))?;
+        match q.set_owner(Some(0), None).map_err(|e| e.raw_os_error()) {
+            Err(Some(libc::EPERM)) => Ok(()),
+            r => Err(format!("set_owner to root: {r:?}")),
+        }
+    })
+    .unwrap();
+}
