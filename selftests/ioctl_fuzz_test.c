@@ -59,7 +59,7 @@ static const unsigned nrs[] = {
 	RIPC_NR_MSGRCV_BATCH, RIPC_NR_MQ_PEEK, RIPC_NR_MQ_PEEK_BATCH, RIPC_NR_DUMP,
 	RIPC_NR_RESTORE,
 	RIPC_NR_STATS, RIPC_NR_MQ_TIMEDSEND, RIPC_NR_MQ_TIMEDRECEIVE, RIPC_NR_MSGSND_REGS,
-	RIPC_NR_MSGRCV_REGS,
+	RIPC_NR_MSGRCV_REGS, RIPC_NR_MQ_OPEN_FD, RIPC_NR_MQ_SETPERM,
 };
 
 struct fuzzer {
@@ -103,11 +103,11 @@ static void *fuzz_thread(void *p)
 		for (unsigned k = 1; k < 6; k++)
 			if (rnd() % 2)
 				arg[k] = fuzz_ptr(buf);
-		if (nr == RIPC_NR_MQ_OPEN || nr == RIPC_NR_MQ_UNLINK) {
+		if (nr == RIPC_NR_MQ_OPEN || nr == RIPC_NR_MQ_OPEN_FD || nr == RIPC_NR_MQ_UNLINK) {
 			arg[1] = rnd() % 8 ? (uintptr_t)names[rnd() % ARRAY_SIZE(names)] : fuzz_ptr(buf);
 			a.w[1] = O_RDWR | O_NONBLOCK | (rnd() % 2 ? O_CREAT : 0);
 			arg[2] = rnd() % 4 ? 0 : fuzz_ptr(buf);
-			if (nr == RIPC_NR_MQ_OPEN) {	/* struct ripc_mq_open: name at 16 */
+			if (nr != RIPC_NR_MQ_UNLINK) {	/* struct ripc_mq_open: name at 16 */
 				arg[2] = arg[1];
 				arg[3] = rnd() % 4 ? 0 : fuzz_ptr(buf);
 			}
@@ -149,7 +149,17 @@ static void *fuzz_thread(void *p)
 					rnd() % 4 ? rnd() % 4 : rnd());
 			}
 		} else {
-			ioctl(fd, cmd, rnd() % 16 ? (void *)arg : (void *)(uintptr_t)fuzz_ptr(arg));
+			long r = ioctl(fd, cmd, rnd() % 16 ? (void *)arg : (void *)(uintptr_t)fuzz_ptr(arg));
+
+			/* A new descriptor (RIPC_MQ_OPEN_FD): used as one of the
+			 * process's files, the one it replaces closed. */
+			if (r > 2 && nr == RIPC_NR_MQ_OPEN_FD && magic == RIPC_IOC_MAGIC) {
+				int j = rnd() % 8;
+
+				if (fds[j] >= 0 && fds[j] != r)
+					close(fds[j]);
+				fds[j] = (int)r;
+			}
 		}
 		if (rnd() % 128 == 0) {	/* remove what exists */
 			struct ripc_msgctl m = { .size = sizeof(m), .msqid = (int)(rnd() % 4), .cmd = IPC_RMID };
