@@ -302,6 +302,26 @@ impl RipcFile {
         Ok(n as isize)
     }
 
+    /// `RIPC_NOTIFY_FD_OPEN`: a new descriptor of a new file of the device
+    /// made a notification descriptor, on a file open for reading and
+    /// writing (else `EBADF`).
+    fn notify_fd_open(&self, file: &File, a: &ripc_notify_fd_open) -> Result<isize> {
+        let (nonblock, cloexec) = (bindings::O_NONBLOCK, bindings::O_CLOEXEC);
+        if file.flags() & bindings::O_ACCMODE != bindings::O_RDWR {
+            return Err(EBADF);
+        }
+        if a.flags & !(nonblock | cloexec) != 0 {
+            return Err(EINVAL);
+        }
+        let fd = FileDescriptorReservation::get_unused_fd_flags(a.flags & cloexec)?;
+        let new = chardev::reopen(file, bindings::O_RDWR | (a.flags & nonblock), |f| {
+            f.bind(|| Ok(Binding::Notify(NotifyBinding(NotifyFd::new()?))))
+        })?;
+        let n = fd.reserved_fd();
+        fd.fd_install(new);
+        Ok(n as isize)
+    }
+
     /// The ioctls other than the data path's ([`RipcFile::ioctl`]).
     #[inline(never)]
     fn control(&self, file: &File, nr: u32, arg: usize) -> Result<isize> {
@@ -352,6 +372,7 @@ impl RipcFile {
                 Ok(0)
             }
             RIPC_NR_MQ_OPEN_FD => me.mq_open_fd(file, &read_arg(arg)?),
+            RIPC_NR_NOTIFY_FD_OPEN => me.notify_fd_open(file, &read_arg(arg)?),
             // The queue's namespace: the file's, where it was opened.
             RIPC_NR_MQ_SETPERM => {
                 let a = read_arg(arg)?;

@@ -752,7 +752,8 @@ static int open_bound(int flags, unsigned long cmd, void *arg)
 	return fd;
 }
 
-/* 1 once the module refused RIPC_MQ_OPEN_FD (ENOTTY: ABI version 4 or older). */
+/* 1 once the module refused RIPC_MQ_OPEN_FD (ENOTTY: ABI version 4 or older,
+ * without RIPC_NOTIFY_FD_OPEN either). */
 static int no_open_fd;
 
 /*
@@ -1015,9 +1016,26 @@ int ripc_notify_fd_open(int flags)
 {
 	struct ripc_notify_fd arg = { .size = sizeof(arg) };
 
+	struct ripc_notify_fd_open o = { .size = sizeof(o), .flags = (__u32)flags };
+	int dev, fd;
+
 	if (flags & ~(O_NONBLOCK | O_CLOEXEC)) {
 		errno = EINVAL;
 		return -1;
+	}
+	/* RIPC_NOTIFY_FD_OPEN on the process-wide descriptor (no path lookup),
+	 * else, on an older module, a new open of the device bound. */
+	if (!__atomic_load_n(&no_open_fd, __ATOMIC_RELAXED)) {
+		dev = device_fd();
+		if (dev < 0)
+			return -1;
+		fd = ioctl(dev, RIPC_NOTIFY_FD_OPEN, &o);
+		if (fd >= 0) {
+			fd_learn(fd);
+			return fd;
+		}
+		if (errno != ENOTTY)
+			return -1;
 	}
 	return open_bound(O_RDWR | flags, RIPC_NOTIFY_FD_BIND, &arg);
 }

@@ -59,7 +59,7 @@ static const unsigned nrs[] = {
 	RIPC_NR_MSGRCV_BATCH, RIPC_NR_MQ_PEEK, RIPC_NR_MQ_PEEK_BATCH, RIPC_NR_DUMP,
 	RIPC_NR_RESTORE,
 	RIPC_NR_STATS, RIPC_NR_MQ_TIMEDSEND, RIPC_NR_MQ_TIMEDRECEIVE, RIPC_NR_MSGSND_REGS,
-	RIPC_NR_MSGRCV_REGS, RIPC_NR_MQ_OPEN_FD, RIPC_NR_MQ_SETPERM,
+	RIPC_NR_MSGRCV_REGS, RIPC_NR_MQ_OPEN_FD, RIPC_NR_MQ_SETPERM, RIPC_NR_NOTIFY_FD_OPEN,
 };
 
 struct fuzzer {
@@ -151,9 +151,11 @@ static void *fuzz_thread(void *p)
 		} else {
 			long r = ioctl(fd, cmd, rnd() % 16 ? (void *)arg : (void *)(uintptr_t)fuzz_ptr(arg));
 
-			/* A new descriptor (RIPC_MQ_OPEN_FD): used as one of the
-			 * process's files, the one it replaces closed. */
-			if (r > 2 && nr == RIPC_NR_MQ_OPEN_FD && magic == RIPC_IOC_MAGIC) {
+			/* A new descriptor (RIPC_MQ_OPEN_FD, RIPC_NOTIFY_FD_OPEN):
+			 * used as one of the process's files, the one it replaces
+			 * closed. */
+			if (r > 2 && (nr == RIPC_NR_MQ_OPEN_FD || nr == RIPC_NR_NOTIFY_FD_OPEN) &&
+			    magic == RIPC_IOC_MAGIC) {
 				int j = rnd() % 8;
 
 				if (fds[j] >= 0 && fds[j] != r)

@@ -291,6 +291,36 @@ TEST_F(thr, close_of_a_high_number_stays_a_cancellation_point_while_registered)
 	ASSERT_TRUE(called_within(CALL_MS));
 }
 
+/*
+ * A process that chroots into a directory without /dev registers and gets
+ * SIGEV_THREAD calls afterwards, as glibc's (its netlink socket needs no
+ * path): the drop-in makes each registration's notification descriptor
+ * through the device descriptor it holds (it opened /dev/rust_ipc: ENOENT).
+ */
+TEST_F(thr, sigev_thread_registers_after_a_chroot)
+{
+	char root[64];
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	snprintf(root, sizeof(root), "/tmp/ripc_sevt_chroot_%d", getpid());
+	SYS(mkdir(root, 0755));
+	pid = fork();
+	if (pid == 0) {
+		if (chroot(root) || chdir("/"))
+			_exit(2);
+		if (notify_thread(q, (void *)9, NULL))
+			_exit(3);
+		if (mq_send(q, "x", 1, 0))
+			_exit(4);
+		_exit(called_within(CALL_MS) && got_value == (void *)9 ? 0 : 5);
+	}
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, wait_child(pid));
+	SYS(rmdir(root));
+}
+
 TEST_F(thr, not_called_until_the_queue_empties_and_refills)
 {
 	char buf[16];

@@ -150,6 +150,48 @@ TEST_F(notify, fires_once_with_the_value_and_the_senders_pid_and_uid)
 	SYS(none(q));	/* the queue has no registration left */
 }
 
+/*
+ * A process that chroots into a directory without /dev makes notification
+ * descriptors afterwards (RIPC_NOTIFY_FD_OPEN on the device descriptor it
+ * holds: the drop-in's SIGEV_THREAD needs one per registration), as glibc's
+ * SIGEV_THREAD works in a chroot; the descriptor is one as usual (flags,
+ * registration, record).  RIPC_NOTIFY_FD_OPEN itself: EBADF on a file of
+ * the device not open for reading and writing, EINVAL for other flags.
+ */
+TEST_F(notify, a_notification_descriptor_opens_after_a_chroot)
+{
+	struct ripc_notify_fd_open o = { .size = sizeof(o), .flags = O_ACCMODE };
+	char root[64];
+	pid_t pid;
+	int ro;
+
+	REQUIRE_ROOT();
+	ro = SYS(open(RIPC_DEVICE, O_RDONLY | O_CLOEXEC));
+	ASSERT_ERRNO(EBADF, ioctl(ro, RIPC_NOTIFY_FD_OPEN, &o));
+	SYS(close(ro));
+	ASSERT_ERRNO(EINVAL, ioctl(ripc_device_fd(), RIPC_NOTIFY_FD_OPEN, &o));
+	snprintf(root, sizeof(root), "/tmp/ripc_nfd_chroot_%d", getpid());
+	SYS(mkdir(root, 0755));
+	pid = fork_child();
+	if (pid == 0) {
+		struct ripc_notify_record r;
+		int fd;
+
+		CHILD_CHECK(chroot(root) == 0 && chdir("/") == 0);
+		CHILD_CHECK((fd = ripc_notify_fd_open(O_NONBLOCK)) >= 0);
+		CHILD_CHECK(fcntl(fd, F_GETFD) == 0);
+		CHILD_CHECK((fcntl(fd, F_GETFL) & (O_ACCMODE | O_NONBLOCK)) == (O_RDWR | O_NONBLOCK));
+		CHILD_CHECK(read(fd, &r, sizeof(r)) == -1 && errno == EAGAIN);
+		CHILD_CHECK(arm(q, fd, VALUE) == 0);
+		CHILD_CHECK(ripc_mq_send(q, "x", 1, 0) == 0);
+		CHILD_CHECK(read(fd, &r, sizeof(r)) == (ssize_t)REC && r.sigev_value == VALUE &&
+			    r.pid == getpid());
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	SYS(rmdir(root));
+}
+
 TEST_F(notify, a_read_smaller_than_a_record_is_einval)
 {
 	char small[REC - 1];

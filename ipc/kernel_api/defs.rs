@@ -65,6 +65,7 @@ plain_data!(
     ripc_msg_batch,
     ripc_list,
     ripc_notify_fd,
+    ripc_notify_fd_open,
     ripc_notify_record,
     ripc_mq_peek,
     ripc_mq_peek_batch,

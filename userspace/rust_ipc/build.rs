@@ -49,6 +49,7 @@ const COMMANDS: &[&str] = &[
     "RIPC_MSGRCV_BATCH",
     "RIPC_NOTIFY_FD_BIND",
     "RIPC_NOTIFY_FD_STATE",
+    "RIPC_NOTIFY_FD_OPEN",
     "RIPC_MQ_PEEK",
     "RIPC_MQ_PEEK_BATCH",
     "RIPC_IOC_DUMP",

@@ -24,7 +24,7 @@
 #include <linux/ioctl.h>
 
 #define RIPC_DEVICE "/dev/rust_ipc"
-#define RIPC_ABI_VERSION 5             /* 2: the register calls (below); 3: ripc_set_limits.set, POLLPRI on notification descriptors; 4: a relative wait's time left written back (struct ripc_clock); 5: RIPC_MQ_OPEN_FD, RIPC_MQ_SETPERM */
+#define RIPC_ABI_VERSION 5             /* 2: the register calls (below); 3: ripc_set_limits.set, POLLPRI on notification descriptors; 4: a relative wait's time left written back (struct ripc_clock); 5: RIPC_MQ_OPEN_FD, RIPC_MQ_SETPERM, RIPC_NOTIFY_FD_OPEN */
 
 /* Limits, as /proc/sys/fs/mqueue/ and /proc/sys/kernel/msg* show them. */
 struct ripc_limits {
@@ -299,6 +299,19 @@ struct ripc_notify_fd {
 	__u32 armed;                    /* out */
 	__u32 pending;                  /* out */
 	__u32 __pad;
+};
+
+/*
+ * RIPC_NOTIFY_FD_OPEN (ABI version 5), on any file of the device open for
+ * reading and writing (else EBADF): a new descriptor of a new file of the
+ * device made a notification descriptor, as an open of /dev/rust_ipc and
+ * RIPC_NOTIFY_FD_BIND make one, without a path lookup of the node (after a
+ * chroot...); flags O_NONBLOCK and O_CLOEXEC, others EINVAL.  Returns the
+ * descriptor.  libripc's ripc_notify_fd_open() uses it.
+ */
+struct ripc_notify_fd_open {
+	__u32 size;
+	__u32 flags;
 };
 
 /* ---- System V queues ------------------------------------------------- */
@@ -749,6 +762,7 @@ struct ripc_stats {
 #define RIPC_NR_RESTORE 0x43
 #define RIPC_NR_NOTIFY_FD_BIND 0x60
 #define RIPC_NR_NOTIFY_FD_STATE 0x61
+#define RIPC_NR_NOTIFY_FD_OPEN 0x62
 #define RIPC_NR_STATS 0x70
 #define RIPC_NR_MQ_TIMEDSEND 0x80
 #define RIPC_NR_MQ_TIMEDRECEIVE 0x81
@@ -782,6 +796,7 @@ struct ripc_stats {
 #define RIPC_IOC_RESTORE	_IOW(RIPC_IOC_MAGIC, RIPC_NR_RESTORE, struct ripc_dump)
 #define RIPC_NOTIFY_FD_BIND	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_NOTIFY_FD_BIND, struct ripc_notify_fd)
 #define RIPC_NOTIFY_FD_STATE	_IOWR(RIPC_IOC_MAGIC, RIPC_NR_NOTIFY_FD_STATE, struct ripc_notify_fd)
+#define RIPC_NOTIFY_FD_OPEN	_IOW(RIPC_IOC_MAGIC, RIPC_NR_NOTIFY_FD_OPEN, struct ripc_notify_fd_open)
 #define RIPC_IOC_STATS		_IOWR(RIPC_IOC_MAGIC, RIPC_NR_STATS, struct ripc_stats)
 
 /*

@@ -158,6 +158,10 @@ mod tests {
                 read_write::<ripc_notify_fd>(m, n(RIPC_NR_NOTIFY_FD_STATE)),
             ),
             (
+                RIPC_CMD_NOTIFY_FD_OPEN,
+                write::<ripc_notify_fd_open>(m, n(RIPC_NR_NOTIFY_FD_OPEN)),
+            ),
+            (
                 RIPC_CMD_MQ_PEEK,
                 read_write::<ripc_mq_peek>(m, n(RIPC_NR_MQ_PEEK)),
             ),

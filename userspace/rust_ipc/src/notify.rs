@@ -8,7 +8,7 @@ use crate::{
 use rustix::fs::OFlags;
 use std::{
     io,
-    os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd},
+    os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd},
 };
 
 /// A notification descriptor: register it on a queue with
@@ -66,6 +66,26 @@ impl NotifyFd {
         } else {
             OFlags::RDWR
         };
+        // `RIPC_NOTIFY_FD_OPEN` on the process-wide descriptor: no path
+        // lookup of the device (as libripc); an older module: a new open
+        // of the device, bound.
+        let mut o = uapi::ripc_notify_fd_open {
+            size: sys::size_of::<uapi::ripc_notify_fd_open>(),
+            flags: (flags & OFlags::NONBLOCK).bits() | OFlags::CLOEXEC.bits(),
+        };
+        // SAFETY: `o` is a `ripc_notify_fd_open`, which has no pointers.
+        match unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_NOTIFY_FD_OPEN, &mut o) } {
+            // SAFETY: the module installed a new descriptor, ours to own.
+            Ok(n) => {
+                return Ok(NotifyFd {
+                    fd: unsafe { OwnedFd::from_raw_fd(n) },
+                })
+            }
+            Err(e) if e.raw_os_error() != Some(rustix::io::Errno::NOTTY.raw_os_error()) => {
+                return Err(e)
+            }
+            Err(_) => {}
+        }
         let fd = sys::open_device_as(flags)?;
         let mut arg = state_arg();
         // SAFETY: `arg` is a `ripc_notify_fd`, which has no pointers.
