@@ -76,8 +76,18 @@ impl Drop for RipcFile {
 
 /// The caller's namespace: the file's own, or another one looked up.
 enum NsOf<'a> {
-    Cached(&'a Ns),
+    Cached(&'a Arc<Ns>),
     Other(Arc<Ns>),
+}
+
+impl NsOf<'_> {
+    /// A reference of its own on the namespace.
+    fn arc(&self) -> Arc<Ns> {
+        match self {
+            NsOf::Cached(n) => Arc::clone(n),
+            NsOf::Other(n) => n.clone(),
+        }
+    }
 }
 
 impl core::ops::Deref for NsOf<'_> {
@@ -279,7 +289,7 @@ impl RipcFile {
         }
         let ns = self.ns()?;
         let mut fd = None;
-        let h = mqueue::open(&ns.mq, &ns.ipc()?, a, || {
+        let h = mqueue::open(&ns.arc(), &ns.ipc()?, a, || {
             fd = Some(FileDescriptorReservation::get_unused_fd_flags(
                 bindings::O_CLOEXEC,
             )?);
@@ -287,10 +297,11 @@ impl RipcFile {
         })?;
         // Reserved once the name was read, which an opened queue's was.
         let fd = fd.ok_or(EINVAL)?;
-        if a.oflag & bindings::O_DIRECT != 0 {
+        let path = a.oflag & bindings::O_PATH;
+        // `do_dentry_open`: an `O_PATH` file before the `O_DIRECT` check.
+        if path == 0 && a.oflag & bindings::O_DIRECT != 0 {
             return Err(EINVAL);
         }
-        let path = a.oflag & bindings::O_PATH;
         let new = chardev::reopen(file, a.oflag & bindings::O_ACCMODE | path, |f| {
             f.bind(|| Ok(Binding::Mq(h)))
         })?;
@@ -352,7 +363,7 @@ impl RipcFile {
                 // queue made stays).
                 if a.oflag & (bindings::O_PATH | bindings::O_DIRECT) != 0 {
                     let ns = me.ns()?;
-                    mqueue::open(&ns.mq, &ns.ipc()?, &a, || Ok(()))?;
+                    mqueue::open(&ns.arc(), &ns.ipc()?, &a, || Ok(()))?;
                     return if a.oflag & bindings::O_PATH != 0 {
                         Ok(0)
                     } else {
@@ -362,7 +373,7 @@ impl RipcFile {
                 me.bind(|| {
                     let ns = me.ns()?;
                     Ok(Binding::Mq(mqueue::open(
-                        &ns.mq,
+                        &ns.arc(),
                         &ns.ipc()?,
                         &a,
                         || Ok(()),
@@ -373,11 +384,7 @@ impl RipcFile {
             }
             RIPC_NR_MQ_OPEN_FD => me.mq_open_fd(file, &read_arg(arg)?),
             RIPC_NR_NOTIFY_FD_OPEN => me.notify_fd_open(file, &read_arg(arg)?),
-            // The queue's namespace: the file's, where it was opened.
-            RIPC_NR_MQ_SETPERM => {
-                let a = read_arg(arg)?;
-                mqueue::setperm(mq, &me.ns.mq, me.ns.ipc().ok(), &a).map(|()| 0)
-            }
+            RIPC_NR_MQ_SETPERM => mqueue::setperm(mq, &read_arg(arg)?).map(|()| 0),
             RIPC_NR_MQ_UNLINK => {
                 let ns = me.ns()?;
                 mqueue::unlink(&ns.mq, &ns.ipc()?, &read_arg(arg)?).map(|()| 0)

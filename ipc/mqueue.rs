@@ -19,6 +19,7 @@ use crate::ipc::{
         DIRECT_MIN, DIRECT_TEXT_MAX,
     },
     kernel_api::{self, globals, IpcNsRef, MqWriter, UserNsRef},
+    ns::Ns,
     limits::{Limits, HARD_MSGMAX, HARD_MSGSIZEMAX},
     lock::{new_queue_lock, QueueLock},
     msg::Msg,
@@ -670,6 +671,8 @@ impl MqQueue {
 /// descriptor does: a read-only remount fails with `EBUSY` meanwhile).
 pub(crate) struct MqHandle {
     q: Arc<MqQueue>,
+    /// The namespace the queue is in (`RIPC_MQ_SETPERM`'s mount and owner).
+    ns: Arc<Ns>,
     read: bool,
     write: bool,
     _writer: Option<MqWriter>,
@@ -732,11 +735,12 @@ fn check_name(name: &[u8], looked_up: impl FnOnce() -> Result) -> Result<KVec<u8
 /// where `do_mq_open` takes its descriptor (`RIPC_MQ_OPEN_FD`'s
 /// reservation): after `getname`'s checks, before the lookup's.
 pub(crate) fn open(
-    ns: &MqNs,
+    of: &Arc<Ns>,
     ipc: &IpcNsRef,
     a: &ripc_mq_open,
     fd: impl FnOnce() -> Result,
 ) -> Result<MqHandle> {
+    let ns = &of.mq;
     // glibc refuses a name without its slash before the system call, which
     // reads `attr` before the name.
     let mut named = false;
@@ -779,6 +783,7 @@ pub(crate) fn open(
         let writer = if write { ipc.mq_writer()? } else { None };
         return Ok(MqHandle {
             q: q.clone(),
+            ns: of.clone(),
             read,
             write,
             _writer: writer,
@@ -793,6 +798,7 @@ pub(crate) fn open(
     names.add(name, &q)?;
     Ok(MqHandle {
         q,
+        ns: of.clone(),
         read,
         write,
         // The creation's write access, kept by a descriptor open for
@@ -1281,26 +1287,22 @@ pub(crate) fn bound_flags(file: &File, oflag: u32) {
 
 /// `RIPC_MQ_SETPERM`: `fchmod` or `fchown` of the queue, with the checks of
 /// `chmod_common`/`chown_common`, `notify_change` and `setattr_prepare`, in
-/// their order.  `ns` is the queue's namespace, `ipc` its IPC namespace
-/// (whose mqueue mount must be writable, `EROFS`) while it lives.
-pub(crate) fn setperm(
-    h: Option<&MqHandle>,
-    ns: &MqNs,
-    ipc: Option<IpcNsRef>,
-    a: &ripc_mq_setperm,
-) -> Result {
+/// their order, in the queue's namespace (whose mqueue mount must be
+/// writable, `EROFS`, while it lives).
+pub(crate) fn setperm(h: Option<&MqHandle>, a: &ripc_mq_setperm) -> Result {
     const SUID: u32 = 0o4000;
     const SGID: u32 = 0o2000;
     const XGRP: u32 = 0o010;
-    let q = &h.ok_or(EBADF)?.q;
+    let h = h.ok_or(EBADF)?;
+    let (q, ns) = (&h.q, &h.ns.mq);
     let chown = match a.which {
         RIPC_SETPERM_MODE => false,
         RIPC_SETPERM_OWNER => true,
         _ => return Err(EINVAL),
     };
-    let _writer = match ipc {
-        Some(ipc) => ipc.mq_writer()?,
-        None => None,
+    let _writer = match h.ns.ipc() {
+        Ok(ipc) => ipc.mq_writer()?,
+        Err(_) => None,
     };
     // The ids as the caller's user namespace maps them; -1 leaves one.
     let id = |v: u32, map: fn(u32) -> Result<u32>| match v {
@@ -1343,7 +1345,9 @@ pub(crate) fn setperm(
         // setattr_prepare's ATTR_MODE: the owner or CAP_FOWNER, and the
         // set-group-ID bit only for the (new) group's members or CAP_FSETID.
         let new_mode = match new_mode {
-            Some(_) if !owns && !cap(bindings::CAP_FOWNER) => return Err(EPERM),
+            Some(_) if !owns && !kernel_api::capable_wrt_uid(uid, bindings::CAP_FOWNER) => {
+                return Err(EPERM)
+            }
             Some(m) if !(cred::in_group(new_gid) || cap(bindings::CAP_FSETID)) => Some(m & !SGID),
             m => m,
         };

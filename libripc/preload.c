@@ -103,9 +103,10 @@
  *    gives what glibc gives.  A program that closes it (a stale close of that number)
  *    breaks native SIGEV_THREAD (EBADF from then on); here nothing changes;
  *  - a close of one of the library's own numbers (a stale close: the
- *    library keeps a bit for each) takes the library's lock, with
- *    cancellation disabled and signals blocked, before and after the close
- *    itself (not across it); a close of any other number takes no lock.
+ *    library keeps a bit for each), and a closefrom() or close_range(),
+ *    holds the library's lock across the call, with cancellation disabled
+ *    and signals blocked; a close() or dup2() of any other number takes
+ *    no lock.
  *
  * Limits files.  fopen/fopen64 and open/open64/openat/openat64 (and the
  * fortify __open*_2) of exactly these paths are served from the module's
@@ -808,17 +809,18 @@ static int in_range(int fd, unsigned int lo, unsigned int hi)
  * them as files of the device (and again after the call: closing_end(),
  * for a number another thread looked at meanwhile; before it too, for a
  * call that a cancellation ends), and the library lets go of those of its
- * own among them; returns 1 if it had any there (then closing_end() sees
- * to its helper after the call).  The lock is taken only then, and not
- * held across the call: a close that lingers (a socket's SO_LINGER, a dead
- * network file system) keeps no other thread waiting and stays
- * interruptible by a signal and cancellable.
+ * own among them.  Returns 1 with the lock held, until closing_end(), if
+ * the call may close any of the library's own descriptors: a range
+ * (closefrom, close_range: none of its descriptors is made in the range
+ * while it runs), or a number that is one of them (a stale close).  A
+ * close of any other number takes no lock: one that lingers (a socket's
+ * SO_LINGER, a dead network file system) keeps no other thread waiting
+ * and stays interruptible by a signal and cancellable.
  */
-static int closing_begin(unsigned int lo, unsigned int hi)
+static int closing_begin(unsigned int lo, unsigned int hi, struct guard *g)
 {
 	struct treg **pp, *r;
-	struct guard g;
-	int mine = mine_in(lo, hi);
+	int mine = lo != hi || mine_in(lo, hi);
 
 	ripc_fd_forget(lo, hi);
 	/* None of the library's descriptors in range (the common case):
@@ -836,14 +838,12 @@ static int closing_begin(unsigned int lo, unsigned int hi)
 	next_id_gone(lo, hi);
 	if (!mine)
 		return 0;
-	lock(&g);
-	mine = 0;
+	lock(g);
 	for (pp = &regs; (r = *pp);) {
 		if (!in_range(r->nfd, lo, hi)) {
 			pp = &r->next;
 			continue;
 		}
-		mine = 1;
 		mine_mark(r->nfd, 0);
 		if (r->calling) {
 			r->nfd = -1;	/* the helper must not close the number */
@@ -855,19 +855,16 @@ static int closing_begin(unsigned int lo, unsigned int hi)
 	}
 	for (int i = 0; i < nidle;)
 		if (in_range(idle[i], lo, hi)) {
-			mine = 1;
 			mine_mark(idle[i], 0);
 			idle[i] = idle[--nidle];
 		} else {
 			i++;
 		}
 	if (in_range(epfd, lo, hi)) {
-		mine = 1;
 		mine_mark(epfd, 0);
 		__atomic_store_n(&epfd, -1, __ATOMIC_RELEASE);	/* closing_end() makes another */
 	}
-	unlock(&g);
-	return mine;
+	return 1;
 }
 
 /*
@@ -1130,24 +1127,28 @@ EXPORT int msgctl(int msqid, int cmd, struct msqid_ds *buf)
 /* After descriptors lo..hi were closed or replaced: libripc forgets them as
  * files of the device (ripc_fd_forget()), and the device's descriptor if
  * it is among them and no longer the device's (published while the call
- * ran, then closed by it); if the library had
- * descriptors there (mine), its registrations are looked at again and a
- * helper started for them if the call closed the epoll set. */
-static void closing_end(unsigned int lo, unsigned int hi, int mine)
+ * ran, then closed by it); if closing_begin() took the lock (locked), the
+ * registrations are looked at again, a helper started for them if the
+ * call closed the epoll set, and the lock dropped. */
+static void closing_end(unsigned int lo, unsigned int hi, int locked, struct guard *g)
 {
 	ripc_fd_forget(lo, hi);
-	if (getpid() == __atomic_load_n(&state_pid, __ATOMIC_RELAXED))
+	if (in_range(ripc_device_fd_peek(), lo, hi) &&
+	    getpid() == __atomic_load_n(&state_pid, __ATOMIC_RELAXED))
 		ripc_device_recheck(lo, hi);
-	if (mine)
-		settle();
+	if (locked) {
+		settle_locked();
+		unlock(g);
+	}
 }
 
 /* call, which closes or replaces descriptors lo..hi (lo < 0: none). */
 #define CLOSING(lo, hi, call) ({ \
-	int __lo = (lo), __m = __lo >= 0 && closing_begin(__lo, (hi)); \
+	struct guard __g; \
+	int __lo = (lo), __l = __lo >= 0 && closing_begin(__lo, (hi), &__g); \
 	__typeof__(call) __r = (call); \
 	if (__lo >= 0) \
-		closing_end(__lo, (hi), __m); \
+		closing_end(__lo, (hi), __l, &__g); \
 	__r; \
 })
 
@@ -1158,46 +1159,50 @@ EXPORT int close(int fd)
 
 EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
+	struct guard g;
 	/* Only a call that closes (not CLOEXEC, nor one the kernel refuses
 	 * with EINVAL: an unknown flag, first > last) lets numbers go. */
 	int closes = !(flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) &&
 		     !(flags & CLOSE_RANGE_CLOEXEC) && first <= last;
-	int mine = closes && closing_begin(first, last);
+	int locked = closes && closing_begin(first, last, &g);
 	int ret = REAL(close_range)(first, last, flags);
 
 	if (closes)
-		closing_end(first, last, mine);
+		closing_end(first, last, locked, &g);
 	return ret;
 }
 
 EXPORT void closefrom(int lowfd)
 {
-	int mine = closing_begin(lowfd < 0 ? 0 : lowfd, UINT_MAX);
+	struct guard g;
+	int locked = closing_begin(lowfd < 0 ? 0 : lowfd, UINT_MAX, &g);
 
 	REAL(closefrom)(lowfd);
-	closing_end(lowfd < 0 ? 0 : lowfd, UINT_MAX, mine);
+	closing_end(lowfd < 0 ? 0 : lowfd, UINT_MAX, locked, &g);
 }
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
+	struct guard g;
 	int valid = oldfd != newfd && newfd >= 0 && !(flags & ~O_CLOEXEC) &&
 		    fcntl(oldfd, F_GETFD) >= 0;
-	int mine = valid && closing_begin(newfd, newfd);
+	int locked = valid && closing_begin(newfd, newfd, &g);
 	int ret = REAL(dup3)(oldfd, newfd, flags);
 
 	if (valid)
-		closing_end(newfd, newfd, mine);
+		closing_end(newfd, newfd, locked, &g);
 	return ret;
 }
 
 EXPORT int dup2(int oldfd, int newfd)
 {
+	struct guard g;
 	int valid = oldfd != newfd && newfd >= 0 && fcntl(oldfd, F_GETFD) >= 0;
-	int mine = valid && closing_begin(newfd, newfd);
+	int locked = valid && closing_begin(newfd, newfd, &g);
 	int ret = REAL(dup2)(oldfd, newfd);
 
 	if (valid)
-		closing_end(newfd, newfd, mine);
+		closing_end(newfd, newfd, locked, &g);
 	return ret;
 }
 

@@ -342,17 +342,14 @@ static void learn_abi(int fd)
 #define REGS_UNKNOWN() 0
 #endif
 
-/* What the process-wide descriptor is (its fstat when it was opened). */
-static struct stat devfd_st;
-
-/* Whether fd is still the file devfd_st describes. */
+/* Whether fd is (still) a file of the device, by its number. */
 static int still_device(int fd)
 {
 	int err = errno, ok;
 	struct stat st;
 
-	ok = fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == devfd_st.st_rdev &&
-	     st.st_ino == devfd_st.st_ino && st.st_dev == devfd_st.st_dev;
+	ok = fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) &&
+	     st.st_rdev == __atomic_load_n(&device_rdev, __ATOMIC_RELAXED);
 	errno = err;
 	return ok;
 }
@@ -376,6 +373,9 @@ int ripc_device_fd(void)
 			close_own(fd);
 			return -1;
 		}
+		/* The device's number, known from now on (fd_check() compares
+		 * with it: after a chroot the node is not there to look at). */
+		__atomic_store_n(&device_rdev, st.st_rdev, __ATOMIC_RELAXED);
 		/* Out of the program's way (its stale closes, "lowest free" opens). */
 		high = ripc_dup_high(fd);
 		errno = err;		/* a call that succeeds leaves errno alone */
@@ -383,9 +383,7 @@ int ripc_device_fd(void)
 			close_own(fd);
 			fd = high;
 		}
-		/* Another thread may have won the race: keep its descriptor
-		 * (whose fstat is the same: the same node). */
-		devfd_st = st;
+		/* Another thread may have won the race: keep its descriptor. */
 		expected = -1;
 		if (!__atomic_compare_exchange_n(&devfd, &expected, fd, 0,
 						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
@@ -825,14 +823,20 @@ int ripc_mq_close(int mqd)
 	return ret;
 }
 
-/* RIPC_MQ_SETPERM on a queue descriptor; EBADF on any other file. */
+/* RIPC_MQ_SETPERM on a queue descriptor; EBADF on any other file (ENOTTY
+ * from one taken for the device's while its number was not known). */
 static int setperm(int mqd, struct ripc_mq_setperm *a)
 {
 	if (!fd_ours(mqd)) {
 		errno = EBADF;
 		return -1;
 	}
-	return ioctl(mqd, RIPC_MQ_SETPERM, a) < 0 ? -1 : 0;
+	if (ioctl(mqd, RIPC_MQ_SETPERM, a) < 0) {
+		if (errno == ENOTTY)
+			errno = EBADF;
+		return -1;
+	}
+	return 0;
 }
 
 int ripc_mq_fchmod(int mqd, mode_t mode)

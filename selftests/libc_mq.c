@@ -763,6 +763,52 @@ TEST(fchmod_and_fchown_of_a_queue_change_the_queue_not_the_device)
 	SYS(mq_unlink(name));
 }
 
+/*
+ * After a chroot into a directory without /dev and /sys, fchmod() and
+ * fchown() of an ordinary file are the file's: the drop-in, which cannot
+ * look at the device's node there, knows the device's number from its own
+ * descriptor (it took every unknown file for the device's: ENOTTY).
+ */
+TEST(fchmod_of_a_file_after_a_chroot_is_the_files)
+{
+	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
+	char root[64], name[64];
+	int status;
+	pid_t pid;
+	mqd_t q;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	snprintf(root, sizeof(root), "/tmp/ripc_fchmod_chroot_%d", getpid());
+	snprintf(name, sizeof(name), "/ripc_fchmod_chroot_%d", getpid());
+	SYS(mkdir(root, 0755));
+	q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
+	pid = fork();
+	if (pid == 0) {
+		struct stat st;
+		int fd;
+
+		if (chroot(root) || chdir("/"))
+			_exit(2);
+		fd = open("/f", O_RDWR | O_CREAT | O_EXCL, 0600);
+		if (fd < 0)
+			_exit(3);
+		if (fchmod(fd, 0640) || fchown(fd, 65534, 65534))
+			_exit(4);
+		if (fstat(fd, &st) || (st.st_mode & 07777) != 0640 || st.st_uid != 65534)
+			_exit(5);
+		/* The queue's still are the queue's. */
+		_exit(fchmod(q, 0644) ? 6 : unlink("/f") ? 7 : 0);
+	}
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	SYS(mq_close(q));
+	SYS(mq_unlink(name));
+	SYS(rmdir(root));
+}
+
 /* Every mq_* call on fd, which is not a queue, is EBADF (0), else -1. */
 static int all_ebadf(int fd)
 {

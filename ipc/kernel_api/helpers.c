@@ -309,6 +309,18 @@ bool rust_ipc_capable_wrt_ids(kuid_t uid, kgid_t gid, int cap, bool audit)
 }
 
 /*
+ * inode_owner_or_capable()'s capability: cap over the caller's user
+ * namespace, for an object whose owner uid is mapped there (its group
+ * need not be).
+ */
+bool rust_ipc_capable_wrt_uid(kuid_t uid, int cap)
+{
+	struct user_namespace *ns = current_user_ns();
+
+	return kuid_has_mapping(ns, uid) && ns_capable(ns, cap);
+}
+
+/*
  * fsuidgid_has_mapping() of a superblock owned by ns: whether the caller's
  * fs uid and gid have a mapping in ns (may_create_dentry()'s EOVERFLOW
  * check, for an mqueue file system, whose owner is its IPC namespace's).

@@ -76,6 +76,7 @@ u32 rust_ipc_uid_for_reader(struct user_namespace *sender_user_ns, u32 uid);
 bool rust_ipc_kiocb_nowait(struct kiocb *iocb);
 void *rust_ipc_file_private(struct file *file, const void *flush);
 struct file *rust_ipc_reopen(struct file *src, int flags);
+bool rust_ipc_capable_wrt_uid(kuid_t uid, int cap);
 u32 rust_ipc_crc32(u32 crc, const void *p, size_t len);
 void rust_ipc_set_interruptible(void);
 s64 rust_ipc_timens_to_host(clockid_t clock, s64 at);

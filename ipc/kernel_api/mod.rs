@@ -88,6 +88,7 @@ mod ffi {
             cap: c_int,
             audit: bool,
         ) -> bool;
+        pub(super) fn rust_ipc_capable_wrt_uid(uid: bindings::kuid_t, cap: c_int) -> bool;
         pub(super) fn rust_ipc_current_ids(
             uid: *mut bindings::kuid_t,
             euid: *mut bindings::kuid_t,
@@ -602,6 +603,13 @@ pub(crate) fn capable_wrt_ids(uid: u32, gid: u32, cap: u32, audit: bool) -> bool
             audit,
         )
     }
+}
+
+/// `inode_owner_or_capable`'s capability: `cap` over the caller's user
+/// namespace for an object whose owner `uid` is mapped there.
+pub(crate) fn capable_wrt_uid(uid: u32, cap: u32) -> bool {
+    // SAFETY: plain call on the caller's credentials.
+    unsafe { ffi::rust_ipc_capable_wrt_uid(bindings::kuid_t { val: uid }, cap as c_int) }
 }
 
 /// `current_umask()`.

@@ -75,11 +75,12 @@ impl NotifyFd {
         };
         // SAFETY: `o` is a `ripc_notify_fd_open`, which has no pointers.
         match unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_NOTIFY_FD_OPEN, &mut o) } {
-            // SAFETY: the module installed a new descriptor, ours to own.
             Ok(n) => {
                 return Ok(NotifyFd {
+                    // SAFETY: the module installed a new descriptor, ours
+                    // to own.
                     fd: unsafe { OwnedFd::from_raw_fd(n) },
-                })
+                });
             }
             Err(e) if e.raw_os_error() != Some(rustix::io::Errno::NOTTY.raw_os_error()) => {
                 return Err(e)

@@ -270,12 +270,13 @@ impl OpenOptions {
         // SAFETY: `arg` is a `ripc_mq_open` whose name is a NUL-terminated
         // string and whose attr is 0 or a `ripc_mq_attr`, both alive.
         match unsafe { ioctl(dev, uapi::RIPC_CMD_MQ_OPEN_FD, &mut arg) } {
-            // SAFETY: the module installed a new descriptor, ours to own.
             Ok(n) => {
                 return Ok(PosixQueue {
+                    // SAFETY: the module installed a new descriptor, ours
+                    // to own.
                     fd: unsafe { OwnedFd::from_raw_fd(n) },
                     device: true,
-                })
+                });
             }
             Err(e) if e.raw_os_error() != Some(Errno::NOTTY.raw_os_error()) => return Err(e),
             // A module of ABI version 4 or older: a new file of the device,

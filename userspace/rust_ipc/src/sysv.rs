@@ -281,8 +281,16 @@ impl SysvQueue {
         msgflg: i32,
         timeout: Option<Deadline>,
     ) -> io::Result<()> {
+        // The native struct msgbuf: { long mtype; char mtext[]; }.
+        if data.len() > MSGBUF_KEEP - 8 {
+            let mut msg = Vec::new();
+            msg.try_reserve_exact(data.len().saturating_add(8))
+                .map_err(|_| sys::errno(Errno::NOMEM))?;
+            msg.extend_from_slice(&mtype.to_ne_bytes());
+            msg.extend_from_slice(data);
+            return self.send_msgbuf(&msg, msgflg, timeout);
+        }
         with_msgbuf(data.len(), |msg| {
-            // The native struct msgbuf: { long mtype; char mtext[]; }.
             msg[..8].copy_from_slice(&mtype.to_ne_bytes());
             msg[8..].copy_from_slice(data);
             self.send_msgbuf(msg, msgflg, timeout)
@@ -383,24 +391,43 @@ impl SysvQueue {
         msgflg: i32,
         timeout: Option<Deadline>,
     ) -> io::Result<(usize, i64)> {
-        with_msgbuf(buf.len(), |msg| {
-            let n = self.receive_msgbuf(msg, msgtyp, msgflg, timeout)?;
-            // The module writes at most the text's room: a longer result
-            // (another module) is an error, not a panic.
-            let text = msg.get(8..).and_then(|t| t.get(..n));
-            let text = text.ok_or_else(|| sys::errno(Errno::IO))?;
-            buf[..n].copy_from_slice(text);
-            let mut mtype = [0; 8];
-            mtype.copy_from_slice(&msg[..8]);
-            Ok((n, i64::from_ne_bytes(mtype)))
+        let text = buf.len();
+        if text > MSGBUF_KEEP - 8 {
+            // A larger buffer is the call's own and is not written first
+            // (a 1 GiB one costs no 1 GiB of writes); only what the module
+            // writes is read back.
+            let mut msg: Vec<u8> = Vec::new();
+            msg.try_reserve_exact(text.saturating_add(8))
+                .map_err(|_| sys::errno(Errno::NOMEM))?;
+            // SAFETY: `msg` has a capacity of `8 + text` bytes.
+            let n =
+                unsafe { self.receive_msgbuf(msg.as_mut_ptr(), text, msgtyp, msgflg, timeout) }?;
+            if n > text {
+                return Err(sys::errno(Errno::IO));
+            }
+            // SAFETY: the module wrote the mtype and `n` bytes of text,
+            // within the capacity reserved.
+            unsafe { msg.set_len(8 + n) };
+            return unpack(&msg, buf, n);
+        }
+        with_msgbuf(text, |msg| {
+            // SAFETY: `msg` is `8 + text` bytes long.
+            let n =
+                unsafe { self.receive_msgbuf(msg.as_mut_ptr(), text, msgtyp, msgflg, timeout) }?;
+            unpack(msg, buf, n)
         })
     }
 
-    /// Receives into `msg`, a native `struct msgbuf` (the mtype, then
-    /// room for the text); returns the text's length.
-    fn receive_msgbuf(
+    /// Receives into `msg`, room for a native `struct msgbuf` with `text`
+    /// bytes of text (the mtype, then the text); returns the text's length.
+    ///
+    /// # Safety
+    ///
+    /// `msg` is valid for writes of `8 + text` bytes for the call.
+    unsafe fn receive_msgbuf(
         self,
-        msg: &mut [u8],
+        msg: *mut u8,
+        text: usize,
         msgtyp: i64,
         msgflg: i32,
         timeout: Option<Deadline>,
@@ -411,8 +438,8 @@ impl SysvQueue {
             msqid: self.id,
             msgflg,
             __pad: 0,
-            msgp: ptr(msg.as_mut_ptr()),
-            msgsz: msg.len().saturating_sub(8) as i64,
+            msgp: ptr(msg),
+            msgsz: text as i64,
             msgtyp,
             // The module writes the time left of a relative timeout
             // back to it when a signal interrupts the call.
@@ -609,10 +636,22 @@ thread_local! {
     static MSGBUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+/// A received msgbuf's type and text, `n` bytes of it into `buf`; the
+/// module writes at most the text's room: a longer result (another module)
+/// is `EIO`, not a panic.
+fn unpack(msg: &[u8], buf: &mut [u8], n: usize) -> io::Result<(usize, i64)> {
+    let eio = || sys::errno(Errno::IO);
+    let text = msg.get(8..).and_then(|t| t.get(..n)).ok_or_else(eio)?;
+    buf.get_mut(..n).ok_or_else(eio)?.copy_from_slice(text);
+    let mut mtype = [0; 8];
+    mtype.copy_from_slice(msg.get(..8).ok_or_else(eio)?);
+    Ok((n, i64::from_ne_bytes(mtype)))
+}
+
 /// Runs `f` on zeroed room for a native `struct msgbuf` of `text` bytes of
-/// text: the thread's own if it is free (not in use by a call that a signal
-/// handler interrupted) and large enough to keep, else a new one.  `ENOMEM`
-/// if it cannot be had.
+/// text (at most [`MSGBUF_KEEP`] in all): the thread's own if it is free
+/// (not in use by a call that a signal handler interrupted), else a new
+/// one.  `ENOMEM` if it cannot be had.
 fn with_msgbuf<R>(text: usize, f: impl FnOnce(&mut [u8]) -> io::Result<R>) -> io::Result<R> {
     fn room(v: &mut Vec<u8>, len: usize) -> io::Result<&mut [u8]> {
         if v.len() < len {
