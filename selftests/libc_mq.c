@@ -243,6 +243,19 @@ static void *close_after_self_cancel(void *arg)
 	return NULL;
 }
 
+/* Whether a thread that cancels itself, then closes fd, is cancelled
+ * there, before close() returns (a cancellation point). */
+static int cancelled_at_close(int fd)
+{
+	pthread_t t;
+	void *res;
+
+	close_returned = 0;
+	if (pthread_create(&t, NULL, close_after_self_cancel, &fd) || pthread_join(t, &res))
+		return 0;
+	return res == PTHREAD_CANCELED && !__atomic_load_n(&close_returned, __ATOMIC_SEQ_CST);
+}
+
 /*
  * close() stays a cancellation point in a process with a SIGEV_THREAD
  * registration (the drop-in made every close() of such a process take its
@@ -251,15 +264,9 @@ static void *close_after_self_cancel(void *arg)
 TEST_F(thr, close_stays_a_cancellation_point_while_registered)
 {
 	int fd = SYS(open("/dev/null", O_RDONLY | O_CLOEXEC));
-	pthread_t t;
-	void *res;
 
 	SYS(notify_thread(q, NULL, NULL));
-	close_returned = 0;
-	ASSERT_EQ(0, pthread_create(&t, NULL, close_after_self_cancel, &fd));
-	ASSERT_EQ(0, pthread_join(t, &res));
-	ASSERT_EQ(PTHREAD_CANCELED, res);
-	ASSERT_EQ(0, __atomic_load_n(&close_returned, __ATOMIC_SEQ_CST));
+	ASSERT_TRUE(cancelled_at_close(fd));
 	/* The registration is intact. */
 	SYS(mq_send(q, "x", 1, 0));
 	ASSERT_TRUE(called_within(CALL_MS));
@@ -276,16 +283,10 @@ TEST_F(thr, close_of_a_high_number_stays_a_cancellation_point_while_registered)
 {
 	int low = SYS(open("/dev/null", O_RDONLY | O_CLOEXEC));
 	int fd = SYS(fcntl(low, F_DUPFD_CLOEXEC, 700));
-	pthread_t t;
-	void *res;
 
 	close(low);
 	SYS(notify_thread(q, NULL, NULL));
-	close_returned = 0;
-	ASSERT_EQ(0, pthread_create(&t, NULL, close_after_self_cancel, &fd));
-	ASSERT_EQ(0, pthread_join(t, &res));
-	ASSERT_EQ(PTHREAD_CANCELED, res);
-	ASSERT_EQ(0, __atomic_load_n(&close_returned, __ATOMIC_SEQ_CST));
+	ASSERT_TRUE(cancelled_at_close(fd));
 	SYS(close(fd));
 	SYS(mq_send(q, "x", 1, 0));
 	ASSERT_TRUE(called_within(CALL_MS));
@@ -719,6 +720,15 @@ TEST(a_queue_descriptor_closed_twice_is_ebadf)
 	SYS(mq_unlink(name));
 }
 
+/* A new queue /ripc_<tag>_<pid> (its name into name), read-write, 2 x 16 bytes. */
+static mqd_t fresh_queue(const char *tag, char name[64])
+{
+	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
+
+	snprintf(name, 64, "/ripc_%s_%d", tag, getpid());
+	return mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+}
+
 /*
  * fchmod() and fchown() of a queue descriptor change the queue (another
  * user opens it by its new mode, and owns it after the fchown), not
@@ -727,7 +737,6 @@ TEST(a_queue_descriptor_closed_twice_is_ebadf)
  */
 TEST(fchmod_and_fchown_of_a_queue_change_the_queue_not_the_device)
 {
-	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
 	struct stat st;
 	char name[64];
 	int status;
@@ -736,8 +745,7 @@ TEST(fchmod_and_fchown_of_a_queue_change_the_queue_not_the_device)
 
 	if (geteuid() != 0)
 		SKIP(return, "needs root");
-	snprintf(name, sizeof(name), "/ripc_fchmod_%d", getpid());
-	q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	q = fresh_queue("fchmod", name);
 	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
 	SYS(fchmod(q, 0644));
 	SYS(fchown(q, 65534, 65534));
@@ -771,7 +779,6 @@ TEST(fchmod_and_fchown_of_a_queue_change_the_queue_not_the_device)
  */
 TEST(fchmod_of_a_file_after_a_chroot_is_the_files)
 {
-	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
 	char root[64], name[64];
 	int status;
 	pid_t pid;
@@ -780,9 +787,8 @@ TEST(fchmod_of_a_file_after_a_chroot_is_the_files)
 	if (geteuid() != 0)
 		SKIP(return, "needs root");
 	snprintf(root, sizeof(root), "/tmp/ripc_fchmod_chroot_%d", getpid());
-	snprintf(name, sizeof(name), "/ripc_fchmod_chroot_%d", getpid());
 	SYS(mkdir(root, 0755));
-	q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	q = fresh_queue("fchmod_chroot", name);
 	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
 	pid = fork();
 	if (pid == 0) {

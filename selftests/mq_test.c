@@ -716,6 +716,29 @@ TEST_F(mq, queues_open_after_a_chroot_without_the_device_node)
 }
 
 /*
+ * Leaves the process no descriptor to spare (RLIMIT_NOFILE at the lowest
+ * free number), once what backend b opens on first use is open; *old gets
+ * the limit to restore.  0, else -1.
+ */
+static int no_descriptor_to_spare(const struct mq_backend *b, int nul, struct rlimit *old)
+{
+	struct mq_attr attr = { 0 };
+	struct rlimit low;
+	int lowest;
+
+	if (b->setattr(nul, &attr, NULL) != -1 || errno != EBADF)
+		return -1;
+	lowest = dup(nul);
+	if (lowest < 0 || close(lowest) || getrlimit(RLIMIT_NOFILE, old))
+		return -1;
+	low = *old;
+	low.rlim_cur = lowest;
+	if (setrlimit(RLIMIT_NOFILE, &low))
+		return -1;
+	return dup(nul) == -1 && errno == EMFILE ? 0 : -1;
+}
+
+/*
  * At the descriptor limit mq_open fails with EMFILE where native's takes
  * its descriptor (do_mq_open): after the attributes' and getname()'s
  * errors (EFAULT, "/" alone ENOENT, PATH_MAX ENAMETOOLONG), before the
@@ -725,20 +748,11 @@ TEST_F(mq, queues_open_after_a_chroot_without_the_device_node)
 TEST_F(mq, at_the_descriptor_limit_emfile_comes_where_native_takes_the_descriptor)
 {
 	static char longname[PATH_MAX + 2];
-	struct rlimit old, low;
-	int nul = SYS(open("/dev/null", O_RDWR)), lowest;
-	struct mq_attr attr = { 0 };
+	int nul = SYS(open("/dev/null", O_RDWR));
 	mqd_t q = MKQ(O_RDWR, 2, 16);
+	struct rlimit old;
 
-	/* What the backend opens on first use is open before the limit. */
-	ASSERT_ERRNO(EBADF, be->setattr(nul, &attr, NULL));
-	lowest = SYS(dup(nul));
-	close(lowest);
-	SYS(getrlimit(RLIMIT_NOFILE, &old));
-	low = old;
-	low.rlim_cur = lowest;
-	SYS(setrlimit(RLIMIT_NOFILE, &low));
-	ASSERT_ERRNO(EMFILE, dup(nul));
+	ASSERT_EQ(0, no_descriptor_to_spare(be, nul, &old));
 	longname[0] = '/';
 	memset(longname + 1, 'a', PATH_MAX);
 	ASSERT_ERRNO(EFAULT, be->open(self->name2, O_RDWR | O_CREAT, 0600, (void *)8));
@@ -765,19 +779,11 @@ TEST_F(mq, non_queue_verdicts_need_no_new_descriptor)
 	struct timespec past = { .tv_sec = 1 }, wrong = { .tv_nsec = -1 };
 	struct sigevent bad = { .sigev_notify = 99 };
 	struct mq_attr attr = { 0 };
-	struct rlimit old, low;
+	struct rlimit old;
 	char buf[64];
-	int nul = SYS(open("/dev/null", O_RDWR)), lowest;
+	int nul = SYS(open("/dev/null", O_RDWR));
 
-	/* What the backend opens on first use is open before the limit. */
-	ASSERT_ERRNO(EBADF, be->setattr(nul, &attr, NULL));
-	lowest = SYS(dup(nul));
-	close(lowest);
-	SYS(getrlimit(RLIMIT_NOFILE, &old));
-	low = old;
-	low.rlim_cur = lowest;
-	SYS(setrlimit(RLIMIT_NOFILE, &low));
-	ASSERT_ERRNO(EMFILE, dup(nul));
+	ASSERT_EQ(0, no_descriptor_to_spare(be, nul, &old));
 	ASSERT_ERRNO(EBADF, be->timedsend(nul, "x", 1, 0, &past));
 	ASSERT_ERRNO(EBADF, be->timedreceive(nul, buf, sizeof(buf), NULL, &past));
 	ASSERT_ERRNO(EBADF, be->setattr(nul, &attr, NULL));
