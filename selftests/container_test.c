@@ -1355,6 +1355,51 @@ TEST_F(container, ipc_set_with_an_unmapped_id_is_einval)
 }
 
 /*
+ * fchmod and fchown of a POSIX queue descriptor in a container: an id the
+ * container's user namespace does not map is EINVAL; the owner may change
+ * the mode, not give the queue to another uid; container root may do both
+ * over a queue whose owner its namespace maps (CAP_FOWNER, CAP_CHOWN over
+ * it), and later opens check what they set.
+ */
+TEST_F(container, fchmod_and_fchown_of_a_queue_in_a_user_namespace)
+{
+	pid_t init = start_container(_metadata, self, FULL);
+
+	if (init == 0) {
+		pid_t pid;
+		mqd_t q;
+
+		q = C_OK(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, ATTR));
+		C_ERR(EINVAL, mq->fchown(q, RANGE, -1));
+		C_ERR(EINVAL, mq->fchown(q, -1, RANGE));
+		C_OK(mq->fchown(q, 3, 3));
+		pid = fork_child();
+		if (pid == 0) {
+			C_OK(become_uid(3));
+			C_OK(mq->fchmod(q, 0604));
+			C_ERR(EPERM, mq->fchown(q, 0, -1));
+			_exit(0);
+		}
+		C_EQ(0, wait_child(pid));
+		pid = fork_child();
+		if (pid == 0) {
+			C_OK(become_uid(4));
+			C_OK(mq->close(C_OK(mq->open(self->name, O_RDONLY))));
+			C_ERR(EACCES, mq->open(self->name, O_WRONLY));
+			C_ERR(EPERM, mq->fchmod(q, 0666));
+			_exit(0);
+		}
+		C_EQ(0, wait_child(pid));
+		C_OK(mq->fchmod(q, 0));
+		C_OK(mq->fchown(q, 0, 0));
+		C_OK(mq->unlink(self->name));
+		C_OK(mq->close(q));
+		_exit(0);
+	}
+	ASSERT_EQ(0, end_container(self));
+}
+
+/*
  * The host, entering the container's IPC namespace (setns, as root of the
  * initial namespaces), sees the container's ids as host ids (BASE + id),
  * its pids as the host's pid namespace sees them (NOTIFY_PID, msg_lspid),
