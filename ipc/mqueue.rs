@@ -1266,7 +1266,7 @@ pub(crate) fn stats(h: Option<&MqHandle>, reset: bool) -> Result<ripc_queue_stat
     let q = &handle(h, false)?.q;
     if reset
         && Ids::current().fsuid != q.uid()
-        && !kernel_api::capable_wrt_ids(q.uid(), q.gid(), bindings::CAP_FOWNER, true)
+        && !kernel_api::capable_wrt_uid(q.uid(), bindings::CAP_FOWNER)
     {
         return Err(EPERM);
     }
@@ -1634,7 +1634,8 @@ impl Restore {
             g.seq += 1;
             g.put(m, false, &mut node)?;
         }
-        // Its statistics start as a new queue's that was sent these.
+        // Its statistics start at zero, as a new queue's (the restored
+        // messages count as no sends), its peaks at what it holds.
         let mut g = q.state.lock();
         let (msgs, bytes) = g.depth();
         g.stats.peak(msgs, bytes);

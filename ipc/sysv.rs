@@ -473,6 +473,12 @@ fn pipelined(lrpid: &mut Option<PidRef>, rtime: &mut i64, t: &Task) {
 impl SysvState {
     /// `ipcperms`: whether the caller has the rwx bits asked in `flag`.
     fn allowed(&self, flag: i32) -> bool {
+        self.allowed_audit(flag, true)
+    }
+
+    /// [`Self::allowed`]; a listing's check (not `audit`) leaves no audit
+    /// record of a denied capability (as the POSIX listing's).
+    fn allowed_audit(&self, flag: i32, audit: bool) -> bool {
         let req = ((flag >> 6) | (flag >> 3) | flag) as u32 & 7;
         let p = &self.perm;
         let granted = cred::granted(
@@ -481,7 +487,11 @@ impl SysvState {
             &[p.cuid, p.uid],
             &[p.cgid, p.gid],
         );
-        req & !granted == 0 || self.shared.user_ns.capable(cred::CAP_IPC_OWNER)
+        req & !granted == 0
+            || match audit {
+                true => self.shared.user_ns.capable(cred::CAP_IPC_OWNER),
+                false => self.shared.user_ns.capable_noaudit(cred::CAP_IPC_OWNER),
+            }
     }
 
     /// `msgctl_down`'s rule: whether the caller is the queue's owner or
@@ -1425,7 +1435,7 @@ pub(crate) fn list(ns: &SysvNs, out: &mut Lines, cursor: u64, stats: bool) -> Re
             let mut g = q.state.lock();
             let p = &g.perm;
             let pushed = if stats {
-                if g.allowed(0o444) {
+                if g.allowed_audit(0o444, false) {
                     let s = g.read_stats(false);
                     out.line(|t| {
                         stats::row(t, &s).sp().dec(q.key).sp().dec(q.id);
@@ -1541,6 +1551,12 @@ impl Restore {
         if cursor > IPCMNI || next_id < -1 {
             return Err(EBADMSG);
         }
+        // A `msg_next_id` that the stream sets is set as through its sysctl,
+        // whose file must be writable now (`EROFS` under a read-only
+        // `/proc/sys`), as `RIPC_MSG_NEXT_ID`'s.
+        if next_id >= 0 {
+            kernel_api::sysctl_writable(c"/proc/sys/kernel/msg_next_id")?;
+        }
         self.ids = true;
         self.t.seq = seq;
         self.t.last_idx = usize::try_from(last).ok();
@@ -1632,7 +1648,8 @@ impl Restore {
         }
         let mut g = q.state.lock();
         (g.stime, g.rtime) = (stime, rtime);
-        // Its statistics start as a new queue's that was sent these.
+        // Its statistics start at zero, as a new queue's (the restored
+        // messages count as no sends), its peaks at what it holds.
         let (msgs, bytes) = g.depth();
         g.stats.peak(msgs, bytes);
         Ok(())

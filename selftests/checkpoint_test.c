@@ -579,6 +579,48 @@ TEST(a_stream_without_system_v_records_keeps_the_id_allocator)
 	SYS(ripc_msgctl(id, IPC_RMID, NULL));
 }
 
+/*
+ * A stream that sets msg_next_id restores only where that sysctl could be
+ * written: under a read-only /proc/sys (a container's), EROFS as for
+ * RIPC_MSG_NEXT_ID, and nothing is made; where it can be, it is set.
+ */
+TEST(a_restore_that_sets_msg_next_id_needs_its_sysctl_writable)
+{
+	int set = 3 * 32768 + 11, next, id;
+	size_t len;
+	void *dump;
+	pid_t pid;
+
+	if (!have_device())
+		SKIP(return, RIPC_DEVICE " does not exist");
+	REQUIRE_CAP(CAP_SYS_ADMIN);
+	SYS(unshare(CLONE_NEWIPC));
+	id = SYS(ripc_msgget(IPC_PRIVATE, 0600));
+	SYS(ripc_msg_next_id(NULL, &set));
+	SYS(ripc_dump_alloc(&dump, &len));
+	SYS(ripc_msgctl(id, IPC_RMID, NULL));
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(unshare(CLONE_NEWNS | CLONE_NEWIPC) == 0);
+		CHILD_CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+		CHILD_CHECK(mount("/proc/sys", "/proc/sys", NULL, MS_BIND, NULL) == 0);
+		CHILD_CHECK(mount(NULL, "/proc/sys", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY,
+				  NULL) == 0);
+		CHILD_CHECK(ripc_restore(dump, len) == -1 && errno == EROFS);
+		CHILD_CHECK(ripc_msg_next_id(&next, NULL) == 0 && next == -1);
+		CHILD_CHECK(ripc_msgctl(id, IPC_STAT, &(struct msqid_ds){ 0 }) == -1 &&
+			    errno == EINVAL);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	SYS(unshare(CLONE_NEWIPC));
+	SYS(ripc_restore(dump, len));
+	SYS(ripc_msg_next_id(&next, NULL));
+	ASSERT_EQ(set, next);
+	SYS(ripc_msgctl(id, IPC_RMID, NULL));
+	free(dump);
+}
+
 /* ---- Dump and restore ----------------------------------------------------- */
 
 FIXTURE(ckpt) {

@@ -613,8 +613,12 @@ struct ripc_mq_peek_batch {
  * namespace's user namespace does not map, EACCES without write and search
  * permission there; EPERM for a msg_qbytes above msgmnb, or a System V
  * queue holding more bytes or messages than both its msg_qbytes and msgmnb,
- * without CAP_SYS_RESOURCE, as IPC_SET; ENOSPC, EMFILE, ENOMEM); EINTR if a
+ * without CAP_SYS_RESOURCE, as IPC_SET; for a System V id record that sets
+ * msg_next_id, the errors of writing that sysctl, as RIPC_MSG_NEXT_ID's:
+ * EROFS under a read-only /proc/sys; ENOSPC, EMFILE, ENOMEM); EINTR if a
  * signal comes while the stream is checked or its messages are loaded.
+ * A restored queue's statistics start at zero, as a new queue's (its
+ * messages count as no sends), its peaks at what it holds.
  * Both need CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN over the user namespace
  * that owns the IPC namespace (EPERM).  The kernel holds one page of the
  * stream at a time (all of it only in a kept pass, below); a dump holds
