@@ -355,12 +355,23 @@ impl SysvNs {
     }
 }
 
+/// What a removed queue gives back ([`SysvState::free_all`]), dropped
+/// after its lock.
+struct Freed {
+    _msgs: Fifo,
+    _pids: [Option<PidRef>; 2],
+}
+
 /// The namespace goes (`free_ipcs`): every queue is removed.
 impl Drop for Table {
     fn drop(&mut self) {
         for q in core::mem::take(&mut self.slots).into_iter().flatten() {
-            let msgs = q.state.lock().free_all(&mut WakeQ::new());
-            drop(msgs);
+            // The waiters are woken, and what was freed goes, after the
+            // lock (the guard is a temporary of the first statement).
+            let mut wq = WakeQ::new();
+            let freed = q.state.lock().free_all(&mut wq);
+            drop(freed);
+            drop(wq);
             q.poll.notify();
         }
     }
@@ -559,10 +570,12 @@ impl SysvState {
         left
     }
 
-    /// `freeque`: every waiter gets `EIDRM`, and the messages are returned,
-    /// to be freed after the lock (as native frees them after unlocking
-    /// its spinlock).
-    fn free_all(&mut self, wq: &mut WakeQ) -> Fifo {
+    /// `freeque`: every waiter gets `EIDRM`, and the messages and the
+    /// last sender's and receiver's pids are returned, to be freed after
+    /// the lock (native frees them after unlocking its spinlock): a removed
+    /// queue that something still holds (a CPU's last queue, the index's
+    /// retired entries) keeps no pid, and so no pid namespace, alive.
+    fn free_all(&mut self, wq: &mut WakeQ) -> Freed {
         self.deleted = true;
         self.receivers.wake_all(wq, |r| r.got = Some(Err(EIDRM)));
         self.senders.wake_all(wq, |_| {});
@@ -571,7 +584,10 @@ impl SysvState {
             .counts
             .add(-(msgs.len() as i64), -(self.cbytes as i64));
         self.cbytes = 0;
-        msgs
+        Freed {
+            _msgs: msgs,
+            _pids: [self.lspid.take(), self.lrpid.take()],
+        }
     }
 }
 
@@ -1362,7 +1378,7 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
         return Err(EPERM);
     }
     let Some(n) = new else {
-        let msgs = g.free_all(&mut wq);
+        let freed = g.free_all(&mut wq);
         let idx = (q.id as u32 % IPCMNI) as usize;
         let mut out = None;
         if let Some(s) = t.slots.get_mut(idx) {
@@ -1381,7 +1397,7 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
         }
         t.keys.remove(q.key);
         drop(t);
-        drop(msgs);
+        drop(freed);
         q.poll.notify();
         return Ok(0);
     };

@@ -487,12 +487,12 @@ TEST_F(ns, dead_namespace_frees_its_queues)
 }
 
 /*
- * Tries unshare(CLONE_NEWIPC) in a new child until it works (ENOSPC: the
- * user's max_ipc_namespaces is used up).  Returns 0 if the first try made
- * one, else the milliseconds until one did (at least 1), or -1 after 10 s
- * or on another error.
+ * Tries unshare(flag) (CLONE_NEWIPC, CLONE_NEWPID) in a new child until it
+ * works (ENOSPC: the user's max_ipc_namespaces or max_pid_namespaces is used
+ * up).  Returns 0 if the first try made one, else the milliseconds until
+ * one did (at least 1), or -1 after 10 s or on another error.
  */
-static long ms_until_a_namespace_can_be_made(void)
+static long ms_until_a_namespace_can_be_made(int flag)
 {
 	struct timespec t0, t1;
 
@@ -501,7 +501,7 @@ static long ms_until_a_namespace_can_be_made(void)
 		pid_t pid = fork_child();
 
 		if (pid == 0)
-			_exit(unshare(CLONE_NEWIPC) ? errno : 0);
+			_exit(unshare(flag) ? errno : 0);
 		int rc = wait_child(pid);
 
 		clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -543,7 +543,7 @@ static long ms_until_the_count_comes_back(const struct ns_backend *b, int keep)
 	}
 	if (wait_child(pid))
 		return -1;
-	return ms_until_a_namespace_can_be_made();
+	return ms_until_a_namespace_can_be_made(CLONE_NEWIPC);
 }
 
 /*
@@ -572,6 +572,51 @@ TEST_F(ns, a_dead_namespace_gives_back_its_max_ipc_namespaces_count)
 				closed);
 		CHILD_CHECK(kept == 0);
 		CHILD_CHECK(closed >= 0 && closed <= (be == &ripc_be ? 4000 : 0));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+/*
+ * A removed System V queue keeps no pid: the pid namespace of its last
+ * sender (a container's) goes once that container ends, so the user's
+ * max_pid_namespaces count comes back, natively within RCU's time
+ * (freeque puts msg_lspid and msg_lrpid).  rust_ipc's removed queue, which
+ * its id index keeps until later removals, kept the sender's struct pid
+ * and with it the whole pid namespace: ENOSPC for every later
+ * unshare(CLONE_NEWPID).
+ */
+TEST_F(ns, a_removed_queue_keeps_no_pid_namespace)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		struct { long mtype; char mtext[8]; } m = { 1, "x" };
+		long ms;
+		pid_t c;
+		int id;
+
+		alarm(30);
+		CHILD_CHECK(unshare(CLONE_NEWUSER | CLONE_NEWIPC) == 0);
+		CHILD_CHECK(sysctl_rw("/proc/sys/user/max_pid_namespaces", 1) > 1);
+		id = be->msgget(IPC_PRIVATE, 0666);
+		CHILD_CHECK(id >= 0);
+		c = fork_child();
+		if (c == 0) {
+			pid_t init;
+
+			CHILD_CHECK(unshare(CLONE_NEWPID) == 0);
+			init = fork_child();
+			if (init == 0)
+				_exit(be->msgsnd(id, &m, 1, 0) ? 1 : 0);
+			_exit(wait_child(init));
+		}
+		CHILD_CHECK(wait_child(c) == 0);
+		CHILD_CHECK(be->msgctl(id, IPC_RMID, NULL) == 0);
+		ms = ms_until_a_namespace_can_be_made(CLONE_NEWPID);
+		if (ms < 0 || ms > 2000)
+			fprintf(stderr, "# %s: a pid namespace after %ld ms\n", be->name, ms);
+		CHILD_CHECK(ms >= 0 && ms <= 2000);
 		_exit(0);
 	}
 	ASSERT_EQ(0, wait_child(pid));
@@ -621,7 +666,7 @@ TEST_F(ns, leaving_a_namespace_with_its_descriptors_open_gives_it_back)
 		id = be->msgget(self->key, IPC_CREAT | IPC_EXCL | 0600);
 		CHILD_CHECK(id >= 0 && be->msgsnd(id, &msg, 4, 0) == 0);
 		CHILD_CHECK(setns(home, CLONE_NEWIPC) == 0);
-		ms = ms_until_a_namespace_can_be_made();
+		ms = ms_until_a_namespace_can_be_made(CLONE_NEWIPC);
 		if (ms < 0 || ms > (be == &ripc_be ? 4000 : 0))
 			fprintf(stderr, "# %s: %ld ms\n", be->name, ms);
 		CHILD_CHECK(ms >= 0 && ms <= (be == &ripc_be ? 4000 : 0));
