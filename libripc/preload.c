@@ -200,7 +200,8 @@
  * lacks aborts then).
  */
 #define REAL_NAMES(X) X(__open64_2) X(__open_2) X(__openat64_2) X(__openat_2) X(close) \
-	X(close_range) X(closedir) X(closefrom) X(dup2) X(dup3) X(fchmod) X(fchown) X(fclose) \
+	X(close_range) X(closedir) X(closefrom) X(dup2) X(dup3) X(fchmod) X(fchown) X(fchownat) \
+	X(fclose) \
 	X(fopen) X(fopen64) \
 	X(freopen) X(freopen64) X(open) X(open64) X(openat) X(openat64) X(pclose) \
 	X(pthread_cancel) X(write)
@@ -962,10 +963,11 @@ EXPORT int mq_close(mqd_t mqd)
 }
 
 /*
- * fchmod() and fchown() of a queue descriptor change the queue's mode and
- * owner, as natively (on the file of the device itself they would change
- * /dev/rust_ipc); any other descriptor, a file of the device that is not a
- * POSIX queue's included, gets the call itself.
+ * fchmod(), fchown() and fchownat(fd, "", ..., AT_EMPTY_PATH) of a queue
+ * descriptor change the queue's mode and owner, as natively (on the file
+ * of the device itself they would change /dev/rust_ipc); any other
+ * descriptor, a file of the device that is not a POSIX queue's included,
+ * gets the call itself.
  */
 EXPORT int fchmod(int fd, mode_t mode)
 {
@@ -985,6 +987,20 @@ EXPORT int fchown(int fd, uid_t owner, gid_t group)
 		return r;
 	errno = err;
 	return REAL(fchown)(fd, owner, group);
+}
+
+/* fchownat(fd, "", ..., AT_EMPTY_PATH) is fchown(fd) (systemd's way). */
+EXPORT int fchownat(int dirfd, const char *path, uid_t owner, gid_t group, int flags)
+{
+	if ((flags & AT_EMPTY_PATH) && !path[0] &&
+	    !(flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))) {
+		int err = errno, r = ripc_mq_fchown(dirfd, owner, group);
+
+		if (r == 0 || errno != EBADF)
+			return r;
+		errno = err;
+	}
+	return REAL(fchownat)(dirfd, path, owner, group, flags);
 }
 
 EXPORT int mq_unlink(const char *name)

@@ -730,8 +730,9 @@ static mqd_t fresh_queue(const char *tag, char name[64])
 }
 
 /*
- * fchmod() and fchown() of a queue descriptor change the queue (another
- * user opens it by its new mode, and owns it after the fchown), not
+ * fchmod(), fchown() and fchownat(AT_EMPTY_PATH) of a queue descriptor
+ * change the queue (another user opens it by its new mode, and owns it
+ * after the fchown), not
  * /dev/rust_ipc, which the drop-in's descriptor is a file of (a root
  * program's fchmod(q, 0600) made the node 0600 for every user).
  */
@@ -748,7 +749,9 @@ TEST(fchmod_and_fchown_of_a_queue_change_the_queue_not_the_device)
 	q = fresh_queue("fchmod", name);
 	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
 	SYS(fchmod(q, 0644));
+	SYS(fchownat(q, "", 0, 0, AT_EMPTY_PATH));
 	SYS(fchown(q, 65534, 65534));
+	SYS(fchownat(q, "", -1, 65534, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
 	pid = fork();
 	if (pid == 0) {
 		mqd_t r;
@@ -760,11 +763,13 @@ TEST(fchmod_and_fchown_of_a_queue_change_the_queue_not_the_device)
 	}
 	ASSERT_LT(0, pid);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	if (stat(RIPC_DEVICE, &st) == 0 && ((st.st_mode & 07777) != 0666 || st.st_uid != 0)) {
+	if (stat(RIPC_DEVICE, &st) == 0 &&
+	    ((st.st_mode & 07777) != 0666 || st.st_uid != 0 || st.st_gid != 0)) {
 		chmod(RIPC_DEVICE, 0666);
 		chown(RIPC_DEVICE, 0, 0);
 		ASSERT_EQ(0666U, st.st_mode & 07777) TH_LOG("the device node was changed");
 		ASSERT_EQ(0U, st.st_uid);
+		ASSERT_EQ(0U, st.st_gid);
 	}
 	ASSERT_EQ(0, WEXITSTATUS(status));
 	SYS(mq_close(q));
