@@ -992,7 +992,9 @@ EXPORT int fchown(int fd, uid_t owner, gid_t group)
 /* fchownat(fd, "", ..., AT_EMPTY_PATH) is fchown(fd) (systemd's way). */
 EXPORT int fchownat(int dirfd, const char *path, uid_t owner, gid_t group, int flags)
 {
-	if ((flags & AT_EMPTY_PATH) && !path[0] &&
+	const char *volatile p = path;	/* NULL: the real call's EFAULT */
+
+	if ((flags & AT_EMPTY_PATH) && p && !p[0] &&
 	    !(flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))) {
 		int err = errno, r = ripc_mq_fchown(dirfd, owner, group);
 

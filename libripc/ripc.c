@@ -824,7 +824,9 @@ int ripc_mq_close(int mqd)
 }
 
 /* RIPC_MQ_SETPERM on a queue descriptor; EBADF on any other file (ENOTTY
- * from one taken for the device's while its number was not known). */
+ * from one taken for the device's while its number was not known; a file of
+ * the device keeps ENOTTY, a module without the command: the drop-in must
+ * not pass the call to the device's node). */
 static int setperm(int mqd, struct ripc_mq_setperm *a)
 {
 	if (!fd_ours(mqd)) {
@@ -832,7 +834,7 @@ static int setperm(int mqd, struct ripc_mq_setperm *a)
 		return -1;
 	}
 	if (ioctl(mqd, RIPC_MQ_SETPERM, a) < 0) {
-		if (errno == ENOTTY)
+		if (errno == ENOTTY && !still_device(mqd))
 			errno = EBADF;
 		return -1;
 	}
