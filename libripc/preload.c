@@ -303,6 +303,7 @@ static uint64_t next_tag = 1;
 #define IDLE_MAX 4
 static int idle[IDLE_MAX];		/* clean descriptors kept for reuse */
 static int nidle;
+static unsigned long closes_locked;	/* closes that took the lock, counted under it */
 static pthread_once_t netlink_once = PTHREAD_ONCE_INIT;
 static int netlink_fd = -1;		/* glibc's socket's stand-in, kept */
 
@@ -745,7 +746,10 @@ static int notify_thread(mqd_t mqd, const struct sigevent *sev)
 	lock(&g);
 	sweep_locked();
 	nfd = nidle ? idle[--nidle] : -1;
-	if (nfd < 0) {
+	while (nfd < 0) {
+		unsigned long gen = closes_locked;
+		unsigned int armed, pending;
+
 		/* A new one, opened without the lock (ripc_notify_fd_open() may close()). */
 		unlock(&g);
 		nfd = ripc_notify_fd_open(O_NONBLOCK | O_CLOEXEC);
@@ -756,6 +760,14 @@ static int notify_thread(mqd_t mqd, const struct sigevent *sev)
 		nfd = move_high(nfd);
 		fresh = 1;
 		lock(&g);
+		/* A closefrom() or close_range() that ran meanwhile may have
+		 * closed it (and a file may have its number now): made again
+		 * unless it is still a notification descriptor. */
+		if (closes_locked != gen && ripc_notify_fd_state(nfd, &armed, &pending)) {
+			mine_mark(nfd, 0);
+			ripc_fd_forget(nfd, nfd);
+			nfd = -1;
+		}
 	}
 	r->nfd = nfd;
 	if (start_helper_locked() || ripc_mq_notify_fd(mqd, nfd, r->value)) {
@@ -840,6 +852,7 @@ static int closing_begin(unsigned int lo, unsigned int hi, struct guard *g)
 	if (!mine)
 		return 0;
 	lock(g);
+	closes_locked++;
 	for (pp = &regs; (r = *pp);) {
 		if (!in_range(r->nfd, lo, hi)) {
 			pp = &r->next;
