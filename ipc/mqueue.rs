@@ -1290,9 +1290,9 @@ pub(crate) fn bound_flags(file: &File, oflag: u32) {
 /// their order, in the queue's namespace (whose mqueue mount must be
 /// writable, `EROFS`, while it lives).
 pub(crate) fn setperm(h: Option<&MqHandle>, a: &ripc_mq_setperm) -> Result {
-    const SUID: u32 = 0o4000;
-    const SGID: u32 = 0o2000;
-    const XGRP: u32 = 0o010;
+    const SUID: u32 = bindings::S_ISUID;
+    const SGID: u32 = bindings::S_ISGID;
+    const XGRP: u32 = bindings::S_IXGRP;
     let h = h.ok_or(EBADF)?;
     let (q, ns) = (&h.q, &h.ns.mq);
     let chown = match a.which {

@@ -172,10 +172,14 @@ unsafe extern "C" fn flush(file: *mut bindings::file, _id: bindings::fl_owner_t)
 }
 
 /// The private data of `file` if it is a file of this device, else null.
-fn device_private(file: *mut bindings::file) -> *mut c_void {
+///
+/// # Safety
+///
+/// `file` is a valid file that the caller holds a reference on.
+unsafe fn device_private(file: *mut bindings::file) -> *mut c_void {
     let flush_fn: unsafe extern "C" fn(*mut bindings::file, bindings::fl_owner_t) -> c_int = flush;
-    // SAFETY: the callers pass a file they hold a reference on; the helper
-    // only compares its `f_op->flush` and reads its `private_data`.
+    // SAFETY: by the function's safety requirement; the helper only
+    // compares its `f_op->flush` and reads its `private_data`.
     unsafe { super::ffi::rust_ipc_file_private(file, flush_fn as *const c_void) }
 }
 
@@ -202,7 +206,8 @@ pub(crate) fn reopen(
     if flags as u32 & bindings::O_PATH != 0 {
         return Ok(new);
     }
-    let priv_data = device_private(new.as_ptr());
+    // SAFETY: `new` holds a reference on the file.
+    let priv_data = unsafe { device_private(new.as_ptr()) };
     if priv_data.is_null() {
         return Err(EBADF);
     }
@@ -219,7 +224,8 @@ pub(crate) fn reopen(
 /// an open descriptor.  The file is held for the call.
 pub(crate) fn with_device_file<R>(fd: i32, f: impl FnOnce(Option<&RipcFile>) -> R) -> Result<R> {
     let file = kernel::fs::LocalFile::fget(u32::try_from(fd).map_err(|_| EBADF)?)?;
-    let p = device_private(file.as_ptr());
+    // SAFETY: `file` holds a reference on the file.
+    let p = unsafe { device_private(file.as_ptr()) };
     if p.is_null() {
         return Ok(f(None));
     }
