@@ -452,7 +452,7 @@ struct SysvState {
     /// Whether a sender waits, whether it was polled.
     engine: EngineState,
     stats: Stats,
-    /// A `MSG_COPY` copy that could not be allocated under the lock: its
+    /// A `MSG_COPY` copy not allocated under the lock ([`Msg::duplicate`]): its
     /// length, then the room made for it with the lock dropped, for the
     /// same call's next look ([`Family::Need`]), which takes it (a look
     /// always follows in that critical section).

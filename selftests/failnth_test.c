@@ -1431,29 +1431,38 @@ TEST_F_TIMEOUT(fnth, msgrcv, 120)
 }
 
 /*
- * A copy (MSG_COPY, RIPC_MQ_PEEK) is made under the queue lock, a spinlock,
- * without sleeping; when that allocation fails, its room is made with the
- * lock dropped and the queue looked at again (native makes its copy before
- * taking the lock): the first fault is absorbed, the copy is exact and the
- * queue unchanged.  The copied message is the 3-page one (base_model: send
- * order #2, receive order #2).
+ * A copy (MSG_COPY, RIPC_MQ_PEEK) of a message of one block is allocated
+ * under the queue lock, a spinlock, without sleeping; when that allocation
+ * fails, its room is made with the lock dropped and the queue looked at
+ * again: the first fault is absorbed, the copy is exact and the queue
+ * unchanged.  A longer message's room is never allocated under the lock
+ * (native's prepare_copy allocates before it): its first allocation is
+ * made with the lock dropped, and a fault there is ENOMEM, as natively,
+ * with the queue unchanged.  base_model: the 100 B message is send order
+ * #0, receive order #1 (priority 3, after the 7); the 3-page one #2 in
+ * both.
  */
-TEST_F_TIMEOUT(fnth, a_copy_that_cannot_be_allocated_under_the_lock_is_made_without_it, 120)
+static void copy_case(struct __test_metadata *_metadata, FIXTURE_DATA(fnth) *self,
+		      struct model q, int k, int pos, int one_block)
 {
-	struct model q = base_model();
 	struct ripc_mq_peek pk = { .size = sizeof(pk), .msg_ptr = PTR(rcvbuf),
-				   .msg_len = MSGSZ, .pos = 2 };
+				   .msg_len = MSGSZ, .pos = pos };
 	int id, fd, e, inj;
 	long r;
 
 	ASSERT_LE(0, id = sv_new(_metadata, self, &q, 0));
 	touch();
 	ARMED(self->fn, 1, r, e, inj,
-	      xmsgrcv(self->dev, id, rcvbuf, MSGSZ, 2, IPC_NOWAIT | MSG_COPY, NULL));
+	      xmsgrcv(self->dev, id, rcvbuf, MSGSZ, k, IPC_NOWAIT | MSG_COPY, NULL));
 	EXPECT_EQ(1, inj) TH_LOG("no fault was injected");
-	ASSERT_EQ((long)q.m[2].len, r) TH_LOG("msgrcv(MSG_COPY): %s", strerrorname_np(e));
-	EXPECT_EQ(q.m[2].type, *(long *)rcvbuf);
-	EXPECT_TRUE(same_text(rcvbuf + sizeof(long), r, &q.m[2]));
+	if (one_block) {
+		ASSERT_EQ((long)q.m[k].len, r) TH_LOG("msgrcv(MSG_COPY): %s", strerrorname_np(e));
+		EXPECT_EQ(q.m[k].type, *(long *)rcvbuf);
+		EXPECT_TRUE(same_text(rcvbuf + sizeof(long), r, &q.m[k]));
+	} else {
+		EXPECT_EQ(-1, r);
+		EXPECT_EQ(ENOMEM, e) TH_LOG("msgrcv(MSG_COPY): %s", strerrorname_np(e));
+	}
 	EXPECT_EQ(0, sv_verify(_metadata, self->dev, id, q, "after MSG_COPY"));
 	sv_drop(self, id);
 
@@ -1461,11 +1470,26 @@ TEST_F_TIMEOUT(fnth, a_copy_that_cannot_be_allocated_under_the_lock_is_made_with
 	touch();
 	ARMED(self->fn, 1, r, e, inj, ioctl(fd, RIPC_MQ_PEEK, &pk));
 	EXPECT_EQ(1, inj) TH_LOG("no fault was injected");
-	ASSERT_EQ((long)q.m[2].len, r) TH_LOG("RIPC_MQ_PEEK: %s", strerrorname_np(e));
-	EXPECT_EQ((unsigned int)q.m[2].type, pk.msg_prio);
-	EXPECT_TRUE(same_text(rcvbuf, r, &q.m[2]));
+	if (one_block) {
+		ASSERT_EQ((long)q.m[k].len, r) TH_LOG("RIPC_MQ_PEEK: %s", strerrorname_np(e));
+		EXPECT_EQ((unsigned int)q.m[k].type, pk.msg_prio);
+		EXPECT_TRUE(same_text(rcvbuf, r, &q.m[k]));
+	} else {
+		EXPECT_EQ(-1, r);
+		EXPECT_EQ(ENOMEM, e) TH_LOG("RIPC_MQ_PEEK: %s", strerrorname_np(e));
+	}
 	EXPECT_EQ(0, mq_verify(_metadata, fd, q, "after RIPC_MQ_PEEK"));
 	mq_del(self, fd);
+}
+
+TEST_F_TIMEOUT(fnth, a_copy_that_cannot_be_allocated_under_the_lock_is_made_without_it, 120)
+{
+	copy_case(_metadata, self, base_model(), 0, 1, 1);
+}
+
+TEST_F_TIMEOUT(fnth, a_copy_of_more_than_one_block_is_never_allocated_under_the_lock, 120)
+{
+	copy_case(_metadata, self, base_model(), 2, 2, 0);
 }
 
 /* A timed msgrcv on an empty queue: its waiter entry (as above: ETIMEDOUT,

@@ -75,8 +75,8 @@ unsafe impl Sync for Seg {}
 
 impl Seg {
     /// A segment of `n` text bytes, not yet filled.
-    fn alloc(n: usize, atomic: bool) -> Result<Seg> {
-        let p = kmalloc(size_of::<SegHead>() + n, atomic, false).cast::<SegHead>();
+    fn alloc(n: usize) -> Result<Seg> {
+        let p = kmalloc(size_of::<SegHead>() + n, false, false).cast::<SegHead>();
         let p = NonNull::new(p).ok_or(ENOMEM)?;
         // SAFETY: `p` is at least `size_of::<SegHead>()` bytes, aligned for
         // it (kmalloc aligns to 8), not yet initialised.
@@ -130,11 +130,10 @@ impl Drop for Seg {
 
 /// Builds the chain of segments of a message's text after its head: `len`
 /// bytes, each segment filled by `fill` (its text to fill, and the offset
-/// of that text from the start of the chain); `atomic`: without sleeping
-/// (under a queue lock, [`kmalloc`]).
+/// of that text from the start of the chain); with the queue lock dropped
+/// (it may sleep).
 fn build_chain(
     len: usize,
-    atomic: bool,
     mut fill: impl FnMut(&mut [MaybeUninit<u8>], usize) -> Result,
 ) -> Result<Option<Seg>> {
     let mut chain = None;
@@ -142,10 +141,8 @@ fn build_chain(
     let mut off = 0;
     while off < len {
         let n = (len - off).min(SEG_DATA);
-        if !atomic {
-            kernel_api::cond_resched();
-        }
-        let mut s = Seg::alloc(n, atomic)?;
+        kernel_api::cond_resched();
+        let mut s = Seg::alloc(n)?;
         fill(s.text_uninit(n), off)?;
         off += n;
         link = link.insert(s).next_mut();
@@ -260,7 +257,7 @@ impl Msg {
         let mut m = Msg::alloc(mtype, len, false)?;
         let first = m.head_uninit().len();
         read_user_into(src, m.head_uninit())?;
-        m.node_mut().chain = build_chain(len - first, false, |text, off| {
+        m.node_mut().chain = build_chain(len - first, |text, off| {
             read_user_into(src.wrapping_add(first + off), text).map(|_| ())
         })?;
         Ok(m)
@@ -290,7 +287,7 @@ impl Msg {
         let mut m = Msg::alloc(0, len, false).ok()?;
         let first = read_user_into(src, m.typed_uninit()).ok()?.len();
         let rest = src.wrapping_add(first);
-        m.node_mut().chain = build_chain(len - (first - size_of::<i64>()), false, |text, off| {
+        m.node_mut().chain = build_chain(len - (first - size_of::<i64>()), |text, off| {
             read_user_into(rest.wrapping_add(off), text).map(|_| ())
         })
         .ok()?;
@@ -380,7 +377,7 @@ impl Msg {
         let mut m = Msg::alloc(0, len, false)?;
         let first = m.head_uninit().len();
         m.head_uninit().fill(MaybeUninit::new(0));
-        m.node_mut().chain = build_chain(len - first, false, |text, _| {
+        m.node_mut().chain = build_chain(len - first, |text, _| {
             text.fill(MaybeUninit::new(0));
             Ok(())
         })?;
@@ -389,32 +386,29 @@ impl Msg {
 
     /// A copy of this message (`copy_msg`, for `MSG_COPY` and peeks), made
     /// under the queue lock: into `room` if it is there and holds this
-    /// message's length (its segments past that length are freed), else
-    /// allocated without sleeping ([`kmalloc`]); `Err(len)` if that fails,
+    /// message's length (its segments past that length are freed), else,
+    /// for a message of one block, allocated without sleeping
+    /// ([`kmalloc`]); `Err(len)` if that fails or the message has segments,
     /// for the caller to make `room` of that length with the lock dropped
-    /// ([`Msg::blank`]) and look again.
+    /// ([`Msg::blank`]) and look again: under the lock no more than one
+    /// block is allocated (native's `prepare_copy` allocates before it).
     pub(crate) fn duplicate(&self, room: &mut Option<Msg>) -> core::result::Result<Msg, usize> {
         match room.take() {
             Some(r) if r.len() >= self.len() => Ok(self.copy_into(r)),
             other => {
                 *room = other;
+                if self.node().chain.is_some() {
+                    return Err(self.len());
+                }
                 self.duplicate_now().map_err(|_| self.len())
             }
         }
     }
 
+    /// A copy of a message of one block, allocated without sleeping.
     fn duplicate_now(&self) -> Result<Msg> {
         let mut m = Msg::alloc(self.mtype(), self.len(), true)?;
-        let head = self.head();
-        concat_into(m.head_uninit(), &[head]).ok_or(EINVAL)?;
-        let mut parts = self.segs().skip(1);
-        m.node_mut().chain = build_chain(self.len() - head.len(), true, |text, _| {
-            let part = parts.next().ok_or(EINVAL)?;
-            concat_into(text, &[part])
-                .filter(|t| t.len() == part.len())
-                .ok_or(EINVAL)?;
-            Ok(())
-        })?;
+        concat_into(m.head_uninit(), &[self.head()]).ok_or(EINVAL)?;
         m.set_seq(self.seq());
         Ok(m)
     }
