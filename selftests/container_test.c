@@ -1390,8 +1390,18 @@ TEST_F(container, fchmod_and_fchown_of_a_queue_in_a_user_namespace)
 			_exit(0);
 		}
 		C_EQ(0, wait_child(pid));
+		/* The container's root may change both, and later opens and
+		 * calls of the queue's former owner see what it set. */
 		C_OK(mq->fchmod(q, 0));
 		C_OK(mq->fchown(q, 0, 0));
+		pid = fork_child();
+		if (pid == 0) {
+			C_OK(become_uid(3));
+			C_ERR(EACCES, mq->open(self->name, O_RDONLY));
+			C_ERR(EPERM, mq->fchmod(q, 0600));
+			_exit(0);
+		}
+		C_EQ(0, wait_child(pid));
 		C_OK(mq->unlink(self->name));
 		C_OK(mq->close(q));
 		_exit(0);

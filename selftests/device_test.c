@@ -215,6 +215,7 @@ TEST_F(dev, mq_open_fd_returns_a_new_bound_descriptor)
 	struct ripc_mq_attr a;
 	struct stat st, dev;
 	static char big[8192];
+	unsigned int prio = 0;
 	char buf[128];
 	int ro = SYS(open(RIPC_DEVICE, O_RDONLY | O_CLOEXEC)), w, r, p;
 
@@ -243,8 +244,9 @@ TEST_F(dev, mq_open_fd_returns_a_new_bound_descriptor)
 	r = SYS(ioctl(self->fd, RIPC_MQ_OPEN_FD, &o));
 	ASSERT_EQ(O_RDONLY, fcntl(r, F_GETFL) & (O_ACCMODE | O_NONBLOCK));
 	ASSERT_ERRNO(EMSGSIZE, ripc_mq_receive(r, buf, sizeof(buf), NULL));
-	ASSERT_EQ(3, ripc_mq_receive(r, big, sizeof(big), NULL));
+	ASSERT_EQ(3, ripc_mq_receive(r, big, sizeof(big), &prio));
 	ASSERT_EQ(0, memcmp(big, "abc", 3));
+	ASSERT_EQ(5U, prio);
 	o.oflag = O_RDONLY | O_PATH;
 	p = SYS(ioctl(self->fd, RIPC_MQ_OPEN_FD, &o));
 	ASSERT_EQ(O_PATH, fcntl(p, F_GETFL) & O_PATH);

@@ -210,9 +210,9 @@ TEST_F_TIMEOUT(fz, fuzz, 7200)
 	       seed, PROCS, PROCS * calls, seed);
 	page_ro = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, page_ro);
-	page_end = page_ro + 8192;
-	ASSERT_EQ(0, munmap(page_ro + 4096, 4096));	/* page_end - k crosses into a hole */
-	page_end = page_ro + 4096 + 4096;
+	ASSERT_EQ(0, munmap(page_ro + 4096, 4096));
+	/* The end of the readable page: page_end - k crosses into the hole. */
+	page_end = page_ro + 4096;
 	for (int i = 0; i < PROCS; i++) {
 		pids[i] = fork();
 		ASSERT_LE(0, pids[i]);

@@ -480,12 +480,14 @@ TEST_F(thr, a_handler_that_closes_while_its_thread_forks_returns)
 	ASSERT_EQ(0, setitimer(ITIMER_REAL, &every, NULL));
 	for (int i = 0; i < 300; i++) {
 		pid_t pid = fork();
+		int st = -1;
 
 		if (pid == 0)
 			_exit(0);
 		ASSERT_LT(0, pid);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;
+		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("child status %#x", st);
 	}
 	ASSERT_EQ(0, setitimer(ITIMER_REAL, &off, NULL));
 	/* The registration is there still. */
@@ -730,48 +732,66 @@ static mqd_t fresh_queue(const char *tag, char name[64])
 }
 
 /*
+ * In a child as uid and gid (no supplementary groups): mq_open(name, oflag),
+ * then, if it opened and mode is not -1, fchmod() of that descriptor.  The
+ * child's exit code: 0, or the errno of the call that failed (99: could not
+ * become uid/gid).
+ */
+static int open_as(const char *name, uid_t uid, gid_t gid, int oflag, int mode)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		mqd_t r;
+
+		if (setgroups(0, NULL) || setgid(gid) || setuid(uid))
+			_exit(99);
+		r = mq_open(name, oflag);
+		if (r < 0)
+			_exit(errno);
+		_exit(mode >= 0 && fchmod(r, mode) ? errno : 0);
+	}
+	return pid < 0 ? -1 : wait_child(pid);
+}
+
+/*
  * fchmod(), fchown() and fchownat(AT_EMPTY_PATH) of a queue descriptor
- * change the queue (another user opens it by its new mode, and owns it
- * after the fchown), not
- * /dev/rust_ipc, which the drop-in's descriptor is a file of (a root
- * program's fchmod(q, 0600) made the node 0600 for every user).
+ * change the queue, not /dev/rust_ipc, which the drop-in's descriptor is a
+ * file of (a root program's fchmod(q, 0600) made the node 0600 for every
+ * user): each change is seen by a later open of another user, and the
+ * device node keeps its mode, owner and group.
  */
 TEST(fchmod_and_fchown_of_a_queue_change_the_queue_not_the_device)
 {
-	struct stat st;
+	struct stat before, st;
 	char name[64];
-	int status;
-	pid_t pid;
 	mqd_t q;
 
 	if (geteuid() != 0)
 		SKIP(return, "needs root");
+	ASSERT_EQ(0, stat(RIPC_DEVICE, &before));
 	q = fresh_queue("fchmod", name);
 	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
-	SYS(fchmod(q, 0644));
-	SYS(fchownat(q, "", 0, 0, AT_EMPTY_PATH));
-	SYS(fchown(q, 65534, 65534));
-	SYS(fchownat(q, "", -1, 65534, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
-	pid = fork();
-	if (pid == 0) {
-		mqd_t r;
-
-		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
-			_exit(2);
-		r = mq_open(name, O_RDONLY);
-		_exit(r < 0 ? 3 : fchmod(r, 0600) ? 4 : 0);
-	}
-	ASSERT_LT(0, pid);
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	SYS(fchmod(q, 0640));
+	SYS(fchownat(q, "", 65534, -1, AT_EMPTY_PATH));
+	SYS(fchown(q, -1, 65534));
+	/* The group (fchown) reads (fchmod), and may not write. */
+	EXPECT_EQ(0, open_as(name, 65533, 65534, O_RDONLY, -1));
+	EXPECT_EQ(EACCES, open_as(name, 65533, 65534, O_WRONLY, -1));
+	/* The owner (fchownat) reads and writes, and may fchmod the queue. */
+	EXPECT_EQ(0, open_as(name, 65534, 65534, O_RDWR, 0600));
+	/* Which then shuts the group out. */
+	EXPECT_EQ(EACCES, open_as(name, 65533, 65534, O_RDONLY, -1));
 	if (stat(RIPC_DEVICE, &st) == 0 &&
-	    ((st.st_mode & 07777) != 0666 || st.st_uid != 0 || st.st_gid != 0)) {
-		chmod(RIPC_DEVICE, 0666);
-		chown(RIPC_DEVICE, 0, 0);
-		ASSERT_EQ(0666U, st.st_mode & 07777) TH_LOG("the device node was changed");
-		ASSERT_EQ(0U, st.st_uid);
-		ASSERT_EQ(0U, st.st_gid);
+	    ((st.st_mode & 07777) != (before.st_mode & 07777) || st.st_uid != before.st_uid ||
+	     st.st_gid != before.st_gid)) {
+		chmod(RIPC_DEVICE, before.st_mode & 07777);
+		chown(RIPC_DEVICE, before.st_uid, before.st_gid);
+		ASSERT_EQ(before.st_mode & 07777, st.st_mode & 07777)
+			TH_LOG("the device node was changed");
+		ASSERT_EQ(before.st_uid, st.st_uid);
+		ASSERT_EQ(before.st_gid, st.st_gid);
 	}
-	ASSERT_EQ(0, WEXITSTATUS(status));
 	SYS(mq_close(q));
 	SYS(mq_unlink(name));
 }
@@ -785,7 +805,6 @@ TEST(fchmod_and_fchown_of_a_queue_change_the_queue_not_the_device)
 TEST(fchmod_of_a_file_after_a_chroot_is_the_files)
 {
 	char root[64], name[64];
-	int status;
 	pid_t pid;
 	mqd_t q;
 
@@ -795,7 +814,7 @@ TEST(fchmod_of_a_file_after_a_chroot_is_the_files)
 	SYS(mkdir(root, 0755));
 	q = fresh_queue("fchmod_chroot", name);
 	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
-	pid = fork();
+	pid = fork_child();
 	if (pid == 0) {
 		struct stat st;
 		int fd;
@@ -813,8 +832,7 @@ TEST(fchmod_of_a_file_after_a_chroot_is_the_files)
 		_exit(fchmod(q, 0644) ? 6 : unlink("/f") ? 7 : 0);
 	}
 	ASSERT_LT(0, pid);
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(0, wait_child(pid));
 	SYS(mq_close(q));
 	SYS(mq_unlink(name));
 	SYS(rmdir(root));
@@ -1300,6 +1318,7 @@ TEST(a_vfork_child_closing_descriptors_leaves_the_parent_alone)
 		}
 		ASSERT_LT(0, pid);
 		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("child status %#x", st);
 		ASSERT_EQ(1, msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
 		SYS(msgsnd(id, &m, 1, 0));
 	}

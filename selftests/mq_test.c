@@ -403,11 +403,13 @@ TEST_F(mq, open_checks_mode_and_umask)
 TEST_F(mq, fchmod_and_fchown_change_the_queue_for_later_opens)
 {
 	struct stat before, after;
+	int have_before;
 	pid_t pid;
 	mqd_t q;
 
 	REQUIRE_ROOT();
 	umask(022);
+	have_before = stat(RIPC_DEVICE, &before) == 0;
 	q = SYS(be->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL));
 	SYS(be->fchmod(q, 0604));
 	pid = fork_child();
@@ -447,10 +449,11 @@ TEST_F(mq, fchmod_and_fchown_change_the_queue_for_later_opens)
 	}
 	ASSERT_EQ(0, wait_child(pid));
 	/* The device node is what it was. */
-	if (stat(RIPC_DEVICE, &before) == 0) {
+	if (have_before) {
 		SYS(stat(RIPC_DEVICE, &after));
-		ASSERT_EQ(0666U, after.st_mode & 07777);
-		ASSERT_EQ(0, (int)after.st_uid);
+		ASSERT_EQ(before.st_mode, after.st_mode);
+		ASSERT_EQ(before.st_uid, after.st_uid);
+		ASSERT_EQ(before.st_gid, after.st_gid);
 	}
 	SYS(be->close(q));
 }
@@ -1757,7 +1760,8 @@ TEST_F(mq, closed_descriptor_is_ebadf)
 
 /*
  * Crowds of blocked receivers, one after the other: 40 block on an empty
- * queue and each gets one of 40 messages, then 40 more (rust_ipc frees the
+ * queue and each gets one of 40 messages, each message one receiver, then
+ * 40 more (rust_ipc frees the
  * room a crowd's list took once its last waiter has left, and makes it
  * again for the next).
  */
@@ -1769,6 +1773,7 @@ TEST_F(mq, crowds_of_blocked_receivers_each_get_a_message)
 	for (int round = 0; round < 2; round++) {
 		pid_t kids[CROWD];
 		char m[2] = { '0', 0 };
+		int got[CROWD] = { 0 };
 
 		for (int i = 0; i < CROWD; i++) {
 			kids[i] = fork_child();
@@ -1779,15 +1784,24 @@ TEST_F(mq, crowds_of_blocked_receivers_each_get_a_message)
 
 				CHILD_CHECK(be->receive(q, b, sizeof(b), &p) == 1);
 				CHILD_CHECK(b[0] >= '0' && b[0] < '0' + CROWD && p == 3);
-				_exit(0);
+				/* Which message it got, for the parent. */
+				_exit(10 + b[0] - '0');
 			}
 		}
 		for (int i = 0; i < CROWD; i++)
 			ASSERT_EQ(0, wait_blocked(kids[i]));
 		for (int i = 0; i < CROWD; i++, m[0]++)
 			SYS(be->send(q, m, 1, 3));
-		for (int i = 0; i < CROWD; i++)
-			ASSERT_EQ(0, wait_child(kids[i]));
+		/* Each message went to exactly one receiver. */
+		for (int i = 0; i < CROWD; i++) {
+			int r = wait_child(kids[i]);
+
+			ASSERT_TRUE(r >= 10 && r < 10 + CROWD) TH_LOG("receiver %d: exit %d", i, r);
+			got[r - 10]++;
+		}
+		for (int i = 0; i < CROWD; i++) {
+			ASSERT_EQ(1, got[i]) TH_LOG("message %d", i);
+		}
 		ASSERT_ATTR(q, 0, 10, 16, 0);
 	}
 	SYS(be->close(q));

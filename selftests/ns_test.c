@@ -612,6 +612,11 @@ TEST_F(ns, a_removed_queue_keeps_no_pid_namespace)
 			_exit(wait_child(init));
 		}
 		CHILD_CHECK(wait_child(c) == 0);
+		/* The limit holds while the queue keeps the sender's pid. */
+		c = fork_child();
+		if (c == 0)
+			_exit(unshare(CLONE_NEWPID) ? errno : 0);
+		CHILD_CHECK(wait_child(c) == ENOSPC);
 		CHILD_CHECK(be->msgctl(id, IPC_RMID, NULL) == 0);
 		ms = ms_until_a_namespace_can_be_made(CLONE_NEWPID);
 		if (ms < 0 || ms > 2000)

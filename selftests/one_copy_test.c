@@ -575,6 +575,46 @@ TEST_F(mq, under_rlimit_memlock_0_a_remapped_buffer_gets_the_message_as_native)
 }
 
 /*
+ * That the one copy is made: a blocked receiver's buffer, pinned when it
+ * blocked, is replaced by a new mapping before the message comes.
+ * Natively the message is copied to the buffer's address after the
+ * receiver wakes, so it is in the new mapping; rust_ipc's sender wrote it
+ * into the pages pinned before, so the new mapping stays zero (the
+ * difference "One copy for large messages" in the README states), while
+ * the receive returns the message's length and priority on both.
+ */
+TEST_F(mq, a_message_for_a_blocked_receiver_is_copied_once_into_its_pinned_pages)
+{
+	static char msg[BIG];
+	struct remapped r = { .be = self->be, .q = self->q };
+	pthread_t t;
+	size_t zero = 0;
+
+	r.buf = mmap(NULL, BIG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r.buf);
+	memset(r.buf, 0x5a, BIG);	/* its pages there: pinnable */
+	ASSERT_EQ(0, pthread_create(&t, NULL, remapped_receive, &r));
+	while (!__atomic_load_n(&r.tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	ASSERT_EQ(0, wait_blocked(r.tid));
+	ASSERT_EQ(r.buf, mmap(r.buf, BIG, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	fill(msg, BIG, 29);
+	ASSERT_EQ(0, self->be->send(self->q, msg, BIG, 6));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(BIG, r.got);
+	ASSERT_EQ(6U, r.prio);
+	if (self->be == &native_mq_be) {
+		EXPECT_TRUE(check(r.buf, BIG, 29));
+	} else {
+		while (zero < BIG && !r.buf[zero])
+			zero++;
+		EXPECT_EQ((size_t)BIG, zero) TH_LOG("byte %zu of the new mapping written", zero);
+	}
+	munmap(r.buf, BIG);
+}
+
+/*
  * Another thread of the process is blocked in a receive into a buffer that
  * the message's own text overlaps (the text at area, the buffer 100 bytes
  * further): native loads the whole text before the receiver copies it, so
