@@ -1476,10 +1476,9 @@ pub(crate) fn list(
             let (signo, pid) = g
                 .registration()
                 .map_or((0, 0), |n| (n.signo(), n.owner_vnr()));
-            let name = core::str::from_utf8(&n.0).unwrap_or("(binary)");
             let pushed = if !stats {
                 out.line(|t| {
-                    t.bytes(b"/").str_l(name, 23).sp();
+                    t.bytes(b"/").name_l(&n.0, 23).sp();
                     t.dec_r_or_dash(searchable.then(|| cred::uid_to_user(q.uid())), 6)
                         .sp();
                     t.dec_r_or_dash(searchable.then(|| cred::gid_to_user(q.gid())), 6)
@@ -1498,7 +1497,7 @@ pub(crate) fn list(
             } else if read {
                 let s = g.read_stats(false);
                 out.line(|t| {
-                    stats::row(t, &s).bytes(b" /").str_l(name, 0);
+                    stats::row(t, &s).bytes(b" /").name_l(&n.0, 0);
                 })
             } else {
                 Push::Taken

@@ -141,15 +141,37 @@ impl<'a> Text<'a> {
         self.num(v, 8, width)
     }
 
-    /// `s` left-aligned in `width` columns (`{:<width}`: a column is a
-    /// character, as `core::fmt` counts).
-    pub(crate) fn str_l(&mut self, s: &str, width: usize) -> &mut Self {
-        let chars = if s.is_ascii() {
-            s.len()
-        } else {
-            s.chars().count()
-        };
-        self.bytes(s.as_bytes());
-        self.spaces(width.saturating_sub(chars))
+    /// A POSIX queue's name, left-aligned in `width` columns (a column is a
+    /// character): a byte that would end a field or a line (a control
+    /// character, a space) or start an escape (a backslash) as `\ooo` in
+    /// octal, as `/proc/mounts` shows paths, and so each byte above 0x7f of
+    /// a name that is not UTF-8; the rest as it is.  A name is any bytes
+    /// but `/` and NUL, so that a name could otherwise forge a line.
+    pub(crate) fn name_l(&mut self, name: &[u8], width: usize) -> &mut Self {
+        let utf8 = core::str::from_utf8(name).is_ok();
+        let escaped = |b: u8| b <= b' ' || b == 0x7f || b == b'\\' || (!utf8 && b > 0x7f);
+        let mut cols = 0;
+        let mut rest = name;
+        while !rest.is_empty() {
+            // A run of bytes as they are, then one escaped.
+            let plain = rest.iter().position(|&b| escaped(b)).unwrap_or(rest.len());
+            let (run, after) = rest.split_at_checked(plain).unwrap_or((rest, &[]));
+            self.bytes(run);
+            // A column per character: a byte that does not continue one.
+            cols += run.iter().filter(|&&b| b & 0xc0 != 0x80).count();
+            if let Some((&b, tail)) = after.split_first() {
+                self.bytes(&[
+                    b'\\',
+                    b'0' + (b >> 6),
+                    b'0' + ((b >> 3) & 7),
+                    b'0' + (b & 7),
+                ]);
+                cols += 4;
+                rest = tail;
+            } else {
+                rest = after;
+            }
+        }
+        self.spaces(width.saturating_sub(cols))
     }
 }

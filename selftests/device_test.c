@@ -621,4 +621,43 @@ TEST_F(dev, list_returns_full_length_and_truncates)
 	SYS(ripc_msgctl(id, IPC_RMID, NULL));
 }
 
+/*
+ * A POSIX name is any bytes but '/' and NUL: the listings show a control
+ * character, a space and a backslash as \ooo (as /proc/mounts shows a
+ * path), and so each byte above 0x7f of a name that is not UTF-8, so that
+ * no name forges a line or a field; UTF-8 stays as it is.
+ */
+TEST_F(dev, list_escapes_what_would_forge_a_line_or_a_field)
+{
+	static const struct { const char *raw, *shown; } names[] = {
+		{ "_a b\\c\n999 0 0 0600 fake", "_a\\040b\\134c\\012999\\0400\\0400\\0400600\\040fake" },
+		{ "_\t\x7f", "_\\011\\177" },
+		{ "_\xff\xfe" "e", "_\\377\\376e" },
+		{ "_\xc3\xa9t\xc3\xa9", "_\xc3\xa9t\xc3\xa9" },
+	};
+	static char buf[65536];
+	char name[128], want[160];
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(name, sizeof(name), "%s%s", self->name, names[i].raw);
+		SYS(ripc_mq_close(SYS(ripc_mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL))));
+	}
+	SYS(ripc_list(RIPC_LIST_POSIX, buf, sizeof(buf)));
+	ASSERT_EQ(NULL, strstr(buf, "\n999")) TH_LOG("a forged line:\n%s", buf);
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(want, sizeof(want), "\n%s%s ", self->name, names[i].shown);
+		EXPECT_NE(NULL, strstr(buf, want)) TH_LOG("no line starts %s in\n%s", want + 1, buf);
+	}
+	/* The statistics table ends each line with the name. */
+	SYS(ripc_list(RIPC_LIST_POSIX | RIPC_LIST_STATS, buf, sizeof(buf)));
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(want, sizeof(want), " %s%s\n", self->name, names[i].shown);
+		EXPECT_NE(NULL, strstr(buf, want)) TH_LOG("no line ends %s in\n%s", want, buf);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(name, sizeof(name), "%s%s", self->name, names[i].raw);
+		SYS(ripc_mq_unlink(name));
+	}
+}
+
 TEST_HARNESS_MAIN

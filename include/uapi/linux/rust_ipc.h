@@ -516,7 +516,9 @@ struct ripc_msg_batch {
  * (stat), its maxmsg, msgsize and
  * message count only for a caller who may open it (mq_getattr), its bytes
  * and notification only for one who may read it (the QSIZE line), else
- * "-" in their place.
+ * "-" in their place.  A POSIX name's control characters, spaces and
+ * backslashes are shown as \ooo (octal, as /proc/mounts shows paths), and
+ * so is each byte above 0x7f of a name that is not UTF-8.
  *
  * Without RIPC_LIST_PAGE: writes the table into buf (NUL-terminated,
  * truncated to buf_len) and returns its full length without the NUL, so a
@@ -540,7 +542,7 @@ struct ripc_msg_batch {
  * one line per queue the caller may read, as RIPC_IOC_STATS checks): a
  * header line, then per queue the fields of struct ripc_queue_stats in
  * their order, in decimal, separated by one space, then the queue: the
- * POSIX name (last, as it may hold spaces), or the System V key and id.
+ * POSIX name (last; escaped as in the table), or the System V key and id.
  */
 #define RIPC_LIST_STATS 0x200
 struct ripc_list {
