@@ -119,10 +119,13 @@ for args in "top -n foo" "top -n 0" "top -n -3"; do
 done
 long=$(head -c 15000 /dev/zero | tr '\0' 'b')
 ripcctl msg-send 0x7e5b 2 "$long" >/dev/null 2>&1 || { bad=1; echo "# msg-send 15000 B"; }
-got=$(ripcctl msg-recv 0x7e5b 2 2>/dev/null | wc -c)
+got=$(ripcctl msg-recv 0x7e5b 2 2>/dev/null)
 ripcctl msg-rm 0x7e5b
-# "[pid N] received type 2: " + 15000 bytes + the newline
-[ "$got" -gt 15000 ] || { bad=1; echo "# msg-recv of 15000 B: $got bytes out"; }
+# "[pid N] received type 2: " and the 15000 bytes
+case $got in
+"[pid "*"] received type 2: $long") ;;
+*) bad=1; echo "# msg-recv of 15000 B: $(printf %s "$got" | wc -c) bytes out, not the text sent" ;;
+esac
 if [ $bad = 0 ]; then
 	ok "ripcctl_takes_negative_keys_checks_top_counts_and_receives_up_to_msgmax"
 else
@@ -139,7 +142,14 @@ for key in 0x7e5c 0; do
 	[ $st -eq 1 ] || { bad=1; echo "# msg-recv of no queue ($key): exit status $st"; }
 	case $got in *"msgget: No such file or directory"*) ;; *) bad=1; echo "# msg-recv $key: $got" ;; esac
 done
-[ "$(ripcctl list | wc -l)" = "$queues" ] || { bad=1; echo "# msg-recv made a queue"; ripcctl msg-rm 0x7e5c; }
+# Key 0 is IPC_PRIVATE: msg-send and msg-rm of it fail too (they made a
+# new queue, and sent to it or removed it, and succeeded).
+for args in "msg-send 0 1 x" "msg-rm 0"; do
+	got=$(ripcctl $args 2>&1); st=$?
+	[ $st -eq 1 ] || { bad=1; echo "# ripcctl $args: exit status $st"; }
+	case $got in *"No such file or directory"*) ;; *) bad=1; echo "# ripcctl $args: $got" ;; esac
+done
+[ "$(ripcctl list | wc -l)" = "$queues" ] || { bad=1; echo "# msg-recv, msg-send or msg-rm made a queue"; ripcctl msg-rm 0x7e5c; }
 ripcctl mq-create /empty >/dev/null
 got=$(ripcctl peek /empty 2>&1); st=$?
 [ $st -eq 0 ] && [ -z "$got" ] || { bad=1; echo "# peek of an empty queue: $st: $got"; }

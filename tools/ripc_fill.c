@@ -4,7 +4,9 @@
  * /dev/rust_ipc and leave messages of several sizes in both (used by the
  * module lifecycle test: unloading must free them).
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +33,16 @@ int main(int argc, char **argv)
 				  .name = (uintptr_t)argv[1], .attr = (uintptr_t)&attr };
 	if (ioctl(fd, RIPC_MQ_OPEN, &o))
 		return perror("RIPC_MQ_OPEN"), 1;
-	struct ripc_msgget g = { .size = sizeof(g), .key = (int)strtol(argv[2], NULL, 0),
-				 .msgflg = 01000 | 0600 };
+	char *end;
+	long key;
+
+	errno = 0;
+	key = strtol(argv[2], &end, 0);
+	if (!*argv[2] || *end || errno || key < INT_MIN || key > UINT32_MAX || key == 0) {
+		fprintf(stderr, "ripc_fill: not a System V key: '%s'\n", argv[2]);
+		return 2;
+	}
+	struct ripc_msgget g = { .size = sizeof(g), .key = (int)key, .msgflg = 01000 | 0600 };
 	id = ioctl(dev, RIPC_MSGGET, &g);
 	if (id < 0)
 		return perror("RIPC_MSGGET"), 1;

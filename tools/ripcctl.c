@@ -297,7 +297,14 @@ static int restore(void)
 static int msgq(const char *key, int create)
 {
 	/* A key as ipcs shows it (0x...), or a negative int. */
-	return ripc_msgget((key_t)num(key, INT_MIN, UINT32_MAX), create ? IPC_CREAT | 0666 : 0);
+	key_t k = (key_t)num(key, INT_MIN, UINT32_MAX);
+
+	if (k == IPC_PRIVATE) {
+		/* Key 0 is IPC_PRIVATE: msgget would make a new queue. */
+		errno = ENOENT;
+		return -1;
+	}
+	return ripc_msgget(k, create ? IPC_CREAT | 0666 : 0);
 }
 
 /* ---- stat and top ------------------------------------------------------ */
@@ -653,20 +660,23 @@ int main(int argc, char **argv)
 		struct ripc_version v = { .size = sizeof(v) };
 		/* Room for the largest message the namespace lets in (msgmax). */
 		size_t max = ripc_version(&v) ? 8192 : v.limits.msgmax;
-		struct { long mtype; char mtext[]; } *m = malloc(sizeof(*m) + max);
+		struct { long mtype; char mtext[]; } *m = malloc(sizeof(*m) + max), *more;
 		ssize_t n;
 
 		if (!m)
 			return fail("malloc");
-		if (num(argv[2], INT_MIN, UINT32_MAX) == 0) {
-			/* Key 0 is IPC_PRIVATE: msgget would make a queue. */
-			errno = ENOENT;
-			return fail("msgget");
-		}
 		if ((id = msgq(argv[2], 0)) < 0)
 			return fail("msgget");
-		if ((n = ripc_msgrcv_clock(id, m, max, type, flg, tmo.clock, tmo.flags,
-					   tmo.ts)) < 0)
+		/* A message queued before msgmax was lowered is longer: more room. */
+		while ((n = ripc_msgrcv_clock(id, m, max, type, flg, tmo.clock, tmo.flags,
+					      tmo.ts)) < 0 && errno == E2BIG && max < INT_MAX / 2) {
+			max *= 2;
+			more = realloc(m, sizeof(*m) + max);
+			if (!more)
+				return fail("malloc");
+			m = more;
+		}
+		if (n < 0)
 			return fail("msgrcv");
 		printf("[pid %d] received type %ld: %.*s\n", getpid(), m->mtype, (int)n, m->mtext);
 		free(m);

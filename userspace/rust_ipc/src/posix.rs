@@ -623,9 +623,13 @@ impl PosixQueue {
             gid,
             __pad: 0,
         };
+        if !self.device {
+            return Err(sys::errno(Errno::BADF));
+        }
+        // A module without the command (before ABI version 5): its ENOTTY,
+        // as libripc's.
         // SAFETY: `a` is a `ripc_mq_setperm`, only read.
-        self.call(uapi::RIPC_CMD_MQ_SETPERM, &mut a, false)
-            .map(drop)
+        unsafe { ioctl(self.fd.as_fd(), uapi::RIPC_CMD_MQ_SETPERM, &mut a) }.map(drop)
     }
 
     /// `mq_setattr()` with `O_NONBLOCK` set or cleared in `mq_flags` (the
