@@ -859,6 +859,7 @@ TEST_F(ckpt, a_dump_waiting_for_its_buffer_holds_no_lock)
 	struct pollfd p = { .events = POLLIN };
 	struct uffd_msg ev;
 	struct timespec dl;
+	char *want, *got;
 	pthread_t dt, ot;
 	int uffd, ops_in_time;
 
@@ -890,8 +891,16 @@ TEST_F(ckpt, a_dump_waiting_for_its_buffer_holds_no_lock)
 	ASSERT_LT(self->len, (size_t)d.ret) TH_LOG("dump: %zd (%s)", d.ret, strerrorname_np(d.err));
 	ASSERT_EQ(0, memcmp(buf, "RIPCDUMP", 8));
 	ASSERT_EQ(0, memcmp(buf + d.ret - 24, "RIPCEND", 8));
+	/* Restored, it is the namespace as it is now: every queue, message
+	 * and stat, the two messages (one "x" each) included. */
+	ASSERT_EQ(0, describe_str(&want));
+	ASSERT_NE(NULL, strstr(want, "len 1 hash")) TH_LOG("no 1-byte message:\n%s", want);
 	SYS(unshare(CLONE_NEWIPC));
 	SYS(ripc_restore(buf, (size_t)d.ret));
+	ASSERT_EQ(0, describe_str(&got));
+	ASSERT_STREQ(want, got);
+	free(want);
+	free(got);
 	close(uffd);
 	munmap(buf, size);
 }

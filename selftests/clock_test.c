@@ -255,11 +255,12 @@ TEST_F(clock, a_monotonic_wait_gets_a_message_sent_before_its_deadline)
 
 	if (pid == 0) {
 		struct mbuf s = { .mtype = 5, .mtext = "late" };
+		int blocked = wait_blocked(getppid());
 
-		wait_blocked(getppid());
 		CHILD_CHECK(ripc_mq_send(self->empty, "late", 4, 9) == 0);
-		wait_blocked(getppid());
+		blocked |= wait_blocked(getppid());
 		CHILD_CHECK(ripc_msgsnd(self->sempty, &s, 4, 0) == 0);
+		CHILD_CHECK(blocked == 0);
 		_exit(0);
 	}
 	ASSERT_EQ(4, ripc_mq_clockreceive(self->empty, buf, sizeof(buf), &prio, CLOCK_MONOTONIC,
@@ -366,10 +367,12 @@ TEST_F(clock, a_relative_batch_timeout_is_not_restarted_by_an_item_that_waited)
 	pid = fork_child();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		wait_blocked(getppid());
+		int blocked = wait_blocked(getppid());
+
 		usleep(SEND_MS * 1000);
 		*sent = now_ns(CLOCK_MONOTONIC);
 		CHILD_CHECK(ripc_mq_send(self->empty, "mid", 3, 6) == 0);
+		CHILD_CHECK(blocked == 0);
 		_exit(0);
 	}
 	r = mq_batch(self->empty, RIPC_MQ_RECEIVE_BATCH, it, 0, &ts, mono_rel);
@@ -626,12 +629,13 @@ static pid_t stop_when_blocked(useconds_t after_us, useconds_t stopped_us)
 	pid_t pid = fork_child();
 
 	if (pid == 0) {
-		wait_blocked(getppid());
+		int blocked = wait_blocked(getppid());
+
 		usleep(after_us);
 		kill(getppid(), SIGSTOP);
 		usleep(stopped_us);
 		kill(getppid(), SIGCONT);
-		_exit(0);
+		_exit(blocked ? 1 : 0);
 	}
 	return pid;
 }
@@ -656,7 +660,8 @@ TEST_F(clock, a_relative_wait_goes_on_after_a_stop_and_continue)
 		TH_LOG("%s", op_names[op]);
 		ASSERT_ERRNO(ETIMEDOUT, timed_call(self, op, CLOCK_MONOTONIC, 0, &rel));
 		t = now_ns(CLOCK_MONOTONIC) - t0;
-		ASSERT_GE(t, 2 * NS);
+		/* Not before the 2 s and the 100 ms stopped. */
+		ASSERT_GE(t, 2 * NS + 50 * MS);
 		ASSERT_LT(t, 2 * NS + 100 * MS + 2 * LATE);
 		ASSERT_EQ(0, wait_child(pid));
 		ASSERT_EQ(2, rel.tv_sec);
@@ -699,7 +704,7 @@ TEST_F(clock, a_relative_wait_goes_on_after_its_cgroup_is_frozen_and_thawed)
 			*waited = now_ns(CLOCK_MONOTONIC) - t0;
 			_exit(r == -1 && errno == ETIMEDOUT ? 0 : r == -1 ? errno : 100);
 		}
-		wait_blocked(self->cg_pid);
+		ASSERT_EQ(0, wait_blocked(self->cg_pid));
 		snprintf(pid_s, sizeof(pid_s), "%d", self->cg_pid);
 		SYS(cg_write(self->cg, "cgroup.procs", pid_s));
 		/* Frozen 0.8 s into its wait: a restart with the whole 2 s
@@ -863,8 +868,10 @@ TEST_F(clock, removal_ends_a_monotonic_wait_with_eidrm)
 	pid_t pid = fork_child();
 
 	if (pid == 0) {
-		wait_blocked(getppid());
+		int blocked = wait_blocked(getppid());
+
 		CHILD_CHECK(ripc_msgctl(id, IPC_RMID, NULL) == 0);
+		CHILD_CHECK(blocked == 0);
 		_exit(0);
 	}
 	ASSERT_ERRNO(EIDRM, ripc_msgrcv_clock(id, &m, sizeof(m.mtext), 0, 0, CLOCK_MONOTONIC, 0,

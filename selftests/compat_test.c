@@ -443,11 +443,13 @@ TEST_F(compat, a_blocked_receive_after_a_sa_restart_signal_as_natively)
 		*sig_hits = 0;
 		pid = fork_child();
 		if (pid == 0) {
-			wait_blocked(getppid());
+			int blocked = wait_blocked(getppid());
+
 			kill(getppid(), SIGUSR2);
 			usleep(100000);
-			wait_blocked(getppid());
+			blocked |= wait_blocked(getppid());
 			CHILD_CHECK(q_send(&self->q[k], "late", 5, 9, NULL) == 0);
+			CHILD_CHECK(blocked == 0);
 			_exit(0);
 		}
 		memset(buf, POISON, sizeof(buf));

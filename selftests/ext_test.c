@@ -187,8 +187,10 @@ TEST_F(ext, sysv_timed_calls_succeed_before_the_deadline)
 	far = rts(deadline_ms(CHILD_TIMEOUT * 1000));
 	pid = fork_child();
 	if (pid == 0) {
-		wait_blocked(getppid());
+		int blocked = wait_blocked(getppid());
+
 		CHILD_CHECK(snd(id, 7, "late") == 0);
+		CHILD_CHECK(blocked == 0);
 		_exit(0);
 	}
 	memset(&m, 0, sizeof(m));
@@ -391,8 +393,10 @@ TEST_F(ext, msg_bind_epoll_is_woken_by_send)
 	ASSERT_EQ(0, epoll_wait(et, out, 2, 0));
 	pid = fork_child();
 	if (pid == 0) {
-		wait_blocked(getppid());
+		int blocked = wait_blocked(getppid());
+
 		CHILD_CHECK(snd(id, 1, "e") == 0);
+		CHILD_CHECK(blocked == 0);
 		_exit(0);
 	}
 	ASSERT_EQ(1, epoll_wait(et, out, 2, 2000));
@@ -858,7 +862,11 @@ TEST_F(ext, mq_batch_errors_end_the_batch_at_the_failing_item)
 	ASSERT_EQ(2, mq_batch(q, RIPC_MQ_SEND_BATCH, s, 3, 0));
 	ASSERT_ERRNO(EAGAIN, mq_batch(q, RIPC_MQ_SEND_BATCH, s + 2, 1, 0));
 	/* The second buffer is smaller than mq_msgsize: one of two. */
+	memset(buf, 0, sizeof(buf));
 	ASSERT_EQ(1, mq_batch(q, RIPC_MQ_RECEIVE_BATCH, r, 2, 0));
+	ASSERT_EQ(1u, r[0].msg_len);
+	ASSERT_EQ('a', buf[0][0]);
+	ASSERT_EQ(0, buf[1][0]);
 	SYS(ripc_mq_getattr(q, &at));
 	ASSERT_EQ(1, at.mq_curmsgs);
 	/* A bad buffer keeps the message. */
@@ -867,6 +875,8 @@ TEST_F(ext, mq_batch_errors_end_the_batch_at_the_failing_item)
 	ASSERT_ERRNO(EFAULT, mq_batch(q, RIPC_MQ_RECEIVE_BATCH, r, 1, 0));
 	SYS(ripc_mq_getattr(q, &at));
 	ASSERT_EQ(1, at.mq_curmsgs);
+	ASSERT_EQ(1, ripc_mq_receive(q, buf[0], sizeof(buf[0]), NULL));
+	ASSERT_EQ('b', buf[0][0]);
 }
 
 TEST_F(ext, mq_batch_waitforone_returns_what_is_there_after_blocking)
@@ -878,14 +888,22 @@ TEST_F(ext, mq_batch_waitforone_returns_what_is_there_after_blocking)
 	pid_t pid = fork_child();
 
 	if (pid == 0) {
-		usleep(50000);
-		CHILD_CHECK(ripc_mq_send(q, "1", 1, 0) == 0);
+		int blocked = wait_blocked(getppid());
+
+		CHILD_CHECK(ripc_mq_send(q, "1", 1, 3) == 0);
+		CHILD_CHECK(blocked == 0);
 		_exit(0);
 	}
+	memset(buf, 0xa5, sizeof(buf));
 	for (int i = 0; i < 3; i++)
 		r[i] = (struct ripc_mq_item){ PTR(buf[i]), 8, 0, 0 };
 	ASSERT_EQ(1, mq_batch(q, RIPC_MQ_RECEIVE_BATCH, r, 3, RIPC_BATCH_WAITFORONE));
+	ASSERT_EQ(1u, r[0].msg_len);
+	ASSERT_EQ(3u, r[0].msg_prio);
 	ASSERT_EQ('1', buf[0][0]);
+	/* The others untouched. */
+	ASSERT_EQ(0xa5, (unsigned char)buf[1][0]);
+	ASSERT_EQ(8u, r[1].msg_len);
 	ASSERT_EQ(0, wait_child(pid));
 }
 
@@ -905,10 +923,12 @@ TEST_F(ext, sysv_batches_follow_each_items_type)
 	ASSERT_EQ(3, msg_batch(self->dev, RIPC_MSGRCV_BATCH, id, IPC_NOWAIT, r, 3, 0));
 	ASSERT_EQ(2, o[0].mtype);
 	ASSERT_EQ(3, r[0].msgsz);
+	ASSERT_EQ(0, memcmp(o[0].mtext, "two", 3));
 	ASSERT_EQ(1, o[1].mtype);
 	ASSERT_EQ(0, memcmp(o[1].mtext, "one", 3));
 	ASSERT_EQ(3, o[2].mtype);
 	ASSERT_EQ(5, r[2].msgsz);
+	ASSERT_EQ(0, memcmp(o[2].mtext, "three", 5));
 	ASSERT_QUEUE(id, 0, 0);
 	ASSERT_ERRNO(ENOMSG, msg_batch(self->dev, RIPC_MSGRCV_BATCH, id, IPC_NOWAIT, r, 3, 0));
 }

@@ -1251,12 +1251,14 @@ TEST_F(mq, blocked_receive_restarts_under_sa_restart)
 	SYS(set_handler(SIGUSR1, SA_RESTART));
 	pid = fork_child();
 	if (pid == 0) {
-		wait_blocked(getppid());
+		int blocked = wait_blocked(getppid());
+
 		kill(getppid(), SIGUSR1);
 		for (int i = 0; i < 3000 && !*sig_hits; i++)
 			usleep(1000);
-		wait_blocked(getppid());	/* blocked again, after the handler */
+		blocked |= wait_blocked(getppid());	/* blocked again, after the handler */
 		CHILD_CHECK(be->send(q, "late", 4, 2) == 0);
+		CHILD_CHECK(blocked == 0);
 		_exit(0);
 	}
 	ASSERT_RECV(q, 16, "late", 2);
@@ -1518,8 +1520,10 @@ TEST_F(mq, poll_is_woken_by_send)
 	pid_t pid = fork_child();
 
 	if (pid == 0) {
-		wait_blocked(getppid());
+		int blocked = wait_blocked(getppid());
+
 		CHILD_CHECK(be->send(q, "woken", 5, 7) == 0);
+		CHILD_CHECK(blocked == 0);
 		_exit(0);
 	}
 	ASSERT_EQ(1, poll(&p, 1, 5000));

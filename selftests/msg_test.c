@@ -126,13 +126,13 @@ TEST_F(msg, msgget_ipc_private_always_creates)
 TEST_F(msg, msgget_finds_each_of_many_keys_after_removals)
 {
 	enum { N = 400 };
-	static int ids[N], got[3][N], err[3][N], made[N], rm[N];
+	static int first[N], ids[N], got[3][N], err[3][N], made[N], rm0[N], rm[N];
 	key_t base = 0x30000000 | ((getpid() & 0xffff) << 12);
 
 	for (int i = 0; i < N; i++)
-		ids[i] = be->get(base + 3 * i, IPC_CREAT | IPC_EXCL | 0600);
+		first[i] = ids[i] = be->get(base + 3 * i, IPC_CREAT | IPC_EXCL | 0600);
 	for (int i = 1; i < N; i += 2)
-		be->ctl(ids[i], IPC_RMID, NULL);
+		rm0[i] = be->ctl(ids[i], IPC_RMID, NULL);
 	for (int i = 0; i < N; i++) {
 		errno = 0;
 		got[0][i] = be->get(base + 3 * i, 0);
@@ -157,11 +157,14 @@ TEST_F(msg, msgget_finds_each_of_many_keys_after_removals)
 	for (int i = 0; i < N; i++) {
 		int odd = i % 2;
 
+		ASSERT_LE(0, first[i]) TH_LOG("queue %d", i);
 		ASSERT_LE(0, ids[i]) TH_LOG("queue %d", i);
 		ASSERT_EQ(odd ? -1 : ids[i], got[0][i]) TH_LOG("key %d after the odd ones went", i);
 		ASSERT_EQ(odd ? ENOENT : 0, err[0][i]);
 		if (odd) {
+			ASSERT_EQ(0, rm0[i]);
 			ASSERT_LE(0, made[i]);
+			ASSERT_NE(first[i], made[i]) TH_LOG("a new queue, a new id");
 			ASSERT_EQ(0, rm[i]);
 		}
 		ASSERT_EQ(odd ? ids[i] : -1, got[1][i]) TH_LOG("key %d after the even ones went", i);
@@ -573,6 +576,8 @@ TEST_F(msg, blocked_receiver_gets_e2big_for_a_larger_message)
 	SYS(snd(be, id, 1, "0123456789", 0));
 	ASSERT_EQ(0, wait_child(pid));
 	ASSERT_QUEUE(id, 1, 10);
+	/* Kept whole. */
+	ASSERT_RCV(id, 64, 0, IPC_NOWAIT, 1, "0123456789");
 }
 
 TEST_F(msg, blocked_sender_is_woken_by_receive)
@@ -697,15 +702,16 @@ struct rcv_thread {
 	int id;
 	volatile pid_t tid;
 	ssize_t n;
+	struct mbuf m;		/* what it received */
 };
 
 static void *rcv_in_thread(void *p)
 {
 	struct rcv_thread *t = p;
-	struct mbuf m;
 
+	memset(&t->m, 0, sizeof(t->m));
 	t->tid = gettid();
-	t->n = t->backend->rcv(t->id, &m, sizeof(m.mtext), 0, 0);
+	t->n = t->backend->rcv(t->id, &t->m, sizeof(t->m.mtext), 0, 0);
 	return NULL;
 }
 
@@ -717,7 +723,7 @@ static void *rcv_in_thread(void *p)
 TEST_F(msg, lrpid_is_the_blocked_receiving_thread_else_the_receiving_process)
 {
 	int id = MKQ(self->key[0], 0600);
-	struct rcv_thread t = { be, id, 0, -1 };
+	struct rcv_thread t = { be, id, 0, -1, { 0 } };
 	struct msqid_ds s;
 	pthread_t th;
 
@@ -728,6 +734,8 @@ TEST_F(msg, lrpid_is_the_blocked_receiving_thread_else_the_receiving_process)
 	SYS(snd(be, id, 1, "x", 0));
 	ASSERT_EQ(0, pthread_join(th, NULL));
 	ASSERT_EQ(1, t.n);
+	ASSERT_EQ(1, t.m.mtype);
+	ASSERT_EQ('x', t.m.mtext[0]);
 	ASSERT_NE(getpid(), t.tid);
 	s = STAT(id);
 	ASSERT_EQ(t.tid, s.msg_lrpid);
@@ -738,6 +746,7 @@ TEST_F(msg, lrpid_is_the_blocked_receiving_thread_else_the_receiving_process)
 	ASSERT_EQ(0, pthread_create(&th, NULL, rcv_in_thread, &t));
 	ASSERT_EQ(0, pthread_join(th, NULL));
 	ASSERT_EQ(1, t.n);
+	ASSERT_EQ('y', t.m.mtext[0]);
 	s = STAT(id);
 	ASSERT_EQ(getpid(), s.msg_lrpid);
 }

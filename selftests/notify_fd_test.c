@@ -443,8 +443,10 @@ TEST_F(notify, a_blocked_epoll_wait_wakes_up)
 	SYS(arm(q, nfd, 5));
 	pid = fork_child();
 	if (pid == 0) {
-		wait_blocked(getppid());
+		int blocked = wait_blocked(getppid());
+
 		CHILD_CHECK(ripc_mq_send(q, "m", 1, 0) == 0);
+		CHILD_CHECK(blocked == 0);
 		_exit(0);
 	}
 	memset(&out, 0xa5, sizeof(out));
@@ -469,8 +471,10 @@ TEST_F(notify, a_blocked_read_wakes_up_with_the_record)
 	SYS(arm(q, nfd, 9));
 	pid = fork_child();
 	if (pid == 0) {
-		wait_blocked(getppid());
+		int blocked = wait_blocked(getppid());
+
 		CHILD_CHECK(ripc_mq_send(q, "m", 1, 0) == 0);
+		CHILD_CHECK(blocked == 0);
 		_exit(0);
 	}
 	ASSERT_EQ((ssize_t)REC, read(nfd, &got, REC));
@@ -517,11 +521,13 @@ TEST_F(notify, a_read_restarts_under_sa_restart)
 	SYS(arm(q, nfd, 4));
 	pid = fork_child();
 	if (pid == 0) {
-		wait_blocked(getppid());
+		int blocked = wait_blocked(getppid());
+
 		kill(getppid(), SIGUSR1);
 		usleep(100 * 1000);
-		wait_blocked(getppid());
+		blocked |= wait_blocked(getppid());
 		CHILD_CHECK(ripc_mq_send(q, "m", 1, 0) == 0);
+		CHILD_CHECK(blocked == 0);
 		_exit(0);
 	}
 	ASSERT_EQ((ssize_t)REC, read(nfd, &got, REC));

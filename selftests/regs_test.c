@@ -110,9 +110,14 @@ TEST_F(regs, mq_kernel_address_priority_pointer_is_efault_and_the_message_stays)
 {
 	char buf[64];
 
+	unsigned int prio = 0;
+
 	ASSERT_EQ(0, regs(self->mqd, RIPC_MQ_TIMEDSEND, P("k"), 1, 1, 0));
 	ASSERT_ERRNO(EFAULT, regs(self->mqd, RIPC_MQ_TIMEDRECEIVE, P(buf), sizeof(buf), KADDR, 0));
 	ASSERT_EQ(1, curmsgs(self->mqd));
+	ASSERT_EQ(1, regs(self->mqd, RIPC_MQ_TIMEDRECEIVE, P(buf), sizeof(buf), P(&prio), 0));
+	ASSERT_EQ(1u, prio);
+	ASSERT_EQ('k', buf[0]);
 }
 
 TEST_F(regs, mq_lengths_are_64_bit_size_t)
@@ -269,7 +274,10 @@ TEST_F(regs, msg_flags_ride_in_the_high_half_of_the_id)
 	/* Too small a buffer: E2BIG, and with MSG_NOERROR the text cut. */
 	ASSERT_ERRNO(E2BIG, RCV(0, &r, 2, 0));
 	ASSERT_EQ(2, RCV(MSG_NOERROR, &r, 2, 0));
+	ASSERT_EQ(1, r.mtype);
 	ASSERT_EQ(0, memcmp(r.mtext, "ab", 2));
+	/* The rest of it went with it. */
+	ASSERT_ERRNO(ENOMSG, RCV(IPC_NOWAIT, &r, 16, 0));
 	/* A negative msqid in the low half is EINVAL, as native. */
 	ASSERT_ERRNO(EINVAL, regs(self->dev, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(-1, 0),
 				  P(&m), 1, 0));
@@ -321,6 +329,10 @@ TEST_F(regs, msg_faulting_buffers_are_efault)
 	SYS(ripc_msgctl(self->msqid, IPC_STAT, &ds));
 	ASSERT_EQ(1, (long)ds.msg_qnum);
 	ASSERT_EQ(2, (long)ds.msg_cbytes);
+	memset(&m, 0, sizeof(m));
+	ASSERT_EQ(2, RCV(IPC_NOWAIT, &m, 4, 0));
+	ASSERT_EQ(1, m.mtype);
+	ASSERT_EQ(0, memcmp(m.mtext, "ab", 2));
 }
 
 TEST_HARNESS_MAIN

@@ -247,9 +247,10 @@ static inline pid_t signal_when_blocked(int sig)
 	pid_t pid = fork_child();
 
 	if (pid == 0) {
-		wait_blocked(getppid());
+		int blocked = wait_blocked(getppid());
+
 		kill(getppid(), sig);
-		_exit(0);
+		_exit(blocked ? 1 : 0);
 	}
 	return pid;
 }
