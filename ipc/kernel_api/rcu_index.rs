@@ -166,13 +166,19 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
     }
 
     /// Drops every replaced reference, after a grace period if there are
-    /// any (the index is done with: its namespace died).
+    /// any (the index is done with: its namespace died).  All of them: a
+    /// reference is listed after it was replaced, so the grace period
+    /// waited for here, which starts after that, ends after every reader
+    /// that could hold it (their cookies are not asked again: a polled
+    /// check can miss a normal grace period that ran beside an expedited
+    /// one, and they would stay until the index goes).
     pub(crate) fn drop_retired(&self) {
-        if self.retired.lock().list.is_empty() {
+        let list = core::mem::take(&mut self.retired.lock().list);
+        if list.is_empty() {
             return;
         }
         rcu::synchronize_rcu();
-        self.retired.lock().reap();
+        drop(list);
     }
 
     /// Sets entry `idx` to `v` (`ENOMEM` if its chunk cannot be made, or
