@@ -454,8 +454,9 @@ struct SysvState {
     stats: Stats,
     /// A `MSG_COPY` copy not allocated under the lock ([`Msg::duplicate`]): its
     /// length, then the room made for it with the lock dropped, for the
-    /// same call's next look ([`Family::Need`]), which takes it (a look
-    /// always follows in that critical section).
+    /// same call's next look ([`Family::Need`]) (a look always follows in
+    /// that critical section); a room that look leaves unused stays here
+    /// until the call frees it after the lock ([`drop_copy_room`]).
     copy_need: Option<usize>,
     copy_room: Option<Msg>,
 }
@@ -526,14 +527,15 @@ impl SysvState {
         self.cbytes + size as u64 <= self.qbytes && (self.msgs.len() as u64) < self.qbytes
     }
 
-    /// `find_msg`: the message `search` selects, with its handle.
-    fn find(&self, search: Search) -> Option<(usize, &Msg)> {
+    /// `find_msg`: the message of `msgs` `search` selects, with its handle
+    /// (a borrow of `msgs` only: the state's other fields stay free).
+    fn find(msgs: &Fifo, search: Search) -> Option<(usize, &Msg)> {
         match search {
-            Search::Any => self.msgs.iter().next(),
-            Search::Number(n) => self.msgs.iter().nth(n.try_into().ok()?),
+            Search::Any => msgs.iter().next(),
+            Search::Number(n) => msgs.iter().nth(n.try_into().ok()?),
             Search::LessEqual(_) => {
                 let mut best: Option<(usize, &Msg)> = None;
-                for (i, m) in self.msgs.iter() {
+                for (i, m) in msgs.iter() {
                     if search.matches(m.mtype()) && best.is_none_or(|(_, b)| m.mtype() < b.mtype())
                     {
                         best = Some((i, m));
@@ -544,7 +546,7 @@ impl SysvState {
                 }
                 best
             }
-            _ => self.msgs.iter().find(|(_, m)| search.matches(m.mtype())),
+            _ => msgs.iter().find(|(_, m)| search.matches(m.mtype())),
         }
     }
 
@@ -1089,16 +1091,13 @@ impl SysvState {
     /// One look at the queue for `w`: the message it gets, `None` if it
     /// must wait, or its error.
     fn receive(&mut self, w: &Want) -> Result<Option<Msg>> {
-        // A copy's room, if made for this look (freed after it, whatever
-        // it finds).
-        let mut room = if w.copy { self.copy_room.take() } else { None };
         if !self.allowed(0o444) {
             return Err(EACCES);
         }
         if self.deleted {
             return Err(EIDRM);
         }
-        let Some((i, found)) = self.find(w.search) else {
+        let Some((i, found)) = Self::find(&self.msgs, w.search) else {
             return Ok(None);
         };
         let len = found.len();
@@ -1110,7 +1109,12 @@ impl SysvState {
             if len > w.bufsz.min(self.shared.limits.msgmax() as usize) {
                 return Err(EINVAL);
             }
+            // The room made for this look, if any; left in the state if
+            // this look does not use it, for the call to free after the
+            // lock ([`drop_copy_room`]).
+            let mut room = self.copy_room.take();
             let copy = found.duplicate(&mut room);
+            self.copy_room = room;
             return copy.map(Some).map_err(|n| {
                 self.copy_need = Some(n);
                 ENOMEM
@@ -1164,8 +1168,20 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
             |n, _, _| Ok(n),
         )
     });
+    if w.copy {
+        drop_copy_room(&q);
+    }
     keep(ns, q);
     r
+}
+
+/// Frees a `MSG_COPY` room its call's looks left unused (the queue
+/// changed between the look it was made for and the next), after the
+/// queue lock: native's `free_copy` after `ipc_unlock_object`.
+#[cold]
+fn drop_copy_room(q: &SysvQueue) {
+    let room = q.state.lock().copy_room.take();
+    drop(room);
 }
 
 /// A batch's count and blocking, after `msgsnd`'s and `msgrcv`'s first check.
@@ -1243,6 +1259,9 @@ pub(crate) fn msgrcv_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
                 it.msgsz = len as i64;
                 m.store_typed(it.msgp, len)
             });
+    if copy {
+        drop_copy_room(&q);
+    }
     outcome(done, err)
 }
 
