@@ -182,6 +182,14 @@ pub(crate) trait Family: QueueState {
     /// Keeps what was made for the call that looks again.
     fn supply(&mut self, s: Self::Supply);
 
+    /// What an earlier look left unused (made for a need it no longer
+    /// has), taken before the next is made, to be freed with the lock
+    /// dropped.
+    #[inline]
+    fn spare(&mut self) -> Option<Self::Supply> {
+        None
+    }
+
     /// A sender about to sleep for room for `m`: what its entry holds, and
     /// `m` back if the sender keeps it (System V: it looks again when
     /// woken; POSIX: the receive that frees room sends it).
@@ -280,8 +288,9 @@ fn room_to_wait<S: Unpin, W>(
     Ok(true)
 }
 
-/// Makes what `need` asks for with the lock of `g` dropped, and gives it
-/// to the state; the caller looks at the queue again.  The tasks a run
+/// Makes what `need` asks for with the lock of `g` dropped (freeing there
+/// what the state had left unused), and gives it to the state; the caller
+/// looks at the queue again.  The tasks a run
 /// served so far (`wq`) are woken first, once the lock is dropped: they
 /// neither wait for the allocation nor find the lock held.
 fn supply<S: Family>(
@@ -289,8 +298,10 @@ fn supply<S: Family>(
     wq: &mut WakeQ,
     need: S::Need,
 ) -> Result {
+    let spare = g.spare();
     let s = lock::unlocked(g, || {
         wq.flush();
+        drop(spare);
         S::make(need)
     })?;
     g.supply(s);

@@ -670,6 +670,10 @@ impl Family for SysvState {
         self.copy_room = Some(room);
     }
 
+    fn spare(&mut self) -> Option<Msg> {
+        self.copy_room.take()
+    }
+
     #[inline]
     fn sender_waits(&self, m: Msg) -> (usize, Option<Msg>) {
         (m.len(), Some(m))

@@ -142,36 +142,55 @@ impl<'a> Text<'a> {
     }
 
     /// A POSIX queue's name, left-aligned in `width` columns (a column is a
-    /// character): a byte that would end a field or a line (a control
-    /// character, a space) or start an escape (a backslash) as `\ooo` in
-    /// octal, as `/proc/mounts` shows paths, and so each byte above 0x7f of
-    /// a name that is not UTF-8; the rest as it is.  A name is any bytes
-    /// but `/` and NUL, so that a name could otherwise forge a line.
+    /// character): a character that would end a field or a line, or move
+    /// a terminal's cursor (a control character, C0, DEL or C1, a space,
+    /// a line or paragraph separator) or start an escape (a backslash) as
+    /// `\ooo` in octal for each of its bytes, as `/proc/mounts` shows
+    /// paths, and so each byte above 0x7e of a name that is not UTF-8; the
+    /// rest as it is.  A name is any bytes but `/` and NUL, so that a name
+    /// could otherwise forge a line.
     pub(crate) fn name_l(&mut self, name: &[u8], width: usize) -> &mut Self {
-        let utf8 = core::str::from_utf8(name).is_ok();
-        let escaped = |b: u8| b <= b' ' || b == 0x7f || b == b'\\' || (!utf8 && b > 0x7f);
         let mut cols = 0;
-        let mut rest = name;
-        while !rest.is_empty() {
-            // A run of bytes as they are, then one escaped.
-            let plain = rest.iter().position(|&b| escaped(b)).unwrap_or(rest.len());
-            let (run, after) = rest.split_at_checked(plain).unwrap_or((rest, &[]));
-            self.bytes(run);
-            // A column per character: a byte that does not continue one.
-            cols += run.iter().filter(|&&b| b & 0xc0 != 0x80).count();
-            if let Some((&b, tail)) = after.split_first() {
-                self.bytes(&[
-                    b'\\',
-                    b'0' + (b >> 6),
-                    b'0' + ((b >> 3) & 7),
-                    b'0' + (b & 7),
-                ]);
-                cols += 4;
-                rest = tail;
-            } else {
-                rest = after;
+        match core::str::from_utf8(name) {
+            Ok(s) => {
+                // Runs of characters as they are, between escaped ones.
+                let mut plain = 0;
+                for (i, c) in s.char_indices() {
+                    if c.is_control() || matches!(c, ' ' | '\\' | '\u{2028}' | '\u{2029}') {
+                        self.bytes(name.get(plain..i).unwrap_or(&[]));
+                        for &b in c.encode_utf8(&mut [0; 4]).as_bytes() {
+                            self.octal(b);
+                            cols += 4;
+                        }
+                        plain = i + c.len_utf8();
+                    } else {
+                        cols += 1;
+                    }
+                }
+                self.bytes(name.get(plain..).unwrap_or(&[]));
+            }
+            Err(_) => {
+                for &b in name {
+                    if b <= b' ' || b > 0x7e || b == b'\\' {
+                        self.octal(b);
+                        cols += 4;
+                    } else {
+                        self.bytes(&[b]);
+                        cols += 1;
+                    }
+                }
             }
         }
         self.spaces(width.saturating_sub(cols))
+    }
+
+    /// `b` as `\ooo`.
+    fn octal(&mut self, b: u8) -> &mut Self {
+        self.bytes(&[
+            b'\\',
+            b'0' + (b >> 6),
+            b'0' + ((b >> 3) & 7),
+            b'0' + (b & 7),
+        ])
     }
 }

@@ -623,9 +623,11 @@ TEST_F(dev, list_returns_full_length_and_truncates)
 
 /*
  * A POSIX name is any bytes but '/' and NUL: the listings show a control
- * character, a space and a backslash as \ooo (as /proc/mounts shows a
- * path), and so each byte above 0x7f of a name that is not UTF-8, so that
- * no name forges a line or a field; UTF-8 stays as it is.
+ * character (C0, DEL, C1), a space, a line or paragraph separator and a
+ * backslash as \ooo for each of its bytes (as /proc/mounts shows a path),
+ * and so each byte above 0x7e of a name that is not UTF-8, so that no name
+ * forges a line or a field or moves a terminal's cursor; other UTF-8
+ * stays as it is.
  */
 TEST_F(dev, list_escapes_what_would_forge_a_line_or_a_field)
 {
@@ -634,6 +636,8 @@ TEST_F(dev, list_escapes_what_would_forge_a_line_or_a_field)
 		{ "_\t\x7f", "_\\011\\177" },
 		{ "_\xff\xfe" "e", "_\\377\\376e" },
 		{ "_\xc3\xa9t\xc3\xa9", "_\xc3\xa9t\xc3\xa9" },
+		/* U+0085 (NEL, a C1 control) and U+2028 (line separator). */
+		{ "_x\xc2\x85y\xe2\x80\xa8z", "_x\\302\\205y\\342\\200\\250z" },
 	};
 	static char buf[65536];
 	char name[128], want[160];

@@ -34,10 +34,10 @@ int main(int argc, char **argv)
 	if (ioctl(fd, RIPC_MQ_OPEN, &o))
 		return perror("RIPC_MQ_OPEN"), 1;
 	char *end;
-	long key;
+	long long key;
 
 	errno = 0;
-	key = strtol(argv[2], &end, 0);
+	key = strtoll(argv[2], &end, 0);
 	if (!*argv[2] || *end || errno || key < INT_MIN || key > UINT32_MAX || key == 0) {
 		fprintf(stderr, "ripc_fill: not a System V key: '%s'\n", argv[2]);
 		return 2;

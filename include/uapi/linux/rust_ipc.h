@@ -516,9 +516,10 @@ struct ripc_msg_batch {
  * (stat), its maxmsg, msgsize and
  * message count only for a caller who may open it (mq_getattr), its bytes
  * and notification only for one who may read it (the QSIZE line), else
- * "-" in their place.  A POSIX name's control characters, spaces and
- * backslashes are shown as \ooo (octal, as /proc/mounts shows paths), and
- * so is each byte above 0x7f of a name that is not UTF-8.
+ * "-" in their place.  A POSIX name's control characters (C0, DEL, C1),
+ * spaces, line and paragraph separators and backslashes are shown as \ooo
+ * for each of their bytes (octal, as /proc/mounts shows paths), and so is
+ * each byte above 0x7e of a name that is not UTF-8.
  *
  * Without RIPC_LIST_PAGE: writes the table into buf (NUL-terminated,
  * truncated to buf_len) and returns its full length without the NUL, so a
