@@ -664,4 +664,46 @@ TEST_F(dev, list_escapes_what_would_forge_a_line_or_a_field)
 	}
 }
 
+/*
+ * ripcctl msg-recv takes a message queued before msgmax was lowered below
+ * its length (its buffer, sized from msgmax, grows on E2BIG; the message
+ * stayed queued and was never received).
+ */
+TEST_F(dev, ripcctl_receives_a_message_longer_than_msgmax_is_now)
+{
+	static struct { long mtype; char mtext[12000]; } m = { .mtype = 3 };
+	static char out[16384];
+	struct ripc_limits big = { .msgmax = 16384, .msgmnb = 32768 }, small = { .msgmax = 8192 };
+	const char *head = "received type 3: ";
+	key_t key = 0x7e600000 | (getpid() & 0xffff);
+	struct ripc_version v;
+	char cmd[128], *at;
+	size_t n;
+	FILE *p;
+	int id;
+
+	REQUIRE_CAP(CAP_SYS_RESOURCE);
+	SYS(ripc_version(&v));
+	self->saved = v.limits;
+	SYS(ripc_set_limits(&big));
+	id = SYS(ripc_msgget(key, IPC_CREAT | IPC_EXCL | 0600));
+	memset(m.mtext, 'q', sizeof(m.mtext));
+	SYS(ripc_msgsnd(id, &m, sizeof(m.mtext), IPC_NOWAIT));
+	SYS(ripc_set_limits(&small));
+	snprintf(cmd, sizeof(cmd), "ripcctl msg-recv %#x 3 2>&1", (unsigned int)key);
+	p = popen(cmd, "r");
+	ASSERT_NE(NULL, p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = 0;
+	ASSERT_EQ(0, pclose(p)) TH_LOG("%s: %.200s", cmd, out);
+	at = strstr(out, head);
+	ASSERT_NE(NULL, at) TH_LOG("%.200s", out);
+	at += strlen(head);
+	ASSERT_EQ(sizeof(m.mtext) + 1, strlen(at));
+	ASSERT_EQ(sizeof(m.mtext), strspn(at, "q"));
+	ASSERT_EQ('\n', at[sizeof(m.mtext)]);
+	ASSERT_ERRNO(ENOMSG, ripc_msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+	SYS(ripc_msgctl(id, IPC_RMID, NULL));
+}
+
 TEST_HARNESS_MAIN
