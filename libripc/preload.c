@@ -375,6 +375,9 @@ static void unlink_reg(struct treg **pp)
  * libripc may know as a file of the device: it forgets the number. */
 static void close_mine(int fd)
 {
+	/* Forgotten before the close too (a new file may take the number at
+	 * once) and after it (a queue call that looked meanwhile). */
+	ripc_fd_forget(fd, fd);
 	REAL(close)(fd);
 	mine_mark(fd, 0);
 	ripc_fd_forget(fd, fd);
@@ -812,6 +815,13 @@ static void next_id_gone(unsigned int first, unsigned int last)
 /* The process the library's state is of (a vfork() child shares it). */
 static pid_t state_pid;
 
+/* Whether this is a vfork() child: it shares the library's memory, not
+ * its descriptors, so what it opens must not become the parent's state. */
+static int vfork_child(void)
+{
+	return getpid() != __atomic_load_n(&state_pid, __ATOMIC_RELAXED);
+}
+
 static int in_range(int fd, unsigned int lo, unsigned int hi)
 {
 	return fd >= 0 && (unsigned int)fd >= lo && (unsigned int)fd <= hi;
@@ -845,7 +855,7 @@ static int closing_begin(unsigned int lo, unsigned int hi, struct guard *g)
 	/* A vfork() child shares the library's memory but not its
 	 * descriptors: what it closes is its own, and the parent's state is
 	 * left alone. */
-	if (getpid() != __atomic_load_n(&state_pid, __ATOMIC_RELAXED))
+	if (vfork_child())
 		return 0;
 	ripc_device_forget(lo, hi);
 	next_id_gone(lo, hi);
@@ -1165,7 +1175,7 @@ static void closing_end(unsigned int lo, unsigned int hi, int locked, struct gua
 {
 	ripc_fd_forget(lo, hi);
 	if (in_range(ripc_device_fd_peek(), lo, hi) &&
-	    getpid() == __atomic_load_n(&state_pid, __ATOMIC_RELAXED))
+	    !vfork_child())
 		ripc_device_recheck(lo, hi);
 	if (locked) {
 		settle_locked();
@@ -1256,7 +1266,7 @@ static int closing_in_libc(int fd)
 		return fd;
 	if ((in_range(ripc_device_fd_peek(), fd, fd) ||
 	     in_range(__atomic_load_n(&next_id_fd, __ATOMIC_ACQUIRE), fd, fd)) &&
-	    getpid() == __atomic_load_n(&state_pid, __ATOMIC_RELAXED)) {
+	    !vfork_child()) {
 		ripc_device_forget(fd, fd);
 		next_id_gone(fd, fd);
 	}
@@ -1655,9 +1665,12 @@ static int sysvipc_msg_open(int flags)
 static FILE *any_fopen(const char *path, const char *mode,
 		       FILE *(*real)(const char *, const char *))
 {
+	int err = errno;
 	FILE *fp = real(path, mode);
 	const struct sysctl *s;
 
+	if (vfork_child())
+		return fp;
 	if (fp && mode[0] == 'r' && !strchr(mode, '+') && is_sysvipc_msg(path, O_RDONLY, fileno(fp))) {
 		int fd;
 
@@ -1665,11 +1678,13 @@ static FILE *any_fopen(const char *path, const char *mode,
 		fd = sysvipc_msg_open(strchr(mode, 'e') ? O_CLOEXEC : 0);
 		fp = fd < 0 ? NULL : fdopen(fd, mode);
 		if (fd >= 0 && !fp) {
-			int err = errno;
+			int e = errno;
 
 			REAL(close)(fd);
-			errno = err;
+			errno = e;
 		}
+		if (fp)
+			errno = err;
 		return fp;
 	}
 	if ((!fp && errno == EFAULT) || !(s = find_sysctl(path)) ||
@@ -1677,7 +1692,11 @@ static FILE *any_fopen(const char *path, const char *mode,
 		return fp;
 	if (fp)
 		fclose(fp);
-	return sysctl_fopen(s, path, mode, real);
+	fp = sysctl_fopen(s, path, mode, real);
+	/* Served: errno as the caller had it (see after_open()). */
+	if (fp)
+		errno = err;
+	return fp;
 }
 
 EXPORT FILE *fopen(const char *path, const char *mode)
@@ -1801,8 +1820,11 @@ static int sysctl_open(const char *path, int flags, int *fd)
  * in its place.  path is read only once the kernel has read it (a bad
  * pointer gets the native EFAULT, not a crash).
  */
-static int after_open(int fd, const char *path, int flags)
+static int after_open(int fd, const char *path, int flags, int err)
 {
+	/* A vfork() child's open is the native one (it is to exec). */
+	if (vfork_child())
+		return fd;
 	/* The native open's failure stands (a bad pointer's EFAULT, and what
 	 * its flags give: O_DIRECTORY's ENOTDIR, O_EXCL's EEXIST, O_NOATIME's
 	 * EPERM, a permission's EACCES...) but where the kernel has no such
@@ -1810,14 +1832,19 @@ static int after_open(int fd, const char *path, int flags)
 	 * which reads and writes nothing. */
 	if (fd >= 0 && !(flags & O_PATH) && is_sysvipc_msg(path, flags, fd)) {
 		REAL(close)(fd);
-		return sysvipc_msg_open(flags);
-	}
-	if ((fd < 0 && errno != ENOENT) || (fd >= 0 && (flags & O_PATH)) || !find_sysctl(path) ||
-	    (fd < 0 && !no_such_sysctl()) || not_the_sysctl(fd))
+		fd = sysvipc_msg_open(flags);
+	} else if ((fd < 0 && errno != ENOENT) || (fd >= 0 && (flags & O_PATH)) ||
+		   !find_sysctl(path) || (fd < 0 && !no_such_sysctl()) || not_the_sysctl(fd)) {
 		return fd;
+	} else {
+		if (fd >= 0)
+			REAL(close)(fd);
+		sysctl_open(path, flags, &fd);
+	}
+	/* Served: errno as the caller had it (the native open's ENOENT where
+	 * the kernel has no such sysctl). */
 	if (fd >= 0)
-		REAL(close)(fd);
-	sysctl_open(path, flags, &fd);
+		errno = err;
 	return fd;
 }
 
@@ -1830,44 +1857,48 @@ EXPORT int open(const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
+	int err = errno;
 
 	va_start(ap, flags);
 	mode = open_mode(flags, ap);
 	va_end(ap);
-	return after_open(REAL(open)(path, flags, mode), path, flags);
+	return after_open(REAL(open)(path, flags, mode), path, flags, err);
 }
 
 EXPORT int open64(const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
+	int err = errno;
 
 	va_start(ap, flags);
 	mode = open_mode(flags, ap);
 	va_end(ap);
-	return after_open(REAL(open64)(path, flags, mode), path, flags);
+	return after_open(REAL(open64)(path, flags, mode), path, flags, err);
 }
 
 EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
+	int err = errno;
 
 	va_start(ap, flags);
 	mode = open_mode(flags, ap);
 	va_end(ap);
-	return after_open(REAL(openat)(dirfd, path, flags, mode), path, flags);
+	return after_open(REAL(openat)(dirfd, path, flags, mode), path, flags, err);
 }
 
 EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
+	int err = errno;
 
 	va_start(ap, flags);
 	mode = open_mode(flags, ap);
 	va_end(ap);
-	return after_open(REAL(openat64)(dirfd, path, flags, mode), path, flags);
+	return after_open(REAL(openat64)(dirfd, path, flags, mode), path, flags, err);
 }
 
 /* glibc's _FORTIFY_SOURCE entry points (open without a mode). */
@@ -1878,20 +1909,28 @@ int __openat64_2(int dirfd, const char *path, int flags);
 
 EXPORT int __open_2(const char *path, int flags)
 {
-	return after_open(REAL(__open_2)(path, flags), path, flags);
+	int err = errno;
+
+	return after_open(REAL(__open_2)(path, flags), path, flags, err);
 }
 
 EXPORT int __open64_2(const char *path, int flags)
 {
-	return after_open(REAL(__open64_2)(path, flags), path, flags);
+	int err = errno;
+
+	return after_open(REAL(__open64_2)(path, flags), path, flags, err);
 }
 
 EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
-	return after_open(REAL(__openat_2)(dirfd, path, flags), path, flags);
+	int err = errno;
+
+	return after_open(REAL(__openat_2)(dirfd, path, flags), path, flags, err);
 }
 
 EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 {
-	return after_open(REAL(__openat64_2)(dirfd, path, flags), path, flags);
+	int err = errno;
+
+	return after_open(REAL(__openat64_2)(dirfd, path, flags), path, flags, err);
 }

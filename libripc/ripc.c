@@ -78,6 +78,10 @@ static void close_own(int fd)
 {
 	int err = errno;
 
+	/* Before the close too: the number is free at once, and another
+	 * thread's open may take it before the forget after. */
+	if (fd >= 0)
+		ripc_fd_forget((unsigned int)fd, (unsigned int)fd);
 	syscall(SYS_close, fd);
 	if (fd >= 0)
 		ripc_fd_forget((unsigned int)fd, (unsigned int)fd);
@@ -359,9 +363,16 @@ int ripc_device_fd(void)
 	int fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE), expected, high, err;
 	unsigned long gen;
 	struct stat st;
+	pid_t fp;
 
 	if (fd >= 0)
 		return fd;
+	/* A vfork() child of the drop-in's process shares this memory, not
+	 * its descriptors: its own (close-on-exec) descriptor, not published
+	 * (the parent would take its number for the device's). */
+	fp = __atomic_load_n(&foreign_pid, __ATOMIC_RELAXED);
+	if (fp && fp != getpid())
+		return open_device(O_RDWR | O_CLOEXEC);
 	err = errno;
 	for (;;) {
 		gen = __atomic_load_n(&forget_gen, __ATOMIC_SEQ_CST);
@@ -763,7 +774,7 @@ static int no_open_fd;
  */
 static int mq_open_fd(struct ripc_mq_open *arg, int oflag)
 {
-	int dev, fd;
+	int dev, fd, err = errno;
 
 	if (!__atomic_load_n(&no_open_fd, __ATOMIC_RELAXED)) {
 		dev = device_fd();
@@ -777,6 +788,7 @@ static int mq_open_fd(struct ripc_mq_open *arg, int oflag)
 		if (errno != ENOTTY)
 			return -1;
 		__atomic_store_n(&no_open_fd, 1, __ATOMIC_RELAXED);
+		errno = err;	/* a call that succeeds leaves errno alone */
 	}
 	return open_bound((oflag & O_ACCMODE) | O_CLOEXEC, RIPC_MQ_OPEN, arg);
 }

@@ -1326,6 +1326,50 @@ TEST(a_vfork_child_closing_descriptors_leaves_the_parent_alone)
 	SYS(msgctl(id, IPC_RMID, NULL));
 }
 
+/*
+ * A vfork() child that opens files the drop-in serves (a limits file,
+ * /proc/sys/kernel/msg_next_id) before it would exec leaves the parent
+ * alone: the parent's first queue call finds the device (the child's
+ * descriptor of it was published as the library's, a number the parent
+ * does not have: EBADF), and a file of the parent's own at the number of
+ * the child's msg_next_id is the parent's (its writes went to the
+ * library's msg_next_id and emptied the file).
+ */
+TEST(a_vfork_child_opening_served_files_leaves_the_parent_alone)
+{
+	struct { long mtype; char mtext[4]; } m = { 1, "x" };
+	char path[64], buf[4] = { 0 };
+	int id, st, fd;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root (msg_next_id)");
+	pid = vfork();
+	if (pid == 0) {
+		int lim = open("/proc/sys/fs/mqueue/msg_max", O_RDONLY);
+		int next = open("/proc/sys/kernel/msg_next_id", O_WRONLY);
+
+		_exit(lim < 0 ? 2 : next < 0 ? 3 : 0);
+	}
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("child status %#x", st);
+	id = msgget(IPC_PRIVATE, 0600);
+	ASSERT_LE(0, id) TH_LOG("msgget: %s", strerrorname_np(errno));
+	SYS(msgsnd(id, &m, 1, 0));
+	memset(&m, 0, sizeof(m));
+	ASSERT_EQ(1, msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+	ASSERT_EQ('x', m.mtext[0]);
+	SYS(msgctl(id, IPC_RMID, NULL));
+	snprintf(path, sizeof(path), "/tmp/ripc_vfork_open_%d", getpid());
+	fd = SYS(open(path, O_RDWR | O_CREAT | O_EXCL, 0600));
+	SYS(unlink(path));
+	ASSERT_EQ(3, write(fd, "abc", 3));
+	ASSERT_EQ(3, pread(fd, buf, 3, 0));
+	ASSERT_EQ(0, memcmp(buf, "abc", 3));
+	SYS(close(fd));
+}
+
 static volatile int nc_steps;
 
 /* With a cancellation pending: mq_open, mq_close, msgget, msgctl, then the test point. */
@@ -1663,6 +1707,44 @@ TEST(msg_next_id_write_after_the_capability_is_dropped_is_eperm)
  * Without /proc (a mount namespace that has none), a limits file cannot be
  * opened: ENOENT, as natively.
  */
+/*
+ * Where the kernel has no such sysctl (here its directory hidden under an
+ * empty tmpfs) native's open() and fopen() are ENOENT; the drop-in serves
+ * the file, and an open that so succeeds leaves errno as it was (it left
+ * the native open's ENOENT).
+ */
+TEST(a_limits_file_served_without_its_sysctl_leaves_errno_alone)
+{
+	const char *pre = getenv("LD_PRELOAD");
+	int dropin = pre && strstr(pre, "libripc_preload"), fd;
+	FILE *f;
+
+	REQUIRE_ROOT();
+	SYS(unshare(CLONE_NEWNS));
+	SYS(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+	SYS(mount("none", "/proc/sys/fs/mqueue", "tmpfs", 0, NULL));
+	errno = EXDEV;
+	fd = open("/proc/sys/fs/mqueue/msg_max", O_RDONLY | O_CLOEXEC);
+	if (dropin) {
+		ASSERT_LE(0, fd) TH_LOG("open: %s", strerrorname_np(errno));
+		ASSERT_EQ(EXDEV, errno);
+		close(fd);
+	} else {
+		ASSERT_EQ(-1, fd);
+		ASSERT_EQ(ENOENT, errno);
+	}
+	errno = EXDEV;
+	f = fopen("/proc/sys/fs/mqueue/msgsize_max", "r");
+	if (dropin) {
+		ASSERT_NE(NULL, f) TH_LOG("fopen: %s", strerrorname_np(errno));
+		ASSERT_EQ(EXDEV, errno);
+		fclose(f);
+	} else {
+		ASSERT_EQ(NULL, f);
+		ASSERT_EQ(ENOENT, errno);
+	}
+}
+
 TEST(a_limits_file_without_proc_is_enoent)
 {
 	REQUIRE_ROOT();
