@@ -1710,17 +1710,19 @@ EXPORT FILE *fopen64(const char *path, const char *mode)
 }
 
 /*
- * The bytes of a write() to the sysctl whose stand-in is the memfd fd, read
- * as /proc reads them before anything else (proc_sys_call_handler): all of
- * them, ENOMEM from KMALLOC_MAX_SIZE (a page << MAX_PAGE_ORDER's default
- * 10) on, EFAULT where one cannot be read.  The kernel reads them, into
- * the memfd (emptied again after), so that a bad pointer fails as
- * natively instead of crashing the program.  A malloc'd copy to free, or
- * NULL with errno.
+ * The bytes of a write() to a sysctl, read as /proc reads them before
+ * anything else (proc_sys_call_handler): all of them, ENOMEM from
+ * KMALLOC_MAX_SIZE (a page << MAX_PAGE_ORDER's default 10) on, EFAULT
+ * where one cannot be read.  The kernel reads them, into a memfd of this
+ * call's own (not the descriptor's: another thread's or a fork child's
+ * write at the same time would read these bytes, or empty them), so that a
+ * bad pointer fails as natively instead of crashing the program
+ * (process_vm_readv() would do it without a file, but container seccomp
+ * profiles refuse it).  A malloc'd copy to free, or NULL with errno.
  */
-static char *proc_write_bytes(int fd, const void *buf, size_t size)
+static char *proc_write_bytes(const void *buf, size_t size)
 {
-	int saved = errno, err;
+	int saved = errno, err, scratch;
 	ssize_t n;
 	char *k;
 
@@ -1731,11 +1733,13 @@ static char *proc_write_bytes(int fd, const void *buf, size_t size)
 	k = malloc(size ? size : 1);
 	if (!k || !size)
 		return k;
-	n = pwrite(fd, buf, size, 0);
+	scratch = memfd_create("rust_ipc-write", MFD_CLOEXEC);
+	n = scratch < 0 ? -1 : pwrite(scratch, buf, size, 0);
 	if (n == (ssize_t)size)
-		n = pread(fd, k, size, 0);
+		n = pread(scratch, k, size, 0);
 	err = n < 0 ? errno : EFAULT;	/* short: a byte past the first could not be read */
-	(void)ftruncate(fd, 0);
+	if (scratch >= 0)
+		REAL(close)(scratch);
 	if (n == (ssize_t)size) {
 		errno = saved;
 		return k;
@@ -1759,7 +1763,7 @@ EXPORT ssize_t write(int fd, const void *buf, size_t size)
 		return -1;
 	off_t pos = lseek(fd, 0, SEEK_CUR);
 	ssize_t n = (ssize_t)size;
-	char *k = proc_write_bytes(fd, buf, size);
+	char *k = proc_write_bytes(buf, size);
 
 	if (!k)
 		return -1;
