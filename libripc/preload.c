@@ -819,7 +819,11 @@ static pid_t state_pid;
  * its descriptors, so what it opens must not become the parent's state. */
 static int vfork_child(void)
 {
-	return getpid() != __atomic_load_n(&state_pid, __ATOMIC_RELAXED);
+	pid_t s = __atomic_load_n(&state_pid, __ATOMIC_RELAXED);
+
+	/* 0: before the constructor (a library's constructor that runs
+	 * first), the process's own. */
+	return s && getpid() != s;
 }
 
 static int in_range(int fd, unsigned int lo, unsigned int hi)
@@ -1669,8 +1673,6 @@ static FILE *any_fopen(const char *path, const char *mode,
 	FILE *fp = real(path, mode);
 	const struct sysctl *s;
 
-	if (vfork_child())
-		return fp;
 	if (fp && mode[0] == 'r' && !strchr(mode, '+') && is_sysvipc_msg(path, O_RDONLY, fileno(fp))) {
 		int fd;
 
@@ -1714,13 +1716,14 @@ EXPORT FILE *fopen64(const char *path, const char *mode)
  * anything else (proc_sys_call_handler): all of them, ENOMEM from
  * KMALLOC_MAX_SIZE (a page << MAX_PAGE_ORDER's default 10) on, EFAULT
  * where one cannot be read.  The kernel reads them, into a memfd of this
- * call's own (not the descriptor's: another thread's or a fork child's
- * write at the same time would read these bytes, or empty them), so that a
+ * call's own (not the descriptor's fd, but at the descriptor limit:
+ * another thread's or a fork child's write at the same time would read
+ * these bytes, or empty them), so that a
  * bad pointer fails as natively instead of crashing the program
  * (process_vm_readv() would do it without a file, but container seccomp
  * profiles refuse it).  A malloc'd copy to free, or NULL with errno.
  */
-static char *proc_write_bytes(const void *buf, size_t size)
+static char *proc_write_bytes(int fd, const void *buf, size_t size)
 {
 	int saved = errno, err, scratch;
 	ssize_t n;
@@ -1733,13 +1736,16 @@ static char *proc_write_bytes(const void *buf, size_t size)
 	k = malloc(size ? size : 1);
 	if (!k || !size)
 		return k;
+	/* At the descriptor limit, the descriptor's own memfd (emptied after). */
 	scratch = memfd_create("rust_ipc-write", MFD_CLOEXEC);
-	n = scratch < 0 ? -1 : pwrite(scratch, buf, size, 0);
+	n = pwrite(scratch >= 0 ? scratch : fd, buf, size, 0);
 	if (n == (ssize_t)size)
-		n = pread(scratch, k, size, 0);
+		n = pread(scratch >= 0 ? scratch : fd, k, size, 0);
 	err = n < 0 ? errno : EFAULT;	/* short: a byte past the first could not be read */
 	if (scratch >= 0)
-		REAL(close)(scratch);
+		close_mine(scratch);
+	else
+		(void)ftruncate(fd, 0);
 	if (n == (ssize_t)size) {
 		errno = saved;
 		return k;
@@ -1763,7 +1769,7 @@ EXPORT ssize_t write(int fd, const void *buf, size_t size)
 		return -1;
 	off_t pos = lseek(fd, 0, SEEK_CUR);
 	ssize_t n = (ssize_t)size;
-	char *k = proc_write_bytes(buf, size);
+	char *k = proc_write_bytes(fd, buf, size);
 
 	if (!k)
 		return -1;
@@ -1813,7 +1819,9 @@ static int sysctl_open(const char *path, int flags, int *fd)
 		REAL(close)(*fd);
 		*fd = -1;
 		errno = n;
-	} else if ((flags & O_ACCMODE) != O_RDONLY) {
+	} else if ((flags & O_ACCMODE) != O_RDONLY && !vfork_child()) {
+		/* Not a vfork() child's: the parent's file of that number would
+		 * be taken for it (the child's writes then set nothing). */
 		__atomic_store_n(&next_id_fd, *fd, __ATOMIC_RELEASE);
 	}
 	return 1;
@@ -1826,9 +1834,6 @@ static int sysctl_open(const char *path, int flags, int *fd)
  */
 static int after_open(int fd, const char *path, int flags, int err)
 {
-	/* A vfork() child's open is the native one (it is to exec). */
-	if (vfork_child())
-		return fd;
 	/* The native open's failure stands (a bad pointer's EFAULT, and what
 	 * its flags give: O_DIRECTORY's ENOTDIR, O_EXCL's EEXIST, O_NOATIME's
 	 * EPERM, a permission's EACCES...) but where the kernel has no such

@@ -358,6 +358,32 @@ static int still_device(int fd)
 	return ok;
 }
 
+/* The descriptor of the device of a child the drop-in's fork handler did
+ * not see (ripc_device_fd()), and the pid it is of. */
+static pid_t child_pid;
+static int child_fd = -1;
+
+static int child_device_fd(void)
+{
+	pid_t me = getpid();
+	int fd, err = errno;
+	struct stat st;
+
+	fd = __atomic_load_n(&child_fd, __ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&child_pid, __ATOMIC_ACQUIRE) == me && fd >= 0 && still_device(fd))
+		return fd;
+	fd = open_device(O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	learn_abi(fd);
+	if (!fstat(fd, &st))
+		__atomic_store_n(&device_rdev, st.st_rdev, __ATOMIC_RELAXED);
+	__atomic_store_n(&child_fd, fd, __ATOMIC_RELEASE);
+	__atomic_store_n(&child_pid, me, __ATOMIC_RELEASE);
+	errno = err;
+	return fd;
+}
+
 int ripc_device_fd(void)
 {
 	int fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE), expected, high, err;
@@ -367,12 +393,14 @@ int ripc_device_fd(void)
 
 	if (fd >= 0)
 		return fd;
-	/* A vfork() child of the drop-in's process shares this memory, not
-	 * its descriptors: its own (close-on-exec) descriptor, not published
-	 * (the parent would take its number for the device's). */
+	/* A child the drop-in's fork handler did not see: a vfork() child,
+	 * which shares this memory but not its descriptors, or one of a raw
+	 * fork or clone.  Its own (close-on-exec) descriptor, kept for its
+	 * pid and never published (the parent would take a vfork child's
+	 * number for the device's). */
 	fp = __atomic_load_n(&foreign_pid, __ATOMIC_RELAXED);
 	if (fp && fp != getpid())
-		return open_device(O_RDWR | O_CLOEXEC);
+		return child_device_fd();
 	err = errno;
 	for (;;) {
 		gen = __atomic_load_n(&forget_gen, __ATOMIC_SEQ_CST);

@@ -1370,6 +1370,35 @@ TEST(a_vfork_child_opening_served_files_leaves_the_parent_alone)
 	SYS(close(fd));
 }
 
+/*
+ * A child of a raw fork (no atfork handler runs in it, so the drop-in
+ * cannot tell it from a vfork() child) opens the device once, not once a
+ * call: its queue calls leave its descriptors as they were.
+ */
+TEST(a_raw_fork_childs_queue_calls_keep_its_descriptors)
+{
+	pid_t pid = (pid_t)syscall(SYS_fork);
+	int st;
+
+	if (pid == 0) {
+		int before, id;
+
+		id = msgget(IPC_PRIVATE, 0600);
+		if (id < 0 || msgctl(id, IPC_RMID, NULL))
+			_exit(2);
+		before = count_fds();
+		for (int i = 0; i < 20; i++) {
+			id = msgget(IPC_PRIVATE, 0600);
+			if (id < 0 || msgctl(id, IPC_RMID, NULL))
+				_exit(3);
+		}
+		_exit(count_fds() == before ? 0 : 4);
+	}
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("child status %#x", st);
+}
+
 static volatile int nc_steps;
 
 /* With a cancellation pending: mq_open, mq_close, msgget, msgctl, then the test point. */
