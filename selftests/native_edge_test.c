@@ -1099,6 +1099,20 @@ TEST_F(edge, blocked_receive_batches_are_charged_to_their_memory_cgroup)
 	ASSERT_LE(0, base);
 	for (int i = 0; i < KIDS; i++)
 		ASSERT_EQ(1, write(go[1], "g", 1));
+	/* Every batch asleep on the queue (a receive counted as blocked once
+	 * it is listed as a waiter: then IPC_RMID gives it EIDRM, where a
+	 * batch that had not looked the id up yet got EINVAL), then its
+	 * memory. */
+	for (int t = 0; t < 500; t++) {
+		struct ripc_queue_stats st;
+
+		ASSERT_EQ(0, ripc_msg_stats(id, &st, 0));
+		if (st.blocked_receives >= KIDS)
+			break;
+		ASSERT_GT(499, t) TH_LOG("%llu of %d batches blocked",
+					 (unsigned long long)st.blocked_receives, KIDS);
+		usleep(10000);
+	}
 	for (int t = 0; t < 500; t++) {
 		cur = cg_read(self->cg, "memory.stat", "kernel");
 		if (cur - base >= KIDS * (64L << 10))
