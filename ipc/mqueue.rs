@@ -1279,10 +1279,11 @@ fn set_nonblock(file: &File, on: bool) {
 }
 
 /// The file flags a bound file takes from `mq_open`'s `oflag`, as native's
-/// file has its `oflag`: `O_NONBLOCK` if asked, and `O_LARGEFILE` only if
-/// asked (an open of the device forced it on, native's `mq_open` does not).
+/// file has its `oflag`: `O_NONBLOCK` and `O_LARGEFILE` only if asked (an
+/// open of the device may have set the one and forced on the other; native's
+/// `mq_open` makes its file from `oflag` alone).
 pub(crate) fn bound_flags(file: &File, oflag: u32) {
-    kernel_api::set_file_flags(file, bindings::O_LARGEFILE | (oflag & O_NONBLOCK), oflag);
+    kernel_api::set_file_flags(file, bindings::O_LARGEFILE | O_NONBLOCK, oflag);
 }
 
 /// `RIPC_MQ_SETPERM`: `fchmod` or `fchown` of the queue, with the checks of

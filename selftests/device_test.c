@@ -198,6 +198,46 @@ TEST_F(dev, a_file_binds_to_one_queue_only)
 }
 
 /*
+ * A device file bound by RIPC_MQ_OPEN takes O_NONBLOCK from oflag alone,
+ * as native's mq_open makes its file from oflag: a device opened
+ * O_NONBLOCK and bound without it blocks (mq_flags 0), one opened without
+ * it and bound with it does not.
+ */
+TEST_F(dev, a_bound_file_is_nonblocking_only_if_oflag_asks)
+{
+	struct ripc_mq_open o = {
+		.size = sizeof(o),
+		.oflag = O_RDWR | O_CREAT,
+		.mode = 0600,
+		.name = (__u64)(uintptr_t)self->name,
+	};
+	struct timespec soon;
+	struct ripc_mq_attr a;
+	char buf[8192];
+	int nb = SYS(open(RIPC_DEVICE, O_RDWR | O_NONBLOCK | O_CLOEXEC));
+
+	SYS(ioctl(nb, RIPC_MQ_OPEN, &o));
+	ASSERT_EQ(0, fcntl(nb, F_GETFL) & O_NONBLOCK);
+	SYS(ripc_mq_getattr(nb, (struct mq_attr *)&a));
+	ASSERT_EQ(0, a.mq_flags);
+	/* It blocks: an empty queue times out rather than EAGAIN. */
+	clock_gettime(CLOCK_REALTIME, &soon);
+	soon.tv_nsec += 20 * 1000 * 1000;
+	if (soon.tv_nsec >= 1000000000) {
+		soon.tv_sec++;
+		soon.tv_nsec -= 1000000000;
+	}
+	ASSERT_ERRNO(ETIMEDOUT, ripc_mq_timedreceive(nb, buf, sizeof(buf), NULL, &soon));
+	SYS(close(nb));
+	o.oflag = O_RDWR | O_NONBLOCK;
+	SYS(ioctl(self->fd, RIPC_MQ_OPEN, &o));
+	ASSERT_EQ(O_NONBLOCK, fcntl(self->fd, F_GETFL) & O_NONBLOCK);
+	SYS(ripc_mq_getattr(self->fd, (struct mq_attr *)&a));
+	ASSERT_EQ(O_NONBLOCK, a.mq_flags);
+	ASSERT_ERRNO(EAGAIN, ripc_mq_receive(self->fd, buf, sizeof(buf), NULL));
+}
+
+/*
  * RIPC_MQ_OPEN_FD: a new close-on-exec descriptor of a new file of the
  * device, bound to the queue with oflag's access mode and O_NONBLOCK; the
  * file the call is made on stays unbound (it opens more); one not open for
