@@ -284,10 +284,12 @@ impl QueueCount {
     /// both under `mq_lock`): `ENOSPC` at `queues_max` without
     /// `CAP_SYS_RESOURCE`, counting nothing.  A creation that fails later
     /// was counted meanwhile, as native's.
-    fn take(ns: &MqNs, max: u32, resource: bool) -> Result<QueueCount> {
+    fn take(ns: &MqNs, max: u32) -> Result<QueueCount> {
         let mut was = ns.queues.load(Relaxed);
+        let mut resource = None;
         loop {
-            if was >= max && !resource {
+            if was >= max && !*resource.get_or_insert_with(|| cred::capable(cred::CAP_SYS_RESOURCE))
+            {
                 return Err(ENOSPC);
             }
             match ns.queues.cmpxchg(was, was.saturating_add(1), Relaxed) {
@@ -847,8 +849,7 @@ impl MqQueue {
         attr: Option<ripc_mq_attr>,
     ) -> Result<Arc<MqQueue>> {
         let l = ns.limits.get();
-        let resource = cred::capable(cred::CAP_SYS_RESOURCE);
-        let count = QueueCount::take(ns, l.mq_queues_max, resource)?;
+        let count = QueueCount::take(ns, l.mq_queues_max)?;
         let (maxmsg, msgsize) = match attr {
             Some(a) => (a.mq_maxmsg, a.mq_msgsize),
             None => (
@@ -859,7 +860,9 @@ impl MqQueue {
         if maxmsg <= 0 || msgsize <= 0 {
             return Err(EINVAL);
         }
-        let (cap_n, cap_s) = if resource {
+        // Asked where native asks (an LSM's audit record as native's): at
+        // `queues_max` only, and after the sizes' sign.
+        let (cap_n, cap_s) = if cred::capable(cred::CAP_SYS_RESOURCE) {
             (HARD_MSGMAX, HARD_MSGSIZEMAX)
         } else {
             (l.mq_msg_max, l.mq_msgsize_max)
@@ -1243,16 +1246,21 @@ pub(crate) fn getsetattr(h: Option<&MqHandle>, file: &File, a: &ripc_mq_getsetat
         }
     }
     let q = &h.ok_or(EBADF)?.q;
+    // The old flags read and the new set under the queue lock, as native's
+    // under `info->lock`: of two racing calls, the second returns the
+    // first's flags.
+    let g = q.state.lock();
     let old = ripc_mq_attr {
         mq_flags: i64::from(file.flags() & O_NONBLOCK),
         mq_maxmsg: q.maxmsg as i64,
         mq_msgsize: q.msgsize as i64,
-        mq_curmsgs: q.state.lock().curmsgs as i64,
+        mq_curmsgs: g.curmsgs as i64,
         ..Default::default()
     };
     if let Some(n) = &new {
         set_nonblock(file, n.mq_flags != 0);
     }
+    drop(g);
     if a.old_attr != 0 {
         write_user(a.old_attr, &old)?;
     }

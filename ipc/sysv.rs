@@ -15,7 +15,7 @@ use crate::ipc::{
         DIRECT_TEXT_MAX,
     },
     fifo::Fifo,
-    kernel_api::{self, PidRef, UserNsRef},
+    kernel_api::{self, HashKey, PidRef, UserNsRef},
     limits::{Limits, IPCMNI},
     lock::{new_queue_lock, QueueLock},
     msg::Msg,
@@ -170,11 +170,16 @@ impl Table {
 /// lie in memory (a tree lookup touched some 15 nodes, each a TLB miss
 /// under QEMU: `msgget` of a key among 30 000 took 2.5 times as long as
 /// among 10).  Linear probing, at most half full, backward-shift removal;
-/// key 0 (`IPC_PRIVATE`, never looked up) marks a free entry.
+/// key 0 (`IPC_PRIVATE`, never looked up) marks a free entry.  Keys are
+/// hashed with a random key of the table's, new at each resize (native's
+/// `rhashtable` seeds each of its tables): an unseeded hash let a user pick
+/// keys that all start at one entry, so that every `msgget` in the
+/// namespace walked their whole cluster under the ids lock.
 struct Keys {
     /// (key, id); 0 or a power of two entries.
     slots: KVVec<(i32, i32)>,
     len: usize,
+    seed: HashKey,
 }
 
 /// The fewest entries a table of keys has (once it has any).
@@ -185,13 +190,14 @@ impl Keys {
         Keys {
             slots: KVVec::new(),
             len: 0,
+            seed: HashKey::random(),
         }
     }
 
-    /// Where `key`'s search starts (`hash_32`).
+    /// Where `key`'s search starts: the top bits of its keyed hash.
     fn home(&self, key: i32) -> usize {
         let bits = self.slots.len().trailing_zeros();
-        (u64::from((key as u32).wrapping_mul(0x61c8_8647)) >> 32u32.saturating_sub(bits)) as usize
+        (u64::from(self.seed.hash(key as u32)) >> 32u32.saturating_sub(bits)) as usize
     }
 
     /// The entry of `key` or the free one where it would go.
@@ -277,6 +283,7 @@ impl Keys {
     fn resize(&mut self, n: usize) -> Result {
         let old = core::mem::replace(&mut self.slots, KVVec::from_elem((0, 0), n, GFP_KERNEL)?);
         self.len = 0;
+        self.seed = HashKey::random();
         for (k, id) in old {
             self.insert(k, id);
         }

@@ -808,6 +808,27 @@ pub(crate) fn crc32(crc: u32, data: &[u8]) -> u32 {
     unsafe { ffi::rust_ipc_crc32(crc, data.as_ptr().cast(), data.len()) }
 }
 
+/// A random key for [`HashKey::hash`] (`hsiphash_key_t`), as native's
+/// hash tables have a random seed of their own (`rhashtable`'s `hash_rnd`):
+/// a user who does not know it cannot pick values that collide.
+pub(crate) struct HashKey(bindings::hsiphash_key_t);
+
+impl HashKey {
+    pub(crate) fn random() -> Self {
+        let mut k = bindings::hsiphash_key_t::default();
+        // SAFETY: `k` is valid for writes of its size, and any bytes are a
+        // valid key.
+        unsafe { bindings::get_random_bytes((&raw mut k).cast(), size_of_val(&k)) };
+        HashKey(k)
+    }
+
+    /// `hsiphash_1u32(v, key)`.
+    pub(crate) fn hash(&self, v: u32) -> u32 {
+        // SAFETY: the key is valid for reads for the duration of the call.
+        unsafe { bindings::hsiphash_1u32(v, &self.0) }
+    }
+}
+
 /// `get_jiffies_64()`: the tick count (on 64-bit kernels one load of
 /// `jiffies`, as the inline function reads it; on 32-bit ones, whose
 /// `jiffies` is 32 bits and wraps 5 minutes after boot, the exported
