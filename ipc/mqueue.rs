@@ -1587,8 +1587,9 @@ impl Restore {
     /// in `ipc`'s mqueue root (`EROFS`, `EOVERFLOW`, `EACCES` as there; its
     /// limits, `RLIMIT_MSGQUEUE` charged to the caller), with its owner
     /// (`EOVERFLOW` if the namespace's owner does not map it, as a `chown`
-    /// of an mqueue file), mode and attributes, then its messages sent in
-    /// order.
+    /// of an mqueue file; `EPERM` if a `chown` by the caller could not give
+    /// it: [`cred::may_give`]), mode and attributes, then its messages sent
+    /// in order.
     pub(crate) fn queue(&mut self, ns: &MqNs, ipc: &IpcNsRef, r: &mut Reader) -> Result {
         let name_len = r.u32()? as usize;
         let mode = r.u32()?;
@@ -1619,6 +1620,8 @@ impl Restore {
         if !ns.user_ns.maps(uid, gid) {
             return Err(EOVERFLOW);
         }
+        let me = Ids::current();
+        cred::may_give(uid, gid, (me.fsuid, me.fsgid))?;
         // More than `maxmsg` messages: a
         // put-back into a queue that senders filled meanwhile
         // ([`Parts::put_back`]); more than a send could put in, as for

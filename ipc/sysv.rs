@@ -1612,7 +1612,8 @@ impl Restore {
     }
 
     /// One queue's record, after the allocator's: the queue at its id, with
-    /// its key, owner, creator, mode, times and `msg_qbytes`, then its
+    /// its key, owner, creator (`EPERM` if the caller could not give a file
+    /// to it), mode, times and `msg_qbytes`, then its
     /// messages in order (each at most `msgmax`, else `EINVAL`, as
     /// `msgsnd`; in all no more than `msg_qbytes` or `msgmnb` bytes and
     /// messages, else `EPERM` without `CAP_SYS_RESOURCE`), counted in the
@@ -1653,6 +1654,10 @@ impl Restore {
             cgid: cred::user_to_gid(cgid)?,
             mode,
         };
+        // Its owner is any, as the creator's `IPC_SET` sets it; its creator
+        // the caller, else one it could give a file ([`cred::may_give`]).
+        let me = Ids::current();
+        cred::may_give(perm.cuid, perm.cgid, (me.euid, me.egid))?;
         let q = SysvQueue::new(ns, key, id, perm, ctime, qbytes)?;
         if key != 0 {
             self.t.keys.reserve()?;

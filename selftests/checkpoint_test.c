@@ -912,6 +912,18 @@ static int only_cap(int cap)
 	return caps_in_effect(cap, 1);
 }
 
+/* Only cap, cap2 and CAP_SYS_RESOURCE in effect. */
+static int only_caps(int cap, int cap2)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (caps_in_effect(cap, 1) || syscall(SYS_capget, &h, d))
+		return -1;
+	d[cap2 / 32].effective |= 1u << (cap2 % 32);
+	return syscall(SYS_capset, &h, d);
+}
+
 /* Becomes uid (gid, no supplementary groups) with only capability cap, or two. */
 static int become_uid_with(uid_t uid, int cap, int cap2)
 {
@@ -1000,6 +1012,12 @@ TEST_F(ckpt, dump_and_restore_need_checkpoint_restore_or_sys_admin)
 			CHILD_CHECK(only_cap(caps[i]) == 0);
 			if (allowed) {
 				CHILD_CHECK(ripc_dump(buf, sizeof(buf)) > 0);
+				/* Its POSIX queues are other users': CAP_CHOWN too
+				 * (a_restore_gives_a_queue_away_only_with_cap_chown). */
+				CHILD_CHECK(ripc_restore(self->dump, self->len) == -1 &&
+					    errno == EPERM);
+				CHILD_CHECK(ns_empty() == 1);
+				CHILD_CHECK(only_caps(caps[i], CAP_CHOWN) == 0);
 				CHILD_CHECK(ripc_restore(self->dump, self->len) == 0);
 				CHILD_CHECK(drain_std() == 0);
 			} else {
@@ -1165,6 +1183,107 @@ TEST(a_posix_restore_obeys_the_mqueue_root_and_its_owners_mapping)
 		CHILD_CHECK(write(go[1], "g", 1) == 1);
 		CHILD_CHECK(wait_child(c1) == 0);
 		free(dump);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+/*
+ * A restored queue's owner is one the restorer could give a file it made
+ * (chown's rules): itself and one of its groups, else CAP_CHOWN; for a
+ * System V queue that is its creator (its owner is any, as the creator's
+ * IPC_SET sets it).  CAP_CHECKPOINT_RESTORE (or CAP_SYS_ADMIN) alone
+ * restores root's queues (a System V one owned by uid 4242), not uid
+ * 1000's (EPERM, nothing created); with CAP_CHOWN too, it does.  Before,
+ * the restorer could plant queues of any owner and creator.
+ */
+TEST(a_restore_gives_a_queue_away_only_with_cap_chown)
+{
+	pid_t pid;
+
+	if (!have_device())
+		SKIP(return, RIPC_DEVICE " does not exist");
+	REQUIRE_CAP(CAP_SYS_ADMIN);
+	pid = fork_child();
+	if (pid == 0) {
+		void *mine, *theirs[2];
+		size_t mine_len, theirs_len[2];
+		struct msqid_ds ds;
+		pid_t owner, c1;
+		int fd, id;
+
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		CHILD_CHECK((fd = ripc_mq_open("/mine", O_RDWR | O_CREAT, 0600, NULL)) >= 0);
+		close(fd);
+		CHILD_CHECK((id = ripc_msgget(IPC_PRIVATE, 0600)) >= 0);
+		CHILD_CHECK(ripc_msgctl(id, IPC_STAT, &ds) == 0);
+		ds.msg_perm.uid = 4242;
+		CHILD_CHECK(ripc_msgctl(id, IPC_SET, &ds) == 0);
+		CHILD_CHECK(ripc_dump_alloc(&mine, &mine_len) == 0);
+		/* uid 1000's POSIX queue, then its System V queue. */
+		for (int k = 0; k < 2; k++) {
+			CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+			owner = fork_child();
+			if (owner == 0) {
+				CHILD_CHECK(become_uid(1000) == 0);
+				if (k == 0)
+					CHILD_CHECK(ripc_mq_open("/theirs", O_RDWR | O_CREAT, 0600,
+								 NULL) >= 0);
+				else
+					CHILD_CHECK(ripc_msgget(IPC_PRIVATE, 0600) >= 0);
+				_exit(0);
+			}
+			CHILD_CHECK(wait_child(owner) == 0);
+			CHILD_CHECK(ripc_dump_alloc(&theirs[k], &theirs_len[k]) == 0);
+		}
+		for (int cap = 0; cap < 2; cap++) {
+			CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+			c1 = fork_child();
+			if (c1 == 0) {
+				CHILD_CHECK(caps_in_effect(cap ? CAP_SYS_ADMIN : CAP_CHECKPOINT_RESTORE,
+							   0) == 0);
+				for (int k = 0; k < 2; k++) {
+					CHILD_CHECK(ripc_restore(theirs[k], theirs_len[k]) == -1 &&
+						    errno == EPERM);
+					CHILD_CHECK(ns_empty() == 1);
+				}
+				CHILD_CHECK(ripc_restore(mine, mine_len) == 0);
+				CHILD_CHECK(ripc_msgctl(id, IPC_STAT, &ds) == 0);
+				CHILD_CHECK(ds.msg_perm.uid == 4242 && ds.msg_perm.cuid == 0);
+				CHILD_CHECK(ripc_msgctl(id, IPC_RMID, NULL) == 0);
+				CHILD_CHECK((fd = ripc_mq_open("/mine", O_RDWR, 0, NULL)) >= 0);
+				CHILD_CHECK(ripc_mq_unlink("/mine") == 0);
+				_exit(0);
+			}
+			CHILD_CHECK(wait_child(c1) == 0);
+		}
+		/* With CAP_CHOWN (root's whole set): uid 1000's queues, as dumped. */
+		for (int k = 0; k < 2; k++) {
+			CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+			CHILD_CHECK(ripc_restore(theirs[k], theirs_len[k]) == 0);
+			owner = fork_child();
+			if (owner == 0) {
+				struct msginfo info;
+				int last;
+
+				CHILD_CHECK(become_uid(1000) == 0);
+				if (k == 0) {
+					CHILD_CHECK((fd = ripc_mq_open("/theirs", O_RDWR, 0, NULL)) >= 0);
+					CHILD_CHECK(ripc_mq_fchmod(fd, 0640) == 0);
+					CHILD_CHECK(ripc_mq_unlink("/theirs") == 0);
+				} else {
+					last = ripc_msgctl(0, MSG_INFO, (struct msqid_ds *)&info);
+					CHILD_CHECK(last >= 0);
+					CHILD_CHECK((id = ripc_msgctl(last, MSG_STAT, &ds)) >= 0);
+					CHILD_CHECK(ds.msg_perm.cuid == 1000 && ds.msg_perm.uid == 1000);
+					CHILD_CHECK(ripc_msgctl(id, IPC_RMID, NULL) == 0);
+				}
+				_exit(0);
+			}
+			CHILD_CHECK(wait_child(owner) == 0);
+			free(theirs[k]);
+		}
+		free(mine);
 		_exit(0);
 	}
 	ASSERT_EQ(0, wait_child(pid));

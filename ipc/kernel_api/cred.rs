@@ -46,6 +46,21 @@ pub(crate) fn in_group(gid: u32) -> bool {
     unsafe { bindings::in_group_p(bindings::kgid_t { val: gid }) != 0 }
 }
 
+/// Whether a restore may make an object owned by `uid` and `gid` where the
+/// caller would own it as `own` (its fs ids for a POSIX queue, its
+/// effective ids for a System V queue's creator): what `chown_ok` and
+/// `chgrp_ok` let the owner of a file give it, itself and one of its groups,
+/// else `CAP_CHOWN` (`EPERM`); `CAP_CHECKPOINT_RESTORE` gives nothing away.
+pub(crate) fn may_give(uid: u32, gid: u32, own: (u32, u32)) -> Result {
+    if (uid == own.0 && (gid == own.1 || in_group(gid)))
+        || kernel_api::capable_wrt_ids(uid, gid, bindings::CAP_CHOWN, true)
+    {
+        Ok(())
+    } else {
+        Err(EPERM)
+    }
+}
+
 /// The rwx bits of `mode` that apply to a caller with uid `uid`: the owner
 /// bits if it is one of `owners`, the group bits if it is in one of `groups`
 /// (`in_group_p`), else the other bits.

@@ -623,7 +623,9 @@ struct ripc_mq_peek_batch {
  * A restored queue's statistics start at zero, as a new queue's (its
  * messages count as no sends), its peaks at what it holds.
  * Both need CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN over the user namespace
- * that owns the IPC namespace (EPERM).  The kernel holds one page of the
+ * that owns the IPC namespace (EPERM); a restore of a POSIX queue owned, or
+ * a System V queue created, by other ids than the caller's (fs ids,
+ * effective ids) and its groups needs CAP_CHOWN too (EPERM).  The kernel holds one page of the
  * stream at a time (all of it only in a kept pass, below); a dump holds
  * each queue's lock while it writes it, and copies to buf without page
  * faults there: a page of buf that is not there is faulted in with no lock
