@@ -1297,7 +1297,8 @@ pub(crate) fn bound_flags(file: &File, oflag: u32) {
 /// `RIPC_MQ_SETPERM`: `fchmod` or `fchown` of the queue, with the checks of
 /// `chmod_common`/`chown_common`, `notify_change` and `setattr_prepare`, in
 /// their order, in the queue's namespace (whose mqueue mount must be
-/// writable, `EROFS`, while it lives).
+/// writable, `EROFS`, also after the namespace died, as native's file keeps
+/// its mount).
 pub(crate) fn setperm(h: Option<&MqHandle>, a: &ripc_mq_setperm) -> Result {
     const SUID: u32 = bindings::S_ISUID;
     const SGID: u32 = bindings::S_ISGID;
@@ -1309,10 +1310,7 @@ pub(crate) fn setperm(h: Option<&MqHandle>, a: &ripc_mq_setperm) -> Result {
         RIPC_SETPERM_OWNER => true,
         _ => return Err(EINVAL),
     };
-    let _writer = match h.ns.ipc() {
-        Ok(ipc) => ipc.mq_writer()?,
-        Err(_) => None,
-    };
+    let _writer = h.ns.mq_writer()?;
     // The ids as the caller's user namespace maps them; -1 leaves one.
     let id = |v: u32, map: fn(u32) -> Result<u32>| match v {
         u32::MAX => Ok(None),

@@ -33,7 +33,13 @@ struct ns_backend {
 	int (*msgctl)(int msqid, int cmd, struct msqid_ds *buf);
 	/* msg_next_id: *old gets it, then it is set to *new_value if given. */
 	int (*next_id)(int *old, const int *new_value);
+	int (*mq_fchmod)(mqd_t mqd, mode_t mode);
 };
+
+static int native_mq_fchmod(mqd_t mqd, mode_t mode)
+{
+	return fchmod(mqd, mode);
+}
 
 static int native_next_id(int *old, const int *new_value)
 {
@@ -62,13 +68,13 @@ static int ripc_probe(void)
 
 static const struct ns_backend native_be = {
 	"native", native_probe, mq_open, mq_close, mq_unlink, mq_send, mq_receive,
-	mq_getattr, msgget, msgsnd, msgrcv, msgctl, native_next_id,
+	mq_getattr, msgget, msgsnd, msgrcv, msgctl, native_next_id, native_mq_fchmod,
 };
 
 static const struct ns_backend ripc_be = {
 	"rust_ipc", ripc_probe, ripc_mq_open, ripc_mq_close, ripc_mq_unlink, ripc_mq_send,
 	ripc_mq_receive, ripc_mq_getattr, ripc_msgget, ripc_msgsnd, ripc_msgrcv, ripc_msgctl,
-	ripc_msg_next_id,
+	ripc_msg_next_id, ripc_mq_fchmod,
 };
 
 FIXTURE(ns) {
@@ -830,6 +836,54 @@ TEST_F(ns, a_queue_open_for_writing_keeps_its_mqueue_mount_writable)
 		CHILD_CHECK(mount(NULL, dir, NULL, MS_REMOUNT, NULL) == 0);
 		CHILD_CHECK(be->mq_close(d) == 0 && be->mq_close(r) == 0);
 		CHILD_CHECK(be->mq_unlink("/w") == 0 && be->mq_unlink("/r") == 0);
+		CHILD_CHECK(umount(dir) == 0 && rmdir(dir) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+/*
+ * A queue descriptor keeps its namespace's mqueue mount after the namespace
+ * died (native: the file's f_path.mnt), so its fchmod() is EROFS while that
+ * file system is read-only and works once it is writable again.  The
+ * namespace, of a user namespace whose user.max_ipc_namespaces is 2, is
+ * known dead when a new one can be made.  Before, rust_ipc's fchmod of a
+ * dead namespace's queue skipped the check (0 on a read-only mount).
+ */
+TEST_F(ns, a_dead_namespaces_queue_keeps_its_mqueue_mounts_read_only_state)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		char dir[] = "/tmp/ns_test_mqXXXXXX";
+		int home, q;
+		long ms;
+
+		alarm(30);
+		CHILD_CHECK(unshare(CLONE_NEWUSER) == 0);
+		CHILD_CHECK(write_file("/proc/self/setgroups", "deny") == 0);
+		CHILD_CHECK(write_file("/proc/self/uid_map", "0 0 1") == 0);
+		CHILD_CHECK(write_file("/proc/self/gid_map", "0 0 1") == 0);
+		CHILD_CHECK(sysctl_rw("/proc/sys/user/max_ipc_namespaces", 2) > 2);
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		home = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
+		CHILD_CHECK(home >= 0);
+		CHILD_CHECK(unshare(CLONE_NEWIPC | CLONE_NEWNS) == 0);
+		CHILD_CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+		CHILD_CHECK(mkdtemp(dir) != NULL);
+		CHILD_CHECK(mount("mqueue", dir, "mqueue", 0, NULL) == 0);
+		q = be->mq_open(self->name, O_RDONLY | O_CREAT, 0600, NULL);
+		CHILD_CHECK(q >= 0);
+		CHILD_CHECK(mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0);
+		CHILD_CHECK(be->mq_fchmod(q, 0640) == -1 && errno == EROFS);
+		/* The namespace dies; its mqueue file system stays mounted here. */
+		CHILD_CHECK(setns(home, CLONE_NEWIPC) == 0);
+		ms = ms_until_a_namespace_can_be_made(CLONE_NEWIPC);
+		CHILD_CHECK(ms >= 0 && ms <= (be == &ripc_be ? 4000 : 0));
+		CHILD_CHECK(be->mq_fchmod(q, 0640) == -1 && errno == EROFS);
+		CHILD_CHECK(mount(NULL, dir, NULL, MS_REMOUNT, NULL) == 0);
+		CHILD_CHECK(be->mq_fchmod(q, 0640) == 0);
+		CHILD_CHECK(be->mq_close(q) == 0);
 		CHILD_CHECK(umount(dir) == 0 && rmdir(dir) == 0);
 		_exit(0);
 	}

@@ -255,31 +255,44 @@ int rust_ipc_mq_root_permission(struct ipc_namespace *ns, int mask)
 }
 
 /*
- * Write access to the namespace's mqueue mount, as a native queue
- * descriptor open for writing holds it (do_dentry_open()'s
- * mnt_get_write_access() on ns->mq_mnt, until its last fput) and as
- * do_mq_open() holds it while it creates a queue: while it is held, a
- * read-only remount of the mqueue file system fails with EBUSY
- * (sb_prepare_remount_readonly()).  -EROFS on a read-only mount.  *out
- * gets a reference on the mount, NULL without POSIX queues (no access to
- * hold).
+ * A reference on the namespace's mqueue mount (NULL without POSIX queues),
+ * as a native queue descriptor holds one on it (its f_path.mnt) for as
+ * long as it is open, also after the namespace died (free_ipc_ns()'s
+ * kern_unmount() then leaves the mount to its last reference).
  */
-int rust_ipc_mq_mnt_get_write(struct ipc_namespace *ns, struct vfsmount **out)
+struct vfsmount *rust_ipc_mq_mnt_get(struct ipc_namespace *ns)
 {
-	*out = NULL;
 #ifdef CONFIG_POSIX_MQUEUE
-	if (ns->mq_mnt) {
-		int err = mnt_get_write_access(ns->mq_mnt);
-
-		if (err)
-			return err;
-		*out = mntget(ns->mq_mnt);
-	}
+	if (ns->mq_mnt)
+		return mntget(ns->mq_mnt);
 #endif
-	return 0;
+	return NULL;
 }
 
-void rust_ipc_mq_mnt_put_write(struct vfsmount *mnt)
+void rust_ipc_mnt_put(struct vfsmount *mnt)
+{
+	mntput(mnt);
+}
+
+/*
+ * Write access to a mount, as a native queue descriptor open for writing
+ * holds it on its mqueue mount (do_dentry_open()'s mnt_get_write_access(),
+ * until its last fput), as do_mq_open() holds it while it creates a queue
+ * and as chmod_common()/vfs_fchown() hold it: while it is held, a read-only
+ * remount of the mqueue file system fails with EBUSY
+ * (sb_prepare_remount_readonly()).  -EROFS on a read-only mount; else a
+ * reference on the mount is taken with the access.
+ */
+int rust_ipc_mnt_get_write(struct vfsmount *mnt)
+{
+	int err = mnt_get_write_access(mnt);
+
+	if (!err)
+		mntget(mnt);
+	return err;
+}
+
+void rust_ipc_mnt_put_write(struct vfsmount *mnt)
 {
 	mnt_put_write_access(mnt);
 	mntput(mnt);

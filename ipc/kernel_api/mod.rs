@@ -69,11 +69,12 @@ mod ffi {
             ns: *mut bindings::ipc_namespace,
             mask: c_int,
         ) -> c_int;
-        pub(super) fn rust_ipc_mq_mnt_get_write(
+        pub(super) fn rust_ipc_mq_mnt_get(
             ns: *mut bindings::ipc_namespace,
-            out: *mut *mut bindings::vfsmount,
-        ) -> c_int;
-        pub(super) fn rust_ipc_mq_mnt_put_write(mnt: *mut bindings::vfsmount);
+        ) -> *mut bindings::vfsmount;
+        pub(super) fn rust_ipc_mnt_put(mnt: *mut bindings::vfsmount);
+        pub(super) fn rust_ipc_mnt_get_write(mnt: *mut bindings::vfsmount) -> c_int;
+        pub(super) fn rust_ipc_mnt_put_write(mnt: *mut bindings::vfsmount);
         pub(super) fn rust_ipc_get_current_user_ns() -> *mut bindings::user_namespace;
         pub(super) fn rust_ipc_put_user_ns(ns: *mut bindings::user_namespace);
         pub(super) fn rust_ipc_fsids_mapped(ns: *mut bindings::user_namespace) -> bool;
@@ -362,17 +363,20 @@ impl IpcNsRef {
         self.mq_root_permission(bindings::MAY_EXEC).is_ok()
     }
 
-    /// Write access to the namespace's mqueue mount (`EROFS` on a read-only
-    /// one), held until the result is dropped: a read-only remount of the
-    /// mqueue file system fails with `EBUSY` meanwhile, as while a native
-    /// queue is open for writing.  `None` without POSIX queues.
+    /// Write access to the namespace's mqueue mount ([`MqMount::writer`]).
+    /// `None` without POSIX queues.
     pub(crate) fn mq_writer(&self) -> Result<Option<MqWriter>> {
-        let mut mnt = core::ptr::null_mut();
+        self.mq_mount().map(|m| m.writer()).transpose()
+    }
+
+    /// A reference on the namespace's mqueue mount, `None` without POSIX
+    /// queues.
+    pub(crate) fn mq_mount(&self) -> Option<MqMount> {
         // SAFETY: by the invariant the namespace is live (its `mq_mnt` with
-        // it); `mnt` is valid for writes.
-        kernel::error::to_result(unsafe { ffi::rust_ipc_mq_mnt_get_write(self.0, &mut mnt) })?;
-        // INVARIANT: the helper took write access and a reference.
-        Ok(NonNull::new(mnt).map(MqWriter))
+        // it).
+        let mnt = unsafe { ffi::rust_ipc_mq_mnt_get(self.0) };
+        // INVARIANT: the helper took a reference, if it gave a mount.
+        NonNull::new(mnt).map(MqMount)
     }
 
     fn mq_root_permission(&self, mask: u32) -> Result {
@@ -381,7 +385,40 @@ impl IpcNsRef {
     }
 }
 
-/// Write access to an IPC namespace's mqueue mount ([`IpcNsRef::mq_writer`]).
+/// A reference on an IPC namespace's mqueue mount ([`IpcNsRef::mq_mount`]),
+/// which outlives the namespace, as a native queue descriptor's mount does.
+///
+/// # Invariants
+///
+/// `self.0` is a mount on which this value holds a reference (`mntget`).
+pub(crate) struct MqMount(NonNull<bindings::vfsmount>);
+
+// SAFETY: the reference may be given back from any thread.
+unsafe impl Send for MqMount {}
+// SAFETY: `&MqMount` only takes write access, which any thread may.
+unsafe impl Sync for MqMount {}
+
+impl MqMount {
+    /// Write access to the mount (`EROFS` on a read-only one), held until
+    /// the result is dropped: a read-only remount of the mqueue file system
+    /// fails with `EBUSY` meanwhile, as while a native queue is open for
+    /// writing.
+    pub(crate) fn writer(&self) -> Result<MqWriter> {
+        // SAFETY: by the invariant the mount is live.
+        kernel::error::to_result(unsafe { ffi::rust_ipc_mnt_get_write(self.0.as_ptr()) })?;
+        // INVARIANT: the helper took write access and a reference.
+        Ok(MqWriter(self.0))
+    }
+}
+
+impl Drop for MqMount {
+    fn drop(&mut self) {
+        // SAFETY: by the invariant the reference is held, given back once.
+        unsafe { ffi::rust_ipc_mnt_put(self.0.as_ptr()) };
+    }
+}
+
+/// Write access to an IPC namespace's mqueue mount ([`MqMount::writer`]).
 ///
 /// # Invariants
 ///
@@ -397,7 +434,7 @@ unsafe impl Sync for MqWriter {}
 impl Drop for MqWriter {
     fn drop(&mut self) {
         // SAFETY: by the invariant both are held, given back once here.
-        unsafe { ffi::rust_ipc_mq_mnt_put_write(self.0.as_ptr()) };
+        unsafe { ffi::rust_ipc_mnt_put_write(self.0.as_ptr()) };
     }
 }
 
