@@ -18,7 +18,7 @@ use crate::ipc::{
         self, Arrival, DirectAt, EngineState, Family, Given, Parts, Pick, QueueState, Taken,
         DIRECT_MIN, DIRECT_TEXT_MAX,
     },
-    kernel_api::{self, globals, IpcNsRef, MqWriter, UserNsRef},
+    kernel_api::{self, globals, IpcNsRef, MqMount, MqWriter, UserNsRef},
     limits::{Limits, HARD_MSGMAX, HARD_MSGSIZEMAX},
     lock::{new_queue_lock, QueueLock},
     msg::Msg,
@@ -673,8 +673,12 @@ impl MqQueue {
 /// descriptor does: a read-only remount fails with `EBUSY` meanwhile).
 pub(crate) struct MqHandle {
     q: Arc<MqQueue>,
-    /// The namespace the queue is in (`RIPC_MQ_SETPERM`'s mount and owner).
+    /// The namespace the queue is in (`RIPC_MQ_SETPERM`'s user namespace).
     ns: Arc<Ns>,
+    /// Its mqueue mount, held as a native queue file holds its own
+    /// (`f_path.mnt`), also after the namespace died: `RIPC_MQ_SETPERM`'s
+    /// `EROFS`.
+    mnt: Option<MqMount>,
     read: bool,
     write: bool,
     _writer: Option<MqWriter>,
@@ -782,10 +786,15 @@ pub(crate) fn open(
             return Err(EACCES);
         }
         // dentry_open's write access (`EROFS` on a read-only mount).
-        let writer = if write { ipc.mq_writer()? } else { None };
+        let mnt = ipc.mq_mount();
+        let writer = match &mnt {
+            Some(m) if write => Some(m.writer()?),
+            _ => None,
+        };
         return Ok(MqHandle {
             q: q.clone(),
             ns: of.clone(),
+            mnt,
             read,
             write,
             _writer: writer,
@@ -801,6 +810,7 @@ pub(crate) fn open(
     Ok(MqHandle {
         q,
         ns: of.clone(),
+        mnt: ipc.mq_mount(),
         read,
         write,
         // The creation's write access, kept by a descriptor open for
@@ -1310,7 +1320,7 @@ pub(crate) fn setperm(h: Option<&MqHandle>, a: &ripc_mq_setperm) -> Result {
         RIPC_SETPERM_OWNER => true,
         _ => return Err(EINVAL),
     };
-    let _writer = h.ns.mq_writer()?;
+    let _writer = h.mnt.as_ref().map(MqMount::writer).transpose()?;
     // The ids as the caller's user namespace maps them; -1 leaves one.
     let id = |v: u32, map: fn(u32) -> Result<u32>| match v {
         u32::MAX => Ok(None),
@@ -1618,8 +1628,6 @@ impl Restore {
         if !ns.user_ns.maps(uid, gid) {
             return Err(EOVERFLOW);
         }
-        let me = Ids::current();
-        cred::may_give(uid, gid, (me.fsuid, me.fsgid))?;
         // More than `maxmsg` messages: a
         // put-back into a queue that senders filled meanwhile
         // ([`Parts::put_back`]); more than a send could put in, as for
@@ -1627,7 +1635,10 @@ impl Restore {
         if n > maxmsg && !cred::capable(cred::CAP_SYS_RESOURCE) {
             return Err(EPERM);
         }
-        let q = MqQueue::new(ns, &Ids::current(), (uid, gid), mode, Some(attr))?;
+        let me = Ids::current();
+        let q = MqQueue::new(ns, &me, (uid, gid), mode, Some(attr))?;
+        // As a `fchown` after the `mq_open` (which made it).
+        cred::may_give(uid, gid, (me.fsuid, me.fsgid))?;
         // A node made before the lock, used if a message needs one.
         let mut node = None;
         for _ in 0..n {

@@ -33,7 +33,7 @@
 use crate::ipc::{
     cred,
     defs::ripc_limits,
-    kernel_api::{self, globals, IpcNsRef, MqMount, MqWriter},
+    kernel_api::{self, globals, IpcNsRef},
     limits::Limits,
     mqueue::MqNs,
     sysv::SysvNs,
@@ -61,10 +61,6 @@ pub(crate) struct Ns {
     id: Atomic<u64>,
     /// Whether it is the initial namespace.
     init: bool,
-    /// Its mqueue mount, kept while the entry lives (after the namespace
-    /// died too, for the queues that descriptors still hold, as a native
-    /// queue descriptor keeps its mount): [`Ns::mq_writer`].
-    mq_mount: Option<MqMount>,
     /// The reference on it, given back when the namespace dies
     /// ([`Ns::retire`]).  Last, so that the queues go before it.
     #[pin]
@@ -172,7 +168,6 @@ impl Ns {
                 limits,
                 id: Atomic::new(ipc.id()),
                 init,
-                mq_mount: ipc.mq_mount(),
                 ns <- new_mutex!(Some(ipc)),
             }),
             GFP_KERNEL_ACCOUNT,
@@ -235,13 +230,6 @@ impl Ns {
     /// that a caller is in is not dead).
     pub(crate) fn ipc(&self) -> Result<IpcNsRef> {
         self.ns.lock().clone().ok_or(EINVAL)
-    }
-
-    /// Write access to the namespace's mqueue mount, also once it died
-    /// ([`MqMount::writer`]: `EROFS` on a read-only one); `None` without
-    /// POSIX queues.
-    pub(crate) fn mq_writer(&self) -> Result<Option<MqWriter>> {
-        self.mq_mount.as_ref().map(MqMount::writer).transpose()
     }
 
     /// Whether this is the caller's namespace (the fast path of a file that

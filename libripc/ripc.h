@@ -229,7 +229,9 @@ ssize_t ripc_list_page(unsigned int which, uint64_t *cursor, char *buf, size_t l
 /*
  * Checkpoint and restore (RIPC_IOC_DUMP, RIPC_IOC_RESTORE; the stream format
  * is in <linux/rust_ipc.h>).  Both need CAP_CHECKPOINT_RESTORE or
- * CAP_SYS_ADMIN over the IPC namespace's user namespace (EPERM).
+ * CAP_SYS_ADMIN over the IPC namespace's user namespace (EPERM); a restore
+ * of a POSIX queue owned, or a System V queue created, by other ids than
+ * the caller's and its groups needs CAP_CHOWN too (EPERM).
  *
  * ripc_dump(): writes the stream of the caller's IPC namespace's queues to
  * buf, at most len bytes, and returns its whole length (larger than len:

@@ -258,7 +258,7 @@ int rust_ipc_mq_root_permission(struct ipc_namespace *ns, int mask)
  * A reference on the namespace's mqueue mount (NULL without POSIX queues),
  * as a native queue descriptor holds one on it (its f_path.mnt) for as
  * long as it is open, also after the namespace died (free_ipc_ns()'s
- * kern_unmount() then leaves the mount to its last reference).
+ * mntput() of ns->mq_mnt then leaves the mount to its last reference).
  */
 struct vfsmount *rust_ipc_mq_mnt_get(struct ipc_namespace *ns)
 {

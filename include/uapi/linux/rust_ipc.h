@@ -133,8 +133,8 @@ struct ripc_clock {
 /*
  * RIPC_MQ_OPEN: bind this file (an unbound open of /dev/rust_ipc) to the
  * named queue, like mq_open() returning a descriptor.  oflag takes
- * O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL and O_NONBLOCK (O_NONBLOCK is
- * applied to the file, as fcntl(F_SETFL) would).  attr is 0 or a pointer to
+ * O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL and O_NONBLOCK (the file's
+ * O_NONBLOCK is set from oflag, also cleared, as fcntl(F_SETFL) would).  attr is 0 or a pointer to
  * a struct ripc_mq_attr used only when the queue is created.
  * A file can be bound once (EBUSY after that).
  *

@@ -223,7 +223,9 @@ pub fn dump() -> io::Result<Vec<u8>> {
 /// owners.  The whole stream is checked and every queue built before any
 /// appears, so a failure creates nothing: `EEXIST` if the namespace has a
 /// queue, `EINVAL` if the stream is not one of this version, `EBADMSG` if
-/// it is truncated or corrupted, `EPERM` as for [`dump`].
+/// it is truncated or corrupted, `EPERM` as for [`dump`] (and without
+/// `CAP_CHOWN` for a POSIX queue owned, or a System V queue created, by
+/// other ids than the caller's and its groups).
 pub fn restore(stream: &[u8]) -> io::Result<()> {
     let mut a = uapi::ripc_dump {
         size: sys::size_of::<uapi::ripc_dump>(),
