@@ -22,8 +22,9 @@
  * enabled (a cancellation that comes just as it returns acts then, and a
  * message it received is lost, as with glibc before 2.34), except, as in
  * glibc's own wrappers, in a process that never had a second thread and
- * never called pthread_cancel (cancel_possible() below): then nothing can cancel
- * the call, and the wrapper costs a few instructions over libripc's.
+ * never called pthread_cancel (libripc's cancel_possible(), told of
+ * pthread_cancel by the wrapper below): then nothing can cancel the call,
+ * and it costs one test.
  * mq_open, mq_close, mq_unlink, mq_notify, msgget and msgctl are not
  * cancellation points, as in glibc, though they may open or close a
  * descriptor (NOCANCEL below).
@@ -182,7 +183,6 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
-#include <sys/single_threaded.h>
 #include <sys/vfs.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -227,43 +227,6 @@ static void *real_sym(void **p, const char *name)
 }
 
 #define REAL(name) ((__typeof__(&name))real_sym(&real_##name, #name))
-
-/* Set for good once the program calls pthread_cancel (any thread). */
-static int cancel_called;
-
-/*
- * Can anything cancel the calling thread during a call?  Not in a process
- * that never had a second thread (__libc_single_threaded stays false once
- * one was made, also in children forked after it) and never called
- * pthread_cancel: no other thread exists to cancel it, and a cancellation
- * the thread asks for itself is pthread_cancel's.  This is glibc's own
- * test (2.36, x86_64: SYSCALL_CANCEL skips the cancellation state when
- * SINGLE_THREAD_P, libc's single-threaded flag, which pthread_create and
- * pthread_cancel clear).  The flag seen here is the program's copy when it
- * has one (a copy relocation: a program that reads __libc_single_threaded),
- * which pthread_create clears and pthread_cancel does not: hence
- * cancel_called (libc_mq.c tests both cases).
- */
-static inline int cancel_possible(void)
-{
-	return !__libc_single_threaded || __atomic_load_n(&cancel_called, __ATOMIC_RELAXED);
-}
-
-/*
- * A blocking call stays a cancellation point, as glibc's SYSCALL_CANCEL:
- * the functions that use this are called only when cancel_possible(), out
- * of line, so that the common path of a wrapper is one test and a tail
- * call, a few instructions over libripc's.
- */
-#define CANCELLABLE(call) ({ \
-	int __old, __tmp, __e; \
-	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &__old); \
-	__typeof__(call) __r = (call); \
-	__e = errno; \
-	pthread_setcanceltype(__old, &__tmp); \
-	errno = __e; \
-	__r; \
-})
 
 /*
  * A call that glibc makes without a cancellation point (mq_open, mq_close,
@@ -1037,49 +1000,26 @@ EXPORT int mq_unlink(const char *name)
 	return NOCANCEL(ripc_mq_unlink(name));
 }
 
-static __attribute__((noinline)) int send_cancellable(mqd_t mqd, const char *msg_ptr,
-							size_t msg_len, unsigned int msg_prio,
-							const struct timespec *abs_timeout)
-{
-	ripc_fd_resolve(mqd);	/* what may open a descriptor, before cancellation can act */
-	return CANCELLABLE(ripc_mq_timedsend(mqd, msg_ptr, msg_len, msg_prio, abs_timeout));
-}
-
-static __attribute__((noinline)) ssize_t receive_cancellable(mqd_t mqd, char *msg_ptr,
-							     size_t msg_len, unsigned int *msg_prio,
-							     const struct timespec *abs_timeout)
-{
-	ripc_fd_resolve(mqd);
-	return CANCELLABLE(ripc_mq_timedreceive(mqd, msg_ptr, msg_len, msg_prio, abs_timeout));
-}
-
+/* Cancellation points, as glibc's: libripc's are (ripc.h). */
 EXPORT int mq_timedsend(mqd_t mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio,
 			const struct timespec *abs_timeout)
 {
-	if (cancel_possible())
-		return send_cancellable(mqd, msg_ptr, msg_len, msg_prio, abs_timeout);
 	return ripc_mq_timedsend(mqd, msg_ptr, msg_len, msg_prio, abs_timeout);
 }
 
 EXPORT int mq_send(mqd_t mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio)
 {
-	if (cancel_possible())
-		return send_cancellable(mqd, msg_ptr, msg_len, msg_prio, NULL);
 	return ripc_mq_timedsend(mqd, msg_ptr, msg_len, msg_prio, NULL);
 }
 
 EXPORT ssize_t mq_timedreceive(mqd_t mqd, char *msg_ptr, size_t msg_len,
 			       unsigned int *msg_prio, const struct timespec *abs_timeout)
 {
-	if (cancel_possible())
-		return receive_cancellable(mqd, msg_ptr, msg_len, msg_prio, abs_timeout);
 	return ripc_mq_timedreceive(mqd, msg_ptr, msg_len, msg_prio, abs_timeout);
 }
 
 EXPORT ssize_t mq_receive(mqd_t mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio)
 {
-	if (cancel_possible())
-		return receive_cancellable(mqd, msg_ptr, msg_len, msg_prio, NULL);
 	return ripc_mq_timedreceive(mqd, msg_ptr, msg_len, msg_prio, NULL);
 }
 
@@ -1122,43 +1062,23 @@ EXPORT int msgget(key_t key, int msgflg)
 	return NOCANCEL(ripc_msgget(key, msgflg));
 }
 
-/* The device is opened (once) before asynchronous cancellation is enabled. */
-static __attribute__((noinline)) int msgsnd_cancellable(int msqid, const void *msgp,
-							  size_t msgsz, int msgflg)
-{
-	if (ripc_device_fd() < 0)
-		return -1;
-	return CANCELLABLE(ripc_msgsnd(msqid, msgp, msgsz, msgflg));
-}
-
-static __attribute__((noinline)) ssize_t msgrcv_cancellable(int msqid, void *msgp, size_t msgsz,
-							      long msgtyp, int msgflg)
-{
-	if (ripc_device_fd() < 0)
-		return -1;
-	return CANCELLABLE(ripc_msgrcv(msqid, msgp, msgsz, msgtyp, msgflg));
-}
-
+/* Cancellation points, as glibc's: libripc's are (ripc.h). */
 EXPORT int msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 {
-	if (cancel_possible())
-		return msgsnd_cancellable(msqid, msgp, msgsz, msgflg);
 	return ripc_msgsnd(msqid, msgp, msgsz, msgflg);
 }
 
 EXPORT ssize_t msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)
 {
-	if (cancel_possible())
-		return msgrcv_cancellable(msqid, msgp, msgsz, msgtyp, msgflg);
 	return ripc_msgrcv(msqid, msgp, msgsz, msgtyp, msgflg);
 }
 
 /* ---- Cancellation ----------------------------------------------------- */
 
-/* Only noted (see cancel_possible()). */
+/* Only noted (libripc's cancellation points: ripc_cancel_noted()). */
 EXPORT int pthread_cancel(pthread_t thread)
 {
-	__atomic_store_n(&cancel_called, 1, __ATOMIC_RELAXED);
+	ripc_cancel_noted();
 	return REAL(pthread_cancel)(thread);
 }
 

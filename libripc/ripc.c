@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <pthread.h>
 #include <sys/resource.h>
+#include <sys/single_threaded.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -477,6 +479,53 @@ static inline __attribute__((always_inline)) int device_fd(void)
 
 	return fd >= 0 ? fd : ripc_device_fd();
 }
+
+/* ---- Cancellation points ------------------------------------------ */
+
+/* Set for good once the program calls pthread_cancel (the drop-in tells). */
+static int cancel_called;
+
+void ripc_cancel_noted(void)
+{
+	__atomic_store_n(&cancel_called, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Can anything cancel the calling thread during a call?  Not in a process
+ * that never had a second thread (__libc_single_threaded stays false once
+ * one was made, also in children forked after it) and never called
+ * pthread_cancel: no other thread exists to cancel it, and a cancellation
+ * the thread asks for itself is pthread_cancel's.  This is glibc's own
+ * test (2.36, x86_64: SYSCALL_CANCEL skips the cancellation state when
+ * SINGLE_THREAD_P, libc's single-threaded flag, which pthread_create and
+ * pthread_cancel clear).  The flag seen here is the program's copy when it
+ * has one (a copy relocation: a program that reads __libc_single_threaded),
+ * which pthread_create clears and pthread_cancel does not: hence
+ * cancel_called, which the drop-in sets (libc_mq.c tests both cases).
+ */
+static inline __attribute__((always_inline)) int cancel_possible(void)
+{
+	return !__libc_single_threaded || __atomic_load_n(&cancel_called, __ATOMIC_RELAXED);
+}
+
+/*
+ * A blocking call is a cancellation point, as glibc's SYSCALL_CANCEL: the
+ * system call runs with asynchronous cancellation enabled (a cancellation
+ * that comes just as it returns acts then, and a message it received is
+ * lost, as with glibc before 2.34).  Used only when cancel_possible(), out
+ * of line, so that the common path of a call is one test more; whatever
+ * may open a descriptor (the device's) is done before, so that a
+ * cancellation leaks none.
+ */
+#define CANCELLABLE(call) ({ \
+	int __old, __tmp, __e; \
+	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &__old); \
+	__typeof__(call) __r = (call); \
+	__e = errno; \
+	pthread_setcanceltype(__old, &__tmp); \
+	errno = __e; \
+	__r; \
+})
 
 /* An ioctl on the process-wide device descriptor. */
 static long dev_ioctl(unsigned long cmd, void *arg)
@@ -950,22 +999,37 @@ mq_send_clock(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_pri
 	return mq_send_struct(mqd, msg_ptr, msg_len, msg_prio, clockid, flags, timeout);
 }
 
+/* mq_send_clock() as a cancellation point (CANCELLABLE). */
+static __attribute__((noinline)) int
+mq_send_cancellable(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio,
+		    clockid_t clockid, int flags, const struct timespec *timeout)
+{
+	ripc_fd_resolve(mqd);
+	return CANCELLABLE(mq_send_clock(mqd, msg_ptr, msg_len, msg_prio, clockid, flags, timeout));
+}
+
 int ripc_mq_clocksend(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio,
 		      clockid_t clockid, int flags, const struct timespec *timeout)
 {
+	if (cancel_possible())
+		return mq_send_cancellable(mqd, msg_ptr, msg_len, msg_prio, clockid, flags,
+					   timeout);
 	return mq_send_clock(mqd, msg_ptr, msg_len, msg_prio, clockid, flags, timeout);
 }
 
 int ripc_mq_timedsend(int mqd, const char *msg_ptr, size_t msg_len,
 		      unsigned int msg_prio, const struct timespec *abs_timeout)
 {
+	if (cancel_possible())
+		return mq_send_cancellable(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME,
+					   TIMER_ABSTIME, abs_timeout);
 	return mq_send_clock(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME, TIMER_ABSTIME,
 			     abs_timeout);
 }
 
 int ripc_mq_send(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio)
 {
-	return mq_send_clock(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME, TIMER_ABSTIME, NULL);
+	return ripc_mq_timedsend(mqd, msg_ptr, msg_len, msg_prio, NULL);
 }
 
 /* ripc_mq_clockreceive() through the struct command (mq_receive_clock()). */
@@ -1016,23 +1080,38 @@ mq_receive_clock(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
 	return mq_receive_struct(mqd, msg_ptr, msg_len, msg_prio, clockid, flags, timeout);
 }
 
+/* mq_receive_clock() as a cancellation point (CANCELLABLE). */
+static __attribute__((noinline)) ssize_t
+mq_receive_cancellable(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
+		       clockid_t clockid, int flags, const struct timespec *timeout)
+{
+	ripc_fd_resolve(mqd);
+	return CANCELLABLE(mq_receive_clock(mqd, msg_ptr, msg_len, msg_prio, clockid, flags,
+					    timeout));
+}
+
 ssize_t ripc_mq_clockreceive(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
 			     clockid_t clockid, int flags, const struct timespec *timeout)
 {
+	if (cancel_possible())
+		return mq_receive_cancellable(mqd, msg_ptr, msg_len, msg_prio, clockid, flags,
+					      timeout);
 	return mq_receive_clock(mqd, msg_ptr, msg_len, msg_prio, clockid, flags, timeout);
 }
 
 ssize_t ripc_mq_timedreceive(int mqd, char *msg_ptr, size_t msg_len,
 			     unsigned int *msg_prio, const struct timespec *abs_timeout)
 {
+	if (cancel_possible())
+		return mq_receive_cancellable(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME,
+					      TIMER_ABSTIME, abs_timeout);
 	return mq_receive_clock(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME, TIMER_ABSTIME,
 				abs_timeout);
 }
 
 ssize_t ripc_mq_receive(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio)
 {
-	return mq_receive_clock(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME, TIMER_ABSTIME,
-				NULL);
+	return ripc_mq_timedreceive(mqd, msg_ptr, msg_len, msg_prio, NULL);
 }
 
 int ripc_mq_setattr(int mqd, const struct mq_attr *newattr, struct mq_attr *oldattr)
@@ -1205,14 +1284,29 @@ msgsnd_clock(int msqid, const void *msgp, size_t msgsz, int msgflg,
 	return msgsnd_struct(msqid, msgp, msgsz, msgflg, clockid, flags, timeout);
 }
 
+/* msgsnd_clock() as a cancellation point (CANCELLABLE). */
+static __attribute__((noinline)) int
+msgsnd_cancellable(int msqid, const void *msgp, size_t msgsz, int msgflg,
+		   clockid_t clockid, int flags, const struct timespec *timeout)
+{
+	if (device_fd() < 0)
+		return -1;
+	return CANCELLABLE(msgsnd_clock(msqid, msgp, msgsz, msgflg, clockid, flags, timeout));
+}
+
 int ripc_msgsnd_clock(int msqid, const void *msgp, size_t msgsz, int msgflg,
 		      clockid_t clockid, int flags, const struct timespec *timeout)
 {
+	if (cancel_possible())
+		return msgsnd_cancellable(msqid, msgp, msgsz, msgflg, clockid, flags, timeout);
 	return msgsnd_clock(msqid, msgp, msgsz, msgflg, clockid, flags, timeout);
 }
 
 int ripc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 {
+	if (cancel_possible())
+		return msgsnd_cancellable(msqid, msgp, msgsz, msgflg, CLOCK_REALTIME,
+					  TIMER_ABSTIME, NULL);
 	return msgsnd_clock(msqid, msgp, msgsz, msgflg, CLOCK_REALTIME, TIMER_ABSTIME, NULL);
 }
 
@@ -1252,16 +1346,33 @@ msgrcv_clock(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg,
 	return msgrcv_struct(msqid, msgp, msgsz, msgtyp, msgflg, clockid, flags, timeout);
 }
 
+/* msgrcv_clock() as a cancellation point (CANCELLABLE). */
+static __attribute__((noinline)) ssize_t
+msgrcv_cancellable(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg,
+		   clockid_t clockid, int flags, const struct timespec *timeout)
+{
+	if (device_fd() < 0)
+		return -1;
+	return CANCELLABLE(msgrcv_clock(msqid, msgp, msgsz, msgtyp, msgflg, clockid, flags,
+					timeout));
+}
+
 ssize_t ripc_msgrcv_clock(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg,
 			  clockid_t clockid, int flags, const struct timespec *timeout)
 {
+	if (cancel_possible())
+		return msgrcv_cancellable(msqid, msgp, msgsz, msgtyp, msgflg, clockid, flags,
+					  timeout);
 	return msgrcv_clock(msqid, msgp, msgsz, msgtyp, msgflg, clockid, flags, timeout);
 }
 
 ssize_t ripc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)
 {
+	if (cancel_possible())
+		return msgrcv_cancellable(msqid, msgp, msgsz, msgtyp, msgflg, CLOCK_REALTIME,
+					  TIMER_ABSTIME, NULL);
 	return msgrcv_clock(msqid, msgp, msgsz, msgtyp, msgflg, CLOCK_REALTIME, TIMER_ABSTIME,
-				 NULL);
+			    NULL);
 }
 
 int ripc_msgctl(int msqid, int cmd, struct msqid_ds *buf)

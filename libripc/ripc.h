@@ -22,6 +22,10 @@
  * on mq_timedsend/mq_timedreceive sees it; the other calls judge such a
  * descriptor through the module (EBADF).
  *
+ * The blocking calls (ripc_mq_send(), ripc_mq_receive(), ripc_msgsnd(),
+ * ripc_msgrcv() and their timed and clock variants) are cancellation
+ * points, as glibc's are (pthread_cancel() ends a thread blocked in one).
+ *
  * System V queues, ripc_mq_unlink() and the device calls use one
  * process-wide descriptor of /dev/rust_ipc, opened on first use
  * (O_CLOEXEC, at a high number, thread-safe).  If the device cannot be opened they fail with
@@ -303,6 +307,12 @@ void ripc_fd_remember_foreign(void);
 void ripc_fd_resolve(int fd);
 /* The process-wide descriptor if it is open now (without opening it), or -1. */
 int ripc_device_fd_peek(void);
+/*
+ * For the drop-in, whose pthread_cancel() calls it: the program has called
+ * pthread_cancel, so every blocking call is a cancellation point from now
+ * on, also in a program that never made a second thread.
+ */
+void ripc_cancel_noted(void);
 
 #ifdef __cplusplus
 }

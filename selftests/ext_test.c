@@ -738,6 +738,77 @@ TEST_F(ext, notify_goes_to_the_thread_group_leader)
 	ASSERT_FALSE(sigismember(&t.pending, SIGUSR1));
 }
 
+static pid_t cancel_tid;
+
+static void *ripc_receive_blocked(void *arg)
+{
+	char buf[8192];
+
+	__atomic_store_n(&cancel_tid, gettid(), __ATOMIC_SEQ_CST);
+	ripc_mq_receive(*(int *)arg, buf, sizeof(buf), NULL);
+	return NULL;
+}
+
+static void *ripc_msgrcv_blocked(void *arg)
+{
+	struct { long mtype; char mtext[16]; } m;
+
+	__atomic_store_n(&cancel_tid, gettid(), __ATOMIC_SEQ_CST);
+	ripc_msgrcv(*(int *)arg, &m, sizeof(m.mtext), 0, 0);
+	return NULL;
+}
+
+/* Starts fn(arg), waits until it sleeps, cancels it: the thread's result. */
+static void *cancel_when_blocked(void *(*fn)(void *), void *arg)
+{
+	void *res = NULL;
+	pthread_t t;
+
+	__atomic_store_n(&cancel_tid, 0, __ATOMIC_SEQ_CST);
+	if (pthread_create(&t, NULL, fn, arg))
+		return NULL;
+	for (int i = 0; i < 3000 && !__atomic_load_n(&cancel_tid, __ATOMIC_SEQ_CST); i++)
+		usleep(1000);
+	if (wait_blocked(__atomic_load_n(&cancel_tid, __ATOMIC_SEQ_CST)) || pthread_cancel(t))
+		return NULL;
+	/* A call that is no cancellation point stays blocked: not joined. */
+	for (int i = 0; i < 3000; i++) {
+		if (pthread_tryjoin_np(t, &res) == 0)
+			return res;
+		usleep(1000);
+	}
+	return NULL;
+}
+
+/*
+ * libripc's blocking calls are cancellation points, as glibc's: a thread
+ * blocked in ripc_mq_receive() or ripc_msgrcv() ends at pthread_cancel()
+ * (PTHREAD_CANCELED), and the queues are intact.  Before, only the
+ * drop-in's wrappers were, and such a thread stayed blocked.
+ */
+TEST_F(ext, ripc_blocking_calls_are_cancellation_points)
+{
+	struct { long mtype; char mtext[16]; } m = { 7, "x" };
+	int q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT, 0600, NULL));
+	int id = SYS(ripc_msgget(IPC_PRIVATE, 0600));
+	char buf[8192];
+	unsigned int prio = 0;
+
+	ASSERT_EQ(PTHREAD_CANCELED, cancel_when_blocked(ripc_receive_blocked, &q));
+	ASSERT_EQ(PTHREAD_CANCELED, cancel_when_blocked(ripc_msgrcv_blocked, &id));
+	SYS(ripc_mq_send(q, "y", 1, 5));
+	ASSERT_EQ(1, ripc_mq_receive(q, buf, sizeof(buf), &prio));
+	ASSERT_EQ('y', buf[0]);
+	ASSERT_EQ(5U, prio);
+	SYS(ripc_msgsnd(id, &m, 1, 0));
+	memset(&m, 0, sizeof(m));
+	ASSERT_EQ(1, ripc_msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+	ASSERT_EQ(7, m.mtype);
+	ASSERT_EQ('x', m.mtext[0]);
+	SYS(ripc_msgctl(id, IPC_RMID, NULL));
+	SYS(ripc_mq_close(q));
+}
+
 static volatile int nc_steps;
 
 static void *open_close_after_self_cancel(void *name)
