@@ -527,12 +527,37 @@ static inline __attribute__((always_inline)) int cancel_possible(void)
 	__r; \
 })
 
+/*
+ * Whether the process-wide descriptor fd, on which a call just failed with
+ * err, is no longer a file of the device: the program closed it (its
+ * closefrom() or close_range() after a first call, without the drop-in:
+ * EBADF) or another file took the number and refused the command
+ * (ENOTTY).  Then it is forgotten, and the caller makes its call once more
+ * on a new one (the module gives a device call EBADF or ENOTTY only on a
+ * file that is the device's, which stays).
+ */
+static __attribute__((noinline, cold)) int device_lost(int fd, int err)
+{
+	if ((err != EBADF && err != ENOTTY) || still_device(fd))
+		return 0;
+	return ripc_device_forget((unsigned int)fd, (unsigned int)fd);
+}
+
 /* An ioctl on the process-wide device descriptor. */
 static long dev_ioctl(unsigned long cmd, void *arg)
 {
-	int fd = device_fd();
+	int fd = device_fd(), err = errno;
+	long ret;
 
-	return fd < 0 ? -1 : ioctl(fd, cmd, arg);
+	if (fd < 0)
+		return -1;
+	ret = ioctl(fd, cmd, arg);
+	if (ret < 0 && device_lost(fd, errno)) {
+		errno = err;
+		fd = device_fd();
+		ret = fd < 0 ? -1 : ioctl(fd, cmd, arg);
+	}
+	return ret;
 }
 
 /*
@@ -588,6 +613,30 @@ ioctl_regs(int fd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
 	long ret = ioctl_regs_raw(fd, cmd, a, b, c, d);
 
 	return RAW_ERR(ret) ? raw_fail(ret) : ret;
+}
+
+/* A failed register call ret on the process-wide descriptor fd: made once
+ * more on a new one if fd was lost (device_lost()), else its error. */
+static __attribute__((noinline, cold)) long
+dev_regs_fail(long ret, int fd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
+{
+	if (!device_lost(fd, (int)-ret))
+		return raw_fail(ret);
+	fd = device_fd();
+	return fd < 0 ? -1 : ioctl_regs(fd, cmd, a, b, c, d);
+}
+
+/* A register call on the process-wide descriptor: -1 and errno on failure. */
+static inline __attribute__((always_inline)) long
+dev_regs(unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
+{
+	int fd = device_fd();
+	long ret;
+
+	if (fd < 0)
+		return -1;
+	ret = ioctl_regs_raw(fd, cmd, a, b, c, d);
+	return RAW_ERR(ret) ? dev_regs_fail(ret, fd, cmd, a, b, c, d) : ret;
 }
 
 /*
@@ -903,8 +952,12 @@ int ripc_mq_close(int mqd)
 	/* A stale close of the number the library's device descriptor has
 	 * now (a queue's number, closed before and taken by it): the next
 	 * call opens the device again, as after the drop-in's close(). */
-	if (mqd >= 0)
+	if (mqd >= 0) {
 		ripc_device_forget((unsigned int)mqd, (unsigned int)mqd);
+		/* Before the close too (as close_own()): the number is free at
+		 * once, and another thread's open may take it. */
+		ripc_fd_forget((unsigned int)mqd, (unsigned int)mqd);
+	}
 	/* Not a cancellation point, as glibc's mq_close. */
 	ret = (int)syscall(SYS_close, mqd);
 	if (mqd >= 0)
@@ -1142,7 +1195,7 @@ int ripc_notify_fd_open(int flags)
 	struct ripc_notify_fd arg = { .size = sizeof(arg) };
 
 	struct ripc_notify_fd_open o = { .size = sizeof(o), .flags = (__u32)flags };
-	int dev, fd;
+	int dev, fd, err = errno;
 
 	if (flags & ~(O_NONBLOCK | O_CLOEXEC)) {
 		errno = EINVAL;
@@ -1161,6 +1214,8 @@ int ripc_notify_fd_open(int flags)
 		}
 		if (errno != ENOTTY)
 			return -1;
+		__atomic_store_n(&no_open_fd, 1, __ATOMIC_RELAXED);
+		errno = err;	/* a call that succeeds leaves errno alone */
 	}
 	return open_bound(O_RDWR | flags, RIPC_NOTIFY_FD_BIND, &arg);
 }
@@ -1274,13 +1329,9 @@ static inline __attribute__((always_inline)) int
 msgsnd_clock(int msqid, const void *msgp, size_t msgsz, int msgflg,
 	     clockid_t clockid, int flags, const struct timespec *timeout)
 {
-	int fd;
-
-	if (!timeout && clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME && USE_REGS()) {
-		fd = device_fd();
-		return fd < 0 || ioctl_regs(fd, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(msqid, msgflg),
-					    PTR(msgp), msgsz, 0) < 0 ? -1 : 0;
-	}
+	if (!timeout && clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME && USE_REGS())
+		return dev_regs(RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(msqid, msgflg), PTR(msgp),
+				msgsz, 0) < 0 ? -1 : 0;
 	return msgsnd_struct(msqid, msgp, msgsz, msgflg, clockid, flags, timeout);
 }
 
@@ -1336,13 +1387,9 @@ static inline __attribute__((always_inline)) ssize_t
 msgrcv_clock(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg,
 	     clockid_t clockid, int flags, const struct timespec *timeout)
 {
-	int fd;
-
-	if (!timeout && clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME && USE_REGS()) {
-		fd = device_fd();
-		return fd < 0 ? -1 : ioctl_regs(fd, RIPC_MSGRCV_REGS, RIPC_MSG_REGS_ID(msqid, msgflg),
-						PTR(msgp), msgsz, (__u64)msgtyp);
-	}
+	if (!timeout && clockid == CLOCK_REALTIME && flags == TIMER_ABSTIME && USE_REGS())
+		return dev_regs(RIPC_MSGRCV_REGS, RIPC_MSG_REGS_ID(msqid, msgflg), PTR(msgp),
+				msgsz, (__u64)msgtyp);
 	return msgrcv_struct(msqid, msgp, msgsz, msgtyp, msgflg, clockid, flags, timeout);
 }
 

@@ -28,7 +28,8 @@
  *
  * System V queues, ripc_mq_unlink() and the device calls use one
  * process-wide descriptor of /dev/rust_ipc, opened on first use
- * (O_CLOEXEC, at a high number, thread-safe).  If the device cannot be opened they fail with
+ * (O_CLOEXEC, at a high number, thread-safe; opened again if the program
+ * closes it, with closefrom() say, or puts another file on its number).  If the device cannot be opened they fail with
  * the errno of open() (ENOENT when the module is not loaded).
  *
  * Structures are passed to the module as they are: struct mq_attr,
@@ -286,8 +287,8 @@ void ripc_device_recheck(unsigned int lo, unsigned int hi);
  * instance) never sees the module's commands and the call gets native's
  * EBADF; ripc_mq_close() and the drop-in's close(), close_range(),
  * closefrom(), dup2() and dup3() call this.  A program that closes a queue
- * descriptor with plain close() and not through the drop-in should call it
- * too, before a later call on that number.
+ * or notification descriptor with plain close() and not through the
+ * drop-in should call it too, before a later call on that number.
  */
 void ripc_fd_forget(unsigned int lo, unsigned int hi);
 /*

@@ -809,6 +809,52 @@ TEST_F(ext, ripc_blocking_calls_are_cancellation_points)
 	SYS(ripc_mq_close(q));
 }
 
+/*
+ * A program that links libripc and closes the library's device descriptor
+ * (closefrom() after its first call), or puts another file on its number:
+ * the next System V calls open the device again and succeed, errno left
+ * alone.  Before, they failed with EBADF, an errno msgsnd never gives, or
+ * sent the module's commands to the other file.
+ */
+TEST_F(ext, a_device_descriptor_the_program_closed_is_opened_again)
+{
+	struct { long mtype; char mtext[16]; } m = { 3, "again" };
+	struct msqid_ds ds;
+	int id = SYS(ripc_msgget(IPC_PRIVATE, 0600)), dev, null;
+
+	for (int k = 0; k < 2; k++) {
+		dev = ripc_device_fd_peek();
+		ASSERT_LE(0, dev);
+		if (k == 0) {
+			SYS(syscall(SYS_close, dev));
+		} else {
+			null = SYS(open("/dev/null", O_RDWR | O_CLOEXEC));
+			SYS(dup2(null, dev));
+			SYS(close(null));
+		}
+		errno = 4242;
+		ASSERT_EQ(0, ripc_msgsnd(id, &m, 5, IPC_NOWAIT));
+		ASSERT_EQ(4242, errno);
+		/* The other file stays the program's. */
+		if (k == 1) {
+			ASSERT_NE(dev, ripc_device_fd_peek());
+			SYS(close(dev));
+		}
+		memset(&m, 0, sizeof(m));
+		ASSERT_EQ(5, ripc_msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+		ASSERT_EQ(3, m.mtype);
+		ASSERT_EQ(0, memcmp(m.mtext, "again", 5));
+	}
+	/* The struct commands too (msgctl). */
+	dev = ripc_device_fd_peek();
+	SYS(syscall(SYS_close, dev));
+	errno = 4242;
+	ASSERT_EQ(0, ripc_msgctl(id, IPC_STAT, &ds));
+	ASSERT_EQ(4242, errno);
+	ASSERT_EQ(0u, ds.msg_qnum);
+	SYS(ripc_msgctl(id, IPC_RMID, NULL));
+}
+
 static volatile int nc_steps;
 
 static void *open_close_after_self_cancel(void *name)
