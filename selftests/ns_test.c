@@ -644,6 +644,21 @@ TEST_F(ns, a_removed_queue_keeps_no_pid_namespace)
  * kept its namespace (its queues, its count and the native namespace)
  * until it was closed: ENOSPC for every later unshare(CLONE_NEWIPC).
  */
+/*
+ * In a child: a new user namespace mapping root (POSIX queues need the
+ * caller's ids mapped) whose user.max_ipc_namespaces is 2, and a new IPC
+ * namespace of it, the caller's home (setns may go back to it), so that
+ * one more can be made until it dies.  The home's nsfs descriptor, or -1.
+ */
+static int home_of_two_namespaces(void)
+{
+	if (unshare(CLONE_NEWUSER) || write_file("/proc/self/setgroups", "deny") ||
+	    write_file("/proc/self/uid_map", "0 0 1") || write_file("/proc/self/gid_map", "0 0 1") ||
+	    sysctl_rw("/proc/sys/user/max_ipc_namespaces", 2) <= 2 || unshare(CLONE_NEWIPC))
+		return -1;
+	return open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
+}
+
 TEST_F(ns, leaving_a_namespace_with_its_descriptors_open_gives_it_back)
 {
 	pid_t pid = fork_child();
@@ -657,15 +672,7 @@ TEST_F(ns, leaving_a_namespace_with_its_descriptors_open_gives_it_back)
 		long ms;
 
 		alarm(30);
-		CHILD_CHECK(unshare(CLONE_NEWUSER) == 0);
-		/* Root mapped: POSIX queues need the caller's ids mapped. */
-		CHILD_CHECK(write_file("/proc/self/setgroups", "deny") == 0);
-		CHILD_CHECK(write_file("/proc/self/uid_map", "0 0 1") == 0);
-		CHILD_CHECK(write_file("/proc/self/gid_map", "0 0 1") == 0);
-		CHILD_CHECK(sysctl_rw("/proc/sys/user/max_ipc_namespaces", 2) > 2);
-		/* Home: a namespace of this user namespace (setns may go back). */
-		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
-		home = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
+		home = home_of_two_namespaces();
 		CHILD_CHECK(home >= 0);
 		/* The second and last one the limit allows, left with its
 		 * queues and descriptors (libripc's device descriptor, the
@@ -860,13 +867,7 @@ TEST_F(ns, a_dead_namespaces_queue_keeps_its_mqueue_mounts_read_only_state)
 		long ms;
 
 		alarm(30);
-		CHILD_CHECK(unshare(CLONE_NEWUSER) == 0);
-		CHILD_CHECK(write_file("/proc/self/setgroups", "deny") == 0);
-		CHILD_CHECK(write_file("/proc/self/uid_map", "0 0 1") == 0);
-		CHILD_CHECK(write_file("/proc/self/gid_map", "0 0 1") == 0);
-		CHILD_CHECK(sysctl_rw("/proc/sys/user/max_ipc_namespaces", 2) > 2);
-		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
-		home = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
+		home = home_of_two_namespaces();
 		CHILD_CHECK(home >= 0);
 		CHILD_CHECK(unshare(CLONE_NEWIPC | CLONE_NEWNS) == 0);
 		CHILD_CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
