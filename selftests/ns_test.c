@@ -259,6 +259,54 @@ TEST_F(ns, descriptor_keeps_its_queue_across_unshare)
 	check_parent_queues(_metadata, self, mqd, id);
 }
 
+/*
+ * A process that goes back and forth between seven namespaces with the
+ * device descriptor it opened in the first (libripc's), more than the
+ * module keeps for a file (4): each System V call reaches the namespace
+ * the caller is in at that moment, twice around.  In each, the test's key
+ * names a queue holding one message of the namespace's number.
+ */
+TEST_F(ns, calls_reach_the_callers_namespace_among_many_visited)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		enum { N = 7 };
+		int nsfd[N], id;
+		struct m msg;
+
+		alarm(60);
+		for (int i = 0; i < N; i++) {
+			if (i > 0)
+				CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+			nsfd[i] = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
+			CHILD_CHECK(nsfd[i] >= 0);
+			id = be->msgget(self->key, IPC_CREAT | IPC_EXCL | 0600);
+			msg.mtype = 100 + i;
+			CHILD_CHECK(id >= 0 && be->msgsnd(id, &msg, 0, 0) == 0);
+		}
+		for (int round = 0; round < 2; round++) {
+			for (int j = 0; j < N; j++) {
+				int i = round ? N - 1 - j : j;
+
+				CHILD_CHECK(setns(nsfd[i], CLONE_NEWIPC) == 0);
+				id = be->msgget(self->key, 0);
+				CHILD_CHECK(id >= 0);
+				CHILD_CHECK(be->msgrcv(id, &msg, 0, 0, IPC_NOWAIT) == 0);
+				CHILD_CHECK(msg.mtype == 100 + i);
+				CHILD_CHECK(be->msgsnd(id, &msg, 0, 0) == 0);
+			}
+		}
+		for (int i = 0; i < N; i++) {
+			CHILD_CHECK(setns(nsfd[i], CLONE_NEWIPC) == 0);
+			id = be->msgget(self->key, 0);
+			CHILD_CHECK(id >= 0 && be->msgctl(id, IPC_RMID, NULL) == 0);
+		}
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
 /* Creates a queue and removes it at once; its id, or -1. */
 static int flash_queue(const struct ns_backend *b)
 {
