@@ -468,8 +468,12 @@ int ripc_device_forget(unsigned int lo, unsigned int hi)
 
 void ripc_fd_resolve(int fd)
 {
-	if (!fd_ours(fd))
-		ripc_device_fd();
+	int err = errno;
+
+	/* A device that cannot be opened is the call's to report, or not
+	 * (a native queue's descriptor): errno left alone. */
+	if (!fd_ours(fd) && ripc_device_fd() < 0)
+		errno = err;
 }
 
 /* ripc_device_fd(), its common case inline. */
@@ -540,7 +544,9 @@ static __attribute__((noinline, cold)) int device_lost(int fd, int err)
 {
 	if ((err != EBADF && err != ENOTTY) || still_device(fd))
 		return 0;
-	return ripc_device_forget((unsigned int)fd, (unsigned int)fd);
+	/* Forgotten here, or by another thread that met it too. */
+	ripc_device_forget((unsigned int)fd, (unsigned int)fd);
+	return 1;
 }
 
 /* An ioctl on the process-wide device descriptor. */
@@ -672,9 +678,7 @@ static int sigev_thread(const void *arg)
  */
 static __attribute__((noinline, cold)) long not_a_queue(unsigned long cmd, void *arg)
 {
-	int fd = device_fd();
-
-	if (fd < 0 || ioctl(fd, cmd, arg) >= 0)
+	if (device_fd() < 0 || dev_ioctl(cmd, arg) >= 0)
 		errno = EBADF;
 	else if (cmd == RIPC_MQ_NOTIFY && errno == EINVAL && sigev_thread(arg))
 		errno = EBADF;
@@ -714,7 +718,6 @@ static long native_twin(int mqd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __
 static __attribute__((noinline, cold)) long
 not_a_queue_regs(int mqd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
 {
-	int fd;
 #ifdef __LP64__
 	long ret = native_twin(mqd, cmd, a, b, c, d, errno);
 
@@ -723,8 +726,7 @@ not_a_queue_regs(int mqd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
 #else
 	(void)mqd;
 #endif
-	fd = device_fd();
-	if (fd < 0 || ioctl_regs(fd, cmd, a, b, c, d) >= 0)
+	if (device_fd() < 0 || dev_regs(cmd, a, b, c, d) >= 0)
 		errno = EBADF;
 	return -1;
 }
@@ -900,13 +902,10 @@ static int no_open_fd;
  */
 static int mq_open_fd(struct ripc_mq_open *arg, int oflag)
 {
-	int dev, fd, err = errno;
+	int fd, err = errno;
 
 	if (!__atomic_load_n(&no_open_fd, __ATOMIC_RELAXED)) {
-		dev = device_fd();
-		if (dev < 0)
-			return -1;
-		fd = ioctl(dev, RIPC_MQ_OPEN_FD, arg);
+		fd = (int)dev_ioctl(RIPC_MQ_OPEN_FD, arg);
 		if (fd >= 0) {
 			fd_learn(fd);
 			return fd;
@@ -1195,7 +1194,7 @@ int ripc_notify_fd_open(int flags)
 	struct ripc_notify_fd arg = { .size = sizeof(arg) };
 
 	struct ripc_notify_fd_open o = { .size = sizeof(o), .flags = (__u32)flags };
-	int dev, fd, err = errno;
+	int fd, err = errno;
 
 	if (flags & ~(O_NONBLOCK | O_CLOEXEC)) {
 		errno = EINVAL;
@@ -1204,10 +1203,7 @@ int ripc_notify_fd_open(int flags)
 	/* RIPC_NOTIFY_FD_OPEN on the process-wide descriptor (no path lookup),
 	 * else, on an older module, a new open of the device bound. */
 	if (!__atomic_load_n(&no_open_fd, __ATOMIC_RELAXED)) {
-		dev = device_fd();
-		if (dev < 0)
-			return -1;
-		fd = ioctl(dev, RIPC_NOTIFY_FD_OPEN, &o);
+		fd = (int)dev_ioctl(RIPC_NOTIFY_FD_OPEN, &o);
 		if (fd >= 0) {
 			fd_learn(fd);
 			return fd;

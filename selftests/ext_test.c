@@ -15,6 +15,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -853,6 +854,86 @@ TEST_F(ext, a_device_descriptor_the_program_closed_is_opened_again)
 	ASSERT_EQ(4242, errno);
 	ASSERT_EQ(0u, ds.msg_qnum);
 	SYS(ripc_msgctl(id, IPC_RMID, NULL));
+	/* And mq_open and the notification descriptors' open, which make
+	 * their ioctl on it (not EBADF, nor the other file's ENOTTY taken
+	 * for an older module's). */
+	for (int k = 0; k < 2; k++) {
+		int q, nfd;
+
+		dev = ripc_device_fd_peek();
+		if (k == 0) {
+			SYS(syscall(SYS_close, dev));
+		} else {
+			null = SYS(open("/dev/null", O_RDWR | O_CLOEXEC));
+			SYS(dup2(null, dev));
+			SYS(close(null));
+		}
+		errno = 4242;
+		q = ripc_mq_open(self->name, O_RDWR | O_CREAT, 0600, NULL);
+		ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
+		ASSERT_EQ(4242, errno);
+		if (k == 1)
+			SYS(close(dev));
+		dev = ripc_device_fd_peek();
+		if (k == 0)
+			SYS(syscall(SYS_close, dev));
+		nfd = ripc_notify_fd_open(O_CLOEXEC);
+		ASSERT_LE(0, nfd) TH_LOG("notify_fd_open: %s", strerrorname_np(errno));
+		ASSERT_EQ(4242, errno);
+		SYS(ripc_mq_notify_fd(q, nfd, (union sigval){ .sival_int = 1 }));
+		SYS(close(nfd));
+		SYS(ripc_mq_close(q));
+		SYS(ripc_mq_unlink(self->name));
+	}
+}
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+/*
+ * A send and a receive on a native queue's descriptor (syscall(SYS_mq_open))
+ * through libripc, in a process that has had a second thread (so that they
+ * are cancellation points) and cannot open the device (at its descriptor
+ * limit): they succeed, errno left alone.  Before, the failed open of the
+ * device made ahead of the cancellable call left its EMFILE.
+ */
+TEST_F(ext, a_native_queues_calls_leave_errno_alone_when_the_device_cannot_open)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
+		int dev = ripc_device_fd_peek(), nq, lowest;
+		unsigned int prio = 0;
+		struct rlimit rl;
+		char buf[16];
+		pthread_t t;
+
+		if (dev >= 0) {
+			ripc_device_forget((unsigned int)dev, (unsigned int)dev);
+			close(dev);
+		}
+		nq = (int)syscall(SYS_mq_open, self->name + 1, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+		CHILD_CHECK(nq >= 0);
+		syscall(SYS_mq_unlink, self->name + 1);
+		CHILD_CHECK(pthread_create(&t, NULL, nothing, NULL) == 0);
+		CHILD_CHECK(pthread_join(t, NULL) == 0);
+		lowest = dup(0);
+		CHILD_CHECK(lowest >= 0 && close(lowest) == 0);
+		CHILD_CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+		rl.rlim_cur = (rlim_t)lowest;
+		CHILD_CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+		CHILD_CHECK(ripc_device_fd() == -1 && errno == EMFILE);
+		errno = 4242;
+		CHILD_CHECK(ripc_mq_send(nq, "x", 1, 3) == 0);
+		CHILD_CHECK(errno == 4242);
+		CHILD_CHECK(ripc_mq_receive(nq, buf, sizeof(buf), &prio) == 1);
+		CHILD_CHECK(errno == 4242 && buf[0] == 'x' && prio == 3);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
 }
 
 static volatile int nc_steps;
