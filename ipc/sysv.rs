@@ -1117,17 +1117,21 @@ impl SysvState {
         }
         if w.copy {
             // copy_msg's quirk: larger than min(msgsz, msgmax) is EINVAL.
-            if len > w.bufsz.min(self.shared.limits.msgmax() as usize) {
+            let most = w.bufsz.min(self.shared.limits.msgmax() as usize);
+            if len > most {
                 return Err(EINVAL);
             }
             // The room made for this look, if any; left in the state if
             // this look does not use it, for the call to free after the
             // lock ([`drop_copy_room`]).
             let mut room = self.copy_room.take();
+            let made = room.is_some();
             let copy = found.duplicate(&mut room);
             self.copy_room = room;
             return copy.map(Some).map_err(|n| {
-                self.copy_need = Some(n);
+                // A room made for a message that changed since: one that
+                // any message this call may copy fits ([`Msg::duplicate`]).
+                self.copy_need = Some(if made { most } else { n });
                 ENOMEM
             });
         }

@@ -608,6 +608,65 @@ TEST_F(msg, msg_copy_reads_by_index_without_removing)
 	ASSERT_RCV(id, 64, 0, IPC_NOWAIT, 3, "a");
 }
 
+/*
+ * MSG_COPY of a message that another process keeps replacing with one of
+ * another length (5 000 bytes of 'a', type 1; 8 192 of 'b', type 2: two and
+ * three pages of storage): each copy is one whole message, its type, length
+ * and every byte, or ENOMSG while the queue is empty.  rust_ipc makes a
+ * copy's room with the queue lock dropped and looks again, with a room that
+ * may be larger than the message it then finds.
+ */
+TEST_F(msg, msg_copy_of_a_message_that_keeps_changing_is_whole)
+{
+	static struct { long mtype; char mtext[8192]; } m, out;
+	int id = MKQ(self->key[0], 0600), copies = 0, empty = 0, bad = 0;
+	pid_t pid;
+
+	if (be == &native_msg_be && be->rcv(id, &m, 64, 0, MSG_COPY | IPC_NOWAIT) < 0 &&
+	    errno == ENOSYS)
+		SKIP(return, "MSG_COPY: ENOSYS (no CONFIG_CHECKPOINT_RESTORE)");
+	m.mtype = 1;
+	memset(m.mtext, 'a', 5000);
+	SYS(be->snd(id, &m, 5000, 0));
+	pid = fork_child();
+	if (pid == 0) {
+		alarm(60);
+		for (int i = 0;; i++) {
+			int big = i % 2;
+
+			m.mtype = 1 + big;
+			memset(m.mtext, big ? 'b' : 'a', big ? 8192 : 5000);
+			if (be->rcv(id, &out, sizeof(out.mtext), 0, IPC_NOWAIT) < 0 ||
+			    be->snd(id, &m, big ? 8192 : 5000, 0) < 0)
+				_exit(errno == EIDRM || errno == EINVAL ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < 3000; i++) {
+		ssize_t n = be->rcv(id, &out, sizeof(out.mtext), 0, MSG_COPY | IPC_NOWAIT);
+
+		if (n < 0) {
+			empty += errno == ENOMSG;
+			bad += errno != ENOMSG;
+			continue;
+		}
+		copies++;
+		if ((n == 5000 && out.mtype == 1) || (n == 8192 && out.mtype == 2)) {
+			for (ssize_t k = 0; k < n; k++)
+				if (out.mtext[k] != (n == 5000 ? 'a' : 'b')) {
+					bad++;
+					break;
+				}
+		} else {
+			bad++;
+		}
+	}
+	SYS(be->ctl(id, IPC_RMID, NULL));
+	self->nids = 0;
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(0, bad) TH_LOG("%d copies, %d while empty", copies, empty);
+	ASSERT_LT(0, copies);
+}
+
 /* ---- blocking ----------------------------------------------------------- */
 
 TEST_F(msg, blocked_receiver_is_woken_by_a_matching_send)

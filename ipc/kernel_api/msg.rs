@@ -150,12 +150,6 @@ fn build_chain(
     Ok(chain)
 }
 
-/// The blocks a message of `len` bytes is stored in: its head and as many
-/// segments as the rest of its text fills.
-fn blocks(len: usize) -> usize {
-    1 + len.saturating_sub(HEAD_DATA).div_ceil(SEG_DATA)
-}
-
 /// One message.
 ///
 /// # Invariants
@@ -391,20 +385,21 @@ impl Msg {
     }
 
     /// A copy of this message (`copy_msg`, for `MSG_COPY` and peeks), made
-    /// under the queue lock: into `room` if it is there, holds this
-    /// message's length and has as many blocks (so that nothing of it is
-    /// freed under the lock), else, for a message of one block, allocated
-    /// without sleeping ([`kmalloc`]); `Err(len)` if that fails or the
-    /// message has segments, for the caller to make `room` of that length
-    /// with the lock dropped ([`Msg::blank`]; the room there, of no use
-    /// for it, freed then too) and look again: under the lock no more than
-    /// one block is allocated (native's `prepare_copy` allocates before
-    /// it).  A `room` it does not use is left in `room`.
+    /// under the queue lock: into `room` if it is there and holds this
+    /// message's length (its blocks past that length go with the copy:
+    /// nothing is freed under the lock), else, for a message of one block,
+    /// allocated without sleeping ([`kmalloc`]); `Err(len)` if that fails
+    /// or the message has segments, for the caller to make `room` with the
+    /// lock dropped ([`Msg::blank`]; the room there, of no use for it,
+    /// freed then too) and look again: of that length, and if the message
+    /// it finds then changed, of the longest it could copy, so that a call
+    /// makes at most two (native's `prepare_copy` makes one, of
+    /// `min(msgsz, msgmax)`, before the lock).  Under the lock no more
+    /// than one block is allocated.  A `room` it does not use is left in
+    /// `room`.
     pub(crate) fn duplicate(&self, room: &mut Option<Msg>) -> core::result::Result<Msg, usize> {
         match room.take() {
-            Some(r) if r.len() >= self.len() && blocks(r.len()) == blocks(self.len()) => {
-                Ok(self.copy_into(r))
-            }
+            Some(r) if r.len() >= self.len() => Ok(self.copy_into(r)),
             other => {
                 *room = other;
                 if self.node().chain.is_some() {
@@ -423,8 +418,10 @@ impl Msg {
         Ok(m)
     }
 
-    /// Copies this message into `room`, at least as long and of as many
-    /// blocks ([`blocks`]): its text, type and place in the send order.
+    /// Copies this message into `room`, at least as long: its text, type
+    /// and place in the send order.  Segments of `room` past this length
+    /// stay in its chain, their share empty, and go with the copy after
+    /// the caller's lock.
     fn copy_into(&self, mut room: Msg) -> Msg {
         let head = self.head();
         let _ = concat_into(room.head_uninit(), &[head]);
@@ -438,11 +435,9 @@ impl Msg {
             let _ = concat_into(seg.text_uninit(part.len()), &[part]);
             link = seg.next_mut();
         }
-        // As many blocks: there is no segment past this length to free
-        // (were there one, it would go, under the caller's lock).
-        drop(link.take());
         // INVARIANT: the head block holds at least this length's share, and
-        // every segment kept at least its share, now written.
+        // every segment at least its share, now written (none for those
+        // past this length).
         node.len = self.len();
         node.mtype = self.mtype();
         node.seq = self.seq();
