@@ -817,22 +817,33 @@ TEST_F(ext, ripc_blocking_calls_are_cancellation_points)
  * alone.  Before, they failed with EBADF, an errno msgsnd never gives, or
  * sent the module's commands to the other file.
  */
+/*
+ * Takes libripc's device descriptor from it: closes it (how 0) or puts
+ * another file on its number (how 1: /dev/null, the caller's to close).
+ * Its number, or -1.
+ */
+static int lose_device(int how)
+{
+	int dev = ripc_device_fd_peek(), null;
+
+	if (dev < 0)
+		return -1;
+	if (how == 0)
+		return syscall(SYS_close, dev) ? -1 : dev;
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, dev) != dev || close(null))
+		return -1;
+	return dev;
+}
+
 TEST_F(ext, a_device_descriptor_the_program_closed_is_opened_again)
 {
 	struct { long mtype; char mtext[16]; } m = { 3, "again" };
 	struct msqid_ds ds;
-	int id = SYS(ripc_msgget(IPC_PRIVATE, 0600)), dev, null;
+	int id = SYS(ripc_msgget(IPC_PRIVATE, 0600)), dev;
 
 	for (int k = 0; k < 2; k++) {
-		dev = ripc_device_fd_peek();
-		ASSERT_LE(0, dev);
-		if (k == 0) {
-			SYS(syscall(SYS_close, dev));
-		} else {
-			null = SYS(open("/dev/null", O_RDWR | O_CLOEXEC));
-			SYS(dup2(null, dev));
-			SYS(close(null));
-		}
+		dev = SYS(lose_device(k));
 		errno = 4242;
 		ASSERT_EQ(0, ripc_msgsnd(id, &m, 5, IPC_NOWAIT));
 		ASSERT_EQ(4242, errno);
@@ -847,8 +858,7 @@ TEST_F(ext, a_device_descriptor_the_program_closed_is_opened_again)
 		ASSERT_EQ(0, memcmp(m.mtext, "again", 5));
 	}
 	/* The struct commands too (msgctl). */
-	dev = ripc_device_fd_peek();
-	SYS(syscall(SYS_close, dev));
+	SYS(lose_device(0));
 	errno = 4242;
 	ASSERT_EQ(0, ripc_msgctl(id, IPC_STAT, &ds));
 	ASSERT_EQ(4242, errno);
@@ -860,26 +870,19 @@ TEST_F(ext, a_device_descriptor_the_program_closed_is_opened_again)
 	for (int k = 0; k < 2; k++) {
 		int q, nfd;
 
-		dev = ripc_device_fd_peek();
-		if (k == 0) {
-			SYS(syscall(SYS_close, dev));
-		} else {
-			null = SYS(open("/dev/null", O_RDWR | O_CLOEXEC));
-			SYS(dup2(null, dev));
-			SYS(close(null));
-		}
+		dev = SYS(lose_device(k));
 		errno = 4242;
 		q = ripc_mq_open(self->name, O_RDWR | O_CREAT, 0600, NULL);
 		ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
 		ASSERT_EQ(4242, errno);
 		if (k == 1)
 			SYS(close(dev));
-		dev = ripc_device_fd_peek();
-		if (k == 0)
-			SYS(syscall(SYS_close, dev));
+		dev = SYS(lose_device(k));
 		nfd = ripc_notify_fd_open(O_CLOEXEC);
 		ASSERT_LE(0, nfd) TH_LOG("notify_fd_open: %s", strerrorname_np(errno));
 		ASSERT_EQ(4242, errno);
+		if (k == 1)
+			SYS(close(dev));
 		SYS(ripc_mq_notify_fd(q, nfd, (union sigval){ .sival_int = 1 }));
 		SYS(close(nfd));
 		SYS(ripc_mq_close(q));
