@@ -31,6 +31,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 
 #define IPCMNI 32768
@@ -1319,6 +1320,89 @@ TEST_F(edge, notify_not_sent_when_a_receive_lets_a_blocked_senders_message_in)
 	ASSERT_EQ('B', buf[0]);
 	SYS(posix->send(q, "C", 1, 0));
 	SYS(posix->notify(q, &none));
+}
+
+static pid_t usr1_tid;
+static int result_fd = -1;
+
+static void on_usr1_note_tid(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&usr1_tid, gettid(), __ATOMIC_SEQ_CST);
+}
+
+/* The second thread: waits for SIGUSR1's handler to have run, then writes
+ * its own tid and the handler's. */
+static void *second_waits_for_usr1(void *arg)
+{
+	pid_t pair[2] = { gettid(), 0 };
+
+	(void)arg;
+	for (int i = 0; i < 10000 && !__atomic_load_n(&usr1_tid, __ATOMIC_SEQ_CST); i++)
+		usleep(1000);
+	pair[1] = __atomic_load_n(&usr1_tid, __ATOMIC_SEQ_CST);
+	if (write(result_fd, pair, sizeof(pair)) != sizeof(pair))
+		return NULL;
+	return NULL;
+}
+
+/*
+ * The notification signal goes to a thread of the owner that can take it
+ * now: with the owner's leader stopped by a tracer (PTRACE_INTERRUPT) and a
+ * second thread sleeping, a send's SIGUSR1 runs its handler on the second
+ * thread at once (native: complete_signal() passes over a traced thread).
+ * Before, rust_ipc's signal waited on the stopped leader.
+ */
+TEST_F(edge, notify_goes_to_a_thread_that_runs_when_the_leader_is_traced)
+{
+	struct pollfd pfd;
+	int ready[2], go[2], res[2], st;
+	pid_t pid, pair[2] = { 0, 0 };
+	char c;
+	mqd_t q;
+
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(res));
+	q = SYS(posix->open(self->name[0], O_RDWR | O_CREAT | O_EXCL, 0600, NULL));
+	pid = fork_child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct sigaction sa = { .sa_handler = on_usr1_note_tid, .sa_flags = SA_RESTART };
+		pthread_t t;
+
+		result_fd = res[1];
+		CHILD_CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+		CHILD_CHECK(notify_sig(posix, q, SIGUSR1, NULL) == 0);
+		CHILD_CHECK(pthread_create(&t, NULL, second_waits_for_usr1, NULL) == 0);
+		CHILD_CHECK(write(ready[1], "r", 1) == 1);
+		while (read(go[0], &c, 1) < 0 && errno == EINTR)
+			;
+		CHILD_CHECK(pthread_join(t, NULL) == 0);
+		_exit(0);
+	}
+	track(self, pid);
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	ASSERT_EQ(0, wait_blocked(pid));
+	ASSERT_EQ(0, ptrace(PTRACE_SEIZE, pid, 0, 0));
+	ASSERT_EQ(0, ptrace(PTRACE_INTERRUPT, pid, 0, 0));
+	ASSERT_EQ(pid, waitpid(pid, &st, __WALL));
+	ASSERT_TRUE(WIFSTOPPED(st));
+	SYS(posix->send(q, "x", 1, 0));
+	pfd = (struct pollfd){ .fd = res[0], .events = POLLIN };
+	ASSERT_EQ(1, poll(&pfd, 1, 3000)) TH_LOG("no handler ran within 3 s");
+	ASSERT_EQ((ssize_t)sizeof(pair), read(res[0], pair, sizeof(pair)));
+	ASSERT_EQ(pair[0], pair[1]) TH_LOG("handler on %d, not the second thread %d", pair[1],
+					   pair[0]);
+	ASSERT_EQ(0, ptrace(PTRACE_DETACH, pid, 0, 0));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(0, reap(self, pid));
+	SYS(posix->close(q));
+	for (int i = 0; i < 2; i++) {
+		close(ready[i]);
+		close(go[i]);
+		close(res[i]);
+	}
 }
 
 /* ---- System V details ------------------------------------------------------- */

@@ -411,10 +411,19 @@ u64 rust_ipc_current_exec_id(void)
 	return current->self_exec_id;
 }
 
-/* A thread of the group that would take sig (complete_signal's choice). */
-static bool wants(struct task_struct *t, int sig)
+/* A thread of the group that takes sig when it runs: not exiting, not
+ * blocking it. */
+static bool takes(struct task_struct *t, int sig)
 {
 	return !(t->flags & PF_EXITING) && !sigismember(&t->blocked, sig);
+}
+
+/* One that would take it now (complete_signal()'s wants_signal(), but for
+ * its preference of a running thread: task_curr() is not exported): one
+ * that takes it and is neither stopped nor traced. */
+static bool wants(struct task_struct *t, int sig)
+{
+	return takes(t, sig) && !task_is_stopped_or_traced(t);
 }
 
 /*
@@ -422,8 +431,10 @@ static bool wants(struct task_struct *t, int sig)
  * process if it has not exec'd since it registered.  Native sends it
  * process-wide with do_send_sig_info(), which is not exported; here it
  * goes with send_sig_info() to the thread complete_signal() would pick:
- * the leader if it does not block sig, else the first live thread that
- * does not, else the leader (where it then waits).
+ * the leader if it wants sig, else the first thread that does; if none
+ * does (natively the signal then waits process-wide), the first that
+ * takes it when it runs (stopped, traced), else the leader (where it
+ * then waits).
  */
 void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
 			struct user_namespace *owner_user_ns, int sig, u64 value)
@@ -453,12 +464,19 @@ void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
 		if (sighand && !wants(task, sig)) {
 			spin_lock_irqsave(&sighand->siglock, flags);
 			if (sighand == rcu_access_pointer(task->sighand)) {
+				struct task_struct *later = NULL;
+
 				for_each_thread(task, t) {
 					if (wants(t, sig)) {
+						later = NULL;
 						target = t;
 						break;
 					}
+					if (!later && takes(t, sig))
+						later = t;
 				}
+				if (later)
+					target = later;
 			}
 			spin_unlock_irqrestore(&sighand->siglock, flags);
 		}
