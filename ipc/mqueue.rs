@@ -1107,8 +1107,9 @@ pub(crate) fn peek(h: Option<&MqHandle>, p: &ripc_mq_peek, prio_out: u64) -> Res
             Err(n) => {
                 drop(g);
                 // Again (the message changed since the room was made): one
-                // that any message there fits ([`Msg::duplicate`]).
-                let n = if room.is_some() { q.msgsize } else { n };
+                // that any message there fits ([`Msg::duplicate`]); the old
+                // one freed first.
+                let n = if room.take().is_some() { q.msgsize } else { n };
                 room = Some(Msg::blank(n)?);
             }
         }
@@ -1169,8 +1170,8 @@ pub(crate) fn peek_batch(h: Option<&MqHandle>, b: &ripc_mq_peek_batch) -> Result
             // Made with the lock dropped; the part ends before that copy.
             // A room there did not fit (the message changed since it was
             // made, or a shorter one used none): one that any message of
-            // the queue fits ([`Msg::duplicate`]).
-            let n = if room.is_some() { q.msgsize } else { n };
+            // the queue fits ([`Msg::duplicate`]), the old one freed first.
+            let n = if room.take().is_some() { q.msgsize } else { n };
             match Msg::blank(n) {
                 Ok(r) if got.is_empty() => {
                     room = Some(r);
