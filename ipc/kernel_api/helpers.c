@@ -457,13 +457,14 @@ void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
 	if (task && task->self_exec_id == exec_id) {
 		target = task;
 		/*
-		 * The threads' masks under siglock, as lock_task_sighand()
-		 * (not exported) takes it: sighand_struct is freed by RCU.
+		 * The threads' masks and states under siglock (the leader's
+		 * too), as lock_task_sighand() (not exported) takes it:
+		 * sighand_struct is freed by RCU.
 		 */
 		sighand = rcu_dereference(task->sighand);
-		if (sighand && !wants(task, sig)) {
+		if (sighand) {
 			spin_lock_irqsave(&sighand->siglock, flags);
-			if (sighand == rcu_access_pointer(task->sighand)) {
+			if (sighand == rcu_access_pointer(task->sighand) && !wants(task, sig)) {
 				struct task_struct *later = NULL;
 
 				for_each_thread(task, t) {
