@@ -1323,7 +1323,7 @@ TEST_F(edge, notify_not_sent_when_a_receive_lets_a_blocked_senders_message_in)
 }
 
 static pid_t usr1_tid;
-static int result_fd = -1;
+static int result_fd = -1, started_fd = -1;
 
 static void on_usr1_note_tid(int sig)
 {
@@ -1331,13 +1331,17 @@ static void on_usr1_note_tid(int sig)
 	__atomic_store_n(&usr1_tid, gettid(), __ATOMIC_SEQ_CST);
 }
 
-/* The second thread: waits for SIGUSR1's handler to have run, then writes
- * its own tid and the handler's. */
+/* The second thread: says it runs (glibc starts a thread with every
+ * signal blocked: a notification then would wait for it, natively too, but
+ * on the stopped leader here: "Differences"), waits for SIGUSR1's handler
+ * to have run, then writes its own tid and the handler's. */
 static void *second_waits_for_usr1(void *arg)
 {
 	pid_t pair[2] = { gettid(), 0 };
 
 	(void)arg;
+	if (write(started_fd, "r", 1) != 1)
+		return NULL;
 	for (int i = 0; i < 10000 && !__atomic_load_n(&usr1_tid, __ATOMIC_SEQ_CST); i++)
 		usleep(1000);
 	pair[1] = __atomic_load_n(&usr1_tid, __ATOMIC_SEQ_CST);
@@ -1372,10 +1376,10 @@ TEST_F(edge, notify_goes_to_a_thread_that_runs_when_the_leader_is_traced)
 		pthread_t t;
 
 		result_fd = res[1];
+		started_fd = ready[1];
 		CHILD_CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
 		CHILD_CHECK(notify_sig(posix, q, SIGUSR1, NULL) == 0);
 		CHILD_CHECK(pthread_create(&t, NULL, second_waits_for_usr1, NULL) == 0);
-		CHILD_CHECK(write(ready[1], "r", 1) == 1);
 		while (read(go[0], &c, 1) < 0 && errno == EINTR)
 			;
 		CHILD_CHECK(pthread_join(t, NULL) == 0);
