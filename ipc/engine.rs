@@ -144,6 +144,14 @@ pub(crate) trait Family: QueueState {
     /// or the error its send fails with; `woken`: its sender slept for room.
     fn admit(&self, len: usize, woken: bool) -> Result<bool>;
 
+    /// Whether a one-copy send of `len` bytes may go in now without any
+    /// check that leaves a record (a privilege's audit): one that needs
+    /// more goes the ordinary way, which makes each check once.
+    #[inline]
+    fn admit_direct(&self, len: usize) -> bool {
+        matches!(self.admit(len, false), Ok(true))
+    }
+
     /// What the state would have to allocate under the lock for a call,
     /// where that cannot sleep (POSIX: a tree node for a new priority;
     /// System V: room for a `MSG_COPY` copy of so many bytes): the run
@@ -903,7 +911,7 @@ impl<S: Family> Parts<'_, S> {
     pub(crate) fn send_direct(&self, src: u64, len: usize, mtype: i64) -> Option<Result> {
         let mut wq = WakeQ::new();
         let mut g = self.state.lock();
-        if !matches!(g.admit(len, false), Ok(true)) {
+        if !g.admit_direct(len) {
             return None;
         }
         let (_, receiver) = hand_direct::<S>(&mut g, src, len, mtype, &mut wq)?;

@@ -498,6 +498,15 @@ impl SysvState {
     /// [`Self::allowed`]; a listing's check (not `audit`) leaves no audit
     /// record of a denied capability (as the POSIX listing's).
     fn allowed_audit(&self, flag: i32, audit: bool) -> bool {
+        self.mode_allows(flag)
+            || match audit {
+                true => self.shared.user_ns.capable(cred::CAP_IPC_OWNER),
+                false => self.shared.user_ns.capable_noaudit(cred::CAP_IPC_OWNER),
+            }
+    }
+
+    /// [`Self::allowed`] by the mode bits alone, without `CAP_IPC_OWNER`.
+    fn mode_allows(&self, flag: i32) -> bool {
         let req = ((flag >> 6) | (flag >> 3) | flag) as u32 & 7;
         let p = &self.perm;
         let granted = cred::granted(
@@ -507,10 +516,6 @@ impl SysvState {
             &[p.cgid, p.gid],
         );
         req & !granted == 0
-            || match audit {
-                true => self.shared.user_ns.capable(cred::CAP_IPC_OWNER),
-                false => self.shared.user_ns.capable_noaudit(cred::CAP_IPC_OWNER),
-            }
     }
 
     /// `msgctl_down`'s rule: whether the caller is the queue's owner or
@@ -660,6 +665,14 @@ impl Family for SysvState {
         } else {
             Ok(self.fits(len))
         }
+    }
+
+    /// One copy only for a sender the mode bits let in: one that needs
+    /// `CAP_IPC_OWNER` (or is refused) goes the ordinary way, whose check
+    /// is the one its LSM and audit see, as native's single `ipcperms`.
+    #[inline]
+    fn admit_direct(&self, len: usize) -> bool {
+        !self.deleted && self.mode_allows(0o222) && self.fits(len)
     }
 
     type Need = usize;

@@ -286,6 +286,13 @@ static long mq_batch(int q, unsigned long cmd, struct ripc_mq_item *it, __u32 fl
 	return ioctl(q, cmd, &b);
 }
 
+/* A call that began at t0 on clock c returned after wait, and not LATE after. */
+#define ASSERT_WITHIN(c, t0, wait) do { \
+	long long __t = now_ns(c); \
+	ASSERT_LE((t0) + (wait), __t); \
+	ASSERT_GT((t0) + (wait) + LATE, __t); \
+} while (0)
+
 TEST_F(clock, a_relative_batch_timeout_counts_once_from_the_call)
 {
 	struct ripc_clock mono_rel = { CLOCK_MONOTONIC, RIPC_TIMEOUT_RELATIVE };
@@ -306,32 +313,32 @@ TEST_F(clock, a_relative_batch_timeout_counts_once_from_the_call)
 
 	/* One message, then the second item waits out the batch's 30 ms. */
 	ASSERT_EQ(1, mq_batch(self->full, RIPC_MQ_RECEIVE_BATCH, it, 0, &ts, mono_rel));
-	ASSERT_GE(now_ns(CLOCK_MONOTONIC), t0 + 30 * MS);
+	ASSERT_WITHIN(CLOCK_MONOTONIC, t0, 30 * MS);
 	ASSERT_EQ(4u, it[0].msg_len);
 	ASSERT_EQ(0, memcmp(b0, "full", 4));
 	/* Nothing at all: the first item's ETIMEDOUT. */
 	it[0].msg_len = 64;
 	t0 = now_ns(CLOCK_MONOTONIC);
 	ASSERT_ERRNO(ETIMEDOUT, mq_batch(self->full, RIPC_MQ_RECEIVE_BATCH, it, 0, &ts, mono_rel));
-	ASSERT_GE(now_ns(CLOCK_MONOTONIC), t0 + 30 * MS);
+	ASSERT_WITHIN(CLOCK_MONOTONIC, t0, 30 * MS);
 	/* Send batch of 2 into a queue of 1. */
 	it[0].msg_len = it[1].msg_len = 4;
 	memcpy(b0, "full", 4);
 	it[0].msg_prio = 3;
 	t0 = now_ns(CLOCK_MONOTONIC);
 	ASSERT_EQ(1, mq_batch(self->full, RIPC_MQ_SEND_BATCH, it, 0, &ts, mono_rel));
-	ASSERT_GE(now_ns(CLOCK_MONOTONIC), t0 + 30 * MS);
+	ASSERT_WITHIN(CLOCK_MONOTONIC, t0, 30 * MS);
 	/* System V: the same on CLOCK_BOOTTIME. */
 	sb.clock.clockid = CLOCK_BOOTTIME;
 	t0 = now_ns(CLOCK_BOOTTIME);
 	ASSERT_EQ(1, ioctl(ripc_device_fd(), RIPC_MSGRCV_BATCH, &sb));
-	ASSERT_GE(now_ns(CLOCK_BOOTTIME), t0 + 30 * MS);
+	ASSERT_WITHIN(CLOCK_BOOTTIME, t0, 30 * MS);
 	ASSERT_EQ(1, m[0].mtype);
 	ASSERT_EQ(0, memcmp(m[0].mtext, "abcd", 4));
 	mi[0].msgsz = mi[1].msgsz = 4;
 	t0 = now_ns(CLOCK_BOOTTIME);
 	ASSERT_EQ(1, ioctl(ripc_device_fd(), RIPC_MSGSND_BATCH, &sb));
-	ASSERT_GE(now_ns(CLOCK_BOOTTIME), t0 + 30 * MS);
+	ASSERT_WITHIN(CLOCK_BOOTTIME, t0, 30 * MS);
 	ASSERT_QUEUES_INTACT();
 }
 
@@ -691,7 +698,7 @@ TEST_F(clock, a_relative_wait_goes_on_after_its_cgroup_is_frozen_and_thawed)
 	snprintf(file, sizeof(file), "%s/cgroup.events", self->cg);
 	for (int op = 0; op < NOPS; op++) {
 		struct timespec rel = { 2, 0 };
-		long long frozen_at, thawed_at;
+		long long frozen_at, thawed_at, forked_at = now_ns(CLOCK_MONOTONIC);
 		int frozen = 0;
 
 		TH_LOG("%s", op_names[op]);
@@ -718,6 +725,8 @@ TEST_F(clock, a_relative_wait_goes_on_after_its_cgroup_is_frozen_and_thawed)
 			usleep(10000);
 		}
 		ASSERT_TRUE(frozen) TH_LOG("the cgroup did not freeze: %s", events);
+		/* Frozen within the wait (else nothing was tested). */
+		ASSERT_LT(now_ns(CLOCK_MONOTONIC), forked_at + 2 * NS);
 		usleep(200000);
 		SYS(cg_write(self->cg, "cgroup.freeze", "0"));
 		thawed_at = now_ns(CLOCK_MONOTONIC);

@@ -419,7 +419,10 @@ static int limits_refused(void)
 /*
  * A file named as a sysctl that is not the sysctl (tmpfs over-mounted on
  * /proc/sys, or a chroot with a /proc/sys of its own: writing it changes
- * no native limit) lets none of the module's limits change: EPERM.
+ * no native limit) lets none of the module's limits change: EPERM.  Nor a
+ * FIFO bound over the sysctl, and at once: what the path leads to is
+ * looked at before it is opened (an open for writing of a FIFO waits for a
+ * reader).
  */
 TEST_F(dev, limits_do_not_change_through_a_file_that_is_not_the_sysctl)
 {
@@ -452,6 +455,25 @@ TEST_F(dev, limits_do_not_change_through_a_file_that_is_not_the_sysctl)
 	}
 	ASSERT_EQ(0, wait_child(pid));
 	SYS(rmdir(root));
+	pid = fork_child();
+	if (pid == 0) {
+		static const char *const sysctls[] = {
+			"/proc/sys/kernel/msgmni", "/proc/sys/fs/mqueue/msg_max",
+			"/proc/sys/kernel/msg_next_id",
+		};
+		char fifo[64];
+
+		alarm(20);	/* a hang is the failure */
+		snprintf(fifo, sizeof(fifo), "/tmp/ripc_fifo_%d", getpid());
+		CHILD_CHECK(mkfifo(fifo, 0666) == 0);
+		CHILD_CHECK(unshare(CLONE_NEWNS) == 0);
+		CHILD_CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+		for (int i = 0; i < 3; i++)
+			CHILD_CHECK(mount(fifo, sysctls[i], NULL, MS_BIND, NULL) == 0);
+		unlink(fifo);
+		_exit(limits_refused());
+	}
+	ASSERT_EQ(0, wait_child(pid));
 }
 
 struct opener {

@@ -50,11 +50,15 @@ FIXTURE_TEARDOWN(msg)
 /* In test bodies: the backend under test. */
 #define be (self->be)
 
-/* Creates a queue (msgget(key, IPC_CREAT|IPC_EXCL|mode)), removed at teardown. */
+/*
+ * Creates a queue (msgget(key, IPC_CREAT|IPC_EXCL|mode)) of the backend
+ * under test (not the other's), removed at teardown.
+ */
 #define MKQ(key, mode) ({ \
 	int __id = SYS(be->get(key, IPC_CREAT | IPC_EXCL | (mode))); \
 	if (self->nids < (int)ARRAY_SIZE(self->ids)) \
 		self->ids[self->nids++] = __id; \
+	ASSERT_TRUE(be->ours(__id)) TH_LOG("%d: not a %s queue", __id, be->name); \
 	__id; \
 })
 
@@ -621,7 +625,7 @@ TEST_F(msg, msg_copy_reads_by_index_without_removing)
 TEST_F(msg, msg_copy_of_a_message_that_keeps_changing_is_whole)
 {
 	static struct { long mtype; char mtext[8192]; } m, out;
-	int id = MKQ(self->key[0], 0600), copies = 0, empty = 0, bad = 0;
+	int id = MKQ(self->key[0], 0600), copies = 0, empty = 0, bad = 0, len[2] = { 0, 0 };
 	pid_t pid;
 
 	if (be == &native_msg_be && be->rcv(id, &m, 64, 0, MSG_COPY | IPC_NOWAIT) < 0 &&
@@ -643,7 +647,8 @@ TEST_F(msg, msg_copy_of_a_message_that_keeps_changing_is_whole)
 				_exit(errno == EIDRM || errno == EINVAL ? 0 : 1);
 		}
 	}
-	for (int i = 0; i < 3000; i++) {
+	/* At least 3000 looks, and until copies of both lengths were seen. */
+	for (int i = 0; i < 3000 || ((!len[0] || !len[1]) && i < 1000000); i++) {
 		ssize_t n = be->rcv(id, &out, sizeof(out.mtext), 0, MSG_COPY | IPC_NOWAIT);
 
 		if (n < 0) {
@@ -653,6 +658,7 @@ TEST_F(msg, msg_copy_of_a_message_that_keeps_changing_is_whole)
 		}
 		copies++;
 		if ((n == 5000 && out.mtype == 1) || (n == 8192 && out.mtype == 2)) {
+			len[n == 8192]++;
 			for (ssize_t k = 0; k < n; k++)
 				if (out.mtext[k] != (n == 5000 ? 'a' : 'b')) {
 					bad++;
@@ -666,7 +672,9 @@ TEST_F(msg, msg_copy_of_a_message_that_keeps_changing_is_whole)
 	self->nids = 0;
 	ASSERT_EQ(0, wait_child(pid));
 	ASSERT_EQ(0, bad) TH_LOG("%d copies, %d while empty", copies, empty);
-	ASSERT_LT(0, copies);
+	/* The race was run: copies of both messages. */
+	ASSERT_LT(0, len[0]);
+	ASSERT_LT(0, len[1]);
 }
 
 /* ---- blocking ----------------------------------------------------------- */
@@ -804,6 +812,7 @@ TEST_F(msg, ipc_stat_after_send_and_receive)
 {
 	int id = MKQ(self->key[0], 0600);
 	struct msqid_ds s;
+	time_t t0 = time(NULL), t1, t2;
 	pid_t pid = fork_child();
 
 	if (pid == 0) {
@@ -811,20 +820,25 @@ TEST_F(msg, ipc_stat_after_send_and_receive)
 		_exit(0);
 	}
 	ASSERT_EQ(0, wait_child(pid));
+	t1 = time(NULL);
 	s = STAT(id);
 	ASSERT_EQ(1ul, s.msg_qnum);
 	ASSERT_EQ(7ul, s.__msg_cbytes);
 	ASSERT_EQ(pid, s.msg_lspid);
 	ASSERT_EQ(0, s.msg_lrpid);
-	ASSERT_NE(0, s.msg_stime);
+	/* The times are CLOCK_REALTIME seconds of the calls. */
+	ASSERT_LE(t0, s.msg_stime);
+	ASSERT_GE(t1, s.msg_stime);
 	ASSERT_EQ(0, s.msg_rtime);
 	ASSERT_RCV(id, 64, 0, 0, 1, "1234567");
+	t2 = time(NULL);
 	s = STAT(id);
 	ASSERT_EQ(0ul, s.msg_qnum);
 	ASSERT_EQ(0ul, s.__msg_cbytes);
 	ASSERT_EQ(pid, s.msg_lspid);
 	ASSERT_EQ(getpid(), s.msg_lrpid);
-	ASSERT_NE(0, s.msg_rtime);
+	ASSERT_LE(t1, s.msg_rtime);
+	ASSERT_GE(t2, s.msg_rtime);
 	ASSERT_LE(s.msg_stime, s.msg_rtime);
 }
 
@@ -870,7 +884,8 @@ TEST_F(msg, lrpid_is_the_blocked_receiving_thread_else_the_receiving_process)
 	ASSERT_NE(getpid(), t.tid);
 	s = STAT(id);
 	ASSERT_EQ(t.tid, s.msg_lrpid);
-	ASSERT_NE(0, s.msg_rtime);
+	ASSERT_LE(s.msg_stime, s.msg_rtime);
+	ASSERT_GE(time(NULL), s.msg_rtime);
 
 	SYS(snd(be, id, 1, "y", 0));
 	t.tid = 0;
@@ -886,8 +901,12 @@ TEST_F(msg, ipc_set_changes_uid_gid_mode_qbytes)
 {
 	int id = MKQ(self->key[0], 0600);
 	struct msqid_ds s = STAT(id);
+	time_t created = s.msg_ctime, t0;
 
 	REQUIRE_ROOT();
+	/* IPC_SET's ctime is a time of its own, a second or more later. */
+	while ((t0 = time(NULL)) == created)
+		usleep(20000);
 	s.msg_perm.uid = NOBODY;
 	s.msg_perm.gid = NOBODY;
 	s.msg_perm.mode = 01644;	/* only 0777 is kept */
@@ -895,13 +914,14 @@ TEST_F(msg, ipc_set_changes_uid_gid_mode_qbytes)
 	s.msg_qnum = 99;		/* ignored */
 	SYS(be->ctl(id, IPC_SET, &s));
 	s = STAT(id);
+	ASSERT_LE(t0, s.msg_ctime);
+	ASSERT_GE(time(NULL), s.msg_ctime);
 	ASSERT_EQ((uid_t)NOBODY, s.msg_perm.uid);
 	ASSERT_EQ((gid_t)NOBODY, s.msg_perm.gid);
 	ASSERT_EQ(0u, s.msg_perm.cuid);
 	ASSERT_EQ(0644u, s.msg_perm.mode);
 	ASSERT_EQ(100ul, s.msg_qbytes);
 	ASSERT_EQ(0ul, s.msg_qnum);
-	ASSERT_NE(0, s.msg_ctime);
 }
 
 TEST_F(msg, raising_qbytes_above_msgmnb_unprivileged_is_eperm)
@@ -1001,7 +1021,10 @@ TEST_F(msg, msg_info_follows_receives_and_removals)
  */
 TEST_F(msg, a_stale_id_never_reaches_the_queue_that_took_its_index)
 {
-	/* stop[0]: the child stops; stop[1]: the old queue is removed. */
+	/*
+	 * stop[0]: the child stops; stop[1]: the old queue is removed;
+	 * stop[2]: the child's calls after the removal.
+	 */
 	volatile int *stop = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	struct { long mtype; char c; } m = { .mtype = 1 };
@@ -1009,7 +1032,7 @@ TEST_F(msg, a_stale_id_never_reaches_the_queue_that_took_its_index)
 	pid_t pid;
 
 	ASSERT_NE(MAP_FAILED, (void *)stop);
-	pid = fork();
+	pid = fork_child();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		long late = 0;
@@ -1023,6 +1046,7 @@ TEST_F(msg, a_stale_id_never_reaches_the_queue_that_took_its_index)
 			 */
 			int removed = __atomic_load_n(&stop[1], __ATOMIC_ACQUIRE);
 
+			stop[2] += removed;
 			if (be->snd(old, &m, 1, IPC_NOWAIT) == 0)
 				late += removed; /* sent after the removal */
 			else
@@ -1049,6 +1073,7 @@ TEST_F(msg, a_stale_id_never_reaches_the_queue_that_took_its_index)
 	stop[0] = 1;
 	ASSERT_EQ(0, wait_child(pid));
 	EXPECT_LT(0, reused) TH_LOG("index %d never given again", old % 32768);
+	EXPECT_LT(0, stop[2]) TH_LOG("the stale id was never tried after its removal");
 	munmap((void *)stop, PAGE);
 }
 
@@ -1109,7 +1134,7 @@ TEST_F(msg, msg_stat_takes_an_index_and_returns_the_id)
 	ASSERT_EQ(id, be->ctl(idx, MSG_STAT_ANY, &s));
 	ASSERT_ERRNO(EINVAL, be->ctl(max + 1, MSG_STAT, &s));
 	if (geteuid() != 0)
-		return;
+		SKIP(return, "the rest needs root");
 	pid = fork_child();
 	if (pid == 0) {
 		/* MSG_STAT checks read permission, MSG_STAT_ANY does not. */

@@ -642,6 +642,49 @@ TEST_F(mq, a_text_that_overlaps_the_blocked_receivers_buffer_arrives_as_sent)
 	ASSERT_EQ(0x5a, (unsigned char)area[100 + BIG]);
 }
 
+/* Writes each page of [p, p + len) with what it holds: mapped, writable. */
+static void touch_pages(char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i += 4096)
+		((volatile char *)p)[i] = p[i];
+}
+
+/*
+ * A receiver in another process blocked on a buffer in shared memory
+ * (MAP_SHARED) where the sender's text is too, 100 bytes before it: native
+ * loads the whole text before the receiver copies it, so the receiver gets
+ * it as sent.  The two processes' addresses differ, so nothing tells the
+ * sender the text and the buffer are the same pages: rust_ipc pins only
+ * private anonymous pages for one copy, and takes the ordinary way for a
+ * buffer in shared memory or a file.
+ */
+TEST_F(mq, a_text_in_shared_memory_under_a_blocked_receivers_buffer_arrives_as_sent)
+{
+	char *area = mmap(NULL, 3 * BIG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pid;
+
+	ASSERT_NE(MAP_FAILED, area);
+	memset(area, 0x5a, 3 * BIG);	/* every page there: pinnable */
+	fill(area, BIG, 43);
+	pid = fork_child();
+	if (pid == 0) {
+		unsigned int prio = ~0u;
+
+		/* Its pages mapped writable in the child too: pinnable. */
+		touch_pages(area, 3 * BIG);
+		CHILD_CHECK(self->be->receive(self->q, area + 100, BIG, &prio) == BIG);
+		CHILD_CHECK(prio == 4);
+		CHILD_CHECK(check(area + 100, BIG, 43));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(self->be->send(self->q, area, BIG, 4));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_TRUE(check(area + 100, BIG, 43));
+	ASSERT_EQ(0x5a, (unsigned char)area[100 + BIG]);
+	munmap(area, 3 * BIG);
+}
+
 /* ---- System V ---------------------------------------------------------- */
 
 FIXTURE(msg) {
@@ -917,6 +960,61 @@ TEST_F(msg, a_send_whose_tail_faults_is_efault_for_a_msg_noerror_receiver_as_nat
 	SYS(msg_send(self->be, self->id, 2, 16, 19));
 	ASSERT_EQ(0, wait_child(pid));
 	munmap(map, 4 * page);
+}
+
+struct sysv_reader {
+	const struct msg_backend *be;
+	int id;
+	char *buf;
+	ssize_t got;
+	pid_t tid;
+};
+
+static void *sysv_receive(void *arg)
+{
+	struct sysv_reader *r = arg;
+
+	__atomic_store_n(&r->tid, gettid(), __ATOMIC_RELEASE);
+	r->got = r->be->rcv(r->id, r->buf, BIG, 0, 0);
+	return NULL;
+}
+
+/*
+ * The same in one process with a memfd mapped twice: a thread blocked on
+ * a buffer in one mapping, the sender's text in the other, 100 bytes
+ * before the buffer in the file (the same pages at other addresses of the
+ * same mm, which an address check does not see): as sent.
+ */
+TEST_F(msg, a_text_in_another_mapping_of_a_blocked_receivers_buffer_arrives_as_sent)
+{
+	int fd = SYS(memfd_create("ripc_one_copy", MFD_CLOEXEC));
+	struct sysv_reader r = { .be = self->be, .id = self->id };
+	size_t len = 3 * BIG;
+	pthread_t t;
+	char *a;
+
+	SYS(ftruncate(fd, (off_t)len));
+	a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	r.buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(MAP_FAILED, r.buf);
+	memset(a, 0x5a, len);	/* every page there: pinnable */
+	*(long *)a = 3;
+	fill(a + sizeof(long), BIG, 44);
+	touch_pages(r.buf, len);	/* mapped writable at both addresses */
+	r.buf += 100;
+	ASSERT_EQ(0, pthread_create(&t, NULL, sysv_receive, &r));
+	while (!__atomic_load_n(&r.tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	ASSERT_EQ(0, wait_blocked(r.tid));
+	SYS(self->be->snd(self->id, a, BIG, 0));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(BIG, r.got);
+	ASSERT_EQ(3, *(long *)r.buf);
+	ASSERT_TRUE(check(r.buf + sizeof(long), BIG, 44));
+	munmap(a, len);
+	munmap(r.buf - 100, len);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

@@ -57,6 +57,8 @@ struct mq_backend {
 	/* fchmod() and fchown() of a queue descriptor. */
 	int (*fchmod)(mqd_t mqd, mode_t mode);
 	int (*fchown)(mqd_t mqd, uid_t owner, gid_t group);
+	/* Whether mqd is a queue of this backend (not of the other one). */
+	bool (*ours)(mqd_t mqd);
 };
 
 static const struct {
@@ -122,17 +124,34 @@ static inline long ripc_nqueues(void)
 	return n;
 }
 
+/* A native queue descriptor is a file of the mqueue file system. */
+static inline bool native_mq_ours(mqd_t q)
+{
+	struct stat st;
+	struct mq_attr a;
+
+	return !fstat(q, &st) && S_ISREG(st.st_mode) && !mq_getattr(q, &a);
+}
+
+/* A rust_ipc one is a file of the device bound to a queue. */
+static inline bool ripc_mq_ours(mqd_t q)
+{
+	struct ripc_queue_stats st;
+
+	return !ripc_mq_stats(q, &st, 0);
+}
+
 static const struct mq_backend native_mq_be = {
 	"native", native_mq_probe, mq_open, mq_close, mq_unlink, mq_send, mq_timedsend,
 	mq_receive, mq_timedreceive, mq_getattr, mq_setattr, mq_notify,
-	native_set_limit, native_nqueues, fchmod, fchown,
+	native_set_limit, native_nqueues, fchmod, fchown, native_mq_ours,
 };
 
 static const struct mq_backend ripc_mq_be = {
 	"rust_ipc", ripc_probe, ripc_mq_open, ripc_mq_close, ripc_mq_unlink,
 	ripc_mq_send, ripc_mq_timedsend, ripc_mq_receive, ripc_mq_timedreceive,
 	ripc_mq_getattr, ripc_mq_setattr, ripc_mq_notify, ripc_set_limit, ripc_nqueues,
-	ripc_mq_fchmod, ripc_mq_fchown,
+	ripc_mq_fchmod, ripc_mq_fchown, ripc_mq_ours,
 };
 
 /* Asks for signo with value in its siginfo when q gets a message. */
@@ -160,6 +179,8 @@ struct msg_backend {
 	int (*msgmax)(int val);
 	/* The same for kernel.msgmni. */
 	int (*msgmni)(int val);
+	/* Whether msqid is a queue of this backend (EACCES: one it may not read). */
+	bool (*ours)(int msqid);
 };
 
 static inline int native_msg_probe(void)
@@ -188,13 +209,28 @@ static inline int ripc_msgmni(int val)
 	return (int)ripc_limit(offsetof(struct ripc_limits, msgmni), val);
 }
 
+static inline bool native_msg_ours(int id)
+{
+	struct msqid_ds ds;
+
+	return !msgctl(id, IPC_STAT, &ds) || errno == EACCES;
+}
+
+static inline bool ripc_msg_ours(int id)
+{
+	struct ripc_queue_stats st;
+
+	return !ripc_msg_stats(id, &st, 0) || errno == EACCES;
+}
+
 static const struct msg_backend native_msg_be = {
 	"native", native_msg_probe, msgget, msgsnd, msgrcv, msgctl, native_msgmax, native_msgmni,
+	native_msg_ours,
 };
 
 static const struct msg_backend ripc_msg_be = {
 	"rust_ipc", ripc_probe, ripc_msgget, ripc_msgsnd, ripc_msgrcv, ripc_msgctl,
-	ripc_msgmax, ripc_msgmni,
+	ripc_msgmax, ripc_msgmni, ripc_msg_ours,
 };
 
 struct mbuf {

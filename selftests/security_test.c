@@ -915,7 +915,7 @@ TEST_F(posix, notify_not_sent_to_an_owner_that_has_execd)
 		alarm(0);
 		CHILD_CHECK(fcntl(q, F_SETFD, 0) == 0);	/* keep it across exec */
 		C_OK(notify_sig(be, q, SIGUSR1, NULL));
-		execl("/bin/sleep", "sleep", "1", (char *)NULL);
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
 		_exit(99);
 	}
 	for (int i = 0; i < 3000 && strcmp(comm, "sleep\n"); i++) {
@@ -935,7 +935,11 @@ TEST_F(posix, notify_not_sent_to_an_owner_that_has_execd)
 	ASSERT_STATUS(0, SIGEV_SIGNAL, SIGUSR1, pid);
 	SYS(be->send(q, "x", 1, 0));
 	ASSERT_STATUS(1, 0, 0, 0);
-	ASSERT_EQ(0, wait_child(pid));
+	/* Still asleep: a SIGUSR1 would have killed it (its default action). */
+	usleep(100000);
+	ASSERT_EQ('S', proc_state(pid));
+	SYS(kill(pid, SIGKILL));
+	ASSERT_EQ(128 + SIGKILL, wait_child(pid));
 }
 
 /*
@@ -1051,10 +1055,12 @@ FIXTURE_TEARDOWN(sysv)
 
 #define be (self->be)
 
+/* A queue of the backend under test (not the other's), removed at teardown. */
 #define MKQ(key, mode) ({ \
 	int __id = SYS(be->get(key, IPC_CREAT | IPC_EXCL | (mode))); \
 	if (self->nids < (int)ARRAY_SIZE(self->ids)) \
 		self->ids[self->nids++] = __id; \
+	ASSERT_TRUE(be->ours(__id)) TH_LOG("%d: not a %s queue", __id, be->name); \
 	__id; \
 })
 

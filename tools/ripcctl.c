@@ -346,20 +346,29 @@ static int stat_cmd(int argc, char **argv)
 	for (unsigned int i = 0; i < NSTAT; i++) {
 		char when[64] = "";
 
-		if (i >= FIRST_TIME && v[i]) {
-			time_t t = (time_t)(v[i] / 1000000000);
+		if (i >= FIRST_TIME) {
+			/* Times are signed: one before the epoch (a clock step) too. */
+			int64_t ns = (int64_t)v[i];
+			time_t t = (time_t)(ns / 1000000000 - (ns % 1000000000 < 0));
 			struct tm tm;
 
-			strftime(when, sizeof(when), "  %Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
+			if (ns && gmtime_r(&t, &tm))
+				strftime(when, sizeof(when), "  %Y-%m-%d %H:%M:%S UTC", &tm);
+			printf("%-24s %lld%s\n", stat_names[i], (long long)ns, when);
+			continue;
 		}
 		printf("%-24s %llu%s\n", stat_names[i], (unsigned long long)v[i], when);
 	}
 	return 0;
 }
 
-/* One queue in a view of top: its name, and its counters. */
+/*
+ * One queue in a view of top: its name (a POSIX name as the list escapes
+ * it: "/" and up to NAME_MAX bytes of four characters each), and its
+ * counters.
+ */
 struct qrow {
-	char name[300];
+	char name[1 + 255 * 4 + 1];
 	uint64_t v[NSTAT];
 	uint64_t dmsgs, dbytes;         /* since the last refresh */
 };
@@ -627,8 +636,13 @@ int main(int argc, char **argv)
 				printf("[pid %d] watching %s\n", getpid(), argv[2]);
 				fflush(stdout);
 			}
-			if (read(nfd, &r, sizeof(r)) != sizeof(r))
+			ssize_t got = read(nfd, &r, sizeof(r));
+
+			if (got != sizeof(r)) {
+				if (got >= 0)
+					errno = EIO;    /* a short record */
 				return fail("read");
+			}
 			printf("[pid %d] notified: value %llu from pid %d uid %u\n", getpid(),
 			       (unsigned long long)r.sigev_value, r.pid, r.uid);
 			fflush(stdout);
@@ -670,7 +684,7 @@ int main(int argc, char **argv)
 		/* A message queued before msgmax was lowered is longer: more room. */
 		while ((n = ripc_msgrcv_clock(id, m, max, type, flg, tmo.clock, tmo.flags,
 					      tmo.ts)) < 0 && errno == E2BIG && max < INT_MAX / 2) {
-			max *= 2;
+			max = max ? max * 2 : 8192;	/* msgmax may be 0 */
 			more = realloc(m, sizeof(*m) + max);
 			if (!more)
 				return fail("malloc");

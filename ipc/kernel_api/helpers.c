@@ -19,6 +19,7 @@
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mount.h>
+#include <linux/namei.h>
 #include <linux/nsproxy.h>
 #include <linux/percpu.h>
 #include <linux/pid.h>
@@ -540,17 +541,36 @@ bool rust_ipc_ipc_ns_is_init(struct ipc_namespace *ns)
  */
 int rust_ipc_sysctl_writable(const char *path)
 {
-	struct file *f = filp_open(path, O_WRONLY, 0);
+	struct path p;
+	struct file *f;
 	char buf[64], *in_proc;
-	int err = 0;
+	int err = kern_path(path, LOOKUP_FOLLOW, &p);
 
-	if (IS_ERR(f))
-		return PTR_ERR(f);
-	in_proc = dentry_path_raw(f->f_path.dentry, buf, sizeof(buf));
-	if (file_inode(f)->i_sb->s_magic != PROC_SUPER_MAGIC || IS_ERR(in_proc) ||
-	    strcmp(in_proc, path + strlen("/proc")))
+	if (err)
+		return err;
+	/*
+	 * What the path leads to is looked at before anything is opened: the
+	 * open of another file (a FIFO or a device bound over the sysctl)
+	 * could wait or act.  Then that same path is opened, as open(2) would
+	 * (may_open()'s permission check, then the open: the mount's write
+	 * access, the LSMs' file_open).
+	 */
+	in_proc = dentry_path_raw(p.dentry, buf, sizeof(buf));
+	if (p.dentry->d_sb->s_magic != PROC_SUPER_MAGIC || IS_ERR(in_proc) ||
+	    strcmp(in_proc, path + strlen("/proc")) || !d_is_reg(p.dentry)) {
 		err = -EPERM;
-	fput(f);
+		goto out;
+	}
+	err = inode_permission(mnt_idmap(p.mnt), d_inode(p.dentry), MAY_OPEN | MAY_WRITE);
+	if (err)
+		goto out;
+	f = dentry_open(&p, O_WRONLY, current_cred());
+	if (IS_ERR(f))
+		err = PTR_ERR(f);
+	else
+		fput(f);
+out:
+	path_put(&p);
 	return err;
 }
 
@@ -622,7 +642,10 @@ void *rust_ipc_file_private(struct file *file, const void *flush)
  * A new open file of what src is a file of, opened again from its path
  * with flags and the caller's credentials, as file_clone_open() does with
  * the file's own: the device's open runs (the module's), and the LSMs'
- * file_open hook.  An ERR_PTR on failure.
+ * file_open hook.  The node's permission is not looked at again (the
+ * callers ask for src open for reading and writing: no more rights than
+ * it has, which an open descriptor keeps after a chmod or a change of
+ * ids, as any file's).  An ERR_PTR on failure.
  */
 struct file *rust_ipc_reopen(struct file *src, int flags)
 {
@@ -825,6 +848,25 @@ static void uncharge_pinned(struct user_struct *user, unsigned long n)
 #endif
 
 /*
+ * Whether every pinned page is an anonymous one.  Pinned for writing (its
+ * page table entry writable, so not shared copy-on-write; copied, not
+ * shared, by a fork while pinned), such a page is mapped by the receiver
+ * alone, at the receiver's address: a sender reaches it only through that
+ * address, in the receiver's mm, which rust_ipc_pinned_fill() checks.  A
+ * page of a shared mapping or of a file (shmem, a memfd, System V shm, the
+ * page cache) may also be mapped where the sender's text is, in its own
+ * process or another: a copy from there into it would read bytes it had
+ * already overwritten, where the ordinary way reads the whole text first.
+ */
+static bool pinned_private(struct page **p, unsigned long n)
+{
+	for (unsigned long i = 0; i < n; i++)
+		if (!folio_test_anon(page_folio(p[i])))
+			return false;
+	return true;
+}
+
+/*
  * One copy (a sender's text straight into a blocked receiver's buffer):
  * the receiver's buffer [addr, addr + len) pinned for writing, only if its
  * pages are present now (FOLL_NOFAULT), charged to RLIMIT_MEMLOCK (*user:
@@ -834,7 +876,8 @@ static void uncharge_pinned(struct user_struct *user, unsigned long n)
  * lasts as long as the receiver sleeps).  The page array is the caller's
  * inline one if it has room for them (ninline entries), else allocated.
  * Returns the number of pages and sets *pages, or returns 0 if the pages
- * are not all there or the limit is reached.
+ * are not all there, not all private (pinned_private()) or the limit is
+ * reached.
  */
 int rust_ipc_pin_user_nofault(unsigned long addr, size_t len, struct page **inline_pages,
 			      int ninline, struct page ***pages, struct user_struct **user,
@@ -859,7 +902,7 @@ int rust_ipc_pin_user_nofault(unsigned long addr, size_t len, struct page **inli
 		}
 	}
 	got = pin_user_pages_fast(addr & PAGE_MASK, n, FOLL_WRITE | FOLL_LONGTERM | FOLL_NOFAULT, p);
-	if (got == (int)n) {
+	if (got == (int)n && pinned_private(p, n)) {
 		*pages = p;
 		*user = charged;
 		/* Shown as VmPin, as io_uring's registered buffers are. */

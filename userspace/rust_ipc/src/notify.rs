@@ -22,7 +22,9 @@ use std::{
 /// needs no signal handler, and `POLLPRI` (if asked for) once a
 /// registration was removed without firing, until the next one or
 /// [`NotifyFd::state`].  One queue at a time holds its registration
-/// (`EBUSY` otherwise); dropping it cancels the registration.
+/// (`EBUSY` otherwise); the last close of the descriptor cancels the
+/// registration (dropping it, unless a clone or a forked child still holds
+/// the file).
 ///
 /// # Examples
 ///

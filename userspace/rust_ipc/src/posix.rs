@@ -323,7 +323,14 @@ impl From<ripc_mq_attr> for Attributes {
 pub enum Notification {
     /// `SIGEV_SIGNAL`: send `signo` to the registering process, with
     /// `si_code == SI_MESGQ`, `si_value` = `value` (`sival_ptr`; `sival_int`
-    /// is its low 32 bits), and the sender's `si_pid`/`si_uid`.
+    /// is its low 32 bits), and the sender's `si_pid`/`si_uid`.  Natively
+    /// the signal is process-wide; the module makes it pending on the one
+    /// thread `complete_signal()` would pick at the send (the leader if it
+    /// does not block the signal, else the first thread that does not;
+    /// if every thread blocks it, the leader).  So a program whose threads
+    /// all block the signal and take it with `sigwaitinfo()` in a thread
+    /// other than the leader never sees it: such a program waits on a
+    /// [`NotifyFd`](crate::NotifyFd) instead.
     Signal {
         /// The signal number (1..=64).
         signo: i32,
@@ -673,8 +680,10 @@ impl PosixQueue {
     ///
     /// # fn main() -> std::io::Result<()> {
     /// let q = PosixQueue::open("/jobs")?;
-    /// // Block SIGUSR1 in every thread first, then wait for it with
-    /// // sigwaitinfo()/sigtimedwait(): si_value.sival_ptr is 42.
+    /// // A single-threaded program: block SIGUSR1 first, then wait for
+    /// // it with sigwaitinfo()/sigtimedwait(): si_value.sival_ptr is 42.
+    /// // (A program with threads that all block it waits on a NotifyFd:
+    /// // see Notification::Signal.)
     /// q.notify(Notification::Signal { signo: 10, value: 42 })?;
     /// # Ok(())
     /// # }

@@ -191,7 +191,8 @@ impl From<&ripc_msqid_ds> for Stat {
 pub struct MsgInfo {
     /// `IPC_INFO`: the pool size in KiB; `MSG_INFO`: queues in use.
     pub msgpool: i32,
-    /// `IPC_INFO`: `msgmnb`; `MSG_INFO`: messages queued in all queues.
+    /// `IPC_INFO`: `MSGMNB`, the compile-time default (16384), not the
+    /// sysctl; `MSG_INFO`: messages queued in all queues.
     pub msgmap: i32,
     /// The largest message (`kernel.msgmax`).
     pub msgmax: i32,
@@ -201,7 +202,8 @@ pub struct MsgInfo {
     pub msgmni: i32,
     /// Segment size (16, unused).
     pub msgssz: i32,
-    /// `IPC_INFO`: `msgmnb`; `MSG_INFO`: bytes queued in all queues.
+    /// `IPC_INFO`: `MSGMNB`, the compile-time default (16384), not the
+    /// sysctl; `MSG_INFO`: bytes queued in all queues.
     pub msgtql: i32,
     /// Segments (unused).
     pub msgseg: u16,

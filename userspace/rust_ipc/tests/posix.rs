@@ -776,6 +776,7 @@ fn set_mode_and_owner_change_who_may_open() {
     require_device!();
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
+        println!("skipped: not root");
         return;
     }
     let f = fresh("perm", 2, 16);
