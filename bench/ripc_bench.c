@@ -453,6 +453,29 @@ static uint64_t stamp_of(const struct mbuf *b)
 	return seq;
 }
 
+/* The byte at i of message seq's text past its stamp (a copy that drops,
+ * repeats or shifts bytes shows). */
+static char text_byte(uint64_t seq, size_t i)
+{
+	return (char)(seq * 131 + i * 7 + i / 4096 + 1);
+}
+
+/* Fills message seq's whole text past its stamp (not in a timed loop but
+ * for one message: every contender alike). */
+static void fill_text(struct mbuf *b, size_t size, uint64_t seq)
+{
+	for (size_t i = sizeof(seq); i < size; i++)
+		b->mtext[i] = text_byte(seq, i);
+}
+
+/* Dies unless b holds message seq's whole text, as fill_text() made it. */
+static void check_text(const struct mbuf *b, size_t size, uint64_t seq)
+{
+	for (size_t i = sizeof(seq); i < size; i++)
+		if (b->mtext[i] != text_byte(seq, i))
+			die("message %llu: byte %zu of %zu differs", (unsigned long long)seq, i, size);
+}
+
 static void send_one(const struct chan *ch, struct mbuf *b)
 {
 	const struct contender *c = &C[ch->ci];
@@ -815,10 +838,17 @@ static void pingpong_role(int idx, void *arg)
 	if (!t)
 		die("out of memory");
 	barrier_wait();
+	/* The warm-up's round trips check every byte (both directions). */
 	for (long i = 0; i < WARM; i++) {
 		stamp(b, (uint64_t)i);
+		fill_text(b, j->size, (uint64_t)i);
+		memset(r->mtext, 0, j->size);
 		send_one(&j->ch[0], b);
 		recv_one(&j->ch[1], r);
+		if (stamp_of(r) != (uint64_t)i)
+			die("warm-up round trip %ld: got message %llu back", i,
+			    (unsigned long long)stamp_of(r));
+		check_text(r, j->size, (uint64_t)i);
 	}
 	mark(0);
 	t[0] = now_ns();
@@ -863,8 +893,12 @@ static void stream_role(int idx, void *arg)
 		long k = m - done < nb ? m - done : nb;
 
 		if (idx == 0) {
-			for (long i = 0; i < k; i++)
+			for (long i = 0; i < k; i++) {
 				stamp(bufs[i], (uint64_t)(done + i));
+				/* The last message carries a whole text to check. */
+				if (done + i == m - 1)
+					fill_text(bufs[i], j->size, (uint64_t)(m - 1));
+			}
 			if (j->batch) {
 				done += xfer_batch(&j->ch[0], bufs, (int)k, 0);
 			} else {
@@ -878,10 +912,13 @@ static void stream_role(int idx, void *arg)
 				got = xfer_batch(&j->ch[0], bufs, (int)k, 1);
 			else
 				recv_one(&j->ch[0], bufs[0]);
-			for (long i = 0; i < got; i++)
+			for (long i = 0; i < got; i++) {
 				if (stamp_of(bufs[i]) != (uint64_t)(done + i))
 					die("message %ld arrived as number %llu (order or content broken)",
 					    done + i, (unsigned long long)stamp_of(bufs[i]));
+				if (done + i == m - 1)
+					check_text(bufs[i], j->size, (uint64_t)(m - 1));
+			}
 			done += got;
 		}
 	}

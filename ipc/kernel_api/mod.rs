@@ -387,6 +387,8 @@ impl IpcNsRef {
 
 /// A reference on an IPC namespace's mqueue mount ([`IpcNsRef::mq_mount`]),
 /// which outlives the namespace, as a native queue descriptor's mount does.
+/// Dropped only where the caller may sleep (not under a spinlock): the last
+/// `mntput` of a dead namespace's internal mount frees it (`cleanup_mnt`).
 ///
 /// # Invariants
 ///
@@ -418,7 +420,8 @@ impl Drop for MqMount {
     }
 }
 
-/// Write access to an IPC namespace's mqueue mount ([`MqMount::writer`]).
+/// Write access to an IPC namespace's mqueue mount ([`MqMount::writer`]);
+/// dropped only where the caller may sleep, as [`MqMount`].
 ///
 /// # Invariants
 ///
