@@ -100,6 +100,12 @@ impl Default for NsTable {
 fn collect<G>(_sweeping: &G, pick: impl FnOnce(&mut NsTable) -> Option<usize>) -> bool {
     let mut all = globals::namespaces();
     let gone = pick(&mut all).and_then(|addr| all.tree.as_mut()?.remove(&addr));
+    if let Some(n) = &gone {
+        // Under the table's lock: a call that looks now does not take the
+        // entry for its namespace (a namespace that comes back gets a new
+        // one), before its queues go.
+        n.id.store(0, Relaxed);
+    }
     drop(all);
     if let Some(n) = &gone {
         n.retire();
@@ -112,10 +118,31 @@ fn collect<G>(_sweeping: &G, pick: impl FnOnce(&mut NsTable) -> Option<usize>) -
 /// is left, to look again later.
 pub(crate) fn sweep_dead() -> bool {
     let sweeping = globals::sweeping();
-    while collect(&sweeping, |t| {
-        let tree = t.tree.as_ref()?;
-        tree.iter().find(|(_, n)| n.dead()).map(|(a, _)| *a)
-    }) {}
+    // One look over the table finds the dead (each removal then takes the
+    // lock once: not a look over the whole table for each).  Without
+    // memory for the list, one at a time as they are found.
+    let (dead, listed) = {
+        let all = globals::namespaces();
+        let mut v = KVec::new();
+        let listed = all
+            .tree
+            .iter()
+            .flatten()
+            .filter(|(_, n)| n.dead())
+            .all(|(a, _)| v.push(*a, GFP_KERNEL).is_ok());
+        (v, listed)
+    };
+    for a in &dead {
+        collect(&sweeping, |t| {
+            t.tree.as_ref()?.get(a).filter(|n| n.dead()).map(|_| *a)
+        });
+    }
+    if !listed {
+        while collect(&sweeping, |t| {
+            let tree = t.tree.as_ref()?;
+            tree.iter().find(|(_, n)| n.dead()).map(|(a, _)| *a)
+        }) {}
+    }
     drop(sweeping);
     any_but_init()
 }

@@ -123,9 +123,13 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
     fn make_chunk(&self, idx: usize) -> Result {
         let slot = self.chunks.get(idx / CHUNK).ok_or(EINVAL)?;
         if slot.load(Relaxed).is_null() {
+            // Charged to the caller's memory cgroup: native's idr nodes
+            // are freed as ids go, a chunk stays until the index goes,
+            // which a dead namespace's entry keeps for as long as a file
+            // holds that entry (2 KiB for every 256 ids it ever used).
             let c = KBox::new(
                 [const { Atomic::new(core::ptr::null_mut()) }; CHUNK],
-                GFP_KERNEL,
+                GFP_KERNEL_ACCOUNT,
             )?;
             // INVARIANT: from `KBox::into_raw`, freed only in `Drop`; the
             // release store publishes its initialised entries.
