@@ -124,21 +124,35 @@ static inline long ripc_nqueues(void)
 	return n;
 }
 
-/* A native queue descriptor is a file of the mqueue file system. */
-static inline bool native_mq_ours(mqd_t q)
+/*
+ * Whether this program runs under the drop-in (preload_test.sh runs the
+ * native variants with LD_PRELOAD=libripc_preload.so: their queues are
+ * then rust_ipc's).
+ */
+static inline bool under_dropin(void)
 {
-	struct stat st;
-	struct mq_attr a;
+	const char *p = getenv("LD_PRELOAD");
 
-	return !fstat(q, &st) && S_ISREG(st.st_mode) && !mq_getattr(q, &a);
+	return p && strstr(p, "libripc_preload");
 }
 
-/* A rust_ipc one is a file of the device bound to a queue. */
+/* A rust_ipc queue descriptor is a file of the device bound to a queue. */
 static inline bool ripc_mq_ours(mqd_t q)
 {
 	struct ripc_queue_stats st;
 
 	return !ripc_mq_stats(q, &st, 0);
+}
+
+/* A native one is a file of the mqueue file system (a rust_ipc one under the drop-in). */
+static inline bool native_mq_ours(mqd_t q)
+{
+	struct stat st;
+	struct mq_attr a;
+
+	if (under_dropin())
+		return ripc_mq_ours(q);
+	return !fstat(q, &st) && S_ISREG(st.st_mode) && !mq_getattr(q, &a);
 }
 
 static const struct mq_backend native_mq_be = {
@@ -209,18 +223,21 @@ static inline int ripc_msgmni(int val)
 	return (int)ripc_limit(offsetof(struct ripc_limits, msgmni), val);
 }
 
-static inline bool native_msg_ours(int id)
-{
-	struct msqid_ds ds;
-
-	return !msgctl(id, IPC_STAT, &ds) || errno == EACCES;
-}
-
 static inline bool ripc_msg_ours(int id)
 {
 	struct ripc_queue_stats st;
 
 	return !ripc_msg_stats(id, &st, 0) || errno == EACCES;
+}
+
+/* Under the drop-in, the native calls' queues are rust_ipc's. */
+static inline bool native_msg_ours(int id)
+{
+	struct msqid_ds ds;
+
+	if (under_dropin())
+		return ripc_msg_ours(id);
+	return !msgctl(id, IPC_STAT, &ds) || errno == EACCES;
 }
 
 static const struct msg_backend native_msg_be = {

@@ -1689,6 +1689,11 @@ TEST_F_TIMEOUT(stress, mixed, 36000)
 	}
 	ASSERT_LT(0, S->cnt[C_SIG_HANDLED]) TH_LOG("no SIGUSR1 handled");
 	ASSERT_LT(0, S->cnt[C_SCR_RMIDS]) TH_LOG("no scratch queue removed");
+	ASSERT_LT(0, S->cnt[C_SCR_STALE]) TH_LOG("no call on a removed queue's stale id");
+	ASSERT_LT(0, S->cnt[C_E2BIG]) TH_LOG("no E2BIG that kept its message");
+	if (!S->copy_unsupported) {
+		ASSERT_LT(0, S->cnt[C_COPY]) TH_LOG("no MSG_COPY");
+	}
 }
 
 TEST_HARNESS_MAIN
