@@ -286,11 +286,15 @@ static long mq_batch(int q, unsigned long cmd, struct ripc_mq_item *it, __u32 fl
 	return ioctl(q, cmd, &b);
 }
 
-/* A call that began at t0 on clock c returned after wait, and not LATE after. */
+/*
+ * A call that began at t0 on clock c returned after wait, and within 2 s
+ * more (it ended: a bound a stalled vCPU does not reach, where LATE, once,
+ * can be).
+ */
 #define ASSERT_WITHIN(c, t0, wait) do { \
 	long long __t = now_ns(c); \
 	ASSERT_LE((t0) + (wait), __t); \
-	ASSERT_GT((t0) + (wait) + LATE, __t); \
+	ASSERT_GT((t0) + (wait) + 2 * NS, __t); \
 } while (0)
 
 TEST_F(clock, a_relative_batch_timeout_counts_once_from_the_call)
