@@ -772,6 +772,24 @@ static __attribute__((noinline, cold)) int module_verdict(int mqd, int err)
 	return open;
 }
 
+/* Whether fd is a descriptor this process knows as a file of the device. */
+static inline __attribute__((always_inline)) int fd_known(int fd)
+{
+	return (unsigned int)fd < KNOWN_FDS && FD_BIT(known_fds, fd);
+}
+
+/*
+ * A POSIX register call on queue descriptor mqd failed with ret: its
+ * error, or the verdict on a descriptor that is not a queue (mq_regs()).
+ */
+static __attribute__((noinline, cold)) long
+mq_regs_failed(int mqd, long ret, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
+{
+	if (!module_verdict(mqd, (int)-ret))
+		return not_a_queue_regs(mqd, cmd, a, b, c, d);
+	return raw_fail(ret);
+}
+
 /* A POSIX register call on a queue descriptor (see mq_ioctl()). */
 static inline __attribute__((always_inline)) long
 mq_regs(int mqd, unsigned int cmd, __u64 ptr, __u64 len, __u64 prio, const struct timespec *ts)
@@ -784,9 +802,7 @@ mq_regs(int mqd, unsigned int cmd, __u64 ptr, __u64 len, __u64 prio, const struc
 	ret = ioctl_regs_raw(mqd, cmd, ptr, len, prio, PTR(ts));
 	if (!RAW_ERR(ret))
 		return ret;
-	if (!module_verdict(mqd, (int)-ret))
-		return not_a_queue_regs(mqd, cmd, ptr, len, prio, PTR(ts));
-	return raw_fail(ret);
+	return mq_regs_failed(mqd, ret, cmd, ptr, len, prio, PTR(ts));
 }
 
 /*
@@ -1069,14 +1085,42 @@ int ripc_mq_clocksend(int mqd, const char *msg_ptr, size_t msg_len, unsigned int
 	return mq_send_clock(mqd, msg_ptr, msg_len, msg_prio, clockid, flags, timeout);
 }
 
-int ripc_mq_timedsend(int mqd, const char *msg_ptr, size_t msg_len,
-		      unsigned int msg_prio, const struct timespec *abs_timeout)
+/* ripc_mq_timedsend() but for its register call on a known queue descriptor. */
+static __attribute__((noinline)) int
+mq_timedsend_other(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio,
+		   const struct timespec *abs_timeout)
 {
 	if (cancel_possible())
 		return mq_send_cancellable(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME,
 					   TIMER_ABSTIME, abs_timeout);
 	return mq_send_clock(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME, TIMER_ABSTIME,
 			     abs_timeout);
+}
+
+static __attribute__((noinline, cold)) int
+mq_timedsend_failed(int mqd, long ret, __u64 ptr, __u64 len, __u64 prio, __u64 ts)
+{
+	return mq_regs_failed(mqd, ret, RIPC_MQ_TIMEDSEND, ptr, len, prio, ts) < 0 ? -1 : 0;
+}
+
+/*
+ * As ripc_msgsnd(): the common case (a known queue descriptor, nothing to
+ * cancel the caller) inline, everything else a tail call of at most six
+ * arguments.
+ */
+int ripc_mq_timedsend(int mqd, const char *msg_ptr, size_t msg_len,
+		      unsigned int msg_prio, const struct timespec *abs_timeout)
+{
+	long ret;
+
+	if (cancel_possible() || !USE_REGS() || !fd_known(mqd))
+		return mq_timedsend_other(mqd, msg_ptr, msg_len, msg_prio, abs_timeout);
+	ret = ioctl_regs_raw(mqd, RIPC_MQ_TIMEDSEND, PTR(msg_ptr), msg_len, msg_prio,
+			     PTR(abs_timeout));
+	if (RAW_ERR(ret))
+		return mq_timedsend_failed(mqd, ret, PTR(msg_ptr), msg_len, msg_prio,
+					   PTR(abs_timeout));
+	return 0;
 }
 
 int ripc_mq_send(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio)
@@ -1151,14 +1195,38 @@ ssize_t ripc_mq_clockreceive(int mqd, char *msg_ptr, size_t msg_len, unsigned in
 	return mq_receive_clock(mqd, msg_ptr, msg_len, msg_prio, clockid, flags, timeout);
 }
 
-ssize_t ripc_mq_timedreceive(int mqd, char *msg_ptr, size_t msg_len,
-			     unsigned int *msg_prio, const struct timespec *abs_timeout)
+/* ripc_mq_timedreceive() but for its register call on a known queue descriptor. */
+static __attribute__((noinline)) ssize_t
+mq_timedreceive_other(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
+		      const struct timespec *abs_timeout)
 {
 	if (cancel_possible())
 		return mq_receive_cancellable(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME,
 					      TIMER_ABSTIME, abs_timeout);
 	return mq_receive_clock(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME, TIMER_ABSTIME,
 				abs_timeout);
+}
+
+static __attribute__((noinline, cold)) ssize_t
+mq_timedreceive_failed(int mqd, long ret, __u64 ptr, __u64 len, __u64 prio, __u64 ts)
+{
+	return mq_regs_failed(mqd, ret, RIPC_MQ_TIMEDRECEIVE, ptr, len, prio, ts);
+}
+
+/* As ripc_mq_timedsend(). */
+ssize_t ripc_mq_timedreceive(int mqd, char *msg_ptr, size_t msg_len,
+			     unsigned int *msg_prio, const struct timespec *abs_timeout)
+{
+	long ret;
+
+	if (cancel_possible() || !USE_REGS() || !fd_known(mqd))
+		return mq_timedreceive_other(mqd, msg_ptr, msg_len, msg_prio, abs_timeout);
+	ret = ioctl_regs_raw(mqd, RIPC_MQ_TIMEDRECEIVE, PTR(msg_ptr), msg_len, PTR(msg_prio),
+			     PTR(abs_timeout));
+	if (RAW_ERR(ret))
+		return mq_timedreceive_failed(mqd, ret, PTR(msg_ptr), msg_len, PTR(msg_prio),
+					      PTR(abs_timeout));
+	return ret;
 }
 
 ssize_t ripc_mq_receive(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio)
@@ -1349,12 +1417,43 @@ int ripc_msgsnd_clock(int msqid, const void *msgp, size_t msgsz, int msgflg,
 	return msgsnd_clock(msqid, msgp, msgsz, msgflg, clockid, flags, timeout);
 }
 
-int ripc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
+/* ripc_msgsnd() but for its register call on an open device descriptor. */
+static __attribute__((noinline)) int
+msgsnd_other(int msqid, const void *msgp, size_t msgsz, int msgflg)
 {
 	if (cancel_possible())
 		return msgsnd_cancellable(msqid, msgp, msgsz, msgflg, CLOCK_REALTIME,
 					  TIMER_ABSTIME, NULL);
 	return msgsnd_clock(msqid, msgp, msgsz, msgflg, CLOCK_REALTIME, TIMER_ABSTIME, NULL);
+}
+
+/* ripc_msgsnd()'s register call on fd failed with ret (dev_regs_fail()). */
+static __attribute__((noinline, cold)) int
+msgsnd_regs_failed(int fd, long ret, __u64 id, __u64 msgp, __u64 msgsz)
+{
+	return dev_regs_fail(ret, fd, RIPC_MSGSND_REGS, id, msgp, msgsz, 0) < 0 ? -1 : 0;
+}
+
+/*
+ * The common case inline: one register call on the open device descriptor,
+ * where nothing can cancel the caller; everything else, the failure
+ * included, a tail call of at most six arguments (the register call's own,
+ * which the system call leaves in their registers), so that this path
+ * saves no register and builds no frame.
+ */
+int ripc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
+{
+	__u64 id = RIPC_MSG_REGS_ID(msqid, msgflg);
+	long ret;
+	int fd;
+
+	if (cancel_possible() || !USE_REGS() ||
+	    (fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE)) < 0)
+		return msgsnd_other(msqid, msgp, msgsz, msgflg);
+	ret = ioctl_regs_raw(fd, RIPC_MSGSND_REGS, id, PTR(msgp), msgsz, 0);
+	if (RAW_ERR(ret))
+		return msgsnd_regs_failed(fd, ret, id, PTR(msgp), msgsz);
+	return 0;
 }
 
 /* ripc_msgrcv_clock() through the struct command (msgrcv_clock()). */
@@ -1409,13 +1508,38 @@ ssize_t ripc_msgrcv_clock(int msqid, void *msgp, size_t msgsz, long msgtyp, int 
 	return msgrcv_clock(msqid, msgp, msgsz, msgtyp, msgflg, clockid, flags, timeout);
 }
 
-ssize_t ripc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)
+/* ripc_msgrcv() but for its register call on an open device descriptor. */
+static __attribute__((noinline)) ssize_t
+msgrcv_other(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)
 {
 	if (cancel_possible())
 		return msgrcv_cancellable(msqid, msgp, msgsz, msgtyp, msgflg, CLOCK_REALTIME,
 					  TIMER_ABSTIME, NULL);
 	return msgrcv_clock(msqid, msgp, msgsz, msgtyp, msgflg, CLOCK_REALTIME, TIMER_ABSTIME,
 			    NULL);
+}
+
+/* ripc_msgrcv()'s register call on fd failed with ret (dev_regs_fail()). */
+static __attribute__((noinline, cold)) ssize_t
+msgrcv_regs_failed(int fd, long ret, __u64 id, __u64 msgp, __u64 msgsz, __u64 msgtyp)
+{
+	return dev_regs_fail(ret, fd, RIPC_MSGRCV_REGS, id, msgp, msgsz, msgtyp);
+}
+
+/* As ripc_msgsnd(): the common case inline, all else a tail call. */
+ssize_t ripc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)
+{
+	__u64 id = RIPC_MSG_REGS_ID(msqid, msgflg);
+	long ret;
+	int fd;
+
+	if (cancel_possible() || !USE_REGS() ||
+	    (fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE)) < 0)
+		return msgrcv_other(msqid, msgp, msgsz, msgtyp, msgflg);
+	ret = ioctl_regs_raw(fd, RIPC_MSGRCV_REGS, id, PTR(msgp), msgsz, (__u64)msgtyp);
+	if (RAW_ERR(ret))
+		return msgrcv_regs_failed(fd, ret, id, PTR(msgp), msgsz, (__u64)msgtyp);
+	return ret;
 }
 
 int ripc_msgctl(int msqid, int cmd, struct msqid_ds *buf)
