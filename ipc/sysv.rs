@@ -328,7 +328,7 @@ impl SysvNs {
 
     /// The namespace died (`free_ipcs`): every queue is removed, its
     /// messages freed, and no lookup finds it again; the index's references
-    /// are dropped after a grace period, waited for here.  (A CPU's last
+    /// and its chunks are freed after a grace period, waited for here.  (A CPU's last
     /// queue stays in its slot, emptied, until the namespace's entry goes:
     /// the slots are the running CPU's only.)
     pub(crate) fn retire(&self) {
@@ -343,7 +343,7 @@ impl SysvNs {
         let old = core::mem::replace(&mut *t, Table::new());
         drop(t);
         drop(old);
-        self.index.drop_retired();
+        self.index.release();
     }
 
     /// `checkpoint_restore_ns_capable` over the user namespace that owns

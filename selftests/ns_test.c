@@ -1124,4 +1124,74 @@ TEST_F(ns, listing_shows_only_the_callers_namespace)
 	check_parent_queues(_metadata, self, mqd, id);
 }
 
+/*
+ * Active 2 KiB kmalloc objects (kmalloc-2k and kmalloc-cg-2k), or -1: the
+ * caches shrunk first, so that objects freed into a CPU's slabs, which
+ * slabinfo counts as active, are counted as free.
+ */
+static long kmalloc_2k_objects(void)
+{
+	char line[512], name[128];
+	long total = -1, active;
+	FILE *f;
+
+	write_file("/sys/kernel/slab/kmalloc-2k/shrink", "1");
+	write_file("/sys/kernel/slab/kmalloc-cg-2k/shrink", "1");
+	f = fopen("/proc/slabinfo", "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%127s %ld", name, &active) == 2 &&
+		    (!strcmp(name, "kmalloc-2k") || !strcmp(name, "kmalloc-cg-2k")))
+			total = (total < 0 ? 0 : total) + active;
+	fclose(f);
+	return total;
+}
+
+/*
+ * rust_ipc only (native frees its idr nodes as ids go): a namespace whose
+ * System V ids reached far (msg_next_id: 127 ids 256 apart, a 2 KiB chunk
+ * of the id index each) dies while a device file opened in it stays open,
+ * which keeps its emptied entry: the index's chunks are freed with its
+ * queues, not kept until the file is closed (127 chunks, 254 KiB, were
+ * kept before).
+ */
+TEST(a_dead_namespaces_id_index_goes_while_a_file_holds_its_entry)
+{
+	enum { CHUNKS = 127 };
+	long before, after = -1;
+	int home, fd;
+
+	REQUIRE_ROOT();
+	if (ripc_probe())
+		SKIP(return, "no /dev/rust_ipc");
+	ASSERT_LE(0, kmalloc_2k_objects());
+	home = SYS(open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC));
+	SYS(unshare(CLONE_NEWIPC));
+	/* Opened in the new namespace: the file holds its entry. */
+	fd = SYS(open(RIPC_DEVICE, O_RDWR | O_CLOEXEC));
+	before = kmalloc_2k_objects();
+	for (int k = 0; k < CHUNKS; k++) {
+		int next = k * 256, old, id;
+
+		SYS(ripc_msg_next_id(&old, &next));
+		id = SYS(ripc_msgget(IPC_PRIVATE, IPC_CREAT | 0600));
+		ASSERT_EQ(k * 256, id);
+		SYS(ripc_msgctl(id, IPC_RMID, NULL));
+	}
+	ASSERT_LE(before + CHUNKS - 16, kmalloc_2k_objects());
+	/* Left: the namespace dies (no task, no nsfs file), the sweep
+	 * retires its entry within a few seconds. */
+	SYS(setns(home, CLONE_NEWIPC));
+	close(home);
+	for (int i = 0; i < 100; i++) {
+		after = kmalloc_2k_objects();
+		if (after < before + 16)
+			break;
+		usleep(100000);
+	}
+	EXPECT_GT(before + 16, after) TH_LOG("%ld 2 KiB objects before, %ld after", before, after);
+	close(fd);
+}
+
 TEST_HARNESS_MAIN

@@ -12,8 +12,9 @@
 //! retired references are dropped by a later write, or with the index.
 //!
 //! The entries live in chunks of [`CHUNK`], allocated when first written
-//! and kept until the index is dropped, so that a reader never sees an
-//! array move.
+//! and kept until the index is dropped or emptied for good
+//! ([`RcuIndex::release`], after a grace period), so that a reader never
+//! sees an array move or go.
 
 use kernel::{
     alloc::kvec::PushError,
@@ -37,7 +38,11 @@ type Chunk<T> = [Atomic<*mut T>; CHUNK];
 /// # Invariants
 ///
 /// A non-null chunk pointer comes from `KBox::into_raw` and stays valid
-/// until `Drop`.  A non-null entry pointer comes from `Arc::into_raw`: the
+/// until `Drop`, or, once [`RcuIndex::release`] took it out, until a grace
+/// period has passed; it is looked at ([`RcuIndex::chunk`]) only inside an
+/// RCU read-side critical section, with `retired` locked (which `release`
+/// takes it out under), or under a spinlock (preemption off: a read-side
+/// critical section too).  A non-null entry pointer comes from `Arc::into_raw`: the
 /// entry owns that reference until a writer replaces it, and then
 /// `retired` owns it until a grace period that started after the
 /// replacement has ended.
@@ -123,10 +128,9 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
     fn make_chunk(&self, idx: usize) -> Result {
         let slot = self.chunks.get(idx / CHUNK).ok_or(EINVAL)?;
         if slot.load(Relaxed).is_null() {
-            // Charged to the caller's memory cgroup: native's idr nodes
-            // are freed as ids go, a chunk stays until the index goes,
-            // which a dead namespace's entry keeps for as long as a file
-            // holds that entry (2 KiB for every 256 ids it ever used).
+            // Charged to the caller's memory cgroup (native's idr nodes
+            // are freed as ids go; a chunk stays until the index is
+            // dropped or released: 2 KiB for every 256 ids ever used).
             let c = KBox::new(
                 [const { Atomic::new(core::ptr::null_mut()) }; CHUNK],
                 GFP_KERNEL_ACCOUNT,
@@ -145,11 +149,14 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
         idxs.try_for_each(|i| self.make_chunk(i))
     }
 
-    /// The chunk of entry `idx`, if it has been allocated.
+    /// The chunk of entry `idx`, if it has been allocated.  Call inside an
+    /// RCU read-side critical section, with `retired` locked, or under a
+    /// spinlock, and use it only there (the type invariant).
     fn chunk(&self, idx: usize) -> Option<&Chunk<T>> {
         let c = self.chunks.get(idx / CHUNK)?.load(Acquire);
         // SAFETY: by the type invariant a non-null chunk is valid while
-        // `self` is.
+        // `self` is and the caller stays in its read-side critical section
+        // or holds `retired`, as this function's callers do.
         unsafe { c.as_ref() }
     }
 
@@ -169,20 +176,55 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
         ok(&b).then(|| b.into())
     }
 
-    /// Drops every replaced reference, after a grace period if there are
-    /// any (the index is done with: its namespace died).  All of them: a
-    /// reference is listed after it was replaced, so the grace period
-    /// waited for here, which starts after that, ends after every reader
-    /// that could hold it (their cookies are not asked again: a polled
-    /// check can miss a normal grace period that ran beside an expedited
-    /// one, and they would stay until the index goes).
-    pub(crate) fn drop_retired(&self) {
-        let list = core::mem::take(&mut self.retired.lock().list);
-        if list.is_empty() {
+    /// Empties the index for good (its namespace died): every replaced
+    /// reference, every entry left and every chunk go after one grace
+    /// period, which starts after they were taken out and so ends after
+    /// every reader that could still reach them (the replaced references'
+    /// cookies are not asked again: a polled check can miss a normal grace
+    /// period that ran beside an expedited one).  A dead namespace's entry
+    /// may outlive it for as long as a file holds it: it keeps no chunk.
+    /// A write after this makes its chunk again.
+    pub(crate) fn release(&self) {
+        let mut taken = [core::ptr::null_mut(); N];
+        let list = {
+            let mut retired = self.retired.lock();
+            for (slot, t) in self.chunks.iter().zip(taken.iter_mut()) {
+                *t = slot.xchg(core::ptr::null_mut(), Full);
+            }
+            core::mem::take(&mut retired.list)
+        };
+        if list.is_empty() && taken.iter().all(|c| c.is_null()) {
             return;
         }
         rcu::synchronize_rcu();
         drop(list);
+        for c in taken {
+            // SAFETY: taken out of the index under `retired` (each once),
+            // and a grace period has passed since: no reader reaches it.
+            unsafe { Self::free_chunk(c) };
+        }
+    }
+
+    /// Frees chunk `c` (null: nothing) with the references its entries hold.
+    ///
+    /// # Safety
+    ///
+    /// `c` is null or a chunk pointer of this index (from `KBox::into_raw`)
+    /// that the index no longer holds and that no reader can reach.
+    unsafe fn free_chunk(c: *mut Chunk<T>) {
+        if c.is_null() {
+            return;
+        }
+        // SAFETY: by the function's safety requirement.
+        let c = unsafe { KBox::from_raw(c) };
+        for e in c.iter() {
+            let e = e.load(Relaxed);
+            if !e.is_null() {
+                // SAFETY: the entry owns the reference from
+                // `Arc::into_raw` (the type invariant).
+                drop(unsafe { Arc::from_raw(e) });
+            }
+        }
     }
 
     /// Sets entry `idx` to `v` (`ENOMEM` if its chunk cannot be made, or
@@ -284,21 +326,10 @@ impl<T: Send + Sync, const N: usize> PinnedDrop for RcuIndex<T, N> {
     fn drop(self: Pin<&mut Self>) {
         // No reader borrows the index any more.
         for slot in &self.chunks {
-            let c = slot.load(Relaxed);
-            if c.is_null() {
-                continue;
-            }
-            // SAFETY: by the type invariant `c` came from `KBox::into_raw`
-            // and is freed only here.
-            let c = unsafe { KBox::from_raw(c) };
-            for e in c.iter() {
-                let e = e.load(Relaxed);
-                if !e.is_null() {
-                    // SAFETY: the entry owns the reference from
-                    // `Arc::into_raw`.
-                    drop(unsafe { Arc::from_raw(e) });
-                }
-            }
+            // SAFETY: by the type invariant a chunk the index holds came
+            // from `KBox::into_raw`; it is freed only here, and no reader
+            // is left.
+            unsafe { Self::free_chunk(slot.load(Relaxed)) };
         }
     }
 }
