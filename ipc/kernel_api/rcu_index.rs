@@ -8,8 +8,10 @@
 //! section.  Writers take the index's own lock; an entry a writer replaces
 //! keeps the table's reference until an RCU grace period has passed
 //! (polled: `get_state_synchronize_rcu`), so a reader that loaded it just
-//! before can still take its own.  Nothing waits for the grace period:
-//! retired references are dropped by a later write, or with the index.
+//! before can still take its own.  A write does not wait for the grace
+//! period (it drops the references whose grace period has passed, and waits
+//! only when it has no room to list one); [`RcuIndex::release`] waits for
+//! one, once, for everything.
 //!
 //! The entries live in chunks of [`CHUNK`], allocated when first written
 //! and kept until the index is dropped or emptied for good
@@ -41,11 +43,13 @@ type Chunk<T> = [Atomic<*mut T>; CHUNK];
 /// until `Drop`, or, once [`RcuIndex::release`] took it out, until a grace
 /// period has passed; it is looked at ([`RcuIndex::chunk`]) only inside an
 /// RCU read-side critical section, with `retired` locked (which `release`
-/// takes it out under), or under a spinlock (preemption off: a read-side
-/// critical section too).  A non-null entry pointer comes from `Arc::into_raw`: the
+/// takes it out under), or under a spinlock (a read-side critical section
+/// too: preemption is off, or, under `PREEMPT_RT`, `spin_lock` takes
+/// `rcu_read_lock`).  A non-null entry pointer comes from `Arc::into_raw`: the
 /// entry owns that reference until a writer replaces it, and then
 /// `retired` owns it until a grace period that started after the
-/// replacement has ended.
+/// replacement has ended (or, in a chunk `release` took out, until a grace
+/// period that started after that has ended).
 #[pin_data(PinnedDrop)]
 pub(crate) struct RcuIndex<T: Send + Sync, const N: usize> {
     chunks: [Atomic<*mut Chunk<T>>; N],
@@ -135,8 +139,9 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
                 [const { Atomic::new(core::ptr::null_mut()) }; CHUNK],
                 GFP_KERNEL_ACCOUNT,
             )?;
-            // INVARIANT: from `KBox::into_raw`, freed only in `Drop`; the
-            // release store publishes its initialised entries.
+            // INVARIANT: from `KBox::into_raw`, freed only in `Drop` or
+            // a grace period after `release` took it out; the release
+            // store publishes its initialised entries.
             slot.store(KBox::into_raw(c), Release);
         }
         Ok(())
@@ -156,7 +161,8 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
         let c = self.chunks.get(idx / CHUNK)?.load(Acquire);
         // SAFETY: by the type invariant a non-null chunk is valid while
         // `self` is and the caller stays in its read-side critical section
-        // or holds `retired`, as this function's callers do.
+        // (an `rcu::read_lock`, or a spinlock's section), or holds
+        // `retired`, as this function's callers do.
         unsafe { c.as_ref() }
     }
 
@@ -169,8 +175,9 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
         }
         // By the type invariant `e` came from `Arc::into_raw`, and its
         // reference is dropped no sooner than a grace period after it was
-        // replaced: the read-side critical section above began before that
-        // grace period could end.
+        // replaced, or after its chunk was taken out (`release`): the
+        // read-side critical section above began before that grace period
+        // could end.
         // SAFETY: so the reference is still held while `b` is used.
         let b = unsafe { ArcBorrow::from_raw(e) };
         ok(&b).then(|| b.into())
@@ -183,7 +190,10 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
     /// cookies are not asked again: a polled check can miss a normal grace
     /// period that ran beside an expedited one).  A dead namespace's entry
     /// may outlive it for as long as a file holds it: it keeps no chunk.
-    /// A write after this makes its chunk again.
+    /// A write after this makes its chunk again, so a [`RcuIndex::reserve`]
+    /// holds only if no `release` comes between it and its `set` (the
+    /// caller's rule: a namespace is released only once dead, when no call
+    /// reaches it to reserve).
     pub(crate) fn release(&self) {
         let mut taken = [core::ptr::null_mut(); N];
         let list = {
@@ -326,9 +336,9 @@ impl<T: Send + Sync, const N: usize> PinnedDrop for RcuIndex<T, N> {
     fn drop(self: Pin<&mut Self>) {
         // No reader borrows the index any more.
         for slot in &self.chunks {
-            // SAFETY: by the type invariant a chunk the index holds came
-            // from `KBox::into_raw`; it is freed only here, and no reader
-            // is left.
+            // SAFETY: by the type invariant a chunk the index still holds
+            // came from `KBox::into_raw` and is freed only here, and no
+            // reader is left.
             unsafe { Self::free_chunk(slot.load(Relaxed)) };
         }
     }
