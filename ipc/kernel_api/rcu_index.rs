@@ -159,10 +159,9 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
     /// spinlock, and use it only there (the type invariant).
     fn chunk(&self, idx: usize) -> Option<&Chunk<T>> {
         let c = self.chunks.get(idx / CHUNK)?.load(Acquire);
-        // SAFETY: by the type invariant a non-null chunk is valid while
-        // `self` is and the caller stays in its read-side critical section
-        // (an `rcu::read_lock`, or a spinlock's section), or holds
-        // `retired`, as this function's callers do.
+        // The caller stays in a read-side critical section (`rcu::read_lock`
+        // or a spinlock's) or holds `retired`, as this function requires.
+        // SAFETY: so by the type invariant a non-null chunk is valid here.
         unsafe { c.as_ref() }
     }
 
