@@ -202,17 +202,23 @@ static dev_t sysfs_rdev(void)
 {
 	char buf[32], *p = buf;
 	unsigned long num[2] = { 0, 0 };
-	long fd = syscall(SYS_openat, AT_FDCWD, "/sys/class/misc/rust_ipc/dev",
-			  O_RDONLY | O_CLOEXEC);
+	int old, tmp;
+	long fd;
 	ssize_t n;
 	struct stat st;
 
+	/* A call may be in CANCELLABLE's asynchronous region: no cancellation
+	 * between the open and the close (a leaked descriptor). */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	fd = syscall(SYS_openat, AT_FDCWD, "/sys/class/misc/rust_ipc/dev", O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -errno : syscall(SYS_read, (int)fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		syscall(SYS_close, (int)fd);
+	pthread_setcancelstate(old, &tmp);
 	if (fd < 0)
-		return errno == ENOENT && stat("/sys/class/misc", &st) == 0 &&
+		return n == -ENOENT && stat("/sys/class/misc", &st) == 0 &&
 		       S_ISDIR(st.st_mode) && stat("/sys/module/rust_ipc", &st) != 0 &&
 		       errno == ENOENT ? (dev_t)-1 : 0;
-	n = syscall(SYS_read, (int)fd, buf, sizeof(buf) - 1);
-	syscall(SYS_close, (int)fd);
 	if (n <= 0)
 		return 0;
 	buf[n] = 0;
@@ -348,14 +354,17 @@ static void learn_abi(int fd)
 #define REGS_UNKNOWN() 0
 #endif
 
-/* Whether fd is (still) a file of the device, by its number. */
+/* Whether fd is (still) a file of the device open for reading and writing,
+ * as the library opens its own (a queue of the program's opened read-only
+ * at the number is not one to make device calls on: EBADF), by its number. */
 static int still_device(int fd)
 {
 	int err = errno, ok;
 	struct stat st;
 
 	ok = fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) &&
-	     st.st_rdev == __atomic_load_n(&device_rdev, __ATOMIC_RELAXED);
+	     st.st_rdev == __atomic_load_n(&device_rdev, __ATOMIC_RELAXED) &&
+	     ((int)syscall(SYS_fcntl, fd, F_GETFL) & O_ACCMODE) == O_RDWR;
 	errno = err;
 	return ok;
 }
@@ -518,7 +527,8 @@ static inline __attribute__((always_inline)) int cancel_possible(void)
  * that comes just as it returns acts then, and a message it received is
  * lost, as with glibc before 2.34).  Used only when cancel_possible(), out
  * of line, so that the common path of a call is one test more; whatever
- * may open a descriptor (the device's) is done before, so that a
+ * may open a descriptor (the device's) is done before, or with
+ * cancellation disabled (device_again(), sysfs_rdev()), so that a
  * cancellation leaks none.
  */
 #define CANCELLABLE(call) ({ \
@@ -532,21 +542,39 @@ static inline __attribute__((always_inline)) int cancel_possible(void)
 })
 
 /*
- * Whether the process-wide descriptor fd, on which a call just failed with
- * err, is no longer a file of the device: the program closed it (its
- * closefrom() or close_range() after a first call, without the drop-in:
- * EBADF) or another file took the number and refused the command
- * (ENOTTY).  Then it is forgotten, and the caller makes its call once more
- * on a new one (the module gives a device call EBADF or ENOTTY only on a
- * file that is the device's, which stays).
+ * After a call on the process-wide descriptor fd failed with err: the
+ * descriptor to make it on once more if fd is no longer a file of the
+ * device (the program closed it, by its closefrom() or close_range() after
+ * a first call, without the drop-in: EBADF; or another file took the
+ * number and refused the command: ENOTTY), -1 and errno if none can be
+ * opened, or -2 if fd is still the device's (the module gives a device
+ * call EBADF or ENOTTY only on a file that is the device's, which stays).
+ * A lost descriptor is forgotten, but not by a vfork() child, whose closes
+ * are its own: the number stays the parent's, in memory they share, and
+ * the child makes the call on a descriptor of its own.  With cancellation
+ * disabled: a call may be in CANCELLABLE's asynchronous region, and a
+ * descriptor opened here must be kept before a cancellation can act.
  */
-static __attribute__((noinline, cold)) int device_lost(int fd, int err)
+static __attribute__((noinline, cold)) int device_again(int fd, int err)
 {
+	int old, tmp, e;
+	pid_t fp;
+
 	if ((err != EBADF && err != ENOTTY) || still_device(fd))
-		return 0;
-	/* Forgotten here, or by another thread that met it too. */
-	ripc_device_forget((unsigned int)fd, (unsigned int)fd);
-	return 1;
+		return -2;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	fp = __atomic_load_n(&foreign_pid, __ATOMIC_RELAXED);
+	if (fp && fp != getpid()) {
+		fd = child_device_fd();
+	} else {
+		/* Forgotten here, or by another thread that met it too. */
+		ripc_device_forget((unsigned int)fd, (unsigned int)fd);
+		fd = device_fd();
+	}
+	e = errno;
+	pthread_setcancelstate(old, &tmp);
+	errno = e;
+	return fd;
 }
 
 /* An ioctl on the process-wide device descriptor. */
@@ -558,10 +586,15 @@ static long dev_ioctl(unsigned long cmd, void *arg)
 	if (fd < 0)
 		return -1;
 	ret = ioctl(fd, cmd, arg);
-	if (ret < 0 && device_lost(fd, errno)) {
+	if (ret < 0) {
+		int e = errno;
+
 		errno = err;
-		fd = device_fd();
-		ret = fd < 0 ? -1 : ioctl(fd, cmd, arg);
+		fd = device_again(fd, e);
+		if (fd == -2)
+			errno = e;
+		else
+			ret = fd < 0 ? -1 : ioctl(fd, cmd, arg);
 	}
 	return ret;
 }
@@ -622,13 +655,13 @@ ioctl_regs(int fd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
 }
 
 /* A failed register call ret on the process-wide descriptor fd: made once
- * more on a new one if fd was lost (device_lost()), else its error. */
+ * more on a new one if fd was lost (device_again()), else its error. */
 static __attribute__((noinline, cold)) long
 dev_regs_fail(long ret, int fd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
 {
-	if (!device_lost(fd, (int)-ret))
+	fd = device_again(fd, (int)-ret);
+	if (fd == -2)
 		return raw_fail(ret);
-	fd = device_fd();
 	return fd < 0 ? -1 : ioctl_regs(fd, cmd, a, b, c, d);
 }
 

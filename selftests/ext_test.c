@@ -819,19 +819,26 @@ TEST_F(ext, ripc_blocking_calls_are_cancellation_points)
  */
 /*
  * Takes libripc's device descriptor from it: closes it (how 0) or puts
- * another file on its number (how 1: /dev/null, the caller's to close).
- * Its number, or -1.
+ * another file on its number (how 1: /dev/null; how 2: a queue of the
+ * program's opened read-only, a file of the device too, on which the
+ * module refuses mq_open with EBADF; the caller's to close).  Its number,
+ * or -1.
  */
 static int lose_device(int how)
 {
-	int dev = ripc_device_fd_peek(), null;
+	int dev = ripc_device_fd_peek(), other;
 
 	if (dev < 0)
 		return -1;
 	if (how == 0)
 		return syscall(SYS_close, dev) ? -1 : dev;
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null < 0 || dup2(null, dev) != dev || close(null))
+	if (how == 1) {
+		other = open("/dev/null", O_RDWR | O_CLOEXEC);
+	} else {
+		other = ripc_mq_open("/ripc_ext_lose", O_RDONLY | O_CREAT, 0600, NULL);
+		ripc_mq_unlink("/ripc_ext_lose");
+	}
+	if (other < 0 || dup2(other, dev) != dev || close(other))
 		return -1;
 	return dev;
 }
@@ -866,22 +873,23 @@ TEST_F(ext, a_device_descriptor_the_program_closed_is_opened_again)
 	SYS(ripc_msgctl(id, IPC_RMID, NULL));
 	/* And mq_open and the notification descriptors' open, which make
 	 * their ioctl on it (not EBADF, nor the other file's ENOTTY taken
-	 * for an older module's). */
-	for (int k = 0; k < 2; k++) {
+	 * for an older module's; nor, on a read-only queue at its number,
+	 * EBADF for good: before, the queue passed for the device's own). */
+	for (int k = 0; k < 3; k++) {
 		int q, nfd;
 
 		dev = SYS(lose_device(k));
 		errno = 4242;
 		q = ripc_mq_open(self->name, O_RDWR | O_CREAT, 0600, NULL);
-		ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
+		ASSERT_LE(0, q) TH_LOG("mq_open %d: %s", k, strerrorname_np(errno));
 		ASSERT_EQ(4242, errno);
-		if (k == 1)
+		if (k)
 			SYS(close(dev));
 		dev = SYS(lose_device(k));
 		nfd = ripc_notify_fd_open(O_CLOEXEC);
-		ASSERT_LE(0, nfd) TH_LOG("notify_fd_open: %s", strerrorname_np(errno));
+		ASSERT_LE(0, nfd) TH_LOG("notify_fd_open %d: %s", k, strerrorname_np(errno));
 		ASSERT_EQ(4242, errno);
-		if (k == 1)
+		if (k)
 			SYS(close(dev));
 		SYS(ripc_mq_notify_fd(q, nfd, (union sigval){ .sival_int = 1 }));
 		SYS(close(nfd));

@@ -1327,6 +1327,40 @@ TEST(a_vfork_child_closing_descriptors_leaves_the_parent_alone)
 }
 
 /*
+ * A vfork() child that closes the descriptors it has and then makes a
+ * queue call makes it on a descriptor of its own: the parent keeps its
+ * device descriptor (before, the child's call forgot the parent's, in the
+ * memory they share, and the parent opened the device again with the old
+ * descriptor still open: one more a child).
+ */
+TEST(a_vfork_childs_call_after_closefrom_leaves_the_parent_its_descriptor)
+{
+	struct { long mtype; char mtext[4]; } m = { 1, "x" };
+	int id = SYS(msgget(IPC_PRIVATE, 0600)), before, i, st;
+	pid_t pid;
+
+	SYS(msgsnd(id, &m, 1, 0));
+	before = count_fds();
+	ASSERT_LT(0, before);
+	for (i = 0; i < 3; i++) {
+		pid = vfork();
+		if (pid == 0) {
+			closefrom(3);
+			_exit(msgsnd(id, &m, 1, IPC_NOWAIT) ? 2 : 0);
+		}
+		ASSERT_LT(0, pid);
+		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("child status %#x", st);
+		ASSERT_EQ(1, msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+		ASSERT_EQ(1, msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+		ASSERT_EQ('x', m.mtext[0]);
+		SYS(msgsnd(id, &m, 1, 0));
+	}
+	ASSERT_EQ(before, count_fds());
+	SYS(msgctl(id, IPC_RMID, NULL));
+}
+
+/*
  * A vfork() child that opens files the drop-in serves (a limits file,
  * /proc/sys/kernel/msg_next_id) before it would exec leaves the parent
  * alone: the parent's first queue call finds the device (the child's
