@@ -460,7 +460,8 @@ impl QueueState for MqState {
         // the lock (`ready_to_go_back`): a priority emptied by another
         // message and freed since takes it; else it is the spare.
         if let Err(e) = self.put(m, true, &mut node) {
-            pr_warn!("rust_ipc: a message could not go back ({:?})\n", e);
+            // Once: under the queue lock, and memory pressure may lose many.
+            kernel::pr_warn_once!("rust_ipc: a message could not go back ({:?})\n", e);
         }
         self.prios.recycle(&mut node);
         // Back in a queue that was seen without it, by a registrant that

@@ -95,9 +95,19 @@ impl Receipt {
     }
 
     /// This receipt and `later`'s, of receives counted after it (a batch's).
+    /// The lock may have been dropped between them (a batch's allocation
+    /// for a blocked sender): after a reset meanwhile the first's resets
+    /// stay, so that nothing is taken back (as after a reset since the
+    /// whole batch); after another receive counted meanwhile, the time
+    /// stays (the sum of the two would skip that receive's).
     pub(crate) fn and(self, later: Receipt) -> Self {
+        if later.resets() != self.resets() {
+            return self.count_only();
+        }
+        let next = later.count() == (self.count() + 1) & 0x7fff;
         let ago = match (self.ago(), later.ago()) {
             (u32::MAX, _) | (_, u32::MAX) => u64::MAX,
+            _ if !next => u64::MAX,
             (a, b) => u64::from(a) + u64::from(b),
         };
         Self::new(later.resets(), later.count(), ago)

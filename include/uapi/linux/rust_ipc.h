@@ -683,8 +683,11 @@ struct ripc_dump {
  * leaves the queue, and taken back if its copy faults and the message goes
  * back: the counts, and the time of the last receive if no receive was
  * counted since and the whole call failed; after a reset meanwhile,
- * nothing is; a one-copy receive whose priority cannot be written is taken
- * back from the counts, even after a reset, and the time stays).  The times are CLOCK_REALTIME nanoseconds
+ * nothing is; a one-copy receive whose priority cannot be written and
+ * whose message goes back is taken back from the counts, even after a
+ * reset, and the time stays; from a descriptor not open for writing its
+ * message is lost, as native's, and stays counted as received).  The
+ * times are CLOCK_REALTIME nanoseconds
  * of the last such event, 0 if there was none, to within a clock tick or
  * two: the module keeps the tick count (jiffies) of each event and gives
  * it on the clock as it reads now (a clock step moves past events with it;
