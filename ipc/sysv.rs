@@ -802,7 +802,7 @@ impl Family for SysvState {
 
     #[inline]
     fn received(&mut self, w: &Want) {
-        if !w.copy {
+        if w.copy.is_none() {
             PidRef::set_current(&mut self.lrpid);
             self.rtime = now();
         }
@@ -1025,16 +1025,36 @@ fn load(msgmax: u32, msgp: u64, msgsz: i64, msqid: i32) -> Result<Msg> {
     Msg::load(msgp.wrapping_add(8), msgsz as usize, mtype)
 }
 
-/// `RIPC_MSGSND`, in `do_msgsnd`'s order of checks.
+/// `RIPC_MSGSND`, in `do_msgsnd`'s order of checks; `msgmax`, the type
+/// and the timeout are each read once (a large message may first try one
+/// copy, [`msgsnd_direct`], with what it read).
 pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
-    if let Some(r) = msgsnd_direct(ns, a) {
-        return r;
-    }
-    let m = load(ns.shared.limits.msgmax(), a.msgp, a.msgsz, a.msqid)?;
+    let msgmax = ns.shared.limits.msgmax();
+    let (m, deadline) = match usize::try_from(a.msgsz) {
+        Ok(len)
+            if (DIRECT_MIN..=DIRECT_TEXT_MAX).contains(&len)
+                && a.msgsz <= i64::from(msgmax)
+                && a.msqid >= 0 =>
+        {
+            let mtype: i64 = read_user(a.msgp)?;
+            if mtype < 1 {
+                return Err(EINVAL);
+            }
+            let deadline = Deadline::from_user(a.timeout, &a.clock);
+            if let Some(r) = deadline.ok().and_then(|_| msgsnd_direct(ns, a, len, mtype)) {
+                return r;
+            }
+            (Msg::load(a.msgp.wrapping_add(8), len, mtype)?, deadline)
+        }
+        _ => {
+            let m = load(msgmax, a.msgp, a.msgsz, a.msqid)?;
+            (m, Deadline::from_user(a.timeout, &a.clock))
+        }
+    };
     let b = Blocking {
         nonblock: a.msgflg & IPC_NOWAIT != 0,
         first_only: false,
-        deadline: Deadline::from_user(a.timeout, &a.clock)?,
+        deadline: deadline?,
     };
     let q = find(ns, a.msqid)?;
     let (done, err) = q.parts().send_run(core::iter::once(m), b);
@@ -1042,22 +1062,11 @@ pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
     outcome(done, err).map(|_| ())
 }
 
-/// A large message straight into a blocked receiver's buffer, if one
-/// waits with it pinned (one copy).  `None` (the ordinary way) also for any
-/// error, which the ordinary way then gives in `do_msgsnd`'s order.
-fn msgsnd_direct(ns: &SysvNs, a: &ripc_msgsnd) -> Option<Result> {
-    let len = usize::try_from(a.msgsz).ok()?;
-    if !(DIRECT_MIN..=DIRECT_TEXT_MAX).contains(&len)
-        || a.msgsz > i64::from(ns.shared.limits.msgmax())
-        || a.msqid < 0
-    {
-        return None;
-    }
-    Deadline::from_user(a.timeout, &a.clock).ok()?;
-    let mtype: i64 = read_user(a.msgp).ok()?;
-    if mtype < 1 {
-        return None;
-    }
+/// A large message (its type read, `mtype`) straight into a blocked
+/// receiver's buffer, if one waits with it pinned (one copy).  `None` (the
+/// ordinary way) also for any error, which the ordinary way then gives in
+/// `do_msgsnd`'s order.
+fn msgsnd_direct(ns: &SysvNs, a: &ripc_msgsnd, len: usize, mtype: i64) -> Option<Result> {
     let q = lookup(ns, a.msqid).ok()?;
     q.parts().send_direct(a.msgp.wrapping_add(8), len, mtype)
 }
@@ -1068,17 +1077,18 @@ struct Want {
     search: Search,
     bufsz: usize,
     noerror: bool,
-    copy: bool,
+    /// A copy's (`MSG_COPY`) limit: `min(bufsz, msgmax)`, `msgmax` read
+    /// once, as `prepare_copy`'s.
+    copy: Option<usize>,
     /// Where a single blocking receive's `struct msgbuf` is, for one copy.
     direct: Option<u64>,
 }
 
-/// `prepare_copy`'s fault: native loads `min(bufsz, msgmax)` bytes of a
-/// `MSG_COPY` buffer before it looks the queue up (`EFAULT` first).  A
-/// byte of each page faults as that copy would.
-fn copy_buffer_readable(ns: &SysvNs, buf: u64, bufsz: usize) -> Result {
-    let len = bufsz.min(ns.shared.limits.msgmax() as usize) as u64;
-    let end = buf.checked_add(len).ok_or(EFAULT)?;
+/// `prepare_copy`'s fault: native loads `min(bufsz, msgmax)` bytes
+/// (`len`) of a `MSG_COPY` buffer before it looks the queue up (`EFAULT`
+/// first).  A byte of each page faults as that copy would.
+fn copy_buffer_readable(buf: u64, len: usize) -> Result {
+    let end = buf.checked_add(len as u64).ok_or(EFAULT)?;
     let mut at = buf;
     while at < end {
         read_user::<u8>(at)?;
@@ -1092,18 +1102,25 @@ fn copy_buffer_readable(ns: &SysvNs, buf: u64, bufsz: usize) -> Result {
 }
 
 impl Want {
-    /// `msgrcv`'s argument checks.
-    fn new(msgsz: i64, msgtyp: i64, flg: i32) -> Result<Want> {
+    /// `msgrcv`'s argument checks; a copy's buffer is read as
+    /// `prepare_copy`'s ([`copy_buffer_readable`]).
+    fn new(ns: &SysvNs, msgp: u64, msgsz: i64, msgtyp: i64, flg: i32) -> Result<Want> {
         if msgsz < 0 {
             return Err(EINVAL);
         }
-        let copy = flg & MSG_COPY != 0;
-        if copy && (flg & IPC_NOWAIT == 0 || flg & MSG_EXCEPT != 0) {
-            return Err(EINVAL);
+        let bufsz = msgsz as usize;
+        let mut copy = None;
+        if flg & MSG_COPY != 0 {
+            if flg & IPC_NOWAIT == 0 || flg & MSG_EXCEPT != 0 {
+                return Err(EINVAL);
+            }
+            let most = bufsz.min(ns.shared.limits.msgmax() as usize);
+            copy_buffer_readable(msgp, most)?;
+            copy = Some(most);
         }
         Ok(Want {
             search: Search::new(msgtyp, flg),
-            bufsz: msgsz as usize,
+            bufsz,
             noerror: flg & MSG_NOERROR != 0,
             copy,
             direct: None,
@@ -1128,9 +1145,8 @@ impl SysvState {
         if w.bufsz < len && !w.noerror {
             return Err(E2BIG);
         }
-        if w.copy {
+        if let Some(most) = w.copy {
             // copy_msg's quirk: larger than min(msgsz, msgmax) is EINVAL.
-            let most = w.bufsz.min(self.shared.limits.msgmax() as usize);
             if len > most {
                 return Err(EINVAL);
             }
@@ -1160,10 +1176,8 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
     if a.msqid < 0 {
         return Err(EINVAL);
     }
-    let mut w = Want::new(a.msgsz, a.msgtyp, a.msgflg)?;
-    if w.copy {
-        copy_buffer_readable(ns, a.msgp, w.bufsz)?;
-    } else {
+    let mut w = Want::new(ns, a.msgp, a.msgsz, a.msgtyp, a.msgflg)?;
+    if w.copy.is_none() {
         // A blocking receive may be filled straight by its sender (one copy).
         w.direct = Some(a.msgp);
     }
@@ -1181,7 +1195,7 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
     let parts = q.parts();
     let mut got = None;
     let (_, err) = parts.receive_run(core::iter::once(w), b, |g, arrival, wq| {
-        got = Some(parts.got(g, arrival, !w.copy, wq, |m| {
+        got = Some(parts.got(g, arrival, w.copy.is_none(), wq, |m| {
             let n = m.len().min(w.bufsz);
             m.store_typed_nofault(a.msgp, n).map(|()| n)
         }));
@@ -1196,7 +1210,7 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
             |n, _, _| Ok(n),
         )
     });
-    if w.copy {
+    if w.copy.is_some() {
         drop_copy_room(&q);
     }
     keep(ns, q);
@@ -1258,13 +1272,7 @@ pub(crate) fn msgrcv_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
     let mut wants = KVec::with_capacity(items.len(), GFP_KERNEL_ACCOUNT)?;
     for it in items.iter() {
         // Each item's checks as `msgrcv`'s, a copy's buffer read too.
-        let w = Want::new(it.msgsz, it.msgtyp, b.msgflg).and_then(|w| {
-            if w.copy {
-                copy_buffer_readable(ns, it.msgp, w.bufsz)?;
-            }
-            Ok(w)
-        });
-        match w {
+        match Want::new(ns, it.msgp, it.msgsz, it.msgtyp, b.msgflg) {
             Ok(w) => {
                 let _ = wants.push_within_capacity(w);
             }
@@ -1278,7 +1286,7 @@ pub(crate) fn msgrcv_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
         return outcome(0, err);
     }
     let q = lookup(ns, b.msqid)?;
-    let copy = wants.first().is_some_and(|w| w.copy);
+    let copy = wants.first().is_some_and(|w| w.copy.is_some());
     let want = |i| wants.get(i).copied();
     let (done, err) =
         q.parts()
@@ -1655,13 +1663,14 @@ impl Restore {
             return Err(EBADMSG);
         }
         // The record's own checks first, then the native ones.  As
-        // `IPC_SET`: above msgmnb takes CAP_SYS_RESOURCE.
-        if qbytes > u64::from(ns.shared.limits.get().msgmnb)
-            && !cred::capable(cred::CAP_SYS_RESOURCE)
-        {
+        // `IPC_SET`: above msgmnb takes CAP_SYS_RESOURCE.  The limits are
+        // read once (a concurrent `RIPC_SET_LIMITS`).
+        let limits = ns.shared.limits.get();
+        let msgmnb = u64::from(limits.msgmnb);
+        if qbytes > msgmnb && !cred::capable(cred::CAP_SYS_RESOURCE) {
             return Err(EPERM);
         }
-        if self.t.in_use >= ns.shared.limits.get().msgmni.min(IPCMNI) {
+        if self.t.in_use >= limits.msgmni.min(IPCMNI) {
             return Err(ENOSPC);
         }
         let perm = Perm {
@@ -1687,13 +1696,13 @@ impl Restore {
         t.insert(idx, seq, q.clone());
         (t.seq, t.last_idx, t.cursor, t.next_id) = alloc;
         self.t.keys.insert(key, id);
-        let msgmax = ns.shared.limits.msgmax() as usize;
+        let msgmax = limits.msgmax as usize;
         // What the queue holds: no more than a send could have put in
         // (`msg_fits_inqueue`: bytes and messages up to `msg_qbytes`), or
         // than `msgmnb` (a queue whose `msg_qbytes` was lowered below its
         // bytes), unless the caller may raise `msg_qbytes` past `msgmnb`
         // (also for a queue that a put-back took past both: `put_back`).
-        let most = qbytes.max(u64::from(ns.shared.limits.get().msgmnb));
+        let most = qbytes.max(msgmnb);
         let (mut bytes, mut count, mut resource) = (0u64, 0u64, None);
         for _ in 0..n {
             let mut m = r.msg(msgmax, EINVAL)?;
