@@ -630,6 +630,75 @@ TEST_F(container, limits_are_per_namespace_and_set_by_its_root)
 	ASSERT_EQ(host_msgsize_max, mq->set_limit(LIM_MSGSIZE_MAX, 0));
 }
 
+/*
+ * Container root is bound by the limits that native lets only a capability
+ * in the initial user namespace pass (capable(CAP_SYS_RESOURCE), not the
+ * namespace's): mq_open past msg_max or msgsize_max (EINVAL), a queue past
+ * queues_max (ENOSPC), IPC_SET of msg_qbytes past msgmnb (EPERM), msgget
+ * past msgmni (ENOSPC).  Each refusal makes nothing and leaves the queues
+ * as they were; at the limit, each call succeeds.
+ */
+TEST_F(container, container_root_is_bound_by_the_limits_only_host_root_passes)
+{
+	pid_t init = start_container(_metadata, self, FULL);
+
+	if (init == 0) {
+		struct mq_attr deep = { .mq_maxmsg = 11, .mq_msgsize = 16 };
+		struct mq_attr wide = { .mq_maxmsg = 1, .mq_msgsize = 8193 };
+		struct mq_attr most = { .mq_maxmsg = 10, .mq_msgsize = 8192 };
+		struct msqid_ds ds;
+		char n2[80];
+		mqd_t q1, q2;
+		int id1, id2;
+
+		/* A new namespace's msg_max (10) and msgsize_max (8192). */
+		C_ERR(EINVAL, mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &deep));
+		C_ERR(EINVAL, mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &wide));
+		C_ERR(ENOENT, mq->open(self->name, O_RDWR));
+		q1 = C_OK(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &most));
+		/* queues_max: not a second queue while it is 1. */
+		C_EQ(256, mq->set_limit(LIM_QUEUES_MAX, 1));
+		snprintf(n2, sizeof(n2), "%s_2", self->name);
+		C_ERR(ENOSPC, mq->open(n2, O_RDWR | O_CREAT, 0600, ATTR));
+		C_ERR(ENOENT, mq->open(n2, O_RDWR));
+		C_EQ(1, mq->set_limit(LIM_QUEUES_MAX, 2));
+		q2 = C_OK(mq->open(n2, O_RDWR | O_CREAT | O_EXCL, 0600, ATTR));
+		C_OK(mq->getattr(q1, &most));
+		C_EQ(10, most.mq_maxmsg);
+		C_EQ(8192, most.mq_msgsize);
+		C_EQ(0, most.mq_curmsgs);
+		C_OK(mq->send(q2, "two", 3, 2));
+		C_RECV(q2, "two", 2);
+		/* A new namespace's msgmnb (16384): msg_qbytes up to it only. */
+		id1 = C_OK(sv->get(IPC_PRIVATE, 0600));
+		C_OK(sv->ctl(id1, IPC_STAT, &ds));
+		C_EQ(16384, ds.msg_qbytes);
+		ds.msg_qbytes = 16385;
+		C_ERR(EPERM, sv->ctl(id1, IPC_SET, &ds));
+		C_OK(sv->ctl(id1, IPC_STAT, &ds));
+		C_EQ(16384, ds.msg_qbytes);
+		ds.msg_qbytes = 100;
+		C_OK(sv->ctl(id1, IPC_SET, &ds));
+		ds.msg_qbytes = 16384;
+		C_OK(sv->ctl(id1, IPC_SET, &ds));
+		C_OK(sv->ctl(id1, IPC_STAT, &ds));
+		C_EQ(16384, ds.msg_qbytes);
+		/* msgmni: not a second queue while it is 1. */
+		C_EQ(32000, sv->msgmni(1));
+		C_ERR(ENOSPC, sv->get(IPC_PRIVATE, 0600));
+		C_ERR(ENOSPC, sv->get(self->key, IPC_CREAT | 0600));
+		C_ERR(ENOENT, sv->get(self->key, 0600));
+		C_EQ(1, sv->msgmni(2));
+		id2 = C_OK(sv->get(self->key, IPC_CREAT | IPC_EXCL | 0600));
+		C_OK(snd(sv, id1, 1, "one", IPC_NOWAIT));
+		C_OK(snd(sv, id2, 2, "two", IPC_NOWAIT));
+		C_RCV(id1, 1, "one");
+		C_RCV(id2, 2, "two");
+		_exit(0);
+	}
+	ASSERT_EQ(0, end_container(self));
+}
+
 /* The other uids of the container have no capability: container root's
  * 0600 queues are closed to them. */
 TEST_F(container, other_container_uids_are_refused)
