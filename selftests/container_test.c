@@ -581,6 +581,72 @@ TEST_F(container, rlimit_msgqueue_is_charged_to_the_containers_creator_too)
 }
 
 /*
+ * The charge of a queue (2 x 100: 392 bytes, mq_test's exact one) to
+ * RLIMIT_MSGQUEUE, exactly, at both levels: the creator's user in its own
+ * user namespace against its rlimit now, and the container's creator
+ * against the rlimit it had when it made the namespace (here 2 x 392 - 1:
+ * a second container uid's queue is one byte too many until the first
+ * goes).
+ */
+TEST_F(container, rlimit_msgqueue_charge_is_exact_at_both_levels)
+{
+	struct rlimit lim = { 2 * 392 - 1, 1000000 };
+	struct rlimit old;
+	pid_t init;
+
+	SYS(getrlimit(RLIMIT_MSGQUEUE, &old));
+	SYS(setrlimit(RLIMIT_MSGQUEUE, &lim));
+	init = start_container(_metadata, self, FULL);
+	if (init > 0)
+		SYS(setrlimit(RLIMIT_MSGQUEUE, &old));
+	if (init == 0) {
+		struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 100 };
+		struct rlimit rl = { 391, 1000000 };
+		unsigned int prio = 0;
+		char other[80], buf[100];
+		pid_t pid;
+		int q;
+
+		snprintf(other, sizeof(other), "%s_u1", self->name);
+		/* The first level: the rlimit now. */
+		C_OK(setrlimit(RLIMIT_MSGQUEUE, &rl));
+		C_ERR(EMFILE, mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+		C_ERR(ENOENT, mq->open(self->name, O_RDWR));
+		rl.rlim_cur = 392;
+		C_OK(setrlimit(RLIMIT_MSGQUEUE, &rl));
+		q = C_OK(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+		rl.rlim_cur = 1000000;
+		C_OK(setrlimit(RLIMIT_MSGQUEUE, &rl));
+		/* The creator's level: 392 + 392 > 783. */
+		pid = fork_child();
+		if (pid == 0) {
+			C_OK(become_uid(1));
+			C_ERR(EMFILE, mq->open(other, O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+			C_ERR(ENOENT, mq->open(other, O_RDWR));
+			_exit(0);
+		}
+		C_EQ(0, wait_child(pid));
+		C_OK(mq->close(q));
+		C_OK(mq->unlink(self->name));
+		pid = fork_child();
+		if (pid == 0) {
+			C_OK(become_uid(1));
+			q = C_OK(mq->open(other, O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+			C_OK(mq->send(q, "one", 3, 1));
+			C_EQ(3, mq->receive(q, buf, sizeof(buf), &prio));
+			C_EQ(0, memcmp(buf, "one", 3));
+			C_EQ(1, prio);
+			C_OK(mq->close(q));
+			C_OK(mq->unlink(other));
+			_exit(0);
+		}
+		C_EQ(0, wait_child(pid));
+		_exit(0);
+	}
+	ASSERT_EQ(0, end_container(self));
+}
+
+/*
  * The limits are per IPC namespace (the sysctls): a new namespace starts
  * from the native defaults, its root changes them for it alone, and its
  * other uids may not (native: EACCES opening the sysctl for writing;
