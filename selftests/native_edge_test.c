@@ -873,7 +873,18 @@ struct fill {
 	int op;			/* the call that failed (FILL_NONE: none did) */
 	int err;		/* its errno */
 	long msgs, bytes;	/* messages and bytes queued */
+	/* After a send failed with ENOMEM (fill_recovers()): */
+	long last_msgs;		/* messages queued in its queue before */
+	long depth;		/* that queue's depth then (stat, getattr) */
+	long got;		/* a receive's length from it */
+	int exact;		/* 1 if that receive gave the message sent, byte for byte */
+	int resent;		/* a send's errno after that receive, 0 if it was queued */
 };
+
+/* A fill's receive buffers, written by the filler before it enters the
+ * cgroup (a page first written in there would be charged to it). */
+static struct { long mtype; char mtext[SV_MSGSZ]; } sv_rcv_msg;
+static char mq_rcv_msg[MQ_MSGSIZE];
 
 /*
  * Touches the stack the filler will use, so that no page (or page table)
@@ -904,6 +915,8 @@ static void filler_ready(struct fill *f, int ready_fd, int go_fd, int ripc)
 	CHILD_CHECK(setrlimit(RLIMIT_MSGQUEUE, &rl) == 0);
 	if (ripc)	/* libripc's System V descriptor, opened on first use */
 		CHILD_CHECK(ripc_device_fd() >= 0);
+	memset(&sv_rcv_msg, 0, sizeof(sv_rcv_msg));
+	memset(mq_rcv_msg, 0, sizeof(mq_rcv_msg));
 	CHILD_CHECK(write(ready_fd, "r", 1) == 1);
 	CHILD_CHECK(read(go_fd, &c, 1) == 1 && c == 'g');
 }
@@ -925,6 +938,7 @@ static int fill_sent(struct fill *f, int r, long size)
 {
 	if (r == 0) {
 		f->msgs++;
+		f->last_msgs++;
 		f->bytes += size;
 		return 1;
 	}
@@ -945,6 +959,7 @@ static void fill_sysv(const struct msg_backend *b, struct fill *f)
 			return;
 		}
 		f->ids[f->nq++] = id;
+		f->last_msgs = 0;
 		if (b->ctl(id, IPC_STAT, &ds) ||
 		    (ds.msg_qbytes = SV_QBYTES, b->ctl(id, IPC_SET, &ds))) {
 			fill_failed(f, FILL_SET);
@@ -952,7 +967,16 @@ static void fill_sysv(const struct msg_backend *b, struct fill *f)
 		}
 		while ((r = fill_sent(f, b->snd(id, &sv_fill_msg, SV_MSGSZ, IPC_NOWAIT), SV_MSGSZ)))
 			if (r < 0)
-				return;
+				break;
+		if (r < 0) {
+			/* The failed send left the queue as it was. */
+			f->depth = b->ctl(id, IPC_STAT, &ds) ? -1 : (long)ds.msg_qnum;
+			f->got = b->rcv(id, &sv_rcv_msg, SV_MSGSZ, 0, IPC_NOWAIT);
+			f->exact = sv_rcv_msg.mtype == 1 &&
+				   !memcmp(sv_rcv_msg.mtext, sv_fill_msg.mtext, SV_MSGSZ);
+			f->resent = b->snd(id, &sv_fill_msg, SV_MSGSZ, IPC_NOWAIT) ? errno : 0;
+			return;
+		}
 	}
 }
 
@@ -963,17 +987,27 @@ static void fill_posix(FIXTURE_DATA(edge) *self, struct fill *f)
 	int r;
 
 	for (int i = 0; i < NQ; i++) {
-		mqd_t q = posix->open(self->name[i], O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK,
+		mqd_t q = posix->open(self->name[i], O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK,
 				      0600, &a);
+		unsigned int prio = ~0u;
 
 		if (q < 0) {
 			fill_failed(f, FILL_CREATE);
 			return;
 		}
 		f->nq++;
-		while ((r = fill_sent(f, posix->send(q, mq_fill_msg, MQ_MSGSIZE, 0), MQ_MSGSIZE)))
+		f->last_msgs = 0;
+		while ((r = fill_sent(f, posix->send(q, mq_fill_msg, MQ_MSGSIZE, 3), MQ_MSGSIZE)))
 			if (r < 0)
-				return;
+				break;
+		if (r < 0) {
+			/* The failed send left the queue as it was. */
+			f->depth = posix->getattr(q, &a) ? -1 : a.mq_curmsgs;
+			f->got = posix->receive(q, mq_rcv_msg, MQ_MSGSIZE, &prio);
+			f->exact = prio == 3 && !memcmp(mq_rcv_msg, mq_fill_msg, MQ_MSGSIZE);
+			f->resent = posix->send(q, mq_fill_msg, MQ_MSGSIZE, 3) ? errno : 0;
+			return;
+		}
 	}
 }
 
@@ -1037,6 +1071,12 @@ static void memcg_fill(struct __test_metadata *_metadata, FIXTURE_DATA(edge) *se
 		ASSERT_LE(peak, max);
 	}
 	ASSERT_EQ(0, cg_read(self->cg, "memory.events", "oom_kill"));
+	/* The send that failed left its queue as it was: its messages there,
+	 * a receive gives one whole, and then a send fits again. */
+	ASSERT_EQ(f->last_msgs, f->depth);
+	ASSERT_EQ(family_sysv ? SV_MSGSZ : MQ_MSGSIZE, f->got);
+	ASSERT_EQ(1, f->exact);
+	ASSERT_EQ(0, f->resent) TH_LOG("the send after a receive: %s", strerrorname_np(f->resent));
 	/* Freeing the messages gives the charge back. */
 	if (family_sysv) {
 		for (int i = 0; i < f->nq; i++)
