@@ -99,16 +99,20 @@ impl WakeQ {
 }
 
 impl WakeQ {
-    /// Wakes the tasks (out of line: most operations wake nobody).
+    /// Wakes the tasks (out of line: most operations wake nobody), all
+    /// before any runs: with preemption off, as native's `wake_up_q()`
+    /// under `rcu_read_lock()` (System V's), so that a more urgent task
+    /// woken later runs before a less urgent one woken first.  Their
+    /// references are dropped after.
     #[cold]
     #[inline(never)]
     fn wake_all(&mut self) {
-        if let Some(t) = self.first.take() {
+        let (first, more) = (self.first.take(), self.more.take());
+        let no_preempt = kernel_api::NoPreempt::new();
+        for t in Iterator::chain(first.iter(), more.iter().flatten()) {
             t.wake_up();
         }
-        for t in self.more.take().iter().flatten() {
-            t.wake_up();
-        }
+        drop(no_preempt);
     }
 
     /// Wakes the tasks added so far now, not at the end of the run: before

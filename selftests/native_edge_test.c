@@ -451,6 +451,53 @@ TEST_F(edge, sysv_blocked_receivers_are_served_fifo_whatever_the_priority)
 	ASSERT_QUEUE(id, 0, 0);
 }
 
+/* Sends "s<i>" to a System V queue (blocking). */
+static void sysv_send(FIXTURE_DATA(edge) *self, int q, int i, int *got)
+{
+	char msg[3] = { 's', (char)('0' + i), 0 };
+
+	(void)got;
+	CHILD_CHECK(snd(sysv, q, 1, msg, 0) == 0);
+}
+
+/*
+ * System V senders blocked on a full queue: a receive that makes room
+ * wakes every sender whose message fits (ss_wakeup), the first to run
+ * takes the room, the others sleep again.  On one CPU the most urgent
+ * runs first: served by priority, then in arrival order, as POSIX's.
+ */
+TEST_F(edge, sysv_blocked_senders_are_served_by_priority_then_fifo)
+{
+	int got[ARRAY_SIZE(rt5)], unused[ARRAY_SIZE(rt5)];
+	struct msqid_ds ds;
+	struct mbuf m;
+	int id;
+
+	REQUIRE_RT();
+	id = MKQ(0600);
+	SYS(sysv->ctl(id, IPC_STAT, &ds));
+	ds.msg_qbytes = 2;
+	SYS(sysv->ctl(id, IPC_SET, &ds));
+	SYS(snd(sysv, id, 1, "fu", 0));
+	start_waiters(_metadata, self, rt5, ARRAY_SIZE(rt5), sysv_send, id, unused);
+	memset(got, 0xff, sizeof(got));
+	/* Each receive makes room for one sender: whose message comes next. */
+	memset(&m, 0, sizeof(m));
+	ASSERT_EQ(2, sysv->rcv(id, &m, sizeof(m.mtext), 0, 0));
+	ASSERT_EQ(0, memcmp(m.mtext, "fu", 2));
+	for (int k = 0; k < (int)ARRAY_SIZE(rt5); k++) {
+		memset(&m, 0, sizeof(m));
+		ASSERT_EQ(2, sysv->rcv(id, &m, sizeof(m.mtext), 0, 0));
+		ASSERT_EQ('s', m.mtext[0]);
+		ASSERT_LE('0', m.mtext[1]);
+		ASSERT_GE('4', m.mtext[1]);
+		got[m.mtext[1] - '0'] = k;
+	}
+	reap_waiters(_metadata, self);
+	ASSERT_SERVED(got, rt5_order, (int)ARRAY_SIZE(rt5));
+	ASSERT_QUEUE(id, 0, 0);
+}
+
 /* ---- a waiter woken with a signal pending ----------------------------------- */
 
 static void on_usr1(int sig)
