@@ -575,6 +575,58 @@ TEST_F(mq, under_rlimit_memlock_0_a_remapped_buffer_gets_the_message_as_native)
 }
 
 /*
+ * One copy pins at most half of the user's RLIMIT_MEMLOCK: the rest stays
+ * for the pinning a program asks for (io_uring's registered buffers,
+ * MSG_ZEROCOPY, RDMA), which an optimisation must not starve.  A buffer of
+ * two pages (BIG) is pinned under a limit of four pages, not under one of
+ * two.  Seen by a buffer remapped while its receiver sleeps: a pinned one
+ * gets the message in its old pages (the new mapping stays zero), else it
+ * is in the new mapping, as native's always is.
+ */
+TEST_F(mq, one_copy_pins_at_most_half_of_rlimit_memlock)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	REQUIRE_ROOT();
+	for (int pages = 2; pages <= 4; pages += 2) {
+		pid_t pid = fork_child();
+
+		if (pid == 0) {
+			static char msg[BIG];
+			struct remapped r = { .be = self->be, .q = self->q };
+			struct rlimit rl = { pages * page, pages * page };
+			int pinned = self->be != &native_mq_be && pages == 4;
+			pthread_t t;
+
+			CHILD_CHECK(drop_privs() == 0);
+			CHILD_CHECK(setrlimit(RLIMIT_MEMLOCK, &rl) == 0);
+			r.buf = mmap(NULL, BIG, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			CHILD_CHECK(r.buf != MAP_FAILED);
+			memset(r.buf, 0x5a, BIG);	/* its pages there: pinnable */
+			CHILD_CHECK(pthread_create(&t, NULL, remapped_receive, &r) == 0);
+			while (!__atomic_load_n(&r.tid, __ATOMIC_ACQUIRE))
+				usleep(1000);
+			CHILD_CHECK(wait_blocked(r.tid) == 0);
+			CHILD_CHECK(mmap(r.buf, BIG, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == r.buf);
+			fill(msg, BIG, 31);
+			CHILD_CHECK(self->be->send(self->q, msg, BIG, 4) == 0);
+			CHILD_CHECK(pthread_join(t, NULL) == 0);
+			CHILD_CHECK(r.got == BIG && r.prio == 4);
+			if (pinned) {
+				for (size_t i = 0; i < BIG; i++)
+					CHILD_CHECK(r.buf[i] == 0);
+			} else {
+				CHILD_CHECK(check(r.buf, BIG, 31));
+			}
+			_exit(0);
+		}
+		ASSERT_EQ(0, wait_child(pid)) TH_LOG("RLIMIT_MEMLOCK of %d pages", pages);
+	}
+}
+
+/*
  * That the one copy is made: a blocked receiver's buffer, pinned when it
  * blocked, is replaced by a new mapping before the message comes.
  * Natively the message is copied to the buffer's address after the

@@ -822,7 +822,10 @@ s64 rust_ipc_coarse_real_ns(void)
  * Charges n pinned pages to the caller's user and RLIMIT_MEMLOCK, as
  * io_uring's registered buffers are (__io_account_mem): returns the user
  * charged (a reference), NULL without a charge (CAP_IPC_LOCK, which
- * io_uring does not charge either), or an ERR_PTR over the limit.
+ * io_uring does not charge either), or an ERR_PTR past half the limit:
+ * the other half stays for the pinning a program asks for (io_uring's
+ * buffers, MSG_ZEROCOPY, RDMA, which count in the same locked_vm), which
+ * one copy, an optimisation, must not starve.
  */
 static struct user_struct *charge_pinned(unsigned long n)
 {
@@ -834,7 +837,7 @@ static struct user_struct *charge_pinned(unsigned long n)
 		return NULL;
 	cur = atomic_long_read(&user->locked_vm);
 	do {
-		if (cur + n > limit)
+		if (cur + n > limit / 2)
 			return ERR_PTR(-ENOMEM);
 	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, cur + n));
 	return get_uid(user);

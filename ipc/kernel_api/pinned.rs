@@ -9,8 +9,9 @@
 //! receiver once it is on the waiter list, with the queue lock dropped
 //! (pinning may wait for the receiver's `mmap_lock` or migrate pages out of
 //! movable memory, `FOLL_LONGTERM`), and charged to its user's
-//! `RLIMIT_MEMLOCK` as io_uring's registered buffers are (none over the
-//! limit; a task with `CAP_IPC_LOCK` is not charged) and counted in its
+//! `RLIMIT_MEMLOCK` as io_uring's registered buffers are (none past half
+//! the limit, the other half left to the pinning a program asks for; a
+//! task with `CAP_IPC_LOCK` is not charged) and counted in its
 //! `VmPin`.  They are filled with page faults
 //! disabled, under the queue lock, where a fault (on a `userfaultfd` page,
 //! say) could stall every user of the queue.  Whoever finds a page missing
