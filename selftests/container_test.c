@@ -683,7 +683,7 @@ TEST_F(container, limits_are_per_namespace_and_set_by_its_root)
 		C_EQ(4000, sv->msgmax(0));
 		pid = fork_child();
 		if (pid == 0) {
-			/* A user the namespace does not map either. */
+			/* Another of its uids (65534, the overflow uid's number, mapped here). */
 			C_OK(become_uid(65534));
 			C_ERR(nope, mq->set_limit(LIM_MSGSIZE_MAX, 8192));
 			_exit(0);
@@ -760,6 +760,64 @@ TEST_F(container, container_root_is_bound_by_the_limits_only_host_root_passes)
 		C_OK(snd(sv, id2, 2, "two", IPC_NOWAIT));
 		C_RCV(id1, 1, "one");
 		C_RCV(id2, 2, "two");
+		_exit(0);
+	}
+	ASSERT_EQ(0, end_container(self));
+}
+
+/* msg_next_id of the caller's namespace through backend b: *old gets it,
+ * then it is set to *value if given. */
+static int next_id(const struct msg_backend *b, int *old, const int *value)
+{
+	FILE *f;
+	int ok;
+
+	if (b != &native_msg_be)
+		return ripc_msg_next_id(old, value);
+	f = fopen("/proc/sys/kernel/msg_next_id", value ? "r+" : "r");
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%d", old) == 1;
+	if (ok && value)
+		ok = (rewind(f), fprintf(f, "%d\n", *value) > 0);
+	if (fclose(f))
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
+/*
+ * Container root has CAP_CHECKPOINT_RESTORE (and CAP_SYS_ADMIN) over its
+ * IPC namespace's user namespace: it sets that namespace's msg_next_id
+ * (a restore in a container), and the next msgget gives that id, once.
+ * Another of its uids may read it, not write it (EACCES).
+ */
+TEST_F(container, container_root_sets_its_namespaces_msg_next_id)
+{
+	pid_t init = start_container(_metadata, self, FULL);
+
+	if (init == 0) {
+		int v = 0, seven = 7;
+		pid_t pid;
+
+		C_OK(next_id(sv, &v, NULL));
+		C_EQ(-1, v);
+		pid = fork_child();
+		if (pid == 0) {
+			C_OK(become_uid(1));
+			C_ERR(EACCES, next_id(sv, &v, &seven));
+			C_OK(next_id(sv, &v, NULL));
+			C_EQ(-1, v);
+			_exit(0);
+		}
+		C_EQ(0, wait_child(pid));
+		C_OK(next_id(sv, &v, &seven));
+		C_OK(next_id(sv, &v, NULL));
+		C_EQ(7, v);
+		C_EQ(7, sv->get(IPC_PRIVATE, 0600));
+		C_OK(next_id(sv, &v, NULL));
+		C_EQ(-1, v);
+		C_OK(snd(sv, 7, 3, "seven", IPC_NOWAIT));
+		C_RCV(7, 3, "seven");
 		_exit(0);
 	}
 	ASSERT_EQ(0, end_container(self));
