@@ -354,17 +354,28 @@ static void learn_abi(int fd)
 #define REGS_UNKNOWN() 0
 #endif
 
-/* Whether fd is (still) a file of the device open for reading and writing,
- * as the library opens its own (a queue of the program's opened read-only
- * at the number is not one to make device calls on: EBADF), by its number. */
+/* Whether fd is (still) a file of the device, by its number. */
 static int still_device(int fd)
 {
 	int err = errno, ok;
 	struct stat st;
 
 	ok = fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) &&
-	     st.st_rdev == __atomic_load_n(&device_rdev, __ATOMIC_RELAXED) &&
-	     ((int)syscall(SYS_fcntl, fd, F_GETFL) & O_ACCMODE) == O_RDWR;
+	     st.st_rdev == __atomic_load_n(&device_rdev, __ATOMIC_RELAXED);
+	errno = err;
+	return ok;
+}
+
+/* Whether fd is (still) a descriptor the library's device calls can be
+ * made on: a file of the device open for reading and writing, as the
+ * library opens its own (a queue of the program's opened read-only or
+ * write-only at its number is not: the module refuses mq_open there with
+ * EBADF). */
+static int device_usable(int fd)
+{
+	int err = errno, ok;
+
+	ok = still_device(fd) && ((int)syscall(SYS_fcntl, fd, F_GETFL) & O_ACCMODE) == O_RDWR;
 	errno = err;
 	return ok;
 }
@@ -381,7 +392,7 @@ static int child_device_fd(void)
 	struct stat st;
 
 	fd = __atomic_load_n(&child_fd, __ATOMIC_ACQUIRE);
-	if (__atomic_load_n(&child_pid, __ATOMIC_ACQUIRE) == me && fd >= 0 && still_device(fd))
+	if (__atomic_load_n(&child_pid, __ATOMIC_ACQUIRE) == me && fd >= 0 && device_usable(fd))
 		return fd;
 	fd = open_device(O_RDWR | O_CLOEXEC);
 	if (fd < 0)
@@ -444,7 +455,7 @@ int ripc_device_fd(void)
 		 * took the number before it was published went unseen by its
 		 * ripc_device_forget(): then the number may no longer be ours
 		 * (not closed here: it may be another file now). */
-		if (__atomic_load_n(&forget_gen, __ATOMIC_SEQ_CST) == gen || still_device(fd))
+		if (__atomic_load_n(&forget_gen, __ATOMIC_SEQ_CST) == gen || device_usable(fd))
 			return fd;
 		__atomic_compare_exchange_n(&devfd, &fd, -1, 0, __ATOMIC_ACQ_REL,
 					    __ATOMIC_ACQUIRE);
@@ -455,7 +466,7 @@ void ripc_device_recheck(unsigned int lo, unsigned int hi)
 {
 	int fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE);
 
-	if (fd >= 0 && (unsigned int)fd >= lo && (unsigned int)fd <= hi && !still_device(fd))
+	if (fd >= 0 && (unsigned int)fd >= lo && (unsigned int)fd <= hi && !device_usable(fd))
 		__atomic_compare_exchange_n(&devfd, &fd, -1, 0, __ATOMIC_ACQ_REL,
 					    __ATOMIC_ACQUIRE);
 }
@@ -560,7 +571,7 @@ static __attribute__((noinline, cold)) int device_again(int fd, int err)
 	int old, tmp, e;
 	pid_t fp;
 
-	if ((err != EBADF && err != ENOTTY) || still_device(fd))
+	if ((err != EBADF && err != ENOTTY) || device_usable(fd))
 		return -2;
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
 	fp = __atomic_load_n(&foreign_pid, __ATOMIC_RELAXED);

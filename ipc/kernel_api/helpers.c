@@ -491,22 +491,6 @@ void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
 	}
 }
 
-/*
- * preempt_disable() and preempt_enable() (macros): a run's wake-ups are
- * all made before any woken task runs, as native's wake_up_q() under
- * rcu_read_lock() (msg.c; non-preemptible RCU: preemption off), so that
- * the scheduler, not the order of the wake-ups, picks who runs first.
- */
-void rust_ipc_preempt_disable(void)
-{
-	preempt_disable();
-}
-
-void rust_ipc_preempt_enable(void)
-{
-	preempt_enable();
-}
-
 /* cond_resched(), between the segments of a long message (msgutil.c). */
 void rust_ipc_cond_resched(void)
 {

@@ -59,8 +59,6 @@ u64 rust_ipc_current_exec_id(void);
 void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
 			struct user_namespace *owner_user_ns, int sig, u64 value);
 void rust_ipc_cond_resched(void);
-void rust_ipc_preempt_disable(void);
-void rust_ipc_preempt_enable(void);
 int rust_ipc_put_u32_nofault(u32 __user *dst, u32 val);
 bool rust_ipc_ioctl_args(unsigned int cmd, unsigned long arg, unsigned long *rest);
 struct ripc_msgsnd;

@@ -114,8 +114,6 @@ mod ffi {
         pub(super) fn rust_ipc_get_pid(pid: *mut bindings::pid) -> *mut bindings::pid;
         pub(super) fn rust_ipc_current_exec_id() -> u64;
         pub(super) fn rust_ipc_cond_resched();
-        pub(super) fn rust_ipc_preempt_disable();
-        pub(super) fn rust_ipc_preempt_enable();
         pub(super) fn rust_ipc_sweep_later();
         pub(super) fn rust_ipc_sweep_now();
         pub(super) fn rust_ipc_sweep_flush();
@@ -787,28 +785,6 @@ pub(crate) fn cond_resched() {
     // SAFETY: called from process context (the callers are the message copy
     // and free loops); the helper skips it where preemption is disabled.
     unsafe { ffi::rust_ipc_cond_resched() };
-}
-
-/// Preemption off while it lives (`preempt_disable()`, `helpers.c`): the
-/// tasks a run wakes are all woken before any of them runs.
-/// Not `Send`: dropped on the CPU that made it.
-pub(crate) struct NoPreempt(core::marker::PhantomData<*mut ()>);
-
-impl NoPreempt {
-    pub(crate) fn new() -> Self {
-        // SAFETY: paired with the `preempt_enable()` of `drop`, on this
-        // CPU (the guard is not `Send`, and the task cannot migrate while
-        // preemption is off).
-        unsafe { ffi::rust_ipc_preempt_disable() };
-        NoPreempt(core::marker::PhantomData)
-    }
-}
-
-impl Drop for NoPreempt {
-    fn drop(&mut self) {
-        // SAFETY: the `preempt_disable()` of `new`.
-        unsafe { ffi::rust_ipc_preempt_enable() };
-    }
 }
 
 /// Arms the periodic sweep of dead namespaces (`helpers.c`): within a
