@@ -531,62 +531,12 @@ TEST_F(container, container_root_overrides_another_uids_queues)
 
 /*
  * RLIMIT_MSGQUEUE in a container is charged per (user namespace, uid) and
- * up the chain, to the user who made the namespace, against the limit that
- * user had then (ucounts): two container uids each within their own limit
- * cannot together pass their creator's.  After one queue goes, the other
- * fits.
- */
-TEST_F(container, rlimit_msgqueue_is_charged_to_the_containers_creator_too)
-{
-	struct rlimit lim = { 100000, 100000 };
-	struct rlimit old;
-	pid_t init;
-
-	SYS(getrlimit(RLIMIT_MSGQUEUE, &old));
-	SYS(setrlimit(RLIMIT_MSGQUEUE, &lim));
-	init = start_container(_metadata, self, FULL);
-	if (init > 0)
-		SYS(setrlimit(RLIMIT_MSGQUEUE, &old));
-	if (init == 0) {
-		/* 10 x 8192 bytes + 10 x (48 + 48): 82880 of the 100000. */
-		struct mq_attr big = { .mq_maxmsg = 10, .mq_msgsize = 8192 };
-		char other[80];
-		pid_t pid;
-		int q;
-
-		snprintf(other, sizeof(other), "%s_u1", self->name);
-		q = C_OK(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &big));
-		pid = fork_child();
-		if (pid == 0) {
-			C_OK(become_uid(1));
-			/* Within uid 1's own limit, not within its creator's. */
-			C_ERR(EMFILE, mq->open(other, O_RDWR | O_CREAT | O_EXCL, 0600, &big));
-			_exit(0);
-		}
-		C_EQ(0, wait_child(pid));
-		C_OK(mq->close(q));
-		C_OK(mq->unlink(self->name));
-		pid = fork_child();
-		if (pid == 0) {
-			C_OK(become_uid(1));
-			q = C_OK(mq->open(other, O_RDWR | O_CREAT | O_EXCL, 0600, &big));
-			C_OK(mq->close(q));
-			C_OK(mq->unlink(other));
-			_exit(0);
-		}
-		C_EQ(0, wait_child(pid));
-		_exit(0);
-	}
-	ASSERT_EQ(0, end_container(self));
-}
-
-/*
- * The charge of a queue (2 x 100: 392 bytes, mq_test's exact one) to
- * RLIMIT_MSGQUEUE, exactly, at both levels: the creator's user in its own
- * user namespace against its rlimit now, and the container's creator
- * against the rlimit it had when it made the namespace (here 2 x 392 - 1:
- * a second container uid's queue is one byte too many until the first
- * goes).
+ * up the chain, to the user who made the namespace (ucounts), exactly: a
+ * queue's 392 bytes (2 x 100, mq_test's exact charge) against the
+ * creator's own rlimit now, and the container's creator's against the
+ * rlimit it had when it made the namespace (here 2 x 392 - 1: two
+ * container uids each within their own limit cannot together pass their
+ * creator's; after one queue goes, the other fits).
  */
 TEST_F(container, rlimit_msgqueue_charge_is_exact_at_both_levels)
 {
@@ -769,20 +719,7 @@ TEST_F(container, container_root_is_bound_by_the_limits_only_host_root_passes)
  * then it is set to *value if given. */
 static int next_id(const struct msg_backend *b, int *old, const int *value)
 {
-	FILE *f;
-	int ok;
-
-	if (b != &native_msg_be)
-		return ripc_msg_next_id(old, value);
-	f = fopen("/proc/sys/kernel/msg_next_id", value ? "r+" : "r");
-	if (!f)
-		return -1;
-	ok = fscanf(f, "%d", old) == 1;
-	if (ok && value)
-		ok = (rewind(f), fprintf(f, "%d\n", *value) > 0);
-	if (fclose(f))
-		ok = 0;
-	return ok ? 0 : -1;
+	return b == &native_msg_be ? native_msg_next_id(old, value) : ripc_msg_next_id(old, value);
 }
 
 /*

@@ -1296,6 +1296,42 @@ static int count_fds(void)
 }
 
 /*
+ * rounds vfork() children, each of which closes every descriptor from lo
+ * on, then, if it sends, sends a message to the System V queue id (which
+ * holds one), and exits; after each, the parent receives what the queue
+ * holds and sends one again.  At the end the parent has the descriptors it
+ * had.
+ */
+static void vfork_closers(struct __test_metadata *_metadata, int lo, int sends, int rounds)
+{
+	struct { long mtype; char mtext[4]; } m = { 1, "x" };
+	int id = SYS(msgget(IPC_PRIVATE, 0600)), before, st;
+	pid_t pid;
+
+	SYS(msgsnd(id, &m, 1, 0));
+	before = count_fds();
+	ASSERT_LT(0, before);
+	for (int i = 0; i < rounds; i++) {
+		pid = vfork();
+		if (pid == 0) {
+			closefrom(lo);
+			_exit(sends && msgsnd(id, &m, 1, IPC_NOWAIT) ? 2 : 0);
+		}
+		ASSERT_LT(0, pid);
+		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("child status %#x", st);
+		for (int k = 0; k <= sends; k++) {
+			memset(&m, 0, sizeof(m));
+			ASSERT_EQ(1, msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+			ASSERT_EQ('x', m.mtext[0]);
+		}
+		SYS(msgsnd(id, &m, 1, 0));
+	}
+	ASSERT_EQ(before, count_fds());
+	SYS(msgctl(id, IPC_RMID, NULL));
+}
+
+/*
  * A vfork() child that closes every descriptor before it exits closes its
  * own: the parent's System V calls go on with nothing reopened (the
  * drop-in forgot its device descriptor for the parent too, and opened a
@@ -1303,27 +1339,7 @@ static int count_fds(void)
  */
 TEST(a_vfork_child_closing_descriptors_leaves_the_parent_alone)
 {
-	struct { long mtype; char mtext[4]; } m = { 1, "x" };
-	int id = SYS(msgget(IPC_PRIVATE, 0600)), before, i, st;
-	pid_t pid;
-
-	SYS(msgsnd(id, &m, 1, 0));
-	before = count_fds();
-	ASSERT_LT(0, before);
-	for (i = 0; i < 5; i++) {
-		pid = vfork();
-		if (pid == 0) {
-			closefrom(0);
-			_exit(0);
-		}
-		ASSERT_LT(0, pid);
-		ASSERT_EQ(pid, waitpid(pid, &st, 0));
-		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("child status %#x", st);
-		ASSERT_EQ(1, msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
-		SYS(msgsnd(id, &m, 1, 0));
-	}
-	ASSERT_EQ(before, count_fds());
-	SYS(msgctl(id, IPC_RMID, NULL));
+	vfork_closers(_metadata, 0, 0, 5);
 }
 
 /*
@@ -1335,29 +1351,7 @@ TEST(a_vfork_child_closing_descriptors_leaves_the_parent_alone)
  */
 TEST(a_vfork_childs_call_after_closefrom_leaves_the_parent_its_descriptor)
 {
-	struct { long mtype; char mtext[4]; } m = { 1, "x" };
-	int id = SYS(msgget(IPC_PRIVATE, 0600)), before, i, st;
-	pid_t pid;
-
-	SYS(msgsnd(id, &m, 1, 0));
-	before = count_fds();
-	ASSERT_LT(0, before);
-	for (i = 0; i < 3; i++) {
-		pid = vfork();
-		if (pid == 0) {
-			closefrom(3);
-			_exit(msgsnd(id, &m, 1, IPC_NOWAIT) ? 2 : 0);
-		}
-		ASSERT_LT(0, pid);
-		ASSERT_EQ(pid, waitpid(pid, &st, 0));
-		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("child status %#x", st);
-		ASSERT_EQ(1, msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
-		ASSERT_EQ(1, msgrcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
-		ASSERT_EQ('x', m.mtext[0]);
-		SYS(msgsnd(id, &m, 1, 0));
-	}
-	ASSERT_EQ(before, count_fds());
-	SYS(msgctl(id, IPC_RMID, NULL));
+	vfork_closers(_metadata, 3, 1, 3);
 }
 
 /*

@@ -41,21 +41,6 @@ static int native_mq_fchmod(mqd_t mqd, mode_t mode)
 	return fchmod(mqd, mode);
 }
 
-static int native_next_id(int *old, const int *new_value)
-{
-	FILE *f = fopen("/proc/sys/kernel/msg_next_id", new_value ? "r+" : "r");
-	int ok;
-
-	if (!f)
-		return -1;
-	ok = fscanf(f, "%d", old) == 1;
-	if (ok && new_value)
-		ok = (rewind(f), fprintf(f, "%d\n", *new_value) > 0);
-	if (fclose(f))
-		ok = 0;
-	return ok ? 0 : -1;
-}
-
 static int native_probe(void)
 {
 	return 0;
@@ -68,7 +53,7 @@ static int ripc_probe(void)
 
 static const struct ns_backend native_be = {
 	"native", native_probe, mq_open, mq_close, mq_unlink, mq_send, mq_receive,
-	mq_getattr, msgget, msgsnd, msgrcv, msgctl, native_next_id, native_mq_fchmod,
+	mq_getattr, msgget, msgsnd, msgrcv, msgctl, native_msg_next_id, native_mq_fchmod,
 };
 
 static const struct ns_backend ripc_be = {

@@ -417,6 +417,23 @@ static inline long sysctl_rw(const char *path, long val)
 	return old;
 }
 
+/* The native msg_next_id of the caller's namespace: *old gets it, then it
+ * is set to *value if given (as libripc's ripc_msg_next_id()). */
+static inline int native_msg_next_id(int *old, const int *value)
+{
+	FILE *f = fopen("/proc/sys/kernel/msg_next_id", value ? "r+" : "r");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%d", old) == 1;
+	if (ok && value)
+		ok = (rewind(f), fprintf(f, "%d\n", *value) > 0);
+	if (fclose(f))
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
 #ifndef MQUEUE_MAGIC
 #define MQUEUE_MAGIC 0x19800202
 #endif
