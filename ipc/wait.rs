@@ -62,6 +62,12 @@ impl<W> Waiter<W> {
         self.done = true;
         wq.add(self.task.clone());
     }
+
+    /// [`Waiter::wake`], the task woken now, under the queue lock.
+    pub(crate) fn wake_now(&mut self) {
+        self.done = true;
+        self.task.wake_up();
+    }
 }
 
 /// Tasks to wake after the queue lock is dropped (the native `wake_q`): a
@@ -99,23 +105,16 @@ impl WakeQ {
 }
 
 impl WakeQ {
-    /// Wakes the tasks (out of line: most operations wake nobody) in an
-    /// RCU read-side section, as native's System V `wake_up_q()` is (a run
-    /// enters it before it drops the queue lock: [`end_run`]): where that
-    /// section is not preemptible (no `CONFIG_PREEMPT_RCU`: the project's
-    /// kernels, `PREEMPT_LAZY`; `none` and `voluntary`), every task is
-    /// woken before any runs, so that a more urgent one woken later runs
-    /// before a less urgent one woken first; where it is, the first may
-    /// run at once, as natively.  Their references are dropped after.
+    /// Wakes the tasks (out of line: most operations wake nobody).
     #[cold]
     #[inline(never)]
     fn wake_all(&mut self) {
-        let (first, more) = (self.first.take(), self.more.take());
-        let rcu = kernel::sync::rcu::read_lock();
-        for t in Iterator::chain(first.iter(), more.iter().flatten()) {
+        if let Some(t) = self.first.take() {
             t.wake_up();
         }
-        drop(rcu);
+        for t in self.more.take().iter().flatten() {
+            t.wake_up();
+        }
     }
 
     /// Wakes the tasks added so far now, not at the end of the run: before
@@ -775,15 +774,8 @@ pub(crate) fn end_run<G>(
     n: usize,
     err: Option<Error>,
 ) -> (usize, Option<Error>) {
-    // As native's System V calls: the lock dropped and the tasks woken in
-    // one RCU read-side section (a non-preemptible one, on kernels without
-    // `CONFIG_PREEMPT_RCU`, leaves no room for the waker to be preempted
-    // between the two, by a task that would then take what a more urgent
-    // woken one was to have: [`WakeQ::wake_all`]).
-    let rcu = wq.first.is_some().then(kernel::sync::rcu::read_lock);
     drop(g);
     drop(wq);
-    drop(rcu);
     if let Some(p) = poll {
         p.notify();
     }
