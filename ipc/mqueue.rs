@@ -692,6 +692,11 @@ pub(crate) struct MqHandle {
 /// `NAME_MAX`).  `looked_up` runs between the system call's checks and the
 /// lookup's (`mq_unlink`'s `mnt_want_write` comes between them).
 fn read_name(ptr: u64, looked_up: impl FnOnce() -> Result) -> Result<KVec<u8>> {
+    // glibc looks at the first byte alone (`EINVAL`): a name without the
+    // slash is not read on, where the rest may fault.
+    if read_user::<u8>(ptr)? != b'/' {
+        return Err(EINVAL);
+    }
     // A name that fits (a slash, NAME_MAX bytes, the NUL, and one byte to
     // tell a longer one) is read onto the stack: zeroing and allocating
     // the PATH_MAX buffer cost about 1 400 instructions an `mq_open`.

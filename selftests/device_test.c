@@ -300,6 +300,43 @@ TEST_F(dev, mq_open_fd_returns_a_new_bound_descriptor)
 }
 
 /*
+ * A name without its leading slash is EINVAL from its first byte, as
+ * glibc's mq_open() and mq_unlink() look at that byte alone: not EFAULT
+ * for the rest, unterminated up to an unmapped page (native's own, through
+ * glibc, in the same test).
+ */
+TEST_F(dev, a_name_without_a_slash_is_einval_from_its_first_byte)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *p = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *name;
+	struct ripc_mq_open o = { .size = sizeof(o), .oflag = O_RDWR | O_CREAT, .mode = 0600 };
+	struct ripc_mq_unlink u = { .size = sizeof(u) };
+
+	ASSERT_NE(MAP_FAILED, p);
+	SYS(munmap(p + page, page));
+	/* 16 bytes without a NUL, the page after them unmapped. */
+	name = p + page - 16;
+	memset(name, 'a', 16);
+	o.name = u.name = (__u64)(uintptr_t)name;
+	ASSERT_ERRNO(EINVAL, ioctl(self->fd, RIPC_MQ_OPEN_FD, &o));
+	ASSERT_ERRNO(EINVAL, ioctl(self->fd, RIPC_MQ_UNLINK, &u));
+	ASSERT_ERRNO(EINVAL, mq_open(name, O_RDWR | O_CREAT, 0600, NULL));
+	ASSERT_ERRNO(EINVAL, mq_unlink(name));
+	/* With the slash, the name is read: the fault is EFAULT. */
+	name[0] = '/';
+	ASSERT_ERRNO(EFAULT, ioctl(self->fd, RIPC_MQ_OPEN_FD, &o));
+	ASSERT_ERRNO(EFAULT, ioctl(self->fd, RIPC_MQ_UNLINK, &u));
+	ASSERT_ERRNO(EFAULT, mq_open(name, O_RDWR | O_CREAT, 0600, NULL));
+	ASSERT_ERRNO(EFAULT, mq_unlink(name));
+	/* The first byte itself unreadable: EFAULT (glibc's own read faults). */
+	o.name = u.name = (__u64)(uintptr_t)(p + page);
+	ASSERT_ERRNO(EFAULT, ioctl(self->fd, RIPC_MQ_OPEN_FD, &o));
+	ASSERT_ERRNO(EFAULT, ioctl(self->fd, RIPC_MQ_UNLINK, &u));
+	SYS(munmap(p, page));
+}
+
+/*
  * A device file (open for reading and writing) bound to a queue opened
  * O_WRONLY reads no status line: EBADF, as native's read() of a
  * write-only descriptor, and nothing written; bound O_RDONLY it does.
