@@ -588,6 +588,11 @@ impl SysvState {
                 ControlFlow::Continue(())
             }
         });
+        if n > 1 {
+            // Those queued before them (receivers an `IPC_SET` pokes) now
+            // too, first, as native's `wake_q` has them.
+            wq.flush();
+        }
         let mut left = false;
         self.senders.each(|s| {
             if !fits(s.w) {
