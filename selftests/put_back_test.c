@@ -258,6 +258,10 @@ static int stall_wait_fault(struct stall *s)
 			return note("poll(uffd): %s", ename(errno));
 		if (n == 1) {
 			r = read(s->uffd, &s->fault, sizeof(s->fault));
+			/* A fault poll saw may be gone by the read (its thread
+			 * retried it): look again. */
+			if (r < 0 && errno == EAGAIN)
+				continue;
 			if (r != sizeof(s->fault))
 				return note("read(uffd): %zd, %s", r, ename(errno));
 			if (s->fault.event != UFFD_EVENT_PAGEFAULT)
