@@ -7,7 +7,9 @@
  * - real-time waiters: blocked POSIX senders and receivers wait in
  *   task->prio order (wq_add: the highest priority first, FIFO among
  *   equals; SCHED_FIFO before SCHED_OTHER, and by nice within SCHED_OTHER);
- *   System V waiters are FIFO whatever their priority;
+ *   System V receivers are handed messages in arrival order whatever
+ *   their priority, and System V senders all woken for room, the most
+ *   urgent running first (compared with native's order in the same test);
  * - the memory cgroup: messages are charged to the sender's memory cgroup
  *   (GFP_KERNEL_ACCOUNT); at memory.max a send fails with ENOMEM (the
  *   filler is exempt from the OOM killer, oom_score_adj -1000, so the
