@@ -4,7 +4,8 @@
 //! `RIPC_IOC_RESTORE`), in the stream format the uapi header describes.
 //!
 //! A dump writes each family's queues under that family's table lock and
-//! each queue's lock ([`mqueue::dump`], [`sysv::dump`]) through a
+//! each queue's lock, a part of a large queue's messages at a time
+//! ([`queue_record`]; [`mqueue::dump`], [`sysv::dump`]) through a
 //! [`Writer`] that holds one page of the stream and copies it out without
 //! page faults: a page of the buffer that is not there is faulted in after
 //! the locks are dropped, and the dump starts again ([`dump`]), so no
@@ -22,7 +23,16 @@
 
 #![deny(unsafe_code)]
 
-use crate::ipc::{defs::*, kernel_api, mqueue, msg::Msg, ns::Ns, sysv};
+use crate::ipc::{
+    defs::*,
+    kernel_api,
+    lock::QueueLock,
+    mqueue,
+    msg::Msg,
+    ns::Ns,
+    sysv,
+    tracked::{Tracked, Walk, Walked},
+};
 use kernel::{
     alloc::KVVec,
     page::PAGE_SIZE,
@@ -55,6 +65,18 @@ pub(crate) struct Writer {
     /// copied out after them.
     kept: Option<KVVec<u8>>,
     /// The kept stream outgrew its room (the queues grew): only counted.
+    outgrown: bool,
+    /// `page` as it was at the last [`Writer::spot`].
+    spot_page: KVec<u8>,
+}
+
+/// Where a queue's record starts in the stream, to write it again from
+/// there ([`Writer::rewind`]) when its queue changed while it was written.
+struct Spot {
+    pos: u64,
+    crc: u32,
+    kept: usize,
+    fault: Option<u64>,
     outgrown: bool,
 }
 
@@ -90,7 +112,35 @@ impl Writer {
             fault: None,
             kept,
             outgrown: false,
+            spot_page: KVec::with_capacity(PAGE_SIZE, GFP_KERNEL)?,
         })
+    }
+
+    /// Where the stream is now.
+    fn spot(&mut self) -> Result<Spot> {
+        self.spot_page.clear();
+        // Within its capacity (a page): nothing is allocated.
+        self.spot_page.extend_from_slice(&self.page, GFP_KERNEL)?;
+        Ok(Spot {
+            pos: self.pos,
+            crc: self.crc,
+            kept: self.kept.as_ref().map_or(0, |k| k.len()),
+            fault: self.fault,
+            outgrown: self.outgrown,
+        })
+    }
+
+    /// Takes the stream back to `at`, the last [`Writer::spot`]: what was
+    /// written to the buffer since is written again.
+    fn rewind(&mut self, at: Spot) -> Result {
+        self.page.clear();
+        // Within its capacity (a page): nothing is allocated.
+        self.page.extend_from_slice(&self.spot_page, GFP_KERNEL)?;
+        if let Some(k) = self.kept.as_mut() {
+            k.truncate(at.kept);
+        }
+        (self.pos, self.crc, self.fault, self.outgrown) = (at.pos, at.crc, at.fault, at.outgrown);
+        Ok(())
     }
 
     pub(crate) fn put(&mut self, mut b: &[u8]) -> Result {
@@ -176,6 +226,55 @@ impl Writer {
         self.flush()?;
         Ok(total)
     }
+}
+
+/// Bytes of messages that a dump writes under a queue's lock before it
+/// drops the lock (after the message that reaches them) and takes it again,
+/// so that a large queue's record does not keep the lock, and preemption
+/// off, for the whole queue: at most one message more than this, as
+/// native's `msgrcv(MSG_COPY)` copies one message under its lock.
+const HOLD: usize = 64 << 10;
+
+/// Times a queue's record is written again because the queue changed while
+/// its lock was dropped, before the dump gives up (`EAGAIN`).
+const RECORD_TRIES: u32 = 8;
+
+/// One queue's record: its head, written by `head` under the queue's lock,
+/// then its messages (`msgs`), [`HOLD`] bytes at a time under the lock.  If
+/// the messages changed while the lock was dropped, the record is written
+/// again from its start, so that it is the queue as it was at one moment.
+pub(crate) fn queue_record<S, T: Walk>(
+    w: &mut Writer,
+    lock: &QueueLock<S>,
+    msgs: impl Fn(&S) -> &Tracked<T>,
+    mut head: impl FnMut(&S, &mut Writer) -> Result,
+) -> Result {
+    for _ in 0..RECORD_TRIES {
+        let start = w.spot()?;
+        let mut g = lock.lock();
+        head(&g, w)?;
+        let mut from = None;
+        loop {
+            let mut left = HOLD;
+            let walked = msgs(&g).walk_from(from.as_ref(), |m| {
+                w.msg(m)?;
+                left = left.saturating_sub(MSG_HEAD as usize + m.len());
+                Ok(left > 0)
+            })?;
+            match walked {
+                Walked::All => return Ok(()),
+                Walked::Stopped(mark) => from = Some(mark),
+                Walked::Changed => break,
+            }
+            drop(g);
+            kernel_api::cond_resched();
+            g = lock.lock();
+        }
+        drop(g);
+        w.rewind(start)?;
+        kernel_api::cond_resched();
+    }
+    Err(EAGAIN)
 }
 
 /// A restore's view of a part of the stream in user memory, from `at` to

@@ -26,7 +26,7 @@ use crate::ipc::{
     stats::{Blocked, Counted, Receipt},
     wait::{self, Blocking, OnSignal, PollQueue, WaitList, WakeQ},
 };
-use core::ops::ControlFlow;
+use core::{cell::Cell, ops::ControlFlow};
 use kernel::{
     fs::File,
     prelude::*,
@@ -857,7 +857,7 @@ impl<S: Family> Parts<'_, S> {
     {
         let mut done = 0;
         loop {
-            let rest = items.len().saturating_sub(done);
+            let rest = items.len().saturating_sub(done).min(wait::PART_MSGS);
             let mut got = match KVec::with_capacity(rest, GFP_KERNEL_ACCOUNT) {
                 Ok(v) => v,
                 Err(e) => return (done, Some(e.into())),
@@ -866,12 +866,22 @@ impl<S: Family> Parts<'_, S> {
                 first_only: true,
                 ..b.after(done)
             };
-            let wants = (done..items.len()).map_while(&want);
+            // A run takes a part of the batch under the lock, as a send
+            // batch loads one ([`wait::PART_MSGS`] messages and
+            // [`wait::PART_BYTES`] bytes, or one bigger message): each
+            // typed receive's search, each `MSG_COPY`'s copy, is made under
+            // it, as native's are, one a call.
+            let bytes = Cell::new(0);
+            let wants = (done..items.len())
+                .take(rest)
+                .take_while(|_| bytes.get() < wait::PART_BYTES)
+                .map_while(&want);
             // The run's receipt, for all its receives.
             let mut receipt = None;
             let (n, run_err) = self.receive_run(wants, run, |g, a, wq| {
                 // A batch pins nothing, so it is never filled by its sender.
                 if let Arrival::Taken(t, handed) = a {
+                    bytes.set(bytes.get() + t.msg.len());
                     if room {
                         let r = g.stats().took(t.msg.len());
                         receipt = Some(receipt.map_or(r, |first: Receipt| first.and(r)));

@@ -7,7 +7,9 @@ pub(crate) mod device;
 pub(crate) mod engine;
 pub(crate) mod kernel_api;
 // The wrappers that hold `unsafe` live in kernel_api/; these are theirs.
-pub(crate) use kernel_api::{chardev, cred, defs, fifo, lock, msg, percpu, pinned, rcu_index};
+pub(crate) use kernel_api::{
+    chardev, cred, defs, fifo, lock, msg, percpu, pinned, rcu_index, tracked,
+};
 pub(crate) mod limits;
 pub(crate) mod mqueue;
 pub(crate) mod notify;

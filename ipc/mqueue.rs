@@ -9,7 +9,7 @@
 
 #![deny(unsafe_code)]
 
-use crate::ipc::checkpoint::{Reader, Writer, MSG_HEAD};
+use crate::ipc::checkpoint::{self, Reader, Writer, MSG_HEAD};
 use crate::ipc::device::{Lines, Push};
 use crate::ipc::{
     cred::{self, Ids},
@@ -27,6 +27,7 @@ use crate::ipc::{
     pinned::Pinned,
     prios::{self, Node, Prios},
     stats::{self, Counted, Stats},
+    tracked::Tracked,
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
 use core::fmt::Write;
@@ -325,7 +326,8 @@ impl Drop for Charge {
 }
 
 struct MqState {
-    prios: Prios,
+    /// The messages (a dump walks them a part at a time).
+    prios: Tracked<Prios>,
     curmsgs: usize,
     qsize: u64,
     seq: u64,
@@ -899,7 +901,7 @@ impl MqQueue {
                 mode: Atomic::new(mode),
                 _charge: charge,
                 state <- new_queue_lock!(MqState {
-                    prios: Prios::new(),
+                    prios: Tracked::new(Prios::new()),
                     curmsgs: 0,
                     qsize: 0,
                     seq: 0,
@@ -1557,7 +1559,7 @@ const MQ_RECORD: u64 = 40;
 
 /// `RIPC_IOC_DUMP`'s POSIX records: each named queue in the order they
 /// were made, its messages in receive order, under the names lock and the
-/// queue's lock.
+/// queue's lock (a part at a time: [`checkpoint::queue_record`]).
 pub(crate) fn dump(ns: &MqNs, w: &mut Writer) -> Result {
     let fsuid = Ids::current().fsuid;
     let names = ns.names.lock();
@@ -1566,21 +1568,25 @@ pub(crate) fn dump(ns: &MqNs, w: &mut Writer) -> Result {
         if !q.permits(fsuid, 4, true) {
             return Err(EACCES);
         }
-        let g = q.state.lock();
-        let text: u64 = g.in_order().map(|m| MSG_HEAD + m.len() as u64).sum();
-        w.record(RIPC_DUMP_MQ, MQ_RECORD + name.0.len() as u64 + text)?;
-        w.u32(name.0.len() as u32)?;
-        w.u32(q.mode())?;
-        w.u32(cred::uid_to_user(q.uid()))?;
-        w.u32(cred::gid_to_user(q.gid()))?;
-        w.u64(q.maxmsg as u64)?;
-        w.u64(q.msgsize as u64)?;
-        w.u64(g.curmsgs as u64)?;
-        w.put(&name.0)?;
-        g.in_order().try_for_each(|m| w.msg(m))?;
-        drop(g);
-        // A queue's messages are written under its spinlock; between
-        // queues, the dump may be preempted.
+        checkpoint::queue_record(
+            w,
+            &q.state,
+            |g| &g.prios,
+            |g, w| {
+                let text: u64 = g.in_order().map(|m| MSG_HEAD + m.len() as u64).sum();
+                w.record(RIPC_DUMP_MQ, MQ_RECORD + name.0.len() as u64 + text)?;
+                w.u32(name.0.len() as u32)?;
+                w.u32(q.mode())?;
+                w.u32(cred::uid_to_user(q.uid()))?;
+                w.u32(cred::gid_to_user(q.gid()))?;
+                w.u64(q.maxmsg as u64)?;
+                w.u64(q.msgsize as u64)?;
+                w.u64(g.curmsgs as u64)?;
+                w.put(&name.0)
+            },
+        )?;
+        // Between queues, the dump may be preempted (and between parts of
+        // a large queue's messages: `queue_record`).
         kernel_api::cond_resched();
     }
     Ok(())

@@ -174,13 +174,26 @@ impl Prios {
     /// The messages in receive order: priorities high to low, FIFO within
     /// a priority (a tree lookup per lower priority).
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Msg> {
+        self.walk(None)
+    }
+
+    /// The messages in receive order, from the first (`from` none), or
+    /// after one of them, given as the message after it in its FIFO and its
+    /// priority: the rest of its FIFO, then the lower priorities'.
+    pub(crate) fn walk<'a>(
+        &'a self,
+        from: Option<(Option<&'a Msg>, i64)>,
+    ) -> impl Iterator<Item = &'a Msg> + 'a {
+        let (first, prio) = from.unwrap_or((self.top.first(), i64::from(self.top_prio)));
         let lower = &self.lower;
-        let first = lower.cursor_back().map(|c| *c.current().0);
-        let rest = core::iter::successors(first, move |p| {
-            let c = lower.cursor_lower_bound(p)?;
-            c.peek_prev().map(|(&below, _)| below)
-        })
-        .filter_map(move |p| lower.get(&p));
-        Iterator::chain(core::iter::once(&self.top), rest).flat_map(|f| f.iter().map(|(_, m)| m))
+        // The highest priority of the tree below `p`.
+        let below = move |p: u32| match lower.cursor_lower_bound(&p) {
+            Some(c) => c.peek_prev().map(|(&k, _)| k),
+            None => lower.cursor_back().map(|c| *c.current().0),
+        };
+        let rest = core::iter::successors(below(prio as u32), move |&p| below(p))
+            .filter_map(move |p| lower.get(&p))
+            .flat_map(|f| f.iter().map(|(_, m)| m));
+        Iterator::chain(core::iter::successors(first, |m| m.next()), rest)
     }
 }

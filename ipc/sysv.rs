@@ -5,7 +5,7 @@
 
 #![deny(unsafe_code)]
 
-use crate::ipc::checkpoint::{Reader, Writer, MSG_HEAD};
+use crate::ipc::checkpoint::{self, Reader, Writer, MSG_HEAD};
 use crate::ipc::device::{Lines, Push};
 use crate::ipc::{
     cred::{self, Ids},
@@ -23,6 +23,7 @@ use crate::ipc::{
     pinned::Pinned,
     rcu_index::{self, RcuIndex},
     stats::{self, Counted, Stats},
+    tracked::Tracked,
     wait::{self, outcome, Blocking, Deadline, OnSignal, PollQueue, WaitList, WakeQ},
 };
 use core::ops::ControlFlow;
@@ -451,7 +452,8 @@ struct SysvState {
     lrpid: Option<PidRef>,
     seq: u64,
     deleted: bool,
-    msgs: Fifo,
+    /// The messages (a dump walks them a part at a time).
+    msgs: Tracked<Fifo>,
     receivers: WaitList<RecvWait>,
     /// Blocked senders and their message sizes; served means "look again".
     senders: WaitList<usize>,
@@ -616,7 +618,7 @@ impl SysvState {
         self.deleted = true;
         self.receivers.wake_all(wq, |r| r.got = Some(Err(EIDRM)));
         self.senders.wake_all(wq, |_| {});
-        let msgs = core::mem::replace(&mut self.msgs, Fifo::new());
+        let msgs = core::mem::replace(&mut *self.msgs, Fifo::new());
         self.shared
             .counts
             .add(-(msgs.len() as i64), -(self.cbytes as i64));
@@ -896,7 +898,7 @@ impl SysvQueue {
                     lrpid: None,
                     seq: 0,
                     deleted: false,
-                    msgs: Fifo::new(),
+                    msgs: Tracked::new(Fifo::new()),
                     receivers: WaitList::new(),
                     senders: WaitList::new(),
                     shared: ns.shared.clone(),
@@ -1598,7 +1600,8 @@ const SYSV_RECORD: u64 = 72;
 
 /// `RIPC_IOC_DUMP`'s System V records: the id allocator's state, then each
 /// queue in index order with its messages in queue order, under the ids
-/// lock and the queue's lock.
+/// lock and the queue's lock (a part at a time:
+/// [`checkpoint::queue_record`]).
 pub(crate) fn dump(ns: &SysvNs, w: &mut Writer) -> Result {
     let t = ns.ids.lock();
     w.record(RIPC_DUMP_SYSV_IDS, 16)?;
@@ -1607,33 +1610,37 @@ pub(crate) fn dump(ns: &SysvNs, w: &mut Writer) -> Result {
     w.u32(t.cursor as u32)?;
     w.i32(t.next_id)?;
     for q in t.slots.iter().flatten() {
-        let g = q.state.lock();
-        // Read as `msgrcv(MSG_COPY)` would let it be (`EACCES`).
-        if !g.allowed(0o444) {
-            return Err(EACCES);
-        }
-        let text: u64 = g.msgs.iter().map(|(_, m)| MSG_HEAD + m.len() as u64).sum();
-        w.record(RIPC_DUMP_SYSV, SYSV_RECORD + text)?;
-        let p = &g.perm;
-        w.i32(q.key)?;
-        w.i32(q.id)?;
-        for id in [
-            cred::uid_to_user(p.uid),
-            cred::gid_to_user(p.gid),
-            cred::uid_to_user(p.cuid),
-            cred::gid_to_user(p.cgid),
-            p.mode,
-            0,
-        ] {
-            w.u32(id)?;
-        }
-        for time in [g.stime, g.rtime, g.ctime] {
-            w.i64(time)?;
-        }
-        w.u64(g.qbytes)?;
-        w.u64(g.msgs.len() as u64)?;
-        g.msgs.iter().try_for_each(|(_, m)| w.msg(m))?;
-        drop(g);
+        checkpoint::queue_record(
+            w,
+            &q.state,
+            |g| &g.msgs,
+            |g, w| {
+                // Read as `msgrcv(MSG_COPY)` would let it be (`EACCES`).
+                if !g.allowed(0o444) {
+                    return Err(EACCES);
+                }
+                let text: u64 = g.msgs.iter().map(|(_, m)| MSG_HEAD + m.len() as u64).sum();
+                w.record(RIPC_DUMP_SYSV, SYSV_RECORD + text)?;
+                let p = &g.perm;
+                w.i32(q.key)?;
+                w.i32(q.id)?;
+                for id in [
+                    cred::uid_to_user(p.uid),
+                    cred::gid_to_user(p.gid),
+                    cred::uid_to_user(p.cuid),
+                    cred::gid_to_user(p.cgid),
+                    p.mode,
+                    0,
+                ] {
+                    w.u32(id)?;
+                }
+                for time in [g.stime, g.rtime, g.ctime] {
+                    w.i64(time)?;
+                }
+                w.u64(g.qbytes)?;
+                w.u64(g.msgs.len() as u64)
+            },
+        )?;
         // As a POSIX dump's: preemptible between queues.
         kernel_api::cond_resched();
     }

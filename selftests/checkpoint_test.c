@@ -1338,6 +1338,304 @@ TEST_F(ckpt, restoring_qbytes_above_msgmnb_needs_sys_resource)
 	ASSERT_EQ(0, wait_child(pid));
 }
 
+/* ---- A dump of a large queue, and of a changing one ----------------------- */
+
+/*
+ * The large queue: LQ_N messages of 5000 or 8192 bytes (12 MiB), POSIX
+ * priorities (System V types less one) 0-3, so that a dump writes its
+ * messages in many parts, resuming mid-FIFO and between priorities.
+ */
+#define LQ_N 2048
+#define LQ_NAME "/ckpt_large"
+
+static size_t lq_len(int i)
+{
+	return i % 3 ? 5000 : BIG;
+}
+
+/* Makes and fills the large queue of a family in the caller's namespace:
+ * its descriptor or id, or -1. */
+static int lq_make(int posix)
+{
+	static struct big m;
+	struct msqid_ds ds;
+	int q;
+
+	if (posix) {
+		struct mq_attr a = { .mq_maxmsg = LQ_N, .mq_msgsize = BIG };
+
+		q = ripc_mq_open(LQ_NAME, O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK, 0600, &a);
+	} else {
+		q = ripc_msgget(IPC_PRIVATE, 0600);
+		if (q >= 0 && ripc_msgctl(q, IPC_STAT, &ds) == 0) {
+			ds.msg_qbytes = 32 << 20;
+			if (ripc_msgctl(q, IPC_SET, &ds))
+				return -1;
+		}
+	}
+	for (int i = 0; q >= 0 && i < LQ_N; i++) {
+		m.mtype = i % 4 + 1;
+		fill(m.mtext, lq_len(i), 7000u + i);
+		if (posix ? ripc_mq_send(q, m.mtext, lq_len(i), i % 4) :
+			    ripc_msgsnd(q, &m, lq_len(i), IPC_NOWAIT))
+			return -1;
+	}
+	return q;
+}
+
+/* Receives the large queue (its descriptor or id) and checks that it is
+ * every message lq_make sent, in receive order, byte for byte: 0, or the
+ * line of the failed check. */
+static int lq_check(int posix, int q)
+{
+	static struct big m;
+	unsigned int prio;
+
+	for (int k = 0; k < LQ_N; k++) {
+		/* POSIX: priority 3's messages first; System V: send order. */
+		int i = posix ? k % (LQ_N / 4) * 4 + 3 - k / (LQ_N / 4) : k;
+		ssize_t n = posix ? ripc_mq_receive(q, m.mtext, BIG, &prio) :
+				    ripc_msgrcv(q, &m, BIG, 0, IPC_NOWAIT);
+
+		CK(n == (ssize_t)lq_len(i));
+		CK(posix ? prio == (unsigned int)i % 4 : m.mtype == i % 4 + 1);
+		CK(check(m.mtext, lq_len(i), 7000u + i));
+	}
+	if (posix)
+		CK(ripc_mq_receive(q, m.mtext, BIG, &prio) == -1 && errno == EAGAIN);
+	else
+		CK(ripc_msgrcv(q, &m, BIG, 0, IPC_NOWAIT) == -1 && errno == ENOMSG);
+	return 0;
+}
+
+/*
+ * A dump of a large queue (12 MiB) keeps its lock, and so preemption, off
+ * for a part of it at a time: a real-time task on the dumper's CPU, waking
+ * every millisecond, is never late by a quarter of a dump (it was by most
+ * of one, the whole queue being written under its lock).  The stream
+ * restores the queue exactly.
+ */
+static void large_queue_dump(struct __test_metadata *_metadata, int posix)
+{
+	long long least = 0, late;
+	struct waker w;
+	ssize_t n = 0, len;
+	size_t size;
+	char *buf;
+	int q;
+
+	if (!have_device())
+		SKIP(return, RIPC_DEVICE " does not exist");
+	REQUIRE_CAP(CAP_SYS_ADMIN);
+	REQUIRE_CAP(CAP_SYS_RESOURCE);
+	SYS(setrlimit(RLIMIT_MSGQUEUE, &(struct rlimit){ RLIM_INFINITY, RLIM_INFINITY }));
+	SYS(unshare(CLONE_NEWIPC));
+	SYS(pin_cpu(0));
+	q = SYS(lq_make(posix));
+	len = SYS(ripc_dump(NULL, 0));
+	size = (size_t)len + PAGE;
+	buf = malloc(size);
+	ASSERT_NE(NULL, buf);
+	memset(buf, 0, size);
+	if (waker_start(&w))
+		SKIP(return, "no SCHED_FIFO on CPU 0");
+	for (int i = 0; i < 3; i++) {
+		struct timespec a, b;
+
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		n = ripc_dump(buf, size);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		if (n != len)
+			break;
+		if (!least || ts_ns(b) - ts_ns(a) < least)
+			least = ts_ns(b) - ts_ns(a);
+	}
+	late = waker_stop(&w);
+	ASSERT_EQ(len, n) TH_LOG("dump: %s", strerrorname_np(errno));
+	TH_LOG("dump of %zd bytes: %lld us at least; the waker was %lld us late at most",
+	       len, least / 1000, late / 1000);
+	ASSERT_LT(late, least / 4);
+	/* Restored in a new namespace, it is the queue, byte for byte. */
+	SYS(unshare(CLONE_NEWIPC));
+	SYS(ripc_restore(buf, (size_t)n));
+	if (posix) {
+		close(q);
+		q = SYS(ripc_mq_open(LQ_NAME, O_RDONLY | O_NONBLOCK));
+	}
+	ASSERT_EQ(0, lq_check(posix, q));
+	free(buf);
+}
+
+TEST(a_dump_of_a_large_posix_queue_holds_its_lock_a_part_at_a_time)
+{
+	large_queue_dump(_metadata, 1);
+}
+
+TEST(a_dump_of_a_large_system_v_queue_holds_its_lock_a_part_at_a_time)
+{
+	large_queue_dump(_metadata, 0);
+}
+
+/*
+ * The changing queue: CQ_N messages of 1 KiB (its dump is several parts),
+ * each starting with its number, that a rotator on CPU 1 receives and
+ * sends back, one at a time, while CPU 0 dumps.
+ */
+#define CQ_N 256
+#define CQ_LEN 1024
+#define CQ_NAME "/ckpt_rotating"
+
+struct rotator {
+	int posix, q, stop, pause_us, failed;
+	long turns;
+};
+
+static void *rotator_main(void *arg)
+{
+	struct rotator *r = arg;
+	struct big m;
+	unsigned int prio;
+
+	pin_cpu(1);
+	while (!__atomic_load_n(&r->stop, __ATOMIC_SEQ_CST)) {
+		ssize_t n = r->posix ? ripc_mq_receive(r->q, m.mtext, BIG, &prio) :
+				       ripc_msgrcv(r->q, &m, BIG, 0, IPC_NOWAIT);
+
+		if (n != CQ_LEN ||
+		    (r->posix ? ripc_mq_send(r->q, m.mtext, CQ_LEN, prio) :
+				ripc_msgsnd(r->q, &m, CQ_LEN, IPC_NOWAIT))) {
+			r->failed = errno ?: -1;
+			break;
+		}
+		r->turns++;
+		if (r->pause_us)
+			usleep(r->pause_us);
+	}
+	return NULL;
+}
+
+/* Restores a stream of the changing queue in a new namespace (in a child)
+ * and checks that it is the queue at one moment: CQ_N messages, or CQ_N - 1
+ * (one out with the rotator), in turn from any one, each whole. */
+static int cq_check(int posix, int id, const void *dump, size_t len)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		struct big m;
+		unsigned int prio, first = 0;
+		int q, got = 0;
+
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		CHILD_CHECK(ripc_restore(dump, len) == 0);
+		q = posix ? ripc_mq_open(CQ_NAME, O_RDONLY | O_NONBLOCK) : id;
+		CHILD_CHECK(q >= 0);
+		for (;;) {
+			ssize_t n = posix ? ripc_mq_receive(q, m.mtext, BIG, &prio) :
+					    ripc_msgrcv(q, &m, BIG, 0, IPC_NOWAIT);
+			unsigned int num;
+
+			if (n < 0)
+				break;
+			CHILD_CHECK(n == CQ_LEN);
+			memcpy(&num, m.mtext, sizeof(num));
+			if (!got)
+				first = num;
+			CHILD_CHECK(num == (first + got) % CQ_N);
+			CHILD_CHECK(check(m.mtext + sizeof(num), CQ_LEN - sizeof(num), num));
+			got++;
+		}
+		CHILD_CHECK(errno == (posix ? EAGAIN : ENOMSG));
+		CHILD_CHECK(got == CQ_N || got == CQ_N - 1);
+		_exit(0);
+	}
+	return wait_child(pid);
+}
+
+/*
+ * A dump of a queue that changes while it is written (its lock dropped
+ * between parts) writes its record again: every stream that comes out is
+ * the queue as it was at one moment (EAGAIN when it kept changing), with
+ * the rotator running flat out, then pausing between turns (where dumps
+ * come out).
+ */
+static void changing_queue_dump(struct __test_metadata *_metadata, int posix)
+{
+	struct rotator r = { .posix = posix };
+	int ok[2] = { 0 }, again[2] = { 0 };
+	long turns[2];
+	size_t size = CQ_N * (CQ_LEN + 64) + 4 * PAGE;
+	char *buf = malloc(size);
+	struct big m;
+	pthread_t t;
+
+	if (!have_device())
+		SKIP(return, RIPC_DEVICE " does not exist");
+	REQUIRE_CAP(CAP_SYS_ADMIN);
+	ASSERT_NE(NULL, buf);
+	memset(buf, 0, size);
+	SYS(setrlimit(RLIMIT_MSGQUEUE, &(struct rlimit){ RLIM_INFINITY, RLIM_INFINITY }));
+	SYS(unshare(CLONE_NEWIPC));
+	SYS(pin_cpu(0));
+	if (posix) {
+		struct mq_attr a = { .mq_maxmsg = CQ_N, .mq_msgsize = CQ_LEN };
+
+		r.q = SYS(ripc_mq_open(CQ_NAME, O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK, 0600, &a));
+	} else {
+		struct msqid_ds ds;
+
+		r.q = SYS(ripc_msgget(IPC_PRIVATE, 0600));
+		SYS(ripc_msgctl(r.q, IPC_STAT, &ds));
+		ds.msg_qbytes = CQ_N * CQ_LEN;
+		SYS(ripc_msgctl(r.q, IPC_SET, &ds));
+	}
+	for (unsigned int i = 0; i < CQ_N; i++) {
+		m.mtype = 1;
+		memcpy(m.mtext, &i, sizeof(i));
+		fill(m.mtext + sizeof(i), CQ_LEN - sizeof(i), i);
+		SYS(posix ? ripc_mq_send(r.q, m.mtext, CQ_LEN, 1) :
+			    ripc_msgsnd(r.q, &m, CQ_LEN, IPC_NOWAIT));
+	}
+	for (int phase = 0; phase < 2; phase++) {
+		r.pause_us = phase ? 2000 : 0;
+		r.stop = 0;
+		ASSERT_EQ(0, pthread_create(&t, NULL, rotator_main, &r));
+		for (int i = 0; i < 10; i++) {
+			ssize_t n = ripc_dump(buf, size);
+
+			if (n < 0) {
+				ASSERT_EQ(EAGAIN, errno);
+				again[phase]++;
+				continue;
+			}
+			ASSERT_GT(size, (size_t)n);
+			ASSERT_EQ(0, cq_check(posix, r.q, buf, (size_t)n));
+			ok[phase]++;
+		}
+		__atomic_store_n(&r.stop, 1, __ATOMIC_SEQ_CST);
+		ASSERT_EQ(0, pthread_join(t, NULL));
+		ASSERT_EQ(0, r.failed) TH_LOG("the rotator failed: %s", strerrorname_np(r.failed));
+		turns[phase] = r.turns;
+		r.turns = 0;
+	}
+	TH_LOG("flat out: %ld turns, %d dumps whole, %d EAGAIN; pausing: %ld turns, %d whole, %d EAGAIN",
+	       turns[0], ok[0], again[0], turns[1], ok[1], again[1]);
+	ASSERT_LT(0, turns[0]);
+	ASSERT_LT(0, turns[1]);
+	ASSERT_LT(0, ok[1]);
+	free(buf);
+}
+
+TEST(a_dump_of_a_changing_posix_queue_is_the_queue_at_one_moment)
+{
+	changing_queue_dump(_metadata, 1);
+}
+
+TEST(a_dump_of_a_changing_system_v_queue_is_the_queue_at_one_moment)
+{
+	changing_queue_dump(_metadata, 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "--fill"))

@@ -29,6 +29,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <linux/capability.h>
 #include <linux/userfaultfd.h>
 #include <signal.h>
@@ -296,6 +298,82 @@ static inline struct timespec deadline_ms(long ms)
 static inline long long ts_ns(struct timespec ts)
 {
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Pins the calling thread to one CPU. */
+static inline int pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
+ * A SCHED_FIFO thread on CPU 0 that wakes every millisecond and keeps how
+ * late its latest wake-up was: how long something on CPU 0 kept
+ * preemption off (waker_start: 0, or -1 if it cannot be SCHED_FIFO there;
+ * waker_stop: the most late it was, in ns, since waker_start).
+ */
+struct waker {
+	pthread_t t;
+	int stop, running, failed;
+	long long max_ns;
+};
+
+static inline void *waker_main(void *arg)
+{
+	struct sched_param sp = { .sched_priority = 50 };
+	struct waker *w = arg;
+	struct timespec next, now;
+
+	if (pin_cpu(0) || sched_setscheduler(0, SCHED_FIFO, &sp)) {
+		w->failed = 1;
+		__atomic_store_n(&w->running, 1, __ATOMIC_SEQ_CST);
+		return NULL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	__atomic_store_n(&w->running, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&w->stop, __ATOMIC_SEQ_CST)) {
+		long long late;
+
+		next.tv_nsec += 1000000;
+		if (next.tv_nsec >= 1000000000) {
+			next.tv_nsec -= 1000000000;
+			next.tv_sec++;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		late = (now.tv_sec - next.tv_sec) * 1000000000LL + now.tv_nsec - next.tv_nsec;
+		if (late > __atomic_load_n(&w->max_ns, __ATOMIC_RELAXED))
+			__atomic_store_n(&w->max_ns, late, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static inline int waker_start(struct waker *w)
+{
+	*w = (struct waker){ 0 };
+	if (pthread_create(&w->t, NULL, waker_main, w))
+		return -1;
+	while (!__atomic_load_n(&w->running, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	if (w->failed) {
+		pthread_join(w->t, NULL);
+		return -1;
+	}
+	/* Settled: its first wake-ups are not counted. */
+	usleep(20000);
+	__atomic_store_n(&w->max_ns, 0, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static inline long long waker_stop(struct waker *w)
+{
+	__atomic_store_n(&w->stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(w->t, NULL);
+	return w->max_ns;
 }
 
 static inline int have_device(void)

@@ -64,6 +64,11 @@ impl Fifo {
         self.live += 1;
     }
 
+    /// The oldest message.
+    pub(crate) fn first(&self) -> Option<&Msg> {
+        self.head.as_ref()
+    }
+
     /// The messages in order, with the handle `take` needs.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, &Msg)> {
         core::iter::successors(self.head.as_ref(), |m| m.next()).enumerate()

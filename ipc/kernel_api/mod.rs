@@ -27,6 +27,7 @@ pub(crate) mod msg;
 pub(crate) mod percpu;
 pub(crate) mod pinned;
 pub(crate) mod rcu_index;
+pub(crate) mod tracked;
 
 mod ffi {
     use kernel::{bindings, prelude::*};

@@ -160,6 +160,26 @@ fn build_chain(
 /// initialised once the constructor that made it returned.
 pub(crate) struct Msg(NonNull<Node>);
 
+/// Where a message is ([`Msg::at`]): its head block, which stays where it
+/// is while the message exists.
+#[derive(Clone, Copy)]
+pub(crate) struct MsgAt(NonNull<Node>);
+
+impl MsgAt {
+    /// The message after this one in its FIFO.
+    ///
+    /// # Safety
+    ///
+    /// The message this was taken from exists, and its link is not changed,
+    /// for `'a`.
+    pub(crate) unsafe fn next<'a>(self) -> Option<&'a Msg> {
+        // SAFETY: the message's block holds its initialised `Node` (`Msg`'s
+        // invariant) for `'a`, and its link is not written meanwhile (the
+        // caller's guarantee).
+        unsafe { (*self.0.as_ptr()).next.as_ref() }
+    }
+}
+
 // SAFETY: a `Msg` owns its head block and the `Node` in it exclusively (as
 // a `KBox<Node>` would), and every part of a `Node` may move between tasks.
 unsafe impl Send for Msg {}
@@ -329,6 +349,12 @@ impl Msg {
     /// [`Fifo`](crate::ipc::fifo::Fifo) only.
     pub(crate) fn next(&self) -> Option<&Msg> {
         self.node().next.as_ref()
+    }
+
+    /// Where this message is, to find the one after it again
+    /// ([`Tracked`](crate::ipc::tracked::Tracked) only).
+    pub(crate) fn at(&self) -> MsgAt {
+        MsgAt(self.0)
     }
 
     /// The link, to change (for `Fifo` only).  Its address stays the same

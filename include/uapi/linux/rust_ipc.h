@@ -461,9 +461,12 @@ struct ripc_msg_next_id {
  * With RIPC_BATCH_WAITFORONE (as recvmmsg's MSG_WAITFORONE), only the first
  * item may block: an item after it that would block ends the batch.  Other
  * flags are EINVAL.
- * The module takes the queue lock once for as many items as it can; a
- * receive batch delivers what it has before an item blocks (their sender
- * may be waiting for an answer to them).
+ * The module takes the queue lock once for a part of the batch, up to 32
+ * items and 64 KiB (or one larger message), and again for the next part
+ * (so that a batch's searches and MSG_COPY copies do not keep the lock,
+ * and preemption, off for long); a receive batch delivers what it has
+ * before an item blocks (their sender may be waiting for an answer to
+ * them).
  */
 #define RIPC_BATCH_MAX 1024
 #define RIPC_BATCH_WAITFORONE 1
@@ -627,8 +630,13 @@ struct ripc_mq_peek_batch {
  * a System V queue created, by other ids than the caller's (fs ids,
  * effective ids) and its groups needs CAP_CHOWN too (EPERM).  The kernel holds one page of the
  * stream at a time (all of it only in a kept pass, below); a dump holds
- * each queue's lock while it writes it, and copies to buf without page
- * faults there: a page of buf that is not there is faulted in with no lock
+ * a queue's lock while it writes 64 KiB of its messages at most (and the
+ * message that passes that mark: one message, as msgrcv(MSG_COPY)), drops
+ * it and takes it again for the next part; a queue whose messages change
+ * meanwhile has its record written again (EAGAIN after eight times), so
+ * that each queue is dumped as it was at one moment (the queues are not
+ * dumped at one moment together).  It copies to buf without page faults
+ * under those locks: a page of buf that is not there is faulted in with no lock
  * held and the dump starts again (a signal then: EINTR, or a restart under
  * SA_RESTART; EFAULT for a page that cannot be written).  A buffer touched
  * before the call dumps in one pass.  After four passes that met such a

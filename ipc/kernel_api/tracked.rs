@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A queue's messages with a count of their changes, so that a long walk
+//! of them (a dump's) can stop after a message, drop the queue lock, and
+//! go on after that message once the lock is taken again, if nothing
+//! changed meanwhile: the lock is held for a part of the queue at a time,
+//! and no part is walked twice.
+
+use crate::ipc::{
+    fifo::Fifo,
+    msg::{Msg, MsgAt},
+    prios::Prios,
+};
+use core::ops::{Deref, DerefMut};
+use kernel::{
+    prelude::*,
+    sync::atomic::{Atomic, Relaxed},
+};
+
+/// Messages in an order that a walk can take up again after any of them.
+///
+/// # Safety
+///
+/// [`Walk::walk`] yields only messages that `self` owns, which stay where
+/// they are, alive and linked as they are, while `self` is not changed.
+pub(crate) unsafe trait Walk {
+    /// The messages in order: from the first (`from` none), or after one of
+    /// them, given as the message after it in its FIFO and its type.
+    fn walk<'a>(
+        &'a self,
+        from: Option<(Option<&'a Msg>, i64)>,
+    ) -> impl Iterator<Item = &'a Msg> + 'a;
+}
+
+// SAFETY: a FIFO's walk follows its own links, from its head or from the
+// message after one of its messages: it yields its own messages.
+unsafe impl Walk for Fifo {
+    fn walk<'a>(
+        &'a self,
+        from: Option<(Option<&'a Msg>, i64)>,
+    ) -> impl Iterator<Item = &'a Msg> + 'a {
+        let first = match from {
+            Some((next, _)) => next,
+            None => self.first(),
+        };
+        core::iter::successors(first, |m| m.next())
+    }
+}
+
+// SAFETY: `Prios::walk` walks its own FIFOs: the rest of one of them from
+// the message given, then those of the lower priorities.
+unsafe impl Walk for Prios {
+    fn walk<'a>(
+        &'a self,
+        from: Option<(Option<&'a Msg>, i64)>,
+    ) -> impl Iterator<Item = &'a Msg> + 'a {
+        Prios::walk(self, from)
+    }
+}
+
+/// Where the next [`Tracked`] gets its epoch from.
+static EPOCHS: Atomic<u64> = Atomic::new(0);
+
+/// `T`, with a count of its changes: each `&mut` access to it counts as one.
+/// Each `Tracked` ever made has an epoch of its own, so that a [`Mark`] of
+/// one is never taken for one of another.
+pub(crate) struct Tracked<T> {
+    inner: T,
+    epoch: u64,
+    changes: u64,
+}
+
+/// Where a walk stopped: after a message of a [`Tracked`], as it was.
+pub(crate) struct Mark {
+    epoch: u64,
+    changes: u64,
+    at: MsgAt,
+    mtype: i64,
+}
+
+/// How a [`Tracked::walk_from`] ended.
+pub(crate) enum Walked {
+    /// Every message was walked.
+    All,
+    /// The walk stopped after a message: the next one goes on from there.
+    Stopped(Mark),
+    /// The messages changed since the mark: nothing was walked.
+    Changed,
+}
+
+impl<T> Tracked<T> {
+    pub(crate) fn new(inner: T) -> Self {
+        Tracked {
+            inner,
+            epoch: EPOCHS.fetch_add(1, Relaxed),
+            changes: 0,
+        }
+    }
+}
+
+impl<T> Deref for Tracked<T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T> DerefMut for Tracked<T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        self.changes = self.changes.wrapping_add(1);
+        &mut self.inner
+    }
+}
+
+impl<T: Walk> Tracked<T> {
+    /// Calls `f` on the messages in order, from the first or after `from`'s
+    /// message, until it returns `false` (the walk stops after that
+    /// message) or fails.
+    pub(crate) fn walk_from(
+        &self,
+        from: Option<&Mark>,
+        mut f: impl FnMut(&Msg) -> Result<bool>,
+    ) -> Result<Walked> {
+        let from = match from {
+            None => None,
+            Some(k) if (k.epoch, k.changes) == (self.epoch, self.changes) => {
+                // SAFETY: the mark's message was one that this `Tracked`'s
+                // walk yielded, which `self.inner` owns (`Walk`), when its
+                // count was what it is: `self.inner` has not been changed
+                // since (each `&mut` access counts; the epoch is this
+                // `Tracked`'s alone), so that message is alive and linked
+                // as it was, and stays so while `self` is borrowed.
+                Some((unsafe { k.at.next() }, k.mtype))
+            }
+            Some(_) => return Ok(Walked::Changed),
+        };
+        for m in self.inner.walk(from) {
+            if !f(m)? {
+                return Ok(Walked::Stopped(Mark {
+                    epoch: self.epoch,
+                    changes: self.changes,
+                    at: m.at(),
+                    mtype: m.mtype(),
+                }));
+            }
+        }
+        Ok(Walked::All)
+    }
+}
