@@ -1597,7 +1597,7 @@ static void changing_queue_dump(struct __test_metadata *_metadata, int posix)
 			    ripc_msgsnd(r.q, &m, CQ_LEN, IPC_NOWAIT));
 	}
 	for (int phase = 0; phase < 2; phase++) {
-		r.pause_us = phase ? 2000 : 0;
+		r.pause_us = phase ? 50000 : 0;
 		r.stop = 0;
 		ASSERT_EQ(0, pthread_create(&t, NULL, rotator_main, &r));
 		for (int i = 0; i < 10; i++) {
