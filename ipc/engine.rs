@@ -86,14 +86,13 @@ pub(crate) trait QueueState: Unpin + Counted {
     /// What the engine keeps in the state.
     fn engine(&mut self) -> &mut EngineState;
 
-    /// Hands `m` to a blocked receiver that takes it, or gives it back.
+    /// Hands `m`, a message that goes back, to a blocked receiver that
+    /// takes it, or gives it back (to go back into the queue).
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg>;
 
-    /// Whether messages that go back together are offered to blocked
-    /// receivers in send order (System V: a batch's items take messages by
-    /// their own searches, and a receiver of any type takes the oldest),
-    /// else in the order they were taken (POSIX: receive order).
-    const BACK_IN_SEND_ORDER: bool = false;
+    /// After messages went back into the queue: what the blocked receivers
+    /// get of them, if [`QueueState::offer`] did not hand them over.
+    fn after_put_back(&mut self, _wq: &mut WakeQ) {}
 
     /// Readies what a message that goes back carries, before the queue
     /// lock is taken (POSIX: a tree node, if it has none, for the priority
@@ -581,22 +580,6 @@ fn left<S: QueueState>(g: &mut S, handed: bool, wq: &mut WakeQ) {
     }
 }
 
-/// Sorts messages that go back together by their place in the send order:
-/// an insertion sort (a batch's few messages, mostly in order already; the
-/// core library's sorts leave objtool warnings in a module).
-fn in_send_order<E>(msgs: &mut [Taken<E>]) {
-    for i in 1..msgs.len() {
-        let mut j = i;
-        while j > 0 {
-            match (msgs.get(j - 1), msgs.get(j)) {
-                (Some(a), Some(b)) if a.msg.seq() > b.msg.seq() => msgs.swap(j - 1, j),
-                _ => break,
-            }
-            j -= 1;
-        }
-    }
-}
-
 /// A single receive's message, once its run has given it out.
 pub(crate) enum Got<E> {
     /// Delivered under the lock (its length); freed after it.
@@ -1017,9 +1000,6 @@ impl<'a, S: QueueState> Parts<'a, S> {
         }
         if let Some(r) = receipt {
             if let Some(back) = got.get_mut(done..) {
-                if S::BACK_IN_SEND_ORDER {
-                    in_send_order(back);
-                }
                 back.iter_mut()
                     .for_each(|t| S::ready_to_go_back(&mut t.extra));
             }
@@ -1087,6 +1067,7 @@ impl<'a, S: QueueState> Parts<'a, S> {
                 g.reinsert(m, t.extra);
             }
         }
+        g.after_put_back(&mut wq);
         g.stats().unreceived(msgs, bytes, r);
         let poll = g.engine().polled.then_some(self.poll);
         wait::end_run(g, wq, poll, 0, None);

@@ -486,6 +486,13 @@ fn now() -> i64 {
 
 /// A message handed to blocked receiver `t` (`pipelined_send`): `lrpid` is
 /// that thread's pid, `rtime` the time of the send.
+/// A message of `len` bytes in (`sign` 1) or out (-1) of a queue holding
+/// `cbytes`: its bytes and the namespace's totals (`msg_bytes`, `msg_hdrs`).
+fn account(cbytes: &mut u64, shared: &Shared, len: usize, sign: i64) {
+    *cbytes = (*cbytes as i64 + sign * len as i64) as u64;
+    shared.counts.add(sign, sign * len as i64);
+}
+
 fn pipelined(lrpid: &mut Option<PidRef>, rtime: &mut i64, t: &Task) {
     PidRef::set_task(lrpid, t);
     *rtime = now();
@@ -565,8 +572,7 @@ impl SysvState {
     }
 
     fn account(&mut self, len: usize, sign: i64) {
-        self.cbytes = (self.cbytes as i64 + sign * len as i64) as u64;
-        self.shared.counts.add(sign, sign * len as i64);
+        account(&mut self.cbytes, &self.shared, len, sign);
     }
 
     /// `ss_wakeup`: wake every sender whose message fits the queue as it
@@ -632,16 +638,53 @@ impl SysvState {
 
 impl QueueState for SysvState {
     type Extra = ();
-    const BACK_IN_SEND_ORDER: bool = true;
 
     fn engine(&mut self) -> &mut EngineState {
         &mut self.engine
     }
 
-    fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
-        engine::hand_over::<Self>(&mut self.receivers, m, wq, |t| {
-            pipelined(&mut self.lrpid, &mut self.rtime, t)
-        })
+    /// Every message goes back into the queue first: a blocked receiver's
+    /// own search then chooses among them all ([`Self::after_put_back`]).
+    fn offer(&mut self, m: Msg, _wq: &mut WakeQ) -> Option<Msg> {
+        Some(m)
+    }
+
+    /// Each blocked receiver, in arrival order, is given what its own
+    /// search finds in the queue now (`find_msg`), as it would have had the
+    /// messages that went back never left: a `msgtyp < 0` receiver the
+    /// lowest type among them, not the first in send order (it blocked when
+    /// the queue had nothing for it; they are what it may find now).
+    fn after_put_back(&mut self, wq: &mut WakeQ) {
+        let SysvState {
+            msgs,
+            receivers,
+            lrpid,
+            rtime,
+            cbytes,
+            shared,
+            ..
+        } = self;
+        receivers.each(|r| {
+            let Some((i, len, mtype)) =
+                Self::find(msgs, r.w.search).map(|(i, m)| (i, m.len(), m.mtype()))
+            else {
+                return ControlFlow::Continue(());
+            };
+            match Self::pick(&r.w, mtype, len) {
+                Pick::Pass => return ControlFlow::Continue(()),
+                Pick::Fail(e) => Self::give(&mut r.w, Err(e)),
+                Pick::Take => {
+                    let Some(m) = msgs.take(i) else {
+                        return ControlFlow::Break(());
+                    };
+                    account(cbytes, shared, len, -1);
+                    pipelined(lrpid, rtime, r.task());
+                    Self::give(&mut r.w, Ok(Given::Msg(m)));
+                }
+            }
+            r.wake(wq);
+            ControlFlow::Continue(())
+        });
     }
 
     fn reinsert(&mut self, m: Msg, (): ()) {

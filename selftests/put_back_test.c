@@ -1623,6 +1623,43 @@ TEST_F_TIMEOUT(put_back, sysv_batch_put_back_offers_in_send_order, TIMEOUT)
 	CHECK(msg_expect(id, 0, 5, "new"));
 }
 
+/* A batch takes two messages, type 5 (the older) and type 2, and puts
+ * both back when its write-back faults: a msgtyp -10 receiver that blocked
+ * meanwhile gets the type 2 one, the lowest type, as if neither had left
+ * (offered in send order, it got the type 5 one, the first that matched,
+ * and a receiver of any type the other); a type 5 receiver that blocked
+ * after it gets the type 5 one, and the receiver of any type, which blocked
+ * last, waits for the next message. */
+TEST_F_TIMEOUT(put_back, sysv_put_back_gives_a_negative_type_receiver_the_lowest_type, TIMEOUT)
+{
+	static struct { long mtype; char mtext[MSGSIZE]; } buf[2];
+	struct stall *a = &self->st;
+	int id = SYS(msg_new(self));
+	struct ripc_msg_item *it;
+
+	SYS(snd(id, 5, "five"));
+	SYS(snd(id, 2, "two"));
+	CHECK(stall_map(a, 1));
+	it = (struct ripc_msg_item *)a->trap;
+	it[0] = (struct ripc_msg_item){ PTR(&buf[0]), MSGSIZE, 0 };
+	it[1] = (struct ripc_msg_item){ PTR(&buf[1]), MSGSIZE, 0 };
+	CHECK(stall_arm(a));
+	stall_batch(a, A_MSG_BATCH, id, it, 2);
+	CHECK(stall_start(a));
+	PEER_BLOCKS(0, P_MSGRCV, id, -10, NULL, "the msgtyp -10 receiver");
+	PEER_BLOCKS(1, P_MSGRCV, id, 5, NULL, "the type 5 receiver");
+	PEER_BLOCKS(2, P_MSGRCV, id, 0, NULL, "the receiver of any type");
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	EXPECT_OK(peer_got_msg(self, 0, "the msgtyp -10 receiver", 2, "two"));
+	EXPECT_OK(peer_got_msg(self, 1, "the type 5 receiver", 5, "five"));
+	EXPECT_TRUE(peer_blocked(self, 2)) TH_LOG("the receiver of any type left its msgrcv");
+	EXPECT_QUEUE(id, 0, 0);
+	SYS(snd(id, 7, "seven"));
+	EXPECT_OK(peer_got_msg(self, 2, "the receiver of any type", 7, "seven"));
+	EXPECT_QUEUE(id, 0, 0);
+}
+
 /* A full queue (msg_qbytes 8, two 4-byte messages) with two blocked
  * senders: A's msgrcv takes q0q0 and its copy stalls.  The room is free at
  * once, as native's: both senders are woken (ss_wakeup), one gets in, the
