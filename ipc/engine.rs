@@ -1038,7 +1038,9 @@ impl<'a, S: QueueState> Parts<'a, S> {
     /// be delivered (or, POSIX, were filled straight into a receiver's
     /// buffer that could not report them, loaded again from there): each
     /// goes to a blocked receiver that takes it, else to its old place, even
-    /// if senders let in meanwhile filled the queue; no longer counted as
+    /// if senders let in meanwhile filled the queue (System V: every one to
+    /// its place, then the blocked receivers search them,
+    /// [`QueueState::after_put_back`]); no longer counted as
     /// received (`r`: what counting them changed; none: counted by their
     /// sender, [`Parts::send_direct`]).  Nothing is lost unless the queue
     /// was removed.  The caller readied them ([`QueueState::ready_to_go_back`]).
