@@ -239,23 +239,33 @@ const HOLD: usize = 64 << 10;
 /// its lock was dropped, before the dump gives up (`EAGAIN`).
 const RECORD_TRIES: u32 = 8;
 
+/// What the last of those tries writes under the lock at a time: a queue
+/// of up to this much, however busy, is dumped whole.
+const LAST_HOLD: usize = 1 << 20;
+
 /// One queue's record: its head, written by `head` under the queue's lock,
 /// then its messages (`msgs`), [`HOLD`] bytes at a time under the lock.  If
 /// the messages changed while the lock was dropped, the record is written
-/// again from its start, so that it is the queue as it was at one moment.
+/// again from its start, so that it is the queue as it was at one moment
+/// (the last time [`LAST_HOLD`] bytes at a time).
 pub(crate) fn queue_record<S, T: Walk>(
     w: &mut Writer,
     lock: &QueueLock<S>,
     msgs: impl Fn(&S) -> &Tracked<T>,
     mut head: impl FnMut(&S, &mut Writer) -> Result,
 ) -> Result {
-    for _ in 0..RECORD_TRIES {
+    for tries in 1..=RECORD_TRIES {
+        let hold = if tries == RECORD_TRIES {
+            LAST_HOLD
+        } else {
+            HOLD
+        };
         let start = w.spot()?;
         let mut g = lock.lock();
         head(&g, w)?;
         let mut from = None;
         loop {
-            let mut left = HOLD;
+            let mut left = hold;
             let walked = msgs(&g).walk_from(from.as_ref(), |m| {
                 w.msg(m)?;
                 left = left.saturating_sub(MSG_HEAD as usize + m.len());

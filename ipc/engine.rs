@@ -91,8 +91,9 @@ pub(crate) trait QueueState: Unpin + Counted {
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg>;
 
     /// After messages went back into the queue: what the blocked receivers
-    /// get of them, if [`QueueState::offer`] did not hand them over.
-    fn after_put_back(&mut self, _wq: &mut WakeQ) {}
+    /// get of them, if [`QueueState::offer`] did not hand them over
+    /// (`back`: their types, if there were no more than a batch's part).
+    fn after_put_back(&mut self, _back: Option<&[i64]>, _wq: &mut WakeQ) {}
 
     /// Readies what a message that goes back carries, before the queue
     /// lock is taken (POSIX: a tree node, if it has none, for the priority
@@ -1061,15 +1062,20 @@ impl<'a, S: QueueState> Parts<'a, S> {
             drop(g);
             return;
         }
+        // Their types, as many as a batch's part (a run takes no more).
+        let mut types = [0; wait::PART_MSGS];
         let (mut msgs, mut bytes) = (0, 0);
         for t in taken {
+            if let Some(slot) = types.get_mut(msgs) {
+                *slot = t.msg.mtype();
+            }
             msgs += 1;
             bytes += t.msg.len();
             if let Some(m) = g.offer(t.msg, &mut wq) {
                 g.reinsert(m, t.extra);
             }
         }
-        g.after_put_back(&mut wq);
+        g.after_put_back(types.get(..msgs), &mut wq);
         g.stats().unreceived(msgs, bytes, r);
         let poll = g.engine().polled.then_some(self.poll);
         wait::end_run(g, wq, poll, 0, None);

@@ -1573,7 +1573,7 @@ pub(crate) fn dump(ns: &MqNs, w: &mut Writer) -> Result {
             &q.state,
             |g| &g.prios,
             |g, w| {
-                let text: u64 = g.in_order().map(|m| MSG_HEAD + m.len() as u64).sum();
+                let text = g.curmsgs as u64 * MSG_HEAD + g.qsize;
                 w.record(RIPC_DUMP_MQ, MQ_RECORD + name.0.len() as u64 + text)?;
                 w.u32(name.0.len() as u32)?;
                 w.u32(q.mode())?;

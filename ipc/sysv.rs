@@ -484,8 +484,6 @@ fn now() -> i64 {
     kernel_api::real_seconds()
 }
 
-/// A message handed to blocked receiver `t` (`pipelined_send`): `lrpid` is
-/// that thread's pid, `rtime` the time of the send.
 /// A message of `len` bytes in (`sign` 1) or out (-1) of a queue holding
 /// `cbytes`: its bytes and the namespace's totals (`msg_bytes`, `msg_hdrs`).
 fn account(cbytes: &mut u64, shared: &Shared, len: usize, sign: i64) {
@@ -493,6 +491,8 @@ fn account(cbytes: &mut u64, shared: &Shared, len: usize, sign: i64) {
     shared.counts.add(sign, sign * len as i64);
 }
 
+/// A message handed to blocked receiver `t` (`pipelined_send`): `lrpid` is
+/// that thread's pid, `rtime` the time of the send.
 fn pipelined(lrpid: &mut Option<PidRef>, rtime: &mut i64, t: &Task) {
     PidRef::set_task(lrpid, t);
     *rtime = now();
@@ -652,9 +652,12 @@ impl QueueState for SysvState {
     /// Each blocked receiver, in arrival order, is given what its own
     /// search finds in the queue now (`find_msg`), as it would have had the
     /// messages that went back never left: a `msgtyp < 0` receiver the
-    /// lowest type among them, not the first in send order (it blocked when
-    /// the queue had nothing for it; they are what it may find now).
-    fn after_put_back(&mut self, wq: &mut WakeQ) {
+    /// lowest type among them, not the first in send order.  It blocked
+    /// when the queue had nothing for it, so only a receiver whose search
+    /// matches one of their types (`back`) searches, and none once they
+    /// are all taken.  Then the queue's peak (not counting the instant they
+    /// were all in).
+    fn after_put_back(&mut self, back: Option<&[i64]>, wq: &mut WakeQ) {
         let SysvState {
             msgs,
             receivers,
@@ -664,7 +667,14 @@ impl QueueState for SysvState {
             shared,
             ..
         } = self;
+        let mut left = back.map_or(usize::MAX, |b| b.len());
         receivers.each(|r| {
+            if left == 0 {
+                return ControlFlow::Break(());
+            }
+            if back.is_some_and(|b| !b.iter().any(|&t| r.w.search.matches(t))) {
+                return ControlFlow::Continue(());
+            }
             let Some((i, len, mtype)) =
                 Self::find(msgs, r.w.search).map(|(i, m)| (i, m.len(), m.mtype()))
             else {
@@ -680,19 +690,22 @@ impl QueueState for SysvState {
                     account(cbytes, shared, len, -1);
                     pipelined(lrpid, rtime, r.task());
                     Self::give(&mut r.w, Ok(Given::Msg(m)));
+                    left = left.saturating_sub(1);
                 }
             }
             r.wake(wq);
             ControlFlow::Continue(())
         });
+        let (msgs, bytes) = self.depth();
+        self.stats.peak(msgs, bytes);
     }
 
+    /// Its peak is counted after the blocked receivers got theirs
+    /// ([`Self::after_put_back`]).
     fn reinsert(&mut self, m: Msg, (): ()) {
         let len = m.len();
         self.msgs.reinsert(m);
         self.account(len, 1);
-        let (msgs, bytes) = self.depth();
-        self.stats.peak(msgs, bytes);
     }
 
     fn serve_senders(&mut self, wq: &mut WakeQ) -> bool {
@@ -1662,7 +1675,7 @@ pub(crate) fn dump(ns: &SysvNs, w: &mut Writer) -> Result {
                 if !g.allowed(0o444) {
                     return Err(EACCES);
                 }
-                let text: u64 = g.msgs.iter().map(|(_, m)| MSG_HEAD + m.len() as u64).sum();
+                let text = g.msgs.len() as u64 * MSG_HEAD + g.cbytes;
                 w.record(RIPC_DUMP_SYSV, SYSV_RECORD + text)?;
                 let p = &g.perm;
                 w.i32(q.key)?;

