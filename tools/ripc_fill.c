@@ -2,7 +2,9 @@
 /*
  * ripc_fill NAME KEY (a test helper): create a POSIX queue NAME and a System V queue KEY on
  * /dev/rust_ipc and leave messages of several sizes in both (used by the
- * module lifecycle test: unloading must free them).
+ * module lifecycle test: unloading must free them).  Both are made new
+ * (EEXIST if either exists), so that a second run fails rather than blocks
+ * on a full queue.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +31,7 @@ int main(int argc, char **argv)
 	dev = open(RIPC_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0 || dev < 0)
 		return perror("open"), 1;
-	struct ripc_mq_open o = { .size = sizeof(o), .oflag = O_RDWR | O_CREAT, .mode = 0600,
+	struct ripc_mq_open o = { .size = sizeof(o), .oflag = O_RDWR | O_CREAT | O_EXCL, .mode = 0600,
 				  .name = (uintptr_t)argv[1], .attr = (uintptr_t)&attr };
 	if (ioctl(fd, RIPC_MQ_OPEN, &o))
 		return perror("RIPC_MQ_OPEN"), 1;
@@ -42,7 +44,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ripc_fill: not a System V key: '%s'\n", argv[2]);
 		return 2;
 	}
-	struct ripc_msgget g = { .size = sizeof(g), .key = (int)key, .msgflg = 01000 | 0600 };
+	struct ripc_msgget g = { .size = sizeof(g), .key = (int)key, .msgflg = 01000 | 02000 | 0600 };
 	id = ioctl(dev, RIPC_MSGGET, &g);
 	if (id < 0)
 		return perror("RIPC_MSGGET"), 1;

@@ -630,7 +630,7 @@ int main(int argc, char **argv)
 		if (fd < 0)
 			return fail("mq_open");
 		for (long i = 0; i < count; i++) {
-			if (ripc_mq_notify_fd(fd, nfd, (union sigval){ .sival_int = (int)i }))
+			if (ripc_mq_notify_fd(fd, nfd, (union sigval){ .sival_ptr = (void *)(uintptr_t)i }))
 				return fail("mq_notify");
 			if (i == 0) {
 				printf("[pid %d] watching %s\n", getpid(), argv[2]);
