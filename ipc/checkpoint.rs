@@ -228,44 +228,38 @@ impl Writer {
     }
 }
 
-/// Bytes of messages that a dump writes under a queue's lock before it
-/// drops the lock (after the message that reaches them) and takes it again,
-/// so that a large queue's record does not keep the lock, and preemption
-/// off, for the whole queue: at most one message more than this, as
-/// native's `msgrcv(MSG_COPY)` copies one message under its lock.
+/// Bytes of messages (their text and 16-byte heads in the stream) that a
+/// dump writes under a queue's lock before it drops the lock (after the
+/// message that reaches them) and takes it again, so that a large queue's
+/// record does not keep the lock, and preemption off, for the whole queue:
+/// as much as a one-copy send copies under it ([`DIRECT_TEXT_MAX`]), and at
+/// most one message more, as native's `msgrcv(MSG_COPY)` copies one
+/// message under its lock.
+///
+/// [`DIRECT_TEXT_MAX`]: crate::ipc::engine::DIRECT_TEXT_MAX
 const HOLD: usize = 64 << 10;
 
 /// Times a queue's record is written again because the queue changed while
 /// its lock was dropped, before the dump gives up (`EAGAIN`).
 const RECORD_TRIES: u32 = 8;
 
-/// What the last of those tries writes under the lock at a time: a queue
-/// of up to this much, however busy, is dumped whole.
-const LAST_HOLD: usize = 1 << 20;
-
 /// One queue's record: its head, written by `head` under the queue's lock,
 /// then its messages (`msgs`), [`HOLD`] bytes at a time under the lock.  If
 /// the messages changed while the lock was dropped, the record is written
-/// again from its start, so that it is the queue as it was at one moment
-/// (the last time [`LAST_HOLD`] bytes at a time).
+/// again from its start, so that it is the queue as it was at one moment.
 pub(crate) fn queue_record<S, T: Walk>(
     w: &mut Writer,
     lock: &QueueLock<S>,
     msgs: impl Fn(&S) -> &Tracked<T>,
     mut head: impl FnMut(&S, &mut Writer) -> Result,
 ) -> Result {
-    for tries in 1..=RECORD_TRIES {
-        let hold = if tries == RECORD_TRIES {
-            LAST_HOLD
-        } else {
-            HOLD
-        };
+    for _ in 0..RECORD_TRIES {
         let start = w.spot()?;
         let mut g = lock.lock();
         head(&g, w)?;
         let mut from = None;
         loop {
-            let mut left = hold;
+            let mut left = HOLD;
             let walked = msgs(&g).walk_from(from.as_ref(), |m| {
                 w.msg(m)?;
                 left = left.saturating_sub(MSG_HEAD as usize + m.len());

@@ -1557,9 +1557,9 @@ static int cq_check(int posix, int id, const void *dump, size_t len)
 /*
  * A dump of a queue that changes while it is written (its lock dropped
  * between parts) writes its record again: every stream that comes out is
- * the queue as it was at one moment, with the rotator running flat out
- * (the record's last try, which holds the lock for a queue this size,
- * comes out), then pausing between turns (parts come out).
+ * the queue as it was at one moment (EAGAIN when it kept changing), with
+ * the rotator running flat out, then pausing between turns (where dumps
+ * come out).
  */
 static void changing_queue_dump(struct __test_metadata *_metadata, int posix)
 {
@@ -1624,9 +1624,7 @@ static void changing_queue_dump(struct __test_metadata *_metadata, int posix)
 	       turns[0], ok[0], again[0], turns[1], ok[1], again[1]);
 	ASSERT_LT(0, turns[0]);
 	ASSERT_LT(0, turns[1]);
-	/* A queue of at most 1 MiB is dumped, however busy (its record's last
-	 * try holds the lock for all of it). */
-	ASSERT_EQ(0, again[0] + again[1]);
+	ASSERT_LT(0, ok[1]);
 	free(buf);
 }
 

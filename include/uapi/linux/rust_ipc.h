@@ -630,13 +630,14 @@ struct ripc_mq_peek_batch {
  * a System V queue created, by other ids than the caller's (fs ids,
  * effective ids) and its groups needs CAP_CHOWN too (EPERM).  The kernel holds one page of the
  * stream at a time (all of it only in a kept pass, below); a dump holds
- * a queue's lock while it writes 64 KiB of its messages at most (and the
- * message that passes that mark: one message, as msgrcv(MSG_COPY)), drops
- * it and takes it again for the next part; a queue whose messages change
- * meanwhile has its record written again, the eighth time 1 MiB at a time
- * (EAGAIN if that fails too: a queue over 1 MiB that keeps changing), so
- * that each queue is dumped as it was at one moment (the queues are not
- * dumped at one moment together).  It copies to buf without page faults
+ * a queue's lock while it writes 64 KiB of its messages at most (texts
+ * and 16-byte heads; and the message that passes that mark: one message,
+ * as msgrcv(MSG_COPY)), drops it and takes it again for the next part; a
+ * queue whose messages change meanwhile has its record written again
+ * (EAGAIN after eight times: a queue over 64 KiB that keeps changing; a
+ * checkpoint tool freezes its processes first), so that each queue is
+ * dumped as it was at one moment (the queues are not dumped at one
+ * moment together).  It copies to buf without page faults
  * under those locks: a page of buf that is not there is faulted in with no lock
  * held and the dump starts again (a signal then: EINTR, or a restart under
  * SA_RESTART; EFAULT for a page that cannot be written).  A buffer touched

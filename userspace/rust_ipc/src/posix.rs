@@ -765,16 +765,13 @@ impl PosixQueue {
         self.regs_result(r, bad)
     }
 
-    /// A call's result on a descriptor that may not be a queue's: `ENOTTY`
-    /// from another file (from the device it is a command the module does
-    /// not know, and stays) and `EBADF` become `EINVAL` for arguments
-    /// native refuses first (`bad`), else `EBADF`.
+    /// A call's result on a descriptor that may not be a queue's: `EBADF`
+    /// becomes `EINVAL` for arguments native refuses first (`bad`).  (Only
+    /// the device's files reach the module; its `ENOTTY`, a command it does
+    /// not know, stays.)
     fn regs_result<N>(&self, r: io::Result<N>, bad: bool) -> io::Result<N> {
         match r {
-            Err(e)
-                if (e.raw_os_error() == Some(Errno::NOTTY.raw_os_error()) && !self.device)
-                    || e.raw_os_error() == Some(Errno::BADF.raw_os_error()) =>
-            {
+            Err(e) if e.raw_os_error() == Some(Errno::BADF.raw_os_error()) => {
                 Err(sys::errno(if bad { Errno::INVAL } else { Errno::BADF }))
             }
             r => r,
