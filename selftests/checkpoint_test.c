@@ -1419,7 +1419,7 @@ static int lq_check(int posix, int q)
  */
 static void large_queue_dump(struct __test_metadata *_metadata, int posix)
 {
-	long long least = 0, late;
+	long long took = 0, late = 0;
 	struct waker w;
 	ssize_t n = 0, len;
 	size_t size;
@@ -1441,22 +1441,27 @@ static void large_queue_dump(struct __test_metadata *_metadata, int posix)
 	memset(buf, 0, size);
 	if (waker_start(&w))
 		SKIP(return, "no SCHED_FIFO on CPU 0");
+	/* Up to three dumps: the first within the bound passes (a late
+	 * wake-up may be the emulated host's own stall). */
 	for (int i = 0; i < 3; i++) {
 		struct timespec a, b;
 
+		waker_take(&w);
 		clock_gettime(CLOCK_MONOTONIC, &a);
 		n = ripc_dump(buf, size);
 		clock_gettime(CLOCK_MONOTONIC, &b);
+		late = waker_take(&w);
+		took = ts_ns(b) - ts_ns(a);
 		if (n != len)
 			break;
-		if (!least || ts_ns(b) - ts_ns(a) < least)
-			least = ts_ns(b) - ts_ns(a);
+		TH_LOG("dump of %zd bytes: %lld us; the waker was %lld us late at most",
+		       len, took / 1000, late / 1000);
+		if (late < took / 4)
+			break;
 	}
-	late = waker_stop(&w);
+	waker_stop(&w);
 	ASSERT_EQ(len, n) TH_LOG("dump: %s", strerrorname_np(errno));
-	TH_LOG("dump of %zd bytes: %lld us at least; the waker was %lld us late at most",
-	       len, least / 1000, late / 1000);
-	ASSERT_LT(late, least / 4);
+	ASSERT_LT(late, took / 4);
 	/* Restored in a new namespace, it is the queue, byte for byte. */
 	SYS(unshare(CLONE_NEWIPC));
 	SYS(ripc_restore(buf, (size_t)n));

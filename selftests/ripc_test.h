@@ -314,7 +314,8 @@ static inline int pin_cpu(int cpu)
  * A SCHED_FIFO thread on CPU 0 that wakes every millisecond and keeps how
  * late its latest wake-up was: how long something on CPU 0 kept
  * preemption off (waker_start: 0, or -1 if it cannot be SCHED_FIFO there;
- * waker_stop: the most late it was, in ns, since waker_start).
+ * waker_stop: the most late it was, in ns, since waker_start or the last
+ * waker_take).
  */
 struct waker {
 	pthread_t t;
@@ -367,6 +368,12 @@ static inline int waker_start(struct waker *w)
 	usleep(20000);
 	__atomic_store_n(&w->max_ns, 0, __ATOMIC_RELAXED);
 	return 0;
+}
+
+/* The most the waker was late since waker_start or the last waker_take. */
+static inline long long waker_take(struct waker *w)
+{
+	return __atomic_exchange_n(&w->max_ns, 0, __ATOMIC_RELAXED);
 }
 
 static inline long long waker_stop(struct waker *w)
