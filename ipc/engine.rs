@@ -102,8 +102,9 @@ pub(crate) trait QueueState: Unpin + Counted {
     fn ready_to_go_back(_extra: &mut Self::Extra) {}
 
     /// Queues `m` again in its old place, counted again (in the queue's
-    /// depth, and its peak), even if the queue is full.
-    fn reinsert(&mut self, m: Msg, extra: Self::Extra);
+    /// depth, and its peak), even if the queue is full; `false` if it could
+    /// not go back (POSIX: no tree node for its priority), and is lost.
+    fn reinsert(&mut self, m: Msg, extra: Self::Extra) -> bool;
 
     /// Keeps what a message delivered under the lock carried, if the state
     /// can use it again (POSIX: its tree node, as native's `node_cache`).
@@ -1064,19 +1065,27 @@ impl<'a, S: QueueState> Parts<'a, S> {
         }
         // Their types, as many as a batch's part (a run takes no more).
         let mut types = [0; wait::PART_MSGS];
-        let (mut msgs, mut bytes) = (0, 0);
+        let (mut msgs, mut bytes, mut lost) = (0, 0, false);
         for t in taken {
             if let Some(slot) = types.get_mut(msgs) {
                 *slot = t.msg.mtype();
             }
-            msgs += 1;
-            bytes += t.msg.len();
+            let len = t.msg.len();
             if let Some(m) = g.offer(t.msg, &mut wq) {
-                g.reinsert(m, t.extra);
+                if !g.reinsert(m, t.extra) {
+                    // Lost: its receive stays counted, and its time.
+                    lost = true;
+                    continue;
+                }
             }
+            msgs += 1;
+            bytes += len;
         }
         g.after_put_back(types.get(..msgs), &mut wq);
-        g.stats().unreceived(msgs, bytes, r);
+        if msgs > 0 {
+            let r = if lost { r.map(Receipt::count_only) } else { r };
+            g.stats().unreceived(msgs, bytes, r);
+        }
         let poll = g.engine().polled.then_some(self.poll);
         wait::end_run(g, wq, poll, 0, None);
     }

@@ -457,15 +457,17 @@ impl QueueState for MqState {
         prios::ready_node(node);
     }
 
-    fn reinsert(&mut self, m: Msg, mut node: Node) {
+    fn reinsert(&mut self, m: Msg, mut node: Node) -> bool {
         // The node travelled with the message, or was made for it before
         // the lock (`ready_to_go_back`): a priority emptied by another
         // message and freed since takes it; else it is the spare.
-        if let Err(e) = self.put(m, true, &mut node) {
+        let back = self.put(m, true, &mut node);
+        self.prios.recycle(&mut node);
+        if let Err(e) = back {
             // Once: under the queue lock, and memory pressure may lose many.
             kernel::pr_warn_once!("rust_ipc: a message could not go back ({:?})\n", e);
+            return false;
         }
-        self.prios.recycle(&mut node);
         // Back in a queue that was seen without it, by a registrant that
         // saw it empty: its sender now is the caller, whose receive could
         // not deliver it.
@@ -474,6 +476,7 @@ impl QueueState for MqState {
         }
         let (msgs, bytes) = self.depth();
         self.stats.peak(msgs, bytes);
+        true
     }
 
     fn recycle(&mut self, node: &mut Node) {

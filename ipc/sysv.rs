@@ -702,10 +702,11 @@ impl QueueState for SysvState {
 
     /// Its peak is counted after the blocked receivers got theirs
     /// ([`Self::after_put_back`]).
-    fn reinsert(&mut self, m: Msg, (): ()) {
+    fn reinsert(&mut self, m: Msg, (): ()) -> bool {
         let len = m.len();
         self.msgs.reinsert(m);
         self.account(len, 1);
+        true
     }
 
     fn serve_senders(&mut self, wq: &mut WakeQ) -> bool {

@@ -881,6 +881,72 @@ TEST_F_TIMEOUT(put_back, posix_goes_back_when_its_node_cannot_be_made_before_the
 	EXPECT_EQ(0, curmsgs(q));
 }
 
+/* Sets failslab's knobs to FS_KNOBS[i] = val[i] (saving the old values in
+ * old[i] if old) and, if on, thread tid's make-it-fail: 0, or -1. */
+static const char *const FS_KNOBS[] = { "task-filter", "probability", "interval", "times",
+					"ignore-gfp-wait" };
+#define FS_N ((int)(sizeof(FS_KNOBS) / sizeof(FS_KNOBS[0])))
+
+static int failslab_set(pid_t tid, const char *const *val, char (*old)[16], int on)
+{
+	char path[64];
+
+	for (int i = 0; i < FS_N; i++)
+		if ((old && read_knob(FS_KNOBS[i], old[i], sizeof(old[i]))) ||
+		    write_knob(FS_KNOBS[i], val[i]))
+			return -1;
+	if (!on)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/make-it-fail", tid);
+	return write_file(path, "1");
+}
+
+/* As above, with the node's allocation under the lock failing too
+ * (failslab fails A's next two slab allocations: the node before the lock,
+ * then GFP_ATOMIC's under it): m0 cannot go back and is lost (as natively:
+ * EFAULT, the message gone; the kernel log warns once), and its receive
+ * stays counted, count and bytes (it was taken back from the statistics,
+ * as a message that went back). */
+TEST_F_TIMEOUT(put_back, posix_a_message_that_cannot_go_back_stays_received, TIMEOUT)
+{
+	static const char *const arm[FS_N] = { "Y", "100", "1", "2", "N" };
+	struct stall *a = &self->st;
+	mqd_t q = SYS(mq_new(self, 8));
+	struct ripc_queue_stats st;
+	char b[MSGSIZE], old[FS_N][16], times[16];
+	const char *restore[FS_N];
+	unsigned int p;
+	int r;
+
+	SYS(mq_snd(q, "m0", 5));
+	SYS(mq_snd(q, "m1", 5));
+	SYS(mq_snd(q, "low", 1));
+	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
+	CHECK(stall_start(a));
+	EXPECT_EQ(2, ripc_mq_receive(q, b, sizeof(b), &p));
+	EXPECT_EQ(0, memcmp(b, "m1", 2));
+	SYS(mq_snd(q, "high", 7));
+	if (failslab_set(a->tid, arm, old, 1)) {
+		CHECK(stall_fail(a));
+		SKIP(return, "no failslab task filter (CONFIG_FAULT_INJECTION, CONFIG_FAILSLAB)");
+	}
+	r = stall_fail(a);
+	EXPECT_EQ(0, read_knob("times", times, sizeof(times)));
+	for (int i = 0; i < FS_N; i++)
+		restore[i] = old[i];
+	EXPECT_EQ(0, failslab_set(a->tid, restore, NULL, 0));
+	CHECK(r);
+	ASSERT_A_EFAULT();
+	EXPECT_STREQ("0", times) TH_LOG("failslab's two failures were not both used");
+	EXPECT_EQ(2, curmsgs(q));
+	SYS(ripc_mq_stats(q, &st, 0));
+	EXPECT_EQ(2ULL, st.received);
+	EXPECT_EQ(4ULL, st.received_bytes);
+	CHECK(mq_expect(q, "high", 7));
+	CHECK(mq_expect(q, "low", 1));
+	EXPECT_EQ(0, curmsgs(q));
+}
+
 /* A blocks on the empty queue; a send hands its message straight to A
  * (pipelined), whose copy faults; B, blocked meanwhile, gets it. */
 TEST_F_TIMEOUT(put_back, posix_handed_over_message_goes_to_the_next_receiver, TIMEOUT)

@@ -696,7 +696,9 @@ struct ripc_dump {
  * nothing is; a one-copy receive whose priority cannot be written and
  * whose message goes back is taken back from the counts, even after a
  * reset, and the time stays; from a descriptor not open for writing its
- * message is lost, as native's, and stays counted as received).  The
+ * message is lost, as native's, and stays counted as received, as does a
+ * POSIX message that cannot go back: its priority needs a tree node and
+ * none could be allocated, before the queue lock or under it).  The
  * times are CLOCK_REALTIME nanoseconds
  * of the last such event, 0 if there was none, to within a clock tick or
  * two: the module keeps the tick count (jiffies) of each event and gives
