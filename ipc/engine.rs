@@ -745,6 +745,10 @@ impl<S: Family> Parts<'_, S> {
                 }
                 let e = match g.take_for(&w) {
                     Ok(Some(t)) => break Arrival::Taken(t, false),
+                    // Only before the run took anything (a batch's runs
+                    // are `first_only`; a single receive has one item): so
+                    // it sleeps with nothing queued to wake, unlike a send
+                    // run, which wakes what it queued first.
                     Ok(None) if b.may_block(got) => None,
                     Ok(None) => Some(S::NO_MESSAGE),
                     Err(e) => match g.take_need() {
