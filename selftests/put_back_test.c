@@ -837,6 +837,26 @@ TEST_F_TIMEOUT(put_back, posix_last_of_its_priority_goes_back_above_the_next, TI
 	EXPECT_EQ(0, curmsgs(q));
 }
 
+/* A's receive takes m0 (priority 5) and stalls; m1 is received, so that
+ * priority 5 empties and priority 1's node comes out of the tree, and
+ * "high" (7) puts priority 1 back in with it (the queue's spare): m0's
+ * place then needs a node of its own.  0, or -1 (why says why). */
+static int stall_m0_needing_a_node(struct stall *a, mqd_t q)
+{
+	char b[MSGSIZE];
+	unsigned int p;
+
+	if (mq_snd(q, "m0", 5) || mq_snd(q, "m1", 5) || mq_snd(q, "low", 1))
+		return note("a send: %s", ename(errno));
+	if (stall_receive(a, A_MQ_RECEIVE, q, 0) || stall_start(a))
+		return -1;
+	if (ripc_mq_receive(q, b, sizeof(b), &p) != 2 || memcmp(b, "m1", 2))
+		return note("m1 was not received: %s", ename(errno));
+	if (mq_snd(q, "high", 7))
+		return note("high: %s", ename(errno));
+	return 0;
+}
+
 /*
  * The message out for delivery needs a new tree node to go back (its
  * priority emptied meanwhile and the freed node went to another priority),
@@ -848,20 +868,10 @@ TEST_F_TIMEOUT(put_back, posix_goes_back_when_its_node_cannot_be_made_before_the
 {
 	struct stall *a = &self->st;
 	mqd_t q = SYS(mq_new(self, 8));
-	char b[MSGSIZE], igw[16];
-	unsigned int p;
+	char igw[16];
 	int r;
 
-	SYS(mq_snd(q, "m0", 5));
-	SYS(mq_snd(q, "m1", 5));
-	SYS(mq_snd(q, "low", 1));
-	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
-	CHECK(stall_start(a));
-	/* Priority 5 empties: priority 1's node comes out of the tree, and
-	 * "high" puts priority 1 back in with it (the queue's spare). */
-	EXPECT_EQ(2, ripc_mq_receive(q, b, sizeof(b), &p));
-	EXPECT_EQ(0, memcmp(b, "m1", 2));
-	SYS(mq_snd(q, "high", 7));
+	CHECK(stall_m0_needing_a_node(a, q));
 	/* failslab fails allocations that may sleep only with ignore-gfp-wait N. */
 	if (read_knob("ignore-gfp-wait", igw, sizeof(igw)) || write_knob("ignore-gfp-wait", "N") ||
 	    thread_fail_nth(a->tid, 1)) {
@@ -913,19 +923,11 @@ TEST_F_TIMEOUT(put_back, posix_a_message_that_cannot_go_back_stays_received, TIM
 	struct stall *a = &self->st;
 	mqd_t q = SYS(mq_new(self, 8));
 	struct ripc_queue_stats st;
-	char b[MSGSIZE], old[FS_N][16], times[16];
+	char old[FS_N][16], times[16];
 	const char *restore[FS_N];
-	unsigned int p;
 	int r;
 
-	SYS(mq_snd(q, "m0", 5));
-	SYS(mq_snd(q, "m1", 5));
-	SYS(mq_snd(q, "low", 1));
-	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
-	CHECK(stall_start(a));
-	EXPECT_EQ(2, ripc_mq_receive(q, b, sizeof(b), &p));
-	EXPECT_EQ(0, memcmp(b, "m1", 2));
-	SYS(mq_snd(q, "high", 7));
+	CHECK(stall_m0_needing_a_node(a, q));
 	if (failslab_set(a->tid, arm, old, 1)) {
 		CHECK(stall_fail(a));
 		SKIP(return, "no failslab task filter (CONFIG_FAULT_INJECTION, CONFIG_FAILSLAB)");
@@ -1660,6 +1662,25 @@ TEST_F_TIMEOUT(put_back, sysv_batch_write_back_fault_puts_back_every_message, TI
 	close(fd);
 }
 
+/* A's batch of two System V receives (msgtyp t0, then t1) on id, its
+ * items in the trap page (their write-back stalls), started: 0, or -1
+ * (why says why). */
+static int stall_msg_batch2(struct stall *a, int id, long t0, long t1)
+{
+	static struct { long mtype; char mtext[MSGSIZE]; } buf[2];
+	struct ripc_msg_item *it;
+
+	if (stall_map(a, 1))
+		return -1;
+	it = (struct ripc_msg_item *)a->trap;
+	it[0] = (struct ripc_msg_item){ PTR(&buf[0]), MSGSIZE, t0 };
+	it[1] = (struct ripc_msg_item){ PTR(&buf[1]), MSGSIZE, t1 };
+	if (stall_arm(a))
+		return -1;
+	stall_batch(a, A_MSG_BATCH, id, it, 2);
+	return stall_start(a);
+}
+
 /* A batch whose items took two messages by their own searches, the newer
  * first (item 0: type 5, item 1: any type), puts both back when its
  * write-back faults: a receiver of any type that blocked meanwhile gets
@@ -1667,20 +1688,12 @@ TEST_F_TIMEOUT(put_back, sysv_batch_write_back_fault_puts_back_every_message, TI
  * it got the newer). */
 TEST_F_TIMEOUT(put_back, sysv_batch_put_back_offers_in_send_order, TIMEOUT)
 {
-	static struct { long mtype; char mtext[MSGSIZE]; } buf[2];
 	struct stall *a = &self->st;
 	int id = SYS(msg_new(self));
-	struct ripc_msg_item *it;
 
 	SYS(snd(id, 1, "old"));
 	SYS(snd(id, 5, "new"));
-	CHECK(stall_map(a, 1));
-	it = (struct ripc_msg_item *)a->trap;
-	it[0] = (struct ripc_msg_item){ PTR(&buf[0]), MSGSIZE, 5 };
-	it[1] = (struct ripc_msg_item){ PTR(&buf[1]), MSGSIZE, 0 };
-	CHECK(stall_arm(a));
-	stall_batch(a, A_MSG_BATCH, id, it, 2);
-	CHECK(stall_start(a));
+	CHECK(stall_msg_batch2(a, id, 5, 0));
 	PEER_BLOCKS(0, P_MSGRCV, id, 0, NULL, "the receiver of any type");
 	CHECK(stall_fail(a));
 	ASSERT_A_EFAULT();
@@ -1698,20 +1711,12 @@ TEST_F_TIMEOUT(put_back, sysv_batch_put_back_offers_in_send_order, TIMEOUT)
  * last, waits for the next message. */
 TEST_F_TIMEOUT(put_back, sysv_put_back_gives_a_negative_type_receiver_the_lowest_type, TIMEOUT)
 {
-	static struct { long mtype; char mtext[MSGSIZE]; } buf[2];
 	struct stall *a = &self->st;
 	int id = SYS(msg_new(self));
-	struct ripc_msg_item *it;
 
 	SYS(snd(id, 5, "five"));
 	SYS(snd(id, 2, "two"));
-	CHECK(stall_map(a, 1));
-	it = (struct ripc_msg_item *)a->trap;
-	it[0] = (struct ripc_msg_item){ PTR(&buf[0]), MSGSIZE, 0 };
-	it[1] = (struct ripc_msg_item){ PTR(&buf[1]), MSGSIZE, 0 };
-	CHECK(stall_arm(a));
-	stall_batch(a, A_MSG_BATCH, id, it, 2);
-	CHECK(stall_start(a));
+	CHECK(stall_msg_batch2(a, id, 0, 0));
 	PEER_BLOCKS(0, P_MSGRCV, id, -10, NULL, "the msgtyp -10 receiver");
 	PEER_BLOCKS(1, P_MSGRCV, id, 5, NULL, "the type 5 receiver");
 	PEER_BLOCKS(2, P_MSGRCV, id, 0, NULL, "the receiver of any type");
