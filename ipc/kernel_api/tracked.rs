@@ -127,13 +127,14 @@ impl<T: Walk> Tracked<T> {
         let from = match from {
             None => None,
             Some(k) if (k.epoch, k.changes) == (self.epoch, self.changes) => {
-                // SAFETY: the mark's message was one that this `Tracked`'s
-                // walk yielded, which `self.inner` owns (`Walk`), when its
-                // count was what it is: `self.inner` has not been changed
-                // since (each `&mut` access counts; the epoch is this
-                // `Tracked`'s alone), so that message is alive and linked
-                // as it was, and stays so while `self` is borrowed.
-                Some((unsafe { k.at.next() }, k.mtype))
+                // The mark's message was one that this `Tracked`'s walk
+                // yielded, which `self.inner` owns (`Walk`), when its count
+                // was what it is (each `&mut` access counts; the epoch is
+                // this `Tracked`'s alone).
+                // SAFETY: so `self.inner` has not changed since: that message
+                // is alive and linked as it was while `self` is borrowed.
+                let next = unsafe { k.at.next() };
+                Some((next, k.mtype))
             }
             Some(_) => return Ok(Walked::Changed),
         };
