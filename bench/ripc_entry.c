@@ -6,7 +6,9 @@
  * send, an empty queue's receive, a receive on a descriptor that is not a
  * queue), natively and through libripc, and the kernel's cheapest entries
  * a module could have (read, write and ioctl on /dev/null, and an ioctl
- * the module refuses).
+ * the module refuses); and a typed receive's walk: a msgsnd and a msgrcv
+ * of its type that finds its message behind 0, 64 and 1024 of another
+ * type (per call: the pair).
  *
  *   ripc_entry [N [NAME]]   N calls per measurement (default 20000); only
  *                           the measurement NAME if given
@@ -138,6 +140,32 @@ int main(int argc, char **argv)
 	MEASURE("ripc-msgsnd-full", EAGAIN, ripc_msgsnd(qfull, &m, 64, IPC_NOWAIT));
 	MEASURE("native-msgrcv-empty", ENOMSG, msgrcv(sempty, &m, 64, 0, IPC_NOWAIT));
 	MEASURE("ripc-msgrcv-empty", ENOMSG, ripc_msgrcv(qempty, &m, 64, 0, IPC_NOWAIT));
+
+	/* A typed receive walks the messages of other types before its own. */
+	{
+		static const int past[] = { 0, 64, 1024 };
+		int snat = msgget(IPC_PRIVATE, 0600), srip = ripc_msgget(IPC_PRIVATE, 0600), have = 0;
+		struct msg64 other = { .mtype = 2 };
+		char name[2][48];
+
+		if (snat < 0 || srip < 0)
+			die("msgget");
+		ds.msg_qbytes = 2048 * 64;
+		if (msgctl(snat, IPC_SET, &ds) || ripc_msgctl(srip, IPC_SET, &ds))
+			die("msgctl IPC_SET");
+		for (size_t k = 0; k < sizeof(past) / sizeof(past[0]); k++) {
+			for (; have < past[k]; have++)
+				if (msgsnd(snat, &other, 64, 0) || ripc_msgsnd(srip, &other, 64, 0))
+					die("msgsnd");
+			snprintf(name[0], sizeof(name[0]), "native-msgrcv-typed-past-%d", past[k]);
+			snprintf(name[1], sizeof(name[1]), "ripc-msgrcv-typed-past-%d", past[k]);
+			MEASURE(name[0], 0, msgsnd(snat, &m, 64, 0) ? -1 : msgrcv(snat, &m, 64, 1, 0));
+			MEASURE(name[1], 0,
+				ripc_msgsnd(srip, &m, 64, 0) ? -1 : ripc_msgrcv(srip, &m, 64, 1, 0));
+		}
+		msgctl(snat, IPC_RMID, NULL);
+		ripc_msgctl(srip, IPC_RMID, NULL);
+	}
 
 	/* stress-ng --msg makes and removes a queue every few messages. */
 	MEASURE("native-msgget-rmid", 0, msgctl(msgget(IPC_PRIVATE, IPC_CREAT | 0600), IPC_RMID, NULL));

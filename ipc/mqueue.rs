@@ -334,12 +334,13 @@ struct MqState {
     receivers: WaitList<MqWait>,
     senders: WaitList<MqSend>,
     notify: Option<Notify>,
-    /// Whether `notify` was registered while the queue showed no message:
-    /// then a message put back into it (its receive's copy faulted) fires
-    /// it too, since its registrant saw the queue empty.  (One registered
-    /// while that message was queued does not: for its registrant the
+    /// The messages put back into the empty queue that fire `notify` (their
+    /// receive's copy faulted): those of this place in the send order on.
+    /// Every one (0) if it was registered while the queue showed no
+    /// message; else those sent after it was registered.  (One registered
+    /// while that message was queued does not fire: for its registrant the
     /// message never left.)
-    notify_made_empty: bool,
+    notify_from: u64,
     /// The queue's `maxmsg` (for the engine's calls, which see only the
     /// state).
     maxmsg: usize,
@@ -461,6 +462,7 @@ impl QueueState for MqState {
         // The node travelled with the message, or was made for it before
         // the lock (`ready_to_go_back`): a priority emptied by another
         // message and freed since takes it; else it is the spare.
+        let seq = m.seq();
         let back = self.put(m, true, &mut node);
         self.prios.recycle(&mut node);
         if let Err(e) = back {
@@ -468,10 +470,10 @@ impl QueueState for MqState {
             kernel::pr_warn_once!("rust_ipc: a message could not go back ({:?})\n", e);
             return false;
         }
-        // Back in a queue that was seen without it, by a registrant that
-        // saw it empty: its sender now is the caller, whose receive could
-        // not deliver it.
-        if self.notify_made_empty && self.first_fires() {
+        // Back in the empty queue, and its registrant saw the queue without
+        // it: its sender now is the caller, whose receive could not
+        // deliver it.
+        if self.first_fires() && seq >= self.notify_from {
             self.fire_notify();
         }
         let (msgs, bytes) = self.depth();
@@ -911,7 +913,7 @@ impl MqQueue {
                     receivers: WaitList::new(),
                     senders: WaitList::new(),
                     notify: None,
-                    notify_made_empty: false,
+                    notify_from: 0,
                     maxmsg: n as usize,
                     engine: EngineState::default(),
                     stats: Stats::default(),
@@ -1416,7 +1418,7 @@ pub(crate) fn notify(h: Option<&MqHandle>, a: &ripc_mq_notify) -> Result {
                 return Err(EBUSY);
             }
             g.notify = Some(Notify::new(value, how)?);
-            g.notify_made_empty = g.curmsgs == 0;
+            g.notify_from = if g.curmsgs == 0 { 0 } else { g.seq };
         }
     }
     Ok(())
@@ -1528,7 +1530,7 @@ pub(crate) fn list(
                     t.dec_r_or_dash(open.then_some(g.curmsgs), 6).sp();
                     t.dec_r_or_dash(read.then_some(g.qsize), 6).sp();
                     t.dec_r_or_dash(read.then_some(signo), 5).sp();
-                    t.dec_r_or_dash(read.then_some(pid), 8);
+                    t.dec_r_or_dash(read.then_some(pid), 9);
                 })
             } else if read {
                 let s = g.read_stats(false);

@@ -14,7 +14,7 @@ use crate::ipc::{
         self, DirectAt, EngineState, Family, Given, Parts, Pick, QueueState, Taken, DIRECT_MIN,
         DIRECT_TEXT_MAX,
     },
-    fifo::Fifo,
+    fifo::{Fifo, Spot},
     kernel_api::{self, HashKey, PidRef, UserNsRef},
     limits::{Limits, IPCMNI},
     lock::{new_queue_lock, QueueLock},
@@ -571,6 +571,21 @@ impl SysvState {
         }
     }
 
+    /// The message `search` selects, where it can be taken out: one walk
+    /// for every search but `msgtyp < 0`'s, whose lowest type is known
+    /// only at the queue's end (a second walk, to it).
+    fn spot(msgs: &mut Fifo, search: Search) -> Option<Spot<'_>> {
+        match search {
+            Search::Any => msgs.spot(0),
+            Search::Number(_) | Search::LessEqual(_) => {
+                let i = Self::find(msgs, search)?.0;
+                msgs.spot(i)
+            }
+            Search::Equal(x) => msgs.spot_where(|m| m.mtype() == x),
+            Search::NotEqual(x) => msgs.spot_where(|m| m.mtype() != x),
+        }
+    }
+
     fn account(&mut self, len: usize, sign: i64) {
         account(&mut self.cbytes, &self.shared, len, sign);
     }
@@ -675,16 +690,17 @@ impl QueueState for SysvState {
             if back.is_some_and(|b| !b.iter().any(|&t| r.w.search.matches(t))) {
                 return ControlFlow::Continue(());
             }
-            let Some((i, len, mtype)) =
-                Self::find(msgs, r.w.search).map(|(i, m)| (i, m.len(), m.mtype()))
-            else {
+            let Some(spot) = Self::spot(msgs, r.w.search) else {
+                return ControlFlow::Continue(());
+            };
+            let Some((len, mtype)) = spot.msg().map(|m| (m.len(), m.mtype())) else {
                 return ControlFlow::Continue(());
             };
             match Self::pick(&r.w, mtype, len) {
                 Pick::Pass => return ControlFlow::Continue(()),
                 Pick::Fail(e) => Self::give(&mut r.w, Err(e)),
                 Pick::Take => {
-                    let Some(m) = msgs.take(i) else {
+                    let Some(m) = spot.take() else {
                         return ControlFlow::Break(());
                     };
                     account(cbytes, shared, len, -1);
@@ -1241,14 +1257,17 @@ impl SysvState {
         if self.deleted {
             return Err(EIDRM);
         }
-        let Some((i, found)) = Self::find(&self.msgs, w.search) else {
-            return Ok(None);
+        let fits = |len| {
+            if w.bufsz < len && !w.noerror {
+                return Err(E2BIG);
+            }
+            Ok(len)
         };
-        let len = found.len();
-        if w.bufsz < len && !w.noerror {
-            return Err(E2BIG);
-        }
         if let Some(most) = w.copy() {
+            let Some((_, found)) = Self::find(&self.msgs, w.search) else {
+                return Ok(None);
+            };
+            let len = fits(found.len())?;
             // copy_msg's quirk: larger than min(msgsz, msgmax) is EINVAL.
             if len > most {
                 return Err(EINVAL);
@@ -1267,7 +1286,11 @@ impl SysvState {
                 ENOMEM
             });
         }
-        let m = self.msgs.take(i).ok_or(ENOMSG)?;
+        let Some(spot) = Self::spot(&mut self.msgs, w.search) else {
+            return Ok(None);
+        };
+        fits(spot.msg().map_or(0, Msg::len))?;
+        let m = spot.take().ok_or(ENOMSG)?;
         self.account(m.len(), -1);
         // Its room is free: the caller lets senders in.
         Ok(Some(m))

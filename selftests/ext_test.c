@@ -518,6 +518,7 @@ TEST_F(ext, list_shows_posix_names_and_sysv_keys)
 {
 	static char buf[1 << 20];
 	char key[16], idkey[40];
+	const char *line;
 	ssize_t np, ns, nb;
 	int id = MKQ(self->key[0], 0600);
 
@@ -529,6 +530,11 @@ TEST_F(ext, list_shows_posix_names_and_sysv_keys)
 	ASSERT_EQ((size_t)np, strlen(buf));
 	ASSERT_TRUE(has_line(buf, self->name)) TH_LOG("no line for %s in:\n%s", self->name, buf);
 	ASSERT_FALSE(has_line(buf, key));
+	/* The columns line up: the queue's line (its name fits the name
+	 * column) is as long as the header. */
+	line = strstr(buf, self->name);
+	ASSERT_NE(NULL, line);
+	ASSERT_EQ(strcspn(buf, "\n"), strcspn(line, "\n")) TH_LOG("in:\n%s", buf);
 
 	ns = SYS(ripc_list(RIPC_LIST_SYSV, buf, sizeof(buf)));
 	ASSERT_EQ((size_t)ns, strlen(buf));

@@ -1459,6 +1459,40 @@ TEST_F_TIMEOUT(put_back, posix_a_message_put_back_into_a_queue_seen_empty_fires_
 	CHECK(mq_expect(q, "handed", 2));
 }
 
+/*
+ * A registration made while a message was queued, then the queue emptied
+ * by a receive: a message sent after the registration, handed to a
+ * blocked receiver (no notification: a receiver waited, as native's
+ * pipelined_send), goes back into the empty queue when that receiver's
+ * copy faults, and fires the registration (its registrant never saw that
+ * message queued; rust_ipc once left it silent until the queue emptied
+ * and filled again).
+ */
+TEST_F_TIMEOUT(put_back, posix_a_message_sent_after_the_registration_fires_it_when_it_goes_back,
+	       TIMEOUT)
+{
+	struct stall *a = &self->st;
+	mqd_t q = SYS(mq_new(self, 4));
+	siginfo_t si;
+
+	SYS(block_sigusr1());
+	SYS(mq_snd(q, "first", 1));
+	SYS(mq_notify_sigusr1(q, 47));
+	CHECK(mq_expect(q, "first", 1));
+	CHECK(stall_handed(a, q));
+	ASSERT_EQ(0, curmsgs(q));
+	EXPECT_EQ(-1, take_signal(SIGUSR1, &si, 100)) TH_LOG("notified of a handed message");
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	ASSERT_EQ(SIGUSR1, take_signal(SIGUSR1, &si, WAIT_MS)) TH_LOG("no notification");
+	EXPECT_EQ(SI_MESGQ, si.si_code);
+	EXPECT_EQ(47, si.si_value.sival_int);
+	EXPECT_EQ(getpid(), si.si_pid);
+	EXPECT_EQ(1, curmsgs(q));
+	CHECK(mq_expect(q, "handed", 2));
+	SYS(mq_notify_sigusr1(q, 48));
+}
+
 /* ---- System V ------------------------------------------------------------ */
 
 /* A typed msgrcv faults while B waits for that type (behind a receiver of

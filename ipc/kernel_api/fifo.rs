@@ -86,26 +86,26 @@ impl Fifo {
         Some(m)
     }
 
-    /// Removes the message at handle `i` (from [`Fifo::iter`]).
-    pub(crate) fn take(&mut self, i: usize) -> Option<Msg> {
-        if i == 0 {
-            return self.pop();
+    /// The message at handle `i` (from [`Fifo::iter`]), where it can be
+    /// taken out: a walk of `i` links.
+    pub(crate) fn spot(&mut self, i: usize) -> Option<Spot<'_>> {
+        let Fifo { head, tail, live } = self;
+        let mut link = head;
+        for _ in 0..i {
+            link = link.as_mut()?.next_mut();
         }
-        // The link before message `i`: message `i - 1`'s.
-        let mut link = self.head.as_mut()?;
-        for _ in 1..i {
-            link = link.next_mut().as_mut()?;
+        link.is_some().then_some(Spot { link, tail, live })
+    }
+
+    /// The first message `f` accepts, where it can be taken out: one walk,
+    /// as native's `find_msg` (no second walk to take it).
+    pub(crate) fn spot_where(&mut self, mut f: impl FnMut(&Msg) -> bool) -> Option<Spot<'_>> {
+        let Fifo { head, tail, live } = self;
+        let mut link = head;
+        while link.as_ref().is_some_and(|m| !f(m)) {
+            link = link.as_mut()?.next_mut();
         }
-        let prev = link.next_mut();
-        let mut m = prev.take()?;
-        *prev = m.next_mut().take();
-        if prev.is_none() {
-            // INVARIANT: `m` was last; message `i - 1` is, and its link is
-            // empty and in its block.
-            self.tail = Some(NonNull::from(prev));
-        }
-        self.live -= 1;
-        Some(m)
+        link.is_some().then_some(Spot { link, tail, live })
     }
 
     /// Puts `m` back where its `seq` places it (a receive that faulted):
@@ -142,6 +142,36 @@ impl Fifo {
         // Not reached (the last message's link is empty), but never lose
         // a message.
         self.push(m);
+    }
+}
+
+/// A message of a [`Fifo`] found by [`Fifo::spot`] or [`Fifo::spot_where`]:
+/// the link that holds it, so that taking it out walks no further.
+pub(crate) struct Spot<'a> {
+    /// Holds the message (not empty).
+    link: &'a mut Option<Msg>,
+    tail: &'a mut Option<NonNull<Option<Msg>>>,
+    live: &'a mut usize,
+}
+
+impl Spot<'_> {
+    /// The message.
+    pub(crate) fn msg(&self) -> Option<&Msg> {
+        self.link.as_ref()
+    }
+
+    /// Takes the message out of its FIFO.
+    pub(crate) fn take(self) -> Option<Msg> {
+        let mut m = self.link.take()?;
+        *self.link = m.next_mut().take();
+        if self.link.is_none() {
+            // INVARIANT: `m` was last.  If it was the only message the FIFO
+            // is empty; else `link` is the link of the message before it,
+            // now last: empty, and in its block.
+            *self.tail = (*self.live > 1).then(|| NonNull::from(self.link));
+        }
+        *self.live -= 1;
+        Some(m)
     }
 }
 
