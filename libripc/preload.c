@@ -185,6 +185,7 @@
 #include <sys/msg.h>
 #include <sys/vfs.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/magic.h>
@@ -979,13 +980,27 @@ EXPORT int fchown(int fd, uid_t owner, gid_t group)
 	return REAL(fchown)(fd, owner, group);
 }
 
+/*
+ * Whether path is "": read only once the kernel has read it (a faccessat2
+ * of it that does not fail with EFAULT), so that a bad pointer gets the
+ * real call's EFAULT, as natively, not a fault here.
+ */
+static int empty_path(const char *path)
+{
+	const char *volatile p = path;
+	int err = errno, readable;
+
+	readable = p && (syscall(SYS_faccessat2, AT_FDCWD, p, F_OK, AT_EMPTY_PATH) == 0 ||
+			 errno != EFAULT);
+	errno = err;
+	return readable && !p[0];
+}
+
 /* fchownat(fd, "", ..., AT_EMPTY_PATH) is fchown(fd) (systemd's way). */
 EXPORT int fchownat(int dirfd, const char *path, uid_t owner, gid_t group, int flags)
 {
-	const char *volatile p = path;	/* NULL: the real call's EFAULT */
-
-	if ((flags & AT_EMPTY_PATH) && p && !p[0] &&
-	    !(flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))) {
+	if ((flags & AT_EMPTY_PATH) && !(flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) &&
+	    ripc_fd_is_device(dirfd) && empty_path(path)) {
 		int err = errno, r = ripc_mq_fchown(dirfd, owner, group);
 
 		if (r == 0 || errno != EBADF)

@@ -388,7 +388,7 @@ static int child_fd = -1;
 static int child_device_fd(void)
 {
 	pid_t me = getpid();
-	int fd, err = errno;
+	int fd, high, err = errno;
 	struct stat st;
 
 	fd = __atomic_load_n(&child_fd, __ATOMIC_ACQUIRE);
@@ -397,6 +397,12 @@ static int child_device_fd(void)
 	fd = open_device(O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
+	/* Out of the program's way, as the parent's (ripc_device_fd()). */
+	high = ripc_dup_high(fd);
+	if (high >= 0) {
+		close_own(fd);
+		fd = high;
+	}
 	learn_abi(fd);
 	if (!fstat(fd, &st))
 		__atomic_store_n(&device_rdev, st.st_rdev, __ATOMIC_RELAXED);
@@ -484,6 +490,14 @@ int ripc_device_forget(unsigned int lo, unsigned int hi)
 		return 0;
 	return __atomic_compare_exchange_n(&devfd, &fd, -1, 0, __ATOMIC_ACQ_REL,
 					   __ATOMIC_ACQUIRE);
+}
+
+int ripc_fd_is_device(int fd)
+{
+	int err = errno, r = fd_ours(fd);
+
+	errno = err;
+	return r;
 }
 
 void ripc_fd_resolve(int fd)

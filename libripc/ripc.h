@@ -306,6 +306,9 @@ void ripc_fd_remember_foreign(void);
  * it enables asynchronous cancellation around a blocking call.
  */
 void ripc_fd_resolve(int fd);
+/* Whether fd is a file of the device (a queue's descriptor, say): the
+ * library's own check, errno left alone. */
+int ripc_fd_is_device(int fd);
 /* The process-wide descriptor if it is open now (without opening it), or -1. */
 int ripc_device_fd_peek(void);
 /*

@@ -1427,6 +1427,49 @@ TEST(a_raw_fork_childs_queue_calls_keep_its_descriptors)
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("child status %#x", st);
 }
 
+/*
+ * A raw fork child's first queue call takes no low number (natively none
+ * is taken): the drop-in's descriptor of the device goes high there too,
+ * so the child's next open() still gets the lowest free number.
+ */
+TEST(a_raw_fork_childs_device_descriptor_takes_no_low_number)
+{
+	pid_t pid = (pid_t)syscall(SYS_fork);
+	int st;
+
+	if (pid == 0) {
+		int low = dup(2), id;
+
+		if (low < 0 || close(low))
+			_exit(2);
+		id = msgget(IPC_PRIVATE, 0600);
+		if (id < 0 || msgctl(id, IPC_RMID, NULL))
+			_exit(3);
+		_exit(open("/dev/null", O_RDONLY) == low ? 0 : 4);
+	}
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("child status %#x", st);
+}
+
+/*
+ * fchownat(AT_EMPTY_PATH) with a path that is not readable memory is the
+ * kernel's EFAULT, on a queue's descriptor and on any other.
+ */
+TEST(fchownat_of_a_bad_path_is_efault)
+{
+	char name[64];
+	mqd_t q = fresh_queue("fchownat", name);
+	int nul = SYS(open("/dev/null", O_RDONLY));
+
+	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
+	ASSERT_ERRNO(EFAULT, fchownat(q, (const char *)1, -1, -1, AT_EMPTY_PATH));
+	ASSERT_ERRNO(EFAULT, fchownat(nul, (const char *)1, -1, -1, AT_EMPTY_PATH));
+	SYS(close(nul));
+	SYS(mq_close(q));
+	SYS(mq_unlink(name));
+}
+
 static volatile int nc_steps;
 
 /* With a cancellation pending: mq_open, mq_close, msgget, msgctl, then the test point. */
