@@ -263,6 +263,15 @@ static pthread_mutex_t tlock = PTHREAD_MUTEX_INITIALIZER;
 static struct treg *regs;		/* registered, not yet called */
 static int nregs;			/* length of regs, read without the lock */
 static int epfd = -1;			/* the helper's epoll set (-1: none) */
+/*
+ * The helper of epfd's set, while helper_on; and one whose set a close of
+ * the program's took (closing_begin()), cancelled by closing_end() (a
+ * closed epoll set does not wake an epoll_wait() on it).  A helper exits
+ * on its own only under the lock and with helper_on cleared first, so a
+ * helper named here is alive.
+ */
+static pthread_t helper_tid, stale_tid;
+static int helper_on, stale_on;
 static uint64_t next_tag = 1;
 #define IDLE_MAX 4
 static int idle[IDLE_MAX];		/* clean descriptors kept for reuse */
@@ -526,21 +535,28 @@ static int watch(int ep, const struct treg *r, int fresh)
  * readable one fired (it holds its record): its call is started; one that
  * reports POLLPRI lost its registration without firing: it is given back.
  * It serves one epoll set: if the program closed that set (closefrom,
- * close_range), a new helper serves a new one and this one ends when it
- * next wakes.
+ * close_range), it is cancelled in its epoll_wait(), the only point where
+ * it may be (closing_end()), or ends when it next wakes, and a new helper
+ * serves a new set.
  */
 static void *helper(void *arg)
 {
-	int ep = (int)(intptr_t)arg, n, i;
+	int ep = (int)(intptr_t)arg, n, i, cs;
 	struct epoll_event ev[16];
 	struct treg **pp, *r, *go;
 
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
 	for (;;) {
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &cs);
 		n = epoll_wait(ep, ev, 16, -1);
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
 		pthread_mutex_lock(&tlock);
-		if (ep != epfd || (n < 0 && errno != EINTR)) {
-			if (ep == epfd)
+		if (!helper_on || !pthread_equal(helper_tid, pthread_self()) ||
+		    (n < 0 && errno != EINTR)) {
+			if (helper_on && pthread_equal(helper_tid, pthread_self())) {
+				helper_on = 0;
 				__atomic_store_n(&epfd, -1, __ATOMIC_RELEASE);	/* unusable: the next registration makes a new one */
+			}
 			pthread_mutex_unlock(&tlock);
 			return NULL;
 		}
@@ -604,6 +620,8 @@ static int start_helper_locked(void)
 		errno = err;
 		return -1;
 	}
+	helper_tid = t;
+	helper_on = 1;
 	__atomic_store_n(&epfd, ep, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -855,6 +873,9 @@ static int closing_begin(unsigned int lo, unsigned int hi, struct guard *g)
 	if (in_range(epfd, lo, hi)) {
 		mine_mark(epfd, 0);
 		__atomic_store_n(&epfd, -1, __ATOMIC_RELEASE);	/* closing_end() makes another */
+		stale_tid = helper_tid;
+		stale_on = helper_on;
+		helper_on = 0;
 	}
 	return 1;
 }
@@ -898,6 +919,7 @@ static void child_fork(void)
 		close_mine(epfd);
 		epfd = -1;
 	}
+	helper_on = stale_on = 0;	/* the parent's threads are not the child's */
 	/* The socket (netlink_fd) is inherited as glibc's; the child's first
 	 * SIGEV_THREAD call runs netlink_open() again (a socket if there is
 	 * none, the child's helper), as glibc's fork resets its once. */
@@ -1117,6 +1139,11 @@ static void closing_end(unsigned int lo, unsigned int hi, int locked, struct gua
 	    !vfork_child())
 		ripc_device_recheck(lo, hi);
 	if (locked) {
+		if (stale_on) {
+			/* Alive: it cannot leave its loop while the lock is held. */
+			pthread_cancel(stale_tid);
+			stale_on = 0;
+		}
 		settle_locked();
 		unlock(g);
 	}

@@ -495,6 +495,47 @@ TEST_F(thr, a_handler_that_closes_while_its_thread_forks_returns)
 	ASSERT_TRUE(called_within(2000));
 }
 
+/* The process's threads, or -1. */
+static int count_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * A close_range() over the numbers from 512 up (where the drop-in keeps
+ * its notification descriptor and its helper's epoll set) between
+ * registrations leaves the process one helper thread, as glibc's one
+ * netlink helper (the drop-in's helper of a closed set waited on it for
+ * ever: a thread more each time).
+ */
+TEST_F(thr, close_range_over_the_high_numbers_leaves_one_helper_thread)
+{
+	int first, now = -1;
+
+	SYS(notify_thread(q, NULL, NULL));
+	first = count_threads();
+	ASSERT_LT(1, first);
+	for (int i = 0; i < 5; i++) {
+		SYS(close_range(512, ~0U, 0));
+		SYS(mq_notify(q, NULL));
+		SYS(notify_thread(q, NULL, NULL));
+	}
+	for (int ms = 0; ms < CALL_MS && (now = count_threads()) != first; ms += 10)
+		usleep(10 * 1000);
+	ASSERT_EQ(first, now);
+	SYS(mq_send(q, "x", 1, 0));
+	ASSERT_TRUE(called_within(CALL_MS));
+}
+
 /* A close_range() the kernel refuses (EINVAL) closes nothing: the
  * registration stays and is called. */
 TEST_F(thr, a_close_range_that_fails_keeps_the_registration)
