@@ -276,10 +276,15 @@ impl Ns {
     /// a descriptor stays until its last close, as native's inode), and its
     /// reference given back.  A device file opened in it may still hold the
     /// entry, but no call reaches it any more: none is in the namespace,
-    /// and a namespace that comes back (an nsfs file handle opened as its
-    /// last file went: `nsfs_fh_to_dentry` takes a reference while one is
-    /// left, the module's) gets a new entry, since the id that the files'
-    /// fast path compares is cleared first.
+    /// and a namespace that comes back gets a new entry, since the id that
+    /// the files' fast path compares is cleared first.  Only one way back
+    /// is left once the module's reference is the last: every holder of an
+    /// active reference (a task's `nsproxy`, an nsfs inode) holds one of
+    /// ours too, and `nsfs_fh_to_dentry` opens only an active namespace
+    /// (`ns_get_unless_inactive`), so a file handle must have seen it
+    /// active just before its last task or nsfs file went, and then takes
+    /// its reference, the race that nsfs accepts ("we just allow its
+    /// resurrection").
     fn retire(&self) {
         self.id.store(0, Relaxed);
         self.sysv.retire();
