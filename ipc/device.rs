@@ -396,8 +396,12 @@ impl RipcFile {
                 // `dentry_open` of the queue opened or made: `O_PATH` gives a
                 // descriptor that no queue call takes (the file stays
                 // unbound: `EBADF`), then `O_DIRECT` fails (`EINVAL`; a
-                // queue made stays).
+                // queue made stays).  A bound file's open is `EBUSY` first,
+                // as any other, and makes nothing.
                 if a.oflag & (bindings::O_PATH | bindings::O_DIRECT) != 0 {
+                    if me.binding.load(Acquire) {
+                        return Err(EBUSY);
+                    }
                     let ns = me.ns()?;
                     mqueue::open(&ns.arc(), &ns.ipc()?, &a, || Ok(()))?;
                     return if a.oflag & bindings::O_PATH != 0 {

@@ -574,7 +574,7 @@ impl SysvState {
     /// The message `search` selects, where it can be taken out: one walk
     /// for every search but `msgtyp < 0`'s, whose lowest type is known
     /// only at the queue's end (a second walk, to it).
-    fn spot(msgs: &mut Fifo, search: Search) -> Option<Spot<'_>> {
+    fn spot(msgs: &mut Tracked<Fifo>, search: Search) -> Option<Spot<'_>> {
         match search {
             Search::Any => msgs.spot(0),
             Search::Number(_) | Search::LessEqual(_) => {

@@ -265,13 +265,17 @@ static int nregs;			/* length of regs, read without the lock */
 static int epfd = -1;			/* the helper's epoll set (-1: none) */
 /*
  * The helper of epfd's set, while helper_on; and one whose set a close of
- * the program's took (closing_begin()), cancelled by closing_end() (a
- * closed epoll set does not wake an epoll_wait() on it).  A helper exits
- * on its own only under the lock and with helper_on cleared first, so a
- * helper named here is alive.
+ * the program's took (closing_begin()), cancelled by closing_end() after
+ * the lock (a closed epoll set does not wake an epoll_wait() on it).  Such
+ * a helper never exits on its own: if it wakes first, it waits for its
+ * cancellation (helper()), so the one cancelled is alive.  Only if
+ * pthread_cancel() can work: glibc's loads libgcc_s for its unwinding and
+ * aborts the program where it cannot (may_cancel, learnt by
+ * netlink_open() outside the lock); else a stale helper ends when it
+ * next wakes, if ever.
  */
 static pthread_t helper_tid, stale_tid;
-static int helper_on, stale_on;
+static int helper_on, stale_on, may_cancel;
 static uint64_t next_tag = 1;
 #define IDLE_MAX 4
 static int idle[IDLE_MAX];		/* clean descriptors kept for reuse */
@@ -535,9 +539,8 @@ static int watch(int ep, const struct treg *r, int fresh)
  * readable one fired (it holds its record): its call is started; one that
  * reports POLLPRI lost its registration without firing: it is given back.
  * It serves one epoll set: if the program closed that set (closefrom,
- * close_range), it is cancelled in its epoll_wait(), the only point where
- * it may be (closing_end()), or ends when it next wakes, and a new helper
- * serves a new set.
+ * close_range), it is cancelled (closing_end()) in its epoll_wait() or,
+ * woken first, while it waits for that, and a new helper serves a new set.
  */
 static void *helper(void *arg)
 {
@@ -553,11 +556,19 @@ static void *helper(void *arg)
 		pthread_mutex_lock(&tlock);
 		if (!helper_on || !pthread_equal(helper_tid, pthread_self()) ||
 		    (n < 0 && errno != EINTR)) {
-			if (helper_on && pthread_equal(helper_tid, pthread_self())) {
+			int mine = helper_on && pthread_equal(helper_tid, pthread_self());
+
+			if (mine) {
 				helper_on = 0;
 				__atomic_store_n(&epfd, -1, __ATOMIC_RELEASE);	/* unusable: the next registration makes a new one */
 			}
 			pthread_mutex_unlock(&tlock);
+			if (!mine && may_cancel) {
+				/* Stale: closing_end() cancels it. */
+				pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &cs);
+				for (;;)
+					pause();
+			}
 			return NULL;
 		}
 		go = NULL;
@@ -643,6 +654,10 @@ static void netlink_open(void)
 		netlink_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (netlink_fd < 0)
 		return;
+	/* What glibc's pthread_cancel() loads (it aborts without it), loaded
+	 * here, outside the lock, and kept. */
+	if (!may_cancel && dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE))
+		may_cancel = 1;
 	lock(&g);
 	err = start_helper_locked();
 	unlock(&g);
@@ -874,7 +889,7 @@ static int closing_begin(unsigned int lo, unsigned int hi, struct guard *g)
 		mine_mark(epfd, 0);
 		__atomic_store_n(&epfd, -1, __ATOMIC_RELEASE);	/* closing_end() makes another */
 		stale_tid = helper_tid;
-		stale_on = helper_on;
+		stale_on = helper_on && may_cancel;
 		helper_on = 0;
 	}
 	return 1;
@@ -1004,15 +1019,16 @@ EXPORT int fchown(int fd, uid_t owner, gid_t group)
 
 /*
  * Whether path is "": read only once the kernel has read it (a faccessat2
- * of it that does not fail with EFAULT), so that a bad pointer gets the
- * real call's EFAULT, as natively, not a fault here.
+ * of it that does not fail with EFAULT; relative to dirfd, a file of the
+ * device, so that a relative name is ENOTDIR without a lookup), so that a
+ * bad pointer gets the real call's EFAULT, as natively, not a fault here.
  */
-static int empty_path(const char *path)
+static int empty_path(int dirfd, const char *path)
 {
 	const char *volatile p = path;
 	int err = errno, readable;
 
-	readable = p && (syscall(SYS_faccessat2, AT_FDCWD, p, F_OK, AT_EMPTY_PATH) == 0 ||
+	readable = p && (syscall(SYS_faccessat2, dirfd, p, F_OK, AT_EMPTY_PATH | AT_EACCESS) == 0 ||
 			 errno != EFAULT);
 	errno = err;
 	return readable && !p[0];
@@ -1022,7 +1038,7 @@ static int empty_path(const char *path)
 EXPORT int fchownat(int dirfd, const char *path, uid_t owner, gid_t group, int flags)
 {
 	if ((flags & AT_EMPTY_PATH) && !(flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) &&
-	    ripc_fd_is_device(dirfd) && empty_path(path)) {
+	    ripc_fd_is_device(dirfd) && empty_path(dirfd, path)) {
 		int err = errno, r = ripc_mq_fchown(dirfd, owner, group);
 
 		if (r == 0 || errno != EBADF)
@@ -1139,13 +1155,15 @@ static void closing_end(unsigned int lo, unsigned int hi, int locked, struct gua
 	    !vfork_child())
 		ripc_device_recheck(lo, hi);
 	if (locked) {
-		if (stale_on) {
-			/* Alive: it cannot leave its loop while the lock is held. */
-			pthread_cancel(stale_tid);
-			stale_on = 0;
-		}
+		pthread_t stale = stale_tid;
+		int cancel = stale_on;
+
+		stale_on = 0;
 		settle_locked();
 		unlock(g);
+		/* After the lock: alive (it waits for this if it woke first). */
+		if (cancel)
+			pthread_cancel(stale);
 	}
 }
 

@@ -300,6 +300,39 @@ TEST_F(dev, mq_open_fd_returns_a_new_bound_descriptor)
 }
 
 /*
+ * RIPC_MQ_OPEN on a file already bound is EBUSY and makes nothing, also
+ * with O_PATH or O_DIRECT (which bind no file: they once made the queue
+ * and returned 0 or EINVAL), and the file stays bound to its queue.
+ */
+TEST_F(dev, an_open_on_a_bound_file_is_ebusy_also_with_o_path)
+{
+	static const int extra[] = { 0, O_PATH, O_DIRECT };
+	char other[80];
+	struct ripc_mq_open o = {
+		.size = sizeof(o),
+		.oflag = O_RDWR | O_CREAT | O_EXCL,
+		.mode = 0600,
+		.name = (__u64)(uintptr_t)self->name,
+	};
+	unsigned int prio = 0;
+	char buf[8192];
+
+	SYS(ioctl(self->fd, RIPC_MQ_OPEN, &o));
+	snprintf(other, sizeof(other), "%s_2", self->name);
+	o.name = (__u64)(uintptr_t)other;
+	for (size_t i = 0; i < ARRAY_SIZE(extra); i++) {
+		o.oflag = O_RDWR | O_CREAT | extra[i];
+		ASSERT_EQ(-1, ioctl(self->fd, RIPC_MQ_OPEN, &o)) TH_LOG("oflag %#x", o.oflag);
+		ASSERT_EQ(EBUSY, errno) TH_LOG("oflag %#x", o.oflag);
+		ASSERT_ERRNO(ENOENT, ripc_mq_open(other, O_RDONLY));
+	}
+	SYS(ripc_mq_send(self->fd, "bound", 5, 3));
+	ASSERT_EQ(5, ripc_mq_receive(self->fd, buf, sizeof(buf), &prio));
+	ASSERT_EQ(0, memcmp(buf, "bound", 5));
+	ASSERT_EQ(3U, prio);
+}
+
+/*
  * A name without its leading slash is EINVAL from its first byte, as
  * glibc's mq_open() and mq_unlink() look at that byte alone: not EFAULT
  * for the rest, unterminated up to an unmapped page (native's own, through

@@ -87,25 +87,43 @@ impl Fifo {
     }
 
     /// The message at handle `i` (from [`Fifo::iter`]), where it can be
-    /// taken out: a walk of `i` links.
-    pub(crate) fn spot(&mut self, i: usize) -> Option<Spot<'_>> {
-        let Fifo { head, tail, live } = self;
-        let mut link = head;
-        for _ in 0..i {
-            link = link.as_mut()?.next_mut();
-        }
-        link.is_some().then_some(Spot { link, tail, live })
+    /// taken out (counting a change in `changes` then): a walk of `i`
+    /// links.
+    pub(crate) fn spot<'a>(&'a mut self, i: usize, changes: &'a mut u64) -> Option<Spot<'a>> {
+        let mut n = 0;
+        let at_i = |_: &Msg| {
+            let here = n == i;
+            n += 1;
+            here
+        };
+        self.spot_where(at_i, changes)
     }
 
-    /// The first message `f` accepts, where it can be taken out: one walk,
-    /// as native's `find_msg` (no second walk to take it).
-    pub(crate) fn spot_where(&mut self, mut f: impl FnMut(&Msg) -> bool) -> Option<Spot<'_>> {
+    /// The first message `f` accepts, where it can be taken out (counting
+    /// a change in `changes` then): one walk, as native's `find_msg` (no
+    /// second walk to take it).  A walk looks at a link mutably only to
+    /// step to a message after it, never at the last one's (`tail`'s).
+    pub(crate) fn spot_where<'a>(
+        &'a mut self,
+        mut f: impl FnMut(&Msg) -> bool,
+        changes: &'a mut u64,
+    ) -> Option<Spot<'a>> {
         let Fifo { head, tail, live } = self;
         let mut link = head;
-        while link.as_ref().is_some_and(|m| !f(m)) {
+        loop {
+            let m = link.as_ref()?;
+            if f(m) {
+                break;
+            }
+            m.next()?;
             link = link.as_mut()?.next_mut();
         }
-        link.is_some().then_some(Spot { link, tail, live })
+        Some(Spot {
+            link,
+            tail,
+            live,
+            changes,
+        })
     }
 
     /// Puts `m` back where its `seq` places it (a receive that faulted):
@@ -152,6 +170,10 @@ pub(crate) struct Spot<'a> {
     link: &'a mut Option<Msg>,
     tail: &'a mut Option<NonNull<Option<Msg>>>,
     live: &'a mut usize,
+    /// Counts a change when the message is taken ([`Tracked`]).
+    ///
+    /// [`Tracked`]: crate::ipc::tracked::Tracked
+    changes: &'a mut u64,
 }
 
 impl Spot<'_> {
@@ -162,6 +184,7 @@ impl Spot<'_> {
 
     /// Takes the message out of its FIFO.
     pub(crate) fn take(self) -> Option<Msg> {
+        *self.changes = self.changes.wrapping_add(1);
         let mut m = self.link.take()?;
         *self.link = m.next_mut().take();
         if self.link.is_none() {

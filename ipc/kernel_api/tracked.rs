@@ -7,7 +7,7 @@
 //! and no part is walked twice.
 
 use crate::ipc::{
-    fifo::Fifo,
+    fifo::{Fifo, Spot},
     msg::{Msg, MsgAt},
     prios::Prios,
 };
@@ -61,7 +61,8 @@ unsafe impl Walk for Prios {
 /// Where the next [`Tracked`] gets its epoch from.
 static EPOCHS: Atomic<u64> = Atomic::new(0);
 
-/// `T`, with a count of its changes: each `&mut` access to it counts as one.
+/// `T`, with a count of its changes: each `&mut` access to it counts as one
+/// (and a [`Spot`]'s take, whose walk to the message changes nothing).
 /// Each `Tracked` ever made has an epoch of its own, so that a [`Mark`] of
 /// one is never taken for one of another.
 pub(crate) struct Tracked<T> {
@@ -95,6 +96,23 @@ impl<T> Tracked<T> {
             epoch: EPOCHS.fetch_add(1, Relaxed),
             changes: 0,
         }
+    }
+}
+
+impl Tracked<Fifo> {
+    /// [`Fifo::spot`], counting a change only if the message is taken
+    /// ([`Spot::take`]): a look that takes nothing (a receive that finds
+    /// no message, or one too large for its buffer) leaves a dump's mark
+    /// good.  The walk itself changes nothing.
+    pub(crate) fn spot(&mut self, i: usize) -> Option<Spot<'_>> {
+        let Tracked { inner, changes, .. } = self;
+        inner.spot(i, changes)
+    }
+
+    /// [`Fifo::spot_where`], counting as [`Tracked::spot`].
+    pub(crate) fn spot_where(&mut self, f: impl FnMut(&Msg) -> bool) -> Option<Spot<'_>> {
+        let Tracked { inner, changes, .. } = self;
+        inner.spot_where(f, changes)
     }
 }
 
