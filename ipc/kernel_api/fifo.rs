@@ -90,19 +90,25 @@ impl Fifo {
     /// taken out (counting a change in `changes` then): a walk of `i`
     /// links.
     pub(crate) fn spot<'a>(&'a mut self, i: usize, changes: &'a mut u64) -> Option<Spot<'a>> {
-        let mut n = 0;
-        let at_i = |_: &Msg| {
-            let here = n == i;
-            n += 1;
-            here
-        };
-        self.spot_where(at_i, changes)
+        let Fifo { head, tail, live } = self;
+        let mut link = head;
+        for _ in 0..i {
+            link = link.as_mut()?.next_mut();
+        }
+        link.as_ref()?;
+        Some(Spot {
+            link,
+            tail,
+            live,
+            changes,
+        })
     }
 
     /// The first message `f` accepts, where it can be taken out (counting
     /// a change in `changes` then): one walk, as native's `find_msg` (no
-    /// second walk to take it).  A walk looks at a link mutably only to
-    /// step to a message after it, never at the last one's (`tail`'s).
+    /// second walk to take it).  The walk writes nothing (a walk that finds
+    /// nothing ends at the last message's link, `tail`'s, as `reinsert`'s
+    /// may: `tail` is only written through under `&mut self`, after).
     pub(crate) fn spot_where<'a>(
         &'a mut self,
         mut f: impl FnMut(&Msg) -> bool,
@@ -110,14 +116,10 @@ impl Fifo {
     ) -> Option<Spot<'a>> {
         let Fifo { head, tail, live } = self;
         let mut link = head;
-        loop {
-            let m = link.as_ref()?;
-            if f(m) {
-                break;
-            }
-            m.next()?;
+        while link.as_ref().is_some_and(|m| !f(m)) {
             link = link.as_mut()?.next_mut();
         }
+        link.as_ref()?;
         Some(Spot {
             link,
             tail,
