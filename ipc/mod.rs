@@ -5,6 +5,7 @@
 pub(crate) mod checkpoint;
 pub(crate) mod device;
 pub(crate) mod engine;
+pub(crate) mod hashed;
 pub(crate) mod kernel_api;
 // The wrappers that hold `unsafe` live in kernel_api/; these are theirs.
 pub(crate) use kernel_api::{

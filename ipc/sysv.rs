@@ -15,6 +15,7 @@ use crate::ipc::{
         DIRECT_TEXT_MAX,
     },
     fifo::{Fifo, Spot},
+    hashed::{Entry, Hashed},
     kernel_api::{self, HashKey, PidRef, UserNsRef},
     limits::{Limits, IPCMNI},
     lock::{new_queue_lock, QueueLock},
@@ -166,129 +167,49 @@ impl Table {
 }
 
 /// A namespace's keys, each to its queue's id (native: the `key_ht`
-/// rhashtable of `struct ipc_ids`): a hash table with open addressing, so
-/// that a lookup touches one entry wherever the namespace's 32 000 queues
-/// lie in memory (a tree lookup touched some 15 nodes, each a TLB miss
-/// under QEMU: `msgget` of a key among 30 000 took 2.5 times as long as
-/// among 10).  Linear probing, at most half full, backward-shift removal;
-/// key 0 (`IPC_PRIVATE`, never looked up) marks a free entry.  Keys are
-/// hashed with a random key of the table's, new at each resize (native's
-/// `rhashtable` seeds each of its tables): an unseeded hash let a user pick
-/// keys that all start at one entry, so that every `msgget` in the
-/// namespace walked their whole cluster under the ids lock.
-struct Keys {
-    /// (key, id); 0 or a power of two entries.
-    slots: KVVec<(i32, i32)>,
-    len: usize,
-    seed: HashKey,
-}
+/// rhashtable of `struct ipc_ids`), in a [`Hashed`] table: `msgget` of a key
+/// among 30 000 touches one entry.  Key 0 (`IPC_PRIVATE`, never looked
+/// up) is not added.
+struct Keys(Hashed<(i32, i32)>);
 
-/// The fewest entries a table of keys has (once it has any).
-const MIN_KEYS: usize = 64;
+impl Entry for (i32, i32) {
+    type Key = i32;
+
+    fn key(&self) -> &i32 {
+        &self.0
+    }
+
+    fn hash(key: &i32, seed: &HashKey) -> u32 {
+        seed.hash(*key as u32)
+    }
+}
 
 impl Keys {
     fn new() -> Self {
-        Keys {
-            slots: KVVec::new(),
-            len: 0,
-            seed: HashKey::random(),
-        }
-    }
-
-    /// Where `key`'s search starts: the top bits of its keyed hash.
-    fn home(&self, key: i32) -> usize {
-        let bits = self.slots.len().trailing_zeros();
-        (u64::from(self.seed.hash(key as u32)) >> 32u32.saturating_sub(bits)) as usize
-    }
-
-    /// The entry of `key` or the free one where it would go.
-    fn find(&self, key: i32) -> Option<usize> {
-        let mask = self.slots.len().checked_sub(1)?;
-        let mut i = self.home(key);
-        // Never more than half full: a free entry ends every search.
-        for _ in 0..self.slots.len() {
-            match self.slots.get(i) {
-                Some(&(k, _)) if k == key || k == 0 => return Some(i),
-                _ => i = (i + 1) & mask,
-            }
-        }
-        None
+        Keys(Hashed::new(GFP_KERNEL))
     }
 
     /// The id of the queue with `key`.
     fn get(&self, key: i32) -> Option<i32> {
-        match self.slots.get(self.find(key)?) {
-            Some(&(k, id)) if k == key && key != 0 => Some(id),
-            _ => None,
-        }
+        self.0.get(&key).map(|&(_, id)| id)
     }
 
     /// Room for one more key, so that [`Keys::insert`] cannot fail.
     fn reserve(&mut self) -> Result {
-        if (self.len + 1) * 2 > self.slots.len() {
-            self.resize(((self.len + 1) * 2).next_power_of_two().max(MIN_KEYS))?;
-        }
-        Ok(())
+        self.0.reserve()
     }
 
-    /// Adds `key` (not 0, not in the table; after [`Keys::reserve`]).
+    /// Adds `key` (not in the table; after [`Keys::reserve`]).
     fn insert(&mut self, key: i32, id: i32) {
-        if key == 0 {
-            return;
-        }
-        if let Some(e) = self.find(key).and_then(|i| self.slots.get_mut(i)) {
-            if e.0 == 0 {
-                self.len += 1;
-            }
-            *e = (key, id);
+        if key != 0 {
+            self.0.insert((key, id));
         }
     }
 
-    /// Removes `key`: the entries after it that it kept from their home
-    /// move back (no tombstones).
     fn remove(&mut self, key: i32) {
-        let Some(mut hole) = self.find(key).filter(|_| key != 0) else {
-            return;
-        };
-        if !matches!(self.slots.get(hole), Some(&(k, _)) if k == key) {
-            return;
+        if key != 0 {
+            self.0.remove(&key);
         }
-        let mask = self.slots.len() - 1;
-        let mut j = hole;
-        loop {
-            j = (j + 1) & mask;
-            let Some(&e) = self.slots.get(j) else { break };
-            if e.0 == 0 {
-                break;
-            }
-            // `e` may fill the hole if the hole lies between its home and j.
-            let home = self.home(e.0);
-            if j.wrapping_sub(home) & mask >= j.wrapping_sub(hole) & mask {
-                if let Some(h) = self.slots.get_mut(hole) {
-                    *h = e;
-                }
-                hole = j;
-            }
-        }
-        if let Some(h) = self.slots.get_mut(hole) {
-            *h = (0, 0);
-        }
-        self.len -= 1;
-        // Shrinks when an eighth full (if the memory is there).
-        if self.slots.len() > MIN_KEYS && self.len * 8 <= self.slots.len() {
-            let _ = self.resize(self.slots.len() / 2);
-        }
-    }
-
-    /// Moves the keys to a table of `n` entries (a power of two).
-    fn resize(&mut self, n: usize) -> Result {
-        let old = core::mem::replace(&mut self.slots, KVVec::from_elem((0, 0), n, GFP_KERNEL)?);
-        self.len = 0;
-        self.seed = HashKey::random();
-        for (k, id) in old {
-            self.insert(k, id);
-        }
-        Ok(())
     }
 }
 

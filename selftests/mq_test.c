@@ -338,6 +338,56 @@ TEST_F(mq, queues_max_reached_unprivileged_is_enospc)
 }
 
 /*
+ * Many names, made and unlinked in an order unlike the one they were made
+ * in (rust_ipc's name table grows, shrinks and moves entries back over
+ * the ones removed): each is found exactly while it exists.  In an IPC
+ * namespace of the test's own.
+ */
+TEST_F(mq, many_names_made_and_unlinked_are_each_found_while_they_exist)
+{
+	enum { N = 1500 };
+	struct mq_attr a = { .mq_maxmsg = 1, .mq_msgsize = 8 };
+	char (*names)[64] = calloc(N, sizeof(*names));
+	int q;
+
+	REQUIRE_ROOT();
+	ASSERT_NE(NULL, names);
+	SYS(setrlimit(RLIMIT_MSGQUEUE, &(struct rlimit){ RLIM_INFINITY, RLIM_INFINITY }));
+	SYS(unshare(CLONE_NEWIPC));
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "/many_%d_%x", i, i * 2654435761u);
+		q = SYS(be->open(names[i], O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+		SYS(be->close(q));
+	}
+	/* Two of every three, from the last down. */
+	for (int i = N - 1; i >= 0; i--)
+		if (i % 3)
+			SYS(be->unlink(names[i]));
+	for (int i = 0; i < N; i++) {
+		q = be->open(names[i], O_RDONLY);
+		if (i % 3) {
+			ASSERT_EQ(-1, q) TH_LOG("%s was unlinked", names[i]);
+			ASSERT_EQ(ENOENT, errno);
+		} else {
+			ASSERT_LE(0, q) TH_LOG("%s: %s", names[i], strerrorname_np(errno));
+			SYS(be->close(q));
+		}
+	}
+	/* Made again, then every one unlinked, from the first up. */
+	for (int i = 0; i < N; i++) {
+		if (!(i % 3))
+			continue;
+		q = SYS(be->open(names[i], O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+		SYS(be->close(q));
+	}
+	for (int i = 0; i < N; i++)
+		SYS(be->unlink(names[i]));
+	for (int i = 0; i < N; i++)
+		ASSERT_ERRNO(ENOENT, be->open(names[i], O_RDONLY));
+	free(names);
+}
+
+/*
  * RLIMIT_MSGQUEUE charges the creator's (real) user
  * maxmsg * msgsize + maxmsg * sizeof(struct msg_msg) +
  * min(maxmsg, MQ_PRIO_MAX) * sizeof(struct posix_msg_tree_node): 2 x 100

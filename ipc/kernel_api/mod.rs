@@ -868,6 +868,13 @@ impl HashKey {
         // SAFETY: the key is valid for reads for the duration of the call.
         unsafe { bindings::hsiphash_1u32(v, &self.0) }
     }
+
+    /// `hsiphash(b, len, key)` (any alignment).
+    pub(crate) fn hash_bytes(&self, b: &[u8]) -> u32 {
+        // SAFETY: `b` is valid for reads of its length and the key for
+        // reads of its size, for the duration of the call.
+        unsafe { bindings::__hsiphash_unaligned(b.as_ptr().cast(), b.len(), &self.0) }
+    }
 }
 
 /// `get_jiffies_64()`: the tick count (on 64-bit kernels one load of
