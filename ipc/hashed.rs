@@ -12,7 +12,10 @@
 //! one entry, so that every lookup in the namespace walked their cluster.
 
 use crate::ipc::kernel_api::HashKey;
-use kernel::{alloc::Flags, prelude::*};
+use kernel::{
+    alloc::{flags::__GFP_NOWARN, Flags},
+    prelude::*,
+};
 
 /// What a [`Hashed`] holds: an entry with a key.
 pub(crate) trait Entry {
@@ -129,11 +132,13 @@ impl<E: Entry> Hashed<E> {
         Some(gone)
     }
 
-    /// Moves the entries into `n` slots, hashed with a new seed.
+    /// Moves the entries into `n` slots, hashed with a new seed (without
+    /// the allocator's warning for a size it refuses: `ENOMEM`).
     fn resize(&mut self, n: usize) -> Result {
-        let mut slots = KVVec::with_capacity(n, self.flags)?;
+        let flags = self.flags | __GFP_NOWARN;
+        let mut slots = KVVec::with_capacity(n, flags)?;
         for _ in 0..n {
-            slots.push(None, self.flags)?;
+            slots.push(None, flags)?;
         }
         let old = core::mem::replace(&mut self.slots, slots);
         self.len = 0;

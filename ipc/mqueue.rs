@@ -171,7 +171,9 @@ impl Entry for Named {
 impl Names {
     fn new() -> Self {
         Names {
-            by_name: Hashed::new(GFP_KERNEL_ACCOUNT),
+            // Not charged to the task that makes it grow, as native's
+            // shared hash tables are not: its queues are.
+            by_name: Hashed::new(GFP_KERNEL),
             by_serial: RBTree::new(),
             next_serial: 0,
         }
