@@ -498,16 +498,7 @@ TEST_F(thr, a_handler_that_closes_while_its_thread_forks_returns)
 /* The process's threads, or -1. */
 static int count_threads(void)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
+	return (int)count_entries("/proc/self/task");
 }
 
 /*
@@ -1324,16 +1315,9 @@ TEST_F(zero, limits_files_take_zero_and_negatives_as_native)
 /* The number of open descriptors of this process. */
 static int count_fds(void)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
+	long n = count_entries("/proc/self/fd");
 
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n - 1;	/* opendir's own */
+	return n < 0 ? -1 : (int)n - 1;	/* opendir's own */
 }
 
 /*

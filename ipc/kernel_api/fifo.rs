@@ -95,13 +95,7 @@ impl Fifo {
         for _ in 0..i {
             link = link.as_mut()?.next_mut();
         }
-        link.as_ref()?;
-        Some(Spot {
-            link,
-            tail,
-            live,
-            changes,
-        })
+        Spot::at(link, tail, live, changes)
     }
 
     /// The first message `f` accepts, where it can be taken out (counting
@@ -119,13 +113,7 @@ impl Fifo {
         while link.as_ref().is_some_and(|m| !f(m)) {
             link = link.as_mut()?.next_mut();
         }
-        link.as_ref()?;
-        Some(Spot {
-            link,
-            tail,
-            live,
-            changes,
-        })
+        Spot::at(link, tail, live, changes)
     }
 
     /// Puts `m` back where its `seq` places it (a receive that faulted):
@@ -178,7 +166,23 @@ pub(crate) struct Spot<'a> {
     changes: &'a mut u64,
 }
 
-impl Spot<'_> {
+impl<'a> Spot<'a> {
+    /// The message `link` holds, if any, in the FIFO of `tail` and `live`.
+    fn at(
+        link: &'a mut Option<Msg>,
+        tail: &'a mut Option<NonNull<Option<Msg>>>,
+        live: &'a mut usize,
+        changes: &'a mut u64,
+    ) -> Option<Self> {
+        link.as_ref()?;
+        Some(Spot {
+            link,
+            tail,
+            live,
+            changes,
+        })
+    }
+
     /// The message.
     pub(crate) fn msg(&self) -> Option<&Msg> {
         self.link.as_ref()
