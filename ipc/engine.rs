@@ -415,7 +415,8 @@ pub(crate) const DIRECT_MIN: usize = 8192;
 pub(crate) const DIRECT_TEXT_MAX: usize = 64 << 10;
 
 /// The most of a receiver's buffer that is pinned for one copy (such a
-/// text and a System V type: 17 pages), so that a buffer sized by a raised
+/// text and a System V type: 17 pages, 18 from an offset in a page past
+/// 4 088), so that a buffer sized by a raised
 /// `msgmax` or `msgsize` pins no more of the caller's memory than that
 /// while it sleeps.
 const DIRECT_MAX: usize = DIRECT_TEXT_MAX + size_of::<i64>();

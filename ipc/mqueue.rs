@@ -1049,8 +1049,9 @@ pub(crate) fn receive(
     let mut got = None;
     // A large buffer may be filled straight by a sender (one copy), unless
     // the priority's place is in it: native writes the priority, then the
-    // text over it, an order a text already written cannot keep.
-    let at = DirectAt::new(x.msg_ptr, q.msgsize).filter(|_| {
+    // text over it, an order a text already written cannot keep.  Only as
+    // much as a message sent the one-copy way can fill is pinned.
+    let at = DirectAt::new(x.msg_ptr, q.msgsize.min(DIRECT_TEXT_MAX)).filter(|_| {
         prio_out == 0
             || prio_out >= x.msg_ptr.saturating_add(q.msgsize as u64)
             || prio_out.saturating_add(4) <= x.msg_ptr
