@@ -955,11 +955,20 @@ __attribute__((constructor)) static void preload_init(void)
 
 /* ---- POSIX message queues ------------------------------------------- */
 
+/* glibc's mq_open() and mq_unlink() read the name's first byte before
+ * anything else: a NULL name is the program's SIGSEGV, as natively (not
+ * libripc's EFAULT). */
+static void glibc_reads(const char *name)
+{
+	(void)*(const volatile char *)name;
+}
+
 EXPORT mqd_t mq_open(const char *name, int oflag, ...)
 {
 	mode_t mode = 0;
 	struct mq_attr *attr = NULL;
 
+	glibc_reads(name);
 	if (oflag & O_CREAT) {
 		va_list ap;
 
@@ -982,6 +991,7 @@ EXPORT mqd_t __mq_open_2(const char *name, int oflag)
 			_exit(127);
 		abort();
 	}
+	glibc_reads(name);
 	return NOCANCEL(ripc_mq_open(name, oflag));
 }
 
@@ -1050,6 +1060,7 @@ EXPORT int fchownat(int dirfd, const char *path, uid_t owner, gid_t group, int f
 
 EXPORT int mq_unlink(const char *name)
 {
+	glibc_reads(name);
 	return NOCANCEL(ripc_mq_unlink(name));
 }
 

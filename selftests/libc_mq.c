@@ -1477,6 +1477,31 @@ TEST(a_raw_fork_childs_device_descriptor_takes_no_low_number)
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("child status %#x", st);
 }
 
+/* How a child that calls call dies: its signal, or 0 if it returned. */
+#define CHILD_SIGNAL(call) ({ \
+	pid_t __p = fork(); \
+	int __st = 0; \
+	if (__p == 0) { \
+		(void)(call); \
+		_exit(0); \
+	} \
+	__p > 0 && waitpid(__p, &__st, 0) == __p && WIFSIGNALED(__st) ? WTERMSIG(__st) : 0; \
+})
+
+/*
+ * mq_open() and mq_unlink() of a NULL name: glibc reads the name's first
+ * byte, and the program gets SIGSEGV (the drop-in's libripc once returned
+ * EFAULT).
+ */
+TEST(a_null_name_is_the_programs_sigsegv)
+{
+	const char *volatile none = NULL;	/* glibc declares the name nonnull */
+
+	ASSERT_EQ(SIGSEGV, CHILD_SIGNAL(mq_open(none, O_RDONLY)));
+	ASSERT_EQ(SIGSEGV, CHILD_SIGNAL(mq_open(none, O_RDWR | O_CREAT, 0600, NULL)));
+	ASSERT_EQ(SIGSEGV, CHILD_SIGNAL(mq_unlink(none)));
+}
+
 /*
  * fchownat(AT_EMPTY_PATH) with a path that is not readable memory is the
  * kernel's EFAULT, on a queue's descriptor and on any other.
