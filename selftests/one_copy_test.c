@@ -544,7 +544,7 @@ static void *remapped_receive(void *arg)
  * into the pages pinned before).
  */
 static int remapped_under_memlock(const struct mq_backend *be, mqd_t q, long memlock, int seed,
-				  int pinned)
+				  int pinned, int timeouts)
 {
 	pid_t pid = fork_child();
 
@@ -559,6 +559,20 @@ static int remapped_under_memlock(const struct mq_backend *be, mqd_t q, long mem
 		r.buf = mmap(NULL, BIG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		CHILD_CHECK(r.buf != MAP_FAILED);
 		memset(r.buf, 0x5a, BIG);	/* its pages there: pinnable */
+		/* Receives that block (pinning, if they may) and time out. */
+		for (int i = 0; i < timeouts; i++) {
+			struct timespec at;
+
+			clock_gettime(CLOCK_REALTIME, &at);
+			at.tv_nsec += 1000 * 1000;
+			if (at.tv_nsec >= 1000000000L) {
+				at.tv_sec++;
+				at.tv_nsec -= 1000000000L;
+			}
+			CHILD_CHECK(be->timedreceive(q, r.buf, BIG, NULL, &at) == -1 &&
+				    errno == ETIMEDOUT);
+		}
+		CHILD_CHECK(status_field(getpid(), "VmPin") == 0);
 		CHILD_CHECK(pthread_create(&t, NULL, remapped_receive, &r) == 0);
 		while (!__atomic_load_n(&r.tid, __ATOMIC_ACQUIRE))
 			usleep(1000);
@@ -592,7 +606,7 @@ static int remapped_under_memlock(const struct mq_backend *be, mqd_t q, long mem
 TEST_F(mq, under_rlimit_memlock_0_a_remapped_buffer_gets_the_message_as_native)
 {
 	REQUIRE_ROOT();
-	ASSERT_EQ(0, remapped_under_memlock(self->be, self->q, 0, 23, 0));
+	ASSERT_EQ(0, remapped_under_memlock(self->be, self->q, 0, 23, 0, 0));
 }
 
 /*
@@ -609,9 +623,24 @@ TEST_F(mq, one_copy_pins_at_most_half_of_rlimit_memlock)
 	long page = sysconf(_SC_PAGESIZE);
 
 	REQUIRE_ROOT();
-	ASSERT_EQ(0, remapped_under_memlock(self->be, self->q, 2 * page, 31, 0));
+	ASSERT_EQ(0, remapped_under_memlock(self->be, self->q, 2 * page, 31, 0, 0));
 	ASSERT_EQ(0, remapped_under_memlock(self->be, self->q, 4 * page, 37,
-					    self->be != &native_mq_be));
+					    self->be != &native_mq_be, 0));
+}
+
+/*
+ * A receive that pinned its buffer and timed out gives the pages and their
+ * RLIMIT_MEMLOCK charge back: after 200 of them, under a limit of four
+ * pages (one copy may pin two), VmPin is 0 and the next blocked receive is
+ * pinned again (its message in the old pages of a remapped buffer).
+ */
+TEST_F(mq, receives_that_time_out_give_their_pins_back)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	REQUIRE_ROOT();
+	ASSERT_EQ(0, remapped_under_memlock(self->be, self->q, 4 * page, 41,
+					    self->be != &native_mq_be, 200));
 }
 
 /*
