@@ -265,8 +265,8 @@ static int nregs;			/* length of regs, read without the lock */
 static int epfd = -1;			/* the helper's epoll set (-1: none) */
 /*
  * The helper of epfd's set, while helper_on; and one whose set a close of
- * the program's took (closing_begin()), cancelled by closing_end() after
- * the lock (a closed epoll set does not wake an epoll_wait() on it).  Such
+ * the program's took (closing_begin()), cancelled by closing_end() (a
+ * closed epoll set does not wake an epoll_wait() on it).  Such
  * a helper never exits on its own: if it wakes first, it waits for its
  * cancellation (helper()), so the one cancelled is alive.  Only if
  * pthread_cancel() can work: glibc's loads libgcc_s for its unwinding and
@@ -1166,15 +1166,16 @@ static void closing_end(unsigned int lo, unsigned int hi, int locked, struct gua
 	    !vfork_child())
 		ripc_device_recheck(lo, hi);
 	if (locked) {
-		pthread_t stale = stale_tid;
-		int cancel = stale_on;
-
+		/* Alive (a stale helper that woke first waits for this), and
+		 * cancelled before a new set is made: the new set may take the
+		 * closed one's number, and the stale helper, back from its
+		 * calls, must not wait on it (it would take an event of the new
+		 * helper's, and the call would never start). */
+		if (stale_on)
+			pthread_cancel(stale_tid);
 		stale_on = 0;
 		settle_locked();
 		unlock(g);
-		/* After the lock: alive (it waits for this if it woke first). */
-		if (cancel)
-			pthread_cancel(stale);
 	}
 }
 

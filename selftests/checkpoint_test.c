@@ -1517,6 +1517,8 @@ static void *rotator_main(void *arg)
 				break;
 			}
 			r->turns++;
+			if (r->pause_us)
+				usleep(r->pause_us);
 			continue;
 		}
 		n = r->posix ? ripc_mq_receive(r->q, m.mtext, BIG, &prio) :
