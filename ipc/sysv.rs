@@ -989,13 +989,21 @@ pub(crate) fn msgget(ns: &SysvNs, a: &ripc_msgget) -> Result<i32> {
         mode: (a.msgflg & 0o777) as u32,
     };
     let q = SysvQueue::new(ns, a.key, id, perm, now(), u64::from(l.msgmnb))?;
-    if a.key != 0 {
-        t.keys.reserve()?;
+    // Native's `ipc_idr_alloc` takes `msg_next_id` before its allocations
+    // in the idr and the key table can fail: a failure there clears it.
+    let room = |t: &mut Table| -> Result {
+        if a.key != 0 {
+            t.keys.reserve()?;
+        }
+        t.make_room(idx)?;
+        // Published last: once in the index a lookup may find it, so nothing
+        // after may fail (native's `ipc_addid` marks it deleted if it does).
+        ns.index.set(idx, Some(q.clone()))
+    };
+    if let Err(e) = room(&mut t) {
+        t.next_id = -1;
+        return Err(e);
     }
-    t.make_room(idx)?;
-    // Published last: once in the index a lookup may find it, so nothing
-    // after may fail (native's `ipc_addid` marks it deleted if it does).
-    ns.index.set(idx, Some(q.clone()))?;
     t.insert(idx, seq, q);
     t.keys.insert(a.key, id);
     Ok(id)

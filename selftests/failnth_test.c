@@ -1236,6 +1236,46 @@ TEST_F_TIMEOUT(fnth, msgget_create, 120)
 							 before.msgpool, after.msgpool);
 }
 
+/*
+ * msgget with msg_next_id set: native's ipc_idr_alloc takes msg_next_id
+ * before the id table's and the key table's allocations, so a failure
+ * there clears it, and one in making the queue itself (before) leaves it.
+ * The fault sites come in that order: msg_next_id is kept up to some
+ * fault point, cleared from it on, and the id is the one asked for when
+ * the call succeeds.  (Each try asks for an index in a block of 256 that
+ * no id has used, so that the id table has to grow for it.)
+ */
+TEST_F_TIMEOUT(fnth, msgget_create_at_msg_next_id, 120)
+{
+	struct tally t = { 0 };
+	int e, inj, bad, next, want, cleared = 0;
+	long r;
+
+	for (int n = 1;; n++) {
+		want = 3 * 32768 + 256 * (32 + n);
+		SYS(ripc_msg_next_id(NULL, &want));
+		ARMED(self->fn, n, r, e, inj,
+		      xmsgget(self->dev, self->key, IPC_CREAT | IPC_EXCL | 0600));
+		SYS(ripc_msg_next_id(&next, NULL));
+		if (r < 0) {
+			bad = e != ENOMEM || xmsgget(self->dev, self->key, 0) != -1 ||
+			      errno != ENOENT;
+			if (next == -1 && !cleared)
+				cleared = n;
+			else if (next != (cleared ? -1 : want))
+				bad = 1;
+		} else {
+			bad = r != want || next != -1 || xmsgctl(self->dev, r, IPC_RMID, NULL) != 0;
+		}
+		if (step(_metadata, &t, "msgget at msg_next_id", n, inj, r, e, bad, 0))
+			break;
+	}
+	report(_metadata, "msgget (create at msg_next_id)", &t, 1);
+	ASSERT_NE(0, cleared) TH_LOG("no failure after the id was taken cleared msg_next_id");
+	SYS(ripc_msg_next_id(&next, NULL));
+	ASSERT_EQ(-1, next);
+}
+
 /* A new System V queue holding q, sent from a child if asked. */
 static int sv_new(struct __test_metadata *_metadata, FIXTURE_DATA(fnth) *self,
 		  const struct model *q, int from_child)
