@@ -42,7 +42,7 @@ pub fn available() -> bool {
 /// # }
 /// ```
 pub fn version() -> io::Result<Version> {
-    version_on(sys::device()?)
+    sys::on_device(version_on)
 }
 
 pub(crate) fn version_on(fd: BorrowedFd<'_>) -> io::Result<Version> {
@@ -80,7 +80,7 @@ pub fn set_limits_fields(limits: &Limits, set: u32) -> io::Result<()> {
         limits: *limits,
     };
     // SAFETY: `a` is a `ripc_set_limits`, which has no pointers.
-    unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_IOC_SET_LIMITS, &mut a) }?;
+    sys::on_device(|dev| unsafe { ioctl(dev, uapi::RIPC_CMD_IOC_SET_LIMITS, &mut a) })?;
     Ok(())
 }
 
@@ -134,7 +134,9 @@ fn list_as(which: Listing, flags: u32) -> io::Result<String> {
             };
             // SAFETY: `a` is a `ripc_list` whose buffer is `buf`, `buf_len`
             // bytes long.
-            let n = match unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_IOC_LIST, &mut a) } {
+            let n = match sys::on_device(|dev| unsafe {
+                ioctl(dev, uapi::RIPC_CMD_IOC_LIST, &mut a)
+            }) {
                 Ok(n) => n as usize,
                 // The POSIX names, where the caller may not read the
                 // namespace's mqueue root: none, in a listing of both.
@@ -196,7 +198,7 @@ pub fn dump() -> io::Result<Vec<u8>> {
         };
         // SAFETY: `a` is a `ripc_dump` whose buffer is `buf`, written for
         // at most `buf_len` bytes.
-        unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_IOC_DUMP, &mut a) }?;
+        sys::on_device(|dev| unsafe { ioctl(dev, uapi::RIPC_CMD_IOC_DUMP, &mut a) })?;
         // More than a read could return here: EOVERFLOW, as libripc's.
         if a.total > isize::MAX as u64 {
             return Err(sys::errno(Errno::OVERFLOW));
@@ -234,6 +236,6 @@ pub fn restore(stream: &[u8]) -> io::Result<()> {
         ..Default::default()
     };
     // SAFETY: `a` is a `ripc_dump` whose buffer is `stream`, only read.
-    unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_IOC_RESTORE, &mut a) }?;
+    sys::on_device(|dev| unsafe { ioctl(dev, uapi::RIPC_CMD_IOC_RESTORE, &mut a) })?;
     Ok(())
 }

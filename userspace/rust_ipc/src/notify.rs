@@ -76,7 +76,7 @@ impl NotifyFd {
             flags: (flags & OFlags::NONBLOCK).bits() | OFlags::CLOEXEC.bits(),
         };
         // SAFETY: `o` is a `ripc_notify_fd_open`, which has no pointers.
-        match unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_NOTIFY_FD_OPEN, &mut o) } {
+        match sys::on_device(|dev| unsafe { ioctl(dev, uapi::RIPC_CMD_NOTIFY_FD_OPEN, &mut o) }) {
             Ok(n) => {
                 return Ok(NotifyFd {
                     // SAFETY: the module installed a new descriptor, ours
@@ -101,7 +101,9 @@ impl NotifyFd {
     /// `SA_RESTART`.
     pub fn read(&self) -> io::Result<NotifyRecord> {
         let mut rec = uapi::ripc_notify_record::default();
-        // SAFETY: the record is plain data, every byte pattern is valid.
+        // SAFETY: the record is plain data without padding (8 + 4 + 4
+        // bytes, bindgen's layout test), initialized, and every byte
+        // pattern is a valid record.
         let bytes = unsafe {
             std::slice::from_raw_parts_mut(
                 std::ptr::addr_of_mut!(rec).cast::<u8>(),

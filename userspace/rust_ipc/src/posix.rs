@@ -237,12 +237,11 @@ impl OpenOptions {
         if self.nonblocking {
             oflag |= OFlags::NONBLOCK;
         }
-        let dev = sys::device()?;
         let attr = if self.create && (self.max_msgs.is_some() || self.msg_size.is_some()) {
             let (maxmsg, msgsize) = match (self.max_msgs, self.msg_size) {
                 (Some(m), Some(s)) => (m, s),
                 (m, s) => {
-                    let l = crate::device::version_on(dev)?.limits;
+                    let l = crate::device::version()?.limits;
                     (
                         m.unwrap_or_else(|| i64::from(l.mq_msg_default.min(l.mq_msg_max))),
                         s.unwrap_or_else(|| i64::from(l.mq_msgsize_default.min(l.mq_msgsize_max))),
@@ -269,7 +268,7 @@ impl OpenOptions {
         // descriptor, without a path lookup of the device (as libripc).
         // SAFETY: `arg` is a `ripc_mq_open` whose name is a NUL-terminated
         // string and whose attr is 0 or a `ripc_mq_attr`, both alive.
-        match unsafe { ioctl(dev, uapi::RIPC_CMD_MQ_OPEN_FD, &mut arg) } {
+        match sys::on_device(|dev| unsafe { ioctl(dev, uapi::RIPC_CMD_MQ_OPEN_FD, &mut arg) }) {
             Ok(n) => {
                 return Ok(PosixQueue {
                     // SAFETY: the module installed a new descriptor, ours
@@ -323,7 +322,7 @@ impl From<ripc_mq_attr> for Attributes {
 pub enum Notification {
     /// `SIGEV_SIGNAL`: send `signo` to the registering process, with
     /// `si_code == SI_MESGQ`, `si_value` = `value` (`sival_ptr`; `sival_int`
-    /// is its low 32 bits), and the sender's `si_pid`/`si_uid`.  Natively
+    /// is its first 4 bytes: its low 32 bits on a little-endian machine), and the sender's `si_pid`/`si_uid`.  Natively
     /// the signal is process-wide; the module makes it pending on the one
     /// thread `complete_signal()` would pick at the send (the leader if it
     /// does not block the signal, else the first thread that does not;
@@ -360,7 +359,7 @@ impl PosixQueue {
             name: ptr(name.as_ptr()),
         };
         // SAFETY: `arg` is a `ripc_mq_unlink` pointing at a live C string.
-        unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_MQ_UNLINK, &mut arg) }?;
+        sys::on_device(|dev| unsafe { ioctl(dev, uapi::RIPC_CMD_MQ_UNLINK, &mut arg) })?;
         Ok(())
     }
 
@@ -372,8 +371,8 @@ impl PosixQueue {
     /// if the descriptor is not open for writing, `EINVAL` for a bad
     /// priority.
     pub fn send(&self, msg: &[u8], prio: u32) -> io::Result<()> {
-        self.xfer(uapi::RIPC_CMD_MQ_SEND, msg.as_ptr(), msg.len(), prio, None)
-            .map(drop)
+        // SAFETY: a send of `msg`, readable for its length.
+        unsafe { self.xfer(uapi::RIPC_CMD_MQ_SEND, msg.as_ptr(), msg.len(), prio, None) }.map(drop)
     }
 
     /// `mq_timedsend()`: as [`send`](Self::send), but a send that would
@@ -389,13 +388,16 @@ impl PosixQueue {
         prio: u32,
         deadline: impl Into<Deadline>,
     ) -> io::Result<()> {
-        self.xfer(
-            uapi::RIPC_CMD_MQ_SEND,
-            msg.as_ptr(),
-            msg.len(),
-            prio,
-            Some(deadline.into()),
-        )
+        // SAFETY: a send of `msg`, readable for its length.
+        unsafe {
+            self.xfer(
+                uapi::RIPC_CMD_MQ_SEND,
+                msg.as_ptr(),
+                msg.len(),
+                prio,
+                Some(deadline.into()),
+            )
+        }
         .map(drop)
     }
 
@@ -406,13 +408,16 @@ impl PosixQueue {
     /// `buf` must be at least the queue's `msg_size` long (`EMSGSIZE`
     /// otherwise, whatever the message's length, as native).
     pub fn receive(&self, buf: &mut [u8]) -> io::Result<(usize, u32)> {
-        self.xfer(
-            uapi::RIPC_CMD_MQ_RECEIVE,
-            buf.as_mut_ptr(),
-            buf.len(),
-            0,
-            None,
-        )
+        // SAFETY: a receive into `buf`, writable for its length.
+        unsafe {
+            self.xfer(
+                uapi::RIPC_CMD_MQ_RECEIVE,
+                buf.as_mut_ptr(),
+                buf.len(),
+                0,
+                None,
+            )
+        }
     }
 
     /// `mq_timedreceive()`: as [`receive`](Self::receive), but a receive
@@ -423,13 +428,16 @@ impl PosixQueue {
         buf: &mut [u8],
         deadline: impl Into<Deadline>,
     ) -> io::Result<(usize, u32)> {
-        self.xfer(
-            uapi::RIPC_CMD_MQ_RECEIVE,
-            buf.as_mut_ptr(),
-            buf.len(),
-            0,
-            Some(deadline.into()),
-        )
+        // SAFETY: a receive into `buf`, writable for its length.
+        unsafe {
+            self.xfer(
+                uapi::RIPC_CMD_MQ_RECEIVE,
+                buf.as_mut_ptr(),
+                buf.len(),
+                0,
+                Some(deadline.into()),
+            )
+        }
     }
 
     /// Peek (a rust_ipc extension, `RIPC_MQ_PEEK`): copies the message at
@@ -469,7 +477,7 @@ impl PosixQueue {
         };
         // SAFETY: `p` is a `ripc_mq_peek` whose buffer is `buf`, written
         // for at most its length.
-        let n = self.call(uapi::RIPC_CMD_MQ_PEEK, &mut p, false)?;
+        let n = unsafe { self.call(uapi::RIPC_CMD_MQ_PEEK, &mut p, false) }?;
         Ok((within(n as usize, buf.len())?, p.msg_prio))
     }
 
@@ -496,7 +504,7 @@ impl PosixQueue {
         };
         // SAFETY: `a` is a `ripc_mq_peek_batch` over `items`, each of whose
         // buffers is one of `bufs`, written for at most its length.
-        let n = self.call(uapi::RIPC_CMD_MQ_PEEK_BATCH, &mut a, false)? as usize;
+        let n = unsafe { self.call(uapi::RIPC_CMD_MQ_PEEK_BATCH, &mut a, false) }? as usize;
         items
             .iter()
             .zip(bufs.iter())
@@ -505,7 +513,14 @@ impl PosixQueue {
             .collect()
     }
 
-    fn xfer(
+    /// A send or receive of `len` bytes at `msg`.
+    ///
+    /// # Safety
+    ///
+    /// `cmd` is `RIPC_CMD_MQ_SEND`, with `msg` valid for reads of `len`
+    /// bytes, or `RIPC_CMD_MQ_RECEIVE`, with `msg` valid for writes of
+    /// `len` bytes, for the call.
+    unsafe fn xfer(
         &self,
         cmd: u32,
         msg: *const u8,
@@ -540,9 +555,9 @@ impl PosixQueue {
                     ptr(std::ptr::addr_of_mut!(prio_out)),
                 )
             };
-            // SAFETY: the buffer is `len` bytes of a slice the caller lends (read for a
-            // send, written for a receive, which only `receive` passes), the priority
-            // pointer a live `u32`, the timeout 0 or a live `ripc_timespec`.
+            // SAFETY: the buffer is `len` bytes the caller lends (read for a send,
+            // written for a receive: the function's contract), the priority pointer a
+            // live `u32`, the timeout 0 or a live `ripc_timespec`.
             let r = unsafe {
                 sys::ioctl_regs(
                     self.fd.as_fd(),
@@ -554,11 +569,11 @@ impl PosixQueue {
                 return within(self.regs_result(r, bad)?, len).map(|n| (n, prio_out));
             }
         }
-        // SAFETY: `x` is a `ripc_mq_xfer` whose buffer is `len` bytes of a
-        // slice the caller lends (read for a send, written for a receive,
-        // which only `receive` passes) and whose timeout is 0 or a live
+        // SAFETY: `x` is a `ripc_mq_xfer` whose buffer is `len` bytes the
+        // caller lends (read for a send, written for a receive: the
+        // function's contract) and whose timeout is 0 or a live
         // `ripc_timespec`.
-        let n = self.call(cmd, &mut x, bad)?;
+        let n = unsafe { self.call(cmd, &mut x, bad) }?;
         Ok((within(n as usize, len)?, x.msg_prio))
     }
 
@@ -665,7 +680,7 @@ impl PosixQueue {
         let bad = new.is_some_and(|a| a.mq_flags & !i64::from(OFlags::NONBLOCK.bits()) != 0);
         // SAFETY: `arg` is a `ripc_mq_getsetattr` whose new_attr is 0 or a
         // live `ripc_mq_attr` and whose old_attr is `old`, which is written.
-        self.call(uapi::RIPC_CMD_MQ_GETSETATTR, &mut arg, bad)?;
+        unsafe { self.call(uapi::RIPC_CMD_MQ_GETSETATTR, &mut arg, bad) }?;
         Ok(Attributes::from(old))
     }
 
@@ -738,7 +753,7 @@ impl PosixQueue {
         };
         // SAFETY: `arg` is a `ripc_mq_notify` whose sevp is 0 or a live
         // `ripc_sigevent`.
-        self.call(uapi::RIPC_CMD_MQ_NOTIFY, &mut arg, bad).map(drop)
+        unsafe { self.call(uapi::RIPC_CMD_MQ_NOTIFY, &mut arg, bad) }.map(drop)
     }
 
     /// Another descriptor of the same queue (`dup()`, close-on-exec): it
@@ -751,16 +766,19 @@ impl PosixQueue {
     }
 
     /// An ioctl on the queue descriptor.  When the descriptor is not a file
-    /// of the device (`ENOTTY`, or `EBADF`), the module never saw the call,
-    /// so the argument errors native reports before `EBADF` (`bad`) are
-    /// applied here, as libripc does; otherwise `EBADF`.
+    /// of the device (known at its wrapping: no call is made, `EBADF`), or
+    /// the module says `EBADF`, the argument errors native reports before
+    /// `EBADF` (`bad`) are applied here, as libripc does.
     ///
-    /// The caller guarantees, as for [`sys::ioctl`], that `arg` fits `cmd`.
-    fn call<T>(&self, cmd: u32, arg: &mut T, bad: bool) -> io::Result<i32> {
+    /// # Safety
+    ///
+    /// As for [`sys::ioctl`]: `arg` is the argument struct of `cmd`, every
+    /// pointer in it 0 or valid for what the command does.
+    unsafe fn call<T>(&self, cmd: u32, arg: &mut T, bad: bool) -> io::Result<i32> {
         if !self.device {
             return self.regs_result(Err(sys::errno(Errno::BADF)), bad);
         }
-        // SAFETY: by the callers, which pass the argument struct of `cmd`.
+        // SAFETY: by the function's contract.
         let r = unsafe { ioctl(self.fd.as_fd(), cmd, arg) };
         self.regs_result(r, bad)
     }

@@ -9,10 +9,13 @@ use std::{
     ffi::{c_void, CStr, CString, OsStr},
     io,
     os::{
-        fd::{AsFd, BorrowedFd, OwnedFd},
+        fd::{AsRawFd, BorrowedFd, IntoRawFd, OwnedFd},
         unix::ffi::OsStrExt,
     },
-    sync::OnceLock,
+    sync::atomic::{
+        AtomicI32, AtomicU64,
+        Ordering::{AcqRel, Acquire, Relaxed},
+    },
     time::{SystemTime, UNIX_EPOCH},
 };
 
@@ -161,10 +164,13 @@ pub(crate) fn open_device_as(access: OFlags) -> io::Result<OwnedFd> {
 pub(crate) fn is_device_file(fd: BorrowedFd<'_>) -> bool {
     match device_number() {
         Some(dev) => rustix::fs::fstat(fd).is_ok_and(|st| is_chr(&st) && st.st_rdev == dev),
-        // Nothing to compare with (neither the node nor sysfs: a chroot,
-        // a mount namespace given only descriptors): the module's answer
-        // decides.
-        None => true,
+        // Neither the node nor sysfs (a chroot, a mount namespace given
+        // only descriptors): the number of the file the crate opened, if
+        // it did; else the module's answer decides.
+        None => match DEVICE_RDEV.load(Relaxed) {
+            u64::MAX => true,
+            dev => rustix::fs::fstat(fd).is_ok_and(|st| is_chr(&st) && st.st_rdev == dev),
+        },
     }
 }
 
@@ -206,20 +212,86 @@ const SYSFS_MISC: &str = "/sys/class/misc";
 const SYSFS_DEV: &str = "/sys/class/misc/rust_ipc/dev";
 const SYSFS_MODULE: &str = "/sys/module/rust_ipc";
 
-static DEVICE_FD: OnceLock<OwnedFd> = OnceLock::new();
+/// The process-wide descriptor of the device (-1: none yet), and the
+/// device's number once the crate opened it (`u64::MAX`: not known).
+static DEVICE_FD: AtomicI32 = AtomicI32::new(-1);
+static DEVICE_RDEV: AtomicU64 = AtomicU64::new(u64::MAX);
 
 /// The process-wide descriptor of the device, for the System V calls,
 /// `mq_unlink` and the device-wide calls: opened on first use
-/// (`O_CLOEXEC`), and kept.  A failure to open it is not remembered, so a
-/// call made after the module is loaded succeeds.
-pub(crate) fn device() -> io::Result<BorrowedFd<'static>> {
-    if let Some(fd) = DEVICE_FD.get() {
-        return Ok(fd.as_fd());
+/// (`O_CLOEXEC`), moved out of the program's way as libripc's (a number
+/// of 512 or more, below `RLIMIT_NOFILE`: a program's "lowest free"
+/// opens and its stale closes do not meet it), and kept.  A failure to
+/// open it is not remembered, so a call made after the module is loaded
+/// succeeds.  [`on_device`] makes a call on it.
+fn device() -> io::Result<BorrowedFd<'static>> {
+    let fd = DEVICE_FD.load(Acquire);
+    if fd >= 0 {
+        // SAFETY: the crate's own open descriptor, never closed by the
+        // crate once published (a program that closes it anyway is seen
+        // by `on_device`, which then leaves the number to the program).
+        return Ok(unsafe { BorrowedFd::borrow_raw(fd) });
     }
     let fd = open_device()?;
-    // If another thread won the race, its descriptor is kept and ours closed.
-    let _ = DEVICE_FD.set(fd);
-    Ok(DEVICE_FD.get().expect("set above").as_fd())
+    DEVICE_RDEV.store(rustix::fs::fstat(&fd)?.st_rdev, Relaxed);
+    let fd = out_of_the_way(fd);
+    // If another thread won the race, its descriptor is kept and ours
+    // closed (dropped).
+    let raw = match DEVICE_FD.compare_exchange(-1, fd.as_raw_fd(), AcqRel, Acquire) {
+        Ok(_) => fd.into_raw_fd(),
+        Err(theirs) => theirs,
+    };
+    // SAFETY: as above.
+    Ok(unsafe { BorrowedFd::borrow_raw(raw) })
+}
+
+/// `fd` at a number of 512 or more (half of `RLIMIT_NOFILE` if that is
+/// more, never above 4096, where the kernel's table would grow for it),
+/// as libripc's `ripc_dup_high()`; `fd` itself where the limit leaves no
+/// room.
+fn out_of_the_way(fd: OwnedFd) -> OwnedFd {
+    use rustix::process::{getrlimit, Resource};
+    let limit = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
+    let floor = (limit / 2).clamp(512, 4096).min(limit.saturating_sub(1));
+    if floor <= fd.as_raw_fd() as u64 {
+        return fd;
+    }
+    rustix::io::fcntl_dupfd_cloexec(&fd, floor as i32).unwrap_or(fd)
+}
+
+/// Makes `call` on the process-wide descriptor of the device.  If it
+/// fails as a call on a file that is no longer the device's would
+/// (`EBADF`: the program closed it, with `close_range()` or `closefrom()`;
+/// `ENOTTY` or `EINVAL`: another file took its number), and the
+/// descriptor is indeed no longer a file of the device open for reading
+/// and writing, the number is left to the program and `call` made once
+/// more, on a new descriptor.
+pub(crate) fn on_device<R>(mut call: impl FnMut(BorrowedFd<'_>) -> io::Result<R>) -> io::Result<R> {
+    let fd = device()?;
+    match call(fd) {
+        Err(e) if lost(&e) && !still_device(fd) => {
+            // Only the first thread to see it forgets it.
+            let _ = DEVICE_FD.compare_exchange(fd.as_raw_fd(), -1, AcqRel, Acquire);
+            call(device()?)
+        }
+        r => r,
+    }
+}
+
+/// Whether `e` is what a call on a descriptor that is no longer the
+/// device's would give.
+fn lost(e: &io::Error) -> bool {
+    use rustix::io::Errno;
+    [Errno::BADF, Errno::NOTTY, Errno::INVAL]
+        .iter()
+        .any(|x| e.raw_os_error() == Some(x.raw_os_error()))
+}
+
+/// Whether `fd` is still a file of the device open for reading and
+/// writing, as the crate opened it.
+fn still_device(fd: BorrowedFd<'_>) -> bool {
+    rustix::fs::fstat(fd).is_ok_and(|st| is_chr(&st) && st.st_rdev == DEVICE_RDEV.load(Relaxed))
+        && rustix::fs::fcntl_getfl(fd).is_ok_and(|f| f & OFlags::RWMODE == OFlags::RDWR)
 }
 
 /// `size` for an argument struct.

@@ -226,7 +226,7 @@ impl SysvQueue {
             __pad: 0,
         };
         // SAFETY: `a` is a `ripc_msgget`, which has no pointers.
-        let id = unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_MSGGET, &mut a) }?;
+        let id = sys::on_device(|dev| unsafe { ioctl(dev, uapi::RIPC_CMD_MSGGET, &mut a) })?;
         Ok(SysvQueue { id })
     }
 
@@ -316,24 +316,24 @@ impl SysvQueue {
                 .map_or(0, |(ts, _)| ptr(core::ptr::from_mut(ts))),
             clock: timeout.map(|(_, c)| c).unwrap_or_default(),
         };
-        let dev = sys::device()?;
-        if a.timeout == 0 {
-            // SAFETY: msgp is a msgbuf of 8 + msgsz bytes.
-            let r = unsafe {
-                sys::ioctl_regs(
-                    dev,
-                    uapi::RIPC_CMD_MSGSND_REGS,
-                    [regs_id(self.id, msgflg), a.msgp, a.msgsz as u64, 0],
-                )
-            };
-            if let Some(r) = r {
-                return r.map(drop);
+        sys::on_device(|dev| {
+            if a.timeout == 0 {
+                // SAFETY: msgp is a msgbuf of 8 + msgsz bytes.
+                let r = unsafe {
+                    sys::ioctl_regs(
+                        dev,
+                        uapi::RIPC_CMD_MSGSND_REGS,
+                        [regs_id(self.id, msgflg), a.msgp, a.msgsz as u64, 0],
+                    )
+                };
+                if let Some(r) = r {
+                    return r.map(drop);
+                }
             }
-        }
-        // SAFETY: `a` is a `ripc_msgsnd` whose msgp is a msgbuf of
-        // 8 + msgsz bytes and whose timeout is 0 or a live timespec.
-        unsafe { ioctl(dev, uapi::RIPC_CMD_MSGSND, &mut a) }?;
-        Ok(())
+            // SAFETY: `a` is a `ripc_msgsnd` whose msgp is a msgbuf of
+            // 8 + msgsz bytes and whose timeout is 0 or a live timespec.
+            unsafe { ioctl(dev, uapi::RIPC_CMD_MSGSND, &mut a) }.map(drop)
+        })
     }
 
     /// `msgrcv()`: takes the first message that `search` picks into `buf`,
@@ -450,27 +450,27 @@ impl SysvQueue {
                 .map_or(0, |(ts, _)| ptr(core::ptr::from_mut(ts))),
             clock: timeout.map(|(_, c)| c).unwrap_or_default(),
         };
-        let dev = sys::device()?;
-        let regs = if a.timeout == 0 {
-            let args = [
-                regs_id(self.id, msgflg),
-                a.msgp,
-                a.msgsz as u64,
-                msgtyp as u64,
-            ];
-            // SAFETY: msgp has room for 8 + msgsz bytes; the other
-            // arguments are no pointers.
-            unsafe { sys::ioctl_regs(dev, uapi::RIPC_CMD_MSGRCV_REGS, args) }
-        } else {
-            None
-        };
-        let n = match regs {
-            Some(r) => r?,
-            // SAFETY: `a` is a `ripc_msgrcv` whose msgp has room for
-            // 8 + msgsz bytes and whose timeout is 0 or a live timespec.
-            None => unsafe { ioctl(dev, uapi::RIPC_CMD_MSGRCV, &mut a) }? as usize,
-        };
-        Ok(n)
+        sys::on_device(|dev| {
+            let regs = if a.timeout == 0 {
+                let args = [
+                    regs_id(self.id, msgflg),
+                    a.msgp,
+                    a.msgsz as u64,
+                    msgtyp as u64,
+                ];
+                // SAFETY: msgp has room for 8 + msgsz bytes; the other
+                // arguments are no pointers.
+                unsafe { sys::ioctl_regs(dev, uapi::RIPC_CMD_MSGRCV_REGS, args) }
+            } else {
+                None
+            };
+            match regs {
+                Some(r) => r,
+                // SAFETY: `a` is a `ripc_msgrcv` whose msgp has room for
+                // 8 + msgsz bytes and whose timeout is 0 or a live timespec.
+                None => unsafe { ioctl(dev, uapi::RIPC_CMD_MSGRCV, &mut a) }.map(|n| n as usize),
+            }
+        })
     }
 
     /// `RIPC_IOC_STATS` (a rust_ipc extension): the queue's statistics.
@@ -493,7 +493,7 @@ impl SysvQueue {
     /// ```
     pub fn stats(self) -> io::Result<QueueStats> {
         let mut a = stats::arg(uapi::RIPC_STATS_SYSV as u32, self.id, false);
-        stats::call(sys::device()?, &mut a)
+        sys::on_device(|dev| stats::call(dev, &mut a))
     }
 
     /// [`SysvQueue::stats`], then zeroes the counters (the peaks restart
@@ -501,13 +501,14 @@ impl SysvQueue {
     /// `CAP_SYS_ADMIN`), as [`SysvQueue::set`], else `EPERM`.
     pub fn reset_stats(self) -> io::Result<QueueStats> {
         let mut a = stats::arg(uapi::RIPC_STATS_SYSV as u32, self.id, true);
-        stats::call(sys::device()?, &mut a)
+        sys::on_device(|dev| stats::call(dev, &mut a))
     }
 
     /// `msgctl(IPC_STAT)`: the queue's state and counters.
     pub fn stat(self) -> io::Result<Stat> {
         let mut ds = ripc_msqid_ds::default();
-        self.ctl(uapi::IPC_STAT, std::ptr::addr_of_mut!(ds).cast())?;
+        // SAFETY: `ds` is a live `ripc_msqid_ds`.
+        unsafe { self.ctl(uapi::IPC_STAT, std::ptr::addr_of_mut!(ds).cast()) }?;
         Ok(Stat::from(&ds))
     }
 
@@ -521,7 +522,8 @@ impl SysvQueue {
         } else {
             uapi::MSG_STAT
         };
-        let id = SysvQueue { id: index }.ctl(cmd, std::ptr::addr_of_mut!(ds).cast())?;
+        // SAFETY: `ds` is a live `ripc_msqid_ds`.
+        let id = unsafe { SysvQueue { id: index }.ctl(cmd, std::ptr::addr_of_mut!(ds).cast()) }?;
         Ok((SysvQueue { id }, Stat::from(&ds)))
     }
 
@@ -535,7 +537,8 @@ impl SysvQueue {
         ds.msg_perm.gid = stat.gid;
         ds.msg_perm.mode = stat.mode;
         ds.msg_qbytes = stat.qbytes;
-        self.ctl(uapi::IPC_SET, std::ptr::addr_of_mut!(ds).cast())?;
+        // SAFETY: `ds` is a live `ripc_msqid_ds`.
+        unsafe { self.ctl(uapi::IPC_SET, std::ptr::addr_of_mut!(ds).cast()) }?;
         Ok(())
     }
 
@@ -543,7 +546,8 @@ impl SysvQueue {
     /// receivers fail with `EIDRM`, and later calls with this id with
     /// `EINVAL`.
     pub fn remove(self) -> io::Result<()> {
-        self.ctl(uapi::IPC_RMID, std::ptr::null_mut())?;
+        // SAFETY: `IPC_RMID` with a null buffer.
+        unsafe { self.ctl(uapi::IPC_RMID, std::ptr::null_mut()) }?;
         Ok(())
     }
 
@@ -560,7 +564,8 @@ impl SysvQueue {
 
     fn msginfo(cmd: i32) -> io::Result<MsgInfo> {
         let mut i = uapi::ripc_msginfo::default();
-        let max_index = SysvQueue { id: 0 }.ctl(cmd, std::ptr::addr_of_mut!(i).cast())?;
+        // SAFETY: `i` is a live `ripc_msginfo`, and `cmd` an INFO command.
+        let max_index = unsafe { SysvQueue { id: 0 }.ctl(cmd, std::ptr::addr_of_mut!(i).cast()) }?;
         Ok(MsgInfo {
             msgpool: i.msgpool,
             msgmap: i.msgmap,
@@ -574,8 +579,14 @@ impl SysvQueue {
         })
     }
 
-    /// `msgctl(msqid, cmd, buf)`; `buf` is null or the struct `cmd` takes.
-    fn ctl(self, cmd: i32, buf: *mut u8) -> io::Result<i32> {
+    /// `msgctl(msqid, cmd, buf)`.
+    ///
+    /// # Safety
+    ///
+    /// `buf` is null for `IPC_RMID`, else valid for reads and writes of
+    /// the struct `cmd` takes: a `ripc_msqid_ds` for the STAT and SET
+    /// commands, a `ripc_msginfo` for the INFO ones.
+    unsafe fn ctl(self, cmd: i32, buf: *mut u8) -> io::Result<i32> {
         let mut a = uapi::ripc_msgctl {
             size: sys::size_of::<uapi::ripc_msgctl>(),
             msqid: self.id,
@@ -583,10 +594,9 @@ impl SysvQueue {
             __pad: 0,
             buf: ptr(buf),
         };
-        // SAFETY: `a` is a `ripc_msgctl`; the callers pass a
-        // `ripc_msqid_ds` for the STAT and SET commands, a `ripc_msginfo`
-        // for the INFO ones, and null for IPC_RMID.
-        unsafe { ioctl(sys::device()?, uapi::RIPC_CMD_MSGCTL, &mut a) }
+        // SAFETY: `a` is a `ripc_msgctl` whose buf is what `cmd` takes (the
+        // function's contract).
+        sys::on_device(|dev| unsafe { ioctl(dev, uapi::RIPC_CMD_MSGCTL, &mut a) })
     }
 
     /// `RIPC_MSG_BIND` (a rust_ipc extension): a new descriptor for
@@ -650,7 +660,7 @@ fn unpack(msg: &[u8], buf: &mut [u8], n: usize) -> io::Result<(usize, i64)> {
     Ok((n, i64::from_ne_bytes(mtype)))
 }
 
-/// Runs `f` on zeroed room for a native `struct msgbuf` of `text` bytes of
+/// Runs `f` on initialized room for a native `struct msgbuf` of `text` bytes of
 /// text (at most [`MSGBUF_KEEP`] in all): the thread's own if it is free
 /// (not in use by a call that a signal handler interrupted), else a new
 /// one.  `ENOMEM` if it cannot be had.

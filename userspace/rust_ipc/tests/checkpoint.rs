@@ -3,27 +3,8 @@
 
 mod common;
 
-use common::{errno, fork_child};
+use common::{check, errno, fork_child, new_ipc_ns};
 use rust_ipc::{device, OpenOptions, PosixQueue, RecvFlags, Search, SysvQueue};
-
-/// `unshare(CLONE_NEWIPC)`: a new IPC namespace without queues.
-fn new_ipc_ns() -> Result<(), String> {
-    // SAFETY: `unshare` takes only flags and touches no memory of ours; it is
-    // called in a forked child, so only that child's IPC namespace changes.
-    if unsafe { libc::unshare(libc::CLONE_NEWIPC) } == 0 {
-        Ok(())
-    } else {
-        Err(format!("unshare: {}", std::io::Error::last_os_error()))
-    }
-}
-
-fn check(ok: bool, what: &str) -> Result<(), String> {
-    if ok {
-        Ok(())
-    } else {
-        Err(what.to_string())
-    }
-}
 
 #[test]
 fn dump_then_restore_in_a_fresh_namespace() {

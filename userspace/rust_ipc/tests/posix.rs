@@ -520,8 +520,9 @@ fn fd_conversions() {
 }
 
 /// A descriptor that is not a queue: EBADF, after the argument checks that
-/// native makes first (EINVAL).  Needs no module: the ioctl fails with
-/// ENOTTY on a pipe, and the library maps it as libripc does.
+/// native makes first (EINVAL).  Needs no module: the crate sees that a
+/// pipe is no file of the device when it wraps it, makes no call, and
+/// answers as libripc does.
 #[test]
 fn not_a_queue_ebadf() {
     let mut p = [0; 2];

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{errno, unique_key};
+use common::{check, errno, fork_child, new_ipc_ns, unique_key};
 use rust_ipc::{RecvFlags, Search, SysvQueue, IPC_CREAT, IPC_EXCL};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use std::{
@@ -343,28 +343,117 @@ fn blocked_receiver_gets_its_type() {
 
 /// `set_limits_fields`: an unknown bit or a value outside its native range
 /// is `EINVAL` for the namespace's root (`EPERM` for anyone else, checked
-/// first, as writing the sysctl); a named field is set (here to its own
-/// value: the tests run at once and read the limits).
+/// first, as writing the sysctl), and nothing changes; the fields the mask
+/// names are set, and only those (as root, in an IPC namespace of its own,
+/// so that no other test sees its limits).
 #[test]
 fn set_limits_fields_checks_the_mask_and_the_ranges() {
     require_device!();
-    let l = rust_ipc::device::version().unwrap().limits;
-    let e = |r: std::io::Result<()>| r.unwrap_err().raw_os_error();
-    use rust_ipc::device::set_limits_fields as set;
+    use rust_ipc::{
+        device::{set_limits_fields as set, version, Limits},
+        uapi::{RIPC_LIMIT_MSGMAX as MSGMAX, RIPC_LIMIT_MSGMNI as MSGMNI},
+    };
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
     let refused = Some(if root { libc::EINVAL } else { libc::EPERM });
-    assert_eq!(e(set(&l, 1 << 8)), refused);
-    let bad = rust_ipc::device::Limits { msgmni: 32769, ..l };
-    assert_eq!(
-        e(set(&bad, rust_ipc::uapi::RIPC_LIMIT_MSGMNI as u32)),
-        refused
-    );
-    if root {
-        let both = rust_ipc::uapi::RIPC_LIMIT_MSGMAX | rust_ipc::uapi::RIPC_LIMIT_MSGMNI;
-        set(&l, both as u32).unwrap();
+    let child = fork_child(move || {
+        if root {
+            new_ipc_ns()?;
+        }
+        let now = || version().map(|v| v.limits).map_err(|e| e.to_string());
+        let e = |r: std::io::Result<()>| r.err().and_then(|e| e.raw_os_error());
+        let l = now()?;
+        check(e(set(&l, 1 << 8)) == refused, "an unknown bit")?;
+        let bad = Limits { msgmni: 32769, ..l };
+        check(e(set(&bad, MSGMNI as u32)) == refused, "msgmni 32769")?;
+        check(now()? == l, "a refused call changed the limits")?;
+        if !root {
+            return Ok(());
+        }
+        // Both fields differ; the mask names one, then the other.
+        let new = Limits {
+            msgmni: l.msgmni - 1,
+            msgmax: l.msgmax / 2,
+            ..l
+        };
+        set(&new, MSGMNI as u32).map_err(|e| e.to_string())?;
+        check(
+            now()?
+                == Limits {
+                    msgmni: l.msgmni - 1,
+                    ..l
+                },
+            "msgmni alone",
+        )?;
+        set(&new, (MSGMAX | MSGMNI) as u32).map_err(|e| e.to_string())?;
+        check(now()? == new, "msgmax and msgmni")
+    });
+    child.join().unwrap();
+}
+
+/// The process-wide descriptor of the device is out of the program's way
+/// (512 and up, as libripc's), and a program that closes it anyway
+/// (`close_range`), or puts another file at its number (`dup2`), does not
+/// break the calls made on it: the crate opens another, and leaves the
+/// other file alone.
+#[test]
+fn the_process_wide_descriptor_is_high_and_comes_back_when_closed() {
+    require_device!();
+    // The numbers of this process's descriptors of the device.
+    fn device_fds() -> Vec<i32> {
+        let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+            return Vec::new();
+        };
+        dir.filter_map(|e| {
+            let e = e.ok()?;
+            let to = std::fs::read_link(e.path()).ok()?;
+            (to == std::path::Path::new("/dev/rust_ipc"))
+                .then(|| e.file_name().to_str()?.parse().ok())
+                .flatten()
+        })
+        .collect()
     }
-    assert_eq!(rust_ipc::device::version().unwrap().limits, l);
+    let child = fork_child(|| {
+        let s = |e: std::io::Error| e.to_string();
+        let q = SysvQueue::private(0o600).map_err(s)?;
+        let fds = device_fds();
+        check(
+            !fds.is_empty() && fds.iter().all(|&fd| fd >= 512),
+            &format!("device descriptors {fds:?}"),
+        )?;
+        // SAFETY: close_range takes no pointers; only this child's
+        // descriptors from 3 on are closed (no other thread runs here).
+        if unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) } != 0 {
+            return Err(format!("close_range: {}", std::io::Error::last_os_error()));
+        }
+        q.send(1, b"after close_range", false).map_err(s)?;
+        let fds = device_fds();
+        check(
+            fds.len() == 1 && fds[0] >= 512,
+            &format!("reopened {fds:?}"),
+        )?;
+        let null = std::fs::File::open("/dev/null").map_err(s)?;
+        // SAFETY: dup2 takes no pointers; the number is the crate's
+        // descriptor, which this test replaces on purpose.
+        if unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), fds[0]) } != fds[0] {
+            return Err(format!("dup2: {}", std::io::Error::last_os_error()));
+        }
+        let mut buf = [0u8; 64];
+        let (n, t) = q
+            .receive(&mut buf, Search::Any, RecvFlags::NOWAIT)
+            .map_err(s)?;
+        check(
+            (&buf[..n], t) == (&b"after close_range"[..], 1),
+            "the message",
+        )?;
+        let at = std::fs::read_link(format!("/proc/self/fd/{}", fds[0])).map_err(s)?;
+        check(
+            at == std::path::Path::new("/dev/null"),
+            "the program's file was left",
+        )?;
+        q.remove().map_err(s)
+    });
+    child.join().unwrap();
 }
 
 #[test]

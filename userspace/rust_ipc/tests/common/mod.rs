@@ -169,3 +169,24 @@ impl Drop for Signal {
         }
     }
 }
+
+/// `unshare(CLONE_NEWIPC)` (in a forked child): a new IPC namespace
+/// without queues, with the default limits.
+pub fn new_ipc_ns() -> Result<(), String> {
+    // SAFETY: `unshare` takes only flags and touches no memory of ours; it is
+    // called in a forked child, so only that child's IPC namespace changes.
+    if unsafe { libc::unshare(libc::CLONE_NEWIPC) } == 0 {
+        Ok(())
+    } else {
+        Err(format!("unshare: {}", std::io::Error::last_os_error()))
+    }
+}
+
+/// `Err(what)` unless `ok`, for a forked child's verdict.
+pub fn check(ok: bool, what: &str) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(what.to_string())
+    }
+}
