@@ -789,6 +789,9 @@ impl<S: Family> Parts<'_, S> {
                                 blocked,
                                 |w| {
                                     if let Some(p) = S::detach(w) {
+                                        // Nothing to unpin here, under
+                                        // the lock (it may sleep).
+                                        debug_assert!(unpin.is_none());
                                         drop(unpin.replace(p));
                                     }
                                 },
