@@ -11,7 +11,9 @@
  * type (per call: the pair).
  *
  *   ripc_entry [N [NAME]]   N calls per measurement (default 20000); only
- *                           the measurement NAME if given
+ *                           the measurement NAME if given, after the
+ *                           executable mappings ("RIPC-MAPS" lines, as
+ *                           ripc_bench --maps's: for a profile boot)
  *
  * Prints "RIPC-ENTRY name" before each measurement, whose START and END
  * markers (as ripc_bench --insn's) the plugin logs in the same order, and
@@ -118,6 +120,19 @@ int main(int argc, char **argv)
 	if (msgsnd(sfull, &m, 64, 0) || ripc_msgsnd(qfull, &m, 64, 0))
 		die("msgsnd");
 
+	/* One measurement (a profile boot): the executable mappings, for
+	 * bench/insn_report.py --profile to name user-space functions. */
+	if (only) {
+		char line[512], perms[8];
+		FILE *f = fopen("/proc/self/maps", "re");
+
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "%*s %7s", perms) == 1 && perms[2] == 'x')
+				printf("RIPC-MAPS %s", line);
+		if (f)
+			fclose(f);
+		fflush(stdout);
+	}
 	MEASURE("getppid", 0, syscall(SYS_getppid));
 	MEASURE("ioctl-null", ENOTTY, ioctl(nul, RIPC_MQ_TIMEDSEND, 0));
 	MEASURE("pwrite-null", 0, pwrite(nul, buf, 64, 0));

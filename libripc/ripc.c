@@ -663,6 +663,15 @@ ioctl_regs_raw(int fd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
 /* Whether a raw result is an error (-4095 to -1, as the kernel returns). */
 #define RAW_ERR(ret) ((unsigned long)(ret) > -4096UL)
 
+/*
+ * Whether a failed call's raw error ret is one that only the module gives
+ * (a full or empty queue without waiting, a timeout): its verdict as it
+ * is (raw_fail(), a tail call), without the checks for a descriptor that
+ * is no longer the device's (EBADF, ENOTTY, EINVAL), so that a
+ * non-blocking call on a full or empty queue costs no more than it must.
+ */
+#define PLAIN_ERR(ret) ((ret) == -EAGAIN || (ret) == -ENOMSG || (ret) == -ETIMEDOUT)
+
 /* A raw error as libc returns it: -1 and errno. */
 static __attribute__((noinline, cold)) long raw_fail(long ret)
 {
@@ -1175,6 +1184,8 @@ int ripc_mq_timedsend(int mqd, const char *msg_ptr, size_t msg_len,
 		return mq_timedsend_other(mqd, msg_ptr, msg_len, msg_prio, abs_timeout);
 	ret = ioctl_regs_raw(mqd, RIPC_MQ_TIMEDSEND, PTR(msg_ptr), msg_len, msg_prio,
 			     PTR(abs_timeout));
+	if (RAW_ERR(ret) && PLAIN_ERR(ret))
+		return raw_fail(ret);
 	if (RAW_ERR(ret))
 		return mq_timedsend_failed(mqd, ret, PTR(msg_ptr), msg_len, msg_prio,
 					   PTR(abs_timeout));
@@ -1281,6 +1292,8 @@ ssize_t ripc_mq_timedreceive(int mqd, char *msg_ptr, size_t msg_len,
 		return mq_timedreceive_other(mqd, msg_ptr, msg_len, msg_prio, abs_timeout);
 	ret = ioctl_regs_raw(mqd, RIPC_MQ_TIMEDRECEIVE, PTR(msg_ptr), msg_len, PTR(msg_prio),
 			     PTR(abs_timeout));
+	if (RAW_ERR(ret) && PLAIN_ERR(ret))
+		return raw_fail(ret);
 	if (RAW_ERR(ret))
 		return mq_timedreceive_failed(mqd, ret, PTR(msg_ptr), msg_len, PTR(msg_prio),
 					      PTR(abs_timeout));
@@ -1509,6 +1522,8 @@ int ripc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 	    (fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE)) < 0)
 		return msgsnd_other(msqid, msgp, msgsz, msgflg);
 	ret = ioctl_regs_raw(fd, RIPC_MSGSND_REGS, id, PTR(msgp), msgsz, 0);
+	if (RAW_ERR(ret) && PLAIN_ERR(ret))
+		return raw_fail(ret);
 	if (RAW_ERR(ret))
 		return msgsnd_regs_failed(fd, ret, id, PTR(msgp), msgsz);
 	return 0;
@@ -1595,6 +1610,8 @@ ssize_t ripc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg
 	    (fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE)) < 0)
 		return msgrcv_other(msqid, msgp, msgsz, msgtyp, msgflg);
 	ret = ioctl_regs_raw(fd, RIPC_MSGRCV_REGS, id, PTR(msgp), msgsz, (__u64)msgtyp);
+	if (RAW_ERR(ret) && PLAIN_ERR(ret))
+		return raw_fail(ret);
 	if (RAW_ERR(ret))
 		return msgrcv_regs_failed(fd, ret, id, PTR(msgp), msgsz, (__u64)msgtyp);
 	return ret;
