@@ -809,18 +809,25 @@ static mqd_t host_queues(struct __test_metadata *_metadata, FIXTURE_DATA(contain
 	return q;
 }
 
-/* After the container: each of the host's queues still holds its message
- * (q is closed); gives the IPC_STAT of id. */
+/* After the container: each of the host's queues still holds its message,
+ * "host" of type 1 or priority 0, which is then taken (q is closed);
+ * gives the IPC_STAT of id from before. */
 static struct msqid_ds host_queues_kept(struct __test_metadata *_metadata,
 					FIXTURE_DATA(container) *self, int id, mqd_t q)
 {
 	struct msqid_ds ds;
 	struct mq_attr a;
+	struct mbuf m;
 
 	SYS(sv->ctl(id, IPC_STAT, &ds));
 	ASSERT_EQ(1u, ds.msg_qnum);
 	SYS(mq->getattr(q, &a));
 	ASSERT_EQ(1, a.mq_curmsgs);
+	memset(&m, POISON, sizeof(m));
+	ASSERT_EQ(4, sv->rcv(id, &m, sizeof(m.mtext), 0, IPC_NOWAIT));
+	ASSERT_EQ(1, m.mtype);
+	ASSERT_EQ(0, memcmp(m.mtext, "host", 4));
+	ASSERT_RECV(q, "host", 0);
 	SYS(mq->close(q));
 	return ds;
 }

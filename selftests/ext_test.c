@@ -699,6 +699,25 @@ struct reg_thread {
 	sigset_t pending;	/* this thread's view after the leader got the signal */
 };
 
+/* The mask of a status line of /proc/self/task/TID/status ("SigPnd",
+ * "ShdPnd"), or 0 if it cannot be read. */
+static unsigned long long pending_mask(pid_t tid, const char *field)
+{
+	char path[64], line[256];
+	unsigned long long m = 0;
+	size_t n = strlen(field);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':')
+			m = strtoull(line + n + 1, NULL, 16);
+	if (f)
+		fclose(f);
+	return m;
+}
+
 static void *register_and_wait(void *arg)
 {
 	struct reg_thread *t = arg;
@@ -734,6 +753,10 @@ TEST_F(ext, notify_goes_to_the_thread_group_leader)
 		_exit(0);
 	}
 	ASSERT_EQ(0, wait_child(pid));
+	/* Pending on the leader (every thread blocks it), not process-wide:
+	 * the send made it pending before it returned. */
+	ASSERT_EQ(1ull << (SIGUSR1 - 1), pending_mask(getpid(), "SigPnd") & (1ull << (SIGUSR1 - 1)));
+	ASSERT_EQ(0ull, pending_mask(getpid(), "ShdPnd") & (1ull << (SIGUSR1 - 1)));
 	/* The leader, which did not register, takes it. */
 	ASSERT_EQ(SIGUSR1, take_signal(SIGUSR1, &si, 2000));
 	ASSERT_EQ(SI_MESGQ, si.si_code);

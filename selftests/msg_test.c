@@ -950,10 +950,9 @@ TEST_F(msg, raising_qbytes_above_msgmnb_unprivileged_is_eperm)
 	ASSERT_EQ(0, wait_child(pid));
 	ASSERT_EQ(16384ul, STAT(id).msg_qbytes);
 	/* Root (CAP_SYS_RESOURCE) may go above msgmnb. */
-	if (have_cap(CAP_SYS_RESOURCE)) {
-		SET_QBYTES(id, 16385);
-		ASSERT_EQ(16385ul, STAT(id).msg_qbytes);
-	}
+	ASSERT_TRUE(have_cap(CAP_SYS_RESOURCE));
+	SET_QBYTES(id, 16385);
+	ASSERT_EQ(16385ul, STAT(id).msg_qbytes);
 }
 
 TEST_F(msg, ipc_set_and_rmid_by_non_owner_are_eperm)
@@ -1193,10 +1192,12 @@ TEST_F(msg, hundreds_of_interleaved_types_keep_their_order)
 	}
 	for (int i = 1; i < n; i += 3) {	/* every type 2, in order */
 		ASSERT_EQ((ssize_t)sizeof(m.v), be->rcv(id, &m, sizeof(m.v), 2, IPC_NOWAIT));
+		ASSERT_EQ(2, m.mtype);
 		ASSERT_EQ(i, m.v);
 	}
 	for (int i = 0; i < n; i += 3) {	/* the first not of type 3: types 1 */
 		ASSERT_EQ((ssize_t)sizeof(m.v), be->rcv(id, &m, sizeof(m.v), 3, IPC_NOWAIT | MSG_EXCEPT));
+		ASSERT_EQ(1, m.mtype);
 		ASSERT_EQ(i, m.v);
 		if (i % 30 == 0) {	/* and more senders meanwhile, of type 1 */
 			m.mtype = 1;
@@ -1206,10 +1207,12 @@ TEST_F(msg, hundreds_of_interleaved_types_keep_their_order)
 	}
 	for (int i = 1000; i < 1000 + n; i += 30) {	/* what came late, after... */
 		ASSERT_EQ((ssize_t)sizeof(m.v), be->rcv(id, &m, sizeof(m.v), -1, IPC_NOWAIT));
+		ASSERT_EQ(1, m.mtype);
 		ASSERT_EQ(i, m.v);
 	}
 	for (int i = 2; i < n; i += 3) {	/* ...the type 3s, in order */
 		ASSERT_EQ((ssize_t)sizeof(m.v), be->rcv(id, &m, sizeof(m.v), 0, IPC_NOWAIT));
+		ASSERT_EQ(3, m.mtype);
 		ASSERT_EQ(i, m.v);
 	}
 	ASSERT_ERRNO(ENOMSG, be->rcv(id, &m, sizeof(m.v), 0, IPC_NOWAIT));
