@@ -297,7 +297,13 @@ static long mq_batch(int q, unsigned long cmd, struct ripc_mq_item *it, __u32 fl
 	ASSERT_GT((t0) + (wait) + 2 * NS, __t); \
 } while (0)
 
-TEST_F(clock, a_relative_batch_timeout_counts_once_from_the_call)
+/*
+ * A relative timeout on a batch of either family, on CLOCK_MONOTONIC and
+ * CLOCK_BOOTTIME: the batch ends at the call's start + T with what it did
+ * (a first item's ETIMEDOUT if nothing).  That it is not restarted by an
+ * item that waited is the next test's.
+ */
+TEST_F(clock, a_relative_batch_timeout_ends_the_batch_with_what_it_did)
 {
 	struct ripc_clock mono_rel = { CLOCK_MONOTONIC, RIPC_TIMEOUT_RELATIVE };
 	struct ripc_timespec ts = { 0, 30 * MS };
