@@ -477,8 +477,14 @@ impl RipcFile {
             }
             RIPC_NR_MQ_PEEK => {
                 let p: ripc_mq_peek = read_arg(arg)?;
-                // Only `msg_prio` changes (the second field).
-                let prio_out = (arg as u64).wrapping_add(4);
+                // Only `msg_prio` changes (the second field), where the
+                // caller's struct has it (a `size` of 4 peeks a 0-byte
+                // message, and gets no priority).
+                let prio_out = if p.size >= 8 {
+                    (arg as u64).wrapping_add(4)
+                } else {
+                    0
+                };
                 mqueue::peek(mq, &p, prio_out).map(|n| n as isize)
             }
             RIPC_NR_MQ_PEEK_BATCH => mqueue::peek_batch(mq, &read_arg(arg)?).map(|n| n as isize),

@@ -131,6 +131,37 @@ TEST_F(dev, larger_struct_needs_zero_trailing_bytes)
 	ASSERT_ERRNO(E2BIG, ioctl(self->fd, RIPC_IOC_VERSION, &big));
 }
 
+/*
+ * A struct shorter than the one the module knows is read zero-extended
+ * and written back only as far as its size: a RIPC_MQ_PEEK with a size of
+ * 4 (no buffer, length 0: a 0-byte message fits) gets the message, and its
+ * priority is not written past those 4 bytes; with the whole struct it is.
+ */
+TEST_F(dev, a_shorter_struct_is_written_only_as_far_as_its_size)
+{
+	struct mq_attr a = { .mq_maxmsg = 4, .mq_msgsize = 16 };
+	int q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+	union {
+		struct ripc_mq_peek p;
+		unsigned char b[sizeof(struct ripc_mq_peek)];
+	} u;
+
+	SYS(ripc_mq_send(q, "", 0, 7));
+	memset(&u, 0xa5, sizeof(u));
+	u.p.size = 4;
+	ASSERT_EQ(0, ioctl(q, RIPC_MQ_PEEK, &u));
+	ASSERT_EQ(4u, u.p.size);
+	for (size_t i = 4; i < sizeof(u); i++) {
+		ASSERT_EQ(0xa5, u.b[i]) TH_LOG("byte %zu written", i);
+	}
+	memset(&u, 0, sizeof(u));
+	u.p.size = sizeof(u.p);
+	u.p.msg_prio = 0xa5a5a5a5;
+	ASSERT_EQ(0, ioctl(q, RIPC_MQ_PEEK, &u));
+	ASSERT_EQ(7u, u.p.msg_prio);
+	close(q);
+}
+
 TEST_F(dev, concurrent_opens_from_many_processes)
 {
 	pid_t pids[8];
