@@ -9,7 +9,9 @@
  *  - every argument struct starts with `__u32 size`, which the caller sets
  *    to sizeof(struct) as it knows it (the copy_struct_from_user rule: a
  *    shorter struct is zero-extended, a longer one must have only zero bytes
- *    past what the module knows, else E2BIG);
+ *    past what the module knows, else E2BIG; a size below 4 is EINVAL, and
+ *    one above a page E2BIG, as clone3's and openat2's; a struct is written
+ *    back only as far as its size);
  *  - fields are fixed-width, pointers are __u64, padding is explicit, so
  *    32-bit and 64-bit callers share one layout;
  *  - the module dispatches on the ioctl type and number; the size bits of
