@@ -73,7 +73,8 @@ pub(crate) unsafe fn ioctl<T>(fd: BorrowedFd<'_>, cmd: u32, arg: &mut T) -> io::
 /// registers, as `syscall(SYS_ioctl, fd, cmd, a, b, c, d)` makes it;
 /// its (non-negative) result or the errno.  `None` where this crate does
 /// not make them (other than 64-bit x86-64, or a module older than ABI
-/// version 2, asked once with `RIPC_IOC_VERSION` on `fd`): the caller uses
+/// version 2, asked once with `RIPC_IOC_VERSION` on `fd`, or one that
+/// answers `ENOTTY`, then asked again at the next call): the caller uses
 /// the struct command.
 ///
 /// # Safety
@@ -128,6 +129,13 @@ pub(crate) unsafe fn ioctl_regs(
                 lateout("r11") _,
                 options(nostack),
             );
+        }
+        if ret == -(rustix::io::Errno::NOTTY.raw_os_error() as isize) {
+            // A module that does not know the register calls (another one
+            // loaded since this process learnt it): learnt again at the
+            // next call; this one takes the struct command.
+            REGS.store(0, Relaxed);
+            return None;
         }
         Some(if (-4095..0).contains(&ret) {
             Err(io::Error::from_raw_os_error(-ret as i32))
