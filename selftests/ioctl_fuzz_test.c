@@ -8,10 +8,16 @@
  * avoided with O_NONBLOCK/IPC_NOWAIT and past deadlines.  Threads now and
  * then move to a new IPC namespace (unshare), so that files are used from
  * namespaces other than their own and dead namespaces are collected while
- * the others run.  A watchdog kills a
- * stuck child.  The test passes if every child ran its calls without dying
- * and the device still works afterwards; the kernel log scan of vm-run
- * catches any oops, KASAN or lockdep report.
+ * the others run.  A call that blocks all the same (a file a fuzzed setattr
+ * made blocking, no timeout; a register call whose other registers hold
+ * what they held, no IPC_NOWAIT) is interrupted by a signal each thread
+ * gets every 100 ms (EINTR).  A watchdog kills a
+ * stuck child.  The test passes if every child ran its calls without dying,
+ * the device still works afterwards and each of the main commands (open,
+ * send and receive of both kinds of queue, msgget) succeeded at least once
+ * (a fuzzer whose every call is refused at the door would test nothing
+ * behind it); the kernel log scan of vm-run catches any oops, KASAN or
+ * lockdep report.
  *   FUZZ_SEED=n FUZZ_CALLS=n ioctl_fuzz_test
  */
 #include "ripc_test.h"
@@ -36,6 +42,16 @@ static uint64_t rnd(void)
 }
 
 static char *page_ro, *page_end;
+
+/* The calls that succeeded (r >= 0), per command number of the device's
+ * magic: shared by every process and thread of the run. */
+static unsigned long *succeeded;	/* [256] */
+
+static void count(unsigned magic, unsigned nr, long r)
+{
+	if (r >= 0 && magic == RIPC_IOC_MAGIC && nr < 256)
+		__atomic_add_fetch(&succeeded[nr], 1, __ATOMIC_RELAXED);
+}
 
 /* A pointer the kernel must survive. */
 static uint64_t fuzz_ptr(void *good)
@@ -68,16 +84,114 @@ struct fuzzer {
 	int *fds;	/* 8 descriptors, shared by the process's threads */
 };
 
+/* An argument struct: random words, or one of the main commands' structs. */
+union fuzz_arg {
+	__u64 q[64];
+	__u32 w[128];
+	struct ripc_mq_open open;
+	struct ripc_mq_xfer xfer;
+	struct ripc_msgget get;
+	struct ripc_msgsnd snd;
+	struct ripc_msgrcv rcv;
+};
+
+/* The keys of the System V queues well-formed calls make (removed at the end). */
+#define FUZZ_KEY 0x5a0f0000
+#define FUZZ_KEYS 4
+
+/* The ids the process's msggets returned lately (its threads share them). */
+static int fuzz_ids[4];
+
+/*
+ * A well-formed call of a main command (open, send and receive of both
+ * kinds, msgget): the struct's own size and valid fields, with a pointer or
+ * a queue of the fuzzer's.  Random sizes and fields alone get next to
+ * none of these past the argument checks (a size larger than the struct
+ * must be zero past it: E2BIG), so nothing behind them would be fuzzed.
+ * Other commands' arguments stay as they are.
+ */
+static void well_formed(unsigned nr, union fuzz_arg *a, __u64 *buf, __u64 *big,
+		       const struct ripc_timespec *past)
+{
+	static const char *names[] = { "/fz0", "/fz1", "/fz2" };
+	int id = (int)(rnd() % 4);
+
+	if (rnd() % 4)
+		id = __atomic_load_n(&fuzz_ids[rnd() % 4], __ATOMIC_RELAXED);
+	/* (Only the struct is read: its size is its own.) */
+	switch (nr) {
+	case RIPC_NR_MQ_OPEN:
+	case RIPC_NR_MQ_OPEN_FD:
+		a->open = (struct ripc_mq_open){
+			.size = sizeof(a->open), .oflag = O_RDWR | O_NONBLOCK | O_CREAT,
+			.mode = 0600, .name = (uintptr_t)names[rnd() % ARRAY_SIZE(names)],
+		};
+		break;
+	case RIPC_NR_MQ_SEND:
+		a->xfer = (struct ripc_mq_xfer){
+			.size = sizeof(a->xfer), .msg_prio = rnd() % 32, .msg_ptr = (uintptr_t)buf,
+			.msg_len = rnd() % 64, .timeout = (uintptr_t)past,
+		};
+		break;
+	case RIPC_NR_MQ_RECEIVE:
+		a->xfer = (struct ripc_mq_xfer){
+			.size = sizeof(a->xfer), .msg_ptr = (uintptr_t)big,
+			.msg_len = 16384 * sizeof(*big), .timeout = (uintptr_t)past,
+		};
+		break;
+	case RIPC_NR_MSGGET:
+		a->get = (struct ripc_msgget){
+			.size = sizeof(a->get), .key = FUZZ_KEY + rnd() % FUZZ_KEYS,
+			.msgflg = IPC_CREAT | 0600,
+		};
+		break;
+	case RIPC_NR_MSGSND:
+		buf[0] = 1 + rnd() % 3;		/* the mtype */
+		a->snd = (struct ripc_msgsnd){
+			.size = sizeof(a->snd), .msqid = id, .msgflg = IPC_NOWAIT,
+			.msgp = (uintptr_t)buf, .msgsz = rnd() % 64, .timeout = (uintptr_t)past,
+		};
+		break;
+	case RIPC_NR_MSGRCV:
+		a->rcv = (struct ripc_msgrcv){
+			.size = sizeof(a->rcv), .msqid = id, .msgflg = IPC_NOWAIT,
+			.msgp = (uintptr_t)big, .msgsz = 16384 * sizeof(*big) - 8,
+			.msgtyp = rnd() % 2 ? 0 : rnd() % 4, .timeout = (uintptr_t)past,
+		};
+		break;
+	}
+}
+
+static void interrupted(int sig)
+{
+	(void)sig;
+}
+
+/* SIGUSR1 to the calling thread every ms milliseconds (*t: its timer). */
+static int interrupt_every(long ms, timer_t *t)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGUSR1 };
+	struct itimerspec its = { { 0, ms * 1000000 }, { 0, ms * 1000000 } };
+
+	sev._sigev_un._tid = gettid();	/* sigev_notify_thread_id */
+	if (timer_create(CLOCK_MONOTONIC, &sev, t))
+		return -1;
+	return timer_settime(*t, 0, &its, NULL);
+}
+
 static void *fuzz_thread(void *p)
 {
 	static const char *names[] = { "/fz0", "/fz1", "/fz2", "fz", "/", "//x" };
 	const struct fuzzer *f = p;
-	union { __u64 q[64]; __u32 w[128]; } a;
+	union fuzz_arg a;
 	__u64 *arg = a.q, buf[1024], big[16384];
 	struct ripc_timespec past = { 1, 0 };
 	int *fds = f->fds;
 	long calls = f->calls;
+	timer_t timer;
 
+	if (interrupt_every(100, &timer))
+		_exit(3);
 	rng = f->seed * 0x9e3779b97f4a7c15ull + 1;
 	for (long c = 0; c < calls; c++) {
 		int i = rnd() % 8, fd = fds[i];
@@ -121,6 +235,8 @@ static void *fuzz_thread(void *p)
 			continue;	/* would change the limits under the other tests */
 		if (nr == RIPC_NR_DUMP)	/* a stream longer than buf would overrun it */
 			arg[2] %= sizeof(buf) - 16;
+		if (magic == RIPC_IOC_MAGIC && rnd() % 4 == 0)
+			well_formed(nr, &a, buf, big, &past);
 		if (nr >= RIPC_NR_MQ_TIMEDSEND && nr <= RIPC_NR_MSGRCV_REGS && rnd() % 4) {
 			/* A register call with its six arguments (else ioctl()'s three
 			 * and whatever the other registers hold, below). */
@@ -130,26 +246,32 @@ static void *fuzz_thread(void *p)
 				   rnd() % 2 ? 8 : (uintptr_t)page_end - 4;
 			__u64 id = RIPC_MSG_REGS_ID(rnd() % 4 ? rnd() % 4 : rnd(),
 						    (rnd() % 8 ? 0 : rnd()) | IPC_NOWAIT);
+			long r;
 
 			switch (nr) {
 			case RIPC_NR_MQ_TIMEDSEND:
-				syscall(SYS_ioctl, fd, cmd, fuzz_ptr(buf), len % sizeof(buf),
-					rnd() % 4 ? rnd() % 32 : rnd(), ts);
+				r = syscall(SYS_ioctl, fd, cmd, fuzz_ptr(buf), len % sizeof(buf),
+					    rnd() % 4 ? rnd() % 32 : rnd(), ts);
 				break;
 			case RIPC_NR_MQ_TIMEDRECEIVE:
-				syscall(SYS_ioctl, fd, cmd, fuzz_ptr(big), len,
-					rnd() % 2 ? fuzz_ptr(buf) : 0, ts);
+				r = syscall(SYS_ioctl, fd, cmd, fuzz_ptr(big), len,
+					    rnd() % 2 ? fuzz_ptr(buf) : 0, ts);
 				break;
 			case RIPC_NR_MSGSND_REGS:
-				syscall(SYS_ioctl, fd, cmd, id, fuzz_ptr(buf), len % (sizeof(buf) - 8),
-					rnd() % 8 ? 0 : rnd());
+				r = syscall(SYS_ioctl, fd, cmd, id, fuzz_ptr(buf),
+					    len % (sizeof(buf) - 8), rnd() % 8 ? 0 : rnd());
 				break;
 			default:
-				syscall(SYS_ioctl, fd, cmd, id, fuzz_ptr(big), len % (sizeof(big) - 8),
-					rnd() % 4 ? rnd() % 4 : rnd());
+				r = syscall(SYS_ioctl, fd, cmd, id, fuzz_ptr(big),
+					    len % (sizeof(big) - 8), rnd() % 4 ? rnd() % 4 : rnd());
 			}
+			count(magic, nr, r);
 		} else {
 			long r = ioctl(fd, cmd, rnd() % 16 ? (void *)arg : (void *)(uintptr_t)fuzz_ptr(arg));
+
+			count(magic, nr, r);
+			if (r >= 0 && nr == RIPC_NR_MSGGET && magic == RIPC_IOC_MAGIC)
+				__atomic_store_n(&fuzz_ids[rnd() % 4], (int)r, __ATOMIC_RELAXED);
 
 			/* A new descriptor (RIPC_MQ_OPEN_FD, RIPC_NOTIFY_FD_OPEN):
 			 * used as one of the process's files, the one it replaces
@@ -168,16 +290,21 @@ static void *fuzz_thread(void *p)
 			ioctl(fd, RIPC_MSGCTL, &m);
 		}
 	}
+	timer_delete(timer);
 	return NULL;
 }
 
 /* One process: two threads (seeds seed and seed + 1000) on shared files. */
 static void __attribute__((noreturn)) fuzz_child(unsigned seed, long calls)
 {
+	struct sigaction sa = { .sa_handler = interrupted };	/* no SA_RESTART */
 	int fds[8];
 	struct fuzzer f[2] = { { seed, calls / 2, fds }, { seed + 1000, calls - calls / 2, fds } };
 	pthread_t t;
 
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR1, &sa, NULL))
+		_exit(3);
 	for (int i = 0; i < 8; i++)
 		fds[i] = open(RIPC_DEVICE, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (pthread_create(&t, NULL, fuzz_thread, &f[1]))
@@ -199,8 +326,16 @@ TEST_F_TIMEOUT(fz, fuzz, 7200)
 	const char *s = getenv("FUZZ_SEED"), *n = getenv("FUZZ_CALLS");
 	unsigned seed = s ? (unsigned)atoi(s) : (unsigned)time(NULL);
 	long calls = n ? atol(n) : 5000;
+	static const struct {
+		unsigned nr;
+		const char *name;
+	} main_cmds[] = {
+		{ RIPC_NR_MQ_OPEN, "RIPC_MQ_OPEN" }, { RIPC_NR_MQ_SEND, "RIPC_MQ_SEND" },
+		{ RIPC_NR_MQ_RECEIVE, "RIPC_MQ_RECEIVE" }, { RIPC_NR_MSGGET, "RIPC_MSGGET" },
+		{ RIPC_NR_MSGSND, "RIPC_MSGSND" }, { RIPC_NR_MSGRCV, "RIPC_MSGRCV" },
+	};
 	pid_t pids[PROCS];
-	char msg[8192];
+	char msg[8192], *guard;
 	unsigned prio;
 	int q;
 
@@ -213,6 +348,16 @@ TEST_F_TIMEOUT(fz, fuzz, 7200)
 	ASSERT_EQ(0, munmap(page_ro + 4096, 4096));
 	/* The end of the readable page: page_end - k crosses into the hole. */
 	page_end = page_ro + 4096;
+	/*
+	 * The counts between two pages no one may touch: a thread's stack may
+	 * be mapped right below them, and a fuzzed receive into its buffer may
+	 * write past the stack's end (a long message, a random length); it
+	 * gets EFAULT there, as it did at page_ro before the counts came.
+	 */
+	guard = mmap(NULL, 3 * PAGE, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, guard);
+	succeeded = (unsigned long *)(guard + PAGE);
+	ASSERT_EQ(0, mprotect(succeeded, PAGE, PROT_READ | PROT_WRITE));
 	for (int i = 0; i < PROCS; i++) {
 		pids[i] = fork();
 		ASSERT_LE(0, pids[i]);
@@ -224,6 +369,8 @@ TEST_F_TIMEOUT(fz, fuzz, 7200)
 	for (int i = 0; i < PROCS; i++) {
 		ASSERT_EQ(0, wait_child(pids[i])) TH_LOG("child %d (seed %u) died", i, seed + i);
 	}
+	for (unsigned i = 0; i < ARRAY_SIZE(main_cmds); i++)
+		TH_LOG("%s succeeded %lu times", main_cmds[i].name, succeeded[main_cmds[i].nr]);
 	/* The device still works. */
 	ripc_mq_unlink("/fz_check");
 	q = SYS(ripc_mq_open("/fz_check", O_RDWR | O_CREAT, 0600, NULL));
@@ -237,6 +384,15 @@ TEST_F_TIMEOUT(fz, fuzz, 7200)
 	ripc_mq_unlink("/fz2");
 	for (int id = 0; id < 8; id++)
 		ripc_msgctl(id, IPC_RMID, NULL);
+	for (int k = 0; k < FUZZ_KEYS; k++)
+		if ((q = ripc_msgget(FUZZ_KEY + k, 0)) >= 0)
+			ripc_msgctl(q, IPC_RMID, NULL);
+	/* The calls got past the argument checks into the queues. */
+	for (unsigned i = 0; i < ARRAY_SIZE(main_cmds); i++) {
+		ASSERT_LT(0UL, succeeded[main_cmds[i].nr])
+			TH_LOG("no %s succeeded (seed %u)", main_cmds[i].name, seed);
+	}
+	munmap(guard, 3 * PAGE);
 }
 
 TEST_HARNESS_MAIN

@@ -93,16 +93,21 @@ static ssize_t read_nb(int fd, void *buf, size_t len)
 	return n;
 }
 
-/* The status line's NOTIFY and SIGNO fields. */
-static int status(int mqd, int *notify, int *signo)
+/* The status line's NOTIFY, SIGNO and NOTIFY_PID fields (pid may be NULL). */
+static int status(int mqd, int *notify, int *signo, int *pid)
 {
 	char buf[160];
 	ssize_t n = pread(mqd, buf, sizeof(buf) - 1, 0);
+	int owner;
 
 	if (n < 0)
 		return -1;
 	buf[n] = 0;
-	return sscanf(buf, "QSIZE:%*u NOTIFY:%d SIGNO:%d", notify, signo) == 2 ? 0 : -1;
+	if (sscanf(buf, "QSIZE:%*u NOTIFY:%d SIGNO:%d NOTIFY_PID:%d", notify, signo, &owner) != 3)
+		return -1;
+	if (pid)
+		*pid = owner;
+	return 0;
 }
 
 /* A child of uid 4321 sends one message on the queue; returns its pid. */
@@ -577,25 +582,58 @@ TEST_F(notify, mq_notify_null_removes_it)
 	SYS(none(q));
 }
 
+/*
+ * Closing the notification descriptor (its last reference) removes the
+ * registration at once: the queue's status line shows none (NOTIFY_PID 0,
+ * as after mq_notify(NULL)), and another registration succeeds, by this
+ * process or another, before any message came.  A registration that
+ * outlived the close would show its owner there, make the next one EBUSY
+ * and take the next firing; here the new registration gets the record.
+ */
 TEST_F(notify, closing_the_notification_descriptor_cancels_it)
 {
-	int notify, signo;
+	struct ripc_notify_record got;
+	int notify, signo, owner, nfd2;
+	pid_t pid;
 
 	SYS(arm(q, nfd, 1));
-	SYS(status(q, &notify, &signo));
+	SYS(status(q, &notify, &signo, &owner));
 	ASSERT_EQ(2, notify);	/* as native SIGEV_THREAD */
 	ASSERT_EQ(0, signo);
+	ASSERT_EQ(getpid(), owner);
 	SYS(close(nfd));
-	SYS(status(q, &notify, &signo));
+	SYS(status(q, &notify, &signo, &owner));
 	ASSERT_EQ(0, notify);
+	ASSERT_EQ(0, owner);
 	SYS(none(q));	/* the queue is free */
 	SYS(ripc_mq_notify(q, NULL));
-	/* And a firing after the close goes nowhere. */
+	/* Registered again and closed: no registration is left, before any
+	 * message comes. */
 	nfd = SYS(ripc_notify_fd_open(O_CLOEXEC));
 	SYS(arm(q, nfd, 1));
 	SYS(close(nfd));
+	SYS(status(q, &notify, &signo, &owner));
+	ASSERT_EQ(0, notify);
+	ASSERT_EQ(0, owner);
+	/* Another process may register (and remove its registration). */
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(none(q) == 0);
+		CHILD_CHECK(status(q, &notify, &signo, &owner) == 0 && owner == getpid());
+		CHILD_CHECK(ripc_mq_notify(q, NULL) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	/* So may another descriptor of this one, which the send then fires. */
+	nfd2 = SYS(ripc_notify_fd_open(O_CLOEXEC));
+	SYS(arm(q, nfd2, 2));
 	SYS(ripc_mq_send(q, "m", 1, 0));
+	ASSERT_STATE(nfd2, 0, 1);
+	ASSERT_EQ((ssize_t)REC, read(nfd2, &got, REC));
+	ASSERT_EQ(2ULL, got.sigev_value);
+	ASSERT_EQ(getpid(), got.pid);
 	SYS(none(q));
+	close(nfd2);
 }
 
 TEST_F(notify, closing_a_duplicate_does_not_cancel_it)
@@ -781,7 +819,7 @@ TEST_F(notify, exec_closes_it_and_cancels_the_registration)
 	}
 	ASSERT_EQ(1, read(p[0], &c, 1));	/* registered */
 	for (int i = 0; i < 150; i++) {
-		SYS(status(q, &notify, &signo));
+		SYS(status(q, &notify, &signo, NULL));
 		if (notify == 0)
 			break;
 		usleep(10 * 1000);

@@ -54,6 +54,25 @@ FIXTURE_TEARDOWN(mq)
 	self->be->unlink(MQNAME);
 }
 
+/* A number of /proc/PID/status (VmPin in kB, a count), or -1. */
+static long status_field(pid_t pid, const char *name)
+{
+	char path[64], line[128];
+	size_t n = strlen(name);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, n) && line[n] == ':' && sscanf(line + n + 1, "%ld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
 /*
  * A child blocks in a receive into rbuf (BIG bytes; a fresh, untouched
  * mapping if fresh_rbuf) and checks that it gets want bytes of pattern
@@ -140,11 +159,15 @@ TEST_F(mq, round_trips_keep_every_byte_and_priority)
 
 /*
  * The sender's buffer is a fresh mapping (its pages not there: no one
- * copy); the receiver gets its bytes (zeros) all the same.
+ * copy); the receiver gets its bytes (zeros) all the same.  Its own buffer
+ * was pinned (VmPin: its 2 or 3 pages on rust_ipc, nothing natively), so
+ * the way taken is the sender's doing (which way:
+ * a_sender_text_not_yet_there_reaches_a_remapped_buffer_the_ordinary_way).
  */
 TEST_F(mq, a_sender_buffer_not_yet_there_goes_the_ordinary_way)
 {
 	char *msg = mmap(NULL, BIG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	long pinned;
 	pid_t pid;
 
 	ASSERT_NE(MAP_FAILED, msg);
@@ -161,18 +184,33 @@ TEST_F(mq, a_sender_buffer_not_yet_there_goes_the_ordinary_way)
 		_exit(0);
 	}
 	ASSERT_EQ(0, wait_blocked(pid));
+	pinned = status_field(pid, "VmPin");
+	if (self->be == &native_mq_be) {
+		ASSERT_EQ(0, pinned);
+	} else {
+		/* The buffer's 2 or 3 pages (it need not be page-aligned). */
+		ASSERT_TRUE(pinned == BIG / 1024 || pinned == BIG / 1024 + 4)
+			TH_LOG("VmPin %ld kB", pinned);
+	}
 	SYS(self->be->send(self->q, msg, BIG, 3));
 	ASSERT_EQ(0, wait_child(pid));
 	munmap(msg, BIG);
 }
 
-/* The receiver's buffer is a fresh mapping: not pinned, the ordinary way. */
+/*
+ * The receiver's buffer is a fresh mapping: not pinned, the ordinary way.
+ * rust_ipc pins only pages that are there (FOLL_NOFAULT), so the blocked
+ * receiver's VmPin is 0, as natively; a buffer that is there shows 8 KiB
+ * (a_blocked_receivers_pinned_buffer_shows_in_vmpin), and so would this
+ * one from a module that faulted it in to pin it.
+ */
 TEST_F(mq, a_receiver_buffer_not_yet_there_goes_the_ordinary_way)
 {
 	static char msg[BIG];
 	pid_t pid = mq_receiver(self->be, self->q, 1, BIG, 31, 2);
 
 	ASSERT_EQ(0, wait_blocked(pid));
+	ASSERT_EQ(0, status_field(pid, "VmPin"));
 	fill(msg, BIG, 31);
 	SYS(self->be->send(self->q, msg, BIG, 2));
 	ASSERT_EQ(0, wait_child(pid));
@@ -422,25 +460,6 @@ TEST_F(mq, without_a_blocked_receiver_the_message_is_queued)
 	ASSERT_TRUE(check(rbuf, BIG, 41));
 }
 
-/* A number of /proc/PID/status (VmPin in kB, a count), or -1. */
-static long status_field(pid_t pid, const char *name)
-{
-	char path[64], line[128];
-	size_t n = strlen(name);
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, name, n) && line[n] == ':' && sscanf(line + n + 1, "%ld", &v) == 1)
-			break;
-	fclose(f);
-	return v;
-}
-
 /*
  * A blocked receiver's pinned buffer shows in its VmPin, as io_uring's
  * registered buffers do, until its receive returns (native pins nothing).
@@ -681,6 +700,50 @@ TEST_F(mq, a_message_for_a_blocked_receiver_is_copied_once_into_its_pinned_pages
 		EXPECT_EQ((size_t)BIG, zero) TH_LOG("byte %zu of the new mapping written", zero);
 	}
 	munmap(r.buf, BIG);
+}
+
+/*
+ * Which way a sender's text whose pages are not there goes: the blocked
+ * receiver's buffer is pinned (8 KiB in VmPin on rust_ipc), then replaced
+ * by a new mapping, and the text is sent from a private mapping of a memfd
+ * that holds it, never touched (its pages not in the sender's page tables:
+ * rust_ipc's copy with page faults off cannot read them).  The ordinary
+ * way copies the message to the receiver's address once the receiver has
+ * woken, so the new mapping gets it, as natively; had it been copied
+ * straight into the pinned pages, the new mapping would stay zero (as in
+ * a_message_for_a_blocked_receiver_is_copied_once_into_its_pinned_pages).
+ */
+TEST_F(mq, a_sender_text_not_yet_there_reaches_a_remapped_buffer_the_ordinary_way)
+{
+	static char msg[BIG];
+	struct remapped r = { .be = self->be, .q = self->q };
+	int fd = SYS(memfd_create("ripc_one_copy_text", MFD_CLOEXEC));
+	pthread_t t;
+	char *text;
+
+	fill(msg, BIG, 47);
+	ASSERT_EQ(BIG, write(fd, msg, BIG));
+	text = mmap(NULL, BIG, PROT_READ, MAP_PRIVATE, fd, 0);
+	ASSERT_NE(MAP_FAILED, text);
+	r.buf = mmap(NULL, BIG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r.buf);
+	memset(r.buf, 0x5a, BIG);	/* its pages there: pinnable */
+	ASSERT_EQ(0, pthread_create(&t, NULL, remapped_receive, &r));
+	while (!__atomic_load_n(&r.tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	ASSERT_EQ(0, wait_blocked(r.tid));
+	/* The receiver's side is ready for one copy (a page-aligned 8 KiB). */
+	ASSERT_EQ(self->be == &native_mq_be ? 0 : BIG / 1024, status_field(getpid(), "VmPin"));
+	ASSERT_EQ(r.buf, mmap(r.buf, BIG, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	SYS(self->be->send(self->q, text, BIG, 6));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(BIG, r.got);
+	ASSERT_EQ(6U, r.prio);
+	ASSERT_TRUE(check(r.buf, BIG, 47)) TH_LOG("the message is not in the new mapping");
+	munmap(r.buf, BIG);
+	munmap(text, BIG);
+	close(fd);
 }
 
 /*
@@ -1084,6 +1147,69 @@ TEST_F(msg, a_text_in_another_mapping_of_a_blocked_receivers_buffer_arrives_as_s
 	munmap(a, len);
 	munmap(r.buf - 100, len);
 	close(fd);
+}
+
+/* Whether [p, p + len) holds only byte c. */
+static int all_bytes(const char *p, size_t len, char c)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != c)
+			return 0;
+	return 1;
+}
+
+/*
+ * That the one copy is made for System V too (the POSIX test's twin): a
+ * thread blocks in msgrcv on a touched private buffer (the type and BIG
+ * bytes of text: 3 pages pinned on rust_ipc), whose pages are then moved
+ * elsewhere (mremap MREMAP_DONTUNMAP, which leaves the buffer's range
+ * empty, as a new mapping with MAP_FIXED would, and keeps the old pages in
+ * view at "old"), and a message of BIG bytes is sent.  Natively the
+ * message is copied to the buffer's address after the receiver wakes: the
+ * new pages get the type and text, the old ones keep their 0x5a.
+ * rust_ipc's sender wrote type and text into the pages pinned before: they
+ * are at "old" and the buffer's range stays zero.  msgrcv returns BIG on
+ * both.
+ */
+TEST_F(msg, a_message_for_a_blocked_receiver_is_copied_once_into_its_pinned_pages)
+{
+	struct sysv_reader r = { .be = self->be, .id = self->id };
+	size_t len = sizeof(struct bigbuf), maplen = (len + PAGE - 1) / PAGE * PAGE;
+	char *old;
+	pthread_t t;
+
+	r.buf = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r.buf);
+	memset(r.buf, 0x5a, len);	/* its pages there: pinnable */
+	ASSERT_EQ(0, pthread_create(&t, NULL, sysv_receive, &r));
+	while (!__atomic_load_n(&r.tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	ASSERT_EQ(0, wait_blocked(r.tid));
+	/* Pinned on rust_ipc: the type and BIG bytes, 3 pages. */
+	ASSERT_EQ(self->be == &native_msg_be ? 0 : 12, status_field(getpid(), "VmPin"));
+	/* (DONTUNMAP takes the same length, whole pages, and a new address:
+	 * NULL, anywhere; glibc reads it for this flag too.) */
+	old = mremap(r.buf, maplen, maplen, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
+	ASSERT_NE(MAP_FAILED, old) TH_LOG("mremap: %s", strerrorname_np(errno));
+	SYS(msg_send(self->be, self->id, 4, BIG, 29));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(BIG, r.got);
+	if (self->be == &native_msg_be) {
+		ASSERT_EQ(4, *(long *)r.buf);
+		EXPECT_TRUE(check(r.buf + sizeof(long), BIG, 29));
+		EXPECT_TRUE(all_bytes(old, len, 0x5a)) TH_LOG("the old pages were written");
+	} else {
+		size_t zero = 0;
+
+		while (zero < len && !r.buf[zero])
+			zero++;
+		EXPECT_EQ(len, zero) TH_LOG("byte %zu of the new pages written", zero);
+		ASSERT_EQ(4, *(long *)old);
+		EXPECT_TRUE(check(old + sizeof(long), BIG, 29));
+	}
+	ASSERT_QUEUE_WITH(self->be->ctl, self->id, 0, 0);
+	munmap(r.buf, maplen);
+	munmap(old, maplen);
 }
 
 TEST_HARNESS_MAIN
