@@ -1477,14 +1477,6 @@ TEST_F(ext, a_call_a_queue_refuses_for_its_mode_makes_no_native_call)
 
 	pid = fork_child();
 	if (pid == 0) {
-		struct sock_filter f[] = {
-			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mq_timedsend, 2, 0),
-			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mq_timedreceive, 1, 0),
-			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-		};
-		struct sock_fprog prog = { .len = ARRAY_SIZE(f), .filter = f };
 		struct timespec dl = deadline_ms(1000);
 		mqd_t w, r;
 		char buf[64];
@@ -1492,11 +1484,7 @@ TEST_F(ext, a_call_a_queue_refuses_for_its_mode_makes_no_native_call)
 		w = ripc_mq_open(self->name, O_WRONLY | O_CREAT | O_EXCL, 0600, NULL);
 		r = ripc_mq_open(self->name, O_RDONLY);
 		CHILD_CHECK(w >= 0 && r >= 0);
-		CHILD_CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
-		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) {
-			CHILD_CHECK(errno == EINVAL);
-			_exit(KSFT_SKIP);	/* no CONFIG_SECCOMP_FILTER */
-		}
+		CHILD_DENY_NATIVE_MQ_CALLS(EPERM);
 		CHILD_CHECK(syscall(SYS_mq_timedreceive, w, buf, 64, NULL, NULL) == -1 &&
 			    errno == EPERM);
 		CHILD_CHECK(ripc_mq_receive(w, buf, sizeof(buf), NULL) == -1 && errno == EBADF);

@@ -990,21 +990,9 @@ TEST(non_queue_verdicts_come_from_the_module_when_the_native_calls_are_enosys)
 	}
 	pid = fork_child();
 	if (pid == 0) {
-		struct sock_filter filter[] = {
-			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mq_timedsend, 2, 0),
-			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mq_timedreceive, 1, 0),
-			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
-		};
-		struct sock_fprog prog = { .len = ARRAY_SIZE(filter), .filter = filter };
 		int bad = 0;
 
-		CHILD_CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
-		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) {
-			CHILD_CHECK(errno == EINVAL);
-			_exit(KSFT_SKIP);	/* no CONFIG_SECCOMP_FILTER */
-		}
+		CHILD_DENY_NATIVE_MQ_CALLS(ENOSYS);
 		/* As a kernel without CONFIG_POSIX_MQUEUE. */
 		CHILD_CHECK(syscall(SYS_mq_timedsend, p[1], "x", 1, 0, NULL) == -1 &&
 			    errno == ENOSYS);

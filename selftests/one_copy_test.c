@@ -74,6 +74,19 @@ static long status_field(pid_t pid, const char *name)
 }
 
 /*
+ * Whether pid's VmPin (kB) is what a receiver blocked on a BIG buffer
+ * pins: nothing natively (native), the buffer's 2 or 3 pages on rust_ipc
+ * (it need not be page-aligned).
+ */
+static int pins_its_buffer(pid_t pid, int native, long *pinned)
+{
+	*pinned = status_field(pid, "VmPin");
+	if (native)
+		return *pinned == 0;
+	return *pinned == BIG / 1024 || *pinned == BIG / 1024 + 4;
+}
+
+/*
  * A child blocks in a receive into rbuf (BIG bytes; a fresh, untouched
  * mapping if fresh_rbuf) and checks that it gets want bytes of pattern
  * seed with priority prio.
@@ -184,14 +197,8 @@ TEST_F(mq, a_sender_buffer_not_yet_there_goes_the_ordinary_way)
 		_exit(0);
 	}
 	ASSERT_EQ(0, wait_blocked(pid));
-	pinned = status_field(pid, "VmPin");
-	if (self->be == &native_mq_be) {
-		ASSERT_EQ(0, pinned);
-	} else {
-		/* The buffer's 2 or 3 pages (it need not be page-aligned). */
-		ASSERT_TRUE(pinned == BIG / 1024 || pinned == BIG / 1024 + 4)
-			TH_LOG("VmPin %ld kB", pinned);
-	}
+	ASSERT_TRUE(pins_its_buffer(pid, self->be == &native_mq_be, &pinned))
+		TH_LOG("VmPin %ld kB", pinned);
 	SYS(self->be->send(self->q, msg, BIG, 3));
 	ASSERT_EQ(0, wait_child(pid));
 	munmap(msg, BIG);
@@ -471,14 +478,8 @@ TEST_F(mq, a_blocked_receivers_pinned_buffer_shows_in_vmpin)
 	long pinned;
 
 	ASSERT_EQ(0, wait_blocked(pid));
-	pinned = status_field(pid, "VmPin");
-	if (self->be == &native_mq_be) {
-		EXPECT_EQ(0, pinned);
-	} else {
-		/* The buffer's 2 or 3 pages (it need not be page-aligned). */
-		EXPECT_TRUE(pinned == BIG / 1024 || pinned == BIG / 1024 + 4)
-			TH_LOG("VmPin %ld kB", pinned);
-	}
+	EXPECT_TRUE(pins_its_buffer(pid, self->be == &native_mq_be, &pinned))
+		TH_LOG("VmPin %ld kB", pinned);
 	fill(msg, BIG, 31);
 	SYS(self->be->send(self->q, msg, BIG, 2));
 	ASSERT_EQ(0, wait_child(pid));
@@ -555,6 +556,16 @@ static void *remapped_receive(void *arg)
 	return NULL;
 }
 
+/* Starts remapped_receive() in thread t; 0 once it is blocked. */
+static int start_remapped(struct remapped *r, pthread_t *t)
+{
+	if (pthread_create(t, NULL, remapped_receive, r))
+		return -1;
+	while (!__atomic_load_n(&r->tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	return wait_blocked(r->tid);
+}
+
 /*
  * In a child of nobody's with RLIMIT_MEMLOCK of memlock bytes: a receive
  * of BIG bytes blocks in another thread, its buffer is replaced by a new
@@ -592,10 +603,7 @@ static int remapped_under_memlock(const struct mq_backend *be, mqd_t q, long mem
 				    errno == ETIMEDOUT);
 		}
 		CHILD_CHECK(status_field(getpid(), "VmPin") == 0);
-		CHILD_CHECK(pthread_create(&t, NULL, remapped_receive, &r) == 0);
-		while (!__atomic_load_n(&r.tid, __ATOMIC_ACQUIRE))
-			usleep(1000);
-		CHILD_CHECK(wait_blocked(r.tid) == 0);
+		CHILD_CHECK(start_remapped(&r, &t) == 0);
 		/* A new mapping (its pages not there yet) where the buffer was. */
 		CHILD_CHECK(mmap(r.buf, BIG, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == r.buf);
@@ -681,10 +689,7 @@ TEST_F(mq, a_message_for_a_blocked_receiver_is_copied_once_into_its_pinned_pages
 	r.buf = mmap(NULL, BIG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, r.buf);
 	memset(r.buf, 0x5a, BIG);	/* its pages there: pinnable */
-	ASSERT_EQ(0, pthread_create(&t, NULL, remapped_receive, &r));
-	while (!__atomic_load_n(&r.tid, __ATOMIC_ACQUIRE))
-		usleep(1000);
-	ASSERT_EQ(0, wait_blocked(r.tid));
+	ASSERT_EQ(0, start_remapped(&r, &t));
 	ASSERT_EQ(r.buf, mmap(r.buf, BIG, PROT_READ | PROT_WRITE,
 			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
 	fill(msg, BIG, 29);
@@ -728,10 +733,7 @@ TEST_F(mq, a_sender_text_not_yet_there_reaches_a_remapped_buffer_the_ordinary_wa
 	r.buf = mmap(NULL, BIG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, r.buf);
 	memset(r.buf, 0x5a, BIG);	/* its pages there: pinnable */
-	ASSERT_EQ(0, pthread_create(&t, NULL, remapped_receive, &r));
-	while (!__atomic_load_n(&r.tid, __ATOMIC_ACQUIRE))
-		usleep(1000);
-	ASSERT_EQ(0, wait_blocked(r.tid));
+	ASSERT_EQ(0, start_remapped(&r, &t));
 	/* The receiver's side is ready for one copy (a page-aligned 8 KiB). */
 	ASSERT_EQ(self->be == &native_mq_be ? 0 : BIG / 1024, status_field(getpid(), "VmPin"));
 	ASSERT_EQ(r.buf, mmap(r.buf, BIG, PROT_READ | PROT_WRITE,
@@ -762,10 +764,7 @@ TEST_F(mq, a_text_that_overlaps_the_blocked_receivers_buffer_arrives_as_sent)
 
 	memset(area, 0x5a, sizeof(area));	/* every page there: pinnable */
 	fill(area, BIG, 41);
-	ASSERT_EQ(0, pthread_create(&t, NULL, remapped_receive, &r));
-	while (!__atomic_load_n(&r.tid, __ATOMIC_ACQUIRE))
-		usleep(1000);
-	ASSERT_EQ(0, wait_blocked(r.tid));
+	ASSERT_EQ(0, start_remapped(&r, &t));
 	SYS(self->be->send(self->q, area, BIG, 5));
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	ASSERT_EQ(BIG, r.got);
@@ -912,15 +911,9 @@ TEST_F(msg, a_receiver_woken_to_look_again_keeps_its_pins)
 	long pinned, switches;
 
 	ASSERT_EQ(0, wait_blocked(pid));
-	pinned = status_field(pid, "VmPin");
 	switches = status_field(pid, "voluntary_ctxt_switches");
-	if (self->be == &native_msg_be) {
-		ASSERT_EQ(0, pinned);
-	} else {
-		/* The buffer's 2 or 3 pages (it need not be page-aligned). */
-		ASSERT_TRUE(pinned == BIG / 1024 || pinned == BIG / 1024 + 4)
-			TH_LOG("VmPin %ld kB", pinned);
-	}
+	ASSERT_TRUE(pins_its_buffer(pid, self->be == &native_msg_be, &pinned))
+		TH_LOG("VmPin %ld kB", pinned);
 	SYS(self->be->ctl(self->id, IPC_STAT, &ds));
 	SYS(self->be->ctl(self->id, IPC_SET, &ds));
 	/* It woke and went to sleep again. */

@@ -32,7 +32,11 @@
 #include <pthread.h>
 #include <sched.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <linux/userfaultfd.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -714,5 +718,27 @@ static inline int uffd_open(void)
 	}
 	return fd;
 }
+
+/*
+ * In a child: the native mq_timedsend and mq_timedreceive fail with err
+ * from now on (a seccomp filter: err ENOSYS is a kernel without
+ * CONFIG_POSIX_MQUEUE); the child exits KSFT_SKIP if the kernel has no
+ * CONFIG_SECCOMP_FILTER.
+ */
+#define CHILD_DENY_NATIVE_MQ_CALLS(err) do { \
+	struct sock_filter __f[] = { \
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)), \
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mq_timedsend, 2, 0), \
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mq_timedreceive, 1, 0), \
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), \
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (err)), \
+	}; \
+	struct sock_fprog __prog = { .len = ARRAY_SIZE(__f), .filter = __f }; \
+	CHILD_CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0); \
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &__prog)) { \
+		CHILD_CHECK(errno == EINVAL); \
+		_exit(KSFT_SKIP);	/* no CONFIG_SECCOMP_FILTER */ \
+	} \
+} while (0)
 
 #endif /* RIPC_TEST_H */
