@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 
 #define PROCS 4
@@ -305,6 +306,10 @@ static void __attribute__((noreturn)) fuzz_child(unsigned seed, long calls)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGUSR1, &sa, NULL))
 		_exit(3);
+	/* The POSIX queues it makes (maxmsg 10 of 8 KiB each by default) would
+	 * reach RLIMIT_MSGQUEUE after a few, and every open after them would
+	 * be EMFILE: queues_max bounds them instead (root). */
+	setrlimit(RLIMIT_MSGQUEUE, &(struct rlimit){ RLIM_INFINITY, RLIM_INFINITY });
 	for (int i = 0; i < 8; i++)
 		fds[i] = open(RIPC_DEVICE, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (pthread_create(&t, NULL, fuzz_thread, &f[1]))
