@@ -1491,13 +1491,15 @@ static const struct cs_rec *cs_find(const struct cs_map *m, __u32 kind, int q)
 	return NULL;
 }
 
-/* Patches the field of c in s (a copy of the stream that m maps) and makes
- * its checksum again: 0, or the line of the failed check. */
-static int cs_apply(unsigned char *s, size_t len, const struct cs_map *m,
-		    const struct cs_patch *c)
+/* Copies the stream dump (of len bytes, which m maps) to s, patches the
+ * field of c there and makes its checksum again: 0, or the line of the
+ * failed check. */
+static int cs_apply(unsigned char *s, const unsigned char *dump, size_t len,
+		    const struct cs_map *m, const struct cs_patch *c)
 {
 	const struct cs_rec *r = cs_find(m, c->kind, c->q);
 
+	memcpy(s, dump, len);
 	CK(r != NULL || c->field == CS_NONE || c->field == CS_TRAILER_PAD);
 	switch (c->field) {
 	case CS_NONE:
@@ -1613,10 +1615,11 @@ static int cs_check(void)
 
 /*
  * In a new IPC namespace: the namespace of the crafted streams, its dump
- * and its map, checked to be the layout that the cases count on.
+ * and its map, checked to be the layout that the cases count on, and room
+ * for a patched copy (scratch).
  */
 static void cs_setup(struct __test_metadata *_metadata, unsigned char **dump, size_t *len,
-		     struct cs_map *m)
+		     struct cs_map *m, unsigned char **scratch)
 {
 	const struct cs_rec *r;
 	struct msginfo mi;
@@ -1631,6 +1634,8 @@ static void cs_setup(struct __test_metadata *_metadata, unsigned char **dump, si
 	ASSERT_GT(2 * CS_SYSV_TEXT + 16, mi.msgmax);
 	ASSERT_EQ(0, cs_make());
 	SYS(ripc_dump_alloc((void **)dump, len));
+	*scratch = malloc(*len);
+	ASSERT_NE(NULL, *scratch);
 	ASSERT_EQ(0, cs_parse(*dump, *len, m));
 	ASSERT_EQ(6, m->n);
 	for (int q = 0; q < (int)ARRAY_SIZE(CS_NAMES); q++) {
@@ -1689,14 +1694,11 @@ TEST(a_dump_patched_with_valid_values_restores_as_patched)
 	if (!have_device())
 		SKIP(return, RIPC_DEVICE " does not exist");
 	REQUIRE_CAP(CAP_SYS_ADMIN);
-	cs_setup(_metadata, &dump, &len, &m);
-	s = malloc(len);
-	ASSERT_NE(NULL, s);
+	cs_setup(_metadata, &dump, &len, &m, &s);
 	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
 		const struct cs_patch *c = &good[i];
 
-		memcpy(s, dump, len);
-		ASSERT_EQ(0, cs_apply(s, len, &m, c)) TH_LOG("%s", c->what);
+		ASSERT_EQ(0, cs_apply(s, dump, len, &m, c)) TH_LOG("%s", c->what);
 		SYS(unshare(CLONE_NEWIPC));
 		ASSERT_EQ(0, ripc_restore(s, len))
 			TH_LOG("%s: %s", c->what, strerrorname_np(errno));
@@ -1796,15 +1798,12 @@ TEST(a_dump_with_one_invalid_field_is_refused_and_creates_nothing)
 	if (!have_device())
 		SKIP(return, RIPC_DEVICE " does not exist");
 	REQUIRE_CAP(CAP_SYS_ADMIN);
-	cs_setup(_metadata, &dump, &len, &m);
-	s = malloc(len);
-	ASSERT_NE(NULL, s);
+	cs_setup(_metadata, &dump, &len, &m, &s);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		const struct cs_patch *c = &bad[i];
 		int r, e;
 
-		memcpy(s, dump, len);
-		ASSERT_EQ(0, cs_apply(s, len, &m, c)) TH_LOG("%s", c->what);
+		ASSERT_EQ(0, cs_apply(s, dump, len, &m, c)) TH_LOG("%s", c->what);
 		ASSERT_NE(0, memcmp(s, dump, len - 4)) TH_LOG("%s: nothing patched", c->what);
 		SYS(unshare(CLONE_NEWIPC));
 		r = ripc_restore(s, len);
