@@ -667,7 +667,7 @@ ioctl_regs_raw(int fd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
  * Whether a failed call's raw error ret is one that only the module gives
  * (a full or empty queue without waiting, a timeout): its verdict as it
  * is (raw_fail(), a tail call), without the checks for a descriptor that
- * is no longer the device's (EBADF, ENOTTY, EINVAL), so that a
+ * is no longer the device's (made for EBADF and ENOTTY), so that a
  * non-blocking call on a full or empty queue costs no more than it must.
  */
 #define PLAIN_ERR(ret) ((ret) == -EAGAIN || (ret) == -ENOMSG || (ret) == -ETIMEDOUT)

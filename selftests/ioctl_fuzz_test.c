@@ -308,7 +308,7 @@ static void __attribute__((noreturn)) fuzz_child(unsigned seed, long calls)
 		_exit(3);
 	/* The POSIX queues it makes (maxmsg 10 of 8 KiB each by default) would
 	 * reach RLIMIT_MSGQUEUE after a few, and every open after them would
-	 * be EMFILE: queues_max bounds them instead (root). */
+	 * be EMFILE; the names it makes (three a namespace) bound them. */
 	setrlimit(RLIMIT_MSGQUEUE, &(struct rlimit){ RLIM_INFINITY, RLIM_INFINITY });
 	for (int i = 0; i < 8; i++)
 		fds[i] = open(RIPC_DEVICE, O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -392,8 +392,9 @@ TEST_F_TIMEOUT(fz, fuzz, 7200)
 	for (int k = 0; k < FUZZ_KEYS; k++)
 		if ((q = ripc_msgget(FUZZ_KEY + k, 0)) >= 0)
 			ripc_msgctl(q, IPC_RMID, NULL);
-	/* The calls got past the argument checks into the queues. */
-	for (unsigned i = 0; i < ARRAY_SIZE(main_cmds); i++) {
+	/* The calls got past the argument checks into the queues (in a run of
+	 * 2 000 calls or more: a few dozen successes of each expected). */
+	for (unsigned i = 0; calls >= 2000 && i < ARRAY_SIZE(main_cmds); i++) {
 		ASSERT_LT(0UL, succeeded[main_cmds[i].nr])
 			TH_LOG("no %s succeeded (seed %u)", main_cmds[i].name, seed);
 	}

@@ -69,9 +69,11 @@ pub(crate) struct RcuIndex<T: Send + Sync, const N: usize> {
 /// 9.3 µs against 5.8 when it asked every 16 removals: a grace period, and
 /// RCU's kthread preempting the caller, every 16 removals, 6 000
 /// involuntary context switches in 100 000 where native's had 140-260:
-/// its `call_rcu`s start grace periods from the tick).  Fewer wait for a
-/// grace period someone else starts, or for the index's end: a removed
-/// queue's messages are freed at once, only its shell waits.
+/// its `call_rcu`s start grace periods from the tick).  Fewer (fewer than
+/// [`ASK_NOW`] if a grace period asked in this tick has ended) wait for a
+/// grace period someone else starts and the index's next write, or for
+/// the index's end: a removed queue's messages are freed at once, only its
+/// shell waits.
 struct Retired<T> {
     list: KVec<(c_ulong, Arc<T>)>,
     asked: Option<c_ulong>,
@@ -81,7 +83,7 @@ struct Retired<T> {
 /// How many replaced references wait before the index asks for a grace
 /// period, and how many before it asks again within the tick it asked in.
 const ASK_AT: usize = 16;
-const ASK_NOW: usize = 4096;
+const ASK_NOW: usize = 256;
 
 /// Whether the grace period of `cookie` has ended.
 fn ended(cookie: c_ulong) -> bool {

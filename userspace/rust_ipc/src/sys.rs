@@ -13,7 +13,7 @@ use std::{
         unix::ffi::OsStrExt,
     },
     sync::atomic::{
-        AtomicI32, AtomicU64,
+        AtomicU64,
         Ordering::{AcqRel, Acquire, Relaxed},
     },
     time::{SystemTime, UNIX_EPOCH},
@@ -220,37 +220,58 @@ const SYSFS_MISC: &str = "/sys/class/misc";
 const SYSFS_DEV: &str = "/sys/class/misc/rust_ipc/dev";
 const SYSFS_MODULE: &str = "/sys/module/rust_ipc";
 
-/// The process-wide descriptor of the device (-1: none yet), and the
-/// device's number once the crate opened it (`u64::MAX`: not known).
-static DEVICE_FD: AtomicI32 = AtomicI32::new(-1);
+/// The process-wide descriptor of the device with a generation, one
+/// `u64`: the descriptor in the low 32 bits ([`NONE`]: none yet), the
+/// number of times a lost one was forgotten above; and the device's number
+/// once the crate opened it (`u64::MAX`: not known).
+static DEVICE_FD: AtomicU64 = AtomicU64::new(NONE);
 static DEVICE_RDEV: AtomicU64 = AtomicU64::new(u64::MAX);
+const NONE: u64 = u32::MAX as u64;
 
 /// The process-wide descriptor of the device, for the System V calls,
-/// `mq_unlink` and the device-wide calls: opened on first use
-/// (`O_CLOEXEC`), moved out of the program's way as libripc's (a number
-/// of 512 or more, below `RLIMIT_NOFILE`: a program's "lowest free"
-/// opens and its stale closes do not meet it), and kept.  A failure to
-/// open it is not remembered, so a call made after the module is loaded
-/// succeeds.  [`on_device`] makes a call on it.
-fn device() -> io::Result<BorrowedFd<'static>> {
-    let fd = DEVICE_FD.load(Acquire);
-    if fd >= 0 {
-        // SAFETY: the crate's own open descriptor, never closed by the
-        // crate once published (a program that closes it anyway is seen
-        // by `on_device`, which then leaves the number to the program).
-        return Ok(unsafe { BorrowedFd::borrow_raw(fd) });
+/// `mq_unlink` and the device-wide calls, with the word it was published
+/// in: opened on first use (`O_CLOEXEC`), moved out of the program's way
+/// as libripc's (a number of 512 or more, below `RLIMIT_NOFILE`: a
+/// program's "lowest free" opens and its stale closes do not meet it), and
+/// kept.  A failure to open it is not remembered, so a call made after the
+/// module is loaded succeeds.  [`on_device`] makes a call on it.
+fn device() -> io::Result<(BorrowedFd<'static>, u64)> {
+    let mut word = DEVICE_FD.load(Acquire);
+    let mut ours: Option<OwnedFd> = None;
+    loop {
+        if word & NONE != NONE {
+            // Another thread's, if it won the race: ours is closed
+            // (dropped).
+            drop(ours);
+            // SAFETY: the crate's own open descriptor, never closed by the
+            // crate once published (a program that closes it anyway is
+            // seen by `on_device`, which then leaves the number to the
+            // program).
+            return Ok((
+                unsafe { BorrowedFd::borrow_raw((word & NONE) as i32) },
+                word,
+            ));
+        }
+        let fd = match ours.take() {
+            Some(fd) => fd,
+            None => {
+                let fd = open_device()?;
+                DEVICE_RDEV.store(rustix::fs::fstat(&fd)?.st_rdev, Relaxed);
+                out_of_the_way(fd)
+            }
+        };
+        let mine = (word & !NONE) | fd.as_raw_fd() as u64;
+        match DEVICE_FD.compare_exchange(word, mine, AcqRel, Acquire) {
+            Ok(_) => {
+                let _ = fd.into_raw_fd();
+                word = mine;
+            }
+            Err(theirs) => {
+                ours = Some(fd);
+                word = theirs;
+            }
+        }
     }
-    let fd = open_device()?;
-    DEVICE_RDEV.store(rustix::fs::fstat(&fd)?.st_rdev, Relaxed);
-    let fd = out_of_the_way(fd);
-    // If another thread won the race, its descriptor is kept and ours
-    // closed (dropped).
-    let raw = match DEVICE_FD.compare_exchange(-1, fd.as_raw_fd(), AcqRel, Acquire) {
-        Ok(_) => fd.into_raw_fd(),
-        Err(theirs) => theirs,
-    };
-    // SAFETY: as above.
-    Ok(unsafe { BorrowedFd::borrow_raw(raw) })
 }
 
 /// `fd` at a number of 512 or more (half of `RLIMIT_NOFILE` if that is
@@ -270,17 +291,25 @@ fn out_of_the_way(fd: OwnedFd) -> OwnedFd {
 /// Makes `call` on the process-wide descriptor of the device.  If it
 /// fails as a call on a file that is no longer the device's would
 /// (`EBADF`: the program closed it, with `close_range()` or `closefrom()`;
-/// `ENOTTY` or `EINVAL`: another file took its number), and the
-/// descriptor is indeed no longer a file of the device open for reading
-/// and writing, the number is left to the program and `call` made once
-/// more, on a new descriptor.
+/// `ENOTTY` or `EINVAL`: another file took its number), `call` is made
+/// once more: on the descriptor published since, if another thread
+/// already made a new one, else, if the descriptor is indeed no longer a
+/// file of the device open for reading and writing, on a new one (the
+/// number left to the program: forgotten, in a new generation, so that a
+/// thread that saw the old one does not take the new one for it).
 pub(crate) fn on_device<R>(mut call: impl FnMut(BorrowedFd<'_>) -> io::Result<R>) -> io::Result<R> {
-    let fd = device()?;
+    let (fd, word) = device()?;
     match call(fd) {
-        Err(e) if lost(&e) && !still_device(fd) => {
-            // Only the first thread to see it forgets it.
-            let _ = DEVICE_FD.compare_exchange(fd.as_raw_fd(), -1, AcqRel, Acquire);
-            call(device()?)
+        Err(e) if lost(&e) => {
+            if DEVICE_FD.load(Acquire) == word {
+                if still_device(fd) {
+                    return Err(e);
+                }
+                // Only the first thread to see it forgets it.
+                let forgotten = (word & !NONE).wrapping_add(1 << 32) | NONE;
+                let _ = DEVICE_FD.compare_exchange(word, forgotten, AcqRel, Acquire);
+            }
+            call(device()?.0)
         }
         r => r,
     }

@@ -416,42 +416,47 @@ fn the_process_wide_descriptor_is_high_and_comes_back_when_closed() {
     let child = fork_child(|| {
         let s = |e: std::io::Error| e.to_string();
         let q = SysvQueue::private(0o600).map_err(s)?;
-        let fds = device_fds();
-        check(
-            !fds.is_empty() && fds.iter().all(|&fd| fd >= 512),
-            &format!("device descriptors {fds:?}"),
-        )?;
-        // SAFETY: close_range takes no pointers; only this child's
-        // descriptors from 3 on are closed (no other thread runs here).
-        if unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) } != 0 {
-            return Err(format!("close_range: {}", std::io::Error::last_os_error()));
-        }
-        q.send(1, b"after close_range", false).map_err(s)?;
-        let fds = device_fds();
-        check(
-            fds.len() == 1 && fds[0] >= 512,
-            &format!("reopened {fds:?}"),
-        )?;
-        let null = std::fs::File::open("/dev/null").map_err(s)?;
-        // SAFETY: dup2 takes no pointers; the number is the crate's
-        // descriptor, which this test replaces on purpose.
-        if unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), fds[0]) } != fds[0] {
-            return Err(format!("dup2: {}", std::io::Error::last_os_error()));
-        }
-        let mut buf = [0u8; 64];
-        let (n, t) = q
-            .receive(&mut buf, Search::Any, RecvFlags::NOWAIT)
-            .map_err(s)?;
-        check(
-            (&buf[..n], t) == (&b"after close_range"[..], 1),
-            "the message",
-        )?;
-        let at = std::fs::read_link(format!("/proc/self/fd/{}", fds[0])).map_err(s)?;
-        check(
-            at == std::path::Path::new("/dev/null"),
-            "the program's file was left",
-        )?;
-        q.remove().map_err(s)
+        let r = (|| {
+            let fds = device_fds();
+            check(
+                !fds.is_empty() && fds.iter().all(|&fd| fd >= 512),
+                &format!("device descriptors {fds:?}"),
+            )?;
+            // From 512 up: the crate's descriptor (the child's report pipe,
+            // low, stays).
+            // SAFETY: close_range takes no pointers; only this child's
+            // descriptors from 512 on are closed (no other thread runs here).
+            if unsafe { libc::syscall(libc::SYS_close_range, 512u32, u32::MAX, 0u32) } != 0 {
+                return Err(format!("close_range: {}", std::io::Error::last_os_error()));
+            }
+            q.send(1, b"after close_range", false).map_err(s)?;
+            let fds = device_fds();
+            check(
+                fds.len() == 1 && fds[0] >= 512,
+                &format!("reopened {fds:?}"),
+            )?;
+            let null = std::fs::File::open("/dev/null").map_err(s)?;
+            // SAFETY: dup2 takes no pointers; the number is the crate's
+            // descriptor, which this test replaces on purpose.
+            if unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), fds[0]) } != fds[0] {
+                return Err(format!("dup2: {}", std::io::Error::last_os_error()));
+            }
+            let mut buf = [0u8; 64];
+            let (n, t) = q
+                .receive(&mut buf, Search::Any, RecvFlags::NOWAIT)
+                .map_err(s)?;
+            check(
+                (&buf[..n], t) == (&b"after close_range"[..], 1),
+                "the message",
+            )?;
+            let at = std::fs::read_link(format!("/proc/self/fd/{}", fds[0])).map_err(s)?;
+            check(
+                at == std::path::Path::new("/dev/null"),
+                "the program's file was left",
+            )
+        })();
+        q.remove().map_err(s)?;
+        r
     });
     child.join().unwrap();
 }
