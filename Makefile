@@ -22,7 +22,8 @@ else
 module:
 	$(KMAKE) modules
 clippy:
-	$(KMAKE) CLIPPY=1 modules 2>&1 | tee .clippy.log; ! grep -q '^warning' .clippy.log
+	$(KMAKE) CLIPPY=1 modules >.clippy.log 2>&1; rc=$$?; cat .clippy.log; \
+		[ $$rc -eq 0 ] && ! grep -qE '^(warning|error)' .clippy.log
 endif
 
 setup:

@@ -14,3 +14,10 @@ kernel_dir() {
 		sha256sum | cut -c1-12)
 	echo "$RUST_IPC_CACHE/build/7.3-$flavour-$hash"
 }
+# What else a built kernel was built from, checked by kernel-build against
+# the build directory's record (not in the directory's name: a change builds
+# the directory again): the source tree and its Debian package's version,
+# and the compiler.
+kernel_inputs() {
+	realpath "$KSRC"; cat "$KSRC/.unpacked" 2>/dev/null; clang --version 2>/dev/null | head -n1
+}
