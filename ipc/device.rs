@@ -338,12 +338,11 @@ impl RipcFile {
         if path == 0 && a.oflag & bindings::O_DIRECT != 0 {
             return Err(EINVAL);
         }
-        let new = chardev::reopen(file, a.oflag & bindings::O_ACCMODE | path, |f| {
-            f.bind(|| Ok(Binding::Mq(h)))
-        })?;
-        if path == 0 {
-            mqueue::bound_flags(&new, a.oflag);
-        }
+        // Native's `dentry_open(&path, oflag, ...)`: the file keeps every
+        // flag of `oflag` but those `do_dentry_open` drops (`O_CREAT`,
+        // `O_EXCL`, `O_NOCTTY`, `O_TRUNC`; an `O_PATH` file keeps them too),
+        // which `F_GETFL` shows (`O_CLOEXEC`, `O_APPEND`, `O_SYNC`, ...).
+        let new = chardev::reopen(file, a.oflag, |f| f.bind(|| Ok(Binding::Mq(h))))?;
         let n = fd.reserved_fd();
         fd.fd_install(new);
         Ok(n as isize)

@@ -637,6 +637,24 @@ TEST_F(mq, file_status_flags_are_mq_opens)
 	SYS(be->close(r));
 }
 
+/* The file keeps every flag mq_open is given but the four do_dentry_open
+ * drops (O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC): O_CLOEXEC, O_APPEND, O_SYNC,
+ * O_NOATIME, O_ASYNC, O_DIRECTORY and O_NOFOLLOW show in F_GETFL. */
+TEST_F(mq, file_status_flags_keep_every_flag_but_the_creation_ones)
+{
+	const int kept = O_CLOEXEC | O_APPEND | O_SYNC | O_NOATIME | O_ASYNC | O_DIRECTORY |
+			 O_NOFOLLOW;
+	mqd_t q = SYS(be->open(self->name, O_RDWR | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | kept,
+			       0600, NULL));
+	mqd_t r = SYS(be->open(self->name, O_WRONLY | O_CLOEXEC | O_DSYNC));
+
+	ASSERT_EQ(O_RDWR | kept, SYS(fcntl(q, F_GETFL)));
+	ASSERT_EQ(O_WRONLY | O_CLOEXEC | O_DSYNC, SYS(fcntl(r, F_GETFL)));
+	ASSERT_EQ(FD_CLOEXEC, SYS(fcntl(r, F_GETFD)));
+	SYS(be->close(r));
+	SYS(be->close(q));
+}
+
 /* ---- send and receive --------------------------------------------------- */
 
 /* A receive whose priority's place faults (EFAULT) writes nothing to its

@@ -193,7 +193,8 @@ pub(crate) fn reopen(
     flags: u32,
     f: impl FnOnce(&RipcFile) -> Result,
 ) -> Result<ARef<File>> {
-    let flags = c_int::try_from(flags).map_err(|_| EINVAL)?;
+    // The bits as they are (native's `mq_open` takes an `int`).
+    let flags = flags as c_int;
     // SAFETY: `file` is valid for the call; the helper opens its path again
     // (`dentry_open`), which holds its own references.
     let p =
