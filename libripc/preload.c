@@ -420,6 +420,9 @@ static void sweep_locked(void)
 /*
  * The lock is taken with cancellation disabled (the calls made under it are
  * cancellation points) and signals blocked (a handler may close() too).
+ * The guard is written and read with signals blocked only: a handler's
+ * fork() (prepare_fork()'s lock() on the same thread's fork_guard) cannot
+ * overwrite the state an outer lock() saved before it is restored.
  */
 struct guard {
 	int cs;
@@ -431,16 +434,16 @@ static void lock(struct guard *g)
 	sigset_t all;
 
 	sigfillset(&all);
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &g->cs);
 	pthread_sigmask(SIG_SETMASK, &all, &g->mask);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &g->cs);
 	pthread_mutex_lock(&tlock);
 }
 
 static void unlock(struct guard *g)
 {
 	pthread_mutex_unlock(&tlock);
-	pthread_sigmask(SIG_SETMASK, &g->mask, NULL);
 	pthread_setcancelstate(g->cs, NULL);
+	pthread_sigmask(SIG_SETMASK, &g->mask, NULL);
 }
 
 /* A fired registration, as its call thread knows it (a child forked in

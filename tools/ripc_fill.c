@@ -23,9 +23,18 @@ int main(int argc, char **argv)
 	struct ripc_mq_attr attr = { .mq_maxmsg = 4, .mq_msgsize = 3 * 4096 };
 	size_t sizes[] = { 0, 1, 4096, 3 * 4096 };
 	int fd, dev, id;
+	char *end;
+	long long key;
 
 	if (argc != 3)
 		return 2;
+	/* The key first: nothing is made for a command line that is wrong. */
+	errno = 0;
+	key = strtoll(argv[2], &end, 0);
+	if (!*argv[2] || *end || errno || key < INT_MIN || key > UINT32_MAX || key == 0) {
+		fprintf(stderr, "ripc_fill: not a System V key: '%s'\n", argv[2]);
+		return 2;
+	}
 	memset(buf, 0x5a, sizeof(buf));
 	fd = open(RIPC_DEVICE, O_RDWR | O_CLOEXEC);
 	dev = open(RIPC_DEVICE, O_RDWR | O_CLOEXEC);
@@ -35,15 +44,6 @@ int main(int argc, char **argv)
 				  .name = (uintptr_t)argv[1], .attr = (uintptr_t)&attr };
 	if (ioctl(fd, RIPC_MQ_OPEN, &o))
 		return perror("RIPC_MQ_OPEN"), 1;
-	char *end;
-	long long key;
-
-	errno = 0;
-	key = strtoll(argv[2], &end, 0);
-	if (!*argv[2] || *end || errno || key < INT_MIN || key > UINT32_MAX || key == 0) {
-		fprintf(stderr, "ripc_fill: not a System V key: '%s'\n", argv[2]);
-		return 2;
-	}
 	struct ripc_msgget g = { .size = sizeof(g), .key = (int)key, .msgflg = 01000 | 02000 | 0600 };
 	id = ioctl(dev, RIPC_MSGGET, &g);
 	if (id < 0)
