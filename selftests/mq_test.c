@@ -1509,6 +1509,41 @@ TEST_F(mq, blocked_receive_restarts_under_sa_restart)
 	ASSERT_EQ(1, *sig_hits);
 }
 
+/* A stop and continue (SIGSTOP, SIGCONT: no handler runs) does not end a
+ * blocked receive or send (ERESTARTSYS: restarted). */
+TEST_F(mq, blocked_calls_go_on_after_a_stop_and_continue)
+{
+	mqd_t q = MKQ(O_RDWR, 1, 16);
+	char buf[16];
+
+	for (int op = 0; op < 2; op++) {
+		pid_t pid = fork_child();
+
+		if (pid == 0) {
+			int bad = wait_blocked(getppid());
+
+			kill(getppid(), SIGSTOP);
+			usleep(100000);
+			kill(getppid(), SIGCONT);
+			bad |= wait_blocked(getppid());
+			if (op == 0)
+				bad |= be->send(q, "after", 5, 3);
+			else
+				bad |= be->receive(q, buf, sizeof(buf), NULL) != 5;
+			_exit(bad ? 1 : 0);
+		}
+		if (op == 0)
+			ASSERT_RECV(q, 16, "after", 3);
+		else
+			SYS(be->send(q, "later", 5, 4));
+		ASSERT_EQ(0, wait_child(pid));
+		if (op == 0)
+			SYS(be->send(q, "full", 5, 1));	/* the next send blocks */
+	}
+	ASSERT_RECV(q, 16, "later", 4);
+	ASSERT_ATTR(q, 0, 1, 16, 0);
+}
+
 /* ---- notification ------------------------------------------------------ */
 
 TEST_F(mq, notify_signal_carries_sender_siginfo)

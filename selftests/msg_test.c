@@ -783,6 +783,50 @@ TEST_F(msg, blocked_calls_are_eintr_even_with_sa_restart)
 	ASSERT_QUEUE(id, 1, 1);
 }
 
+/* Stops this process once it blocks (SIGSTOP), continues it (SIGCONT: no
+ * handler runs), then, once it blocks again, sends (1) a message or
+ * receives (2) one. */
+static pid_t stop_continue_then(const struct msg_backend *b, int id, int what)
+{
+	pid_t pid = fork_child();
+	struct mbuf m;
+
+	if (pid == 0) {
+		int bad = wait_blocked(getppid());
+
+		kill(getppid(), SIGSTOP);
+		usleep(100000);
+		kill(getppid(), SIGCONT);
+		bad |= wait_blocked(getppid());
+		if (what == 1)
+			bad |= snd(b, id, 5, "after", 0);
+		else
+			bad |= b->rcv(id, &m, 64, 0, 0) != 1;
+		_exit(bad ? 1 : 0);
+	}
+	return pid;
+}
+
+/* A blocked call is not ended by a stop and continue (ERESTARTNOHAND: the
+ * kernel restarts it when no handler ran): the receive gets the message
+ * sent after, the sender's message goes in once there is room. */
+TEST_F(msg, blocked_calls_go_on_after_a_stop_and_continue)
+{
+	int id = MKQ(self->key[0], 0600);
+	pid_t pid;
+
+	pid = stop_continue_then(be, id, 1);
+	ASSERT_RCV(id, 64, 0, 0, 5, "after");
+	ASSERT_EQ(0, wait_child(pid));
+	SET_QBYTES(id, 1);
+	SYS(snd(be, id, 1, "x", 0));
+	pid = stop_continue_then(be, id, 2);
+	SYS(snd(be, id, 2, "y", 0));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_RCV(id, 64, 0, 0, 2, "y");
+	ASSERT_QUEUE(id, 0, 0);
+}
+
 /* ---- msgctl ----------------------------------------------------------- */
 
 TEST_F(msg, ipc_stat_of_a_new_queue)
