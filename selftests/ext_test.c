@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -766,6 +767,77 @@ TEST_F(ext, notify_goes_to_the_thread_group_leader)
 	ASSERT_EQ(0, t.ret);
 	/* Delivered once: nothing left pending for the other thread. */
 	ASSERT_FALSE(sigismember(&t.pending, SIGUSR1));
+}
+
+/* The other thread of a process whose main thread exits: once the leader
+ * is a zombie it says so (ready), then reads SIGUSR1 from a signalfd
+ * (which sees its own and the process's pending signals): the process's
+ * exit status is 0 if a notification came (SI_MESGQ) within 2 s. */
+struct after_leader {
+	pid_t leader;
+	int ready;
+};
+
+static void *read_after_the_leader_exits(void *arg)
+{
+	struct after_leader *a = arg;
+	struct signalfd_siginfo ssi;
+	char path[64], buf[512], *p;
+	sigset_t set;
+	int sfd, zombie = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", a->leader);
+	for (int i = 0; i < 3000 && !zombie; i++) {
+		ssize_t n = read_text(path, buf, sizeof(buf));
+
+		p = n > 0 ? strrchr(buf, ')') : NULL;
+		zombie = p && p[1] == ' ' && p[2] == 'Z';
+		if (!zombie)
+			usleep(1000);
+	}
+	if (sfd < 0 || !zombie || write(a->ready, "z", 1) != 1)
+		_exit(2);
+	struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+
+	if (poll(&pfd, 1, 2000) != 1 || read(sfd, &ssi, sizeof(ssi)) != sizeof(ssi))
+		_exit(1);
+	_exit(ssi.ssi_signo == SIGUSR1 && ssi.ssi_code == SI_MESGQ ? 0 : 3);
+}
+
+/*
+ * A notification for a process whose main thread has exited
+ * (pthread_exit()) while its other thread blocks the signal and reads it
+ * from a signalfd goes to that thread: natively process-wide, here to a
+ * live thread (it went to the exited leader and was lost).
+ */
+TEST_F(ext, notify_of_a_process_whose_leader_exited_goes_to_a_live_thread)
+{
+	int q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT, 0600, NULL)), ready[2];
+	char c;
+	pid_t pid;
+
+	SYS(pipe2(ready, O_CLOEXEC));
+	pid = fork_child();
+	if (pid == 0) {
+		struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1 };
+		static struct after_leader a;
+		pthread_t th;
+
+		a.leader = getpid();
+		a.ready = ready[1];
+		CHILD_CHECK(block_signal(SIGUSR1) == 0);
+		CHILD_CHECK(ripc_mq_notify(q, &sev) == 0);
+		CHILD_CHECK(pthread_create(&th, NULL, read_after_the_leader_exits, &a) == 0);
+		pthread_exit(NULL);
+	}
+	close(ready[1]);
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	SYS(ripc_mq_send(q, "n", 1, 0));
+	ASSERT_EQ(0, wait_child(pid));
+	close(ready[0]);
 }
 
 static pid_t cancel_tid;

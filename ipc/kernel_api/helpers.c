@@ -435,7 +435,9 @@ static bool wants(struct task_struct *t, int sig)
  * the leader if it wants sig, else the first thread that does; if none
  * does (natively the signal then waits process-wide), the first that
  * takes it when it runs (stopped, traced), else the leader (where it
- * then waits).
+ * then waits), or, if the leader has exited (a pthread_exit() of main),
+ * the first thread that has not (an exiting thread's private signals go
+ * with it).
  */
 void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
 			struct user_namespace *owner_user_ns, int sig, u64 value)
@@ -466,19 +468,23 @@ void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
 		if (sighand) {
 			spin_lock_irqsave(&sighand->siglock, flags);
 			if (sighand == rcu_access_pointer(task->sighand) && !wants(task, sig)) {
-				struct task_struct *later = NULL;
+				struct task_struct *later = NULL, *live = NULL;
 
 				for_each_thread(task, t) {
 					if (wants(t, sig)) {
-						later = NULL;
+						later = live = NULL;
 						target = t;
 						break;
 					}
 					if (!later && takes(t, sig))
 						later = t;
+					if (!live && !(t->flags & PF_EXITING))
+						live = t;
 				}
 				if (later)
 					target = later;
+				else if (live)
+					target = live;
 			}
 			spin_unlock_irqrestore(&sighand->siglock, flags);
 		}
