@@ -275,6 +275,9 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
     /// spinlock): from now on readers do not find it.  The reference it
     /// held comes back, for [`RcuIndex::retire`] once no spinlock is held.
     pub(crate) fn unpublish(&self, idx: usize) -> Unpublished<T> {
+        // A read-side critical section of its own (nested in the caller's
+        // spinlock's): the chunk stays while it is used, whoever calls.
+        let _rcu = rcu::read_lock();
         let Some(entry) = self.chunk(idx).and_then(|c| c.get(idx % CHUNK)) else {
             return Unpublished(None);
         };
@@ -299,8 +302,9 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
         let Some(old) = old.0.take() else {
             return;
         };
-        // Room to retire it, or a wait below.
-        let _ = retired.list.reserve(1, GFP_KERNEL);
+        // Room to retire it, or a wait below (charged to the caller's
+        // memory cgroup, as the queues are).
+        let _ = retired.list.reserve(1, GFP_KERNEL_ACCOUNT);
         // SAFETY: an FFI call without requirements.
         let cookie = unsafe { bindings::get_state_synchronize_rcu() };
         match retired.list.push_within_capacity((cookie, old)) {
