@@ -1161,6 +1161,10 @@ impl Want {
         if flg & IPC_NOWAIT == 0 || flg & MSG_EXCEPT != 0 {
             return Err(EINVAL);
         }
+        // Native's `prepare_copy` on a kernel without checkpoint/restore.
+        if cfg!(not(CONFIG_CHECKPOINT_RESTORE)) {
+            return Err(ENOSYS);
+        }
         let most = bufsz.min(ns.shared.limits.msgmax() as usize);
         copy_buffer_readable(msgp, most)?;
         Ok(most)
