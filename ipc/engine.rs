@@ -20,6 +20,7 @@
 
 use crate::ipc::{
     defs::write_items,
+    kernel_api::kmem,
     lock::{self, QueueLockBackend},
     msg::Msg,
     pinned::Pinned,
@@ -428,6 +429,12 @@ pub(crate) struct DirectAt {
     /// as a message can fill.
     pub(crate) buf: u64,
     pub(crate) len: usize,
+    /// A `u32` the receive writes once it has the message (POSIX: the
+    /// priority), or 0: the text comes straight only if that place is
+    /// writable when the receiver goes to sleep, since a text its sender
+    /// filled in cannot be taken back out of the buffer, where native
+    /// writes neither when the priority's place faults.
+    pub(crate) after: u64,
 }
 
 impl DirectAt {
@@ -436,6 +443,7 @@ impl DirectAt {
         (len >= DIRECT_MIN).then_some(DirectAt {
             buf,
             len: len.min(DIRECT_MAX),
+            after: 0,
         })
     }
 
@@ -444,6 +452,9 @@ impl DirectAt {
     /// Boxed: a blocked receiver's entry is moved whole, and most entries
     /// pin nothing.  Not under the queue lock ([`pin_waiting`]).
     fn pin(self) -> Option<KBox<Pinned>> {
+        if self.after != 0 && !kmem::user_writable_now(self.after, size_of::<u32>()) {
+            return None;
+        }
         // The box first: its allocation failing pins nothing.
         let b = KBox::<Pinned>::new_uninit(GFP_KERNEL_ACCOUNT).ok()?;
         Some(KBox::write(b, Pinned::new(self.buf, self.len)?))

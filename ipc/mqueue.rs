@@ -1051,11 +1051,16 @@ pub(crate) fn receive(
     // the priority's place is in it: native writes the priority, then the
     // text over it, an order a text already written cannot keep.  Only as
     // much as a message sent the one-copy way can fill is pinned.
-    let at = DirectAt::new(x.msg_ptr, q.msgsize.min(DIRECT_TEXT_MAX)).filter(|_| {
-        prio_out == 0
-            || prio_out >= x.msg_ptr.saturating_add(q.msgsize as u64)
-            || prio_out.saturating_add(4) <= x.msg_ptr
-    });
+    let at = DirectAt::new(x.msg_ptr, q.msgsize.min(DIRECT_TEXT_MAX))
+        .filter(|_| {
+            prio_out == 0
+                || prio_out >= x.msg_ptr.saturating_add(q.msgsize as u64)
+                || prio_out.saturating_add(4) <= x.msg_ptr
+        })
+        .map(|at| DirectAt {
+            after: prio_out,
+            ..at
+        });
     let (_, err) = parts.receive_run(core::iter::once(at), b, |g, a, wq| {
         got = Some(parts.got(g, a, true, wq, |m| copy_nofault(m, x.msg_ptr, prio_out)));
     });

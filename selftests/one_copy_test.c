@@ -230,32 +230,80 @@ TEST_F(mq, a_receiver_buffer_not_yet_there_goes_the_ordinary_way)
  * nothing), also when the message went straight into a blocked receiver's
  * buffer: it goes back loaded again from that buffer.
  */
-/* A child blocks in a receive into rbuf whose priority's place is ro
- * (read-only): EFAULT. */
-static pid_t priority_faulting_receiver(const struct mq_backend *be, mqd_t q, char *rbuf,
-					unsigned int *ro)
-{
-	pid_t pid = fork_child();
+struct receiver {
+	const struct mq_backend *be;
+	mqd_t q;
+	char *buf;
+	unsigned int *prio;
+	ssize_t got;
+	int err;
+	pid_t tid;
+};
 
+static void *receiver_main(void *arg)
+{
+	struct receiver *r = arg;
+
+	__atomic_store_n(&r->tid, gettid(), __ATOMIC_RELEASE);
+	r->got = r->be->receive(r->q, r->buf, BIG, r->prio);
+	r->err = errno;
+	return NULL;
+}
+
+static int start_receiver(pthread_t *t, struct receiver *r)
+{
+	if (pthread_create(t, NULL, receiver_main, r))
+		return -1;
+	while (!__atomic_load_n(&r->tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	return 0;
+}
+
+/* A child's thread blocks in a receive into rbuf whose priority's place,
+ * prio, is writable when it blocks (so that a sender may fill its buffer,
+ * rust_ipc's one copy) and read-only once it sleeps: EFAULT.  Returns once
+ * it is so. */
+static pid_t priority_faulting_receiver(const struct mq_backend *be, mqd_t q, char *rbuf,
+					unsigned int *prio)
+{
+	int *ready = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			  -1, 0);
+	pid_t pid;
+
+	if (ready == MAP_FAILED)
+		return -1;
+	pid = fork_child();
 	if (pid == 0) {
+		struct receiver r = { .be = be, .q = q, .buf = rbuf, .prio = prio };
+		pthread_t t;
+
 		memset(rbuf, 0x5a, BIG);
-		CHILD_CHECK(be->receive(q, rbuf, BIG, ro) == -1 && errno == EFAULT);
+		*prio = 0;
+		CHILD_CHECK(start_receiver(&t, &r) == 0);
+		CHILD_CHECK(wait_blocked(r.tid) == 0);
+		CHILD_CHECK(mprotect(prio, PAGE, PROT_READ) == 0);
+		__atomic_store_n(ready, 1, __ATOMIC_RELEASE);
+		CHILD_CHECK(pthread_join(t, NULL) == 0);
+		CHILD_CHECK(r.got == -1 && r.err == EFAULT);
 		_exit(0);
 	}
+	for (int i = 0; i < 5000 && !__atomic_load_n(ready, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+	munmap(ready, sizeof(int));
 	return pid;
 }
 
 TEST_F(mq, a_receive_whose_priority_faults_loses_nothing_on_rust_ipc)
 {
 	static char msg[BIG], rbuf[BIG];
-	unsigned int *ro = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned int *ro = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				-1, 0);
 	unsigned int prio = 0;
 	struct mq_attr a;
 	pid_t pid;
 
 	ASSERT_NE(MAP_FAILED, ro);
 	pid = priority_faulting_receiver(self->be, self->q, rbuf, ro);
-	ASSERT_EQ(0, wait_blocked(pid));
 	fill(msg, BIG, 41);
 	SYS(self->be->send(self->q, msg, BIG, 5));
 	ASSERT_EQ(0, wait_child(pid));
@@ -286,7 +334,8 @@ TEST_F(mq, a_receive_whose_priority_faults_loses_nothing_on_rust_ipc)
 TEST_F(mq, a_reader_whose_priority_faults_after_one_copy_puts_nothing_back)
 {
 	static char msg[BIG], rbuf[BIG];
-	unsigned int *ro = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned int *ro = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				-1, 0);
 	struct mq_attr a;
 	mqd_t r;
 	pid_t pid;
@@ -294,7 +343,6 @@ TEST_F(mq, a_reader_whose_priority_faults_after_one_copy_puts_nothing_back)
 	ASSERT_NE(MAP_FAILED, ro);
 	r = SYS(self->be->open(MQNAME, O_RDONLY));
 	pid = priority_faulting_receiver(self->be, r, rbuf, ro);
-	ASSERT_EQ(0, wait_blocked(pid));
 	fill(msg, BIG, 43);
 	SYS(self->be->send(self->q, msg, BIG, 5));
 	ASSERT_EQ(0, wait_child(pid));
@@ -313,6 +361,42 @@ TEST_F(mq, a_reader_whose_priority_faults_after_one_copy_puts_nothing_back)
 }
 
 /*
+ * A receive whose priority's place is already read-only when it blocks
+ * gets nothing in its buffer (EFAULT), as natively (put_user before
+ * store_msg): no sender fills it straight (one copy), whose text could not
+ * be taken back out of it.  rust_ipc puts the message back; native loses
+ * it.
+ */
+TEST_F(mq, a_priority_place_read_only_when_the_receiver_blocks_leaves_its_buffer_untouched)
+{
+	static char msg[BIG], rbuf[BIG];
+	unsigned int *ro = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				-1, 0);
+	struct receiver r = { .be = self->be, .buf = rbuf };
+	struct mq_attr a;
+	pthread_t t;
+
+	ASSERT_NE(MAP_FAILED, ro);
+	*ro = 0;	/* its page there, read-only */
+	SYS(mprotect(ro, PAGE, PROT_READ));
+	r.prio = ro;
+	r.q = SYS(self->be->open(MQNAME, O_RDONLY));
+	memset(rbuf, POISON, BIG);
+	ASSERT_EQ(0, start_receiver(&t, &r));
+	ASSERT_EQ(0, wait_blocked(r.tid));
+	fill(msg, BIG, 44);
+	SYS(self->be->send(self->q, msg, BIG, 5));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(-1, r.got);
+	ASSERT_EQ(EFAULT, r.err);
+	ASSERT_EQ((size_t)BIG, first_written(rbuf, 0, BIG)) TH_LOG("the receiver's buffer was written");
+	SYS(self->be->getattr(self->q, &a));
+	ASSERT_EQ(self->be == &native_mq_be ? 0 : 1, a.mq_curmsgs);
+	SYS(self->be->close(r.q));
+	munmap(ro, PAGE);
+}
+
+/*
  * rust_ipc's statistics: a message its sender copied into a blocked
  * receiver's buffer is counted received at once, and taken back if the
  * receiver then cannot write its priority and puts it back.  A reset
@@ -323,7 +407,8 @@ TEST_F(mq, a_reader_whose_priority_faults_after_one_copy_puts_nothing_back)
 TEST_F(mq, a_stats_reset_before_a_put_back_leaves_the_counts_at_zero)
 {
 	static char msg[BIG], rbuf[BIG];
-	unsigned int *ro = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned int *ro = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				-1, 0);
 	struct sched_param fifo = { .sched_priority = 1 }, other = { 0 };
 	struct ripc_queue_stats st;
 	cpu_set_t one;
@@ -337,7 +422,6 @@ TEST_F(mq, a_stats_reset_before_a_put_back_leaves_the_counts_at_zero)
 	CPU_SET(0, &one);
 	SYS(sched_setaffinity(0, sizeof(one), &one));
 	pid = priority_faulting_receiver(self->be, self->q, rbuf, ro);
-	ASSERT_EQ(0, wait_blocked(pid));
 	fill(msg, BIG, 42);
 	SYS(sched_setscheduler(0, SCHED_FIFO, &fifo));
 	SYS(self->be->send(self->q, msg, BIG, 6));
@@ -355,35 +439,6 @@ TEST_F(mq, a_stats_reset_before_a_put_back_leaves_the_counts_at_zero)
 	munmap(ro, PAGE);
 }
 
-struct receiver {
-	const struct mq_backend *be;
-	mqd_t q;
-	char *buf;
-	unsigned int *prio;
-	ssize_t got;
-	int err;
-	pid_t tid;
-};
-
-static void *receiver_main(void *arg)
-{
-	struct receiver *r = arg;
-
-	__atomic_store_n(&r->tid, gettid(), __ATOMIC_RELEASE);
-	r->got = r->be->receive(r->q, r->buf, BIG, r->prio);
-	r->err = errno;
-	return NULL;
-}
-
-static int start_receiver(pthread_t *t, struct receiver *r)
-{
-	if (pthread_create(t, NULL, receiver_main, r))
-		return -1;
-	while (!__atomic_load_n(&r->tid, __ATOMIC_ACQUIRE))
-		usleep(1000);
-	return 0;
-}
-
 /*
  * rust_ipc puts back what a receive could not deliver, in its place in the
  * send order: M1, taken by a receive whose copy waits for its buffer's
@@ -398,7 +453,8 @@ TEST_F(mq, messages_put_back_keep_their_send_order_after_one_copy)
 	static char msg[BIG], rbuf[BIG], r2buf[BIG];
 	size_t len = 3 * PAGE;
 	char *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	unsigned int *ro = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned int *ro = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				-1, 0);
 	struct uffdio_register reg = { .range = { .start = (__u64)(uintptr_t)map, .len = len },
 				       .mode = UFFDIO_REGISTER_MODE_MISSING };
 	struct receiver r1 = { .be = self->be, .q = self->q, .buf = map };
@@ -428,8 +484,11 @@ TEST_F(mq, messages_put_back_keep_their_send_order_after_one_copy)
 	ASSERT_EQ((ssize_t)sizeof(ev), read(uffd, &ev, sizeof(ev)));
 	/* R2 blocks on the empty queue, its buffer pinned; M2 goes into it. */
 	memset(r2buf, 0x5a, BIG);
+	*ro = 0;	/* there when R2 blocks */
 	ASSERT_EQ(0, start_receiver(&t2, &r2));
 	ASSERT_EQ(0, wait_blocked(r2.tid));
+	/* Writable when R2 went to sleep (its buffer pinned), not now. */
+	SYS(mprotect(ro, PAGE, PROT_READ));
 	fill(msg, BIG, 52);
 	SYS(self->be->send(self->q, msg, BIG, 5));
 	ASSERT_EQ(0, pthread_join(t2, NULL));

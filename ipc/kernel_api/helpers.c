@@ -929,6 +929,27 @@ int rust_ipc_pin_user_nofault(unsigned long addr, size_t len, struct page **inli
 }
 
 /*
+ * Whether the len bytes at addr (at most two pages) are mapped writable
+ * with their pages there now: taken and put back at once without a fault
+ * (get_user_pages_fast_only() with FOLL_WRITE), so nothing is written or
+ * allocated.  A later write may still fault (a sibling's munmap()).
+ */
+bool rust_ipc_user_writable_now(unsigned long addr, size_t len)
+{
+	unsigned long first = addr >> PAGE_SHIFT, last = (addr + len - 1) >> PAGE_SHIFT;
+	int n = last - first + 1, got;
+	struct page *p[2];
+
+	if (!len || addr + len < addr || last - first >= ARRAY_SIZE(p) ||
+	    !access_ok((void __user *)addr, len))
+		return false;
+	got = get_user_pages_fast_only(addr & PAGE_MASK, n, FOLL_WRITE, p);
+	for (int i = 0; i < got; i++)
+		put_page(p[i]);
+	return got == n;
+}
+
+/*
  * Unpins (and marks dirty) what rust_ipc_pin_user_nofault() pinned, takes
  * back its charge and its VmPin count, and frees the page array if it was allocated (not
  * inline_pages).

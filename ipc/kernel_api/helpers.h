@@ -90,6 +90,7 @@ struct mm_struct;
 int rust_ipc_pin_user_nofault(unsigned long addr, size_t len, struct page **inline_pages,
 			      int ninline, struct page ***pages, struct user_struct **user,
 			      struct mm_struct **mm);
+bool rust_ipc_user_writable_now(unsigned long addr, size_t len);
 void rust_ipc_unpin_user(struct page **pages, int npages, struct page **inline_pages,
 			 struct user_struct *user, struct mm_struct *mm);
 int rust_ipc_pinned_fill(struct page **pages, size_t start, size_t off,

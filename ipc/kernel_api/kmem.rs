@@ -59,6 +59,15 @@ pub(crate) fn write_user_from(dst: usize, src: &[u8]) -> Result {
     Ok(())
 }
 
+/// Whether the `len` bytes at user address `addr` (at most two pages) are
+/// mapped writable with their pages there now, without a fault: nothing is
+/// written (a later write may still fault).
+pub(crate) fn user_writable_now(addr: u64, len: usize) -> bool {
+    // SAFETY: an FFI call without requirements: the helper checks the range
+    // and takes and puts back the pages itself.
+    unsafe { super::ffi::rust_ipc_user_writable_now(addr as usize, len) }
+}
+
 /// Writes `parts` one after the other at the start of `out` (which need
 /// not be initialised) and returns the bytes written; `None` if they do not
 /// fit.

@@ -128,6 +128,7 @@ mod ffi {
             user: *mut *mut c_void,
             mm: *mut *mut c_void,
         ) -> c_int;
+        pub(super) fn rust_ipc_user_writable_now(addr: usize, len: usize) -> bool;
         pub(super) fn rust_ipc_unpin_user(
             pages: *mut *mut bindings::page,
             npages: c_int,
