@@ -6,8 +6,10 @@
  */
 #include "ripc_test.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 
 FIXTURE(dev) {
 	int fd;
@@ -160,6 +162,63 @@ TEST_F(dev, a_shorter_struct_is_written_only_as_far_as_its_size)
 	ASSERT_EQ(0, ioctl(q, RIPC_MQ_PEEK, &u));
 	ASSERT_EQ(7u, u.p.msg_prio);
 	close(q);
+}
+
+struct version_call {
+	int fd;
+	void *arg;
+	int ret;
+};
+
+static void *call_version(void *p)
+{
+	struct version_call *c = p;
+
+	c->ret = ioctl(c->fd, RIPC_IOC_VERSION, c->arg);
+	return NULL;
+}
+
+/*
+ * A struct shorter than the module's, at the end of a page: the module
+ * reads no byte past its size (as copy_struct_from_user), so the next
+ * page, under a userfaultfd, sees no fault and the call waits for none.
+ * (It read the whole of its own struct first, into the next page.)
+ */
+TEST_F(dev, a_shorter_struct_at_the_end_of_a_page_reads_nothing_past_it)
+{
+	char *map = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct uffdio_register reg = { .range = { .len = PAGE },
+				       .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct version_call c = { .fd = self->fd };
+	struct pollfd p = { .events = POLLIN };
+	unsigned int head[2] = { 8, 0 };
+	pthread_t t;
+	int uffd;
+
+	ASSERT_NE(MAP_FAILED, map);
+	uffd = uffd_open();
+	if (uffd < 0)
+		SKIP(return, "userfaultfd: %s", strerrorname_np(errno));
+	reg.range.start = (__u64)(uintptr_t)(map + PAGE);
+	SYS(ioctl(uffd, UFFDIO_REGISTER, &reg));
+	c.arg = map + PAGE - sizeof(head);
+	memcpy(c.arg, head, sizeof(head));	/* size 8: the size and the ABI version */
+	ASSERT_EQ(0, pthread_create(&t, NULL, call_version, &c));
+	p.fd = uffd;
+	if (poll(&p, 1, 1000) == 1) {
+		struct uffdio_zeropage z = { .range = { .start = reg.range.start, .len = PAGE } };
+
+		ioctl(uffd, UFFDIO_ZEROPAGE, &z);	/* let the call end */
+		pthread_join(t, NULL);
+		ASSERT_TRUE(0) TH_LOG("the call read the page after its struct");
+	}
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, c.ret);
+	memcpy(head, c.arg, sizeof(head));
+	ASSERT_EQ(8u, head[0]);
+	ASSERT_LE(1u, head[1]);	/* the ABI version, written within the size */
+	close(uffd);
+	munmap(map, 2 * PAGE);
 }
 
 TEST_F(dev, concurrent_opens_from_many_processes)

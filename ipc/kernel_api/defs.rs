@@ -85,14 +85,18 @@ impl<T: FromBytes + AsBytes + Default> SizedArg for T {}
 pub(crate) fn read_arg<T: SizedArg>(arg: usize) -> Result<T> {
     let ksize = size_of::<T>();
     // Fast path, one copy of a constant size ([`read_words`]): a caller of
-    // this ABI version, whose struct is exactly as large as ours.
+    // this ABI version, whose struct is exactly as large as ours.  Only
+    // within the page `size` is in: a shorter struct at the end of a page
+    // must not have the next page read (a `userfaultfd` or FUSE page would
+    // see it, as `copy_struct_from_user` never reads past `size`).
+    let in_page = arg % kernel::page::PAGE_SIZE + ksize <= kernel::page::PAGE_SIZE;
     let size_field = |v: &T| -> usize {
         v.as_bytes()
             .get(..4)
             .and_then(|b| b.try_into().ok())
             .map_or(0, |b| u32::from_ne_bytes(b) as usize)
     };
-    if let Some(val) = read_words::<T>(arg) {
+    if let Some(val) = in_page.then(|| read_words::<T>(arg)).flatten() {
         if size_field(&val) == ksize {
             return Ok(val);
         }
