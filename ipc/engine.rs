@@ -1023,6 +1023,26 @@ impl<'a, S: QueueState> Parts<'a, S> {
             if let Some(back) = got.get_mut(done..) {
                 back.iter_mut()
                     .for_each(|t| S::ready_to_go_back(&mut t.extra));
+                // In the order a receive takes them (the highest priority,
+                // then the oldest): a blocked receiver offered them (POSIX)
+                // gets the one it would have got had they never left, also
+                // when the batch took them in another order (a message
+                // handed to it while it slept, then an older one of a higher
+                // priority queued meanwhile).  System V's go back by their
+                // arrival order whatever this one.
+                // (An insertion sort: they are few, and most often in
+                // order already; core's sorts do not pass objtool.)
+                let key = |t: &Taken<S::Extra>| (core::cmp::Reverse(t.msg.mtype()), t.msg.seq());
+                for i in 1..back.len() {
+                    let mut j = i;
+                    while let Some([x, y]) = j.checked_sub(1).and_then(|k| back.get_mut(k..=j)) {
+                        if key(x) <= key(y) {
+                            break;
+                        }
+                        core::mem::swap(x, y);
+                        j -= 1;
+                    }
+                }
             }
             // The delivered ones are freed here, outside the lock; the last
             // receive's time stays if one was delivered.

@@ -1012,6 +1012,48 @@ TEST_F_TIMEOUT(put_back, posix_batch_store_fault_puts_back_the_rest, TIMEOUT)
 	EXPECT_EQ(0, curmsgs(q));
 }
 
+/*
+ * A's receive batch blocks on the empty queue: "lo" (priority 1) is handed
+ * to it, then, before it runs (the sender SCHED_FIFO on its CPU), "hi"
+ * (priority 9) is queued, which A's batch then takes after "lo".  Its copy
+ * stalls and fails while B blocks on the empty queue: B gets "hi", as it
+ * would have had neither left (it got "lo", offered first in the order the
+ * batch took them), and "lo" is queued.
+ */
+TEST_F_TIMEOUT(put_back, posix_batch_put_back_offers_in_receive_order, TIMEOUT)
+{
+	static char buf[MSGSIZE];
+	struct sched_param fifo = { .sched_priority = 1 }, other = { 0 };
+	struct stall *a = &self->st;
+	struct ripc_mq_item it[2];
+	mqd_t q = SYS(mq_new(self, 8));
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	SYS(sched_setaffinity(0, sizeof(one), &one));
+	CHECK(stall_map(a, 0));
+	CHECK(stall_arm(a));
+	it[0] = (struct ripc_mq_item){ PTR(a->trap), MSGSIZE, 0, 0 };
+	it[1] = (struct ripc_mq_item){ PTR(buf), MSGSIZE, 0, 0 };
+	stall_batch(a, A_MQ_BATCH, q, it, 2);
+	CHECK(stall_launch(a));
+	CHECK(wait_sleeping(a->tid, SYS_ioctl, SYS_ioctl, "A"));
+	SYS(sched_setscheduler(0, SCHED_FIFO, &fifo));
+	SYS(mq_snd(q, "lo", 1));
+	SYS(mq_snd(q, "hi", 9));
+	SYS(sched_setscheduler(0, SCHED_OTHER, &other));
+	CHECK(stall_wait_fault(a));
+	EXPECT_EQ(0, curmsgs(q));	/* A took both */
+	PEER_BLOCKS(0, P_MQ_RECEIVE, q, MSGSIZE, NULL, "B");
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	EXPECT_OK(peer_got_mq(self, 0, "B", "hi", 9));
+	EXPECT_EQ(1, curmsgs(q));
+	CHECK(mq_expect(q, "lo", 1));
+	EXPECT_EQ(0, curmsgs(q));
+}
+
 /* A receive batch stores three messages, then the write-back of its items
  * faults after the first item (write-protected page): it returns 1; the
  * two unreported messages go back to the queue in their order, and a
