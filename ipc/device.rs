@@ -446,6 +446,10 @@ impl RipcFile {
             }
             RIPC_NR_MSG_NEXT_ID => {
                 let mut a: ripc_msg_next_id = read_arg(arg)?;
+                // 0 reads, 1 sets: other values are kept for later ABIs.
+                if a.set > 1 {
+                    return Err(EINVAL);
+                }
                 if a.set != 0 {
                     // A struct that cannot be written back fails before
                     // anything is set.

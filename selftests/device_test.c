@@ -7,6 +7,7 @@
 #include "ripc_test.h"
 
 #include <poll.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -219,6 +220,88 @@ TEST_F(dev, a_shorter_struct_at_the_end_of_a_page_reads_nothing_past_it)
 	ASSERT_LE(1u, head[1]);	/* the ABI version, written within the size */
 	close(uffd);
 	munmap(map, 2 * PAGE);
+}
+
+/* A command whose struct's reserved field (__pad) is at pad, with one
+ * other field set (at off, width bytes of val; width 0: none) so that the
+ * call with a zero pad gives something else than EINVAL; on_queue: its
+ * msqid (at 4, ripc_msgrcv's and ripc_msg_batch's) a System V queue's. */
+struct padded {
+	const char *name;
+	unsigned long cmd;
+	size_t size, pad, off, width;
+	long long val;
+	int on_queue;
+};
+
+#define PADDED(c, s, f, w, v, q) \
+	{ #c, c, sizeof(struct s), offsetof(struct s, __pad), f, w, v, q }
+
+/*
+ * ABI 6: the reserved fields of the module's own structs must be 0
+ * (EINVAL), so that a later ABI may give them a meaning; with 0 there, the
+ * same call gives another result.  (RIPC_MSG_NEXT_ID's set is 0 or 1.)
+ */
+TEST_F(dev, a_reserved_field_that_is_not_zero_is_einval)
+{
+	int id = SYS(ripc_msgget(IPC_PRIVATE, 0600));
+	const struct padded cases[] = {
+		PADDED(RIPC_MQ_OPEN, ripc_mq_open, 0, 0, 0, 0),	/* EFAULT (name) */
+		PADDED(RIPC_MQ_OPEN_FD, ripc_mq_open, 0, 0, 0, 0),
+		PADDED(RIPC_MQ_UNLINK, ripc_mq_unlink, 0, 0, 0, 0),
+		PADDED(RIPC_MQ_SETPERM, ripc_mq_setperm, 0, 0, 0, 0),	/* EBADF */
+		PADDED(RIPC_MQ_GETSETATTR, ripc_mq_getsetattr, 0, 0, 0, 0),
+		PADDED(RIPC_MQ_NOTIFY, ripc_mq_notify, 0, 0, 0, 0),
+		PADDED(RIPC_MQ_SEND_BATCH, ripc_mq_batch, 0, 0, 0, 0),
+		PADDED(RIPC_MQ_RECEIVE_BATCH, ripc_mq_batch, 0, 0, 0, 0),
+		PADDED(RIPC_MSGGET, ripc_msgget, offsetof(struct ripc_msgget, key), 4, 0x7e5a, 0),
+		PADDED(RIPC_MSGSND, ripc_msgsnd, 0, 0, 0, 0),	/* EFAULT (mtype) */
+		PADDED(RIPC_MSGRCV, ripc_msgrcv, offsetof(struct ripc_msgrcv, msgflg), 4, IPC_NOWAIT, 1),
+		PADDED(RIPC_MSGCTL, ripc_msgctl, offsetof(struct ripc_msgctl, cmd), 4, IPC_INFO, 0),
+		PADDED(RIPC_MSG_NEXT_ID, ripc_msg_next_id, 0, 0, 0, 0),
+		PADDED(RIPC_MSGSND_BATCH, ripc_msg_batch, offsetof(struct ripc_msg_batch, msgflg), 4, IPC_NOWAIT, 1),
+		PADDED(RIPC_MSGRCV_BATCH, ripc_msg_batch, offsetof(struct ripc_msg_batch, msgflg), 4, IPC_NOWAIT, 1),
+		PADDED(RIPC_IOC_DUMP, ripc_dump, 0, 0, 0, 0),
+		/* Last: the zero-pad call makes the file a notification descriptor. */
+		PADDED(RIPC_NOTIFY_FD_BIND, ripc_notify_fd, 0, 0, 0, 0),
+	};
+	union {
+		unsigned char b[256];
+		__u64 align;
+	} u;
+	struct ripc_msg_next_id n = { .size = sizeof(n), .set = 2, .value = 5 };
+
+	ASSERT_ERRNO(EINVAL, ioctl(self->fd, RIPC_MSG_NEXT_ID, &n));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct padded *c = &cases[i];
+		long long val = c->val;
+		int r[2], e[2];
+
+		for (int pad = 0; pad < 2; pad++) {
+			__u32 size = c->size, one = pad;
+
+			memset(&u, 0, sizeof(u));
+			memcpy(u.b, &size, sizeof(size));
+			memcpy(u.b + c->pad, &one, sizeof(one));
+			if (c->width)
+				memcpy(u.b + c->off, &val, c->width);	/* little-endian */
+			if (c->on_queue)
+				memcpy(u.b + 4, &id, sizeof(id));
+			errno = 0;
+			r[pad] = ioctl(self->fd, c->cmd, &u);
+			e[pad] = errno;
+			if (r[pad] >= 0 && c->cmd == RIPC_MQ_OPEN_FD)
+				close(r[pad]);
+		}
+		EXPECT_FALSE(r[0] == -1 && e[0] == EINVAL) TH_LOG("%s with a zero pad: EINVAL",
+								   c->name);
+		EXPECT_EQ(-1, r[1]) TH_LOG("%s with a pad: %d", c->name, r[1]);
+		EXPECT_EQ(EINVAL, e[1]) TH_LOG("%s with a pad: %s", c->name, strerrorname_np(e[1]));
+	}
+	SYS(ripc_msgctl(id, IPC_RMID, NULL));
+	id = ripc_msgget(0x7e5a, 0);
+	if (id >= 0)
+		ripc_msgctl(id, IPC_RMID, NULL);
 }
 
 TEST_F(dev, concurrent_opens_from_many_processes)

@@ -75,8 +75,53 @@ plain_data!(
 );
 
 /// An ioctl argument struct that starts with `__u32 size`.
-pub(crate) trait SizedArg: FromBytes + AsBytes + Default {}
-impl<T: FromBytes + AsBytes + Default> SizedArg for T {}
+pub(crate) trait SizedArg: FromBytes + AsBytes + Default {
+    /// Whether its reserved fields (`__pad`) are 0: else [`read_arg`] is
+    /// `EINVAL`, so that a later ABI may give them a meaning without this
+    /// module taking what a caller of that ABI puts there for nothing.
+    /// (The structs laid out as native's, `struct sigevent`, `mq_attr`,
+    /// `msqid64_ds`, keep native's rule: their reserved fields are
+    /// ignored.)
+    fn reserved_clear(&self) -> bool {
+        true
+    }
+}
+
+macro_rules! sized_args {
+    ($($t:ident $([$($f:ident),+])?),* $(,)?) => {$(
+        impl SizedArg for $t {
+            $(fn reserved_clear(&self) -> bool {
+                true $(&& self.$f == 0)+
+            })?
+        }
+    )*};
+}
+
+sized_args!(
+    ripc_version,
+    ripc_set_limits,
+    ripc_list,
+    ripc_mq_open[__pad],
+    ripc_mq_unlink[__pad],
+    ripc_mq_setperm[__pad],
+    ripc_mq_xfer,
+    ripc_mq_getsetattr[__pad],
+    ripc_mq_notify[__pad],
+    ripc_msgget[__pad],
+    ripc_msgsnd[__pad],
+    ripc_msgrcv[__pad],
+    ripc_msgctl[__pad],
+    ripc_msgbind,
+    ripc_msg_next_id[__pad],
+    ripc_mq_batch[__pad],
+    ripc_msg_batch[__pad],
+    ripc_notify_fd[__pad],
+    ripc_notify_fd_open,
+    ripc_mq_peek,
+    ripc_mq_peek_batch,
+    ripc_dump[__pad],
+    ripc_stats,
+);
 
 /// Reads an argument struct with the `copy_struct_from_user` rule: the
 /// caller's `size` says how much it knows; a shorter struct is zero-extended,
@@ -98,7 +143,7 @@ pub(crate) fn read_arg<T: SizedArg>(arg: usize) -> Result<T> {
     };
     if let Some(val) = in_page.then(|| read_words::<T>(arg)).flatten() {
         if size_field(&val) == ksize {
-            return Ok(val);
+            return val.reserved_clear().then_some(val).ok_or(EINVAL);
         }
     }
     let mut reader = UserSlice::new(UserPtr::from_addr(arg), size_of::<u32>()).reader();
@@ -129,7 +174,7 @@ pub(crate) fn read_arg<T: SizedArg>(arg: usize) -> Result<T> {
         }
         rest -= k;
     }
-    Ok(val)
+    val.reserved_clear().then_some(val).ok_or(EINVAL)
 }
 
 /// The fast path's copy of a `T`: a struct whose size is a multiple of 8

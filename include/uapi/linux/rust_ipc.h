@@ -13,7 +13,11 @@
  *    one above a page E2BIG, as clone3's and openat2's; a struct is written
  *    back only as far as its size);
  *  - fields are fixed-width, pointers are __u64, padding is explicit, so
- *    32-bit and 64-bit callers share one layout;
+ *    32-bit and 64-bit callers share one layout; the padding fields of the
+ *    module's own structs (__pad) must be 0, else EINVAL (ABI 6; a later
+ *    ABI may give them a meaning), while those of the structs laid out as
+ *    native's (ripc_sigevent, ripc_mq_attr, ripc_msqid_ds, ...) are
+ *    ignored, as native ignores them;
  *  - the module dispatches on the ioctl type and number; the size bits of
  *    the command are not used (the `size` field is);
  *  - errors are the native ones: ioctl() returns -1 with errno set exactly
@@ -26,7 +30,7 @@
 #include <linux/ioctl.h>
 
 #define RIPC_DEVICE "/dev/rust_ipc"
-#define RIPC_ABI_VERSION 5             /* 2: the register calls (below); 3: ripc_set_limits.set, POLLPRI on notification descriptors; 4: a relative wait's time left written back (struct ripc_clock); 5: RIPC_MQ_OPEN_FD, RIPC_MQ_SETPERM, RIPC_NOTIFY_FD_OPEN */
+#define RIPC_ABI_VERSION 6             /* 2: the register calls (below); 3: ripc_set_limits.set, POLLPRI on notification descriptors; 4: a relative wait's time left written back (struct ripc_clock); 5: RIPC_MQ_OPEN_FD, RIPC_MQ_SETPERM, RIPC_NOTIFY_FD_OPEN; 6: reserved fields checked (EINVAL) */
 
 /* Limits, as /proc/sys/fs/mqueue/ and /proc/sys/kernel/msg* show them. */
 struct ripc_limits {
@@ -435,7 +439,8 @@ struct ripc_msgbind {
 /*
  * RIPC_MSG_NEXT_ID: /proc/sys/kernel/msg_next_id of the caller's IPC
  * namespace (checkpoint/restore).  Always returns the value it had in
- * value (-1: unset).  With set = 1, then sets it to value (0 to INT_MAX,
+ * value (-1: unset).  set is 0 or 1 (else EINVAL, ABI 6).  With set = 1,
+ * then sets it to value (0 to INT_MAX,
  * else EINVAL; needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN, else EACCES):
  * the next msgget that creates a queue gives it that id if its index is
  * free (else the next free index above it, with that sequence number; none:
