@@ -1328,7 +1328,8 @@ pub(crate) fn msgrcv_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
     }
     let (count, blocking) = batch_args(b)?;
     let (mut items, mut err) = read_items::<ripc_msg_item>(b.items, count)?;
-    let mut wants = KVec::with_capacity(items.len(), GFP_KERNEL_ACCOUNT)?;
+    // 1 024 of them are 48 KiB: `kvmalloc`, not an order-4 block.
+    let mut wants = KVVec::with_capacity(items.len(), GFP_KERNEL_ACCOUNT)?;
     for it in items.iter() {
         // Each item's checks as `msgrcv`'s, a copy's buffer read too.
         match Want::new(ns, it.msgp, it.msgsz, it.msgtyp, b.msgflg) {

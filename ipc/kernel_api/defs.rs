@@ -292,12 +292,13 @@ pub(crate) fn write_items<T: AsBytes>(items: u64, vals: &[T]) -> usize {
 /// Reads the `count` items of a user array of `T` at `items` in one copy
 /// (a batch's items).  If that copy faults, the items are read one by one
 /// instead, to find the first that cannot be read: the items before it are
-/// returned with the error.
+/// returned with the error.  (`kvmalloc`: 1 024 items need not be
+/// physically contiguous.)
 pub(crate) fn read_items<T: FromBytes>(
     items: u64,
     count: usize,
-) -> Result<(KVec<T>, Option<Error>)> {
-    let mut out = KVec::<T>::with_capacity(count, GFP_KERNEL_ACCOUNT)?;
+) -> Result<(KVVec<T>, Option<Error>)> {
+    let mut out = KVVec::<T>::with_capacity(count, GFP_KERNEL_ACCOUNT)?;
     let spare = out.spare_capacity_mut();
     let len = count.min(spare.len()) * size_of::<T>();
     // SAFETY: `spare` is `len` bytes or more of writable memory that we own,
