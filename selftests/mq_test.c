@@ -1520,12 +1520,8 @@ TEST_F(mq, blocked_calls_go_on_after_a_stop_and_continue)
 		pid_t pid = fork_child();
 
 		if (pid == 0) {
-			int bad = wait_blocked(getppid());
+			int bad = stop_and_continue_parent();
 
-			kill(getppid(), SIGSTOP);
-			usleep(100000);
-			kill(getppid(), SIGCONT);
-			bad |= wait_blocked(getppid());
 			if (op == 0)
 				bad |= be->send(q, "after", 5, 3);
 			else

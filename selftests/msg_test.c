@@ -791,12 +791,8 @@ static pid_t stop_continue_then(const struct msg_backend *b, int id, int what)
 	struct mbuf m;
 
 	if (pid == 0) {
-		int bad = wait_blocked(getppid());
+		int bad = stop_and_continue_parent();
 
-		kill(getppid(), SIGSTOP);
-		usleep(100000);
-		kill(getppid(), SIGCONT);
-		bad |= wait_blocked(getppid());
 		if (what == 1)
 			bad |= snd(b, id, 5, "after", 0);
 		else

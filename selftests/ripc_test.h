@@ -166,6 +166,19 @@ static inline int wait_blocked(pid_t pid)
 	return -1;
 }
 
+/* In a child: once the parent sleeps, stops it (SIGSTOP) and continues it
+ * (SIGCONT: no handler runs), then waits until it sleeps again; 0, or -1
+ * if it was not seen asleep. */
+static inline int stop_and_continue_parent(void)
+{
+	int bad = wait_blocked(getppid());
+
+	kill(getppid(), SIGSTOP);
+	usleep(100000);
+	kill(getppid(), SIGCONT);
+	return bad | wait_blocked(getppid());
+}
+
 /* Whether the effective set has cap (a CAP_* number). */
 static inline int have_cap(int cap)
 {
