@@ -943,8 +943,8 @@ static void child_fork(void)
 	 * none, the child's helper), as glibc's fork resets its once. */
 	netlink_once = (pthread_once_t)PTHREAD_ONCE_INIT;
 	pthread_mutex_init(&tlock, NULL);
+	pthread_setcancelstate(fork_guard.cs, NULL);	/* signals still blocked: unlock()'s order */
 	pthread_sigmask(SIG_SETMASK, &fork_guard.mask, NULL);
-	pthread_setcancelstate(fork_guard.cs, NULL);
 }
 
 __attribute__((constructor)) static void preload_init(void)

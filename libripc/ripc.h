@@ -8,7 +8,7 @@
  * the native call would; they never print.
  *
  * POSIX queues: ripc_mq_open() opens a new file of /dev/rust_ipc
- * (with oflag's access mode, O_CLOEXEC) bound to the named queue; that file
+ * (with oflag, close-on-exec, as native's file) bound to the named queue; that file
  * descriptor is the queue descriptor (an mqd_t is an int on Linux), so
  * close(), dup(), fork(), fcntl(F_SETFL, O_NONBLOCK), poll() and read()
  * work on it as they do on a native mqd_t.  On a descriptor that is not a

@@ -19,5 +19,6 @@ kernel_dir() {
 # the directory again): the source tree and its Debian package's version,
 # and the compiler.
 kernel_inputs() {
-	realpath "$KSRC"; cat "$KSRC/.unpacked" 2>/dev/null; clang --version 2>/dev/null | head -n1
+	realpath "$KSRC"; cat "$KSRC/.unpacked" 2>/dev/null
+	{ clang --version 2>/dev/null || echo "clang: none"; } | sed -n 1p
 }

@@ -165,6 +165,8 @@ TEST_F(dev, a_shorter_struct_is_written_only_as_far_as_its_size)
 	close(q);
 }
 
+#define RPTR(p) ((__u64)(uintptr_t)(p))
+
 struct version_call {
 	int fd;
 	void *arg;
@@ -299,6 +301,22 @@ TEST_F(dev, a_reserved_field_that_is_not_zero_is_einval)
 		EXPECT_EQ(EINVAL, e[1]) TH_LOG("%s with a pad: %s", c->name, strerrorname_np(e[1]));
 	}
 	SYS(ripc_msgctl(id, IPC_RMID, NULL));
+	/* A batch's items too: the first with a pad ends the batch there. */
+	{
+		struct mq_attr at = { .mq_maxmsg = 4, .mq_msgsize = 16 };
+		int q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &at));
+		struct ripc_mq_item it[2] = { { RPTR("a"), 1, 1, 0 }, { RPTR("b"), 1, 1, 1 } };
+		struct ripc_mq_batch b = { .size = sizeof(b), .count = 2, .items = RPTR(it),
+					   .flags = 0 };
+
+		ASSERT_EQ(1, ioctl(q, RIPC_MQ_SEND_BATCH, &b));
+		b.items = RPTR(&it[1]);
+		b.count = 1;
+		ASSERT_ERRNO(EINVAL, ioctl(q, RIPC_MQ_SEND_BATCH, &b));
+		it[1].__pad = 0;
+		ASSERT_EQ(1, ioctl(q, RIPC_MQ_SEND_BATCH, &b));
+		close(q);
+	}
 	id = ripc_msgget(0x7e5a, 0);
 	if (id >= 0)
 		ripc_msgctl(id, IPC_RMID, NULL);

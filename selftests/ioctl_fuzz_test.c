@@ -103,6 +103,50 @@ union fuzz_arg {
 /* The ids the process's msggets returned lately (its threads share them). */
 static int fuzz_ids[4];
 
+/* The 32-bit word of a command's struct that is its reserved field
+ * (__pad, EINVAL unless 0 since ABI 6), or 0 if it has none. */
+static unsigned pad_word(unsigned nr)
+{
+#define PAD_WORD(s) (offsetof(struct s, __pad) / 4)
+	switch (nr) {
+	case RIPC_NR_MQ_OPEN:
+	case RIPC_NR_MQ_OPEN_FD:
+		return PAD_WORD(ripc_mq_open);
+	case RIPC_NR_MQ_UNLINK:
+		return PAD_WORD(ripc_mq_unlink);
+	case RIPC_NR_MQ_SETPERM:
+		return PAD_WORD(ripc_mq_setperm);
+	case RIPC_NR_MQ_GETSETATTR:
+		return PAD_WORD(ripc_mq_getsetattr);
+	case RIPC_NR_MQ_NOTIFY:
+		return PAD_WORD(ripc_mq_notify);
+	case RIPC_NR_MSGGET:
+		return PAD_WORD(ripc_msgget);
+	case RIPC_NR_MSGSND:
+		return PAD_WORD(ripc_msgsnd);
+	case RIPC_NR_MSGRCV:
+		return PAD_WORD(ripc_msgrcv);
+	case RIPC_NR_MSGCTL:
+		return PAD_WORD(ripc_msgctl);
+	case RIPC_NR_MSG_NEXT_ID:
+		return PAD_WORD(ripc_msg_next_id);
+	case RIPC_NR_MQ_SEND_BATCH:
+	case RIPC_NR_MQ_RECEIVE_BATCH:
+		return PAD_WORD(ripc_mq_batch);
+	case RIPC_NR_MSGSND_BATCH:
+	case RIPC_NR_MSGRCV_BATCH:
+		return PAD_WORD(ripc_msg_batch);
+	case RIPC_NR_NOTIFY_FD_BIND:
+	case RIPC_NR_NOTIFY_FD_STATE:
+		return PAD_WORD(ripc_notify_fd);
+	case RIPC_NR_DUMP:
+	case RIPC_NR_RESTORE:
+		return PAD_WORD(ripc_dump);
+	}
+	return 0;
+#undef PAD_WORD
+}
+
 /*
  * A well-formed call of a main command (open, send and receive of both
  * kinds, msgget): the struct's own size and valid fields, with a pointer or
@@ -219,14 +263,21 @@ static void *fuzz_thread(void *p)
 			if (rnd() % 2)
 				arg[k] = fuzz_ptr(buf);
 		if (nr == RIPC_NR_MQ_OPEN || nr == RIPC_NR_MQ_OPEN_FD || nr == RIPC_NR_MQ_UNLINK) {
-			arg[1] = rnd() % 8 ? (uintptr_t)names[rnd() % ARRAY_SIZE(names)] : fuzz_ptr(buf);
-			a.w[1] = O_RDWR | O_NONBLOCK | (rnd() % 2 ? O_CREAT : 0);
-			arg[2] = rnd() % 4 ? 0 : fuzz_ptr(buf);
-			if (nr != RIPC_NR_MQ_UNLINK) {	/* struct ripc_mq_open: name at 16 */
-				arg[2] = arg[1];
+			__u64 name = rnd() % 8 ? (uintptr_t)names[rnd() % ARRAY_SIZE(names)] :
+						 fuzz_ptr(buf);
+
+			if (nr == RIPC_NR_MQ_UNLINK) {	/* struct ripc_mq_unlink: name at 8 */
+				arg[1] = name;
+			} else {	/* struct ripc_mq_open: mode at 8, name at 16 */
+				a.w[1] = O_RDWR | O_NONBLOCK | (rnd() % 2 ? O_CREAT : 0);
+				arg[1] = 0600;
+				arg[2] = name;
 				arg[3] = rnd() % 4 ? 0 : fuzz_ptr(buf);
 			}
 		}
+		/* Reserved fields 0 most of the time (else EINVAL at once). */
+		if (magic == RIPC_IOC_MAGIC && pad_word(nr) && rnd() % 8)
+			a.w[pad_word(nr)] = 0;
 		if (nr == RIPC_NR_MSGSND || nr == RIPC_NR_MSGRCV || nr == RIPC_NR_MSGSND_BATCH ||
 		    nr == RIPC_NR_MSGRCV_BATCH)
 			a.w[2] |= IPC_NOWAIT;

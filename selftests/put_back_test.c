@@ -1054,6 +1054,34 @@ TEST_F_TIMEOUT(put_back, posix_batch_put_back_offers_in_receive_order, TIMEOUT)
 	EXPECT_EQ(0, curmsgs(q));
 }
 
+/* A receive batch whose item array runs into a read-only page: the item
+ * across the boundary is not reported and is left as it was, its part in
+ * the writable page too (it was half written); its message goes back. */
+TEST_F_TIMEOUT(put_back, posix_batch_item_across_a_read_only_page_is_left_whole, TIMEOUT)
+{
+	static char buf[2][MSGSIZE];
+	char *map = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct ripc_mq_item *it;
+	mqd_t q = SYS(mq_new(self, 8));
+
+	ASSERT_NE(MAP_FAILED, map);
+	/* Item 1's pointer and length in the first page, its priority not. */
+	it = (struct ripc_mq_item *)(map + PAGE - 16 - sizeof(*it));
+	for (int i = 0; i < 2; i++)
+		it[i] = (struct ripc_mq_item){ PTR(buf[i]), MSGSIZE, 77, 0 };
+	SYS(mprotect(map + PAGE, PAGE, PROT_READ));
+	SYS(mq_snd(q, "a", 3));
+	SYS(mq_snd(q, "bb", 3));
+	ASSERT_EQ(1, mq_batch(q, RIPC_MQ_RECEIVE_BATCH, it, 2));
+	EXPECT_EQ(1u, it[0].msg_len);
+	EXPECT_EQ(3u, it[0].msg_prio);
+	EXPECT_EQ((__u64)MSGSIZE, it[1].msg_len) TH_LOG("the unreported item was half written");
+	EXPECT_EQ(77u, it[1].msg_prio);
+	EXPECT_EQ(1, curmsgs(q));
+	CHECK(mq_expect(q, "bb", 3));
+	munmap(map, 2 * PAGE);
+}
+
 /* A receive batch stores three messages, then the write-back of its items
  * faults after the first item (write-protected page): it returns 1; the
  * two unreported messages go back to the queue in their order, and a

@@ -166,17 +166,26 @@ static inline int wait_blocked(pid_t pid)
 	return -1;
 }
 
-/* In a child: once the parent sleeps, stops it (SIGSTOP) and continues it
- * (SIGCONT: no handler runs), then waits until it sleeps again; 0, or -1
- * if it was not seen asleep. */
+/* In a child: once the parent sleeps, stops it (SIGSTOP), waits until it
+ * is stopped, continues it (SIGCONT: no handler runs), then waits until it
+ * sleeps again; 0, or not 0 if it was not seen asleep or stopped. */
 static inline int stop_and_continue_parent(void)
 {
-	int bad = wait_blocked(getppid());
+	char path[64], buf[512], *p;
+	int bad = wait_blocked(getppid()), stopped = 0;
 
 	kill(getppid(), SIGSTOP);
-	usleep(100000);
+	snprintf(path, sizeof(path), "/proc/%d/stat", getppid());
+	for (int i = 0; i < 3000 && !stopped; i++) {
+		ssize_t n = read_text(path, buf, sizeof(buf));
+
+		p = n > 0 ? strrchr(buf, ')') : NULL;
+		stopped = p && p[1] == ' ' && p[2] == 'T';
+		if (!stopped)
+			usleep(1000);
+	}
 	kill(getppid(), SIGCONT);
-	return bad | wait_blocked(getppid());
+	return bad | !stopped | wait_blocked(getppid());
 }
 
 /* Whether the effective set has cap (a CAP_* number). */

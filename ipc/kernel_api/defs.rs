@@ -16,7 +16,7 @@
     clippy::ref_as_ptr
 )]
 
-use super::ffi;
+use super::{ffi, kmem};
 use kernel::{
     prelude::*,
     transmute::{AsBytes, FromBytes},
@@ -275,29 +275,75 @@ pub(crate) fn item_addr<T>(items: u64, i: usize) -> u64 {
     items.wrapping_add((i * size_of::<T>()) as u64)
 }
 
-/// Writes `vals` to the user array at `items` in one copy or, if that
-/// faults, one by one; returns how many items were written.
+/// Writes `vals` to the user array at `items` in one copy; returns how many
+/// items were written whole.  Every item is written or left as it was: a
+/// copy that stops at a fault (at a page boundary) in the middle of an item
+/// gives the part it wrote its old bytes back, read before the copy (of
+/// each item across a page boundary, the part in the first page).
 pub(crate) fn write_items<T: AsBytes>(items: u64, vals: &[T]) -> usize {
+    const ITEM_MAX: usize = 32;
+    // The boundaries a batch's item array can cross (1 024 items of 24
+    // bytes: 7); past them an item may be left half written.
+    const ACROSS_MAX: usize = 8;
+    let (size, page) = (size_of::<T>(), kernel::page::PAGE_SIZE);
     let bytes = vals.as_bytes();
-    let mut w = UserSlice::new(UserPtr::from_addr(items as usize), bytes.len()).writer();
-    if w.write_slice(bytes).is_ok() {
-        return vals.len();
+    let start = items as usize;
+    if size == 0 || size > ITEM_MAX {
+        return kmem::write_user_prefix(start, bytes) / size.max(1);
     }
-    vals.iter()
-        .enumerate()
-        .position(|(i, v)| write_user(item_addr::<T>(items, i), v).is_err())
-        .unwrap_or(vals.len())
+    // (item, its bytes before the boundary, how many) for each item across
+    // a page boundary.
+    let mut across = [(usize::MAX, [0u8; ITEM_MAX], 0usize); ACROSS_MAX];
+    let mut boundary = (start / page).saturating_add(1).saturating_mul(page);
+    for slot in across.iter_mut() {
+        let off = boundary.wrapping_sub(start);
+        if boundary >= start.saturating_add(bytes.len()) || boundary == usize::MAX {
+            break;
+        }
+        let (i, part) = (off / size, off % size);
+        let at = item_addr::<T>(items, i) as usize;
+        if let Some(buf) = slot.1.get_mut(..part).filter(|b| !b.is_empty()) {
+            let mut r = UserSlice::new(UserPtr::from_addr(at), part).reader();
+            if r.read_slice(buf).is_ok() {
+                (slot.0, slot.2) = (i, part);
+            }
+        }
+        boundary = boundary.saturating_add(page);
+    }
+    let written = kmem::write_user_prefix(start, bytes);
+    let (i, part) = (written / size, written % size);
+    if part > 0 {
+        if let Some((_, old, _)) = across.iter().find(|&&(k, _, n)| k == i && n >= part) {
+            let at = item_addr::<T>(items, i) as usize;
+            kmem::write_user_prefix(at, old.get(..part).unwrap_or(&[]));
+        }
+    }
+    i.min(vals.len())
 }
+
+/// An item of a batch's array: its reserved field must be 0, as an argument
+/// struct's ([`SizedArg::reserved_clear`]).
+pub(crate) trait Item: FromBytes {
+    fn reserved_clear(&self) -> bool {
+        true
+    }
+}
+
+impl Item for ripc_mq_item {
+    fn reserved_clear(&self) -> bool {
+        self.__pad == 0
+    }
+}
+
+impl Item for ripc_msg_item {}
 
 /// Reads the `count` items of a user array of `T` at `items` in one copy
 /// (a batch's items).  If that copy faults, the items are read one by one
 /// instead, to find the first that cannot be read: the items before it are
-/// returned with the error.  (`kvmalloc`: 1 024 items need not be
+/// returned with the error; so are those before the first whose reserved
+/// field is not 0, with `EINVAL`.  (`kvmalloc`: 1 024 items need not be
 /// physically contiguous.)
-pub(crate) fn read_items<T: FromBytes>(
-    items: u64,
-    count: usize,
-) -> Result<(KVVec<T>, Option<Error>)> {
+pub(crate) fn read_items<T: Item>(items: u64, count: usize) -> Result<(KVVec<T>, Option<Error>)> {
     let mut out = KVVec::<T>::with_capacity(count, GFP_KERNEL_ACCOUNT)?;
     let spare = out.spare_capacity_mut();
     let len = count.min(spare.len()) * size_of::<T>();
@@ -309,10 +355,15 @@ pub(crate) fn read_items<T: FromBytes>(
         // SAFETY: the first `count` slots were just filled from user memory,
         // and every bit pattern is a valid `T` (`FromBytes`).
         unsafe { out.inc_len(len / size_of::<T>().max(1)) };
+        if let Some(k) = out.iter().position(|it| !it.reserved_clear()) {
+            out.truncate(k);
+            return Ok((out, Some(EINVAL)));
+        }
         return Ok((out, None));
     }
     for i in 0..count {
-        match read_user(item_addr::<T>(items, i)) {
+        match read_user::<T>(item_addr::<T>(items, i)) {
+            Ok(it) if !it.reserved_clear() => return Ok((out, Some(EINVAL))),
             Ok(it) => {
                 let _ = out.push_within_capacity(it);
             }

@@ -59,6 +59,16 @@ pub(crate) fn write_user_from(dst: usize, src: &[u8]) -> Result {
     Ok(())
 }
 
+/// Writes `src` to user memory at `dst` with one `copy_to_user()` and
+/// returns how many bytes it wrote: all, or those before the first that
+/// faulted.
+pub(crate) fn write_user_prefix(dst: usize, src: &[u8]) -> usize {
+    let (to, len) = (dst as *mut c_void, src.len());
+    // SAFETY: as `write_user_from`'s; what is left is at most `len`.
+    let left = unsafe { bindings::copy_to_user(to, src.as_ptr().cast(), len) };
+    len - (left as usize).min(len)
+}
+
 /// Whether the `len` bytes at user address `addr` (at most two pages) are
 /// mapped writable with their pages there now, without a fault: nothing is
 /// written (a later write may still fault).

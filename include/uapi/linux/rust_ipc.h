@@ -152,7 +152,8 @@ struct ripc_clock {
  * a file of the device opens queues).  Its errors come in native's order:
  * those of the name as getname() reads it, then EMFILE (ENFILE), then the
  * lookup's and the open's.  The new file is opened from the same path as
- * the file the call is made on, with oflag's access mode, by the caller's
+ * the file the call is made on, with oflag (all of it, as native's
+ * dentry_open(): F_GETFL shows what native's shows), by the caller's
  * credentials (the LSMs' file_open hook runs; the node's permission bits
  * are not looked at again).
  */
