@@ -19,7 +19,7 @@
 #![deny(unsafe_code)]
 
 use crate::ipc::{
-    defs::write_items,
+    defs::{write_items, Across},
     kernel_api::kmem,
     lock::{self, QueueLockBackend},
     msg::Msg,
@@ -847,7 +847,7 @@ impl<S: Family> Parts<'_, S> {
     /// for the caller's answer).  So the batch is as many single receives,
     /// each of which may block (with `b`).  Returns how many
     /// were received and the error that ended the batch early.
-    pub(crate) fn receive_batch<T: AsBytes>(
+    pub(crate) fn receive_batch<T: AsBytes + Copy + Default>(
         &self,
         addr: u64,
         items: &mut [T],
@@ -999,7 +999,7 @@ impl<'a, S: QueueState> Parts<'a, S> {
     /// left, with `receipt`, their run's (none for `MSG_COPY` copies, which
     /// have no room in the queue).  Returns how many were reported and the
     /// error that stopped the batch.
-    pub(crate) fn finish_batch<T: AsBytes>(
+    pub(crate) fn finish_batch<T: AsBytes + Copy + Default>(
         &self,
         addr: u64,
         items: &mut [T],
@@ -1007,6 +1007,7 @@ impl<'a, S: QueueState> Parts<'a, S> {
         receipt: Option<Receipt>,
         mut store: impl FnMut(&mut T, usize, &Msg) -> Result,
     ) -> (usize, Option<Error>) {
+        let across = Across::save(addr, items);
         let mut stored = got.len().min(items.len());
         let mut err = None;
         for (i, (it, t)) in items.iter_mut().zip(got.iter()).enumerate() {
@@ -1015,7 +1016,7 @@ impl<'a, S: QueueState> Parts<'a, S> {
                 break;
             }
         }
-        let done = write_items(addr, items.get(..stored).unwrap_or(&[]));
+        let done = write_items(addr, items.get(..stored).unwrap_or(&[]), &across);
         if done < stored {
             err = Some(EFAULT);
         }

@@ -275,48 +275,57 @@ pub(crate) fn item_addr<T>(items: u64, i: usize) -> u64 {
     items.wrapping_add((i * size_of::<T>()) as u64)
 }
 
+/// The item of a user array that lies across a page boundary, if one does,
+/// as the call read it (before it changed it): what [`write_items`] gives
+/// back to the part of it written before a fault at that boundary.  One: a
+/// batch writes its items back a part at a time, no longer than a page.
+pub(crate) struct Across<T> {
+    at: usize,
+    item: T,
+}
+
+impl<T: Copy + Default> Across<T> {
+    /// That of `vals`, the items of the user array at `items`.
+    pub(crate) fn save(items: u64, vals: &[T]) -> Self {
+        let (size, page, start) = (size_of::<T>(), kernel::page::PAGE_SIZE, items as usize);
+        let end = start.saturating_add(vals.len().saturating_mul(size));
+        let off = (start / page)
+            .saturating_add(1)
+            .saturating_mul(page)
+            .wrapping_sub(start);
+        match vals.get(off.checked_div(size).unwrap_or(usize::MAX)) {
+            Some(v) if start.saturating_add(off) < end && off % size != 0 => Across {
+                at: off / size,
+                item: *v,
+            },
+            _ => Across {
+                at: usize::MAX,
+                item: T::default(),
+            },
+        }
+    }
+}
+
 /// Writes `vals` to the user array at `items` in one copy; returns how many
 /// items were written whole.  Every item is written or left as it was: a
 /// copy that stops at a fault (at a page boundary) in the middle of an item
-/// gives the part it wrote its old bytes back, read before the copy (of
-/// each item across a page boundary, the part in the first page).
-pub(crate) fn write_items<T: AsBytes>(items: u64, vals: &[T]) -> usize {
-    const ITEM_MAX: usize = 32;
-    // The boundaries a batch's item array can cross (1 024 items of 24
-    // bytes: 7); past them an item may be left half written.
-    const ACROSS_MAX: usize = 8;
-    let (size, page) = (size_of::<T>(), kernel::page::PAGE_SIZE);
+/// gives the part it wrote the bytes it had (`across`, saved before the
+/// call changed them).
+pub(crate) fn write_items<T: AsBytes + Copy + Default>(
+    items: u64,
+    vals: &[T],
+    across: &Across<T>,
+) -> usize {
+    let size = size_of::<T>().max(1);
     let bytes = vals.as_bytes();
-    let start = items as usize;
-    if size == 0 || size > ITEM_MAX {
-        return kmem::write_user_prefix(start, bytes) / size.max(1);
+    let written = kmem::write_user_prefix(items as usize, bytes);
+    if written == bytes.len() {
+        return vals.len();
     }
-    // (item, its bytes before the boundary, how many) for each item across
-    // a page boundary.
-    let mut across = [(usize::MAX, [0u8; ITEM_MAX], 0usize); ACROSS_MAX];
-    let mut boundary = (start / page).saturating_add(1).saturating_mul(page);
-    for slot in across.iter_mut() {
-        let off = boundary.wrapping_sub(start);
-        if boundary >= start.saturating_add(bytes.len()) || boundary == usize::MAX {
-            break;
-        }
-        let (i, part) = (off / size, off % size);
-        let at = item_addr::<T>(items, i) as usize;
-        if let Some(buf) = slot.1.get_mut(..part).filter(|b| !b.is_empty()) {
-            let mut r = UserSlice::new(UserPtr::from_addr(at), part).reader();
-            if r.read_slice(buf).is_ok() {
-                (slot.0, slot.2) = (i, part);
-            }
-        }
-        boundary = boundary.saturating_add(page);
-    }
-    let written = kmem::write_user_prefix(start, bytes);
     let (i, part) = (written / size, written % size);
-    if part > 0 {
-        if let Some((_, old, _)) = across.iter().find(|&&(k, _, n)| k == i && n >= part) {
-            let at = item_addr::<T>(items, i) as usize;
-            kmem::write_user_prefix(at, old.get(..part).unwrap_or(&[]));
-        }
+    if let Some(old) = Some(&across.item).filter(|_| part > 0 && across.at == i) {
+        let at = item_addr::<T>(items, i) as usize;
+        kmem::write_user_prefix(at, old.as_bytes().get(..part).unwrap_or(&[]));
     }
     i.min(vals.len())
 }
@@ -355,7 +364,9 @@ pub(crate) fn read_items<T: Item>(items: u64, count: usize) -> Result<(KVVec<T>,
         // SAFETY: the first `count` slots were just filled from user memory,
         // and every bit pattern is a valid `T` (`FromBytes`).
         unsafe { out.inc_len(len / size_of::<T>().max(1)) };
-        if let Some(k) = out.iter().position(|it| !it.reserved_clear()) {
+        // All at once first (no branch an item), then which.
+        if !out.iter().fold(true, |ok, it| ok & it.reserved_clear()) {
+            let k = out.iter().position(|it| !it.reserved_clear()).unwrap_or(0);
             out.truncate(k);
             return Ok((out, Some(EINVAL)));
         }
