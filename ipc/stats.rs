@@ -56,6 +56,11 @@ pub(crate) struct Stats {
     /// Receives counted, less those whose time was taken back: while it
     /// is what a receipt saw, `last_receive` is that receipt's.
     times: u32,
+    /// A receipt taken back while a later receive still counted (`times`
+    /// as it made it, its ticks, its receives): its time goes too when
+    /// `times` comes back to it, so that two receives taken back in their
+    /// taking order leave the time before both.
+    pending: Option<(u32, u32, u32)>,
 }
 
 /// What counting receives changed ([`Stats::took`]), to take back if their
@@ -213,15 +218,31 @@ impl Stats {
             if r.resets() != self.resets & 0xffff {
                 return;
             }
-            // No receive counted since (nor one taken back, save the last
-            // ones in reverse order): the last is the one before them.
-            if self.times & 0x7fff == r.count() && r.ago() != u32::MAX {
-                self.last_receive = self.last_receive.wrapping_sub(u64::from(r.ago()));
-                self.times = self.times.wrapping_sub(msgs as u32);
+            // `times` as the receipt made it, in full (fewer than 2^15
+            // counted since).
+            let count = self
+                .times
+                .wrapping_sub(self.times.wrapping_sub(r.count()) & 0x7fff);
+            let timed = r.ago() != u32::MAX;
+            if timed && self.times == count {
+                // No receive counted since (or those taken back): the last
+                // is the one before them, or before one taken back earlier.
+                self.take_back(r.ago(), msgs as u32);
+                if let Some((_, ago, n)) = self.pending.take_if(|p| p.0 == self.times) {
+                    self.take_back(ago, n);
+                }
+            } else if timed && self.pending.is_none() {
+                self.pending = Some((count, r.ago(), msgs as u32));
             }
         }
         self.received = self.received.saturating_sub(msgs as u64);
         self.received_bytes = self.received_bytes.saturating_sub(bytes as u64);
+    }
+
+    /// The last receive's time goes back `ago` ticks, before `msgs` receives.
+    fn take_back(&mut self, ago: u32, msgs: u32) {
+        self.last_receive = self.last_receive.wrapping_sub(u64::from(ago));
+        self.times = self.times.wrapping_sub(msgs);
     }
 
     /// A call goes to sleep.

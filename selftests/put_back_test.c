@@ -1288,6 +1288,45 @@ TEST_F_TIMEOUT(put_back, posix_put_backs_in_taking_order_keep_a_later_receive_ti
 }
 
 /*
+ * Two receives taken back in their taking order (A, then B, the later):
+ * the last receive's time is the one before both, not A's (a receive taken
+ * back too).  rust_ipc's statistics.
+ */
+TEST_F_TIMEOUT(put_back, posix_put_backs_in_taking_order_leave_the_time_before_both, TIMEOUT)
+{
+	struct stall *a = &self->st, b = { .uffd = self->st.uffd };
+	mqd_t q = SYS(mq_new(self, 4));
+	struct ripc_queue_stats st;
+	__s64 before;
+
+	SYS(mq_snd(q, "zero", 1));
+	CHECK(mq_expect(q, "zero", 1));
+	SYS(ripc_mq_stats(q, &st, 0));
+	before = st.last_receive_ns;
+	usleep(50000);		/* a few ticks between the receives */
+	SYS(mq_snd(q, "a", 1));
+	SYS(mq_snd(q, "b", 1));
+	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
+	CHECK(stall_start(a));
+	usleep(50000);
+	CHECK(stall_receive(&b, A_MQ_RECEIVE, q, 0));
+	CHECK(stall_start(&b));
+	CHECK(stall_fail(a));
+	ASSERT_A_EFAULT();
+	CHECK(stall_fail(&b));
+	EXPECT_EQ(-1, b.ret);
+	EXPECT_EQ(EFAULT, b.err);
+	SYS(ripc_mq_stats(q, &st, 0));
+	EXPECT_EQ(1ULL, st.received);
+	EXPECT_EQ(before, st.last_receive_ns) TH_LOG("A's time came back, %lld ns after",
+						     (long long)(st.last_receive_ns - before));
+	b.uffd = -1;		/* the fixture's */
+	stall_cleanup(&b);
+	CHECK(mq_expect(q, "a", 1));
+	CHECK(mq_expect(q, "b", 1));
+}
+
+/*
  * A message handed to A (native's pipelined_send) never had room in the
  * queue: while A's copy stalls, the queue (maxmsg 1) is empty and
  * writable, POLLOUT says so, a send goes in at once, and the queue is then
