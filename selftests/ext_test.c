@@ -782,23 +782,15 @@ static void *read_after_the_leader_exits(void *arg)
 {
 	struct after_leader *a = arg;
 	struct signalfd_siginfo ssi;
-	char path[64], buf[512], *p;
+	char path[64];
 	sigset_t set;
-	int sfd, zombie = 0;
+	int sfd;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", a->leader);
-	for (int i = 0; i < 3000 && !zombie; i++) {
-		ssize_t n = read_text(path, buf, sizeof(buf));
-
-		p = n > 0 ? strrchr(buf, ')') : NULL;
-		zombie = p && p[1] == ' ' && p[2] == 'Z';
-		if (!zombie)
-			usleep(1000);
-	}
-	if (sfd < 0 || !zombie || write(a->ready, "z", 1) != 1)
+	if (sfd < 0 || wait_stat_state(path, 'Z') || write(a->ready, "z", 1) != 1)
 		_exit(2);
 	struct pollfd pfd = { .fd = sfd, .events = POLLIN };
 

@@ -1206,6 +1206,23 @@ TEST_F_TIMEOUT(put_back, posix_a_queue_above_maxmsg_restores_with_sys_resource, 
 	free(dump);
 }
 
+/* "zero" sent to q and received, the queue's first receive: its time to
+ * at; then a few ticks, so that a later receive's time shows. */
+static int receive_zero(mqd_t q, __s64 *at)
+{
+	struct ripc_queue_stats st;
+
+	if (mq_snd(q, "zero", 1) || mq_expect(q, "zero", 1))
+		return -1;
+	if (ripc_mq_stats(q, &st, 0))
+		return note("RIPC_IOC_STATS: %s", ename(errno));
+	if (st.received != 1)
+		return note("%llu received, expected 1", (unsigned long long)st.received);
+	*at = st.last_receive_ns;
+	usleep(50000);
+	return 0;
+}
+
 /*
  * A receive is counted when its message leaves the queue; a put-back takes
  * it back, count and time: after A's EFAULT the statistics are those of
@@ -1220,12 +1237,7 @@ TEST_F_TIMEOUT(put_back, posix_a_put_back_takes_its_receive_back_from_the_statis
 	struct ripc_queue_stats st;
 	__s64 before;
 
-	SYS(mq_snd(q, "zero", 1));
-	CHECK(mq_expect(q, "zero", 1));
-	SYS(ripc_mq_stats(q, &st, 0));
-	ASSERT_EQ(1ULL, st.received);
-	before = st.last_receive_ns;
-	usleep(50000);		/* a few ticks: A's receive would show */
+	CHECK(receive_zero(q, &before));
 	SYS(mq_snd(q, "first", 1));
 	SYS(mq_snd(q, "second", 1));
 	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
@@ -1250,6 +1262,18 @@ TEST_F_TIMEOUT(put_back, posix_a_put_back_takes_its_receive_back_from_the_statis
 	CHECK(mq_expect(q, "first", 1));
 }
 
+/* "a" and "b" (priority 1) sent to q, then A's receive takes "a" and
+ * stalls, and, a few ticks later, b's (the fixture's userfaultfd) "b". */
+static int stall_a_then_b(struct stall *a, struct stall *b, mqd_t q)
+{
+	if (mq_snd(q, "a", 1) || mq_snd(q, "b", 1))
+		return note("send: %s", ename(errno));
+	if (stall_receive(a, A_MQ_RECEIVE, q, 0) || stall_start(a))
+		return -1;
+	usleep(50000);		/* a few ticks between A's and B's receives */
+	return stall_receive(b, A_MQ_RECEIVE, q, 0) ?: stall_start(b);
+}
+
 /*
  * Two receives whose copies stall, A's then B's, put back in that order
  * with a receive C delivered in between: the time of the last receive
@@ -1263,13 +1287,7 @@ TEST_F_TIMEOUT(put_back, posix_put_backs_in_taking_order_keep_a_later_receive_ti
 	struct ripc_queue_stats st;
 	__s64 c_time;
 
-	SYS(mq_snd(q, "a", 1));
-	SYS(mq_snd(q, "b", 1));
-	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
-	CHECK(stall_start(a));
-	usleep(50000);		/* a few ticks between A's and B's receives */
-	CHECK(stall_receive(&b, A_MQ_RECEIVE, q, 0));
-	CHECK(stall_start(&b));
+	CHECK(stall_a_then_b(a, &b, q));
 	CHECK(stall_fail(a));
 	ASSERT_A_EFAULT();
 	usleep(50000);
@@ -1299,18 +1317,8 @@ TEST_F_TIMEOUT(put_back, posix_put_backs_in_taking_order_leave_the_time_before_b
 	struct ripc_queue_stats st;
 	__s64 before;
 
-	SYS(mq_snd(q, "zero", 1));
-	CHECK(mq_expect(q, "zero", 1));
-	SYS(ripc_mq_stats(q, &st, 0));
-	before = st.last_receive_ns;
-	usleep(50000);		/* a few ticks between the receives */
-	SYS(mq_snd(q, "a", 1));
-	SYS(mq_snd(q, "b", 1));
-	CHECK(stall_receive(a, A_MQ_RECEIVE, q, 0));
-	CHECK(stall_start(a));
-	usleep(50000);
-	CHECK(stall_receive(&b, A_MQ_RECEIVE, q, 0));
-	CHECK(stall_start(&b));
+	CHECK(receive_zero(q, &before));
+	CHECK(stall_a_then_b(a, &b, q));
 	CHECK(stall_fail(a));
 	ASSERT_A_EFAULT();
 	CHECK(stall_fail(&b));

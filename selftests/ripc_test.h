@@ -166,26 +166,36 @@ static inline int wait_blocked(pid_t pid)
 	return -1;
 }
 
+/* 0 once the state letter of /proc/.../stat at path is state; -1 after
+ * ~3 s. */
+static inline int wait_stat_state(const char *path, char state)
+{
+	char buf[512], *p;
+
+	for (int i = 0; i < 3000; i++) {
+		ssize_t n = read_text(path, buf, sizeof(buf));
+
+		p = n > 0 ? strrchr(buf, ')') : NULL;
+		if (p && p[1] == ' ' && p[2] == state)
+			return 0;
+		usleep(1000);
+	}
+	return -1;
+}
+
 /* In a child: once the parent sleeps, stops it (SIGSTOP), waits until it
  * is stopped, continues it (SIGCONT: no handler runs), then waits until it
  * sleeps again; 0, or not 0 if it was not seen asleep or stopped. */
 static inline int stop_and_continue_parent(void)
 {
-	char path[64], buf[512], *p;
-	int bad = wait_blocked(getppid()), stopped = 0;
+	int bad = wait_blocked(getppid());
+	char path[64];
 
 	kill(getppid(), SIGSTOP);
 	snprintf(path, sizeof(path), "/proc/%d/stat", getppid());
-	for (int i = 0; i < 3000 && !stopped; i++) {
-		ssize_t n = read_text(path, buf, sizeof(buf));
-
-		p = n > 0 ? strrchr(buf, ')') : NULL;
-		stopped = p && p[1] == ' ' && p[2] == 'T';
-		if (!stopped)
-			usleep(1000);
-	}
+	bad |= wait_stat_state(path, 'T');
 	kill(getppid(), SIGCONT);
-	return bad | !stopped | wait_blocked(getppid());
+	return bad | wait_blocked(getppid());
 }
 
 /* Whether the effective set has cap (a CAP_* number). */

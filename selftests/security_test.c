@@ -1722,6 +1722,7 @@ TEST_F(raw, mq_receive_batch_writes_only_lengths_priorities_and_messages)
 	for (int i = 0; i < 4; i++) {
 		items[i].msg_ptr = PTR(out[i]);
 		items[i].msg_len = sizeof(out[i]);
+		items[i].__pad = 0;	/* reserved (ABI 6): EINVAL else */
 	}
 	memcpy(want, items, sizeof(items));
 	ASSERT_EQ(3, ioctl(q, RIPC_MQ_RECEIVE_BATCH, &b));
