@@ -14,6 +14,14 @@ kernel_dir() {
 		sha256sum | cut -c1-12)
 	echo "$RUST_IPC_CACHE/build/7.3-$flavour-$hash"
 }
+# The lock of a flavour's kernel build directory (flock(1) on fd 9): held
+# by kernel-build (exclusive: it may build or delete the directory) and by
+# module-build (shared, while it builds against it).
+kernel_lock() {
+	mkdir -p "$RUST_IPC_CACHE/build"
+	exec 9>"$RUST_IPC_CACHE/build/.lock-$1"
+	flock "${2:--x}" 9
+}
 # What else a built kernel was built from, checked by kernel-build against
 # the build directory's record (not in the directory's name: a change builds
 # the directory again): the source tree and its Debian package's version,
