@@ -263,7 +263,8 @@ pub(crate) fn current_ipc_ns() -> *const c_void {
 /// late in exit, when the task has none.
 pub(crate) fn is_current_ipc_ns(id: &Atomic<u64>) -> bool {
     // SAFETY: `id` is valid for reads for the call; the helper reads it
-    // once with `READ_ONCE`, as the atomic's own loads do.
+    // once with `READ_ONCE` (on a 32-bit kernel two loads, which can tear:
+    // harmless, as the id only ever goes from a value to 0).
     unsafe { ffi::rust_ipc_is_current_ipc_ns(id.as_ptr()) }
 }
 
@@ -306,8 +307,10 @@ impl IpcNsRef {
         unsafe { ffi::rust_ipc_ipc_ns_id(self.0) }
     }
 
-    /// Whether this reference is the namespace's last one: then no task,
-    /// file or mount can reach it any more.
+    /// Whether this reference is the namespace's last one: then no task or
+    /// file can reach it any more, nor enter it (nsfs refuses an inactive
+    /// namespace; a mount of its mqueue file system may still find it
+    /// through its superblock, which `put_ipc_ns` serialises with).
     pub(crate) fn last(&self) -> bool {
         // SAFETY: by the invariant the namespace is live.
         unsafe { ffi::rust_ipc_ipc_ns_last_ref(self.0) }
