@@ -67,11 +67,11 @@ pub(crate) fn write_user_from(dst: usize, src: &[u8]) -> Result {
 /// in a `kvmalloc`'d array, 370 instructions.
 pub(crate) fn write_user_prefix(dst: usize, src: &[u8]) -> usize {
     let (to, len) = (dst as *mut c_void, src.len());
+    let n = len as kernel::ffi::c_ulong;
     // SAFETY: `src` is valid for reads of `len` bytes; `_copy_to_user`
     // checks the user range itself (`access_ok`) and stops at a fault; what
     // it leaves is at most `len`.
-    let left =
-        unsafe { bindings::_copy_to_user(to, src.as_ptr().cast(), len as kernel::ffi::c_ulong) };
+    let left = unsafe { bindings::_copy_to_user(to, src.as_ptr().cast(), n) };
     len - (left as usize).min(len)
 }
 
