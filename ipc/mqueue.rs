@@ -50,10 +50,18 @@ const MQ_PRIO_MAX: u32 = 32768;
 /// `NAME_MAX` and `PATH_MAX`.
 const NAME_MAX: usize = 255;
 const PATH_MAX: usize = 4096;
-/// Sizes the native charges against `RLIMIT_MSGQUEUE` per message slot and
-/// per priority node (`struct msg_msg`, `struct posix_msg_tree_node`).
-const MSG_MSG_SIZE: u64 = 48;
-const TREE_NODE_SIZE: u64 = 48;
+/// The size native charges against `RLIMIT_MSGQUEUE` per priority node
+/// (per message slot: [`kernel_api::msg_msg_size`]).
+const TREE_NODE_SIZE: u64 = size_of::<PosixMsgTreeNode>() as u64;
+
+/// `ipc/mqueue.c`'s `struct posix_msg_tree_node`, private to that file:
+/// only its size is used, made of the kernel's own types.
+#[repr(C)]
+struct PosixMsgTreeNode {
+    _rb_node: bindings::rb_node,
+    _msg_list: bindings::list_head,
+    _priority: core::ffi::c_int,
+}
 
 const O_ACCMODE: u32 = bindings::O_ACCMODE;
 const O_WRONLY: u32 = bindings::O_WRONLY;
@@ -909,7 +917,8 @@ impl MqQueue {
             return Err(EINVAL);
         }
         let (n, s) = (maxmsg as u64, msgsize as u64);
-        let tree = n * MSG_MSG_SIZE + n.min(u64::from(MQ_PRIO_MAX)) * TREE_NODE_SIZE;
+        let slot = kernel_api::msg_msg_size() as u64;
+        let tree = n * slot + n.min(u64::from(MQ_PRIO_MAX)) * TREE_NODE_SIZE;
         let bytes = (n * s).checked_add(tree).ok_or(EOVERFLOW)?;
         let charge = Charge::new(count, ids, bytes)?;
         Arc::pin_init(

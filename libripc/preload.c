@@ -20,7 +20,8 @@
  * makes it).  mq_send/mq_receive (timed or not), msgsnd and msgrcv stay
  * cancellation points: the ioctl runs with asynchronous cancellation
  * enabled (a cancellation that comes just as it returns acts then, and a
- * message it received is lost, as with glibc before 2.34), except, as in
+ * message it received is lost, as with glibc's own wrappers until its bug
+ * 12683 was fixed, after the 2.36 tested here), except, as in
  * glibc's own wrappers, in a process that never had a second thread and
  * never called pthread_cancel (libripc's cancel_possible(), told of
  * pthread_cancel by the wrapper below): then nothing can cancel the call,

@@ -412,15 +412,35 @@ static int child_device_fd(void)
 	return fd;
 }
 
+static int device_open(void);
+
+/*
+ * The process-wide descriptor, opened on first use.  Opened with
+ * cancellation disabled: a call in CANCELLABLE's asynchronous region may
+ * open it (another thread's closefrom() forgot it just before), and the
+ * descriptor must be published (or closed) before a cancellation acts.
+ */
 int ripc_device_fd(void)
 {
-	int fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE), expected, high, err;
+	int fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE), old, tmp, e;
+
+	if (fd >= 0)
+		return fd;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	fd = device_open();
+	e = errno;
+	pthread_setcancelstate(old, &tmp);
+	errno = e;
+	return fd;
+}
+
+static int device_open(void)
+{
+	int fd, expected, high, err;
 	unsigned long gen;
 	struct stat st;
 	pid_t fp;
 
-	if (fd >= 0)
-		return fd;
 	/* A child the drop-in's fork handler did not see: a vfork() child,
 	 * which shares this memory but not its descriptors, or one of a raw
 	 * fork or clone.  Its own (close-on-exec) descriptor, kept for its
@@ -550,10 +570,11 @@ static inline __attribute__((always_inline)) int cancel_possible(void)
  * A blocking call is a cancellation point, as glibc's SYSCALL_CANCEL: the
  * system call runs with asynchronous cancellation enabled (a cancellation
  * that comes just as it returns acts then, and a message it received is
- * lost, as with glibc before 2.34).  Used only when cancel_possible(), out
+ * lost, as with glibc's own wrappers until its bug 12683 was fixed, after
+ * the 2.36 tested here).  Used only when cancel_possible(), out
  * of line, so that the common path of a call is one test more; whatever
  * may open a descriptor (the device's) is done before, or with
- * cancellation disabled (device_again(), sysfs_rdev()), so that a
+ * cancellation disabled (ripc_device_fd(), device_again(), sysfs_rdev()), so that a
  * cancellation leaks none.
  */
 #define CANCELLABLE(call) ({ \

@@ -1615,6 +1615,83 @@ TEST_F(mq, notify_signal_reaches_a_thread_that_accepts_it)
 	ASSERT_NE(getpid(), taker_tid);
 }
 
+/* notify_passes_over_a_leader_with_a_signal_pending's thread: once the
+ * leader waits for its vfork() child, a signal pending on it, sends. */
+struct pending_leader {
+	const struct mq_backend *backend;
+	mqd_t q;
+	pid_t leader;
+	volatile int done;	/* the vfork() child's cue to exit */
+	int bad;
+	pid_t took;		/* who took the notification, right after the send */
+};
+
+static void *send_past_a_busy_leader(void *arg)
+{
+	struct pending_leader *p = arg;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", p->leader);
+	p->bad = wait_stat_state(path, 'D');
+	if (!p->bad)
+		p->bad = (int)syscall(SYS_tgkill, p->leader, p->leader, SIGUSR2);
+	if (!p->bad)
+		p->bad = p->backend->send(p->q, "n", 1, 0);
+	p->took = taker_tid;
+	p->done = 1;
+	return NULL;
+}
+
+static void ignore_signal(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * The notification passes over a leader with a signal pending that does
+ * not run (a vfork() parent's killable wait) for a thread that takes it
+ * now, as complete_signal()'s wants_signal(): the sender itself here,
+ * whose handler runs before its send returns.  rust_ipc sent it to the
+ * leader, which took it when its child exited.
+ */
+TEST_F(mq, notify_passes_over_a_leader_with_a_signal_pending)
+{
+	struct sigaction note = { .sa_handler = note_taker };
+	struct sigaction ignore = { .sa_handler = ignore_signal };
+	static struct pending_leader p;
+	sigset_t set;
+	pthread_t t;
+	pid_t child;
+
+	p = (struct pending_leader){ .backend = be, .leader = getpid() };
+	p.q = MKQ(O_RDWR, 4, 16);
+	taker_tid = 0;
+	sigemptyset(&note.sa_mask);
+	sigemptyset(&ignore.sa_mask);
+	SYS(sigaction(SIGUSR1, &note, NULL));
+	SYS(sigaction(SIGUSR2, &ignore, NULL));
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	ASSERT_EQ(0, pthread_sigmask(SIG_UNBLOCK, &set, NULL));
+	SYS(notify_sig(be, p.q, SIGUSR1, NULL));
+	ASSERT_EQ(0, pthread_create(&t, NULL, send_past_a_busy_leader, &p));
+	child = vfork();
+	if (child == 0) {
+		/* Shares the memory: waits for the thread's cue (at most 5 s). */
+		for (int i = 0; i < 5000 && !p.done; i++)
+			usleep(1000);
+		_exit(0);
+	}
+	ASSERT_LT(0, child);
+	ASSERT_EQ(0, wait_child(child));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, p.bad);
+	ASSERT_NE(0, p.took) TH_LOG("the leader took it, %d", taker_tid);
+	ASSERT_NE(getpid(), p.took);
+	ASSERT_EQ(p.took, taker_tid);
+}
+
 TEST_F(mq, notify_second_registration_is_ebusy)
 {
 	struct sigevent none = { .sigev_notify = SIGEV_NONE };

@@ -19,6 +19,7 @@
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mount.h>
+#include <linux/msg.h>
 #include <linux/namei.h>
 #include <linux/nsproxy.h>
 #include <linux/percpu.h>
@@ -412,6 +413,13 @@ u64 rust_ipc_current_exec_id(void)
 	return current->self_exec_id;
 }
 
+/* What mq_open() charges against RLIMIT_MSGQUEUE per message slot
+ * (mqueue_get_inode()): struct msg_msg's size, which bindgen sees opaque. */
+size_t rust_ipc_msg_msg_size(void)
+{
+	return sizeof(struct msg_msg);
+}
+
 /* A thread of the group that takes sig when it runs: not exiting, not
  * blocking it. */
 static bool takes(struct task_struct *t, int sig)
@@ -421,10 +429,12 @@ static bool takes(struct task_struct *t, int sig)
 
 /* One that would take it now (complete_signal()'s wants_signal(), but for
  * its preference of a running thread: task_curr() is not exported): one
- * that takes it and is neither stopped nor traced. */
+ * that takes it, is neither stopped nor traced and has no signal pending
+ * (one that does, in a killable sleep as a vfork() parent's, may not run
+ * for long). */
 static bool wants(struct task_struct *t, int sig)
 {
-	return takes(t, sig) && !task_is_stopped_or_traced(t);
+	return takes(t, sig) && !task_is_stopped_or_traced(t) && !task_sigpending(t);
 }
 
 /*
@@ -432,7 +442,8 @@ static bool wants(struct task_struct *t, int sig)
  * process if it has not exec'd since it registered.  Native sends it
  * process-wide with do_send_sig_info(), which is not exported; here it
  * goes with send_sig_info() to the thread complete_signal() would pick:
- * the leader if it wants sig, else the first thread that does; if none
+ * the leader if it wants sig, else the first thread that does from the
+ * group's curr_target on (which then points to it, as natively); if none
  * does (natively the signal then waits process-wide), the first that
  * takes it when it runs (stopped, traced), else the leader (where it
  * then waits), or, if the leader has exited (a pthread_exit() of main),
@@ -469,9 +480,12 @@ void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
 			spin_lock_irqsave(&sighand->siglock, flags);
 			if (sighand == rcu_access_pointer(task->sighand) && !wants(task, sig)) {
 				struct task_struct *later = NULL, *live = NULL;
+				struct task_struct *start = task->signal->curr_target;
 
-				for_each_thread(task, t) {
+				t = start;
+				do {
 					if (wants(t, sig)) {
+						task->signal->curr_target = t;
 						later = live = NULL;
 						target = t;
 						break;
@@ -480,7 +494,8 @@ void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
 						later = t;
 					if (!live && !(t->flags & PF_EXITING))
 						live = t;
-				}
+					t = next_thread(t);
+				} while (t != start);
 				if (later)
 					target = later;
 				else if (live)

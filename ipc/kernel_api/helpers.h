@@ -56,6 +56,7 @@ struct pid *rust_ipc_current_tgid(void);
 struct pid *rust_ipc_get_pid(struct pid *pid);
 struct pid *rust_ipc_task_pid(struct task_struct *task);
 u64 rust_ipc_current_exec_id(void);
+size_t rust_ipc_msg_msg_size(void);
 void rust_ipc_mq_notify(struct pid *owner, u64 exec_id,
 			struct user_namespace *owner_user_ns, int sig, u64 value);
 void rust_ipc_cond_resched(void);

@@ -114,6 +114,7 @@ mod ffi {
         pub(super) fn rust_ipc_current_tgid() -> *mut bindings::pid;
         pub(super) fn rust_ipc_get_pid(pid: *mut bindings::pid) -> *mut bindings::pid;
         pub(super) fn rust_ipc_current_exec_id() -> u64;
+        pub(super) fn rust_ipc_msg_msg_size() -> usize;
         pub(super) fn rust_ipc_cond_resched();
         pub(super) fn rust_ipc_sweep_later();
         pub(super) fn rust_ipc_sweep_now();
@@ -694,6 +695,13 @@ pub(crate) fn task_prio(t: &Task) -> i32 {
 pub(crate) fn current_exec_id() -> u64 {
     // SAFETY: no preconditions.
     unsafe { ffi::rust_ipc_current_exec_id() }
+}
+
+/// `sizeof(struct msg_msg)`, what native's `mq_open` charges against
+/// `RLIMIT_MSGQUEUE` per message slot.
+pub(crate) fn msg_msg_size() -> usize {
+    // SAFETY: no preconditions.
+    unsafe { ffi::rust_ipc_msg_msg_size() }
 }
 
 /// `__do_notify`'s signal: `sig` with `SI_MESGQ` and `value` to the

@@ -145,12 +145,13 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
     fn make_chunk(&self, idx: usize) -> Result {
         let slot = self.chunks.get(idx / CHUNK).ok_or(EINVAL)?;
         if slot.load(Relaxed).is_null() {
-            // Charged to the caller's memory cgroup (native's idr nodes
-            // are freed as ids go; a chunk stays until the index is
-            // dropped or released: 2 KiB for every 256 ids ever used).
+            // Not charged to the caller's memory cgroup, as native's idr
+            // nodes are not: the namespace's queues share it, and a chunk
+            // stays until the index is dropped or released (2 KiB for
+            // every 256 ids ever used, at most 128 chunks).
             let c = KBox::new(
                 [const { Atomic::new(core::ptr::null_mut()) }; CHUNK],
-                GFP_KERNEL_ACCOUNT,
+                GFP_KERNEL,
             )?;
             // INVARIANT: from `KBox::into_raw`, freed only in `Drop` or
             // a grace period after `release` took it out; the release
@@ -302,9 +303,8 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
         let Some(old) = old.0.take() else {
             return;
         };
-        // Room to retire it, or a wait below (charged to the caller's
-        // memory cgroup, as the queues are).
-        let _ = retired.list.reserve(1, GFP_KERNEL_ACCOUNT);
+        // Room to retire it, or a wait below (not charged, as the chunks).
+        let _ = retired.list.reserve(1, GFP_KERNEL);
         // SAFETY: an FFI call without requirements.
         let cookie = unsafe { bindings::get_state_synchronize_rcu() };
         match retired.list.push_within_capacity((cookie, old)) {

@@ -283,6 +283,11 @@ impl SysvQueue {
         msgflg: i32,
         timeout: Option<Deadline>,
     ) -> io::Result<()> {
+        // Longer than any `msgmax` (an `int`): `EINVAL` as natively, before
+        // a copy of it is made.
+        if data.len() > i32::MAX as usize {
+            return Err(sys::errno(Errno::INVAL));
+        }
         // The native struct msgbuf: { long mtype; char mtext[]; }.
         if data.len() > MSGBUF_KEEP - 8 {
             let mut msg = Vec::new();
@@ -393,24 +398,20 @@ impl SysvQueue {
         msgflg: i32,
         timeout: Option<Deadline>,
     ) -> io::Result<(usize, i64)> {
-        let text = buf.len();
+        // No message is longer than `msgmax` (an `int`): a larger buffer
+        // takes what one of `i32::MAX` bytes does.
+        let text = buf.len().min(i32::MAX as usize);
         if text > MSGBUF_KEEP - 8 {
-            // A larger buffer is the call's own and is not written first
-            // (a 1 GiB one costs no 1 GiB of writes); only what the module
-            // writes is read back.
-            let mut msg: Vec<u8> = Vec::new();
-            msg.try_reserve_exact(text.saturating_add(8))
-                .map_err(|_| sys::errno(Errno::NOMEM))?;
-            // SAFETY: `msg` has a capacity of `8 + text` bytes.
-            let n =
-                unsafe { self.receive_msgbuf(msg.as_mut_ptr(), text, msgtyp, msgflg, timeout) }?;
+            // A larger buffer is the call's own, which only the module's
+            // writes fill: a buffer larger than any message costs what the
+            // message does.
+            let room = Scratch::new(text + 8)?;
+            // SAFETY: `room` is `8 + text` writable bytes.
+            let n = unsafe { self.receive_msgbuf(room.ptr, text, msgtyp, msgflg, timeout) }?;
             if n > text {
                 return Err(sys::errno(Errno::IO));
             }
-            // SAFETY: the module wrote the mtype and `n` bytes of text,
-            // within the capacity reserved.
-            unsafe { msg.set_len(8 + n) };
-            return unpack(&msg, buf, n);
+            return unpack(room.bytes(), buf, n);
         }
         with_msgbuf(text, |msg| {
             // SAFETY: `msg` is `8 + text` bytes long.
@@ -646,6 +647,41 @@ thread_local! {
     /// written once (zeroed), so that the module can pin them for a
     /// one-copy hand-over, which takes only pages that are there.
     static MSGBUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Private anonymous memory for a receive into a buffer larger than
+/// [`MSGBUF_KEEP`], mapped with `MAP_NORESERVE`: nothing is charged for its
+/// size, and its pages come only as the module writes the message (a 1 TiB
+/// buffer and an empty queue give `ENOMSG`, as natively, not `ENOMEM`).
+struct Scratch {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Scratch {
+    fn new(len: usize) -> io::Result<Self> {
+        use rustix::mm::{mmap_anonymous, MapFlags, ProtFlags};
+        let prot = ProtFlags::READ | ProtFlags::WRITE;
+        let flags = MapFlags::PRIVATE | MapFlags::NORESERVE;
+        // SAFETY: a new mapping, at an address the kernel chooses: no
+        // memory of this program changes.
+        let p = unsafe { mmap_anonymous(std::ptr::null_mut(), len, prot, flags) }?;
+        Ok(Self { ptr: p.cast(), len })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: the mapping is `len` readable bytes, initialized (zeros
+        // where nothing was written), and lives as long as `self`.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` and `len` are this mapping's, which nothing uses
+        // any more.  A failure cannot be reported from `drop`.
+        let _ = unsafe { rustix::mm::munmap(self.ptr.cast(), self.len) };
+    }
 }
 
 /// A received msgbuf's type and text, `n` bytes of it into `buf`; the

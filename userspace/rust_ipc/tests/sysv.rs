@@ -595,3 +595,43 @@ fn a_blocked_receive_takes_the_one_copy_way() {
     let s = q.stats().unwrap();
     assert_eq!((s.sent, s.received, s.handoffs), (1, 1, 1));
 }
+
+/// A buffer far larger than any message (1 TiB, never touched): a send of
+/// it is `EINVAL` and a receive into it from an empty queue `ENOMSG`, as
+/// natively, not `ENOMEM` (nor a copy of it); a message received into it
+/// arrives whole, and nothing past it is written.
+#[test]
+fn a_buffer_larger_than_any_message_costs_what_the_message_does() {
+    require_device!();
+    let f = fresh();
+    let q = f.0;
+    let len = 1usize << 40;
+    // SAFETY: a new anonymous mapping at an address the kernel chooses.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    assert_ne!(p, libc::MAP_FAILED);
+    // SAFETY: the mapping is `len` bytes, zero-filled, used only here.
+    let big = unsafe { std::slice::from_raw_parts_mut(p.cast::<u8>(), len) };
+    assert_eq!(errno(q.send(1, big, true)), libc::EINVAL);
+    assert_eq!(
+        errno(q.receive(big, Search::Any, RecvFlags::NOWAIT)),
+        libc::ENOMSG
+    );
+    let text: Vec<u8> = (0..8192u32).map(|i| (i % 251) as u8).collect();
+    q.send(7, &text, true).unwrap();
+    big[8192] = 0x5a;
+    let (n, t) = q.receive(big, Search::Any, RecvFlags::NOWAIT).unwrap();
+    assert_eq!((n, t), (8192, 7));
+    assert_eq!(&big[..8192], &text[..]);
+    assert_eq!(big[8192], 0x5a);
+    // SAFETY: `big` is not used after this.
+    assert_eq!(unsafe { libc::munmap(p, len) }, 0);
+}
