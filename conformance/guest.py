@@ -209,7 +209,9 @@ def stress_once(args, run):
         ops = int(m.group(1)) if m else None
         m = re.search(r"bogo-ops-per-second-real-time:\s*([\d.]+)", y)
         rate = float(m.group(1)) if m else None
-    fails = [l for l in out.splitlines() if re.search(r"\bfail:|FAILED|failed:", l)]
+    # stress-ng's failure lines ("fail:", "FAILED"); newer ones also end
+    # with a count, "failed: N", which is no failure when N is 0.
+    fails = [l for l in out.splitlines() if re.search(r"\bfail:|FAILED|failed: *[1-9]", l)]
     if rc == 0 and not fails and ops and rate is not None:
         return ops, rate, None
     note(out)
@@ -352,9 +354,13 @@ def suite_pypi(suite, module):
             if line.startswith("CONF\t"):
                 print(line, flush=True)
                 seen += 1
+        # The run as a whole, on both sides, so that a run that fails
+        # after its last verdict (a crash at exit) is compared too.
         if rc is None or not seen:
             emit(suite, "(suite)", run, "FAIL",
                  "timed out" if rc is None else f"exit {rc}, no test ran")
+        else:
+            emit(suite, "(suite)", run, "PASS" if rc == 0 else "FAIL", f"exit {rc}")
         others = [l for l in out.splitlines() if not l.startswith("CONF\t")]
         if others:
             note("\n".join(others[-80:]))
@@ -494,9 +500,13 @@ def suite_crate(suite):
                 else:
                     emit(suite, prefix + name, run, "FAIL", said[:300])
                     failed[run].add(prefix + name)
+            # The run as a whole, on both sides (its failed tests are
+            # their own rows): a crash after the last verdict is compared.
             if rc is None or (rc != 0 and "FAILED" not in out) or not verdicts:
                 emit(suite, prefix + "(run)", run, "FAIL",
                      "timed out" if rc is None else f"exit {rc}, {len(verdicts)} tests")
+            else:
+                emit(suite, prefix + "(run)", run, "PASS", f"{len(verdicts)} tests")
             if rc != 0:
                 note(out[-4000:])
         # Some tests leave their queues behind (natively too).

@@ -11,8 +11,10 @@ A test native passes must pass on rust_ipc too; where it does not, the
 difference must be listed, with its reason, in KNOWN_DIFFERENCES
 (conformance/known-differences: "suite<TAB>test<TAB>reason" lines), or the
 report fails.  A test native fails or skips is not a rust_ipc matter (it is
-shown, not counted).  Every drop-in check (CONFCHECK) must pass.  Exits 0
-when all that holds and the guest ran to the end, 1 otherwise.
+shown, not counted), but every suite must have at least one test that both
+ran (native passed it): a suite that did not run, or ran on one side only
+(CONF_RUNS), fails the report.  Every drop-in check (CONFCHECK) must pass.
+Exits 0 when all that holds and the guest ran to the end, 1 otherwise.
 """
 import sys
 
@@ -86,6 +88,9 @@ def main():
             for run, (st, detail) in (("native", nat), ("rust_ipc", rus)):
                 if detail:
                     print(f"{'':<{W}}   {run}: {detail}")
+        if n["same"] + n["known"] + n["differ"] == 0:
+            print(f"{suite}: nothing compared (no test that native passed)")
+            ok = False
         for what, st, detail in checks.get(suite, []):
             print(f"check: {what}: {st}{' (' + detail + ')' if detail else ''}")
             if st != "PASS":
