@@ -898,28 +898,6 @@ TEST_F(edge, sysv_rt_caller_does_not_wait_for_a_preempted_lower_priority_caller)
 
 /* ---- the memory cgroup -------------------------------------------------------- */
 
-/* The number in cg/file, or the one after "key " in it; LONG_MAX for "max"; -1. */
-static long cg_read(const char *cg, const char *file, const char *key)
-{
-	char path[256], buf[4096], *p = buf;
-
-	snprintf(path, sizeof(path), "%s/%s", cg, file);
-	if (read_text(path, buf, sizeof(buf)) <= 0)
-		return -1;
-	if (key) {
-		size_t k = strlen(key);
-
-		while (strncmp(p, key, k) || p[k] != ' ') {
-			p = strchr(p, '\n');
-			if (!p)
-				return -1;
-			p++;
-		}
-		p += k + 1;
-	}
-	return strncmp(p, "max", 3) == 0 ? LONG_MAX : strtol(p, NULL, 10);
-}
-
 /*
  * Creates the test's cgroup with memory.max CG_MAX (memory.swap.max 0 if
  * there is swap accounting), or SKIPs without the memory controller.

@@ -119,7 +119,8 @@ static int make_parent_queues(struct __test_metadata *_metadata, FIXTURE_DATA(ns
 	return mqd;
 }
 
-/* The parent's queues still hold exactly their one message each. */
+/* The parent's queues still hold exactly their one message each: "parent"
+ * of priority 1 and of type 7, and a receive writes nothing past it. */
 static void check_parent_queues(struct __test_metadata *_metadata, FIXTURE_DATA(ns) *self,
 				int mqd, int id)
 {
@@ -127,17 +128,22 @@ static void check_parent_queues(struct __test_metadata *_metadata, FIXTURE_DATA(
 	struct msqid_ds ds;
 	struct m msg;
 	char buf[16];
-	unsigned int prio;
+	unsigned int prio = ~0u;
 
 	SYS(be->mq_getattr(mqd, &a));
 	ASSERT_EQ(1, a.mq_curmsgs);
+	memset(buf, POISON, sizeof(buf));
 	ASSERT_EQ(6, SYS(be->mq_receive(mqd, buf, sizeof(buf), &prio)));
+	ASSERT_EQ(1u, prio);
 	ASSERT_EQ(0, memcmp(buf, "parent", 6));
+	ASSERT_EQ(sizeof(buf), first_written(buf, 6, sizeof(buf)));
 	SYS(be->msgctl(id, IPC_STAT, &ds));
 	ASSERT_EQ(1u, ds.msg_qnum);
+	memset(&msg, POISON, sizeof(msg));
 	ASSERT_EQ(6, SYS(be->msgrcv(id, &msg, sizeof(msg.text), 0, IPC_NOWAIT)));
 	ASSERT_EQ(7, msg.mtype);
 	ASSERT_EQ(0, memcmp(msg.text, "parent", 6));
+	ASSERT_EQ(sizeof(msg.text), first_written(msg.text, 6, sizeof(msg.text)));
 	be->mq_close(mqd);
 }
 
@@ -525,6 +531,16 @@ TEST_F(ns, dead_namespace_frees_its_queues)
 	close(go[1]);
 }
 
+/* unshare(flag) in a new child: 0 if it worked, else its errno. */
+static int unshare_errno(int flag)
+{
+	pid_t pid = fork_child();
+
+	if (pid == 0)
+		_exit(unshare(flag) ? errno : 0);
+	return wait_child(pid);
+}
+
 /*
  * Tries unshare(flag) (CLONE_NEWIPC, CLONE_NEWPID) in a new child until it
  * works (ENOSPC: the user's max_ipc_namespaces or max_pid_namespaces is used
@@ -556,7 +572,8 @@ static long ms_until_a_namespace_can_be_made(int flag)
  * In a child of a new user namespace whose user.max_ipc_namespaces is 1:
  * a process makes an IPC namespace, uses it (rust_ipc: through a device
  * descriptor of its own, kept open until it exits if keep, else closed
- * first) and exits; then a new IPC namespace is tried until it can be made.
+ * first), checks that the limit holds while it lives (ENOSPC for another)
+ * and exits; then a new IPC namespace is tried until it can be made.
  * Returns 0 if the first try made it, else the milliseconds until one did
  * (at least 1), or -1.
  */
@@ -578,6 +595,8 @@ static long ms_until_the_count_comes_back(const struct ns_backend *b, int keep)
 		} else {
 			CHILD_CHECK(b->msgget(IPC_PRIVATE, 0600) >= 0);
 		}
+		/* The positive control: the count is used up meanwhile. */
+		CHILD_CHECK(unshare_errno(CLONE_NEWIPC) == ENOSPC);
 		_exit(0);
 	}
 	if (wait_child(pid))
@@ -716,6 +735,8 @@ TEST_F(ns, leaving_a_namespace_with_its_descriptors_open_gives_it_back)
 		CHILD_CHECK(be->mq_send(mqd, "left", 4, 5) == 0);
 		id = be->msgget(self->key, IPC_CREAT | IPC_EXCL | 0600);
 		CHILD_CHECK(id >= 0 && be->msgsnd(id, &msg, 4, 0) == 0);
+		/* The positive control: no third one while it lives. */
+		CHILD_CHECK(unshare_errno(CLONE_NEWIPC) == ENOSPC);
 		CHILD_CHECK(setns(home, CLONE_NEWIPC) == 0);
 		ms = ms_until_a_namespace_can_be_made(CLONE_NEWIPC);
 		if (ms < 0 || ms > (be == &ripc_be ? 4000 : 0))
@@ -910,6 +931,8 @@ TEST_F(ns, a_dead_namespaces_queue_keeps_its_mqueue_mounts_read_only_state)
 		CHILD_CHECK(q >= 0);
 		CHILD_CHECK(mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0);
 		CHILD_CHECK(be->mq_fchmod(q, 0640) == -1 && errno == EROFS);
+		/* The positive control: no third one while it lives. */
+		CHILD_CHECK(unshare_errno(CLONE_NEWIPC) == ENOSPC);
 		/* The namespace dies; its mqueue file system stays mounted here. */
 		CHILD_CHECK(setns(home, CLONE_NEWIPC) == 0);
 		ms = ms_until_a_namespace_can_be_made(CLONE_NEWIPC);
@@ -1110,11 +1133,12 @@ TEST_F(ns, listing_shows_only_the_callers_namespace)
 }
 
 /*
- * Active 2 KiB kmalloc objects (kmalloc-2k and kmalloc-cg-2k), or -1: the
- * caches shrunk first, so that objects freed into a CPU's slabs, which
- * slabinfo counts as active, are counted as free.
+ * Active objects of the 2 KiB kmalloc caches, or -1: kmalloc-2k's (plain),
+ * kmalloc-cg-2k's (cgroup), or both (NULL); the caches shrunk first, so
+ * that objects freed into a CPU's slabs, which slabinfo counts as active,
+ * are counted as free.
  */
-static long kmalloc_2k_objects(void)
+static long kmalloc_2k_objects(const char *which)
 {
 	char line[512], name[128];
 	long total = -1, active;
@@ -1127,7 +1151,8 @@ static long kmalloc_2k_objects(void)
 		return -1;
 	while (fgets(line, sizeof(line), f))
 		if (sscanf(line, "%127s %ld", name, &active) == 2 &&
-		    (!strcmp(name, "kmalloc-2k") || !strcmp(name, "kmalloc-cg-2k")))
+		    (which ? !strcmp(name, which) :
+		     !strcmp(name, "kmalloc-2k") || !strcmp(name, "kmalloc-cg-2k")))
 			total = (total < 0 ? 0 : total) + active;
 	fclose(f);
 	return total;
@@ -1139,23 +1164,26 @@ static long kmalloc_2k_objects(void)
  * of the id index each) dies while a device file opened in it stays open,
  * which keeps its emptied entry: the index's chunks are freed with its
  * queues, not kept until the file is closed (127 chunks, 254 KiB, were
- * kept before).
+ * kept before).  They are not charged to a memory cgroup, as native's idr
+ * nodes are not (kmalloc-2k, not kmalloc-cg-2k: they were charged).
  */
 TEST(a_dead_namespaces_id_index_goes_while_a_file_holds_its_entry)
 {
 	enum { CHUNKS = 127 };
-	long before, after = -1;
+	long before, plain, after = -1;
 	int home, fd;
 
 	REQUIRE_ROOT();
 	if (ripc_probe())
 		SKIP(return, "no /dev/rust_ipc");
-	ASSERT_LE(0, kmalloc_2k_objects());
+	ASSERT_LE(0, kmalloc_2k_objects(NULL));
+	ASSERT_LE(0, kmalloc_2k_objects("kmalloc-2k"));
 	home = SYS(open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC));
 	SYS(unshare(CLONE_NEWIPC));
 	/* Opened in the new namespace: the file holds its entry. */
 	fd = SYS(open(RIPC_DEVICE, O_RDWR | O_CLOEXEC));
-	before = kmalloc_2k_objects();
+	before = kmalloc_2k_objects(NULL);
+	plain = kmalloc_2k_objects("kmalloc-2k");
 	for (int k = 0; k < CHUNKS; k++) {
 		int next = k * 256, old, id;
 
@@ -1164,13 +1192,14 @@ TEST(a_dead_namespaces_id_index_goes_while_a_file_holds_its_entry)
 		ASSERT_EQ(k * 256, id);
 		SYS(ripc_msgctl(id, IPC_RMID, NULL));
 	}
-	ASSERT_LE(before + CHUNKS - 16, kmalloc_2k_objects());
+	ASSERT_LE(before + CHUNKS - 16, kmalloc_2k_objects(NULL));
+	ASSERT_LE(plain + CHUNKS - 16, kmalloc_2k_objects("kmalloc-2k"));
 	/* Left: the namespace dies (no task, no nsfs file), the sweep
 	 * retires its entry within a few seconds. */
 	SYS(setns(home, CLONE_NEWIPC));
 	close(home);
 	for (int i = 0; i < 100; i++) {
-		after = kmalloc_2k_objects();
+		after = kmalloc_2k_objects(NULL);
 		if (after < before + 16)
 			break;
 		usleep(100000);

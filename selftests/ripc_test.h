@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <linux/capability.h>
@@ -196,6 +197,29 @@ static inline int stop_and_continue_parent(void)
 	bad |= wait_stat_state(path, 'T');
 	kill(getppid(), SIGCONT);
 	return bad | wait_blocked(getppid());
+}
+
+/* Of a cgroup directory cg: the number in its file, or the one after "key "
+ * in it; LONG_MAX for "max"; -1. */
+static inline long cg_read(const char *cg, const char *file, const char *key)
+{
+	char path[256], buf[4096], *p = buf;
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	if (read_text(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	if (key) {
+		size_t k = strlen(key);
+
+		while (strncmp(p, key, k) || p[k] != ' ') {
+			p = strchr(p, '\n');
+			if (!p)
+				return -1;
+			p++;
+		}
+		p += k + 1;
+	}
+	return strncmp(p, "max", 3) == 0 ? LONG_MAX : strtol(p, NULL, 10);
 }
 
 /* Whether the effective set has cap (a CAP_* number). */
