@@ -34,6 +34,7 @@
 #include <sched.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <linux/userfaultfd.h>
 #include <stddef.h>
@@ -783,7 +784,12 @@ static inline int uffd_open(void)
  */
 #define CHILD_DENY_NATIVE_MQ_CALLS(err) do { \
 	struct sock_filter __f[] = { \
+		/* Another architecture's numbers (x32, i386): not these. */ \
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)), \
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0), \
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), \
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)), \
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT, 2, 0), \
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mq_timedsend, 2, 0), \
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mq_timedreceive, 1, 0), \
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), \
