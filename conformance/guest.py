@@ -360,7 +360,7 @@ def suite_pypi(suite, module):
             emit(suite, "(suite)", run, "FAIL",
                  "timed out" if rc is None else f"exit {rc}, no test ran")
         else:
-            emit(suite, "(suite)", run, "PASS" if rc == 0 else "FAIL", f"exit {rc}")
+            emit(suite, "(suite)", run, "PASS" if rc == 0 else "FAIL", f"exit {rc}, {seen} tests")
         others = [l for l in out.splitlines() if not l.startswith("CONF\t")]
         if others:
             note("\n".join(others[-80:]))
@@ -502,7 +502,8 @@ def suite_crate(suite):
                     failed[run].add(prefix + name)
             # The run as a whole, on both sides (its failed tests are
             # their own rows): a crash after the last verdict is compared.
-            if rc is None or (rc != 0 and "FAILED" not in out) or not verdicts:
+            failed_tests = re.search(r"^test result: FAILED", out, re.M)
+            if rc is None or (rc != 0 and not failed_tests) or not verdicts:
                 emit(suite, prefix + "(run)", run, "FAIL",
                      "timed out" if rc is None else f"exit {rc}, {len(verdicts)} tests")
             else:

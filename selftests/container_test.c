@@ -1903,7 +1903,7 @@ TEST_F(container, a_container_in_a_memory_cgroup_gets_enomem_and_its_end_uncharg
 	struct memcg_fill *r = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	struct rlimit inf = { RLIM_INFINITY, RLIM_INFINITY }, old;
-	long base, cur, peak, after = -1, kept;
+	long base, cur, peak, after = -1, kept, slack;
 	struct timespec t0, t1;
 	char ctl[256] = "";
 	int ms = -1;
@@ -1998,10 +1998,13 @@ TEST_F(container, a_container_in_a_memory_cgroup_gets_enomem_and_its_end_uncharg
 	ASSERT_EQ(0, cg_read(self->cg, "memory.events", "oom_kill"));
 	TELL('e');
 	ASSERT_EQ(0, end_container(self));
+	/* Beside 512 KiB, what each CPU's charge stock may keep (a batch of
+	 * 64 pages), counted in memory.current though nothing uses it. */
+	slack = (512L << 10) + sysconf(_SC_NPROCESSORS_CONF) * (256L << 10);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < 400; i++) {
 		after = cg_read(self->cg, "memory.current", NULL);
-		if (after >= 0 && after <= base + (512 << 10))
+		if (after >= 0 && after <= base + slack)
 			break;
 		usleep(10000);
 	}
@@ -2011,7 +2014,7 @@ TEST_F(container, a_container_in_a_memory_cgroup_gets_enomem_and_its_end_uncharg
 	TH_LOG("%s: memory.current %ld once the container ended, after %d ms (%+ld from before "
 	       "the fills)", mq->name, after, ms, kept);
 	ASSERT_LE(0, after);
-	ASSERT_GE(base + (512 << 10), after) TH_LOG("the dead namespace's queues stay charged");
+	ASSERT_GE(base + slack, after) TH_LOG("the dead namespace's queues stay charged");
 	ASSERT_EQ(0, cg_read(self->cg, "memory.events", "oom_kill"));
 }
 

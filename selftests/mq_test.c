@@ -1621,6 +1621,7 @@ struct pending_leader {
 	const struct mq_backend *backend;
 	mqd_t q;
 	pid_t leader;
+	volatile pid_t child;	/* the vfork() child, once it runs */
 	volatile int done;	/* the vfork() child's cue to exit */
 	int bad;
 	pid_t took;		/* who took the notification, right after the send */
@@ -1631,8 +1632,11 @@ static void *send_past_a_busy_leader(void *arg)
 	struct pending_leader *p = arg;
 	char path[64];
 
+	/* Once the child runs, the leader's sleep is the vfork() wait. */
+	for (int i = 0; i < 3000 && !p->child; i++)
+		usleep(1000);
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", p->leader);
-	p->bad = wait_stat_state(path, 'D');
+	p->bad = !p->child || wait_stat_state(path, 'D');
 	if (!p->bad)
 		p->bad = (int)syscall(SYS_tgkill, p->leader, p->leader, SIGUSR2);
 	if (!p->bad)
@@ -1678,9 +1682,13 @@ TEST_F(mq, notify_passes_over_a_leader_with_a_signal_pending)
 	ASSERT_EQ(0, pthread_create(&t, NULL, send_past_a_busy_leader, &p));
 	child = vfork();
 	if (child == 0) {
-		/* Shares the memory: waits for the thread's cue (at most 5 s). */
+		/* Shares the memory: says it runs, waits for the thread's cue
+		 * (at most 5 s), with raw system calls only. */
+		struct timespec ms = { 0, 1000000 };
+
+		p.child = (pid_t)syscall(SYS_getpid);
 		for (int i = 0; i < 5000 && !p.done; i++)
-			usleep(1000);
+			syscall(SYS_nanosleep, &ms, NULL);
 		_exit(0);
 	}
 	ASSERT_LT(0, child);

@@ -1164,26 +1164,27 @@ static long kmalloc_2k_objects(const char *which)
  * of the id index each) dies while a device file opened in it stays open,
  * which keeps its emptied entry: the index's chunks are freed with its
  * queues, not kept until the file is closed (127 chunks, 254 KiB, were
- * kept before).  They are not charged to a memory cgroup, as native's idr
- * nodes are not (kmalloc-2k, not kmalloc-cg-2k: they were charged).
+ * kept before).  They are charged to the memory cgroup of the task that
+ * made them (kmalloc-cg-2k): native's idr nodes are not, but they go with
+ * their ids, and a chunk stays until its namespace dies.
  */
 TEST(a_dead_namespaces_id_index_goes_while_a_file_holds_its_entry)
 {
 	enum { CHUNKS = 127 };
-	long before, plain, after = -1;
+	long before, charged, after = -1;
 	int home, fd;
 
 	REQUIRE_ROOT();
 	if (ripc_probe())
 		SKIP(return, "no /dev/rust_ipc");
 	ASSERT_LE(0, kmalloc_2k_objects(NULL));
-	ASSERT_LE(0, kmalloc_2k_objects("kmalloc-2k"));
+	ASSERT_LE(0, kmalloc_2k_objects("kmalloc-cg-2k"));
 	home = SYS(open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC));
 	SYS(unshare(CLONE_NEWIPC));
 	/* Opened in the new namespace: the file holds its entry. */
 	fd = SYS(open(RIPC_DEVICE, O_RDWR | O_CLOEXEC));
 	before = kmalloc_2k_objects(NULL);
-	plain = kmalloc_2k_objects("kmalloc-2k");
+	charged = kmalloc_2k_objects("kmalloc-cg-2k");
 	for (int k = 0; k < CHUNKS; k++) {
 		int next = k * 256, old, id;
 
@@ -1193,7 +1194,7 @@ TEST(a_dead_namespaces_id_index_goes_while_a_file_holds_its_entry)
 		SYS(ripc_msgctl(id, IPC_RMID, NULL));
 	}
 	ASSERT_LE(before + CHUNKS - 16, kmalloc_2k_objects(NULL));
-	ASSERT_LE(plain + CHUNKS - 16, kmalloc_2k_objects("kmalloc-2k"));
+	ASSERT_LE(charged + CHUNKS - 16, kmalloc_2k_objects("kmalloc-cg-2k"));
 	/* Left: the namespace dies (no task, no nsfs file), the sweep
 	 * retires its entry within a few seconds. */
 	SYS(setns(home, CLONE_NEWIPC));

@@ -428,13 +428,15 @@ static bool takes(struct task_struct *t, int sig)
 }
 
 /* One that would take it now (complete_signal()'s wants_signal(), but for
- * its preference of a running thread: task_curr() is not exported): one
- * that takes it, is neither stopped nor traced and has no signal pending
- * (one that does, in a killable sleep as a vfork() parent's, may not run
- * for long). */
+ * its preference of a running thread, of which task_curr() is not exported
+ * and only the caller is known here): one that takes it, is neither
+ * stopped nor traced, and has no signal pending (one that does, in a
+ * killable sleep as a vfork() parent's, may not run for long) or is the
+ * caller. */
 static bool wants(struct task_struct *t, int sig)
 {
-	return takes(t, sig) && !task_is_stopped_or_traced(t) && !task_sigpending(t);
+	return takes(t, sig) && !task_is_stopped_or_traced(t) &&
+	       (t == current || !task_sigpending(t));
 }
 
 /*

@@ -145,13 +145,14 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
     fn make_chunk(&self, idx: usize) -> Result {
         let slot = self.chunks.get(idx / CHUNK).ok_or(EINVAL)?;
         if slot.load(Relaxed).is_null() {
-            // Not charged to the caller's memory cgroup, as native's idr
-            // nodes are not: the namespace's queues share it, and a chunk
-            // stays until the index is dropped or released (2 KiB for
-            // every 256 ids ever used, at most 128 chunks).
+            // Charged to the caller's memory cgroup, where native's idr
+            // nodes are not: they are freed as ids go, and a chunk stays
+            // until the index is dropped or released (2 KiB for every 256
+            // ids ever used), so that a namespace's user cannot keep
+            // uncharged memory with no queue.
             let c = KBox::new(
                 [const { Atomic::new(core::ptr::null_mut()) }; CHUNK],
-                GFP_KERNEL,
+                GFP_KERNEL_ACCOUNT,
             )?;
             // INVARIANT: from `KBox::into_raw`, freed only in `Drop` or
             // a grace period after `release` took it out; the release
@@ -303,8 +304,9 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
         let Some(old) = old.0.take() else {
             return;
         };
-        // Room to retire it, or a wait below (not charged, as the chunks).
-        let _ = retired.list.reserve(1, GFP_KERNEL);
+        // Room to retire it, or a wait below (charged to the caller's
+        // memory cgroup, as the queues are).
+        let _ = retired.list.reserve(1, GFP_KERNEL_ACCOUNT);
         // SAFETY: an FFI call without requirements.
         let cookie = unsafe { bindings::get_state_synchronize_rcu() };
         match retired.list.push_within_capacity((cookie, old)) {

@@ -411,7 +411,7 @@ impl SysvQueue {
             if n > text {
                 return Err(sys::errno(Errno::IO));
             }
-            return unpack(room.bytes(), buf, n);
+            return unpack(room.bytes(8 + n), buf, n);
         }
         with_msgbuf(text, |msg| {
             // SAFETY: `msg` is `8 + text` bytes long.
@@ -669,10 +669,12 @@ impl Scratch {
         Ok(Self { ptr: p.cast(), len })
     }
 
-    fn bytes(&self) -> &[u8] {
+    /// Its first `n` bytes (at most its length).
+    fn bytes(&self, n: usize) -> &[u8] {
         // SAFETY: the mapping is `len` readable bytes, initialized (zeros
-        // where nothing was written), and lives as long as `self`.
-        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+        // where nothing was written), and lives as long as `self`; a
+        // mapping of `n` bytes made, `n` is at most `isize::MAX`.
+        unsafe { std::slice::from_raw_parts(self.ptr, n.min(self.len)) }
     }
 }
 

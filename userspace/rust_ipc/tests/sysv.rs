@@ -617,7 +617,14 @@ fn a_buffer_larger_than_any_message_costs_what_the_message_does() {
             0,
         )
     };
-    assert_ne!(p, libc::MAP_FAILED);
+    if p == libc::MAP_FAILED {
+        // `vm.overcommit_memory` 2 charges even `MAP_NORESERVE` mappings.
+        eprintln!(
+            "skipped: no 1 TiB mapping ({})",
+            std::io::Error::last_os_error()
+        );
+        return;
+    }
     // SAFETY: the mapping is `len` bytes, zero-filled, used only here.
     let big = unsafe { std::slice::from_raw_parts_mut(p.cast::<u8>(), len) };
     assert_eq!(errno(q.send(1, big, true)), libc::EINVAL);
