@@ -503,7 +503,8 @@ def suite_crate(suite):
             # The run as a whole, on both sides (its failed tests are
             # their own rows): a crash after the last verdict is compared.
             failed_tests = re.search(r"^test result: FAILED", out, re.M)
-            if rc is None or (rc != 0 and not failed_tests) or not verdicts:
+            # A binary without tests (a library's) runs none and exits 0.
+            if rc is None or (rc != 0 and not failed_tests) or (not verdicts and rc != 0):
                 emit(suite, prefix + "(run)", run, "FAIL",
                      "timed out" if rc is None else f"exit {rc}, {len(verdicts)} tests")
             else:
