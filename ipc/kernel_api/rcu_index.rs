@@ -304,9 +304,9 @@ impl<T: Send + Sync, const N: usize> RcuIndex<T, N> {
         let Some(old) = old.0.take() else {
             return;
         };
-        // Room to retire it, or a wait below (charged to the caller's
-        // memory cgroup, as the queues are).
-        let _ = retired.list.reserve(1, GFP_KERNEL_ACCOUNT);
+        // Room to retire it, or a wait below (not charged: the list is the
+        // namespace's, shared by its queues' users, as native's idr).
+        let _ = retired.list.reserve(1, GFP_KERNEL);
         // SAFETY: an FFI call without requirements.
         let cookie = unsafe { bindings::get_state_synchronize_rcu() };
         match retired.list.push_within_capacity((cookie, old)) {

@@ -652,7 +652,9 @@ thread_local! {
 /// Private anonymous memory for a receive into a buffer larger than
 /// [`MSGBUF_KEEP`], mapped with `MAP_NORESERVE`: nothing is charged for its
 /// size, and its pages come only as the module writes the message (a 1 TiB
-/// buffer and an empty queue give `ENOMSG`, as natively, not `ENOMEM`).
+/// buffer and an empty queue give `ENOMSG`, as natively, not `ENOMEM`; but
+/// under `vm.overcommit_memory` 2, which charges every private mapping, a
+/// buffer beyond the commit limit is `ENOMEM`).
 struct Scratch {
     ptr: *mut u8,
     len: usize,

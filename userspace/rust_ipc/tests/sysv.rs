@@ -618,11 +618,11 @@ fn a_buffer_larger_than_any_message_costs_what_the_message_does() {
         )
     };
     if p == libc::MAP_FAILED {
-        // `vm.overcommit_memory` 2 charges even `MAP_NORESERVE` mappings.
-        eprintln!(
-            "skipped: no 1 TiB mapping ({})",
-            std::io::Error::last_os_error()
-        );
+        // `vm.overcommit_memory` 2 charges even `MAP_NORESERVE` mappings
+        // (and the crate's own scratch mapping: ENOMEM there).
+        let e = std::io::Error::last_os_error();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOMEM), "mmap");
+        eprintln!("skipped: no 1 TiB mapping ({e})");
         return;
     }
     // SAFETY: the mapping is `len` bytes, zero-filled, used only here.
