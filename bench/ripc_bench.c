@@ -1364,8 +1364,10 @@ static double fig_ratio(const struct fig *f, int ref)
 
 	if (!r || r->nruns == 0)
 		return __builtin_nan("");
+	/* A lower-is-better figure of 0 or less (MemFree's delta when the
+	 * caches' warm state hid the messages) has no meaningful ratio. */
 	if (unit_lower_better[f->unit])
-		return f->med > 0 ? r->med / f->med : __builtin_nan("");
+		return f->med > 0 && r->med > 0 ? r->med / f->med : __builtin_nan("");
 	return r->med > 0 ? f->med / r->med : __builtin_nan("");
 }
 
