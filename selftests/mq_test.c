@@ -1010,6 +1010,9 @@ TEST(non_queue_verdicts_come_from_the_module_when_the_native_calls_are_enosys)
 	if (pid == 0) {
 		int bad = 0;
 
+		/* A new child for each call, one after another: more than
+		 * CHILD_TIMEOUT on a slow (debug) kernel. */
+		alarm(60);
 		CHILD_DENY_NATIVE_MQ_CALLS(ENOSYS);
 		/* As a kernel without CONFIG_POSIX_MQUEUE. */
 		CHILD_CHECK(syscall(SYS_mq_timedsend, p[1], "x", 1, 0, NULL) == -1 &&
