@@ -187,6 +187,28 @@ int main(int argc, char **argv)
 	MEASURE("ripc-msgget-rmid", 0,
 		ripc_msgctl(ripc_msgget(IPC_PRIVATE, IPC_CREAT | 0600), IPC_RMID, NULL));
 
+	/* Looking up what exists (bench/ripc_scale times them with many
+	 * other queues): a key, and a name opened and closed. */
+	{
+		int snat = msgget(0x52495043, IPC_CREAT | 0600);
+		int srip = ripc_msgget(0x52495043, IPC_CREAT | 0600);
+
+		if (snat < 0 || srip < 0)
+			die("msgget(key)");
+		MEASURE("native-msgget-key", 0, msgget(0x52495043, 0600) == snat ? 0 : -1);
+		MEASURE("ripc-msgget-key", 0, ripc_msgget(0x52495043, 0600) == srip ? 0 : -1);
+		msgctl(snat, IPC_RMID, NULL);
+		ripc_msgctl(srip, IPC_RMID, NULL);
+	}
+	MEASURE("native-mq-open-close", 0, ({
+			int q_ = mq_open("/entry-empty", O_RDWR);
+			q_ < 0 ? -1 : close(q_);
+		}));
+	MEASURE("ripc-mq-open-close", 0, ({
+			int q_ = ripc_mq_open("/entry-empty", O_RDWR);
+			q_ < 0 ? -1 : close(q_);
+		}));
+
 	MEASURE("native-mq-open-close-unlink", 0, ({
 			int q_ = mq_open("/entry-new", O_RDWR | O_CREAT, 0600, &attr);
 			q_ < 0 ? -1 : (close(q_), mq_unlink("/entry-new"));
