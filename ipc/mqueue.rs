@@ -143,8 +143,17 @@ impl MqNs {
     }
 }
 
-/// A queue name (its bytes after the leading slash).
+/// A queue name (its bytes after the leading slash), as the names keep
+/// it (a call's name is a borrow of what it read).
 struct Name(KVec<u8>);
+
+impl Name {
+    fn new(name: &[u8]) -> Result<Name> {
+        let mut v = KVec::with_capacity(name.len(), GFP_KERNEL_ACCOUNT)?;
+        v.extend_from_slice(name, GFP_KERNEL_ACCOUNT)?;
+        Ok(Name(v))
+    }
+}
 
 /// A namespace's queue names (native: the dentries of its mqueue mount):
 /// found by name in a [`Hashed`] table (a lookup among 30 000 names
@@ -191,16 +200,15 @@ impl Names {
         self.by_name.is_empty()
     }
 
-    fn get(&self, name: &Name) -> Option<&Arc<MqQueue>> {
-        self.by_name.get(&name.0).map(|e| &e.q)
+    fn get(&self, name: &[u8]) -> Option<&Arc<MqQueue>> {
+        self.by_name.get(name).map(|e| &e.q)
     }
 
     /// Adds `name` (not yet present) for `q`; nothing is changed on ENOMEM.
-    fn add(&mut self, name: Name, q: &Arc<MqQueue>) -> Result {
-        let mut copy = KVec::with_capacity(name.0.len(), GFP_KERNEL_ACCOUNT)?;
-        copy.extend_from_slice(&name.0, GFP_KERNEL_ACCOUNT)?;
+    fn add(&mut self, name: &[u8], q: &Arc<MqQueue>) -> Result {
         let serial = self.next_serial;
-        let b = RBTreeNode::new(serial, (Name(copy), q.clone()), GFP_KERNEL_ACCOUNT)?;
+        let b = RBTreeNode::new(serial, (Name::new(name)?, q.clone()), GFP_KERNEL_ACCOUNT)?;
+        let name = Name::new(name)?;
         self.by_name.reserve()?;
         self.by_name.insert(Named {
             name,
@@ -213,8 +221,8 @@ impl Names {
     }
 
     /// Removes `name`; returns its queue.
-    fn remove(&mut self, name: &Name) -> Option<Arc<MqQueue>> {
-        let e = self.by_name.remove(&name.0)?;
+    fn remove(&mut self, name: &[u8]) -> Option<Arc<MqQueue>> {
+        let e = self.by_name.remove(name)?;
         self.by_serial.remove(&e.serial);
         Some(e.q)
     }
@@ -720,37 +728,48 @@ pub(crate) struct MqHandle {
 /// `ENAMETOOLONG` from `PATH_MAX` bytes on), the file name (`ENOENT` if
 /// empty, `EACCES` for `.`, `..` or another slash, `ENAMETOOLONG` past
 /// `NAME_MAX`).  `looked_up` runs between the system call's checks and the
-/// lookup's (`mq_unlink`'s `mnt_want_write` comes between them).
-fn read_name(ptr: u64, looked_up: impl FnOnce() -> Result) -> Result<KVec<u8>> {
+/// lookup's (`mq_unlink`'s `mnt_want_write` comes between them).  The
+/// name is read into `small` (a longer one is always refused) and returned
+/// without its slash.
+fn read_name(
+    ptr: u64,
+    small: &mut [u8; NAME_MAX + 3],
+    looked_up: impl FnOnce() -> Result,
+) -> Result<&[u8]> {
     // glibc looks at the first byte alone (`EINVAL`): a name without the
     // slash is not read on, where the rest may fault.
     if read_user::<u8>(ptr)? != b'/' {
         return Err(EINVAL);
     }
     // A name that fits (a slash, NAME_MAX bytes, the NUL, and one byte to
-    // tell a longer one) is read onto the stack: zeroing and allocating
-    // the PATH_MAX buffer cost about 1 400 instructions an `mq_open`.
-    let mut small = [0u8; NAME_MAX + 3];
-    let name = kernel::uaccess::UserSlice::new(
+    // tell a longer one) is read onto the caller's stack, and looked up
+    // from there: zeroing and allocating the PATH_MAX buffer cost about
+    // 1 400 instructions an `mq_open`, a copy of the name about 260.
+    let len = kernel::uaccess::UserSlice::new(
         kernel::uaccess::UserPtr::from_addr(ptr as usize),
         small.len(),
     )
     .reader()
-    .strcpy_into_buf(&mut small)?
-    .to_bytes();
-    if name.len() <= NAME_MAX + 1 {
-        return check_name(name, looked_up);
+    .strcpy_into_buf(small)?
+    .to_bytes()
+    .len();
+    if len <= NAME_MAX + 1 {
+        return check_name(small.get(..len).ok_or(EINVAL)?, looked_up);
     }
     // A longer one: the slash and the `PATH_MAX` bytes `getname` reads
     // after it, no more (a name that fills them, unterminated, is too long;
     // a byte after them is not read, as natively: no `EFAULT` from it).
+    // Its checks fail (it is longer than `NAME_MAX`), with the error of
+    // the first that does.
     let mut buf = KVec::from_elem(0u8, PATH_MAX + 1, GFP_KERNEL)?;
     let n = kernel_api::kmem::strncpy_from_user(&mut buf, ptr)?;
-    check_name(buf.get(..n).unwrap_or(&buf), looked_up)
+    check_name(buf.get(..n).unwrap_or(&buf), looked_up)?;
+    Err(ENAMETOOLONG)
 }
 
-/// The checks of [`read_name`] on the name read.
-fn check_name(name: &[u8], looked_up: impl FnOnce() -> Result) -> Result<KVec<u8>> {
+/// The checks of [`read_name`] on the name read; the name without its
+/// slash.
+fn check_name(name: &[u8], looked_up: impl FnOnce() -> Result) -> Result<&[u8]> {
     let Some(rest) = name.strip_prefix(b"/") else {
         return Err(EINVAL);
     };
@@ -767,9 +786,7 @@ fn check_name(name: &[u8], looked_up: impl FnOnce() -> Result) -> Result<KVec<u8
     if rest.len() > NAME_MAX {
         return Err(ENAMETOOLONG);
     }
-    let mut v = KVec::with_capacity(rest.len(), GFP_KERNEL_ACCOUNT)?;
-    v.extend_from_slice(rest, GFP_KERNEL_ACCOUNT)?;
-    Ok(v)
+    Ok(rest)
 }
 
 /// `RIPC_MQ_OPEN`: the handle the file is bound to.  `ipc` is the IPC
@@ -786,7 +803,8 @@ pub(crate) fn open(
     // glibc refuses a name without its slash before the system call, which
     // reads `attr` before the name.
     let mut named = false;
-    let name = read_name(a.name, || {
+    let mut small = [0u8; NAME_MAX + 3];
+    let name = read_name(a.name, &mut small, || {
         named = true;
         Ok(())
     });
@@ -800,13 +818,13 @@ pub(crate) fn open(
     if named {
         fd()?;
     }
-    let name = Name(name?);
+    let name = name?;
     let ids = Ids::current();
     let acc = a.oflag & O_ACCMODE;
     let read = acc == 0 || acc == O_RDWR;
     let write = acc == O_WRONLY || acc == O_RDWR;
     let mut names = ns.names.lock();
-    if let Some(q) = names.get(&name) {
+    if let Some(q) = names.get(name) {
         if a.oflag & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL {
             return Err(EEXIST);
         }
@@ -956,14 +974,15 @@ pub(crate) fn unlink(ns: &MqNs, ipc: &IpcNsRef, a: &ripc_mq_unlink) -> Result {
     // `mnt_want_write` before the name is looked up (`EROFS`), held until
     // the name is gone.
     let mut _writer = None;
-    let name = Name(read_name(a.name, || {
+    let mut small = [0u8; NAME_MAX + 3];
+    let name = read_name(a.name, &mut small, || {
         _writer = ipc.mq_writer()?;
         Ok(())
-    })?);
+    })?;
     let root = ipc.mq_root();
     let ids = Ids::current();
     let mut names = ns.names.lock();
-    let (owner, group) = names.get(&name).map(|q| (q.uid(), q.gid())).ok_or(ENOENT)?;
+    let (owner, group) = names.get(name).map(|q| (q.uid(), q.gid())).ok_or(ENOENT)?;
     // may_delete_dentry: write and search on the root directory, then, if
     // it is sticky (`check_sticky`, as it is made), only the queue's owner,
     // the directory's owner or CAP_FOWNER (over the caller's user
@@ -977,7 +996,7 @@ pub(crate) fn unlink(ns: &MqNs, ipc: &IpcNsRef, a: &ripc_mq_unlink) -> Result {
     {
         return Err(EACCES);
     }
-    let gone = names.remove(&name).ok_or(ENOENT)?;
+    let gone = names.remove(name).ok_or(ENOENT)?;
     drop(names);
     drop(gone);
     Ok(())
@@ -1661,9 +1680,9 @@ impl Restore {
         if name_len == 0 || name_len > NAME_MAX || mode > 0o7777 {
             return Err(EBADMSG);
         }
-        let name = Name(r.bytes(name_len)?);
+        let name = r.bytes(name_len)?;
         let bad = |c: &u8| *c == b'/' || *c == 0;
-        if name.0 == b"." || name.0 == b".." || name.0.iter().any(bad) {
+        if name == b"." || name == b".." || name.iter().any(bad) {
             return Err(EBADMSG);
         }
         if self.names.get(&name).is_some() {
@@ -1715,7 +1734,7 @@ impl Restore {
         let (msgs, bytes) = g.depth();
         g.stats.peak(msgs, bytes);
         drop(g);
-        self.names.add(name, &q)
+        self.names.add(&name, &q)
     }
 
     /// Puts the restored names in place, if the namespace has none (else
