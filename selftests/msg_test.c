@@ -1281,4 +1281,359 @@ TEST_F(msg, three_page_messages_with_a_raised_msgmax)
 	ASSERT_ERRNO(EINVAL, be->snd(self->ids[0], &big, 3 * PAGE + 1, IPC_NOWAIT));
 }
 
+/* ---- rules pinned by mutation testing (2026-12-07) --------------------- */
+
+/*
+ * ipcget_public: an existing key with IPC_CREAT|IPC_EXCL is EEXIST before
+ * any permission check; IPC_EXCL without IPC_CREAT finds the queue.
+ */
+TEST_F(msg, msgget_eexist_comes_before_eacces_and_excl_alone_finds)
+{
+	int id = MKQ(self->key[0], 0600);
+	pid_t pid;
+
+	ASSERT_EQ(id, be->get(self->key[0], IPC_EXCL | 0600));
+	ASSERT_EQ(id, be->get(self->key[0], IPC_EXCL));
+	REQUIRE_ROOT();
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(be->get(self->key[0], IPC_CREAT | IPC_EXCL | 0600) == -1 &&
+			    errno == EEXIST);
+		CHILD_CHECK(be->get(self->key[0], IPC_CREAT | 0600) == -1 && errno == EACCES);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+/*
+ * ipcperms: the bits asked are folded over the three classes (a group
+ * bit asked is checked against the other class too); an owner or creator
+ * gets the owner bits only, whatever the group's; the creator keeps the
+ * owner's rights (and msgctl_down's) after giving the queue away.
+ */
+TEST_F(msg, ipcperms_classes_and_the_creators_rights)
+{
+	int id = MKQ(self->key[0], 0604);
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	pid = fork_child();
+	if (pid == 0) {
+		struct msqid_ds ds;
+		struct mbuf m;
+		int mine, grp;
+
+		CHILD_CHECK(become_uid(1000) == 0);
+		CHILD_CHECK(be->get(self->key[0], 0004) == id);
+		CHILD_CHECK(be->get(self->key[0], 0400) == id);
+		CHILD_CHECK(be->get(self->key[0], 0020) == -1 && errno == EACCES);
+		CHILD_CHECK(be->get(self->key[0], 0002) == -1 && errno == EACCES);
+		mine = be->get(IPC_PRIVATE, IPC_CREAT | 0600);
+		grp = be->get(IPC_PRIVATE, IPC_CREAT | 0060);
+		CHILD_CHECK(mine >= 0 && grp >= 0);
+		/* Owner and in the queue's group: the owner bits (none) count. */
+		CHILD_CHECK(snd(be, grp, 1, "g", IPC_NOWAIT) == -1 && errno == EACCES);
+		CHILD_CHECK(be->rcv(grp, &m, 64, 0, IPC_NOWAIT) == -1 && errno == EACCES);
+		CHILD_CHECK(snd(be, mine, 1, "m", IPC_NOWAIT) == 0);
+		/* Given away: still the creator's. */
+		CHILD_CHECK(be->ctl(mine, IPC_STAT, &ds) == 0);
+		ds.msg_perm.uid = NOBODY;
+		CHILD_CHECK(be->ctl(mine, IPC_SET, &ds) == 0);
+		CHILD_CHECK(be->ctl(mine, IPC_STAT, &ds) == 0);
+		CHILD_CHECK(ds.msg_perm.uid == NOBODY && ds.msg_perm.cuid == 1000);
+		CHILD_CHECK(be->rcv(mine, &m, 64, 0, IPC_NOWAIT) == 1 && m.mtext[0] == 'm');
+		ds.msg_qbytes = 100;
+		CHILD_CHECK(be->ctl(mine, IPC_SET, &ds) == 0);
+		CHILD_CHECK(be->ctl(mine, IPC_RMID, NULL) == 0);
+		CHILD_CHECK(be->ctl(grp, IPC_RMID, NULL) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+/*
+ * The capabilities, each alone in effect: CAP_IPC_OWNER passes ipcperms
+ * (a queue of mode 0 of root's), CAP_SYS_RESOURCE does not; raising
+ * msg_qbytes past msgmnb takes CAP_SYS_RESOURCE, CAP_SYS_ADMIN will not do.
+ */
+TEST_F(msg, ipc_owner_and_sys_resource_are_each_their_own_capability)
+{
+	int id = MKQ(self->key[0], 0);
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	if (!have_cap(CAP_IPC_OWNER) || !have_cap(CAP_SYS_RESOURCE) || !have_cap(CAP_SYS_ADMIN))
+		SKIP(return, "needs CAP_IPC_OWNER, CAP_SYS_RESOURCE, CAP_SYS_ADMIN");
+	pid = fork_child();
+	if (pid == 0) {
+		struct msqid_ds ds;
+		struct mbuf m;
+
+		CHILD_CHECK(caps_in_effect(CAP_IPC_OWNER, 0) == 0);
+		CHILD_CHECK(snd(be, id, 1, "o", IPC_NOWAIT) == 0);
+		CHILD_CHECK(be->ctl(id, IPC_STAT, &ds) == 0);
+		CHILD_CHECK(caps_in_effect(-1, 1) == 0);
+		CHILD_CHECK(snd(be, id, 1, "r", IPC_NOWAIT) == -1 && errno == EACCES);
+		CHILD_CHECK(be->rcv(id, &m, 64, 0, IPC_NOWAIT) == -1 && errno == EACCES);
+		CHILD_CHECK(caps_in_effect(CAP_SYS_ADMIN, 0) == 0);
+		ds.msg_perm.mode = 0600;
+		ds.msg_qbytes = 16385;
+		CHILD_CHECK(be->ctl(id, IPC_SET, &ds) == -1 && errno == EPERM);
+		ds.msg_qbytes = 100;
+		CHILD_CHECK(be->ctl(id, IPC_SET, &ds) == 0);
+		CHILD_CHECK(caps_in_effect(-1, 1) == 0);
+		ds.msg_qbytes = 16385;
+		CHILD_CHECK(be->ctl(id, IPC_SET, &ds) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(16385ul, STAT(id).msg_qbytes);
+	ASSERT_QUEUE(id, 1, 1);
+}
+
+/* msgtyp < 0: the lowest type of the queue, wherever it is, not the first
+ * lower than those before it. */
+TEST_F(msg, msgrcv_negative_type_finds_the_lowest_anywhere)
+{
+	static const long t[] = { 5, 3, 2, 4, 1, 2 };
+	static const char *const s[] = { "a", "b", "c", "d", "e", "f" };
+	int id = MKQ(self->key[0], 0600);
+
+	for (int i = 0; i < 6; i++)
+		SYS(snd(be, id, t[i], s[i], 0));
+	ASSERT_RCV(id, 64, -5, IPC_NOWAIT, 1, "e");
+	ASSERT_RCV(id, 64, -5, IPC_NOWAIT, 2, "c");
+	ASSERT_RCV(id, 64, -5, IPC_NOWAIT, 2, "f");
+	ASSERT_RCV(id, 64, -4, IPC_NOWAIT, 3, "b");
+	ASSERT_RCV(id, 64, -5, IPC_NOWAIT, 4, "d");
+	ASSERT_RCV(id, 64, -5, IPC_NOWAIT, 5, "a");
+}
+
+/*
+ * MSG_COPY: a buffer of exactly the message's size gets it whole; with
+ * MSG_NOERROR a smaller one is EINVAL (copy_msg); a copy leaves msg_lrpid,
+ * msg_rtime, msg_qnum and msg_cbytes as they were.
+ */
+TEST_F(msg, msg_copy_exact_buffer_and_no_receive_stats)
+{
+	int id = MKQ(self->key[0], 0600);
+	struct msqid_ds s;
+	struct mbuf m;
+
+	SYS(snd(be, id, 7, "twelve bytes", 0));
+	if (be->rcv(id, &m, 64, 0, MSG_COPY | IPC_NOWAIT) < 0 && errno == ENOSYS)
+		SKIP(return, "MSG_COPY: ENOSYS (no CONFIG_CHECKPOINT_RESTORE)");
+	ASSERT_RCV(id, 12, 0, MSG_COPY | IPC_NOWAIT, 7, "twelve bytes");
+	ASSERT_RCV(id, 12, 0, MSG_COPY | IPC_NOWAIT | MSG_NOERROR, 7, "twelve bytes");
+	ASSERT_ERRNO(E2BIG, be->rcv(id, &m, 11, 0, MSG_COPY | IPC_NOWAIT));
+	ASSERT_ERRNO(EINVAL, be->rcv(id, &m, 11, 0, MSG_COPY | IPC_NOWAIT | MSG_NOERROR));
+	s = STAT(id);
+	ASSERT_EQ(0, s.msg_lrpid);
+	ASSERT_EQ(0, s.msg_rtime);
+	ASSERT_EQ(1ul, s.msg_qnum);
+	ASSERT_EQ(12ul, s.__msg_cbytes);
+	ASSERT_RCV(id, 12, 0, IPC_NOWAIT, 7, "twelve bytes");
+	ASSERT_EQ(getpid(), STAT(id).msg_lrpid);
+}
+
+/* IPC_STAT returns 0 (MSG_STAT the id); msg_perm.__seq is the id's
+ * sequence number (id / 32768), shown once a queue has one above 0. */
+TEST_F(msg, ipc_stat_returns_0_and_the_sequence_number)
+{
+	int id = -1;
+	struct msqid_ds s;
+
+	for (int i = 0; i < 1000; i++) {
+		id = SYS(be->get(IPC_PRIVATE, IPC_CREAT | 0600));
+		if (id >= 32768)
+			break;
+		SYS(be->ctl(id, IPC_RMID, NULL));
+	}
+	self->ids[self->nids++] = id;
+	ASSERT_LE(32768, id) TH_LOG("no id with a sequence number");
+	memset(&s, 0xa5, sizeof(s));
+	ASSERT_EQ(0, be->ctl(id, IPC_STAT, &s));
+	ASSERT_EQ((unsigned short)(id / 32768), s.msg_perm.__seq);
+}
+
+/*
+ * A blocked receiver whose buffer is exactly the message's size is handed
+ * it; a blocked sender is let in by an IPC_SET that raises msg_qbytes.
+ */
+TEST_F(msg, blocked_exact_receiver_and_sender_let_in_by_ipc_set)
+{
+	int id = MKQ(self->key[0], 0600);
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		struct mbuf m;
+
+		CHILD_CHECK(be->rcv(id, &m, 5, 0, 0) == 5 && !memcmp(m.mtext, "exact", 5));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(snd(be, id, 1, "exact", 0));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_QUEUE(id, 0, 0);
+
+	REQUIRE_ROOT();
+	SET_QBYTES(id, 1);
+	SYS(snd(be, id, 1, "x", 0));
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(snd(be, id, 2, "yz", 0) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	SET_QBYTES(id, 3);
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_QUEUE(id, 2, 3);
+}
+
+/* mtype 0 is EINVAL for a message of msgmax bytes too, with a receiver
+ * blocked for any type (rust_ipc copies such a message straight into a
+ * blocked receiver's buffer): the receiver gets the next valid message. */
+TEST_F(msg, msgsnd_mtype_0_is_einval_with_a_receiver_waiting)
+{
+	static struct { long mtype; char mtext[8192]; } big;
+	int id = MKQ(self->key[0], 0600);
+	pid_t pid = fork_child();
+
+	if (pid == 0) {
+		static struct { long mtype; char mtext[8192]; } in;
+
+		/* Its pages there: rust_ipc pins them for the sender to fill. */
+		memset(&in, 0, sizeof(in));
+		CHILD_CHECK(be->rcv(id, &in, sizeof(in.mtext), 0, 0) == 8192);
+		CHILD_CHECK(in.mtype == 3 && in.mtext[0] == 'v' && in.mtext[8191] == 'v');
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	memset(big.mtext, 'z', sizeof(big.mtext));
+	big.mtype = 0;
+	ASSERT_ERRNO(EINVAL, be->snd(id, &big, 8192, 0));
+	big.mtype = -1;
+	ASSERT_ERRNO(EINVAL, be->snd(id, &big, 8192, 0));
+	ASSERT_EQ(0, wait_blocked(pid));
+	memset(big.mtext, 'v', sizeof(big.mtext));
+	big.mtype = 3;
+	SYS(be->snd(id, &big, 8192, 0));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_QUEUE(id, 0, 0);
+}
+
+/*
+ * A blocked receiver is handed a message by the rules of its own search
+ * (pipelined_send, testmsg): MSG_EXCEPT takes any other type, lower or
+ * higher; a positive type that one only; MSG_NOERROR cuts the text.
+ */
+TEST_F(msg, blocked_receivers_match_by_their_search)
+{
+	int id = MKQ(self->key[0], 0600);
+	pid_t pid;
+
+	pid = fork_child();
+	if (pid == 0) {
+		struct mbuf m;
+
+		CHILD_CHECK(be->rcv(id, &m, 64, 5, MSG_EXCEPT) == 5 && m.mtype == 3 &&
+			    !memcmp(m.mtext, "three", 5));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(snd(be, id, 5, "five", 0));
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(snd(be, id, 3, "three", 0));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_RCV(id, 64, 0, IPC_NOWAIT, 5, "five");
+
+	pid = fork_child();
+	if (pid == 0) {
+		struct mbuf m;
+
+		CHILD_CHECK(be->rcv(id, &m, 64, 2, 0) == 3 && m.mtype == 2 &&
+			    !memcmp(m.mtext, "two", 3));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(snd(be, id, 3, "three", 0));
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(snd(be, id, 2, "two", 0));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_RCV(id, 64, 0, IPC_NOWAIT, 3, "three");
+
+	pid = fork_child();
+	if (pid == 0) {
+		struct mbuf m;
+
+		memset(&m, POISON, sizeof(m));
+		CHILD_CHECK(be->rcv(id, &m, 4, 0, MSG_NOERROR) == 4 && m.mtype == 1 &&
+			    !memcmp(m.mtext, "0123", 4) && (unsigned char)m.mtext[4] == POISON);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(pid));
+	SYS(snd(be, id, 1, "0123456789", 0));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_QUEUE(id, 0, 0);
+}
+
+/* A blocked receiver whose buffer is too small gets E2BIG, and the message
+ * goes on to the next blocked receiver (pipelined_send). */
+TEST_F(msg, blocked_receiver_too_small_passes_the_message_on)
+{
+	int id = MKQ(self->key[0], 0600);
+	pid_t small, large;
+
+	small = fork_child();
+	if (small == 0) {
+		struct mbuf m;
+
+		CHILD_CHECK(be->rcv(id, &m, 4, 0, 0) == -1 && errno == E2BIG);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(small));
+	large = fork_child();
+	if (large == 0) {
+		struct mbuf m;
+
+		CHILD_CHECK(be->rcv(id, &m, 64, 0, 0) == 10 && m.mtype == 1 &&
+			    !memcmp(m.mtext, "0123456789", 10));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_blocked(large));
+	SYS(snd(be, id, 1, "0123456789", 0));
+	ASSERT_EQ(0, wait_child(small));
+	ASSERT_EQ(0, wait_child(large));
+	ASSERT_QUEUE(id, 0, 0);
+}
+
+/* kernel.msgmax takes 0 (proc_dointvec_minmax from 0): then only empty
+ * messages go in. */
+TEST_F(msg, msgmax_0_lets_only_empty_messages_in)
+{
+	struct ripc_limits l = { .msgmax = 0 };
+	int id = MKQ(self->key[0], 0600), old;
+	FILE *f;
+
+	REQUIRE_ROOT();
+	old = be->msgmax(0);
+	ASSERT_LT(0, old);
+	self->saved_msgmax = old;
+	if (be == &native_msg_be) {
+		/* (fopen: served by the drop-in as the native file.) */
+		f = fopen("/proc/sys/kernel/msgmax", "r+");
+		ASSERT_NE(NULL, f);
+		ASSERT_LT(0, fprintf(f, "0\n"));
+		ASSERT_EQ(0, fclose(f));
+	} else {
+		SYS(ripc_set_limits_fields(&l, RIPC_LIMIT_MSGMAX));
+	}
+	ASSERT_EQ(0, be->msgmax(0));
+	SYS(snd(be, id, 1, "", IPC_NOWAIT));
+	ASSERT_ERRNO(EINVAL, snd(be, id, 1, "x", IPC_NOWAIT));
+	ASSERT_QUEUE(id, 1, 0);
+	ASSERT_RCV(id, 64, 0, IPC_NOWAIT, 1, "");
+}
+
 TEST_HARNESS_MAIN
