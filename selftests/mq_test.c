@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -222,6 +223,27 @@ TEST_F(mq, accmode_3_on_existing_is_einval)
 	ASSERT_ERRNO(EINVAL, be->open(self->name, O_ACCMODE | O_CREAT, 0600, NULL));
 }
 
+/*
+ * prepare_open on an existing queue: O_EXCL counts only with O_CREAT (alone
+ * it is ignored, as by open(2), and the queue opens).
+ */
+TEST_F(mq, excl_without_creat_opens_an_existing_queue)
+{
+	mqd_t q = MKQ(O_RDWR, 4, 16), q2;
+
+	q2 = SYS(be->open(self->name, O_RDONLY | O_EXCL));
+	SYS(be->send(q, "x", 1, 3));
+	ASSERT_RECV(q2, 16, "x", 3);
+	SYS(be->close(SYS(be->open(self->name, O_WRONLY | O_EXCL))));
+}
+
+/* prepare_open: EEXIST (O_CREAT|O_EXCL) before access mode 3's EINVAL. */
+TEST_F(mq, eexist_comes_before_the_einval_of_accmode_3)
+{
+	MKQ(O_RDWR, 0, 0);
+	ASSERT_ERRNO(EEXIST, be->open(self->name, O_ACCMODE | O_CREAT | O_EXCL, 0600, NULL));
+}
+
 TEST_F(mq, attr_maxmsg_or_msgsize_not_positive_is_einval)
 {
 	static const long bad[][2] = { { 0, 16 }, { -1, 16 }, { 4, 0 }, { 4, -1 }, { LONG_MIN, 1 } };
@@ -282,11 +304,79 @@ TEST_F(mq, attr_above_limits_allowed_with_cap_sys_resource)
 	ASSERT_ATTR(q, 0, 11, 8193, 0);
 }
 
+/*
+ * With CAP_SYS_RESOURCE, maxmsg may be HARD_MSGMAX (65536) itself.  Such a
+ * queue is charged tree nodes for at most MQ_PRIO_MAX (32768) messages:
+ * 65536 * (1 + 48) + 32768 * 48 bytes (a msg_msg and a tree node are 48
+ * bytes each: rlimit_msgqueue_charge_is_exact) against RLIMIT_MSGQUEUE,
+ * which binds root too.  Root's other queues, if any were left, count
+ * too: the limit that must let the queue in has 64 KiB to spare (a tree
+ * node per message would be 1.5 MiB more).
+ */
+TEST_F(mq, maxmsg_of_hard_msgmax_is_charged_at_most_32768_tree_nodes)
+{
+	struct mq_attr a = { .mq_maxmsg = 65536, .mq_msgsize = 1 };
+	const rlim_t charge = 65536 * (1 + 48) + 32768 * 48;
+	struct rlimit rl = { charge - 1, charge - 1 };
+	mqd_t q;
+
+	REQUIRE_CAP(CAP_SYS_RESOURCE);
+	SYS(setrlimit(RLIMIT_MSGQUEUE, &rl));
+	ASSERT_ERRNO(EMFILE, be->open(self->name, O_RDWR | O_CREAT, 0600, &a));
+	rl.rlim_cur = rl.rlim_max = charge + 65536;
+	SYS(setrlimit(RLIMIT_MSGQUEUE, &rl));
+	q = SYS(be->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &a));
+	ASSERT_TRUE(be->ours(q));
+	ASSERT_ATTR(q, 0, 65536, 1, 0);
+}
+
 TEST_F(mq, null_attr_gives_defaults)
 {
 	mqd_t q = MKQ(O_RDWR, 0, 0);
 
 	ASSERT_ATTR(q, 0, 10, 8192, 0);
+}
+
+/*
+ * A POSIX limit that be->set_limit does not cover: fs.mqueue.<sysctl>
+ * natively, the field at offset in struct ripc_limits on rust_ipc.  Sets it
+ * if val > 0; returns the old value (or -1).
+ */
+static long other_limit(const struct mq_backend *b, const char *sysctl, size_t offset, long val)
+{
+	char path[64];
+
+	if (b != &native_mq_be)
+		return ripc_limit(offset, val);
+	snprintf(path, sizeof(path), "/proc/sys/fs/mqueue/%s", sysctl);
+	return sysctl_rw(path, val);
+}
+
+/*
+ * NULL attr: maxmsg = min(msg_max, msg_default), msgsize =
+ * min(msgsize_max, msgsize_default) (mqueue_get_inode).
+ */
+TEST_F(mq, null_attr_defaults_are_capped_by_the_maxima)
+{
+	const size_t off = offsetof(struct ripc_limits, mq_msg_max);
+	long old = other_limit(be, "msg_max", off, 0);
+	struct mq_attr a = { 0 };
+	mqd_t q;
+	int r, e;
+
+	REQUIRE_ROOT();
+	ASSERT_LT(0, old);
+	SET_LIMIT(LIM_MSGSIZE_MAX, 4096);
+	ASSERT_EQ(old, other_limit(be, "msg_max", off, 5));
+	q = be->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL);
+	e = errno;
+	r = q < 0 ? -1 : be->getattr(q, &a);
+	/* Restored before anything is asserted. */
+	ASSERT_EQ(5, other_limit(be, "msg_max", off, old));
+	ASSERT_EQ(0, r) TH_LOG("mq_open: %s", strerrorname_np(e));
+	ASSERT_TRUE(be->ours(q));
+	ASSERT_EQ(5, a.mq_maxmsg);
+	ASSERT_EQ(4096, a.mq_msgsize);
 }
 
 TEST_F(mq, rlimit_msgqueue_exceeded_is_emfile)
@@ -574,6 +664,51 @@ static int queue_perm(const struct mq_backend *b, mqd_t q, const char *name,
 	ASSERT_EQ((unsigned int)(uid), __p[1]); \
 	ASSERT_EQ((unsigned int)(gid), __p[2]); \
 } while (0)
+
+/*
+ * Opens check, and creations own, the caller's fs uid (setfsuid), not its
+ * effective uid: root with fsuid nobody (and so no DAC capability in
+ * effect) is refused root's 0600 queue, and a queue it makes is nobody's.
+ */
+TEST_F(mq, open_and_creation_go_by_the_fsuid)
+{
+	unsigned int p[3];
+	mqd_t q2;
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	umask(0);
+	MKQ(O_RDWR, 4, 16);
+	pid = fork_child();
+	if (pid == 0) {
+		setfsuid(NOBODY);
+		CHILD_CHECK(setfsuid(-1) == NOBODY);
+		CHILD_CHECK(be->open(self->name, O_RDONLY) == -1 && errno == EACCES);
+		CHILD_CHECK(be->open(self->name2, O_RDWR | O_CREAT | O_EXCL, 0600, NULL) >= 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	q2 = SYS(be->open(self->name2, O_RDONLY));
+	ASSERT_EQ(0, queue_perm(be, q2, self->name2, p));
+	ASSERT_EQ(0600u, p[0]);
+	ASSERT_EQ((unsigned int)NOBODY, p[1]);
+	ASSERT_EQ(0u, p[2]);
+}
+
+/*
+ * A new queue's mode is mq_open's mode & 07777 (vfs_mkobj's S_IALLUGO: the
+ * set-ID and sticky bits stay), less every bit of the umask.
+ */
+TEST_F(mq, creation_mode_keeps_the_set_id_bits_less_the_whole_umask)
+{
+	mqd_t q;
+
+	REQUIRE_ROOT();
+	umask(0222);
+	q = SYS(be->open(self->name, O_RDWR | O_CREAT | O_EXCL, 017777, NULL));
+	ASSERT_PERM(07555, 0, 0);
+	SYS(be->close(q));
+}
 
 /*
  * notify_change()'s rules for the set-ID bits: fchmod keeps set-group-ID
@@ -1145,6 +1280,20 @@ TEST_F(mq, send_longer_than_msgsize_is_emsgsize)
 	ASSERT_ATTR(q, 0, 10, 64, 1);
 }
 
+/*
+ * do_mq_timedsend: a message longer than msgsize is EMSGSIZE before its
+ * bytes are read (a bad pointer's EFAULT).
+ */
+TEST_F(mq, send_longer_than_msgsize_is_emsgsize_before_efault)
+{
+	mqd_t q = MKQ(O_RDWR, 2, 8);
+
+	ASSERT_ERRNO(EMSGSIZE, be->send(q, NULL, 9, 0));
+	ASSERT_ERRNO(EMSGSIZE, be->send(q, (const char *)8, 9, 0));
+	ASSERT_ERRNO(EFAULT, be->send(q, (const char *)8, 8, 0));
+	ASSERT_ATTR(q, 0, 2, 8, 0);
+}
+
 TEST_F(mq, receive_buffer_smaller_than_msgsize_is_emsgsize)
 {
 	char buf[64];
@@ -1192,6 +1341,22 @@ TEST_F(mq, invalid_timespec_is_einval_even_if_ready)
 		ASSERT_ERRNO(EINVAL, be->timedsend(ro, "x", 1, 32768, &bad[i]));
 		ASSERT_ERRNO(EINVAL, be->timedreceive(-1, buf, sizeof(buf), NULL, &bad[i]));
 	}
+	ASSERT_ATTR(q, 0, 2, 8, 1);
+}
+
+/*
+ * do_mq_timedreceive checks the timeout before the descriptor: a bad
+ * tv_nsec on a queue open for writing only is EINVAL, not EBADF.
+ */
+TEST_F(mq, invalid_timespec_comes_before_ebadf_of_a_write_only_queue)
+{
+	static const struct timespec bad = { 0, 1000000000 };
+	mqd_t q = MKQ(O_RDWR, 2, 8), wo = SYS(be->open(self->name, O_WRONLY));
+	char buf[8];
+
+	SYS(be->send(q, "m", 1, 0));
+	ASSERT_ERRNO(EINVAL, be->timedreceive(wo, buf, sizeof(buf), NULL, &bad));
+	ASSERT_ERRNO(EBADF, be->receive(wo, buf, sizeof(buf), NULL));
 	ASSERT_ATTR(q, 0, 2, 8, 1);
 }
 
@@ -1750,6 +1915,20 @@ TEST_F(mq, notify_signo_0_is_einval)
 	SYS(notify_sig(be, q, SIGUSR2, NULL));	/* nothing was registered */
 }
 
+/* valid_signal(): the highest signal, _NSIG (64), may be asked for. */
+TEST_F(mq, notify_signo_64_is_valid)
+{
+	mqd_t q = MKQ(O_RDWR, 4, 16);
+	siginfo_t si;
+
+	SYS(block_signal(64));
+	SYS(notify_sig(be, q, 64, NULL));
+	SYS(be->send(q, "1", 1, 0));
+	ASSERT_EQ(64, take_signal(64, &si, 2000));
+	ASSERT_EQ(SI_MESGQ, si.si_code);
+	ASSERT_EQ(getpid(), si.si_pid);
+}
+
 TEST_F(mq, notify_only_on_empty_to_nonempty)
 {
 	mqd_t q = MKQ(O_RDWR, 4, 16);
@@ -2050,6 +2229,20 @@ TEST_F(mq, read_gives_the_status_line)
  * file with the queue's access mode, so the VFS refuses it; a device file
  * opened O_RDWR and bound write-only: device_test.c).
  */
+/* QSIZE counts the bytes of the queued messages: a receive takes its own off. */
+TEST_F(mq, status_qsize_drops_with_each_receive)
+{
+	mqd_t q = MKQ(O_RDWR, 4, 64);
+
+	SYS(be->send(q, "hello", 5, 0));
+	SYS(be->send(q, "abc", 3, 9));
+	ASSERT_STATUS(8, 0, 0, 0);
+	ASSERT_RECV(q, 64, "abc", 9);
+	ASSERT_STATUS(5, 0, 0, 0);
+	ASSERT_RECV(q, 64, "hello", 0);
+	ASSERT_STATUS(0, 0, 0, 0);
+}
+
 TEST_F(mq, read_of_a_write_only_descriptor_is_ebadf)
 {
 	char buf[128] = { 0 };
