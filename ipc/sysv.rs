@@ -513,38 +513,28 @@ impl SysvState {
 
     /// `ss_wakeup`: wake every sender whose message fits the queue as it
     /// is now, in order; one that then finds no room sleeps again.  Returns
-    /// whether a sender is still blocked.  Several are woken now, under the
-    /// lock (a spinlock: preemption off), so that every one is woken before
-    /// any runs, as native's `wake_up_q()` in its RCU read-side section
-    /// (not preemptible without `CONFIG_PREEMPT_RCU`, as on the project's
-    /// kernels): the most urgent runs first and takes the room, and no
-    /// task can take it between the unlock and the wake-ups.  One is woken
-    /// after the lock, as every other wake-up.
+    /// whether a sender is still blocked.  They are woken now, under the
+    /// lock (a spinlock: preemption off), as native's `wake_up_q()` runs in
+    /// its RCU read-side section (not preemptible without
+    /// `CONFIG_PREEMPT_RCU`, as on the project's kernels): every one is
+    /// woken before any runs, the most urgent runs first and takes the
+    /// room, and no task can take it between the unlock and the wake-ups
+    /// (a single sender woken after the lock could lose the room to a
+    /// sender woken earlier that had not run yet, off the list here; native
+    /// keeps that one on its list, wakes it again with the other, and the
+    /// more urgent runs first).  The tasks queued before them
+    /// (receivers an `IPC_SET` pokes) are woken first, as native's
+    /// `wake_q` has them.
     fn wake_senders(&mut self, wq: &mut WakeQ, all: bool) -> bool {
         let (cbytes, qnum, qbytes) = (self.cbytes, self.msgs.len() as u64, self.qbytes);
         let fits = |w: usize| all || (cbytes + w as u64 <= qbytes && qnum < qbytes);
-        let mut n = 0;
-        self.senders.each(|s| {
-            n += usize::from(fits(s.w));
-            if n > 1 {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        });
-        if n > 1 {
-            // Those queued before them (receivers an `IPC_SET` pokes) now
-            // too, first, as native's `wake_q` has them.
-            wq.flush();
-        }
         let mut left = false;
         self.senders.each(|s| {
-            if !fits(s.w) {
-                left = true;
-            } else if n > 1 {
+            if fits(s.w) {
+                wq.flush();
                 s.wake_now();
             } else {
-                s.wake(wq);
+                left = true;
             }
             ControlFlow::Continue(())
         });
