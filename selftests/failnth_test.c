@@ -699,7 +699,9 @@ TEST_F_TIMEOUT(fnth, mq_open, 120)
 		close(fd);
 	fd = -1;
 
-	/* Opening an existing queue. */
+	/* Opening an existing queue: binding a file of the device to it
+	 * allocates nothing (the name is looked up where it was read), so no
+	 * fault point is reached, and one that appears is seen. */
 	close(SYS(mq_make(self->name, O_CREAT, 8, MSGSZ)));
 	o.oflag = O_RDONLY;
 	for (int n = 1;; n++) {
@@ -716,7 +718,7 @@ TEST_F_TIMEOUT(fnth, mq_open, 120)
 		if (step(_metadata, &x, "mq_open existing", n, inj, r, e, bad, 0))
 			break;
 	}
-	report(_metadata, "RIPC_MQ_OPEN (existing)", &x, 1);
+	report(_metadata, "RIPC_MQ_OPEN (existing)", &x, 0);
 	if (fd >= 0)
 		close(fd);
 	SYS(ripc_mq_unlink(self->name));
