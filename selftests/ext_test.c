@@ -362,6 +362,29 @@ TEST_F(ext, msg_bind_poll_reports_readable_and_writable)
 	ASSERT_EQ(0, poll(&p, 1, 0));
 }
 
+/* The readable and writable masks carry POLLRDNORM and POLLWRNORM, as a
+ * POSIX queue's. */
+TEST_F(ext, msg_bind_poll_reports_rdnorm_and_wrnorm_with_in_and_out)
+{
+	int id = MKQ(self->key[0], 0600), fd = SYS(bind_new(id));
+	struct pollfd p = { .fd = fd,
+			    .events = POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM };
+
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	ASSERT_EQ(POLLOUT | POLLWRNORM, p.revents);
+	SYS(snd(id, 1, "x"));
+	SET_QBYTES(id, 1);
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	ASSERT_EQ(POLLIN | POLLRDNORM, p.revents);
+	p.events = POLLRDNORM;
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	ASSERT_EQ(POLLRDNORM, p.revents);
+	ASSERT_RCV(id, 0, 1, "x");
+	p.events = POLLWRNORM;
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	ASSERT_EQ(POLLWRNORM, p.revents);
+}
+
 TEST_F(ext, msg_bind_blocked_poll_is_woken_by_send)
 {
 	int id = MKQ(self->key[0], 0600), fd = SYS(bind_new(id));

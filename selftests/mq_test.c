@@ -1735,6 +1735,52 @@ TEST_F(mq, notify_signal_carries_sender_siginfo)
 	ASSERT_EQ((uid_t)NOBODY, si.si_uid);
 }
 
+struct send_n_arg {
+	const struct mq_backend *backend;
+	mqd_t q;
+};
+
+/* A thread that sends "n" (returns the send's result). */
+static void *send_n(void *arg)
+{
+	struct send_n_arg *a = arg;
+
+	return (void *)(long)a->backend->send(a->q, "n", 1, 0);
+}
+
+/*
+ * The notification's si_pid is the sending process's (its thread group's
+ * id, not the sending thread's), its si_uid the sender's real uid, not its
+ * effective one (__do_notify: task_tgid_nr_ns(current), current_uid()).
+ */
+TEST_F(mq, notify_siginfo_names_the_sending_process_and_its_real_uid)
+{
+	mqd_t q = MKQ(O_RDWR, 4, 16);
+	siginfo_t si;
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	SYS(block_signal(SIGUSR1));
+	SYS(notify_sig(be, q, SIGUSR1, NULL));
+	pid = fork_child();
+	if (pid == 0) {
+		struct send_n_arg arg = { be, q };
+		pthread_t t;
+		void *r = (void *)1L;
+
+		/* Real uid nobody, effective uid root. */
+		CHILD_CHECK(setresuid(NOBODY, 0, 0) == 0);
+		CHILD_CHECK(pthread_create(&t, NULL, send_n, &arg) == 0);
+		CHILD_CHECK(pthread_join(t, &r) == 0 && r == NULL);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(SIGUSR1, take_signal(SIGUSR1, &si, 2000));
+	ASSERT_EQ(SI_MESGQ, si.si_code);
+	ASSERT_EQ(pid, si.si_pid);
+	ASSERT_EQ((uid_t)NOBODY, si.si_uid);
+}
+
 static volatile pid_t taker_tid;
 static volatile int taker_started;
 
@@ -2052,6 +2098,27 @@ TEST_F(mq, poll_reports_readable_and_writable)
 	SYS(be->receive(q, buf, sizeof(buf), NULL));
 	p.events = POLLIN;
 	ASSERT_EQ(0, poll(&p, 1, 0));
+}
+
+/* The readable and writable masks carry POLLRDNORM and POLLWRNORM
+ * (mqueue_poll_file). */
+TEST_F(mq, poll_reports_rdnorm_and_wrnorm_with_in_and_out)
+{
+	mqd_t q = MKQ(O_RDWR, 1, 16);
+	struct pollfd p = { .fd = q, .events = POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM };
+
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	ASSERT_EQ(POLLOUT | POLLWRNORM, p.revents);
+	SYS(be->send(q, "1", 1, 0));
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	ASSERT_EQ(POLLIN | POLLRDNORM, p.revents);
+	p.events = POLLRDNORM;
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	ASSERT_EQ(POLLRDNORM, p.revents);
+	ASSERT_RECV(q, 16, "1", 0);
+	p.events = POLLWRNORM;
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	ASSERT_EQ(POLLWRNORM, p.revents);
 }
 
 TEST_F(mq, poll_is_woken_by_send)

@@ -436,6 +436,21 @@ TEST_F(notify, poll_and_epoll_report_pollin_while_a_record_is_unread)
 	close(ep);
 }
 
+/* A record makes the descriptor POLLRDNORM too, as a readable queue. */
+TEST_F(notify, poll_reports_pollrdnorm_with_pollin)
+{
+	struct pollfd p = { .fd = nfd, .events = POLLIN | POLLRDNORM };
+	struct ripc_notify_record got;
+
+	SYS(arm(q, nfd, 5));
+	ASSERT_EQ(0, poll(&p, 1, 0));
+	SYS(ripc_mq_send(q, "m", 1, 0));
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	ASSERT_EQ(POLLIN | POLLRDNORM, p.revents);
+	ASSERT_EQ((ssize_t)REC, read(nfd, &got, REC));
+	ASSERT_EQ(0, poll(&p, 1, 0));
+}
+
 /* An epoll_wait blocked before the firing wakes up for it. */
 TEST_F(notify, a_blocked_epoll_wait_wakes_up)
 {
