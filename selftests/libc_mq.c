@@ -56,7 +56,9 @@
 static sem_t calls;			/* posted by each notification */
 static void *got_value;
 static pthread_t got_thread;
-static size_t got_stack;
+static size_t got_stack, got_guard;
+static cpu_set_t got_cpus;
+static int got_policy, got_prio;
 static int got_sigusr1_blocked;
 
 static void notified(union sigval v)
@@ -66,10 +68,20 @@ static void notified(union sigval v)
 
 	got_value = v.sival_ptr;
 	got_thread = pthread_self();
-	got_stack = 0;
+	got_stack = got_guard = 0;
+	CPU_ZERO(&got_cpus);
 	if (!pthread_getattr_np(pthread_self(), &a)) {
 		pthread_attr_getstacksize(&a, &got_stack);
+		pthread_attr_getguardsize(&a, &got_guard);
 		pthread_attr_destroy(&a);
+	}
+	pthread_getaffinity_np(pthread_self(), sizeof(got_cpus), &got_cpus);
+	{
+		struct sched_param sp = { 0 };
+
+		got_policy = -1;
+		if (!pthread_getschedparam(pthread_self(), &got_policy, &sp))
+			got_prio = sp.sched_priority;
 	}
 	pthread_sigmask(SIG_BLOCK, NULL, &cur);
 	got_sigusr1_blocked = sigismember(&cur, SIGUSR1);
@@ -374,11 +386,20 @@ TEST_F(thr, a_forked_child_is_not_the_owner)
 
 TEST_F(thr, thread_attributes_are_copied_and_used)
 {
-	size_t want = (1 << 20) + (64 << 10);
+	size_t want = (1 << 20) + (64 << 10), guard = 3 * PAGE;
+	cpu_set_t mine, one;
 	pthread_attr_t a;
+	int cpu = 0;
 
+	ASSERT_EQ(0, pthread_getaffinity_np(pthread_self(), sizeof(mine), &mine));
+	while (cpu < CPU_SETSIZE - 1 && !CPU_ISSET(cpu, &mine))
+		cpu++;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
 	ASSERT_EQ(0, pthread_attr_init(&a));
 	ASSERT_EQ(0, pthread_attr_setstacksize(&a, want));
+	ASSERT_EQ(0, pthread_attr_setguardsize(&a, guard));
+	ASSERT_EQ(0, pthread_attr_setaffinity_np(&a, sizeof(one), &one));
 	SYS(notify_thread(q, NULL, &a));
 	/* The caller may destroy them at once (glibc copies them). */
 	pthread_attr_destroy(&a);
@@ -387,6 +408,45 @@ TEST_F(thr, thread_attributes_are_copied_and_used)
 	ASSERT_TRUE(called_within(CALL_MS));
 	ASSERT_LE(want, got_stack);
 	ASSERT_GT(want + (1 << 20), got_stack);
+	/* Guard size and CPU affinity too (glibc's __pthread_attr_copy). */
+	ASSERT_EQ(guard, got_guard);
+	ASSERT_TRUE(CPU_EQUAL(&one, &got_cpus)) TH_LOG("ran on %d CPUs, not CPU %d only",
+						       CPU_COUNT(&got_cpus), cpu);
+}
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+/*
+ * An explicit scheduling policy and priority in the attributes are the
+ * call thread's (SCHED_FIFO 1: needs CAP_SYS_NICE, skipped where a thread
+ * cannot be made so).
+ */
+TEST_F(thr, thread_scheduling_attributes_are_copied_and_used)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+	pthread_attr_t a;
+	pthread_t t;
+	int err;
+
+	ASSERT_EQ(0, pthread_attr_init(&a));
+	ASSERT_EQ(0, pthread_attr_setinheritsched(&a, PTHREAD_EXPLICIT_SCHED));
+	ASSERT_EQ(0, pthread_attr_setschedpolicy(&a, SCHED_FIFO));
+	ASSERT_EQ(0, pthread_attr_setschedparam(&a, &sp));
+	err = pthread_create(&t, &a, nothing, NULL);
+	if (err) {
+		pthread_attr_destroy(&a);
+		SKIP(return, "no SCHED_FIFO thread: %s", strerrorname_np(err));
+	}
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	SYS(notify_thread(q, NULL, &a));
+	pthread_attr_destroy(&a);
+	SYS(mq_send(q, "x", 1, 0));
+	ASSERT_TRUE(called_within(CALL_MS));
+	ASSERT_EQ(SCHED_FIFO, got_policy);
+	ASSERT_EQ(1, got_prio);
 }
 
 /* The queue's status line shows the registration as native's: SIGEV_THREAD
@@ -1912,6 +1972,146 @@ TEST(a_limits_file_without_proc_is_enoent)
 	ASSERT_EQ(NULL, fopen("/proc/sys/kernel/msgmnb", "w"));
 	ASSERT_EQ(ENOENT, errno);
 	ASSERT_ERRNO(ENOENT, open("/proc/sysvipc/msg", O_RDONLY | O_CLOEXEC));
+}
+
+/* glibc's _FORTIFY_SOURCE mq_open (mqueue.h declares it only with fortify). */
+mqd_t __mq_open_2(const char *name, int oflag);
+
+/*
+ * __mq_open_2(), which a program built with _FORTIFY_SOURCE calls for a
+ * two-argument mq_open(), opens a queue without O_CREAT, and with O_CREAT
+ * (no mode, no attributes to read) ends the program with glibc's
+ * fortify failure: SIGABRT.
+ */
+TEST(fortify_mq_open_with_o_creat_aborts)
+{
+	char name[64];
+	mqd_t q = fresh_queue("fortify", name), q2;
+
+	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
+	q2 = SYS(__mq_open_2(name, O_RDWR));
+	SYS(mq_send(q2, "f", 1, 3));
+	ASSERT_MQ_RECV(q, "f", 3);
+	SYS(mq_close(q2));
+	ASSERT_EQ(SIGABRT, CHILD_SIGNAL(__mq_open_2(name, O_RDWR | O_CREAT)));
+	SYS(mq_close(q));
+	SYS(mq_unlink(name));
+}
+
+/* The descriptors open now without FD_CLOEXEC, a bit each below 1024. */
+static void inheritable_fds(unsigned char map[128])
+{
+	memset(map, 0, 128);
+	for (int fd = 0; fd < 1024; fd++) {
+		int fl = fcntl(fd, F_GETFD);
+
+		if (fl >= 0 && !(fl & FD_CLOEXEC))
+			map[fd / 8] |= 1 << (fd % 8);
+	}
+}
+
+/*
+ * Queue descriptors are close-on-exec (native mq_open gives O_CLOEXEC
+ * whatever oflag says), and the calls open no descriptor that an exec
+ * would keep: no queue, System V or SIGEV_THREAD call (glibc's netlink
+ * socket is SOCK_CLOEXEC) leaves the next program a descriptor.
+ */
+TEST(queue_calls_leave_no_descriptor_across_an_exec)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_THREAD };
+	unsigned char before[128], after[128];
+	char name[64];
+	int id, fd;
+	mqd_t q;
+
+	sev.sigev_notify_function = notified;
+	inheritable_fds(before);
+	q = fresh_queue("cloexec", name);
+	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
+	ASSERT_EQ(FD_CLOEXEC, fcntl(q, F_GETFD) & FD_CLOEXEC);
+	id = SYS(msgget(IPC_PRIVATE, 0600));
+	SYS(mq_notify(q, &sev));
+	SYS(mq_unlink(name));
+	inheritable_fds(after);
+	for (fd = 0; fd < 1024; fd++)
+		ASSERT_EQ(before[fd / 8] >> (fd % 8) & 1, after[fd / 8] >> (fd % 8) & 1)
+			TH_LOG("descriptor %d: exec would keep it", fd);
+	SYS(mq_notify(q, NULL));
+	SYS(msgctl(id, IPC_RMID, NULL));
+	SYS(mq_close(q));
+}
+
+/*
+ * Under a small RLIMIT_NOFILE (here 16) too, the queue calls' own
+ * descriptors (the library's device descriptor goes to the limit's last
+ * number) leave the lowest free number to the program.
+ */
+TEST(new_descriptors_are_the_lowest_free_under_a_small_descriptor_limit)
+{
+	struct rlimit rl, small;
+	int lo, fd, id;
+
+	SYS(getrlimit(RLIMIT_NOFILE, &rl));
+	small = rl;
+	small.rlim_cur = 16;
+	lo = SYS(open("/dev/null", O_RDONLY));
+	ASSERT_GT(12, lo);
+	SYS(close(lo));
+	SYS(setrlimit(RLIMIT_NOFILE, &small));
+	id = SYS(msgget(IPC_PRIVATE, 0600));
+	fd = SYS(open("/dev/null", O_RDONLY));
+	ASSERT_EQ(lo, fd);
+	SYS(close(fd));
+	SYS(msgctl(id, IPC_RMID, NULL));
+	SYS(setrlimit(RLIMIT_NOFILE, &rl));
+}
+
+/*
+ * mq_open() and mq_unlink() of a name without its leading '/' are glibc's
+ * EINVAL before any descriptor is needed: also with every descriptor
+ * taken (not EMFILE).
+ */
+TEST(a_name_without_a_slash_is_einval_with_no_descriptor_free)
+{
+	struct rlimit rl, small;
+	int fd, fds[32], n = 0;
+
+	SYS(getrlimit(RLIMIT_NOFILE, &rl));
+	small = rl;
+	small.rlim_cur = 24;
+	SYS(setrlimit(RLIMIT_NOFILE, &small));
+	while (n < 32 && (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		fds[n++] = fd;
+	ASSERT_EQ(EMFILE, errno);
+	ASSERT_ERRNO(EINVAL, mq_open("ripc_noslash", O_RDONLY));
+	ASSERT_ERRNO(EINVAL, mq_open("ripc_noslash", O_RDWR | O_CREAT, 0600, NULL));
+	ASSERT_ERRNO(EINVAL, mq_unlink("ripc_noslash"));
+	while (n)
+		SYS(close(fds[--n]));
+	SYS(setrlimit(RLIMIT_NOFILE, &rl));
+}
+
+/*
+ * fchmod(), fchown() and fchownat(AT_EMPTY_PATH) of a file that is not a
+ * queue which succeed leave errno as it was, as any successful call of
+ * glibc's.
+ */
+TEST(fchmod_and_fchown_of_a_file_leave_errno_alone)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/ripc_fchmod_errno_%d", getpid());
+	fd = SYS(open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+	SYS(unlink(path));
+	errno = 0;
+	ASSERT_EQ(0, fchmod(fd, 0640));
+	ASSERT_EQ(0, errno) TH_LOG("fchmod: %s", strerrorname_np(errno));
+	ASSERT_EQ(0, fchown(fd, -1, -1));
+	ASSERT_EQ(0, errno) TH_LOG("fchown: %s", strerrorname_np(errno));
+	ASSERT_EQ(0, fchownat(fd, "", -1, -1, AT_EMPTY_PATH));
+	ASSERT_EQ(0, errno) TH_LOG("fchownat: %s", strerrorname_np(errno));
+	SYS(close(fd));
 }
 
 TEST_HARNESS_MAIN
