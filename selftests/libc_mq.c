@@ -2033,9 +2033,10 @@ TEST(queue_calls_leave_no_descriptor_across_an_exec)
 	SYS(mq_notify(q, &sev));
 	SYS(mq_unlink(name));
 	inheritable_fds(after);
-	for (fd = 0; fd < 1024; fd++)
+	for (fd = 0; fd < 1024; fd++) {
 		ASSERT_EQ(before[fd / 8] >> (fd % 8) & 1, after[fd / 8] >> (fd % 8) & 1)
 			TH_LOG("descriptor %d: exec would keep it", fd);
+	}
 	SYS(mq_notify(q, NULL));
 	SYS(msgctl(id, IPC_RMID, NULL));
 	SYS(mq_close(q));
