@@ -17,6 +17,7 @@
 #include <linux/ipc_namespace.h>
 #include <linux/magic.h>
 #include <linux/highmem.h>
+#include <linux/jhash.h>
 #include <linux/mm.h>
 #include <linux/mount.h>
 #include <linux/msg.h>
@@ -769,6 +770,20 @@ int rust_ipc_put_u32_nofault(u32 __user *dst, u32 val)
 	ret = put_user(val, dst);
 	pagefault_enable();
 	return ret;
+}
+
+/*
+ * jhash_1word() and jhash(): the hash native's rhashtable gives its keys
+ * (with a random seed of each table's, its hash_rnd).
+ */
+u32 rust_ipc_jhash_1word(u32 v, u32 seed)
+{
+	return jhash_1word(v, seed);
+}
+
+u32 rust_ipc_jhash(const void *p, u32 len, u32 seed)
+{
+	return jhash(p, len, seed);
 }
 
 /* crc32_le(): zlib's CRC-32 without its inversions (lib/crc/). */

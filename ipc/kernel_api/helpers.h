@@ -81,6 +81,8 @@ void *rust_ipc_file_private(struct file *file, const void *flush);
 struct file *rust_ipc_reopen(struct file *src, int flags);
 bool rust_ipc_capable_wrt_uid(kuid_t uid, int cap);
 u32 rust_ipc_crc32(u32 crc, const void *p, size_t len);
+u32 rust_ipc_jhash_1word(u32 v, u32 seed);
+u32 rust_ipc_jhash(const void *p, u32 len, u32 seed);
 void rust_ipc_set_interruptible(void);
 s64 rust_ipc_timens_to_host(clockid_t clock, s64 at);
 int rust_ipc_sleep_until(clockid_t clock, ktime_t expires);

@@ -205,6 +205,8 @@ mod ffi {
             flags: c_int,
         ) -> *mut bindings::file;
         pub(super) fn rust_ipc_crc32(crc: u32, p: *const c_void, len: usize) -> u32;
+        pub(super) fn rust_ipc_jhash_1word(v: u32, seed: u32) -> u32;
+        pub(super) fn rust_ipc_jhash(p: *const c_void, len: u32, seed: u32) -> u32;
     }
 }
 
@@ -861,31 +863,31 @@ pub(crate) fn crc32(crc: u32, data: &[u8]) -> u32 {
     unsafe { ffi::rust_ipc_crc32(crc, data.as_ptr().cast(), data.len()) }
 }
 
-/// A random key for [`HashKey::hash`] (`hsiphash_key_t`), as native's
-/// hash tables have a random seed of their own (`rhashtable`'s `hash_rnd`):
-/// a user who does not know it cannot pick values that collide.
-pub(crate) struct HashKey(bindings::hsiphash_key_t);
+/// A random seed for [`HashKey::hash`], as native's hash tables have a
+/// random seed of their own (`rhashtable`'s `hash_rnd`, with which it
+/// hashes keys by `jhash`): a user who does not know it cannot pick values
+/// that collide.
+pub(crate) struct HashKey(u32);
 
 impl HashKey {
     pub(crate) fn random() -> Self {
-        let mut k = bindings::hsiphash_key_t::default();
-        // SAFETY: `k` is valid for writes of its size, and any bytes are a
-        // valid key.
-        unsafe { bindings::get_random_bytes((&raw mut k).cast(), size_of_val(&k)) };
-        HashKey(k)
+        // SAFETY: `get_random_u32` has no preconditions.
+        HashKey(unsafe { bindings::get_random_u32() })
     }
 
-    /// `hsiphash_1u32(v, key)`.
+    /// `jhash_1word(v, seed)`.
     pub(crate) fn hash(&self, v: u32) -> u32 {
-        // SAFETY: the key is valid for reads for the duration of the call.
-        unsafe { bindings::hsiphash_1u32(v, &self.0) }
+        // SAFETY: a pure function of its arguments.
+        unsafe { ffi::rust_ipc_jhash_1word(v, self.0) }
     }
 
-    /// `hsiphash(b, len, key)` (any alignment).
+    /// `jhash(b, len, seed)` (any alignment: `jhash` reads with
+    /// `get_unaligned`); `b` is at most `u32::MAX` bytes (a name: 255).
     pub(crate) fn hash_bytes(&self, b: &[u8]) -> u32 {
-        // SAFETY: `b` is valid for reads of its length and the key for
-        // reads of its size, for the duration of the call.
-        unsafe { bindings::__hsiphash_unaligned(b.as_ptr().cast(), b.len(), &self.0) }
+        let len = u32::try_from(b.len()).unwrap_or(u32::MAX);
+        // SAFETY: `b` is valid for reads of `len <= b.len()` bytes for the
+        // duration of the call.
+        unsafe { ffi::rust_ipc_jhash(b.as_ptr().cast(), len, self.0) }
     }
 }
 
