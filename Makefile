@@ -8,7 +8,7 @@ KDIR ?=
 export PATH := /usr/lib/llvm-19/bin:$(HOME)/.cargo/bin:$(PATH)
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1
 
-.PHONY: all module setup kernels clippy fmt fmtcheck selftests check demo bench fuzz stress conformance shell clean
+.PHONY: all module setup kernels clippy fmt fmtcheck selftests check demo bench fuzz stress conformance mutate shell clean
 
 all: module
 
@@ -64,6 +64,10 @@ conformance: setup
 
 stress: setup
 	@scripts/stress
+
+# Mutation testing: selftests/mutants/*.patch (MUTANTS= names to pick some).
+mutate: setup
+	@scripts/mutate $(MUTANTS)
 
 shell: setup
 	@scripts/vm-run --shell
