@@ -579,6 +579,80 @@ TEST(a_stream_without_system_v_records_keeps_the_id_allocator)
 	SYS(ripc_msgctl(id, IPC_RMID, NULL));
 }
 
+/* Frames the stream of len bytes in s (its records there already): the
+ * header, and the trailer with the stream's length and checksum. */
+static void frame(unsigned char *s, size_t len)
+{
+	uint32_t v32 = RIPC_DUMP_VERSION, crc;
+	uint64_t total = len;
+
+	memcpy(s, "RIPCDUMP", 8);
+	memcpy(s + 8, &v32, 4);
+	v32 = 16;
+	memcpy(s + 12, &v32, 4);
+	memcpy(s + len - 24, "RIPCEND", 8);
+	memcpy(s + len - 16, &total, 8);
+	memset(s + len - 8, 0, 4);
+	crc = crc32_z(s, len - 4);
+	memcpy(s + len - 4, &crc, 4);
+}
+
+/*
+ * A record is read to its end: the System V id allocator's record with
+ * four bytes after its fields (its length says 20) is EBADMSG and sets
+ * nothing; the same record without them (16) restores, and sets
+ * msg_next_id (-1 in it).
+ */
+TEST(a_record_with_bytes_after_its_fields_is_ebadmsg)
+{
+	unsigned char s[16 + 16 + 20 + 24] = { 0 };
+	/* seq, last index, cursor, msg_next_id */
+	int32_t ids[4] = { 0, -1, 0, -1 };
+	uint32_t head[4] = { RIPC_DUMP_SYSV_IDS, 0, 20, 0 };
+	int set = 5 * 32768 + 7, next;
+
+	if (!have_device())
+		SKIP(return, RIPC_DEVICE " does not exist");
+	REQUIRE_CAP(CAP_SYS_ADMIN);
+	SYS(unshare(CLONE_NEWIPC));
+	SYS(ripc_msg_next_id(NULL, &set));
+	memcpy(s + 16, head, sizeof(head));
+	memcpy(s + 32, ids, sizeof(ids));
+	frame(s, sizeof(s));
+	ASSERT_ERRNO(EBADMSG, ripc_restore(s, sizeof(s)));
+	SYS(ripc_msg_next_id(&next, NULL));
+	ASSERT_EQ(set, next);
+	head[2] = 16;
+	memcpy(s + 16, head, sizeof(head));
+	frame(s, sizeof(s) - 4);
+	SYS(ripc_restore(s, sizeof(s) - 4));
+	SYS(ripc_msg_next_id(&next, NULL));
+	ASSERT_EQ(-1, next);
+}
+
+/*
+ * A buffer shorter than the magic and the version is compared as far as
+ * it goes, not past it: "RIPCDUMP" in 8 bytes (or its first 5) is a
+ * truncated stream (EBADMSG) whatever follows it in memory; 8 bytes that
+ * are not the magic are not a stream (EINVAL).
+ */
+TEST(a_buffer_shorter_than_the_version_is_read_no_further)
+{
+	unsigned char s[12];
+
+	if (!have_device())
+		SKIP(return, RIPC_DEVICE " does not exist");
+	REQUIRE_CAP(CAP_SYS_ADMIN);
+	SYS(unshare(CLONE_NEWIPC));
+	memcpy(s, "RIPCDUMP", 8);
+	memset(s + 8, 0xff, 4);
+	ASSERT_ERRNO(EBADMSG, ripc_restore(s, 8));
+	ASSERT_ERRNO(EBADMSG, ripc_restore(s, 5));
+	s[7] = 'Q';
+	ASSERT_ERRNO(EINVAL, ripc_restore(s, 8));
+	ASSERT_EQ(1, ns_empty());
+}
+
 /*
  * A stream that sets msg_next_id restores only where that sysctl could be
  * written: under a read-only /proc/sys (a container's), EROFS as for
@@ -1373,6 +1447,9 @@ enum cs_field {
 	CS_KEY,			/* a System V queue's key */
 	CS_SYSV_PAD,		/* the u32 0 after a System V queue's mode */
 	CS_TRAILER_PAD,		/* the trailer's u32 0 */
+	CS_MSG_LEN,		/* message j's length: v */
+	CS_HEADER_LEN,		/* the header's length (16) */
+	CS_TRAILER_TOTAL,	/* the trailer's stream length: the length + v */
 };
 
 struct cs_patch {
@@ -1500,7 +1577,8 @@ static int cs_apply(unsigned char *s, const unsigned char *dump, size_t len,
 	const struct cs_rec *r = cs_find(m, c->kind, c->q);
 
 	memcpy(s, dump, len);
-	CK(r != NULL || c->field == CS_NONE || c->field == CS_TRAILER_PAD);
+	CK(r != NULL || c->field == CS_NONE || c->field == CS_TRAILER_PAD ||
+	   c->field == CS_HEADER_LEN || c->field == CS_TRAILER_TOTAL);
 	switch (c->field) {
 	case CS_NONE:
 		break;
@@ -1537,6 +1615,16 @@ static int cs_apply(unsigned char *s, const unsigned char *dump, size_t len,
 		break;
 	case CS_TRAILER_PAD:
 		cs_put(s + len - 8, c->v, 4);
+		break;
+	case CS_MSG_LEN:
+		CK((uint64_t)c->j < r->n);
+		cs_put(s + r->msg[c->j] + 8, c->v, 8);
+		break;
+	case CS_HEADER_LEN:
+		cs_put(s + 12, c->v, 4);
+		break;
+	case CS_TRAILER_TOTAL:
+		cs_put(s + len - 16, len + c->v, 8);
 		break;
 	}
 	cs_put(s + len - 4, crc32_z(s, len - 4), 4);
@@ -1782,6 +1870,10 @@ TEST(a_dump_with_one_invalid_field_is_refused_and_creates_nothing)
 		{ "System V type -5", EBADMSG, CS_TYPE, RIPC_DUMP_SYSV, .j = 1, .v = -5 },
 		/* Reader::msg(msgmax, EINVAL), as msgsnd. */
 		{ "System V message of 8208 > msgmax", EINVAL, CS_LEN, RIPC_DUMP_SYSV, .j = 0 },
+		/* A length past its record's end is a truncated record first,
+		 * though it is past msgmax too. */
+		{ "System V message past its record", EBADMSG, CS_MSG_LEN, RIPC_DUMP_SYSV,
+		  .v = 1ull << 40 },
 		{ "System V key CS_KEY1 twice", EBADMSG, CS_KEY, RIPC_DUMP_SYSV, .q = 1, .v = CS_KEY1 },
 		{ "System V pad after the mode", EBADMSG, CS_SYSV_PAD, RIPC_DUMP_SYSV, .v = 1 },
 		/* checkpoint.rs Reader::record, restore, verify. */
@@ -1790,6 +1882,8 @@ TEST(a_dump_with_one_invalid_field_is_refused_and_creates_nothing)
 		  .v = 0x80000000 },
 		{ "record kind 4", EBADMSG, CS_KIND, RIPC_DUMP_SYSV, .q = 1, .v = 4 },
 		{ "trailer pad", EBADMSG, CS_TRAILER_PAD, .v = 1 },
+		{ "header length 17", EBADMSG, CS_HEADER_LEN, .v = 17 },
+		{ "trailer's length one short", EBADMSG, CS_TRAILER_TOTAL, .v = -1 },
 	};
 	unsigned char *dump, *s;
 	struct cs_map m;
