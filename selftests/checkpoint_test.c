@@ -879,8 +879,13 @@ TEST_F(ckpt, small_buffer_gets_the_length_and_a_prefix)
 	ASSERT_EQ(0, memcmp(s, "RIPCDUMP", 8));
 	ASSERT_EQ(0, memcmp(s + self->len - 24, "RIPCEND", 8));
 	ASSERT_ERRNO(EFAULT, ripc_dump((void *)1, self->len));
-	/* A buffer whose end passes the address space's (it spun). */
+	/* A buffer whose end passes the address space's (it spun), also
+	 * when the stream would fit in the part of it that is there:
+	 * nothing is written. */
 	ASSERT_ERRNO(EFAULT, ripc_dump((void *)-16L, PAGE));
+	memset(s, 0xa5, self->len + 1);
+	ASSERT_ERRNO(EFAULT, ripc_dump(s, SIZE_MAX));
+	ASSERT_EQ(0xa5, s[0]);
 	free(s);
 }
 
