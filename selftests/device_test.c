@@ -958,6 +958,8 @@ TEST_F(dev, list_escapes_what_would_forge_a_line_or_a_field)
 		{ "_a b\\c\n999 0 0 0600 fake", "_a\\040b\\134c\\012999\\0400\\0400\\0400600\\040fake" },
 		{ "_\t\x7f", "_\\011\\177" },
 		{ "_\xff\xfe" "e", "_\\377\\376e" },
+		/* A space in a name that is not UTF-8. */
+		{ "_\xff x", "_\\377\\040x" },
 		{ "_\xc3\xa9t\xc3\xa9", "_\xc3\xa9t\xc3\xa9" },
 		/* U+0085 (NEL, a C1 control) and U+2028 (line separator). */
 		{ "_x\xc2\x85y\xe2\x80\xa8z", "_x\\302\\205y\\342\\200\\250z" },
@@ -985,6 +987,44 @@ TEST_F(dev, list_escapes_what_would_forge_a_line_or_a_field)
 		snprintf(name, sizeof(name), "%s%s", self->name, names[i].raw);
 		SYS(ripc_mq_unlink(name));
 	}
+}
+
+/*
+ * The plain listings' columns keep their widths: a POSIX name is padded to
+ * its column counting each \ooo as the 4 columns it takes, a value the
+ * reader may not see is a "-" right-aligned in its column (here for a
+ * caller who may not open the queue), and a negative System V key keeps
+ * its sign, as /proc/sysvipc/msg's %10d.
+ */
+TEST_F(dev, list_columns_keep_their_widths_for_escapes_dashes_and_signs)
+{
+	static char buf[65536];
+	static const char posix[] = "\n/e\\011x                  "
+		"     0      0      600        -          -      -      -     -         -\n";
+	char sysv[64];
+	pid_t pid;
+	int id;
+
+	SYS(ripc_mq_close(SYS(ripc_mq_open("/e\tx", O_RDWR | O_CREAT | O_EXCL, 0600, NULL))));
+	pid = fork_child();
+	if (pid == 0) {
+		CHILD_CHECK(drop_privs() == 0);
+		CHILD_CHECK(ripc_list(RIPC_LIST_POSIX, buf, sizeof(buf)) > 0);
+		if (!strstr(buf, posix))
+			fprintf(stderr, "# no line %s in:\n%s", posix + 1, buf);
+		CHILD_CHECK(strstr(buf, posix) != NULL);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	SYS(ripc_mq_unlink("/e\tx"));
+	id = SYS(ripc_msgget(-5, IPC_CREAT | IPC_EXCL | 0600));
+	snprintf(sysv, sizeof(sysv), "\n        -5 %10d  ", id);
+	SYS(ripc_list(RIPC_LIST_SYSV, buf, sizeof(buf)));
+	EXPECT_NE(NULL, strstr(buf, sysv)) TH_LOG("no line starts %s in\n%s", sysv + 1, buf);
+	snprintf(sysv, sizeof(sysv), " -5 %d\n", id);
+	SYS(ripc_list(RIPC_LIST_SYSV | RIPC_LIST_STATS, buf, sizeof(buf)));
+	EXPECT_NE(NULL, strstr(buf, sysv)) TH_LOG("no line ends %s in\n%s", sysv, buf);
+	SYS(ripc_msgctl(id, IPC_RMID, NULL));
 }
 
 /*
