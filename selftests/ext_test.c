@@ -1298,6 +1298,57 @@ TEST_F(ext, sysv_batch_errors_end_the_batch_at_the_failing_item)
 	ASSERT_QUEUE(id, 1, 1);
 }
 
+/*
+ * MSG_NOERROR in a receive batch cuts each item's text to its msgsz, as a
+ * single msgrcv: the item reports the length copied, and nothing is written
+ * past it.
+ */
+TEST_F(ext, a_sysv_receive_batch_with_msg_noerror_cuts_each_text_to_its_item)
+{
+	int id = MKQ(self->key[0], 0600);
+	struct mbuf m = { 1, "three" }, o[2];
+	struct ripc_msg_item s[2] = { { PTR(&m), 5, 0 }, { PTR(&m), 5, 0 } };
+	struct ripc_msg_item r[2] = { { PTR(&o[0]), 3, 0 }, { PTR(&o[1]), 64, 0 } };
+
+	ASSERT_EQ(2, msg_batch(self->dev, RIPC_MSGSND_BATCH, id, 0, s, 2, 0));
+	memset(o, 0xa5, sizeof(o));
+	ASSERT_EQ(2, msg_batch(self->dev, RIPC_MSGRCV_BATCH, id, IPC_NOWAIT | MSG_NOERROR,
+			       r, 2, 0));
+	ASSERT_EQ(3, r[0].msgsz);
+	ASSERT_EQ(0, memcmp(o[0].mtext, "thr", 3));
+	ASSERT_EQ(0xa5, (unsigned char)o[0].mtext[3]);
+	ASSERT_EQ(5, r[1].msgsz);
+	ASSERT_EQ(0, memcmp(o[1].mtext, "three", 5));
+	ASSERT_QUEUE(id, 0, 0);
+}
+
+/*
+ * A batch whose item array runs into a page that cannot be read is the
+ * items before that page (as many single calls, the next of which faults):
+ * two sent of three; an array that cannot be read at all is EFAULT.
+ */
+TEST_F(ext, a_batch_whose_items_run_into_an_unreadable_page_sends_those_before)
+{
+	struct mq_attr a = { .mq_maxmsg = 4, .mq_msgsize = 8 }, at;
+	int q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT | O_NONBLOCK, 0600, &a));
+	char *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	struct ripc_mq_item *it;
+
+	ASSERT_NE(MAP_FAILED, p);
+	SYS(mprotect(p + PAGE, PAGE, PROT_NONE));
+	it = (struct ripc_mq_item *)(p + PAGE) - 2;
+	it[0] = (struct ripc_mq_item){ PTR("a"), 1, 0, 0 };
+	it[1] = (struct ripc_mq_item){ PTR("b"), 1, 0, 0 };
+	ASSERT_EQ(2, mq_batch(q, RIPC_MQ_SEND_BATCH, it, 3, 0));
+	SYS(ripc_mq_getattr(q, &at));
+	ASSERT_EQ(2, at.mq_curmsgs);
+	ASSERT_ERRNO(EFAULT, mq_batch(q, RIPC_MQ_SEND_BATCH, it + 2, 1, 0));
+	SYS(ripc_mq_getattr(q, &at));
+	ASSERT_EQ(2, at.mq_curmsgs);
+	munmap(p, 2 * PAGE);
+}
+
 /* Sends n zero-length messages of type mtype in batches: 0, or -1. */
 static int send_zero_length(int dev, int id, long mtype, int n)
 {
