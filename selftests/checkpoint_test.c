@@ -795,9 +795,12 @@ TEST_F(ckpt, a_restored_queues_peaks_are_at_least_what_it_holds)
 
 TEST_F(ckpt, restore_into_a_namespace_with_queues_is_eexist_and_creates_nothing)
 {
+	unsigned char *bad = malloc(self->len);
 	char *after;
+	uint32_t crc;
 	int fd, id;
 
+	ASSERT_NE(NULL, bad);
 	/* The dumped namespace itself. */
 	ASSERT_ERRNO(EEXIST, ripc_restore(self->dump, self->len));
 	ASSERT_EQ(0, describe_str(&after));
@@ -811,9 +814,17 @@ TEST_F(ckpt, restore_into_a_namespace_with_queues_is_eexist_and_creates_nothing)
 	ASSERT_ERRNO(ENOENT, ripc_msgget(MSGS[0].key, 0));
 	close(fd);
 	SYS(ripc_mq_unlink("/other"));
-	/* One with a System V queue only. */
+	/* One with a System V queue only; EEXIST also for a stream whose
+	 * first record's kind would be refused (EBADMSG): the namespace is
+	 * looked at before any record. */
 	id = SYS(ripc_msgget(0x1234, IPC_CREAT | 0600));
 	ASSERT_ERRNO(EEXIST, ripc_restore(self->dump, self->len));
+	memcpy(bad, self->dump, self->len);
+	bad[16] = 99;
+	crc = crc32_z(bad, self->len - 4);
+	memcpy(bad + self->len - 4, &crc, 4);
+	ASSERT_ERRNO(EEXIST, ripc_restore(bad, self->len));
+	free(bad);
 	ASSERT_ERRNO(ENOENT, ripc_mq_open(MQS[0].name, O_RDONLY));
 	SYS(ripc_msgctl(id, IPC_RMID, NULL));
 	ASSERT_EQ(1, ns_empty());
