@@ -1095,6 +1095,42 @@ TEST_F(ns, a_dead_namespaces_charge_never_refuses_a_creation)
 	ASSERT_EQ(0, limited_user_can_create(be, self->name));
 }
 
+/*
+ * rust_ipc only: a dead namespace's names go when it is collected, also
+ * while a device file opened in it stays open (the file keeps the empty
+ * entry, as a native descriptor keeps only its own queue): the charge of
+ * its queue, which no descriptor holds, comes back.
+ */
+TEST_F(ns, a_dead_namespaces_names_go_while_a_file_opened_in_it_stays_open)
+{
+	int home, fd;
+	pid_t pid;
+
+	if (be != &ripc_be)
+		SKIP(return, "a rust_ipc device file");
+	home = SYS(open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC));
+	SYS(unshare(CLONE_NEWIPC));
+	fd = SYS(open(RIPC_DEVICE, O_RDWR | O_CLOEXEC));
+	pid = fork_child();
+	if (pid == 0) {
+		struct mq_attr attr = { .mq_maxmsg = 1, .mq_msgsize = 1000 };
+		int q;
+
+		CHILD_CHECK(become_limited_user() == 0);
+		q = be->mq_open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+		CHILD_CHECK(q >= 0);
+		CHILD_CHECK(be->mq_close(q) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	/* The positive control: its queue holds the user's whole limit. */
+	ASSERT_EQ(2, limited_user_can_create(be, "/ns_test_second"));
+	SYS(setns(home, CLONE_NEWIPC));
+	close(home);
+	ASSERT_EQ(0, limited_user_can_create(be, self->name));
+	close(fd);
+}
+
 /* rust_ipc only: RIPC_IOC_LIST shows the caller's namespace alone. */
 TEST_F(ns, listing_shows_only_the_callers_namespace)
 {
