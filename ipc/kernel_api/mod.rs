@@ -865,8 +865,10 @@ pub(crate) fn crc32(crc: u32, data: &[u8]) -> u32 {
 
 /// A random seed for [`HashKey::hash`], as native's hash tables have a
 /// random seed of their own (`rhashtable`'s `hash_rnd`, with which it
-/// hashes keys by `jhash`): a user who does not know it cannot pick values
-/// that collide.
+/// hashes keys by `jhash`): values picked to collide under one seed spread
+/// under another.  `jhash` is not a keyed pseudo-random function as
+/// `hsiphash` is (which the tables used until 2026-12-07: 43 instructions
+/// more a `msgget`); the tables are as hard to flood as native's.
 pub(crate) struct HashKey(u32);
 
 impl HashKey {
