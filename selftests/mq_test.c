@@ -16,6 +16,7 @@
 #include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/vfs.h>
 #include <linux/filter.h>
@@ -1912,6 +1913,190 @@ TEST_F(mq, notify_passes_over_a_leader_with_a_signal_pending)
 	ASSERT_NE(0, p.took) TH_LOG("the leader took it, %d", taker_tid);
 	ASSERT_NE(getpid(), p.took);
 	ASSERT_EQ(p.took, taker_tid);
+}
+
+/* notify_goes_to_a_sender_with_a_signal_pending's owner process, as its
+ * threads record it, in memory it shares with the test. */
+struct pending_sender {
+	const struct mq_backend *backend;
+	mqd_t q;
+	int ready;		/* each thread writes a byte here once it takes SIGUSR1 */
+	int go;			/* the sender reads its cue here */
+	int idle[2];		/* the idle thread reads its cue to end here */
+	pid_t sender, idle_tid;
+	int sent;		/* the send's result */
+	pid_t took;		/* the thread that took SIGUSR1, as the sender saw
+				 * it right after its send */
+	pid_t usr1, usr2;	/* the threads whose handlers ran */
+	int usr1_code;		/* SIGUSR1's si_code */
+	int usr1_runs;		/* how many times SIGUSR1's handler ran */
+};
+
+static struct pending_sender *ps;
+
+static void note_usr1_of_a_send(int sig, siginfo_t *si, void *ctx)
+{
+	(void)sig;
+	(void)ctx;
+	__atomic_store_n(&ps->usr1_code, si->si_code, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ps->usr1, (pid_t)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&ps->usr1_runs, 1, __ATOMIC_SEQ_CST);
+}
+
+static void note_usr2(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&ps->usr2, (pid_t)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
+}
+
+/* A thread of the owner (which inherits the leader's blocked SIGUSR1):
+ * takes SIGUSR1, then says so. */
+static int take_usr1_and_say_so(pid_t *tid)
+{
+	sigset_t set;
+
+	*tid = (pid_t)syscall(SYS_gettid);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	if (pthread_sigmask(SIG_UNBLOCK, &set, NULL) || write(ps->ready, "r", 1) != 1)
+		return -1;
+	return 0;
+}
+
+/* The sender: on its cue (the tracer stops it until it has traced its
+ * way to the send's entry), sends, and notes who took SIGUSR1 by then. */
+static void *send_on_cue(void *arg)
+{
+	char c;
+
+	(void)arg;
+	ps->sent = -2;
+	if (take_usr1_and_say_so(&ps->sender) || read(ps->go, &c, 1) != 1)
+		return NULL;
+	ps->sent = ps->backend->send(ps->q, "n", 1, 0);
+	ps->took = __atomic_load_n(&ps->usr1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* The idle thread: sleeps (nothing pending) until the leader's cue. */
+static void *idle_until_cued(void *arg)
+{
+	char c;
+
+	(void)arg;
+	if (take_usr1_and_say_so(&ps->idle_tid))
+		return NULL;
+	while (read(ps->idle[0], &c, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+/* Whether a system call entry is a send to q: glibc's (mq_timedsend), or
+ * libripc's ioctl (the ripc variant, and the native one under the drop-in). */
+static bool enters_a_send(const struct __ptrace_syscall_info *si, mqd_t q)
+{
+	unsigned int cmd = (unsigned int)si->entry.args[1];
+
+	if ((int)si->entry.args[0] != q)
+		return false;
+	return si->entry.nr == SYS_mq_timedsend ||
+	       (si->entry.nr == SYS_ioctl && (cmd == RIPC_MQ_TIMEDSEND || cmd == RIPC_MQ_SEND));
+}
+
+/*
+ * The sending thread takes the notification although it has a signal
+ * pending: complete_signal()'s wants_signal() is "task_curr(p) ||
+ * !task_sigpending(p)", and the sender is running.  The owner's threads,
+ * in the order of the group's scan from curr_target (its leader, as no
+ * signal went to the process before): the leader, which blocks SIGUSR1;
+ * the sender, which enters its send with SIGUSR2 pending (a tracer stops
+ * it at the entry, sends it SIGUSR2, detaches); an idle thread with
+ * nothing pending, which would take it if the sender's pending signal
+ * counted against it.  The sender's handlers run before its send returns.
+ */
+TEST_F(mq, notify_goes_to_a_sender_with_a_signal_pending)
+{
+	struct sigaction usr1 = { .sa_sigaction = note_usr1_of_a_send,
+				  .sa_flags = SA_SIGINFO | SA_RESTART };
+	struct sigaction usr2 = { .sa_handler = note_usr2, .sa_flags = SA_RESTART };
+	int ready[2], go[2], st, stops = 0;
+	pid_t pid, s;
+	char c;
+
+	ps = mmap(NULL, sizeof(*ps), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ps);
+	*ps = (struct pending_sender){ .backend = be, .q = MKQ(O_RDWR, 4, 16) };
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	pid = fork_child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		pthread_t sender, idle;
+		sigset_t set;
+
+		close(ready[0]);
+		close(go[1]);
+		ps->ready = ready[1];
+		ps->go = go[0];
+		CHILD_CHECK(pipe(ps->idle) == 0);
+		sigemptyset(&usr1.sa_mask);
+		sigemptyset(&usr2.sa_mask);
+		CHILD_CHECK(sigaction(SIGUSR1, &usr1, NULL) == 0);
+		CHILD_CHECK(sigaction(SIGUSR2, &usr2, NULL) == 0);
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR2);
+		CHILD_CHECK(pthread_sigmask(SIG_UNBLOCK, &set, NULL) == 0);
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		CHILD_CHECK(pthread_sigmask(SIG_BLOCK, &set, NULL) == 0);
+		CHILD_CHECK(notify_sig(be, ps->q, SIGUSR1, NULL) == 0);
+		/* The group's threads in this order: leader, sender, idle. */
+		CHILD_CHECK(pthread_create(&sender, NULL, send_on_cue, NULL) == 0);
+		CHILD_CHECK(pthread_create(&idle, NULL, idle_until_cued, NULL) == 0);
+		CHILD_CHECK(pthread_join(sender, NULL) == 0);
+		CHILD_CHECK(write(ps->idle[1], "e", 1) == 1);
+		CHILD_CHECK(pthread_join(idle, NULL) == 0);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	/* Both threads take SIGUSR1; the sender waits for its cue. */
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	s = ps->sender;
+	ASSERT_LT(0, s);
+	ASSERT_EQ(0, ptrace(PTRACE_SEIZE, s, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD));
+	ASSERT_EQ(0, ptrace(PTRACE_INTERRUPT, s, NULL, NULL));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	/* Its system calls, up to the send's entry. */
+	for (;;) {
+		struct __ptrace_syscall_info si;
+		long sig = 0;
+
+		ASSERT_EQ(s, waitpid(s, &st, __WALL));
+		ASSERT_TRUE(WIFSTOPPED(st)) TH_LOG("the sender ended: status %#x", st);
+		ASSERT_GT(100, ++stops) TH_LOG("no send among the sender's system calls");
+		if (WSTOPSIG(st) == (SIGTRAP | 0x80)) {
+			ASSERT_LT(0, ptrace(PTRACE_GET_SYSCALL_INFO, s, (void *)sizeof(si), &si));
+			if (si.op == PTRACE_SYSCALL_INFO_ENTRY && enters_a_send(&si, ps->q))
+				break;
+		} else if (!(st >> 16)) {
+			sig = WSTOPSIG(st);	/* a signal-delivery-stop: it goes on */
+		}
+		ASSERT_EQ(0, ptrace(PTRACE_SYSCALL, s, NULL, (void *)sig));
+	}
+	ASSERT_EQ(0, syscall(SYS_tgkill, pid, s, SIGUSR2));
+	ASSERT_EQ(0, ptrace(PTRACE_DETACH, s, NULL, NULL));
+	ASSERT_EQ(0, wait_child(pid));
+	ASSERT_EQ(0, ps->sent);
+	ASSERT_EQ(s, ps->usr2);
+	ASSERT_EQ(s, ps->took) TH_LOG("SIGUSR1 taken by %d, not the sender %d (idle: %d)",
+				      ps->usr1, s, ps->idle_tid);
+	ASSERT_EQ(1, ps->usr1_runs);
+	ASSERT_EQ(SI_MESGQ, ps->usr1_code);
+	close(ready[0]);
+	close(go[1]);
+	munmap(ps, sizeof(*ps));
 }
 
 TEST_F(mq, notify_second_registration_is_ebusy)
