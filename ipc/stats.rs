@@ -14,11 +14,12 @@
 //!
 //! An event's time is kept as `jiffies` (a load and a store: no clock read
 //! on the data path, measured with `scripts/bench --insn`) and given as
-//! `CLOCK_REALTIME` when read, through the queue's epoch: the coarse clock
-//! (`ktime_get_coarse_real_ns`) at some tick, kept while the clock and the
-//! tick count agree within two ticks, so that a time reads the same each
-//! time it is read; a clock step moves the epoch (and the times) with it.
-//! Ticks do not count a suspend, so an event from before one shows as
+//! `CLOCK_REALTIME` when read, through the queue's epoch: the coarse
+//! monotonic clock (`ktime_get_coarse_ns`) at some tick, kept while the
+//! clock and the tick count agree within [`DRIFT_NS`], so that a time reads
+//! the same each time it is read, and the realtime clock's offset from the
+//! monotonic one as it is at the read: a clock step moves the times with
+//! it.  Ticks do not count a suspend, so an event from before one shows as
 //! that much later.
 
 #![deny(unsafe_code)]
@@ -48,7 +49,8 @@ pub(crate) struct Stats {
     last_blocked_send: u64,
     last_blocked_receive: u64,
     last_timeout: u64,
-    /// The coarse clock at jiffies `epoch.0` (`epoch.1` 0: not set yet).
+    /// The coarse monotonic clock at jiffies `epoch.0` (`epoch.1` 0: not
+    /// set yet).
     epoch: (u64, i64),
     /// How many resets there were (`RIPC_STATS_RESET`): a receive counted
     /// before one is not taken back after it ([`Receipt`]).
@@ -270,14 +272,19 @@ impl Stats {
     /// The counters as the uapi gives them, with the queue's depth now
     /// (`msgs`, `bytes`).
     pub(crate) fn read(&mut self, msgs: u64, bytes: u64) -> ripc_queue_stats {
-        let (now_j, now_ns) = (kernel_api::jiffies(), kernel_api::coarse_real_ns());
-        let tick = kernel_api::jiffies_to_ns(1) as i64;
-        let off = now_ns.saturating_sub(realtime(self.epoch, now_j));
-        if self.epoch.1 == 0 || off.saturating_abs() > 2 * tick {
+        let (now_j, now_ns) = (kernel_api::jiffies(), kernel_api::coarse_mono_ns());
+        let off = now_ns.saturating_sub(monotonic(self.epoch, now_j));
+        if self.epoch.1 == 0 || off.saturating_abs() > DRIFT_NS {
             self.epoch = (now_j, now_ns);
         }
-        let epoch = self.epoch;
-        let at = |j: u64, count: u64| if count == 0 { 0 } else { realtime(epoch, j) };
+        let (epoch, real) = (self.epoch, kernel_api::real_offset_ns());
+        let at = |j: u64, count: u64| {
+            if count == 0 {
+                0
+            } else {
+                monotonic(epoch, j).saturating_add(real)
+            }
+        };
         ripc_queue_stats {
             sent: self.sent,
             sent_bytes: self.sent_bytes,
@@ -314,8 +321,15 @@ impl Stats {
     }
 }
 
-/// `CLOCK_REALTIME` at jiffies `j`, from `epoch` (the clock at a tick).
-fn realtime(epoch: (u64, i64), j: u64) -> i64 {
+/// How far the tick count may drift from the clock before a queue's times
+/// are counted from a new epoch: ticks are counted late or lost only where
+/// a CPU did not run for a while (a guest's vCPU under a loaded host, where
+/// two ticks' drift, the bound before 2026-12-07, moved a time between two
+/// reads of it).
+const DRIFT_NS: i64 = 100_000_000;
+
+/// `CLOCK_MONOTONIC` at jiffies `j`, from `epoch` (the clock at a tick).
+fn monotonic(epoch: (u64, i64), j: u64) -> i64 {
     let ticks = j.wrapping_sub(epoch.0) as i64;
     let ns = kernel_api::jiffies_to_ns(ticks.unsigned_abs()) as i64;
     if ticks < 0 {

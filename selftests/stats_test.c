@@ -488,6 +488,48 @@ TEST_F(stats, failed_calls_change_nothing)
 		      .received_bytes = 2 * SMALL, .peak_msgs = 2, .peak_bytes = 2 * SMALL);
 }
 
+/* Steps CLOCK_REALTIME by s seconds. */
+static int step_clock(long s)
+{
+	struct timespec t;
+
+	if (clock_gettime(CLOCK_REALTIME, &t))
+		return -1;
+	t.tv_sec += s;
+	return clock_settime(CLOCK_REALTIME, &t);
+}
+
+#define STEP 100000		/* s */
+#define STEP_SLACK_NS 50000000LL	/* a step is made within this of its aim */
+
+/*
+ * The times are kept as ticks and given on the realtime clock through the
+ * clock's offset as it is when they are read: a step of the clock moves
+ * them with it, and a step back brings them back (they read the same each
+ * time while the ticks keep with the clock: ipc/stats.rs).
+ */
+TEST_F(stats, a_clock_step_moves_the_times_with_it)
+{
+	struct ripc_queue_stats st, stepped, back;
+	long long d;
+
+	if (geteuid() != 0)
+		SKIP(return, "setting the clock needs root");
+	SYS(open_q(self, 0));
+	SYS(q_send(self, SMALL, 1, 1, NULL));
+	st = STATS();
+	SYS(step_clock(STEP));
+	stepped = STATS();
+	SYS(step_clock(-STEP));
+	back = STATS();
+	d = (long long)(stepped.last_send_ns - st.last_send_ns) - STEP * 1000000000LL;
+	EXPECT_TRUE(llabs(d) < STEP_SLACK_NS) TH_LOG("moved %lld ns off the step", d);
+	d = (long long)(back.last_send_ns - st.last_send_ns);
+	EXPECT_TRUE(llabs(d) < 2 * STEP_SLACK_NS) TH_LOG("%lld ns off after the step back", d);
+	ASSERT_COUNTS(back, .sent = 1, .sent_bytes = SMALL, .peak_msgs = 1,
+		      .peak_bytes = SMALL, .msgs = 1, .bytes = SMALL);
+}
+
 /*
  * A reset whose struct cannot be written back (readable, not writable)
  * fails with EFAULT before the counters are reset: none is lost.

@@ -831,10 +831,16 @@ s64 rust_ipc_timens_to_host(clockid_t clock, s64 at)
 	return timens_ktime_to_host(clock, at);
 }
 
-/* CLOCK_REALTIME as of the last tick (no clock source read). */
-s64 rust_ipc_coarse_real_ns(void)
+/* CLOCK_MONOTONIC as of the last tick (no clock source read). */
+s64 rust_ipc_coarse_mono_ns(void)
 {
-	return ktime_get_coarse_real_ns();
+	return ktime_get_coarse_ns();
+}
+
+/* CLOCK_REALTIME less CLOCK_MONOTONIC: moves only when the clock is set. */
+s64 rust_ipc_real_offset_ns(void)
+{
+	return ktime_mono_to_real(0);
 }
 
 #if defined(CONFIG_NET) || defined(CONFIG_IO_URING) || \

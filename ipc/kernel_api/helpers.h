@@ -86,7 +86,8 @@ u32 rust_ipc_jhash(const void *p, u32 len, u32 seed);
 void rust_ipc_set_interruptible(void);
 s64 rust_ipc_timens_to_host(clockid_t clock, s64 at);
 int rust_ipc_sleep_until(clockid_t clock, ktime_t expires);
-s64 rust_ipc_coarse_real_ns(void);
+s64 rust_ipc_coarse_mono_ns(void);
+s64 rust_ipc_real_offset_ns(void);
 
 struct user_struct;
 struct mm_struct;

@@ -107,7 +107,8 @@ mod ffi {
             clock: bindings::clockid_t,
             expires: bindings::ktime_t,
         ) -> c_int;
-        pub(super) fn rust_ipc_coarse_real_ns() -> i64;
+        pub(super) fn rust_ipc_coarse_mono_ns() -> i64;
+        pub(super) fn rust_ipc_real_offset_ns() -> i64;
         pub(super) fn rust_ipc_rlimit_msgqueue() -> c_ulong;
         pub(super) fn rust_ipc_current_get(prio: *mut c_int) -> *mut bindings::task_struct;
         pub(super) fn rust_ipc_task_prio(t: *mut bindings::task_struct) -> c_int;
@@ -915,8 +916,15 @@ pub(crate) fn jiffies_to_ns(j: u64) -> u64 {
     unsafe { bindings::jiffies64_to_nsecs(j) }
 }
 
-/// `ktime_get_coarse_real_ns()`: CLOCK_REALTIME as of the last tick.
-pub(crate) fn coarse_real_ns() -> i64 {
+/// `ktime_get_coarse_ns()`: CLOCK_MONOTONIC as of the last tick.
+pub(crate) fn coarse_mono_ns() -> i64 {
     // SAFETY: reading the clock has no preconditions.
-    unsafe { ffi::rust_ipc_coarse_real_ns() }
+    unsafe { ffi::rust_ipc_coarse_mono_ns() }
+}
+
+/// `ktime_mono_to_real(0)`: what CLOCK_REALTIME is ahead of
+/// CLOCK_MONOTONIC (it changes when the clock is set: a step).
+pub(crate) fn real_offset_ns() -> i64 {
+    // SAFETY: reading the offset has no preconditions.
+    unsafe { ffi::rust_ipc_real_offset_ns() }
 }
