@@ -1883,6 +1883,30 @@ TEST(a_limits_file_opened_for_reading_refuses_writes)
 }
 
 /*
+ * A stream of a limits file or of /proc/sysvipc/msg opened for reading has
+ * a close-on-exec descriptor exactly when its mode says "e", as fopen()
+ * makes a native one.
+ */
+TEST(a_served_files_stream_is_close_on_exec_as_its_mode_says)
+{
+	static const char *const paths[] = { "/proc/sys/kernel/msgmax",
+					     "/proc/sys/fs/mqueue/msg_max", "/proc/sysvipc/msg" };
+	static const char *const modes[] = { "r", "re" };
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(paths); i++) {
+		for (unsigned int m = 0; m < ARRAY_SIZE(modes); m++) {
+			FILE *f = fopen(paths[i], modes[m]);
+			int fl;
+
+			ASSERT_NE(NULL, f) TH_LOG("%s", paths[i]);
+			fl = fcntl(fileno(f), F_GETFD);
+			ASSERT_EQ(m ? FD_CLOEXEC : 0, fl) TH_LOG("%s, \"%s\"", paths[i], modes[m]);
+			ASSERT_EQ(0, fclose(f));
+		}
+	}
+}
+
+/*
  * msg_next_id opened for writing by a caller that may, then written after
  * it lost the capability: EPERM (/proc checks again at each write, before
  * it reads or parses the bytes, at any offset), where the open would have
