@@ -2094,8 +2094,8 @@ TEST(new_descriptors_are_the_lowest_free_under_a_small_descriptor_limit)
 /*
  * Under a raised RLIMIT_NOFILE (4096) the library's own descriptors go to
  * the limit's upper half (2048 and up): the numbers from 512 up stay the
- * program's, as natively (at the usual limit of 1024 the library takes 512,
- * a known difference: libripc/preload.c).
+ * program's, as natively (at the usual limit of 1024 the library's first
+ * descriptor is 512 itself: ripc_dup_high()).
  */
 TEST(a_raised_descriptor_limit_leaves_512_to_the_program)
 {
