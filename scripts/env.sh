@@ -30,3 +30,13 @@ kernel_inputs() {
 	realpath "$KSRC"; cat "$KSRC/.unpacked" 2>/dev/null
 	{ clang --version 2>/dev/null || echo "clang: none"; } | sed -n 1p
 }
+# The selftests and libripc of the tree at $1 built and installed into $2 as
+# the VM's /selftests holds them: the binaries (selftests/out: the drop-in,
+# preload/, thirdparty/ ...), run_all and the *_test.sh scripts (vm-run;
+# scripts/mutate, for a mutant of user space, in its copy of the tree).
+selftests_install() {
+	make -s -C "$1/selftests" >/dev/null &&
+		mkdir -p "$2" &&
+		cp -r "$1/selftests/out/." "$2/" &&
+		cp "$1/selftests/run_all" "$1"/selftests/*_test.sh "$2/"
+}

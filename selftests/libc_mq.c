@@ -1883,6 +1883,30 @@ TEST(a_limits_file_opened_for_reading_refuses_writes)
 }
 
 /*
+ * A stream of a limits file or of /proc/sysvipc/msg opened for reading has
+ * a close-on-exec descriptor exactly when its mode says "e", as fopen()
+ * makes a native one.
+ */
+TEST(a_served_files_stream_is_close_on_exec_as_its_mode_says)
+{
+	static const char *const paths[] = { "/proc/sys/kernel/msgmax",
+					     "/proc/sys/fs/mqueue/msg_max", "/proc/sysvipc/msg" };
+	static const char *const modes[] = { "r", "re" };
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(paths); i++) {
+		for (unsigned int m = 0; m < ARRAY_SIZE(modes); m++) {
+			FILE *f = fopen(paths[i], modes[m]);
+			int fl;
+
+			ASSERT_NE(NULL, f) TH_LOG("%s", paths[i]);
+			fl = fcntl(fileno(f), F_GETFD);
+			ASSERT_EQ(m ? FD_CLOEXEC : 0, fl) TH_LOG("%s, \"%s\"", paths[i], modes[m]);
+			ASSERT_EQ(0, fclose(f));
+		}
+	}
+}
+
+/*
  * msg_next_id opened for writing by a caller that may, then written after
  * it lost the capability: EPERM (/proc checks again at each write, before
  * it reads or parses the bytes, at any offset), where the open would have
@@ -2064,6 +2088,95 @@ TEST(new_descriptors_are_the_lowest_free_under_a_small_descriptor_limit)
 	ASSERT_EQ(lo, fd);
 	SYS(close(fd));
 	SYS(msgctl(id, IPC_RMID, NULL));
+	SYS(setrlimit(RLIMIT_NOFILE, &rl));
+}
+
+/*
+ * Under a raised RLIMIT_NOFILE (4096) the library's own descriptors go to
+ * the limit's upper half (2048 and up): the numbers from 512 up stay the
+ * program's, as natively (at the usual limit of 1024 the library's first
+ * descriptor is 512 itself: ripc_dup_high()).
+ */
+TEST(a_raised_descriptor_limit_leaves_512_to_the_program)
+{
+	struct rlimit rl, big;
+	int id, fd, hi;
+
+	SYS(getrlimit(RLIMIT_NOFILE, &rl));
+	big = rl;
+	big.rlim_cur = 4096;
+	if (big.rlim_max < big.rlim_cur)
+		big.rlim_max = big.rlim_cur;
+	if (setrlimit(RLIMIT_NOFILE, &big))
+		SKIP(return, "RLIMIT_NOFILE cannot be raised to 4096: %s", strerrorname_np(errno));
+	fd = SYS(open("/dev/null", O_RDONLY | O_CLOEXEC));
+	id = SYS(msgget(IPC_PRIVATE, 0600));
+	hi = fcntl(fd, F_DUPFD_CLOEXEC, 512);
+	ASSERT_EQ(512, hi) TH_LOG("F_DUPFD_CLOEXEC from 512 gave %d", hi);
+	SYS(close(hi));
+	SYS(close(fd));
+	SYS(msgctl(id, IPC_RMID, NULL));
+	SYS(setrlimit(RLIMIT_NOFILE, &rl));
+}
+
+/*
+ * Under a small RLIMIT_NOFILE (16) the library's device descriptor takes
+ * the limit's last number and no other: the program's opens take the
+ * numbers that were free in turn, from the lowest, up to the one below it
+ * (natively, up to the last).
+ */
+TEST(the_library_takes_only_the_last_number_under_a_small_descriptor_limit)
+{
+	int freefd[16], got[16], nfree = 0, ngot = 0, id, fd, i;
+	struct rlimit rl, small;
+
+	SYS(getrlimit(RLIMIT_NOFILE, &rl));
+	small = rl;
+	small.rlim_cur = 16;
+	SYS(setrlimit(RLIMIT_NOFILE, &small));
+	for (fd = 0; fd < 16; fd++)
+		if (fcntl(fd, F_GETFD) < 0)
+			freefd[nfree++] = fd;
+	ASSERT_LT(4, nfree);
+	id = SYS(msgget(IPC_PRIVATE, 0600));
+	while (ngot < 16 && (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		got[ngot++] = fd;
+	ASSERT_EQ(EMFILE, errno);
+	ASSERT_LE(nfree - 1, ngot);
+	for (i = 0; i < ngot; i++) {
+		ASSERT_EQ(freefd[i], got[i]) TH_LOG("open %d of %d", i + 1, ngot);
+	}
+	for (i = 0; i < ngot; i++)
+		SYS(close(got[i]));
+	SYS(msgctl(id, IPC_RMID, NULL));
+	SYS(setrlimit(RLIMIT_NOFILE, &rl));
+}
+
+/*
+ * The first queue call of a process, which opens the library's device
+ * descriptor, leaves errno as it was when it succeeds, also when that
+ * descriptor cannot be moved high (the limit's last number is taken): it
+ * stays where it was opened, and the failed move's EMFILE is not the
+ * program's.
+ */
+TEST(a_first_queue_call_leaves_errno_alone_when_no_high_number_is_free)
+{
+	struct rlimit rl, small;
+	int id, fd;
+
+	SYS(getrlimit(RLIMIT_NOFILE, &rl));
+	small = rl;
+	small.rlim_cur = 16;
+	SYS(setrlimit(RLIMIT_NOFILE, &small));
+	fd = SYS(open("/dev/null", O_RDONLY | O_CLOEXEC));
+	ASSERT_EQ(15, dup2(fd, 15));
+	SYS(close(fd));
+	errno = 4321;
+	id = msgget(IPC_PRIVATE, 0600);
+	ASSERT_LE(0, id) TH_LOG("msgget: %s", strerrorname_np(errno));
+	ASSERT_EQ(4321, errno) TH_LOG("msgget: %s", strerrorname_np(errno));
+	SYS(msgctl(id, IPC_RMID, NULL));
+	SYS(close(15));
 	SYS(setrlimit(RLIMIT_NOFILE, &rl));
 }
 
