@@ -1384,6 +1384,60 @@ TEST(a_restore_gives_a_queue_away_only_with_cap_chown)
 	ASSERT_EQ(0, wait_child(pid));
 }
 
+/*
+ * Without CAP_CHOWN a restorer may give a queue one of its supplementary
+ * groups, as chown's chgrp_ok lets a file's owner give it any group it is
+ * in (in_group_p): root's POSIX queue of group 4242 is restored with only
+ * CAP_CHECKPOINT_RESTORE by a restorer in group 4242, and refused (EPERM,
+ * nothing made) to one that is not.
+ */
+TEST(a_restore_gives_a_queue_a_supplementary_group_of_the_restorer)
+{
+	pid_t pid;
+
+	if (!have_device())
+		SKIP(return, RIPC_DEVICE " does not exist");
+	REQUIRE_CAP(CAP_SYS_ADMIN);
+	pid = fork_child();
+	if (pid == 0) {
+		gid_t group = 4242;
+		size_t len;
+		void *dump;
+		int fd;
+
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		CHILD_CHECK((fd = ripc_mq_open("/grp", O_RDWR | O_CREAT, 0660, NULL)) >= 0);
+		CHILD_CHECK(ripc_mq_fchown(fd, -1, group) == 0);
+		close(fd);
+		CHILD_CHECK(ripc_dump_alloc(&dump, &len) == 0);
+		for (int member = 0; member < 2; member++) {
+			pid_t c1;
+
+			CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+			c1 = fork_child();
+			if (c1 == 0) {
+				CHILD_CHECK(setresgid(0, 0, 0) == 0);
+				CHILD_CHECK(setgroups(member, &group) == 0);
+				CHILD_CHECK(caps_in_effect(CAP_CHECKPOINT_RESTORE, 0) == 0);
+				if (member) {
+					CHILD_CHECK(ripc_restore(dump, len) == 0);
+					CHILD_CHECK((fd = ripc_mq_open("/grp", O_RDWR, 0, NULL)) >= 0);
+					close(fd);
+					CHILD_CHECK(ripc_mq_unlink("/grp") == 0);
+				} else {
+					CHILD_CHECK(ripc_restore(dump, len) == -1 && errno == EPERM);
+					CHILD_CHECK(ns_empty() == 1);
+				}
+				_exit(0);
+			}
+			CHILD_CHECK(wait_child(c1) == 0);
+		}
+		free(dump);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
 TEST_F(ckpt, restoring_qbytes_above_msgmnb_needs_sys_resource)
 {
 	pid_t pid = fork_child();
