@@ -1000,6 +1000,106 @@ TEST_F(ckpt, a_dump_waiting_for_its_buffer_holds_no_lock)
 	munmap(buf, size);
 }
 
+static int churn_stop;
+
+/* Takes a message and sends it back, until told to stop; the number of
+ * rounds, or -1 if a call failed. */
+static void *churn_main(void *arg)
+{
+	static char text[8192];
+	mqd_t q = *(mqd_t *)arg;
+	long n = 0;
+
+	while (!__atomic_load_n(&churn_stop, __ATOMIC_RELAXED)) {
+		if (ripc_mq_receive(q, text, sizeof(text), NULL) != (ssize_t)sizeof(text) ||
+		    ripc_mq_send(q, text, sizeof(text), 0))
+			return (void *)-1L;
+		n++;
+	}
+	return (void *)n;
+}
+
+/*
+ * A dump writes a long queue's record a part at a time (64 KiB), dropping
+ * the queue's lock in between; a queue that changed meanwhile has its
+ * record written again from its start (or the dump fails, EAGAIN, after 8
+ * tries), so that it is the queue as it was at one moment.  Here a thread
+ * takes a message of 8 KiB and sends one back, again and again, while
+ * dumps are made of the queue of 32: each dump restores a queue of 31 or
+ * 32 messages, never one with the message taken after the dump wrote it
+ * and the one sent back after that (33).
+ */
+TEST(a_dump_of_a_queue_changing_between_its_parts_is_the_queue_at_one_moment)
+{
+	pid_t pid;
+
+	if (!have_device())
+		SKIP(return, RIPC_DEVICE " does not exist");
+	REQUIRE_CAP(CAP_SYS_ADMIN);
+	pid = fork_child();
+	if (pid == 0) {
+		struct mq_attr a = { .mq_maxmsg = 32, .mq_msgsize = 8192 };
+		struct timespec t0, t1;
+		static char text[8192];
+		int good = 0, busy = 0, bad = 0, why = 0;
+		pthread_t t;
+		void *rounds;
+		mqd_t q;
+
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		CHILD_CHECK(setrlimit(RLIMIT_MSGQUEUE,
+				      &(struct rlimit){ RLIM_INFINITY, RLIM_INFINITY }) == 0);
+		CHILD_CHECK((q = ripc_mq_open("/churn", O_RDWR | O_CREAT, 0600, &a)) >= 0);
+		for (int i = 0; i < 32; i++)
+			CHILD_CHECK(ripc_mq_send(q, text, sizeof(text), 0) == 0);
+		churn_stop = 0;
+		CHILD_CHECK(pthread_create(&t, NULL, churn_main, &q) == 0);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (int i = 0; i < 300 && !bad; i++) {
+			size_t len;
+			void *dump;
+			pid_t c;
+
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			if (t1.tv_sec - t0.tv_sec >= 5)
+				break;
+			if (ripc_dump_alloc(&dump, &len)) {
+				CHILD_CHECK(errno == EAGAIN);
+				busy++;
+				continue;
+			}
+			c = fork();
+			if (c == 0) {
+				struct mq_attr g;
+				mqd_t r;
+
+				if (unshare(CLONE_NEWIPC) || ripc_restore(dump, len))
+					_exit(2);
+				r = ripc_mq_open("/churn", O_RDONLY, 0, NULL);
+				if (r < 0 || ripc_mq_getattr(r, &g))
+					_exit(3);
+				_exit(g.mq_curmsgs == 31 || g.mq_curmsgs == 32 ? 0 : 4);
+			}
+			CHILD_CHECK(c > 0);
+			why = wait_child(c);
+			if (why)
+				bad++;
+			else
+				good++;
+			free(dump);
+		}
+		__atomic_store_n(&churn_stop, 1, __ATOMIC_RELAXED);
+		CHILD_CHECK(pthread_join(t, &rounds) == 0);
+		fprintf(stderr, "# %d dumps restored, %d EAGAIN, %d not at one moment "
+			"(2: not restored, 3: no queue, 4: not 31 or 32 messages: %d); %ld rounds\n",
+			good, busy, bad, why, (long)rounds);
+		CHILD_CHECK((long)rounds > 0);
+		CHILD_CHECK(bad == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
 /* Sets the effective capabilities to CAP_SYS_RESOURCE (the queues' sizes
  * are beyond a new namespace's limits) and cap (-1: no other). */
 static int only_cap(int cap)
@@ -1379,6 +1479,60 @@ TEST(a_restore_gives_a_queue_away_only_with_cap_chown)
 			free(theirs[k]);
 		}
 		free(mine);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+/*
+ * Without CAP_CHOWN a restorer may give a queue one of its supplementary
+ * groups, as chown's chgrp_ok lets a file's owner give it any group it is
+ * in (in_group_p): root's POSIX queue of group 4242 is restored with only
+ * CAP_CHECKPOINT_RESTORE by a restorer in group 4242, and refused (EPERM,
+ * nothing made) to one that is not.
+ */
+TEST(a_restore_gives_a_queue_a_supplementary_group_of_the_restorer)
+{
+	pid_t pid;
+
+	if (!have_device())
+		SKIP(return, RIPC_DEVICE " does not exist");
+	REQUIRE_CAP(CAP_SYS_ADMIN);
+	pid = fork_child();
+	if (pid == 0) {
+		gid_t group = 4242;
+		size_t len;
+		void *dump;
+		int fd;
+
+		CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+		CHILD_CHECK((fd = ripc_mq_open("/grp", O_RDWR | O_CREAT, 0660, NULL)) >= 0);
+		CHILD_CHECK(ripc_mq_fchown(fd, -1, group) == 0);
+		close(fd);
+		CHILD_CHECK(ripc_dump_alloc(&dump, &len) == 0);
+		for (int member = 0; member < 2; member++) {
+			pid_t c1;
+
+			CHILD_CHECK(unshare(CLONE_NEWIPC) == 0);
+			c1 = fork_child();
+			if (c1 == 0) {
+				CHILD_CHECK(setresgid(0, 0, 0) == 0);
+				CHILD_CHECK(setgroups(member, &group) == 0);
+				CHILD_CHECK(caps_in_effect(CAP_CHECKPOINT_RESTORE, 0) == 0);
+				if (member) {
+					CHILD_CHECK(ripc_restore(dump, len) == 0);
+					CHILD_CHECK((fd = ripc_mq_open("/grp", O_RDWR, 0, NULL)) >= 0);
+					close(fd);
+					CHILD_CHECK(ripc_mq_unlink("/grp") == 0);
+				} else {
+					CHILD_CHECK(ripc_restore(dump, len) == -1 && errno == EPERM);
+					CHILD_CHECK(ns_empty() == 1);
+				}
+				_exit(0);
+			}
+			CHILD_CHECK(wait_child(c1) == 0);
+		}
+		free(dump);
 		_exit(0);
 	}
 	ASSERT_EQ(0, wait_child(pid));

@@ -34,6 +34,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <sys/fsuid.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -985,6 +986,51 @@ TEST_F(container, userns_root_has_no_capability_over_host_queues)
 	ASSERT_PERM(ds, 0, 0, 0, 0, 0600);
 }
 
+/*
+ * Root of a user namespace that keeps the host's IPC namespace has its
+ * capabilities over a host queue only where its namespace maps the queue's
+ * ids: CAP_DAC_OVERRIDE over a 0600 queue of its uid 3 and group 3, not
+ * over one of its uid 3 and the host's group 0, which it does not map
+ * (capable_wrt_inode_uidgid: EACCES); and CAP_FOWNER not over a 0666 queue
+ * of host root, which it opens as any other user but may not fchmod
+ * (inode_owner_or_capable: EPERM).
+ */
+TEST_F(container, userns_root_has_capabilities_only_over_queues_whose_ids_it_maps)
+{
+	char mapped[80], host_root[80];
+	mqd_t q, m, h;
+	pid_t init;
+	int rc;
+
+	snprintf(mapped, sizeof(mapped), "%s_m", self->name);
+	snprintf(host_root, sizeof(host_root), "%s_h", self->name);
+	q = SYS(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, ATTR));
+	SYS(mq->fchown(q, BASE + 3, 0));
+	m = SYS(mq->open(mapped, O_RDWR | O_CREAT | O_EXCL, 0600, ATTR));
+	SYS(mq->fchown(m, BASE + 3, BASE + 3));
+	h = SYS(mq->open(host_root, O_RDWR | O_CREAT | O_EXCL, 0666, ATTR));
+	init = start_container(_metadata, self, CLONE_NEWUSER);
+	if (init == 0) {
+		mqd_t c;
+
+		C_EQ(1, have_cap(CAP_DAC_OVERRIDE));
+		C_OK(mq->close(C_OK(mq->open(mapped, O_RDWR))));
+		C_ERR(EACCES, mq->open(self->name, O_RDONLY));
+		C_ERR(EACCES, mq->open(self->name, O_WRONLY));
+		c = C_OK(mq->open(host_root, O_RDWR));
+		C_ERR(EPERM, mq->fchmod(c, 0600));
+		C_OK(mq->close(c));
+		_exit(0);
+	}
+	rc = end_container(self);
+	mq->unlink(mapped);
+	mq->unlink(host_root);
+	ASSERT_EQ(0, rc);
+	SYS(mq->close(m));
+	SYS(mq->close(q));
+	SYS(mq->close(h));
+}
+
 /* ---- 3. pids across pid namespaces -------------------------------------- */
 
 /* A process in a child pid namespace sends and receives on a queue of the
@@ -1837,6 +1883,44 @@ TEST_F(container, host_sees_container_ids_and_pids_as_its_own)
 		 */
 		C_ERR(EOVERFLOW, mq->open("/made_by_host", O_RDWR | O_CREAT | O_EXCL, 0600, ATTR));
 		C_ERR(ENOENT, mq->open("/made_by_host", O_RDWR));
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	TELL('s');
+	ASSERT_EQ(0, end_container(self));
+}
+
+/*
+ * may_create_dentry: a creator in the container's IPC namespace (the host,
+ * entering it) whose fs uid the container's user namespace maps but whose
+ * fs gid it does not (host gid 0) cannot own a new queue there either
+ * (EOVERFLOW, nothing made); with its fs gid mapped too it can.
+ */
+TEST_F(container, a_creator_whose_fs_gid_the_container_does_not_map_gets_eoverflow)
+{
+	pid_t init = start_container(_metadata, self, FULL), pid;
+
+	if (init == 0) {
+		C_TELL('r');
+		C_AWAIT('s');
+		_exit(0);
+	}
+	AWAIT('r');
+	pid = fork_child();
+	if (pid == 0) {
+		mqd_t q;
+
+		C_ENTER_IPC_NS(init);
+		setfsuid(BASE + 1);
+		C_EQ(BASE + 1, setfsuid(-1));
+		C_EQ(0, setfsgid(-1));
+		C_ERR(EOVERFLOW, mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, ATTR));
+		C_ERR(ENOENT, mq->open(self->name, O_RDWR));
+		setfsgid(BASE + 1);
+		C_EQ(BASE + 1, setfsgid(-1));
+		q = C_OK(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600, ATTR));
+		C_OK(mq->close(q));
+		C_OK(mq->unlink(self->name));
 		_exit(0);
 	}
 	ASSERT_EQ(0, wait_child(pid));

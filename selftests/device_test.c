@@ -389,6 +389,33 @@ TEST_F(dev, a_file_binds_to_one_queue_only)
 }
 
 /*
+ * A RIPC_MQ_OPEN that fails (ENOENT, then EINVAL for a bad attr) leaves
+ * the file unbound: a later one binds it.
+ */
+TEST_F(dev, a_failed_open_leaves_the_file_unbound)
+{
+	struct ripc_mq_attr bad = { .mq_maxmsg = 0, .mq_msgsize = 16 };
+	struct ripc_mq_open o = {
+		.size = sizeof(o),
+		.oflag = O_RDWR,
+		.mode = 0600,
+		.name = (__u64)(uintptr_t)self->name,
+	};
+	unsigned int prio = 0;
+	char buf[8192];
+
+	ASSERT_ERRNO(ENOENT, ioctl(self->fd, RIPC_MQ_OPEN, &o));
+	o.oflag = O_RDWR | O_CREAT | O_EXCL;
+	o.attr = (__u64)(uintptr_t)&bad;
+	ASSERT_ERRNO(EINVAL, ioctl(self->fd, RIPC_MQ_OPEN, &o));
+	o.attr = 0;
+	SYS(ioctl(self->fd, RIPC_MQ_OPEN, &o));
+	SYS(ripc_mq_send(self->fd, "x", 1, 2));
+	ASSERT_EQ(1, ripc_mq_receive(self->fd, buf, sizeof(buf), &prio));
+	ASSERT_EQ(2U, prio);
+}
+
+/*
  * A device file bound by RIPC_MQ_OPEN takes O_NONBLOCK from oflag alone,
  * as native's mq_open makes its file from oflag: a device opened
  * O_NONBLOCK and bound without it blocks (mq_flags 0), one opened without
@@ -680,7 +707,8 @@ static int limits_refused(void)
 /*
  * A file named as a sysctl that is not the sysctl (tmpfs over-mounted on
  * /proc/sys, or a chroot with a /proc/sys of its own: writing it changes
- * no native limit) lets none of the module's limits change: EPERM.  Nor a
+ * no native limit; another sysctl bound over it: writing it changes that
+ * one) lets none of the module's limits change: EPERM.  Nor a
  * FIFO bound over the sysctl, and at once: what the path leads to is
  * looked at before it is opened (an open for writing of a FIFO waits for a
  * reader).
@@ -732,6 +760,22 @@ TEST_F(dev, limits_do_not_change_through_a_file_that_is_not_the_sysctl)
 		for (int i = 0; i < 3; i++)
 			CHILD_CHECK(mount(fifo, sysctls[i], NULL, MS_BIND, NULL) == 0);
 		unlink(fifo);
+		_exit(limits_refused());
+	}
+	ASSERT_EQ(0, wait_child(pid));
+	pid = fork_child();
+	if (pid == 0) {
+		/* Another sysctl bound over each: a write changes that one. */
+		static const char *const over[][2] = {
+			{ "/proc/sys/kernel/msgmax", "/proc/sys/kernel/msgmni" },
+			{ "/proc/sys/fs/mqueue/msgsize_max", "/proc/sys/fs/mqueue/msg_max" },
+			{ "/proc/sys/kernel/msgmnb", "/proc/sys/kernel/msg_next_id" },
+		};
+
+		CHILD_CHECK(unshare(CLONE_NEWNS) == 0);
+		CHILD_CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+		for (int i = 0; i < 3; i++)
+			CHILD_CHECK(mount(over[i][0], over[i][1], NULL, MS_BIND, NULL) == 0);
 		_exit(limits_refused());
 	}
 	ASSERT_EQ(0, wait_child(pid));

@@ -2398,6 +2398,28 @@ TEST_F(mq, status_read_into_an_unmapped_buffer_is_efault)
 }
 
 /*
+ * A read at or past the end of the status line copies nothing and is 0
+ * (simple_read_from_buffer looks at the position before the buffer), also
+ * into memory that is not there; EFAULT only where there is a byte to copy.
+ */
+TEST_F(mq, status_read_at_the_end_into_an_unmapped_buffer_is_0)
+{
+	mqd_t q = MKQ(O_RDWR, 2, 16);
+	char *bad = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char buf[128];
+
+	ASSERT_NE(MAP_FAILED, bad);
+	ASSERT_EQ(EMPTY_STATUS_LEN, read(q, buf, sizeof(buf)));
+	ASSERT_EQ(0, read(q, bad, 100));
+	ASSERT_EQ(EMPTY_STATUS_LEN, lseek(q, 0, SEEK_CUR));
+	ASSERT_EQ(200, lseek(q, 200, SEEK_SET));
+	ASSERT_EQ(0, read(q, bad, 100));
+	ASSERT_EQ(EMPTY_STATUS_LEN - 1, lseek(q, EMPTY_STATUS_LEN - 1, SEEK_SET));
+	ASSERT_ERRNO(EFAULT, read(q, bad, 100));
+	ASSERT_EQ(0, munmap(bad, 4096));
+}
+
+/*
  * A queue's descriptor is a file of 80 bytes (the room of the status
  * line, FILENT_SIZE), which SEEK_END, SEEK_DATA and SEEK_HOLE count from,
  * with default_llseek's rules.

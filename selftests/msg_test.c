@@ -122,6 +122,33 @@ TEST_F(msg, msgget_ipc_private_always_creates)
 }
 
 /*
+ * A new queue's owner and creator are the creator's effective ids
+ * (ipc_addid: current_euid_egid()), not its real or saved ones.
+ */
+TEST_F(msg, creator_ids_are_the_effective_ones)
+{
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	pid = fork_child();
+	if (pid == 0) {
+		struct msqid_ds ds;
+		int id;
+
+		CHILD_CHECK(setresgid(1001, 1002, 1003) == 0);
+		CHILD_CHECK(setresuid(1004, 1005, 0) == 0);
+		id = be->get(self->key[0], IPC_CREAT | IPC_EXCL | 0600);
+		CHILD_CHECK(id >= 0);
+		CHILD_CHECK(be->ctl(id, IPC_STAT, &ds) == 0);
+		CHILD_CHECK(ds.msg_perm.uid == 1005 && ds.msg_perm.cuid == 1005);
+		CHILD_CHECK(ds.msg_perm.gid == 1002 && ds.msg_perm.cgid == 1002);
+		CHILD_CHECK(be->ctl(id, IPC_RMID, NULL) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+/*
  * Many keys (rust_ipc's key table grows, moves entries back on removal and
  * shrinks): each found after half of them are removed and made again, and
  * none after its removal.  Outcomes are kept and checked after every queue

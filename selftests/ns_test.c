@@ -797,9 +797,9 @@ static int mq_open_errno(const struct ns_backend *b, const char *name, int oflag
 
 /*
  * The root directory of a namespace's mqueue file system rules its names
- * as it is now: its mode (write permission to make or remove a name, the
- * sticky bit), its owner (who may remove any name of a sticky root) and a
- * read-only remount (EROFS for a creation, an open for writing and any
+ * as it is now: its mode (write and search permission to make or remove a
+ * name, the sticky bit), its owner (who may remove any name of a sticky
+ * root) and a read-only remount (EROFS for a creation, an open for writing and any
  * removal, before the name is looked up: before ENOENT, and before the
  * lookup's EACCES and ENAMETOOLONG).  rust_ipc's names are not in that directory,
  * but follow it as native's do.  Before, rust_ipc took the owner once, at
@@ -820,6 +820,11 @@ TEST_F(ns, the_mqueue_roots_mode_owner_and_remounts_rule_the_names)
 		CHILD_CHECK(mq_name_as(be, 1001, 0, "/b") == 0);
 		/* No write permission in the root: no name made or removed. */
 		CHILD_CHECK(chmod(dir, 01770) == 0);
+		CHILD_CHECK(mq_name_as(be, 1000, 0, "/c") == EACCES);
+		CHILD_CHECK(mq_name_as(be, 1000, 1, "/a") == EACCES);
+		/* Write without search permission: none either (may_create_dentry
+		 * and may_delete_dentry ask for both). */
+		CHILD_CHECK(chmod(dir, 0772) == 0);
 		CHILD_CHECK(mq_name_as(be, 1000, 0, "/c") == EACCES);
 		CHILD_CHECK(mq_name_as(be, 1000, 1, "/a") == EACCES);
 		/* Not sticky: anyone who may write there removes any name. */
