@@ -36,7 +36,8 @@
  * on a native one.  mq_close is close(), as glibc's: it closes any
  * descriptor.  System V calls, mq_unlink and the limits below use one
  * process-wide descriptor of the device, opened on first use and moved to a
- * high number (ripc_dup_high(): 512 and up), as are the SIGEV_THREAD
+ * high number (ripc_dup_high(): from 512, or half the descriptor limit
+ * if higher), as are the SIGEV_THREAD
  * helper's epoll set and notification descriptors, so that the program's
  * descriptors are numbered as natively and its stale close of a number it
  * freed is EBADF as natively.  If the program closes the device's (close,
@@ -74,7 +75,7 @@
  *    the helper then gives the descriptor back, with no call;
  *  - after mq_notify(NULL), before a new SIGEV_THREAD registration, and
  *    after a close, close_range, closefrom, dup2 or dup3 that reaches the
- *    library's own descriptors (512 and up), the library asks the module
+ *    library's own (high) descriptors, the library asks the module
  *    about each of its descriptors (RIPC_NOTIFY_FD_STATE): one that is no
  *    longer registered and holds no record was removed and is given back
  *    without a call; one with a record fired, and its call is made.  The
@@ -83,7 +84,7 @@
  *    stays a cancellation point, as glibc's.
  * Limits of the emulation:
  *  - the helper is one more thread in the process, and each registration
- *    holds a descriptor (at 512 and up) until it is removed or its call
+ *    holds a (high) descriptor until it is removed or its call
  *    returns;
  *  - a program that closes the library's descriptors (closefrom(3),
  *    close_range over them) cancels the registrations whose descriptors
