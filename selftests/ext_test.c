@@ -903,6 +903,135 @@ static void *cancel_when_blocked(void *(*fn)(void *), void *arg)
 	return NULL;
 }
 
+#ifdef __x86_64__
+static int lost_listener = -1, lost_unwound;
+
+static void lost_unwinds(void *arg)
+{
+	(void)arg;
+	__atomic_store_n(&lost_unwound, 1, __ATOMIC_RELEASE);
+}
+
+/* A blocking receive on a queue whose process-wide descriptor the program
+ * closed behind libripc's back, under a seccomp filter that hands this
+ * thread's openat calls to the main thread (which answers them). */
+static void *lost_device_receiver(void *arg)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = 4, .filter = f };
+	static struct { long mtype; char mtext[16]; } m;
+	int fd;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return (void *)1;
+	fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			  SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+			  &prog);
+	if (fd < 0)
+		return (void *)2;
+	__atomic_store_n(&lost_listener, fd, __ATOMIC_RELEASE);
+	pthread_cleanup_push(lost_unwinds, NULL);
+	ripc_msgrcv(*(int *)arg, &m, sizeof(m.mtext), 0, 0);
+	pthread_cleanup_pop(0);
+	return (void *)3;
+}
+
+/* The open descriptors of the device (st_rdev rdev); the last in *last. */
+static int device_fds(dev_t rdev, int *last)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	struct stat st;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] != '.' && fd != dirfd(d) && !fstat(fd, &st) &&
+		    S_ISCHR(st.st_mode) && st.st_rdev == rdev) {
+			n++;
+			*last = fd;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * A cancellable call (a blocking msgrcv, in its asynchronous cancellation
+ * region) that finds the process-wide descriptor gone (closed by the
+ * program without the drop-in) opens the device again with cancellation
+ * disabled: a pthread_cancel() that comes while the open is under way acts
+ * only once the new descriptor is libripc's, and none is leaked.  The
+ * open is held (a seccomp filter's user notification, answered by the
+ * main thread) while the cancel is sent, then let through: the signal
+ * would act as the open returns.
+ */
+TEST(a_call_cancelled_while_it_opens_the_device_again_leaks_no_descriptor)
+{
+	pid_t pid;
+
+	if (!have_device())
+		SKIP(return, RIPC_DEVICE " does not exist");
+	pid = fork_child();
+	if (pid == 0) {
+		struct seccomp_notif req;
+		struct seccomp_notif_resp resp;
+		struct stat dev;
+		int id, fd, listener, cancelled = 0, last = -1;
+		void *res = NULL;
+		pthread_t t;
+
+		CHILD_CHECK(stat(RIPC_DEVICE, &dev) == 0);
+		CHILD_CHECK((id = ripc_msgget(IPC_PRIVATE, 0600)) >= 0);
+		CHILD_CHECK((fd = ripc_device_fd()) >= 0);
+		CHILD_CHECK(syscall(SYS_close, fd) == 0);
+		CHILD_CHECK(pthread_create(&t, NULL, lost_device_receiver, &id) == 0);
+		for (int i = 0; (listener = __atomic_load_n(&lost_listener, __ATOMIC_ACQUIRE)) < 0;
+		     i++) {
+			CHILD_CHECK(i < 5000 && pthread_tryjoin_np(t, &res) != 0);
+			usleep(1000);
+		}
+		for (int i = 0; pthread_tryjoin_np(t, &res) != 0; i++) {
+			struct pollfd p = { .fd = listener, .events = POLLIN };
+
+			CHILD_CHECK(i < 500);
+			if (poll(&p, 1, 10) != 1)
+				continue;
+			memset(&req, 0, sizeof(req));
+			if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req))
+				continue;
+			if (!cancelled && req.data.nr == SYS_openat &&
+			    !strcmp((const char *)(uintptr_t)req.data.args[1], RIPC_DEVICE)) {
+				CHILD_CHECK(pthread_cancel(t) == 0);
+				cancelled = 1;
+			}
+			resp = (struct seccomp_notif_resp){ .id = req.id,
+							    .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE };
+			ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+		}
+		CHILD_CHECK(cancelled);
+		/* Ended by the cancellation (glibc 2.36 gives its result as NULL,
+		 * not PTHREAD_CANCELED, when pthread_setcancelstate() acts on it). */
+		CHILD_CHECK(__atomic_load_n(&lost_unwound, __ATOMIC_ACQUIRE));
+		CHILD_CHECK(res == PTHREAD_CANCELED || res == NULL);
+		/* One descriptor of the device, and it is libripc's. */
+		CHILD_CHECK(device_fds(dev.st_rdev, &last) == 1);
+		CHILD_CHECK(ripc_device_fd() == last);
+		CHILD_CHECK(ripc_msgctl(id, IPC_RMID, NULL) == 0);
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+#endif
+
 /*
  * libripc's blocking calls are cancellation points, as glibc's: a thread
  * blocked in ripc_mq_receive() or ripc_msgrcv() ends at pthread_cancel()
