@@ -815,8 +815,16 @@ void rust_ipc_set_interruptible(void)
  */
 int rust_ipc_sleep_until(clockid_t clock, ktime_t expires)
 {
-	return schedule_hrtimeout_range_clock(expires == KTIME_MAX ? NULL : &expires, 0,
-					      HRTIMER_MODE_ABS, clock);
+	/*
+	 * No deadline: schedule() itself, as do_msgrcv() sleeps
+	 * (schedule_hrtimeout_range_clock() does the same for no timer, after
+	 * a call and a frame with a timer in it).
+	 */
+	if (expires == KTIME_MAX) {
+		schedule();
+		return -EINTR;
+	}
+	return schedule_hrtimeout_range_clock(&expires, 0, HRTIMER_MODE_ABS, clock);
 }
 
 /*
