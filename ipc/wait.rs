@@ -89,11 +89,19 @@ impl WakeQ {
         }
     }
 
+    /// Inline: a waker serves one task, most often.
+    #[inline]
     fn add(&mut self, t: ARef<Task>) {
         if self.first.is_none() {
             self.first = Some(t);
-            return;
+        } else {
+            self.add_more(t);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn add_more(&mut self, t: ARef<Task>) {
         let more = self.more.get_or_insert_with(KVec::new);
         if more.reserve(1, GFP_ATOMIC).is_err() {
             // No memory for the list: wake this one now, under the lock.
@@ -105,13 +113,21 @@ impl WakeQ {
 }
 
 impl WakeQ {
-    /// Wakes the tasks (out of line: most operations wake nobody).
-    #[cold]
+    /// Wakes the tasks (out of line: most operations wake nobody); the
+    /// first, which is most often the only one, without a loop.
     #[inline(never)]
     fn wake_all(&mut self) {
         if let Some(t) = self.first.take() {
             t.wake_up();
         }
+        if self.more.is_some() {
+            self.wake_more();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wake_more(&mut self) {
         for t in self.more.take().iter().flatten() {
             t.wake_up();
         }
