@@ -24,8 +24,9 @@ use crate::ipc::{
     lock::{self, QueueLockBackend},
     msg::Msg,
     pinned::Pinned,
-    stats::{Blocked, Counted, Receipt},
+    stats::{Blocked, Counted, Receipt, Stats},
     wait::{self, Blocking, OnSignal, PollQueue, WaitList, WakeQ},
+    waitq::{self, Mine, Waited},
 };
 use core::{cell::Cell, ops::ControlFlow};
 use kernel::{
@@ -269,32 +270,24 @@ pub(crate) trait Family: QueueState {
     fn received(&mut self, _want: &Self::Want) {}
 }
 
-/// Adds the current task to `list` as the family serves its waiters.
-fn wait_in<S: Family, W>(list: &mut WaitList<W>, w: W) -> Result<u64> {
-    if S::BY_PRIO {
-        list.add_by_prio(w)
-    } else {
-        list.add(w)
-    }
-}
-
-/// Makes room for one more waiter in the list `list` selects: `Ok(true)`
-/// if the lock was dropped to allocate it (the caller looks at the queue
-/// again: it may have changed meanwhile), after waking the tasks in `wq`
-/// (with the lock dropped, as native's `wake_up_q` after its unlock).
+/// Makes the list `list` selects ready for a waiter (its head, once):
+/// `Ok(true)` if the lock was dropped to allocate it (the caller looks at
+/// the queue again: it may have changed meanwhile), after waking the tasks
+/// in `wq` (with the lock dropped, as native's `wake_up_q` after its
+/// unlock).
 fn room_to_wait<S: Unpin, W>(
     g: &mut Guard<'_, S, QueueLockBackend>,
     wq: &mut WakeQ,
     list: impl Fn(&mut S) -> &mut WaitList<W>,
 ) -> Result<bool> {
-    let Err(n) = list(g).room() else {
+    if list(g).has_room() {
         return Ok(false);
-    };
-    let more = lock::unlocked(g, || {
+    }
+    let room = lock::unlocked(g, || {
         wq.flush();
-        WaitList::<W>::more_room(n)
+        WaitList::<W>::make_room()
     })?;
-    list(g).grow(more);
+    list(g).grow(room);
     Ok(true)
 }
 
@@ -373,6 +366,7 @@ pub(crate) enum Pick {
 /// the task that took it.  Returns `m` if no receiver took it.
 pub(crate) fn hand_over<S: Family>(
     receivers: &mut WaitList<S::RecvWait>,
+    stats: &mut Stats,
     m: Msg,
     wq: &mut WakeQ,
     taken: impl FnOnce(&Task),
@@ -391,7 +385,8 @@ pub(crate) fn hand_over<S: Family>(
                     if let Some(f) = taken.take() {
                         f(r.task());
                     }
-                    S::give(&mut r.w, Ok(Given::Msg(msg)));
+                    let receipt = stats.took(msg.len());
+                    S::give(&mut r.w, Ok(Given::Msg(msg, receipt)));
                 }
             }
         }
@@ -472,7 +467,7 @@ impl DirectAt {
 /// is unpinned under the lock.
 fn pin_waiting<S: Family>(
     g: &mut Guard<'_, S, QueueLockBackend>,
-    id: u64,
+    mine: &Mine<'_, S::RecvWait>,
     at: DirectAt,
     spare: &mut Option<KBox<Pinned>>,
 ) {
@@ -488,7 +483,7 @@ fn pin_waiting<S: Family>(
             p
         }
     };
-    match g.receivers().waiting(id) {
+    match mine.waiting(g) {
         Some(w) => S::attach(w, p),
         // Served meanwhile: unpinned after the lock (`spare` is empty).
         None => *spare = Some(p),
@@ -503,18 +498,31 @@ fn woken_signalled<S: QueueState>(g: &S) -> bool {
 
 /// What a blocked receiver is given.
 pub(crate) enum Given {
-    /// A message, to deliver.
-    Msg(Msg),
+    /// A message, to deliver, counted as received when it was given
+    /// (its receipt: [`Stats::took`]).
+    Msg(Msg, Receipt),
     /// Its buffer was filled straight from the sender's (the length, the
     /// type or priority, and its place in the send order).
     Copied(usize, i64, u64),
 }
 
+impl Given {
+    /// As a receive run gives it ([`Arrival`]), if it is what a receiver
+    /// was given.
+    fn arrival<E: Default>(r: Result<Given>) -> Result<Arrival<E>> {
+        r.map(|g| match g {
+            Given::Msg(m, r) => Arrival::Taken(Taken::new(m, E::default()), Some(r)),
+            Given::Copied(n, t, s) => Arrival::Copied(n, t, s),
+        })
+    }
+}
+
 /// What a receive run gives a receive.
 pub(crate) enum Arrival<E> {
-    /// A message out of the queue, or handed over by its sender (`true`:
-    /// it never had room in the queue).
-    Taken(Taken<E>, bool),
+    /// A message out of the queue, or handed over by its sender (with the
+    /// receipt of its count as received, [`Given::Msg`]: it never had room
+    /// in the queue).
+    Taken(Taken<E>, Option<Receipt>),
     /// Its buffer was filled by the sender (the length, the type or
     /// priority, the place in the send order).
     Copied(usize, i64, u64),
@@ -571,7 +579,7 @@ fn hand_direct<S: Family>(
 
 /// A message left its queue for a receive (`handed`: it was handed to
 /// the receiver by its sender, and never had room in the queue; counted
-/// as received by the caller): the room it frees lets a blocked sender in,
+/// as received then): the room it frees lets a blocked sender in,
 /// in this critical section, as native's `pipelined_receive`, whether or
 /// not its copy is done yet.
 fn left<S: QueueState>(g: &mut S, handed: bool, wq: &mut WakeQ) {
@@ -678,21 +686,27 @@ impl<S: Family> Parts<'_, S> {
                 }
                 let (w, kept) = g.sender_waits(m);
                 let blocked = if woken { Blocked::Again } else { Blocked::Send };
-                let slept = wait_in::<S, _>(g.senders(), w).and_then(|id| {
-                    wait::sleep(
-                        &mut g,
-                        |s| s.senders(),
-                        id,
-                        b.deadline,
-                        S::ON_SIGNAL,
-                        blocked,
-                        |w| {
-                            if let Some(m) = S::unsent(w) {
-                                unsent = Some(m);
-                            }
-                        },
-                    )
-                });
+                let (d, on) = (b.deadline, S::ON_SIGNAL);
+                let (mut w, slept) = match waitq::wait(g, S::senders, w, S::BY_PRIO, |g, mine| {
+                    wait::sleep(g, mine, d, on, blocked, false)
+                }) {
+                    Waited::Locked(again, w, r) => {
+                        g = again;
+                        (w, r)
+                    }
+                    // Not without `leave`; as served, if it were.
+                    Waited::Left(w, r) => {
+                        g = self.state.lock();
+                        (w, r)
+                    }
+                    Waited::NoRoom(again, w) => {
+                        g = again;
+                        (w, Err(ENOMEM))
+                    }
+                };
+                if let Some(m) = S::unsent(&mut w) {
+                    unsent = Some(m);
+                }
                 if let Err(e) = slept {
                     unsent = unsent.or(kept);
                     break e;
@@ -727,13 +741,17 @@ impl<S: Family> Parts<'_, S> {
     /// both families: the message the family selects ([`Family::take_for`]), or
     /// on an empty queue `NO_MESSAGE` or a sleep until a sender hands one
     /// over (or copies one straight into its buffer), with the deadline and
-    /// signals of `b`.  Each goes to `out` under the lock ([`Arrival`]).
-    /// Returns how many were received and the error that ended the run
-    /// early.
+    /// signals of `b`.  Each goes to `out` under the lock ([`Arrival`]),
+    /// but with `leave` (a single receive, one item): served while asleep,
+    /// it goes there instead, and the run ends without taking the lock
+    /// again, as native's served receiver returns without its lock
+    /// ([`Parts::got_unlocked`]).  Returns how many were received and the
+    /// error that ended the run early.
     pub(crate) fn receive_run(
         &self,
         wants: impl Iterator<Item = S::Want>,
         b: Blocking,
+        mut leave: Option<&mut Option<Arrival<S::Extra>>>,
         mut out: impl FnMut(&mut S, Arrival<S::Extra>, &mut WakeQ),
     ) -> (usize, Option<Error>)
     where
@@ -756,7 +774,7 @@ impl<S: Family> Parts<'_, S> {
                     continue;
                 }
                 let e = match g.take_for(&w) {
-                    Ok(Some(t)) => break Arrival::Taken(t, false),
+                    Ok(Some(t)) => break Arrival::Taken(t, None),
                     // Only before the run took anything (a batch's runs
                     // are `first_only`; a single receive has one item): so
                     // it sleeps with nothing queued to wake, unlike a send
@@ -782,41 +800,70 @@ impl<S: Family> Parts<'_, S> {
                                 break 'wants;
                             }
                         }
+                        // Nothing it did before it sleeps is for pollers to
+                        // see (it took nothing), but look: the lock may not
+                        // be taken again.
+                        let left = leave.is_some() && got == 0 && !g.engine().poll_due;
                         let (rw, at) = g.receiver_waits(&w);
-                        wait_in::<S, _>(g.receivers(), rw).and_then(|id| {
+                        let (d, on) = (b.deadline, S::ON_SIGNAL);
+                        let waited = waitq::wait(g, S::receivers, rw, S::BY_PRIO, |mut g, mine| {
                             // Not for a sleep that times out at once.
-                            if let Some(at) = at.filter(|_| !b.deadline.passed()) {
-                                pin_waiting(&mut g, id, at, &mut unpin);
+                            if let Some(at) = at.filter(|_| !d.passed()) {
+                                pin_waiting(&mut g, mine, at, &mut unpin);
                             }
-                            // Its pins, woken or not, dropped after the
-                            // lock (`unpin` is empty when it has pins:
-                            // `pin_waiting` took the earlier ones).
-                            wait::sleep(
-                                &mut g,
-                                |s| s.receivers(),
-                                id,
-                                b.deadline,
-                                S::ON_SIGNAL,
-                                blocked,
-                                |w| {
-                                    if let Some(p) = S::detach(w) {
-                                        // Nothing to unpin here, under
-                                        // the lock (it may sleep).
-                                        debug_assert!(unpin.is_none());
-                                        drop(unpin.replace(p));
+                            wait::sleep(g, mine, d, on, blocked, left)
+                        });
+                        // Its pins, woken or not, dropped after the lock
+                        // (`unpin` is empty when it has pins: `pin_waiting`
+                        // took the earlier ones).
+                        let mut keep_pins = |w: &mut S::RecvWait| {
+                            if let Some(p) = S::detach(w) {
+                                debug_assert!(unpin.is_none());
+                                drop(unpin.replace(p));
+                            }
+                        };
+                        let (mut w, r) = match waited {
+                            Waited::Locked(again, w, r) => {
+                                g = again;
+                                (w, r)
+                            }
+                            Waited::NoRoom(again, w) => {
+                                g = again;
+                                (w, Err(ENOMEM))
+                            }
+                            Waited::Left(mut w, r) => {
+                                keep_pins(&mut w);
+                                let r = match r.map(|()| S::given(w).map(Given::arrival)) {
+                                    Ok(Some(Ok(a))) => {
+                                        if let Some(l) = leave.take() {
+                                            *l = Some(a);
+                                        }
+                                        (got + 1, None)
                                     }
-                                },
-                            )
-                        })
+                                    Ok(Some(Err(e))) | Err(e) => (got, Some(e)),
+                                    // Woken to look again (not through
+                                    // `leave`: as such).
+                                    Ok(None) => {
+                                        g = self.state.lock();
+                                        continue;
+                                    }
+                                };
+                                // Most often nothing to wake or unpin:
+                                // tested here, not in calls.
+                                wq.wake();
+                                if unpin.is_some() {
+                                    drop(unpin.take());
+                                }
+                                return r;
+                            }
+                        };
+                        keep_pins(&mut w);
+                        r.map(|()| w)
                     }
                 };
                 blocked = Blocked::Again;
-                match slept.map(S::given) {
-                    Ok(Some(Ok(Given::Msg(m)))) => {
-                        let t = Taken::new(m, S::Extra::default());
-                        break Arrival::Taken(t, true);
-                    }
-                    Ok(Some(Ok(Given::Copied(n, t, s)))) => break Arrival::Copied(n, t, s),
+                match slept.map(|w| S::given(w).map(Given::arrival)) {
+                    Ok(Some(Ok(a))) => break a,
                     // Woken to look again (with no signal: `wait::sleep`).
                     Ok(None) => continue,
                     Ok(Some(Err(e))) | Err(e) => {
@@ -825,7 +872,7 @@ impl<S: Family> Parts<'_, S> {
                     }
                 }
             };
-            if matches!(a, Arrival::Taken(_, false)) {
+            if matches!(a, Arrival::Taken(_, None)) {
                 g.received(&w);
             }
             out(&mut g, a, &mut wq);
@@ -882,14 +929,15 @@ impl<S: Family> Parts<'_, S> {
                 .map_while(&want);
             // The run's receipt, for all its receives.
             let mut receipt = None;
-            let (n, run_err) = self.receive_run(wants, run, |g, a, wq| {
+            let (n, run_err) = self.receive_run(wants, run, None, |g, a, wq| {
                 // A batch pins nothing, so it is never filled by its sender.
                 if let Arrival::Taken(t, handed) = a {
                     bytes.set(bytes.get() + t.msg.len());
                     if room {
-                        let r = g.stats().took(t.msg.len());
+                        // Counted when it was handed over, else here.
+                        let r = handed.unwrap_or_else(|| g.stats().took(t.msg.len()));
                         receipt = Some(receipt.map_or(r, |first: Receipt| first.and(r)));
-                        left(g, handed, wq);
+                        left(g, handed.is_some(), wq);
                     }
                     let _ = got.push_within_capacity(t);
                 }
@@ -973,22 +1021,41 @@ impl<'a, S: QueueState> Parts<'a, S> {
         match now(&t.msg) {
             Ok(n) => {
                 if room {
-                    g.stats().received(1, t.msg.len());
+                    if handed.is_none() {
+                        g.stats().received(1, t.msg.len());
+                    }
                     // Before a blocked sender is served, which may use it.
                     g.recycle(&mut t.extra);
-                    left(g, handed, wq);
+                    left(g, handed.is_some(), wq);
                 }
                 Got::Now(t, n)
             }
             Err(_) => {
                 // Taken back if it comes back ([`Parts::put_back`]); it
                 // keeps its tree node, for that.
-                let r = room.then(|| g.stats().took(t.msg.len()));
+                let r = room.then(|| handed.unwrap_or_else(|| g.stats().took(t.msg.len())));
                 if room {
-                    left(g, handed, wq);
+                    left(g, handed.is_some(), wq);
                 }
                 Got::Later(t, r)
             }
+        }
+    }
+
+    /// [`Parts::got`] of what a single receive was served while asleep,
+    /// without the lock ([`Parts::receive_run`]'s `leave`): a message,
+    /// handed over and counted then, delivered by `now` or else after.
+    pub(crate) fn got_unlocked(
+        &self,
+        a: Arrival<S::Extra>,
+        now: impl FnOnce(&Msg) -> Result<usize>,
+    ) -> Got<S::Extra> {
+        match a {
+            Arrival::Taken(t, handed) => match now(&t.msg) {
+                Ok(n) => Got::Now(t, n),
+                Err(_) => Got::Later(t, handed),
+            },
+            Arrival::Copied(n, t, s) => Got::Copied(n, t, s),
         }
     }
 
@@ -1055,7 +1122,10 @@ impl<'a, S: QueueState> Parts<'a, S> {
 
     /// After the lock: the copy that may fault (`later`, which gives the
     /// length); the message is delivered, or put back as if it had never
-    /// left ([`Parts::put_back`]).
+    /// left ([`Parts::put_back`]).  Inline: each receive's one call,
+    /// which the compiler otherwise keeps out of line since the lockless
+    /// path joined it.
+    #[inline(always)]
     pub(crate) fn finish(
         &self,
         got: Got<S::Extra>,
@@ -1063,7 +1133,12 @@ impl<'a, S: QueueState> Parts<'a, S> {
         copied: impl FnOnce(usize, i64, u64) -> Result<usize>,
     ) -> Result<usize> {
         let (t, receipt) = match got {
-            Got::Now(_, n) => return Ok(n),
+            Got::Now(Taken { msg, extra }, n) => {
+                // Each part's drop, not the whole's (kept out of line).
+                drop(extra);
+                drop(msg);
+                return Ok(n);
+            }
             Got::Copied(n, mtype, seq) => return copied(n, mtype, seq),
             Got::Later(t, receipt) => (t, receipt),
         };

@@ -9,7 +9,7 @@ pub(crate) mod hashed;
 pub(crate) mod kernel_api;
 // The wrappers that hold `unsafe` live in kernel_api/; these are theirs.
 pub(crate) use kernel_api::{
-    chardev, cred, defs, fifo, lock, msg, percpu, pinned, rcu_index, tracked,
+    chardev, cred, defs, fifo, lock, msg, percpu, pinned, rcu_index, tracked, waitq,
 };
 pub(crate) mod limits;
 pub(crate) mod mqueue;

@@ -402,7 +402,9 @@ impl MqState {
         m.set_seq(self.seq);
         self.seq += 1;
         let len = m.len();
-        if let Some(m) = engine::hand_over::<Self>(&mut self.receivers, m, wq, |_| {}) {
+        if let Some(m) =
+            engine::hand_over::<Self>(&mut self.receivers, &mut self.stats, m, wq, |_| {})
+        {
             self.put(m, false, &mut None)?;
             let (msgs, bytes) = self.depth();
             self.stats.queued(len, msgs, bytes);
@@ -482,7 +484,7 @@ impl QueueState for MqState {
     }
 
     fn offer(&mut self, m: Msg, wq: &mut WakeQ) -> Option<Msg> {
-        engine::hand_over::<Self>(&mut self.receivers, m, wq, |_| {})
+        engine::hand_over::<Self>(&mut self.receivers, &mut self.stats, m, wq, |_| {})
     }
 
     fn ready_to_go_back(node: &mut Node) {
@@ -1087,10 +1089,15 @@ pub(crate) fn receive(
             after: prio_out,
             ..at
         });
-    let (_, err) = parts.receive_run(core::iter::once(at), b, |g, a, wq| {
-        got = Some(parts.got(g, a, true, wq, |m| copy_nofault(m, x.msg_ptr, prio_out)));
+    let now = |m: &Msg| copy_nofault(m, x.msg_ptr, prio_out);
+    let mut away = None;
+    let (_, err) = parts.receive_run(core::iter::once(at), b, Some(&mut away), |g, a, wq| {
+        got = Some(parts.got(g, a, true, wq, now));
     });
-    let got = got.ok_or(err.unwrap_or(EINVAL))?;
+    let got = match away {
+        Some(a) => parts.got_unlocked(a, now),
+        None => got.ok_or(err.unwrap_or(EINVAL))?,
+    };
     // Filled by its sender, the priority is ours to write; if its place
     // faults, the message goes back as after a faulted copy, loaded again
     // from the buffer its sender filled, in its place in the send order
@@ -1175,7 +1182,7 @@ pub(crate) fn peek(h: Option<&MqHandle>, p: &ripc_mq_peek, prio_out: u64) -> Res
         }
     };
     let t = Taken::new(copy, None);
-    let got = parts.got(&mut g, Arrival::Taken(t, false), false, &mut wq, |m| {
+    let got = parts.got(&mut g, Arrival::Taken(t, None), false, &mut wq, |m| {
         copy_nofault(m, p.msg_ptr, prio_out)
     });
     drop(g);

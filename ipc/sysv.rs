@@ -591,6 +591,7 @@ impl QueueState for SysvState {
             rtime,
             cbytes,
             shared,
+            stats,
             ..
         } = self;
         let mut left = back.map_or(usize::MAX, |b| b.len());
@@ -616,7 +617,8 @@ impl QueueState for SysvState {
                     };
                     account(cbytes, shared, len, -1);
                     pipelined(lrpid, rtime, r.task());
-                    Self::give(&mut r.w, Ok(Given::Msg(m)));
+                    let receipt = stats.took(len);
+                    Self::give(&mut r.w, Ok(Given::Msg(m, receipt)));
                     left = left.saturating_sub(1);
                 }
             }
@@ -716,9 +718,11 @@ impl Family for SysvState {
         m.set_seq(self.seq);
         self.seq += 1;
         let size = m.len();
-        if let Some(m) = engine::hand_over::<Self>(&mut self.receivers, m, wq, |t| {
-            pipelined(&mut self.lrpid, &mut self.rtime, t)
-        }) {
+        if let Some(m) =
+            engine::hand_over::<Self>(&mut self.receivers, &mut self.stats, m, wq, |t| {
+                pipelined(&mut self.lrpid, &mut self.rtime, t)
+            })
+        {
             self.msgs.push(m);
             self.account(size, 1);
             self.engine.queued();
@@ -1243,13 +1247,19 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
     // no room: the original stays queued.
     let parts = q.parts();
     let mut got = None;
-    let (_, err) = parts.receive_run(core::iter::once(w), b, |g, arrival, wq| {
-        got = Some(parts.got(g, arrival, w.copy().is_none(), wq, |m| {
-            let n = m.len().min(w.bufsz);
-            m.store_typed_nofault(a.msgp, n).map(|()| n)
-        }));
+    let now = |m: &Msg| {
+        let n = m.len().min(w.bufsz);
+        m.store_typed_nofault(a.msgp, n).map(|()| n)
+    };
+    let mut away = None;
+    let (_, err) = parts.receive_run(core::iter::once(w), b, Some(&mut away), |g, arrival, wq| {
+        got = Some(parts.got(g, arrival, w.copy().is_none(), wq, now));
     });
-    let r = got.ok_or(err.unwrap_or(EINVAL)).and_then(|got| {
+    let got = match away {
+        Some(a) => Ok(parts.got_unlocked(a, now)),
+        None => got.ok_or(err.unwrap_or(EINVAL)),
+    };
+    let r = got.and_then(|got| {
         parts.finish(
             got,
             |m| {

@@ -4,10 +4,12 @@
 //! `msg_receiver`/`msg_sender` lists).
 //!
 //! A blocked task puts an entry on its queue's list of waiters, under the
-//! queue lock, and sleeps.  A waker picks exactly the entry that can proceed
-//! (the first receiver whose type matches, the first sender), gives it what
-//! it needs (a message, an error) and wakes that one task: no thundering
-//! herd, and a hand-off never goes through the queue.  The sleep itself is
+//! queue lock, and sleeps ([`waitq`]: the entry is on its stack, as
+//! native's).  A waker picks exactly the entry that can proceed (the first
+//! receiver whose type matches, the first sender), gives it what it needs
+//! (a message, an error) in place, takes it out of the list and wakes that
+//! one task: no thundering herd, a hand-off never goes through the queue,
+//! and the task finds what it was given without the lock.  The sleep itself is
 //! native `wq_sleep`'s ([`kernel_api::clock::sleep_unlocked`]): the task is
 //! marked asleep under the lock, so a wake-up between unlock and
 //! `schedule()` is never lost, and a deadline is an hrtimer on the caller's
@@ -15,7 +17,6 @@
 
 #![deny(unsafe_code)]
 
-use core::ops::ControlFlow;
 use kernel::{
     fs::File,
     prelude::*,
@@ -27,6 +28,8 @@ use kernel::{
     task::Task,
 };
 
+pub(crate) use crate::ipc::kernel_api::waitq::WaitList;
+
 use crate::ipc::{
     defs::{ripc_clock, ripc_timespec, write_user, RIPC_TIMEOUT_RELATIVE},
     kernel_api::{
@@ -36,39 +39,8 @@ use crate::ipc::{
     lock::{unlocked, QueueLockBackend},
     msg::Msg,
     stats::{Blocked, Counted},
+    waitq::{Mine, Slept},
 };
-
-/// A blocked task and its request `W`.
-pub(crate) struct Waiter<W> {
-    task: ARef<Task>,
-    done: bool,
-    /// Woken to look again, still in the waiting order ([`WaitList::poke_all`]).
-    poked: bool,
-    /// What the task waits for and, once `done` (or `poked`), what it was
-    /// given.
-    pub(crate) w: W,
-}
-
-impl<W> Waiter<W> {
-    /// The waiting task.
-    pub(crate) fn task(&self) -> &Task {
-        &self.task
-    }
-
-    /// Marks the entry served (under the queue lock) and queues its task on
-    /// `wq`, which wakes it once the lock is dropped.  The list unlinks it
-    /// from the waiting order; its task takes it out when it wakes.
-    pub(crate) fn wake(&mut self, wq: &mut WakeQ) {
-        self.done = true;
-        wq.add(self.task.clone());
-    }
-
-    /// [`Waiter::wake`], the task woken now, under the queue lock.
-    pub(crate) fn wake_now(&mut self) {
-        self.done = true;
-        self.task.wake_up();
-    }
-}
 
 /// Tasks to wake after the queue lock is dropped (the native `wake_q`): a
 /// task woken under the lock could preempt its waker only to block on that
@@ -91,7 +63,7 @@ impl WakeQ {
 
     /// Inline: a waker serves one task, most often.
     #[inline]
-    fn add(&mut self, t: ARef<Task>) {
+    pub(crate) fn add(&mut self, t: ARef<Task>) {
         if self.first.is_none() {
             self.first = Some(t);
         } else {
@@ -144,328 +116,24 @@ impl WakeQ {
     }
 }
 
+impl WakeQ {
+    /// Wakes the tasks, as dropping it does, with no call when there are
+    /// none (a return path whose drops the compiler keeps out of line).
+    #[inline]
+    pub(crate) fn wake(self) {
+        let mut q = core::mem::ManuallyDrop::new(self);
+        // `more` holds tasks only if `first` does, and `wake_all` takes
+        // both: nothing is left to drop.
+        if q.first.is_some() {
+            q.wake_all();
+        }
+    }
+}
+
 impl Drop for WakeQ {
     #[inline]
     fn drop(&mut self) {
         self.flush();
-    }
-}
-
-/// No slot (the end of a chain).
-const NIL: u32 = u32::MAX;
-
-/// A slot of a [`WaitList`]: an entry and its links in the waiting order,
-/// or a free slot and the next free one (`next`).
-pub(crate) struct Slot<W> {
-    prev: u32,
-    next: u32,
-    /// Whether the slot is in the waiting order.
-    linked: bool,
-    e: Option<Waiter<W>>,
-}
-
-/// The waiters of one kind (senders or receivers) of one queue, in the
-/// order they are served.
-///
-/// Entries live in slots of one vector and are linked in waiting order by
-/// index, so a waiter is added at its place and removed in O(1) (its id is
-/// its slot), nothing moves, and only a list longer than ever before
-/// allocates.  A served entry leaves the waiting order at once and keeps
-/// its slot until its task, woken, takes it ([`sleep`]).  A vector of more
-/// than [`KEEP_SLOTS`] is freed when its last entry is taken: the room a
-/// crowd of waiters needed is not kept for the queue's life (part of it
-/// may be uncharged: [`WaitList::more_room`]).
-pub(crate) struct WaitList<W> {
-    slots: KVec<Slot<W>>,
-    head: u32,
-    tail: u32,
-    free: u32,
-    /// The slots that hold an entry, plus [`BIG`] while the vector has
-    /// more than [`KEEP_SLOTS`] (one compare when an entry is taken).
-    used: u32,
-}
-
-/// In [`WaitList::used`]: the vector is to be freed once no entry is left.
-const BIG: u32 = 1 << 31;
-
-/// The most slots a [`WaitList`] keeps once no entry is left.
-const KEEP_SLOTS: usize = 16;
-
-impl<W> WaitList<W> {
-    pub(crate) const fn new() -> Self {
-        Self {
-            slots: KVec::new(),
-            head: NIL,
-            tail: NIL,
-            free: NIL,
-            used: 0,
-        }
-    }
-
-    /// Whether one more waiter can be added without an allocation, else the
-    /// room the list needs for it: allocated by [`WaitList::more_room`]
-    /// with the queue lock dropped, then given to [`WaitList::grow`].
-    pub(crate) fn room(&self) -> Result<(), usize> {
-        if self.free != NIL || self.slots.len() < self.slots.capacity() {
-            return Ok(());
-        }
-        Err(self.slots.len().saturating_mul(2).max(4))
-    }
-
-    /// Room for `n` slots (may sleep: not under the queue lock).  Charged
-    /// to the memory cgroup, else taken without a charge: native's waiter
-    /// is on its task's stack, so a call never fails to block for want of
-    /// memory (the uncharged room is bounded by the tasks that block).
-    pub(crate) fn more_room(n: usize) -> Result<KVec<Slot<W>>> {
-        match KVec::with_capacity(n, GFP_KERNEL_ACCOUNT) {
-            Ok(v) => Ok(v),
-            Err(_) => Ok(KVec::with_capacity(n, GFP_KERNEL)?),
-        }
-    }
-
-    /// Moves the slots into `more` if it is larger (without an allocation:
-    /// under the queue lock); the smaller vector is freed.
-    pub(crate) fn grow(&mut self, mut more: KVec<Slot<W>>) {
-        if more.capacity() <= self.slots.capacity() {
-            return;
-        }
-        for s in self.slots.drain_all() {
-            // Within its capacity, larger than the slots' count.
-            let _ = more.push_within_capacity(s);
-        }
-        self.slots = more;
-        if self.slots.capacity() > KEEP_SLOTS {
-            self.used |= BIG;
-            // Every waiter left while the room was made: none to free it.
-            if self.used == BIG {
-                self.shrink();
-            }
-        }
-    }
-
-    /// Adds the current task at the tail (System V: FIFO); returns the id
-    /// its sleep uses.
-    pub(crate) fn add(&mut self, w: W) -> Result<u64> {
-        self.insert(w, false)
-    }
-
-    /// Adds the current task after every waiter of its priority or a more
-    /// urgent one (`wq_add`: POSIX waiters are served by task priority,
-    /// FIFO among equals); returns the id its sleep uses.
-    pub(crate) fn add_by_prio(&mut self, w: W) -> Result<u64> {
-        self.insert(w, true)
-    }
-
-    fn entry(&self, i: u32) -> Option<&Slot<W>> {
-        self.slots.get(i as usize)
-    }
-
-    fn slot(&mut self, i: u32) -> Option<&mut Slot<W>> {
-        self.slots.get_mut(i as usize)
-    }
-
-    fn insert(&mut self, w: W, by_prio: bool) -> Result<u64> {
-        let (task, prio) = kernel_api::current_task_prio();
-        // The entry it goes after: the last one at least as urgent, by the
-        // waiters' priorities now, as `wq_add` reads them (from the tail:
-        // equal priorities, the common case, cost one step).
-        let mut after = self.tail;
-        if by_prio {
-            while let Some(Slot {
-                e: Some(o), prev, ..
-            }) = self.entry(after)
-            {
-                if kernel_api::task_prio(&o.task) <= prio {
-                    break;
-                }
-                after = *prev;
-            }
-        }
-        // The entry is written once, in its slot (a free one holds none).
-        let e = Waiter {
-            task,
-            done: false,
-            poked: false,
-            w,
-        };
-        let i = match self.slots.get_mut(self.free as usize) {
-            Some(s) => {
-                let i = self.free;
-                self.free = s.next;
-                s.e = Some(e);
-                i
-            }
-            None => {
-                let i = u32::try_from(self.slots.len()).map_err(|_| ENOMEM)?;
-                let slot = Slot {
-                    prev: NIL,
-                    next: NIL,
-                    linked: false,
-                    e: Some(e),
-                };
-                // The caller made room ([`WaitList::room`]).
-                self.slots.push_within_capacity(slot).map_err(|_| ENOMEM)?;
-                i
-            }
-        };
-        self.link(i, after);
-        self.used = self.used.wrapping_add(1);
-        Ok(u64::from(i))
-    }
-
-    /// Links slot `i` into the waiting order after `after` (`NIL`: first).
-    fn link(&mut self, i: u32, after: u32) {
-        let next = match self.slot(after) {
-            Some(a) => core::mem::replace(&mut a.next, i),
-            None => core::mem::replace(&mut self.head, i),
-        };
-        match self.slot(next) {
-            Some(n) => n.prev = i,
-            None => self.tail = i,
-        }
-        if let Some(s) = self.slot(i) {
-            (s.prev, s.next, s.linked) = (after, next, true);
-        }
-    }
-
-    /// Takes slot `i` out of the waiting order.
-    fn unlink(&mut self, i: u32) {
-        let Some(s) = self.slot(i).filter(|s| s.linked) else {
-            return;
-        };
-        let (prev, next) = (s.prev, s.next);
-        (s.prev, s.next, s.linked) = (NIL, NIL, false);
-        match self.slot(prev) {
-            Some(p) => p.next = next,
-            None => self.head = next,
-        }
-        match self.slot(next) {
-            Some(n) => n.prev = prev,
-            None => self.tail = prev,
-        }
-    }
-
-    /// What entry `id` waits with, while it waits (not served yet).
-    pub(crate) fn waiting(&mut self, id: u64) -> Option<&mut W> {
-        let s = self.slot(u32::try_from(id).ok()?)?;
-        if !s.linked {
-            return None;
-        }
-        s.e.as_mut().map(|e| &mut e.w)
-    }
-
-    /// The first waiting entry, to look at.
-    pub(crate) fn first(&mut self) -> Option<&mut Waiter<W>> {
-        let head = self.head;
-        self.slot(head)?.e.as_mut()
-    }
-
-    /// Serves the first waiting entry: `f` gives it what it needs, it is
-    /// woken ([`Waiter::wake`]) and leaves the waiting order; returns what
-    /// `f` returns, `None` if no entry waits.
-    pub(crate) fn serve_first<R>(
-        &mut self,
-        wq: &mut WakeQ,
-        f: impl FnOnce(&mut Waiter<W>) -> R,
-    ) -> Option<R> {
-        let head = self.head;
-        let e = self.slot(head)?.e.as_mut()?;
-        let r = f(e);
-        e.wake(wq);
-        self.unlink(head);
-        Some(r)
-    }
-
-    /// Visits the waiting entries in order with `f` until it breaks; an
-    /// entry it serves ([`Waiter::wake`]) leaves the waiting order.  (An
-    /// empty list, the common case, costs a compare, not a call.)
-    #[inline]
-    pub(crate) fn each(&mut self, f: impl FnMut(&mut Waiter<W>) -> ControlFlow<()>) {
-        if self.head != NIL {
-            self.each_linked(f);
-        }
-    }
-
-    fn each_linked(&mut self, mut f: impl FnMut(&mut Waiter<W>) -> ControlFlow<()>) {
-        let mut i = self.head;
-        while let Some(s) = self.slot(i) {
-            let next = s.next;
-            let Some(e) = s.e.as_mut() else { break };
-            let flow = f(e);
-            if e.done {
-                self.unlink(i);
-            }
-            if flow.is_break() {
-                break;
-            }
-            i = next;
-        }
-    }
-
-    /// Whether any entry is waiting.
-    pub(crate) fn any_waiting(&self) -> bool {
-        self.head != NIL
-    }
-
-    /// Serves every waiter with `f` and wakes it (queue removal).
-    pub(crate) fn wake_all(&mut self, wq: &mut WakeQ, f: impl Fn(&mut W)) {
-        self.each(|e| {
-            f(&mut e.w);
-            e.wake(wq);
-            ControlFlow::Continue(())
-        });
-    }
-
-    /// Gives every waiter `f` and wakes it to look again, leaving it in the
-    /// waiting order (`expunge_all(-EAGAIN)`): until its task runs and
-    /// takes its entry, a waker may still serve it, over what `f` gave.
-    pub(crate) fn poke_all(&mut self, wq: &mut WakeQ, f: impl Fn(&mut W)) {
-        let mut i = self.head;
-        while let Some(s) = self.slot(i) {
-            i = s.next;
-            if let Some(e) = s.e.as_mut() {
-                f(&mut e.w);
-                e.poked = true;
-                wq.add(e.task.clone());
-            }
-        }
-    }
-
-    /// Whether entry `id` was served (`Some(true)`) or woken to look
-    /// again (`Some(false)`).
-    fn served(&self, id: u64) -> Option<bool> {
-        let i = u32::try_from(id).unwrap_or(NIL);
-        match self.entry(i) {
-            Some(Slot { e: Some(e), .. }) if e.done || e.poked => Some(e.done),
-            _ => None,
-        }
-    }
-
-    /// Takes entry `id` out of the list (its task's, when it wakes).
-    fn take(&mut self, id: u64) -> Option<Waiter<W>> {
-        let i = u32::try_from(id).ok()?;
-        // A served entry has left the waiting order already.
-        if self.entry(i)?.linked {
-            self.unlink(i);
-        }
-        let free = self.free;
-        let s = self.slot(i)?;
-        let e = s.e.take()?;
-        (s.prev, s.next) = (NIL, free);
-        self.free = i;
-        self.used = self.used.wrapping_sub(1);
-        if self.used == BIG {
-            self.shrink();
-        }
-        Some(e)
-    }
-
-    /// Frees the slots once no entry, so no id, is left (under the queue
-    /// lock: a `kfree`, which does not sleep).  Out of line: rare.
-    #[cold]
-    #[inline(never)]
-    fn shrink(&mut self) {
-        *self = Self::new();
     }
 }
 
@@ -706,60 +374,58 @@ pub(crate) fn signalled<S>(
     }
 }
 
-/// Sleeps until entry `id` of `list(state)` is served, and returns it
-/// removed from the list.  On a signal or the deadline the entry is removed
-/// and the error returned, unless a waker served it first (`wq_sleep`'s
-/// order: served, then signalled, then timed out).  One woken to look again
-/// ([`WaitList::poke_all`]) is returned too, unless a signal is pending
-/// (`do_msgrcv` looks for one before it looks at the queue again).  `taken` sees the entry
-/// once it is removed, either way (to keep what must outlive the lock).
-/// The queue's counters get the sleep (`blocked`, if it sleeps at all) and
-/// the timeout.
-pub(crate) fn sleep<S: Unpin + Counted, W>(
-    g: &mut Guard<'_, S, QueueLockBackend>,
-    list: impl Fn(&mut S) -> &mut WaitList<W>,
-    id: u64,
+/// A blocked call's sleep, for [`waitq::wait`]: sleeps until its entry
+/// (`mine`) is served, or woken to look again ([`WaitList::poke_all`]),
+/// unless a signal is pending (`do_msgrcv` looks for one before it looks
+/// at the queue again), and returns with the lock held.  On a signal or
+/// the deadline the entry leaves the list and the error is returned,
+/// unless a waker served it first (`wq_sleep`'s order: served, then
+/// signalled, then timed out).  If `leave`, a task woken served returns at
+/// once, without the lock ([`Slept::Left`], native's `STATE_READY`).  The
+/// queue's counters get the sleep (`blocked`, if it sleeps at all) and the
+/// timeout.
+pub(crate) fn sleep<'a, S: Unpin + Counted, W>(
+    mut g: Guard<'a, S, QueueLockBackend>,
+    mine: &Mine<'_, W>,
     deadline: Deadline,
     on_signal: OnSignal,
     mut blocked: Blocked,
-    taken: impl FnOnce(&mut W),
-) -> Result<W> {
+    leave: bool,
+) -> Slept<Guard<'a, S, QueueLockBackend>, Result> {
     let mut timed_out = false;
     loop {
-        let served = list(g).served(id);
-        let err = if served == Some(true) {
-            None
+        let err = if mine.served() {
+            return Slept::Locked(g, Ok(()));
         } else if kernel::current!().signal_pending() {
             // Its time left is written back below, after the entry.
-            Some(on_signal.error(&deadline))
-        } else if served.is_some() {
-            // Woken to look again.
-            None
+            on_signal.error(&deadline)
+        } else if mine.poked() {
+            return Slept::Locked(g, Ok(()));
         } else if timed_out {
-            Some(ETIMEDOUT)
+            ETIMEDOUT
         } else {
             // A deadline already past times out without sleeping.
             if !deadline.passed() {
                 g.stats().blocked(blocked);
                 blocked = Blocked::Again;
             }
-            timed_out = kernel_api::clock::sleep_unlocked(g, deadline.at);
+            let served = || (leave && mine.served()).then_some(());
+            match kernel_api::clock::sleep_unlocked(g, deadline.at, served) {
+                Ok((again, t)) => (g, timed_out) = (again, t),
+                Err(()) => return Slept::Left(Ok(())),
+            }
             continue;
         };
-        let mut e = list(g).take(id).ok_or(EINVAL)?;
-        taken(&mut e.w);
-        return match err {
-            Some(err) if !e.done => {
-                if err == ETIMEDOUT {
-                    g.stats().timed_out();
-                } else if err == EINTR {
-                    // The entry is out of the list: nothing waits on it.
-                    return Err(unlocked(g, || deadline.interrupted()));
-                }
-                Err(err)
-            }
-            _ => Ok(e.w),
-        };
+        // Out of the list, under the lock it was looked at with: nothing
+        // waits on it once the lock is dropped below.
+        mine.leave(&mut g);
+        if err == ETIMEDOUT {
+            g.stats().timed_out();
+        } else if err == EINTR {
+            let err = unlocked(&mut g, || deadline.interrupted());
+            return Slept::Locked(g, Err(err));
+        }
+        return Slept::Locked(g, Err(err));
     }
 }
 

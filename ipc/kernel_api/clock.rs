@@ -83,26 +83,33 @@ pub(crate) fn read_timespec(ptr: u64) -> Result<(i64, i64)> {
 /// Drops the lock that `g` holds, sleeps interruptibly until the task is
 /// woken ([`kernel::task::Task::wake_up`]), a signal comes, or the time
 /// `until` passes on its clock (`None`: no deadline), and takes the lock
-/// again: native `wq_sleep`, on an hrtimer with no slack.
+/// again: native `wq_sleep`, on an hrtimer with no slack.  Unless `ready`,
+/// asked first once the task runs again, finds what the task waited for
+/// (its entry served): then that is returned (`Err`), and the lock is not
+/// taken again.
 ///
 /// The task is marked asleep before the lock is dropped, so a waker that
 /// serves it under the lock and wakes it once it has dropped the lock is
 /// never lost, whenever it comes (as [`kernel::sync::CondVar`]'s waits,
 /// whose `Guard::do_unlocked` the kernel crate keeps to itself).  Returns
-/// whether the deadline passed (also when it had passed already); the
-/// caller then looks at its state and at `signal_pending()`, since the
-/// task may also wake for none of these reasons.
-pub(crate) fn sleep_unlocked<T: ?Sized, B: Backend>(
-    g: &mut Guard<'_, T, B>,
+/// the guard and whether the deadline passed (also when it had passed
+/// already); the caller then looks at its state and at `signal_pending()`,
+/// since the task may also wake for none of these reasons.
+pub(crate) fn sleep_unlocked<'a, T: ?Sized, B: Backend, R>(
+    g: Guard<'a, T, B>,
     until: Option<(Clock, i64)>,
-) -> bool {
+    ready: impl FnOnce() -> Option<R>,
+) -> Result<(Guard<'a, T, B>, bool), R> {
     let (clock, at) = until.unwrap_or((Clock::Monotonic, i64::MAX));
     // SAFETY: no preconditions; the task is TASK_RUNNING again once the
-    // sleep below returns, before the lock is taken again.
+    // sleep below returns, before the lock is taken again or not.
     unsafe { super::ffi::rust_ipc_set_interruptible() };
+    let lock = g.lock_ref();
+    drop(g);
     // SAFETY: no preconditions; any clock id and time are accepted.
-    let r = super::lock::unlocked(g, || unsafe {
-        super::ffi::rust_ipc_sleep_until(clock.id(), at)
-    });
-    r == 0
+    let r = unsafe { super::ffi::rust_ipc_sleep_until(clock.id(), at) };
+    if let Some(x) = ready() {
+        return Err(x);
+    }
+    Ok((lock.lock(), r == 0))
 }

@@ -374,17 +374,6 @@ unsigned long rust_ipc_rlimit_msgqueue(void)
 	return rlimit(RLIMIT_MSGQUEUE);
 }
 
-/*
- * A blocked call's wait entry in one call: the current task with a
- * reference taken, and in *prio the scheduling priority wq_add() orders
- * POSIX waiters by.
- */
-struct task_struct *rust_ipc_current_get(int *prio)
-{
-	*prio = current->prio;
-	return get_task_struct(current);
-}
-
 /* A task's scheduling priority now (lower: more urgent), as wq_add reads a
  * waiter's: it changes while the task sleeps (nice, sched_setscheduler,
  * priority inheritance). */

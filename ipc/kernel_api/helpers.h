@@ -50,7 +50,6 @@ void rust_ipc_current_ids(kuid_t *uid, kuid_t *euid, kgid_t *egid,
 			  kuid_t *fsuid, kgid_t *fsgid);
 int rust_ipc_current_umask(void);
 unsigned long rust_ipc_rlimit_msgqueue(void);
-struct task_struct *rust_ipc_current_get(int *prio);
 int rust_ipc_task_prio(struct task_struct *t);
 struct pid *rust_ipc_current_tgid(void);
 struct pid *rust_ipc_get_pid(struct pid *pid);

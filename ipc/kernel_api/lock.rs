@@ -13,8 +13,8 @@
 //! may fault, freeing a receiver's pins, retiring `IPC_RMID`'s index
 //! entry), or
 //! with it dropped and taken again, the caller looking at the queue again
-//! afterwards ([`unlocked`]: pinning a receiver's buffer, growing a waiter
-//! list, a POSIX send's tree node for a new priority, a `MSG_COPY` or peek
+//! afterwards ([`unlocked`]: pinning a receiver's buffer, a waiter list's
+//! head, a POSIX send's tree node for a new priority, a `MSG_COPY` or peek
 //! copy that could not be allocated without sleeping: `Family::Need` in
 //! the engine, and a tree node for a blocked sender that a receive lets
 //! in), as native allocates these before its lock; where native allocates

@@ -8,12 +8,7 @@
 //! that makes it sound; the callers are safe Rust.
 
 use core::ptr::NonNull;
-use kernel::{
-    bindings,
-    prelude::*,
-    sync::{aref::ARef, atomic::Atomic},
-    task::Task,
-};
+use kernel::{bindings, prelude::*, sync::atomic::Atomic, task::Task};
 
 pub(crate) mod chardev;
 pub(crate) mod clock;
@@ -28,6 +23,7 @@ pub(crate) mod percpu;
 pub(crate) mod pinned;
 pub(crate) mod rcu_index;
 pub(crate) mod tracked;
+pub(crate) mod waitq;
 
 mod ffi {
     use kernel::{bindings, prelude::*};
@@ -110,7 +106,6 @@ mod ffi {
         pub(super) fn rust_ipc_coarse_mono_ns() -> i64;
         pub(super) fn rust_ipc_real_offset_ns() -> i64;
         pub(super) fn rust_ipc_rlimit_msgqueue() -> c_ulong;
-        pub(super) fn rust_ipc_current_get(prio: *mut c_int) -> *mut bindings::task_struct;
         pub(super) fn rust_ipc_task_prio(t: *mut bindings::task_struct) -> c_int;
         pub(super) fn rust_ipc_current_tgid() -> *mut bindings::pid;
         pub(super) fn rust_ipc_get_pid(pid: *mut bindings::pid) -> *mut bindings::pid;
@@ -671,20 +666,6 @@ pub(crate) fn current_umask() -> u32 {
 pub(crate) fn rlimit_msgqueue() -> u64 {
     // SAFETY: no preconditions.
     unsafe { ffi::rust_ipc_rlimit_msgqueue() as u64 }
-}
-
-/// The calling task, referenced, and its scheduling priority
-/// (`current->prio`: lower is more urgent): what a blocked call's wait
-/// entry holds.
-pub(crate) fn current_task_prio() -> (ARef<Task>, i32) {
-    let mut prio = 0;
-    // SAFETY: `prio` is valid for a write; the helper returns `current`
-    // with a reference taken.
-    let t = unsafe { ffi::rust_ipc_current_get(&mut prio) };
-    // SAFETY: `current` is never null; the `ARef` owns the reference the
-    // helper took; `Task` is a transparent wrapper of `task_struct`.
-    let task = unsafe { ARef::from_raw(NonNull::new_unchecked(t.cast::<Task>())) };
-    (task, prio)
 }
 
 /// `t`'s scheduling priority now (lower: more urgent).
