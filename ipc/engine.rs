@@ -490,6 +490,20 @@ fn pin_waiting<S: Family>(
     }
 }
 
+/// A send's sleep for room, with its entry `w` (out of line: the send run
+/// is the leaner for it, and a sender that sleeps has time).
+#[inline(never)]
+fn send_sleep<S: Family>(
+    g: Guard<'_, S, QueueLockBackend>,
+    w: S::SendWait,
+    d: wait::Deadline,
+    blocked: Blocked,
+) -> Waited<Guard<'_, S, QueueLockBackend>, S::SendWait, Result> {
+    waitq::wait(g, S::senders, w, S::BY_PRIO, |g, mine| {
+        wait::sleep(g, mine, d, S::ON_SIGNAL, blocked, false)
+    })
+}
+
 /// Whether a waiter woken to look again (given nothing) ends with a signal
 /// that is pending: unless its queue was removed (`EIDRM` comes first).
 fn woken_signalled<S: QueueState>(g: &S) -> bool {
@@ -686,10 +700,7 @@ impl<S: Family> Parts<'_, S> {
                 }
                 let (w, kept) = g.sender_waits(m);
                 let blocked = if woken { Blocked::Again } else { Blocked::Send };
-                let (d, on) = (b.deadline, S::ON_SIGNAL);
-                let (mut w, slept) = match waitq::wait(g, S::senders, w, S::BY_PRIO, |g, mine| {
-                    wait::sleep(g, mine, d, on, blocked, false)
-                }) {
+                let (mut w, slept) = match send_sleep(g, w, b.deadline, blocked) {
                     Waited::Locked(again, w, r) => {
                         g = again;
                         (w, r)
