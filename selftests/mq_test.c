@@ -2601,9 +2601,8 @@ TEST_F(mq, closed_descriptor_is_ebadf)
 /*
  * Crowds of blocked receivers, one after the other: 40 block on an empty
  * queue and each gets one of 40 messages, each message one receiver, then
- * 40 more (rust_ipc frees the
- * room a crowd's list took once its last waiter has left, and makes it
- * again for the next).
+ * 40 more (rust_ipc's waiter entries are on the receivers' stacks, linked
+ * into the queue's list: a crowd's list is linked and emptied twice).
  */
 TEST_F(mq, crowds_of_blocked_receivers_each_get_a_message)
 {
