@@ -427,11 +427,12 @@ pub(crate) fn wait<'a, S: Unpin, B: Backend, W, R>(
             w,
         }),
     });
+    // The entry lives in this frame, which does not return before it is
+    // out of the list again (below); it is not moved, only reached through
+    // `n` and `mine` until then.
     let n = ptr::from_ref::<Node<W>>(&node).cast_mut();
-    // SAFETY: `l.head` is the list's own head and `g` holds its lock; the
-    // entry is live in this frame, which does not return before it is out
-    // of the list again (below), and does not move (it is not touched but
-    // through `n` and `mine` until then).
+    // SAFETY: `l.head` is the list's own head, `g` holds its lock, and `n`
+    // stays live and in place while linked (above).
     unsafe { link(n, l.head, by_prio, task_prio(me)) };
     let mine = Mine {
         node: &node,
