@@ -24,7 +24,7 @@ use crate::ipc::{
     lock::{self, QueueLockBackend},
     msg::Msg,
     pinned::Pinned,
-    stats::{Blocked, Counted, Receipt, Stats},
+    stats::{Blocked, Counted, Receipt, Stats, Tally},
     wait::{self, Blocking, OnSignal, PollQueue, WaitList, WakeQ},
     waitq::{self, Mine, Waited},
 };
@@ -938,16 +938,20 @@ impl<S: Family> Parts<'_, S> {
                 .take(rest)
                 .take_while(|_| bytes.get() < wait::PART_BYTES)
                 .map_while(&want);
-            // The run's receipt, for all its receives.
-            let mut receipt = None;
+            // The run's receipt, for all its receives: that of the message
+            // handed to it (it slept: only the first), and the tally of
+            // those it took.
+            let (mut handed_one, mut tally) = (None, Tally::default());
             let (n, run_err) = self.receive_run(wants, run, None, |g, a, wq| {
                 // A batch pins nothing, so it is never filled by its sender.
                 if let Arrival::Taken(t, handed) = a {
                     bytes.set(bytes.get() + t.msg.len());
                     if room {
                         // Counted when it was handed over, else here.
-                        let r = handed.unwrap_or_else(|| g.stats().took(t.msg.len()));
-                        receipt = Some(receipt.map_or(r, |first: Receipt| first.and(r)));
+                        match handed {
+                            Some(h) => handed_one = Some(h),
+                            None => g.stats().tallied(t.msg.len(), &mut tally),
+                        }
                         left(g, handed.is_some(), wq);
                     }
                     let _ = got.push_within_capacity(t);
@@ -956,6 +960,10 @@ impl<S: Family> Parts<'_, S> {
             if n == 0 {
                 return (done, run_err);
             }
+            let receipt = match (handed_one, tally.receipt()) {
+                (Some(h), Some((r, k))) => Some(h.and(r, k)),
+                (h, r) => h.or(r.map(|(r, _)| r)),
+            };
             let at = addr.wrapping_add((done * size_of::<T>()) as u64);
             let part = items.get_mut(done..).unwrap_or(&mut []);
             let first = done;

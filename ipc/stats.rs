@@ -101,23 +101,55 @@ impl Receipt {
         Self(self.0 | u64::from(u32::MAX))
     }
 
-    /// This receipt and `later`'s, of receives counted after it (a batch's).
-    /// The lock may have been dropped between them (a batch's allocation
-    /// for a blocked sender): after a reset meanwhile the first's resets
-    /// stay, so that nothing is taken back (as after a reset since the
-    /// whole batch); after another receive counted meanwhile, the time
-    /// stays (the sum of the two would skip that receive's).
-    pub(crate) fn and(self, later: Receipt) -> Self {
+    /// This receipt and `later`'s, of `n` receives counted after it (a
+    /// batch's).  The lock may have been dropped between them (a batch's
+    /// allocation for a blocked sender): after a reset meanwhile the
+    /// first's resets stay, so that nothing is taken back (as after a
+    /// reset since the whole batch); after another receive counted
+    /// meanwhile, the time stays (the sum of the two would skip that
+    /// receive's).
+    pub(crate) fn and(self, later: Receipt, n: u32) -> Self {
         if later.resets() != self.resets() {
             return self.count_only();
         }
-        let next = later.count() == (self.count() + 1) & 0x7fff;
+        let next = later.count() == self.count().wrapping_add(n) & 0x7fff;
         let ago = match (self.ago(), later.ago()) {
             (u32::MAX, _) | (_, u32::MAX) => u64::MAX,
             _ if !next => u64::MAX,
             (a, b) => u64::from(a) + u64::from(b),
         };
         Self::new(later.resets(), later.count(), ago)
+    }
+}
+
+/// The receives of a batch's run, counted one by one as [`Stats::took`]
+/// counts one, their one receipt made at the end ([`Tally::receipt`]):
+/// that of receives counted one after the other, unless another receive
+/// or a reset came between them (the lock dropped in the run), when the
+/// time of the last receive stays, as [`Receipt::and`] keeps it.
+#[derive(Default)]
+pub(crate) struct Tally {
+    /// The resets and the last receive's time before the first (`None`:
+    /// nothing counted yet).
+    first: Option<(u32, u64)>,
+    /// `Stats::times` and the last receive's time after the last.
+    times: u32,
+    last: u64,
+    /// How many, and whether anything came between them.
+    n: u32,
+    broken: bool,
+}
+
+impl Tally {
+    /// The receipt of the receives counted, with how many they are.
+    pub(crate) fn receipt(&self) -> Option<(Receipt, u32)> {
+        let (resets, before) = self.first?;
+        let ago = if self.broken {
+            u64::MAX
+        } else {
+            self.last.wrapping_sub(before)
+        };
+        Some((Receipt::new(resets, self.times, ago), self.n))
     }
 }
 
@@ -205,6 +237,18 @@ impl Stats {
         self.received(1, len);
         let ago = self.last_receive.wrapping_sub(before);
         Receipt::new(self.resets, self.times, ago)
+    }
+
+    /// [`Stats::took`] for a batch's run, into its tally.
+    pub(crate) fn tallied(&mut self, len: usize, t: &mut Tally) {
+        let before = self.last_receive;
+        let after_last = t.times == self.times;
+        self.received(1, len);
+        match t.first {
+            None => t.first = Some((self.resets, before)),
+            Some((resets, _)) => t.broken |= !after_last || resets != self.resets,
+        }
+        (t.times, t.last, t.n) = (self.times, self.last_receive, t.n.wrapping_add(1));
     }
 
     /// `msgs` messages of `bytes` bytes counted as received when they left

@@ -413,6 +413,34 @@ TEST_F(stats, a_batch_counts_each_message)
 }
 
 /*
+ * A batch that takes three messages and delivers none (its first buffer
+ * faults) puts them back as if they had never left: the count, the bytes
+ * and the time of the last receive are the earlier receive's again.
+ */
+TEST_F(stats, a_batch_that_delivers_nothing_takes_its_receives_back)
+{
+	static struct mbig b[3];
+	struct mbig *bufs[3] = { (struct mbig *)self->none, &b[1], &b[2] };
+	size_t len[3] = { MAXLEN, MAXLEN, MAXLEN };
+	struct ripc_queue_stats before, after;
+
+	SYS(open_q(self, 0));
+	SYS(q_send(self, 5, 1, 1, NULL));
+	SYS(q_recv(self, 5, 1));
+	usleep(50000);		/* a few ticks: the batch's receives' time differs */
+	for (unsigned int i = 0; i < 3; i++)
+		SYS(q_send(self, 7 + i, 20 + i, 1, NULL));
+	before = STATS();
+	ASSERT_COUNTS(before, .sent = 4, .sent_bytes = 29, .received = 1, .received_bytes = 5,
+		      .peak_msgs = 3, .peak_bytes = 24, .msgs = 3, .bytes = 24);
+	ASSERT_ERRNO(EFAULT, q_batch(self, 0, 3, bufs, len));
+	after = STATS();
+	ASSERT_SAME(after, before);
+	for (unsigned int i = 0; i < 3; i++)
+		SYS(q_recv(self, 7 + i, 20 + i));
+}
+
+/*
  * An 8192-byte message (a head and two segments) counts its bytes, whether
  * it is delivered under the queue lock or after it (into a page not yet
  * mapped in, whose copy must fault it in).
