@@ -933,11 +933,11 @@ impl<S: Family> Parts<'_, S> {
             // [`wait::PART_BYTES`] bytes, or one bigger message): each
             // typed receive's search, each `MSG_COPY`'s copy, is made under
             // it, as native's are, one a call.
+            // (`want` is a lookup: one asked for past the part's bytes is
+            // not used.)
             let bytes = Cell::new(0);
-            let wants = (done..items.len())
-                .take(rest)
-                .take_while(|_| bytes.get() < wait::PART_BYTES)
-                .map_while(&want);
+            let wants = (done..done + rest)
+                .map_while(|i| want(i).filter(|_| bytes.get() < wait::PART_BYTES));
             // The run's receipt, for all its receives: that of the message
             // handed to it (it slept: only the first), and the tally of
             // those it took.
