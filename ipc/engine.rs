@@ -896,10 +896,10 @@ impl<S: Family> Parts<'_, S> {
     }
 
     /// A receive batch, an item for each of `items`, for both families: runs of
-    /// [`Parts::receive_run`] (item `i` wants `want(i)`, the batch ends
+    /// [`Parts::receive_run`] (item `it` wants `want(it)`, the batch ends
     /// before an item it is `None` for), each delivered into `items`
-    /// ([`Parts::finish_batch`], `addr`, `room` and `store` as there, the
-    /// item's index given) before the next.  A run blocks for its first
+    /// ([`Parts::finish_batch`], `addr`, `room` and `store` as there)
+    /// before the next.  A run blocks for its first
     /// item only: one that blocked for a later item would keep the messages
     /// it has from its caller while it waits (their sender may be waiting
     /// for the caller's answer).  So the batch is as many single receives,
@@ -909,10 +909,10 @@ impl<S: Family> Parts<'_, S> {
         &self,
         addr: u64,
         items: &mut [T],
-        want: impl Fn(usize) -> Option<S::Want>,
+        want: impl Fn(&T) -> Option<S::Want>,
         b: Blocking,
         room: bool,
-        mut store: impl FnMut(&mut T, usize, &Msg) -> Result,
+        mut store: impl FnMut(&mut T, &Msg) -> Result,
     ) -> (usize, Option<Error>)
     where
         S::Extra: Default,
@@ -936,8 +936,10 @@ impl<S: Family> Parts<'_, S> {
             // (`want` is a lookup: one asked for past the part's bytes is
             // not used.)
             let bytes = Cell::new(0);
-            let wants = (done..done + rest)
-                .map_while(|i| want(i).filter(|_| bytes.get() < wait::PART_BYTES));
+            let part = items.get(done..done + rest).unwrap_or(&[]);
+            let wants = part
+                .iter()
+                .map_while(|it| want(it).filter(|_| bytes.get() < wait::PART_BYTES));
             // The run's receipt, for all its receives: that of the message
             // handed to it (it slept: only the first), and the tally of
             // those it took.
@@ -966,12 +968,10 @@ impl<S: Family> Parts<'_, S> {
             };
             let at = addr.wrapping_add((done * size_of::<T>()) as u64);
             let part = items.get_mut(done..).unwrap_or(&mut []);
-            let first = done;
-            let (k, err) =
-                self.finish_batch(at, part, got, receipt, |it, i, m| store(it, first + i, m));
+            let (k, err) = self.finish_batch(at, part, got, receipt, |it, _, m| store(it, m));
             done += k;
             match err.or(run_err) {
-                None if done < items.len() && want(done).is_some() => {}
+                None if items.get(done).and_then(&want).is_some() => {}
                 None => return (done, None),
                 // The next item would have blocked: a run of its own.
                 Some(e) if e == S::NO_MESSAGE && k == n && b.may_block(done) => {}

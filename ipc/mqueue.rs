@@ -1310,7 +1310,7 @@ pub(crate) fn receive_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch
         |_| Some(None),
         blocking,
         true,
-        |it, _, m| {
+        |it, m| {
             it.msg_len = m.len() as u64;
             it.msg_prio = m.mtype() as u32;
             m.store(it.msg_ptr, m.len())

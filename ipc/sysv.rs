@@ -1128,30 +1128,42 @@ fn copy_buffer_readable(buf: u64, len: usize) -> Result {
 
 impl Want {
     /// `msgrcv`'s argument checks; a copy's buffer is read as
-    /// `prepare_copy`'s ([`Want::copy_limit`]).
+    /// `prepare_copy`'s ([`Want::copy_checks`]), `msgmax` read once.
     #[inline]
-    fn new(ns: &SysvNs, msgp: u64, msgsz: i64, msgtyp: i64, flg: i32) -> Result<Want> {
+    fn new(
+        msgmax: impl FnOnce() -> u32,
+        msgp: u64,
+        msgsz: i64,
+        msgtyp: i64,
+        flg: i32,
+    ) -> Result<Want> {
         if msgsz < 0 {
             return Err(EINVAL);
         }
+        let w = Self::of(msgsz, msgtyp, flg, (flg & MSG_COPY != 0).then(msgmax));
+        if let Some(most) = w.copy() {
+            Self::copy_checks(msgp, most, flg)?;
+        }
+        Ok(w)
+    }
+
+    /// The receive of arguments [`Want::new`] accepts (`msgsz` is not
+    /// negative); a copy's (`MSG_COPY`) with `msgmax`.
+    #[inline]
+    fn of(msgsz: i64, msgtyp: i64, flg: i32, copy_msgmax: Option<u32>) -> Want {
         let bufsz = msgsz as usize;
-        let kind = if flg & MSG_COPY != 0 {
-            Kind::Copy(Self::copy_limit(ns, msgp, bufsz, flg)?)
-        } else {
-            Kind::Take
-        };
-        Ok(Want {
+        Want {
             search: Search::new(msgtyp, flg),
             bufsz,
             noerror: flg & MSG_NOERROR != 0,
-            kind,
-        })
+            kind: copy_msgmax.map_or(Kind::Take, |m| Kind::Copy(bufsz.min(m as usize))),
+        }
     }
 
-    /// A `MSG_COPY` receive's checks and limit.
+    /// A `MSG_COPY` receive's checks, whose limit is `most`.
     #[cold]
     #[inline(never)]
-    fn copy_limit(ns: &SysvNs, msgp: u64, bufsz: usize, flg: i32) -> Result<usize> {
+    fn copy_checks(msgp: u64, most: usize, flg: i32) -> Result {
         if flg & IPC_NOWAIT == 0 || flg & MSG_EXCEPT != 0 {
             return Err(EINVAL);
         }
@@ -1159,9 +1171,7 @@ impl Want {
         if cfg!(not(CONFIG_CHECKPOINT_RESTORE)) {
             return Err(ENOSYS);
         }
-        let most = bufsz.min(ns.shared.limits.msgmax() as usize);
-        copy_buffer_readable(msgp, most)?;
-        Ok(most)
+        copy_buffer_readable(msgp, most)
     }
 
     /// A copy's limit, if it is one.
@@ -1229,7 +1239,13 @@ pub(crate) fn msgrcv(ns: &SysvNs, a: &ripc_msgrcv) -> Result<usize> {
     if a.msqid < 0 {
         return Err(EINVAL);
     }
-    let mut w = Want::new(ns, a.msgp, a.msgsz, a.msgtyp, a.msgflg)?;
+    let mut w = Want::new(
+        || ns.shared.limits.msgmax(),
+        a.msgp,
+        a.msgsz,
+        a.msgtyp,
+        a.msgflg,
+    )?;
     if let Kind::Take = w.kind {
         // A blocking receive may be filled straight by its sender (one copy).
         w.kind = Kind::Direct(a.msgp);
@@ -1328,34 +1344,38 @@ pub(crate) fn msgrcv_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
     }
     let (count, blocking) = batch_args(b)?;
     let (mut items, mut err) = read_items::<ripc_msg_item>(b.items, count)?;
-    // 1 024 of them are 48 KiB: `kvmalloc`, not an order-4 block.
-    let mut wants = KVVec::with_capacity(items.len(), GFP_KERNEL_ACCOUNT)?;
-    for it in items.iter() {
-        // Each item's checks as `msgrcv`'s, a copy's buffer read too.
-        match Want::new(ns, it.msgp, it.msgsz, it.msgtyp, b.msgflg) {
-            Ok(w) => {
-                let _ = wants.push_within_capacity(w);
-            }
-            Err(e) => {
-                err = Some(e);
-                break;
-            }
-        }
+    // Each item's checks as `msgrcv`'s, a copy's buffer read too, before
+    // any receive, with `msgmax` read once; the runs make each item's
+    // receive again from it ([`Want::of`]), a copy's with that `msgmax`.
+    let (flg, msgmax) = (b.msgflg, ns.shared.limits.msgmax());
+    let bad = items
+        .iter()
+        .map(|it| Want::new(|| msgmax, it.msgp, it.msgsz, it.msgtyp, flg))
+        .enumerate()
+        .find_map(|(k, w)| w.err().map(|e| (k, e)));
+    if let Some((k, e)) = bad {
+        items.truncate(k);
+        err = Some(e);
     }
-    if wants.is_empty() {
+    if items.is_empty() {
         return outcome(0, err);
     }
     let q = lookup(ns, b.msqid)?;
-    let copy = wants.first().is_some_and(|w| w.copy().is_some());
-    let want = |i| wants.get(i).copied();
-    let (done, err) =
-        q.parts()
-            .receive_batch(b.items, &mut items, want, blocking, !copy, |it, i, m| {
-                let len = m.len().min(wants.get(i).map_or(0, |w| w.bufsz));
-                it.msgsz = len as i64;
-                m.store_typed(it.msgp, len)
-            });
-    if copy {
+    let copy = (flg & MSG_COPY != 0).then_some(msgmax);
+    let want = |it: &ripc_msg_item| Some(Want::of(it.msgsz, it.msgtyp, flg, copy));
+    let (done, err) = q.parts().receive_batch(
+        b.items,
+        &mut items,
+        want,
+        blocking,
+        copy.is_none(),
+        |it, m| {
+            let len = m.len().min(it.msgsz as usize);
+            it.msgsz = len as i64;
+            m.store_typed(it.msgp, len)
+        },
+    );
+    if copy.is_some() {
         drop_copy_room(&q);
     }
     outcome(done, err)
