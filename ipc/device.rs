@@ -15,7 +15,7 @@ use crate::ipc::{
     kernel_api::{self, chardev},
     mqueue::{self, MqHandle},
     notify::NotifyFd,
-    ns::Ns,
+    ns::{self, Ns},
     sysv::{self, SysvQueue},
     text::Text,
 };
@@ -539,6 +539,7 @@ impl RipcFile {
         if let Some(h) = self.mq() {
             h.flush();
         }
+        ns::closed();
     }
 }
 

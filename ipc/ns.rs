@@ -14,8 +14,12 @@
 //! last file opened in it is released after its tasks have left it (a
 //! process's files are released after it leaves its namespaces), else by a
 //! sweep on the workqueue: kicked by an open that sees it dead, waited for
-//! by a POSIX creation that `RLIMIT_MSGQUEUE` would refuse, and run once a
-//! second while the module holds a namespace other than the initial one.
+//! by a POSIX creation that `RLIMIT_MSGQUEUE` would refuse, run once a
+//! second while the module holds a namespace other than the initial one,
+//! and sooner (10 ms, then 20, 40 ... 640 ms apart) after a task exits in
+//! such a namespace with a file of the device open ([`closed`]): a
+//! container's last task is often its first, which never used the device
+//! and waited for the one that did.
 //! An entry that goes is retired in place: its System V queues are
 //! removed, its POSIX names dropped and its reference given back, so a
 //! device file opened in the namespace, which keeps its `Ns` while it is
@@ -145,6 +149,19 @@ pub(crate) fn sweep_dead() -> bool {
     }
     drop(sweeping);
     any_but_init()
+}
+
+/// A close of a file of the device: if the caller is exiting in a
+/// namespace other than the initial one, which may die once it is gone,
+/// the sweep looks sooner ([`kernel_api::sweep_soon`]).  The namespace's
+/// last task may be one that never used the device, a container's first
+/// process that waits for the child that did (`unshare --fork`) and exits
+/// right after it; nothing else would tell the module before the sweep's
+/// next second.
+pub(crate) fn closed() {
+    if kernel_api::exiting_in_child_ipc_ns() {
+        kernel_api::sweep_soon();
+    }
 }
 
 /// Whether the table has a namespace other than the initial one (which

@@ -2108,4 +2108,85 @@ TEST_F(container, a_container_in_a_memory_cgroup_gets_enomem_and_its_end_uncharg
 	ASSERT_EQ(0, cg_read(self->cg, "memory.events", "oom_kill"));
 }
 
+/*
+ * A container's root at its max_ipc_namespaces limit (1) makes a new IPC
+ * namespace once its last one ended, as a container runtime starting the
+ * next container does: natively at once (create_ipc_ns() waits for the
+ * frees pending), with rust_ipc once the module has let the dead namespace
+ * go.  The namespace's last task is the one that made it and never used
+ * the queues, which its child did (unshare --fork): rust_ipc's sweep looks
+ * again 10 ms after that child exits, not at its next second (a round then
+ * waited 0.5-1 s).  Each round's wait: natively none; rust_ipc's below
+ * ROUND_MS.
+ */
+#define ROUNDS 5
+#define ROUND_MS 300
+
+struct ns_rounds {
+	int ms[ROUNDS];		/* how long the round's unshare waited */
+	int refused[ROUNDS];	/* how often it got ENOSPC */
+};
+
+TEST_F(container, a_user_at_its_ipc_namespace_limit_makes_one_soon_after_its_last_ended)
+{
+	struct ns_rounds *r = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t init;
+
+	ASSERT_NE(MAP_FAILED, r);
+	memset(r, 0xff, sizeof(*r));
+	init = start_container(_metadata, self, FULL);
+	if (init == 0) {
+		C_OK(write_text("/proc/sys/user/max_ipc_namespaces", "1"));
+		for (int i = 0; i < ROUNDS; i++) {
+			pid_t first = C_OK(fork_child()), child;
+			struct timespec t0, t1;
+			int refused = 0;
+
+			if (first == 0) {
+				/* Its namespace, at the limit until the last
+				 * round's is freed. */
+				clock_gettime(CLOCK_MONOTONIC, &t0);
+				while (unshare(CLONE_NEWIPC)) {
+					C_EQ(ENOSPC, errno);
+					clock_gettime(CLOCK_MONOTONIC, &t1);
+					C_EQ(1, ts_ns(t1) - ts_ns(t0) < 3000000000LL);
+					refused++;
+					usleep(1000);
+				}
+				clock_gettime(CLOCK_MONOTONIC, &t1);
+				r->ms[i] = (ts_ns(t1) - ts_ns(t0)) / 1000000;
+				r->refused[i] = refused;
+				child = C_OK(fork_child());
+				if (child == 0) {
+					mqd_t q;
+					int id;
+
+					/* The limit holds: a second is refused. */
+					C_ERR(ENOSPC, unshare(CLONE_NEWIPC));
+					id = C_OK(sv->get(IPC_PRIVATE, 0600));
+					C_OK(snd(sv, id, 1, "kept", IPC_NOWAIT));
+					q = C_OK(mq->open(self->name, O_RDWR | O_CREAT | O_EXCL, 0600,
+							  ATTR));
+					C_OK(mq->send(q, "kept", 4, 1));
+					_exit(0);
+				}
+				C_EQ(0, wait_child(child));
+				_exit(0);
+			}
+			C_EQ(0, wait_child(first));
+		}
+		_exit(0);
+	}
+	ASSERT_EQ(0, end_container(self));
+	for (int i = 0; i < ROUNDS; i++) {
+		TH_LOG("%s: round %d: unshare(CLONE_NEWIPC) waited %d ms (%d times ENOSPC)",
+		       mq->name, i, r->ms[i], r->refused[i]);
+		ASSERT_LE(0, r->ms[i]);
+		ASSERT_GE(ROUND_MS, r->ms[i]) TH_LOG("the last namespace was let go late");
+	}
+	/* The first round's is the container root's first namespace. */
+	ASSERT_EQ(0, r->refused[0]);
+}
+
 TEST_HARNESS_MAIN

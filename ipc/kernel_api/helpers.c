@@ -128,6 +128,18 @@ struct ipc_namespace *rust_ipc_current_ipc_ns(void)
 }
 
 /*
+ * Whether current is exiting (do_exit() closing its files, which it does
+ * before it leaves its namespaces) in an IPC namespace other than the
+ * initial one.
+ */
+bool rust_ipc_exiting_in_child_ipc_ns(void)
+{
+	struct nsproxy *nsp = current->nsproxy;
+
+	return (current->flags & PF_EXITING) && nsp && nsp->ipc_ns != &init_ipc_ns;
+}
+
+/*
  * Whether *id (read once, as atomic64_read()) is the unique id of the
  * caller's IPC namespace (ns_common's ns_id, never 0 and never reused,
  * unlike its address); false late in exit, when the task has none.
@@ -170,10 +182,36 @@ bool rust_ipc_ipc_ns_last_ref(struct ipc_namespace *ns)
  * last reference goes; nothing tells a module, which holds a reference of
  * its own, so rust_ipc looks.  rust_ipc_sweep_namespaces() is the Rust
  * side: it frees the dead ones and says whether to look again.
+ *
+ * A task that exits in a namespace other than the initial one with a file
+ * of the device open makes the next looks come sooner
+ * (rust_ipc_sweep_soon()): 10 ms after it, then each twice as long after
+ * the last as the one before, up to 640 ms, then the second again.  A
+ * container's last process is often not the one that used the queues
+ * (unshare --fork: the parent that made the namespaces waits for its
+ * child, then exits): it leaves the namespace dead a moment after that
+ * child, a moment that a loaded machine makes longer.
  */
+#define RUST_IPC_SWEEP_SOON msecs_to_jiffies(10)
+/* The sooner looks after the first one (20, 40 ... 640 ms apart). */
+#define RUST_IPC_SWEEP_SOON_AFTER 6
+
+/* How many of those are left (none: every second). */
+static atomic_t rust_ipc_sweep_soon_left = ATOMIC_INIT(0);
+
 static void rust_ipc_sweep_fn(struct work_struct *work)
 {
-	if (rust_ipc_sweep_namespaces())
+	int left;
+
+	if (!rust_ipc_sweep_namespaces()) {
+		atomic_set(&rust_ipc_sweep_soon_left, 0);
+		return;
+	}
+	left = atomic_dec_if_positive(&rust_ipc_sweep_soon_left);
+	if (left >= 0)
+		schedule_delayed_work(to_delayed_work(work),
+				      RUST_IPC_SWEEP_SOON << (RUST_IPC_SWEEP_SOON_AFTER - left));
+	else
 		schedule_delayed_work(to_delayed_work(work), HZ);
 }
 
@@ -183,6 +221,23 @@ static DECLARE_DELAYED_WORK(rust_ipc_sweep_work, rust_ipc_sweep_fn);
 void rust_ipc_sweep_later(void)
 {
 	schedule_delayed_work(&rust_ipc_sweep_work, HZ);
+}
+
+/*
+ * The sooner looks, from RUST_IPC_SWEEP_SOON on (a task that used the
+ * device is exiting in a namespace other than the initial one).  Brought
+ * forward only, never put off: a look due sooner stays as it is (the check
+ * and the change race with the work's own re-arming at worst into one
+ * look more, or one at the time it had).
+ */
+void rust_ipc_sweep_soon(void)
+{
+	struct delayed_work *w = &rust_ipc_sweep_work;
+	unsigned long at = jiffies + RUST_IPC_SWEEP_SOON;
+
+	atomic_set(&rust_ipc_sweep_soon_left, RUST_IPC_SWEEP_SOON_AFTER);
+	if (!delayed_work_pending(w) || time_after(READ_ONCE(w->timer.expires), at))
+		mod_delayed_work(system_percpu_wq, w, RUST_IPC_SWEEP_SOON);
 }
 
 /* Runs the sweep now, on the workqueue (a dead namespace was seen). */

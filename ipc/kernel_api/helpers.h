@@ -24,6 +24,7 @@ void *rust_ipc_kmalloc(size_t size, gfp_t flags, bool head);
 void *rust_ipc_kmalloc_nowait(size_t size, bool head);
 loff_t rust_ipc_mq_llseek(struct file *file, loff_t offset, int whence);
 struct ipc_namespace *rust_ipc_current_ipc_ns(void);
+bool rust_ipc_exiting_in_child_ipc_ns(void);
 bool rust_ipc_is_current_ipc_ns(const u64 *id);
 u64 rust_ipc_ipc_ns_id(struct ipc_namespace *ns);
 struct ipc_namespace *rust_ipc_get_ipc_ns(struct ipc_namespace *ns);
@@ -31,6 +32,7 @@ void rust_ipc_put_ipc_ns(struct ipc_namespace *ns);
 bool rust_ipc_ipc_ns_last_ref(struct ipc_namespace *ns);
 bool rust_ipc_sweep_namespaces(void); /* Rust: ns.rs */
 void rust_ipc_sweep_later(void);
+void rust_ipc_sweep_soon(void);
 void rust_ipc_sweep_now(void);
 void rust_ipc_sweep_flush(void);
 void rust_ipc_sweep_stop(void);

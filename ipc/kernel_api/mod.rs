@@ -113,6 +113,8 @@ mod ffi {
         pub(super) fn rust_ipc_msg_msg_size() -> usize;
         pub(super) fn rust_ipc_cond_resched();
         pub(super) fn rust_ipc_sweep_later();
+        pub(super) fn rust_ipc_sweep_soon();
+        pub(super) fn rust_ipc_exiting_in_child_ipc_ns() -> bool;
         pub(super) fn rust_ipc_sweep_now();
         pub(super) fn rust_ipc_sweep_flush();
         pub(super) fn rust_ipc_sweep_stop();
@@ -790,6 +792,22 @@ pub(crate) fn cond_resched() {
 pub(crate) fn sweep_later() {
     // SAFETY: no preconditions; the work item is static in the module.
     unsafe { ffi::rust_ipc_sweep_later() };
+}
+
+/// Whether the caller is exiting (closing its files) in an IPC namespace
+/// other than the initial one.
+pub(crate) fn exiting_in_child_ipc_ns() -> bool {
+    // SAFETY: no preconditions; the helper reads the current task's own
+    // flags and namespaces.
+    unsafe { ffi::rust_ipc_exiting_in_child_ipc_ns() }
+}
+
+/// Makes the sweep's next looks come sooner: 10 ms from now, then 20, 40
+/// ... 640 ms apart, then every second again (`helpers.c`), without putting
+/// off one due sooner.
+pub(crate) fn sweep_soon() {
+    // SAFETY: no preconditions; the work item is static in the module.
+    unsafe { ffi::rust_ipc_sweep_soon() };
 }
 
 /// Runs the sweep now, on the workqueue, rather than in the caller (which
