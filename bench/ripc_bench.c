@@ -58,6 +58,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <pthread.h>
 #include <sched.h>
 #include <mqueue.h>
 #include <sys/ioctl.h>
@@ -162,7 +163,8 @@ static int test_has_contender(int t, int ci)
 
 /* ---- options and global state ------------------------------------------ */
 
-static int opt_insn, opt_maps, opt_fifo_pingpong, opt_memcg, opt_tests = (1 << NTEST) - 1, tests_given;
+static int opt_insn, opt_maps, opt_fifo_pingpong, opt_threaded, opt_memcg,
+	opt_tests = (1 << NTEST) - 1, tests_given;
 static const char *opt_preload;
 static double opt_target = 0.2;
 static int watchdog_s = 60;
@@ -676,8 +678,40 @@ static void barrier_wait(void)
 
 typedef void (*role_fn)(int idx, void *arg);
 
+/* --threaded: a second thread of the measuring process's, idle until it
+ * exits (blocked in pause()). */
+static void *idle_thread(void *unused)
+{
+	(void)unused;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/*
+ * --threaded: makes the calling process multi-threaded, as most programs
+ * that use queues are (a pool, a signal or timer thread), so that glibc's
+ * wrappers and libripc take their paths for such a process (the
+ * cancellation points' asynchronous region, where a process that never had
+ * a second thread needs none).
+ */
+static void start_idle_thread(void)
+{
+	pthread_t t;
+	int err;
+
+	if (!opt_threaded)
+		return;
+	err = pthread_create(&t, NULL, idle_thread, NULL);
+	if (err) {
+		errno = err;
+		DIE_ERRNO("pthread_create");
+	}
+}
+
 static void __attribute__((noreturn)) child_main(int idx, role_fn fn, void *arg)
 {
+	start_idle_thread();
 	is_child = 1;
 	nkids = 0;
 	signal(SIGINT, SIG_DFL);
@@ -1083,7 +1117,8 @@ static int run_dropin(int test, int n, size_t size, int ci, long m, double out[3
 	snprintf(a[4], sizeof(a[4]), "%ld", m);
 	snprintf(a[5], sizeof(a[5]), "%d", watchdog_s);
 	snprintf(a[6], sizeof(a[6]), "%d", p[1]);
-	snprintf(a[7], sizeof(a[7]), "%d", marking | opt_maps << 1 | opt_fifo_pingpong << 2);
+	snprintf(a[7], sizeof(a[7]), "%d",
+		 marking | opt_maps << 1 | opt_fifo_pingpong << 2 | opt_threaded << 3);
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
@@ -1217,6 +1252,7 @@ static int dropin_child(int argc, char **argv)
 		install_handlers();
 		opt_maps = flags >> 1 & 1;
 		opt_fifo_pingpong = flags >> 2 & 1;
+		opt_threaded = flags >> 3 & 1;
 		print_maps();
 		snprintf(ctx, sizeof(ctx), "%s n=%d size=%zu under LD_PRELOAD", C[ci].name, n, size);
 		marking = flags & 1;
@@ -1766,7 +1802,8 @@ static void usage(FILE *o)
 		"usage: ripc_bench [--quick] [--runs R] [--json FILE|-] [--only C1,C2,...]\n"
 		"                  [--tests T1,...] [--sizes S1,...] [--n N1,...] [--target SECONDS]\n"
 		"                  [--verbose]\n"
-		"                  [--insn] [--maps] [--fifo-pingpong] [--preload PATH] [--memcg]\n"
+		"                  [--insn] [--maps] [--fifo-pingpong] [--threaded] [--preload PATH]\n"
+		"                  [--memcg]\n"
 		"  --quick       R=2, sizes 64 and 4096, N=1,2, short measurements (smoke test)\n"
 		"  --runs R      repetitions of every figure (default 5, at most %d)\n"
 		"  --json FILE   write the results as JSON; '-' (or /dev/stdout): to stdout\n"
@@ -1793,6 +1830,9 @@ static void usage(FILE *o)
 		"                ticks a round trip sees (within 0.2%% from run to run, to\n"
 		"                compare two builds; make bench keeps ping-pong in the\n"
 		"                fair class, where programs run)\n"
+		"  --threaded    each measuring process has a second, idle thread, as most\n"
+		"                programs do: glibc's wrappers and libripc take their paths\n"
+		"                for a multi-threaded process (cancellation points)\n"
 		"  --preload P   the drop-in for dropin-mq and dropin-sysv (default\n"
 		"                $RIPC_PRELOAD, else /selftests/libripc_preload.so)\n",
 		MAXR);
@@ -1893,7 +1933,7 @@ int main(int argc, char **argv)
 		{ "insn", no_argument, NULL, 'I' }, { "sizes", required_argument, NULL, 's' },
 		{ "maps", no_argument, NULL, 'M' }, { "preload", required_argument, NULL, 'P' },
 		{ "fifo-pingpong", no_argument, NULL, 'F' }, { "n", required_argument, NULL, 'N' },
-		{ "memcg", no_argument, NULL, 'G' },
+		{ "memcg", no_argument, NULL, 'G' }, { "threaded", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int only = 0, runs = -1, opt, markers;
@@ -1907,7 +1947,7 @@ int main(int argc, char **argv)
 	opt_preload = getenv("RIPC_PRELOAD");
 	if (!opt_preload || !*opt_preload)
 		opt_preload = "/selftests/libripc_preload.so";
-	while ((opt = next_opt(argc, argv, "qr:j:o:t:T:vhIs:MP:FN:G", lo)) != -1) {
+	while ((opt = next_opt(argc, argv, "qr:j:o:t:T:vhIs:MP:FN:GH", lo)) != -1) {
 		switch (opt) {
 		case 'I':
 			opt_insn = 1;
@@ -1917,6 +1957,9 @@ int main(int argc, char **argv)
 			break;
 		case 'F':
 			opt_fifo_pingpong = 1;
+			break;
+		case 'H':
+			opt_threaded = 1;
 			break;
 		case 'G':
 			opt_memcg = 1;

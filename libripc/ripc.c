@@ -743,6 +743,41 @@ static __attribute__((noinline, cold)) long raw_fail(long ret)
 	return -1;
 }
 
+/* A register call's handling of a failure that is not plain (its fast
+ * path's *_failed()): -1 and errno, or the call made again. */
+typedef long (*regs_failed_fn)(int fd, long ret, __u64 a, __u64 b, __u64 c, __u64 d);
+
+/*
+ * The register call r as a cancellation point (CANCELLABLE), where
+ * something may cancel the caller (cancel_possible()): on r->fd, a file of
+ * the device the library knows (a queue's, or the process-wide one), so
+ * that nothing opens a descriptor in the asynchronous region but failed
+ * (whose openings disable cancellation).  What glibc's wrappers do in a
+ * multi-threaded process, its system call with asynchronous cancellation
+ * around it, without the way through the clock and struct commands
+ * (mq_send_cancellable() ...), which cost a call as much again (measured
+ * with ripc_bench --threaded, 2026-12-07).  The result as the fast path's:
+ * the kernel's, or -1 and errno.
+ */
+static inline __attribute__((always_inline)) long
+regs_cancellable(struct regs_call *r, regs_failed_fn failed)
+{
+	int old, tmp, e;
+	long ret;
+
+	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old);
+	ret = ioctl_regs_call(r);
+	if (!RAW_ERR(ret)) {
+		pthread_setcanceltype(old, &tmp);
+		return ret;
+	}
+	ret = PLAIN_ERR(ret) ? raw_fail(ret) : failed((int)r->fd, ret, r->a, r->b, r->c, r->d);
+	e = errno;
+	pthread_setcanceltype(old, &tmp);
+	errno = e;
+	return ret;
+}
+
 /* A register call: -1 and errno on failure. */
 static inline __attribute__((always_inline)) long
 ioctl_regs(int fd, unsigned int cmd, __u64 a, __u64 b, __u64 c, __u64 d)
@@ -907,6 +942,20 @@ static __attribute__((noinline, cold)) int module_verdict(int mqd, int err)
 static inline __attribute__((always_inline)) int fd_known(int fd)
 {
 	return (unsigned int)fd < KNOWN_FDS && FD_BIT(known_fds, fd);
+}
+
+/*
+ * Whether a POSIX register call on fd, known not to be a file of the device
+ * (none, or one the drop-in found foreign), where something may cancel the
+ * caller, can be native's call at once (not_a_queue_regs(), as a
+ * cancellation point): when the process-wide descriptor is open, which
+ * not_a_queue_regs() may need without native POSIX queues, so that nothing
+ * opens one in the asynchronous region.
+ */
+static inline __attribute__((always_inline)) int fd_native_now(int fd)
+{
+	return (fd < 0 || ((unsigned int)fd < KNOWN_FDS && FD_BIT(foreign_fds, fd))) &&
+	       __atomic_load_n(&devfd, __ATOMIC_ACQUIRE) >= 0;
 }
 
 /*
@@ -1216,11 +1265,26 @@ int ripc_mq_clocksend(int mqd, const char *msg_ptr, size_t msg_len, unsigned int
 	return mq_send_clock(mqd, msg_ptr, msg_len, msg_prio, clockid, flags, timeout);
 }
 
-/* ripc_mq_timedsend() but for its register call on a known queue descriptor. */
+/* ripc_mq_timedsend()'s register call on mqd failed with ret. */
+static __attribute__((noinline, cold)) long
+mq_timedsend_failed(int mqd, long ret, __u64 ptr, __u64 len, __u64 prio, __u64 ts)
+{
+	return mq_regs_failed(mqd, ret, RIPC_MQ_TIMEDSEND, ptr, len, prio, ts) < 0 ? -1 : 0;
+}
+
+/* ripc_mq_timedsend() but for its register call on a known queue
+ * descriptor where nothing can cancel the caller. */
 static __attribute__((noinline)) int
 mq_timedsend_other(int mqd, const char *msg_ptr, size_t msg_len, unsigned int msg_prio,
 		   const struct timespec *abs_timeout)
 {
+	struct regs_call r = { mqd, RIPC_MQ_TIMEDSEND, PTR(msg_ptr), msg_len, msg_prio,
+			       PTR(abs_timeout) };
+
+	if (cancel_possible() && USE_REGS() && fd_known(mqd))
+		return (int)regs_cancellable(&r, mq_timedsend_failed);
+	if (cancel_possible() && USE_REGS() && fd_native_now(mqd))
+		return CANCELLABLE(not_a_queue_regs(mqd, r.cmd, r.a, r.b, r.c, r.d)) < 0 ? -1 : 0;
 	if (cancel_possible())
 		return mq_send_cancellable(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME,
 					   TIMER_ABSTIME, abs_timeout);
@@ -1228,11 +1292,6 @@ mq_timedsend_other(int mqd, const char *msg_ptr, size_t msg_len, unsigned int ms
 			     abs_timeout);
 }
 
-static __attribute__((noinline, cold)) int
-mq_timedsend_failed(int mqd, long ret, __u64 ptr, __u64 len, __u64 prio, __u64 ts)
-{
-	return mq_regs_failed(mqd, ret, RIPC_MQ_TIMEDSEND, ptr, len, prio, ts) < 0 ? -1 : 0;
-}
 
 /*
  * As ripc_msgsnd(): the common case (a known queue descriptor, nothing to
@@ -1328,11 +1387,26 @@ ssize_t ripc_mq_clockreceive(int mqd, char *msg_ptr, size_t msg_len, unsigned in
 	return mq_receive_clock(mqd, msg_ptr, msg_len, msg_prio, clockid, flags, timeout);
 }
 
-/* ripc_mq_timedreceive() but for its register call on a known queue descriptor. */
+/* ripc_mq_timedreceive()'s register call on mqd failed with ret. */
+static __attribute__((noinline, cold)) long
+mq_timedreceive_failed(int mqd, long ret, __u64 ptr, __u64 len, __u64 prio, __u64 ts)
+{
+	return mq_regs_failed(mqd, ret, RIPC_MQ_TIMEDRECEIVE, ptr, len, prio, ts);
+}
+
+/* ripc_mq_timedreceive() but for its register call on a known queue
+ * descriptor where nothing can cancel the caller. */
 static __attribute__((noinline)) ssize_t
 mq_timedreceive_other(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
 		      const struct timespec *abs_timeout)
 {
+	struct regs_call r = { mqd, RIPC_MQ_TIMEDRECEIVE, PTR(msg_ptr), msg_len, PTR(msg_prio),
+			       PTR(abs_timeout) };
+
+	if (cancel_possible() && USE_REGS() && fd_known(mqd))
+		return regs_cancellable(&r, mq_timedreceive_failed);
+	if (cancel_possible() && USE_REGS() && fd_native_now(mqd))
+		return CANCELLABLE(not_a_queue_regs(mqd, r.cmd, r.a, r.b, r.c, r.d));
 	if (cancel_possible())
 		return mq_receive_cancellable(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME,
 					      TIMER_ABSTIME, abs_timeout);
@@ -1340,11 +1414,6 @@ mq_timedreceive_other(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_
 				abs_timeout);
 }
 
-static __attribute__((noinline, cold)) ssize_t
-mq_timedreceive_failed(int mqd, long ret, __u64 ptr, __u64 len, __u64 prio, __u64 ts)
-{
-	return mq_regs_failed(mqd, ret, RIPC_MQ_TIMEDRECEIVE, ptr, len, prio, ts);
-}
 
 /* As ripc_mq_timedsend(). */
 ssize_t ripc_mq_timedreceive(int mqd, char *msg_ptr, size_t msg_len,
@@ -1552,22 +1621,31 @@ int ripc_msgsnd_clock(int msqid, const void *msgp, size_t msgsz, int msgflg,
 	return msgsnd_clock(msqid, msgp, msgsz, msgflg, clockid, flags, timeout);
 }
 
-/* ripc_msgsnd() but for its register call on an open device descriptor. */
+/* ripc_msgsnd()'s register call on fd failed with ret (dev_regs_fail();
+ * zero: its sixth argument, 0). */
+static __attribute__((noinline, cold)) long
+msgsnd_regs_failed(int fd, long ret, __u64 id, __u64 msgp, __u64 msgsz, __u64 zero)
+{
+	return dev_regs_fail(ret, fd, RIPC_MSGSND_REGS, id, msgp, msgsz, zero) < 0 ? -1 : 0;
+}
+
+/* ripc_msgsnd() but for its register call on an open device descriptor
+ * where nothing can cancel the caller. */
 static __attribute__((noinline)) int
 msgsnd_other(int msqid, const void *msgp, size_t msgsz, int msgflg)
 {
+	struct regs_call r = { 0, RIPC_MSGSND_REGS, RIPC_MSG_REGS_ID(msqid, msgflg), PTR(msgp),
+			       msgsz, 0 };
+
+	if (cancel_possible() && USE_REGS() &&
+	    (r.fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE)) >= 0)
+		return (int)regs_cancellable(&r, msgsnd_regs_failed);
 	if (cancel_possible())
 		return msgsnd_cancellable(msqid, msgp, msgsz, msgflg, CLOCK_REALTIME,
 					  TIMER_ABSTIME, NULL);
 	return msgsnd_clock(msqid, msgp, msgsz, msgflg, CLOCK_REALTIME, TIMER_ABSTIME, NULL);
 }
 
-/* ripc_msgsnd()'s register call on fd failed with ret (dev_regs_fail()). */
-static __attribute__((noinline, cold)) int
-msgsnd_regs_failed(int fd, long ret, __u64 id, __u64 msgp, __u64 msgsz)
-{
-	return dev_regs_fail(ret, fd, RIPC_MSGSND_REGS, id, msgp, msgsz, 0) < 0 ? -1 : 0;
-}
 
 /*
  * The common case inline: one register call on the open device descriptor,
@@ -1588,7 +1666,7 @@ int ripc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 	if (RAW_ERR(ret) && PLAIN_ERR(ret))
 		return raw_fail(ret);
 	if (RAW_ERR(ret))
-		return msgsnd_regs_failed((int)r.fd, ret, r.a, r.b, r.c);
+		return msgsnd_regs_failed((int)r.fd, ret, r.a, r.b, r.c, r.d);
 	return 0;
 }
 
@@ -1644,10 +1722,24 @@ ssize_t ripc_msgrcv_clock(int msqid, void *msgp, size_t msgsz, long msgtyp, int 
 	return msgrcv_clock(msqid, msgp, msgsz, msgtyp, msgflg, clockid, flags, timeout);
 }
 
-/* ripc_msgrcv() but for its register call on an open device descriptor. */
+/* ripc_msgrcv()'s register call on fd failed with ret (dev_regs_fail()). */
+static __attribute__((noinline, cold)) long
+msgrcv_regs_failed(int fd, long ret, __u64 id, __u64 msgp, __u64 msgsz, __u64 msgtyp)
+{
+	return dev_regs_fail(ret, fd, RIPC_MSGRCV_REGS, id, msgp, msgsz, msgtyp);
+}
+
+/* ripc_msgrcv() but for its register call on an open device descriptor
+ * where nothing can cancel the caller. */
 static __attribute__((noinline)) ssize_t
 msgrcv_other(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)
 {
+	struct regs_call r = { 0, RIPC_MSGRCV_REGS, RIPC_MSG_REGS_ID(msqid, msgflg), PTR(msgp),
+			       msgsz, (__u64)msgtyp };
+
+	if (cancel_possible() && USE_REGS() &&
+	    (r.fd = __atomic_load_n(&devfd, __ATOMIC_ACQUIRE)) >= 0)
+		return regs_cancellable(&r, msgrcv_regs_failed);
 	if (cancel_possible())
 		return msgrcv_cancellable(msqid, msgp, msgsz, msgtyp, msgflg, CLOCK_REALTIME,
 					  TIMER_ABSTIME, NULL);
@@ -1655,12 +1747,6 @@ msgrcv_other(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)
 			    NULL);
 }
 
-/* ripc_msgrcv()'s register call on fd failed with ret (dev_regs_fail()). */
-static __attribute__((noinline, cold)) ssize_t
-msgrcv_regs_failed(int fd, long ret, __u64 id, __u64 msgp, __u64 msgsz, __u64 msgtyp)
-{
-	return dev_regs_fail(ret, fd, RIPC_MSGRCV_REGS, id, msgp, msgsz, msgtyp);
-}
 
 /* As ripc_msgsnd(): the common case inline, all else a tail call. */
 ssize_t ripc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)

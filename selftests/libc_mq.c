@@ -700,6 +700,40 @@ TEST(blocked_mq_receive_is_a_cancellation_point)
 	ASSERT_MQ_RECV(q, "x", 5);
 }
 
+/*
+ * The same on a native queue's descriptor, which a program under the
+ * drop-in may hold (one made with syscall(SYS_mq_open), which the drop-in
+ * does not take): its receive is native's call and a cancellation point,
+ * also once the drop-in knows the descriptor for none of the device's (a
+ * first call on it looked), where a multi-threaded process makes native's
+ * call at once (libripc's fd_native_now()).
+ */
+TEST(blocked_mq_receive_on_a_native_queue_descriptor_is_a_cancellation_point)
+{
+	struct mq_attr a = { .mq_maxmsg = 2, .mq_msgsize = 16 };
+	struct timespec past = { 0, 0 };
+	char name[64], buf[16];
+	mqd_t q, other;
+
+	/* A queue of the library's (the drop-in's: its device descriptor
+	 * opened, which native's call at once needs). */
+	other = unnamed_queue("cancel_other");
+	ASSERT_LE(0, other) TH_LOG("mq_open: %s", strerrorname_np(errno));
+	snprintf(name, sizeof(name), "ripc_native_cancel_%d", getpid());
+	q = syscall(SYS_mq_open, name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	if (q < 0 && errno == ENOSYS)
+		SKIP(return, "no native POSIX message queues");
+	ASSERT_LE(0, q) TH_LOG("mq_open: %s", strerrorname_np(errno));
+	SYS(syscall(SYS_mq_unlink, name));
+	ASSERT_ERRNO(ETIMEDOUT, mq_timedreceive(q, buf, sizeof(buf), NULL, &past));
+	ASSERT_EQ(0, cancel_blocked(receive_mq, &q));
+	/* The queue is intact. */
+	SYS(mq_send(q, "x", 1, 5));
+	ASSERT_MQ_RECV(q, "x", 5);
+	SYS(close(q));
+	SYS(mq_close(other));
+}
+
 TEST(blocked_msgrcv_is_a_cancellation_point)
 {
 	struct { long mtype; char mtext[16]; } m = { 7, "x" };
