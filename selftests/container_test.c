@@ -2115,12 +2115,14 @@ TEST_F(container, a_container_in_a_memory_cgroup_gets_enomem_and_its_end_uncharg
  * frees pending), with rust_ipc once the module has let the dead namespace
  * go.  The namespace's last task is the one that made it and never used
  * the queues, which its child did (unshare --fork): rust_ipc's sweep looks
- * again 10 ms after that child exits, not at its next second (a round then
- * waited 0.5-1 s).  Each round's wait: natively none; rust_ipc's below
- * ROUND_MS.
+ * again 10 ms after that child exits, then 20, 40, ... ms apart, not at its
+ * next second (a round then waited about 1 s: a new namespace arms that
+ * second when its first call makes its entry).  Each round's wait:
+ * natively none; rust_ipc's tens of milliseconds, below ROUND_MS even when
+ * the first task exits 150 ms after its child (the look at 310 ms).
  */
 #define ROUNDS 5
-#define ROUND_MS 300
+#define ROUND_MS 500
 
 struct ns_rounds {
 	int ms[ROUNDS];		/* how long the round's unshare waited */
