@@ -1292,7 +1292,6 @@ mq_timedsend_other(int mqd, const char *msg_ptr, size_t msg_len, unsigned int ms
 			     abs_timeout);
 }
 
-
 /*
  * As ripc_msgsnd(): the common case (a known queue descriptor, nothing to
  * cancel the caller) inline, everything else a tail call of at most six
@@ -1413,7 +1412,6 @@ mq_timedreceive_other(int mqd, char *msg_ptr, size_t msg_len, unsigned int *msg_
 	return mq_receive_clock(mqd, msg_ptr, msg_len, msg_prio, CLOCK_REALTIME, TIMER_ABSTIME,
 				abs_timeout);
 }
-
 
 /* As ripc_mq_timedsend(). */
 ssize_t ripc_mq_timedreceive(int mqd, char *msg_ptr, size_t msg_len,
@@ -1646,7 +1644,6 @@ msgsnd_other(int msqid, const void *msgp, size_t msgsz, int msgflg)
 	return msgsnd_clock(msqid, msgp, msgsz, msgflg, CLOCK_REALTIME, TIMER_ABSTIME, NULL);
 }
 
-
 /*
  * The common case inline: one register call on the open device descriptor,
  * where nothing can cancel the caller; everything else, the failure
@@ -1746,7 +1743,6 @@ msgrcv_other(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)
 	return msgrcv_clock(msqid, msgp, msgsz, msgtyp, msgflg, CLOCK_REALTIME, TIMER_ABSTIME,
 			    NULL);
 }
-
 
 /* As ripc_msgsnd(): the common case inline, all else a tail call. */
 ssize_t ripc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)
