@@ -349,7 +349,7 @@ impl Reader {
         if kernel::current!().signal_pending() {
             return Err(EINTR);
         }
-        Msg::load(at, len as usize, mtype)
+        Msg::load(at, len as usize, mtype, None)
     }
 
     /// The next record (its kind and body), `None` at the end.

@@ -22,7 +22,7 @@ use crate::ipc::{
     defs::{write_items, Across},
     kernel_api::kmem,
     lock::{self, QueueLockBackend},
-    msg::Msg,
+    msg::{Msg, Spare},
     pinned::Pinned,
     stats::{Blocked, Counted, Receipt, Stats, Tally},
     wait::{self, Blocking, OnSignal, PollQueue, WaitList, WakeQ},
@@ -56,6 +56,12 @@ pub(crate) struct EngineState {
     /// receiver or a receive that lets a sender in, which wake only the
     /// task.
     poll_due: bool,
+    /// Heads of messages delivered under the lock, kept for the queue's
+    /// next sends, linked through their heads ([`keep_head`]), with how
+    /// many there are and their text's room.
+    spares: Option<Msg>,
+    nspares: u64,
+    spare_text: u64,
 }
 
 impl EngineState {
@@ -69,6 +75,13 @@ impl EngineState {
     #[inline]
     pub(crate) fn queued(&mut self) {
         self.poll_due = true;
+    }
+
+    /// The kept heads, taken out (to be freed after the lock: the queue
+    /// was removed).
+    pub(crate) fn take_spares(&mut self) -> Option<Msg> {
+        (self.nspares, self.spare_text) = (0, 0);
+        self.spares.take()
     }
 
     /// The pollers to wake at the run's end, if its changes are ones they
@@ -118,6 +131,58 @@ pub(crate) trait QueueState: Unpin + Counted {
 
     /// Whether the queue was removed (its messages are dropped).
     fn removed(&self) -> bool;
+
+    /// Whether the queue's limits let it hold `msgs` messages of `bytes`
+    /// bytes at once (POSIX: `mq_maxmsg`; System V: `msg_fits_inqueue`).
+    fn holds(&self, msgs: u64, bytes: u64) -> bool;
+}
+
+/// Under the lock: keeps the head of `m`, which a receive delivered, for
+/// the queue's next send (its spare slot, [`Spare`]), or for a later one
+/// (the state's kept heads), as long as the queue's messages and its kept
+/// heads, counted as messages of their heads' room, stay within what the
+/// queue may hold ([`QueueState::holds`]): a queue never keeps more than
+/// it could hold full.  Else gives `m` back, to be freed after the lock.
+fn keep_head<S: QueueState>(g: &mut S, spare: &Spare, m: Msg) -> Option<Msg> {
+    let room = m.spare_room()?;
+    let Err(m) = spare.offer(m) else {
+        return None;
+    };
+    let (msgs, bytes) = g.depth();
+    let e = g.engine();
+    let (n, text) = (e.nspares + 1, e.spare_text + room as u64);
+    if !g.holds(msgs + n, bytes + text) {
+        return Some(m);
+    }
+    let e = g.engine();
+    let mut m = m;
+    *m.next_mut() = e.spares.take();
+    (e.spares, e.nspares, e.spare_text) = (Some(m), n, text);
+    None
+}
+
+/// Under the lock, at a send run's end: a kept head into the queue's spare
+/// slot, if it is empty, for the next send.
+#[inline]
+fn refill_spare<S: QueueState>(g: &mut S, spare: &Spare) {
+    if !spare.is_empty() {
+        return;
+    }
+    let e = g.engine();
+    let Some(mut m) = e.spares.take() else {
+        return;
+    };
+    e.spares = m.next_mut().take();
+    let room = m.spare_room().unwrap_or(0) as u64;
+    // A receive after its lock may have filled the slot meanwhile: then
+    // it stays kept.
+    if let Err(mut m) = spare.offer(m) {
+        *m.next_mut() = e.spares.take();
+        e.spares = Some(m);
+        return;
+    }
+    e.nspares -= 1;
+    e.spare_text -= room;
 }
 
 /// What the engine's runs need of a family besides [`QueueState`]: how a
@@ -346,6 +411,8 @@ impl<E> Taken<E> {
 pub(crate) struct Parts<'a, S: QueueState> {
     pub(crate) state: &'a Lock<S, QueueLockBackend>,
     pub(crate) poll: &'a PollQueue,
+    /// Where a delivered message's head is kept for the next send.
+    pub(crate) spare: &'a Spare,
 }
 
 /// What a blocked receiver makes of a message offered to it: the
@@ -620,6 +687,9 @@ fn left<S: QueueState>(g: &mut S, handed: bool, wq: &mut WakeQ) {
 pub(crate) enum Got<E> {
     /// Delivered under the lock (its length); freed after it.
     Now(Taken<E>, usize),
+    /// Delivered under the lock (its length), its head kept for a send
+    /// ([`keep_head`]); what it carried freed after the lock.
+    Kept(E, usize),
     /// Copied into the receiver's buffer by its sender (the length, the
     /// type or priority, the place in the send order).
     Copied(usize, i64, u64),
@@ -741,6 +811,7 @@ impl<S: Family> Parts<'_, S> {
             err = Some(e);
             break;
         }
+        refill_spare(&mut *g, self.spare);
         let poll = g.engine().pollers(self.poll);
         let r = wait::end_run(g, wq, poll, done, err);
         drop(unsent);
@@ -1046,6 +1117,11 @@ impl<'a, S: QueueState> Parts<'a, S> {
                     // Before a blocked sender is served, which may use it.
                     g.recycle(&mut t.extra);
                     left(g, handed.is_some(), wq);
+                    let Taken { msg, extra } = t;
+                    return match keep_head(g, self.spare, msg) {
+                        None => Got::Kept(extra, n),
+                        Some(msg) => Got::Now(Taken { msg, extra }, n),
+                    };
                 }
                 Got::Now(t, n)
             }
@@ -1155,17 +1231,25 @@ impl<'a, S: QueueState> Parts<'a, S> {
             Got::Now(Taken { msg, extra }, n) => {
                 // Each part's drop, not the whole's (kept out of line).
                 drop(extra);
-                drop(msg);
+                self.spare.give(msg);
+                return Ok(n);
+            }
+            Got::Kept(extra, n) => {
+                drop(extra);
                 return Ok(n);
             }
             Got::Copied(n, mtype, seq) => return copied(n, mtype, seq),
             Got::Later(t, receipt) => (t, receipt),
         };
         let r = later(&t.msg);
-        if let (Some(receipt), Err(_)) = (receipt, &r) {
-            let mut t = t;
-            S::ready_to_go_back(&mut t.extra);
-            self.put_back(core::iter::once(t), Some(receipt));
+        match (receipt, &r) {
+            (Some(receipt), Err(_)) => {
+                let mut t = t;
+                S::ready_to_go_back(&mut t.extra);
+                self.put_back(core::iter::once(t), Some(receipt));
+            }
+            (_, Ok(_)) => self.spare.give(t.msg),
+            _ => {}
         }
         r
     }

@@ -22,7 +22,7 @@ use crate::ipc::{
     kernel_api::{self, globals, HashKey, IpcNsRef, MqMount, MqWriter, UserNsRef},
     limits::{Limits, HARD_MSGMAX, HARD_MSGSIZEMAX},
     lock::{new_queue_lock, QueueLock},
-    msg::Msg,
+    msg::{Msg, Spare},
     notify::{self, Notify, Request},
     ns::Ns,
     pinned::Pinned,
@@ -548,6 +548,10 @@ impl QueueState for MqState {
     fn removed(&self) -> bool {
         false
     }
+
+    fn holds(&self, msgs: u64, _bytes: u64) -> bool {
+        msgs <= self.maxmsg as u64
+    }
 }
 
 /// A blocked POSIX sender: its message, until a receive lets it in.
@@ -686,6 +690,7 @@ pub(crate) struct MqQueue {
     #[pin]
     state: QueueLock<MqState>,
     poll: PollQueue,
+    spare: Spare,
 }
 
 impl MqQueue {
@@ -705,6 +710,7 @@ impl MqQueue {
         Parts {
             state: &self.state,
             poll: &self.poll,
+            spare: &self.spare,
         }
     }
 }
@@ -961,6 +967,7 @@ impl MqQueue {
                     stats: Stats::default(),
                 }),
                 poll: PollQueue::new()?,
+                spare: Spare::new(),
             }),
             GFP_KERNEL_ACCOUNT,
         )
@@ -1046,7 +1053,7 @@ fn load(q: &MqQueue, ptr: u64, len: u64, prio: u32) -> Result<Msg> {
     if len > q.msgsize as u64 {
         return Err(EMSGSIZE);
     }
-    Msg::load(ptr, len as usize, i64::from(prio))
+    Msg::load(ptr, len as usize, i64::from(prio), Some(&q.spare))
 }
 
 /// `RIPC_MQ_RECEIVE`: returns the length; the priority goes to the user
@@ -1115,7 +1122,7 @@ pub(crate) fn receive(
                     if !h.write {
                         return;
                     }
-                    if let Ok(mut msg) = Msg::load(x.msg_ptr, n, prio) {
+                    if let Ok(mut msg) = Msg::load(x.msg_ptr, n, prio, None) {
                         msg.set_seq(seq);
                         let mut extra = Node::default();
                         MqState::ready_to_go_back(&mut extra);

@@ -19,7 +19,7 @@ use crate::ipc::{
     kernel_api::{self, HashKey, PidRef, UserNsRef},
     limits::{Limits, IPCMNI},
     lock::{new_queue_lock, QueueLock},
-    msg::Msg,
+    msg::{Msg, Spare},
     percpu::{ArcPerCpu, Counts},
     pinned::Pinned,
     rcu_index::{self, RcuIndex},
@@ -288,6 +288,7 @@ impl SysvNs {
 /// after its lock.
 struct Freed {
     _msgs: Fifo,
+    _spares: Option<Msg>,
     _pids: [Option<PidRef>; 2],
 }
 
@@ -301,6 +302,7 @@ impl Drop for Table {
             let freed = q.state.lock().free_all(&mut wq);
             drop(freed);
             drop(wq);
+            q.spare.close();
             q.poll.notify();
         }
     }
@@ -557,6 +559,7 @@ impl SysvState {
         self.cbytes = 0;
         Freed {
             _msgs: msgs,
+            _spares: self.engine.take_spares(),
             _pids: [self.lspid.take(), self.lrpid.take()],
         }
     }
@@ -644,6 +647,11 @@ impl QueueState for SysvState {
 
     fn removed(&self) -> bool {
         self.deleted
+    }
+
+    /// [`SysvState::fits`]'s rule.
+    fn holds(&self, msgs: u64, bytes: u64) -> bool {
+        bytes <= self.qbytes && msgs <= self.qbytes
     }
 }
 
@@ -835,6 +843,7 @@ pub(crate) struct SysvQueue {
     #[pin]
     state: QueueLock<SysvState>,
     poll: PollQueue,
+    spare: Spare,
 }
 
 impl SysvQueue {
@@ -842,6 +851,7 @@ impl SysvQueue {
         Parts {
             state: &self.state,
             poll: &self.poll,
+            spare: &self.spare,
         }
     }
 
@@ -896,6 +906,7 @@ impl SysvQueue {
                     copy_room: None,
                 }),
                 poll: PollQueue::new()?,
+                spare: Spare::new(),
             }),
             GFP_KERNEL_ACCOUNT,
         )
@@ -1029,11 +1040,12 @@ pub(crate) fn next_id(ns: &SysvNs, a: &ripc_msg_next_id) -> Result<i32> {
 }
 
 /// Reads and checks one message to send, in `do_msgsnd`'s order: the
-/// mtype (`EFAULT` first), the size, the mtype's value, then the text.
-fn load(msgmax: u32, msgp: u64, msgsz: i64, msqid: i32) -> Result<Msg> {
+/// mtype (`EFAULT` first), the size, the mtype's value, then the text
+/// (into `spare`'s head if it fits).
+fn load(msgmax: u32, msgp: u64, msgsz: i64, msqid: i32, spare: Option<&Spare>) -> Result<Msg> {
     let valid = msgsz <= i64::from(msgmax) && msgsz >= 0 && msqid >= 0;
     if valid {
-        if let Some(m) = Msg::load_typed(msgp, msgsz as usize) {
+        if let Some(m) = Msg::load_typed(msgp, msgsz as usize, spare) {
             return if m.mtype() < 1 { Err(EINVAL) } else { Ok(m) };
         }
     }
@@ -1044,7 +1056,7 @@ fn load(msgmax: u32, msgp: u64, msgsz: i64, msqid: i32) -> Result<Msg> {
     if mtype < 1 {
         return Err(EINVAL);
     }
-    Msg::load(msgp.wrapping_add(8), msgsz as usize, mtype)
+    Msg::load(msgp.wrapping_add(8), msgsz as usize, mtype, None)
 }
 
 /// `RIPC_MSGSND`, in `do_msgsnd`'s order of checks.
@@ -1052,13 +1064,27 @@ pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
     if let Some(r) = msgsnd_direct(ns, a) {
         return r;
     }
-    let m = load(ns.shared.limits.msgmax(), a.msgp, a.msgsz, a.msqid)?;
+    // The queue first, for its spare head; its error after the message's
+    // and the timeout's (native looks it up after `load_msg`).
+    let q = find(ns, a.msqid);
+    let spare = q.as_ref().ok().map(|q| &q.spare);
+    let m = load(ns.shared.limits.msgmax(), a.msgp, a.msgsz, a.msqid, spare)
+        .and_then(|m| Ok((m, Deadline::from_user(a.timeout, &a.clock)?)));
+    let (q, (m, deadline)) = match (q, m) {
+        (Ok(q), Ok(m)) => (q, m),
+        (q, Err(e)) => {
+            if let Ok(q) = q {
+                keep(ns, q);
+            }
+            return Err(e);
+        }
+        (Err(e), Ok(_)) => return Err(e),
+    };
     let b = Blocking {
         nonblock: a.msgflg & IPC_NOWAIT != 0,
         first_only: false,
-        deadline: Deadline::from_user(a.timeout, &a.clock)?,
+        deadline,
     };
-    let q = find(ns, a.msqid)?;
     let (done, err) = q.parts().send_run(core::iter::once(m), b);
     keep(ns, q);
     outcome(done, err).map(|_| ())
@@ -1320,7 +1346,7 @@ pub(crate) fn msgsnd_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
         &items,
         err,
         blocking,
-        |it| load(ns.shared.limits.msgmax(), it.msgp, it.msgsz, b.msqid),
+        |it| load(ns.shared.limits.msgmax(), it.msgp, it.msgsz, b.msqid, None),
         |mut msgs, blocking| {
             if q.is_none() {
                 match lookup(ns, b.msqid) {
@@ -1533,6 +1559,7 @@ fn down(ns: &SysvNs, a: &ripc_msgctl) -> Result<i32> {
         t.keys.remove(q.key);
         drop(t);
         drop(freed);
+        q.spare.close();
         q.poll.notify();
         return Ok(0);
     };

@@ -16,6 +16,7 @@
 #include <linux/hrtimer.h>
 #include <linux/ipc_namespace.h>
 #include <linux/magic.h>
+#include <linux/memcontrol.h>
 #include <linux/highmem.h>
 #include <linux/jhash.h>
 #include <linux/mm.h>
@@ -111,6 +112,27 @@ loff_t rust_ipc_mq_llseek(struct file *file, loff_t offset, int whence)
 	if (offset < 0 && whence == SEEK_HOLE)
 		return vfs_setpos(file, RUST_IPC_FILENT_SIZE, OFFSET_MAX);
 	return generic_file_llseek_size(file, offset, whence, OFFSET_MAX, RUST_IPC_FILENT_SIZE);
+}
+
+/*
+ * What a kmalloc() of current's would be charged to, for comparisons only
+ * (a queue's spare message head, ipc/kernel_api/msg.rs): current's cached
+ * obj_cgroup of its memory cgroup (what current_obj_cgroup() returns in a
+ * task), with bit 0 set when that cannot be told from it alone (an update
+ * of the cache is pending, or a remote charge, set_active_memcg(), is on):
+ * such a value never matches.  0 while no kmalloc is charged (before the
+ * first memory cgroup below the root comes online, and without
+ * CONFIG_MEMCG).
+ */
+unsigned long rust_ipc_charged_to(void)
+{
+#ifdef CONFIG_MEMCG
+	if (!memcg_kmem_online())
+		return 0;
+	return (unsigned long)READ_ONCE(current->objcg) | !!current->active_memcg;
+#else
+	return 0;
+#endif
 }
 
 /* Under a queue lock (a spinlock): charged, never sleeping, no warning. */

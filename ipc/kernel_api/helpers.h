@@ -21,6 +21,7 @@ struct user_namespace;
 int rust_ipc_msg_buckets_create(unsigned int useroffset, unsigned int usersize);
 void rust_ipc_msg_buckets_destroy(void);
 void *rust_ipc_kmalloc(size_t size, gfp_t flags, bool head);
+unsigned long rust_ipc_charged_to(void);
 void *rust_ipc_kmalloc_nowait(size_t size, bool head);
 loff_t rust_ipc_mq_llseek(struct file *file, loff_t offset, int whence);
 struct ipc_namespace *rust_ipc_current_ipc_ns(void);

@@ -46,6 +46,7 @@ mod ffi {
             offset: bindings::loff_t,
             whence: c_int,
         ) -> bindings::loff_t;
+        pub(super) fn rust_ipc_charged_to() -> c_ulong;
         pub(super) fn rust_ipc_current_ipc_ns() -> *mut bindings::ipc_namespace;
         pub(super) fn rust_ipc_is_current_ipc_ns(id: *const u64) -> bool;
         pub(super) fn rust_ipc_ipc_ns_id(ns: *mut bindings::ipc_namespace) -> u64;
@@ -223,6 +224,15 @@ pub(crate) fn kmalloc(size: usize, atomic: bool, head: bool) -> *mut c_void {
         // SAFETY: as above, with these gfp flags.
         unsafe { ffi::rust_ipc_kmalloc(size, bindings::GFP_KERNEL_ACCOUNT, head) }
     }
+}
+
+/// What a [`kmalloc`] of the caller's would be charged to (its memory
+/// cgroup's object), for comparisons only: two equal values without bit 0
+/// are the same charge; a value with bit 0 set matches none (the helper).
+#[inline(always)]
+pub(crate) fn charged_to() -> usize {
+    // SAFETY: no preconditions; reads only the current task's fields.
+    unsafe { ffi::rust_ipc_charged_to() as usize }
 }
 
 /// The caches message heads are allocated from, as native's `msg_msg`

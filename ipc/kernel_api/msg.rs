@@ -12,7 +12,12 @@
 use crate::ipc::kernel_api;
 use crate::ipc::kernel_api::kmem::{concat_into, kmalloc, read_user_into, write_user_from};
 use core::{mem::MaybeUninit, ptr::NonNull};
-use kernel::{bindings, page::PAGE_SIZE, prelude::*};
+use kernel::{
+    bindings,
+    page::PAGE_SIZE,
+    prelude::*,
+    sync::atomic::{Atomic, Full, Relaxed},
+};
 
 /// The header at the start of a message's head allocation; the first
 /// `len.min(HEAD_DATA)` bytes of text follow it.  `mtype` comes last, so
@@ -25,15 +30,25 @@ struct Node {
     /// Position in the queue's arrival order (set when queued).
     seq: u64,
     /// Bytes of text, head and chain.
-    len: usize,
+    len: u32,
+    /// Bytes of the head block as allocated, this header included (a
+    /// message loaded into a spare head keeps the spare's: [`Spare`]).
+    size: u32,
     /// The segments after the head, for messages longer than the head.
     chain: Option<Seg>,
+    /// What the head block is charged to ([`kernel_api::charged_to`] of
+    /// the task that allocated it), compared only ([`Spare`]).
+    charged: usize,
     /// The System V type, or the POSIX priority.
     mtype: i64,
 }
 
 // The text starts right after `mtype`, with no padding in between.
 const _: () = assert!(core::mem::offset_of!(Node, mtype) + size_of::<i64>() == size_of::<Node>());
+// The header is native's `struct msg_msg`'s size on 64-bit kernels, so
+// that a head holds `DATALEN_MSG` bytes of text as native's.
+#[cfg(CONFIG_64BIT)]
+const _: () = assert!(size_of::<Node>() == 48);
 
 /// Text bytes in the head (`DATALEN_MSG`: a page with the header).
 const HEAD_DATA: usize = PAGE_SIZE - size_of::<Node>();
@@ -187,20 +202,41 @@ unsafe impl Send for Msg {}
 unsafe impl Sync for Msg {}
 
 impl Msg {
-    /// A message of `len` bytes whose head text is not yet filled.
-    fn alloc(mtype: i64, len: usize, atomic: bool) -> Result<Msg> {
+    /// A message of `len` bytes whose head text is not yet filled: in
+    /// `spare`'s head if it has one that fits ([`Spare::take`]), else in a
+    /// new one.
+    #[inline(always)]
+    fn alloc(mtype: i64, len: usize, atomic: bool, spare: Option<&Spare>) -> Result<Msg> {
+        // A message never nears 4 GiB (the limits); one that would is
+        // refused as native refuses a size it cannot allocate.
+        let len32 = u32::try_from(len).map_err(|_| ENOMEM)?;
         let size = size_of::<Node>() + len.min(HEAD_DATA);
-        let p = NonNull::new(kmalloc(size, atomic, true).cast::<Node>()).ok_or(ENOMEM)?;
+        let (p, size, charged) = match spare.and_then(|s| s.take(size)) {
+            Some(m) => {
+                let (size, charged) = (m.node().size, m.node().charged);
+                // Its `Node` holds nothing to drop (`Spare::give`), and is
+                // written over below: the block is this message's now.
+                (core::mem::ManuallyDrop::new(m).0, size, charged)
+            }
+            None => {
+                let p = NonNull::new(kmalloc(size, atomic, true).cast::<Node>()).ok_or(ENOMEM)?;
+                // After the allocation, which updated what it reads.
+                (p, size as u32, kernel_api::charged_to())
+            }
+        };
         let node = Node {
             next: None,
             mtype,
             seq: 0,
-            len,
+            len: len32,
+            size,
             chain: None,
+            charged,
         };
-        // SAFETY: `p` is `size` >= `size_of::<Node>()` bytes, aligned for
-        // `Node` (kmalloc aligns to at least 8 bytes, `Node`'s alignment),
-        // and not yet initialised.
+        // SAFETY: `p` is at least `size_of::<Node>() + len.min(HEAD_DATA)`
+        // bytes (a new block of that size, or a spare at least that large),
+        // aligned for `Node` (kmalloc aligns to at least 8 bytes, `Node`'s
+        // alignment), and owned here; a spare's old `Node` owns nothing.
         unsafe { p.as_ptr().write(node) };
         // INVARIANT: the block holds a `Node` of this `len`.
         Ok(Msg(p))
@@ -219,7 +255,7 @@ impl Msg {
 
     /// The head's text bytes, uninitialised or not.
     fn head_raw(&self) -> (*mut u8, usize) {
-        let n = self.node().len.min(HEAD_DATA);
+        let n = self.len().min(HEAD_DATA);
         // SAFETY: the text follows the `Node` in the same block (type
         // invariant), so one `Node` past its start is inside the block.
         (unsafe { self.0.as_ptr().add(1) }.cast::<u8>(), n)
@@ -228,7 +264,7 @@ impl Msg {
     /// `mtype` and the head's text, contiguous (`Node`'s layout): a
     /// `struct msgbuf` of the head.
     fn typed_raw(&self) -> (*mut u8, usize) {
-        let n = self.node().len.min(HEAD_DATA);
+        let n = self.len().min(HEAD_DATA);
         let at = core::mem::offset_of!(Node, mtype);
         // SAFETY: `mtype` is inside the block's `Node` (type invariant).
         (
@@ -270,11 +306,12 @@ impl Msg {
         unsafe { core::slice::from_raw_parts(p, n) }
     }
 
-    /// Copies a message of `len` bytes in from user memory (`load_msg`).
-    /// The caller has bounded `len` by the queue's limit.
-    pub(crate) fn load(src: u64, len: usize, mtype: i64) -> Result<Msg> {
+    /// Copies a message of `len` bytes in from user memory (`load_msg`),
+    /// into `spare`'s head if it fits.  The caller has bounded `len` by
+    /// the queue's limit.
+    pub(crate) fn load(src: u64, len: usize, mtype: i64, spare: Option<&Spare>) -> Result<Msg> {
         let src = src as usize;
-        let mut m = Msg::alloc(mtype, len, false)?;
+        let mut m = Msg::alloc(mtype, len, false, spare)?;
         let first = m.head_uninit().len();
         read_user_into(src, m.head_uninit())?;
         m.node_mut().chain = build_chain(len - first, |text, off| {
@@ -302,9 +339,9 @@ impl Msg {
     /// type and the head's text in one copy, straight into the message;
     /// `None` on any failure (the caller then reads the parts one by one,
     /// for the exact error).
-    pub(crate) fn load_typed(src: u64, len: usize) -> Option<Msg> {
+    pub(crate) fn load_typed(src: u64, len: usize, spare: Option<&Spare>) -> Option<Msg> {
         let src = src as usize;
-        let mut m = Msg::alloc(0, len, false).ok()?;
+        let mut m = Msg::alloc(0, len, false, spare).ok()?;
         let first = read_user_into(src, m.typed_uninit()).ok()?.len();
         let rest = src.wrapping_add(first);
         m.node_mut().chain = build_chain(len - (first - size_of::<i64>()), |text, off| {
@@ -326,9 +363,16 @@ impl Msg {
         store_parts(dst, n, parts)
     }
 
+    /// The text its head has room for, if it is a message of one head,
+    /// unlinked: one whose head may be kept for another ([`Spare`]).
+    pub(crate) fn spare_room(&self) -> Option<usize> {
+        let n = self.node();
+        (n.chain.is_none() && n.next.is_none()).then(|| n.size as usize - size_of::<Node>())
+    }
+
     /// The message's length in bytes.
     pub(crate) fn len(&self) -> usize {
-        self.node().len
+        self.node().len as usize
     }
 
     /// The System V type, or the POSIX priority.
@@ -400,7 +444,7 @@ impl Msg {
     /// made where it may sleep (before a queue lock, as native's
     /// `prepare_copy`); its text is zeros.
     pub(crate) fn blank(len: usize) -> Result<Msg> {
-        let mut m = Msg::alloc(0, len, false)?;
+        let mut m = Msg::alloc(0, len, false, None)?;
         let first = m.head_uninit().len();
         m.head_uninit().fill(MaybeUninit::new(0));
         m.node_mut().chain = build_chain(len - first, |text, _| {
@@ -438,7 +482,7 @@ impl Msg {
 
     /// A copy of a message of one block, allocated without sleeping.
     fn duplicate_now(&self) -> Result<Msg> {
-        let mut m = Msg::alloc(self.mtype(), self.len(), true)?;
+        let mut m = Msg::alloc(self.mtype(), self.len(), true, None)?;
         concat_into(m.head_uninit(), &[self.head()]).ok_or(EINVAL)?;
         m.set_seq(self.seq());
         Ok(m)
@@ -464,7 +508,7 @@ impl Msg {
         // INVARIANT: the head block holds at least this length's share, and
         // every segment at least its share, now written (none for those
         // past this length).
-        node.len = self.len();
+        node.len = self.node().len;
         node.mtype = self.mtype();
         node.seq = self.seq();
         room
@@ -494,6 +538,122 @@ fn store_parts<'a>(dst: u64, len: usize, parts: impl Iterator<Item = &'a [u8]>) 
         left -= part.len();
     }
     Ok(())
+}
+
+/// A queue's spare message head: the head of the last message a receive
+/// delivered, kept for the queue's next send instead of freed and
+/// allocated again (as `fs/pipe.c` keeps the pages its readers release
+/// for its writers: `anon_pipe_put_page`, `anon_pipe_get_page`), which
+/// saves a stream's `kmalloc` and `kfree` (and their memory cgroup
+/// charge) on every message.  A send takes it only if a new head would
+/// be charged to what it is charged to (the same memory cgroup: what
+/// native's `kmalloc` in `load_msg` would charge) and it is at least as
+/// large as the head needed and at most twice that (as kmalloc's size
+/// classes waste); else the send frees it and allocates, as native.  A
+/// message of more than a head (with segments) is freed as before.  One
+/// head at most, freed with the queue, or when it is removed
+/// ([`Spare::close`]).
+///
+/// # Invariants
+///
+/// `head` is null or a [`Msg`]'s block (from `Msg::into_raw`) whose `Node`
+/// has no link and no chain, owned by the slot.
+pub(crate) struct Spare {
+    head: Atomic<*mut Node>,
+    closed: Atomic<bool>,
+}
+
+// SAFETY: the slot owns at most one message block, which any task may
+// take or free (as a `Msg`, which is `Send`); every access is atomic.
+unsafe impl Send for Spare {}
+// SAFETY: as above: shared access is only the atomic exchanges.
+unsafe impl Sync for Spare {}
+
+impl Spare {
+    pub(crate) const fn new() -> Self {
+        Spare {
+            head: Atomic::new(core::ptr::null_mut()),
+            closed: Atomic::new(false),
+        }
+    }
+
+    /// The spare head, taken out of the slot, if there is one.
+    fn take_any(&self) -> Option<Msg> {
+        // INVARIANT: an exchange takes the slot's block once; by the type
+        // invariant it is a message's block, whose ownership moves here.
+        NonNull::new(self.head.xchg(core::ptr::null_mut(), Full)).map(Msg)
+    }
+
+    /// The spare head, if it can hold a head of `size` bytes (header
+    /// included) charged to what the caller's allocation would be; a spare
+    /// that cannot is freed.  Its text is stale: the caller writes its own.
+    #[inline(always)]
+    fn take(&self, size: usize) -> Option<Msg> {
+        // A look first: an empty slot costs no exchange.
+        if self.head.load(Relaxed).is_null() {
+            return None;
+        }
+        let m = self.take_any()?;
+        let n = m.node();
+        let cap = n.size as usize;
+        let charged = n.charged;
+        if size <= cap && size * 2 > cap && charged & 1 == 0 && charged == kernel_api::charged_to() {
+            return Some(m);
+        }
+        drop(m);
+        None
+    }
+
+    /// Whether the slot is empty.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.load(Relaxed).is_null()
+    }
+
+    /// Keeps `m`, whose head a receive delivered, in the slot if it is
+    /// empty and `m` has no segments (else gives it back).
+    #[inline(always)]
+    pub(crate) fn offer(&self, m: Msg) -> core::result::Result<(), Msg> {
+        if m.spare_room().is_none() || !self.is_empty() {
+            return Err(m);
+        }
+        let p = core::mem::ManuallyDrop::new(m).0;
+        // INVARIANT: a message's block, no link and no chain (above),
+        // owned by the slot if the exchange succeeds.
+        if self
+            .head
+            .cmpxchg(core::ptr::null_mut(), p.as_ptr(), Full)
+            .is_err()
+        {
+            return Err(Msg(p));
+        }
+        // After the exchange (ordered by it): a `close` before it is seen
+        // here, or sees the head in the slot and frees it.
+        if self.closed.load(Relaxed) {
+            drop(self.take_any());
+        }
+        Ok(())
+    }
+
+    /// [`Spare::offer`], freeing `m` if it is not kept.
+    #[inline(always)]
+    pub(crate) fn give(&self, m: Msg) {
+        drop(self.offer(m));
+    }
+
+    /// The queue was removed: its spare head is freed, and none is kept
+    /// again (a receive that took its message before the removal may
+    /// still give one).
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Relaxed);
+        // Ordered after the store by the exchange's full barrier.
+        drop(self.take_any());
+    }
+}
+
+impl Drop for Spare {
+    fn drop(&mut self) {
+        drop(self.take_any());
+    }
 }
 
 impl Drop for Msg {
