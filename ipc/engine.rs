@@ -22,7 +22,7 @@ use crate::ipc::{
     defs::{write_items, Across},
     kernel_api::kmem,
     lock::{self, QueueLockBackend},
-    msg::{Msg, Spare},
+    msg::{Kept, Msg, Spare},
     pinned::Pinned,
     stats::{Blocked, Counted, Receipt, Stats, Tally},
     wait::{self, Blocking, OnSignal, PollQueue, WaitList, WakeQ},
@@ -57,11 +57,8 @@ pub(crate) struct EngineState {
     /// task.
     poll_due: bool,
     /// Heads of messages delivered under the lock, kept for the queue's
-    /// next sends, linked through their heads ([`keep_head`]), with how
-    /// many there are and their text's room.
-    spares: Option<Msg>,
-    nspares: u64,
-    spare_text: u64,
+    /// next sends ([`keep_head`]).
+    kept: Kept,
 }
 
 impl EngineState {
@@ -80,8 +77,7 @@ impl EngineState {
     /// The kept heads, taken out (to be freed after the lock: the queue
     /// was removed).
     pub(crate) fn take_spares(&mut self) -> Option<Msg> {
-        (self.nspares, self.spare_text) = (0, 0);
-        self.spares.take()
+        self.kept.take_all()
     }
 
     /// The pollers to wake at the run's end, if its changes are ones they
@@ -132,57 +128,22 @@ pub(crate) trait QueueState: Unpin + Counted {
     /// Whether the queue was removed (its messages are dropped).
     fn removed(&self) -> bool;
 
-    /// Whether the queue's limits let it hold `msgs` messages of `bytes`
-    /// bytes at once (POSIX: `mq_maxmsg`; System V: `msg_fits_inqueue`).
-    fn holds(&self, msgs: u64, bytes: u64) -> bool;
+    /// The most messages and bytes the queue may hold at once (POSIX:
+    /// `mq_maxmsg`; System V: `msg_qbytes` of each, `msg_fits_inqueue`).
+    fn capacity(&self) -> (u64, u64);
 }
 
 /// Under the lock: keeps the head of `m`, which a receive delivered, for
-/// the queue's next send (its spare slot, [`Spare`]), or for a later one
-/// (the state's kept heads), as long as the queue's messages and its kept
-/// heads, counted as messages of their heads' room, stay within what the
-/// queue may hold ([`QueueState::holds`]): a queue never keeps more than
-/// it could hold full.  Else gives `m` back, to be freed after the lock.
+/// the queue's next sends ([`Kept::keep`]), as long as the queue's
+/// messages and its kept heads, counted as messages of their heads' room,
+/// stay within what the queue may hold ([`QueueState::capacity`]): a queue
+/// never keeps more than it could hold full.  Else gives `m` back, to be
+/// freed after the lock.
+#[inline(always)]
 fn keep_head<S: QueueState>(g: &mut S, spare: &Spare, m: Msg) -> Option<Msg> {
-    let room = m.spare_room()?;
-    let Err(m) = spare.offer(m) else {
-        return None;
-    };
-    let (msgs, bytes) = g.depth();
-    let e = g.engine();
-    let (n, text) = (e.nspares + 1, e.spare_text + room as u64);
-    if !g.holds(msgs + n, bytes + text) {
-        return Some(m);
-    }
-    let e = g.engine();
-    let mut m = m;
-    *m.next_mut() = e.spares.take();
-    (e.spares, e.nspares, e.spare_text) = (Some(m), n, text);
-    None
-}
-
-/// Under the lock, at a send run's end: a kept head into the queue's spare
-/// slot, if it is empty, for the next send.
-#[inline]
-fn refill_spare<S: QueueState>(g: &mut S, spare: &Spare) {
-    if !spare.is_empty() {
-        return;
-    }
-    let e = g.engine();
-    let Some(mut m) = e.spares.take() else {
-        return;
-    };
-    e.spares = m.next_mut().take();
-    let room = m.spare_room().unwrap_or(0) as u64;
-    // A receive after its lock may have filled the slot meanwhile: then
-    // it stays kept.
-    if let Err(mut m) = spare.offer(m) {
-        *m.next_mut() = e.spares.take();
-        e.spares = Some(m);
-        return;
-    }
-    e.nspares -= 1;
-    e.spare_text -= room;
+    let ((msgs, bytes), (most, most_bytes)) = (g.depth(), g.capacity());
+    let fits = |n, room| msgs + n <= most && bytes + room <= most_bytes;
+    g.engine().kept.keep(m, spare, fits)
 }
 
 /// What the engine's runs need of a family besides [`QueueState`]: how a
@@ -811,7 +772,7 @@ impl<S: Family> Parts<'_, S> {
             err = Some(e);
             break;
         }
-        refill_spare(&mut *g, self.spare);
+        g.engine().kept.refill(self.spare);
         let poll = g.engine().pollers(self.poll);
         let r = wait::end_run(g, wq, poll, done, err);
         drop(unsent);

@@ -549,8 +549,8 @@ impl QueueState for MqState {
         false
     }
 
-    fn holds(&self, msgs: u64, _bytes: u64) -> bool {
-        msgs <= self.maxmsg as u64
+    fn capacity(&self) -> (u64, u64) {
+        (self.maxmsg as u64, u64::MAX)
     }
 }
 

@@ -650,8 +650,8 @@ impl QueueState for SysvState {
     }
 
     /// [`SysvState::fits`]'s rule.
-    fn holds(&self, msgs: u64, bytes: u64) -> bool {
-        bytes <= self.qbytes && msgs <= self.qbytes
+    fn capacity(&self) -> (u64, u64) {
+        (self.qbytes, self.qbytes)
     }
 }
 

@@ -16,7 +16,7 @@ use kernel::{
     bindings,
     page::PAGE_SIZE,
     prelude::*,
-    sync::atomic::{Atomic, Full, Relaxed},
+    sync::atomic::{Acquire, Atomic, Full, Relaxed},
 };
 
 /// The header at the start of a message's head allocation; the first
@@ -363,11 +363,10 @@ impl Msg {
         store_parts(dst, n, parts)
     }
 
-    /// The text its head has room for, if it is a message of one head,
-    /// unlinked: one whose head may be kept for another ([`Spare`]).
-    pub(crate) fn spare_room(&self) -> Option<usize> {
-        let n = self.node();
-        (n.chain.is_none() && n.next.is_none()).then(|| n.size as usize - size_of::<Node>())
+    /// The text its head block has room for.
+    #[inline(always)]
+    fn block_room(&self) -> u64 {
+        u64::from(self.node().size) - size_of::<Node>() as u64
     }
 
     /// The message's length in bytes.
@@ -540,19 +539,20 @@ fn store_parts<'a>(dst: u64, len: usize, parts: impl Iterator<Item = &'a [u8]>) 
     Ok(())
 }
 
-/// A queue's spare message head: the head of the last message a receive
+/// A queue's spare message head: the head of a message a receive
 /// delivered, kept for the queue's next send instead of freed and
-/// allocated again (as `fs/pipe.c` keeps the pages its readers release
-/// for its writers: `anon_pipe_put_page`, `anon_pipe_get_page`), which
-/// saves a stream's `kmalloc` and `kfree` (and their memory cgroup
-/// charge) on every message.  A send takes it only if a new head would
-/// be charged to what it is charged to (the same memory cgroup: what
-/// native's `kmalloc` in `load_msg` would charge) and it is at least as
-/// large as the head needed and at most twice that (as kmalloc's size
-/// classes waste); else the send frees it and allocates, as native.  A
-/// message of more than a head (with segments) is freed as before.  One
-/// head at most, freed with the queue, or when it is removed
-/// ([`Spare::close`]).
+/// allocated again (as `fs/pipe.c` keeps the pages its readers release for
+/// its writers: `anon_pipe_put_page`, `anon_pipe_get_page`), which saves a
+/// stream's `kmalloc` and `kfree` (and their memory cgroup charge) on
+/// every message.  A send takes it only if a new head would be charged to
+/// what it is charged to (the same memory cgroup: what native's `kmalloc`
+/// in `load_msg` would charge) and it is at least as large as the head
+/// needed and less than twice that (the waste of kmalloc's size classes);
+/// else the send frees it and allocates, as native.  A message with
+/// segments is freed as before.  The slot is filled under the queue lock
+/// from the heads the state keeps ([`Kept`]), or by a receive after its
+/// lock ([`Spare::give`]); it is emptied when the queue is removed
+/// ([`Spare::close`]) or dropped.
 ///
 /// # Invariants
 ///
@@ -577,11 +577,17 @@ impl Spare {
         }
     }
 
+    /// Whether the slot is empty.
+    #[inline(always)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.load(Relaxed).is_null()
+    }
+
     /// The spare head, taken out of the slot, if there is one.
     fn take_any(&self) -> Option<Msg> {
         // INVARIANT: an exchange takes the slot's block once; by the type
         // invariant it is a message's block, whose ownership moves here.
-        NonNull::new(self.head.xchg(core::ptr::null_mut(), Full)).map(Msg)
+        NonNull::new(self.head.xchg(core::ptr::null_mut(), Acquire)).map(Msg)
     }
 
     /// The spare head, if it can hold a head of `size` bytes (header
@@ -590,13 +596,11 @@ impl Spare {
     #[inline(always)]
     fn take(&self, size: usize) -> Option<Msg> {
         // A look first: an empty slot costs no exchange.
-        if self.head.load(Relaxed).is_null() {
+        if self.is_empty() {
             return None;
         }
         let m = self.take_any()?;
-        let n = m.node();
-        let cap = n.size as usize;
-        let charged = n.charged;
+        let (cap, charged) = (m.node().size as usize, m.node().charged);
         if size <= cap && size * 2 > cap && charged & 1 == 0 && charged == kernel_api::charged_to() {
             return Some(m);
         }
@@ -604,40 +608,32 @@ impl Spare {
         None
     }
 
-    /// Whether the slot is empty.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.head.load(Relaxed).is_null()
-    }
-
-    /// Keeps `m`, whose head a receive delivered, in the slot if it is
-    /// empty and `m` has no segments (else gives it back).
+    /// Puts `m`, a message of one block, unlinked, in the slot if it is
+    /// empty, else gives it back.
     #[inline(always)]
-    pub(crate) fn offer(&self, m: Msg) -> core::result::Result<(), Msg> {
-        if m.spare_room().is_none() || !self.is_empty() {
-            return Err(m);
-        }
+    fn put(&self, m: Msg) -> core::result::Result<(), Msg> {
         let p = core::mem::ManuallyDrop::new(m).0;
-        // INVARIANT: a message's block, no link and no chain (above),
-        // owned by the slot if the exchange succeeds.
-        if self
-            .head
-            .cmpxchg(core::ptr::null_mut(), p.as_ptr(), Full)
-            .is_err()
-        {
-            return Err(Msg(p));
+        // INVARIANT: the caller's message: one block, unlinked; owned by
+        // the slot if the exchange succeeds.
+        match self.head.cmpxchg(core::ptr::null_mut(), p.as_ptr(), Full) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(Msg(p)),
         }
-        // After the exchange (ordered by it): a `close` before it is seen
-        // here, or sees the head in the slot and frees it.
-        if self.closed.load(Relaxed) {
-            drop(self.take_any());
-        }
-        Ok(())
     }
 
-    /// [`Spare::offer`], freeing `m` if it is not kept.
+    /// Keeps `m`, delivered by a receive after its lock (no longer in the
+    /// queue), in the slot if it is empty and `m` is one block; else frees
+    /// it.
     #[inline(always)]
     pub(crate) fn give(&self, m: Msg) {
-        drop(self.offer(m));
+        if m.node().chain.is_some() || m.next().is_some() || !self.is_empty() {
+            return;
+        }
+        if self.put(m).is_ok() && self.closed.load(Relaxed) {
+            // After the exchange (ordered by its full barrier): a `close`
+            // before it is seen here, or sees the head in the slot.
+            drop(self.take_any());
+        }
     }
 
     /// The queue was removed: its spare head is freed, and none is kept
@@ -655,6 +651,95 @@ impl Drop for Spare {
         drop(self.take_any());
     }
 }
+
+/// The heads a queue's state keeps under its lock for its [`Spare`] slot,
+/// linked through their headers, with how many there are and their text's
+/// room.
+#[derive(Default)]
+pub(crate) struct Kept {
+    top: Option<Msg>,
+    n: u64,
+    room: u64,
+}
+
+impl Kept {
+    /// Keeps `m`, which a receive delivered under the queue lock (out of
+    /// the queue): in `spare` if it is empty, else here if `fits` allows
+    /// as many heads as there would be (their number and text room);
+    /// else gives it back, to be freed after the lock.  Only a message of
+    /// one block is kept.
+    #[inline(always)]
+    pub(crate) fn keep(
+        &mut self,
+        m: Msg,
+        spare: &Spare,
+        fits: impl FnOnce(u64, u64) -> bool,
+    ) -> Option<Msg> {
+        if m.node().chain.is_some() {
+            return Some(m);
+        }
+        let m = match spare.is_empty() {
+            true => spare.put(m).err()?,
+            false => m,
+        };
+        let (n, r) = (self.n + 1, self.room + m.block_room());
+        if !fits(n, r) {
+            return Some(m);
+        }
+        self.push(m);
+        (self.n, self.room) = (n, r);
+        None
+    }
+
+    /// Links `m`, unlinked, on top.
+    #[inline(always)]
+    fn push(&mut self, mut m: Msg) {
+        let below = self.top.take();
+        // Both replaced values are `None` (`m` is in no list, the top was
+        // just taken): nothing to drop.
+        core::mem::forget(core::mem::replace(m.next_mut(), below));
+        core::mem::forget(self.top.replace(m));
+    }
+
+    /// The top head, unlinked.
+    #[inline(always)]
+    fn pop(&mut self) -> Option<Msg> {
+        let mut m = self.top.take()?;
+        let below = m.next_mut().take();
+        // The top was just taken: `None`, nothing to drop.
+        core::mem::forget(core::mem::replace(&mut self.top, below));
+        Some(m)
+    }
+
+    /// Fills `spare`, if it is empty, with a kept head (under the queue
+    /// lock).
+    #[inline(always)]
+    pub(crate) fn refill(&mut self, spare: &Spare) {
+        if self.n == 0 || !spare.is_empty() {
+            return;
+        }
+        let Some(m) = self.pop() else {
+            return;
+        };
+        let room = m.block_room();
+        match spare.put(m) {
+            Ok(()) => {
+                self.n -= 1;
+                self.room -= room;
+            }
+            // Filled by a receive after its lock meanwhile: kept again.
+            Err(m) => self.push(m),
+        }
+    }
+
+    /// Every kept head, to be freed after the lock (the queue was
+    /// removed).
+    pub(crate) fn take_all(&mut self) -> Option<Msg> {
+        (self.n, self.room) = (0, 0);
+        self.top.take()
+    }
+}
+
 
 impl Drop for Msg {
     fn drop(&mut self) {
