@@ -109,6 +109,7 @@ FIXTURE(edge) {
 	int nids;
 	pid_t kids[NKIDS];	/* children not reaped yet, SIGKILLed at teardown */
 	char cg[128];		/* the test's cgroup, removed at teardown */
+	char cg2[128];		/* a second one, removed at teardown */
 	long saved[NSVLIMITS];	/* System V limits to restore, if > 0 */
 };
 
@@ -147,6 +148,9 @@ FIXTURE_TEARDOWN(edge)
 			sysv_limit(self->sysv, i, self->saved[i]);
 	if (self->cg[0])
 		for (int i = 0; i < 200 && rmdir(self->cg) && errno == EBUSY; i++)
+			usleep(10000);
+	if (self->cg2[0])
+		for (int i = 0; i < 200 && rmdir(self->cg2) && errno == EBUSY; i++)
 			usleep(10000);
 }
 
@@ -1235,6 +1239,128 @@ TEST_F(edge, blocked_receive_batches_are_charged_to_their_memory_cgroup)
 	self->nids = 0;
 	for (int i = 0; i < KIDS; i++)
 		ASSERT_EQ(0, reap(self, kids[i]));
+}
+
+/*
+ * A message is charged to the memory cgroup of the task that sends it
+ * (load_msg()'s GFP_KERNEL_ACCOUNT), whichever cgroup's tasks used the
+ * queue before: a child in the test's cgroup streams a queue's worth of
+ * messages through it (SHARE_N of SHARE_LEN bytes, each one 2 KiB block,
+ * short enough to be copied out under the queue lock: rust_ipc then keeps
+ * their heads for the queue's next sends), then a child in a second
+ * cgroup fills it, and that cgroup's memory.current rises by at least
+ * half of the messages' SHARE_N blocks (a first charge may have taken a
+ * batch of 64 pages ahead, so half).
+ * Lending it the heads charged to the first cgroup would leave the second
+ * charged for none.
+ */
+#define SHARE_N 512
+#define SHARE_LEN 2000
+
+static struct { long mtype; char mtext[SHARE_LEN]; } share_msg, share_rcv;
+
+/* A child of share_by_cgroup(): moved into its cgroup by the parent, then
+ * sends SHARE_N messages and, if recv, receives them back, checked byte
+ * for byte; says 'd' once done. */
+static void share_child(FIXTURE_DATA(edge) *self, int family_sysv, int q, int recv,
+			int ready_fd, int go_fd, int done_fd)
+{
+	char c;
+
+	prefault_stack();
+	CHILD_CHECK(write_file("/proc/self/oom_score_adj", "-1000") == 0);
+	if (family_sysv && sysv == &ripc_msg_be)
+		CHILD_CHECK(ripc_device_fd() >= 0);
+	CHILD_CHECK(write(ready_fd, "r", 1) == 1);
+	CHILD_CHECK(read(go_fd, &c, 1) == 1 && c == 'g');
+	for (int i = 0; i < SHARE_N; i++)
+		CHILD_CHECK(family_sysv ? sysv->snd(q, &share_msg, SHARE_LEN, IPC_NOWAIT) == 0
+					: posix->send(q, share_msg.mtext, SHARE_LEN, 1) == 0);
+	for (int i = 0; recv && i < SHARE_N; i++) {
+		memset(&share_rcv, 0, sizeof(share_rcv));
+		if (family_sysv) {
+			CHILD_CHECK(sysv->rcv(q, &share_rcv, SHARE_LEN, 0, IPC_NOWAIT) == SHARE_LEN);
+			CHILD_CHECK(share_rcv.mtype == share_msg.mtype);
+		} else {
+			CHILD_CHECK(posix->receive(q, share_rcv.mtext, SHARE_LEN, NULL) == SHARE_LEN);
+		}
+		CHILD_CHECK(!memcmp(share_rcv.mtext, share_msg.mtext, SHARE_LEN));
+	}
+	CHILD_CHECK(write(done_fd, "d", 1) == 1);
+	CHILD_CHECK(read(go_fd, &c, 1) == 1 && c == 'x');
+}
+
+static void share_by_cgroup(struct __test_metadata *_metadata, FIXTURE_DATA(edge) *self,
+			    int family_sysv)
+{
+	struct mq_attr a = { .mq_maxmsg = SHARE_N, .mq_msgsize = SHARE_LEN };
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	const char *cgs[2] = { self->cg, self->cg2 };
+	long base = -1, cur = -1;
+	int q;
+
+	REQUIRE_ROOT();
+	MAKE_CGROUP();
+	snprintf(self->cg2, sizeof(self->cg2), CGROOT "/ripc_edge_%d_b", getpid());
+	SYS(mkdir(self->cg2, 0755));
+	SYS(setrlimit(RLIMIT_MSGQUEUE, &rl));
+	memset(share_msg.mtext, 's', SHARE_LEN);
+	share_msg.mtype = 7;
+	if (family_sysv) {
+		q = MKQ(0600);
+		SET(q, 0, 0600, SHARE_N * SHARE_LEN);
+	} else {
+		q = SYS(posix->open(self->name[0], O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK, 0600, &a));
+	}
+	for (int k = 0; k < 2; k++) {
+		int ready[2], go[2], done[2];
+		char pid_s[32];
+		pid_t pid;
+
+		SYS(pipe(ready));
+		SYS(pipe(go));
+		SYS(pipe(done));
+		pid = fork_child();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			share_child(self, family_sysv, q, k == 0, ready[1], go[0], done[1]);
+			_exit(0);
+		}
+		track(self, pid);
+		ASSERT_EQ('r', read_byte(ready[0], 5000));
+		snprintf(pid_s, sizeof(pid_s), "%d", pid);
+		SYS(cg_write(cgs[k], "cgroup.procs", pid_s));
+		if (k == 1)
+			base = cg_read(cgs[k], "memory.current", NULL);
+		ASSERT_EQ(1, write(go[1], "g", 1));
+		ASSERT_EQ('d', read_byte(done[0], 20000)) TH_LOG("child %d did not finish", k);
+		if (k == 1)
+			cur = cg_read(cgs[k], "memory.current", NULL);
+		ASSERT_EQ(1, write(go[1], "x", 1));
+		ASSERT_EQ(0, reap(self, pid));
+		for (int i = 0; i < 2; i++) {
+			close(ready[i]);
+			close(go[i]);
+			close(done[i]);
+		}
+	}
+	TH_LOG("%s: the second cgroup's memory.current %ld before its %d sends, %ld after (+%ld)",
+	       family_sysv ? sysv->name : posix->name, base, SHARE_N, cur, cur - base);
+	ASSERT_LE(0, base);
+	ASSERT_LE(base + SHARE_N * 2048L / 2, cur)
+		TH_LOG("the second cgroup's messages are not charged to it");
+	if (!family_sysv)
+		SYS(posix->close(q));
+}
+
+TEST_F(edge, sysv_messages_are_charged_to_their_senders_memory_cgroup_on_a_shared_queue)
+{
+	share_by_cgroup(_metadata, self, 1);
+}
+
+TEST_F(edge, posix_messages_are_charged_to_their_senders_memory_cgroup_on_a_shared_queue)
+{
+	share_by_cgroup(_metadata, self, 0);
 }
 
 TEST_F(edge, sysv_messages_are_charged_to_the_memory_cgroup_enomem_at_its_max)
