@@ -601,7 +601,8 @@ impl Spare {
         }
         let m = self.take_any()?;
         let (cap, charged) = (m.node().size as usize, m.node().charged);
-        if size <= cap && size * 2 > cap && charged & 1 == 0 && charged == kernel_api::charged_to() {
+        let fits = size <= cap && size * 2 > cap;
+        if fits && charged & 1 == 0 && charged == kernel_api::charged_to() {
             return Some(m);
         }
         drop(m);
@@ -739,7 +740,6 @@ impl Kept {
         self.top.take()
     }
 }
-
 
 impl Drop for Msg {
     fn drop(&mut self) {
