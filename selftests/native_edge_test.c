@@ -37,7 +37,7 @@
 #include <sys/resource.h>
 
 #define IPCMNI 32768
-#define NQ 8			/* queues a memory cgroup fill may use */
+#define NQ 32			/* queues a memory cgroup fill or test may use */
 #define NKIDS 32
 #define CGROOT "/sys/fs/cgroup"
 #define CG_MAX (8L << 20)	/* memory.max of the test's cgroup */
@@ -1244,26 +1244,26 @@ TEST_F(edge, blocked_receive_batches_are_charged_to_their_memory_cgroup)
 /*
  * A message is charged to the memory cgroup of the task that sends it
  * (load_msg()'s GFP_KERNEL_ACCOUNT), whichever cgroup's tasks used the
- * queue before: a child in the test's cgroup streams a queue's worth of
- * messages through it (SHARE_N of SHARE_LEN bytes, each one 2 KiB block,
+ * queue before: a child in the test's cgroup streams SHARE_N messages of
+ * SHARE_LEN bytes through each of NQ queues (each message one 2 KiB block,
  * short enough to be copied out under the queue lock: rust_ipc then keeps
- * their heads for the queue's next sends), then a child in a second
- * cgroup fills it, and that cgroup's memory.current rises by at least
- * half of the messages' SHARE_N blocks (a first charge may have taken a
- * batch of 64 pages ahead, so half).
- * Lending it the heads charged to the first cgroup would leave the second
- * charged for none.
+ * up to 32 KiB of their heads for the queue's next sends), then a child in
+ * a second cgroup fills them, and that cgroup's memory.current rises by at
+ * least half of the NQ * SHARE_N blocks (a first charge may have taken a
+ * batch of 64 pages ahead, so half).  Lending it the heads charged to the
+ * first cgroup would leave the second charged for none.
  */
-#define SHARE_N 512
+#define SHARE_N 17
 #define SHARE_LEN 2000
 
 static struct { long mtype; char mtext[SHARE_LEN]; } share_msg, share_rcv;
 
-/* A child of share_by_cgroup(): moved into its cgroup by the parent, then
- * sends SHARE_N messages and, if recv, receives them back, checked byte
- * for byte; says 'd' once done. */
-static void share_child(FIXTURE_DATA(edge) *self, int family_sysv, int q, int recv,
-			int ready_fd, int go_fd, int done_fd)
+/* A child of share_by_cgroup() and drain_in_cgroup(): moved into its
+ * cgroup by the parent, then sends n messages of SHARE_LEN bytes to each of
+ * the nq queues of q and, if recv, receives them back, checked byte for
+ * byte; says 'd' once done. */
+static void share_child(FIXTURE_DATA(edge) *self, int family_sysv, const int *q, int nq, int n,
+			int recv, int ready_fd, int go_fd, int done_fd)
 {
 	char c;
 
@@ -1273,18 +1273,23 @@ static void share_child(FIXTURE_DATA(edge) *self, int family_sysv, int q, int re
 		CHILD_CHECK(ripc_device_fd() >= 0);
 	CHILD_CHECK(write(ready_fd, "r", 1) == 1);
 	CHILD_CHECK(read(go_fd, &c, 1) == 1 && c == 'g');
-	for (int i = 0; i < SHARE_N; i++)
-		CHILD_CHECK(family_sysv ? sysv->snd(q, &share_msg, SHARE_LEN, IPC_NOWAIT) == 0
-					: posix->send(q, share_msg.mtext, SHARE_LEN, 1) == 0);
-	for (int i = 0; recv && i < SHARE_N; i++) {
-		memset(&share_rcv, 0, sizeof(share_rcv));
-		if (family_sysv) {
-			CHILD_CHECK(sysv->rcv(q, &share_rcv, SHARE_LEN, 0, IPC_NOWAIT) == SHARE_LEN);
-			CHILD_CHECK(share_rcv.mtype == share_msg.mtype);
-		} else {
-			CHILD_CHECK(posix->receive(q, share_rcv.mtext, SHARE_LEN, NULL) == SHARE_LEN);
+	for (int k = 0; k < nq; k++) {
+		for (int i = 0; i < n; i++)
+			CHILD_CHECK(family_sysv
+				    ? sysv->snd(q[k], &share_msg, SHARE_LEN, IPC_NOWAIT) == 0
+				    : posix->send(q[k], share_msg.mtext, SHARE_LEN, 1) == 0);
+		for (int i = 0; recv && i < n; i++) {
+			memset(&share_rcv, 0, sizeof(share_rcv));
+			if (family_sysv) {
+				CHILD_CHECK(sysv->rcv(q[k], &share_rcv, SHARE_LEN, 0,
+						      IPC_NOWAIT) == SHARE_LEN);
+				CHILD_CHECK(share_rcv.mtype == share_msg.mtype);
+			} else {
+				CHILD_CHECK(posix->receive(q[k], share_rcv.mtext, SHARE_LEN,
+							   NULL) == SHARE_LEN);
+			}
+			CHILD_CHECK(!memcmp(share_rcv.mtext, share_msg.mtext, SHARE_LEN));
 		}
-		CHILD_CHECK(!memcmp(share_rcv.mtext, share_msg.mtext, SHARE_LEN));
 	}
 	CHILD_CHECK(write(done_fd, "d", 1) == 1);
 	CHILD_CHECK(read(go_fd, &c, 1) == 1 && c == 'x');
@@ -1297,7 +1302,7 @@ static void share_by_cgroup(struct __test_metadata *_metadata, FIXTURE_DATA(edge
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	const char *cgs[2] = { self->cg, self->cg2 };
 	long base = -1, cur = -1;
-	int q;
+	int q[NQ];
 
 	REQUIRE_ROOT();
 	MAKE_CGROUP();
@@ -1306,11 +1311,14 @@ static void share_by_cgroup(struct __test_metadata *_metadata, FIXTURE_DATA(edge
 	SYS(setrlimit(RLIMIT_MSGQUEUE, &rl));
 	memset(share_msg.mtext, 's', SHARE_LEN);
 	share_msg.mtype = 7;
-	if (family_sysv) {
-		q = MKQ(0600);
-		SET(q, 0, 0600, SHARE_N * SHARE_LEN);
-	} else {
-		q = SYS(posix->open(self->name[0], O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK, 0600, &a));
+	for (int k = 0; k < NQ; k++) {
+		if (family_sysv) {
+			q[k] = MKQ(0600);
+			SET(q[k], 0, 0600, SHARE_N * SHARE_LEN);
+		} else {
+			q[k] = SYS(posix->open(self->name[k], O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK,
+					       0600, &a));
+		}
 	}
 	for (int k = 0; k < 2; k++) {
 		int ready[2], go[2], done[2];
@@ -1323,7 +1331,8 @@ static void share_by_cgroup(struct __test_metadata *_metadata, FIXTURE_DATA(edge
 		pid = fork_child();
 		ASSERT_LE(0, pid);
 		if (pid == 0) {
-			share_child(self, family_sysv, q, k == 0, ready[1], go[0], done[1]);
+			share_child(self, family_sysv, q, NQ, SHARE_N, k == 0, ready[1], go[0],
+				    done[1]);
 			_exit(0);
 		}
 		track(self, pid);
@@ -1345,12 +1354,81 @@ static void share_by_cgroup(struct __test_metadata *_metadata, FIXTURE_DATA(edge
 		}
 	}
 	TH_LOG("%s: the second cgroup's memory.current %ld before its %d sends, %ld after (+%ld)",
-	       family_sysv ? sysv->name : posix->name, base, SHARE_N, cur, cur - base);
+	       family_sysv ? sysv->name : posix->name, base, NQ * SHARE_N, cur, cur - base);
 	ASSERT_LE(0, base);
-	ASSERT_LE(base + SHARE_N * 2048L / 2, cur)
+	ASSERT_LE(base + NQ * SHARE_N * 2048L / 2, cur)
 		TH_LOG("the second cgroup's messages are not charged to it");
+	for (int k = 0; !family_sysv && k < NQ; k++)
+		SYS(posix->close(q[k]));
+}
+
+/*
+ * Receiving a queue's messages gives their memory back to the cgroup they
+ * were charged to: a child of the test's cgroup sends DRAIN_N messages of
+ * SHARE_LEN bytes (about 1 MiB) to one queue and receives them, and the
+ * cgroup's memory.current is then no more than 512 KiB above where it
+ * was (a batch of 64 pages charged ahead, and for rust_ipc the heads of at
+ * most 32 KiB of text its queue keeps for its next sends).
+ */
+#define DRAIN_N 512
+
+static void drain_in_cgroup(struct __test_metadata *_metadata, FIXTURE_DATA(edge) *self,
+			    int family_sysv)
+{
+	struct mq_attr a = { .mq_maxmsg = DRAIN_N, .mq_msgsize = SHARE_LEN };
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	int ready[2], go[2], done[2], q;
+	long base, cur;
+	char pid_s[32];
+	pid_t pid;
+
+	REQUIRE_ROOT();
+	MAKE_CGROUP();
+	SYS(setrlimit(RLIMIT_MSGQUEUE, &rl));
+	memset(share_msg.mtext, 'd', SHARE_LEN);
+	share_msg.mtype = 3;
+	if (family_sysv) {
+		q = MKQ(0600);
+		SET(q, 0, 0600, DRAIN_N * SHARE_LEN);
+	} else {
+		q = SYS(posix->open(self->name[0], O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK, 0600,
+				    &a));
+	}
+	SYS(pipe(ready));
+	SYS(pipe(go));
+	SYS(pipe(done));
+	pid = fork_child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		share_child(self, family_sysv, &q, 1, DRAIN_N, 1, ready[1], go[0], done[1]);
+		_exit(0);
+	}
+	track(self, pid);
+	ASSERT_EQ('r', read_byte(ready[0], 5000));
+	snprintf(pid_s, sizeof(pid_s), "%d", pid);
+	SYS(cg_write(self->cg, "cgroup.procs", pid_s));
+	base = cg_read(self->cg, "memory.current", NULL);
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ('d', read_byte(done[0], 20000)) TH_LOG("the child did not finish");
+	cur = cg_read(self->cg, "memory.current", NULL);
+	ASSERT_EQ(1, write(go[1], "x", 1));
+	ASSERT_EQ(0, reap(self, pid));
+	TH_LOG("%s: memory.current %ld before %d messages sent and received, %ld after (%+ld)",
+	       family_sysv ? sysv->name : posix->name, base, DRAIN_N, cur, cur - base);
+	ASSERT_LE(0, base);
+	ASSERT_GE(base + (512L << 10), cur) TH_LOG("the received messages' memory stays charged");
 	if (!family_sysv)
 		SYS(posix->close(q));
+}
+
+TEST_F(edge, sysv_received_messages_memory_goes_back_to_their_cgroup)
+{
+	drain_in_cgroup(_metadata, self, 1);
+}
+
+TEST_F(edge, posix_received_messages_memory_goes_back_to_their_cgroup)
+{
+	drain_in_cgroup(_metadata, self, 0);
 }
 
 TEST_F(edge, sysv_messages_are_charged_to_their_senders_memory_cgroup_on_a_shared_queue)

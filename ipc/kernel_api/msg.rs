@@ -653,9 +653,15 @@ impl Drop for Spare {
     }
 }
 
+/// The most text room the heads a queue keeps may have: 8 pages, as many as
+/// a pipe keeps for its writers (`PIPE_PREALLOC_MAX`), and so the most
+/// memory a queue holds beyond what native's would (with the slot's one
+/// head), charged to the memory cgroups of the senders that allocated it.
+const KEPT_ROOM_MAX: u64 = 8 * PAGE_SIZE as u64;
+
 /// The heads a queue's state keeps under its lock for its [`Spare`] slot,
 /// linked through their headers, with how many there are and their text's
-/// room.
+/// room: at most [`KEPT_ROOM_MAX`].
 #[derive(Default)]
 pub(crate) struct Kept {
     top: Option<Msg>,
@@ -684,7 +690,7 @@ impl Kept {
             false => m,
         };
         let (n, r) = (self.n + 1, self.room + m.block_room());
-        if !fits(n, r) {
+        if r > KEPT_ROOM_MAX || !fits(n, r) {
             return Some(m);
         }
         self.push(m);
