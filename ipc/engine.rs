@@ -57,7 +57,7 @@ pub(crate) struct EngineState {
     /// task.
     poll_due: bool,
     /// Heads of messages delivered under the lock, kept for the queue's
-    /// next sends ([`keep_head`]).
+    /// next sends ([`Kept`]).
     kept: Kept,
 }
 
@@ -127,23 +127,6 @@ pub(crate) trait QueueState: Unpin + Counted {
 
     /// Whether the queue was removed (its messages are dropped).
     fn removed(&self) -> bool;
-
-    /// The most messages and bytes the queue may hold at once (POSIX:
-    /// `mq_maxmsg`; System V: `msg_qbytes` of each, `msg_fits_inqueue`).
-    fn capacity(&self) -> (u64, u64);
-}
-
-/// Under the lock: keeps the head of `m`, which a receive delivered, for
-/// the queue's next sends ([`Kept::keep`]), as long as the queue's
-/// messages and its kept heads, counted as messages of their heads' room,
-/// stay within what the queue may hold ([`QueueState::capacity`]): a queue
-/// never keeps more than it could hold full.  Else gives `m` back, to be
-/// freed after the lock.
-#[inline(always)]
-fn keep_head<S: QueueState>(g: &mut S, spare: &Spare, m: Msg) -> Option<Msg> {
-    let ((msgs, bytes), (most, most_bytes)) = (g.depth(), g.capacity());
-    let fits = |n, room| msgs + n <= most && bytes + room <= most_bytes;
-    g.engine().kept.keep(m, spare, fits)
 }
 
 /// What the engine's runs need of a family besides [`QueueState`]: how a
@@ -649,7 +632,7 @@ pub(crate) enum Got<E> {
     /// Delivered under the lock (its length); freed after it.
     Now(Taken<E>, usize),
     /// Delivered under the lock (its length), its head kept for a send
-    /// ([`keep_head`]); what it carried freed after the lock.
+    /// ([`Kept`]); what it carried freed after the lock.
     Kept(E, usize),
     /// Copied into the receiver's buffer by its sender (the length, the
     /// type or priority, the place in the send order).
@@ -1079,7 +1062,7 @@ impl<'a, S: QueueState> Parts<'a, S> {
                     g.recycle(&mut t.extra);
                     left(g, handed.is_some(), wq);
                     let Taken { msg, extra } = t;
-                    return match keep_head(g, self.spare, msg) {
+                    return match g.engine().kept.keep(msg, self.spare) {
                         None => Got::Kept(extra, n),
                         Some(msg) => Got::Now(Taken { msg, extra }, n),
                     };

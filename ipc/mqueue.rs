@@ -548,10 +548,6 @@ impl QueueState for MqState {
     fn removed(&self) -> bool {
         false
     }
-
-    fn capacity(&self) -> (u64, u64) {
-        (self.maxmsg as u64, u64::MAX)
-    }
 }
 
 /// A blocked POSIX sender: its message, until a receive lets it in.

@@ -648,11 +648,6 @@ impl QueueState for SysvState {
     fn removed(&self) -> bool {
         self.deleted
     }
-
-    /// [`SysvState::fits`]'s rule.
-    fn capacity(&self) -> (u64, u64) {
-        (self.qbytes, self.qbytes)
-    }
 }
 
 impl Family for SysvState {
@@ -1067,18 +1062,29 @@ pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
     // The queue first, for its spare head; its error after the message's
     // and the timeout's (native looks it up after `load_msg`).
     let q = find(ns, a.msqid);
-    let spare = q.as_ref().ok().map(|q| &q.spare);
-    let m = load(ns.shared.limits.msgmax(), a.msgp, a.msgsz, a.msqid, spare)
-        .and_then(|m| Ok((m, Deadline::from_user(a.timeout, &a.clock)?)));
-    let (q, (m, deadline)) = match (q, m) {
-        (Ok(q), Ok(m)) => (q, m),
-        (q, Err(e)) => {
-            if let Ok(q) = q {
-                keep(ns, q);
-            }
+    let m = load(
+        ns.shared.limits.msgmax(),
+        a.msgp,
+        a.msgsz,
+        a.msqid,
+        q.as_ref().ok().map(|q| &q.spare),
+    );
+    let deadline = match &m {
+        Ok(_) => Deadline::from_user(a.timeout, &a.clock),
+        Err(e) => Err(*e),
+    };
+    let (q, m, deadline) = match (q, m, deadline) {
+        (Ok(q), Ok(m), Ok(d)) => (q, m, d),
+        (Ok(q), _, Err(e)) => {
+            keep(ns, q);
             return Err(e);
         }
-        (Err(e), Ok(_)) => return Err(e),
+        (Err(e), _, d) => return Err(d.err().unwrap_or(e)),
+        // A deadline only after a message.
+        (Ok(q), Err(e), Ok(_)) => {
+            keep(ns, q);
+            return Err(e);
+        }
     };
     let b = Blocking {
         nonblock: a.msgflg & IPC_NOWAIT != 0,

@@ -660,28 +660,21 @@ impl Drop for Spare {
 const KEPT_ROOM_MAX: u64 = 8 * PAGE_SIZE as u64;
 
 /// The heads a queue's state keeps under its lock for its [`Spare`] slot,
-/// linked through their headers, with how many there are and their text's
-/// room: at most [`KEPT_ROOM_MAX`].
+/// linked through their headers, with their text's room: at most
+/// [`KEPT_ROOM_MAX`].
 #[derive(Default)]
 pub(crate) struct Kept {
     top: Option<Msg>,
-    n: u64,
     room: u64,
 }
 
 impl Kept {
     /// Keeps `m`, which a receive delivered under the queue lock (out of
-    /// the queue): in `spare` if it is empty, else here if `fits` allows
-    /// as many heads as there would be (their number and text room);
-    /// else gives it back, to be freed after the lock.  Only a message of
-    /// one block is kept.
+    /// the queue): in `spare` if it is empty, else here if their text's
+    /// room stays within [`KEPT_ROOM_MAX`]; else gives it back, to be freed
+    /// after the lock.  Only a message of one block is kept.
     #[inline(always)]
-    pub(crate) fn keep(
-        &mut self,
-        m: Msg,
-        spare: &Spare,
-        fits: impl FnOnce(u64, u64) -> bool,
-    ) -> Option<Msg> {
+    pub(crate) fn keep(&mut self, m: Msg, spare: &Spare) -> Option<Msg> {
         if m.node().chain.is_some() {
             return Some(m);
         }
@@ -689,12 +682,12 @@ impl Kept {
             true => spare.put(m).err()?,
             false => m,
         };
-        let (n, r) = (self.n + 1, self.room + m.block_room());
-        if r > KEPT_ROOM_MAX || !fits(n, r) {
+        let room = self.room + m.block_room();
+        if room > KEPT_ROOM_MAX {
             return Some(m);
         }
         self.push(m);
-        (self.n, self.room) = (n, r);
+        self.room = room;
         None
     }
 
@@ -722,7 +715,7 @@ impl Kept {
     /// lock).
     #[inline(always)]
     pub(crate) fn refill(&mut self, spare: &Spare) {
-        if self.n == 0 || !spare.is_empty() {
+        if self.room == 0 || !spare.is_empty() {
             return;
         }
         let Some(m) = self.pop() else {
@@ -730,10 +723,7 @@ impl Kept {
         };
         let room = m.block_room();
         match spare.put(m) {
-            Ok(()) => {
-                self.n -= 1;
-                self.room -= room;
-            }
+            Ok(()) => self.room -= room,
             // Filled by a receive after its lock meanwhile: kept again.
             Err(m) => self.push(m),
         }
@@ -742,7 +732,7 @@ impl Kept {
     /// Every kept head, to be freed after the lock (the queue was
     /// removed).
     pub(crate) fn take_all(&mut self) -> Option<Msg> {
-        (self.n, self.room) = (0, 0);
+        self.room = 0;
         self.top.take()
     }
 }
