@@ -1061,27 +1061,16 @@ pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
     }
     // The queue first, for its spare head; its error after the message's
     // and the timeout's (native looks it up after `load_msg`).
-    let q = find(ns, a.msqid);
-    let m = load(
-        ns.shared.limits.msgmax(),
-        a.msgp,
-        a.msgsz,
-        a.msqid,
-        q.as_ref().ok().map(|q| &q.spare),
-    );
-    let deadline = match &m {
-        Ok(_) => Deadline::from_user(a.timeout, &a.clock),
-        Err(e) => Err(*e),
+    let q = match find(ns, a.msqid) {
+        Ok(q) => q,
+        Err(e) => return Err(unknown_queue(ns, a, e)),
     };
-    let (q, m, deadline) = match (q, m, deadline) {
-        (Ok(q), Ok(m), Ok(d)) => (q, m, d),
-        (Ok(q), _, Err(e)) => {
-            keep(ns, q);
-            return Err(e);
-        }
-        (Err(e), _, d) => return Err(d.err().unwrap_or(e)),
-        // A deadline only after a message.
-        (Ok(q), Err(e), Ok(_)) => {
+    let msgmax = ns.shared.limits.msgmax();
+    let (m, deadline) = match load(msgmax, a.msgp, a.msgsz, a.msqid, Some(&q.spare))
+        .and_then(|m| Ok((m, Deadline::from_user(a.timeout, &a.clock)?)))
+    {
+        Ok(md) => md,
+        Err(e) => {
             keep(ns, q);
             return Err(e);
         }
@@ -1094,6 +1083,16 @@ pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
     let (done, err) = q.parts().send_run(core::iter::once(m), b);
     keep(ns, q);
     outcome(done, err).map(|_| ())
+}
+
+/// The error of a `msgsnd` to an id that names no queue (`e`): the
+/// message's and the timeout's first, as native's order of checks.
+#[cold]
+fn unknown_queue(ns: &SysvNs, a: &ripc_msgsnd, e: Error) -> Error {
+    let m = load(ns.shared.limits.msgmax(), a.msgp, a.msgsz, a.msqid, None);
+    m.and_then(|_| Deadline::from_user(a.timeout, &a.clock))
+        .err()
+        .unwrap_or(e)
 }
 
 /// A large message straight into a blocked receiver's buffer, if one
