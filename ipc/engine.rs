@@ -658,8 +658,9 @@ impl<S: Family> Parts<'_, S> {
     ) -> (usize, Option<Error>) {
         let (mut done, mut err) = (0, None);
         // A message the run could not send: freed after the lock, as native
-        // frees one after its unlock (so are the rest of a batch, in
-        // `msgs`, dropped with the function's arguments).
+        // frees one after its unlock, or its head kept for the next send
+        // (the rest of a batch, in `msgs`, are dropped with the function's
+        // arguments).
         let mut unsent = None;
         let mut wq = WakeQ::new();
         let mut g = self.state.lock();
@@ -758,7 +759,9 @@ impl<S: Family> Parts<'_, S> {
         g.engine().kept.refill(self.spare);
         let poll = g.engine().pollers(self.poll);
         let r = wait::end_run(g, wq, poll, done, err);
-        drop(unsent);
+        if let Some(m) = unsent {
+            self.spare.give(m);
+        }
         r
     }
 

@@ -1295,64 +1295,79 @@ static void share_child(FIXTURE_DATA(edge) *self, int family_sysv, const int *q,
 	CHILD_CHECK(read(go_fd, &c, 1) == 1 && c == 'x');
 }
 
+/* nq queues for n messages of SHARE_LEN bytes each, into q (the POSIX ones
+ * named self->name[i], unlinked at teardown, the System V ones removed
+ * then). */
+static void share_queues(struct __test_metadata *_metadata, FIXTURE_DATA(edge) *self,
+			 int family_sysv, int *q, int nq, int n)
+{
+	struct mq_attr a = { .mq_maxmsg = n, .mq_msgsize = SHARE_LEN };
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+
+	SYS(setrlimit(RLIMIT_MSGQUEUE, &rl));
+	for (int k = 0; k < nq; k++) {
+		if (family_sysv) {
+			q[k] = MKQ(0600);
+			SET(q[k], 0, 0600, n * SHARE_LEN);
+		} else {
+			q[k] = SYS(posix->open(self->name[k], O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK,
+					       0600, &a));
+		}
+	}
+}
+
+/* A round of share_child() (nq queues of q, n messages each, received back
+ * if recv) in a child moved into cgroup cg: cg's memory.current once the
+ * child is in it, and once it is done. */
+static void share_round(struct __test_metadata *_metadata, FIXTURE_DATA(edge) *self,
+			int family_sysv, const int *q, int nq, int n, int recv, const char *cg,
+			long *before, long *after)
+{
+	int ready[2], go[2], done[2];
+	char pid_s[32];
+	pid_t pid;
+
+	SYS(pipe(ready));
+	SYS(pipe(go));
+	SYS(pipe(done));
+	pid = fork_child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		share_child(self, family_sysv, q, nq, n, recv, ready[1], go[0], done[1]);
+		_exit(0);
+	}
+	track(self, pid);
+	ASSERT_EQ('r', read_byte(ready[0], 5000));
+	snprintf(pid_s, sizeof(pid_s), "%d", pid);
+	SYS(cg_write(cg, "cgroup.procs", pid_s));
+	*before = cg_read(cg, "memory.current", NULL);
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ('d', read_byte(done[0], 20000)) TH_LOG("the child in %s did not finish", cg);
+	*after = cg_read(cg, "memory.current", NULL);
+	ASSERT_EQ(1, write(go[1], "x", 1));
+	ASSERT_EQ(0, reap(self, pid));
+	for (int i = 0; i < 2; i++) {
+		close(ready[i]);
+		close(go[i]);
+		close(done[i]);
+	}
+}
+
 static void share_by_cgroup(struct __test_metadata *_metadata, FIXTURE_DATA(edge) *self,
 			    int family_sysv)
 {
-	struct mq_attr a = { .mq_maxmsg = SHARE_N, .mq_msgsize = SHARE_LEN };
-	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
-	const char *cgs[2] = { self->cg, self->cg2 };
-	long base = -1, cur = -1;
+	long base = -1, cur = -1, unused;
 	int q[NQ];
 
 	REQUIRE_ROOT();
 	MAKE_CGROUP();
 	snprintf(self->cg2, sizeof(self->cg2), CGROOT "/ripc_edge_%d_b", getpid());
 	SYS(mkdir(self->cg2, 0755));
-	SYS(setrlimit(RLIMIT_MSGQUEUE, &rl));
 	memset(share_msg.mtext, 's', SHARE_LEN);
 	share_msg.mtype = 7;
-	for (int k = 0; k < NQ; k++) {
-		if (family_sysv) {
-			q[k] = MKQ(0600);
-			SET(q[k], 0, 0600, SHARE_N * SHARE_LEN);
-		} else {
-			q[k] = SYS(posix->open(self->name[k], O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK,
-					       0600, &a));
-		}
-	}
-	for (int k = 0; k < 2; k++) {
-		int ready[2], go[2], done[2];
-		char pid_s[32];
-		pid_t pid;
-
-		SYS(pipe(ready));
-		SYS(pipe(go));
-		SYS(pipe(done));
-		pid = fork_child();
-		ASSERT_LE(0, pid);
-		if (pid == 0) {
-			share_child(self, family_sysv, q, NQ, SHARE_N, k == 0, ready[1], go[0],
-				    done[1]);
-			_exit(0);
-		}
-		track(self, pid);
-		ASSERT_EQ('r', read_byte(ready[0], 5000));
-		snprintf(pid_s, sizeof(pid_s), "%d", pid);
-		SYS(cg_write(cgs[k], "cgroup.procs", pid_s));
-		if (k == 1)
-			base = cg_read(cgs[k], "memory.current", NULL);
-		ASSERT_EQ(1, write(go[1], "g", 1));
-		ASSERT_EQ('d', read_byte(done[0], 20000)) TH_LOG("child %d did not finish", k);
-		if (k == 1)
-			cur = cg_read(cgs[k], "memory.current", NULL);
-		ASSERT_EQ(1, write(go[1], "x", 1));
-		ASSERT_EQ(0, reap(self, pid));
-		for (int i = 0; i < 2; i++) {
-			close(ready[i]);
-			close(go[i]);
-			close(done[i]);
-		}
-	}
+	share_queues(_metadata, self, family_sysv, q, NQ, SHARE_N);
+	share_round(_metadata, self, family_sysv, q, NQ, SHARE_N, 1, self->cg, &unused, &unused);
+	share_round(_metadata, self, family_sysv, q, NQ, SHARE_N, 0, self->cg2, &base, &cur);
 	TH_LOG("%s: the second cgroup's memory.current %ld before its %d sends, %ld after (+%ld)",
 	       family_sysv ? sysv->name : posix->name, base, NQ * SHARE_N, cur, cur - base);
 	ASSERT_LE(0, base);
@@ -1360,6 +1375,16 @@ static void share_by_cgroup(struct __test_metadata *_metadata, FIXTURE_DATA(edge
 		TH_LOG("the second cgroup's messages are not charged to it");
 	for (int k = 0; !family_sysv && k < NQ; k++)
 		SYS(posix->close(q[k]));
+}
+
+TEST_F(edge, sysv_messages_are_charged_to_their_senders_memory_cgroup_on_a_shared_queue)
+{
+	share_by_cgroup(_metadata, self, 1);
+}
+
+TEST_F(edge, posix_messages_are_charged_to_their_senders_memory_cgroup_on_a_shared_queue)
+{
+	share_by_cgroup(_metadata, self, 0);
 }
 
 /*
@@ -1375,44 +1400,15 @@ static void share_by_cgroup(struct __test_metadata *_metadata, FIXTURE_DATA(edge
 static void drain_in_cgroup(struct __test_metadata *_metadata, FIXTURE_DATA(edge) *self,
 			    int family_sysv)
 {
-	struct mq_attr a = { .mq_maxmsg = DRAIN_N, .mq_msgsize = SHARE_LEN };
-	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
-	int ready[2], go[2], done[2], q;
-	long base, cur;
-	char pid_s[32];
-	pid_t pid;
+	long base = -1, cur = -1;
+	int q;
 
 	REQUIRE_ROOT();
 	MAKE_CGROUP();
-	SYS(setrlimit(RLIMIT_MSGQUEUE, &rl));
 	memset(share_msg.mtext, 'd', SHARE_LEN);
 	share_msg.mtype = 3;
-	if (family_sysv) {
-		q = MKQ(0600);
-		SET(q, 0, 0600, DRAIN_N * SHARE_LEN);
-	} else {
-		q = SYS(posix->open(self->name[0], O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK, 0600,
-				    &a));
-	}
-	SYS(pipe(ready));
-	SYS(pipe(go));
-	SYS(pipe(done));
-	pid = fork_child();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		share_child(self, family_sysv, &q, 1, DRAIN_N, 1, ready[1], go[0], done[1]);
-		_exit(0);
-	}
-	track(self, pid);
-	ASSERT_EQ('r', read_byte(ready[0], 5000));
-	snprintf(pid_s, sizeof(pid_s), "%d", pid);
-	SYS(cg_write(self->cg, "cgroup.procs", pid_s));
-	base = cg_read(self->cg, "memory.current", NULL);
-	ASSERT_EQ(1, write(go[1], "g", 1));
-	ASSERT_EQ('d', read_byte(done[0], 20000)) TH_LOG("the child did not finish");
-	cur = cg_read(self->cg, "memory.current", NULL);
-	ASSERT_EQ(1, write(go[1], "x", 1));
-	ASSERT_EQ(0, reap(self, pid));
+	share_queues(_metadata, self, family_sysv, &q, 1, DRAIN_N);
+	share_round(_metadata, self, family_sysv, &q, 1, DRAIN_N, 1, self->cg, &base, &cur);
 	TH_LOG("%s: memory.current %ld before %d messages sent and received, %ld after (%+ld)",
 	       family_sysv ? sysv->name : posix->name, base, DRAIN_N, cur, cur - base);
 	ASSERT_LE(0, base);
@@ -1429,16 +1425,6 @@ TEST_F(edge, sysv_received_messages_memory_goes_back_to_their_cgroup)
 TEST_F(edge, posix_received_messages_memory_goes_back_to_their_cgroup)
 {
 	drain_in_cgroup(_metadata, self, 0);
-}
-
-TEST_F(edge, sysv_messages_are_charged_to_their_senders_memory_cgroup_on_a_shared_queue)
-{
-	share_by_cgroup(_metadata, self, 1);
-}
-
-TEST_F(edge, posix_messages_are_charged_to_their_senders_memory_cgroup_on_a_shared_queue)
-{
-	share_by_cgroup(_metadata, self, 0);
 }
 
 TEST_F(edge, sysv_messages_are_charged_to_the_memory_cgroup_enomem_at_its_max)
