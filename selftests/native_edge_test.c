@@ -1257,11 +1257,13 @@ TEST_F(edge, blocked_receive_batches_are_charged_to_their_memory_cgroup)
 #define SHARE_LEN 2000
 
 static struct { long mtype; char mtext[SHARE_LEN]; } share_msg, share_rcv;
+/* The length of share_child()'s messages (<= SHARE_LEN), and its rounds. */
+static int share_len = SHARE_LEN, share_rounds = 1;
 
 /* A child of share_by_cgroup() and drain_in_cgroup(): moved into its
- * cgroup by the parent, then sends n messages of SHARE_LEN bytes to each of
- * the nq queues of q and, if recv, receives them back, checked byte for
- * byte; says 'd' once done. */
+ * cgroup by the parent, then, share_rounds times, sends n messages of
+ * share_len bytes to each of the nq queues of q and, if recv, receives
+ * them back, checked byte for byte; says 'd' once done. */
 static void share_child(FIXTURE_DATA(edge) *self, int family_sysv, const int *q, int nq, int n,
 			int recv, int ready_fd, int go_fd, int done_fd)
 {
@@ -1273,22 +1275,24 @@ static void share_child(FIXTURE_DATA(edge) *self, int family_sysv, const int *q,
 		CHILD_CHECK(ripc_device_fd() >= 0);
 	CHILD_CHECK(write(ready_fd, "r", 1) == 1);
 	CHILD_CHECK(read(go_fd, &c, 1) == 1 && c == 'g');
-	for (int k = 0; k < nq; k++) {
+	for (int r = 0; r < share_rounds * nq; r++) {
+		int k = r % nq;
+
 		for (int i = 0; i < n; i++)
 			CHILD_CHECK(family_sysv
-				    ? sysv->snd(q[k], &share_msg, SHARE_LEN, IPC_NOWAIT) == 0
-				    : posix->send(q[k], share_msg.mtext, SHARE_LEN, 1) == 0);
+				    ? sysv->snd(q[k], &share_msg, share_len, IPC_NOWAIT) == 0
+				    : posix->send(q[k], share_msg.mtext, share_len, 1) == 0);
 		for (int i = 0; recv && i < n; i++) {
 			memset(&share_rcv, 0, sizeof(share_rcv));
 			if (family_sysv) {
 				CHILD_CHECK(sysv->rcv(q[k], &share_rcv, SHARE_LEN, 0,
-						      IPC_NOWAIT) == SHARE_LEN);
+						      IPC_NOWAIT) == share_len);
 				CHILD_CHECK(share_rcv.mtype == share_msg.mtype);
 			} else {
 				CHILD_CHECK(posix->receive(q[k], share_rcv.mtext, SHARE_LEN,
-							   NULL) == SHARE_LEN);
+							   NULL) == share_len);
 			}
-			CHILD_CHECK(!memcmp(share_rcv.mtext, share_msg.mtext, SHARE_LEN));
+			CHILD_CHECK(!memcmp(share_rcv.mtext, share_msg.mtext, share_len));
 		}
 	}
 	CHILD_CHECK(write(done_fd, "d", 1) == 1);
@@ -1390,15 +1394,17 @@ TEST_F(edge, posix_messages_are_charged_to_their_senders_memory_cgroup_on_a_shar
 /*
  * Receiving a queue's messages gives their memory back to the cgroup they
  * were charged to: a child of the test's cgroup sends DRAIN_N messages of
- * SHARE_LEN bytes (about 1 MiB) to one queue and receives them, and the
+ * len bytes to one queue and receives them, rounds times, and the
  * cgroup's memory.current is then no more than 512 KiB above where it
  * was (a batch of 64 pages charged ahead, and for rust_ipc the heads of at
- * most 32 KiB of text its queue keeps for its next sends).
+ * most 32 KiB its queue keeps for its next sends): about 1 MiB of 2 000
+ * byte messages once, or 32 768 empty ones in rounds of 512 (each a
+ * 48-byte header in a 64-byte block).
  */
 #define DRAIN_N 512
 
 static void drain_in_cgroup(struct __test_metadata *_metadata, FIXTURE_DATA(edge) *self,
-			    int family_sysv)
+			    int family_sysv, int len, int rounds)
 {
 	long base = -1, cur = -1;
 	int q;
@@ -1407,10 +1413,13 @@ static void drain_in_cgroup(struct __test_metadata *_metadata, FIXTURE_DATA(edge
 	MAKE_CGROUP();
 	memset(share_msg.mtext, 'd', SHARE_LEN);
 	share_msg.mtype = 3;
+	share_len = len;
+	share_rounds = rounds;
 	share_queues(_metadata, self, family_sysv, &q, 1, DRAIN_N);
 	share_round(_metadata, self, family_sysv, &q, 1, DRAIN_N, 1, self->cg, &base, &cur);
-	TH_LOG("%s: memory.current %ld before %d messages sent and received, %ld after (%+ld)",
-	       family_sysv ? sysv->name : posix->name, base, DRAIN_N, cur, cur - base);
+	TH_LOG("%s: memory.current %ld before %d x %d messages of %d bytes sent and received, "
+	       "%ld after (%+ld)", family_sysv ? sysv->name : posix->name, base, rounds, DRAIN_N,
+	       len, cur, cur - base);
 	ASSERT_LE(0, base);
 	ASSERT_GE(base + (512L << 10), cur) TH_LOG("the received messages' memory stays charged");
 	if (!family_sysv)
@@ -1419,12 +1428,22 @@ static void drain_in_cgroup(struct __test_metadata *_metadata, FIXTURE_DATA(edge
 
 TEST_F(edge, sysv_received_messages_memory_goes_back_to_their_cgroup)
 {
-	drain_in_cgroup(_metadata, self, 1);
+	drain_in_cgroup(_metadata, self, 1, SHARE_LEN, 1);
 }
 
 TEST_F(edge, posix_received_messages_memory_goes_back_to_their_cgroup)
 {
-	drain_in_cgroup(_metadata, self, 0);
+	drain_in_cgroup(_metadata, self, 0, SHARE_LEN, 1);
+}
+
+TEST_F(edge, sysv_received_empty_messages_memory_goes_back_to_their_cgroup)
+{
+	drain_in_cgroup(_metadata, self, 1, 0, 64);
+}
+
+TEST_F(edge, posix_received_empty_messages_memory_goes_back_to_their_cgroup)
+{
+	drain_in_cgroup(_metadata, self, 0, 0, 64);
 }
 
 TEST_F(edge, sysv_messages_are_charged_to_the_memory_cgroup_enomem_at_its_max)

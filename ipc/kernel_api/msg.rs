@@ -363,10 +363,11 @@ impl Msg {
         store_parts(dst, n, parts)
     }
 
-    /// The text its head block has room for.
+    /// The bytes of its head block as allocated, header included (at
+    /// least the header's).
     #[inline(always)]
-    fn block_room(&self) -> u64 {
-        u64::from(self.node().size) - size_of::<Node>() as u64
+    fn block_size(&self) -> u64 {
+        u64::from(self.node().size)
     }
 
     /// The message's length in bytes.
@@ -653,25 +654,26 @@ impl Drop for Spare {
     }
 }
 
-/// The most text room the heads a queue keeps may have: 8 pages, as many as
-/// a pipe keeps for its writers (`PIPE_PREALLOC_MAX`), and so the most
-/// memory a queue holds beyond what native's would (with the slot's one
-/// head), charged to the memory cgroups of the senders that allocated it.
-const KEPT_ROOM_MAX: u64 = 8 * PAGE_SIZE as u64;
+/// The most bytes the heads a queue keeps may have, headers included: 8
+/// pages, as many as a pipe keeps for its writers (`PIPE_PREALLOC_MAX`),
+/// and so the most memory a queue holds beyond what native's would (with
+/// the slot's one head), charged to the memory cgroups of the senders that
+/// allocated it.
+const KEPT_MAX: u64 = 8 * PAGE_SIZE as u64;
 
 /// The heads a queue's state keeps under its lock for its [`Spare`] slot,
-/// linked through their headers, with their text's room: at most
-/// [`KEPT_ROOM_MAX`].
+/// linked through their headers, with their blocks' bytes: at most
+/// [`KEPT_MAX`].
 #[derive(Default)]
 pub(crate) struct Kept {
     top: Option<Msg>,
-    room: u64,
+    bytes: u64,
 }
 
 impl Kept {
     /// Keeps `m`, which a receive delivered under the queue lock (out of
-    /// the queue): in `spare` if it is empty, else here if their text's
-    /// room stays within [`KEPT_ROOM_MAX`]; else gives it back, to be freed
+    /// the queue): in `spare` if it is empty, else here if their blocks
+    /// stay within [`KEPT_MAX`] bytes; else gives it back, to be freed
     /// after the lock.  Only a message of one block is kept.
     #[inline(always)]
     pub(crate) fn keep(&mut self, m: Msg, spare: &Spare) -> Option<Msg> {
@@ -682,12 +684,12 @@ impl Kept {
             true => spare.put(m).err()?,
             false => m,
         };
-        let room = self.room + m.block_room();
-        if room > KEPT_ROOM_MAX {
+        let bytes = self.bytes + m.block_size();
+        if bytes > KEPT_MAX {
             return Some(m);
         }
         self.push(m);
-        self.room = room;
+        self.bytes = bytes;
         None
     }
 
@@ -715,15 +717,15 @@ impl Kept {
     /// lock).
     #[inline(always)]
     pub(crate) fn refill(&mut self, spare: &Spare) {
-        if self.room == 0 || !spare.is_empty() {
+        if !spare.is_empty() {
             return;
         }
         let Some(m) = self.pop() else {
             return;
         };
-        let room = m.block_room();
+        let bytes = m.block_size();
         match spare.put(m) {
-            Ok(()) => self.room -= room,
+            Ok(()) => self.bytes -= bytes,
             // Filled by a receive after its lock meanwhile: kept again.
             Err(m) => self.push(m),
         }
@@ -732,7 +734,7 @@ impl Kept {
     /// Every kept head, to be freed after the lock (the queue was
     /// removed).
     pub(crate) fn take_all(&mut self) -> Option<Msg> {
-        self.room = 0;
+        self.bytes = 0;
         self.top.take()
     }
 }
