@@ -1075,6 +1075,12 @@ pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
             return Err(e);
         }
     };
+    if q.gone.load(Relaxed) {
+        // Removed while the message was copied in: native's lookup, after
+        // its copy, would have found no queue.
+        keep(ns, q);
+        return Err(EINVAL);
+    }
     let b = Blocking {
         nonblock: a.msgflg & IPC_NOWAIT != 0,
         first_only: false,

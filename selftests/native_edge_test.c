@@ -1446,6 +1446,69 @@ TEST_F(edge, posix_received_empty_messages_memory_goes_back_to_their_cgroup)
 	drain_in_cgroup(_metadata, self, 0, 0, 64);
 }
 
+/*
+ * A System V send whose text copy stalls (on a userfaultfd page) while its
+ * queue is removed fails with EINVAL: native's do_msgsnd copies the message
+ * in (load_msg) before it looks the id up, and by then the id names no
+ * queue.  rust_ipc finds the queue before the copy (for the queue's spare
+ * head), and looks at it again after.
+ */
+struct stalled_send {
+	const struct msg_backend *b;
+	int id, ret, err;
+	void *msg;
+};
+
+static void *stalled_send_main(void *arg)
+{
+	struct stalled_send *s = arg;
+
+	s->ret = s->b->snd(s->id, s->msg, 64, 0);
+	s->err = errno;
+	return NULL;
+}
+
+TEST_F(edge, sysv_send_whose_copy_stalls_while_its_queue_goes_is_einval)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct stalled_send s = { .b = sysv, .ret = 1 };
+	struct uffdio_register reg;
+	struct uffdio_zeropage zp;
+	struct uffd_msg um;
+	struct pollfd p;
+	pthread_t t;
+	char *area;
+	int uffd;
+
+	uffd = uffd_open();
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd: %s", strerror(errno));
+	area = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	/* The type at the end of the first page, the text on the second,
+	 * registered missing: the copy of the text waits for the test. */
+	*(long *)(area + pg - 8) = 1;
+	reg = (struct uffdio_register){ .range = { (unsigned long)area + pg, pg },
+					.mode = UFFDIO_REGISTER_MODE_MISSING };
+	SYS(ioctl(uffd, UFFDIO_REGISTER, &reg));
+	s.id = MKQ(0600);
+	s.msg = area + pg - 8;
+	ASSERT_EQ(0, pthread_create(&t, NULL, stalled_send_main, &s));
+	p = (struct pollfd){ .fd = uffd, .events = POLLIN };
+	ASSERT_EQ(1, poll(&p, 1, 5000)) TH_LOG("the send's copy did not fault");
+	ASSERT_EQ((ssize_t)sizeof(um), read(uffd, &um, sizeof(um)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, um.event);
+	SYS(sysv->ctl(s.id, IPC_RMID, NULL));
+	self->nids = 0;
+	zp = (struct uffdio_zeropage){ .range = { (unsigned long)area + pg, pg } };
+	SYS(ioctl(uffd, UFFDIO_ZEROPAGE, &zp));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(-1, s.ret);
+	EXPECT_EQ(EINVAL, s.err) TH_LOG("%s", strerrorname_np(s.err));
+	close(uffd);
+	munmap(area, 2 * pg);
+}
+
 TEST_F(edge, sysv_messages_are_charged_to_the_memory_cgroup_enomem_at_its_max)
 {
 	REQUIRE_ROOT();
