@@ -233,10 +233,10 @@ impl Msg {
             chain: None,
             charged,
         };
-        // SAFETY: `p` is at least `size_of::<Node>() + len.min(HEAD_DATA)`
-        // bytes (a new block of that size, or a spare at least that large),
-        // aligned for `Node` (kmalloc aligns to at least 8 bytes, `Node`'s
-        // alignment), and owned here; a spare's old `Node` owns nothing.
+        // `p` is a new block of `size_of::<Node>() + len.min(HEAD_DATA)` bytes,
+        // or a spare at least that large whose old `Node` owns nothing.
+        // SAFETY: so `p` is large enough, owned here, and aligned for `Node`
+        // (kmalloc aligns to at least 8 bytes, `Node`'s alignment).
         unsafe { p.as_ptr().write(node) };
         // INVARIANT: the block holds a `Node` of this `len`.
         Ok(Msg(p))
