@@ -1115,7 +1115,10 @@ impl<'a, S: QueueState> Parts<'a, S> {
         mut got: KVec<Taken<S::Extra>>,
         receipt: Option<Receipt>,
         mut store: impl FnMut(&mut T, usize, &Msg) -> Result,
-    ) -> (usize, Option<Error>) {
+    ) -> (usize, Option<Error>)
+    where
+        S::Extra: Default,
+    {
         let across = Across::save(addr, items);
         let mut stored = got.len().min(items.len());
         let mut err = None;
@@ -1129,7 +1132,7 @@ impl<'a, S: QueueState> Parts<'a, S> {
         if done < stored {
             err = Some(EFAULT);
         }
-        if let Some(r) = receipt {
+        if receipt.is_some() {
             if let Some(back) = got.get_mut(done..) {
                 back.iter_mut()
                     .for_each(|t| S::ready_to_go_back(&mut t.extra));
@@ -1154,12 +1157,53 @@ impl<'a, S: QueueState> Parts<'a, S> {
                     }
                 }
             }
-            // The delivered ones are freed here, outside the lock; the last
-            // receive's time stays if one was delivered.
+        }
+        // The delivered ones' heads are kept for the next sends, what they
+        // carry freed first, outside the lock.
+        got.iter_mut()
+            .take(done)
+            .for_each(|t| t.extra = S::Extra::default());
+        let mut all = got.drain_all();
+        self.keep_heads(all.by_ref().take(done).map(|t| t.msg));
+        if let Some(r) = receipt {
+            // The last receive's time stays if one was delivered.
             let r = if done > 0 { r.count_only() } else { r };
-            self.put_back(got.drain_all().skip(done), Some(r));
+            self.put_back(all, Some(r));
         }
         (done, err)
+    }
+
+    /// Keeps the heads of messages a receive batch delivered after its
+    /// lock, under one lock, as a single receive keeps its message's under
+    /// its own ([`Kept::keep`]); the rest (a message of more than one block
+    /// and those after it, those past the bound, all of a removed queue)
+    /// are freed after the lock.  Takes every message of `msgs`.
+    fn keep_heads(&self, mut msgs: impl Iterator<Item = Msg>) {
+        if let Some(first) = msgs.next().filter(Msg::one_block) {
+            let mut g = self.state.lock();
+            let left = match g.removed() {
+                true => Some(first),
+                false => {
+                    let kept = &mut g.engine().kept;
+                    Iterator::chain(core::iter::once(first), msgs.by_ref())
+                        .find_map(|m| kept.keep(m, self.spare))
+                }
+            };
+            drop(g);
+            drop(left);
+        }
+        msgs.for_each(drop);
+    }
+
+    /// Up to `n` of the heads the queue keeps ([`Kept`]), lent to `n`
+    /// loads of a send batch, which a single send finds in the spare slot
+    /// (none of a removed queue).
+    pub(crate) fn lend_heads(&self, n: usize) -> Kept {
+        let mut g = self.state.lock();
+        if g.removed() {
+            return Kept::default();
+        }
+        g.engine().kept.lend_out(n)
     }
 
     /// After the lock: the copy that may fault (`later`, which gives the

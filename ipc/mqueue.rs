@@ -22,7 +22,7 @@ use crate::ipc::{
     kernel_api::{self, globals, HashKey, IpcNsRef, MqMount, MqWriter, UserNsRef},
     limits::{Limits, HARD_MSGMAX, HARD_MSGSIZEMAX},
     lock::{new_queue_lock, QueueLock},
-    msg::{Msg, Spare},
+    msg::{Lender, Msg, Spare},
     notify::{self, Notify, Request},
     ns::Ns,
     pinned::Pinned,
@@ -1034,7 +1034,7 @@ pub(crate) fn send(h: Option<&MqHandle>, file: &File, x: &ripc_mq_xfer) -> Resul
             return r;
         }
     }
-    let m = load(q, x.msg_ptr, x.msg_len, x.msg_prio)?;
+    let m = load(q, x.msg_ptr, x.msg_len, x.msg_prio, Some(&q.spare))?;
     let b = Blocking {
         nonblock: nonblock(file),
         first_only: false,
@@ -1045,11 +1045,11 @@ pub(crate) fn send(h: Option<&MqHandle>, file: &File, x: &ripc_mq_xfer) -> Resul
 }
 
 /// A message to send: `EMSGSIZE`, then `EFAULT` as native checks them.
-fn load(q: &MqQueue, ptr: u64, len: u64, prio: u32) -> Result<Msg> {
+fn load(q: &MqQueue, ptr: u64, len: u64, prio: u32, heads: impl Lender) -> Result<Msg> {
     if len > q.msgsize as u64 {
         return Err(EMSGSIZE);
     }
-    Msg::load(ptr, len as usize, i64::from(prio), Some(&q.spare))
+    Msg::load(ptr, len as usize, i64::from(prio), heads)
 }
 
 /// `RIPC_MQ_RECEIVE`: returns the length; the priority goes to the user
@@ -1284,11 +1284,12 @@ pub(crate) fn send_batch(h: Option<&MqHandle>, file: &File, b: &ripc_mq_batch) -
         &items,
         err,
         blocking,
-        |it| {
+        |n| q.parts().lend_heads(n),
+        |it, heads| {
             if it.msg_prio >= MQ_PRIO_MAX {
                 return Err(EINVAL);
             }
-            load(q, it.msg_ptr, it.msg_len, it.msg_prio)
+            load(q, it.msg_ptr, it.msg_len, it.msg_prio, heads)
         },
         |mut msgs, b| q.parts().send_run(msgs.drain_all(), b),
     )

@@ -19,7 +19,7 @@ use crate::ipc::{
     kernel_api::{self, HashKey, PidRef, UserNsRef},
     limits::{Limits, IPCMNI},
     lock::{new_queue_lock, QueueLock},
-    msg::{Msg, Spare},
+    msg::{Lender, Msg, Spare},
     percpu::{ArcPerCpu, Counts},
     pinned::Pinned,
     rcu_index::{self, RcuIndex},
@@ -1036,11 +1036,11 @@ pub(crate) fn next_id(ns: &SysvNs, a: &ripc_msg_next_id) -> Result<i32> {
 
 /// Reads and checks one message to send, in `do_msgsnd`'s order: the
 /// mtype (`EFAULT` first), the size, the mtype's value, then the text
-/// (into `spare`'s head if it fits).
-fn load(msgmax: u32, msgp: u64, msgsz: i64, msqid: i32, spare: Option<&Spare>) -> Result<Msg> {
+/// (into a head `heads` lends if it fits).
+fn load(msgmax: u32, msgp: u64, msgsz: i64, msqid: i32, heads: impl Lender) -> Result<Msg> {
     let valid = msgsz <= i64::from(msgmax) && msgsz >= 0 && msqid >= 0;
     if valid {
-        if let Some(m) = Msg::load_typed(msgp, msgsz as usize, spare) {
+        if let Some(m) = Msg::load_typed(msgp, msgsz as usize, heads) {
             return if m.mtype() < 1 { Err(EINVAL) } else { Ok(m) };
         }
     }
@@ -1051,7 +1051,7 @@ fn load(msgmax: u32, msgp: u64, msgsz: i64, msqid: i32, spare: Option<&Spare>) -
     if mtype < 1 {
         return Err(EINVAL);
     }
-    Msg::load(msgp.wrapping_add(8), msgsz as usize, mtype, None)
+    Msg::load(msgp.wrapping_add(8), msgsz as usize, mtype, None::<&Spare>)
 }
 
 /// `RIPC_MSGSND`, in `do_msgsnd`'s order of checks.
@@ -1095,7 +1095,13 @@ pub(crate) fn msgsnd(ns: &SysvNs, a: &ripc_msgsnd) -> Result {
 /// message's and the timeout's first, as native's order of checks.
 #[cold]
 fn unknown_queue(ns: &SysvNs, a: &ripc_msgsnd, e: Error) -> Error {
-    let m = load(ns.shared.limits.msgmax(), a.msgp, a.msgsz, a.msqid, None);
+    let m = load(
+        ns.shared.limits.msgmax(),
+        a.msgp,
+        a.msgsz,
+        a.msqid,
+        None::<&Spare>,
+    );
     m.and_then(|_| Deadline::from_user(a.timeout, &a.clock))
         .err()
         .unwrap_or(e)
@@ -1351,19 +1357,31 @@ fn batch_args(b: &ripc_msg_batch) -> Result<(usize, Blocking)> {
 pub(crate) fn msgsnd_batch(ns: &SysvNs, b: &ripc_msg_batch) -> Result<usize> {
     let (count, blocking) = batch_args(b)?;
     let (items, err) = read_items::<ripc_msg_item>(b.items, count)?;
-    // The id is looked up once the first messages are loaded, as msgsnd does.
+    // The queue first, for its kept heads; the id looked up again once the
+    // first messages are loaded, as `msgsnd` does, if it named none or its
+    // queue was removed meanwhile.
+    let found = lookup(ns, b.msqid).ok();
     let mut q = None;
     wait::send_parts(
         &items,
         err,
         blocking,
-        |it| load(ns.shared.limits.msgmax(), it.msgp, it.msgsz, b.msqid, None),
+        |n| {
+            found
+                .as_ref()
+                .map(|q| q.parts().lend_heads(n))
+                .unwrap_or_default()
+        },
+        |it, heads| load(ns.shared.limits.msgmax(), it.msgp, it.msgsz, b.msqid, heads),
         |mut msgs, blocking| {
             if q.is_none() {
-                match lookup(ns, b.msqid) {
-                    Ok(found) => q = Some(found),
-                    Err(e) => return (0, Some(e)),
-                }
+                q = match &found {
+                    Some(f) if !f.gone.load(Relaxed) => Some(f.clone()),
+                    _ => match lookup(ns, b.msqid) {
+                        Ok(f) => Some(f),
+                        Err(e) => return (0, Some(e)),
+                    },
+                };
             }
             match &q {
                 Some(q) => q.parts().send_run(msgs.drain_all(), blocking),

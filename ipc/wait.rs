@@ -37,7 +37,7 @@ use crate::ipc::{
         clock::{read_timespec, Clock},
     },
     lock::{unlocked, QueueLockBackend},
-    msg::Msg,
+    msg::{Kept, Msg},
     stats::{Blocked, Counted},
     waitq::{Mine, Slept},
 };
@@ -285,14 +285,17 @@ pub(crate) const PART_MSGS: usize = 32;
 pub(crate) const PART_BYTES: usize = 64 << 10;
 
 /// A send batch, in parts: each part's messages are loaded (`load`, in
-/// order, up to the first failure), then sent in one run (`run`).  The
-/// first failure ends the batch, with the semantics of as many single
-/// sends: `read_err` is that of the item after `items`.
+/// order, up to the first failure, into the heads `heads` lends for as
+/// many messages, where it can; those not used are freed after), then
+/// sent in one run (`run`).  The first failure ends the batch, with the
+/// semantics of as many single sends: `read_err` is that of the item
+/// after `items`.
 pub(crate) fn send_parts<T>(
     items: &[T],
     read_err: Option<Error>,
     b: Blocking,
-    mut load: impl FnMut(&T) -> Result<Msg>,
+    mut heads: impl FnMut(usize) -> Kept,
+    mut load: impl FnMut(&T, &mut Kept) -> Result<Msg>,
     mut run: impl FnMut(KVec<Msg>, Blocking) -> (usize, Option<Error>),
 ) -> Result<usize> {
     let mut done = 0;
@@ -302,10 +305,11 @@ pub(crate) fn send_parts<T>(
             Ok(v) => v,
             Err(e) => return outcome(done, Some(e.into())),
         };
+        let mut lent = heads(next.len().min(PART_MSGS));
         let (mut bytes, mut load_err) = (0, None);
         while msgs.len() < PART_MSGS && bytes < PART_BYTES {
             let Some(it) = next.next() else { break };
-            match load(it) {
+            match load(it, &mut lent) {
                 Ok(m) => {
                     bytes += m.len();
                     let _ = msgs.push_within_capacity(m);
@@ -316,6 +320,7 @@ pub(crate) fn send_parts<T>(
                 }
             }
         }
+        drop(lent);
         if !msgs.is_empty() {
             let (n, run_err) = run(msgs, b.after(done));
             done += n;

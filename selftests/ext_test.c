@@ -1596,6 +1596,87 @@ static int set_qbytes(int id, unsigned long n)
 	return ripc_msgctl(id, IPC_SET, &ds);
 }
 
+/*
+ * A queue keeps the heads of the messages its receives deliver, up to
+ * 32 KiB of them, and lends them to its next sends' loads (a send batch's
+ * loads take a part's worth at once).  Three rounds of 48 messages of
+ * mixed sizes (4 000, 16, 1 000 and 0 bytes: a head too small or too large
+ * for the next message stays for a later one), each sent in one batch and
+ * received in one, every byte, length and type checked; past the bound a
+ * receive batch's delivered messages are freed, not kept and not put back:
+ * the queue is empty after each round.
+ */
+#define KEEP_N 48
+#define KEEP_LEN 4000
+
+static const int keep_len[4] = { KEEP_LEN, 16, 1000, 0 };
+
+static struct { long mtype; char mtext[KEEP_LEN]; } keep_out[KEEP_N], keep_in[KEEP_N];
+
+static void keep_fill(int round)
+{
+	for (int i = 0; i < KEEP_N; i++) {
+		keep_out[i].mtype = 1 + i;
+		for (int j = 0; j < KEEP_LEN; j++)
+			keep_out[i].mtext[j] = (char)(round * 131 + i * 7 + j);
+	}
+	memset(keep_in, 0, sizeof(keep_in));
+}
+
+TEST_F(ext, mq_batches_reuse_kept_heads_with_every_byte_exact)
+{
+	struct mq_attr a = { .mq_maxmsg = KEEP_N, .mq_msgsize = KEEP_LEN };
+	struct ripc_mq_item s[KEEP_N], r[KEEP_N];
+	unsigned int prio;
+	int q;
+
+	REQUIRE_ROOT();	/* mq_maxmsg past fs.mqueue.msg_max */
+	q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT | O_NONBLOCK, 0600, &a));
+	for (int round = 0; round < 3; round++) {
+		keep_fill(round);
+		for (int i = 0; i < KEEP_N; i++) {
+			s[i] = (struct ripc_mq_item){ PTR(keep_out[i].mtext), keep_len[i % 4], 5, 0 };
+			r[i] = (struct ripc_mq_item){ PTR(keep_in[i].mtext), KEEP_LEN, 0, 0 };
+		}
+		ASSERT_EQ(KEEP_N, mq_batch(q, RIPC_MQ_SEND_BATCH, s, KEEP_N, 0));
+		ASSERT_EQ(KEEP_N, mq_batch(q, RIPC_MQ_RECEIVE_BATCH, r, KEEP_N, 0));
+		for (int i = 0; i < KEEP_N; i++) {
+			ASSERT_EQ((__u64)keep_len[i % 4], r[i].msg_len) TH_LOG("round %d, %d", round, i);
+			ASSERT_EQ(5u, r[i].msg_prio);
+			ASSERT_EQ(0, memcmp(keep_in[i].mtext, keep_out[i].mtext, keep_len[i % 4]))
+				TH_LOG("round %d, message %d", round, i);
+		}
+		ASSERT_ERRNO(EAGAIN, ripc_mq_receive(q, keep_in[0].mtext, KEEP_LEN, &prio));
+	}
+	SYS(ripc_mq_close(q));
+}
+
+TEST_F(ext, sysv_batches_reuse_kept_heads_with_every_byte_exact)
+{
+	struct ripc_msg_item s[KEEP_N], r[KEEP_N];
+	int id = MKQ(self->key[0], 0600);
+
+	REQUIRE_ROOT();	/* msg_qbytes past msgmnb */
+	SYS(set_qbytes(id, KEEP_N * KEEP_LEN));
+	for (int round = 0; round < 3; round++) {
+		keep_fill(round);
+		for (int i = 0; i < KEEP_N; i++) {
+			s[i] = (struct ripc_msg_item){ PTR(&keep_out[i]), keep_len[i % 4], 0 };
+			r[i] = (struct ripc_msg_item){ PTR(&keep_in[i]), KEEP_LEN, 0 };
+		}
+		ASSERT_EQ(KEEP_N, msg_batch(self->dev, RIPC_MSGSND_BATCH, id, 0, s, KEEP_N, 0));
+		ASSERT_EQ(KEEP_N, msg_batch(self->dev, RIPC_MSGRCV_BATCH, id, IPC_NOWAIT, r, KEEP_N,
+					    0));
+		for (int i = 0; i < KEEP_N; i++) {
+			ASSERT_EQ(keep_len[i % 4], r[i].msgsz) TH_LOG("round %d, message %d", round, i);
+			ASSERT_EQ(1 + i, keep_in[i].mtype);
+			ASSERT_EQ(0, memcmp(keep_in[i].mtext, keep_out[i].mtext, keep_len[i % 4]))
+				TH_LOG("round %d, message %d", round, i);
+		}
+		ASSERT_QUEUE(id, 0, 0);
+	}
+}
+
 TEST_F(ext, a_blocking_sysv_batch_larger_than_the_queue_gets_every_message)
 {
 	int id = MKQ(self->key[0], 0600);

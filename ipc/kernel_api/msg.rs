@@ -202,19 +202,19 @@ unsafe impl Send for Msg {}
 unsafe impl Sync for Msg {}
 
 impl Msg {
-    /// A message of `len` bytes whose head text is not yet filled: in
-    /// `spare`'s head if it has one that fits ([`Spare::take`]), else in a
+    /// A message of `len` bytes whose head text is not yet filled: in a
+    /// head `heads` lends if it has one that fits ([`Lender`]), else in a
     /// new one.
     #[inline(always)]
-    fn alloc(mtype: i64, len: usize, atomic: bool, spare: Option<&Spare>) -> Result<Msg> {
+    fn alloc(mtype: i64, len: usize, atomic: bool, mut heads: impl Lender) -> Result<Msg> {
         // A message never nears 4 GiB (the limits); one that would is
         // refused as native refuses a size it cannot allocate.
         let len32 = u32::try_from(len).map_err(|_| ENOMEM)?;
         let size = size_of::<Node>() + len.min(HEAD_DATA);
-        let (p, size, charged) = match spare.and_then(|s| s.take(size)) {
+        let (p, size, charged) = match heads.lend(size) {
             Some(m) => {
                 let (size, charged) = (m.node().size, m.node().charged);
-                // Its `Node` holds nothing to drop (`Spare::give`), and is
+                // Its `Node` holds nothing to drop ([`Lender`]), and is
                 // written over below: the block is this message's now.
                 (core::mem::ManuallyDrop::new(m).0, size, charged)
             }
@@ -307,11 +307,11 @@ impl Msg {
     }
 
     /// Copies a message of `len` bytes in from user memory (`load_msg`),
-    /// into `spare`'s head if it fits.  The caller has bounded `len` by
-    /// the queue's limit.
-    pub(crate) fn load(src: u64, len: usize, mtype: i64, spare: Option<&Spare>) -> Result<Msg> {
+    /// into a head `heads` lends if it fits.  The caller has bounded `len`
+    /// by the queue's limit.
+    pub(crate) fn load(src: u64, len: usize, mtype: i64, heads: impl Lender) -> Result<Msg> {
         let src = src as usize;
-        let mut m = Msg::alloc(mtype, len, false, spare)?;
+        let mut m = Msg::alloc(mtype, len, false, heads)?;
         let first = m.head_uninit().len();
         read_user_into(src, m.head_uninit())?;
         m.node_mut().chain = build_chain(len - first, |text, off| {
@@ -339,9 +339,9 @@ impl Msg {
     /// type and the head's text in one copy, straight into the message;
     /// `None` on any failure (the caller then reads the parts one by one,
     /// for the exact error).
-    pub(crate) fn load_typed(src: u64, len: usize, spare: Option<&Spare>) -> Option<Msg> {
+    pub(crate) fn load_typed(src: u64, len: usize, heads: impl Lender) -> Option<Msg> {
         let src = src as usize;
-        let mut m = Msg::alloc(0, len, false, spare).ok()?;
+        let mut m = Msg::alloc(0, len, false, heads).ok()?;
         let first = read_user_into(src, m.typed_uninit()).ok()?.len();
         let rest = src.wrapping_add(first);
         m.node_mut().chain = build_chain(len - (first - size_of::<i64>()), |text, off| {
@@ -368,6 +368,11 @@ impl Msg {
     #[inline(always)]
     fn block_size(&self) -> u64 {
         u64::from(self.node().size)
+    }
+
+    /// Whether the message is its head alone (no segments).
+    pub(crate) fn one_block(&self) -> bool {
+        self.node().chain.is_none()
     }
 
     /// The message's length in bytes.
@@ -540,6 +545,46 @@ fn store_parts<'a>(dst: u64, len: usize, parts: impl Iterator<Item = &'a [u8]>) 
     Ok(())
 }
 
+/// Where a load finds a kept head to reuse ([`Msg::load`]): a queue's
+/// [`Spare`] slot, heads lent out of its [`Kept`] ones, or none.  A head
+/// lent is one message block, unlinked, with no chain, whose `Node` owns
+/// nothing, and [`Msg::lendable`] for the size asked: the load writes its
+/// own `Node` and text over it.
+pub(crate) trait Lender {
+    /// A head for a head block of `size` bytes (header included), if there
+    /// is one.
+    fn lend(&mut self, size: usize) -> Option<Msg>;
+}
+
+impl Lender for Option<&Spare> {
+    #[inline(always)]
+    fn lend(&mut self, size: usize) -> Option<Msg> {
+        self.and_then(|s| s.take(size))
+    }
+}
+
+impl Lender for &mut Kept {
+    #[inline(always)]
+    fn lend(&mut self, size: usize) -> Option<Msg> {
+        self.take(size)
+    }
+}
+
+impl Msg {
+    /// Whether this head, kept, may hold a head of `size` bytes (header
+    /// included) for the caller: at least as large and less than twice
+    /// that (the waste of kmalloc's size classes), and charged to what the
+    /// caller's own `kmalloc` would charge (the same memory cgroup: what
+    /// native's `kmalloc` in `load_msg` would charge; bit 0 set, "cannot
+    /// tell", matches nothing).
+    #[inline(always)]
+    fn lendable(&self, size: usize) -> bool {
+        let (cap, charged) = (self.node().size as usize, self.node().charged);
+        let fits = size <= cap && size * 2 > cap;
+        fits && charged & 1 == 0 && charged == kernel_api::charged_to()
+    }
+}
+
 /// A queue's spare message head: the head of a message a receive
 /// delivered, kept for the queue's next send instead of freed and
 /// allocated again (as `fs/pipe.c` keeps the pages its readers release for
@@ -592,8 +637,9 @@ impl Spare {
     }
 
     /// The spare head, if it can hold a head of `size` bytes (header
-    /// included) charged to what the caller's allocation would be; a spare
-    /// that cannot is freed.  Its text is stale: the caller writes its own.
+    /// included) charged to what the caller's allocation would be
+    /// ([`Msg::lendable`]); a spare that cannot is freed.  Its text is
+    /// stale: the caller writes its own.
     #[inline(always)]
     fn take(&self, size: usize) -> Option<Msg> {
         // A look first: an empty slot costs no exchange.
@@ -601,9 +647,7 @@ impl Spare {
             return None;
         }
         let m = self.take_any()?;
-        let (cap, charged) = (m.node().size as usize, m.node().charged);
-        let fits = size <= cap && size * 2 > cap;
-        if fits && charged & 1 == 0 && charged == kernel_api::charged_to() {
+        if m.lendable(size) {
             return Some(m);
         }
         drop(m);
@@ -729,6 +773,33 @@ impl Kept {
             // Filled by a receive after its lock meanwhile: kept again.
             Err(m) => self.push(m),
         }
+    }
+
+    /// Up to `n` kept heads, taken out to be lent to a send batch's loads
+    /// ([`Lender`]) after the lock; what they do not use is freed with
+    /// the returned heads.
+    pub(crate) fn lend_out(&mut self, n: usize) -> Kept {
+        let mut out = Kept::default();
+        for _ in 0..n {
+            let Some(m) = self.pop() else { break };
+            let bytes = m.block_size();
+            self.bytes -= bytes;
+            out.bytes += bytes;
+            out.push(m);
+        }
+        out
+    }
+
+    /// The top head, if it is [`Msg::lendable`] for `size`; else none,
+    /// and the top stays (a later message of another size may use it).
+    #[inline(always)]
+    fn take(&mut self, size: usize) -> Option<Msg> {
+        if !self.top.as_ref()?.lendable(size) {
+            return None;
+        }
+        let m = self.pop()?;
+        self.bytes -= m.block_size();
+        Some(m)
     }
 
     /// Every kept head, to be freed after the lock (the queue was
