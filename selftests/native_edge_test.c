@@ -1257,8 +1257,45 @@ TEST_F(edge, blocked_receive_batches_are_charged_to_their_memory_cgroup)
 #define SHARE_LEN 2000
 
 static struct { long mtype; char mtext[SHARE_LEN]; } share_msg, share_rcv;
-/* The length of share_child()'s messages (<= SHARE_LEN), and its rounds. */
-static int share_len = SHARE_LEN, share_rounds = 1;
+/* The length of share_child()'s messages (<= SHARE_LEN), and its rounds;
+ * whether it sends and receives each queue's messages in one batch each
+ * (rust_ipc's RIPC_*_BATCH; at most DRAIN_N). */
+static int share_len = SHARE_LEN, share_rounds = 1, share_batch;
+
+#define DRAIN_N 512
+
+/* share_child()'s batches: their items, and the received messages (user
+ * memory the child writes before it joins its cgroup, so that the cgroup
+ * is charged for the queues' memory alone). */
+static struct { long mtype; char mtext[SHARE_LEN]; } share_rcvs[DRAIN_N];
+static struct ripc_msg_item share_si[DRAIN_N];
+static struct ripc_mq_item share_mi[DRAIN_N];
+
+/* share_child()'s n messages to (recv: from) queue q of family_sysv in one
+ * rust_ipc batch, received ones into share_rcvs: how many went, or -1. */
+static long share_batch_xfer(int family_sysv, int q, int n, int recv)
+{
+	struct ripc_msg_item *si = share_si;
+	struct ripc_mq_item *mi = share_mi;
+
+	for (int i = 0; i < n; i++) {
+		void *buf = recv ? (void *)&share_rcvs[i] : (void *)&share_msg;
+
+		si[i] = (struct ripc_msg_item){ (__u64)(uintptr_t)buf, recv ? SHARE_LEN : share_len,
+						0 };
+		mi[i] = (struct ripc_mq_item){ (__u64)(uintptr_t)((char *)buf + sizeof(long)),
+					       recv ? SHARE_LEN : share_len, 1, 0 };
+	}
+	if (family_sysv) {
+		struct ripc_msg_batch b = { .size = sizeof(b), .msqid = q, .msgflg = IPC_NOWAIT,
+					    .count = n, .items = (__u64)(uintptr_t)si };
+
+		return ioctl(ripc_device_fd(), recv ? RIPC_MSGRCV_BATCH : RIPC_MSGSND_BATCH, &b);
+	}
+	struct ripc_mq_batch b = { .size = sizeof(b), .count = n, .items = (__u64)(uintptr_t)mi };
+
+	return ioctl(q, recv ? RIPC_MQ_RECEIVE_BATCH : RIPC_MQ_SEND_BATCH, &b);
+}
 
 /* A child of share_by_cgroup() and drain_in_cgroup(): moved into its
  * cgroup by the parent, then, share_rounds times, sends n messages of
@@ -1273,11 +1310,26 @@ static void share_child(FIXTURE_DATA(edge) *self, int family_sysv, const int *q,
 	CHILD_CHECK(write_file("/proc/self/oom_score_adj", "-1000") == 0);
 	if (family_sysv && sysv == &ripc_msg_be)
 		CHILD_CHECK(ripc_device_fd() >= 0);
+	if (share_batch) {
+		memset(share_rcvs, 0, sizeof(share_rcvs));
+		memset(share_si, 0, sizeof(share_si));
+		memset(share_mi, 0, sizeof(share_mi));
+	}
 	CHILD_CHECK(write(ready_fd, "r", 1) == 1);
 	CHILD_CHECK(read(go_fd, &c, 1) == 1 && c == 'g');
 	for (int r = 0; r < share_rounds * nq; r++) {
 		int k = r % nq;
 
+		if (share_batch) {
+			CHILD_CHECK(share_batch_xfer(family_sysv, q[k], n, 0) == n);
+			memset(share_rcvs, 0, sizeof(share_rcvs));
+			CHILD_CHECK(!recv || share_batch_xfer(family_sysv, q[k], n, 1) == n);
+			for (int i = 0; recv && i < n; i++) {
+				CHILD_CHECK(!family_sysv || share_rcvs[i].mtype == share_msg.mtype);
+				CHILD_CHECK(!memcmp(share_rcvs[i].mtext, share_msg.mtext, share_len));
+			}
+			continue;
+		}
 		for (int i = 0; i < n; i++)
 			CHILD_CHECK(family_sysv
 				    ? sysv->snd(q[k], &share_msg, share_len, IPC_NOWAIT) == 0
@@ -1391,6 +1443,24 @@ TEST_F(edge, posix_messages_are_charged_to_their_senders_memory_cgroup_on_a_shar
 	share_by_cgroup(_metadata, self, 0);
 }
 
+/* The same with rust_ipc's batches, which lend a part's worth of a queue's
+ * kept heads to a send batch's loads at once. */
+TEST_F(edge, sysv_batched_messages_are_charged_to_their_senders_memory_cgroup)
+{
+	if (sysv != &ripc_msg_be)
+		SKIP(return, "rust_ipc's batches");
+	share_batch = 1;
+	share_by_cgroup(_metadata, self, 1);
+}
+
+TEST_F(edge, posix_batched_messages_are_charged_to_their_senders_memory_cgroup)
+{
+	if (posix != &ripc_mq_be)
+		SKIP(return, "rust_ipc's batches");
+	share_batch = 1;
+	share_by_cgroup(_metadata, self, 0);
+}
+
 /*
  * Receiving a queue's messages gives their memory back to the cgroup they
  * were charged to: a child of the test's cgroup sends DRAIN_N messages of
@@ -1401,7 +1471,6 @@ TEST_F(edge, posix_messages_are_charged_to_their_senders_memory_cgroup_on_a_shar
  * byte messages once, or 32 768 empty ones in rounds of 512 (each a
  * 48-byte header in a 64-byte block).
  */
-#define DRAIN_N 512
 
 static void drain_in_cgroup(struct __test_metadata *_metadata, FIXTURE_DATA(edge) *self,
 			    int family_sysv, int len, int rounds)
@@ -1444,6 +1513,37 @@ TEST_F(edge, sysv_received_empty_messages_memory_goes_back_to_their_cgroup)
 TEST_F(edge, posix_received_empty_messages_memory_goes_back_to_their_cgroup)
 {
 	drain_in_cgroup(_metadata, self, 0, 0, 64);
+}
+
+/* The same with rust_ipc's batches, whose receives keep their delivered
+ * messages' heads under the same bound. */
+static void drain_batched(struct __test_metadata *_metadata, FIXTURE_DATA(edge) *self,
+			  int family_sysv, int len, int rounds)
+{
+	if (family_sysv ? sysv != &ripc_msg_be : posix != &ripc_mq_be)
+		SKIP(return, "rust_ipc's batches");
+	share_batch = 1;
+	drain_in_cgroup(_metadata, self, family_sysv, len, rounds);
+}
+
+TEST_F(edge, sysv_batch_received_messages_memory_goes_back_to_their_cgroup)
+{
+	drain_batched(_metadata, self, 1, SHARE_LEN, 1);
+}
+
+TEST_F(edge, posix_batch_received_messages_memory_goes_back_to_their_cgroup)
+{
+	drain_batched(_metadata, self, 0, SHARE_LEN, 1);
+}
+
+TEST_F(edge, sysv_batch_received_empty_messages_memory_goes_back_to_their_cgroup)
+{
+	drain_batched(_metadata, self, 1, 0, 64);
+}
+
+TEST_F(edge, posix_batch_received_empty_messages_memory_goes_back_to_their_cgroup)
+{
+	drain_batched(_metadata, self, 0, 0, 64);
 }
 
 /*
