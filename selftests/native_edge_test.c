@@ -1555,23 +1555,32 @@ TEST_F(edge, posix_batch_received_empty_messages_memory_goes_back_to_their_cgrou
  */
 struct stalled_send {
 	const struct msg_backend *b;
-	int id, ret, err;
+	int id, ret, err, batch;
 	void *msg;
 };
 
 static void *stalled_send_main(void *arg)
 {
 	struct stalled_send *s = arg;
+	struct ripc_msg_item it = { (__u64)(uintptr_t)s->msg, 64, 0 };
+	struct ripc_msg_batch b = { .size = sizeof(b), .msqid = s->id, .count = 1,
+				    .items = (__u64)(uintptr_t)&it };
 
-	s->ret = s->b->snd(s->id, s->msg, 64, 0);
+	if (s->batch)
+		s->ret = ioctl(ripc_device_fd(), RIPC_MSGSND_BATCH, &b);
+	else
+		s->ret = s->b->snd(s->id, s->msg, 64, 0);
 	s->err = errno;
 	return NULL;
 }
 
-TEST_F(edge, sysv_send_whose_copy_stalls_while_its_queue_goes_is_einval)
+/* (batch: the same send as a batch of one, which rust_ipc's RIPC_MSGSND_BATCH
+ * makes with msgsnd's order of checks.) */
+static void stalled_send_queue_goes(struct __test_metadata *_metadata,
+				    FIXTURE_DATA(edge) *self, int batch)
 {
 	long pg = sysconf(_SC_PAGESIZE);
-	struct stalled_send s = { .b = sysv, .ret = 1 };
+	struct stalled_send s = { .b = sysv, .ret = 1, .batch = batch };
 	struct uffdio_register reg;
 	struct uffdio_zeropage zp;
 	struct uffd_msg um;
@@ -1607,6 +1616,18 @@ TEST_F(edge, sysv_send_whose_copy_stalls_while_its_queue_goes_is_einval)
 	EXPECT_EQ(EINVAL, s.err) TH_LOG("%s", strerrorname_np(s.err));
 	close(uffd);
 	munmap(area, 2 * pg);
+}
+
+TEST_F(edge, sysv_send_whose_copy_stalls_while_its_queue_goes_is_einval)
+{
+	stalled_send_queue_goes(_metadata, self, 0);
+}
+
+TEST_F(edge, sysv_send_batch_whose_copy_stalls_while_its_queue_goes_is_einval)
+{
+	if (sysv != &ripc_msg_be)
+		SKIP(return, "rust_ipc's batches");
+	stalled_send_queue_goes(_metadata, self, 1);
 }
 
 TEST_F(edge, sysv_messages_are_charged_to_the_memory_cgroup_enomem_at_its_max)
