@@ -1677,6 +1677,78 @@ TEST_F(ext, sysv_batches_reuse_kept_heads_with_every_byte_exact)
 	}
 }
 
+/*
+ * A message of more than a head (4 048 bytes of text) is a head and
+ * segments, and a queue keeps the head of a message of one block that a
+ * receive delivered for its next send: sizes around a head's and a
+ * segment's bounds, one send and one receive at a time through one queue,
+ * so that each send may find the blocks of the message before it, every
+ * byte, length and type checked, and nothing written past the length.
+ */
+static const int long_len[] = { 4096, 4096, 4100, 4097, 8000, 7000, 8192, 8192, 4049,
+				6000, 5500, 0, 8192, 4048, 5000, 4096 };
+
+#define LONG_MAX_LEN 8192
+
+static struct { long mtype; char mtext[LONG_MAX_LEN + 64]; } long_out, long_in;
+
+static void long_fill(int step)
+{
+	long_out.mtype = 1 + step;
+	for (int j = 0; j < LONG_MAX_LEN; j++)
+		long_out.mtext[j] = (char)(step * 37 + j * 11 + (j >> 8));
+	memset(&long_in, 0xAA, sizeof(long_in));
+}
+
+static int long_tail_untouched(int len)
+{
+	for (int j = len; j < (int)sizeof(long_in.mtext); j++)
+		if ((unsigned char)long_in.mtext[j] != 0xAA)
+			return 0;
+	return 1;
+}
+
+TEST_F(ext, mq_messages_around_a_heads_size_keep_every_byte)
+{
+	struct mq_attr a = { .mq_maxmsg = 4, .mq_msgsize = LONG_MAX_LEN };
+	unsigned int prio;
+	int q = SYS(ripc_mq_open(self->name, O_RDWR | O_CREAT | O_NONBLOCK, 0600, &a));
+
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < (int)ARRAY_SIZE(long_len); i++) {
+			int len = long_len[i];
+
+			long_fill(round * 100 + i);
+			SYS(ripc_mq_send(q, long_out.mtext, len, 3));
+			ASSERT_EQ(len, ripc_mq_receive(q, long_in.mtext, LONG_MAX_LEN, &prio))
+				TH_LOG("step %d", i);
+			ASSERT_EQ(3u, prio);
+			ASSERT_EQ(0, memcmp(long_in.mtext, long_out.mtext, len)) TH_LOG("step %d", i);
+			ASSERT_TRUE(long_tail_untouched(len)) TH_LOG("step %d", i);
+		}
+	ASSERT_ERRNO(EAGAIN, ripc_mq_receive(q, long_in.mtext, LONG_MAX_LEN, &prio));
+	SYS(ripc_mq_close(q));
+}
+
+TEST_F(ext, sysv_messages_around_a_heads_size_keep_every_byte)
+{
+	int id = MKQ(self->key[0], 0600);
+
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < (int)ARRAY_SIZE(long_len); i++) {
+			int len = long_len[i];
+
+			long_fill(round * 100 + i);
+			SYS(ripc_msgsnd(id, &long_out, len, 0));
+			ASSERT_EQ(len, ripc_msgrcv(id, &long_in, LONG_MAX_LEN, 0, IPC_NOWAIT))
+				TH_LOG("step %d", i);
+			ASSERT_EQ(long_out.mtype, long_in.mtype);
+			ASSERT_EQ(0, memcmp(long_in.mtext, long_out.mtext, len)) TH_LOG("step %d", i);
+			ASSERT_TRUE(long_tail_untouched(len)) TH_LOG("step %d", i);
+		}
+	ASSERT_QUEUE(id, 0, 0);
+}
+
 TEST_F(ext, a_blocking_sysv_batch_larger_than_the_queue_gets_every_message)
 {
 	int id = MKQ(self->key[0], 0600);
