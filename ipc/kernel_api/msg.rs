@@ -705,6 +705,10 @@ impl Drop for Spare {
 /// allocated it.
 const KEPT_MAX: u64 = 8 * PAGE_SIZE as u64;
 
+/// How many of the heads lent to a send batch's part a load looks at for
+/// one that fits its message ([`Kept::take`]).
+const LEND_LOOK: usize = 4;
+
 /// The heads a queue's state keeps under its lock for its [`Spare`] slot,
 /// linked through their headers, with their blocks' bytes: at most
 /// [`KEPT_MAX`].
@@ -790,14 +794,32 @@ impl Kept {
         out
     }
 
-    /// The top head, if it is [`Msg::lendable`] for `size`; else none,
-    /// and the top stays (a later message of another size may use it).
+    /// The first of the top [`LEND_LOOK`] heads that is
+    /// [`Msg::lendable`] for `size`, unlinked; else none, and they stay (a
+    /// later message of another size may use them).
     #[inline(always)]
     fn take(&mut self, size: usize) -> Option<Msg> {
-        if !self.top.as_ref()?.lendable(size) {
-            return None;
+        if self.top.as_ref()?.lendable(size) {
+            let m = self.pop()?;
+            self.bytes -= m.block_size();
+            return Some(m);
         }
-        let m = self.pop()?;
+        self.take_below(size)
+    }
+
+    /// [`Kept::take`] below the top: a part of a batch with messages of
+    /// several sizes.
+    #[inline(never)]
+    fn take_below(&mut self, size: usize) -> Option<Msg> {
+        let heads = core::iter::successors(self.top.as_ref(), |m| m.next());
+        let depth = heads.take(LEND_LOOK).position(|m| m.lendable(size))?;
+        let mut link = &mut self.top;
+        for _ in 0..depth {
+            link = link.as_mut()?.next_mut();
+        }
+        let mut m = link.take()?;
+        // `link` was just emptied: nothing to drop.
+        core::mem::forget(core::mem::replace(link, m.next_mut().take()));
         self.bytes -= m.block_size();
         Some(m)
     }
